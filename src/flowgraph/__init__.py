@@ -1,0 +1,25 @@
+"""flowgraph: money-laundering typologies on business-day account graphs.
+
+The pipeline reads left to right: ``io`` (readers, adapters) -> ``schema`` (validation)
+-> ``graph`` (arrays) -> detectors -> scoring and alerts.
+"""
+
+from .calendar import BusinessCalendar, prc_calendar
+from .config import DEFAULT_RULE_SET, RULE_SETS, LargeValueRule, RuleSet, get_rule_set
+from .errors import ConfigError, DataError, FlowgraphError
+from .graph import TransactionGraph, build_graph
+from .io import (Dataset, load_dataset, read_accounts, read_amlsim, read_amlworld,
+                 read_transactions, write_dataset)
+from .money import RateTable, default_rates, read_rates
+from .schema import ValidationReport, validate_accounts, validate_transactions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BusinessCalendar", "prc_calendar", "RuleSet", "LargeValueRule", "RULE_SETS",
+    "DEFAULT_RULE_SET", "get_rule_set", "FlowgraphError", "ConfigError", "DataError",
+    "TransactionGraph", "build_graph", "Dataset", "load_dataset", "read_transactions",
+    "read_accounts", "read_amlworld", "read_amlsim", "write_dataset", "RateTable",
+    "default_rates", "read_rates", "ValidationReport", "validate_transactions",
+    "validate_accounts",
+]

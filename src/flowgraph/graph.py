@@ -1,0 +1,354 @@
+"""The one place where tables become arrays: the time-sliced account graph.
+
+A :class:`TransactionGraph` holds every accepted transaction as an edge between two
+accounts, in time order, with:
+
+- dense integer ids for accounts (``src``/``dst``, -1 where a side is empty, e.g. cash)
+  and customers (``account_customer``), sorted by the user's ids so a rebuild gives the
+  same numbers; ``account_ids`` / ``customer_ids`` map them back;
+- the business day of each edge (``day``, an index into ``business_days``; a weekend or
+  holiday transaction counts toward the next business day);
+- two CSR indexes: ``out_indptr``/``out_edges`` list each account's outgoing edge ids
+  in (src, time) order, ``in_indptr``/``in_edges`` the incoming ones in (dst, time) order;
+- ``day_indptr``: because edges are in time order, the edges of business day *d* are
+  ``day_indptr[d]:day_indptr[d + 1]`` and a trailing window of *k* business days is one
+  contiguous slice, a view that copies nothing.
+
+Kernels get these plain numpy arrays; nothing below hands pandas objects to numba.
+Amounts are float64 yuan (``amount_cny``) and dollars (``amount_usd``), rounded to the
+cent; ``is_home_currency`` tells which one the large-value rules compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .calendar import BusinessCalendar, prc_calendar
+from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
+from .money import PARTY_UNKNOWN
+
+CASH_NODE = "(cash)"  # stands for the missing side of a cash edge in exports
+
+#: Edge and index arrays of the graph, as (attribute, what it holds).
+EDGE_ARRAYS = ("src", "dst", "timestamp_ns", "day", "amount_cny", "amount_usd", "channel",
+               "is_home_currency", "txn_pos")
+INDEX_ARRAYS = ("out_indptr", "out_edges", "in_indptr", "in_edges", "day_indptr")
+
+
+def _csr(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Edge ids grouped by key (stable, so time order holds inside a group), skipping
+    negative keys, with offsets: group k is ``edges[indptr[k]:indptr[k + 1]]``."""
+    valid = keys >= 0
+    counts = np.bincount(keys[valid], minlength=n_keys)
+    indptr = np.zeros(n_keys + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    order = np.argsort(keys, kind="stable")
+    edges = order[len(keys) - int(valid.sum()):].astype(np.int32 if len(keys) < 2**31 else np.int64)
+    return indptr, edges
+
+
+@dataclass(frozen=True, eq=False)
+class TransactionGraph:
+    """Time-sliced account graph; build it with :func:`build_graph`."""
+
+    # nodes
+    account_ids: np.ndarray        # object[str], dense account index -> user's account id
+    account_customer: np.ndarray   # int32, customer index of each account, -1 if unknown
+    account_party: np.ndarray      # int8, PARTY_PERSON / PARTY_ENTITY / PARTY_UNKNOWN
+    customer_ids: np.ndarray       # object[str], dense customer index -> user's customer id
+    # business days
+    business_days: np.ndarray      # datetime64[D], every business day of the data range
+    calendar: BusinessCalendar
+    # edges, in time order
+    src: np.ndarray                # int32, -1 = no account (cash)
+    dst: np.ndarray                # int32, -1 = no account (cash)
+    timestamp_ns: np.ndarray       # int64, nanoseconds since 1970 (bank-local time)
+    day: np.ndarray                # int32, index into business_days
+    amount_cny: np.ndarray         # float64, yuan
+    amount_usd: np.ndarray         # float64, US dollars
+    channel: np.ndarray            # int8, index into config.CHANNELS
+    is_home_currency: np.ndarray   # bool, True for CNY transactions
+    txn_pos: np.ndarray            # int32/int64, row of the edge in `transactions`
+    # indexes
+    out_indptr: np.ndarray
+    out_edges: np.ndarray
+    in_indptr: np.ndarray
+    in_edges: np.ndarray
+    day_indptr: np.ndarray
+    # the validated table the edges came from (not copied)
+    transactions: pd.DataFrame
+
+    # -- sizes --------------------------------------------------------------------------
+    @property
+    def n_edges(self) -> int:
+        return len(self.src)
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.account_ids)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    @property
+    def n_days(self) -> int:
+        return len(self.business_days)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the edge and index arrays (not the original table)."""
+        return sum(getattr(self, a).nbytes for a in EDGE_ARRAYS + INDEX_ARRAYS)
+
+    # -- ids ----------------------------------------------------------------------------
+    def account_index(self, account_ids: Iterable[str] | str) -> np.ndarray | int:
+        """Dense index of user account id(s); KeyError names any unknown id."""
+        single = isinstance(account_ids, str)
+        ids = np.array([account_ids] if single else list(account_ids), dtype=object)
+        pos = np.searchsorted(self.account_ids, ids)
+        pos = np.minimum(pos, max(self.n_accounts - 1, 0))
+        found = (self.n_accounts > 0) & (self.account_ids[pos] == ids) if len(ids) else np.array([], bool)
+        if not np.all(found):
+            raise KeyError(f"unknown account id(s): {ids[~found][:5].tolist()}")
+        return int(pos[0]) if single else pos
+
+    def txn_ids(self, edges: np.ndarray | slice) -> np.ndarray:
+        """The user's transaction ids of the given edges."""
+        return self.transactions["txn_id"].to_numpy(dtype=object)[self.txn_pos[edges]]
+
+    # -- time ---------------------------------------------------------------------------
+    def day_index(self, date) -> int:
+        """Index of the business day a date counts toward (the date itself if it is a
+        business day, else the next one)."""
+        d = self.calendar.next_business_day(date)
+        i = int(np.searchsorted(self.business_days, d))
+        if i >= self.n_days or self.business_days[i] != d:
+            raise KeyError(f"{date} (business day {d}) is outside the graph's range "
+                           f"{self.business_days[0] if self.n_days else None} .. "
+                           f"{self.business_days[-1] if self.n_days else None}")
+        return i
+
+    def day_edges(self, day: int) -> slice:
+        """Edges of business day ``day`` (an index) as a slice of the edge arrays."""
+        return slice(int(self.day_indptr[day]), int(self.day_indptr[day + 1]))
+
+    def window_edges(self, end_day: int, window_days: int) -> slice:
+        """Edges of the ``window_days`` business days ending with ``end_day`` (inclusive)
+        as a slice: ``graph.amount_cny[graph.window_edges(d, 10)]`` is a view."""
+        if window_days < 1:
+            raise ValueError(f"The 'window_days' parameter must be an int in the range [1, inf). Got {window_days!r} instead.")
+        start = max(0, end_day - window_days + 1)
+        return slice(int(self.day_indptr[start]), int(self.day_indptr[end_day + 1]))
+
+    def out_edges_of(self, account: int, days: tuple[int, int] | None = None) -> np.ndarray:
+        """Outgoing edge ids of an account (dense index), in time order, optionally only
+        those on business days ``days[0]..days[1]`` inclusive."""
+        return self._adjacent(self.out_indptr, self.out_edges, account, days)
+
+    def in_edges_of(self, account: int, days: tuple[int, int] | None = None) -> np.ndarray:
+        """Incoming edge ids of an account, in time order (see :meth:`out_edges_of`)."""
+        return self._adjacent(self.in_indptr, self.in_edges, account, days)
+
+    def _adjacent(self, indptr, edges, account, days):
+        seg = edges[indptr[account]:indptr[account + 1]]
+        if days is None:
+            return seg
+        seg_days = self.day[seg]
+        lo, hi = np.searchsorted(seg_days, days[0], "left"), np.searchsorted(seg_days, days[1], "right")
+        return seg[lo:hi]
+
+    # -- export -------------------------------------------------------------------------
+    def _edge_ids(self, edges) -> np.ndarray:
+        if edges is None:
+            return np.arange(self.n_edges)
+        if isinstance(edges, slice):
+            return np.arange(self.n_edges)[edges]
+        return np.asarray(edges, dtype=np.int64)
+
+    def edge_frame(self, edges=None) -> pd.DataFrame:
+        """The given edges (ids, slice or all) as a table with the user's ids."""
+        e = self._edge_ids(edges)
+        def name(idx):
+            out = np.full(len(idx), None, dtype=object)
+            ok = idx >= 0
+            out[ok] = self.account_ids[idx[ok]]
+            return out
+        return pd.DataFrame({
+            "txn_id": self.txn_ids(e),
+            "timestamp": self.timestamp_ns[e].astype("datetime64[ns]"),
+            "business_day": self.business_days[self.day[e]],
+            "src_account": name(self.src[e]),
+            "dst_account": name(self.dst[e]),
+            "amount_cny": self.amount_cny[e],
+            "amount_usd": self.amount_usd[e],
+            "channel": np.array(CHANNELS, dtype=object)[self.channel[e]],
+        })
+
+    def to_networkx(self, edges=None):
+        """A ``networkx.MultiDiGraph`` of the given edges (default all): nodes are the
+        user's account ids (``(cash)`` for the missing side of cash edges) with
+        ``customer_id`` and ``party_type``; each edge is keyed by its transaction id and
+        carries amounts, timestamp, business day and channel."""
+        import networkx as nx
+
+        frame = self.edge_frame(edges)
+        g = nx.MultiDiGraph()
+        for node in self._nodes_of(frame):
+            g.add_node(node, **self._node_attrs(node))
+        for row in frame.itertuples(index=False):
+            g.add_edge(row.src_account or CASH_NODE, row.dst_account or CASH_NODE, key=row.txn_id,
+                       amount_cny=row.amount_cny, amount_usd=row.amount_usd, timestamp=row.timestamp,
+                       business_day=row.business_day, channel=row.channel)
+        return g
+
+    def to_igraph(self, edges=None):
+        """An ``igraph.Graph`` (directed, multi-edges kept) of the given edges: vertex
+        attribute ``name`` is the user's account id, edge attributes as in
+        :meth:`to_networkx` plus ``txn_id``."""
+        import igraph as ig
+
+        frame = self.edge_frame(edges)
+        nodes = self._nodes_of(frame)
+        pos = {n: i for i, n in enumerate(nodes)}
+        g = ig.Graph(n=len(nodes), directed=True)
+        g.vs["name"] = nodes
+        attrs = [self._node_attrs(n) for n in nodes]
+        g.vs["customer_id"] = [a["customer_id"] for a in attrs]
+        g.vs["party_type"] = [a["party_type"] for a in attrs]
+        src = frame["src_account"].fillna(CASH_NODE).map(pos).to_numpy()
+        dst = frame["dst_account"].fillna(CASH_NODE).map(pos).to_numpy()
+        g.add_edges(list(zip(src.tolist(), dst.tolist())))
+        for col in ("txn_id", "amount_cny", "amount_usd", "timestamp", "business_day", "channel"):
+            g.es[col] = frame[col].tolist()
+        return g
+
+    def _nodes_of(self, frame: pd.DataFrame) -> list[str]:
+        names = pd.concat([frame["src_account"], frame["dst_account"]]).fillna(CASH_NODE)
+        return sorted(set(names))
+
+    def _node_attrs(self, node: str) -> dict:
+        if node == CASH_NODE:
+            return {"customer_id": None, "party_type": None}
+        a = self.account_index(node)
+        c = self.account_customer[a]
+        p = self.account_party[a]
+        return {"customer_id": self.customer_ids[c] if c >= 0 else None,
+                "party_type": PARTY_TYPES[p] if p >= 0 else None}
+
+    def neighbourhood(self, account_id: str, hops: int = 1, days: tuple[int, int] | None = None) -> np.ndarray:
+        """Edge ids within ``hops`` steps of an account (either direction), optionally
+        only on business days ``days[0]..days[1]``; pass them to :meth:`to_networkx`."""
+        frontier = {self.account_index(account_id)}
+        seen_nodes = set(frontier)
+        edges: set[int] = set()
+        for _ in range(hops):
+            nxt = set()
+            for a in frontier:
+                for e in np.concatenate([self.out_edges_of(a, days), self.in_edges_of(a, days)]).tolist():
+                    edges.add(e)
+                    for b in (int(self.src[e]), int(self.dst[e])):
+                        if b >= 0 and b not in seen_nodes:
+                            nxt.add(b)
+            seen_nodes |= nxt
+            frontier = nxt
+        return np.array(sorted(edges), dtype=np.int64)
+
+    # -- description --------------------------------------------------------------------
+    def summary(self) -> dict:
+        """Sizes and ranges, for reports and the command line."""
+        n = self.n_edges
+        return {
+            "transactions": n,
+            "accounts": self.n_accounts,
+            "customers": self.n_customers,
+            "accounts_without_customer": int((self.account_customer < 0).sum()),
+            "first_business_day": str(self.business_days[0]) if self.n_days else None,
+            "last_business_day": str(self.business_days[-1]) if self.n_days else None,
+            "business_days": self.n_days,
+            "busiest_day_transactions": int(np.diff(self.day_indptr).max()) if self.n_days else 0,
+            "cash_edges": int(((self.src < 0) | (self.dst < 0)).sum()),
+            "self_transfers": int(((self.src == self.dst) & (self.src >= 0)).sum()),
+            "foreign_currency_edges": int((~self.is_home_currency).sum()),
+            "graph_bytes": self.nbytes,
+            "bytes_per_transaction": round(self.nbytes / n, 1) if n else None,
+            "calendar": self.calendar.name,
+        }
+
+
+def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None,
+                calendar: BusinessCalendar | None = None) -> TransactionGraph:
+    """Build the time-sliced account graph from validated canonical tables.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Accepted rows from :func:`flowgraph.schema.validate_transactions` (needs
+        ``txn_id, timestamp, src_account, dst_account, amount_cny, amount_usd, currency,
+        channel``).
+    accounts : DataFrame, optional
+        Canonical accounts table; accounts that appear only in transactions get no
+        customer (-1) and an unknown party type.
+    calendar : BusinessCalendar, optional
+        Default: the PRC calendar.
+
+    Returns
+    -------
+    TransactionGraph
+    """
+    calendar = calendar or prc_calendar()
+    n = len(transactions)
+    timestamps = transactions["timestamp"].to_numpy(dtype="datetime64[ns]")
+    ts_int = timestamps.view(np.int64)
+    if n and np.all(ts_int[1:] >= ts_int[:-1]):
+        order = np.arange(n)
+    else:
+        order = np.argsort(ts_int, kind="stable")
+    txn_pos = order.astype(np.int32 if n < 2**31 else np.int64)
+
+    # accounts: the accounts table plus every id seen in transactions, sorted
+    acct_ids_table = (accounts["account_id"].astype("string") if accounts is not None
+                      else pd.Series([], dtype="string"))
+    src_ids = transactions["src_account"].astype("string")
+    dst_ids = transactions["dst_account"].astype("string")
+    codes, uniques = pd.factorize(pd.concat([acct_ids_table, src_ids, dst_ids], ignore_index=True),
+                                  sort=True, use_na_sentinel=True)
+    codes = codes.astype(np.int32)
+    account_ids = np.asarray(uniques, dtype=object)
+    n_table = len(acct_ids_table)
+    src = codes[n_table:n_table + n][order]
+    dst = codes[n_table + n:][order]
+
+    account_customer = np.full(len(account_ids), -1, dtype=np.int32)
+    account_party = np.full(len(account_ids), PARTY_UNKNOWN, dtype=np.int8)
+    if accounts is not None and len(accounts):
+        table_idx = codes[:n_table]
+        cust_codes, cust_uniques = pd.factorize(accounts["customer_id"].astype("string"), sort=True)
+        account_customer[table_idx] = cust_codes
+        party = pd.Categorical(accounts["party_type"], categories=list(PARTY_TYPES)).codes
+        account_party[table_idx] = party.astype(np.int8)  # -1 (NaN) is PARTY_UNKNOWN
+        customer_ids = np.asarray(cust_uniques, dtype=object)
+    else:
+        customer_ids = np.array([], dtype=object)
+
+    business_days, day = calendar.business_day_index(timestamps[order])
+    channel = pd.Categorical(transactions["channel"], categories=list(CHANNELS)).codes.astype(np.int8)[order]
+    is_home = (transactions["currency"].astype("string") == HOME_CURRENCY).to_numpy(dtype=bool, na_value=False)[order]
+
+    out_indptr, out_edges = _csr(src, len(account_ids))
+    in_indptr, in_edges = _csr(dst, len(account_ids))
+    day_indptr = np.searchsorted(day, np.arange(len(business_days) + 1), side="left").astype(np.int64)
+
+    return TransactionGraph(
+        account_ids=account_ids, account_customer=account_customer, account_party=account_party,
+        customer_ids=customer_ids, business_days=business_days, calendar=calendar,
+        src=src, dst=dst, timestamp_ns=ts_int[order], day=day,
+        amount_cny=transactions["amount_cny"].to_numpy(dtype=np.float64)[order],
+        amount_usd=transactions["amount_usd"].to_numpy(dtype=np.float64)[order],
+        channel=channel, is_home_currency=is_home, txn_pos=txn_pos,
+        out_indptr=out_indptr, out_edges=out_edges, in_indptr=in_indptr, in_edges=in_edges,
+        day_indptr=day_indptr, transactions=transactions,
+    )

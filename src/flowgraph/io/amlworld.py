@@ -1,0 +1,86 @@
+"""Adapter for IBM AMLworld CSV files (Altman et al., "Realistic synthetic financial
+transactions for anti-money laundering models", 2023; e.g. ``HI-Small_Trans.csv``).
+
+Columns: ``Timestamp, From Bank, Account, To Bank, Account, Amount Received, Receiving
+Currency, Amount Paid, Payment Currency, Payment Format, Is Laundering``. The second
+``Account`` column is the receiver's. Mapping choices:
+
+- account id = ``"<bank>:<account>"`` (account numbers are unique within a bank);
+- amount and currency = what the sender paid (``Amount Paid``, ``Payment Currency``);
+  the received side is kept in ``amount_received`` / ``receiving_currency``;
+- channel: ``Cash`` -> cash; a payment whose paid and received currencies differ ->
+  cross_border; every other format (ACH, Cheque, Credit Card, Wire, Reinvestment,
+  Bitcoin) -> transfer; the original is kept in ``payment_format``;
+- ``txn_id`` = ``"AW<row>"`` (the file has no ids), ``is_laundering`` from the label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..money import RateTable
+from ..schema import accounts_from_transactions, validate_accounts, validate_transactions
+from .readers import Dataset, read_raw
+
+AMLWORLD_COLUMNS = ("Timestamp", "From Bank", "Account", "To Bank", "Account.1", "Amount Received",
+                    "Receiving Currency", "Amount Paid", "Payment Currency", "Payment Format",
+                    "Is Laundering")
+
+#: AMLworld currency names -> ISO 4217 (BTC for Bitcoin, as exchanges write it).
+CURRENCY_CODES = {
+    "US Dollar": "USD", "Euro": "EUR", "Yuan": "CNY", "Yen": "JPY", "UK Pound": "GBP",
+    "Swiss Franc": "CHF", "Canadian Dollar": "CAD", "Australian Dollar": "AUD", "Rupee": "INR",
+    "Ruble": "RUB", "Mexican Peso": "MXN", "Brazil Real": "BRL", "Saudi Riyal": "SAR",
+    "Shekel": "ILS", "Bitcoin": "BTC",
+}
+
+AMLWORLD_TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M"
+
+
+def read_amlworld(path: str | Path, rates: RateTable | None = None) -> Dataset:
+    """Read an AMLworld transactions CSV into the canonical tables.
+
+    Returns
+    -------
+    Dataset
+        Validated transactions (with ``is_laundering``) and derived accounts.
+    """
+    path = Path(path)
+    raw = read_raw(path, "csv")
+    missing = [c for c in AMLWORLD_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: not an AMLworld transactions file: column(s) {missing} are "
+                        f"missing (it has {list(raw.columns)}). Fix: pass the *_Trans.csv file, "
+                        "or read it with read_transactions and a column mapping.")
+    n = len(raw)
+
+    def account(bank: str, acct: str) -> pd.Series:
+        b, a = raw[bank].str.strip(), raw[acct].str.strip()
+        return (b + ":" + a).where((a != "") | (b != ""), "")
+
+    paid_cur = raw["Payment Currency"].str.strip()
+    recv_cur = raw["Receiving Currency"].str.strip()
+    fmt = raw["Payment Format"].str.strip()
+    channel = np.where(fmt.str.lower() == "cash", "cash",
+                       np.where(paid_cur != recv_cur, "cross_border", "transfer"))
+    frame = pd.DataFrame({
+        "txn_id": "AW" + pd.Series(np.arange(1, n + 1)).astype(str),
+        "timestamp": raw["Timestamp"],
+        "src_account": account("From Bank", "Account"),
+        "dst_account": account("To Bank", "Account.1"),
+        "amount": raw["Amount Paid"],
+        # unmapped names stay as they are, so the rejects file shows what was there
+        "currency": paid_cur.map(CURRENCY_CODES).fillna(paid_cur),
+        "channel": channel,
+        "amount_received": pd.to_numeric(raw["Amount Received"], errors="coerce"),
+        "receiving_currency": recv_cur.map(CURRENCY_CODES).fillna(recv_cur),
+        "payment_format": fmt,
+        "is_laundering": pd.to_numeric(raw["Is Laundering"], errors="coerce").fillna(0).astype(np.int8),
+    })
+    txns = validate_transactions(frame, str(path), rates=rates, timestamp_format=AMLWORLD_TIMESTAMP_FORMAT)
+    accts = validate_accounts(accounts_from_transactions(txns.table), f"{path} (accounts derived)")
+    return Dataset(txns, accts)

@@ -1,0 +1,190 @@
+"""Currency conversion and the single-transaction large-value test.
+
+Amounts are float64 in major units. A converted amount is rounded to the cent
+(``np.round(x, 2)``), so a CNY amount of exactly 50,000.00 stays exactly 50,000.00 and
+meets a 50,000 threshold ("以上" is inclusive, SPEC §1).
+
+The rate table has one row per (date, currency): ``cny_per_unit`` and ``usd_per_unit``.
+A transaction uses the latest rate dated on or before its own date; a currency absent
+from the table, or a date before its first rate, cannot be converted and the row is
+rejected (reason ``UNKNOWN_CURRENCY`` or ``NO_RATE_FOR_DATE``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import ANY_PERSON, ANYONE, BOTH_ENTITY, CHANNELS, HOME_CURRENCY, RuleSet
+from .errors import DataError
+
+RATE_COLUMNS = ("date", "currency", "cny_per_unit", "usd_per_unit")
+
+# conversion status per transaction
+RATE_OK, RATE_UNKNOWN_CURRENCY, RATE_NO_RATE_FOR_DATE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Exchange rates: ``date`` (datetime64[ns], day), ``currency`` (ISO 4217 code),
+    ``cny_per_unit`` and ``usd_per_unit`` (float64), sorted by currency then date."""
+
+    frame: pd.DataFrame
+    source: str = "<memory>"
+
+    @property
+    def currencies(self) -> set[str]:
+        return set(self.frame["currency"].unique())
+
+    def convert(self, day: np.ndarray, currency: np.ndarray, amount: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Convert ``amount`` to CNY and USD at the rate in force on ``day``.
+
+        Parameters
+        ----------
+        day : ndarray of datetime64
+            Transaction dates (time of day ignored).
+        currency : ndarray of str
+            ISO currency codes, upper case.
+        amount : ndarray of float64
+            Amounts in ``currency``.
+
+        Returns
+        -------
+        amount_cny, amount_usd : ndarray of float64
+            Rounded to the cent; NaN where no rate applies.
+        status : ndarray of int8
+            ``RATE_OK``, ``RATE_UNKNOWN_CURRENCY`` or ``RATE_NO_RATE_FOR_DATE``.
+        """
+        n = len(amount)
+        day = np.asarray(day).astype("datetime64[D]")
+        currency = np.asarray(currency, dtype=object)
+        amount = np.asarray(amount, dtype=np.float64)
+        cny = np.full(n, np.nan)
+        usd = np.full(n, np.nan)
+        status = np.full(n, RATE_UNKNOWN_CURRENCY, dtype=np.int8)
+        codes, inverse = np.unique(currency.astype(str), return_inverse=True)
+        for k, code in enumerate(codes):
+            rows = np.flatnonzero(inverse == k)
+            table = self.frame[self.frame["currency"] == code]
+            if table.empty:
+                continue
+            rate_days = table["date"].to_numpy().astype("datetime64[D]")
+            pos = np.searchsorted(rate_days, day[rows], side="right") - 1
+            has_rate = pos >= 0
+            status[rows] = np.where(has_rate, RATE_OK, RATE_NO_RATE_FOR_DATE)
+            ok_rows, ok_pos = rows[has_rate], pos[has_rate]
+            cny[ok_rows] = np.round(amount[ok_rows] * table["cny_per_unit"].to_numpy()[ok_pos], 2)
+            usd[ok_rows] = np.round(amount[ok_rows] * table["usd_per_unit"].to_numpy()[ok_pos], 2)
+        return cny, usd, status
+
+
+def _rates_from_frame(frame: pd.DataFrame, source: str) -> RateTable:
+    missing = [c for c in RATE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: rate table lacks column(s) {missing}; it needs {list(RATE_COLUMNS)} "
+            "(one row per date and currency). Fix: add the columns or rename them."
+        )
+    problems: list[str] = []
+    out = pd.DataFrame({
+        "date": pd.to_datetime(frame["date"], errors="coerce", format="ISO8601"),
+        "currency": frame["currency"].astype(str).str.strip().str.upper(),
+        "cny_per_unit": pd.to_numeric(frame["cny_per_unit"], errors="coerce"),
+        "usd_per_unit": pd.to_numeric(frame["usd_per_unit"], errors="coerce"),
+    })
+    for col in ("date", "cny_per_unit", "usd_per_unit"):
+        bad = out[col].isna().to_numpy().copy()
+        if col != "date":
+            bad |= ~(out[col].to_numpy(dtype=float, na_value=np.nan) > 0)
+        for row in np.flatnonzero(bad)[:5]:
+            problems.append(f"row {row + 1}, column '{col}': {frame[col].iloc[row]!r} is not "
+                            + ("a date (use YYYY-MM-DD)" if col == "date" else "a positive number"))
+        if bad.sum() > 5:
+            problems.append(f"... and {bad.sum() - 5} more rows with a bad '{col}'")
+    dup = out.duplicated(["date", "currency"], keep="first").to_numpy()
+    for row in np.flatnonzero(dup)[:5]:
+        problems.append(f"row {row + 1}: a second rate for {out['currency'].iloc[row]} on "
+                        f"{out['date'].iloc[row].date()}; keep one rate per date and currency")
+    if problems:
+        raise DataError(f"{source}: the rate table has problems:\n  " + "\n  ".join(problems))
+    out = out.sort_values(["currency", "date"], kind="stable").reset_index(drop=True)
+    return RateTable(out, source)
+
+
+def read_rates(path: str | Path) -> RateTable:
+    """Read a rate table from CSV or Parquet (columns :data:`RATE_COLUMNS`; ``#`` starts a
+    comment line in CSV)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: rate table not found. Fix: give the path of an existing CSV or Parquet file.")
+    if path.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    return _rates_from_frame(frame, str(path))
+
+
+@functools.cache
+def default_rates() -> RateTable:
+    """The small illustrative rate table shipped with the package (one rate per currency
+    from 2000-01-01). Supply real daily rates for production use."""
+    ref = resources.files("flowgraph") / "data" / "default_rates.csv"
+    with resources.as_file(ref) as path:
+        return read_rates(path)
+
+
+# -- the single-transaction large-value test ---------------------------------------------
+
+PARTY_PERSON, PARTY_ENTITY, PARTY_UNKNOWN = 0, 1, -1
+
+
+def rule_applies(rule_parties: str, rule_channels: tuple[str, ...], channel_code: np.ndarray,
+                 src_party: np.ndarray, dst_party: np.ndarray) -> np.ndarray:
+    """Which transactions a rule covers, by channel and by who the parties are.
+
+    An unknown party (no accounts table, or an account of another bank) is treated as a
+    natural person: person thresholds are the lower ones, so this errs towards reporting.
+    A missing side (cash) is no party.
+    """
+    channel_ok = np.isin(channel_code, [CHANNELS.index(c) for c in rule_channels])
+    if rule_parties == ANYONE:
+        return channel_ok
+    src_person = (src_party == PARTY_PERSON) | (src_party == PARTY_UNKNOWN)
+    dst_person = (dst_party == PARTY_PERSON) | (dst_party == PARTY_UNKNOWN)
+    if rule_parties == ANY_PERSON:
+        return channel_ok & (src_person | dst_person)
+    if rule_parties == BOTH_ENTITY:
+        return channel_ok & (src_party == PARTY_ENTITY) & (dst_party == PARTY_ENTITY)
+    raise ValueError(f"unknown parties condition {rule_parties!r}")
+
+
+def single_transaction_large_value(
+    rules: RuleSet, channel_code: np.ndarray, is_home_currency: np.ndarray,
+    amount_cny: np.ndarray, amount_usd: np.ndarray,
+    src_party: np.ndarray, dst_party: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """For each rule of ``rules``, whether each transaction alone is at or above its
+    threshold (003 art. 5: CNY amounts against the CNY threshold, foreign-currency amounts
+    in USD against the USD threshold).
+
+    Returns
+    -------
+    dict of rule code -> ndarray of bool
+    """
+    out = {}
+    for rule in rules.rules:
+        applies = rule_applies(rule.parties, rule.channels, channel_code, src_party, dst_party)
+        over = np.where(is_home_currency, amount_cny >= rule.threshold_cny,
+                        amount_usd >= rule.threshold_usd)
+        out[rule.code] = applies & over
+    return out
+
+
+__all__ = ["RateTable", "read_rates", "default_rates", "single_transaction_large_value",
+           "rule_applies", "HOME_CURRENCY"]

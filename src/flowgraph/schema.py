@@ -1,0 +1,453 @@
+"""The canonical transaction and account tables (SPEC §8) and their validation.
+
+Validation collects every problem instead of stopping at the first. A problem with the
+file as a whole (no such file, empty file, a required column missing) raises
+:class:`~flowgraph.errors.DataError`. A problem with a row rejects that row: it goes to
+the rejects table with its source row number and one or more reason codes, and never
+vanishes. Accepted + rejected = input, always.
+
+Row numbers (``source_row``) count data rows from 1, in file order; in a CSV file with a
+header, data row *r* is on line *r* + 1.
+
+Canonical transaction columns
+-----------------------------
+``txn_id`` (str), ``timestamp`` (datetime64[ns], bank-local time; timezone-aware input is
+converted to China Standard Time and made naive), ``src_account`` and ``dst_account``
+(str, either may be missing for cash), ``amount`` (float64, > 0, in ``currency``),
+``currency`` (ISO 4217, default CNY when the column is absent), ``channel`` (one of
+:data:`flowgraph.config.CHANNELS`, default ``transfer`` when absent). Validation adds
+``amount_cny``, ``amount_usd`` (rounded to the cent), ``is_self_transfer`` and
+``source_row``. Other input columns (``is_laundering``, ``pattern_id`` …) pass through.
+
+Canonical account columns
+-------------------------
+``account_id`` (str), ``customer_id`` (str, default: the account itself), ``party_type``
+(``person`` or ``entity``; missing means unknown, treated as a person by the rules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
+from .errors import DataError
+from .money import RATE_NO_RATE_FOR_DATE, RATE_UNKNOWN_CURRENCY, RateTable, default_rates
+
+REQUIRED_TXN_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount")
+OPTIONAL_TXN_COLUMNS = ("currency", "channel")
+TXN_COLUMNS = REQUIRED_TXN_COLUMNS + OPTIONAL_TXN_COLUMNS
+ACCOUNT_COLUMNS = ("account_id", "customer_id", "party_type")
+
+#: China Standard Time: the business day of a timezone-aware timestamp is taken here.
+BANK_TIMEZONE = "Asia/Shanghai"
+
+#: Reason codes for rejected rows: the column at fault and how to fix it.
+REASONS: dict[str, tuple[str, str]] = {
+    "MISSING_TXN_ID": ("txn_id", "give every transaction a unique id"),
+    "DUPLICATE_TXN_ID": ("txn_id", "transaction ids must be unique; the first row with this id was kept"),
+    "BAD_TIMESTAMP": ("timestamp", "write the time as ISO 8601 (2024-10-08 14:30:00) or pass timestamp_format"),
+    "MISSING_AMOUNT": ("amount", "fill in the amount"),
+    "BAD_AMOUNT": ("amount", "write the amount as a plain number such as 1234.56 (no thousands separators or currency signs)"),
+    "NAN_AMOUNT": ("amount", "the amount is NaN: fill in the real amount"),
+    "INFINITE_AMOUNT": ("amount", "the amount is infinite: fill in the real amount"),
+    "NON_POSITIVE_AMOUNT": ("amount", "amounts must be > 0; record a reversal as a transfer in the other direction"),
+    "UNKNOWN_CURRENCY": ("currency", "add this currency to the rate table (--rates FILE) or correct the code"),
+    "NO_RATE_FOR_DATE": ("currency", "add a rate dated on or before the transaction to the rate table"),
+    "UNKNOWN_CHANNEL": ("channel", f"use one of {list(CHANNELS)}, or map your codes with channel_map"),
+    "NO_PARTIES": ("src_account/dst_account", "at least one side must name an account"),
+    # accounts table
+    "MISSING_ACCOUNT_ID": ("account_id", "give every account row an account id"),
+    "DUPLICATE_ACCOUNT_ID": ("account_id", "list each account once; the first row was kept"),
+    "UNKNOWN_PARTY_TYPE": ("party_type", f"use one of {list(PARTY_TYPES)} (or leave empty for unknown)"),
+}
+
+#: Flags: the row is kept, and counted in the report.
+FLAGS: dict[str, str] = {
+    "SELF_TRANSFER": "source and destination are the same account (kept, flagged in is_self_transfer)",
+}
+
+#: Common spellings of party types.
+PARTY_ALIASES = {
+    "person": "person", "individual": "person", "natural": "person", "natural_person": "person",
+    "p": "person", "i": "person", "retail": "person",
+    "entity": "entity", "company": "entity", "corporate": "entity", "organisation": "entity",
+    "organization": "entity", "sole_proprietor": "entity", "business": "entity", "e": "entity",
+    "c": "entity", "legal_person": "entity",
+}
+
+
+@dataclass
+class ValidationReport:
+    """What validation found, readable by a person (``str(report)``) and a program."""
+
+    source: str
+    n_input: int
+    n_accepted: int
+    n_rejected: int
+    reason_counts: dict[str, int] = field(default_factory=dict)
+    flag_counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.n_rejected == 0
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "n_input": self.n_input, "n_accepted": self.n_accepted,
+                "n_rejected": self.n_rejected, "reason_counts": self.reason_counts,
+                "flag_counts": self.flag_counts, "notes": self.notes, "examples": self.examples}
+
+    def __str__(self) -> str:
+        lines = [f"{self.source}: {self.n_input:,} rows read, {self.n_accepted:,} accepted, "
+                 f"{self.n_rejected:,} rejected"]
+        if self.n_input == 0:
+            lines.append("  the file has a header but no data rows: nothing to scan")
+        for code, count in sorted(self.reason_counts.items()):
+            column, fix = REASONS[code]
+            lines.append(f"  rejected {count:>9,}  {code:<20} column '{column}': {fix}")
+        for code, count in sorted(self.flag_counts.items()):
+            lines.append(f"  flagged  {count:>9,}  {code:<20} {FLAGS[code]}")
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.examples:
+            lines.append("  first problems:")
+            lines += [f"    {e}" for e in self.examples]
+        return "\n".join(lines)
+
+
+@dataclass
+class Validated:
+    """Accepted rows in canonical form, rejected rows with reasons, and the report."""
+
+    table: pd.DataFrame
+    rejects: pd.DataFrame
+    report: ValidationReport
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _text(series: pd.Series) -> np.ndarray:
+    """Column as an object array of stripped strings, '' where missing."""
+    out = series.astype("string").fillna("").str.strip()
+    return out.to_numpy(dtype=object)
+
+
+def _raw(series: pd.Series) -> np.ndarray:
+    return series.astype("string").fillna("").to_numpy(dtype=object)
+
+
+def _line_hint(source: str, row: int) -> str:
+    return f"row {row} (line {row + 1})" if source.lower().endswith((".csv", ".txt")) else f"row {row}"
+
+
+class _Problems:
+    """Reason codes per row, collected column by column."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.masks: dict[str, np.ndarray] = {}
+
+    def add(self, code: str, mask: np.ndarray) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.masks[code] = self.masks.get(code, np.zeros(self.n, bool)) | mask
+
+    @property
+    def rejected(self) -> np.ndarray:
+        out = np.zeros(self.n, bool)
+        for m in self.masks.values():
+            out |= m
+        return out
+
+    def counts(self) -> dict[str, int]:
+        return {code: int(m.sum()) for code, m in self.masks.items()}
+
+    def reason_codes(self, rows: np.ndarray) -> np.ndarray:
+        codes = np.full(len(rows), "", dtype=object)
+        for code in REASONS:  # fixed order, so the same row always reads the same
+            if code in self.masks:
+                hit = self.masks[code][rows]
+                codes[hit] = np.where(codes[hit] == "", code, codes[hit] + ";" + code)
+        return codes
+
+
+def _describe(source: str, row: int, code: str, value: str) -> str:
+    column, fix = REASONS[code]
+    return f"{source}: {_line_hint(source, row)}, column '{column}': {code} (value {value!r}). Fix: {fix}."
+
+
+def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source_row: np.ndarray,
+                   value_of: dict[str, np.ndarray | pd.Series]) -> tuple[pd.DataFrame, list[str]]:
+    """The rejects table (source_row, reason_codes, message, then the raw input columns)
+    and up to three example messages per reason.
+
+    ``value_of`` maps a reason code to the values it is about (an array, or a raw column
+    read only at the rejected rows).
+    """
+    rows = np.flatnonzero(problems.rejected)
+
+    def values(code: str, at: np.ndarray) -> np.ndarray:
+        v = value_of.get(code)
+        if v is None:
+            return np.full(len(at), "", dtype=object)
+        if isinstance(v, pd.Series):
+            return _raw(v.iloc[at])
+        return np.asarray(v, dtype=object)[at]
+
+    codes = problems.reason_codes(rows)
+    first_code = np.array([c.split(";")[0] for c in codes], dtype=object)
+    shown = np.full(len(rows), "", dtype=object)
+    for code in set(first_code.tolist()):
+        sel = first_code == code
+        shown[sel] = values(code, rows[sel])
+    messages = np.array([_describe(source, int(source_row[r]), code, str(v))
+                         for r, code, v in zip(rows, first_code, shown)], dtype=object)
+    rejects = pd.DataFrame({"source_row": source_row[rows], "reason_codes": codes, "message": messages})
+    for col in frame.columns:
+        rejects[f"input_{col}"] = _raw(frame[col].iloc[rows])
+    examples = []
+    for code, mask in problems.masks.items():
+        at = np.flatnonzero(mask)[:3]
+        for r, v in zip(at, values(code, at)):
+            examples.append(_describe(source, int(source_row[r]), code, str(v)))
+    return rejects, examples
+
+
+def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, what: str) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: the {what} table lacks required column(s) {missing}. "
+            f"Columns present: {list(frame.columns)}. Fix: rename them in the file or pass a "
+            f"column mapping, e.g. columns={{'{missing[0]}': 'your_column_name'}} "
+            f"(command line: --map {missing[0]}=your_column_name)."
+        )
+
+
+def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.astype("datetime64[ns]")
+    text = series.astype("string").str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", format=timestamp_format or "ISO8601")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]")
+
+
+def _parse_amount(series: pd.Series, problems: _Problems) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        amount = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
+            missing = np.zeros(len(series), bool)  # a plain float column: NaN is a NaN amount
+        else:
+            missing = series.isna().to_numpy()  # a nullable column: null is a missing amount
+        problems.add("MISSING_AMOUNT", missing)
+        nan = np.isnan(amount) & ~missing
+    else:
+        text = series.astype("string").fillna("").str.strip()
+        missing = (text == "").to_numpy()
+        amount = pd.to_numeric(text.mask(text == "", "0"), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        lowered = text.str.lower()
+        nan_word = lowered.isin(["nan", "+nan", "-nan"]).to_numpy()
+        problems.add("MISSING_AMOUNT", missing)
+        problems.add("BAD_AMOUNT", np.isnan(amount) & ~nan_word & ~missing)
+        nan = nan_word
+        amount[missing] = np.nan
+    problems.add("NAN_AMOUNT", nan)
+    inf = np.isinf(amount)
+    problems.add("INFINITE_AMOUNT", inf)
+    with np.errstate(invalid="ignore"):
+        problems.add("NON_POSITIVE_AMOUNT", amount <= 0)
+    return amount
+
+
+# -- transactions -------------------------------------------------------------------------
+
+def validate_transactions(
+    frame: pd.DataFrame,
+    source: str = "<table>",
+    rates: RateTable | None = None,
+    timestamp_format: str | None = None,
+    channel_map: dict[str, str] | None = None,
+    source_row: np.ndarray | None = None,
+) -> Validated:
+    """Check a transaction table against the canonical contract.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Columns already named canonically (see the module docstring).
+    source : str
+        File name used in every message.
+    rates : RateTable, optional
+        Exchange rates; default :func:`flowgraph.money.default_rates`.
+    timestamp_format : str, optional
+        ``strftime`` format of text timestamps; default ISO 8601.
+    channel_map : dict, optional
+        Your channel codes to canonical ones, e.g. ``{"ATM": "cash", "SWIFT": "cross_border"}``.
+    source_row : ndarray of int, optional
+        Row numbers to report; default 1..n.
+
+    Returns
+    -------
+    Validated
+        ``table`` (accepted, canonical), ``rejects`` and ``report``.
+
+    Raises
+    ------
+    DataError
+        A required column is missing.
+    """
+    _check_columns(frame, REQUIRED_TXN_COLUMNS, source, "transaction")
+    n = len(frame)
+    rates = rates or default_rates()
+    source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.asarray(source_row, np.int64)
+    problems = _Problems(n)
+    notes: list[str] = []
+    frame = frame.reset_index(drop=True)
+
+    txn_id = _text(frame["txn_id"])
+    problems.add("MISSING_TXN_ID", txn_id == "")
+    has_id = txn_id != ""
+    dup = pd.Series(txn_id).duplicated(keep="first").to_numpy() & has_id
+    problems.add("DUPLICATE_TXN_ID", dup)
+
+    timestamp = _parse_timestamp(frame["timestamp"], timestamp_format)
+    problems.add("BAD_TIMESTAMP", timestamp.isna().to_numpy())
+
+    amount = _parse_amount(frame["amount"], problems)
+
+    src = _text(frame["src_account"])
+    dst = _text(frame["dst_account"])
+    problems.add("NO_PARTIES", (src == "") & (dst == ""))
+
+    if "currency" in frame.columns:
+        currency = pd.Series(_text(frame["currency"])).str.upper().to_numpy(dtype=object)
+    else:
+        currency = np.full(n, HOME_CURRENCY, dtype=object)
+        if n:
+            notes.append(f"no 'currency' column: every amount taken as {HOME_CURRENCY}")
+
+    if "channel" in frame.columns:
+        raw_channel = pd.Series(_text(frame["channel"]))
+        mapping = {str(k).strip().lower(): v for k, v in (channel_map or {}).items()}
+        lowered = raw_channel.str.lower()
+        channel = lowered.map(lambda c: mapping.get(c, c)) if mapping else lowered
+        channel = channel.to_numpy(dtype=object)
+        problems.add("UNKNOWN_CHANNEL", ~np.isin(channel, CHANNELS))
+    else:
+        channel = np.full(n, "transfer", dtype=object)
+        if n:
+            notes.append("no 'channel' column: every row taken as a domestic 'transfer'")
+
+    valid_time = ~timestamp.isna().to_numpy()
+    day = np.where(valid_time, timestamp.to_numpy().astype("datetime64[D]"), np.datetime64("2000-01-01"))
+    safe_amount = np.where(np.isfinite(amount), amount, 0.0)
+    amount_cny, amount_usd, rate_status = rates.convert(day, currency, safe_amount)
+    problems.add("UNKNOWN_CURRENCY", rate_status == RATE_UNKNOWN_CURRENCY)
+    problems.add("NO_RATE_FOR_DATE", (rate_status == RATE_NO_RATE_FOR_DATE) & valid_time)
+
+    rejected = problems.rejected
+    keep = ~rejected
+    is_self = (src == dst) & (src != "")
+
+    value_of = {
+        "MISSING_TXN_ID": txn_id, "DUPLICATE_TXN_ID": txn_id,
+        "BAD_TIMESTAMP": frame["timestamp"],
+        **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
+                                        "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT")},
+        "UNKNOWN_CURRENCY": currency, "NO_RATE_FOR_DATE": currency,
+        "UNKNOWN_CHANNEL": frame["channel"] if "channel" in frame.columns else channel,
+    }
+    rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
+
+    table = pd.DataFrame({
+        "txn_id": pd.array(txn_id[keep], dtype="string"),
+        "timestamp": timestamp.to_numpy()[keep],
+        "src_account": pd.array(np.where(src[keep] == "", None, src[keep]), dtype="string"),
+        "dst_account": pd.array(np.where(dst[keep] == "", None, dst[keep]), dtype="string"),
+        "amount": amount[keep],
+        "currency": pd.array(currency[keep], dtype="string"),
+        "channel": pd.Categorical(channel[keep], categories=list(CHANNELS)),
+        "amount_cny": amount_cny[keep],
+        "amount_usd": amount_usd[keep],
+        "is_self_transfer": is_self[keep],
+        "source_row": source_row[keep],
+    })
+    for col in frame.columns:
+        if col not in TXN_COLUMNS and col not in table.columns:
+            table[col] = frame[col].to_numpy()[keep]
+
+    flag_counts = {"SELF_TRANSFER": int(is_self[keep].sum())} if is_self[keep].any() else {}
+    report = ValidationReport(source, n, int(keep.sum()), int(rejected.sum()), problems.counts(),
+                              flag_counts, notes, examples)
+    return Validated(table, rejects, report)
+
+
+# -- accounts -----------------------------------------------------------------------------
+
+def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Validated:
+    """Check an accounts table (``account_id`` required; ``customer_id`` and
+    ``party_type`` optional) and return it in canonical form.
+
+    A missing ``customer_id`` makes the account its own customer; a missing
+    ``party_type`` means unknown (the large-value rules then treat it as a person,
+    the stricter case).
+    """
+    _check_columns(frame, ("account_id",), source, "accounts")
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    source_row = np.arange(1, n + 1, dtype=np.int64)
+    problems = _Problems(n)
+    notes = []
+    account = _text(frame["account_id"])
+    problems.add("MISSING_ACCOUNT_ID", account == "")
+    problems.add("DUPLICATE_ACCOUNT_ID", pd.Series(account).duplicated(keep="first").to_numpy() & (account != ""))
+    if "customer_id" in frame.columns:
+        customer = _text(frame["customer_id"])
+        customer = np.where(customer == "", account, customer)
+    else:
+        customer = account.copy()
+        if n:
+            notes.append("no 'customer_id' column: each account is its own customer")
+    if "party_type" in frame.columns:
+        raw_party = pd.Series(_text(frame["party_type"])).str.lower()
+        party = raw_party.map(PARTY_ALIASES).to_numpy(dtype=object)
+        unknown = pd.isna(party) & (raw_party != "").to_numpy()
+        problems.add("UNKNOWN_PARTY_TYPE", unknown)
+    else:
+        party = np.full(n, None, dtype=object)
+        if n:
+            notes.append("no 'party_type' column: party types unknown, person thresholds apply")
+    value_of = {"MISSING_ACCOUNT_ID": account, "DUPLICATE_ACCOUNT_ID": account,
+                "UNKNOWN_PARTY_TYPE": frame["party_type"] if "party_type" in frame.columns else party}
+    rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
+    keep = ~problems.rejected
+    table = pd.DataFrame({
+        "account_id": pd.array(account[keep], dtype="string"),
+        "customer_id": pd.array(customer[keep], dtype="string"),
+        "party_type": pd.Categorical(party[keep], categories=list(PARTY_TYPES)),
+    })
+    for col in frame.columns:
+        if col not in ACCOUNT_COLUMNS:
+            table[col] = frame[col].to_numpy()[keep]
+    report = ValidationReport(source, n, int(keep.sum()), int((~keep).sum()), problems.counts(),
+                              {}, notes, examples)
+    return Validated(table, rejects, report)
+
+
+def accounts_from_transactions(table: pd.DataFrame) -> pd.DataFrame:
+    """An accounts table for data that came without one: every account its own customer,
+    party type unknown."""
+    ids = pd.unique(pd.concat([table["src_account"], table["dst_account"]]).dropna())
+    ids = np.sort(np.asarray(ids, dtype=object))
+    return pd.DataFrame({
+        "account_id": pd.array(ids, dtype="string"),
+        "customer_id": pd.array(ids, dtype="string"),
+        "party_type": pd.Categorical([None] * len(ids), categories=list(PARTY_TYPES)),
+    })
