@@ -195,12 +195,12 @@ class TransactionGraph:
         carries amounts, timestamp, business day and channel."""
         import networkx as nx
 
-        frame = self.edge_frame(edges)
+        frame = self._export_frame(edges)
         g = nx.MultiDiGraph()
         for node in self._nodes_of(frame):
             g.add_node(node, **self._node_attrs(node))
         for row in frame.itertuples(index=False):
-            g.add_edge(row.src_account or CASH_NODE, row.dst_account or CASH_NODE, key=row.txn_id,
+            g.add_edge(row.src_account, row.dst_account, key=row.txn_id,
                        amount_cny=row.amount_cny, amount_usd=row.amount_usd, timestamp=row.timestamp,
                        business_day=row.business_day, channel=row.channel)
         return g
@@ -211,7 +211,7 @@ class TransactionGraph:
         :meth:`to_networkx` plus ``txn_id``."""
         import igraph as ig
 
-        frame = self.edge_frame(edges)
+        frame = self._export_frame(edges)
         nodes = self._nodes_of(frame)
         pos = {n: i for i, n in enumerate(nodes)}
         g = ig.Graph(n=len(nodes), directed=True)
@@ -219,16 +219,22 @@ class TransactionGraph:
         attrs = [self._node_attrs(n) for n in nodes]
         g.vs["customer_id"] = [a["customer_id"] for a in attrs]
         g.vs["party_type"] = [a["party_type"] for a in attrs]
-        src = frame["src_account"].fillna(CASH_NODE).map(pos).to_numpy()
-        dst = frame["dst_account"].fillna(CASH_NODE).map(pos).to_numpy()
+        src = frame["src_account"].map(pos).to_numpy()
+        dst = frame["dst_account"].map(pos).to_numpy()
         g.add_edges(list(zip(src.tolist(), dst.tolist())))
         for col in ("txn_id", "amount_cny", "amount_usd", "timestamp", "business_day", "channel"):
             g.es[col] = frame[col].tolist()
         return g
 
-    def _nodes_of(self, frame: pd.DataFrame) -> list[str]:
-        names = pd.concat([frame["src_account"], frame["dst_account"]]).fillna(CASH_NODE)
-        return sorted(set(names))
+    def _export_frame(self, edges) -> pd.DataFrame:
+        frame = self.edge_frame(edges)
+        frame["src_account"] = frame["src_account"].fillna(CASH_NODE)
+        frame["dst_account"] = frame["dst_account"].fillna(CASH_NODE)
+        return frame
+
+    @staticmethod
+    def _nodes_of(frame: pd.DataFrame) -> list[str]:
+        return sorted(set(frame["src_account"]) | set(frame["dst_account"]))
 
     def _node_attrs(self, node: str) -> dict:
         if node == CASH_NODE:

@@ -79,8 +79,9 @@ class RateTable:
             has_rate = pos >= 0
             status[rows] = np.where(has_rate, RATE_OK, RATE_NO_RATE_FOR_DATE)
             ok_rows, ok_pos = rows[has_rate], pos[has_rate]
-            cny[ok_rows] = np.round(amount[ok_rows] * table["cny_per_unit"].to_numpy()[ok_pos], 2)
-            usd[ok_rows] = np.round(amount[ok_rows] * table["usd_per_unit"].to_numpy()[ok_pos], 2)
+            with np.errstate(over="ignore", invalid="ignore"):  # absurd amounts are rejected later
+                cny[ok_rows] = np.round(amount[ok_rows] * table["cny_per_unit"].to_numpy()[ok_pos], 2)
+                usd[ok_rows] = np.round(amount[ok_rows] * table["usd_per_unit"].to_numpy()[ok_pos], 2)
         return cny, usd, status
 
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
 from .errors import DataError
-from .money import RATE_NO_RATE_FOR_DATE, RATE_UNKNOWN_CURRENCY, RateTable, default_rates
+from .money import RATE_NO_RATE_FOR_DATE, RATE_OK, RATE_UNKNOWN_CURRENCY, RateTable, default_rates
 
 REQUIRED_TXN_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount")
 OPTIONAL_TXN_COLUMNS = ("currency", "channel")
@@ -54,6 +54,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "NAN_AMOUNT": ("amount", "the amount is NaN: fill in the real amount"),
     "INFINITE_AMOUNT": ("amount", "the amount is infinite: fill in the real amount"),
     "NON_POSITIVE_AMOUNT": ("amount", "amounts must be > 0; record a reversal as a transfer in the other direction"),
+    "AMOUNT_TOO_LARGE": ("amount", "the amount exceeds 10 trillion yuan once converted: check for a typing or unit error"),
     "UNKNOWN_CURRENCY": ("currency", "add this currency to the rate table (--rates FILE) or correct the code"),
     "NO_RATE_FOR_DATE": ("currency", "add a rate dated on or before the transaction to the rate table"),
     "UNKNOWN_CHANNEL": ("channel", f"use one of {list(CHANNELS)}, or map your codes with channel_map"),
@@ -227,15 +228,26 @@ def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, 
         )
 
 
+#: Larger amounts (after conversion to CNY) are taken as typing or unit errors: no single
+#: payment comes near 10 trillion yuan, and float64 sums stay exact to the cent below it.
+MAX_AMOUNT_CNY = 1e13
+
+#: Timestamps outside this range are taken as typing errors (BAD_TIMESTAMP).
+PLAUSIBLE_TIME_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
+
+
 def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Series:
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series.astype("datetime64[ns]")
-    text = series.astype("string").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format=timestamp_format or "ISO8601")
+    """Timestamps as naive datetime64[ns] in bank-local time; NaT where unparseable or
+    implausible."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
+        parsed = series
+    else:
+        text = series.astype("string").str.strip()
+        parsed = pd.to_datetime(text, errors="coerce", format=timestamp_format or "ISO8601")
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None)
+    lo, hi = PLAUSIBLE_TIME_RANGE
+    parsed = parsed.where((parsed >= lo) & (parsed < hi))
     return parsed.astype("datetime64[ns]")
 
 
@@ -262,7 +274,7 @@ def _parse_amount(series: pd.Series, problems: _Problems) -> np.ndarray:
     inf = np.isinf(amount)
     problems.add("INFINITE_AMOUNT", inf)
     with np.errstate(invalid="ignore"):
-        problems.add("NON_POSITIVE_AMOUNT", amount <= 0)
+        problems.add("NON_POSITIVE_AMOUNT", (amount <= 0) & ~inf)
     return amount
 
 
@@ -351,6 +363,8 @@ def validate_transactions(
     amount_cny, amount_usd, rate_status = rates.convert(day, currency, safe_amount)
     problems.add("UNKNOWN_CURRENCY", rate_status == RATE_UNKNOWN_CURRENCY)
     problems.add("NO_RATE_FOR_DATE", (rate_status == RATE_NO_RATE_FOR_DATE) & valid_time)
+    with np.errstate(invalid="ignore"):
+        problems.add("AMOUNT_TOO_LARGE", ~(amount_cny <= MAX_AMOUNT_CNY) & (rate_status == RATE_OK) & np.isfinite(amount))
 
     rejected = problems.rejected
     keep = ~rejected
@@ -360,7 +374,7 @@ def validate_transactions(
         "MISSING_TXN_ID": txn_id, "DUPLICATE_TXN_ID": txn_id,
         "BAD_TIMESTAMP": frame["timestamp"],
         **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
-                                        "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT")},
+                                        "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE")},
         "UNKNOWN_CURRENCY": currency, "NO_RATE_FOR_DATE": currency,
         "UNKNOWN_CHANNEL": frame["channel"] if "channel" in frame.columns else channel,
     }

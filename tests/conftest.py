@@ -1,0 +1,19 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", deadline=None, max_examples=60,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
+
+#: Third-party labelled data beside the repository (never committed into it).
+AMLSIM_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "amlsim-samples"
+
+
+@pytest.fixture
+def amlsim_dir() -> Path:
+    if not AMLSIM_DIR.is_dir():
+        pytest.skip(f"AMLSim samples not found at {AMLSIM_DIR}: they live in ../shared beside "
+                    "the repository (CI has them; a user's clone does not)")
+    return AMLSIM_DIR

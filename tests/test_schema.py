@@ -1,0 +1,205 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowgraph.errors import DataError
+from flowgraph.schema import REASONS, validate_accounts, validate_transactions
+
+
+def frame(*rows, **extra_cols):
+    cols = ["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel"]
+    out = pd.DataFrame([dict(zip(cols, r)) for r in rows], columns=cols, dtype=str)
+    for k, v in extra_cols.items():
+        out[k] = v
+    return out
+
+
+GOOD = ("t1", "2024-10-08 10:00:00", "A", "B", "100.50", "CNY", "transfer")
+
+
+def reasons_of(v, row):
+    hit = v.rejects.loc[v.rejects.source_row == row, "reason_codes"]
+    assert len(hit) == 1, f"row {row} not rejected"
+    return set(hit.iloc[0].split(";"))
+
+
+def test_good_row_is_accepted_in_canonical_form():
+    v = validate_transactions(frame(GOOD), "x.csv")
+    t = v.table
+    assert v.report.ok and len(t) == 1
+    assert t.timestamp.dtype == "datetime64[ns]" and t.amount.iloc[0] == 100.5
+    assert t.amount_cny.iloc[0] == 100.5 and t.amount_usd.iloc[0] == round(100.5 * 0.138, 2)
+    assert t.source_row.iloc[0] == 1 and str(t.channel.iloc[0]) == "transfer"
+
+
+@pytest.mark.parametrize("row, code", [
+    (("", *GOOD[1:]), "MISSING_TXN_ID"),
+    (("t2", "2024-02-30 10:00", *GOOD[2:]), "BAD_TIMESTAMP"),
+    (("t2", "yesterday", *GOOD[2:]), "BAD_TIMESTAMP"),
+    (("t2", "", *GOOD[2:]), "BAD_TIMESTAMP"),
+    ((*GOOD[:4], "", *GOOD[5:]), "MISSING_AMOUNT"),
+    ((*GOOD[:4], "12,5", *GOOD[5:]), "BAD_AMOUNT"),
+    ((*GOOD[:4], "NaN", *GOOD[5:]), "NAN_AMOUNT"),
+    ((*GOOD[:4], "inf", *GOOD[5:]), "INFINITE_AMOUNT"),
+    ((*GOOD[:4], "-inf", *GOOD[5:]), "INFINITE_AMOUNT"),
+    ((*GOOD[:4], "0", *GOOD[5:]), "NON_POSITIVE_AMOUNT"),
+    ((*GOOD[:4], "-3", *GOOD[5:]), "NON_POSITIVE_AMOUNT"),
+    ((*GOOD[:4], "2e13", *GOOD[5:]), "AMOUNT_TOO_LARGE"),
+    ((*GOOD[:4], "1e308", "USD", GOOD[6]), "AMOUNT_TOO_LARGE"),
+    ((*GOOD[:5], "XYZ", GOOD[6]), "UNKNOWN_CURRENCY"),
+    ((*GOOD[:5], "", GOOD[6]), "UNKNOWN_CURRENCY"),
+    ((*GOOD[:6], "carrier pigeon"), "UNKNOWN_CHANNEL"),
+    ((GOOD[0], GOOD[1], "", "", *GOOD[4:]), "NO_PARTIES"),
+])
+def test_each_bad_value_is_rejected_with_its_reason(row, code):
+    v = validate_transactions(frame(row), "bank.csv")
+    assert v.report.n_rejected == 1 and reasons_of(v, 1) == {code}
+    message = v.rejects.message.iloc[0]
+    column, fix = REASONS[code]
+    assert "bank.csv" in message and "row 1 (line 2)" in message and f"column '{column}'" in message
+    assert fix in message
+
+
+def test_every_problem_of_a_row_is_collected_not_the_first():
+    v = validate_transactions(frame(("", "never", "", "", "-1", "ZZZ", "wire")), "f.csv")
+    assert reasons_of(v, 1) == {"MISSING_TXN_ID", "BAD_TIMESTAMP", "NON_POSITIVE_AMOUNT",
+                                "UNKNOWN_CURRENCY", "UNKNOWN_CHANNEL", "NO_PARTIES"}
+    # the report counts every reason and shows where
+    assert v.report.reason_counts["BAD_TIMESTAMP"] == 1
+    assert any("column 'timestamp'" in e for e in v.report.examples)
+
+
+def test_duplicate_ids_keep_the_first_row():
+    v = validate_transactions(frame(GOOD, ("t1", *GOOD[1:]), ("t2", *GOOD[1:]), ("t1", *GOOD[1:])), "f.csv")
+    assert v.table.txn_id.tolist() == ["t1", "t2"]
+    assert v.rejects.source_row.tolist() == [2, 4]
+    assert set(v.rejects.reason_codes) == {"DUPLICATE_TXN_ID"}
+
+
+def test_no_rate_before_the_first_rate_date(tmp_path):
+    from flowgraph.money import read_rates
+
+    path = tmp_path / "r.csv"
+    path.write_text("date,currency,cny_per_unit,usd_per_unit\n2024-06-01,USD,7.1,1\n2024-01-01,CNY,1,0.14\n")
+    v = validate_transactions(frame(("t1", "2024-05-01 09:00", "A", "B", "10", "USD", "transfer"),
+                                    ("t2", "2024-06-03 09:00", "A", "B", "10", "usd", "transfer")),
+                              "f.csv", rates=read_rates(path))
+    assert reasons_of(v, 1) == {"NO_RATE_FOR_DATE"}
+    assert v.table.amount_cny.tolist() == [71.0]
+
+
+def test_self_transfers_are_kept_and_flagged():
+    v = validate_transactions(frame(GOOD, ("t2", GOOD[1], "A", "A", *GOOD[4:])), "f.csv")
+    assert v.report.ok and v.table.is_self_transfer.tolist() == [False, True]
+    assert v.report.flag_counts == {"SELF_TRANSFER": 1}
+    assert "SELF_TRANSFER" in str(v.report)
+
+
+def test_cash_rows_may_have_one_side_empty():
+    v = validate_transactions(frame(("t1", GOOD[1], "", "B", "5000", "CNY", "cash"),
+                                    ("t2", GOOD[1], "A", "", "5000", "CNY", "CASH")), "f.csv")
+    assert v.report.ok
+    assert v.table.src_account.isna().tolist() == [True, False]
+    assert v.table.channel.astype(str).tolist() == ["cash", "cash"]
+
+
+def test_channel_map_translates_bank_codes():
+    v = validate_transactions(frame((*GOOD[:6], "ATM"), ("t2", *GOOD[1:6], "SWIFT")), "f.csv",
+                              channel_map={"atm": "cash", "SWIFT": "cross_border"})
+    assert v.table.channel.astype(str).tolist() == ["cash", "cross_border"]
+
+
+def test_missing_columns_name_the_file_the_columns_and_the_fix():
+    with pytest.raises(DataError) as err:
+        validate_transactions(pd.DataFrame({"id": ["1"], "when": ["x"]}), "export.csv")
+    text = str(err.value)
+    assert "export.csv" in text and "'txn_id'" in text and "'amount'" in text
+    assert "--map" in text and "columns=" in text
+
+
+def test_optional_columns_default_with_a_note():
+    f = frame(GOOD).drop(columns=["currency", "channel"])
+    v = validate_transactions(f, "f.csv")
+    assert v.report.ok and v.table.currency.iloc[0] == "CNY"
+    assert any("currency" in n for n in v.report.notes) and any("channel" in n for n in v.report.notes)
+
+
+def test_typed_parquet_style_input():
+    f = pd.DataFrame({
+        "txn_id": [1, 2, 3, 4],
+        "timestamp": pd.to_datetime(["2024-10-08 10:00", "2024-10-08 11:00", None, "2024-10-09 08:00"]),
+        "src_account": ["A", "B", "C", None],
+        "dst_account": ["B", "C", "A", None],
+        "amount": [10.0, np.nan, 5.0, np.inf],
+    })
+    v = validate_transactions(f, "f.parquet")
+    assert v.table.txn_id.tolist() == ["1"]
+    assert reasons_of(v, 2) == {"NAN_AMOUNT"}
+    assert reasons_of(v, 3) == {"BAD_TIMESTAMP"}
+    assert reasons_of(v, 4) == {"INFINITE_AMOUNT", "NO_PARTIES"}
+    assert "line" not in v.rejects.message.iloc[0]  # Parquet has rows, not lines
+
+
+def test_nullable_amount_null_is_missing_not_nan():
+    f = frame(GOOD, ("t2", *GOOD[1:])).astype({"amount": "Float64"})
+    f.loc[1, "amount"] = pd.NA
+    v = validate_transactions(f, "f.parquet")
+    assert reasons_of(v, 2) == {"MISSING_AMOUNT"}
+
+
+def test_timezone_aware_timestamps_are_taken_in_china_standard_time():
+    f = frame(("t1", "2024-10-07T17:30:00+00:00", "A", "B", "10", "CNY", "transfer"))
+    v = validate_transactions(f, "f.csv")
+    # 17:30 UTC on the 7th is 01:30 on the 8th in Beijing
+    assert str(v.table.timestamp.iloc[0]) == "2024-10-08 01:30:00"
+
+
+def test_header_only_gives_an_empty_table_and_says_so():
+    v = validate_transactions(frame(), "empty.csv")
+    assert (v.report.n_input, v.report.n_accepted, v.report.n_rejected) == (0, 0, 0)
+    assert "no data rows" in str(v.report)
+    assert list(v.table.columns)[:5] == ["txn_id", "timestamp", "src_account", "dst_account", "amount"]
+
+
+def test_accounts_validation():
+    f = pd.DataFrame({"account_id": ["A", "B", "A", "", "C"], "customer_id": ["c1", "", "c2", "c3", "c4"],
+                      "party_type": ["Person", "company", "entity", "person", "alien"]})
+    v = validate_accounts(f, "accts.csv")
+    assert v.table.account_id.tolist() == ["A", "B"]
+    assert v.table.customer_id.tolist() == ["c1", "B"]  # empty customer: its own customer
+    assert v.table.party_type.astype(str).tolist() == ["person", "entity"]
+    assert v.rejects.reason_codes.tolist() == ["DUPLICATE_ACCOUNT_ID", "MISSING_ACCOUNT_ID", "UNKNOWN_PARTY_TYPE"]
+    assert v.report.n_input == v.report.n_accepted + v.report.n_rejected
+
+
+# -- accepted + rejected = input, whatever the input ---------------------------------------
+
+cell = st.one_of(st.just(""), st.text(max_size=6), st.sampled_from(["NaN", "inf", "-1", "0", "x"]))
+amount = st.one_of(cell, st.floats(allow_nan=True, allow_infinity=True).map(str),
+                   st.floats(min_value=0.01, max_value=1e9).map(lambda x: f"{x:.2f}"))
+stamp = st.one_of(cell, st.datetimes(min_value=pd.Timestamp("2015-01-01").to_pydatetime(),
+                                     max_value=pd.Timestamp("2026-06-30").to_pydatetime()).map(str))
+row = st.tuples(st.sampled_from(["", "t1", "t2", "t3", "t4", "t5"]) | st.text(max_size=4), stamp,
+                st.sampled_from(["", "A", "B", "C"]), st.sampled_from(["", "A", "B", "C"]), amount,
+                st.sampled_from(["CNY", "USD", "usd", "", "ZZZ", "EUR"]),
+                st.sampled_from(["cash", "transfer", "cross_border", "", "Cash", "wire"]))
+
+
+@given(st.lists(row, max_size=40))
+def test_accepted_plus_rejected_is_input(rows):
+    v = validate_transactions(frame(*rows), "h.csv")
+    n = len(rows)
+    assert v.report.n_input == n
+    assert len(v.table) + len(v.rejects) == n
+    assert v.report.n_accepted == len(v.table) and v.report.n_rejected == len(v.rejects)
+    # every row is accounted for exactly once, by its row number
+    seen = sorted(v.table.source_row.tolist() + v.rejects.source_row.tolist())
+    assert seen == list(range(1, n + 1))
+    assert (v.rejects.reason_codes != "").all()
+    # what was accepted obeys the contract
+    assert (v.table.amount > 0).all() and np.isfinite(v.table.amount).all()
+    assert np.isfinite(v.table.amount_cny).all() and np.isfinite(v.table.amount_usd).all()
+    assert v.table.txn_id.is_unique and v.table.timestamp.notna().all()
+    assert (v.table.src_account.notna() | v.table.dst_account.notna()).all()
