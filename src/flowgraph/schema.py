@@ -409,6 +409,13 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Valida
     """Check an accounts table (``account_id`` required; ``customer_id`` and
     ``party_type`` optional) and return it in canonical form.
 
+    Parameters
+    ----------
+    frame : DataFrame
+        Columns named canonically.
+    source : str
+        File name used in messages.
+
     A missing ``customer_id`` makes the account its own customer; a missing
     ``party_type`` means unknown (the large-value rules then treat it as a person,
     the stricter case).

@@ -44,6 +44,14 @@ AMLWORLD_TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M"
 def read_amlworld(path: str | Path, rates: RateTable | None = None) -> Dataset:
     """Read an AMLworld transactions CSV into the canonical tables.
 
+    Parameters
+    ----------
+    path : path
+        An AMLworld ``*_Trans.csv`` file.
+    rates : RateTable, optional
+        Rates for the AMLworld currencies; the package default covers all fifteen with
+        illustrative values.
+
     Returns
     -------
     Dataset

@@ -34,7 +34,29 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
                  accounts: str | Path | None = None, rates: RateTable | None = None,
                  timestamp_format: str | None = None, channel_map: dict[str, str] | None = None,
                  amlsim_start: str = "2018-01-02") -> Dataset:
-    """Read and validate whatever ``path`` holds (module docstring)."""
+    """Read and validate whatever ``path`` holds (see the module docstring).
+
+    Parameters
+    ----------
+    path : path
+        A file or a folder.
+    columns : dict, optional
+        Canonical name -> your column name (canonical files only).
+    accounts : path, optional
+        Accounts table; a flowgraph folder's own ``accounts.parquet`` is used otherwise.
+    rates : RateTable, optional
+        Exchange rates; default the package's small table.
+    timestamp_format : str, optional
+        ``strftime`` format of text timestamps; default ISO 8601.
+    channel_map : dict, optional
+        Your channel codes -> canonical channels.
+    amlsim_start : str
+        Date of step 0 for AMLSim folders.
+
+    Returns
+    -------
+    Dataset
+    """
     path = Path(path)
     if path.is_dir():
         if (path / "transactions.parquet").exists():
@@ -62,6 +84,13 @@ def _atomic_write(path: Path, write) -> None:
 def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
     """Write the accepted tables (Parquet), every rejected row (``rejects.csv``, with the
     table it came from) and the validation reports (``validation.json``).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        What :func:`load_dataset` returned.
+    out_dir : path
+        Created if needed; files are written whole (temporary name, then renamed).
 
     Returns
     -------

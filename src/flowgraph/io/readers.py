@@ -75,7 +75,17 @@ def _rename(frame: pd.DataFrame, columns: dict[str, str] | None, path: Path) -> 
 
 def read_accounts(path: str | Path, columns: dict[str, str] | None = None,
                   fmt: str | None = None) -> Validated:
-    """Read and validate an accounts table (``account_id``, ``customer_id``, ``party_type``)."""
+    """Read and validate an accounts table (``account_id``, ``customer_id``, ``party_type``).
+
+    Parameters
+    ----------
+    path : path
+        CSV or Parquet file.
+    columns : dict, optional
+        Canonical name -> your column name.
+    fmt : {"csv", "parquet"}, optional
+        Default: from the file suffix.
+    """
     path = Path(path)
     frame = _rename(read_raw(path, fmt), columns, path)
     return validate_accounts(frame, str(path))
