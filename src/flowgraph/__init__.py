@@ -5,6 +5,7 @@ The pipeline reads left to right: ``io`` (readers, adapters) -> ``schema`` (vali
 """
 
 from .calendar import BusinessCalendar, prc_calendar
+from .ceiling import W, ceiling
 from .config import DEFAULT_RULE_SET, RULE_SETS, LargeValueRule, RuleSet, get_rule_set
 from .errors import ConfigError, DataError, FlowgraphError
 from .graph import TransactionGraph, build_graph
@@ -16,6 +17,7 @@ from .schema import ValidationReport, validate_accounts, validate_transactions
 __version__ = "0.1.0"
 
 __all__ = [
+    "W", "ceiling",
     "BusinessCalendar", "prc_calendar", "RuleSet", "LargeValueRule", "RULE_SETS",
     "DEFAULT_RULE_SET", "get_rule_set", "FlowgraphError", "ConfigError", "DataError",
     "TransactionGraph", "build_graph", "Dataset", "load_dataset", "read_transactions",
