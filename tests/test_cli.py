@@ -8,22 +8,23 @@ from flowgraph.cli import main
 def test_demo_runs_the_main_job(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "20,006 rows read, 20,000 accepted, 6 rejected" in out
-    assert "graph:" in out and "business_days" in out
-    rejects = pd.read_csv(tmp_path / "rejects.csv")
-    assert len(rejects) == 6
-    assert set(";".join(rejects.reason_codes).split(";")) == {
-        "BAD_TIMESTAMP", "NON_POSITIVE_AMOUNT", "BAD_AMOUNT", "UNKNOWN_CURRENCY", "NO_PARTIES", "DUPLICATE_TXN_ID"}
-    summary = json.loads((tmp_path / "graph_summary.json").read_text())
-    assert summary["transactions"] == 20_000
+    assert "simulated 3,000 customers over 60 business days" in out
+    assert "planted patterns:" in out and "graph:" in out and "0 rejected" in out
+    for name in ("transactions", "accounts", "patterns"):
+        assert (tmp_path / "data" / f"{name}.parquet").exists()
+    patterns = pd.read_parquet(tmp_path / "data" / "patterns.parquet")
+    summary = json.loads((tmp_path / "ingest" / "graph_summary.json").read_text())
+    assert summary["transactions"] == len(pd.read_parquet(tmp_path / "data" / "transactions.parquet"))
+    assert summary["business_days"] == 60 and len(patterns) > 0
 
 
 def test_demo_is_deterministic(tmp_path):
     assert main(["demo", "--out", str(tmp_path / "a")]) == 0
     assert main(["demo", "--out", str(tmp_path / "b")]) == 0
-    a = pd.read_parquet(tmp_path / "a" / "transactions.parquet")
-    b = pd.read_parquet(tmp_path / "b" / "transactions.parquet")
-    pd.testing.assert_frame_equal(a, b)
+    for name in ("transactions", "patterns"):
+        a = pd.read_parquet(tmp_path / "a" / "data" / f"{name}.parquet")
+        b = pd.read_parquet(tmp_path / "b" / "data" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(a, b)
 
 
 def test_ingest_with_mapping(tmp_path, capsys):

@@ -17,7 +17,7 @@ from .errors import FlowgraphError
 from .graph import build_graph
 from .io import Dataset, load_dataset, write_dataset
 from .money import read_rates
-from .simulate import random_transactions
+from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
 
 
 def _parse_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -87,44 +87,73 @@ def ingest(input_path: Path, out: Path, accounts: Path | None, rates: Path | Non
     _ingest(dataset, out, BusinessCalendar.prc())
 
 
-def _demo_input(folder: Path, seed: int) -> Path:
-    """Write the demo's input files: random traffic plus a few rows a bank export
-    really contains by mistake, so the validation report has something to say."""
-    txns, accounts = random_transactions(20_000, n_accounts=2_000, seed=seed)
-    txns = txns.astype({"timestamp": "string", "amount": "string"})
-    bad = pd.DataFrame([
-        {"txn_id": "BAD-1", "timestamp": "2024-13-45 10:00:00", "src_account": "A0000001",
-         "dst_account": "A0000002", "amount": "100.00", "currency": "CNY", "channel": "transfer"},
-        {"txn_id": "BAD-2", "timestamp": "2024-10-08 10:00:00", "src_account": "A0000001",
-         "dst_account": "A0000002", "amount": "-250.00", "currency": "CNY", "channel": "transfer"},
-        {"txn_id": "BAD-3", "timestamp": "2024-10-08 10:05:00", "src_account": "A0000003",
-         "dst_account": "A0000004", "amount": "1,000.00", "currency": "CNY", "channel": "transfer"},
-        {"txn_id": "BAD-4", "timestamp": "2024-10-08 10:10:00", "src_account": "A0000003",
-         "dst_account": "A0000004", "amount": "500.00", "currency": "ZZZ", "channel": "transfer"},
-        {"txn_id": "BAD-5", "timestamp": "2024-10-08 10:15:00", "src_account": "",
-         "dst_account": "", "amount": "700.00", "currency": "CNY", "channel": "cash"},
-        {"txn_id": txns["txn_id"].iloc[0], "timestamp": "2024-10-08 10:20:00", "src_account": "A0000005",
-         "dst_account": "A0000006", "amount": "900.00", "currency": "CNY", "channel": "transfer"},
-    ])
-    txns = pd.concat([txns, bad], ignore_index=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    txns.to_csv(folder / "transactions.csv", index=False)
-    accounts.to_csv(folder / "accounts.csv", index=False)
-    return folder / "transactions.csv"
+def _parse_mix(pairs: tuple[str, ...]) -> dict[str, int] | None:
+    mix = {}
+    for pair in pairs:
+        name, _, count = pair.partition("=")
+        if not count.strip().isdigit():
+            raise click.BadParameter(f"{pair!r}: write TYPOLOGY=COUNT, e.g. fan_in=10", param_hint="--mix")
+        mix[name.strip()] = int(count)
+    return mix or None
+
+
+def _print_patterns(patterns: pd.DataFrame) -> None:
+    table = patterns.groupby(["typology", "behaviour"]).agg(
+        patterns=("pattern_id", "size"), transactions=("n_txns", "sum"),
+        median_utilisation=("utilisation", "median"))
+    click.echo("planted patterns:")
+    click.echo(table.to_string(float_format=lambda x: f"{x:.3f}"))
+
+
+def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
+    bank = simulate(params)
+    paths = write_simulation(bank, out)
+    n = len(bank.transactions)
+    click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days "
+               f"(seed {params.seed}): {n:,} transactions, {int(bank.transactions.is_laundering.sum()):,} "
+               f"laundering, {len(bank.patterns):,} planted patterns")
+    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    return bank
+
+
+@cli.command("simulate")
+@click.option("--seed", default=0, show_default=True, help="The only source of randomness: same seed, same files.")
+@click.option("--customers", default=3_000, show_default=True, help="Customers of the bank (persons and entities).")
+@click.option("--days", default=60, show_default=True, help="Business days to simulate.")
+@click.option("--start", default="2024-09-02", show_default=True, help="First date (YYYY-MM-DD).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for transactions.parquet, accounts.parquet, patterns.parquet.")
+@click.option("--patterns-per-typology", type=int, help="Patterns of each laundering typology [default: customers/600, at least 4].")
+@click.option("--mix", multiple=True, metavar="TYPOLOGY=COUNT",
+              help=f"Override one typology's count (repeatable). Typologies: {', '.join(TYPOLOGIES)}; "
+                   f"look-alikes: {', '.join(LOOKALIKES)}.")
+@click.option("--adaptive-share", default=0.5, show_default=True, help="Share of patterns played by adaptive launderers.")
+@click.option("--lookalikes", type=int, help="Benign look-alikes of each kind [default: customers/1500, at least 2].")
+def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, adaptive_share, lookalikes):
+    """Simulate a bank with planted laundering patterns and their ground truth.
+
+    Writes OUT/transactions.parquet (with is_laundering, pattern_id, typology),
+    OUT/accounts.parquet and OUT/patterns.parquet (one row per planted pattern: its
+    accounts, subject, days, amount, and W(N, D) ceiling).
+    """
+    params = SimulationParams(n_customers=customers, n_days=days, start=start, seed=seed,
+                              patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
+                              adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes)
+    _print_patterns(_simulate_to(out, params).patterns)
 
 
 @cli.command()
 @click.option("--out", "out", default=Path("runs/demo"), show_default=True, type=click.Path(path_type=Path),
-              help="Folder for the demo's input and output files.")
-@click.option("--seed", default=7, show_default=True, help="Seed of the generated data.")
+              help="Folder for the demo's data and results.")
+@click.option("--seed", default=7, show_default=True, help="Seed of the simulated bank.")
 def demo(out: Path, seed: int) -> None:
-    """The main job on embedded default data: generate a small bank's transactions
-    (with a few faulty rows), validate them, build the business-day account graph and
-    report on both."""
-    click.echo(f"generating demo data (seed {seed}) in {out / 'input'}")
-    txn_file = _demo_input(out / "input", seed)
-    dataset = load_dataset(txn_file, accounts=out / "input" / "accounts.csv")
-    _ingest(dataset, out, BusinessCalendar.prc())
+    """The main job on the embedded default data: simulate a small bank (3,000
+    customers, 60 business days, planted patterns), validate its transactions, build
+    the business-day account graph and report on all three."""
+    params = SimulationParams(seed=seed)
+    bank = _simulate_to(out / "data", params)
+    _print_patterns(bank.patterns)
+    _ingest(load_dataset(out / "data"), out / "ingest", BusinessCalendar.prc())
 
 
 def main(argv: list[str] | None = None) -> int:

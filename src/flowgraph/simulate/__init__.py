@@ -1,6 +1,15 @@
-"""Synthetic data. ``random_transactions`` is structureless traffic for smoke tests,
-benchmarks and the demo; the bank simulator with planted typologies builds on it."""
+"""Synthetic data with ground truth.
 
+``simulate`` builds a bank (persons and entities, months of ordinary activity on the
+business-day calendar), plants laundering patterns played by naive and adaptive
+launderers, and benign look-alikes; ``random_transactions`` is structureless traffic for
+smoke tests and benchmarks.
+"""
+
+from .bank import SimulatedBank, SimulationParams, simulate, write_simulation
+from .lookalikes import LOOKALIKES
 from .random_traffic import random_transactions
+from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, TYPOLOGIES
 
-__all__ = ["random_transactions"]
+__all__ = ["simulate", "SimulationParams", "SimulatedBank", "write_simulation",
+           "random_transactions", "TYPOLOGIES", "LOOKALIKES", "NAIVE", "ADAPTIVE", "LOOKALIKE"]

@@ -1,0 +1,284 @@
+"""The synthetic bank: population, ordinary activity, planted patterns, ground truth.
+
+``simulate(SimulationParams(...))`` returns the three tables of SPEC §10;
+``write_simulation`` writes them. The same parameters (seed included) give identical
+tables and files. Randomness is split per stage (population, background, patterns)
+from the one seed, so changing the typology mix does not change the background.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..calendar import BusinessCalendar, prc_calendar
+from ..ceiling import W
+from ..config import get_rule_set
+from ..errors import ConfigError
+from .background import EXTERNAL, Events, background_activity
+from .lookalikes import LOOKALIKES, LookalikeSupply
+from .population import MULE, SEGMENTS, make_population
+from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, TYPOLOGIES, InjectionContext, Planted
+
+PATTERN_COLUMNS = ("pattern_id", "typology", "behaviour", "accounts", "subject", "n_accounts",
+                   "first_day", "last_day", "n_days", "amount", "channel", "phi", "ceiling",
+                   "utilisation", "n_txns")
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Parameters of :func:`simulate`.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers of the bank (persons and entities), ≥ 50.
+    n_days : int
+        Business days simulated, ≥ 10.
+    start : str
+        First calendar date (the first business day on or after it starts the run).
+    seed : int
+        The only source of randomness.
+    patterns_per_typology : int, optional
+        Planted patterns of each laundering typology; default ``max(4, n_customers // 600)``.
+    typology_mix : dict, optional
+        Typology name -> number of patterns, overriding ``patterns_per_typology`` for the
+        named ones (0 leaves a typology out).
+    adaptive_share : float
+        Share of each typology's patterns played by adaptive launderers (rounded; the
+        rest naive).
+    lookalikes_per_kind : int, optional
+        Benign look-alikes of each kind; default ``max(2, n_customers // 1500)``.
+    pass_through_tolerance : float
+        Largest fee an adaptive intermediary keeps per hop (share of the amount); the
+        detectors' default tolerance is 0.05 (SPEC §3.2).
+    activity_scale : float
+        Multiplies every ordinary-activity rate.
+    recruit_pool_share : float
+        Share of persons launderers can recruit accounts from (each pattern takes fresh
+        ones); raise it for many patterns in a small bank.
+    rule_set : str
+        Name of the rule set whose thresholds are Φ (``flowgraph.config.RULE_SETS``).
+    """
+
+    n_customers: int = 3_000
+    n_days: int = 60
+    start: str = "2024-09-02"
+    seed: int = 0
+    patterns_per_typology: int | None = None
+    typology_mix: dict | None = field(default=None, hash=False)
+    adaptive_share: float = 0.5
+    lookalikes_per_kind: int | None = None
+    pass_through_tolerance: float = 0.02
+    activity_scale: float = 1.0
+    recruit_pool_share: float = 0.15
+    rule_set: str = "PBOC-2016"
+
+    def __post_init__(self) -> None:
+        def bad(name, rng, value):
+            raise ConfigError(f"The '{name}' parameter of SimulationParams must be {rng}. Got {value!r} instead.")
+        if not (isinstance(self.n_customers, int) and self.n_customers >= 50):
+            bad("n_customers", "an int in the range [50, inf)", self.n_customers)
+        if not (isinstance(self.n_days, int) and self.n_days >= 10):
+            bad("n_days", "an int in the range [10, inf)", self.n_days)
+        if not 0 <= self.adaptive_share <= 1:
+            bad("adaptive_share", "a float in the range [0, 1]", self.adaptive_share)
+        if not 0 <= self.pass_through_tolerance < 0.05:
+            bad("pass_through_tolerance", "a float in the range [0, 0.05)", self.pass_through_tolerance)
+        if not 0 < self.recruit_pool_share <= 0.9:
+            bad("recruit_pool_share", "a float in the range (0, 0.9]", self.recruit_pool_share)
+        if not self.activity_scale > 0:
+            bad("activity_scale", "a float in the range (0, inf)", self.activity_scale)
+        for name, n in (self.typology_mix or {}).items():
+            if name not in TYPOLOGIES and name not in LOOKALIKES:
+                bad("typology_mix", f"a dict with keys from {sorted(TYPOLOGIES) + sorted(LOOKALIKES)}", name)
+            if not (isinstance(n, int) and n >= 0):
+                bad("typology_mix", "a dict of ints in the range [0, inf)", n)
+        try:
+            np.datetime64(self.start, "D")
+        except ValueError:
+            bad("start", "a date written YYYY-MM-DD", self.start)
+        get_rule_set(self.rule_set)
+
+    def counts(self) -> dict[str, int]:
+        """Patterns to plant per typology and look-alike kind."""
+        per_typology = self.patterns_per_typology if self.patterns_per_typology is not None \
+            else max(4, self.n_customers // 600)
+        per_kind = self.lookalikes_per_kind if self.lookalikes_per_kind is not None \
+            else max(2, self.n_customers // 1500)
+        counts = {name: per_typology for name in TYPOLOGIES} | {name: per_kind for name in LOOKALIKES}
+        return counts | dict(self.typology_mix or {})
+
+
+@dataclass
+class SimulatedBank:
+    """The simulator's output: SPEC §10's three tables."""
+
+    transactions: pd.DataFrame
+    accounts: pd.DataFrame
+    patterns: pd.DataFrame
+    params: SimulationParams
+
+
+class _MuleSupply:
+    """Fresh recruiting-pool accounts, each used by one pattern only."""
+
+    def __init__(self, accounts: np.ndarray):
+        self._accounts = list(accounts)
+
+    def __call__(self, k: int) -> list[int]:
+        if len(self._accounts) < k:
+            raise ConfigError("the launderers ran out of recruitable accounts: raise n_customers or "
+                              "recruit_pool_share, or lower patterns_per_typology / typology_mix")
+        return [int(self._accounts.pop()) for _ in range(k)]
+
+
+def _planted_events(planted: list[Planted], business_days: np.ndarray, rng) -> tuple[Events, np.ndarray]:
+    n = sum(len(p.src) for p in planted)
+    which = np.repeat(np.arange(len(planted)), [len(p.src) for p in planted])
+    cat = lambda attr: np.array([v for p in planted for v in getattr(p, attr)]) if n else np.array([], np.int64)
+    slot = cat("slot").astype(np.int64)
+    events = Events(
+        src=cat("src").astype(np.int64), dst=cat("dst").astype(np.int64),
+        date=business_days[cat("day").astype(np.int64)] if n else np.array([], "datetime64[D]"),
+        # 09:30 plus ten minutes a slot, so in-before-out and hop order hold within a day
+        second=9 * 3600 + 1800 + slot * 600 + rng.integers(0, 500, n),
+        amount=cat("amount").astype(np.float64),
+        currency=np.full(n, "CNY", dtype=object),
+        channel=np.array([p.channel for p in planted for _ in p.src], dtype=object),
+    )
+    return events, which
+
+
+def _account_names(idx: np.ndarray, account_ids: np.ndarray) -> np.ndarray:
+    out = np.full(len(idx), None, dtype=object)
+    own = idx >= 0
+    out[own] = account_ids[idx[own]]
+    ext = idx <= EXTERNAL
+    out[ext] = pd.Series(EXTERNAL - idx[ext]).map("EXT{:07d}".format).to_numpy(dtype=object)
+    return out
+
+
+def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar | None = None,
+             **overrides) -> SimulatedBank:
+    """Simulate a bank with planted laundering patterns and benign look-alikes.
+
+    Parameters
+    ----------
+    params : SimulationParams, optional
+        Default ``SimulationParams()``; keyword ``overrides`` replace single fields,
+        e.g. ``simulate(n_customers=500, seed=3)``.
+    calendar : BusinessCalendar, optional
+        Default: the PRC calendar.
+
+    Returns
+    -------
+    SimulatedBank
+        ``transactions`` (canonical columns plus ``is_laundering``, ``pattern_id``,
+        ``typology``), ``accounts`` and ``patterns`` (one row per planted pattern).
+    """
+    params = params or SimulationParams()
+    if overrides:
+        unknown = set(overrides) - {f.name for f in fields(SimulationParams)}
+        if unknown:
+            raise ConfigError(f"unknown simulation parameter(s) {sorted(unknown)}")
+        params = SimulationParams(**{**{f.name: getattr(params, f.name) for f in fields(params)}, **overrides})
+    calendar = calendar or prc_calendar()
+    start = calendar.next_business_day(params.start)
+    business_days = calendar.business_days(start, start + 2 * params.n_days + 40)[:params.n_days]
+    rng_pop, rng_bg, rng_pat = (np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(3))
+
+    pop = make_population(params.n_customers, rng_pop, mule_pool_share=params.recruit_pool_share)
+    background = background_activity(pop, business_days, rng_bg, params.activity_scale)
+
+    rules = get_rule_set(params.rule_set)
+    phi = {r.code: r.threshold_cny for r in rules.rules}
+    pool = pop.primary_account[pop.customers_of(MULE)]
+    ctx = InjectionContext(rng=rng_pat, n_days=params.n_days, phi_transfer=phi["LV-PERSON"],
+                           phi_cash=phi["LV-CASH"], take_accounts=_MuleSupply(rng_pat.permutation(pool)),
+                           window_days=rules.short_term_days,
+                           pass_through_tolerance=params.pass_through_tolerance)
+    supply = LookalikeSupply(pop, rng_pat)
+    planted: list[Planted] = []
+    for name, count in params.counts().items():
+        if name in TYPOLOGIES:
+            n_adaptive = int(round(count * params.adaptive_share))
+            for i in range(count):
+                planted.append(TYPOLOGIES[name](ctx, ADAPTIVE if i < n_adaptive else NAIVE))
+        else:
+            planted.extend(LOOKALIKES[name](ctx, supply) for _ in range(count))
+    pattern_events, which = _planted_events(planted, business_days, rng_pat)
+
+    # one table, in time order; ties keep generation order, so ids are reproducible
+    events = Events.concat([background, pattern_events])
+    n_bg = len(background)
+    timestamp = events.date.astype("datetime64[s]") + events.second
+    order = np.argsort(timestamp, kind="stable")
+    pattern_of = np.concatenate([np.full(n_bg, -1), which])[order]
+    pattern_ids = np.array([f"P{i:05d}" for i in range(len(planted))], dtype=object)
+    is_laundering = np.array([p.behaviour != LOOKALIKE for p in planted] + [False])[pattern_of]
+    typology = np.array([p.typology for p in planted] + [None], dtype=object)[pattern_of]
+    txns = pd.DataFrame({
+        "txn_id": pd.Series(np.arange(len(order))).map("T{:010d}".format).to_numpy(dtype=object),
+        "timestamp": timestamp[order].astype("datetime64[ns]"),
+        "src_account": pd.array(_account_names(events.src[order], pop.account_ids), dtype="string"),
+        "dst_account": pd.array(_account_names(events.dst[order], pop.account_ids), dtype="string"),
+        "amount": events.amount[order],
+        "currency": events.currency[order],
+        "channel": events.channel[order],
+        "is_laundering": is_laundering.astype(np.int8),
+        "pattern_id": pd.array(np.where(pattern_of >= 0, pattern_ids[np.maximum(pattern_of, 0)], None), dtype="string"),
+        "typology": pd.array(typology, dtype="string"),
+    })
+    accounts = pop.accounts_table()
+    # the recruiting pool is ground truth, not KYC: it reads as an ordinary person
+    accounts["segment"] = accounts["segment"].replace({SEGMENTS[MULE]: "person"})
+    patterns = _pattern_table(planted, pattern_ids, pop.account_ids, business_days, phi)
+    return SimulatedBank(txns, accounts, patterns, params)
+
+
+def _pattern_table(planted, pattern_ids, account_ids, business_days, phi) -> pd.DataFrame:
+    rows = []
+    for pid, p in zip(pattern_ids, planted):
+        first, last = min(p.day), max(p.day)
+        n_days = last - first + 1
+        rule = "LV-CASH" if p.channel == "cash" else ("LV-ENTITY" if p.typology == "treasury_sweep" else "LV-PERSON")
+        ceiling = float(W(len(p.accounts), n_days)) * phi[rule]
+        rows.append({
+            "pattern_id": pid, "typology": p.typology, "behaviour": p.behaviour,
+            "accounts": [account_ids[a] for a in p.accounts], "subject": account_ids[p.subject],
+            "n_accounts": len(p.accounts), "first_day": business_days[first], "last_day": business_days[last],
+            "n_days": n_days, "amount": round(p.moved, 2), "channel": p.channel, "phi": phi[rule],
+            "ceiling": ceiling, "utilisation": p.moved / ceiling, "n_txns": len(p.src),
+        })
+    frame = pd.DataFrame(rows, columns=list(PATTERN_COLUMNS))
+    frame["first_day"] = pd.to_datetime(frame["first_day"])
+    frame["last_day"] = pd.to_datetime(frame["last_day"])
+    return frame
+
+
+def write_simulation(bank: SimulatedBank, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``transactions.parquet``, ``accounts.parquet`` and ``patterns.parquet``
+    (SPEC §10), each whole or not at all.
+
+    Parameters
+    ----------
+    bank : SimulatedBank
+    out_dir : path
+        Created if needed.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in (("transactions", bank.transactions), ("accounts", bank.accounts),
+                        ("patterns", bank.patterns)):
+        path = out / f"{name}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+        paths[name] = path
+    return paths

@@ -1,0 +1,1 @@
+"""Slow, obvious reference implementations that kernels and detectors are checked against."""

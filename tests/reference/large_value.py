@@ -1,0 +1,59 @@
+"""Reference for the large-value rules of SPEC §2, written for clarity, not speed:
+one Python loop over the transactions.
+
+A rule is met by a single transaction at or above its threshold, or by the daily
+cumulative sum per customer, direction (in/out), business day and currency class
+(CNY against the CNY threshold, foreign currencies in USD against the USD threshold).
+"""
+
+from collections import defaultdict
+
+from flowgraph.config import ANY_PERSON, ANYONE, BOTH_ENTITY
+
+
+def _applies(rule, channel, src_party, dst_party):
+    if channel not in rule.channels:
+        return False
+    person = lambda p: p in ("person", None)
+    if rule.parties == ANYONE:
+        return True
+    if rule.parties == ANY_PERSON:
+        return person(src_party) or person(dst_party)
+    if rule.parties == BOTH_ENTITY:
+        return src_party == "entity" and dst_party == "entity"
+    raise ValueError(rule.parties)
+
+
+def large_value_reference(rows, rules):
+    """Evaluate every rule.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Keys: txn_id, business_day, src_customer, dst_customer (None if no customer),
+        src_party, dst_party ("person", "entity" or None), channel, is_home_currency,
+        amount_cny, amount_usd.
+    rules : RuleSet
+
+    Returns
+    -------
+    single : set of (txn_id, rule code)
+        Transactions at or above a threshold on their own.
+    daily : dict of (customer, business_day, direction, currency class, rule code) -> sum
+        Every daily cumulative sum (whether or not it crosses).
+    """
+    single = set()
+    daily = defaultdict(float)
+    for r in rows:
+        for rule in rules.rules:
+            if not _applies(rule, r["channel"], r["src_party"], r["dst_party"]):
+                continue
+            home = r["is_home_currency"]
+            value = r["amount_cny"] if home else r["amount_usd"]
+            threshold = rule.threshold_cny if home else rule.threshold_usd
+            if value >= threshold:
+                single.add((r["txn_id"], rule.code))
+            for customer, direction in ((r["src_customer"], "out"), (r["dst_customer"], "in")):
+                if customer is not None:
+                    daily[(customer, r["business_day"], direction, "CNY" if home else "FX", rule.code)] += value
+    return single, daily
