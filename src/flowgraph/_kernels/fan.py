@@ -1,0 +1,227 @@
+"""Fan-in / fan-out kernel (SPEC §3.1): distinct counterparties over a trailing window.
+
+For every account and every business day ``d`` of the scan, the window is the business
+days ``d - window_days + 1 .. d``. Inside it the kernel keeps, with two pointers over the
+account's in-edges and out-edges (CSR, time order), the number of distinct senders and
+receivers and the amounts in and out. Cash edges (no counterparty) and self-transfers
+are left out, and so are transfers between accounts of the same customer (a treasury
+sweep is not a counterparty) and transactions below a de-minimis amount (everyday card payments
+must not make a launderer's hub look "dispersed"). Four conditions are tested each day:
+
+0. fan-in: senders >= k_many
+1. fan-out: receivers >= k_many
+2. dispersed in, concentrated out: senders >= k_many, 1 <= receivers <= k_few, in and out
+   both >= the account's materiality floor
+3. concentrated in, dispersed out: 1 <= senders <= k_few, receivers >= k_many, in and out
+   both >= the floor
+
+Consecutive days meeting a condition form one run, reported once with its best day
+(most counterparties on the "many" side, then the larger amount; ties: the earlier day).
+The scan is two passes over accounts in parallel chunks: count runs, then fill them at
+prefix-sum offsets; each chunk has its own counter buffers.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._jit import jit
+
+N_CONDITIONS = 4
+
+
+@jit
+def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, first_day, last_day,
+                  window_days, k_many, k_few, floor, small, cust, cnt_in, cnt_out, out_int, out_amt, pos, fill):
+    """Scan one account; write its runs from ``pos`` when ``fill``; return the run count."""
+    i0, i1 = in_indptr[a], in_indptr[a + 1]
+    o0, o1 = out_indptr[a], out_indptr[a + 1]
+    if i0 == i1 and o0 == o1:
+        return 0
+    own = cust[a]
+    # only days whose window can hold an edge of this account
+    lo_edge_day = last_day + 1
+    hi_edge_day = -1
+    if i1 > i0:
+        lo_edge_day = min(lo_edge_day, day[in_edges[i0]])
+        hi_edge_day = max(hi_edge_day, day[in_edges[i1 - 1]])
+    if o1 > o0:
+        lo_edge_day = min(lo_edge_day, day[out_edges[o0]])
+        hi_edge_day = max(hi_edge_day, day[out_edges[o1 - 1]])
+    d_start = max(first_day, lo_edge_day)
+    d_stop = min(last_day, hi_edge_day + window_days - 1)
+
+    in_hi = i0
+    in_lo = i0
+    out_hi = o0
+    out_lo = o0
+    n_snd = 0
+    n_rcv = 0
+    amt_in = 0.0
+    amt_out = 0.0
+    in_run = np.zeros(N_CONDITIONS, np.bool_)
+    run_first = np.zeros(N_CONDITIONS, np.int64)
+    best_day = np.zeros(N_CONDITIONS, np.int64)
+    best_many = np.zeros(N_CONDITIONS, np.int64)
+    best_amt = np.zeros(N_CONDITIONS, np.float64)
+    best_vals = np.zeros((N_CONDITIONS, 4), np.float64)  # n_in, n_out, amt_in, amt_out at best
+    n_runs = 0
+    # the window of the first evaluated day may start before it: preload
+    for d in range(d_start, d_stop + 2):
+        closing = d > d_stop
+        if not closing:
+            lo_day = d - window_days + 1
+            while in_hi < i1 and day[in_edges[in_hi]] <= d:
+                e = in_edges[in_hi]
+                s = src[e]
+                if s >= 0 and s != a and amount[e] >= small and (own < 0 or cust[s] != own):
+                    if cnt_in[s] == 0:
+                        n_snd += 1
+                    cnt_in[s] += 1
+                    amt_in += amount[e]
+                in_hi += 1
+            while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
+                e = in_edges[in_lo]
+                s = src[e]
+                if s >= 0 and s != a and amount[e] >= small and (own < 0 or cust[s] != own):
+                    cnt_in[s] -= 1
+                    if cnt_in[s] == 0:
+                        n_snd -= 1
+                    amt_in -= amount[e]
+                in_lo += 1
+            while out_hi < o1 and day[out_edges[out_hi]] <= d:
+                e = out_edges[out_hi]
+                r = dst[e]
+                if r >= 0 and r != a and amount[e] >= small and (own < 0 or cust[r] != own):
+                    if cnt_out[r] == 0:
+                        n_rcv += 1
+                    cnt_out[r] += 1
+                    amt_out += amount[e]
+                out_hi += 1
+            while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
+                e = out_edges[out_lo]
+                r = dst[e]
+                if r >= 0 and r != a and amount[e] >= small and (own < 0 or cust[r] != own):
+                    cnt_out[r] -= 1
+                    if cnt_out[r] == 0:
+                        n_rcv -= 1
+                    amt_out -= amount[e]
+                out_lo += 1
+            if n_snd == 0:
+                amt_in = 0.0  # wipe rounding residue of removed amounts
+            if n_rcv == 0:
+                amt_out = 0.0
+        material = amt_in >= floor and amt_out >= floor
+        for c in range(N_CONDITIONS):
+            if closing:
+                met = False
+            elif c == 0:
+                met = n_snd >= k_many
+            elif c == 1:
+                met = n_rcv >= k_many
+            elif c == 2:
+                met = n_snd >= k_many and 1 <= n_rcv <= k_few and material
+            else:
+                met = 1 <= n_snd <= k_few and n_rcv >= k_many and material
+            if met:
+                many = n_snd if (c == 0 or c == 2) else n_rcv
+                amt = amt_in if (c == 0 or c == 3) else amt_out
+                if not in_run[c]:
+                    in_run[c] = True
+                    run_first[c] = d
+                    best_many[c] = -1
+                if many > best_many[c] or (many == best_many[c] and amt > best_amt[c]):
+                    best_many[c] = many
+                    best_amt[c] = amt
+                    best_day[c] = d
+                    best_vals[c, 0] = n_snd
+                    best_vals[c, 1] = n_rcv
+                    best_vals[c, 2] = amt_in
+                    best_vals[c, 3] = amt_out
+            elif in_run[c]:
+                in_run[c] = False
+                if fill:
+                    k = pos + n_runs
+                    out_int[k, 0] = a
+                    out_int[k, 1] = c
+                    out_int[k, 2] = run_first[c]
+                    out_int[k, 3] = d - 1
+                    out_int[k, 4] = best_day[c]
+                    out_int[k, 5] = int(best_vals[c, 0])
+                    out_int[k, 6] = int(best_vals[c, 1])
+                    out_amt[k, 0] = best_vals[c, 2]
+                    out_amt[k, 1] = best_vals[c, 3]
+                n_runs += 1
+    # leave the counters clean for the next account
+    for k in range(in_lo, in_hi):
+        s = src[in_edges[k]]
+        if s >= 0 and s != a and amount[in_edges[k]] >= small and (own < 0 or cust[s] != own):
+            cnt_in[s] -= 1
+    for k in range(out_lo, out_hi):
+        r = dst[out_edges[k]]
+        if r >= 0 and r != a and amount[out_edges[k]] >= small and (own < 0 or cust[r] != own):
+            cnt_out[r] -= 1
+    return n_runs
+
+
+@jit(parallel=True)
+def fan_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, first_day, last_day,
+             window_days, k_many, k_few, floor, small, cust, n_chunks):
+    """All runs of the four fan conditions, for every account.
+
+    Parameters
+    ----------
+    in_indptr, in_edges, out_indptr, out_edges : ndarray
+        The graph's CSR indexes (edges in time order within an account).
+    src, dst, day : ndarray of int
+        Edge endpoints (-1: none) and business-day index.
+    amount : ndarray of float64
+        Edge amounts (CNY).
+    first_day, last_day : int
+        Business-day indices of the scan (inclusive); windows reach back before first_day.
+    window_days, k_many, k_few : int
+        Window length, the "many" threshold (>=) and the "few" limit (<=).
+    floor : ndarray of float64
+        Per-account materiality floor for conditions 2 and 3.
+    small : ndarray of float64
+        Per-account de-minimis amount: edges below it are not counted at all.
+    cust : ndarray of int
+        Customer of each account (-1 unknown): transfers between accounts of one
+        customer are not counterparties.
+    n_chunks : int
+        Accounts are scanned in this many parallel chunks, each with its own buffers.
+
+    Returns
+    -------
+    runs : ndarray of int64, shape (n, 7)
+        account, condition, run first day, run last day, best day, senders and receivers
+        on the best day.
+    amounts : ndarray of float64, shape (n, 2)
+        Amount in and out on the best day's window.
+    """
+    n_accounts = len(in_indptr) - 1
+    n_chunks = max(1, min(n_accounts, n_chunks))
+    bounds = np.linspace(0, n_accounts, n_chunks + 1).astype(np.int64)
+    counts = np.zeros(n_accounts + 1, np.int64)
+    dummy_int = np.zeros((0, 7), np.int64)
+    dummy_amt = np.zeros((0, 2), np.float64)
+    for ch in numba.prange(n_chunks):
+        cnt_in = np.zeros(n_accounts, np.int32)
+        cnt_out = np.zeros(n_accounts, np.int32)
+        for a in range(bounds[ch], bounds[ch + 1]):
+            counts[a + 1] = _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount,
+                                          first_day, last_day, window_days, k_many, k_few, floor[a], small[a], cust,
+                                          cnt_in, cnt_out, dummy_int, dummy_amt, 0, False)
+    offsets = np.cumsum(counts)
+    runs = np.zeros((offsets[-1], 7), np.int64)
+    amounts = np.zeros((offsets[-1], 2), np.float64)
+    for ch in numba.prange(n_chunks):
+        cnt_in = np.zeros(n_accounts, np.int32)
+        cnt_out = np.zeros(n_accounts, np.int32)
+        for a in range(bounds[ch], bounds[ch + 1]):
+            if counts[a + 1] > 0:
+                _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount,
+                              first_day, last_day, window_days, k_many, k_few, floor[a], small[a], cust,
+                              cnt_in, cnt_out, runs, amounts, offsets[a], True)
+    return runs, amounts

@@ -1,0 +1,160 @@
+"""Large-value daily cumulative sums and the "frequent" rule (SPEC §2, §1, §3.4).
+
+``daily_cumulative``: per customer, direction (0 = in, 1 = out), currency class (0 =
+CNY, 1 = foreign, in USD) and business day, the sum of the transactions a rule covers;
+reports every sum at or above the rule's threshold. Edges are in day order, so each day
+is one slice (``day_indptr``) accumulated into per-customer buffers and cleared after.
+
+``frequent_runs``: per account, over its "large" transactions (sorted by account, then
+day): days with at least ``per_day`` of them, and runs of at least ``consecutive``
+consecutive business days with any.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+
+@jit
+def _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
+                n_customers, first_day, last_day, out_int, out_flt, fill):
+    acc = np.zeros((n_customers, 4), np.float64)
+    cnt = np.zeros((n_customers, 4), np.int64)
+    touched = np.zeros(n_customers, np.int64)
+    is_touched = np.zeros(n_customers, np.bool_)
+    n_out = 0
+    for d in range(first_day, last_day + 1):
+        n_touched = 0
+        for e in range(day_indptr[d], day_indptr[d + 1]):
+            if not applies[e]:
+                continue
+            cc = 1 if is_foreign[e] else 0
+            for side in range(2):
+                c = dst_cust[e] if side == 0 else src_cust[e]
+                if c < 0:
+                    continue
+                slot = side * 2 + cc
+                acc[c, slot] += value[e]
+                cnt[c, slot] += 1
+                if not is_touched[c]:
+                    is_touched[c] = True
+                    touched[n_touched] = c
+                    n_touched += 1
+        for t in range(n_touched):
+            c = touched[t]
+            for slot in range(4):
+                threshold = threshold_usd if slot % 2 == 1 else threshold_cny
+                if cnt[c, slot] > 0 and acc[c, slot] >= threshold:
+                    if fill:
+                        out_int[n_out, 0] = c
+                        out_int[n_out, 1] = d
+                        out_int[n_out, 2] = slot // 2
+                        out_int[n_out, 3] = slot % 2
+                        out_int[n_out, 4] = cnt[c, slot]
+                        out_flt[n_out, 0] = acc[c, slot]
+                    n_out += 1
+                acc[c, slot] = 0.0
+                cnt[c, slot] = 0
+            is_touched[c] = False
+    return n_out
+
+
+@jit
+def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
+                     n_customers, first_day, last_day):
+    """Daily cumulative sums at or above a rule's threshold.
+
+    Parameters
+    ----------
+    day_indptr : ndarray of int64
+        Edges of business day d are ``day_indptr[d]:day_indptr[d + 1]``.
+    src_cust, dst_cust : ndarray of int
+        Customer of each side, -1 for none.
+    applies : ndarray of bool
+        Edges the rule covers.
+    value : ndarray of float64
+        CNY amount for CNY edges, USD amount for foreign ones.
+    is_foreign : ndarray of bool
+    threshold_cny, threshold_usd : float
+    n_customers, first_day, last_day : int
+
+    Returns
+    -------
+    found : ndarray of int64, shape (n, 5)
+        customer, day, direction (0 in, 1 out), currency class (0 CNY, 1 foreign),
+        transactions summed.
+    sums : ndarray of float64, shape (n, 1)
+    """
+    empty_i = np.zeros((0, 5), np.int64)
+    empty_f = np.zeros((0, 1), np.float64)
+    n = _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
+                    n_customers, first_day, last_day, empty_i, empty_f, False)
+    found = np.zeros((n, 5), np.int64)
+    sums = np.zeros((n, 1), np.float64)
+    _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
+                n_customers, first_day, last_day, found, sums, True)
+    return found, sums
+
+
+@jit
+def frequent_runs(account, day, per_day, consecutive):
+    """Frequent activity from (account, day) pairs of large transactions.
+
+    Parameters
+    ----------
+    account, day : ndarray of int64
+        One pair per large transaction, sorted by account then day.
+    per_day : int
+        A day with at least this many is frequent (SPEC §1: 3).
+    consecutive : int
+        A run of at least this many consecutive business days is frequent (3).
+
+    Returns
+    -------
+    found : ndarray of int64, shape (n, 5)
+        account, kind (0 per day, 1 consecutive days), first day, last day, transactions.
+    """
+    n = len(account)
+    out = np.zeros((2 * n + 1, 5), np.int64)
+    k = 0
+    i = 0
+    while i < n:
+        a = account[i]
+        j = i
+        while j < n and account[j] == a:
+            j += 1
+        # days with many transactions
+        p = i
+        while p < j:
+            q = p
+            while q < j and day[q] == day[p]:
+                q += 1
+            if q - p >= per_day:
+                out[k, 0] = a
+                out[k, 1] = 0
+                out[k, 2] = day[p]
+                out[k, 3] = day[p]
+                out[k, 4] = q - p
+                k += 1
+            p = q
+        # runs of consecutive active days
+        p = i
+        while p < j:
+            q = p
+            n_days = 1
+            while q + 1 < j and day[q + 1] - day[q] <= 1:
+                if day[q + 1] != day[q]:
+                    n_days += 1
+                q += 1
+            if n_days >= consecutive:
+                out[k, 0] = a
+                out[k, 1] = 1
+                out[k, 2] = day[p]
+                out[k, 3] = day[q]
+                out[k, 4] = q - p + 1
+                k += 1
+            p = q + 1
+        i = j
+    return out[:k]

@@ -1,0 +1,331 @@
+"""Near-threshold, low-variance structuring kernels (SPEC §3.3, from 001).
+
+Amounts arrive as ``ratio`` = amount / Φ of the transaction's method (the threshold of
+the large-value rule it falls under), so the band is ``band_low <= ratio < 1`` and the
+spread test is ``std(ratio) < sigma_max`` (σ in units of Φ; population standard
+deviation).
+
+Per transaction: for every account, channel and business day ``d`` of the scan, over the
+trailing window: hit when the band holds at least ``min_band`` transactions, more than
+``min_share`` of the channel's transactions, with σ below ``sigma_max``.
+
+Daily cumulative: for every account, direction, channel and business day, the day's sum
+of ratios; a "band day" has a sum in the band made of at least two transactions (split).
+Hit when a window holds at least ``min_band`` band days, more than ``min_share`` of the
+days with such transactions, with σ of the band-day sums below ``sigma_max``.
+
+Consecutive qualifying days make one result, with its best day (most band items, then
+the smaller σ; ties: the earlier day).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._jit import jit
+
+N_CHANNELS = 3
+
+
+@jit
+def _std(s, ss, n):
+    """Population standard deviation from the sum and sum of squares of shifted values."""
+    if n == 0:
+        return 0.0
+    m = s / n
+    v = ss / n - m * m
+    return np.sqrt(v) if v > 0 else 0.0
+
+
+@jit
+def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, ratio,
+                     first_day, last_day, window_days, band_low, min_band, min_share, sigma_max,
+                     out_int, out_flt, pos, fill):
+    i0, i1 = in_indptr[a], in_indptr[a + 1]
+    o0, o1 = out_indptr[a], out_indptr[a + 1]
+    if i0 == i1 and o0 == o1:
+        return 0
+    lo_edge = last_day + 1
+    hi_edge = -1
+    if i1 > i0:
+        lo_edge = min(lo_edge, day[in_edges[i0]])
+        hi_edge = max(hi_edge, day[in_edges[i1 - 1]])
+    if o1 > o0:
+        lo_edge = min(lo_edge, day[out_edges[o0]])
+        hi_edge = max(hi_edge, day[out_edges[o1 - 1]])
+    d_start = max(first_day, lo_edge)
+    d_stop = min(last_day, hi_edge + window_days - 1)
+    n_all = np.zeros(N_CHANNELS, np.int64)
+    n_band = np.zeros(N_CHANNELS, np.int64)
+    s = np.zeros(N_CHANNELS, np.float64)
+    ss = np.zeros(N_CHANNELS, np.float64)
+    in_run = np.zeros(N_CHANNELS, np.bool_)
+    run_first = np.zeros(N_CHANNELS, np.int64)
+    best_day = np.zeros(N_CHANNELS, np.int64)
+    best_band = np.zeros(N_CHANNELS, np.int64)
+    best_all = np.zeros(N_CHANNELS, np.int64)
+    best_sigma = np.zeros(N_CHANNELS, np.float64)
+    in_hi = i0
+    in_lo = i0
+    out_hi = o0
+    out_lo = o0
+    n_runs = 0
+    for d in range(d_start, d_stop + 2):
+        closing = d > d_stop
+        if not closing:
+            lo_day = d - window_days + 1
+            # in-edges (self-transfers are counted once, on the out side)
+            while in_hi < i1 and day[in_edges[in_hi]] <= d:
+                e = in_edges[in_hi]
+                if src[e] != a:
+                    c = channel[e]
+                    n_all[c] += 1
+                    if band_low <= ratio[e] < 1.0:
+                        n_band[c] += 1
+                        x = ratio[e] - band_low
+                        s[c] += x
+                        ss[c] += x * x
+                in_hi += 1
+            while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
+                e = in_edges[in_lo]
+                if src[e] != a:
+                    c = channel[e]
+                    n_all[c] -= 1
+                    if band_low <= ratio[e] < 1.0:
+                        n_band[c] -= 1
+                        x = ratio[e] - band_low
+                        s[c] -= x
+                        ss[c] -= x * x
+                in_lo += 1
+            while out_hi < o1 and day[out_edges[out_hi]] <= d:
+                e = out_edges[out_hi]
+                c = channel[e]
+                n_all[c] += 1
+                if band_low <= ratio[e] < 1.0:
+                    n_band[c] += 1
+                    x = ratio[e] - band_low
+                    s[c] += x
+                    ss[c] += x * x
+                out_hi += 1
+            while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
+                e = out_edges[out_lo]
+                c = channel[e]
+                n_all[c] -= 1
+                if band_low <= ratio[e] < 1.0:
+                    n_band[c] -= 1
+                    x = ratio[e] - band_low
+                    s[c] -= x
+                    ss[c] -= x * x
+                out_lo += 1
+        for c in range(N_CHANNELS):
+            if n_band[c] == 0:  # wipe rounding residue of removed values
+                s[c] = 0.0
+                ss[c] = 0.0
+            met = False
+            sigma = 0.0
+            if not closing and n_band[c] >= min_band and n_band[c] > min_share * n_all[c]:
+                sigma = _std(s[c], ss[c], n_band[c])
+                met = sigma < sigma_max
+            if met:
+                if not in_run[c]:
+                    in_run[c] = True
+                    run_first[c] = d
+                    best_band[c] = -1
+                if n_band[c] > best_band[c] or (n_band[c] == best_band[c] and sigma < best_sigma[c]):
+                    best_band[c] = n_band[c]
+                    best_all[c] = n_all[c]
+                    best_sigma[c] = sigma
+                    best_day[c] = d
+            elif in_run[c]:
+                in_run[c] = False
+                if fill:
+                    k = pos + n_runs
+                    out_int[k, 0] = a
+                    out_int[k, 1] = c
+                    out_int[k, 2] = run_first[c]
+                    out_int[k, 3] = d - 1
+                    out_int[k, 4] = best_day[c]
+                    out_int[k, 5] = best_band[c]
+                    out_int[k, 6] = best_all[c]
+                    out_flt[k, 0] = best_sigma[c]
+                n_runs += 1
+    return n_runs
+
+
+@jit(parallel=True)
+def structuring_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, ratio,
+                     first_day, last_day, window_days, band_low, min_band, min_share, sigma_max, n_chunks):
+    """Per-transaction structuring results for every account and channel.
+
+    Parameters
+    ----------
+    in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel : ndarray
+        The graph's arrays.
+    ratio : ndarray of float64
+        Each edge's amount / Φ of its method.
+    first_day, last_day, window_days : int
+        Scan range (inclusive) and trailing window, business days.
+    band_low, min_share, sigma_max : float
+        Band floor (0.8), share of the channel's transactions (> 0.8), σ limit (0.05), in Φ.
+    min_band : int
+        Least band transactions (3).
+    n_chunks : int
+        Parallel pieces.
+
+    Returns
+    -------
+    runs : ndarray of int64, shape (n, 7)
+        account, channel, first and last qualifying day, best day, band count, channel
+        count on the best day.
+    sigma : ndarray of float64, shape (n, 1)
+        σ of the band on the best day (units of Φ).
+    """
+    n_accounts = len(in_indptr) - 1
+    n_chunks = max(1, min(n_accounts, n_chunks))
+    bounds = np.linspace(0, n_accounts, n_chunks + 1).astype(np.int64)
+    counts = np.zeros(n_accounts + 1, np.int64)
+    d_int = np.zeros((0, 7), np.int64)
+    d_flt = np.zeros((0, 1), np.float64)
+    for ch in numba.prange(n_chunks):
+        for a in range(bounds[ch], bounds[ch + 1]):
+            counts[a + 1] = _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel,
+                                             ratio, first_day, last_day, window_days, band_low, min_band,
+                                             min_share, sigma_max, d_int, d_flt, 0, False)
+    offsets = np.cumsum(counts)
+    runs = np.zeros((offsets[-1], 7), np.int64)
+    sig = np.zeros((offsets[-1], 1), np.float64)
+    for ch in numba.prange(n_chunks):
+        for a in range(bounds[ch], bounds[ch + 1]):
+            if counts[a + 1] > 0:
+                _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, ratio,
+                                 first_day, last_day, window_days, band_low, min_band, min_share, sigma_max,
+                                 runs, sig, offsets[a], True)
+    return runs, sig
+
+
+@jit
+def _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, ratio,
+                   first_day, last_day, window_days, band_low, min_band, min_share, sigma_max,
+                   day_sum, day_cnt, out_int, out_flt, pos, fill):
+    """Daily-cumulative structuring of one account; ``day_sum``/``day_cnt`` are buffers
+    of shape (2 directions * channels, span) indexed from ``lo``."""
+    lo = max(first_day - window_days + 1, 0)
+    touched_lo = last_day + 1
+    touched_hi = lo - 1
+    for direction in range(2):
+        i0 = in_indptr[a] if direction == 0 else out_indptr[a]
+        i1 = in_indptr[a + 1] if direction == 0 else out_indptr[a + 1]
+        for k in range(i0, i1):
+            e = in_edges[k] if direction == 0 else out_edges[k]
+            if src[e] == dst[e] or day[e] < lo or day[e] > last_day:
+                continue
+            row = direction * N_CHANNELS + channel[e]
+            day_sum[row, day[e] - lo] += ratio[e]
+            day_cnt[row, day[e] - lo] += 1
+            touched_lo = min(touched_lo, day[e])
+            touched_hi = max(touched_hi, day[e])
+    n_runs = 0
+    if touched_hi < touched_lo:
+        return 0
+    d_start = max(first_day, touched_lo)
+    d_stop = min(last_day, touched_hi + window_days - 1)
+    for row in range(2 * N_CHANNELS):
+        in_run = False
+        run_first = 0
+        best_day = 0
+        best_band = -1
+        best_active = 0
+        best_sigma = 0.0
+        for d in range(d_start, d_stop + 2):
+            met = False
+            n_band = 0
+            n_active = 0
+            sigma = 0.0
+            if d <= d_stop:
+                s = 0.0
+                ss = 0.0
+                for j in range(max(d - window_days + 1, lo), d + 1):
+                    cnt = day_cnt[row, j - lo]
+                    if cnt > 0:
+                        n_active += 1
+                        x = day_sum[row, j - lo]
+                        if cnt >= 2 and band_low <= x < 1.0:
+                            n_band += 1
+                            s += x - band_low
+                            ss += (x - band_low) * (x - band_low)
+                if n_band >= min_band and n_band > min_share * n_active:
+                    sigma = _std(s, ss, n_band)
+                    met = sigma < sigma_max
+            if met:
+                if not in_run:
+                    in_run = True
+                    run_first = d
+                    best_band = -1
+                if n_band > best_band or (n_band == best_band and sigma < best_sigma):
+                    best_band = n_band
+                    best_active = n_active
+                    best_sigma = sigma
+                    best_day = d
+            elif in_run:
+                in_run = False
+                if fill:
+                    k = pos + n_runs
+                    out_int[k, 0] = a
+                    out_int[k, 1] = row
+                    out_int[k, 2] = run_first
+                    out_int[k, 3] = d - 1
+                    out_int[k, 4] = best_day
+                    out_int[k, 5] = best_band
+                    out_int[k, 6] = best_active
+                    out_flt[k, 0] = best_sigma
+                n_runs += 1
+    for row in range(2 * N_CHANNELS):
+        for j in range(touched_lo - lo, touched_hi - lo + 1):
+            day_sum[row, j] = 0.0
+            day_cnt[row, j] = 0
+    return n_runs
+
+
+@jit(parallel=True)
+def daily_structuring_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, ratio,
+                           first_day, last_day, window_days, band_low, min_band, min_share, sigma_max,
+                           n_chunks):
+    """Daily-cumulative structuring results for every account, direction and channel.
+
+    Parameters are those of :func:`structuring_runs`.
+
+    Returns
+    -------
+    runs : ndarray of int64, shape (n, 7)
+        account, series (direction * 3 + channel; direction 0 = in, 1 = out), first and
+        last qualifying day, best day, band days and active days on the best day.
+    sigma : ndarray of float64, shape (n, 1)
+        σ of the band-day sums (units of Φ).
+    """
+    n_accounts = len(in_indptr) - 1
+    n_chunks = max(1, min(n_accounts, n_chunks))
+    bounds = np.linspace(0, n_accounts, n_chunks + 1).astype(np.int64)
+    span = max(last_day - max(first_day - window_days + 1, 0) + 1, 1)
+    counts = np.zeros(n_accounts + 1, np.int64)
+    d_int = np.zeros((0, 7), np.int64)
+    d_flt = np.zeros((0, 1), np.float64)
+    for ch in numba.prange(n_chunks):
+        day_sum = np.zeros((2 * N_CHANNELS, span), np.float64)
+        day_cnt = np.zeros((2 * N_CHANNELS, span), np.int64)
+        for a in range(bounds[ch], bounds[ch + 1]):
+            counts[a + 1] = _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel,
+                                           ratio, first_day, last_day, window_days, band_low, min_band, min_share,
+                                           sigma_max, day_sum, day_cnt, d_int, d_flt, 0, False)
+    offsets = np.cumsum(counts)
+    runs = np.zeros((offsets[-1], 7), np.int64)
+    sig = np.zeros((offsets[-1], 1), np.float64)
+    for ch in numba.prange(n_chunks):
+        day_sum = np.zeros((2 * N_CHANNELS, span), np.float64)
+        day_cnt = np.zeros((2 * N_CHANNELS, span), np.int64)
+        for a in range(bounds[ch], bounds[ch + 1]):
+            if counts[a + 1] > 0:
+                _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, ratio,
+                               first_day, last_day, window_days, band_low, min_band, min_share, sigma_max,
+                               day_sum, day_cnt, runs, sig, offsets[a], True)
+    return runs, sig

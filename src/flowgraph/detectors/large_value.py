@@ -1,0 +1,142 @@
+"""The large-value rules and "frequent" as detectors (SPEC §2, §1, §3.4).
+
+- ``large_value_single``: a transaction at or above the threshold of a rule it falls
+  under (one hit per transaction and rule; 003: a transaction meeting two rules is two
+  reports). Subject: the paying account if it is the bank's customer's, else the payee.
+- ``large_value_daily``: per customer, direction, currency class (CNY; foreign in USD)
+  and business day, the cumulative sum of a rule's transactions at or above its
+  threshold, made of at least two transactions (one alone is the single hit).
+  Subject: the customer's account with the largest share.
+- ``frequent_daily`` / ``frequent_consecutive``: an account's "large" transactions
+  (>= ``large_fraction`` · Φ, SPEC §1): at least ``per_day`` on one business day, or on at
+  least ``consecutive`` consecutive business days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels.large_value import daily_cumulative, frequent_runs
+from ..config import get_rule_set
+from ..hits import Hit, make_hit, params_fingerprint
+from ..money import rule_applies
+from ._common import edge_phi_ratio, phi_by_channel, scan_range
+from ._params import check_number
+
+TYPOLOGIES = ("large_value_single", "large_value_daily", "frequent_daily", "frequent_consecutive")
+
+
+@dataclass(frozen=True)
+class LargeValueParams:
+    """Parameters of the large-value and frequency detector.
+
+    Parameters
+    ----------
+    rule_set : str
+        Rule set whose rules are applied (``flowgraph.config.RULE_SETS``).
+    large_fraction : float
+        "Large" for the frequency rule: this share of Φ (SPEC §1: 0.8).
+    per_day : int
+        "Frequent": at least this many large transactions on one business day (3).
+    consecutive : int
+        "Frequent": large transactions on at least this many consecutive business days (3).
+    """
+
+    rule_set: str = "PBOC-2016"
+    large_fraction: float = 0.8
+    per_day: int = 3
+    consecutive: int = 3
+
+    def __post_init__(self) -> None:
+        check_number(self, "large_fraction", float, 0.0, 1.0)
+        check_number(self, "per_day", int, 1)
+        check_number(self, "consecutive", int, 1)
+        get_rule_set(self.rule_set)
+
+
+def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> list[Hit]:
+    """Large-value and frequency hits over the scan range.
+
+    Parameters
+    ----------
+    graph : TransactionGraph
+    params : LargeValueParams
+    days : (first, last), optional
+        Business-day indices or dates of the scan; default the whole graph.
+
+    Returns
+    -------
+    list of Hit
+    """
+    rules = get_rule_set(params.rule_set)
+    first, last = scan_range(graph, days)
+    if graph.n_edges == 0 or last < first:
+        return []
+    pid = params_fingerprint(params)
+    party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
+    src_party, dst_party = party(graph.src), party(graph.dst)
+    cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
+    src_cust, dst_cust = cust(graph.src), cust(graph.dst)
+    in_scan = np.zeros(graph.n_edges, bool)
+    in_scan[graph.day_indptr[first]:graph.day_indptr[last + 1]] = True
+    foreign = ~graph.is_home_currency
+    hits: list[Hit] = []
+    for rule in rules.rules:
+        applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
+        value = np.where(foreign, graph.amount_usd, graph.amount_cny)
+        threshold = np.where(foreign, rule.threshold_usd, rule.threshold_cny)
+        measures = lambda **kw: {"rule": rule.code, "threshold_cny": rule.threshold_cny,
+                                 "threshold_usd": rule.threshold_usd, **kw}
+        for e in np.flatnonzero(applies & in_scan & (value >= threshold)).tolist():
+            subject = int(graph.src[e]) if src_cust[e] >= 0 else int(graph.dst[e])
+            if subject < 0:
+                continue  # neither side is the bank's customer
+            hits.append(make_hit(graph, "large_value", "large_value_single", pid, subject, np.array([e]),
+                                 float(graph.amount_cny[e]), phi_by_channel(graph, rules, subject),
+                                 measures(currency_class="foreign" if foreign[e] else "CNY",
+                                          value=round(float(value[e]), 2))))
+        found, sums = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value, foreign,
+                                       rule.threshold_cny, rule.threshold_usd, graph.n_customers, first, last)
+        for (c, d, direction, cc, n), (total,) in zip(found.tolist(), sums.tolist()):
+            if n < 2:
+                continue
+            lo, hi = graph.day_indptr[d], graph.day_indptr[d + 1]
+            side = dst_cust[lo:hi] if direction == 0 else src_cust[lo:hi]
+            edges = lo + np.flatnonzero(applies[lo:hi] & (side == c) & (foreign[lo:hi] == bool(cc)))
+            own = graph.dst[edges] if direction == 0 else graph.src[edges]
+            uniq, inverse = np.unique(own, return_inverse=True)
+            subject = int(uniq[np.argmax(np.bincount(inverse, weights=graph.amount_cny[edges]))])
+            hits.append(make_hit(graph, "large_value", "large_value_daily", pid, subject, edges,
+                                 float(graph.amount_cny[edges].sum()), phi_by_channel(graph, rules, subject),
+                                 measures(direction="in" if direction == 0 else "out",
+                                          currency_class="foreign" if cc else "CNY",
+                                          transactions=n, daily_sum=round(total, 2))))
+    hits.extend(_frequent(graph, rules, params, pid, first, last))
+    return hits
+
+
+def _frequent(graph, rules, params, pid, first, last) -> list[Hit]:
+    ratio = edge_phi_ratio(graph, rules)
+    lo, hi = int(graph.day_indptr[first]), int(graph.day_indptr[last + 1])
+    large = lo + np.flatnonzero(ratio[lo:hi] >= params.large_fraction)
+    src, dst = graph.src[large], graph.dst[large]
+    # each large transaction counts once for each of its accounts (a self-transfer once)
+    account = np.concatenate([src[src >= 0], dst[(dst >= 0) & (dst != src)]])
+    edge = np.concatenate([large[src >= 0], large[(dst >= 0) & (dst != src)]])
+    order = np.lexsort((edge, graph.day[edge], account))
+    account, edge = account[order].astype(np.int64), edge[order]
+    days = graph.day[edge].astype(np.int64)
+    found = frequent_runs(account, days, params.per_day, params.consecutive)
+    hits = []
+    for a, kind, d0, d1, n in found.tolist():
+        lo_i, hi_i = np.searchsorted(account, a, "left"), np.searchsorted(account, a, "right")
+        mine, mine_days = edge[lo_i:hi_i], days[lo_i:hi_i]
+        sel = mine[(mine_days >= d0) & (mine_days <= d1)]
+        typology = "frequent_daily" if kind == 0 else "frequent_consecutive"
+        hits.append(make_hit(graph, "large_value", typology, pid, a, sel, float(graph.amount_cny[sel].sum()),
+                             phi_by_channel(graph, rules, a),
+                             {"large_transactions": n, "days": d1 - d0 + 1,
+                              "large_fraction": params.large_fraction}))
+    return hits

@@ -1,0 +1,142 @@
+"""Near-threshold, low-variance structuring (SPEC §3.3, from 001): "more than 80 % of an
+account's transactions have a standard deviation σ < 0.05 Φ".
+
+For each account, method (channel) and business day of the scan, over the trailing
+window: the band is the transactions with ``band_low · Φ <= amount < Φ`` (Φ: the
+threshold of the large-value rule each transaction falls under); a hit when the band
+holds at least ``min_band`` transactions ("frequent"), more than ``min_share`` of the
+account's transactions of that method, with σ below ``sigma_max · Φ`` (population
+standard deviation). The same test on daily cumulative sums (per direction): a band day
+is a day whose sum sits in the band and is made of at least two transactions (split).
+
+Temporal concentration (001: evasive records bunch in time) is reported: the busiest
+day's share of the band and the share of the window's days that hold band items.
+A = the band's sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels.structuring import daily_structuring_runs, structuring_runs
+from ..config import CHANNELS, get_rule_set
+from ..hits import Hit, make_hit, params_fingerprint
+from ._common import edge_phi_ratio, n_chunks, phi_by_channel, scan_range
+from ._params import check_number
+
+TYPOLOGIES = ("structuring", "structuring_daily")
+
+
+@dataclass(frozen=True)
+class StructuringParams:
+    """Parameters of the structuring detector (defaults from 001 and SPEC §3.3).
+
+    Parameters
+    ----------
+    window_days : int
+        Trailing window, business days (short term, 10).
+    band_low : float
+        Band floor as a share of Φ ("large", 0.8).
+    min_band : int
+        Least transactions (or days) in the band ("frequent", 3).
+    min_share : float
+        The band must be more than this share of the method's transactions (0.8).
+    sigma_max : float
+        σ of the band must be below this × Φ (0.05).
+    daily : bool
+        Also test daily cumulative sums.
+    rule_set : str
+        Rule set whose thresholds are Φ.
+    """
+
+    window_days: int = 10
+    band_low: float = 0.8
+    min_band: int = 3
+    min_share: float = 0.8
+    sigma_max: float = 0.05
+    daily: bool = True
+    rule_set: str = "PBOC-2016"
+
+    def __post_init__(self) -> None:
+        check_number(self, "window_days", int, 1)
+        check_number(self, "band_low", float, 0.0, 1.0, high_open=True)
+        check_number(self, "min_band", int, 1)
+        check_number(self, "min_share", float, 0.0, 1.0, high_open=True)
+        check_number(self, "sigma_max", float, 0.0, low_open=True)
+        get_rule_set(self.rule_set)
+
+
+def detect(graph, params: StructuringParams = StructuringParams(), days=None) -> list[Hit]:
+    """Structuring hits (per transaction and by daily cumulative sum) over the scan range.
+
+    Parameters
+    ----------
+    graph : TransactionGraph
+    params : StructuringParams
+    days : (first, last), optional
+        Business-day indices or dates of the scan; default the whole graph.
+
+    Returns
+    -------
+    list of Hit
+    """
+    rules = get_rule_set(params.rule_set)
+    first, last = scan_range(graph, days)
+    if graph.n_edges == 0 or last < first:
+        return []
+    ratio = edge_phi_ratio(graph, rules)
+    args = (graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src, graph.dst,
+            graph.day, graph.channel, ratio, first, last, params.window_days, float(params.band_low),
+            params.min_band, float(params.min_share), float(params.sigma_max), n_chunks())
+    pid = params_fingerprint(params)
+    hits = []
+    runs, sigma = structuring_runs(*args)
+    for (a, c, run_first, run_last, best, n_band, n_all), (sig,) in zip(runs.tolist(), sigma.tolist()):
+        window = (max(0, best - params.window_days + 1), best)
+        edges = _account_edges(graph, a, window, c, None)
+        band = edges[(ratio[edges] >= params.band_low) & (ratio[edges] < 1.0)]
+        hits.append(_hit(graph, rules, pid, "structuring", a, c, band, run_first, run_last, best,
+                         {"band_transactions": n_band, "method_transactions": n_all,
+                          "band_share": round(n_band / n_all, 6), "sigma_phi": round(sig, 9)}, window))
+    if params.daily:
+        runs, sigma = daily_structuring_runs(*args)
+        for (a, series, run_first, run_last, best, n_band, n_active), (sig,) in zip(runs.tolist(), sigma.tolist()):
+            direction, c = divmod(series, len(CHANNELS))
+            window = (max(0, best - params.window_days + 1), best)
+            edges = _account_edges(graph, a, window, c, "in" if direction == 0 else "out")
+            day_sum = np.bincount(graph.day[edges] - window[0], weights=ratio[edges], minlength=params.window_days)
+            day_cnt = np.bincount(graph.day[edges] - window[0], minlength=params.window_days)
+            band_days = np.flatnonzero((day_cnt >= 2) & (day_sum >= params.band_low) & (day_sum < 1.0)) + window[0]
+            band = edges[np.isin(graph.day[edges], band_days)]
+            hits.append(_hit(graph, rules, pid, "structuring_daily", a, c, band, run_first, run_last, best,
+                             {"direction": "in" if direction == 0 else "out", "band_days": n_band,
+                              "active_days": n_active, "band_share": round(n_band / n_active, 6),
+                              "sigma_phi": round(sig, 9)}, window))
+    return hits
+
+
+def _account_edges(graph, a: int, window: tuple[int, int], c: int, direction: str | None) -> np.ndarray:
+    ins = graph.in_edges_of(a, window)
+    ins = ins[graph.src[ins] != a]
+    outs = graph.out_edges_of(a, window)
+    if direction == "in":
+        edges = ins
+    elif direction == "out":
+        edges = outs[graph.dst[outs] != a]
+    else:
+        edges = np.concatenate([ins, outs])
+    return np.sort(edges[graph.channel[edges] == c])
+
+
+def _hit(graph, rules, pid, typology, a, c, band, run_first, run_last, best, measures, window) -> Hit:
+    per_day = np.bincount(graph.day[band] - window[0]) if len(band) else np.array([0])
+    measures = {**measures, "method": CHANNELS[c],
+                "busiest_day_share": round(float(per_day.max() / max(len(band), 1)), 6),
+                "active_day_share": round(float((per_day > 0).sum() / (window[1] - window[0] + 1)), 6),
+                "best_day": str(graph.business_days[best]),
+                "run_first_day": str(graph.business_days[run_first]),
+                "run_last_day": str(graph.business_days[run_last])}
+    amount = float(graph.amount_cny[band].sum())
+    return make_hit(graph, "structuring", typology, pid, a, band, amount, phi_by_channel(graph, rules, a), measures)
