@@ -32,14 +32,22 @@ N_CONDITIONS = 4
 
 
 @jit
+def _cents(x):
+    """An amount in integer cents (amounts are rounded to the cent on ingest)."""
+    return np.int64(np.round(x * 100.0))
+
+
+@jit
 def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, first_day, last_day,
                   window_days, k_many, k_few, floor, small, cust, cnt_in, cnt_out, out_int, out_amt, pos, fill):
-    """Scan one account; write its runs from ``pos`` when ``fill``; return the run count."""
+    """Scan one account; write its runs from ``pos`` when ``fill``; return the run count.
+    Amounts and the floor (rounded to the cent) are compared in integer cents."""
     i0, i1 = in_indptr[a], in_indptr[a + 1]
     o0, o1 = out_indptr[a], out_indptr[a + 1]
     if i0 == i1 and o0 == o1:
         return 0
     own = cust[a]
+    floor_cents = _cents(floor)
     # only days whose window can hold an edge of this account
     lo_edge_day = last_day + 1
     hi_edge_day = -1
@@ -58,14 +66,14 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
     out_lo = o0
     n_snd = 0
     n_rcv = 0
-    amt_in = 0.0
-    amt_out = 0.0
+    amt_in = 0  # integer cents: sums that add and remove stay exact
+    amt_out = 0
     in_run = np.zeros(N_CONDITIONS, np.bool_)
     run_first = np.zeros(N_CONDITIONS, np.int64)
     best_day = np.zeros(N_CONDITIONS, np.int64)
     best_many = np.zeros(N_CONDITIONS, np.int64)
-    best_amt = np.zeros(N_CONDITIONS, np.float64)
-    best_vals = np.zeros((N_CONDITIONS, 4), np.float64)  # n_in, n_out, amt_in, amt_out at best
+    best_amt = np.zeros(N_CONDITIONS, np.int64)
+    best_vals = np.zeros((N_CONDITIONS, 4), np.int64)  # n_in, n_out, cents in, cents out at best
     n_runs = 0
     # the window of the first evaluated day may start before it: preload
     for d in range(d_start, d_stop + 2):
@@ -79,7 +87,7 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                     if cnt_in[s] == 0:
                         n_snd += 1
                     cnt_in[s] += 1
-                    amt_in += amount[e]
+                    amt_in += _cents(amount[e])
                 in_hi += 1
             while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
                 e = in_edges[in_lo]
@@ -88,7 +96,7 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                     cnt_in[s] -= 1
                     if cnt_in[s] == 0:
                         n_snd -= 1
-                    amt_in -= amount[e]
+                    amt_in -= _cents(amount[e])
                 in_lo += 1
             while out_hi < o1 and day[out_edges[out_hi]] <= d:
                 e = out_edges[out_hi]
@@ -97,7 +105,7 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                     if cnt_out[r] == 0:
                         n_rcv += 1
                     cnt_out[r] += 1
-                    amt_out += amount[e]
+                    amt_out += _cents(amount[e])
                 out_hi += 1
             while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
                 e = out_edges[out_lo]
@@ -106,13 +114,9 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                     cnt_out[r] -= 1
                     if cnt_out[r] == 0:
                         n_rcv -= 1
-                    amt_out -= amount[e]
+                    amt_out -= _cents(amount[e])
                 out_lo += 1
-            if n_snd == 0:
-                amt_in = 0.0  # wipe rounding residue of removed amounts
-            if n_rcv == 0:
-                amt_out = 0.0
-        material = amt_in >= floor and amt_out >= floor
+        material = amt_in >= floor_cents and amt_out >= floor_cents
         for c in range(N_CONDITIONS):
             if closing:
                 met = False
@@ -150,8 +154,8 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                     out_int[k, 4] = best_day[c]
                     out_int[k, 5] = int(best_vals[c, 0])
                     out_int[k, 6] = int(best_vals[c, 1])
-                    out_amt[k, 0] = best_vals[c, 2]
-                    out_amt[k, 1] = best_vals[c, 3]
+                    out_amt[k, 0] = best_vals[c, 2] / 100.0
+                    out_amt[k, 1] = best_vals[c, 3] / 100.0
                 n_runs += 1
     # leave the counters clean for the next account
     for k in range(in_lo, in_hi):

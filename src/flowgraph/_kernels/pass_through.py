@@ -23,8 +23,15 @@ SLACK = 1e-9
 
 
 @jit
+def _cents(x):
+    """An amount in integer cents (amounts are rounded to the cent on ingest)."""
+    return np.int64(np.round(x * 100.0))
+
+
+@jit
 def qualifies(amount_in, amount_out, floor, tolerance):
-    """The pass-through test for one run of days (shared with the reference)."""
+    """The pass-through test for one run of days, all amounts in cents (the reference
+    uses it too, so both read the boundary the same way)."""
     hi = max(amount_in, amount_out)
     lo = min(amount_in, amount_out)
     return lo >= floor and lo > 0 and (hi - lo) <= tolerance * hi * (1 + SLACK)
@@ -45,13 +52,13 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
     for k in range(i0, i1):
         e = in_edges[k]
         if src[e] != a and lo_day <= day[e] <= last_day and (own < 0 or src[e] < 0 or cust[src[e]] != own):
-            buf_in[day[e] - lo_day] += amount[e]
+            buf_in[day[e] - lo_day] += _cents(amount[e])
             touched_lo = min(touched_lo, day[e])
             touched_hi = max(touched_hi, day[e])
     for k in range(o0, o1):
         e = out_edges[k]
         if dst[e] != a and lo_day <= day[e] <= last_day and (own < 0 or dst[e] < 0 or cust[dst[e]] != own):
-            buf_out[day[e] - lo_day] += amount[e]
+            buf_out[day[e] - lo_day] += _cents(amount[e])
             touched_lo = min(touched_lo, day[e])
             touched_hi = max(touched_hi, day[e])
     n_runs = 0
@@ -60,20 +67,21 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
         run_first = 0
         best_day = 0
         best_gap = 0.0
-        best_lo = 0.0
-        best_in = 0.0
-        best_out = 0.0
+        best_lo = 0
+        best_in = 0
+        best_out = 0
+        floor_cents = _cents(floor)
         d_start = max(first_day, touched_lo)
         d_stop = min(last_day, touched_hi + run_days - 1)
         for d in range(d_start, d_stop + 2):
             met = False
-            s_in = 0.0
-            s_out = 0.0
+            s_in = 0
+            s_out = 0
             if d <= d_stop:
                 for j in range(max(d - run_days + 1, lo_day), d + 1):
                     s_in += buf_in[j - lo_day]
                     s_out += buf_out[j - lo_day]
-                met = qualifies(s_in, s_out, floor, tolerance)
+                met = qualifies(s_in, s_out, floor_cents, tolerance)
             if met:
                 hi = max(s_in, s_out)
                 gap = (hi - min(s_in, s_out)) / hi
@@ -95,12 +103,12 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                     out_int[k, 1] = run_first
                     out_int[k, 2] = d - 1
                     out_int[k, 3] = best_day
-                    out_amt[k, 0] = best_in
-                    out_amt[k, 1] = best_out
+                    out_amt[k, 0] = best_in / 100.0
+                    out_amt[k, 1] = best_out / 100.0
                 n_runs += 1
         for j in range(touched_lo - lo_day, touched_hi - lo_day + 1):
-            buf_in[j] = 0.0
-            buf_out[j] = 0.0
+            buf_in[j] = 0
+            buf_out[j] = 0
     return n_runs
 
 
@@ -142,8 +150,8 @@ def pass_through_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
     dummy_int = np.zeros((0, 4), np.int64)
     dummy_amt = np.zeros((0, 2), np.float64)
     for ch in numba.prange(n_chunks):
-        buf_in = np.zeros(span, np.float64)
-        buf_out = np.zeros(span, np.float64)
+        buf_in = np.zeros(span, np.int64)  # cents per day
+        buf_out = np.zeros(span, np.int64)
         for a in range(bounds[ch], bounds[ch + 1]):
             counts[a + 1] = _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount,
                                           first_day, last_day, run_days, floor[a], tolerance, cust, buf_in, buf_out,
@@ -152,8 +160,8 @@ def pass_through_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
     runs = np.zeros((offsets[-1], 4), np.int64)
     amounts = np.zeros((offsets[-1], 2), np.float64)
     for ch in numba.prange(n_chunks):
-        buf_in = np.zeros(span, np.float64)
-        buf_out = np.zeros(span, np.float64)
+        buf_in = np.zeros(span, np.int64)  # cents per day
+        buf_out = np.zeros(span, np.int64)
         for a in range(bounds[ch], bounds[ch + 1]):
             if counts[a + 1] > 0:
                 _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount,

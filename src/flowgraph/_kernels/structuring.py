@@ -26,6 +26,8 @@ import numpy as np
 from ._jit import jit
 
 N_CHANNELS = 3
+#: σ differences below this are ties (running sums and fresh sums differ in the last bits)
+SIGMA_TIE = 1e-9
 
 
 @jit
@@ -132,7 +134,7 @@ def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, da
                     in_run[c] = True
                     run_first[c] = d
                     best_band[c] = -1
-                if n_band[c] > best_band[c] or (n_band[c] == best_band[c] and sigma < best_sigma[c]):
+                if n_band[c] > best_band[c] or (n_band[c] == best_band[c] and sigma < best_sigma[c] - SIGMA_TIE):
                     best_band[c] = n_band[c]
                     best_all[c] = n_all[c]
                     best_sigma[c] = sigma
@@ -262,7 +264,7 @@ def _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
                     in_run = True
                     run_first = d
                     best_band = -1
-                if n_band > best_band or (n_band == best_band and sigma < best_sigma):
+                if n_band > best_band or (n_band == best_band and sigma < best_sigma - SIGMA_TIE):
                     best_band = n_band
                     best_active = n_active
                     best_sigma = sigma

@@ -9,20 +9,21 @@ from ..money import PARTY_ENTITY, rule_applies
 
 
 def scan_range(graph, days) -> tuple[int, int]:
-    """Business-day indices (first, last) of the scan: ``None`` for the whole graph,
-    a pair of indices, or a pair of dates (each rolled to its business day)."""
+    """Business-day indices (first, last) of the scan: ``None`` for the whole graph, a
+    pair of indices, or a pair of dates (each rolled to its business day and clipped to
+    the graph's days; a range outside them is empty: first > last)."""
     if graph.n_days == 0:
         return 0, -1
     if days is None:
         return 0, graph.n_days - 1
     first, last = days
     if not isinstance(first, (int, np.integer)):
-        first = graph.day_index(first)
+        first = int(np.searchsorted(graph.business_days, graph.calendar.next_business_day(first)))
     if not isinstance(last, (int, np.integer)):
-        last = graph.day_index(last)
-    if not 0 <= first <= last < graph.n_days:
-        raise ValueError(f"scan days {days} are not within the graph's 0..{graph.n_days - 1}")
-    return int(first), int(last)
+        last_day = np.datetime64(last, "D")
+        last = int(np.searchsorted(graph.business_days, last_day, side="right")) - 1
+    first, last = max(int(first), 0), min(int(last), graph.n_days - 1)
+    return (first, last) if first <= last else (0, -1)
 
 
 def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:

@@ -1,0 +1,184 @@
+"""Slow, obvious references for the detector kernels: plain Python over the graph's edge
+arrays, every window recomputed from scratch. Each returns what its kernel returns, as
+sorted lists of tuples, so a property test can compare them."""
+
+import math
+
+import numpy as np
+
+
+def _runs(flags_by_day, score_by_day):
+    """Group consecutive qualifying days; best day = highest score, earliest on ties."""
+    runs = []
+    current = None
+    for d in sorted(flags_by_day):
+        if flags_by_day[d]:
+            if current is None or d != current["last"] + 1:
+                if current:
+                    runs.append(current)
+                current = {"first": d, "last": d, "best": d, "score": score_by_day[d]}
+            else:
+                current["last"] = d
+                if score_by_day[d] > current["score"]:
+                    current["best"], current["score"] = d, score_by_day[d]
+    if current:
+        runs.append(current)
+    return runs
+
+
+def cents(x):
+    return int(round(x * 100))
+
+
+def fan_reference(g, first, last, window_days, k_many, k_few, floor, small):
+    """Kernel twin of :func:`flowgraph._kernels.fan.fan_runs` (sorted tuples)."""
+    out = []
+    for a in range(g.n_accounts):
+        own = g.account_customer[a]
+        flags = {c: {} for c in range(4)}
+        scores = {c: {} for c in range(4)}
+        values = {}
+        for d in range(first, last + 1):
+            senders, receivers, amt_in, amt_out = set(), set(), 0, 0
+            for e in range(g.n_edges):
+                if not (d - window_days + 1 <= g.day[e] <= d) or g.amount_cny[e] < small[a]:
+                    continue
+                if g.dst[e] == a and g.src[e] >= 0 and g.src[e] != a and \
+                        (own < 0 or g.account_customer[g.src[e]] != own):
+                    senders.add(g.src[e])
+                    amt_in += cents(g.amount_cny[e])
+                if g.src[e] == a and g.dst[e] >= 0 and g.dst[e] != a and \
+                        (own < 0 or g.account_customer[g.dst[e]] != own):
+                    receivers.add(g.dst[e])
+                    amt_out += cents(g.amount_cny[e])
+            ns, nr = len(senders), len(receivers)
+            material = amt_in >= cents(floor[a]) and amt_out >= cents(floor[a])
+            met = [ns >= k_many, nr >= k_many,
+                   ns >= k_many and 1 <= nr <= k_few and material,
+                   1 <= ns <= k_few and nr >= k_many and material]
+            for c in range(4):
+                flags[c][d] = met[c]
+                many = ns if c in (0, 2) else nr
+                amt = amt_in if c in (0, 3) else amt_out
+                scores[c][d] = (many, amt, -d)
+            values[d] = (ns, nr, amt_in / 100, amt_out / 100)
+        for c in range(4):
+            for r in _runs(flags[c], scores[c]):
+                ns, nr, ai, ao = values[r["best"]]
+                out.append((a, c, r["first"], r["last"], r["best"], ns, nr, ai, ao))
+    return sorted(out)
+
+
+def pass_through_reference(g, first, last, run_days, floor, tolerance, qualifies):
+    """Kernel twin of :func:`flowgraph._kernels.pass_through.pass_through_runs`;
+    ``qualifies`` is the shared boundary test (amounts in cents)."""
+    out = []
+    for a in range(g.n_accounts):
+        own = g.account_customer[a]
+        flags, scores, values = {}, {}, {}
+        for d in range(first, last + 1):
+            s_in = s_out = 0
+            for e in range(g.n_edges):
+                if not (d - run_days + 1 <= g.day[e] <= d):
+                    continue
+                if g.dst[e] == a and g.src[e] != a and (own < 0 or g.src[e] < 0 or g.account_customer[g.src[e]] != own):
+                    s_in += cents(g.amount_cny[e])
+                if g.src[e] == a and g.dst[e] != a and (own < 0 or g.dst[e] < 0 or g.account_customer[g.dst[e]] != own):
+                    s_out += cents(g.amount_cny[e])
+            flags[d] = bool(qualifies(s_in, s_out, cents(floor[a]), tolerance))
+            hi = max(s_in, s_out)
+            gap = (hi - min(s_in, s_out)) / hi if hi else 1.0
+            scores[d] = (-gap, min(s_in, s_out), -d)
+            values[d] = (s_in / 100, s_out / 100)
+        for r in _runs(flags, scores):
+            out.append((a, r["first"], r["last"], r["best"], *values[r["best"]]))
+    return sorted(out)
+
+
+def _population_std(values, shift):
+    if not values:
+        return 0.0
+    x = np.asarray(values) - shift
+    return float(math.sqrt(max(float(np.mean(x * x) - np.mean(x) ** 2), 0.0)))
+
+
+def structuring_reference(g, ratio, first, last, window_days, band_low, min_band, min_share, sigma_max):
+    """Kernel twin of :func:`flowgraph._kernels.structuring.structuring_runs`."""
+    out = []
+    for a in range(g.n_accounts):
+        for c in range(3):
+            flags, scores, values = {}, {}, {}
+            for d in range(first, last + 1):
+                mine = [e for e in range(g.n_edges) if d - window_days + 1 <= g.day[e] <= d and g.channel[e] == c
+                        and (g.src[e] == a or g.dst[e] == a)]
+                band = [ratio[e] for e in mine if band_low <= ratio[e] < 1.0]
+                sigma = _population_std(band, band_low)
+                met = len(band) >= min_band and len(band) > min_share * len(mine) and sigma < sigma_max
+                flags[d] = met
+                scores[d] = (len(band), -round(sigma, 9), -d)
+                values[d] = (len(band), len(mine), sigma)
+            for r in _runs(flags, scores):
+                nb, na, sig = values[r["best"]]
+                out.append((a, c, r["first"], r["last"], r["best"], nb, na, sig))
+    return sorted(out)
+
+
+def daily_structuring_reference(g, ratio, first, last, window_days, band_low, min_band, min_share, sigma_max):
+    """Kernel twin of :func:`flowgraph._kernels.structuring.daily_structuring_runs`."""
+    out = []
+    for a in range(g.n_accounts):
+        for direction in range(2):
+            for c in range(3):
+                def day_totals(day):
+                    es = [e for e in range(g.n_edges) if g.day[e] == day and g.channel[e] == c and g.src[e] != g.dst[e]
+                          and (g.dst[e] == a if direction == 0 else g.src[e] == a)]
+                    return sum(ratio[e] for e in es), len(es)
+                flags, scores, values = {}, {}, {}
+                for d in range(first, last + 1):
+                    totals = [day_totals(j) for j in range(max(d - window_days + 1, 0), d + 1)]
+                    active = [t for t in totals if t[1] > 0]
+                    band = [s for s, n in active if n >= 2 and band_low <= s < 1.0]
+                    sigma = _population_std(band, band_low)
+                    flags[d] = len(band) >= min_band and len(band) > min_share * len(active) and sigma < sigma_max
+                    scores[d] = (len(band), -round(sigma, 9), -d)
+                    values[d] = (len(band), len(active), sigma)
+                for r in _runs(flags, scores):
+                    nb, na, sig = values[r["best"]]
+                    out.append((a, direction * 3 + c, r["first"], r["last"], r["best"], nb, na, sig))
+    return sorted(out)
+
+
+def daily_cumulative_reference(day, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
+                               first, last):
+    """Kernel twin of :func:`flowgraph._kernels.large_value.daily_cumulative`."""
+    sums, counts = {}, {}
+    for e in range(len(day)):
+        if not applies[e] or not first <= day[e] <= last:
+            continue
+        for direction, c in ((0, dst_cust[e]), (1, src_cust[e])):
+            if c >= 0:
+                key = (int(c), int(day[e]), direction, int(bool(is_foreign[e])))
+                sums[key] = sums.get(key, 0.0) + value[e]
+                counts[key] = counts.get(key, 0) + 1
+    return sorted((*k, counts[k], sums[k]) for k in sums
+                  if sums[k] >= (threshold_usd if k[3] else threshold_cny))
+
+
+def frequent_reference(pairs, per_day, consecutive):
+    """Kernel twin of :func:`flowgraph._kernels.large_value.frequent_runs` from a list of
+    (account, day) pairs."""
+    out = []
+    for a in sorted({p[0] for p in pairs}):
+        days = sorted(d for acc, d in pairs if acc == a)
+        for d in sorted(set(days)):
+            if days.count(d) >= per_day:
+                out.append((a, 0, d, d, days.count(d)))
+        distinct = sorted(set(days))
+        start = 0
+        for i in range(1, len(distinct) + 1):
+            if i == len(distinct) or distinct[i] != distinct[i - 1] + 1:
+                run = distinct[start:i]
+                if len(run) >= consecutive:
+                    out.append((a, 1, run[0], run[-1], sum(days.count(d) for d in run)))
+                start = i
+    return sorted(out)

@@ -1,0 +1,130 @@
+"""Every detector kernel against its plain-Python reference (tests/reference/detectors.py)
+on random graphs: hypothesis draws accounts, customers, days, amounts (many of them at
+or near the thresholds) and channels."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowgraph import build_graph, validate_accounts, validate_transactions
+from flowgraph._kernels.fan import fan_runs
+from flowgraph._kernels.large_value import daily_cumulative, frequent_runs
+from flowgraph._kernels.pass_through import pass_through_runs, qualifies
+from flowgraph._kernels.structuring import daily_structuring_runs, structuring_runs
+from flowgraph.calendar import BusinessCalendar
+from flowgraph.config import CHANNELS, PBOC_2016
+from flowgraph.detectors._common import edge_phi_ratio
+from reference.detectors import (daily_cumulative_reference, daily_structuring_reference, fan_reference,
+                                 frequent_reference, pass_through_reference, structuring_reference)
+
+CALENDAR = BusinessCalendar.weekdays_only()
+START = pd.Timestamp("2024-09-02")  # a Monday
+ACCOUNTS = [f"A{i}" for i in range(6)]
+# amounts that sit on the boundaries of a 50,000 / 500,000 threshold world
+AMOUNTS = [100.0, 4_000.0, 40_000.0, 42_500.0, 45_000.0, 47_500.0, 49_999.99, 50_000.0, 400_000.0,
+           450_000.0, 475_000.0, 500_000.0, 520_000.0]
+
+edge = st.tuples(st.integers(-1, 5), st.integers(-1, 5), st.integers(0, 14), st.sampled_from(AMOUNTS),
+                 st.sampled_from(CHANNELS))
+graphs = st.tuples(st.lists(edge, min_size=1, max_size=40), st.lists(st.integers(0, 3), min_size=6, max_size=6),
+                   st.lists(st.sampled_from(["person", "entity", ""]), min_size=6, max_size=6))
+
+
+def make_graph(edges, customers, parties):
+    rows = []
+    for i, (s, d, day, amount, channel) in enumerate(edges):
+        if s < 0 and d < 0:
+            d = 0
+        when = START + pd.offsets.BDay(day) + pd.Timedelta(minutes=i)
+        rows.append((f"t{i}", str(when), ACCOUNTS[s] if s >= 0 else "", ACCOUNTS[d] if d >= 0 else "",
+                     str(amount), "CNY", channel))
+    cols = ["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel"]
+    v = validate_transactions(pd.DataFrame(rows, columns=cols), "h")
+    acct = validate_accounts(pd.DataFrame({"account_id": ACCOUNTS, "customer_id": [f"c{c}" for c in customers],
+                                           "party_type": parties})).table
+    return build_graph(v.table, acct, CALENDAR)
+
+
+def scan_days(g):
+    return 0, g.n_days - 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 6), st.integers(2, 4), st.integers(1, 2))
+def test_fan_kernel_matches_reference(graph_spec, window, k_many, k_few):
+    g = make_graph(*graph_spec)
+    first, last = scan_days(g)
+    floor = np.full(g.n_accounts, 400_000.0)
+    small = np.full(g.n_accounts, 1_000.0)
+    runs, amounts = fan_runs(g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day, g.amount_cny,
+                             first, last, window, k_many, min(k_few, k_many - 1), floor, small,
+                             g.account_customer, 3)
+    got = sorted((*r, *a) for r, a in zip(runs.tolist(), amounts.tolist()))
+    assert got == fan_reference(g, first, last, window, k_many, min(k_few, k_many - 1), floor, small)
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 4), st.sampled_from([0.0, 0.05, 0.1]), st.sampled_from([0.0, 40_000.0, 400_000.0]))
+def test_pass_through_kernel_matches_reference(graph_spec, run_days, tolerance, floor_value):
+    g = make_graph(*graph_spec)
+    first, last = scan_days(g)
+    floor = np.full(g.n_accounts, floor_value)
+    runs, amounts = pass_through_runs(g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day,
+                                      g.amount_cny, first, last, run_days, floor, tolerance, g.account_customer, 2)
+    got = sorted((*r, *a) for r, a in zip(runs.tolist(), amounts.tolist()))
+    assert got == pass_through_reference(g, first, last, run_days, floor, tolerance, qualifies)
+
+
+def _close(got, want):
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert a[:-1] == b[:-1]
+        assert a[-1] == pytest.approx(b[-1], abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 6), st.integers(1, 3), st.sampled_from([0.5, 0.8]))
+def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_share):
+    g = make_graph(*graph_spec)
+    first, last = scan_days(g)
+    ratio = edge_phi_ratio(g, PBOC_2016)
+    args = (g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day, g.channel, ratio,
+            first, last, window, 0.8, min_band, min_share, 0.05, 2)
+    runs, sigma = structuring_runs(*args)
+    _close(sorted((*r, s[0]) for r, s in zip(runs.tolist(), sigma.tolist())),
+           structuring_reference(g, ratio, first, last, window, 0.8, min_band, min_share, 0.05))
+    runs, sigma = daily_structuring_runs(*args)
+    _close(sorted((*r, s[0]) for r, s in zip(runs.tolist(), sigma.tolist())),
+           daily_structuring_reference(g, ratio, first, last, window, 0.8, min_band, min_share, 0.05))
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.sampled_from(list(PBOC_2016.rules)))
+def test_daily_cumulative_kernel_matches_reference(graph_spec, rule):
+    from flowgraph.money import rule_applies
+
+    g = make_graph(*graph_spec)
+    first, last = scan_days(g)
+    party = lambda idx: np.where(idx >= 0, g.account_party[np.maximum(idx, 0)], -1)
+    cust = lambda idx: np.where(idx >= 0, g.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
+    applies = rule_applies(rule.parties, rule.channels, g.channel, party(g.src), party(g.dst))
+    foreign = ~g.is_home_currency
+    value = np.where(foreign, g.amount_usd, g.amount_cny)
+    found, sums = daily_cumulative(g.day_indptr, cust(g.src), cust(g.dst), applies, value, foreign,
+                                   rule.threshold_cny, rule.threshold_usd, g.n_customers, first, last)
+    got = sorted((*f, s[0]) for f, s in zip(found.tolist(), sums.tolist()))
+    want = daily_cumulative_reference(g.day, cust(g.src), cust(g.dst), applies, value, foreign,
+                                      rule.threshold_cny, rule.threshold_usd, first, last)
+    _close(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12)), max_size=40), st.integers(1, 4), st.integers(1, 4))
+def test_frequent_kernel_matches_reference(pairs, per_day, consecutive):
+    pairs = sorted(pairs)
+    account = np.array([p[0] for p in pairs], dtype=np.int64)
+    day = np.array([p[1] for p in pairs], dtype=np.int64)
+    got = sorted(map(tuple, frequent_runs(account, day, per_day, consecutive).tolist()))
+    assert got == frequent_reference(pairs, per_day, consecutive)
