@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 usage or configuration error, 3 data error.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import click
 import pandas as pd
 
 from .calendar import BusinessCalendar
+from .detectors import DETECTORS, run_detectors
 from .errors import FlowgraphError
 from .graph import build_graph
 from .io import Dataset, load_dataset, write_dataset
@@ -39,7 +41,7 @@ def _print_graph_summary(summary: dict) -> None:
         click.echo(f"  {key:<{width}}  {shown}")
 
 
-def _ingest(dataset: Dataset, out: Path, calendar: BusinessCalendar) -> dict:
+def _ingest(dataset: Dataset, out: Path, calendar: BusinessCalendar):
     click.echo(str(dataset.transactions.report))
     click.echo(str(dataset.accounts.report))
     paths = write_dataset(dataset, out)
@@ -50,7 +52,25 @@ def _ingest(dataset: Dataset, out: Path, calendar: BusinessCalendar) -> dict:
     n_rej = dataset.transactions.report.n_rejected + dataset.accounts.report.n_rejected
     click.echo(f"wrote {paths['transactions.parquet']}, {paths['accounts.parquet']}, "
                f"{paths['rejects.csv']} ({n_rej:,} rejected rows), {paths['validation.json']}")
-    return summary
+    return graph
+
+
+def _scan(graph, out: Path, detectors: list[str] | None = None, days=None):
+    """Run the detectors and write OUT/hits.parquet (whole or not at all)."""
+    hits = run_detectors(graph, detectors, days=days)
+    frame = hits.frame
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "hits.parquet"
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    click.echo(f"hits: {len(frame):,}")
+    if len(frame):
+        counts = frame.groupby(["detector", "typology"]).size()
+        for (detector, typology), n in counts.items():
+            click.echo(f"  {detector:<13} {typology:<32} {n:>7,}")
+    click.echo(f"wrote {path}")
+    return frame
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,6 +105,33 @@ def ingest(input_path: Path, out: Path, accounts: Path | None, rates: Path | Non
                            rates=read_rates(rates) if rates else None,
                            timestamp_format=timestamp_format)
     _ingest(dataset, out, BusinessCalendar.prc())
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for hits.parquet (and the validated tables and rejects).")
+@click.option("--accounts", type=click.Path(path_type=Path), help="Accounts table, CSV or Parquet.")
+@click.option("--rates", type=click.Path(path_type=Path), help="Exchange-rate table.")
+@click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS", help="Rename a column (repeatable).")
+@click.option("--detector", "detectors", multiple=True, type=click.Choice(list(DETECTORS)),
+              help="Run only this detector (repeatable); default all.")
+@click.option("--from", "first", help="First business day to scan (YYYY-MM-DD); default the data's first.")
+@click.option("--to", "last", help="Last business day to scan (YYYY-MM-DD); default the data's last.")
+def scan(input_path, out, accounts, rates, mapping, detectors, first, last):
+    """Scan INPUT with the detectors and write OUT/hits.parquet.
+
+    INPUT is a canonical CSV/Parquet file, an AMLworld CSV, an AMLSim folder or a folder
+    written by flowgraph simulate/ingest. Each hit names its detector, typology, subject
+    account, evidence transactions (your ids), window and W(N, D) score.
+    """
+    dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts,
+                           rates=read_rates(rates) if rates else None)
+    graph = _ingest(dataset, out, BusinessCalendar.prc())
+    days = None
+    if first or last:
+        days = (first or str(graph.business_days[0]), last or str(graph.business_days[-1]))
+    _scan(graph, out, list(detectors) or None, days)
 
 
 def _parse_mix(pairs: tuple[str, ...]) -> dict[str, int] | None:
@@ -149,11 +196,31 @@ def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, 
 def demo(out: Path, seed: int) -> None:
     """The main job on the embedded default data: simulate a small bank (3,000
     customers, 60 business days, planted patterns), validate its transactions, build
-    the business-day account graph and report on all three."""
+    the business-day account graph, scan it with every detector (OUT/scan/hits.parquet)
+    and say which planted patterns the hits name."""
     params = SimulationParams(seed=seed)
     bank = _simulate_to(out / "data", params)
     _print_patterns(bank.patterns)
-    _ingest(load_dataset(out / "data"), out / "ingest", BusinessCalendar.prc())
+    graph = _ingest(load_dataset(out / "data"), out / "ingest", BusinessCalendar.prc())
+    frame = _scan(graph, out / "scan")
+    _print_found(bank.patterns, frame)
+
+
+def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:
+    """Which planted patterns a hit names: its subject in a hit of the matching family."""
+    family = {"fan_in": {"fan_in"}, "fan_out": {"fan_out"},
+              "dispersed_in_concentrated_out": {"dispersed_in_concentrated_out"},
+              "concentrated_in_dispersed_out": {"concentrated_in_dispersed_out"},
+              "pass_through": {"pass_through", "pass_through_chain"},
+              "structuring": {"structuring"}, "structuring_daily": {"structuring_daily"}}
+    click.echo("planted patterns named by a hit of their typology (subject account):")
+    for typology, hit_types in family.items():
+        subjects = set(hits.loc[hits.typology.isin(hit_types), "subject"]) if len(hits) else set()
+        for behaviour in ("adaptive", "naive"):
+            sel = patterns[(patterns.typology == typology) & (patterns.behaviour == behaviour)]
+            if len(sel):
+                found = int(sel.subject.isin(subjects).sum())
+                click.echo(f"  {typology:<32} {behaviour:<9} {found}/{len(sel)}")
 
 
 def main(argv: list[str] | None = None) -> int:
