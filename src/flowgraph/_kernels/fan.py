@@ -38,6 +38,21 @@ def _cents(x):
 
 
 @jit
+def window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days):
+    """The scan days whose trailing window can hold one of an account's edges (its in
+    edges ``in_edges[i0:i1]`` and out edges ``out_edges[o0:o1]``, each in day order)."""
+    lo = last_day + 1
+    hi = -1
+    if i1 > i0:
+        lo = min(lo, day[in_edges[i0]])
+        hi = max(hi, day[in_edges[i1 - 1]])
+    if o1 > o0:
+        lo = min(lo, day[out_edges[o0]])
+        hi = max(hi, day[out_edges[o1 - 1]])
+    return max(first_day, lo), min(last_day, hi + window_days - 1)
+
+
+@jit
 def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, first_day, last_day,
                   window_days, k_many, k_few, floor, small, cust, cnt_in, cnt_out, out_int, out_amt, pos, fill):
     """Scan one account; write its runs from ``pos`` when ``fill``; return the run count.
@@ -48,17 +63,7 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
         return 0
     own = cust[a]
     floor_cents = _cents(floor)
-    # only days whose window can hold an edge of this account
-    lo_edge_day = last_day + 1
-    hi_edge_day = -1
-    if i1 > i0:
-        lo_edge_day = min(lo_edge_day, day[in_edges[i0]])
-        hi_edge_day = max(hi_edge_day, day[in_edges[i1 - 1]])
-    if o1 > o0:
-        lo_edge_day = min(lo_edge_day, day[out_edges[o0]])
-        hi_edge_day = max(hi_edge_day, day[out_edges[o1 - 1]])
-    d_start = max(first_day, lo_edge_day)
-    d_stop = min(last_day, hi_edge_day + window_days - 1)
+    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
 
     in_hi = i0
     in_lo = i0

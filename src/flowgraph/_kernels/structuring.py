@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
+from .fan import window_end_days
 
 N_CHANNELS = 3
 #: σ differences below this are ties (running sums and fresh sums differ in the last bits)
@@ -48,16 +49,7 @@ def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, da
     o0, o1 = out_indptr[a], out_indptr[a + 1]
     if i0 == i1 and o0 == o1:
         return 0
-    lo_edge = last_day + 1
-    hi_edge = -1
-    if i1 > i0:
-        lo_edge = min(lo_edge, day[in_edges[i0]])
-        hi_edge = max(hi_edge, day[in_edges[i1 - 1]])
-    if o1 > o0:
-        lo_edge = min(lo_edge, day[out_edges[o0]])
-        hi_edge = max(hi_edge, day[out_edges[o1 - 1]])
-    d_start = max(first_day, lo_edge)
-    d_stop = min(last_day, hi_edge + window_days - 1)
+    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
     n_all = np.zeros(N_CHANNELS, np.int64)
     n_band = np.zeros(N_CHANNELS, np.int64)
     s = np.zeros(N_CHANNELS, np.float64)
