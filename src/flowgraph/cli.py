@@ -14,7 +14,10 @@ import click
 import pandas as pd
 
 from .calendar import BusinessCalendar
-from .detectors import DETECTORS, run_detectors
+from .report import effectiveness
+from .scan import ScanResult, run_scan
+from .scan_config import load_config
+from .store import Store
 from .errors import FlowgraphError
 from .graph import build_graph
 from .io import Dataset, load_dataset, write_dataset
@@ -55,24 +58,6 @@ def _ingest(dataset: Dataset, out: Path, calendar: BusinessCalendar):
     return graph
 
 
-def _scan(graph, out: Path, detectors: list[str] | None = None, days=None):
-    """Run the detectors and write OUT/hits.parquet (whole or not at all)."""
-    hits = run_detectors(graph, detectors, days=days)
-    frame = hits.frame
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "hits.parquet"
-    tmp = path.with_name(path.name + ".tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    click.echo(f"hits: {len(frame):,}")
-    if len(frame):
-        counts = frame.groupby(["detector", "typology"]).size()
-        for (detector, typology), n in counts.items():
-            click.echo(f"  {detector:<13} {typology:<32} {n:>7,}")
-    click.echo(f"wrote {path}")
-    return frame
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowgraph")
 def cli() -> None:
@@ -110,28 +95,87 @@ def ingest(input_path: Path, out: Path, accounts: Path | None, rates: Path | Non
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Folder for hits.parquet (and the validated tables and rejects).")
+              help="Folder for hits.parquet, alerts.parquet, manifest.json (and store.sqlite).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="TOML configuration: rule set, detector windows/thresholds, model weights, calendar.")
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="T+1: scan only this business day (YYYY-MM-DD) with its trailing windows.")
+@click.option("--store", "store_path", type=click.Path(path_type=Path),
+              help="Run store (SQLite) [default: OUT/store.sqlite]. Keeps real ids; owner-only.")
 @click.option("--accounts", type=click.Path(path_type=Path), help="Accounts table, CSV or Parquet.")
 @click.option("--rates", type=click.Path(path_type=Path), help="Exchange-rate table.")
 @click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS", help="Rename a column (repeatable).")
-@click.option("--detector", "detectors", multiple=True, type=click.Choice(list(DETECTORS)),
-              help="Run only this detector (repeatable); default all.")
-@click.option("--from", "first", help="First business day to scan (YYYY-MM-DD); default the data's first.")
-@click.option("--to", "last", help="Last business day to scan (YYYY-MM-DD); default the data's last.")
-def scan(input_path, out, accounts, rates, mapping, detectors, first, last):
-    """Scan INPUT with the detectors and write OUT/hits.parquet.
+@click.option("--reveal-ids", is_flag=True,
+              help="Write real account/customer ids into the exports (logged in the store's audit table).")
+@click.option("--key-file", type=click.Path(path_type=Path),
+              help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
+def scan(input_path, out, config_path, as_of, store_path, accounts, rates, mapping, reveal_ids, key_file):
+    """Scan INPUT with every detector, score hits, group them into alerts, and record the
+    run in the store.
 
     INPUT is a canonical CSV/Parquet file, an AMLworld CSV, an AMLSim folder or a folder
-    written by flowgraph simulate/ingest. Each hit names its detector, typology, subject
-    account, evidence transactions (your ids), window and W(N, D) score.
+    written by flowgraph simulate/ingest. Without --as-of the whole date range is scanned;
+    with it, the one business day (a daily T+1 job). Re-running adds no duplicate hits or
+    alerts; a run that was killed is resumed by running the same command again.
+
+    Exports in OUT show keyed pseudonyms (ACC-..., CUS-...) instead of account and
+    customer ids unless --reveal-ids is given.
     """
+    config = load_config(config_path)
     dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts,
                            rates=read_rates(rates) if rates else None)
-    graph = _ingest(dataset, out, BusinessCalendar.prc())
-    days = None
-    if first or last:
-        days = (first or str(graph.business_days[0]), last or str(graph.business_days[-1]))
-    _scan(graph, out, list(detectors) or None, days)
+    click.echo(str(dataset.transactions.report))
+    result = run_scan(dataset, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
+                      key_file=key_file)
+    _print_scan(result, out)
+
+
+def _print_scan(result: ScanResult, out: Path) -> None:
+    hits, alerts = result.hits, result.alerts
+    m = result.manifest
+    click.echo(f"run {result.run_id} ({m['mode']}, {m['scan_first']}..{m['scan_last']}"
+               f"{', resumed' if m['resumed'] else ''}): {len(hits):,} hits, "
+               f"{int(alerts['raised'].sum()) if len(alerts) else 0:,} alerts raised of {len(alerts):,} groups")
+    if len(hits):
+        for (detector, typology), n in hits.groupby(["detector", "typology"]).size().items():
+            click.echo(f"  {detector:<13} {typology:<32} {n:>7,}")
+    missing = m["checks"]["u_above_1_without_large_value"]
+    if missing:
+        click.echo(f"check: {len(missing)} hit(s) above their W(N, D) ceiling without a large-value hit "
+                   f"(a bug or a missing rule): {[x['hit_id'] for x in missing[:5]]}")
+    click.echo(f"wrote {result.paths['hits']}, {result.paths['alerts']}, {result.paths['manifest']}"
+               f"{'' if m.get('deidentified') else ' (REAL ids)'}")
+
+
+@cli.command()
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True),
+              help="The run store (store.sqlite).")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the metrics as CSV here.")
+def report(store_path, out):
+    """Rule-effectiveness report (SPEC §6) from the run store: per indicator and overall,
+    hits, alerted transactions and alert rate, customers triggered and concentration,
+    rules never triggered, and exclusion / report / case rates from dispositions."""
+    metrics, overall = effectiveness(Store(store_path))
+    click.echo(metrics.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    click.echo("overall: " + ", ".join(f"{k} {v}" for k, v in overall.items()))
+    if out:
+        metrics.to_csv(out, index=False)
+        click.echo(f"wrote {out}")
+
+
+@cli.command()
+@click.argument("alert_id")
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True),
+              help="The run store (store.sqlite).")
+@click.option("--as", "disposition", required=True, type=click.Choice(["excluded", "reported", "case"]),
+              help="The decision: excluded (排除), reported (报告) or case (成案).")
+@click.option("--analyst", required=True, help="Who decides.")
+@click.option("--note", default="", help="Why.")
+def dispose(alert_id, store_path, disposition, analyst, note):
+    """Record an analyst's decision on ALERT_ID, with who and when."""
+    store = Store(store_path)
+    store.dispose(alert_id, disposition, analyst, note)
+    click.echo(f"alert {alert_id}: {disposition} by {analyst}")
 
 
 def _parse_mix(pairs: tuple[str, ...]) -> dict[str, int] | None:
@@ -196,14 +240,16 @@ def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, 
 def demo(out: Path, seed: int) -> None:
     """The main job on the embedded default data: simulate a small bank (3,000
     customers, 60 business days, planted patterns), validate its transactions, build
-    the business-day account graph, scan it with every detector (OUT/scan/hits.parquet)
+    the business-day account graph, scan it (hits, alerts and the run store in OUT/scan)
     and say which planted patterns the hits name."""
     params = SimulationParams(seed=seed)
     bank = _simulate_to(out / "data", params)
     _print_patterns(bank.patterns)
-    graph = _ingest(load_dataset(out / "data"), out / "ingest", BusinessCalendar.prc())
-    frame = _scan(graph, out / "scan")
-    _print_found(bank.patterns, frame)
+    dataset = load_dataset(out / "data")
+    _ingest(dataset, out / "ingest", BusinessCalendar.prc())
+    result = run_scan(dataset, out / "scan")
+    _print_scan(result, out / "scan")
+    _print_found(bank.patterns, result.hits)
 
 
 def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:

@@ -22,6 +22,8 @@ concentration (the top counterparty's share on each side). A = the amount passed
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +73,14 @@ class FanParams:
         check_number(self, "max_concentrated", int, 1, self.min_counterparties - 1)
         check_number(self, "material_fraction", float, 0.0)
         get_rule_set(self.rule_set)
+
+    def relaxed(self, band: float) -> "FanParams":
+        """The tolerance band's version (004 ch.2 §4): one counterparty fewer on the
+        "many" side (at least 2 more than the "few" side allows) and the materiality floor
+        lowered by ``band``."""
+        many = max(self.max_concentrated + 1, math.ceil(self.min_counterparties * (1 - band)))
+        return dataclasses.replace(self, min_counterparties=min(many, self.min_counterparties),
+                                   material_fraction=self.material_fraction * (1 - band))
 
 
 def detect(graph, params: FanParams = FanParams(), days=None) -> list[Hit]:

@@ -55,6 +55,10 @@ class LargeValueParams:
         check_number(self, "consecutive", int, 1)
         get_rule_set(self.rule_set)
 
+    def relaxed(self, band: float) -> "LargeValueParams":
+        """Regulatory reporting rules have no tolerance band: the same parameters."""
+        return self
+
 
 def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> list[Hit]:
     """Large-value and frequency hits over the scan range.

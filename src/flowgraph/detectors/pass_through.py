@@ -17,6 +17,7 @@ member's, and A the smallest member's amount.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,12 @@ class PassThroughParams:
         check_number(self, "material_fraction", float, 0.0)
         check_number(self, "window_days", int, self.run_days)
         get_rule_set(self.rule_set)
+
+    def relaxed(self, band: float) -> "PassThroughParams":
+        """The tolerance band's version: the gap tolerance widened and the materiality
+        floor lowered by ``band``."""
+        return dataclasses.replace(self, tolerance=min(self.tolerance * (1 + band), 0.99),
+                                   material_fraction=self.material_fraction * (1 - band))
 
 
 def _evidence(graph, a: int, days: tuple[int, int]) -> np.ndarray:

@@ -16,6 +16,7 @@ A = the band's sum.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,10 @@ class StructuringParams:
         check_number(self, "min_share", float, 0.0, 1.0, high_open=True)
         check_number(self, "sigma_max", float, 0.0, low_open=True)
         get_rule_set(self.rule_set)
+
+    def relaxed(self, band: float) -> "StructuringParams":
+        """The tolerance band's version: σ limit raised and the share lowered by ``band``."""
+        return dataclasses.replace(self, sigma_max=self.sigma_max * (1 + band), min_share=self.min_share * (1 - band))
 
 
 def detect(graph, params: StructuringParams = StructuringParams(), days=None) -> list[Hit]:

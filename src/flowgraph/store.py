@@ -1,0 +1,208 @@
+"""The run store: hits, alerts, run manifests and dispositions in one SQLite file.
+
+Why SQLite rather than DuckDB: the store is the bank's system of record and is written
+a chunk at a time by scheduled scans, so what matters is transactions that either land
+whole or not at all (a scan killed mid-run leaves it consistent), and a file any
+investigator can open with the ``sqlite3`` shell, pandas or a BI tool without installing
+anything: SQLite ships with Python. Analytics over the store are small (hits and alerts,
+not transactions), where DuckDB's speed would not show.
+
+The store keeps real ids (it is the record); it is created owner-only (mode 0600). Tables:
+
+- ``runs``: one row per scan run: data range and fingerprint, scanned days, configuration
+  (JSON) and its hash, calendar, code version, status (running / complete), counts;
+- ``run_chunks``: the chunks of business days a run has committed (resume point);
+- ``hits``: every hit, keyed by its deterministic id (re-scanning adds nothing);
+- ``alerts``: alerts keyed by their deterministic id, with score and explanation;
+- ``dispositions``: an analyst's decision on an alert (excluded / reported / case), who
+  and when;
+- ``audit``: explicit acts such as exporting real ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ConfigError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started_at TEXT, finished_at TEXT, status TEXT,
+    mode TEXT, as_of TEXT, scan_first TEXT, scan_last TEXT, data_first TEXT, data_last TEXT,
+    data_fingerprint TEXT, n_transactions INTEGER, config_hash TEXT, config TEXT, calendar TEXT,
+    code_version TEXT, n_chunks INTEGER, n_hits INTEGER, n_alerts INTEGER, checks TEXT
+);
+CREATE TABLE IF NOT EXISTS run_chunks (
+    run_id TEXT, chunk INTEGER, first_day TEXT, last_day TEXT, n_hits INTEGER, committed_at TEXT,
+    PRIMARY KEY (run_id, chunk)
+);
+CREATE TABLE IF NOT EXISTS hits (
+    hit_id TEXT, config_hash TEXT, run_id TEXT, detector TEXT, typology TEXT, params_id TEXT,
+    subject TEXT, customer TEXT, accounts TEXT, txn_ids TEXT, window_start TEXT, window_end TEXT,
+    n_accounts INTEGER, n_days INTEGER, amount REAL, phi TEXT, w REAL, ceiling REAL, utilisation REAL,
+    in_band INTEGER, measures TEXT,
+    PRIMARY KEY (config_hash, hit_id)
+);
+CREATE INDEX IF NOT EXISTS hits_customer ON hits (config_hash, customer);
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id TEXT PRIMARY KEY, config_hash TEXT, customer TEXT, subject TEXT, score REAL, raised INTEGER,
+    window_start TEXT, window_end TEXT, n_hits INTEGER, hit_ids TEXT, utilisation REAL, explanation TEXT,
+    first_run TEXT, last_run TEXT
+);
+CREATE TABLE IF NOT EXISTS dispositions (
+    alert_id TEXT, disposition TEXT, analyst TEXT, decided_at TEXT, note TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (at TEXT, who TEXT, action TEXT, detail TEXT);
+"""
+
+DISPOSITIONS = ("excluded", "reported", "case")
+HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", "params_id", "subject", "customer",
+                     "accounts", "txn_ids", "window_start", "window_end", "n_accounts", "n_days", "amount", "phi",
+                     "w", "ceiling", "utilisation", "in_band", "measures")
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """A connection to the run store (created if absent, owner-only)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        new = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if new:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self.conn = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self):
+        """All writes inside land together or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params=()) -> pd.DataFrame:
+        return pd.read_sql_query(sql, self.conn, params=params)
+
+    # -- runs ----------------------------------------------------------------------------
+    def incomplete_run(self, fingerprint: str, config_hash: str, scan_first: str, scan_last: str) -> str | None:
+        """The id of an unfinished run over the same data, configuration and days."""
+        row = self.conn.execute(
+            "SELECT run_id FROM runs WHERE status = 'running' AND data_fingerprint = ? AND config_hash = ? "
+            "AND scan_first = ? AND scan_last = ? ORDER BY started_at DESC LIMIT 1",
+            (fingerprint, config_hash, scan_first, scan_last)).fetchone()
+        return row[0] if row else None
+
+    def start_run(self, run: dict) -> None:
+        with self.transaction() as c:
+            cols = ", ".join(run)
+            c.execute(f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(run))})", tuple(run.values()))
+
+    def done_chunks(self, run_id: str) -> set[int]:
+        return {r[0] for r in self.conn.execute("SELECT chunk FROM run_chunks WHERE run_id = ?", (run_id,))}
+
+    def commit_chunk(self, run_id: str, chunk: int, first_day: str, last_day: str, hits: pd.DataFrame) -> None:
+        """Store a chunk's hits and mark it done, in one transaction."""
+        rows = [tuple(_sql(r[c]) for c in HIT_STORE_COLUMNS) for r in hits.to_dict("records")]
+        with self.transaction() as c:
+            c.executemany(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
+                          f"VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})", rows)
+            c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
+                      (run_id, chunk, first_day, last_day, len(rows), now()))
+
+    def finish_run(self, run_id: str, n_hits: int, n_alerts: int, checks: dict) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET status = 'complete', finished_at = ?, n_hits = ?, n_alerts = ?, checks = ? "
+                      "WHERE run_id = ?", (now(), n_hits, n_alerts, json.dumps(checks), run_id))
+
+    # -- hits and alerts -----------------------------------------------------------------
+    def hits(self, config_hash: str, customers: list[str] | None = None) -> pd.DataFrame:
+        """Stored hits of a configuration (optionally of some monitoring units: customers,
+        or subject accounts of hits without one), with lists and dates decoded."""
+        frame = self.query("SELECT * FROM hits WHERE config_hash = ?", [config_hash])
+        if customers is not None:
+            frame = frame[frame["customer"].isin(customers) | frame["subject"].isin(customers)]
+        for col in ("accounts", "txn_ids"):
+            frame[col] = frame[col].map(json.loads)
+        frame["in_band"] = frame["in_band"].astype(bool)
+        for col in ("window_start", "window_end"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame.reset_index(drop=True)
+
+    def replace_alerts(self, config_hash: str, units: set[str], alerts: pd.DataFrame, run_id: str) -> None:
+        """Make the stored alerts of these monitoring units (customers, or subject accounts
+        for hits without a customer) exactly ``alerts``: new ids are inserted, kept ids
+        updated, ids that no longer exist removed unless an analyst already decided on them."""
+        existing = self.query("SELECT alert_id, customer, subject, first_run FROM alerts WHERE config_hash = ?",
+                              [config_hash])
+        unit_of = lambda r: r["customer"] if r["customer"] else r["subject"]
+        existing = existing[[unit_of(r) in units for r in existing.to_dict("records")]] if len(existing) else existing
+        first_run = dict(zip(existing["alert_id"], existing["first_run"])) if len(existing) else {}
+        decided = {r[0] for r in self.conn.execute("SELECT DISTINCT alert_id FROM dispositions")}
+        with self.transaction() as c:
+            keep = set(alerts["alert_id"])
+            for alert_id in set(first_run) - keep - decided:
+                c.execute("DELETE FROM alerts WHERE alert_id = ?", (alert_id,))
+            for r in alerts.to_dict("records"):
+                c.execute("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          (r["alert_id"], config_hash, r["customer"], r["subject"], r["score"], int(r["raised"]),
+                           _sql(r["window_start"]), _sql(r["window_end"]), r["n_hits"], json.dumps(r["hit_ids"]),
+                           r["utilisation"], r["explanation"], first_run.get(r["alert_id"], run_id), run_id))
+
+    def alerts(self, config_hash: str | None = None) -> pd.DataFrame:
+        sql = "SELECT * FROM alerts" + (" WHERE config_hash = ?" if config_hash else "")
+        frame = self.query(sql, [config_hash] if config_hash else [])
+        frame["hit_ids"] = frame["hit_ids"].map(json.loads)
+        frame["raised"] = frame["raised"].astype(bool)
+        return frame
+
+    # -- analysts ------------------------------------------------------------------------
+    def dispose(self, alert_id: str, disposition: str, analyst: str, note: str = "") -> None:
+        """Record an analyst's decision on an alert (SPEC §6: exclusion, report, case)."""
+        if disposition not in DISPOSITIONS:
+            raise ConfigError(f"disposition must be one of {list(DISPOSITIONS)}, got {disposition!r}")
+        if not analyst:
+            raise ConfigError("an analyst name is required for a disposition")
+        if self.conn.execute("SELECT 1 FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone() is None:
+            raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from alerts.parquet "
+                              "or `flowgraph report`.")
+        with self.transaction() as c:
+            c.execute("INSERT INTO dispositions VALUES (?, ?, ?, ?, ?)", (alert_id, disposition, analyst, now(), note))
+
+    def audit(self, action: str, detail: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (now(), getpass.getuser(), action, detail))
+
+
+def _sql(value):
+    """A value as SQLite stores it: lists and dicts as JSON, timestamps as ISO dates."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(list(value) if isinstance(value, tuple) else value)
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "dtype") and str(getattr(value, "dtype", "")).startswith("datetime64"):
+        return str(value)[:10]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
