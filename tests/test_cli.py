@@ -49,26 +49,28 @@ def test_exit_codes(tmp_path, capsys):
     assert "Exit codes" in capsys.readouterr().out
 
 
-def test_scan_writes_hits(tmp_path, capsys):
+def test_scan_writes_hits(tmp_path, capsys, monkeypatch):
     from flowgraph.simulate import simulate, write_simulation
 
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
     bank = simulate(seed=4, n_customers=800, n_days=25, patterns_per_typology=2, lookalikes_per_kind=1,
                     recruit_pool_share=0.4)
     write_simulation(bank, tmp_path / "data")
-    assert main(["scan", str(tmp_path / "data"), "--out", str(tmp_path / "scan")]) == 0
+    assert main(["scan", str(tmp_path / "data"), "--out", str(tmp_path / "scan"), "--reveal-ids"]) == 0
     hits = pd.read_parquet(tmp_path / "scan" / "hits.parquet")
     assert {"hit_id", "detector", "subject", "accounts", "txn_ids", "window_start", "window_end", "n_accounts",
             "n_days", "amount", "ceiling", "utilisation"} <= set(hits.columns)
+    assert (tmp_path / "scan" / "alerts.parquet").exists() and (tmp_path / "scan" / "store.sqlite").exists()
     # evidence uses the user's transaction ids
     assert set(hits.txn_ids.explode()) <= set(bank.transactions.txn_id)
     adaptive = bank.patterns[(bank.patterns.behaviour == "adaptive") & (bank.patterns.typology == "pass_through")]
-    pt = hits[hits.detector == "pass_through"]
-    assert adaptive.subject.isin(pt.subject).all()
-    # re-running gives the same hits
-    assert main(["scan", str(tmp_path / "data"), "--out", str(tmp_path / "again"), "--detector", "pass_through"]) == 0
+    assert adaptive.subject.isin(hits.loc[hits.detector == "pass_through", "subject"]).all()
+    # re-running gives the same hits, de-identified by default
+    assert main(["scan", str(tmp_path / "data"), "--out", str(tmp_path / "again")]) == 0
     again = pd.read_parquet(tmp_path / "again" / "hits.parquet")
-    assert sorted(again.hit_id) == sorted(pt.hit_id)
-    # a date range
-    assert main(["scan", str(tmp_path / "data"), "--out", str(tmp_path / "part"), "--from",
-                 str(bank.transactions.timestamp.min().date()), "--to",
-                 str(bank.transactions.timestamp.min().date())]) == 0
+    assert sorted(again.hit_id) == sorted(hits.hit_id)
+    assert again.subject.str.startswith("ACC-").all()
+    # T+1 on one day
+    day = str(bank.transactions.timestamp.max().date())
+    assert main(["scan", str(tmp_path / "data"), "--out", str(tmp_path / "t1"), "--as-of", day]) == 0
+    assert "(t+1, " in capsys.readouterr().out

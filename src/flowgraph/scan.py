@@ -185,16 +185,15 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
                 os._exit(17)  # a hard kill: no cleanup, no finally
         # alerts of every monitoring unit this scan touched, from all their stored hits
         all_hits = store.hits(config.config_hash)
-        in_scan = (all_hits["window_end"] >= pd.Timestamp(scan_first)) & (all_hits["window_start"] <= pd.Timestamp(scan_last))
-        run_hits = all_hits[in_scan].reset_index(drop=True)
+        run_hits = store.hits(config.config_hash, run_id=run_id)
         units = set(np.where(run_hits["customer"] != "", run_hits["customer"], run_hits["subject"]))
         unit_hits = all_hits[np.isin(np.where(all_hits["customer"] != "", all_hits["customer"], all_hits["subject"]),
                                      list(units))]
         alerts = build_alerts(unit_hits, config.model, config.config_hash)
         store.replace_alerts(config.config_hash, units, alerts, run_id)
         checks = {"u_above_1_without_large_value": _large_value_cross_check(run_hits)}
-        run_alerts = alerts[(alerts["window_end"] >= pd.Timestamp(scan_first)) &
-                            (alerts["window_start"] <= pd.Timestamp(scan_last))].reset_index(drop=True)
+        found = set(run_hits["hit_id"])
+        run_alerts = alerts[alerts["hit_ids"].map(lambda ids: not found.isdisjoint(ids))].reset_index(drop=True)
         store.finish_run(run_id, len(run_hits), int(run_alerts["raised"].sum()), checks)
         manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
                     "resumed": resumed, "checks": checks}

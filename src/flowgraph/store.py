@@ -12,7 +12,8 @@ The store keeps real ids (it is the record); it is created owner-only (mode 0600
 - ``runs``: one row per scan run: data range and fingerprint, scanned days, configuration
   (JSON) and its hash, calendar, code version, status (running / complete), counts;
 - ``run_chunks``: the chunks of business days a run has committed (resume point);
-- ``hits``: every hit, keyed by its deterministic id (re-scanning adds nothing);
+- ``hits``: every hit, keyed by its deterministic id (re-scanning adds nothing), and
+  ``run_hits``: which run found which hit;
 - ``alerts``: alerts keyed by their deterministic id, with score and explanation;
 - ``dispositions``: an analyst's decision on an alert (excluded / reported / case), who
   and when;
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS hits (
     PRIMARY KEY (config_hash, hit_id)
 );
 CREATE INDEX IF NOT EXISTS hits_customer ON hits (config_hash, customer);
+CREATE TABLE IF NOT EXISTS run_hits (run_id TEXT, hit_id TEXT, PRIMARY KEY (run_id, hit_id));
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY, config_hash TEXT, customer TEXT, subject TEXT, score REAL, raised INTEGER,
     window_start TEXT, window_end TEXT, n_hits INTEGER, hit_ids TEXT, utilisation REAL, explanation TEXT,
@@ -128,6 +130,7 @@ class Store:
         with self.transaction() as c:
             c.executemany(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
                           f"VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})", rows)
+            c.executemany("INSERT OR IGNORE INTO run_hits VALUES (?, ?)", [(run_id, r[0]) for r in rows])
             c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
                       (run_id, chunk, first_day, last_day, len(rows), now()))
 
@@ -137,10 +140,15 @@ class Store:
                       "WHERE run_id = ?", (now(), n_hits, n_alerts, json.dumps(checks), run_id))
 
     # -- hits and alerts -----------------------------------------------------------------
-    def hits(self, config_hash: str, customers: list[str] | None = None) -> pd.DataFrame:
-        """Stored hits of a configuration (optionally of some monitoring units: customers,
-        or subject accounts of hits without one), with lists and dates decoded."""
-        frame = self.query("SELECT * FROM hits WHERE config_hash = ?", [config_hash])
+    def hits(self, config_hash: str, customers: list[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """Stored hits of a configuration (optionally only those a run found, or of some
+        monitoring units: customers, or subject accounts of hits without one), with lists
+        and dates decoded."""
+        if run_id is None:
+            frame = self.query("SELECT * FROM hits WHERE config_hash = ?", [config_hash])
+        else:
+            frame = self.query("SELECT h.* FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
+                               "WHERE h.config_hash = ? AND r.run_id = ?", [config_hash, run_id])
         if customers is not None:
             frame = frame[frame["customer"].isin(customers) | frame["subject"].isin(customers)]
         for col in ("accounts", "txn_ids"):
