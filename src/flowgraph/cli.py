@@ -6,7 +6,6 @@ Exit codes: 0 success, 2 usage or configuration error, 3 data error.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -240,16 +239,49 @@ def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, 
 def demo(out: Path, seed: int) -> None:
     """The main job on the embedded default data: simulate a small bank (3,000
     customers, 60 business days, planted patterns), validate its transactions, build
-    the business-day account graph, scan it (hits, alerts and the run store in OUT/scan)
-    and say which planted patterns the hits name."""
+    the business-day account graph, scan it (hits, alerts and the run store in OUT/scan),
+    say which planted patterns the hits name, and draw the top alert (OUT/pictures)."""
     params = SimulationParams(seed=seed)
     bank = _simulate_to(out / "data", params)
     _print_patterns(bank.patterns)
     dataset = load_dataset(out / "data")
-    _ingest(dataset, out / "ingest", BusinessCalendar.prc())
+    graph = _ingest(dataset, out / "ingest", BusinessCalendar.prc())
     result = run_scan(dataset, out / "scan")
     _print_scan(result, out / "scan")
     _print_found(bank.patterns, result.hits)
+    pictures = draw_top_alert(graph, result, out / "pictures")
+    click.echo("pictures of the top alert: " + ", ".join(str(p) for p in pictures))
+
+
+def draw_top_alert(graph, result: ScanResult, folder: Path) -> list[Path]:
+    """PNG pictures of the highest-scoring alert (de-identified), and of W(N, D)."""
+    from . import plot
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = {"ceiling_surface": plot.ceiling_surface()}
+    raised = result.alerts[result.alerts["raised"]]
+    if len(raised):
+        alert = raised.iloc[0]
+        hits = result.hits[result.hits["hit_id"].isin(alert["hit_ids"])]
+        weights = load_config(None).model.weights
+        top = hits.assign(w_=hits["typology"].map(weights)).sort_values(["w_", "amount"], ascending=False).iloc[0]
+        figures["alert_subgraph"] = plot.hit_subgraph(graph, top)
+        figures["alert_utilisation"] = plot.utilisation(top)
+        run = None
+        if top["typology"] == "pass_through":
+            run = (str(top["window_start"].date()), str(top["window_end"].date()))
+        around = (max(0, graph.day_index(top["window_start"]) - 5),
+                  min(graph.n_days - 1, graph.day_index(top["window_end"]) + 5))
+        figures["alert_daily_flows"] = plot.daily_flows(graph, top["subject"], days=around, run=run)
+        structuring = result.hits[result.hits["typology"] == "structuring"]
+        if len(structuring):
+            figures["structuring_band"] = plot.structuring_band(graph, structuring.iloc[0]["subject"])
+    paths = []
+    for name, fig in figures.items():
+        path = folder / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        paths.append(path)
+    return paths
 
 
 def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:
