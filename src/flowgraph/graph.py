@@ -21,12 +21,14 @@ cent; ``is_home_currency`` tells which one the large-value rules compare.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from ._kernels.csr import csr_fill, csr_indptr
 from .calendar import BusinessCalendar, prc_calendar
 from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
 from .money import PARTY_UNKNOWN
@@ -41,13 +43,29 @@ INDEX_ARRAYS = ("out_indptr", "out_edges", "in_indptr", "in_edges", "day_indptr"
 
 def _csr(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     """Edge ids grouped by key (stable, so time order holds inside a group), skipping
-    negative keys, with offsets: group k is ``edges[indptr[k]:indptr[k + 1]]``."""
-    valid = keys >= 0
-    counts = np.bincount(keys[valid], minlength=n_keys)
-    indptr = np.zeros(n_keys + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    order = np.argsort(keys, kind="stable")
-    edges = order[len(keys) - int(valid.sum()):].astype(np.int32 if len(keys) < 2**31 else np.int64)
+    negative keys, with offsets: group k is ``edges[indptr[k]:indptr[k + 1]]``.
+
+    Parameters
+    ----------
+    keys : ndarray of int
+        Key of each edge (an account index), ``-1`` (any negative) for none.
+    n_keys : int
+        Number of keys; every key must be below it.
+
+    Returns
+    -------
+    indptr : ndarray of int64, shape (n_keys + 1,)
+    edges : ndarray of int32 (int64 from 2**31 edges)
+        Edge ids, grouped by key, ascending inside a group.
+    """
+    keys = np.ascontiguousarray(keys)
+    if keys.ndim != 1 or keys.dtype.kind not in "iu":
+        raise TypeError(f"keys must be a 1-d integer array, got {keys.dtype} with shape {keys.shape}")
+    if len(keys) and keys.max() >= n_keys:  # the kernel writes unchecked
+        raise ValueError(f"keys must be below n_keys={n_keys}; got {keys.max()}")
+    indptr = csr_indptr(keys, n_keys)
+    edges = np.empty(int(indptr[-1]), dtype=np.int32 if len(keys) < 2**31 else np.int64)
+    csr_fill(keys, indptr, edges)
     return indptr, edges
 
 
@@ -116,9 +134,14 @@ class TransactionGraph:
             raise KeyError(f"unknown account id(s): {ids[~found][:5].tolist()}")
         return int(pos[0]) if single else pos
 
+    @functools.cached_property
+    def _txn_id_array(self) -> np.ndarray:
+        # built once per graph: hits look ids up thousands of times
+        return self.transactions["txn_id"].to_numpy(dtype=object)
+
     def txn_ids(self, edges: np.ndarray | slice) -> np.ndarray:
         """The user's transaction ids of the given edges."""
-        return self.transactions["txn_id"].to_numpy(dtype=object)[self.txn_pos[edges]]
+        return self._txn_id_array[self.txn_pos[edges]]
 
     # -- time ---------------------------------------------------------------------------
     def day_index(self, date) -> int:
@@ -309,11 +332,14 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
     n = len(transactions)
     timestamps = transactions["timestamp"].to_numpy(dtype="datetime64[ns]")
     ts_int = timestamps.view(np.int64)
-    if n and np.all(ts_int[1:] >= ts_int[:-1]):
-        order = np.arange(n)
-    else:
-        order = np.argsort(ts_int, kind="stable")
+    in_order = bool(n) and bool(np.all(ts_int[1:] >= ts_int[:-1]))
+    order = np.arange(n) if in_order else np.argsort(ts_int, kind="stable")
     txn_pos = order.astype(np.int32 if n < 2**31 else np.int64)
+
+    def by_time(values: np.ndarray) -> np.ndarray:
+        """``values[order]``, always a new array (the graph never shares the table's memory);
+        a plain copy when the table is already in time order, as files usually are."""
+        return values.copy() if in_order else values[order]
 
     # accounts: the accounts table plus every id seen in transactions, sorted
     acct_ids_table = (accounts["account_id"].astype("string") if accounts is not None
@@ -325,8 +351,8 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
     codes = codes.astype(np.int32)
     account_ids = np.asarray(uniques, dtype=object)
     n_table = len(acct_ids_table)
-    src = codes[n_table:n_table + n][order]
-    dst = codes[n_table + n:][order]
+    src = by_time(codes[n_table:n_table + n])
+    dst = by_time(codes[n_table + n:])
 
     account_customer = np.full(len(account_ids), -1, dtype=np.int32)
     account_party = np.full(len(account_ids), PARTY_UNKNOWN, dtype=np.int8)
@@ -340,9 +366,9 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
     else:
         customer_ids = np.array([], dtype=object)
 
-    business_days, day = calendar.business_day_index(timestamps[order])
-    channel = pd.Categorical(transactions["channel"], categories=list(CHANNELS)).codes.astype(np.int8)[order]
-    is_home = (transactions["currency"].astype("string") == HOME_CURRENCY).to_numpy(dtype=bool, na_value=False)[order]
+    business_days, day = calendar.business_day_index(by_time(timestamps))
+    channel = by_time(pd.Categorical(transactions["channel"], categories=list(CHANNELS)).codes.astype(np.int8))
+    is_home = by_time((transactions["currency"].astype("string") == HOME_CURRENCY).to_numpy(dtype=bool, na_value=False))
 
     out_indptr, out_edges = _csr(src, len(account_ids))
     in_indptr, in_edges = _csr(dst, len(account_ids))
@@ -351,9 +377,9 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
     return TransactionGraph(
         account_ids=account_ids, account_customer=account_customer, account_party=account_party,
         customer_ids=customer_ids, business_days=business_days, calendar=calendar,
-        src=src, dst=dst, timestamp_ns=ts_int[order], day=day,
-        amount_cny=transactions["amount_cny"].to_numpy(dtype=np.float64)[order],
-        amount_usd=transactions["amount_usd"].to_numpy(dtype=np.float64)[order],
+        src=src, dst=dst, timestamp_ns=by_time(ts_int), day=day,
+        amount_cny=by_time(transactions["amount_cny"].to_numpy(dtype=np.float64)),
+        amount_usd=by_time(transactions["amount_usd"].to_numpy(dtype=np.float64)),
         channel=channel, is_home_currency=is_home, txn_pos=txn_pos,
         out_indptr=out_indptr, out_edges=out_edges, in_indptr=in_indptr, in_edges=in_edges,
         day_indptr=day_indptr, transactions=transactions,

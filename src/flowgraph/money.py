@@ -50,9 +50,46 @@ class RateTable:
         day : ndarray of datetime64
             Transaction dates (time of day ignored).
         currency : ndarray of str
-            ISO currency codes, upper case.
+            ISO currency codes, upper case. A non-string value is looked up as its
+            ``str()``.
         amount : ndarray of float64
             Amounts in ``currency``.
+
+        Returns
+        -------
+        amount_cny, amount_usd : ndarray of float64
+            Rounded to the cent; NaN where no rate applies.
+        status : ndarray of int8
+            ``RATE_OK``, ``RATE_UNKNOWN_CURRENCY`` or ``RATE_NO_RATE_FOR_DATE``.
+
+        See Also
+        --------
+        convert_codes : the same for currencies already given as codes into a short list.
+        """
+        codes, uniques = pd.factorize(np.asarray(currency, dtype=object), use_na_sentinel=False)
+        # each distinct value is looked up as its str(); values with the same str() (5 and
+        # "5") then share one code
+        codes_of_unique, currencies = pd.factorize(pd.Index([str(u) for u in uniques], dtype=object))
+        codes = codes_of_unique[codes]
+        return self.convert_codes(day, codes, currencies, amount)
+
+    def convert_codes(self, day: np.ndarray, codes: np.ndarray, currencies, amount: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`convert` for a currency column given as ``codes`` into ``currencies``,
+        as from ``pd.factorize``: the rate table is searched once per distinct currency,
+        and no per-row string is built.
+
+        Parameters
+        ----------
+        day : ndarray of datetime64
+            Transaction dates (time of day ignored).
+        codes : ndarray of int
+            Currency of each transaction as an index into ``currencies``; a negative code
+            is an unknown currency.
+        currencies : sequence of str
+            ISO currency codes, upper case.
+        amount : ndarray of float64
+            Amounts in their currency.
 
         Returns
         -------
@@ -63,17 +100,17 @@ class RateTable:
         """
         n = len(amount)
         day = np.asarray(day).astype("datetime64[D]")
-        currency = np.asarray(currency, dtype=object)
+        codes = np.asarray(codes)
         amount = np.asarray(amount, dtype=np.float64)
         cny = np.full(n, np.nan)
         usd = np.full(n, np.nan)
         status = np.full(n, RATE_UNKNOWN_CURRENCY, dtype=np.int8)
-        codes, inverse = np.unique(currency.astype(str), return_inverse=True)
-        for k, code in enumerate(codes):
-            rows = np.flatnonzero(inverse == k)
-            table = self.frame[self.frame["currency"] == code]
-            if table.empty:
+        known = self.currencies
+        for k, code in enumerate(currencies):
+            if code not in known:  # stays RATE_UNKNOWN_CURRENCY, without a pass over the rows
                 continue
+            rows = np.flatnonzero(codes == k)
+            table = self.frame[self.frame["currency"] == code]
             rate_days = table["date"].to_numpy().astype("datetime64[D]")
             pos = np.searchsorted(rate_days, day[rows], side="right") - 1
             has_rate = pos >= 0

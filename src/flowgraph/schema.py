@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from ._kernels.strings import hash_strings, repeated_strings
 from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
 from .errors import DataError
 from .money import RATE_NO_RATE_FOR_DATE, RATE_OK, RATE_UNKNOWN_CURRENCY, RateTable, default_rates
@@ -130,10 +132,56 @@ class Validated:
 
 # -- helpers ------------------------------------------------------------------------------
 
-def _text(series: pd.Series) -> np.ndarray:
-    """Column as an object array of stripped strings, '' where missing."""
-    out = series.astype("string").fillna("").str.strip()
-    return out.to_numpy(dtype=object)
+# Text columns stay in pandas' Arrow-backed "string" dtype from input to output: turning
+# 10 M values into Python str objects and back cost seconds and gigabytes
+# (benchmarks/results/graph_build.md). Anything done per value (upper-casing, mapping
+# channel codes) is done on the few distinct values after pd.factorize instead.
+
+def _text(series: pd.Series) -> pd.Series:
+    """Column as stripped strings ("string" dtype), '' where missing."""
+    return series.astype("string").str.strip().fillna("")
+
+
+def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``codes, values``: the column as codes into its distinct values, each cleaned as by
+    :func:`_text`; ``values[codes]`` equals ``_text(series)``, but only the distinct values
+    are stripped. ``values`` may hold the same string twice ("usd" and " usd")."""
+    codes, uniques = pd.factorize(series.astype("string"), use_na_sentinel=False)
+    return codes, pd.Index(uniques, dtype="string").str.strip().fillna("")
+
+
+def _is_empty(text: pd.Series) -> np.ndarray:
+    """Boolean mask of the rows of a :func:`_text` column that are ''."""
+    return (text == "").to_numpy(dtype=bool)
+
+
+def _repeated(text: pd.Series) -> np.ndarray:
+    """Boolean mask of the rows of a :func:`_text` column whose value already appeared in
+    an earlier row (as ``Series.duplicated(keep="first")``, in a fraction of the time; see
+    :mod:`flowgraph._kernels.strings`)."""
+    strings = pa.array(text)
+    if isinstance(strings, pa.ChunkedArray):  # e.g. read from Parquet in row groups
+        strings = strings.combine_chunks()
+    if strings.null_count:
+        raise ValueError("_repeated expects a column without missing values (see _text)")
+    strings = strings.cast(pa.large_string())  # int64 offsets, whatever the input had
+    _, offsets, data = strings.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[strings.offset:strings.offset + len(strings) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    # partitions of about 2,000-4,000 strings: each one's hash table then fits in cache
+    partition_bits = min(24, (len(strings) // 4096).bit_length())
+    return repeated_strings(offsets, data, hash_strings(offsets, data), partition_bits)
+
+
+def _take_text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``values[codes]`` as a "string" array, built from the few distinct ``values``."""
+    return pd.array(np.asarray(values, dtype=object), dtype="string").take(codes)
+
+
+def _text_or_missing(text: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A :func:`_text` column at ``rows`` (a boolean mask), with '' as missing (<NA>)."""
+    kept = text[rows]
+    return kept.where(kept != "").array
 
 
 def _raw(series: pd.Series) -> np.ndarray:
@@ -181,12 +229,13 @@ def _describe(source: str, row: int, code: str, value: str) -> str:
 
 
 def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source_row: np.ndarray,
-                   value_of: dict[str, np.ndarray | pd.Series]) -> tuple[pd.DataFrame, list[str]]:
+                   value_of: dict[str, np.ndarray | pd.Series | None]) -> tuple[pd.DataFrame, list[str]]:
     """The rejects table (source_row, reason_codes, message, then the raw input columns)
     and up to three example messages per reason.
 
-    ``value_of`` maps a reason code to the values it is about (an array, or a raw column
-    read only at the rejected rows).
+    ``value_of`` maps a reason code to the values it is about: an array, or a Series (raw
+    or cleaned) read only at the rejected rows, so a 10 M-row column is never turned into
+    Python strings; None shows no value.
     """
     rows = np.flatnonzero(problems.rejected)
 
@@ -324,10 +373,9 @@ def validate_transactions(
     frame = frame.reset_index(drop=True)
 
     txn_id = _text(frame["txn_id"])
-    problems.add("MISSING_TXN_ID", txn_id == "")
-    has_id = txn_id != ""
-    dup = pd.Series(txn_id).duplicated(keep="first").to_numpy() & has_id
-    problems.add("DUPLICATE_TXN_ID", dup)
+    no_id = _is_empty(txn_id)
+    problems.add("MISSING_TXN_ID", no_id)
+    problems.add("DUPLICATE_TXN_ID", _repeated(txn_id) & ~no_id)
 
     timestamp = _parse_timestamp(frame["timestamp"], timestamp_format)
     problems.add("BAD_TIMESTAMP", timestamp.isna().to_numpy())
@@ -336,31 +384,36 @@ def validate_transactions(
 
     src = _text(frame["src_account"])
     dst = _text(frame["dst_account"])
-    problems.add("NO_PARTIES", (src == "") & (dst == ""))
+    problems.add("NO_PARTIES", _is_empty(src) & _is_empty(dst))
 
+    # currency and channel: codes into a short list of distinct values, each cleaned once
     if "currency" in frame.columns:
-        currency = pd.Series(_text(frame["currency"])).str.upper().to_numpy(dtype=object)
+        raw_code, raw_currencies = _distinct_text(frame["currency"])
+        # Arrow's upper-casing, as on the whole column before; "usd" and "USD" become one code
+        code_of_raw, currencies = pd.factorize(raw_currencies.str.upper())
+        currency_code = code_of_raw[raw_code]
     else:
-        currency = np.full(n, HOME_CURRENCY, dtype=object)
+        currency_code, currencies = np.zeros(n, dtype=np.intp), pd.Index([HOME_CURRENCY])
         if n:
             notes.append(f"no 'currency' column: every amount taken as {HOME_CURRENCY}")
 
     if "channel" in frame.columns:
-        raw_channel = pd.Series(_text(frame["channel"]))
+        raw_code, raw_channels = _distinct_text(frame["channel"])
         mapping = {str(k).strip().lower(): v for k, v in (channel_map or {}).items()}
-        lowered = raw_channel.str.lower()
-        channel = lowered.map(lambda c: mapping.get(c, c)) if mapping else lowered
-        channel = channel.to_numpy(dtype=object)
-        problems.add("UNKNOWN_CHANNEL", ~np.isin(channel, CHANNELS))
+        lowered = raw_channels.str.lower()
+        names = [mapping.get(c, c) for c in lowered] if mapping else list(lowered)
+        code_of_raw = np.array([CHANNELS.index(c) if c in CHANNELS else -1 for c in names], dtype=np.int8)
+        channel_code = code_of_raw[raw_code]
+        problems.add("UNKNOWN_CHANNEL", channel_code < 0)
     else:
-        channel = np.full(n, "transfer", dtype=object)
+        channel_code = np.full(n, CHANNELS.index("transfer"), dtype=np.int8)
         if n:
             notes.append("no 'channel' column: every row taken as a domestic 'transfer'")
 
     valid_time = ~timestamp.isna().to_numpy()
     day = np.where(valid_time, timestamp.to_numpy().astype("datetime64[D]"), np.datetime64("2000-01-01"))
     safe_amount = np.where(np.isfinite(amount), amount, 0.0)
-    amount_cny, amount_usd, rate_status = rates.convert(day, currency, safe_amount)
+    amount_cny, amount_usd, rate_status = rates.convert_codes(day, currency_code, currencies, safe_amount)
     problems.add("UNKNOWN_CURRENCY", rate_status == RATE_UNKNOWN_CURRENCY)
     problems.add("NO_RATE_FOR_DATE", (rate_status == RATE_NO_RATE_FOR_DATE) & valid_time)
     with np.errstate(invalid="ignore"):
@@ -368,31 +421,33 @@ def validate_transactions(
 
     rejected = problems.rejected
     keep = ~rejected
-    is_self = (src == dst) & (src != "")
+    is_self = ((src == dst) & (src != "")).to_numpy(dtype=bool)
 
+    # the cleaned currency of every row, without building 10 M strings
+    currency = pd.Series(pd.Categorical.from_codes(currency_code, categories=currencies))
     value_of = {
         "MISSING_TXN_ID": txn_id, "DUPLICATE_TXN_ID": txn_id,
         "BAD_TIMESTAMP": frame["timestamp"],
         **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
                                         "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE")},
         "UNKNOWN_CURRENCY": currency, "NO_RATE_FOR_DATE": currency,
-        "UNKNOWN_CHANNEL": frame["channel"] if "channel" in frame.columns else channel,
+        "UNKNOWN_CHANNEL": frame.get("channel"),  # never raised without the column
     }
     rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
 
     table = pd.DataFrame({
-        "txn_id": pd.array(txn_id[keep], dtype="string"),
+        "txn_id": txn_id.array[keep],
         "timestamp": timestamp.to_numpy()[keep],
-        "src_account": pd.array(np.where(src[keep] == "", None, src[keep]), dtype="string"),
-        "dst_account": pd.array(np.where(dst[keep] == "", None, dst[keep]), dtype="string"),
+        "src_account": _text_or_missing(src, keep),
+        "dst_account": _text_or_missing(dst, keep),
         "amount": amount[keep],
-        "currency": pd.array(currency[keep], dtype="string"),
-        "channel": pd.Categorical(channel[keep], categories=list(CHANNELS)),
+        "currency": _take_text(currencies, currency_code[keep]),
+        "channel": pd.Categorical.from_codes(channel_code[keep], categories=list(CHANNELS)),
         "amount_cny": amount_cny[keep],
         "amount_usd": amount_usd[keep],
         "is_self_transfer": is_self[keep],
         "source_row": source_row[keep],
-    })
+    }, copy=False)  # every column is new: no need to copy them into 2-d blocks (1 s at 10 M)
     for col in frame.columns:
         if col not in TXN_COLUMNS and col not in table.columns:
             table[col] = frame[col].to_numpy()[keep]
@@ -427,32 +482,37 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Valida
     problems = _Problems(n)
     notes = []
     account = _text(frame["account_id"])
-    problems.add("MISSING_ACCOUNT_ID", account == "")
-    problems.add("DUPLICATE_ACCOUNT_ID", pd.Series(account).duplicated(keep="first").to_numpy() & (account != ""))
+    no_id = _is_empty(account)
+    problems.add("MISSING_ACCOUNT_ID", no_id)
+    problems.add("DUPLICATE_ACCOUNT_ID", _repeated(account) & ~no_id)
     if "customer_id" in frame.columns:
         customer = _text(frame["customer_id"])
-        customer = np.where(customer == "", account, customer)
+        customer = customer.where(customer != "", account)
     else:
-        customer = account.copy()
+        customer = account
         if n:
             notes.append("no 'customer_id' column: each account is its own customer")
     if "party_type" in frame.columns:
-        raw_party = pd.Series(_text(frame["party_type"])).str.lower()
-        party = raw_party.map(PARTY_ALIASES).to_numpy(dtype=object)
-        unknown = pd.isna(party) & (raw_party != "").to_numpy()
+        # spellings are looked up once per distinct value
+        raw_code, raw_parties = _distinct_text(frame["party_type"])
+        lowered = raw_parties.str.lower()
+        canonical = [PARTY_ALIASES.get(p) for p in lowered]
+        party_code = np.array([-1 if p is None else PARTY_TYPES.index(p) for p in canonical], dtype=np.int8)
+        unknown = np.array([p is None and raw != "" for p, raw in zip(canonical, lowered)], dtype=bool)
+        party_code, unknown = party_code[raw_code], unknown[raw_code]
         problems.add("UNKNOWN_PARTY_TYPE", unknown)
     else:
-        party = np.full(n, None, dtype=object)
+        party_code = np.full(n, -1, dtype=np.int8)  # -1: unknown
         if n:
             notes.append("no 'party_type' column: party types unknown, person thresholds apply")
     value_of = {"MISSING_ACCOUNT_ID": account, "DUPLICATE_ACCOUNT_ID": account,
-                "UNKNOWN_PARTY_TYPE": frame["party_type"] if "party_type" in frame.columns else party}
+                "UNKNOWN_PARTY_TYPE": frame.get("party_type")}  # never raised without the column
     rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
     keep = ~problems.rejected
     table = pd.DataFrame({
-        "account_id": pd.array(account[keep], dtype="string"),
-        "customer_id": pd.array(customer[keep], dtype="string"),
-        "party_type": pd.Categorical(party[keep], categories=list(PARTY_TYPES)),
+        "account_id": account.array[keep],
+        "customer_id": customer.array[keep],
+        "party_type": pd.Categorical.from_codes(party_code[keep], categories=list(PARTY_TYPES)),
     })
     for col in frame.columns:
         if col not in ACCOUNT_COLUMNS:

@@ -1,0 +1,63 @@
+"""The repeated-string kernels against the plain-Python reference."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowgraph._kernels.strings import hash_strings, repeated_strings
+from flowgraph.schema import _repeated
+from reference.strings import hash_string, repeated
+
+# few distinct values make repeats; near-identical ones (a prefix, one byte apart, '' and
+# non-ASCII) catch a comparison that stops early
+values = st.lists(st.one_of(st.sampled_from(["", "a", "ab", "ba", "abc", "T001", "T002", "ß", "\u3000"]),
+                            st.text(max_size=6)), max_size=120)
+
+
+def buffers(strings):
+    """Arrow large_string buffers of Python strings, as the kernels receive them."""
+    encoded = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return offsets, np.frombuffer(b"".join(encoded), dtype=np.uint8)
+
+
+@given(values)
+def test_hash_matches_reference(strings):
+    offsets, data = buffers(strings)
+    assert hash_strings(offsets, data).tolist() == [hash_string(s.encode("utf-8")) for s in strings]
+
+
+@given(values, st.integers(0, 4), st.sampled_from(["real", "constant", "few"]))
+def test_repeated_matches_reference_whatever_the_hash(strings, partition_bits, hashing):
+    offsets, data = buffers(strings)
+    hashes = hash_strings(offsets, data)
+    if hashing == "constant":  # every pair collides: only the byte comparison decides
+        hashes = np.zeros_like(hashes)
+    elif hashing == "few":  # a few buckets, spread over the top bits used to partition
+        hashes = (hashes % np.uint64(3)) * np.uint64(0x5555555555555555)
+    got = repeated_strings(offsets, data, hashes, partition_bits)
+    assert got.tolist() == repeated(strings)
+
+
+@given(values, st.sampled_from(["string", "str", object]))
+def test_schema_wrapper_matches_duplicated(strings, dtype):
+    text = pd.Series(strings, dtype=dtype).astype("string")
+    assert _repeated(text).tolist() == repeated(strings)
+    assert _repeated(text).tolist() == text.duplicated(keep="first").tolist()
+
+
+def test_hand_counted_example():
+    offsets, data = buffers(["t1", "t2", "t1", "", "t10", "", "t1"])
+    got = repeated_strings(offsets, data, hash_strings(offsets, data), 1)
+    assert got.tolist() == [False, False, True, False, False, True, True]
+
+
+def test_many_partitions_chunked_and_sliced_input():
+    # more rows than one partition holds, in several Arrow chunks, or a slice of an array
+    # (its offsets then start inside the buffer)
+    ids = pd.Series([f"T{i % 9000:05d}" for i in range(20_000)], dtype="string")
+    chunked = pd.concat([ids[:7000], ids[7000:]], ignore_index=True)
+    for text in (chunked, ids[3:], ids[5000:15000]):
+        assert (_repeated(text) == text.duplicated(keep="first").to_numpy()).all()
