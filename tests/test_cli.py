@@ -5,7 +5,8 @@ import pandas as pd
 from flowgraph.cli import main
 
 
-def test_demo_runs_the_main_job(tmp_path, capsys):
+def test_demo_runs_the_main_job(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "simulated 3,000 customers over 60 business days" in out
@@ -16,9 +17,14 @@ def test_demo_runs_the_main_job(tmp_path, capsys):
     summary = json.loads((tmp_path / "ingest" / "graph_summary.json").read_text())
     assert summary["transactions"] == len(pd.read_parquet(tmp_path / "data" / "transactions.parquet"))
     assert summary["business_days"] == 60 and len(patterns) > 0
+    assert "pictures of the top alert" in out
+    for name in ("ceiling_surface", "alert_subgraph", "alert_utilisation", "alert_daily_flows"):
+        assert (tmp_path / "pictures" / f"{name}.png").stat().st_size > 10_000
+    assert (tmp_path / "scan" / "alerts.parquet").exists()
 
 
-def test_demo_is_deterministic(tmp_path):
+def test_demo_is_deterministic(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
     assert main(["demo", "--out", str(tmp_path / "a")]) == 0
     assert main(["demo", "--out", str(tmp_path / "b")]) == 0
     for name in ("transactions", "patterns"):

@@ -267,12 +267,11 @@ def draw_top_alert(graph, result: ScanResult, folder: Path) -> list[Path]:
         top = hits.assign(w_=hits["typology"].map(weights)).sort_values(["w_", "amount"], ascending=False).iloc[0]
         figures["alert_subgraph"] = plot.hit_subgraph(graph, top)
         figures["alert_utilisation"] = plot.utilisation(top)
-        run = None
-        if top["typology"] == "pass_through":
-            run = (str(top["window_start"].date()), str(top["window_end"].date()))
+        run = (str(top["window_start"].date()), str(top["window_end"].date()))
         around = (max(0, graph.day_index(top["window_start"]) - 5),
                   min(graph.n_days - 1, graph.day_index(top["window_end"]) + 5))
-        figures["alert_daily_flows"] = plot.daily_flows(graph, top["subject"], days=around, run=run)
+        figures["alert_daily_flows"] = plot.daily_flows(graph, top["subject"], days=around, run=run,
+                                                        run_label="pass-through run" if top["typology"] == "pass_through" else "hit window")
         structuring = result.hits[result.hits["typology"] == "structuring"]
         if len(structuring):
             figures["structuring_band"] = plot.structuring_band(graph, structuring.iloc[0]["subject"])

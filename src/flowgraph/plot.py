@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import json
 
-import matplotlib
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
 
-matplotlib.use("Agg")  # pictures are written to files; no screen is needed
-
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .ceiling import W  # noqa: E402
-from .config import CHANNELS, get_rule_set  # noqa: E402
-from .deid import Pseudonymizer, load_key  # noqa: E402
-from .detectors._common import edge_phi_ratio, phi_by_channel  # noqa: E402
+from .ceiling import W
+from .config import CHANNELS, get_rule_set
+from .deid import Pseudonymizer, load_key
+from .detectors._common import edge_phi_ratio, phi_by_channel
 
 
 def _namer(reveal_ids: bool, key_file=None):
@@ -43,7 +39,7 @@ def _hit_value(hit, name):
     return hit[name] if isinstance(hit, dict) else getattr(hit, name)
 
 
-def _edges_of(graph, txn_ids) -> np.ndarray:
+def evidence_edges(graph, txn_ids) -> np.ndarray:
     """Edge ids of the given transaction ids."""
     return np.flatnonzero(np.isin(graph.txn_ids(slice(None)), list(txn_ids)))
 
@@ -66,7 +62,7 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
         One axes; one node per account (plus "(cash)"), one arrow per transaction.
     """
     name = _namer(reveal_ids, key_file)
-    edges = _edges_of(graph, _hit_value(hit, "txn_ids"))
+    edges = evidence_edges(graph, _hit_value(hit, "txn_ids"))
     frame = graph.edge_frame(edges).sort_values("timestamp", kind="stable")
     subject = _hit_value(hit, "subject")
     g = nx.MultiDiGraph()
@@ -102,7 +98,8 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
 
 
 def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: tuple[str, str] | None = None,
-                rule_set: str = "PBOC-2016", reveal_ids: bool = False, key_file=None):
+                rule_set: str = "PBOC-2016", reveal_ids: bool = False, key_file=None,
+                run_label: str = "pass-through run"):
     """An account's daily inflow and outflow (CNY) with its threshold lines.
 
     Parameters
@@ -113,10 +110,12 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     days : (int, int), optional
         Business-day indices to show; default every day with a flow, with a margin.
     run : (str, str), optional
-        First and last date of a pass-through run to mark.
+        First and last date of a pass-through run (or any hit window) to mark.
     rule_set : str
     reveal_ids : bool
     key_file : path, optional
+    run_label : str
+        Legend text of the marked days.
 
     Returns
     -------
@@ -126,12 +125,13 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     """
     name = _namer(reveal_ids, key_file)
     a = graph.account_index(account)
-    ins, outs = graph.in_edges_of(a), graph.out_edges_of(a)
-    ins, outs = ins[graph.src[ins] != a], outs[graph.dst[outs] != a]
-    active = np.concatenate([graph.day[ins], graph.day[outs]])
     if days is None:
+        ins, outs = graph.in_edges_of(a), graph.out_edges_of(a)
+        active = np.concatenate([graph.day[ins], graph.day[outs]])
         lo, hi = (int(active.min()), int(active.max())) if len(active) else (0, 0)
         days = (max(0, lo - 2), min(graph.n_days - 1, hi + 2))
+    ins, outs = graph.in_edges_of(a, days), graph.out_edges_of(a, days)
+    ins, outs = ins[graph.src[ins] != a], outs[graph.dst[outs] != a]
     span = np.arange(days[0], days[1] + 1)
     day_in = np.bincount(graph.day[ins] - days[0], weights=graph.amount_cny[ins], minlength=len(span))[:len(span)]
     day_out = np.bincount(graph.day[outs] - days[0], weights=graph.amount_cny[outs], minlength=len(span))[:len(span)]
@@ -146,7 +146,7 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
         dates = graph.business_days[span]
         inside = np.flatnonzero((dates >= np.datetime64(run[0])) & (dates <= np.datetime64(run[1])))
         if len(inside):
-            ax.axvspan(inside[0] - 0.5, inside[-1] + 0.5, color="tab:purple", alpha=0.15, label="pass-through run")
+            ax.axvspan(inside[0] - 0.5, inside[-1] + 0.5, color="tab:purple", alpha=0.15, label=run_label)
     labels = [str(d)[5:] for d in graph.business_days[span]]
     step = max(1, len(labels) // 15)
     ax.set_xticks(x[::step], labels[::step], rotation=45, fontsize=8)
