@@ -17,3 +17,9 @@ def amlsim_dir() -> Path:
         pytest.skip(f"AMLSim samples not found at {AMLSIM_DIR}: they live in ../shared beside "
                     "the repository (CI has them; a user's clone does not)")
     return AMLSIM_DIR
+
+
+@pytest.fixture(autouse=True)
+def _pseudonym_key(tmp_path_factory, monkeypatch):
+    """Tests never write a key into the user's home: each session gets its own."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path_factory.getbasetemp() / "pseudonym.key"))

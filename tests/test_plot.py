@@ -2,6 +2,7 @@
 pseudonyms unless asked otherwise."""
 
 import matplotlib
+import matplotlib.pyplot
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +17,9 @@ COLS = ["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency
 
 
 @pytest.fixture(autouse=True)
-def key(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+def close_figures():
+    yield
+    matplotlib.pyplot.close("all")
 
 
 @pytest.fixture

@@ -95,11 +95,12 @@ def pass_through_reference(g, first, last, run_days, floor, tolerance, qualifies
     return sorted(out)
 
 
-def _population_std(values, shift):
+def _population_std(values):
+    """Two passes, as the kernel: the mean, then the mean squared deviation."""
     if not values:
         return 0.0
-    x = np.asarray(values) - shift
-    return float(math.sqrt(max(float(np.mean(x * x) - np.mean(x) ** 2), 0.0)))
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
 def structuring_reference(g, ratio, first, last, window_days, band_low, min_band, min_share, sigma_max):
@@ -112,10 +113,10 @@ def structuring_reference(g, ratio, first, last, window_days, band_low, min_band
                 mine = [e for e in range(g.n_edges) if d - window_days + 1 <= g.day[e] <= d and g.channel[e] == c
                         and (g.src[e] == a or g.dst[e] == a)]
                 band = [ratio[e] for e in mine if band_low <= ratio[e] < 1.0]
-                sigma = _population_std(band, band_low)
+                sigma = _population_std(band)
                 met = len(band) >= min_band and len(band) > min_share * len(mine) and sigma < sigma_max
                 flags[d] = met
-                scores[d] = (len(band), -round(sigma, 9), -d)
+                scores[d] = (len(band), -round(sigma, 12), -d)
                 values[d] = (len(band), len(mine), sigma)
             for r in _runs(flags, scores):
                 nb, na, sig = values[r["best"]]
@@ -138,9 +139,9 @@ def daily_structuring_reference(g, ratio, first, last, window_days, band_low, mi
                     totals = [day_totals(j) for j in range(max(d - window_days + 1, 0), d + 1)]
                     active = [t for t in totals if t[1] > 0]
                     band = [s for s, n in active if n >= 2 and band_low <= s < 1.0]
-                    sigma = _population_std(band, band_low)
+                    sigma = _population_std(band)
                     flags[d] = len(band) >= min_band and len(band) > min_share * len(active) and sigma < sigma_max
-                    scores[d] = (len(band), -round(sigma, 9), -d)
+                    scores[d] = (len(band), -round(sigma, 12), -d)
                     values[d] = (len(band), len(active), sigma)
                 for r in _runs(flags, scores):
                     nb, na, sig = values[r["best"]]

@@ -3,7 +3,7 @@
 Amounts arrive as ``ratio`` = amount / Φ of the transaction's method (the threshold of
 the large-value rule it falls under), so the band is ``band_low <= ratio < 1`` and the
 spread test is ``std(ratio) < sigma_max`` (σ in units of Φ; population standard
-deviation).
+deviation, computed in two passes).
 
 Per transaction: for every account, channel and business day ``d`` of the scan, over the
 trailing window: hit when the band holds at least ``min_band`` transactions, more than
@@ -27,18 +27,36 @@ from ._jit import jit
 from .fan import window_end_days
 
 N_CHANNELS = 3
-#: σ differences below this are ties (running sums and fresh sums differ in the last bits)
-SIGMA_TIE = 1e-9
+#: σ differences below this are ties (two computations of one σ differ in the last bits)
+SIGMA_TIE = 1e-12
 
 
 @jit
-def _std(s, ss, n):
-    """Population standard deviation from the sum and sum of squares of shifted values."""
+def _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, channel, ratio, band_low):
+    """σ of the band of channel ``c`` in the current window, two-pass (mean, then squared
+    deviations): exact for equal values and free of the cancellation of running sums."""
+    total = 0.0
+    n = 0
+    for side in range(2):
+        lo, hi = (in_lo, in_hi) if side == 0 else (out_lo, out_hi)
+        for k in range(lo, hi):
+            e = in_edges[k] if side == 0 else out_edges[k]
+            if (side == 0 and src[e] == a) or channel[e] != c or not (band_low <= ratio[e] < 1.0):
+                continue
+            total += ratio[e]
+            n += 1
     if n == 0:
         return 0.0
-    m = s / n
-    v = ss / n - m * m
-    return np.sqrt(v) if v > 0 else 0.0
+    mean = total / n
+    dev = 0.0
+    for side in range(2):
+        lo, hi = (in_lo, in_hi) if side == 0 else (out_lo, out_hi)
+        for k in range(lo, hi):
+            e = in_edges[k] if side == 0 else out_edges[k]
+            if (side == 0 and src[e] == a) or channel[e] != c or not (band_low <= ratio[e] < 1.0):
+                continue
+            dev += (ratio[e] - mean) * (ratio[e] - mean)
+    return np.sqrt(dev / n)
 
 
 @jit
@@ -52,8 +70,6 @@ def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, da
     d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
     n_all = np.zeros(N_CHANNELS, np.int64)
     n_band = np.zeros(N_CHANNELS, np.int64)
-    s = np.zeros(N_CHANNELS, np.float64)
-    ss = np.zeros(N_CHANNELS, np.float64)
     in_run = np.zeros(N_CHANNELS, np.bool_)
     run_first = np.zeros(N_CHANNELS, np.int64)
     best_day = np.zeros(N_CHANNELS, np.int64)
@@ -77,9 +93,6 @@ def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, da
                     n_all[c] += 1
                     if band_low <= ratio[e] < 1.0:
                         n_band[c] += 1
-                        x = ratio[e] - band_low
-                        s[c] += x
-                        ss[c] += x * x
                 in_hi += 1
             while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
                 e = in_edges[in_lo]
@@ -88,9 +101,6 @@ def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, da
                     n_all[c] -= 1
                     if band_low <= ratio[e] < 1.0:
                         n_band[c] -= 1
-                        x = ratio[e] - band_low
-                        s[c] -= x
-                        ss[c] -= x * x
                 in_lo += 1
             while out_hi < o1 and day[out_edges[out_hi]] <= d:
                 e = out_edges[out_hi]
@@ -98,9 +108,6 @@ def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, da
                 n_all[c] += 1
                 if band_low <= ratio[e] < 1.0:
                     n_band[c] += 1
-                    x = ratio[e] - band_low
-                    s[c] += x
-                    ss[c] += x * x
                 out_hi += 1
             while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
                 e = out_edges[out_lo]
@@ -108,18 +115,13 @@ def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, da
                 n_all[c] -= 1
                 if band_low <= ratio[e] < 1.0:
                     n_band[c] -= 1
-                    x = ratio[e] - band_low
-                    s[c] -= x
-                    ss[c] -= x * x
                 out_lo += 1
         for c in range(N_CHANNELS):
-            if n_band[c] == 0:  # wipe rounding residue of removed values
-                s[c] = 0.0
-                ss[c] = 0.0
             met = False
             sigma = 0.0
             if not closing and n_band[c] >= min_band and n_band[c] > min_share * n_all[c]:
-                sigma = _std(s[c], ss[c], n_band[c])
+                sigma = _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, channel,
+                                      ratio, band_low)
                 met = sigma < sigma_max
             if met:
                 if not in_run[c]:
@@ -237,8 +239,7 @@ def _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
             n_active = 0
             sigma = 0.0
             if d <= d_stop:
-                s = 0.0
-                ss = 0.0
+                total = 0.0
                 for j in range(max(d - window_days + 1, lo), d + 1):
                     cnt = day_cnt[row, j - lo]
                     if cnt > 0:
@@ -246,10 +247,15 @@ def _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
                         x = day_sum[row, j - lo]
                         if cnt >= 2 and band_low <= x < 1.0:
                             n_band += 1
-                            s += x - band_low
-                            ss += (x - band_low) * (x - band_low)
+                            total += x
                 if n_band >= min_band and n_band > min_share * n_active:
-                    sigma = _std(s, ss, n_band)
+                    mean = total / n_band
+                    dev = 0.0
+                    for j in range(max(d - window_days + 1, lo), d + 1):
+                        x = day_sum[row, j - lo]
+                        if day_cnt[row, j - lo] >= 2 and band_low <= x < 1.0:
+                            dev += (x - mean) * (x - mean)
+                    sigma = np.sqrt(dev / n_band)
                     met = sigma < sigma_max
             if met:
                 if not in_run:
