@@ -36,22 +36,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
-import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DATA_DIR = HERE / ".data"
-RESULTS_DIR = HERE / "results"
+sys.path.insert(0, str(HERE))
+from _common import DATA_DIR, RESULTS_DIR, git_info, machine_info, spread  # noqa: E402
+from _common import rss as _rss  # noqa: E402
 
 DEFAULT_SIZES = (1_000_000, 10_000_000)
 SEED = 20240902
@@ -59,61 +54,12 @@ ACCOUNTS_PER_TXN = 10  # n_accounts = size // 10
 GOAL_GRAPH_BYTES_PER_TXN = 64.0
 STAGES = ("read", "validate", "build")
 SLOW_STAGE_S = 600.0  # a stage slower than this is a problem worth investigating
-PACKAGES = ("flowgraph", "numpy", "pandas", "pyarrow", "numba", "chinesecalendar")
 
 
 def default_repeats(size: int) -> int:
     # about 4 s per run at 1 M and 40 s at 10 M on 2 cores: the whole default run,
     # data generation included, stays well under 15 minutes
     return 5 if size <= 2_000_000 else 3
-
-
-# -- machine ------------------------------------------------------------------------------
-
-def _proc_field(path: str, key: str) -> str | None:
-    try:
-        with open(path) as fh:
-            for line in fh:
-                if line.startswith(key):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
-def machine_info() -> dict:
-    mem_kib = _proc_field("/proc/meminfo", "MemTotal")
-    versions = {}
-    for pkg in PACKAGES:
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "nproc": os.cpu_count(),
-        "nproc_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "mem_total_bytes": int(mem_kib.split()[0]) * 1024 if mem_kib else None,
-        "cpu_model": _proc_field("/proc/cpuinfo", "model name"),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "python_implementation": platform.python_implementation(),
-        "versions": versions,
-    }
-
-
-def git_info() -> dict:
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
-    status = git("status", "--porcelain", "--", "src")
-    diff = git("diff", "HEAD", "--", "src")
-    return {"commit": git("rev-parse", "HEAD"),
-            "src_diff_sha1": hashlib.sha1(diff.encode()).hexdigest() if diff else None,
-            "src_dirty": bool(status) if status is not None else None,
-            "src_changes": status.splitlines() if status else []}
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -175,17 +121,6 @@ def _generate(size: int, seed: int) -> None:
 
 
 # -- one measured run (in its own process) -------------------------------------------------
-
-def _rss() -> dict:
-    """Current and peak resident set of this process, in bytes."""
-    import resource
-
-    cur = _proc_field("/proc/self/status", "VmRSS")
-    hwm = _proc_field("/proc/self/status", "VmHWM")
-    return {"rss_bytes": int(cur.split()[0]) * 1024 if cur else None,
-            "hwm_bytes": int(hwm.split()[0]) * 1024 if hwm else None,
-            "ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
-
 
 def _worker(size: int, out: Path, profile: bool) -> None:
     import gc
@@ -290,15 +225,6 @@ def run_once(size: int, timeout: float, profile: bool = False) -> dict:
 
 
 # -- aggregation and reports ---------------------------------------------------------------
-
-def spread(values: list[float]) -> dict:
-    values = [v for v in values if v is not None]
-    if not values:
-        return {"median": None, "min": None, "max": None, "rel_range": None, "n": 0}
-    med = statistics.median(values)
-    return {"median": med, "min": min(values), "max": max(values),
-            "rel_range": (max(values) - min(values)) / med if med else None, "n": len(values)}
-
 
 def aggregate(size: int, runs: list[dict]) -> dict:
     ok = [r for r in runs if "error" not in r]
