@@ -52,8 +52,8 @@ def W(n_accounts, n_days):
 
     Examples
     --------
-    >>> W(2, 10), W(3, 1), round(W(12, 25), 10)
-    (20.0, 1.2, 206.8)
+    >>> W(2, 10), W(3, 1), W(3, 10), W(12, 25)
+    (20.0, 1.2, 10.8, 206.8)
     """
     n = np.asarray(n_accounts, dtype=np.float64)
     d = np.asarray(n_days, dtype=np.float64)
@@ -61,7 +61,8 @@ def W(n_accounts, n_days):
     _check("n_days", d)
     single_day = np.where(n < 3, n, 0.8 * n - 1.2)
     multi_day = np.where(n < 3, n * d, (2.4 * n - 4.0) * np.floor(d / 3) + (0.8 * n - 1.2) * np.mod(d, 3))
-    out = np.where(d == 1, single_day, multi_day)
+    # rounded to 1e-10: the model's coefficients are tenths, not binary fractions
+    out = np.round(np.where(d == 1, single_day, multi_day), 10)
     return float(out) if out.ndim == 0 else out
 
 
