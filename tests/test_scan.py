@@ -174,6 +174,13 @@ def test_alert_grouping_and_explanation():
     band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
     assert band_only["score"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.9)  # tolerance band halves the indicator
     assert not alerts.loc["X", "raised"]  # fan-out alone (0.2) stays below the threshold
+    # one family counts once: a dispersed-in hub is a fan-in hub too
+    fam = pd.DataFrame([{**hits.iloc[1].to_dict(), "hit_id": f"f{k}", "typology": t}
+                        for k, t in enumerate(["fan_in", "dispersed_in_concentrated_out"])])
+    fam_alert = build_alerts(fam, model, "cfg").iloc[0]
+    got = {i["indicator"]: i["contribution"] for i in json.loads(fam_alert["explanation"])["indicators"]}
+    assert got == {"dispersed_in_concentrated_out": 0.8, "fan_in": 0.0}
+    assert fam_alert["score"] == pytest.approx(0.8 + 0.5 * 0.1) and not fam_alert["raised"]
     assert first is not None
     # ids are stable when a later hit joins the group
     more = pd.concat([hits, pd.DataFrame([{**hits.iloc[0].to_dict(), "hit_id": "h5", "txn_ids": ["t2", "t3"],

@@ -9,10 +9,11 @@ bands) and the grouping of SPEC §5.
   shares a transaction or whose windows overlap, merged transitively. Hits with no
   customer are grouped by their subject account.
 - **Score**: per indicator, its weight × the strongest of its hits (1 inside the
-  thresholds, ``band_weight`` in the band), plus ``utilisation_weight`` × the highest
-  utilisation u of W(N, D) among the hits (capped at 1.5), summed. The explanation lists
-  every indicator, its hits and its contribution, and u. An alert is raised when its
-  score reaches ``alert_threshold``.
+  thresholds, ``band_weight`` in the band); per family of indicators (:data:`FAMILIES`)
+  the largest of those; summed over families, plus ``utilisation_weight`` × the highest
+  utilisation u of W(N, D) among hits of weighted indicators (capped at 1). The
+  explanation lists every indicator, its hits and its contribution, and u. An alert is
+  raised when its score reaches ``alert_threshold``.
 - **Ids**: an alert's id is a hash of the configuration, the customer and its earliest
   hit, so re-running a day (or adding later hits to the group) keeps the id.
 """
@@ -30,13 +31,25 @@ from .detectors._params import check_number
 from .errors import ConfigError
 
 DEFAULT_WEIGHTS = {
-    # the regulatory combinations and the paper's evasive features weigh most
-    "dispersed_in_concentrated_out": 1.0, "concentrated_in_dispersed_out": 1.0,
+    # the paper's evasive features are strong on their own
     "pass_through": 1.0, "pass_through_chain": 1.5,
     "structuring": 1.0, "structuring_daily": 1.0,
+    # the regulatory combinations are also ordinary commerce for many companies: alone they
+    # stay under the threshold, with a second family (e.g. pass-through) they raise an alert
+    "dispersed_in_concentrated_out": 0.8, "concentrated_in_dispersed_out": 0.8,
     # building blocks and reportable facts alone do not make an alert
     "fan_in": 0.2, "fan_out": 0.2, "frequent_daily": 0.3, "frequent_consecutive": 0.3,
     "large_value_single": 0.0, "large_value_daily": 0.0,
+}
+
+#: Indicators that describe one behaviour count once: an alert takes the strongest of a
+#: family (a dispersed-in hub is always a fan-in hub too).
+FAMILIES = {
+    "fan_in": "fan", "fan_out": "fan", "dispersed_in_concentrated_out": "fan", "concentrated_in_dispersed_out": "fan",
+    "pass_through": "pass_through", "pass_through_chain": "pass_through",
+    "structuring": "structuring", "structuring_daily": "structuring",
+    "frequent_daily": "frequent", "frequent_consecutive": "frequent",
+    "large_value_single": "large_value", "large_value_daily": "large_value",
 }
 
 
@@ -140,18 +153,27 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
         for group in _components(mine):
             g = mine.loc[group].sort_values(["window_start", "hit_id"], kind="stable")
             contributions = []
-            score = 0.0
+            family_best: dict[str, float] = {}
             for typology, t in g.groupby("typology", sort=True):
                 weight = float(model.weights.get(typology, 0.0))
                 strength = 1.0 if (~t["in_band"]).any() else model.band_weight
-                contribution = weight * strength
-                score += contribution
-                contributions.append({"indicator": typology, "weight": weight, "hits": int(len(t)),
-                                      "in_band_only": bool(strength < 1.0),
-                                      "contribution": round(contribution, 6)})
-            u = g["utilisation"].replace([np.inf], np.nan).max()
+                value = weight * strength
+                family = FAMILIES.get(typology, typology)
+                family_best[family] = max(family_best.get(family, 0.0), value)
+                contributions.append({"indicator": typology, "family": family, "weight": weight,
+                                      "hits": int(len(t)), "in_band_only": bool(strength < 1.0), "value": value})
+            taken: set[str] = set()
+            for c in contributions:  # only the strongest indicator of a family contributes
+                value = c.pop("value")
+                take = value == family_best[c["family"]] and c["family"] not in taken
+                c["contribution"] = round(value, 6) if take else 0.0
+                if take:
+                    taken.add(c["family"])
+            score = float(sum(c["contribution"] for c in contributions))
+            weighted = g[g["typology"].map(lambda t: model.weights.get(t, 0.0) > 0)]
+            u = weighted["utilisation"].replace([np.inf], np.nan).max() if len(weighted) else np.nan
             u = 0.0 if pd.isna(u) else float(u)
-            u_part = model.utilisation_weight * min(u, 1.5)
+            u_part = model.utilisation_weight * min(u, 1.0)
             score += u_part
             first = g.iloc[0]
             alert_id = hashlib.sha1(json.dumps([config_hash, key, first["hit_id"]]).encode()).hexdigest()[:16]
