@@ -3,7 +3,6 @@ SPEC §3 names: exactly k counterparties, a gap of exactly 5 %, amounts exactly 
 exactly Φ, 2 versus 3 consecutive days, a holiday inside the window, equal timestamps,
 self-transfers."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -1,6 +1,5 @@
 import hashlib
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -112,7 +111,6 @@ def test_lookalike_shapes(bank):
 def check_behaviours(bank):
     rows = reference_rows(bank)
     single, daily = large_value_reference(rows, PBOC_2016)
-    by_txn = {r["txn_id"]: r for r in rows}
     acct = bank.accounts.set_index("account_id")
     patterns = bank.patterns.set_index("pattern_id")
     phi = {"transfer": PBOC_2016.rule("LV-PERSON").threshold_cny, "cash": PBOC_2016.rule("LV-CASH").threshold_cny}

@@ -4,7 +4,6 @@ sorted lists of tuples, so a property test can compare them."""
 
 import math
 
-import numpy as np
 
 
 def _runs(flags_by_day, score_by_day):
