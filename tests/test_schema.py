@@ -156,6 +156,17 @@ def test_timezone_aware_timestamps_are_taken_in_china_standard_time():
     assert str(v.table.timestamp.iloc[0]) == "2024-10-08 01:30:00"
 
 
+def test_a_file_mixing_aware_and_naive_timestamps():
+    f = frame(("t1", "2024-10-07T17:30:00Z", "A", "B", "10", "CNY", "transfer"),
+              ("t2", "2024-10-08 09:00:00", "A", "B", "10", "CNY", "transfer"),
+              ("t3", "2024-10-08T09:00:00+08:00", "A", "B", "10", "CNY", "transfer"),
+              ("t4", "not a time+08:00", "A", "B", "10", "CNY", "transfer"))
+    v = validate_transactions(f, "f.csv")
+    assert [str(t) for t in v.table.timestamp] == ["2024-10-08 01:30:00", "2024-10-08 09:00:00",
+                                                   "2024-10-08 09:00:00"]
+    assert reasons_of(v, 4) == {"BAD_TIMESTAMP"}
+
+
 def test_header_only_gives_an_empty_table_and_says_so():
     v = validate_transactions(frame(), "empty.csv")
     assert (v.report.n_input, v.report.n_accepted, v.report.n_rejected) == (0, 0, 0)

@@ -285,6 +285,10 @@ MAX_AMOUNT_CNY = 1e13
 PLAUSIBLE_TIME_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
 
 
+def _to_bank_time(parsed: pd.Series) -> pd.Series:
+    return parsed.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
+
+
 def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Series:
     """Timestamps as naive datetime64[ns] in bank-local time; NaT where unparseable or
     implausible."""
@@ -292,9 +296,17 @@ def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Seri
         parsed = series
     else:
         text = series.astype("string").str.strip()
-        parsed = pd.to_datetime(text, errors="coerce", format=timestamp_format or "ISO8601")
+        fmt = timestamp_format or "ISO8601"
+        # an offset (Z, +08:00, -0500) marks an aware timestamp; a file may mix both kinds
+        aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False).to_numpy()
+        if aware.any() and not aware.all():
+            parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+            parsed[~aware] = pd.to_datetime(text[~aware], errors="coerce", format=fmt).astype("datetime64[ns]")
+            parsed[aware] = _to_bank_time(pd.to_datetime(text[aware], errors="coerce", format=fmt, utc=True))
+        else:
+            parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=bool(aware.any()) or None)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None)
+        parsed = _to_bank_time(parsed)
     lo, hi = PLAUSIBLE_TIME_RANGE
     parsed = parsed.where((parsed >= lo) & (parsed < hi))
     return parsed.astype("datetime64[ns]")
