@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flowgraph import W
-from flowgraph.ceiling import ceiling
+from flowgraph.ceiling import ceiling, w_scalar
 from flowgraph.errors import ConfigError
 
 # SPEC §4, worked values (001)
@@ -56,3 +56,4 @@ def reference_W(n, d):
 @given(st.integers(1, 40), st.integers(1, 60))
 def test_matches_the_day_by_day_derivation(n, d):
     assert W(n, d) == pytest.approx(reference_W(n, d), abs=1e-9)
+    assert w_scalar(n, d) == W(n, d)

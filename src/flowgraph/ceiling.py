@@ -66,6 +66,17 @@ def W(n_accounts, n_days):
     return float(out) if out.ndim == 0 else out
 
 
+def w_scalar(n_accounts: int, n_days: int) -> float:
+    """:func:`W` for one (N, D) pair of ints >= 1, without array overhead (scoring calls it
+    once per hit)."""
+    n, d = n_accounts, n_days
+    if d == 1:
+        w = n if n < 3 else 0.8 * n - 1.2
+    else:
+        w = n * d if n < 3 else (2.4 * n - 4.0) * (d // 3) + (0.8 * n - 1.2) * (d % 3)
+    return round(float(w), 10)
+
+
 def ceiling(n_accounts, n_days, phis: Iterable[float]):
     """The absolute ceiling across transaction methods: Σ_m W(N, D) · Φ_m.
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .ceiling import W
+from .ceiling import w_scalar
 
 HIT_COLUMNS = ("hit_id", "detector", "typology", "params_id", "subject", "customer", "accounts", "txn_ids",
                "window_start", "window_end", "n_accounts", "n_days", "amount", "phi", "ceiling",
@@ -121,7 +121,7 @@ def make_hit(graph, detector: str, typology: str, params_id: str, subject: int, 
     n_days = last - first + 1
     channels = sorted({CHANNELS[c] for c in graph.channel[edges]})
     phi = {c: float(phi_by_channel[c]) for c in channels}
-    ceiling = float(W(max(len(accounts), 1), max(n_days, 1))) * sum(phi.values()) if phi else float("nan")
+    ceiling = w_scalar(max(len(accounts), 1), max(n_days, 1)) * sum(phi.values()) if phi else float("nan")
     txn_ids = tuple(graph.txn_ids(edges).tolist())
     subject_id = str(graph.account_ids[subject])
     cust = graph.account_customer[subject]
