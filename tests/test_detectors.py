@@ -301,3 +301,18 @@ def test_bad_parameters_name_parameter_range_and_value(cls, kwargs, message):
 def test_unknown_detector_name():
     with pytest.raises(KeyError, match="unknown detector"):
         run_detectors(graph(fan_rows(1)), detectors=["smurf"])
+
+
+def test_small_payments_between_pass_through_accounts_do_not_chain_them():
+    rows = [tx(0, "2024-09-24 09:00:00", "S1", "P1", 480_000.0), tx(1, "2024-09-24 15:00:00", "P1", "D1", 470_000.0),
+            tx(2, "2024-09-24 09:00:00", "S2", "P2", 480_000.0), tx(3, "2024-09-24 15:00:00", "P2", "D2", 475_000.0),
+            tx(4, "2024-09-24 12:00:00", "P1", "P2", 120.0)]  # a card-sized payment between the two
+    hits = pass_through.detect(graph(rows))
+    assert typologies(hits) == [("pass_through", "P1"), ("pass_through", "P2")]
+
+
+def test_accounts_outside_the_bank_are_never_subjects():
+    rows = fan_rows(5)
+    accounts = [(a, f"c-{a}", "person") for a in ("S0", "S1", "S2", "S3", "S4", "R1")]  # HUB is not ours
+    hits = run_detectors(graph(rows, accounts)).hits
+    assert hits and all(h.subject != "HUB" for h in hits)

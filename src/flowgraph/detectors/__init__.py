@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -32,8 +33,9 @@ class HitSet:
 
     hits: list[Hit]
 
-    @property
+    @functools.cached_property
     def frame(self) -> pd.DataFrame:
+        """The hits as a table (built once)."""
         return hits_frame(self.hits)
 
     def __len__(self) -> int:

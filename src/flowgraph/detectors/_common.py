@@ -26,6 +26,14 @@ def scan_range(graph, days) -> tuple[int, int]:
     return (first, last) if first <= last else (0, -1)
 
 
+def monitored(graph) -> np.ndarray:
+    """Accounts the bank monitors: those of its customers (an account that appears only
+    as a counterparty, e.g. at another bank, is evidence but never a hit's subject)."""
+    if graph.n_customers == 0:
+        return np.ones(graph.n_accounts, bool)
+    return graph.account_customer >= 0
+
+
 def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:
     """Per account, the CNY large-value threshold of its domestic transfers: the entity
     rule for entities, the person rule otherwise (unknown parties count as persons)."""

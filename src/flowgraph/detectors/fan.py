@@ -31,7 +31,7 @@ import numpy as np
 from .._kernels.fan import fan_runs
 from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
-from ._common import counterparty_edges, n_chunks, phi_by_channel, scan_range, top_share, transfer_threshold
+from ._common import counterparty_edges, monitored, n_chunks, phi_by_channel, scan_range, top_share, transfer_threshold
 from ._params import check_number
 
 TYPOLOGIES = ("fan_in", "fan_out", "dispersed_in_concentrated_out", "concentrated_in_dispersed_out")
@@ -108,8 +108,11 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> list[Hit]:
                              params.window_days, params.min_counterparties, params.max_concentrated,
                              params.material_fraction * threshold, small, graph.account_customer, n_chunks())
     pid = params_fingerprint(params)
+    subjects = monitored(graph)
     hits = []
     for (a, cond, run_first, run_last, best, _, _), (amt_in, amt_out) in zip(runs.tolist(), amounts.tolist()):
+        if not subjects[a]:
+            continue
         window = (max(0, best - params.window_days + 1), best)
         ins = counterparty_edges(graph, a, window, "in", small[a])
         outs = counterparty_edges(graph, a, window, "out", small[a])

@@ -22,7 +22,7 @@ from .._kernels.large_value import daily_cumulative, frequent_runs
 from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
 from ..money import rule_applies
-from ._common import edge_phi_ratio, phi_by_channel, scan_range
+from ._common import edge_phi_ratio, monitored, phi_by_channel, scan_range
 from ._params import check_number
 
 TYPOLOGIES = ("large_value_single", "large_value_daily", "frequent_daily", "frequent_consecutive")
@@ -134,7 +134,10 @@ def _frequent(graph, rules, params, pid, first, last) -> list[Hit]:
     days = graph.day[edge].astype(np.int64)
     found = frequent_runs(account, days, params.per_day, params.consecutive)
     hits = []
+    subjects = monitored(graph)
     for a, kind, d0, d1, n in found.tolist():
+        if not subjects[a]:
+            continue
         lo_i, hi_i = np.searchsorted(account, a, "left"), np.searchsorted(account, a, "right")
         mine, mine_days = edge[lo_i:hi_i], days[lo_i:hi_i]
         sel = mine[(mine_days >= d0) & (mine_days <= d1)]

@@ -9,10 +9,11 @@ in, transfer out is the classic pattern); self-transfers and moves between one
 customer's own accounts (treasury sweeps) do not. Consecutive qualifying
 days make one hit, whose evidence is its best run (smallest gap). A = min(in, out).
 
-Chains (layering): pass-through hits whose accounts pay one another within
-``window_days`` business days link into one hit of typology ``pass_through_chain``; its
-subject is the first intermediary (the member no other member paid), its evidence every
-member's, and A the smallest member's amount.
+Chains (layering): pass-through hits link into one hit of typology
+``pass_through_chain`` when one pays another with a transaction inside both their runs
+carrying at least ``link_fraction`` of the smaller one's amount; its subject is the first
+intermediary (the member no other member paid), its evidence every member's, and A the
+smallest member's amount.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from .._kernels.pass_through import pass_through_runs
 from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
-from ._common import n_chunks, phi_by_channel, scan_range, transfer_threshold
+from ._common import monitored, n_chunks, phi_by_channel, scan_range, transfer_threshold
 from ._params import check_number
 
 
@@ -41,10 +42,12 @@ class PassThroughParams:
         Largest relative gap |in - out| / max(in, out) (001: 0.05).
     material_fraction : float
         min(in, out) must reach this × the account's large-value threshold (SPEC: 0.8).
-    window_days : int
-        Short term (001: 10): chains link hits that pay one another within it.
     link_chains : bool
         Link pass-through accounts into chains.
+    link_fraction : float
+        A payment links two members when it is in both their runs and carries at least
+        this share of the smaller member's amount (flowgraph's choice: card payments
+        between busy accounts must not chain them).
     rule_set : str
         Rule set whose thresholds apply.
     """
@@ -52,15 +55,15 @@ class PassThroughParams:
     run_days: int = 3
     tolerance: float = 0.05
     material_fraction: float = 0.8
-    window_days: int = 10
     link_chains: bool = True
+    link_fraction: float = 0.25
     rule_set: str = "PBOC-2016"
 
     def __post_init__(self) -> None:
         check_number(self, "run_days", int, 1)
         check_number(self, "tolerance", float, 0.0, 1.0, high_open=True)
         check_number(self, "material_fraction", float, 0.0)
-        check_number(self, "window_days", int, self.run_days)
+        check_number(self, "link_fraction", float, 0.0, 1.0)
         get_rule_set(self.rule_set)
 
     def relaxed(self, band: float) -> "PassThroughParams":
@@ -107,8 +110,11 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
                                       params.run_days, floor, float(params.tolerance),
                                       graph.account_customer, n_chunks())
     pid = params_fingerprint(params)
+    subjects = monitored(graph)
     results = []
     for (a, run_first, run_last, best), (amt_in, amt_out) in zip(runs.tolist(), amounts.tolist()):
+        if not subjects[a]:
+            continue
         window = (max(0, best - params.run_days + 1), best)
         hi = max(amt_in, amt_out)
         results.append({
@@ -120,7 +126,7 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
                          "run_first_day": str(graph.business_days[run_first]),
                          "run_last_day": str(graph.business_days[run_last])},
         })
-    groups = _chains(graph, results, params.window_days) if params.link_chains else [[i] for i in range(len(results))]
+    groups = _chains(graph, results, params.link_fraction) if params.link_chains else [[i] for i in range(len(results))]
     hits = []
     for group in groups:
         if len(group) == 1:
@@ -130,10 +136,10 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
             continue
         members = [results[i] for i in group]
         subject = members[0]["account"]
-        accounts = [m["account"] for m in members]
+        accounts = list(dict.fromkeys(m["account"] for m in members))  # an account may have two runs
         evidence = np.concatenate([m["evidence"] for m in members])
-        measures = {"chain_length": len(members),
-                    "members": [str(graph.account_ids[m["account"]]) for m in members],
+        measures = {"chain_length": len(accounts),
+                    "members": [str(graph.account_ids[a]) for a in accounts],
                     "gaps": [m["measures"]["gap"] for m in members],
                     "amount_in": members[0]["measures"]["amount_in"],
                     "amount_out": members[-1]["measures"]["amount_out"]}
@@ -145,12 +151,16 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
     return hits
 
 
-def _chains(graph, results: list[dict], window_days: int) -> list[list[int]]:
-    """Group results whose accounts pay one another within the window; each group in
-    chain order (members nobody in the group paid first, then by best day)."""
-    by_account: dict[int, list[int]] = {}
-    for i, r in enumerate(results):
-        by_account.setdefault(r["account"], []).append(i)
+def _chains(graph, results: list[dict], link_fraction: float) -> list[list[int]]:
+    """Group results linked by money passed between them: a transaction from one
+    member's account to another's that lies in both members' evidence (the first's run
+    paid it, the second's run received it) and carries at least ``link_fraction`` of the
+    smaller member's amount. Each group in chain order (members nobody in the group paid
+    first, then by best day)."""
+    received_in: dict[int, list[int]] = {}
+    for j, r in enumerate(results):
+        for e in r["evidence"][graph.dst[r["evidence"]] == r["account"]].tolist():
+            received_in.setdefault(e, []).append(j)
     parent = list(range(len(results)))
 
     def find(i):
@@ -161,11 +171,9 @@ def _chains(graph, results: list[dict], window_days: int) -> list[list[int]]:
 
     paid_by_member = set()
     for i, r in enumerate(results):
-        lo, hi = r["window"][0], r["window"][1]
-        outs = graph.out_edges_of(r["account"], (max(0, hi - window_days + 1), min(graph.n_days - 1, lo + window_days - 1)))
-        for b in set(graph.dst[outs].tolist()) - {r["account"]}:
-            for j in by_account.get(b, ()):
-                if j != i and abs(results[j]["window"][1] - hi) < window_days:
+        for e in r["evidence"][graph.src[r["evidence"]] == r["account"]].tolist():
+            for j in received_in.get(e, ()):
+                if j != i and graph.amount_cny[e] >= link_fraction * min(r["amount"], results[j]["amount"]):
                     parent[find(i)] = find(j)
                     paid_by_member.add(j)
     groups: dict[int, list[int]] = {}

@@ -24,7 +24,7 @@ import numpy as np
 from .._kernels.structuring import daily_structuring_runs, structuring_runs
 from ..config import CHANNELS, get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
-from ._common import edge_phi_ratio, n_chunks, phi_by_channel, scan_range
+from ._common import edge_phi_ratio, monitored, n_chunks, phi_by_channel, scan_range
 from ._params import check_number
 
 TYPOLOGIES = ("structuring", "structuring_daily")
@@ -98,7 +98,10 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     pid = params_fingerprint(params)
     hits = []
     runs, sigma = structuring_runs(*args)
+    subjects = monitored(graph)
     for (a, c, run_first, run_last, best, n_band, n_all), (sig,) in zip(runs.tolist(), sigma.tolist()):
+        if not subjects[a]:
+            continue
         window = (max(0, best - params.window_days + 1), best)
         edges = _account_edges(graph, a, window, c, None)
         band = edges[(ratio[edges] >= params.band_low) & (ratio[edges] < 1.0)]
@@ -108,6 +111,8 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     if params.daily:
         runs, sigma = daily_structuring_runs(*args)
         for (a, series, run_first, run_last, best, n_band, n_active), (sig,) in zip(runs.tolist(), sigma.tolist()):
+            if not subjects[a]:
+                continue
             direction, c = divmod(series, len(CHANNELS))
             window = (max(0, best - params.window_days + 1), best)
             edges = _account_edges(graph, a, window, c, "in" if direction == 0 else "out")
