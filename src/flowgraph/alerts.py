@@ -89,39 +89,6 @@ class ModelConfig:
                                   f"range [0, inf). Got {w!r} instead.")
 
 
-def _components(hits: pd.DataFrame) -> list[list[int]]:
-    """Row groups of one customer's hits linked by a shared transaction or overlapping
-    windows (transitively)."""
-    n = len(hits)
-    parent = list(range(n))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    order = np.argsort(hits["window_start"].to_numpy(), kind="stable")
-    starts = hits["window_start"].to_numpy()[order]
-    ends = hits["window_end"].to_numpy()[order]
-    reach = None
-    for k in range(n):  # windows sorted by start: overlapping ones chain up
-        if reach is not None and starts[k] <= reach:
-            parent[find(order[k])] = find(order[k - 1])
-        reach = ends[k] if reach is None else max(reach, ends[k])
-    seen: dict[str, int] = {}
-    for i, txns in enumerate(hits["txn_ids"]):
-        for t in txns:
-            if t in seen:
-                parent[find(i)] = find(seen[t])
-            else:
-                seen[t] = i
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    return list(groups.values())
-
-
 def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd.DataFrame:
     """Group scored hits into alerts.
 
@@ -144,47 +111,91 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
                "n_hits", "hit_ids", "utilisation", "explanation"]
     if hits.empty:
         return pd.DataFrame(columns=columns)
+    # plain arrays and one pass each: this runs over every hit of a scan
     hits = hits.reset_index(drop=True)
-    unit = np.where(hits["customer"].fillna("") != "", "customer:" + hits["customer"].fillna(""),
-                    "account:" + hits["subject"])
+    n = len(hits)
+    customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
+    subject = hits["subject"].astype(str).to_numpy(dtype=object)
+    unit = np.where(customer != "", "customer:" + customer, "account:" + subject)
+    unit_code = pd.factorize(unit)[0]
+    start = hits["window_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    hit_id = hits["hit_id"].to_numpy(dtype=object)
+    typology = hits["typology"].to_numpy(dtype=object)
+    strict = ~hits["in_band"].to_numpy(dtype=bool)
+    utilisation = hits["utilisation"].to_numpy(dtype=float)
+    txn_ids = hits["txn_ids"].tolist()
+
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    # within a monitoring unit: windows sorted by start chain up while they overlap ...
+    previous, reach = -1, 0
+    for k in np.lexsort((start, unit_code)).tolist():
+        if previous >= 0 and unit_code[k] == unit_code[previous] and start[k] <= reach:
+            parent[find(k)] = find(previous)
+            reach = max(reach, end[k])
+        else:
+            reach = end[k]
+        previous = k
+    # ... and hits sharing a transaction merge
+    seen: dict[tuple, int] = {}
+    for i in range(n):
+        for t in txn_ids[i]:
+            j = seen.setdefault((unit_code[i], t), i)
+            if j != i:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+
     rows = []
-    for key, idx in pd.Series(np.arange(len(hits))).groupby(unit).groups.items():
-        mine = hits.loc[np.asarray(idx)].reset_index(drop=True)
-        for group in _components(mine):
-            g = mine.loc[group].sort_values(["window_start", "hit_id"], kind="stable")
-            contributions = []
-            family_best: dict[str, float] = {}
-            for typology, t in g.groupby("typology", sort=True):
-                weight = float(model.weights.get(typology, 0.0))
-                strength = 1.0 if (~t["in_band"]).any() else model.band_weight
-                value = weight * strength
-                family = FAMILIES.get(typology, typology)
-                family_best[family] = max(family_best.get(family, 0.0), value)
-                contributions.append({"indicator": typology, "family": family, "weight": weight,
-                                      "hits": int(len(t)), "in_band_only": bool(strength < 1.0), "value": value})
-            taken: set[str] = set()
-            for c in contributions:  # only the strongest indicator of a family contributes
-                value = c.pop("value")
-                take = value == family_best[c["family"]] and c["family"] not in taken
-                c["contribution"] = round(value, 6) if take else 0.0
-                if take:
-                    taken.add(c["family"])
-            score = float(sum(c["contribution"] for c in contributions))
-            weighted = g[g["typology"].map(lambda t: model.weights.get(t, 0.0) > 0)]
-            u = weighted["utilisation"].replace([np.inf], np.nan).max() if len(weighted) else np.nan
-            u = 0.0 if pd.isna(u) else float(u)
-            u_part = model.utilisation_weight * min(u, 1.0)
-            score += u_part
-            first = g.iloc[0]
-            alert_id = hashlib.sha1(json.dumps([config_hash, key, first["hit_id"]]).encode()).hexdigest()[:16]
-            rows.append({
-                "alert_id": alert_id, "customer": first["customer"] or "", "subject": first["subject"],
-                "score": round(score, 6), "raised": bool(score >= model.alert_threshold),
-                "window_start": g["window_start"].min(), "window_end": g["window_end"].max(),
-                "n_hits": int(len(g)), "hit_ids": list(g["hit_id"]), "utilisation": round(u, 6),
-                "explanation": json.dumps({"indicators": contributions, "utilisation": round(u, 6),
-                                           "utilisation_contribution": round(u_part, 6),
-                                           "threshold": model.alert_threshold}, sort_keys=True),
-            })
+    for members in groups.values():
+        members.sort(key=lambda i: (start[i], hit_id[i]))
+        by_typology: dict[str, list] = {}
+        for i in members:
+            entry = by_typology.setdefault(typology[i], [0, False])
+            entry[0] += 1
+            entry[1] |= bool(strict[i])
+        contributions = []
+        family_best: dict[str, float] = {}
+        for name in sorted(by_typology):
+            count, any_strict = by_typology[name]
+            weight = float(model.weights.get(name, 0.0))
+            strength = 1.0 if any_strict else model.band_weight
+            family = FAMILIES.get(name, name)
+            family_best[family] = max(family_best.get(family, 0.0), weight * strength)
+            contributions.append({"indicator": name, "family": family, "weight": weight, "hits": count,
+                                  "in_band_only": bool(strength < 1.0), "value": weight * strength})
+        taken: set[str] = set()
+        for c in contributions:  # only the strongest indicator of a family contributes
+            value = c.pop("value")
+            take = value == family_best[c["family"]] and c["family"] not in taken
+            c["contribution"] = round(value, 6) if take else 0.0
+            if take:
+                taken.add(c["family"])
+        weighted_u = [utilisation[i] for i in members
+                      if model.weights.get(typology[i], 0.0) > 0 and np.isfinite(utilisation[i])]
+        u = float(max(weighted_u)) if weighted_u else 0.0
+        u_part = model.utilisation_weight * min(u, 1.0)
+        score = float(sum(c["contribution"] for c in contributions)) + u_part
+        first = members[0]
+        alert_id = hashlib.sha1(json.dumps([config_hash, unit[first], hit_id[first]]).encode()).hexdigest()[:16]
+        rows.append({
+            "alert_id": alert_id, "customer": customer[first], "subject": subject[first],
+            "score": round(score, 6), "raised": bool(score >= model.alert_threshold),
+            "window_start": min(start[i] for i in members), "window_end": max(end[i] for i in members),
+            "n_hits": len(members), "hit_ids": [hit_id[i] for i in members], "utilisation": round(u, 6),
+            "explanation": json.dumps({"indicators": contributions, "utilisation": round(u, 6),
+                                       "utilisation_contribution": round(u_part, 6),
+                                       "threshold": model.alert_threshold}, sort_keys=True),
+        })
     out = pd.DataFrame(rows, columns=columns)
+    out["window_start"] = pd.to_datetime(out["window_start"].astype(np.int64))
+    out["window_end"] = pd.to_datetime(out["window_end"].astype(np.int64))
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
