@@ -103,12 +103,26 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> l
                                           value=round(float(value[e]), 2))))
         found, sums = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value, foreign,
                                        rule.threshold_cny, rule.threshold_usd, graph.n_customers, first, last)
-        for (c, d, direction, cc, n), (total,) in zip(found.tolist(), sums.tolist()):
+        if not len(found):
+            continue
+        # every covered edge once per side, sorted by (customer, day, currency class, direction),
+        # so each daily hit's evidence is one searchsorted range
+        covered = np.flatnonzero(applies & in_scan)
+        side_edge = np.concatenate([covered, covered])
+        side_cust = np.concatenate([dst_cust[covered], src_cust[covered]])
+        side_dir = np.repeat(np.array([0, 1]), len(covered))
+        keep = side_cust >= 0
+        side_edge, side_key = side_edge[keep], _daily_key(side_cust[keep], graph.day[side_edge[keep]],
+                                                          foreign[side_edge[keep]], side_dir[keep], graph.n_days)
+        order = np.argsort(side_key, kind="stable")
+        side_edge, side_key = side_edge[order], side_key[order]
+        wanted = _daily_key(found[:, 0], found[:, 1], found[:, 3], found[:, 2], graph.n_days)
+        lo_at = np.searchsorted(side_key, wanted, "left")
+        hi_at = np.searchsorted(side_key, wanted, "right")
+        for (c, d, direction, cc, n), (total,), lo, hi in zip(found.tolist(), sums.tolist(), lo_at, hi_at):
             if n < 2:
                 continue
-            lo, hi = graph.day_indptr[d], graph.day_indptr[d + 1]
-            side = dst_cust[lo:hi] if direction == 0 else src_cust[lo:hi]
-            edges = lo + np.flatnonzero(applies[lo:hi] & (side == c) & (foreign[lo:hi] == bool(cc)))
+            edges = np.sort(side_edge[lo:hi])
             own = graph.dst[edges] if direction == 0 else graph.src[edges]
             uniq, inverse = np.unique(own, return_inverse=True)
             subject = int(uniq[np.argmax(np.bincount(inverse, weights=graph.amount_cny[edges]))])
@@ -119,6 +133,12 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> l
                                           transactions=n, daily_sum=round(total, 2))))
     hits.extend(_frequent(graph, rules, params, pid, first, last))
     return hits
+
+
+def _daily_key(customer, day, foreign, direction, n_days: int) -> np.ndarray:
+    """One int64 per (customer, business day, currency class, direction)."""
+    return ((np.asarray(customer, np.int64) * n_days + np.asarray(day, np.int64)) * 2
+            + np.asarray(foreign, np.int64)) * 2 + np.asarray(direction, np.int64)
 
 
 def _frequent(graph, rules, params, pid, first, last) -> list[Hit]:
