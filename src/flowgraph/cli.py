@@ -13,15 +13,15 @@ import click
 import pandas as pd
 
 from .calendar import BusinessCalendar
-from .report import effectiveness
-from .scan import ScanResult, run_scan
-from .scan_config import load_config
-from .store import Store
 from .errors import FlowgraphError
 from .graph import build_graph
 from .io import Dataset, load_dataset, write_dataset
 from .money import read_rates
+from .report import effectiveness
+from .scan import ScanResult, run_scan
+from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
+from .store import Store
 
 
 def _parse_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
