@@ -110,7 +110,8 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> list[Hit]:
     pid = params_fingerprint(params)
     subjects = monitored(graph)
     hits = []
-    for (a, cond, run_first, run_last, best, _, _), (amt_in, amt_out) in zip(runs.tolist(), amounts.tolist()):
+    for (a, cond, run_first, run_last, best, n_senders, n_receivers), (amt_in, amt_out) in zip(
+            runs.tolist(), amounts.tolist()):
         if not subjects[a]:
             continue
         window = (max(0, best - params.window_days + 1), best)
@@ -126,7 +127,7 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> list[Hit]:
         in_share = top_share(graph.src[ins], graph.amount_cny[ins])
         out_share = top_share(graph.dst[outs], graph.amount_cny[outs])
         measures = {
-            "senders": int(len(np.unique(graph.src[ins]))), "receivers": int(len(np.unique(graph.dst[outs]))),
+            "senders": n_senders, "receivers": n_receivers,
             "amount_in": round(amt_in, 2), "amount_out": round(amt_out, 2),
             "pass_on_ratio": round(amt_out / amt_in, 6) if amt_in > 0 else None,
             "top_sender_amount_share": round(in_share[0], 6), "top_sender_count_share": round(in_share[1], 6),
