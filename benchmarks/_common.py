@@ -30,15 +30,31 @@ def proc_field(path: str, key: str) -> str | None:
     return None
 
 
-def machine_info() -> dict:
-    """Cores, memory, CPU model, platform and library versions of this machine."""
-    mem_kib = proc_field("/proc/meminfo", "MemTotal")
+def package_versions(packages=PACKAGES) -> dict:
+    """Installed version of each package (None where it is not installed)."""
     versions = {}
-    for pkg in PACKAGES:
+    for pkg in packages:
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
+    return versions
+
+
+def reset_peak() -> bool:
+    """Reset this process's peak-RSS mark (Linux: write 5 to /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def machine_info() -> dict:
+    """Cores, memory, CPU model, platform and library versions of this machine."""
+    mem_kib = proc_field("/proc/meminfo", "MemTotal")
+    versions = package_versions()
     return {
         "nproc": os.cpu_count(),
         "nproc_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,

@@ -46,7 +46,10 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA_DIR, RESULTS_DIR, REPO, git_info, machine_info, rss, spread  # noqa: E402
+from _common import DATA_DIR, RESULTS_DIR, REPO, git_info, machine_info, reset_peak, rss, spread  # noqa: E402
+
+from flowgraph.evaluate import MATCHING  # noqa: E402
+from flowgraph.simulate.typologies import TYPOLOGIES  # noqa: E402
 
 N_DAYS = 60
 TXNS_PER_CUSTOMER = 61.8
@@ -62,14 +65,8 @@ K_MANY = 5
 DETECTOR_NAMES = ("fan", "pass_through", "structuring", "large_value")
 CORE_DETECTORS = ("fan", "pass_through", "structuring")
 
-#: planted typology -> hit typologies that find it
-MATCH = {
-    "dispersed_in_concentrated_out": ("dispersed_in_concentrated_out",),
-    "concentrated_in_dispersed_out": ("concentrated_in_dispersed_out",),
-    "fan_in": ("fan_in",), "fan_out": ("fan_out",),
-    "pass_through": ("pass_through", "pass_through_chain"),
-    "structuring": ("structuring",), "structuring_daily": ("structuring_daily",),
-}
+#: planted laundering typology -> hit typologies that find it (flowgraph.evaluate's table)
+MATCH = {t: hits for t, hits in MATCHING.items() if t in TYPOLOGIES}
 NOT_COVERED = ("cycle", "scatter_gather")
 #: look-alike kind -> the hit typologies of the family it mimics
 LOOKALIKE_FAMILY = {
@@ -158,16 +155,6 @@ class KernelTimers:
             out[key] = {"cache_hits": int(sum(stats.cache_hits.values())) if stats else None,
                         "cache_misses": int(sum(stats.cache_misses.values())) if stats else None}
         return out
-
-
-def reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark of this process (Linux clear_refs 5)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------
@@ -965,7 +952,7 @@ def _worker_speed(folder: str, out: str, warm_repeats: str, hits_out: str) -> No
     res.update(load)
     res["n_edges"], res["n_accounts"], res["n_days"] = int(graph.n_edges), int(graph.n_accounts), int(graph.n_days)
     res["rss_before_detectors"] = rss()
-    res["peak_reset"] = reset_peak_rss()
+    res["peak_reset"] = reset_peak()
     timers = KernelTimers()
     passes, last_hits = [], []
     for i in range(1 + int(warm_repeats)):

@@ -54,7 +54,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import DATA_DIR, RESULTS_DIR, git_info, machine_info, rss, spread  # noqa: E402
+from _common import (DATA_DIR, RESULTS_DIR, git_info, machine_info, package_versions,  # noqa: E402
+                     reset_peak, rss, spread)
 
 N_DAYS = 60
 TXNS_PER_CUSTOMER = 61.8
@@ -91,27 +92,6 @@ def _json_default(o):
     if isinstance(o, (set, tuple)):
         return list(o)
     return str(o)
-
-
-def reset_peak() -> bool:
-    """Reset this process's peak-RSS mark (Linux: write 5 to /proc/self/clear_refs)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def versions() -> dict:
-    from importlib import metadata
-    out = {}
-    for pkg in EXTRA_PACKAGES:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -1126,7 +1106,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     report = {"benchmark": "harness", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "command": "benchmarks/harness.py " + " ".join(argv), "args": vars(args),
-              "machine": machine_info(), "extra_versions": versions(), "git": git_info(),
+              "machine": machine_info(), "extra_versions": package_versions(EXTRA_PACKAGES), "git": git_info(),
               "seeds": {"speed": args.speed_seed, "quality": args.quality_seeds, "warmup": 7}}
     report["quiet"] = wait_for_quiet(args.max_wait)
     if "sweep" not in args.skip:

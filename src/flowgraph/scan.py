@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import write_atomically, write_parquet
 from .alerts import build_alerts
 from .deid import Pseudonymizer, deidentify, load_key
 from .detectors import DETECTORS
@@ -70,7 +71,7 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
         strict["in_band"] = False
         frames.append(strict)
         relaxed_params = params.relaxed(band) if band > 0 else params
-        if relaxed_params is params or relaxed_params == params:
+        if relaxed_params == params:
             continue
         relaxed = hits_frame(module.detect(graph, relaxed_params, days))
         if relaxed.empty:
@@ -233,9 +234,7 @@ def _export(store: Store, out: Path, hits: pd.DataFrame, alerts: pd.DataFrame, m
         hits_out = deidentify(hits_out, pseudo)
         alerts_out = deidentify(alerts_out, pseudo)
     paths = {"hits": out / "hits.parquet", "alerts": out / "alerts.parquet", "manifest": out / "manifest.json"}
-    for name, frame in (("hits", hits_out), ("alerts", alerts_out)):
-        tmp = paths[name].with_name(paths[name].name + ".tmp")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, paths[name])
-    paths["manifest"].write_text(json.dumps(manifest, indent=2, default=str))
+    write_parquet(hits_out, paths["hits"])
+    write_parquet(alerts_out, paths["alerts"])
+    write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)))
     return paths

@@ -38,6 +38,33 @@ def _cents(x):
 
 
 @jit
+def _is_counterparty(other, a, own, amount, small, cust):
+    """Whether an edge of account ``a`` with account ``other`` counts: not cash, not a
+    self-transfer, not de minimis, not another account of the same customer ``own``."""
+    return other >= 0 and other != a and amount >= small and (own < 0 or cust[other] != own)
+
+
+@jit
+def _count(other, a, own, amount, small, cust, cnt, step):
+    """Add (``step`` 1) or remove (-1) a counterparty edge; return the change in the
+    number of distinct counterparties."""
+    if not _is_counterparty(other, a, own, amount, small, cust):
+        return 0
+    before = cnt[other]
+    cnt[other] += step
+    if before == 0 and step > 0:
+        return 1
+    if cnt[other] == 0 and step < 0:
+        return -1
+    return 0
+
+
+@jit
+def _counted_cents(other, a, own, amount, small, cust):
+    return _cents(amount) if _is_counterparty(other, a, own, amount, small, cust) else 0
+
+
+@jit
 def window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days):
     """The scan days whose trailing window can hold one of an account's edges (its in
     edges ``in_edges[i0:i1]`` and out edges ``out_edges[o0:o1]``, each in day order)."""
@@ -85,41 +112,26 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
         closing = d > d_stop
         if not closing:
             lo_day = d - window_days + 1
+            # one sender / receiver in or out of the window at a time, in time order
             while in_hi < i1 and day[in_edges[in_hi]] <= d:
                 e = in_edges[in_hi]
-                s = src[e]
-                if s >= 0 and s != a and amount[e] >= small and (own < 0 or cust[s] != own):
-                    if cnt_in[s] == 0:
-                        n_snd += 1
-                    cnt_in[s] += 1
-                    amt_in += _cents(amount[e])
+                n_snd += _count(src[e], a, own, amount[e], small, cust, cnt_in, 1)
+                amt_in += _counted_cents(src[e], a, own, amount[e], small, cust)
                 in_hi += 1
             while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
                 e = in_edges[in_lo]
-                s = src[e]
-                if s >= 0 and s != a and amount[e] >= small and (own < 0 or cust[s] != own):
-                    cnt_in[s] -= 1
-                    if cnt_in[s] == 0:
-                        n_snd -= 1
-                    amt_in -= _cents(amount[e])
+                n_snd += _count(src[e], a, own, amount[e], small, cust, cnt_in, -1)
+                amt_in -= _counted_cents(src[e], a, own, amount[e], small, cust)
                 in_lo += 1
             while out_hi < o1 and day[out_edges[out_hi]] <= d:
                 e = out_edges[out_hi]
-                r = dst[e]
-                if r >= 0 and r != a and amount[e] >= small and (own < 0 or cust[r] != own):
-                    if cnt_out[r] == 0:
-                        n_rcv += 1
-                    cnt_out[r] += 1
-                    amt_out += _cents(amount[e])
+                n_rcv += _count(dst[e], a, own, amount[e], small, cust, cnt_out, 1)
+                amt_out += _counted_cents(dst[e], a, own, amount[e], small, cust)
                 out_hi += 1
             while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
                 e = out_edges[out_lo]
-                r = dst[e]
-                if r >= 0 and r != a and amount[e] >= small and (own < 0 or cust[r] != own):
-                    cnt_out[r] -= 1
-                    if cnt_out[r] == 0:
-                        n_rcv -= 1
-                    amt_out -= _cents(amount[e])
+                n_rcv += _count(dst[e], a, own, amount[e], small, cust, cnt_out, -1)
+                amt_out -= _counted_cents(dst[e], a, own, amount[e], small, cust)
                 out_lo += 1
         material = amt_in >= floor_cents and amt_out >= floor_cents
         for c in range(N_CONDITIONS):
@@ -164,13 +176,9 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                 n_runs += 1
     # leave the counters clean for the next account
     for k in range(in_lo, in_hi):
-        s = src[in_edges[k]]
-        if s >= 0 and s != a and amount[in_edges[k]] >= small and (own < 0 or cust[s] != own):
-            cnt_in[s] -= 1
+        _count(src[in_edges[k]], a, own, amount[in_edges[k]], small, cust, cnt_in, -1)
     for k in range(out_lo, out_hi):
-        r = dst[out_edges[k]]
-        if r >= 0 and r != a and amount[out_edges[k]] >= small and (own < 0 or cust[r] != own):
-            cnt_out[r] -= 1
+        _count(dst[out_edges[k]], a, own, amount[out_edges[k]], small, cust, cnt_out, -1)
     return n_runs
 
 

@@ -32,30 +32,38 @@ SIGMA_TIE = 1e-12
 
 
 @jit
+def _band_value(k, side, a, c, in_edges, out_edges, src, channel, ratio, band_low):
+    """The ratio of the window's k-th edge on ``side`` (0 in, 1 out) if it belongs to
+    channel ``c``'s band (self-transfers counted once, on the out side), else -1."""
+    e = in_edges[k] if side == 0 else out_edges[k]
+    if (side == 0 and src[e] == a) or channel[e] != c or not (band_low <= ratio[e] < 1.0):
+        return -1.0
+    return ratio[e]
+
+
+@jit
 def _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, channel, ratio, band_low):
     """σ of the band of channel ``c`` in the current window, two-pass (mean, then squared
     deviations): exact for equal values and free of the cancellation of running sums."""
     total = 0.0
     n = 0
-    for side in range(2):
-        lo, hi = (in_lo, in_hi) if side == 0 else (out_lo, out_hi)
-        for k in range(lo, hi):
-            e = in_edges[k] if side == 0 else out_edges[k]
-            if (side == 0 and src[e] == a) or channel[e] != c or not (band_low <= ratio[e] < 1.0):
-                continue
-            total += ratio[e]
-            n += 1
-    if n == 0:
-        return 0.0
-    mean = total / n
+    mean = 0.0
     dev = 0.0
-    for side in range(2):
-        lo, hi = (in_lo, in_hi) if side == 0 else (out_lo, out_hi)
-        for k in range(lo, hi):
-            e = in_edges[k] if side == 0 else out_edges[k]
-            if (side == 0 and src[e] == a) or channel[e] != c or not (band_low <= ratio[e] < 1.0):
-                continue
-            dev += (ratio[e] - mean) * (ratio[e] - mean)
+    for second_pass in range(2):
+        for side in range(2):
+            lo, hi = (in_lo, in_hi) if side == 0 else (out_lo, out_hi)
+            for k in range(lo, hi):
+                x = _band_value(k, side, a, c, in_edges, out_edges, src, channel, ratio, band_low)
+                if x < 0:
+                    continue
+                if second_pass:
+                    dev += (x - mean) * (x - mean)
+                else:
+                    total += x
+                    n += 1
+        if n == 0:
+            return 0.0
+        mean = total / n
     return np.sqrt(dev / n)
 
 

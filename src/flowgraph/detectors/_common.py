@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import CHANNELS, RuleSet
+from ..config import RuleSet, get_rule_set
 from ..money import PARTY_ENTITY, rule_applies
+
+
+def prepare(graph, params, days):
+    """What every ``detect`` starts with: the rule set and the scan's first and last
+    business-day index, or None when there is nothing to scan."""
+    rules = get_rule_set(params.rule_set)
+    first, last = scan_range(graph, days)
+    if graph.n_edges == 0 or last < first:
+        return None
+    return rules, first, last
 
 
 def scan_range(graph, days) -> tuple[int, int]:
@@ -89,7 +99,6 @@ def top_share(counterparty: np.ndarray, amount: np.ndarray) -> tuple[float, floa
     return (float(by_amount.max() / total) if total > 0 else 0.0, float(by_count.max() / len(counterparty)))
 
 
-CHANNEL_NAMES = CHANNELS
 
 
 def edge_phi_ratio(graph, rules: RuleSet) -> np.ndarray:

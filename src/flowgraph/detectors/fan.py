@@ -31,7 +31,7 @@ import numpy as np
 from .._kernels.fan import fan_runs
 from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
-from ._common import counterparty_edges, monitored, n_chunks, phi_by_channel, scan_range, top_share, transfer_threshold
+from ._common import counterparty_edges, monitored, n_chunks, phi_by_channel, prepare, top_share, transfer_threshold
 from ._params import check_number
 
 TYPOLOGIES = ("fan_in", "fan_out", "dispersed_in_concentrated_out", "concentrated_in_dispersed_out")
@@ -97,10 +97,10 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> list[Hit]:
     -------
     list of Hit
     """
-    rules = get_rule_set(params.rule_set)
-    first, last = scan_range(graph, days)
-    if graph.n_edges == 0 or last < first:
+    prepared = prepare(graph, params, days)
+    if prepared is None:
         return []
+    rules, first, last = prepared
     threshold = transfer_threshold(graph, rules)
     small = params.min_amount_fraction * threshold
     runs, amounts = fan_runs(graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges,

@@ -22,7 +22,7 @@ from .._kernels.large_value import daily_cumulative, frequent_runs
 from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
 from ..money import rule_applies
-from ._common import edge_phi_ratio, monitored, phi_by_channel, scan_range
+from ._common import edge_phi_ratio, monitored, phi_by_channel, prepare
 from ._params import check_number
 
 TYPOLOGIES = ("large_value_single", "large_value_daily", "frequent_daily", "frequent_consecutive")
@@ -74,10 +74,10 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> l
     -------
     list of Hit
     """
-    rules = get_rule_set(params.rule_set)
-    first, last = scan_range(graph, days)
-    if graph.n_edges == 0 or last < first:
+    prepared = prepare(graph, params, days)
+    if prepared is None:
         return []
+    rules, first, last = prepared
     pid = params_fingerprint(params)
     party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
     src_party, dst_party = party(graph.src), party(graph.dst)

@@ -26,7 +26,7 @@ import numpy as np
 from .._kernels.pass_through import pass_through_runs
 from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
-from ._common import monitored, n_chunks, phi_by_channel, scan_range, transfer_threshold
+from ._common import monitored, n_chunks, phi_by_channel, prepare, transfer_threshold
 from ._params import check_number
 
 
@@ -100,10 +100,10 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
     -------
     list of Hit
     """
-    rules = get_rule_set(params.rule_set)
-    first, last = scan_range(graph, days)
-    if graph.n_edges == 0 or last < first:
+    prepared = prepare(graph, params, days)
+    if prepared is None:
         return []
+    rules, first, last = prepared
     floor = params.material_fraction * transfer_threshold(graph, rules)
     runs, amounts = pass_through_runs(graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges,
                                       graph.src, graph.dst, graph.day, graph.amount_cny, first, last,

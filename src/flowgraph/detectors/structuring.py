@@ -24,7 +24,7 @@ import numpy as np
 from .._kernels.structuring import daily_structuring_runs, structuring_runs
 from ..config import CHANNELS, get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
-from ._common import edge_phi_ratio, monitored, n_chunks, phi_by_channel, scan_range
+from ._common import edge_phi_ratio, monitored, n_chunks, phi_by_channel, prepare
 from ._params import check_number
 
 TYPOLOGIES = ("structuring", "structuring_daily")
@@ -87,10 +87,10 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     -------
     list of Hit
     """
-    rules = get_rule_set(params.rule_set)
-    first, last = scan_range(graph, days)
-    if graph.n_edges == 0 or last < first:
+    prepared = prepare(graph, params, days)
+    if prepared is None:
         return []
+    rules, first, last = prepared
     ratio = edge_phi_ratio(graph, rules)
     args = (graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src, graph.dst,
             graph.day, graph.channel, ratio, first, last, params.window_days, float(params.band_low),

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from .._files import write_atomically, write_parquet
 from ..errors import DataError
 from ..money import RateTable
 from .amlsim import read_amlsim
@@ -74,13 +74,6 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
     return read_transactions(path, columns, accounts, rates, timestamp_format, channel_map)
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write to a temporary name and rename, so a crash never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
     """Write the accepted tables (Parquet), every rejected row (``rejects.csv``, with the
     table it came from) and the validation reports (``validation.json``).
@@ -100,16 +93,15 @@ def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in
              ("transactions.parquet", "accounts.parquet", "rejects.csv", "validation.json")}
-    _atomic_write(paths["transactions.parquet"],
-                  lambda p: dataset.transactions.table.to_parquet(p, index=False))
-    _atomic_write(paths["accounts.parquet"], lambda p: dataset.accounts.table.to_parquet(p, index=False))
+    write_parquet(dataset.transactions.table, paths["transactions.parquet"])
+    write_parquet(dataset.accounts.table, paths["accounts.parquet"])
     rejects = pd.concat([
         dataset.transactions.rejects.assign(table="transactions"),
         dataset.accounts.rejects.assign(table="accounts"),
     ], ignore_index=True)
     rejects.insert(0, "table", rejects.pop("table"))
-    _atomic_write(paths["rejects.csv"], lambda p: rejects.to_csv(p, index=False))
+    write_atomically(paths["rejects.csv"], lambda p: rejects.to_csv(p, index=False))
     report = {"transactions": dataset.transactions.report.to_dict(),
               "accounts": dataset.accounts.report.to_dict()}
-    _atomic_write(paths["validation.json"], lambda p: p.write_text(json.dumps(report, indent=2)))
+    write_atomically(paths["validation.json"], lambda p: p.write_text(json.dumps(report, indent=2)))
     return paths

@@ -8,13 +8,13 @@ from the one seed, so changing the typology mix does not change the background.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._files import write_parquet
 from ..calendar import BusinessCalendar, prc_calendar
 from ..ceiling import W
 from ..config import get_rule_set
@@ -276,9 +276,5 @@ def write_simulation(bank: SimulatedBank, out_dir: str | Path) -> dict[str, Path
     paths = {}
     for name, table in (("transactions", bank.transactions), ("accounts", bank.accounts),
                         ("patterns", bank.patterns)):
-        path = out / f"{name}.parquet"
-        tmp = path.with_name(path.name + ".tmp")
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-        paths[name] = path
+        paths[name] = write_parquet(table, out / f"{name}.parquet")
     return paths
