@@ -185,12 +185,9 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
             if fail_after and committed >= fail_after:
                 os._exit(17)  # a hard kill: no cleanup, no finally
         # alerts of every monitoring unit this scan touched, from all their stored hits
-        all_hits = store.hits(config.config_hash)
         run_hits = store.hits(config.config_hash, run_id=run_id)
         units = set(np.where(run_hits["customer"] != "", run_hits["customer"], run_hits["subject"]))
-        unit_hits = all_hits[np.isin(np.where(all_hits["customer"] != "", all_hits["customer"], all_hits["subject"]),
-                                     list(units))]
-        alerts = build_alerts(unit_hits, config.model, config.config_hash)
+        alerts = build_alerts(store.hits(config.config_hash, units=units), config.model, config.config_hash)
         store.replace_alerts(config.config_hash, units, alerts, run_id)
         checks = {"u_above_1_without_large_value": _large_value_cross_check(run_hits)}
         found = set(run_hits["hit_id"])

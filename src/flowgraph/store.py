@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS hits (
     PRIMARY KEY (config_hash, hit_id)
 );
 CREATE INDEX IF NOT EXISTS hits_customer ON hits (config_hash, customer);
+CREATE INDEX IF NOT EXISTS hits_subject ON hits (config_hash, subject);
 CREATE TABLE IF NOT EXISTS run_hits (run_id TEXT, hit_id TEXT, PRIMARY KEY (run_id, hit_id));
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY, config_hash TEXT, customer TEXT, subject TEXT, score REAL, raised INTEGER,
@@ -140,17 +141,24 @@ class Store:
                       "WHERE run_id = ?", (now(), n_hits, n_alerts, json.dumps(checks), run_id))
 
     # -- hits and alerts -----------------------------------------------------------------
-    def hits(self, config_hash: str, customers: list[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
-        """Stored hits of a configuration (optionally only those a run found, or of some
-        monitoring units: customers, or subject accounts of hits without one), with lists
-        and dates decoded."""
-        if run_id is None:
-            frame = self.query("SELECT * FROM hits WHERE config_hash = ?", [config_hash])
-        else:
+    def hits(self, config_hash: str, units: set[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """Stored hits of a configuration — all, only those a run found, or only those of
+        some monitoring units (customers; subject accounts for hits without a customer) —
+        with lists and dates decoded. Units are selected in SQL, so a daily run reads only
+        the history of the customers it touched."""
+        if run_id is not None:
             frame = self.query("SELECT h.* FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
                                "WHERE h.config_hash = ? AND r.run_id = ?", [config_hash, run_id])
-        if customers is not None:
-            frame = frame[frame["customer"].isin(customers) | frame["subject"].isin(customers)]
+        elif units is not None:
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_units (unit TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM wanted_units")
+            self.conn.executemany("INSERT OR IGNORE INTO wanted_units VALUES (?)", [(u,) for u in units])
+            frame = self.query(
+                "SELECT h.* FROM wanted_units u JOIN hits h ON h.config_hash = ? AND h.customer = u.unit "
+                "UNION ALL SELECT h.* FROM wanted_units u JOIN hits h "
+                "ON h.config_hash = ? AND h.customer = '' AND h.subject = u.unit", [config_hash, config_hash])
+        else:
+            frame = self.query("SELECT * FROM hits WHERE config_hash = ?", [config_hash])
         for col in ("accounts", "txn_ids"):
             frame[col] = frame[col].map(json.loads)
         frame["in_band"] = frame["in_band"].astype(bool)
