@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 usage or configuration error, 3 data error.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -108,7 +109,9 @@ def ingest(input_path: Path, out: Path, accounts: Path | None, rates: Path | Non
               help="Write real account/customer ids into the exports (logged in the store's audit table).")
 @click.option("--key-file", type=click.Path(path_type=Path),
               help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
-def scan(input_path, out, config_path, as_of, store_path, accounts, rates, mapping, reveal_ids, key_file):
+@click.option("--wait", "wait_s", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait for another scan that holds the same store before refusing.")
+def scan(input_path, out, config_path, as_of, store_path, accounts, rates, mapping, reveal_ids, key_file, wait_s):
     """Scan INPUT with every detector, score hits, group them into alerts, and record the
     run in the store.
 
@@ -125,7 +128,7 @@ def scan(input_path, out, config_path, as_of, store_path, accounts, rates, mappi
                            rates=read_rates(rates) if rates else None)
     click.echo(str(dataset.transactions.report))
     result = run_scan(dataset, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
-                      key_file=key_file)
+                      key_file=key_file, wait_s=wait_s)
     _print_scan(result, out)
 
 
@@ -147,14 +150,14 @@ def _print_scan(result: ScanResult, out: Path) -> None:
 
 
 @cli.command()
-@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True),
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="The run store (store.sqlite).")
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the metrics as CSV here.")
 def report(store_path, out):
     """Rule-effectiveness report (SPEC §6) from the run store: per indicator and overall,
     hits, alerted transactions and alert rate, customers triggered and concentration,
     rules never triggered, and exclusion / report / case rates from dispositions."""
-    metrics, overall = effectiveness(Store(store_path))
+    metrics, overall = effectiveness(Store(store_path, create=False))
     click.echo(metrics.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     click.echo("overall: " + ", ".join(f"{k} {v}" for k, v in overall.items()))
     if out:
@@ -164,7 +167,7 @@ def report(store_path, out):
 
 @cli.command()
 @click.argument("alert_id")
-@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True),
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="The run store (store.sqlite).")
 @click.option("--as", "disposition", required=True, type=click.Choice(["excluded", "reported", "case"]),
               help="The decision: excluded (排除), reported (报告) or case (成案).")
@@ -172,7 +175,7 @@ def report(store_path, out):
 @click.option("--note", default="", help="Why.")
 def dispose(alert_id, store_path, disposition, analyst, note):
     """Record an analyst's decision on ALERT_ID, with who and when."""
-    store = Store(store_path)
+    store = Store(store_path, create=False)
     store.dispose(alert_id, disposition, analyst, note)
     click.echo(f"alert {alert_id}: {disposition} by {analyst}")
 
@@ -315,7 +318,23 @@ def main(argv: list[str] | None = None) -> int:
     except FlowgraphError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:  # the machine refused a file operation: a full disk, a read-only folder
+        click.echo(f"error: {_os_error_message(exc)}", err=True)
+        return 2
     return 0
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line for a failed file operation: which file, what the system said, the fix."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = ("free disk space (or choose another --out / --store), then run the same command again: "
+               "files are written whole or not at all, and a scan resumes after its last committed chunk")
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "choose a folder you can write to (--out / --store), or fix its permissions"
+    else:
+        fix = "check the path and that the device is available"
+    return f"{where}{exc.strerror or exc}. Fix: {fix}."
 
 
 if __name__ == "__main__":

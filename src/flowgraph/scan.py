@@ -9,37 +9,41 @@ Re-running adds nothing twice: hits and alerts have deterministic ids.
 
 After the chunks, the alerts of every monitoring unit touched are rebuilt from all of its
 stored hits (so a T+1 hit joins yesterday's alert), hits with utilisation u > 1 are
-cross-checked against large-value hits (SPEC §4: a flow above its ceiling must have
-triggered a large-value rule; any that did not point at a bug or a missing rule), and
-de-identified exports are written: ``hits.parquet``, ``alerts.parquet``, ``manifest.json``.
+cross-checked against the large-value hits on their evidence transactions, whichever party
+those hits name (SPEC §4: a flow above its ceiling must have triggered a large-value rule;
+any that did not point at a bug or a missing rule), and de-identified exports are written:
+``hits.parquet``, ``alerts.parquet``, ``manifest.json`` (:mod:`flowgraph.exports`), with every
+column even when nothing was found.
+
+One scan at a time writes to a store (a lock file beside it); failures a user can cause
+(a bad ``as_of``, an unwritable folder, a damaged store, a full disk) raise
+:class:`~flowgraph.errors.ConfigError` or :class:`~flowgraph.errors.DataError` with the fix,
+and leave every committed chunk in place for the next run to resume from.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from ._files import write_atomically, write_parquet
 from .alerts import build_alerts
-from .deid import Pseudonymizer, deidentify, load_key
 from .detectors import DETECTORS
-from .errors import ConfigError
+from .errors import ConfigError, DataError
+from .exports import write_exports
 from .graph import TransactionGraph, build_graph
 from .hits import hits_frame
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
 from .store import Store, now
-
-#: Tests set this to kill a scan after so many committed chunks.
-FAIL_AFTER_ENV = "FLOWGRAPH_FAIL_AFTER_CHUNKS"
-
 
 @dataclass
 class ScanResult:
@@ -103,22 +107,62 @@ def _chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
     return [(d, min(d + size - 1, last)) for d in range(first, last + 1, size)]
 
 
-def _large_value_cross_check(hits: pd.DataFrame) -> list[dict]:
-    """Hits above their ceiling (u > 1) with no large-value hit on the same customer in
-    their window."""
+def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame) -> list[dict]:
+    """Hits above their ceiling (u > 1) none of whose evidence transactions is in a
+    large-value hit (single or daily cumulative, of either party, from this run or an
+    earlier one): SPEC §4 says such a flow must have triggered a report."""
     over = hits[(hits["utilisation"] > 1) & (hits["detector"] != "large_value")]
-    lv = hits[hits["typology"].isin(["large_value_single", "large_value_daily"])]
-    missing = []
-    for r in over.itertuples():
-        unit_lv = lv[((lv["customer"] == r.customer) & (r.customer != "")) | (lv["subject"] == r.subject)]
-        if not ((unit_lv["window_start"] <= r.window_end) & (unit_lv["window_end"] >= r.window_start)).any():
-            missing.append({"hit_id": r.hit_id, "typology": r.typology, "utilisation": round(float(r.utilisation), 4)})
-    return missing
+    if over.empty:
+        return []
+    first = str(over["window_start"].min().date())
+    last = str(over["window_end"].max().date())
+    reported = store.large_value_evidence(config_hash, first, last)
+    return [{"hit_id": r.hit_id, "typology": r.typology, "utilisation": round(float(r.utilisation), 4)}
+            for r in over.itertuples() if reported.isdisjoint(r.txn_ids)]
+
+
+def _output_folder(out: str | Path) -> Path:
+    """The ``--out`` folder, created if absent and checked writable before any work."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, not a folder. Fix: name a folder (it is created if absent).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".flowgraph-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write there ({exc.strerror}). Fix: choose a folder you can "
+                          "write to, or fix its permissions or free space.") from None
+    return out
+
+
+def _parse_day(value: str, option: str) -> np.datetime64:
+    try:
+        return np.datetime64(dt.date.fromisoformat(str(value).strip()), "D")
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a date in the form YYYY-MM-DD. Fix: e.g. {option} 2027-01-04."
+                          ) from None
+
+
+def _scan_days(graph: TransactionGraph, as_of: str | None) -> tuple[int, int, str]:
+    """Business-day indices (first, last) and the mode of a scan."""
+    if as_of is None:
+        return 0, graph.n_days - 1, "range"
+    business_day = graph.calendar.next_business_day(_parse_day(as_of, "--as-of"))
+    first_day, last_day = graph.business_days[0], graph.business_days[-1]
+    if not first_day <= business_day <= last_day:
+        raise ConfigError(f"--as-of {as_of} (business day {business_day}): outside the data, whose transactions "
+                          f"fall on business days {first_day} .. {last_day}. Fix: give a day inside that range, "
+                          "or add that day's transactions to INPUT.")
+    d = graph.day_index(business_day)
+    return d, d, "t+1"
 
 
 def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig | None = None,
              as_of: str | None = None, store_path: str | Path | None = None, reveal_ids: bool = False,
-             key_file: str | Path | None = None, progress: bool = True) -> ScanResult:
+             key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
+             on_chunk: Callable[[int], None] | None = None) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -131,7 +175,8 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     config : ScanConfig, optional
         Default: every SPEC default.
     as_of : str, optional
-        T+1: scan only this business day (with its trailing windows).
+        T+1: scan only this business day (YYYY-MM-DD; a weekend or holiday counts as the
+        next business day) with its trailing windows.
     store_path : path, optional
         The run store; default ``OUT/store.sqlite``.
     reveal_ids : bool
@@ -141,65 +186,80 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         Pseudonym key (see :mod:`flowgraph.deid`).
     progress : bool
         Show a progress bar on a terminal.
+    wait_s : float
+        How long to wait for another scan that holds the same store (default: refuse at once).
+    on_chunk : callable, optional
+        Called with the chunk number after each chunk is committed to the store (progress
+        reporting; the tests use it to kill a scan between chunks).
+
+    Raises
+    ------
+    ConfigError
+        Bad ``as_of``, an unwritable ``out``, a store held by another scan.
+    DataError
+        No accepted transaction, a damaged store.
     """
     config = config or ScanConfig()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _output_folder(out)
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     table = dataset.transactions.table
+    if len(table) == 0:
+        raise DataError(f"{dataset.transactions.report.source}: no accepted transaction, nothing to scan. "
+                        "Fix: see the rejected rows and their reasons (flowgraph ingest INPUT --out DIR).")
     graph = build_graph(table, dataset.accounts.table, config.calendar())
-    if graph.n_days == 0:
-        raise ConfigError("the data holds no accepted transaction: nothing to scan")
-    if as_of is not None:
-        d = graph.day_index(as_of)
-        first, last, mode = d, d, "t+1"
-    else:
-        first, last, mode = 0, graph.n_days - 1, "range"
+    first, last, mode = _scan_days(graph, as_of)
     store = Store(store_path or out / "store.sqlite")
     try:
-        fingerprint = data_fingerprint(table)
-        scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
-        run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
-        resumed = run_id is not None
-        chunks = _chunks(first, last, config.chunk_days)
-        if not resumed:
-            run_id = uuid.uuid4().hex[:16]
-            store.start_run({
-                "run_id": run_id, "started_at": now(), "status": "running", "mode": mode, "as_of": as_of,
-                "scan_first": scan_first, "scan_last": scan_last,
-                "data_first": str(graph.business_days[0]), "data_last": str(graph.business_days[-1]),
-                "data_fingerprint": fingerprint, "n_transactions": int(graph.n_edges),
-                "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
-                "calendar": json.dumps(graph.calendar.describe()), "code_version": metadata.version("flowgraph"),
-                "n_chunks": len(chunks)})
-        done = store.done_chunks(run_id)
-        fail_after = int(os.environ.get(FAIL_AFTER_ENV, "0") or 0)
-        committed = 0
-        todo = [(i, c) for i, c in enumerate(chunks) if i not in done]
-        for i, (d0, d1) in _progress(todo, progress, f"scan {scan_first}..{scan_last}"):
-            hits = scan_hits(graph, config, (d0, d1)).assign(config_hash=config.config_hash, run_id=run_id)
-            hits["w"] = _w_column(hits)
-            store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]), hits)
-            committed += 1
-            if fail_after and committed >= fail_after:
-                os._exit(17)  # a hard kill: no cleanup, no finally
-        # alerts of every monitoring unit this scan touched, from all their stored hits
-        run_hits = store.hits(config.config_hash, run_id=run_id)
-        units = set(np.where(run_hits["customer"] != "", run_hits["customer"], run_hits["subject"]))
-        alerts = build_alerts(store.hits(config.config_hash, units=units), config.model, config.config_hash)
-        store.replace_alerts(config.config_hash, units, alerts, run_id)
-        checks = {"u_above_1_without_large_value": _large_value_cross_check(run_hits)}
-        found = set(run_hits["hit_id"])
-        run_alerts = alerts[alerts["hit_ids"].map(lambda ids: not found.isdisjoint(ids))].reset_index(drop=True)
-        store.finish_run(run_id, len(run_hits), int(run_alerts["raised"].sum()), checks)
-        manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
-                    "resumed": resumed, "checks": checks}
-        manifest["deidentified"] = not reveal_ids
-        paths = _export(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
-        return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
+        with store.lock(wait_s):
+            return _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file,
+                        progress, on_chunk)
     finally:
         store.close()
+
+
+def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
+         on_chunk) -> ScanResult:
+    fingerprint = data_fingerprint(table)
+    scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
+    run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
+    resumed = run_id is not None
+    chunks = _chunks(first, last, config.chunk_days)
+    if not resumed:
+        run_id = uuid.uuid4().hex[:16]
+        store.start_run({
+            "run_id": run_id, "started_at": now(), "status": "running", "mode": mode, "as_of": as_of,
+            "scan_first": scan_first, "scan_last": scan_last,
+            "data_first": str(graph.business_days[0]), "data_last": str(graph.business_days[-1]),
+            "data_fingerprint": fingerprint, "n_transactions": int(graph.n_edges),
+            "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
+            "calendar": json.dumps(graph.calendar.describe()), "code_version": metadata.version("flowgraph"),
+            "n_chunks": len(chunks)})
+    done = store.done_chunks(run_id)
+    todo = [(i, c) for i, c in enumerate(chunks) if i not in done]
+    for i, (d0, d1) in _progress(todo, progress, f"scan {scan_first}..{scan_last}"):
+        hits = scan_hits(graph, config, (d0, d1)).assign(config_hash=config.config_hash, run_id=run_id)
+        hits["w"] = _w_column(hits)
+        store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]), hits)
+        if on_chunk is not None:
+            on_chunk(i)
+    # alerts of every monitoring unit this scan touched, from all their stored hits
+    run_hits = store.hits(config.config_hash, run_id=run_id)
+    units = set(np.where(run_hits["customer"] != "", run_hits["customer"], run_hits["subject"]))
+    alerts = build_alerts(store.hits(config.config_hash, units=units), config.model, config.config_hash)
+    store.replace_alerts(config.config_hash, units, alerts, run_id)
+    checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits)}
+    found = set(run_hits["hit_id"])
+    touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
+    run_alerts = alerts.loc[touched].reset_index(drop=True)
+    n_raised = int(run_alerts["raised"].sum())
+    # the run is complete once its exports exist: a failure before leaves it to be resumed
+    manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
+                "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,
+                "resumed": resumed, "checks": checks, "deidentified": not reveal_ids}
+    paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
+    store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
+    return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
 
 
 def _w_column(hits: pd.DataFrame) -> pd.Series:
@@ -217,21 +277,3 @@ def _progress(items, enabled: bool, desc: str):
     from tqdm import tqdm
 
     return tqdm(items, desc=desc, unit="chunk", disable=None)
-
-
-def _export(store: Store, out: Path, hits: pd.DataFrame, alerts: pd.DataFrame, manifest: dict,
-            reveal_ids: bool, key_file) -> dict:
-    hits_out = hits.drop(columns=["config_hash"], errors="ignore")
-    alerts_out = alerts.copy()
-    if reveal_ids:
-        store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": manifest["run_id"],
-                                                   "hits": len(hits_out), "alerts": len(alerts_out)}))
-    else:
-        pseudo = Pseudonymizer(load_key(key_file))
-        hits_out = deidentify(hits_out, pseudo)
-        alerts_out = deidentify(alerts_out, pseudo)
-    paths = {"hits": out / "hits.parquet", "alerts": out / "alerts.parquet", "manifest": out / "manifest.json"}
-    write_parquet(hits_out, paths["hits"])
-    write_parquet(alerts_out, paths["alerts"])
-    write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)))
-    return paths

@@ -23,6 +23,7 @@ The store keeps real ids (it is the record); it is created owner-only (mode 0600
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import json
 import os
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -76,20 +77,92 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class Store:
-    """A connection to the run store (created if absent, owner-only)."""
+#: How long a write waits for another connection's transaction before giving up (a
+#: disposition recorded while a scan commits a chunk waits; two scans never share a store:
+#: see :meth:`Store.lock`).
+BUSY_TIMEOUT_MS = 30_000
 
-    def __init__(self, path: str | Path):
+
+def _database_errors(method):
+    """Turn SQLite's errors into messages that name the store and the fix."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise _translate(self.path, exc) from None
+    return guarded
+
+
+def _translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return ConfigError(f"{path}: the run store is busy ({text}): another process held it for more than "
+                           f"{BUSY_TIMEOUT_MS // 1000} s. Fix: wait for that process and run the command again.")
+    if "full" in text:
+        return ConfigError(f"{path}: the run store cannot grow ({text}). Fix: free disk space, then run the same "
+                           "command again: every chunk committed before is kept and the scan resumes after it.")
+    return DataError(f"{path}: the run store is damaged or is not a flowgraph store ({text}). Fix: restore it "
+                     "from a backup, or give a new --store path (a new store is created there).")
+
+
+class Store:
+    """A connection to the run store (owner-only).
+
+    Parameters
+    ----------
+    path : path
+        The SQLite file.
+    create : bool
+        Create the store if absent (a scan); False to open only an existing store (report,
+        dispose), so a mistyped path is an error instead of a new empty store.
+    """
+
+    def __init__(self, path: str | Path, create: bool = True):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ConfigError(f"{self.path}: is a folder; a run store is a file. Fix: name the store file, "
+                              f"e.g. {self.path / 'store.sqlite'}.")
         new = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if new and not create:
+            raise ConfigError(f"{self.path}: no run store here. Fix: check the path; a scan writes its store to "
+                              "OUT/store.sqlite unless --store says otherwise.")
         if new:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._open(new)
+
+    @_database_errors
+    def _open(self, new: bool) -> None:
         self.conn = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+        self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not new and tables and "runs" not in tables:
+            raise DataError(f"{self.path}: an SQLite file, but not a flowgraph run store (it has tables "
+                            f"{sorted(tables)[:5]}). Fix: give the store.sqlite a scan wrote, or a new path.")
         self.conn.executescript(SCHEMA)
 
+    @contextmanager
+    def lock(self, wait_s: float = 0.0):
+        """Hold the store for one scan: a second scan on the same store waits up to
+        ``wait_s`` seconds, then refuses (ConfigError), so two runs never interleave their
+        chunks. The lock is a file beside the store, released when the process ends."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(f"{self.path}.lock", timeout=wait_s, mode=0o600)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise ConfigError(f"{self.path}: another scan is writing to this run store (lock {lock.lock_file}). "
+                              "Fix: wait for it to finish, or pass --wait SECONDS to queue behind it.") from None
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    @_database_errors
     def close(self) -> None:
         self.conn.close()
 
@@ -105,10 +178,12 @@ class Store:
         else:
             self.conn.execute("COMMIT")
 
+    @_database_errors
     def query(self, sql: str, params=()) -> pd.DataFrame:
         return pd.read_sql_query(sql, self.conn, params=params)
 
     # -- runs ----------------------------------------------------------------------------
+    @_database_errors
     def incomplete_run(self, fingerprint: str, config_hash: str, scan_first: str, scan_last: str) -> str | None:
         """The id of an unfinished run over the same data, configuration and days."""
         row = self.conn.execute(
@@ -117,14 +192,17 @@ class Store:
             (fingerprint, config_hash, scan_first, scan_last)).fetchone()
         return row[0] if row else None
 
+    @_database_errors
     def start_run(self, run: dict) -> None:
         with self.transaction() as c:
             cols = ", ".join(run)
             c.execute(f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(run))})", tuple(run.values()))
 
+    @_database_errors
     def done_chunks(self, run_id: str) -> set[int]:
         return {r[0] for r in self.conn.execute("SELECT chunk FROM run_chunks WHERE run_id = ?", (run_id,))}
 
+    @_database_errors
     def commit_chunk(self, run_id: str, chunk: int, first_day: str, last_day: str, hits: pd.DataFrame) -> None:
         """Store a chunk's hits and mark it done, in one transaction."""
         rows = [tuple(_sql(r[c]) for c in HIT_STORE_COLUMNS) for r in hits.to_dict("records")]
@@ -135,12 +213,14 @@ class Store:
             c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
                       (run_id, chunk, first_day, last_day, len(rows), now()))
 
-    def finish_run(self, run_id: str, n_hits: int, n_alerts: int, checks: dict) -> None:
+    @_database_errors
+    def finish_run(self, run_id: str, finished_at: str, n_hits: int, n_alerts: int, checks: dict) -> None:
         with self.transaction() as c:
             c.execute("UPDATE runs SET status = 'complete', finished_at = ?, n_hits = ?, n_alerts = ?, checks = ? "
-                      "WHERE run_id = ?", (now(), n_hits, n_alerts, json.dumps(checks), run_id))
+                      "WHERE run_id = ?", (finished_at, n_hits, n_alerts, json.dumps(checks), run_id))
 
     # -- hits and alerts -----------------------------------------------------------------
+    @_database_errors
     def hits(self, config_hash: str, units: set[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
         """Stored hits of a configuration — all, only those a run found, or only those of
         some monitoring units (customers; subject accounts for hits without a customer) —
@@ -166,6 +246,17 @@ class Store:
             frame[col] = pd.to_datetime(frame[col])
         return frame.reset_index(drop=True)
 
+    @_database_errors
+    def large_value_evidence(self, config_hash: str, first_day: str, last_day: str) -> set[str]:
+        """Transaction ids in the evidence of stored large-value hits whose windows touch
+        business days ``first_day..last_day`` (ISO dates), whoever their subject is."""
+        rows = self.conn.execute(
+            "SELECT txn_ids FROM hits WHERE config_hash = ? AND detector = 'large_value' "
+            "AND typology IN ('large_value_single', 'large_value_daily') AND window_end >= ? AND window_start <= ?",
+            (config_hash, first_day, last_day))
+        return {t for (ids,) in rows for t in json.loads(ids)}
+
+    @_database_errors
     def replace_alerts(self, config_hash: str, units: set[str], alerts: pd.DataFrame, run_id: str) -> None:
         """Make the stored alerts of these monitoring units (customers, or subject accounts
         for hits without a customer) exactly ``alerts``: new ids are inserted, kept ids
@@ -186,6 +277,7 @@ class Store:
                            _sql(r["window_start"]), _sql(r["window_end"]), r["n_hits"], json.dumps(r["hit_ids"]),
                            r["utilisation"], r["explanation"], first_run.get(r["alert_id"], run_id), run_id))
 
+    @_database_errors
     def alerts(self, config_hash: str | None = None) -> pd.DataFrame:
         sql = "SELECT * FROM alerts" + (" WHERE config_hash = ?" if config_hash else "")
         frame = self.query(sql, [config_hash] if config_hash else [])
@@ -194,6 +286,7 @@ class Store:
         return frame
 
     # -- analysts ------------------------------------------------------------------------
+    @_database_errors
     def dispose(self, alert_id: str, disposition: str, analyst: str, note: str = "") -> None:
         """Record an analyst's decision on an alert (SPEC §6: exclusion, report, case)."""
         if disposition not in DISPOSITIONS:
@@ -201,11 +294,12 @@ class Store:
         if not analyst:
             raise ConfigError("an analyst name is required for a disposition")
         if self.conn.execute("SELECT 1 FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone() is None:
-            raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from alerts.parquet "
-                              "or `flowgraph report`.")
+            raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from the "
+                              "alert_id column of the scan's alerts.parquet.")
         with self.transaction() as c:
             c.execute("INSERT INTO dispositions VALUES (?, ?, ?, ?, ?)", (alert_id, disposition, analyst, now(), note))
 
+    @_database_errors
     def audit(self, action: str, detail: str) -> None:
         with self.transaction() as c:
             c.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (now(), getpass.getuser(), action, detail))

@@ -1,0 +1,75 @@
+"""What a scan leaves for other tools: ``hits.parquet``, ``alerts.parquet`` and
+``manifest.json`` (SPEC §10).
+
+Each table has one Arrow schema, so a scan that finds nothing still writes both files
+with every column and its type: a downstream job never meets a file without columns.
+Exports show keyed pseudonyms instead of account and customer ids (SPEC §7) unless the
+user asked for real ids, which the store's audit table records.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._files import write_atomically
+from .deid import Pseudonymizer, deidentify, load_key
+from .store import Store
+
+_TEXT, _IDS = pa.string(), pa.list_(pa.string())
+_DAY = pa.timestamp("ns")
+
+#: hits.parquet: the SPEC §10 columns, the run that found the hit, Φ per method and the
+#: detector's measures (JSON text), ``in_band`` for hits found only in the tolerance band.
+HIT_SCHEMA = pa.schema([
+    ("hit_id", _TEXT), ("run_id", _TEXT), ("detector", _TEXT), ("typology", _TEXT), ("params_id", _TEXT),
+    ("subject", _TEXT), ("customer", _TEXT), ("accounts", _IDS), ("txn_ids", _IDS),
+    ("window_start", _DAY), ("window_end", _DAY), ("n_accounts", pa.int64()), ("n_days", pa.int64()),
+    ("amount", pa.float64()), ("phi", _TEXT), ("w", pa.float64()), ("ceiling", pa.float64()),
+    ("utilisation", pa.float64()), ("in_band", pa.bool_()), ("measures", _TEXT),
+])
+
+#: alerts.parquet: one row per alert (see :func:`flowgraph.alerts.build_alerts`).
+ALERT_SCHEMA = pa.schema([
+    ("alert_id", _TEXT), ("customer", _TEXT), ("subject", _TEXT), ("score", pa.float64()), ("raised", pa.bool_()),
+    ("window_start", _DAY), ("window_end", _DAY), ("n_hits", pa.int64()), ("hit_ids", _IDS),
+    ("utilisation", pa.float64()), ("explanation", _TEXT),
+])
+
+
+def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``frame`` as an Arrow table with ``schema``'s columns first, each of its type (an
+    empty frame gives an empty table with every column); other columns follow as they are."""
+    columns = {f.name: pa.array(frame[f.name] if f.name in frame.columns else [], type=f.type, from_pandas=True)
+               for f in schema}
+    extra = {c: pa.array(frame[c], from_pandas=True) for c in frame.columns if c not in columns}
+    return pa.table({**columns, **extra})
+
+
+def write_exports(store: Store, out: Path, hits: pd.DataFrame, alerts: pd.DataFrame, manifest: dict,
+                  reveal_ids: bool, key_file) -> dict:
+    """Write the run's de-identified (or, logged, real-id) exports into ``out``.
+
+    Returns
+    -------
+    dict of name -> path written
+    """
+    hits_out = hits.drop(columns=["config_hash"], errors="ignore")
+    alerts_out = alerts
+    if reveal_ids:
+        store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": manifest["run_id"],
+                                                   "hits": len(hits_out), "alerts": len(alerts_out)}))
+    else:
+        pseudo = Pseudonymizer(load_key(key_file))
+        hits_out = deidentify(hits_out, pseudo)
+        alerts_out = deidentify(alerts_out, pseudo)
+    paths = {"hits": out / "hits.parquet", "alerts": out / "alerts.parquet", "manifest": out / "manifest.json"}
+    for name, frame, schema in (("hits", hits_out, HIT_SCHEMA), ("alerts", alerts_out, ALERT_SCHEMA)):
+        table = arrow_table(frame, schema)
+        write_atomically(paths[name], lambda p, t=table: pq.write_table(t, p))
+    write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)))
+    return paths
