@@ -1,44 +1,249 @@
 """Business days.
 
 A business day is a weekday that is not a public holiday, or a weekend day that the
-State Council declared a make-up working day (调休). The PRC calendar comes from the
-maintained ``chinesecalendar`` package (holidays and make-up days from each year's State
-Council notice); a user may add or remove dates, or pass another jurisdiction's lists.
+State Council declared a make-up working day (调休). For the PRC, each year's lists come
+from, in order of precedence:
+
+1. a user's **holidays file** (below): official for every year it mentions;
+2. the maintained ``chinesecalendar`` package (each year's State Council notice): official;
+3. for any other year, ``beyond_coverage`` decides:
+
+   - ``"estimate"`` (default): Monday–Friday minus the statutory holidays that the
+     maintained ``holidays`` package (python-holidays) computes from the lunar calendar,
+     with its weekday "observed" days; make-up working days only where that package lists
+     them (none for a year whose notice is not out). Every business day so derived is
+     *estimated*: :meth:`BusinessCalendar.estimated_days` lists them and
+     :meth:`BusinessCalendar.coverage_note` says how to make them official;
+   - ``"weekends"``: Monday–Friday, no holidays (also estimated);
+   - ``"error"``: refuse with :class:`CalendarCoverageError`.
+
+``extra_holidays`` / ``extra_workdays`` override all of these for single dates.
 
 A transaction dated on a non-business day (weekend, holiday) counts toward the **next**
 business day: money that arrives on Saturday is the bank's business of Monday. This is
-what :meth:`BusinessCalendar.business_day_index` computes.
+what :meth:`BusinessCalendar.business_day_index` computes; it never needs calendar data
+beyond the business day the last date counts toward.
 
-Outside the years the holiday data covers, the calendar refuses to guess (an unknown
-holiday would shift every window): it raises :class:`CalendarCoverageError`, unless it was
-built with ``beyond_coverage="weekends"``, which treats those years as Monday–Friday.
+Holidays file
+-------------
+UTF-8 CSV; ``#`` lines are comments (cite the notice there); then the header
+``date,kind,note`` and one row per date::
+
+    # 国务院办公厅关于2027年部分节假日安排的通知 (date, URL)
+    date,kind,note
+    2027-01-01,holiday,元旦
+    2027-02-20,workday,春节调休
+
+``date`` is ``YYYY-MM-DD``; ``kind`` is ``holiday`` (a day off; weekend days inside a
+break may be listed too) or ``workday`` (a Saturday or Sunday worked as a make-up day);
+``note`` is free text (optional). **Every year the file mentions is taken as fully
+specified by it**: its dates replace the package's and the estimate for that year, so list
+all of the year's holidays and make-up days. ``src/flowgraph/data/prc_holidays_2026.csv``
+is a real example (the 2026 notice).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from dataclasses import dataclass
-from typing import Iterable
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import metadata
+from os import PathLike
+from pathlib import Path
+from typing import Iterable, Mapping
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 DateLike = str | dt.date | np.datetime64
 
+BEYOND_COVERAGE = ("estimate", "error", "weekends")
+HOLIDAYS_FILE_HEADER = ("date", "kind", "note")
+#: A calendar with no business day within this many days after a date is broken.
+MAX_NON_BUSINESS_RUN_DAYS = 366
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EMPTY_DAYS = np.array([], dtype="datetime64[D]")
+
 
 class CalendarCoverageError(ConfigError):
-    """Dates outside the years for which the calendar knows the holidays."""
+    """Dates for which the calendar cannot (or, in strict mode, will not) tell business days."""
 
 
 def _to_day(value: DateLike) -> np.datetime64:
-    return np.datetime64(value, "D") if not isinstance(value, dt.datetime) else np.datetime64(value.date(), "D")
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    try:
+        day = np.datetime64(value, "D")
+    except ValueError:
+        raise ConfigError(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
+    if np.isnat(day):
+        raise ConfigError("a date is missing (NaT): give a date as YYYY-MM-DD.")
+    return day
 
 
 def _days(values: Iterable[DateLike]) -> np.ndarray:
     return np.array(sorted({_to_day(v) for v in values}), dtype="datetime64[D]")
 
 
+def _year(day: np.datetime64) -> int:
+    return int(day.astype("datetime64[Y]").astype(np.int64)) + 1970
+
+
+def _years_of(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def _weekday(days: np.ndarray) -> np.ndarray:
+    return (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3); Monday is 0
+
+
+def _year_ranges(years: Iterable[int]) -> list[str]:
+    """``[2004, 2005, 2006, 2027]`` -> ``["2004-2006", "2027"]``."""
+    ranges: list[list[int]] = []
+    for y in sorted(set(years)):
+        if ranges and y == ranges[-1][1] + 1:
+            ranges[-1][1] = y
+        else:
+            ranges.append([y, y])
+    return [f"{a}" if a == b else f"{a}-{b}" for a, b in ranges]
+
+
+# -- the lunar-calendar estimate -------------------------------------------------------------
+_ESTIMATE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _estimate_source() -> str:
+    return f"holidays {metadata.version('holidays')} (China)"
+
+
+def _estimate_years() -> tuple[int, int]:
+    import holidays
+
+    # python-holidays silently returns no holidays outside these years
+    return holidays.China.start_year, holidays.China.end_year
+
+
+def _lunar_estimate(years: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Statutory holidays on weekdays and the make-up working days python-holidays knows,
+    for ``years``; computed once per year."""
+    years = sorted(set(years))
+    missing = [y for y in years if y not in _ESTIMATE_CACHE]
+    if missing:
+        import holidays
+
+        china = holidays.China(years=missing)
+        for y in missing:
+            off = [d for d in china if d.year == y and d.weekday() < 5]
+            on = [d for d in china.weekend_workdays if d.year == y]
+            _ESTIMATE_CACHE[y] = (_days(off), _days(on))
+    if not years:
+        return _EMPTY_DAYS, _EMPTY_DAYS
+    return (np.concatenate([_ESTIMATE_CACHE[y][0] for y in years]),
+            np.concatenate([_ESTIMATE_CACHE[y][1] for y in years]))
+
+
+# -- the holidays file ------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class HolidaysFile:
+    """A user's official holiday schedule (format: module docstring).
+
+    Attributes
+    ----------
+    path : str
+    sha256 : str
+        Hex digest of the file's bytes (recorded in run manifests).
+    years : tuple of int
+        The years the file specifies completely.
+    holidays, workdays : ndarray of datetime64[D]
+        Days off, and weekend days worked as make-up days.
+    """
+
+    path: str
+    sha256: str
+    years: tuple[int, ...]
+    holidays: np.ndarray
+    workdays: np.ndarray
+
+
+def read_holidays_file(path: str | PathLike, supported_years: tuple[int, int]) -> HolidaysFile:
+    """Read and check a holidays file; any problem is a ConfigError naming the line and fix.
+
+    Parameters
+    ----------
+    path : str or path-like
+    supported_years : (int, int)
+        First and last year a date may fall in.
+    """
+    path = Path(path)
+    where = f"holidays file {str(path)!r} (calendar.holidays_file)"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{where} does not exist. Fix: correct the path.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where} is a directory. Fix: name the CSV file itself.") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read ({exc.strerror}). Fix: check its permissions.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{where}, line {line}: not UTF-8. Fix: save the file as UTF-8.") from None
+
+    kinds: dict[np.datetime64, tuple[str, int]] = {}
+    header_seen = False
+    lo, hi = supported_years
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        at = f"{where}, line {number}"
+        fields = [f.strip() for f in next(csv.reader([line]))]
+        if not header_seen:
+            if tuple(f.lower() for f in fields) not in (HOLIDAYS_FILE_HEADER, HOLIDAYS_FILE_HEADER[:2]):
+                raise ConfigError(f"{at}: expected the header 'date,kind,note', got {line.strip()!r}. "
+                                  "Fix: put that header before the first date ('#' lines may precede it).")
+            header_seen = True
+            continue
+        if len(fields) not in (2, 3):
+            raise ConfigError(f"{at}: expected 'date,kind,note' (3 fields), got {len(fields)}. "
+                              "Fix: quote a note that contains a comma.")
+        date_text, kind = fields[0], fields[1].lower()
+        try:
+            date = dt.date.fromisoformat(date_text) if _ISO_DATE.fullmatch(date_text) else None
+        except ValueError:
+            date = None
+        if date is None:
+            raise ConfigError(f"{at}: {date_text!r} is not a date. Fix: write it as YYYY-MM-DD.")
+        if not lo <= date.year <= hi:
+            raise ConfigError(f"{at}: {date_text} is outside the years the calendar supports "
+                              f"({lo}-{hi}). Fix: correct the date.")
+        if kind not in ("holiday", "workday"):
+            raise ConfigError(f"{at}: kind {fields[1]!r} is neither 'holiday' nor 'workday'. "
+                              "Fix: 'holiday' for a day off, 'workday' for a weekend day worked (调休).")
+        if kind == "workday" and date.weekday() < 5:
+            raise ConfigError(f"{at}: {date_text} is a {date:%A}, already a working day; only a "
+                              "Saturday or Sunday can be a make-up working day. Fix: remove the line "
+                              "or correct the date.")
+        day = np.datetime64(date, "D")
+        if day in kinds:
+            raise ConfigError(f"{at}: {date_text} is already listed on line {kinds[day][1]}. "
+                              "Fix: keep one line per date.")
+        kinds[day] = (kind, number)
+    if not kinds:
+        raise ConfigError(f"{where} lists no dates. Fix: add the header 'date,kind,note' and one "
+                          "line per holiday and make-up working day.")
+    days = np.array(sorted(kinds), dtype="datetime64[D]")
+    is_holiday = np.array([kinds[d][0] == "holiday" for d in days])
+    return HolidaysFile(
+        path=str(path), sha256=hashlib.sha256(raw).hexdigest(),
+        years=tuple(sorted(set(_years_of(days).tolist()))),
+        holidays=days[is_holiday & (_weekday(days) < 5)], workdays=days[~is_holiday])
+
+
+# -- the calendar -----------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class BusinessCalendar:
     """Which dates are business days.
@@ -48,33 +253,49 @@ class BusinessCalendar:
     name : str
         Recorded in run manifests, e.g. ``"PRC"``.
     holidays : ndarray of datetime64[D]
-        Weekdays that are not business days.
+        Weekdays that are not business days, in the years of ``official_years``.
     workdays : ndarray of datetime64[D]
-        Weekend days that are business days (make-up working days).
-    coverage : (datetime64[D], datetime64[D])
-        First and last day the holiday lists are known for.
-    beyond_coverage : {"error", "weekends"}
-        What to do with dates outside ``coverage``.
+        Weekend days that are business days (make-up working days), same years.
+    official_years : mapping of int to str
+        The years ``holidays``/``workdays`` cover completely, each with its source.
+    supported_years : (int, int)
+        First and last year the calendar can tell business days for at all; a date
+        outside is a :class:`CalendarCoverageError` naming it.
+    beyond_coverage : {"estimate", "error", "weekends"}
+        What to do with the other years (module docstring).
+    extra_holidays, extra_workdays : ndarray of datetime64[D]
+        Single-date overrides, applied last, in any year.
+    holidays_file : HolidaysFile or None
+        The user's schedule that ``official_years`` includes, for the manifest.
     """
 
     name: str
     holidays: np.ndarray
     workdays: np.ndarray
-    coverage: tuple[np.datetime64, np.datetime64]
-    beyond_coverage: str = "error"
+    official_years: Mapping[int, str]
+    supported_years: tuple[int, int]
+    beyond_coverage: str = "estimate"
+    extra_holidays: np.ndarray = field(default_factory=lambda: _EMPTY_DAYS)
+    extra_workdays: np.ndarray = field(default_factory=lambda: _EMPTY_DAYS)
+    holidays_file: HolidaysFile | None = None
 
     def __post_init__(self) -> None:
-        if self.beyond_coverage not in ("error", "weekends"):
+        if self.beyond_coverage not in BEYOND_COVERAGE:
             raise ConfigError(
-                "The 'beyond_coverage' parameter of BusinessCalendar must be 'error' or "
-                f"'weekends'. Got {self.beyond_coverage!r} instead."
+                "The 'beyond_coverage' parameter of BusinessCalendar must be a str among "
+                f"{set(BEYOND_COVERAGE)}. Got {self.beyond_coverage!r} instead."
             )
+        both = np.intersect1d(self.extra_holidays, self.extra_workdays)
+        if len(both):
+            raise ConfigError("dates both in extra_holidays and extra_workdays: "
+                              f"{both.astype(str).tolist()}. Fix: keep each date in one list.")
 
     # -- construction -------------------------------------------------------------------
     @classmethod
     def prc(cls, extra_holidays: Iterable[DateLike] = (), extra_workdays: Iterable[DateLike] = (),
-            beyond_coverage: str = "error") -> "BusinessCalendar":
-        """The People's Republic of China calendar from ``chinesecalendar``.
+            beyond_coverage: str = "estimate", holidays_file: str | PathLike | None = None,
+            ) -> "BusinessCalendar":
+        """The People's Republic of China calendar.
 
         Parameters
         ----------
@@ -82,64 +303,103 @@ class BusinessCalendar:
             More non-business days (e.g. a local holiday); they override make-up days.
         extra_workdays : iterable of dates
             More business days (e.g. a weekend the bank processed); they override holidays.
-        beyond_coverage : {"error", "weekends"}
-            See the class docstring.
+        beyond_coverage : {"estimate", "error", "weekends"}
+            Years that neither ``holidays_file`` nor ``chinesecalendar`` covers: estimate
+            their holidays from the lunar calendar, refuse them, or take Monday–Friday.
+        holidays_file : path, optional
+            The State Council schedule of years the package lacks (format: module
+            docstring); official for every year it mentions.
         """
         import chinese_calendar
 
-        holidays = {d for d in chinese_calendar.holidays if d.weekday() < 5}
-        workdays = set(chinese_calendar.workdays)
-        first = min(min(chinese_calendar.holidays), min(chinese_calendar.workdays))
-        last = max(max(chinese_calendar.holidays), max(chinese_calendar.workdays))
-        coverage = (np.datetime64(dt.date(first.year, 1, 1), "D"),
-                    np.datetime64(dt.date(last.year, 12, 31), "D"))
-        return cls._with_overrides("PRC", holidays, workdays, coverage, beyond_coverage,
-                                   extra_holidays, extra_workdays)
+        if holidays_file is not None and not isinstance(holidays_file, (str, PathLike)):
+            raise ConfigError("The 'holidays_file' parameter of BusinessCalendar.prc must be a path "
+                              f"or None. Got {holidays_file!r} instead.")
+        supported = _estimate_years()
+        package = f"chinesecalendar {metadata.version('chinesecalendar')}"
+        holidays = _days(d for d in chinese_calendar.holidays if d.weekday() < 5)
+        workdays = _days(chinese_calendar.workdays)
+        package_years = np.concatenate([_years_of(holidays), _years_of(workdays)])
+        official = {y: package for y in range(int(package_years.min()), int(package_years.max()) + 1)}
+        schedule = None
+        if holidays_file is not None:
+            schedule = read_holidays_file(holidays_file, supported)
+            # the file replaces the package for every year it mentions
+            holidays = np.concatenate([holidays[~np.isin(_years_of(holidays), schedule.years)],
+                                       schedule.holidays])
+            workdays = np.concatenate([workdays[~np.isin(_years_of(workdays), schedule.years)],
+                                       schedule.workdays])
+            official.update({y: f"holidays file {schedule.path}" for y in schedule.years})
+        extra_h = cls._extra(extra_holidays, "extra_holidays")
+        extra_w = cls._extra(extra_workdays, "extra_workdays")
+        name = "PRC+overrides" if len(extra_h) or len(extra_w) else "PRC"
+        return cls(name, np.sort(holidays), np.sort(workdays), official, supported, beyond_coverage,
+                   extra_h, extra_w, schedule)
 
     @classmethod
     def weekdays_only(cls, holidays: Iterable[DateLike] = (), workdays: Iterable[DateLike] = (),
                       name: str = "weekdays") -> "BusinessCalendar":
-        """Monday to Friday, with optional holiday and make-up lists; covers every year.
+        """Monday to Friday, with optional holiday and make-up lists; covers 1900–2199.
         For another jurisdiction, pass its holiday list here."""
-        coverage = (np.datetime64("1900-01-01"), np.datetime64("2199-12-31"))
-        return cls._with_overrides(name, set(), set(), coverage, "error", holidays, workdays)
+        holidays, workdays = _days(holidays), _days(workdays)
+        supported = (1900, 2199)
+        official = {y: name for y in range(supported[0], supported[1] + 1)}
+        return cls(name, holidays[_weekday(holidays) < 5], workdays[_weekday(workdays) >= 5],
+                   official, supported, "error")
 
-    @classmethod
-    def _with_overrides(cls, name, holidays, workdays, coverage, beyond_coverage,
-                        extra_holidays, extra_workdays) -> "BusinessCalendar":
-        extra_h = set(_days(extra_holidays).tolist())
-        extra_w = set(_days(extra_workdays).tolist())
-        if extra_h & extra_w:
-            raise ConfigError(f"dates both in extra_holidays and extra_workdays: {sorted(extra_h & extra_w)}")
-        holidays = {d for d in set(holidays) | extra_h if d.weekday() < 5} - extra_w
-        workdays = ({d for d in workdays if d.weekday() >= 5} | {d for d in extra_w if d.weekday() >= 5}) - extra_h
-        if extra_h or extra_w:
-            name = f"{name}+overrides"
-        return cls(name, _days(holidays), _days(workdays), coverage, beyond_coverage)
+    @staticmethod
+    def _extra(values: Iterable[DateLike], parameter: str) -> np.ndarray:
+        try:
+            return _days(values)
+        except ConfigError as exc:
+            raise ConfigError(f"The '{parameter}' parameter of BusinessCalendar.prc must hold dates "
+                              f"(YYYY-MM-DD): {exc}") from None
+
+    # -- coverage -----------------------------------------------------------------------
+    def _unofficial_years(self, first: np.datetime64, last: np.datetime64) -> list[int]:
+        return [y for y in range(_year(first), _year(last) + 1) if y not in self.official_years]
+
+    def _check_years(self, first: np.datetime64, last: np.datetime64, what: str) -> None:
+        """Raise unless business days from ``first`` to ``last`` can be told; ``what``
+        describes that range for the message."""
+        lo, hi = self.supported_years
+        for day in (first, last):
+            if not lo <= _year(day) <= hi:
+                raise CalendarCoverageError(
+                    f"{day} is outside the years calendar {self.name!r} can tell business days "
+                    f"for ({lo}-{hi}; {what}). Fix: correct or remove that date.")
+        missing = self._unofficial_years(first, last) if self.beyond_coverage == "error" else []
+        if missing:
+            years = ", ".join(_year_ranges(missing))
+            raise CalendarCoverageError(
+                f"calendar {self.name!r} has official holidays for "
+                f"{', '.join(_year_ranges(self.official_years))} only, not {years} ({what}), and "
+                "calendar.beyond_coverage is 'error'. Fix: pass the State Council's schedule "
+                f"for {years} as a holidays file (calendar.holidays_file; format 'date,kind,note', "
+                "see flowgraph.calendar), or set calendar.beyond_coverage = 'estimate' to use "
+                "weekends plus the statutory holidays from the lunar calendar, marked as estimated.")
 
     # -- queries ------------------------------------------------------------------------
-    def _check_coverage(self, first: np.datetime64, last: np.datetime64) -> None:
-        lo, hi = self.coverage
-        if self.beyond_coverage == "error" and (first < lo or last > hi):
-            raise CalendarCoverageError(
-                f"calendar {self.name!r} knows holidays from {lo} to {hi}, but the data runs "
-                f"from {first} to {last}. Fix: upgrade the holiday package "
-                "(pip install -U chinesecalendar), pass the missing years' holidays with "
-                "extra_holidays/extra_workdays, or accept Monday-Friday for those years with "
-                "beyond_coverage='weekends'."
-            )
-
     def business_days(self, start: DateLike, end: DateLike) -> np.ndarray:
         """All business days from ``start`` to ``end`` inclusive, as datetime64[D]."""
         start, end = _to_day(start), _to_day(end)
         if end < start:
-            return np.array([], dtype="datetime64[D]")
-        self._check_coverage(start, end)
+            return _EMPTY_DAYS
+        self._check_years(start, end, f"asked for {start} to {end}")
+        return self._business_days(start, end)
+
+    def _business_days(self, start: np.datetime64, end: np.datetime64) -> np.ndarray:
+        """``business_days`` without the coverage check (the caller made it)."""
         days = np.arange(start, end + 1, dtype="datetime64[D]")
-        weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
-        is_business = weekday < 5
-        is_business &= ~np.isin(days, self.holidays)
-        is_business |= np.isin(days, self.workdays)
+        holidays, workdays = self.holidays, self.workdays
+        if self.beyond_coverage == "estimate":
+            est_holidays, est_workdays = _lunar_estimate(self._unofficial_years(start, end))
+            holidays = np.concatenate([holidays, est_holidays])
+            workdays = np.concatenate([workdays, est_workdays])
+        is_business = (_weekday(days) < 5) & ~np.isin(days, holidays)
+        is_business |= np.isin(days, workdays)
+        is_business &= ~np.isin(days, self.extra_holidays)
+        is_business |= np.isin(days, self.extra_workdays)
         return days[is_business]
 
     def is_business_day(self, day: DateLike) -> bool:
@@ -147,13 +407,26 @@ class BusinessCalendar:
         return bool(len(self.business_days(day, day)))
 
     def next_business_day(self, day: DateLike) -> np.datetime64:
-        """``day`` itself if it is a business day, else the first business day after it."""
+        """``day`` itself if it is a business day, else the first business day after it.
+
+        Looks forward a week at a time and never past a year end before it has to, so it
+        needs calendar data only for the days it examines."""
         day = _to_day(day)
-        for horizon in (31, 366):
-            days = self.business_days(day, day + horizon)
-            if len(days):
-                return days[0]
-        raise CalendarCoverageError(f"calendar {self.name!r} has no business day within a year after {day}")
+        return self._next_business_day(day, f"looking for the business day {day} counts toward")
+
+    def _next_business_day(self, day: np.datetime64, what: str) -> np.datetime64:
+        probe = day
+        while probe <= day + MAX_NON_BUSINESS_RUN_DAYS:
+            year_end = np.datetime64(f"{_year(probe)}-12-31", "D")
+            chunk_end = min(probe + 6, year_end)
+            self._check_years(probe, chunk_end, what)
+            found = self._business_days(probe, chunk_end)
+            if len(found):
+                return found[0]
+            probe = chunk_end + 1
+        raise CalendarCoverageError(
+            f"calendar {self.name!r} has no business day within {MAX_NON_BUSINESS_RUN_DAYS} days "
+            f"after {day}. Fix: check extra_holidays and the holidays file.")
 
     def business_day_index(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Map dates to business days, rolling non-business dates forward.
@@ -166,24 +439,74 @@ class BusinessCalendar:
         Returns
         -------
         days : ndarray of datetime64[D]
-            Every business day from the first date's business day to the last one's.
+            Every business day from the first date's business day to the last one's (the
+            last date itself when it is a business day: nothing later is consulted).
         index : ndarray of int32
             For each input date, the position in ``days`` of the business day it counts
             toward.
         """
         dates = np.asarray(dates).astype("datetime64[D]")
         if len(dates) == 0:
-            return np.array([], dtype="datetime64[D]"), np.array([], dtype=np.int32)
+            return _EMPTY_DAYS, np.array([], dtype=np.int32)
+        if np.isnat(dates).any():
+            raise DataError("business_day_index got missing dates (NaT); reject those rows first.")
         first, last = dates.min(), dates.max()
-        days = self.business_days(first, self.next_business_day(last))
+        what = f"the data runs from {first} to {last}"
+        self._check_years(first, last, what)
+        end = self._next_business_day(last, f"{what}; {last} is not a business day and counts "
+                                            "toward the next one")
+        days = self._business_days(first, end)
         index = np.searchsorted(days, dates, side="left").astype(np.int32)
         return days, index
 
-    def describe(self) -> dict:
-        """What a run manifest records about the calendar."""
-        return {"name": self.name, "coverage": [str(self.coverage[0]), str(self.coverage[1])],
-                "beyond_coverage": self.beyond_coverage,
-                "n_holidays": int(len(self.holidays)), "n_workdays": int(len(self.workdays))}
+    # -- what is estimated --------------------------------------------------------------
+    def _estimated_years(self, first: np.datetime64, last: np.datetime64) -> list[int]:
+        if self.beyond_coverage == "error" or last < first:
+            return []
+        return self._unofficial_years(first, last)
+
+    def estimated_days(self, first: DateLike, last: DateLike) -> np.ndarray:
+        """The business days from ``first`` to ``last`` that rest on an estimate (years
+        with no official schedule), as datetime64[D]."""
+        days = self.business_days(first, last)
+        official = np.fromiter(self.official_years, dtype=np.int64)
+        return days[~np.isin(_years_of(days), official)]
+
+    def coverage_note(self, first: DateLike, last: DateLike) -> str | None:
+        """One line for stderr when some of ``first``..``last`` is estimated, else None."""
+        years = self._estimated_years(_to_day(first), _to_day(last))
+        if not years:
+            return None
+        if self.beyond_coverage == "weekends":
+            how = "Monday to Friday: no public holidays, no make-up working days"
+        else:
+            known_workdays = len(_lunar_estimate(years)[1])
+            how = ("weekends + statutory holidays from the lunar calendar; "
+                   + ("make-up working days as python-holidays lists them" if known_workdays
+                      else "no make-up working days"))
+        return (f"holidays for {', '.join(_year_ranges(years))} are estimated ({how}): pass a "
+                "holidays file (calendar.holidays_file) with the State Council schedule, or set "
+                "calendar.beyond_coverage = 'error' to refuse")
+
+    def describe(self, first: DateLike | None = None, last: DateLike | None = None) -> dict:
+        """What a run manifest records about the calendar; with a date range, also the
+        years in it whose business days are estimated."""
+        sources: dict[str, list[int]] = {}
+        for year, source in self.official_years.items():
+            sources.setdefault(source, []).append(year)
+        official = {r: source for source, years in sources.items() for r in _year_ranges(years)}
+        out = {"name": self.name, "official_years": dict(sorted(official.items())),
+               "supported_years": list(self.supported_years),
+               "beyond_coverage": self.beyond_coverage,
+               "estimate": _estimate_source() if self.beyond_coverage == "estimate" else None,
+               "holidays_file": (None if self.holidays_file is None else
+                                 {"path": self.holidays_file.path, "sha256": self.holidays_file.sha256}),
+               "extra_holidays": self.extra_holidays.astype(str).tolist(),
+               "extra_workdays": self.extra_workdays.astype(str).tolist(),
+               "n_holidays": int(len(self.holidays)), "n_workdays": int(len(self.workdays))}
+        if first is not None and last is not None:
+            out["estimated_years"] = self._estimated_years(_to_day(first), _to_day(last))
+        return out
 
 
 _PRC: BusinessCalendar | None = None
