@@ -141,6 +141,9 @@ def _print_scan(result: ScanResult, out: Path) -> None:
     if len(hits):
         for (detector, typology), n in hits.groupby(["detector", "typology"]).size().items():
             click.echo(f"  {detector:<13} {typology:<32} {n:>7,}")
+    if m.get("calendar_note"):
+        click.echo(f"calendar: {m['calendar_note']} ({len(m['estimated_business_days']):,} business days "
+                   "estimated, listed in manifest.json)", err=True)
     missing = m["checks"]["u_above_1_without_large_value"]
     if missing:
         click.echo(f"check: {len(missing)} hit(s) above their W(N, D) ceiling without a large-value hit "

@@ -222,6 +222,7 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
          on_chunk) -> ScanResult:
     fingerprint = data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
+    data_range = (graph.business_days[0], graph.business_days[-1])
     run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
     resumed = run_id is not None
     chunks = _chunks(first, last, config.chunk_days)
@@ -233,7 +234,7 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
             "data_first": str(graph.business_days[0]), "data_last": str(graph.business_days[-1]),
             "data_fingerprint": fingerprint, "n_transactions": int(graph.n_edges),
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
-            "calendar": json.dumps(graph.calendar.describe()), "code_version": metadata.version("flowgraph"),
+            "calendar": json.dumps(graph.calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
             "n_chunks": len(chunks)})
     done = store.done_chunks(run_id)
     todo = [(i, c) for i, c in enumerate(chunks) if i not in done]
@@ -256,7 +257,10 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     # the run is complete once its exports exist: a failure before leaves it to be resumed
     manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
                 "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,
-                "resumed": resumed, "checks": checks, "deidentified": not reveal_ids}
+                "resumed": resumed, "checks": checks, "deidentified": not reveal_ids,
+                # business days whose holidays were estimated, not taken from an official notice
+                "calendar_note": graph.calendar.coverage_note(*data_range),
+                "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)]}
     paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
