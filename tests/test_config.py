@@ -1,5 +1,6 @@
 import pytest
 
+from flowgraph.errors import ConfigError
 from flowgraph.config import PBOC_2003, PBOC_2016, RULE_SETS, LargeValueRule, RuleSet, get_rule_set
 
 
@@ -18,7 +19,7 @@ def test_2003_rule_set_is_selectable():
     assert PBOC_2003.rule("LV-ENTITY").threshold_cny == 1_000_000
     assert PBOC_2003.rule("LV-CASH").threshold_cny == 200_000
     assert set(RULE_SETS) == {"PBOC-2016", "PBOC-2003"}
-    with pytest.raises(KeyError, match="known"):
+    with pytest.raises(ConfigError, match=r"unknown rule set 'FATF-1990'; known: \['PBOC-2003', 'PBOC-2016'\]"):
         get_rule_set("FATF-1990")
 
 
