@@ -13,7 +13,7 @@ import pytest
 
 from flowgraph.alerts import ModelConfig, build_alerts
 from flowgraph.cli import main
-from flowgraph.deid import Pseudonymizer, deidentify, load_key
+from flowgraph.deid import Pseudonymizer, deidentify
 from flowgraph.errors import ConfigError
 from flowgraph.io import load_dataset
 from flowgraph.report import effectiveness
@@ -231,8 +231,3 @@ def test_cli_exit_codes_and_report_and_dispose(data_dir, tmp_path, capsys):
     assert metrics.loc[metrics.indicator == "large_value_single", "alerted_transactions"].iloc[0] == 0
     d = Store(store).query("SELECT * FROM dispositions")
     assert list(d["analyst"]) == ["li.wei"] and d["decided_at"].iloc[0]
-
-
-def test_key_is_created_once(tmp_path):
-    path = tmp_path / "k" / "key"
-    assert load_key(path) == load_key(path)
