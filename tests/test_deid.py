@@ -103,6 +103,8 @@ def test_pseudonyms_carry_80_bits():
     name = Pseudonymizer(b"k" * 32)
     assert re.fullmatch(r"ACC-[0-9a-f]{20}", name("6222000000000001"))
     assert re.fullmatch(r"CUS-[0-9a-f]{20}", name("C1", "customer"))
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        Pseudonymizer(b"k" * 31)
 
 
 # -- files holding real ids ---------------------------------------------------------------------

@@ -120,6 +120,9 @@ class Pseudonymizer:
     """Maps ids to keyed pseudonyms (see the module docstring)."""
 
     def __init__(self, key: bytes):
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(f"a pseudonym key needs at least {MIN_KEY_BYTES} bytes; got {len(key)}. "
+                              "Fix: use load_key(), which reads or creates a proper key.")
         self._key = key
         self._cache: dict[tuple[str, str], str] = {}
 
