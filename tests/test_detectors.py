@@ -287,10 +287,10 @@ def test_empty_graph_has_no_hits():
 
 
 @pytest.mark.parametrize("cls, kwargs, message", [
-    (FanParams, {"window_days": 0}, r"The 'window_days' parameter of FanParams must be an int in the range \[1, inf\). Got 0 instead."),
+    (FanParams, {"window_days": 0}, r"The 'window_days' parameter of FanParams must be an int in the range \[1, 250\]. Got 0 instead."),
     (FanParams, {"max_concentrated": 5}, r"'max_concentrated' parameter of FanParams must be an int in the range \[1, 4\]"),
-    (PassThroughParams, {"tolerance": 1.5}, r"'tolerance' parameter of PassThroughParams must be a float in the range \[0.0, 1.0\)"),
-    (StructuringParams, {"sigma_max": 0.0}, r"'sigma_max' parameter of StructuringParams must be a float in the range \(0.0, inf\)"),
+    (PassThroughParams, {"tolerance": 1.5}, r"'tolerance' parameter of PassThroughParams must be a float in the range \[0.0, 0.5\]"),
+    (StructuringParams, {"sigma_max": 0.0}, r"'sigma_max' parameter of StructuringParams must be a float in the range \(0.0, 0.5\]"),
     (LargeValueParams, {"per_day": 0}, r"'per_day' parameter of LargeValueParams"),
 ])
 def test_bad_parameters_name_parameter_range_and_value(cls, kwargs, message):

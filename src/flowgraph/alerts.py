@@ -23,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from .detectors._params import check_number
+from .detectors._params import Constraint, Interval, validate_params
 from .errors import ConfigError
 
 DEFAULT_WEIGHTS = {
@@ -53,6 +54,29 @@ FAMILIES = {
 }
 
 
+class _Weights(Constraint):
+    """Indicator weights: a dict from known typologies (:data:`DEFAULT_WEIGHTS`) to
+    floats in [0, inf); the typologies it leaves out keep their default weight."""
+
+    description = "a dict from indicator names to floats"
+    weight = Interval(float, 0.0)
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, dict)
+
+    def check(self, owner, name, value):
+        super().check(owner, name, value)
+        unknown = sorted(set(value) - set(DEFAULT_WEIGHTS), key=str)
+        if unknown:
+            raise ConfigError(f"The 'weights' parameter of {type(owner).__name__} has unknown indicator(s) "
+                              f"{unknown}; known: {sorted(DEFAULT_WEIGHTS)}. Fix: correct the name.")
+        for typology, w in value.items():
+            if not self.weight.accepts(w):
+                raise ConfigError(f"The weight of indicator {typology!r} in {type(owner).__name__} must be "
+                                  f"{self.weight.description}. Got {w!r} instead.")
+        return {**DEFAULT_WEIGHTS, **{t: float(w) for t, w in value.items()}}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The alert model (004 ch.2 §4); the bank's own, confidential configuration.
@@ -60,14 +84,16 @@ class ModelConfig:
     Parameters
     ----------
     weights : dict
-        Hit typology -> weight (位阶). Typologies absent weigh 0.
+        Hit typology -> weight (位阶), overriding :data:`DEFAULT_WEIGHTS`: typologies
+        left out keep their default weight (give 0 to silence one). Unknown typologies
+        are refused.
     alert_threshold : float
         Least score that raises an alert.
     tolerance_band : float
-        Relative width of the tolerance band: detectors also run with thresholds
-        relaxed by this share, and hits found only so count at ``band_weight``.
+        Relative width of the tolerance band, in [0, 0.9]: detectors also run with
+        thresholds relaxed by this share, and hits found only so count at ``band_weight``.
     band_weight : float
-        Factor of a hit found only in the tolerance band.
+        Factor of a hit found only in the tolerance band, in [0, 1].
     utilisation_weight : float
         Weight of the highest W(N, D) utilisation in an alert's score.
     """
@@ -78,15 +104,16 @@ class ModelConfig:
     band_weight: float = 0.5
     utilisation_weight: float = 0.5
 
+    _parameter_constraints: ClassVar[dict] = {
+        "weights": _Weights(),
+        "alert_threshold": Interval(float, 0.0),
+        "tolerance_band": Interval(float, 0.0, 0.9),
+        "band_weight": Interval(float, 0.0, 1.0),
+        "utilisation_weight": Interval(float, 0.0),
+    }
+
     def __post_init__(self) -> None:
-        check_number(self, "alert_threshold", float, 0.0)
-        check_number(self, "tolerance_band", float, 0.0, 0.9)
-        check_number(self, "band_weight", float, 0.0, 1.0)
-        check_number(self, "utilisation_weight", float, 0.0)
-        for name, w in self.weights.items():
-            if not isinstance(w, (int, float)) or w < 0:
-                raise ConfigError(f"The weight of indicator {name!r} in ModelConfig must be a float in the "
-                                  f"range [0, inf). Got {w!r} instead.")
+        validate_params(self)
 
 
 def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd.DataFrame:

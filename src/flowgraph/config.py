@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
+
 #: Transaction methods (channels) of the canonical table. ``cash`` covers cash deposit,
 #: withdrawal, exchange, remittance and bills paid in cash (003, art. 5(1));
 #: ``cross_border`` is a transfer with one side abroad (003, art. 5(4)).
@@ -195,8 +197,14 @@ DEFAULT_RULE_SET = PBOC_2016
 
 
 def get_rule_set(name: str) -> RuleSet:
-    """Look a rule set up by name, with an error that lists the known ones."""
-    try:
-        return RULE_SETS[name]
-    except KeyError:
-        raise KeyError(f"unknown rule set {name!r}; known: {sorted(RULE_SETS)}") from None
+    """Look a rule set up by name.
+
+    Raises
+    ------
+    ConfigError
+        An unknown name; the message lists the known ones.
+    """
+    if not isinstance(name, str) or name not in RULE_SETS:
+        raise ConfigError(f"unknown rule set {name!r}; known: {sorted(RULE_SETS)}. Fix: use one of those, "
+                          "or register your own RuleSet in flowgraph.config.RULE_SETS.")
+    return RULE_SETS[name]

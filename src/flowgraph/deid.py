@@ -1,11 +1,17 @@
 """De-identification (SPEC §7; 002: AML information-security notice 2020 No.12).
 
 Everything made for display or sharing shows keyed pseudonyms instead of account and
-customer ids: ``ACC-`` / ``CUS-`` followed by 12 hex digits of HMAC-SHA256(key, id). The
-same key gives the same pseudonym, so an analyst can follow an account across
-reports without seeing its number. The key lives apart from the data: by default in
-``~/.config/flowgraph/pseudonym.key`` (created on first use, owner-only), or wherever
-``FLOWGRAPH_KEY_FILE`` or an explicit path says; never in the run store.
+customer ids: ``ACC-`` / ``CUS-`` followed by 20 hex digits (80 bits) of
+HMAC-SHA256(key, id): at 10^8 accounts the chance that two share a pseudonym is about
+10^-8. The same key gives the same pseudonym, so an analyst can follow an account across
+reports without seeing its number.
+
+The key lives apart from the data, never in the run store. Without an explicit path it
+is ``$FLOWGRAPH_KEY_FILE`` or ``~/.config/flowgraph/pseudonym.key``, created on first use
+(32 random bytes as hex, owner-only) with a note on stderr; back it up, since a new key
+changes every pseudonym. An explicit path must exist. A key shorter than
+:data:`MIN_KEY_BYTES` or readable by group or others is refused: with a short or leaked
+key anyone can reverse pseudonyms by hashing candidate account numbers.
 """
 
 from __future__ import annotations
@@ -15,40 +21,108 @@ import hmac
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .errors import ConfigError
+
 PREFIX = {"account": "ACC-", "customer": "CUS-"}
+
+#: Hex digits of the HMAC kept in a pseudonym (80 bits).
+PSEUDONYM_HEX_DIGITS = 20
+
+#: Shortest key accepted, bytes (HMAC-SHA256's own output size).
+MIN_KEY_BYTES = 32
 
 
 def default_key_file() -> Path:
+    """``$FLOWGRAPH_KEY_FILE``, else ``~/.config/flowgraph/pseudonym.key``."""
     env = os.environ.get("FLOWGRAPH_KEY_FILE")
     return Path(env) if env else Path.home() / ".config" / "flowgraph" / "pseudonym.key"
 
 
 def load_key(path: str | Path | None = None) -> bytes:
-    """The pseudonym key, created (32 random bytes, mode 0600) if the file is absent.
+    """The pseudonym key.
 
     Parameters
     ----------
     path : path, optional
-        Key file; default :func:`default_key_file`.
+        Key file, which must exist. Default: :func:`default_key_file`, created (32 random
+        bytes as hex, mode 0600) when absent.
+
+    Raises
+    ------
+    ConfigError
+        The given file does not exist; the key file is a directory, unreadable, readable
+        by group or others, not hex, or shorter than :data:`MIN_KEY_BYTES`.
     """
-    path = Path(path) if path else default_key_file()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
+    if path is None:
+        path = default_key_file()
+        if not path.exists():
+            _create_key(path)
+    path = Path(path)
+    new_key = "Fix: restore the key from its backup; only if it is lost, move it away and run again to " \
+        "create a new one (every pseudonym changes)."
+    try:
+        mode = path.stat().st_mode
+        if path.is_dir():
+            raise ConfigError(f"key file {path} is a directory. Fix: give the key file inside it, or omit "
+                              "--key-file to use/create the default key.")
+        if os.name == "posix" and mode & 0o077:
+            raise ConfigError(f"key file {path} is readable by group or others (mode {mode & 0o777:04o}). "
+                              f"Fix: chmod 600 {path}")
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"key file {path} not found. Fix: check the path, or omit --key-file to use/create "
+                          f"the default key ({default_key_file()}).") from None
+    except PermissionError:
+        raise ConfigError(f"key file {path} cannot be read (permission denied). Fix: run as the key's owner, "
+                          f"or chmod 600 {path} as its owner.") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"key file {path} cannot be read as text ({exc}). {new_key}") from None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError(f"key file {path} does not hold a hex key. {new_key}") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(f"key file {path} holds {len(key)} bytes; a key needs at least {MIN_KEY_BYTES} "
+                          f"(64 hex digits), or pseudonyms can be reversed. {new_key}")
+    return key
+
+
+def _create_key(path: Path) -> None:
+    """Write a new key at ``path`` (owner-only) unless another process just did."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # written whole under a temporary name, then linked into place: a concurrent
+        # first run either wins or reads a complete key, never a half-written one
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(MIN_KEY_BYTES) + "\n")
+            os.link(tmp, path)
+        except FileExistsError:
+            return
+        finally:
+            tmp.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot create the pseudonym key {path} ({exc.strerror}). Fix: set "
+                          "FLOWGRAPH_KEY_FILE to a writable place, or pass --key-file.") from None
+    print(f"flowgraph: created a new pseudonym key at {path} (owner-only). Back it up and keep it apart "
+          "from the data: losing it changes every pseudonym.", file=sys.stderr)
 
 
 class Pseudonymizer:
     """Maps ids to keyed pseudonyms (see the module docstring)."""
 
     def __init__(self, key: bytes):
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(f"a pseudonym key needs at least {MIN_KEY_BYTES} bytes; got {len(key)}. "
+                              "Fix: use load_key(), which reads or creates a proper key.")
         self._key = key
         self._cache: dict[tuple[str, str], str] = {}
 
@@ -59,7 +133,7 @@ class Pseudonymizer:
         key = (kind, str(value))
         if key not in self._cache:
             digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-            self._cache[key] = PREFIX[kind] + digest[:12]
+            self._cache[key] = PREFIX[kind] + digest[:PSEUDONYM_HEX_DIGITS]
         return self._cache[key]
 
     def column(self, series: pd.Series, kind: str = "account") -> pd.Series:

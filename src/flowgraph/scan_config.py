@@ -21,52 +21,139 @@ Every key is optional; what is absent keeps its default (the SPEC numbers in
     [model.weights]
     pass_through_chain = 1.5
 
-A bad value fails at load time with the key, the allowed range and the value.
+Python and TOML take one validation path: :func:`load_config` only maps the file's
+tables onto :class:`ScanConfig`, whose construction checks every value. A bad value
+fails with the key, what is allowed and the value.
+
+The rule set is chosen once, for the whole scan (``rule_set``): every detector's
+parameters take it. Parameters given for a detector with another rule set are an error,
+not silently overridden.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from .alerts import DEFAULT_WEIGHTS, ModelConfig
+from .alerts import ModelConfig
 from .calendar import BusinessCalendar
-from .config import get_rule_set
 from .detectors import DETECTORS
+from .detectors._params import MAX_WINDOW_DAYS, Constraint, Interval, KnownRuleSet, validate_params
 from .errors import ConfigError
 
 TOP_KEYS = {"rule_set", "chunk_days", "calendar", "detectors", "model"}
+
+
+class _DetectorParams(Constraint):
+    """Detector name -> its parameters dataclass, or a dict of its fields (which takes
+    the scan's rule set); detectors left out get their defaults under that rule set."""
+
+    description = (f"a dict from detector names {sorted(DETECTORS)} to their parameters "
+                   "([detectors.NAME] tables in TOML)")
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, dict)
+
+    def check(self, owner, name, value):
+        super().check(owner, name, value)
+        unknown = sorted(set(value) - set(DETECTORS), key=str)
+        if unknown:
+            raise ConfigError(f"[detectors] has unknown detector(s) {unknown}; known: {sorted(DETECTORS)}")
+        params = {}
+        for detector, (_, default) in DETECTORS.items():
+            given, where, cls = value.get(detector), f"[detectors.{detector}]", type(default)
+            if given is None:
+                params[detector] = dataclasses.replace(default, rule_set=owner.rule_set)
+            elif isinstance(given, dict):
+                params[detector] = _build(cls, {"rule_set": owner.rule_set, **given}, where)
+            elif isinstance(given, cls):
+                params[detector] = given
+            else:
+                raise ConfigError(f"{where}: must be a {cls.__name__} or a dict of its parameters. "
+                                  f"Got {given!r} instead.")
+            if params[detector].rule_set != owner.rule_set:
+                raise ConfigError(
+                    f"{where}: its rule_set {params[detector].rule_set!r} differs from the scan's rule_set "
+                    f"{owner.rule_set!r}. Fix: choose the rule set once (ScanConfig(rule_set=...), or the "
+                    "top-level rule_set key in TOML) and leave it out of the detector's parameters, e.g. "
+                    "give them as a dict; or make the two agree.")
+        return params
+
+
+class _Model(Constraint):
+    description = "a ModelConfig or a dict of its parameters ([model] in TOML)"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, (ModelConfig, dict))
+
+    def normalise(self, value):
+        return value if isinstance(value, ModelConfig) else _build(ModelConfig, value, "[model]")
+
+
+class _Dates(Constraint):
+    """Dates as a list; stored as a tuple of ``YYYY-MM-DD`` strings (the calendar parses them)."""
+
+    description = "a list of dates (YYYY-MM-DD)"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, (list, tuple)) and all(_is_date(d) for d in value)
+
+    def normalise(self, value):
+        return tuple(str(d) for d in value)
 
 
 @dataclass(frozen=True)
 class ScanConfig:
     """Everything a scan run depends on besides the data (its hash is recorded).
 
+    Construction validates every field (the TOML file takes the same path) and raises
+    :class:`~flowgraph.errors.ConfigError` naming the key, what is allowed and the value.
+
     Parameters
     ----------
     rule_set : str
-        Large-value rule set (``flowgraph.config.RULE_SETS``), passed to every detector.
+        Large-value rule set (``flowgraph.config.RULE_SETS``), used by every detector.
     detector_params : dict
-        Detector name -> its parameters dataclass.
-    model : ModelConfig
+        Detector name -> its parameters dataclass, or a dict of its fields (these take
+        ``rule_set``). Detectors left out get their defaults under ``rule_set``; a
+        dataclass whose ``rule_set`` differs from the scan's is an error.
+    model : ModelConfig or dict
         Weights, tolerance band, alert threshold.
     extra_holidays, extra_workdays : tuple of str
         Overrides of the PRC calendar.
     chunk_days : int
         Business days scanned and committed to the store at a time (a killed scan loses
-        at most one chunk of work).
+        at most one chunk of work), in [1, 250].
     """
 
     rule_set: str = "PBOC-2016"
-    detector_params: dict = field(default_factory=lambda: {n: d for n, (_, d) in DETECTORS.items()}, hash=False)
+    detector_params: dict = field(default_factory=dict, hash=False)
     model: ModelConfig = field(default_factory=ModelConfig)
     extra_holidays: tuple = ()
     extra_workdays: tuple = ()
     chunk_days: int = 5
+
+    _parameter_constraints: ClassVar[dict] = {
+        "rule_set": KnownRuleSet(),
+        "detector_params": _DetectorParams(),
+        "model": _Model(),
+        "extra_holidays": _Dates(),
+        "extra_workdays": _Dates(),
+        "chunk_days": Interval(int, 1, MAX_WINDOW_DAYS),
+    }
+
+    def __post_init__(self) -> None:
+        validate_params(self)
+        try:
+            self.calendar()
+        except (ConfigError, ValueError) as exc:
+            raise ConfigError(f"[calendar]: {exc}") from None
 
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.prc(extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays)
@@ -85,19 +172,31 @@ class ScanConfig:
         return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def _is_date(value) -> bool:
+    if isinstance(value, dt.date):
+        return True
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _build(cls, values: dict, where: str):
+    """``cls(**values)``, with unknown keys and bad values reported under ``where``."""
     known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known, key=str)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
     try:
         return cls(**values)
-    except (ConfigError, ValueError, TypeError, KeyError) as exc:
+    except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
 
 def load_config(path: str | Path | None = None) -> ScanConfig:
-    """Read and validate a TOML configuration (None: every default).
+    """Read a TOML configuration (None: every default) into a :class:`ScanConfig`,
+    whose construction validates it.
 
     Parameters
     ----------
@@ -107,7 +206,7 @@ def load_config(path: str | Path | None = None) -> ScanConfig:
     Raises
     ------
     ConfigError
-        Unreadable file, unknown key or bad value; the message names the key.
+        Unreadable file, unknown key or bad value; the message names the file and the key.
     """
     if path is None:
         return ScanConfig()
@@ -116,39 +215,28 @@ def load_config(path: str | Path | None = None) -> ScanConfig:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found. Fix: check the path.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file. Fix: give the TOML file.") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied. Fix: make the file readable by this user.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text. Fix: save the configuration as UTF-8 TOML.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line.") from None
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(TOP_KEYS)}")
-    rule_set = raw.get("rule_set", "PBOC-2016")
-    try:
-        get_rule_set(rule_set)
-    except KeyError as exc:
-        raise ConfigError(f"{path}: rule_set: {exc.args[0]}") from None
-    det_raw = raw.get("detectors", {})
-    bad = sorted(set(det_raw) - set(DETECTORS))
-    if bad:
-        raise ConfigError(f"{path}: [detectors] has unknown detector(s) {bad}; known: {sorted(DETECTORS)}")
-    params = {}
-    for name, (_, default) in DETECTORS.items():
-        values = {**dataclasses.asdict(default), "rule_set": rule_set, **det_raw.get(name, {})}
-        params[name] = _build(type(default), values, f"{path}: [detectors.{name}]")
-    model_raw = dict(raw.get("model", {}))
-    weights = {**DEFAULT_WEIGHTS, **model_raw.pop("weights", {})}
-    model = _build(ModelConfig, {**model_raw, "weights": weights}, f"{path}: [model]")
+    kwargs = {key: raw[key] for key in ("rule_set", "chunk_days") if key in raw}
+    kwargs["detector_params"] = raw.get("detectors", {})
+    kwargs["model"] = raw.get("model", {})
     cal = raw.get("calendar", {})
+    if not isinstance(cal, dict):
+        raise ConfigError(f"{path}: calendar must be a table ([calendar]). Got {cal!r} instead.")
     bad = sorted(set(cal) - {"extra_holidays", "extra_workdays"})
     if bad:
         raise ConfigError(f"{path}: [calendar] has unknown key(s) {bad}; known: ['extra_holidays', 'extra_workdays']")
-    chunk_days = raw.get("chunk_days", 5)
-    if not (isinstance(chunk_days, int) and chunk_days >= 1):
-        raise ConfigError(f"{path}: The 'chunk_days' parameter must be an int in the range [1, inf). "
-                          f"Got {chunk_days!r} instead.")
-    config = ScanConfig(rule_set, params, model, tuple(map(str, cal.get("extra_holidays", ()))),
-                        tuple(map(str, cal.get("extra_workdays", ()))), chunk_days)
+    kwargs.update({key: cal[key] for key in ("extra_holidays", "extra_workdays") if key in cal})
     try:
-        config.calendar()
-    except (ConfigError, ValueError) as exc:
-        raise ConfigError(f"{path}: [calendar]: {exc}") from None
-    return config
+        return ScanConfig(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

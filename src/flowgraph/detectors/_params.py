@@ -1,25 +1,116 @@
-"""One error template for bad parameters (as scikit-learn's): the message names the
-parameter, its class, the allowed range and the value."""
+"""Parameter constraints and one error template for bad parameters (as scikit-learn's
+``_parameter_constraints``): every parameters dataclass declares, per field, what it
+accepts, and :func:`validate_params` checks them all at construction. The message names
+the parameter, its class, what is allowed and the value::
+
+    The 'window_days' parameter of FanParams must be an int in the range [1, 250]. Got 0 instead.
+
+A field without a constraint is a programming error (raised at the class's first
+construction), so no parameter can go unchecked.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 
+import numpy as np
+
+from ..config import RULE_SETS
 from ..errors import ConfigError
 
+#: Longest trailing window, business days: about one year ("long term" 长期, SPEC §1).
+MAX_WINDOW_DAYS = 250
 
-def check_number(owner: object, name: str, kind: type, low: float, high: float = math.inf,
-                 low_open: bool = False, high_open: bool = False) -> None:
-    """Raise ConfigError unless ``getattr(owner, name)`` is a ``kind`` in the range."""
-    value = getattr(owner, name)
-    kind_ok = isinstance(value, kind) and not isinstance(value, bool)
-    if kind is float:
-        kind_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    in_range = kind_ok and (value > low if low_open else value >= low) and \
-        (value < high if high_open else value <= high)
-    if not in_range:
-        lo = f"({low}" if low_open else f"[{low}"
-        hi = "inf)" if high == math.inf else (f"{high})" if high_open else f"{high}]")
-        raise ConfigError(f"The '{name}' parameter of {type(owner).__name__} must be "
-                          f"{'an int' if kind is int else 'a float'} in the range {lo}, {hi}. "
-                          f"Got {value!r} instead.")
+
+class Constraint:
+    """What one parameter accepts; :meth:`check` returns the value, normalised."""
+
+    description = ""
+
+    def accepts(self, value) -> bool:
+        raise NotImplementedError
+
+    def normalise(self, value):
+        return value
+
+    def check(self, owner: object, name: str, value):
+        """``value`` normalised, or ConfigError in the scikit-learn template."""
+        if not self.accepts(value):
+            raise ConfigError(f"The '{name}' parameter of {type(owner).__name__} must be {self.description}. "
+                              f"Got {value!r} instead.")
+        return self.normalise(value)
+
+
+class Interval(Constraint):
+    """An int or a float in a range; ``closed`` is "both", "left", "right" or "neither".
+
+    Ints are accepted for floats (TOML writes ``0`` for ``0.0``) and stored as float, so a
+    configuration's hash does not depend on how a number was written; bools are refused.
+    """
+
+    def __init__(self, kind: type, low: float, high: float = math.inf, closed: str = "both"):
+        self.kind, self.low, self.high = kind, low, high
+        self.low_closed = closed in ("both", "left")
+        self.high_closed = closed in ("both", "right") and high != math.inf  # inf is never a value
+        left = "[" if self.low_closed else "("
+        right = "]" if self.high_closed else ")"
+        article = "an int" if kind is int else "a float"
+        self.description = f"{article} in the range {left}{self._show(low)}, {self._show(high)}{right}"
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, (bool, np.bool_)):
+            return False
+        if not isinstance(value, numbers.Integral if self.kind is int else numbers.Real):
+            return False
+        above = value >= self.low if self.low_closed else value > self.low
+        below = value <= self.high if self.high_closed else value < self.high
+        return bool(above and below)  # NaN fails both
+
+    def normalise(self, value):
+        return self.kind(value)
+
+    def _show(self, bound: float) -> str:
+        return "inf" if bound == math.inf else repr(self.kind(bound))
+
+
+class Boolean(Constraint):
+    description = "a bool (true or false)"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, (bool, np.bool_))
+
+    def normalise(self, value):
+        return bool(value)
+
+
+class KnownRuleSet(Constraint):
+    """The name of a rule set in :data:`flowgraph.config.RULE_SETS` (read at check time,
+    so a rule set a user registers there is known)."""
+
+    @property
+    def description(self) -> str:
+        return f"a str among {sorted(RULE_SETS)}"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, str) and value in RULE_SETS
+
+
+def validate_params(owner: object) -> None:
+    """Check every field of the dataclass ``owner`` against its class's
+    ``_parameter_constraints`` (in field order) and store the normalised values.
+
+    Raises
+    ------
+    ConfigError
+        A value its constraint refuses.
+    TypeError
+        A field without a constraint (a programming error).
+    """
+    constraints = type(owner)._parameter_constraints
+    for f in dataclasses.fields(owner):
+        if f.name not in constraints:
+            raise TypeError(f"{type(owner).__name__}.{f.name} has no entry in _parameter_constraints")
+        object.__setattr__(owner, f.name, constraints[f.name].check(owner, f.name, getattr(owner, f.name)))
+

@@ -25,14 +25,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from .._kernels.fan import fan_runs
-from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
 from ._common import counterparty_edges, monitored, n_chunks, phi_by_channel, prepare, top_share, transfer_threshold
-from ._params import check_number
+from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
 TYPOLOGIES = ("fan_in", "fan_out", "dispersed_in_concentrated_out", "concentrated_in_dispersed_out")
 
@@ -44,19 +44,20 @@ class FanParams:
     Parameters
     ----------
     window_days : int
-        Trailing window, business days ("short term", 001: 10).
+        Trailing window, business days ("short term", 001: 10); at most 250 (one year).
     min_counterparties : int
         The "many" side: at least this many distinct counterparties (SPEC §3.1: 5).
     max_concentrated : int
-        The "few" side of the combinations: at most this many (SPEC §3.1: 2).
+        The "few" side of the combinations: at most this many (SPEC §3.1: 2); below
+        ``min_counterparties``.
     material_fraction : float
         Both sides of a combination must each reach this × the account's large-value
-        threshold ("large amount", 001: 0.8).
+        threshold ("large amount", 001: 0.8), in [0, 1].
     min_amount_fraction : float
         Transactions below this × the account's large-value threshold are not counted
         (de minimis; flowgraph's choice, SPEC is silent): 1 % is 5,000 CNY for a person.
     rule_set : str
-        Rule set whose thresholds apply.
+        Rule set whose thresholds apply (``flowgraph.config.RULE_SETS``).
     """
 
     window_days: int = 10
@@ -66,13 +67,18 @@ class FanParams:
     min_amount_fraction: float = 0.01
     rule_set: str = "PBOC-2016"
 
+    _parameter_constraints: ClassVar[dict] = {
+        "window_days": Interval(int, 1, MAX_WINDOW_DAYS),
+        "min_counterparties": Interval(int, 2),
+        "max_concentrated": Interval(int, 1),
+        "material_fraction": Interval(float, 0.0, 1.0),
+        "min_amount_fraction": Interval(float, 0.0, 1.0),
+        "rule_set": KnownRuleSet(),
+    }
+
     def __post_init__(self) -> None:
-        check_number(self, "min_amount_fraction", float, 0.0, 1.0)
-        check_number(self, "window_days", int, 1)
-        check_number(self, "min_counterparties", int, 2)
-        check_number(self, "max_concentrated", int, 1, self.min_counterparties - 1)
-        check_number(self, "material_fraction", float, 0.0)
-        get_rule_set(self.rule_set)
+        validate_params(self)
+        Interval(int, 1, self.min_counterparties - 1).check(self, "max_concentrated", self.max_concentrated)
 
     def relaxed(self, band: float) -> "FanParams":
         """The tolerance band's version (004 ch.2 §4): one counterparty fewer on the

@@ -15,15 +15,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from .._kernels.large_value import daily_cumulative, frequent_runs
-from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
 from ..money import rule_applies
 from ._common import edge_phi_ratio, monitored, phi_by_channel, prepare
-from ._params import check_number
+from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
 TYPOLOGIES = ("large_value_single", "large_value_daily", "frequent_daily", "frequent_consecutive")
 
@@ -37,11 +37,12 @@ class LargeValueParams:
     rule_set : str
         Rule set whose rules are applied (``flowgraph.config.RULE_SETS``).
     large_fraction : float
-        "Large" for the frequency rule: this share of Φ (SPEC §1: 0.8).
+        "Large" for the frequency rule: this share of Φ (SPEC §1: 0.8), in (0, 1].
     per_day : int
         "Frequent": at least this many large transactions on one business day (3).
     consecutive : int
-        "Frequent": large transactions on at least this many consecutive business days (3).
+        "Frequent": large transactions on at least this many consecutive business days
+        (3); at most 250 (one year).
     """
 
     rule_set: str = "PBOC-2016"
@@ -49,11 +50,15 @@ class LargeValueParams:
     per_day: int = 3
     consecutive: int = 3
 
+    _parameter_constraints: ClassVar[dict] = {
+        "rule_set": KnownRuleSet(),
+        "large_fraction": Interval(float, 0.0, 1.0, closed="right"),
+        "per_day": Interval(int, 1),
+        "consecutive": Interval(int, 1, MAX_WINDOW_DAYS),
+    }
+
     def __post_init__(self) -> None:
-        check_number(self, "large_fraction", float, 0.0, 1.0)
-        check_number(self, "per_day", int, 1)
-        check_number(self, "consecutive", int, 1)
-        get_rule_set(self.rule_set)
+        validate_params(self)
 
     def relaxed(self, band: float) -> "LargeValueParams":
         """Regulatory reporting rules have no tolerance band: the same parameters."""

@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from .._kernels.pass_through import pass_through_runs
-from ..config import get_rule_set
 from ..hits import Hit, make_hit, params_fingerprint
 from ._common import monitored, n_chunks, phi_by_channel, prepare, transfer_threshold
-from ._params import check_number
+from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
+
+
+#: Largest gap tolerance: beyond half, inflow and outflow no longer "match".
+MAX_TOLERANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,13 @@ class PassThroughParams:
     Parameters
     ----------
     run_days : int
-        Consecutive business days whose totals are compared (001: 3).
+        Consecutive business days whose totals are compared (001: 3); at most 250.
     tolerance : float
-        Largest relative gap |in - out| / max(in, out) (001: 0.05).
+        Largest relative gap |in - out| / max(in, out) (001: 0.05), in [0, 0.5]: beyond
+        half, in and out no longer "match".
     material_fraction : float
-        min(in, out) must reach this × the account's large-value threshold (SPEC: 0.8).
+        min(in, out) must reach this × the account's large-value threshold (SPEC: 0.8),
+        in [0, 1].
     link_chains : bool
         Link pass-through accounts into chains.
     link_fraction : float
@@ -49,7 +55,7 @@ class PassThroughParams:
         this share of the smaller member's amount (flowgraph's choice: card payments
         between busy accounts must not chain them).
     rule_set : str
-        Rule set whose thresholds apply.
+        Rule set whose thresholds apply (``flowgraph.config.RULE_SETS``).
     """
 
     run_days: int = 3
@@ -59,17 +65,22 @@ class PassThroughParams:
     link_fraction: float = 0.25
     rule_set: str = "PBOC-2016"
 
+    _parameter_constraints: ClassVar[dict] = {
+        "run_days": Interval(int, 1, MAX_WINDOW_DAYS),
+        "tolerance": Interval(float, 0.0, MAX_TOLERANCE),
+        "material_fraction": Interval(float, 0.0, 1.0),
+        "link_chains": Boolean(),
+        "link_fraction": Interval(float, 0.0, 1.0),
+        "rule_set": KnownRuleSet(),
+    }
+
     def __post_init__(self) -> None:
-        check_number(self, "run_days", int, 1)
-        check_number(self, "tolerance", float, 0.0, 1.0, high_open=True)
-        check_number(self, "material_fraction", float, 0.0)
-        check_number(self, "link_fraction", float, 0.0, 1.0)
-        get_rule_set(self.rule_set)
+        validate_params(self)
 
     def relaxed(self, band: float) -> "PassThroughParams":
         """The tolerance band's version: the gap tolerance widened and the materiality
         floor lowered by ``band``."""
-        return dataclasses.replace(self, tolerance=min(self.tolerance * (1 + band), 0.99),
+        return dataclasses.replace(self, tolerance=min(self.tolerance * (1 + band), MAX_TOLERANCE),
                                    material_fraction=self.material_fraction * (1 - band))
 
 

@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from .._kernels.structuring import daily_structuring_runs, structuring_runs
-from ..config import CHANNELS, get_rule_set
+from ..config import CHANNELS
 from ..hits import Hit, make_hit, params_fingerprint
 from ._common import edge_phi_ratio, monitored, n_chunks, phi_by_channel, prepare
-from ._params import check_number
+from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
 TYPOLOGIES = ("structuring", "structuring_daily")
+
+
+#: Largest σ limit, × Φ: values in [0, Φ) have σ below Φ / 2.
+MAX_SIGMA = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,19 +42,20 @@ class StructuringParams:
     Parameters
     ----------
     window_days : int
-        Trailing window, business days (short term, 10).
+        Trailing window, business days (short term, 10); at most 250 (one year).
     band_low : float
-        Band floor as a share of Φ ("large", 0.8).
+        Band floor as a share of Φ ("large", 0.8), in [0, 1).
     min_band : int
         Least transactions (or days) in the band ("frequent", 3).
     min_share : float
-        The band must be more than this share of the method's transactions (0.8).
+        The band must be more than this share of the method's transactions (0.8), in [0, 1).
     sigma_max : float
-        σ of the band must be below this × Φ (0.05).
+        σ of the band must be below this × Φ (0.05), in (0, 0.5]: band values lie in
+        [0, Φ), so their σ never exceeds Φ / 2 and a larger limit would test nothing.
     daily : bool
         Also test daily cumulative sums.
     rule_set : str
-        Rule set whose thresholds are Φ.
+        Rule set whose thresholds are Φ (``flowgraph.config.RULE_SETS``).
     """
 
     window_days: int = 10
@@ -60,17 +66,23 @@ class StructuringParams:
     daily: bool = True
     rule_set: str = "PBOC-2016"
 
+    _parameter_constraints: ClassVar[dict] = {
+        "window_days": Interval(int, 1, MAX_WINDOW_DAYS),
+        "band_low": Interval(float, 0.0, 1.0, closed="left"),
+        "min_band": Interval(int, 1),
+        "min_share": Interval(float, 0.0, 1.0, closed="left"),
+        "sigma_max": Interval(float, 0.0, MAX_SIGMA, closed="right"),
+        "daily": Boolean(),
+        "rule_set": KnownRuleSet(),
+    }
+
     def __post_init__(self) -> None:
-        check_number(self, "window_days", int, 1)
-        check_number(self, "band_low", float, 0.0, 1.0, high_open=True)
-        check_number(self, "min_band", int, 1)
-        check_number(self, "min_share", float, 0.0, 1.0, high_open=True)
-        check_number(self, "sigma_max", float, 0.0, low_open=True)
-        get_rule_set(self.rule_set)
+        validate_params(self)
 
     def relaxed(self, band: float) -> "StructuringParams":
         """The tolerance band's version: σ limit raised and the share lowered by ``band``."""
-        return dataclasses.replace(self, sigma_max=self.sigma_max * (1 + band), min_share=self.min_share * (1 - band))
+        return dataclasses.replace(self, sigma_max=min(self.sigma_max * (1 + band), MAX_SIGMA),
+                                   min_share=self.min_share * (1 - band))
 
 
 def detect(graph, params: StructuringParams = StructuringParams(), days=None) -> list[Hit]:
