@@ -10,6 +10,8 @@ Every key is optional; what is absent keeps its default (the SPEC numbers in
     [calendar]
     extra_holidays = ["2024-10-09"]
     extra_workdays = []
+    holidays_file = "prc_holidays_2027.csv"   # a year's State Council schedule (see flowgraph.calendar)
+    beyond_coverage = "estimate"              # or "error" (refuse years without official data), "weekends"
 
     [detectors.pass_through]
     tolerance = 0.05
@@ -44,10 +46,14 @@ from typing import ClassVar
 from .alerts import ModelConfig
 from .calendar import BusinessCalendar
 from .detectors import DETECTORS
-from .detectors._params import MAX_WINDOW_DAYS, Constraint, Interval, KnownRuleSet, validate_params
+from .detectors._params import Constraint, Interval, KnownRuleSet, Options, OptionalPath, validate_params
 from .errors import ConfigError
 
 TOP_KEYS = {"rule_set", "chunk_days", "calendar", "detectors", "model"}
+CALENDAR_KEYS = ("extra_holidays", "extra_workdays", "holidays_file", "beyond_coverage")
+
+#: Chunks only set how much work a commit to the store holds; any size gives the same hits.
+MAX_CHUNK_DAYS = 10_000
 
 
 class _DetectorParams(Constraint):
@@ -127,6 +133,12 @@ class ScanConfig:
         Weights, tolerance band, alert threshold.
     extra_holidays, extra_workdays : tuple of str
         Overrides of the PRC calendar.
+    holidays_file : str, optional
+        A holidays file (format: :mod:`flowgraph.calendar`) for years the holiday package
+        lacks; in TOML, relative to the configuration file's folder.
+    beyond_coverage : {"estimate", "error", "weekends"}
+        Years without official holiday data: estimated (default, marked in the manifest),
+        refused, or Monday-Friday.
     chunk_days : int
         Business days scanned and committed to the store at a time (a killed scan loses
         at most one chunk of work), in [1, 250].
@@ -137,6 +149,8 @@ class ScanConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     extra_holidays: tuple = ()
     extra_workdays: tuple = ()
+    holidays_file: str | None = None
+    beyond_coverage: str = "estimate"
     chunk_days: int = 5
 
     _parameter_constraints: ClassVar[dict] = {
@@ -145,7 +159,9 @@ class ScanConfig:
         "model": _Model(),
         "extra_holidays": _Dates(),
         "extra_workdays": _Dates(),
-        "chunk_days": Interval(int, 1, MAX_WINDOW_DAYS),
+        "holidays_file": OptionalPath(),
+        "beyond_coverage": Options("estimate", "error", "weekends"),
+        "chunk_days": Interval(int, 1, MAX_CHUNK_DAYS),
     }
 
     def __post_init__(self) -> None:
@@ -156,13 +172,21 @@ class ScanConfig:
             raise ConfigError(f"[calendar]: {exc}") from None
 
     def calendar(self) -> BusinessCalendar:
-        return BusinessCalendar.prc(extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays)
+        return BusinessCalendar.prc(extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays,
+                                    beyond_coverage=self.beyond_coverage, holidays_file=self.holidays_file)
 
     def to_dict(self) -> dict:
         return {"rule_set": self.rule_set, "chunk_days": self.chunk_days,
-                "calendar": {"extra_holidays": list(self.extra_holidays), "extra_workdays": list(self.extra_workdays)},
+                "calendar": {"extra_holidays": list(self.extra_holidays), "extra_workdays": list(self.extra_workdays),
+                             "holidays_file": self._holidays_file_digest(), "beyond_coverage": self.beyond_coverage},
                 "detectors": {n: dataclasses.asdict(p) for n, p in sorted(self.detector_params.items())},
                 "model": dataclasses.asdict(self.model)}
+
+    def _holidays_file_digest(self) -> dict | None:
+        """The holidays file by path and content: a changed file changes the hash."""
+        if self.holidays_file is None:
+            return None
+        return self.calendar().describe()["holidays_file"]
 
     @property
     def config_hash(self) -> str:
@@ -232,10 +256,12 @@ def load_config(path: str | Path | None = None) -> ScanConfig:
     cal = raw.get("calendar", {})
     if not isinstance(cal, dict):
         raise ConfigError(f"{path}: calendar must be a table ([calendar]). Got {cal!r} instead.")
-    bad = sorted(set(cal) - {"extra_holidays", "extra_workdays"})
+    bad = sorted(set(cal) - set(CALENDAR_KEYS))
     if bad:
-        raise ConfigError(f"{path}: [calendar] has unknown key(s) {bad}; known: ['extra_holidays', 'extra_workdays']")
-    kwargs.update({key: cal[key] for key in ("extra_holidays", "extra_workdays") if key in cal})
+        raise ConfigError(f"{path}: [calendar] has unknown key(s) {bad}; known: {list(CALENDAR_KEYS)}")
+    kwargs.update({key: cal[key] for key in CALENDAR_KEYS if key in cal})
+    if isinstance(kwargs.get("holidays_file"), str):  # relative to the configuration file
+        kwargs["holidays_file"] = str(path.parent / kwargs["holidays_file"])
     try:
         return ScanConfig(**kwargs)
     except ConfigError as exc:

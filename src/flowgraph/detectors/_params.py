@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from os import PathLike
 import numbers
 
 import numpy as np
@@ -83,6 +84,29 @@ class Boolean(Constraint):
 
     def normalise(self, value):
         return bool(value)
+
+
+class Options(Constraint):
+    """One of a fixed set of strings."""
+
+    def __init__(self, *options: str):
+        self.options = options
+        self.description = "one of " + ", ".join(repr(o) for o in options)
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, str) and value in self.options
+
+
+class OptionalPath(Constraint):
+    """A file path, or None."""
+
+    description = "a file path (text) or None"
+
+    def accepts(self, value) -> bool:
+        return value is None or (isinstance(value, (str, PathLike)) and str(value).strip() != "")
+
+    def normalise(self, value):
+        return None if value is None else str(value)
 
 
 class KnownRuleSet(Constraint):
