@@ -155,9 +155,11 @@ def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     series_channel, series_phi_cents : ndarray of int64
         Per series, its channel and Φ in cents.
     """
-    keys = np.stack([graph.channel.astype(np.int64), (~graph.is_home_currency).astype(np.int64), phi_cents], axis=1)
-    uniq, series = np.unique(keys, axis=0, return_inverse=True)
-    return series.reshape(-1).astype(np.int64), uniq[:, 0].copy(), np.ascontiguousarray(uniq[:, 2])
+    phis, phi_idx = np.unique(phi_cents, return_inverse=True)
+    # one int per (channel, currency class, Φ), ordered as those tuples
+    key = (graph.channel.astype(np.int64) * 2 + ~graph.is_home_currency) * len(phis) + phi_idx.reshape(-1)
+    keys, series = np.unique(key, return_inverse=True)
+    return series.reshape(-1).astype(np.int64), keys // (2 * len(phis)), phis[keys % len(phis)]
 
 
 def _account_edges(graph, a: int, window: tuple[int, int], c: int, direction: str | None) -> np.ndarray:
