@@ -15,31 +15,33 @@ from flowgraph._kernels.pass_through import pass_through_runs, qualifies
 from flowgraph._kernels.structuring import daily_structuring_runs, structuring_runs
 from flowgraph.calendar import BusinessCalendar
 from flowgraph.config import CHANNELS, PBOC_2016
-from flowgraph.detectors._common import edge_phi_ratio
+from flowgraph.detectors._common import edge_phi_cents, phi_ratio, share_cents, threshold_cents
+from flowgraph.detectors.structuring import _daily_series
 from reference.detectors import (daily_cumulative_reference, daily_structuring_reference, fan_reference,
                                  frequent_reference, pass_through_reference, structuring_reference)
 
 CALENDAR = BusinessCalendar.weekdays_only()
 START = pd.Timestamp("2024-09-02")  # a Monday
 ACCOUNTS = [f"A{i}" for i in range(6)]
-# amounts that sit on the boundaries of a 50,000 / 500,000 threshold world
+# amounts that sit on the boundaries of a 50,000 / 500,000 threshold world, and the issue's
+# split of exactly 500,000.00 that float yuan sums put a hair under it
 AMOUNTS = [100.0, 4_000.0, 40_000.0, 42_500.0, 45_000.0, 47_500.0, 49_999.99, 50_000.0, 400_000.0,
-           450_000.0, 475_000.0, 500_000.0, 520_000.0]
+           450_000.0, 475_000.0, 500_000.0, 520_000.0, 240_634.96, 157_794.25, 101_570.79]
 
 edge = st.tuples(st.integers(-1, 5), st.integers(-1, 5), st.integers(0, 14), st.sampled_from(AMOUNTS),
-                 st.sampled_from(CHANNELS))
+                 st.sampled_from(CHANNELS), st.sampled_from(["CNY", "CNY", "USD"]))
 graphs = st.tuples(st.lists(edge, min_size=1, max_size=40), st.lists(st.integers(0, 3), min_size=6, max_size=6),
                    st.lists(st.sampled_from(["person", "entity", ""]), min_size=6, max_size=6))
 
 
 def make_graph(edges, customers, parties):
     rows = []
-    for i, (s, d, day, amount, channel) in enumerate(edges):
+    for i, (s, d, day, amount, channel, currency) in enumerate(edges):
         if s < 0 and d < 0:
             d = 0
         when = START + pd.offsets.BDay(day) + pd.Timedelta(minutes=i)
         rows.append((f"t{i}", str(when), ACCOUNTS[s] if s >= 0 else "", ACCOUNTS[d] if d >= 0 else "",
-                     str(amount), "CNY", channel))
+                     str(amount), currency, channel))
     cols = ["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel"]
     v = validate_transactions(pd.DataFrame(rows, columns=cols), "h")
     acct = validate_accounts(pd.DataFrame({"account_id": ACCOUNTS, "customer_id": [f"c{c}" for c in customers],
@@ -89,15 +91,18 @@ def _close(got, want):
 def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_share):
     g = make_graph(*graph_spec)
     first, last = scan_days(g)
-    ratio = edge_phi_ratio(g, PBOC_2016)
-    args = (g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day, g.channel, ratio,
-            first, last, window, 0.8, min_band, min_share, 0.05, 2)
-    runs, sigma = structuring_runs(*args)
+    amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
+    graph_arrays = (g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day)
+    tests = (first, last, window, min_band, min_share, 0.05, 2)
+    runs, sigma = structuring_runs(*graph_arrays, g.channel, amount_cents, share_cents(0.8, phi_cents), phi_cents,
+                                   phi_ratio(amount_cents, phi_cents), *tests)
     _close(sorted((*r, s[0]) for r, s in zip(runs.tolist(), sigma.tolist())),
-           structuring_reference(g, ratio, first, last, window, 0.8, min_band, min_share, 0.05))
-    runs, sigma = daily_structuring_runs(*args)
+           structuring_reference(g, PBOC_2016, first, last, window, 0.8, min_band, min_share, 0.05))
+    series, _, series_phi = _daily_series(g, phi_cents)
+    runs, sigma = daily_structuring_runs(*graph_arrays, series, amount_cents, share_cents(0.8, series_phi),
+                                         series_phi, *tests)
     _close(sorted((*r, s[0]) for r, s in zip(runs.tolist(), sigma.tolist())),
-           daily_structuring_reference(g, ratio, first, last, window, 0.8, min_band, min_share, 0.05))
+           daily_structuring_reference(g, PBOC_2016, first, last, window, 0.8, min_band, min_share, 0.05))
 
 
 @settings(max_examples=40, deadline=None)
@@ -111,13 +116,14 @@ def test_daily_cumulative_kernel_matches_reference(graph_spec, rule):
     cust = lambda idx: np.where(idx >= 0, g.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
     applies = rule_applies(rule.parties, rule.channels, g.channel, party(g.src), party(g.dst))
     foreign = ~g.is_home_currency
-    value = np.where(foreign, g.amount_usd, g.amount_cny)
-    found, sums = daily_cumulative(g.day_indptr, cust(g.src), cust(g.dst), applies, value, foreign,
-                                   rule.threshold_cny, rule.threshold_usd, g.n_customers, first, last)
-    got = sorted((*f, s[0]) for f, s in zip(found.tolist(), sums.tolist()))
-    want = daily_cumulative_reference(g.day, cust(g.src), cust(g.dst), applies, value, foreign,
+    value_cents = np.where(foreign, g.amount_usd_cents, g.amount_cny_cents)
+    found = daily_cumulative(g.day_indptr, cust(g.src), cust(g.dst), applies, value_cents, foreign,
+                             threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd), g.n_customers,
+                             first, last)
+    want = daily_cumulative_reference(g.day, cust(g.src), cust(g.dst), applies,
+                                      np.where(foreign, g.amount_usd, g.amount_cny), foreign,
                                       rule.threshold_cny, rule.threshold_usd, first, last)
-    _close(got, want)
+    assert sorted(map(tuple, found.tolist())) == want
 
 
 @settings(max_examples=60, deadline=None)

@@ -16,7 +16,9 @@ accounts, in time order, with:
 
 Kernels get these plain numpy arrays; nothing below hands pandas objects to numba.
 Amounts are float64 yuan (``amount_cny``) and dollars (``amount_usd``), rounded to the
-cent; ``is_home_currency`` tells which one the large-value rules compare.
+cent; ``is_home_currency`` tells which one the large-value rules compare. Whatever is
+compared with a threshold uses their int64 twins in cents (``amount_cny_cents``,
+``amount_usd_cents``), so a sum of exactly Φ is exactly Φ.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def _csr(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     edges = np.empty(int(indptr[-1]), dtype=np.int32 if len(keys) < 2**31 else np.int64)
     csr_fill(keys, indptr, edges)
     return indptr, edges
+
+
+def _to_cents(amount: np.ndarray) -> np.ndarray:
+    """Major units rounded to the cent (as ingest leaves them) -> int64 cents. Exact up to
+    the schema's largest amount (10^13 yuan = 10^15 cents < 2^53)."""
+    return np.round(amount * 100.0).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,6 +146,17 @@ class TransactionGraph:
     def _txn_id_array(self) -> np.ndarray:
         # built once per graph: hits look ids up thousands of times
         return self.transactions["txn_id"].to_numpy(dtype=object)
+
+    @functools.cached_property
+    def amount_cny_cents(self) -> np.ndarray:
+        """``amount_cny`` in integer fen (int64), converted once per graph: sums compared
+        with a threshold are exact in cents, never in float yuan."""
+        return _to_cents(self.amount_cny)
+
+    @functools.cached_property
+    def amount_usd_cents(self) -> np.ndarray:
+        """``amount_usd`` in integer US cents (int64), converted once per graph."""
+        return _to_cents(self.amount_usd)
 
     def txn_ids(self, edges: np.ndarray | slice) -> np.ndarray:
         """The user's transaction ids of the given edges."""

@@ -1,9 +1,16 @@
 """Slow, obvious references for the detector kernels: plain Python over the graph's edge
 arrays, every window recomputed from scratch. Each returns what its kernel returns, as
-sorted lists of tuples, so a property test can compare them."""
+sorted lists of tuples, so a property test can compare them.
+
+Money is exact here by construction, not by the kernels' means: every amount becomes a
+Python int of cents through ``Decimal`` of its shortest decimal form, thresholds and
+fractions of them are ``Decimal``, and sums are int sums. A float slip in a kernel shows."""
 
 import math
+from decimal import Decimal
 
+from flowgraph.config import CHANNELS, PARTY_TYPES
+from reference.large_value import _applies
 
 
 def _runs(flags_by_day, score_by_day):
@@ -26,7 +33,32 @@ def _runs(flags_by_day, score_by_day):
 
 
 def cents(x):
-    return int(round(x * 100))
+    """A major-unit amount (a float rounded to the cent) as int cents."""
+    return int((Decimal(repr(float(x))) * 100).to_integral_value())
+
+
+def threshold_cents(threshold):
+    """Least int cents at or above a major-unit threshold."""
+    return math.ceil(Decimal(repr(float(threshold))) * 100)
+
+
+def fraction_of(fraction, phi_cents):
+    """Least int cents at or above ``fraction`` (as written) of ``phi_cents``."""
+    return math.ceil(Decimal(repr(float(fraction))) * phi_cents)
+
+
+def edge_money(g, rules):
+    """Per edge: (amount cents, Φ cents, currency class) in the currency its rules compare;
+    Φ is the lowest threshold of the rules that apply, 0 if none."""
+    party = lambda idx: PARTY_TYPES[g.account_party[idx]] if idx >= 0 and g.account_party[idx] >= 0 else None
+    out = []
+    for e in range(g.n_edges):
+        foreign = not g.is_home_currency[e]
+        amount = cents(g.amount_usd[e] if foreign else g.amount_cny[e])
+        phis = [threshold_cents(r.threshold_usd if foreign else r.threshold_cny) for r in rules.rules
+                if _applies(r, CHANNELS[g.channel[e]], party(g.src[e]), party(g.dst[e]))]
+        out.append((amount, min(phis, default=0), int(foreign)))
+    return out
 
 
 def fan_reference(g, first, last, window_days, k_many, k_few, floor, small):
@@ -102,8 +134,10 @@ def _population_std(values):
     return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
-def structuring_reference(g, ratio, first, last, window_days, band_low, min_band, min_share, sigma_max):
-    """Kernel twin of :func:`flowgraph._kernels.structuring.structuring_runs`."""
+def structuring_reference(g, rules, first, last, window_days, band_low, min_band, min_share, sigma_max):
+    """Kernel twin of :func:`flowgraph._kernels.structuring.structuring_runs`: the band
+    test in int cents, σ over amount / Φ."""
+    money = edge_money(g, rules)
     out = []
     for a in range(g.n_accounts):
         for c in range(3):
@@ -111,7 +145,8 @@ def structuring_reference(g, ratio, first, last, window_days, band_low, min_band
             for d in range(first, last + 1):
                 mine = [e for e in range(g.n_edges) if d - window_days + 1 <= g.day[e] <= d and g.channel[e] == c
                         and (g.src[e] == a or g.dst[e] == a)]
-                band = [ratio[e] for e in mine if band_low <= ratio[e] < 1.0]
+                band = [amount / phi for amount, phi, _ in (money[e] for e in mine)
+                        if phi and fraction_of(band_low, phi) <= amount < phi]
                 sigma = _population_std(band)
                 met = len(band) >= min_band and len(band) > min_share * len(mine) and sigma < sigma_max
                 flags[d] = met
@@ -123,34 +158,42 @@ def structuring_reference(g, ratio, first, last, window_days, band_low, min_band
     return sorted(out)
 
 
-def daily_structuring_reference(g, ratio, first, last, window_days, band_low, min_band, min_share, sigma_max):
-    """Kernel twin of :func:`flowgraph._kernels.structuring.daily_structuring_runs`."""
+def daily_structuring_reference(g, rules, first, last, window_days, band_low, min_band, min_share, sigma_max):
+    """Kernel twin of :func:`flowgraph._kernels.structuring.daily_structuring_runs`: one
+    series per (channel, currency class, Φ), numbered in sorted order; day sums in int
+    cents against Φ in cents; σ over sum / Φ."""
+    money = edge_money(g, rules)
+    keys = [(int(g.channel[e]), money[e][2], money[e][1]) for e in range(g.n_edges)]
+    all_series = sorted(set(keys))
     out = []
     for a in range(g.n_accounts):
         for direction in range(2):
-            for c in range(3):
+            for s, key in enumerate(all_series):
+                phi = key[2]
                 def day_totals(day):
-                    es = [e for e in range(g.n_edges) if g.day[e] == day and g.channel[e] == c and g.src[e] != g.dst[e]
+                    es = [e for e in range(g.n_edges) if g.day[e] == day and keys[e] == key and g.src[e] != g.dst[e]
                           and (g.dst[e] == a if direction == 0 else g.src[e] == a)]
-                    return sum(ratio[e] for e in es), len(es)
+                    return sum(money[e][0] for e in es), len(es)
                 flags, scores, values = {}, {}, {}
                 for d in range(first, last + 1):
                     totals = [day_totals(j) for j in range(max(d - window_days + 1, 0), d + 1)]
                     active = [t for t in totals if t[1] > 0]
-                    band = [s for s, n in active if n >= 2 and band_low <= s < 1.0]
+                    band = [total / phi for total, n in active
+                            if n >= 2 and phi and fraction_of(band_low, phi) <= total < phi]
                     sigma = _population_std(band)
                     flags[d] = len(band) >= min_band and len(band) > min_share * len(active) and sigma < sigma_max
                     scores[d] = (len(band), -round(sigma, 12), -d)
                     values[d] = (len(band), len(active), sigma)
                 for r in _runs(flags, scores):
                     nb, na, sig = values[r["best"]]
-                    out.append((a, direction * 3 + c, r["first"], r["last"], r["best"], nb, na, sig))
+                    out.append((a, direction * len(all_series) + s, r["first"], r["last"], r["best"], nb, na, sig))
     return sorted(out)
 
 
-def daily_cumulative_reference(day, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
+def daily_cumulative_reference(day, src_cust, dst_cust, applies, amount, is_foreign, threshold_cny, threshold_usd,
                                first, last):
-    """Kernel twin of :func:`flowgraph._kernels.large_value.daily_cumulative`."""
+    """Kernel twin of :func:`flowgraph._kernels.large_value.daily_cumulative`, from
+    major-unit amounts and thresholds; sums are int cents."""
     sums, counts = {}, {}
     for e in range(len(day)):
         if not applies[e] or not first <= day[e] <= last:
@@ -158,10 +201,10 @@ def daily_cumulative_reference(day, src_cust, dst_cust, applies, value, is_forei
         for direction, c in ((0, dst_cust[e]), (1, src_cust[e])):
             if c >= 0:
                 key = (int(c), int(day[e]), direction, int(bool(is_foreign[e])))
-                sums[key] = sums.get(key, 0.0) + value[e]
+                sums[key] = sums.get(key, 0) + cents(amount[e])
                 counts[key] = counts.get(key, 0) + 1
     return sorted((*k, counts[k], sums[k]) for k in sums
-                  if sums[k] >= (threshold_usd if k[3] else threshold_cny))
+                  if sums[k] >= threshold_cents(threshold_usd if k[3] else threshold_cny))
 
 
 def frequent_reference(pairs, per_day, consecutive):

@@ -4,9 +4,13 @@ one Python loop over the transactions.
 A rule is met by a single transaction at or above its threshold, or by the daily
 cumulative sum per customer, direction (in/out), business day and currency class
 (CNY against the CNY threshold, foreign currencies in USD against the USD threshold).
+
+Money is exact: amounts and thresholds are ``Decimal`` of their shortest decimal form
+(amounts are rounded to the cent on ingest), sums are ``Decimal`` sums, never float ones.
 """
 
 from collections import defaultdict
+from decimal import Decimal
 
 from flowgraph.config import ANY_PERSON, ANYONE, BOTH_ENTITY
 
@@ -39,18 +43,19 @@ def large_value_reference(rows, rules):
     -------
     single : set of (txn_id, rule code)
         Transactions at or above a threshold on their own.
-    daily : dict of (customer, business_day, direction, currency class, rule code) -> sum
-        Every daily cumulative sum (whether or not it crosses).
+    daily : dict of (customer, business_day, direction, currency class, rule code) -> Decimal
+        Every daily cumulative sum in major units, exact (whether or not it crosses).
     """
+    exact = lambda x: Decimal(repr(float(x)))
     single = set()
-    daily = defaultdict(float)
+    daily = defaultdict(Decimal)
     for r in rows:
         for rule in rules.rules:
             if not _applies(rule, r["channel"], r["src_party"], r["dst_party"]):
                 continue
             home = r["is_home_currency"]
-            value = r["amount_cny"] if home else r["amount_usd"]
-            threshold = rule.threshold_cny if home else rule.threshold_usd
+            value = exact(r["amount_cny"] if home else r["amount_usd"])
+            threshold = exact(rule.threshold_cny if home else rule.threshold_usd)
             if value >= threshold:
                 single.add((r["txn_id"], rule.code))
             for customer, direction in ((r["src_customer"], "out"), (r["dst_customer"], "in")):

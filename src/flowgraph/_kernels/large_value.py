@@ -2,8 +2,10 @@
 
 ``daily_cumulative``: per customer, direction (0 = in, 1 = out), currency class (0 =
 CNY, 1 = foreign, in USD) and business day, the sum of the transactions a rule covers;
-reports every sum at or above the rule's threshold. Edges are in day order, so each day
-is one slice (``day_indptr``) accumulated into per-customer buffers and cleared after.
+reports every sum at or above the rule's threshold. Amounts, sums and thresholds are
+integer cents: float yuan would put some splits of exactly Φ a hair under it. Edges are
+in day order, so each day is one slice (``day_indptr``) accumulated into per-customer
+buffers and cleared after.
 
 ``frequent_runs``: per account, over its "large" transactions (sorted by account, then
 day): days with at least ``per_day`` of them, and runs of at least ``consecutive``
@@ -18,9 +20,9 @@ from ._jit import jit
 
 
 @jit
-def _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
-                n_customers, first_day, last_day, out_int, out_flt, fill):
-    acc = np.zeros((n_customers, 4), np.float64)
+def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
+                threshold_usd_cents, n_customers, first_day, last_day, out, fill):
+    acc = np.zeros((n_customers, 4), np.int64)
     cnt = np.zeros((n_customers, 4), np.int64)
     touched = np.zeros(n_customers, np.int64)
     is_touched = np.zeros(n_customers, np.bool_)
@@ -36,7 +38,7 @@ def _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, thre
                 if c < 0:
                     continue
                 slot = side * 2 + cc
-                acc[c, slot] += value[e]
+                acc[c, slot] += value_cents[e]
                 cnt[c, slot] += 1
                 if not is_touched[c]:
                     is_touched[c] = True
@@ -45,25 +47,25 @@ def _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, thre
         for t in range(n_touched):
             c = touched[t]
             for slot in range(4):
-                threshold = threshold_usd if slot % 2 == 1 else threshold_cny
+                threshold = threshold_usd_cents if slot % 2 == 1 else threshold_cny_cents
                 if cnt[c, slot] > 0 and acc[c, slot] >= threshold:
                     if fill:
-                        out_int[n_out, 0] = c
-                        out_int[n_out, 1] = d
-                        out_int[n_out, 2] = slot // 2
-                        out_int[n_out, 3] = slot % 2
-                        out_int[n_out, 4] = cnt[c, slot]
-                        out_flt[n_out, 0] = acc[c, slot]
+                        out[n_out, 0] = c
+                        out[n_out, 1] = d
+                        out[n_out, 2] = slot // 2
+                        out[n_out, 3] = slot % 2
+                        out[n_out, 4] = cnt[c, slot]
+                        out[n_out, 5] = acc[c, slot]
                     n_out += 1
-                acc[c, slot] = 0.0
+                acc[c, slot] = 0
                 cnt[c, slot] = 0
             is_touched[c] = False
     return n_out
 
 
 @jit
-def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
-                     n_customers, first_day, last_day):
+def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
+                     threshold_usd_cents, n_customers, first_day, last_day):
     """Daily cumulative sums at or above a rule's threshold.
 
     Parameters
@@ -74,28 +76,26 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value, is_foreign,
         Customer of each side, -1 for none.
     applies : ndarray of bool
         Edges the rule covers.
-    value : ndarray of float64
-        CNY amount for CNY edges, USD amount for foreign ones.
+    value_cents : ndarray of int64
+        Amount in fen for CNY edges, in US cents for foreign ones.
     is_foreign : ndarray of bool
-    threshold_cny, threshold_usd : float
+    threshold_cny_cents, threshold_usd_cents : int
+        The rule's thresholds in fen and in US cents.
     n_customers, first_day, last_day : int
 
     Returns
     -------
-    found : ndarray of int64, shape (n, 5)
+    found : ndarray of int64, shape (n, 6)
         customer, day, direction (0 in, 1 out), currency class (0 CNY, 1 foreign),
-        transactions summed.
-    sums : ndarray of float64, shape (n, 1)
+        transactions summed, their sum in cents.
     """
-    empty_i = np.zeros((0, 5), np.int64)
-    empty_f = np.zeros((0, 1), np.float64)
-    n = _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
-                    n_customers, first_day, last_day, empty_i, empty_f, False)
-    found = np.zeros((n, 5), np.int64)
-    sums = np.zeros((n, 1), np.float64)
-    _daily_pass(day_indptr, src_cust, dst_cust, applies, value, is_foreign, threshold_cny, threshold_usd,
-                n_customers, first_day, last_day, found, sums, True)
-    return found, sums
+    empty = np.zeros((0, 6), np.int64)
+    n = _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
+                    threshold_usd_cents, n_customers, first_day, last_day, empty, False)
+    found = np.zeros((n, 6), np.int64)
+    _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
+                threshold_usd_cents, n_customers, first_day, last_day, found, True)
+    return found
 
 
 @jit

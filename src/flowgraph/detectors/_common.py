@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 import numpy as np
 
 from ..config import RuleSet, get_rule_set
@@ -100,17 +103,57 @@ def top_share(counterparty: np.ndarray, amount: np.ndarray) -> tuple[float, floa
 
 
 
+def threshold_cents(threshold: float) -> int:
+    """A threshold in major units as the least whole number of cents that meets it ("at or
+    above", SPEC §1). Thresholds have at most two decimals; a scaled one
+    (``RuleSet.scaled``) may have more, so round up, after dropping the float noise of the
+    multiplication (below 10^-6 cent)."""
+    return math.ceil(round(float(threshold) * 100.0, 6))
 
-def edge_phi_ratio(graph, rules: RuleSet) -> np.ndarray:
-    """Each edge's amount as a share of Φ: the threshold of the rule it falls under (the
-    lowest if several apply), CNY amounts against CNY thresholds and foreign ones in USD
-    against USD thresholds. Edges no rule covers get ratio 0."""
+
+def share_cents(fraction: float, phi_cents: np.ndarray) -> np.ndarray:
+    """Per Φ (int64 cents), the least whole number of cents at or above ``fraction`` · Φ.
+
+    The fraction is taken as written (0.8 is four fifths, not its binary neighbour), so
+    an amount of exactly 0.8 Φ is in a band that starts at 0.8 Φ.
+    """
+    fraction = Decimal(repr(float(fraction)))
+    phi_cents = np.asarray(phi_cents, np.int64)
+    uniq, inverse = np.unique(phi_cents, return_inverse=True)
+    floors = np.array([math.ceil(fraction * int(p)) for p in uniq.tolist()], np.int64)
+    return floors[inverse.reshape(phi_cents.shape)]
+
+
+def edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each edge's amount and Φ in integer cents of the currency the large-value rules
+    compare (SPEC §2, 003 art. 5): CNY edges in fen against the CNY threshold, foreign
+    ones in US cents against the USD threshold.
+
+    Returns
+    -------
+    amount_cents, phi_cents : ndarray of int64
+        Φ is the threshold of the rule the edge falls under (the lowest if several
+        apply); 0 where no rule covers the edge.
+    """
     party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
     src_party, dst_party = party(graph.src), party(graph.dst)
-    out = np.zeros(graph.n_edges)
+    foreign = ~graph.is_home_currency
+    amount_cents = np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
+    phi_cents = np.zeros(graph.n_edges, np.int64)
     for rule in rules.rules:
         applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
-        ratio = np.where(graph.is_home_currency, graph.amount_cny / rule.threshold_cny,
-                         graph.amount_usd / rule.threshold_usd)
-        out = np.where(applies, np.maximum(out, ratio), out)
-    return out
+        rule_cents = np.where(foreign, threshold_cents(rule.threshold_usd), threshold_cents(rule.threshold_cny))
+        lower = applies & ((phi_cents == 0) | (rule_cents < phi_cents))
+        phi_cents = np.where(lower, rule_cents, phi_cents)
+    return amount_cents, phi_cents
+
+
+def phi_ratio(amount_cents: np.ndarray, phi_cents: np.ndarray) -> np.ndarray:
+    """Amount / Φ as a float, 0 where Φ is 0 (no rule): for spreads and pictures; band
+    and threshold tests compare the cents."""
+    return np.divide(amount_cents, phi_cents, out=np.zeros(len(amount_cents)), where=phi_cents > 0)
+
+
+def edge_phi_ratio(graph, rules: RuleSet) -> np.ndarray:
+    """Each edge's amount as a share of its Φ (:func:`edge_phi_cents`, :func:`phi_ratio`)."""
+    return phi_ratio(*edge_phi_cents(graph, rules))

@@ -10,6 +10,9 @@
 - ``frequent_daily`` / ``frequent_consecutive``: an account's "large" transactions
   (>= ``large_fraction`` · Φ, SPEC §1): at least ``per_day`` on one business day, or on at
   least ``consecutive`` consecutive business days.
+
+Every comparison with a threshold is in integer cents (fen for CNY, US cents for foreign
+currencies): amounts, daily sums, thresholds and ``large_fraction`` · Φ alike.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from .._kernels.large_value import daily_cumulative, frequent_runs
 from ..hits import Hit, make_hit, params_fingerprint
 from ..money import rule_applies
-from ._common import edge_phi_ratio, monitored, phi_by_channel, prepare
+from ._common import edge_phi_cents, monitored, phi_by_channel, prepare, share_cents, threshold_cents
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
 TYPOLOGIES = ("large_value_single", "large_value_daily", "frequent_daily", "frequent_consecutive")
@@ -91,23 +94,24 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> l
     in_scan = np.zeros(graph.n_edges, bool)
     in_scan[graph.day_indptr[first]:graph.day_indptr[last + 1]] = True
     foreign = ~graph.is_home_currency
+    value_cents = np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
     hits: list[Hit] = []
     for rule in rules.rules:
         applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
-        value = np.where(foreign, graph.amount_usd, graph.amount_cny)
-        threshold = np.where(foreign, rule.threshold_usd, rule.threshold_cny)
+        cny_cents, usd_cents = threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd)
+        threshold = np.where(foreign, usd_cents, cny_cents)
         measures = lambda **kw: {"rule": rule.code, "threshold_cny": rule.threshold_cny,
                                  "threshold_usd": rule.threshold_usd, **kw}
-        for e in np.flatnonzero(applies & in_scan & (value >= threshold)).tolist():
+        for e in np.flatnonzero(applies & in_scan & (value_cents >= threshold)).tolist():
             subject = int(graph.src[e]) if src_cust[e] >= 0 else int(graph.dst[e])
             if subject < 0:
                 continue  # neither side is the bank's customer
             hits.append(make_hit(graph, "large_value", "large_value_single", pid, subject, np.array([e]),
                                  float(graph.amount_cny[e]), phi_by_channel(graph, rules, subject),
                                  measures(currency_class="foreign" if foreign[e] else "CNY",
-                                          value=round(float(value[e]), 2))))
-        found, sums = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value, foreign,
-                                       rule.threshold_cny, rule.threshold_usd, graph.n_customers, first, last)
+                                          value=int(value_cents[e]) / 100)))
+        found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
+                                 cny_cents, usd_cents, graph.n_customers, first, last)
         if not len(found):
             continue
         # every covered edge once per side, sorted by (customer, day, currency class, direction),
@@ -124,7 +128,7 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> l
         wanted = _daily_key(found[:, 0], found[:, 1], found[:, 3], found[:, 2], graph.n_days)
         lo_at = np.searchsorted(side_key, wanted, "left")
         hi_at = np.searchsorted(side_key, wanted, "right")
-        for (c, d, direction, cc, n), (total,), lo, hi in zip(found.tolist(), sums.tolist(), lo_at, hi_at):
+        for (c, d, direction, cc, n, total_cents), lo, hi in zip(found.tolist(), lo_at, hi_at):
             if n < 2:
                 continue
             edges = np.sort(side_edge[lo:hi])
@@ -135,7 +139,7 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> l
                                  float(graph.amount_cny[edges].sum()), phi_by_channel(graph, rules, subject),
                                  measures(direction="in" if direction == 0 else "out",
                                           currency_class="foreign" if cc else "CNY",
-                                          transactions=n, daily_sum=round(total, 2))))
+                                          transactions=n, daily_sum=total_cents / 100)))
     hits.extend(_frequent(graph, rules, params, pid, first, last))
     return hits
 
@@ -147,9 +151,11 @@ def _daily_key(customer, day, foreign, direction, n_days: int) -> np.ndarray:
 
 
 def _frequent(graph, rules, params, pid, first, last) -> list[Hit]:
-    ratio = edge_phi_ratio(graph, rules)
+    amount_cents, phi_cents = edge_phi_cents(graph, rules)
     lo, hi = int(graph.day_indptr[first]), int(graph.day_indptr[last + 1])
-    large = lo + np.flatnonzero(ratio[lo:hi] >= params.large_fraction)
+    # an edge no rule covers has no Φ, so it is never "large"
+    is_large = (phi_cents > 0) & (amount_cents >= share_cents(params.large_fraction, phi_cents))
+    large = lo + np.flatnonzero(is_large[lo:hi])
     src, dst = graph.src[large], graph.dst[large]
     # each large transaction counts once for each of its accounts (a self-transfer once)
     account = np.concatenate([src[src >= 0], dst[(dst >= 0) & (dst != src)]])

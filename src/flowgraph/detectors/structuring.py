@@ -6,8 +6,15 @@ window: the band is the transactions with ``band_low · Φ <= amount < Φ`` (Φ:
 threshold of the large-value rule each transaction falls under); a hit when the band
 holds at least ``min_band`` transactions ("frequent"), more than ``min_share`` of the
 account's transactions of that method, with σ below ``sigma_max · Φ`` (population
-standard deviation). The same test on daily cumulative sums (per direction): a band day
-is a day whose sum sits in the band and is made of at least two transactions (split).
+standard deviation). The same test on daily cumulative sums (per direction, over the
+transactions that add up toward one daily threshold: one channel, currency class and Φ):
+a band day is a day whose sum sits in the band and is made of at least two transactions
+(split).
+
+The band tests are exact: amounts, daily sums, Φ and ``band_low`` · Φ are integer cents
+(of the currency the rule compares), so a daily sum of exactly Φ is outside the band and
+Φ − 0.01 inside. σ stays a float in units of Φ: it is a spread statistic, not a
+threshold crossing.
 
 Temporal concentration (001: evasive records bunch in time) is reported: the busiest
 day's share of the band and the share of the window's days that hold band items.
@@ -25,7 +32,7 @@ import numpy as np
 from .._kernels.structuring import daily_structuring_runs, structuring_runs
 from ..config import CHANNELS
 from ..hits import Hit, make_hit, params_fingerprint
-from ._common import edge_phi_ratio, monitored, n_chunks, phi_by_channel, prepare
+from ._common import edge_phi_cents, monitored, n_chunks, phi_by_channel, phi_ratio, prepare, share_cents
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
 TYPOLOGIES = ("structuring", "structuring_daily")
@@ -103,40 +110,68 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     if prepared is None:
         return []
     rules, first, last = prepared
-    ratio = edge_phi_ratio(graph, rules)
-    args = (graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src, graph.dst,
-            graph.day, graph.channel, ratio, first, last, params.window_days, float(params.band_low),
-            params.min_band, float(params.min_share), float(params.sigma_max), n_chunks())
+    amount_cents, phi_cents = edge_phi_cents(graph, rules)
+    low_cents = share_cents(params.band_low, phi_cents)
+    in_band = (low_cents <= amount_cents) & (amount_cents < phi_cents)
+    ratio = phi_ratio(amount_cents, phi_cents)
+    graph_arrays = (graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src, graph.dst,
+                    graph.day)
+    tests = (first, last, params.window_days, params.min_band, float(params.min_share), float(params.sigma_max),
+             n_chunks())
     pid = params_fingerprint(params)
     hits = []
-    runs, sigma = structuring_runs(*args)
+    runs, sigma = structuring_runs(*graph_arrays, graph.channel, amount_cents, low_cents, phi_cents, ratio, *tests)
     subjects = monitored(graph)
     for (a, c, run_first, run_last, best, n_band, n_all), (sig,) in zip(runs.tolist(), sigma.tolist()):
         if not subjects[a]:
             continue
         window = (max(0, best - params.window_days + 1), best)
         edges = _account_edges(graph, a, window, c, None)
-        band = edges[(ratio[edges] >= params.band_low) & (ratio[edges] < 1.0)]
+        band = edges[in_band[edges]]
         hits.append(_hit(graph, rules, pid, "structuring", a, c, band, run_first, run_last, best,
                          {"band_transactions": n_band, "method_transactions": n_all,
                           "band_share": round(n_band / n_all, 6), "sigma_phi": round(sig, 9)}, window))
     if params.daily:
-        runs, sigma = daily_structuring_runs(*args)
-        for (a, series, run_first, run_last, best, n_band, n_active), (sig,) in zip(runs.tolist(), sigma.tolist()):
+        series, series_channel, series_phi = _daily_series(graph, phi_cents)
+        series_low = share_cents(params.band_low, series_phi)
+        runs, sigma = daily_structuring_runs(*graph_arrays, series, amount_cents, series_low, series_phi, *tests)
+        for (a, row, run_first, run_last, best, n_band, n_active), (sig,) in zip(runs.tolist(), sigma.tolist()):
             if not subjects[a]:
                 continue
-            direction, c = divmod(series, len(CHANNELS))
+            direction, s = divmod(row, len(series_phi))
+            c = int(series_channel[s])
             window = (max(0, best - params.window_days + 1), best)
             edges = _account_edges(graph, a, window, c, "in" if direction == 0 else "out")
-            day_sum = np.bincount(graph.day[edges] - window[0], weights=ratio[edges], minlength=params.window_days)
-            day_cnt = np.bincount(graph.day[edges] - window[0], minlength=params.window_days)
-            band_days = np.flatnonzero((day_cnt >= 2) & (day_sum >= params.band_low) & (day_sum < 1.0)) + window[0]
-            band = edges[np.isin(graph.day[edges], band_days)]
+            edges = edges[series[edges] == s]
+            offset = graph.day[edges] - window[0]
+            day_sum = np.zeros(params.window_days, np.int64)
+            np.add.at(day_sum, offset, amount_cents[edges])
+            day_cnt = np.bincount(offset, minlength=params.window_days)
+            band_days = np.flatnonzero((day_cnt >= 2) & (day_sum >= series_low[s]) & (day_sum < series_phi[s]))
+            band = edges[np.isin(offset, band_days)]
             hits.append(_hit(graph, rules, pid, "structuring_daily", a, c, band, run_first, run_last, best,
                              {"direction": "in" if direction == 0 else "out", "band_days": n_band,
                               "active_days": n_active, "band_share": round(n_band / n_active, 6),
                               "sigma_phi": round(sig, 9)}, window))
     return hits
+
+
+def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group edges into daily-cumulative series: one channel, currency class and Φ (only
+    such transactions add up toward one daily large-value threshold).
+
+    Returns
+    -------
+    series : ndarray of int64
+        Each edge's series.
+    series_channel, series_phi_cents : ndarray of int64
+        Per series, its channel and Φ in cents.
+    """
+    phis, phi_idx = np.unique(phi_cents, return_inverse=True)
+    # one int per (channel, currency class, Φ), ordered as those tuples
+    key = (graph.channel.astype(np.int64) * 2 + ~graph.is_home_currency) * len(phis) + phi_idx.reshape(-1)
+    keys, series = np.unique(key, return_inverse=True)
+    return series.reshape(-1).astype(np.int64), keys // (2 * len(phis)), phis[keys % len(phis)]
 
 
 def _account_edges(graph, a: int, window: tuple[int, int], c: int, direction: str | None) -> np.ndarray:
