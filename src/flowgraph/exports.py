@@ -70,6 +70,8 @@ def write_exports(store: Store, out: Path, hits: pd.DataFrame, alerts: pd.DataFr
     paths = {"hits": out / "hits.parquet", "alerts": out / "alerts.parquet", "manifest": out / "manifest.json"}
     for name, frame, schema in (("hits", hits_out, HIT_SCHEMA), ("alerts", alerts_out, ALERT_SCHEMA)):
         table = arrow_table(frame, schema)
-        write_atomically(paths[name], lambda p, t=table: pq.write_table(t, p))
-    write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)))
+        # real ids stay owner-only; pseudonymised tables may be shared
+        write_atomically(paths[name], lambda p, t=table: pq.write_table(t, p), private=reveal_ids)
+    write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),
+                     private=False)
     return paths
