@@ -2,6 +2,7 @@
 data), a daily T+1 run on 2027-01-04."""
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -45,3 +46,45 @@ def test_t_plus_1_on_2027_01_04(bank_into_2027, tmp_path, capsys):
     # New Year's weekend rolls onto the same business day
     assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "t1"), "--as-of", "2027-01-02"]) == 0
     assert "(t+1, 2027-01-04..2027-01-04)" in capsys.readouterr().out
+
+
+def test_strict_calendar_refuses_2027_with_a_fix_that_works(bank_into_2027, tmp_path, capsys):
+    cfg = tmp_path / "strict.toml"
+    cfg.write_text('[calendar]\nbeyond_coverage = "error"\n')
+    assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "o"), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "2027" in err and "holidays_file" in err and "pip install" not in err and "Traceback" not in err
+
+
+def test_a_holidays_file_makes_2027_official(bank_into_2027, tmp_path, capsys):
+    # a schedule for 2027 as a bank would transcribe it (illustrative dates, not the State Council's)
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "prc_2027.csv").write_text(
+        "# test schedule\ndate,kind,note\n2027-01-01,holiday,New Year\n"
+        "2027-02-08,holiday,Spring Festival\n2027-02-09,holiday,Spring Festival\n2027-02-20,workday,make-up\n")
+    cfg = tmp_path / "cal" / "official.toml"
+    cfg.write_text('[calendar]\nholidays_file = "prc_2027.csv"\nbeyond_coverage = "error"\n')
+    assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "o"), "--config", str(cfg)]) == 0
+    assert "estimated" not in capsys.readouterr().err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["estimated_business_days"] == []
+    assert json.loads(manifest["calendar"])["holidays_file"]["path"].endswith("prc_2027.csv")
+
+
+def test_export_modes_follow_what_they_hold(bank_into_2027, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        _scan_both_ways(bank_into_2027, tmp_path)
+    finally:
+        os.umask(previous)
+    mode = lambda p: p.stat().st_mode & 0o777
+    assert mode(tmp_path / "pseudo" / "hits.parquet") == 0o644
+    assert mode(tmp_path / "pseudo" / "manifest.json") == 0o644
+    for name in ("hits.parquet", "alerts.parquet", "store.sqlite"):
+        assert mode(tmp_path / "real" / name) == 0o600, name
+
+
+def _scan_both_ways(bank_into_2027, tmp_path):
+    assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "pseudo"), "--as-of", "2027-01-04"]) == 0
+    assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "real"), "--as-of", "2027-01-04",
+                 "--reveal-ids"]) == 0
