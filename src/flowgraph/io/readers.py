@@ -50,16 +50,19 @@ def table_format(path: str | Path) -> str | None:
 
 def _read_parquet(path: Path, duplicate_columns: str) -> pd.DataFrame:
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: re-export it, "
                         "or name a CSV file with the .csv suffix.") from exc
-    names = table.column_names
+    names = parquet.schema_arrow.names
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated and duplicate_columns == "error":
         raise DataError(f"{path}: column name(s) {repeated} appear more than once. Fix: rename or "
                         "remove the extra column(s); flowgraph will not guess which one holds the data.")
-    return table.to_pandas()
+    try:
+        return parquet.read().to_pandas()
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: re-export it.") from exc
 
 
 def read_raw(path: str | Path, fmt: str | None = None, encoding: str | None = None,
