@@ -352,7 +352,8 @@ def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray
             f"them (first: row {first}) are not whole numbers below 2**53, so they cannot be ids read "
             "exactly (float64 rounds such numbers; the export may already have changed them). "
             "Fix: export the ids as text (a string column), not as numbers.")
-    digits = pc.if_else(pa.array(present), pa.array(np.where(present, values, 0).astype(np.int64)).cast(pa.string()), "")
+    whole = pa.array(np.where(present, values, 0).astype(np.int64))
+    digits = pc.if_else(pa.array(present), whole.cast(pa.string()), "")
     if present.any():
         notes.append(f"column '{column}' holds ids as floating-point numbers: they are whole numbers and "
                      "were read as integers (no '.0'); export ids as text to be safe")
