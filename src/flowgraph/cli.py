@@ -16,10 +16,12 @@ import pandas as pd
 from .calendar import BusinessCalendar
 from .errors import FlowgraphError
 from .graph import build_graph
-from .io import Dataset, load_dataset, write_dataset
+from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write_rejects
+from .io.amlsim import STEP_UNITS
+from .io.csvfile import parse_delimiter, parse_encoding
 from .money import read_rates
 from .report import effectiveness
-from .scan import ScanResult, run_scan
+from .scan import ScanResult, output_folder, run_scan
 from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
 from .store import Store
@@ -36,6 +38,39 @@ def _parse_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return mapping or None
 
 
+def _input_options(command):
+    """The options that say how to read INPUT, shared by ingest and scan."""
+    options = [
+        click.option("--accounts", type=click.Path(path_type=Path),
+                     help="Accounts table (account_id, customer_id, party_type), CSV or Parquet."),
+        click.option("--rates", type=click.Path(path_type=Path),
+                     help="Exchange-rate table (date, currency, cny_per_unit, usd_per_unit)."),
+        click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS",
+                     help="Rename a column, e.g. --map txn_id=TransactionID (repeatable)."),
+        click.option("--timestamp-format", help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M' "
+                                                "(also AMLSim's tran_timestamp) [default: ISO 8601]."),
+        click.option("--delimiter", help="CSV delimiter: one character or comma, semicolon, tab, pipe "
+                                         "[default: sniffed among those four]."),
+        click.option("--encoding", help="CSV text encoding, e.g. gb18030 (also reads GBK) [default: utf-8; "
+                                        "a byte-order mark is accepted]."),
+        click.option("--amlsim-start", metavar="DATE", default="2018-01-02", show_default=True,
+                     help="AMLSim folders counting steps: the date of step 0."),
+        click.option("--amlsim-step-unit", type=click.Choice(STEP_UNITS), default="business_days",
+                     show_default=True, help="AMLSim folders counting steps: what one step is."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _load_input(input_path: Path, accounts, rates, mapping, timestamp_format, delimiter, encoding,
+                amlsim_start, amlsim_step_unit) -> Dataset:
+    return load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts,
+                        rates=read_rates(rates) if rates else None, timestamp_format=timestamp_format,
+                        amlsim_start=amlsim_start, amlsim_step_unit=amlsim_step_unit,
+                        encoding=parse_encoding(encoding), delimiter=parse_delimiter(delimiter))
+
+
 def _print_graph_summary(summary: dict) -> None:
     click.echo("graph:")
     width = max(len(k) for k in summary)
@@ -48,6 +83,7 @@ def _ingest(dataset: Dataset, out: Path, calendar: BusinessCalendar):
     click.echo(str(dataset.transactions.report))
     click.echo(str(dataset.accounts.report))
     paths = write_dataset(dataset, out)
+    check_some_accepted(dataset, paths["rejects.csv"])
     graph = build_graph(dataset.transactions.table, dataset.accounts.table, calendar)
     summary = graph.summary()
     (out / "graph_summary.json").write_text(json.dumps(summary, indent=2))
@@ -71,25 +107,17 @@ def cli() -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Folder for transactions.parquet, accounts.parquet, rejects.csv, validation.json.")
-@click.option("--accounts", type=click.Path(path_type=Path),
-              help="Accounts table (account_id, customer_id, party_type), CSV or Parquet.")
-@click.option("--rates", type=click.Path(path_type=Path),
-              help="Exchange-rate table (date, currency, cny_per_unit, usd_per_unit).")
-@click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS",
-              help="Rename a column, e.g. --map txn_id=TransactionID (repeatable).")
-@click.option("--timestamp-format", help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M'.")
-def ingest(input_path: Path, out: Path, accounts: Path | None, rates: Path | None,
-           mapping: tuple[str, ...], timestamp_format: str | None) -> None:
+@_input_options
+def ingest(input_path: Path, out: Path, **input_options) -> None:
     """Validate INPUT and build its account graph.
 
-    INPUT is a canonical CSV/Parquet file, an AMLworld CSV, an AMLSim output folder or a
-    folder written by flowgraph. Every rejected row goes to OUT/rejects.csv with its row
-    number and reason; accepted rows go to OUT/transactions.parquet.
+    INPUT is a canonical CSV (also .csv.gz, .csv.zst) or Parquet file, an AMLworld CSV, an
+    AMLSim output folder or a folder written by flowgraph. Every rejected row (a bad
+    value, or a line that is not a record) goes to OUT/rejects.csv with its row number and
+    reason; accepted rows go to OUT/transactions.parquet. A file whose rows are all
+    rejected is a data error (exit 3), after OUT/rejects.csv is written.
     """
-    dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts,
-                           rates=read_rates(rates) if rates else None,
-                           timestamp_format=timestamp_format)
-    _ingest(dataset, out, BusinessCalendar.prc())
+    _ingest(_load_input(input_path, **input_options), out, BusinessCalendar.prc())
 
 
 @cli.command()
@@ -102,16 +130,14 @@ def ingest(input_path: Path, out: Path, accounts: Path | None, rates: Path | Non
               help="T+1: scan only this business day (YYYY-MM-DD) with its trailing windows.")
 @click.option("--store", "store_path", type=click.Path(path_type=Path),
               help="Run store (SQLite) [default: OUT/store.sqlite]. Keeps real ids; owner-only.")
-@click.option("--accounts", type=click.Path(path_type=Path), help="Accounts table, CSV or Parquet.")
-@click.option("--rates", type=click.Path(path_type=Path), help="Exchange-rate table.")
-@click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS", help="Rename a column (repeatable).")
+@_input_options
 @click.option("--reveal-ids", is_flag=True,
               help="Write real account/customer ids into the exports (logged in the store's audit table).")
 @click.option("--key-file", type=click.Path(path_type=Path),
               help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
 @click.option("--wait", "wait_s", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for another scan that holds the same store before refusing.")
-def scan(input_path, out, config_path, as_of, store_path, accounts, rates, mapping, reveal_ids, key_file, wait_s):
+def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, wait_s, **input_options):
     """Scan INPUT with every detector, score hits, group them into alerts, and record the
     run in the store.
 
@@ -121,12 +147,16 @@ def scan(input_path, out, config_path, as_of, store_path, accounts, rates, mappi
     alerts; a run that was killed is resumed by running the same command again.
 
     Exports in OUT show keyed pseudonyms (ACC-..., CUS-...) instead of account and
-    customer ids unless --reveal-ids is given.
+    customer ids unless --reveal-ids is given. Rejected rows go to OUT/rejects.csv and
+    the validation reports to OUT/validation.json, as with ingest.
     """
     config = load_config(config_path)
-    dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts,
-                           rates=read_rates(rates) if rates else None)
+    out = output_folder(out)
+    dataset = _load_input(input_path, **input_options)
     click.echo(str(dataset.transactions.report))
+    click.echo(str(dataset.accounts.report))
+    paths = write_rejects(dataset, out)
+    check_some_accepted(dataset, paths["rejects.csv"])
     result = run_scan(dataset, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
                       key_file=key_file, wait_s=wait_s)
     _print_scan(result, out)

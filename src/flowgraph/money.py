@@ -8,6 +8,11 @@ The rate table has one row per (date, currency): ``cny_per_unit`` and ``usd_per_
 A transaction uses the latest rate dated on or before its own date; a currency absent
 from the table, or a date before its first rate, cannot be converted and the row is
 rejected (reason ``UNKNOWN_CURRENCY`` or ``NO_RATE_FOR_DATE``).
+
+Currency codes are ISO 4217, any case. A few other names that banks' exports use for one
+ISO currency without doubt are read as that currency, in transaction files and rate
+tables alike: :data:`CURRENCY_ALIASES`. CNH (offshore renminbi) is *not* an alias of CNY:
+it trades at its own market rate, so it needs its own rows in the rate table.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ from .config import ANY_PERSON, ANYONE, BOTH_ENTITY, CHANNELS, HOME_CURRENCY, Ru
 from .errors import DataError
 
 RATE_COLUMNS = ("date", "currency", "cny_per_unit", "usd_per_unit")
+
+#: Other names for an ISO 4217 currency, upper case -> ISO code. Only names that mean one
+#: currency without doubt: RMB (renminbi) is how Chinese banks and SWIFT free text write
+#: the yuan; the Chinese names are those of the PBOC's published central parity rates
+#: (人民币汇率中间价). Not "元" (any yuan or dollar), not CNH (a different market rate).
+CURRENCY_ALIASES = {
+    "RMB": "CNY", "人民币": "CNY",
+    "美元": "USD", "欧元": "EUR", "英镑": "GBP", "日元": "JPY", "港元": "HKD", "港币": "HKD",
+}
 
 # conversion status per transaction
 RATE_OK, RATE_UNKNOWN_CURRENCY, RATE_NO_RATE_FOR_DATE = 0, 1, 2
@@ -50,8 +64,8 @@ class RateTable:
         day : ndarray of datetime64
             Transaction dates (time of day ignored).
         currency : ndarray of str
-            ISO currency codes, upper case. A non-string value is looked up as its
-            ``str()``.
+            ISO currency codes (or :data:`CURRENCY_ALIASES`), upper case. A non-string
+            value is looked up as its ``str()``.
         amount : ndarray of float64
             Amounts in ``currency``.
 
@@ -67,9 +81,10 @@ class RateTable:
         convert_codes : the same for currencies already given as codes into a short list.
         """
         codes, uniques = pd.factorize(np.asarray(currency, dtype=object), use_na_sentinel=False)
-        # each distinct value is looked up as its str(); values with the same str() (5 and
-        # "5") then share one code
-        codes_of_unique, currencies = pd.factorize(pd.Index([str(u) for u in uniques], dtype=object))
+        # each distinct value is looked up as its str() (an alias as its ISO code); values
+        # with the same str() (5 and "5") then share one code
+        codes_of_unique, currencies = pd.factorize(pd.Index([CURRENCY_ALIASES.get(str(u), str(u)) for u in uniques],
+                                                            dtype=object))
         codes = codes_of_unique[codes]
         return self.convert_codes(day, codes, currencies, amount)
 
@@ -130,9 +145,10 @@ def _rates_from_frame(frame: pd.DataFrame, source: str) -> RateTable:
             "(one row per date and currency). Fix: add the columns or rename them."
         )
     problems: list[str] = []
+    currency = frame["currency"].astype(str).str.strip().str.upper()
     out = pd.DataFrame({
         "date": pd.to_datetime(frame["date"], errors="coerce", format="ISO8601"),
-        "currency": frame["currency"].astype(str).str.strip().str.upper(),
+        "currency": currency.map(lambda c: CURRENCY_ALIASES.get(c, c)),
         "cny_per_unit": pd.to_numeric(frame["cny_per_unit"], errors="coerce"),
         "usd_per_unit": pd.to_numeric(frame["usd_per_unit"], errors="coerce"),
     })
@@ -156,15 +172,32 @@ def _rates_from_frame(frame: pd.DataFrame, source: str) -> RateTable:
 
 
 def read_rates(path: str | Path) -> RateTable:
-    """Read a rate table from CSV or Parquet (columns :data:`RATE_COLUMNS`; ``#`` starts a
-    comment line in CSV)."""
+    """Read a rate table from CSV (UTF-8, optionally ``.gz``) or Parquet (columns
+    :data:`RATE_COLUMNS`; ``#`` starts a comment line in CSV).
+
+    Raises
+    ------
+    DataError
+        The file is missing, a folder, not a table, or its rows are wrong; the message
+        names the file and the fix.
+    """
     path = Path(path)
+    expected = (f"Fix: give a CSV or Parquet file with the columns {list(RATE_COLUMNS)}, one row per date "
+                "and currency (see flowgraph/data/default_rates.csv).")
     if not path.exists():
-        raise DataError(f"{path}: rate table not found. Fix: give the path of an existing CSV or Parquet file.")
-    if path.suffix.lower() == ".parquet":
-        frame = pd.read_parquet(path)
-    else:
-        frame = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+        raise DataError(f"{path}: rate table not found. {expected}")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a rate table. {expected}")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: the rate table is not UTF-8 text ({exc.reason} at byte {exc.start:,}); "
+                        f"is it a binary file? {expected}") from exc
+    except (ValueError, OSError, ImportError) as exc:  # pandas' and pyarrow's parse errors are ValueErrors
+        raise DataError(f"{path}: not a readable rate table ({type(exc).__name__}: {exc}). {expected}") from exc
     return _rates_from_frame(frame, str(path))
 
 
@@ -175,6 +208,12 @@ def default_rates() -> RateTable:
     ref = resources.files("flowgraph") / "data" / "default_rates.csv"
     with resources.as_file(ref) as path:
         return read_rates(path)
+
+
+def currency_aliases_used(codes) -> dict[str, str]:
+    """The entries of :data:`CURRENCY_ALIASES` among ``codes`` (upper-cased currency
+    names, usually a column's few distinct values)."""
+    return {c: CURRENCY_ALIASES[c] for c in set(codes) if c in CURRENCY_ALIASES}
 
 
 # -- the single-transaction large-value test ---------------------------------------------
@@ -225,4 +264,4 @@ def single_transaction_large_value(
 
 
 __all__ = ["RateTable", "read_rates", "default_rates", "single_transaction_large_value",
-           "rule_applies", "HOME_CURRENCY"]
+           "rule_applies", "HOME_CURRENCY", "CURRENCY_ALIASES", "currency_aliases_used"]

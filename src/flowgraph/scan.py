@@ -121,7 +121,7 @@ def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame)
             for r in over.itertuples() if reported.isdisjoint(r.txn_ids)]
 
 
-def _output_folder(out: str | Path) -> Path:
+def output_folder(out: str | Path) -> Path:
     """The ``--out`` folder, created if absent and checked writable before any work."""
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -200,7 +200,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         No accepted transaction, a damaged store.
     """
     config = config or ScanConfig()
-    out = _output_folder(out)
+    out = output_folder(out)
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     table = dataset.transactions.table

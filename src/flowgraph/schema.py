@@ -7,7 +7,21 @@ the rejects table with its source row number and one or more reason codes, and n
 vanishes. Accepted + rejected = input, always.
 
 Row numbers (``source_row``) count data rows from 1, in file order; in a CSV file with a
-header, data row *r* is on line *r* + 1.
+header, data row *r* is on line *r* + 1 (blank lines are skipped and not counted). A CSV
+line that is not a record (wrong field count, a quote left open) is rejected as
+``MALFORMED_LINE`` under its own row number; the readers pass such lines in as
+``malformed``.
+
+Identifier columns (``txn_id``, ``src_account``, ``dst_account``, ``account_id``,
+``customer_id``) are text. Integer-typed ids become their digits; floating-point ids (a
+Parquet export that stored numbers as doubles) are accepted only when every value is a
+whole number below 2**53, which float64 holds exactly, and are then written without
+".0" (with a note in the report); any other floating-point id column is a
+:class:`~flowgraph.errors.DataError`, since the ids may already have been rounded.
+
+Messages and report examples never show account or customer ids (they end up in logs):
+they name the row and the column; a duplicate id names the row that had it first. The
+rejects table keeps the raw input.
 
 Canonical transaction columns
 -----------------------------
@@ -29,14 +43,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import re
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._kernels.strings import hash_strings, repeated_strings
 from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
 from .errors import DataError
-from .money import RATE_NO_RATE_FOR_DATE, RATE_OK, RATE_UNKNOWN_CURRENCY, RateTable, default_rates
+from .money import (RATE_NO_RATE_FOR_DATE, RATE_OK, RATE_UNKNOWN_CURRENCY, RateTable, currency_aliases_used,
+                    default_rates)
 
 REQUIRED_TXN_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount")
 OPTIONAL_TXN_COLUMNS = ("currency", "channel")
@@ -46,11 +65,28 @@ ACCOUNT_COLUMNS = ("account_id", "customer_id", "party_type")
 #: China Standard Time: the business day of a timezone-aware timestamp is taken here.
 BANK_TIMEZONE = "Asia/Shanghai"
 
+#: A transaction dated more than this many days after today is taken as a typing error or
+#: a placeholder (2099-12-31) and rejected (FUTURE_TIMESTAMP): a year and a day leaves room
+#: for value-dated and scheduled payments, while one bad row no longer drags the scan's
+#: calendar decades ahead.
+MAX_FUTURE_DAYS = 366
+
+#: Timestamps before this are taken as typing errors (BAD_TIMESTAMP).
+EARLIEST_PLAUSIBLE_TIME = pd.Timestamp("1900-01-01")
+
+#: float64 holds every integer below this exactly, and no id at or above it for sure.
+FLOAT_EXACT_INTEGER_LIMIT = 2 ** 53
+
 #: Reason codes for rejected rows: the column at fault and how to fix it.
 REASONS: dict[str, tuple[str, str]] = {
+    "MALFORMED_LINE": ("line", "make the line one record with the header's fields: check its delimiters "
+                               "and quotes (the line is in the rejects file, column 'input_line')"),
     "MISSING_TXN_ID": ("txn_id", "give every transaction a unique id"),
     "DUPLICATE_TXN_ID": ("txn_id", "transaction ids must be unique; the first row with this id was kept"),
-    "BAD_TIMESTAMP": ("timestamp", "write the time as ISO 8601 (2024-10-08 14:30:00) or pass timestamp_format"),
+    "BAD_TIMESTAMP": ("timestamp", "write the time as ISO 8601 (2024-10-08 14:30:00) or pass timestamp_format "
+                                   "(command line: --timestamp-format)"),
+    "FUTURE_TIMESTAMP": ("timestamp", f"the date is more than {MAX_FUTURE_DAYS} days after today: correct the "
+                                      "year, or remove a placeholder date such as 2099-12-31"),
     "MISSING_AMOUNT": ("amount", "fill in the amount"),
     "BAD_AMOUNT": ("amount", "write the amount as a plain number such as 1234.56 (no thousands separators or currency signs)"),
     "NAN_AMOUNT": ("amount", "the amount is NaN: fill in the real amount"),
@@ -189,7 +225,8 @@ def _raw(series: pd.Series) -> np.ndarray:
 
 
 def _line_hint(source: str, row: int) -> str:
-    return f"row {row} (line {row + 1})" if source.lower().endswith((".csv", ".txt")) else f"row {row}"
+    is_text = re.search(r"\.(csv|txt|tsv)(\.gz|\.zst)?$", source.lower()) is not None
+    return f"row {row} (line {row + 1})" if is_text else f"row {row}"
 
 
 class _Problems:
@@ -223,19 +260,23 @@ class _Problems:
         return codes
 
 
-def _describe(source: str, row: int, code: str, value: str) -> str:
+def _describe(source: str, row: int, code: str, shown: str) -> str:
     column, fix = REASONS[code]
-    return f"{source}: {_line_hint(source, row)}, column '{column}': {code} (value {value!r}). Fix: {fix}."
+    detail = f" ({shown})" if shown else ""
+    return f"{source}: {_line_hint(source, row)}, column '{column}': {code}{detail}. Fix: {fix}."
 
 
 def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source_row: np.ndarray,
-                   value_of: dict[str, np.ndarray | pd.Series | None]) -> tuple[pd.DataFrame, list[str]]:
+                   value_of: dict[str, pd.Series | Callable[[np.ndarray], np.ndarray] | None],
+                   raw_values: dict[str, pd.Series] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The rejects table (source_row, reason_codes, message, then the raw input columns)
     and up to three example messages per reason.
 
-    ``value_of`` maps a reason code to the values it is about: an array, or a Series (raw
-    or cleaned) read only at the rejected rows, so a 10 M-row column is never turned into
-    Python strings; None shows no value.
+    ``value_of`` maps a reason code to what its message shows: a Series (raw or cleaned)
+    whose value is shown, read only at the rejected rows, so a 10 M-row column is never
+    turned into Python strings; a function of the row positions that returns the text to
+    show; or None (nothing shown: account ids never are). ``raw_values`` replaces input
+    columns that an adapter computed (AMLSim steps) by what the file held.
     """
     rows = np.flatnonzero(problems.rejected)
 
@@ -244,8 +285,8 @@ def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source
         if v is None:
             return np.full(len(at), "", dtype=object)
         if isinstance(v, pd.Series):
-            return _raw(v.iloc[at])
-        return np.asarray(v, dtype=object)[at]
+            return np.array([f"value {x!r}" for x in _raw(v.iloc[at])], dtype=object)
+        return np.asarray(v(at), dtype=object)
 
     codes = problems.reason_codes(rows)
     first_code = np.array([c.split(";")[0] for c in codes], dtype=object)
@@ -257,13 +298,66 @@ def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source
                          for r, code, v in zip(rows, first_code, shown)], dtype=object)
     rejects = pd.DataFrame({"source_row": source_row[rows], "reason_codes": codes, "message": messages})
     for col in frame.columns:
-        rejects[f"input_{col}"] = _raw(frame[col].iloc[rows])
+        rejects[f"input_{col}"] = _raw((raw_values or {}).get(col, frame[col]).iloc[rows])
     examples = []
     for code, mask in problems.masks.items():
         at = np.flatnonzero(mask)[:3]
         for r, v in zip(at, values(code, at)):
             examples.append(_describe(source, int(source_row[r]), code, str(v)))
     return rejects, examples
+
+
+def _first_seen(text: pd.Series, source_row: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """For rows that repeat an id: "the same id as row N", N being its first row."""
+    def shown(at: np.ndarray) -> np.ndarray:
+        wanted = text.iloc[at]
+        holders = np.flatnonzero(text.isin(wanted.unique()).to_numpy())
+        first = pd.Series(holders, index=text.iloc[holders].to_numpy(dtype=object))
+        first = first[~first.index.duplicated()]
+        return np.array([f"the same id as row {source_row[p]}"
+                         for p in first.loc[wanted.to_numpy(dtype=object)]], dtype=object)
+    return shown
+
+
+def _with_malformed(source: str, rejects: pd.DataFrame, examples: list[str], counts: dict[str, int],
+                    malformed: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str], dict[str, int], int]:
+    """Add the lines that were not records (from the CSV reader) to the rejects, in row
+    order; returns the rejects, examples, reason counts and the number of such lines."""
+    if malformed is None or not len(malformed):
+        return rejects, examples, counts, 0
+    rows = malformed["source_row"].to_numpy(np.int64)
+    messages = [_describe(source, int(r), "MALFORMED_LINE", p) for r, p in zip(rows, malformed["problem"])]
+    lines = pd.DataFrame({"source_row": rows, "reason_codes": "MALFORMED_LINE", "message": messages,
+                          "input_line": malformed["line"].to_numpy(dtype=object)})
+    both = pd.concat([rejects, lines], ignore_index=True).sort_values("source_row", kind="stable")
+    return (both.reset_index(drop=True), messages[:3] + examples,
+            {"MALFORMED_LINE": len(rows), **counts}, len(rows))
+
+
+def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray,
+             notes: list[str]) -> pd.Series:
+    """An id column as :func:`_text` does, floating-point ids included (module docstring)."""
+    is_float = (isinstance(series.dtype, np.dtype) and series.dtype.kind == "f") or \
+        isinstance(series.dtype, pd.Float64Dtype | pd.Float32Dtype)
+    if not is_float:
+        return _text(series)
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        inexact = present & ~((values == np.floor(values)) & (np.abs(values) < FLOAT_EXACT_INTEGER_LIMIT))
+    if inexact.any():
+        first = int(source_row[np.flatnonzero(inexact)[0]])
+        raise DataError(
+            f"{source}: column '{column}' holds ids as floating-point numbers, and {int(inexact.sum()):,} of "
+            f"them (first: row {first}) are not whole numbers below 2**53, so they cannot be ids read "
+            "exactly (float64 rounds such numbers; the export may already have changed them). "
+            "Fix: export the ids as text (a string column), not as numbers.")
+    whole = pa.array(np.where(present, values, 0).astype(np.int64))
+    digits = pc.if_else(pa.array(present), whole.cast(pa.string()), "")
+    if present.any():
+        notes.append(f"column '{column}' holds ids as floating-point numbers: they are whole numbers and "
+                     "were read as integers (no '.0'); export ids as text to be safe")
+    return pd.Series(pd.arrays.ArrowStringArray(digits), index=series.index)
 
 
 def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, what: str) -> None:
@@ -281,17 +375,13 @@ def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, 
 #: payment comes near 10 trillion yuan, and float64 sums stay exact to the cent below it.
 MAX_AMOUNT_CNY = 1e13
 
-#: Timestamps outside this range are taken as typing errors (BAD_TIMESTAMP).
-PLAUSIBLE_TIME_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
-
-
 def _to_bank_time(parsed: pd.Series) -> pd.Series:
     return parsed.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Series:
     """Timestamps as naive datetime64[ns] in bank-local time; NaT where unparseable or
-    implausible."""
+    before :data:`EARLIEST_PLAUSIBLE_TIME`."""
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         parsed = series
     else:
@@ -307,8 +397,7 @@ def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Seri
             parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=bool(aware.any()) or None)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = _to_bank_time(parsed)
-    lo, hi = PLAUSIBLE_TIME_RANGE
-    parsed = parsed.where((parsed >= lo) & (parsed < hi))
+    parsed = parsed.where(parsed >= EARLIEST_PLAUSIBLE_TIME)
     return parsed.astype("datetime64[ns]")
 
 
@@ -348,6 +437,9 @@ def validate_transactions(
     timestamp_format: str | None = None,
     channel_map: dict[str, str] | None = None,
     source_row: np.ndarray | None = None,
+    malformed: pd.DataFrame | None = None,
+    raw_values: dict[str, pd.Series] | None = None,
+    today: str | pd.Timestamp | None = None,
 ) -> Validated:
     """Check a transaction table against the canonical contract.
 
@@ -365,6 +457,14 @@ def validate_transactions(
         Your channel codes to canonical ones, e.g. ``{"ATM": "cash", "SWIFT": "cross_border"}``.
     source_row : ndarray of int, optional
         Row numbers to report; default 1..n.
+    malformed : DataFrame, optional
+        Lines of the file that were not records (``source_row``, ``problem``, ``line``,
+        as :class:`flowgraph.io.csvfile.RawTable` holds them): rejected as MALFORMED_LINE.
+    raw_values : dict of str -> Series, optional
+        What the file held for a canonical column that an adapter computed (AMLSim steps
+        become ``timestamp``): shown in messages and the rejects instead.
+    today : date-like, optional
+        The day FUTURE_TIMESTAMP counts from (:data:`MAX_FUTURE_DAYS`); default today.
 
     Returns
     -------
@@ -374,7 +474,8 @@ def validate_transactions(
     Raises
     ------
     DataError
-        A required column is missing.
+        A required column is missing, or an id column holds floating-point numbers that
+        are not exact whole numbers.
     """
     _check_columns(frame, REQUIRED_TXN_COLUMNS, source, "transaction")
     n = len(frame)
@@ -384,26 +485,38 @@ def validate_transactions(
     notes: list[str] = []
     frame = frame.reset_index(drop=True)
 
-    txn_id = _text(frame["txn_id"])
+    txn_id = _id_text(frame["txn_id"], "txn_id", source, source_row, notes)
     no_id = _is_empty(txn_id)
     problems.add("MISSING_TXN_ID", no_id)
     problems.add("DUPLICATE_TXN_ID", _repeated(txn_id) & ~no_id)
 
     timestamp = _parse_timestamp(frame["timestamp"], timestamp_format)
     problems.add("BAD_TIMESTAMP", timestamp.isna().to_numpy())
+    latest_day = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize() \
+        + pd.Timedelta(days=MAX_FUTURE_DAYS)
+    future = (timestamp >= latest_day + pd.Timedelta(days=1)).to_numpy(dtype=bool)
+    problems.add("FUTURE_TIMESTAMP", future)
 
     amount = _parse_amount(frame["amount"], problems)
 
-    src = _text(frame["src_account"])
-    dst = _text(frame["dst_account"])
+    src = _id_text(frame["src_account"], "src_account", source, source_row, notes)
+    dst = _id_text(frame["dst_account"], "dst_account", source, source_row, notes)
     problems.add("NO_PARTIES", _is_empty(src) & _is_empty(dst))
 
     # currency and channel: codes into a short list of distinct values, each cleaned once
     if "currency" in frame.columns:
         raw_code, raw_currencies = _distinct_text(frame["currency"])
-        # Arrow's upper-casing, as on the whole column before; "usd" and "USD" become one code
-        code_of_raw, currencies = pd.factorize(raw_currencies.str.upper())
+        # Arrow's upper-casing, as on the whole column before; "usd" and "USD" become one
+        # code, and so do "RMB" and "CNY" (flowgraph.money.CURRENCY_ALIASES)
+        upper = raw_currencies.str.upper()
+        aliases = currency_aliases_used(upper)
+        code_of_raw, currencies = pd.factorize(upper.map(lambda c: aliases.get(c, c)))
         currency_code = code_of_raw[raw_code]
+        if aliases:
+            rows_per_raw = np.bincount(raw_code, minlength=len(upper))
+            for alias, iso in sorted(aliases.items()):
+                n_alias = int(rows_per_raw[(upper == alias).to_numpy()].sum())
+                notes.append(f"currency {alias!r} read as {iso} ({n_alias:,} rows)")
     else:
         currency_code, currencies = np.zeros(n, dtype=np.intp), pd.Index([HOME_CURRENCY])
         if n:
@@ -422,7 +535,7 @@ def validate_transactions(
         if n:
             notes.append("no 'channel' column: every row taken as a domestic 'transfer'")
 
-    valid_time = ~timestamp.isna().to_numpy()
+    valid_time = ~timestamp.isna().to_numpy() & ~future
     day = np.where(valid_time, timestamp.to_numpy().astype("datetime64[D]"), np.datetime64("2000-01-01"))
     safe_amount = np.where(np.isfinite(amount), amount, 0.0)
     amount_cny, amount_usd, rate_status = rates.convert_codes(day, currency_code, currencies, safe_amount)
@@ -437,15 +550,18 @@ def validate_transactions(
 
     # the cleaned currency of every row, without building 10 M strings
     currency = pd.Series(pd.Categorical.from_codes(currency_code, categories=currencies))
+    raw_timestamp = (raw_values or {}).get("timestamp", frame["timestamp"])
     value_of = {
-        "MISSING_TXN_ID": txn_id, "DUPLICATE_TXN_ID": txn_id,
-        "BAD_TIMESTAMP": frame["timestamp"],
+        "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": _first_seen(txn_id, source_row),
+        "BAD_TIMESTAMP": raw_timestamp, "FUTURE_TIMESTAMP": raw_timestamp,
         **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
                                         "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE")},
         "UNKNOWN_CURRENCY": currency, "NO_RATE_FOR_DATE": currency,
         "UNKNOWN_CHANNEL": frame.get("channel"),  # never raised without the column
     }
-    rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
+    rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of, raw_values)
+    rejects, examples, reason_counts, n_malformed = _with_malformed(source, rejects, examples,
+                                                                    problems.counts(), malformed)
 
     table = pd.DataFrame({
         "txn_id": txn_id.array[keep],
@@ -465,14 +581,15 @@ def validate_transactions(
             table[col] = frame[col].to_numpy()[keep]
 
     flag_counts = {"SELF_TRANSFER": int(is_self[keep].sum())} if is_self[keep].any() else {}
-    report = ValidationReport(source, n, int(keep.sum()), int(rejected.sum()), problems.counts(),
-                              flag_counts, notes, examples)
+    report = ValidationReport(source, n + n_malformed, int(keep.sum()), int(rejected.sum()) + n_malformed,
+                              reason_counts, flag_counts, notes, examples)
     return Validated(table, rejects, report)
 
 
 # -- accounts -----------------------------------------------------------------------------
 
-def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Validated:
+def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_row: np.ndarray | None = None,
+                      malformed: pd.DataFrame | None = None) -> Validated:
     """Check an accounts table (``account_id`` required; ``customer_id`` and
     ``party_type`` optional) and return it in canonical form.
 
@@ -482,6 +599,10 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Valida
         Columns named canonically.
     source : str
         File name used in messages.
+    source_row : ndarray of int, optional
+        Row numbers to report; default 1..n.
+    malformed : DataFrame, optional
+        Lines that were not records, as for :func:`validate_transactions`.
 
     A missing ``customer_id`` makes the account its own customer; a missing
     ``party_type`` means unknown (the large-value rules then treat it as a person,
@@ -490,15 +611,15 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Valida
     _check_columns(frame, ("account_id",), source, "accounts")
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    source_row = np.arange(1, n + 1, dtype=np.int64)
+    source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.asarray(source_row, np.int64)
     problems = _Problems(n)
-    notes = []
-    account = _text(frame["account_id"])
+    notes: list[str] = []
+    account = _id_text(frame["account_id"], "account_id", source, source_row, notes)
     no_id = _is_empty(account)
     problems.add("MISSING_ACCOUNT_ID", no_id)
     problems.add("DUPLICATE_ACCOUNT_ID", _repeated(account) & ~no_id)
     if "customer_id" in frame.columns:
-        customer = _text(frame["customer_id"])
+        customer = _id_text(frame["customer_id"], "customer_id", source, source_row, notes)
         customer = customer.where(customer != "", account)
     else:
         customer = account
@@ -517,9 +638,11 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Valida
         party_code = np.full(n, -1, dtype=np.int8)  # -1: unknown
         if n:
             notes.append("no 'party_type' column: party types unknown, person thresholds apply")
-    value_of = {"MISSING_ACCOUNT_ID": account, "DUPLICATE_ACCOUNT_ID": account,
+    value_of = {"MISSING_ACCOUNT_ID": None, "DUPLICATE_ACCOUNT_ID": _first_seen(account, source_row),
                 "UNKNOWN_PARTY_TYPE": frame.get("party_type")}  # never raised without the column
     rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
+    rejects, examples, reason_counts, n_malformed = _with_malformed(source, rejects, examples,
+                                                                    problems.counts(), malformed)
     keep = ~problems.rejected
     table = pd.DataFrame({
         "account_id": account.array[keep],
@@ -529,8 +652,8 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>") -> Valida
     for col in frame.columns:
         if col not in ACCOUNT_COLUMNS:
             table[col] = frame[col].to_numpy()[keep]
-    report = ValidationReport(source, n, int(keep.sum()), int((~keep).sum()), problems.counts(),
-                              {}, notes, examples)
+    report = ValidationReport(source, n + n_malformed, int(keep.sum()), int((~keep).sum()) + n_malformed,
+                              reason_counts, {}, notes, examples)
     return Validated(table, rejects, report)
 
 

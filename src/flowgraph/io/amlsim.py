@@ -6,15 +6,23 @@ Two layouts are recognised in a folder:
   time``) and ``nodes.csv`` (``nodeid, isFraud, init_balance, fraudStep``): labels are
   per account;
 - the full simulator output: ``transactions.csv`` (``tran_id, orig_acct, bene_acct,
-  tx_type, base_amt, tran_timestamp, is_sar, alert_id``), ``accounts.csv`` (``acct_id``
-  …) and optionally ``alert_accounts.csv`` (``alert_id, alert_type, acct_id`` …):
-  labels per transaction and per account.
+  tx_type, base_amt, tran_timestamp, is_sar, alert_id``), ``accounts.csv`` (``acct_id,
+  dsply_nm, type, acct_stat, acct_rptng_crncy, prior_sar_count, …``) and optionally
+  ``alert_accounts.csv`` (``alert_id, alert_type, acct_id, acct_name, is_sar, …``):
+  labels per transaction and per account. An account is labelled laundering when its
+  ``prior_sar_count`` (AMLSim writes the account's SAR flag there, true/false) or an
+  ``is_sar`` column says so, or when it belongs to an alert that is a SAR (an
+  ``alert_accounts.csv`` row without ``is_sar`` counts as one).
 
-AMLSim counts time in steps (one step is one day). With ``steps_as="business_days"``
-(the default) step *t* becomes the *t*-th business day after ``start_date``, so each step
-stays its own business day; ``"calendar_days"`` adds *t* days, and weekend steps then
-roll onto the next business day like any weekend transaction. AMLSim amounts are small
-(hundreds of units): scale the thresholds (``RuleSet.scaled``) before scanning.
+``tran_timestamp`` is a date and time in AMLSim's own output (``2017-01-01T00:00:00Z``):
+those dates are kept (a ``Z`` or an offset is converted to China Standard Time like any
+aware timestamp; ``timestamp_format`` reads other spellings). Where it holds step numbers
+instead, and in the samples' ``time`` column, AMLSim counts time in steps (one step is
+one day): with ``steps_as="business_days"`` (the default) step *t* becomes the *t*-th
+business day after ``start_date``, so each step stays its own business day;
+``"calendar_days"`` adds *t* days, and weekend steps then roll onto the next business day
+like any weekend transaction. Only step layouts get a ``step`` column. AMLSim amounts are
+small (hundreds of units): scale the thresholds (``RuleSet.scaled``) before scanning.
 """
 
 from __future__ import annotations
@@ -25,20 +33,33 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import BusinessCalendar, prc_calendar
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..schema import validate_accounts, validate_transactions
+from .csvfile import RawTable
 from .readers import Dataset, read_raw
 
 SAMPLE_TXN_COLUMNS = ("sourceNodeId", "targetNodeId", "value", "time")
 SAMPLE_NODE_COLUMNS = ("nodeid", "isFraud")
 FULL_TXN_COLUMNS = ("tran_id", "orig_acct", "bene_acct", "base_amt", "tran_timestamp")
 
+#: How a step number becomes a date (module docstring).
+STEP_UNITS = ("business_days", "calendar_days")
 
-def _step_timestamps(steps: pd.Series, start_date: str, steps_as: str,
-                     calendar: BusinessCalendar, source: str) -> pd.Series:
-    step = pd.to_numeric(steps, errors="coerce")
-    valid = step.notna() & (step >= 0) & (step == step.round())
-    days = pd.Series(pd.NaT, index=steps.index, dtype="datetime64[ns]")
+
+def _is_true(column: pd.Series) -> np.ndarray:
+    """AMLSim's booleans ("true"/"false", "True", "1") as a mask."""
+    return column.astype("string").str.strip().str.lower().isin(["true", "1"]).to_numpy(dtype=bool)
+
+
+def _step_numbers(values: pd.Series) -> pd.Series:
+    """Whole non-negative step numbers; NaN elsewhere."""
+    step = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+    return step.where((step >= 0) & (step == step.round()))
+
+
+def _step_timestamps(step: pd.Series, start_date: str, steps_as: str, calendar: BusinessCalendar) -> pd.Series:
+    valid = step.notna()
+    days = pd.Series(pd.NaT, index=step.index, dtype="datetime64[ns]")
     if not valid.any():
         return days
     s = step[valid].astype(np.int64).to_numpy()
@@ -47,16 +68,16 @@ def _step_timestamps(steps: pd.Series, start_date: str, steps_as: str,
         horizon = start + int(s.max()) * 2 + 30
         bdays = calendar.business_days(start, horizon)
         days[valid] = bdays[s].astype("datetime64[ns]")
-    elif steps_as == "calendar_days":
-        days[valid] = (start + s).astype("datetime64[ns]")
     else:
-        raise DataError(f"{source}: steps_as must be 'business_days' or 'calendar_days', got {steps_as!r}")
+        days[valid] = (start + s).astype("datetime64[ns]")
     # unparseable steps stay NaT and the row is rejected as BAD_TIMESTAMP
     return days
 
 
 def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: str = "business_days",
-                currency: str = "CNY", calendar: BusinessCalendar | None = None) -> Dataset:
+                currency: str = "CNY", calendar: BusinessCalendar | None = None,
+                timestamp_format: str | None = None, encoding: str | None = None,
+                delimiter: str | None = None) -> Dataset:
     """Read an AMLSim output folder into the canonical tables.
 
     Parameters
@@ -64,53 +85,81 @@ def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: st
     folder : path
         Holds ``transactions.csv`` and ``nodes.csv`` (samples) or ``accounts.csv`` (full).
     start_date : str
-        The date of step 0.
+        The date of step 0 (YYYY-MM-DD), for step numbers.
     steps_as : {"business_days", "calendar_days"}
         How a step becomes a date (module docstring).
     currency : str
         Currency to assign to the (unit-less) amounts.
     calendar : BusinessCalendar, optional
         Default: the PRC calendar.
+    timestamp_format : str, optional
+        ``strftime`` format of a date-and-time ``tran_timestamp``; default ISO 8601.
+    encoding, delimiter : str, optional
+        See :func:`~flowgraph.io.csvfile.read_csv_table`.
 
     Returns
     -------
     Dataset
-        Transactions with ``step`` (and ``is_laundering``, ``alert_id`` in the full
-        layout); accounts with ``is_laundering`` (the account label) and, for the
-        samples, ``fraud_step``.
+        Transactions (with ``step`` where the file counts steps, and ``is_laundering``,
+        ``alert_id``, ``tx_type`` in the full layout); accounts with ``is_laundering``
+        (the account label) and, for the samples, ``fraud_step``.
+
+    Raises
+    ------
+    ConfigError
+        ``start_date`` is not a date or ``steps_as`` is unknown.
+    DataError
+        The folder lacks a file, or a file lacks a column.
     """
     folder = Path(folder)
-    calendar = calendar or prc_calendar()
+    if steps_as not in STEP_UNITS:
+        raise ConfigError(f"AMLSim step unit {steps_as!r}: use one of {list(STEP_UNITS)} "
+                          "(command line: --amlsim-step-unit).")
+    try:
+        start = str(np.datetime64(str(start_date), "D"))
+    except ValueError:
+        raise ConfigError(f"AMLSim start date {start_date!r}: write it as YYYY-MM-DD, e.g. 2018-01-02 "
+                          "(command line: --amlsim-start).") from None
+    steps = {"start_date": start, "steps_as": steps_as, "calendar": calendar or prc_calendar()}
+    csv_options = {"encoding": encoding, "delimiter": delimiter}
     txn_path = folder / "transactions.csv"
     if not txn_path.exists():
         raise DataError(f"{folder}: no transactions.csv. Fix: point at an AMLSim output folder.")
-    raw = read_raw(txn_path, "csv")
-    src = str(txn_path)
-    if all(c in raw.columns for c in SAMPLE_TXN_COLUMNS):
-        return _read_sample(folder, raw, src, start_date, steps_as, currency, calendar)
-    if all(c in raw.columns for c in FULL_TXN_COLUMNS):
-        return _read_full(folder, raw, src, start_date, steps_as, currency, calendar)
+    raw = read_raw(txn_path, "csv", **csv_options)
+    columns = raw.frame.columns
+    if all(c in columns for c in SAMPLE_TXN_COLUMNS):
+        return _read_sample(folder, raw, str(txn_path), currency, steps, csv_options)
+    if all(c in columns for c in FULL_TXN_COLUMNS):
+        return _read_full(folder, raw, str(txn_path), currency, steps, timestamp_format, csv_options)
     raise DataError(f"{txn_path}: not an AMLSim transactions file; expected columns "
-                    f"{list(SAMPLE_TXN_COLUMNS)} or {list(FULL_TXN_COLUMNS)}, found {list(raw.columns)}.")
+                    f"{list(SAMPLE_TXN_COLUMNS)} or {list(FULL_TXN_COLUMNS)}, found {list(columns)}.")
 
 
-def _read_sample(folder, raw, src, start_date, steps_as, currency, calendar) -> Dataset:
-    n = len(raw)
+def _steps_note(steps: dict) -> str:
+    return f"step numbers read as {steps['steps_as'].replace('_', ' ')} from {steps['start_date']} (step 0)"
+
+
+def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Dataset:
+    table = raw.frame
+    step = _step_numbers(table["time"])
     frame = pd.DataFrame({
-        "txn_id": "amlsim-" + pd.Series(np.arange(1, n + 1)).astype(str),
-        "timestamp": _step_timestamps(raw["time"], start_date, steps_as, calendar, src),
-        "src_account": raw["sourceNodeId"],
-        "dst_account": raw["targetNodeId"],
-        "amount": raw["value"],
+        "txn_id": "amlsim-" + pd.Series(raw.source_row).astype(str),
+        "timestamp": _step_timestamps(step, **steps),
+        "src_account": table["sourceNodeId"],
+        "dst_account": table["targetNodeId"],
+        "amount": table["value"],
         "currency": currency,
         "channel": "transfer",
-        "step": pd.to_numeric(raw["time"], errors="coerce"),
+        "step": step,
     })
-    txns = validate_transactions(frame, src)
+    txns = validate_transactions(frame, src, source_row=raw.source_row, malformed=raw.malformed,
+                                 raw_values={"timestamp": table["time"]})
+    txns.report.notes.append(_steps_note(steps))
     nodes_path = folder / "nodes.csv"
     if not nodes_path.exists():
         raise DataError(f"{folder}: no nodes.csv beside transactions.csv. Fix: copy it from the AMLSim output.")
-    nodes = read_raw(nodes_path, "csv")
+    nodes_raw = read_raw(nodes_path, "csv", **csv_options)
+    nodes = nodes_raw.frame
     missing = [c for c in SAMPLE_NODE_COLUMNS if c not in nodes.columns]
     if missing:
         raise DataError(f"{nodes_path}: column(s) {missing} missing; found {list(nodes.columns)}.")
@@ -122,43 +171,65 @@ def _read_sample(folder, raw, src, start_date, steps_as, currency, calendar) -> 
         accounts["fraud_step"] = pd.to_numeric(nodes["fraudStep"], errors="coerce").fillna(-1).astype(np.int64)
     if "init_balance" in nodes.columns:
         accounts["init_balance"] = pd.to_numeric(nodes["init_balance"], errors="coerce")
-    return Dataset(txns, validate_accounts(accounts, str(nodes_path)))
+    return Dataset(txns, validate_accounts(accounts, str(nodes_path), nodes_raw.source_row, nodes_raw.malformed))
 
 
-def _read_full(folder, raw, src, start_date, steps_as, currency, calendar) -> Dataset:
-    tx_type = raw["tx_type"].str.strip().str.upper() if "tx_type" in raw.columns else pd.Series("", index=raw.index)
+def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, csv_options) -> Dataset:
+    table = raw.frame
+    tx_type = (table["tx_type"].str.strip().str.upper() if "tx_type" in table.columns
+               else pd.Series("", index=table.index))
+    stamp = table["tran_timestamp"]
+    step = _step_numbers(stamp)
+    # AMLSim's own output writes dates; older or converted files write step numbers
+    as_steps = 2 * int(step.notna().sum()) > int((stamp.str.strip() != "").sum())
     frame = pd.DataFrame({
-        "txn_id": raw["tran_id"],
-        "timestamp": _step_timestamps(raw["tran_timestamp"], start_date, steps_as, calendar, src),
-        "src_account": raw["orig_acct"],
-        "dst_account": raw["bene_acct"],
-        "amount": raw["base_amt"],
+        "txn_id": table["tran_id"],
+        "timestamp": _step_timestamps(step, **steps) if as_steps else stamp,
+        "src_account": table["orig_acct"],
+        "dst_account": table["bene_acct"],
+        "amount": table["base_amt"],
         "currency": currency,
         "channel": np.where(tx_type.str.startswith("CASH"), "cash", "transfer"),
-        "step": pd.to_numeric(raw["tran_timestamp"], errors="coerce"),
         "tx_type": tx_type,
     })
-    if "is_sar" in raw.columns:
-        frame["is_laundering"] = raw["is_sar"].str.strip().str.lower().isin(["true", "1"]).astype(np.int8)
-    if "alert_id" in raw.columns:
-        frame["alert_id"] = pd.to_numeric(raw["alert_id"], errors="coerce").fillna(-1).astype(np.int64)
-    txns = validate_transactions(frame, src)
+    if as_steps:
+        frame["step"] = step
+    if "is_sar" in table.columns:
+        frame["is_laundering"] = _is_true(table["is_sar"]).astype(np.int8)
+    if "alert_id" in table.columns:
+        frame["alert_id"] = pd.to_numeric(table["alert_id"], errors="coerce").fillna(-1).astype(np.int64)
+    txns = validate_transactions(frame, src, timestamp_format=None if as_steps else timestamp_format,
+                                 source_row=raw.source_row, malformed=raw.malformed,
+                                 raw_values={"timestamp": stamp} if as_steps else None)
+    if as_steps:
+        txns.report.notes.append(_steps_note(steps))
     acct_path = folder / "accounts.csv"
     if not acct_path.exists():
         raise DataError(f"{folder}: no accounts.csv beside transactions.csv. Fix: copy it from the AMLSim output.")
-    accts_raw = read_raw(acct_path, "csv")
-    if "acct_id" not in accts_raw.columns:
-        raise DataError(f"{acct_path}: column 'acct_id' missing; found {list(accts_raw.columns)}.")
-    label = np.zeros(len(accts_raw), np.int8)
+    accts_raw = read_raw(acct_path, "csv", **csv_options)
+    accts = accts_raw.frame
+    if "acct_id" not in accts.columns:
+        raise DataError(f"{acct_path}: column 'acct_id' missing; found {list(accts.columns)}.")
+    label = np.zeros(len(accts), bool)
+    for flag in ("prior_sar_count", "is_sar"):
+        if flag in accts.columns:
+            label |= _is_true(accts[flag])
+    notes = []
     alert_path = folder / "alert_accounts.csv"
     if alert_path.exists():
-        alerts = read_raw(alert_path, "csv")
+        alerts_raw = read_raw(alert_path, "csv", **csv_options)
+        alerts = alerts_raw.frame
         if "acct_id" not in alerts.columns:
             raise DataError(f"{alert_path}: column 'acct_id' missing; found {list(alerts.columns)}.")
-        label |= accts_raw["acct_id"].str.strip().isin(set(alerts["acct_id"].str.strip())).to_numpy()
-    if "is_sar" in accts_raw.columns:
-        label |= accts_raw["is_sar"].str.strip().str.lower().isin(["true", "1"]).to_numpy()
-    accounts = pd.DataFrame({"account_id": accts_raw["acct_id"], "is_laundering": label.astype(np.int8)})
-    if "customer_id" in accts_raw.columns:
-        accounts["customer_id"] = accts_raw["customer_id"]
-    return Dataset(txns, validate_accounts(accounts, str(acct_path)))
+        if "is_sar" in alerts.columns:  # AMLSim also plants alerts that are not laundering
+            alerts = alerts[_is_true(alerts["is_sar"])]
+        label |= accts["acct_id"].str.strip().isin(set(alerts["acct_id"].str.strip())).to_numpy()
+        if len(alerts_raw.malformed):
+            notes.append(f"{alert_path}: {len(alerts_raw.malformed):,} malformed line(s) ignored (rows "
+                         f"{alerts_raw.malformed.source_row.tolist()[:10]}); their accounts may lack a label")
+    accounts = pd.DataFrame({"account_id": accts["acct_id"], "is_laundering": label.astype(np.int8)})
+    if "customer_id" in accts.columns:
+        accounts["customer_id"] = accts["customer_id"]
+    validated = validate_accounts(accounts, str(acct_path), accts_raw.source_row, accts_raw.malformed)
+    validated.report.notes.extend(notes)
+    return Dataset(txns, validated)

@@ -11,7 +11,9 @@ Currency, Amount Paid, Payment Currency, Payment Format, Is Laundering``. The se
 - channel: ``Cash`` -> cash; a payment whose paid and received currencies differ ->
   cross_border; every other format (ACH, Cheque, Credit Card, Wire, Reinvestment,
   Bitcoin) -> transfer; the original is kept in ``payment_format``;
-- ``txn_id`` = ``"AW<row>"`` (the file has no ids), ``is_laundering`` from the label.
+- ``txn_id`` = ``"AW<row>"`` (the file has no ids; ``<row>`` is the data-row number, so
+  an id stays the same whatever lines around it are malformed), ``is_laundering`` from
+  the label.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ CURRENCY_CODES = {
 AMLWORLD_TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M"
 
 
-def read_amlworld(path: str | Path, rates: RateTable | None = None) -> Dataset:
+def read_amlworld(path: str | Path, rates: RateTable | None = None, encoding: str | None = None,
+                  delimiter: str | None = None) -> Dataset:
     """Read an AMLworld transactions CSV into the canonical tables.
 
     Parameters
@@ -51,6 +54,9 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None) -> Dataset:
     rates : RateTable, optional
         Rates for the AMLworld currencies; the package default covers all fifteen with
         illustrative values.
+    encoding, delimiter : str, optional
+        See :func:`~flowgraph.io.csvfile.read_csv_table` (the published files are UTF-8
+        with commas).
 
     Returns
     -------
@@ -58,14 +64,13 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None) -> Dataset:
         Validated transactions (with ``is_laundering``) and derived accounts.
     """
     path = Path(path)
-    raw = read_raw(path, "csv")
+    table = read_raw(path, "csv", encoding, delimiter, duplicate_columns="number")
+    raw = table.frame
     missing = [c for c in AMLWORLD_COLUMNS if c not in raw.columns]
     if missing:
         raise DataError(f"{path}: not an AMLworld transactions file: column(s) {missing} are "
                         f"missing (it has {list(raw.columns)}). Fix: pass the *_Trans.csv file, "
                         "or read it with read_transactions and a column mapping.")
-    n = len(raw)
-
     def account(bank: str, acct: str) -> pd.Series:
         b, a = raw[bank].str.strip(), raw[acct].str.strip()
         return (b + ":" + a).where((a != "") | (b != ""), "")
@@ -76,7 +81,7 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None) -> Dataset:
     channel = np.where(fmt.str.lower() == "cash", "cash",
                        np.where(paid_cur != recv_cur, "cross_border", "transfer"))
     frame = pd.DataFrame({
-        "txn_id": "AW" + pd.Series(np.arange(1, n + 1)).astype(str),
+        "txn_id": "AW" + pd.Series(table.source_row).astype(str),
         "timestamp": raw["Timestamp"],
         "src_account": account("From Bank", "Account"),
         "dst_account": account("To Bank", "Account.1"),
@@ -89,6 +94,7 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None) -> Dataset:
         "payment_format": fmt,
         "is_laundering": pd.to_numeric(raw["Is Laundering"], errors="coerce").fillna(0).astype(np.int8),
     })
-    txns = validate_transactions(frame, str(path), rates=rates, timestamp_format=AMLWORLD_TIMESTAMP_FORMAT)
+    txns = validate_transactions(frame, str(path), rates=rates, timestamp_format=AMLWORLD_TIMESTAMP_FORMAT,
+                                 source_row=table.source_row, malformed=table.malformed)
     accts = validate_accounts(accounts_from_transactions(txns.table), f"{path} (accounts derived)")
     return Dataset(txns, accts)

@@ -1,8 +1,13 @@
 """Open any supported input by looking at it, and write validated tables out.
 
-``load_dataset(path)`` accepts: a canonical CSV or Parquet file; an AMLworld CSV
-(recognised by its header); a folder written by ``flowgraph ingest``/``simulate``
-(``transactions.parquet`` + ``accounts.parquet``); an AMLSim output folder.
+``load_dataset(path)`` accepts: a canonical CSV (also ``.csv.gz``/``.csv.zst``, any of
+four delimiters, a given encoding) or Parquet file; an AMLworld CSV (recognised by its
+header); a folder written by ``flowgraph ingest``/``simulate`` (``transactions.parquet`` +
+``accounts.parquet``); an AMLSim output folder.
+
+A table with data rows of which none was accepted is a data error, but only once the
+rejects are written where the user can read them: :func:`write_rejects`, then
+:func:`check_some_accepted`.
 """
 
 from __future__ import annotations
@@ -15,25 +20,21 @@ import pandas as pd
 from .._files import write_atomically, write_parquet
 from ..errors import DataError
 from ..money import RateTable
+from ..schema import REASONS
 from .amlsim import read_amlsim
 from .amlworld import read_amlworld
-from .readers import Dataset, read_transactions
+from .csvfile import csv_header
+from .readers import Dataset, read_transactions, table_format
 
 # columns that only an AMLworld file has
 AMLWORLD_HEADER_MARKERS = ("Timestamp", "From Bank", "Amount Paid", "Payment Format")
 
 
-def _csv_header(path: Path) -> list[str]:
-    try:
-        return list(pd.read_csv(path, nrows=0, dtype=str).columns)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
-        return []
-
-
 def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
                  accounts: str | Path | None = None, rates: RateTable | None = None,
                  timestamp_format: str | None = None, channel_map: dict[str, str] | None = None,
-                 amlsim_start: str = "2018-01-02") -> Dataset:
+                 amlsim_start: str = "2018-01-02", amlsim_step_unit: str = "business_days",
+                 encoding: str | None = None, delimiter: str | None = None) -> Dataset:
     """Read and validate whatever ``path`` holds (see the module docstring).
 
     Parameters
@@ -47,11 +48,16 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
     rates : RateTable, optional
         Exchange rates; default the package's small table.
     timestamp_format : str, optional
-        ``strftime`` format of text timestamps; default ISO 8601.
+        ``strftime`` format of text timestamps (also AMLSim's ``tran_timestamp``); default
+        ISO 8601.
     channel_map : dict, optional
         Your channel codes -> canonical channels.
     amlsim_start : str
-        Date of step 0 for AMLSim folders.
+        Date of step 0 for AMLSim folders that count steps.
+    amlsim_step_unit : {"business_days", "calendar_days"}
+        What one AMLSim step is (see :mod:`flowgraph.io.amlsim`).
+    encoding, delimiter : str, optional
+        For every CSV file read: see :func:`~flowgraph.io.csvfile.read_csv_table`.
 
     Returns
     -------
@@ -62,16 +68,18 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
         if (path / "transactions.parquet").exists():
             acct = accounts or (path / "accounts.parquet" if (path / "accounts.parquet").exists() else None)
             return read_transactions(path / "transactions.parquet", columns, acct, rates,
-                                     timestamp_format, channel_map)
+                                     timestamp_format, channel_map, encoding=encoding, delimiter=delimiter)
         if (path / "transactions.csv").exists():
-            return read_amlsim(path, start_date=amlsim_start)
+            return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit,
+                               timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter)
         raise DataError(f"{path}: this folder holds neither transactions.parquet (flowgraph) nor "
                         "transactions.csv (AMLSim). Fix: name the transaction file itself.")
-    if path.suffix.lower() == ".csv" and path.exists() and path.stat().st_size > 0:
-        header = _csv_header(path)
-        if columns is None and all(c in header for c in AMLWORLD_HEADER_MARKERS):
-            return read_amlworld(path, rates)
-    return read_transactions(path, columns, accounts, rates, timestamp_format, channel_map)
+    if columns is None and table_format(path) == "csv" and path.is_file() and path.stat().st_size > 0:
+        header = csv_header(path, encoding, delimiter)
+        if all(c in header for c in AMLWORLD_HEADER_MARKERS):
+            return read_amlworld(path, rates, encoding, delimiter)
+    return read_transactions(path, columns, accounts, rates, timestamp_format, channel_map,
+                             encoding=encoding, delimiter=delimiter)
 
 
 def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
@@ -90,11 +98,24 @@ def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
     dict of name -> path written
     """
     out = Path(out_dir)
+    paths = write_rejects(dataset, out)
+    for name, table in (("transactions.parquet", dataset.transactions.table),
+                        ("accounts.parquet", dataset.accounts.table)):
+        paths[name] = write_parquet(table, out / name)
+    return paths
+
+
+def write_rejects(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
+    """Write every rejected row (``rejects.csv``, with the table it came from) and the
+    validation reports (``validation.json``) into ``out_dir`` (created if needed).
+
+    Returns
+    -------
+    dict of name -> path written
+    """
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in
-             ("transactions.parquet", "accounts.parquet", "rejects.csv", "validation.json")}
-    write_parquet(dataset.transactions.table, paths["transactions.parquet"])
-    write_parquet(dataset.accounts.table, paths["accounts.parquet"])
+    paths = {name: out / name for name in ("rejects.csv", "validation.json")}
     rejects = pd.concat([
         dataset.transactions.rejects.assign(table="transactions"),
         dataset.accounts.rejects.assign(table="accounts"),
@@ -105,3 +126,26 @@ def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
               "accounts": dataset.accounts.report.to_dict()}
     write_atomically(paths["validation.json"], lambda p: p.write_text(json.dumps(report, indent=2)))
     return paths
+
+
+def check_some_accepted(dataset: Dataset, rejects_path: str | Path) -> None:
+    """Raise when a table had data rows and none was accepted.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    rejects_path : path
+        Where the rejects were written, for the message.
+
+    Raises
+    ------
+    DataError
+        Naming the table, its most common reason and the rejects file.
+    """
+    for report in (dataset.transactions.report, dataset.accounts.report):
+        if report.n_input and not report.n_accepted:
+            top, count = max(report.reason_counts.items(), key=lambda item: item[1])
+            column, fix = REASONS[top]
+            raise DataError(f"{report.source}: all {report.n_input:,} rows were rejected, most often for "
+                            f"{top} ({count:,} rows; column '{column}': {fix}). Every row and its reason "
+                            f"is in {rejects_path}. Fix the input and run again.")

@@ -1,7 +1,8 @@
 """Read canonical transaction and account tables from CSV or Parquet.
 
-CSV is read as text and every value is parsed by :mod:`flowgraph.schema`, so a bad value
-becomes a rejected row with a reason instead of a failed read. A column mapping renames
+CSV is read as text (:mod:`flowgraph.io.csvfile`: sniffed delimiter, UTF-8 or a given
+encoding, ``.gz``/``.zst``) and every value is parsed by :mod:`flowgraph.schema`, so a bad
+value or a broken line becomes a rejected row with a reason instead of a failed read. A column mapping renames
 your columns to the canonical ones: ``columns={"txn_id": "TransactionID", ...}``.
 """
 
@@ -11,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from ..errors import DataError
 from ..money import RateTable
 from ..schema import Validated, accounts_from_transactions, validate_accounts, validate_transactions
+from .csvfile import RawTable, compression_of, read_csv_table
 
 
 @dataclass
@@ -28,9 +31,62 @@ class Dataset:
         return f"{self.transactions.report}\n{self.accounts.report}"
 
 
-def read_raw(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
-    """Read a whole CSV (all columns as text) or Parquet file, with clear errors for
-    a missing, empty or unreadable file."""
+#: Table formats by file-name ending (before any ``.gz`` / ``.zst``).
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def table_format(path: str | Path) -> str | None:
+    """``"csv"`` or ``"parquet"`` from the file name (``t.csv.gz`` is CSV), else None."""
+    path = Path(path)
+    name = path.with_suffix("") if compression_of(path) else path
+    suffix = name.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES and not compression_of(path):
+        return "parquet"
+    return None
+
+
+def _read_parquet(path: Path, duplicate_columns: str) -> pd.DataFrame:
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: re-export it, "
+                        "or name a CSV file with the .csv suffix.") from exc
+    names = parquet.schema_arrow.names
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated and duplicate_columns == "error":
+        raise DataError(f"{path}: column name(s) {repeated} appear more than once. Fix: rename or "
+                        "remove the extra column(s); flowgraph will not guess which one holds the data.")
+    try:
+        return parquet.read().to_pandas()
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: re-export it.") from exc
+
+
+def read_raw(path: str | Path, fmt: str | None = None, encoding: str | None = None,
+             delimiter: str | None = None, duplicate_columns: str = "error") -> RawTable:
+    """Read a whole CSV (all columns as text; see :func:`~flowgraph.io.csvfile.read_csv_table`)
+    or Parquet file, with clear errors for a missing, empty or unreadable file.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    fmt : {"csv", "parquet"}, optional
+        Default: from the file name (``.csv``, ``.tsv``, ``.txt``, each optionally
+        ``.gz``/``.zst``; ``.parquet``).
+    encoding, delimiter : str, optional
+        CSV only: see :func:`~flowgraph.io.csvfile.read_csv_table`.
+    duplicate_columns : {"error", "number"}
+        What a column name given twice is (see ``read_csv_table``; Parquet: "error" only
+        checks).
+
+    Returns
+    -------
+    RawTable
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file. Fix: check the path.")
@@ -39,28 +95,13 @@ def read_raw(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes): no header and no rows. "
                         "Fix: export the table again with its header row.")
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    fmt = (fmt or table_format(path) or path.suffix.lstrip(".")).lower()
     if fmt in ("parquet", "pq"):
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for a corrupt file
-            raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: re-export it, "
-                            "or name a CSV file with the .csv suffix.") from exc
+        return RawTable.whole(_read_parquet(path, duplicate_columns))
     if fmt in ("csv", "txt", "tsv"):
-        try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                               sep="\t" if fmt == "tsv" else ",", skipinitialspace=True)
-        except pd.errors.EmptyDataError as exc:
-            raise DataError(f"{path}: the file has no header row (only blank lines). "
-                            "Fix: export the table again with its header row.") from exc
-        except pd.errors.ParserError as exc:
-            raise DataError(f"{path}: the CSV structure is broken ({exc}). Fix: quote values "
-                            "that contain commas, or make every line have the header's number "
-                            "of fields.") from exc
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not UTF-8 text ({exc}). Fix: save the file as UTF-8.") from exc
-    raise DataError(f"{path}: unknown table format {fmt!r}. Fix: use a .csv or .parquet file, "
-                    "or pass fmt='csv' / fmt='parquet'.")
+        return read_csv_table(path, encoding, delimiter, duplicate_columns)
+    raise DataError(f"{path}: unknown table format {fmt!r}. Fix: use a .csv (.csv.gz, .csv.zst) or "
+                    ".parquet file, or pass fmt='csv' / fmt='parquet'.")
 
 
 def _rename(frame: pd.DataFrame, columns: dict[str, str] | None, path: Path) -> pd.DataFrame:
@@ -70,11 +111,17 @@ def _rename(frame: pd.DataFrame, columns: dict[str, str] | None, path: Path) -> 
     if absent:
         raise DataError(f"{path}: the column mapping names column(s) {sorted(absent.values())} "
                         f"that the file lacks; it has {list(frame.columns)}. Fix: correct the mapping.")
-    return frame.rename(columns={src: canon for canon, src in columns.items()})
+    renamed = frame.rename(columns={src: canon for canon, src in columns.items()})
+    clashing = sorted({c for c in renamed.columns if list(renamed.columns).count(c) > 1})
+    if clashing:
+        raise DataError(f"{path}: after the column mapping, column(s) {clashing} would appear twice (the "
+                        "file already has a column of that name). Fix: map only one column to each name.")
+    return renamed
 
 
 def read_accounts(path: str | Path, columns: dict[str, str] | None = None,
-                  fmt: str | None = None) -> Validated:
+                  fmt: str | None = None, encoding: str | None = None,
+                  delimiter: str | None = None) -> Validated:
     """Read and validate an accounts table (``account_id``, ``customer_id``, ``party_type``).
 
     Parameters
@@ -84,11 +131,13 @@ def read_accounts(path: str | Path, columns: dict[str, str] | None = None,
     columns : dict, optional
         Canonical name -> your column name.
     fmt : {"csv", "parquet"}, optional
-        Default: from the file suffix.
+        Default: from the file name.
+    encoding, delimiter : str, optional
+        CSV only: see :func:`~flowgraph.io.csvfile.read_csv_table`.
     """
     path = Path(path)
-    frame = _rename(read_raw(path, fmt), columns, path)
-    return validate_accounts(frame, str(path))
+    raw = read_raw(path, fmt, encoding, delimiter)
+    return validate_accounts(_rename(raw.frame, columns, path), str(path), raw.source_row, raw.malformed)
 
 
 def read_transactions(
@@ -99,6 +148,8 @@ def read_transactions(
     timestamp_format: str | None = None,
     channel_map: dict[str, str] | None = None,
     fmt: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> Dataset:
     """Read and validate a canonical transaction file, and its accounts.
 
@@ -116,16 +167,20 @@ def read_transactions(
     timestamp_format, channel_map
         See :func:`flowgraph.schema.validate_transactions`.
     fmt : {"csv", "parquet"}, optional
-        Default: from the file suffix.
+        Default: from the file name.
+    encoding, delimiter : str, optional
+        CSV only, for this file and a CSV accounts file: see
+        :func:`~flowgraph.io.csvfile.read_csv_table`.
     """
     path = Path(path)
-    frame = _rename(read_raw(path, fmt), columns, path)
-    txns = validate_transactions(frame, str(path), rates=rates, timestamp_format=timestamp_format,
-                                 channel_map=channel_map)
+    raw = read_raw(path, fmt, encoding, delimiter)
+    txns = validate_transactions(_rename(raw.frame, columns, path), str(path), rates=rates,
+                                 timestamp_format=timestamp_format, channel_map=channel_map,
+                                 source_row=raw.source_row, malformed=raw.malformed)
     if isinstance(accounts, Validated):
         accts = accounts
     elif accounts is not None:
-        accts = read_accounts(accounts)
+        accts = read_accounts(accounts, encoding=encoding, delimiter=delimiter)
     else:
         accts = validate_accounts(accounts_from_transactions(txns.table), f"{path} (accounts derived)")
     return Dataset(txns, accts)

@@ -1,0 +1,358 @@
+"""Reading CSV exports as they come from banks: any of four delimiters, UTF-8 or
+GB18030/GBK, plain or compressed, with broken lines set aside instead of refusing the file.
+
+The contract (documented for users in :func:`read_csv_table`):
+
+- one line is one record; a value may be quoted (``"a, b"``, ``"a ""b"" c"``) but may
+  not span lines. Blank lines are skipped and not counted.
+- a line whose field count differs from the header's, or that leaves a quote open, is a
+  *malformed line*: it is returned apart, with its data-row number, and every other row
+  keeps its own number (``source_row``), so accepted + rejected = data lines.
+- the delimiter (comma, semicolon, tab or pipe) is sniffed from the first lines unless
+  given; the encoding is UTF-8 (a byte-order mark is accepted) unless given; ``.gz`` and
+  ``.zst`` files are decompressed.
+
+The happy path stays in C++ (pyarrow's multi-threaded parser) and one numba pass over the
+bytes (:mod:`flowgraph._kernels.csv_lines`); Python touches only the header and the bad
+lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .._kernels.csv_lines import OPEN_QUOTE, bad_lines
+from ..errors import ConfigError, DataError
+
+#: File-name endings of compressed text, and pyarrow's codec for each.
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+
+#: Delimiters tried when none is given, in order of preference on a tie.
+SNIFFED_DELIMITERS = (",", ";", "\t", "|")
+
+#: Names accepted for ``--delimiter`` besides the character itself.
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+
+DEFAULT_ENCODING = "utf-8"
+
+#: Bytes of text read to find the header and sniff the delimiter.
+SNIFF_BYTES = 1 << 16
+
+#: Characters that must encode as themselves (one ASCII byte) in a supported encoding:
+#: the line reader works on bytes (GB18030, GBK and UTF-8 qualify; UTF-16 does not).
+_STRUCTURAL = "\"\r\n,;\t|"
+
+_UTF8_NAMES = ("utf-8", "utf-8-sig")
+
+
+@dataclass
+class RawTable:
+    """A table as read, every column text (or as typed in Parquet), before validation.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The rows that are records.
+    source_row : ndarray of int64
+        Data-row number (from 1, in file order) of each row of ``frame``.
+    malformed : DataFrame
+        Lines that are not records: ``source_row``, ``problem`` (what is wrong, without
+        the line's values) and ``line`` (its text, for the rejects file).
+    """
+
+    frame: pd.DataFrame
+    source_row: np.ndarray
+    malformed: pd.DataFrame
+
+    @classmethod
+    def whole(cls, frame: pd.DataFrame) -> RawTable:
+        """A table with no malformed lines: rows numbered 1..n."""
+        return cls(frame, np.arange(1, len(frame) + 1, dtype=np.int64), no_malformed_lines())
+
+
+def no_malformed_lines() -> pd.DataFrame:
+    return pd.DataFrame({"source_row": np.zeros(0, np.int64), "problem": pd.Series([], dtype=object),
+                         "line": pd.Series([], dtype=object)})
+
+
+def compression_of(path: Path) -> str | None:
+    """pyarrow's codec name for a compressed file name, else None."""
+    return COMPRESSIONS.get(path.suffix.lower())
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """A ``--delimiter`` value as one character (None: sniff).
+
+    Raises
+    ------
+    ConfigError
+        Not one character nor a known name.
+    """
+    if text is None:
+        return None
+    value = DELIMITER_NAMES.get(text.lower(), text)
+    if len(value) != 1 or value in "\"\r\n":
+        raise ConfigError(f"--delimiter {text!r}: give one character, or one of "
+                          f"{sorted(DELIMITER_NAMES)} (e.g. --delimiter ';' or --delimiter tab).")
+    return value
+
+
+def parse_encoding(name: str | None) -> str:
+    """The canonical codec name of ``--encoding`` (default UTF-8).
+
+    Raises
+    ------
+    ConfigError
+        An unknown encoding, or one whose delimiters and line ends are not single ASCII
+        bytes (UTF-16, UTF-32).
+    """
+    if name is None:
+        return DEFAULT_ENCODING
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        raise ConfigError(f"--encoding {name!r}: unknown encoding. Fix: use utf-8 (the default), "
+                          "gb18030 (Chinese bank exports; covers GBK and GB2312) or another "
+                          "Python codec name.") from None
+    try:
+        ascii_compatible = _STRUCTURAL.encode(canonical) == _STRUCTURAL.encode("ascii")
+    except (UnicodeError, LookupError):
+        ascii_compatible = False
+    if not ascii_compatible:
+        raise ConfigError(f"--encoding {name!r}: not supported (delimiters and line ends are not "
+                          "single bytes in it). Fix: convert the file to UTF-8 or GB18030.")
+    return canonical
+
+
+def _open_error(path: Path, compression: str | None, exc: Exception) -> DataError:
+    if compression:
+        return DataError(f"{path}: cannot be decompressed as {compression} ({exc}). Fix: check that "
+                         "the download is complete, or rename the file if it is not compressed.")
+    return DataError(f"{path}: cannot be read ({exc}). Fix: check the file and its permissions.")
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> pa.Buffer:
+    """The file's bytes, decompressed; memory-mapped when plain and read whole."""
+    compression = compression_of(path)
+    try:
+        if compression is None and limit is None:
+            with pa.memory_map(str(path)) as mapped:
+                return mapped.read_buffer()
+        with pa.input_stream(str(path), compression=compression) as stream:
+            return stream.read_buffer(limit) if limit is not None else stream.read_buffer()
+    except (OSError, pa.ArrowException) as exc:
+        raise _open_error(path, compression, exc) from exc
+
+
+def _decode_error(path: Path, data: np.ndarray, encoding: str, offset: int, chosen: bool) -> DataError:
+    line = int(np.count_nonzero(data[:offset] == 10)) + 1
+    where = "of the decompressed text " if compression_of(path) else ""
+    bad = bytes(data[offset:offset + 4]).hex(" ")
+    if encoding in _UTF8_NAMES:
+        fix = ("pass the file's encoding, e.g. --encoding gb18030 (Chinese bank exports; it also "
+               "reads GBK and GB2312), or save the file as UTF-8")
+    else:
+        fix = ("check the file's encoding: --encoding utf-8 (the default) or --encoding gb18030 "
+               "are the usual ones")
+    how = "" if chosen else ", the default"
+    return DataError(f"{path}: byte {offset:,} {where}(line {line:,}) is not valid {encoding} text{how} "
+                     f"(bytes {bad}). Fix: {fix}.")
+
+
+def _decoded(path: Path, data: np.ndarray, encoding: str, chosen: bool):
+    """``data`` decoded from ``encoding``, as a sequence of text pieces.
+
+    Raises
+    ------
+    DataError
+        Naming the first byte that is not valid in ``encoding``, and its line.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    chunk = 1 << 24
+    for begin in range(0, len(data), chunk):
+        pending = len(decoder.getstate()[0])
+        try:
+            yield decoder.decode(data[begin:begin + chunk].tobytes(), final=begin + chunk >= len(data))
+        except UnicodeDecodeError as exc:
+            raise _decode_error(path, data, encoding, begin - pending + exc.start, chosen) from None
+
+
+def _utf8(path: Path, data: np.ndarray, encoding: str, chosen: bool) -> np.ndarray:
+    """``data`` as UTF-8 bytes. UTF-8 input is returned as it is: pyarrow checks it, and
+    :func:`_decoded` then finds the bad byte only when it fails."""
+    if encoding in _UTF8_NAMES:
+        return data
+    return np.frombuffer(b"".join(t.encode("utf-8") for t in _decoded(path, data, encoding, chosen)), np.uint8)
+
+
+def _header_line(text: np.ndarray) -> tuple[str, int]:
+    """The first non-blank line (BOM removed) and the offset just after its line end."""
+    i, n = 0, len(text)
+    while i < n and text[i] in (10, 13):
+        i += 1
+    ends = np.flatnonzero((text[i:i + SNIFF_BYTES] == 10) | (text[i:i + SNIFF_BYTES] == 13))
+    end = i + int(ends[0]) if len(ends) else min(n, i + SNIFF_BYTES)
+    after = end + (2 if text[end:end + 2].tobytes() == b"\r\n" else 1)
+    line = text[i:end].tobytes().decode("utf-8", errors="replace").lstrip("\ufeff")
+    return line, min(after, n)
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the header into the most fields while giving the sample's
+    other lines the header's field count (comma when none splits the header)."""
+    lines = [line for line in sample.splitlines() if line.strip()]
+    if len(lines) > 2:
+        lines = lines[:-1]  # the sample may end in the middle of a line
+    best, best_score = ",", (0, 0)
+    for candidate in SNIFFED_DELIMITERS:
+        width = len(_fields(lines[0], candidate)) if lines else 0
+        if width < 2:
+            continue
+        consistent = sum(len(_fields(line, candidate)) == width for line in lines[1:50])
+        if (consistent, width) > best_score:
+            best, best_score = candidate, (consistent, width)
+    return best
+
+
+def csv_header(path: str | Path, encoding: str | None = None, delimiter: str | None = None) -> list[str]:
+    """The column names of a CSV file (stripped), read from its first bytes only; [] when
+    the file cannot be read as CSV."""
+    path = Path(path)
+    try:
+        head = _read_bytes(path, SNIFF_BYTES)
+    except DataError:
+        return []
+    sample = head.to_pybytes().decode(parse_encoding(encoding), errors="replace").lstrip("\ufeff")
+    lines = [line for line in sample.splitlines() if line.strip()]
+    if not lines:
+        return []
+    return [name.strip() for name in _fields(lines[0], delimiter or sniff_delimiter(sample))]
+
+
+def _column_names(header: list[str], path: Path, duplicate_columns: str) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        if name in seen:
+            if duplicate_columns == "error":
+                raise DataError(f"{path}: the header names column {name!r} twice (columns "
+                                f"{header.index(name) + 1} and {len(names) + 1}). Fix: rename or "
+                                "remove one of them; flowgraph will not guess which one holds the data.")
+            seen[name] += 1
+            name = f"{name}.{seen[name] - 1}"
+        seen.setdefault(name, 1)
+        names.append(name)
+    return names
+
+
+def _problem(kind: int, n_fields: int, width: int) -> str:
+    if kind == OPEN_QUOTE:
+        return "a quote opened on this line is not closed on it (values may not span lines)"
+    return f"{n_fields} fields where the header has {width}"
+
+
+def read_csv_table(path: str | Path, encoding: str | None = None, delimiter: str | None = None,
+                   duplicate_columns: str = "error") -> RawTable:
+    """Read a CSV file (plain, ``.gz`` or ``.zst``) with every column as text.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    encoding : str, optional
+        Text encoding (default UTF-8; a UTF-8 byte-order mark is skipped). Chinese bank
+        exports are often GB18030 (a superset of GBK and GB2312).
+    delimiter : str, optional
+        One character; default: sniffed among comma, semicolon, tab and pipe.
+    duplicate_columns : {"error", "number"}
+        A column name given twice is a :class:`DataError` ("error"), or the later ones are
+        renamed ``name.1``, ``name.2`` ("number", for formats that repeat a name, such as
+        AMLworld's two ``Account`` columns).
+
+    Returns
+    -------
+    RawTable
+        Records, their row numbers, and the malformed lines (module docstring).
+
+    Raises
+    ------
+    DataError
+        The file is empty, has no header, is not valid text in ``encoding``, or cannot be
+        decompressed.
+    """
+    path = Path(path)
+    chosen = encoding is not None
+    encoding = parse_encoding(encoding)
+    data = np.frombuffer(_read_bytes(path), dtype=np.uint8)
+    if len(data) == 0:
+        raise DataError(f"{path}: the file is empty: no header and no rows. "
+                        "Fix: export the table again with its header row.")
+    text = _utf8(path, data, encoding, chosen)
+    header_line, body_start = _header_line(text)
+    if not header_line.strip():
+        raise DataError(f"{path}: the file has no header row (only blank lines). "
+                        "Fix: export the table again with its header row.")
+    if delimiter is None:
+        delimiter = sniff_delimiter(text[:SNIFF_BYTES].tobytes().decode("utf-8", errors="replace"))
+    header = [name.strip() for name in _fields(header_line, delimiter)]
+    names = _column_names(header, path, duplicate_columns)
+    width = len(names)
+    body = text[body_start:]
+    n_rows, bad_row, bad_start, bad_end, bad_kind, bad_fields = bad_lines(body, ord(delimiter), ord('"'), width)
+    lines = [body[s:e].tobytes().decode("utf-8", errors="replace") for s, e in zip(bad_start, bad_end)]
+    open_quote = bad_kind == OPEN_QUOTE
+    if open_quote.any():
+        # pyarrow would let the open quote swallow the next lines: blank such a line out
+        # with a filler of the wrong width, so that pyarrow sets it aside like the others
+        body = body.copy()
+        filler = ord(" ") if width > 1 else ord(delimiter)
+        for s, e in zip(bad_start[open_quote], bad_end[open_quote]):
+            body[s:e] = filler
+    skipped = []
+
+    def skip(_row) -> str:
+        skipped.append(1)
+        return "skip"
+
+    generic = [f"f{i}" for i in range(width)]
+    if n_rows == 0:  # pyarrow refuses a text without rows
+        return RawTable.whole(pd.DataFrame({name: pd.Series([], dtype="str") for name in names}))
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pacsv.ReadOptions(column_names=generic),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in generic},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            for _ in _decoded(path, data, encoding, chosen):  # raises, naming the byte and line
+                pass
+        raise DataError(f"{path}: the CSV structure could not be read ({exc}). Fix: make every line "
+                        "a record with the header's number of fields.") from exc
+    if len(skipped) != len(bad_row) or table.num_rows != n_rows - len(bad_row):
+        raise DataError(f"{path}: the CSV lines could not be split consistently ({n_rows:,} data lines, "
+                        f"{len(bad_row):,} malformed, {table.num_rows:,} read). Fix: check for values "
+                        "holding line breaks or unusual quoting, and report this file's shape to the "
+                        "flowgraph maintainers.")
+    frame = table.rename_columns(names).to_pandas()
+    source_row = np.delete(np.arange(1, n_rows + 1, dtype=np.int64), bad_row - 1)
+    malformed = pd.DataFrame({
+        "source_row": bad_row.astype(np.int64),
+        "problem": pd.Series([_problem(k, f, width) for k, f in zip(bad_kind, bad_fields)], dtype=object),
+        "line": pd.Series(lines, dtype=object),
+    })
+    return RawTable(frame, source_row, malformed)
