@@ -1,0 +1,99 @@
+"""Every failure a user can cause from the command line ends in exit 2 (usage or
+configuration) or 3 (data) with one message that names what is wrong and the fix, never
+a traceback (issue 10's list, case by case)."""
+
+import gzip
+import os
+
+import pandas as pd
+import pytest
+
+from flowgraph.cli import main
+
+GOOD = ("txn_id,timestamp,src_account,dst_account,amount\n"
+        "t1,2026-11-02 09:00,A,B,120.50\nt2,2026-11-03 10:00,B,C,80.00\n")
+
+
+@pytest.fixture(autouse=True)
+def key_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "keys" / "pseudonym.key"))
+
+
+def _files(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    (tmp_path / "a_dir").mkdir()
+    (tmp_path / "garbage_rates.csv").write_bytes(b"\x00\x01\x02 not a table \xff")
+    (tmp_path / "bad_hex.key").write_text("zz" * 32)
+    os.chmod(tmp_path / "bad_hex.key", 0o600)
+    (tmp_path / "open.key").write_text("ab" * 32)
+    os.chmod(tmp_path / "open.key", 0o644)
+    (tmp_path / "short.key").write_text("ab" * 8)
+    os.chmod(tmp_path / "short.key", 0o600)
+    (tmp_path / "all_bad.csv").write_text("txn_id,timestamp,src_account,dst_account,amount\nt1,never,A,B,-1\n")
+    (tmp_path / "in_2099.csv").write_text(GOOD + "t3,2099-01-05 10:00,C,A,5.00\n")
+    with gzip.open(tmp_path / "broken.csv.gz", "wt") as fh:
+        fh.write(GOOD + "t3,2026-11-04,C,A,5.00,extra,fields\n")
+    (tmp_path / "bad.toml").write_text("[model.weights]\nfan_inn = 1.0\n")
+    (tmp_path / "strict.toml").write_text('[calendar]\nbeyond_coverage = "error"\n')
+    (tmp_path / "future.csv").write_text(GOOD + "t3,2027-03-01 10:00,C,A,5.00\n")
+    pd.DataFrame({"txn_id": ["t1"], "timestamp": ["2026-11-02"], "src_account": [1833.5],
+                  "dst_account": [1.0], "amount": [10.0]}).to_parquet(tmp_path / "float_ids.parquet")
+    return good
+
+
+CASES = [
+    # (arguments after "scan GOOD --out OUT" or a whole command line, exit code, words of the message)
+    (["--as-of", "02/11/2026"], 2, ["--as-of", "YYYY-MM-DD"]),
+    (["--as-of", "2030-01-02"], 2, ["--as-of", "outside the data"]),
+    (["--config", "{tmp}/bad.toml"], 2, ["fan_inn", "known"]),
+    (["--config", "{tmp}/nope.toml"], 2, ["not found"]),
+    (["--rates", "{tmp}/garbage_rates.csv"], 3, ["garbage_rates.csv", "Fix"]),
+    (["--key-file", "{tmp}/a_dir"], 2, ["a_dir"]),
+    (["--key-file", "{tmp}/bad_hex.key"], 2, ["bad_hex.key"]),
+    (["--key-file", "{tmp}/open.key"], 2, ["chmod 600"]),
+    (["--key-file", "{tmp}/short.key"], 2, ["short.key"]),
+    (["--key-file", "{tmp}/mistyped.key"], 2, ["mistyped.key"]),
+    (["--store", "{tmp}/a_dir"], 2, ["a_dir", "folder"]),
+    (["--encoding", "klingon"], 2, ["klingon"]),
+    (["--out", "{tmp}/good.csv"], 2, ["is a file"]),
+    ("scan {tmp}/all_bad.csv --out {tmp}/o", 3, ["rejected", "rejects.csv"]),
+    ("scan {tmp}/float_ids.parquet --out {tmp}/o", 3, ["src_account", "text"]),
+    ("scan {tmp}/future.csv --out {tmp}/o --config {tmp}/strict.toml", 2, ["2027", "holidays_file"]),
+    ("scan {tmp}/missing.csv --out {tmp}/o", 3, ["missing.csv"]),
+    ("report --store {tmp}/a_dir", 2, ["directory"]),
+    ("dispose nope --store {tmp}/nostore.sqlite --as case --analyst a", 2, ["nostore.sqlite"]),
+]
+
+
+@pytest.mark.parametrize("args, code, words", CASES, ids=[" ".join(c[0]) if isinstance(c[0], list) else c[0]
+                                                           for c in CASES])
+def test_failure_is_one_clear_message(tmp_path, capsys, args, code, words):
+    good = _files(tmp_path)
+    if isinstance(args, list):
+        argv = ["scan", str(good), "--out", str(tmp_path / "o")] + [a.format(tmp=tmp_path) for a in args]
+        if "--out" in args[:1]:
+            argv = ["scan", str(good)] + [a.format(tmp=tmp_path) for a in args]
+    else:
+        argv = args.format(tmp=tmp_path).split()
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "Traceback" not in err + captured.out
+    for word in words:
+        assert word in err, (word, err)
+
+
+def test_a_row_in_2099_is_rejected_and_the_rest_scanned(tmp_path, capsys):
+    _files(tmp_path)
+    assert main(["scan", str(tmp_path / "in_2099.csv"), "--out", str(tmp_path / "o")]) == 0
+    rejects = pd.read_csv(tmp_path / "o" / "rejects.csv")
+    assert rejects["reason_codes"].tolist() == ["FUTURE_TIMESTAMP"]
+    assert "(range, 2026-11-02..2026-11-03)" in capsys.readouterr().out
+
+
+def test_a_malformed_line_in_a_gzip_file_is_a_rejected_row(tmp_path, capsys):
+    _files(tmp_path)
+    assert main(["scan", str(tmp_path / "broken.csv.gz"), "--out", str(tmp_path / "o")]) == 0
+    rejects = pd.read_csv(tmp_path / "o" / "rejects.csv")
+    assert rejects["reason_codes"].tolist() == ["MALFORMED_LINE"] and rejects["source_row"].tolist() == [3]
