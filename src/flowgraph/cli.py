@@ -88,6 +88,9 @@ def _ingest(dataset: Dataset, out: Path, calendar: BusinessCalendar):
     summary = graph.summary()
     (out / "graph_summary.json").write_text(json.dumps(summary, indent=2))
     _print_graph_summary(summary)
+    note = calendar.coverage_note(graph.business_days[0], graph.business_days[-1]) if graph.n_days else None
+    if note:
+        click.echo(f"calendar: {note}", err=True)
     n_rej = dataset.transactions.report.n_rejected + dataset.accounts.report.n_rejected
     click.echo(f"wrote {paths['transactions.parquet']}, {paths['accounts.parquet']}, "
                f"{paths['rejects.csv']} ({n_rej:,} rejected rows), {paths['validation.json']}")
