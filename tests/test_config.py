@@ -6,7 +6,7 @@ import pytest
 from flowgraph import build_graph, validate_accounts, validate_transactions
 from flowgraph.alerts import ModelConfig
 from flowgraph.config import PBOC_2003, PBOC_2016, RULE_SETS, LargeValueRule, RuleSet, get_rule_set
-from flowgraph.detectors import DETECTORS, FanParams, PassThroughParams, StructuringParams
+from flowgraph.detectors import REGISTRY, FanParams, PassThroughParams, StructuringParams
 from flowgraph.errors import ConfigError
 from flowgraph.scan import scan_hits
 from flowgraph.scan_config import ScanConfig, load_config
@@ -67,7 +67,7 @@ def test_rule_set_reaches_every_detector_from_python_and_toml(tmp_path):
     from_python = ScanConfig(rule_set="PBOC-2003")
     from_toml = _toml(tmp_path, 'rule_set = "PBOC-2003"\n')
     assert {name: p.rule_set for name, p in from_python.detector_params.items()} == \
-        {name: "PBOC-2003" for name in DETECTORS}
+        {name: "PBOC-2003" for name in REGISTRY}
     assert from_toml == from_python and from_toml.config_hash == from_python.config_hash
     assert from_python.config_hash != ScanConfig().config_hash
 
@@ -80,7 +80,7 @@ def test_rule_set_changes_what_a_scan_finds():
     accounts = pd.DataFrame([("A", "c-A", "person"), ("B", "c-B", "person")],
                             columns=["account_id", "customer_id", "party_type"])
     graph = build_graph(validate_transactions(rows, "t.csv").table, validate_accounts(accounts).table)
-    single = lambda config: set(scan_hits(graph, config, (0, graph.n_days - 1)).query(
+    single = lambda config: set(scan_hits(graph, config, (0, graph.n_days - 1)).hits.query(
         "typology == 'large_value_single'")["subject"])
     assert single(ScanConfig(rule_set="PBOC-2003")) == {"A"}
     assert single(ScanConfig()) == set()

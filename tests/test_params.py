@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flowgraph.alerts import DEFAULT_WEIGHTS, ModelConfig
-from flowgraph.detectors import DETECTORS, FanParams, LargeValueParams, PassThroughParams, StructuringParams
+from flowgraph.detectors import REGISTRY, FanParams, LargeValueParams, PassThroughParams, StructuringParams
 from flowgraph.detectors._params import Interval
 from flowgraph.errors import ConfigError
 from flowgraph.hits import params_fingerprint
@@ -67,7 +67,7 @@ def test_every_field_has_a_constraint_and_bad_values(cls):
 
 
 def test_every_detector_params_class_is_covered():
-    assert {type(default) for _, default in DETECTORS.values()} <= set(BAD)
+    assert {d.params for d in REGISTRY.values()} <= set(BAD)
 
 
 @pytest.mark.parametrize("cls, name, value", CASES, ids=lambda x: getattr(x, "__name__", repr(x)))
@@ -138,7 +138,7 @@ def _valid_kwargs(cls):
     return st.fixed_dictionaries(fields)
 
 
-@pytest.mark.parametrize("cls", [type(d) for _, d in DETECTORS.values()], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [d.params for d in REGISTRY.values()], ids=lambda c: c.__name__)
 @given(data=st.data(), band=st.floats(0.0, 0.9))
 def test_relaxed_parameters_of_any_valid_parameters_are_valid(cls, data, band):
     kwargs = data.draw(_valid_kwargs(cls))

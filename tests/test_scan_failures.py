@@ -178,9 +178,10 @@ def test_two_scans_at_once_on_one_store_stay_consistent(quiet_csv, tmp_path):
 
 def _hit_row(hit_id, detector, typology, subject, txn_ids, utilisation):
     row = dict.fromkeys(HIT_STORE_COLUMNS, "")
+    day = lambda d: pd.Timestamp(f"2026-11-0{d}")
     row.update(hit_id=hit_id, config_hash="c", run_id="r", detector=detector, typology=typology, subject=subject,
-               customer=subject, accounts=[subject], txn_ids=txn_ids, window_start=pd.Timestamp("2026-11-02"),
-               window_end=pd.Timestamp("2026-11-06"), n_accounts=1, n_days=5, amount=1.0, phi="{}", w=1.0,
+               customer=subject, accounts=[subject], txn_ids=txn_ids, window_start=day(2), window_end=day(6),
+               run_first=day(6), run_last=day(6), n_accounts=1, n_days=5, amount=1.0, phi="{}", w=1.0,
                ceiling=1.0, utilisation=utilisation, in_band=False, measures="{}")
     return row
 
@@ -194,7 +195,7 @@ def test_u_above_1_cross_check_looks_at_the_counterpartys_large_value_hits(tmp_p
         _hit_row("lv1", "large_value", "large_value_single", "PAYER", ["t2"], 0.5),
         _hit_row("fan2", "fan", "fan_out", "OTHER", ["t8", "t9"], 1.3),
     ])
-    store.commit_chunk("r", 0, "2026-11-02", "2026-11-06", hits)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-06", hits, "c", "2026-11-06")
     run_hits = store.hits("c", run_id="r")
     missing = _large_value_cross_check(store, "c", run_hits)
     assert [m["hit_id"] for m in missing] == ["fan2"]

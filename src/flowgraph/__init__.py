@@ -7,10 +7,10 @@ The pipeline reads left to right: ``io`` (readers, adapters) -> ``schema`` (vali
 from .calendar import BusinessCalendar, prc_calendar
 from .ceiling import W, ceiling
 from .config import DEFAULT_RULE_SET, RULE_SETS, LargeValueRule, RuleSet, get_rule_set
-from .detectors import (DETECTORS, FanParams, HitSet, LargeValueParams, PassThroughParams, StructuringParams,
+from .detectors import (DETECTORS, REGISTRY, FanParams, HitSet, LargeValueParams, PassThroughParams, StructuringParams,
                         run_detectors)
 from .errors import ConfigError, DataError, FlowgraphError
-from .hits import Hit, hits_frame
+from .hits import Hit, HitTable, hits_frame
 from .graph import TransactionGraph, build_graph
 from .io import (Dataset, load_dataset, read_accounts, read_amlsim, read_amlworld,
                  read_transactions, write_dataset)
@@ -26,6 +26,6 @@ __all__ = [
     "TransactionGraph", "build_graph", "Dataset", "load_dataset", "read_transactions",
     "read_accounts", "read_amlworld", "read_amlsim", "write_dataset", "RateTable",
     "default_rates", "read_rates", "ValidationReport", "validate_transactions",
-    "validate_accounts", "run_detectors", "DETECTORS", "HitSet", "Hit", "hits_frame", "FanParams",
+    "validate_accounts", "run_detectors", "DETECTORS", "REGISTRY", "HitSet", "HitTable", "Hit", "hits_frame", "FanParams",
     "PassThroughParams", "StructuringParams", "LargeValueParams",
 ]

@@ -28,30 +28,17 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from .detectors import TYPOLOGIES
 from .detectors._params import Constraint, Interval, validate_params
 from .errors import ConfigError
 
-DEFAULT_WEIGHTS = {
-    # the paper's evasive features are strong on their own
-    "pass_through": 1.0, "pass_through_chain": 1.5,
-    "structuring": 1.0, "structuring_daily": 1.0,
-    # the regulatory combinations are also ordinary commerce for many companies: alone they
-    # stay under the threshold, with a second family (e.g. pass-through) they raise an alert
-    "dispersed_in_concentrated_out": 0.8, "concentrated_in_dispersed_out": 0.8,
-    # building blocks and reportable facts alone do not make an alert
-    "fan_in": 0.2, "fan_out": 0.2, "frequent_daily": 0.3, "frequent_consecutive": 0.3,
-    "large_value_single": 0.0, "large_value_daily": 0.0,
-}
+#: Indicator (hit typology) -> default weight (位阶), from the detector registry, where each
+#: typology's weight is chosen and explained.
+DEFAULT_WEIGHTS = {name: t.weight for name, t in TYPOLOGIES.items()}
 
 #: Indicators that describe one behaviour count once: an alert takes the strongest of a
 #: family (a dispersed-in hub is always a fan-in hub too).
-FAMILIES = {
-    "fan_in": "fan", "fan_out": "fan", "dispersed_in_concentrated_out": "fan", "concentrated_in_dispersed_out": "fan",
-    "pass_through": "pass_through", "pass_through_chain": "pass_through",
-    "structuring": "structuring", "structuring_daily": "structuring",
-    "frequent_daily": "frequent", "frequent_consecutive": "frequent",
-    "large_value_single": "large_value", "large_value_daily": "large_value",
-}
+FAMILIES = {name: t.family for name, t in TYPOLOGIES.items()}
 
 
 class _Weights(Constraint):

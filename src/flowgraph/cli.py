@@ -15,6 +15,7 @@ import pandas as pd
 
 from .calendar import BusinessCalendar
 from .errors import FlowgraphError
+from .evaluate import MATCHING
 from .graph import build_graph
 from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write_rejects
 from .io.amlsim import STEP_UNITS
@@ -323,18 +324,15 @@ def draw_top_alert(graph, result: ScanResult, folder: Path) -> list[Path]:
 
 
 def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:
-    """Which planted patterns a hit names: its subject in a hit of the matching family."""
-    family = {"fan_in": {"fan_in"}, "fan_out": {"fan_out"},
-              "dispersed_in_concentrated_out": {"dispersed_in_concentrated_out"},
-              "concentrated_in_dispersed_out": {"concentrated_in_dispersed_out"},
-              "pass_through": {"pass_through", "pass_through_chain"},
-              "structuring": {"structuring"}, "structuring_daily": {"structuring_daily"}}
+    """Which planted patterns a hit names: its subject in a hit of a typology that finds it
+    (the detector registry's ``finds``)."""
     click.echo("planted patterns named by a hit of their typology (subject account):")
-    for typology, hit_types in family.items():
+    for typology in sorted(set(patterns["typology"])):
+        hit_types = MATCHING.get(typology, ())
         subjects = set(hits.loc[hits.typology.isin(hit_types), "subject"]) if len(hits) else set()
         for behaviour in ("adaptive", "naive"):
             sel = patterns[(patterns.typology == typology) & (patterns.behaviour == behaviour)]
-            if len(sel):
+            if len(sel) and hit_types:
                 found = int(sel.subject.isin(subjects).sum())
                 click.echo(f"  {typology:<32} {behaviour:<9} {found}/{len(sel)}")
 

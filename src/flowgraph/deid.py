@@ -145,23 +145,34 @@ class Pseudonymizer:
         return series.map(one)
 
 
-#: Columns of flowgraph's tables that hold account or customer ids.
-ID_COLUMNS = {"subject": "account", "accounts": "account", "customer": "customer",
-              "src_account": "account", "dst_account": "account", "account_id": "account",
-              "customer_id": "customer", "m_members": "account", "members": "account"}
+#: Columns of flowgraph's own tables that hold account or customer ids; the measures that
+#: hold account ids come from the detector registry (:func:`id_columns`).
+BASE_ID_COLUMNS = {"subject": "account", "accounts": "account", "customer": "customer",
+                   "src_account": "account", "dst_account": "account", "account_id": "account",
+                   "customer_id": "customer"}
+
+
+def id_columns() -> dict[str, str]:
+    """Every column (and measure) that holds ids, with its kind: the tables' own, and each
+    registered typology's id-bearing measures (as ``name`` in the measures JSON and
+    ``m_name`` as a column)."""
+    from .detectors import TYPOLOGIES
+
+    measures = {m for t in TYPOLOGIES.values() for m in t.id_measures}
+    return {**BASE_ID_COLUMNS, **{m: "account" for m in measures}, **{f"m_{m}": "account" for m in measures}}
 
 
 def deidentify(frame: pd.DataFrame, pseudonymize: Pseudonymizer) -> pd.DataFrame:
-    """A copy of ``frame`` with every id column of :data:`ID_COLUMNS` pseudonymised,
+    """A copy of ``frame`` with every id column of :func:`id_columns` pseudonymised,
     including ids inside a ``measures`` JSON column."""
     out = frame.copy()
-    for col, kind in ID_COLUMNS.items():
+    for col, kind in id_columns().items():
         if col in out.columns:
             out[col] = pseudonymize.column(out[col], kind)
     if "measures" in out.columns:
         def clean(text):
             m = json.loads(text) if isinstance(text, str) else dict(text)
-            for key, kind in ID_COLUMNS.items():
+            for key, kind in id_columns().items():
                 if key in m:
                     m[key] = [pseudonymize(x, kind) for x in m[key]] if isinstance(m[key], list) \
                         else pseudonymize(m[key], kind)

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import pandas as pd
 
+def _matching() -> dict[str, tuple[str, ...]]:
+    """Planted typology (and look-alike kind) -> the hit typologies that find it (for
+    look-alikes: that it imitates), from the detector registry."""
+    from .detectors import TYPOLOGIES
+
+    out: dict[str, tuple[str, ...]] = {}
+    for name, t in TYPOLOGIES.items():
+        for planted in t.finds + t.imitated_by:
+            out[planted] = out.get(planted, ()) + (name,)
+    return out
+
+
 #: Planted typology -> the hit typologies that find it.
-MATCHING = {
-    "dispersed_in_concentrated_out": ("dispersed_in_concentrated_out",),
-    "concentrated_in_dispersed_out": ("concentrated_in_dispersed_out",),
-    "fan_in": ("fan_in",), "fan_out": ("fan_out",),
-    "pass_through": ("pass_through", "pass_through_chain"),
-    "structuring": ("structuring",), "structuring_daily": ("structuring_daily",),
-    # look-alikes: what each imitates
-    "payroll_fan_out": ("concentrated_in_dispersed_out",), "merchant_fan_in": ("dispersed_in_concentrated_out",),
-    "treasury_sweep": ("pass_through", "pass_through_chain"), "rent_under_round": ("structuring",),
-}
+MATCHING = _matching()
 
 
 def found(patterns: pd.DataFrame, hits: pd.DataFrame) -> pd.Series:

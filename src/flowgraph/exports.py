@@ -24,13 +24,15 @@ _TEXT, _IDS = pa.string(), pa.list_(pa.string())
 _DAY = pa.timestamp("ns")
 
 #: hits.parquet: the SPEC §10 columns, the run that found the hit, Φ per method and the
-#: detector's measures (JSON text), ``in_band`` for hits found only in the tolerance band.
+#: detector's measures (JSON text), ``in_band`` for hits found only in the tolerance band,
+#: the run of qualifying days and the last business day the scan that made this version saw.
 HIT_SCHEMA = pa.schema([
     ("hit_id", _TEXT), ("run_id", _TEXT), ("detector", _TEXT), ("typology", _TEXT), ("params_id", _TEXT),
     ("subject", _TEXT), ("customer", _TEXT), ("accounts", _IDS), ("txn_ids", _IDS),
     ("window_start", _DAY), ("window_end", _DAY), ("n_accounts", pa.int64()), ("n_days", pa.int64()),
     ("amount", pa.float64()), ("phi", _TEXT), ("w", pa.float64()), ("ceiling", pa.float64()),
     ("utilisation", pa.float64()), ("in_band", pa.bool_()), ("measures", _TEXT),
+    ("run_first", _DAY), ("run_last", _DAY), ("seen_through", _TEXT),
 ])
 
 #: alerts.parquet: one row per alert (see :func:`flowgraph.alerts.build_alerts`).

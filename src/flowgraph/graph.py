@@ -174,6 +174,10 @@ class TransactionGraph:
                            f"{self.business_days[-1] if self.n_days else None}")
         return i
 
+    def day_index_of(self, business_days) -> np.ndarray:
+        """Indices of business days (an array of dates that are business days of the graph)."""
+        return np.searchsorted(self.business_days, np.asarray(business_days).astype("datetime64[D]"))
+
     def day_edges(self, day: int) -> slice:
         """Edges of business day ``day`` (an index) as a slice of the edge arrays."""
         return slice(int(self.day_indptr[day]), int(self.day_indptr[day + 1]))

@@ -1,14 +1,23 @@
-"""Hits: what a detector found, as typed records with the user's ids (SPEC §5).
+"""Hits: what a detector found (SPEC §5), as one columnar table.
 
-A hit names its detector and typology, the parameters it ran with (a fingerprint), the
-subject account and customer, every account and transaction in its evidence (the
-user's ids, never internal indices), its window of business days, the detector's own
-measures, and its W(N, D) score (SPEC §4): N accounts in the evidence, D business days
-from the first to the last evidence transaction, A the amount the pattern moved, Φ the
-threshold of each method used, ceiling Σ_m W(N, D) · Φ_m and utilisation u = A / ceiling.
+A detector describes its hits with arrays (:class:`HitParts`: typology, subject account,
+the run of qualifying days, evidence edges as segments, the amount A in cents, its own
+measures) and :func:`hit_table` turns them into the hit table with array operations: the
+user's ids, evidence accounts and transactions as list columns, the window, N and D of
+SPEC §4, Φ of each method the evidence used, the ceiling Σ_m W(N, D) · Φ_m and the
+utilisation u = A / ceiling. No Python object is made per hit on this path;
+:class:`HitTable` makes :class:`Hit` objects on demand (notebooks, tests).
 
-A hit's id is a hash of detector, typology, parameter fingerprint, subject and evidence:
-the same data and parameters give the same id.
+**One schema** (:data:`HIT_COLUMNS`): ``hit_id, detector, typology, params_id, subject,
+customer, accounts, txn_ids, window_start, window_end, run_first, run_last, n_accounts,
+n_days, amount, phi, ceiling, utilisation, measures`` (JSON text), then one ``m_<name>``
+column per measure. :func:`check_hits` is called where alerts, the store and the exports
+take hits in.
+
+**Ids.** A hit's id is a hash of detector, typology, parameter fingerprint, subject, the
+first day of its run of qualifying days and the detector's ``key`` (e.g. the channel):
+the same data and parameters give the same id, and a run that goes on into later days
+keeps its id while its window, evidence and measures are updated.
 """
 
 from __future__ import annotations
@@ -20,12 +29,35 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .ceiling import w_scalar
+from ._kernels.segments import segment_accounts, segment_channels, segment_span, sort_unique_segments
+from .ceiling import W
+from .config import CHANNELS
+from .errors import FlowgraphError
 
 HIT_COLUMNS = ("hit_id", "detector", "typology", "params_id", "subject", "customer", "accounts", "txn_ids",
-               "window_start", "window_end", "n_accounts", "n_days", "amount", "phi", "ceiling",
-               "utilisation", "measures")
+               "window_start", "window_end", "run_first", "run_last", "n_accounts", "n_days", "amount", "phi",
+               "ceiling", "utilisation", "measures")
+
+#: dtype of every column of an empty hit table (lists are object columns of lists)
+HIT_DTYPES = {"hit_id": object, "detector": object, "typology": object, "params_id": object, "subject": object,
+              "customer": object, "accounts": object, "txn_ids": object, "window_start": "datetime64[ns]",
+              "window_end": "datetime64[ns]", "run_first": "datetime64[ns]", "run_last": "datetime64[ns]",
+              "n_accounts": np.int64, "n_days": np.int64, "amount": np.float64, "phi": object,
+              "ceiling": np.float64, "utilisation": np.float64, "measures": object}
+
+
+class HitSchemaError(FlowgraphError):
+    """A hit table that does not follow :data:`HIT_COLUMNS` (a bug in a detector)."""
+
+
+def check_hits(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Raise unless ``frame`` has every hit column; return it."""
+    missing = [c for c in HIT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise HitSchemaError(f"{where}: the hit table lacks column(s) {missing}")
+    return frame
 
 
 def params_fingerprint(params) -> str:
@@ -36,32 +68,29 @@ def params_fingerprint(params) -> str:
 
 @dataclass(frozen=True)
 class Hit:
-    """One detector hit (SPEC §5), in the user's ids.
+    """One hit (SPEC §5), in the user's ids: a row of the hit table as an object.
 
     Attributes
     ----------
-    hit_id : str
-        Deterministic: same data and parameters, same id.
-    detector, typology : str
-        E.g. ``"fan"`` / ``"dispersed_in_concentrated_out"``.
-    params_id : str
-        Fingerprint of the detector's parameters (and rule set).
-    subject : str
-        The account the hit is about; ``customer`` its customer ("" if unknown).
+    hit_id, detector, typology, params_id : str
+    subject, customer : str
+        The account the hit is about and its customer ("" if unknown).
     accounts, txn_ids : tuple of str
         Evidence accounts (subject first) and transactions.
     window_start, window_end : numpy.datetime64
         First and last business day of the evidence window.
+    run_first, run_last : numpy.datetime64
+        First and last qualifying business day of the hit's run.
     n_accounts, n_days : int
         N and D of SPEC §4.
     amount : float
         A, the amount the pattern moved (CNY).
     phi : dict
-        Φ per method (channel) used in the evidence, CNY.
+        Φ per method used in the evidence, CNY.
     ceiling, utilisation : float
         Σ_m W(N, D) · Φ_m and A / ceiling.
     measures : dict
-        The detector's own measures (counts, concentration, gap, σ ...).
+        The detector's own measures.
     """
 
     hit_id: str
@@ -74,6 +103,8 @@ class Hit:
     txn_ids: tuple
     window_start: np.datetime64
     window_end: np.datetime64
+    run_first: np.datetime64
+    run_last: np.datetime64
     n_accounts: int
     n_days: int
     amount: float
@@ -82,85 +113,245 @@ class Hit:
     utilisation: float = float("nan")
     measures: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_row(cls, row) -> "Hit":
+        values = {c: row[c] for c in HIT_COLUMNS}
+        values["accounts"], values["txn_ids"] = tuple(values["accounts"]), tuple(values["txn_ids"])
+        for c in ("window_start", "window_end", "run_first", "run_last"):
+            values[c] = np.datetime64(pd.Timestamp(values[c]).date(), "D")
+        values["phi"], values["measures"] = json.loads(values["phi"]), json.loads(values["measures"])
+        return cls(**values)
 
-def make_hit(graph, detector: str, typology: str, params_id: str, subject: int, edges: np.ndarray,
-             amount: float, phi_by_channel: dict, measures: dict, window: tuple[int, int] | None = None,
-             accounts: list[int] | None = None) -> Hit:
-    """Build a scored hit from internal indices (graph edges and accounts).
+
+class HitTable:
+    """Hits as a table (``frame``); indexing and iteration give :class:`Hit` objects."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = check_hits(frame, "HitTable")
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, i: int) -> Hit:
+        return Hit.from_row(self.frame.iloc[i])
+
+    def __iter__(self):
+        return (Hit.from_row(row) for _, row in self.frame.iterrows())
+
+    def __eq__(self, other) -> bool:
+        """Equal to a list of the same :class:`Hit` objects, or to a table with the same rows."""
+        if isinstance(other, HitTable):
+            return self.frame.equals(other.frame)
+        return isinstance(other, list) and self.hits == other
+
+    __hash__ = None
+
+    @property
+    def hits(self) -> list[Hit]:
+        return list(self)
+
+    @classmethod
+    def empty(cls) -> "HitTable":
+        return cls(empty_hits())
+
+    @classmethod
+    def concat(cls, tables: list["HitTable"]) -> "HitTable":
+        frames = [t.frame for t in tables if len(t)]
+        return cls(_sorted(pd.concat(frames, ignore_index=True)) if frames else empty_hits())
+
+
+def empty_hits() -> pd.DataFrame:
+    """A hit table with no rows and every column typed."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in HIT_DTYPES.items()})
+
+
+def hits_frame(hits) -> pd.DataFrame:
+    """The table of a :class:`HitTable`, of a list of them, or of :class:`Hit` objects."""
+    if isinstance(hits, HitTable):
+        return hits.frame
+    hits = list(hits)
+    if hits and all(isinstance(h, HitTable) for h in hits):
+        return HitTable.concat(hits).frame
+    if not hits:
+        return empty_hits()
+    rows = [{**dataclasses.asdict(h), "accounts": list(h.accounts), "txn_ids": list(h.txn_ids),
+             "phi": json.dumps(h.phi, sort_keys=True), "measures": json.dumps(h.measures, sort_keys=True),
+             **{f"m_{k}": v for k, v in h.measures.items()}} for h in hits]
+    frame = pd.DataFrame(rows)
+    for c in ("window_start", "window_end", "run_first", "run_last"):
+        frame[c] = pd.to_datetime(frame[c])
+    return _sorted(frame)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["detector", "typology", "window_start", "subject", "hit_id"],
+                             kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class HitParts:
+    """What a detector found, one entry per hit, in internal indices.
+
+    Attributes
+    ----------
+    typology : ndarray of str
+    subject : ndarray of int
+        Dense index of the subject account.
+    run_first, run_last : ndarray of int
+        Business-day indices of the run of qualifying days (equal for one-day hits).
+    evidence_offsets, evidence : ndarray of int
+        Evidence edge ids of hit ``i``: ``evidence[evidence_offsets[i]:evidence_offsets[i + 1]]``.
+    amount_cents : ndarray of int64
+        A, in CNY cents.
+    measures : dict of str -> array
+        The detector's measures (numbers, text, or lists of account ids).
+    key : ndarray, optional
+        Tells apart hits of one subject, typology and run start (channel, rule,
+        transaction id …); part of the hit's id.
+    window : (ndarray, ndarray), optional
+        Business-day indices of the evidence window; default the evidence's first and last day.
+    accounts : (offsets, accounts), optional
+        Evidence accounts per hit (subject first); default the subject and every account
+        on its evidence edges.
+    """
+
+    typology: np.ndarray
+    subject: np.ndarray
+    run_first: np.ndarray
+    run_last: np.ndarray
+    evidence_offsets: np.ndarray
+    evidence: np.ndarray
+    amount_cents: np.ndarray
+    measures: dict
+    key: np.ndarray | None = None
+    window: tuple | None = None
+    accounts: tuple | None = None
+
+    def __len__(self) -> int:
+        return len(self.subject)
+
+    @classmethod
+    def concat(cls, parts: list["HitParts"]) -> "HitParts":
+        """One set of parts from several with the same measures (e.g. one per rule)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        offsets, evidence = _concat_segments([(p.evidence_offsets, p.evidence) for p in parts])
+        cat = lambda name: np.concatenate([np.asarray(getattr(p, name)) for p in parts])
+        measures = {k: np.concatenate([np.asarray(p.measures[k], dtype=object if isinstance(p.measures[k], list)
+                                                  else None) for p in parts]) for k in parts[0].measures}
+        return cls(cat("typology"), cat("subject"), cat("run_first"), cat("run_last"), offsets, evidence,
+                   cat("amount_cents"), measures,
+                   key=None if parts[0].key is None else np.concatenate([np.asarray(p.key, object) for p in parts]),
+                   window=None if parts[0].window is None else tuple(
+                       np.concatenate([p.window[k] for p in parts]) for k in range(2)),
+                   accounts=None if parts[0].accounts is None else _concat_segments([p.accounts for p in parts]))
+
+    @classmethod
+    def empty(cls) -> "HitParts":
+        none = np.zeros(0, np.int64)
+        return cls(np.zeros(0, object), none, none, none, np.zeros(1, np.int64), none, none, {})
+
+
+def segments(lists: list) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and values of a list of integer arrays (for the few hits built in Python)."""
+    lengths = np.array([len(x) for x in lists], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = np.concatenate(lists).astype(np.int64) if len(lists) and offsets[-1] else np.zeros(0, np.int64)
+    return offsets, values
+
+
+def _concat_segments(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Segments of several (offsets, values) pairs, one after the other."""
+    lengths = np.concatenate([np.diff(o) for o, _ in pairs])
+    return (np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            np.concatenate([np.asarray(v, np.int64) for _, v in pairs]))
+
+
+def ranges(lo: np.ndarray, hi: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and values of the slices ``values[lo[i]:hi[i]]`` (without a Python loop)."""
+    lo, hi = np.asarray(lo, np.int64), np.asarray(hi, np.int64)
+    lengths = hi - lo
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    index = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - lo, lengths)
+    return offsets, np.asarray(values)[index]
+
+
+def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: HitParts) -> HitTable:
+    """Build the scored hit table of one detector run.
 
     Parameters
     ----------
     graph : TransactionGraph
-    detector, typology, params_id : str
-    subject : int
-        Dense index of the subject account.
-    edges : ndarray of int
-        Evidence edge ids.
-    amount : float
-        A (CNY).
-    phi_by_channel : dict
-        Channel name -> Φ (CNY) of the subject's applicable rule; the methods used in the
-        evidence are looked up here.
-    measures : dict
-    window : (int, int), optional
-        Business-day indices; default the evidence's first and last day.
-    accounts : list of int, optional
-        Evidence accounts; default the subject and every account on an evidence edge.
+    detector, params_id : str
+    phi_cny : ndarray of float64, shape (n_accounts, len(CHANNELS))
+        Φ (CNY) of each method for each account (:func:`flowgraph.detectors._common.phi_table`).
+    parts : HitParts
     """
-    from .config import CHANNELS
-
-    # hits are built one by one, often from one or a few edges: plain Python on short lists
-    # is several times faster here than numpy calls
-    edges = np.asarray(edges, dtype=np.int64)
-    if len(edges) > 1:
-        edges = np.unique(edges)
-    days = graph.day[edges].tolist()
-    first, last = (min(days), max(days)) if days else window
-    if window is None:
-        window = (first, last)
-    if accounts is None:
-        touched = set(graph.src[edges].tolist()) | set(graph.dst[edges].tolist())
-        touched.discard(-1)
-        touched.discard(subject)
-        accounts = [subject] + sorted(a for a in touched if a >= 0)
+    n = len(parts)
+    if n == 0:
+        return HitTable(empty_hits())
+    subject = np.asarray(parts.subject, np.int64)
+    offsets, edges = sort_unique_segments(np.asarray(parts.evidence_offsets, np.int64),
+                                          np.asarray(parts.evidence, np.int64))
+    run_first, run_last = np.asarray(parts.run_first, np.int64), np.asarray(parts.run_last, np.int64)
+    first, last = segment_span(offsets, edges, graph.day, run_first.copy(), run_last.copy())
+    window = parts.window if parts.window is not None else (first, last)
+    acc_offsets, accounts = parts.accounts if parts.accounts is not None else \
+        segment_accounts(offsets, edges, graph.src, graph.dst, subject)
+    n_accounts = np.diff(acc_offsets)
     n_days = last - first + 1
-    channels = sorted({CHANNELS[c] for c in graph.channel[edges].tolist()})
-    phi = {c: float(phi_by_channel[c]) for c in channels}
-    ceiling = w_scalar(max(len(accounts), 1), max(n_days, 1)) * sum(phi.values()) if phi else float("nan")
-    txn_ids = tuple(graph.txn_ids(edges).tolist())
-    subject_id = str(graph.account_ids[subject])
-    cust = graph.account_customer[subject]
-    key = json.dumps([detector, typology, params_id, subject_id, sorted(txn_ids)])
-    return Hit(
-        hit_id=hashlib.sha1(key.encode()).hexdigest()[:16],
-        detector=detector, typology=typology, params_id=params_id, subject=subject_id,
-        customer=str(graph.customer_ids[cust]) if cust >= 0 else "",
-        accounts=tuple(str(graph.account_ids[a]) for a in accounts), txn_ids=txn_ids,
-        window_start=graph.business_days[window[0]], window_end=graph.business_days[window[1]],
-        n_accounts=len(accounts), n_days=int(n_days), amount=float(amount), phi=phi,
-        ceiling=ceiling, utilisation=float(amount) / ceiling if ceiling and ceiling == ceiling else float("nan"),
-        measures=measures,
-    )
+    mask = segment_channels(offsets, edges, graph.channel)
+    used = (mask[:, None] >> np.arange(len(CHANNELS))) & 1
+    phi = phi_cny[subject] * used
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ceiling = np.where(mask > 0, W(np.maximum(n_accounts, 1), np.maximum(n_days, 1)) * phi.sum(axis=1), np.nan)
+        amount = np.asarray(parts.amount_cents, np.int64) / 100.0
+        utilisation = amount / ceiling
+    days = graph.business_days
+    subject_ids = graph.account_ids[subject]
+    customer = graph.account_customer[subject]
+    customer_ids = np.where(customer >= 0, graph.customer_ids[np.maximum(customer, 0)] if graph.n_customers
+                            else "", "")
+    typology = np.asarray(parts.typology, dtype=object)
+    key = np.zeros(n, np.int64) if parts.key is None else np.asarray(parts.key)
+    run_first_day = days[run_first].astype(str)
+    ids = [hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
+           for t, s, d, k in zip(typology, subject_ids, run_first_day, key.tolist())]
+    frame = pd.DataFrame({
+        "hit_id": ids, "detector": detector, "typology": typology, "params_id": params_id,
+        "subject": subject_ids.astype(object), "customer": customer_ids.astype(object),
+        "accounts": _id_lists(acc_offsets, graph.account_ids[accounts]),
+        "txn_ids": _id_lists(offsets, graph.txn_ids(edges)),
+        "window_start": days[window[0]].astype("datetime64[ns]"), "window_end": days[window[1]].astype("datetime64[ns]"),
+        "run_first": days[run_first].astype("datetime64[ns]"), "run_last": days[run_last].astype("datetime64[ns]"),
+        "n_accounts": n_accounts.astype(np.int64), "n_days": n_days.astype(np.int64), "amount": amount,
+        "phi": _phi_json(mask, phi), "ceiling": ceiling, "utilisation": utilisation,
+        "measures": _measures_json(parts.measures, n),
+    })
+    for name, values in parts.measures.items():
+        frame[f"m_{name}"] = values
+    return HitTable(_sorted(frame))
 
 
-def hits_frame(hits: list[Hit]) -> pd.DataFrame:
-    """Hits as a table (SPEC §10 hits.parquet columns): one row per hit, ``accounts``
-    and ``txn_ids`` as lists, measures flattened into ``m_<name>`` columns beside the
-    ``measures`` dict (as JSON text)."""
-    rows = []
-    for h in hits:
-        row = {c: getattr(h, c) for c in HIT_COLUMNS}
-        row["accounts"] = list(h.accounts)
-        row["txn_ids"] = list(h.txn_ids)
-        row["phi"] = json.dumps(h.phi, sort_keys=True)
-        row["measures"] = json.dumps(h.measures, sort_keys=True, default=float)
-        for k, v in h.measures.items():
-            row[f"m_{k}"] = v
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=None if rows else list(HIT_COLUMNS))
-    if rows:
-        frame["window_start"] = pd.to_datetime(frame["window_start"])
-        frame["window_end"] = pd.to_datetime(frame["window_end"])
-        frame = frame.sort_values(["detector", "typology", "window_start", "subject", "hit_id"],
-                                  kind="stable").reset_index(drop=True)
-    return frame
+def _id_lists(offsets: np.ndarray, values: np.ndarray) -> list:
+    """Segments of ids as Python lists of str (one C-level conversion)."""
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int64)),
+                                    pa.array(np.asarray(values, dtype=object), type=pa.string())).to_pylist()
+
+
+def _phi_json(mask: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Φ per used method as JSON text: one string per distinct (methods, Φ) combination."""
+    rows = np.column_stack([mask.astype(np.float64), phi])
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    text = [json.dumps({CHANNELS[c]: float(r[1 + c]) for c in range(len(CHANNELS)) if int(r[0]) >> c & 1},
+                       sort_keys=True) for r in distinct]
+    return np.asarray(text, dtype=object)[inverse.reshape(-1)]
+
+
+def _measures_json(measures: dict, n: int) -> list[str]:
+    """Each hit's measures as JSON text (keys sorted), written by pandas' C encoder."""
+    if not measures:
+        return ["{}"] * n
+    frame = pd.DataFrame({k: measures[k] for k in sorted(measures)})
+    return frame.to_json(orient="records", lines=True, double_precision=15).splitlines()

@@ -25,7 +25,7 @@ import numpy as np
 from .ceiling import W
 from .config import CHANNELS, get_rule_set
 from .deid import Pseudonymizer, load_key
-from .detectors._common import edge_phi_ratio, phi_by_channel
+from .detectors._common import edge_phi_ratio, phi_table
 
 
 def _namer(reveal_ids: bool, key_file=None):
@@ -135,7 +135,7 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     span = np.arange(days[0], days[1] + 1)
     day_in = np.bincount(graph.day[ins] - days[0], weights=graph.amount_cny[ins], minlength=len(span))[:len(span)]
     day_out = np.bincount(graph.day[outs] - days[0], weights=graph.amount_cny[outs], minlength=len(span))[:len(span)]
-    phi = phi_by_channel(graph, get_rule_set(rule_set), a)["transfer"]
+    phi = phi_table(graph, get_rule_set(rule_set))[a, CHANNELS.index("transfer")]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     x = np.arange(len(span))
     ax.bar(x - 0.2, day_in, width=0.4, label="inflow", color="tab:green")

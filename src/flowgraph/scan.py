@@ -36,11 +36,10 @@ import numpy as np
 import pandas as pd
 
 from .alerts import build_alerts
-from .detectors import DETECTORS
+from .detectors import REGISTRY
 from .errors import ConfigError, DataError
 from .exports import write_exports
 from .graph import TransactionGraph, build_graph
-from .hits import hits_frame
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
 from .store import Store, now
@@ -64,40 +63,53 @@ def data_fingerprint(table: pd.DataFrame) -> str:
     return f"{len(table)}-{int(np.bitwise_xor.reduce(h) if len(h) else 0):016x}-{int(h.sum() if len(h) else 0) & (2**64 - 1):016x}"
 
 
-def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]) -> pd.DataFrame:
-    """Every detector over ``days``, plus the tolerance band: hits found only with the
-    relaxed parameters, marked ``in_band``."""
-    frames = []
+@dataclass
+class ScannedHits:
+    """The hits of a scan and the band hits it set aside (see :func:`scan_hits`)."""
+
+    hits: pd.DataFrame
+    covered_ids: list
+
+
+def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]) -> ScannedHits:
+    """Every registered detector's hits whose runs reach ``days`` (business-day indices),
+    plus the tolerance band: hits found only with the relaxed parameters, marked
+    ``in_band``. A band hit that a strict hit of the same typology and subject covers
+    (overlapping windows) is left out, and its id listed so a stored copy is retracted.
+
+    Runs are traced from the first day of the data and every strict hit a band hit could
+    overlap is looked at, so the result does not depend on where ``days`` starts.
+    """
+    first, last = days
+    frames, covered_ids = [], []
     band = config.model.tolerance_band
-    for name, (module, _) in DETECTORS.items():
+    for name, entry in REGISTRY.items():
         params = config.detector_params[name]
-        strict = hits_frame(module.detect(graph, params, days))
-        strict["in_band"] = False
-        frames.append(strict)
         relaxed_params = params.relaxed(band) if band > 0 else params
-        if relaxed_params == params:
-            continue
-        relaxed = hits_frame(module.detect(graph, relaxed_params, days))
-        if relaxed.empty:
-            continue
-        covered = _covered(relaxed, strict)
-        extra = relaxed[~covered].copy()
-        extra["in_band"] = True
-        frames.append(extra)
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return hits_frame([]).assign(in_band=pd.Series(dtype=bool))
-    return pd.concat(frames, ignore_index=True)
+        relaxed = entry.detect(graph, relaxed_params, (first, last)).frame if relaxed_params != params else None
+        # a strict hit covers a band hit only if its run reaches the band hit's run
+        reach = first if relaxed is None or relaxed.empty else \
+            min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
+        strict = entry.detect(graph, params, (reach, last)).frame
+        if relaxed is not None and len(relaxed):
+            covered = _covered(relaxed, strict)
+            covered_ids += relaxed.loc[covered, "hit_id"].tolist()
+            frames.append(relaxed[~covered].assign(in_band=True))
+        frames.append(strict[strict["run_last"] >= graph.business_days[first]].assign(in_band=False))
+    hits = pd.concat(frames, ignore_index=True)
+    hits["w"] = _w_column(hits)
+    return ScannedHits(hits, covered_ids)
 
 
 def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
-    """Relaxed hits that a strict hit of the same typology and subject already covers
-    (overlapping windows)."""
+    """Relaxed hits that a strict hit of the same typology and subject already covers:
+    their runs overlap. Runs only grow as days are added, so once covered, always covered
+    (a T+1 sequence and a range scan agree)."""
     if strict.empty:
         return np.zeros(len(relaxed), bool)
-    merged = relaxed.reset_index().merge(strict[["typology", "subject", "window_start", "window_end"]],
+    merged = relaxed.reset_index().merge(strict[["typology", "subject", "run_first", "run_last"]],
                                          on=["typology", "subject"], suffixes=("", "_s"))
-    overlap = (merged["window_start"] <= merged["window_end_s"]) & (merged["window_start_s"] <= merged["window_end"])
+    overlap = (merged["run_first"] <= merged["run_last_s"]) & (merged["run_first_s"] <= merged["run_last"])
     out = np.zeros(len(relaxed), bool)
     out[merged.loc[overlap, "index"].to_numpy()] = True
     return out
@@ -237,16 +249,22 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
             "calendar": json.dumps(graph.calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
             "n_chunks": len(chunks)})
     done = store.done_chunks(run_id)
-    todo = [(i, c) for i, c in enumerate(chunks) if i not in done]
-    for i, (d0, d1) in _progress(todo, progress, f"scan {scan_first}..{scan_last}"):
-        hits = scan_hits(graph, config, (d0, d1)).assign(config_hash=config.config_hash, run_id=run_id)
-        hits["w"] = _w_column(hits)
-        store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]), hits)
+    # every hit of the scan at once, then committed chunk by chunk (by the day its run
+    # ends): how the days are cut changes no hit, and fixed costs are paid once
+    scanned = scan_hits(graph, config, (first, last)) if len(done) < len(chunks) else None
+    ends = None if scanned is None else graph.day_index_of(scanned.hits["run_last"])
+    for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
+                                 f"scan {scan_first}..{scan_last}"):
+        in_chunk = (ends >= d0) & (ends <= d1)
+        store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]),
+                           scanned.hits[in_chunk], config.config_hash, scan_last,
+                           retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
         if on_chunk is not None:
             on_chunk(i)
     # alerts of every monitoring unit this scan touched, from all their stored hits
     run_hits = store.hits(config.config_hash, run_id=run_id)
     units = set(np.where(run_hits["customer"] != "", run_hits["customer"], run_hits["subject"]))
+    units |= store.retracted_units(run_id)
     alerts = build_alerts(store.hits(config.config_hash, units=units), config.model, config.config_hash)
     store.replace_alerts(config.config_hash, units, alerts, run_id)
     checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits)}

@@ -45,7 +45,7 @@ from typing import ClassVar
 
 from .alerts import ModelConfig
 from .calendar import BusinessCalendar
-from .detectors import DETECTORS
+from .detectors import REGISTRY
 from .detectors._params import Constraint, Interval, KnownRuleSet, Options, OptionalPath, validate_params
 from .errors import ConfigError
 
@@ -60,7 +60,7 @@ class _DetectorParams(Constraint):
     """Detector name -> its parameters dataclass, or a dict of its fields (which takes
     the scan's rule set); detectors left out get their defaults under that rule set."""
 
-    description = (f"a dict from detector names {sorted(DETECTORS)} to their parameters "
+    description = (f"a dict from detector names {sorted(REGISTRY)} to their parameters "
                    "([detectors.NAME] tables in TOML)")
 
     def accepts(self, value) -> bool:
@@ -68,14 +68,14 @@ class _DetectorParams(Constraint):
 
     def check(self, owner, name, value):
         super().check(owner, name, value)
-        unknown = sorted(set(value) - set(DETECTORS), key=str)
+        unknown = sorted(set(value) - set(REGISTRY), key=str)
         if unknown:
-            raise ConfigError(f"[detectors] has unknown detector(s) {unknown}; known: {sorted(DETECTORS)}")
+            raise ConfigError(f"[detectors] has unknown detector(s) {unknown}; known: {sorted(REGISTRY)}")
         params = {}
-        for detector, (_, default) in DETECTORS.items():
-            given, where, cls = value.get(detector), f"[detectors.{detector}]", type(default)
+        for detector, entry in REGISTRY.items():
+            given, where, cls = value.get(detector), f"[detectors.{detector}]", entry.params
             if given is None:
-                params[detector] = dataclasses.replace(default, rule_set=owner.rule_set)
+                params[detector] = dataclasses.replace(entry.default, rule_set=owner.rule_set)
             elif isinstance(given, dict):
                 params[detector] = _build(cls, {"rule_set": owner.rule_set, **given}, where)
             elif isinstance(given, cls):

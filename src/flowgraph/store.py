@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import getpass
+import hashlib
 import json
 import os
 import sqlite3
@@ -50,8 +51,16 @@ CREATE TABLE IF NOT EXISTS hits (
     hit_id TEXT, config_hash TEXT, run_id TEXT, detector TEXT, typology TEXT, params_id TEXT,
     subject TEXT, customer TEXT, accounts TEXT, txn_ids TEXT, window_start TEXT, window_end TEXT,
     n_accounts INTEGER, n_days INTEGER, amount REAL, phi TEXT, w REAL, ceiling REAL, utilisation REAL,
-    in_band INTEGER, measures TEXT,
+    in_band INTEGER, measures TEXT, run_first TEXT, run_last TEXT, seen_through TEXT, content TEXT,
     PRIMARY KEY (config_hash, hit_id)
+);
+CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last);
+CREATE TABLE IF NOT EXISTS hit_versions (
+    hit_id TEXT, config_hash TEXT, run_id TEXT, detector TEXT, typology TEXT, params_id TEXT,
+    subject TEXT, customer TEXT, accounts TEXT, txn_ids TEXT, window_start TEXT, window_end TEXT,
+    n_accounts INTEGER, n_days INTEGER, amount REAL, phi TEXT, w REAL, ceiling REAL, utilisation REAL,
+    in_band INTEGER, measures TEXT, run_first TEXT, run_last TEXT, seen_through TEXT, content TEXT,
+    superseded_by_run TEXT, superseded_at TEXT, reason TEXT
 );
 CREATE INDEX IF NOT EXISTS hits_customer ON hits (config_hash, customer);
 CREATE INDEX IF NOT EXISTS hits_subject ON hits (config_hash, subject);
@@ -70,7 +79,11 @@ CREATE TABLE IF NOT EXISTS audit (at TEXT, who TEXT, action TEXT, detail TEXT);
 DISPOSITIONS = ("excluded", "reported", "case")
 HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", "params_id", "subject", "customer",
                      "accounts", "txn_ids", "window_start", "window_end", "n_accounts", "n_days", "amount", "phi",
-                     "w", "ceiling", "utilisation", "in_band", "measures")
+                     "w", "ceiling", "utilisation", "in_band", "measures", "run_first", "run_last", "seen_through",
+                     "content")
+#: What makes two versions of a hit differ (the id is fixed by the run's start).
+HIT_CONTENT_COLUMNS = ("subject", "customer", "accounts", "txn_ids", "window_start", "window_end", "run_last",
+                       "amount", "in_band", "measures")
 
 
 def now() -> str:
@@ -142,6 +155,8 @@ class Store:
         if not new and tables and "runs" not in tables:
             raise DataError(f"{self.path}: an SQLite file, but not a flowgraph run store (it has tables "
                             f"{sorted(tables)[:5]}). Fix: give the store.sqlite a scan wrote, or a new path.")
+        if not new and "hits" in tables:
+            _migrate(self.conn)
         self.conn.executescript(SCHEMA)
 
     @contextmanager
@@ -203,15 +218,64 @@ class Store:
         return {r[0] for r in self.conn.execute("SELECT chunk FROM run_chunks WHERE run_id = ?", (run_id,))}
 
     @_database_errors
-    def commit_chunk(self, run_id: str, chunk: int, first_day: str, last_day: str, hits: pd.DataFrame) -> None:
-        """Store a chunk's hits and mark it done, in one transaction."""
-        rows = [tuple(_sql(r[c]) for c in HIT_STORE_COLUMNS) for r in hits.to_dict("records")]
+    def commit_chunk(self, run_id: str, chunk: int, first_day: str, last_day: str, hits: pd.DataFrame,
+                     config_hash: str, seen_through: str, retract_ids=()) -> dict:
+        """Store a chunk's hits and mark the chunk done, in one transaction.
+
+        A new hit is added. A stored hit with the same id is replaced by this version when
+        it differs and this scan saw as many days or more (``seen_through``, an ISO date);
+        the earlier version moves to ``hit_versions``. A stored hit whose run ends on the
+        chunk's days, made from no more days than this scan saw, and not found again — or
+        named in ``retract_ids`` (e.g. a band hit a strict hit now covers) — is retracted:
+        moved to ``hit_versions`` with the reason.
+
+        Returns
+        -------
+        dict
+            Counts: ``added``, ``updated``, ``retracted``.
+        """
+        rows = _hit_rows(hits.assign(config_hash=config_hash, run_id=run_id), seen_through)
+        ids = [r[0] for r in rows]
+        contents = [r[-1] for r in rows]
+        versions = ", ".join(HIT_STORE_COLUMNS)
         with self.transaction() as c:
-            c.executemany(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
-                          f"VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})", rows)
-            c.executemany("INSERT OR IGNORE INTO run_hits VALUES (?, ?)", [(run_id, r[0]) for r in rows])
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_hits (hit_id TEXT PRIMARY KEY, content TEXT)")
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_retract (hit_id TEXT PRIMARY KEY)")
+            c.execute("DELETE FROM chunk_hits")
+            c.execute("DELETE FROM chunk_retract")
+            c.executemany("INSERT INTO chunk_hits VALUES (?, ?)", zip(ids, contents))
+            c.executemany("INSERT OR IGNORE INTO chunk_retract VALUES (?)", [(i,) for i in retract_ids])
+            # stored hits to set aside, with why
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_old (hit_id TEXT PRIMARY KEY, reason TEXT)")
+            c.execute("DELETE FROM chunk_old")
+            c.execute("INSERT INTO chunk_old SELECT h.hit_id, 'updated' FROM hits h JOIN chunk_hits n "
+                      "ON h.hit_id = n.hit_id WHERE h.config_hash = ? AND h.content IS NOT n.content "
+                      "AND h.seen_through <= ?", (config_hash, seen_through))
+            c.execute("INSERT OR IGNORE INTO chunk_old SELECT h.hit_id, 'retracted' FROM hits h "
+                      "WHERE h.config_hash = ? AND h.seen_through <= ? AND h.hit_id NOT IN (SELECT hit_id FROM chunk_hits) "
+                      "AND ((h.run_last >= ? AND h.run_last <= ?) OR h.hit_id IN (SELECT hit_id FROM chunk_retract))",
+                      (config_hash, seen_through, first_day, last_day))
+            c.execute(f"INSERT INTO hit_versions SELECT {', '.join('h.' + x for x in HIT_STORE_COLUMNS)}, ?, ?, o.reason "
+                      "FROM hits h JOIN chunk_old o ON h.hit_id = o.hit_id WHERE h.config_hash = ?",
+                      (run_id, now(), config_hash))
+            c.execute("DELETE FROM hits WHERE config_hash = ? AND hit_id IN (SELECT hit_id FROM chunk_old)", (config_hash,))
+            counts = dict(c.execute("SELECT reason, COUNT(*) FROM chunk_old GROUP BY reason").fetchall())
+            before = c.execute("SELECT COUNT(*) FROM hits WHERE config_hash = ?", (config_hash,)).fetchone()[0]
+            c.executemany(f"INSERT OR IGNORE INTO hits ({versions}) VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})",
+                          rows)
+            after = c.execute("SELECT COUNT(*) FROM hits WHERE config_hash = ?", (config_hash,)).fetchone()[0]
+            c.executemany("INSERT OR IGNORE INTO run_hits VALUES (?, ?)", [(run_id, i) for i in ids])
             c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
                       (run_id, chunk, first_day, last_day, len(rows), now()))
+        updated = counts.get("updated", 0)
+        return {"added": after - before - updated, "updated": updated, "retracted": counts.get("retracted", 0)}
+
+    @_database_errors
+    def retracted_units(self, run_id: str) -> set[str]:
+        """Monitoring units (customer, else subject account) of the hits a run retracted."""
+        rows = self.conn.execute("SELECT customer, subject FROM hit_versions WHERE superseded_by_run = ? "
+                                 "AND reason = 'retracted'", (run_id,))
+        return {c if c else s for c, s in rows}
 
     @_database_errors
     def finish_run(self, run_id: str, finished_at: str, n_hits: int, n_alerts: int, checks: dict) -> None:
@@ -242,9 +306,9 @@ class Store:
         for col in ("accounts", "txn_ids"):
             frame[col] = frame[col].map(json.loads)
         frame["in_band"] = frame["in_band"].astype(bool)
-        for col in ("window_start", "window_end"):
+        for col in ("window_start", "window_end", "run_first", "run_last"):
             frame[col] = pd.to_datetime(frame[col])
-        return frame.reset_index(drop=True)
+        return frame.drop(columns=["content"]).reset_index(drop=True)
 
     @_database_errors
     def large_value_evidence(self, config_hash: str, first_day: str, last_day: str) -> set[str]:
@@ -274,7 +338,7 @@ class Store:
             for r in alerts.to_dict("records"):
                 c.execute("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           (r["alert_id"], config_hash, r["customer"], r["subject"], r["score"], int(r["raised"]),
-                           _sql(r["window_start"]), _sql(r["window_end"]), r["n_hits"], json.dumps(r["hit_ids"]),
+                           _day(r["window_start"]), _day(r["window_end"]), r["n_hits"], json.dumps(r["hit_ids"]),
                            r["utilisation"], r["explanation"], first_run.get(r["alert_id"], run_id), run_id))
 
     @_database_errors
@@ -305,14 +369,36 @@ class Store:
             c.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (now(), getpass.getuser(), action, detail))
 
 
-def _sql(value):
-    """A value as SQLite stores it: lists and dicts as JSON, timestamps as ISO dates."""
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(list(value) if isinstance(value, tuple) else value)
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if hasattr(value, "dtype") and str(getattr(value, "dtype", "")).startswith("datetime64"):
-        return str(value)[:10]
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+def _hit_rows(hits: pd.DataFrame, seen_through: str) -> list[tuple]:
+    """Hit rows as SQLite stores them (:data:`HIT_STORE_COLUMNS` order), column by column:
+    lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL; ``content`` a digest of
+    :data:`HIT_CONTENT_COLUMNS`."""
+    frame = {}
+    for col in HIT_STORE_COLUMNS[:-2]:
+        values = hits[col]
+        if col in ("accounts", "txn_ids"):
+            frame[col] = [json.dumps(list(v)) for v in values]
+        elif col in ("window_start", "window_end", "run_first", "run_last"):
+            frame[col] = values.to_numpy(dtype="datetime64[D]").astype(str).tolist()
+        elif col == "in_band":
+            frame[col] = values.astype(int).tolist()
+        else:
+            frame[col] = pd.Series(values).astype(object).where(pd.notna(values), None).tolist()
+    frame["seen_through"] = [seen_through] * len(hits)
+    frame["content"] = [hashlib.sha1(repr(r).encode()).hexdigest()[:16]
+                        for r in zip(*(frame[c] for c in HIT_CONTENT_COLUMNS))]
+    return list(zip(*(frame[c] for c in HIT_STORE_COLUMNS)))
+
+
+def _migrate(conn) -> None:
+    """Columns added since a store was created (stores written by earlier versions)."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(hits)")}
+    for col in ("run_first", "run_last", "seen_through", "content"):
+        if col not in have:
+            conn.execute(f"ALTER TABLE hits ADD COLUMN {col} TEXT")
+    conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last)")
+
+
+def _day(value) -> str:
+    """A timestamp as the ISO date SQLite stores."""
+    return str(pd.Timestamp(value).date())

@@ -242,3 +242,70 @@ def fan_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, 
                               first_day, last_day, window_days, k_many, k_few, floor[a], small[a], cust,
                               cnt_in, cnt_out, runs, amounts, offsets[a], True)
     return runs, amounts
+
+
+@jit
+def _window_counted(a, lo_day, hi_day, indptr, edges, other, day, amount, small, cust, out, at):
+    """Count (``out`` empty) or write at ``at`` the account's edges on days
+    ``lo_day..hi_day`` that :func:`_is_counterparty` counts; return how many."""
+    own = cust[a]
+    k = 0
+    for j in range(indptr[a], indptr[a + 1]):
+        e = edges[j]
+        if day[e] < lo_day:
+            continue
+        if day[e] > hi_day:
+            break
+        if _is_counterparty(other[e], a, own, amount[e], small, cust):
+            if len(out):
+                out[at + k] = e
+            k += 1
+    return k
+
+
+@jit(parallel=True)
+def fan_evidence(account, best_day, use_in, use_out, window_days, in_indptr, in_edges, out_indptr, out_edges,
+                 src, dst, day, amount, small, cust):
+    """The evidence of fan results: the edges the kernel counted in each result's best
+    window — counterparty in-edges (``use_in``) and out-edges (``use_out``), by the same
+    rule as the counts (:func:`_is_counterparty`).
+
+    Parameters
+    ----------
+    account, best_day : ndarray of int64
+        Per result: its account and the last day of its best window.
+    use_in, use_out : ndarray of bool
+        Per result: which sides are evidence.
+    window_days : int
+    in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, small, cust
+        As for :func:`fan_runs` (``small`` per account).
+
+    Returns
+    -------
+    offsets : ndarray of int64, shape (n + 1,)
+    edges : ndarray of int64
+        Result ``i``'s evidence is ``edges[offsets[i]:offsets[i + 1]]`` (in-edges first).
+    """
+    n = len(account)
+    counts = np.zeros(n + 1, np.int64)
+    none = np.zeros(0, np.int64)
+    for i in numba.prange(n):
+        a, hi = account[i], best_day[i]
+        lo = hi - window_days + 1
+        k = 0
+        if use_in[i]:
+            k += _window_counted(a, lo, hi, in_indptr, in_edges, src, day, amount, small[a], cust, none, 0)
+        if use_out[i]:
+            k += _window_counted(a, lo, hi, out_indptr, out_edges, dst, day, amount, small[a], cust, none, 0)
+        counts[i + 1] = k
+    offsets = np.cumsum(counts)
+    out = np.zeros(offsets[-1], np.int64)
+    for i in numba.prange(n):
+        a, hi = account[i], best_day[i]
+        lo = hi - window_days + 1
+        at = offsets[i]
+        if use_in[i]:
+            at += _window_counted(a, lo, hi, in_indptr, in_edges, src, day, amount, small[a], cust, out, at)
+        if use_out[i]:
+            _window_counted(a, lo, hi, out_indptr, out_edges, dst, day, amount, small[a], cust, out, at)
+    return offsets, out

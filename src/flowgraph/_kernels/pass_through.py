@@ -38,6 +38,13 @@ def qualifies(amount_in, amount_out, floor, tolerance):
 
 
 @jit
+def _flows(other, a, own, cust):
+    """Whether an edge of account ``a`` with ``other`` (-1: cash) is in- or outflow: not a
+    self-transfer, not a move between accounts of the account's customer ``own``."""
+    return other != a and (own < 0 or other < 0 or cust[other] != own)
+
+
+@jit
 def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, first_day, last_day,
                   run_days, floor, tolerance, cust, buf_in, buf_out, out_int, out_amt, pos, fill):
     i0, i1 = in_indptr[a], in_indptr[a + 1]
@@ -51,13 +58,13 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
     touched_hi = lo_day - 1
     for k in range(i0, i1):
         e = in_edges[k]
-        if src[e] != a and lo_day <= day[e] <= last_day and (own < 0 or src[e] < 0 or cust[src[e]] != own):
+        if lo_day <= day[e] <= last_day and _flows(src[e], a, own, cust):
             buf_in[day[e] - lo_day] += _cents(amount[e])
             touched_lo = min(touched_lo, day[e])
             touched_hi = max(touched_hi, day[e])
     for k in range(o0, o1):
         e = out_edges[k]
-        if dst[e] != a and lo_day <= day[e] <= last_day and (own < 0 or dst[e] < 0 or cust[dst[e]] != own):
+        if lo_day <= day[e] <= last_day and _flows(dst[e], a, own, cust):
             buf_out[day[e] - lo_day] += _cents(amount[e])
             touched_lo = min(touched_lo, day[e])
             touched_hi = max(touched_hi, day[e])
@@ -168,3 +175,51 @@ def pass_through_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
                               first_day, last_day, run_days, floor[a], tolerance, cust, buf_in, buf_out,
                               runs, amounts, offsets[a], True)
     return runs, amounts
+
+
+@jit
+def _run_flows(a, lo_day, hi_day, indptr, edges, other, day, cust, out, at):
+    """Count (``out`` empty) or write at ``at`` the account's edges on days
+    ``lo_day..hi_day`` that :func:`_flows` counts; return how many."""
+    k = 0
+    for j in range(indptr[a], indptr[a + 1]):
+        e = edges[j]
+        if day[e] < lo_day:
+            continue
+        if day[e] > hi_day:
+            break
+        if _flows(other[e], a, cust[a], cust):
+            if len(out):
+                out[at + k] = e
+            k += 1
+    return k
+
+
+@jit(parallel=True)
+def pass_through_evidence(account, best_day, run_days, in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
+                          cust):
+    """The evidence of pass-through results: the in- and out-edges of each result's best
+    run of ``run_days`` days that the kernel summed (:func:`_flows`).
+
+    Returns
+    -------
+    offsets : ndarray of int64, shape (n + 1,)
+    edges : ndarray of int64
+        In-edges then out-edges of result ``i`` at ``edges[offsets[i]:offsets[i + 1]]``.
+    """
+    n = len(account)
+    counts = np.zeros(n + 1, np.int64)
+    none = np.zeros(0, np.int64)
+    for i in numba.prange(n):
+        a, hi = account[i], best_day[i]
+        lo = hi - run_days + 1
+        counts[i + 1] = (_run_flows(a, lo, hi, in_indptr, in_edges, src, day, cust, none, 0)
+                         + _run_flows(a, lo, hi, out_indptr, out_edges, dst, day, cust, none, 0))
+    offsets = np.cumsum(counts)
+    out = np.zeros(offsets[-1], np.int64)
+    for i in numba.prange(n):
+        a, hi = account[i], best_day[i]
+        lo = hi - run_days + 1
+        k = _run_flows(a, lo, hi, in_indptr, in_edges, src, day, cust, out, offsets[i])
+        _run_flows(a, lo, hi, out_indptr, out_edges, dst, day, cust, out, offsets[i] + k)
+    return offsets, out

@@ -1,75 +1,58 @@
-"""Detectors: one module per typology family, each a frozen parameters dataclass and a
-``detect(graph, params, days) -> list[Hit]`` over numba kernels (SPEC §3).
+"""Detectors: one module per typology family, each registered in :data:`REGISTRY` under
+the contract of :mod:`flowgraph.detectors._contract` (a validated parameters dataclass,
+``detect(graph, params, days) -> HitTable`` over numba kernels, typology metadata; SPEC §3).
 
 ``run_detectors`` runs several (default: all) and returns their hits together.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-
-import pandas as pd
-
-from ..hits import Hit, hits_frame
+from ..hits import HitTable
 from . import fan, large_value, pass_through, structuring
+from ._contract import Detector, Typology
 from .fan import FanParams
 from .large_value import LargeValueParams
 from .pass_through import PassThroughParams
 from .structuring import StructuringParams
 
-#: detector name -> (module, default parameters)
-DETECTORS = {
-    "fan": (fan, FanParams()),
-    "pass_through": (pass_through, PassThroughParams()),
-    "structuring": (structuring, StructuringParams()),
-    "large_value": (large_value, LargeValueParams()),
-}
+#: detector name -> its registry entry (the one table every other part reads)
+REGISTRY: dict[str, Detector] = {d.name: d for d in (fan.DETECTOR, pass_through.DETECTOR, structuring.DETECTOR,
+                                                     large_value.DETECTOR)}
+DETECTORS = REGISTRY
+
+#: hit typology -> its metadata, over every registered detector
+TYPOLOGIES: dict[str, Typology] = {t.name: t for d in REGISTRY.values() for t in d.typologies}
+
+#: Hits of a scan: a table, with Hit objects on demand (the name of earlier versions).
+HitSet = HitTable
 
 
-@dataclass
-class HitSet:
-    """Hits of a scan, as objects (``hits``) and as a table (``frame``)."""
-
-    hits: list[Hit]
-
-    @functools.cached_property
-    def frame(self) -> pd.DataFrame:
-        """The hits as a table (built once)."""
-        return hits_frame(self.hits)
-
-    def __len__(self) -> int:
-        return len(self.hits)
-
-
-def run_detectors(graph, detectors: list[str] | None = None, params: dict | None = None, days=None) -> HitSet:
+def run_detectors(graph, detectors: list[str] | None = None, params: dict | None = None, days=None) -> HitTable:
     """Run detectors over a graph.
 
     Parameters
     ----------
     graph : TransactionGraph
     detectors : list of str, optional
-        Names from :data:`DETECTORS`; default all.
+        Names from :data:`REGISTRY`; default all.
     params : dict, optional
         Detector name -> its parameters dataclass, replacing the defaults.
     days : (first, last), optional
-        Scan range (business-day indices or dates); default the whole graph.
+        Scan range (business-day indices or dates); default the whole graph. Hits whose
+        runs of qualifying days reach it, traced from the first day of the data.
 
     Returns
     -------
-    HitSet
+    HitTable
+        ``.frame`` the table, ``.hits`` (or indexing) :class:`~flowgraph.hits.Hit` objects.
     """
-    names = list(DETECTORS) if detectors is None else list(detectors)
-    unknown = [n for n in names if n not in DETECTORS]
+    names = list(REGISTRY) if detectors is None else list(detectors)
+    unknown = [n for n in names if n not in REGISTRY]
     if unknown:
-        raise KeyError(f"unknown detector(s) {unknown}; known: {list(DETECTORS)}")
+        raise KeyError(f"unknown detector(s) {unknown}; known: {list(REGISTRY)}")
     params = params or {}
-    hits: list[Hit] = []
-    for name in names:
-        module, default = DETECTORS[name]
-        hits.extend(module.detect(graph, params.get(name, default), days))
-    return HitSet(hits)
+    return HitTable.concat([REGISTRY[n].detect(graph, params.get(n, REGISTRY[n].default), days) for n in names])
 
 
-__all__ = ["DETECTORS", "HitSet", "run_detectors", "FanParams", "PassThroughParams", "StructuringParams",
-           "LargeValueParams"]
+__all__ = ["REGISTRY", "DETECTORS", "TYPOLOGIES", "Detector", "Typology", "HitSet", "HitTable", "run_detectors",
+           "FanParams", "PassThroughParams", "StructuringParams", "LargeValueParams"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from ..config import RuleSet, get_rule_set
+from ..config import CHANNELS, RuleSet, get_rule_set
 from ..money import PARTY_ENTITY, rule_applies
 
 
@@ -55,16 +55,25 @@ def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:
     return np.where(graph.account_party == PARTY_ENTITY, entity, person).astype(np.float64)
 
 
-def phi_by_channel(graph, rules: RuleSet, account: int) -> dict[str, float]:
-    """Φ (CNY) per method for one account (SPEC §2): the rule its transactions fall under."""
-    entity = graph.account_party[account] == PARTY_ENTITY
+def phi_table(graph, rules: RuleSet) -> np.ndarray:
+    """Φ (CNY) of each method (columns in :data:`flowgraph.config.CHANNELS` order) for each
+    account (SPEC §2): the rule its transactions fall under — cash: LV-CASH; transfers:
+    LV-ENTITY for entities, LV-PERSON otherwise; cross-border: LV-ENTITY for entities,
+    LV-PERSON-XB otherwise (LV-ENTITY where the rule set has no such rule)."""
+    entity = graph.account_party == PARTY_ENTITY
     codes = {r.code for r in rules.rules}
-    cross = "LV-ENTITY" if entity or "LV-PERSON-XB" not in codes else "LV-PERSON-XB"
-    return {
-        "cash": rules.rule("LV-CASH").threshold_cny,
-        "transfer": rules.rule("LV-ENTITY" if entity else "LV-PERSON").threshold_cny,
-        "cross_border": rules.rule(cross).threshold_cny,
-    }
+    person_xb = rules.rule("LV-PERSON-XB" if "LV-PERSON-XB" in codes else "LV-ENTITY").threshold_cny
+    entity_cny, person_cny = rules.rule("LV-ENTITY").threshold_cny, rules.rule("LV-PERSON").threshold_cny
+    by_channel = {"cash": np.full(graph.n_accounts, rules.rule("LV-CASH").threshold_cny),
+                  "transfer": np.where(entity, entity_cny, person_cny),
+                  "cross_border": np.where(entity, entity_cny, person_xb)}
+    return np.column_stack([by_channel[c] for c in CHANNELS]).astype(np.float64).reshape(graph.n_accounts, len(CHANNELS))
+
+
+def in_scan(runs_last: np.ndarray, first: int) -> np.ndarray:
+    """Results whose run of qualifying days reaches the scan's first day: every run is
+    traced from the first day of the data, so where a scan starts cuts none."""
+    return np.asarray(runs_last) >= first
 
 
 def n_chunks() -> int:
@@ -73,34 +82,6 @@ def n_chunks() -> int:
     import numba
 
     return numba.get_num_threads() * 8
-
-
-def counterparty_edges(graph, account: int, days: tuple[int, int], direction: str,
-                       min_amount: float = 0.0) -> np.ndarray:
-    """An account's edges in a window that have a counterparty (no cash, no
-    self-transfer, not another account of the same customer) and at least
-    ``min_amount`` (CNY)."""
-    if direction == "in":
-        edges = graph.in_edges_of(account, days)
-        other = graph.src[edges]
-    else:
-        edges = graph.out_edges_of(account, days)
-        other = graph.dst[edges]
-    own = graph.account_customer[account]
-    same_customer = (own >= 0) & (graph.account_customer[np.maximum(other, 0)] == own)
-    return edges[(other >= 0) & (other != account) & ~same_customer & (graph.amount_cny[edges] >= min_amount)]
-
-
-def top_share(counterparty: np.ndarray, amount: np.ndarray) -> tuple[float, float]:
-    """Share of the largest counterparty in amount and in count."""
-    if len(counterparty) == 0:
-        return 0.0, 0.0
-    uniq, inverse = np.unique(counterparty, return_inverse=True)
-    by_amount = np.bincount(inverse, weights=amount)
-    by_count = np.bincount(inverse)
-    total = amount.sum()
-    return (float(by_amount.max() / total) if total > 0 else 0.0, float(by_count.max() / len(counterparty)))
-
 
 
 def threshold_cents(threshold: float) -> int:

@@ -29,12 +29,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.fan import fan_runs
-from ..hits import Hit, make_hit, params_fingerprint
-from ._common import counterparty_edges, monitored, n_chunks, phi_by_channel, prepare, top_share, transfer_threshold
+from .._kernels.fan import fan_evidence, fan_runs
+from .._kernels.segments import join_segments, segment_top_share
+from ..hits import HitParts, HitTable, hit_table, params_fingerprint
+from ._common import in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
+from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
-TYPOLOGIES = ("fan_in", "fan_out", "dispersed_in_concentrated_out", "concentrated_in_dispersed_out")
+#: The kernel's conditions, in its order (its ``condition`` column indexes this).
+CONDITIONS = ("fan_in", "fan_out", "dispersed_in_concentrated_out", "concentrated_in_dispersed_out")
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,8 @@ class FanParams:
                                    material_fraction=self.material_fraction * (1 - band))
 
 
-def detect(graph, params: FanParams = FanParams(), days=None) -> list[Hit]:
-    """Fan hits over the scan range.
+def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
+    """Fan hits whose runs reach the scan range.
 
     Parameters
     ----------
@@ -101,46 +104,59 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> list[Hit]:
 
     Returns
     -------
-    list of Hit
+    HitTable
     """
     prepared = prepare(graph, params, days)
     if prepared is None:
-        return []
+        return HitTable.empty()
     rules, first, last = prepared
     threshold = transfer_threshold(graph, rules)
     small = params.min_amount_fraction * threshold
+    # runs are traced from the first day of the data: a scan's first day cuts none
     runs, amounts = fan_runs(graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges,
-                             graph.src, graph.dst, graph.day, graph.amount_cny, first, last,
+                             graph.src, graph.dst, graph.day, graph.amount_cny, 0, last,
                              params.window_days, params.min_counterparties, params.max_concentrated,
                              params.material_fraction * threshold, small, graph.account_customer, n_chunks())
-    pid = params_fingerprint(params)
-    subjects = monitored(graph)
-    hits = []
-    for (a, cond, run_first, run_last, best, n_senders, n_receivers), (amt_in, amt_out) in zip(
-            runs.tolist(), amounts.tolist()):
-        if not subjects[a]:
-            continue
-        window = (max(0, best - params.window_days + 1), best)
-        ins = counterparty_edges(graph, a, window, "in", small[a])
-        outs = counterparty_edges(graph, a, window, "out", small[a])
-        typology = TYPOLOGIES[cond]
-        if typology == "fan_in":
-            evidence, amount = ins, amt_in
-        elif typology == "fan_out":
-            evidence, amount = outs, amt_out
-        else:
-            evidence, amount = np.concatenate([ins, outs]), min(amt_in, amt_out)
-        in_share = top_share(graph.src[ins], graph.amount_cny[ins])
-        out_share = top_share(graph.dst[outs], graph.amount_cny[outs])
-        measures = {
-            "senders": n_senders, "receivers": n_receivers,
-            "amount_in": round(amt_in, 2), "amount_out": round(amt_out, 2),
-            "pass_on_ratio": round(amt_out / amt_in, 6) if amt_in > 0 else None,
-            "top_sender_amount_share": round(in_share[0], 6), "top_sender_count_share": round(in_share[1], 6),
-            "top_receiver_amount_share": round(out_share[0], 6), "top_receiver_count_share": round(out_share[1], 6),
-            "best_day": str(graph.business_days[best]),
-            "run_first_day": str(graph.business_days[run_first]), "run_last_day": str(graph.business_days[run_last]),
-        }
-        hits.append(make_hit(graph, "fan", typology, pid, a, evidence, amount,
-                             phi_by_channel(graph, rules, a), measures))
-    return hits
+    account, condition, run_first, run_last, best = (runs[:, k] for k in range(5))
+    keep = monitored(graph)[account] & in_scan(run_last, first)
+    runs, amounts = runs[keep], amounts[keep]
+    account, condition, run_first, run_last, best, n_senders, n_receivers = (runs[:, k] for k in range(7))
+    arrays = (params.window_days, graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src,
+              graph.dst, graph.day, graph.amount_cny, small, graph.account_customer)
+    yes, no = np.ones(len(account), bool), np.zeros(len(account), bool)
+    in_off, in_edges = fan_evidence(account, best, yes, no, *arrays)
+    out_off, out_edges = fan_evidence(account, best, no, yes, *arrays)
+    # fan-in's evidence is its senders, fan-out's its receivers, a combination's both
+    offsets, edges = join_segments(in_off, in_edges, condition != 1, out_off, out_edges, condition != 0)
+    cents = graph.amount_cny_cents
+    in_amount, in_count = segment_top_share(in_off, in_edges, graph.src, cents)
+    out_amount, out_count = segment_top_share(out_off, out_edges, graph.dst, cents)
+    in_cents = np.round(amounts[:, 0] * 100).astype(np.int64)
+    out_cents = np.round(amounts[:, 1] * 100).astype(np.int64)
+    a_cents = np.select([condition == 0, condition == 1], [in_cents, out_cents], np.minimum(in_cents, out_cents))
+    day_text = graph.business_days.astype(str)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pass_on = np.where(in_cents > 0, np.round(out_cents / np.maximum(in_cents, 1), 6), np.nan)
+    measures = {
+        "senders": n_senders, "receivers": n_receivers,
+        "amount_in": in_cents / 100, "amount_out": out_cents / 100, "pass_on_ratio": pass_on,
+        "top_sender_amount_share": np.round(in_amount, 6), "top_sender_count_share": np.round(in_count, 6),
+        "top_receiver_amount_share": np.round(out_amount, 6), "top_receiver_count_share": np.round(out_count, 6),
+        "best_day": day_text[best], "run_first_day": day_text[run_first], "run_last_day": day_text[run_last],
+    }
+    parts = HitParts(np.asarray(CONDITIONS, dtype=object)[condition], account, run_first, run_last, offsets, edges,
+                     a_cents, measures)
+    return hit_table(graph, "fan", params_fingerprint(params), phi_table(graph, rules), parts)
+
+
+DETECTOR = Detector("fan", FanParams, detect, (
+    # the regulatory combinations are also ordinary commerce for many companies: alone they
+    # stay under the alert threshold, with a second family (e.g. pass-through) they raise one
+    Typology("dispersed_in_concentrated_out", "fan", 0.8, finds=("dispersed_in_concentrated_out",),
+             imitated_by=("merchant_fan_in",)),
+    Typology("concentrated_in_dispersed_out", "fan", 0.8, finds=("concentrated_in_dispersed_out",),
+             imitated_by=("payroll_fan_out",)),
+    # building blocks: a payroll does fan out
+    Typology("fan_in", "fan", 0.2, finds=("fan_in",)),
+    Typology("fan_out", "fan", 0.2, finds=("fan_out",)),
+))

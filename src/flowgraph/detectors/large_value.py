@@ -23,12 +23,13 @@ from typing import ClassVar
 import numpy as np
 
 from .._kernels.large_value import daily_cumulative, frequent_runs
-from ..hits import Hit, make_hit, params_fingerprint
+from .._kernels.segments import segment_sum, segment_top_party
+from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ..money import rule_applies
-from ._common import edge_phi_cents, monitored, phi_by_channel, prepare, share_cents, threshold_cents
+from ._common import edge_phi_cents, in_scan, monitored, phi_table, prepare, share_cents, threshold_cents
+from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
-TYPOLOGIES = ("large_value_single", "large_value_daily", "frequent_daily", "frequent_consecutive")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class LargeValueParams:
         return self
 
 
-def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> list[Hit]:
+def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> HitTable:
     """Large-value and frequency hits over the scan range.
 
     Parameters
@@ -80,68 +81,78 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> l
 
     Returns
     -------
-    list of Hit
+    HitTable
     """
     prepared = prepare(graph, params, days)
     if prepared is None:
-        return []
+        return HitTable.empty()
     rules, first, last = prepared
-    pid = params_fingerprint(params)
+    pid, phi = params_fingerprint(params), phi_table(graph, rules)
     party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
     src_party, dst_party = party(graph.src), party(graph.dst)
     cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
     src_cust, dst_cust = cust(graph.src), cust(graph.dst)
-    in_scan = np.zeros(graph.n_edges, bool)
-    in_scan[graph.day_indptr[first]:graph.day_indptr[last + 1]] = True
+    scanned = np.zeros(graph.n_edges, bool)
+    scanned[graph.day_indptr[first]:graph.day_indptr[last + 1]] = True
     foreign = ~graph.is_home_currency
     value_cents = np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
-    hits: list[Hit] = []
+    singles, dailies = [], []
     for rule in rules.rules:
         applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
         cny_cents, usd_cents = threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd)
-        threshold = np.where(foreign, usd_cents, cny_cents)
-        measures = lambda **kw: {"rule": rule.code, "threshold_cny": rule.threshold_cny,
-                                 "threshold_usd": rule.threshold_usd, **kw}
-        for e in np.flatnonzero(applies & in_scan & (value_cents >= threshold)).tolist():
-            subject = int(graph.src[e]) if src_cust[e] >= 0 else int(graph.dst[e])
-            if subject < 0:
-                continue  # neither side is the bank's customer
-            hits.append(make_hit(graph, "large_value", "large_value_single", pid, subject, np.array([e]),
-                                 float(graph.amount_cny[e]), phi_by_channel(graph, rules, subject),
-                                 measures(currency_class="foreign" if foreign[e] else "CNY",
-                                          value=int(value_cents[e]) / 100)))
+        rule_measures = lambda n: {"rule": np.full(n, rule.code, object),
+                                   "threshold_cny": np.full(n, rule.threshold_cny),
+                                   "threshold_usd": np.full(n, rule.threshold_usd)}
+        single = np.flatnonzero(applies & scanned & (value_cents >= np.where(foreign, usd_cents, cny_cents)))
+        # the subject: the paying account if it is the bank's customer's, else the payee
+        subject = np.where(src_cust[single] >= 0, graph.src[single], graph.dst[single])
+        single, subject = single[subject >= 0], subject[subject >= 0]
+        day = graph.day[single]
+        singles.append(HitParts(
+            np.full(len(single), "large_value_single", object), subject, day, day,
+            np.arange(len(single) + 1, dtype=np.int64), single, graph.amount_cny_cents[single],
+            {**rule_measures(len(single)), "currency_class": np.where(foreign[single], "foreign", "CNY").astype(object),
+             "value": value_cents[single] / 100},
+            key=np.char.add(rule.code + ":", graph.txn_ids(single).astype(str))))
         found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
                                  cny_cents, usd_cents, graph.n_customers, first, last)
-        if not len(found):
-            continue
-        # every covered edge once per side, sorted by (customer, day, currency class, direction),
-        # so each daily hit's evidence is one searchsorted range
-        covered = np.flatnonzero(applies & in_scan)
-        side_edge = np.concatenate([covered, covered])
-        side_cust = np.concatenate([dst_cust[covered], src_cust[covered]])
-        side_dir = np.repeat(np.array([0, 1]), len(covered))
-        keep = side_cust >= 0
-        side_edge, side_key = side_edge[keep], _daily_key(side_cust[keep], graph.day[side_edge[keep]],
-                                                          foreign[side_edge[keep]], side_dir[keep], graph.n_days)
-        order = np.argsort(side_key, kind="stable")
-        side_edge, side_key = side_edge[order], side_key[order]
-        wanted = _daily_key(found[:, 0], found[:, 1], found[:, 3], found[:, 2], graph.n_days)
-        lo_at = np.searchsorted(side_key, wanted, "left")
-        hi_at = np.searchsorted(side_key, wanted, "right")
-        for (c, d, direction, cc, n, total_cents), lo, hi in zip(found.tolist(), lo_at, hi_at):
-            if n < 2:
-                continue
-            edges = np.sort(side_edge[lo:hi])
-            own = graph.dst[edges] if direction == 0 else graph.src[edges]
-            uniq, inverse = np.unique(own, return_inverse=True)
-            subject = int(uniq[np.argmax(np.bincount(inverse, weights=graph.amount_cny[edges]))])
-            hits.append(make_hit(graph, "large_value", "large_value_daily", pid, subject, edges,
-                                 float(graph.amount_cny[edges].sum()), phi_by_channel(graph, rules, subject),
-                                 measures(direction="in" if direction == 0 else "out",
-                                          currency_class="foreign" if cc else "CNY",
-                                          transactions=n, daily_sum=total_cents / 100)))
-    hits.extend(_frequent(graph, rules, params, pid, first, last))
-    return hits
+        found = found[found[:, 4] >= 2]  # one transaction alone is the single-transaction hit
+        if len(found):
+            dailies.append(_daily_parts(graph, found, applies & scanned, src_cust, dst_cust, foreign,
+                                        rule_measures(len(found)), rule.code))
+    parts = (HitParts.concat(singles), HitParts.concat(dailies), _frequent(graph, rules, params, first, last))
+    return HitTable.concat([hit_table(graph, "large_value", pid, phi, p) for p in parts])
+
+
+def _daily_parts(graph, found, covered_mask, src_cust, dst_cust, foreign, measures, code) -> HitParts:
+    """Daily cumulative hits: per found (customer, day, direction, currency class), the
+    rule's transactions of that customer and day on that side; subject: the customer's
+    account with the largest share."""
+    covered = np.flatnonzero(covered_mask)
+    # every covered edge once per side, sorted by (customer, day, currency class, direction),
+    # so each daily hit's evidence is one searchsorted range
+    side_edge = np.concatenate([covered, covered])
+    side_cust = np.concatenate([dst_cust[covered], src_cust[covered]])
+    side_dir = np.repeat(np.array([0, 1]), len(covered))
+    keep = side_cust >= 0
+    side_edge = side_edge[keep]
+    side_key = _daily_key(side_cust[keep], graph.day[side_edge], foreign[side_edge], side_dir[keep], graph.n_days)
+    order = np.argsort(side_key, kind="stable")
+    side_edge, side_key = side_edge[order], side_key[order]
+    customer, day, direction, currency_class, n, total_cents = (found[:, k] for k in range(6))
+    wanted = _daily_key(customer, day, currency_class, direction, graph.n_days)
+    offsets, edges = ranges(np.searchsorted(side_key, wanted, "left"), np.searchsorted(side_key, wanted, "right"),
+                            side_edge)
+    cents = graph.amount_cny_cents
+    subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
+                       segment_top_party(offsets, edges, graph.src, cents))
+    return HitParts(
+        np.full(len(found), "large_value_daily", object), subject, day, day, offsets, edges,
+        segment_sum(offsets, edges, cents),
+        {**measures, "direction": np.where(direction == 0, "in", "out").astype(object),
+         "currency_class": np.where(currency_class == 1, "foreign", "CNY").astype(object),
+         "transactions": n, "daily_sum": total_cents / 100},
+        key=np.char.add(f"{code}:", (direction * 2 + currency_class).astype(str)))
 
 
 def _daily_key(customer, day, foreign, direction, n_days: int) -> np.ndarray:
@@ -150,12 +161,14 @@ def _daily_key(customer, day, foreign, direction, n_days: int) -> np.ndarray:
             + np.asarray(foreign, np.int64)) * 2 + np.asarray(direction, np.int64)
 
 
-def _frequent(graph, rules, params, pid, first, last) -> list[Hit]:
+def _frequent(graph, rules, params, first, last) -> HitParts:
+    """"Frequent" runs of an account's large transactions, traced from the first day of
+    the data; those reaching the scan range."""
     amount_cents, phi_cents = edge_phi_cents(graph, rules)
-    lo, hi = int(graph.day_indptr[first]), int(graph.day_indptr[last + 1])
+    hi = int(graph.day_indptr[last + 1])
     # an edge no rule covers has no Φ, so it is never "large"
     is_large = (phi_cents > 0) & (amount_cents >= share_cents(params.large_fraction, phi_cents))
-    large = lo + np.flatnonzero(is_large[lo:hi])
+    large = np.flatnonzero(is_large[:hi])
     src, dst = graph.src[large], graph.dst[large]
     # each large transaction counts once for each of its accounts (a self-transfer once)
     account = np.concatenate([src[src >= 0], dst[(dst >= 0) & (dst != src)]])
@@ -164,17 +177,21 @@ def _frequent(graph, rules, params, pid, first, last) -> list[Hit]:
     account, edge = account[order].astype(np.int64), edge[order]
     days = graph.day[edge].astype(np.int64)
     found = frequent_runs(account, days, params.per_day, params.consecutive)
-    hits = []
-    subjects = monitored(graph)
-    for a, kind, d0, d1, n in found.tolist():
-        if not subjects[a]:
-            continue
-        lo_i, hi_i = np.searchsorted(account, a, "left"), np.searchsorted(account, a, "right")
-        mine, mine_days = edge[lo_i:hi_i], days[lo_i:hi_i]
-        sel = mine[(mine_days >= d0) & (mine_days <= d1)]
-        typology = "frequent_daily" if kind == 0 else "frequent_consecutive"
-        hits.append(make_hit(graph, "large_value", typology, pid, a, sel, float(graph.amount_cny[sel].sum()),
-                             phi_by_channel(graph, rules, a),
-                             {"large_transactions": n, "days": d1 - d0 + 1,
-                              "large_fraction": params.large_fraction}))
-    return hits
+    found = found[monitored(graph)[found[:, 0]] & in_scan(found[:, 3], first)]
+    a, kind, d0, d1, n = (found[:, k] for k in range(5))
+    key = account * graph.n_days + days
+    offsets, evidence = ranges(np.searchsorted(key, a * graph.n_days + d0, "left"),
+                               np.searchsorted(key, a * graph.n_days + d1, "right"), edge)
+    return HitParts(np.where(kind == 0, "frequent_daily", "frequent_consecutive").astype(object), a, d0, d1,
+                    offsets, evidence, segment_sum(offsets, evidence, graph.amount_cny_cents),
+                    {"large_transactions": n, "days": d1 - d0 + 1,
+                     "large_fraction": np.full(len(found), params.large_fraction)})
+
+
+DETECTOR = Detector("large_value", LargeValueParams, detect, (
+    # reportable facts: they make reports, not alerts, on their own
+    Typology("large_value_single", "large_value", 0.0),
+    Typology("large_value_daily", "large_value", 0.0),
+    Typology("frequent_daily", "frequent", 0.3),
+    Typology("frequent_consecutive", "frequent", 0.3),
+))

@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
-from .._kernels.pass_through import pass_through_runs
-from ..hits import Hit, make_hit, params_fingerprint
-from ._common import monitored, n_chunks, phi_by_channel, prepare, transfer_threshold
+from .._kernels.pass_through import pass_through_evidence, pass_through_runs
+from .._kernels.segments import segment_accounts
+from ..hits import HitParts, HitTable, hit_table, params_fingerprint, segments
+from ._common import in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
+from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
 
@@ -84,21 +87,8 @@ class PassThroughParams:
                                    material_fraction=self.material_fraction * (1 - band))
 
 
-def _evidence(graph, a: int, days: tuple[int, int]) -> np.ndarray:
-    """The run's in and out edges, without self-transfers and the customer's own moves."""
-    ins = graph.in_edges_of(a, days)
-    outs = graph.out_edges_of(a, days)
-    return np.concatenate([ins[~_own(graph, a, graph.src[ins])], outs[~_own(graph, a, graph.dst[outs])]])
-
-
-def _own(graph, a: int, other: np.ndarray) -> np.ndarray:
-    c = graph.account_customer[a]
-    same = np.zeros(len(other), bool) if c < 0 else (other >= 0) & (graph.account_customer[np.maximum(other, 0)] == c)
-    return (other == a) | same
-
-
-def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) -> list[Hit]:
-    """Pass-through hits (single accounts and chains) over the scan range.
+def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) -> HitTable:
+    """Pass-through hits (single accounts and chains) whose runs reach the scan range.
 
     Parameters
     ----------
@@ -109,70 +99,70 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
 
     Returns
     -------
-    list of Hit
+    HitTable
     """
     prepared = prepare(graph, params, days)
     if prepared is None:
-        return []
+        return HitTable.empty()
     rules, first, last = prepared
     floor = params.material_fraction * transfer_threshold(graph, rules)
     runs, amounts = pass_through_runs(graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges,
-                                      graph.src, graph.dst, graph.day, graph.amount_cny, first, last,
+                                      graph.src, graph.dst, graph.day, graph.amount_cny, 0, last,
                                       params.run_days, floor, float(params.tolerance),
                                       graph.account_customer, n_chunks())
-    pid = params_fingerprint(params)
-    subjects = monitored(graph)
-    results = []
-    for (a, run_first, run_last, best), (amt_in, amt_out) in zip(runs.tolist(), amounts.tolist()):
-        if not subjects[a]:
-            continue
-        window = (max(0, best - params.run_days + 1), best)
-        hi = max(amt_in, amt_out)
-        results.append({
-            "account": a, "window": window, "evidence": _evidence(graph, a, window),
-            "amount": min(amt_in, amt_out),
-            "measures": {"amount_in": round(amt_in, 2), "amount_out": round(amt_out, 2),
-                         "gap": round((hi - min(amt_in, amt_out)) / hi, 9), "run_days": params.run_days,
-                         "best_day": str(graph.business_days[best]),
-                         "run_first_day": str(graph.business_days[run_first]),
-                         "run_last_day": str(graph.business_days[run_last])},
-        })
-    groups = _chains(graph, results, params.link_fraction) if params.link_chains else [[i] for i in range(len(results))]
-    hits = []
-    for group in groups:
-        if len(group) == 1:
-            r = results[group[0]]
-            hits.append(make_hit(graph, "pass_through", "pass_through", pid, r["account"], r["evidence"],
-                                 r["amount"], phi_by_channel(graph, rules, r["account"]), r["measures"]))
-            continue
-        members = [results[i] for i in group]
-        subject = members[0]["account"]
-        accounts = list(dict.fromkeys(m["account"] for m in members))  # an account may have two runs
-        evidence = np.concatenate([m["evidence"] for m in members])
-        measures = {"chain_length": len(accounts),
-                    "members": [str(graph.account_ids[a]) for a in accounts],
-                    "gaps": [m["measures"]["gap"] for m in members],
-                    "amount_in": members[0]["measures"]["amount_in"],
-                    "amount_out": members[-1]["measures"]["amount_out"]}
-        touched = np.concatenate([graph.src[evidence], graph.dst[evidence]])
-        others = [int(x) for x in np.unique(touched[touched >= 0]) if int(x) not in accounts]
-        hits.append(make_hit(graph, "pass_through", "pass_through_chain", pid, subject, evidence,
-                             min(m["amount"] for m in members), phi_by_channel(graph, rules, subject),
-                             measures, accounts=accounts + others))
-    return hits
+    runs, amounts = runs[monitored(graph)[runs[:, 0]]], amounts[monitored(graph)[runs[:, 0]]]
+    account, run_first, run_last, best = (runs[:, k] for k in range(4))
+    offsets, edges = pass_through_evidence(account, best, params.run_days, graph.in_indptr, graph.in_edges,
+                                           graph.out_indptr, graph.out_edges, graph.src, graph.dst, graph.day,
+                                           graph.account_customer)
+    in_cents = np.round(amounts[:, 0] * 100).astype(np.int64)
+    out_cents = np.round(amounts[:, 1] * 100).astype(np.int64)
+    a_cents = np.minimum(in_cents, out_cents)
+    gap = np.round((np.maximum(in_cents, out_cents) - a_cents) / np.maximum(np.maximum(in_cents, out_cents), 1), 9)
+    day_text = graph.business_days.astype(str)
+    members = {"account": account, "run_first": run_first, "run_last": run_last, "best": best,
+               "offsets": offsets, "edges": edges, "a_cents": a_cents, "in_cents": in_cents, "out_cents": out_cents,
+               "gap": gap}
+    keep = in_scan(run_last, first)
+    single = HitParts(
+        np.full(int(keep.sum()), "pass_through", object), account[keep], run_first[keep], run_last[keep],
+        *_take(offsets, edges, keep), a_cents[keep],
+        {"amount_in": in_cents[keep] / 100, "amount_out": out_cents[keep] / 100, "gap": gap[keep],
+         "run_days": np.full(int(keep.sum()), params.run_days), "best_day": day_text[best[keep]],
+         "run_first_day": day_text[run_first[keep]], "run_last_day": day_text[run_last[keep]]})
+    pid, phi = params_fingerprint(params), phi_table(graph, rules)
+    tables = [hit_table(graph, "pass_through", pid, phi, single)]
+    if params.link_chains:
+        chains = _chain_parts(graph, members, _chains(graph, members, params.link_fraction), first)
+        tables.append(hit_table(graph, "pass_through", pid, phi, chains))
+    return HitTable.concat(tables)
 
 
-def _chains(graph, results: list[dict], link_fraction: float) -> list[list[int]]:
+def _take(offsets: np.ndarray, values: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kept segments."""
+    lengths = np.diff(offsets)[keep]
+    rows = np.repeat(keep, np.diff(offsets))
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), values[rows]
+
+
+def _chains(graph, m: dict, link_fraction: float) -> list[list[int]]:
     """Group results linked by money passed between them: a transaction from one
     member's account to another's that lies in both members' evidence (the first's run
     paid it, the second's run received it) and carries at least ``link_fraction`` of the
-    smaller member's amount. Each group in chain order (members nobody in the group paid
-    first, then by best day)."""
-    received_in: dict[int, list[int]] = {}
-    for j, r in enumerate(results):
-        for e in r["evidence"][graph.dst[r["evidence"]] == r["account"]].tolist():
-            received_in.setdefault(e, []).append(j)
-    parent = list(range(len(results)))
+    smaller member's amount. Each group of two or more in chain order (members nobody in
+    the group paid first, then by best day, then account)."""
+    n = len(m["account"])
+    owner = np.repeat(np.arange(n), np.diff(m["offsets"]))
+    edges = m["edges"]
+    paid = graph.src[edges] == m["account"][owner]
+    received = graph.dst[edges] == m["account"][owner]
+    payer = pd.DataFrame({"edge": edges[paid], "i": owner[paid]})
+    payee = pd.DataFrame({"edge": edges[received], "j": owner[received]})
+    links = payer.merge(payee, on="edge")
+    links = links[links["i"] != links["j"]]
+    smaller = np.minimum(m["a_cents"][links["i"]], m["a_cents"][links["j"]])
+    links = links[graph.amount_cny_cents[links["edge"].to_numpy()] >= link_fraction * smaller]
+    parent = list(range(n))
 
     def find(i):
         while parent[i] != i:
@@ -180,19 +170,49 @@ def _chains(graph, results: list[dict], link_fraction: float) -> list[list[int]]
             i = parent[i]
         return i
 
-    paid_by_member = set()
-    for i, r in enumerate(results):
-        for e in r["evidence"][graph.src[r["evidence"]] == r["account"]].tolist():
-            for j in received_in.get(e, ()):
-                if j != i and graph.amount_cny[e] >= link_fraction * min(r["amount"], results[j]["amount"]):
-                    parent[find(i)] = find(j)
-                    paid_by_member.add(j)
+    for i, j in zip(links["i"].tolist(), links["j"].tolist()):
+        parent[find(i)] = find(j)
+    paid_by_member = set(links["j"].tolist())
     groups: dict[int, list[int]] = {}
-    for i in range(len(results)):
+    for i in sorted({int(x) for x in links["i"]} | paid_by_member):
         groups.setdefault(find(i), []).append(i)
-    ordered = []
-    for members in groups.values():
-        members.sort(key=lambda i: (i in paid_by_member, results[i]["window"][1], results[i]["account"]))
-        ordered.append(members)
-    ordered.sort(key=lambda g: g[0])
-    return ordered
+    ordered = [sorted(g, key=lambda i: (i in paid_by_member, int(m["best"][i]), int(m["account"][i])))
+               for g in groups.values() if len(g) > 1]
+    return sorted(ordered, key=lambda g: g[0])
+
+
+def _chain_parts(graph, m: dict, groups: list[list[int]], first: int) -> HitParts:
+    """One chain hit per group that reaches the scan range; subject: its first member."""
+    groups = [g for g in groups if max(int(m["run_last"][i]) for i in g) >= first]
+    if not groups:
+        return HitParts.empty()
+    day_text = graph.business_days.astype(str)
+    per_group = lambda key: [[m[key][i] for i in g] for g in groups]
+    evidence_offsets, evidence = segments([np.concatenate([m["edges"][m["offsets"][i]:m["offsets"][i + 1]] for i in g])
+                                           for g in groups])
+    member_accounts = [list(dict.fromkeys(int(a) for a in accts)) for accts in per_group("account")]
+    subject = np.array([a[0] for a in member_accounts], np.int64)
+    # members first (in chain order), then every other account their evidence touched
+    touched_off, touched = segment_accounts(evidence_offsets, evidence, graph.src, graph.dst, subject)
+    accounts = [a + [x for x in touched[touched_off[k] + 1:touched_off[k + 1]].tolist() if x not in a]
+                for k, a in enumerate(member_accounts)]
+    run_first = np.array([min(x) for x in per_group("run_first")], np.int64)
+    return HitParts(
+        np.full(len(groups), "pass_through_chain", object), subject, run_first,
+        np.array([max(x) for x in per_group("run_last")], np.int64), evidence_offsets, evidence,
+        np.array([min(x) for x in per_group("a_cents")], np.int64),
+        {"chain_length": np.array([len(a) for a in member_accounts], np.int64),
+         "members": [[str(graph.account_ids[a]) for a in acc] for acc in member_accounts],
+         "gaps": [[float(x) for x in gaps] for gaps in per_group("gap")],
+         "amount_in": np.array([m["in_cents"][g[0]] / 100 for g in groups]),
+         "amount_out": np.array([m["out_cents"][g[-1]] / 100 for g in groups]),
+         "run_first_day": day_text[run_first]},
+        accounts=segments([np.array(a, np.int64) for a in accounts]))
+
+
+DETECTOR = Detector("pass_through", PassThroughParams, detect, (
+    # the paper's evasive feature (001): strong on its own
+    Typology("pass_through", "pass_through", 1.0, finds=("pass_through",), imitated_by=("treasury_sweep",)),
+    Typology("pass_through_chain", "pass_through", 1.5, finds=("pass_through",), imitated_by=("treasury_sweep",),
+             id_measures=("members",)),
+))

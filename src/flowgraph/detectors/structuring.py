@@ -29,13 +29,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.structuring import daily_structuring_runs, structuring_runs
+from .._kernels.segments import segment_day_profile, segment_sum
+from .._kernels.structuring import (daily_structuring_evidence, daily_structuring_runs, structuring_evidence,
+                                    structuring_runs)
 from ..config import CHANNELS
-from ..hits import Hit, make_hit, params_fingerprint
-from ._common import edge_phi_cents, monitored, n_chunks, phi_by_channel, phi_ratio, prepare, share_cents
+from ..hits import HitParts, HitTable, hit_table, params_fingerprint
+from ._common import edge_phi_cents, in_scan, monitored, n_chunks, phi_ratio, phi_table, prepare, share_cents
+from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
-TYPOLOGIES = ("structuring", "structuring_daily")
 
 
 #: Largest σ limit, × Φ: values in [0, Φ) have σ below Φ / 2.
@@ -92,8 +94,8 @@ class StructuringParams:
                                    min_share=self.min_share * (1 - band))
 
 
-def detect(graph, params: StructuringParams = StructuringParams(), days=None) -> list[Hit]:
-    """Structuring hits (per transaction and by daily cumulative sum) over the scan range.
+def detect(graph, params: StructuringParams = StructuringParams(), days=None) -> HitTable:
+    """Structuring hits (per transaction and daily cumulative) whose runs reach the scan range.
 
     Parameters
     ----------
@@ -104,56 +106,70 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
 
     Returns
     -------
-    list of Hit
+    HitTable
     """
     prepared = prepare(graph, params, days)
     if prepared is None:
-        return []
+        return HitTable.empty()
     rules, first, last = prepared
     amount_cents, phi_cents = edge_phi_cents(graph, rules)
     low_cents = share_cents(params.band_low, phi_cents)
-    in_band = (low_cents <= amount_cents) & (amount_cents < phi_cents)
     ratio = phi_ratio(amount_cents, phi_cents)
-    graph_arrays = (graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src, graph.dst,
-                    graph.day)
-    tests = (first, last, params.window_days, params.min_band, float(params.min_share), float(params.sigma_max),
+    csr = (graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges)
+    # runs are traced from the first day of the data: a scan's first day cuts none
+    tests = (0, last, params.window_days, params.min_band, float(params.min_share), float(params.sigma_max),
              n_chunks())
-    pid = params_fingerprint(params)
-    hits = []
-    runs, sigma = structuring_runs(*graph_arrays, graph.channel, amount_cents, low_cents, phi_cents, ratio, *tests)
-    subjects = monitored(graph)
-    for (a, c, run_first, run_last, best, n_band, n_all), (sig,) in zip(runs.tolist(), sigma.tolist()):
-        if not subjects[a]:
-            continue
-        window = (max(0, best - params.window_days + 1), best)
-        edges = _account_edges(graph, a, window, c, None)
-        band = edges[in_band[edges]]
-        hits.append(_hit(graph, rules, pid, "structuring", a, c, band, run_first, run_last, best,
-                         {"band_transactions": n_band, "method_transactions": n_all,
-                          "band_share": round(n_band / n_all, 6), "sigma_phi": round(sig, 9)}, window))
+    pid, phi = params_fingerprint(params), phi_table(graph, rules)
+    runs, sigma = structuring_runs(*csr, graph.src, graph.dst, graph.day, graph.channel, amount_cents, low_cents,
+                                   phi_cents, ratio, *tests)
+    keep = monitored(graph)[runs[:, 0]] & in_scan(runs[:, 3], first)
+    runs, sigma = runs[keep], sigma[keep, 0]
+    account, method, run_first, run_last, best, n_band, n_all = (runs[:, k] for k in range(7))
+    offsets, edges = structuring_evidence(account, method, best, params.window_days, *csr, graph.src, graph.day,
+                                          graph.channel, amount_cents, low_cents, phi_cents)
+    per_txn = _parts(graph, params, "structuring", account, method, run_first, run_last, best, offsets, edges,
+                     {"band_transactions": n_band, "method_transactions": n_all,
+                      "band_share": np.round(n_band / np.maximum(n_all, 1), 6), "sigma_phi": np.round(sigma, 9)},
+                     key=method)
+    tables = [hit_table(graph, "structuring", pid, phi, per_txn)]
     if params.daily:
         series, series_channel, series_phi = _daily_series(graph, phi_cents)
         series_low = share_cents(params.band_low, series_phi)
-        runs, sigma = daily_structuring_runs(*graph_arrays, series, amount_cents, series_low, series_phi, *tests)
-        for (a, row, run_first, run_last, best, n_band, n_active), (sig,) in zip(runs.tolist(), sigma.tolist()):
-            if not subjects[a]:
-                continue
-            direction, s = divmod(row, len(series_phi))
-            c = int(series_channel[s])
-            window = (max(0, best - params.window_days + 1), best)
-            edges = _account_edges(graph, a, window, c, "in" if direction == 0 else "out")
-            edges = edges[series[edges] == s]
-            offset = graph.day[edges] - window[0]
-            day_sum = np.zeros(params.window_days, np.int64)
-            np.add.at(day_sum, offset, amount_cents[edges])
-            day_cnt = np.bincount(offset, minlength=params.window_days)
-            band_days = np.flatnonzero((day_cnt >= 2) & (day_sum >= series_low[s]) & (day_sum < series_phi[s]))
-            band = edges[np.isin(offset, band_days)]
-            hits.append(_hit(graph, rules, pid, "structuring_daily", a, c, band, run_first, run_last, best,
-                             {"direction": "in" if direction == 0 else "out", "band_days": n_band,
-                              "active_days": n_active, "band_share": round(n_band / n_active, 6),
-                              "sigma_phi": round(sig, 9)}, window))
-    return hits
+        runs, sigma = daily_structuring_runs(*csr, graph.src, graph.dst, graph.day, series, amount_cents, series_low,
+                                             series_phi, *tests)
+        keep = monitored(graph)[runs[:, 0]] & in_scan(runs[:, 3], first)
+        runs, sigma = runs[keep], sigma[keep, 0]
+        account, row, run_first, run_last, best, n_band, n_active = (runs[:, k] for k in range(7))
+        direction, which = np.divmod(row, len(series_phi))
+        offsets, edges = daily_structuring_evidence(account, direction, which, best, params.window_days, *csr,
+                                                    graph.src, graph.dst, graph.day, series, amount_cents,
+                                                    series_low, series_phi)
+        method = series_channel[which]
+        daily = _parts(graph, params, "structuring_daily", account, method, run_first, run_last, best, offsets,
+                       edges, {"direction": np.where(direction == 0, "in", "out").astype(object), "band_days": n_band,
+                               "active_days": n_active, "band_share": np.round(n_band / np.maximum(n_active, 1), 6),
+                               "sigma_phi": np.round(sigma, 9)},
+                       # one run per account, direction and series: channel, currency class and Φ
+                       key=(direction * len(series_phi) + which) * 10**12 + series_phi[which])
+        tables.append(hit_table(graph, "structuring", pid, phi, daily))
+    return HitTable.concat(tables)
+
+
+def _parts(graph, params, typology, account, method, run_first, run_last, best, offsets, edges, measures,
+           key) -> HitParts:
+    """Hit parts of structuring results, with the measures both kinds share; A = the
+    band's sum (CNY)."""
+    window_first = np.maximum(best - params.window_days + 1, 0)
+    busiest, active = segment_day_profile(offsets, edges, graph.day, best - params.window_days + 1,
+                                          params.window_days)
+    day_text = graph.business_days.astype(str)
+    measures = {**measures, "method": np.asarray(CHANNELS, dtype=object)[method],
+                "busiest_day_share": np.round(busiest, 6),
+                "active_day_share": np.round(active * params.window_days / (best - window_first + 1), 6),
+                "best_day": day_text[best], "run_first_day": day_text[run_first],
+                "run_last_day": day_text[run_last]}
+    return HitParts(np.full(len(account), typology, object), account, run_first, run_last, offsets, edges,
+                    segment_sum(offsets, edges, graph.amount_cny_cents), measures, key=key)
 
 
 def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,26 +190,8 @@ def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return series.reshape(-1).astype(np.int64), keys // (2 * len(phis)), phis[keys % len(phis)]
 
 
-def _account_edges(graph, a: int, window: tuple[int, int], c: int, direction: str | None) -> np.ndarray:
-    ins = graph.in_edges_of(a, window)
-    ins = ins[graph.src[ins] != a]
-    outs = graph.out_edges_of(a, window)
-    if direction == "in":
-        edges = ins
-    elif direction == "out":
-        edges = outs[graph.dst[outs] != a]
-    else:
-        edges = np.concatenate([ins, outs])
-    return np.sort(edges[graph.channel[edges] == c])
-
-
-def _hit(graph, rules, pid, typology, a, c, band, run_first, run_last, best, measures, window) -> Hit:
-    per_day = np.bincount(graph.day[band] - window[0]) if len(band) else np.array([0])
-    measures = {**measures, "method": CHANNELS[c],
-                "busiest_day_share": round(float(per_day.max() / max(len(band), 1)), 6),
-                "active_day_share": round(float((per_day > 0).sum() / (window[1] - window[0] + 1)), 6),
-                "best_day": str(graph.business_days[best]),
-                "run_first_day": str(graph.business_days[run_first]),
-                "run_last_day": str(graph.business_days[run_last])}
-    amount = float(graph.amount_cny[band].sum())
-    return make_hit(graph, "structuring", typology, pid, a, band, amount, phi_by_channel(graph, rules, a), measures)
+DETECTOR = Detector("structuring", StructuringParams, detect, (
+    # the paper's evasive feature (001): strong on its own
+    Typology("structuring", "structuring", 1.0, finds=("structuring",), imitated_by=("rent_under_round",)),
+    Typology("structuring_daily", "structuring", 1.0, finds=("structuring_daily",)),
+))

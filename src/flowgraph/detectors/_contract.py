@@ -1,0 +1,74 @@
+"""The detector contract: what a detector is and what the rest of flowgraph reads from it.
+
+A detector is a :class:`Detector` entry in :data:`flowgraph.detectors.REGISTRY`:
+
+- ``params``: a frozen dataclass with
+    - a ``_parameter_constraints`` table covering every field (checked at construction by
+      :func:`flowgraph.detectors._params.validate_params`: a bad value is a ConfigError
+      naming the field, the allowed range and the value);
+    - a ``rule_set`` field (the large-value rule set whose thresholds it uses; the scan
+      sets it for every detector);
+    - ``relaxed(band) -> params``: the parameters of the tolerance band (004 ch.2 §4);
+      return ``self`` when thresholds are regulatory and have no band;
+- ``detect(graph, params, days) -> HitTable``: every hit whose run of qualifying days
+  reaches the business days ``days`` (indices or dates; None = all), with runs traced from
+  the first day of the data, so that how a scan is cut into days changes nothing. An empty
+  graph or range gives an empty table. Hits are built with :func:`flowgraph.hits.hit_table`
+  from arrays, and their evidence comes from the same jitted rule as the detector's counts;
+- ``typologies``: one :class:`Typology` per hit typology it emits.
+
+Alert weights and families (:mod:`flowgraph.alerts`), evaluation matching
+(:mod:`flowgraph.evaluate`), the demo's table (:mod:`flowgraph.cli`) and de-identification
+(:mod:`flowgraph.deid`) are derived from the registry: a new detector registers here and
+nowhere else. ``tests/test_detector_contract.py`` checks every entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Typology:
+    """One hit typology and what the rest of the package needs to know about it.
+
+    Parameters
+    ----------
+    name : str
+        The ``typology`` column of its hits.
+    family : str
+        Alert family: indicators describing one behaviour count once in an alert.
+    weight : float
+        Default alert weight (位阶, 004 ch.2 §4); the scan configuration may override it.
+    finds : tuple of str
+        Planted simulator typologies (:data:`flowgraph.simulate.TYPOLOGIES`) a hit of this
+        typology counts as finding.
+    imitated_by : tuple of str
+        Benign look-alikes (:data:`flowgraph.simulate.LOOKALIKES`) that imitate it; a hit
+        on one is a false positive.
+    id_measures : tuple of str
+        Measures that hold account ids (de-identified in every export).
+    """
+
+    name: str
+    family: str
+    weight: float
+    finds: tuple = ()
+    imitated_by: tuple = ()
+    id_measures: tuple = ()
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A registered detector (see the module docstring)."""
+
+    name: str
+    params: type
+    detect: Callable
+    typologies: tuple = field(default_factory=tuple)
+
+    @property
+    def default(self):
+        """The parameters with every default (SPEC values)."""
+        return self.params()
