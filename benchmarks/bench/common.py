@@ -61,7 +61,8 @@ def machine_stamp() -> dict:
             "memory_bytes": int(mem_kib.split()[0]) * 1024 if mem_kib else None,
             "platform": platform.platform(), "python": sys.version.split()[0], "versions": versions,
             "commit": git("rev-parse", "HEAD"), "src_uncommitted_changes": bool(dirty),
-            "load_average_at_start": os.getloadavg()}
+            "load_average_at_start": os.getloadavg(),
+            "env": {k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "NUMBA_DISABLE_JIT", "NUMBA_CACHE_DIR")}}
 
 
 def child_env(pythonpath: Path | str, key_file: Path) -> dict:

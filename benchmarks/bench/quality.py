@@ -30,26 +30,43 @@ AMLSIM_CONFIG = "[detectors.fan]\nmin_amount_fraction = 4e-06\n"
 HUB_MIN_LABELLED_SENDERS = 3
 
 
-def scan_hits(tree: Tree, input_path: Path, ws: Workspace, config: Path | None = None) -> tuple[pd.DataFrame, dict]:
-    """The detectors' own hits (real ids) of one scan, and the scan's measurements."""
+def scan_outputs(tree: Tree, input_path: Path, ws: Workspace, config: Path | None = None) -> tuple:
+    """The detectors' own hits (real ids) of one scan, the customers of its raised alerts,
+    and the scan's measurements."""
     with tempfile.TemporaryDirectory(dir=ws.tmp) as out:
         run = scan(tree, input_path, Path(out), ws, config, reveal_ids=True)
         hits = pd.read_parquet(Path(out) / "hits.parquet", columns=HIT_COLUMNS)
-    return hits[~hits["in_band"]], run
+        alerts = pd.read_parquet(Path(out) / "alerts.parquet", columns=["customer", "raised"])
+    return hits[~hits["in_band"]], set(alerts.loc[alerts["raised"], "customer"]), run
+
+
+def _alerted(folder: Path, patterns: pd.DataFrame, alerted: set) -> tuple[pd.DataFrame, dict]:
+    """Per typology x behaviour, patterns whose subject's customer has a raised alert; and
+    how many alerted customers are customers of a laundering pattern."""
+    accounts = pd.read_parquet(folder / "accounts.parquet", columns=["account_id", "customer_id"])
+    customer = dict(zip(accounts["account_id"], accounts["customer_id"]))
+    laundering = {customer.get(a) for accts, b in zip(patterns["accounts"], patterns["behaviour"])
+                  if b != "lookalike" for a in accts}
+    per_pattern = patterns.assign(alerted=[customer.get(s) in alerted for s in patterns["subject"]])
+    table = per_pattern.groupby(["typology", "behaviour"], as_index=False)["alerted"].sum()
+    return table, {"alerted_customers": len(alerted), "on_laundering_customers": len(alerted & laundering)}
 
 
 def seed_quality(tree: Tree, spec: BankSpec, ws: Workspace) -> dict:
-    """Recall and precision on one simulated bank."""
+    """Recall and precision on one simulated bank, by hit and by raised alert."""
     from flowgraph.evaluate import precision_table, recall_table
 
     bank = ensure_bank(spec, ws.key_file, ws.timeout_s)
+    folder = Path(bank["folder"])
     log(f"quality: scanning seed {spec.seed} ({bank['n_txns']:,} transactions)")
-    hits, run = scan_hits(tree, Path(bank["folder"]), ws)
-    patterns = pd.read_parquet(Path(bank["folder"]) / "patterns.parquet")
+    hits, alerted, run = scan_outputs(tree, folder, ws)
+    patterns = pd.read_parquet(folder / "patterns.parquet")
+    per_alert, alerts = _alerted(folder, patterns, alerted)
+    recall = recall_table(patterns, hits).merge(per_alert, on=["typology", "behaviour"])
     return {"seed": spec.seed, "bank": bank, "scan_wall_s": run["wall_s"], "n_hits": len(hits),
             "hit_ids_sha1": hashlib.sha1("\n".join(sorted(hits["hit_id"])).encode()).hexdigest(),
-            "recall": recall_table(patterns, hits).to_dict("records"),
-            "precision": precision_table(patterns, hits).to_dict("records")}
+            "recall": recall.to_dict("records"), "precision": precision_table(patterns, hits).to_dict("records"),
+            "alerts": alerts}
 
 
 def pool(seeds: list[dict]) -> dict:
@@ -57,17 +74,20 @@ def pool(seeds: list[dict]) -> dict:
     recall, precision = {}, {}
     for s in seeds:
         for r in s["recall"]:
-            e = recall.setdefault((r["typology"], r["behaviour"]), {"found": 0, "patterns": 0, "per_seed": []})
-            e["found"] += int(r["found"])
-            e["patterns"] += int(r["patterns"])
+            e = recall.setdefault((r["typology"], r["behaviour"]),
+                                  {"found": 0, "alerted": 0, "patterns": 0, "per_seed": []})
+            for count in ("found", "alerted", "patterns"):
+                e[count] += int(r[count])
             e["per_seed"].append(r["rate"])
         for r in s["precision"]:
             e = precision.setdefault(r["typology"], {"hits": 0, "true": 0, "per_seed": []})
             e["hits"] += int(r["hits"])
             e["true"] += round(r["precision"] * r["hits"])
             e["per_seed"].append(r["precision"])
-    return {"recall": [{"typology": t, "behaviour": b, **e, "rate": ratio(e["found"], e["patterns"])}
-                       for (t, b), e in sorted(recall.items())],
+    alerted = sum(s["alerts"]["alerted_customers"] for s in seeds)
+    return {"recall": [{"typology": t, "behaviour": b, **e, "rate": ratio(e["found"], e["patterns"]),
+                        "alerted_rate": ratio(e["alerted"], e["patterns"])} for (t, b), e in sorted(recall.items())],
+            "alert_precision": ratio(sum(s["alerts"]["on_laundering_customers"] for s in seeds), alerted),
             "precision": [{"typology": t, **e, "precision": ratio(e["true"], e["hits"])}
                           for t, e in sorted(precision.items())]}
 
@@ -97,7 +117,7 @@ def amlsim(tree: Tree, ws: Workspace, folders: list[str]) -> dict:
             continue
         log(f"quality: AMLSim {name}")
         labelled, hubs, n_txns = _labels(folder)
-        hits, run = scan_hits(tree, folder, ws, config)
+        hits, _, run = scan_outputs(tree, folder, ws, config)
         flagged = set(hits.loc[hits["typology"] == "fan_in", "subject"])
         result["folders"][name] = {
             "transactions": n_txns, "labelled": len(labelled), "hubs": len(hubs), "flagged": len(flagged),
@@ -115,10 +135,14 @@ def _per_seed(rates: list) -> str:
 def markdown(section: dict) -> list[str]:
     seeds = [s["seed"] for s in section["seeds"]]
     lines = [f"## Quality: `flowgraph scan --reveal-ids` hits, seeds {seeds} (pooled; per seed in brackets)", ""]
-    lines += md_table(["planted typology", "behaviour", "found / patterns", "recall", "per seed"],
+    lines += md_table(["planted typology", "behaviour", "found / patterns", "recall", "per seed", "customer alerted"],
                       [[r["typology"], r["behaviour"], f"{r['found']} / {r['patterns']}", fmt(r["rate"]),
-                        _per_seed(r["per_seed"])] for r in section["pooled"]["recall"]])
-    lines += ["", "Look-alike rows are false-positive rates (benign patterns named by the typology they imitate).", ""]
+                        _per_seed(r["per_seed"]), fmt(r["alerted_rate"])] for r in section["pooled"]["recall"]])
+    lines += ["", "Found: a hit of the matching typology names the subject within the pattern's days. Customer "
+              "alerted: the subject's customer has a raised alert. Look-alike rows are false-positive rates.",
+              f"Customers with a raised alert who are in a laundering pattern (alert precision): "
+              f"{fmt(section['pooled']['alert_precision'])}.",
+              ""]
     lines += md_table(["hit typology", "hits", "precision", "per seed"],
                       [[r["typology"], fmt(r["hits"]), fmt(r["precision"]), _per_seed(r["per_seed"])]
                        for r in section["pooled"]["precision"]])
