@@ -1,0 +1,147 @@
+"""What every part of the harness shares: paths, the machine stamp, the child-process
+runner (wall time and peak memory of one child), spreads of repeats and the writers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH_DIR = REPO / "benchmarks"
+RESULTS_DIR = BENCH_DIR / "results"
+DATA_DIR = BENCH_DIR / ".data"
+PACKAGES = ("numpy", "pandas", "pyarrow", "numba", "chinesecalendar", "snapml")
+#: Characters of a child's stdout/stderr kept in the results (the end, where errors are).
+OUTPUT_TAIL_CHARS = 2_000
+
+
+def log(msg: str) -> None:
+    """One progress line on stderr (the results go to files)."""
+    print(f"[{dt.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def _proc_field(path: str, key: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return next((line.split(":", 1)[1].strip() for line in fh if line.startswith(key)), None)
+    except OSError:
+        return None
+
+
+def git(*args: str, cwd: Path = REPO) -> str | None:
+    """Output of one git command in ``cwd`` (None if git fails)."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def machine_stamp() -> dict:
+    """CPU model, cores, memory, platform, library versions and the commit measured."""
+    mem_kib = _proc_field("/proc/meminfo", "MemTotal")
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    dirty = git("status", "--porcelain", "--", "src")
+    return {"cpu_model": _proc_field("/proc/cpuinfo", "model name"), "cores": os.cpu_count(),
+            "cores_available": len(os.sched_getaffinity(0)),
+            "memory_bytes": int(mem_kib.split()[0]) * 1024 if mem_kib else None,
+            "platform": platform.platform(), "python": sys.version.split()[0], "versions": versions,
+            "commit": git("rev-parse", "HEAD"), "src_uncommitted_changes": bool(dirty),
+            "load_average_at_start": os.getloadavg(),
+            "env": {k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "NUMBA_DISABLE_JIT", "NUMBA_CACHE_DIR")}}
+
+
+def child_env(pythonpath: Path | str, key_file: Path) -> dict:
+    """The environment of a child: ``pythonpath`` first, and a pseudonym key of the
+    harness's own (``FLOWGRAPH_KEY_FILE``) so nothing is written into the user's home."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(pythonpath)
+    env["FLOWGRAPH_KEY_FILE"] = str(key_file)
+    return env
+
+
+def run_child(cmd: list[str], env: dict, timeout_s: float, cwd: Path | None = None) -> dict:
+    """Run ``cmd`` to its end and measure it.
+
+    Returns
+    -------
+    dict
+        ``wall_s``, ``peak_rss_bytes`` (``ru_maxrss`` of this child alone, from ``wait4``),
+        ``user_s``, ``sys_s``, ``returncode`` (-9 after ``timeout_s``) and the tail of its
+        stdout and stderr.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
+        timer = threading.Timer(timeout_s, proc.kill)
+        timer.start()
+        # wait4, not proc.wait: the rusage of this one child, where RUSAGE_CHILDREN would
+        # report the largest child of the whole harness
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall_s = time.perf_counter() - start
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {"cmd": [str(c) for c in cmd], "returncode": proc.returncode, "wall_s": wall_s,
+                "peak_rss_bytes": usage.ru_maxrss * 1024, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
+                "stdout_tail": out.read()[-OUTPUT_TAIL_CHARS:], "stderr_tail": err.read()[-OUTPUT_TAIL_CHARS:]}
+
+
+def spread(values: list[float]) -> dict:
+    """Median, min, max and relative range ((max - min) / median) of repeats."""
+    if not values:
+        return {"median": None, "min": None, "max": None, "rel_range": None, "n": 0}
+    median = statistics.median(values)
+    return {"median": median, "min": min(values), "max": max(values),
+            "rel_range": (max(values) - min(values)) / median if median else None, "n": len(values)}
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``, None when either is missing or the denominator is 0."""
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, tuple, np.ndarray)):
+        return list(value)
+    return str(value)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """``payload`` as indented JSON (numpy scalars, sets and paths converted)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+
+
+def fmt(value, digits: int = 2, scale: float = 1.0) -> str:
+    """A number for a markdown cell ("–" when missing), thousands separated; counts
+    without decimals."""
+    if value is None:
+        return "–"
+    if isinstance(value, (int, np.integer)) and scale == 1.0:
+        return f"{value:,}"
+    value = value * scale
+    return f"{value:,.0f}" if abs(value) >= 1_000 else f"{value:,.{digits}f}"
+
+
+def md_table(header: list[str], rows: list[list]) -> list[str]:
+    """Markdown table lines (cells already formatted as text)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
