@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .errors import ConfigError
 
@@ -137,12 +138,26 @@ class Pseudonymizer:
         return self._cache[key]
 
     def column(self, series: pd.Series, kind: str = "account") -> pd.Series:
-        """A column of ids, or of lists of ids, pseudonymised."""
-        def one(v):
-            if isinstance(v, (list, tuple, np.ndarray)):
-                return [self(x, kind) for x in v]
-            return self(v, kind)
-        return series.map(one)
+        """A column of ids, or of lists of ids, pseudonymised: each distinct id is keyed once."""
+        values = series.tolist()
+        is_list = [isinstance(v, (list, tuple, np.ndarray)) for v in values]
+        if any(is_list) and all(is_list):
+            flat = pa.array([list(v) for v in values], type=pa.list_(pa.string()))
+            names = self._names(flat.flatten(), kind)
+            out = pa.ListArray.from_arrays(flat.offsets, names).to_pylist()
+        elif not any(is_list):
+            out = self._names(pa.array([None if v is None or v != v else str(v) for v in values],
+                                       type=pa.string()), kind).to_pylist()
+            out = [v if n is None else n for v, n in zip(values, out)]  # None, NaN and "" stay
+        else:
+            out = [[self(x, kind) for x in v] if lst else self(v, kind) for v, lst in zip(values, is_list)]
+        return pd.Series(out, index=series.index, dtype=object)
+
+    def _names(self, ids: pa.Array, kind: str) -> pa.Array:
+        """Pseudonyms of an Arrow array of ids ("" and null stay as they are)."""
+        encoded = ids.dictionary_encode()
+        names = pa.array([self(v, kind) for v in encoded.dictionary.to_pylist()], type=pa.string())
+        return names.take(encoded.indices)
 
 
 #: Columns of flowgraph's own tables that hold account or customer ids; the measures that
