@@ -113,7 +113,7 @@ def test_run_detectors_and_the_scan_agree(bank, reference):
     assert sorted(direct["hit_id"]) == sorted(scanned["hit_id"])
     merged = scanned.merge(direct, on="hit_id", suffixes=("", "_direct"))
     assert (merged["measures"] == merged["measures_direct"]).all()
-    assert (merged["txn_ids"] == merged["txn_ids_direct"].map(json.dumps)).all()
+    assert merged["txn_ids"].map(json.loads).tolist() == [list(x) for x in merged["txn_ids_direct"]]
 
 
 def test_corrected_data_supersedes_stale_hits(bank, tmp_path):

@@ -22,7 +22,7 @@ from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
 from .money import read_rates
 from .report import effectiveness
-from .scan import ScanResult, output_folder, run_scan
+from .scan import ScanResult, Stopwatch, output_folder, run_scan
 from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
 from .store import Store
@@ -156,13 +156,15 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     """
     config = load_config(config_path)
     out = output_folder(out)
-    dataset = _load_input(input_path, **input_options)
+    clock = Stopwatch()
+    with clock("load"):
+        dataset = _load_input(input_path, **input_options)
     click.echo(str(dataset.transactions.report))
     click.echo(str(dataset.accounts.report))
     paths = write_rejects(dataset, out)
     check_some_accepted(dataset, paths["rejects.csv"])
     result = run_scan(dataset, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
-                      key_file=key_file, wait_s=wait_s)
+                      key_file=key_file, wait_s=wait_s, stopwatch=clock)
     _print_scan(result, out)
 
 

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -181,16 +182,20 @@ def deidentify(frame: pd.DataFrame, pseudonymize: Pseudonymizer) -> pd.DataFrame
     """A copy of ``frame`` with every id column of :func:`id_columns` pseudonymised,
     including ids inside a ``measures`` JSON column."""
     out = frame.copy()
-    for col, kind in id_columns().items():
+    columns = id_columns()
+    for col, kind in columns.items():
         if col in out.columns:
             out[col] = pseudonymize.column(out[col], kind)
-    if "measures" in out.columns:
+    if "measures" in out.columns and len(out):
         def clean(text):
             m = json.loads(text) if isinstance(text, str) else dict(text)
-            for key, kind in id_columns().items():
+            for key, kind in columns.items():
                 if key in m:
                     m[key] = [pseudonymize(x, kind) for x in m[key]] if isinstance(m[key], list) \
                         else pseudonymize(m[key], kind)
             return json.dumps(m, sort_keys=True)
-        out["measures"] = out["measures"].map(clean)
+        # only measures that name an id key are rewritten (a few typologies have one)
+        keys = "|".join(re.escape(k) for k in columns)
+        has_ids = out["measures"].astype(str).str.contains(keys, regex=True).to_numpy()
+        out.loc[has_ids, "measures"] = out.loc[has_ids, "measures"].map(clean)
     return out

@@ -46,8 +46,8 @@ ALERT_SCHEMA = pa.schema([
 def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """``frame`` as an Arrow table with ``schema``'s columns first, each of its type (an
     empty frame gives an empty table with every column); other columns follow as they are."""
-    columns = {f.name: pa.array(frame[f.name] if f.name in frame.columns else [], type=f.type, from_pandas=True)
-               for f in schema}
+    columns = {f.name: pa.array(frame[f.name] if f.name in frame.columns and len(frame) else [], type=f.type,
+                                from_pandas=True) for f in schema}
     extra = {c: pa.array(frame[c], from_pandas=True) for c in frame.columns if c not in columns}
     return pa.table({**columns, **extra})
 

@@ -334,19 +334,20 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
     return HitTable(_sorted(frame))
 
 
-def _id_lists(offsets: np.ndarray, values: np.ndarray) -> list:
-    """Segments of ids as Python lists of str (one C-level conversion)."""
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int64)),
-                                    pa.array(np.asarray(values, dtype=object), type=pa.string())).to_pylist()
+def _id_lists(offsets: np.ndarray, values: np.ndarray) -> pd.Series:
+    """Segments of ids as an Arrow list column (no Python object per id)."""
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)),
+                                          pa.array(np.asarray(values, dtype=object), type=pa.string()))
+    return pd.Series(pd.arrays.ArrowExtensionArray(lists.cast(pa.list_(pa.string()))))
 
 
 def _phi_json(mask: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Φ per used method as JSON text: one string per distinct (methods, Φ) combination."""
-    rows = np.column_stack([mask.astype(np.float64), phi])
-    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    rows = pd.DataFrame(np.column_stack([mask.astype(np.float64), phi]))
+    codes, distinct = pd.MultiIndex.from_frame(rows).factorize()  # hashed: a few combinations
     text = [json.dumps({CHANNELS[c]: float(r[1 + c]) for c in range(len(CHANNELS)) if int(r[0]) >> c & 1},
                        sort_keys=True) for r in distinct]
-    return np.asarray(text, dtype=object)[inverse.reshape(-1)]
+    return np.asarray(text, dtype=object)[codes]
 
 
 def _measures_json(measures: dict, n: int) -> list[str]:

@@ -27,7 +27,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +47,21 @@ from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
 from .store import Store, now
+
+class Stopwatch:
+    """Wall time per stage of a scan, recorded in its manifest (``timings_s``)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
+
 
 @dataclass
 class ScanResult:
@@ -66,9 +83,12 @@ def data_fingerprint(table: pd.DataFrame) -> str:
         if col not in table.columns:
             continue
         values = table[col]
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype(str)
+        if isinstance(values.dtype, pd.CategoricalDtype):  # codes, and the names they stand for
+            digest.update(json.dumps(list(map(str, values.cat.categories))).encode())
+            values = pd.Series(values.cat.codes)
         array = pa.array(values, from_pandas=True)
+        if isinstance(array, pa.ChunkedArray):  # e.g. read from Parquet in row groups
+            array = array.combine_chunks()
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
             array = array.cast(pa.large_string())
             # a null and "" differ; offsets rebased so slices of one buffer hash alike
@@ -194,7 +214,7 @@ def _scan_days(graph: TransactionGraph, as_of: str | None) -> tuple[int, int, st
 def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig | None = None,
              as_of: str | None = None, store_path: str | Path | None = None, reveal_ids: bool = False,
              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
-             on_chunk: Callable[[int], None] | None = None) -> ScanResult:
+             on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -223,6 +243,9 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     on_chunk : callable, optional
         Called with the chunk number after each chunk is committed to the store (progress
         reporting; the tests use it to kill a scan between chunks).
+    stopwatch : Stopwatch, optional
+        Times the stages (a caller may have timed loading with it already); the manifest
+        records them as ``timings_s``.
 
     Raises
     ------
@@ -232,27 +255,31 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         No accepted transaction, a damaged store.
     """
     config = config or ScanConfig()
+    clock = stopwatch or Stopwatch()
     out = output_folder(out)
     if not isinstance(dataset, Dataset):
-        dataset = load_dataset(dataset)
+        with clock("load"):
+            dataset = load_dataset(dataset)
     table = dataset.transactions.table
     if len(table) == 0:
         raise DataError(f"{dataset.transactions.report.source}: no accepted transaction, nothing to scan. "
                         "Fix: see the rejected rows and their reasons (flowgraph ingest INPUT --out DIR).")
-    graph = build_graph(table, dataset.accounts.table, config.calendar())
+    with clock("graph"):
+        graph = build_graph(table, dataset.accounts.table, config.calendar())
     first, last, mode = _scan_days(graph, as_of)
     store = Store(store_path or out / "store.sqlite")
     try:
         with store.lock(wait_s):
             return _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk)
+                        progress, on_chunk, clock)
     finally:
         store.close()
 
 
 def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk) -> ScanResult:
-    fingerprint = data_fingerprint(table)
+         on_chunk, clock) -> ScanResult:
+    with clock("fingerprint"):
+        fingerprint = data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
     data_range = (graph.business_days[0], graph.business_days[-1])
     run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
@@ -271,24 +298,30 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     done = store.done_chunks(run_id)
     # every hit of the scan at once, then committed chunk by chunk (by the day its run
     # ends): how the days are cut changes no hit, and fixed costs are paid once
-    scanned = scan_hits(graph, config, (first, last)) if len(done) < len(chunks) else None
+    with clock("detect"):
+        scanned = scan_hits(graph, config, (first, last)) if len(done) < len(chunks) else None
     ends = None if scanned is None else graph.day_index_of(scanned.hits["run_last"])
     for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
                                  f"scan {scan_first}..{scan_last}"):
         in_chunk = (ends >= d0) & (ends <= d1)
-        store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]),
-                           scanned.hits[in_chunk], config.config_hash, scan_last,
-                           retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
+        with clock("store"):
+            store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]),
+                               scanned.hits[in_chunk], config.config_hash, scan_last,
+                               retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
         if on_chunk is not None:
             on_chunk(i)
     # alerts of every monitoring unit this scan touched, from all their stored hits
-    run_hits = store.hits(config.config_hash, run_id=run_id)
-    units = set(np.where(run_hits["customer"] != "", run_hits["customer"], run_hits["subject"]))
-    units |= store.retracted_units(run_id)
-    alerts = build_alerts(store.hits(config.config_hash, units=units), config.model, config.config_hash)
-    store.replace_alerts(config.config_hash, units, alerts, run_id)
-    checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits)}
-    found = set(run_hits["hit_id"])
+    with clock("alerts"):
+        found = store.run_hit_ids(run_id)
+        units = set(store.query("SELECT DISTINCT CASE WHEN h.customer != '' THEN h.customer ELSE h.subject END AS u "
+                                "FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
+                                "WHERE h.config_hash = ? AND r.run_id = ?", [config.config_hash, run_id])["u"])
+        units |= store.retracted_units(run_id)
+        unit_hits = store.hits(config.config_hash, units=units)  # read once: the run's hits are among them
+        run_hits = unit_hits[unit_hits["hit_id"].isin(found)].reset_index(drop=True)
+        alerts = build_alerts(unit_hits, config.model, config.config_hash)
+        store.replace_alerts(config.config_hash, units, alerts, run_id)
+        checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits)}
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
@@ -298,8 +331,10 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
                 "resumed": resumed, "checks": checks, "deidentified": not reveal_ids,
                 # business days whose holidays were estimated, not taken from an official notice
                 "calendar_note": graph.calendar.coverage_note(*data_range),
-                "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)]}
-    paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
+                "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
+                "timings_s": clock.seconds}
+    with clock("exports"):
+        paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
 

@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import ConfigError, DataError
 
@@ -291,24 +293,32 @@ class Store:
         with lists and dates decoded. Units are selected in SQL, so a daily run reads only
         the history of the customers it touched."""
         if run_id is not None:
-            frame = self.query("SELECT h.* FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
-                               "WHERE h.config_hash = ? AND r.run_id = ?", [config_hash, run_id])
+            frame = self._frame("SELECT h.* FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
+                                "WHERE h.config_hash = ? AND r.run_id = ?", (config_hash, run_id))
         elif units is not None:
-            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_units (unit TEXT PRIMARY KEY)")
-            self.conn.execute("DELETE FROM wanted_units")
-            self.conn.executemany("INSERT OR IGNORE INTO wanted_units VALUES (?)", [(u,) for u in units])
-            frame = self.query(
+            self._wanted_units(units)
+            frame = self._frame(
                 "SELECT h.* FROM wanted_units u JOIN hits h ON h.config_hash = ? AND h.customer = u.unit "
                 "UNION ALL SELECT h.* FROM wanted_units u JOIN hits h "
-                "ON h.config_hash = ? AND h.customer = '' AND h.subject = u.unit", [config_hash, config_hash])
+                "ON h.config_hash = ? AND h.customer = '' AND h.subject = u.unit", (config_hash, config_hash))
         else:
-            frame = self.query("SELECT * FROM hits WHERE config_hash = ?", [config_hash])
+            frame = self._frame("SELECT * FROM hits WHERE config_hash = ?", (config_hash,))
         for col in ("accounts", "txn_ids"):
-            frame[col] = frame[col].map(json.loads)
+            frame[col] = parse_json_lists(frame[col].tolist())
         frame["in_band"] = frame["in_band"].astype(bool)
         for col in ("window_start", "window_end", "run_first", "run_last"):
             frame[col] = pd.to_datetime(frame[col])
         return frame.drop(columns=["content"]).reset_index(drop=True)
+
+    @_database_errors
+    def run_hit_ids(self, run_id: str) -> set[str]:
+        """Ids of the hits a run found."""
+        return {r[0] for r in self.conn.execute("SELECT hit_id FROM run_hits WHERE run_id = ?", (run_id,))}
+
+    def _frame(self, sql: str, params) -> pd.DataFrame:
+        """A query's rows as a DataFrame (columns from the cursor; faster than read_sql)."""
+        cursor = self.conn.execute(sql, params)
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
     @_database_errors
     def large_value_evidence(self, config_hash: str, first_day: str, last_day: str) -> set[str]:
@@ -325,27 +335,35 @@ class Store:
         """Make the stored alerts of these monitoring units (customers, or subject accounts
         for hits without a customer) exactly ``alerts``: new ids are inserted, kept ids
         updated, ids that no longer exist removed unless an analyst already decided on them."""
-        existing = self.query("SELECT alert_id, customer, subject, first_run FROM alerts WHERE config_hash = ?",
-                              [config_hash])
-        unit_of = lambda r: r["customer"] if r["customer"] else r["subject"]
-        existing = existing[[unit_of(r) in units for r in existing.to_dict("records")]] if len(existing) else existing
-        first_run = dict(zip(existing["alert_id"], existing["first_run"])) if len(existing) else {}
+        self._wanted_units(units)
+        existing = self.conn.execute(
+            "SELECT a.alert_id, a.first_run FROM alerts a JOIN wanted_units u "
+            "ON u.unit = CASE WHEN a.customer != '' THEN a.customer ELSE a.subject END WHERE a.config_hash = ?",
+            (config_hash,)).fetchall()
+        first_run = dict(existing)
         decided = {r[0] for r in self.conn.execute("SELECT DISTINCT alert_id FROM dispositions")}
+        rows = list(zip(alerts["alert_id"], [config_hash] * len(alerts), alerts["customer"], alerts["subject"],
+                        alerts["score"].astype(float), alerts["raised"].astype(int),
+                        _days(alerts["window_start"]), _days(alerts["window_end"]), alerts["n_hits"].astype(int),
+                        json_lists(alerts["hit_ids"].tolist()), alerts["utilisation"].astype(float),
+                        alerts["explanation"], [first_run.get(a, run_id) for a in alerts["alert_id"]],
+                        [run_id] * len(alerts)))
         with self.transaction() as c:
-            keep = set(alerts["alert_id"])
-            for alert_id in set(first_run) - keep - decided:
-                c.execute("DELETE FROM alerts WHERE alert_id = ?", (alert_id,))
-            for r in alerts.to_dict("records"):
-                c.execute("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          (r["alert_id"], config_hash, r["customer"], r["subject"], r["score"], int(r["raised"]),
-                           _day(r["window_start"]), _day(r["window_end"]), r["n_hits"], json.dumps(r["hit_ids"]),
-                           r["utilisation"], r["explanation"], first_run.get(r["alert_id"], run_id), run_id))
+            gone = set(first_run) - set(alerts["alert_id"]) - decided
+            c.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in gone])
+            c.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _wanted_units(self, units) -> None:
+        """The temporary table ``wanted_units`` holds ``units`` (for joins)."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_units (unit TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM wanted_units")
+        self.conn.executemany("INSERT OR IGNORE INTO wanted_units VALUES (?)", [(u,) for u in units])
 
     @_database_errors
     def alerts(self, config_hash: str | None = None) -> pd.DataFrame:
         sql = "SELECT * FROM alerts" + (" WHERE config_hash = ?" if config_hash else "")
         frame = self.query(sql, [config_hash] if config_hash else [])
-        frame["hit_ids"] = frame["hit_ids"].map(json.loads)
+        frame["hit_ids"] = parse_json_lists(frame["hit_ids"].tolist())
         frame["raised"] = frame["raised"].astype(bool)
         return frame
 
@@ -377,9 +395,9 @@ def _hit_rows(hits: pd.DataFrame, seen_through: str) -> list[tuple]:
     for col in HIT_STORE_COLUMNS[:-2]:
         values = hits[col]
         if col in ("accounts", "txn_ids"):
-            frame[col] = [json.dumps(list(v)) for v in values]
+            frame[col] = json_lists(values)
         elif col in ("window_start", "window_end", "run_first", "run_last"):
-            frame[col] = values.to_numpy(dtype="datetime64[D]").astype(str).tolist()
+            frame[col] = _days(values)
         elif col == "in_band":
             frame[col] = values.astype(int).tolist()
         else:
@@ -399,6 +417,35 @@ def _migrate(conn) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last)")
 
 
-def _day(value) -> str:
-    """A timestamp as the ISO date SQLite stores."""
-    return str(pd.Timestamp(value).date())
+def _days(values) -> list[str]:
+    """Timestamps as the ISO dates SQLite stores."""
+    return pd.Series(values).to_numpy(dtype="datetime64[D]").astype(str).tolist()
+
+
+def json_lists(lists) -> list[str]:
+    """Each list of strings as JSON text (``json.dumps(x, ensure_ascii=False)``), without
+    a Python call per list: an Arrow list column is joined by Arrow; Python lists go
+    through one call of the C encoder, whose document ``[[...], [...]]`` is cut at its
+    top-level separators (ids that need escaping fall back to one call per list)."""
+    if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
+        arrow = lists.array.__arrow_array__()
+        if isinstance(arrow, pa.ChunkedArray):
+            arrow = arrow.combine_chunks()
+        flat = arrow.flatten()
+        if not len(flat) or not pc.any(pc.match_substring_regex(flat, r'["\\\x00-\x1f]')).as_py():
+            inner = pc.binary_join(arrow, '", "')
+            text = pc.binary_join_element_wise('["', inner, '"]', "")
+            return pc.if_else(pc.equal(pc.list_value_length(arrow), 0), "[]", text).to_pylist()
+    lists = [list(x) for x in lists]
+    if len(lists) < 2:
+        return [json.dumps(x, ensure_ascii=False) for x in lists]
+    parts = json.dumps(lists, ensure_ascii=False)[1:-1].split("], [")
+    if len(parts) != len(lists):
+        return [json.dumps(x, ensure_ascii=False) for x in lists]
+    parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]
+    return [f"[{p}]" for p in parts]
+
+
+def parse_json_lists(texts: list[str]) -> list:
+    """Many JSON lists parsed in one call of the C decoder."""
+    return json.loads("[" + ",".join(texts) + "]") if texts else []

@@ -158,3 +158,57 @@ def frequent_runs(account, day, per_day, consecutive):
             p = q + 1
         i = j
     return out[:k]
+
+
+@jit
+def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers, offsets, out):
+    """Count (``out`` empty: into ``offsets[i + 1]``) or write the edges of each found daily
+    sum, by the rule that summed them (:func:`_daily_pass`)."""
+    slot_hit = np.full((n_customers, 4), -1, np.int64)
+    written = offsets[:-1].copy()
+    i = 0
+    n = len(found)
+    while i < n:
+        d = found[i, 1]
+        j = i
+        while j < n and found[j, 1] == d:
+            slot_hit[found[j, 0], found[j, 2] * 2 + found[j, 3]] = j
+            j += 1
+        for e in range(day_indptr[d], day_indptr[d + 1]):
+            if not applies[e]:
+                continue
+            cc = 1 if is_foreign[e] else 0
+            for side in range(2):
+                c = dst_cust[e] if side == 0 else src_cust[e]
+                if c < 0:
+                    continue
+                h = slot_hit[c, side * 2 + cc]
+                if h < 0:
+                    continue
+                if len(out):
+                    out[written[h]] = e
+                    written[h] += 1
+                else:
+                    offsets[h + 1] += 1
+        for k in range(i, j):
+            slot_hit[found[k, 0], found[k, 2] * 2 + found[k, 3]] = -1
+        i = j
+
+
+@jit
+def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers):
+    """The transactions of each daily sum :func:`daily_cumulative` found (rows in its day
+    order): the rule's transactions of that customer, day, direction and currency class.
+
+    Returns
+    -------
+    offsets : ndarray of int64, shape (n + 1,)
+    edges : ndarray of int64
+    """
+    offsets = np.zeros(len(found) + 1, np.int64)
+    none = np.zeros(0, np.int64)
+    _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers, offsets, none)
+    offsets = np.cumsum(offsets)
+    out = np.zeros(offsets[-1], np.int64)
+    _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers, offsets, out)
+    return offsets, out

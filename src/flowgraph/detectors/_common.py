@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import weakref
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 
 from ..config import CHANNELS, RuleSet, get_rule_set
 from ..money import PARTY_ENTITY, rule_applies
@@ -56,6 +58,11 @@ def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:
 
 
 def phi_table(graph, rules: RuleSet) -> np.ndarray:
+    """Φ (CNY) of each method for each account (:func:`_phi_table`), once per graph and rule set."""
+    return memo(graph, ("phi_table", rules), lambda: _phi_table(graph, rules))
+
+
+def _phi_table(graph, rules: RuleSet) -> np.ndarray:
     """Φ (CNY) of each method (columns in :data:`flowgraph.config.CHANNELS` order) for each
     account (SPEC §2): the rule its transactions fall under — cash: LV-CASH; transfers:
     LV-ENTITY for entities, LV-PERSON otherwise; cross-border: LV-ENTITY for entities,
@@ -100,12 +107,30 @@ def share_cents(fraction: float, phi_cents: np.ndarray) -> np.ndarray:
     """
     fraction = Decimal(repr(float(fraction)))
     phi_cents = np.asarray(phi_cents, np.int64)
-    uniq, inverse = np.unique(phi_cents, return_inverse=True)
+    codes, uniq = pd.factorize(phi_cents.reshape(-1))  # a few distinct Φ: hashed, not sorted
     floors = np.array([math.ceil(fraction * int(p)) for p in uniq.tolist()], np.int64)
-    return floors[inverse.reshape(phi_cents.shape)]
+    return floors[codes].reshape(phi_cents.shape)
+
+
+def memo(graph, key, compute):
+    """``compute()``, kept with the graph under ``key``: arrays every detector (and the
+    tolerance band's second run) derives from one graph and rule set are derived once."""
+    cache = _MEMO.setdefault(graph, {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+_MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each edge's amount and Φ in integer cents (:func:`_edge_phi_cents`), once per graph
+    and rule set."""
+    return memo(graph, ("edge_phi_cents", rules), lambda: _edge_phi_cents(graph, rules))
+
+
+def _edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each edge's amount and Φ in integer cents of the currency the large-value rules
     compare (SPEC §2, 003 art. 5): CNY edges in fen against the CNY threshold, foreign
     ones in US cents against the USD threshold.

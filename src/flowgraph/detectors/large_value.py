@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.large_value import daily_cumulative, frequent_runs
+from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, frequent_runs
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ..money import rule_applies
@@ -118,31 +118,19 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
                                  cny_cents, usd_cents, graph.n_customers, first, last)
         found = found[found[:, 4] >= 2]  # one transaction alone is the single-transaction hit
         if len(found):
-            dailies.append(_daily_parts(graph, found, applies & scanned, src_cust, dst_cust, foreign,
+            dailies.append(_daily_parts(graph, found, applies, src_cust, dst_cust, foreign,
                                         rule_measures(len(found)), rule.code))
     parts = (HitParts.concat(singles), HitParts.concat(dailies), _frequent(graph, rules, params, first, last))
     return HitTable.concat([hit_table(graph, "large_value", pid, phi, p) for p in parts])
 
 
-def _daily_parts(graph, found, covered_mask, src_cust, dst_cust, foreign, measures, code) -> HitParts:
+def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, code) -> HitParts:
     """Daily cumulative hits: per found (customer, day, direction, currency class), the
-    rule's transactions of that customer and day on that side; subject: the customer's
-    account with the largest share."""
-    covered = np.flatnonzero(covered_mask)
-    # every covered edge once per side, sorted by (customer, day, currency class, direction),
-    # so each daily hit's evidence is one searchsorted range
-    side_edge = np.concatenate([covered, covered])
-    side_cust = np.concatenate([dst_cust[covered], src_cust[covered]])
-    side_dir = np.repeat(np.array([0, 1]), len(covered))
-    keep = side_cust >= 0
-    side_edge = side_edge[keep]
-    side_key = _daily_key(side_cust[keep], graph.day[side_edge], foreign[side_edge], side_dir[keep], graph.n_days)
-    order = np.argsort(side_key, kind="stable")
-    side_edge, side_key = side_edge[order], side_key[order]
+    rule's transactions of that customer and day on that side (from the kernel's own
+    rule); subject: the customer's account with the largest share."""
+    offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, applies, foreign, found,
+                                               graph.n_customers)
     customer, day, direction, currency_class, n, total_cents = (found[:, k] for k in range(6))
-    wanted = _daily_key(customer, day, currency_class, direction, graph.n_days)
-    offsets, edges = ranges(np.searchsorted(side_key, wanted, "left"), np.searchsorted(side_key, wanted, "right"),
-                            side_edge)
     cents = graph.amount_cny_cents
     subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
                        segment_top_party(offsets, edges, graph.src, cents))
@@ -153,12 +141,6 @@ def _daily_parts(graph, found, covered_mask, src_cust, dst_cust, foreign, measur
          "currency_class": np.where(currency_class == 1, "foreign", "CNY").astype(object),
          "transactions": n, "daily_sum": total_cents / 100},
         key=np.char.add(f"{code}:", (direction * 2 + currency_class).astype(str)))
-
-
-def _daily_key(customer, day, foreign, direction, n_days: int) -> np.ndarray:
-    """One int64 per (customer, business day, currency class, direction)."""
-    return ((np.asarray(customer, np.int64) * n_days + np.asarray(day, np.int64)) * 2
-            + np.asarray(foreign, np.int64)) * 2 + np.asarray(direction, np.int64)
 
 
 def _frequent(graph, rules, params, first, last) -> HitParts:

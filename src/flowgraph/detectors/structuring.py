@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
 from .._kernels.segments import segment_day_profile, segment_sum
 from .._kernels.structuring import (daily_structuring_evidence, daily_structuring_runs, structuring_evidence,
                                     structuring_runs)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import edge_phi_cents, in_scan, monitored, n_chunks, phi_ratio, phi_table, prepare, share_cents
+from ._common import edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_ratio, phi_table, prepare, share_cents
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
@@ -173,6 +174,11 @@ def _parts(graph, params, typology, account, method, run_first, run_last, best, 
 
 
 def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_series_of` once per graph and Φ array (the tolerance band runs twice)."""
+    return memo(graph, ("daily_series", id(phi_cents)), lambda: _series_of(graph, phi_cents))
+
+
+def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group edges into daily-cumulative series: one channel, currency class and Φ (only
     such transactions add up toward one daily large-value threshold).
 
@@ -183,11 +189,15 @@ def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     series_channel, series_phi_cents : ndarray of int64
         Per series, its channel and Φ in cents.
     """
-    phis, phi_idx = np.unique(phi_cents, return_inverse=True)
+    codes, found = pd.factorize(phi_cents)  # a few distinct Φ: hashed, not sorted
+    order = np.argsort(found)
+    phis, phi_idx = found[order], np.argsort(order)[codes]
     # one int per (channel, currency class, Φ), ordered as those tuples
-    key = (graph.channel.astype(np.int64) * 2 + ~graph.is_home_currency) * len(phis) + phi_idx.reshape(-1)
-    keys, series = np.unique(key, return_inverse=True)
-    return series.reshape(-1).astype(np.int64), keys // (2 * len(phis)), phis[keys % len(phis)]
+    key = (graph.channel.astype(np.int64) * 2 + ~graph.is_home_currency) * len(phis) + phi_idx
+    codes, found = pd.factorize(key)
+    order = np.argsort(found)
+    keys, series = found[order], np.argsort(order)[codes]
+    return series.astype(np.int64), keys // (2 * len(phis)), phis[keys % len(phis)]
 
 
 DETECTOR = Detector("structuring", StructuringParams, detect, (
