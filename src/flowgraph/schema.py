@@ -170,7 +170,7 @@ class Validated:
 
 # Text columns stay in pandas' Arrow-backed "string" dtype from input to output: turning
 # 10 M values into Python str objects and back cost seconds and gigabytes
-# (benchmarks/results/graph_build.md). Anything done per value (upper-casing, mapping
+# (measured at 10 M rows). Anything done per value (upper-casing, mapping
 # channel codes) is done on the few distinct values after pd.factorize instead.
 
 def _text(series: pd.Series) -> pd.Series:
