@@ -351,8 +351,23 @@ def _phi_json(mask: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 def _measures_json(measures: dict, n: int) -> list[str]:
-    """Each hit's measures as JSON text (keys sorted), written by pandas' C encoder."""
+    """Each hit's measures as JSON text (keys sorted, shortest float repr, NaN as null),
+    from one call of the C encoder cut at its top-level separators (text that holds a
+    separator falls back to one call per hit)."""
     if not measures:
         return ["{}"] * n
     frame = pd.DataFrame({k: measures[k] for k in sorted(measures)})
-    return frame.to_json(orient="records", lines=True, double_precision=15).splitlines()
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    dump = lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False, default=_plain)
+    if n < 2:
+        return [dump(r) for r in records]
+    parts = dump(records)[1:-1].split("}, {")
+    if len(parts) != n:
+        return [dump(r) for r in records]
+    parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]
+    return [f"{{{p}}}" for p in parts]
+
+
+def _plain(value):
+    """numpy scalars and arrays as the Python values JSON knows."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
