@@ -301,13 +301,15 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     with clock("detect"):
         scanned = scan_hits(graph, config, (first, last)) if len(done) < len(chunks) else None
     ends = None if scanned is None else graph.day_index_of(scanned.hits["run_last"])
+    changes: dict[str, int] = {}  # hits added, updated and retracted in the store by this process
     for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
                                  f"scan {scan_first}..{scan_last}"):
         in_chunk = (ends >= d0) & (ends <= d1)
         with clock("store"):
-            store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]),
-                               scanned.hits[in_chunk], config.config_hash, scan_last,
-                               retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
+            counts = store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]),
+                                        scanned.hits[in_chunk], config.config_hash, scan_last,
+                                        retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
+        changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
         if on_chunk is not None:
             on_chunk(i)
     # alerts of every monitoring unit this scan touched, from all their stored hits
@@ -332,7 +334,7 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
                 # business days whose holidays were estimated, not taken from an official notice
                 "calendar_note": graph.calendar.coverage_note(*data_range),
                 "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
-                "timings_s": clock.seconds}
+                "hit_changes": changes, "timings_s": clock.seconds}
     with clock("exports"):
         paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)

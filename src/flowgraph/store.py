@@ -253,24 +253,26 @@ class Store:
             c.execute("INSERT INTO chunk_old SELECT h.hit_id, 'updated' FROM hits h JOIN chunk_hits n "
                       "ON h.hit_id = n.hit_id WHERE h.config_hash = ? AND h.content IS NOT n.content "
                       "AND h.seen_through <= ?", (config_hash, seen_through))
-            c.execute("INSERT OR IGNORE INTO chunk_old SELECT h.hit_id, 'retracted' FROM hits h "
-                      "WHERE h.config_hash = ? AND h.seen_through <= ? AND h.hit_id NOT IN (SELECT hit_id FROM chunk_hits) "
-                      "AND ((h.run_last >= ? AND h.run_last <= ?) OR h.hit_id IN (SELECT hit_id FROM chunk_retract))",
+            retract = ("INSERT OR IGNORE INTO chunk_old SELECT h.hit_id, 'retracted' FROM {} WHERE h.config_hash = ? "
+                       "AND h.seen_through <= ? AND h.hit_id NOT IN (SELECT hit_id FROM chunk_hits){}")
+            c.execute(retract.format("hits h", " AND h.run_last >= ? AND h.run_last <= ?"),
                       (config_hash, seen_through, first_day, last_day))
+            c.execute(retract.format("chunk_retract r JOIN hits h ON h.hit_id = r.hit_id", ""),
+                      (config_hash, seen_through))
             c.execute(f"INSERT INTO hit_versions SELECT {', '.join('h.' + x for x in HIT_STORE_COLUMNS)}, ?, ?, o.reason "
                       "FROM hits h JOIN chunk_old o ON h.hit_id = o.hit_id WHERE h.config_hash = ?",
                       (run_id, now(), config_hash))
             c.execute("DELETE FROM hits WHERE config_hash = ? AND hit_id IN (SELECT hit_id FROM chunk_old)", (config_hash,))
             counts = dict(c.execute("SELECT reason, COUNT(*) FROM chunk_old GROUP BY reason").fetchall())
-            before = c.execute("SELECT COUNT(*) FROM hits WHERE config_hash = ?", (config_hash,)).fetchone()[0]
+            before = self.conn.total_changes
             c.executemany(f"INSERT OR IGNORE INTO hits ({versions}) VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})",
                           rows)
-            after = c.execute("SELECT COUNT(*) FROM hits WHERE config_hash = ?", (config_hash,)).fetchone()[0]
+            inserted = self.conn.total_changes - before
             c.executemany("INSERT OR IGNORE INTO run_hits VALUES (?, ?)", [(run_id, i) for i in ids])
             c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
                       (run_id, chunk, first_day, last_day, len(rows), now()))
         updated = counts.get("updated", 0)
-        return {"added": after - before - updated, "updated": updated, "retracted": counts.get("retracted", 0)}
+        return {"added": inserted - updated, "updated": updated, "retracted": counts.get("retracted", 0)}
 
     @_database_errors
     def retracted_units(self, run_id: str) -> set[str]:
