@@ -124,7 +124,8 @@ def test_corrected_data_supersedes_stale_hits(bank, tmp_path):
     table = bank.transactions.table
     corrected = Dataset(dataclasses.replace(bank.transactions, table=table[~table["txn_id"].isin(hit["txn_ids"])]
                                             .reset_index(drop=True)), bank.accounts)
-    run_scan(corrected, tmp_path / "after", ScanConfig(), store_path=store, progress=False)
+    after = run_scan(corrected, tmp_path / "after", ScanConfig(), store_path=store, progress=False)
+    assert after.manifest["hit_changes"]["retracted"] >= 1
     with sqlite3.connect(store) as conn:
         stored = {r[0] for r in conn.execute("SELECT hit_id FROM hits")}
         retracted = dict(conn.execute("SELECT hit_id, reason FROM hit_versions"))
