@@ -78,7 +78,9 @@ def scan(tree: Tree, input_path: Path, out: Path, ws: Workspace, config: Path | 
     typology = pq.read_table(out / "hits.parquet", columns=["typology"]).column("typology").to_pylist()
     by_typology = {t: typology.count(t) for t in sorted(set(typology))}
     return {**run, "n_hits": manifest.get("n_hits"), "n_alerts": manifest.get("n_alerts"),
-            "n_chunks": manifest.get("n_chunks"), "hits_by_typology": by_typology}
+            "n_chunks": manifest.get("n_chunks"), "hits_by_typology": by_typology,
+            # stage times, where the tree's manifest records them (releases after 0ee599c)
+            "timings_s": manifest.get("timings_s")}
 
 
 def config_file(folder: Path, name: str, text: str) -> Path:

@@ -117,6 +117,14 @@ def markdown(section: dict) -> list[str]:
               f"peak RSS ≤ {GOAL_PEAK_RSS_BYTES / GIB:.0f} GiB. Ratios ≥ 1 meet the goal.", ""]
     lines += md_table(["transactions", "txn/s ÷ goal", "txn/s ÷ floor", "4 GiB ÷ peak RSS"],
                       [[fmt(e["bank"]["n_txns"]), *(fmt(v) for v in e["goals"].values())] for e in section["sizes"]])
+    stages = [(e["bank"]["n_txns"], e["trees"]["current"]["runs"][-1].get("timings_s"))
+              for e in section["sizes"] if "runs" in e["trees"].get("current", {})]
+    stages = [(n, t) for n, t in stages if t]
+    if stages:
+        names = list(stages[-1][1])
+        lines += ["", "Stages of the current tree's last scan (seconds, from its manifest's `timings_s`; the "
+                  "rest of the wall time is start-up, imports and the de-identified exports):", ""]
+        lines += md_table(["transactions", *names], [[fmt(n), *(fmt(t.get(k)) for k in names)] for n, t in stages])
     return lines
 
 
