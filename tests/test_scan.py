@@ -2,7 +2,6 @@
 alerts and their explanations, de-identification, the report and dispositions."""
 
 import json
-import os
 import re
 import signal
 import sqlite3
