@@ -117,8 +117,7 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
                              graph.src, graph.dst, graph.day, graph.amount_cny, 0, last,
                              params.window_days, params.min_counterparties, params.max_concentrated,
                              params.material_fraction * threshold, small, graph.account_customer, n_chunks())
-    account, condition, run_first, run_last, best = (runs[:, k] for k in range(5))
-    keep = monitored(graph)[account] & in_scan(run_last, first)
+    keep = monitored(graph)[runs[:, 0]] & in_scan(runs[:, 3], first)
     runs, amounts = runs[keep], amounts[keep]
     account, condition, run_first, run_last, best, n_senders, n_receivers = (runs[:, k] for k in range(7))
     arrays = (params.window_days, graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src,
