@@ -8,9 +8,11 @@ from hypothesis import strategies as st
 from flowgraph._kernels import segments as seg
 from flowgraph._kernels.fan import _is_counterparty, fan_evidence
 from flowgraph._kernels.pass_through import _flows, pass_through_evidence
-from flowgraph._kernels.structuring import structuring_evidence
+from flowgraph._kernels.evidence import window_range
+from flowgraph._kernels.structuring import daily_structuring_evidence, structuring_evidence
 from flowgraph.config import PBOC_2016
 from flowgraph.detectors._common import edge_phi_cents, share_cents
+from flowgraph.detectors.structuring import _daily_series
 from reference import segments as ref
 from test_detector_kernels import graphs, make_graph
 
@@ -79,3 +81,44 @@ def test_evidence_kernels_take_what_the_counting_rules_take(graph_spec, window, 
         band = lambda e: g.channel[e] == method and low_cents[e] <= amount_cents[e] < phi_cents[e]
         assert got == [ref.window_edges(g, a, lo(a), best[a], "in", lambda e, a=a: band(e) and g.src[e] != a)
                        + ref.window_edges(g, a, lo(a), best[a], "out", band) for a in accounts]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 9), max_size=8), min_size=1, max_size=5), st.integers(-2, 10),
+       st.integers(0, 3))
+def test_window_range_finds_an_accounts_edges_on_a_run_of_days(days_per_account, lo_day, width):
+    """Accounts' edges in time order (CSR): the binary search gives exactly those on lo..hi."""
+    day = np.array([d for days in days_per_account for d in sorted(days)], np.int64)
+    indptr = np.concatenate([[0], np.cumsum([len(d) for d in days_per_account])]).astype(np.int64)
+    edges = np.arange(len(day), dtype=np.int64)
+    for a in range(len(days_per_account)):
+        j0, j1 = window_range(a, lo_day, lo_day + width, indptr, edges, day)
+        want = [e for e in range(indptr[a], indptr[a + 1]) if lo_day <= day[e] <= lo_day + width]
+        assert list(edges[j0:j1]) == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 6), st.integers(0, 20))
+def test_daily_structuring_evidence_takes_the_band_days(graph_spec, window, best_day):
+    g = make_graph(*graph_spec)
+    amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
+    series, _, series_phi = _daily_series(g, phi_cents)
+    series_low = share_cents(0.8, series_phi)
+    n = g.n_accounts * 2 * len(series_phi)
+    account = np.repeat(np.arange(g.n_accounts), 2 * len(series_phi))
+    direction = np.tile(np.repeat([0, 1], len(series_phi)), g.n_accounts)
+    which = np.tile(np.arange(len(series_phi)), 2 * g.n_accounts)
+    best = np.full(n, min(best_day, g.n_days - 1), np.int64)
+    got = ref.segments_of(*daily_structuring_evidence(account, direction, which, best, window, g.in_indptr,
+                                                      g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day,
+                                                      series, amount_cents, series_low, series_phi))
+    for i in range(n):
+        a, s, lo = account[i], which[i], int(best[i]) - window + 1
+        side = "in" if direction[i] == 0 else "out"
+        mine = ref.window_edges(g, a, lo, best[i], side, lambda e: g.src[e] != g.dst[e] and series[e] == s)
+        sums, counts = {}, {}
+        for e in mine:
+            sums[g.day[e]] = sums.get(g.day[e], 0) + int(amount_cents[e])
+            counts[g.day[e]] = counts.get(g.day[e], 0) + 1
+        band = {d for d in sums if counts[d] >= 2 and series_low[s] <= sums[d] < series_phi[s]}
+        assert got[i] == [e for e in mine if g.day[e] in band]

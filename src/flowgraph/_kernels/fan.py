@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
+from .evidence import count_then_fill, window_range
 
 N_CONDITIONS = 4
 
@@ -244,26 +245,28 @@ def fan_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, 
     return runs, amounts
 
 
-@jit
-def _window_counted(a, lo_day, hi_day, indptr, edges, other, day, amount, small, cust, out, at):
-    """Count (``out`` empty) or write at ``at`` the account's edges on days
-    ``lo_day..hi_day`` that :func:`_is_counterparty` counts; return how many."""
-    own = cust[a]
-    k = 0
-    for j in range(indptr[a], indptr[a + 1]):
-        e = edges[j]
-        if day[e] < lo_day:
-            continue
-        if day[e] > hi_day:
-            break
-        if _is_counterparty(other[e], a, own, amount[e], small, cust):
-            if len(out):
-                out[at + k] = e
-            k += 1
-    return k
-
-
 @jit(parallel=True)
+def _fan_evidence_pass(account, best_day, use_in, use_out, window_days, in_indptr, in_edges, out_indptr, out_edges,
+                       src, dst, day, amount, small, cust, offsets, out):
+    fill = len(out) > 0
+    for i in numba.prange(len(account)):
+        a, hi = account[i], best_day[i]
+        k = 0
+        for side in range(2):
+            if not (use_in[i] if side == 0 else use_out[i]):
+                continue
+            indptr, edges, other = (in_indptr, in_edges, src) if side == 0 else (out_indptr, out_edges, dst)
+            j0, j1 = window_range(a, hi - window_days + 1, hi, indptr, edges, day)
+            for j in range(j0, j1):
+                e = edges[j]
+                if _is_counterparty(other[e], a, cust[a], amount[e], small[a], cust):
+                    if fill:
+                        out[offsets[i] + k] = e
+                    k += 1
+        if not fill:
+            offsets[i + 1] = k
+
+
 def fan_evidence(account, best_day, use_in, use_out, window_days, in_indptr, in_edges, out_indptr, out_edges,
                  src, dst, day, amount, small, cust):
     """The evidence of fan results: the edges the kernel counted in each result's best
@@ -282,30 +285,8 @@ def fan_evidence(account, best_day, use_in, use_out, window_days, in_indptr, in_
 
     Returns
     -------
-    offsets : ndarray of int64, shape (n + 1,)
-    edges : ndarray of int64
+    offsets, edges : ndarray of int64
         Result ``i``'s evidence is ``edges[offsets[i]:offsets[i + 1]]`` (in-edges first).
     """
-    n = len(account)
-    counts = np.zeros(n + 1, np.int64)
-    none = np.zeros(0, np.int64)
-    for i in numba.prange(n):
-        a, hi = account[i], best_day[i]
-        lo = hi - window_days + 1
-        k = 0
-        if use_in[i]:
-            k += _window_counted(a, lo, hi, in_indptr, in_edges, src, day, amount, small[a], cust, none, 0)
-        if use_out[i]:
-            k += _window_counted(a, lo, hi, out_indptr, out_edges, dst, day, amount, small[a], cust, none, 0)
-        counts[i + 1] = k
-    offsets = np.cumsum(counts)
-    out = np.zeros(offsets[-1], np.int64)
-    for i in numba.prange(n):
-        a, hi = account[i], best_day[i]
-        lo = hi - window_days + 1
-        at = offsets[i]
-        if use_in[i]:
-            at += _window_counted(a, lo, hi, in_indptr, in_edges, src, day, amount, small[a], cust, out, at)
-        if use_out[i]:
-            _window_counted(a, lo, hi, out_indptr, out_edges, dst, day, amount, small[a], cust, out, at)
-    return offsets, out
+    return count_then_fill(_fan_evidence_pass, len(account), account, best_day, use_in, use_out, window_days,
+                           in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, small, cust)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from .evidence import count_then_fill
 
 
 @jit
@@ -195,20 +196,13 @@ def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, fo
         i = j
 
 
-@jit
 def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers):
     """The transactions of each daily sum :func:`daily_cumulative` found (rows in its day
     order): the rule's transactions of that customer, day, direction and currency class.
 
     Returns
     -------
-    offsets : ndarray of int64, shape (n + 1,)
-    edges : ndarray of int64
+    offsets, edges : ndarray of int64
     """
-    offsets = np.zeros(len(found) + 1, np.int64)
-    none = np.zeros(0, np.int64)
-    _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers, offsets, none)
-    offsets = np.cumsum(offsets)
-    out = np.zeros(offsets[-1], np.int64)
-    _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers, offsets, out)
-    return offsets, out
+    return count_then_fill(_daily_evidence_pass, len(found), day_indptr, src_cust, dst_cust, applies, is_foreign,
+                           found, n_customers)

@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
+from .evidence import count_then_fill, window_range
 
 SLACK = 1e-9
 
@@ -177,25 +178,26 @@ def pass_through_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
     return runs, amounts
 
 
-@jit
-def _run_flows(a, lo_day, hi_day, indptr, edges, other, day, cust, out, at):
-    """Count (``out`` empty) or write at ``at`` the account's edges on days
-    ``lo_day..hi_day`` that :func:`_flows` counts; return how many."""
-    k = 0
-    for j in range(indptr[a], indptr[a + 1]):
-        e = edges[j]
-        if day[e] < lo_day:
-            continue
-        if day[e] > hi_day:
-            break
-        if _flows(other[e], a, cust[a], cust):
-            if len(out):
-                out[at + k] = e
-            k += 1
-    return k
-
-
 @jit(parallel=True)
+def _pass_through_evidence_pass(account, best_day, run_days, in_indptr, in_edges, out_indptr, out_edges, src, dst,
+                                day, cust, offsets, out):
+    fill = len(out) > 0
+    for i in numba.prange(len(account)):
+        a, hi = account[i], best_day[i]
+        k = 0
+        for side in range(2):
+            indptr, edges, other = (in_indptr, in_edges, src) if side == 0 else (out_indptr, out_edges, dst)
+            j0, j1 = window_range(a, hi - run_days + 1, hi, indptr, edges, day)
+            for j in range(j0, j1):
+                e = edges[j]
+                if _flows(other[e], a, cust[a], cust):
+                    if fill:
+                        out[offsets[i] + k] = e
+                    k += 1
+        if not fill:
+            offsets[i + 1] = k
+
+
 def pass_through_evidence(account, best_day, run_days, in_indptr, in_edges, out_indptr, out_edges, src, dst, day,
                           cust):
     """The evidence of pass-through results: the in- and out-edges of each result's best
@@ -203,23 +205,8 @@ def pass_through_evidence(account, best_day, run_days, in_indptr, in_edges, out_
 
     Returns
     -------
-    offsets : ndarray of int64, shape (n + 1,)
-    edges : ndarray of int64
+    offsets, edges : ndarray of int64
         In-edges then out-edges of result ``i`` at ``edges[offsets[i]:offsets[i + 1]]``.
     """
-    n = len(account)
-    counts = np.zeros(n + 1, np.int64)
-    none = np.zeros(0, np.int64)
-    for i in numba.prange(n):
-        a, hi = account[i], best_day[i]
-        lo = hi - run_days + 1
-        counts[i + 1] = (_run_flows(a, lo, hi, in_indptr, in_edges, src, day, cust, none, 0)
-                         + _run_flows(a, lo, hi, out_indptr, out_edges, dst, day, cust, none, 0))
-    offsets = np.cumsum(counts)
-    out = np.zeros(offsets[-1], np.int64)
-    for i in numba.prange(n):
-        a, hi = account[i], best_day[i]
-        lo = hi - run_days + 1
-        k = _run_flows(a, lo, hi, in_indptr, in_edges, src, day, cust, out, offsets[i])
-        _run_flows(a, lo, hi, out_indptr, out_edges, dst, day, cust, out, offsets[i] + k)
-    return offsets, out
+    return count_then_fill(_pass_through_evidence_pass, len(account), account, best_day, run_days, in_indptr,
+                           in_edges, out_indptr, out_edges, src, dst, day, cust)

@@ -28,6 +28,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
+from .evidence import count_then_fill, window_range
 from .fan import window_end_days
 
 N_CHANNELS = 3
@@ -379,28 +380,29 @@ def daily_structuring_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst,
     return runs, sig
 
 
-@jit
-def _band_edges(a, c, lo_day, hi_day, indptr, edges, side, src, day, channel, amount_cents, band_low_cents,
-                phi_cents, out, at):
-    """Count (``out`` empty) or write at ``at`` the account's band edges of channel ``c``
-    on days ``lo_day..hi_day`` on one side, by the kernel's rule (:func:`_in_band`;
-    self-transfers once, on the out side)."""
-    k = 0
-    for j in range(indptr[a], indptr[a + 1]):
-        e = edges[j]
-        if day[e] < lo_day:
-            continue
-        if day[e] > hi_day:
-            break
-        if (side == 0 and src[e] == a) or channel[e] != c or not _in_band(e, amount_cents, band_low_cents, phi_cents):
-            continue
-        if len(out):
-            out[at + k] = e
-        k += 1
-    return k
-
-
 @jit(parallel=True)
+def _structuring_evidence_pass(account, method, best_day, window_days, in_indptr, in_edges, out_indptr, out_edges,
+                               src, day, channel, amount_cents, band_low_cents, phi_cents, offsets, out):
+    fill = len(out) > 0
+    for i in numba.prange(len(account)):
+        a, c, hi = account[i], method[i], best_day[i]
+        k = 0
+        for side in range(2):
+            indptr, edges = (in_indptr, in_edges) if side == 0 else (out_indptr, out_edges)
+            j0, j1 = window_range(a, hi - window_days + 1, hi, indptr, edges, day)
+            for j in range(j0, j1):
+                e = edges[j]
+                # the kernel's band rule (self-transfers once, on the out side)
+                if (side == 0 and src[e] == a) or channel[e] != c or not _in_band(e, amount_cents, band_low_cents,
+                                                                                phi_cents):
+                    continue
+                if fill:
+                    out[offsets[i] + k] = e
+                k += 1
+        if not fill:
+            offsets[i + 1] = k
+
+
 def structuring_evidence(account, method, best_day, window_days, in_indptr, in_edges, out_indptr, out_edges, src,
                          day, channel, amount_cents, band_low_cents, phi_cents):
     """The band transactions of per-transaction structuring results: each result's
@@ -408,60 +410,44 @@ def structuring_evidence(account, method, best_day, window_days, in_indptr, in_e
 
     Returns
     -------
-    offsets : ndarray of int64, shape (n + 1,)
-    edges : ndarray of int64
+    offsets, edges : ndarray of int64
     """
-    n = len(account)
-    counts = np.zeros(n + 1, np.int64)
-    none = np.zeros(0, np.int64)
-    for i in numba.prange(n):
-        a, c, hi = account[i], method[i], best_day[i]
-        lo = hi - window_days + 1
-        counts[i + 1] = (_band_edges(a, c, lo, hi, in_indptr, in_edges, 0, src, day, channel, amount_cents,
-                                     band_low_cents, phi_cents, none, 0)
-                         + _band_edges(a, c, lo, hi, out_indptr, out_edges, 1, src, day, channel, amount_cents,
-                                       band_low_cents, phi_cents, none, 0))
-    offsets = np.cumsum(counts)
-    out = np.zeros(offsets[-1], np.int64)
-    for i in numba.prange(n):
-        a, c, hi = account[i], method[i], best_day[i]
-        lo = hi - window_days + 1
-        k = _band_edges(a, c, lo, hi, in_indptr, in_edges, 0, src, day, channel, amount_cents, band_low_cents,
-                        phi_cents, out, offsets[i])
-        _band_edges(a, c, lo, hi, out_indptr, out_edges, 1, src, day, channel, amount_cents, band_low_cents,
-                    phi_cents, out, offsets[i] + k)
-    return offsets, out
-
-
-@jit
-def _band_day_edges(a, direction, s, lo_day, hi_day, indptr, edges, src, dst, day, series, amount_cents,
-                    low_cents, phi_cents, out, at):
-    """Count (``out`` empty) or write at ``at`` the edges of series ``s`` in one direction
-    on the band days of ``lo_day..hi_day``: days whose sum is in the band and made of at
-    least two transactions (the kernel's rule)."""
-    span = hi_day - lo_day + 1
-    day_sum = np.zeros(span, np.int64)
-    day_cnt = np.zeros(span, np.int64)
-    for j in range(indptr[a], indptr[a + 1]):
-        e = edges[j]
-        if day[e] < lo_day or day[e] > hi_day or src[e] == dst[e] or series[e] != s:
-            continue
-        day_sum[day[e] - lo_day] += amount_cents[e]
-        day_cnt[day[e] - lo_day] += 1
-    k = 0
-    for j in range(indptr[a], indptr[a + 1]):
-        e = edges[j]
-        if day[e] < lo_day or day[e] > hi_day or src[e] == dst[e] or series[e] != s:
-            continue
-        x = day[e] - lo_day
-        if day_cnt[x] >= 2 and low_cents <= day_sum[x] < phi_cents:
-            if len(out):
-                out[at + k] = e
-            k += 1
-    return k
+    return count_then_fill(_structuring_evidence_pass, len(account), account, method, best_day, window_days,
+                           in_indptr, in_edges, out_indptr, out_edges, src, day, channel, amount_cents,
+                           band_low_cents, phi_cents)
 
 
 @jit(parallel=True)
+def _daily_structuring_evidence_pass(account, direction, series_of, best_day, window_days, in_indptr, in_edges,
+                                     out_indptr, out_edges, src, dst, day, series, amount_cents, series_low_cents,
+                                     series_phi_cents, offsets, out):
+    fill = len(out) > 0
+    for i in numba.prange(len(account)):
+        a, s, hi = account[i], series_of[i], best_day[i]
+        lo = hi - window_days + 1
+        indptr, edges = (in_indptr, in_edges) if direction[i] == 0 else (out_indptr, out_edges)
+        j0, j1 = window_range(a, lo, hi, indptr, edges, day)
+        # the kernel's band days: a sum in the band made of at least two transactions
+        day_sum = np.zeros(window_days, np.int64)
+        day_cnt = np.zeros(window_days, np.int64)
+        for j in range(j0, j1):
+            e = edges[j]
+            if src[e] != dst[e] and series[e] == s:
+                day_sum[day[e] - lo] += amount_cents[e]
+                day_cnt[day[e] - lo] += 1
+        k = 0
+        for j in range(j0, j1):
+            e = edges[j]
+            x = day[e] - lo
+            if src[e] != dst[e] and series[e] == s and day_cnt[x] >= 2 and \
+                    series_low_cents[s] <= day_sum[x] < series_phi_cents[s]:
+                if fill:
+                    out[offsets[i] + k] = e
+                k += 1
+        if not fill:
+            offsets[i + 1] = k
+
+
 def daily_structuring_evidence(account, direction, series_of, best_day, window_days, in_indptr, in_edges,
                                out_indptr, out_edges, src, dst, day, series, amount_cents, series_low_cents,
                                series_phi_cents):
@@ -470,23 +456,8 @@ def daily_structuring_evidence(account, direction, series_of, best_day, window_d
 
     Returns
     -------
-    offsets : ndarray of int64, shape (n + 1,)
-    edges : ndarray of int64
+    offsets, edges : ndarray of int64
     """
-    n = len(account)
-    counts = np.zeros(n + 1, np.int64)
-    none = np.zeros(0, np.int64)
-    for i in numba.prange(n):
-        s, hi = series_of[i], best_day[i]
-        indptr, edges = (in_indptr, in_edges) if direction[i] == 0 else (out_indptr, out_edges)
-        counts[i + 1] = _band_day_edges(account[i], direction[i], s, hi - window_days + 1, hi, indptr, edges, src,
-                                        dst, day, series, amount_cents, series_low_cents[s], series_phi_cents[s],
-                                        none, 0)
-    offsets = np.cumsum(counts)
-    out = np.zeros(offsets[-1], np.int64)
-    for i in numba.prange(n):
-        s, hi = series_of[i], best_day[i]
-        indptr, edges = (in_indptr, in_edges) if direction[i] == 0 else (out_indptr, out_edges)
-        _band_day_edges(account[i], direction[i], s, hi - window_days + 1, hi, indptr, edges, src, dst, day, series,
-                        amount_cents, series_low_cents[s], series_phi_cents[s], out, offsets[i])
-    return offsets, out
+    return count_then_fill(_daily_structuring_evidence_pass, len(account), account, direction, series_of,
+                           best_day, window_days, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, series,
+                           amount_cents, series_low_cents, series_phi_cents)
