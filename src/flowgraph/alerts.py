@@ -21,6 +21,7 @@ bands) and the grouping of SPEC §5.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -103,6 +104,35 @@ class ModelConfig:
         validate_params(self)
 
 
+def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids: list) -> list[list[int]]:
+    """Hits (by position) grouped into alerts: within a monitoring unit, hits whose windows
+    overlap (sorted by start, chaining while they overlap) or that share a transaction are
+    one group, transitively (connected components of those links)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(unit_code)
+    order = np.lexsort((start, unit_code))
+    unit_sorted = unit_code[order]
+    # a hit joins the hits before it in its unit when it starts before they all ended
+    reach = pd.Series(end[order]).groupby(unit_sorted).cummax().groupby(unit_sorted).shift(1).to_numpy()
+    chained = start[order] <= np.nan_to_num(reach, nan=-np.inf)
+    links = [(order[1:][chained[1:]], order[:-1][chained[1:]])]
+    # hits of one unit that share a transaction
+    lengths = np.fromiter((len(t) for t in txn_ids), np.int64, n)
+    owner = np.repeat(np.arange(n), lengths)
+    txn_code = pd.factorize(np.fromiter(itertools.chain.from_iterable(txn_ids), object, int(lengths.sum())))[0]
+    key = unit_code[owner].astype(np.int64) * (int(txn_code.max(initial=0)) + 1) + txn_code
+    by_key = np.argsort(key, kind="stable")
+    shared = key[by_key][1:] == key[by_key][:-1]
+    links.append((owner[by_key][1:][shared], owner[by_key][:-1][shared]))
+    a = np.concatenate([x for x, _ in links])
+    b = np.concatenate([y for _, y in links])
+    _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    members = np.argsort(label, kind="stable")
+    return [g.tolist() for g in np.split(members, np.flatnonzero(np.diff(label[members])) + 1)]
+
+
 def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd.DataFrame:
     """Group scored hits into alerts.
 
@@ -127,7 +157,6 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
         return pd.DataFrame(columns=columns)
     # plain arrays and one pass each: this runs over every hit of a scan
     hits = hits.reset_index(drop=True)
-    n = len(hits)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
     subject = hits["subject"].astype(str).to_numpy(dtype=object)
     unit = np.where(customer != "", "customer:" + customer, "account:" + subject)
@@ -138,38 +167,10 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
     typology = hits["typology"].to_numpy(dtype=object)
     strict = ~hits["in_band"].to_numpy(dtype=bool)
     utilisation = hits["utilisation"].to_numpy(dtype=float)
-    txn_ids = hits["txn_ids"].tolist()
-
-    parent = list(range(n))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    # within a monitoring unit: windows sorted by start chain up while they overlap ...
-    previous, reach = -1, 0
-    for k in np.lexsort((start, unit_code)).tolist():
-        if previous >= 0 and unit_code[k] == unit_code[previous] and start[k] <= reach:
-            parent[find(k)] = find(previous)
-            reach = max(reach, end[k])
-        else:
-            reach = end[k]
-        previous = k
-    # ... and hits sharing a transaction merge
-    seen: dict[tuple, int] = {}
-    for i in range(n):
-        for t in txn_ids[i]:
-            j = seen.setdefault((unit_code[i], t), i)
-            if j != i:
-                parent[find(i)] = find(j)
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
+    groups = _groups(unit_code, start, end, hits["txn_ids"].tolist())
 
     rows = []
-    for members in groups.values():
+    for members in groups:
         members.sort(key=lambda i: (start[i], hit_id[i]))
         by_typology: dict[str, list] = {}
         for i in members:
