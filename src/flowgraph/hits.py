@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ._json import dumps_each
 from ._kernels.segments import segment_accounts, segment_channels, segment_span, sort_unique_segments
 from .ceiling import W
 from .config import CHANNELS
@@ -352,20 +353,12 @@ def _phi_json(mask: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 def _measures_json(measures: dict, n: int) -> list[str]:
     """Each hit's measures as JSON text (keys sorted, shortest float repr, NaN as null),
-    from one call of the C encoder cut at its top-level separators (text that holds a
-    separator falls back to one call per hit)."""
+    written by :func:`flowgraph._json.dumps_each`."""
     if not measures:
         return ["{}"] * n
     frame = pd.DataFrame({k: measures[k] for k in sorted(measures)})
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    dump = lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False, default=_plain)
-    if n < 2:
-        return [dump(r) for r in records]
-    parts = dump(records)[1:-1].split("}, {")
-    if len(parts) != n:
-        return [dump(r) for r in records]
-    parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]
-    return [f"{{{p}}}" for p in parts]
+    return dumps_each(records, sort_keys=True, ensure_ascii=False, default=_plain)
 
 
 def _plain(value):

@@ -1,11 +1,14 @@
 """A scan run: configuration -> graph -> detectors -> hits -> alerts -> store and exports.
 
 ``run_scan`` scans a whole date range, or with ``as_of`` the one new business day (T+1,
-004 ch.3) with its trailing windows. The days are scanned in chunks of ``chunk_days``,
-each committed to the store in one transaction with a mark that it is done; a run that
-is killed leaves every committed chunk and nothing half-written, and the next run over
-the same data, configuration and days resumes after the last committed chunk.
-Re-running adds nothing twice: hits and alerts have deterministic ids.
+004 ch.3) with its trailing windows. Every hit of the scan is computed once (runs traced
+from the first day of the data), then committed to the store in chunks of ``chunk_days``
+(by the day each hit's run ends), each in one transaction with a mark that it is done; a
+run that is killed leaves every committed chunk and nothing half-written, and the next
+run over the same data, configuration and days resumes after the last committed chunk.
+How the days are cut changes no hit. Re-running adds nothing twice: a hit's id is fixed
+by its run's start; a new version of a stored hit replaces it, and a stored hit the
+re-scanned days no longer show is retracted (both kept in ``hit_versions``).
 
 After the chunks, the alerts of every monitoring unit touched are rebuilt from all of its
 stored hits (so a T+1 hit joins yesterday's alert), hits with utilisation u > 1 are
@@ -115,7 +118,7 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     """Every registered detector's hits whose runs reach ``days`` (business-day indices),
     plus the tolerance band: hits found only with the relaxed parameters, marked
     ``in_band``. A band hit that a strict hit of the same typology and subject covers
-    (overlapping windows) is left out, and its id listed so a stored copy is retracted.
+    (their runs overlap) is left out, and its id listed so a stored copy is retracted.
 
     Runs are traced from the first day of the data and every strict hit a band hit could
     overlap is looked at, so the result does not depend on where ``days`` starts.

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._json import dumps_each
 from .errors import ConfigError, DataError
 
 SCHEMA = """
@@ -426,9 +427,8 @@ def _days(values) -> list[str]:
 
 def json_lists(lists) -> list[str]:
     """Each list of strings as JSON text (``json.dumps(x, ensure_ascii=False)``), without
-    a Python call per list: an Arrow list column is joined by Arrow; Python lists go
-    through one call of the C encoder, whose document ``[[...], [...]]`` is cut at its
-    top-level separators (ids that need escaping fall back to one call per list)."""
+    a Python call per list: an Arrow list column is joined by Arrow (unless an id needs
+    escaping), Python lists go through :func:`flowgraph._json.dumps_each`."""
     if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
         arrow = lists.array.__arrow_array__()
         if isinstance(arrow, pa.ChunkedArray):
@@ -438,14 +438,7 @@ def json_lists(lists) -> list[str]:
             inner = pc.binary_join(arrow, '", "')
             text = pc.binary_join_element_wise('["', inner, '"]', "")
             return pc.if_else(pc.equal(pc.list_value_length(arrow), 0), "[]", text).to_pylist()
-    lists = [list(x) for x in lists]
-    if len(lists) < 2:
-        return [json.dumps(x, ensure_ascii=False) for x in lists]
-    parts = json.dumps(lists, ensure_ascii=False)[1:-1].split("], [")
-    if len(parts) != len(lists):
-        return [json.dumps(x, ensure_ascii=False) for x in lists]
-    parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]
-    return [f"[{p}]" for p in parts]
+    return dumps_each([list(x) for x in lists], ensure_ascii=False)
 
 
 def parse_json_lists(texts: list[str]) -> list:

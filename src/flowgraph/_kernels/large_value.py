@@ -21,6 +21,14 @@ from .evidence import count_then_fill
 
 
 @jit
+def _side_slot(e, side, src_cust, dst_cust, is_foreign):
+    """The customer an edge's amount adds to on one side (0: payee, in; 1: payer, out) and
+    its slot: direction × currency class (0 CNY, 1 foreign). Customer -1: none."""
+    c = dst_cust[e] if side == 0 else src_cust[e]
+    return c, side * 2 + (1 if is_foreign[e] else 0)
+
+
+@jit
 def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
                 threshold_usd_cents, n_customers, first_day, last_day, out, fill):
     acc = np.zeros((n_customers, 4), np.int64)
@@ -33,12 +41,10 @@ def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign
         for e in range(day_indptr[d], day_indptr[d + 1]):
             if not applies[e]:
                 continue
-            cc = 1 if is_foreign[e] else 0
             for side in range(2):
-                c = dst_cust[e] if side == 0 else src_cust[e]
+                c, slot = _side_slot(e, side, src_cust, dst_cust, is_foreign)
                 if c < 0:
                     continue
-                slot = side * 2 + cc
                 acc[c, slot] += value_cents[e]
                 cnt[c, slot] += 1
                 if not is_touched[c]:
@@ -178,12 +184,11 @@ def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, fo
         for e in range(day_indptr[d], day_indptr[d + 1]):
             if not applies[e]:
                 continue
-            cc = 1 if is_foreign[e] else 0
             for side in range(2):
-                c = dst_cust[e] if side == 0 else src_cust[e]
+                c, slot = _side_slot(e, side, src_cust, dst_cust, is_foreign)
                 if c < 0:
                     continue
-                h = slot_hit[c, side * 2 + cc]
+                h = slot_hit[c, slot]
                 if h < 0:
                     continue
                 if len(out):
