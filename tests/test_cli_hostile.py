@@ -34,6 +34,10 @@ def _files(tmp_path):
     (tmp_path / "in_2099.csv").write_text(GOOD + "t3,2099-01-05 10:00,C,A,5.00\n")
     with gzip.open(tmp_path / "broken.csv.gz", "wt") as fh:
         fh.write(GOOD + "t3,2026-11-04,C,A,5.00,extra,fields\n")
+    # GB18030 text read as UTF-8, with a malformed line: the encoding is named, not the line
+    (tmp_path / "gb_malformed.csv").write_bytes(
+        "txn_id;timestamp;src_account;dst_account;amount\nt1;2026-11-02;甲1;乙2;100\nt2;2026-11-03;乙2;丙3;80;x\n"
+        .encode("gb18030"))
     (tmp_path / "bad.toml").write_text("[model.weights]\nfan_inn = 1.0\n")
     (tmp_path / "strict.toml").write_text('[calendar]\nbeyond_coverage = "error"\n')
     (tmp_path / "future.csv").write_text(GOOD + "t3,2027-03-01 10:00,C,A,5.00\n")
@@ -61,6 +65,7 @@ CASES = [
     ("scan {tmp}/float_ids.parquet --out {tmp}/o", 3, ["src_account", "text"]),
     ("scan {tmp}/future.csv --out {tmp}/o --config {tmp}/strict.toml", 2, ["2027", "holidays_file"]),
     ("scan {tmp}/missing.csv --out {tmp}/o", 3, ["missing.csv"]),
+    ("scan {tmp}/gb_malformed.csv --out {tmp}/o", 3, ["not valid utf-8", "line 2", "--encoding gb18030"]),
     ("report --store {tmp}/a_dir", 2, ["directory"]),
     ("dispose nope --store {tmp}/nostore.sqlite --as case --analyst a", 2, ["nostore.sqlite"]),
 ]

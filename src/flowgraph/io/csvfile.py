@@ -186,9 +186,18 @@ def _decoded(path: Path, data: np.ndarray, encoding: str, chosen: bool):
 
 
 def _utf8(path: Path, data: np.ndarray, encoding: str, chosen: bool) -> np.ndarray:
-    """``data`` as UTF-8 bytes. UTF-8 input is returned as it is: pyarrow checks it, and
-    :func:`_decoded` then finds the bad byte only when it fails."""
+    """``data`` as UTF-8 bytes. UTF-8 input is checked whole first (by Arrow, without a
+    copy) and returned as it is; only when the check fails does :func:`_decoded` find the
+    bad byte and its line. Checking before parsing matters: a bad byte on a malformed
+    line would otherwise reach pyarrow's row handler, which cannot decode it."""
     if encoding in _UTF8_NAMES:
+        whole = pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], np.int64)),
+                                                 pa.py_buffer(data))
+        try:
+            whole.validate(full=True)
+        except pa.ArrowInvalid:
+            for _ in _decoded(path, data, encoding, chosen):  # raises, naming the byte and line
+                pass
         return data
     return np.frombuffer(b"".join(t.encode("utf-8") for t in _decoded(path, data, encoding, chosen)), np.uint8)
 
