@@ -29,6 +29,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ._kernels.csr import csr_fill, csr_indptr
 from .calendar import BusinessCalendar, prc_calendar
@@ -143,9 +144,16 @@ class TransactionGraph:
         return int(pos[0]) if single else pos
 
     @functools.cached_property
-    def _txn_id_array(self) -> np.ndarray:
-        # built once per graph: hits look ids up thousands of times
-        return self.transactions["txn_id"].to_numpy(dtype=object)
+    def txn_id_arrow(self) -> pa.Array:
+        """The user's transaction ids in table order as one Arrow string array: hits take
+        their evidence ids from it without a Python object per id."""
+        ids = pa.array(self.transactions["txn_id"])
+        return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+
+    @functools.cached_property
+    def account_id_arrow(self) -> pa.Array:
+        """``account_ids`` as an Arrow string array (built once)."""
+        return pa.array(self.account_ids, type=pa.string())
 
     @functools.cached_property
     def amount_cny_cents(self) -> np.ndarray:
@@ -159,8 +167,8 @@ class TransactionGraph:
         return _to_cents(self.amount_usd)
 
     def txn_ids(self, edges: np.ndarray | slice) -> np.ndarray:
-        """The user's transaction ids of the given edges."""
-        return self._txn_id_array[self.txn_pos[edges]]
+        """The user's transaction ids of the given edges (object array of str)."""
+        return self.txn_id_arrow.take(self.txn_pos[edges]).to_numpy(zero_copy_only=False)
 
     # -- time ---------------------------------------------------------------------------
     def day_index(self, date) -> int:

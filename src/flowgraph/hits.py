@@ -184,9 +184,17 @@ def hits_frame(hits) -> pd.DataFrame:
     return _sorted(frame)
 
 
+SORT_COLUMNS = ("detector", "typology", "window_start", "subject", "hit_id")
+
+
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values(["detector", "typology", "window_start", "subject", "hit_id"],
-                             kind="stable").reset_index(drop=True)
+    """Hits in their one order (:data:`SORT_COLUMNS`), sorted on factorized codes:
+    text columns are ranked once per distinct value instead of compared row by row."""
+    keys = [pd.factorize(frame[c], sort=True)[0] for c in reversed(SORT_COLUMNS)]
+    order = np.lexsort(keys)
+    if np.array_equal(order, np.arange(len(frame))):
+        return frame.reset_index(drop=True)
+    return frame.take(order).reset_index(drop=True)
 
 
 @dataclass
@@ -318,12 +326,12 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
     key = np.zeros(n, np.int64) if parts.key is None else np.asarray(parts.key)
     run_first_day = days[run_first].astype(str)
     ids = [hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
-           for t, s, d, k in zip(typology, subject_ids, run_first_day, key.tolist())]
+           for t, s, d, k in zip(typology.tolist(), subject_ids.tolist(), run_first_day.tolist(), key.tolist())]
     frame = pd.DataFrame({
         "hit_id": ids, "detector": detector, "typology": typology, "params_id": params_id,
         "subject": subject_ids.astype(object), "customer": customer_ids.astype(object),
-        "accounts": _id_lists(acc_offsets, graph.account_ids[accounts]),
-        "txn_ids": _id_lists(offsets, graph.txn_ids(edges)),
+        "accounts": _id_lists(acc_offsets, graph.account_id_arrow.take(accounts)),
+        "txn_ids": _id_lists(offsets, graph.txn_id_arrow.take(graph.txn_pos[edges])),
         "window_start": days[window[0]].astype("datetime64[ns]"), "window_end": days[window[1]].astype("datetime64[ns]"),
         "run_first": days[run_first].astype("datetime64[ns]"), "run_last": days[run_last].astype("datetime64[ns]"),
         "n_accounts": n_accounts.astype(np.int64), "n_days": n_days.astype(np.int64), "amount": amount,
@@ -335,20 +343,39 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
     return HitTable(_sorted(frame))
 
 
-def _id_lists(offsets: np.ndarray, values: np.ndarray) -> pd.Series:
-    """Segments of ids as an Arrow list column (no Python object per id)."""
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)),
-                                          pa.array(np.asarray(values, dtype=object), type=pa.string()))
+def _id_lists(offsets: np.ndarray, values: pa.Array) -> pd.Series:
+    """Segments of ids (an Arrow string array) as an Arrow list column (no Python object per id)."""
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), values.cast(pa.string()))
     return pd.Series(pd.arrays.ArrowExtensionArray(lists.cast(pa.list_(pa.string()))))
 
 
 def _phi_json(mask: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Φ per used method as JSON text: one string per distinct (methods, Φ) combination."""
-    rows = pd.DataFrame(np.column_stack([mask.astype(np.float64), phi]))
-    codes, distinct = pd.MultiIndex.from_frame(rows).factorize()  # hashed: a few combinations
+    rows = np.column_stack([mask.astype(np.float64), phi])
+    # a few distinct rows: group by a hash of their bits, then check each row equals its
+    # group's first (a hash collision falls back to exact grouping)
+    bits = rows.view(np.uint64)
+    codes, first = _factorize_rows(np.bitwise_xor.reduce(bits * _ROW_MIX[:rows.shape[1]], axis=1))
+    if not np.array_equal(bits, bits[first][codes]):
+        codes, distinct = pd.MultiIndex.from_frame(pd.DataFrame(rows)).factorize()
+        first = np.unique(codes, return_index=True)[1]
     text = [json.dumps({CHANNELS[c]: float(r[1 + c]) for c in range(len(CHANNELS)) if int(r[0]) >> c & 1},
-                       sort_keys=True) for r in distinct]
+                       sort_keys=True) for r in rows[first]]
     return np.asarray(text, dtype=object)[codes]
+
+
+#: odd multipliers mixing each column's bits into one 64-bit row hash
+_ROW_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                     0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
+                    dtype=np.uint64)
+
+
+def _factorize_rows(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of equal hashes and the first row of each code."""
+    codes, uniques = pd.factorize(hashes)
+    first = np.full(len(uniques), len(hashes), np.int64)
+    np.minimum.at(first, codes, np.arange(len(hashes)))
+    return codes, first
 
 
 def _measures_json(measures: dict, n: int) -> list[str]:
@@ -356,9 +383,22 @@ def _measures_json(measures: dict, n: int) -> list[str]:
     written by :func:`flowgraph._json.dumps_each`."""
     if not measures:
         return ["{}"] * n
-    frame = pd.DataFrame({k: measures[k] for k in sorted(measures)})
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return dumps_each(records, sort_keys=True, ensure_ascii=False, default=_plain)
+    keys = sorted(measures)
+    records = [dict(zip(keys, row)) for row in zip(*(_python_values(measures[k]) for k in keys))]
+    return dumps_each(records, ensure_ascii=False, default=_plain)
+
+
+def _python_values(values) -> list:
+    """A measure's values as Python numbers, text or lists (NaN as None), so the C
+    encoder writes them without a call back per value."""
+    if isinstance(values, list) or np.asarray(values).dtype == object:
+        return [None if v is None or (isinstance(v, float) and v != v) else v for v in values]
+    values = np.asarray(values)
+    out = values.tolist()
+    if values.dtype.kind == "f":
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            out[i] = None
+    return out
 
 
 def _plain(value):
