@@ -23,11 +23,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .detectors import TYPOLOGIES
 from .detectors._params import Constraint, Interval, validate_params
@@ -104,10 +107,11 @@ class ModelConfig:
         validate_params(self)
 
 
-def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids: list) -> list[list[int]]:
-    """Hits (by position) grouped into alerts: within a monitoring unit, hits whose windows
+def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids) -> np.ndarray:
+    """The group (alert) label of each hit: within a monitoring unit, hits whose windows
     overlap (sorted by start, chaining while they overlap) or that share a transaction are
-    one group, transitively (connected components of those links)."""
+    one group, transitively (connected components of those links). ``txn_ids``: each hit's
+    evidence transaction ids (an Arrow list column or lists)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -119,18 +123,34 @@ def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids: 
     chained = start[order] <= np.nan_to_num(reach, nan=-np.inf)
     links = [(order[1:][chained[1:]], order[:-1][chained[1:]])]
     # hits of one unit that share a transaction
-    lengths = np.fromiter((len(t) for t in txn_ids), np.int64, n)
+    lengths, txn_code = _flat_codes(txn_ids)
     owner = np.repeat(np.arange(n), lengths)
-    txn_code = pd.factorize(np.fromiter(itertools.chain.from_iterable(txn_ids), object, int(lengths.sum())))[0]
     key = unit_code[owner].astype(np.int64) * (int(txn_code.max(initial=0)) + 1) + txn_code
     by_key = np.argsort(key, kind="stable")
     shared = key[by_key][1:] == key[by_key][:-1]
     links.append((owner[by_key][1:][shared], owner[by_key][:-1][shared]))
     a = np.concatenate([x for x, _ in links])
     b = np.concatenate([y for _, y in links])
-    _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
-    members = np.argsort(label, kind="stable")
-    return [g.tolist() for g in np.split(members, np.flatnonzero(np.diff(label[members])) + 1)]
+    return connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)[1]
+
+
+def _flat_codes(lists) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths of the lists and a code per element (equal values, equal codes)."""
+    arrow = lists.array.__arrow_array__() if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype) else None
+    if arrow is None:
+        lists = list(lists)
+        lengths = np.fromiter((len(t) for t in lists), np.int64, len(lists))
+        flat = pa.array(itertools.chain.from_iterable(lists), pa.string(), size=int(lengths.sum()))
+    else:
+        arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        lengths = pc.list_value_length(arrow).fill_null(0).to_numpy().astype(np.int64)
+        flat = arrow.flatten()
+    codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False)
+    return lengths, codes.astype(np.int64)
+
+
+COLUMNS = ("alert_id", "customer", "subject", "score", "raised", "window_start", "window_end", "n_hits",
+           "hit_ids", "utilisation", "explanation")
 
 
 def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd.DataFrame:
@@ -149,68 +169,87 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
     -------
     DataFrame
         One row per alert: ``alert_id, customer, subject, score, raised, window_start,
-        window_end, n_hits, hit_ids, utilisation, explanation`` (JSON).
+        window_end, n_hits, hit_ids, utilisation, explanation`` (JSON), highest score first.
     """
-    columns = ["alert_id", "customer", "subject", "score", "raised", "window_start", "window_end",
-               "n_hits", "hit_ids", "utilisation", "explanation"]
     if hits.empty:
-        return pd.DataFrame(columns=columns)
-    # plain arrays and one pass each: this runs over every hit of a scan
+        return pd.DataFrame(columns=list(COLUMNS))
+    # arrays over every hit of a scan, no Python loop per alert
     hits = hits.reset_index(drop=True)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
     subject = hits["subject"].astype(str).to_numpy(dtype=object)
     unit = np.where(customer != "", "customer:" + customer, "account:" + subject)
-    unit_code = pd.factorize(unit)[0]
     start = hits["window_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     hit_id = hits["hit_id"].to_numpy(dtype=object)
-    typology = hits["typology"].to_numpy(dtype=object)
-    strict = ~hits["in_band"].to_numpy(dtype=bool)
-    utilisation = hits["utilisation"].to_numpy(dtype=float)
-    groups = _groups(unit_code, start, end, hits["txn_ids"].tolist())
-
-    rows = []
-    for members in groups:
-        members.sort(key=lambda i: (start[i], hit_id[i]))
-        by_typology: dict[str, list] = {}
-        for i in members:
-            entry = by_typology.setdefault(typology[i], [0, False])
-            entry[0] += 1
-            entry[1] |= bool(strict[i])
-        contributions = []
-        family_best: dict[str, float] = {}
-        for name in sorted(by_typology):
-            count, any_strict = by_typology[name]
-            weight = float(model.weights.get(name, 0.0))
-            strength = 1.0 if any_strict else model.band_weight
-            family = FAMILIES.get(name, name)
-            family_best[family] = max(family_best.get(family, 0.0), weight * strength)
-            contributions.append({"indicator": name, "family": family, "weight": weight, "hits": count,
-                                  "in_band_only": bool(strength < 1.0), "value": weight * strength})
-        taken: set[str] = set()
-        for c in contributions:  # only the strongest indicator of a family contributes
-            value = c.pop("value")
-            take = value == family_best[c["family"]] and c["family"] not in taken
-            c["contribution"] = round(value, 6) if take else 0.0
-            if take:
-                taken.add(c["family"])
-        weighted_u = [utilisation[i] for i in members
-                      if model.weights.get(typology[i], 0.0) > 0 and np.isfinite(utilisation[i])]
-        u = float(max(weighted_u)) if weighted_u else 0.0
-        u_part = model.utilisation_weight * min(u, 1.0)
-        score = float(sum(c["contribution"] for c in contributions)) + u_part
-        first = members[0]
-        alert_id = hashlib.sha1(json.dumps([config_hash, unit[first], hit_id[first]]).encode()).hexdigest()[:16]
-        rows.append({
-            "alert_id": alert_id, "customer": customer[first], "subject": subject[first],
-            "score": round(score, 6), "raised": bool(score >= model.alert_threshold),
-            "window_start": min(start[i] for i in members), "window_end": max(end[i] for i in members),
-            "n_hits": len(members), "hit_ids": [hit_id[i] for i in members], "utilisation": round(u, 6),
-            "explanation": json.dumps({"indicators": contributions, "utilisation": round(u, 6),
-                                       "utilisation_contribution": round(u_part, 6),
-                                       "threshold": model.alert_threshold}, sort_keys=True),
-        })
-    out = pd.DataFrame(rows, columns=columns)
-    out["window_start"] = pd.to_datetime(out["window_start"].astype(np.int64))
-    out["window_end"] = pd.to_datetime(out["window_end"].astype(np.int64))
+    label = _groups(pd.factorize(unit)[0], start, end, hits["txn_ids"])
+    # members of each alert in order of (start, hit id); the first names the alert
+    order = np.lexsort((pd.factorize(hit_id, sort=True)[0], start, label))
+    bounds = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0])
+    first = order[bounds]
+    n_hits = np.diff(np.r_[bounds, len(order)])
+    names, typology = np.unique(hits["typology"].to_numpy(dtype=str), return_inverse=True)
+    weight = np.array([float(model.weights.get(t, 0.0)) for t in names])
+    u = _utilisation(hits["utilisation"].to_numpy(dtype=float), weight[typology] > 0, label, len(first))
+    u_part = model.utilisation_weight * np.minimum(u, 1.0)
+    indicators, contribution = _indicators(names, typology, weight, ~hits["in_band"].to_numpy(dtype=bool),
+                                           model.band_weight, label, len(first))
+    score = np.array([round(x, 6) for x in (contribution + u_part).tolist()])
+    explanation = [f'{{"indicators": [{i}], "threshold": {_number(model.alert_threshold)}, '
+                   f'"utilisation": {_number(round(x, 6))}, "utilisation_contribution": {_number(round(y, 6))}}}'
+                   for i, x, y in zip(indicators, u.tolist(), u_part.tolist())]
+    alert_id = [hashlib.sha1(json.dumps([config_hash, unit[i], hit_id[i]]).encode()).hexdigest()[:16]
+                for i in first.tolist()]
+    out = pd.DataFrame({
+        "alert_id": alert_id, "customer": customer[first], "subject": subject[first], "score": score,
+        "raised": (contribution + u_part) >= model.alert_threshold,
+        "window_start": pd.to_datetime(np.minimum.reduceat(start[order], bounds)),
+        "window_end": pd.to_datetime(np.maximum.reduceat(end[order], bounds)),
+        "n_hits": n_hits.astype(np.int64), "hit_ids": np.split(hit_id[order], bounds[1:]),
+        "utilisation": [round(x, 6) for x in u.tolist()], "explanation": explanation})
+    out["hit_ids"] = [list(x) for x in out["hit_ids"]]
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _utilisation(utilisation: np.ndarray, weighted: np.ndarray, label: np.ndarray, n_alerts: int) -> np.ndarray:
+    """Per alert, the highest finite utilisation among hits of weighted indicators (0 if none)."""
+    counted = weighted & np.isfinite(utilisation)
+    u = np.full(n_alerts, -np.inf)
+    np.maximum.at(u, label[counted], utilisation[counted])
+    return np.where(np.isfinite(u), u, 0.0)
+
+
+def _indicators(names: np.ndarray, typology: np.ndarray, weight_of_name: np.ndarray, strict: np.ndarray,
+                band_weight: float, label: np.ndarray, n_alerts: int) -> tuple[list, np.ndarray]:
+    """Per alert, the JSON of its indicators (sorted by name) and the sum of their
+    contributions: each indicator's weight × its strength (1 with a strict hit, else
+    ``band_weight``); only the first strongest indicator of a family contributes.
+
+    ``names``: the sorted typology names; ``typology``: each hit's index into them."""
+    # one row per (alert, indicator), in name order within an alert
+    pair = label.astype(np.int64) * len(names) + typology
+    pairs, pair_of_hit = np.unique(pair, return_inverse=True)
+    alert, name = pairs // len(names), pairs % len(names)
+    count = np.bincount(pair_of_hit, minlength=len(pairs))
+    any_strict = np.bincount(pair_of_hit, weights=strict, minlength=len(pairs)) > 0
+    weight = weight_of_name[name]
+    strength = np.where(any_strict, 1.0, band_weight)
+    value = weight * strength
+    family = pd.factorize(np.array([FAMILIES.get(t, t) for t in names], dtype=object)[name])[0]
+    alert_family = alert * (int(family.max()) + 1) + family
+    best = pd.Series(value).groupby(alert_family).transform("max").to_numpy()
+    is_best = value == best
+    take = is_best & ~pd.Series(np.where(is_best, alert_family, -1 - np.arange(len(pairs)))).duplicated().to_numpy()
+    contribution = [round(v, 6) if t else 0.0 for v, t in zip(value.tolist(), take.tolist())]
+    quoted = {i: json.dumps(t) for i, t in enumerate(names)}
+    family_quoted = [json.dumps(FAMILIES.get(t, t)) for t in names]
+    text = [f'{{"contribution": {_number(c)}, "family": {family_quoted[n]}, "hits": {k}, '
+            f'"in_band_only": {"true" if s < 1.0 else "false"}, "indicator": {quoted[n]}, "weight": {_number(w)}}}'
+            for c, n, k, s, w in zip(contribution, name.tolist(), count.tolist(), strength.tolist(), weight.tolist())]
+    offsets = np.r_[0, np.cumsum(np.bincount(alert, minlength=n_alerts))]
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(text, pa.string())), ", ")
+    return joined.to_pylist(), np.bincount(alert, weights=contribution, minlength=n_alerts)
+
+
+def _number(value: float) -> str:
+    """A float as ``json.dumps`` writes it."""
+    return repr(value) if math.isfinite(value) else json.dumps(value)
