@@ -3,11 +3,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowgraph.calendar import BusinessCalendar
-from flowgraph.graph import CASH_NODE, build_graph
+from flowgraph.graph import CASH_NODE, _factorize_sorted, build_graph
 from flowgraph.schema import validate_accounts, validate_transactions
 
 
@@ -177,3 +177,15 @@ def test_csr_matches_reference(edges):
     for e in range(g.n_edges):
         date = np.datetime64(int(g.timestamp_ns[e]), "ns").astype("datetime64[D]")
         assert g.business_days[g.day[e]] == g.calendar.next_business_day(date)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["a", "B", "é", "账户1", "10", "9", "a "])),
+                         max_size=8), min_size=1, max_size=3))
+def test_account_codes_are_sorted_factorize_codes(columns):
+    """Arrow-hashed account codes equal pandas' sorted factorize (missing ids -1)."""
+    series = [pd.Series(c, dtype="string") for c in columns]
+    codes, distinct = _factorize_sorted(series)
+    expected_codes, expected = pd.factorize(pd.concat(series, ignore_index=True), sort=True)
+    assert codes.tolist() == expected_codes.tolist()
+    assert distinct.tolist() == list(expected)

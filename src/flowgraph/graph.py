@@ -30,6 +30,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._kernels.csr import csr_fill, csr_indptr
 from .calendar import BusinessCalendar, prc_calendar
@@ -339,6 +340,27 @@ class TransactionGraph:
         }
 
 
+def _arrow_text(series: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (no copy when it is Arrow-backed already)."""
+    values = pa.array(series, from_pandas=True) if len(series) else pa.array([], pa.string())
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return values.cast(pa.string())
+
+
+def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (int32, -1 for missing) of the values of several text columns, one after the
+    other, numbered in sorted order of the distinct values; and those values (object array).
+    Hashed by Arrow, then only the distinct values are sorted."""
+    encoded = pc.dictionary_encode(pa.concat_arrays([_arrow_text(c) for c in columns]))
+    distinct = encoded.dictionary
+    order = pc.sort_indices(distinct).to_numpy()
+    rank = np.empty(len(distinct) + 1, np.int32)
+    rank[order] = np.arange(len(distinct), dtype=np.int32)
+    rank[-1] = -1  # missing
+    codes = rank[encoded.indices.fill_null(len(distinct)).to_numpy()]
+    return codes, distinct.take(order).to_numpy(zero_copy_only=False)
+
+
 def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None,
                 calendar: BusinessCalendar | None = None) -> TransactionGraph:
     """Build the time-sliced account graph from validated canonical tables.
@@ -373,14 +395,9 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
         return values.copy() if in_order else values[order]
 
     # accounts: the accounts table plus every id seen in transactions, sorted
-    acct_ids_table = (accounts["account_id"].astype("string") if accounts is not None
-                      else pd.Series([], dtype="string"))
-    src_ids = transactions["src_account"].astype("string")
-    dst_ids = transactions["dst_account"].astype("string")
-    codes, uniques = pd.factorize(pd.concat([acct_ids_table, src_ids, dst_ids], ignore_index=True),
-                                  sort=True, use_na_sentinel=True)
-    codes = codes.astype(np.int32)
-    account_ids = np.asarray(uniques, dtype=object)
+    acct_ids_table = accounts["account_id"] if accounts is not None else pd.Series([], dtype="string")
+    codes, account_ids = _factorize_sorted([acct_ids_table, transactions["src_account"],
+                                            transactions["dst_account"]])
     n_table = len(acct_ids_table)
     src = by_time(codes[n_table:n_table + n])
     dst = by_time(codes[n_table + n:])
