@@ -448,7 +448,9 @@ def _hit_rows(hits: pd.DataFrame, seen_through: str) -> list[tuple]:
         elif col == "in_band":
             frame[col] = values.astype(int).tolist()
         else:
-            frame[col] = pd.Series(values).astype(object).where(pd.notna(values), None).tolist()
+            column = pd.Series(values)
+            frame[col] = column.astype(object).where(column.notna(), None).tolist() if column.hasnans \
+                else column.tolist()
     frame["seen_through"] = [seen_through] * len(hits)
     frame["content"] = [hashlib.sha1(repr(r).encode()).hexdigest()[:16]
                         for r in zip(*(frame[c] for c in HIT_CONTENT_COLUMNS))]
