@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from flowgraph._files import write_atomically, write_parquet
@@ -156,3 +157,11 @@ def test_ingest_outputs_and_rejects_are_owner_only(tmp_path, umask_022):
     paths = write_dataset(load_dataset(csv), tmp_path / "out")
     assert {name: p.stat().st_mode & 0o777 for name, p in paths.items()} == {name: 0o600 for name in paths}
     assert "6222000000000001" in paths["rejects.csv"].read_text()  # why it must be private
+
+
+def test_arrow_list_columns_are_pseudonymised_like_python_lists():
+    name = Pseudonymizer(b"k" * 32)
+    lists = [["a", "b"], [], ["a", ""], ["c"]]
+    arrow = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(lists, pa.list_(pa.string())))).iloc[1:]
+    assert name.column(arrow).tolist() == name.column(pd.Series(lists).iloc[1:]).tolist()
+    assert name.column(arrow).tolist()[1] == [name("a"), ""]

@@ -140,6 +140,10 @@ class Pseudonymizer:
 
     def column(self, series: pd.Series, kind: str = "account") -> pd.Series:
         """A column of ids, or of lists of ids, pseudonymised: each distinct id is keyed once."""
+        dtype = getattr(series.dtype, "pyarrow_dtype", None)
+        if dtype is not None and pa.types.is_list(dtype) and pa.types.is_string(dtype.value_type):
+            return pd.Series(pd.arrays.ArrowExtensionArray(self._list_names(series.array.__arrow_array__(), kind)),
+                             index=series.index)
         values = series.tolist()
         is_list = [isinstance(v, (list, tuple, np.ndarray)) for v in values]
         if any(is_list) and all(is_list):
@@ -153,6 +157,14 @@ class Pseudonymizer:
         else:
             out = [[self(x, kind) for x in v] if lst else self(v, kind) for v, lst in zip(values, is_list)]
         return pd.Series(out, index=series.index, dtype=object)
+
+    def _list_names(self, lists: pa.ListArray | pa.ChunkedArray, kind: str) -> pa.ListArray:
+        """Pseudonyms of an Arrow list array of ids, list by list."""
+        if isinstance(lists, pa.ChunkedArray):
+            lists = lists.combine_chunks()
+        offsets = np.asarray(lists.offsets)
+        names = self._names(lists.flatten(), kind)
+        return pa.ListArray.from_arrays(pa.array(offsets - offsets[0], pa.int32()), names, mask=lists.is_null())
 
     def _names(self, ids: pa.Array, kind: str) -> pa.Array:
         """Pseudonyms of an Arrow array of ids ("" and null stay as they are)."""

@@ -41,6 +41,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .alerts import build_alerts
 from .detectors import REGISTRY
@@ -49,7 +50,7 @@ from .exports import write_exports
 from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
-from .store import Store, now
+from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
 
 class Stopwatch:
     """Wall time per stage of a scan, recorded in its manifest (``timings_s``)."""
@@ -176,18 +177,29 @@ def _chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
     return [(d, min(d + size - 1, last)) for d in range(first, last + 1, size)]
 
 
-def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame) -> list[dict]:
+def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame, written: pd.DataFrame | None = None,
+                             run_id: str | None = None) -> list[dict]:
     """Hits above their ceiling (u > 1) none of whose evidence transactions is in a
     large-value hit (single or daily cumulative, of either party, from this run or an
-    earlier one): SPEC §4 says such a flow must have triggered a report."""
+    earlier one): SPEC §4 says such a flow must have triggered a report. ``written``: the
+    hits run ``run_id`` stored, held in memory, so only other runs' are read from the store."""
     over = hits[(hits["utilisation"] > 1) & (hits["detector"] != "large_value")]
     if over.empty:
         return []
-    first = str(over["window_start"].min().date())
-    last = str(over["window_end"].max().date())
-    reported = store.large_value_evidence(config_hash, first, last)
-    return [{"hit_id": r.hit_id, "typology": r.typology, "utilisation": round(float(r.utilisation), 4)}
-            for r in over.itertuples() if reported.isdisjoint(r.txn_ids)]
+    first, last = over["window_start"].min().normalize(), over["window_end"].max().normalize()
+    reported = pa.array(store.large_value_evidence(config_hash, str(first.date()), str(last.date()),
+                                                   written_by_other_than=run_id), pa.string())
+    if written is not None:
+        large = written[(written["detector"] == "large_value") & written["typology"].isin(LARGE_VALUE_TYPOLOGIES)
+                        & (written["window_end"] >= first) & (written["window_start"] <= last)]
+        reported = pa.concat_arrays([reported, id_list_array(large["txn_ids"]).flatten()])
+    evidence = id_list_array(over["txn_ids"])
+    is_reported = np.asarray(pc.is_in(evidence.flatten(), value_set=reported.unique()))
+    any_reported = np.bincount(np.asarray(pc.list_parent_indices(evidence)), weights=is_reported,
+                               minlength=len(over)) > 0
+    return [{"hit_id": h, "typology": t, "utilisation": round(float(u), 4)}
+            for h, t, u in zip(over["hit_id"][~any_reported], over["typology"][~any_reported],
+                               over["utilisation"][~any_reported])]
 
 
 def output_folder(out: str | Path) -> Path:
@@ -332,15 +344,23 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     # alerts of every monitoring unit this scan touched, from all their stored hits
     with clock("alerts"):
         found = store.run_hit_ids(run_id)
-        units = set(store.query("SELECT DISTINCT CASE WHEN h.customer != '' THEN h.customer ELSE h.subject END AS u "
-                                "FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
-                                "WHERE h.config_hash = ? AND r.run_id = ?", [config.config_hash, run_id])["u"])
-        units |= store.retracted_units(run_id)
-        unit_hits = store.hits(config.config_hash, units=units)  # read once: the run's hits are among them
-        run_hits = unit_hits[unit_hits["hit_id"].isin(found)].reset_index(drop=True)
+        # the hits this process computed and stored are not read back; a run whose chunks were
+        # all committed by an earlier process (resumed before its exports) reads them all
+        mine = None if scanned is None else run_id
+        own = None if scanned is None else as_stored(
+            scanned.hits[_isin(scanned.hits["hit_id"], store.hit_ids_written_by(config.config_hash, run_id))],
+            config.config_hash, run_id, scan_last)
+        # the run's hits whose stored version it left in place (a later scan saw more days)
+        kept = store.hits(config.config_hash, run_id=run_id, written_by_other_than=mine)
+        units = _monitoring_units(own) | _monitoring_units(kept) | store.retracted_units(run_id)
+        others = store.hits(config.config_hash, units=units, written_by_other_than=mine)
+        unit_hits = others if own is None else own if others.empty else \
+            pd.concat([own, others.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
+        run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
         alerts = build_alerts(unit_hits, config.model, config.config_hash)
         store.replace_alerts(config.config_hash, units, alerts, run_id)
-        checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits)}
+        checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits,
+                                                                            own, mine)}
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
@@ -356,6 +376,21 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
         paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
+
+
+def _isin(ids: pd.Series, wanted: set[str]) -> np.ndarray:
+    """Which ids are in ``wanted`` (Arrow's hash set: pandas' isin of a string column
+    against a Python set costs seconds at 10^5 ids)."""
+    return np.asarray(pc.is_in(pa.array(ids, type=pa.string(), from_pandas=True),
+                               value_set=pa.array(list(wanted), pa.string())), dtype=bool)
+
+
+def _monitoring_units(hits: pd.DataFrame | None) -> set[str]:
+    """Customers of hits, subject accounts of hits without a customer."""
+    if hits is None or hits.empty:
+        return set()
+    customer = hits["customer"].fillna("").astype(str)
+    return set(customer.where(customer != "", hits["subject"]))
 
 
 def _w_column(hits: pd.DataFrame) -> pd.Series:

@@ -84,6 +84,8 @@ HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", 
                      "accounts", "txn_ids", "window_start", "window_end", "n_accounts", "n_days", "amount", "phi",
                      "w", "ceiling", "utilisation", "in_band", "measures", "run_first", "run_last", "seen_through",
                      "content")
+#: Large-value hits that count as reported (single and daily cumulative, SPEC §2).
+LARGE_VALUE_TYPOLOGIES = ("large_value_single", "large_value_daily")
 #: What makes two versions of a hit differ (the id is fixed by the run's start).
 HIT_CONTENT_COLUMNS = ("subject", "customer", "accounts", "txn_ids", "window_start", "window_end", "run_last",
                        "amount", "in_band", "measures")
@@ -153,7 +155,7 @@ class Store:
         self.conn = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
         self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA synchronous=FULL")  # chunk commits relax this: see commit_chunk
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not new and tables and "runs" not in tables:
             raise DataError(f"{self.path}: an SQLite file, but not a flowgraph run store (it has tables "
@@ -239,41 +241,67 @@ class Store:
         """
         rows = _hit_rows(hits.assign(config_hash=config_hash, run_id=run_id), seen_through)
         ids = [r[0] for r in rows]
-        contents = [r[-1] for r in rows]
-        versions = ", ".join(HIT_STORE_COLUMNS)
-        with self.transaction() as c:
-            c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_hits (hit_id TEXT PRIMARY KEY, content TEXT)")
-            c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_retract (hit_id TEXT PRIMARY KEY)")
-            c.execute("DELETE FROM chunk_hits")
-            c.execute("DELETE FROM chunk_retract")
-            c.executemany("INSERT INTO chunk_hits VALUES (?, ?)", zip(ids, contents))
-            c.executemany("INSERT OR IGNORE INTO chunk_retract VALUES (?)", [(i,) for i in retract_ids])
-            # stored hits to set aside, with why
-            c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_old (hit_id TEXT PRIMARY KEY, reason TEXT)")
-            c.execute("DELETE FROM chunk_old")
-            c.execute("INSERT INTO chunk_old SELECT h.hit_id, 'updated' FROM hits h JOIN chunk_hits n "
-                      "ON h.hit_id = n.hit_id WHERE h.config_hash = ? AND h.content IS NOT n.content "
-                      "AND h.seen_through <= ?", (config_hash, seen_through))
-            retract = ("INSERT OR IGNORE INTO chunk_old SELECT h.hit_id, 'retracted' FROM {} WHERE h.config_hash = ? "
-                       "AND h.seen_through <= ? AND h.hit_id NOT IN (SELECT hit_id FROM chunk_hits){}")
-            c.execute(retract.format("hits h", " AND h.run_last >= ? AND h.run_last <= ?"),
-                      (config_hash, seen_through, first_day, last_day))
-            c.execute(retract.format("chunk_retract r JOIN hits h ON h.hit_id = r.hit_id", ""),
-                      (config_hash, seen_through))
-            c.execute(f"INSERT INTO hit_versions SELECT {', '.join('h.' + x for x in HIT_STORE_COLUMNS)}, ?, ?, o.reason "
-                      "FROM hits h JOIN chunk_old o ON h.hit_id = o.hit_id WHERE h.config_hash = ?",
-                      (run_id, now(), config_hash))
-            c.execute("DELETE FROM hits WHERE config_hash = ? AND hit_id IN (SELECT hit_id FROM chunk_old)", (config_hash,))
-            counts = dict(c.execute("SELECT reason, COUNT(*) FROM chunk_old GROUP BY reason").fetchall())
-            before = self.conn.total_changes
-            c.executemany(f"INSERT OR IGNORE INTO hits ({versions}) VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})",
-                          rows)
-            inserted = self.conn.total_changes - before
-            c.executemany("INSERT OR IGNORE INTO run_hits VALUES (?, ?)", [(run_id, i) for i in ids])
-            c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
-                      (run_id, chunk, first_day, last_day, len(rows), now()))
+        # In WAL mode a NORMAL commit survives a killed process but may be undone by a power
+        # loss or OS crash; the store stays consistent either way, and since the chunk and its
+        # done-mark land in one transaction, a lost chunk is simply scanned again on resume.
+        # finish_run, dispositions and the audit commit with FULL, which also makes every
+        # chunk before them durable.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self.transaction() as c:
+                stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
+                                       "LIMIT 1", (config_hash, first_day, last_day)).fetchone() is not None
+                inserted = self._insert_hits(c, rows)
+                counts = {}
+                # an id already stored, a stored hit ending on these days or a band hit to retract:
+                # set earlier versions aside (a fresh store, the bulk of a range scan, never needs it)
+                if stale_days or inserted < len(rows) or len(retract_ids):
+                    counts = self._supersede(c, ids, [r[-1] for r in rows], retract_ids, config_hash, seen_through,
+                                             first_day, last_day, run_id)
+                    inserted += self._insert_hits(c, rows)
+                c.executemany("INSERT OR IGNORE INTO run_hits VALUES (?, ?)", zip([run_id] * len(ids), ids))
+                c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
+                          (run_id, chunk, first_day, last_day, len(rows), now()))
+        finally:
+            self.conn.execute("PRAGMA synchronous=FULL")
         updated = counts.get("updated", 0)
         return {"added": inserted - updated, "updated": updated, "retracted": counts.get("retracted", 0)}
+
+    def _insert_hits(self, c, rows) -> int:
+        """Insert hit rows whose id is not stored yet; the number inserted."""
+        before = self.conn.total_changes
+        c.executemany(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})", rows)
+        return self.conn.total_changes - before
+
+    def _supersede(self, c, ids, contents, retract_ids, config_hash, seen_through, first_day, last_day,
+                   run_id) -> dict:
+        """Move stored hits that this chunk updates or retracts to ``hit_versions`` (see
+        :meth:`commit_chunk`); counts per reason. The chunk's new hits may already be
+        inserted: they equal the chunk's rows, so they are neither updated nor retracted."""
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_hits (hit_id TEXT PRIMARY KEY, content TEXT)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_retract (hit_id TEXT PRIMARY KEY)")
+        c.execute("DELETE FROM chunk_hits")
+        c.execute("DELETE FROM chunk_retract")
+        c.executemany("INSERT INTO chunk_hits VALUES (?, ?)", zip(ids, contents))
+        c.executemany("INSERT OR IGNORE INTO chunk_retract VALUES (?)", [(i,) for i in retract_ids])
+        # stored hits to set aside, with why
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_old (hit_id TEXT PRIMARY KEY, reason TEXT)")
+        c.execute("DELETE FROM chunk_old")
+        c.execute("INSERT INTO chunk_old SELECT h.hit_id, 'updated' FROM hits h JOIN chunk_hits n "
+                  "ON h.hit_id = n.hit_id WHERE h.config_hash = ? AND h.content IS NOT n.content "
+                  "AND h.seen_through <= ?", (config_hash, seen_through))
+        retract = ("INSERT OR IGNORE INTO chunk_old SELECT h.hit_id, 'retracted' FROM {} WHERE h.config_hash = ? "
+                   "AND h.seen_through <= ? AND h.hit_id NOT IN (SELECT hit_id FROM chunk_hits){}")
+        c.execute(retract.format("hits h", " AND h.run_last >= ? AND h.run_last <= ?"),
+                  (config_hash, seen_through, first_day, last_day))
+        c.execute(retract.format("chunk_retract r JOIN hits h ON h.hit_id = r.hit_id", ""),
+                  (config_hash, seen_through))
+        c.execute(f"INSERT INTO hit_versions SELECT {', '.join('h.' + x for x in HIT_STORE_COLUMNS)}, ?, ?, o.reason "
+                  "FROM hits h JOIN chunk_old o ON h.hit_id = o.hit_id WHERE h.config_hash = ?",
+                  (run_id, now(), config_hash))
+        c.execute("DELETE FROM hits WHERE config_hash = ? AND hit_id IN (SELECT hit_id FROM chunk_old)", (config_hash,))
+        return dict(c.execute("SELECT reason, COUNT(*) FROM chunk_old GROUP BY reason").fetchall())
 
     @_database_errors
     def retracted_units(self, run_id: str) -> set[str]:
@@ -290,22 +318,27 @@ class Store:
 
     # -- hits and alerts -----------------------------------------------------------------
     @_database_errors
-    def hits(self, config_hash: str, units: set[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
+    def hits(self, config_hash: str, units: set[str] | None = None, run_id: str | None = None,
+             written_by_other_than: str | None = None) -> pd.DataFrame:
         """Stored hits of a configuration — all, only those a run found, or only those of
         some monitoring units (customers; subject accounts for hits without a customer) —
         with lists and dates decoded. Units are selected in SQL, so a daily run reads only
-        the history of the customers it touched."""
+        the history of the customers it touched. ``written_by_other_than`` (a run id) leaves
+        out the versions that run wrote (a scan holds those in memory already)."""
+        other = "" if written_by_other_than is None else " AND h.run_id != ?"
+        extra = () if written_by_other_than is None else (written_by_other_than,)
         if run_id is not None:
             frame = self._frame("SELECT h.* FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
-                                "WHERE h.config_hash = ? AND r.run_id = ?", (config_hash, run_id))
+                                f"WHERE h.config_hash = ? AND r.run_id = ?{other}", (config_hash, run_id, *extra))
         elif units is not None:
             self._wanted_units(units)
             frame = self._frame(
-                "SELECT h.* FROM wanted_units u JOIN hits h ON h.config_hash = ? AND h.customer = u.unit "
+                f"SELECT h.* FROM wanted_units u JOIN hits h ON h.config_hash = ? AND h.customer = u.unit{other} "
                 "UNION ALL SELECT h.* FROM wanted_units u JOIN hits h "
-                "ON h.config_hash = ? AND h.customer = '' AND h.subject = u.unit", (config_hash, config_hash))
+                f"ON h.config_hash = ? AND h.customer = '' AND h.subject = u.unit{other}",
+                (config_hash, *extra, config_hash, *extra))
         else:
-            frame = self._frame("SELECT * FROM hits WHERE config_hash = ?", (config_hash,))
+            frame = self._frame(f"SELECT * FROM hits h WHERE config_hash = ?{other}", (config_hash, *extra))
         for col in ("accounts", "txn_ids"):
             frame[col] = parse_json_lists(frame[col].tolist())
         frame["in_band"] = frame["in_band"].astype(bool)
@@ -318,20 +351,31 @@ class Store:
         """Ids of the hits a run found."""
         return {r[0] for r in self.conn.execute("SELECT hit_id FROM run_hits WHERE run_id = ?", (run_id,))}
 
+    @_database_errors
+    def hit_ids_written_by(self, config_hash: str, run_id: str) -> set[str]:
+        """Ids of the hits a run found whose stored version is the one that run wrote (not
+        an earlier version it left in place, nor one retracted since)."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT r.hit_id FROM run_hits r JOIN hits h ON h.config_hash = ? AND h.hit_id = r.hit_id "
+            "WHERE r.run_id = ? AND h.run_id = r.run_id", (config_hash, run_id))}
+
     def _frame(self, sql: str, params) -> pd.DataFrame:
         """A query's rows as a DataFrame (columns from the cursor; faster than read_sql)."""
         cursor = self.conn.execute(sql, params)
         return pd.DataFrame.from_records(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
     @_database_errors
-    def large_value_evidence(self, config_hash: str, first_day: str, last_day: str) -> set[str]:
+    def large_value_evidence(self, config_hash: str, first_day: str, last_day: str,
+                             written_by_other_than: str | None = None) -> list[str]:
         """Transaction ids in the evidence of stored large-value hits whose windows touch
-        business days ``first_day..last_day`` (ISO dates), whoever their subject is."""
+        business days ``first_day..last_day`` (ISO dates), whoever their subject is (an id
+        may repeat); ``written_by_other_than`` as in :meth:`hits`."""
+        other = "" if written_by_other_than is None else " AND run_id != ?"
         rows = self.conn.execute(
             "SELECT txn_ids FROM hits WHERE config_hash = ? AND detector = 'large_value' "
-            "AND typology IN ('large_value_single', 'large_value_daily') AND window_end >= ? AND window_start <= ?",
-            (config_hash, first_day, last_day))
-        return {t for (ids,) in rows for t in json.loads(ids)}
+            f"AND typology IN {LARGE_VALUE_TYPOLOGIES} AND window_end >= ? AND window_start <= ?" + other, (config_hash, first_day, last_day) + (() if written_by_other_than is None else
+                                                            (written_by_other_than,)))
+        return [t for ids in parse_json_lists([r[0] for r in rows]) for t in ids]
 
     @_database_errors
     def replace_alerts(self, config_hash: str, units: set[str], alerts: pd.DataFrame, run_id: str) -> None:
@@ -404,11 +448,25 @@ def _hit_rows(hits: pd.DataFrame, seen_through: str) -> list[tuple]:
         elif col == "in_band":
             frame[col] = values.astype(int).tolist()
         else:
-            frame[col] = pd.Series(values).astype(object).where(pd.notna(values), None).tolist()
+            column = pd.Series(values)
+            frame[col] = column.astype(object).where(column.notna(), None).tolist() if column.hasnans \
+                else column.tolist()
     frame["seen_through"] = [seen_through] * len(hits)
     frame["content"] = [hashlib.sha1(repr(r).encode()).hexdigest()[:16]
                         for r in zip(*(frame[c] for c in HIT_CONTENT_COLUMNS))]
     return list(zip(*(frame[c] for c in HIT_STORE_COLUMNS)))
+
+
+def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: str) -> pd.DataFrame:
+    """Hits as :meth:`Store.hits` returns them once :meth:`Store.commit_chunk` stored them
+    (same columns, days, booleans, empty values), without the round trip: a scan builds
+    alerts and exports from the hits it holds. Evidence lists keep their dtype."""
+    frame = hits.assign(config_hash=config_hash, run_id=run_id, seen_through=seen_through)
+    frame = frame[[c for c in HIT_STORE_COLUMNS if c != "content"]].reset_index(drop=True)
+    for col in ("window_start", "window_end", "run_first", "run_last"):
+        frame[col] = frame[col].to_numpy(dtype="datetime64[D]").astype("datetime64[us]")
+    frame["in_band"] = frame["in_band"].astype(bool)
+    return frame
 
 
 def _migrate(conn) -> None:
@@ -439,6 +497,14 @@ def json_lists(lists) -> list[str]:
             text = pc.binary_join_element_wise('["', inner, '"]', "")
             return pc.if_else(pc.equal(pc.list_value_length(arrow), 0), "[]", text).to_pylist()
     return dumps_each([list(x) for x in lists], ensure_ascii=False)
+
+
+def id_list_array(lists) -> pa.ListArray:
+    """A column of lists of ids (Arrow list dtype, or Python lists) as one Arrow list array."""
+    if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
+        arrow = lists.array.__arrow_array__()
+        return arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+    return pa.array([list(x) for x in lists], type=pa.list_(pa.string()))
 
 
 def parse_json_lists(texts: list[str]) -> list:

@@ -1,0 +1,85 @@
+"""The run store's bulk paths: a chunk committed to a fresh store, the hits a scan holds
+instead of reading them back, large-value evidence from memory and store together."""
+
+import pandas as pd
+import pyarrow as pa
+
+from flowgraph.scan import _large_value_cross_check
+from flowgraph.store import HIT_STORE_COLUMNS, Store, as_stored
+
+_DAY = pd.Timestamp("2026-11-02")
+
+
+def _hits(rows) -> pd.DataFrame:
+    """A hit table as detectors make it: evidence as Arrow list columns, extra measure columns."""
+    frame = pd.DataFrame(rows)
+    for col in ("accounts", "txn_ids"):
+        frame[col] = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(frame[col].tolist(), pa.list_(pa.string()))))
+    return frame
+
+
+def _row(hit_id, txn_ids, utilisation=0.5, detector="fan", typology="fan_in", customer="C1", day=0, in_band=False):
+    start = _DAY + pd.Timedelta(days=day)
+    return dict(hit_id=hit_id, detector=detector, typology=typology, params_id="p", subject="A1", customer=customer,
+                accounts=["A1", "A2"], txn_ids=txn_ids, window_start=start, window_end=start + pd.Timedelta(days=3),
+                run_first=start, run_last=start + pd.Timedelta(days=3), n_accounts=2, n_days=4, amount=10.25,
+                phi='{"transfer": 500000.0}', w=2.4, ceiling=1.0, utilisation=utilisation, in_band=in_band,
+                measures='{"senders": 5}', m_senders=5.0)
+
+
+def _store(tmp_path, run_id="r"):
+    store = Store(tmp_path / "s.sqlite")
+    store.start_run({"run_id": run_id, "status": "running"})
+    return store
+
+
+def test_hits_held_in_memory_equal_the_stored_ones_read_back(tmp_path):
+    hits = _hits([_row("h1", ["t1", "t2"]), _row("h2", [], utilisation=float("nan"), customer="", in_band=True),
+                  _row("h3", ['t"3'], day=1)])
+    store = _store(tmp_path)
+    counts = store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", hits, "c", "2026-11-09")
+    assert counts == {"added": 3, "updated": 0, "retracted": 0}
+    back = store.hits("c", run_id="r").sort_values("hit_id").reset_index(drop=True)
+    held = as_stored(hits, "c", "r", "2026-11-09").sort_values("hit_id").reset_index(drop=True)
+    assert list(held.columns) == [c for c in HIT_STORE_COLUMNS if c != "content"]
+    held[["accounts", "txn_ids"]] = held[["accounts", "txn_ids"]].map(list)
+    pd.testing.assert_frame_equal(held, back, check_dtype=False)
+    assert store.hit_ids_written_by("c", "r") == {"h1", "h2", "h3"}
+    assert store.hits("c", run_id="r", written_by_other_than="r").empty
+
+
+def test_second_run_updates_retracts_and_keeps_as_before(tmp_path):
+    store = _store(tmp_path)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"]), _row("h2", ["t2"])]),
+                       "c", "2026-11-09")
+    store.start_run({"run_id": "r2", "status": "running"})
+    # h1 changed, h2 gone from days this run re-scanned, h3 new
+    counts = store.commit_chunk("r2", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1", "t9"]),
+                                                                            _row("h3", ["t3"])]),
+                                "c", "2026-11-09")
+    assert counts == {"added": 1, "updated": 1, "retracted": 1}
+    versions = store.query("SELECT hit_id, reason, run_id FROM hit_versions ORDER BY hit_id")
+    assert versions.values.tolist() == [["h1", "updated", "r"], ["h2", "retracted", "r"]]
+    assert store.hit_ids_written_by("c", "r2") == {"h1", "h3"}
+    # a scan that saw fewer days leaves the stored version in place: it is read back, not held
+    store.start_run({"run_id": "r3", "status": "running"})
+    store.commit_chunk("r3", 0, "2026-11-02", "2026-11-05", _hits([_row("h1", ["t1"])]), "c", "2026-11-05")
+    assert store.hit_ids_written_by("c", "r3") == set()
+    kept = store.hits("c", run_id="r3", written_by_other_than="r3")
+    assert kept["run_id"].tolist() == ["r2"] and kept["txn_ids"].tolist() == [["t1", "t9"]]
+
+
+def test_cross_check_takes_large_value_evidence_from_memory_and_from_other_runs(tmp_path):
+    store = _store(tmp_path, "old")  # an earlier run's large-value hit, on days this run does not re-scan
+    store.commit_chunk("old", 0, "2026-10-26", "2026-11-02",
+                       _hits([_row("lv_old", ["t5"], detector="large_value", typology="large_value_single", day=-3)]),
+                       "c", "2026-11-02")
+    store.start_run({"run_id": "r", "status": "running"})
+    hits = _hits([_row("f1", ["t1", "t2"], utilisation=1.7), _row("f2", ["t5"], utilisation=1.2),
+                  _row("f3", ["t8"], utilisation=1.3),
+                  _row("lv", ["t2"], detector="large_value", typology="large_value_daily")])
+    store.commit_chunk("r", 0, "2026-11-03", "2026-11-09", hits, "c", "2026-11-09")
+    held = as_stored(hits, "c", "r", "2026-11-09")
+    in_memory = _large_value_cross_check(store, "c", held, held, "r")
+    from_store = _large_value_cross_check(store, "c", store.hits("c", run_id="r"))
+    assert in_memory == from_store == [{"hit_id": "f3", "typology": "fan_in", "utilisation": 1.3}]
