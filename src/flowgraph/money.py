@@ -124,16 +124,20 @@ class RateTable:
         for k, code in enumerate(currencies):
             if code not in known:  # stays RATE_UNKNOWN_CURRENCY, without a pass over the rows
                 continue
-            rows = np.flatnonzero(codes == k)
+            in_currency = codes == k
+            # most files hold one currency: a slice of all rows then saves gathering and
+            # scattering 10 M row positions
+            rows = slice(None) if in_currency.all() else np.flatnonzero(in_currency)
             table = self.frame[self.frame["currency"] == code]
             rate_days = table["date"].to_numpy().astype("datetime64[D]")
             pos = np.searchsorted(rate_days, day[rows], side="right") - 1
             has_rate = pos >= 0
             status[rows] = np.where(has_rate, RATE_OK, RATE_NO_RATE_FOR_DATE)
-            ok_rows, ok_pos = rows[has_rate], pos[has_rate]
+            pos = np.maximum(pos, 0)  # rows without a rate read the first one, then get NaN
             with np.errstate(over="ignore", invalid="ignore"):  # absurd amounts are rejected later
-                cny[ok_rows] = np.round(amount[ok_rows] * table["cny_per_unit"].to_numpy()[ok_pos], 2)
-                usd[ok_rows] = np.round(amount[ok_rows] * table["usd_per_unit"].to_numpy()[ok_pos], 2)
+                for out, per_unit in ((cny, table["cny_per_unit"]), (usd, table["usd_per_unit"])):
+                    converted = np.round(amount[rows] * per_unit.to_numpy()[pos], 2)
+                    out[rows] = np.where(has_rate, converted, np.nan)
         return cny, usd, status
 
 
