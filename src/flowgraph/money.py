@@ -62,7 +62,7 @@ class RateTable:
         Parameters
         ----------
         day : ndarray of datetime64
-            Transaction dates (time of day ignored).
+            Transaction dates (time of day ignored); a missing date (NaT) has no rate.
         currency : ndarray of str
             ISO currency codes (or :data:`CURRENCY_ALIASES`), upper case. A non-string
             value is looked up as its ``str()``.
@@ -91,13 +91,13 @@ class RateTable:
     def convert_codes(self, day: np.ndarray, codes: np.ndarray, currencies, amount: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`convert` for a currency column given as ``codes`` into ``currencies``,
-        as from ``pd.factorize``: the rate table is searched once per distinct currency,
-        and no per-row string is built.
+        as from ``pd.factorize``: one binary search over the rate table for all rows, and
+        no per-row string.
 
         Parameters
         ----------
         day : ndarray of datetime64
-            Transaction dates (time of day ignored).
+            Transaction dates (time of day ignored); a missing date (NaT) has no rate.
         codes : ndarray of int
             Currency of each transaction as an index into ``currencies``; a negative code
             is an unknown currency.
@@ -113,32 +113,50 @@ class RateTable:
         status : ndarray of int8
             ``RATE_OK``, ``RATE_UNKNOWN_CURRENCY`` or ``RATE_NO_RATE_FOR_DATE``.
         """
-        n = len(amount)
-        day = np.asarray(day).astype("datetime64[D]")
-        codes = np.asarray(codes)
+        day = np.asarray(day).astype("datetime64[D]", copy=False)
+        codes = np.asarray(codes, dtype=np.int64)
         amount = np.asarray(amount, dtype=np.float64)
-        cny = np.full(n, np.nan)
-        usd = np.full(n, np.nan)
-        status = np.full(n, RATE_UNKNOWN_CURRENCY, dtype=np.int8)
-        known = self.currencies
-        for k, code in enumerate(currencies):
-            if code not in known:  # stays RATE_UNKNOWN_CURRENCY, without a pass over the rows
-                continue
-            in_currency = codes == k
-            # most files hold one currency: a slice of all rows then saves gathering and
-            # scattering 10 M row positions
-            rows = slice(None) if in_currency.all() else np.flatnonzero(in_currency)
-            table = self.frame[self.frame["currency"] == code]
-            rate_days = table["date"].to_numpy().astype("datetime64[D]")
-            pos = np.searchsorted(rate_days, day[rows], side="right") - 1
-            has_rate = pos >= 0
-            status[rows] = np.where(has_rate, RATE_OK, RATE_NO_RATE_FOR_DATE)
-            pos = np.maximum(pos, 0)  # rows without a rate read the first one, then get NaN
-            with np.errstate(over="ignore", invalid="ignore"):  # absurd amounts are rejected later
-                for out, per_unit in ((cny, table["cny_per_unit"]), (usd, table["usd_per_unit"])):
-                    converted = np.round(amount[rows] * per_unit.to_numpy()[pos], 2)
-                    out[rows] = np.where(has_rate, converted, np.nan)
-        return cny, usd, status
+        n_currencies = len(currencies)
+        # the rate table's rows for each of ``currencies`` in turn, in ascending order of
+        # (position in ``currencies``, date): one binary search then finds every row's rate
+        # in a single pass, however many currencies the rows mix
+        blocks = [(k, self.frame[self.frame["currency"] == code]) for k, code in enumerate(currencies)]
+        blocks = [(k, table) for k, table in blocks if len(table)]
+        if not blocks:
+            return np.full(len(amount), np.nan), np.full(len(amount), np.nan), \
+                np.full(len(amount), RATE_UNKNOWN_CURRENCY, dtype=np.int8)
+        rate_code = np.concatenate([np.full(len(table), k, dtype=np.int64) for k, table in blocks])
+        rate_day = np.concatenate([_day_number(table["date"].to_numpy()) for _, table in blocks])
+        day_number = _day_number(day)
+        pos = np.searchsorted(_currency_day_key(rate_code, rate_day),
+                              _currency_day_key(codes, day_number), side="right") - 1
+        # the last rate keyed at or before the row's: it may be another currency's, and a
+        # row keyed before every rate (pos -1) reads the first one, which fails a test too
+        pos = np.maximum(pos, 0)
+        has_rate = (rate_code[pos] == codes) & (rate_day[pos] <= day_number)
+        # whether each code has any rate; the extra last entry answers for negative codes
+        known = np.zeros(n_currencies + 1, dtype=bool)
+        known[[k for k, _ in blocks]] = True
+        status = np.where(has_rate, RATE_OK,
+                          np.where(known[np.where(codes < 0, n_currencies, codes)], RATE_NO_RATE_FOR_DATE,
+                                   RATE_UNKNOWN_CURRENCY)).astype(np.int8)
+        converted = []
+        with np.errstate(over="ignore", invalid="ignore"):  # absurd amounts are rejected later
+            for column in ("cny_per_unit", "usd_per_unit"):
+                per_unit = np.concatenate([table[column].to_numpy(dtype=np.float64) for _, table in blocks])
+                converted.append(np.where(has_rate, np.round(amount * per_unit[pos], 2), np.nan))
+        return converted[0], converted[1], status
+
+
+def _day_number(day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 as int64, within the int32 range (NaT: its lower end, before
+    any rate)."""
+    return np.clip(day.astype("datetime64[D]", copy=False).view(np.int64), -2 ** 31, 2 ** 31 - 1)
+
+
+def _currency_day_key(code: np.ndarray, day_number: np.ndarray) -> np.ndarray:
+    """One int64 that sorts as the pair (currency code, day)."""
+    return (code << 32) + (day_number + 2 ** 31)
 
 
 def _rates_from_frame(frame: pd.DataFrame, source: str) -> RateTable:
