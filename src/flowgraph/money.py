@@ -116,47 +116,58 @@ class RateTable:
         day = np.asarray(day).astype("datetime64[D]", copy=False)
         codes = np.asarray(codes, dtype=np.int64)
         amount = np.asarray(amount, dtype=np.float64)
-        n_currencies = len(currencies)
-        # the rate table's rows for each of ``currencies`` in turn, in ascending order of
-        # (position in ``currencies``, date): one binary search then finds every row's rate
-        # in a single pass, however many currencies the rows mix
+        # The rate table's rows for each of ``currencies`` in turn, keyed by (position in
+        # ``currencies``, date) in ascending order: one binary search then finds every
+        # row's rate, however many currencies the rows mix. Each step below makes as few
+        # 10 M-row arrays as it can: at that size every new array costs more than its sums.
         blocks = [(k, self.frame[self.frame["currency"] == code]) for k, code in enumerate(currencies)]
         blocks = [(k, table) for k, table in blocks if len(table)]
-        if not blocks:
-            return np.full(len(amount), np.nan), np.full(len(amount), np.nan), \
-                np.full(len(amount), RATE_UNKNOWN_CURRENCY, dtype=np.int8)
-        rate_code = np.concatenate([np.full(len(table), k, dtype=np.int64) for k, table in blocks])
-        rate_day = np.concatenate([_day_number(table["date"].to_numpy()) for _, table in blocks])
-        day_number = _day_number(day)
-        pos = np.searchsorted(_currency_day_key(rate_code, rate_day),
-                              _currency_day_key(codes, day_number), side="right") - 1
-        # the last rate keyed at or before the row's: it may be another currency's, and a
-        # row keyed before every rate (pos -1) reads the first one, which fails a test too
-        pos = np.maximum(pos, 0)
-        has_rate = (rate_code[pos] == codes) & (rate_day[pos] <= day_number)
-        # whether each code has any rate; the extra last entry answers for negative codes
-        known = np.zeros(n_currencies + 1, dtype=bool)
-        known[[k for k, _ in blocks]] = True
-        status = np.where(has_rate, RATE_OK,
-                          np.where(known[np.where(codes < 0, n_currencies, codes)], RATE_NO_RATE_FOR_DATE,
-                                   RATE_UNKNOWN_CURRENCY)).astype(np.int8)
+        rate_key = np.concatenate([_currency_day_key(np.full(len(table), k), _day_number(table["date"].to_numpy()))
+                                   for k, table in blocks] + [np.zeros(0, dtype=np.int64)])
+        # each code's first key, a key no row reaches for a currency without rates; the
+        # extra last entry answers for negative codes
+        no_rate = np.iinfo(np.int64).max
+        first_key = np.full(len(currencies) + 1, no_rate)
+        first_key[[k for k, _ in blocks]] = rate_key[np.cumsum([0] + [len(t) for _, t in blocks])[:-1]]
+        row_first_key = first_key[np.where(codes < 0, len(currencies), codes)]
+        row_key = _currency_day_key(codes, _day_number(day))
+        has_rate = row_key >= row_first_key
+        status = np.where(row_first_key == no_rate, np.int8(RATE_UNKNOWN_CURRENCY), np.int8(RATE_NO_RATE_FOR_DATE))
+        status[has_rate] = RATE_OK
+        del row_first_key
+        # the last rate keyed at or before the row's key: its own currency's where has_rate
+        pos = np.searchsorted(rate_key, row_key, side="right")
+        del row_key
+        pos -= 1
+        np.maximum(pos, 0, out=pos)  # rows without a rate read the first one, then get NaN
         converted = []
         with np.errstate(over="ignore", invalid="ignore"):  # absurd amounts are rejected later
             for column in ("cny_per_unit", "usd_per_unit"):
-                per_unit = np.concatenate([table[column].to_numpy(dtype=np.float64) for _, table in blocks])
-                converted.append(np.where(has_rate, np.round(amount * per_unit[pos], 2), np.nan))
+                per_unit = np.concatenate([table[column].to_numpy(dtype=np.float64) for _, table in blocks]
+                                          + [np.full(1, np.nan)])
+                out = per_unit[pos]
+                out *= amount
+                np.round(out, 2, out=out)
+                out[~has_rate] = np.nan
+                converted.append(out)
         return converted[0], converted[1], status
 
 
 def _day_number(day: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 as int64, within the int32 range (NaT: its lower end, before
     any rate)."""
-    return np.clip(day.astype("datetime64[D]", copy=False).view(np.int64), -2 ** 31, 2 ** 31 - 1)
+    days = day.astype("datetime64[D]", copy=False).view(np.int64)
+    if len(days) and (days.min() < -2 ** 31 or days.max() >= 2 ** 31):
+        days = np.clip(days, -2 ** 31, 2 ** 31 - 1)
+    return days
 
 
 def _currency_day_key(code: np.ndarray, day_number: np.ndarray) -> np.ndarray:
     """One int64 that sorts as the pair (currency code, day)."""
-    return (code << 32) + (day_number + 2 ** 31)
+    key = code.astype(np.int64) << 32
+    key += day_number
+    key += 2 ** 31
+    return key
 
 
 def _rates_from_frame(frame: pd.DataFrame, source: str) -> RateTable:

@@ -184,12 +184,45 @@ def _strings(series: pd.Series) -> pa.ChunkedArray:
     return strings if isinstance(strings, pa.ChunkedArray) else pa.chunked_array([strings])
 
 
+def _buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``offsets, data``: an Arrow string array's two buffers as NumPy arrays, with int64
+    offsets whatever the input had (the layout :mod:`flowgraph._kernels.strings` reads)."""
+    strings = strings.cast(pa.large_string())
+    _, offsets, data = strings.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[strings.offset:strings.offset + len(strings) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, data
+
+
 def _stripped(strings: pa.ChunkedArray) -> pa.ChunkedArray:
     """``strings`` without white space at either end (as ``str.strip``), missing values
     kept missing; ``strings`` itself when no value had any."""
+    if not any(_may_end_in_white_space(chunk) for chunk in strings.chunks):
+        return strings  # the usual id column: no 10 M-value copy to make and compare
     stripped = pc.utf8_trim_whitespace(strings)
-    # same size: nothing was stripped, so keep the input's buffers and free the copy
-    return strings if stripped.nbytes == strings.nbytes else stripped
+    # as many bytes of text: nothing was stripped, so keep the input's buffers, not the copy
+    return strings if _n_text_bytes(stripped) == _n_text_bytes(strings) else stripped
+
+
+def _n_text_bytes(strings: pa.ChunkedArray) -> int:
+    return sum(int(offsets[-1] - offsets[0]) for offsets, _ in map(_buffers, strings.chunks))
+
+
+#: First or last bytes that white space may have: ASCII white space is at most 0x20, and
+#: every byte of a longer UTF-8 character (U+3000, U+00A0 ...) is at least 0x80.
+_MAY_BE_WHITE_SPACE = np.array([b <= 0x20 or b >= 0x80 for b in range(256)])
+
+
+def _may_end_in_white_space(chunk: pa.Array) -> bool:
+    """False when no string of ``chunk`` starts or ends with white space, judged from the
+    first and last bytes of each; True may be wrong (an empty or missing value reads a
+    neighbour's byte), which costs only a needless strip."""
+    offsets, data = _buffers(chunk)
+    if not len(data):
+        return False
+    first = data.take(offsets[:-1], mode="clip")
+    last = data.take(offsets[1:] - 1, mode="clip")
+    return bool(_MAY_BE_WHITE_SPACE[first].any() or _MAY_BE_WHITE_SPACE[last].any())
 
 
 def _text(series: pd.Series) -> pa.ChunkedArray:
@@ -219,10 +252,7 @@ def _repeated(text: pd.Series | pa.ChunkedArray) -> np.ndarray:
     strings = strings.combine_chunks()  # one array, e.g. from Parquet row groups
     if strings.null_count:
         strings = pc.fill_null(strings, "")
-    strings = strings.cast(pa.large_string())  # int64 offsets, whatever the input had
-    _, offsets, data = strings.buffers()
-    offsets = np.frombuffer(offsets, dtype=np.int64)[strings.offset:strings.offset + len(strings) + 1]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    offsets, data = _buffers(strings)
     # partitions of about 2,000-4,000 strings: each one's hash table then fits in cache
     partition_bits = min(24, (len(strings) // 4096).bit_length())
     return repeated_strings(offsets, data, hash_strings(offsets, data), partition_bits)
