@@ -35,7 +35,7 @@ def test_rate_in_force_is_the_latest_on_or_before_the_date(tmp_path):
 rate_rows = st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["CNY", "USD", "EUR"]),
                                st.floats(0.01, 10.0), st.floats(0.01, 2.0)),
                      max_size=12, unique_by=lambda r: (r[0], r[1]))
-txn_rows = st.lists(st.tuples(st.integers(-1, 11), st.integers(-1, 3), st.floats(0.01, 1e6)), max_size=30)
+txn_rows = st.lists(st.tuples(st.integers(-1, 11), st.integers(-3, 3), st.floats(0.01, 1e6)), max_size=30)
 
 
 @given(rate_rows, txn_rows)
@@ -44,7 +44,7 @@ def test_convert_codes_takes_each_rows_rate_as_a_row_by_row_lookup(rates, txns):
     frame = pd.DataFrame(rates, columns=["day", "currency", "cny_per_unit", "usd_per_unit"])
     frame = frame.assign(date=start + frame["day"].to_numpy().astype("timedelta64[D]"))
     table = RateTable(frame.sort_values(["currency", "date"]).drop(columns="day").reset_index(drop=True))
-    currencies = ["USD", "CNY", "XYZ", "EUR"]  # XYZ has no rate; code -1 is unknown too
+    currencies = ["USD", "CNY", "XYZ", "EUR"]  # XYZ has no rate; a negative code is unknown too
     day = start + np.array([d for d, _, _ in txns], dtype="timedelta64[D]")
     codes = np.array([c for _, c, _ in txns], dtype=np.intp)
     amount = np.array([a for _, _, a in txns], dtype=np.float64)

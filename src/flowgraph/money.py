@@ -115,6 +115,8 @@ class RateTable:
         """
         day = np.asarray(day).astype("datetime64[D]", copy=False)
         codes = np.asarray(codes, dtype=np.int64)
+        if len(codes) and codes.min() < -1:
+            codes = np.maximum(codes, -1)  # every unknown currency as -1
         amount = np.asarray(amount, dtype=np.float64)
         # The rate table's rows for each of ``currencies`` in turn, keyed by (position in
         # ``currencies``, date) in ascending order: one binary search then finds every
@@ -125,11 +127,11 @@ class RateTable:
         rate_key = np.concatenate([_currency_day_key(np.full(len(table), k), _day_number(table["date"].to_numpy()))
                                    for k, table in blocks] + [np.zeros(0, dtype=np.int64)])
         # each code's first key, a key no row reaches for a currency without rates; the
-        # extra last entry answers for negative codes
+        # extra last entry answers for code -1
         no_rate = np.iinfo(np.int64).max
         first_key = np.full(len(currencies) + 1, no_rate)
         first_key[[k for k, _ in blocks]] = rate_key[np.cumsum([0] + [len(t) for _, t in blocks])[:-1]]
-        row_first_key = first_key[np.where(codes < 0, len(currencies), codes)]
+        row_first_key = first_key[codes]
         row_key = _currency_day_key(codes, _day_number(day))
         has_rate = row_key >= row_first_key
         status = np.where(row_first_key == no_rate, np.int8(RATE_UNKNOWN_CURRENCY), np.int8(RATE_NO_RATE_FOR_DATE))
@@ -164,7 +166,7 @@ def _day_number(day: np.ndarray) -> np.ndarray:
 
 def _currency_day_key(code: np.ndarray, day_number: np.ndarray) -> np.ndarray:
     """One int64 that sorts as the pair (currency code, day)."""
-    key = code.astype(np.int64) << 32
+    key = np.left_shift(code, 32, dtype=np.int64)
     key += day_number
     key += 2 ** 31
     return key

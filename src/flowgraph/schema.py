@@ -220,9 +220,14 @@ def _may_end_in_white_space(chunk: pa.Array) -> bool:
     offsets, data = _buffers(chunk)
     if not len(data):
         return False
-    first = data.take(offsets[:-1], mode="clip")
-    last = data.take(offsets[1:] - 1, mode="clip")
-    return bool(_MAY_BE_WHITE_SPACE[first].any() or _MAY_BE_WHITE_SPACE[last].any())
+    block = 1 << 16  # strings at a time: the arrays made here then stay in cache
+    for start in range(0, len(chunk), block):
+        ends = offsets[start:start + block + 1]
+        first = data.take(ends[:-1], mode="clip")
+        last = data.take(ends[1:] - 1, mode="clip")
+        if _MAY_BE_WHITE_SPACE[first].any() or _MAY_BE_WHITE_SPACE[last].any():
+            return True
+    return False
 
 
 def _text(series: pd.Series) -> pa.ChunkedArray:
@@ -286,7 +291,7 @@ def _or_missing(text: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
 
 def _take_text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values[codes]`` as a "string" array, built from the few distinct ``values``."""
-    return pd.array(np.asarray(values, dtype=object), dtype="string").take(codes)
+    return _string_array(pc.take(pa.array(list(values), pa.large_string()), codes))
 
 
 def _passed_through(column: pd.Series, keep: np.ndarray | None):
@@ -615,9 +620,10 @@ def validate_transactions(
             notes.append("no 'channel' column: every row taken as a domestic 'transfer'")
 
     valid_time = ~timestamp.isna().to_numpy() & ~future
-    day = np.where(valid_time, timestamp.to_numpy().astype("datetime64[D]"), np.datetime64("2000-01-01"))
-    safe_amount = np.where(np.isfinite(amount), amount, 0.0)
-    amount_cny, amount_usd, rate_status = rates.convert_codes(day, currency_code, currencies, safe_amount)
+    day = timestamp.to_numpy().astype("datetime64[D]")
+    day[~valid_time] = np.datetime64("2000-01-01")
+    # a NaN or infinite amount converts to NaN or inf, and its row is rejected for it
+    amount_cny, amount_usd, rate_status = rates.convert_codes(day, currency_code, currencies, amount)
     problems.add("UNKNOWN_CURRENCY", rate_status == RATE_UNKNOWN_CURRENCY)
     problems.add("NO_RATE_FOR_DATE", (rate_status == RATE_NO_RATE_FOR_DATE) & valid_time)
     with np.errstate(invalid="ignore"):
