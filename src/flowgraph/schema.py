@@ -239,9 +239,16 @@ def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``codes, values``: the column as codes into its distinct values, each cleaned as by
     :func:`_text` with '' for missing; only the distinct values are stripped. ``values``
     may hold the same string twice ("usd" and " usd")."""
-    encoded = pc.dictionary_encode(_strings(series), null_encoding="encode").combine_chunks()
-    values = pc.fill_null(pc.utf8_trim_whitespace(encoded.dictionary), "")
-    return encoded.indices.to_numpy(zero_copy_only=False), pd.Index(values.to_pylist(), dtype="string")
+    if isinstance(series.dtype, pd.CategoricalDtype):  # codes already (Parquet's dictionary)
+        categories = series.cat.categories
+        codes = series.cat.codes.to_numpy().astype(np.intp)
+        codes[codes < 0] = len(categories)  # missing: the extra last value
+        distinct = pa.array([*categories.astype("string"), None], pa.large_string())
+    else:
+        encoded = pc.dictionary_encode(_strings(series), null_encoding="encode").combine_chunks()
+        codes, distinct = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+    values = pc.fill_null(pc.utf8_trim_whitespace(distinct), "")
+    return codes, pd.Index(values.to_pylist(), dtype="string")
 
 
 def _is_empty(text: pa.ChunkedArray) -> np.ndarray:
@@ -254,9 +261,12 @@ def _repeated(text: pd.Series | pa.ChunkedArray) -> np.ndarray:
     row, a missing value counting as '' (as ``Series.duplicated(keep="first")``, in a
     fraction of the time; see :mod:`flowgraph._kernels.strings`)."""
     strings = text if isinstance(text, pa.ChunkedArray) else _strings(text)
-    strings = strings.combine_chunks()  # one array, e.g. from Parquet row groups
     if strings.null_count:
         strings = pc.fill_null(strings, "")
+    if pc.all(pc.greater(strings[1:], strings[:-1])).as_py():
+        # in ascending order, as many exports list their ids: no value can repeat
+        return np.zeros(len(strings), dtype=bool)
+    strings = strings.combine_chunks()  # one array, e.g. from Parquet row groups
     offsets, data = _buffers(strings)
     # partitions of about 2,000-4,000 strings: each one's hash table then fits in cache
     partition_bits = min(24, (len(strings) // 4096).bit_length())
