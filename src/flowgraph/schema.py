@@ -595,7 +595,8 @@ def validate_transactions(
 
     src = _id_text(frame["src_account"], "src_account", source, source_row, notes)
     dst = _id_text(frame["dst_account"], "dst_account", source, source_row, notes)
-    problems.add("NO_PARTIES", _is_empty(src) & _is_empty(dst))
+    src_empty = _is_empty(src)
+    problems.add("NO_PARTIES", src_empty & _is_empty(dst))
 
     # currency and channel: codes into a short list of distinct values, each cleaned once
     if "currency" in frame.columns:
@@ -641,7 +642,7 @@ def validate_transactions(
 
     rejected = problems.rejected
     keep = ~rejected
-    is_self = pc.fill_null(pc.equal(src, dst), False).to_numpy() & ~_is_empty(src)
+    is_self = pc.fill_null(pc.equal(src, dst), False).to_numpy() & ~src_empty
 
     # the cleaned currency of every row, without building 10 M strings
     currency = pd.Series(pd.Categorical.from_codes(currency_code, categories=currencies))
