@@ -765,10 +765,12 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
 def accounts_from_transactions(table: pd.DataFrame) -> pd.DataFrame:
     """An accounts table for data that came without one: every account its own customer,
     party type unknown."""
-    ids = pd.unique(pd.concat([table["src_account"], table["dst_account"]]).dropna())
-    ids = np.sort(np.asarray(ids, dtype=object))
+    both_sides = pa.chunked_array([*_strings(table["src_account"]).chunks, *_strings(table["dst_account"]).chunks],
+                                  pa.large_string())
+    ids = pc.unique(both_sides).drop_null()
+    ids = _string_array(ids.take(pc.sort_indices(ids)))  # UTF-8 byte order: code point order
     return pd.DataFrame({
-        "account_id": pd.array(ids, dtype="string"),
-        "customer_id": pd.array(ids, dtype="string"),
+        "account_id": ids,
+        "customer_id": ids.copy(),
         "party_type": pd.Categorical([None] * len(ids), categories=list(PARTY_TYPES)),
     })
