@@ -53,6 +53,29 @@ def test_column_mapping_and_parquet(tmp_path):
         read_transactions(path)
 
 
+def test_parquet_text_columns_read_as_a_csv_of_the_same_values(tmp_path):
+    # currency and channel are read from Parquet as dictionaries, ids share the file's
+    # buffers when nothing is stripped: the tables must still be those of the same text
+    rows = [("t1", " CNY", "transfer"), ("t2", None, "cash"), ("t3", "usd", " Cash "), ("t4", "RMB", None),
+            ("t5", "XYZ", "wire"), ("t6", "CNY", "transfer"), ("t1", "CNY", "transfer")]
+    f = pd.DataFrame({"txn_id": [r[0] for r in rows], "timestamp": "2024-10-08 09:00:00",
+                      "src_account": ["A", " B", None, "A", "B", "A", "B"], "dst_account": "C",
+                      "amount": "10.5", "currency": [r[1] for r in rows], "channel": [r[2] for r in rows],
+                      "note": ["x", None, "y", "z", None, "w", "v"]})
+    f.to_csv(tmp_path / "t.csv", index=False)
+    f.assign(timestamp=pd.to_datetime(f.timestamp), amount=10.5).to_parquet(tmp_path / "t.parquet")
+    from_csv, from_parquet = read_transactions(tmp_path / "t.csv"), read_transactions(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(from_csv.transactions.table, from_parquet.transactions.table)
+    assert from_parquet.transactions.table.currency.tolist() == ["CNY", "USD", "CNY"]
+    rejects = from_parquet.transactions.rejects
+    assert rejects.reason_codes.tolist() == ["UNKNOWN_CURRENCY", "UNKNOWN_CHANNEL",
+                                             "UNKNOWN_CURRENCY;UNKNOWN_CHANNEL", "DUPLICATE_TXN_ID"]
+    assert rejects.input_channel.tolist() == ["cash", "", "wire", "transfer"]
+    pd.testing.assert_frame_equal(from_csv.transactions.rejects.drop(columns="message"),
+                                  rejects.drop(columns="message"))
+    pd.testing.assert_frame_equal(from_csv.accounts.table, from_parquet.accounts.table)
+
+
 def test_accounts_file(tmp_path):
     accts = write(tmp_path, "a.csv", "acct,cust,kind\nA,c1,person\nB,c1,person\nC,c2,company\n")
     ds = read_transactions(write(tmp_path, "t.csv", CANONICAL_CSV), accounts=read_accounts(

@@ -1,11 +1,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowgraph.config import CHANNELS, PBOC_2016
 from flowgraph.errors import DataError
 from flowgraph.money import (PARTY_ENTITY, PARTY_PERSON, PARTY_UNKNOWN, RATE_NO_RATE_FOR_DATE, RATE_OK,
-                             RATE_UNKNOWN_CURRENCY, default_rates, read_rates,
+                             RATE_UNKNOWN_CURRENCY, RateTable, default_rates, read_rates,
                              single_transaction_large_value)
 
 CASH, TRANSFER, XB = (CHANNELS.index(c) for c in ("cash", "transfer", "cross_border"))
@@ -28,6 +30,36 @@ def test_rate_in_force_is_the_latest_on_or_before_the_date(tmp_path):
     assert cny[:2].tolist() == [700.0, 750.0]
     assert usd[4] == 10.0
     assert np.isnan(cny[2]) and np.isnan(cny[3])
+
+
+rate_rows = st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["CNY", "USD", "EUR"]),
+                               st.floats(0.01, 10.0), st.floats(0.01, 2.0)),
+                     max_size=12, unique_by=lambda r: (r[0], r[1]))
+txn_rows = st.lists(st.tuples(st.integers(-1, 11), st.integers(-3, 3), st.floats(0.01, 1e6)), max_size=30)
+
+
+@given(rate_rows, txn_rows)
+def test_convert_codes_takes_each_rows_rate_as_a_row_by_row_lookup(rates, txns):
+    start = np.datetime64("2024-01-01")
+    frame = pd.DataFrame(rates, columns=["day", "currency", "cny_per_unit", "usd_per_unit"])
+    frame = frame.assign(date=start + frame["day"].to_numpy().astype("timedelta64[D]"))
+    table = RateTable(frame.sort_values(["currency", "date"]).drop(columns="day").reset_index(drop=True))
+    currencies = ["USD", "CNY", "XYZ", "EUR"]  # XYZ has no rate; a negative code is unknown too
+    day = start + np.array([d for d, _, _ in txns], dtype="timedelta64[D]")
+    codes = np.array([c for _, c, _ in txns], dtype=np.intp)
+    amount = np.array([a for _, _, a in txns], dtype=np.float64)
+    cny, usd, status = table.convert_codes(day, codes, currencies, amount)
+    for i, (d, code, a) in enumerate(txns):
+        currency = currencies[code] if code >= 0 else None
+        in_force = [r for r in rates if r[1] == currency and r[0] <= d]
+        if not any(r[1] == currency for r in rates):
+            assert status[i] == RATE_UNKNOWN_CURRENCY and np.isnan(cny[i]) and np.isnan(usd[i])
+        elif not in_force:
+            assert status[i] == RATE_NO_RATE_FOR_DATE and np.isnan(cny[i]) and np.isnan(usd[i])
+        else:
+            _, _, cny_per_unit, usd_per_unit = max(in_force)
+            assert status[i] == RATE_OK
+            assert cny[i] == np.round(a * cny_per_unit, 2) and usd[i] == np.round(a * usd_per_unit, 2)
 
 
 def test_conversion_rounds_to_the_cent_and_keeps_cny_exact():

@@ -1,11 +1,13 @@
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from flowgraph.errors import DataError
-from flowgraph.schema import REASONS, validate_accounts, validate_transactions
+from flowgraph.schema import REASONS, _repeated, _stripped, validate_accounts, validate_transactions
 
 
 def frame(*rows, **extra_cols):
@@ -214,3 +216,47 @@ def test_accepted_plus_rejected_is_input(rows):
     assert np.isfinite(v.table.amount_cny).all() and np.isfinite(v.table.amount_usd).all()
     assert v.table.txn_id.is_unique and v.table.timestamp.notna().all()
     assert (v.table.src_account.notna() | v.table.dst_account.notna()).all()
+
+
+# -- the Arrow text helpers ------------------------------------------------------------------
+
+white = st.sampled_from([" ", "\t", "\n", "\u3000", "\u00a0", "\x1f", "\u2028"])
+word = st.text(alphabet=st.sampled_from(["a", "7", "-", "人", "é", " "]), max_size=4)
+padded = st.one_of(st.none(), st.builds(lambda a, w, b: a + w + b, st.text(white, max_size=2), word,
+                                        st.text(white, max_size=2)), word)
+
+
+@given(st.lists(padded, max_size=12), st.integers(0, 12), st.integers(0, 3))
+def test_stripping_matches_arrow_on_chunked_and_sliced_text(values, cut, skip):
+    # two chunks, the second a slice (its offsets start inside the buffer)
+    strings = pa.chunked_array([pa.array(values[:cut], pa.large_string()),
+                                pa.array(values[cut:], pa.large_string())[skip:]])
+    expected = pc.utf8_trim_whitespace(strings)
+    got = _stripped(strings)
+    assert got.to_pylist() == expected.to_pylist()
+    if expected.to_pylist() == strings.to_pylist():
+        assert got is strings  # nothing to strip: the input's buffers, not a copy
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", "T1", "T10", "T2", "t1", "人"])), max_size=12),
+       st.integers(0, 12))
+def test_repeated_ids_in_order_or_not_in_chunks(values, cut):
+    # sorted input takes a shortcut (ascending ids cannot repeat) unless a value repeats
+    for ordered in (values, sorted(values, key=lambda v: (v or "").encode())):
+        strings = pa.chunked_array([pa.array(ordered[:cut], pa.large_string()),
+                                    pa.array(ordered[cut:], pa.large_string())])
+        expected = pd.Series(ordered, dtype=object).fillna("").duplicated(keep="first")
+        assert _repeated(strings).tolist() == expected.tolist()
+
+
+@given(st.lists(row, max_size=20), st.booleans())
+def test_currency_and_channel_as_categorical_read_as_their_text(rows, missing_as_null):
+    # Parquet readers hand these columns over as Categorical (see flowgraph.io.read_raw)
+    text = frame(*rows)
+    if missing_as_null:
+        text = text.replace({"currency": {"": None}, "channel": {"": None}})
+    codes = text.astype({"currency": "category", "channel": "category"})
+    as_text, as_codes = validate_transactions(text, "h.parquet"), validate_transactions(codes, "h.parquet")
+    pd.testing.assert_frame_equal(as_text.table, as_codes.table)
+    pd.testing.assert_frame_equal(as_text.rejects, as_codes.rejects)
+    assert as_text.report.to_dict() == as_codes.report.to_dict()

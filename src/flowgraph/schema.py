@@ -168,56 +168,150 @@ class Validated:
 
 # -- helpers ------------------------------------------------------------------------------
 
-# Text columns stay in pandas' Arrow-backed "string" dtype from input to output: turning
-# 10 M values into Python str objects and back cost seconds and gigabytes
-# (measured at 10 M rows). Anything done per value (upper-casing, mapping
-# channel codes) is done on the few distinct values after pd.factorize instead.
+# Text columns are Arrow string arrays from input to output: turning 10 M values into
+# Python str objects, or pandas' string methods with their copies, cost seconds and
+# gigabytes (measured at 10 M rows). A missing value stays null rather than becoming ''
+# and back, and a column with nothing to strip keeps the input's buffers, so that an
+# accepted table shares the file's memory instead of holding a second copy. Anything done
+# per value (upper-casing, mapping channel codes) is done on the few distinct values.
 
-def _text(series: pd.Series) -> pd.Series:
-    """Column as stripped strings ("string" dtype), '' where missing."""
-    return series.astype("string").str.strip().fillna("")
+def _strings(series: pd.Series) -> pa.ChunkedArray:
+    """The column as Arrow strings, as ``astype("string")`` reads it (a number becomes its
+    digits); Arrow-backed text is taken as it is, without a copy."""
+    if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"):
+        series = series.astype("string")
+    strings = pa.array(series.array)
+    return strings if isinstance(strings, pa.ChunkedArray) else pa.chunked_array([strings])
+
+
+def _buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``offsets, data``: an Arrow string array's two buffers as NumPy arrays, with int64
+    offsets whatever the input had (the layout :mod:`flowgraph._kernels.strings` reads)."""
+    strings = strings.cast(pa.large_string())
+    _, offsets, data = strings.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[strings.offset:strings.offset + len(strings) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, data
+
+
+def _stripped(strings: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``strings`` without white space at either end (as ``str.strip``), missing values
+    kept missing; ``strings`` itself when no value had any."""
+    if not any(_may_end_in_white_space(chunk) for chunk in strings.chunks):
+        return strings  # the usual id column: no 10 M-value copy to make and compare
+    stripped = pc.utf8_trim_whitespace(strings)
+    # as many bytes of text: nothing was stripped, so keep the input's buffers, not the copy
+    return strings if _n_text_bytes(stripped) == _n_text_bytes(strings) else stripped
+
+
+def _n_text_bytes(strings: pa.ChunkedArray) -> int:
+    """Bytes of text in ``strings``, from the offsets alone."""
+    return sum(int(offsets[-1] - offsets[0]) for offsets, _ in map(_buffers, strings.chunks))
+
+
+#: First or last bytes that white space may have: ASCII white space is at most 0x20, and
+#: every byte of a longer UTF-8 character (U+3000, U+00A0 ...) is at least 0x80.
+_MAY_BE_WHITE_SPACE = np.array([b <= 0x20 or b >= 0x80 for b in range(256)])
+
+
+def _may_end_in_white_space(chunk: pa.Array) -> bool:
+    """False when no string of ``chunk`` starts or ends with white space, judged from the
+    first and last bytes of each; True may be wrong (an empty or missing value reads a
+    neighbour's byte), which costs only a needless strip."""
+    offsets, data = _buffers(chunk)
+    if not len(data):
+        return False
+    block = 1 << 16  # strings at a time: the arrays made here then stay in cache
+    for start in range(0, len(chunk), block):
+        ends = offsets[start:start + block + 1]
+        first = data.take(ends[:-1], mode="clip")
+        last = data.take(ends[1:] - 1, mode="clip")
+        if _MAY_BE_WHITE_SPACE[first].any() or _MAY_BE_WHITE_SPACE[last].any():
+            return True
+    return False
+
+
+def _text(series: pd.Series) -> pa.ChunkedArray:
+    """Column as stripped Arrow strings, null where missing."""
+    return _stripped(_strings(series))
 
 
 def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``codes, values``: the column as codes into its distinct values, each cleaned as by
-    :func:`_text`; ``values[codes]`` equals ``_text(series)``, but only the distinct values
-    are stripped. ``values`` may hold the same string twice ("usd" and " usd")."""
-    codes, uniques = pd.factorize(series.astype("string"), use_na_sentinel=False)
-    return codes, pd.Index(uniques, dtype="string").str.strip().fillna("")
+    :func:`_text` with '' for missing; only the distinct values are stripped. ``values``
+    may hold the same string twice ("usd" and " usd")."""
+    if isinstance(series.dtype, pd.CategoricalDtype):  # codes already (Parquet's dictionary)
+        categories = series.cat.categories
+        codes = series.cat.codes.to_numpy().astype(np.intp)
+        codes[codes < 0] = len(categories)  # missing: the extra last value
+        distinct = pa.array([*categories.astype("string"), None], pa.large_string())
+    else:
+        encoded = pc.dictionary_encode(_strings(series), null_encoding="encode").combine_chunks()
+        codes, distinct = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+    values = pc.fill_null(pc.utf8_trim_whitespace(distinct), "")
+    return codes, pd.Index(values.to_pylist(), dtype="string")
 
 
-def _is_empty(text: pd.Series) -> np.ndarray:
-    """Boolean mask of the rows of a :func:`_text` column that are ''."""
-    return (text == "").to_numpy(dtype=bool)
+def _is_empty(text: pa.ChunkedArray) -> np.ndarray:
+    """Boolean mask of the rows of a :func:`_text` column that are missing or ''."""
+    return pc.fill_null(pc.equal(text, ""), True).to_numpy()
 
 
-def _repeated(text: pd.Series) -> np.ndarray:
-    """Boolean mask of the rows of a :func:`_text` column whose value already appeared in
-    an earlier row (as ``Series.duplicated(keep="first")``, in a fraction of the time; see
-    :mod:`flowgraph._kernels.strings`)."""
-    strings = pa.array(text)
-    if isinstance(strings, pa.ChunkedArray):  # e.g. read from Parquet in row groups
-        strings = strings.combine_chunks()
+def _repeated(text: pd.Series | pa.ChunkedArray) -> np.ndarray:
+    """Boolean mask of the rows of a text column whose value already appeared in an earlier
+    row, a missing value counting as '' (as ``Series.duplicated(keep="first")``, in a
+    fraction of the time; see :mod:`flowgraph._kernels.strings`)."""
+    strings = text if isinstance(text, pa.ChunkedArray) else _strings(text)
     if strings.null_count:
-        raise ValueError("_repeated expects a column without missing values (see _text)")
-    strings = strings.cast(pa.large_string())  # int64 offsets, whatever the input had
-    _, offsets, data = strings.buffers()
-    offsets = np.frombuffer(offsets, dtype=np.int64)[strings.offset:strings.offset + len(strings) + 1]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        strings = pc.fill_null(strings, "")
+    if pc.all(pc.greater(strings[1:], strings[:-1])).as_py():
+        # in ascending order, as many exports list their ids: no value can repeat
+        return np.zeros(len(strings), dtype=bool)
+    strings = strings.combine_chunks()  # one array, e.g. from Parquet row groups
+    offsets, data = _buffers(strings)
     # partitions of about 2,000-4,000 strings: each one's hash table then fits in cache
     partition_bits = min(24, (len(strings) // 4096).bit_length())
     return repeated_strings(offsets, data, hash_strings(offsets, data), partition_bits)
 
 
+def _accepted(values, keep: np.ndarray | None):
+    """``values`` (a NumPy or Arrow array) at the rows of the boolean mask ``keep``, or all
+    of them when ``keep`` is None, never sharing a NumPy array that is read-only or
+    another's: the table's columns must be writable and not change with the input frame
+    (Arrow arrays are immutable, so sharing those is safe)."""
+    if keep is not None:
+        return pc.filter(values, pa.array(keep)) if isinstance(values, pa.ChunkedArray) else values[keep]
+    if isinstance(values, np.ndarray) and not (values.flags.owndata and values.flags.writeable):
+        return values.copy()
+    return values
+
+
+def _string_array(strings: pa.ChunkedArray, na_value=pd.NA) -> pd.api.extensions.ExtensionArray:
+    """Arrow strings as a pandas "string" array (``na_value=np.nan``: a "str" array)."""
+    return pd.arrays.ArrowStringArray(strings.cast(pa.large_string()),
+                                      dtype=pd.StringDtype("pyarrow", na_value=na_value))
+
+
+def _or_missing(text: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """A :func:`_text` column as a "string" array, with '' as missing (<NA>)."""
+    empty = pc.equal(text, "")
+    if pc.any(empty).as_py():
+        text = pc.if_else(empty, pa.scalar(None, text.type), text)
+    return _string_array(text)
+
+
 def _take_text(values, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values[codes]`` as a "string" array, built from the few distinct ``values``."""
-    return pd.array(np.asarray(values, dtype=object), dtype="string").take(codes)
+    return _string_array(pc.take(pa.array(list(values), pa.large_string()), codes))
 
 
-def _text_or_missing(text: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """A :func:`_text` column at ``rows`` (a boolean mask), with '' as missing (<NA>)."""
-    kept = text[rows]
-    return kept.where(kept != "").array
+def _passed_through(column: pd.Series, keep: np.ndarray | None):
+    """An input column that validation does not read, at the accepted rows, with the dtype
+    its values had before (text: "str", with NaN for missing)."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        # the same values and dtype as going through to_numpy(), without 10 M str objects
+        return _string_array(_accepted(_strings(column), keep), na_value=np.nan)
+    return _accepted(column.to_numpy(), keep)
 
 
 def _raw(series: pd.Series) -> np.ndarray:
@@ -307,9 +401,11 @@ def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source
     return rejects, examples
 
 
-def _first_seen(text: pd.Series, source_row: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """For rows that repeat an id: "the same id as row N", N being its first row."""
+def _first_seen(ids: pa.ChunkedArray, source_row: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """For rows that repeat an id (a :func:`_text` column): "the same id as row N", N being
+    its first row."""
     def shown(at: np.ndarray) -> np.ndarray:
+        text = pd.Series(_string_array(ids))
         wanted = text.iloc[at]
         holders = np.flatnonzero(text.isin(wanted.unique()).to_numpy())
         first = pd.Series(holders, index=text.iloc[holders].to_numpy(dtype=object))
@@ -335,8 +431,8 @@ def _with_malformed(source: str, rejects: pd.DataFrame, examples: list[str], cou
 
 
 def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray,
-             notes: list[str]) -> pd.Series:
-    """An id column as :func:`_text` does, floating-point ids included (module docstring)."""
+             notes: list[str]) -> pa.ChunkedArray:
+    """An id column as :func:`_text` reads it, floating-point ids included (module docstring)."""
     is_float = (isinstance(series.dtype, np.dtype) and series.dtype.kind == "f") or \
         isinstance(series.dtype, pd.Float64Dtype | pd.Float32Dtype)
     if not is_float:
@@ -352,12 +448,11 @@ def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray
             f"them (first: row {first}) are not whole numbers below 2**53, so they cannot be ids read "
             "exactly (float64 rounds such numbers; the export may already have changed them). "
             "Fix: export the ids as text (a string column), not as numbers.")
-    whole = pa.array(np.where(present, values, 0).astype(np.int64))
-    digits = pc.if_else(pa.array(present), whole.cast(pa.string()), "")
+    whole = pa.array(np.where(present, values, 0).astype(np.int64), mask=~present)
     if present.any():
         notes.append(f"column '{column}' holds ids as floating-point numbers: they are whole numbers and "
                      "were read as integers (no '.0'); export ids as text to be safe")
-    return pd.Series(pd.arrays.ArrowStringArray(digits), index=series.index)
+    return pa.chunked_array([whole.cast(pa.large_string())])
 
 
 def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, what: str) -> None:
@@ -397,7 +492,9 @@ def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Seri
             parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=bool(aware.any()) or None)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = _to_bank_time(parsed)
-    parsed = parsed.where(parsed >= EARLIEST_PLAUSIBLE_TIME)
+    too_early = (parsed < EARLIEST_PLAUSIBLE_TIME).to_numpy()
+    if too_early.any():  # else the column as it is, not a copy
+        parsed = parsed.mask(too_early)
     return parsed.astype("datetime64[ns]")
 
 
@@ -480,7 +577,7 @@ def validate_transactions(
     _check_columns(frame, REQUIRED_TXN_COLUMNS, source, "transaction")
     n = len(frame)
     rates = rates or default_rates()
-    source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.asarray(source_row, np.int64)
+    source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.array(source_row, np.int64)
     problems = _Problems(n)
     notes: list[str] = []
     frame = frame.reset_index(drop=True)
@@ -501,7 +598,8 @@ def validate_transactions(
 
     src = _id_text(frame["src_account"], "src_account", source, source_row, notes)
     dst = _id_text(frame["dst_account"], "dst_account", source, source_row, notes)
-    problems.add("NO_PARTIES", _is_empty(src) & _is_empty(dst))
+    src_empty = _is_empty(src)
+    problems.add("NO_PARTIES", src_empty & _is_empty(dst))
 
     # currency and channel: codes into a short list of distinct values, each cleaned once
     if "currency" in frame.columns:
@@ -536,9 +634,10 @@ def validate_transactions(
             notes.append("no 'channel' column: every row taken as a domestic 'transfer'")
 
     valid_time = ~timestamp.isna().to_numpy() & ~future
-    day = np.where(valid_time, timestamp.to_numpy().astype("datetime64[D]"), np.datetime64("2000-01-01"))
-    safe_amount = np.where(np.isfinite(amount), amount, 0.0)
-    amount_cny, amount_usd, rate_status = rates.convert_codes(day, currency_code, currencies, safe_amount)
+    day = timestamp.to_numpy().astype("datetime64[D]")
+    day[~valid_time] = np.datetime64("2000-01-01")
+    # a NaN or infinite amount converts to NaN or inf, and its row is rejected for it
+    amount_cny, amount_usd, rate_status = rates.convert_codes(day, currency_code, currencies, amount)
     problems.add("UNKNOWN_CURRENCY", rate_status == RATE_UNKNOWN_CURRENCY)
     problems.add("NO_RATE_FOR_DATE", (rate_status == RATE_NO_RATE_FOR_DATE) & valid_time)
     with np.errstate(invalid="ignore"):
@@ -546,7 +645,7 @@ def validate_transactions(
 
     rejected = problems.rejected
     keep = ~rejected
-    is_self = ((src == dst) & (src != "")).to_numpy(dtype=bool)
+    is_self = pc.fill_null(pc.equal(src, dst), False).to_numpy() & ~src_empty
 
     # the cleaned currency of every row, without building 10 M strings
     currency = pd.Series(pd.Categorical.from_codes(currency_code, categories=currencies))
@@ -563,22 +662,26 @@ def validate_transactions(
     rejects, examples, reason_counts, n_malformed = _with_malformed(source, rejects, examples,
                                                                     problems.counts(), malformed)
 
-    table = pd.DataFrame({
-        "txn_id": txn_id.array[keep],
-        "timestamp": timestamp.to_numpy()[keep],
-        "src_account": _text_or_missing(src, keep),
-        "dst_account": _text_or_missing(dst, keep),
-        "amount": amount[keep],
-        "currency": _take_text(currencies, currency_code[keep]),
-        "channel": pd.Categorical.from_codes(channel_code[keep], categories=list(CHANNELS)),
-        "amount_cny": amount_cny[keep],
-        "amount_usd": amount_usd[keep],
-        "is_self_transfer": is_self[keep],
-        "source_row": source_row[keep],
-    }, copy=False)  # every column is new: no need to copy them into 2-d blocks (1 s at 10 M)
+    accepted = None if keep.all() else keep  # a whole file accepted shares its columns' memory
+    columns = {
+        "txn_id": _string_array(_accepted(txn_id, accepted)),
+        "timestamp": _accepted(timestamp.to_numpy(), accepted),
+        "src_account": _or_missing(_accepted(src, accepted)),
+        "dst_account": _or_missing(_accepted(dst, accepted)),
+        "amount": _accepted(amount, accepted),
+        "currency": _take_text(currencies, _accepted(currency_code, accepted)),
+        "channel": pd.Categorical.from_codes(_accepted(channel_code, accepted), categories=list(CHANNELS)),
+        "amount_cny": _accepted(amount_cny, accepted),
+        "amount_usd": _accepted(amount_usd, accepted),
+        "is_self_transfer": _accepted(is_self, accepted),
+        "source_row": _accepted(source_row, accepted),
+    }
     for col in frame.columns:
-        if col not in TXN_COLUMNS and col not in table.columns:
-            table[col] = frame[col].to_numpy()[keep]
+        if col not in TXN_COLUMNS and col not in columns:
+            columns[col] = _passed_through(frame[col], accepted)
+    # every column is the table's own (see _accepted): no need to copy them into 2-d blocks
+    # (1 s at 10 M)
+    table = pd.DataFrame(columns, copy=False)
 
     flag_counts = {"SELF_TRANSFER": int(is_self[keep].sum())} if is_self[keep].any() else {}
     report = ValidationReport(source, n + n_malformed, int(keep.sum()), int(rejected.sum()) + n_malformed,
@@ -611,7 +714,7 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
     _check_columns(frame, ("account_id",), source, "accounts")
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.asarray(source_row, np.int64)
+    source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.array(source_row, np.int64)
     problems = _Problems(n)
     notes: list[str] = []
     account = _id_text(frame["account_id"], "account_id", source, source_row, notes)
@@ -620,7 +723,7 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
     problems.add("DUPLICATE_ACCOUNT_ID", _repeated(account) & ~no_id)
     if "customer_id" in frame.columns:
         customer = _id_text(frame["customer_id"], "customer_id", source, source_row, notes)
-        customer = customer.where(customer != "", account)
+        customer = pc.if_else(pa.array(_is_empty(customer)), account, customer)
     else:
         customer = account
         if n:
@@ -644,14 +747,16 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
     rejects, examples, reason_counts, n_malformed = _with_malformed(source, rejects, examples,
                                                                     problems.counts(), malformed)
     keep = ~problems.rejected
-    table = pd.DataFrame({
-        "account_id": account.array[keep],
-        "customer_id": customer.array[keep],
-        "party_type": pd.Categorical.from_codes(party_code[keep], categories=list(PARTY_TYPES)),
-    })
+    accepted = None if keep.all() else keep
+    columns = {
+        "account_id": _string_array(_accepted(account, accepted)),
+        "customer_id": _string_array(_accepted(customer, accepted)),
+        "party_type": pd.Categorical.from_codes(_accepted(party_code, accepted), categories=list(PARTY_TYPES)),
+    }
     for col in frame.columns:
         if col not in ACCOUNT_COLUMNS:
-            table[col] = frame[col].to_numpy()[keep]
+            columns[col] = _passed_through(frame[col], accepted)
+    table = pd.DataFrame(columns, copy=False)
     report = ValidationReport(source, n + n_malformed, int(keep.sum()), int((~keep).sum()) + n_malformed,
                               reason_counts, {}, notes, examples)
     return Validated(table, rejects, report)
@@ -660,10 +765,12 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
 def accounts_from_transactions(table: pd.DataFrame) -> pd.DataFrame:
     """An accounts table for data that came without one: every account its own customer,
     party type unknown."""
-    ids = pd.unique(pd.concat([table["src_account"], table["dst_account"]]).dropna())
-    ids = np.sort(np.asarray(ids, dtype=object))
+    both_sides = pa.chunked_array([*_strings(table["src_account"]).chunks, *_strings(table["dst_account"]).chunks],
+                                  pa.large_string())
+    ids = pc.unique(both_sides).drop_null()
+    ids = _string_array(ids.take(pc.sort_indices(ids)))  # UTF-8 byte order: code point order
     return pd.DataFrame({
-        "account_id": pd.array(ids, dtype="string"),
-        "customer_id": pd.array(ids, dtype="string"),
+        "account_id": ids,
+        "customer_id": ids.copy(),
         "party_type": pd.Categorical([None] * len(ids), categories=list(PARTY_TYPES)),
     })
