@@ -340,18 +340,18 @@ class TransactionGraph:
         }
 
 
-def _arrow_text(series: pd.Series) -> pa.Array:
-    """A text column as one Arrow string array (no copy when it is Arrow-backed already)."""
+def _arrow_text(series: pd.Series) -> list[pa.Array]:
+    """A text column as Arrow string arrays (its chunks; no copy when it is Arrow-backed)."""
     values = pa.array(series, from_pandas=True) if len(series) else pa.array([], pa.string())
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    return values.cast(pa.string())
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    return [c.cast(pa.string()) for c in chunks]
 
 
 def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     """Codes (int32, -1 for missing) of the values of several text columns, one after the
     other, numbered in sorted order of the distinct values; and those values (object array).
     Hashed by Arrow, then only the distinct values are sorted."""
-    encoded = pc.dictionary_encode(pa.concat_arrays([_arrow_text(c) for c in columns]))
+    encoded = pc.dictionary_encode(pa.concat_arrays([a for c in columns for a in _arrow_text(c)] or [pa.array([], pa.string())]))
     distinct = encoded.dictionary
     order = pc.sort_indices(distinct).to_numpy()
     rank = np.empty(len(distinct) + 1, np.int32)
