@@ -249,6 +249,9 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         try:
             with self.transaction() as c:
+                if len(retract_ids) and not c.execute("SELECT 1 FROM runs WHERE config_hash = ? AND run_id != ? "
+                                                      "LIMIT 1", (config_hash, run_id)).fetchone():
+                    retract_ids = ()  # no other run stored hits of this configuration
                 stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
                                        "LIMIT 1", (config_hash, first_day, last_day)).fetchone() is not None
                 inserted = self._insert_hits(c, rows)
@@ -382,11 +385,13 @@ class Store:
         """Make the stored alerts of these monitoring units (customers, or subject accounts
         for hits without a customer) exactly ``alerts``: new ids are inserted, kept ids
         updated, ids that no longer exist removed unless an analyst already decided on them."""
-        self._wanted_units(units)
-        existing = self.conn.execute(
-            "SELECT a.alert_id, a.first_run FROM alerts a JOIN wanted_units u "
-            "ON u.unit = CASE WHEN a.customer != '' THEN a.customer ELSE a.subject END WHERE a.config_hash = ?",
-            (config_hash,)).fetchall()
+        existing = []
+        if self.conn.execute("SELECT 1 FROM alerts WHERE config_hash = ? LIMIT 1", (config_hash,)).fetchone():
+            self._wanted_units(units)
+            existing = self.conn.execute(
+                "SELECT a.alert_id, a.first_run FROM alerts a JOIN wanted_units u "
+                "ON u.unit = CASE WHEN a.customer != '' THEN a.customer ELSE a.subject END WHERE a.config_hash = ?",
+                (config_hash,)).fetchall()
         first_run = dict(existing)
         decided = {r[0] for r in self.conn.execute("SELECT DISTINCT alert_id FROM dispositions")}
         rows = list(zip(alerts["alert_id"], [config_hash] * len(alerts), alerts["customer"], alerts["subject"],
