@@ -78,12 +78,11 @@ def fan_days_out(n_rows: int) -> FanDays:
 
 
 @jit
-def _edge(e, counterparty, amount_cny, amount_cents, cust, a, own, small, cnt, step):
-    """Add (``step`` 1) or remove (-1) edge ``e`` of account ``a``, whose counterparties are
-    ``counterparty`` (src for in-edges, dst for out-edges); return the change in distinct
-    counterparties and in counted cents."""
-    other = counterparty[e]
-    if not _is_counterparty(other, a, own, amount_cny[e], small, cust):
+def _edge(other, amount, cents, a, own, small, cust, cnt, step):
+    """Add (``step`` 1) or remove (-1) an edge of account ``a`` with ``other`` (its amount
+    in yuan and in cents); return the change in distinct counterparties and in counted
+    cents. Scalars, not the edge arrays, are passed: this runs once per edge."""
+    if not _is_counterparty(other, a, own, amount, small, cust):
         return 0, 0
     before = cnt[other]
     cnt[other] += step
@@ -92,7 +91,7 @@ def _edge(e, counterparty, amount_cny, amount_cents, cust, a, own, small, cnt, s
         change = 1
     elif cnt[other] == 0 and step < 0:
         change = -1
-    return change, step * amount_cents[e]
+    return change, step * cents
 
 
 @jit
@@ -119,17 +118,21 @@ def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small
         lo_day = d - window_days + 1
         # one sender / receiver in or out of the window at a time, in time order
         while in_hi < i1 and day[in_edges[in_hi]] <= d:
-            n, c = _edge(in_edges[in_hi], src, amount_cny, amount_cents, cust, a, own, small, cnt_in, 1)
-            n_snd, amt_in, in_hi = n_snd + n, amt_in + c, in_hi + 1
+            e = in_edges[in_hi]
+            n, cents = _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, 1)
+            n_snd, amt_in, in_hi = n_snd + n, amt_in + cents, in_hi + 1
         while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
-            n, c = _edge(in_edges[in_lo], src, amount_cny, amount_cents, cust, a, own, small, cnt_in, -1)
-            n_snd, amt_in, in_lo = n_snd + n, amt_in + c, in_lo + 1
+            e = in_edges[in_lo]
+            n, cents = _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
+            n_snd, amt_in, in_lo = n_snd + n, amt_in + cents, in_lo + 1
         while out_hi < o1 and day[out_edges[out_hi]] <= d:
-            n, c = _edge(out_edges[out_hi], dst, amount_cny, amount_cents, cust, a, own, small, cnt_out, 1)
-            n_rcv, amt_out, out_hi = n_rcv + n, amt_out + c, out_hi + 1
+            e = out_edges[out_hi]
+            n, cents = _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, 1)
+            n_rcv, amt_out, out_hi = n_rcv + n, amt_out + cents, out_hi + 1
         while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
-            n, c = _edge(out_edges[out_lo], dst, amount_cny, amount_cents, cust, a, own, small, cnt_out, -1)
-            n_rcv, amt_out, out_lo = n_rcv + n, amt_out + c, out_lo + 1
+            e = out_edges[out_lo]
+            n, cents = _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
+            n_rcv, amt_out, out_lo = n_rcv + n, amt_out + cents, out_lo + 1
         material = amt_in >= floor_cents and amt_out >= floor_cents
         for c in range(N_CONDITIONS):
             if c == 0:
@@ -155,9 +158,11 @@ def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small
             n_rows += 1
     # leave the counters clean for the next account
     for k in range(in_lo, in_hi):
-        _edge(in_edges[k], src, amount_cny, amount_cents, cust, a, own, small, cnt_in, -1)
+        e = in_edges[k]
+        _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
     for k in range(out_lo, out_hi):
-        _edge(out_edges[k], dst, amount_cny, amount_cents, cust, a, own, small, cnt_out, -1)
+        e = out_edges[k]
+        _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
     return n_rows
 
 

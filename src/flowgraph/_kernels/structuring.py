@@ -42,8 +42,10 @@ SIGMA_TIE = 1e-12
 
 
 @jit
-def _in_band(e, amount_cents, band_low_cents, phi_cents):
-    return band_low_cents[e] <= amount_cents[e] < phi_cents[e]
+def _in_band(amount_cents, band_low_cents, phi_cents):
+    """Whether an edge's amount is in its Φ's band (scalars: this runs once per edge, and
+    passing arrays to a call costs more than the test)."""
+    return band_low_cents <= amount_cents < phi_cents
 
 
 @jit
@@ -51,7 +53,8 @@ def _band_value(k, side, a, c, in_edges, out_edges, src, channel, amount_cents, 
     """The ratio of the window's k-th edge on ``side`` (0 in, 1 out) if it belongs to
     channel ``c``'s band (self-transfers counted once, on the out side), else -1."""
     e = in_edges[k] if side == 0 else out_edges[k]
-    if (side == 0 and src[e] == a) or channel[e] != c or not _in_band(e, amount_cents, band_low_cents, phi_cents):
+    if (side == 0 and src[e] == a) or channel[e] != c or \
+            not _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
         return -1.0
     return ratio[e]
 
@@ -146,7 +149,7 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_
                     if side == 1 or src[e] != a:
                         c = channel[e]
                         n_all[c] += step
-                        if _in_band(e, amount_cents, band_low_cents, phi_cents):
+                        if _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
                             n_band[c] += step
                     ends[ptr] += 1
         for c in range(N_CHANNELS):
@@ -354,7 +357,7 @@ def _structuring_evidence_pass(account, method, best_day, window_days, g, amount
                 e = edges[j]
                 # the kernel's band rule (self-transfers once, on the out side)
                 if (side == 0 and src[e] == a) or channel[e] != c or \
-                        not _in_band(e, amount_cents, band_low_cents, phi_cents):
+                        not _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
                     continue
                 if fill:
                     out[offsets[i] + k] = e
