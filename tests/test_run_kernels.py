@@ -5,6 +5,7 @@ differ only in the last bits."""
 from typing import NamedTuple
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +65,12 @@ def test_day_runs_treats_tiebreaks_within_tie_as_equal():
     offsets, days = _days([[(0, 0, 3.0, -0.02), (0, 1, 3.0, -0.02 + 1e-15)]])
     assert days.day[day_runs(offsets, days, 1, 1e-12).best_row].tolist() == [0]
     assert days.day[day_runs(offsets, days, 1, 0.0).best_row].tolist() == [1]
+
+
+def test_day_runs_refuses_a_key_it_has_no_room_for():
+    offsets, days = _days([[(3, 0, 1.0, 0.0)]])
+    with pytest.raises(ValueError, match=r"keys must be in \[0, 3\)"):
+        day_runs(offsets, days, N_KEYS)
 
 
 def test_day_runs_of_nothing_is_empty_and_take_keeps_the_columns():

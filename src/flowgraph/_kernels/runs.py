@@ -98,7 +98,14 @@ def day_runs(offsets: np.ndarray, rows, n_keys: int, tie: float = 0.0) -> Runs:
     Returns
     -------
     Runs
+
+    Raises
+    ------
+    ValueError
+        A key outside ``0 .. n_keys - 1`` (the kernel indexes its state by key, unchecked).
     """
+    if len(rows.key) and not 0 <= rows.key.min() <= rows.key.max() < n_keys:
+        raise ValueError(f"keys must be in [0, {n_keys}); got {rows.key.min()} .. {rows.key.max()}")
     return Runs(*_track(offsets, rows.key, rows.day, rows.score, rows.tiebreak, float(tie), max(int(n_keys), 1)))
 
 
