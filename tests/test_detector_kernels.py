@@ -117,8 +117,8 @@ def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_s
 
 
 @settings(max_examples=40, deadline=None)
-@given(graphs, st.sampled_from(list(PBOC_2016.rules)))
-def test_daily_cumulative_kernel_matches_reference(graph_spec, rule):
+@given(graphs, st.sampled_from(list(PBOC_2016.rules)), st.integers(1, 4))
+def test_daily_cumulative_kernel_matches_reference(graph_spec, rule, n_chunks):
     from flowgraph.money import rule_applies
 
     g = make_graph(*graph_spec)
@@ -130,11 +130,11 @@ def test_daily_cumulative_kernel_matches_reference(graph_spec, rule):
     value_cents = np.where(foreign, g.amount_usd_cents, g.amount_cny_cents)
     found = daily_cumulative(g.day_indptr, cust(g.src), cust(g.dst), applies, value_cents, foreign,
                              threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd), g.n_customers,
-                             first, last)
+                             first, last, n_chunks)
     want = daily_cumulative_reference(g.day, cust(g.src), cust(g.dst), applies,
                                       np.where(foreign, g.amount_usd, g.amount_cny), foreign,
                                       rule.threshold_cny, rule.threshold_usd, first, last)
-    assert sorted(map(tuple, found.tolist())) == want
+    assert sorted(zip(*(column.tolist() for column in found))) == want
 
 
 @settings(max_examples=60, deadline=None)

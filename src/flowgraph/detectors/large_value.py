@@ -23,10 +23,11 @@ from typing import ClassVar
 import numpy as np
 
 from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, frequent_runs
+from .._kernels.runs import take
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ..money import rule_applies
-from ._common import edge_phi_cents, in_scan, memo, monitored, phi_table, prepare, share_cents, threshold_cents
+from ._common import edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_table, prepare, share_cents, threshold_cents
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
@@ -109,11 +110,11 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
              "value": value_cents[single] / 100},
             key=np.char.add(rule.code + ":", graph.txn_ids(single).astype(str))))
         found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
-                                 cny_cents, usd_cents, graph.n_customers, first, last)
-        found = found[found[:, 4] >= 2]  # one transaction alone is the single-transaction hit
-        if len(found):
+                                 cny_cents, usd_cents, graph.n_customers, first, last, n_chunks())
+        found = take(found, found.n_transactions >= 2)  # one transaction alone is the single-transaction hit
+        if len(found.day):
             dailies.append(_daily_parts(graph, found, applies, src_cust, dst_cust, foreign,
-                                        rule_measures(len(found)), rule.code))
+                                        rule_measures(len(found.day)), rule.code))
     parts = (HitParts.concat(singles), HitParts.concat(dailies), _frequent(graph, rules, params, first, last))
     return HitTable.concat([hit_table(graph, "large_value", pid, phi, p) for p in parts])
 
@@ -147,16 +148,16 @@ def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, c
     rule); subject: the customer's account with the largest share."""
     offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, applies, foreign, found,
                                                graph.n_customers)
-    customer, day, direction, currency_class, n, total_cents = (found[:, k] for k in range(6))
+    day, direction, currency_class = found.day, found.direction, found.currency_class
     cents = graph.amount_cny_cents
     subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
                        segment_top_party(offsets, edges, graph.src, cents))
     return HitParts(
-        np.full(len(found), "large_value_daily", object), subject, day, day, offsets, edges,
+        np.full(len(day), "large_value_daily", object), subject, day, day, offsets, edges,
         segment_sum(offsets, edges, cents),
         {**measures, "direction": np.where(direction == 0, "in", "out").astype(object),
          "currency_class": np.where(currency_class == 1, "foreign", "CNY").astype(object),
-         "transactions": n, "daily_sum": total_cents / 100},
+         "transactions": found.n_transactions, "daily_sum": found.sum_cents / 100},
         key=np.char.add(f"{code}:", (direction * 2 + currency_class).astype(str)))
 
 
