@@ -123,7 +123,8 @@ def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per edge: the payer's and the payee's customer (-1: none), whether it is in a
     foreign currency, and its value in cents of the currency the rules compare (fen, or
     US cents for foreign currencies)."""
-    cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
+    # int32 like account_customer: these live with the graph for its lifetime (memo)
+    cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int32)
     foreign = ~graph.is_home_currency
     return cust(graph.src), cust(graph.dst), foreign, np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
 
