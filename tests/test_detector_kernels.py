@@ -9,13 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowgraph import build_graph, validate_accounts, validate_transactions
-from flowgraph._kernels.fan import fan_runs
+from flowgraph._kernels.fan import fan_days
 from flowgraph._kernels.large_value import daily_cumulative, frequent_runs
-from flowgraph._kernels.pass_through import pass_through_runs, qualifies
-from flowgraph._kernels.structuring import daily_structuring_runs, structuring_runs
+from flowgraph._kernels.pass_through import pass_through_days, qualifies
+from flowgraph._kernels.runs import day_runs, take
+from flowgraph._kernels.structuring import SIGMA_TIE, daily_structuring_days, structuring_days
 from flowgraph.calendar import BusinessCalendar
 from flowgraph.config import CHANNELS, PBOC_2016
-from flowgraph.detectors._common import edge_phi_cents, phi_ratio, share_cents, threshold_cents
+from flowgraph.detectors._common import cents, edge_phi_cents, phi_ratio, share_cents, threshold_cents
 from flowgraph.detectors.structuring import _daily_series
 from reference.detectors import (daily_cumulative_reference, daily_structuring_reference, fan_reference,
                                  frequent_reference, pass_through_reference, structuring_reference)
@@ -53,6 +54,12 @@ def scan_days(g):
     return 0, g.n_days - 1
 
 
+def runs_with_best(offsets, days_met, n_keys, tie=0.0):
+    """The kernel's runs and, per run, its best day's row (:func:`day_runs`)."""
+    runs = day_runs(offsets, days_met, n_keys, tie)
+    return runs, take(days_met, runs.best_row)
+
+
 @settings(max_examples=40, deadline=None)
 @given(graphs, st.integers(1, 6), st.integers(2, 4), st.integers(1, 2))
 def test_fan_kernel_matches_reference(graph_spec, window, k_many, k_few):
@@ -60,10 +67,10 @@ def test_fan_kernel_matches_reference(graph_spec, window, k_many, k_few):
     first, last = scan_days(g)
     floor = np.full(g.n_accounts, 400_000.0)
     small = np.full(g.n_accounts, 1_000.0)
-    runs, amounts = fan_runs(g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day, g.amount_cny,
-                             first, last, window, k_many, min(k_few, k_many - 1), floor, small,
-                             g.account_customer, 3)
-    got = sorted((*r, *a) for r, a in zip(runs.tolist(), amounts.tolist()))
+    runs, best = runs_with_best(*fan_days(g.arrays, last, window, k_many, min(k_few, k_many - 1), cents(floor),
+                                          small, 3), 4)
+    got = sorted(zip(*(x.tolist() for x in (runs.account, runs.key, runs.first_day, runs.last_day, best.day,
+                                             best.senders, best.receivers, best.in_cents / 100, best.out_cents / 100))))
     assert got == fan_reference(g, first, last, window, k_many, min(k_few, k_many - 1), floor, small)
 
 
@@ -73,9 +80,9 @@ def test_pass_through_kernel_matches_reference(graph_spec, run_days, tolerance, 
     g = make_graph(*graph_spec)
     first, last = scan_days(g)
     floor = np.full(g.n_accounts, floor_value)
-    runs, amounts = pass_through_runs(g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day,
-                                      g.amount_cny, first, last, run_days, floor, tolerance, g.account_customer, 2)
-    got = sorted((*r, *a) for r, a in zip(runs.tolist(), amounts.tolist()))
+    runs, best = runs_with_best(*pass_through_days(g.arrays, last, run_days, cents(floor), tolerance, 2), 1)
+    got = sorted(zip(*(x.tolist() for x in (runs.account, runs.first_day, runs.last_day, best.day,
+                                             best.in_cents / 100, best.out_cents / 100))))
     assert got == pass_through_reference(g, first, last, run_days, floor, tolerance, qualifies)
 
 
@@ -92,22 +99,26 @@ def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_s
     g = make_graph(*graph_spec)
     first, last = scan_days(g)
     amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
-    graph_arrays = (g.in_indptr, g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day)
-    tests = (first, last, window, min_band, min_share, 0.05, 2)
-    runs, sigma = structuring_runs(*graph_arrays, g.channel, amount_cents, share_cents(0.8, phi_cents), phi_cents,
-                                   phi_ratio(amount_cents, phi_cents), *tests)
-    _close(sorted((*r, s[0]) for r, s in zip(runs.tolist(), sigma.tolist())),
+    tests = (last, window, min_band, min_share, 0.05, 2)
+
+    def got(offsets, days_met, n_keys):
+        runs, best = runs_with_best(offsets, days_met, n_keys, SIGMA_TIE)
+        return sorted(zip(*(x.tolist() for x in (runs.account, runs.key, runs.first_day, runs.last_day, best.day,
+                                                 best.n_band, best.n_all, best.sigma))))
+
+    days_met = structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
+                                phi_ratio(amount_cents, phi_cents), *tests)
+    _close(got(*days_met, len(CHANNELS)),
            structuring_reference(g, PBOC_2016, first, last, window, 0.8, min_band, min_share, 0.05))
     series, _, series_phi = _daily_series(g, phi_cents)
-    runs, sigma = daily_structuring_runs(*graph_arrays, series, amount_cents, share_cents(0.8, series_phi),
-                                         series_phi, *tests)
-    _close(sorted((*r, s[0]) for r, s in zip(runs.tolist(), sigma.tolist())),
+    days_met = daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi), series_phi, *tests)
+    _close(got(*days_met, 2 * len(series_phi)),
            daily_structuring_reference(g, PBOC_2016, first, last, window, 0.8, min_band, min_share, 0.05))
 
 
 @settings(max_examples=40, deadline=None)
-@given(graphs, st.sampled_from(list(PBOC_2016.rules)))
-def test_daily_cumulative_kernel_matches_reference(graph_spec, rule):
+@given(graphs, st.sampled_from(list(PBOC_2016.rules)), st.integers(1, 4))
+def test_daily_cumulative_kernel_matches_reference(graph_spec, rule, n_chunks):
     from flowgraph.money import rule_applies
 
     g = make_graph(*graph_spec)
@@ -119,11 +130,11 @@ def test_daily_cumulative_kernel_matches_reference(graph_spec, rule):
     value_cents = np.where(foreign, g.amount_usd_cents, g.amount_cny_cents)
     found = daily_cumulative(g.day_indptr, cust(g.src), cust(g.dst), applies, value_cents, foreign,
                              threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd), g.n_customers,
-                             first, last)
+                             first, last, n_chunks)
     want = daily_cumulative_reference(g.day, cust(g.src), cust(g.dst), applies,
                                       np.where(foreign, g.amount_usd, g.amount_cny), foreign,
                                       rule.threshold_cny, rule.threshold_usd, first, last)
-    assert sorted(map(tuple, found.tolist())) == want
+    assert sorted(zip(*(column.tolist() for column in found))) == want
 
 
 @settings(max_examples=60, deadline=None)

@@ -59,16 +59,13 @@ def test_evidence_kernels_take_what_the_counting_rules_take(graph_spec, window, 
     small = np.full(g.n_accounts, 1_000.0)
     yes, no = np.ones(g.n_accounts, bool), np.zeros(g.n_accounts, bool)
     lo = lambda a: int(best[a]) - window + 1
-    csr = (g.in_indptr, g.in_edges, g.out_indptr, g.out_edges)
 
-    got = ref.segments_of(*fan_evidence(accounts, best, yes, no, window, *csr, g.src, g.dst, g.day, g.amount_cny,
-                                        small, g.account_customer))
+    got = ref.segments_of(*fan_evidence(accounts, best, yes, no, window, small, g.arrays))
     counted = lambda a, other: lambda e: _is_counterparty(other[e], a, g.account_customer[a], g.amount_cny[e],
                                                           small[a], g.account_customer)
     assert got == [ref.window_edges(g, a, lo(a), best[a], "in", counted(a, g.src)) for a in accounts]
 
-    got = ref.segments_of(*pass_through_evidence(accounts, best, window, *csr, g.src, g.dst, g.day,
-                                                 g.account_customer))
+    got = ref.segments_of(*pass_through_evidence(accounts, best, window, g.arrays))
     flows = lambda a, other: lambda e: _flows(other[e], a, g.account_customer[a], g.account_customer)
     assert got == [ref.window_edges(g, a, lo(a), best[a], "in", flows(a, g.src))
                    + ref.window_edges(g, a, lo(a), best[a], "out", flows(a, g.dst)) for a in accounts]
@@ -76,8 +73,8 @@ def test_evidence_kernels_take_what_the_counting_rules_take(graph_spec, window, 
     amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
     low_cents = share_cents(0.8, phi_cents)
     for method in range(3):
-        got = ref.segments_of(*structuring_evidence(accounts, np.full(g.n_accounts, method), best, window, *csr,
-                                                    g.src, g.day, g.channel, amount_cents, low_cents, phi_cents))
+        got = ref.segments_of(*structuring_evidence(accounts, np.full(g.n_accounts, method), best, window, g.arrays,
+                                                    amount_cents, low_cents, phi_cents))
         band = lambda e: g.channel[e] == method and low_cents[e] <= amount_cents[e] < phi_cents[e]
         assert got == [ref.window_edges(g, a, lo(a), best[a], "in", lambda e, a=a: band(e) and g.src[e] != a)
                        + ref.window_edges(g, a, lo(a), best[a], "out", band) for a in accounts]
@@ -109,9 +106,8 @@ def test_daily_structuring_evidence_takes_the_band_days(graph_spec, window, best
     direction = np.tile(np.repeat([0, 1], len(series_phi)), g.n_accounts)
     which = np.tile(np.arange(len(series_phi)), 2 * g.n_accounts)
     best = np.full(n, min(best_day, g.n_days - 1), np.int64)
-    got = ref.segments_of(*daily_structuring_evidence(account, direction, which, best, window, g.in_indptr,
-                                                      g.in_edges, g.out_indptr, g.out_edges, g.src, g.dst, g.day,
-                                                      series, amount_cents, series_low, series_phi))
+    got = ref.segments_of(*daily_structuring_evidence(account, direction, which, best, window, g.arrays, series,
+                                                      amount_cents, series_low, series_phi))
     for i in range(n):
         a, s, lo = account[i], which[i], int(best[i]) - window + 1
         side = "in" if direction[i] == 0 else "out"

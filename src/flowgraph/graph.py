@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,23 @@ CASH_NODE = "(cash)"  # stands for the missing side of a cash edge in exports
 EDGE_ARRAYS = ("src", "dst", "timestamp_ns", "day", "amount_cny", "amount_usd", "channel",
                "is_home_currency", "txn_pos")
 INDEX_ARRAYS = ("out_indptr", "out_edges", "in_indptr", "in_edges", "day_indptr")
+
+
+class GraphArrays(NamedTuple):
+    """The arrays the detector kernels read, travelling as one argument (numba takes a
+    NamedTuple of arrays); :attr:`TransactionGraph.arrays` builds it once per graph."""
+
+    in_indptr: np.ndarray         #: int64, account a's in-edges are in_edges[in_indptr[a]:in_indptr[a + 1]]
+    in_edges: np.ndarray          #: edge ids by (dst, time)
+    out_indptr: np.ndarray        #: int64, as in_indptr for out-edges
+    out_edges: np.ndarray         #: edge ids by (src, time)
+    src: np.ndarray               #: int32 per edge, -1 = cash
+    dst: np.ndarray               #: int32 per edge, -1 = cash
+    day: np.ndarray               #: int32 per edge, business-day index
+    channel: np.ndarray           #: int8 per edge, index into config.CHANNELS
+    amount_cny: np.ndarray        #: float64 per edge, yuan
+    amount_cny_cents: np.ndarray  #: int64 per edge, fen
+    customer: np.ndarray          #: int32 per account, customer index, -1 unknown
 
 
 def _csr(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,6 +183,12 @@ class TransactionGraph:
     def amount_usd_cents(self) -> np.ndarray:
         """``amount_usd`` in integer US cents (int64), converted once per graph."""
         return _to_cents(self.amount_usd)
+
+    @functools.cached_property
+    def arrays(self) -> GraphArrays:
+        """The kernels' view of the graph (no copies)."""
+        return GraphArrays(self.in_indptr, self.in_edges, self.out_indptr, self.out_edges, self.src, self.dst,
+                           self.day, self.channel, self.amount_cny, self.amount_cny_cents, self.account_customer)
 
     def txn_ids(self, edges: np.ndarray | slice) -> np.ndarray:
         """The user's transaction ids of the given edges (object array of str)."""

@@ -1,10 +1,12 @@
-"""The evidence skeleton: per result (a hit-to-be), the edges that make its evidence,
-as segments (CSR). Every evidence kernel is one parallel *pass* over its results with the
-signature ``pass_(*args, offsets, out)``: with ``out`` empty it counts result ``i``'s
-edges into ``offsets[i + 1]``; otherwise it writes them from ``out[offsets[i]]``.
-:func:`count_then_fill` runs a pass twice around the prefix sum — the one place that
-driver lives — and :func:`window_range` finds an account's edges on a run of business
-days by binary search in its time-ordered CSR segment.
+"""The kernels' skeleton: output of unknown length, per item (an account, a hit-to-be), as
+segments (CSR). Every such kernel is one parallel *pass* over its items with the signature
+``pass_(*args, offsets, out)``: with ``out`` empty it counts item ``i``'s output rows into
+``offsets[i + 1]``; otherwise it writes them from row ``offsets[i]`` on. ``out`` is an
+array (evidence edges) or a NamedTuple of equally long arrays (named columns, e.g. the
+qualifying days of :mod:`flowgraph._kernels.runs`). :func:`count_then_fill` runs a pass
+twice around the prefix sum — the one place that driver lives — and :func:`window_range`
+finds an account's edges on a run of business days by binary search in its time-ordered
+CSR segment.
 """
 
 from __future__ import annotations
@@ -14,22 +16,38 @@ import numpy as np
 from ._jit import jit
 
 
-def count_then_fill(pass_, n_results: int, *args) -> tuple[np.ndarray, np.ndarray]:
-    """Run an evidence pass to count, then to fill.
+def edge_rows(n_rows: int) -> np.ndarray:
+    """The output of an evidence pass: ``n_rows`` edge ids."""
+    return np.zeros(n_rows, np.int64)
+
+
+def count_then_fill(pass_, n_results: int, *args, make_out=edge_rows):
+    """Run a pass to count, then to fill.
+
+    Parameters
+    ----------
+    pass_ : numba dispatcher
+        ``pass_(*args, offsets, out)`` (see the module's docstring).
+    n_results : int
+        Items the pass runs over.
+    *args
+        The pass's own arguments.
+    make_out : callable
+        ``make_out(n_rows)``: the output with room for ``n_rows`` rows (default: edge ids).
 
     Returns
     -------
     offsets : ndarray of int64, shape (n_results + 1,)
-    edges : ndarray of int64
-        Result ``i``'s edges are ``edges[offsets[i]:offsets[i + 1]]``.
+    out
+        What ``make_out`` made; item ``i``'s rows are ``offsets[i]:offsets[i + 1]``.
     """
     offsets = np.zeros(n_results + 1, np.int64)
-    pass_(*args, offsets, np.zeros(0, np.int64))
+    pass_(*args, offsets, make_out(0))
     offsets = np.cumsum(offsets)
-    edges = np.zeros(offsets[-1], np.int64)
-    if len(edges):
-        pass_(*args, offsets, edges)
-    return offsets, edges
+    out = make_out(int(offsets[-1]))
+    if offsets[-1]:
+        pass_(*args, offsets, out)
+    return offsets, out
 
 
 @jit

@@ -17,25 +17,22 @@ must not make a launderer's hub look "dispersed"). Four conditions are tested ea
 
 Consecutive days meeting a condition form one run, reported once with its best day
 (most counterparties on the "many" side, then the larger amount; ties: the earlier day).
-The scan is two passes over accounts in parallel chunks: count runs, then fill them at
-prefix-sum offsets; each chunk has its own counter buffers.
+The kernel writes each account's qualifying days (:class:`FanDays`) in the count-then-fill
+skeleton (:mod:`.evidence`); :func:`.runs.day_runs` makes the runs.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from ._jit import jit
 from .evidence import count_then_fill, window_range
+from .runs import chunk_bounds
 
 N_CONDITIONS = 4
-
-
-@jit
-def _cents(x):
-    """An amount in integer cents (amounts are rounded to the cent on ingest)."""
-    return np.int64(np.round(x * 100.0))
 
 
 @jit
@@ -43,26 +40,6 @@ def _is_counterparty(other, a, own, amount, small, cust):
     """Whether an edge of account ``a`` with account ``other`` counts: not cash, not a
     self-transfer, not de minimis, not another account of the same customer ``own``."""
     return other >= 0 and other != a and amount >= small and (own < 0 or cust[other] != own)
-
-
-@jit
-def _count(other, a, own, amount, small, cust, cnt, step):
-    """Add (``step`` 1) or remove (-1) a counterparty edge; return the change in the
-    number of distinct counterparties."""
-    if not _is_counterparty(other, a, own, amount, small, cust):
-        return 0
-    before = cnt[other]
-    cnt[other] += step
-    if before == 0 and step > 0:
-        return 1
-    if cnt[other] == 0 and step < 0:
-        return -1
-    return 0
-
-
-@jit
-def _counted_cents(other, a, own, amount, small, cust):
-    return _cents(amount) if _is_counterparty(other, a, own, amount, small, cust) else 0
 
 
 @jit
@@ -80,65 +57,85 @@ def window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_da
     return max(first_day, lo), min(last_day, hi + window_days - 1)
 
 
+class FanDays(NamedTuple):
+    """Qualifying days of the fan conditions (:mod:`.runs`), one row per account,
+    condition and day; amounts over the day's window."""
+
+    key: np.ndarray         #: int64, the condition (0..3, see the module's docstring)
+    day: np.ndarray         #: int64, business day
+    score: np.ndarray       #: float64, counterparties on the "many" side
+    tiebreak: np.ndarray    #: float64, cents on the "many" side
+    senders: np.ndarray     #: int64, distinct senders
+    receivers: np.ndarray   #: int64, distinct receivers
+    in_cents: np.ndarray    #: int64, counted inflow
+    out_cents: np.ndarray   #: int64, counted outflow
+
+
+def fan_days_out(n_rows: int) -> FanDays:
+    """Room for ``n_rows`` qualifying days."""
+    return FanDays(*(np.zeros(n_rows, t) for t in (np.int64, np.int64, np.float64, np.float64, np.int64, np.int64,
+                                                    np.int64, np.int64)))
+
+
 @jit
-def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, first_day, last_day,
-                  window_days, k_many, k_few, floor, small, cust, cnt_in, cnt_out, out_int, out_amt, pos, fill):
-    """Scan one account; write its runs from ``pos`` when ``fill``; return the run count.
-    Amounts and the floor (rounded to the cent) are compared in integer cents."""
-    i0, i1 = in_indptr[a], in_indptr[a + 1]
-    o0, o1 = out_indptr[a], out_indptr[a + 1]
+def _edge(other, amount, cents, a, own, small, cust, cnt, step):
+    """Add (``step`` 1) or remove (-1) an edge of account ``a`` with ``other`` (its amount
+    in yuan and in cents); return the change in distinct counterparties and in counted
+    cents. Scalars, not the edge arrays, are passed: this runs once per edge."""
+    if not _is_counterparty(other, a, own, amount, small, cust):
+        return 0, 0
+    before = cnt[other]
+    cnt[other] += step
+    change = 0
+    if before == 0 and step > 0:
+        change = 1
+    elif cnt[other] == 0 and step < 0:
+        change = -1
+    return change, step * cents
+
+
+@jit
+def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small, cnt_in, cnt_out, out, pos, fill):
+    """Evaluate the four conditions on each day for account ``a``; write its qualifying
+    days from row ``pos`` when ``fill``; return how many there are. Amounts and the floor
+    are compared in integer cents (sums that add and remove stay exact)."""
+    # the graph's arrays as locals, taken from the tuple once per account, not per edge
+    in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
+    amount_cny, amount_cents, cust = g.amount_cny, g.amount_cny_cents, g.customer
+    i0, i1 = g.in_indptr[a], g.in_indptr[a + 1]
+    o0, o1 = g.out_indptr[a], g.out_indptr[a + 1]
     if i0 == i1 and o0 == o1:
         return 0
     own = cust[a]
-    floor_cents = _cents(floor)
-    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
-
-    in_hi = i0
-    in_lo = i0
-    out_hi = o0
-    out_lo = o0
-    n_snd = 0
-    n_rcv = 0
-    amt_in = 0  # integer cents: sums that add and remove stay exact
-    amt_out = 0
-    in_run = np.zeros(N_CONDITIONS, np.bool_)
-    run_first = np.zeros(N_CONDITIONS, np.int64)
-    best_day = np.zeros(N_CONDITIONS, np.int64)
-    best_many = np.zeros(N_CONDITIONS, np.int64)
-    best_amt = np.zeros(N_CONDITIONS, np.int64)
-    best_vals = np.zeros((N_CONDITIONS, 4), np.int64)  # n_in, n_out, cents in, cents out at best
-    n_runs = 0
+    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, 0, last_day, window_days)
+    in_hi = in_lo = i0
+    out_hi = out_lo = o0
+    n_snd = n_rcv = 0
+    amt_in = amt_out = 0
+    n_rows = 0
     # the window of the first evaluated day may start before it: preload
-    for d in range(d_start, d_stop + 2):
-        closing = d > d_stop
-        if not closing:
-            lo_day = d - window_days + 1
-            # one sender / receiver in or out of the window at a time, in time order
-            while in_hi < i1 and day[in_edges[in_hi]] <= d:
-                e = in_edges[in_hi]
-                n_snd += _count(src[e], a, own, amount[e], small, cust, cnt_in, 1)
-                amt_in += _counted_cents(src[e], a, own, amount[e], small, cust)
-                in_hi += 1
-            while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
-                e = in_edges[in_lo]
-                n_snd += _count(src[e], a, own, amount[e], small, cust, cnt_in, -1)
-                amt_in -= _counted_cents(src[e], a, own, amount[e], small, cust)
-                in_lo += 1
-            while out_hi < o1 and day[out_edges[out_hi]] <= d:
-                e = out_edges[out_hi]
-                n_rcv += _count(dst[e], a, own, amount[e], small, cust, cnt_out, 1)
-                amt_out += _counted_cents(dst[e], a, own, amount[e], small, cust)
-                out_hi += 1
-            while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
-                e = out_edges[out_lo]
-                n_rcv += _count(dst[e], a, own, amount[e], small, cust, cnt_out, -1)
-                amt_out -= _counted_cents(dst[e], a, own, amount[e], small, cust)
-                out_lo += 1
+    for d in range(d_start, d_stop + 1):
+        lo_day = d - window_days + 1
+        # one sender / receiver in or out of the window at a time, in time order
+        while in_hi < i1 and day[in_edges[in_hi]] <= d:
+            e = in_edges[in_hi]
+            n, cents = _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, 1)
+            n_snd, amt_in, in_hi = n_snd + n, amt_in + cents, in_hi + 1
+        while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
+            e = in_edges[in_lo]
+            n, cents = _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
+            n_snd, amt_in, in_lo = n_snd + n, amt_in + cents, in_lo + 1
+        while out_hi < o1 and day[out_edges[out_hi]] <= d:
+            e = out_edges[out_hi]
+            n, cents = _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, 1)
+            n_rcv, amt_out, out_hi = n_rcv + n, amt_out + cents, out_hi + 1
+        while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
+            e = out_edges[out_lo]
+            n, cents = _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
+            n_rcv, amt_out, out_lo = n_rcv + n, amt_out + cents, out_lo + 1
         material = amt_in >= floor_cents and amt_out >= floor_cents
         for c in range(N_CONDITIONS):
-            if closing:
-                met = False
-            elif c == 0:
+            if c == 0:
                 met = n_snd >= k_many
             elif c == 1:
                 met = n_rcv >= k_many
@@ -146,120 +143,94 @@ def _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, 
                 met = n_snd >= k_many and 1 <= n_rcv <= k_few and material
             else:
                 met = 1 <= n_snd <= k_few and n_rcv >= k_many and material
-            if met:
-                many = n_snd if (c == 0 or c == 2) else n_rcv
-                amt = amt_in if (c == 0 or c == 3) else amt_out
-                if not in_run[c]:
-                    in_run[c] = True
-                    run_first[c] = d
-                    best_many[c] = -1
-                if many > best_many[c] or (many == best_many[c] and amt > best_amt[c]):
-                    best_many[c] = many
-                    best_amt[c] = amt
-                    best_day[c] = d
-                    best_vals[c, 0] = n_snd
-                    best_vals[c, 1] = n_rcv
-                    best_vals[c, 2] = amt_in
-                    best_vals[c, 3] = amt_out
-            elif in_run[c]:
-                in_run[c] = False
-                if fill:
-                    k = pos + n_runs
-                    out_int[k, 0] = a
-                    out_int[k, 1] = c
-                    out_int[k, 2] = run_first[c]
-                    out_int[k, 3] = d - 1
-                    out_int[k, 4] = best_day[c]
-                    out_int[k, 5] = int(best_vals[c, 0])
-                    out_int[k, 6] = int(best_vals[c, 1])
-                    out_amt[k, 0] = best_vals[c, 2] / 100.0
-                    out_amt[k, 1] = best_vals[c, 3] / 100.0
-                n_runs += 1
+            if not met:
+                continue
+            if fill:
+                k = pos + n_rows
+                out.key[k] = c
+                out.day[k] = d
+                out.score[k] = n_snd if (c == 0 or c == 2) else n_rcv
+                out.tiebreak[k] = amt_in if (c == 0 or c == 3) else amt_out
+                out.senders[k] = n_snd
+                out.receivers[k] = n_rcv
+                out.in_cents[k] = amt_in
+                out.out_cents[k] = amt_out
+            n_rows += 1
     # leave the counters clean for the next account
     for k in range(in_lo, in_hi):
-        _count(src[in_edges[k]], a, own, amount[in_edges[k]], small, cust, cnt_in, -1)
+        e = in_edges[k]
+        _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
     for k in range(out_lo, out_hi):
-        _count(dst[out_edges[k]], a, own, amount[out_edges[k]], small, cust, cnt_out, -1)
-    return n_runs
+        e = out_edges[k]
+        _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
+    return n_rows
 
 
 @jit(parallel=True)
-def fan_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, first_day, last_day,
-             window_days, k_many, k_few, floor, small, cust, n_chunks):
-    """All runs of the four fan conditions, for every account.
+def _fan_pass(g, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks, offsets, out):
+    fill = len(out.day) > 0
+    n_accounts = len(g.in_indptr) - 1
+    bounds = chunk_bounds(n_accounts, n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        cnt_in = np.zeros(n_accounts, np.int32)
+        cnt_out = np.zeros(n_accounts, np.int32)
+        for a in range(bounds[ch], bounds[ch + 1]):
+            if fill and offsets[a + 1] == offsets[a]:
+                continue
+            n = _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents[a], small[a], cnt_in, cnt_out,
+                              out, offsets[a], fill)
+            if not fill:
+                offsets[a + 1] = n
+
+
+def fan_days(g, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks):
+    """Every account's qualifying days of the four fan conditions.
 
     Parameters
     ----------
-    in_indptr, in_edges, out_indptr, out_edges : ndarray
-        The graph's CSR indexes (edges in time order within an account).
-    src, dst, day : ndarray of int
-        Edge endpoints (-1: none) and business-day index.
-    amount : ndarray of float64
-        Edge amounts (CNY).
-    first_day, last_day : int
-        Business-day indices of the scan (inclusive); windows reach back before first_day.
+    g : GraphArrays
+        The graph (:attr:`flowgraph.graph.TransactionGraph.arrays`).
+    last_day : int
+        Last business day evaluated; windows are traced from the first day of the data.
     window_days, k_many, k_few : int
         Window length, the "many" threshold (>=) and the "few" limit (<=).
-    floor : ndarray of float64
-        Per-account materiality floor for conditions 2 and 3.
+    floor_cents : ndarray of int64
+        Per-account materiality floor for conditions 2 and 3, in cents.
     small : ndarray of float64
         Per-account de-minimis amount: edges below it are not counted at all.
-    cust : ndarray of int
-        Customer of each account (-1 unknown): transfers between accounts of one
-        customer are not counterparties.
     n_chunks : int
         Accounts are scanned in this many parallel chunks, each with its own buffers.
 
     Returns
     -------
-    runs : ndarray of int64, shape (n, 7)
-        account, condition, run first day, run last day, best day, senders and receivers
-        on the best day.
-    amounts : ndarray of float64, shape (n, 2)
-        Amount in and out on the best day's window.
+    offsets : ndarray of int64
+        Account ``a``'s rows are ``offsets[a]:offsets[a + 1]``.
+    days : FanDays
+        Consecutive days of one condition make a run (:func:`.runs.day_runs`); its best
+        day has most counterparties on the "many" side, then the larger amount on it.
     """
-    n_accounts = len(in_indptr) - 1
-    n_chunks = max(1, min(n_accounts, n_chunks))
-    bounds = np.linspace(0, n_accounts, n_chunks + 1).astype(np.int64)
-    counts = np.zeros(n_accounts + 1, np.int64)
-    dummy_int = np.zeros((0, 7), np.int64)
-    dummy_amt = np.zeros((0, 2), np.float64)
-    for ch in numba.prange(n_chunks):
-        cnt_in = np.zeros(n_accounts, np.int32)
-        cnt_out = np.zeros(n_accounts, np.int32)
-        for a in range(bounds[ch], bounds[ch + 1]):
-            counts[a + 1] = _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount,
-                                          first_day, last_day, window_days, k_many, k_few, floor[a], small[a], cust,
-                                          cnt_in, cnt_out, dummy_int, dummy_amt, 0, False)
-    offsets = np.cumsum(counts)
-    runs = np.zeros((offsets[-1], 7), np.int64)
-    amounts = np.zeros((offsets[-1], 2), np.float64)
-    for ch in numba.prange(n_chunks):
-        cnt_in = np.zeros(n_accounts, np.int32)
-        cnt_out = np.zeros(n_accounts, np.int32)
-        for a in range(bounds[ch], bounds[ch + 1]):
-            if counts[a + 1] > 0:
-                _scan_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount,
-                              first_day, last_day, window_days, k_many, k_few, floor[a], small[a], cust,
-                              cnt_in, cnt_out, runs, amounts, offsets[a], True)
-    return runs, amounts
+    return count_then_fill(_fan_pass, len(g.in_indptr) - 1, g, last_day, window_days, k_many, k_few, floor_cents,
+                           small, n_chunks, make_out=fan_days_out)
 
 
 @jit(parallel=True)
-def _fan_evidence_pass(account, best_day, use_in, use_out, window_days, in_indptr, in_edges, out_indptr, out_edges,
-                       src, dst, day, amount, small, cust, offsets, out):
+def _fan_evidence_pass(account, best_day, use_in, use_out, window_days, small, g, offsets, out):
     fill = len(out) > 0
+    amount_cny, customer, day, dst = g.amount_cny, g.customer, g.day, g.dst
+    in_edges, in_indptr, out_edges, out_indptr = g.in_edges, g.in_indptr, g.out_edges, g.out_indptr
+    src = g.src
     for i in numba.prange(len(account)):
         a, hi = account[i], best_day[i]
         k = 0
         for side in range(2):
             if not (use_in[i] if side == 0 else use_out[i]):
                 continue
-            indptr, edges, other = (in_indptr, in_edges, src) if side == 0 else (out_indptr, out_edges, dst)
+            indptr, edges, other = (in_indptr, in_edges, src) if side == 0 else (out_indptr, out_edges,
+                                                                                         dst)
             j0, j1 = window_range(a, hi - window_days + 1, hi, indptr, edges, day)
             for j in range(j0, j1):
                 e = edges[j]
-                if _is_counterparty(other[e], a, cust[a], amount[e], small[a], cust):
+                if _is_counterparty(other[e], a, customer[a], amount_cny[e], small[a], customer):
                     if fill:
                         out[offsets[i] + k] = e
                     k += 1
@@ -267,8 +238,7 @@ def _fan_evidence_pass(account, best_day, use_in, use_out, window_days, in_indpt
             offsets[i + 1] = k
 
 
-def fan_evidence(account, best_day, use_in, use_out, window_days, in_indptr, in_edges, out_indptr, out_edges,
-                 src, dst, day, amount, small, cust):
+def fan_evidence(account, best_day, use_in, use_out, window_days, small, g):
     """The evidence of fan results: the edges the kernel counted in each result's best
     window — counterparty in-edges (``use_in``) and out-edges (``use_out``), by the same
     rule as the counts (:func:`_is_counterparty`).
@@ -280,13 +250,14 @@ def fan_evidence(account, best_day, use_in, use_out, window_days, in_indptr, in_
     use_in, use_out : ndarray of bool
         Per result: which sides are evidence.
     window_days : int
-    in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, small, cust
-        As for :func:`fan_runs` (``small`` per account).
+    small : ndarray of float64
+        Per-account de-minimis amount, as for :func:`fan_days`.
+    g : GraphArrays
 
     Returns
     -------
     offsets, edges : ndarray of int64
         Result ``i``'s evidence is ``edges[offsets[i]:offsets[i + 1]]`` (in-edges first).
     """
-    return count_then_fill(_fan_evidence_pass, len(account), account, best_day, use_in, use_out, window_days,
-                           in_indptr, in_edges, out_indptr, out_edges, src, dst, day, amount, small, cust)
+    return count_then_fill(_fan_evidence_pass, len(account), account, best_day, use_in, use_out, window_days, small,
+                           g)

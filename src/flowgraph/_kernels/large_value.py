@@ -14,10 +14,14 @@ consecutive business days with any.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numba
 import numpy as np
 
 from ._jit import jit
 from .evidence import count_then_fill
+from .runs import chunk_bounds
 
 
 @jit
@@ -28,15 +32,36 @@ def _side_slot(e, side, src_cust, dst_cust, is_foreign):
     return c, side * 2 + (1 if is_foreign[e] else 0)
 
 
+class DailySums(NamedTuple):
+    """Daily cumulative sums at or above a rule's threshold, one row each (int64 columns),
+    in day order."""
+
+    customer: np.ndarray
+    day: np.ndarray
+    direction: np.ndarray       #: 0 in, 1 out
+    currency_class: np.ndarray  #: 0 CNY, 1 foreign
+    n_transactions: np.ndarray  #: transactions summed
+    sum_cents: np.ndarray       #: their sum, cents of the currency compared
+
+
+def daily_sums_out(n_rows: int) -> DailySums:
+    """Room for ``n_rows`` sums."""
+    return DailySums(*(np.zeros(n_rows, np.int64) for _ in DailySums._fields))
+
+
 @jit
-def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
-                threshold_usd_cents, n_customers, first_day, last_day, out, fill):
+def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
+              threshold_usd_cents, n_customers, first_day, offsets, out, fill):
+    """Days ``day_lo..day_hi - 1`` (items, from ``first_day``) with one set of per-customer
+    buffers: count each day's sums into ``offsets[item + 1]``, or write them."""
     acc = np.zeros((n_customers, 4), np.int64)
     cnt = np.zeros((n_customers, 4), np.int64)
     touched = np.zeros(n_customers, np.int64)
     is_touched = np.zeros(n_customers, np.bool_)
-    n_out = 0
-    for d in range(first_day, last_day + 1):
+    for item in range(day_lo, day_hi):
+        if fill and offsets[item + 1] == offsets[item]:
+            continue
+        d = first_day + item
         n_touched = 0
         for e in range(day_indptr[d], day_indptr[d + 1]):
             if not applies[e]:
@@ -51,28 +76,44 @@ def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign
                     is_touched[c] = True
                     touched[n_touched] = c
                     n_touched += 1
+        n_out = 0
         for t in range(n_touched):
             c = touched[t]
             for slot in range(4):
                 threshold = threshold_usd_cents if slot % 2 == 1 else threshold_cny_cents
                 if cnt[c, slot] > 0 and acc[c, slot] >= threshold:
                     if fill:
-                        out[n_out, 0] = c
-                        out[n_out, 1] = d
-                        out[n_out, 2] = slot // 2
-                        out[n_out, 3] = slot % 2
-                        out[n_out, 4] = cnt[c, slot]
-                        out[n_out, 5] = acc[c, slot]
+                        k = offsets[item] + n_out
+                        out.customer[k] = c
+                        out.day[k] = d
+                        out.direction[k] = slot // 2
+                        out.currency_class[k] = slot % 2
+                        out.n_transactions[k] = cnt[c, slot]
+                        out.sum_cents[k] = acc[c, slot]
                     n_out += 1
                 acc[c, slot] = 0
                 cnt[c, slot] = 0
             is_touched[c] = False
-    return n_out
+        if not fill:
+            offsets[item + 1] = n_out
 
 
-@jit
+@jit(parallel=True)
+def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
+                threshold_usd_cents, n_customers, first_day, n_chunks, offsets, out):
+    """Days are independent: parallel chunks of days, each with its own buffers; item
+    ``i`` is business day ``first_day + i``."""
+    fill = len(out.day) > 0
+    bounds = chunk_bounds(len(offsets) - 1, n_chunks)
+    # the writes happen in a called function: written straight from a prange body, the
+    # NamedTuple's arrays came back all zeros (numba parfors; the reference test caught it)
+    for ch in numba.prange(len(bounds) - 1):
+        _sum_days(bounds[ch], bounds[ch + 1], day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
+                  threshold_cny_cents, threshold_usd_cents, n_customers, first_day, offsets, out, fill)
+
+
 def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
-                     threshold_usd_cents, n_customers, first_day, last_day):
+                     threshold_usd_cents, n_customers, first_day, last_day, n_chunks=1) -> DailySums:
     """Daily cumulative sums at or above a rule's threshold.
 
     Parameters
@@ -89,20 +130,17 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     threshold_cny_cents, threshold_usd_cents : int
         The rule's thresholds in fen and in US cents.
     n_customers, first_day, last_day : int
+    n_chunks : int
+        Days are summed in this many parallel chunks, each with its own buffers.
 
     Returns
     -------
-    found : ndarray of int64, shape (n, 6)
-        customer, day, direction (0 in, 1 out), currency class (0 CNY, 1 foreign),
-        transactions summed, their sum in cents.
+    DailySums
     """
-    empty = np.zeros((0, 6), np.int64)
-    n = _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
-                    threshold_usd_cents, n_customers, first_day, last_day, empty, False)
-    found = np.zeros((n, 6), np.int64)
-    _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
-                threshold_usd_cents, n_customers, first_day, last_day, found, True)
-    return found
+    n_days = max(last_day - first_day + 1, 0)
+    return count_then_fill(_daily_pass, n_days, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
+                           threshold_cny_cents, threshold_usd_cents, n_customers, first_day, n_chunks,
+                           make_out=daily_sums_out)[1]
 
 
 @jit
@@ -168,18 +206,19 @@ def frequent_runs(account, day, per_day, consecutive):
 
 
 @jit
-def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers, offsets, out):
+def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, customer, day, found_slot, n_customers,
+                         offsets, out):
     """Count (``out`` empty: into ``offsets[i + 1]``) or write the edges of each found daily
     sum, by the rule that summed them (:func:`_daily_pass`)."""
     slot_hit = np.full((n_customers, 4), -1, np.int64)
     written = offsets[:-1].copy()
     i = 0
-    n = len(found)
+    n = len(day)
     while i < n:
-        d = found[i, 1]
+        d = day[i]
         j = i
-        while j < n and found[j, 1] == d:
-            slot_hit[found[j, 0], found[j, 2] * 2 + found[j, 3]] = j
+        while j < n and day[j] == d:
+            slot_hit[customer[j], found_slot[j]] = j
             j += 1
         for e in range(day_indptr[d], day_indptr[d + 1]):
             if not applies[e]:
@@ -197,17 +236,17 @@ def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, fo
                 else:
                     offsets[h + 1] += 1
         for k in range(i, j):
-            slot_hit[found[k, 0], found[k, 2] * 2 + found[k, 3]] = -1
+            slot_hit[customer[k], found_slot[k]] = -1
         i = j
 
 
 def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers):
-    """The transactions of each daily sum :func:`daily_cumulative` found (rows in its day
-    order): the rule's transactions of that customer, day, direction and currency class.
+    """The transactions of each daily sum :func:`daily_cumulative` found (a
+    :class:`DailySums`, rows in day order): the rule's transactions of that customer, day, direction and currency class.
 
     Returns
     -------
     offsets, edges : ndarray of int64
     """
-    return count_then_fill(_daily_evidence_pass, len(found), day_indptr, src_cust, dst_cust, applies, is_foreign,
-                           found, n_customers)
+    return count_then_fill(_daily_evidence_pass, len(found.day), day_indptr, src_cust, dst_cust, applies, is_foreign,
+                           found.customer, found.day, found.direction * 2 + found.currency_class, n_customers)

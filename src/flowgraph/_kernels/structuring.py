@@ -19,10 +19,14 @@ window holds at least ``min_band`` band days, more than ``min_share`` of the day
 such transactions, with σ of the band-day sums (in units of Φ) below ``sigma_max``.
 
 Consecutive qualifying days make one result, with its best day (most band items, then
-the smaller σ; ties: the earlier day).
+the smaller σ; ties: the earlier day). The kernels write qualifying days
+(:class:`StructuringDays`) in the count-then-fill skeleton (:mod:`.evidence`);
+:func:`.runs.day_runs` makes the runs.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -30,6 +34,7 @@ import numpy as np
 from ._jit import jit
 from .evidence import count_then_fill, window_range
 from .fan import window_end_days
+from .runs import chunk_bounds
 
 N_CHANNELS = 3
 #: σ differences below this are ties (two computations of one σ differ in the last bits)
@@ -37,8 +42,10 @@ SIGMA_TIE = 1e-12
 
 
 @jit
-def _in_band(e, amount_cents, band_low_cents, phi_cents):
-    return band_low_cents[e] <= amount_cents[e] < phi_cents[e]
+def _in_band(amount_cents, band_low_cents, phi_cents):
+    """Whether an edge's amount is in its Φ's band (scalars: this runs once per edge, and
+    passing arrays to a call costs more than the test)."""
+    return band_low_cents <= amount_cents < phi_cents
 
 
 @jit
@@ -46,7 +53,8 @@ def _band_value(k, side, a, c, in_edges, out_edges, src, channel, amount_cents, 
     """The ratio of the window's k-th edge on ``side`` (0 in, 1 out) if it belongs to
     channel ``c``'s band (self-transfers counted once, on the out side), else -1."""
     e = in_edges[k] if side == 0 else out_edges[k]
-    if (side == 0 and src[e] == a) or channel[e] != c or not _in_band(e, amount_cents, band_low_cents, phi_cents):
+    if (side == 0 and src[e] == a) or channel[e] != c or \
+            not _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
         return -1.0
     return ratio[e]
 
@@ -79,256 +87,237 @@ def _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, 
     return np.sqrt(dev / n)
 
 
+class StructuringDays(NamedTuple):
+    """Qualifying days (:mod:`.runs`) of either structuring test, one row per account,
+    key and day."""
+
+    key: np.ndarray         #: int64, channel (per transaction) or direction * n_series + series (daily)
+    day: np.ndarray         #: int64, last day of the window
+    score: np.ndarray       #: float64, band items (transactions or band days)
+    tiebreak: np.ndarray    #: float64, -σ (the smaller σ is better)
+    n_band: np.ndarray      #: int64, band transactions (band days)
+    n_all: np.ndarray       #: int64, the channel's transactions (days with transactions of the series)
+    sigma: np.ndarray       #: float64, σ of the band in units of Φ
+
+
+def structuring_days_out(n_rows: int) -> StructuringDays:
+    """Room for ``n_rows`` qualifying days."""
+    return StructuringDays(*(np.zeros(n_rows, t) for t in (np.int64, np.int64, np.float64, np.float64, np.int64,
+                                                            np.int64, np.float64)))
+
+
 @jit
-def _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, amount_cents,
-                     band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band, min_share,
-                     sigma_max, out_int, out_flt, pos, fill):
-    i0, i1 = in_indptr[a], in_indptr[a + 1]
-    o0, o1 = out_indptr[a], out_indptr[a + 1]
+def _write_day(out, k, key, d, n_band, n_all, sigma):
+    out.key[k] = key
+    out.day[k] = d
+    out.score[k] = n_band
+    out.tiebreak[k] = -sigma
+    out.n_band[k] = n_band
+    out.n_all[k] = n_all
+    out.sigma[k] = sigma
+
+
+@jit
+def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days, min_band,
+                     min_share, sigma_max, out, pos, fill):
+    # the graph's arrays as locals, taken from the tuple once per account, not per edge
+    in_edges, out_edges, src, day, channel = g.in_edges, g.out_edges, g.src, g.day, g.channel
+    i0, i1 = g.in_indptr[a], g.in_indptr[a + 1]
+    o0, o1 = g.out_indptr[a], g.out_indptr[a + 1]
     if i0 == i1 and o0 == o1:
         return 0
-    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
+    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, 0, last_day, window_days)
     n_all = np.zeros(N_CHANNELS, np.int64)
     n_band = np.zeros(N_CHANNELS, np.int64)
-    in_run = np.zeros(N_CHANNELS, np.bool_)
-    run_first = np.zeros(N_CHANNELS, np.int64)
-    best_day = np.zeros(N_CHANNELS, np.int64)
-    best_band = np.zeros(N_CHANNELS, np.int64)
-    best_all = np.zeros(N_CHANNELS, np.int64)
-    best_sigma = np.zeros(N_CHANNELS, np.float64)
-    in_hi = i0
-    in_lo = i0
-    out_hi = o0
-    out_lo = o0
-    n_runs = 0
-    for d in range(d_start, d_stop + 2):
-        closing = d > d_stop
-        if not closing:
-            lo_day = d - window_days + 1
-            # in-edges (self-transfers are counted once, on the out side)
-            while in_hi < i1 and day[in_edges[in_hi]] <= d:
-                e = in_edges[in_hi]
-                if src[e] != a:
-                    c = channel[e]
-                    n_all[c] += 1
-                    if _in_band(e, amount_cents, band_low_cents, phi_cents):
-                        n_band[c] += 1
-                in_hi += 1
-            while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
-                e = in_edges[in_lo]
-                if src[e] != a:
-                    c = channel[e]
-                    n_all[c] -= 1
-                    if _in_band(e, amount_cents, band_low_cents, phi_cents):
-                        n_band[c] -= 1
-                in_lo += 1
-            while out_hi < o1 and day[out_edges[out_hi]] <= d:
-                e = out_edges[out_hi]
-                c = channel[e]
-                n_all[c] += 1
-                if _in_band(e, amount_cents, band_low_cents, phi_cents):
-                    n_band[c] += 1
-                out_hi += 1
-            while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
-                e = out_edges[out_lo]
-                c = channel[e]
-                n_all[c] -= 1
-                if _in_band(e, amount_cents, band_low_cents, phi_cents):
-                    n_band[c] -= 1
-                out_lo += 1
+    ends = np.array([i0, i0, o0, o0])  # in_hi, in_lo, out_hi, out_lo
+    n_rows = 0
+    for d in range(d_start, d_stop + 1):
+        lo_day = d - window_days + 1
+        for side in range(2):
+            edges = in_edges if side == 0 else out_edges
+            stop = i1 if side == 0 else o1
+            for step in (1, -1):
+                ptr = 2 * side + (0 if step == 1 else 1)
+                while True:
+                    k = ends[ptr]
+                    if step == 1 and not (k < stop and day[edges[k]] <= d):
+                        break
+                    if step == -1 and not (k < ends[2 * side] and day[edges[k]] < lo_day):
+                        break
+                    e = edges[k]
+                    # self-transfers are counted once, on the out side
+                    if side == 1 or src[e] != a:
+                        c = channel[e]
+                        n_all[c] += step
+                        if _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
+                            n_band[c] += step
+                    ends[ptr] += 1
         for c in range(N_CHANNELS):
-            met = False
-            sigma = 0.0
-            if not closing and n_band[c] >= min_band and n_band[c] > min_share * n_all[c]:
-                sigma = _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, channel,
-                                      amount_cents, band_low_cents, phi_cents, ratio)
-                met = sigma < sigma_max
-            if met:
-                if not in_run[c]:
-                    in_run[c] = True
-                    run_first[c] = d
-                    best_band[c] = -1
-                if n_band[c] > best_band[c] or (n_band[c] == best_band[c] and sigma < best_sigma[c] - SIGMA_TIE):
-                    best_band[c] = n_band[c]
-                    best_all[c] = n_all[c]
-                    best_sigma[c] = sigma
-                    best_day[c] = d
-            elif in_run[c]:
-                in_run[c] = False
-                if fill:
-                    k = pos + n_runs
-                    out_int[k, 0] = a
-                    out_int[k, 1] = c
-                    out_int[k, 2] = run_first[c]
-                    out_int[k, 3] = d - 1
-                    out_int[k, 4] = best_day[c]
-                    out_int[k, 5] = best_band[c]
-                    out_int[k, 6] = best_all[c]
-                    out_flt[k, 0] = best_sigma[c]
-                n_runs += 1
-    return n_runs
+            if n_band[c] >= min_band and n_band[c] > min_share * n_all[c]:
+                sigma = _window_sigma(a, c, in_edges, ends[1], ends[0], out_edges, ends[3], ends[2], src,
+                                      channel, amount_cents, band_low_cents, phi_cents, ratio)
+                if sigma < sigma_max:
+                    if fill:
+                        _write_day(out, pos + n_rows, c, d, n_band[c], n_all[c], sigma)
+                    n_rows += 1
+    return n_rows
 
 
 @jit(parallel=True)
-def structuring_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel, amount_cents,
-                     band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band, min_share,
+def _structuring_pass(g, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days, min_band, min_share,
+                      sigma_max, n_chunks, offsets, out):
+    fill = len(out.day) > 0
+    n_accounts = len(g.in_indptr) - 1
+    bounds = chunk_bounds(n_accounts, n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        for a in range(bounds[ch], bounds[ch + 1]):
+            if fill and offsets[a + 1] == offsets[a]:
+                continue
+            n = _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days,
+                                 min_band, min_share, sigma_max, out, offsets[a], fill)
+            if not fill:
+                offsets[a + 1] = n
+
+
+def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days, min_band, min_share,
                      sigma_max, n_chunks):
-    """Per-transaction structuring results for every account and channel.
+    """Per-transaction structuring: every account's qualifying (channel, day) pairs.
 
     Parameters
     ----------
-    in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel : ndarray
-        The graph's arrays.
+    g : GraphArrays
+        The graph (:attr:`flowgraph.graph.TransactionGraph.arrays`).
     amount_cents, band_low_cents, phi_cents : ndarray of int64
         Per edge, in cents of the currency its rule compares: the amount, the band floor
         (least cents at or above ``band_low`` · Φ) and Φ (0: no rule, never in the band).
     ratio : ndarray of float64
         Each edge's amount / Φ, for σ only.
-    first_day, last_day, window_days : int
-        Scan range (inclusive) and trailing window, business days.
-    min_share, sigma_max : float
-        Share of the channel's transactions (> 0.8), σ limit (0.05, in Φ).
+    last_day, window_days : int
+        Last business day evaluated (windows are traced from the first day of the data)
+        and the trailing window, business days.
     min_band : int
         Least band transactions (3).
+    min_share, sigma_max : float
+        Share of the channel's transactions (> 0.8), σ limit (0.05, in Φ).
     n_chunks : int
         Parallel pieces.
 
     Returns
     -------
-    runs : ndarray of int64, shape (n, 7)
-        account, channel, first and last qualifying day, best day, band count, channel
-        count on the best day.
-    sigma : ndarray of float64, shape (n, 1)
-        σ of the band on the best day (units of Φ).
+    offsets : ndarray of int64
+        Account ``a``'s rows are ``offsets[a]:offsets[a + 1]``.
+    days : StructuringDays
+        Keyed by channel.
     """
-    n_accounts = len(in_indptr) - 1
-    n_chunks = max(1, min(n_accounts, n_chunks))
-    bounds = np.linspace(0, n_accounts, n_chunks + 1).astype(np.int64)
-    counts = np.zeros(n_accounts + 1, np.int64)
-    d_int = np.zeros((0, 7), np.int64)
-    d_flt = np.zeros((0, 1), np.float64)
-    for ch in numba.prange(n_chunks):
-        for a in range(bounds[ch], bounds[ch + 1]):
-            counts[a + 1] = _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel,
-                                             amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day,
-                                             window_days, min_band, min_share, sigma_max, d_int, d_flt, 0, False)
-    offsets = np.cumsum(counts)
-    runs = np.zeros((offsets[-1], 7), np.int64)
-    sig = np.zeros((offsets[-1], 1), np.float64)
-    for ch in numba.prange(n_chunks):
-        for a in range(bounds[ch], bounds[ch + 1]):
-            if counts[a + 1] > 0:
-                _per_txn_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, channel,
-                                 amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days,
-                                 min_band, min_share, sigma_max, runs, sig, offsets[a], True)
-    return runs, sig
+    return count_then_fill(_structuring_pass, len(g.in_indptr) - 1, g, amount_cents, band_low_cents, phi_cents, ratio,
+                           last_day, window_days, min_band, float(min_share), float(sigma_max), n_chunks,
+                           make_out=structuring_days_out)
 
 
 @jit
-def _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, series, amount_cents,
-                   series_low_cents, series_phi_cents, first_day, last_day, window_days, min_band, min_share,
-                   sigma_max, day_sum, day_cnt, row_used, out_int, out_flt, pos, fill):
+def _is_band_day(cnt, total, low_cents, phi_cents):
+    """A band day: its sum in the band, made of at least two transactions (split)."""
+    return cnt >= 2 and low_cents <= total < phi_cents
+
+
+@jit
+def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, last_day, window_days, min_band,
+                   min_share, sigma_max, day_sum, day_cnt, row_used, out, pos, fill):
     """Daily-cumulative structuring of one account; ``day_sum`` (cents) / ``day_cnt`` are
-    buffers of shape (2 directions * series, span) indexed from ``lo``, ``row_used`` marks
-    the rows this account touched; all three are left cleared."""
+    buffers of shape (2 directions * series, last_day + 1), ``row_used`` marks the rows this
+    account touched; all three are left cleared."""
+    # the graph's arrays as locals, taken from the tuple once per account, not per edge
+    in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
     n_series = len(series_phi_cents)
-    lo = max(first_day - window_days + 1, 0)
     touched_lo = last_day + 1
-    touched_hi = lo - 1
+    touched_hi = -1
     for direction in range(2):
-        i0 = in_indptr[a] if direction == 0 else out_indptr[a]
-        i1 = in_indptr[a + 1] if direction == 0 else out_indptr[a + 1]
+        i0 = g.in_indptr[a] if direction == 0 else g.out_indptr[a]
+        i1 = g.in_indptr[a + 1] if direction == 0 else g.out_indptr[a + 1]
         for k in range(i0, i1):
             e = in_edges[k] if direction == 0 else out_edges[k]
-            if src[e] == dst[e] or day[e] < lo or day[e] > last_day:
+            if src[e] == dst[e] or day[e] > last_day:
                 continue
             row = direction * n_series + series[e]
-            day_sum[row, day[e] - lo] += amount_cents[e]
-            day_cnt[row, day[e] - lo] += 1
+            day_sum[row, day[e]] += amount_cents[e]
+            day_cnt[row, day[e]] += 1
             row_used[row] = True
             touched_lo = min(touched_lo, day[e])
             touched_hi = max(touched_hi, day[e])
-    n_runs = 0
+    n_rows = 0
     if touched_hi < touched_lo:
         return 0
-    d_start = max(first_day, touched_lo)
     d_stop = min(last_day, touched_hi + window_days - 1)
     for row in range(2 * n_series):
         if not row_used[row]:
             continue
         low_cents = series_low_cents[row % n_series]
         phi_cents = series_phi_cents[row % n_series]
-        in_run = False
-        run_first = 0
-        best_day = 0
-        best_band = -1
-        best_active = 0
-        best_sigma = 0.0
-        for d in range(d_start, d_stop + 2):
-            met = False
-            n_band = 0
-            n_active = 0
-            sigma = 0.0
-            if d <= d_stop:
-                total = 0.0
-                for j in range(max(d - window_days + 1, lo), d + 1):
-                    cnt = day_cnt[row, j - lo]
-                    if cnt > 0:
-                        n_active += 1
-                        if cnt >= 2 and low_cents <= day_sum[row, j - lo] < phi_cents:
-                            n_band += 1
-                            total += day_sum[row, j - lo] / phi_cents
-                if n_band >= min_band and n_band > min_share * n_active:
-                    mean = total / n_band
-                    dev = 0.0
-                    for j in range(max(d - window_days + 1, lo), d + 1):
-                        x = day_sum[row, j - lo]
-                        if day_cnt[row, j - lo] >= 2 and low_cents <= x < phi_cents:
-                            dev += (x / phi_cents - mean) * (x / phi_cents - mean)
-                    sigma = np.sqrt(dev / n_band)
-                    met = sigma < sigma_max
-            if met:
-                if not in_run:
-                    in_run = True
-                    run_first = d
-                    best_band = -1
-                if n_band > best_band or (n_band == best_band and sigma < best_sigma - SIGMA_TIE):
-                    best_band = n_band
-                    best_active = n_active
-                    best_sigma = sigma
-                    best_day = d
-            elif in_run:
-                in_run = False
+        n_band = 0
+        n_active = 0
+        for d in range(touched_lo, d_stop + 1):
+            # slide the window: day d comes in, day d - window_days leaves (integer counts)
+            for j, step in ((d, 1), (d - window_days, -1)):
+                if j >= 0 and day_cnt[row, j] > 0:
+                    n_active += step
+                    if _is_band_day(day_cnt[row, j], day_sum[row, j], low_cents, phi_cents):
+                        n_band += step
+            if n_band < min_band or n_band <= min_share * n_active:
+                continue
+            window_lo = max(d - window_days + 1, 0)
+            total = 0.0
+            for j in range(window_lo, d + 1):
+                if _is_band_day(day_cnt[row, j], day_sum[row, j], low_cents, phi_cents):
+                    total += day_sum[row, j] / phi_cents
+            mean = total / n_band
+            dev = 0.0
+            for j in range(window_lo, d + 1):
+                x = day_sum[row, j]
+                if _is_band_day(day_cnt[row, j], x, low_cents, phi_cents):
+                    dev += (x / phi_cents - mean) * (x / phi_cents - mean)
+            sigma = np.sqrt(dev / n_band)
+            if sigma < sigma_max:
                 if fill:
-                    k = pos + n_runs
-                    out_int[k, 0] = a
-                    out_int[k, 1] = row
-                    out_int[k, 2] = run_first
-                    out_int[k, 3] = d - 1
-                    out_int[k, 4] = best_day
-                    out_int[k, 5] = best_band
-                    out_int[k, 6] = best_active
-                    out_flt[k, 0] = best_sigma
-                n_runs += 1
+                    _write_day(out, pos + n_rows, row, d, n_band, n_active, sigma)
+                n_rows += 1
     for row in range(2 * n_series):
         if row_used[row]:
             row_used[row] = False
-            for j in range(touched_lo - lo, touched_hi - lo + 1):
+            for j in range(touched_lo, touched_hi + 1):
                 day_sum[row, j] = 0
                 day_cnt[row, j] = 0
-    return n_runs
+    return n_rows
 
 
 @jit(parallel=True)
-def daily_structuring_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst, day, series, amount_cents,
-                           series_low_cents, series_phi_cents, first_day, last_day, window_days, min_band,
-                           min_share, sigma_max, n_chunks):
-    """Daily-cumulative structuring results for every account, direction and series.
+def _daily_structuring_pass(g, series, amount_cents, series_low_cents, series_phi_cents, last_day, window_days,
+                            min_band, min_share, sigma_max, n_chunks, offsets, out):
+    fill = len(out.day) > 0
+    n_accounts = len(g.in_indptr) - 1
+    n_rows = 2 * len(series_phi_cents)
+    bounds = chunk_bounds(n_accounts, n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        day_sum = np.zeros((n_rows, last_day + 1), np.int64)
+        day_cnt = np.zeros((n_rows, last_day + 1), np.int64)
+        row_used = np.zeros(n_rows, np.bool_)
+        for a in range(bounds[ch], bounds[ch + 1]):
+            if fill and offsets[a + 1] == offsets[a]:
+                continue
+            n = _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, last_day,
+                               window_days, min_band, min_share, sigma_max, day_sum, day_cnt, row_used, out,
+                               offsets[a], fill)
+            if not fill:
+                offsets[a + 1] = n
+
+
+def daily_structuring_days(g, series, amount_cents, series_low_cents, series_phi_cents, last_day, window_days,
+                           min_band, min_share, sigma_max, n_chunks):
+    """Daily-cumulative structuring: every account's qualifying (direction and series, day) pairs.
 
     Parameters
     ----------
-    in_indptr, in_edges, out_indptr, out_edges, src, dst, day : ndarray
-        The graph's arrays.
+    g : GraphArrays
+        The graph.
     series : ndarray of int
         Each edge's series (one channel, currency class and Φ), an index into the two
         arrays below.
@@ -337,53 +326,27 @@ def daily_structuring_runs(in_indptr, in_edges, out_indptr, out_edges, src, dst,
     series_low_cents, series_phi_cents : ndarray of int64
         Per series, the band floor (least cents at or above ``band_low`` · Φ) and Φ, in
         cents (Φ = 0: no rule, never in the band).
-    first_day, last_day, window_days, min_band, min_share, sigma_max, n_chunks
-        As for :func:`structuring_runs`.
+    last_day, window_days, min_band, min_share, sigma_max, n_chunks
+        As for :func:`structuring_days`.
 
     Returns
     -------
-    runs : ndarray of int64, shape (n, 7)
-        account, row (direction * n_series + series; direction 0 = in, 1 = out), first
-        and last qualifying day, best day, band days and active days on the best day.
-    sigma : ndarray of float64, shape (n, 1)
-        σ of the band-day sums (units of Φ).
+    offsets : ndarray of int64
+    days : StructuringDays
+        Keyed by direction * n_series + series (direction 0 = in, 1 = out); ``n_band`` and
+        ``n_all`` count band days and days with transactions of the series.
     """
-    n_accounts = len(in_indptr) - 1
-    n_rows = 2 * len(series_phi_cents)
-    n_chunks = max(1, min(n_accounts, n_chunks))
-    bounds = np.linspace(0, n_accounts, n_chunks + 1).astype(np.int64)
-    span = max(last_day - max(first_day - window_days + 1, 0) + 1, 1)
-    counts = np.zeros(n_accounts + 1, np.int64)
-    d_int = np.zeros((0, 7), np.int64)
-    d_flt = np.zeros((0, 1), np.float64)
-    for ch in numba.prange(n_chunks):
-        day_sum = np.zeros((n_rows, span), np.int64)
-        day_cnt = np.zeros((n_rows, span), np.int64)
-        row_used = np.zeros(n_rows, np.bool_)
-        for a in range(bounds[ch], bounds[ch + 1]):
-            counts[a + 1] = _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, series,
-                                           amount_cents, series_low_cents, series_phi_cents, first_day, last_day,
-                                           window_days, min_band, min_share, sigma_max, day_sum, day_cnt, row_used,
-                                           d_int, d_flt, 0, False)
-    offsets = np.cumsum(counts)
-    runs = np.zeros((offsets[-1], 7), np.int64)
-    sig = np.zeros((offsets[-1], 1), np.float64)
-    for ch in numba.prange(n_chunks):
-        day_sum = np.zeros((n_rows, span), np.int64)
-        day_cnt = np.zeros((n_rows, span), np.int64)
-        row_used = np.zeros(n_rows, np.bool_)
-        for a in range(bounds[ch], bounds[ch + 1]):
-            if counts[a + 1] > 0:
-                _daily_account(a, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, series, amount_cents,
-                               series_low_cents, series_phi_cents, first_day, last_day, window_days, min_band,
-                               min_share, sigma_max, day_sum, day_cnt, row_used, runs, sig, offsets[a], True)
-    return runs, sig
+    return count_then_fill(_daily_structuring_pass, len(g.in_indptr) - 1, g, series, amount_cents, series_low_cents,
+                           series_phi_cents, last_day, window_days, min_band, float(min_share), float(sigma_max),
+                           n_chunks, make_out=structuring_days_out)
 
 
 @jit(parallel=True)
-def _structuring_evidence_pass(account, method, best_day, window_days, in_indptr, in_edges, out_indptr, out_edges,
-                               src, day, channel, amount_cents, band_low_cents, phi_cents, offsets, out):
+def _structuring_evidence_pass(account, method, best_day, window_days, g, amount_cents, band_low_cents, phi_cents,
+                               offsets, out):
     fill = len(out) > 0
+    channel, day, in_edges, in_indptr = g.channel, g.day, g.in_edges, g.in_indptr
+    out_edges, out_indptr, src = g.out_edges, g.out_indptr, g.src
     for i in numba.prange(len(account)):
         a, c, hi = account[i], method[i], best_day[i]
         k = 0
@@ -393,8 +356,8 @@ def _structuring_evidence_pass(account, method, best_day, window_days, in_indptr
             for j in range(j0, j1):
                 e = edges[j]
                 # the kernel's band rule (self-transfers once, on the out side)
-                if (side == 0 and src[e] == a) or channel[e] != c or not _in_band(e, amount_cents, band_low_cents,
-                                                                                phi_cents):
+                if (side == 0 and src[e] == a) or channel[e] != c or \
+                        not _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
                     continue
                 if fill:
                     out[offsets[i] + k] = e
@@ -403,8 +366,7 @@ def _structuring_evidence_pass(account, method, best_day, window_days, in_indptr
             offsets[i + 1] = k
 
 
-def structuring_evidence(account, method, best_day, window_days, in_indptr, in_edges, out_indptr, out_edges, src,
-                         day, channel, amount_cents, band_low_cents, phi_cents):
+def structuring_evidence(account, method, best_day, window_days, g, amount_cents, band_low_cents, phi_cents):
     """The band transactions of per-transaction structuring results: each result's
     account and method (channel) over its best window, as the kernel counted them.
 
@@ -412,16 +374,16 @@ def structuring_evidence(account, method, best_day, window_days, in_indptr, in_e
     -------
     offsets, edges : ndarray of int64
     """
-    return count_then_fill(_structuring_evidence_pass, len(account), account, method, best_day, window_days,
-                           in_indptr, in_edges, out_indptr, out_edges, src, day, channel, amount_cents,
-                           band_low_cents, phi_cents)
+    return count_then_fill(_structuring_evidence_pass, len(account), account, method, best_day, window_days, g,
+                           amount_cents, band_low_cents, phi_cents)
 
 
 @jit(parallel=True)
-def _daily_structuring_evidence_pass(account, direction, series_of, best_day, window_days, in_indptr, in_edges,
-                                     out_indptr, out_edges, src, dst, day, series, amount_cents, series_low_cents,
-                                     series_phi_cents, offsets, out):
+def _daily_structuring_evidence_pass(account, direction, series_of, best_day, window_days, g, series, amount_cents,
+                                     series_low_cents, series_phi_cents, offsets, out):
     fill = len(out) > 0
+    day, dst, in_edges, in_indptr = g.day, g.dst, g.in_edges, g.in_indptr
+    out_edges, out_indptr, src = g.out_edges, g.out_indptr, g.src
     for i in numba.prange(len(account)):
         a, s, hi = account[i], series_of[i], best_day[i]
         lo = hi - window_days + 1
@@ -439,8 +401,8 @@ def _daily_structuring_evidence_pass(account, direction, series_of, best_day, wi
         for j in range(j0, j1):
             e = edges[j]
             x = day[e] - lo
-            if src[e] != dst[e] and series[e] == s and day_cnt[x] >= 2 and \
-                    series_low_cents[s] <= day_sum[x] < series_phi_cents[s]:
+            if src[e] != dst[e] and series[e] == s and \
+                    _is_band_day(day_cnt[x], day_sum[x], series_low_cents[s], series_phi_cents[s]):
                 if fill:
                     out[offsets[i] + k] = e
                 k += 1
@@ -448,9 +410,8 @@ def _daily_structuring_evidence_pass(account, direction, series_of, best_day, wi
             offsets[i + 1] = k
 
 
-def daily_structuring_evidence(account, direction, series_of, best_day, window_days, in_indptr, in_edges,
-                               out_indptr, out_edges, src, dst, day, series, amount_cents, series_low_cents,
-                               series_phi_cents):
+def daily_structuring_evidence(account, direction, series_of, best_day, window_days, g, series, amount_cents,
+                               series_low_cents, series_phi_cents):
     """The transactions of the band days of daily-cumulative structuring results: each
     result's account, direction (0 in, 1 out) and series over its best window.
 
@@ -458,6 +419,5 @@ def daily_structuring_evidence(account, direction, series_of, best_day, window_d
     -------
     offsets, edges : ndarray of int64
     """
-    return count_then_fill(_daily_structuring_evidence_pass, len(account), account, direction, series_of,
-                           best_day, window_days, in_indptr, in_edges, out_indptr, out_edges, src, dst, day, series,
-                           amount_cents, series_low_cents, series_phi_cents)
+    return count_then_fill(_daily_structuring_evidence_pass, len(account), account, direction, series_of, best_day,
+                           window_days, g, series, amount_cents, series_low_cents, series_phi_cents)

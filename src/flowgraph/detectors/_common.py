@@ -83,6 +83,11 @@ def in_scan(runs_last: np.ndarray, first: int) -> np.ndarray:
     return np.asarray(runs_last) >= first
 
 
+def cents(amount: np.ndarray) -> np.ndarray:
+    """Amounts in major units (floats) rounded to whole cents (int64)."""
+    return np.round(np.asarray(amount, np.float64) * 100.0).astype(np.int64)
+
+
 def n_chunks() -> int:
     """How many pieces a parallel kernel splits its accounts into (a few per thread, so
     a busy account does not leave a thread idle)."""

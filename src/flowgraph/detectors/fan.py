@@ -29,10 +29,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.fan import fan_evidence, fan_runs
+from .._kernels.fan import fan_days, fan_evidence
+from .._kernels.runs import day_runs, take
 from .._kernels.segments import join_segments, segment_top_share
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
+from ._common import cents, in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
@@ -112,39 +113,37 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
     rules, first, last = prepared
     threshold = transfer_threshold(graph, rules)
     small = params.min_amount_fraction * threshold
+    g = graph.arrays
     # runs are traced from the first day of the data: a scan's first day cuts none
-    runs, amounts = fan_runs(graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges,
-                             graph.src, graph.dst, graph.day, graph.amount_cny, 0, last,
-                             params.window_days, params.min_counterparties, params.max_concentrated,
-                             params.material_fraction * threshold, small, graph.account_customer, n_chunks())
-    keep = monitored(graph)[runs[:, 0]] & in_scan(runs[:, 3], first)
-    runs, amounts = runs[keep], amounts[keep]
-    account, condition, run_first, run_last, best, n_senders, n_receivers = (runs[:, k] for k in range(7))
-    arrays = (params.window_days, graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges, graph.src,
-              graph.dst, graph.day, graph.amount_cny, small, graph.account_customer)
+    offsets, days_met = fan_days(g, last, params.window_days, params.min_counterparties, params.max_concentrated,
+                                 cents(params.material_fraction * threshold), small, n_chunks())
+    runs = day_runs(offsets, days_met, len(CONDITIONS))
+    keep = monitored(graph)[runs.account] & in_scan(runs.last_day, first)
+    runs = take(runs, keep)
+    best = take(days_met, runs.best_row)
+    account, condition, best_day = runs.account, runs.key, best.day
     yes, no = np.ones(len(account), bool), np.zeros(len(account), bool)
-    in_off, in_edges = fan_evidence(account, best, yes, no, *arrays)
-    out_off, out_edges = fan_evidence(account, best, no, yes, *arrays)
+    in_off, in_edges = fan_evidence(account, best_day, yes, no, params.window_days, small, g)
+    out_off, out_edges = fan_evidence(account, best_day, no, yes, params.window_days, small, g)
     # fan-in's evidence is its senders, fan-out's its receivers, a combination's both
     offsets, edges = join_segments(in_off, in_edges, condition != 1, out_off, out_edges, condition != 0)
-    cents = graph.amount_cny_cents
-    in_amount, in_count = segment_top_share(in_off, in_edges, graph.src, cents)
-    out_amount, out_count = segment_top_share(out_off, out_edges, graph.dst, cents)
-    in_cents = np.round(amounts[:, 0] * 100).astype(np.int64)
-    out_cents = np.round(amounts[:, 1] * 100).astype(np.int64)
+    in_amount, in_count = segment_top_share(in_off, in_edges, graph.src, graph.amount_cny_cents)
+    out_amount, out_count = segment_top_share(out_off, out_edges, graph.dst, graph.amount_cny_cents)
+    in_cents, out_cents = best.in_cents, best.out_cents
     a_cents = np.select([condition == 0, condition == 1], [in_cents, out_cents], np.minimum(in_cents, out_cents))
     day_text = graph.business_days.astype(str)
     with np.errstate(invalid="ignore", divide="ignore"):
         pass_on = np.where(in_cents > 0, np.round(out_cents / np.maximum(in_cents, 1), 6), np.nan)
     measures = {
-        "senders": n_senders, "receivers": n_receivers,
+        "senders": best.senders, "receivers": best.receivers,
         "amount_in": in_cents / 100, "amount_out": out_cents / 100, "pass_on_ratio": pass_on,
         "top_sender_amount_share": np.round(in_amount, 6), "top_sender_count_share": np.round(in_count, 6),
         "top_receiver_amount_share": np.round(out_amount, 6), "top_receiver_count_share": np.round(out_count, 6),
-        "best_day": day_text[best], "run_first_day": day_text[run_first], "run_last_day": day_text[run_last],
+        "best_day": day_text[best_day], "run_first_day": day_text[runs.first_day],
+        "run_last_day": day_text[runs.last_day],
     }
-    parts = HitParts(np.asarray(CONDITIONS, dtype=object)[condition], account, run_first, run_last, offsets, edges,
-                     a_cents, measures)
+    parts = HitParts(np.asarray(CONDITIONS, dtype=object)[condition], account, runs.first_day, runs.last_day, offsets,
+                     edges, a_cents, measures)
     return hit_table(graph, "fan", params_fingerprint(params), phi_table(graph, rules), parts)
 
 

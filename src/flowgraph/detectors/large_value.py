@@ -23,10 +23,11 @@ from typing import ClassVar
 import numpy as np
 
 from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, frequent_runs
+from .._kernels.runs import take
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ..money import rule_applies
-from ._common import edge_phi_cents, in_scan, monitored, phi_table, prepare, share_cents, threshold_cents
+from ._common import edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_table, prepare, share_cents, threshold_cents
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
@@ -88,22 +89,16 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         return HitTable.empty()
     rules, first, last = prepared
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
-    party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
-    src_party, dst_party = party(graph.src), party(graph.dst)
-    cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
-    src_cust, dst_cust = cust(graph.src), cust(graph.dst)
-    scanned = np.zeros(graph.n_edges, bool)
-    scanned[graph.day_indptr[first]:graph.day_indptr[last + 1]] = True
-    foreign = ~graph.is_home_currency
-    value_cents = np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
+    src_cust, dst_cust, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph))
+    lo, hi = int(graph.day_indptr[first]), int(graph.day_indptr[last + 1])  # the scanned edges
     singles, dailies = [], []
-    for rule in rules.rules:
-        applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
+    for rule, (applies, at_or_above) in zip(rules.rules, memo(graph, ("rule_edges", rules),
+                                                              lambda: _rule_edges(graph, rules))):
         cny_cents, usd_cents = threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd)
         rule_measures = lambda n: {"rule": np.full(n, rule.code, object),
                                    "threshold_cny": np.full(n, rule.threshold_cny),
                                    "threshold_usd": np.full(n, rule.threshold_usd)}
-        single = np.flatnonzero(applies & scanned & (value_cents >= np.where(foreign, usd_cents, cny_cents)))
+        single = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
         # the subject: the paying account if it is the bank's customer's, else the payee
         subject = np.where(src_cust[single] >= 0, graph.src[single], graph.dst[single])
         single, subject = single[subject >= 0], subject[subject >= 0]
@@ -115,13 +110,37 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
              "value": value_cents[single] / 100},
             key=np.char.add(rule.code + ":", graph.txn_ids(single).astype(str))))
         found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
-                                 cny_cents, usd_cents, graph.n_customers, first, last)
-        found = found[found[:, 4] >= 2]  # one transaction alone is the single-transaction hit
-        if len(found):
+                                 cny_cents, usd_cents, graph.n_customers, first, last, n_chunks())
+        found = take(found, found.n_transactions >= 2)  # one transaction alone is the single-transaction hit
+        if len(found.day):
             dailies.append(_daily_parts(graph, found, applies, src_cust, dst_cust, foreign,
-                                        rule_measures(len(found)), rule.code))
+                                        rule_measures(len(found.day)), rule.code))
     parts = (HitParts.concat(singles), HitParts.concat(dailies), _frequent(graph, rules, params, first, last))
     return HitTable.concat([hit_table(graph, "large_value", pid, phi, p) for p in parts])
+
+
+def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per edge: the payer's and the payee's customer (-1: none), whether it is in a
+    foreign currency, and its value in cents of the currency the rules compare (fen, or
+    US cents for foreign currencies)."""
+    # int32 like account_customer: these live with the graph for its lifetime (memo)
+    cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int32)
+    foreign = ~graph.is_home_currency
+    return cust(graph.src), cust(graph.dst), foreign, np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
+
+
+def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per rule: which edges it covers (bool mask) and the ids of those at or above its
+    threshold on their own (ascending)."""
+    party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
+    src_party, dst_party = party(graph.src), party(graph.dst)
+    _, _, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph))
+    out = []
+    for rule in rules.rules:
+        applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
+        threshold = np.where(foreign, threshold_cents(rule.threshold_usd), threshold_cents(rule.threshold_cny))
+        out.append((applies, np.flatnonzero(applies & (value_cents >= threshold))))
+    return out
 
 
 def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, code) -> HitParts:
@@ -130,33 +149,38 @@ def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, c
     rule); subject: the customer's account with the largest share."""
     offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, applies, foreign, found,
                                                graph.n_customers)
-    customer, day, direction, currency_class, n, total_cents = (found[:, k] for k in range(6))
+    day, direction, currency_class = found.day, found.direction, found.currency_class
     cents = graph.amount_cny_cents
     subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
                        segment_top_party(offsets, edges, graph.src, cents))
     return HitParts(
-        np.full(len(found), "large_value_daily", object), subject, day, day, offsets, edges,
+        np.full(len(day), "large_value_daily", object), subject, day, day, offsets, edges,
         segment_sum(offsets, edges, cents),
         {**measures, "direction": np.where(direction == 0, "in", "out").astype(object),
          "currency_class": np.where(currency_class == 1, "foreign", "CNY").astype(object),
-         "transactions": n, "daily_sum": total_cents / 100},
+         "transactions": found.n_transactions, "daily_sum": found.sum_cents / 100},
         key=np.char.add(f"{code}:", (direction * 2 + currency_class).astype(str)))
+
+
+def _large_edges(graph, rules, params) -> np.ndarray:
+    """Ids of the "large" edges (at or above ``large_fraction`` · Φ), ascending; an edge no
+    rule covers has no Φ, so it is never large."""
+    amount_cents, phi_cents = edge_phi_cents(graph, rules)
+    return np.flatnonzero((phi_cents > 0) & (amount_cents >= share_cents(params.large_fraction, phi_cents)))
 
 
 def _frequent(graph, rules, params, first, last) -> HitParts:
     """"Frequent" runs of an account's large transactions, traced from the first day of
     the data; those reaching the scan range."""
-    amount_cents, phi_cents = edge_phi_cents(graph, rules)
-    hi = int(graph.day_indptr[last + 1])
-    # an edge no rule covers has no Φ, so it is never "large"
-    is_large = (phi_cents > 0) & (amount_cents >= share_cents(params.large_fraction, phi_cents))
-    large = np.flatnonzero(is_large[:hi])
+    large = memo(graph, ("large_edges", rules, params.large_fraction), lambda: _large_edges(graph, rules, params))
+    large = large[:np.searchsorted(large, graph.day_indptr[last + 1])]
     src, dst = graph.src[large], graph.dst[large]
     # each large transaction counts once for each of its accounts (a self-transfer once)
-    account = np.concatenate([src[src >= 0], dst[(dst >= 0) & (dst != src)]])
-    edge = np.concatenate([large[src >= 0], large[(dst >= 0) & (dst != src)]])
-    order = np.lexsort((edge, graph.day[edge], account))
-    account, edge = account[order].astype(np.int64), edge[order]
+    account = np.concatenate([src[src >= 0], dst[(dst >= 0) & (dst != src)]]).astype(np.int64)
+    edge = np.concatenate([large[src >= 0], large[(dst >= 0) & (dst != src)]]).astype(np.int64)
+    # by account, then edge (edges are in time order, so by day too): one int64 key sorts both
+    by_account_edge = np.sort(account * graph.n_edges + edge)
+    account, edge = np.divmod(by_account_edge, graph.n_edges)
     days = graph.day[edge].astype(np.int64)
     found = frequent_runs(account, days, params.per_day, params.consecutive)
     found = found[monitored(graph)[found[:, 0]] & in_scan(found[:, 3], first)]

@@ -25,10 +25,11 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from .._kernels.pass_through import pass_through_evidence, pass_through_runs
+from .._kernels.pass_through import pass_through_days, pass_through_evidence
+from .._kernels.runs import day_runs, take
 from .._kernels.segments import segment_accounts
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, segments
-from ._common import in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
+from ._common import cents, in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
@@ -105,18 +106,15 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    floor = params.material_fraction * transfer_threshold(graph, rules)
-    runs, amounts = pass_through_runs(graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges,
-                                      graph.src, graph.dst, graph.day, graph.amount_cny, 0, last,
-                                      params.run_days, floor, float(params.tolerance),
-                                      graph.account_customer, n_chunks())
-    runs, amounts = runs[monitored(graph)[runs[:, 0]]], amounts[monitored(graph)[runs[:, 0]]]
-    account, run_first, run_last, best = (runs[:, k] for k in range(4))
-    offsets, edges = pass_through_evidence(account, best, params.run_days, graph.in_indptr, graph.in_edges,
-                                           graph.out_indptr, graph.out_edges, graph.src, graph.dst, graph.day,
-                                           graph.account_customer)
-    in_cents = np.round(amounts[:, 0] * 100).astype(np.int64)
-    out_cents = np.round(amounts[:, 1] * 100).astype(np.int64)
+    floor_cents = cents(params.material_fraction * transfer_threshold(graph, rules))
+    g = graph.arrays
+    offsets, days_met = pass_through_days(g, last, params.run_days, floor_cents, params.tolerance, n_chunks())
+    runs = day_runs(offsets, days_met, 1)
+    runs = take(runs, monitored(graph)[runs.account])
+    best_run = take(days_met, runs.best_row)
+    account, run_first, run_last, best = runs.account, runs.first_day, runs.last_day, best_run.day
+    offsets, edges = pass_through_evidence(account, best, params.run_days, g)
+    in_cents, out_cents = best_run.in_cents, best_run.out_cents
     a_cents = np.minimum(in_cents, out_cents)
     gap = np.round((np.maximum(in_cents, out_cents) - a_cents) / np.maximum(np.maximum(in_cents, out_cents), 1), 9)
     day_text = graph.business_days.astype(str)

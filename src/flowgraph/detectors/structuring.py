@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from .._kernels.segments import segment_day_profile, segment_sum
-from .._kernels.structuring import (daily_structuring_evidence, daily_structuring_runs, structuring_evidence,
-                                    structuring_runs)
+from .._kernels.runs import day_runs, take
+from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_structuring_evidence,
+                                    structuring_days, structuring_evidence)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
 from ._common import edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_ratio, phi_table, prepare, share_cents
@@ -114,63 +115,66 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
         return HitTable.empty()
     rules, first, last = prepared
     amount_cents, phi_cents = edge_phi_cents(graph, rules)
-    low_cents = share_cents(params.band_low, phi_cents)
-    ratio = phi_ratio(amount_cents, phi_cents)
-    csr = (graph.in_indptr, graph.in_edges, graph.out_indptr, graph.out_edges)
+    # per edge, once per graph, rule set and band (the tolerance band's run shares them)
+    low_cents, ratio = memo(graph, ("band", rules, params.band_low),
+                            lambda: (share_cents(params.band_low, phi_cents), phi_ratio(amount_cents, phi_cents)))
+    g = graph.arrays
     # runs are traced from the first day of the data: a scan's first day cuts none
-    tests = (0, last, params.window_days, params.min_band, float(params.min_share), float(params.sigma_max),
-             n_chunks())
+    tests = (last, params.window_days, params.min_band, params.min_share, params.sigma_max, n_chunks())
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
-    runs, sigma = structuring_runs(*csr, graph.src, graph.dst, graph.day, graph.channel, amount_cents, low_cents,
-                                   phi_cents, ratio, *tests)
-    keep = monitored(graph)[runs[:, 0]] & in_scan(runs[:, 3], first)
-    runs, sigma = runs[keep], sigma[keep, 0]
-    account, method, run_first, run_last, best, n_band, n_all = (runs[:, k] for k in range(7))
-    offsets, edges = structuring_evidence(account, method, best, params.window_days, *csr, graph.src, graph.day,
-                                          graph.channel, amount_cents, low_cents, phi_cents)
-    per_txn = _parts(graph, params, "structuring", account, method, run_first, run_last, best, offsets, edges,
-                     {"band_transactions": n_band, "method_transactions": n_all,
-                      "band_share": np.round(n_band / np.maximum(n_all, 1), 6), "sigma_phi": np.round(sigma, 9)},
+    offsets, days_met = structuring_days(g, amount_cents, low_cents, phi_cents, ratio, *tests)
+    runs, best = _runs(graph, offsets, days_met, len(CHANNELS), first)
+    account, method = runs.account, runs.key
+    offsets, edges = structuring_evidence(account, method, best.day, params.window_days, g, amount_cents, low_cents,
+                                          phi_cents)
+    per_txn = _parts(graph, params, "structuring", runs, best, method, offsets, edges,
+                     {"band_transactions": best.n_band, "method_transactions": best.n_all,
+                      "band_share": np.round(best.n_band / np.maximum(best.n_all, 1), 6),
+                      "sigma_phi": np.round(best.sigma, 9)},
                      key=method)
     tables = [hit_table(graph, "structuring", pid, phi, per_txn)]
     if params.daily:
         series, series_channel, series_phi = _daily_series(graph, phi_cents)
         series_low = share_cents(params.band_low, series_phi)
-        runs, sigma = daily_structuring_runs(*csr, graph.src, graph.dst, graph.day, series, amount_cents, series_low,
-                                             series_phi, *tests)
-        keep = monitored(graph)[runs[:, 0]] & in_scan(runs[:, 3], first)
-        runs, sigma = runs[keep], sigma[keep, 0]
-        account, row, run_first, run_last, best, n_band, n_active = (runs[:, k] for k in range(7))
-        direction, which = np.divmod(row, len(series_phi))
-        offsets, edges = daily_structuring_evidence(account, direction, which, best, params.window_days, *csr,
-                                                    graph.src, graph.dst, graph.day, series, amount_cents,
-                                                    series_low, series_phi)
-        method = series_channel[which]
-        daily = _parts(graph, params, "structuring_daily", account, method, run_first, run_last, best, offsets,
-                       edges, {"direction": np.where(direction == 0, "in", "out").astype(object), "band_days": n_band,
-                               "active_days": n_active, "band_share": np.round(n_band / np.maximum(n_active, 1), 6),
-                               "sigma_phi": np.round(sigma, 9)},
+        offsets, days_met = daily_structuring_days(g, series, amount_cents, series_low, series_phi, *tests)
+        runs, best = _runs(graph, offsets, days_met, 2 * len(series_phi), first)
+        account = runs.account
+        direction, which = np.divmod(runs.key, len(series_phi))
+        offsets, edges = daily_structuring_evidence(account, direction, which, best.day, params.window_days, g,
+                                                    series, amount_cents, series_low, series_phi)
+        daily = _parts(graph, params, "structuring_daily", runs, best, series_channel[which], offsets, edges,
+                       {"direction": np.where(direction == 0, "in", "out").astype(object), "band_days": best.n_band,
+                        "active_days": best.n_all, "band_share": np.round(best.n_band / np.maximum(best.n_all, 1), 6),
+                        "sigma_phi": np.round(best.sigma, 9)},
                        # one run per account, direction and series: channel, currency class and Φ
                        key=(direction * len(series_phi) + which) * 10**12 + series_phi[which])
         tables.append(hit_table(graph, "structuring", pid, phi, daily))
     return HitTable.concat(tables)
 
 
-def _parts(graph, params, typology, account, method, run_first, run_last, best, offsets, edges, measures,
-           key) -> HitParts:
+def _runs(graph, offsets, days_met, n_keys, first):
+    """Runs of the qualifying days whose subject is monitored and that reach the scan's
+    first day, with their best days' rows."""
+    runs = day_runs(offsets, days_met, n_keys, tie=SIGMA_TIE)
+    runs = take(runs, monitored(graph)[runs.account] & in_scan(runs.last_day, first))
+    return runs, take(days_met, runs.best_row)
+
+
+def _parts(graph, params, typology, runs, best, method, offsets, edges, measures, key) -> HitParts:
     """Hit parts of structuring results, with the measures both kinds share; A = the
     band's sum (CNY)."""
-    window_first = np.maximum(best - params.window_days + 1, 0)
-    busiest, active = segment_day_profile(offsets, edges, graph.day, best - params.window_days + 1,
+    best_day = best.day
+    window_first = np.maximum(best_day - params.window_days + 1, 0)
+    busiest, active = segment_day_profile(offsets, edges, graph.day, best_day - params.window_days + 1,
                                           params.window_days)
     day_text = graph.business_days.astype(str)
     measures = {**measures, "method": np.asarray(CHANNELS, dtype=object)[method],
                 "busiest_day_share": np.round(busiest, 6),
-                "active_day_share": np.round(active * params.window_days / (best - window_first + 1), 6),
-                "best_day": day_text[best], "run_first_day": day_text[run_first],
-                "run_last_day": day_text[run_last]}
-    return HitParts(np.full(len(account), typology, object), account, run_first, run_last, offsets, edges,
-                    segment_sum(offsets, edges, graph.amount_cny_cents), measures, key=key)
+                "active_day_share": np.round(active * params.window_days / (best_day - window_first + 1), 6),
+                "best_day": day_text[best_day], "run_first_day": day_text[runs.first_day],
+                "run_last_day": day_text[runs.last_day]}
+    return HitParts(np.full(len(runs.account), typology, object), runs.account, runs.first_day, runs.last_day,
+                    offsets, edges, segment_sum(offsets, edges, graph.amount_cny_cents), measures, key=key)
 
 
 def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
