@@ -24,6 +24,7 @@ compared with a threshold uses their int64 twins in cents (``amount_cny_cents``,
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
@@ -373,15 +374,24 @@ def _arrow_text(series: pd.Series) -> list[pa.Array]:
 def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     """Codes (int32, -1 for missing) of the values of several text columns, one after the
     other, numbered in sorted order of the distinct values; and those values (object array).
-    Hashed by Arrow, then only the distinct values are sorted."""
-    encoded = pc.dictionary_encode(pa.concat_arrays([a for c in columns for a in _arrow_text(c)] or [pa.array([], pa.string())]))
-    distinct = encoded.dictionary
-    order = pc.sort_indices(distinct).to_numpy()
-    rank = np.empty(len(distinct) + 1, np.int32)
-    rank[order] = np.arange(len(distinct), dtype=np.int32)
-    rank[-1] = -1  # missing
-    codes = rank[encoded.indices.fill_null(len(distinct)).to_numpy()]
-    return codes, distinct.take(order).to_numpy(zero_copy_only=False)
+    Each column is hashed by Arrow on its own thread (Arrow lets go of the GIL), then only
+    the distinct values are merged and sorted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def encode(column: pd.Series) -> pa.DictionaryArray:
+        return pc.dictionary_encode(pa.concat_arrays(_arrow_text(column) or [pa.array([], pa.string())]))
+
+    with ThreadPoolExecutor(max_workers=min(len(columns), os.cpu_count() or 1)) as pool:
+        encoded = list(pool.map(encode, columns))
+    distinct = pc.unique(pa.concat_arrays([e.dictionary for e in encoded]))
+    order = pc.sort_indices(distinct)
+    distinct = distinct.take(order)
+    codes = []
+    for e in encoded:
+        # each column's dictionary entries -> their rank among all distinct values; -1 missing
+        rank = np.append(np.asarray(pc.index_in(e.dictionary, value_set=distinct)).astype(np.int32), np.int32(-1))
+        codes.append(rank[e.indices.fill_null(len(e.dictionary)).to_numpy()])
+    return np.concatenate(codes), distinct.to_numpy(zero_copy_only=False)
 
 
 def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None,
