@@ -126,9 +126,22 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_
     o0, o1 = g.out_indptr[a], g.out_indptr[a + 1]
     if i0 == i1 and o0 == o1:
         return 0
+    n_band = np.zeros(N_CHANNELS, np.int64)
+    # no window can hold more band transactions of a channel than the account has in all:
+    # most accounts have too few, and skip the day-by-day pass
+    for k in range(i0, i1):
+        e = in_edges[k]
+        if _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
+            n_band[channel[e]] += 1
+    for k in range(o0, o1):
+        e = out_edges[k]
+        if _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
+            n_band[channel[e]] += 1
+    if n_band.max() < min_band:
+        return 0
+    n_band[:] = 0
     d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, 0, last_day, window_days)
     n_all = np.zeros(N_CHANNELS, np.int64)
-    n_band = np.zeros(N_CHANNELS, np.int64)
     ends = np.array([i0, i0, o0, o0])  # in_hi, in_lo, out_hi, out_lo
     n_rows = 0
     for d in range(d_start, d_stop + 1):
