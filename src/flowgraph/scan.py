@@ -27,12 +27,14 @@ and leave every committed chunk in place for the next run to resume from.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import time
 import uuid
 from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -53,7 +55,9 @@ from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
 
 class Stopwatch:
-    """Wall time per stage of a scan, recorded in its manifest (``timings_s``)."""
+    """Wall time per stage of a scan, recorded in its manifest (``timings_s``). Stages may
+    overlap: into a store with no other run of the configuration, the hits are committed
+    on a thread while the alerts are built."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
@@ -83,8 +87,6 @@ def data_fingerprint(table: pd.DataFrame) -> str:
     channel), read from their Arrow buffers: the same rows in the same order give the same
     fingerprint, at memory speed (columns hashed on parallel threads; hashlib lets go of
     the GIL on large buffers)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     columns = [c for c in FINGERPRINT_COLUMNS if c in table.columns]
     with ThreadPoolExecutor(max_workers=min(len(columns), os.cpu_count() or 1) or 1) as pool:
         digests = list(pool.map(lambda c: _column_digest(table[c], c), columns))
@@ -187,8 +189,8 @@ def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame,
     if over.empty:
         return []
     first, last = over["window_start"].min().normalize(), over["window_end"].max().normalize()
-    reported = pa.array(store.large_value_evidence(config_hash, str(first.date()), str(last.date()),
-                                                   written_by_other_than=run_id), pa.string())
+    reported = pa.array([] if store is None else store.large_value_evidence(
+        config_hash, str(first.date()), str(last.date()), written_by_other_than=run_id), pa.string())
     if written is not None:
         large = written[(written["detector"] == "large_value") & written["typology"].isin(LARGE_VALUE_TYPOLOGIES)
                         & (written["window_end"] >= first) & (written["window_start"] <= last)]
@@ -329,38 +331,27 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     # ends): how the days are cut changes no hit, and fixed costs are paid once
     with clock("detect"):
         scanned = scan_hits(graph, config, (first, last)) if len(done) < len(chunks) else None
-    ends = None if scanned is None else graph.day_index_of(scanned.hits["run_last"])
-    changes: dict[str, int] = {}  # hits added, updated and retracted in the store by this process
-    for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
-                                 f"scan {scan_first}..{scan_last}"):
-        in_chunk = (ends >= d0) & (ends <= d1)
-        with clock("store"):
-            counts = store.commit_chunk(run_id, i, str(graph.business_days[d0]), str(graph.business_days[d1]),
-                                        scanned.hits[in_chunk], config.config_hash, scan_last,
-                                        retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
-        changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
-        if on_chunk is not None:
-            on_chunk(i)
-    # alerts of every monitoring unit this scan touched, from all their stored hits
-    with clock("alerts"):
-        found = store.run_hit_ids(run_id)
-        # the hits this process computed and stored are not read back; a run whose chunks were
-        # all committed by an earlier process (resumed before its exports) reads them all
-        mine = None if scanned is None else run_id
-        own = None if scanned is None else as_stored(
-            scanned.hits[_isin(scanned.hits["hit_id"], store.hit_ids_written_by(config.config_hash, run_id))],
-            config.config_hash, run_id, scan_last)
-        # the run's hits whose stored version it left in place (a later scan saw more days)
-        kept = store.hits(config.config_hash, run_id=run_id, written_by_other_than=mine)
-        units = _monitoring_units(own) | _monitoring_units(kept) | store.retracted_units(run_id)
-        others = store.hits(config.config_hash, units=units, written_by_other_than=mine)
-        unit_hits = others if own is None else own if others.empty else \
-            pd.concat([own, others.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
-        run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
-        alerts = build_alerts(unit_hits, config.model, config.config_hash)
-        store.replace_alerts(config.config_hash, units, alerts, run_id)
-        checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits,
-                                                                            own, mine)}
+    commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
+                               progress, on_chunk, clock)
+    if scanned is not None and not store.has_other_runs(config.config_hash, run_id):
+        # nothing of this configuration is stored but this run's own hits: alerts are built
+        # from the hits in memory while another thread commits them (SQLite lets go of the
+        # GIL while it writes); they are stored once every chunk is in
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            committed = pool.submit(commit)
+            with clock("alerts"):
+                run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
+                alerts = build_alerts(run_hits, config.model, config.config_hash)
+                checks = {"u_above_1_without_large_value": _large_value_cross_check(None, config.config_hash,
+                                                                                    run_hits, run_hits)}
+            changes = committed.result()
+        found, units = set(run_hits["hit_id"]), _monitoring_units(run_hits)
+        with clock("alerts"):
+            store.replace_alerts(config.config_hash, units, alerts, run_id)
+    else:
+        changes = commit()
+        with clock("alerts"):
+            run_hits, alerts, checks, found = _alerts_from_store(store, config, run_id, scanned, scan_last)
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
@@ -376,6 +367,50 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
         paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
+
+
+def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_last, progress, on_chunk,
+                   clock) -> dict[str, int]:
+    """Commit the scan's hits chunk by chunk (by the day each run ends), skipping chunks an
+    earlier process committed; the hits added, updated and retracted."""
+    ends = None if scanned is None else graph.day_index_of(scanned.hits["run_last"])
+    changes: dict[str, int] = {}
+    days = graph.business_days
+    for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
+                                 f"scan {days[chunks[0][0]]}..{scan_last}"):
+        in_chunk = (ends >= d0) & (ends <= d1)
+        with clock("store"):
+            counts = store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), scanned.hits[in_chunk],
+                                        config.config_hash, scan_last,
+                                        retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
+        changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
+        if on_chunk is not None:
+            on_chunk(i)
+    return changes
+
+
+def _alerts_from_store(store, config, run_id, scanned, scan_last):
+    """Alerts of every monitoring unit a run touched, from all their stored hits; the run's
+    hits, the alerts, the checks and the ids of the run's hits."""
+    found = store.run_hit_ids(run_id)
+    # the hits this process computed and stored are not read back; a run whose chunks were
+    # all committed by an earlier process (resumed before its exports) reads them all
+    mine = None if scanned is None else run_id
+    own = None if scanned is None else as_stored(
+        scanned.hits[_isin(scanned.hits["hit_id"], store.hit_ids_written_by(config.config_hash, run_id))],
+        config.config_hash, run_id, scan_last)
+    # the run's hits whose stored version it left in place (a later scan saw more days)
+    kept = store.hits(config.config_hash, run_id=run_id, written_by_other_than=mine)
+    units = _monitoring_units(own) | _monitoring_units(kept) | store.retracted_units(run_id)
+    others = store.hits(config.config_hash, units=units, written_by_other_than=mine)
+    unit_hits = others if own is None else own if others.empty else \
+        pd.concat([own, others.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
+    run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
+    alerts = build_alerts(unit_hits, config.model, config.config_hash)
+    store.replace_alerts(config.config_hash, units, alerts, run_id)
+    checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits,
+                                                                        own, mine)}
+    return run_hits, alerts, checks, found
 
 
 def _isin(ids: pd.Series, wanted: set[str]) -> np.ndarray:

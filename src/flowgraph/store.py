@@ -152,7 +152,9 @@ class Store:
 
     @_database_errors
     def _open(self, new: bool) -> None:
-        self.conn = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+        # explicit transactions below; a scan may commit from a worker thread while its
+        # main thread does not use the store (see flowgraph.scan)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")  # chunk commits relax this: see commit_chunk
@@ -249,8 +251,7 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         try:
             with self.transaction() as c:
-                if len(retract_ids) and not c.execute("SELECT 1 FROM runs WHERE config_hash = ? AND run_id != ? "
-                                                      "LIMIT 1", (config_hash, run_id)).fetchone():
+                if len(retract_ids) and not self.has_other_runs(config_hash, run_id):
                     retract_ids = ()  # no other run stored hits of this configuration
                 stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
                                        "LIMIT 1", (config_hash, first_day, last_day)).fetchone() is not None
@@ -353,6 +354,13 @@ class Store:
     def run_hit_ids(self, run_id: str) -> set[str]:
         """Ids of the hits a run found."""
         return {r[0] for r in self.conn.execute("SELECT hit_id FROM run_hits WHERE run_id = ?", (run_id,))}
+
+    @_database_errors
+    def has_other_runs(self, config_hash: str, run_id: str) -> bool:
+        """Whether a run other than ``run_id`` was made with this configuration (so stored
+        hits and alerts of it may exist that this run does not hold)."""
+        return self.conn.execute("SELECT 1 FROM runs WHERE config_hash = ? AND run_id != ? LIMIT 1",
+                                 (config_hash, run_id)).fetchone() is not None
 
     @_database_errors
     def hit_ids_written_by(self, config_hash: str, run_id: str) -> set[str]:
