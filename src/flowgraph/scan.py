@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 
 from .alerts import build_alerts
 from .detectors import REGISTRY
+from .detectors._common import forget
 from .errors import ConfigError, DataError
 from .exports import write_exports
 from .graph import TransactionGraph, build_graph
@@ -150,6 +151,7 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
             covered_ids += relaxed.loc[covered, "hit_id"].tolist()
             frames.append(relaxed[~covered].assign(in_band=True))
         frames.append(strict[strict["run_last"] >= graph.business_days[first]].assign(in_band=False))
+    forget(graph)
     hits = pd.concat(frames, ignore_index=True)
     hits["w"] = _w_column(hits)
     return ScannedHits(hits, covered_ids)

@@ -129,6 +129,12 @@ def memo(graph, key, compute):
 _MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def forget(graph) -> None:
+    """Let go of what :func:`memo` kept for ``graph`` (a scan does once every detector ran:
+    at 1e7 transactions it is some 600 MB)."""
+    _MEMO.pop(graph, None)
+
+
 def edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each edge's amount and Φ in integer cents (:func:`_edge_phi_cents`), once per graph
     and rule set."""
