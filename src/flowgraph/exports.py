@@ -52,28 +52,33 @@ def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.table({**columns, **extra})
 
 
-def write_exports(store: Store, out: Path, hits: pd.DataFrame, alerts: pd.DataFrame, manifest: dict,
-                  reveal_ids: bool, key_file) -> dict:
-    """Write the run's de-identified (or, logged, real-id) exports into ``out``.
+def export_tables(hits: pd.DataFrame, alerts: pd.DataFrame, reveal_ids: bool, key_file) -> dict[str, pa.Table]:
+    """The run's hits and alerts as the Arrow tables :func:`write_exports` writes:
+    de-identified with the pseudonym key unless ``reveal_ids``."""
+    hits_out = hits.drop(columns=["config_hash"], errors="ignore")
+    alerts_out = alerts
+    if not reveal_ids:
+        pseudo = Pseudonymizer(load_key(key_file))
+        hits_out = deidentify(hits_out, pseudo)
+        alerts_out = deidentify(alerts_out, pseudo)
+    return {"hits": arrow_table(hits_out, HIT_SCHEMA), "alerts": arrow_table(alerts_out, ALERT_SCHEMA)}
+
+
+def write_exports(store: Store, out: Path, tables: dict[str, pa.Table], manifest: dict, reveal_ids: bool) -> dict:
+    """Write the run's exports (:func:`export_tables`) and manifest into ``out``; writing
+    real ids is logged in the store's audit table.
 
     Returns
     -------
     dict of name -> path written
     """
-    hits_out = hits.drop(columns=["config_hash"], errors="ignore")
-    alerts_out = alerts
     if reveal_ids:
         store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": manifest["run_id"],
-                                                   "hits": len(hits_out), "alerts": len(alerts_out)}))
-    else:
-        pseudo = Pseudonymizer(load_key(key_file))
-        hits_out = deidentify(hits_out, pseudo)
-        alerts_out = deidentify(alerts_out, pseudo)
+                                                   "hits": len(tables["hits"]), "alerts": len(tables["alerts"])}))
     paths = {"hits": out / "hits.parquet", "alerts": out / "alerts.parquet", "manifest": out / "manifest.json"}
-    for name, frame, schema in (("hits", hits_out, HIT_SCHEMA), ("alerts", alerts_out, ALERT_SCHEMA)):
-        table = arrow_table(frame, schema)
+    for name in ("hits", "alerts"):
         # real ids stay owner-only; pseudonymised tables may be shared
-        write_atomically(paths[name], lambda p, t=table: pq.write_table(t, p), private=reveal_ids)
+        write_atomically(paths[name], lambda p, t=tables[name]: pq.write_table(t, p), private=reveal_ids)
     write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),
                      private=False)
     return paths

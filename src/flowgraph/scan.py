@@ -49,7 +49,7 @@ from .alerts import build_alerts
 from .detectors import REGISTRY
 from .detectors._common import forget
 from .errors import ConfigError, DataError
-from .exports import write_exports
+from .exports import export_tables, write_exports
 from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
@@ -336,24 +336,14 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
     if scanned is not None and not store.has_other_runs(config.config_hash, run_id):
-        # nothing of this configuration is stored but this run's own hits: alerts are built
-        # from the hits in memory while another thread commits them (SQLite lets go of the
-        # GIL while it writes); they are stored once every chunk is in
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            committed = pool.submit(commit)
-            with clock("alerts"):
-                run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
-                alerts = build_alerts(run_hits, config.model, config.config_hash)
-                checks = {"u_above_1_without_large_value": _large_value_cross_check(None, config.config_hash,
-                                                                                    run_hits, run_hits)}
-            changes = committed.result()
-        found, units = set(run_hits["hit_id"]), _monitoring_units(run_hits)
-        with clock("alerts"):
-            store.replace_alerts(config.config_hash, units, alerts, run_id)
+        changes, run_hits, alerts, checks, tables = _alerts_while_committing(
+            store, config, run_id, scanned, scan_last, commit, reveal_ids, key_file, clock)
+        found = set(run_hits["hit_id"])
     else:
         changes = commit()
         with clock("alerts"):
             run_hits, alerts, checks, found = _alerts_from_store(store, config, run_id, scanned, scan_last)
+        tables = None
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
@@ -366,7 +356,8 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
                 "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
                 "hit_changes": changes, "timings_s": clock.seconds}
     with clock("exports"):
-        paths = write_exports(store, out, run_hits, run_alerts, manifest, reveal_ids, key_file)
+        tables = tables or export_tables(run_hits, run_alerts, reveal_ids, key_file)
+        paths = write_exports(store, out, tables, manifest, reveal_ids)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
 
@@ -389,6 +380,25 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
         if on_chunk is not None:
             on_chunk(i)
     return changes
+
+
+def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, reveal_ids, key_file, clock):
+    """Nothing of this configuration is stored but this run's own hits: alerts, checks and
+    export tables are built from the hits in memory while a worker thread runs ``commit``
+    (SQLite lets go of the GIL while it writes); the alerts are stored once every chunk is."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        committed = pool.submit(commit)
+        with clock("alerts"):
+            run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
+            alerts = build_alerts(run_hits, config.model, config.config_hash)
+            checks = {"u_above_1_without_large_value": _large_value_cross_check(None, config.config_hash,
+                                                                                run_hits, run_hits)}
+        with clock("exports"):  # every alert holds hits of this run
+            tables = export_tables(run_hits, alerts, reveal_ids, key_file)
+        changes = committed.result()
+    with clock("alerts"):
+        store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)
+    return changes, run_hits, alerts, checks, tables
 
 
 def _alerts_from_store(store, config, run_id, scanned, scan_last):
