@@ -32,7 +32,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ._json import dumps_each
-from ._kernels.segments import segment_accounts, segment_channels, segment_span, sort_unique_segments
+from ._kernels.segments import (
+    segment_accounts,
+    segment_channels,
+    segment_span,
+    sort_unique_segments,
+)
 from .ceiling import W
 from .config import CHANNELS
 from .errors import FlowgraphError

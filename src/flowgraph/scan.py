@@ -33,8 +33,8 @@ import json
 import os
 import time
 import uuid
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -54,6 +54,7 @@ from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
+
 
 class Stopwatch:
     """Wall time per stage of a scan, recorded in its manifest (``timings_s``). Stages may
