@@ -143,5 +143,5 @@ def test_frequent_kernel_matches_reference(pairs, per_day, consecutive):
     pairs = sorted(pairs)
     account = np.array([p[0] for p in pairs], dtype=np.int64)
     day = np.array([p[1] for p in pairs], dtype=np.int64)
-    got = sorted(map(tuple, frequent_runs(account, day, per_day, consecutive).tolist()))
+    got = sorted(zip(*(column.tolist() for column in frequent_runs(account, day, per_day, consecutive))))
     assert got == frequent_reference(pairs, per_day, consecutive)

@@ -143,6 +143,16 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
                            make_out=daily_sums_out)[1]
 
 
+class FrequentRuns(NamedTuple):
+    """Frequent large-transaction activity, one row each (int64 columns)."""
+
+    account: np.ndarray
+    kind: np.ndarray          #: 0 many on one day, 1 consecutive days
+    first_day: np.ndarray
+    last_day: np.ndarray
+    transactions: np.ndarray  #: large transactions in the run
+
+
 @jit
 def frequent_runs(account, day, per_day, consecutive):
     """Frequent activity from (account, day) pairs of large transactions.
@@ -158,11 +168,10 @@ def frequent_runs(account, day, per_day, consecutive):
 
     Returns
     -------
-    found : ndarray of int64, shape (n, 5)
-        account, kind (0 per day, 1 consecutive days), first day, last day, transactions.
+    FrequentRuns
     """
     n = len(account)
-    out = np.zeros((2 * n + 1, 5), np.int64)
+    out = np.zeros((5, 2 * n + 1), np.int64)  # one row per FrequentRuns column
     k = 0
     i = 0
     while i < n:
@@ -177,11 +186,7 @@ def frequent_runs(account, day, per_day, consecutive):
             while q < j and day[q] == day[p]:
                 q += 1
             if q - p >= per_day:
-                out[k, 0] = a
-                out[k, 1] = 0
-                out[k, 2] = day[p]
-                out[k, 3] = day[p]
-                out[k, 4] = q - p
+                _write_frequent(out, k, a, 0, day[p], day[p], q - p)
                 k += 1
             p = q
         # runs of consecutive active days
@@ -194,15 +199,17 @@ def frequent_runs(account, day, per_day, consecutive):
                     n_days += 1
                 q += 1
             if n_days >= consecutive:
-                out[k, 0] = a
-                out[k, 1] = 1
-                out[k, 2] = day[p]
-                out[k, 3] = day[q]
-                out[k, 4] = q - p + 1
+                _write_frequent(out, k, a, 1, day[p], day[q], q - p + 1)
                 k += 1
             p = q + 1
         i = j
-    return out[:k]
+    return FrequentRuns(out[0, :k].copy(), out[1, :k].copy(), out[2, :k].copy(), out[3, :k].copy(),
+                        out[4, :k].copy())
+
+
+@jit
+def _write_frequent(out, k, a, kind, first_day, last_day, n):
+    out[0, k], out[1, k], out[2, k], out[3, k], out[4, k] = a, kind, first_day, last_day, n
 
 
 @jit

@@ -183,15 +183,15 @@ def _frequent(graph, rules, params, first, last) -> HitParts:
     account, edge = np.divmod(by_account_edge, graph.n_edges)
     days = graph.day[edge].astype(np.int64)
     found = frequent_runs(account, days, params.per_day, params.consecutive)
-    found = found[monitored(graph)[found[:, 0]] & in_scan(found[:, 3], first)]
-    a, kind, d0, d1, n = (found[:, k] for k in range(5))
+    keep = monitored(graph)[found.account] & in_scan(found.last_day, first)
+    a, kind, d0, d1, n = (column[keep] for column in found)
     key = account * graph.n_days + days
     offsets, evidence = ranges(np.searchsorted(key, a * graph.n_days + d0, "left"),
                                np.searchsorted(key, a * graph.n_days + d1, "right"), edge)
     return HitParts(np.where(kind == 0, "frequent_daily", "frequent_consecutive").astype(object), a, d0, d1,
                     offsets, evidence, segment_sum(offsets, evidence, graph.amount_cny_cents),
                     {"large_transactions": n, "days": d1 - d0 + 1,
-                     "large_fraction": np.full(len(found), params.large_fraction)})
+                     "large_fraction": np.full(len(a), params.large_fraction)})
 
 
 DETECTOR = Detector("large_value", LargeValueParams, detect, (
