@@ -162,8 +162,14 @@ class HitTable:
 
     @classmethod
     def concat(cls, tables: list["HitTable"]) -> "HitTable":
+        # tables whose typologies do not interleave (one per rule or kind) come out of the
+        # sort in this order, and then nothing is moved
         frames = [t.frame for t in tables if len(t)]
-        return cls(_sorted(pd.concat(frames, ignore_index=True)) if frames else empty_hits())
+        if not frames:
+            return cls(empty_hits())
+        columns = list(dict.fromkeys(c for f in frames for c in f.columns))  # as the tables come
+        frames.sort(key=lambda f: tuple(f[["detector", "typology"]].iloc[0]))
+        return cls(_sorted(pd.concat(frames, ignore_index=True)[columns]))
 
 
 def empty_hits() -> pd.DataFrame:
@@ -330,8 +336,20 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
     typology = np.asarray(parts.typology, dtype=object)
     key = np.zeros(n, np.int64) if parts.key is None else np.asarray(parts.key)
     run_first_day = days[run_first].astype(str)
-    ids = [hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
-           for t, s, d, k in zip(typology.tolist(), subject_ids.tolist(), run_first_day.tolist(), key.tolist())]
+    ids = np.array([hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
+                    for t, s, d, k in zip(typology.tolist(), subject_ids.tolist(), run_first_day.tolist(),
+                                          key.tolist())], dtype=object)
+    # the one hit order (SORT_COLUMNS), applied to the arrays before any list column is built:
+    # dense account indices sort as the ids do (graph.account_ids is sorted)
+    order = np.lexsort((pd.factorize(ids, sort=True)[0], subject, window[0], pd.factorize(typology, sort=True)[0]))
+    ids, typology, subject_ids, customer_ids = ids[order], typology[order], subject_ids[order], customer_ids[order]
+    window = (window[0][order], window[1][order])
+    run_first, run_last, n_accounts, n_days = run_first[order], run_last[order], n_accounts[order], n_days[order]
+    amount, mask, phi, ceiling, utilisation = amount[order], mask[order], phi[order], ceiling[order], utilisation[order]
+    offsets, edges = ranges(offsets[:-1][order], offsets[1:][order], edges)
+    acc_offsets, accounts = ranges(acc_offsets[:-1][order], acc_offsets[1:][order], accounts)
+    measures = {k: [v[i] for i in order] if isinstance(v, list) else np.asarray(v)[order]
+                for k, v in parts.measures.items()}
     frame = pd.DataFrame({
         "hit_id": ids, "detector": detector, "typology": typology, "params_id": params_id,
         "subject": subject_ids.astype(object), "customer": customer_ids.astype(object),
@@ -341,11 +359,11 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
         "run_first": days[run_first].astype("datetime64[ns]"), "run_last": days[run_last].astype("datetime64[ns]"),
         "n_accounts": n_accounts.astype(np.int64), "n_days": n_days.astype(np.int64), "amount": amount,
         "phi": _phi_json(mask, phi), "ceiling": ceiling, "utilisation": utilisation,
-        "measures": _measures_json(parts.measures, n),
+        "measures": _measures_json(measures, n),
     })
-    for name, values in parts.measures.items():
+    for name, values in measures.items():
         frame[f"m_{name}"] = values
-    return HitTable(_sorted(frame))
+    return HitTable(frame)
 
 
 def _id_lists(offsets: np.ndarray, values: pa.Array) -> pd.Series:

@@ -264,7 +264,10 @@ def rule_applies(rule_parties: str, rule_channels: tuple[str, ...], channel_code
     natural person: person thresholds are the lower ones, so this errs towards reporting.
     A missing side (cash) is no party.
     """
-    channel_ok = np.isin(channel_code, [CHANNELS.index(c) for c in rule_channels])
+    # a lookup per code instead of a set test per row; code -1 (no channel) reads the last entry
+    covered = np.zeros(len(CHANNELS) + 1, dtype=bool)
+    covered[[CHANNELS.index(c) for c in rule_channels]] = True
+    channel_ok = covered[channel_code]
     if rule_parties == ANYONE:
         return channel_ok
     src_person = (src_party == PARTY_PERSON) | (src_party == PARTY_UNKNOWN)
