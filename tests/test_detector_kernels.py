@@ -7,19 +7,37 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference.detectors import (
+    daily_cumulative_reference,
+    daily_structuring_reference,
+    fan_reference,
+    frequent_reference,
+    pass_through_reference,
+    structuring_reference,
+)
+from reference.phi import edge_phi_reference
 
 from flowgraph import build_graph, validate_accounts, validate_transactions
 from flowgraph._kernels.fan import fan_days
 from flowgraph._kernels.large_value import daily_cumulative, frequent_runs
 from flowgraph._kernels.pass_through import pass_through_days, qualifies
 from flowgraph._kernels.runs import day_runs, take
-from flowgraph._kernels.structuring import SIGMA_TIE, daily_structuring_days, structuring_days
+from flowgraph._kernels.structuring import (
+    SIGMA_TIE,
+    daily_structuring_days,
+    structuring_days,
+)
 from flowgraph.calendar import BusinessCalendar
-from flowgraph.config import CHANNELS, PBOC_2016
-from flowgraph.detectors._common import cents, edge_phi_cents, phi_ratio, share_cents, threshold_cents
+from flowgraph.config import CHANNELS, PBOC_2016, RULE_SETS, LargeValueRule, RuleSet
+from flowgraph.detectors._common import (
+    _edge_phi_cents,
+    cents,
+    edge_phi_cents,
+    phi_ratio,
+    share_cents,
+    threshold_cents,
+)
 from flowgraph.detectors.structuring import _daily_series
-from reference.detectors import (daily_cumulative_reference, daily_structuring_reference, fan_reference,
-                                 frequent_reference, pass_through_reference, structuring_reference)
 
 CALENDAR = BusinessCalendar.weekdays_only()
 START = pd.Timestamp("2024-09-02")  # a Monday
@@ -145,3 +163,20 @@ def test_frequent_kernel_matches_reference(pairs, per_day, consecutive):
     day = np.array([p[1] for p in pairs], dtype=np.int64)
     got = sorted(zip(*(column.tolist() for column in frequent_runs(account, day, per_day, consecutive))))
     assert got == frequent_reference(pairs, per_day, consecutive)
+
+
+# rules that overlap (an edge under two of them takes the lower Φ), with odd cents
+OVERLAPPING = RuleSet("overlapping", (
+    LargeValueRule("ANY-T", ("transfer", "cash"), "anyone", 45_000.0, 7_000.0, "test"),
+    LargeValueRule("PERSON-T", ("transfer",), "any_person", 42_500.01, 9_000.0, "test"),
+    LargeValueRule("ENTITY-ALL", CHANNELS, "both_entity", 40_000.0, 5_000.5, "test")))
+
+
+@settings(max_examples=100, deadline=None)
+@given(graphs, st.sampled_from([*sorted(RULE_SETS), "overlapping"]))
+def test_edge_phi_kernel_matches_reference(graph_spec, rule_set):
+    """Φ per edge (channels, parties, currencies, cash, overlapping rules) as written out by hand."""
+    g = make_graph(*graph_spec)
+    rules = OVERLAPPING if rule_set == "overlapping" else RULE_SETS[rule_set]
+    amount_cents, phi_cents = _edge_phi_cents(g, rules)
+    assert (amount_cents.tolist(), phi_cents.tolist()) == edge_phi_reference(g, rules)

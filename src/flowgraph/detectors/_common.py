@@ -9,8 +9,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from ..config import CHANNELS, RuleSet, get_rule_set
-from ..money import PARTY_ENTITY, rule_applies
+from .._kernels.phi import ANY_PERSON_CODE, ANYONE_CODE, BOTH_ENTITY_CODE
+from .._kernels.phi import edge_phi_cents as phi_kernel
+from ..config import ANY_PERSON, ANYONE, BOTH_ENTITY, CHANNELS, RuleSet, get_rule_set
+from ..money import PARTY_ENTITY
 
 
 def prepare(graph, params, days):
@@ -143,8 +145,8 @@ def edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
 
 def _edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each edge's amount and Φ in integer cents of the currency the large-value rules
-    compare (SPEC §2, 003 art. 5): CNY edges in fen against the CNY threshold, foreign
-    ones in US cents against the USD threshold.
+    compare (SPEC §2, 003 art. 5; :func:`flowgraph._kernels.phi.edge_phi_cents`): CNY
+    edges in fen against the CNY threshold, foreign ones in US cents against the USD one.
 
     Returns
     -------
@@ -152,17 +154,13 @@ def _edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
         Φ is the threshold of the rule the edge falls under (the lowest if several
         apply); 0 where no rule covers the edge.
     """
-    party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
-    src_party, dst_party = party(graph.src), party(graph.dst)
-    foreign = ~graph.is_home_currency
-    amount_cents = np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
-    phi_cents = np.zeros(graph.n_edges, np.int64)
-    for rule in rules.rules:
-        applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
-        rule_cents = np.where(foreign, threshold_cents(rule.threshold_usd), threshold_cents(rule.threshold_cny))
-        lower = applies & ((phi_cents == 0) | (rule_cents < phi_cents))
-        phi_cents = np.where(lower, rule_cents, phi_cents)
-    return amount_cents, phi_cents
+    parties = {ANYONE: ANYONE_CODE, ANY_PERSON: ANY_PERSON_CODE, BOTH_ENTITY: BOTH_ENTITY_CODE}
+    table = lambda f: np.array([f(r) for r in rules.rules], np.int64)
+    return phi_kernel(graph.src, graph.dst, graph.account_party, graph.channel, graph.is_home_currency,
+                      graph.amount_cny_cents, graph.amount_usd_cents,
+                      table(lambda r: sum(1 << CHANNELS.index(c) for c in r.channels)),
+                      table(lambda r: parties[r.parties]), table(lambda r: threshold_cents(r.threshold_cny)),
+                      table(lambda r: threshold_cents(r.threshold_usd)))
 
 
 def phi_ratio(amount_cents: np.ndarray, phi_cents: np.ndarray) -> np.ndarray:
