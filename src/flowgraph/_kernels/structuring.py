@@ -242,6 +242,17 @@ def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cent
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
     n_series = len(series_phi_cents)
+    # a band day holds at least two transactions of its series: an account with fewer than
+    # 2 * min_band in every series and direction has no qualifying window
+    n_of_row = np.zeros(2 * n_series, np.int64)
+    for direction in range(2):
+        i0 = g.in_indptr[a] if direction == 0 else g.out_indptr[a]
+        i1 = g.in_indptr[a + 1] if direction == 0 else g.out_indptr[a + 1]
+        for k in range(i0, i1):
+            e = in_edges[k] if direction == 0 else out_edges[k]
+            n_of_row[direction * n_series + series[e]] += 1
+    if n_of_row.max() < 2 * min_band:
+        return 0
     touched_lo = last_day + 1
     touched_hi = -1
     for direction in range(2):
