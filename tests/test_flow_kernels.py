@@ -8,9 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowgraph import build_graph, validate_transactions
-from flowgraph._kernels.flows import cycles, forwarding_links, ppm, successors
+from flowgraph._kernels.flows import (cycles, follow_chains, forwarding_links, group_flows, longest_chains, ppm,
+                                      successors)
 from flowgraph.calendar import BusinessCalendar
-from reference.flows import cycles as cycles_reference, forwarding_links as links_reference
+from reference.flows import chains as chains_reference, cycles as cycles_reference, forwarding_links as links_reference
+from reference.flows import group_flows as group_flows_reference
 
 CALENDAR = BusinessCalendar.weekdays_only()
 START = pd.Timestamp("2024-09-06 09:00")  # a Friday: the next day is a weekend day
@@ -136,3 +138,51 @@ def test_the_search_budget_bounds_the_work_per_start_edge():
     g = make_graph([(0, 1, 0, 100.0), (1, 2, 0, 100.0), (2, 3, 0, 100.0), (3, 0, 0, 100.0)])
     assert _cycles(g, "business", 1, 6, budget=3) == {0: [0, 1, 2, 3]}
     assert _cycles(g, "business", 1, 6, budget=2) == {}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=30), st.sampled_from(["business", "calendar"]), st.integers(0, 3),
+       st.sampled_from([0.0, 0.9]))
+def test_chains_match_reference(edges, unit, hop_days, share):
+    g = make_graph(edges)
+    links = kernel_links(g, unit, hop_days, share, 0.1, 0, 3)
+    roots = np.setdiff1d(links.in_edge, links.out_edge)
+    offsets, path = follow_chains(roots, *longest_chains(*successors(links, g.n_edges)))
+    got = {int(r): tuple(path[offsets[k]:offsets[k + 1]].tolist()) for k, r in enumerate(roots)}
+    assert got == chains_reference(list(zip(links.in_edge.tolist(), links.out_edge.tolist())))
+
+
+def test_a_chain_takes_the_longest_branch_then_the_earliest():
+    # A0 -> A1 -> {A2 (then on to A3), A4}: the branch through A2 is longer though later
+    g = make_graph([(0, 1, 0, 100.0), (1, 4, 0, 100.0), (1, 2, 0, 100.0), (2, 3, 0, 100.0), (1, 3, 0, 100.0)])
+    links = kernel_links(g, "business", 0, 0.9, 0.0, 0, 10)
+    hops, next_edge = longest_chains(*successors(links, g.n_edges))
+    assert hops[0] == 3 and next_edge[0] == 2 and next_edge[2] == 3 and next_edge[1] == -1
+
+
+link = st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 6), st.integers(0, 3))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(link, max_size=12), min_size=1, max_size=4), st.integers(1, 5), st.integers(1, 4),
+       st.integers(1, 3))
+def test_group_flows_match_reference(groups, window_days, min_a, min_b):
+    # a link's out-edge is `gap` days after its in-edge; rows of a group in out-day order
+    groups = [sorted([(a, b, day, day + gap) for a, b, day, gap in g], key=lambda x: x[3]) for g in groups]
+    rows = [x for g in groups for x in g]
+    column = lambda c: np.array([x[c] for x in rows], np.int64)
+    indptr = np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64)
+    offsets, flows = group_flows(indptr, column(0), column(1), column(2), column(3), window_days, min_a, min_b, 5, 2)
+    group = np.repeat(np.arange(len(groups)), np.diff(offsets))
+    got = sorted(zip(group.tolist(), flows.cluster.tolist(), flows.link.tolist()))
+    assert got == group_flows_reference(groups, window_days, min_a, min_b)
+
+
+def test_a_window_too_short_for_the_intermediaries_gives_no_cluster():
+    # three intermediaries on days 0, 2, 4 (in = out day): a 5-day window holds them, 4 does not
+    indptr, mids, days = np.array([0, 3]), np.array([1, 2, 3]), np.array([0, 2, 4])
+    ones = np.zeros(3, np.int64)
+    offsets, flows = group_flows(indptr, mids, ones, days, days, 5, 3, 1, 4, 1)
+    assert flows.cluster.tolist() == [2, 2, 2] and flows.link.tolist() == [0, 1, 2]
+    offsets, flows = group_flows(indptr, mids, ones, days, days, 4, 3, 1, 4, 1)
+    assert len(flows.link) == 0

@@ -56,3 +56,40 @@ def cycles(g, wday, n_edges, starts, links, max_hops, window_days):
         if closed:
             found[e0] = min(closed, key=lambda p: (p[-1], p))
     return found
+
+
+def chains(links):
+    """root edge -> its chain: for every edge that starts a link and ends none, of all
+    paths of links from it, the longest, then the smallest edge sequence."""
+    nexts = {}
+    for i, o in links:
+        nexts.setdefault(i, []).append(o)
+    ends = {o for _, o in links}
+
+    def paths(path):
+        yield path
+        for o in nexts.get(path[-1], []):
+            yield from paths(path + (o,))
+
+    return {root: min(paths((root,)), key=lambda p: (-len(p), p)) for root in sorted(set(nexts) - ends)}
+
+
+def group_flows(groups, window_days, min_a, min_b):
+    """groups: lists of links as (key_a, key_b, in_day, out_day), each in out-edge order;
+    -> sorted (group, cluster, link) rows, rows numbered across groups as given. A window
+    ends at each link; consecutive qualifying windows of a group make one cluster."""
+    rows, base = [], 0
+    for gi, links in enumerate(groups):
+        cluster, members = None, set()
+        for k, (_, _, _, end) in enumerate(links):
+            window = [j for j in range(k + 1) if links[j][2] >= end - window_days + 1]
+            if len({links[j][0] for j in window}) >= min_a and len({links[j][1] for j in window}) >= min_b:
+                cluster = k if cluster is None else cluster
+                members |= set(window)
+            elif cluster is not None:
+                rows += [(gi, base + cluster, base + j) for j in members]
+                cluster, members = None, set()
+        if cluster is not None:
+            rows += [(gi, base + cluster, base + j) for j in members]
+        base += len(links)
+    return sorted(rows)

@@ -33,6 +33,15 @@ bounded per start edge by ``budget`` link expansions; cost is
 ``O(n_start_edges * min(budget, max_links ** (max_hops - 1)))`` in the worst case and, on
 transaction graphs where few links pass the amount test, close to linear. Start edges are
 searched in parallel chunks; count-then-fill (:mod:`.evidence`) runs the search twice.
+
+**Forwarding chains** (:func:`longest_chains`, :func:`follow_chains`). Links form a
+directed acyclic graph over edges (they point forward in time). A chain starts at a root
+edge (one that is no link's out-edge: nobody forwarded that money) and follows the
+longest path of links from it (the earliest successor on ties, i.e. the
+lexicographically smallest of the longest paths). One dynamic-programming pass from the
+last edge back (``O(n_edges + n_links)``, sequential) and a walk per root. A later edge
+never makes a root a non-root, so a chain found in a scan keeps its first edge when the
+data grows; it may grow longer.
 """
 
 from __future__ import annotations
@@ -273,3 +282,154 @@ def cycles(starts, g, wday, succ_indptr, succ, max_hops, window_days, budget, n_
     """
     return count_then_fill(_cycles_pass, len(starts), starts, g.src, g.dst, wday, succ_indptr, succ, max_hops,
                            window_days, budget, n_chunks)
+
+
+@jit
+def longest_chains(succ_indptr, succ):
+    """Per edge, the longest path of forwarding links starting with it (in hops, 1 for an
+    edge that leads nowhere) and the successor that starts the rest of it (-1: none; the
+    earliest on ties). Links point to later edges, so one pass from the last edge back
+    settles every edge after its successors: ``O(n_edges + n_links)``, sequential.
+
+    Returns
+    -------
+    hops, next_edge : ndarray of int64
+    """
+    n_edges = len(succ_indptr) - 1
+    hops = np.ones(n_edges, np.int64)
+    next_edge = np.full(n_edges, -1, np.int64)
+    for e in range(n_edges - 1, -1, -1):
+        for k in range(succ_indptr[e], succ_indptr[e + 1]):
+            o = succ[k]
+            if hops[o] + 1 > hops[e]:
+                hops[e] = hops[o] + 1
+                next_edge[e] = o
+    return hops, next_edge
+
+
+@jit
+def follow_chains(roots, hops, next_edge):
+    """The chain from each root edge along ``next_edge``: chain ``r`` is
+    ``path[offsets[r]:offsets[r + 1]]``."""
+    offsets = np.zeros(len(roots) + 1, np.int64)
+    for r in range(len(roots)):
+        offsets[r + 1] = offsets[r] + hops[roots[r]]
+    path = np.zeros(offsets[-1], np.int64)
+    for r in range(len(roots)):
+        e = roots[r]
+        for h in range(offsets[r], offsets[r + 1]):
+            path[h] = e
+            e = next_edge[e]
+    return offsets, path
+
+
+class GroupFlows(NamedTuple):
+    """Links of qualifying windows, one row each (int64 columns)."""
+
+    cluster: np.ndarray  #: the cluster's first qualifying link (row of the grouped links)
+    link: np.ndarray     #: a link in one of the cluster's windows (row of the grouped links)
+
+
+def group_flows_out(n_rows: int) -> GroupFlows:
+    """Room for ``n_rows`` rows."""
+    return GroupFlows(np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64))
+
+
+@jit
+def _emit(lo, hi, cluster, member, out, pos, fill):
+    """Rows of one cluster's member links (clearing them); returns how many."""
+    n = 0
+    for j in range(lo, hi):
+        if member[j]:
+            if fill:
+                out.cluster[pos + n] = cluster
+                out.link[pos + n] = j
+            member[j] = False
+            n += 1
+    return n
+
+
+@jit
+def _group(lo, hi, key_a, key_b, in_day, out_day, window_days, min_a, min_b, seen_a, seen_b, member, out, pos,
+           fill):
+    """Qualifying windows of one group of links (rows ``lo:hi``, by out-edge), merged into
+    clusters; rows written from ``pos`` when ``fill``; returns their count."""
+    n = 0
+    cluster = -1
+    first = lo  # first link whose out-edge can be in the window (out days ascend)
+    for k in range(lo, hi):
+        start = out_day[k] - window_days + 1
+        while out_day[first] < start:
+            first += 1
+        count_a = 0
+        count_b = 0
+        for j in range(first, k + 1):  # stamps k + 1 are unique: no clearing between windows
+            if in_day[j] >= start:
+                if seen_a[key_a[j]] != k + 1:
+                    seen_a[key_a[j]] = k + 1
+                    count_a += 1
+                if seen_b[key_b[j]] != k + 1:
+                    seen_b[key_b[j]] = k + 1
+                    count_b += 1
+        if count_a >= min_a and count_b >= min_b:
+            if cluster < 0:
+                cluster = k
+            for j in range(first, k + 1):
+                if in_day[j] >= start:
+                    member[j] = True
+        elif cluster >= 0:
+            n += _emit(lo, k, cluster, member, out, pos + n, fill)
+            cluster = -1
+    if cluster >= 0:
+        n += _emit(lo, hi, cluster, member, out, pos + n, fill)
+    return n
+
+
+@jit(parallel=True)
+def _group_pass(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a, min_b, n_keys, n_chunks, offsets,
+                out):
+    fill = len(out.link) > 0
+    n_groups = len(group_indptr) - 1
+    member = np.zeros(len(key_a), np.bool_)  # groups are disjoint row ranges: threads never share a row
+    bounds = chunk_bounds(n_groups, n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        seen_a = np.zeros(n_keys, np.int64)
+        seen_b = np.zeros(n_keys, np.int64)
+        for grp in range(bounds[ch], bounds[ch + 1]):
+            if fill and offsets[grp + 1] == offsets[grp]:
+                continue
+            n = _group(group_indptr[grp], group_indptr[grp + 1], key_a, key_b, in_day, out_day, window_days, min_a,
+                       min_b, seen_a, seen_b, member, out, offsets[grp], fill)
+            if not fill:
+                offsets[grp + 1] = n
+
+
+def group_flows(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a, min_b, n_keys, n_chunks):
+    """Windows where a group of links (e.g. all from ``u`` to ``w``) has at least
+    ``min_a`` distinct ``key_a`` and ``min_b`` distinct ``key_b`` values.
+
+    Each link ``k`` of a group (rows in out-edge order) ends a window: the group's links
+    whose in-edge is at most ``window_days - 1`` window days before ``k``'s out-edge and
+    whose out-edge is not after it. Consecutive qualifying windows of a group make one
+    cluster: the union of their links. Cost per group: ``O(links x links in a window)``.
+
+    Parameters
+    ----------
+    group_indptr : ndarray of int64
+        Group ``g`` is rows ``group_indptr[g]:group_indptr[g + 1]`` of the link columns.
+    key_a, key_b : ndarray of int64
+        Per link, the keys counted (accounts, below ``n_keys``).
+    in_day, out_day : ndarray of int
+        Per link, the window days of its in- and out-edge.
+    window_days, min_a, min_b, n_keys, n_chunks : int
+
+    Returns
+    -------
+    offsets : ndarray of int64
+        Per group, its rows.
+    flows : GroupFlows
+        Per row, the cluster (its first qualifying link) and a member link, in group
+        order, then cluster order, then link order.
+    """
+    return count_then_fill(_group_pass, len(group_indptr) - 1, group_indptr, key_a, key_b, in_day, out_day,
+                           window_days, min_a, min_b, n_keys, n_chunks, make_out=group_flows_out)
