@@ -11,14 +11,15 @@ from ..hits import HitTable
 from . import fan, flows, large_value, pass_through, structuring
 from ._contract import Detector, Typology
 from .fan import FanParams
-from .flows import ChainParams, CycleParams
+from .flows import ChainParams, CycleParams, ScatterParams
 from .large_value import LargeValueParams
 from .pass_through import PassThroughParams
 from .structuring import StructuringParams
 
 #: detector name -> its registry entry (the one table every other part reads)
 REGISTRY: dict[str, Detector] = {d.name: d for d in (fan.DETECTOR, pass_through.DETECTOR, structuring.DETECTOR,
-                                                     large_value.DETECTOR, flows.CYCLES, flows.CHAINS)}
+                                                     large_value.DETECTOR, flows.CYCLES, flows.CHAINS,
+                                                     flows.SCATTER)}
 DETECTORS = REGISTRY
 
 #: hit typology -> its metadata, over every registered detector
@@ -57,4 +58,4 @@ def run_detectors(graph, detectors: list[str] | None = None, params: dict | None
 
 __all__ = ["REGISTRY", "DETECTORS", "TYPOLOGIES", "Detector", "Typology", "HitSet", "HitTable", "run_detectors",
            "FanParams", "PassThroughParams", "StructuringParams", "LargeValueParams",
-           "CycleParams", "ChainParams"]
+           "CycleParams", "ChainParams", "ScatterParams"]
