@@ -186,3 +186,13 @@ def test_a_window_too_short_for_the_intermediaries_gives_no_cluster():
     assert flows.cluster.tolist() == [2, 2, 2] and flows.link.tolist() == [0, 1, 2]
     offsets, flows = group_flows(indptr, mids, ones, days, days, 4, 3, 1, 4, 1)
     assert len(flows.link) == 0
+
+
+def test_shares_of_the_largest_amounts_stay_exact():
+    # 90 % of 9,999,999,999,999.99 yuan is 8,999,999,999,999.991: 9,000,000,000,000.00 is
+    # enough, one cent less is not (amount x 900,000 millionths would overflow int64)
+    top = 9_999_999_999_999.99
+    g = make_graph([(0, 1, 0, top), (1, 2, 0, 9_000_000_000_000.0), (1, 3, 0, 8_999_999_999_999.99)])
+    links = kernel_links(g, "business", 0, 0.9, 0.0, 0, 10)
+    assert links.out_edge.tolist() == [1]
+    assert links_reference(g, g.day, g.n_edges, 0, 0.9, 0.0, [0] * g.n_accounts, 10) == [(0, 1)]
