@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from test_flow_cycles import graph_of
 
 from flowgraph.detectors.flows import ChainParams, detect_chains
 from flowgraph.errors import ConfigError
-from test_flow_cycles import graph_of
 
 # P pays M1 Friday; M1 -> M2 Sunday; M2 -> M3 Monday; M3 -> Z Thursday (3 business days on)
 CHAIN = [("P", "M1", "2024-09-06 10:00", 400_000.0), ("M1", "M2", "2024-09-08 10:00", 396_000.0),

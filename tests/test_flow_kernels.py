@@ -6,13 +6,22 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference.flows import chains as chains_reference
+from reference.flows import cycles as cycles_reference
+from reference.flows import forwarding_links as links_reference
+from reference.flows import group_flows as group_flows_reference
 
 from flowgraph import build_graph, validate_transactions
-from flowgraph._kernels.flows import (cycles, follow_chains, forwarding_links, group_flows, longest_chains, ppm,
-                                      successors)
+from flowgraph._kernels.flows import (
+    cycles,
+    follow_chains,
+    forwarding_links,
+    group_flows,
+    longest_chains,
+    ppm,
+    successors,
+)
 from flowgraph.calendar import BusinessCalendar
-from reference.flows import chains as chains_reference, cycles as cycles_reference, forwarding_links as links_reference
-from reference.flows import group_flows as group_flows_reference
 
 CALENDAR = BusinessCalendar.weekdays_only()
 START = pd.Timestamp("2024-09-06 09:00")  # a Friday: the next day is a weekend day
@@ -181,10 +190,11 @@ def test_group_flows_match_reference(groups, window_days, min_a, min_b):
 def test_a_window_too_short_for_the_intermediaries_gives_no_cluster():
     # three intermediaries on days 0, 2, 4 (in = out day): a 5-day window holds them, 4 does not
     indptr, mids, days = np.array([0, 3]), np.array([1, 2, 3]), np.array([0, 2, 4])
-    ones = np.zeros(3, np.int64)
-    offsets, flows = group_flows(indptr, mids, ones, days, days, 5, 3, 1, 4, 1)
+    one_sink = np.zeros(3, np.int64)
+    offsets, flows = group_flows(indptr, mids, one_sink, days, days, 5, 3, 1, 4, 1)
+    assert offsets.tolist() == [0, 3]
     assert flows.cluster.tolist() == [2, 2, 2] and flows.link.tolist() == [0, 1, 2]
-    offsets, flows = group_flows(indptr, mids, ones, days, days, 4, 3, 1, 4, 1)
+    _, flows = group_flows(indptr, mids, one_sink, days, days, 4, 3, 1, 4, 1)
     assert len(flows.link) == 0
 
 

@@ -1,10 +1,10 @@
 """The scatter-gather / gather-scatter detector on hand-built graphs."""
 
 import pytest
+from test_flow_cycles import graph_of
 
 from flowgraph.detectors.flows import ScatterParams, detect_scatter
 from flowgraph.errors import ConfigError
-from test_flow_cycles import graph_of
 
 # S pays M1, M2, M3 (each of them nothing else) who pass it on to K, Friday to Tuesday
 SCATTER = [("S", "M1", "2024-09-06 10:00", 200_000.0), ("M1", "K", "2024-09-06 15:00", 198_000.0),

@@ -39,23 +39,24 @@ def cycles(g, wday, n_edges, starts, links, max_hops, window_days):
         nexts.setdefault(i, []).append(o)
     found = {}
     for e0 in starts:
-        u = int(g.src[e0])
         closed = []
-
-        def walk(path):
-            for o in nexts.get(path[-1], []):
-                if int(wday[o]) - int(wday[e0]) > window_days - 1:
-                    continue
-                b = int(g.dst[o])
-                if b == u:
-                    closed.append(tuple(path) + (o,))
-                elif len(path) + 1 < max_hops and b not in {int(g.src[e]) for e in path}:
-                    walk(path + [o])
-
-        walk([e0])
+        _walk(g, wday, nexts, max_hops, window_days, [e0], closed)
         if closed:
             found[e0] = min(closed, key=lambda p: (p[-1], p))
     return found
+
+
+def _walk(g, wday, nexts, max_hops, window_days, path, closed):
+    """Every simple path of links extending ``path``; those back at its first sender go to ``closed``."""
+    u, e0 = int(g.src[path[0]]), path[0]
+    for o in nexts.get(path[-1], []):
+        if int(wday[o]) - int(wday[e0]) > window_days - 1:
+            continue
+        b = int(g.dst[o])
+        if b == u:
+            closed.append(tuple(path) + (o,))
+        elif len(path) + 1 < max_hops and b not in {int(g.src[e]) for e in path}:
+            _walk(g, wday, nexts, max_hops, window_days, path + [o], closed)
 
 
 def chains(links):

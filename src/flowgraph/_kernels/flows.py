@@ -62,7 +62,7 @@ PPM = 1_000_000
 
 def ppm(fraction: float) -> int:
     """A fraction as the nearest whole number of millionths."""
-    return int(round(float(fraction) * PPM))
+    return round(float(fraction) * PPM)
 
 
 @jit

@@ -50,10 +50,27 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.flows import cycles, follow_chains, forwarding_links, group_flows, longest_chains, ppm, successors
+from .._kernels.flows import (
+    cycles,
+    follow_chains,
+    forwarding_links,
+    group_flows,
+    longest_chains,
+    ppm,
+    successors,
+)
 from ..graph import WINDOW_UNITS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges, segments
-from ._common import cents, in_scan, monitored, n_chunks, phi_table, prepare, share_cents, transfer_threshold
+from ._common import (
+    cents,
+    in_scan,
+    monitored,
+    n_chunks,
+    phi_table,
+    prepare,
+    share_cents,
+    transfer_threshold,
+)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, Options, validate_params
 
@@ -156,7 +173,7 @@ class CycleParams:
     def __post_init__(self) -> None:
         validate_params(self)
 
-    def relaxed(self, band: float) -> "CycleParams":
+    def relaxed(self, band: float) -> CycleParams:
         """The tolerance band's version (004 ch.2 §4): the forwarded share and the
         materiality floor lowered by ``band``."""
         return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
@@ -252,7 +269,7 @@ class ChainParams:
     def __post_init__(self) -> None:
         validate_params(self)
 
-    def relaxed(self, band: float) -> "ChainParams":
+    def relaxed(self, band: float) -> ChainParams:
         """The tolerance band's version: the forwarded share and the materiality floor
         lowered by ``band``."""
         return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
@@ -350,7 +367,7 @@ class ScatterParams:
     def __post_init__(self) -> None:
         validate_params(self)
 
-    def relaxed(self, band: float) -> "ScatterParams":
+    def relaxed(self, band: float) -> ScatterParams:
         """The tolerance band's version: the forwarded share and the materiality floor
         lowered by ``band`` (the counts stay: one account fewer is another pattern)."""
         return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
