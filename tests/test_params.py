@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flowgraph.alerts import DEFAULT_WEIGHTS, ModelConfig
-from flowgraph.detectors import REGISTRY, FanParams, LargeValueParams, PassThroughParams, StructuringParams
+from flowgraph.detectors import (REGISTRY, ChainParams, CycleParams, FanParams, LargeValueParams, PassThroughParams,
+                                 ScatterParams, StructuringParams)
 from flowgraph.detectors._params import Interval
 from flowgraph.errors import ConfigError
 from flowgraph.hits import params_fingerprint
@@ -38,6 +39,21 @@ BAD = {
     LargeValueParams: {
         "rule_set": (b"PBOC-2016", "pboc-2016"), "large_fraction": ("0.8", 0.0), "per_day": (3.5, 0),
         "consecutive": ("3", 251),
+    },
+    CycleParams: {
+        "window_days": ("10", 0), "window_unit": (7, "weeks"), "max_hops": (6.0, 13), "min_forward_share": ("0.9", 1.1),
+        "forward_tolerance": ("0", -0.1), "min_amount_fraction": (None, 2.0), "search_budget": ("1e4", 0),
+        "max_links_per_edge": (32.0, 0), "rule_set": (2016, "FATF-1990"),
+    },
+    ChainParams: {
+        "hop_days": ("3", -1), "window_unit": (None, "Business"), "min_hops": (3.5, 1), "min_forward_share": ([0.9], -0.5),
+        "forward_tolerance": ("0.05", 1.5), "min_amount_fraction": ("0.01", -1.0), "max_links_per_edge": ("32", 10_001),
+        "rule_set": (None, "PBOC-2017"),
+    },
+    ScatterParams: {
+        "window_days": (10.0, 251), "window_unit": (b"calendar", ""), "min_intermediaries": ("3", 1),
+        "min_counterparties": (5.5, 1_001), "min_forward_share": ("1", 1.01), "forward_tolerance": (None, -0.01),
+        "min_amount_fraction": ("1%", 1.01), "max_links_per_edge": (True, 0), "rule_set": (2016, "x"),
     },
     ModelConfig: {
         "weights": ([("fan_in", 1.0)], {"fan_in": -1.0}), "alert_threshold": ("1", -0.5),

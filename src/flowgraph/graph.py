@@ -40,6 +40,10 @@ from .money import PARTY_UNKNOWN
 
 CASH_NODE = "(cash)"  # stands for the missing side of a cash edge in exports
 
+#: Units a detector window may count in: business days (PRC calendar, SPEC §1) or
+#: calendar days (data that moves seven days a week).
+WINDOW_UNITS = ("business", "calendar")
+
 #: Edge and index arrays of the graph, as (attribute, what it holds).
 EDGE_ARRAYS = ("src", "dst", "timestamp_ns", "day", "amount_cny", "amount_usd", "channel",
                "is_home_currency", "txn_pos")
@@ -190,6 +194,23 @@ class TransactionGraph:
         """The kernels' view of the graph (no copies)."""
         return GraphArrays(self.in_indptr, self.in_edges, self.out_indptr, self.out_edges, self.src, self.dst,
                            self.day, self.channel, self.amount_cny, self.amount_cny_cents, self.account_customer)
+
+    @functools.cached_property
+    def calendar_day(self) -> np.ndarray:
+        """Per edge, the calendar day of its timestamp as days since the date of the first
+        transaction (int32): windows in calendar days (seven-day-a-week data such as card
+        networks) compare these, while hits still report the business day each edge counts
+        toward (``day``). Edges are in time order, so the values ascend along every CSR
+        segment just as ``day`` does."""
+        dates = self.timestamp_ns.astype("datetime64[ns]").astype("datetime64[D]").view(np.int64)
+        return (dates - dates[0]).astype(np.int32) if len(dates) else np.zeros(0, np.int32)
+
+    def window_day(self, unit: str) -> np.ndarray:
+        """Per edge, the day index windows of ``unit`` count in: ``day`` (business days)
+        for ``"business"``, :attr:`calendar_day` for ``"calendar"``."""
+        if unit not in WINDOW_UNITS:
+            raise ValueError(f"unit must be one of {WINDOW_UNITS}, got {unit!r}")
+        return self.day if unit == "business" else self.calendar_day
 
     def txn_ids(self, edges: np.ndarray | slice) -> np.ndarray:
         """The user's transaction ids of the given edges (object array of str)."""

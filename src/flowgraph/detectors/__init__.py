@@ -8,16 +8,18 @@ the contract of :mod:`flowgraph.detectors._contract` (a validated parameters dat
 from __future__ import annotations
 
 from ..hits import HitTable
-from . import fan, large_value, pass_through, structuring
+from . import fan, flows, large_value, pass_through, structuring
 from ._contract import Detector, Typology
 from .fan import FanParams
+from .flows import ChainParams, CycleParams, ScatterParams
 from .large_value import LargeValueParams
 from .pass_through import PassThroughParams
 from .structuring import StructuringParams
 
 #: detector name -> its registry entry (the one table every other part reads)
 REGISTRY: dict[str, Detector] = {d.name: d for d in (fan.DETECTOR, pass_through.DETECTOR, structuring.DETECTOR,
-                                                     large_value.DETECTOR)}
+                                                     large_value.DETECTOR, flows.CYCLES, flows.CHAINS,
+                                                     flows.SCATTER)}
 DETECTORS = REGISTRY
 
 #: hit typology -> its metadata, over every registered detector
@@ -55,4 +57,5 @@ def run_detectors(graph, detectors: list[str] | None = None, params: dict | None
 
 
 __all__ = ["REGISTRY", "DETECTORS", "TYPOLOGIES", "Detector", "Typology", "HitSet", "HitTable", "run_detectors",
-           "FanParams", "PassThroughParams", "StructuringParams", "LargeValueParams"]
+           "FanParams", "PassThroughParams", "StructuringParams", "LargeValueParams",
+           "CycleParams", "ChainParams", "ScatterParams"]

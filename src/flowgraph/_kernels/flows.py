@@ -1,0 +1,435 @@
+"""Multi-hop money flows: forwarding links and time-respecting cycles.
+
+**Forwarding link.** Account ``m`` forwarded money when an in-edge ``i`` (``a -> m``,
+amount ``x1``) is followed by an out-edge ``o`` (``m -> b``, amount ``x2``) with
+
+- ``o`` later than ``i`` in the graph's time order (edge ids are in time order; equal
+  timestamps are ordered as the file had them), at most ``hop_days`` window days later
+  (``wday[o] - wday[i] <= hop_days``; window days are business or calendar days, see
+  :meth:`flowgraph.graph.TransactionGraph.window_day`);
+- ``ceil(share * x1) <= x2 <= x1 + floor(tolerance * x1)`` in integer cents, ``share``
+  and ``tolerance`` given in millionths (:func:`ppm`) so that the products stay exact in
+  int64 (:func:`_ppm_floor`, :func:`_ppm_ceil`);
+- ``a``, ``b`` accounts other than ``m`` (not cash, not self-transfers), each edge at
+  least its sender's materiality floor (``floor_cents``).
+
+Each in-edge keeps at most ``max_links`` links, the earliest: a hub forwarding every
+payment to hundreds of payees costs ``O(max_links)`` per in-edge, not its out-degree.
+The pass runs over accounts in parallel chunks; per account its cost is the number of
+(in-edge, out-edge) pairs inside the hop window, bounded by ``in-degree * max_links``
+plus one binary search per in-edge.
+
+**Time-respecting cycles** (:func:`cycles`). From every material start edge ``e0``
+(``u -> v``), a depth-first search over forwarding links (successors in time order)
+looks for a path back to ``u`` of 2..``max_hops`` hops whose last edge lies within
+``window_days`` window days of ``e0`` (inclusive of both days) and that visits no
+account twice. Links only go forward in time, so every path found starts at its earliest
+edge and each cycle is found from exactly one start edge. Of the cycles from ``e0`` the
+kernel keeps the one that closes first (smallest closing edge id; on a tie the first in
+depth-first order, i.e. the lexicographically smallest edge sequence): a later edge can
+only add cycles that close later, so what a scan found stays what a longer scan finds.
+Branches whose edge is not before the best closing edge so far are cut. The search is
+bounded per start edge by ``budget`` link expansions; cost is
+``O(n_start_edges * min(budget, max_links ** (max_hops - 1)))`` in the worst case and, on
+transaction graphs where few links pass the amount test, close to linear. Start edges are
+searched in parallel chunks; count-then-fill (:mod:`.evidence`) runs the search twice.
+
+**Forwarding chains** (:func:`longest_chains`, :func:`follow_chains`). Links form a
+directed acyclic graph over edges (they point forward in time). A chain starts at a root
+edge (one that is no link's out-edge: nobody forwarded that money) and follows the
+longest path of links from it (the earliest successor on ties, i.e. the
+lexicographically smallest of the longest paths). One dynamic-programming pass from the
+last edge back (``O(n_edges + n_links)``, sequential) and a walk per root. A later edge
+never makes a root a non-root, so a chain found in a scan keeps its first edge when the
+data grows; it may grow longer.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from ._jit import jit
+from .csr import csr_fill, csr_indptr
+from .evidence import count_then_fill
+from .runs import chunk_bounds
+
+#: Fractions are taken in millionths (a share of 0.9 is 900,000 ppm).
+PPM = 1_000_000
+
+
+def ppm(fraction: float) -> int:
+    """A fraction as the nearest whole number of millionths."""
+    return round(float(fraction) * PPM)
+
+
+@jit
+def _ppm_floor(x, parts):
+    """floor(x * parts / 10^6) for int64 ``x >= 0`` without overflowing int64."""
+    return (x // PPM) * parts + ((x % PPM) * parts) // PPM
+
+
+@jit
+def _ppm_ceil(x, parts):
+    """ceil(x * parts / 10^6) for int64 ``x >= 0`` without overflowing int64."""
+    return (x // PPM) * parts + ((x % PPM) * parts + PPM - 1) // PPM
+
+
+class Links(NamedTuple):
+    """Forwarding links, one row each (int64 columns)."""
+
+    in_edge: np.ndarray   #: the edge that brought the money to the forwarding account
+    out_edge: np.ndarray  #: the later edge that passed it on
+
+
+def links_out(n_rows: int) -> Links:
+    """Room for ``n_rows`` links."""
+    return Links(np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64))
+
+
+@jit
+def _first_after(lo, hi, edges, e):
+    """First position in ``edges[lo:hi]`` (ascending edge ids) holding an id above ``e``."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if edges[mid] <= e:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@jit
+def _account_links(g, wday, m, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, out, pos,
+                   fill):
+    """Links through account ``m``; written from row ``pos`` when ``fill``; returns their count."""
+    src, dst, cents = g.src, g.dst, g.amount_cny_cents
+    in_edges, out_edges = g.in_edges, g.out_edges
+    out_lo, out_hi = g.out_indptr[m], g.out_indptr[m + 1]
+    n = 0
+    for j in range(g.in_indptr[m], g.in_indptr[m + 1]):
+        i = in_edges[j]
+        if i >= n_edges:
+            break
+        a = src[i]
+        x1 = cents[i]
+        if a < 0 or a == m or x1 < floor_cents[a]:
+            continue
+        low, high = _ppm_ceil(x1, share_ppm), x1 + _ppm_floor(x1, tolerance_ppm)
+        kept = 0
+        for k in range(_first_after(out_lo, out_hi, out_edges, i), out_hi):
+            o = out_edges[k]
+            if o >= n_edges or wday[o] - wday[i] > hop_days or kept == max_links:
+                break
+            b, x2 = dst[o], cents[o]
+            if b < 0 or b == m or x2 < floor_cents[m] or x2 < low or x2 > high:
+                continue
+            if fill:
+                out.in_edge[pos + n] = i
+                out.out_edge[pos + n] = o
+            kept += 1
+            n += 1
+    return n
+
+
+@jit(parallel=True)
+def _links_pass(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks, offsets,
+                out):
+    fill = len(out.in_edge) > 0
+    n_accounts = len(g.in_indptr) - 1
+    bounds = chunk_bounds(n_accounts, n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        for m in range(bounds[ch], bounds[ch + 1]):
+            if fill and offsets[m + 1] == offsets[m]:
+                continue
+            n = _account_links(g, wday, m, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, out,
+                               offsets[m], fill)
+            if not fill:
+                offsets[m + 1] = n
+
+
+def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks):
+    """Every forwarding link (see the module docstring) among the first ``n_edges`` edges.
+
+    Parameters
+    ----------
+    g : GraphArrays
+    wday : ndarray of int
+        Per edge, its window day (business- or calendar-day index).
+    n_edges : int
+        Only edges ``0..n_edges - 1`` take part (the data up to a scan's last day).
+    hop_days : int
+        Largest window-day gap between the two edges of a link.
+    share_ppm, tolerance_ppm : int
+        The least share passed on and the most it may exceed what came in, in millionths.
+    floor_cents : ndarray of int64
+        Per account, the least amount (cents) an edge it sends takes part with.
+    max_links : int
+        Links kept per in-edge (the earliest).
+    n_chunks : int
+
+    Returns
+    -------
+    offsets : ndarray of int64
+        Account ``m``'s links (it forwarded) are rows ``offsets[m]:offsets[m + 1]``.
+    links : Links
+        In account order, then by in-edge order, then by out-edge id.
+    """
+    return count_then_fill(_links_pass, len(g.in_indptr) - 1, g, wday, n_edges, hop_days, share_ppm, tolerance_ppm,
+                           floor_cents, max_links, n_chunks, make_out=links_out)
+
+
+def successors(links: Links, n_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    """Links grouped by in-edge: edge ``e``'s successors (ascending) are
+    ``next_edge[indptr[e]:indptr[e + 1]]``."""
+    indptr = csr_indptr(links.in_edge, n_edges)
+    rows = np.empty(int(indptr[-1]), np.int64)
+    csr_fill(links.in_edge, indptr, rows)
+    return indptr, links.out_edge[rows]
+
+
+@jit
+def _cycle_from(e0, src, dst, wday, succ_indptr, succ, max_hops, window_days, budget, path, child, best):
+    """Depth-first search for the earliest-closing cycle from start edge ``e0``; its edges
+    go to ``best``; returns its hop count (0: none)."""
+    u = src[e0]
+    last_wday = wday[e0] + window_days - 1
+    best_close = np.int64(1) << 62
+    best_len = 0
+    path[0] = e0
+    child[0] = succ_indptr[e0]
+    depth = 0
+    spent = 0
+    while depth >= 0:
+        e = path[depth]
+        k = child[depth]
+        if k >= succ_indptr[e + 1] or spent >= budget:
+            depth -= 1
+            continue
+        child[depth] = k + 1
+        o = succ[k]
+        if o >= best_close or wday[o] > last_wday:
+            child[depth] = succ_indptr[e + 1]  # successors ascend: the rest are later still
+            continue
+        spent += 1
+        b = dst[o]
+        if b == u:  # back after depth + 2 >= 2 hops, the earliest close so far
+            best_close = o
+            best_len = depth + 2
+            for h in range(depth + 1):
+                best[h] = path[h]
+            best[depth + 1] = o
+            continue
+        if depth + 2 >= max_hops:  # one more hop could not come back within max_hops
+            continue
+        seen = False
+        for h in range(depth + 1):
+            if src[path[h]] == b:
+                seen = True
+                break
+        if seen:
+            continue
+        depth += 1
+        path[depth] = o
+        child[depth] = succ_indptr[o]
+    return best_len
+
+
+@jit(parallel=True)
+def _cycles_pass(starts, src, dst, wday, succ_indptr, succ, max_hops, window_days, budget, n_chunks, offsets, out):
+    fill = len(out) > 0
+    bounds = chunk_bounds(len(starts), n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        path = np.zeros(max_hops, np.int64)
+        child = np.zeros(max_hops, np.int64)
+        best = np.zeros(max_hops, np.int64)
+        for s in range(bounds[ch], bounds[ch + 1]):
+            if fill and offsets[s + 1] == offsets[s]:
+                continue
+            n = _cycle_from(starts[s], src, dst, wday, succ_indptr, succ, max_hops, window_days, budget, path, child,
+                            best)
+            if fill:
+                for h in range(n):
+                    out[offsets[s] + h] = best[h]
+            else:
+                offsets[s + 1] = n
+
+
+def cycles(starts, g, wday, succ_indptr, succ, max_hops, window_days, budget, n_chunks):
+    """The earliest-closing time-respecting cycle from each start edge (module docstring).
+
+    Parameters
+    ----------
+    starts : ndarray of int64
+        Candidate start edges (material transfers between two accounts).
+    g : GraphArrays
+    wday : ndarray of int
+        Per edge, its window day.
+    succ_indptr, succ : ndarray of int64
+        Forwarding links grouped by in-edge (:func:`successors`).
+    max_hops, window_days, budget : int
+        Longest cycle, window length in window days, link expansions per start edge.
+    n_chunks : int
+
+    Returns
+    -------
+    offsets : ndarray of int64
+        Start ``s``'s cycle is ``path[offsets[s]:offsets[s + 1]]`` (empty: none).
+    path : ndarray of int64
+        The cycle's edges, hop by hop.
+    """
+    return count_then_fill(_cycles_pass, len(starts), starts, g.src, g.dst, wday, succ_indptr, succ, max_hops,
+                           window_days, budget, n_chunks)
+
+
+@jit
+def longest_chains(succ_indptr, succ):
+    """Per edge, the longest path of forwarding links starting with it (in hops, 1 for an
+    edge that leads nowhere) and the successor that starts the rest of it (-1: none; the
+    earliest on ties). Links point to later edges, so one pass from the last edge back
+    settles every edge after its successors: ``O(n_edges + n_links)``, sequential.
+
+    Returns
+    -------
+    hops, next_edge : ndarray of int64
+    """
+    n_edges = len(succ_indptr) - 1
+    hops = np.ones(n_edges, np.int64)
+    next_edge = np.full(n_edges, -1, np.int64)
+    for e in range(n_edges - 1, -1, -1):
+        for k in range(succ_indptr[e], succ_indptr[e + 1]):
+            o = succ[k]
+            if hops[o] + 1 > hops[e]:
+                hops[e] = hops[o] + 1
+                next_edge[e] = o
+    return hops, next_edge
+
+
+@jit
+def follow_chains(roots, hops, next_edge):
+    """The chain from each root edge along ``next_edge``: chain ``r`` is
+    ``path[offsets[r]:offsets[r + 1]]``."""
+    offsets = np.zeros(len(roots) + 1, np.int64)
+    for r in range(len(roots)):
+        offsets[r + 1] = offsets[r] + hops[roots[r]]
+    path = np.zeros(offsets[-1], np.int64)
+    for r in range(len(roots)):
+        e = roots[r]
+        for h in range(offsets[r], offsets[r + 1]):
+            path[h] = e
+            e = next_edge[e]
+    return offsets, path
+
+
+class GroupFlows(NamedTuple):
+    """Links of qualifying windows, one row each (int64 columns)."""
+
+    cluster: np.ndarray  #: the cluster's first qualifying link (row of the grouped links)
+    link: np.ndarray     #: a link in one of the cluster's windows (row of the grouped links)
+
+
+def group_flows_out(n_rows: int) -> GroupFlows:
+    """Room for ``n_rows`` rows."""
+    return GroupFlows(np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64))
+
+
+@jit
+def _emit(lo, hi, cluster, member, out, pos, fill):
+    """Rows of one cluster's member links (clearing them); returns how many."""
+    n = 0
+    for j in range(lo, hi):
+        if member[j]:
+            if fill:
+                out.cluster[pos + n] = cluster
+                out.link[pos + n] = j
+            member[j] = False
+            n += 1
+    return n
+
+
+@jit
+def _group(lo, hi, key_a, key_b, in_day, out_day, window_days, min_a, min_b, seen_a, seen_b, member, out, pos,
+           fill):
+    """Qualifying windows of one group of links (rows ``lo:hi``, by out-edge), merged into
+    clusters; rows written from ``pos`` when ``fill``; returns their count."""
+    n = 0
+    cluster = -1
+    first = lo  # first link whose out-edge can be in the window (out days ascend)
+    for k in range(lo, hi):
+        start = out_day[k] - window_days + 1
+        while out_day[first] < start:
+            first += 1
+        count_a = 0
+        count_b = 0
+        for j in range(first, k + 1):  # stamps k + 1 are unique: no clearing between windows
+            if in_day[j] >= start:
+                if seen_a[key_a[j]] != k + 1:
+                    seen_a[key_a[j]] = k + 1
+                    count_a += 1
+                if seen_b[key_b[j]] != k + 1:
+                    seen_b[key_b[j]] = k + 1
+                    count_b += 1
+        if count_a >= min_a and count_b >= min_b:
+            if cluster < 0:
+                cluster = k
+            for j in range(first, k + 1):
+                if in_day[j] >= start:
+                    member[j] = True
+        elif cluster >= 0:
+            n += _emit(lo, k, cluster, member, out, pos + n, fill)
+            cluster = -1
+    if cluster >= 0:
+        n += _emit(lo, hi, cluster, member, out, pos + n, fill)
+    return n
+
+
+@jit(parallel=True)
+def _group_pass(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a, min_b, n_keys, n_chunks, offsets,
+                out):
+    fill = len(out.link) > 0
+    n_groups = len(group_indptr) - 1
+    member = np.zeros(len(key_a), np.bool_)  # groups are disjoint row ranges: threads never share a row
+    bounds = chunk_bounds(n_groups, n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        seen_a = np.zeros(n_keys, np.int64)
+        seen_b = np.zeros(n_keys, np.int64)
+        for grp in range(bounds[ch], bounds[ch + 1]):
+            if fill and offsets[grp + 1] == offsets[grp]:
+                continue
+            n = _group(group_indptr[grp], group_indptr[grp + 1], key_a, key_b, in_day, out_day, window_days, min_a,
+                       min_b, seen_a, seen_b, member, out, offsets[grp], fill)
+            if not fill:
+                offsets[grp + 1] = n
+
+
+def group_flows(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a, min_b, n_keys, n_chunks):
+    """Windows where a group of links (e.g. all from ``u`` to ``w``) has at least
+    ``min_a`` distinct ``key_a`` and ``min_b`` distinct ``key_b`` values.
+
+    Each link ``k`` of a group (rows in out-edge order) ends a window: the group's links
+    whose in-edge is at most ``window_days - 1`` window days before ``k``'s out-edge and
+    whose out-edge is not after it. Consecutive qualifying windows of a group make one
+    cluster: the union of their links. Cost per group: ``O(links x links in a window)``.
+
+    Parameters
+    ----------
+    group_indptr : ndarray of int64
+        Group ``g`` is rows ``group_indptr[g]:group_indptr[g + 1]`` of the link columns.
+    key_a, key_b : ndarray of int64
+        Per link, the keys counted (accounts, below ``n_keys``).
+    in_day, out_day : ndarray of int
+        Per link, the window days of its in- and out-edge.
+    window_days, min_a, min_b, n_keys, n_chunks : int
+
+    Returns
+    -------
+    offsets : ndarray of int64
+        Per group, its rows.
+    flows : GroupFlows
+        Per row, the cluster (its first qualifying link) and a member link, in group
+        order, then cluster order, then link order.
+    """
+    return count_then_fill(_group_pass, len(group_indptr) - 1, group_indptr, key_a, key_b, in_day, out_day,
+                           window_days, min_a, min_b, n_keys, n_chunks, make_out=group_flows_out)

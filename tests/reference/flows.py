@@ -1,0 +1,96 @@
+"""Plain-Python references for :mod:`flowgraph._kernels.flows`: every pair of edges and
+every path enumerated in full, money as Python ints of cents compared with ``Decimal``
+fractions (no millionths, no pruning, no search budget)."""
+
+from decimal import Decimal
+
+from reference.detectors import cents
+
+
+def forwarding_links(g, wday, n_edges, hop_days, share, tolerance, floor_cents, max_links):
+    """Sorted (in_edge, out_edge) pairs: account m = dst[i] passes on x2 of the x1 it got,
+    share * x1 <= x2 <= (1 + tolerance) * x1, within hop_days, earliest max_links per i."""
+    share, tolerance = Decimal(repr(float(share))), Decimal(repr(float(tolerance)))
+    links = []
+    for i in range(n_edges):
+        a, m = int(g.src[i]), int(g.dst[i])
+        x1 = cents(g.amount_cny[i])
+        if a < 0 or m < 0 or a == m or x1 < floor_cents[a]:
+            continue
+        kept = []
+        for o in range(i + 1, n_edges):
+            if int(g.src[o]) != m or int(wday[o]) - int(wday[i]) > hop_days:
+                continue
+            b, x2 = int(g.dst[o]), cents(g.amount_cny[o])
+            if b < 0 or b == m or x2 < floor_cents[m]:
+                continue
+            if share * x1 <= x2 <= (1 + tolerance) * x1:
+                kept.append((i, o))
+        links.extend(kept[:max_links])
+    return sorted(links)
+
+
+def cycles(g, wday, n_edges, starts, links, max_hops, window_days):
+    """start edge -> its cycle's edges: of every simple path of forwarding links from the
+    start edge back to its sender (2..max_hops hops, last edge within window_days window
+    days of the first), the one with the earliest closing edge, then the smallest edges."""
+    nexts = {}
+    for i, o in links:
+        nexts.setdefault(i, []).append(o)
+    found = {}
+    for e0 in starts:
+        closed = []
+        _walk(g, wday, nexts, max_hops, window_days, [e0], closed)
+        if closed:
+            found[e0] = min(closed, key=lambda p: (p[-1], p))
+    return found
+
+
+def _walk(g, wday, nexts, max_hops, window_days, path, closed):
+    """Every simple path of links extending ``path``; those back at its first sender go to ``closed``."""
+    u, e0 = int(g.src[path[0]]), path[0]
+    for o in nexts.get(path[-1], []):
+        if int(wday[o]) - int(wday[e0]) > window_days - 1:
+            continue
+        b = int(g.dst[o])
+        if b == u:
+            closed.append(tuple(path) + (o,))
+        elif len(path) + 1 < max_hops and b not in {int(g.src[e]) for e in path}:
+            _walk(g, wday, nexts, max_hops, window_days, path + [o], closed)
+
+
+def chains(links):
+    """root edge -> its chain: for every edge that starts a link and ends none, of all
+    paths of links from it, the longest, then the smallest edge sequence."""
+    nexts = {}
+    for i, o in links:
+        nexts.setdefault(i, []).append(o)
+    ends = {o for _, o in links}
+
+    def paths(path):
+        yield path
+        for o in nexts.get(path[-1], []):
+            yield from paths(path + (o,))
+
+    return {root: min(paths((root,)), key=lambda p: (-len(p), p)) for root in sorted(set(nexts) - ends)}
+
+
+def group_flows(groups, window_days, min_a, min_b):
+    """groups: lists of links as (key_a, key_b, in_day, out_day), each in out-edge order;
+    -> sorted (group, cluster, link) rows, rows numbered across groups as given. A window
+    ends at each link; consecutive qualifying windows of a group make one cluster."""
+    rows, base = [], 0
+    for gi, links in enumerate(groups):
+        cluster, members = None, set()
+        for k, (_, _, _, end) in enumerate(links):
+            window = [j for j in range(k + 1) if links[j][2] >= end - window_days + 1]
+            if len({links[j][0] for j in window}) >= min_a and len({links[j][1] for j in window}) >= min_b:
+                cluster = k if cluster is None else cluster
+                members |= set(window)
+            elif cluster is not None:
+                rows += [(gi, base + cluster, base + j) for j in members]
+                cluster, members = None, set()
+        if cluster is not None:
+            rows += [(gi, base + cluster, base + j) for j in members]
+        base += len(links)
+    return sorted(rows)

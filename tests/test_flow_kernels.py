@@ -1,0 +1,208 @@
+"""Forwarding links and time-respecting cycles: kernels against their plain-Python
+references (tests/reference/flows.py) on random small graphs, in business and calendar
+days, and hand-built boundaries."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference.flows import chains as chains_reference
+from reference.flows import cycles as cycles_reference
+from reference.flows import forwarding_links as links_reference
+from reference.flows import group_flows as group_flows_reference
+
+from flowgraph import build_graph, validate_transactions
+from flowgraph._kernels.flows import (
+    cycles,
+    follow_chains,
+    forwarding_links,
+    group_flows,
+    longest_chains,
+    ppm,
+    successors,
+)
+from flowgraph.calendar import BusinessCalendar
+
+CALENDAR = BusinessCalendar.weekdays_only()
+START = pd.Timestamp("2024-09-06 09:00")  # a Friday: the next day is a weekend day
+# amounts around 100 and its shares: 90 % and 110 % of 100 are on the boundaries
+AMOUNTS = [100.0, 99.99, 95.0, 90.0, 89.99, 110.0, 110.01, 105.0, 1_000.0, 0.5]
+
+edge = st.tuples(st.integers(-1, 4), st.integers(-1, 4), st.integers(0, 9), st.sampled_from(AMOUNTS))
+
+
+def make_graph(edges):
+    """Edges (src, dst, calendar day from START, amount); -1 is cash. Edges are in the
+    given order inside a day."""
+    rows = []
+    for i, (s, d, day, amount) in enumerate(sorted(edges, key=lambda e: e[2])):
+        if s < 0 and d < 0:
+            d = 0
+        when = START + pd.Timedelta(days=day, minutes=i)
+        rows.append((f"t{i}", str(when), f"A{s}" if s >= 0 else "", f"A{d}" if d >= 0 else "", str(amount)))
+    v = validate_transactions(pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account",
+                                                          "amount"]), "h")
+    return build_graph(v.table, None, CALENDAR)
+
+
+def kernel_links(g, unit, hop_days, share, tolerance, floor, max_links):
+    floor_cents = np.full(g.n_accounts, floor, np.int64)
+    _, links = forwarding_links(g.arrays, g.window_day(unit), g.n_edges, hop_days, ppm(share), ppm(tolerance),
+                                floor_cents, max_links, 3)
+    return links
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=30), st.sampled_from(["business", "calendar"]), st.integers(0, 4),
+       st.sampled_from([0.0, 0.9, 0.95, 1.0]), st.sampled_from([0.0, 0.05, 0.1]), st.sampled_from([0, 9_000]),
+       st.integers(1, 3))
+def test_links_match_reference(edges, unit, hop_days, share, tolerance, floor, max_links):
+    g = make_graph(edges)
+    links = kernel_links(g, unit, hop_days, share, tolerance, floor, max_links)
+    got = sorted(zip(links.in_edge.tolist(), links.out_edge.tolist()))
+    assert got == links_reference(g, g.window_day(unit), g.n_edges, hop_days, share, tolerance,
+                                  [floor] * g.n_accounts, max_links)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=30), st.sampled_from(["business", "calendar"]), st.integers(1, 6),
+       st.integers(2, 5), st.sampled_from([0.0, 0.9]))
+def test_cycles_match_reference(edges, unit, window_days, max_hops, share):
+    g = make_graph(edges)
+    wday = g.window_day(unit)
+    links = kernel_links(g, unit, window_days - 1, share, 0.1, 0, 50)
+    starts = np.flatnonzero((g.src >= 0) & (g.dst >= 0) & (g.src != g.dst)).astype(np.int64)
+    offsets, path = cycles(starts, g.arrays, wday, *successors(links, g.n_edges), max_hops, window_days, 10**6, 3)
+    got = {int(s): tuple(path[offsets[k]:offsets[k + 1]].tolist()) for k, s in enumerate(starts)
+           if offsets[k + 1] > offsets[k]}
+    ref_links = list(zip(links.in_edge.tolist(), links.out_edge.tolist()))
+    assert got == cycles_reference(g, wday, g.n_edges, starts.tolist(), ref_links, max_hops, window_days)
+
+
+def test_link_amount_boundaries_are_inclusive_and_exact():
+    # 100 in; 90 out is exactly 90 %, 110 out exactly 110 %: both forward; 89.99 and 110.01 do not
+    g = make_graph([(0, 1, 0, 100.0), (1, 2, 0, 90.0), (1, 2, 0, 110.0), (1, 2, 0, 89.99), (1, 2, 0, 110.01)])
+    links = kernel_links(g, "business", 0, 0.9, 0.1, 0, 10)
+    assert links.in_edge.tolist() == [0, 0] and links.out_edge.tolist() == [1, 2]
+
+
+def test_money_must_leave_after_it_came_and_within_the_hop_window():
+    # out before in, and an out 3 business days later with a hop window of 2
+    g = make_graph([(1, 2, 0, 100.0), (0, 1, 0, 100.0), (1, 3, 5, 100.0)])  # day 5 = Wed, 3 business days on
+    assert len(kernel_links(g, "business", 2, 0.9, 0.0, 0, 10).in_edge) == 0
+    assert len(kernel_links(g, "business", 3, 0.9, 0.0, 0, 10).in_edge) == 1
+
+
+def test_a_weekend_hop_is_two_calendar_days_and_no_business_day():
+    # Friday in, Sunday out: Sunday counts toward Monday, one business day after Friday
+    g = make_graph([(0, 1, 0, 100.0), (1, 2, 2, 100.0)])
+    assert g.calendar_day.tolist() == [0, 2] and g.day.tolist() == [0, 1]
+    assert len(kernel_links(g, "business", 1, 0.9, 0.0, 0, 10).in_edge) == 1
+    assert len(kernel_links(g, "calendar", 1, 0.9, 0.0, 0, 10).in_edge) == 0
+    # Saturday and Sunday both count toward Monday: 0 business days apart, 1 calendar day
+    g = make_graph([(0, 1, 1, 100.0), (1, 2, 2, 100.0)])
+    assert g.day.tolist() == [0, 0] and g.calendar_day.tolist() == [0, 1]
+    assert len(kernel_links(g, "business", 0, 0.9, 0.0, 0, 10).in_edge) == 1
+    assert len(kernel_links(g, "calendar", 0, 0.9, 0.0, 0, 10).in_edge) == 0
+
+
+def test_cash_self_transfers_and_small_amounts_do_not_forward():
+    g = make_graph([(-1, 1, 0, 100.0), (1, 2, 0, 100.0), (1, 1, 0, 100.0), (3, 1, 0, 0.5), (1, 2, 0, 0.5)])
+    assert len(kernel_links(g, "business", 0, 0.0, 100.0, 100, 10).in_edge) == 0
+
+
+def test_a_hub_keeps_only_the_earliest_links_per_payment():
+    g = make_graph([(0, 1, 0, 100.0)] + [(1, 2 + k % 3, 0, 100.0) for k in range(6)])
+    links = kernel_links(g, "business", 0, 0.9, 0.0, 0, 2)
+    assert links.out_edge.tolist() == [1, 2]
+
+
+def _cycles(g, unit, window_days, max_hops, budget=10**6):
+    links = kernel_links(g, unit, window_days - 1, 0.9, 0.05, 0, 50)
+    starts = np.arange(g.n_edges, dtype=np.int64)
+    offsets, path = cycles(starts, g.arrays, g.window_day(unit), *successors(links, g.n_edges), max_hops,
+                           window_days, budget, 2)
+    return {k: path[offsets[k]:offsets[k + 1]].tolist() for k in range(len(starts)) if offsets[k + 1] > offsets[k]}
+
+
+def test_a_cycle_is_found_once_from_its_first_edge_and_respects_k_and_window():
+    # A0 -> A1 -> A2 -> A3 -> A0 over calendar days 0, 3, 4, 5 (Fri, Mon, Tue, Wed)
+    g = make_graph([(0, 1, 0, 100.0), (1, 2, 3, 98.0), (2, 3, 4, 96.0), (3, 0, 5, 95.0)])
+    assert _cycles(g, "business", 4, 4) == {0: [0, 1, 2, 3]}  # business days 0..3
+    assert _cycles(g, "business", 3, 4) == {}                 # one business day too long
+    assert _cycles(g, "calendar", 6, 4) == {0: [0, 1, 2, 3]}  # calendar days 0..5
+    assert _cycles(g, "calendar", 5, 4) == {}
+    assert _cycles(g, "business", 4, 3) == {}                 # four hops, k = 3
+
+
+def test_a_cycle_does_not_pass_an_account_twice_and_a_two_hop_cycle_counts():
+    g = make_graph([(0, 1, 0, 100.0), (1, 2, 0, 100.0), (2, 1, 0, 100.0), (1, 0, 0, 100.0)])
+    found = _cycles(g, "business", 1, 6)
+    assert found[0] == [0, 3]                 # A0 -> A1 -> A0 closes first
+    assert found[1] == [1, 2]                 # A1 -> A2 -> A1
+    assert all(len(set(g.src[p].tolist())) == len(p) for p in found.values())
+
+
+def test_the_search_budget_bounds_the_work_per_start_edge():
+    g = make_graph([(0, 1, 0, 100.0), (1, 2, 0, 100.0), (2, 3, 0, 100.0), (3, 0, 0, 100.0)])
+    assert _cycles(g, "business", 1, 6, budget=3) == {0: [0, 1, 2, 3]}
+    assert _cycles(g, "business", 1, 6, budget=2) == {}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=30), st.sampled_from(["business", "calendar"]), st.integers(0, 3),
+       st.sampled_from([0.0, 0.9]))
+def test_chains_match_reference(edges, unit, hop_days, share):
+    g = make_graph(edges)
+    links = kernel_links(g, unit, hop_days, share, 0.1, 0, 3)
+    roots = np.setdiff1d(links.in_edge, links.out_edge)
+    offsets, path = follow_chains(roots, *longest_chains(*successors(links, g.n_edges)))
+    got = {int(r): tuple(path[offsets[k]:offsets[k + 1]].tolist()) for k, r in enumerate(roots)}
+    assert got == chains_reference(list(zip(links.in_edge.tolist(), links.out_edge.tolist())))
+
+
+def test_a_chain_takes_the_longest_branch_then_the_earliest():
+    # A0 -> A1 -> {A2 (then on to A3), A4}: the branch through A2 is longer though later
+    g = make_graph([(0, 1, 0, 100.0), (1, 4, 0, 100.0), (1, 2, 0, 100.0), (2, 3, 0, 100.0), (1, 3, 0, 100.0)])
+    links = kernel_links(g, "business", 0, 0.9, 0.0, 0, 10)
+    hops, next_edge = longest_chains(*successors(links, g.n_edges))
+    assert hops[0] == 3 and next_edge[0] == 2 and next_edge[2] == 3 and next_edge[1] == -1
+
+
+link = st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 6), st.integers(0, 3))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(link, max_size=12), min_size=1, max_size=4), st.integers(1, 5), st.integers(1, 4),
+       st.integers(1, 3))
+def test_group_flows_match_reference(groups, window_days, min_a, min_b):
+    # a link's out-edge is `gap` days after its in-edge; rows of a group in out-day order
+    groups = [sorted([(a, b, day, day + gap) for a, b, day, gap in g], key=lambda x: x[3]) for g in groups]
+    rows = [x for g in groups for x in g]
+    column = lambda c: np.array([x[c] for x in rows], np.int64)
+    indptr = np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64)
+    offsets, flows = group_flows(indptr, column(0), column(1), column(2), column(3), window_days, min_a, min_b, 5, 2)
+    group = np.repeat(np.arange(len(groups)), np.diff(offsets))
+    got = sorted(zip(group.tolist(), flows.cluster.tolist(), flows.link.tolist()))
+    assert got == group_flows_reference(groups, window_days, min_a, min_b)
+
+
+def test_a_window_too_short_for_the_intermediaries_gives_no_cluster():
+    # three intermediaries on days 0, 2, 4 (in = out day): a 5-day window holds them, 4 does not
+    indptr, mids, days = np.array([0, 3]), np.array([1, 2, 3]), np.array([0, 2, 4])
+    one_sink = np.zeros(3, np.int64)
+    offsets, flows = group_flows(indptr, mids, one_sink, days, days, 5, 3, 1, 4, 1)
+    assert offsets.tolist() == [0, 3]
+    assert flows.cluster.tolist() == [2, 2, 2] and flows.link.tolist() == [0, 1, 2]
+    _, flows = group_flows(indptr, mids, one_sink, days, days, 4, 3, 1, 4, 1)
+    assert len(flows.link) == 0
+
+
+def test_shares_of_the_largest_amounts_stay_exact():
+    # 90 % of 9,999,999,999,999.99 yuan is 8,999,999,999,999.991: 9,000,000,000,000.00 is
+    # enough, one cent less is not (amount x 900,000 millionths would overflow int64)
+    top = 9_999_999_999_999.99
+    g = make_graph([(0, 1, 0, top), (1, 2, 0, 9_000_000_000_000.0), (1, 3, 0, 8_999_999_999_999.99)])
+    links = kernel_links(g, "business", 0, 0.9, 0.0, 0, 10)
+    assert links.out_edge.tolist() == [1]
+    assert links_reference(g, g.day, g.n_edges, 0, 0.9, 0.0, [0] * g.n_accounts, 10) == [(0, 1)]

@@ -1,0 +1,58 @@
+"""The scatter-gather / gather-scatter detector on hand-built graphs."""
+
+import pytest
+from test_flow_cycles import graph_of
+
+from flowgraph.detectors.flows import ScatterParams, detect_scatter
+from flowgraph.errors import ConfigError
+
+# S pays M1, M2, M3 (each of them nothing else) who pass it on to K, Friday to Tuesday
+SCATTER = [("S", "M1", "2024-09-06 10:00", 200_000.0), ("M1", "K", "2024-09-06 15:00", 198_000.0),
+           ("S", "M2", "2024-09-07 10:00", 200_000.0), ("M2", "K", "2024-09-09 10:00", 197_000.0),
+           ("S", "M3", "2024-09-10 10:00", 150_000.0), ("M3", "K", "2024-09-10 12:00", 150_000.0)]
+
+
+def test_scatter_gather_through_degree_one_intermediaries():
+    table = detect_scatter(graph_of(SCATTER))
+    assert len(table) == 1
+    hit = table[0]
+    assert hit.typology == "scatter_gather" and hit.subject == "K"
+    assert set(hit.accounts) == {"K", "S", "M1", "M2", "M3"} and hit.accounts[0] == "K"
+    assert hit.amount == 545_000.0 and len(hit.txn_ids) == 6
+    m = hit.measures
+    assert m["intermediaries"] == ["M1", "M2", "M3"] and m["ends"] == ["S"]
+    assert m["amount_in"] == 550_000.0 and m["amount_out"] == 545_000.0
+    assert m["leg_txn_ids"] == [["t0", "t1"], ["t2", "t3"], ["t4", "t5"]]
+    assert m["leg_dates"][1] == ["2024-09-07", "2024-09-09"]
+
+
+def test_scatter_gather_window_and_count_boundaries():
+    g = graph_of(SCATTER)
+    assert len(detect_scatter(g, ScatterParams(window_days=3))) == 1  # business days Fri, Mon, Tue
+    assert len(detect_scatter(g, ScatterParams(window_days=2))) == 0
+    assert len(detect_scatter(g, ScatterParams(window_days=5, window_unit="calendar"))) == 1  # Fri..Tue
+    assert len(detect_scatter(g, ScatterParams(window_days=4, window_unit="calendar"))) == 0
+    assert len(detect_scatter(g, ScatterParams(min_intermediaries=4))) == 0
+
+
+def test_an_intermediary_keeping_too_much_does_not_count():
+    rows = SCATTER[:3] + [("M2", "K", "2024-09-09 10:00", 170_000.0)] + SCATTER[4:]
+    assert len(detect_scatter(graph_of(rows))) == 0
+
+
+def test_gather_scatter_follows_payments_through_the_hub():
+    rows = []
+    for i in range(5):
+        rows += [(f"P{i}", "H", f"2024-09-0{2 + i} 10:00", 100_000.0), ("H", f"Q{i}", f"2024-09-0{2 + i} 11:00", 99_000.0)]
+    table = detect_scatter(graph_of(rows))
+    assert len(table) == 1 and table[0].typology == "gather_scatter" and table[0].subject == "H"
+    assert table[0].measures["payers"] == [f"P{i}" for i in range(5)]
+    assert table[0].measures["payees"] == [f"Q{i}" for i in range(5)]
+    # the hub pays only four distinct payees: a fan-in, no gather-scatter
+    rows[-1] = ("H", "Q0", "2024-09-06 11:00", 99_000.0)
+    assert len(detect_scatter(graph_of(rows))) == 0
+
+
+def test_scatter_parameters_are_checked():
+    with pytest.raises(ConfigError, match=r"The 'min_intermediaries' parameter of ScatterParams must be an int in the range \[2, 1000\]. Got 1 instead."):
+        ScatterParams(min_intermediaries=1)
