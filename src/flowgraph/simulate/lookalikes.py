@@ -183,11 +183,11 @@ def settlement_layers(ctx: InjectionContext, supply: LookalikeSupply) -> Planted
     start = ctx.start_day(n_days + 1)
     p = ctx.planted("settlement_layers", LOOKALIKE, processor, [processor, *merchants, *customers], "hub",
                     [customers, [processor], merchants], 2)
-    shop_of = ctx.rng.integers(0, len(merchants), len(customers))
+    shop_of = ctx.rng.permutation(np.arange(len(customers)) % len(merchants))  # every shop has customers
     for d in range(start, start + n_days):
         takings = np.zeros(len(merchants))
-        buyers = ctx.rng.choice(len(customers), int(ctx.rng.integers(len(customers) // 2, len(customers) + 1)),
-                                replace=False)
+        buyers = np.arange(len(customers)) if d == start else \
+            ctx.rng.choice(len(customers), int(ctx.rng.integers(len(customers) // 2, len(customers) + 1)), replace=False)
         for slot, c in enumerate(buyers):
             a = round(float(ctx.rng.lognormal(np.log(0.03 * ctx.phi_transfer), 0.8)), 2)
             p.add(customers[c], processor, d, slot, a)
