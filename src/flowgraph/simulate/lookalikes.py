@@ -166,7 +166,7 @@ def supplier_chain(ctx: InjectionContext, supply: LookalikeSupply) -> Planted:
     for month in range(n_months):
         a = _hundreds(order * ctx.rng.uniform(0.8, 1.2))
         # each firm pays its supplier on terms of 2-4 weeks, what it bought at a margin
-        days = _spaced_days(ctx, n_hops, 10, 20)
+        days = _spaced_days(ctx, n_hops, 10, 19)
         days = days - days[0] + min(month * 21, ctx.n_days - 1 - (days[-1] - days[0]))
         for hop, d in enumerate(days):
             p.add(firms[hop], firms[hop + 1], d, hop, a)
