@@ -4,6 +4,11 @@
 ``write_simulation`` writes them. The same parameters (seed included) give identical
 tables and files. Randomness is split per stage (population, background, patterns)
 from the one seed, so changing the typology mix does not change the background.
+
+A planted pattern's row in ``patterns`` says what a detector should find: ``subject``
+and ``subject_role`` (which account that is), ``layers`` (its accounts in the order money
+reaches them), ``hops``, ``currency`` (of ``amount``, ``phi`` and ``ceiling``), its days
+and amount.
 """
 
 from __future__ import annotations
@@ -63,7 +68,8 @@ class SimulationParams:
         Multiplies every ordinary-activity rate.
     recruit_pool_share : float
         Share of persons launderers can recruit accounts from (each pattern takes fresh
-        ones); raise it for many patterns in a small bank.
+        ones); raise it for many patterns in a small bank. The default 0.25 leaves room
+        for the multi-hop typologies' degree-1 intermediaries at the default mix.
     rule_set : str
         Name of the rule set whose thresholds are Φ (``flowgraph.config.RULE_SETS``).
     week : {"business", "seven_day"}
