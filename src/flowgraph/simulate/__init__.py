@@ -1,8 +1,11 @@
 """Synthetic data with ground truth.
 
 ``simulate`` builds a bank (persons and entities, months of ordinary activity on the
-business-day calendar), plants laundering patterns played by naive and adaptive
-launderers, and benign look-alikes; ``random_transactions`` is structureless traffic for
+business-day calendar, or every calendar day with ``week="seven_day"``), plants
+laundering patterns played by naive and adaptive launderers (hub, pass-through and
+structuring typologies, and AMLworld's multi-hop cycle, scatter-gather, gather-scatter,
+bipartite, stack and random chains, with amounts around the Φ of ``currency``), and
+benign look-alikes; ``random_transactions`` is structureless traffic for
 smoke tests and benchmarks.
 """
 

@@ -4,6 +4,11 @@
 ``write_simulation`` writes them. The same parameters (seed included) give identical
 tables and files. Randomness is split per stage (population, background, patterns)
 from the one seed, so changing the typology mix does not change the background.
+
+A planted pattern's row in ``patterns`` says what a detector should find: ``subject``
+and ``subject_role`` (which account that is), ``layers`` (its accounts in the order money
+reaches them), ``hops``, ``currency`` (of ``amount``, ``phi`` and ``ceiling``), its days
+and amount.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, TYPOLOGIES, InjectionContext
 
 PATTERN_COLUMNS = ("pattern_id", "typology", "behaviour", "accounts", "subject", "n_accounts",
                    "first_day", "last_day", "n_days", "amount", "channel", "phi", "ceiling",
-                   "utilisation", "n_txns")
+                   "utilisation", "n_txns", "currency", "subject_role", "hops", "layers")
+WEEKS = ("business", "seven_day")
+#: Currencies whose Φ the rule sets give (``threshold_cny`` / ``threshold_usd``).
+CURRENCIES = ("CNY", "USD")
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,20 @@ class SimulationParams:
         Multiplies every ordinary-activity rate.
     recruit_pool_share : float
         Share of persons launderers can recruit accounts from (each pattern takes fresh
-        ones); raise it for many patterns in a small bank.
+        ones); raise it for many patterns in a small bank. The default 0.25 leaves room
+        for the multi-hop typologies' degree-1 intermediaries at the default mix.
     rule_set : str
         Name of the rule set whose thresholds are Φ (``flowgraph.config.RULE_SETS``).
+    week : {"business", "seven_day"}
+        ``"business"``: activity on the PRC business days (weekend card payments aside);
+        ``n_days`` counts business days. ``"seven_day"``: every calendar day is a working
+        day, weekends and holidays included (AMLworld, card networks); ``n_days`` counts
+        calendar days, and the planted patterns' windows, "frequent" spacing and
+        ``n_days`` column are in calendar days.
+    currency : {"CNY", "USD"}
+        Currency of the planted laundering and of the Φ-sized look-alikes; their amounts
+        sit just under / over this currency's thresholds in ``rule_set``
+        (``threshold_cny`` or ``threshold_usd``). Ordinary activity is unchanged.
     """
 
     n_customers: int = 3_000
@@ -75,8 +94,10 @@ class SimulationParams:
     lookalikes_per_kind: int | None = None
     pass_through_tolerance: float = 0.02
     activity_scale: float = 1.0
-    recruit_pool_share: float = 0.15
+    recruit_pool_share: float = 0.25
     rule_set: str = "PBOC-2016"
+    week: str = "business"
+    currency: str = "CNY"
 
     def __post_init__(self) -> None:
         def bad(name, rng, value):
@@ -102,6 +123,10 @@ class SimulationParams:
             np.datetime64(self.start, "D")
         except ValueError:
             bad("start", "a date written YYYY-MM-DD", self.start)
+        if self.week not in WEEKS:
+            bad("week", f"a str among {list(WEEKS)}", self.week)
+        if self.currency not in CURRENCIES:
+            bad("currency", f"a str among {list(CURRENCIES)}", self.currency)
         get_rule_set(self.rule_set)
 
     def counts(self) -> dict[str, int]:
@@ -137,18 +162,18 @@ class _MuleSupply:
         return [int(self._accounts.pop()) for _ in range(k)]
 
 
-def _planted_events(planted: list[Planted], business_days: np.ndarray, rng) -> tuple[Events, np.ndarray]:
+def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Events, np.ndarray]:
     n = sum(len(p.src) for p in planted)
     which = np.repeat(np.arange(len(planted)), [len(p.src) for p in planted])
     cat = lambda attr: np.array([v for p in planted for v in getattr(p, attr)]) if n else np.array([], np.int64)
     slot = cat("slot").astype(np.int64)
     events = Events(
         src=cat("src").astype(np.int64), dst=cat("dst").astype(np.int64),
-        date=business_days[cat("day").astype(np.int64)] if n else np.array([], "datetime64[D]"),
+        date=days[cat("day").astype(np.int64)] if n else np.array([], "datetime64[D]"),
         # 09:30 plus ten minutes a slot, so in-before-out and hop order hold within a day
         second=9 * 3600 + 1800 + slot * 600 + rng.integers(0, 500, n),
         amount=cat("amount").astype(np.float64),
-        currency=np.full(n, "CNY", dtype=object),
+        currency=np.array([p.currency for p in planted for _ in p.src], dtype=object),
         channel=np.array([p.channel for p in planted for _ in p.src], dtype=object),
     )
     return events, which
@@ -188,20 +213,23 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
             raise ConfigError(f"unknown simulation parameter(s) {sorted(unknown)}")
         params = SimulationParams(**{**{f.name: getattr(params, f.name) for f in fields(params)}, **overrides})
     calendar = calendar or prc_calendar()
-    start = calendar.next_business_day(params.start)
-    business_days = calendar.business_days(start, start + 2 * params.n_days + 40)[:params.n_days]
+    if params.week == "seven_day":
+        days = np.datetime64(params.start, "D") + np.arange(params.n_days)
+    else:
+        start = calendar.next_business_day(params.start)
+        days = calendar.business_days(start, start + 2 * params.n_days + 40)[:params.n_days]
     rng_pop, rng_bg, rng_pat = (np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(3))
 
     pop = make_population(params.n_customers, rng_pop, mule_pool_share=params.recruit_pool_share)
-    background = background_activity(pop, business_days, rng_bg, params.activity_scale)
+    background = background_activity(pop, days, rng_bg, params.activity_scale)
 
     rules = get_rule_set(params.rule_set)
-    phi = {r.code: r.threshold_cny for r in rules.rules}
+    phi = _phi_by_rule(rules, params.currency)
     pool = pop.primary_account[pop.customers_of(MULE)]
     ctx = InjectionContext(rng=rng_pat, n_days=params.n_days, phi_transfer=phi["LV-PERSON"],
                            phi_cash=phi["LV-CASH"], take_accounts=_MuleSupply(rng_pat.permutation(pool)),
                            window_days=rules.short_term_days,
-                           pass_through_tolerance=params.pass_through_tolerance)
+                           pass_through_tolerance=params.pass_through_tolerance, currency=params.currency)
     supply = LookalikeSupply(pop, rng_pat)
     planted: list[Planted] = []
     for name, count in params.counts().items():
@@ -211,7 +239,7 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
                 planted.append(TYPOLOGIES[name](ctx, ADAPTIVE if i < n_adaptive else NAIVE))
         else:
             planted.extend(LOOKALIKES[name](ctx, supply) for _ in range(count))
-    pattern_events, which = _planted_events(planted, business_days, rng_pat)
+    pattern_events, which = _planted_events(planted, days, rng_pat)
 
     # one table, in time order; ties keep generation order, so ids are reproducible
     events = Events.concat([background, pattern_events])
@@ -237,23 +265,35 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
     accounts = pop.accounts_table()
     # the recruiting pool is ground truth, not KYC: it reads as an ordinary person
     accounts["segment"] = accounts["segment"].replace({SEGMENTS[MULE]: "person"})
-    patterns = _pattern_table(planted, pattern_ids, pop.account_ids, business_days, phi)
+    patterns = _pattern_table(planted, pattern_ids, pop.account_ids, days, rules)
     return SimulatedBank(txns, accounts, patterns, params)
 
 
-def _pattern_table(planted, pattern_ids, account_ids, business_days, phi) -> pd.DataFrame:
+def _phi_by_rule(rules, currency: str) -> dict[str, float]:
+    return {r.code: r.threshold_usd if currency == "USD" else r.threshold_cny for r in rules.rules}
+
+
+#: Look-alikes played by legal persons on both sides (Φ is LV-ENTITY's).
+_ENTITY_PATTERNS = ("treasury_sweep", "supplier_chain")
+
+
+def _pattern_table(planted, pattern_ids, account_ids, days, rules) -> pd.DataFrame:
     rows = []
+    phi_of = {c: _phi_by_rule(rules, c) for c in CURRENCIES}
     for pid, p in zip(pattern_ids, planted):
         first, last = min(p.day), max(p.day)
         n_days = last - first + 1
-        rule = "LV-CASH" if p.channel == "cash" else ("LV-ENTITY" if p.typology == "treasury_sweep" else "LV-PERSON")
+        rule = "LV-CASH" if p.channel == "cash" else ("LV-ENTITY" if p.typology in _ENTITY_PATTERNS else "LV-PERSON")
+        phi = phi_of[p.currency]
         ceiling = float(W(len(p.accounts), n_days)) * phi[rule]
         rows.append({
             "pattern_id": pid, "typology": p.typology, "behaviour": p.behaviour,
             "accounts": [account_ids[a] for a in p.accounts], "subject": account_ids[p.subject],
-            "n_accounts": len(p.accounts), "first_day": business_days[first], "last_day": business_days[last],
+            "n_accounts": len(p.accounts), "first_day": days[first], "last_day": days[last],
             "n_days": n_days, "amount": round(p.moved, 2), "channel": p.channel, "phi": phi[rule],
             "ceiling": ceiling, "utilisation": p.moved / ceiling, "n_txns": len(p.src),
+            "currency": p.currency, "subject_role": p.subject_role, "hops": p.hops,
+            "layers": [[account_ids[a] for a in layer] for layer in p.layers],
         })
     frame = pd.DataFrame(rows, columns=list(PATTERN_COLUMNS))
     frame["first_day"] = pd.to_datetime(frame["first_day"])

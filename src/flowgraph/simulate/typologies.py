@@ -13,7 +13,16 @@ Two behaviours (001's game between launderers and monitors):
   capacity to the full. For star-shaped patterns the binding limit is the hub's daily
   cumulative rule, so A stays well below W(N, D) · Φ, which bounds the whole group.
 
+Multi-hop typologies (AMLworld's CYCLE, SCATTER-GATHER, GATHER-SCATTER, BIPARTITE,
+STACK and RANDOM; IBM AMLSim's shapes) move money through intermediaries that are
+degree 1 in the pattern (one payer, one payee) and keep a fee or skim at each hop: an
+intermediary forwards ``forward_share`` (85-99 %) of what it received, AMLSim's
+intermediaries keeping 10 % by default. Each hop comes after the one that fed it (a later
+day, or a later slot of the same day). For these the adaptive launderer's first hop sits
+just under Φ and later hops shrink by the fees.
+
 Accounts come from the recruiting pool (see :mod:`.population`), fresh for each pattern.
+Amounts are in ``InjectionContext.currency``, around that currency's thresholds.
 """
 
 from __future__ import annotations
@@ -32,13 +41,24 @@ ADAPTIVE_DAY_OFFSETS = np.array([0, 1, 3, 4, 6, 7, 9])
 @dataclass
 class Planted:
     """One planted pattern: its transactions (parallel lists) and what a detector should
-    find. Accounts are dense indices; -1 is the cash side."""
+    find. Accounts are dense indices; -1 is the cash side.
+
+    ``subject_role`` says which account ``subject`` is (``"hub"``, ``"cycle_start"``,
+    ``"sink"``, ``"first_intermediary"``, ``"account"``); ``layers`` lists the accounts
+    in the order money reaches them (a cycle: its accounts from the start, the last paying
+    the first; a layered flow: sources, middle layer(s), sinks); ``hops`` is the number of
+    transfers on the longest path of the money from a first to a last layer.
+    """
 
     typology: str
     behaviour: str
     subject: int
     accounts: list[int]
     channel: str = "transfer"
+    currency: str = "CNY"
+    subject_role: str = "account"
+    hops: int = 1
+    layers: list[list[int]] = field(default_factory=list)
     src: list[int] = field(default_factory=list)
     dst: list[int] = field(default_factory=list)
     day: list[int] = field(default_factory=list)      # business-day index
@@ -68,6 +88,17 @@ class InjectionContext:
     daily_fraction: float = 0.94  # adaptive cap per account, direction and day, × Φ
     band_low: float = 0.85       # adaptive transactions start at this × Φ
     pass_through_tolerance: float = 0.02  # adaptive fee per hop, at most this share
+    currency: str = "CNY"        # of the planted amounts and of both Φ above
+    forward_share: tuple[float, float] = (0.85, 0.99)  # multi-hop intermediaries pass on this share
+
+    def planted(self, typology: str, behaviour: str, subject: int, accounts, subject_role: str,
+                layers: list[list[int]], hops: int, channel: str = "transfer") -> Planted:
+        return Planted(typology, behaviour, subject, list(accounts), channel, self.currency,
+                       subject_role, hops, [list(layer) for layer in layers])
+
+    def forward(self, amount: float) -> float:
+        """What a multi-hop intermediary passes on of ``amount`` (the rest is its fee)."""
+        return _cents(amount * self.rng.uniform(*self.forward_share))
 
     def start_day(self, span: int) -> int:
         return int(self.rng.integers(0, max(1, self.n_days - span)))
@@ -107,7 +138,8 @@ def _hub_pattern(ctx: InjectionContext, behaviour: str, typology: str, n_in: int
     accounts = ctx.take_accounts(1 + n_in + n_out)
     hub, senders, receivers = accounts[0], accounts[1:1 + n_in], accounts[1 + n_in:]
     steps = max(n_in, n_out)
-    p = Planted(typology, behaviour, hub, list(accounts))
+    p = ctx.planted(typology, behaviour, hub, accounts, "hub",
+                    [senders, [hub], receivers] if n_out else [senders, [hub]], 2 if n_out else 1)
     days = ctx.days(steps, behaviour)
     amounts = ctx.amount(behaviour, ctx.phi_transfer, steps)
     for i, (d, a) in enumerate(zip(days, amounts)):
@@ -143,7 +175,7 @@ def fan_out(ctx: InjectionContext, behaviour: str) -> Planted:
     n_out = int(ctx.rng.integers(5, 8))
     accounts = ctx.take_accounts(1 + n_out)
     hub, receivers = accounts[0], accounts[1:]
-    p = Planted("fan_out", behaviour, hub, list(accounts))
+    p = ctx.planted("fan_out", behaviour, hub, accounts, "hub", [[hub], receivers], 1)
     for i, (d, a) in enumerate(zip(ctx.days(n_out, behaviour), ctx.amount(behaviour, ctx.phi_transfer, n_out))):
         p.add(hub, receivers[i], d, i, a)
         p.moved += a
@@ -157,7 +189,8 @@ def pass_through_chain(ctx: InjectionContext, behaviour: str) -> Planted:
     n_mid = int(ctx.rng.integers(1, 4))
     rounds = int(ctx.rng.integers(2, 5))
     accounts = ctx.take_accounts(n_mid + 2)
-    p = Planted("pass_through", behaviour, accounts[1], list(accounts))
+    p = ctx.planted("pass_through", behaviour, accounts[1], accounts, "first_intermediary",
+                    [[a] for a in accounts], n_mid + 1)
     for r, (d, a) in enumerate(zip(ctx.days(rounds, behaviour), ctx.amount(behaviour, ctx.phi_transfer, rounds))):
         for hop in range(n_mid + 1):
             p.add(accounts[hop], accounts[hop + 1], d, hop, a)
@@ -173,7 +206,7 @@ def structuring(ctx: InjectionContext, behaviour: str) -> Planted:
     two or three such deposits on the same day, so the daily sum crosses Φ."""
     n = int(ctx.rng.integers(4, 8))
     (acct,) = ctx.take_accounts(1)
-    p = Planted("structuring", behaviour, acct, [acct], channel="cash")
+    p = ctx.planted("structuring", behaviour, acct, [acct], "account", [[acct]], 1, channel="cash")
     if behaviour == ADAPTIVE:
         days = ctx.days(n, behaviour)
         amounts = ctx.amount(behaviour, ctx.phi_cash, n)
@@ -194,7 +227,7 @@ def structuring_daily(ctx: InjectionContext, behaviour: str) -> Planted:
     "frequent"); naive: three or four, totalling at or above Φ."""
     n_days = int(ctx.rng.integers(3, 7))
     (acct,) = ctx.take_accounts(1)
-    p = Planted("structuring_daily", behaviour, acct, [acct], channel="cash")
+    p = ctx.planted("structuring_daily", behaviour, acct, [acct], "account", [[acct]], 1, channel="cash")
     for d in ctx.days(n_days, ADAPTIVE if behaviour == ADAPTIVE else NAIVE):
         if behaviour == ADAPTIVE:
             total = ctx.rng.uniform(ctx.band_low + 0.03, ctx.daily_fraction) * ctx.phi_cash
@@ -210,33 +243,98 @@ def structuring_daily(ctx: InjectionContext, behaviour: str) -> Planted:
     return p
 
 
+def _active_days(ctx: InjectionContext, n: int, behaviour: str) -> np.ndarray:
+    """Days of ``n`` successive hops: adaptive on the two-on-one-off days of the short
+    term, naive within one or two days (non-decreasing either way)."""
+    if behaviour == ADAPTIVE:
+        return ctx.days(n, ADAPTIVE)
+    return ctx.start_day(2) + np.sort(ctx.rng.integers(0, 2, n))
+
+
 def cycle(ctx: InjectionContext, behaviour: str) -> Planted:
-    """Round-tripping: money goes around 3-5 accounts and comes back, one hop per active
-    day (adaptive) or all on one day (naive)."""
-    length = int(ctx.rng.integers(3, 6))
+    """Round-tripping: money leaves the start, goes round 2-6 accounts in 2-6 hops and
+    comes back, each hop after the previous one and forwarding 85-99 % of what it
+    received. The subject is the start; ``moved`` is the amount that came back."""
+    length = int(ctx.rng.integers(2, 7))
     accounts = ctx.take_accounts(length)
-    p = Planted("cycle", behaviour, accounts[0], list(accounts))
-    days = ctx.days(length, behaviour) if behaviour == ADAPTIVE else np.full(length, ctx.start_day(1))
+    p = ctx.planted("cycle", behaviour, accounts[0], accounts, "cycle_start", [[a] for a in accounts], length)
     a = float(ctx.amount(behaviour, ctx.phi_transfer, 1)[0])
-    p.moved = a
-    for hop in range(length):
-        p.add(accounts[hop], accounts[(hop + 1) % length], days[hop], hop, a)
-        a = _cents(a * (1 - ctx.fee(behaviour)))
+    for hop, d in enumerate(_active_days(ctx, length, behaviour)):
+        p.add(accounts[hop], accounts[(hop + 1) % length], d, hop, a)
+        p.moved = a
+        a = ctx.forward(a)
     return p
 
 
 def scatter_gather(ctx: InjectionContext, behaviour: str) -> Planted:
-    """Scatter-gather: a source pays 3-6 intermediaries, each passes the money on to one
-    sink (one intermediary per active day when adaptive)."""
+    """Scatter-gather: a source pays 3-6 degree-1 intermediaries, each passes 85-99 % on
+    to one sink the same day (one intermediary per active day when adaptive). The
+    subject is the sink; ``moved`` is what reached it."""
     k = int(ctx.rng.integers(3, 7))
     accounts = ctx.take_accounts(k + 2)
     source, sink, mids = accounts[0], accounts[1], accounts[2:]
-    p = Planted("scatter_gather", behaviour, sink, list(accounts))
+    p = ctx.planted("scatter_gather", behaviour, sink, accounts, "sink", [[source], mids, [sink]], 2)
     for i, (d, a) in enumerate(zip(ctx.days(k, behaviour), ctx.amount(behaviour, ctx.phi_transfer, k))):
         p.add(source, mids[i], d, 2 * i, a)
-        out = _cents(a * (1 - ctx.fee(behaviour)))
+        out = ctx.forward(a)
         p.add(mids[i], sink, d, 2 * i + 1, out)
         p.moved += out
+    return p
+
+
+def gather_scatter(ctx: InjectionContext, behaviour: str) -> Planted:
+    """Gather-scatter: 3-6 senders pay a hub that passes the money on to 3-6 receivers,
+    the hub's inflow and outflow inside one short term (each inflow forwarded at once,
+    the smaller side taking turns). The subject is the hub."""
+    return _hub_pattern(ctx, behaviour, "gather_scatter", int(ctx.rng.integers(3, 7)), int(ctx.rng.integers(3, 7)))
+
+
+def _layered(ctx: InjectionContext, behaviour: str, typology: str, n_layers: int) -> Planted:
+    """Sources (2-3) pay 3-5 paths of ``n_layers`` degree-1 middle accounts each, the
+    last middle of a path paying one of 2-3 sinks; one path per active day (adaptive),
+    each middle forwarding 85-99 % later in the day. The subject is the first middle
+    account; ``moved`` is what reached the sinks."""
+    n_src, n_paths, n_sink = (int(ctx.rng.integers(lo, hi)) for lo, hi in ((2, 4), (3, 6), (2, 4)))
+    accounts = ctx.take_accounts(n_src + n_paths * n_layers + n_sink)
+    sources, sinks = accounts[:n_src], accounts[len(accounts) - n_sink:]
+    middles = [accounts[n_src + k * n_paths:n_src + (k + 1) * n_paths] for k in range(n_layers)]
+    p = ctx.planted(typology, behaviour, middles[0][0], accounts, "first_intermediary",
+                    [sources, *middles, sinks], n_layers + 1)
+    amounts = ctx.amount(behaviour, ctx.phi_transfer, n_paths)
+    for i, (d, a) in enumerate(zip(ctx.days(n_paths, behaviour), amounts)):
+        path = [sources[i % n_src], *(layer[i] for layer in middles), sinks[i % n_sink]]
+        for hop in range(n_layers + 1):
+            p.add(path[hop], path[hop + 1], d, (n_layers + 1) * i + hop, a)
+            if hop < n_layers:
+                a = ctx.forward(a)
+        p.moved += a
+    return p
+
+
+def bipartite(ctx: InjectionContext, behaviour: str) -> Planted:
+    """Bipartite layering: sources -> one layer of middle accounts -> sinks."""
+    return _layered(ctx, behaviour, "bipartite", 1)
+
+
+def stack(ctx: InjectionContext, behaviour: str) -> Planted:
+    """Stack layering: sources -> two layers of middle accounts -> sinks."""
+    return _layered(ctx, behaviour, "stack", 2)
+
+
+def random_chain(ctx: InjectionContext, behaviour: str) -> Planted:
+    """AMLworld's "random" (layering in 001's sense): a forwarding chain of 3-6 hops
+    through degree-1 accounts, each forwarding 85-99 % of what it received within a few
+    days (the next active day when adaptive, within two days when naive). The subject is
+    the first intermediary; ``moved`` is what reached the end of the chain."""
+    n_hops = int(ctx.rng.integers(3, 7))
+    accounts = ctx.take_accounts(n_hops + 1)
+    p = ctx.planted("random", behaviour, accounts[1], accounts, "first_intermediary",
+                    [[a] for a in accounts], n_hops)
+    a = float(ctx.amount(behaviour, ctx.phi_transfer, 1)[0])
+    for hop, d in enumerate(_active_days(ctx, n_hops, behaviour)):
+        p.add(accounts[hop], accounts[hop + 1], d, hop, a)
+        p.moved = a
+        a = ctx.forward(a)
     return p
 
 
@@ -251,4 +349,11 @@ TYPOLOGIES = {
     "structuring_daily": structuring_daily,
     "cycle": cycle,
     "scatter_gather": scatter_gather,
+    "gather_scatter": gather_scatter,
+    "bipartite": bipartite,
+    "stack": stack,
+    "random": random_chain,
 }
+
+#: The multi-hop typologies: degree-1 intermediaries forwarding ``forward_share``.
+MULTI_HOP = ("cycle", "scatter_gather", "bipartite", "stack", "random")
