@@ -230,7 +230,8 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
 CYCLES = Detector("cycles", CycleParams, detect_cycles, (
     # money that comes back to where it left is round-tripping; families paying each
     # other back look alike, so alone it stays at the weight of one strong indicator
-    Typology("cycle", "cycle", 1.0, finds=("cycle",), id_measures=("path_accounts",)),
+    Typology("cycle", "cycle", 1.0, finds=("cycle",), imitated_by=("family_round_trip",),
+             id_measures=("path_accounts",)),
 ))
 
 
@@ -322,7 +323,8 @@ def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitT
 CHAINS = Detector("forwarding_chains", ChainParams, detect_chains, (
     # layering through accounts that hold nothing, the behaviour pass-through accounts
     # show too: one family, so the two count once in an alert
-    Typology("forwarding_chain", "pass_through", 1.0, finds=("pass_through",), id_measures=("path_accounts",)),
+    Typology("forwarding_chain", "pass_through", 1.0, finds=("pass_through", "random", "stack"),
+             imitated_by=("supplier_chain",), id_measures=("path_accounts",)),
 ))
 
 
@@ -474,8 +476,9 @@ def detect_scatter(graph, params: ScatterParams = ScatterParams(), days=None) ->
 
 SCATTER = Detector("scatter_gather", ScatterParams, detect_scatter, (
     Typology("scatter_gather", "scatter_gather", 1.0, finds=("scatter_gather",),
-             id_measures=("intermediaries", "ends")),
+             imitated_by=("settlement_layers",), id_measures=("intermediaries", "ends")),
     # a hub passing many payers' money on to many payees; a payment processor's
     # settlement looks alike, so it weighs as the fan combinations do
-    Typology("gather_scatter", "scatter_gather", 0.8, id_measures=("payers", "payees")),
+    Typology("gather_scatter", "scatter_gather", 0.8, finds=("gather_scatter",),
+             imitated_by=("settlement_layers",), id_measures=("payers", "payees")),
 ))

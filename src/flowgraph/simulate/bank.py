@@ -52,7 +52,8 @@ class SimulationParams:
     seed : int
         The only source of randomness.
     patterns_per_typology : int, optional
-        Planted patterns of each laundering typology; default ``max(4, n_customers // 600)``.
+        Planted patterns of each laundering typology; default ``max(2, n_customers // 600)`` (a small bank
+        has room in its recruiting pool for a few of each of the thirteen typologies).
     typology_mix : dict, optional
         Typology name -> number of patterns, overriding ``patterns_per_typology`` for the
         named ones (0 leaves a typology out).
@@ -132,7 +133,7 @@ class SimulationParams:
     def counts(self) -> dict[str, int]:
         """Patterns to plant per typology and look-alike kind."""
         per_typology = self.patterns_per_typology if self.patterns_per_typology is not None \
-            else max(4, self.n_customers // 600)
+            else max(2, self.n_customers // 600)
         per_kind = self.lookalikes_per_kind if self.lookalikes_per_kind is not None \
             else max(2, self.n_customers // 1500)
         counts = {name: per_typology for name in TYPOLOGIES} | {name: per_kind for name in LOOKALIKES}

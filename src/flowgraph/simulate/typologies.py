@@ -16,8 +16,8 @@ Two behaviours (001's game between launderers and monitors):
 Multi-hop typologies (AMLworld's CYCLE, SCATTER-GATHER, GATHER-SCATTER, BIPARTITE,
 STACK and RANDOM; IBM AMLSim's shapes) move money through intermediaries that are
 degree 1 in the pattern (one payer, one payee) and keep a fee or skim at each hop: an
-intermediary forwards ``forward_share`` (85-99 %) of what it received, AMLSim's
-intermediaries keeping 10 % by default. Each hop comes after the one that fed it (a later
+intermediary forwards ``forward_share`` (90-99 %) of what it received: it keeps at most
+10 %, AMLSim's default. Each hop comes after the one that fed it (a later
 day, or a later slot of the same day). For these the adaptive launderer's first hop sits
 just under Φ and later hops shrink by the fees.
 
@@ -89,7 +89,9 @@ class InjectionContext:
     band_low: float = 0.85       # adaptive transactions start at this × Φ
     pass_through_tolerance: float = 0.02  # adaptive fee per hop, at most this share
     currency: str = "CNY"        # of the planted amounts and of both Φ above
-    forward_share: tuple[float, float] = (0.85, 0.99)  # multi-hop intermediaries pass on this share
+    # multi-hop intermediaries pass on this share: they keep at most 10 %, AMLSim's default
+    # (PEERS.md)
+    forward_share: tuple[float, float] = (0.90, 0.99)
 
     def planted(self, typology: str, behaviour: str, subject: int, accounts, subject_role: str,
                 layers: list[list[int]], hops: int, channel: str = "transfer") -> Planted:
@@ -253,7 +255,7 @@ def _active_days(ctx: InjectionContext, n: int, behaviour: str) -> np.ndarray:
 
 def cycle(ctx: InjectionContext, behaviour: str) -> Planted:
     """Round-tripping: money leaves the start, goes round 2-6 accounts in 2-6 hops and
-    comes back, each hop after the previous one and forwarding 85-99 % of what it
+    comes back, each hop after the previous one and forwarding 90-99 % of what it
     received. The subject is the start; ``moved`` is the amount that came back."""
     length = int(ctx.rng.integers(2, 7))
     accounts = ctx.take_accounts(length)
@@ -267,7 +269,7 @@ def cycle(ctx: InjectionContext, behaviour: str) -> Planted:
 
 
 def scatter_gather(ctx: InjectionContext, behaviour: str) -> Planted:
-    """Scatter-gather: a source pays 3-6 degree-1 intermediaries, each passes 85-99 % on
+    """Scatter-gather: a source pays 3-6 degree-1 intermediaries, each passes 90-99 % on
     to one sink the same day (one intermediary per active day when adaptive). The
     subject is the sink; ``moved`` is what reached it."""
     k = int(ctx.rng.integers(3, 7))
@@ -292,7 +294,7 @@ def gather_scatter(ctx: InjectionContext, behaviour: str) -> Planted:
 def _layered(ctx: InjectionContext, behaviour: str, typology: str, n_layers: int) -> Planted:
     """Sources (2-3) pay 3-5 paths of ``n_layers`` degree-1 middle accounts each, the
     last middle of a path paying one of 2-3 sinks; one path per active day (adaptive),
-    each middle forwarding 85-99 % later in the day. The subject is the first middle
+    each middle forwarding 90-99 % later in the day. The subject is the first middle
     account; ``moved`` is what reached the sinks."""
     n_src, n_paths, n_sink = (int(ctx.rng.integers(lo, hi)) for lo, hi in ((2, 4), (3, 6), (2, 4)))
     accounts = ctx.take_accounts(n_src + n_paths * n_layers + n_sink)
@@ -323,7 +325,7 @@ def stack(ctx: InjectionContext, behaviour: str) -> Planted:
 
 def random_chain(ctx: InjectionContext, behaviour: str) -> Planted:
     """AMLworld's "random" (layering in 001's sense): a forwarding chain of 3-6 hops
-    through degree-1 accounts, each forwarding 85-99 % of what it received within a few
+    through degree-1 accounts, each forwarding 90-99 % of what it received within a few
     days (the next active day when adaptive, within two days when naive). The subject is
     the first intermediary; ``moved`` is what reached the end of the chain."""
     n_hops = int(ctx.rng.integers(3, 7))
