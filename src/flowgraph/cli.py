@@ -175,8 +175,10 @@ def _print_scan(result: ScanResult, out: Path) -> None:
                f"{', resumed' if m['resumed'] else ''}): {len(hits):,} hits, "
                f"{int(alerts['raised'].sum()) if len(alerts) else 0:,} alerts raised of {len(alerts):,} groups")
     if len(hits):
-        for (detector, typology), n in hits.groupby(["detector", "typology"]).size().items():
-            click.echo(f"  {detector:<13} {typology:<32} {n:>7,}")
+        counts = hits.groupby(["detector", "typology"]).size()
+        width = max(len(d) for d, _ in counts.index)
+        for (detector, typology), n in counts.items():
+            click.echo(f"  {detector:<{width}}  {typology:<32} {n:>7,}")
     if m.get("calendar_note"):
         click.echo(f"calendar: {m['calendar_note']} ({len(m['estimated_business_days']):,} business days "
                    "estimated, listed in manifest.json)", err=True)
