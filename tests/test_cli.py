@@ -80,3 +80,16 @@ def test_scan_writes_hits(tmp_path, capsys, monkeypatch):
     day = str(bank.transactions.timestamp.max().date())
     assert main(["scan", str(tmp_path / "data"), "--out", str(tmp_path / "t1"), "--as-of", day]) == 0
     assert "(t+1, " in capsys.readouterr().out
+
+
+def test_simulate_seven_day_week_in_usd(tmp_path):
+    """`flowgraph simulate --week seven_day --currency USD`: activity on weekends, planted
+    amounts in US dollars; an unknown week is a usage error (exit 2)."""
+    out = tmp_path / "bank"
+    args = ["simulate", "--seed", "3", "--customers", "800", "--days", "21", "--out", str(out)]
+    assert main([*args, "--week", "seven_day", "--currency", "USD"]) == 0
+    days = pd.read_parquet(out / "transactions.parquet")["timestamp"].dt.dayofweek
+    assert (days >= 5).any()
+    patterns = pd.read_parquet(out / "patterns.parquet")
+    assert set(patterns.loc[patterns["behaviour"] != "lookalike", "currency"]) == {"USD"}
+    assert main([*args, "--week", "lunar"]) == 2

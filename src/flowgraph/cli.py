@@ -25,6 +25,7 @@ from .report import effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan
 from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
+from .simulate.bank import CURRENCIES, WEEKS
 from .store import Store
 
 
@@ -257,13 +258,19 @@ def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
 @click.option("--start", default="2024-09-02", show_default=True, help="First date (YYYY-MM-DD).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Folder for transactions.parquet, accounts.parquet, patterns.parquet.")
-@click.option("--patterns-per-typology", type=int, help="Patterns of each laundering typology [default: customers/600, at least 4].")
+@click.option("--patterns-per-typology", type=int, help="Patterns of each laundering typology [default: customers/600, at least 2].")
 @click.option("--mix", multiple=True, metavar="TYPOLOGY=COUNT",
               help=f"Override one typology's count (repeatable). Typologies: {', '.join(TYPOLOGIES)}; "
                    f"look-alikes: {', '.join(LOOKALIKES)}.")
 @click.option("--adaptive-share", default=0.5, show_default=True, help="Share of patterns played by adaptive launderers.")
 @click.option("--lookalikes", type=int, help="Benign look-alikes of each kind [default: customers/1500, at least 2].")
-def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, adaptive_share, lookalikes):
+@click.option("--week", type=click.Choice(WEEKS), default="business", show_default=True,
+              help="business: PRC business days; seven_day: every calendar day (card networks, AMLworld; "
+                   "--days then counts calendar days).")
+@click.option("--currency", type=click.Choice(CURRENCIES), default="CNY", show_default=True,
+              help="Planted amounts sit around this currency's reporting thresholds.")
+def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, adaptive_share, lookalikes, week,
+                 currency):
     """Simulate a bank with planted laundering patterns and their ground truth.
 
     Writes OUT/transactions.parquet (with is_laundering, pattern_id, typology),
@@ -272,7 +279,8 @@ def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, 
     """
     params = SimulationParams(n_customers=customers, n_days=days, start=start, seed=seed,
                               patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
-                              adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes)
+                              adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
+                              currency=currency)
     _print_patterns(_simulate_to(out, params).patterns)
 
 
