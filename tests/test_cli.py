@@ -88,7 +88,7 @@ def test_simulate_seven_day_week_in_usd(tmp_path):
     out = tmp_path / "bank"
     args = ["simulate", "--seed", "3", "--customers", "800", "--days", "21", "--out", str(out)]
     assert main([*args, "--week", "seven_day", "--currency", "USD"]) == 0
-    days = pd.read_parquet(out / "transactions.parquet")["timestamp"].dt.dayofweek
+    days = pd.read_parquet(out / "transactions.parquet")["timestamp"].dt.day_of_week
     assert (days >= 5).any()
     patterns = pd.read_parquet(out / "patterns.parquet")
     assert set(patterns.loc[patterns["behaviour"] != "lookalike", "currency"]) == {"USD"}
