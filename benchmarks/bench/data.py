@@ -9,6 +9,7 @@ child process so the harness stays small): simulate, write, record.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -22,7 +23,15 @@ TXNS_PER_CUSTOMER_60_DAYS = 61.8
 SCALE_DAYS = 60
 #: The simulator refuses when its launderers run out of recruitable accounts; the share of
 #: customers open to recruiting is raised step by step (the simulator's default first).
-RECRUIT_POOL_SHARES = (0.15, 0.25, 0.35, 0.5)
+RECRUIT_POOL_SHARES = (0.25, 0.35, 0.5)
+
+
+def simulator_digest() -> str:
+    """A digest of the simulator's source: a cached bank made by other code is made again."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "src" / "flowgraph" / "simulate").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ def ensure_bank(spec: BankSpec, key_file: Path, timeout_s: float) -> dict:
     # params.json is written last: with it and the three tables present, the bank is whole
     if side.exists() and all((spec.folder / f"{n}.parquet").exists() for n in ("transactions", "accounts", "patterns")):
         have = json.loads(side.read_text())
-        if have.get("spec") == dataclasses.asdict(spec):
+        if have.get("spec") == dataclasses.asdict(spec) and have.get("simulator") == simulator_digest():
             return {**have, "folder": str(spec.folder), "cached": True}
     log(f"simulating {spec} ...")
     env = child_env(f"{REPO / 'src'}:{BENCH_DIR}", key_file)
@@ -91,7 +100,8 @@ def main(spec_json: str) -> None:
     write_simulation(bank, spec.folder)
     write_s = time.perf_counter() - start
     tx = bank.transactions
-    params = {"spec": dataclasses.asdict(spec), "recruit_pool_share": share, "n_txns": len(tx),
+    params = {"spec": dataclasses.asdict(spec), "simulator": simulator_digest(), "recruit_pool_share": share,
+              "n_txns": len(tx),
               "n_transfer_edges": int((tx["src_account"].notna() & tx["dst_account"].notna()).sum()),
               "n_patterns": len(bank.patterns), "simulate_s": simulate_s, "write_s": write_s}
     (spec.folder / "params.json").write_text(json.dumps(params, indent=2))
