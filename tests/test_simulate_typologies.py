@@ -145,7 +145,8 @@ def test_naive_crosses_phi_fast_adaptive_stays_under_and_spreads(name):
             days = sorted(days)
             assert not any(days[i + 2] - days[i] == 2 for i in range(len(days) - 2))
     assert max(adaptive_spans) <= WINDOW_DAYS
-    assert max(naive_spans) <= 3 and np.mean(naive_spans) < np.mean(adaptive_spans)
+    # naive: crowded into a few days (a hub pattern puts its 5-7 steps on half as many days)
+    assert max(naive_spans) <= (4 if name == "gather_scatter" else 3) and np.mean(naive_spans) < np.mean(adaptive_spans)
 
 
 # -- look-alikes -------------------------------------------------------------------------

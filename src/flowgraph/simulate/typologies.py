@@ -285,10 +285,10 @@ def scatter_gather(ctx: InjectionContext, behaviour: str) -> Planted:
 
 
 def gather_scatter(ctx: InjectionContext, behaviour: str) -> Planted:
-    """Gather-scatter: 3-6 senders pay a hub that passes the money on to 3-6 receivers,
-    the hub's inflow and outflow inside one short term (each inflow forwarded at once,
-    the smaller side taking turns). The subject is the hub."""
-    return _hub_pattern(ctx, behaviour, "gather_scatter", int(ctx.rng.integers(3, 7)), int(ctx.rng.integers(3, 7)))
+    """Gather-scatter: 5-7 senders pay a hub that passes the money on to 5-7 receivers
+    ("many" on both sides, SPEC §3.1), the hub's inflow and outflow inside one short term
+    (each inflow forwarded at once, the smaller side taking turns). The subject is the hub."""
+    return _hub_pattern(ctx, behaviour, "gather_scatter", int(ctx.rng.integers(5, 8)), int(ctx.rng.integers(5, 8)))
 
 
 def _layered(ctx: InjectionContext, behaviour: str, typology: str, n_layers: int) -> Planted:
