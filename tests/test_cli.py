@@ -86,7 +86,7 @@ def test_simulate_seven_day_week_in_usd(tmp_path):
     """`flowgraph simulate --week seven_day --currency USD`: activity on weekends, planted
     amounts in US dollars; an unknown week is a usage error (exit 2)."""
     out = tmp_path / "bank"
-    args = ["simulate", "--seed", "3", "--customers", "800", "--days", "21", "--out", str(out)]
+    args = ["simulate", "--seed", "3", "--customers", "1000", "--days", "21", "--out", str(out)]
     assert main([*args, "--week", "seven_day", "--currency", "USD"]) == 0
     days = pd.read_parquet(out / "transactions.parquet")["timestamp"].dt.day_of_week
     assert (days >= 5).any()
