@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from test_flow_cycles import graph_of
 
-from flowgraph.detectors.flows import ChainParams, detect_chains
+from flowgraph.detectors.chains import ChainParams, detect_chains
 from flowgraph.errors import ConfigError
 
 # P pays M1 Friday; M1 -> M2 Sunday; M2 -> M3 Monday; M3 -> Z Thursday (3 business days on)

@@ -10,7 +10,7 @@ import pytest
 from flowgraph import build_graph, validate_accounts, validate_transactions
 from flowgraph.calendar import BusinessCalendar
 from flowgraph.detectors import REGISTRY
-from flowgraph.detectors.flows import CycleParams, detect_cycles
+from flowgraph.detectors.cycles import CycleParams, detect_cycles
 from flowgraph.errors import ConfigError
 from flowgraph.scan_config import load_config
 

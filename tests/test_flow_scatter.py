@@ -3,7 +3,7 @@
 import pytest
 from test_flow_cycles import graph_of
 
-from flowgraph.detectors.flows import ScatterParams, detect_scatter
+from flowgraph.detectors.scatter import ScatterParams, detect_scatter
 from flowgraph.errors import ConfigError
 
 # S pays M1, M2, M3 (each of them nothing else) who pass it on to K, Friday to Tuesday

@@ -8,18 +8,20 @@ the contract of :mod:`flowgraph.detectors._contract` (a validated parameters dat
 from __future__ import annotations
 
 from ..hits import HitTable
-from . import fan, flows, large_value, pass_through, structuring
+from . import chains, cycles, fan, large_value, pass_through, scatter, structuring
 from ._contract import Detector, Typology
+from .chains import ChainParams
+from .cycles import CycleParams
 from .fan import FanParams
-from .flows import ChainParams, CycleParams, ScatterParams
 from .large_value import LargeValueParams
 from .pass_through import PassThroughParams
+from .scatter import ScatterParams
 from .structuring import StructuringParams
 
 #: detector name -> its registry entry (the one table every other part reads)
 REGISTRY: dict[str, Detector] = {d.name: d for d in (fan.DETECTOR, pass_through.DETECTOR, structuring.DETECTOR,
-                                                     large_value.DETECTOR, flows.CYCLES, flows.CHAINS,
-                                                     flows.SCATTER)}
+                                                     large_value.DETECTOR, cycles.CYCLES, chains.CHAINS,
+                                                     scatter.SCATTER)}
 DETECTORS = REGISTRY
 
 #: hit typology -> its metadata, over every registered detector

@@ -1,0 +1,144 @@
+"""Time-respecting cycles over forwarding links (issue 12; see :mod:`flowgraph.detectors.flows`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .._kernels.flows import (
+    cycles,
+    successors,
+)
+from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
+from ._common import (
+    in_scan,
+    monitored,
+    n_chunks,
+    phi_table,
+    prepare,
+)
+from ._contract import Detector, Typology
+from ._params import MAX_WINDOW_DAYS, Interval, validate_params
+from .flows import (
+    LINK_CONSTRAINTS,
+    MAX_SEARCH_BUDGET,
+    floor_cents,
+    graph_links,
+    path_measures,
+)
+
+
+@dataclass(frozen=True)
+class CycleParams:
+    """Parameters of the time-respecting cycle detector.
+
+    Parameters
+    ----------
+    window_days : int
+        The whole cycle lies within this many window days, first and last day included
+        ("short term", 001: 10 business days); at most 250.
+    window_unit : {"business", "calendar"}
+        What ``window_days`` counts: business days of the scan's calendar (default) or
+        calendar days.
+    max_hops : int
+        Longest cycle, in hops (k, issue 12: 6); at least 2 (A -> B -> A), at most 12.
+    min_forward_share : float
+        Each account passes on at least this share of what it received (fees and skims
+        are at most 1 minus it; flowgraph's choice 0.9), in [0, 1], to the millionth.
+    forward_tolerance : float
+        ... and at most ``1 + forward_tolerance`` times it (0.05: 001's pass-through
+        tolerance), in [0, 1], to the millionth.
+    min_amount_fraction : float
+        Every edge is at least this × its sender's large-value threshold for transfers
+        (materiality; 1 % is 5,000 CNY for a person, as the fan detector's de minimis).
+    search_budget : int
+        Link expansions one start edge's search may spend (the enumeration bound).
+    max_links_per_edge : int
+        Forwarding links kept per received payment, the earliest (bounds hubs).
+    rule_set : str
+        Rule set whose thresholds apply (``flowgraph.config.RULE_SETS``).
+    """
+
+    window_days: int = 10
+    window_unit: str = "business"
+    max_hops: int = 6
+    min_forward_share: float = 0.9
+    forward_tolerance: float = 0.05
+    min_amount_fraction: float = 0.01
+    search_budget: int = 10_000
+    max_links_per_edge: int = 32
+    rule_set: str = "PBOC-2016"
+
+    _parameter_constraints: ClassVar[dict] = {
+        "window_days": Interval(int, 1, MAX_WINDOW_DAYS),
+        "max_hops": Interval(int, 2, 12),
+        "search_budget": Interval(int, 1, MAX_SEARCH_BUDGET),
+        **LINK_CONSTRAINTS,
+    }
+
+    def __post_init__(self) -> None:
+        validate_params(self)
+
+    def relaxed(self, band: float) -> CycleParams:
+        """The tolerance band's version (004 ch.2 §4): the forwarded share and the
+        materiality floor lowered by ``band``."""
+        return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
+                                   min_amount_fraction=self.min_amount_fraction * (1 - band))
+
+
+def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitTable:
+    """Cycle hits that end in the scan range (a cycle is one day's run: its first to
+    its last hop).
+
+    Parameters
+    ----------
+    graph : TransactionGraph
+    params : CycleParams
+    days : (first, last), optional
+        Business-day indices or dates of the scan; default the whole graph.
+
+    Returns
+    -------
+    HitTable
+    """
+    prepared = prepare(graph, params, days)
+    if prepared is None:
+        return HitTable.empty()
+    rules, first, last = prepared
+    floor = floor_cents(graph, rules, params.min_amount_fraction)
+    n_edges, links = graph_links(graph, last, params, params.window_days - 1, floor)
+    src, dst = graph.src[:n_edges], graph.dst[:n_edges]
+    sender = np.maximum(src, 0)
+    # a cycle starts with a material transfer from a monitored account to another account
+    starts = np.flatnonzero((src >= 0) & (dst >= 0) & (src != dst) & monitored(graph)[sender]
+                            & (graph.amount_cny_cents[:n_edges] >= floor[sender])).astype(np.int64)
+    offsets, path = cycles(starts, graph.arrays, graph.window_day(params.window_unit), *successors(links, n_edges),
+                           params.max_hops, params.window_days, params.search_budget, n_chunks())
+    found = np.flatnonzero(np.diff(offsets) > 0)
+    rows = found[in_scan(graph.day[path[offsets[found + 1] - 1]], first)]
+    if len(rows) == 0:
+        return HitTable.empty()
+    offsets, path = ranges(offsets[rows], offsets[rows + 1], path)
+    first_edge, last_edge = path[offsets[:-1]], path[offsets[1:] - 1]
+    out_cents, back_cents = graph.amount_cny_cents[first_edge], graph.amount_cny_cents[last_edge]
+    measures = path_measures(graph, offsets, path)
+    measures.update({"amount_out": out_cents / 100, "amount_back": back_cents / 100,
+                     "returned_share": np.round(back_cents / np.maximum(out_cents, 1), 6),
+                     "window_unit": np.full(len(rows), params.window_unit, object)})
+    subject = graph.src[first_edge].astype(np.int64)
+    parts = HitParts(np.full(len(rows), "cycle", object), subject, graph.day[first_edge].astype(np.int64),
+                     graph.day[last_edge].astype(np.int64), offsets, path, back_cents, measures,
+                     key=graph.txn_ids(first_edge).astype(str),
+                     accounts=(offsets, graph.src[path].astype(np.int64)))
+    return hit_table(graph, "cycles", params_fingerprint(params), phi_table(graph, rules), parts)
+
+
+CYCLES = Detector("cycles", CycleParams, detect_cycles, (
+    # money that comes back to where it left is round-tripping; families paying each
+    # other back look alike, so alone it stays at the weight of one strong indicator
+    Typology("cycle", "cycle", 1.0, finds=("cycle",), imitated_by=("family_round_trip",),
+             id_measures=("path_accounts",)),
+))

@@ -1,0 +1,185 @@
+"""Scatter-gather through intermediaries and gather-scatter through a hub (issue 12; see
+:mod:`flowgraph.detectors.flows`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .._kernels.flows import (
+    group_flows,
+)
+from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
+from ._common import (
+    in_scan,
+    monitored,
+    n_chunks,
+    phi_table,
+    prepare,
+)
+from ._contract import Detector, Typology
+from ._params import MAX_WINDOW_DAYS, Interval, validate_params
+from .flows import (
+    LINK_CONSTRAINTS,
+    floor_cents,
+    graph_links,
+)
+
+
+@dataclass(frozen=True)
+class ScatterParams:
+    """Parameters of the scatter-gather / gather-scatter detector.
+
+    Parameters
+    ----------
+    window_days : int
+        Every leg of a hit's window lies within this many window days (001: 10), in
+        [1, 250].
+    window_unit : {"business", "calendar"}
+        What ``window_days`` counts: business days (default) or calendar days.
+    min_intermediaries : int
+        Scatter-gather: at least this many distinct intermediaries between one source and
+        one sink (flowgraph's choice 3), in [2, 1000].
+    min_counterparties : int
+        Gather-scatter: at least this many distinct payers and payees whose money passes
+        through the hub (SPEC §3.1's "many": 5), in [2, 1000].
+    min_forward_share, forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
+        As for :class:`CycleParams`.
+    """
+
+    window_days: int = 10
+    window_unit: str = "business"
+    min_intermediaries: int = 3
+    min_counterparties: int = 5
+    min_forward_share: float = 0.9
+    forward_tolerance: float = 0.05
+    min_amount_fraction: float = 0.01
+    max_links_per_edge: int = 32
+    rule_set: str = "PBOC-2016"
+
+    _parameter_constraints: ClassVar[dict] = {
+        "window_days": Interval(int, 1, MAX_WINDOW_DAYS),
+        "min_intermediaries": Interval(int, 2, 1000),
+        "min_counterparties": Interval(int, 2, 1000),
+        **LINK_CONSTRAINTS,
+    }
+
+    def __post_init__(self) -> None:
+        validate_params(self)
+
+    def relaxed(self, band: float) -> ScatterParams:
+        """The tolerance band's version: the forwarded share and the materiality floor
+        lowered by ``band`` (the counts stay: one account fewer is another pattern)."""
+        return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
+                                   min_amount_fraction=self.min_amount_fraction * (1 - band))
+
+
+def _clusters(graph, links, group_key, key_a, key_b, wday, params, min_a, min_b):
+    """Clusters of qualifying windows of links grouped by ``group_key``: per cluster its
+    link rows (into ``links`` as given), as segments."""
+    order = np.lexsort((links.out_edge, group_key))
+    sorted_key = group_key[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])) if len(order) else \
+        np.zeros(0, np.int64)
+    indptr = np.concatenate([starts, [len(order)]]).astype(np.int64)
+    _, flows = group_flows(indptr, key_a[order], key_b[order], wday[links.in_edge[order]],
+                           wday[links.out_edge[order]], params.window_days, min_a, min_b, graph.n_accounts,
+                           n_chunks())
+    new = np.concatenate([[True], flows.cluster[1:] != flows.cluster[:-1]]) if len(flows.cluster) else \
+        np.zeros(0, bool)
+    offsets = np.concatenate([np.flatnonzero(new), [len(flows.link)]]).astype(np.int64)
+    return offsets, order[flows.link]
+
+
+def _scatter_parts(graph, links, offsets, rows, typology, subject, first, sides, unit):
+    """Hit parts of link clusters (``rows[offsets[i]:offsets[i + 1]]``); ``sides`` names
+    the id-list measures: measure name -> per-link account."""
+    in_edge, out_edge = links.in_edge[rows], links.out_edge[rows]
+    start = offsets[:-1]
+    first_in = np.minimum.reduceat(in_edge, start) if len(start) else np.zeros(0, np.int64)
+    last_out = np.maximum.reduceat(out_edge, start) if len(start) else np.zeros(0, np.int64)
+    keep = np.flatnonzero(in_scan(graph.day[last_out], first) & monitored(graph)[subject])
+    if len(keep) == 0:
+        return HitParts.empty()
+    offsets, rows = ranges(offsets[keep], offsets[keep + 1], rows)
+    in_edge, out_edge, subject = links.in_edge[rows], links.out_edge[rows], subject[keep]
+    first_in, last_out = first_in[keep], last_out[keep]
+    cut = offsets[1:-1]
+    per_hit = lambda values: [list(x) for x in np.split(np.asarray(values, dtype=object), cut)]
+    distinct = lambda values: [list(dict.fromkeys(x)) for x in per_hit(values)]
+    ins, outs = per_hit(in_edge), per_hit(out_edge)
+    in_cents = np.array([graph.amount_cny_cents[list(dict.fromkeys(x))].sum() for x in ins], np.int64)
+    out_cents = np.array([graph.amount_cny_cents[list(dict.fromkeys(x))].sum() for x in outs], np.int64)
+    date = lambda e: graph.timestamp_ns[e].astype("datetime64[ns]").astype("datetime64[D]").astype(str)
+    measures = {name: distinct(graph.account_ids[account[rows]]) for name, account in sides.items()}
+    measures.update({
+        # each leg hop by hop: [money in, money passed on]
+        "leg_txn_ids": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(graph.txn_ids(in_edge)),
+                                                                       per_hit(graph.txn_ids(out_edge)))],
+        "leg_amounts": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(graph.amount_cny[in_edge].tolist()),
+                                                                       per_hit(graph.amount_cny[out_edge].tolist()))],
+        "leg_dates": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(date(in_edge)), per_hit(date(out_edge)))],
+        "amount_in": in_cents / 100, "amount_out": out_cents / 100,
+        "window_unit": np.full(len(keep), unit, object),
+    })
+    evidence_offsets = offsets * 2
+    evidence = np.column_stack([in_edge, out_edge]).reshape(-1)
+    return HitParts(np.full(len(keep), typology, object), subject.astype(np.int64),
+                    graph.day[first_in].astype(np.int64), graph.day[last_out].astype(np.int64), evidence_offsets,
+                    evidence, out_cents, measures, key=graph.txn_ids(first_in).astype(str))
+
+
+def detect_scatter(graph, params: ScatterParams = ScatterParams(), days=None) -> HitTable:
+    """Scatter-gather and gather-scatter hits whose last leg is in the scan range or after
+    its first day.
+
+    Parameters
+    ----------
+    graph : TransactionGraph
+    params : ScatterParams
+    days : (first, last), optional
+        Business-day indices or dates of the scan; default the whole graph.
+
+    Returns
+    -------
+    HitTable
+    """
+    prepared = prepare(graph, params, days)
+    if prepared is None:
+        return HitTable.empty()
+    rules, first, last = prepared
+    floor = floor_cents(graph, rules, params.min_amount_fraction)
+    _, links = graph_links(graph, last, params, params.window_days - 1, floor)
+    wday = graph.window_day(params.window_unit)
+    payer = graph.src[links.in_edge].astype(np.int64)
+    hub = graph.dst[links.in_edge].astype(np.int64)
+    payee = graph.dst[links.out_edge].astype(np.int64)
+    parts = []
+    # scatter-gather: per (source, sink), distinct intermediaries
+    two_ends = np.flatnonzero(payer != payee)
+    pair = links._make(x[two_ends] for x in links)
+    offsets, rows = _clusters(graph, pair, payer[two_ends] * graph.n_accounts + payee[two_ends], hub[two_ends],
+                              hub[two_ends], wday, params, params.min_intermediaries, 1)
+    sink = payee[two_ends][rows[offsets[:-1]]]
+    parts.append(_scatter_parts(graph, pair, offsets, rows, "scatter_gather", sink, first,
+                                {"intermediaries": hub[two_ends], "ends": payer[two_ends]}, params.window_unit))
+    # gather-scatter: per hub, distinct payers and payees
+    offsets, rows = _clusters(graph, links, hub, payer, payee, wday, params, params.min_counterparties,
+                              params.min_counterparties)
+    parts.append(_scatter_parts(graph, links, offsets, rows, "gather_scatter", hub[rows[offsets[:-1]]], first,
+                                {"payers": payer, "payees": payee}, params.window_unit))
+    pid, phi = params_fingerprint(params), phi_table(graph, rules)
+    return HitTable.concat([hit_table(graph, "scatter_gather", pid, phi, p) for p in parts])
+
+
+SCATTER = Detector("scatter_gather", ScatterParams, detect_scatter, (
+    Typology("scatter_gather", "scatter_gather", 1.0, finds=("scatter_gather",),
+             imitated_by=("settlement_layers",), id_measures=("intermediaries", "ends")),
+    # a hub passing many payers' money on to many payees; a payment processor's
+    # settlement looks alike, so it weighs as the fan combinations do
+    Typology("gather_scatter", "scatter_gather", 0.8, finds=("gather_scatter",),
+             imitated_by=("settlement_layers",), id_measures=("payers", "payees")),
+))
