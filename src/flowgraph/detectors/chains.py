@@ -25,7 +25,6 @@ from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, validate_params
 from .flows import (
     LINK_CONSTRAINTS,
-    floor_cents,
     graph_links,
     path_measures,
 )
@@ -92,8 +91,7 @@ def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitT
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    floor = floor_cents(graph, rules, params.min_amount_fraction)
-    n_edges, links = graph_links(graph, last, params, params.hop_days, floor)
+    n_edges, links, _ = graph_links(graph, rules, last, params, params.hop_days)
     hops, next_edge = longest_chains(*successors(links, n_edges))
     roots = np.setdiff1d(links.in_edge, links.out_edge)  # nobody forwarded this money to its payer
     roots = roots[(hops[roots] >= params.min_hops) & monitored(graph)[graph.dst[roots]]]

@@ -25,7 +25,6 @@ from ._params import MAX_WINDOW_DAYS, Interval, validate_params
 from .flows import (
     LINK_CONSTRAINTS,
     MAX_SEARCH_BUDGET,
-    floor_cents,
     graph_links,
     path_measures,
 )
@@ -108,8 +107,7 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    floor = floor_cents(graph, rules, params.min_amount_fraction)
-    n_edges, links = graph_links(graph, last, params, params.window_days - 1, floor)
+    n_edges, links, floor = graph_links(graph, rules, last, params, params.window_days - 1)
     src, dst = graph.src[:n_edges], graph.dst[:n_edges]
     sender = np.maximum(src, 0)
     # a cycle starts with a material transfer from a monitored account to another account

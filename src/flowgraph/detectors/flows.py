@@ -53,6 +53,7 @@ from .._kernels.flows import (
 from ..graph import WINDOW_UNITS
 from ._common import (
     cents,
+    memo,
     n_chunks,
     share_cents,
     transfer_threshold,
@@ -69,14 +70,29 @@ def floor_cents(graph, rules, fraction: float) -> np.ndarray:
     return share_cents(fraction, cents(transfer_threshold(graph, rules)))
 
 
-def graph_links(graph, last: int, params, hop_days: int, floor: np.ndarray):
+def graph_links(graph, rules, last: int, params, hop_days: int):
     """Forwarding links among the edges up to business day ``last`` for ``params``
-    (``window_unit``, ``min_forward_share``, ``forward_tolerance``, ``max_links_per_edge``)."""
-    n_edges = int(graph.day_indptr[last + 1])
-    _, links = forwarding_links(graph.arrays, graph.window_day(params.window_unit), n_edges, hop_days,
-                                ppm(params.min_forward_share), ppm(params.forward_tolerance), floor,
-                                params.max_links_per_edge, n_chunks())
-    return n_edges, links
+    (``window_unit``, ``min_forward_share``, ``forward_tolerance``, ``min_amount_fraction``,
+    ``max_links_per_edge``) and each account's materiality floor (int cents). The links
+    are found once per graph and link parameters (:func:`memo`): cycles and scatter-gather
+    with the same window share them.
+
+    Returns
+    -------
+    n_edges, links, floor_cents
+    """
+    floor = floor_cents(graph, rules, params.min_amount_fraction)
+    key = ("forwarding_links", rules, last, hop_days, params.window_unit, params.min_forward_share,
+           params.forward_tolerance, params.min_amount_fraction, params.max_links_per_edge)
+
+    def find():
+        n_edges = int(graph.day_indptr[last + 1])
+        _, links = forwarding_links(graph.arrays, graph.window_day(params.window_unit), n_edges, hop_days,
+                                    ppm(params.min_forward_share), ppm(params.forward_tolerance), floor,
+                                    params.max_links_per_edge, n_chunks())
+        return n_edges, links
+
+    return (*memo(graph, key, find), floor)
 
 
 def path_measures(graph, offsets: np.ndarray, path: np.ndarray) -> dict:

@@ -24,7 +24,6 @@ from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, validate_params
 from .flows import (
     LINK_CONSTRAINTS,
-    floor_cents,
     graph_links,
 )
 
@@ -151,8 +150,7 @@ def detect_scatter(graph, params: ScatterParams = ScatterParams(), days=None) ->
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    floor = floor_cents(graph, rules, params.min_amount_fraction)
-    _, links = graph_links(graph, last, params, params.window_days - 1, floor)
+    _, links, _ = graph_links(graph, rules, last, params, params.window_days - 1)
     wday = graph.window_day(params.window_unit)
     payer = graph.src[links.in_edge].astype(np.int64)
     hub = graph.dst[links.in_edge].astype(np.int64)
