@@ -14,10 +14,11 @@ n_days, amount, phi, ceiling, utilisation, measures`` (JSON text), then one ``m_
 column per measure. :func:`check_hits` is called where alerts, the store and the exports
 take hits in.
 
-**Ids.** A hit's id is a hash of detector, typology, parameter fingerprint, subject, the
-first day of its run of qualifying days and the detector's ``key`` (e.g. the channel):
-the same data and parameters give the same id, and a run that goes on into later days
-keeps its id while its window, evidence and measures are updated.
+**Ids.** A hit's id is a hash of detector, typology, parameter fingerprint, subject (or
+the account a detector anchors it at: ``HitParts.anchor``), the first day of its run of
+qualifying days and the detector's ``key`` (e.g. the channel): the same data and
+parameters give the same id, and a run that goes on into later days keeps its id while
+its window, evidence and measures are updated.
 """
 
 from __future__ import annotations
@@ -233,6 +234,10 @@ class HitParts:
     accounts : (offsets, accounts), optional
         Evidence accounts per hit (subject first); default the subject and every account
         on its evidence edges.
+    anchor : ndarray of int, optional
+        Dense index of the account the id names instead of the subject, for a hit whose
+        subject may change while it goes on (a chain's: see
+        :mod:`flowgraph.detectors.pass_through`).
     """
 
     typology: np.ndarray
@@ -246,6 +251,7 @@ class HitParts:
     key: np.ndarray | None = None
     window: tuple | None = None
     accounts: tuple | None = None
+    anchor: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.subject)
@@ -265,7 +271,8 @@ class HitParts:
                    key=None if parts[0].key is None else np.concatenate([np.asarray(p.key, object) for p in parts]),
                    window=None if parts[0].window is None else tuple(
                        np.concatenate([p.window[k] for p in parts]) for k in range(2)),
-                   accounts=None if parts[0].accounts is None else _concat_segments([p.accounts for p in parts]))
+                   accounts=None if parts[0].accounts is None else _concat_segments([p.accounts for p in parts]),
+                   anchor=None if parts[0].anchor is None else cat("anchor"))
 
     @classmethod
     def empty(cls) -> "HitParts":
@@ -336,8 +343,9 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
     typology = np.asarray(parts.typology, dtype=object)
     key = np.zeros(n, np.int64) if parts.key is None else np.asarray(parts.key)
     run_first_day = days[run_first].astype(str)
+    anchor_ids = subject_ids if parts.anchor is None else graph.account_ids[np.asarray(parts.anchor, np.int64)]
     ids = np.array([hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
-                    for t, s, d, k in zip(typology.tolist(), subject_ids.tolist(), run_first_day.tolist(),
+                    for t, s, d, k in zip(typology.tolist(), anchor_ids.tolist(), run_first_day.tolist(),
                                           key.tolist())], dtype=object)
     # the one hit order (SORT_COLUMNS), applied to the arrays before any list column is built:
     # dense account indices sort as the ids do (graph.account_ids is sorted)

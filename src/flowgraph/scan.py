@@ -48,6 +48,7 @@ import pyarrow.compute as pc
 from .alerts import build_alerts
 from .detectors import REGISTRY
 from .detectors._common import forget
+from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports
 from .graph import TransactionGraph, build_graph
@@ -121,10 +122,12 @@ def _column_digest(values: pd.Series, name: str) -> bytes:
 
 @dataclass
 class ScannedHits:
-    """The hits of a scan and the band hits it set aside (see :func:`scan_hits`)."""
+    """The hits of a scan, the band hits it set aside and the pass-through runs it traced
+    (see :func:`scan_hits`)."""
 
     hits: pd.DataFrame
     covered_ids: list
+    member_runs: pd.DataFrame
 
 
 def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]) -> ScannedHits:
@@ -134,28 +137,33 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     (their runs overlap) is left out, and its id listed so a stored copy is retracted.
 
     Runs are traced from the first day of the data and every strict hit a band hit could
-    overlap is looked at, so the result does not depend on where ``days`` starts.
+    overlap is looked at, so the result does not depend on where ``days`` starts. The
+    pass-through runs of every hit, band hits set aside included, are listed
+    (:func:`~flowgraph.detectors.pass_through.member_runs`): stored chains made of them are
+    recomputed.
     """
     first, last = days
-    frames, covered_ids = [], []
+    frames, covered_ids, traced = [], [], []
     band = config.model.tolerance_band
     for name, entry in REGISTRY.items():
         params = config.detector_params[name]
         relaxed_params = params.relaxed(band) if band > 0 else params
         relaxed = entry.detect(graph, relaxed_params, (first, last)).frame if relaxed_params != params else None
-        # a strict hit covers a band hit only if its run reaches the band hit's run
-        reach = first if relaxed is None or relaxed.empty else \
-            min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
-        strict = entry.detect(graph, params, (reach, last)).frame
+        strict = entry.detect(graph, params, (first, last)).frame
         if relaxed is not None and len(relaxed):
-            covered = _covered(relaxed, strict)
+            # a strict hit covers a band hit only if its run reaches the band hit's run
+            reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
+            covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
+            covered = _covered(relaxed, covering)
             covered_ids += relaxed.loc[covered, "hit_id"].tolist()
             frames.append(relaxed[~covered].assign(in_band=True))
-        frames.append(strict[strict["run_last"] >= graph.business_days[first]].assign(in_band=False))
+            traced.append(member_runs(relaxed))
+        frames.append(strict.assign(in_band=False))
+        traced.append(member_runs(strict))
     forget(graph)
     hits = pd.concat(frames, ignore_index=True)
     hits["w"] = _w_column(hits)
-    return ScannedHits(hits, covered_ids)
+    return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True))
 
 
 def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
@@ -367,7 +375,9 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
                    clock) -> dict[str, int]:
     """Commit the scan's hits chunk by chunk (by the day each run ends), skipping chunks an
     earlier process committed; the hits added, updated and retracted."""
-    ends = None if scanned is None else graph.day_index_of(scanned.hits["run_last"])
+    # a chain that lost a member may end before the scan's days: it goes in the first chunk
+    ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
+    retract_ids = () if scanned is None else scanned.covered_ids + _stale_chains(store, config.config_hash, scanned)
     changes: dict[str, int] = {}
     days = graph.business_days
     for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
@@ -376,11 +386,19 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
         with clock("store"):
             counts = store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), scanned.hits[in_chunk],
                                         config.config_hash, scan_last,
-                                        retract_ids=scanned.covered_ids if i == len(chunks) - 1 else ())
+                                        retract_ids=retract_ids if i == len(chunks) - 1 else ())
         changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
         if on_chunk is not None:
             on_chunk(i)
     return changes
+
+
+def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
+    """Stored chain hits a member run of which the scan traced again and that it did not
+    find again (:func:`~flowgraph.detectors.pass_through.stale_chains`)."""
+    stored = store.query("SELECT hit_id, typology, params_id, subject, run_first, measures FROM hits "
+                         "WHERE config_hash = ? AND typology = 'pass_through_chain'", [config_hash])
+    return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
 
 
 def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, reveal_ids, key_file, clock):

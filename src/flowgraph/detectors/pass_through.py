@@ -14,11 +14,20 @@ Chains (layering): pass-through hits link into one hit of typology
 carrying at least ``link_fraction`` of the smaller one's amount; its subject is the first
 intermediary (the member no other member paid), its evidence every member's, and A the
 smallest member's amount.
+
+Chain identity: a chain's id is anchored at its earliest member run (first day, then
+account), which stays put while runs extend and members join later, so a chain that goes
+on is the same hit, updated. Its make-up can still change (two chains merge, or a member's
+best run moves and a link goes), so a scan reports every chain that has a run reaching its
+days or that lost such a member since the day before, and :func:`stale_chains` names the
+stored chain hits the scan must retract: those with a member run it traced again (measure
+``member_first_days``) that it did not find again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -89,7 +98,8 @@ class PassThroughParams:
 
 
 def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) -> HitTable:
-    """Pass-through hits (single accounts and chains) whose runs reach the scan range.
+    """Pass-through hits (single accounts and chains) whose runs reach the scan range, and
+    the chains whose make-up the scan's days changed.
 
     Parameters
     ----------
@@ -107,33 +117,60 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
         return HitTable.empty()
     rules, first, last = prepared
     floor_cents = cents(params.material_fraction * transfer_threshold(graph, rules))
-    g = graph.arrays
-    offsets, days_met = pass_through_days(g, last, params.run_days, floor_cents, params.tolerance, n_chunks())
-    runs = day_runs(offsets, days_met, 1)
-    runs = take(runs, monitored(graph)[runs.account])
-    best_run = take(days_met, runs.best_row)
-    account, run_first, run_last, best = runs.account, runs.first_day, runs.last_day, best_run.day
-    offsets, edges = pass_through_evidence(account, best, params.run_days, g)
-    in_cents, out_cents = best_run.in_cents, best_run.out_cents
-    a_cents = np.minimum(in_cents, out_cents)
-    gap = np.round((np.maximum(in_cents, out_cents) - a_cents) / np.maximum(np.maximum(in_cents, out_cents), 1), 9)
-    day_text = graph.business_days.astype(str)
-    members = {"account": account, "run_first": run_first, "run_last": run_last, "best": best,
-               "offsets": offsets, "edges": edges, "a_cents": a_cents, "in_cents": in_cents, "out_cents": out_cents,
-               "gap": gap}
+    day_offsets, days_met = pass_through_days(graph.arrays, last, params.run_days, floor_cents, params.tolerance,
+                                              n_chunks())
+    members = _member_runs(graph, day_offsets, days_met, params.run_days)
+    account, run_first, run_last, best = members["account"], members["run_first"], members["run_last"], members["best"]
     keep = in_scan(run_last, first)
+    day_text = graph.business_days.astype(str)
     single = HitParts(
         np.full(int(keep.sum()), "pass_through", object), account[keep], run_first[keep], run_last[keep],
-        *_take(offsets, edges, keep), a_cents[keep],
-        {"amount_in": in_cents[keep] / 100, "amount_out": out_cents[keep] / 100, "gap": gap[keep],
-         "run_days": np.full(int(keep.sum()), params.run_days), "best_day": day_text[best[keep]],
-         "run_first_day": day_text[run_first[keep]], "run_last_day": day_text[run_last[keep]]})
+        *_take(members["offsets"], members["edges"], keep), members["a_cents"][keep],
+        {"amount_in": members["in_cents"][keep] / 100, "amount_out": members["out_cents"][keep] / 100,
+         "gap": members["gap"][keep], "run_days": np.full(int(keep.sum()), params.run_days),
+         "best_day": day_text[best[keep]], "run_first_day": day_text[run_first[keep]],
+         "run_last_day": day_text[run_last[keep]]})
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
     tables = [hit_table(graph, "pass_through", pid, phi, single)]
     if params.link_chains:
-        chains = _chain_parts(graph, members, _chains(graph, members, params.link_fraction), first)
-        tables.append(hit_table(graph, "pass_through", pid, phi, chains))
+        unsettled = _unsettled_runs(graph, day_offsets, days_met, params, first)
+        reported = [g for g in _chains(graph, members, params.link_fraction)
+                    if max(int(run_last[i]) for i in g) >= first
+                    or any((int(account[i]), int(run_first[i])) in unsettled for i in g)]
+        tables.append(hit_table(graph, "pass_through", pid, phi, _chain_parts(graph, members, reported)))
     return HitTable.concat(tables)
+
+
+def _member_runs(graph, day_offsets: np.ndarray, days_met, run_days: int) -> dict:
+    """The runs of qualifying days of monitored accounts, each with its best run: the
+    run's account, first and last day, best day, evidence (segments of edges), in, out,
+    A = min(in, out) in cents, and gap."""
+    runs = day_runs(day_offsets, days_met, 1)
+    runs = take(runs, monitored(graph)[runs.account])
+    best_run = take(days_met, runs.best_row)
+    offsets, edges = pass_through_evidence(runs.account, best_run.day, run_days, graph.arrays)
+    in_cents, out_cents = best_run.in_cents, best_run.out_cents
+    a_cents = np.minimum(in_cents, out_cents)
+    larger = np.maximum(in_cents, out_cents)
+    gap = np.round((larger - a_cents) / np.maximum(larger, 1), 9)
+    return {"account": runs.account, "run_first": runs.first_day, "run_last": runs.last_day, "best": best_run.day,
+            "offsets": offsets, "edges": edges, "a_cents": a_cents, "in_cents": in_cents, "out_cents": out_cents,
+            "gap": gap}
+
+
+def _unsettled_runs(graph, day_offsets: np.ndarray, days_met, params: PassThroughParams,
+                    first: int) -> set[tuple[int, int]]:
+    """Member runs, as (account, first day), of the chains as they stood on the day before
+    the scan that had a member run still open that day: the scan's days may have moved
+    that member's best run and cut a link, so every chain one of them belongs to now is
+    reported again (a chain that lost a member may no longer reach the scan)."""
+    if first == 0:
+        return set()
+    before = days_met.day < first  # which days qualify never depends on later days
+    m = _member_runs(graph, np.concatenate([[0], np.cumsum(before)])[day_offsets], take(days_met, before),
+                     params.run_days)
+    return {(int(m["account"][i]), int(m["run_first"][i])) for g in _chains(graph, m, params.link_fraction)
+            if max(int(m["run_last"][i]) for i in g) == first - 1 for i in g}
 
 
 def _take(offsets: np.ndarray, values: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,9 +216,9 @@ def _chains(graph, m: dict, link_fraction: float) -> list[list[int]]:
     return sorted(ordered, key=lambda g: g[0])
 
 
-def _chain_parts(graph, m: dict, groups: list[list[int]], first: int) -> HitParts:
-    """One chain hit per group that reaches the scan range; subject: its first member."""
-    groups = [g for g in groups if max(int(m["run_last"][i]) for i in g) >= first]
+def _chain_parts(graph, m: dict, groups: list[list[int]]) -> HitParts:
+    """One chain hit per group; subject: its first member; id anchored at its earliest
+    member run (first day, then account)."""
     if not groups:
         return HitParts.empty()
     day_text = graph.business_days.astype(str)
@@ -190,6 +227,8 @@ def _chain_parts(graph, m: dict, groups: list[list[int]], first: int) -> HitPart
                                            for g in groups])
     member_accounts = [list(dict.fromkeys(int(a) for a in accts)) for accts in per_group("account")]
     subject = np.array([a[0] for a in member_accounts], np.int64)
+    anchor = np.array([m["account"][min(g, key=lambda i: (int(m["run_first"][i]), int(m["account"][i])))]
+                       for g in groups], np.int64)
     # members first (in chain order), then every other account their evidence touched
     touched_off, touched = segment_accounts(evidence_offsets, evidence, graph.src, graph.dst, subject)
     accounts = [a + [x for x in touched[touched_off[k] + 1:touched_off[k + 1]].tolist() if x not in a]
@@ -201,11 +240,54 @@ def _chain_parts(graph, m: dict, groups: list[list[int]], first: int) -> HitPart
         np.array([min(x) for x in per_group("a_cents")], np.int64),
         {"chain_length": np.array([len(a) for a in member_accounts], np.int64),
          "members": [[str(graph.account_ids[a]) for a in acc] for acc in member_accounts],
+         "member_first_days": [[[str(day_text[m["run_first"][i]]) for i in g if m["account"][i] == a] for a in acc]
+                               for g, acc in zip(groups, member_accounts)],
          "gaps": [[float(x) for x in gaps] for gaps in per_group("gap")],
          "amount_in": np.array([m["in_cents"][g[0]] / 100 for g in groups]),
          "amount_out": np.array([m["out_cents"][g[-1]] / 100 for g in groups]),
          "run_first_day": day_text[run_first]},
-        accounts=segments([np.array(a, np.int64) for a in accounts]))
+        accounts=segments([np.array(a, np.int64) for a in accounts]), anchor=anchor)
+
+
+def member_runs(hits: pd.DataFrame) -> pd.DataFrame:
+    """The pass-through runs hits are made of: a ``pass_through`` hit's own run, every
+    member's of a ``pass_through_chain`` hit.
+
+    Parameters
+    ----------
+    hits : DataFrame
+        Hits (a hit table, or hits as the store holds them) with ``hit_id``, ``typology``,
+        ``params_id``, ``subject``, ``run_first`` and ``measures`` (JSON text).
+
+    Returns
+    -------
+    DataFrame
+        One row per (hit, run): ``hit_id, params_id, account, run_first`` (ISO day).
+    """
+    single = hits[hits["typology"] == "pass_through"]
+    rows = [(h, p, a, d) for h, p, a, d in zip(single["hit_id"], single["params_id"], single["subject"],
+                                               _iso_days(single["run_first"]))]
+    chains = hits[hits["typology"] == "pass_through_chain"]
+    for hit_id, params_id, measures in zip(chains["hit_id"], chains["params_id"], chains["measures"]):
+        m = json.loads(measures)
+        # a chain stored by a version without member_first_days names no runs
+        rows += [(hit_id, params_id, a, d) for a, first_days in zip(m["members"], m.get("member_first_days", ()))
+                 for d in first_days]
+    return pd.DataFrame(rows, columns=["hit_id", "params_id", "account", "run_first"])
+
+
+def stale_chains(stored: pd.DataFrame, recomputed: pd.DataFrame, found: set) -> list[str]:
+    """Ids of stored chain hits that a scan recomputed — one of their member runs is a run
+    the scan traced again (``recomputed``, see :func:`member_runs`) — and did not find
+    again (not in ``found``): their members now make another chain, or none."""
+    chains = member_runs(stored[stored["typology"] == "pass_through_chain"])
+    touched = chains.merge(recomputed.drop(columns="hit_id"), on=["params_id", "account", "run_first"])
+    return sorted(set(touched["hit_id"]) - set(found))
+
+
+def _iso_days(values) -> np.ndarray:
+    """Days (timestamps or ISO text) as ISO text."""
+    return pd.Series(values).to_numpy(dtype="datetime64[D]").astype(str)
 
 
 DETECTOR = Detector("pass_through", PassThroughParams, detect, (
