@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowgraph import build_graph, load_dataset, run_detectors
+from flowgraph import build_graph, load_dataset, run_detectors, validate_accounts, validate_transactions
 from flowgraph.io import Dataset
 from flowgraph.scan import run_scan
 from flowgraph.scan_config import ScanConfig
@@ -165,3 +165,81 @@ def test_evidence_reproduces_the_measures(bank, reference):
             continue
         checked.add(h.typology)
     assert {"fan_in", "fan_out", "pass_through", "large_value_daily", "frequent_daily"} <= checked
+
+
+# -- pass-through chains whose make-up changes in a T+1 sequence -------------------------------
+# Business days 2024-10-14 (Mon) .. 2024-10-22 (Tue), no holiday among them. Pass-through:
+# 3 business days whose in and out differ by at most 5 % with min(in, out) >= 400,000 (0.8 x
+# the person threshold); a run's evidence is its best 3 days (smallest gap, then earliest).
+CHAIN_DAYS = ["2024-10-14", "2024-10-15", "2024-10-16", "2024-10-17", "2024-10-18", "2024-10-21", "2024-10-22"]
+
+
+def _chain_bank(rows) -> Dataset:
+    """A bank from (day index, src, dst, amount) rows; every account a customer's, and a
+    small payment each day so that every day of CHAIN_DAYS is in the data."""
+    rows = rows + [(d, "F1", "F2", 100.0) for d in range(len(CHAIN_DAYS))]
+    table = pd.DataFrame([(f"t{i:03d}", f"{CHAIN_DAYS[d]} {9 + i % 8:02d}:00:00", src, dst, f"{amount:.2f}", "CNY",
+                           "transfer") for i, (d, src, dst, amount) in enumerate(rows)],
+                         columns=["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel"])
+    accounts = sorted(set(table["src_account"]) | set(table["dst_account"]))
+    return Dataset(validate_transactions(table, "chains.csv"), validate_accounts(pd.DataFrame(
+        {"account_id": accounts, "customer_id": [f"c-{a}" for a in accounts], "party_type": "person"})))
+
+
+def _chain_sequence(rows, tmp_path):
+    """The chain hits of a range scan of the first two days then one T+1 run per later
+    day (each on the data as it stood), of one range scan, and the sequence's store."""
+    bank = _chain_bank(rows)
+    graph = build_graph(bank.transactions.table, bank.accounts.table)
+    store = tmp_path / "t1.sqlite"
+    run_scan(_until(bank, graph, 1), tmp_path / "range", ScanConfig(chunk_days=1), store_path=store, progress=False)
+    for d in range(2, len(CHAIN_DAYS)):
+        run_scan(_until(bank, graph, d), tmp_path / CHAIN_DAYS[d], ScanConfig(), as_of=CHAIN_DAYS[d],
+                 store_path=store, progress=False)
+    run_scan(bank, tmp_path / "once", ScanConfig(), progress=False)
+    once, sequence = _stored(tmp_path / "once" / "store.sqlite"), _stored(store)
+    pd.testing.assert_frame_equal(sequence, once)
+    return once[once["typology"] == "pass_through_chain"], store
+
+
+def _versions(store, hit_id) -> list:
+    with sqlite3.connect(store) as conn:
+        return [r[0] for r in conn.execute("SELECT reason FROM hit_versions WHERE hit_id = ?", (hit_id,))]
+
+
+def test_chains_that_merge_later_end_as_in_the_range_scan(tmp_path):
+    """A1 -> A2 and B1 -> B2 chain on day 0. U paid B2's money on to A1 on day 0, but
+    becomes a pass-through account only on day 2 (its in and out match over days 0..2),
+    which links the two chains into one: B1 -> B2 -> U -> A1 -> A2."""
+    rows = [(0, "SRC", "B1", 1_000_000.0), (0, "B1", "B2", 995_000.0), (0, "B2", "U", 990_000.0),
+            (0, "U", "A1", 500_000.0), (0, "A1", "A2", 495_000.0), (0, "A2", "SINK", 490_000.0),
+            (2, "U", "W", 480_000.0)]
+    chains, store = _chain_sequence(rows, tmp_path)
+    [merged] = chains.itertuples()
+    m = json.loads(merged.measures)
+    # chain order: the member nobody paid, then by best day and account
+    assert m["members"] == ["B1", "A1", "A2", "B2", "U"] and merged.subject == "B1"
+    assert m["member_first_days"] == [[CHAIN_DAYS[0]]] * 4 + [[CHAIN_DAYS[2]]]
+    # A1 -> A2, anchored at the earliest member run (A1's), went on as the merged chain (the
+    # subject moved to B1); B1 -> B2 was retracted
+    assert "updated" in _versions(store, merged.hit_id)
+    with sqlite3.connect(store) as conn:
+        gone = conn.execute("SELECT measures FROM hit_versions WHERE typology = 'pass_through_chain' "
+                            "AND reason = 'retracted'").fetchall()
+    assert [json.loads(g[0])["members"] for g in gone] == [["B1", "B2"]]
+
+
+def test_a_chain_that_loses_a_member_ends_as_in_the_range_scan(tmp_path):
+    """S1 -> S2 -> S0 chain on day 0. On day 3 S0 passes on 1,000,000 with no gap: its run
+    goes on, its best 3 days move to days 1..3 and no longer hold S2's payment, so S1 -> S2
+    is a chain of its own, whose runs ended on day 2, before the day that split it."""
+    rows = [(0, "SRC", "S1", 1_000_000.0), (0, "S1", "S2", 990_000.0), (0, "S2", "S0", 985_000.0),
+            (0, "S0", "SINK", 980_000.0), (3, "SRC2", "S0", 1_000_000.0), (3, "S0", "SINK2", 1_000_000.0)]
+    chains, store = _chain_sequence(rows, tmp_path)
+    [rest] = chains.itertuples()
+    assert json.loads(rest.measures)["members"] == ["S1", "S2"] and str(rest.run_last)[:10] == CHAIN_DAYS[2]
+    # the three-member chain, anchored at S0's run, was retracted
+    with sqlite3.connect(store) as conn:
+        gone = conn.execute("SELECT measures FROM hit_versions WHERE typology = 'pass_through_chain' "
+                            "AND reason = 'retracted'").fetchall()
+    assert [sorted(json.loads(g[0])["members"]) for g in gone] == [["S0", "S1", "S2"]]
