@@ -8,7 +8,9 @@ run that is killed leaves every committed chunk and nothing half-written, and th
 run over the same data, configuration and days resumes after the last committed chunk.
 How the days are cut changes no hit. Re-running adds nothing twice: a hit's id is fixed
 by its run's start; a new version of a stored hit replaces it, and a stored hit the
-re-scanned days no longer show is retracted (both kept in ``hit_versions``).
+re-scanned days no longer show is retracted (both kept in ``hit_versions``), as is a
+stored pass-through chain one of whose member runs the scan traced again and that it did
+not find again (its members joined another chain or parted).
 
 After the chunks, the alerts of every monitoring unit touched are rebuilt from all of its
 stored hits (so a T+1 hit joins yesterday's alert), hits with utilisation u > 1 are

@@ -278,8 +278,22 @@ def member_runs(hits: pd.DataFrame) -> pd.DataFrame:
 
 def stale_chains(stored: pd.DataFrame, recomputed: pd.DataFrame, found: set) -> list[str]:
     """Ids of stored chain hits that a scan recomputed — one of their member runs is a run
-    the scan traced again (``recomputed``, see :func:`member_runs`) — and did not find
-    again (not in ``found``): their members now make another chain, or none."""
+    the scan traced again — and did not find again: their members now make another chain,
+    or none.
+
+    Parameters
+    ----------
+    stored : DataFrame
+        Stored hits (columns as for :func:`member_runs`); only chain hits are looked at.
+    recomputed : DataFrame
+        :func:`member_runs` of the scan's hits.
+    found : set of str
+        Ids of the scan's hits.
+
+    Returns
+    -------
+    list of str
+    """
     chains = member_runs(stored[stored["typology"] == "pass_through_chain"])
     touched = chains.merge(recomputed.drop(columns="hit_id"), on=["params_id", "account", "run_first"])
     return sorted(set(touched["hit_id"]) - set(found))
