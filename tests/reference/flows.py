@@ -94,3 +94,55 @@ def group_flows(groups, window_days, min_a, min_b):
             rows += [(gi, base + cluster, base + j) for j in members]
         base += len(links)
     return sorted(rows)
+
+
+def layered_clusters(g, wday, links, window_days, min_sources, min_middle, min_sinks, share):
+    """links: (in_edge, out_edge) pairs -> {link: the key link of its cluster}. A window
+    ends on each day a link's money left its middle account; in it, middle accounts that
+    passed on at least share of all they received that window, components of the links
+    through them (breadth-first, with sets), and qualifying components with a link
+    ending that day hand their unclaimed links to the earliest cluster they touch (or
+    found one keyed by their earliest link)."""
+    share = Decimal(repr(float(share)))
+    found = {}
+    for d in sorted({int(wday[o]) for _, o in links}):
+        start = d - window_days + 1
+        window = [(i, o) for i, o in links if int(wday[i]) >= start and int(wday[o]) <= d]
+        passed = {}
+        for m in {int(g.dst[i]) for i, _ in window}:
+            out = sum(cents(g.amount_cny[o]) for o in {o for i, o in window if int(g.dst[i]) == m})
+            got = sum(cents(g.amount_cny[e]) for e in range(g.n_edges)
+                      if int(g.dst[e]) == m and start <= int(wday[e]) <= d)
+            passed[m] = out >= share * got
+        kept = [(i, o) for i, o in window if passed[int(g.dst[i])]]
+        middles = {int(g.dst[i]) for i, _ in kept}
+        for component in _components(g, kept):
+            sources = {int(g.src[i]) for i, _ in component} - middles
+            sinks = {int(g.dst[o]) for _, o in component} - middles
+            if (any(int(wday[o]) == d for _, o in component) and len(sources) >= min_sources
+                    and len({int(g.dst[i]) for i, _ in component}) >= min_middle and len(sinks) >= min_sinks):
+                claimed = [found[link] for link in component if link in found]
+                home = min(claimed) if claimed else min(component)
+                for link in component:
+                    found.setdefault(link, home)
+    return found
+
+
+def _components(g, links):
+    """Links grouped by the connected components of their accounts (payer, middle, payee)."""
+    accounts = lambda link: {int(g.src[link[0]]), int(g.dst[link[0]]), int(g.dst[link[1]])}
+    left, groups = list(links), []
+    while left:
+        group, reached = [left.pop(0)], set()
+        reached |= accounts(group[0])
+        grew = True
+        while grew:
+            grew = False
+            for link in list(left):
+                if accounts(link) & reached:
+                    left.remove(link)
+                    group.append(link)
+                    reached |= accounts(link)
+                    grew = True
+        groups.append(group)
+    return groups

@@ -8,12 +8,13 @@ the contract of :mod:`flowgraph.detectors._contract` (a validated parameters dat
 from __future__ import annotations
 
 from ..hits import HitTable
-from . import chains, cycles, fan, large_value, pass_through, scatter, structuring
+from . import chains, cycles, fan, large_value, layered, pass_through, scatter, structuring
 from ._contract import Detector, Typology
 from .chains import ChainParams
 from .cycles import CycleParams
 from .fan import FanParams
 from .large_value import LargeValueParams
+from .layered import LayeredParams
 from .pass_through import PassThroughParams
 from .scatter import ScatterParams
 from .structuring import StructuringParams
@@ -21,7 +22,7 @@ from .structuring import StructuringParams
 #: detector name -> its registry entry (the one table every other part reads)
 REGISTRY: dict[str, Detector] = {d.name: d for d in (fan.DETECTOR, pass_through.DETECTOR, structuring.DETECTOR,
                                                      large_value.DETECTOR, cycles.CYCLES, chains.CHAINS,
-                                                     scatter.SCATTER)}
+                                                     scatter.SCATTER, layered.LAYERED)}
 DETECTORS = REGISTRY
 
 #: hit typology -> its metadata, over every registered detector
@@ -60,4 +61,4 @@ def run_detectors(graph, detectors: list[str] | None = None, params: dict | None
 
 __all__ = ["REGISTRY", "DETECTORS", "TYPOLOGIES", "Detector", "Typology", "HitSet", "HitTable", "run_detectors",
            "FanParams", "PassThroughParams", "StructuringParams", "LargeValueParams",
-           "CycleParams", "ChainParams", "ScatterParams"]
+           "CycleParams", "ChainParams", "ScatterParams", "LayeredParams"]
