@@ -205,7 +205,7 @@ def test_typology_mix_does_not_move_the_background():
 
 
 def test_files_follow_spec_section_10(tmp_path, capsys):
-    code = main(["simulate", "--seed", "1", "--customers", "800", "--days", "20", "--out", str(tmp_path),
+    code = main(["simulate", "--seed", "1", "--customers", "1000", "--days", "20", "--out", str(tmp_path),
                  "--mix", "fan_in=3", "--patterns-per-typology", "2"])
     assert code == 0
     assert "planted patterns" in capsys.readouterr().out

@@ -119,6 +119,47 @@ def test_chains_and_layers_pass_money_on_path_by_path(name):
             assert max(np.diff(days)) <= 2  # forwarded within a few days
 
 
+def weak_components(edges):
+    """The weakly connected components (sets of accounts) of directed ``edges``."""
+    parent = {}
+
+    def root(a):
+        parent.setdefault(a, a)
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for src, dst in edges:
+        parent[root(src)] = root(dst)
+    components = defaultdict(set)
+    for a in list(parent):
+        components[root(a)].add(a)
+    return list(components.values())
+
+
+@pytest.mark.parametrize("name", ["bipartite", "stack"])
+@pytest.mark.parametrize("behaviour", [NAIVE, ADAPTIVE])
+def test_layered_pattern_is_one_connected_flow_not_separate_chains(name, behaviour):
+    """AMLworld's BIPARTITE/STACK: sources pay middles that pay shared sinks, the paths
+    crossing, so the planted transactions form one flow with >= 2 sources and sinks."""
+    shapes = set()
+    for seed in SEEDS:
+        p = planted(name, behaviour, seed)
+        edges = list(zip(p.src, p.dst))
+        assert weak_components(edges) == [set(p.accounts)], seed
+        sources, *middles, sinks = p.layers
+        assert len(middles) == (1 if name == "bipartite" else 2)
+        assert len(sources) >= 2 and len(sinks) >= 2
+        assert {s for s, _ in edges} - {d for _, d in edges} == set(sources)
+        assert {d for _, d in edges} - {s for s, _ in edges} == set(sinks)
+        for source in sources:
+            assert sum(s == source for s, _ in edges) >= 2
+        for first, second in zip(middles, middles[1:] + [sinks]):  # each layer pays the next
+            assert {(s, d) for s, d in edges if s in first} <= set(itertools.product(first, second))
+        shapes.add((len(sources), len(sinks)))
+    assert shapes == {(2, 2), (2, 3), (3, 2), (3, 3)}
+
+
 @pytest.mark.parametrize("name", NEW)
 def test_naive_crosses_phi_fast_adaptive_stays_under_and_spreads(name):
     naive_spans, adaptive_spans = [], []

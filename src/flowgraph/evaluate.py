@@ -1,13 +1,21 @@
 """Detection quality against ground truth (SPEC §6, 004 ch.4: accuracy on simulated data).
 
 A planted pattern is *found* when its subject account is the subject of a hit of the
-matching typology whose window overlaps the pattern's days (attempt level). Precision of
-a hit typology is the share of its hits whose subject belongs to a laundering pattern.
+matching typology whose window overlaps the pattern's days (attempt level). Hit windows
+are business days, while a pattern's days are the calendar dates of its transactions
+(weekends and holidays too in a seven-day bank), so the pattern's dates are first mapped
+onto the business days they count toward, with the graph's rule (a weekend or holiday
+counts toward the next business day). Precision of a hit typology is the share of its
+hits whose subject belongs to a laundering pattern.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from .calendar import BusinessCalendar, prc_calendar
+
 
 def _matching() -> dict[str, tuple[str, ...]]:
     """Planted typology (and look-alike kind) -> the hit typologies that find it (for
@@ -25,30 +33,58 @@ def _matching() -> dict[str, tuple[str, ...]]:
 MATCHING = _matching()
 
 
-def found(patterns: pd.DataFrame, hits: pd.DataFrame) -> pd.Series:
+def counted_business_days(dates, calendar: BusinessCalendar | None = None) -> np.ndarray:
+    """The business day each date counts toward: the date itself on a business day, else
+    the next business day (the rule of :func:`flowgraph.graph.build_graph`).
+
+    Parameters
+    ----------
+    dates : array-like of datetime64
+        Any resolution; the time of day is ignored.
+    calendar : BusinessCalendar, optional
+        The scan's calendar; default the PRC calendar.
+
+    Returns
+    -------
+    ndarray of datetime64[ns]
+    """
+    business_days, index = (calendar or prc_calendar()).business_day_index(np.asarray(dates, "datetime64[ns]"))
+    return business_days[index].astype("datetime64[ns]")
+
+
+def found(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None) -> pd.Series:
     """For each pattern, whether a hit of a matching typology names its subject within its days.
 
     Parameters
     ----------
     patterns : DataFrame
-        ``patterns.parquet`` of the simulator.
+        ``patterns.parquet`` of the simulator (``typology, subject, first_day, last_day``,
+        calendar dates).
     hits : DataFrame
-        Hits with real ids (``typology, subject, window_start, window_end``).
+        Hits with real ids (``typology, subject, window_start, window_end``, business days).
+    calendar : BusinessCalendar, optional
+        The calendar the scan used, to map the patterns' dates onto business days;
+        default the PRC calendar.
     """
-    out = pd.Series(False, index=patterns.index)
-    if hits.empty:
-        return out
-    h = hits[["typology", "subject", "window_start", "window_end"]]
-    for i, p in patterns.iterrows():
-        cand = h[h["typology"].isin(MATCHING.get(p["typology"], ())) & (h["subject"] == p["subject"])]
-        out[i] = bool(((cand["window_start"] <= p["last_day"]) & (cand["window_end"] >= p["first_day"])).any())
-    return out
+    if hits.empty or patterns.empty:
+        return pd.Series(False, index=patterns.index)
+    planted = pd.DataFrame({
+        "pattern": np.arange(len(patterns)), "planted_typology": patterns["typology"].to_numpy(),
+        "subject": patterns["subject"].to_numpy(),
+        "first_day": counted_business_days(patterns["first_day"], calendar),
+        "last_day": counted_business_days(patterns["last_day"], calendar)})
+    pairs = planted.merge(hits[["typology", "subject", "window_start", "window_end"]], on="subject")
+    matching = {(p, h) for p, hit_types in MATCHING.items() for h in hit_types}
+    is_match = np.array([pair in matching for pair in zip(pairs["planted_typology"], pairs["typology"])], bool)
+    overlaps = ((pairs["window_start"] <= pairs["last_day"]) & (pairs["window_end"] >= pairs["first_day"])).to_numpy()
+    hit_patterns = pairs.loc[is_match & overlaps, "pattern"].to_numpy()
+    return pd.Series(np.isin(np.arange(len(patterns)), hit_patterns), index=patterns.index)
 
 
-def recall_table(patterns: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
+def recall_table(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None) -> pd.DataFrame:
     """Share of patterns found per typology and behaviour (for look-alikes: the
-    false-positive rate)."""
-    frame = patterns.assign(found=found(patterns, hits))
+    false-positive rate); ``calendar`` as for :func:`found`."""
+    frame = patterns.assign(found=found(patterns, hits, calendar))
     return (frame.groupby(["typology", "behaviour"])["found"].agg(["sum", "count", "mean"])
             .rename(columns={"sum": "found", "count": "patterns", "mean": "rate"}).reset_index())
 

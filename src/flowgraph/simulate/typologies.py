@@ -292,19 +292,34 @@ def gather_scatter(ctx: InjectionContext, behaviour: str) -> Planted:
 
 
 def _layered(ctx: InjectionContext, behaviour: str, typology: str, n_layers: int) -> Planted:
-    """Sources (2-3) pay 3-5 paths of ``n_layers`` degree-1 middle accounts each, the
-    last middle of a path paying one of 2-3 sinks; one path per active day (adaptive),
-    each middle forwarding 90-99 % later in the day. The subject is the first middle
-    account; ``moved`` is what reached the sinks."""
-    n_src, n_paths, n_sink = (int(ctx.rng.integers(lo, hi)) for lo, hi in ((2, 4), (3, 6), (2, 4)))
+    """One connected layered flow (AMLworld's BIPARTITE / STACK): 2-3 sources pay 4-6 paths
+    of ``n_layers`` degree-1 middle accounts (each source at least two paths), the last
+    middle of a path paying one of 2-3 sinks. One path per active day (adaptive), each
+    middle forwarding 90-99 % later in the day. The subject is the first middle account
+    (of the earliest path); ``moved`` is what reached the sinks.
+
+    Source ``i``'s paths go to consecutive sinks (taken round the ring of sinks) starting
+    at the last sink of source ``i - 1``, so neighbouring sources share a sink: the paths
+    cross, every sink is paid, and sources, middles and sinks form one weakly connected
+    flow, not independent chains.
+    """
+    n_src, n_sink = (int(ctx.rng.integers(2, 4)) for _ in range(2))
+    # six paths at most: one per adaptive active day, and naive days crowd into three
+    n_paths = int(ctx.rng.integers(2 * n_src, 7))
+    paths_of_source = np.full(n_src, 2) + np.bincount(ctx.rng.integers(0, n_src, n_paths - 2 * n_src),
+                                                      minlength=n_src)
+    first_sink = np.concatenate([[0], np.cumsum(paths_of_source - 1)[:-1]])
+    ends = [(i, (first_sink[i] + j) % n_sink) for i in range(n_src) for j in range(paths_of_source[i])]
+    # in time the sources interleave, rather than one paying all its paths before the next
+    ends = [ends[k] for k in ctx.rng.permutation(n_paths)]
     accounts = ctx.take_accounts(n_src + n_paths * n_layers + n_sink)
     sources, sinks = accounts[:n_src], accounts[len(accounts) - n_sink:]
     middles = [accounts[n_src + k * n_paths:n_src + (k + 1) * n_paths] for k in range(n_layers)]
     p = ctx.planted(typology, behaviour, middles[0][0], accounts, "first_intermediary",
                     [sources, *middles, sinks], n_layers + 1)
     amounts = ctx.amount(behaviour, ctx.phi_transfer, n_paths)
-    for i, (d, a) in enumerate(zip(ctx.days(n_paths, behaviour), amounts)):
-        path = [sources[i % n_src], *(layer[i] for layer in middles), sinks[i % n_sink]]
+    for i, (d, a, (src, sink)) in enumerate(zip(ctx.days(n_paths, behaviour), amounts, ends)):
+        path = [sources[src], *(layer[i] for layer in middles), sinks[sink]]
         for hop in range(n_layers + 1):
             p.add(path[hop], path[hop + 1], d, (n_layers + 1) * i + hop, a)
             if hop < n_layers:
