@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from flowgraph.alerts import DEFAULT_WEIGHTS, ModelConfig
 from flowgraph.detectors import (REGISTRY, ChainParams, CycleParams, FanParams, LargeValueParams, PassThroughParams,
-                                 ScatterParams, StructuringParams)
+                                 LayeredParams, ScatterParams, StructuringParams)
 from flowgraph.detectors._params import Interval
 from flowgraph.errors import ConfigError
 from flowgraph.hits import params_fingerprint
@@ -54,6 +54,11 @@ BAD = {
         "window_days": (10.0, 251), "window_unit": (b"calendar", ""), "min_intermediaries": ("3", 1),
         "min_counterparties": (5.5, 1_001), "min_forward_share": ("1", 1.01), "forward_tolerance": (None, -0.01),
         "min_amount_fraction": ("1%", 1.01), "max_links_per_edge": (True, 0), "rule_set": (2016, "x"),
+    },
+    LayeredParams: {
+        "window_days": ("10", 0), "window_unit": (1, "day"), "min_sources": (2.0, 1), "min_middle": ("2", 0),
+        "min_sinks": (None, 1_001), "min_forward_share": ("0.9", 1.5), "forward_tolerance": ([0.05], -0.5),
+        "min_amount_fraction": ("0", 1.5), "max_links_per_edge": (3.5, 0), "rule_set": (2016, "FATF-1990"),
     },
     ModelConfig: {
         "weights": ([("fan_in", 1.0)], {"fan_in": -1.0}), "alert_threshold": ("1", -0.5),
@@ -128,7 +133,7 @@ def test_fan_few_side_stays_below_the_many_side():
 
 
 def test_weights_unknown_indicator_and_partial_override():
-    with pytest.raises(ConfigError, match=r"unknown indicator\(s\) \['fan_inn'\]; known: \['concentrated_in"):
+    with pytest.raises(ConfigError, match=r"unknown indicator\(s\) \['fan_inn'\]; known: \['bipartite', 'concentrated_in"):
         ModelConfig(weights={"fan_inn": 1.0})
     model = ModelConfig(weights={"fan_in": 0.5, "pass_through": 0})
     assert model.weights == {**DEFAULT_WEIGHTS, "fan_in": 0.5, "pass_through": 0.0}
