@@ -18,10 +18,10 @@ from reference.detectors import (
 from reference.phi import edge_phi_reference
 
 from flowgraph import build_graph, validate_accounts, validate_transactions
-from flowgraph._kernels.fan import fan_days
+from flowgraph._kernels.fan import fan_days, fan_days_met
 from flowgraph._kernels.large_value import daily_cumulative, frequent_runs
-from flowgraph._kernels.pass_through import pass_through_days, qualifies
-from flowgraph._kernels.runs import day_runs, take
+from flowgraph._kernels.pass_through import pass_through_days, pass_through_days_met, qualifies
+from flowgraph._kernels.runs import day_runs, keep_rows, row_owner, take
 from flowgraph._kernels.structuring import (
     SIGMA_TIE,
     daily_structuring_days,
@@ -102,6 +102,44 @@ def test_pass_through_kernel_matches_reference(graph_spec, run_days, tolerance, 
     got = sorted(zip(*(x.tolist() for x in (runs.account, runs.first_day, runs.last_day, best.day,
                                              best.in_cents / 100, best.out_cents / 100))))
     assert got == pass_through_reference(g, first, last, run_days, floor, tolerance, qualifies)
+
+
+def _same_rows(a, b):
+    """Two kernels' (offsets, rows) are the same, column by column."""
+    assert np.array_equal(a[0], b[0])
+    for x, y in zip(a[1], b[1]):
+        assert np.array_equal(x, y)
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 6), st.integers(2, 4), st.integers(0, 2), st.sampled_from([0.0, 40_000.0, 400_000.0]),
+       st.sampled_from([0.0, 0.2]))
+def test_fan_rows_narrowed_from_looser_thresholds_equal_a_strict_run(graph_spec, window, k_many, more, floor_value,
+                                                                      less_floor):
+    # what the tolerance band's run found, narrowed, is what the strict run finds
+    g = make_graph(*graph_spec)
+    last = g.n_days - 1
+    small = np.full(g.n_accounts, 1_000.0)
+    k_few = k_many - 1
+    strict_floor = cents(np.full(g.n_accounts, floor_value))
+    loose_floor = cents(np.full(g.n_accounts, floor_value * (1 - less_floor)))
+    offsets, rows = fan_days(g.arrays, last, window, k_many, k_few, loose_floor, small, 2)
+    narrowed = keep_rows(offsets, rows, fan_days_met(rows, strict_floor[row_owner(offsets)], k_many + more, k_few))
+    _same_rows(narrowed, fan_days(g.arrays, last, window, k_many + more, k_few, strict_floor, small, 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 4), st.sampled_from([0.0, 0.05, 0.1]), st.sampled_from([0.0, 0.05]),
+       st.sampled_from([0.0, 40_000.0, 400_000.0]), st.sampled_from([0.0, 0.2]))
+def test_pass_through_rows_narrowed_from_looser_thresholds_equal_a_strict_run(graph_spec, run_days, tolerance, wider,
+                                                                               floor_value, less_floor):
+    g = make_graph(*graph_spec)
+    last = g.n_days - 1
+    strict_floor = cents(np.full(g.n_accounts, floor_value))
+    loose_floor = cents(np.full(g.n_accounts, floor_value * (1 - less_floor)))
+    offsets, rows = pass_through_days(g.arrays, last, run_days, loose_floor, tolerance + wider, 2)
+    narrowed = keep_rows(offsets, rows, pass_through_days_met(rows, strict_floor[row_owner(offsets)], tolerance))
+    _same_rows(narrowed, pass_through_days(g.arrays, last, run_days, strict_floor, tolerance, 2))
 
 
 def _close(got, want):

@@ -317,3 +317,21 @@ def test_accounts_outside_the_bank_are_never_subjects():
     accounts = [(a, f"c-{a}", "person") for a in ("S0", "S1", "S2", "S3", "S4", "R1")]  # HUB is not ours
     hits = run_detectors(graph(rows, accounts)).hits
     assert hits and all(h.subject != "HUB" for h in hits)
+
+
+# -- the tolerance band's run first, then the strict run (as a scan does) --------------------
+
+@pytest.mark.parametrize("detector, params, rows", [
+    (fan, FanParams(), [fan_rows(4, amount=80_000.0), fan_rows(5, out_to=("R1", "R2"))]),
+    (pass_through, PassThroughParams(), [pt_rows(500_000.0, 480_000.0), pt_rows(500_000.0, 470_000.0)]),
+])
+def test_strict_run_after_the_band_run_equals_a_strict_run_alone(detector, params, rows):
+    # the strict run narrows the band run's rows: the same hits as a run of its own
+    # each part its own accounts and transactions
+    rows = [(f"t{k}-{i}", r[1], r[2] and f"{r[2]}{k}", r[3] and f"{r[3]}{k}") + r[4:]
+            for k, part in enumerate(rows) for i, r in enumerate(part)]
+    g, alone = graph(rows), graph(rows)
+    band = detector.detect(g, params.relaxed(0.2)).frame
+    after_band = detector.detect(g, params).frame
+    assert len(after_band) > 0 and set(band["hit_id"]) != set(after_band["hit_id"])
+    pd.testing.assert_frame_equal(after_band, detector.detect(alone, params).frame)

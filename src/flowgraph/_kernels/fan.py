@@ -95,6 +95,31 @@ def _edge(other, amount, cents, a, own, small, cust, cnt, step):
 
 
 @jit
+def _met(c, n_snd, n_rcv, amt_in, amt_out, k_many, k_few, floor_cents):
+    """Whether a day whose window holds these senders, receivers and cents meets
+    condition ``c`` (the module's docstring)."""
+    material = amt_in >= floor_cents and amt_out >= floor_cents
+    if c == 0:
+        return n_snd >= k_many
+    if c == 1:
+        return n_rcv >= k_many
+    if c == 2:
+        return n_snd >= k_many and 1 <= n_rcv <= k_few and material
+    return 1 <= n_snd <= k_few and n_rcv >= k_many and material
+
+
+@jit
+def fan_days_met(days, floor_of_row, k_many, k_few):
+    """Which qualifying days (:class:`FanDays`, found under looser thresholds) also meet
+    their condition under ``k_many``, ``k_few`` and each row's floor (cents)."""
+    met = np.zeros(len(days.day), np.bool_)
+    for i in range(len(met)):
+        met[i] = _met(days.key[i], days.senders[i], days.receivers[i], days.in_cents[i], days.out_cents[i], k_many,
+                      k_few, floor_of_row[i])
+    return met
+
+
+@jit
 def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small, cnt_in, cnt_out, out, pos, fill):
     """Evaluate the four conditions on each day for account ``a``; write its qualifying
     days from row ``pos`` when ``fill``; return how many there are. Amounts and the floor
@@ -133,17 +158,8 @@ def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small
             e = out_edges[out_lo]
             n, cents = _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
             n_rcv, amt_out, out_lo = n_rcv + n, amt_out + cents, out_lo + 1
-        material = amt_in >= floor_cents and amt_out >= floor_cents
         for c in range(N_CONDITIONS):
-            if c == 0:
-                met = n_snd >= k_many
-            elif c == 1:
-                met = n_rcv >= k_many
-            elif c == 2:
-                met = n_snd >= k_many and 1 <= n_rcv <= k_few and material
-            else:
-                met = 1 <= n_snd <= k_few and n_rcv >= k_many and material
-            if not met:
+            if not _met(c, n_snd, n_rcv, amt_in, amt_out, k_many, k_few, floor_cents):
                 continue
             if fill:
                 k = pos + n_rows

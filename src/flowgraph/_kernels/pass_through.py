@@ -42,6 +42,16 @@ def _flows(other, a, own, cust):
     return other != a and (own < 0 or other < 0 or cust[other] != own)
 
 
+@jit
+def pass_through_days_met(days, floor_of_row, tolerance):
+    """Which qualifying days (:class:`PassThroughDays`, found under a looser floor or
+    tolerance) also qualify under ``tolerance`` and each row's floor (cents)."""
+    met = np.zeros(len(days.day), np.bool_)
+    for i in range(len(met)):
+        met[i] = qualifies(days.in_cents[i], days.out_cents[i], floor_of_row[i], tolerance)
+    return met
+
+
 class PassThroughDays(NamedTuple):
     """Qualifying days (:mod:`.runs`), one row per account and day: the run of
     ``run_days`` days ending that day qualifies."""

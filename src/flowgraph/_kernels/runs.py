@@ -111,3 +111,14 @@ def day_runs(offsets: np.ndarray, rows, n_keys: int, tie: float = 0.0) -> Runs:
 def take(rows, index: np.ndarray):
     """The rows ``index`` of a NamedTuple of columns, as the same NamedTuple."""
     return type(rows)(*(column[index] for column in rows))
+
+
+def keep_rows(offsets: np.ndarray, rows, keep: np.ndarray):
+    """The rows where ``keep`` is true, with their accounts' offsets (row order kept)."""
+    counts = np.bincount(row_owner(offsets)[keep], minlength=len(offsets) - 1)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), take(rows, np.flatnonzero(keep))
+
+
+def row_owner(offsets: np.ndarray) -> np.ndarray:
+    """The account of each row."""
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))

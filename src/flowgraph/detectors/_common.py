@@ -131,6 +131,36 @@ def memo(graph, key, compute):
 _MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def narrowed(graph, key, bounds: tuple, compute, narrow):
+    """A kernel's qualifying rows under thresholds ``bounds``, where what the kernel counts
+    does not depend on the thresholds (only which rows qualify): it runs once per graph and
+    ``key``; a later call whose every bound is at least as strict (``>=``, elementwise)
+    gets ``narrow(rows)`` of the rows kept instead of a second run. The tolerance band's
+    relaxed run comes first in a scan, so the strict run costs a filter.
+
+    Parameters
+    ----------
+    bounds : tuple of scalars or arrays
+        Larger is stricter (give a tolerance negated).
+    compute : callable
+        ``compute()``: the rows under ``bounds``.
+    narrow : callable
+        ``narrow(rows)``: the rows that also qualify under ``bounds``, by the kernel's own
+        test.
+    """
+    cache = _MEMO.setdefault(graph, {})
+    held = cache.get(("narrowed",) + key)
+    if held is not None:
+        held_bounds, rows = held
+        if all(np.array_equal(b, h) for b, h in zip(bounds, held_bounds)):
+            return rows
+        if all(np.all(np.asarray(b) >= np.asarray(h)) for b, h in zip(bounds, held_bounds)):
+            return narrow(rows)
+    rows = compute()
+    cache[("narrowed",) + key] = (bounds, rows)
+    return rows
+
+
 def forget(graph) -> None:
     """Let go of what :func:`memo` kept for ``graph`` (a scan does once every detector ran:
     at 1e7 transactions it is some 600 MB)."""

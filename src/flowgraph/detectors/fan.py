@@ -29,11 +29,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.fan import fan_days, fan_evidence
-from .._kernels.runs import day_runs, take
+from .._kernels.fan import fan_days, fan_days_met, fan_evidence
+from .._kernels.runs import day_runs, keep_rows, row_owner, take
 from .._kernels.segments import join_segments, segment_top_share
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import cents, in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
+from ._common import cents, in_scan, monitored, n_chunks, narrowed, phi_table, prepare, transfer_threshold
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
@@ -114,9 +114,18 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
     threshold = transfer_threshold(graph, rules)
     small = params.min_amount_fraction * threshold
     g = graph.arrays
-    # runs are traced from the first day of the data: a scan's first day cuts none
-    offsets, days_met = fan_days(g, last, params.window_days, params.min_counterparties, params.max_concentrated,
-                                 cents(params.material_fraction * threshold), small, n_chunks())
+    floor_cents = cents(params.material_fraction * threshold)
+    k_many, k_few = params.min_counterparties, params.max_concentrated
+
+    def narrow(held):
+        offsets, days_met = held
+        return keep_rows(offsets, days_met, fan_days_met(days_met, floor_cents[row_owner(offsets)], k_many, k_few))
+
+    # runs are traced from the first day of the data: a scan's first day cuts none; the
+    # counts do not depend on k_many or the floor (the tolerance band's run is narrowed)
+    offsets, days_met = narrowed(
+        graph, ("fan", last, params.window_days, k_few, params.min_amount_fraction, rules), (k_many, floor_cents),
+        lambda: fan_days(g, last, params.window_days, k_many, k_few, floor_cents, small, n_chunks()), narrow)
     runs = day_runs(offsets, days_met, len(CONDITIONS))
     keep = monitored(graph)[runs.account] & in_scan(runs.last_day, first)
     runs = take(runs, keep)

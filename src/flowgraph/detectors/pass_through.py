@@ -34,11 +34,11 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from .._kernels.pass_through import pass_through_days, pass_through_evidence
-from .._kernels.runs import day_runs, take
+from .._kernels.pass_through import pass_through_days, pass_through_days_met, pass_through_evidence
+from .._kernels.runs import day_runs, keep_rows, row_owner, take
 from .._kernels.segments import segment_accounts
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, segments
-from ._common import cents, in_scan, monitored, n_chunks, phi_table, prepare, transfer_threshold
+from ._common import cents, in_scan, monitored, n_chunks, narrowed, phi_table, prepare, transfer_threshold
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
@@ -117,8 +117,17 @@ def detect(graph, params: PassThroughParams = PassThroughParams(), days=None) ->
         return HitTable.empty()
     rules, first, last = prepared
     floor_cents = cents(params.material_fraction * transfer_threshold(graph, rules))
-    day_offsets, days_met = pass_through_days(graph.arrays, last, params.run_days, floor_cents, params.tolerance,
-                                              n_chunks())
+
+    def narrow(held):
+        offsets, days_met = held
+        met = pass_through_days_met(days_met, floor_cents[row_owner(offsets)], params.tolerance)
+        return keep_rows(offsets, days_met, met)
+
+    # the run sums do not depend on the floor or the tolerance (the tolerance band's run is narrowed)
+    day_offsets, days_met = narrowed(
+        graph, ("pass_through", last, params.run_days, rules), (floor_cents, -params.tolerance),
+        lambda: pass_through_days(graph.arrays, last, params.run_days, floor_cents, params.tolerance, n_chunks()),
+        narrow)
     members = _member_runs(graph, day_offsets, days_met, params.run_days)
     account, run_first, run_last, best = members["account"], members["run_first"], members["run_last"], members["best"]
     keep = in_scan(run_last, first)
