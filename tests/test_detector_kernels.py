@@ -26,6 +26,7 @@ from flowgraph._kernels.structuring import (
     SIGMA_TIE,
     daily_structuring_days,
     structuring_days,
+    structuring_days_met,
 )
 from flowgraph.calendar import BusinessCalendar
 from flowgraph.config import CHANNELS, PBOC_2016, RULE_SETS, LargeValueRule, RuleSet
@@ -170,6 +171,25 @@ def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_s
     days_met = daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi), series_phi, *tests)
     _close(got(*days_met, 2 * len(series_phi)),
            daily_structuring_reference(g, PBOC_2016, first, last, window, 0.8, min_band, min_share, 0.05))
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 6), st.integers(1, 3), st.sampled_from([0.5, 0.8]), st.sampled_from([0.0, 0.3]),
+       st.sampled_from([0.0, 0.2]))
+def test_structuring_rows_narrowed_from_looser_limits_equal_a_strict_run(graph_spec, window, min_band, min_share,
+                                                                          less_share, more_sigma):
+    g = make_graph(*graph_spec)
+    last = g.n_days - 1
+    amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
+    series, _, series_phi = _daily_series(g, phi_cents)
+    per_txn = lambda *limits: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
+                                               phi_ratio(amount_cents, phi_cents), last, window, min_band, *limits, 2)
+    daily = lambda *limits: daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi),
+                                                   series_phi, last, window, min_band, *limits, 2)
+    for kernel in (per_txn, daily):
+        offsets, rows = kernel(min_share * (1 - less_share), 0.05 * (1 + more_sigma))
+        narrowed = keep_rows(offsets, rows, structuring_days_met(rows, min_band, min_share, 0.05))
+        _same_rows(narrowed, kernel(min_share, 0.05))
 
 
 @settings(max_examples=40, deadline=None)

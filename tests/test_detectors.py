@@ -324,6 +324,8 @@ def test_accounts_outside_the_bank_are_never_subjects():
 @pytest.mark.parametrize("detector, params, rows", [
     (fan, FanParams(), [fan_rows(4, amount=80_000.0), fan_rows(5, out_to=("R1", "R2"))]),
     (pass_through, PassThroughParams(), [pt_rows(500_000.0, 480_000.0), pt_rows(500_000.0, 470_000.0)]),
+    (structuring, StructuringParams(daily=False), [[cash(i, d, 45_000.0 + 1_500 * i) for i, d in enumerate(
+        ["2024-09-23", "2024-09-24", "2024-09-25", "2024-09-26", "2024-09-27", "2024-09-30"])]]),
 ])
 def test_strict_run_after_the_band_run_equals_a_strict_run_alone(detector, params, rows):
     # the strict run narrows the band run's rows: the same hits as a run of its own

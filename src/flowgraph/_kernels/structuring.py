@@ -87,6 +87,22 @@ def _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, 
     return np.sqrt(dev / n)
 
 
+@jit
+def _enough_band(n_band, n_all, min_band, min_share):
+    """At least ``min_band`` band items and more than ``min_share`` of all items."""
+    return n_band >= min_band and n_band > min_share * n_all
+
+
+@jit
+def structuring_days_met(days, min_band, min_share, sigma_max):
+    """Which qualifying days (:class:`StructuringDays` of either test, found under a
+    looser share or σ limit) also qualify under ``min_share`` and ``sigma_max``."""
+    met = np.zeros(len(days.day), np.bool_)
+    for i in range(len(met)):
+        met[i] = _enough_band(days.n_band[i], days.n_all[i], min_band, min_share) and days.sigma[i] < sigma_max
+    return met
+
+
 class StructuringDays(NamedTuple):
     """Qualifying days (:mod:`.runs`) of either structuring test, one row per account,
     key and day."""
@@ -166,7 +182,7 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_
                             n_band[c] += step
                     ends[ptr] += 1
         for c in range(N_CHANNELS):
-            if n_band[c] >= min_band and n_band[c] > min_share * n_all[c]:
+            if _enough_band(n_band[c], n_all[c], min_band, min_share):
                 sigma = _window_sigma(a, c, in_edges, ends[1], ends[0], out_edges, ends[3], ends[2], src,
                                       channel, amount_cents, band_low_cents, phi_cents, ratio)
                 if sigma < sigma_max:
@@ -286,7 +302,7 @@ def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cent
                     n_active += step
                     if _is_band_day(day_cnt[row, j], day_sum[row, j], low_cents, phi_cents):
                         n_band += step
-            if n_band < min_band or n_band <= min_share * n_active:
+            if not _enough_band(n_band, n_active, min_band, min_share):
                 continue
             window_lo = max(d - window_days + 1, 0)
             total = 0.0

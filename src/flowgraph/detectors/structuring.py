@@ -31,12 +31,13 @@ import numpy as np
 import pandas as pd
 
 from .._kernels.segments import segment_day_profile, segment_sum
-from .._kernels.runs import day_runs, take
+from .._kernels.runs import day_runs, keep_rows, take
 from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_structuring_evidence,
-                                    structuring_days, structuring_evidence)
+                                    structuring_days, structuring_days_met, structuring_evidence)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_ratio, phi_table, prepare, share_cents
+from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, phi_ratio, phi_table, prepare,
+                      share_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
@@ -122,7 +123,17 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     # runs are traced from the first day of the data: a scan's first day cuts none
     tests = (last, params.window_days, params.min_band, params.min_share, params.sigma_max, n_chunks())
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
-    offsets, days_met = structuring_days(g, amount_cents, low_cents, phi_cents, ratio, *tests)
+    # what the kernels count does not depend on the share or σ limit (the tolerance band's run is narrowed)
+    key, bounds = (last, params.window_days, params.min_band, params.band_low, rules), (params.min_share,
+                                                                                         -params.sigma_max)
+
+    def narrow(held):
+        offsets, days_met = held
+        return keep_rows(offsets, days_met, structuring_days_met(days_met, params.min_band, params.min_share,
+                                                                 params.sigma_max))
+
+    offsets, days_met = narrowed(graph, ("structuring",) + key, bounds,
+                                 lambda: structuring_days(g, amount_cents, low_cents, phi_cents, ratio, *tests), narrow)
     runs, best = _runs(graph, offsets, days_met, len(CHANNELS), first)
     account, method = runs.account, runs.key
     offsets, edges = structuring_evidence(account, method, best.day, params.window_days, g, amount_cents, low_cents,
@@ -136,7 +147,9 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     if params.daily:
         series, series_channel, series_phi = _daily_series(graph, phi_cents)
         series_low = share_cents(params.band_low, series_phi)
-        offsets, days_met = daily_structuring_days(g, series, amount_cents, series_low, series_phi, *tests)
+        offsets, days_met = narrowed(
+            graph, ("structuring_daily",) + key, bounds,
+            lambda: daily_structuring_days(g, series, amount_cents, series_low, series_phi, *tests), narrow)
         runs, best = _runs(graph, offsets, days_met, 2 * len(series_phi), first)
         account = runs.account
         direction, which = np.divmod(runs.key, len(series_phi))
