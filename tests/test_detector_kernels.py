@@ -238,3 +238,12 @@ def test_edge_phi_kernel_matches_reference(graph_spec, rule_set):
     rules = OVERLAPPING if rule_set == "overlapping" else RULE_SETS[rule_set]
     amount_cents, phi_cents = _edge_phi_cents(g, rules)
     assert (amount_cents.tolist(), phi_cents.tolist()) == edge_phi_reference(g, rules)
+
+
+def test_a_transfer_without_a_payer_account_falls_under_the_person_threshold():
+    # a side the data names no account for is an unknown party, taken as a person (the
+    # lower threshold): 400,000 CNY into an entity is 0.8 of the 500,000 person threshold
+    g = make_graph([(-1, 2, 0, 400_000.0, "transfer", "CNY"), (2, 3, 0, 400_000.0, "transfer", "CNY")], [0] * 6,
+                   ["person", "person", "entity", "entity", "person", "person"])
+    _, phi_cents = _edge_phi_cents(g, PBOC_2016)
+    assert phi_cents.tolist() == [50_000_000, 200_000_000]

@@ -235,6 +235,13 @@ def test_too_many_patterns_for_the_population():
         simulate(seed=0, n_customers=100, n_days=20, patterns_per_typology=30)
 
 
+def test_too_many_lookalikes_for_the_population_is_a_usage_error():
+    # not a ValueError's traceback: the one message names the options to change
+    with pytest.raises(ConfigError, match=r"look-alikes\. Fix: simulate more customers \(--customers\)"):
+        simulate(seed=20241124, n_customers=300, n_days=60, patterns_per_typology=1, lookalikes_per_kind=1,
+                 recruit_pool_share=0.5)
+
+
 def test_cli_bad_mix_is_a_usage_error(tmp_path):
     assert main(["simulate", "--out", str(tmp_path), "--mix", "fan_in"]) == 2
     assert main(["simulate", "--out", str(tmp_path), "--customers", "10"]) == 2

@@ -6,8 +6,8 @@ from flowgraph.detectors._common import threshold_cents
 
 def edge_phi_reference(graph, rules) -> tuple[list[int], list[int]]:
     """(amount cents, Φ cents) per edge: the lowest threshold of the rules covering it."""
-    def person(account):  # unknown parties count as persons; cash is no party
-        return account >= 0 and graph.account_party[account] in (0, -1)
+    def person(account):  # unknown parties count as persons, and so does a side without an account
+        return account < 0 or graph.account_party[account] in (0, -1)
 
     def entity(account):
         return account >= 0 and graph.account_party[account] == 1

@@ -3,8 +3,8 @@
 
 A rule covers an edge when its channel is among the rule's and its parties qualify:
 ``anyone``; ``any_person`` (a natural person, or an unknown party, on at least one side:
-unknown parties are taken as persons, the lower thresholds); ``both_entity`` (entities on
-both sides; cash has no party). CNY edges compare their fen with the CNY threshold,
+unknown parties are taken as persons, the lower thresholds; a side without an account is
+unknown); ``both_entity`` (entities on both sides). CNY edges compare their fen with the CNY threshold,
 foreign ones their US cents with the USD threshold; of several rules the lowest Φ counts.
 One pass over the edges, in parallel; the rules arrive as small tables.
 """
@@ -55,8 +55,9 @@ def edge_phi_cents(src, dst, account_party, channel, is_home_currency, amount_cn
         foreign = not is_home_currency[e]
         amount_cents[e] = amount_usd_cents[e] if foreign else amount_cny_cents[e]
         c = channel[e]
-        s = account_party[src[e]] if src[e] >= 0 else -2
-        d = account_party[dst[e]] if dst[e] >= 0 else -2
+        # a side without an account (cash, a counterparty the data does not name) is unknown
+        s = account_party[src[e]] if src[e] >= 0 else UNKNOWN
+        d = account_party[dst[e]] if dst[e] >= 0 else UNKNOWN
         phi = 0
         for r in range(len(rule_parties)):
             if c < 0 or not (rule_channels[r] >> c) & 1:

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
+
 from .population import COMPANY, MERCHANT, PERSON, Population
 from .typologies import LOOKALIKE, InjectionContext, Planted
 
@@ -48,8 +50,9 @@ class LookalikeSupply:
     def customers(self, segment: int, k: int) -> list[int]:
         queue = self._queues[segment]
         if len(queue) < k:
-            raise ValueError(f"not enough ordinary customers for look-alikes (segment {segment}); "
-                             "simulate more customers or fewer look-alikes")
+            kind = {PERSON: "person", COMPANY: "company", MERCHANT: "merchant"}[segment]
+            raise ConfigError(f"not enough ordinary {kind} customers left for the look-alikes. Fix: simulate more "
+                              "customers (--customers) or fewer look-alikes (--lookalikes).")
         return [int(queue.pop()) for _ in range(k)]
 
     def primary(self, segment: int, k: int) -> list[int]:
@@ -57,7 +60,8 @@ class LookalikeSupply:
 
     def company_with_two_accounts(self) -> tuple[int, int]:
         if not self._multi:
-            raise ValueError("no company with two accounts left for a treasury sweep; simulate more customers")
+            raise ConfigError("no company with two accounts left for a treasury sweep look-alike. Fix: simulate more "
+                              "customers (--customers) or fewer look-alikes (--lookalikes).")
         c = int(self._multi.pop())
         if c in self._queues[COMPANY]:
             self._queues[COMPANY].remove(c)
