@@ -1,6 +1,8 @@
 """Multi-hop flows (issue 12), what their detectors share: money followed hop by hop through forwarding links
 (:mod:`flowgraph._kernels.flows`: an account passes on, soon after, between
-``min_forward_share`` and ``1 + forward_tolerance`` of a payment it received).
+``min_forward_share`` of what it held of the money received since a payment came in and
+``1 + forward_tolerance`` of that payment; a busy business account paying a bill close
+in amount to one of many receipts is no forwarder).
 
 What the detectors here share: the forwarding links of a graph for a set of parameters
 (:func:`graph_links`), windows that count business days (PRC calendar, the default) or
