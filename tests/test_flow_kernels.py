@@ -86,6 +86,20 @@ def test_link_amount_boundaries_are_inclusive_and_exact():
     assert links.in_edge.tolist() == [0, 0] and links.out_edge.tolist() == [1, 2]
 
 
+def test_a_payment_forwards_only_what_the_account_held_since_it_came():
+    # 100 in, then 11.11 more from someone else: it held 111.11, of which 90 % is 99.999 <= 100
+    g = make_graph([(0, 1, 0, 100.0), (2, 1, 0, 11.11), (1, 3, 0, 100.0)])
+    assert kernel_links(g, "business", 0, 0.9, 0.0, 0, 10).in_edge.tolist() == [0]
+    # 11.12 more: 90 % of 111.12 is 100.008, above what went on: a business paying a bill
+    g = make_graph([(0, 1, 0, 100.0), (2, 1, 0, 11.12), (1, 3, 0, 100.0)])
+    assert len(kernel_links(g, "business", 0, 0.9, 0.0, 0, 10).in_edge) == 0
+    # ... unless it passed that on meanwhile (the second 50 forwards too); what came
+    # before the payment does not count, but the first 50 held 200 when it could go on
+    g = make_graph([(2, 1, 0, 50.0), (0, 1, 0, 100.0), (2, 1, 0, 50.0), (1, 4, 0, 50.0), (1, 3, 0, 100.0)])
+    links = kernel_links(g, "business", 0, 0.9, 0.0, 0, 10)
+    assert list(zip(links.in_edge.tolist(), links.out_edge.tolist())) == [(1, 4), (2, 3)]
+
+
 def test_money_must_leave_after_it_came_and_within_the_hop_window():
     # out before in, and an out 3 business days later with a hop window of 2
     g = make_graph([(1, 2, 0, 100.0), (0, 1, 0, 100.0), (1, 3, 5, 100.0)])  # day 5 = Wed, 3 business days on

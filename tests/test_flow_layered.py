@@ -14,7 +14,8 @@ from test_flow_kernels import kernel_links, make_graph
 from flowgraph._kernels.flows import ppm
 from flowgraph._kernels.layered import layered_clusters
 from flowgraph.detectors import REGISTRY
-from flowgraph.detectors.layered import LayeredParams, _in_cum_cents, detect_layered
+from flowgraph.detectors.flows import in_cum_cents
+from flowgraph.detectors.layered import LayeredParams, detect_layered
 from flowgraph.detectors.scatter import detect_scatter
 from flowgraph.errors import ConfigError
 from flowgraph.scan_config import load_config
@@ -174,7 +175,7 @@ def test_layered_clusters_match_reference(edges, unit, window_days, min_sources,
     order = np.lexsort((links.in_edge, links.out_edge))
     i, o = links.in_edge[order], links.out_edge[order]
     cluster = layered_clusters(g.src[i].astype(np.int64), g.dst[i].astype(np.int64), g.dst[o].astype(np.int64), i, o,
-                               wday[i], wday[o], g.amount_cny_cents, g.in_indptr, g.in_edges, _in_cum_cents(g), wday,
+                               wday[i], wday[o], g.amount_cny_cents, g.in_indptr, g.in_edges, in_cum_cents(g), wday,
                                g.n_edges, window_days, min_sources, min_middle, min_sinks, ppm(share))
     got = {(int(i[r]), int(o[r])): (int(i[c]), int(o[c])) for r, c in enumerate(cluster.tolist()) if c >= 0}
     assert got == layered_reference(g, wday, list(zip(i.tolist(), o.tolist())), window_days, min_sources,

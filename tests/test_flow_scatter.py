@@ -53,6 +53,21 @@ def test_gather_scatter_follows_payments_through_the_hub():
     assert len(detect_scatter(graph_of(rows))) == 0
 
 
+def test_a_hub_passing_on_little_of_its_takings_is_no_gather_scatter():
+    # the five forwarded payments are 500,000 of what the hub received Monday to Friday:
+    # other income of 55,555.55 leaves them 90.000001 %, 55,555.57 leaves them 89.9999996 %
+    rows = []
+    for i in range(5):
+        rows += [(f"P{i}", "H", f"2024-09-0{2 + i} 10:00", 100_000.0), ("H", f"Q{i}", f"2024-09-0{2 + i} 11:00", 99_000.0)]
+    income = [("C", "H", "2024-09-04 12:00", 55_555.55)]
+    assert [h.typology for h in detect_scatter(graph_of(rows + income))] == ["gather_scatter"]
+    income = [("C", "H", "2024-09-04 12:00", 55_555.57)]
+    assert len(detect_scatter(graph_of(rows + income))) == 0
+    # income the day before the first payment in is not of the hit's days
+    income = [("C", "H", "2024-08-30 12:00", 900_000.0)]
+    assert len(detect_scatter(graph_of(rows + income))) == 1
+
+
 def test_scatter_parameters_are_checked():
     with pytest.raises(ConfigError, match=r"The 'min_intermediaries' parameter of ScatterParams must be an int in the range \[2, 1000\]. Got 1 instead."):
         ScatterParams(min_intermediaries=1)

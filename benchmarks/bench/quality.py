@@ -7,7 +7,9 @@
   hits count (``in_band`` hits, found with the model's tolerance band, are left out).
 - The IBM AMLSim samples (third-party labels): account-level precision and recall of the
   accounts named by ``fan_in`` hits, against every labelled account and against the hubs
-  (labelled accounts receiving from ≥ 3 distinct labelled accounts over the whole run).
+  (labelled accounts receiving from ≥ 3 distinct labelled accounts over the whole run);
+  and per sample the typology it plants, scored on every account of its hits
+  (:mod:`bench.amlsim`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import amlsim as amlsim_typologies
+from .amlsim import AMLSIM_DIR
 from .cli import Tree, Workspace, config_file, scan
-from .common import REPO, fmt, log, md_table, ratio
+from .common import fmt, log, md_table, ratio
 from .data import BankSpec, ensure_bank
 
 HIT_COLUMNS = ["hit_id", "typology", "subject", "window_start", "window_end", "in_band"]
-AMLSIM_DIR = REPO.parent / "shared" / "data" / "amlsim-samples"
 #: AMLSim amounts are a few units: a transfer counts towards a fan from 2 units on
 #: (2 / 500,000 of the person-transfer threshold), the rest of the scan keeps its defaults.
 AMLSIM_CONFIG = "[detectors.fan]\nmin_amount_fraction = 4e-06\n"
@@ -125,6 +128,7 @@ def amlsim(tree: Tree, ws: Workspace, folders: list[str]) -> dict:
             "recall": ratio(len(flagged & labelled), len(labelled)),
             "hub_precision": ratio(len(flagged & hubs), len(flagged)),
             "hub_recall": ratio(len(flagged & hubs), len(hubs)), "scan_wall_s": run["wall_s"]}
+    result["typologies"] = amlsim_typologies.measure(tree, ws, folders)
     return result
 
 
@@ -157,4 +161,5 @@ def markdown_amlsim(a: dict) -> list[str]:
                        [n, fmt(r["transactions"]), fmt(r["labelled"]), fmt(r["hubs"]), fmt(r["flagged"]),
                         fmt(r["precision"]), fmt(r["recall"]), fmt(r["hub_precision"]), fmt(r["hub_recall"])]
                        for n, r in a["folders"].items()])
-    return lines + ["", f"Hubs: {a['hub_rule']}. Config for these small amounts: `{a['config'].strip().replace(chr(10), ' ')}`."]
+    lines += ["", f"Hubs: {a['hub_rule']}. Config for these small amounts: `{a['config'].strip().replace(chr(10), ' ')}`."]
+    return lines + ([""] + amlsim_typologies.markdown(a["typologies"]) if "typologies" in a else [])

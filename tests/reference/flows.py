@@ -9,7 +9,9 @@ from reference.detectors import cents
 
 def forwarding_links(g, wday, n_edges, hop_days, share, tolerance, floor_cents, max_links):
     """Sorted (in_edge, out_edge) pairs: account m = dst[i] passes on x2 of the x1 it got,
-    share * x1 <= x2 <= (1 + tolerance) * x1, within hop_days, earliest max_links per i."""
+    share * h <= x2 <= (1 + tolerance) * x1 with h = max(x1, what m received on edges
+    i..o - 1 less what it paid on edges i + 1..o - 1), within hop_days, earliest
+    max_links per i."""
     share, tolerance = Decimal(repr(float(share))), Decimal(repr(float(tolerance)))
     links = []
     for i in range(n_edges):
@@ -24,7 +26,9 @@ def forwarding_links(g, wday, n_edges, hop_days, share, tolerance, floor_cents, 
             b, x2 = int(g.dst[o]), cents(g.amount_cny[o])
             if b < 0 or b == m or x2 < floor_cents[m]:
                 continue
-            if share * x1 <= x2 <= (1 + tolerance) * x1:
+            received = sum(cents(g.amount_cny[e]) for e in range(i, o) if int(g.dst[e]) == m)
+            paid = sum(cents(g.amount_cny[e]) for e in range(i + 1, o) if int(g.src[e]) == m)
+            if share * max(x1, received - paid) <= x2 <= (1 + tolerance) * x1:
                 kept.append((i, o))
         links.extend(kept[:max_links])
     return sorted(links)

@@ -46,10 +46,10 @@ import numpy as np
 from .._kernels.layered import layered_clusters
 from .._kernels.flows import ppm
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import in_scan, memo, monitored, phi_table, prepare
+from ._common import in_scan, monitored, phi_table, prepare
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, validate_params
-from .flows import LINK_CONSTRAINTS, graph_links
+from .flows import LINK_CONSTRAINTS, graph_links, in_cum_cents
 
 
 @dataclass(frozen=True)
@@ -103,13 +103,6 @@ class LayeredParams:
         lowered by ``band`` (the counts stay: one account fewer is another pattern)."""
         return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
                                    min_amount_fraction=self.min_amount_fraction * (1 - band))
-
-
-def _in_cum_cents(graph) -> np.ndarray:
-    """Running sum of the cents of ``graph.in_edges`` (what an account received over a
-    range of its in-edges is a difference of two entries)."""
-    return memo(graph, ("in_cum_cents",), lambda: np.concatenate(
-        [[0], np.cumsum(graph.amount_cny_cents[graph.in_edges])]).astype(np.int64))
 
 
 def _flow_sum(graph, edges) -> int:
@@ -179,7 +172,7 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
     in_edge, out_edge = links.in_edge[order], links.out_edge[order]
     payer, middle, payee = (x.astype(np.int64) for x in (graph.src[in_edge], graph.dst[in_edge], graph.dst[out_edge]))
     cluster = layered_clusters(payer, middle, payee, in_edge, out_edge, wday[in_edge], wday[out_edge],
-                               graph.amount_cny_cents, graph.in_indptr, graph.in_edges, _in_cum_cents(graph), wday,
+                               graph.amount_cny_cents, graph.in_indptr, graph.in_edges, in_cum_cents(graph), wday,
                                n_edges, params.window_days, params.min_sources, params.min_middle, params.min_sinks,
                                ppm(params.min_forward_share))
     rows = np.flatnonzero(cluster >= 0)

@@ -10,7 +10,9 @@ from typing import ClassVar
 import numpy as np
 
 from .._kernels.flows import (
+    PPM,
     group_flows,
+    ppm,
 )
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ._common import (
@@ -25,6 +27,7 @@ from ._params import MAX_WINDOW_DAYS, Interval, validate_params
 from .flows import (
     LINK_CONSTRAINTS,
     graph_links,
+    in_cum_cents,
 )
 
 
@@ -91,6 +94,26 @@ def _clusters(graph, links, group_key, key_a, key_b, wday, params, min_a, min_b)
         np.zeros(0, bool)
     offsets = np.concatenate([np.flatnonzero(new), [len(flows.link)]]).astype(np.int64)
     return offsets, order[flows.link]
+
+
+def _hub_keeps_little(graph, links, offsets, rows, hub, wday, share):
+    """Per gather-scatter cluster (``rows[offsets[i]:offsets[i + 1]]``), whether the
+    payments its links carried into the hub (distinct in-edges) are at least ``share`` of
+    everything the hub received on the window days from its first link's payment in to
+    its last link's payment out."""
+    keep = np.zeros(len(offsets) - 1, bool)
+    in_cum = in_cum_cents(graph)
+    for c in range(len(keep)):
+        cluster = rows[offsets[c]:offsets[c + 1]]
+        in_edge, out_edge = links.in_edge[cluster], links.out_edge[cluster]
+        m = int(hub[c])
+        lo, hi = graph.in_indptr[m], graph.in_indptr[m + 1]
+        days = wday[graph.in_edges[lo:hi]]  # in-edges ascend by id, so by window day
+        a = lo + np.searchsorted(days, wday[in_edge.min()], "left")
+        b = lo + np.searchsorted(days, wday[out_edge.max()], "right")
+        carried = int(graph.amount_cny_cents[np.unique(in_edge)].sum())
+        keep[c] = carried * PPM >= ppm(share) * int(in_cum[b] - in_cum[a])
+    return keep
 
 
 def _scatter_parts(graph, links, offsets, rows, typology, subject, first, sides, unit):
@@ -164,9 +187,12 @@ def detect_scatter(graph, params: ScatterParams = ScatterParams(), days=None) ->
     sink = payee[two_ends][rows[offsets[:-1]]]
     parts.append(_scatter_parts(graph, pair, offsets, rows, "scatter_gather", sink, first,
                                 {"intermediaries": hub[two_ends], "ends": payer[two_ends]}, params.window_unit))
-    # gather-scatter: per hub, distinct payers and payees
+    # gather-scatter: per hub, distinct payers and payees, the hub passing on most of what it got
     offsets, rows = _clusters(graph, links, hub, payer, payee, wday, params, params.min_counterparties,
                               params.min_counterparties)
+    kept = np.flatnonzero(_hub_keeps_little(graph, links, offsets, rows, hub[rows[offsets[:-1]]], wday,
+                                            params.min_forward_share))
+    offsets, rows = ranges(offsets[kept], offsets[kept + 1], rows)
     parts.append(_scatter_parts(graph, links, offsets, rows, "gather_scatter", hub[rows[offsets[:-1]]], first,
                                 {"payers": payer, "payees": payee}, params.window_unit))
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
