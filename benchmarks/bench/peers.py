@@ -150,7 +150,7 @@ def markdown(section: list[dict]) -> list[str]:
                 continue
             tw = next((v for k, v in g["params"].items() if k.endswith("_tw")), None)
             done = f"{fmt(g['edges'])} of {fmt(g['edges_total'])}" + (" (budget)" if g["partial"] else "")
-            rows.append([fmt(e["size"]), f"{family} (tw {fmt(tw / DAY_S)} d)", done, fmt(g["edges_per_s"]),
+            rows.append([fmt(e["size"]), f"{family} (tw {fmt(tw // DAY_S)} d)", done, fmt(g["edges_per_s"]),
                          fmt(e["flowgraph_scan_txn_per_s"]), fmt(g["ratio"]), fmt(g["ratio_same_edges"]),
                          f"{g['detector']}: {fmt(g['ratio_detector'])}"])
     lines += md_table(["bank", "GFP family", "GFP edges done", "GFP edges/s", "flowgraph scan txn/s", "ratio",
