@@ -6,9 +6,10 @@ previous release and snapml's GraphFeaturePreprocessor, and the quality of its h
     PYTHONPATH=src .venv/bin/python benchmarks/harness.py --skip baseline quality
 
 Parts (``bench/``; every measurement is a fresh process on the public API and CLI):
-``scale`` (the whole scan command, this tree and ``--baseline``), ``chunking`` (one long
-bank, ``chunk_days`` 5 vs one chunk), ``peers`` (GFP fan-only on the same edges) and
-``quality`` (held-out seeds, AMLSim samples). Writes ``results/harness.json`` (machine,
+``scale`` (the whole scan command, this tree, ``--baseline`` and ``--engine``),
+``chunking`` (one long bank, ``chunk_days`` 5 vs one chunk), ``detectors`` (each
+detector's time inside the detection), ``peers`` (GFP's fan, cycle and scatter-gather
+families on the same edges) and ``quality`` (held-out seeds, AMLSim samples). Writes ``results/harness.json`` (machine,
 versions, commits, seeds, every repeat) and ``results/harness.md`` (the tables); see
 ``benchmarks/README.md``.
 """
@@ -26,14 +27,15 @@ from pathlib import Path
 
 # the bench package, and this tree's flowgraph for the quality scoring (as its scans use)
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "src")]
-from bench import peers, quality, scale  # noqa: E402
+from bench import detectors, peers, quality, scale  # noqa: E402
 from bench.baseline import checkout  # noqa: E402
 from bench.cli import Tree, Workspace, imported_from  # noqa: E402
 from bench.common import REPO, RESULTS_DIR, log, machine_stamp, write_json  # noqa: E402
 from bench.data import BankSpec, ensure_bank, scale_spec  # noqa: E402
 
-PARTS = ("scale", "baseline", "chunking", "peers", "quality", "amlsim")
+PARTS = ("scale", "baseline", "engine", "chunking", "detectors", "peers", "quality", "amlsim")
 BASELINE_COMMIT = "0ee599c"        # main before issue 11
+ENGINE_COMMIT = "deb766d"          # main after issue 11, before the multi-hop detectors of issue 12
 SPEED_SEED = 20241124
 QUALITY_SEEDS = [9001, 9002, 9003]  # never used in development
 AMLSIM_FOLDERS = ["20K_fanin200", "20K_fanin200cycle200", "20K_cycle200"]
@@ -55,8 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--repeats-large", type=int, default=2, help=f"at most this many above {LARGE_SIZE:,} [2]")
     ap.add_argument("--seed", type=int, default=SPEED_SEED, help=f"seed of the speed banks [{SPEED_SEED}]")
     ap.add_argument("--baseline", default=BASELINE_COMMIT, help=f"commit compared with [{BASELINE_COMMIT}]")
+    ap.add_argument("--engine", default=ENGINE_COMMIT, help=f"issue-11 engine compared with [{ENGINE_COMMIT}]")
     ap.add_argument("--peer-sizes", type=int, nargs="+", help="banks GFP runs on [1e6; quick 1e5]")
-    ap.add_argument("--gfp-budget", type=float, help="seconds of GFP streaming per bank [120; quick 30]")
+    ap.add_argument("--gfp-budget", type=float, help="seconds of GFP streaming per bank and family [120; quick 30]")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="GFP threads [all cores]")
     ap.add_argument("--quality-seeds", type=int, nargs="+", help=f"held-out seeds {QUALITY_SEEDS} [quick: first]")
     ap.add_argument("--quality-customers", type=int, help="customers per quality bank [16,200; quick 2,000]")
@@ -93,9 +96,10 @@ def measure(args, report: dict, ws: Workspace, stack: contextlib.ExitStack) -> N
     """Every part not skipped, into ``report``; the baseline worktree lives on ``stack``."""
     skip = set(args.skip)
     trees = [Tree("current", REPO / "src", report["machine"]["commit"])]
-    if not skip & {"scale", "baseline"}:
-        tree, sha = stack.enter_context(checkout(args.baseline))
-        trees.append(Tree("baseline", tree / "src", sha))
+    for label, commit in (("baseline", args.baseline), ("engine", args.engine)):
+        if not skip & {"scale", label}:
+            tree, sha = stack.enter_context(checkout(commit))
+            trees.append(Tree(label, tree / "src", sha))
     report["trees"] = {t.label: {"commit": t.commit, "imported_from": imported_from(t, ws)} for t in trees}
     warm_bank = ensure_bank(scale_spec(min(args.sizes), args.seed), ws.key_file, ws.timeout_s)
     report["warm_up"] = {t.label: scale.warm_up(t, Path(warm_bank["folder"]), ws) for t in trees}
@@ -103,9 +107,15 @@ def measure(args, report: dict, ws: Workspace, stack: contextlib.ExitStack) -> N
         report["scale"] = run_scale(args, trees, ws)
     if "chunking" not in skip:
         report["chunking"] = scale.chunking(trees[0], ws, args.repeats, args.seed, args.long_days)
+    measured = {e["size"]: e for e in report.get("scale", {}).get("sizes", [])}
+    if "detectors" not in skip:
+        report["detectors"] = [detectors.measure(size, args.seed, ws, measured.get(size)) for size in args.sizes]
+    if "scale" in report:
+        report["scale"]["engine_budget"] = scale.engine_budget(report["scale"], report.get("detectors"))
     if "peers" not in skip:
-        measured = {e["size"]: e for e in report.get("scale", {}).get("sizes", [])}
-        report["peers"] = [peers.measure(size, args.seed, args.threads, args.gfp_budget, ws, measured.get(size))
+        by_size = {e["size"]: e for e in report.get("detectors", []) if "error" not in e}
+        report["peers"] = [peers.measure(size, args.seed, args.threads, args.gfp_budget, ws, measured.get(size),
+                                         by_size.get(size))
                            for size in args.peer_sizes]
     if "quality" not in skip:
         report["quality"] = run_quality(args, trees[0], ws)
@@ -123,7 +133,7 @@ def markdown(report: dict) -> str:
     lines += [f"- {label}: `{t['commit'][:12] if t['commit'] else '?'}`" for label, t in report["trees"].items()]
     lines.append("")
     for part, render in (("scale", scale.markdown), ("chunking", scale.markdown_chunking),
-                         ("peers", peers.markdown), ("quality", quality.markdown),
+                         ("detectors", detectors.markdown), ("peers", peers.markdown), ("quality", quality.markdown),
                          ("amlsim", quality.markdown_amlsim)):
         if part in report:
             lines += render(report[part]) + [""]
