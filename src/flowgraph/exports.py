@@ -52,6 +52,10 @@ def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.table({**columns, **extra})
 
 
+#: The files of a run's exports in its output folder.
+EXPORT_FILES = {"hits": "hits.parquet", "alerts": "alerts.parquet", "manifest": "manifest.json"}
+
+
 def export_tables(hits: pd.DataFrame, alerts: pd.DataFrame, reveal_ids: bool, key_file) -> dict[str, pa.Table]:
     """The run's hits and alerts as the Arrow tables :func:`write_exports` writes:
     de-identified with the pseudonym key unless ``reveal_ids``."""
@@ -64,21 +68,29 @@ def export_tables(hits: pd.DataFrame, alerts: pd.DataFrame, reveal_ids: bool, ke
     return {"hits": arrow_table(hits_out, HIT_SCHEMA), "alerts": arrow_table(alerts_out, ALERT_SCHEMA)}
 
 
-def write_exports(store: Store, out: Path, tables: dict[str, pa.Table], manifest: dict, reveal_ids: bool) -> dict:
-    """Write the run's exports (:func:`export_tables`) and manifest into ``out``; writing
-    real ids is logged in the store's audit table.
+def write_tables(out: Path, tables: dict[str, pa.Table], private: bool) -> None:
+    """``hits.parquet`` and ``alerts.parquet`` (:func:`export_tables`) into ``out``; owner-only
+    when ``private`` (real ids), shareable when pseudonymised."""
+    for name in ("hits", "alerts"):
+        write_atomically(out / EXPORT_FILES[name], lambda p, t=tables[name]: pq.write_table(t, p), private=private)
+
+
+def write_exports(store: Store, out: Path, tables: dict[str, pa.Table] | None, manifest: dict,
+                  reveal_ids: bool) -> dict:
+    """Write the run's exports (:func:`export_tables`; ``None``: written already by
+    :func:`write_tables`) and, last, its manifest into ``out``; writing real ids is logged
+    in the store's audit table first.
 
     Returns
     -------
     dict of name -> path written
     """
-    if reveal_ids:
-        store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": manifest["run_id"],
-                                                   "hits": len(tables["hits"]), "alerts": len(tables["alerts"])}))
-    paths = {"hits": out / "hits.parquet", "alerts": out / "alerts.parquet", "manifest": out / "manifest.json"}
-    for name in ("hits", "alerts"):
-        # real ids stay owner-only; pseudonymised tables may be shared
-        write_atomically(paths[name], lambda p, t=tables[name]: pq.write_table(t, p), private=reveal_ids)
+    if tables is not None:
+        if reveal_ids:
+            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": manifest["run_id"],
+                                                       "hits": len(tables["hits"]), "alerts": len(tables["alerts"])}))
+        write_tables(out, tables, private=reveal_ids)
+    paths = {name: out / file for name, file in EXPORT_FILES.items()}
     write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),
                      private=False)
     return paths

@@ -52,7 +52,7 @@ from .detectors import REGISTRY
 from .detectors._common import forget
 from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
-from .exports import export_tables, write_exports
+from .exports import export_tables, write_exports, write_tables
 from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
@@ -346,15 +346,15 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
         scanned = scan_hits(graph, config, (first, last)) if len(done) < len(chunks) else None
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
-    if scanned is not None and not store.has_other_runs(config.config_hash, run_id):
+    from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)
+    if from_memory:
         changes, run_hits, alerts, checks, tables = _alerts_while_committing(
-            store, config, run_id, scanned, scan_last, commit, reveal_ids, key_file, clock)
+            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock)
         found = set(run_hits["hit_id"])
     else:
         changes = commit()
         with clock("alerts"):
             run_hits, alerts, checks, found = _alerts_from_store(store, config, run_id, scanned, scan_last)
-        tables = None
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
@@ -367,7 +367,8 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
                 "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
                 "hit_changes": changes, "timings_s": clock.seconds}
     with clock("exports"):
-        tables = tables or export_tables(run_hits, run_alerts, reveal_ids, key_file)
+        if not from_memory:
+            tables = export_tables(run_hits, run_alerts, reveal_ids, key_file)
         paths = write_exports(store, out, tables, manifest, reveal_ids)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
@@ -403,10 +404,12 @@ def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[
     return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
 
 
-def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, reveal_ids, key_file, clock):
+def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock):
     """Nothing of this configuration is stored but this run's own hits: alerts, checks and
     export tables are built from the hits in memory while a worker thread runs ``commit``
-    (SQLite lets go of the GIL while it writes); the alerts are stored once every chunk is."""
+    (SQLite lets go of the GIL while it writes), and pseudonymised tables are written too
+    (returned as None; the manifest, written last, still marks the run complete); the
+    alerts are stored once every chunk is."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         committed = pool.submit(commit)
         with clock("alerts"):
@@ -416,6 +419,9 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
                                                                                 run_hits, run_hits)}
         with clock("exports"):  # every alert holds hits of this run
             tables = export_tables(run_hits, alerts, reveal_ids, key_file)
+            if not reveal_ids:  # real ids wait for their audit record, which needs the store
+                write_tables(out, tables, private=False)
+                tables = None
         changes = committed.result()
     with clock("alerts"):
         store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)
