@@ -381,13 +381,16 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     # a chain that lost a member may end before the scan's days: it goes in the first chunk
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
     retract_ids = () if scanned is None else scanned.covered_ids + _stale_chains(store, config.config_hash, scanned)
+    if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column)
+        by_end = np.argsort(ends, kind="stable")
+        hits, ends = scanned.hits.take(by_end), ends[by_end]
     changes: dict[str, int] = {}
     days = graph.business_days
     for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
                                  f"scan {days[chunks[0][0]]}..{scan_last}"):
-        in_chunk = (ends >= d0) & (ends <= d1)
+        lo, hi = np.searchsorted(ends, [d0, d1 + 1])
         with clock("store"):
-            counts = store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), scanned.hits[in_chunk],
+            counts = store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), hits.iloc[lo:hi],
                                         config.config_hash, scan_last,
                                         retract_ids=retract_ids if i == len(chunks) - 1 else ())
         changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
