@@ -107,6 +107,32 @@ def test_a_middle_account_keeping_too_much_does_not_count():
     assert len(detect_layered(graph_of(short))) == 0
 
 
+def test_small_ordinary_payments_into_a_middle_account_are_not_money_it_kept():
+    # four payments into M3 the day before its link, each under the 5,000.00 materiality
+    # floor (1 % of a person's 500,000), are a mule's ordinary traffic, not kept flow money;
+    # at the floor they are material: 20,000 more received and 240/270 < 0.9
+    def paid_four(amount, payer="X"):
+        return graph_of(BIPARTITE[:6] + [(payer, "M3", f"2024-09-10 1{k}:00", amount) for k in range(4)])
+    hits = detect_layered(paid_four(4_999.99))
+    assert len(hits) == 1 and "M3" in hits[0].measures["first_layer"]
+    assert len(detect_layered(paid_four(5_000.00))) == 0
+    # a cash deposit has no sender: M3's own floor decides
+    assert len(detect_layered(paid_four(4_999.99, payer=None))) == 1
+    assert len(detect_layered(paid_four(5_000.00, payer=None))) == 0
+
+
+def test_the_subject_is_the_flow_s_first_intermediary_and_the_id_stays():
+    # S0 -> M0 -> K0 on Thursday 5th joins the flow only when M4 pays K0 instead of K1:
+    # the flow's first qualifying window has no M0; M0 becomes the subject, the id stays
+    joined = [("S0", "M0", "2024-09-05 10:00", 300_000.0), ("M0", "K0", "2024-09-05 15:00", 290_000.0)] + \
+        BIPARTITE[:7] + [("M4", "K0", "2024-09-12 15:00", 195_000.0)]
+    apart = joined[:-1] + [("M4", "K3", "2024-09-12 15:00", 195_000.0)]
+    before, after = detect_layered(graph_of(apart)), detect_layered(graph_of(joined))
+    assert len(before) == 1 and len(after) == 1 and before[0].subject == "M1" and after[0].subject == "M0"
+    assert after[0].hit_id == before[0].hit_id and after[0].measures["sources"] == ["S0", "S1", "S2"]
+    assert after[0].window_start == np.datetime64("2024-09-05")
+
+
 def test_the_window_counts_business_or_calendar_days():
     # Friday 6th to Thursday 12th: five business days, seven calendar days
     # with all four middle accounts needed, M1's Friday link must share a window with M4's

@@ -9,9 +9,10 @@ some link's out-edge lies; it holds the links whose in-edge is on or after
 In each window:
 
 1. a middle account ``m`` *qualifies* when what it passed on through the window's links
-   (the sum of their distinct out-edges, int cents) is at least ``share`` × everything it
-   received on the window's days (all its in-edges, from anyone): it keeps little of what
-   came in (FlowScope's balanced in/out at the middle);
+   (the sum of their distinct out-edges, int cents) is at least ``share`` × what it
+   received on the window's days (its in-edges, from anyone, that the caller's running
+   sum counts: the detector counts the material ones): it keeps little of what came in
+   (FlowScope's balanced in/out at the middle);
 2. the links through qualifying middles join their three accounts; each connected
    component has *middles* (the qualifying middles in it), *sources* (payers that are
    not qualifying middles) and *sinks* (payees that are not qualifying middles);
@@ -97,7 +98,8 @@ def layered_clusters(payer, middle, payee, in_edge, out_edge, in_wday, out_wday,
     in_indptr, in_edges : ndarray of int64
         The graph's incoming edges per account (ascending edge ids).
     in_cum_cents : ndarray of int64
-        ``in_cum_cents[k]`` = cents of ``in_edges[:k]`` (length ``len(in_edges) + 1``).
+        ``in_cum_cents[k]`` = cents of the in-edges among ``in_edges[:k]`` that count as
+        received (length ``len(in_edges) + 1``).
     wday : ndarray of int64
         Per edge, its window day.
     n_edges, window_days, min_sources, min_middle, min_sinks : int

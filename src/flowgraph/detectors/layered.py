@@ -7,7 +7,11 @@ Graphs", AAAI 2020): laundering shows as a dense multipartite flow, sources -> m
 sinks, whose middle accounts pass on about what they receive. flowgraph follows each
 payment instead of scoring density: the links ``a -> m -> b`` in which ``m`` forwards a
 payment within the window (:func:`~flowgraph.detectors.flows.graph_links`), kept where
-``m`` passes on at least ``min_forward_share`` of *everything* it received in the window,
+``m`` passes on at least ``min_forward_share`` of all the *material* money it received
+in the window (every payment at least its sender's materiality floor, the floor the links
+share; a cash deposit, which has no sender, at least ``m``'s own floor): a small ordinary
+payment into a mule (2,000 CNY against a 5,000 CNY floor) is not money it kept from the
+flow, while a business account's material receipts are,
 joined into connected components per window, a component a hit when it has at least
 ``min_sources`` sources, ``min_middle`` middle accounts and ``min_sinks`` sinks (windows,
 components and how windows make one hit: :mod:`flowgraph._kernels.layered`).
@@ -25,14 +29,16 @@ A hit names the layers (``sources``, ``first_layer``, ``second_layer``, ``sinks`
 flow into and out of each middle layer (``layer_amount_in``, ``layer_amount_out``), and
 the money's path link by link (``leg_txn_ids``, ``leg_amounts``, ``leg_dates``: each
 payment into a middle account and the payment that passed it on). Subject = the first
-intermediary: the middle account of the earliest link of the window that found the flow
-(as SPEC §10 names a chain's first intermediary; the largest middle account would change
-as the flow grows, and with it the hit's id, and the dominant source is often another
-bank's customer). A hit whose first intermediary the bank does not monitor is left out.
+intermediary: the middle account of the flow's earliest link (as SPEC §10 names a chain's
+first intermediary; the dominant source is often another bank's customer). The hit's id is
+anchored at the earliest link of the window that found the flow (its middle account, day
+and transaction): a path paid before that but joined to the flow only later becomes the
+subject without changing the id, as a pass-through chain's does. A hit whose first
+intermediary the bank does not monitor is left out.
 A = what reached the sinks (the sum of the distinct payments to them); materiality: every
 payment at least its sender's share of the large-value threshold for transfers
-(``min_amount_fraction``, the floor all forwarding links share). Key = the first
-transaction's id.
+(``min_amount_fraction``, the floor all forwarding links share). Key = the anchoring
+link's first transaction id.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from ..hits import HitParts, HitTable, hit_table, params_fingerprint
 from ._common import in_scan, monitored, phi_table, prepare
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, validate_params
-from .flows import LINK_CONSTRAINTS, graph_links, in_cum_cents
+from .flows import LINK_CONSTRAINTS, graph_links
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,8 @@ class LayeredParams:
         [1, 1000].
     min_forward_share : float
         A link passes on at least this share of its payment, and a middle account passes
-        on at least this share of all it received in the window (issue 12: "most"), in
-        [0, 1].
+        on at least this share of the material money it received in the window (issue 12:
+        "most"), in [0, 1].
     forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
         As for :class:`~flowgraph.detectors.cycles.CycleParams`.
     """
@@ -103,6 +109,17 @@ class LayeredParams:
         lowered by ``band`` (the counts stay: one account fewer is another pattern)."""
         return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
                                    min_amount_fraction=self.min_amount_fraction * (1 - band))
+
+
+def material_in_cum_cents(graph, floor_cents: np.ndarray) -> np.ndarray:
+    """Running sum of the cents of ``graph.in_edges`` that are material: at least their
+    sender's ``floor_cents``, or the receiver's for a payment without a sender account
+    (what an account received over a range of its in-edges is a difference of two entries)."""
+    edges = graph.in_edges
+    payer = graph.src[edges]
+    floor = floor_cents[np.where(payer >= 0, payer, graph.dst[edges])]
+    material = np.where(graph.amount_cny_cents[edges] >= floor, graph.amount_cny_cents[edges], 0)
+    return np.concatenate([[0], np.cumsum(material)]).astype(np.int64)
 
 
 def _flow_sum(graph, edges) -> int:
@@ -166,22 +183,23 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    n_edges, links, _ = graph_links(graph, rules, last, params, params.window_days - 1)
+    n_edges, links, floor = graph_links(graph, rules, last, params, params.window_days - 1)
     wday = graph.window_day(params.window_unit).astype(np.int64)
     order = np.lexsort((links.in_edge, links.out_edge))  # edge ids are in time order: by window day too
     in_edge, out_edge = links.in_edge[order], links.out_edge[order]
     payer, middle, payee = (x.astype(np.int64) for x in (graph.src[in_edge], graph.dst[in_edge], graph.dst[out_edge]))
     cluster = layered_clusters(payer, middle, payee, in_edge, out_edge, wday[in_edge], wday[out_edge],
-                               graph.amount_cny_cents, graph.in_indptr, graph.in_edges, in_cum_cents(graph), wday,
-                               n_edges, params.window_days, params.min_sources, params.min_middle, params.min_sinks,
-                               ppm(params.min_forward_share))
+                               graph.amount_cny_cents, graph.in_indptr, graph.in_edges,
+                               material_in_cum_cents(graph, floor), wday, n_edges, params.window_days,
+                               params.min_sources, params.min_middle, params.min_sinks, ppm(params.min_forward_share))
     rows = np.flatnonzero(cluster >= 0)
     rows = rows[np.lexsort((out_edge[rows], in_edge[rows], cluster[rows]))]
     keys, starts = np.unique(cluster[rows], return_index=True)
     groups = np.split(rows, starts[1:]) if len(rows) else []
     watched = monitored(graph)
+    # rows of a group ascend by in-edge: g[0] is the flow's earliest link
     keep = [(k, g) for k, g in zip(keys.tolist(), groups)
-            if watched[middle[k]] and in_scan(graph.day[out_edge[g].max()], first)]
+            if watched[middle[g[0]]] and in_scan(graph.day[out_edge[g].max()], first)]
     if not keep:
         return HitTable.empty()
     found = [_hit(graph, g, payer, middle, payee, in_edge, out_edge) for _, g in keep]
@@ -190,11 +208,12 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
     offsets = np.concatenate([[0], np.cumsum([len(e) for e in evidence])]).astype(np.int64)
     measures = {m: [f[m] for f in found] for m in MEASURES}
     measures["window_unit"] = [params.window_unit] * len(keep)
-    parts = HitParts(np.array([f["typology"] for f in found], object), middle[key_rows],
+    first_rows = np.array([g[0] for _, g in keep], np.int64)
+    parts = HitParts(np.array([f["typology"] for f in found], object), middle[first_rows],
                      graph.day[in_edge[key_rows]].astype(np.int64),
                      np.array([graph.day[out_edge[g].max()] for _, g in keep], np.int64), offsets,
                      np.concatenate(evidence), np.array([f["amount_cents"] for f in found], np.int64), measures,
-                     key=graph.txn_ids(in_edge[key_rows]).astype(str))
+                     key=graph.txn_ids(in_edge[key_rows]).astype(str), anchor=middle[key_rows])
     return hit_table(graph, "layered", params_fingerprint(params), phi_table(graph, rules), parts)
 
 
