@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,16 +21,17 @@ from ._common import (
     prepare,
 )
 from ._contract import Detector, Typology
-from ._params import MAX_WINDOW_DAYS, Interval, validate_params
+from ._params import MAX_WINDOW_DAYS, Interval
 from .flows import (
     LINK_CONSTRAINTS,
+    LinkParams,
     graph_links,
     path_measures,
 )
 
 
 @dataclass(frozen=True)
-class ChainParams:
+class ChainParams(LinkParams):
     """Parameters of the forwarding-chain detector.
 
     Parameters
@@ -61,15 +61,6 @@ class ChainParams:
         "min_hops": Interval(int, 2, 100),
         **LINK_CONSTRAINTS,
     }
-
-    def __post_init__(self) -> None:
-        validate_params(self)
-
-    def relaxed(self, band: float) -> ChainParams:
-        """The tolerance band's version: the forwarded share and the materiality floor
-        lowered by ``band``."""
-        return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
-                                   min_amount_fraction=self.min_amount_fraction * (1 - band))
 
 
 def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitTable:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -21,17 +20,18 @@ from ._common import (
     prepare,
 )
 from ._contract import Detector, Typology
-from ._params import MAX_WINDOW_DAYS, Interval, validate_params
+from ._params import MAX_WINDOW_DAYS, Interval
 from .flows import (
     LINK_CONSTRAINTS,
     MAX_SEARCH_BUDGET,
+    LinkParams,
     graph_links,
     path_measures,
 )
 
 
 @dataclass(frozen=True)
-class CycleParams:
+class CycleParams(LinkParams):
     """Parameters of the time-respecting cycle detector.
 
     Parameters
@@ -77,15 +77,6 @@ class CycleParams:
         "search_budget": Interval(int, 1, MAX_SEARCH_BUDGET),
         **LINK_CONSTRAINTS,
     }
-
-    def __post_init__(self) -> None:
-        validate_params(self)
-
-    def relaxed(self, band: float) -> CycleParams:
-        """The tolerance band's version (004 ch.2 §4): the forwarded share and the
-        materiality floor lowered by ``band``."""
-        return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
-                                   min_amount_fraction=self.min_amount_fraction * (1 - band))
 
 
 def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitTable:

@@ -53,6 +53,8 @@ of the distinct out-edges); key = the first leg's transaction id.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .._kernels.flows import (
@@ -67,7 +69,7 @@ from ._common import (
     share_cents,
     transfer_threshold,
 )
-from ._params import Interval, KnownRuleSet, Options
+from ._params import Interval, KnownRuleSet, Options, validate_params
 
 #: Most link expansions one search may spend (a bound on a user's budget, not a default).
 MAX_SEARCH_BUDGET = 10**8
@@ -137,3 +139,19 @@ LINK_CONSTRAINTS = {
     "max_links_per_edge": Interval(int, 1, 10_000),
     "rule_set": KnownRuleSet(),
 }
+
+
+class LinkParams:
+    """What the parameters of every detector built on forwarding links share (a mixin of
+    their frozen dataclasses, each with the fields of :data:`LINK_CONSTRAINTS`): validation
+    against the constraint table and the tolerance band's version."""
+
+    def __post_init__(self) -> None:
+        validate_params(self)
+
+    def relaxed(self, band: float):
+        """The tolerance band's version (004 ch.2 §4): the forwarded share and the
+        materiality floor lowered by ``band`` (counts stay: one account fewer is another
+        pattern)."""
+        return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
+                                   min_amount_fraction=self.min_amount_fraction * (1 - band))

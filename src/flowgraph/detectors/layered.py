@@ -43,7 +43,6 @@ link's first transaction id.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -54,12 +53,12 @@ from .._kernels.flows import ppm
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
 from ._common import in_scan, monitored, phi_table, prepare
 from ._contract import Detector, Typology
-from ._params import MAX_WINDOW_DAYS, Interval, validate_params
-from .flows import LINK_CONSTRAINTS, graph_links
+from ._params import MAX_WINDOW_DAYS, Interval
+from .flows import LINK_CONSTRAINTS, LinkParams, graph_links
 
 
 @dataclass(frozen=True)
-class LayeredParams:
+class LayeredParams(LinkParams):
     """Parameters of the layered-flow (bipartite / stack) detector.
 
     Parameters
@@ -100,15 +99,6 @@ class LayeredParams:
         "min_sinks": Interval(int, 2, 1000),
         **LINK_CONSTRAINTS,
     }
-
-    def __post_init__(self) -> None:
-        validate_params(self)
-
-    def relaxed(self, band: float) -> LayeredParams:
-        """The tolerance band's version: the forwarded share and the materiality floor
-        lowered by ``band`` (the counts stay: one account fewer is another pattern)."""
-        return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
-                                   min_amount_fraction=self.min_amount_fraction * (1 - band))
 
 
 def material_in_cum_cents(graph, floor_cents: np.ndarray) -> np.ndarray:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,16 +22,17 @@ from ._common import (
     prepare,
 )
 from ._contract import Detector, Typology
-from ._params import MAX_WINDOW_DAYS, Interval, validate_params
+from ._params import MAX_WINDOW_DAYS, Interval
 from .flows import (
     LINK_CONSTRAINTS,
+    LinkParams,
     graph_links,
     in_cum_cents,
 )
 
 
 @dataclass(frozen=True)
-class ScatterParams:
+class ScatterParams(LinkParams):
     """Parameters of the scatter-gather / gather-scatter detector.
 
     Parameters
@@ -68,15 +68,6 @@ class ScatterParams:
         "min_counterparties": Interval(int, 2, 1000),
         **LINK_CONSTRAINTS,
     }
-
-    def __post_init__(self) -> None:
-        validate_params(self)
-
-    def relaxed(self, band: float) -> ScatterParams:
-        """The tolerance band's version: the forwarded share and the materiality floor
-        lowered by ``band`` (the counts stay: one account fewer is another pattern)."""
-        return dataclasses.replace(self, min_forward_share=self.min_forward_share * (1 - band),
-                                   min_amount_fraction=self.min_amount_fraction * (1 - band))
 
 
 def _clusters(graph, links, group_key, key_a, key_b, wday, params, min_a, min_b):
