@@ -41,6 +41,9 @@ def test_good_row_is_accepted_in_canonical_form():
     (("t2", "2024-02-30 10:00", *GOOD[2:]), "BAD_TIMESTAMP"),
     (("t2", "yesterday", *GOOD[2:]), "BAD_TIMESTAMP"),
     (("t2", "", *GOOD[2:]), "BAD_TIMESTAMP"),
+    # parses as the year 0, outside datetime64[ns]: a rejected row, not a failed load
+    (("t2", "/1", *GOOD[2:]), "BAD_TIMESTAMP"),
+    (("t2", "0001-01-01 10:00", *GOOD[2:]), "BAD_TIMESTAMP"),
     ((*GOOD[:4], "", *GOOD[5:]), "MISSING_AMOUNT"),
     ((*GOOD[:4], "12,5", *GOOD[5:]), "BAD_AMOUNT"),
     ((*GOOD[:4], "NaN", *GOOD[5:]), "NAN_AMOUNT"),
@@ -167,6 +170,16 @@ def test_a_file_mixing_aware_and_naive_timestamps():
     assert [str(t) for t in v.table.timestamp] == ["2024-10-08 01:30:00", "2024-10-08 09:00:00",
                                                    "2024-10-08 09:00:00"]
     assert reasons_of(v, 4) == {"BAD_TIMESTAMP"}
+
+
+def test_a_time_outside_the_nanosecond_range_beside_aware_ones_is_a_rejected_row():
+    # "/1" parses as the year 0; beside an aware time it once failed the whole load
+    f = frame(("t1", "2024-10-07T17:30:00Z", "A", "B", "10", "CNY", "transfer"),
+              ("t2", "/1", "A", "B", "10", "CNY", "transfer"),
+              ("t3", "9999-01-01 00:00:00", "A", "B", "10", "CNY", "transfer"))
+    v = validate_transactions(f, "f.csv")
+    assert [str(t) for t in v.table.timestamp] == ["2024-10-08 01:30:00"]
+    assert reasons_of(v, 2) == reasons_of(v, 3) == {"BAD_TIMESTAMP"}
 
 
 def test_header_only_gives_an_empty_table_and_says_so():

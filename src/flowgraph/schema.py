@@ -474,22 +474,34 @@ def _to_bank_time(parsed: pd.Series) -> pd.Series:
     return parsed.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
 
 
+def _in_ns_range(parsed: pd.Series) -> pd.Series:
+    """NaT where a time is outside datetime64[ns] (years 1678-2261): a text like "/1" parses
+    as the year 0 and would overflow; no such time is plausible, so it is rejected as
+    unparseable instead of failing the load."""
+    if parsed.dtype == "datetime64[ns]" or not len(parsed):
+        return parsed
+    year = parsed.dt.year
+    outside = ((year < 1678) | (year > 2261)).fillna(False).to_numpy(dtype=bool)
+    return parsed.mask(outside) if outside.any() else parsed
+
+
 def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Series:
     """Timestamps as naive datetime64[ns] in bank-local time; NaT where unparseable or
     before :data:`EARLIEST_PLAUSIBLE_TIME`."""
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
-        parsed = series
+        parsed = _in_ns_range(series)
     else:
         text = series.astype("string").str.strip()
         fmt = timestamp_format or "ISO8601"
+        parse = lambda part, **utc: _in_ns_range(pd.to_datetime(part, errors="coerce", format=fmt, **utc))
         # an offset (Z, +08:00, -0500) marks an aware timestamp; a file may mix both kinds
         aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False).to_numpy()
         if aware.any() and not aware.all():
             parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-            parsed[~aware] = pd.to_datetime(text[~aware], errors="coerce", format=fmt).astype("datetime64[ns]")
-            parsed[aware] = _to_bank_time(pd.to_datetime(text[aware], errors="coerce", format=fmt, utc=True))
+            parsed[~aware] = parse(text[~aware]).astype("datetime64[ns]")
+            parsed[aware] = _to_bank_time(parse(text[aware], utc=True))
         else:
-            parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=bool(aware.any()) or None)
+            parsed = parse(text, utc=bool(aware.any()) or None)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = _to_bank_time(parsed)
     too_early = (parsed < EARLIEST_PLAUSIBLE_TIME).to_numpy()
