@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference.flows import layered_clusters as layered_reference
+from reference.flows import material_running_cents as material_reference
 from test_flow_cycles import graph_of
 from test_flow_kernels import kernel_links, make_graph
 
 from flowgraph._kernels.flows import ppm
-from flowgraph._kernels.layered import layered_clusters
+from flowgraph._kernels.layered import layered_clusters, material_running_cents
 from flowgraph.detectors import REGISTRY
 from flowgraph.detectors.flows import in_cum_cents
 from flowgraph.detectors.layered import LayeredParams, detect_layered
@@ -206,3 +207,14 @@ def test_layered_clusters_match_reference(edges, unit, window_days, min_sources,
     got = {(int(i[r]), int(o[r])): (int(i[c]), int(o[c])) for r, c in enumerate(cluster.tolist()) if c >= 0}
     assert got == layered_reference(g, wday, list(zip(i.tolist(), o.tolist())), window_days, min_sources,
                                     min_middle, min_sinks, share)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(dense_edge, min_size=1, max_size=40), st.lists(st.sampled_from([0, 6_000, 9_500, 9_800, 10_001]),
+                                                              min_size=8, max_size=8))
+def test_material_running_sum_matches_reference(edges, floors):
+    # floors at and around the amounts (98.00 and 95.00 yuan are 9,800 and 9,500 cents)
+    g = make_graph(edges)
+    floor_cents = np.array(floors[:g.n_accounts] + [0] * max(0, g.n_accounts - len(floors)), np.int64)
+    got = material_running_cents(g.in_edges, g.src, g.dst, g.amount_cny_cents, floor_cents)
+    assert got.tolist() == material_reference(g, floor_cents)

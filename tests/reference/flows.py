@@ -150,3 +150,17 @@ def _components(g, links):
                     grew = True
         groups.append(group)
     return groups
+
+
+def material_running_cents(g, floor_cents):
+    """Per position of ``g.in_edges``, the cents of the material payments before it (at
+    least the sender's floor, the receiver's for a payment without a sender), summed in
+    Python integers from the yuan amounts."""
+    total, out = 0, [0]
+    for e in g.in_edges.tolist():
+        payer = int(g.src[e])
+        amount = cents(g.amount_cny[e])
+        if amount >= int(floor_cents[payer if payer >= 0 else int(g.dst[e])]):
+            total += amount
+        out.append(total)
+    return out

@@ -77,6 +77,24 @@ def _received_cents(in_indptr, in_edges, in_cum_cents, wday, m, n_edges, start, 
 
 
 @jit
+def material_running_cents(in_edges, src, dst, amount_cents, floor_cents):
+    """Running sum over ``in_edges`` (CSR order) of the cents of the material payments: at
+    least their sender's ``floor_cents``, or the receiver's for a payment without a sender
+    account. What an account received over a range of its in-edges is a difference of two
+    entries. One pass (a numpy version made eight 10^7-element temporaries at 1e7)."""
+    out = np.zeros(len(in_edges) + 1, np.int64)
+    total = 0
+    for k in range(len(in_edges)):
+        e = in_edges[k]
+        payer = src[e]
+        floor = floor_cents[payer] if payer >= 0 else floor_cents[dst[e]]
+        if amount_cents[e] >= floor:
+            total += amount_cents[e]
+        out[k + 1] = total
+    return out
+
+
+@jit
 def _earlier(r, s, in_edge, out_edge):
     """Whether link row ``r`` comes before row ``s`` (in-edge, then out-edge)."""
     return in_edge[r] < in_edge[s] or (in_edge[r] == in_edge[s] and out_edge[r] < out_edge[s])

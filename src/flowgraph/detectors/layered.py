@@ -48,7 +48,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.layered import layered_clusters
+from .._kernels.layered import layered_clusters, material_running_cents
 from .._kernels.flows import ppm
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
 from ._common import in_scan, monitored, phi_table, prepare
@@ -99,17 +99,6 @@ class LayeredParams(LinkParams):
         "min_sinks": Interval(int, 2, 1000),
         **LINK_CONSTRAINTS,
     }
-
-
-def material_in_cum_cents(graph, floor_cents: np.ndarray) -> np.ndarray:
-    """Running sum of the cents of ``graph.in_edges`` that are material: at least their
-    sender's ``floor_cents``, or the receiver's for a payment without a sender account
-    (what an account received over a range of its in-edges is a difference of two entries)."""
-    edges = graph.in_edges
-    payer = graph.src[edges]
-    floor = floor_cents[np.where(payer >= 0, payer, graph.dst[edges])]
-    material = np.where(graph.amount_cny_cents[edges] >= floor, graph.amount_cny_cents[edges], 0)
-    return np.concatenate([[0], np.cumsum(material)]).astype(np.int64)
 
 
 def _flow_sum(graph, edges) -> int:
@@ -180,7 +169,8 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
     payer, middle, payee = (x.astype(np.int64) for x in (graph.src[in_edge], graph.dst[in_edge], graph.dst[out_edge]))
     cluster = layered_clusters(payer, middle, payee, in_edge, out_edge, wday[in_edge], wday[out_edge],
                                graph.amount_cny_cents, graph.in_indptr, graph.in_edges,
-                               material_in_cum_cents(graph, floor), wday, n_edges, params.window_days,
+                               material_running_cents(graph.in_edges, graph.src, graph.dst, graph.amount_cny_cents,
+                                                      floor), wday, n_edges, params.window_days,
                                params.min_sources, params.min_middle, params.min_sinks, ppm(params.min_forward_share))
     rows = np.flatnonzero(cluster >= 0)
     rows = rows[np.lexsort((out_edge[rows], in_edge[rows], cluster[rows]))]
