@@ -39,14 +39,16 @@ def test_phi_json_hash_collisions_fall_back_to_exact_grouping(monkeypatch):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(-2 ** 62, 2 ** 62), st.floats(allow_infinity=False),
-                          st.text(max_size=5), st.lists(st.text(max_size=4), max_size=3)),
+@given(st.lists(st.tuples(st.integers(-2 ** 62, 2 ** 62), st.floats(), st.text(max_size=5),
+                          st.lists(st.text(max_size=4), max_size=3), st.booleans(), st.floats(width=32)),
                 min_size=1, max_size=20))
 def test_measures_json_is_json_dumps_of_each_hit(rows):
     measures = {"n": np.array([r[0] for r in rows], np.int64), "share": np.array([r[1] for r in rows]),
-                "label": np.array([r[2] for r in rows], object), "members": [r[3] for r in rows]}
-    expected = [json.dumps({"label": r[2], "members": r[3], "n": r[0], "share": None if r[1] != r[1] else r[1]},
-                           sort_keys=True, ensure_ascii=False) for r in rows]
+                "label": np.array([r[2] for r in rows], object), "members": [r[3] for r in rows],
+                "flag": np.array([r[4] for r in rows]), "%x": np.array([r[5] for r in rows], np.float32)}
+    plain = lambda x: None if x != x else x
+    expected = [json.dumps({"label": r[2], "members": r[3], "n": r[0], "share": plain(r[1]), "flag": r[4],
+                            "%x": plain(float(np.float32(r[5])))}, sort_keys=True, ensure_ascii=False) for r in rows]
     assert _measures_json(measures, len(rows)) == expected
 
 

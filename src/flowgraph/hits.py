@@ -410,13 +410,37 @@ def _factorize_rows(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _measures_json(measures: dict, n: int) -> list[str]:
-    """Each hit's measures as JSON text (keys sorted, shortest float repr, NaN as null),
-    written by :func:`flowgraph._json.dumps_each`."""
+    """Each hit's measures as JSON text, exactly ``json.dumps(hit_measures, sort_keys=True,
+    ensure_ascii=False)`` with NaN as null: each column's values written as JSON text once
+    (numbers by numpy, whose float text is Python's shortest repr; text escaped once per
+    distinct value), then one %-template per hit, not a dict per hit."""
     if not measures:
         return ["{}"] * n
     keys = sorted(measures)
-    records = [dict(zip(keys, row)) for row in zip(*(_python_values(measures[k]) for k in keys))]
-    return dumps_each(records, ensure_ascii=False, default=_plain)
+    template = "{" + ", ".join(json.dumps(k, ensure_ascii=False).replace("%", "%%") + ": %s" for k in keys) + "}"
+    return [template % row for row in zip(*(_json_texts(measures[k]) for k in keys))]
+
+
+def _json_texts(values) -> list[str]:
+    """One measure's values, each as its JSON text."""
+    array = None if isinstance(values, list) else np.asarray(values)
+    if array is not None and array.dtype.kind in "iu":
+        return array.astype(str).tolist()
+    if array is not None and array.dtype.kind == "f":
+        array = array.astype(np.float64)  # as the Python float each value is
+        text = array.astype(str)
+        text[np.isnan(array)] = "null"
+        text[np.isposinf(array)], text[np.isneginf(array)] = "Infinity", "-Infinity"
+        return text.tolist()
+    if array is not None and array.dtype.kind == "b":
+        return np.where(array, "true", "false").tolist()
+    items = _python_values(values)
+    if all(isinstance(v, str) for v in items):  # few distinct texts (days, rule codes): escaped once each
+        codes, distinct = pd.factorize(np.asarray(items, dtype=object))
+        return np.asarray([json.dumps(v, ensure_ascii=False) for v in distinct], dtype=object)[codes].tolist()
+    if items and all(isinstance(v, list) for v in items):
+        return dumps_each(items, ensure_ascii=False, default=_plain)
+    return [json.dumps(v, ensure_ascii=False, default=_plain) for v in items]
 
 
 def _python_values(values) -> list:
