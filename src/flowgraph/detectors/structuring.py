@@ -211,9 +211,10 @@ def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     phis, phi_idx = found[order], np.argsort(order)[codes]
     # one int per (channel, currency class, Φ), ordered as those tuples
     key = (graph.channel.astype(np.int64) * 2 + ~graph.is_home_currency) * len(phis) + phi_idx
-    codes, found = pd.factorize(key)
-    order = np.argsort(found)
-    keys, series = found[order], np.argsort(order)[codes]
+    # small keys (a channel may be -1, unknown): the series are the keys present, in order
+    low = min(int(key.min(initial=0)), 0)
+    present = np.bincount(key - low, minlength=1) > 0
+    keys, series = np.flatnonzero(present) + low, (np.cumsum(present) - 1)[key - low]
     return series.astype(np.int64), keys // (2 * len(phis)), phis[keys % len(phis)]
 
 
