@@ -39,22 +39,14 @@ class ChainParams(LinkParams):
     hop_days : int
         Each hop at most this many window days after the hop before it ("within a few
         days"; flowgraph's choice 3), in [0, 250].
-    window_unit : {"business", "calendar"}
-        What ``hop_days`` counts: business days (default) or calendar days.
     min_hops : int
         Shortest chain reported, in hops (issue 12: 3), in [2, 100].
-    min_forward_share, forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
-        As for :class:`CycleParams`.
+    window_unit, min_forward_share, forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
+        As for :class:`~flowgraph.detectors.flows.LinkParams` (the unit of hop_days).
     """
 
     hop_days: int = 3
-    window_unit: str = "business"
     min_hops: int = 3
-    min_forward_share: float = 0.9
-    forward_tolerance: float = 0.05
-    min_amount_fraction: float = 0.01
-    max_links_per_edge: int = 32
-    rule_set: str = "PBOC-2016"
 
     _parameter_constraints: ClassVar[dict] = {
         "hop_days": Interval(int, 0, MAX_WINDOW_DAYS),

@@ -39,37 +39,17 @@ class CycleParams(LinkParams):
     window_days : int
         The whole cycle lies within this many window days, first and last day included
         ("short term", 001: 10 business days); at most 250.
-    window_unit : {"business", "calendar"}
-        What ``window_days`` counts: business days of the scan's calendar (default) or
-        calendar days.
     max_hops : int
         Longest cycle, in hops (k, issue 12: 6); at least 2 (A -> B -> A), at most 12.
-    min_forward_share : float
-        Each account passes on at least this share of what it received (fees and skims
-        are at most 1 minus it; flowgraph's choice 0.9), in [0, 1], to the millionth.
-    forward_tolerance : float
-        ... and at most ``1 + forward_tolerance`` times it (0.05: 001's pass-through
-        tolerance), in [0, 1], to the millionth.
-    min_amount_fraction : float
-        Every edge is at least this × its sender's large-value threshold for transfers
-        (materiality; 1 % is 5,000 CNY for a person, as the fan detector's de minimis).
     search_budget : int
         Link expansions one start edge's search may spend (the enumeration bound).
-    max_links_per_edge : int
-        Forwarding links kept per received payment, the earliest (bounds hubs).
-    rule_set : str
-        Rule set whose thresholds apply (``flowgraph.config.RULE_SETS``).
+    window_unit, min_forward_share, forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
+        As for :class:`~flowgraph.detectors.flows.LinkParams` (the unit of window_days).
     """
 
     window_days: int = 10
-    window_unit: str = "business"
     max_hops: int = 6
-    min_forward_share: float = 0.9
-    forward_tolerance: float = 0.05
-    min_amount_fraction: float = 0.01
     search_budget: int = 10_000
-    max_links_per_edge: int = 32
-    rule_set: str = "PBOC-2016"
 
     _parameter_constraints: ClassVar[dict] = {
         "window_days": Interval(int, 1, MAX_WINDOW_DAYS),

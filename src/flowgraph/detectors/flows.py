@@ -54,6 +54,7 @@ of the distinct out-edges); key = the first leg's transaction id.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -141,10 +142,38 @@ LINK_CONSTRAINTS = {
 }
 
 
+@dataclass(frozen=True)
 class LinkParams:
-    """What the parameters of every detector built on forwarding links share (a mixin of
-    their frozen dataclasses, each with the fields of :data:`LINK_CONSTRAINTS`): validation
-    against the constraint table and the tolerance band's version."""
+    """The parameters every detector built on forwarding links shares (the base of their
+    frozen dataclasses, checked against :data:`LINK_CONSTRAINTS`), with validation and the
+    tolerance band's version.
+
+    Parameters
+    ----------
+    window_unit : {"business", "calendar"}
+        What the detector's day counts count: business days of the scan's calendar
+        (default) or calendar days.
+    min_forward_share : float
+        Each account passes on at least this share of what it received (fees and skims
+        are at most 1 minus it; flowgraph's choice 0.9), in [0, 1], to the millionth.
+    forward_tolerance : float
+        ... and at most ``1 + forward_tolerance`` times it (0.05: 001's pass-through
+        tolerance), in [0, 1], to the millionth.
+    min_amount_fraction : float
+        Every edge is at least this x its sender's large-value threshold for transfers
+        (materiality; 1 % is 5,000 CNY for a person, as the fan detector's de minimis).
+    max_links_per_edge : int
+        Forwarding links kept per received payment, the earliest (bounds hubs).
+    rule_set : str
+        Rule set whose thresholds apply (``flowgraph.config.RULE_SETS``).
+    """
+
+    window_unit: str = "business"
+    min_forward_share: float = 0.9
+    forward_tolerance: float = 0.05
+    min_amount_fraction: float = 0.01
+    max_links_per_edge: int = 32
+    rule_set: str = "PBOC-2016"
 
     def __post_init__(self) -> None:
         validate_params(self)

@@ -65,32 +65,22 @@ class LayeredParams(LinkParams):
     ----------
     window_days : int
         Every link of a window lies within this many window days (001: 10), in [1, 250].
-    window_unit : {"business", "calendar"}
-        What ``window_days`` counts: business days (default) or calendar days.
     min_sources, min_sinks : int
         At least this many distinct sources and sinks (2: one of either is scatter-gather's
         or a fan's finding), in [2, 1000].
     min_middle : int
         At least this many middle accounts (2: one is a hub, gather-scatter's finding), in
         [1, 1000].
-    min_forward_share : float
-        A link passes on at least this share of its payment, and a middle account passes
-        on at least this share of the material money it received in the window (issue 12:
-        "most"), in [0, 1].
-    forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
-        As for :class:`~flowgraph.detectors.cycles.CycleParams`.
+    window_unit, min_forward_share, forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
+        As for :class:`~flowgraph.detectors.flows.LinkParams` (the unit of window_days);
+        ``min_forward_share`` also holds for each middle account as a whole: it passes on at
+        least that share of the material money it received in the window (issue 12: "most").
     """
 
     window_days: int = 10
-    window_unit: str = "business"
     min_sources: int = 2
     min_middle: int = 2
     min_sinks: int = 2
-    min_forward_share: float = 0.9
-    forward_tolerance: float = 0.05
-    min_amount_fraction: float = 0.01
-    max_links_per_edge: int = 32
-    rule_set: str = "PBOC-2016"
 
     _parameter_constraints: ClassVar[dict] = {
         "window_days": Interval(int, 1, MAX_WINDOW_DAYS),

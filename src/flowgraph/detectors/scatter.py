@@ -40,27 +40,19 @@ class ScatterParams(LinkParams):
     window_days : int
         Every leg of a hit's window lies within this many window days (001: 10), in
         [1, 250].
-    window_unit : {"business", "calendar"}
-        What ``window_days`` counts: business days (default) or calendar days.
     min_intermediaries : int
         Scatter-gather: at least this many distinct intermediaries between one source and
         one sink (flowgraph's choice 3), in [2, 1000].
     min_counterparties : int
         Gather-scatter: at least this many distinct payers and payees whose money passes
         through the hub (SPEC §3.1's "many": 5), in [2, 1000].
-    min_forward_share, forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
-        As for :class:`CycleParams`.
+    window_unit, min_forward_share, forward_tolerance, min_amount_fraction, max_links_per_edge, rule_set
+        As for :class:`~flowgraph.detectors.flows.LinkParams` (the unit of window_days).
     """
 
     window_days: int = 10
-    window_unit: str = "business"
     min_intermediaries: int = 3
     min_counterparties: int = 5
-    min_forward_share: float = 0.9
-    forward_tolerance: float = 0.05
-    min_amount_fraction: float = 0.01
-    max_links_per_edge: int = 32
-    rule_set: str = "PBOC-2016"
 
     _parameter_constraints: ClassVar[dict] = {
         "window_days": Interval(int, 1, MAX_WINDOW_DAYS),
