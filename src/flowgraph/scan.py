@@ -386,16 +386,17 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
         hits, ends = scanned.hits.take(by_end), ends[by_end]
     changes: dict[str, int] = {}
     days = graph.business_days
-    for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
-                                 f"scan {days[chunks[0][0]]}..{scan_last}"):
-        lo, hi = np.searchsorted(ends, [d0, d1 + 1])
-        with clock("store"):
-            counts = store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), hits.iloc[lo:hi],
-                                        config.config_hash, scan_last,
-                                        retract_ids=retract_ids if i == len(chunks) - 1 else ())
-        changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
-        if on_chunk is not None:
-            on_chunk(i)
+    with store.bulk_insert(0 if scanned is None else len(hits)):
+        for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
+                                     f"scan {days[chunks[0][0]]}..{scan_last}"):
+            lo, hi = np.searchsorted(ends, [d0, d1 + 1])
+            with clock("store"):
+                counts = store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), hits.iloc[lo:hi],
+                                            config.config_hash, scan_last,
+                                            retract_ids=retract_ids if i == len(chunks) - 1 else ())
+            changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
+            if on_chunk is not None:
+                on_chunk(i)
     return changes
 
 

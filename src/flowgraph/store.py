@@ -41,6 +41,16 @@ from ._json import dumps_each
 from ._kernels.strings import hash_strings
 from .errors import ConfigError, DataError
 
+#: SQLite page cache of a store connection, KiB.
+PAGE_CACHE_KIB = 65536
+#: SQLite page size of a new store (SQLite's default is 4096).
+PAGE_SIZE_BYTES = 16384
+#: Indexes looked up by customer or subject: their keys arrive in random order, so a
+#: scan storing many hits drops them and builds them once at the end (:meth:`Store.bulk_insert`).
+LOOKUP_INDEXES = {"hits_customer": "hits (config_hash, customer)", "hits_subject": "hits (config_hash, subject)"}
+#: A scan with at least this many hits, and more than are stored, stores them in bulk.
+BULK_MIN_HITS = 10_000
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, started_at TEXT, finished_at TEXT, status TEXT,
@@ -67,8 +77,6 @@ CREATE TABLE IF NOT EXISTS hit_versions (
     in_band INTEGER, measures TEXT, run_first TEXT, run_last TEXT, seen_through TEXT, content TEXT,
     superseded_by_run TEXT, superseded_at TEXT, reason TEXT
 );
-CREATE INDEX IF NOT EXISTS hits_customer ON hits (config_hash, customer);
-CREATE INDEX IF NOT EXISTS hits_subject ON hits (config_hash, subject);
 CREATE TABLE IF NOT EXISTS run_hits (run_id TEXT, hit_id TEXT, PRIMARY KEY (run_id, hit_id));
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY, config_hash TEXT, customer TEXT, subject TEXT, score REAL, raised INTEGER,
@@ -79,7 +87,7 @@ CREATE TABLE IF NOT EXISTS dispositions (
     alert_id TEXT, disposition TEXT, analyst TEXT, decided_at TEXT, note TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (at TEXT, who TEXT, action TEXT, detail TEXT);
-"""
+""" + "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};\n" for name, on in LOOKUP_INDEXES.items())
 
 DISPOSITIONS = ("excluded", "reported", "case")
 HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", "params_id", "subject", "customer",
@@ -93,8 +101,6 @@ HIT_CONTENT_COLUMNS = ("subject", "customer", "accounts", "txn_ids", "window_sta
                        "amount", "in_band", "measures")
 
 
-#: SQLite page cache of a store connection, KiB.
-PAGE_CACHE_KIB = 65536
 
 
 def now() -> str:
@@ -162,8 +168,14 @@ class Store:
         # main thread does not use the store (see flowgraph.scan)
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")  # chunk commits relax this: see commit_chunk
+        if new:  # hit rows carry evidence lists of KiBs: larger pages mean fewer overflow pages
+            self.conn.execute(f"PRAGMA page_size={PAGE_SIZE_BYTES}")
+        # A rollback journal, not WAL: a scan mostly appends, and pages appended in a
+        # transaction are written once (WAL writes them twice, to the log and back); a reader
+        # waits (busy_timeout) only while a commit writes. Stores written by earlier
+        # versions in WAL mode switch when nothing else has them open.
+        self.conn.execute("PRAGMA journal_mode=DELETE")
+        self.conn.execute("PRAGMA synchronous=FULL")
         # a scan inserts 10^5 hits into four B-trees: SQLite's default 2 MB page cache
         # re-reads index pages; 64 MB holds them (memory taken only as pages are used)
         self.conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
@@ -253,34 +265,51 @@ class Store:
         rows = _hit_rows(hits.assign(config_hash=config_hash, run_id=run_id), seen_through)
         rows.sort(key=operator.itemgetter(0))  # in primary-key order: appended to its B-tree, not scattered
         ids = [r[0] for r in rows]
-        # In WAL mode a NORMAL commit survives a killed process but may be undone by a power
-        # loss or OS crash; the store stays consistent either way, and since the chunk and its
-        # done-mark land in one transaction, a lost chunk is simply scanned again on resume.
-        # finish_run, dispositions and the audit commit with FULL, which also makes every
-        # chunk before them durable.
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with self.transaction() as c:
-                if len(retract_ids) and not self.has_other_runs(config_hash, run_id):
-                    retract_ids = ()  # no other run stored hits of this configuration
-                stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
-                                       "LIMIT 1", (config_hash, first_day, last_day)).fetchone() is not None
-                inserted = self._insert_hits(c, rows)
-                counts = {}
-                # an id already stored, a stored hit ending on these days or a band hit to retract:
-                # set earlier versions aside (a fresh store, the bulk of a range scan, never needs it)
-                if stale_days or inserted < len(rows) or len(retract_ids):
-                    counts = self._supersede(c, ids, [r[-1] for r in rows], retract_ids, config_hash, seen_through,
-                                             first_day, last_day, run_id)
-                    inserted += self._insert_hits(c, rows)
-                # one JSON array read by SQLite: much faster than binding a row at a time
-                c.execute("INSERT OR IGNORE INTO run_hits SELECT ?, value FROM json_each(?)", (run_id, json.dumps(ids)))
-                c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
-                          (run_id, chunk, first_day, last_day, len(rows), now()))
-        finally:
-            self.conn.execute("PRAGMA synchronous=FULL")
+        # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
+        # simply scanned again on resume
+        with self.transaction() as c:
+            if len(retract_ids) and not self.has_other_runs(config_hash, run_id):
+                retract_ids = ()  # no other run stored hits of this configuration
+            stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
+                                   "LIMIT 1", (config_hash, first_day, last_day)).fetchone() is not None
+            inserted = self._insert_hits(c, rows)
+            counts = {}
+            # an id already stored, a stored hit ending on these days or a band hit to retract:
+            # set earlier versions aside (a fresh store, the bulk of a range scan, never needs it)
+            if stale_days or inserted < len(rows) or len(retract_ids):
+                counts = self._supersede(c, ids, [r[-1] for r in rows], retract_ids, config_hash, seen_through,
+                                         first_day, last_day, run_id)
+                inserted += self._insert_hits(c, rows)
+            # one JSON array read by SQLite: much faster than binding a row at a time
+            c.execute("INSERT OR IGNORE INTO run_hits SELECT ?, value FROM json_each(?)", (run_id, json.dumps(ids)))
+            c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
+                      (run_id, chunk, first_day, last_day, len(rows), now()))
         updated = counts.get("updated", 0)
         return {"added": inserted - updated, "updated": updated, "retracted": counts.get("retracted", 0)}
+
+    @contextmanager
+    def bulk_insert(self, n_hits: int):
+        """Around the commits of a scan with ``n_hits`` hits: when that is many
+        (:data:`BULK_MIN_HITS`) and more than are stored, the customer and subject indexes
+        (:data:`LOOKUP_INDEXES`) are dropped first and built once after the last commit,
+        which is faster than growing them hit by hit. Nothing looks hits up by them
+        meanwhile; should the process die first, the next open of the store builds them."""
+        bulk = n_hits >= BULK_MIN_HITS and n_hits > self._n_hits_estimate()
+        if bulk:
+            self._lookup_indexes(build=False)
+        yield
+        if bulk:
+            self._lookup_indexes(build=True)
+
+    @_database_errors
+    def _n_hits_estimate(self) -> int:
+        return self.conn.execute("SELECT MAX(rowid) FROM hits").fetchone()[0] or 0
+
+    @_database_errors
+    def _lookup_indexes(self, build: bool) -> None:
+        with self.transaction() as c:
+            for name, on in LOOKUP_INDEXES.items():
+                c.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}" if build else f"DROP INDEX IF EXISTS {name}")
 
     def _insert_hits(self, c, rows) -> int:
         """Insert hit rows whose id is not stored yet; the number inserted."""
