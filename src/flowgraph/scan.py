@@ -256,8 +256,11 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
             raise ConfigError(f"--as-of {as_of} (business day {scan_last}): outside the store {store.root}, "
                               f"whose transactions fall on business days {first_stored} .. {last_stored}. Fix: "
                               "give a day inside that range, or ingest that day's transactions first.")
-    # the graph must reach the scanned day: read through the first stored day counting toward it
-    end_day = next(d for d in stored if calendar.next_business_day(d) >= scan_last)
+    # calendar days up to the scanned day roll into it or earlier; if none rolls into it,
+    # the next stored day carries the graph's days to it (the kernels stop at the scanned day)
+    end_day = str(scan_last)
+    if not store.day_files(str(_business_day_before(calendar, scan_last, 1) + 1), end_day):
+        end_day = next(d for d in stored if d > end_day)
     margin = 2 * lookback_days(config) + 1
     back = margin
     while True:
