@@ -27,6 +27,7 @@ from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
 from .simulate.bank import CURRENCIES, WEEKS
 from .store import Store
+from .txstore import TransactionStore, is_store
 
 
 def _parse_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -110,10 +111,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+@click.option("--out", "out", type=click.Path(path_type=Path),
               help="Folder for transactions.parquet, accounts.parquet, rejects.csv, validation.json.")
+@click.option("--into", "into", type=click.Path(path_type=Path),
+              help="Transaction store to add INPUT to (created if absent): day partitions, deduplicated by txn_id.")
 @_input_options
-def ingest(input_path: Path, out: Path, **input_options) -> None:
+def ingest(input_path: Path, out: Path | None, into: Path | None, **input_options) -> None:
     """Validate INPUT and build its account graph.
 
     INPUT is a canonical CSV (also .csv.gz, .csv.zst) or Parquet file, an AMLworld CSV, an
@@ -121,8 +124,32 @@ def ingest(input_path: Path, out: Path, **input_options) -> None:
     value, or a line that is not a record) goes to OUT/rejects.csv with its row number and
     reason; accepted rows go to OUT/transactions.parquet. A file whose rows are all
     rejected is a data error (exit 3), after OUT/rejects.csv is written.
+
+    With --into STORE instead, the accepted rows are added to the transaction store
+    (see flowgraph.txstore): a row already stored unchanged adds nothing, a changed one
+    replaces the stored version and marks its days for re-scan; the rejects and a manifest
+    go to STORE/ingests/NNNNNN/.
     """
+    if (out is None) == (into is None):
+        raise click.UsageError("give exactly one of --out DIR (a folder of this input) and --into STORE "
+                               "(add it to a transaction store)")
+    if into is not None:
+        store = TransactionStore.create(into)  # before reading INPUT: a wrong --into fails at once
+        _ingest_into(store, _load_input(input_path, **input_options), input_path)
+        return
     _ingest(_load_input(input_path, **input_options), out, BusinessCalendar.prc())
+
+
+def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path) -> None:
+    click.echo(str(dataset.transactions.report))
+    click.echo(str(dataset.accounts.report))
+    summary = store.ingest(dataset, str(input_path))
+    check_some_accepted(dataset, summary.folder / "rejects.csv")
+    m = summary.manifest
+    click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "
+               f"{m['rows_unchanged']:,} unchanged rows; {len(m['days_touched']):,} days written")
+    if m["rescan_days"]:
+        click.echo(f"days to re-scan (their stored data changed): {', '.join(m['rescan_days'])}")
 
 
 @cli.command()
@@ -146,8 +173,9 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     """Scan INPUT with every detector, score hits, group them into alerts, and record the
     run in the store.
 
-    INPUT is a canonical CSV/Parquet file, an AMLworld CSV, an AMLSim folder or a folder
-    written by flowgraph simulate/ingest. Without --as-of the whole date range is scanned;
+    INPUT is a canonical CSV/Parquet file, an AMLworld CSV, an AMLSim folder, a folder
+    written by flowgraph simulate/ingest, or a transaction store (ingest --into), of which
+    only the days the detectors' windows need are read. Without --as-of the whole date range is scanned;
     with it, the one business day (a daily T+1 job). Re-running adds no duplicate hits or
     alerts; a run that was killed is resumed by running the same command again.
 
@@ -158,6 +186,11 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     config = load_config(config_path)
     out = output_folder(out)
     clock = Stopwatch()
+    if is_store(input_path):  # read a window of days at a time, already validated
+        result = run_scan(input_path, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
+                          key_file=key_file, wait_s=wait_s, stopwatch=clock)
+        _print_scan(result, out)
+        return
     with clock("load"):
         dataset = _load_input(input_path, **input_options)
     click.echo(str(dataset.transactions.report))

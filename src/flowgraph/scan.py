@@ -57,6 +57,14 @@ from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
+from .txstore import TransactionStore, is_store
+
+#: Day-valued parameters of the registered detectors: how many business days of data a
+#: day's result reads back (a test checks that every registered detector's day parameters
+#: are listed here).
+LOOKBACK_FIELDS = {"fan": ("window_days",), "pass_through": ("run_days",), "structuring": ("window_days",),
+                   "large_value": ("consecutive",), "cycles": ("window_days",), "forwarding_chains": ("hop_days",),
+                   "scatter_gather": ("window_days",), "layered": ("window_days",)}
 
 
 class Stopwatch:
@@ -188,6 +196,101 @@ def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def lookback_days(config: ScanConfig) -> int:
+    """How many business days before a scanned day D the transactions that decide D's
+    results reach: the largest day parameter of the registered detectors (strict and
+    tolerance-band versions). Whether D qualifies, and the evidence of its window, use
+    only the days D - lookback .. D.
+
+    A hit's run of qualifying days can reach further back than that (runs are traced from
+    the first day of the data, and a hit's id is fixed by its run's first day), so a scan
+    of a store reads more only where a run needs it (:func:`store_window`)."""
+    band = config.model.tolerance_band
+    days = [0]
+    for name, fields in LOOKBACK_FIELDS.items():
+        params = config.detector_params[name]
+        for version in (params, params.relaxed(band) if band > 0 else params):
+            days += [int(getattr(version, f)) for f in fields]
+    return max(days)
+
+
+@dataclass
+class StoreWindow:
+    """The days a scan of a store read, its graph, its hits and the scan's day indices."""
+
+    dataset: Dataset
+    graph: TransactionGraph
+    scanned: ScannedHits
+    days: tuple[int, int]
+    files: list
+    mode: str
+
+
+def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None = None,
+                 clock: "Stopwatch | None" = None) -> StoreWindow:
+    """Read from ``store`` only the days a scan of ``as_of`` (default: every stored day)
+    needs, and find its hits: the same hits as a scan of the whole history.
+
+    A first read takes ``2 L + 1`` business days before the scan's first day (L =
+    :func:`lookback_days`). Days in the first L of them are computed from a cut window
+    and may be wrong; day ``L`` onward is exact. A hit is trusted when its run starts at
+    day ``2 L + 1`` or later: the day before its run is then exact (so the run truly
+    starts there), and everything its evidence or a chain link reads (one window, L days)
+    is exact too. When some hit's run starts earlier, the read goes back twice as far,
+    until no run does or the store's first day is reached. Reading is thus bounded by the
+    window plus the longest run that reaches the scanned day, not by the history.
+    """
+    clock = clock or Stopwatch()
+    calendar = config.calendar()
+    stored = store.days()
+    if not stored:
+        raise DataError(f"{store.root}: the store holds no transaction yet. Fix: flowgraph ingest INPUT "
+                        f"--into {store.root}.")
+    first_stored, last_stored = calendar.next_business_day(stored[0]), calendar.next_business_day(stored[-1])
+    if as_of is None:
+        scan_first, scan_last, mode = first_stored, last_stored, "range"
+    else:
+        scan_last = scan_first = calendar.next_business_day(_parse_day(as_of, "--as-of"))
+        mode = "t+1"
+        if not first_stored <= scan_last <= last_stored:
+            raise ConfigError(f"--as-of {as_of} (business day {scan_last}): outside the store {store.root}, "
+                              f"whose transactions fall on business days {first_stored} .. {last_stored}. Fix: "
+                              "give a day inside that range, or ingest that day's transactions first.")
+    # calendar days up to the scanned day roll into it or earlier; if none rolls into it,
+    # the next stored day carries the graph's days to it (the kernels stop at the scanned day)
+    end_day = str(scan_last)
+    if not store.day_files(str(_business_day_before(calendar, scan_last, 1) + 1), end_day):
+        end_day = next(d for d in stored if d > end_day)
+    margin = 2 * lookback_days(config) + 1
+    back = margin
+    while True:
+        start = _business_day_before(calendar, scan_first, back)
+        complete = start <= first_stored
+        read_from = stored[0] if complete else str(_business_day_before(calendar, start, 1) + 1)
+        with clock("load"):
+            dataset = store.dataset(read_from, end_day)
+        with clock("graph"):
+            graph = build_graph(dataset.transactions.table, dataset.accounts.table if len(dataset.accounts.table)
+                                else None, calendar)
+        days = (graph.day_index(scan_first), graph.day_index(scan_last))
+        with clock("detect"):
+            scanned = scan_hits(graph, config, days)
+        earliest = scanned.hits["run_first"].min() if len(scanned.hits) else None
+        if complete or earliest is None or len(calendar.business_days(start, earliest)) > margin:
+            return StoreWindow(dataset, graph, scanned, days, store.day_files(read_from, end_day), mode)
+        back *= 2
+
+
+def _business_day_before(calendar, day: np.datetime64, n: int) -> np.datetime64:
+    """The business day ``n`` business days before ``day``."""
+    span = 2 * n + 30
+    while True:
+        found = calendar.business_days(day - span, day - 1)
+        if len(found) >= n:
+            return found[-n]
+        span *= 2
+
+
 def _chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
     return [(d, min(d + size - 1, last)) for d in range(first, last + 1, size)]
 
@@ -264,7 +367,9 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     Parameters
     ----------
     dataset : Dataset or path
-        Validated input, or anything :func:`flowgraph.io.load_dataset` reads.
+        Validated input, or anything :func:`flowgraph.io.load_dataset` reads. A
+        transaction store (:mod:`flowgraph.txstore`) is read a window at a time: only the
+        days the scan needs (:func:`store_window`).
     out : path
         Folder for ``hits.parquet``, ``alerts.parquet``, ``manifest.json`` (and the store,
         by default ``OUT/store.sqlite``).
@@ -301,27 +406,34 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     config = config or ScanConfig()
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
-    if not isinstance(dataset, Dataset):
+    window = None
+    if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
+        window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock)
+        dataset = window.dataset
+    elif not isinstance(dataset, Dataset):
         with clock("load"):
             dataset = load_dataset(dataset)
     table = dataset.transactions.table
     if len(table) == 0:
         raise DataError(f"{dataset.transactions.report.source}: no accepted transaction, nothing to scan. "
                         "Fix: see the rejected rows and their reasons (flowgraph ingest INPUT --out DIR).")
-    with clock("graph"):
-        graph = build_graph(table, dataset.accounts.table, config.calendar())
-    first, last, mode = _scan_days(graph, as_of)
+    if window is None:
+        with clock("graph"):
+            graph = build_graph(table, dataset.accounts.table, config.calendar())
+        first, last, mode = _scan_days(graph, as_of)
+    else:
+        graph, (first, last), mode = window.graph, window.days, window.mode
     store = Store(store_path or out / "store.sqlite")
     try:
         with store.lock(wait_s):
             return _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk, clock)
+                        progress, on_chunk, clock, None if window is None else window.scanned)
     finally:
         store.close()
 
 
 def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk, clock) -> ScanResult:
+         on_chunk, clock, scanned: ScannedHits | None = None) -> ScanResult:
     with clock("fingerprint"):
         fingerprint = data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
@@ -343,7 +455,10 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     # every hit of the scan at once, then committed chunk by chunk (by the day its run
     # ends): how the days are cut changes no hit, and fixed costs are paid once
     with clock("detect"):
-        scanned = scan_hits(graph, config, (first, last)) if len(done) < len(chunks) else None
+        if len(done) == len(chunks):
+            scanned = None
+        elif scanned is None:  # a scan of a store found its hits while choosing the days to read
+            scanned = scan_hits(graph, config, (first, last))
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
     from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)

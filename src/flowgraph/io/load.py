@@ -3,7 +3,8 @@
 ``load_dataset(path)`` accepts: a canonical CSV (also ``.csv.gz``/``.csv.zst``, any of
 four delimiters, a given encoding) or Parquet file; an AMLworld CSV (recognised by its
 header); a folder written by ``flowgraph ingest``/``simulate`` (``transactions.parquet`` +
-``accounts.parquet``); an AMLSim output folder.
+``accounts.parquet``); a transaction store (``flowgraph ingest --into``; every stored day
+and the latest accounts); an AMLSim output folder.
 
 A table with data rows of which none was accepted is a data error, but only once the
 rejects are written where the user can read them: :func:`write_rejects`, then
@@ -22,6 +23,7 @@ from .._files import write_atomically, write_parquet
 from ..errors import DataError
 from ..money import RateTable
 from ..schema import REASONS
+from ..txstore import TransactionStore, is_store
 from .amlsim import read_amlsim
 from .amlworld import read_amlworld
 from .csvfile import csv_header
@@ -77,6 +79,10 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
           encoding, delimiter) -> Dataset:
     """:func:`load_dataset`'s reading: the reader chosen by what ``path`` holds."""
     if path.is_dir():
+        if is_store(path):
+            store = TransactionStore.open(path, "INPUT")
+            days = store.days() or ["1970-01-01"]
+            return store.dataset(days[0], days[-1])
         if (path / "transactions.parquet").exists():
             acct = accounts or (path / "accounts.parquet" if (path / "accounts.parquet").exists() else None)
             return read_transactions(path / "transactions.parquet", columns, acct, rates,
@@ -85,7 +91,8 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
             return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit,
                                timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter)
         raise DataError(f"{path}: this folder holds neither transactions.parquet (flowgraph) nor "
-                        "transactions.csv (AMLSim). Fix: name the transaction file itself.")
+                        "transactions.csv (AMLSim), and is not a transaction store (no txstore.json). "
+                        "Fix: name the transaction file itself.")
     if columns is None and table_format(path) == "csv" and path.is_file() and path.stat().st_size > 0:
         header = csv_header(path, encoding, delimiter)
         if all(c in header for c in AMLWORLD_HEADER_MARKERS):

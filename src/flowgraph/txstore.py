@@ -1,0 +1,389 @@
+"""A day-partitioned transaction store: validated transactions appended ingest by ingest,
+read back a window of days at a time (issue 14).
+
+``flowgraph ingest INPUT --into STORE`` validates INPUT as ``--out`` does and merges the
+accepted rows into ``STORE``; ``flowgraph scan STORE --as-of D`` reads only the days a scan
+of D needs (:func:`flowgraph.scan.lookback_days`). Layout::
+
+    STORE/txstore.json                        marks the folder as a store (format, version)
+    STORE/transactions/day=YYYY-MM-DD/part.parquet   one file per calendar day
+    STORE/index/bucket=NN.parquet             txn_id -> day, 64 buckets by a hash of txn_id
+    STORE/accounts/NNNNNN.parquet             the accounts after ingest NNNNNN (latest is used)
+    STORE/superseded/NNNNNN.parquet           old versions that ingest NNNNNN replaced
+    STORE/ingests/NNNNNN/                     plan, rejects.csv, validation.json, manifest.json
+    STORE/rescan.json                         days whose stored data changed after they were stored
+
+Partitions are **calendar** days (the date of the timestamp), not business days: which
+business day a date counts toward is a scan parameter (``[calendar]`` in the configuration,
+and the holiday notices of a year arrive late), so a key that depended on it would have to
+be rewritten whenever the calendar changed. A scan maps its business days to the calendar
+days that roll into them.
+
+Why pyarrow datasets and not DuckDB: the rest of the package already holds its tables in
+Arrow and pandas, a window read is a list of partition files that pyarrow opens without a
+query planner or a second engine, and the files stay plain Parquet that DuckDB, Spark or
+Dask read in place. Deduplication is a hash lookup of the incoming ids in the index
+buckets they fall into, which needs no SQL.
+
+Idempotent by txn_id: a row whose id is stored with the same content (id, time, parties,
+amount, currency, channel) is *unchanged* and adds nothing; with other content it
+*replaces* the stored version, which is moved to ``superseded/``, and both its old and new
+days are marked for re-scan, as are days that held data before and got late new rows.
+
+Restartable: an ingest first writes its plan (the rows to write, the ids to remove from
+other days) under ``ingests/NNNNNN/``, then rewrites each touched day's file whole
+(temporary file, then rename), then the index, the accounts snapshot and ``rescan.json``,
+and its ``manifest.json`` last. A killed ingest leaves every day file whole; the next
+ingest into the store first completes any plan without a manifest (applying a plan twice
+changes nothing), then ingests its own input. Files are owner-only (0600) and folders
+0700: the store keeps real ids (SPEC §7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from ._files import write_atomically
+from .errors import ConfigError, DataError
+from .io.readers import Dataset
+from .schema import ValidationReport, Validated
+
+MARKER = "txstore.json"
+FORMAT = "flowgraph-txstore"
+VERSION = 1
+#: index buckets: an ingest of a few corrections reads and rewrites a few small files
+N_BUCKETS = 64
+#: what makes two versions of a transaction the same
+CONTENT_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel")
+
+
+def is_store(path: str | Path) -> bool:
+    """Whether ``path`` is a folder written by :meth:`TransactionStore.create`."""
+    return (Path(path) / MARKER).is_file()
+
+
+def _mkdir(path: Path) -> Path:
+    """``path`` and any missing parent, owner-only (``mkdir(parents=True)`` gives the parents
+    the default mode)."""
+    if not path.is_dir():
+        _mkdir(path.parent)
+        path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _write_table(table: pa.Table, path: Path) -> Path:
+    _mkdir(path.parent)
+    return write_atomically(path, lambda p: pq.write_table(table, p))
+
+
+def _write_json(obj, path: Path) -> Path:
+    _mkdir(path.parent)
+    return write_atomically(path, lambda p: p.write_text(json.dumps(obj, indent=2, default=str)))
+
+
+def _bucket(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Index bucket of each txn_id (pandas' hash of text is fixed across runs and machines)."""
+    text = np.asarray(pa.chunked_array([ids]).combine_chunks().to_pandas(), dtype=object) if len(ids) else \
+        np.array([], object)
+    return (pd.util.hash_array(text) % N_BUCKETS).astype(np.int64)
+
+
+def _calendar_day(timestamps: pd.Series) -> np.ndarray:
+    return timestamps.to_numpy().astype("datetime64[D]").astype(str)
+
+
+def _same_values(new, old, n: int) -> np.ndarray:
+    """Per row, whether two columns hold the same value (two nulls are the same; a column
+    absent on one side is all null)."""
+    if new is None or old is None:
+        return np.full(n, new is None and old is None)
+    new, old = (pa.chunked_array([c]).combine_chunks() for c in (new, old))
+    new, old = (c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in (new, old))
+    old = old.cast(new.type)
+    both_null = pc.and_(new.is_null(), old.is_null())
+    return np.asarray(pc.or_(pc.fill_null(pc.equal(new, old), False), both_null), bool)
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did (also its ``manifest.json``)."""
+
+    ingest_id: str
+    manifest: dict
+    folder: Path
+
+
+class TransactionStore:
+    """A folder of day partitions (see the module docstring). Open one with
+    :meth:`open` (an existing store) or :meth:`create` (a new or empty folder)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, option: str = "STORE_DIR") -> "TransactionStore":
+        """An existing store; a DataError naming ``path`` when it is not one."""
+        path = Path(path)
+        if not is_store(path):
+            raise DataError(f"{option} {path}: not a flowgraph transaction store (it has no {MARKER}). Fix: "
+                            f"name a folder made by 'flowgraph ingest INPUT --into {path.name}'.")
+        marker = json.loads((path / MARKER).read_text())
+        if marker.get("format") != FORMAT or marker.get("version") != VERSION:
+            raise DataError(f"{option} {path}: {MARKER} says format {marker.get('format')!r} version "
+                            f"{marker.get('version')!r}; this flowgraph reads {FORMAT!r} version {VERSION}. "
+                            "Fix: use the flowgraph version that wrote it.")
+        return cls(path)
+
+    @classmethod
+    def create(cls, path: str | Path) -> "TransactionStore":
+        """The store at ``path``, made there if the folder is absent or empty; a ConfigError
+        when the folder holds something else (nothing is written into it)."""
+        path = Path(path)
+        if is_store(path):
+            return cls.open(path, "--into")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ConfigError(f"--into {path}: exists and is not a flowgraph transaction store (no {MARKER}). "
+                              "Fix: name a new or empty folder, or an existing store.")
+        _mkdir(path)
+        os.chmod(path, 0o700)
+        _write_json({"format": FORMAT, "version": VERSION, "partitioning": "calendar day (hive, day=YYYY-MM-DD)",
+                     "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}, path / MARKER)
+        return cls(path)
+
+    # -- what is stored ------------------------------------------------------------------
+    def _day_file(self, day: str) -> Path:
+        return self.root / "transactions" / f"day={day}" / "part.parquet"
+
+    def days(self) -> list[str]:
+        """The calendar days holding transactions, ascending (ISO dates)."""
+        folder = self.root / "transactions"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[4:] for p in folder.iterdir() if p.name.startswith("day=")
+                      and (p / "part.parquet").is_file())
+
+    def day_files(self, first_day: str, last_day: str) -> list[Path]:
+        """The partition files a read of calendar days ``first_day .. last_day`` opens: one
+        path per day is looked at, so the cost does not grow with the history."""
+        first, last = np.datetime64(first_day, "D"), np.datetime64(last_day, "D")
+        days = np.arange(first, last + 1, dtype="datetime64[D]").astype(str) if last >= first else []
+        return [f for f in map(self._day_file, days) if f.is_file()]
+
+    def read_days(self, first_day: str, last_day: str) -> pa.Table:
+        """The transactions of calendar days ``first_day .. last_day``, days ascending, each
+        in the order it was ingested; ``day`` is the partition key."""
+        files = self.day_files(first_day, last_day)
+        if not files:
+            return pa.table({})
+        schemas = [pq.read_schema(f) for f in files]
+        # the partition key is in the path: selecting the days' files is the filter on it
+        return ds.dataset([str(f) for f in files], schema=pa.unify_schemas(schemas), format="parquet").to_table()
+
+    def accounts(self) -> pa.Table | None:
+        """The latest accounts snapshot (None before the first ingest)."""
+        folder = self.root / "accounts"
+        snapshots = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        return pq.read_table(snapshots[-1]) if snapshots else None
+
+    def rescan_days(self) -> list[str]:
+        """Calendar days whose stored data changed after they were first stored."""
+        path = self.root / "rescan.json"
+        return json.loads(path.read_text())["days"] if path.is_file() else []
+
+    def dataset(self, first_day: str, last_day: str) -> Dataset:
+        """Calendar days ``first_day .. last_day`` and the latest accounts as a
+        :class:`~flowgraph.io.Dataset` (already validated at ingest: no rejects)."""
+        table = self.read_days(first_day, last_day).to_pandas()
+        accounts = self.accounts()
+        accounts = pd.DataFrame() if accounts is None else accounts.to_pandas()
+        source = f"{self.root} (days {first_day} .. {last_day})"
+        return Dataset(Validated(table, pd.DataFrame(), ValidationReport(source, len(table), len(table), 0)),
+                       Validated(accounts, pd.DataFrame(),
+                                 ValidationReport(f"{self.root} (accounts)", len(accounts), len(accounts), 0)))
+
+    # -- ingest --------------------------------------------------------------------------
+    def ingest(self, dataset: Dataset, source: str, on_day_written: Callable[[str], None] | None = None
+               ) -> IngestSummary:
+        """Merge a validated dataset into the store (see the module docstring).
+
+        Parameters
+        ----------
+        dataset : Dataset
+            What :func:`flowgraph.io.load_dataset` returned for the input.
+        source : str
+            The input's path, for the manifest.
+        on_day_written : callable, optional
+            Called with each day after its file is replaced (progress; the tests stop an
+            ingest there).
+
+        Returns
+        -------
+        IngestSummary
+            Its ``folder`` holds ``rejects.csv`` and ``validation.json`` (written before
+            any day, so a data error can name them) and ``manifest.json``.
+        """
+        from .io.load import write_rejects
+
+        for pending in self._pending():
+            self._apply(pending, on_day_written)
+        ingest_id = self._next_ingest_id()
+        folder = _mkdir(self.root / "ingests" / ingest_id)
+        write_rejects(dataset, folder)
+        table = dataset.transactions.table
+        new_rows, remove, counts, superseded, rescan = self._plan(table)
+        if len(superseded):
+            _write_table(superseded, self.root / "superseded" / f"{ingest_id}.parquet")
+        _write_table(new_rows, folder / "rows.parquet")
+        report = dataset.transactions.report
+        manifest = {"ingest_id": ingest_id, "source": source,
+                    "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "rows_read": report.n_input, "rows_accepted": report.n_accepted,
+                    "rows_rejected": report.n_rejected, **counts,
+                    "days_touched": sorted(set(new_rows.column("day").to_pylist()) | set(remove)),
+                    "rescan_days": rescan, "remove": remove,
+                    "accounts_given": not dataset.accounts.report.source.endswith("(accounts derived)")}
+        accounts = dataset.accounts.table
+        if len(accounts):
+            _write_table(pa.Table.from_pandas(accounts, preserve_index=False), folder / "accounts.parquet")
+        _write_json(manifest, folder / "plan.json")
+        return self._apply(folder, on_day_written)
+
+    def _next_ingest_id(self) -> str:
+        folder = self.root / "ingests"
+        numbers = [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
+        return f"{max(numbers, default=0) + 1:06d}"
+
+    def _pending(self) -> list[Path]:
+        folder = self.root / "ingests"
+        return sorted(p for p in folder.iterdir() if (p / "plan.json").is_file()
+                      and not (p / "manifest.json").is_file()) if folder.is_dir() else []
+
+    def _lookup(self, ids: pa.ChunkedArray) -> np.ndarray:
+        """The stored day of each id (None where absent), reading only the buckets they fall in."""
+        found = np.full(len(ids), None, object)
+        bucket = _bucket(ids)
+        flat = pa.chunked_array([ids]).combine_chunks()
+        for b in np.unique(bucket):
+            path = self.root / "index" / f"bucket={b:02d}.parquet"
+            if not path.is_file():
+                continue
+            index = pq.read_table(path)
+            mine = np.flatnonzero(bucket == b)
+            position = pc.index_in(flat.take(mine), value_set=index.column("txn_id")).to_numpy(zero_copy_only=False)
+            hit = ~pd.isna(position)
+            found[mine[hit]] = index.column("day").to_numpy()[position[hit].astype(np.int64)]
+        return found
+
+    def _plan(self, table: pd.DataFrame):
+        """Rows to write (with ``day``), ids to remove per old day, the counts, the old
+        versions replaced and the days to re-scan."""
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
+        day = _calendar_day(table["timestamp"])
+        old_day = self._lookup(arrow.column("txn_id"))
+        known = np.flatnonzero(pd.notna(old_day))
+        stored = {d: self.read_days(d, d) for d in sorted(set(old_day[known]))}
+        same = np.zeros(len(table), bool)
+        old_versions = []
+        for d, old in stored.items():
+            rows = known[old_day[known] == d]
+            old_ids = old.column("txn_id")
+            position = pc.index_in(arrow.column("txn_id").take(rows), value_set=old_ids).to_numpy(
+                zero_copy_only=False)
+            present = ~pd.isna(position)
+            rows, position = rows[present], position[present].astype(np.int64)
+            old_rows = old.take(position)
+            equal = np.ones(len(rows), bool)
+            for c in CONTENT_COLUMNS:
+                new_values = arrow.column(c).take(rows) if c in arrow.column_names else None
+                old_values = old_rows.column(c) if c in old_rows.column_names else None
+                equal &= _same_values(new_values, old_values, len(rows))
+            same[rows] = equal & (day[rows] == d)
+            changed = ~equal | (day[rows] != d)
+            old_versions.append(old_rows.filter(pa.array(changed)).append_column(
+                "day", pa.array(np.full(int(changed.sum()), d), pa.string())))
+        replaced = pd.notna(old_day) & ~same
+        write = ~same
+        remove: dict[str, list[str]] = {}
+        moved = np.flatnonzero(replaced & (old_day != day))
+        for i in moved:
+            remove.setdefault(str(old_day[i]), []).append(str(table["txn_id"].iloc[i]))
+        existing = set(self.days())
+        late = {d for d in day[write & ~replaced] if d in existing}
+        rescan = sorted(set(day[replaced]) | set(old_day[replaced]) | late)
+        rows = arrow.filter(pa.array(write)).append_column("day", pa.array(day[write], pa.string()))
+        counts = {"rows_new": int((write & ~replaced).sum()), "rows_replaced": int(replaced.sum()),
+                  "rows_unchanged": int(same.sum())}
+        superseded = pa.concat_tables(old_versions, promote_options="default") if old_versions else pa.table({})
+        return rows, remove, counts, superseded, rescan
+
+    def _apply(self, folder: Path, on_day_written) -> IngestSummary:
+        """Carry out the plan in ``folder`` (each step idempotent), then write its manifest."""
+        manifest = json.loads((folder / "plan.json").read_text())
+        rows = pq.read_table(folder / "rows.parquet")
+        remove = manifest.pop("remove")
+        day_of_row = np.asarray(rows.column("day").to_pylist(), object) if len(rows) else np.array([], object)
+        for d in sorted(set(day_of_row) | set(remove)):
+            mine = rows.filter(pa.array(day_of_row == d)).drop_columns(["day"])
+            gone = pa.array(remove.get(d, []) + mine.column("txn_id").to_pylist(), pa.string())
+            old = self.read_days(d, d)
+            kept = old.filter(pc.invert(pc.is_in(old.column("txn_id").cast(pa.string()), value_set=gone))) \
+                if old.num_columns else old
+            merged = pa.concat_tables([t for t in (kept, mine) if t.num_columns and len(t)],
+                                      promote_options="default") if len(kept) or len(mine) else None
+            path = self._day_file(d)
+            if merged is None:
+                path.unlink(missing_ok=True)
+            else:
+                _write_table(merged, path)
+            if on_day_written is not None:
+                on_day_written(d)
+        self._update_index(rows)
+        if (folder / "accounts.parquet").is_file():
+            self._update_accounts(pq.read_table(folder / "accounts.parquet"), folder.name, manifest["accounts_given"])
+        rescan = sorted(set(self.rescan_days()) | set(manifest["rescan_days"]))
+        _write_json({"days": rescan}, self.root / "rescan.json")
+        manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        _write_json(manifest, folder / "manifest.json")
+        (folder / "rows.parquet").unlink(missing_ok=True)  # the rows are in their days now
+        return IngestSummary(folder.name, manifest, folder)
+
+    def _update_index(self, rows: pa.Table) -> None:
+        """Point the ids of ``rows`` at their (new) days."""
+        ids = rows.column("txn_id").cast(pa.string())
+        bucket = _bucket(ids)
+        for b in np.unique(bucket):
+            path = self.root / "index" / f"bucket={b:02d}.parquet"
+            mine = rows.filter(pa.array(bucket == b))
+            entries = pa.table({"txn_id": mine.column("txn_id").cast(pa.string()), "day": mine.column("day")})
+            if path.is_file():
+                old = pq.read_table(path)
+                old = old.filter(pc.invert(pc.is_in(old.column("txn_id"), value_set=entries.column("txn_id"))))
+                entries = pa.concat_tables([old, entries])
+            _write_table(entries, path)
+
+    def _update_accounts(self, accounts: pa.Table, ingest_id: str, given: bool) -> None:
+        """A new snapshot: accounts given with the input replace the stored rows of the same
+        id; accounts derived from the transactions (none given) only add unknown ids."""
+        latest = self.accounts()
+        if latest is not None:
+            ids = accounts.column("account_id").cast(pa.string())
+            old_ids = latest.column("account_id").cast(pa.string())
+            if given:
+                latest = latest.filter(pc.invert(pc.is_in(old_ids, value_set=ids)))
+            else:
+                accounts = accounts.filter(pc.invert(pc.is_in(ids, value_set=old_ids)))
+            accounts = pa.concat_tables([latest, accounts], promote_options="default")
+        _write_table(accounts, self.root / "accounts" / f"{ingest_id}.parquet")

@@ -1,0 +1,180 @@
+"""The transaction store (issue 14 items 1-2): idempotent, restartable ingests into day
+partitions, corrections set aside and marked for re-scan, and window-only scans that read
+only the days they need and find the hits of a whole-history scan."""
+
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flowgraph.cli import main
+from flowgraph.detectors import REGISTRY
+from flowgraph.detectors._params import MAX_WINDOW_DAYS, Interval
+from flowgraph.io import Dataset, load_dataset
+from flowgraph.scan import LOOKBACK_FIELDS, lookback_days, run_scan, store_window
+from flowgraph.scan_config import ScanConfig
+from flowgraph.schema import Validated
+from flowgraph.simulate import simulate, write_simulation
+from flowgraph.txstore import TransactionStore
+
+SAME = ["hit_id", "typology", "subject", "accounts", "txn_ids", "window_start", "window_end", "run_first",
+        "run_last", "amount", "in_band"]
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bank")
+    write_simulation(simulate(seed=2718, n_customers=700, n_days=40, patterns_per_typology=2,
+                              lookalikes_per_kind=1, recruit_pool_share=0.4), folder)
+    return folder, load_dataset(folder)
+
+
+def _part(dataset: Dataset, rows: pd.DataFrame) -> Dataset:
+    return Dataset(Validated(rows.reset_index(drop=True), pd.DataFrame(), dataset.transactions.report),
+                   dataset.accounts)
+
+
+@pytest.fixture(scope="module")
+def store(bank, tmp_path_factory):
+    """The bank in three ingests of overlapping slices of its history."""
+    _, dataset = bank
+    table = dataset.transactions.table
+    store = TransactionStore.create(tmp_path_factory.mktemp("s") / "store")
+    cut = table["timestamp"].quantile([0.4, 0.7]).tolist()
+    for rows in (table[table.timestamp < cut[1]], table[table.timestamp >= cut[0]], table):
+        store.ingest(_part(dataset, rows), "slice")
+    return store
+
+
+def _hits(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[SAME].copy()
+    frame["accounts"] = frame["accounts"].map(list)
+    frame["txn_ids"] = frame["txn_ids"].map(list)
+    return frame.sort_values("hit_id").reset_index(drop=True)
+
+
+def test_overlapping_ingests_store_each_transaction_once(bank, store):
+    _, dataset = bank
+    manifests = [pd.read_json(p, typ="series") for p in sorted((store.root / "ingests").glob("*/manifest.json"))]
+    n = len(dataset.transactions.table)
+    assert sum(m["rows_new"] for m in manifests) == n
+    assert manifests[-1]["rows_new"] == 0 and manifests[-1]["rows_unchanged"] == n
+    stored = store.read_days(store.days()[0], store.days()[-1]).to_pandas()
+    assert sorted(stored["txn_id"]) == sorted(dataset.transactions.table["txn_id"])
+    # the first slice ends inside a day: the second added late rows to a stored day
+    late_day = str(dataset.transactions.table["timestamp"].quantile(0.7).date())
+    assert store.rescan_days() == [late_day]
+
+
+@pytest.mark.parametrize("day_of_history", [0.5, 1.0])
+def test_a_day_of_the_store_gives_the_hits_of_the_whole_file(bank, store, tmp_path, day_of_history):
+    _, dataset = bank
+    days = store.days()
+    as_of = days[int(day_of_history * (len(days) - 1))]
+    whole = run_scan(dataset, tmp_path / "whole", as_of=as_of, progress=False)
+    window = run_scan(store.root, tmp_path / "window", as_of=as_of, progress=False)
+    assert len(whole.hits)
+    pd.testing.assert_frame_equal(_hits(window.hits), _hits(whole.hits))
+
+
+def _steady_bank(n_days: int) -> pd.DataFrame:
+    """Small, unremarkable payments every business day: nothing any detector reports."""
+    days = pd.bdate_range("2026-03-02", periods=n_days)
+    rng = np.random.default_rng(3)
+    rows = [(f"t{d:04d}-{i}", day + pd.Timedelta(hours=9, minutes=i), f"A{rng.integers(20)}",
+             f"B{rng.integers(20)}", 100.0 + i) for d, day in enumerate(days) for i in range(6)]
+    return pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account", "amount"])
+
+
+def test_bytes_read_for_a_day_stay_flat_as_the_history_grows(tmp_path):
+    config = ScanConfig()
+    read = {}
+    for n_days in (40, 120):
+        path = tmp_path / f"h{n_days}.csv"
+        _steady_bank(n_days).to_csv(path, index=False)
+        store = TransactionStore.create(tmp_path / f"store{n_days}")
+        store.ingest(load_dataset(path), str(path))
+        window = store_window(store, config, as_of=store.days()[-1])
+        read[n_days] = (len(window.files), sum(f.stat().st_size for f in window.files))
+        assert len(window.files) <= 2 * lookback_days(config) + 5  # the window, a few holidays
+    # the same window: files differ only by the holidays inside it (the two end on different days)
+    assert abs(read[40][0] - read[120][0]) <= 2
+    assert read[120][1] <= 1.15 * read[40][1]
+
+
+def test_a_correction_replaces_the_stored_version_and_marks_both_days(bank, tmp_path):
+    _, dataset = bank
+    table = dataset.transactions.table.iloc[:200].copy()
+    store = TransactionStore.create(tmp_path / "store")
+    store.ingest(_part(dataset, table), "first")
+    corrected = table.copy()
+    corrected.loc[3, "amount"] += 1
+    old_day = str(table.loc[4, "timestamp"].date())
+    corrected.loc[4, "timestamp"] += pd.Timedelta(days=2)
+    new_day = str(corrected.loc[4, "timestamp"].date())
+    m = store.ingest(_part(dataset, corrected), "second").manifest
+    assert (m["rows_new"], m["rows_replaced"], m["rows_unchanged"]) == (0, 2, 198)
+    assert {old_day, new_day} <= set(store.rescan_days())
+    stored = store.read_days(store.days()[0], store.days()[-1]).to_pandas().set_index("txn_id")
+    assert len(stored) == 200
+    assert stored.loc[table.loc[3, "txn_id"], "amount"] == corrected.loc[3, "amount"]
+    assert stored.loc[table.loc[4, "txn_id"], "timestamp"] == corrected.loc[4, "timestamp"]
+    superseded = pd.read_parquet(store.root / "superseded" / "000002.parquet")
+    assert sorted(superseded["txn_id"]) == sorted(table.loc[[3, 4], "txn_id"])
+    assert store.ingest(_part(dataset, corrected), "again").manifest["rows_unchanged"] == 200
+
+
+def test_a_killed_ingest_is_completed_by_the_next(bank, tmp_path):
+    _, dataset = bank
+    table = dataset.transactions.table.iloc[:3000]
+
+    def killed(day):
+        raise KeyboardInterrupt
+
+    store = TransactionStore.create(tmp_path / "store")
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest(_part(dataset, table), "killed", on_day_written=killed)
+    m = store.ingest(_part(dataset, table), "rerun").manifest
+    assert m["rows_new"] == 0 and m["rows_unchanged"] == len(table)  # the first one was completed first
+    stored = store.read_days(store.days()[0], store.days()[-1]).to_pandas()
+    assert sorted(stored["txn_id"]) == sorted(table["txn_id"])
+    for path in store.root.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_lookback_covers_every_day_parameter_of_the_registry():
+    for name, entry in REGISTRY.items():
+        days = {f for f, c in type(entry.default)._parameter_constraints.items()
+                if isinstance(c, Interval) and c.high == MAX_WINDOW_DAYS}
+        assert days == set(LOOKBACK_FIELDS[name]), name
+    assert lookback_days(ScanConfig()) == 10
+
+
+GOOD = "txn_id,timestamp,src_account,dst_account,amount\nt1,2026-11-02 09:00,A,B,120.50\nt2,2026-11-03 10:00,B,C,80\n"
+
+
+def test_hostile_inputs_exit_2_or_3_naming_what(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("txn_id,timestamp,src_account,dst_account,amount\n")
+    (tmp_path / "all_bad.csv").write_text("txn_id,timestamp,src_account,dst_account,amount\nt1,never,A,B,-1\n")
+    (tmp_path / "good.csv").write_text(GOOD)
+    (tmp_path / "not_a_store").mkdir()
+    (tmp_path / "not_a_store" / "notes.txt").write_text("x")
+    store = str(tmp_path / "store")
+    assert main(["ingest", str(tmp_path / "empty.csv"), "--into", store]) == 3
+    assert "empty" in capsys.readouterr().err
+    assert main(["ingest", str(tmp_path / "header.csv"), "--into", store]) == 0
+    assert main(["ingest", str(tmp_path / "all_bad.csv"), "--into", store]) == 3
+    assert "all 1 rows were rejected" in capsys.readouterr().err
+    assert "BAD_TIMESTAMP" in (tmp_path / "store" / "ingests" / "000002" / "rejects.csv").read_text()
+    assert main(["scan", store, "--as-of", "2026-11-02", "--out", str(tmp_path / "o")]) == 3  # nothing stored
+    assert main(["ingest", str(tmp_path / "good.csv"), "--into", str(tmp_path / "not_a_store")]) == 2
+    assert "not_a_store" in capsys.readouterr().err
+    assert main(["scan", str(tmp_path / "not_a_store"), "--out", str(tmp_path / "o")]) == 3
+    assert main(["ingest", str(tmp_path / "good.csv"), "--into", store]) == 0
+    assert main(["scan", store, "--as-of", "2027-01-04", "--out", str(tmp_path / "o")]) == 2
+    assert "2026-11-02 .. 2026-11-03" in capsys.readouterr().err
+    assert main(["scan", store, "--as-of", "2026-11-03", "--out", str(tmp_path / "o")]) == 0
+    assert main(["ingest", str(tmp_path / "good.csv"), "--out", str(tmp_path / "x"), "--into", store]) == 2
