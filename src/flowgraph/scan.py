@@ -301,15 +301,17 @@ def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame,
     large-value hit (single or daily cumulative, of either party, from this run or an
     earlier one): SPEC §4 says such a flow must have triggered a report. ``written``: the
     hits run ``run_id`` stored, held in memory, so only other runs' are read from the store."""
-    over = hits[(hits["utilisation"] > 1) & (hits["detector"] != "large_value")]
+    over = hits[["hit_id", "typology", "utilisation", "txn_ids", "window_start", "window_end"]][
+        (hits["utilisation"] > 1) & (hits["detector"] != "large_value")]
     if over.empty:
         return []
     first, last = over["window_start"].min().normalize(), over["window_end"].max().normalize()
     reported = pa.array([] if store is None else store.large_value_evidence(
         config_hash, str(first.date()), str(last.date()), written_by_other_than=run_id), pa.string())
     if written is not None:
-        large = written[(written["detector"] == "large_value") & written["typology"].isin(LARGE_VALUE_TYPOLOGIES)
-                        & (written["window_end"] >= first) & (written["window_start"] <= last)]
+        large = written[["txn_ids"]][(written["detector"] == "large_value")
+                                     & written["typology"].isin(LARGE_VALUE_TYPOLOGIES)
+                                     & (written["window_end"] >= first) & (written["window_start"] <= last)]
         reported = pa.concat_arrays([reported, id_list_array(large["txn_ids"]).flatten()])
     evidence = id_list_array(over["txn_ids"])
     is_reported = np.asarray(pc.is_in(evidence.flatten(), value_set=reported.unique()))

@@ -262,7 +262,7 @@ class Store:
         dict
             Counts: ``added``, ``updated``, ``retracted``.
         """
-        rows = _hit_rows(hits.assign(config_hash=config_hash, run_id=run_id), seen_through)
+        rows = _hit_rows(hits, {"config_hash": config_hash, "run_id": run_id, "seen_through": seen_through})
         rows.sort(key=operator.itemgetter(0))  # in primary-key order: appended to its B-tree, not scattered
         ids = [r[0] for r in rows]
         # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
@@ -487,12 +487,15 @@ class Store:
             c.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (now(), getpass.getuser(), action, detail))
 
 
-def _hit_rows(hits: pd.DataFrame, seen_through: str) -> list[tuple]:
+def _hit_rows(hits: pd.DataFrame, constants: dict[str, str]) -> list[tuple]:
     """Hit rows as SQLite stores them (:data:`HIT_STORE_COLUMNS` order), column by column:
-    lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL; ``content`` a digest of
-    :data:`HIT_CONTENT_COLUMNS`."""
-    frame = {}
-    for col in HIT_STORE_COLUMNS[:-2]:
+    lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL, ``constants`` (the
+    configuration, run and ``seen_through`` of every row) as given; ``content`` a digest
+    of :data:`HIT_CONTENT_COLUMNS`."""
+    frame = {col: [value] * len(hits) for col, value in constants.items()}
+    for col in HIT_STORE_COLUMNS[:-1]:
+        if col in constants:
+            continue
         values = hits[col]
         if col in ("accounts", "txn_ids"):
             frame[col] = json_lists(values)
@@ -504,7 +507,6 @@ def _hit_rows(hits: pd.DataFrame, seen_through: str) -> list[tuple]:
             column = pd.Series(values)
             frame[col] = column.astype(object).where(column.notna(), None).tolist() if column.hasnans \
                 else column.tolist()
-    frame["seen_through"] = [seen_through] * len(hits)
     frame["content"] = _content_digests([frame[c] for c in HIT_CONTENT_COLUMNS])
     return list(zip(*(frame[c] for c in HIT_STORE_COLUMNS)))
 
@@ -527,8 +529,9 @@ def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: s
     """Hits as :meth:`Store.hits` returns them once :meth:`Store.commit_chunk` stored them
     (same columns, days, booleans, empty values), without the round trip: a scan builds
     alerts and exports from the hits it holds. Evidence lists keep their dtype."""
-    frame = hits.assign(config_hash=config_hash, run_id=run_id, seen_through=seen_through)
-    frame = frame[[c for c in HIT_STORE_COLUMNS if c != "content"]].reset_index(drop=True)
+    frame = hits[[c for c in HIT_STORE_COLUMNS if c in hits.columns]].reset_index(drop=True)
+    frame = frame.assign(config_hash=config_hash, run_id=run_id, seen_through=seen_through)
+    frame = frame[[c for c in HIT_STORE_COLUMNS if c != "content"]]
     for col in ("window_start", "window_end", "run_first", "run_last"):
         frame[col] = frame[col].to_numpy(dtype="datetime64[D]").astype("datetime64[us]")
     frame["in_band"] = frame["in_band"].astype(bool)
