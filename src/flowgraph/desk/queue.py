@@ -53,14 +53,6 @@ class _OrNone(Constraint):
         return None if value is None else self.inner.normalise(value)
 
 
-class _KnownTypology(Options):
-    """A typology of the detector registry."""
-
-    def __init__(self):
-        super().__init__(*sorted(TYPOLOGIES))
-        self.description = "a known typology (see `flowgraph alerts --help`)"
-
-
 class _IsoDate(Constraint):
     description = "an ISO date (YYYY-MM-DD)"
 
@@ -111,7 +103,7 @@ class QueueQuery:
 
     _parameter_constraints: ClassVar[dict] = {
         "status": Options(*STATUSES),
-        "typology": _OrNone(_KnownTypology()),
+        "typology": _OrNone(Options(*sorted(TYPOLOGIES))),
         "min_score": _OrNone(Interval(float, -np.inf)),
         "sort": Options(*SORTS),
         "limit": _OrNone(Interval(int, 1)),
