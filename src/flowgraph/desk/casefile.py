@@ -314,6 +314,7 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
     if hits.empty:
         return '<p class="note">The alert lists no stored hit.</p>'
     lead = hits.iloc[0]
+    name_of = (lambda x: x) if reveal_ids else Pseudonymizer(load_key(key_file))
     parts = [_figure_html(plot.utilisation(lead, reveal_ids, key_file),
                           f"W(N, D) utilisation of the lead hit ({lead['typology']})")]
     kept = set(transactions["txn_id"])
@@ -353,7 +354,7 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
         parts.append(_figure_html(
             plot.structuring_band(graph, hit["subject"], channel=channel, rule_set=config.get("rule_set", "PBOC-2016"),
                                   days=window, reveal_ids=reveal_ids, key_file=key_file),
-            f"near-threshold band of the structuring hit's own account ({channel}, its window)"))
+            f"near-threshold band of {name_of(hit['subject'])} ({channel}, the structuring hit's window)"))
     return "".join(parts)
 
 
