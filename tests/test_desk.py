@@ -172,7 +172,7 @@ def test_find_alert_takes_a_unique_prefix(store_path):
 def test_case_file_is_self_contained_and_deidentified(store_path):
     store = Store(store_path, create=False)
     alert_id = alert_of(store, "RA0001")
-    store.dispose(alert_id, "case", "analyst-2", "ring of four")
+    store.dispose(alert_id, "case", "analyst-2", "ring of four; RA0001 pays RB0002")
     page = case_file(store, alert_id)
     assert not REAL_ID.search(page)
     assert "<script" not in page and not re.search(r"""(?:src|href)=["'](?!data:)""", page)
@@ -186,7 +186,8 @@ def test_case_file_is_self_contained_and_deidentified(store_path):
     # the evidence transactions with dates, amounts, directions and channels
     assert "cy0" in page and "2024-09-10 10:00" in page and "450,000.00" in page and "transfer" in page
     assert ">out<" in page and ">in<" in page
-    assert "path of the money (cycle)" in page and "analyst-2" in page and "ring of four" in page
+    assert "path of the money (cycle)" in page and "analyst-2" in page
+    assert f"ring of four; {name('RA0001')} pays {name('RB0002')}" in page
     assert store.query("SELECT COUNT(*) AS n FROM audit")["n"][0] == 0
 
 

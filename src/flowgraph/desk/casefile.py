@@ -27,6 +27,7 @@ import datetime as dt
 import html
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,9 +110,11 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
         _section("Explanation", "<p>The score as stored with the alert: every indicator, its weight and its "
                  "contribution.</p>" + _render(_json_or_text(alert["explanation"]), name, real_ids)),
         _section("Hits and the W(N, D) ceiling", _hits_table(shown)),
-        _section("Evidence transactions", _evidence_table(transactions, evidence_ids, hits, alert["subject"], name)),
+        _section("Evidence transactions", _evidence_table(transactions, evidence_ids, hits, _unit_accounts(store, alert),
+                                                          name)),
         _section("Pictures", _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids, key_file)),
-        _section("Disposition history", _dispositions(store, alert["alert_id"])),
+        _section("Disposition history", _dispositions(store, alert["alert_id"], None if reveal_ids else name,
+                                                      real_ids)),
     ]
     title = f"flowgraph case file: alert {alert['alert_id']}"
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
@@ -264,7 +267,16 @@ def _alert_transactions(store, hits: pd.DataFrame, evidence_ids: list[str]) -> p
     return frame.sort_values(["timestamp", "txn_id"], kind="stable").reset_index(drop=True)
 
 
-def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFrame, subject: str,
+def _unit_accounts(store, alert) -> set[str]:
+    """Accounts of the alert's monitoring unit: the customer's kept accounts, or the subject."""
+    accounts = {alert["subject"]}
+    if alert["customer"] and has_case_transactions(store):
+        accounts |= set(store.query("SELECT account_id FROM case_accounts WHERE customer_id = ?",
+                                    [alert["customer"]])["account_id"])
+    return accounts
+
+
+def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFrame, unit: set[str],
                     name) -> str:
     kept = transactions[transactions["txn_id"].isin(evidence_ids)]
     missing = [t for t in evidence_ids if t not in set(kept["txn_id"])]
@@ -280,8 +292,9 @@ def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: p
     for typology, ids in zip(hits["typology"], hits["txn_ids"]):
         for t in ids:
             cited.setdefault(t, []).append(typology)
-    direction = np.where(kept["dst_account"] == subject, "in", np.where(kept["src_account"] == subject, "out", "—"))
-    head = ("<tr><th>#</th><th>txn_id</th><th>time</th><th>from</th><th>to</th><th>direction (subject)</th>"
+    into, out_of = kept["dst_account"].isin(unit).to_numpy(), kept["src_account"].isin(unit).to_numpy()
+    direction = np.select([into & out_of, into, out_of], ["internal", "in", "out"], "—")
+    head = ("<tr><th>#</th><th>txn_id</th><th>time</th><th>from</th><th>to</th><th>direction</th>"
             "<th>amount</th><th>currency</th><th>CNY</th><th>channel</th><th>cited by</th></tr>")
     rows = []
     for k, (r, d) in enumerate(zip(kept.itertuples(), direction), 1):
@@ -292,8 +305,9 @@ def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: p
                     f"<td>{html.escape(str(r.currency))}</td><td class=\"num\">{r.amount_cny:,.2f}</td>"
                     f"<td>{html.escape(str(r.channel))}</td>"
                     f"<td>{html.escape(', '.join(sorted(set(cited.get(r.txn_id, [])))))}</td></tr>")
-    return f"{note}<p>Direction is seen from the subject account {html.escape(name(subject))}.</p>" \
-           f"<table>{head}{''.join(rows)}</table>"
+    shown = ", ".join(sorted(html.escape(name(a)) for a in unit))
+    return f"{note}<p>Direction is seen from the monitoring unit's accounts ({shown}): in, out, internal " \
+           f"(between them) or — (between others).</p><table>{head}{''.join(rows)}</table>"
 
 
 def _figure_html(fig, caption: str) -> str:
@@ -367,9 +381,20 @@ def _day_span(graph, first, last) -> tuple[int, int]:
     return min(lo, graph.n_days - 1), max(min(hi, graph.n_days - 1), 0)
 
 
-def _dispositions(store, alert_id: str) -> str:
+def _dispositions(store, alert_id: str, name, real_ids: dict) -> str:
+    """The decisions on the alert, oldest first; with ``name`` (a de-identified page) any
+    real id an analyst wrote into a note becomes its pseudonym."""
     history = store.query("SELECT * FROM dispositions WHERE alert_id = ? ORDER BY decided_at, rowid", [alert_id])
     if history.empty:
         return "<p>No decision yet. Record one with <code>flowgraph dispose ALERT_ID --as excluded|reported|case "\
                "--analyst NAME</code>.</p>"
-    return _render(history.drop(columns="alert_id").to_dict("records"), lambda x, kind="account": x, {})
+    records = history.drop(columns="alert_id").to_dict("records")
+    if name is not None and real_ids:
+        # one pass, longest first: an id that contains another is replaced whole, and no
+        # pseudonym is searched again
+        pattern = re.compile("|".join(re.escape(i) for i in sorted(real_ids, key=len, reverse=True)))
+        for record in records:
+            for key, value in record.items():
+                if isinstance(value, str):
+                    record[key] = pattern.sub(lambda m: name(m.group(0), real_ids[m.group(0)]), value)
+    return _render(records, lambda x, kind="account": x, {})

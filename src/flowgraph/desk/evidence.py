@@ -34,13 +34,11 @@ from ..graph import TransactionGraph, build_graph
 #: windows: what the daily-flows picture shows around the window.
 CONTEXT_DAYS = 5
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS case_transactions (
-    txn_id TEXT PRIMARY KEY, timestamp TEXT, src_account TEXT, dst_account TEXT, amount REAL,
-    currency TEXT, amount_cny REAL, amount_usd REAL, channel TEXT
-);
-CREATE TABLE IF NOT EXISTS case_accounts (account_id TEXT PRIMARY KEY, customer_id TEXT, party_type TEXT);
-"""
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS case_transactions (txn_id TEXT PRIMARY KEY, timestamp TEXT, src_account TEXT, "
+    "dst_account TEXT, amount REAL, currency TEXT, amount_cny REAL, amount_usd REAL, channel TEXT)",
+    "CREATE TABLE IF NOT EXISTS case_accounts (account_id TEXT PRIMARY KEY, customer_id TEXT, party_type TEXT)",
+)
 
 COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_cny", "amount_usd",
            "channel")
@@ -69,9 +67,12 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow.take(pa.array(graph.txn_pos)), value_set=evidence),
                              dtype=bool)
     # one interval of business days per subject account: the span of its hits, widened
-    subject = np.asarray(graph.account_index(hits["subject"].astype(str).tolist()), np.int64)
-    first = graph.day_index_of(hits["window_start"].to_numpy(dtype="datetime64[D]")) - context_days
-    last = graph.day_index_of(hits["window_end"].to_numpy(dtype="datetime64[D]")) + context_days
+    # a T+1 scan's input may no longer hold an older hit's subject: it keeps no context
+    subjects = hits["subject"].astype(str).to_numpy(dtype=object)
+    known = np.isin(subjects, graph.account_ids)
+    subject = np.asarray(graph.account_index(subjects[known].tolist()), np.int64)
+    first = graph.day_index_of(hits["window_start"].to_numpy(dtype="datetime64[D]")[known]) - context_days
+    last = graph.day_index_of(hits["window_end"].to_numpy(dtype="datetime64[D]")[known]) + context_days
     lo = np.full(graph.n_accounts + 1, np.iinfo(np.int64).max)  # the extra slot stands for "no account"
     hi = np.full(graph.n_accounts + 1, np.iinfo(np.int64).min)
     np.minimum.at(lo, subject, first)
@@ -114,8 +115,9 @@ def keep_case_transactions(store, graph: TransactionGraph, config_hash: str, ale
                             [graph.customer_ids[c] if c >= 0 else None for c in customer.tolist()],
                             [PARTY_TYPES[p] if 0 <= p < len(PARTY_TYPES) else None for p in party.tolist()]))
     txn_rows = list(zip(*(frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in COLUMNS)))
-    store.conn.executescript(SCHEMA)
     with store.transaction() as c:
+        for statement in SCHEMA:
+            c.execute(statement)
         c.executemany(f"INSERT OR IGNORE INTO case_transactions VALUES ({', '.join('?' * len(COLUMNS))})", txn_rows)
         c.executemany("INSERT OR IGNORE INTO case_accounts VALUES (?, ?, ?)", account_rows)
     return len(txn_rows)
