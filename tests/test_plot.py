@@ -139,3 +139,9 @@ def test_money_path_draws_hops_left_to_right():
     # without a path in the measures: columns by depth in time order; one hop draws nothing
     assert plot.money_path(g, {**hit, "measures": {}}) is not None
     assert plot.money_path(g, {**hit, "txn_ids": ["h1"], "measures": {}}) is None
+
+
+def test_is_multi_hop_reads_the_measures_and_the_registry():
+    assert plot.is_multi_hop({"typology": "structuring", "measures": {"path_txn_ids": ["a", "b"]}})
+    assert plot.is_multi_hop({"typology": "pass_through_chain", "measures": {}})  # names its members
+    assert not plot.is_multi_hop({"typology": "fan_in", "measures": "{}"})

@@ -250,7 +250,7 @@ def alerts_cmd(store_path, status, typology, min_score, sort, limit, today, fmt,
     elif fmt == "json":
         click.echo(queue.to_json(orient="records", date_format="iso", indent=1))
     elif queue.empty:
-        click.echo(f"no {status if status != 'all' else ''} alerts".replace("  ", " ") + " match.")
+        click.echo(f"no alert matches (status {status}). Fix: widen the filters, e.g. --status all.")
     else:
         shown = queue.assign(score=queue["score"].map("{:.2f}".format),
                              window=queue["window_start"].astype(str) + ".." + queue["window_end"].astype(str))
@@ -377,7 +377,7 @@ def draw_top_alert(graph, result: ScanResult, folder: Path) -> list[Path]:
                   min(graph.n_days - 1, graph.day_index(top["window_end"]) + 5))
         figures["alert_daily_flows"] = plot.daily_flows(graph, top["subject"], days=around, run=run,
                                                         run_label="pass-through run" if top["typology"] == "pass_through" else "hit window")
-        path = plot.money_path(graph, top)
+        path = plot.money_path(graph, top) if plot.is_multi_hop(top) else None
         if path is not None:
             figures["alert_money_path"] = path
         # the band of the alert's own structuring hit: its account, method and window

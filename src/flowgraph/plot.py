@@ -170,6 +170,16 @@ def money_legs(hit) -> list[list[str]] | None:
     return None
 
 
+def is_multi_hop(hit) -> bool:
+    """Whether a hit's money passes through other accounts on its way: its measures list a
+    path (:func:`money_legs`) or its typology names accounts besides the subject (the
+    registry's ``id_measures``: chain members, intermediaries, layers)."""
+    from .detectors import TYPOLOGIES
+
+    typology = TYPOLOGIES.get(_hit_value(hit, "typology"))
+    return money_legs(hit) is not None or bool(typology is not None and typology.id_measures)
+
+
 def _hop_columns(frame) -> list[tuple]:
     """Column of each edge's ends when a hit lists no path: an account's column is one
     more than that of any account that paid it earlier in the evidence (time order)."""

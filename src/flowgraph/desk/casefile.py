@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_atomically
-from ..detectors import TYPOLOGIES
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
 from .evidence import CONTEXT_DAYS, case_graph, case_transactions, has_case_transactions
@@ -61,7 +60,8 @@ def find_alert(store, alert_id: str) -> pd.Series:
     if alerts.empty and len(alert_id) >= MIN_ID_PREFIX:
         alerts = store.query("SELECT * FROM alerts WHERE substr(alert_id, 1, ?) = ?", [len(alert_id), alert_id])
     if alerts.empty:
-        raise ConfigError(f"no alert {alert_id!r} in the run store {store.path}. {how_to_list}")
+        short = f" (a prefix needs at least {MIN_ID_PREFIX} characters)" if len(alert_id) < MIN_ID_PREFIX else ""
+        raise ConfigError(f"no alert {alert_id!r} in the run store {store.path}{short}. {how_to_list}")
     if len(alerts) > 1:
         raise ConfigError(f"{len(alerts)} alerts in {store.path} start with {alert_id!r}. Fix: give more of the id; "
                           f"{how_to_list[5:]}")
@@ -342,9 +342,8 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
                                   f"money flows of the lead hit ({lead['typology']}): arrows numbered in time "
                                   "order, labelled with amount (CNY) and date"))
     paths_drawn: set[frozenset] = set()  # a cycle and its forwarding chain share one path
-    # multi-hop typologies are those whose hits name accounts besides the subject
-    multi_hop = hits["typology"].map(lambda t: bool(TYPOLOGIES[t].id_measures) if t in TYPOLOGIES else False)
-    for _, hit in hits[complete & multi_hop].iterrows():
+    multi_hop = np.array([plot.is_multi_hop(hit) for _, hit in hits.iterrows()], dtype=bool)
+    for _, hit in hits[complete.to_numpy() & multi_hop].iterrows():
         evidence = frozenset(hit["txn_ids"])
         if len(paths_drawn) == MAX_PATH_PICTURES or evidence in paths_drawn:
             continue
