@@ -136,12 +136,12 @@ def write_case_file(store, alert_id: str, out: str | Path, reveal_ids: bool = Fa
 
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 72em; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 78em; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; border-bottom: 1px solid #ccc; margin-top: 1.6em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.wrap { overflow-wrap: anywhere; }
 .note { color: #8a4b00; } figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #eee; }
 footer { margin-top: 2em; font-size: 0.8em; color: #666; }
 """
@@ -253,7 +253,7 @@ def _hits_table(hits: pd.DataFrame) -> str:
             else:
                 cells.append(_cell(v.item() if isinstance(v, np.generic) else v, None, {}))
         rows.append("<tr>" + "".join(cells) + "</tr>")
-        rows.append(f'<tr><td colspan="{len(HIT_SHOWN)}"><b>Φ</b>: {_inline(r.phi)}<br>{_inline(r.measures)}</td></tr>')
+        rows.append(f'<tr><td class="wrap" colspan="{len(HIT_SHOWN)}"><b>Φ</b>: {_inline(r.phi)}<br>{_inline(r.measures)}</td></tr>')
     return f"{intro}<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -300,7 +300,7 @@ def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: p
     for k, (r, d) in enumerate(zip(kept.itertuples(), direction), 1):
         party = lambda a: "(cash)" if not a else name(a)  # noqa: E731
         rows.append(f"<tr><td class=\"num\">{k}</td><td>{html.escape(str(r.txn_id))}</td>"
-                    f"<td>{pd.Timestamp(r.timestamp):%Y-%m-%d %H:%M}</td><td>{html.escape(party(r.src_account))}</td>"
+                    f"<td class=\"num\">{pd.Timestamp(r.timestamp):%Y-%m-%d %H:%M}</td><td>{html.escape(party(r.src_account))}</td>"
                     f"<td>{html.escape(party(r.dst_account))}</td><td>{d}</td><td class=\"num\">{r.amount:,.2f}</td>"
                     f"<td>{html.escape(str(r.currency))}</td><td class=\"num\">{r.amount_cny:,.2f}</td>"
                     f"<td>{html.escape(str(r.channel))}</td>"
