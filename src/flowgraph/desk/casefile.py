@@ -36,6 +36,7 @@ import pandas as pd
 from .._files import write_atomically
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
+from ..store import parse_json_lists
 from .evidence import CONTEXT_DAYS, case_graph, case_transactions, has_case_transactions
 
 #: Multi-hop hits whose path of the money is drawn, and structuring hits whose band is
@@ -55,16 +56,16 @@ def find_alert(store, alert_id: str) -> pd.Series:
     ConfigError
         No such alert, or a prefix that fits several.
     """
-    how_to_list = f"Fix: list the ids with `flowgraph alerts --store {store.path} --status all`."
+    how_to_list = f"list the ids with `flowgraph alerts --store {store.path} --status all`"
     alerts = store.query("SELECT * FROM alerts WHERE alert_id = ?", [alert_id])
     if alerts.empty and len(alert_id) >= MIN_ID_PREFIX:
         alerts = store.query("SELECT * FROM alerts WHERE substr(alert_id, 1, ?) = ?", [len(alert_id), alert_id])
     if alerts.empty:
         short = f" (a prefix needs at least {MIN_ID_PREFIX} characters)" if len(alert_id) < MIN_ID_PREFIX else ""
-        raise ConfigError(f"no alert {alert_id!r} in the run store {store.path}{short}. {how_to_list}")
+        raise ConfigError(f"no alert {alert_id!r} in the run store {store.path}{short}. Fix: {how_to_list}.")
     if len(alerts) > 1:
         raise ConfigError(f"{len(alerts)} alerts in {store.path} start with {alert_id!r}. Fix: give more of the id; "
-                          f"{how_to_list[5:]}")
+                          f"{how_to_list}.")
     alert = alerts.iloc[0].copy()
     alert["hit_ids"] = json.loads(alert["hit_ids"])
     return alert
@@ -91,8 +92,7 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
     alert = find_alert(store, alert_id)
     run = store.query("SELECT run_id, config FROM runs WHERE run_id = ?", [alert["last_run"]])
     config = json.loads(run["config"].iloc[0]) if len(run) else {}
-    hits = store.hits(alert["config_hash"])
-    hits = hits[hits["hit_id"].isin(alert["hit_ids"])].reset_index(drop=True)
+    hits = _alert_hits(store, alert)
     weights = config.get("model", {}).get("weights", {})
     hits = hits.assign(weight_=hits["typology"].map(weights).fillna(0.0)).sort_values(
         ["weight_", "amount", "hit_id"], ascending=[False, False, True], kind="stable").drop(columns="weight_")
@@ -124,13 +124,24 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
             "</footer></body></html>\n")
 
 
+def _alert_hits(store, alert) -> pd.DataFrame:
+    """The alert's stored hits, evidence lists decoded (only these are read: a store holds
+    every hit of every scan)."""
+    hits = store.query("SELECT * FROM hits WHERE config_hash = ? AND hit_id IN (SELECT value FROM json_each(?))",
+                       [alert["config_hash"], json.dumps(alert["hit_ids"])])
+    for col in ("accounts", "txn_ids"):
+        hits[col] = parse_json_lists(hits[col].tolist())
+    hits["in_band"] = hits["in_band"].astype(bool)
+    return hits.drop(columns=["content"], errors="ignore")
+
+
 def write_case_file(store, alert_id: str, out: str | Path, reveal_ids: bool = False, key_file=None) -> Path:
     """Write :func:`case_file` to ``out`` whole or not at all; owner-only when it shows
     real ids."""
-    text = case_file(store, alert_id, reveal_ids, key_file)
     out = Path(out)
     if out.is_dir():
         raise ConfigError(f"--out {out}: is a folder. Fix: name the HTML file, e.g. {out / 'case.html'}.")
+    text = case_file(store, alert_id, reveal_ids, key_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_atomically(out, lambda p: p.write_text(text, encoding="utf-8"), private=reveal_ids)
 
