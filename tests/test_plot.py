@@ -86,3 +86,62 @@ def test_utilisation(graph):
     heights = [b.get_height() for c in ax.containers for b in c]
     assert heights == [pytest.approx(hit.amount), pytest.approx(hit.ceiling)]
     assert f"u = {hit.utilisation:.2f}" in ax.get_title() and "ACC-" in ax.get_title()
+
+
+def _inside_figure(fig) -> list[str]:
+    """Texts of the figure that reach outside its canvas."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    out = []
+    for ax in fig.axes:
+        for t in ax.texts:
+            box = t.get_window_extent(renderer)
+            if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+                out.append(t.get_text())
+    return out
+
+
+def test_hit_subgraph_labels_amounts_dates_and_widths_inside_the_canvas(graph):
+    hit = next(h for h in fan.detect(graph) if h.typology == "dispersed_in_concentrated_out")
+    fig = plot.hit_subgraph(graph, hit)
+    labels = texts(fig)
+    assert "#6 ¥495,000 09-25" in labels  # the one payment out: order, amount, date
+    assert {f"#{k} ¥100,000 09-24" for k in range(1, 6)} <= set(labels)  # five payers, one arrow each
+    legend = fig.axes[0].get_legend()
+    assert legend.get_title().get_text() == "arrow width = amount"
+    assert [t.get_text() for t in legend.get_texts()] == ["¥495,000", "¥247,500", "¥49,500"]
+    widths = [line.get_linewidth() for line in legend.get_lines()]
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
+    assert _inside_figure(fig) == []
+
+
+def test_edge_label_summarises_many_transactions():
+    rows = [(k, 1000.0 * k, pd.Timestamp(f"2024-09-{10 + k}")) for k in range(1, 6)]
+    assert plot._edge_label(rows[:2]) == "#1 ¥1,000 09-11\n#2 ¥2,000 09-12"
+    assert plot._edge_label(rows) == "#1..#5: 5 txns\n¥15,000 09-11..09-15"
+
+
+def test_money_path_draws_hops_left_to_right():
+    rows = [("h1", "2024-09-24 09:00:00", "A", "B", "400000", "CNY", "transfer"),
+            ("h2", "2024-09-25 09:00:00", "B", "C", "390000", "CNY", "transfer"),
+            ("h3", "2024-09-26 09:00:00", "C", "A", "380000", "CNY", "transfer")]
+    g = build_graph(validate_transactions(pd.DataFrame(rows, columns=COLS), "t").table)
+    hit = {"subject": "A", "typology": "cycle", "txn_ids": ["h1", "h2", "h3"],
+           "measures": {"path_txn_ids": ["h1", "h2", "h3"]}}
+    fig = plot.money_path(g, hit, reveal_ids=True)
+    ax = fig.axes[0]
+    boxes = {t.get_text(): t.get_position() for t in ax.texts if t.get_text() in "ABC"}
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hop 0", "hop 1", "hop 2", "hop 3"]
+    assert sum(t.get_text() == "A" for t in ax.texts) == 2  # the start, and the end of the cycle
+    assert boxes["B"][0] < boxes["C"][0]
+    assert "#2 ¥390,000 09-25" in texts(fig) and _inside_figure(fig) == []
+    # without a path in the measures: columns by depth in time order; one hop draws nothing
+    assert plot.money_path(g, {**hit, "measures": {}}) is not None
+    assert plot.money_path(g, {**hit, "txn_ids": ["h1"], "measures": {}}) is None
+
+
+def test_is_multi_hop_reads_the_measures_and_the_registry():
+    assert plot.is_multi_hop({"typology": "structuring", "measures": {"path_txn_ids": ["a", "b"]}})
+    assert plot.is_multi_hop({"typology": "pass_through_chain", "measures": {}})  # names its members
+    assert not plot.is_multi_hop({"typology": "fan_in", "measures": "{}"})

@@ -14,6 +14,8 @@ import click
 import pandas as pd
 
 from .calendar import BusinessCalendar
+from .desk.casefile import write_case_file
+from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue
 from .errors import FlowgraphError
 from .evaluate import MATCHING
 from .graph import build_graph
@@ -255,6 +257,57 @@ def dispose(alert_id, store_path, disposition, analyst, note):
     click.echo(f"alert {alert_id}: {disposition} by {analyst}")
 
 
+@cli.command("alerts")
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The run store (store.sqlite).")
+@click.option("--status", type=click.Choice(STATUSES), default="open", show_default=True,
+              help="open: raised, no decision yet; raised; disposed: an analyst decided; all.")
+@click.option("--typology", help="Only alerts with a hit of this typology, e.g. structuring.")
+@click.option("--min-score", type=float, help="Only alerts scoring at least this.")
+@click.option("--sort", type=click.Choice(SORTS), default="score", show_default=True,
+              help="score: highest first; age: oldest first; window: earliest first.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many alerts.")
+@click.option("--today", metavar="DATE", help="Count ages up to this date (YYYY-MM-DD) [default: today].")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--reveal-ids", is_flag=True, help="Real customer ids (logged in the store's audit table).")
+@click.option("--key-file", type=click.Path(path_type=Path),
+              help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
+def alerts_cmd(store_path, status, typology, min_score, sort, limit, today, fmt, reveal_ids, key_file):
+    """The alert queue of a run store: id, customer (pseudonym), score, typologies,
+    window, status and latest disposition, age in business days since the window's end
+    (on the scan's calendar). Open one with `flowgraph show ALERT_ID`."""
+    query = QueueQuery(status=status, typology=typology, min_score=min_score, sort=sort, limit=limit, today=today)
+    queue = alert_queue(Store(store_path, create=False), query, reveal_ids, key_file)
+    if fmt == "csv":
+        click.echo(queue.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(queue.to_json(orient="records", date_format="iso", indent=1))
+    elif queue.empty:
+        click.echo(f"no alert matches (status {status}). Fix: widen the filters, e.g. --status all.")
+    else:
+        shown = queue.assign(score=queue["score"].map("{:.2f}".format),
+                             window=queue["window_start"].astype(str) + ".." + queue["window_end"].astype(str))
+        columns = ["alert_id", "customer", "score", "status", "disposition", "age_days", "window", "n_hits", "typologies"]
+        click.echo(shown[columns].to_string(index=False, justify="left"))
+        click.echo(f"{len(queue)} alert(s). Open one: flowgraph show ALERT_ID --store {store_path} --out case.html")
+
+
+@cli.command()
+@click.argument("alert_id")
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The run store (store.sqlite).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="The HTML file to write.")
+@click.option("--reveal-ids", is_flag=True,
+              help="Real account and customer ids (logged in the store's audit table; the file is owner-only).")
+@click.option("--key-file", type=click.Path(path_type=Path),
+              help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
+def show(alert_id, store_path, out, reveal_ids, key_file):
+    """Write the case file of ALERT_ID: one self-contained HTML page (explanation, W(N, D)
+    utilisation, evidence transactions, pictures of this alert, disposition history)."""
+    path = write_case_file(Store(store_path, create=False), alert_id, out, reveal_ids, key_file)
+    click.echo(f"wrote {path}{' (REAL ids)' if reveal_ids else ''}")
+
+
 def _parse_mix(pairs: tuple[str, ...]) -> dict[str, int] | None:
     mix = {}
     for pair in pairs:
@@ -357,9 +410,16 @@ def draw_top_alert(graph, result: ScanResult, folder: Path) -> list[Path]:
                   min(graph.n_days - 1, graph.day_index(top["window_end"]) + 5))
         figures["alert_daily_flows"] = plot.daily_flows(graph, top["subject"], days=around, run=run,
                                                         run_label="pass-through run" if top["typology"] == "pass_through" else "hit window")
-        structuring = result.hits[result.hits["typology"] == "structuring"]
+        path = plot.money_path(graph, top) if plot.is_multi_hop(top) else None
+        if path is not None:
+            figures["alert_money_path"] = path
+        # the band of the alert's own structuring hit: its account, method and window
+        structuring = hits[hits["typology"].str.startswith("structuring")]
         if len(structuring):
-            figures["structuring_band"] = plot.structuring_band(graph, structuring.iloc[0]["subject"])
+            band = structuring.iloc[0]
+            figures["structuring_band"] = plot.structuring_band(
+                graph, band["subject"], channel=json.loads(band["measures"]).get("method", "cash"),
+                days=(graph.day_index(band["window_start"]), graph.day_index(band["window_end"])))
     paths = []
     for name, fig in figures.items():
         path = folder / f"{name}.png"

@@ -4,8 +4,10 @@ Every function returns a ``matplotlib.figure.Figure`` and draws no id in clear: 
 and customer labels are keyed pseudonyms (:mod:`flowgraph.deid`) unless the caller
 passes ``reveal_ids=True``.
 
-- :func:`hit_subgraph`: a hit's accounts and flows, arrows sized by amount, numbered and
-  coloured in time order, the subject highlighted;
+- :func:`hit_subgraph`: a hit's accounts and flows, arrows sized by amount (legend),
+  numbered and coloured in time order and labelled with amounts and dates, the subject
+  highlighted, every label inside the figure;
+- :func:`money_path`: a multi-hop hit's money hop by hop, left to right;
 - :func:`daily_flows`: an account's daily in- and outflow with the threshold lines and a
   pass-through run marked;
 - :func:`structuring_band`: the near-threshold band 0.8 Φ .. Φ of an account's amounts,
@@ -20,6 +22,7 @@ import json
 
 import matplotlib.pyplot as plt
 import networkx as nx
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from .ceiling import W
@@ -44,6 +47,44 @@ def evidence_edges(graph, txn_ids) -> np.ndarray:
     return np.flatnonzero(np.isin(graph.txn_ids(slice(None)), list(txn_ids)))
 
 
+#: Transactions between one pair of accounts listed one per line on their arrow; more are
+#: summarised (count, sum, first and last date) so labels stay readable.
+EDGE_LABEL_LINES = 3
+
+
+def _edge_label(rows) -> str:
+    """The label of the arrows between two accounts: order numbers, amounts (CNY) and dates."""
+    if len(rows) <= EDGE_LABEL_LINES:
+        return "\n".join(f"#{k} ¥{amount:,.0f} {str(when)[5:10]}" for k, amount, when in rows)
+    first, last = rows[0], rows[-1]
+    return (f"#{first[0]}..#{last[0]}: {len(rows)} txns\n¥{sum(r[1] for r in rows):,.0f} "
+            f"{str(first[2])[5:10]}..{str(last[2])[5:10]}")
+
+
+def _width_legend(ax, max_amount: float, width_of) -> None:
+    """A legend that reads arrow widths as amounts."""
+    from matplotlib.lines import Line2D
+
+    shares = (1.0, 0.5, 0.1)
+    handles = [Line2D([], [], color="grey", linewidth=width_of(max_amount * s)) for s in shares]
+    ax.legend(handles, [f"¥{max_amount * s:,.0f}" for s in shares], title="arrow width = amount",
+              fontsize=7, title_fontsize=7, loc="lower left", framealpha=0.8)
+
+
+def _inside(pos: dict) -> dict:
+    """Layout positions scaled into [0, 1] on both axes (the axes leave room around them
+    for labels)."""
+    xy = np.array(list(pos.values()), dtype=float).reshape(-1, 2)
+    lo, span = xy.min(axis=0), np.ptp(xy, axis=0)
+    span[span == 0] = 1.0
+    return {n: tuple((np.asarray(p) - lo) / span) for n, p in pos.items()}
+
+
+#: Room around the layout, in layout units (the layout spans [0, 1]): node and edge labels
+#: are drawn inside the axes.
+LABEL_MARGIN = 0.22
+
+
 def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     """A hit's evidence as a directed graph.
 
@@ -59,7 +100,11 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     Returns
     -------
     matplotlib.figure.Figure
-        One axes; one node per account (plus "(cash)"), one arrow per transaction.
+        One axes; one node per account (plus "(cash)"), one arrow per transaction, its
+        width proportional to the amount (legend) and its colour to its order in time;
+        each pair of accounts labelled with the order numbers, amounts (CNY) and dates of
+        its transactions (summarised beyond :data:`EDGE_LABEL_LINES`). Every label lies
+        inside the figure.
     """
     name = _namer(reveal_ids, key_file)
     edges = evidence_edges(graph, _hit_value(hit, "txn_ids"))
@@ -68,31 +113,158 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     g = nx.MultiDiGraph()
     for r in frame.itertuples():
         g.add_edge(r.src_account or "(cash)", r.dst_account or "(cash)", amount=r.amount_cny, when=r.timestamp)
-    fig, ax = plt.subplots(figsize=(8, 6))
+    fig, ax = plt.subplots(figsize=(10, 7))
     pos = nx.kamada_kawai_layout(nx.Graph(g)) if g.number_of_nodes() > 2 else nx.spring_layout(g, seed=1)
+    pos = _inside(pos) if len(pos) else pos
     colors = ["tab:red" if n == subject else ("lightgrey" if n == "(cash)" else "tab:blue") for n in g.nodes]
     nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colors, node_size=[700 if n == subject else 350 for n in g.nodes])
     labels = {n: n if n == "(cash)" else name(n) for n in g.nodes}
-    nx.draw_networkx_labels(g, pos, labels=labels, ax=ax, font_size=7)
+    for n, (x, y) in pos.items():  # below the node, so the arrows' ends stay visible
+        ax.text(x, y - 0.045, labels[n], fontsize=7, ha="center", va="top",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     amounts = frame["amount_cny"].to_numpy()
-    widths = 0.8 + 5 * amounts / amounts.max() if len(amounts) else []
+    max_amount = float(amounts.max()) if len(amounts) else 1.0
+    width_of = lambda amount: 0.8 + 5 * amount / max_amount  # noqa: E731
     cmap = plt.get_cmap("viridis")
     order = np.linspace(0, 1, max(len(frame), 1))
-    numbers: dict[tuple, list[str]] = {}
-    for k, (r, w) in enumerate(zip(frame.itertuples(), widths)):
+    pairs: dict[tuple, list] = {}
+    for k, r in enumerate(frame.itertuples()):
         u, v = r.src_account or "(cash)", r.dst_account or "(cash)"
-        nx.draw_networkx_edges(g, pos, edgelist=[(u, v)], ax=ax, width=w, edge_color=[cmap(order[k])],
-                               arrows=True, arrowsize=14, connectionstyle=f"arc3,rad={0.08 * (k % 5)}")
-        numbers.setdefault((u, v), []).append(str(k + 1))
-    for (u, v), ks in numbers.items():  # one label per pair: the order numbers of its arrows
+        nx.draw_networkx_edges(g, pos, edgelist=[(u, v)], ax=ax, width=width_of(r.amount_cny),
+                               edge_color=[cmap(order[k])], arrows=True, arrowsize=14,
+                               connectionstyle=f"arc3,rad={0.08 * (k % 5)}")
+        pairs.setdefault((u, v), []).append((k + 1, r.amount_cny, r.timestamp))
+    for (u, v), rows in pairs.items():
         mid = (np.asarray(pos[u]) + np.asarray(pos[v])) / 2
-        ax.annotate(",".join(ks), mid, fontsize=7, color="black",
-                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        ax.text(*mid, _edge_label(rows), fontsize=6.5, ha="center", va="center",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+    if len(frame):
+        _width_legend(ax, max_amount, width_of)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(1, max(len(frame), 1)))
-    fig.colorbar(sm, ax=ax, label="transaction order in time")
+    bar = fig.colorbar(sm, ax=ax, label="transaction order in time (#)", shrink=0.8)
+    bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(-LABEL_MARGIN, 1 + LABEL_MARGIN)
+    ax.set_ylim(-LABEL_MARGIN, 1 + LABEL_MARGIN)
     ax.set_title(f"{_hit_value(hit, 'typology')}\nsubject {name(subject)} (red): "
-                 f"{len(frame)} transactions, {g.number_of_nodes()} accounts", fontsize=10)
+                 f"{len(frame)} transactions, {g.number_of_nodes()} accounts; labels: #order ¥amount MM-DD",
+                 fontsize=10)
     ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+#: Measures that list a hit's money path hop by hop: one path of transaction ids
+#: (cycles, forwarding chains) or several legs (scatter-gather, layering).
+PATH_MEASURES = ("path_txn_ids", "leg_txn_ids")
+
+
+def money_legs(hit) -> list[list[str]] | None:
+    """The legs of a multi-hop hit's money path as lists of transaction ids in hop order,
+    from its measures (:data:`PATH_MEASURES`); None when it lists none."""
+    measures = _hit_value(hit, "measures")
+    measures = json.loads(measures) if isinstance(measures, str) else dict(measures)
+    if measures.get("path_txn_ids"):
+        return [list(measures["path_txn_ids"])]
+    if measures.get("leg_txn_ids"):
+        return [list(leg) for leg in measures["leg_txn_ids"]]
+    return None
+
+
+def is_multi_hop(hit) -> bool:
+    """Whether a hit's money passes through other accounts on its way: its measures list a
+    path (:func:`money_legs`) or its typology names accounts besides the subject (the
+    registry's ``id_measures``: chain members, intermediaries, layers)."""
+    from .detectors import TYPOLOGIES
+
+    typology = TYPOLOGIES.get(_hit_value(hit, "typology"))
+    return money_legs(hit) is not None or bool(typology is not None and typology.id_measures)
+
+
+def _hop_columns(frame) -> list[tuple]:
+    """Column of each edge's ends when a hit lists no path: an account's column is one
+    more than that of any account that paid it earlier in the evidence (time order)."""
+    depth: dict = {}
+    ends = []
+    for r in frame.itertuples():
+        u, v = r.src_account or "(cash)", r.dst_account or "(cash)"
+        depth.setdefault(u, 0)
+        depth[v] = max(depth.get(v, 0), depth[u] + 1) if v != u else depth[u]
+        ends.append((u, v))
+    return [((depth[u], u), (depth[v], v)) for u, v in ends]
+
+
+def money_path(graph, hit, reveal_ids: bool = False, key_file=None):
+    """The path of a multi-hop hit's money, left to right, hop by hop.
+
+    Parameters
+    ----------
+    graph : TransactionGraph
+    hit : Hit or row of a hits table (``subject``, ``txn_ids``, ``typology``, ``measures``)
+    reveal_ids : bool
+    key_file : path, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        Columns are hops: with a path in the measures (:func:`money_legs`) an account is
+        drawn at each position it holds on a leg (a cycle's start at both ends); without,
+        at its depth in the evidence. Arrows carry order numbers, amounts and dates, their
+        width the amount (legend). None when the money makes fewer than two hops.
+    """
+    name = _namer(reveal_ids, key_file)
+    frame = graph.edge_frame(evidence_edges(graph, _hit_value(hit, "txn_ids"))).sort_values("timestamp",
+                                                                                             kind="stable")
+    by_id = {t: r for t, r in zip(frame["txn_id"], frame.itertuples())}
+    legs = money_legs(hit)
+    hops = []  # (from node, to node, row); a node is (column, account)
+    if legs:
+        for leg in legs:
+            for k, t in enumerate(x for x in leg if x in by_id):
+                r = by_id[t]
+                hops.append(((k, r.src_account or "(cash)"), (k + 1, r.dst_account or "(cash)"), r))
+    else:
+        hops = [(u, v, r) for (u, v), r in zip(_hop_columns(frame), frame.itertuples())]
+    if not hops or max(v[0] for _, v, _ in hops) < 2:
+        return None
+    hops.sort(key=lambda h: h[2].timestamp)
+    columns: dict[int, list] = {}
+    for u, v, _ in hops:
+        for node in (u, v):
+            if node not in columns.setdefault(node[0], []):
+                columns[node[0]].append(node)
+    n_cols, tallest = max(columns) + 1, max(len(c) for c in columns.values())
+    xy = {node: (col / max(n_cols - 1, 1), (i + 0.5) / len(nodes)) for col, nodes in columns.items()
+          for i, node in enumerate(nodes)}
+    if tallest == 1:  # one path: zigzag, so arrow labels sit between the account boxes, not on them
+        xy = {node: (x, 0.3 if node[0] % 2 else 0.7) for node, (x, _) in xy.items()}
+    fig, ax = plt.subplots(figsize=(max(8, 2.6 * n_cols), max(4, 0.9 * tallest + 2)))
+    max_amount = max(float(r.amount_cny) for _, _, r in hops)
+    width_of = lambda amount: 0.8 + 5 * amount / max_amount  # noqa: E731
+    subject = _hit_value(hit, "subject")
+    pairs: dict[tuple, list] = {}
+    for k, (u, v, r) in enumerate(hops):
+        ax.annotate("", xy=xy[v], xytext=xy[u], arrowprops={"arrowstyle": "-|>", "lw": width_of(r.amount_cny),
+                                                            "color": "tab:blue", "shrinkA": 18, "shrinkB": 18})
+        pairs.setdefault((u, v), []).append((k + 1, r.amount_cny, r.timestamp))
+    for (u, v), rows in pairs.items():
+        mid = (np.asarray(xy[u]) + np.asarray(xy[v])) / 2
+        ax.text(*mid, _edge_label(rows), fontsize=6.5, ha="center", va="center",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+    for (col, account), (x, y) in xy.items():
+        label = account if account == "(cash)" else name(account)
+        ax.text(x, y, label, fontsize=7, ha="center", va="center",
+                bbox={"boxstyle": "round,pad=0.3", "ec": "tab:red" if account == subject else "grey",
+                      "fc": "mistyrose" if account == subject else "white"})
+    _width_legend(ax, max_amount, width_of)
+    ax.set_xlim(-LABEL_MARGIN, 1 + LABEL_MARGIN)
+    ax.set_ylim(-LABEL_MARGIN / 2, 1 + LABEL_MARGIN / 2)
+    ax.set_xticks([c / max(n_cols - 1, 1) for c in range(n_cols)], [f"hop {c}" for c in range(n_cols)])
+    ax.tick_params(axis="x", length=0, labelsize=8)
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(f"path of the money: {_hit_value(hit, 'typology')}, subject {name(subject)} (red)\n"
+                 f"{len(hops)} transactions in {n_cols - 1} hops; labels: #order ¥amount MM-DD", fontsize=10)
     fig.tight_layout()
     return fig
 

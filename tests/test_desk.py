@@ -1,0 +1,221 @@
+"""The investigator's desk without a browser: the alert queue (`flowgraph alerts`), the
+case transactions a scan keeps, and the case file (`flowgraph show`)."""
+
+import json
+import re
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from flowgraph.cli import main
+from flowgraph.deid import Pseudonymizer, load_key
+from flowgraph.desk.casefile import case_file, find_alert
+from flowgraph.desk.evidence import case_transactions
+from flowgraph.desk.queue import QueueQuery, alert_queue
+from flowgraph.errors import ConfigError
+from flowgraph.io import load_dataset
+from flowgraph.scan import run_scan
+from flowgraph.store import Store
+
+#: Every account id of the tiny bank starts with R and every customer id with CU: a page or
+#: a queue shows none of them unless real ids are asked for.
+REAL_ID = re.compile(r"\b(?:CU)?R[A-Z]\d{4}\b")
+
+
+def tiny_bank() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A four-account cycle (RA -> RB -> RC -> RD -> RA, one hop a business day, each just
+    under the 500,000 personal transfer threshold), four cash deposits into RS just under
+    the 50,000 cash threshold (two fall on the 2024 Mid-Autumn holiday, so they count toward
+    2024-09-18), and ordinary small traffic RX -> RY."""
+    rows = []
+    ring = ["RA0001", "RB0002", "RC0003", "RD0004"]
+    for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1])):
+        rows.append((f"cy{k}", f"2024-09-{10 + k} 10:00:00", u, v, 450_000 - 9_000 * k, "CNY", "transfer"))
+    for k in range(4):
+        rows.append((f"st{k}", f"2024-09-{16 + k} 11:00:00", "", "RS0005", 46_000 + 500 * k, "CNY", "cash"))
+    for k in range(6):
+        rows.append((f"bg{k}", f"2024-09-{10 + k} 15:00:00", "RX0006", "RY0007", 1_000 + k, "CNY", "transfer"))
+    tx = pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency",
+                                     "channel"])
+    accounts = sorted({a for r in rows for a in r[2:4] if a})
+    return tx, pd.DataFrame({"account_id": accounts, "customer_id": [f"CU{a}" for a in accounts],
+                             "party_type": "person"})
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("desk")
+    tx, accounts = tiny_bank()
+    tx.to_csv(folder / "tx.csv", index=False)
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    run_scan(load_dataset(folder / "tx.csv", accounts=folder / "accounts.csv"), folder / "out", progress=False)
+    return folder
+
+
+@pytest.fixture
+def store_path(scanned, tmp_path):
+    """A copy of the scanned store per test: dispositions and audit rows stay in the test."""
+    path = tmp_path / "store.sqlite"
+    src, dst = sqlite3.connect(scanned / "out" / "store.sqlite"), sqlite3.connect(path)
+    src.backup(dst)
+    src.close(), dst.close()
+    return path
+
+
+def alert_of(store: Store, subject: str) -> str:
+    return store.query("SELECT alert_id FROM alerts WHERE subject = ?", [subject])["alert_id"].iloc[0]
+
+
+def test_queue_lists_open_alerts_pseudonymised(store_path):
+    queue = alert_queue(Store(store_path, create=False), QueueQuery(today="2024-09-30"))
+    assert len(queue) == 5 and queue["status"].eq("raised").all() and queue["disposition"].eq("").all()
+    assert queue["customer"].str.startswith("CUS-").all()
+    name = Pseudonymizer(load_key())
+    assert name("CURA0001", "customer") in set(queue["customer"])
+    assert list(queue["score"]) == sorted(queue["score"], reverse=True)
+    cycle = queue[queue["typologies"].str.contains("cycle")].iloc[0]
+    assert cycle["typologies"] == "cycle" and str(cycle["window_start"]) == "2024-09-10"
+    assert not REAL_ID.search(queue.to_csv())
+
+
+def test_queue_age_counts_business_days_on_the_scan_calendar(store_path):
+    store = Store(store_path, create=False)
+    # the structuring alert ends 2024-09-19; business days after it up to 2024-10-08 are
+    # 09-20, 09-23..09-27, 09-29 (a make-up Sunday), 09-30 and 10-08 (10-01..10-07: National Day)
+    queue = alert_queue(store, QueueQuery(today="2024-10-08", typology="structuring"))
+    assert list(queue["age_days"]) == [9]
+    assert list(alert_queue(store, QueueQuery(today="2024-09-19", typology="structuring"))["age_days"]) == [0]
+    oldest = alert_queue(store, QueueQuery(today="2024-10-08", sort="age"))
+    assert list(oldest["age_days"]) == sorted(oldest["age_days"], reverse=True)
+
+
+def test_queue_filters_status_score_and_limit(store_path):
+    store = Store(store_path, create=False)
+    first = alert_of(store, "RS0005")
+    store.dispose(first, "excluded", "analyst-1", "salary advance")
+    assert first not in set(alert_queue(store, QueueQuery(today="2024-09-30"))["alert_id"])
+    disposed = alert_queue(store, QueueQuery(status="disposed", today="2024-09-30"))
+    assert list(disposed["alert_id"]) == [first] and list(disposed["disposition"]) == ["excluded"]
+    assert len(alert_queue(store, QueueQuery(status="all", today="2024-09-30"))) == 5
+    top = alert_queue(store, QueueQuery(status="raised", limit=2, today="2024-09-30"))
+    assert len(top) == 2
+    high = alert_queue(store, QueueQuery(status="raised", min_score=top["score"].iloc[0], today="2024-09-30"))
+    assert (high["score"] >= top["score"].iloc[0]).all() and len(high) >= 1
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("status", "closed", "The 'status' parameter of QueueQuery must be one of 'open'"),
+    ("limit", 0, "The 'limit' parameter of QueueQuery must be an int in the range [1, inf) or None. Got 0"),
+    ("today", "30/09/2024", "The 'today' parameter of QueueQuery must be an ISO date"),
+    ("typology", "smurfing", "The 'typology' parameter of QueueQuery must be one of 'bipartite'"),
+])
+def test_queue_query_refuses_bad_parameters(field, value, expected):
+    with pytest.raises(ConfigError) as err:
+        QueueQuery(**{field: value})
+    assert str(err.value).startswith(expected)
+
+
+def test_alerts_command_formats_and_logged_real_ids(store_path, capsys):
+    args = ["alerts", "--store", str(store_path), "--today", "2024-09-30"]
+    assert main(args + ["--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 5 and {"alert_id", "customer", "score", "typologies", "status", "age_days"} <= set(rows[0])
+    assert main(args + ["--format", "csv", "--typology", "cycle"]) == 0
+    csv = capsys.readouterr().out
+    assert csv.startswith("alert_id,customer,score") and csv.count("\n") == 2 and not REAL_ID.search(csv)
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "5 alert(s)" in table and "flowgraph show" in table and not REAL_ID.search(table)
+    assert main(args + ["--reveal-ids", "--format", "csv"]) == 0
+    assert "CURA0001" in capsys.readouterr().out
+    audit = Store(store_path, create=False).query("SELECT action, detail FROM audit")
+    assert list(audit["action"]) == ["show_real_ids"] and json.loads(audit["detail"][0])["command"] == "alerts"
+
+
+def test_alerts_command_errors_exit_2(store_path, tmp_path, capsys):
+    assert main(["alerts", "--store", str(store_path), "--typology", "smurfing"]) == 2
+    assert "'typology'" in capsys.readouterr().err
+    assert main(["alerts", "--store", str(store_path), "--today", "tomorrow"]) == 2
+    assert "ISO date" in capsys.readouterr().err
+    assert main(["alerts", "--store", str(tmp_path / "missing.sqlite")]) == 2
+
+
+def test_scan_keeps_the_case_transactions_of_raised_alerts(store_path):
+    store = Store(store_path, create=False)
+    kept = case_transactions(store)
+    # the cycle and the deposits are evidence; the subjects' own days around their windows
+    # hold nothing else; the ordinary RX -> RY traffic is no alert's
+    assert sorted(kept["txn_id"]) == ["cy0", "cy1", "cy2", "cy3", "st0", "st1", "st2", "st3"]
+    row = kept.set_index("txn_id").loc["st0"]
+    assert row["amount"] == 46_000 and row["channel"] == "cash" and row["currency"] == "CNY"
+    assert pd.isna(row["src_account"]) or row["src_account"] == ""
+    parties = store.query("SELECT * FROM case_accounts").set_index("account_id")
+    assert parties.loc["RA0001", "party_type"] == "person" and parties.loc["RA0001", "customer_id"] == "CURA0001"
+
+
+def test_show_unknown_alert_names_it_and_how_to_list(store_path, tmp_path, capsys):
+    assert main(["show", "feedfacefeedface", "--store", str(store_path), "--out", str(tmp_path / "c.html")]) == 2
+    err = capsys.readouterr().err
+    assert "feedfacefeedface" in err and "flowgraph alerts" in err and "Traceback" not in err
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_find_alert_takes_a_unique_prefix(store_path):
+    store = Store(store_path, create=False)
+    full = alert_of(store, "RA0001")
+    assert find_alert(store, full[:8])["alert_id"] == full
+    with pytest.raises(ConfigError, match="no alert"):
+        find_alert(store, full[:3])  # shorter than the least prefix
+
+
+def test_case_file_is_self_contained_and_deidentified(store_path):
+    store = Store(store_path, create=False)
+    alert_id = alert_of(store, "RA0001")
+    store.dispose(alert_id, "case", "analyst-2", "ring of four; RA0001 pays RB0002")
+    page = case_file(store, alert_id)
+    assert not REAL_ID.search(page)
+    assert "<script" not in page and not re.search(r"""(?:src|href)=["'](?!data:)""", page)
+    assert page.count('<img src="data:image/png;base64,') >= 4  # utilisation, subgraph, path, daily flows
+    name = Pseudonymizer(load_key())
+    assert name("RA0001") in page and name("CURA0001", "customer") in page
+    # the explanation's indicators, each with its contribution, as stored
+    explanation = json.loads(store.query("SELECT explanation FROM alerts WHERE alert_id = ?", [alert_id])["explanation"][0])
+    for indicator in explanation["indicators"]:
+        assert f"<td>{indicator['indicator']}</td>" in page
+    # the evidence transactions with dates, amounts, directions and channels
+    assert "cy0" in page and "2024-09-10 10:00" in page and "450,000.00" in page and "transfer" in page
+    assert ">out<" in page and ">in<" in page
+    assert "path of the money (cycle)" in page and "analyst-2" in page
+    assert f"ring of four; {name('RA0001')} pays {name('RB0002')}" in page
+    assert store.query("SELECT COUNT(*) AS n FROM audit")["n"][0] == 0
+
+
+def test_case_file_draws_the_band_of_the_structuring_hit_account(store_path):
+    store = Store(store_path, create=False)
+    page = case_file(store, alert_of(store, "RS0005"))
+    assert f"near-threshold band of {Pseudonymizer(load_key())('RS0005')} (cash" in page
+
+
+def test_show_command_reveal_ids_is_logged_and_owner_only(store_path, tmp_path, capsys):
+    store = Store(store_path, create=False)
+    alert_id = alert_of(store, "RA0001")
+    out = tmp_path / "case.html"
+    assert main(["show", alert_id, "--store", str(store_path), "--out", str(out)]) == 0
+    assert not REAL_ID.search(out.read_text())
+    assert main(["show", alert_id, "--store", str(store_path), "--out", str(out), "--reveal-ids"]) == 0
+    assert "RA0001" in out.read_text() and oct(out.stat().st_mode & 0o777) == "0o600"
+    audit = store.query("SELECT action, detail FROM audit")
+    assert list(audit["action"]) == ["show_real_ids"] and alert_id in audit["detail"][0]
+
+
+def test_case_file_of_a_store_without_case_transactions(store_path):
+    """Stores written before scans kept case transactions: the page lists the evidence ids
+    and says how to get the rest."""
+    conn = sqlite3.connect(store_path)
+    conn.execute("DROP TABLE case_transactions")
+    conn.commit(), conn.close()
+    store = Store(store_path, create=False)
+    page = case_file(store, alert_of(store, "RA0001"))
+    assert "4 of 4 evidence transactions are not kept" in page and "cy0" in page and not REAL_ID.search(page)
+    assert page.count("<img ") == 1  # the utilisation needs only the hit
