@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from ..config import CHANNELS, PARTY_TYPES
 from ..graph import TransactionGraph, build_graph
+from ..store import parse_json_lists
 
 #: Business days of the subject's own transactions kept before and after its hits'
 #: windows: what the daily-flows picture shows around the window.
@@ -63,14 +64,15 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     """
     if hits.empty or graph.n_edges == 0:
         return np.zeros(0, np.int64)
-    evidence = pa.array(hits["txn_ids"].explode().dropna().astype(str).unique(), pa.string())
+    evidence = pa.array(list(hits["txn_ids"]), pa.list_(pa.string())).flatten().unique()
     is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow.take(pa.array(graph.txn_pos)), value_set=evidence),
                              dtype=bool)
     # one interval of business days per subject account: the span of its hits, widened
     # a T+1 scan's input may no longer hold an older hit's subject: it keeps no context
-    subjects = hits["subject"].astype(str).to_numpy(dtype=object)
-    known = np.isin(subjects, graph.account_ids)
-    subject = np.asarray(graph.account_index(subjects[known].tolist()), np.int64)
+    # (Arrow's hash lookup: numpy's isin of object arrays compares them pairwise)
+    index = pc.index_in(pa.array(hits["subject"].astype(str).tolist(), pa.string()), value_set=graph.account_id_arrow)
+    known = np.asarray(index.is_valid(), dtype=bool)
+    subject = np.asarray(index.drop_null(), np.int64)
     first = graph.day_index_of(hits["window_start"].to_numpy(dtype="datetime64[D]")[known]) - context_days
     last = graph.day_index_of(hits["window_end"].to_numpy(dtype="datetime64[D]")[known]) + context_days
     lo = np.full(graph.n_accounts + 1, np.iinfo(np.int64).max)  # the extra slot stands for "no account"
@@ -100,7 +102,7 @@ def keep_case_transactions(store, graph: TransactionGraph, config_hash: str, ale
     hits = store.query("SELECT DISTINCT h.hit_id, h.subject, h.txn_ids, h.window_start, h.window_end "
                        "FROM wanted_alerts w CROSS JOIN alerts a CROSS JOIN json_each(a.hit_ids) j CROSS JOIN hits h "
                        "WHERE a.alert_id = w.alert_id AND h.config_hash = ? AND h.hit_id = j.value", [config_hash])
-    hits["txn_ids"] = hits["txn_ids"].map(json.loads)
+    hits["txn_ids"] = parse_json_lists(hits["txn_ids"].tolist())
     edges = case_edges(graph, hits)
     frame = graph.edge_frame(edges)
     rows = graph.transactions.iloc[graph.txn_pos[edges]]
