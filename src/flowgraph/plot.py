@@ -133,8 +133,8 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     ins, outs = graph.in_edges_of(a, days), graph.out_edges_of(a, days)
     ins, outs = ins[graph.src[ins] != a], outs[graph.dst[outs] != a]
     span = np.arange(days[0], days[1] + 1)
-    day_in = np.bincount(graph.day[ins] - days[0], weights=graph.amount_cny[ins], minlength=len(span))[:len(span)]
-    day_out = np.bincount(graph.day[outs] - days[0], weights=graph.amount_cny[outs], minlength=len(span))[:len(span)]
+    day_in = np.bincount(graph.day[ins] - days[0], weights=graph.amount_home[ins], minlength=len(span))[:len(span)]
+    day_out = np.bincount(graph.day[outs] - days[0], weights=graph.amount_home[outs], minlength=len(span))[:len(span)]
     phi = phi_table(graph, get_rule_set(rule_set))[a, CHANNELS.index("transfer")]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     x = np.arange(len(span))

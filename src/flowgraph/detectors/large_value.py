@@ -94,10 +94,10 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
     singles, dailies = [], []
     for rule, (applies, at_or_above) in zip(rules.rules, memo(graph, ("rule_edges", rules),
                                                               lambda: _rule_edges(graph, rules))):
-        cny_cents, usd_cents = threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd)
+        cny_cents, usd_cents = threshold_cents(rule.threshold_home), threshold_cents(rule.threshold_foreign)
         rule_measures = lambda n: {"rule": np.full(n, rule.code, object),
-                                   "threshold_cny": np.full(n, rule.threshold_cny),
-                                   "threshold_usd": np.full(n, rule.threshold_usd)}
+                                   "threshold_home": np.full(n, rule.threshold_home),
+                                   "threshold_foreign": np.full(n, rule.threshold_foreign)}
         single = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
         # the subject: the paying account if it is the bank's customer's, else the payee
         subject = np.where(src_cust[single] >= 0, graph.src[single], graph.dst[single])
@@ -105,7 +105,7 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         day = graph.day[single]
         singles.append(HitParts(
             np.full(len(single), "large_value_single", object), subject, day, day,
-            np.arange(len(single) + 1, dtype=np.int64), single, graph.amount_cny_cents[single],
+            np.arange(len(single) + 1, dtype=np.int64), single, graph.amount_home_cents[single],
             {**rule_measures(len(single)), "currency_class": np.where(foreign[single], "foreign", "CNY").astype(object),
              "value": value_cents[single] / 100},
             key=np.char.add(rule.code + ":", graph.txn_ids(single).astype(str))))
@@ -126,7 +126,7 @@ def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # int32 like account_customer: these live with the graph for its lifetime (memo)
     cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int32)
     foreign = ~graph.is_home_currency
-    return cust(graph.src), cust(graph.dst), foreign, np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
+    return cust(graph.src), cust(graph.dst), foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
 
 
 def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -138,7 +138,7 @@ def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for rule in rules.rules:
         applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
-        threshold = np.where(foreign, threshold_cents(rule.threshold_usd), threshold_cents(rule.threshold_cny))
+        threshold = np.where(foreign, threshold_cents(rule.threshold_foreign), threshold_cents(rule.threshold_home))
         out.append((applies, np.flatnonzero(applies & (value_cents >= threshold))))
     return out
 
@@ -150,7 +150,7 @@ def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, c
     offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, applies, foreign, found,
                                                graph.n_customers)
     day, direction, currency_class = found.day, found.direction, found.currency_class
-    cents = graph.amount_cny_cents
+    cents = graph.amount_home_cents
     subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
                        segment_top_party(offsets, edges, graph.src, cents))
     return HitParts(
@@ -189,7 +189,7 @@ def _frequent(graph, rules, params, first, last) -> HitParts:
     offsets, evidence = ranges(np.searchsorted(key, a * graph.n_days + d0, "left"),
                                np.searchsorted(key, a * graph.n_days + d1, "right"), edge)
     return HitParts(np.where(kind == 0, "frequent_daily", "frequent_consecutive").astype(object), a, d0, d1,
-                    offsets, evidence, segment_sum(offsets, evidence, graph.amount_cny_cents),
+                    offsets, evidence, segment_sum(offsets, evidence, graph.amount_home_cents),
                     {"large_transactions": n, "days": d1 - d0 + 1,
                      "large_fraction": np.full(len(a), params.large_fraction)})
 
