@@ -26,8 +26,8 @@ def test_2003_rule_set_is_selectable():
     assert get_rule_set("PBOC-2003") is PBOC_2003
     assert PBOC_2003.rule("LV-ENTITY").threshold_home == 1_000_000
     assert PBOC_2003.rule("LV-CASH").threshold_home == 200_000
-    assert set(RULE_SETS) == {"PBOC-2016", "PBOC-2003"}
-    with pytest.raises(ConfigError, match=r"unknown rule set 'FATF-1990'; known: \['PBOC-2003', 'PBOC-2016'\]"):
+    assert set(RULE_SETS) == {"PBOC-2016", "PBOC-2003", "US-BSA"}
+    with pytest.raises(ConfigError, match=r"unknown rule set 'FATF-1990'; known: \['PBOC-2003', 'PBOC-2016', 'US-BSA'\]"):
         get_rule_set("FATF-1990")
 
 
@@ -134,7 +134,7 @@ def test_bad_detector_params_from_python(detector_params, message):
     ("[detectors]\nfan = 5\n", r"\[detectors.fan\]: must be a FanParams"),
     ("chunk_days = 0\n", r"'chunk_days' parameter of ScanConfig must be an int in the range \[1, 10000\]. Got 0"),
     ("chunk_days = 10001\n", r"'chunk_days' parameter of ScanConfig .* Got 10001 instead"),
-    ("rule_set = 2016\n", r"'rule_set' parameter of ScanConfig must be a str among \['PBOC-2003', 'PBOC-2016'\]"),
+    ("rule_set = 2016\n", r"'rule_set' parameter of ScanConfig must be a str among \['PBOC-2003', 'PBOC-2016', 'US-BSA'\] or a RuleSet"),
     ("calendar = 5\n", r"calendar must be a table"),
     ("[calendar]\nextra_holidays = \"2024-10-09\"\n", r"'extra_holidays' parameter of ScanConfig must be a list"),
     ("[calendar]\nextra_workdays = [\"2024-02-30\"]\n", r"'extra_workdays' parameter .* Got \['2024-02-30'\]"),

@@ -91,7 +91,7 @@ def test_exports_to_networkx_and_igraph(graph):
     assert g.number_of_edges() == 6
     assert set(g.nodes) == {"A", "B", "C", CASH_NODE}
     assert g.nodes["C"]["party_type"] == "entity" and g.nodes["A"]["customer_id"] == "c1"
-    assert g.edges["B", "B", "t6"]["amount_cny"] == 10.0
+    assert g.edges["B", "B", "t6"]["amount_home"] == 10.0
     ig = graph.to_igraph(graph.day_edges(2))
     assert ig.ecount() == 3 and set(ig.vs["name"]) == {"A", "B", "C", CASH_NODE}
     assert sorted(ig.es["txn_id"]) == ["t3", "t5", "t6"]

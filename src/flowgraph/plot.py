@@ -67,14 +67,14 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     subject = _hit_value(hit, "subject")
     g = nx.MultiDiGraph()
     for r in frame.itertuples():
-        g.add_edge(r.src_account or "(cash)", r.dst_account or "(cash)", amount=r.amount_cny, when=r.timestamp)
+        g.add_edge(r.src_account or "(cash)", r.dst_account or "(cash)", amount=r.amount_home, when=r.timestamp)
     fig, ax = plt.subplots(figsize=(8, 6))
     pos = nx.kamada_kawai_layout(nx.Graph(g)) if g.number_of_nodes() > 2 else nx.spring_layout(g, seed=1)
     colors = ["tab:red" if n == subject else ("lightgrey" if n == "(cash)" else "tab:blue") for n in g.nodes]
     nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colors, node_size=[700 if n == subject else 350 for n in g.nodes])
     labels = {n: n if n == "(cash)" else name(n) for n in g.nodes}
     nx.draw_networkx_labels(g, pos, labels=labels, ax=ax, font_size=7)
-    amounts = frame["amount_cny"].to_numpy()
+    amounts = frame["amount_home"].to_numpy()
     widths = 0.8 + 5 * amounts / amounts.max() if len(amounts) else []
     cmap = plt.get_cmap("viridis")
     order = np.linspace(0, 1, max(len(frame), 1))

@@ -55,6 +55,7 @@ from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
 from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
+from .money import RateTable
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
 
@@ -258,7 +259,8 @@ def _scan_days(graph: TransactionGraph, as_of: str | None) -> tuple[int, int, st
 def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig | None = None,
              as_of: str | None = None, store_path: str | Path | None = None, reveal_ids: bool = False,
              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
-             on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None) -> ScanResult:
+             on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None,
+             rates: RateTable | None = None) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -290,6 +292,10 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     stopwatch : Stopwatch, optional
         Times the stages (a caller may have timed loading with it already); the manifest
         records them as ``timings_s``.
+    rates : RateTable, optional
+        The exchange rates ``dataset`` was (or, given as a path, is) validated with; they
+        also convert amounts into the rule set's home currency. Default: the
+        configuration's (``config.rates()``). The manifest records which (``rates``).
 
     Raises
     ------
@@ -299,29 +305,32 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         No accepted transaction, a damaged store.
     """
     config = config or ScanConfig()
+    rates = rates or config.rates()
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
     if not isinstance(dataset, Dataset):
         with clock("load"):
-            dataset = load_dataset(dataset)
+            dataset = load_dataset(dataset, rates=rates)
     table = dataset.transactions.table
     if len(table) == 0:
         raise DataError(f"{dataset.transactions.report.source}: no accepted transaction, nothing to scan. "
                         "Fix: see the rejected rows and their reasons (flowgraph ingest INPUT --out DIR).")
     with clock("graph"):
-        graph = build_graph(table, dataset.accounts.table, config.calendar())
+        rules = config.rules
+        graph = build_graph(table, dataset.accounts.table, config.calendar(), rules.home_currency,
+                            rules.foreign_currency, rates)
     first, last, mode = _scan_days(graph, as_of)
     store = Store(store_path or out / "store.sqlite")
     try:
         with store.lock(wait_s):
             return _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk, clock)
+                        progress, on_chunk, clock, rates)
     finally:
         store.close()
 
 
 def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk, clock) -> ScanResult:
+         on_chunk, clock, rates) -> ScanResult:
     with clock("fingerprint"):
         fingerprint = data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
@@ -362,6 +371,12 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
                 "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,
                 "resumed": resumed, "checks": checks, "deidentified": not reveal_ids,
+                # what the thresholds, amounts and business days came from (issue 13)
+                "rule_set": {"name": config.rules.name, "description": config.rules.description,
+                             "home_currency": config.rules.home_currency,
+                             "foreign_currency": config.rules.foreign_currency,
+                             "calendar": config.rules.calendar},
+                "rates": rates.describe(),
                 # business days whose holidays were estimated, not taken from an official notice
                 "calendar_note": graph.calendar.coverage_note(*data_range),
                 "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
