@@ -1,9 +1,9 @@
 """Large-value daily cumulative sums and the "frequent" rule (SPEC §2, §1, §3.4).
 
 ``daily_cumulative``: per customer, direction (0 = in, 1 = out), currency class (0 =
-CNY, 1 = foreign, in USD) and business day, the sum of the transactions a rule covers;
+home currency, 1 = foreign, in the rule set's foreign currency) and business day, the sum of the transactions a rule covers;
 reports every sum at or above the rule's threshold. Amounts, sums and thresholds are
-integer cents: float yuan would put some splits of exactly Φ a hair under it. Edges are
+integer cents: float major units would put some splits of exactly Φ a hair under it. Edges are
 in day order, so each day is one slice (``day_indptr``) accumulated into per-customer
 buffers and cleared after.
 
@@ -27,7 +27,7 @@ from .runs import chunk_bounds
 @jit
 def _side_slot(e, side, src_cust, dst_cust, is_foreign):
     """The customer an edge's amount adds to on one side (0: payee, in; 1: payer, out) and
-    its slot: direction × currency class (0 CNY, 1 foreign). Customer -1: none."""
+    its slot: direction × currency class (0 home, 1 foreign). Customer -1: none."""
     c = dst_cust[e] if side == 0 else src_cust[e]
     return c, side * 2 + (1 if is_foreign[e] else 0)
 
@@ -125,7 +125,8 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     applies : ndarray of bool
         Edges the rule covers.
     value_cents : ndarray of int64
-        Amount in fen for CNY edges, in US cents for foreign ones.
+        Amount in cents of the home currency for home-currency edges, of the foreign
+        currency for the others.
     is_foreign : ndarray of bool
     threshold_home_cents, threshold_foreign_cents : int
         The rule's thresholds in fen and in US cents.

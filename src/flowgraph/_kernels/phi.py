@@ -4,8 +4,9 @@
 A rule covers an edge when its channel is among the rule's and its parties qualify:
 ``anyone``; ``any_person`` (a natural person, or an unknown party, on at least one side:
 unknown parties are taken as persons, the lower thresholds; a side without an account is
-unknown); ``both_entity`` (entities on both sides). CNY edges compare their fen with the CNY threshold,
-foreign ones their US cents with the USD threshold; of several rules the lowest Φ counts.
+unknown); ``both_entity`` (entities on both sides). Home-currency edges compare their cents
+with the home threshold, the others their cents of the foreign currency with the foreign
+threshold; of several rules the lowest Φ counts.
 One pass over the edges, in parallel; the rules arrive as small tables.
 """
 

@@ -52,7 +52,7 @@ def monitored(graph) -> np.ndarray:
 
 
 def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:
-    """Per account, the CNY large-value threshold of its domestic transfers: the entity
+    """Per account, the large-value threshold (home currency) of its domestic transfers: the entity
     rule for entities, the person rule otherwise (unknown parties count as persons)."""
     person = rules.rule("LV-PERSON").threshold_home
     entity = rules.rule("LV-ENTITY").threshold_home
@@ -60,12 +60,12 @@ def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:
 
 
 def phi_table(graph, rules: RuleSet) -> np.ndarray:
-    """Φ (CNY) of each method for each account (:func:`_phi_table`), once per graph and rule set."""
+    """Φ (home currency) of each method for each account (:func:`_phi_table`), once per graph and rule set."""
     return memo(graph, ("phi_table", rules), lambda: _phi_table(graph, rules))
 
 
 def _phi_table(graph, rules: RuleSet) -> np.ndarray:
-    """Φ (CNY) of each method (columns in :data:`flowgraph.config.CHANNELS` order) for each
+    """Φ (home currency) of each method (columns in :data:`flowgraph.config.CHANNELS` order) for each
     account (SPEC §2): the rule its transactions fall under — cash: LV-CASH; transfers:
     LV-ENTITY for entities, LV-PERSON otherwise; cross-border: LV-ENTITY for entities,
     LV-PERSON-XB otherwise (LV-ENTITY where the rule set has no such rule)."""
@@ -175,8 +175,9 @@ def edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
 
 def _edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each edge's amount and Φ in integer cents of the currency the large-value rules
-    compare (SPEC §2, 003 art. 5; :func:`flowgraph._kernels.phi.edge_phi_cents`): CNY
-    edges in fen against the CNY threshold, foreign ones in US cents against the USD one.
+    compare (SPEC §2, 003 art. 5; :func:`flowgraph._kernels.phi.edge_phi_cents`): home-currency
+    edges against the home threshold, the others in the rule set's foreign currency against
+    the foreign one.
 
     Returns
     -------
