@@ -271,7 +271,10 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
 
 
 def _phi_by_rule(rules, currency: str) -> dict[str, float]:
-    return {r.code: r.threshold_foreign if currency == "USD" else r.threshold_home for r in rules.rules}
+    """Each rule's threshold for amounts in ``currency`` (CNY or USD, :data:`CURRENCIES`): the
+    home one in the rule set's home currency, else the foreign one (stated in USD)."""
+    return {r.code: r.threshold_home if currency == rules.home_currency else r.threshold_foreign
+            for r in rules.rules}
 
 
 #: Look-alikes played by legal persons on both sides (Φ is LV-ENTITY's).
