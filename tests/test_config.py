@@ -40,7 +40,7 @@ def test_scaled_rule_set_for_small_amount_data():
 @pytest.mark.parametrize("kwargs, message", [
     ({"channels": ("wire",)}, "'channels' parameter of LargeValueRule"),
     ({"parties": "everyone"}, "'parties' parameter"),
-    ({"threshold_home": 0.0}, r"'threshold_home' parameter of LargeValueRule 'X' must be a float in the range \(0, inf\). Got 0.0 instead."),
+    ({"threshold_home": 0.0}, r"'threshold_home' parameter of LargeValueRule 'X' must be a float in the range \(0, 1e\+13\]. Got 0.0 instead."),
 ])
 def test_bad_rule_names_parameter_range_and_value(kwargs, message):
     base = dict(code="X", channels=("cash",), parties="anyone", threshold_home=1.0, threshold_foreign=1.0, source="s")

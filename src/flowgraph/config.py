@@ -56,6 +56,10 @@ ANYONE = "anyone"
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
+#: The largest threshold, in major units: the largest amount a transaction may have
+#: (``flowgraph.schema.MAX_AMOUNT_CNY``), so thresholds in cents stay exact in int64.
+MAX_THRESHOLD = 1e13
+
 
 @dataclass(frozen=True)
 class LargeValueRule:
@@ -101,10 +105,10 @@ class LargeValueRule:
         for name in ("threshold_home", "threshold_foreign"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                    and math.isfinite(value) and value > 0):
+                    and 0 < value <= MAX_THRESHOLD):
                 raise ValueError(
                     f"The '{name}' parameter of LargeValueRule {self.code!r} must be a float "
-                    f"in the range (0, inf). Got {value!r} instead."
+                    f"in the range (0, {MAX_THRESHOLD:g}]. Got {value!r} instead."
                 )
 
 
@@ -294,7 +298,10 @@ def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
             if not (isinstance(scale, (int, float)) and not isinstance(scale, bool)
                     and math.isfinite(scale) and scale > 0):
                 raise ConfigError(f"{where}.scale: must be a number in the range (0, inf). Got {scale!r} instead.")
-            base = base.scaled(scale)
+            try:
+                base = base.scaled(scale)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.scale: {scale!r} takes a threshold out of range: {exc}") from None
         values.setdefault("name", base.name)
         for key in ("description", "home_currency", "foreign_currency", "calendar", "large_fraction",
                     "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days"):
@@ -305,9 +312,13 @@ def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
         if not (isinstance(given_rules, list) and given_rules):
             raise ConfigError(f"{where}.rules: must be a non-empty array of tables ([[rule_set.rules]]). "
                               f"Got {given_rules!r} instead.")
+        given_codes: set = set()
         for i, entry in enumerate(given_rules):
             code = entry.get("code") if isinstance(entry, dict) else None
             rules[code] = _rule_from_table(entry, base_rules.get(code), f"{where}.rules[{i}]")
+            if code in given_codes:
+                raise ConfigError(f"{where}.rules[{i}].code: {code!r} is given twice. Fix: one entry per rule.")
+            given_codes.add(code)
     if isinstance(values.get("home_currency"), str):
         values["home_currency"] = values["home_currency"].strip().upper()
     if isinstance(values.get("foreign_currency"), str):

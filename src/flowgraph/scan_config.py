@@ -187,7 +187,14 @@ class ScanConfig:
             self.calendar()
         except (ConfigError, ValueError) as exc:
             raise ConfigError(f"[calendar]: {exc}") from None
-        self.rates()
+        known = self.rates().currencies
+        for key in ("home_currency", "foreign_currency"):
+            currency = getattr(self.rules, key)
+            if currency not in known:
+                raise ConfigError(f"rule_set {key}: the rate table ({self.rates().source}) has no {currency} rates, so "
+                                  f"amounts cannot be converted into it. Fix: add {currency} rows to the rate table "
+                                  f"in the configuration (rates = \"FILE\"; --rates comes too late for this check), or "
+                                  f"choose one of {sorted(known)}.")
 
     @property
     def rules(self) -> RuleSet:
