@@ -227,6 +227,12 @@ def test_bad_rule_set_values_name_the_key(tmp_path, text, message):
         load_config(_toml(tmp_path, text))
 
 
+def test_a_rule_set_file_with_a_table_header_says_how_to_write_it(tmp_path):
+    _toml(tmp_path, '[rule_set]\nbased_on = "US-BSA"\n', "mine.toml")
+    with pytest.raises(ConfigError, match=r"mine.toml': has a \[rule_set\] table. Fix: write the rule set's keys"):
+        load_config(_toml(tmp_path, 'rule_set_file = "mine.toml"\n'))
+
+
 def test_bad_rule_set_exits_2_naming_the_key(tmp_path, capsys):
     data = _csv(tmp_path, [("t1", "2024-09-24 10:00", "", "A", "1.00", "CNY", "cash")])
     bad = _toml(tmp_path, '[rule_set]\nbased_on = "PBOC-2016"\nscale = -1\n')

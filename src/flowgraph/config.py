@@ -174,6 +174,8 @@ class RuleSet:
             if not (isinstance(value, str) and _CURRENCY_CODE.fullmatch(value)):
                 raise ValueError(f"The '{name}' parameter of RuleSet must be an ISO 4217 code in capitals, "
                                  f"e.g. 'USD'. Got {value!r} instead.")
+        if not isinstance(self.description, str):
+            raise ValueError(f"The 'description' parameter of RuleSet must be a str. Got {self.description!r} instead.")
         if self.calendar not in CALENDARS:
             raise ValueError(f"The 'calendar' parameter of RuleSet must be a str among {list(CALENDARS)}. "
                              f"Got {self.calendar!r} instead.")
@@ -325,8 +327,6 @@ def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
         values["foreign_currency"] = values["foreign_currency"].strip().upper()
     try:
         rule_set = RuleSet(rules=tuple(rules.values()), **values)
-    except TypeError as exc:  # a field of the wrong type that the checks above did not reach
-        raise ConfigError(f"{where}: {exc}") from None
     except ValueError as exc:
         key = re.search(r"The '(\w+)' parameter", str(exc))
         raise ConfigError(f"{where}{'.' + key.group(1) if key else ''}: {exc}") from None
@@ -398,6 +398,9 @@ def read_rule_set_file(path: str | Path) -> RuleSet:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"rule_set_file {str(path)!r}: not valid TOML ({exc}). Fix: correct the syntax "
                           "at that line.") from None
+    if "rule_set" in table:
+        raise ConfigError(f"rule_set_file {str(path)!r}: has a [rule_set] table. Fix: write the rule set's keys at "
+                          "the top level of this file (no [rule_set] header; rules as [[rules]]).")
     return rule_set_from_table(table, f"rule_set_file {str(path)!r}")
 
 
