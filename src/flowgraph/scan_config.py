@@ -221,7 +221,7 @@ class ScanConfig:
         """
         if self.rates_file is None:
             return default_rates()
-        return _read_rates_file(self.rates_file)
+        return _read_rates_file(self.rates_file, _file_sha256(self.rates_file))
 
     def to_dict(self) -> dict:
         rule_set = self.rule_set if isinstance(self.rule_set, str) else self.rule_set.to_dict()
@@ -249,7 +249,8 @@ class ScanConfig:
 
 
 @functools.cache
-def _read_rates_file(path: str) -> RateTable:
+def _read_rates_file(path: str, sha256: str) -> RateTable:
+    """The rate table at ``path``, read once per content (``sha256``)."""
     try:
         return read_rates(path)
     except DataError as exc:
@@ -257,7 +258,11 @@ def _read_rates_file(path: str) -> RateTable:
 
 
 def _file_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ConfigError(f"rates {path!r}: cannot be read ({exc.strerror}). Fix: check the path (relative to the "
+                          "configuration file's folder) and its permissions.") from None
 
 
 def _is_date(value) -> bool:
