@@ -15,7 +15,7 @@ from flowgraph.scan_config import ScanConfig, load_config
 def test_2016_thresholds_match_spec_section_2():
     expected = {"LV-CASH": (50_000, 10_000), "LV-ENTITY": (2_000_000, 200_000),
                 "LV-PERSON": (500_000, 100_000), "LV-PERSON-XB": (200_000, 10_000)}
-    got = {r.code: (r.threshold_cny, r.threshold_usd) for r in PBOC_2016.rules}
+    got = {r.code: (r.threshold_home, r.threshold_foreign) for r in PBOC_2016.rules}
     assert got == expected
     assert all(r.source for r in PBOC_2016.rules)
     assert (PBOC_2016.large_fraction, PBOC_2016.short_term_days, PBOC_2016.frequent_txns_per_day,
@@ -24,26 +24,26 @@ def test_2016_thresholds_match_spec_section_2():
 
 def test_2003_rule_set_is_selectable():
     assert get_rule_set("PBOC-2003") is PBOC_2003
-    assert PBOC_2003.rule("LV-ENTITY").threshold_cny == 1_000_000
-    assert PBOC_2003.rule("LV-CASH").threshold_cny == 200_000
-    assert set(RULE_SETS) == {"PBOC-2016", "PBOC-2003"}
-    with pytest.raises(ConfigError, match=r"unknown rule set 'FATF-1990'; known: \['PBOC-2003', 'PBOC-2016'\]"):
+    assert PBOC_2003.rule("LV-ENTITY").threshold_home == 1_000_000
+    assert PBOC_2003.rule("LV-CASH").threshold_home == 200_000
+    assert set(RULE_SETS) == {"PBOC-2016", "PBOC-2003", "US-BSA"}
+    with pytest.raises(ConfigError, match=r"unknown rule set 'FATF-1990'; known: \['PBOC-2003', 'PBOC-2016', 'US-BSA'\]"):
         get_rule_set("FATF-1990")
 
 
 def test_scaled_rule_set_for_small_amount_data():
     small = PBOC_2016.scaled(0.001)
-    assert small.rule("LV-CASH").threshold_cny == pytest.approx(50.0)
+    assert small.rule("LV-CASH").threshold_home == pytest.approx(50.0)
     assert small.name == "PBOC-2016x0.001"
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"channels": ("wire",)}, "'channels' parameter of LargeValueRule"),
     ({"parties": "everyone"}, "'parties' parameter"),
-    ({"threshold_cny": 0.0}, r"'threshold_cny' parameter of LargeValueRule 'X' must be a float in the range \(0, inf\). Got 0.0 instead."),
+    ({"threshold_home": 0.0}, r"'threshold_home' parameter of LargeValueRule 'X' must be a float in the range \(0, 1e\+13\]. Got 0.0 instead."),
 ])
 def test_bad_rule_names_parameter_range_and_value(kwargs, message):
-    base = dict(code="X", channels=("cash",), parties="anyone", threshold_cny=1.0, threshold_usd=1.0, source="s")
+    base = dict(code="X", channels=("cash",), parties="anyone", threshold_home=1.0, threshold_foreign=1.0, source="s")
     with pytest.raises(ValueError, match=message):
         LargeValueRule(**{**base, **kwargs})
 
@@ -134,7 +134,7 @@ def test_bad_detector_params_from_python(detector_params, message):
     ("[detectors]\nfan = 5\n", r"\[detectors.fan\]: must be a FanParams"),
     ("chunk_days = 0\n", r"'chunk_days' parameter of ScanConfig must be an int in the range \[1, 10000\]. Got 0"),
     ("chunk_days = 10001\n", r"'chunk_days' parameter of ScanConfig .* Got 10001 instead"),
-    ("rule_set = 2016\n", r"'rule_set' parameter of ScanConfig must be a str among \['PBOC-2003', 'PBOC-2016'\]"),
+    ("rule_set = 2016\n", r"'rule_set' parameter of ScanConfig must be a str among \['PBOC-2003', 'PBOC-2016', 'US-BSA'\] or a RuleSet"),
     ("calendar = 5\n", r"calendar must be a table"),
     ("[calendar]\nextra_holidays = \"2024-10-09\"\n", r"'extra_holidays' parameter of ScanConfig must be a list"),
     ("[calendar]\nextra_workdays = [\"2024-02-30\"]\n", r"'extra_workdays' parameter .* Got \['2024-02-30'\]"),

@@ -203,13 +203,13 @@ def test_daily_cumulative_kernel_matches_reference(graph_spec, rule, n_chunks):
     cust = lambda idx: np.where(idx >= 0, g.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
     applies = rule_applies(rule.parties, rule.channels, g.channel, party(g.src), party(g.dst))
     foreign = ~g.is_home_currency
-    value_cents = np.where(foreign, g.amount_usd_cents, g.amount_cny_cents)
+    value_cents = np.where(foreign, g.amount_foreign_cents, g.amount_home_cents)
     found = daily_cumulative(g.day_indptr, cust(g.src), cust(g.dst), applies, value_cents, foreign,
-                             threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd), g.n_customers,
+                             threshold_cents(rule.threshold_home), threshold_cents(rule.threshold_foreign), g.n_customers,
                              first, last, n_chunks)
     want = daily_cumulative_reference(g.day, cust(g.src), cust(g.dst), applies,
-                                      np.where(foreign, g.amount_usd, g.amount_cny), foreign,
-                                      rule.threshold_cny, rule.threshold_usd, first, last)
+                                      np.where(foreign, g.amount_foreign, g.amount_home), foreign,
+                                      rule.threshold_home, rule.threshold_foreign, first, last)
     assert sorted(zip(*(column.tolist() for column in found))) == want
 
 

@@ -31,7 +31,7 @@ CASES = {
 def test_cases_use_the_rule_set_thresholds():
     for code, _, currency, phi_cents, _ in CASES.values():
         rule = PBOC_2016.rule(code)
-        assert round((rule.threshold_cny if currency == "CNY" else rule.threshold_usd) * 100) == phi_cents
+        assert round((rule.threshold_home if currency == "CNY" else rule.threshold_foreign) * 100) == phi_cents
 
 
 def _yuan(cents: int) -> str:

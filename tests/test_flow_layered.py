@@ -202,7 +202,7 @@ def test_layered_clusters_match_reference(edges, unit, window_days, min_sources,
     order = np.lexsort((links.in_edge, links.out_edge))
     i, o = links.in_edge[order], links.out_edge[order]
     cluster = layered_clusters(g.src[i].astype(np.int64), g.dst[i].astype(np.int64), g.dst[o].astype(np.int64), i, o,
-                               wday[i], wday[o], g.amount_cny_cents, g.in_indptr, g.in_edges, in_cum_cents(g), wday,
+                               wday[i], wday[o], g.amount_home_cents, g.in_indptr, g.in_edges, in_cum_cents(g), wday,
                                g.n_edges, window_days, min_sources, min_middle, min_sinks, ppm(share))
     got = {(int(i[r]), int(o[r])): (int(i[c]), int(o[c])) for r, c in enumerate(cluster.tolist()) if c >= 0}
     assert got == layered_reference(g, wday, list(zip(i.tolist(), o.tolist())), window_days, min_sources,
@@ -216,5 +216,5 @@ def test_material_running_sum_matches_reference(edges, floors):
     # floors at and around the amounts (98.00 and 95.00 yuan are 9,800 and 9,500 cents)
     g = make_graph(edges)
     floor_cents = np.array(floors[:g.n_accounts] + [0] * max(0, g.n_accounts - len(floors)), np.int64)
-    got = material_running_cents(g.in_edges, g.src, g.dst, g.amount_cny_cents, floor_cents)
+    got = material_running_cents(g.in_edges, g.src, g.dst, g.amount_home_cents, floor_cents)
     assert got.tolist() == material_reference(g, floor_cents)

@@ -55,7 +55,7 @@ def test_edges_in_time_order_with_business_days(graph):
     assert graph.src.tolist() == [0, 1, -1, 2, 2, 1]
     assert graph.dst.tolist() == [1, 2, 0, -1, 0, 1]
     assert graph.is_home_currency.tolist() == [True, True, False, True, True, True]
-    assert graph.amount_usd[2] == 1000.0
+    assert graph.amount_foreign[2] == 1000.0
 
 
 def test_csr_by_source_and_destination(graph):
@@ -72,8 +72,8 @@ def test_day_slices_and_windows_are_views(graph):
     assert graph.txn_ids(graph.day_edges(2)).tolist() == ["t3", "t5", "t6"]
     window = graph.window_edges(2, 2)
     assert graph.txn_ids(window).tolist() == ["t4", "t3", "t5", "t6"]
-    view = graph.amount_cny[window]
-    assert np.shares_memory(view, graph.amount_cny)
+    view = graph.amount_home[window]
+    assert np.shares_memory(view, graph.amount_home)
     assert graph.txn_ids(graph.window_edges(1, 10)).tolist() == ["t1", "t2", "t4"]
     with pytest.raises(ValueError, match="window_days"):
         graph.window_edges(1, 0)
@@ -91,7 +91,7 @@ def test_exports_to_networkx_and_igraph(graph):
     assert g.number_of_edges() == 6
     assert set(g.nodes) == {"A", "B", "C", CASH_NODE}
     assert g.nodes["C"]["party_type"] == "entity" and g.nodes["A"]["customer_id"] == "c1"
-    assert g.edges["B", "B", "t6"]["amount_cny"] == 10.0
+    assert g.edges["B", "B", "t6"]["amount_home"] == 10.0
     ig = graph.to_igraph(graph.day_edges(2))
     assert ig.ecount() == 3 and set(ig.vs["name"]) == {"A", "B", "C", CASH_NODE}
     assert sorted(ig.es["txn_id"]) == ["t3", "t5", "t6"]

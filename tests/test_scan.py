@@ -220,7 +220,7 @@ def test_config_errors_name_the_key(tmp_path):
         load("[detectors.pass_through]\ntolerance = 2.0\n")
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['windw_days'\]"):
         load("[detectors.fan]\nwindw_days = 3\n")
-    with pytest.raises(ConfigError, match=r"'rule_set' parameter of ScanConfig must be a str among \['PBOC-2003', 'PBOC-2016'\]. Got 'FATF'"):
+    with pytest.raises(ConfigError, match=r"'rule_set' parameter of ScanConfig must be a str among \['PBOC-2003', 'PBOC-2016', 'US-BSA'\] or a RuleSet. Got 'FATF'"):
         load('rule_set = "FATF"\n')
     with pytest.raises(ConfigError, match="not valid TOML"):
         load("rule_set = \n")

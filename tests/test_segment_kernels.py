@@ -61,7 +61,7 @@ def test_evidence_kernels_take_what_the_counting_rules_take(graph_spec, window, 
     lo = lambda a: int(best[a]) - window + 1
 
     got = ref.segments_of(*fan_evidence(accounts, best, yes, no, window, small, g.arrays))
-    counted = lambda a, other: lambda e: _is_counterparty(other[e], a, g.account_customer[a], g.amount_cny[e],
+    counted = lambda a, other: lambda e: _is_counterparty(other[e], a, g.account_customer[a], g.amount_home[e],
                                                           small[a], g.account_customer)
     assert got == [ref.window_edges(g, a, lo(a), best[a], "in", counted(a, g.src)) for a in accounts]
 

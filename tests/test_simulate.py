@@ -102,7 +102,7 @@ def test_lookalike_shapes(bank):
         assert sweep.groupby(sweep.timestamp.dt.date).amount.sum().round(2).to_dict() == inflow.to_dict()
     for pid in p.index[p.typology == "rent_under_round"]:
         amounts = t.loc[t.pattern_id == pid, "amount"]
-        assert amounts.nunique() == 1 and (amounts < PBOC_2016.rule("LV-CASH").threshold_cny).all()
+        assert amounts.nunique() == 1 and (amounts < PBOC_2016.rule("LV-CASH").threshold_home).all()
     for pid in p.index[p.typology == "payroll_fan_out"]:
         assert p.loc[pid, "n_accounts"] >= 17
 
@@ -114,9 +114,9 @@ def check_behaviours(bank):
     single, daily = large_value_reference(rows, PBOC_2016)
     acct = bank.accounts.set_index("account_id")
     patterns = bank.patterns.set_index("pattern_id")
-    phi = {"transfer": PBOC_2016.rule("LV-PERSON").threshold_cny, "cash": PBOC_2016.rule("LV-CASH").threshold_cny}
+    phi = {"transfer": PBOC_2016.rule("LV-PERSON").threshold_home, "cash": PBOC_2016.rule("LV-CASH").threshold_home}
     crossing_customers = {(k[0], k[4]) for k, v in daily.items()
-                          if v >= (PBOC_2016.rule(k[4]).threshold_cny if k[3] == "CNY" else PBOC_2016.rule(k[4]).threshold_usd)}
+                          if v >= (PBOC_2016.rule(k[4]).threshold_home if k[3] == "CNY" else PBOC_2016.rule(k[4]).threshold_foreign)}
     single_txns = {t for t, _ in single}
     for pid, p in patterns.iterrows():
         txns = [r for r in rows if r["pattern_id"] == pid]

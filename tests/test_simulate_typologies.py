@@ -270,7 +270,7 @@ def test_business_week_keeps_patterns_on_business_days():
 
 def test_amounts_sit_around_the_chosen_currencys_threshold(seven_day_usd):
     t, p = seven_day_usd.transactions, seven_day_usd.patterns
-    phi_usd = PBOC_2016.rule("LV-PERSON").threshold_usd
+    phi_usd = PBOC_2016.rule("LV-PERSON").threshold_foreign
     laundering = t[t.is_laundering == 1]
     assert set(laundering.currency) == {"USD"} and set(p.currency) >= {"USD"}
     assert (p.loc[p.behaviour != "lookalike", "phi"] == phi_usd).all()

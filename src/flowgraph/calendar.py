@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -143,6 +144,23 @@ def _lunar_estimate(years: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         return _EMPTY_DAYS, _EMPTY_DAYS
     return (np.concatenate([_ESTIMATE_CACHE[y][0] for y in years]),
             np.concatenate([_ESTIMATE_CACHE[y][1] for y in years]))
+
+
+# -- US federal holidays -------------------------------------------------------------------
+#: Years :meth:`BusinessCalendar.us_federal` covers (python-holidays computes them by rule).
+US_FIRST_YEAR, US_LAST_YEAR = 1971, 2100  # from 1971 the Monday holidays of the Uniform Monday Holiday Act
+
+
+@functools.cache
+def _us_federal_holidays() -> tuple[np.ndarray, str]:
+    """Weekdays the Federal Reserve Banks close on, every covered year, and the source."""
+    import holidays
+
+    federal = holidays.US(years=range(US_FIRST_YEAR, US_LAST_YEAR + 1), observed=True)
+    # a Saturday holiday's "observed" Friday: the Reserve Banks stay open
+    closed = [d for d, name in federal.items()
+              if d.weekday() < 5 and not (d.weekday() == 4 and "observed" in name.lower())]
+    return _days(closed), f"holidays {metadata.version('holidays')} (US federal, Federal Reserve schedule)"
 
 
 # -- the holidays file ------------------------------------------------------------------------
@@ -337,11 +355,44 @@ class BusinessCalendar:
                    extra_h, extra_w, schedule)
 
     @classmethod
+    def us_federal(cls, extra_holidays: Iterable[DateLike] = (), extra_workdays: Iterable[DateLike] = (),
+                   ) -> "BusinessCalendar":
+        """United States banking days: Monday to Friday except the federal holidays
+        (5 U.S.C. 6103) on which the Federal Reserve Banks are closed, computed for every
+        supported year by the maintained ``holidays`` package (``holidays.US()``, federal
+        holidays, no state ones) -- so no year is estimated.
+
+        ``holidays.US()`` rather than ``holidays.financial_holidays("NYSE")``: a bank's
+        business days follow the Federal Reserve's schedule (Fedwire, ACH settle on it),
+        which closes on Columbus Day and Veterans Day and opens on Good Friday, unlike the
+        stock exchange. A holiday on a Sunday is observed on the Monday (closed); one on a
+        Saturday is *not* observed by the Reserve Banks, which stay open the Friday
+        before, so those "(observed)" Fridays are business days here (Federal Reserve
+        Financial Services, holiday schedule).
+
+        Parameters
+        ----------
+        extra_holidays, extra_workdays : iterable of dates
+            Single-date overrides, as in :meth:`prc`.
+        """
+        holidays, source = _us_federal_holidays()
+        supported = (US_FIRST_YEAR, US_LAST_YEAR)
+        official = {y: source for y in range(supported[0], supported[1] + 1)}
+        extra_h = cls._extra(extra_holidays, "extra_holidays")
+        extra_w = cls._extra(extra_workdays, "extra_workdays")
+        name = "US-federal+overrides" if len(extra_h) or len(extra_w) else "US-federal"
+        return cls(name, holidays, _EMPTY_DAYS, official, supported, "error", extra_h, extra_w)
+
+    @classmethod
     def weekdays_only(cls, holidays: Iterable[DateLike] = (), workdays: Iterable[DateLike] = (),
                       name: str = "weekdays") -> "BusinessCalendar":
         """Monday to Friday, with optional holiday and make-up lists; covers 1900–2199.
         For another jurisdiction, pass its holiday list here."""
-        holidays, workdays = _days(holidays), _days(workdays)
+        try:
+            holidays, workdays = _days(holidays), _days(workdays)
+        except ConfigError as exc:
+            raise ConfigError(f"The 'extra_holidays'/'extra_workdays' parameters of BusinessCalendar.weekdays_only "
+                              f"must hold dates (YYYY-MM-DD): {exc}") from None
         supported = (1900, 2199)
         official = {y: name for y in range(supported[0], supported[1] + 1)}
         return cls(name, holidays[_weekday(holidays) < 5], workdays[_weekday(workdays) >= 5],

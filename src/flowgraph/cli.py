@@ -188,20 +188,41 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     config = load_config(config_path)
     out = output_folder(out)
     clock = Stopwatch()
+    rates = read_rates(input_options["rates"]) if input_options["rates"] else config.rates()
+    _print_scan_basis(config, rates)
     if is_store(input_path):  # read a window of days at a time, already validated
         result = run_scan(input_path, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
-                          key_file=key_file, wait_s=wait_s, stopwatch=clock)
+                          key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
         _print_scan(result, out)
         return
     with clock("load"):
-        dataset = _load_input(input_path, **input_options)
+        dataset = load_dataset(input_path, columns=_parse_map(input_options["mapping"]),
+                               accounts=input_options["accounts"], rates=rates,
+                               timestamp_format=input_options["timestamp_format"],
+                               amlsim_start=input_options["amlsim_start"],
+                               amlsim_step_unit=input_options["amlsim_step_unit"],
+                               encoding=parse_encoding(input_options["encoding"]),
+                               delimiter=parse_delimiter(input_options["delimiter"]))
     click.echo(str(dataset.transactions.report))
     click.echo(str(dataset.accounts.report))
     paths = write_rejects(dataset, out)
     check_some_accepted(dataset, paths["rejects.csv"])
     result = run_scan(dataset, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
-                      key_file=key_file, wait_s=wait_s, stopwatch=clock)
+                      key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
     _print_scan(result, out)
+
+
+def _print_scan_basis(config, rates) -> None:
+    """Which rule set, rate table and calendar the scan uses, on stderr (issue 13)."""
+    rules, calendar = config.rules, config.calendar()
+    click.echo(f"rule set: {rules.name} (home currency {rules.home_currency}, foreign thresholds in "
+               f"{rules.foreign_currency}){': ' + rules.description if rules.description else ''}", err=True)
+    click.echo(f"rates: {rates.source}" + (" -- ILLUSTRATIVE rates (one approximate rate per currency for every "
+                                            "date), not for production; give your own with --rates FILE or "
+                                            "rates = \"FILE\" in the configuration" if rates.illustrative else ""),
+               err=True)
+    click.echo(f"calendar: {calendar.name} ({', '.join(f'{y}: {s}' for y, s in calendar.describe()['official_years'].items())})",
+               err=True)
 
 
 def _print_scan(result: ScanResult, out: Path) -> None:

@@ -2,8 +2,14 @@
 
 Every threshold below is the default of a named parameter and carries its source:
 the seed documents in ``../shared/seeds/`` (cited by file name) and ``SPEC.md``.
-A scan picks a rule set by name (:data:`RULE_SETS`); a user may build another with
-:class:`RuleSet` and :class:`LargeValueRule`.
+A scan picks a rule set by name (:data:`RULE_SETS`: ``PBOC-2016``, ``PBOC-2003`` and the
+example ``US-BSA`` shipped as ``flowgraph/rulesets/us-bsa.toml``), or defines its own in
+its TOML configuration (:func:`rule_set_from_table`, format in ``README.md``).
+
+A rule set has a *home currency*: amounts in it are compared with each rule's
+``threshold_home``; amounts in any other currency are converted into the rule set's
+``foreign_currency`` and compared with ``threshold_foreign`` (the PBOC rules: CNY at home,
+foreign currencies as their USD equivalent, 003 art. 5).
 
 Money is float64 in major units (yuan, dollars), rounded to the cent after any
 currency conversion (see :mod:`flowgraph.money`). "At or above" (以上) is inclusive:
@@ -12,7 +18,13 @@ an amount equal to a threshold meets it.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
+import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
 from .errors import ConfigError
 
@@ -25,14 +37,28 @@ CHANNELS: tuple[str, ...] = ("cash", "transfer", "cross_border")
 #: organisations and sole proprietors (个体工商户), as in 003 art. 5(2).
 PARTY_TYPES: tuple[str, ...] = ("person", "entity")
 
-#: The home currency: large-value rules compare CNY amounts to the CNY threshold and
-#: foreign-currency amounts, converted to USD, to the USD threshold (003, art. 5).
+#: The default rule set's home currency; a transaction table without a ``currency``
+#: column is read in it.
 HOME_CURRENCY = "CNY"
+
+#: Calendars a rule set may name (built by :meth:`flowgraph.scan_config.ScanConfig.calendar`):
+#: the PRC's (State Council schedule), Monday-Friday plus the US federal holidays the
+#: Federal Reserve Banks close on, or Monday-Friday only.
+CALENDARS: tuple[str, ...] = ("prc", "us_federal", "weekdays")
+
+#: Rules every detector reads by code: Φ of cash, of a person's and of an entity's transfers.
+DETECTOR_RULE_CODES: tuple[str, ...] = ("LV-CASH", "LV-PERSON", "LV-ENTITY")
 
 # Who must be a party for a rule to apply.
 ANY_PERSON = "any_person"  # a natural person on at least one side
 BOTH_ENTITY = "both_entity"  # legal persons / organisations / sole proprietors on both sides
 ANYONE = "anyone"
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+#: The largest threshold, in major units: the largest amount a transaction may have
+#: (``flowgraph.schema.MAX_AMOUNT_CNY``), so thresholds in cents stay exact in int64.
+MAX_THRESHOLD = 1e13
 
 
 @dataclass(frozen=True)
@@ -48,10 +74,11 @@ class LargeValueRule:
         Channels (methods) the rule covers, from :data:`CHANNELS`.
     parties : str
         ``"any_person"``, ``"both_entity"`` or ``"anyone"``.
-    threshold_cny : float
-        Threshold for CNY transactions, yuan.
-    threshold_usd : float
-        Threshold for foreign-currency transactions, USD equivalent.
+    threshold_home : float
+        Threshold for transactions in the rule set's home currency, in that currency.
+    threshold_foreign : float
+        Threshold for transactions in any other currency, as their equivalent in the
+        rule set's ``foreign_currency`` (USD for the PBOC rules).
     source : str
         Document and article the numbers come from.
     """
@@ -59,8 +86,8 @@ class LargeValueRule:
     code: str
     channels: tuple[str, ...]
     parties: str
-    threshold_cny: float
-    threshold_usd: float
+    threshold_home: float
+    threshold_foreign: float
     source: str
 
     def __post_init__(self) -> None:
@@ -75,12 +102,13 @@ class LargeValueRule:
                 f"The 'parties' parameter of LargeValueRule {self.code!r} must be one of "
                 f"'{ANY_PERSON}', '{BOTH_ENTITY}', '{ANYONE}'. Got {self.parties!r} instead."
             )
-        for name in ("threshold_cny", "threshold_usd"):
+        for name in ("threshold_home", "threshold_foreign"):
             value = getattr(self, name)
-            if not value > 0:
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and 0 < value <= MAX_THRESHOLD):
                 raise ValueError(
                     f"The '{name}' parameter of LargeValueRule {self.code!r} must be a float "
-                    f"in the range (0, inf). Got {value!r} instead."
+                    f"in the range (0, {MAX_THRESHOLD:g}]. Got {value!r} instead."
                 )
 
 
@@ -103,6 +131,15 @@ class RuleSet:
         "Frequent" (频繁): at least this many transactions on one business day (SPEC §1: 3).
     frequent_consecutive_days : int
         "Frequent": activity on at least this many consecutive business days (SPEC §1: 3).
+    home_currency : str
+        ISO 4217 code of the currency ``threshold_home`` is stated in; amounts convert
+        into it (003 art. 5: CNY).
+    foreign_currency : str
+        ISO 4217 code ``threshold_foreign`` is stated in (003 art. 5: USD equivalent).
+    calendar : {"prc", "us_federal", "weekdays"}
+        Whose business days the rules count in (:data:`CALENDARS`).
+    description : str
+        What the rule set is and its source.
     """
 
     name: str
@@ -111,21 +148,39 @@ class RuleSet:
     short_term_days: int = 10
     frequent_txns_per_day: int = 3
     frequent_consecutive_days: int = 3
+    home_currency: str = HOME_CURRENCY
+    foreign_currency: str = "USD"
+    calendar: str = "prc"
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if not 0 < self.large_fraction <= 1:
+        if not (isinstance(self.name, str) and self.name.strip()):
+            raise ValueError(f"The 'name' parameter of RuleSet must be a non-empty str. Got {self.name!r} instead.")
+        if not (isinstance(self.large_fraction, (int, float)) and not isinstance(self.large_fraction, bool)
+                and 0 < self.large_fraction <= 1):
             raise ValueError(
                 "The 'large_fraction' parameter of RuleSet must be a float in the range (0, 1]. "
                 f"Got {self.large_fraction!r} instead."
             )
         for name in ("short_term_days", "frequent_txns_per_day", "frequent_consecutive_days"):
             value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(
                     f"The '{name}' parameter of RuleSet must be an int in the range [1, inf). "
                     f"Got {value!r} instead."
                 )
+        for name in ("home_currency", "foreign_currency"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and _CURRENCY_CODE.fullmatch(value)):
+                raise ValueError(f"The '{name}' parameter of RuleSet must be an ISO 4217 code in capitals, "
+                                 f"e.g. 'USD'. Got {value!r} instead.")
+        if not isinstance(self.description, str):
+            raise ValueError(f"The 'description' parameter of RuleSet must be a str. Got {self.description!r} instead.")
+        if self.calendar not in CALENDARS:
+            raise ValueError(f"The 'calendar' parameter of RuleSet must be a str among {list(CALENDARS)}. "
+                             f"Got {self.calendar!r} instead.")
+        if not self.rules:
+            raise ValueError(f"RuleSet {self.name!r} has no rules.")
         codes = [r.code for r in self.rules]
         if len(set(codes)) != len(codes):
             raise ValueError(f"RuleSet {self.name!r} has repeated rule codes: {codes}.")
@@ -140,14 +195,15 @@ class RuleSet:
     def scaled(self, factor: float, name: str | None = None) -> "RuleSet":
         """Every threshold multiplied by ``factor``: for data on another scale (AMLSim
         amounts are hundreds of units, so the CNY defaults would never fire there)."""
-        rules = tuple(
-            LargeValueRule(r.code, r.channels, r.parties, r.threshold_cny * factor,
-                           r.threshold_usd * factor, f"{r.source}; scaled x{factor:g}")
-            for r in self.rules
-        )
-        return RuleSet(name or f"{self.name}x{factor:g}", rules, self.large_fraction,
-                       self.short_term_days, self.frequent_txns_per_day,
-                       self.frequent_consecutive_days, self.description)
+        rules = tuple(dataclasses.replace(r, threshold_home=r.threshold_home * factor,
+                                          threshold_foreign=r.threshold_foreign * factor,
+                                          source=f"{r.source}; scaled x{factor:g}")
+                      for r in self.rules)
+        return dataclasses.replace(self, name=name or f"{self.name}x{factor:g}", rules=rules)
+
+    def to_dict(self) -> dict:
+        """Every field, as plain values (what a configuration hash and a manifest record)."""
+        return dataclasses.asdict(self)
 
 
 # PBOC Order 2016 No.3 (金融机构大额交易和可疑交易报告管理办法), art. 5; 003 and 001 Table 1.
@@ -191,20 +247,191 @@ PBOC_2003 = RuleSet(
     ),
 )
 
+RULE_SET_KEYS = ("name", "description", "based_on", "scale", "home_currency", "foreign_currency", "calendar",
+                 "large_fraction", "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days", "rules")
+RULE_KEYS = ("code", "channels", "parties", "threshold_home", "threshold_foreign", "source")
+
+
+def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
+    """A rule set from its TOML table (format: ``README.md``, "Rule sets").
+
+    Either a complete definition (``name``, ``rules`` and any of the :class:`RuleSet`
+    fields), or ``based_on`` a built-in name with an optional ``scale`` (every threshold
+    multiplied by it) and overrides: any :class:`RuleSet` field, and ``rules`` entries
+    that replace the fields they give of the base rule with the same ``code`` (a new
+    code adds a rule; its thresholds are not scaled: overrides are exact numbers).
+
+    Parameters
+    ----------
+    table : dict
+        The parsed TOML table.
+    where : str
+        How a message names the table, e.g. ``"c.toml: [rule_set]"``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key, a missing one or a bad value, named with its TOML key and the fix.
+    """
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table of rule-set keys. Got {table!r} instead.")
+    unknown = sorted(set(table) - set(RULE_SET_KEYS), key=str)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(RULE_SET_KEYS)}. Fix: correct the "
+                          "spelling or remove them.")
+    values = dict(table)
+    base_name, scale = values.pop("based_on", None), values.pop("scale", None)
+    given_rules = values.pop("rules", None)
+    if base_name is None:
+        if scale is not None:
+            raise ConfigError(f"{where}.scale: needs based_on, the built-in rule set to scale. Fix: add e.g. "
+                              'based_on = "PBOC-2016".')
+        missing = [k for k in ("name", "rules") if k not in table]
+        if missing:
+            raise ConfigError(f"{where}: a rule set defined from scratch needs {missing}. Fix: add them, or "
+                              f'derive it from a built-in with based_on = "PBOC-2016" (built-ins: {sorted(RULE_SETS)}).')
+        base_rules: dict[str, LargeValueRule] = {}
+    else:
+        if not (isinstance(base_name, str) and base_name in RULE_SETS):
+            raise ConfigError(f"{where}.based_on: must be a built-in rule set among {sorted(RULE_SETS)}. "
+                              f"Got {base_name!r} instead.")
+        base = RULE_SETS[base_name]
+        if scale is not None:
+            if not (isinstance(scale, (int, float)) and not isinstance(scale, bool)
+                    and math.isfinite(scale) and scale > 0):
+                raise ConfigError(f"{where}.scale: must be a number in the range (0, inf). Got {scale!r} instead.")
+            try:
+                base = base.scaled(scale)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.scale: {scale!r} takes a threshold out of range: {exc}") from None
+        values.setdefault("name", base.name)
+        for key in ("description", "home_currency", "foreign_currency", "calendar", "large_fraction",
+                    "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days"):
+            values.setdefault(key, getattr(base, key))
+        base_rules = {r.code: r for r in base.rules}
+    rules = dict(base_rules)
+    if given_rules is not None:
+        if not (isinstance(given_rules, list) and given_rules):
+            raise ConfigError(f"{where}.rules: must be a non-empty array of tables ([[rule_set.rules]]). "
+                              f"Got {given_rules!r} instead.")
+        given_codes: set = set()
+        for i, entry in enumerate(given_rules):
+            code = entry.get("code") if isinstance(entry, dict) else None
+            rules[code] = _rule_from_table(entry, base_rules.get(code), f"{where}.rules[{i}]")
+            if code in given_codes:
+                raise ConfigError(f"{where}.rules[{i}].code: {code!r} is given twice. Fix: one entry per rule.")
+            given_codes.add(code)
+    if isinstance(values.get("home_currency"), str):
+        values["home_currency"] = values["home_currency"].strip().upper()
+    if isinstance(values.get("foreign_currency"), str):
+        values["foreign_currency"] = values["foreign_currency"].strip().upper()
+    try:
+        rule_set = RuleSet(rules=tuple(rules.values()), **values)
+    except ValueError as exc:
+        key = re.search(r"The '(\w+)' parameter", str(exc))
+        raise ConfigError(f"{where}{'.' + key.group(1) if key else ''}: {exc}") from None
+    if rule_set.name in RULE_SETS and rule_set != RULE_SETS[rule_set.name]:
+        raise ConfigError(f"{where}.name: {rule_set.name!r} is a built-in rule set, and yours differs from it. "
+                          "Fix: give yours its own name, so hits and manifests never confuse the two.")
+    check_detector_rules(rule_set, where)
+    return rule_set
+
+
+def _rule_from_table(entry, base: LargeValueRule | None, where: str) -> LargeValueRule:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a table of {list(RULE_KEYS)}. Got {entry!r} instead.")
+    unknown = sorted(set(entry) - set(RULE_KEYS), key=str)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(RULE_KEYS)}.")
+    values = dataclasses.asdict(base) if base is not None else {}
+    values.update(entry)
+    missing = [k for k in RULE_KEYS if k not in values]
+    if missing:
+        raise ConfigError(f"{where}: rule {entry.get('code')!r} lacks {missing}. Fix: add them (each threshold "
+                          "with its source).")
+    if not (isinstance(values["code"], str) and values["code"].strip()):
+        raise ConfigError(f"{where}.code: must be a non-empty str. Got {values['code']!r} instead.")
+    if isinstance(values["channels"], str) or not isinstance(values["channels"], (list, tuple)):
+        raise ConfigError(f"{where}.channels: must be an array of channels among {list(CHANNELS)}, e.g. "
+                          f'["cash"]. Got {values["channels"]!r} instead.')
+    values["channels"] = tuple(values["channels"])
+    if not (isinstance(values["source"], str) and values["source"].strip()):
+        raise ConfigError(f"{where}.source: must cite where the threshold comes from (document and article). "
+                          f"Got {values['source']!r} instead.")
+    try:
+        return LargeValueRule(**values)
+    except ValueError as exc:
+        key = re.search(r"The '(\w+)' parameter", str(exc))
+        raise ConfigError(f"{where}{'.' + key.group(1) if key else ''}: {exc}") from None
+
+
+def check_detector_rules(rule_set: RuleSet, where: str) -> None:
+    """Raise unless ``rule_set`` has the rules the detectors read (:data:`DETECTOR_RULE_CODES`)."""
+    missing = [c for c in DETECTOR_RULE_CODES if c not in {r.code for r in rule_set.rules}]
+    if missing:
+        raise ConfigError(f"{where}: rule set {rule_set.name!r} lacks the rule(s) {missing}, which the detectors "
+                          "read as Φ of cash, of a person's and of an entity's transfers. Fix: add them "
+                          "([[rule_set.rules]] with code = ...), each with its threshold and source.")
+
+
+def read_rule_set_file(path: str | Path) -> RuleSet:
+    """A rule set from a TOML file whose top-level keys are those of ``[rule_set]``
+    (:func:`rule_set_from_table`); e.g. ``flowgraph/rulesets/us-bsa.toml``.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file or bad content, naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"rule_set_file {str(path)!r}: not found. Fix: check the path (relative paths are "
+                          "relative to the configuration file's folder).") from None
+    except IsADirectoryError:
+        raise ConfigError(f"rule_set_file {str(path)!r}: is a folder. Fix: name the TOML file itself.") from None
+    except PermissionError:
+        raise ConfigError(f"rule_set_file {str(path)!r}: permission denied. Fix: make it readable.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"rule_set_file {str(path)!r}: not UTF-8 text. Fix: save it as UTF-8 TOML.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"rule_set_file {str(path)!r}: not valid TOML ({exc}). Fix: correct the syntax "
+                          "at that line.") from None
+    if "rule_set" in table:
+        raise ConfigError(f"rule_set_file {str(path)!r}: has a [rule_set] table. Fix: write the rule set's keys at "
+                          "the top level of this file (no [rule_set] header; rules as [[rules]]).")
+    return rule_set_from_table(table, f"rule_set_file {str(path)!r}")
+
+
 #: Rule sets by name; ``PBOC-2016`` is the default.
 RULE_SETS: dict[str, RuleSet] = {r.name: r for r in (PBOC_2016, PBOC_2003)}
 DEFAULT_RULE_SET = PBOC_2016
 
 
-def get_rule_set(name: str) -> RuleSet:
-    """Look a rule set up by name.
+def _packaged_rule_sets() -> None:
+    """Add the example rule sets shipped in ``flowgraph/rulesets/`` to :data:`RULE_SETS`."""
+    for ref in sorted(resources.files("flowgraph").joinpath("rulesets").iterdir(), key=lambda r: r.name):
+        if ref.name.endswith(".toml"):
+            with resources.as_file(ref) as path:
+                rule_set = read_rule_set_file(path)
+            RULE_SETS[rule_set.name] = rule_set
+
+
+_packaged_rule_sets()
+
+
+def get_rule_set(name: str | RuleSet) -> RuleSet:
+    """Look a rule set up by name (a :class:`RuleSet` is returned as it is).
 
     Raises
     ------
     ConfigError
         An unknown name; the message lists the known ones.
     """
+    if isinstance(name, RuleSet):
+        return name
     if not isinstance(name, str) or name not in RULE_SETS:
         raise ConfigError(f"unknown rule set {name!r}; known: {sorted(RULE_SETS)}. Fix: use one of those, "
-                          "or register your own RuleSet in flowgraph.config.RULE_SETS.")
+                          "or define your own in the configuration ([rule_set] table or rule_set_file).")
     return RULE_SETS[name]

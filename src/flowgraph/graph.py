@@ -15,10 +15,11 @@ accounts, in time order, with:
   contiguous slice, a view that copies nothing.
 
 Kernels get these plain numpy arrays; nothing below hands pandas objects to numba.
-Amounts are float64 yuan (``amount_cny``) and dollars (``amount_usd``), rounded to the
-cent; ``is_home_currency`` tells which one the large-value rules compare. Whatever is
-compared with a threshold uses their int64 twins in cents (``amount_cny_cents``,
-``amount_usd_cents``), so a sum of exactly Φ is exactly Φ.
+Amounts are float64 in the rule set's home currency (``amount_home``, e.g. yuan under the
+PBOC rules, dollars under US-BSA) and in its foreign-threshold currency (``amount_foreign``,
+US dollars for both), rounded to the cent; ``is_home_currency`` tells which one the
+large-value rules compare. Whatever is compared with a threshold uses their int64 twins in
+cents (``amount_home_cents``, ``amount_foreign_cents``), so a sum of exactly Φ is exactly Φ.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pyarrow.compute as pc
 from ._kernels.csr import csr_fill, csr_indptr
 from .calendar import BusinessCalendar, prc_calendar
 from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
-from .money import PARTY_UNKNOWN
+from .money import PARTY_UNKNOWN, RateTable, default_rates
 
 CASH_NODE = "(cash)"  # stands for the missing side of a cash edge in exports
 
@@ -45,7 +46,7 @@ CASH_NODE = "(cash)"  # stands for the missing side of a cash edge in exports
 WINDOW_UNITS = ("business", "calendar")
 
 #: Edge and index arrays of the graph, as (attribute, what it holds).
-EDGE_ARRAYS = ("src", "dst", "timestamp_ns", "day", "amount_cny", "amount_usd", "channel",
+EDGE_ARRAYS = ("src", "dst", "timestamp_ns", "day", "amount_home", "amount_foreign", "channel",
                "is_home_currency", "txn_pos")
 INDEX_ARRAYS = ("out_indptr", "out_edges", "in_indptr", "in_edges", "day_indptr")
 
@@ -62,8 +63,8 @@ class GraphArrays(NamedTuple):
     dst: np.ndarray               #: int32 per edge, -1 = cash
     day: np.ndarray               #: int32 per edge, business-day index
     channel: np.ndarray           #: int8 per edge, index into config.CHANNELS
-    amount_cny: np.ndarray        #: float64 per edge, yuan
-    amount_cny_cents: np.ndarray  #: int64 per edge, fen
+    amount_home: np.ndarray       #: float64 per edge, home currency
+    amount_home_cents: np.ndarray  #: int64 per edge, fen
     customer: np.ndarray          #: int32 per account, customer index, -1 unknown
 
 
@@ -118,10 +119,10 @@ class TransactionGraph:
     dst: np.ndarray                # int32, -1 = no account (cash)
     timestamp_ns: np.ndarray       # int64, nanoseconds since 1970 (bank-local time)
     day: np.ndarray                # int32, index into business_days
-    amount_cny: np.ndarray         # float64, yuan
-    amount_usd: np.ndarray         # float64, US dollars
+    amount_home: np.ndarray        # float64, in home_currency
+    amount_foreign: np.ndarray     # float64, in foreign_currency
     channel: np.ndarray            # int8, index into config.CHANNELS
-    is_home_currency: np.ndarray   # bool, True for CNY transactions
+    is_home_currency: np.ndarray   # bool, True for transactions in home_currency
     txn_pos: np.ndarray            # int32/int64, row of the edge in `transactions`
     # indexes
     out_indptr: np.ndarray
@@ -131,6 +132,9 @@ class TransactionGraph:
     day_indptr: np.ndarray
     # the validated table the edges came from (not copied)
     transactions: pd.DataFrame
+    # ISO codes of amount_home and amount_foreign (a rule set's home and foreign-threshold currencies)
+    home_currency: str = HOME_CURRENCY
+    foreign_currency: str = "USD"
 
     # -- sizes --------------------------------------------------------------------------
     @property
@@ -179,21 +183,21 @@ class TransactionGraph:
         return pa.array(self.account_ids, type=pa.string())
 
     @functools.cached_property
-    def amount_cny_cents(self) -> np.ndarray:
-        """``amount_cny`` in integer fen (int64), converted once per graph: sums compared
+    def amount_home_cents(self) -> np.ndarray:
+        """``amount_home`` in integer cents (int64), converted once per graph: sums compared
         with a threshold are exact in cents, never in float yuan."""
-        return _to_cents(self.amount_cny)
+        return _to_cents(self.amount_home)
 
     @functools.cached_property
-    def amount_usd_cents(self) -> np.ndarray:
-        """``amount_usd`` in integer US cents (int64), converted once per graph."""
-        return _to_cents(self.amount_usd)
+    def amount_foreign_cents(self) -> np.ndarray:
+        """``amount_foreign`` in integer cents (int64), converted once per graph."""
+        return _to_cents(self.amount_foreign)
 
     @functools.cached_property
     def arrays(self) -> GraphArrays:
         """The kernels' view of the graph (no copies)."""
         return GraphArrays(self.in_indptr, self.in_edges, self.out_indptr, self.out_edges, self.src, self.dst,
-                           self.day, self.channel, self.amount_cny, self.amount_cny_cents, self.account_customer)
+                           self.day, self.channel, self.amount_home, self.amount_home_cents, self.account_customer)
 
     @functools.cached_property
     def calendar_day(self) -> np.ndarray:
@@ -238,7 +242,7 @@ class TransactionGraph:
 
     def window_edges(self, end_day: int, window_days: int) -> slice:
         """Edges of the ``window_days`` business days ending with ``end_day`` (inclusive)
-        as a slice: ``graph.amount_cny[graph.window_edges(d, 10)]`` is a view."""
+        as a slice: ``graph.amount_home[graph.window_edges(d, 10)]`` is a view."""
         if window_days < 1:
             raise ValueError(f"The 'window_days' parameter must be an int in the range [1, inf). Got {window_days!r} instead.")
         start = max(0, end_day - window_days + 1)
@@ -283,8 +287,8 @@ class TransactionGraph:
             "business_day": self.business_days[self.day[e]],
             "src_account": name(self.src[e]),
             "dst_account": name(self.dst[e]),
-            "amount_cny": self.amount_cny[e],
-            "amount_usd": self.amount_usd[e],
+            "amount_home": self.amount_home[e],
+            "amount_foreign": self.amount_foreign[e],
             "channel": np.array(CHANNELS, dtype=object)[self.channel[e]],
         })
 
@@ -301,7 +305,7 @@ class TransactionGraph:
             g.add_node(node, **self._node_attrs(node))
         for row in frame.itertuples(index=False):
             g.add_edge(row.src_account, row.dst_account, key=row.txn_id,
-                       amount_cny=row.amount_cny, amount_usd=row.amount_usd, timestamp=row.timestamp,
+                       amount_home=row.amount_home, amount_foreign=row.amount_foreign, timestamp=row.timestamp,
                        business_day=row.business_day, channel=row.channel)
         return g
 
@@ -322,7 +326,7 @@ class TransactionGraph:
         src = frame["src_account"].map(pos).to_numpy()
         dst = frame["dst_account"].map(pos).to_numpy()
         g.add_edges(list(zip(src.tolist(), dst.tolist())))
-        for col in ("txn_id", "amount_cny", "amount_usd", "timestamp", "business_day", "channel"):
+        for col in ("txn_id", "amount_home", "amount_foreign", "timestamp", "business_day", "channel"):
             g.es[col] = frame[col].tolist()
         return g
 
@@ -416,7 +420,8 @@ def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]
 
 
 def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None,
-                calendar: BusinessCalendar | None = None) -> TransactionGraph:
+                calendar: BusinessCalendar | None = None, home_currency: str = HOME_CURRENCY,
+                foreign_currency: str = "USD", rates: RateTable | None = None) -> TransactionGraph:
     """Build the time-sliced account graph from validated canonical tables.
 
     Parameters
@@ -430,6 +435,13 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
         customer (-1) and an unknown party type.
     calendar : BusinessCalendar, optional
         Default: the PRC calendar.
+    home_currency, foreign_currency : str
+        ISO codes of the rule set's home and foreign-threshold currencies: the edges'
+        ``amount_home`` and ``amount_foreign`` (default CNY and USD, the PBOC rules').
+    rates : RateTable, optional
+        Converts amounts into a home or foreign currency other than CNY and USD (the table
+        holds those already); use the one the table was validated with. Default: the
+        package's illustrative table.
 
     Returns
     -------
@@ -470,7 +482,8 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
 
     business_days, day = calendar.business_day_index(by_time(timestamps))
     channel = by_time(pd.Categorical(transactions["channel"], categories=list(CHANNELS)).codes.astype(np.int8))
-    is_home = by_time((transactions["currency"].astype("string") == HOME_CURRENCY).to_numpy(dtype=bool, na_value=False))
+    is_home = by_time((transactions["currency"].astype("string") == home_currency).to_numpy(dtype=bool, na_value=False))
+    rates = rates or default_rates()
 
     out_indptr, out_edges = _csr(src, len(account_ids))
     in_indptr, in_edges = _csr(dst, len(account_ids))
@@ -480,9 +493,10 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
         account_ids=account_ids, account_customer=account_customer, account_party=account_party,
         customer_ids=customer_ids, business_days=business_days, calendar=calendar,
         src=src, dst=dst, timestamp_ns=by_time(ts_int), day=day,
-        amount_cny=by_time(transactions["amount_cny"].to_numpy(dtype=np.float64)),
-        amount_usd=by_time(transactions["amount_usd"].to_numpy(dtype=np.float64)),
+        amount_home=by_time(rates.amounts_in(transactions, home_currency)),
+        amount_foreign=by_time(rates.amounts_in(transactions, foreign_currency)),
         channel=channel, is_home_currency=is_home, txn_pos=txn_pos,
         out_indptr=out_indptr, out_edges=out_edges, in_indptr=in_indptr, in_edges=in_edges,
-        day_indptr=day_indptr, transactions=transactions,
+        day_indptr=day_indptr, transactions=transactions, home_currency=home_currency,
+        foreign_currency=foreign_currency,
     )

@@ -46,10 +46,31 @@ RATE_OK, RATE_UNKNOWN_CURRENCY, RATE_NO_RATE_FOR_DATE = 0, 1, 2
 @dataclass(frozen=True)
 class RateTable:
     """Exchange rates: ``date`` (datetime64[ns], day), ``currency`` (ISO 4217 code),
-    ``cny_per_unit`` and ``usd_per_unit`` (float64), sorted by currency then date."""
+    ``cny_per_unit`` and ``usd_per_unit`` (float64), sorted by currency then date.
+
+    ``illustrative`` marks a table not fit for production (the package's default): a
+    scan that uses it says so on stderr and in its manifest."""
 
     frame: pd.DataFrame
     source: str = "<memory>"
+    illustrative: bool = False
+
+    def describe(self) -> dict:
+        """What a run manifest records about the rate table."""
+        return {"source": self.source, "illustrative": self.illustrative,
+                "currencies": sorted(self.currencies), "n_rates": len(self.frame),
+                "first_date": None if self.frame.empty else str(self.frame["date"].min().date()),
+                "last_date": None if self.frame.empty else str(self.frame["date"].max().date())}
+
+    def amounts_in(self, transactions: pd.DataFrame, target: str) -> np.ndarray:
+        """A validated table's amounts in the currency ``target``: its ``amount_cny`` or
+        ``amount_usd`` column for CNY and USD (converted when the table was validated),
+        else converted now with :meth:`convert_into`."""
+        if target in ("CNY", "USD"):
+            return transactions[f"amount_{target.lower()}"].to_numpy(dtype=np.float64)
+        return self.convert_into(transactions["timestamp"].to_numpy(dtype="datetime64[ns]"),
+                                 transactions["currency"].astype(str).to_numpy(),
+                                 transactions["amount"].to_numpy(dtype=np.float64), target)
 
     @property
     def currencies(self) -> set[str]:
@@ -113,11 +134,59 @@ class RateTable:
         status : ndarray of int8
             ``RATE_OK``, ``RATE_UNKNOWN_CURRENCY`` or ``RATE_NO_RATE_FOR_DATE``.
         """
+        blocks, pos, has_rate, status = self._lookup(day, codes, currencies)
+        amount = np.asarray(amount, dtype=np.float64)
+        converted = []
+        with np.errstate(over="ignore", invalid="ignore"):  # absurd amounts are rejected later
+            for column in ("cny_per_unit", "usd_per_unit"):
+                out = self._per_unit(blocks, pos, has_rate, column)
+                out *= amount
+                np.round(out, 2, out=out)
+                converted.append(out)
+        return converted[0], converted[1], status
+
+    def convert_into(self, day: np.ndarray, currency, amount: np.ndarray, target: str) -> np.ndarray:
+        """Convert ``amount`` into the currency ``target`` at the rates in force on ``day``
+        (the cross rate through CNY: ``cny_per_unit`` of the row's currency over that of
+        ``target`` on the same day), rounded to the cent once.
+
+        Parameters
+        ----------
+        day : ndarray of datetime64
+        currency : array-like of str
+            ISO codes, as a validated table holds them.
+        amount : ndarray of float64
+        target : str
+            ISO code of the result, e.g. a rule set's home currency.
+
+        Raises
+        ------
+        DataError
+            A row's currency, or ``target``, has no rate on or before the row's day; the
+            message names the currency, the first such day and the fix.
+        """
+        day = np.asarray(day).astype("datetime64[D]", copy=False)
+        codes, currencies = pd.factorize(np.asarray(currency, dtype=object))
+        source_rate = self._per_unit(*self._lookup(day, codes, currencies)[:3], "cny_per_unit")
+        target_rate = self._per_unit(*self._lookup(day, np.zeros(len(day), np.int64), [target])[:3], "cny_per_unit")
+        for rate, name in ((target_rate, np.full(len(day), target, dtype=object)), (source_rate, np.asarray(currency))):
+            missing = np.isnan(rate)
+            if missing.any():
+                first = int(np.flatnonzero(missing)[0])
+                raise DataError(f"{self.source}: no {name[first]} rate on or before {day[first]}, needed to convert "
+                                f"amounts into {target}. Fix: add {name[first]} rows to the rate table (--rates, "
+                                "or rates in the configuration).")
+        out = amount * (source_rate / target_rate)
+        return np.round(out, 2, out=out)
+
+    def _lookup(self, day, codes, currencies):
+        """Where each row's rate sits: the rate table's blocks (one per currency of
+        ``currencies`` that has rates), each row's position in them, whether it has a rate,
+        and its ``RATE_*`` status."""
         day = np.asarray(day).astype("datetime64[D]", copy=False)
         codes = np.asarray(codes, dtype=np.int64)
         if len(codes) and codes.min() < -1:
             codes = np.maximum(codes, -1)  # every unknown currency as -1
-        amount = np.asarray(amount, dtype=np.float64)
         # The rate table's rows for each of ``currencies`` in turn, keyed by (position in
         # ``currencies``, date) in ascending order: one binary search then finds every
         # row's rate, however many currencies the rows mix. Each step below makes as few
@@ -142,17 +211,16 @@ class RateTable:
         del row_key
         pos -= 1
         np.maximum(pos, 0, out=pos)  # rows without a rate read the first one, then get NaN
-        converted = []
-        with np.errstate(over="ignore", invalid="ignore"):  # absurd amounts are rejected later
-            for column in ("cny_per_unit", "usd_per_unit"):
-                per_unit = np.concatenate([table[column].to_numpy(dtype=np.float64) for _, table in blocks]
-                                          + [np.full(1, np.nan)])
-                out = per_unit[pos]
-                out *= amount
-                np.round(out, 2, out=out)
-                out[~has_rate] = np.nan
-                converted.append(out)
-        return converted[0], converted[1], status
+        return blocks, pos, has_rate, status
+
+    @staticmethod
+    def _per_unit(blocks, pos, has_rate, column: str) -> np.ndarray:
+        """Each row's rate from ``column`` (NaN where it has none)."""
+        per_unit = np.concatenate([table[column].to_numpy(dtype=np.float64) for _, table in blocks]
+                                  + [np.full(1, np.nan)])
+        out = per_unit[pos]
+        out[~has_rate] = np.nan
+        return out
 
 
 def _day_number(day: np.ndarray) -> np.ndarray:
@@ -238,11 +306,14 @@ def read_rates(path: str | Path) -> RateTable:
 
 @functools.cache
 def default_rates() -> RateTable:
-    """The small illustrative rate table shipped with the package (one rate per currency
-    from 2000-01-01). Supply real daily rates for production use."""
+    """The small **illustrative** rate table shipped with the package: one approximate
+    rate per currency, applied to every date from 2000-01-01 (BTC at USD 60,000 for 2013
+    and 2022 alike). Marked ``illustrative``; supply real daily rates for production use
+    (``--rates FILE`` or ``rates`` in the configuration)."""
     ref = resources.files("flowgraph") / "data" / "default_rates.csv"
     with resources.as_file(ref) as path:
-        return read_rates(path)
+        table = read_rates(path)
+    return RateTable(table.frame, "flowgraph/data/default_rates.csv (packaged)", illustrative=True)
 
 
 def currency_aliases_used(codes) -> dict[str, str]:
@@ -281,12 +352,13 @@ def rule_applies(rule_parties: str, rule_channels: tuple[str, ...], channel_code
 
 def single_transaction_large_value(
     rules: RuleSet, channel_code: np.ndarray, is_home_currency: np.ndarray,
-    amount_cny: np.ndarray, amount_usd: np.ndarray,
+    amount_home: np.ndarray, amount_foreign: np.ndarray,
     src_party: np.ndarray, dst_party: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """For each rule of ``rules``, whether each transaction alone is at or above its
-    threshold (003 art. 5: CNY amounts against the CNY threshold, foreign-currency amounts
-    in USD against the USD threshold).
+    threshold (003 art. 5: home-currency amounts against the home threshold, other
+    currencies' amounts, converted into the rule set's foreign currency, against the
+    foreign threshold).
 
     Returns
     -------
@@ -295,8 +367,8 @@ def single_transaction_large_value(
     out = {}
     for rule in rules.rules:
         applies = rule_applies(rule.parties, rule.channels, channel_code, src_party, dst_party)
-        over = np.where(is_home_currency, amount_cny >= rule.threshold_cny,
-                        amount_usd >= rule.threshold_usd)
+        over = np.where(is_home_currency, amount_home >= rule.threshold_home,
+                        amount_foreign >= rule.threshold_foreign)
         out[rule.code] = applies & over
     return out
 

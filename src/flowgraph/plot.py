@@ -112,7 +112,7 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     subject = _hit_value(hit, "subject")
     g = nx.MultiDiGraph()
     for r in frame.itertuples():
-        g.add_edge(r.src_account or "(cash)", r.dst_account or "(cash)", amount=r.amount_cny, when=r.timestamp)
+        g.add_edge(r.src_account or "(cash)", r.dst_account or "(cash)", amount=r.amount_home, when=r.timestamp)
     fig, ax = plt.subplots(figsize=(10, 7))
     pos = nx.kamada_kawai_layout(nx.Graph(g)) if g.number_of_nodes() > 2 else nx.spring_layout(g, seed=1)
     pos = _inside(pos) if len(pos) else pos
@@ -122,7 +122,7 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     for n, (x, y) in pos.items():  # below the node, so the arrows' ends stay visible
         ax.text(x, y - 0.045, labels[n], fontsize=7, ha="center", va="top",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    amounts = frame["amount_cny"].to_numpy()
+    amounts = frame["amount_home"].to_numpy()
     max_amount = float(amounts.max()) if len(amounts) else 1.0
     width_of = lambda amount: 0.8 + 5 * amount / max_amount  # noqa: E731
     cmap = plt.get_cmap("viridis")
@@ -130,10 +130,10 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     pairs: dict[tuple, list] = {}
     for k, r in enumerate(frame.itertuples()):
         u, v = r.src_account or "(cash)", r.dst_account or "(cash)"
-        nx.draw_networkx_edges(g, pos, edgelist=[(u, v)], ax=ax, width=width_of(r.amount_cny),
+        nx.draw_networkx_edges(g, pos, edgelist=[(u, v)], ax=ax, width=width_of(r.amount_home),
                                edge_color=[cmap(order[k])], arrows=True, arrowsize=14,
                                connectionstyle=f"arc3,rad={0.08 * (k % 5)}")
-        pairs.setdefault((u, v), []).append((k + 1, r.amount_cny, r.timestamp))
+        pairs.setdefault((u, v), []).append((k + 1, r.amount_home, r.timestamp))
     for (u, v), rows in pairs.items():
         mid = (np.asarray(pos[u]) + np.asarray(pos[v])) / 2
         ax.text(*mid, _edge_label(rows), fontsize=6.5, ha="center", va="center",
@@ -238,14 +238,14 @@ def money_path(graph, hit, reveal_ids: bool = False, key_file=None):
     if tallest == 1:  # one path: zigzag, so arrow labels sit between the account boxes, not on them
         xy = {node: (x, 0.3 if node[0] % 2 else 0.7) for node, (x, _) in xy.items()}
     fig, ax = plt.subplots(figsize=(max(8, 2.6 * n_cols), max(4, 0.9 * tallest + 2)))
-    max_amount = max(float(r.amount_cny) for _, _, r in hops)
+    max_amount = max(float(r.amount_home) for _, _, r in hops)
     width_of = lambda amount: 0.8 + 5 * amount / max_amount  # noqa: E731
     subject = _hit_value(hit, "subject")
     pairs: dict[tuple, list] = {}
     for k, (u, v, r) in enumerate(hops):
-        ax.annotate("", xy=xy[v], xytext=xy[u], arrowprops={"arrowstyle": "-|>", "lw": width_of(r.amount_cny),
+        ax.annotate("", xy=xy[v], xytext=xy[u], arrowprops={"arrowstyle": "-|>", "lw": width_of(r.amount_home),
                                                             "color": "tab:blue", "shrinkA": 18, "shrinkB": 18})
-        pairs.setdefault((u, v), []).append((k + 1, r.amount_cny, r.timestamp))
+        pairs.setdefault((u, v), []).append((k + 1, r.amount_home, r.timestamp))
     for (u, v), rows in pairs.items():
         mid = (np.asarray(xy[u]) + np.asarray(xy[v])) / 2
         ax.text(*mid, _edge_label(rows), fontsize=6.5, ha="center", va="center",
@@ -305,8 +305,8 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     ins, outs = graph.in_edges_of(a, days), graph.out_edges_of(a, days)
     ins, outs = ins[graph.src[ins] != a], outs[graph.dst[outs] != a]
     span = np.arange(days[0], days[1] + 1)
-    day_in = np.bincount(graph.day[ins] - days[0], weights=graph.amount_cny[ins], minlength=len(span))[:len(span)]
-    day_out = np.bincount(graph.day[outs] - days[0], weights=graph.amount_cny[outs], minlength=len(span))[:len(span)]
+    day_in = np.bincount(graph.day[ins] - days[0], weights=graph.amount_home[ins], minlength=len(span))[:len(span)]
+    day_out = np.bincount(graph.day[outs] - days[0], weights=graph.amount_home[outs], minlength=len(span))[:len(span)]
     phi = phi_table(graph, get_rule_set(rule_set))[a, CHANNELS.index("transfer")]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     x = np.arange(len(span))

@@ -56,6 +56,7 @@ from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
 from .graph import TransactionGraph, build_graph
 from .io import Dataset, load_dataset
+from .money import RateTable
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
 from .txstore import TransactionStore, is_store
@@ -228,7 +229,7 @@ class StoreWindow:
 
 
 def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None = None,
-                 clock: "Stopwatch | None" = None) -> StoreWindow:
+                 clock: "Stopwatch | None" = None, rates: RateTable | None = None) -> StoreWindow:
     """Read from ``store`` only the days a scan of ``as_of`` (default: every stored day)
     needs, and find its hits: the same hits as a scan of the whole history.
 
@@ -272,7 +273,7 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
             dataset = store.dataset(read_from, end_day)
         with clock("graph"):
             graph = build_graph(dataset.transactions.table, dataset.accounts.table if len(dataset.accounts.table)
-                                else None, calendar)
+                                else None, calendar, config.rules.home_currency, config.rules.foreign_currency, rates)
         days = (graph.day_index(scan_first), graph.day_index(scan_last))
         with clock("detect"):
             scanned = scan_hits(graph, config, days)
@@ -364,7 +365,8 @@ def _scan_days(graph: TransactionGraph, as_of: str | None) -> tuple[int, int, st
 def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig | None = None,
              as_of: str | None = None, store_path: str | Path | None = None, reveal_ids: bool = False,
              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
-             on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None) -> ScanResult:
+             on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None,
+             rates: RateTable | None = None) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -398,6 +400,10 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     stopwatch : Stopwatch, optional
         Times the stages (a caller may have timed loading with it already); the manifest
         records them as ``timings_s``.
+    rates : RateTable, optional
+        The exchange rates ``dataset`` was (or, given as a path, is) validated with; they
+        also convert amounts into the rule set's home currency. Default: the
+        configuration's (``config.rates()``). The manifest records which (``rates``).
 
     Raises
     ------
@@ -407,22 +413,24 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         No accepted transaction, a damaged store.
     """
     config = config or ScanConfig()
+    rates = rates or config.rates()
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
     window = None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
-        window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock)
+        window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock, rates)
         dataset = window.dataset
     elif not isinstance(dataset, Dataset):
         with clock("load"):
-            dataset = load_dataset(dataset)
+            dataset = load_dataset(dataset, rates=rates)
     table = dataset.transactions.table
     if len(table) == 0:
         raise DataError(f"{dataset.transactions.report.source}: no accepted transaction, nothing to scan. "
                         "Fix: see the rejected rows and their reasons (flowgraph ingest INPUT --out DIR).")
     if window is None:
         with clock("graph"):
-            graph = build_graph(table, dataset.accounts.table, config.calendar())
+            graph = build_graph(table, dataset.accounts.table, config.calendar(), config.rules.home_currency,
+                                config.rules.foreign_currency, rates)
         first, last, mode = _scan_days(graph, as_of)
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
@@ -430,13 +438,13 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     try:
         with store.lock(wait_s):
             return _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk, clock, None if window is None else window.scanned)
+                        progress, on_chunk, clock, rates, None if window is None else window.scanned)
     finally:
         store.close()
 
 
 def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk, clock, scanned: ScannedHits | None = None) -> ScanResult:
+         on_chunk, clock, rates, scanned: ScannedHits | None = None) -> ScanResult:
     with clock("fingerprint"):
         fingerprint = data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
@@ -482,6 +490,12 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
                 "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,
                 "resumed": resumed, "checks": checks, "deidentified": not reveal_ids,
+                # what the thresholds, amounts and business days came from (issue 13)
+                "rule_set": {"name": config.rules.name, "description": config.rules.description,
+                             "home_currency": config.rules.home_currency,
+                             "foreign_currency": config.rules.foreign_currency,
+                             "calendar": config.rules.calendar},
+                "rates": rates.describe(),
                 # business days whose holidays were estimated, not taken from an official notice
                 "calendar_note": graph.calendar.coverage_note(*data_range),
                 "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],

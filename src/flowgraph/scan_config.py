@@ -4,7 +4,9 @@ model weights, calendar), validated when it is loaded.
 Every key is optional; what is absent keeps its default (the SPEC numbers in
 :mod:`flowgraph.config` and the detectors' parameter classes). Example::
 
-    rule_set = "PBOC-2016"          # or "PBOC-2003", for a retrospective re-scan
+    rule_set = "PBOC-2016"          # or "PBOC-2003" (a retrospective re-scan), "US-BSA", or a
+                                    # [rule_set] table, or rule_set_file = "my-rules.toml"
+    rates = "rates.csv"             # exchange rates (default: the illustrative packaged table)
     chunk_days = 5                  # business days committed to the store at a time
 
     [calendar]
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import tomllib
@@ -45,11 +48,13 @@ from typing import ClassVar
 
 from .alerts import ModelConfig
 from .calendar import BusinessCalendar
+from .config import RuleSet, check_detector_rules, get_rule_set, read_rule_set_file, rule_set_from_table
 from .detectors import REGISTRY
 from .detectors._params import Constraint, Interval, KnownRuleSet, Options, OptionalPath, validate_params
-from .errors import ConfigError
+from .errors import ConfigError, DataError
+from .money import RateTable, default_rates, read_rates
 
-TOP_KEYS = {"rule_set", "chunk_days", "calendar", "detectors", "model"}
+TOP_KEYS = {"rule_set", "rule_set_file", "rates", "chunk_days", "calendar", "detectors", "model"}
 CALENDAR_KEYS = ("extra_holidays", "extra_workdays", "holidays_file", "beyond_coverage")
 
 #: Chunks only set how much work a commit to the store holds; any size gives the same hits.
@@ -123,8 +128,10 @@ class ScanConfig:
 
     Parameters
     ----------
-    rule_set : str
-        Large-value rule set (``flowgraph.config.RULE_SETS``), used by every detector.
+    rule_set : str or RuleSet
+        Large-value rule set, by name (``flowgraph.config.RULE_SETS``) or defined by the
+        user (a ``[rule_set]`` table or ``rule_set_file`` in TOML), used by every detector;
+        its ``calendar`` names the business days and its home currency the amounts.
     detector_params : dict
         Detector name -> its parameters dataclass, or a dict of its fields (these take
         ``rule_set``). Detectors left out get their defaults under ``rule_set``; a
@@ -132,25 +139,29 @@ class ScanConfig:
     model : ModelConfig or dict
         Weights, tolerance band, alert threshold.
     extra_holidays, extra_workdays : tuple of str
-        Overrides of the PRC calendar.
+        Overrides of the rule set's calendar.
     holidays_file : str, optional
         A holidays file (format: :mod:`flowgraph.calendar`) for years the holiday package
         lacks; in TOML, relative to the configuration file's folder.
     beyond_coverage : {"estimate", "error", "weekends"}
         Years without official holiday data: estimated (default, marked in the manifest),
-        refused, or Monday-Friday.
+        refused, or Monday-Friday (the PRC calendar only: the others cover every year).
+    rates_file : str, optional
+        Exchange-rate table (:func:`flowgraph.money.read_rates`); in TOML ``rates``,
+        relative to the configuration file's folder. Default: the packaged illustrative one.
     chunk_days : int
         Business days scanned and committed to the store at a time (a killed scan loses
         at most one chunk of work), in [1, 250].
     """
 
-    rule_set: str = "PBOC-2016"
+    rule_set: str | RuleSet = "PBOC-2016"
     detector_params: dict = field(default_factory=dict, hash=False)
     model: ModelConfig = field(default_factory=ModelConfig)
     extra_holidays: tuple = ()
     extra_workdays: tuple = ()
     holidays_file: str | None = None
     beyond_coverage: str = "estimate"
+    rates_file: str | None = None
     chunk_days: int = 5
 
     _parameter_constraints: ClassVar[dict] = {
@@ -161,26 +172,67 @@ class ScanConfig:
         "extra_workdays": _Dates(),
         "holidays_file": OptionalPath(),
         "beyond_coverage": Options("estimate", "error", "weekends"),
+        "rates_file": OptionalPath(),
         "chunk_days": Interval(int, 1, MAX_CHUNK_DAYS),
     }
 
     def __post_init__(self) -> None:
         validate_params(self)
+        check_detector_rules(self.rules, "rule_set")
+        if self.rules.calendar != "prc" and self.holidays_file is not None:
+            raise ConfigError(f"[calendar] holidays_file: is for the PRC calendar, but rule set {self.rules.name!r} "
+                              f"counts business days with the {self.rules.calendar!r} calendar. Fix: remove "
+                              "holidays_file, or list single dates in extra_holidays / extra_workdays.")
         try:
             self.calendar()
         except (ConfigError, ValueError) as exc:
             raise ConfigError(f"[calendar]: {exc}") from None
+        known = self.rates().currencies
+        for key in ("home_currency", "foreign_currency"):
+            currency = getattr(self.rules, key)
+            if currency not in known:
+                raise ConfigError(f"rule_set {key}: the rate table ({self.rates().source}) has no {currency} rates, so "
+                                  f"amounts cannot be converted into it. Fix: add {currency} rows to the rate table "
+                                  f"in the configuration (rates = \"FILE\"; --rates comes too late for this check), or "
+                                  f"choose one of {sorted(known)}.")
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rule set itself (``rule_set`` may be its name)."""
+        return get_rule_set(self.rule_set)
 
     def calendar(self) -> BusinessCalendar:
+        """The rule set's calendar (:data:`flowgraph.config.CALENDARS`) with the overrides."""
+        kind = self.rules.calendar
+        if kind == "us_federal":
+            return BusinessCalendar.us_federal(self.extra_holidays, self.extra_workdays)
+        if kind == "weekdays":
+            return BusinessCalendar.weekdays_only(self.extra_holidays, self.extra_workdays)
         return BusinessCalendar.prc(extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays,
                                     beyond_coverage=self.beyond_coverage, holidays_file=self.holidays_file)
 
+    def rates(self) -> RateTable:
+        """The exchange-rate table: ``rates_file``, else the packaged illustrative one.
+
+        Raises
+        ------
+        ConfigError
+            ``rates_file`` cannot be read as a rate table (naming the key and the fix).
+        """
+        if self.rates_file is None:
+            return default_rates()
+        return _read_rates_file(self.rates_file, _file_sha256(self.rates_file))
+
     def to_dict(self) -> dict:
-        return {"rule_set": self.rule_set, "chunk_days": self.chunk_days,
+        rule_set = self.rule_set if isinstance(self.rule_set, str) else self.rule_set.to_dict()
+        payload = {"rule_set": rule_set, "chunk_days": self.chunk_days,
                 "calendar": {"extra_holidays": list(self.extra_holidays), "extra_workdays": list(self.extra_workdays),
                              "holidays_file": self._holidays_file_digest(), "beyond_coverage": self.beyond_coverage},
                 "detectors": {n: dataclasses.asdict(p) for n, p in sorted(self.detector_params.items())},
                 "model": dataclasses.asdict(self.model)}
+        if self.rates_file is not None:  # a changed table converts amounts differently
+            payload["rates"] = {"path": self.rates_file, "sha256": _file_sha256(self.rates_file)}
+        return payload
 
     def _holidays_file_digest(self) -> dict | None:
         """The holidays file by path and content: a changed file changes the hash."""
@@ -194,6 +246,23 @@ class ScanConfig:
         payload = self.to_dict()
         payload.pop("chunk_days")
         return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@functools.cache
+def _read_rates_file(path: str, sha256: str) -> RateTable:
+    """The rate table at ``path``, read once per content (``sha256``)."""
+    try:
+        return read_rates(path)
+    except DataError as exc:
+        raise ConfigError(f"rates: {exc}") from None
+
+
+def _file_sha256(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ConfigError(f"rates {path!r}: cannot be read ({exc.strerror}). Fix: check the path (relative to the "
+                          "configuration file's folder) and its permissions.") from None
 
 
 def _is_date(value) -> bool:
@@ -251,6 +320,19 @@ def load_config(path: str | Path | None = None) -> ScanConfig:
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(TOP_KEYS)}")
     kwargs = {key: raw[key] for key in ("rule_set", "chunk_days") if key in raw}
+    if "rule_set" in raw and "rule_set_file" in raw:
+        raise ConfigError(f"{path}: both rule_set and rule_set_file are given. Fix: keep one.")
+    if isinstance(raw.get("rule_set"), dict):
+        kwargs["rule_set"] = rule_set_from_table(raw["rule_set"], f"{path}: [rule_set]")
+    if "rule_set_file" in raw:
+        if not isinstance(raw["rule_set_file"], str):
+            raise ConfigError(f"{path}: rule_set_file must be a path (text). Got {raw['rule_set_file']!r} instead.")
+        try:
+            kwargs["rule_set"] = read_rule_set_file(path.parent / raw["rule_set_file"])
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    if "rates" in raw:
+        kwargs["rates_file"] = str(path.parent / raw["rates"]) if isinstance(raw["rates"], str) else raw["rates"]
     kwargs["detector_params"] = raw.get("detectors", {})
     kwargs["model"] = raw.get("model", {})
     cal = raw.get("calendar", {})

@@ -54,8 +54,8 @@ def edge_money(g, rules):
     out = []
     for e in range(g.n_edges):
         foreign = not g.is_home_currency[e]
-        amount = cents(g.amount_usd[e] if foreign else g.amount_cny[e])
-        phis = [threshold_cents(r.threshold_usd if foreign else r.threshold_cny) for r in rules.rules
+        amount = cents(g.amount_foreign[e] if foreign else g.amount_home[e])
+        phis = [threshold_cents(r.threshold_foreign if foreign else r.threshold_home) for r in rules.rules
                 if _applies(r, CHANNELS[g.channel[e]], party(g.src[e]), party(g.dst[e]))]
         out.append((amount, min(phis, default=0), int(foreign)))
     return out
@@ -72,16 +72,16 @@ def fan_reference(g, first, last, window_days, k_many, k_few, floor, small):
         for d in range(first, last + 1):
             senders, receivers, amt_in, amt_out = set(), set(), 0, 0
             for e in range(g.n_edges):
-                if not (d - window_days + 1 <= g.day[e] <= d) or g.amount_cny[e] < small[a]:
+                if not (d - window_days + 1 <= g.day[e] <= d) or g.amount_home[e] < small[a]:
                     continue
                 if g.dst[e] == a and g.src[e] >= 0 and g.src[e] != a and \
                         (own < 0 or g.account_customer[g.src[e]] != own):
                     senders.add(g.src[e])
-                    amt_in += cents(g.amount_cny[e])
+                    amt_in += cents(g.amount_home[e])
                 if g.src[e] == a and g.dst[e] >= 0 and g.dst[e] != a and \
                         (own < 0 or g.account_customer[g.dst[e]] != own):
                     receivers.add(g.dst[e])
-                    amt_out += cents(g.amount_cny[e])
+                    amt_out += cents(g.amount_home[e])
             ns, nr = len(senders), len(receivers)
             material = amt_in >= cents(floor[a]) and amt_out >= cents(floor[a])
             met = [ns >= k_many, nr >= k_many,
@@ -113,9 +113,9 @@ def pass_through_reference(g, first, last, run_days, floor, tolerance, qualifies
                 if not (d - run_days + 1 <= g.day[e] <= d):
                     continue
                 if g.dst[e] == a and g.src[e] != a and (own < 0 or g.src[e] < 0 or g.account_customer[g.src[e]] != own):
-                    s_in += cents(g.amount_cny[e])
+                    s_in += cents(g.amount_home[e])
                 if g.src[e] == a and g.dst[e] != a and (own < 0 or g.dst[e] < 0 or g.account_customer[g.dst[e]] != own):
-                    s_out += cents(g.amount_cny[e])
+                    s_out += cents(g.amount_home[e])
             flags[d] = bool(qualifies(s_in, s_out, cents(floor[a]), tolerance))
             hi = max(s_in, s_out)
             gap = (hi - min(s_in, s_out)) / hi if hi else 1.0
@@ -190,7 +190,7 @@ def daily_structuring_reference(g, rules, first, last, window_days, band_low, mi
     return sorted(out)
 
 
-def daily_cumulative_reference(day, src_cust, dst_cust, applies, amount, is_foreign, threshold_cny, threshold_usd,
+def daily_cumulative_reference(day, src_cust, dst_cust, applies, amount, is_foreign, threshold_home, threshold_foreign,
                                first, last):
     """Kernel twin of :func:`flowgraph._kernels.large_value.daily_cumulative`, from
     major-unit amounts and thresholds; sums are int cents."""
@@ -204,7 +204,7 @@ def daily_cumulative_reference(day, src_cust, dst_cust, applies, amount, is_fore
                 sums[key] = sums.get(key, 0) + cents(amount[e])
                 counts[key] = counts.get(key, 0) + 1
     return sorted((*k, counts[k], sums[k]) for k in sums
-                  if sums[k] >= threshold_cents(threshold_usd if k[3] else threshold_cny))
+                  if sums[k] >= threshold_cents(threshold_foreign if k[3] else threshold_home))
 
 
 def frequent_reference(pairs, per_day, consecutive):

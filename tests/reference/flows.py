@@ -16,18 +16,18 @@ def forwarding_links(g, wday, n_edges, hop_days, share, tolerance, floor_cents, 
     links = []
     for i in range(n_edges):
         a, m = int(g.src[i]), int(g.dst[i])
-        x1 = cents(g.amount_cny[i])
+        x1 = cents(g.amount_home[i])
         if a < 0 or m < 0 or a == m or x1 < floor_cents[a]:
             continue
         kept = []
         for o in range(i + 1, n_edges):
             if int(g.src[o]) != m or int(wday[o]) - int(wday[i]) > hop_days:
                 continue
-            b, x2 = int(g.dst[o]), cents(g.amount_cny[o])
+            b, x2 = int(g.dst[o]), cents(g.amount_home[o])
             if b < 0 or b == m or x2 < floor_cents[m]:
                 continue
-            received = sum(cents(g.amount_cny[e]) for e in range(i, o) if int(g.dst[e]) == m)
-            paid = sum(cents(g.amount_cny[e]) for e in range(i + 1, o) if int(g.src[e]) == m)
+            received = sum(cents(g.amount_home[e]) for e in range(i, o) if int(g.dst[e]) == m)
+            paid = sum(cents(g.amount_home[e]) for e in range(i + 1, o) if int(g.src[e]) == m)
             if share * max(x1, received - paid) <= x2 <= (1 + tolerance) * x1:
                 kept.append((i, o))
         links.extend(kept[:max_links])
@@ -114,8 +114,8 @@ def layered_clusters(g, wday, links, window_days, min_sources, min_middle, min_s
         window = [(i, o) for i, o in links if int(wday[i]) >= start and int(wday[o]) <= d]
         passed = {}
         for m in {int(g.dst[i]) for i, _ in window}:
-            out = sum(cents(g.amount_cny[o]) for o in {o for i, o in window if int(g.dst[i]) == m})
-            got = sum(cents(g.amount_cny[e]) for e in range(g.n_edges)
+            out = sum(cents(g.amount_home[o]) for o in {o for i, o in window if int(g.dst[i]) == m})
+            got = sum(cents(g.amount_home[e]) for e in range(g.n_edges)
                       if int(g.dst[e]) == m and start <= int(wday[e]) <= d)
             passed[m] = out >= share * got
         kept = [(i, o) for i, o in window if passed[int(g.dst[i])]]
@@ -159,7 +159,7 @@ def material_running_cents(g, floor_cents):
     total, out = 0, [0]
     for e in g.in_edges.tolist():
         payer = int(g.src[e])
-        amount = cents(g.amount_cny[e])
+        amount = cents(g.amount_home[e])
         if amount >= int(floor_cents[payer if payer >= 0 else int(g.dst[e])]):
             total += amount
         out.append(total)

@@ -55,7 +55,7 @@ def large_value_reference(rows, rules):
                 continue
             home = r["is_home_currency"]
             value = exact(r["amount_cny"] if home else r["amount_usd"])
-            threshold = exact(rule.threshold_cny if home else rule.threshold_usd)
+            threshold = exact(rule.threshold_home if home else rule.threshold_foreign)
             if value >= threshold:
                 single.add((r["txn_id"], rule.code))
             for customer, direction in ((r["src_customer"], "out"), (r["dst_customer"], "in")):

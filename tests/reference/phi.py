@@ -15,7 +15,7 @@ def edge_phi_reference(graph, rules) -> tuple[list[int], list[int]]:
     amounts, phis = [], []
     for e in range(graph.n_edges):
         home = bool(graph.is_home_currency[e])
-        amounts.append(int(graph.amount_cny_cents[e] if home else graph.amount_usd_cents[e]))
+        amounts.append(int(graph.amount_home_cents[e] if home else graph.amount_foreign_cents[e]))
         s, d, c = int(graph.src[e]), int(graph.dst[e]), int(graph.channel[e])
         covering = []
         for rule in rules.rules:
@@ -25,6 +25,6 @@ def edge_phi_reference(graph, rules) -> tuple[list[int], list[int]]:
                 continue
             if rule.parties == "both_entity" and not (entity(s) and entity(d)):
                 continue
-            covering.append(threshold_cents(rule.threshold_cny if home else rule.threshold_usd))
+            covering.append(threshold_cents(rule.threshold_home if home else rule.threshold_foreign))
         phis.append(min(covering) if covering else 0)
     return amounts, phis

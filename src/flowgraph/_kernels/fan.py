@@ -126,7 +126,7 @@ def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small
     are compared in integer cents (sums that add and remove stay exact)."""
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
-    amount_cny, amount_cents, cust = g.amount_cny, g.amount_cny_cents, g.customer
+    amount_home, amount_cents, cust = g.amount_home, g.amount_home_cents, g.customer
     i0, i1 = g.in_indptr[a], g.in_indptr[a + 1]
     o0, o1 = g.out_indptr[a], g.out_indptr[a + 1]
     if i0 == i1 and o0 == o1:
@@ -144,19 +144,19 @@ def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small
         # one sender / receiver in or out of the window at a time, in time order
         while in_hi < i1 and day[in_edges[in_hi]] <= d:
             e = in_edges[in_hi]
-            n, cents = _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, 1)
+            n, cents = _edge(src[e], amount_home[e], amount_cents[e], a, own, small, cust, cnt_in, 1)
             n_snd, amt_in, in_hi = n_snd + n, amt_in + cents, in_hi + 1
         while in_lo < in_hi and day[in_edges[in_lo]] < lo_day:
             e = in_edges[in_lo]
-            n, cents = _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
+            n, cents = _edge(src[e], amount_home[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
             n_snd, amt_in, in_lo = n_snd + n, amt_in + cents, in_lo + 1
         while out_hi < o1 and day[out_edges[out_hi]] <= d:
             e = out_edges[out_hi]
-            n, cents = _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, 1)
+            n, cents = _edge(dst[e], amount_home[e], amount_cents[e], a, own, small, cust, cnt_out, 1)
             n_rcv, amt_out, out_hi = n_rcv + n, amt_out + cents, out_hi + 1
         while out_lo < out_hi and day[out_edges[out_lo]] < lo_day:
             e = out_edges[out_lo]
-            n, cents = _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
+            n, cents = _edge(dst[e], amount_home[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
             n_rcv, amt_out, out_lo = n_rcv + n, amt_out + cents, out_lo + 1
         for c in range(N_CONDITIONS):
             if not _met(c, n_snd, n_rcv, amt_in, amt_out, k_many, k_few, floor_cents):
@@ -175,10 +175,10 @@ def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small
     # leave the counters clean for the next account
     for k in range(in_lo, in_hi):
         e = in_edges[k]
-        _edge(src[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
+        _edge(src[e], amount_home[e], amount_cents[e], a, own, small, cust, cnt_in, -1)
     for k in range(out_lo, out_hi):
         e = out_edges[k]
-        _edge(dst[e], amount_cny[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
+        _edge(dst[e], amount_home[e], amount_cents[e], a, own, small, cust, cnt_out, -1)
     return n_rows
 
 
@@ -232,7 +232,7 @@ def fan_days(g, last_day, window_days, k_many, k_few, floor_cents, small, n_chun
 @jit(parallel=True)
 def _fan_evidence_pass(account, best_day, use_in, use_out, window_days, small, g, offsets, out):
     fill = len(out) > 0
-    amount_cny, customer, day, dst = g.amount_cny, g.customer, g.day, g.dst
+    amount_home, customer, day, dst = g.amount_home, g.customer, g.day, g.dst
     in_edges, in_indptr, out_edges, out_indptr = g.in_edges, g.in_indptr, g.out_edges, g.out_indptr
     src = g.src
     for i in numba.prange(len(account)):
@@ -246,7 +246,7 @@ def _fan_evidence_pass(account, best_day, use_in, use_out, window_days, small, g
             j0, j1 = window_range(a, hi - window_days + 1, hi, indptr, edges, day)
             for j in range(j0, j1):
                 e = edges[j]
-                if _is_counterparty(other[e], a, customer[a], amount_cny[e], small[a], customer):
+                if _is_counterparty(other[e], a, customer[a], amount_home[e], small[a], customer):
                     if fill:
                         out[offsets[i] + k] = e
                     k += 1

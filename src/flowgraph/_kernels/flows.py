@@ -114,7 +114,7 @@ def _first_after(lo, hi, edges, e):
 def _account_links(g, wday, m, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, out, pos,
                    fill):
     """Links through account ``m``; written from row ``pos`` when ``fill``; returns their count."""
-    src, dst, cents = g.src, g.dst, g.amount_cny_cents
+    src, dst, cents = g.src, g.dst, g.amount_home_cents
     in_edges, out_edges = g.in_edges, g.out_edges
     out_lo, out_hi = g.out_indptr[m], g.out_indptr[m + 1]
     in_hi = g.in_indptr[m + 1]

@@ -1,9 +1,9 @@
 """Large-value daily cumulative sums and the "frequent" rule (SPEC §2, §1, §3.4).
 
 ``daily_cumulative``: per customer, direction (0 = in, 1 = out), currency class (0 =
-CNY, 1 = foreign, in USD) and business day, the sum of the transactions a rule covers;
+home currency, 1 = foreign, in the rule set's foreign currency) and business day, the sum of the transactions a rule covers;
 reports every sum at or above the rule's threshold. Amounts, sums and thresholds are
-integer cents: float yuan would put some splits of exactly Φ a hair under it. Edges are
+integer cents: float major units would put some splits of exactly Φ a hair under it. Edges are
 in day order, so each day is one slice (``day_indptr``) accumulated into per-customer
 buffers and cleared after.
 
@@ -27,7 +27,7 @@ from .runs import chunk_bounds
 @jit
 def _side_slot(e, side, src_cust, dst_cust, is_foreign):
     """The customer an edge's amount adds to on one side (0: payee, in; 1: payer, out) and
-    its slot: direction × currency class (0 CNY, 1 foreign). Customer -1: none."""
+    its slot: direction × currency class (0 home, 1 foreign). Customer -1: none."""
     c = dst_cust[e] if side == 0 else src_cust[e]
     return c, side * 2 + (1 if is_foreign[e] else 0)
 
@@ -50,8 +50,8 @@ def daily_sums_out(n_rows: int) -> DailySums:
 
 
 @jit
-def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
-              threshold_usd_cents, n_customers, first_day, offsets, out, fill):
+def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_home_cents,
+              threshold_foreign_cents, n_customers, first_day, offsets, out, fill):
     """Days ``day_lo..day_hi - 1`` (items, from ``first_day``) with one set of per-customer
     buffers: count each day's sums into ``offsets[item + 1]``, or write them."""
     acc = np.zeros((n_customers, 4), np.int64)
@@ -80,7 +80,7 @@ def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cen
         for t in range(n_touched):
             c = touched[t]
             for slot in range(4):
-                threshold = threshold_usd_cents if slot % 2 == 1 else threshold_cny_cents
+                threshold = threshold_foreign_cents if slot % 2 == 1 else threshold_home_cents
                 if cnt[c, slot] > 0 and acc[c, slot] >= threshold:
                     if fill:
                         k = offsets[item] + n_out
@@ -99,8 +99,8 @@ def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cen
 
 
 @jit(parallel=True)
-def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
-                threshold_usd_cents, n_customers, first_day, n_chunks, offsets, out):
+def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_home_cents,
+                threshold_foreign_cents, n_customers, first_day, n_chunks, offsets, out):
     """Days are independent: parallel chunks of days, each with its own buffers; item
     ``i`` is business day ``first_day + i``."""
     fill = len(out.day) > 0
@@ -109,11 +109,11 @@ def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign
     # NamedTuple's arrays came back all zeros (numba parfors; the reference test caught it)
     for ch in numba.prange(len(bounds) - 1):
         _sum_days(bounds[ch], bounds[ch + 1], day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
-                  threshold_cny_cents, threshold_usd_cents, n_customers, first_day, offsets, out, fill)
+                  threshold_home_cents, threshold_foreign_cents, n_customers, first_day, offsets, out, fill)
 
 
-def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_cny_cents,
-                     threshold_usd_cents, n_customers, first_day, last_day, n_chunks=1) -> DailySums:
+def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_home_cents,
+                     threshold_foreign_cents, n_customers, first_day, last_day, n_chunks=1) -> DailySums:
     """Daily cumulative sums at or above a rule's threshold.
 
     Parameters
@@ -125,9 +125,10 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     applies : ndarray of bool
         Edges the rule covers.
     value_cents : ndarray of int64
-        Amount in fen for CNY edges, in US cents for foreign ones.
+        Amount in cents of the home currency for home-currency edges, of the foreign
+        currency for the others.
     is_foreign : ndarray of bool
-    threshold_cny_cents, threshold_usd_cents : int
+    threshold_home_cents, threshold_foreign_cents : int
         The rule's thresholds in fen and in US cents.
     n_customers, first_day, last_day : int
     n_chunks : int
@@ -139,7 +140,7 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     """
     n_days = max(last_day - first_day + 1, 0)
     return count_then_fill(_daily_pass, n_days, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
-                           threshold_cny_cents, threshold_usd_cents, n_customers, first_day, n_chunks,
+                           threshold_home_cents, threshold_foreign_cents, n_customers, first_day, n_chunks,
                            make_out=daily_sums_out)[1]
 
 

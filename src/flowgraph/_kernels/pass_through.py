@@ -87,9 +87,9 @@ def _scan_account(g, a, last_day, run_days, floor_cents, tolerance, buf_in, buf_
             other = g.src[e] if side == 0 else g.dst[e]
             if g.day[e] <= last_day and _flows(other, a, own, g.customer):
                 if side == 0:
-                    buf_in[g.day[e]] += g.amount_cny_cents[e]
+                    buf_in[g.day[e]] += g.amount_home_cents[e]
                 else:
-                    buf_out[g.day[e]] += g.amount_cny_cents[e]
+                    buf_out[g.day[e]] += g.amount_home_cents[e]
                 touched_lo = min(touched_lo, g.day[e])
                 touched_hi = max(touched_hi, g.day[e])
     n_rows = 0

@@ -4,8 +4,9 @@
 A rule covers an edge when its channel is among the rule's and its parties qualify:
 ``anyone``; ``any_person`` (a natural person, or an unknown party, on at least one side:
 unknown parties are taken as persons, the lower thresholds; a side without an account is
-unknown); ``both_entity`` (entities on both sides). CNY edges compare their fen with the CNY threshold,
-foreign ones their US cents with the USD threshold; of several rules the lowest Φ counts.
+unknown); ``both_entity`` (entities on both sides). Home-currency edges compare their cents
+with the home threshold, the others their cents of the foreign currency with the foreign
+threshold; of several rules the lowest Φ counts.
 One pass over the edges, in parallel; the rules arrive as small tables.
 """
 
@@ -22,7 +23,7 @@ PERSON, ENTITY, UNKNOWN = 0, 1, -1
 
 
 @jit(parallel=True)
-def edge_phi_cents(src, dst, account_party, channel, is_home_currency, amount_cny_cents, amount_usd_cents,
+def edge_phi_cents(src, dst, account_party, channel, is_home_currency, amount_home_cents, amount_foreign_cents,
                    rule_channels, rule_parties, rule_cny_cents, rule_usd_cents):
     """Each edge's amount and Φ in cents.
 
@@ -35,7 +36,7 @@ def edge_phi_cents(src, dst, account_party, channel, is_home_currency, amount_cn
     channel : ndarray of int8
         Channel code (-1: none).
     is_home_currency : ndarray of bool
-    amount_cny_cents, amount_usd_cents : ndarray of int64
+    amount_home_cents, amount_foreign_cents : ndarray of int64
     rule_channels : ndarray of int64
         Per rule, a bit mask of the channel codes it covers.
     rule_parties : ndarray of int64
@@ -53,7 +54,7 @@ def edge_phi_cents(src, dst, account_party, channel, is_home_currency, amount_cn
     phi_cents = np.zeros(n, np.int64)
     for e in numba.prange(n):
         foreign = not is_home_currency[e]
-        amount_cents[e] = amount_usd_cents[e] if foreign else amount_cny_cents[e]
+        amount_cents[e] = amount_foreign_cents[e] if foreign else amount_home_cents[e]
         c = channel[e]
         # a side without an account (cash, a counterparty the data does not name) is unknown
         s = account_party[src[e]] if src[e] >= 0 else UNKNOWN

@@ -37,7 +37,7 @@ from .._files import write_atomically
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
 from ..store import parse_json_lists
-from .evidence import CONTEXT_DAYS, case_graph, case_transactions, has_case_transactions
+from .evidence import CONTEXT_DAYS, case_graph, case_transactions, has_case_transactions, run_rule_set
 
 #: Multi-hop hits whose path of the money is drawn, and structuring hits whose band is
 #: drawn, at most (the strongest first): the page stays readable and quick to open.
@@ -313,7 +313,7 @@ def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: p
         rows.append(f"<tr><td class=\"num\">{k}</td><td>{html.escape(str(r.txn_id))}</td>"
                     f"<td class=\"num\">{pd.Timestamp(r.timestamp):%Y-%m-%d %H:%M}</td><td>{html.escape(party(r.src_account))}</td>"
                     f"<td>{html.escape(party(r.dst_account))}</td><td>{d}</td><td class=\"num\">{r.amount:,.2f}</td>"
-                    f"<td>{html.escape(str(r.currency))}</td><td class=\"num\">{r.amount_cny:,.2f}</td>"
+                    f"<td>{html.escape(str(r.currency))}</td><td class=\"num\">{r.amount_home:,.2f}</td>"
                     f"<td>{html.escape(str(r.channel))}</td>"
                     f"<td>{html.escape(', '.join(sorted(set(cited.get(r.txn_id, [])))))}</td></tr>")
     shown = ", ".join(sorted(html.escape(name(a)) for a in unit))
@@ -368,7 +368,7 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
         days = (max(0, first - CONTEXT_DAYS), min(graph.n_days - 1, last + CONTEXT_DAYS))
         parts.append(_figure_html(
             plot.daily_flows(graph, subject, days=days, run=(alert["window_start"], alert["window_end"]),
-                             rule_set=config.get("rule_set", "PBOC-2016"), reveal_ids=reveal_ids, key_file=key_file,
+                             rule_set=run_rule_set(config), reveal_ids=reveal_ids, key_file=key_file,
                              run_label="alert window"),
             "daily flows of the subject account with its large-value threshold Φ and 0.8 Φ"))
     for _, hit in hits[hits["typology"].str.startswith("structuring")].head(MAX_BAND_PICTURES).iterrows():
@@ -376,7 +376,7 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
         channel = measures.get("method", "cash") if isinstance(measures, dict) else "cash"
         window = _day_span(graph, hit["window_start"], hit["window_end"])
         parts.append(_figure_html(
-            plot.structuring_band(graph, hit["subject"], channel=channel, rule_set=config.get("rule_set", "PBOC-2016"),
+            plot.structuring_band(graph, hit["subject"], channel=channel, rule_set=run_rule_set(config),
                                   days=window, reveal_ids=reveal_ids, key_file=key_file),
             f"near-threshold band of {name_of(hit['subject'])} ({channel}, the structuring hit's window)"))
     return "".join(parts)

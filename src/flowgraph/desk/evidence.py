@@ -37,11 +37,11 @@ CONTEXT_DAYS = 5
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS case_transactions (txn_id TEXT PRIMARY KEY, timestamp TEXT, src_account TEXT, "
-    "dst_account TEXT, amount REAL, currency TEXT, amount_cny REAL, amount_usd REAL, channel TEXT)",
+    "dst_account TEXT, amount REAL, currency TEXT, amount_home REAL, amount_foreign REAL, channel TEXT)",
     "CREATE TABLE IF NOT EXISTS case_accounts (account_id TEXT PRIMARY KEY, customer_id TEXT, party_type TEXT)",
 )
 
-COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_cny", "amount_usd",
+COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_home", "amount_foreign",
            "channel")
 
 
@@ -106,7 +106,7 @@ def keep_case_transactions(store, graph: TransactionGraph, config_hash: str, ale
     edges = case_edges(graph, hits)
     frame = graph.edge_frame(edges)
     rows = graph.transactions.iloc[graph.txn_pos[edges]]
-    frame["amount"] = rows["amount"].to_numpy(dtype=float) if "amount" in rows else frame["amount_cny"]
+    frame["amount"] = rows["amount"].to_numpy(dtype=float) if "amount" in rows else frame["amount_home"]
     frame["currency"] = rows["currency"].astype(str).to_numpy() if "currency" in rows else "CNY"
     frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
     accounts = np.unique(np.concatenate([graph.src[edges], graph.dst[edges]]))
@@ -160,13 +160,30 @@ def case_graph(store, transactions: pd.DataFrame, run_config: str | dict) -> Tra
     return build_graph(table, accounts, run_calendar(config))
 
 
+def run_rule_set(config: dict):
+    """The rule set a scan used, from its recorded configuration (a built-in's name, or the
+    whole rule set as :meth:`~flowgraph.config.RuleSet.to_dict` wrote it)."""
+    from ..config import LargeValueRule, RuleSet, get_rule_set
+
+    rule_set = config.get("rule_set", "PBOC-2016")
+    if isinstance(rule_set, str):
+        return get_rule_set(rule_set)
+    rules = tuple(LargeValueRule(**{**r, "channels": tuple(r["channels"])}) for r in rule_set["rules"])
+    return RuleSet(**{**rule_set, "rules": rules})
+
+
 def run_calendar(config: dict):
     """The business calendar a scan used, from its recorded configuration."""
     from ..calendar import BusinessCalendar
 
     calendar = config.get("calendar", {})
+    extra_holidays, extra_workdays = calendar.get("extra_holidays", ()), calendar.get("extra_workdays", ())
+    kind = run_rule_set(config).calendar
+    if kind == "us_federal":
+        return BusinessCalendar.us_federal(extra_holidays, extra_workdays)
+    if kind == "weekdays":
+        return BusinessCalendar.weekdays_only(extra_holidays, extra_workdays)
     holidays_file = calendar.get("holidays_file")
-    return BusinessCalendar.prc(extra_holidays=calendar.get("extra_holidays", ()),
-                                extra_workdays=calendar.get("extra_workdays", ()),
+    return BusinessCalendar.prc(extra_holidays=extra_holidays, extra_workdays=extra_workdays,
                                 beyond_coverage=calendar.get("beyond_coverage", "estimate"),
                                 holidays_file=holidays_file["path"] if holidays_file else None)

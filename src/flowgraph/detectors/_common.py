@@ -52,28 +52,28 @@ def monitored(graph) -> np.ndarray:
 
 
 def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:
-    """Per account, the CNY large-value threshold of its domestic transfers: the entity
+    """Per account, the large-value threshold (home currency) of its domestic transfers: the entity
     rule for entities, the person rule otherwise (unknown parties count as persons)."""
-    person = rules.rule("LV-PERSON").threshold_cny
-    entity = rules.rule("LV-ENTITY").threshold_cny
+    person = rules.rule("LV-PERSON").threshold_home
+    entity = rules.rule("LV-ENTITY").threshold_home
     return np.where(graph.account_party == PARTY_ENTITY, entity, person).astype(np.float64)
 
 
 def phi_table(graph, rules: RuleSet) -> np.ndarray:
-    """Φ (CNY) of each method for each account (:func:`_phi_table`), once per graph and rule set."""
+    """Φ (home currency) of each method for each account (:func:`_phi_table`), once per graph and rule set."""
     return memo(graph, ("phi_table", rules), lambda: _phi_table(graph, rules))
 
 
 def _phi_table(graph, rules: RuleSet) -> np.ndarray:
-    """Φ (CNY) of each method (columns in :data:`flowgraph.config.CHANNELS` order) for each
+    """Φ (home currency) of each method (columns in :data:`flowgraph.config.CHANNELS` order) for each
     account (SPEC §2): the rule its transactions fall under — cash: LV-CASH; transfers:
     LV-ENTITY for entities, LV-PERSON otherwise; cross-border: LV-ENTITY for entities,
     LV-PERSON-XB otherwise (LV-ENTITY where the rule set has no such rule)."""
     entity = graph.account_party == PARTY_ENTITY
     codes = {r.code for r in rules.rules}
-    person_xb = rules.rule("LV-PERSON-XB" if "LV-PERSON-XB" in codes else "LV-ENTITY").threshold_cny
-    entity_cny, person_cny = rules.rule("LV-ENTITY").threshold_cny, rules.rule("LV-PERSON").threshold_cny
-    by_channel = {"cash": np.full(graph.n_accounts, rules.rule("LV-CASH").threshold_cny),
+    person_xb = rules.rule("LV-PERSON-XB" if "LV-PERSON-XB" in codes else "LV-ENTITY").threshold_home
+    entity_cny, person_cny = rules.rule("LV-ENTITY").threshold_home, rules.rule("LV-PERSON").threshold_home
+    by_channel = {"cash": np.full(graph.n_accounts, rules.rule("LV-CASH").threshold_home),
                   "transfer": np.where(entity, entity_cny, person_cny),
                   "cross_border": np.where(entity, entity_cny, person_xb)}
     return np.column_stack([by_channel[c] for c in CHANNELS]).astype(np.float64).reshape(graph.n_accounts, len(CHANNELS))
@@ -175,8 +175,9 @@ def edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
 
 def _edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each edge's amount and Φ in integer cents of the currency the large-value rules
-    compare (SPEC §2, 003 art. 5; :func:`flowgraph._kernels.phi.edge_phi_cents`): CNY
-    edges in fen against the CNY threshold, foreign ones in US cents against the USD one.
+    compare (SPEC §2, 003 art. 5; :func:`flowgraph._kernels.phi.edge_phi_cents`): home-currency
+    edges against the home threshold, the others in the rule set's foreign currency against
+    the foreign one.
 
     Returns
     -------
@@ -187,10 +188,10 @@ def _edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
     parties = {ANYONE: ANYONE_CODE, ANY_PERSON: ANY_PERSON_CODE, BOTH_ENTITY: BOTH_ENTITY_CODE}
     table = lambda f: np.array([f(r) for r in rules.rules], np.int64)
     return phi_kernel(graph.src, graph.dst, graph.account_party, graph.channel, graph.is_home_currency,
-                      graph.amount_cny_cents, graph.amount_usd_cents,
+                      graph.amount_home_cents, graph.amount_foreign_cents,
                       table(lambda r: sum(1 << CHANNELS.index(c) for c in r.channels)),
-                      table(lambda r: parties[r.parties]), table(lambda r: threshold_cents(r.threshold_cny)),
-                      table(lambda r: threshold_cents(r.threshold_usd)))
+                      table(lambda r: parties[r.parties]), table(lambda r: threshold_cents(r.threshold_home)),
+                      table(lambda r: threshold_cents(r.threshold_foreign)))
 
 
 def phi_ratio(amount_cents: np.ndarray, phi_cents: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from ..config import RULE_SETS
+from ..config import RULE_SETS, RuleSet
 from ..errors import ConfigError
 
 #: Longest trailing window, business days: about one year ("long term" 长期, SPEC §1).
@@ -115,10 +115,10 @@ class KnownRuleSet(Constraint):
 
     @property
     def description(self) -> str:
-        return f"a str among {sorted(RULE_SETS)}"
+        return f"a str among {sorted(RULE_SETS)} or a RuleSet"
 
     def accepts(self, value) -> bool:
-        return isinstance(value, str) and value in RULE_SETS
+        return isinstance(value, RuleSet) or (isinstance(value, str) and value in RULE_SETS)
 
 
 def validate_params(owner: object) -> None:

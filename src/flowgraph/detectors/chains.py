@@ -84,7 +84,7 @@ def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitT
         return HitTable.empty()
     offsets, path = ranges(offsets[keep], offsets[keep + 1], path)
     first_edge, last_edge = path[offsets[:-1]], path[offsets[1:] - 1]
-    in_cents, out_cents = graph.amount_cny_cents[first_edge], graph.amount_cny_cents[last_edge]
+    in_cents, out_cents = graph.amount_home_cents[first_edge], graph.amount_home_cents[last_edge]
     measures = path_measures(graph, offsets, path)
     measures.update({"amount_in": in_cents / 100, "amount_out": out_cents / 100,
                      "window_unit": np.full(len(keep), params.window_unit, object)})

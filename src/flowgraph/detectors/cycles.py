@@ -83,7 +83,7 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
     sender = np.maximum(src, 0)
     # a cycle starts with a material transfer from a monitored account to another account
     starts = np.flatnonzero((src >= 0) & (dst >= 0) & (src != dst) & monitored(graph)[sender]
-                            & (graph.amount_cny_cents[:n_edges] >= floor[sender])).astype(np.int64)
+                            & (graph.amount_home_cents[:n_edges] >= floor[sender])).astype(np.int64)
     offsets, path = cycles(starts, graph.arrays, graph.window_day(params.window_unit), *successors(links, n_edges),
                            params.max_hops, params.window_days, params.search_budget, n_chunks())
     found = np.flatnonzero(np.diff(offsets) > 0)
@@ -92,7 +92,7 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
         return HitTable.empty()
     offsets, path = ranges(offsets[rows], offsets[rows + 1], path)
     first_edge, last_edge = path[offsets[:-1]], path[offsets[1:] - 1]
-    out_cents, back_cents = graph.amount_cny_cents[first_edge], graph.amount_cny_cents[last_edge]
+    out_cents, back_cents = graph.amount_home_cents[first_edge], graph.amount_home_cents[last_edge]
     measures = path_measures(graph, offsets, path)
     measures.update({"amount_out": out_cents / 100, "amount_back": back_cents / 100,
                      "returned_share": np.round(back_cents / np.maximum(out_cents, 1), 6),

@@ -136,8 +136,8 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
     out_off, out_edges = fan_evidence(account, best_day, no, yes, params.window_days, small, g)
     # fan-in's evidence is its senders, fan-out's its receivers, a combination's both
     offsets, edges = join_segments(in_off, in_edges, condition != 1, out_off, out_edges, condition != 0)
-    in_amount, in_count = segment_top_share(in_off, in_edges, graph.src, graph.amount_cny_cents)
-    out_amount, out_count = segment_top_share(out_off, out_edges, graph.dst, graph.amount_cny_cents)
+    in_amount, in_count = segment_top_share(in_off, in_edges, graph.src, graph.amount_home_cents)
+    out_amount, out_count = segment_top_share(out_off, out_edges, graph.dst, graph.amount_home_cents)
     in_cents, out_cents = best.in_cents, best.out_cents
     a_cents = np.select([condition == 0, condition == 1], [in_cents, out_cents], np.minimum(in_cents, out_cents))
     day_text = graph.business_days.astype(str)

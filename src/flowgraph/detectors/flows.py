@@ -111,7 +111,7 @@ def in_cum_cents(graph) -> np.ndarray:
     """Running sum of the cents of ``graph.in_edges`` (what an account received over a
     range of its in-edges is a difference of two entries)."""
     return memo(graph, ("in_cum_cents",), lambda: np.concatenate(
-        [[0], np.cumsum(graph.amount_cny_cents[graph.in_edges])]).astype(np.int64))
+        [[0], np.cumsum(graph.amount_home_cents[graph.in_edges])]).astype(np.int64))
 
 
 def path_measures(graph, offsets: np.ndarray, path: np.ndarray) -> dict:
@@ -126,7 +126,7 @@ def path_measures(graph, offsets: np.ndarray, path: np.ndarray) -> dict:
         "hops": np.diff(offsets).astype(np.int64),
         "path_accounts": [p + [str(last)] for p, last in zip(payers, payees)],
         "path_txn_ids": split(graph.txn_ids(path)),
-        "hop_amounts": split(graph.amount_cny[path].tolist()),
+        "hop_amounts": split(graph.amount_home[path].tolist()),
         "hop_dates": split(graph.timestamp_ns[path].astype("datetime64[ns]").astype("datetime64[D]").astype(str)),
     }
 

@@ -3,16 +3,17 @@
 - ``large_value_single``: a transaction at or above the threshold of a rule it falls
   under (one hit per transaction and rule; 003: a transaction meeting two rules is two
   reports). Subject: the paying account if it is the bank's customer's, else the payee.
-- ``large_value_daily``: per customer, direction, currency class (CNY; foreign in USD)
-  and business day, the cumulative sum of a rule's transactions at or above its
-  threshold, made of at least two transactions (one alone is the single hit).
+- ``large_value_daily``: per customer, direction, currency class (the rule set's home
+  currency; foreign, in its foreign currency) and business day, the cumulative sum of a
+  rule's transactions at or above its threshold, made of at least two transactions (one alone is the single hit).
   Subject: the customer's account with the largest share.
 - ``frequent_daily`` / ``frequent_consecutive``: an account's "large" transactions
   (>= ``large_fraction`` · Φ, SPEC §1): at least ``per_day`` on one business day, or on at
   least ``consecutive`` consecutive business days.
 
-Every comparison with a threshold is in integer cents (fen for CNY, US cents for foreign
-currencies): amounts, daily sums, thresholds and ``large_fraction`` · Φ alike.
+Every comparison with a threshold is in integer cents (of the home currency, or of the
+rule set's foreign currency for the others): amounts, daily sums, thresholds and
+``large_fraction`` · Φ alike.
 """
 
 from __future__ import annotations
@@ -94,10 +95,10 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
     singles, dailies = [], []
     for rule, (applies, at_or_above) in zip(rules.rules, memo(graph, ("rule_edges", rules),
                                                               lambda: _rule_edges(graph, rules))):
-        cny_cents, usd_cents = threshold_cents(rule.threshold_cny), threshold_cents(rule.threshold_usd)
+        home_cents, foreign_cents = threshold_cents(rule.threshold_home), threshold_cents(rule.threshold_foreign)
         rule_measures = lambda n: {"rule": np.full(n, rule.code, object),
-                                   "threshold_cny": np.full(n, rule.threshold_cny),
-                                   "threshold_usd": np.full(n, rule.threshold_usd)}
+                                   "threshold_home": np.full(n, rule.threshold_home),
+                                   "threshold_foreign": np.full(n, rule.threshold_foreign)}
         single = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
         # the subject: the paying account if it is the bank's customer's, else the payee
         subject = np.where(src_cust[single] >= 0, graph.src[single], graph.dst[single])
@@ -105,12 +106,13 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         day = graph.day[single]
         singles.append(HitParts(
             np.full(len(single), "large_value_single", object), subject, day, day,
-            np.arange(len(single) + 1, dtype=np.int64), single, graph.amount_cny_cents[single],
-            {**rule_measures(len(single)), "currency_class": np.where(foreign[single], "foreign", "CNY").astype(object),
+            np.arange(len(single) + 1, dtype=np.int64), single, graph.amount_home_cents[single],
+            {**rule_measures(len(single)),
+             "currency_class": np.where(foreign[single], "foreign", graph.home_currency).astype(object),
              "value": value_cents[single] / 100},
             key=np.char.add(rule.code + ":", graph.txn_ids(single).astype(str))))
         found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
-                                 cny_cents, usd_cents, graph.n_customers, first, last, n_chunks())
+                                 home_cents, foreign_cents, graph.n_customers, first, last, n_chunks())
         found = take(found, found.n_transactions >= 2)  # one transaction alone is the single-transaction hit
         if len(found.day):
             dailies.append(_daily_parts(graph, found, applies, src_cust, dst_cust, foreign,
@@ -126,7 +128,7 @@ def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # int32 like account_customer: these live with the graph for its lifetime (memo)
     cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int32)
     foreign = ~graph.is_home_currency
-    return cust(graph.src), cust(graph.dst), foreign, np.where(foreign, graph.amount_usd_cents, graph.amount_cny_cents)
+    return cust(graph.src), cust(graph.dst), foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
 
 
 def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -138,7 +140,7 @@ def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for rule in rules.rules:
         applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
-        threshold = np.where(foreign, threshold_cents(rule.threshold_usd), threshold_cents(rule.threshold_cny))
+        threshold = np.where(foreign, threshold_cents(rule.threshold_foreign), threshold_cents(rule.threshold_home))
         out.append((applies, np.flatnonzero(applies & (value_cents >= threshold))))
     return out
 
@@ -150,14 +152,14 @@ def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, c
     offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, applies, foreign, found,
                                                graph.n_customers)
     day, direction, currency_class = found.day, found.direction, found.currency_class
-    cents = graph.amount_cny_cents
+    cents = graph.amount_home_cents
     subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
                        segment_top_party(offsets, edges, graph.src, cents))
     return HitParts(
         np.full(len(day), "large_value_daily", object), subject, day, day, offsets, edges,
         segment_sum(offsets, edges, cents),
         {**measures, "direction": np.where(direction == 0, "in", "out").astype(object),
-         "currency_class": np.where(currency_class == 1, "foreign", "CNY").astype(object),
+         "currency_class": np.where(currency_class == 1, "foreign", graph.home_currency).astype(object),
          "transactions": found.n_transactions, "daily_sum": found.sum_cents / 100},
         key=np.char.add(f"{code}:", (direction * 2 + currency_class).astype(str)))
 
@@ -189,7 +191,7 @@ def _frequent(graph, rules, params, first, last) -> HitParts:
     offsets, evidence = ranges(np.searchsorted(key, a * graph.n_days + d0, "left"),
                                np.searchsorted(key, a * graph.n_days + d1, "right"), edge)
     return HitParts(np.where(kind == 0, "frequent_daily", "frequent_consecutive").astype(object), a, d0, d1,
-                    offsets, evidence, segment_sum(offsets, evidence, graph.amount_cny_cents),
+                    offsets, evidence, segment_sum(offsets, evidence, graph.amount_home_cents),
                     {"large_transactions": n, "days": d1 - d0 + 1,
                      "large_fraction": np.full(len(a), params.large_fraction)})
 

@@ -93,7 +93,7 @@ class LayeredParams(LinkParams):
 
 def _flow_sum(graph, edges) -> int:
     """Cents of the distinct edges."""
-    return int(graph.amount_cny_cents[np.unique(np.asarray(edges, np.int64))].sum())
+    return int(graph.amount_home_cents[np.unique(np.asarray(edges, np.int64))].sum())
 
 
 def _hit(graph, rows, payer, middle, payee, in_edge, out_edge):
@@ -124,7 +124,7 @@ def _hit(graph, rows, payer, middle, payee, in_edge, out_edge):
         "amount_out": _flow_sum(graph, to_sinks) / 100,
         # each link: [payment into the middle account, the payment that passed it on]
         "leg_txn_ids": [list(p) for p in zip(graph.txn_ids(legs_in).tolist(), graph.txn_ids(legs_out).tolist())],
-        "leg_amounts": [list(p) for p in zip(graph.amount_cny[legs_in].tolist(), graph.amount_cny[legs_out].tolist())],
+        "leg_amounts": [list(p) for p in zip(graph.amount_home[legs_in].tolist(), graph.amount_home[legs_out].tolist())],
         "leg_dates": [list(p) for p in zip(date(legs_in), date(legs_out))],
     }
 
@@ -158,8 +158,8 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
     in_edge, out_edge = links.in_edge[order], links.out_edge[order]
     payer, middle, payee = (x.astype(np.int64) for x in (graph.src[in_edge], graph.dst[in_edge], graph.dst[out_edge]))
     cluster = layered_clusters(payer, middle, payee, in_edge, out_edge, wday[in_edge], wday[out_edge],
-                               graph.amount_cny_cents, graph.in_indptr, graph.in_edges,
-                               material_running_cents(graph.in_edges, graph.src, graph.dst, graph.amount_cny_cents,
+                               graph.amount_home_cents, graph.in_indptr, graph.in_edges,
+                               material_running_cents(graph.in_edges, graph.src, graph.dst, graph.amount_home_cents,
                                                       floor), wday, n_edges, params.window_days,
                                params.min_sources, params.min_middle, params.min_sinks, ppm(params.min_forward_share))
     rows = np.flatnonzero(cluster >= 0)

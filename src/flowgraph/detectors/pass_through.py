@@ -205,7 +205,7 @@ def _chains(graph, m: dict, link_fraction: float) -> list[list[int]]:
     links = payer.merge(payee, on="edge")
     links = links[links["i"] != links["j"]]
     smaller = np.minimum(m["a_cents"][links["i"]], m["a_cents"][links["j"]])
-    links = links[graph.amount_cny_cents[links["edge"].to_numpy()] >= link_fraction * smaller]
+    links = links[graph.amount_home_cents[links["edge"].to_numpy()] >= link_fraction * smaller]
     parent = list(range(n))
 
     def find(i):

@@ -94,7 +94,7 @@ def _hub_keeps_little(graph, links, offsets, rows, hub, wday, share):
         days = wday[graph.in_edges[lo:hi]]  # in-edges ascend by id, so by window day
         a = lo + np.searchsorted(days, wday[in_edge.min()], "left")
         b = lo + np.searchsorted(days, wday[out_edge.max()], "right")
-        carried = int(graph.amount_cny_cents[np.unique(in_edge)].sum())
+        carried = int(graph.amount_home_cents[np.unique(in_edge)].sum())
         keep[c] = carried * PPM >= ppm(share) * int(in_cum[b] - in_cum[a])
     return keep
 
@@ -116,16 +116,16 @@ def _scatter_parts(graph, links, offsets, rows, typology, subject, first, sides,
     per_hit = lambda values: [list(x) for x in np.split(np.asarray(values, dtype=object), cut)]
     distinct = lambda values: [list(dict.fromkeys(x)) for x in per_hit(values)]
     ins, outs = per_hit(in_edge), per_hit(out_edge)
-    in_cents = np.array([graph.amount_cny_cents[list(dict.fromkeys(x))].sum() for x in ins], np.int64)
-    out_cents = np.array([graph.amount_cny_cents[list(dict.fromkeys(x))].sum() for x in outs], np.int64)
+    in_cents = np.array([graph.amount_home_cents[list(dict.fromkeys(x))].sum() for x in ins], np.int64)
+    out_cents = np.array([graph.amount_home_cents[list(dict.fromkeys(x))].sum() for x in outs], np.int64)
     date = lambda e: graph.timestamp_ns[e].astype("datetime64[ns]").astype("datetime64[D]").astype(str)
     measures = {name: distinct(graph.account_ids[account[rows]]) for name, account in sides.items()}
     measures.update({
         # each leg hop by hop: [money in, money passed on]
         "leg_txn_ids": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(graph.txn_ids(in_edge)),
                                                                        per_hit(graph.txn_ids(out_edge)))],
-        "leg_amounts": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(graph.amount_cny[in_edge].tolist()),
-                                                                       per_hit(graph.amount_cny[out_edge].tolist()))],
+        "leg_amounts": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(graph.amount_home[in_edge].tolist()),
+                                                                       per_hit(graph.amount_home[out_edge].tolist()))],
         "leg_dates": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(date(in_edge)), per_hit(date(out_edge)))],
         "amount_in": in_cents / 100, "amount_out": out_cents / 100,
         "window_unit": np.full(len(keep), unit, object),

@@ -187,7 +187,7 @@ def _parts(graph, params, typology, runs, best, method, offsets, edges, measures
                 "best_day": day_text[best_day], "run_first_day": day_text[runs.first_day],
                 "run_last_day": day_text[runs.last_day]}
     return HitParts(np.full(len(runs.account), typology, object), runs.account, runs.first_day, runs.last_day,
-                    offsets, edges, segment_sum(offsets, edges, graph.amount_cny_cents), measures, key=key)
+                    offsets, edges, segment_sum(offsets, edges, graph.amount_home_cents), measures, key=key)
 
 
 def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

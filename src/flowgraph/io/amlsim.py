@@ -22,7 +22,9 @@ one day): with ``steps_as="business_days"`` (the default) step *t* becomes the *
 business day after ``start_date``, so each step stays its own business day;
 ``"calendar_days"`` adds *t* days, and weekend steps then roll onto the next business day
 like any weekend transaction. Only step layouts get a ``step`` column. AMLSim amounts are
-small (hundreds of units): scale the thresholds (``RuleSet.scaled``) before scanning.
+small (hundreds of units): scale the thresholds in the scan's TOML configuration before
+scanning, e.g. ``[rule_set]`` with ``based_on = "PBOC-2016"`` and ``scale = 0.001`` (see
+the README, "Rule sets").
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ PATTERN_COLUMNS = ("pattern_id", "typology", "behaviour", "accounts", "subject",
                    "first_day", "last_day", "n_days", "amount", "channel", "phi", "ceiling",
                    "utilisation", "n_txns", "currency", "subject_role", "hops", "layers")
 WEEKS = ("business", "seven_day")
-#: Currencies whose Φ the rule sets give (``threshold_cny`` / ``threshold_usd``).
+#: Currencies whose Φ the rule sets give (``threshold_home`` / ``threshold_foreign``).
 CURRENCIES = ("CNY", "USD")
 
 
@@ -82,7 +82,7 @@ class SimulationParams:
     currency : {"CNY", "USD"}
         Currency of the planted laundering and of the Φ-sized look-alikes; their amounts
         sit just under / over this currency's thresholds in ``rule_set``
-        (``threshold_cny`` or ``threshold_usd``). Ordinary activity is unchanged.
+        (``threshold_home`` or ``threshold_foreign``). Ordinary activity is unchanged.
     """
 
     n_customers: int = 3_000
@@ -271,7 +271,10 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
 
 
 def _phi_by_rule(rules, currency: str) -> dict[str, float]:
-    return {r.code: r.threshold_usd if currency == "USD" else r.threshold_cny for r in rules.rules}
+    """Each rule's threshold for amounts in ``currency`` (CNY or USD, :data:`CURRENCIES`): the
+    home one in the rule set's home currency, else the foreign one (stated in USD)."""
+    return {r.code: r.threshold_home if currency == rules.home_currency else r.threshold_foreign
+            for r in rules.rules}
 
 
 #: Look-alikes played by legal persons on both sides (Φ is LV-ENTITY's).
