@@ -156,7 +156,10 @@ def case_graph(store, transactions: pd.DataFrame, run_config: str | dict) -> Tra
     (the ``runs.config`` JSON) is given, with the kept accounts' customers and party types."""
     config = json.loads(run_config) if isinstance(run_config, str) else run_config
     accounts = store.query("SELECT * FROM case_accounts") if has_case_transactions(store) else None
-    table = transactions.assign(channel=pd.Categorical(transactions["channel"], categories=list(CHANNELS)))
+    # the kept amounts are already in the scan's home and foreign currencies: the graph takes
+    # them as they are (build_graph's CNY/USD defaults read the two columns without converting)
+    table = transactions.assign(channel=pd.Categorical(transactions["channel"], categories=list(CHANNELS)),
+                                amount_cny=transactions["amount_home"], amount_usd=transactions["amount_foreign"])
     return build_graph(table, accounts, run_calendar(config))
 
 
