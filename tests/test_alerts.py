@@ -1,0 +1,79 @@
+"""The alert model: grouping, features, contributions, ties (flowgraph.alerts)."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from flowgraph.alerts import ModelConfig, build_alerts
+
+
+def test_alert_grouping_and_explanation():
+    day = pd.Timestamp
+    hits = pd.DataFrame([
+        {"hit_id": "h1", "customer": "C1", "subject": "A1", "typology": "pass_through", "txn_ids": ["t1", "t2"],
+         "window_start": day("2024-09-02"), "window_end": day("2024-09-04"), "utilisation": 0.4, "in_band": False},
+        {"hit_id": "h2", "customer": "C1", "subject": "A2", "typology": "fan_in", "txn_ids": ["t9"],
+         "window_start": day("2024-09-03"), "window_end": day("2024-09-12"), "utilisation": 0.1, "in_band": False},
+        {"hit_id": "h3", "customer": "C1", "subject": "A1", "typology": "structuring", "txn_ids": ["t50"],
+         "window_start": day("2024-10-20"), "window_end": day("2024-10-25"), "utilisation": 0.9, "in_band": True},
+        {"hit_id": "h4", "customer": "", "subject": "X", "typology": "fan_out", "txn_ids": ["t1"],
+         "window_start": day("2024-09-02"), "window_end": day("2024-09-02"), "utilisation": 0.0, "in_band": False},
+    ]).assign(amount=999.0, accounts=[["A1", "B1"], ["A2", "B1", "B2", "B3"], ["A1"], ["X", "Y"]])
+    model = ModelConfig(weights={"pass_through": 1.0, "fan_in": 0.2, "structuring": 1.0, "fan_out": 0.2},
+                        utilisation_weight=0.5, amount_weight=0.1, families_weight=0.3, repetition_weight=0.2,
+                        reach_weight=0.1, alert_threshold=1.0)
+    alerts = build_alerts(hits, model, "cfg")
+    assert len(alerts) == 3  # C1's overlapping hits merge; the October one stands alone; X by account
+    merged = alerts[alerts["n_hits"] == 2].iloc[0]
+    explanation = json.loads(merged["explanation"])
+    assert {i["indicator"]: i["contribution"] for i in explanation["indicators"]} == {"pass_through": 1.0,
+                                                                                      "fan_in": 0.2}
+    features = {f["feature"]: (f["value"], f["contribution"]) for f in explanation["features"]}
+    # u of its best hit; log10(1 + 999) = 3; two families; windows end on two days; accounts A1 A2 B1 B2 B3
+    assert features["utilisation"] == (0.4, 0.2) and features["amount"] == (3.0, 0.3)
+    assert features["families"] == (1.0, 0.3) and features["repetition"] == (1.0, 0.2)
+    assert features["reach"][0] == pytest.approx(math.log2(5), abs=1e-6)
+    contributions = json.loads(merged["contributions"])
+    assert merged["score"] == pytest.approx(sum(contributions.values()))
+    assert merged["score"] == pytest.approx(1.2 + 0.2 + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5)) and merged["raised"]
+    band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
+    assert json.loads(band_only["contributions"])["structuring"] == 0.5  # the tolerance band halves the indicator
+    lone = alerts[alerts["subject"] == "X"].iloc[0]
+    assert lone["score"] == pytest.approx(0.2 + 0.3 + 0.1) and not lone["raised"]  # fan-out alone stays below
+    assert list(alerts["score"]) == sorted(alerts["score"], reverse=True)
+    # ids are stable when a later hit joins the group
+    more = pd.concat([hits, pd.DataFrame([{**hits.iloc[0].to_dict(), "hit_id": "h5", "txn_ids": ["t2", "t3"],
+                                          "window_start": day("2024-09-04"), "window_end": day("2024-09-06")}])])
+    assert set(build_alerts(more, model, "cfg")["alert_id"]) == set(build_alerts(hits, model, "cfg")["alert_id"])
+
+
+def test_large_value_hits_feed_no_feature():
+    """A reportable fact joins the alert but adds no amount, reach or utilisation."""
+    day = pd.Timestamp("2024-09-02")
+    hits = pd.DataFrame([
+        {"hit_id": "h1", "customer": "C1", "subject": "A1", "typology": "fan_in", "txn_ids": ["t1"],
+         "accounts": ["A1", "B1"], "amount": 9.0, "utilisation": 0.2},
+        {"hit_id": "h2", "customer": "C1", "subject": "A1", "typology": "large_value_single", "txn_ids": ["t1"],
+         "accounts": ["A1", "B1", "B2", "B3"], "amount": 9e6, "utilisation": 5.0}]).assign(
+        window_start=day, window_end=day, in_band=False)
+    alert = build_alerts(hits, ModelConfig(), "cfg").iloc[0]
+    features = {f["feature"]: f["value"] for f in json.loads(alert["explanation"])["features"]}
+    assert alert["n_hits"] == 2
+    assert features == {"utilisation": 0.2, "amount": 1.0, "families": 0.0, "repetition": 0.0, "reach": 1.0}
+
+
+def test_ties_are_rare_and_broken_by_id():
+    """Alerts with the same indicators but different utilisation, amount and reach score
+    apart; exact ties (identical features) are ordered by alert id."""
+    day = pd.Timestamp("2024-09-02")
+    rows = [{"hit_id": f"h{k}", "customer": f"C{k}", "subject": f"A{k}", "typology": "pass_through",
+             "txn_ids": [f"t{k}"], "accounts": [f"A{k}", *[f"B{j}" for j in range(k % 4)]],
+             "amount": 1000.0 * (1 + k % 3), "utilisation": 0.5 + 0.01 * (k % 5)} for k in range(12)]
+    alerts = build_alerts(pd.DataFrame(rows).assign(window_start=day, window_end=day, in_band=False),
+                          ModelConfig(amount_weight=0.1, reach_weight=0.1), "cfg")
+    assert alerts["score"].nunique() > 6
+    for _, tied in alerts.groupby("score"):
+        assert list(tied["alert_id"]) == sorted(tied["alert_id"])
+    assert alerts["score"].is_monotonic_decreasing
