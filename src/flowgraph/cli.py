@@ -21,7 +21,7 @@ from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write
 from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
 from .money import read_rates
-from .report import effectiveness
+from .report import alert_list, effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan
 from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
@@ -195,13 +195,20 @@ def _print_scan(result: ScanResult, out: Path) -> None:
 @click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="The run store (store.sqlite).")
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the metrics as CSV here.")
-def report(store_path, out):
+@click.option("--all-alerts", is_flag=True, help="List every alert, not only the raised ones.")
+def report(store_path, out, all_alerts):
     """Rule-effectiveness report (SPEC §6) from the run store: per indicator and overall,
     hits, alerted transactions and alert rate, customers triggered and concentration,
-    rules never triggered, and exclusion / report / case rates from dispositions."""
-    metrics, overall = effectiveness(Store(store_path, create=False))
+    rules never triggered, and exclusion / report / case rates from dispositions; then
+    the alerts by score with their ids (for `flowgraph dispose`) and latest decision."""
+    store = Store(store_path, create=False)
+    metrics, overall = effectiveness(store)
     click.echo(metrics.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     click.echo("overall: " + ", ".join(f"{k} {v}" for k, v in overall.items()))
+    alerts = alert_list(store, raised_only=not all_alerts)
+    click.echo(f"{'alerts' if all_alerts else 'raised alerts'} ({len(alerts):,}), highest score first:")
+    if len(alerts):
+        click.echo(alerts.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if out:
         metrics.to_csv(out, index=False)
         click.echo(f"wrote {out}")
@@ -215,10 +222,14 @@ def report(store_path, out):
               help="The decision: excluded (排除), reported (报告) or case (成案).")
 @click.option("--analyst", required=True, help="Who decides.")
 @click.option("--note", default="", help="Why.")
-def dispose(alert_id, store_path, disposition, analyst, note):
-    """Record an analyst's decision on ALERT_ID, with who and when."""
+@click.option("--force", is_flag=True, help="Decide on an alert that was not raised (e.g. a case the model missed).")
+def dispose(alert_id, store_path, disposition, analyst, note, force):
+    """Record an analyst's decision on ALERT_ID (listed by `flowgraph report`), with who
+    and when. A later decision on the same alert counts; the earlier ones are kept."""
     store = Store(store_path, create=False)
-    store.dispose(alert_id, disposition, analyst, note)
+    warning = store.dispose(alert_id, disposition, analyst, note, force=force)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"alert {alert_id}: {disposition} by {analyst}")
 
 
