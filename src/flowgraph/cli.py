@@ -233,6 +233,39 @@ def dispose(alert_id, store_path, disposition, analyst, note, force):
     click.echo(f"alert {alert_id}: {disposition} by {analyst}")
 
 
+@cli.command()
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The run store (store.sqlite) with analysts' dispositions.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="The current TOML configuration [default: every default].")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The new TOML configuration to write (never the current one); OUT.backtest.csv beside it.")
+def learn(store_path, config_path, out):
+    """Fit the alert model's weights from the dispositions in the store (case/reported:
+    positive, excluded: negative) with a regularised logistic regression and k-fold
+    cross-validation; write a new configuration with the new [model], print its diff
+    against the current one and a backtest. Nothing changes until you scan with OUT."""
+    from .learn import learn as fit_from_store
+
+    result = fit_from_store(store_path, out, config_path)
+    s, fit = result.summary, result.fit
+    ignored = (f"; {s['ignored_dispositions']} decision(s) on alerts of other configurations ignored"
+               if s["ignored_dispositions"] else "")
+    click.echo(f"learned from {s['decided']} decided alerts ({s['positive']} case/reported, {s['excluded']} "
+               f"excluded{ignored}); {fit.folds}-fold CV log loss {fit.cv_log_loss:.4f} (base rate "
+               f"{fit.base_log_loss:.4f}), L2 {fit.l2}")
+    click.echo("model diff (current -> learned):")
+    for line in result.diff or ["(no change)"]:
+        click.echo(f"  {line}")
+    click.echo(f"backtest over {s['alerts']:,} alerts: raised {s['raised_before']:,} -> {s['raised_after']:,}; "
+               f"against dispositions precision {s['precision_before']} -> {s['precision_after']}, "
+               f"recall {s['recall_before']} -> {s['recall_after']}")
+    for name in ("newly_raised", "dropped"):
+        ids = s[name]
+        click.echo(f"  {name.replace('_', ' ')}: {len(ids):,}{' e.g. ' + ', '.join(ids[:5]) if ids else ''}")
+    click.echo(f"wrote {out} and {out.name}.backtest.csv; scan with --config {out} to use it")
+
+
 def _parse_mix(pairs: tuple[str, ...]) -> dict[str, int] | None:
     mix = {}
     for pair in pairs:
