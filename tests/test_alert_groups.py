@@ -62,7 +62,8 @@ scored_hit = st.tuples(st.sampled_from(["c1", "c2", ""]), st.sampled_from(["a1",
                        st.lists(st.sampled_from(["t1", "t2", "t3", "t4"]), max_size=2, unique=True),
                        st.booleans(), st.one_of(st.floats(0, 3), st.just(float("nan")), st.just(float("inf"))),
                 st.one_of(st.floats(0, 1e9), st.just(float("nan"))),
-                st.lists(st.sampled_from(["a1", "a2", "a3", "b1"]), max_size=3))
+                st.lists(st.sampled_from(["a1", "a2", "a3", "b1"]), max_size=3),
+                st.sampled_from([0.0, 1.2, 4.0, float("nan")]), st.sampled_from([0.0, 5e5, 2e6, float("nan")]))
 
 
 @settings(max_examples=150, deadline=None)
@@ -78,10 +79,10 @@ def test_alerts_match_a_plain_python_scorer(hits, weights, band_weight, utilisat
         "hit_id": f"h{i:02d}", "customer": c, "subject": s, "typology": t,
         "window_start": pd.Timestamp("2026-12-01") + pd.Timedelta(days=d),
         "window_end": pd.Timestamp("2026-12-01") + pd.Timedelta(days=d + length),
-        "txn_ids": txns, "in_band": band, "utilisation": u, "amount": a, "accounts": [s, *accts]}
-        for i, (c, s, t, d, length, txns, band, u, a, accts) in enumerate(hits)])
+        "txn_ids": txns, "in_band": band, "utilisation": u, "amount": a, "accounts": [s, *accts], "w": w,
+        "ceiling": w * phi} for i, (c, s, t, d, length, txns, band, u, a, accts, w, phi) in enumerate(hits)])
     model = ModelConfig(weights=weights, band_weight=band_weight, utilisation_weight=utilisation_weight,
-                        amount_weight=amount_weight, families_weight=0.7, repetition_weight=0.4,
+                        amount_weight=amount_weight, closeness_weight=2.0, families_weight=0.7, repetition_weight=0.4,
                         reach_weight=reach_weight, alert_threshold=1.0)
     got, expected = build_alerts(frame, model, "cfg"), reference_alerts(frame, model, "cfg")
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)

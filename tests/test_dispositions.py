@@ -22,7 +22,7 @@ def store(tmp_path):
          "accounts": ["A1", "B1"], "amount": 5e5, "utilisation": 0.9},
         {"hit_id": "h2", "customer": "C2", "subject": "A2", "typology": "fan_out", "txn_ids": ["t2"],
          "accounts": ["A2", "B2"], "amount": 10.0, "utilisation": 0.0}]).assign(
-        window_start=day, window_end=day, in_band=False)
+        window_start=day, window_end=day, in_band=False, w=1.0, ceiling=1e6)
     alerts = build_alerts(hits, ModelConfig(), "cfg")
     s = Store(tmp_path / "store.sqlite")
     s.replace_alerts("cfg", {"C1", "C2"}, alerts, "run1")

@@ -10,6 +10,12 @@ bands) and the grouping of SPEC §5.
       just outside a threshold), 0 without a hit;
     - ``utilisation``: the highest W(N, D) utilisation u of its hits, capped at 1 (u close
       to 1 is the paper's signature of an adaptive launderer, 001);
+    - ``closeness``: how far into the near-threshold band [0.8 Φ, Φ) (SPEC §3.3) its hits'
+      transactions sit on average, from 0 (at 0.8 Φ or below) to 1 (at Φ): per hit, the
+      amount A per evidence transaction as a share c of Σ_m Φ_m (= ceiling / W), the
+      largest c under 1 taken (at or above Φ a transaction is reported anyway), mapped
+      to (c - 0.8) / 0.2. Launderers push each transaction toward the ceiling (001);
+      benign hubs move many small amounts;
     - ``amount``: log10(1 + the largest amount A one hit moved), in the home currency;
     - ``families``: distinct indicator families among its hits, minus one;
     - ``repetition``: log2 of the distinct business days its hits' windows end on;
@@ -45,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .config import RuleSet
 from .detectors import TYPOLOGIES
 from .detectors._params import Constraint, Interval, validate_params
 from .errors import ConfigError
@@ -81,7 +88,11 @@ class _Weights(Constraint):
 
 
 #: The features besides the indicators, each with its ModelConfig weight field.
-FEATURES = ("utilisation", "amount", "families", "repetition", "reach")
+FEATURES = ("utilisation", "closeness", "amount", "families", "repetition", "reach")
+
+#: Low end of the near-threshold band 0.8 Φ ≤ amount < Φ (SPEC §3.3): the "large" fraction
+#: of SPEC §1, from the rule-set defaults in flowgraph.config.
+BAND_LOW = RuleSet.large_fraction
 
 #: Families of hits that are reportable facts (SPEC §2), not evidence of a typology.
 REPORTABLE_FAMILIES = ("large_value",)
@@ -110,6 +121,8 @@ class ModelConfig:
         Strength of an indicator whose hits are all in the tolerance band, in [0, 1].
     utilisation_weight : float
         Weight of the highest W(N, D) utilisation (capped at 1).
+    closeness_weight : float
+        Weight of the highest closeness of a hit's transactions to Φ (capped at 1).
     amount_weight : float
         Weight of log10(1 + the largest amount a hit moved).
     families_weight : float
@@ -125,10 +138,11 @@ class ModelConfig:
     # 7001-7002 (6,000 customers, 60 days; L2 0.001 chosen by 5-fold CV): the threshold is
     # minus the fitted intercept; amount, families, repetition and reach came out 0 there
     # (in the simulator, busy benign hubs have more of them than launderers do)
-    alert_threshold: float = 1.44
+    alert_threshold: float = 1.68
     tolerance_band: float = 0.2
     band_weight: float = 0.5
-    utilisation_weight: float = 3.13
+    utilisation_weight: float = 3.27
+    closeness_weight: float = 4.19
     amount_weight: float = 0.0
     families_weight: float = 0.0
     repetition_weight: float = 0.0
@@ -140,6 +154,7 @@ class ModelConfig:
         "tolerance_band": Interval(float, 0.0, 0.9),
         "band_weight": Interval(float, 0.0, 1.0),
         "utilisation_weight": Interval(float, 0.0),
+        "closeness_weight": Interval(float, 0.0),
         "amount_weight": Interval(float, 0.0),
         "families_weight": Interval(float, 0.0),
         "repetition_weight": Interval(float, 0.0),
@@ -179,6 +194,13 @@ def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids) 
     a = np.concatenate([x for x, _ in links])
     b = np.concatenate([y for _, y in links])
     return connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)[1]
+
+
+def _lengths(lists) -> np.ndarray:
+    """The length of each list (an Arrow list column or lists)."""
+    if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
+        return pc.list_value_length(lists.array.__arrow_array__()).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.fromiter((len(t) for t in lists), np.int64, len(lists))
 
 
 def _flat_codes(lists) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +251,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> Al
     ----------
     hits : DataFrame
         Hits (``hits_frame`` columns, at least ``hit_id, customer, subject, typology,
-        txn_ids, accounts, window_start, window_end, amount, utilisation``) with a boolean
+        txn_ids, accounts, window_start, window_end, amount, w, ceiling, utilisation``) with a boolean
         ``in_band`` column: True for hits found only in the tolerance band.
     model : ModelConfig
         Only ``band_weight`` is read (the strength of band-only indicators).
@@ -259,13 +281,21 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> Al
     family_of = np.array([FAMILIES.get(t, t) for t in names], dtype=object)
     counted = ~np.isin(family_of[typology], REPORTABLE_FAMILIES)
     u = _highest(hits["utilisation"].to_numpy(dtype=float), counted, label, n_alerts)
-    amount = _highest(hits["amount"].to_numpy(dtype=float), counted, label, n_alerts)
+    amount_of_hit = hits["amount"].to_numpy(dtype=float)
+    amount = _highest(amount_of_hit, counted, label, n_alerts)
+    n_txns = _lengths(hits["txn_ids"])
+    with np.errstate(divide="ignore", invalid="ignore"):  # no evidence or W = 0: no closeness (NaN, skipped)
+        phi_sum = hits["ceiling"].to_numpy(dtype=float) / hits["w"].to_numpy(dtype=float)
+        closeness_of_hit = amount_of_hit / n_txns / phi_sum
+    # at or above Φ a transaction is reported (large value): under it is where evaders sit
+    closeness = _highest(closeness_of_hit, counted & (closeness_of_hit < 1.0), label, n_alerts)
+    closeness = np.clip((closeness - BAND_LOW) / (1.0 - BAND_LOW), 0.0, 1.0)
     families = _distinct(label, pd.factorize(family_of[typology])[0], counted, n_alerts)
     days = _distinct(label, pd.factorize(end)[0], counted, n_alerts)
     lengths, account_code = _flat_codes(hits["accounts"])
     owner = np.repeat(np.arange(len(hits)), lengths)
     reach = _distinct(label[owner], account_code, counted[owner], n_alerts)
-    features = np.column_stack([np.minimum(u, 1.0), np.log10(1.0 + amount), np.maximum(families - 1, 0),
+    features = np.column_stack([np.minimum(u, 1.0), closeness, np.log10(1.0 + amount), np.maximum(families - 1, 0),
                                 np.log2(np.maximum(days, 1)), np.log2(np.maximum(reach, 1))])
     alert_id = [hashlib.sha1(json.dumps([config_hash, unit[i], hit_id[i]]).encode()).hexdigest()[:16]
                 for i in first.tolist()]

@@ -59,29 +59,31 @@ class Fit:
     base_log_loss: float
 
 
-def _log_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> float:
+def _log_loss(X: np.ndarray, y: np.ndarray, sw: np.ndarray, w: np.ndarray, b: float) -> float:
     z = X @ w + b
-    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+    return float(np.sum(sw * (np.logaddexp(0.0, z) - y * z)) / sw.sum())
 
 
-def _fit_once(X: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
-    n, k = X.shape
+def _fit_once(X: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    k = X.shape[1]
+    total = sw.sum()
 
     def loss(theta):
         w, b = theta[:k], theta[k]
         z = X @ w + b
         p = 1.0 / (1.0 + np.exp(-z))
-        value = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * w @ w
-        gradient = np.r_[X.T @ (p - y) / n + l2 * w, np.mean(p - y)]
+        value = np.sum(sw * (np.logaddexp(0.0, z) - y * z)) / total + 0.5 * l2 * w @ w
+        gradient = np.r_[X.T @ (sw * (p - y)) / total + l2 * w, np.sum(sw * (p - y)) / total]
         return value, gradient
 
-    start = np.r_[np.zeros(k), math.log((y.mean() + 1e-9) / (1 - y.mean() + 1e-9))]
+    rate = float(np.sum(sw * y) / total)
+    start = np.r_[np.zeros(k), math.log((rate + 1e-9) / (1 - rate + 1e-9))]
     result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * k + [(None, None)])
     return result.x[:k], float(result.x[k])
 
 
-def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], folds: int = CV_FOLDS,
-                l2_grid: tuple = L2_GRID, seed: int = 0) -> Fit:
+def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], sample_weight: np.ndarray | None = None,
+                folds: int = CV_FOLDS, l2_grid: tuple = L2_GRID, seed: int = 0) -> Fit:
     """L2-regularised logistic regression with weights ≥ 0, the strength chosen by
     stratified k-fold cross-validation (mean log loss), refitted on all rows.
 
@@ -93,6 +95,8 @@ def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], folds: int = CV_
         True for positives.
     names : list of str
         Column names of ``X``.
+    sample_weight : ndarray, shape (n,), optional
+        Weight of each row in the loss (default 1).
     folds : int
         Cross-validation folds (at most the size of the smaller class).
     l2_grid : tuple of float
@@ -100,6 +104,7 @@ def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], folds: int = CV_
         Fold assignment.
     """
     X, y = np.asarray(X, float), np.asarray(y, float)
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     rng = np.random.default_rng(seed)
     fold = np.empty(len(y), np.int64)
     for cls in (0.0, 1.0):  # stratified: each fold holds both classes
@@ -110,13 +115,13 @@ def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], folds: int = CV_
         losses = []
         for k in range(folds):
             train, test = fold != k, fold == k
-            w, b = _fit_once(X[train], y[train], l2)
-            losses.append(_log_loss(X[test], y[test], w, b))
+            w, b = _fit_once(X[train], y[train], sw[train], l2)
+            losses.append(_log_loss(X[test], y[test], sw[test], w, b))
         scores[l2] = float(np.mean(losses))
     best = min(l2_grid, key=lambda l2: (scores[l2], l2))
-    w, b = _fit_once(X, y, best)
-    rate = y.mean()
-    base = -float(np.mean(y * math.log(rate) + (1 - y) * math.log(1 - rate))) if 0 < rate < 1 else 0.0
+    w, b = _fit_once(X, y, sw, best)
+    rate = float(np.sum(sw * y) / sw.sum())
+    base = -float(np.sum(sw * (y * math.log(rate) + (1 - y) * math.log(1 - rate))) / sw.sum()) if 0 < rate < 1 else 0.0
     return Fit(folds, {n: round(float(v), 4) for n, v in zip(names, w)}, round(b, 4), best, scores[best], base)
 
 

@@ -26,6 +26,8 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     utilisation = hits["utilisation"].to_numpy(dtype=float)
     amount = hits["amount"].to_numpy(dtype=float)
     accounts = [list(a) for a in hits["accounts"]]
+    txn_ids = [list(t) for t in hits["txn_ids"]]
+    phi_sum = [c / w if w else math.nan for c, w in zip(hits["ceiling"], hits["w"])]
     rows = []
     label = _groups(pd.factorize(unit)[0], start, end, [list(t) for t in hits["txn_ids"]])
     for g in np.unique(label):
@@ -48,10 +50,14 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
         counted = [i for i in members if FAMILIES.get(typology[i], typology[i]) not in REPORTABLE_FAMILIES]
         finite_u = [utilisation[i] for i in counted if math.isfinite(utilisation[i])]
         finite_a = [amount[i] for i in counted if math.isfinite(amount[i])]
+        shares = [amount[i] / len(txn_ids[i]) / phi_sum[i] for i in counted if txn_ids[i] and phi_sum[i]]
+        below_phi = [c for c in shares if math.isfinite(c) and c < 1.0]
+        best = max(max(below_phi), 0.0) if below_phi else 0.0
         u = max(max(finite_u), 0.0) if finite_u else 0.0
         biggest = max(max(finite_a), 0.0) if finite_a else 0.0
         values = {
             "utilisation": min(u, 1.0),
+            "closeness": min(max((best - 0.8) / 0.2, 0.0), 1.0),
             "amount": math.log10(1.0 + biggest),
             "families": float(max(len({FAMILIES.get(typology[i], typology[i]) for i in counted}) - 1, 0)),
             "repetition": math.log2(max(len({end[i] for i in counted}), 1)),
