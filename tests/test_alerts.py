@@ -33,15 +33,17 @@ def test_alert_grouping_and_explanation():
     assert {i["indicator"]: i["contribution"] for i in explanation["indicators"]} == {"pass_through": 1.0,
                                                                                       "fan_in": 0.2}
     features = {f["feature"]: (f["value"], f["contribution"]) for f in explanation["features"]}
-    # u of its best hit; h1 moved 999 in 2 transactions under Φ = 1110: 0.45 Φ each, below the
+    # log2(1 + u) of its best hit; h1 moved 999 in 2 transactions under Φ = 1110: 0.45 Φ each, below the
     # band; log10(1 + 999) = 3; two families; windows end on two days; accounts A1 A2 B1 B2 B3
-    assert features["utilisation"] == (0.4, 0.2) and features["amount"] == (3.0, 0.3)
+    u_value = round(math.log2(1.4), 6)
+    assert features["utilisation"] == (u_value, round(0.5 * u_value, 6)) and features["amount"] == (3.0, 0.3)
     assert features["closeness"] == (0.0, 0.0)
     assert features["families"] == (1.0, 0.3) and features["repetition"] == (1.0, 0.2)
     assert features["reach"][0] == pytest.approx(math.log2(5), abs=1e-6)
     contributions = json.loads(merged["contributions"])
     assert merged["score"] == pytest.approx(sum(contributions.values()))
-    assert merged["score"] == pytest.approx(1.2 + 0.2 + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5)) and merged["raised"]
+    assert merged["score"] == pytest.approx(1.2 + 0.5 * math.log2(1.4) + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5))
+    assert merged["raised"] and json.loads(merged["explanation"])["utilisation"] == 0.4
     band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
     assert json.loads(band_only["contributions"])["structuring"] == 0.5  # the tolerance band halves the indicator
     # one transaction of 999 at Φ = 999 is reported, not near the threshold; W = 0 gives none
@@ -68,7 +70,7 @@ def test_large_value_hits_feed_no_feature():
     features = {f["feature"]: f["value"] for f in json.loads(alert["explanation"])["features"]}
     assert alert["n_hits"] == 2
     # 9 in one transaction under Φ = 10: half way into the band [8, 10)
-    assert features == {"utilisation": 0.2, "closeness": 0.5, "amount": 1.0, "families": 0.0, "repetition": 0.0,
+    assert features == {"utilisation": round(math.log2(1.2), 6), "closeness": 0.5, "amount": 1.0, "families": 0.0, "repetition": 0.0,
                         "reach": 1.0}
 
 

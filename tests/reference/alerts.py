@@ -56,7 +56,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
         u = max(max(finite_u), 0.0) if finite_u else 0.0
         biggest = max(max(finite_a), 0.0) if finite_a else 0.0
         values = {
-            "utilisation": min(u, 1.0),
+            "utilisation": math.log2(1.0 + u),
             "closeness": min(max((best - 0.8) / 0.2, 0.0), 1.0),
             "amount": math.log10(1.0 + biggest),
             "families": float(max(len({FAMILIES.get(typology[i], typology[i]) for i in counted}) - 1, 0)),
