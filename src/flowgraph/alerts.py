@@ -272,8 +272,8 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> Al
     bounds = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0])
     first = order[bounds]
     n_alerts = len(first)
-    names = np.array(sorted(set(TYPOLOGIES) | set(hits["typology"].astype(str))), dtype=object)
-    typology = np.searchsorted(names.astype(str), hits["typology"].to_numpy(dtype=str))
+    names = np.array(sorted(set(TYPOLOGIES) | set(hits["typology"].unique().tolist())), dtype=object)
+    typology = pd.Categorical(hits["typology"], categories=names).codes.astype(np.int64)
     strict = ~hits["in_band"].to_numpy(dtype=bool)
     cell = label.astype(np.int64) * len(names) + typology
     hit_count = np.bincount(cell, minlength=n_alerts * len(names)).reshape(n_alerts, len(names))
@@ -344,39 +344,49 @@ def score_alerts(inputs: AlertInputs, model: ModelConfig) -> pd.DataFrame:
     feature_part = np.round(inputs.features * feature_weight, 6)
     total = indicator_part.sum(axis=1) + feature_part.sum(axis=1)
     score = np.round(total, 6)
-    # one (alert, indicator) row per indicator the alert has, in name order
-    alert, which = np.nonzero(inputs.hits)
-    quoted = [json.dumps(t) for t in names.tolist()]
-    family = [json.dumps(FAMILIES.get(t, t)) for t in names.tolist()]
-    rows = [f'{{"contribution": {_number(c)}, "family": {family[n]}, "hits": {k}, '
-            f'"in_band_only": {"true" if s < 1.0 else "false"}, "indicator": {quoted[n]}, "weight": {_number(w)}}}'
-            for c, n, k, s, w in zip(indicator_part[alert, which].tolist(), which.tolist(),
-                                     inputs.hits[alert, which].tolist(), inputs.strength[alert, which].tolist(),
-                                     weight[which].tolist())]
+    # JSON text built column by column (Arrow string kernels), not one Python call per alert
+    alert, which = np.nonzero(inputs.hits)  # one (alert, indicator) row per indicator it has, in name order
+    quoted = np.array([json.dumps(t) for t in names.tolist()], dtype=object)
+    family = np.array([json.dumps(FAMILIES.get(t, t)) for t in names.tolist()], dtype=object)
+    rows = _concat('{"contribution": ', _numbers(indicator_part[alert, which]), ', "family": ', family[which],
+                   ', "hits": ', inputs.hits[alert, which].astype(str), ', "in_band_only": ',
+                   np.where(inputs.strength[alert, which] < 1.0, "true", "false"), ', "indicator": ', quoted[which],
+                   ', "weight": ', _numbers(weight[which]), "}")
     indicators = _joined(rows, alert, len(score))
-    values = np.round(inputs.features, 6).tolist()
-    features = [", ".join(f'{{"contribution": {_number(c)}, "feature": "{f}", "value": {_number(v)}, '
-                          f'"weight": {_number(w)}}}' for f, v, w, c in zip(FEATURES, vs, feature_weight.tolist(), cs))
-                for vs, cs in zip(values, feature_part.tolist())]
-    u = np.round(inputs.utilisation, 6).tolist()
-    explanation = [f'{{"features": [{f}], "indicators": [{i}], "threshold": {_number(model.alert_threshold)}, '
-                   f'"utilisation": {_number(x)}, "utilisation_contribution": {_number(c[0])}}}'
-                   for f, i, x, c in zip(features, indicators, u, feature_part.tolist())]
-    pair_text = [f"{quoted[n]}: {_number(c)}" for n, c in zip(which.tolist(), indicator_part[alert, which].tolist())]
-    per_alert = _joined(pair_text, alert, len(score))
-    contributions = ["{" + ", ".join(filter(None, [p, ", ".join(f'"{f}": {_number(c)}'
-                                                                   for f, c in zip(FEATURES, cs))])) + "}"
-                     for p, cs in zip(per_alert, feature_part.tolist())]
+    values = _numbers(np.round(inputs.features, 6))
+    parts = _numbers(feature_part)
+    weights = _numbers(feature_weight)
+    features = pc.binary_join_element_wise(*[
+        _concat('{"contribution": ', parts[:, j], f', "feature": "{f}", "value": ', values[:, j],
+                f', "weight": {weights[j]}}}') for j, f in enumerate(FEATURES)], ", ")
+    u = np.round(inputs.utilisation, 6)
+    explanation = _concat('{"features": [', features, '], "indicators": [', indicators, '], "threshold": ',
+                          _number(model.alert_threshold), ', "utilisation": ', _numbers(u),
+                          ', "utilisation_contribution": ', parts[:, 0], "}")
+    per_alert = _joined(_concat(quoted[which], ": ", _numbers(indicator_part[alert, which])), alert, len(score))
+    contributions = _concat("{", per_alert, *[x for j, f in enumerate(FEATURES) for x in (f', "{f}": ', parts[:, j])],
+                            "}")
     out = inputs.frame.assign(score=score, raised=total >= model.alert_threshold, utilisation=u,
-                              explanation=explanation, contributions=contributions)[list(COLUMNS)]
+                              explanation=explanation.to_pylist(), contributions=contributions.to_pylist())
+    out = out[list(COLUMNS)]
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def _joined(texts: list[str], alert: np.ndarray, n_alerts: int) -> list[str]:
+def _joined(texts: pa.Array, alert: np.ndarray, n_alerts: int) -> pa.Array:
     """Per alert, its ``texts`` (rows sorted by alert) joined by ", "."""
     offsets = np.r_[0, np.cumsum(np.bincount(alert, minlength=n_alerts))]
-    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(texts, pa.string()))
-    return pc.binary_join(lists, ", ").to_pylist()
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), texts), ", ")
+
+
+def _concat(*parts) -> pa.Array:
+    """Element-wise concatenation of string arrays and constant strings."""
+    return pc.binary_join_element_wise(*[p if isinstance(p, (str, pa.Array)) else pa.array(p, pa.string())
+                                         for p in parts], "")
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """Finite floats as ``json.dumps`` writes them (numpy's shortest round-trip repr)."""
+    return np.asarray(values, dtype=float).astype(str)
 
 
 def _highest(values: np.ndarray, counted: np.ndarray, label: np.ndarray, n_alerts: int) -> np.ndarray:
@@ -389,7 +399,7 @@ def _highest(values: np.ndarray, counted: np.ndarray, label: np.ndarray, n_alert
 
 def _distinct(label: np.ndarray, code: np.ndarray, counted: np.ndarray, n_alerts: int) -> np.ndarray:
     """Per alert, the number of distinct codes among its counted entries."""
-    pairs = np.unique(label[counted].astype(np.int64) * (int(code.max(initial=0)) + 1) + code[counted])
+    pairs = pd.unique(label[counted].astype(np.int64) * (int(code.max(initial=0)) + 1) + code[counted])
     return np.bincount(pairs // (int(code.max(initial=0)) + 1), minlength=n_alerts).astype(float)
 
 
