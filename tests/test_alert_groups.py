@@ -60,21 +60,29 @@ def test_groups_match_a_plain_union_find(hits):
 scored_hit = st.tuples(st.sampled_from(["c1", "c2", ""]), st.sampled_from(["a1", "a2", "a3"]),
                        st.sampled_from(sorted(FAMILIES)), st.integers(0, 8), st.integers(0, 3),
                        st.lists(st.sampled_from(["t1", "t2", "t3", "t4"]), max_size=2, unique=True),
-                       st.booleans(), st.one_of(st.floats(0, 3), st.just(float("nan")), st.just(float("inf"))))
+                       st.booleans(), st.one_of(st.floats(0, 3), st.just(float("nan")), st.just(float("inf"))),
+                st.one_of(st.floats(0, 1e9), st.just(float("nan"))),
+                st.lists(st.sampled_from(["a1", "a2", "a3", "b1"]), max_size=3),
+                st.sampled_from([0.0, 1.2, 4.0, float("nan")]), st.sampled_from([0.0, 5e5, 2e6, float("nan")]))
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(scored_hit, min_size=1, max_size=14, unique_by=lambda h: h[:5]),
        st.dictionaries(st.sampled_from(sorted(FAMILIES)), st.sampled_from([0.0, 0.5, 1.0, 2.5])),
-       st.sampled_from([0.0, 0.5, 1.0]), st.sampled_from([0.0, 0.5]))
-def test_alerts_match_a_plain_python_scorer(hits, weights, band_weight, utilisation_weight):
-    """Scores, explanations, members and ids of every alert, built with arrays, equal the
-    model computed one alert at a time (families, band-only indicators, u of weighted hits)."""
+       st.sampled_from([0.0, 0.5, 1.0]), st.sampled_from([0.0, 0.5]), st.sampled_from([0.0, 0.3]),
+       st.sampled_from([0.0, 1.0]))
+def test_alerts_match_a_plain_python_scorer(hits, weights, band_weight, utilisation_weight, amount_weight, reach_weight):
+    """Scores, explanations, contributions, members and ids of every alert, built with
+    arrays, equal the model computed one alert at a time (band-only indicators, features
+    of non-reportable hits only)."""
     frame = pd.DataFrame([{
         "hit_id": f"h{i:02d}", "customer": c, "subject": s, "typology": t,
         "window_start": pd.Timestamp("2026-12-01") + pd.Timedelta(days=d),
         "window_end": pd.Timestamp("2026-12-01") + pd.Timedelta(days=d + length),
-        "txn_ids": txns, "in_band": band, "utilisation": u} for i, (c, s, t, d, length, txns, band, u) in enumerate(hits)])
-    model = ModelConfig(weights=weights, band_weight=band_weight, utilisation_weight=utilisation_weight)
+        "txn_ids": txns, "in_band": band, "utilisation": u, "amount": a, "accounts": [s, *accts], "w": w,
+        "ceiling": w * phi} for i, (c, s, t, d, length, txns, band, u, a, accts, w, phi) in enumerate(hits)])
+    model = ModelConfig(weights=weights, band_weight=band_weight, utilisation_weight=utilisation_weight,
+                        amount_weight=amount_weight, closeness_weight=2.0, families_weight=0.7, repetition_weight=0.4,
+                        reach_weight=reach_weight, alert_threshold=1.0)
     got, expected = build_alerts(frame, model, "cfg"), reference_alerts(frame, model, "cfg")
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)

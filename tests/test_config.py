@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from flowgraph import build_graph, validate_accounts, validate_transactions
-from flowgraph.alerts import ModelConfig
+from flowgraph.alerts import DEFAULT_WEIGHTS, ModelConfig
 from flowgraph.config import PBOC_2003, PBOC_2016, RULE_SETS, LargeValueRule, RuleSet, get_rule_set
 from flowgraph.detectors import REGISTRY, FanParams, PassThroughParams, StructuringParams
 from flowgraph.errors import ConfigError
@@ -151,7 +151,7 @@ def test_toml_and_python_agree_on_weights_and_numbers(tmp_path):
     from_python = ScanConfig(model=ModelConfig(weights={"fan_in": 1.0}), extra_holidays=("2024-10-09",),
                              detector_params={"pass_through": PassThroughParams(tolerance=0.0)})
     assert from_toml == from_python and from_toml.config_hash == from_python.config_hash
-    assert from_toml.model.weights["pass_through_chain"] == 1.5  # the others keep their defaults
+    assert from_toml.model.weights["pass_through_chain"] == DEFAULT_WEIGHTS["pass_through_chain"]  # the others keep theirs
 
 
 def test_unreadable_config_files_are_config_errors(tmp_path):

@@ -12,7 +12,6 @@ import time
 import pandas as pd
 import pytest
 
-from flowgraph.alerts import ModelConfig, build_alerts
 from flowgraph.cli import main
 from flowgraph.deid import Pseudonymizer, deidentify
 from flowgraph.errors import ConfigError
@@ -171,44 +170,6 @@ def test_killed_scan_leaves_store_consistent_and_next_run_completes(data_dir, tm
     fresh = run_scan(data_dir, tmp_path / "fresh", load_config(cfg), store_path=tmp_path / "fresh.sqlite",
                      progress=False)
     assert resumed_hits == set(fresh.hits["hit_id"])
-
-
-def test_alert_grouping_and_explanation():
-    day = pd.Timestamp
-    hits = pd.DataFrame([
-        {"hit_id": "h1", "customer": "C1", "subject": "A1", "typology": "pass_through", "txn_ids": ["t1", "t2"],
-         "window_start": day("2024-09-02"), "window_end": day("2024-09-04"), "utilisation": 0.4, "in_band": False},
-        {"hit_id": "h2", "customer": "C1", "subject": "A2", "typology": "fan_in", "txn_ids": ["t9"],
-         "window_start": day("2024-09-03"), "window_end": day("2024-09-12"), "utilisation": 0.1, "in_band": False},
-        {"hit_id": "h3", "customer": "C1", "subject": "A1", "typology": "structuring", "txn_ids": ["t50"],
-         "window_start": day("2024-10-20"), "window_end": day("2024-10-25"), "utilisation": 0.9, "in_band": True},
-        {"hit_id": "h4", "customer": "", "subject": "X", "typology": "fan_out", "txn_ids": ["t1"],
-         "window_start": day("2024-09-02"), "window_end": day("2024-09-02"), "utilisation": 0.0, "in_band": False},
-    ])
-    model = ModelConfig()
-    alerts = build_alerts(hits, model, "cfg").set_index("subject")
-    assert len(alerts) == 3  # C1's overlapping hits merge; the October one stands alone; X by account
-    first = alerts.loc["A1"] if isinstance(alerts.loc["A1"], pd.Series) else alerts.loc["A1"].iloc[0]
-    merged = alerts[alerts["n_hits"] == 2].iloc[0]
-    explanation = json.loads(merged["explanation"])
-    contributions = {i["indicator"]: i["contribution"] for i in explanation["indicators"]}
-    assert contributions == {"pass_through": 1.0, "fan_in": 0.2}
-    assert merged["score"] == pytest.approx(1.2 + 0.5 * 0.4) and merged["raised"]
-    band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
-    assert band_only["score"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.9)  # tolerance band halves the indicator
-    assert not alerts.loc["X", "raised"]  # fan-out alone (0.2) stays below the threshold
-    # one family counts once: a dispersed-in hub is a fan-in hub too
-    fam = pd.DataFrame([{**hits.iloc[1].to_dict(), "hit_id": f"f{k}", "typology": t}
-                        for k, t in enumerate(["fan_in", "dispersed_in_concentrated_out"])])
-    fam_alert = build_alerts(fam, model, "cfg").iloc[0]
-    got = {i["indicator"]: i["contribution"] for i in json.loads(fam_alert["explanation"])["indicators"]}
-    assert got == {"dispersed_in_concentrated_out": 0.8, "fan_in": 0.0}
-    assert fam_alert["score"] == pytest.approx(0.8 + 0.5 * 0.1) and not fam_alert["raised"]
-    assert first is not None
-    # ids are stable when a later hit joins the group
-    more = pd.concat([hits, pd.DataFrame([{**hits.iloc[0].to_dict(), "hit_id": "h5", "txn_ids": ["t2", "t3"],
-                                          "window_start": day("2024-09-04"), "window_end": day("2024-09-06")}])])
-    assert set(build_alerts(more, model, "cfg")["alert_id"]) == set(build_alerts(hits, model, "cfg")["alert_id"])
 
 
 def test_config_errors_name_the_key(tmp_path):

@@ -1,10 +1,14 @@
 """Detection quality from what users get: the hits ``flowgraph scan`` writes (with
 ``--reveal-ids``, so ids match the ground truth), scored with ``flowgraph.evaluate``.
 
-- Simulated banks on held-out seeds (never used in development): attempt-level recall per
+- Simulated banks on held-out seeds (never used in development, nor to fit the alert
+  model's weights: ``bench.fit_model`` uses other seeds): attempt-level recall per
   planted typology × behaviour (for look-alikes: the false-positive rate) and precision
   per hit typology, pooled over the seeds with each seed's rate. Only the detectors' own
   hits count (``in_band`` hits, found with the model's tolerance band, are left out).
+  Alerts: per pattern, whether its subject's customer has a raised alert; the precision
+  of raised alerts (share whose customer is in a laundering pattern) and of the 100
+  highest-scoring alerts (score, then alert id: the order an investigator works down).
 - The IBM AMLSim samples (third-party labels): account-level precision and recall of the
   accounts named by ``fan_in`` hits, against every labelled account and against the hubs
   (labelled accounts receiving from ≥ 3 distinct labelled accounts over the whole run);
@@ -39,20 +43,31 @@ def scan_outputs(tree: Tree, input_path: Path, ws: Workspace, config: Path | Non
     with tempfile.TemporaryDirectory(dir=ws.tmp) as out:
         run = scan(tree, input_path, Path(out), ws, config, reveal_ids=True)
         hits = pd.read_parquet(Path(out) / "hits.parquet", columns=HIT_COLUMNS)
-        alerts = pd.read_parquet(Path(out) / "alerts.parquet", columns=["customer", "raised"])
-    return hits[~hits["in_band"]], set(alerts.loc[alerts["raised"], "customer"]), run
+        alerts = pd.read_parquet(Path(out) / "alerts.parquet", columns=["alert_id", "customer", "raised", "score"])
+    return hits[~hits["in_band"]], alerts, run
 
 
-def _alerted(folder: Path, patterns: pd.DataFrame, alerted: set) -> tuple[pd.DataFrame, dict]:
-    """Per typology x behaviour, patterns whose subject's customer has a raised alert; and
-    how many alerted customers are customers of a laundering pattern."""
+TOP_N = 100
+
+
+def _alerted(folder: Path, patterns: pd.DataFrame, alerts: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Per typology x behaviour, patterns whose subject's customer has a raised alert; how
+    many alerted customers are customers of a laundering pattern; the same for raised
+    alerts and for the :data:`TOP_N` highest-scoring alerts."""
+    alerted = set(alerts.loc[alerts["raised"], "customer"])
     accounts = pd.read_parquet(folder / "accounts.parquet", columns=["account_id", "customer_id"])
     customer = dict(zip(accounts["account_id"], accounts["customer_id"]))
     laundering = {customer.get(a) for accts, b in zip(patterns["accounts"], patterns["behaviour"])
                   if b != "lookalike" for a in accts}
     per_pattern = patterns.assign(alerted=[customer.get(s) in alerted for s in patterns["subject"]])
     table = per_pattern.groupby(["typology", "behaviour"], as_index=False)["alerted"].sum()
-    return table, {"alerted_customers": len(alerted), "on_laundering_customers": len(alerted & laundering)}
+    on_laundering = alerts["customer"].isin(laundering)
+    top = alerts.sort_values(["score", "alert_id"], ascending=[False, True]).head(TOP_N)
+    return table, {"alerted_customers": len(alerted), "on_laundering_customers": len(alerted & laundering),
+                   "raised_alerts": int(alerts["raised"].sum()),
+                   "raised_on_laundering": int((alerts["raised"] & on_laundering).sum()),
+                   "top": len(top), "top_on_laundering": int(on_laundering[top.index].sum()),
+                   "top_distinct_scores": int(top["score"].nunique())}
 
 
 def seed_quality(tree: Tree, spec: BankSpec, ws: Workspace) -> dict:
@@ -62,9 +77,9 @@ def seed_quality(tree: Tree, spec: BankSpec, ws: Workspace) -> dict:
     bank = ensure_bank(spec, ws.key_file, ws.timeout_s)
     folder = Path(bank["folder"])
     log(f"quality: scanning seed {spec.seed} ({bank['n_txns']:,} transactions)")
-    hits, alerted, run = scan_outputs(tree, folder, ws)
+    hits, alert_table, run = scan_outputs(tree, folder, ws)
     patterns = pd.read_parquet(folder / "patterns.parquet")
-    per_alert, alerts = _alerted(folder, patterns, alerted)
+    per_alert, alerts = _alerted(folder, patterns, alert_table)
     recall = recall_table(patterns, hits).merge(per_alert, on=["typology", "behaviour"])
     return {"seed": spec.seed, "bank": bank, "scan_wall_s": run["wall_s"], "n_hits": len(hits),
             "hit_ids_sha1": hashlib.sha1("\n".join(sorted(hits["hit_id"])).encode()).hexdigest(),
@@ -88,9 +103,16 @@ def pool(seeds: list[dict]) -> dict:
             e["true"] += round(r["precision"] * r["hits"])
             e["per_seed"].append(r["precision"])
     alerted = sum(s["alerts"]["alerted_customers"] for s in seeds)
+    counts = {k: sum(s["alerts"].get(k, 0) for s in seeds)
+              for k in ("raised_alerts", "raised_on_laundering", "top", "top_on_laundering")}
     return {"recall": [{"typology": t, "behaviour": b, **e, "rate": ratio(e["found"], e["patterns"]),
                         "alerted_rate": ratio(e["alerted"], e["patterns"])} for (t, b), e in sorted(recall.items())],
             "alert_precision": ratio(sum(s["alerts"]["on_laundering_customers"] for s in seeds), alerted),
+            "raised_alert_precision": ratio(counts["raised_on_laundering"], counts["raised_alerts"]),
+            "raised_alerts": counts["raised_alerts"],
+            "top_precision": ratio(counts["top_on_laundering"], counts["top"]),
+            "top_per_seed": [ratio(s["alerts"].get("top_on_laundering", 0), s["alerts"].get("top", 0)) for s in seeds],
+            "top_distinct_scores": [s["alerts"].get("top_distinct_scores") for s in seeds],
             "precision": [{"typology": t, **e, "precision": ratio(e["true"], e["hits"])}
                           for t, e in sorted(precision.items())]}
 
@@ -145,7 +167,12 @@ def markdown(section: dict) -> list[str]:
     lines += ["", "Found: a hit of the matching typology names the subject within the pattern's days. Customer "
               "alerted: the subject's customer has a raised alert. Look-alike rows are false-positive rates.",
               f"Customers with a raised alert who are in a laundering pattern (alert precision): "
-              f"{fmt(section['pooled']['alert_precision'])}.",
+              f"{fmt(section['pooled']['alert_precision'])}. Raised alerts whose customer is in a laundering "
+              f"pattern: {fmt(section['pooled'].get('raised_alert_precision'))} of "
+              f"{fmt(section['pooled'].get('raised_alerts'))}. Top {TOP_N} alerts by score (ties by id) per seed: "
+              f"precision {fmt(section['pooled'].get('top_precision'))} "
+              f"{_per_seed(section['pooled'].get('top_per_seed', []))}, distinct scores among them "
+              f"{section['pooled'].get('top_distinct_scores')}.",
               ""]
     lines += md_table(["hit typology", "hits", "precision", "per seed"],
                       [[r["typology"], fmt(r["hits"]), fmt(r["precision"]), _per_seed(r["per_seed"])]

@@ -1,19 +1,39 @@
 """Hits become alerts: the model of 004 ch.2 §4 (indicators, ranks/weights, tolerance
 bands) and the grouping of SPEC §5.
 
-- **Indicators and weights** (位阶): each hit typology is an indicator with a weight
-  (configuration, :class:`ModelConfig`). A hit found only with the relaxed parameters of
-  the tolerance band (容错区间: values just outside a threshold) counts at
-  ``band_weight`` × its weight.
 - **Grouping**: an alert is one customer's (the monitoring unit's) hits whose evidence
   shares a transaction or whose windows overlap, merged transitively. Hits with no
   customer are grouped by their subject account.
-- **Score**: per indicator, its weight × the strongest of its hits (1 inside the
-  thresholds, ``band_weight`` in the band); per family of indicators (:data:`FAMILIES`)
-  the largest of those; summed over families, plus ``utilisation_weight`` × the highest
-  utilisation u of W(N, D) among hits of weighted indicators (capped at 1). The
-  explanation lists every indicator, its hits and its contribution, and u. An alert is
-  raised when its score reaches ``alert_threshold``.
+- **Features** of an alert (each ≥ 0, see :data:`FEATURES`):
+    - one per indicator (hit typology, 位阶): its strength, 1 with a hit inside the
+      thresholds, ``band_weight`` with hits only in the tolerance band (容错区间: values
+      just outside a threshold), 0 without a hit;
+    - ``utilisation``: log2(1 + the highest W(N, D) utilisation u of its hits): 1 at u = 1,
+      the paper's signature of an adaptive launderer using its evasion capacity to the
+      full (001); not capped, so flows beyond the ceiling still rank by size;
+    - ``closeness``: how far into the near-threshold band [0.8 Φ, Φ) (SPEC §3.3) its hits'
+      transactions sit on average, from 0 (at 0.8 Φ or below) to 1 (at Φ): per hit, the
+      amount A per evidence transaction as a share c of Σ_m Φ_m (= ceiling / W), the
+      largest c under 1 taken (at or above Φ a transaction is reported anyway), mapped
+      to (c - 0.8) / 0.2. Launderers push each transaction toward the ceiling (001);
+      benign hubs move many small amounts;
+    - ``amount``: log10(1 + the largest amount A one hit moved), in the home currency;
+    - ``families``: distinct indicator families among its hits, minus one;
+    - ``repetition``: log2 of the distinct business days its hits' windows end on;
+    - ``reach``: log2 of the distinct accounts in its hits' evidence (counterparties).
+  Large-value hits (:data:`REPORTABLE_FAMILIES`) are facts to report, not evidence of a
+  typology: they join alerts and have an indicator, but feed no other feature.
+- **Score**: a linear (additive) model, the log-odds of a logistic regression without
+  its intercept: Σ weight × feature. Weights are ≥ 0, so no indicator lowers a score,
+  and the score does not saturate. The explanation gives every feature's value, weight
+  and contribution; the ``contributions`` column has the contributions alone (JSON). An
+  alert is raised when its score reaches ``alert_threshold`` (a fitted model: minus its
+  intercept, i.e. a probability of 0.5). Ties are broken by the alert id.
+- **Defaults**: the weights were fitted by ``benchmarks/bench/fit_model.py`` (an L2
+  logistic regression, :func:`flowgraph.learn.fit_weights`) on alerts of the simulator's
+  training seeds, labelled by its ground truth; the held-out seeds of the quality
+  benchmark were never used. ``flowgraph learn`` fits them again from a bank's own
+  dispositions (:mod:`flowgraph.learn`).
 - **Ids**: an alert's id is a hash of the configuration, the customer and its earliest
   hit, so re-running a day (or adding later hits to the group) keeps the id.
 """
@@ -32,6 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .config import RuleSet
 from .detectors import TYPOLOGIES
 from .detectors._params import Constraint, Interval, validate_params
 from .errors import ConfigError
@@ -40,8 +61,7 @@ from .errors import ConfigError
 #: typology's weight is chosen and explained.
 DEFAULT_WEIGHTS = {name: t.weight for name, t in TYPOLOGIES.items()}
 
-#: Indicators that describe one behaviour count once: an alert takes the strongest of a
-#: family (a dispersed-in hub is always a fan-in hub too).
+#: Indicator -> its family (one behaviour); the ``families`` feature counts distinct ones.
 FAMILIES = {name: t.family for name, t in TYPOLOGIES.items()}
 
 
@@ -68,32 +88,66 @@ class _Weights(Constraint):
         return {**DEFAULT_WEIGHTS, **{t: float(w) for t, w in value.items()}}
 
 
+#: The features besides the indicators, each with its ModelConfig weight field.
+FEATURES = ("utilisation", "closeness", "amount", "families", "repetition", "reach")
+
+#: Low end of the near-threshold band 0.8 Φ ≤ amount < Φ (SPEC §3.3): the "large" fraction
+#: of SPEC §1, from the rule-set defaults in flowgraph.config.
+BAND_LOW = RuleSet.large_fraction
+
+#: Families of hits that are reportable facts (SPEC §2), not evidence of a typology.
+REPORTABLE_FAMILIES = ("large_value",)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The alert model (004 ch.2 §4); the bank's own, confidential configuration.
 
+    Every weight is in log-odds per unit of its feature (see the module docstring) and
+    ≥ 0. The defaults were fitted on the simulator's training seeds (module docstring);
+    ``flowgraph learn`` fits a bank's own.
+
     Parameters
     ----------
     weights : dict
-        Hit typology -> weight (位阶), overriding :data:`DEFAULT_WEIGHTS`: typologies
-        left out keep their default weight (give 0 to silence one). Unknown typologies
-        are refused.
+        Indicator (hit typology) -> weight (位阶), overriding :data:`DEFAULT_WEIGHTS`:
+        typologies left out keep their default weight (give 0 to silence one). Unknown
+        typologies are refused.
     alert_threshold : float
         Least score that raises an alert.
     tolerance_band : float
         Relative width of the tolerance band, in [0, 0.9]: detectors also run with
         thresholds relaxed by this share, and hits found only so count at ``band_weight``.
     band_weight : float
-        Factor of a hit found only in the tolerance band, in [0, 1].
+        Strength of an indicator whose hits are all in the tolerance band, in [0, 1].
     utilisation_weight : float
-        Weight of the highest W(N, D) utilisation in an alert's score.
+        Weight of log2(1 + the highest W(N, D) utilisation).
+    closeness_weight : float
+        Weight of the highest closeness of a hit's transactions to Φ (capped at 1).
+    amount_weight : float
+        Weight of log10(1 + the largest amount a hit moved).
+    families_weight : float
+        Weight of the number of distinct indicator families beyond the first.
+    repetition_weight : float
+        Weight of log2(distinct business days the hits' windows end on).
+    reach_weight : float
+        Weight of log2(distinct accounts in the evidence).
     """
 
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS), hash=False)
-    alert_threshold: float = 1.0
+    # fitted with the indicator weights by benchmarks/bench/fit_model.py on training seeds
+    # 7001-7002 (6,000 customers, 60 days; L2 0.001 chosen by 5-fold CV): the threshold is
+    # minus the fitted intercept; amount, families, repetition and reach came out 0 there
+    # (in the simulator, busy benign hubs have more of them than launderers do)
+    alert_threshold: float = 1.71
     tolerance_band: float = 0.2
     band_weight: float = 0.5
-    utilisation_weight: float = 0.5
+    utilisation_weight: float = 2.87
+    closeness_weight: float = 4.1
+    amount_weight: float = 0.0
+    families_weight: float = 0.0
+    repetition_weight: float = 0.0
+    reach_weight: float = 0.0
 
     _parameter_constraints: ClassVar[dict] = {
         "weights": _Weights(),
@@ -101,10 +155,19 @@ class ModelConfig:
         "tolerance_band": Interval(float, 0.0, 0.9),
         "band_weight": Interval(float, 0.0, 1.0),
         "utilisation_weight": Interval(float, 0.0),
+        "closeness_weight": Interval(float, 0.0),
+        "amount_weight": Interval(float, 0.0),
+        "families_weight": Interval(float, 0.0),
+        "repetition_weight": Interval(float, 0.0),
+        "reach_weight": Interval(float, 0.0),
     }
 
     def __post_init__(self) -> None:
         validate_params(self)
+
+    def feature_weights(self) -> dict:
+        """Feature (:data:`FEATURES`) -> its weight."""
+        return {name: getattr(self, f"{name}_weight") for name in FEATURES}
 
 
 def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids) -> np.ndarray:
@@ -134,6 +197,13 @@ def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids) 
     return connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)[1]
 
 
+def _lengths(lists) -> np.ndarray:
+    """The length of each list (an Arrow list column or lists)."""
+    if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
+        return pc.list_value_length(lists.array.__arrow_array__()).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.fromiter((len(t) for t in lists), np.int64, len(lists))
+
+
 def _flat_codes(lists) -> tuple[np.ndarray, np.ndarray]:
     """Lengths of the lists and a code per element (equal values, equal codes)."""
     arrow = lists.array.__arrow_array__() if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype) else None
@@ -150,30 +220,45 @@ def _flat_codes(lists) -> tuple[np.ndarray, np.ndarray]:
 
 
 COLUMNS = ("alert_id", "customer", "subject", "score", "raised", "window_start", "window_end", "n_hits",
-           "hit_ids", "utilisation", "explanation")
+           "hit_ids", "utilisation", "explanation", "contributions")
 
 
-def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd.DataFrame:
-    """Group scored hits into alerts.
+@dataclass(frozen=True)
+class AlertInputs:
+    """Alerts before scoring: each one's members and features.
+
+    ``frame`` holds the columns of :data:`COLUMNS` that do not depend on weights;
+    ``indicators``: the indicator names (sorted), ``strength``: alerts × indicators
+    (1, ``band_weight`` or 0), ``hits``: alerts × indicators hit counts, ``features``:
+    alerts × :data:`FEATURES` values, ``utilisation``: the uncapped highest utilisation.
+    """
+
+    frame: pd.DataFrame
+    indicators: np.ndarray
+    strength: np.ndarray
+    hits: np.ndarray
+    features: np.ndarray
+    utilisation: np.ndarray
+
+    def design(self) -> tuple[np.ndarray, list[str]]:
+        """The feature matrix a model multiplies by its weights, and its column names."""
+        return np.hstack([self.strength, self.features]), [*self.indicators.tolist(), *FEATURES]
+
+
+def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> AlertInputs:
+    """Group hits into alerts and compute each alert's features (module docstring).
 
     Parameters
     ----------
     hits : DataFrame
-        Hits (``hits_frame`` columns) with a boolean ``in_band`` column: True for hits
-        found only in the tolerance band.
+        Hits (``hits_frame`` columns, at least ``hit_id, customer, subject, typology,
+        txn_ids, accounts, window_start, window_end, amount, w, ceiling, utilisation``) with a boolean
+        ``in_band`` column: True for hits found only in the tolerance band.
     model : ModelConfig
+        Only ``band_weight`` is read (the strength of band-only indicators).
     config_hash : str
         Part of every alert id.
-
-    Returns
-    -------
-    DataFrame
-        One row per alert: ``alert_id, customer, subject, score, raised, window_start,
-        window_end, n_hits, hit_ids, utilisation, explanation`` (JSON), highest score first.
     """
-    if hits.empty:
-        return pd.DataFrame(columns=list(COLUMNS))
-    # arrays over every hit of a scan, no Python loop per alert
     hits = hits.reset_index(drop=True)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
     subject = hits["subject"].astype(str).to_numpy(dtype=object)
@@ -186,68 +271,136 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
     order = np.lexsort((pd.factorize(hit_id, sort=True)[0], start, label))
     bounds = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0])
     first = order[bounds]
-    n_hits = np.diff(np.r_[bounds, len(order)])
-    names, typology = np.unique(hits["typology"].to_numpy(dtype=str), return_inverse=True)
-    weight = np.array([float(model.weights.get(t, 0.0)) for t in names])
-    u = _utilisation(hits["utilisation"].to_numpy(dtype=float), weight[typology] > 0, label, len(first))
-    u_part = model.utilisation_weight * np.minimum(u, 1.0)
-    indicators, contribution = _indicators(names, typology, weight, ~hits["in_band"].to_numpy(dtype=bool),
-                                           model.band_weight, label, len(first))
-    score = np.array([round(x, 6) for x in (contribution + u_part).tolist()])
-    explanation = [f'{{"indicators": [{i}], "threshold": {_number(model.alert_threshold)}, '
-                   f'"utilisation": {_number(round(x, 6))}, "utilisation_contribution": {_number(round(y, 6))}}}'
-                   for i, x, y in zip(indicators, u.tolist(), u_part.tolist())]
+    n_alerts = len(first)
+    names = np.array(sorted(set(TYPOLOGIES) | set(hits["typology"].unique().tolist())), dtype=object)
+    typology = pd.Categorical(hits["typology"], categories=names).codes.astype(np.int64)
+    strict = ~hits["in_band"].to_numpy(dtype=bool)
+    cell = label.astype(np.int64) * len(names) + typology
+    hit_count = np.bincount(cell, minlength=n_alerts * len(names)).reshape(n_alerts, len(names))
+    any_strict = np.bincount(cell, weights=strict, minlength=n_alerts * len(names)).reshape(n_alerts, len(names)) > 0
+    strength = np.where(any_strict, 1.0, np.where(hit_count > 0, model.band_weight, 0.0))
+    family_of = np.array([FAMILIES.get(t, t) for t in names], dtype=object)
+    counted = ~np.isin(family_of[typology], REPORTABLE_FAMILIES)
+    u = _highest(hits["utilisation"].to_numpy(dtype=float), counted, label, n_alerts)
+    amount_of_hit = hits["amount"].to_numpy(dtype=float)
+    amount = _highest(amount_of_hit, counted, label, n_alerts)
+    n_txns = _lengths(hits["txn_ids"])
+    with np.errstate(divide="ignore", invalid="ignore"):  # no evidence or W = 0: no closeness (NaN, skipped)
+        phi_sum = hits["ceiling"].to_numpy(dtype=float) / hits["w"].to_numpy(dtype=float)
+        closeness_of_hit = amount_of_hit / n_txns / phi_sum
+    # at or above Φ a transaction is reported (large value): under it is where evaders sit
+    closeness = _highest(closeness_of_hit, counted & (closeness_of_hit < 1.0), label, n_alerts)
+    closeness = np.clip((closeness - BAND_LOW) / (1.0 - BAND_LOW), 0.0, 1.0)
+    families = _distinct(label, pd.factorize(family_of[typology])[0], counted, n_alerts)
+    days = _distinct(label, pd.factorize(end)[0], counted, n_alerts)
+    lengths, account_code = _flat_codes(hits["accounts"])
+    owner = np.repeat(np.arange(len(hits)), lengths)
+    reach = _distinct(label[owner], account_code, counted[owner], n_alerts)
+    features = np.column_stack([np.log2(1.0 + u), closeness, np.log10(1.0 + amount), np.maximum(families - 1, 0),
+                                np.log2(np.maximum(days, 1)), np.log2(np.maximum(reach, 1))])
     alert_id = [hashlib.sha1(json.dumps([config_hash, unit[i], hit_id[i]]).encode()).hexdigest()[:16]
                 for i in first.tolist()]
-    out = pd.DataFrame({
-        "alert_id": alert_id, "customer": customer[first], "subject": subject[first], "score": score,
-        "raised": (contribution + u_part) >= model.alert_threshold,
+    frame = pd.DataFrame({
+        "alert_id": alert_id, "customer": customer[first], "subject": subject[first],
         "window_start": pd.to_datetime(np.minimum.reduceat(start[order], bounds)),
         "window_end": pd.to_datetime(np.maximum.reduceat(end[order], bounds)),
-        "n_hits": n_hits.astype(np.int64), "hit_ids": np.split(hit_id[order], bounds[1:]),
-        "utilisation": [round(x, 6) for x in u.tolist()], "explanation": explanation})
-    out["hit_ids"] = [list(x) for x in out["hit_ids"]]
+        "n_hits": np.diff(np.r_[bounds, len(order)]).astype(np.int64),
+        "hit_ids": [list(x) for x in np.split(hit_id[order], bounds[1:])]})
+    return AlertInputs(frame, names, strength, hit_count, features, u)
+
+
+def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd.DataFrame:
+    """Group scored hits into alerts and score them.
+
+    Parameters
+    ----------
+    hits : DataFrame
+        As for :func:`alert_inputs`.
+    model : ModelConfig
+    config_hash : str
+        Part of every alert id.
+
+    Returns
+    -------
+    DataFrame
+        One row per alert: ``alert_id, customer, subject, score, raised, window_start,
+        window_end, n_hits, hit_ids, utilisation, explanation`` (JSON: every indicator of
+        the alert and every feature, with value, weight and contribution),
+        ``contributions`` (JSON: feature -> contribution), highest score first, ties by id.
+    """
+    if hits.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    inputs = alert_inputs(hits, model, config_hash)
+    return score_alerts(inputs, model)
+
+
+def score_alerts(inputs: AlertInputs, model: ModelConfig) -> pd.DataFrame:
+    """The alerts of :func:`alert_inputs` scored with ``model``'s weights (see
+    :func:`build_alerts`)."""
+    names = inputs.indicators
+    weight = np.array([float(model.weights.get(t, 0.0)) for t in names])
+    feature_weight = np.array([model.feature_weights()[f] for f in FEATURES])
+    indicator_part = np.round(inputs.strength * weight, 6)
+    feature_part = np.round(inputs.features * feature_weight, 6)
+    total = indicator_part.sum(axis=1) + feature_part.sum(axis=1)
+    score = np.round(total, 6)
+    # JSON text built column by column (Arrow string kernels), not one Python call per alert
+    alert, which = np.nonzero(inputs.hits)  # one (alert, indicator) row per indicator it has, in name order
+    quoted = np.array([json.dumps(t) for t in names.tolist()], dtype=object)
+    family = np.array([json.dumps(FAMILIES.get(t, t)) for t in names.tolist()], dtype=object)
+    rows = _concat('{"contribution": ', _numbers(indicator_part[alert, which]), ', "family": ', family[which],
+                   ', "hits": ', inputs.hits[alert, which].astype(str), ', "in_band_only": ',
+                   np.where(inputs.strength[alert, which] < 1.0, "true", "false"), ', "indicator": ', quoted[which],
+                   ', "weight": ', _numbers(weight[which]), "}")
+    indicators = _joined(rows, alert, len(score))
+    values = _numbers(np.round(inputs.features, 6))
+    parts = _numbers(feature_part)
+    weights = _numbers(feature_weight)
+    features = pc.binary_join_element_wise(*[
+        _concat('{"contribution": ', parts[:, j], f', "feature": "{f}", "value": ', values[:, j],
+                f', "weight": {weights[j]}}}') for j, f in enumerate(FEATURES)], ", ")
+    u = np.round(inputs.utilisation, 6)
+    explanation = _concat('{"features": [', features, '], "indicators": [', indicators, '], "threshold": ',
+                          _number(model.alert_threshold), ', "utilisation": ', _numbers(u),
+                          ', "utilisation_contribution": ', parts[:, 0], "}")
+    per_alert = _joined(_concat(quoted[which], ": ", _numbers(indicator_part[alert, which])), alert, len(score))
+    contributions = _concat("{", per_alert, *[x for j, f in enumerate(FEATURES) for x in (f', "{f}": ', parts[:, j])],
+                            "}")
+    out = inputs.frame.assign(score=score, raised=total >= model.alert_threshold, utilisation=u,
+                              explanation=explanation.to_pylist(), contributions=contributions.to_pylist())
+    out = out[list(COLUMNS)]
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def _utilisation(utilisation: np.ndarray, weighted: np.ndarray, label: np.ndarray, n_alerts: int) -> np.ndarray:
-    """Per alert, the highest finite utilisation among hits of weighted indicators (0 if none)."""
-    counted = weighted & np.isfinite(utilisation)
-    u = np.full(n_alerts, -np.inf)
-    np.maximum.at(u, label[counted], utilisation[counted])
-    return np.where(np.isfinite(u), u, 0.0)
-
-
-def _indicators(names: np.ndarray, typology: np.ndarray, weight_of_name: np.ndarray, strict: np.ndarray,
-                band_weight: float, label: np.ndarray, n_alerts: int) -> tuple[list, np.ndarray]:
-    """Per alert, the JSON of its indicators (sorted by name) and the sum of their
-    contributions: each indicator's weight × its strength (1 with a strict hit, else
-    ``band_weight``); only the first strongest indicator of a family contributes.
-
-    ``names``: the sorted typology names; ``typology``: each hit's index into them."""
-    # one row per (alert, indicator), in name order within an alert
-    pair = label.astype(np.int64) * len(names) + typology
-    pairs, pair_of_hit = np.unique(pair, return_inverse=True)
-    alert, name = pairs // len(names), pairs % len(names)
-    count = np.bincount(pair_of_hit, minlength=len(pairs))
-    any_strict = np.bincount(pair_of_hit, weights=strict, minlength=len(pairs)) > 0
-    weight = weight_of_name[name]
-    strength = np.where(any_strict, 1.0, band_weight)
-    value = weight * strength
-    family = pd.factorize(np.array([FAMILIES.get(t, t) for t in names], dtype=object)[name])[0]
-    alert_family = alert * (int(family.max()) + 1) + family
-    best = pd.Series(value).groupby(alert_family).transform("max").to_numpy()
-    is_best = value == best
-    take = is_best & ~pd.Series(np.where(is_best, alert_family, -1 - np.arange(len(pairs)))).duplicated().to_numpy()
-    contribution = [round(v, 6) if t else 0.0 for v, t in zip(value.tolist(), take.tolist())]
-    quoted = {i: json.dumps(t) for i, t in enumerate(names)}
-    family_quoted = [json.dumps(FAMILIES.get(t, t)) for t in names]
-    text = [f'{{"contribution": {_number(c)}, "family": {family_quoted[n]}, "hits": {k}, '
-            f'"in_band_only": {"true" if s < 1.0 else "false"}, "indicator": {quoted[n]}, "weight": {_number(w)}}}'
-            for c, n, k, s, w in zip(contribution, name.tolist(), count.tolist(), strength.tolist(), weight.tolist())]
+def _joined(texts: pa.Array, alert: np.ndarray, n_alerts: int) -> pa.Array:
+    """Per alert, its ``texts`` (rows sorted by alert) joined by ", "."""
     offsets = np.r_[0, np.cumsum(np.bincount(alert, minlength=n_alerts))]
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(text, pa.string())), ", ")
-    return joined.to_pylist(), np.bincount(alert, weights=contribution, minlength=n_alerts)
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), texts), ", ")
+
+
+def _concat(*parts) -> pa.Array:
+    """Element-wise concatenation of string arrays and constant strings."""
+    return pc.binary_join_element_wise(*[p if isinstance(p, (str, pa.Array)) else pa.array(p, pa.string())
+                                         for p in parts], "")
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """Finite floats as ``json.dumps`` writes them (numpy's shortest round-trip repr)."""
+    return np.asarray(values, dtype=float).astype(str)
+
+
+def _highest(values: np.ndarray, counted: np.ndarray, label: np.ndarray, n_alerts: int) -> np.ndarray:
+    """Per alert, the highest finite value among its counted hits (0 if none)."""
+    keep = counted & np.isfinite(values)
+    out = np.full(n_alerts, -np.inf)
+    np.maximum.at(out, label[keep], values[keep])
+    return np.where(np.isfinite(out), np.maximum(out, 0.0), 0.0)
+
+
+def _distinct(label: np.ndarray, code: np.ndarray, counted: np.ndarray, n_alerts: int) -> np.ndarray:
+    """Per alert, the number of distinct codes among its counted entries."""
+    pairs = pd.unique(label[counted].astype(np.int64) * (int(code.max(initial=0)) + 1) + code[counted])
+    return np.bincount(pairs // (int(code.max(initial=0)) + 1), minlength=n_alerts).astype(float)
 
 
 def _number(value: float) -> str:

@@ -23,7 +23,7 @@ from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write
 from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
 from .money import read_rates
-from .report import effectiveness
+from .report import alert_list, effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan
 from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
@@ -251,13 +251,20 @@ def _print_scan(result: ScanResult, out: Path) -> None:
 @click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="The run store (store.sqlite).")
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the metrics as CSV here.")
-def report(store_path, out):
+@click.option("--all-alerts", is_flag=True, help="List every alert, not only the raised ones.")
+def report(store_path, out, all_alerts):
     """Rule-effectiveness report (SPEC §6) from the run store: per indicator and overall,
     hits, alerted transactions and alert rate, customers triggered and concentration,
-    rules never triggered, and exclusion / report / case rates from dispositions."""
-    metrics, overall = effectiveness(Store(store_path, create=False))
+    rules never triggered, and exclusion / report / case rates from dispositions; then
+    the alerts by score with their ids (for `flowgraph dispose`) and latest decision."""
+    store = Store(store_path, create=False)
+    metrics, overall = effectiveness(store)
     click.echo(metrics.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     click.echo("overall: " + ", ".join(f"{k} {v}" for k, v in overall.items()))
+    alerts = alert_list(store, raised_only=not all_alerts)
+    click.echo(f"{'alerts' if all_alerts else 'raised alerts'} ({len(alerts):,}), highest score first:")
+    if len(alerts):
+        click.echo(alerts.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if out:
         metrics.to_csv(out, index=False)
         click.echo(f"wrote {out}")
@@ -271,10 +278,14 @@ def report(store_path, out):
               help="The decision: excluded (排除), reported (报告) or case (成案).")
 @click.option("--analyst", required=True, help="Who decides.")
 @click.option("--note", default="", help="Why.")
-def dispose(alert_id, store_path, disposition, analyst, note):
-    """Record an analyst's decision on ALERT_ID, with who and when."""
+@click.option("--force", is_flag=True, help="Decide on an alert that was not raised (e.g. a case the model missed).")
+def dispose(alert_id, store_path, disposition, analyst, note, force):
+    """Record an analyst's decision on ALERT_ID (listed by `flowgraph report`), with who
+    and when. A later decision on the same alert counts; the earlier ones are kept."""
     store = Store(store_path, create=False)
-    store.dispose(alert_id, disposition, analyst, note)
+    warning = store.dispose(alert_id, disposition, analyst, note, force=force)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"alert {alert_id}: {disposition} by {analyst}")
 
 
@@ -327,6 +338,39 @@ def show(alert_id, store_path, out, reveal_ids, key_file):
     utilisation, evidence transactions, pictures of this alert, disposition history)."""
     path = write_case_file(Store(store_path, create=False), alert_id, out, reveal_ids, key_file)
     click.echo(f"wrote {path}{' (REAL ids)' if reveal_ids else ''}")
+
+
+@cli.command()
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The run store (store.sqlite) with analysts' dispositions.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="The current TOML configuration [default: every default].")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The new TOML configuration to write (never the current one); OUT.backtest.csv beside it.")
+def learn(store_path, config_path, out):
+    """Fit the alert model's weights from the dispositions in the store (case/reported:
+    positive, excluded: negative) with a regularised logistic regression and k-fold
+    cross-validation; write a new configuration with the new [model], print its diff
+    against the current one and a backtest. Nothing changes until you scan with OUT."""
+    from .learn import learn as fit_from_store
+
+    result = fit_from_store(store_path, out, config_path)
+    s, fit = result.summary, result.fit
+    ignored = (f"; {s['ignored_dispositions']} decision(s) on alerts of other configurations ignored"
+               if s["ignored_dispositions"] else "")
+    click.echo(f"learned from {s['decided']} decided alerts ({s['positive']} case/reported, {s['excluded']} "
+               f"excluded{ignored}); {fit.folds}-fold CV log loss {fit.cv_log_loss:.4f} (base rate "
+               f"{fit.base_log_loss:.4f}), L2 {fit.l2}")
+    click.echo("model diff (current -> learned):")
+    for line in result.diff or ["(no change)"]:
+        click.echo(f"  {line}")
+    click.echo(f"backtest over {s['alerts']:,} alerts: raised {s['raised_before']:,} -> {s['raised_after']:,}; "
+               f"against dispositions precision {s['precision_before']} -> {s['precision_after']}, "
+               f"recall {s['recall_before']} -> {s['recall_after']}")
+    for name in ("newly_raised", "dropped"):
+        ids = s[name]
+        click.echo(f"  {name.replace('_', ' ')}: {len(ids):,}{' e.g. ' + ', '.join(ids[:5]) if ids else ''}")
+    click.echo(f"wrote {out} and {out.name}.backtest.csv; scan with --config {out} to use it")
 
 
 def _parse_mix(pairs: tuple[str, ...]) -> dict[str, int] | None:

@@ -10,6 +10,9 @@ complete run's):
 - flags: ``never_triggered`` (no hit over the scanned period), ``concentrated`` (the top
   5 customers hold more than half of the indicator's hits, with at least 10 hits), and
   ``high_exclusion`` (more than 80 % of at least 5 decisions were exclusions).
+
+:func:`alert_list` lists the alerts themselves (ids to copy into ``flowgraph dispose``),
+by score, with their latest decision; it shows no customer or account id.
 """
 
 from __future__ import annotations
@@ -47,8 +50,7 @@ def effectiveness(store: Store, config_hash: str | None = None) -> tuple[pd.Data
     weights = json.loads(runs["config"].iloc[-1])["model"]["weights"]
     hits = store.hits(config_hash)
     alerts = store.alerts(config_hash)
-    decisions = store.query("SELECT alert_id, disposition FROM dispositions")
-    decisions = decisions.drop_duplicates("alert_id", keep="last").set_index("alert_id")["disposition"]
+    decisions = store.latest_dispositions().set_index("alert_id")["disposition"]
     raised = alerts[alerts["raised"]]
     hit_alert = {h: a for a, hs in zip(raised["alert_id"], raised["hit_ids"]) for h in hs}
     unit = np.where(hits["customer"] != "", hits["customer"], hits["subject"]) if len(hits) else np.array([])
@@ -88,3 +90,26 @@ def effectiveness(store: Store, config_hash: str | None = None) -> tuple[pd.Data
                "report_rate": round(reported / len(raised), 4) if len(raised) else None,
                "case_rate": round(int((d == "case").sum()) / reported, 4) if reported else None}
     return metrics, overall
+
+
+def alert_list(store: Store, config_hash: str | None = None, raised_only: bool = True) -> pd.DataFrame:
+    """The alerts of one configuration (default: the latest complete run's), highest
+    score first (ties by id), with their latest decision.
+
+    Returns
+    -------
+    DataFrame
+        ``alert_id, score, raised, window_start, window_end, n_hits, disposition,
+        n_decisions`` (no customer or account ids: the list is for display).
+    """
+    runs = store.query("SELECT config_hash FROM runs WHERE status = 'complete' ORDER BY finished_at")
+    columns = ["alert_id", "score", "raised", "window_start", "window_end", "n_hits", "disposition", "n_decisions"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    alerts = store.alerts(config_hash or runs["config_hash"].iloc[-1])
+    if raised_only:
+        alerts = alerts[alerts["raised"]]
+    decided = store.latest_dispositions().set_index("alert_id")
+    out = alerts.assign(disposition=alerts["alert_id"].map(decided["disposition"]).fillna(""),
+                        n_decisions=alerts["alert_id"].map(decided["n_decisions"]).fillna(0).astype(int))
+    return out.sort_values(["score", "alert_id"], ascending=[False, True])[columns].reset_index(drop=True)

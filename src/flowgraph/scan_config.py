@@ -18,9 +18,10 @@ Every key is optional; what is absent keeps its default (the SPEC numbers in
     [detectors.pass_through]
     tolerance = 0.05
 
-    [model]
-    alert_threshold = 1.0
+    [model]                         # flowgraph.alerts; `flowgraph learn` writes one from dispositions
+    alert_threshold = 1.71
     tolerance_band = 0.2
+    utilisation_weight = 2.87       # also closeness_, amount_, families_, repetition_, reach_weight
 
     [model.weights]
     pass_through_chain = 1.5

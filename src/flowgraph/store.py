@@ -469,17 +469,46 @@ class Store:
 
     # -- analysts ------------------------------------------------------------------------
     @_database_errors
-    def dispose(self, alert_id: str, disposition: str, analyst: str, note: str = "") -> None:
-        """Record an analyst's decision on an alert (SPEC §6: exclusion, report, case)."""
+    def dispose(self, alert_id: str, disposition: str, analyst: str, note: str = "", force: bool = False) -> str | None:
+        """Record an analyst's decision on an alert (SPEC §6: exclusion, report, case).
+
+        Every decision is kept (the history); the latest counts. An alert that was never
+        raised is refused unless ``force`` (a decision on it says the model missed it).
+
+        Returns
+        -------
+        str or None
+            A warning when the decision conflicts with an earlier one on the alert.
+        """
         if disposition not in DISPOSITIONS:
             raise ConfigError(f"disposition must be one of {list(DISPOSITIONS)}, got {disposition!r}")
         if not analyst:
             raise ConfigError("an analyst name is required for a disposition")
-        if self.conn.execute("SELECT 1 FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone() is None:
-            raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from the "
-                              "alert_id column of the scan's alerts.parquet.")
+        row = self.conn.execute("SELECT raised FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
+        if row is None:
+            raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from the alert list of "
+                              f"`flowgraph report --store {self.path}` (or the alert_id column of the scan's "
+                              "alerts.parquet).")
+        if not row[0] and not force:
+            raise ConfigError(f"alert {alert_id!r} was never raised (its score is below the threshold). Fix: "
+                              "give --force to record a decision on it anyway (e.g. a case the model missed).")
+        earlier = self.conn.execute("SELECT disposition, analyst, decided_at FROM dispositions WHERE alert_id = ? "
+                                    "ORDER BY rowid DESC LIMIT 1", (alert_id,)).fetchone()
         with self.transaction() as c:
             c.execute("INSERT INTO dispositions VALUES (?, ?, ?, ?, ?)", (alert_id, disposition, analyst, now(), note))
+        if earlier is not None and earlier[0] != disposition:
+            return (f"alert {alert_id!r} was decided {earlier[0]!r} by {earlier[1]} at {earlier[2]}; now "
+                    f"{disposition!r} by {analyst} counts (both are kept in the dispositions history)")
+        return None
+
+    @_database_errors
+    def latest_dispositions(self) -> pd.DataFrame:
+        """Each decided alert's latest decision (``alert_id, disposition, analyst,
+        decided_at, n_decisions``): the one recorded last."""
+        return self.query(
+            "SELECT d.alert_id, d.disposition, d.analyst, d.decided_at, n.n_decisions FROM dispositions d "
+            "JOIN (SELECT alert_id, MAX(rowid) AS last, COUNT(*) AS n_decisions FROM dispositions GROUP BY alert_id) n "
+            "ON d.rowid = n.last ORDER BY d.alert_id")
 
     @_database_errors
     def audit(self, action: str, detail: str) -> None:

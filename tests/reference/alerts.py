@@ -3,18 +3,17 @@ written as the prose says it), for the array-built :func:`flowgraph.alerts.build
 
 import hashlib
 import json
+import math
 
 import numpy as np
 import pandas as pd
 
-from flowgraph.alerts import FAMILIES, _groups
+from flowgraph.alerts import COLUMNS, FAMILIES, FEATURES, REPORTABLE_FAMILIES, _groups
 
 
 def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
-    columns = ["alert_id", "customer", "subject", "score", "raised", "window_start", "window_end",
-               "n_hits", "hit_ids", "utilisation", "explanation"]
     if hits.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=list(COLUMNS))
     hits = hits.reset_index(drop=True)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
     subject = hits["subject"].astype(str).to_numpy(dtype=object)
@@ -25,6 +24,10 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     typology = hits["typology"].to_numpy(dtype=object)
     strict = ~hits["in_band"].to_numpy(dtype=bool)
     utilisation = hits["utilisation"].to_numpy(dtype=float)
+    amount = hits["amount"].to_numpy(dtype=float)
+    accounts = [list(a) for a in hits["accounts"]]
+    txn_ids = [list(t) for t in hits["txn_ids"]]
+    phi_sum = [c / w if w else math.nan for c, w in zip(hits["ceiling"], hits["w"])]
     rows = []
     label = _groups(pd.factorize(unit)[0], start, end, [list(t) for t in hits["txn_ids"]])
     for g in np.unique(label):
@@ -35,39 +38,52 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
             entry = by_typology.setdefault(typology[i], [0, False])
             entry[0] += 1
             entry[1] |= bool(strict[i])
-        contributions, family_best = [], {}
+        indicators, contributions = [], {}
         for name in sorted(by_typology):
             count, any_strict = by_typology[name]
             weight = float(model.weights.get(name, 0.0))
             strength = 1.0 if any_strict else model.band_weight
-            family = FAMILIES.get(name, name)
-            family_best[family] = max(family_best.get(family, 0.0), weight * strength)
-            contributions.append({"indicator": name, "family": family, "weight": weight, "hits": count,
-                                  "in_band_only": bool(strength < 1.0), "value": weight * strength})
-        taken = set()
-        for c in contributions:  # only the strongest indicator of a family contributes
-            value = c.pop("value")
-            take = value == family_best[c["family"]] and c["family"] not in taken
-            c["contribution"] = round(value, 6) if take else 0.0
-            if take:
-                taken.add(c["family"])
-        weighted_u = [utilisation[i] for i in members
-                      if model.weights.get(typology[i], 0.0) > 0 and np.isfinite(utilisation[i])]
-        u = float(max(weighted_u)) if weighted_u else 0.0
-        u_part = model.utilisation_weight * min(u, 1.0)
-        score = float(sum(c["contribution"] for c in contributions)) + u_part
+            contribution = round(weight * strength, 6)
+            contributions[name] = contribution
+            indicators.append({"indicator": name, "family": FAMILIES.get(name, name), "weight": weight,
+                               "hits": count, "in_band_only": bool(strength < 1.0), "contribution": contribution})
+        counted = [i for i in members if FAMILIES.get(typology[i], typology[i]) not in REPORTABLE_FAMILIES]
+        finite_u = [utilisation[i] for i in counted if math.isfinite(utilisation[i])]
+        finite_a = [amount[i] for i in counted if math.isfinite(amount[i])]
+        shares = [amount[i] / len(txn_ids[i]) / phi_sum[i] for i in counted if txn_ids[i] and phi_sum[i]]
+        below_phi = [c for c in shares if math.isfinite(c) and c < 1.0]
+        best = max(max(below_phi), 0.0) if below_phi else 0.0
+        u = max(max(finite_u), 0.0) if finite_u else 0.0
+        biggest = max(max(finite_a), 0.0) if finite_a else 0.0
+        values = {
+            "utilisation": math.log2(1.0 + u),
+            "closeness": min(max((best - 0.8) / 0.2, 0.0), 1.0),
+            "amount": math.log10(1.0 + biggest),
+            "families": float(max(len({FAMILIES.get(typology[i], typology[i]) for i in counted}) - 1, 0)),
+            "repetition": math.log2(max(len({end[i] for i in counted}), 1)),
+            "reach": math.log2(max(len({a for i in counted for a in accounts[i]}), 1)),
+        }
+        features = []
+        for name in FEATURES:
+            weight = getattr(model, f"{name}_weight")
+            contribution = round(values[name] * weight, 6)
+            contributions[name] = contribution
+            features.append({"feature": name, "value": round(values[name], 6), "weight": weight,
+                              "contribution": contribution})
+        total = sum(contributions.values())
         first = members[0]
         rows.append({
             "alert_id": hashlib.sha1(json.dumps([config_hash, unit[first], hit_id[first]]).encode()).hexdigest()[:16],
             "customer": customer[first], "subject": subject[first],
-            "score": round(score, 6), "raised": bool(score >= model.alert_threshold),
+            "score": round(total, 6), "raised": bool(total >= model.alert_threshold),
             "window_start": min(start[i] for i in members), "window_end": max(end[i] for i in members),
             "n_hits": len(members), "hit_ids": [hit_id[i] for i in members], "utilisation": round(u, 6),
-            "explanation": json.dumps({"indicators": contributions, "utilisation": round(u, 6),
-                                       "utilisation_contribution": round(u_part, 6),
+            "explanation": json.dumps({"features": features, "indicators": indicators, "utilisation": round(u, 6),
+                                       "utilisation_contribution": contributions["utilisation"],
                                        "threshold": model.alert_threshold}, sort_keys=True),
+            "contributions": json.dumps(contributions),
         })
-    out = pd.DataFrame(rows, columns=columns)
+    out = pd.DataFrame(rows, columns=list(COLUMNS))
     out["window_start"] = pd.to_datetime(out["window_start"].astype(np.int64))
     out["window_end"] = pd.to_datetime(out["window_end"].astype(np.int64))
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)

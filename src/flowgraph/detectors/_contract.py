@@ -40,7 +40,9 @@ class Typology:
     family : str
         Alert family: indicators describing one behaviour count once in an alert.
     weight : float
-        Default alert weight (位阶, 004 ch.2 §4); the scan configuration may override it.
+        Default alert weight (位阶, 004 ch.2 §4), in log-odds (:mod:`flowgraph.alerts`):
+        fitted with the model's other defaults on the simulator's training seeds
+        (``benchmarks/bench/fit_model.py``); the scan configuration may override it.
     finds : tuple of str
         Planted simulator typologies (:data:`flowgraph.simulate.TYPOLOGIES`) a hit of this
         typology counts as finding.

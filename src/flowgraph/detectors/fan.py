@@ -159,11 +159,11 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
 DETECTOR = Detector("fan", FanParams, detect, (
     # the regulatory combinations are also ordinary commerce for many companies: alone they
     # stay under the alert threshold, with a second family (e.g. pass-through) they raise one
-    Typology("dispersed_in_concentrated_out", "fan", 0.8, finds=("dispersed_in_concentrated_out",),
+    Typology("dispersed_in_concentrated_out", "fan", 0.0, finds=("dispersed_in_concentrated_out",),
              imitated_by=("merchant_fan_in",)),
-    Typology("concentrated_in_dispersed_out", "fan", 0.8, finds=("concentrated_in_dispersed_out",),
+    Typology("concentrated_in_dispersed_out", "fan", 0.0, finds=("concentrated_in_dispersed_out",),
              imitated_by=("payroll_fan_out",)),
     # building blocks: a payroll does fan out
-    Typology("fan_in", "fan", 0.2, finds=("fan_in",)),
-    Typology("fan_out", "fan", 0.2, finds=("fan_out",)),
+    Typology("fan_in", "fan", 0.0, finds=("fan_in",)),
+    Typology("fan_out", "fan", 0.0, finds=("fan_out",)),
 ))

@@ -1,0 +1,90 @@
+"""The alert model: grouping, features, contributions, ties (flowgraph.alerts)."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from flowgraph.alerts import ModelConfig, build_alerts
+
+
+def test_alert_grouping_and_explanation():
+    day = pd.Timestamp
+    hits = pd.DataFrame([
+        {"hit_id": "h1", "customer": "C1", "subject": "A1", "typology": "pass_through", "txn_ids": ["t1", "t2"],
+         "window_start": day("2024-09-02"), "window_end": day("2024-09-04"), "utilisation": 0.4, "in_band": False},
+        {"hit_id": "h2", "customer": "C1", "subject": "A2", "typology": "fan_in", "txn_ids": ["t9"],
+         "window_start": day("2024-09-03"), "window_end": day("2024-09-12"), "utilisation": 0.1, "in_band": False},
+        {"hit_id": "h3", "customer": "C1", "subject": "A1", "typology": "structuring", "txn_ids": ["t50"],
+         "window_start": day("2024-10-20"), "window_end": day("2024-10-25"), "utilisation": 0.9, "in_band": True},
+        {"hit_id": "h4", "customer": "", "subject": "X", "typology": "fan_out", "txn_ids": ["t1"],
+         "window_start": day("2024-09-02"), "window_end": day("2024-09-02"), "utilisation": 0.0, "in_band": False},
+    ]).assign(amount=999.0, accounts=[["A1", "B1"], ["A2", "B1", "B2", "B3"], ["A1"], ["X", "Y"]],
+              w=[1.0, 1.0, 1.0, 0.0], ceiling=[1110.0, 5000.0, 999.0, 0.0])
+    model = ModelConfig(weights={"pass_through": 1.0, "fan_in": 0.2, "structuring": 1.0, "fan_out": 0.2},
+                        utilisation_weight=0.5, closeness_weight=2.0, amount_weight=0.1, families_weight=0.3,
+                        repetition_weight=0.2,
+                        reach_weight=0.1, alert_threshold=1.0)
+    alerts = build_alerts(hits, model, "cfg")
+    assert len(alerts) == 3  # C1's overlapping hits merge; the October one stands alone; X by account
+    merged = alerts[alerts["n_hits"] == 2].iloc[0]
+    explanation = json.loads(merged["explanation"])
+    assert {i["indicator"]: i["contribution"] for i in explanation["indicators"]} == {"pass_through": 1.0,
+                                                                                      "fan_in": 0.2}
+    features = {f["feature"]: (f["value"], f["contribution"]) for f in explanation["features"]}
+    # log2(1 + u) of its best hit; h1 moved 999 in 2 transactions under Φ = 1110: 0.45 Φ each, below the
+    # band; log10(1 + 999) = 3; two families; windows end on two days; accounts A1 A2 B1 B2 B3
+    u_value = round(math.log2(1.4), 6)
+    assert features["utilisation"] == (u_value, round(0.5 * u_value, 6)) and features["amount"] == (3.0, 0.3)
+    assert features["closeness"] == (0.0, 0.0)
+    assert features["families"] == (1.0, 0.3) and features["repetition"] == (1.0, 0.2)
+    assert features["reach"][0] == pytest.approx(math.log2(5), abs=1e-6)
+    contributions = json.loads(merged["contributions"])
+    assert merged["score"] == pytest.approx(sum(contributions.values()))
+    assert merged["score"] == pytest.approx(1.2 + 0.5 * math.log2(1.4) + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5))
+    assert merged["raised"] and json.loads(merged["explanation"])["utilisation"] == 0.4
+    band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
+    assert json.loads(band_only["contributions"])["structuring"] == 0.5  # the tolerance band halves the indicator
+    # one transaction of 999 at Φ = 999 is reported, not near the threshold; W = 0 gives none
+    assert json.loads(band_only["contributions"])["closeness"] == 0.0
+    lone = alerts[alerts["subject"] == "X"].iloc[0]
+    assert lone["score"] == pytest.approx(0.2 + 0.3 + 0.1) and not lone["raised"]  # fan-out alone stays below
+    assert list(alerts["score"]) == sorted(alerts["score"], reverse=True)
+    # ids are stable when a later hit joins the group
+    more = pd.concat([hits, pd.DataFrame([{**hits.iloc[0].to_dict(), "hit_id": "h5", "txn_ids": ["t2", "t3"],
+                                          "window_start": day("2024-09-04"), "window_end": day("2024-09-06")}])])
+    assert set(build_alerts(more, model, "cfg")["alert_id"]) == set(build_alerts(hits, model, "cfg")["alert_id"])
+
+
+def test_large_value_hits_feed_no_feature():
+    """A reportable fact joins the alert but adds no amount, reach or utilisation."""
+    day = pd.Timestamp("2024-09-02")
+    hits = pd.DataFrame([
+        {"hit_id": "h1", "customer": "C1", "subject": "A1", "typology": "fan_in", "txn_ids": ["t1"],
+         "accounts": ["A1", "B1"], "amount": 9.0, "utilisation": 0.2, "ceiling": 10.0},
+        {"hit_id": "h2", "customer": "C1", "subject": "A1", "typology": "large_value_single", "txn_ids": ["t1"],
+         "accounts": ["A1", "B1", "B2", "B3"], "amount": 9e6, "utilisation": 5.0, "ceiling": 9.5e6}]).assign(
+        window_start=day, window_end=day, in_band=False, w=1.0)
+    alert = build_alerts(hits, ModelConfig(), "cfg").iloc[0]
+    features = {f["feature"]: f["value"] for f in json.loads(alert["explanation"])["features"]}
+    assert alert["n_hits"] == 2
+    # 9 in one transaction under Φ = 10: half way into the band [8, 10)
+    assert features == {"utilisation": round(math.log2(1.2), 6), "closeness": 0.5, "amount": 1.0, "families": 0.0, "repetition": 0.0,
+                        "reach": 1.0}
+
+
+def test_ties_are_rare_and_broken_by_id():
+    """Alerts with the same indicators but different utilisation, amount and reach score
+    apart; exact ties (identical features) are ordered by alert id."""
+    day = pd.Timestamp("2024-09-02")
+    rows = [{"hit_id": f"h{k}", "customer": f"C{k}", "subject": f"A{k}", "typology": "pass_through",
+             "txn_ids": [f"t{k}"], "accounts": [f"A{k}", *[f"B{j}" for j in range(k % 4)]],
+             "amount": 1000.0 * (1 + k % 3), "utilisation": 0.5 + 0.01 * (k % 5)} for k in range(12)]
+    alerts = build_alerts(pd.DataFrame(rows).assign(window_start=day, window_end=day, in_band=False, w=1.0,
+                                                    ceiling=3500.0),
+                          ModelConfig(amount_weight=0.1, reach_weight=0.1), "cfg")
+    assert alerts["score"].nunique() > 6
+    for _, tied in alerts.groupby("score"):
+        assert list(tied["alert_id"]) == sorted(tied["alert_id"])
+    assert alerts["score"].is_monotonic_decreasing

@@ -1,0 +1,122 @@
+"""`flowgraph learn`: weights fitted from dispositions (flowgraph.learn)."""
+
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flowgraph.alerts import FEATURES, ModelConfig, alert_inputs, score_alerts
+from flowgraph.cli import main
+from flowgraph.learn import fit_weights
+from flowgraph.scan import run_scan
+from flowgraph.scan_config import load_config
+from flowgraph.simulate import simulate, write_simulation
+from flowgraph.store import Store
+
+#: A bank's current configuration before learning: hand-set weights (the model flowgraph
+#: shipped before its weights were fitted), with a comment and another key to keep.
+HAND_SET = """# our bank's monitoring configuration
+chunk_days = 7
+
+[model]
+alert_threshold = 1.0
+utilisation_weight = 0.5
+
+[model.weights]
+fan_in = 0.2
+fan_out = 0.2
+dispersed_in_concentrated_out = 0.8
+concentrated_in_dispersed_out = 0.8
+frequent_daily = 0.3
+frequent_consecutive = 0.3
+large_value_daily = 0.0
+bipartite = 1.0
+stack = 1.0
+pass_through = 1.0
+pass_through_chain = 1.5
+forwarding_chain = 1.0
+cycle = 1.0
+scatter_gather = 1.0
+gather_scatter = 0.8
+structuring = 1.0
+structuring_daily = 1.0
+"""
+
+
+def test_fit_recovers_the_sign_and_order_of_weights():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (400, 3))
+    y = rng.uniform(size=400) < 1 / (1 + np.exp(-(4 * X[:, 0] + 1 * X[:, 1] - 2.5)))
+    fit = fit_weights(X, y, ["strong", "weak", "useless"])
+    assert fit.weights["strong"] > fit.weights["weak"] > fit.weights["useless"] >= 0
+    assert fit.intercept < 0 and fit.cv_log_loss < fit.base_log_loss and fit.folds == 5
+
+
+def _bank(tmp_path, seed):
+    bank = simulate(seed=seed, n_customers=900, n_days=25, patterns_per_typology=3, lookalikes_per_kind=3,
+                    recruit_pool_share=0.4)
+    folder = tmp_path / f"bank{seed}"
+    write_simulation(bank, folder)
+    customer = dict(zip(bank.accounts["account_id"], bank.accounts["customer_id"]))
+    laundering = {customer.get(a) for accounts, behaviour in zip(bank.patterns["accounts"], bank.patterns["behaviour"])
+                  if behaviour != "lookalike" for a in accounts}
+    return folder, laundering
+
+
+def _f1(alerts: pd.DataFrame, laundering: set) -> float:
+    truth = alerts["customer"].isin(laundering)
+    tp = int((alerts["raised"] & truth).sum())
+    return 2 * tp / (int(alerts["raised"].sum()) + int(truth.sum()))
+
+
+def test_learn_from_simulated_dispositions_beats_the_current_model_on_a_held_out_seed(tmp_path, capsys):
+    current = tmp_path / "current.toml"
+    current.write_text(HAND_SET)
+    folder, laundering = _bank(tmp_path, 31)
+    store = tmp_path / "store.sqlite"
+    result = run_scan(folder, tmp_path / "out", load_config(current), store_path=store, progress=False,
+                      reveal_ids=True)
+    too_few = tmp_path / "early.toml"
+    assert main(["learn", "--store", str(store), "--config", str(current), "--out", str(too_few)]) == 3
+    assert "0 decided alert(s)" in capsys.readouterr().err and not too_few.exists()
+    analyst = Store(store)
+    for alert_id, customer in zip(result.alerts["alert_id"], result.alerts["customer"]):
+        analyst.dispose(alert_id, "case" if customer in laundering else "excluded", "ground.truth", force=True)
+    stored_before = Store(store).alerts()
+    new = tmp_path / "learned.toml"
+    assert main(["learn", "--store", str(store), "--config", str(current), "--out", str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "model diff (current -> learned):" in out and "utilisation_weight: 0.5 -> " in out
+    assert "precision" in out and "recall" in out and "newly raised" in out
+    text = new.read_text()
+    assert text.startswith("# our bank's monitoring configuration\nchunk_days = 7\n")  # the rest is kept
+    assert f"from {store}" in text and f"{len(result.alerts)} decided alerts" in text and "CV" in text
+    assert tomllib.loads(text)["chunk_days"] == 7 and text.count("\n[model]\n") == 1
+    backtest = pd.read_csv(tmp_path / "learned.toml.backtest.csv")
+    assert len(backtest) == len(result.alerts) and {"raised_before", "raised_after"} <= set(backtest.columns)
+    # nothing changed in the store or the current configuration
+    assert current.read_text() == HAND_SET
+    pd.testing.assert_frame_equal(Store(store).alerts(), stored_before)
+    learned = load_config(new).model
+    assert all(learned.weights[n] >= 0 for n in learned.weights) and learned.feature_weights().keys() == set(FEATURES)
+
+    held_out, truth = _bank(tmp_path, 32)
+    hits = run_scan(held_out, tmp_path / "held_out", load_config(current), store_path=tmp_path / "h.sqlite",
+                    progress=False, reveal_ids=True).hits
+    inputs = alert_inputs(hits, learned, "held-out")
+    before, after = (_f1(score_alerts(inputs, m), truth) for m in (load_config(current).model, learned))
+    assert after > before
+    shipped = _f1(score_alerts(inputs, ModelConfig()), truth)
+    assert after >= shipped - 0.05  # about as good as the shipped default, fitted on other seeds
+
+
+def test_learn_refuses_to_overwrite_the_current_configuration(tmp_path, capsys):
+    current = tmp_path / "c.toml"
+    current.write_text(HAND_SET)
+    store = tmp_path / "s.sqlite"
+    Store(store)
+    assert main(["learn", "--store", str(store), "--config", str(current), "--out", str(current)]) == 2
+    assert "never changes it" in capsys.readouterr().err
+    assert main(["learn", "--store", str(store), "--out", str(tmp_path / "n.toml")]) == 3
+    assert "no complete scan run" in capsys.readouterr().err
