@@ -3,6 +3,7 @@ case transactions a scan keeps, and the case file (`flowgraph show`)."""
 
 import json
 import re
+import shutil
 import sqlite3
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 from flowgraph.cli import main
 from flowgraph.deid import Pseudonymizer, load_key
 from flowgraph.desk.casefile import case_file, find_alert
-from flowgraph.desk.evidence import case_transactions
+from flowgraph.desk.evidence import case_accounts, case_folder, case_transactions
 from flowgraph.desk.queue import QueueQuery, alert_queue
 from flowgraph.errors import ConfigError
 from flowgraph.io import load_dataset
@@ -60,6 +61,7 @@ def store_path(scanned, tmp_path):
     src, dst = sqlite3.connect(scanned / "out" / "store.sqlite"), sqlite3.connect(path)
     src.backup(dst)
     src.close(), dst.close()
+    shutil.copytree(scanned / "out" / "store.sqlite.cases", tmp_path / "store.sqlite.cases")
     return path
 
 
@@ -150,7 +152,7 @@ def test_scan_keeps_the_case_transactions_of_raised_alerts(store_path):
     row = kept.set_index("txn_id").loc["st0"]
     assert row["amount"] == 46_000 and row["channel"] == "cash" and row["currency"] == "CNY"
     assert pd.isna(row["src_account"]) or row["src_account"] == ""
-    parties = store.query("SELECT * FROM case_accounts").set_index("account_id")
+    parties = case_accounts(store).set_index("account_id")
     assert parties.loc["RA0001", "party_type"] == "person" and parties.loc["RA0001", "customer_id"] == "CURA0001"
 
 
@@ -212,9 +214,7 @@ def test_show_command_reveal_ids_is_logged_and_owner_only(store_path, tmp_path, 
 def test_case_file_of_a_store_without_case_transactions(store_path):
     """Stores written before scans kept case transactions: the page lists the evidence ids
     and says how to get the rest."""
-    conn = sqlite3.connect(store_path)
-    conn.execute("DROP TABLE case_transactions")
-    conn.commit(), conn.close()
+    shutil.rmtree(case_folder(Store(store_path, create=False)))
     store = Store(store_path, create=False)
     page = case_file(store, alert_of(store, "RA0001"))
     assert "4 of 4 evidence transactions are not kept" in page and "cy0" in page and not REAL_ID.search(page)

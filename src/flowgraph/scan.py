@@ -485,7 +485,7 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
     with clock("case_transactions"):  # what `flowgraph show` lists and draws (flowgraph.desk.evidence)
-        keep_case_transactions(store, graph, config.config_hash, run_alerts.loc[run_alerts["raised"], "alert_id"])
+        keep_case_transactions(store, graph, run_id, run_hits, run_alerts)
     # the run is complete once its exports exist: a failure before leaves it to be resumed
     manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
                 "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,

@@ -37,7 +37,7 @@ from .._files import write_atomically
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
 from ..store import parse_json_lists
-from .evidence import CONTEXT_DAYS, case_graph, case_transactions, has_case_transactions, run_rule_set
+from .evidence import CONTEXT_DAYS, case_accounts, case_graph, case_transactions, has_case_transactions, run_rule_set
 
 #: Multi-hop hits whose path of the money is drawn, and structuring hits whose band is
 #: drawn, at most (the strongest first): the page stays readable and quick to open.
@@ -282,8 +282,8 @@ def _unit_accounts(store, alert) -> set[str]:
     """Accounts of the alert's monitoring unit: the customer's kept accounts, or the subject."""
     accounts = {alert["subject"]}
     if alert["customer"] and has_case_transactions(store):
-        accounts |= set(store.query("SELECT account_id FROM case_accounts WHERE customer_id = ?",
-                                    [alert["customer"]])["account_id"])
+        kept = case_accounts(store)
+        accounts |= set(kept.loc[kept["customer_id"] == alert["customer"], "account_id"])
     return accounts
 
 

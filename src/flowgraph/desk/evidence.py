@@ -1,19 +1,22 @@
-"""The transactions a case file shows, kept in the run store.
+"""The transactions a case file shows, kept beside the run store.
 
 The store holds hits with their evidence transaction ids, not the transactions (those
 stay in the bank's data). An investigator opening an alert needs the transactions
 themselves: dates, amounts, directions, channels, and enough around the subject to draw
-its daily flows and its near-threshold band. So a scan keeps, beside its hits, in the
-same owner-only SQLite file (SPEC §7: the store is the system of record and holds real
-ids):
+its daily flows and its near-threshold band. So a scan keeps, in the owner-only folder
+``STORE.cases/`` beside the store (SPEC §7: it holds real ids), one pair of Parquet files
+per run:
 
-- ``case_transactions``: every evidence transaction of the hits of the run's raised
-  alerts, plus every transaction of each such hit's subject account from :data:`CONTEXT_DAYS` business days
-  before its window to as many after (one interval per subject: the span of its hits);
-- ``case_accounts``: customer and party type of the accounts those transactions touch
-  (Φ of a transfer depends on the party type, SPEC §2).
+- ``transactions-TIME-RUN.parquet``: every evidence transaction of the run's hits that
+  belong to raised alerts, plus every transaction of each such hit's subject account from
+  :data:`CONTEXT_DAYS` business days before its window to as many after (one interval per
+  subject: the span of its hits);
+- ``accounts-TIME-RUN.parquet``: customer and party type of the accounts those
+  transactions touch (Φ of a transfer depends on the party type, SPEC §2).
 
-Rows are keyed by transaction id (account id), so re-scanning adds nothing twice.
+Parquet, not rows of the SQLite store: a range scan of 10^7 transactions keeps hundreds
+of thousands of them, which Arrow writes at once and SQLite would insert one by one.
+Readers take every run's files, the latest version of a transaction or account winning.
 :func:`case_graph` rebuilds a small :class:`~flowgraph.graph.TransactionGraph` from them
 for the pictures, on the scan's own calendar.
 """
@@ -21,28 +24,32 @@ for the pictures, on the scan's own calendar.
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from .._files import write_atomically
 from ..config import CHANNELS, PARTY_TYPES
 from ..graph import TransactionGraph, build_graph
-from ..store import parse_json_lists
+from ..store import id_list_array, parse_json_lists
 
 #: Business days of the subject's own transactions kept before and after its hits'
 #: windows: what the daily-flows picture shows around the window.
 CONTEXT_DAYS = 5
 
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS case_transactions (txn_id TEXT PRIMARY KEY, timestamp TEXT, src_account TEXT, "
-    "dst_account TEXT, amount REAL, currency TEXT, amount_home REAL, amount_foreign REAL, channel TEXT)",
-    "CREATE TABLE IF NOT EXISTS case_accounts (account_id TEXT PRIMARY KEY, customer_id TEXT, party_type TEXT)",
-)
+COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_home",
+           "amount_foreign", "channel")
+ACCOUNT_COLUMNS = ("account_id", "customer_id", "party_type")
 
-COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_home", "amount_foreign",
-           "channel")
+
+def case_folder(store) -> Path:
+    """Where the case transactions of ``store`` are kept."""
+    return Path(f"{store.path}.cases")
 
 
 def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = CONTEXT_DAYS) -> np.ndarray:
@@ -64,7 +71,7 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     """
     if hits.empty or graph.n_edges == 0:
         return np.zeros(0, np.int64)
-    evidence = pa.array(list(hits["txn_ids"]), pa.list_(pa.string())).flatten().unique()
+    evidence = id_list_array(hits["txn_ids"]).flatten().unique()
     is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow.take(pa.array(graph.txn_pos)), value_set=evidence),
                              dtype=bool)
     # one interval of business days per subject account: the span of its hits, widened
@@ -85,77 +92,113 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     return np.flatnonzero(is_evidence | near)
 
 
-def keep_case_transactions(store, graph: TransactionGraph, config_hash: str, alert_ids) -> int:
-    """Write the case transactions and accounts of the given alerts (the raised ones of a
-    run: what an investigator opens) into ``store``, in one SQLite transaction; rows kept
-    before are left as they are. The alerts and their hits must be stored already.
+def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits: pd.DataFrame,
+                           alerts: pd.DataFrame) -> int:
+    """Keep the case transactions and accounts of the raised ``alerts`` (see the module
+    docstring) beside ``store``, for run ``run_id``. The hits come from ``run_hits`` (the
+    run's, in memory) and, for hits of raised alerts that earlier runs stored, from the
+    store.
 
     Returns
     -------
     int
-        Transactions considered (kept now or before).
+        Transactions kept.
     """
-    store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_alerts (alert_id TEXT PRIMARY KEY)")
-    store.conn.execute("DELETE FROM wanted_alerts")
-    store.conn.executemany("INSERT OR IGNORE INTO wanted_alerts VALUES (?)", [(a,) for a in alert_ids])
-    # CROSS JOIN: SQLite then walks the few wanted alerts and looks their hits up by key
-    hits = store.query("SELECT DISTINCT h.hit_id, h.subject, h.txn_ids, h.window_start, h.window_end "
-                       "FROM wanted_alerts w CROSS JOIN alerts a CROSS JOIN json_each(a.hit_ids) j CROSS JOIN hits h "
-                       "WHERE a.alert_id = w.alert_id AND h.config_hash = ? AND h.hit_id = j.value", [config_hash])
-    hits["txn_ids"] = parse_json_lists(hits["txn_ids"].tolist())
+    wanted = pa.array([h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids], pa.string()).unique()
+    columns = ["hit_id", "subject", "txn_ids", "window_start", "window_end"]
+    run_ids = pa.array(run_hits["hit_id"].astype(str).tolist(), pa.string())
+    hits = run_hits.loc[np.asarray(pc.is_in(run_ids, value_set=wanted), dtype=bool), columns]
+    stored = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=run_ids)))
+    if len(stored):  # hits an earlier run stored, now in a raised alert of this run
+        earlier = store.query("SELECT hit_id, subject, txn_ids, window_start, window_end FROM hits "
+                              "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(stored.to_pylist())])
+        earlier["txn_ids"] = parse_json_lists(earlier["txn_ids"].tolist())
+        hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c] if c != "txn_ids" else earlier[c])
+                             for c in columns})
+        for col in ("window_start", "window_end"):
+            hits[col] = pd.to_datetime(hits[col])
     edges = case_edges(graph, hits)
-    frame = graph.edge_frame(edges)
-    rows = graph.transactions.iloc[graph.txn_pos[edges]]
-    frame["amount"] = rows["amount"].to_numpy(dtype=float) if "amount" in rows else frame["amount_home"]
-    frame["currency"] = rows["currency"].astype(str).to_numpy() if "currency" in rows else "CNY"
-    frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    pos = graph.txn_pos[edges]
+    rows = graph.transactions.iloc[pos]
+    home = graph.amount_home[edges]
+    table = pa.table({
+        "txn_id": graph.txn_id_arrow.take(pa.array(pos)),
+        "timestamp": pa.array(graph.timestamp_ns[edges].astype("datetime64[ns]")),
+        "src_account": _account_names(graph, graph.src[edges]), "dst_account": _account_names(graph, graph.dst[edges]),
+        "amount": rows["amount"].to_numpy(dtype=float) if "amount" in rows else home,
+        "currency": rows["currency"].astype(str).to_numpy() if "currency" in rows else np.full(len(edges), "CNY"),
+        "amount_home": home, "amount_foreign": graph.amount_foreign[edges],
+        "channel": np.asarray(CHANNELS, dtype=object)[graph.channel[edges]],
+    })
     accounts = np.unique(np.concatenate([graph.src[edges], graph.dst[edges]]))
     accounts = accounts[accounts >= 0]
-    customer = graph.account_customer[accounts]
-    party = graph.account_party[accounts]
-    account_rows = list(zip(graph.account_ids[accounts].tolist(),
-                            [graph.customer_ids[c] if c >= 0 else None for c in customer.tolist()],
-                            [PARTY_TYPES[p] if 0 <= p < len(PARTY_TYPES) else None for p in party.tolist()]))
-    txn_rows = list(zip(*(frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in COLUMNS)))
-    with store.transaction() as c:
-        for statement in SCHEMA:
-            c.execute(statement)
-        c.executemany(f"INSERT OR IGNORE INTO case_transactions VALUES ({', '.join('?' * len(COLUMNS))})", txn_rows)
-        c.executemany("INSERT OR IGNORE INTO case_accounts VALUES (?, ?, ?)", account_rows)
-    return len(txn_rows)
+    customer, party = graph.account_customer[accounts], graph.account_party[accounts]
+    known_party = (party >= 0) & (party < len(PARTY_TYPES))
+    account_table = pa.table({
+        "account_id": graph.account_id_arrow.take(pa.array(accounts)),
+        "customer_id": pa.array([graph.customer_ids[c] if c >= 0 else None for c in customer.tolist()], pa.string()),
+        "party_type": pa.array(np.asarray(PARTY_TYPES, dtype=object)[np.where(known_party, party, 0)],
+                               pa.string(), mask=~known_party)})
+    folder = case_folder(store)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{run_id}"
+    write_atomically(folder / f"transactions-{stamp}.parquet", lambda p: pq.write_table(table, p))
+    write_atomically(folder / f"accounts-{stamp}.parquet", lambda p: pq.write_table(account_table, p))
+    return len(edges)
+
+
+def _account_names(graph: TransactionGraph, index: np.ndarray) -> pa.Array:
+    """User account ids of dense indices (null for the missing side of a cash edge)."""
+    index = np.asarray(index, np.int64)
+    return graph.account_id_arrow.take(pa.array(np.maximum(index, 0), mask=index < 0))
+
+
+def _kept(store, kind: str, key: str) -> pa.Table | None:
+    """Every run's kept ``kind`` table, the latest version of each ``key`` (None: none kept)."""
+    files = sorted(case_folder(store).glob(f"{kind}-*.parquet"))
+    if not files:
+        return None
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    keys = table.column(key).to_numpy(zero_copy_only=False)
+    last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]  # the last row of each key
+    return table.take(pa.array(np.sort(last)))
 
 
 def has_case_transactions(store) -> bool:
     """Whether the store keeps case transactions (stores of scans made before it did not)."""
-    return store.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'case_transactions'").fetchone() is not None
+    return any(case_folder(store).glob("transactions-*.parquet"))
 
 
 def case_transactions(store, txn_ids=None, accounts=None) -> pd.DataFrame:
     """Kept transactions with the given ids, or touching the given accounts (all when both
     are None), in time order (empty, with every column, when none is kept)."""
-    if not has_case_transactions(store):
+    table = _kept(store, "transactions", "txn_id")
+    if table is None:
         return pd.DataFrame(columns=list(COLUMNS))
-    store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_case (value TEXT PRIMARY KEY)")
-    store.conn.execute("DELETE FROM wanted_case")
-    if txn_ids is None and accounts is None:
-        sql = "SELECT * FROM case_transactions"
-    elif accounts is None:
-        store.conn.executemany("INSERT OR IGNORE INTO wanted_case VALUES (?)", [(str(t),) for t in txn_ids])
-        sql = "SELECT t.* FROM case_transactions t JOIN wanted_case w ON t.txn_id = w.value"
-    else:
-        store.conn.executemany("INSERT OR IGNORE INTO wanted_case VALUES (?)", [(str(a),) for a in accounts])
-        sql = ("SELECT * FROM case_transactions WHERE src_account IN (SELECT value FROM wanted_case) "
-               "OR dst_account IN (SELECT value FROM wanted_case)")
-    frame = store.query(sql)
+    if txn_ids is not None:
+        table = table.filter(pc.is_in(table["txn_id"], value_set=pa.array([str(t) for t in txn_ids], pa.string())))
+    elif accounts is not None:
+        value_set = pa.array([str(a) for a in accounts], pa.string())
+        table = table.filter(pc.or_kleene(pc.is_in(table["src_account"], value_set=value_set),
+                                          pc.is_in(table["dst_account"], value_set=value_set)))
+    frame = table.to_pandas()
     frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    for col in ("src_account", "dst_account"):  # the missing side of a cash transaction: None
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame.sort_values(["timestamp", "txn_id"], kind="stable").reset_index(drop=True)
+
+
+def case_accounts(store) -> pd.DataFrame:
+    """Customer and party type of every kept account (empty, with every column, when none)."""
+    table = _kept(store, "accounts", "account_id")
+    return pd.DataFrame(columns=list(ACCOUNT_COLUMNS)) if table is None else table.to_pandas()
 
 
 def case_graph(store, transactions: pd.DataFrame, run_config: str | dict) -> TransactionGraph:
     """A graph of kept transactions, on the calendar of the scan whose configuration
     (the ``runs.config`` JSON) is given, with the kept accounts' customers and party types."""
     config = json.loads(run_config) if isinstance(run_config, str) else run_config
-    accounts = store.query("SELECT * FROM case_accounts") if has_case_transactions(store) else None
+    accounts = case_accounts(store) if has_case_transactions(store) else None
     # the kept amounts are already in the scan's home and foreign currencies: the graph takes
     # them as they are (build_graph's CNY/USD defaults read the two columns without converting)
     table = transactions.assign(channel=pd.Categorical(transactions["channel"], categories=list(CHANNELS)),
