@@ -22,7 +22,7 @@ from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
 from .money import read_rates
 from .report import effectiveness
-from .scan import ScanResult, Stopwatch, output_folder, run_scan
+from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
 from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
 from .simulate.bank import CURRENCIES, WEEKS
@@ -210,6 +210,8 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
                               f"not one. Fix: flowgraph ingest {input_path} --into STORE, then scan STORE.")
         from .dask_scan import connect, dask_scan  # Dask is an optional extra: imported only here
 
+        # a bad day is refused before a cluster is started
+        store_scan_days(TransactionStore.open(input_path, "INPUT"), config.calendar(), **days)
         with connect(dask_address, n_workers) as client:
             result = dask_scan(client, input_path, out, config, **days, block_days=block_days,
                                store_path=store_path, reveal_ids=reveal_ids, key_file=key_file, wait_s=wait_s,
