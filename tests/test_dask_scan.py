@@ -150,6 +150,7 @@ def test_a_worker_killed_mid_scan_loses_nothing(bank, single, client, key_file, 
     pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
     pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
     client.wait_for_workers(2, timeout=60)  # the nanny started a new worker
+    assert killed[0] not in client.run(os.getpid).values()
 
 
 def test_cli_scan_on_a_running_cluster(bank, client, key_file, tmp_path, capsys):
@@ -217,6 +218,16 @@ def test_dask_options_need_a_store(bank, tmp_path, capsys):
     folder, _ = bank
     assert main(["scan", str(folder), "--out", str(tmp_path / "o"), "--workers", "2"]) == 2
     assert "ingest" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("block_days", [0, 2.5, True])
+def test_a_bad_block_size_is_refused_before_any_work(bank, tmp_path, block_days):
+    from flowgraph.dask_scan import dask_scan
+    from flowgraph.errors import ConfigError
+
+    _, store = bank
+    with pytest.raises(ConfigError, match=r"'block_days' parameter of dask_scan must be an int in the range"):
+        dask_scan(None, store.root, tmp_path / "o", block_days=block_days)
 
 
 def test_blocks_cover_the_days_once():
