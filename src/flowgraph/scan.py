@@ -1,7 +1,7 @@
 """A scan run: configuration -> graph -> detectors -> hits -> alerts -> store and exports.
 
-``run_scan`` scans a whole date range, or with ``as_of`` the one new business day (T+1,
-004 ch.3) with its trailing windows. Every hit of the scan is computed once (runs traced
+``run_scan`` scans a whole date range (or ``first_day`` .. ``last_day`` of it), or with
+``as_of`` the one new business day (T+1, 004 ch.3), with their trailing windows. Every hit of the scan is computed once (runs traced
 from the first day of the data), then committed to the store in chunks of ``chunk_days``
 (by the day each hit's run ends), each in one transaction with a mark that it is done; a
 run that is killed leaves every committed chunk and nothing half-written, and the next
@@ -279,8 +279,9 @@ def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None,
     if not stored:
         raise DataError(f"{store.root}: the store holds no transaction yet. Fix: flowgraph ingest INPUT "
                         f"--into {store.root}.")
-    return resolve_scan_days(calendar, (calendar.next_business_day(stored[0]), calendar.next_business_day(stored[-1])),
-                             as_of, first_day, last_day, f"the store {store.root}", "ingest that day's transactions first")
+    data_days = (calendar.next_business_day(stored[0]), calendar.next_business_day(stored[-1]))
+    return resolve_scan_days(calendar, data_days, as_of, first_day, last_day, f"the store {store.root}",
+                             "ingest that day's transactions first")
 
 
 def _business_day_before(calendar, day: np.datetime64, n: int) -> np.datetime64:
