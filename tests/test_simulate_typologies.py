@@ -14,7 +14,7 @@ from flowgraph.errors import ConfigError
 from flowgraph.simulate import LOOKALIKES, TYPOLOGIES, SimulationParams, simulate, write_simulation
 from flowgraph.simulate.lookalikes import LookalikeSupply
 from flowgraph.simulate.population import make_population
-from flowgraph.simulate.typologies import ADAPTIVE, MULTI_HOP, NAIVE, InjectionContext
+from flowgraph.simulate.typologies import ADAPTIVE, NAIVE, InjectionContext
 
 PHI = 500_000.0
 WINDOW_DAYS = 10

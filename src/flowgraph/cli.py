@@ -16,7 +16,7 @@ import pandas as pd
 from .calendar import BusinessCalendar
 from .desk.casefile import write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue
-from .errors import FlowgraphError
+from .errors import ConfigError, FlowgraphError
 from .evaluate import MATCHING
 from .graph import build_graph
 from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write_rejects
@@ -24,7 +24,7 @@ from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
 from .money import read_rates
 from .report import alert_list, effectiveness
-from .scan import ScanResult, Stopwatch, output_folder, run_scan
+from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
 from .scan_config import load_config
 from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
 from .simulate.bank import CURRENCIES, WEEKS
@@ -162,8 +162,20 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path) ->
               help="TOML configuration: rule set, detector windows/thresholds, model weights, calendar.")
 @click.option("--as-of", "as_of", metavar="DATE",
               help="T+1: scan only this business day (YYYY-MM-DD) with its trailing windows.")
+@click.option("--from", "first_day", metavar="DATE",
+              help="Range scan: the first business day to scan (YYYY-MM-DD) [default: the data's first].")
+@click.option("--to", "last_day", metavar="DATE",
+              help="Range scan: the last business day to scan (YYYY-MM-DD) [default: the data's last].")
 @click.option("--store", "store_path", type=click.Path(path_type=Path),
               help="Run store (SQLite) [default: OUT/store.sqlite]. Keeps real ids; owner-only.")
+@click.option("--dask", "dask_address", metavar="SCHEDULER_ADDRESS",
+              help="Scan a transaction store on this Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                   "(pip install 'flowgraph[dask]').")
+@click.option("--workers", "n_workers", type=click.IntRange(min=1),
+              help="Scan a transaction store on a local Dask cluster of N single-threaded worker processes.")
+@click.option("--block-days", type=click.IntRange(min=1),
+              help="With --dask/--workers: business days per task [default: two blocks per worker, "
+                   "21..120 days at the default windows].")
 @_input_options
 @click.option("--reveal-ids", is_flag=True,
               help="Write real account/customer ids into the exports (logged in the store's audit table).")
@@ -171,15 +183,20 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path) ->
               help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
 @click.option("--wait", "wait_s", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for another scan that holds the same store before refusing.")
-def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, wait_s, **input_options):
+def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, dask_address, n_workers, block_days,
+         reveal_ids, key_file, wait_s, **input_options):
     """Scan INPUT with every detector, score hits, group them into alerts, and record the
     run in the store.
 
     INPUT is a canonical CSV/Parquet file, an AMLworld CSV, an AMLSim folder, a folder
     written by flowgraph simulate/ingest, or a transaction store (ingest --into), of which
-    only the days the detectors' windows need are read. Without --as-of the whole date range is scanned;
-    with it, the one business day (a daily T+1 job). Re-running adds no duplicate hits or
-    alerts; a run that was killed is resumed by running the same command again.
+    only the days the detectors' windows need are read. Without --as-of the whole date range is scanned
+    (or --from D0 --to D1); with it, the one business day (a daily T+1 job). Re-running adds no
+    duplicate hits or alerts; a run that was killed is resumed by running the same command again.
+
+    A transaction store can be scanned on a Dask cluster (--dask SCHEDULER_ADDRESS, or
+    --workers N for a local one): blocks of business days run as tasks that read the store
+    themselves; the hits are those of a scan in one process.
 
     Exports in OUT show keyed pseudonyms (ACC-..., CUS-...) instead of account and
     customer ids unless --reveal-ids is given. Rejected rows go to OUT/rejects.csv and
@@ -190,8 +207,23 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     clock = Stopwatch()
     rates = read_rates(input_options["rates"]) if input_options["rates"] else config.rates()
     _print_scan_basis(config, rates)
+    days = {"as_of": as_of, "first_day": first_day, "last_day": last_day}
+    if dask_address is not None or n_workers is not None or block_days is not None:
+        if not is_store(input_path):
+            raise ConfigError(f"--dask/--workers/--block-days scan a transaction store, and INPUT {input_path} is "
+                              f"not one. Fix: flowgraph ingest {input_path} --into STORE, then scan STORE.")
+        from .dask_scan import connect, dask_scan  # Dask is an optional extra: imported only here
+
+        # a bad day is refused before a cluster is started
+        store_scan_days(TransactionStore.open(input_path, "INPUT"), config.calendar(), **days)
+        with connect(dask_address, n_workers) as client:
+            result = dask_scan(client, input_path, out, config, **days, block_days=block_days,
+                               store_path=store_path, reveal_ids=reveal_ids, key_file=key_file, wait_s=wait_s,
+                               stopwatch=clock, rates=rates)
+        _print_scan(result, out)
+        return
     if is_store(input_path):  # read a window of days at a time, already validated
-        result = run_scan(input_path, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
+        result = run_scan(input_path, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                           key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
         _print_scan(result, out)
         return
@@ -207,7 +239,7 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     click.echo(str(dataset.accounts.report))
     paths = write_rejects(dataset, out)
     check_some_accepted(dataset, paths["rejects.csv"])
-    result = run_scan(dataset, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
+    result = run_scan(dataset, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
     _print_scan(result, out)
 
