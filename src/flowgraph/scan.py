@@ -509,9 +509,13 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
     from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)
+    # what `flowgraph show` lists and draws (flowgraph.desk.evidence); a Dask scan's graphs
+    # stayed on its workers, so it keeps none
+    keep_cases = functools.partial(keep_case_transactions, store, graph, run_id) \
+        if isinstance(graph, TransactionGraph) else None
     if from_memory:
         changes, run_hits, alerts, checks, tables = _alerts_while_committing(
-            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock)
+            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock, keep_cases)
         found = set(run_hits["hit_id"])
     else:
         changes = commit()
@@ -520,9 +524,9 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
-    if isinstance(graph, TransactionGraph):  # a Dask scan's graphs stayed on its workers
-        with clock("case_transactions"):  # what `flowgraph show` lists and draws (flowgraph.desk.evidence)
-            keep_case_transactions(store, graph, run_id, run_hits, run_alerts)
+    if keep_cases is not None and not from_memory:
+        with clock("case_transactions"):
+            keep_cases(run_hits, run_alerts)
     # the run is complete once its exports exist: a failure before leaves it to be resumed
     manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
                 "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,
@@ -579,12 +583,14 @@ def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[
     return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
 
 
-def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock):
+def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock,
+                             keep_cases=None):
     """Nothing of this configuration is stored but this run's own hits: alerts, checks and
     export tables are built from the hits in memory while a worker thread runs ``commit``
     (SQLite lets go of the GIL while it writes), and pseudonymised tables are written too
-    (returned as None; the manifest, written last, still marks the run complete); the
-    alerts are stored once every chunk is."""
+    (returned as None; the manifest, written last, still marks the run complete), as are
+    the case transactions (``keep_cases(run_hits, alerts)``, which needs no stored hit
+    here); the alerts are stored once every chunk is."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         committed = pool.submit(commit)
         with clock("alerts"):
@@ -597,6 +603,9 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
                 write_tables(out, tables, private=False)
                 tables = None
+        if keep_cases is not None:
+            with clock("case_transactions"):
+                keep_cases(run_hits, alerts)
         changes = committed.result()
     with clock("alerts"):
         store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)
