@@ -333,7 +333,7 @@ class TransactionStore:
         -------
         IngestSummary
         """
-        folder = self._append_folder(source)
+        folder = self.check_append(source) or _mkdir(self.root / "ingests" / self._next_ingest_id())
         started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         _write_json({"source": source, "started_at": started_at}, folder / APPEND_MARKER)
         index = _IndexStreams(self.root / "index")
@@ -383,11 +383,12 @@ class TransactionStore:
         return sorted(p for p in folder.iterdir() if (p / APPEND_MARKER).is_file()
                       and not (p / "manifest.json").is_file()) if folder.is_dir() else []
 
-    def _append_folder(self, source: str) -> Path:
-        """The folder of a new append, or of the unfinished one of ``source`` (restart); a
-        ConfigError when the store holds anything else."""
+    def check_append(self, source: str) -> Path | None:
+        """Whether :meth:`append_new_days` of ``source`` may write here: the folder of the
+        unfinished append of ``source`` it would finish, None for a store without
+        transactions; a ConfigError when the store holds anything else. Writes nothing."""
         unfinished = self._unfinished_appends()
-        ingests = [p for p in (self.root / "ingests").iterdir()] if (self.root / "ingests").is_dir() else []
+        ingests = list((self.root / "ingests").iterdir()) if (self.root / "ingests").is_dir() else []
         if len(unfinished) == 1 and len(ingests) == 1 and \
                 json.loads((unfinished[0] / APPEND_MARKER).read_text())["source"] == source:
             return unfinished[0]
@@ -395,7 +396,7 @@ class TransactionStore:
             raise ConfigError(f"--into {self.root}: the store holds transactions already; fresh data is "
                               "appended only to a new store (its ids would collide with the stored ones). "
                               "Fix: name a new or empty folder.")
-        return _mkdir(self.root / "ingests" / self._next_ingest_id())
+        return None
 
     def _next_ingest_id(self) -> str:
         folder = self.root / "ingests"

@@ -230,6 +230,7 @@ class BankPlan:
         bounds = np.searchsorted(day_of_event, np.concatenate([self.calendar_days, self.calendar_days[-1:] + 1]))
         is_laundering = np.array([p.behaviour != LOOKALIKE for p in self.planted] + [False])
         typology = np.array([p.typology for p in self.planted] + [None], dtype=object)
+        pattern_id = np.append(self.pattern_ids, None)
         for k, date in enumerate(self.calendar_days):
             rng = np.random.default_rng(np.random.SeedSequence(self.params.seed, spawn_key=(_BACKGROUND_STREAM, k)))
             background = self.background.day(date, rng)
@@ -250,8 +251,7 @@ class BankPlan:
                 "currency": events.currency[order],
                 "channel": events.channel[order],
                 "is_laundering": is_laundering[pattern_of].astype(np.int8),
-                "pattern_id": pd.array(np.where(pattern_of >= 0, self.pattern_ids[np.maximum(pattern_of, 0)], None),
-                                       dtype="string"),
+                "pattern_id": pd.array(pattern_id[pattern_of], dtype="string"),
                 "typology": pd.array(typology[pattern_of], dtype="string"),
             })
             first_row += n

@@ -81,6 +81,7 @@ def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
                           "rejects such timestamps (FUTURE_TIMESTAMP). Fix: an earlier --start or fewer --days.")
     store = TransactionStore.create(store_dir)
     source = simulation_source(params)
+    store.check_append(source)  # before the ground truth is written over another store's
     truth = store.root / GROUND_TRUTH
     truth.mkdir(mode=0o700, exist_ok=True)
     write_parquet(plan.patterns, truth / "patterns.parquet")
