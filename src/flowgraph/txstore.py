@@ -76,6 +76,8 @@ FORMAT = "flowgraph-txstore"
 VERSION = 1
 #: index buckets: an ingest of a few corrections reads and rewrites a few small files
 N_BUCKETS = 64
+#: index entries an append holds before writing them (≈ 40 MB): few row groups per bucket
+INDEX_FLUSH_ROWS = 1_000_000
 #: what makes two versions of a transaction the same
 CONTENT_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel")
 
@@ -128,21 +130,35 @@ def _same_values(new, old, n: int) -> np.ndarray:
 
 
 class _IndexStreams:
-    """Index buckets written as a stream: one Parquet writer per bucket, one row group per
-    :meth:`add`, renamed into place by :meth:`close` (for a store without an index yet)."""
+    """Index buckets written as a stream, for a store without an index yet: the entries of
+    a few days are held until :data:`INDEX_FLUSH_ROWS`, then each bucket gets them as one
+    row group of its own Parquet writer; :meth:`close` renames the files into place."""
 
     def __init__(self, folder: Path):
         self.folder = _mkdir(folder)
         self.writers: dict[int, tuple[pq.ParquetWriter, Path]] = {}
+        self.held: list[tuple[pa.Array, str, np.ndarray]] = []
+        self.n_held = 0
 
     def add(self, ids: pa.ChunkedArray, day: str) -> None:
-        bucket = _bucket(ids)
+        self.held.append((ids.combine_chunks(), day, _bucket(ids)))
+        self.n_held += len(ids)
+        if self.n_held >= INDEX_FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.held:
+            return
+        ids = pa.chunked_array([i for i, _, _ in self.held]).combine_chunks()
+        days = np.concatenate([np.full(len(i), d) for i, d, _ in self.held])
+        bucket = np.concatenate([b for _, _, b in self.held])
+        self.held, self.n_held = [], 0
         order = np.argsort(bucket, kind="stable")
-        ids, bucket = ids.take(order), bucket[order]
+        ids, days, bucket = ids.take(order), days[order], bucket[order]
         starts = np.searchsorted(bucket, np.arange(N_BUCKETS + 1))
         for b in np.flatnonzero(np.diff(starts)):
-            entries = pa.table({"txn_id": ids.slice(starts[b], starts[b + 1] - starts[b]),
-                                "day": pa.array(np.full(starts[b + 1] - starts[b], day), pa.string())})
+            mine = slice(starts[b], starts[b + 1])
+            entries = pa.table({"txn_id": ids[mine], "day": pa.array(days[mine], pa.string())})
             if b not in self.writers:
                 tmp = self.folder / f".bucket={b:02d}.parquet.append"
                 os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
@@ -150,6 +166,7 @@ class _IndexStreams:
             self.writers[b][0].write_table(entries)
 
     def close(self) -> None:
+        self._flush()
         for b, (writer, tmp) in self.writers.items():
             writer.close()
             os.replace(tmp, self.folder / f"bucket={b:02d}.parquet")

@@ -275,8 +275,19 @@ def _with_overrides(params: SimulationParams | None, overrides: dict) -> Simulat
 def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar | None = None,
               **overrides) -> BankPlan:
     """The population, planted patterns and run-long draws of a simulated bank, whose
-    :meth:`BankPlan.days` then give its transactions day by day (parameters as
-    :func:`simulate`)."""
+    :meth:`BankPlan.days` then give its transactions day by day.
+
+    Parameters
+    ----------
+    params : SimulationParams, optional
+        Default ``SimulationParams()``; keyword ``overrides`` replace single fields.
+    calendar : BusinessCalendar, optional
+        Default: the PRC calendar.
+
+    Returns
+    -------
+    BankPlan
+    """
     params = _with_overrides(params, overrides)
     calendar = calendar or prc_calendar()
     if params.week == "seven_day":
