@@ -150,15 +150,17 @@ class _IndexStreams:
         if not self.held:
             return
         ids = pa.chunked_array([i for i, _, _ in self.held]).combine_chunks()
-        days = np.concatenate([np.full(len(i), d) for i, d, _ in self.held])
+        day_names = pa.array([d for _, d, _ in self.held], pa.string())
+        day_code = np.repeat(np.arange(len(self.held), dtype=np.int32), [len(i) for i, _, _ in self.held])
         bucket = np.concatenate([b for _, _, b in self.held])
         self.held, self.n_held = [], 0
         order = np.argsort(bucket, kind="stable")
-        ids, days, bucket = ids.take(order), days[order], bucket[order]
+        ids, day_code, bucket = ids.take(order), day_code[order], bucket[order]
         starts = np.searchsorted(bucket, np.arange(N_BUCKETS + 1))
         for b in np.flatnonzero(np.diff(starts)):
             mine = slice(starts[b], starts[b + 1])
-            entries = pa.table({"txn_id": ids[mine], "day": pa.array(days[mine], pa.string())})
+            day = pa.DictionaryArray.from_arrays(pa.array(day_code[mine]), day_names).cast(pa.string())
+            entries = pa.table({"txn_id": ids[mine], "day": day})
             if b not in self.writers:
                 tmp = self.folder / f".bucket={b:02d}.parquet.append"
                 os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))

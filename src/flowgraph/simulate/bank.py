@@ -3,7 +3,11 @@
 ``simulate(SimulationParams(...))`` returns the three tables of SPEC §10;
 ``write_simulation`` writes them. The same parameters (seed included) give identical
 tables and files. Randomness is split per stage (population, background, patterns)
-from the one seed, so changing the typology mix does not change the background.
+from the one seed, so changing the typology mix does not change the background; the
+background draws each calendar day from a generator of its own, so the bank is made one
+day at a time (:func:`plan_bank`, :meth:`BankPlan.days`) and ``simulate`` puts the days
+together: streamed into a store (:func:`flowgraph.simulate.simulate_into`) it is the
+same bank.
 
 A planted pattern's row in ``patterns`` says what a detector should find: ``subject``
 and ``subject_role`` (which account that is), ``layers`` (its accounts in the order money
@@ -208,7 +212,6 @@ class BankPlan:
 
     params: SimulationParams
     population: Population
-    business_days: np.ndarray     # datetime64[D]
     calendar_days: np.ndarray     # datetime64[D]: every date from the first to the last transaction
     background: Background
     pattern_events: Events        # in calendar-day order
@@ -226,8 +229,7 @@ class BankPlan:
         so the tables do not depend on how many days are held at once.
         """
         first_row = 0
-        day_of_event = self.pattern_events.date
-        bounds = np.searchsorted(day_of_event, np.concatenate([self.calendar_days, self.calendar_days[-1:] + 1]))
+        bounds = np.searchsorted(self.pattern_events.date, np.concatenate([self.calendar_days, self.calendar_days[-1:] + 1]))
         is_laundering = np.array([p.behaviour != LOOKALIKE for p in self.planted] + [False])
         typology = np.array([p.typology for p in self.planted] + [None], dtype=object)
         pattern_id = np.append(self.pattern_ids, None)
@@ -325,7 +327,7 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
     accounts["segment"] = accounts["segment"].replace({SEGMENTS[MULE]: "person"})
     pattern_ids = np.array([f"P{i:05d}" for i in range(len(planted))], dtype=object)
     patterns = _pattern_table(planted, pattern_ids, pop.account_ids, days, rules)
-    return BankPlan(params, pop, days, np.arange(days[0], last + 1, dtype="datetime64[D]"), background,
+    return BankPlan(params, pop, np.arange(days[0], last + 1, dtype="datetime64[D]"), background,
                     pattern_events, which, pattern_ids, planted, accounts, patterns)
 
 
