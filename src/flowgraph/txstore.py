@@ -11,6 +11,7 @@ of D needs (:func:`flowgraph.scan.lookback_days`). Layout::
     STORE/accounts/NNNNNN.parquet             the accounts after ingest NNNNNN (latest is used)
     STORE/superseded/NNNNNN.parquet           old versions that ingest NNNNNN replaced
     STORE/ingests/NNNNNN/                     plan, rejects.csv, validation.json, manifest.json
+                                              (an append: append.json instead of the plan)
     STORE/rescan.json                         days whose stored data changed after they were stored
 
 Partitions are **calendar** days (the date of the timestamp), not business days: which

@@ -25,11 +25,11 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from .._files import write_parquet
+from .._files import write_atomically, write_parquet
 from ..calendar import BusinessCalendar
 from ..errors import ConfigError, DataError
 from ..schema import MAX_FUTURE_DAYS, Validated, validate_accounts, validate_transactions
-from ..txstore import IngestSummary, TransactionStore, _write_json
+from ..txstore import IngestSummary, TransactionStore
 from .bank import BankPlan, SimulationParams, _with_overrides, plan_bank
 
 #: Folder of the store holding the simulation's ground truth (``patterns.parquet``, the
@@ -86,7 +86,8 @@ def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
     truth.mkdir(mode=0o700, exist_ok=True)
     write_parquet(plan.patterns, truth / "patterns.parquet")
     write_parquet(plan.accounts, truth / "accounts.parquet")
-    _write_json({"params": asdict(params), "n_patterns": len(plan.patterns)}, truth / "params.json")
+    write_atomically(truth / "params.json", lambda p: p.write_text(json.dumps(
+        {"params": asdict(params), "n_patterns": len(plan.patterns)}, indent=2, default=str)))
     accounts = validate_accounts(plan.accounts, f"{source} (accounts)")
     summary = store.append_new_days(_validated_days(plan, source), accounts, source, on_day_written)
     if summary.manifest["rows_rejected"]:
