@@ -26,7 +26,8 @@ from .money import read_rates
 from .report import alert_list, effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
 from .scan_config import load_config
-from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
+from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
+                       write_simulation)
 from .simulate.bank import CURRENCIES, WEEKS
 from .store import Store
 from .txstore import TransactionStore, is_store
@@ -439,8 +440,11 @@ def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
 @click.option("--customers", default=3_000, show_default=True, help="Customers of the bank (persons and entities).")
 @click.option("--days", default=60, show_default=True, help="Business days to simulate.")
 @click.option("--start", default="2024-09-02", show_default=True, help="First date (YYYY-MM-DD).")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+@click.option("--out", "out", type=click.Path(path_type=Path),
               help="Folder for transactions.parquet, accounts.parquet, patterns.parquet.")
+@click.option("--into", "into", type=click.Path(path_type=Path),
+              help="Transaction store (a new or empty folder) to generate the bank into day by day, in "
+                   "bounded memory; the ground truth goes to STORE/simulation/.")
 @click.option("--patterns-per-typology", type=int, help="Patterns of each laundering typology [default: customers/600, at least 2].")
 @click.option("--mix", multiple=True, metavar="TYPOLOGY=COUNT",
               help=f"Override one typology's count (repeatable). Typologies: {', '.join(TYPOLOGIES)}; "
@@ -452,19 +456,38 @@ def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
                    "--days then counts calendar days).")
 @click.option("--currency", type=click.Choice(CURRENCIES), default="CNY", show_default=True,
               help="Planted amounts sit around this currency's reporting thresholds.")
-def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, adaptive_share, lookalikes, week,
-                 currency):
+def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology, mix, adaptive_share, lookalikes,
+                 week, currency):
     """Simulate a bank with planted laundering patterns and their ground truth.
 
     Writes OUT/transactions.parquet (with is_laundering, pattern_id, typology),
     OUT/accounts.parquet and OUT/patterns.parquet (one row per planted pattern: its
     accounts, subject, days, amount, and W(N, D) ceiling).
+
+    With --into STORE instead, the same bank (same seed, same transactions) is made one
+    calendar day at a time and written into the transaction store as it goes, so memory
+    holds one day besides the population: the way to make banks too large for memory.
+    The ground truth goes to STORE/simulation/ (patterns.parquet, accounts.parquet,
+    params.json). A run that was stopped is finished by running it again.
     """
+    if (out is None) == (into is None):
+        raise click.UsageError("give exactly one of --out DIR (the bank as three files) and --into STORE "
+                               "(the bank streamed into a new transaction store)")
     params = SimulationParams(n_customers=customers, n_days=days, start=start, seed=seed,
                               patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
                               adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
                               currency=currency)
-    _print_patterns(_simulate_to(out, params).patterns)
+    if into is None:
+        _print_patterns(_simulate_to(out, params).patterns)
+        return
+    summary, plan = simulate_into(into, params)
+    m = summary.manifest
+    n_laundering = int(plan.patterns.loc[plan.patterns.behaviour != "lookalike", "n_txns"].sum())
+    click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days (seed {params.seed}) "
+               f"into {into}: {m['rows_new']:,} transactions in {len(m['days_touched']):,} day partitions, "
+               f"{n_laundering:,} laundering, {len(plan.patterns):,} planted patterns; ground truth in "
+               f"{into / 'simulation'}")
+    _print_patterns(plan.patterns)
 
 
 @cli.command()

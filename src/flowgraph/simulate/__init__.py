@@ -6,13 +6,16 @@ laundering patterns played by naive and adaptive launderers (hub, pass-through a
 structuring typologies, and AMLworld's multi-hop cycle, scatter-gather, gather-scatter,
 bipartite, stack and random chains, with amounts around the Φ of ``currency``), and
 benign look-alikes; ``random_transactions`` is structureless traffic for
-smoke tests and benchmarks.
+smoke tests and benchmarks. ``simulate_into`` streams the same bank day by day into a
+transaction store in bounded memory.
 """
 
-from .bank import SimulatedBank, SimulationParams, simulate, write_simulation
+from .bank import BankPlan, SimulatedBank, SimulationParams, plan_bank, simulate, write_simulation
 from .lookalikes import LOOKALIKES
 from .random_traffic import random_transactions
+from .streamed import simulate_into
 from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, TYPOLOGIES
 
-__all__ = ["simulate", "SimulationParams", "SimulatedBank", "write_simulation",
+__all__ = ["simulate", "simulate_into", "plan_bank", "BankPlan", "SimulationParams", "SimulatedBank",
+           "write_simulation",
            "random_transactions", "TYPOLOGIES", "LOOKALIKES", "NAIVE", "ADAPTIVE", "LOOKALIKE"]
