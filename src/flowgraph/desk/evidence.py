@@ -10,7 +10,7 @@ per run:
 - ``transactions-TIME-RUN.parquet``: every evidence transaction of the run's hits that
   belong to raised alerts, plus every transaction of each such hit's subject account from
   :data:`CONTEXT_DAYS` business days before its window to as many after (one interval per
-  subject: the span of its hits);
+  subject: the span of its hits) unless that is more than :data:`MAX_CONTEXT_TRANSACTIONS`;
 - ``accounts-TIME-RUN.parquet``: customer and party type of the accounts those
   transactions touch (Φ of a transfer depends on the party type, SPEC §2).
 
@@ -41,6 +41,10 @@ from ..store import id_list_array, parse_json_lists
 #: Business days of the subject's own transactions kept before and after its hits'
 #: windows: what the daily-flows picture shows around the window.
 CONTEXT_DAYS = 5
+#: A subject with more transactions than this around its windows keeps only its evidence
+#: (its daily flows are then drawn from the evidence): the busiest accounts would
+#: otherwise keep most of a bank's transactions.
+MAX_CONTEXT_TRANSACTIONS = 1_000
 
 COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_home",
            "amount_foreign", "channel")
@@ -52,7 +56,8 @@ def case_folder(store) -> Path:
     return Path(f"{store.path}.cases")
 
 
-def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = CONTEXT_DAYS) -> np.ndarray:
+def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = CONTEXT_DAYS,
+               max_context: int = MAX_CONTEXT_TRANSACTIONS) -> np.ndarray:
     """Edge ids a case file of these hits may show (see the module docstring).
 
     Parameters
@@ -63,6 +68,8 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
         Hits with ``subject``, ``txn_ids``, ``window_start``, ``window_end``.
     context_days : int
         Business days kept around each subject's windows.
+    max_context : int
+        A subject with more transactions than this in its interval keeps only evidence.
 
     Returns
     -------
@@ -88,7 +95,11 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     np.maximum.at(hi, subject, last)
     day = graph.day.astype(np.int64)
     src, dst = np.where(graph.src < 0, graph.n_accounts, graph.src), np.where(graph.dst < 0, graph.n_accounts, graph.dst)
-    near = ((lo[src] <= day) & (day <= hi[src])) | ((lo[dst] <= day) & (day <= hi[dst]))
+    near_src, near_dst = (lo[src] <= day) & (day <= hi[src]), (lo[dst] <= day) & (day <= hi[dst])
+    # a busy account (a merchant, a payroll hub) would keep most of the bank: only its evidence
+    busy = (np.bincount(src[near_src], minlength=graph.n_accounts + 1)
+            + np.bincount(dst[near_dst], minlength=graph.n_accounts + 1)) > max_context
+    near = (near_src & ~busy[src]) | (near_dst & ~busy[dst])
     return np.flatnonzero(is_evidence | near)
 
 
