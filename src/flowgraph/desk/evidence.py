@@ -79,8 +79,7 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     if hits.empty or graph.n_edges == 0:
         return np.zeros(0, np.int64)
     evidence = id_list_array(hits["txn_ids"]).flatten().unique()
-    is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow.take(pa.array(graph.txn_pos)), value_set=evidence),
-                             dtype=bool)
+    is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=evidence), dtype=bool)[graph.txn_pos]
     # one interval of business days per subject account: the span of its hits, widened
     # a T+1 scan's input may no longer hold an older hit's subject: it keeps no context
     # (Arrow's hash lookup: numpy's isin of object arrays compares them pairwise)
@@ -130,14 +129,15 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
             hits[col] = pd.to_datetime(hits[col])
     edges = case_edges(graph, hits)
     pos = graph.txn_pos[edges]
-    rows = graph.transactions.iloc[pos]
+    rows = graph.transactions
     home = graph.amount_home[edges]
     table = pa.table({
         "txn_id": graph.txn_id_arrow.take(pa.array(pos)),
         "timestamp": pa.array(graph.timestamp_ns[edges].astype("datetime64[ns]")),
         "src_account": _account_names(graph, graph.src[edges]), "dst_account": _account_names(graph, graph.dst[edges]),
-        "amount": rows["amount"].to_numpy(dtype=float) if "amount" in rows else home,
-        "currency": rows["currency"].astype(str).to_numpy() if "currency" in rows else np.full(len(edges), "CNY"),
+        "amount": rows["amount"].to_numpy(dtype=float)[pos] if "amount" in rows else home,
+        "currency": pa.array(rows["currency"]).take(pa.array(pos)).cast(pa.string()) if "currency" in rows
+        else np.full(len(edges), "CNY"),
         "amount_home": home, "amount_foreign": graph.amount_foreign[edges],
         "channel": np.asarray(CHANNELS, dtype=object)[graph.channel[edges]],
     })
