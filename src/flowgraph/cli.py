@@ -373,6 +373,39 @@ def show(alert_id, store_path, out, reveal_ids, key_file):
     click.echo(f"wrote {path}{' (REAL ids)' if reveal_ids else ''}")
 
 
+@cli.command("report-draft")
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The run store (store.sqlite).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the drafts.")
+@click.option("--from", "first", metavar="DATE", help="Large-value hits from this business day (YYYY-MM-DD).")
+@click.option("--to", "last", metavar="DATE", help="Large-value hits up to this business day (YYYY-MM-DD).")
+@click.option("--alert", "alert_ids", multiple=True, metavar="ALERT_ID",
+              help="Draft a suspicious-transaction report for this alert (repeatable) [default: every alert "
+                   "decided a case].")
+@click.option("--today", metavar="DATE", help="Judge deadlines on this date (YYYY-MM-DD) [default: today].")
+@click.option("--reveal-ids", is_flag=True,
+              help="Real account and customer ids (logged in the store's audit table; the files are owner-only).")
+@click.option("--key-file", type=click.Path(path_type=Path),
+              help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
+def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key_file):
+    """Draft the reports the rules require (003): the large-value reports of the scanned
+    range with their deadline (5 business days on the scan's calendar) and status, and a
+    suspicious-transaction report draft (JSON checked against its schema, plus Markdown)
+    for each alert decided a case, with the elements flowgraph cannot fill listed as
+    blanks."""
+    from .desk.reports import write_report_drafts
+
+    result = write_report_drafts(Store(store_path, create=False), out, first, last, alert_ids, today, reveal_ids,
+                                 key_file)
+    reports = result["large_value"]
+    overdue = int((reports["status"] == "overdue").sum()) if len(reports) else 0
+    click.echo(f"large-value reports: {len(reports):,} ({overdue:,} overdue); suspicious-transaction report drafts: "
+               f"{len(result['drafts']):,}")
+    for skipped in result["skipped"]:
+        click.echo(f"  skipped {skipped['alert_id']}: {skipped['reason']}")
+    click.echo(f"wrote {len(result['paths'])} files to {out}{' (REAL ids)' if reveal_ids else ''}")
+
+
 @cli.command()
 @click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="The run store (store.sqlite) with analysts' dispositions.")

@@ -10,7 +10,9 @@ per run:
 - ``transactions-TIME-RUN.parquet``: every evidence transaction of the run's hits that
   belong to raised alerts, plus every transaction of each such hit's subject account from
   :data:`CONTEXT_DAYS` business days before its window to as many after (one interval per
-  subject: the span of its hits) unless that is more than :data:`MAX_CONTEXT_TRANSACTIONS`;
+  subject: the span of its hits) unless that is more than :data:`MAX_CONTEXT_TRANSACTIONS`,
+  and the evidence of every large-value hit of the run (alerted or not: the large-value
+  report needs its time, amount, currency and counterparty, :mod:`flowgraph.desk.reports`);
 - ``accounts-TIME-RUN.parquet``: customer and party type of the accounts those
   transactions touch (Φ of a transfer depends on the party type, SPEC §2).
 
@@ -36,7 +38,7 @@ import pyarrow.parquet as pq
 from .._files import write_atomically
 from ..config import CHANNELS, PARTY_TYPES
 from ..graph import TransactionGraph, build_graph
-from ..store import id_list_array, parse_json_lists
+from ..store import LARGE_VALUE_TYPOLOGIES, id_list_array, parse_json_lists
 
 #: Business days of the subject's own transactions kept before and after its hits'
 #: windows: what the daily-flows picture shows around the window.
@@ -128,6 +130,11 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
     edges = case_edges(graph, hits)
+    reportable = run_hits.loc[run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES), "txn_ids"]
+    if len(reportable):  # their evidence only: no context around their subjects
+        ids = id_list_array(reportable).flatten().unique()
+        reported = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=ids), dtype=bool)[graph.txn_pos]
+        edges = np.union1d(edges, np.flatnonzero(reported))
     pos = graph.txn_pos[edges]
     rows = graph.transactions
     home = graph.amount_home[edges]
