@@ -313,7 +313,7 @@ def report(store_path, out, all_alerts):
 @click.option("--note", default="", help="Why.")
 @click.option("--force", is_flag=True, help="Decide on an alert that was not raised (e.g. a case the model missed).")
 def dispose(alert_id, store_path, disposition, analyst, note, force):
-    """Record an analyst's decision on ALERT_ID (listed by `flowgraph report`), with who
+    """Record an analyst's decision on ALERT_ID (listed by `flowgraph alerts`), with who
     and when. A later decision on the same alert counts; the earlier ones are kept."""
     store = Store(store_path, create=False)
     warning = store.dispose(alert_id, disposition, analyst, note, force=force)
