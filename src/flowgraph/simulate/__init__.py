@@ -4,15 +4,14 @@
 business-day calendar, or every calendar day with ``week="seven_day"``), plants
 laundering patterns played by naive and adaptive launderers (hub, pass-through and
 structuring typologies, and AMLworld's multi-hop cycle, scatter-gather, gather-scatter,
-bipartite, stack and random chains, with amounts around the Φ of ``currency``), and
+bipartite, stack and random chains, and on request the human-trafficking red flags of 000, with amounts around the Φ of ``currency``), and
 benign look-alikes; ``random_transactions`` is structureless traffic for
 smoke tests and benchmarks.
 """
 
-from .bank import SimulatedBank, SimulationParams, simulate, write_simulation
-from .lookalikes import LOOKALIKES
+from .bank import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
 from .random_traffic import random_transactions
-from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, TYPOLOGIES
+from .typologies import ADAPTIVE, LOOKALIKE, NAIVE
 
 __all__ = ["simulate", "SimulationParams", "SimulatedBank", "write_simulation",
            "random_transactions", "TYPOLOGIES", "LOOKALIKES", "NAIVE", "ADAPTIVE", "LOOKALIKE"]

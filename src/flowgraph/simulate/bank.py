@@ -13,6 +13,7 @@ and amount.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -27,7 +28,14 @@ from ..errors import ConfigError
 from .background import EXTERNAL, Events, background_activity
 from .lookalikes import LOOKALIKES, LookalikeSupply
 from .population import MULE, SEGMENTS, make_population
-from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, TYPOLOGIES, InjectionContext, Planted
+from .trafficking import TRAFFICKING_LOOKALIKES, TRAFFICKING_NAMES, TRAFFICKING_TYPOLOGIES, context_columns
+from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, InjectionContext, Planted
+from .typologies import TYPOLOGIES as MONEY_LAUNDERING_TYPOLOGIES
+
+#: Every planted typology and look-alike kind (the trafficking ones last: planted after the
+#: others, so adding them leaves the others as they were).
+TYPOLOGIES = {**MONEY_LAUNDERING_TYPOLOGIES, **TRAFFICKING_TYPOLOGIES}
+LOOKALIKES = {**LOOKALIKES, **TRAFFICKING_LOOKALIKES}
 
 PATTERN_COLUMNS = ("pattern_id", "typology", "behaviour", "accounts", "subject", "n_accounts",
                    "first_day", "last_day", "n_days", "amount", "channel", "phi", "ceiling",
@@ -79,6 +87,10 @@ class SimulationParams:
         day, weekends and holidays included (AMLworld, card networks); ``n_days`` counts
         calendar days, and the planted patterns' windows, "frequent" spacing and
         ``n_days`` column are in calendar days.
+    trafficking_per_typology : int
+        Planted patterns of each human-trafficking typology and look-alike kind
+        (:mod:`.trafficking`); with any, the transactions get the optional context columns
+        ``counterparty_country`` and ``branch_id``. Default 0: none, and no such columns.
     currency : {"CNY", "USD"}
         Currency of the planted laundering and of the Φ-sized look-alikes; their amounts
         sit just under / over this currency's thresholds in ``rule_set``
@@ -99,6 +111,7 @@ class SimulationParams:
     rule_set: str = "PBOC-2016"
     week: str = "business"
     currency: str = "CNY"
+    trafficking_per_typology: int = 0
 
     def __post_init__(self) -> None:
         def bad(name, rng, value):
@@ -107,6 +120,8 @@ class SimulationParams:
             bad("n_customers", "an int in the range [50, inf)", self.n_customers)
         if not (isinstance(self.n_days, int) and self.n_days >= 10):
             bad("n_days", "an int in the range [10, inf)", self.n_days)
+        if not (isinstance(self.trafficking_per_typology, int) and self.trafficking_per_typology >= 0):
+            bad("trafficking_per_typology", "an int in the range [0, inf)", self.trafficking_per_typology)
         if not 0 <= self.adaptive_share <= 1:
             bad("adaptive_share", "a float in the range [0, 1]", self.adaptive_share)
         if not 0 <= self.pass_through_tolerance < 0.05:
@@ -137,6 +152,7 @@ class SimulationParams:
         per_kind = self.lookalikes_per_kind if self.lookalikes_per_kind is not None \
             else max(2, self.n_customers // 1500)
         counts = {name: per_typology for name in TYPOLOGIES} | {name: per_kind for name in LOOKALIKES}
+        counts |= {name: self.trafficking_per_typology for name in TRAFFICKING_NAMES}
         return counts | dict(self.typology_mix or {})
 
 
@@ -172,12 +188,25 @@ def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Even
         src=cat("src").astype(np.int64), dst=cat("dst").astype(np.int64),
         date=days[cat("day").astype(np.int64)] if n else np.array([], "datetime64[D]"),
         # 09:30 plus ten minutes a slot, so in-before-out and hop order hold within a day
-        second=9 * 3600 + 1800 + slot * 600 + rng.integers(0, 500, n),
+        second=_planted_seconds(planted, 9 * 3600 + 1800 + slot * 600 + rng.integers(0, 500, n)),
         amount=cat("amount").astype(np.float64),
         currency=np.array([p.currency for p in planted for _ in p.src], dtype=object),
         channel=np.array([p.channel for p in planted for _ in p.src], dtype=object),
     )
     return events, which
+
+
+def _planted_seconds(planted: list[Planted], default: np.ndarray) -> np.ndarray:
+    """Times of day of the planted events: as a pattern sets them, else ``default``."""
+    given = [np.asarray(p.context["second"]) if p.context else np.full(len(p.src), -1) for p in planted]
+    given = np.concatenate(given).astype(np.int64) if given else np.zeros(0, np.int64)
+    return np.where(given >= 0, given, default)
+
+
+def _planted_context(planted: list[Planted]) -> dict[str, list]:
+    """The planted events' context columns (None where a pattern sets none)."""
+    columns = ("branch_id", "counterparty_country")
+    return {c: [v for p in planted for v in (p.context[c] if p.context else [None] * len(p.src))] for c in columns}
 
 
 def _account_names(idx: np.ndarray, account_ids: np.ndarray) -> np.ndarray:
@@ -219,7 +248,9 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
     else:
         start = calendar.next_business_day(params.start)
         days = calendar.business_days(start, start + 2 * params.n_days + 40)[:params.n_days]
-    rng_pop, rng_bg, rng_pat = (np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(3))
+    # the trafficking pack draws from streams of its own, so planting it changes nothing else
+    rng_pop, rng_bg, rng_pat, rng_traf, rng_context = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(5))
 
     pop = make_population(params.n_customers, rng_pop, mule_pool_share=params.recruit_pool_share)
     background = background_activity(pop, days, rng_bg, params.activity_scale)
@@ -232,9 +263,15 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
                            window_days=rules.short_term_days,
                            pass_through_tolerance=params.pass_through_tolerance, currency=params.currency)
     supply = LookalikeSupply(pop, rng_pat)
+    trafficking_ctx = dataclasses.replace(ctx, rng=rng_traf)
     planted: list[Planted] = []
     for name, count in params.counts().items():
-        if name in TYPOLOGIES:
+        if name in TRAFFICKING_TYPOLOGIES:
+            planted.extend(TRAFFICKING_TYPOLOGIES[name](trafficking_ctx, ADAPTIVE if i < round(count * params.adaptive_share)
+                                                        else NAIVE) for i in range(count))
+        elif name in TRAFFICKING_LOOKALIKES:
+            planted.extend(TRAFFICKING_LOOKALIKES[name](trafficking_ctx, supply) for _ in range(count))
+        elif name in TYPOLOGIES:
             n_adaptive = int(round(count * params.adaptive_share))
             for i in range(count):
                 planted.append(TYPOLOGIES[name](ctx, ADAPTIVE if i < n_adaptive else NAIVE))
@@ -263,6 +300,10 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
         "pattern_id": pd.array(np.where(pattern_of >= 0, pattern_ids[np.maximum(pattern_of, 0)], None), dtype="string"),
         "typology": pd.array(typology, dtype="string"),
     })
+    if any(params.counts()[name] for name in TRAFFICKING_NAMES):
+        context = _planted_context(planted)
+        for column, values in context_columns(events, context, rng_context).items():
+            txns[column] = pd.array(values[order], dtype="string")
     accounts = pop.accounts_table()
     # the recruiting pool is ground truth, not KYC: it reads as an ordinary person
     accounts["segment"] = accounts["segment"].replace({SEGMENTS[MULE]: "person"})
