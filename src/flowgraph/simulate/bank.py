@@ -151,7 +151,8 @@ class SimulationParams:
             else max(2, self.n_customers // 600)
         per_kind = self.lookalikes_per_kind if self.lookalikes_per_kind is not None \
             else max(2, self.n_customers // 1500)
-        counts = {name: per_typology for name in TYPOLOGIES} | {name: per_kind for name in LOOKALIKES}
+        counts = {name: per_typology for name in MONEY_LAUNDERING_TYPOLOGIES}
+        counts |= {name: per_kind for name in LOOKALIKES if name not in TRAFFICKING_LOOKALIKES}
         counts |= {name: self.trafficking_per_typology for name in TRAFFICKING_NAMES}
         return counts | dict(self.typology_mix or {})
 
