@@ -4,7 +4,6 @@ import tomllib
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from flowgraph.alerts import FEATURES, ModelConfig, alert_inputs, score_alerts
 from flowgraph.cli import main

@@ -95,8 +95,8 @@ def test_user_rule_set_from_toml_end_to_end(tmp_path, capsys):
 
 
 def test_rule_set_file_and_a_changed_number_changes_the_config_hash(tmp_path):
-    rules_file = _toml(tmp_path, CUSTOM.replace("[rule_set]\n", "").replace("[[rule_set.rules]]", "[[rules]]"),
-                       "acme.toml")
+    _toml(tmp_path, CUSTOM.replace("[rule_set]\n", "").replace("[[rule_set.rules]]", "[[rules]]"),
+          "acme.toml")
     by_file = load_config(_toml(tmp_path, 'rule_set_file = "acme.toml"\n'))
     by_table = load_config(_toml(tmp_path, CUSTOM, "d.toml"))
     assert by_file.rules == by_table.rules and by_file.config_hash == by_table.config_hash

@@ -16,7 +16,7 @@ import pandas as pd
 from .calendar import BusinessCalendar
 from .desk.casefile import write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue
-from .errors import FlowgraphError
+from .errors import ConfigError, FlowgraphError
 from .evaluate import MATCHING
 from .graph import build_graph
 from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write_rejects
@@ -24,9 +24,10 @@ from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
 from .money import read_rates
 from .report import alert_list, effectiveness
-from .scan import ScanResult, Stopwatch, output_folder, run_scan
+from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
 from .scan_config import load_config
-from .simulate import LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, write_simulation
+from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
+                       write_simulation)
 from .simulate.bank import CURRENCIES, WEEKS
 from .store import Store
 from .txstore import TransactionStore, is_store
@@ -162,8 +163,20 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path) ->
               help="TOML configuration: rule set, detector windows/thresholds, model weights, calendar.")
 @click.option("--as-of", "as_of", metavar="DATE",
               help="T+1: scan only this business day (YYYY-MM-DD) with its trailing windows.")
+@click.option("--from", "first_day", metavar="DATE",
+              help="Range scan: the first business day to scan (YYYY-MM-DD) [default: the data's first].")
+@click.option("--to", "last_day", metavar="DATE",
+              help="Range scan: the last business day to scan (YYYY-MM-DD) [default: the data's last].")
 @click.option("--store", "store_path", type=click.Path(path_type=Path),
               help="Run store (SQLite) [default: OUT/store.sqlite]. Keeps real ids; owner-only.")
+@click.option("--dask", "dask_address", metavar="SCHEDULER_ADDRESS",
+              help="Scan a transaction store on this Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                   "(pip install 'flowgraph[dask]').")
+@click.option("--workers", "n_workers", type=click.IntRange(min=1),
+              help="Scan a transaction store on a local Dask cluster of N single-threaded worker processes.")
+@click.option("--block-days", type=click.IntRange(min=1),
+              help="With --dask/--workers: business days per task [default: two blocks per worker, "
+                   "21..120 days at the default windows].")
 @_input_options
 @click.option("--reveal-ids", is_flag=True,
               help="Write real account/customer ids into the exports (logged in the store's audit table).")
@@ -171,15 +184,20 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path) ->
               help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
 @click.option("--wait", "wait_s", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for another scan that holds the same store before refusing.")
-def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, wait_s, **input_options):
+def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, dask_address, n_workers, block_days,
+         reveal_ids, key_file, wait_s, **input_options):
     """Scan INPUT with every detector, score hits, group them into alerts, and record the
     run in the store.
 
     INPUT is a canonical CSV/Parquet file, an AMLworld CSV, an AMLSim folder, a folder
     written by flowgraph simulate/ingest, or a transaction store (ingest --into), of which
-    only the days the detectors' windows need are read. Without --as-of the whole date range is scanned;
-    with it, the one business day (a daily T+1 job). Re-running adds no duplicate hits or
-    alerts; a run that was killed is resumed by running the same command again.
+    only the days the detectors' windows need are read. Without --as-of the whole date range is scanned
+    (or --from D0 --to D1); with it, the one business day (a daily T+1 job). Re-running adds no
+    duplicate hits or alerts; a run that was killed is resumed by running the same command again.
+
+    A transaction store can be scanned on a Dask cluster (--dask SCHEDULER_ADDRESS, or
+    --workers N for a local one): blocks of business days run as tasks that read the store
+    themselves; the hits are those of a scan in one process.
 
     Exports in OUT show keyed pseudonyms (ACC-..., CUS-...) instead of account and
     customer ids unless --reveal-ids is given. Rejected rows go to OUT/rejects.csv and
@@ -190,8 +208,23 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     clock = Stopwatch()
     rates = read_rates(input_options["rates"]) if input_options["rates"] else config.rates()
     _print_scan_basis(config, rates)
+    days = {"as_of": as_of, "first_day": first_day, "last_day": last_day}
+    if dask_address is not None or n_workers is not None or block_days is not None:
+        if not is_store(input_path):
+            raise ConfigError(f"--dask/--workers/--block-days scan a transaction store, and INPUT {input_path} is "
+                              f"not one. Fix: flowgraph ingest {input_path} --into STORE, then scan STORE.")
+        from .dask_scan import connect, dask_scan  # Dask is an optional extra: imported only here
+
+        # a bad day is refused before a cluster is started
+        store_scan_days(TransactionStore.open(input_path, "INPUT"), config.calendar(), **days)
+        with connect(dask_address, n_workers) as client:
+            result = dask_scan(client, input_path, out, config, **days, block_days=block_days,
+                               store_path=store_path, reveal_ids=reveal_ids, key_file=key_file, wait_s=wait_s,
+                               stopwatch=clock, rates=rates)
+        _print_scan(result, out)
+        return
     if is_store(input_path):  # read a window of days at a time, already validated
-        result = run_scan(input_path, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
+        result = run_scan(input_path, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                           key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
         _print_scan(result, out)
         return
@@ -207,7 +240,7 @@ def scan(input_path, out, config_path, as_of, store_path, reveal_ids, key_file, 
     click.echo(str(dataset.accounts.report))
     paths = write_rejects(dataset, out)
     check_some_accepted(dataset, paths["rejects.csv"])
-    result = run_scan(dataset, out, config, as_of=as_of, store_path=store_path, reveal_ids=reveal_ids,
+    result = run_scan(dataset, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
     _print_scan(result, out)
 
@@ -282,7 +315,7 @@ def report(store_path, out, all_alerts):
 @click.option("--note", default="", help="Why.")
 @click.option("--force", is_flag=True, help="Decide on an alert that was not raised (e.g. a case the model missed).")
 def dispose(alert_id, store_path, disposition, analyst, note, force):
-    """Record an analyst's decision on ALERT_ID (listed by `flowgraph report`), with who
+    """Record an analyst's decision on ALERT_ID (listed by `flowgraph alerts`), with who
     and when. A later decision on the same alert counts; the earlier ones are kept."""
     store = Store(store_path, create=False)
     warning = store.dispose(alert_id, disposition, analyst, note, force=force)
@@ -340,6 +373,39 @@ def show(alert_id, store_path, out, reveal_ids, key_file):
     utilisation, evidence transactions, pictures of this alert, disposition history)."""
     path = write_case_file(Store(store_path, create=False), alert_id, out, reveal_ids, key_file)
     click.echo(f"wrote {path}{' (REAL ids)' if reveal_ids else ''}")
+
+
+@cli.command("report-draft")
+@click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The run store (store.sqlite).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the drafts.")
+@click.option("--from", "first", metavar="DATE", help="Large-value hits from this business day (YYYY-MM-DD).")
+@click.option("--to", "last", metavar="DATE", help="Large-value hits up to this business day (YYYY-MM-DD).")
+@click.option("--alert", "alert_ids", multiple=True, metavar="ALERT_ID",
+              help="Draft a suspicious-transaction report for this alert (repeatable) [default: every alert "
+                   "decided a case].")
+@click.option("--today", metavar="DATE", help="Judge deadlines on this date (YYYY-MM-DD) [default: today].")
+@click.option("--reveal-ids", is_flag=True,
+              help="Real account and customer ids (logged in the store's audit table; the files are owner-only).")
+@click.option("--key-file", type=click.Path(path_type=Path),
+              help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
+def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key_file):
+    """Draft the reports the rules require (003): the large-value reports of the scanned
+    range with their deadline (5 business days on the scan's calendar) and status, and a
+    suspicious-transaction report draft (JSON checked against its schema, plus Markdown)
+    for each alert decided a case, with the elements flowgraph cannot fill listed as
+    blanks."""
+    from .desk.reports import write_report_drafts
+
+    result = write_report_drafts(Store(store_path, create=False), out, first, last, alert_ids, today, reveal_ids,
+                                 key_file)
+    reports = result["large_value"]
+    overdue = int((reports["status"] == "overdue").sum()) if len(reports) else 0
+    click.echo(f"large-value reports: {len(reports):,} ({overdue:,} overdue); suspicious-transaction report drafts: "
+               f"{len(result['drafts']):,}")
+    for skipped in result["skipped"]:
+        click.echo(f"  skipped {skipped['alert_id']}: {skipped['reason']}")
+    click.echo(f"wrote {len(result['paths'])} files to {out}{' (REAL ids)' if reveal_ids else ''}")
 
 
 @cli.command()
@@ -409,8 +475,11 @@ def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
 @click.option("--customers", default=3_000, show_default=True, help="Customers of the bank (persons and entities).")
 @click.option("--days", default=60, show_default=True, help="Business days to simulate.")
 @click.option("--start", default="2024-09-02", show_default=True, help="First date (YYYY-MM-DD).")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+@click.option("--out", "out", type=click.Path(path_type=Path),
               help="Folder for transactions.parquet, accounts.parquet, patterns.parquet.")
+@click.option("--into", "into", type=click.Path(path_type=Path),
+              help="Transaction store (a new or empty folder) to generate the bank into day by day, in "
+                   "bounded memory; the ground truth goes to STORE/simulation/.")
 @click.option("--patterns-per-typology", type=int, help="Patterns of each laundering typology [default: customers/600, at least 2].")
 @click.option("--mix", multiple=True, metavar="TYPOLOGY=COUNT",
               help=f"Override one typology's count (repeatable). Typologies: {', '.join(TYPOLOGIES)}; "
@@ -422,19 +491,38 @@ def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
                    "--days then counts calendar days).")
 @click.option("--currency", type=click.Choice(CURRENCIES), default="CNY", show_default=True,
               help="Planted amounts sit around this currency's reporting thresholds.")
-def simulate_cmd(seed, customers, days, start, out, patterns_per_typology, mix, adaptive_share, lookalikes, week,
-                 currency):
+def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology, mix, adaptive_share, lookalikes,
+                 week, currency):
     """Simulate a bank with planted laundering patterns and their ground truth.
 
     Writes OUT/transactions.parquet (with is_laundering, pattern_id, typology),
     OUT/accounts.parquet and OUT/patterns.parquet (one row per planted pattern: its
     accounts, subject, days, amount, and W(N, D) ceiling).
+
+    With --into STORE instead, the same bank (same seed, same transactions) is made one
+    calendar day at a time and written into the transaction store as it goes, so memory
+    holds one day besides the population: the way to make banks too large for memory.
+    The ground truth goes to STORE/simulation/ (patterns.parquet, accounts.parquet,
+    params.json). A run that was stopped is finished by running it again.
     """
+    if (out is None) == (into is None):
+        raise click.UsageError("give exactly one of --out DIR (the bank as three files) and --into STORE "
+                               "(the bank streamed into a new transaction store)")
     params = SimulationParams(n_customers=customers, n_days=days, start=start, seed=seed,
                               patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
                               adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
                               currency=currency)
-    _print_patterns(_simulate_to(out, params).patterns)
+    if into is None:
+        _print_patterns(_simulate_to(out, params).patterns)
+        return
+    summary, plan = simulate_into(into, params)
+    m = summary.manifest
+    n_laundering = int(plan.patterns.loc[plan.patterns.behaviour != "lookalike", "n_txns"].sum())
+    click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days (seed {params.seed}) "
+               f"into {into}: {m['rows_new']:,} transactions in {len(m['days_touched']):,} day partitions, "
+               f"{n_laundering:,} laundering, {len(plan.patterns):,} planted patterns; ground truth in "
+               f"{into / 'simulation'}")
+    _print_patterns(plan.patterns)
 
 
 @cli.command()

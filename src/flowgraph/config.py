@@ -49,6 +49,13 @@ CALENDARS: tuple[str, ...] = ("prc", "us_federal", "weekdays")
 #: Rules every detector reads by code: Φ of cash, of a person's and of an entity's transfers.
 DETECTOR_RULE_CODES: tuple[str, ...] = ("LV-CASH", "LV-PERSON", "LV-ENTITY")
 
+#: Business days within which a large-value report is due after the transaction, and a
+#: suspicious-transaction report after the institution confirms the suspicion (003 二㈢:
+#: "发生大额交易后的5个工作日内"; 二㈦: the suspicious report follows the same procedure;
+#: 工作日 excludes statutory holidays and weekends). PBOC rules; used by
+#: :mod:`flowgraph.desk.reports` on the scan's calendar.
+REPORT_DEADLINE_BUSINESS_DAYS = 5
+
 # Who must be a party for a rule to apply.
 ANY_PERSON = "any_person"  # a natural person on at least one side
 BOTH_ENTITY = "both_entity"  # legal persons / organisations / sole proprietors on both sides

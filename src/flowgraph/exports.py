@@ -39,7 +39,7 @@ HIT_SCHEMA = pa.schema([
 ALERT_SCHEMA = pa.schema([
     ("alert_id", _TEXT), ("customer", _TEXT), ("subject", _TEXT), ("score", pa.float64()), ("raised", pa.bool_()),
     ("window_start", _DAY), ("window_end", _DAY), ("n_hits", pa.int64()), ("hit_ids", _IDS),
-    ("utilisation", pa.float64()), ("explanation", _TEXT),
+    ("utilisation", pa.float64()), ("explanation", _TEXT), ("contributions", _TEXT),
 ])
 
 

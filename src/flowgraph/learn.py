@@ -32,7 +32,7 @@ from scipy.optimize import minimize
 
 from .alerts import FEATURES, ModelConfig, alert_inputs, score_alerts
 from .errors import ConfigError, DataError
-from .scan_config import ScanConfig, load_config
+from .scan_config import load_config
 from .store import Store
 
 #: Fewest decided alerts ``learn`` fits from, and fewest of each class: below these a

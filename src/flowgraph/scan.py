@@ -1,7 +1,7 @@
 """A scan run: configuration -> graph -> detectors -> hits -> alerts -> store and exports.
 
-``run_scan`` scans a whole date range, or with ``as_of`` the one new business day (T+1,
-004 ch.3) with its trailing windows. Every hit of the scan is computed once (runs traced
+``run_scan`` scans a whole date range (or ``first_day`` .. ``last_day`` of it), or with
+``as_of`` the one new business day (T+1, 004 ch.3), with their trailing windows. Every hit of the scan is computed once (runs traced
 from the first day of the data), then committed to the store in chunks of ``chunk_days``
 (by the day each hit's run ends), each in one transaction with a mark that it is done; a
 run that is killed leaves every committed chunk and nothing half-written, and the next
@@ -229,9 +229,11 @@ class StoreWindow:
 
 
 def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None = None,
-                 clock: "Stopwatch | None" = None, rates: RateTable | None = None) -> StoreWindow:
-    """Read from ``store`` only the days a scan of ``as_of`` (default: every stored day)
-    needs, and find its hits: the same hits as a scan of the whole history.
+                 clock: "Stopwatch | None" = None, first_day: str | None = None,
+                 last_day: str | None = None, rates: RateTable | None = None) -> StoreWindow:
+    """Read from ``store`` only the days a scan of ``as_of``, or of the range ``first_day``
+    .. ``last_day`` (default: every stored day), needs, and find its hits: the same hits as
+    a scan of the whole history (amounts converted with ``rates``, default the configuration's).
 
     A first read takes ``2 L + 1`` business days before the scan's first day (L =
     :func:`lookback_days`). Days in the first L of them are computed from a cut window
@@ -243,21 +245,11 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     window plus the longest run that reaches the scanned day, not by the history.
     """
     clock = clock or Stopwatch()
+    rates = rates or config.rates()
     calendar = config.calendar()
     stored = store.days()
-    if not stored:
-        raise DataError(f"{store.root}: the store holds no transaction yet. Fix: flowgraph ingest INPUT "
-                        f"--into {store.root}.")
-    first_stored, last_stored = calendar.next_business_day(stored[0]), calendar.next_business_day(stored[-1])
-    if as_of is None:
-        scan_first, scan_last, mode = first_stored, last_stored, "range"
-    else:
-        scan_last = scan_first = calendar.next_business_day(_parse_day(as_of, "--as-of"))
-        mode = "t+1"
-        if not first_stored <= scan_last <= last_stored:
-            raise ConfigError(f"--as-of {as_of} (business day {scan_last}): outside the store {store.root}, "
-                              f"whose transactions fall on business days {first_stored} .. {last_stored}. Fix: "
-                              "give a day inside that range, or ingest that day's transactions first.")
+    scan_first, scan_last, mode = store_scan_days(store, calendar, as_of, first_day, last_day)
+    first_stored = calendar.next_business_day(stored[0])
     # calendar days up to the scanned day roll into it or earlier; if none rolls into it,
     # the next stored day carries the graph's days to it (the kernels stop at the scanned day)
     end_day = str(scan_last)
@@ -281,6 +273,18 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         if complete or earliest is None or len(calendar.business_days(start, earliest)) > margin:
             return StoreWindow(dataset, graph, scanned, days, store.day_files(read_from, end_day), mode)
         back *= 2
+
+
+def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None, first_day: str | None = None,
+                    last_day: str | None = None) -> tuple[np.datetime64, np.datetime64, str]:
+    """:func:`resolve_scan_days` for the days ``store`` holds; a DataError when it holds none."""
+    stored = store.days()
+    if not stored:
+        raise DataError(f"{store.root}: the store holds no transaction yet. Fix: flowgraph ingest INPUT "
+                        f"--into {store.root}.")
+    data_days = (calendar.next_business_day(stored[0]), calendar.next_business_day(stored[-1]))
+    return resolve_scan_days(calendar, data_days, as_of, first_day, last_day, f"the store {store.root}",
+                             "ingest that day's transactions first")
 
 
 def _business_day_before(calendar, day: np.datetime64, n: int) -> np.datetime64:
@@ -348,24 +352,49 @@ def _parse_day(value: str, option: str) -> np.datetime64:
                           ) from None
 
 
-def _scan_days(graph: TransactionGraph, as_of: str | None) -> tuple[int, int, str]:
+def resolve_scan_days(calendar, data_days: tuple[np.datetime64, np.datetime64], as_of: str | None,
+                      first_day: str | None, last_day: str | None, where: str, fix: str
+                      ) -> tuple[np.datetime64, np.datetime64, str]:
+    """The first and last business day of a scan and its mode: ``as_of`` alone (T+1, one
+    day), or the range ``first_day`` .. ``last_day`` (``--from``/``--to``; either defaults
+    to the end of ``data_days``, the first and last business day of the data). A weekend or
+    holiday counts as the next business day; a day outside ``data_days`` is a ConfigError
+    naming ``where`` the data is and ``fix``."""
+    if as_of is not None and (first_day is not None or last_day is not None):
+        raise ConfigError(f"--as-of {as_of} scans one business day and --from/--to a range of them. Fix: give "
+                          "--as-of alone, or --from and/or --to.")
+    asked = {"--as-of": as_of} if as_of is not None else {"--from": first_day, "--to": last_day}
+    days = {}
+    for option, value in asked.items():
+        if value is None:
+            continue
+        day = days[option] = calendar.next_business_day(_parse_day(value, option))
+        if not data_days[0] <= day <= data_days[1]:
+            raise ConfigError(f"{option} {value} (business day {day}): outside {where}, whose transactions fall on "
+                              f"business days {data_days[0]} .. {data_days[1]}. Fix: give a day inside that range, "
+                              f"or {fix}.")
+    if as_of is not None:
+        return days["--as-of"], days["--as-of"], "t+1"
+    first, last = days.get("--from", data_days[0]), days.get("--to", data_days[1])
+    if first > last:
+        raise ConfigError(f"--from {first_day} (business day {first}) is after --to {last_day} (business day "
+                          f"{last}). Fix: give --from a day on or before --to.")
+    return first, last, "range"
+
+
+def _scan_days(graph: TransactionGraph, as_of: str | None, first_day: str | None = None,
+               last_day: str | None = None) -> tuple[int, int, str]:
     """Business-day indices (first, last) and the mode of a scan."""
-    if as_of is None:
-        return 0, graph.n_days - 1, "range"
-    business_day = graph.calendar.next_business_day(_parse_day(as_of, "--as-of"))
-    first_day, last_day = graph.business_days[0], graph.business_days[-1]
-    if not first_day <= business_day <= last_day:
-        raise ConfigError(f"--as-of {as_of} (business day {business_day}): outside the data, whose transactions "
-                          f"fall on business days {first_day} .. {last_day}. Fix: give a day inside that range, "
-                          "or add that day's transactions to INPUT.")
-    d = graph.day_index(business_day)
-    return d, d, "t+1"
+    first, last, mode = resolve_scan_days(graph.calendar, (graph.business_days[0], graph.business_days[-1]), as_of,
+                                          first_day, last_day, "the data", "add that day's transactions to INPUT")
+    return graph.day_index(first), graph.day_index(last), mode
 
 
 def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig | None = None,
              as_of: str | None = None, store_path: str | Path | None = None, reveal_ids: bool = False,
              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
              on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None,
+             first_day: str | None = None, last_day: str | None = None,
              rates: RateTable | None = None) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
@@ -400,6 +429,10 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     stopwatch : Stopwatch, optional
         Times the stages (a caller may have timed loading with it already); the manifest
         records them as ``timings_s``.
+    first_day, last_day : str, optional
+        A range scan of the business days ``first_day`` .. ``last_day`` (YYYY-MM-DD; each
+        defaults to the end of the data), with the trailing windows before ``first_day``
+        (``--from``/``--to``; not with ``as_of``).
     rates : RateTable, optional
         The exchange rates ``dataset`` was (or, given as a path, is) validated with; they
         also convert amounts into the rule set's home currency. Default: the
@@ -418,7 +451,8 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     out = output_folder(out)
     window = None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
-        window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock, rates)
+        window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock, first_day, last_day,
+                              rates)
         dataset = window.dataset
     elif not isinstance(dataset, Dataset):
         with clock("load"):
@@ -431,7 +465,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         with clock("graph"):
             graph = build_graph(table, dataset.accounts.table, config.calendar(), config.rules.home_currency,
                                 config.rules.foreign_currency, rates)
-        first, last, mode = _scan_days(graph, as_of)
+        first, last, mode = _scan_days(graph, as_of, first_day, last_day)
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
     store = Store(store_path or out / "store.sqlite")
@@ -444,9 +478,11 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
 
 
 def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk, clock, rates, scanned: ScannedHits | None = None) -> ScanResult:
+         on_chunk, clock, rates, scanned: ScannedHits | None = None, fingerprint: str | None = None) -> ScanResult:
+    # of the graph only its days, calendar and size are used: a Dask scan, whose graphs were
+    # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
     with clock("fingerprint"):
-        fingerprint = data_fingerprint(table)
+        fingerprint = fingerprint or data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
     data_range = (graph.business_days[0], graph.business_days[-1])
     run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
@@ -473,9 +509,13 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
     from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)
+    # what `flowgraph show` lists and draws (flowgraph.desk.evidence); a Dask scan's graphs
+    # stayed on its workers, so it keeps none
+    keep_cases = functools.partial(keep_case_transactions, store, graph, run_id) \
+        if isinstance(graph, TransactionGraph) else None
     if from_memory:
         changes, run_hits, alerts, checks, tables = _alerts_while_committing(
-            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock)
+            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock, keep_cases)
         found = set(run_hits["hit_id"])
     else:
         changes = commit()
@@ -484,8 +524,9 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
     run_alerts = alerts.loc[touched].reset_index(drop=True)
     n_raised = int(run_alerts["raised"].sum())
-    with clock("case_transactions"):  # what `flowgraph show` lists and draws (flowgraph.desk.evidence)
-        keep_case_transactions(store, graph, run_id, run_hits, run_alerts)
+    if keep_cases is not None and not from_memory:
+        with clock("case_transactions"):
+            keep_cases(run_hits, run_alerts)
     # the run is complete once its exports exist: a failure before leaves it to be resumed
     manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
                 "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,
@@ -544,12 +585,14 @@ def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[
     return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
 
 
-def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock):
+def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock,
+                             keep_cases=None):
     """Nothing of this configuration is stored but this run's own hits: alerts, checks and
     export tables are built from the hits in memory while a worker thread runs ``commit``
     (SQLite lets go of the GIL while it writes), and pseudonymised tables are written too
-    (returned as None; the manifest, written last, still marks the run complete); the
-    alerts are stored once every chunk is."""
+    (returned as None; the manifest, written last, still marks the run complete), as are
+    the case transactions (``keep_cases(run_hits, alerts)``, which needs no stored hit
+    here); the alerts are stored once every chunk is."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         committed = pool.submit(commit)
         with clock("alerts"):
@@ -562,6 +605,9 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
                 write_tables(out, tables, private=False)
                 tables = None
+        if keep_cases is not None:
+            with clock("case_transactions"):
+                keep_cases(run_hits, alerts)
         changes = committed.result()
     with clock("alerts"):
         store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)

@@ -486,9 +486,9 @@ class Store:
             raise ConfigError("an analyst name is required for a disposition")
         row = self.conn.execute("SELECT raised FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
         if row is None:
-            raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from the alert list of "
-                              f"`flowgraph report --store {self.path}` (or the alert_id column of the scan's "
-                              "alerts.parquet).")
+            raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from the queue, "
+                              f"`flowgraph alerts --store {self.path}` (or the alert list of `flowgraph report`, "
+                              "or the alert_id column of the scan's alerts.parquet).")
         if not row[0] and not force:
             raise ConfigError(f"alert {alert_id!r} was never raised (its score is below the threshold). Fix: "
                               "give --force to record a decision on it anyway (e.g. a case the model missed).")

@@ -11,6 +11,7 @@ of D needs (:func:`flowgraph.scan.lookback_days`). Layout::
     STORE/accounts/NNNNNN.parquet             the accounts after ingest NNNNNN (latest is used)
     STORE/superseded/NNNNNN.parquet           old versions that ingest NNNNNN replaced
     STORE/ingests/NNNNNN/                     plan, rejects.csv, validation.json, manifest.json
+                                              (an append: append.json instead of the plan)
     STORE/rescan.json                         days whose stored data changed after they were stored
 
 Partitions are **calendar** days (the date of the timestamp), not business days: which
@@ -37,6 +38,15 @@ and its ``manifest.json`` last. A killed ingest leaves every day file whole; the
 ingest into the store first completes any plan without a manifest (applying a plan twice
 changes nothing), then ingests its own input. Files are owner-only (0600) and folders
 0700: the store keeps real ids (SPEC §7).
+
+Data made fresh, whose ids are unique by construction (``flowgraph simulate --into``),
+takes :meth:`TransactionStore.append_new_days` instead: an ingest looks every incoming id
+up in the index and rewrites the index buckets, a read and write of every stored id per
+ingest, so a bank streamed day by day through it would cost days × history. The append
+writes each day whole, streams the index buckets (one row group per day) and writes them
+at the end; it goes only into a store without transactions, and a killed append is
+finished by running it again (the same source writes the same days), while an ingest
+refuses to start until it is.
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -61,10 +71,14 @@ from .io.readers import Dataset
 from .schema import ValidationReport, Validated
 
 MARKER = "txstore.json"
+#: in an ingest folder: the folder is an append (:meth:`TransactionStore.append_new_days`)
+APPEND_MARKER = "append.json"
 FORMAT = "flowgraph-txstore"
 VERSION = 1
 #: index buckets: an ingest of a few corrections reads and rewrites a few small files
 N_BUCKETS = 64
+#: index entries an append holds before writing them (≈ 40 MB): few row groups per bucket
+INDEX_FLUSH_ROWS = 1_000_000
 #: what makes two versions of a transaction the same
 CONTENT_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel")
 
@@ -114,6 +128,56 @@ def _same_values(new, old, n: int) -> np.ndarray:
     old = old.cast(new.type)
     both_null = pc.and_(new.is_null(), old.is_null())
     return np.asarray(pc.or_(pc.fill_null(pc.equal(new, old), False), both_null), bool)
+
+
+class _IndexStreams:
+    """Index buckets written as a stream, for a store without an index yet: the entries of
+    a few days are held until :data:`INDEX_FLUSH_ROWS`, then each bucket gets them as one
+    row group of its own Parquet writer; :meth:`close` renames the files into place."""
+
+    def __init__(self, folder: Path):
+        self.folder = _mkdir(folder)
+        self.writers: dict[int, tuple[pq.ParquetWriter, Path]] = {}
+        self.held: list[tuple[pa.Array, str, np.ndarray]] = []
+        self.n_held = 0
+
+    def add(self, ids: pa.ChunkedArray, day: str) -> None:
+        self.held.append((ids.combine_chunks(), day, _bucket(ids)))
+        self.n_held += len(ids)
+        if self.n_held >= INDEX_FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.held:
+            return
+        ids = pa.chunked_array([i for i, _, _ in self.held]).combine_chunks()
+        day_names = pa.array([d for _, d, _ in self.held], pa.string())
+        day_code = np.repeat(np.arange(len(self.held), dtype=np.int32), [len(i) for i, _, _ in self.held])
+        bucket = np.concatenate([b for _, _, b in self.held])
+        self.held, self.n_held = [], 0
+        order = np.argsort(bucket, kind="stable")
+        ids, day_code, bucket = ids.take(order), day_code[order], bucket[order]
+        starts = np.searchsorted(bucket, np.arange(N_BUCKETS + 1))
+        for b in np.flatnonzero(np.diff(starts)):
+            mine = slice(starts[b], starts[b + 1])
+            day = pa.DictionaryArray.from_arrays(pa.array(day_code[mine]), day_names).cast(pa.string())
+            entries = pa.table({"txn_id": ids[mine], "day": day})
+            if b not in self.writers:
+                tmp = self.folder / f".bucket={b:02d}.parquet.append"
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+                self.writers[b] = (pq.ParquetWriter(tmp, entries.schema), tmp)
+            self.writers[b][0].write_table(entries)
+
+    def close(self) -> None:
+        self._flush()
+        for b, (writer, tmp) in self.writers.items():
+            writer.close()
+            os.replace(tmp, self.folder / f"bucket={b:02d}.parquet")
+
+    def abort(self) -> None:
+        for writer, tmp in self.writers.values():
+            writer.close()
+            tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -237,6 +301,12 @@ class TransactionStore:
         """
         from .io.load import write_rejects
 
+        unfinished = self._unfinished_appends()
+        if unfinished:
+            marker = json.loads((unfinished[0] / APPEND_MARKER).read_text())
+            raise DataError(f"{self.root}: append {unfinished[0].name} ({marker['source']}) did not finish: its days "
+                            "are not in the index yet, so an ingest could not find them. Fix: run that command "
+                            "again to its end, or ingest into a new store.")
         for pending in self._pending():
             self._apply(pending, on_day_written)
         ingest_id = self._next_ingest_id()
@@ -260,6 +330,93 @@ class TransactionStore:
             _write_table(pa.Table.from_pandas(accounts, preserve_index=False), folder / "accounts.parquet")
         _write_json(manifest, folder / "plan.json")
         return self._apply(folder, on_day_written)
+
+    def append_new_days(self, days: Iterable[Validated], accounts: Validated, source: str,
+                        on_day_written: Callable[[str], None] | None = None) -> IngestSummary:
+        """Write transactions made fresh, one calendar day at a time, without the per-id
+        lookup of :meth:`ingest` (see the module docstring); memory holds one day.
+
+        Parameters
+        ----------
+        days : iterable of Validated
+            Validated transactions, each table one calendar day, days ascending; the caller
+            guarantees that no txn_id occurs twice in the whole stream.
+        accounts : Validated
+            The accounts, stored as the snapshot of this append.
+        source : str
+            What made the data, for the manifest; running an unfinished append again with
+            the same ``source`` finishes it.
+        on_day_written : callable, optional
+            Called with each day after its file is written.
+
+        Returns
+        -------
+        IngestSummary
+        """
+        folder = self.check_append(source) or _mkdir(self.root / "ingests" / self._next_ingest_id())
+        started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        _write_json({"source": source, "started_at": started_at}, folder / APPEND_MARKER)
+        index = _IndexStreams(self.root / "index")
+        written, rejects, n_read, n_accepted = [], [], 0, 0
+        try:
+            for validated in days:
+                table = validated.table
+                n_read += validated.report.n_input
+                n_accepted += len(table)
+                if len(validated.rejects):
+                    rejects.append(validated.rejects)
+                if not len(table):
+                    continue
+                day = _calendar_day(table["timestamp"])
+                if (day != day[0]).any() or (written and day[0] <= written[-1]):
+                    raise ValueError(f"append_new_days takes one calendar day per table, ascending: got "
+                                     f"{day.min()} .. {day.max()} after {written[-1] if written else None}")
+                rows = pa.Table.from_pandas(table, preserve_index=False)
+                _write_table(rows, self._day_file(str(day[0])))
+                index.add(rows.column("txn_id").cast(pa.string()), str(day[0]))
+                written.append(str(day[0]))
+                if on_day_written is not None:
+                    on_day_written(str(day[0]))
+            index.close()
+        except BaseException:
+            index.abort()
+            raise
+        self._update_accounts(pa.Table.from_pandas(accounts.table, preserve_index=False), folder.name, True)
+        rejected = pd.concat([r.assign(table="transactions") for r in rejects] or [pd.DataFrame({"table": []})],
+                             ignore_index=True)
+        rejected.insert(0, "table", rejected.pop("table"))
+        write_atomically(folder / "rejects.csv", lambda p: rejected.to_csv(p, index=False))
+        _write_json({"transactions": {"source": source, "n_input": n_read, "n_accepted": n_accepted,
+                                      "n_rejected": n_read - n_accepted},
+                     "accounts": accounts.report.to_dict()}, folder / "validation.json")
+        _write_json({"days": self.rescan_days()}, self.root / "rescan.json")
+        manifest = {"ingest_id": folder.name, "source": source, "mode": "append", "started_at": started_at,
+                    "rows_read": n_read, "rows_accepted": n_accepted, "rows_rejected": n_read - n_accepted,
+                    "rows_new": n_accepted, "rows_replaced": 0, "rows_unchanged": 0, "days_touched": written,
+                    "rescan_days": [], "accounts_given": True,
+                    "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        _write_json(manifest, folder / "manifest.json")
+        return IngestSummary(folder.name, manifest, folder)
+
+    def _unfinished_appends(self) -> list[Path]:
+        folder = self.root / "ingests"
+        return sorted(p for p in folder.iterdir() if (p / APPEND_MARKER).is_file()
+                      and not (p / "manifest.json").is_file()) if folder.is_dir() else []
+
+    def check_append(self, source: str) -> Path | None:
+        """Whether :meth:`append_new_days` of ``source`` may write here: the folder of the
+        unfinished append of ``source`` it would finish, None for a store without
+        transactions; a ConfigError when the store holds anything else. Writes nothing."""
+        unfinished = self._unfinished_appends()
+        ingests = list((self.root / "ingests").iterdir()) if (self.root / "ingests").is_dir() else []
+        if len(unfinished) == 1 and len(ingests) == 1 and \
+                json.loads((unfinished[0] / APPEND_MARKER).read_text())["source"] == source:
+            return unfinished[0]
+        if ingests or self.days():
+            raise ConfigError(f"--into {self.root}: the store holds transactions already; fresh data is "
+                              "appended only to a new store (its ids would collide with the stored ones). "
+                              "Fix: name a new or empty folder.")
+        return None
 
     def _next_ingest_id(self) -> str:
         folder = self.root / "ingests"

@@ -10,7 +10,9 @@ per run:
 - ``transactions-TIME-RUN.parquet``: every evidence transaction of the run's hits that
   belong to raised alerts, plus every transaction of each such hit's subject account from
   :data:`CONTEXT_DAYS` business days before its window to as many after (one interval per
-  subject: the span of its hits);
+  subject: the span of its hits) unless that is more than :data:`MAX_CONTEXT_TRANSACTIONS`,
+  and the evidence of every large-value hit of the run (alerted or not: the large-value
+  report needs its time, amount, currency and counterparty, :mod:`flowgraph.desk.reports`);
 - ``accounts-TIME-RUN.parquet``: customer and party type of the accounts those
   transactions touch (Φ of a transfer depends on the party type, SPEC §2).
 
@@ -36,11 +38,15 @@ import pyarrow.parquet as pq
 from .._files import write_atomically
 from ..config import CHANNELS, PARTY_TYPES
 from ..graph import TransactionGraph, build_graph
-from ..store import id_list_array, parse_json_lists
+from ..store import LARGE_VALUE_TYPOLOGIES, id_list_array, parse_json_lists
 
 #: Business days of the subject's own transactions kept before and after its hits'
 #: windows: what the daily-flows picture shows around the window.
 CONTEXT_DAYS = 5
+#: A subject with more transactions than this around its windows keeps only its evidence
+#: (its daily flows are then drawn from the evidence): the busiest accounts would
+#: otherwise keep most of a bank's transactions.
+MAX_CONTEXT_TRANSACTIONS = 1_000
 
 COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_home",
            "amount_foreign", "channel")
@@ -52,7 +58,8 @@ def case_folder(store) -> Path:
     return Path(f"{store.path}.cases")
 
 
-def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = CONTEXT_DAYS) -> np.ndarray:
+def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = CONTEXT_DAYS,
+               max_context: int = MAX_CONTEXT_TRANSACTIONS) -> np.ndarray:
     """Edge ids a case file of these hits may show (see the module docstring).
 
     Parameters
@@ -63,6 +70,8 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
         Hits with ``subject``, ``txn_ids``, ``window_start``, ``window_end``.
     context_days : int
         Business days kept around each subject's windows.
+    max_context : int
+        A subject with more transactions than this in its interval keeps only evidence.
 
     Returns
     -------
@@ -72,8 +81,7 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     if hits.empty or graph.n_edges == 0:
         return np.zeros(0, np.int64)
     evidence = id_list_array(hits["txn_ids"]).flatten().unique()
-    is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow.take(pa.array(graph.txn_pos)), value_set=evidence),
-                             dtype=bool)
+    is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=evidence), dtype=bool)[graph.txn_pos]
     # one interval of business days per subject account: the span of its hits, widened
     # a T+1 scan's input may no longer hold an older hit's subject: it keeps no context
     # (Arrow's hash lookup: numpy's isin of object arrays compares them pairwise)
@@ -88,7 +96,11 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     np.maximum.at(hi, subject, last)
     day = graph.day.astype(np.int64)
     src, dst = np.where(graph.src < 0, graph.n_accounts, graph.src), np.where(graph.dst < 0, graph.n_accounts, graph.dst)
-    near = ((lo[src] <= day) & (day <= hi[src])) | ((lo[dst] <= day) & (day <= hi[dst]))
+    near_src, near_dst = (lo[src] <= day) & (day <= hi[src]), (lo[dst] <= day) & (day <= hi[dst])
+    # a busy account (a merchant, a payroll hub) would keep most of the bank: only its evidence
+    busy = (np.bincount(src[near_src], minlength=graph.n_accounts + 1)
+            + np.bincount(dst[near_dst], minlength=graph.n_accounts + 1)) > max_context
+    near = (near_src & ~busy[src]) | (near_dst & ~busy[dst])
     return np.flatnonzero(is_evidence | near)
 
 
@@ -118,15 +130,21 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
     edges = case_edges(graph, hits)
+    reportable = run_hits.loc[run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES), "txn_ids"]
+    if len(reportable):  # their evidence only: no context around their subjects
+        ids = id_list_array(reportable).flatten().unique()
+        reported = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=ids), dtype=bool)[graph.txn_pos]
+        edges = np.union1d(edges, np.flatnonzero(reported))
     pos = graph.txn_pos[edges]
-    rows = graph.transactions.iloc[pos]
+    rows = graph.transactions
     home = graph.amount_home[edges]
     table = pa.table({
         "txn_id": graph.txn_id_arrow.take(pa.array(pos)),
         "timestamp": pa.array(graph.timestamp_ns[edges].astype("datetime64[ns]")),
         "src_account": _account_names(graph, graph.src[edges]), "dst_account": _account_names(graph, graph.dst[edges]),
-        "amount": rows["amount"].to_numpy(dtype=float) if "amount" in rows else home,
-        "currency": rows["currency"].astype(str).to_numpy() if "currency" in rows else np.full(len(edges), "CNY"),
+        "amount": rows["amount"].to_numpy(dtype=float)[pos] if "amount" in rows else home,
+        "currency": pa.array(rows["currency"]).take(pa.array(pos)).cast(pa.string()) if "currency" in rows
+        else np.full(len(edges), "CNY"),
         "amount_home": home, "amount_foreign": graph.amount_foreign[edges],
         "channel": np.asarray(CHANNELS, dtype=object)[graph.channel[edges]],
     })

@@ -3,7 +3,11 @@
 ``simulate(SimulationParams(...))`` returns the three tables of SPEC §10;
 ``write_simulation`` writes them. The same parameters (seed included) give identical
 tables and files. Randomness is split per stage (population, background, patterns)
-from the one seed, so changing the typology mix does not change the background.
+from the one seed, so changing the typology mix does not change the background; the
+background draws each calendar day from a generator of its own, so the bank is made one
+day at a time (:func:`plan_bank`, :meth:`BankPlan.days`) and ``simulate`` puts the days
+together: streamed into a store (:func:`flowgraph.simulate.simulate_into`) it is the
+same bank.
 
 A planted pattern's row in ``patterns`` says what a detector should find: ``subject``
 and ``subject_role`` (which account that is), ``layers`` (its accounts in the order money
@@ -16,19 +20,22 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._files import write_parquet
 from ..calendar import BusinessCalendar, prc_calendar
 from ..ceiling import W
 from ..config import get_rule_set
 from ..errors import ConfigError
-from .background import EXTERNAL, Events, background_activity
+from .background import EXTERNAL, Background, Events
 from .lookalikes import LOOKALIKES, LookalikeSupply
-from .population import MULE, SEGMENTS, make_population
-from .trafficking import TRAFFICKING_LOOKALIKES, TRAFFICKING_NAMES, TRAFFICKING_TYPOLOGIES, context_columns
+from .population import MULE, SEGMENTS, Population, make_population
+from .trafficking import TRAFFICKING_LOOKALIKES, TRAFFICKING_NAMES, TRAFFICKING_TYPOLOGIES, background_context
 from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, InjectionContext, Planted
 from .typologies import TYPOLOGIES as MONEY_LAUNDERING_TYPOLOGIES
 
@@ -180,7 +187,9 @@ class _MuleSupply:
         return [int(self._accounts.pop()) for _ in range(k)]
 
 
-def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Events, np.ndarray]:
+def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Events, np.ndarray, dict]:
+    """The planted patterns' transactions in calendar-day order (generation order within a
+    day), the pattern of each and their context columns (:func:`_planted_context`)."""
     n = sum(len(p.src) for p in planted)
     which = np.repeat(np.arange(len(planted)), [len(p.src) for p in planted])
     cat = lambda attr: np.array([v for p in planted for v in getattr(p, attr)]) if n else np.array([], np.int64)
@@ -194,7 +203,18 @@ def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Even
         currency=np.array([p.currency for p in planted for _ in p.src], dtype=object),
         channel=np.array([p.channel for p in planted for _ in p.src], dtype=object),
     )
-    return events, which
+    # a late slot may run past midnight: the transaction belongs to the day its timestamp says
+    events.date, events.second = events.date + events.second // 86400, events.second % 86400
+    order = np.argsort(events.date, kind="stable")
+    context = {column: values[order] for column, values in _planted_context(planted).items()}
+    return Events(*(getattr(events, f)[order] for f in Events.FIELDS)), which[order], context
+
+
+def _txn_ids(first: int, n: int) -> np.ndarray:
+    """``T`` and ten digits for rows ``first .. first + n - 1`` (Arrow formats them five
+    times as fast as ``str.format`` row by row)."""
+    digits = pc.utf8_lpad(pa.array(np.arange(first, first + n)).cast(pa.string()), 10, "0")
+    return pc.binary_join_element_wise("T", digits, "").to_numpy(zero_copy_only=False)
 
 
 def _planted_seconds(planted: list[Planted], default: np.ndarray) -> np.ndarray:
@@ -204,10 +224,11 @@ def _planted_seconds(planted: list[Planted], default: np.ndarray) -> np.ndarray:
     return np.where(given >= 0, given, default)
 
 
-def _planted_context(planted: list[Planted]) -> dict[str, list]:
+def _planted_context(planted: list[Planted]) -> dict[str, np.ndarray]:
     """The planted events' context columns (None where a pattern sets none)."""
     columns = ("branch_id", "counterparty_country")
-    return {c: [v for p in planted for v in (p.context[c] if p.context else [None] * len(p.src))] for c in columns}
+    return {c: np.array([v for p in planted for v in (p.context[c] if p.context else [None] * len(p.src))],
+                        dtype=object) for c in columns}
 
 
 def _account_names(idx: np.ndarray, account_ids: np.ndarray) -> np.ndarray:
@@ -219,9 +240,160 @@ def _account_names(idx: np.ndarray, account_ids: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass
+class BankPlan:
+    """Everything about a simulated bank that is not one day's transactions: the
+    population, the planted patterns (all their transactions, drawn up front so that a
+    pattern spanning several days is whole in whichever days hold it) and the background's
+    run-long draws. :meth:`days` then draws the bank one calendar day at a time.
+
+    Made by :func:`plan_bank`; its size grows with the population and the patterns, not
+    with the number of days.
+    """
+
+    params: SimulationParams
+    population: Population
+    calendar_days: np.ndarray     # datetime64[D]: every date from the first to the last transaction
+    background: Background
+    pattern_events: Events        # in calendar-day order
+    pattern_of_event: np.ndarray  # int64 per pattern event: index into pattern_ids
+    # per pattern event, "branch_id" and "counterparty_country" (object arrays), when the
+    # transactions get these columns (trafficking pack planted), else None
+    pattern_context: dict | None
+    pattern_ids: np.ndarray
+    planted: list
+    accounts: pd.DataFrame
+    patterns: pd.DataFrame
+
+    def days(self) -> Iterator[pd.DataFrame]:
+        """The bank's transactions, one calendar day per table (an empty table for a day
+        without any), ``txn_id`` numbering on from day to day.
+
+        Day ``k`` draws from its own generators (the seed's background stream, child ``k``,
+        and for the context columns the context stream's child ``k``), so the tables do not
+        depend on how many days are held at once.
+        """
+        first_row = 0
+        bounds = np.searchsorted(self.pattern_events.date, np.concatenate([self.calendar_days, self.calendar_days[-1:] + 1]))
+        is_laundering = np.array([p.behaviour != LOOKALIKE for p in self.planted] + [False])
+        typology = np.array([p.typology for p in self.planted] + [None], dtype=object)
+        pattern_id = np.append(self.pattern_ids, None)
+        for k, date in enumerate(self.calendar_days):
+            rng = np.random.default_rng(np.random.SeedSequence(self.params.seed, spawn_key=(_BACKGROUND_STREAM, k)))
+            background = self.background.day(date, rng)
+            planted = slice(bounds[k], bounds[k + 1])
+            events = Events.concat([background, Events(*(getattr(self.pattern_events, f)[planted]
+                                                         for f in Events.FIELDS))])
+            # in time order; ties keep generation order (background first), so ids are reproducible
+            timestamp = events.date.astype("datetime64[s]") + events.second
+            order = np.argsort(timestamp, kind="stable")
+            pattern_of = np.concatenate([np.full(len(background), -1), self.pattern_of_event[planted]])[order]
+            n = len(order)
+            table = pd.DataFrame({
+                "txn_id": _txn_ids(first_row, n),
+                "timestamp": timestamp[order].astype("datetime64[ns]"),
+                "src_account": pd.array(_account_names(events.src[order], self.population.account_ids), dtype="string"),
+                "dst_account": pd.array(_account_names(events.dst[order], self.population.account_ids), dtype="string"),
+                "amount": events.amount[order],
+                "currency": events.currency[order],
+                "channel": events.channel[order],
+                "is_laundering": is_laundering[pattern_of].astype(np.int8),
+                "pattern_id": pd.array(pattern_id[pattern_of], dtype="string"),
+                "typology": pd.array(typology[pattern_of], dtype="string"),
+            })
+            if self.pattern_context is not None:
+                rng = np.random.default_rng(np.random.SeedSequence(self.params.seed, spawn_key=(_CONTEXT_STREAM, k)))
+                for column, values in background_context(background, rng).items():
+                    values = np.concatenate([values, self.pattern_context[column][planted]])
+                    table[column] = pd.array(values[order], dtype="string")
+            yield table
+            first_row += n
+
+
+#: Streams spawned from the seed: population, background, patterns (changing the typology
+#: mix does not move the background), and the trafficking pack's patterns and context
+#: columns (planting the pack changes nothing drawn from the others).
+_POPULATION_STREAM, _BACKGROUND_STREAM, _PATTERN_STREAM, _TRAFFICKING_STREAM, _CONTEXT_STREAM = 0, 1, 2, 3, 4
+
+
+def _with_overrides(params: SimulationParams | None, overrides: dict) -> SimulationParams:
+    params = params or SimulationParams()
+    if overrides:
+        unknown = set(overrides) - {f.name for f in fields(SimulationParams)}
+        if unknown:
+            raise ConfigError(f"unknown simulation parameter(s) {sorted(unknown)}")
+        params = SimulationParams(**{**{f.name: getattr(params, f.name) for f in fields(params)}, **overrides})
+    return params
+
+
+def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar | None = None,
+              **overrides) -> BankPlan:
+    """The population, planted patterns and run-long draws of a simulated bank, whose
+    :meth:`BankPlan.days` then give its transactions day by day.
+
+    Parameters
+    ----------
+    params : SimulationParams, optional
+        Default ``SimulationParams()``; keyword ``overrides`` replace single fields.
+    calendar : BusinessCalendar, optional
+        Default: the PRC calendar.
+
+    Returns
+    -------
+    BankPlan
+    """
+    params = _with_overrides(params, overrides)
+    calendar = calendar or prc_calendar()
+    if params.week == "seven_day":
+        days = np.datetime64(params.start, "D") + np.arange(params.n_days)
+    else:
+        start = calendar.next_business_day(params.start)
+        days = calendar.business_days(start, start + 2 * params.n_days + 40)[:params.n_days]
+    rng_pop, rng_bg, rng_pat, rng_traf = (
+        np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(stream,)))
+        for stream in (_POPULATION_STREAM, _BACKGROUND_STREAM, _PATTERN_STREAM, _TRAFFICKING_STREAM))
+
+    pop = make_population(params.n_customers, rng_pop, mule_pool_share=params.recruit_pool_share)
+    background = Background.draw(pop, days, rng_bg, params.activity_scale)
+
+    rules = get_rule_set(params.rule_set)
+    phi = _phi_by_rule(rules, params.currency)
+    pool = pop.primary_account[pop.customers_of(MULE)]
+    ctx = InjectionContext(rng=rng_pat, n_days=params.n_days, phi_transfer=phi["LV-PERSON"],
+                           phi_cash=phi["LV-CASH"], take_accounts=_MuleSupply(rng_pat.permutation(pool)),
+                           window_days=rules.short_term_days,
+                           pass_through_tolerance=params.pass_through_tolerance, currency=params.currency)
+    supply = LookalikeSupply(pop, rng_pat)
+    trafficking_ctx = dataclasses.replace(ctx, rng=rng_traf)
+    planted: list[Planted] = []
+    for name, count in params.counts().items():
+        injection = trafficking_ctx if name in TRAFFICKING_NAMES else ctx
+        if name in TYPOLOGIES:
+            n_adaptive = int(round(count * params.adaptive_share))
+            for i in range(count):
+                planted.append(TYPOLOGIES[name](injection, ADAPTIVE if i < n_adaptive else NAIVE))
+        else:
+            planted.extend(LOOKALIKES[name](injection, supply) for _ in range(count))
+    pattern_events, which, pattern_context = _planted_events(planted, days, rng_pat)
+    with_context = any(params.counts()[name] for name in TRAFFICKING_NAMES)
+    last = max(days[-1], pattern_events.date.max()) if len(pattern_events) else days[-1]
+
+    accounts = pop.accounts_table()
+    # the recruiting pool is ground truth, not KYC: it reads as an ordinary person
+    accounts["segment"] = accounts["segment"].replace({SEGMENTS[MULE]: "person"})
+    pattern_ids = np.array([f"P{i:05d}" for i in range(len(planted))], dtype=object)
+    patterns = _pattern_table(planted, pattern_ids, pop.account_ids, days, rules)
+    return BankPlan(params, pop, np.arange(days[0], last + 1, dtype="datetime64[D]"), background,
+                    pattern_events, which, pattern_context if with_context else None, pattern_ids, planted,
+                    accounts, patterns)
+
+
 def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar | None = None,
              **overrides) -> SimulatedBank:
     """Simulate a bank with planted laundering patterns and benign look-alikes.
+
+    The bank is the days of :func:`plan_bank` put together: the same parameters give the
+    same transactions here as streamed day by day into a store (:func:`simulate_into`).
 
     Parameters
     ----------
@@ -237,79 +409,9 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
         ``transactions`` (canonical columns plus ``is_laundering``, ``pattern_id``,
         ``typology``), ``accounts`` and ``patterns`` (one row per planted pattern).
     """
-    params = params or SimulationParams()
-    if overrides:
-        unknown = set(overrides) - {f.name for f in fields(SimulationParams)}
-        if unknown:
-            raise ConfigError(f"unknown simulation parameter(s) {sorted(unknown)}")
-        params = SimulationParams(**{**{f.name: getattr(params, f.name) for f in fields(params)}, **overrides})
-    calendar = calendar or prc_calendar()
-    if params.week == "seven_day":
-        days = np.datetime64(params.start, "D") + np.arange(params.n_days)
-    else:
-        start = calendar.next_business_day(params.start)
-        days = calendar.business_days(start, start + 2 * params.n_days + 40)[:params.n_days]
-    # the trafficking pack draws from streams of its own, so planting it changes nothing else
-    rng_pop, rng_bg, rng_pat, rng_traf, rng_context = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(5))
-
-    pop = make_population(params.n_customers, rng_pop, mule_pool_share=params.recruit_pool_share)
-    background = background_activity(pop, days, rng_bg, params.activity_scale)
-
-    rules = get_rule_set(params.rule_set)
-    phi = _phi_by_rule(rules, params.currency)
-    pool = pop.primary_account[pop.customers_of(MULE)]
-    ctx = InjectionContext(rng=rng_pat, n_days=params.n_days, phi_transfer=phi["LV-PERSON"],
-                           phi_cash=phi["LV-CASH"], take_accounts=_MuleSupply(rng_pat.permutation(pool)),
-                           window_days=rules.short_term_days,
-                           pass_through_tolerance=params.pass_through_tolerance, currency=params.currency)
-    supply = LookalikeSupply(pop, rng_pat)
-    trafficking_ctx = dataclasses.replace(ctx, rng=rng_traf)
-    planted: list[Planted] = []
-    for name, count in params.counts().items():
-        if name in TRAFFICKING_TYPOLOGIES:
-            planted.extend(TRAFFICKING_TYPOLOGIES[name](trafficking_ctx, ADAPTIVE if i < round(count * params.adaptive_share)
-                                                        else NAIVE) for i in range(count))
-        elif name in TRAFFICKING_LOOKALIKES:
-            planted.extend(TRAFFICKING_LOOKALIKES[name](trafficking_ctx, supply) for _ in range(count))
-        elif name in TYPOLOGIES:
-            n_adaptive = int(round(count * params.adaptive_share))
-            for i in range(count):
-                planted.append(TYPOLOGIES[name](ctx, ADAPTIVE if i < n_adaptive else NAIVE))
-        else:
-            planted.extend(LOOKALIKES[name](ctx, supply) for _ in range(count))
-    pattern_events, which = _planted_events(planted, days, rng_pat)
-
-    # one table, in time order; ties keep generation order, so ids are reproducible
-    events = Events.concat([background, pattern_events])
-    n_bg = len(background)
-    timestamp = events.date.astype("datetime64[s]") + events.second
-    order = np.argsort(timestamp, kind="stable")
-    pattern_of = np.concatenate([np.full(n_bg, -1), which])[order]
-    pattern_ids = np.array([f"P{i:05d}" for i in range(len(planted))], dtype=object)
-    is_laundering = np.array([p.behaviour != LOOKALIKE for p in planted] + [False])[pattern_of]
-    typology = np.array([p.typology for p in planted] + [None], dtype=object)[pattern_of]
-    txns = pd.DataFrame({
-        "txn_id": pd.Series(np.arange(len(order))).map("T{:010d}".format).to_numpy(dtype=object),
-        "timestamp": timestamp[order].astype("datetime64[ns]"),
-        "src_account": pd.array(_account_names(events.src[order], pop.account_ids), dtype="string"),
-        "dst_account": pd.array(_account_names(events.dst[order], pop.account_ids), dtype="string"),
-        "amount": events.amount[order],
-        "currency": events.currency[order],
-        "channel": events.channel[order],
-        "is_laundering": is_laundering.astype(np.int8),
-        "pattern_id": pd.array(np.where(pattern_of >= 0, pattern_ids[np.maximum(pattern_of, 0)], None), dtype="string"),
-        "typology": pd.array(typology, dtype="string"),
-    })
-    if any(params.counts()[name] for name in TRAFFICKING_NAMES):
-        context = _planted_context(planted)
-        for column, values in context_columns(events, context, rng_context).items():
-            txns[column] = pd.array(values[order], dtype="string")
-    accounts = pop.accounts_table()
-    # the recruiting pool is ground truth, not KYC: it reads as an ordinary person
-    accounts["segment"] = accounts["segment"].replace({SEGMENTS[MULE]: "person"})
-    patterns = _pattern_table(planted, pattern_ids, pop.account_ids, days, rules)
-    return SimulatedBank(txns, accounts, patterns, params)
+    plan = plan_bank(params, calendar, **overrides)
+    txns = pd.concat(list(plan.days()), ignore_index=True)
+    return SimulatedBank(txns, plan.accounts, plan.patterns, plan.params)
 
 
 def _phi_by_rule(rules, currency: str) -> dict[str, float]:

@@ -58,7 +58,9 @@ def _time(ctx: InjectionContext, n: int, first_hour: int, last_hour: int) -> lis
 
 
 def _spread_days(ctx: InjectionContext, n: int, span: int, per_day: int) -> np.ndarray:
-    """``n`` business days within ``span`` days from a random start, at most ``per_day`` a day."""
+    """``n`` business days within ``span`` days from a random start, at most ``per_day`` a day
+    (within the run: a span longer than the run is cut to it)."""
+    span = min(span, ctx.n_days)
     slots = np.repeat(np.arange(span), per_day)
     days = np.sort(ctx.rng.choice(slots, size=min(n, len(slots)), replace=False))
     return ctx.start_day(span) + days
@@ -182,21 +184,18 @@ TRAFFICKING_LOOKALIKES = {
 TRAFFICKING_NAMES = tuple(TRAFFICKING_TYPOLOGIES) + tuple(TRAFFICKING_LOOKALIKES)
 
 
-def context_columns(events, planted_context: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """``counterparty_country`` and ``branch_id`` of every event (background first, then the
-    planted events, in ``Events.concat`` order): drawn for the background, as planted for
-    the patterns (``planted_context``: lists over the planted events, None where a pattern
-    sets none)."""
-    n_bg = len(events.src) - len(planted_context["branch_id"])
-    src, dst, channel = events.src[:n_bg], events.dst[:n_bg], events.channel[:n_bg]
+def background_context(events, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``counterparty_country`` and ``branch_id`` of ordinary activity (``events``, one day's
+    background, :class:`.background.Events`), drawn from ``rng``: an ordinary country for
+    a payment to or from abroad, and for cash the account's home branch, now and then
+    another one. None where a column does not apply."""
+    src, dst, channel = events.src, events.dst, events.channel
     abroad = (channel == "cross_border") & ((src <= EXTERNAL) | (dst <= EXTERNAL))
-    country = np.full(n_bg, None, dtype=object)
+    country = np.full(len(src), None, dtype=object)
     country[abroad] = ORDINARY_COUNTRIES[rng.integers(0, len(ORDINARY_COUNTRIES), int(abroad.sum()))]
     cash = channel == "cash"
     own = np.where(src >= 0, src, dst)
-    # an account's home branch, and now and then another one
-    branch_no = np.where(rng.random(n_bg) < 0.9, own % N_BRANCHES, rng.integers(0, N_BRANCHES, n_bg))
-    branch = np.full(n_bg, None, dtype=object)
+    branch_no = np.where(rng.random(len(src)) < 0.9, own % N_BRANCHES, rng.integers(0, N_BRANCHES, len(src)))
+    branch = np.full(len(src), None, dtype=object)
     branch[cash] = [_branch(b) for b in branch_no[cash]]
-    return {"counterparty_country": np.concatenate([country, np.array(planted_context["counterparty_country"], object)]),
-            "branch_id": np.concatenate([branch, np.array(planted_context["branch_id"], object)])}
+    return {"counterparty_country": country, "branch_id": branch}

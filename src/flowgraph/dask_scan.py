@@ -1,0 +1,274 @@
+"""Scans of a transaction store on a Dask cluster (issue 14): the distributed variant of
+:func:`flowgraph.scan.run_scan`, beside it as stumpy's ``stumped(client, ...)`` is beside
+``stump``. Dask is an optional extra (``pip install 'flowgraph[dask]'``); nothing else in
+flowgraph imports this module, and this module imports Dask only inside :func:`connect`.
+
+**How the work is split.** The scan's business days are cut into blocks of ``block_days``
+(:func:`default_block_days`). Each block is one Dask task, given only the store's path, the
+configuration and the block's first and last day: on a worker it reads from the store the
+block plus its trailing window (:func:`~flowgraph.scan.store_window`: 2 L + 1 business days
+back, further where a run starts earlier), builds the graph, runs the detectors' numba
+kernels for the block's days (:func:`~flowgraph.scan.scan_hits`) and returns its hit table
+(pandas, evidence in list columns), the ids of the band hits it set aside, the pass-through
+runs it traced and a digest of each partition file it read. The driver merges the blocks
+(:func:`merge_blocks`), then stores the hits, builds the alerts and writes the exports
+exactly as the single-process scan does.
+
+**Runs crossing a block boundary.** A hit's id is fixed by the first day of its run, and
+every block traces runs back as far as they go, so a run that crosses from one block into
+the next is found by both under one id: the earlier block sees it cut at its last day, the
+later one whole. The blocks are merged in day order and a later block's word on a hit wins,
+as a T+1 scan of the next day wins over the stored version: its version replaces the
+earlier one, a band hit it finds covered by a strict hit is dropped, and a chain one of
+whose member runs it traced and that it did not find again is dropped
+(:func:`~flowgraph.detectors.pass_through.stale_chains`). The hits are those of the
+single-process scan, whatever the blocks.
+
+**Nothing lost when a worker dies.** The scheduler runs the tasks of a lost worker again on
+another (up to ``distributed.scheduler.allowed-failures`` times); a task that raised is
+retried ``retries`` times (a store on a network file system may fail a read). Tasks only
+read the store and only the driver writes (run store, exports), so a task run twice
+changes nothing.
+
+**Data fingerprint.** The run records a fingerprint of the partition files its blocks read
+(row count, then a hash of each day's file in day order), not of the rows as a
+single-process scan does: the two are separate runs in the run store (each resumes only
+itself); their hits and alerts are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from .calendar import BusinessCalendar
+from .detectors.pass_through import stale_chains
+from .errors import ConfigError
+from .money import RateTable
+from .scan import (ScannedHits, ScanResult, Stopwatch, _run, lookback_days, output_folder, store_scan_days,
+                   store_window)
+from .scan_config import ScanConfig
+from .store import Store
+from .txstore import TransactionStore
+
+PIP_COMMAND = "pip install 'flowgraph[dask]'"
+#: Longest default block (about half a year of business days): a worker holds at most this
+#: many days of transactions plus the trailing window, however long the scan.
+MAX_DEFAULT_BLOCK_DAYS = 120
+#: How long to wait for a scheduler at ``--dask ADDRESS`` to answer.
+CONNECT_TIMEOUT_S = 10
+
+
+@dataclass
+class BlockResult:
+    """What one block's task returns to the driver (no transaction, only hits)."""
+
+    scanned: ScannedHits
+    #: calendar day (ISO) -> (rows, hash of its partition file), for every file the block read
+    files: dict[str, tuple[int, str]]
+    #: first and last business day of the block's graph
+    read_days: tuple[np.datetime64, np.datetime64]
+
+
+def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: str) -> BlockResult:
+    """The hits of business days ``first_day .. last_day`` of the store at ``store_root``,
+    read straight from the store on the worker that runs this (one Dask task)."""
+    window = store_window(TransactionStore.open(store_root, "the store"), config, first_day=first_day,
+                          last_day=last_day)
+    files = {f.parent.name.removeprefix("day="): (pq.read_metadata(f).num_rows, _file_digest(f))
+             for f in window.files}
+    days = window.graph.business_days
+    return BlockResult(window.scanned, files, (days[0], days[-1]))
+
+
+def _file_digest(path: Path) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+def merge_blocks(blocks: list[ScannedHits]) -> ScannedHits:
+    """One scan's hits from its blocks' hits, the blocks given in day order (see the module
+    docstring): a later block's version of a hit replaces an earlier one; a hit a later
+    block covers, or a chain it makes stale, is dropped."""
+    hits = blocks[0].hits
+    for block in blocks[1:]:
+        found = set(block.hits["hit_id"])
+        replaced = found | set(block.covered_ids) | set(stale_chains(hits, block.member_runs, found))
+        hits = pd.concat([hits[~hits["hit_id"].isin(replaced)], block.hits], ignore_index=True)
+    covered = sorted(set().union(*(b.covered_ids for b in blocks)))
+    runs = pd.concat([b.member_runs for b in blocks], ignore_index=True).drop_duplicates(ignore_index=True)
+    return ScannedHits(hits, covered, runs)
+
+
+def default_block_days(n_days: int, n_threads: int, lookback: int) -> int:
+    """Business days per block when the user gives none: two blocks per worker thread, so
+    workers that finish early find another block while a slow one runs; at least the
+    ``2 L + 1`` days each block re-reads before its first day (shorter blocks would spend
+    more time re-reading the trailing window than scanning their own days); at most
+    :data:`MAX_DEFAULT_BLOCK_DAYS`, which bounds a worker's memory however long the scan."""
+    return max(2 * lookback + 1, min(MAX_DEFAULT_BLOCK_DAYS, math.ceil(n_days / (2 * max(n_threads, 1)))))
+
+
+def day_blocks(days: np.ndarray, block_days: int) -> list[tuple[str, str]]:
+    """Business days cut into blocks of ``block_days``, as (first, last) ISO days."""
+    return [(str(days[i]), str(days[min(i + block_days, len(days)) - 1])) for i in range(0, len(days), block_days)]
+
+
+@dataclass
+class _ReadDays:
+    """What :func:`flowgraph.scan._run` uses of a scan's graph (its business days, their
+    calendar, the transactions read), for a scan whose graphs were built on the workers."""
+
+    business_days: np.ndarray
+    calendar: BusinessCalendar
+    n_edges: int
+
+    def day_index_of(self, business_days) -> np.ndarray:
+        return np.searchsorted(self.business_days, np.asarray(business_days).astype("datetime64[D]"))
+
+
+def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig | None = None,
+              as_of: str | None = None, first_day: str | None = None, last_day: str | None = None,
+              block_days: int | None = None, store_path: str | Path | None = None, reveal_ids: bool = False,
+              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
+              on_block: Callable[[int], None] | None = None, retries: int = 2,
+              stopwatch: Stopwatch | None = None, rates: RateTable | None = None) -> ScanResult:
+    """Scan a transaction store on a Dask cluster: the hits, alerts, run store rows and
+    exports of :func:`flowgraph.scan.run_scan` for the same days.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster (:func:`connect`). Its workers need flowgraph installed and the store's
+        path readable.
+    txstore : path
+        A transaction store (``flowgraph ingest INPUT --into STORE``).
+    out, config, as_of, first_day, last_day, store_path, reveal_ids, key_file, progress, wait_s
+        As for :func:`flowgraph.scan.run_scan`.
+    block_days : int, optional
+        Business days per task (default :func:`default_block_days`). Any size gives the
+        same hits.
+    on_block : callable, optional
+        Called with the block number as each block's hits reach the driver (progress
+        reporting; the tests use it to kill a worker mid-scan).
+    retries : int
+        How many times a task that raised is run again.
+    stopwatch : Stopwatch, optional
+        Times the stages (``timings_s`` in the manifest; ``blocks`` is the cluster's part).
+    rates : RateTable, optional
+        Exchange rates (default: the configuration's); each block's graph converts with the
+        configuration's, which the workers read themselves.
+
+    Raises
+    ------
+    ConfigError
+        Bad days or ``block_days``, an unwritable ``out``, a store held by another scan.
+    DataError
+        Not a store, an empty store, a damaged partition.
+    """
+    config = config or ScanConfig()
+    clock = stopwatch or Stopwatch()
+    out = output_folder(out)
+    tx = TransactionStore.open(txstore, "INPUT")
+    calendar = config.calendar()
+    first, last, mode = store_scan_days(tx, calendar, as_of, first_day, last_day)
+    days = calendar.business_days(first, last)
+    if block_days is None:
+        block_days = default_block_days(len(days), sum(client.nthreads().values()), lookback_days(config))
+    elif isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1:
+        raise ConfigError(f"The 'block_days' parameter of dask_scan must be an int in the range [1, inf). "
+                          f"Got {block_days!r} instead.")
+    blocks = day_blocks(days, block_days)
+    with clock("blocks"):
+        results = _run_blocks(client, str(Path(txstore).resolve()), config, blocks, retries, progress, on_block)
+    scanned = merge_blocks([r.scanned for r in results])
+    files = {}
+    for r in results:
+        files.update(r.files)
+    read = calendar.business_days(min(r.read_days[0] for r in results), max(r.read_days[1] for r in results))
+    n_rows = sum(n for n, _ in files.values())
+    digest = hashlib.blake2b("".join(f"{d}:{h};" for d, (_, h) in sorted(files.items())).encode(), digest_size=16)
+    graph = _ReadDays(read, calendar, n_rows)
+    store = Store(store_path or out / "store.sqlite")
+    try:
+        with store.lock(wait_s):
+            return _run(store, graph, None, config, out, int(graph.day_index_of([first])[0]),
+                        int(graph.day_index_of([last])[0]), mode, as_of, reveal_ids, key_file, progress, None,
+                        clock, rates or config.rates(), scanned, fingerprint=f"{n_rows}-{digest.hexdigest()}")
+    finally:
+        store.close()
+
+
+def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], retries: int,
+                progress: bool, on_block: Callable[[int], None] | None) -> list[BlockResult]:
+    """Every block's result, in block order; a task's error is raised here."""
+    from distributed import as_completed
+
+    futures = [client.submit(scan_block, store_root, config, first, last, retries=retries, pure=False,
+                             key=f"flowgraph-block-{first}-{last}-{i}") for i, (first, last) in enumerate(blocks)]
+    number = {f.key: i for i, f in enumerate(futures)}
+    results: list[BlockResult | None] = [None] * len(blocks)
+    bar = _progress_bar(len(blocks), progress, f"scan {blocks[0][0]}..{blocks[-1][1]}")
+    try:
+        for future in as_completed(futures):
+            i = number[future.key]
+            results[i] = future.result()
+            bar.update(1)
+            if on_block is not None:
+                on_block(i)
+    finally:
+        bar.close()
+        client.cancel(futures)
+    return results
+
+
+def _progress_bar(total: int, enabled: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="block", disable=None if enabled else True)
+
+
+@contextmanager
+def connect(address: str | None = None, n_workers: int | None = None) -> Iterator:
+    """A Dask client: of the scheduler at ``address`` (``--dask``), or of a local cluster of
+    ``n_workers`` single-threaded worker processes (``--workers``), closed on exit.
+
+    Raises
+    ------
+    ConfigError
+        Dask is not installed (the message gives the pip command), both or neither of
+        ``address`` and ``n_workers`` given, a bad worker count, or no scheduler at ``address``.
+    """
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(f"--dask/--workers need Dask, which is not installed. Fix: {PIP_COMMAND}") from None
+    if (address is None) == (n_workers is None):
+        raise ConfigError("Give either --dask SCHEDULER_ADDRESS (a running cluster) or --workers N (a local "
+                          "cluster of N processes), not both. Fix: drop one of them.")
+    if address is not None:
+        try:
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(f"--dask {address}: no Dask scheduler answered there ({exc}). Fix: give the address "
+                              "'dask scheduler' printed (e.g. tcp://10.0.0.5:8786), check that the scheduler "
+                              "runs and is reachable, or use --workers N for a local cluster.") from None
+        with client:
+            yield client
+        return
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ConfigError(f"The 'n_workers' parameter of connect must be an int in the range [1, inf). "
+                          f"Got {n_workers!r} instead.")
+    # one thread per process: the numba kernels hold a core each; more threads only contend
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client

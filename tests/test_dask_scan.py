@@ -1,0 +1,242 @@
+"""Range scans of a transaction store and the Dask scan (issue 14 item 3): the same hits and
+alerts as a scan in one process, runs that cross block boundaries included, when a worker
+dies mid-scan too; the single-machine path never imports Dask; Dask missing or a bad
+scheduler address exit 2 with the fix."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flowgraph.cli import main
+from flowgraph.io import load_dataset
+from flowgraph.graph import build_graph
+from flowgraph.scan import run_scan, scan_hits, store_window
+from flowgraph.scan_config import ScanConfig
+from flowgraph.simulate import simulate, write_simulation
+from flowgraph.txstore import TransactionStore
+
+SAME = ["hit_id", "typology", "subject", "accounts", "txn_ids", "window_start", "window_end", "run_first",
+        "run_last", "amount", "utilisation", "in_band", "measures"]
+ALERTS = ["alert_id", "customer", "subject", "score", "raised", "window_start", "window_end", "n_hits", "hit_ids"]
+#: 30 business days in blocks of 10: two block boundaries, dozens of runs crossing them
+BLOCK_DAYS = 10
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    """About 12,600 transactions over 30 business days, every typology planted, in a store."""
+    folder = tmp_path_factory.mktemp("bank")
+    write_simulation(simulate(seed=5, n_customers=400, n_days=30, patterns_per_typology=2, lookalikes_per_kind=1,
+                              recruit_pool_share=0.6), folder)
+    store = TransactionStore.create(folder / "store")
+    store.ingest(load_dataset(folder), str(folder))
+    return folder, store
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory):
+    """A pseudonym key for the module's fixtures (they run before the per-test key)."""
+    path = tmp_path_factory.mktemp("key") / "pseudonym.key"
+    path.write_text(secrets.token_hex(32) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def single(bank, key_file, tmp_path_factory):
+    """The whole store scanned in one process."""
+    _, store = bank
+    return run_scan(store.root, tmp_path_factory.mktemp("single"), key_file=key_file, progress=False)
+
+
+@pytest.fixture(scope="module")
+def client(single):
+    """One local cluster of two single-threaded worker processes for the module (numba's
+    cache is warm: the single-process scan ran first)."""
+    pytest.importorskip("distributed")
+    from flowgraph.dask_scan import connect
+
+    with connect(n_workers=2) as client:
+        yield client
+
+
+def _hits(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[SAME].copy()
+    for column in ("accounts", "txn_ids"):
+        frame[column] = frame[column].map(list)
+    return frame.sort_values("hit_id").reset_index(drop=True)
+
+
+def _alerts(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[ALERTS].copy()
+    frame["hit_ids"] = frame["hit_ids"].map(sorted)
+    return frame.sort_values("alert_id").reset_index(drop=True)
+
+
+def _crossing(hits: pd.DataFrame, block_firsts) -> int:
+    """Hits whose run starts before a block's first day and reaches it."""
+    first, last = (hits[c].to_numpy().astype("datetime64[D]") for c in ("run_first", "run_last"))
+    return int(sum(((first < d) & (last >= d)).sum() for d in block_firsts))
+
+
+def test_a_range_of_the_store_gives_the_hits_of_the_whole_file(bank, key_file, tmp_path):
+    folder, store = bank
+    days = store.days()
+    first_day, last_day = days[len(days) // 3], days[2 * len(days) // 3]
+    window = run_scan(store.root, tmp_path / "window", first_day=first_day, last_day=last_day, key_file=key_file,
+                      progress=False)
+    config = ScanConfig()
+    calendar = config.calendar()  # a holiday counts toward the next business day
+    scan_first, scan_last = calendar.next_business_day(first_day), calendar.next_business_day(last_day)
+    assert (window.manifest["mode"], window.manifest["scan_first"], window.manifest["scan_last"]) == \
+        ("range", str(scan_first), str(scan_last))
+    dataset = load_dataset(folder)
+    graph = build_graph(dataset.transactions.table, dataset.accounts.table, calendar)
+    whole = scan_hits(graph, config, (graph.day_index(scan_first), graph.day_index(scan_last))).hits
+    assert len(whole) and len(whole) < len(scan_hits(graph, config, (0, graph.n_days - 1)).hits) - 100
+    pd.testing.assert_frame_equal(_hits(window.hits), _hits(whole), check_dtype=False)
+    read = store_window(store, config, first_day=first_day, last_day=last_day).files
+    assert max(f.parent.name for f in read) == f"day={scan_last}"  # nothing after the range
+
+
+def test_the_dask_scan_gives_the_single_process_hits_and_alerts(bank, single, client, key_file, tmp_path):
+    from flowgraph.dask_scan import dask_scan
+
+    _, store = bank
+    done = []
+    result = dask_scan(client, store.root, tmp_path / "dask", block_days=BLOCK_DAYS, key_file=key_file,
+                       progress=False, on_block=done.append)
+    assert sorted(done) == [0, 1, 2]
+    days = ScanConfig().calendar().business_days(single.manifest["scan_first"], single.manifest["scan_last"])
+    assert _crossing(single.hits, days[BLOCK_DAYS::BLOCK_DAYS]) >= 20
+    assert single.hits["in_band"].any() and (single.hits["typology"] == "pass_through_chain").any()
+    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
+    assert result.manifest["n_transactions"] == single.manifest["n_transactions"]
+    for name, key in (("hits.parquet", "hit_id"), ("alerts.parquet", "alert_id")):  # the de-identified exports too
+        exported = [pd.read_parquet(Path(r.paths["manifest"]).parent / name) for r in (result, single)]
+        own = [c for c in exported[0].columns if "run_id" in c]  # which run wrote or last changed a row
+        pd.testing.assert_frame_equal(*(e.drop(columns=own).sort_values(key).reset_index(drop=True)
+                                        for e in exported), check_dtype=False)
+
+
+def test_a_worker_killed_mid_scan_loses_nothing(bank, single, client, key_file, tmp_path):
+    from flowgraph.dask_scan import dask_scan
+
+    _, store = bank
+    killed = []
+
+    def kill_a_busy_worker(block):
+        # from outside, as an operator or the OOM killer would: the worker process gets SIGKILL
+        busy = [worker for worker, keys in client.processing().items() if keys]
+        if killed or not busy:
+            return
+        pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    # three blocks on two workers: when the first comes back, the others are running
+    result = dask_scan(client, store.root, tmp_path / "dask", block_days=BLOCK_DAYS, key_file=key_file,
+                       progress=False, on_block=kill_a_busy_worker)
+    assert killed
+    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
+    client.wait_for_workers(2, timeout=60)  # the nanny started a new worker
+    assert killed[0] not in client.run(os.getpid).values()
+
+
+def test_cli_scan_on_a_running_cluster(bank, client, key_file, tmp_path, capsys):
+    _, store = bank
+    day = store.days()[-3]
+    common = ["--as-of", day, "--key-file", str(key_file)]
+    assert main(["scan", str(store.root), "--out", str(tmp_path / "one"), *common]) == 0
+    address = client.scheduler_info()["address"]
+    assert main(["scan", str(store.root), "--out", str(tmp_path / "dask"), "--dask", address, *common]) == 0
+    assert "hits" in capsys.readouterr().out
+    one, dask = (pd.read_parquet(tmp_path / o / "hits.parquet").drop(columns="run_id").sort_values("hit_id")
+                 .reset_index(drop=True) for o in ("one", "dask"))
+    assert len(one)
+    pd.testing.assert_frame_equal(dask, one)
+
+
+def _run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_scan_in_one_process_does_not_import_dask(bank, key_file, tmp_path):
+    _, store = bank
+    code = ("import sys\nfrom flowgraph.cli import main\n"
+            f"assert main(['scan', {str(store.root)!r}, '--as-of', {store.days()[-1]!r}, '--out', 'o', "
+            f"'--key-file', {str(key_file)!r}]) == 0\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    done = _run_python(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_dask_missing_exits_2_with_the_pip_command(bank, tmp_path):
+    _, store = bank
+    # None in sys.modules makes an import fail as if the package were not installed
+    code = ("import sys\nsys.modules['dask'] = sys.modules['distributed'] = None\nfrom flowgraph.cli import main\n"
+            f"sys.exit(main(['scan', {str(store.root)!r}, '--workers', '2', '--out', 'o']))")
+    done = _run_python(code, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'flowgraph[dask]'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--dask", "tcp://127.0.0.1:9"], "--dask tcp://127.0.0.1:9"),  # nobody listens on the discard port
+    (["--dask", "nonsense://scheduler"], "--dask nonsense://scheduler"),
+    (["--dask", "tcp://127.0.0.1:9", "--workers", "2"], "not both"),
+    (["--block-days", "5"], "--dask SCHEDULER_ADDRESS"),
+    (["--workers", "0"], "--workers"),
+    (["--workers", "2", "--as-of", "2024-09-10", "--from", "2024-09-02"], "--as-of"),
+    (["--from", "2024-10-01", "--to", "2024-09-20"], "is after --to"),
+    (["--from", "1 Oct"], "YYYY-MM-DD"),
+    (["--to", "2031-01-02"], "outside the store"),
+])
+def test_bad_dask_and_range_options_exit_2_naming_them(bank, tmp_path, capsys, monkeypatch, args, needle):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("flowgraph.dask_scan.CONNECT_TIMEOUT_S", 1)
+    _, store = bank
+    assert main(["scan", str(store.root), "--out", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_dask_options_need_a_store(bank, tmp_path, capsys):
+    folder, _ = bank
+    assert main(["scan", str(folder), "--out", str(tmp_path / "o"), "--workers", "2"]) == 2
+    assert "ingest" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("block_days", [0, 2.5, True])
+def test_a_bad_block_size_is_refused_before_any_work(bank, tmp_path, block_days):
+    from flowgraph.dask_scan import dask_scan
+    from flowgraph.errors import ConfigError
+
+    _, store = bank
+    with pytest.raises(ConfigError, match=r"'block_days' parameter of dask_scan must be an int in the range"):
+        dask_scan(None, store.root, tmp_path / "o", block_days=block_days)
+
+
+def test_blocks_cover_the_days_once():
+    from flowgraph.dask_scan import day_blocks, default_block_days
+
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-24"))
+    assert day_blocks(days, 10) == [("2024-01-01", "2024-01-10"), ("2024-01-11", "2024-01-20"),
+                                    ("2024-01-21", "2024-01-23")]
+    assert day_blocks(days[:1], 10) == [("2024-01-01", "2024-01-01")]
+    assert default_block_days(250, 2, 10) == 63  # two blocks per worker
+    assert default_block_days(5, 8, 10) == 21  # never shorter than the window each block re-reads
+    assert default_block_days(2500, 2, 10) == 120  # a worker's memory stays bounded

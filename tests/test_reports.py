@@ -1,0 +1,189 @@
+"""Report drafts (`flowgraph report-draft`): large-value reports with their deadlines on the
+scan's calendar, and suspicious-transaction report drafts checked against their schema."""
+
+import copy
+import json
+import re
+import shutil
+import sqlite3
+import stat
+
+import pandas as pd
+import pytest
+
+from flowgraph.cli import main
+from flowgraph.desk.reports import large_value_reports, str_draft, validate_str_draft, write_report_drafts
+from flowgraph.errors import ConfigError
+from flowgraph.io import load_dataset
+from flowgraph.scan import run_scan
+from flowgraph.store import Store
+
+#: Every account id of the tiny bank starts with R, every customer id with CUR.
+REAL_ID = re.compile(r"\b(?:CU)?R[A-Z]\d{4}\b")
+
+
+def tiny_bank() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Large-value transactions around the 2024 Mid-Autumn holiday (Sat 14 September a
+    make-up working day, 15-17 September off) and National Day (Sun 29 September a make-up
+    working day): a 60,000 cash deposit on Friday 13th, a 520,000 personal transfer on
+    Sunday 15th, two 30,000 cash payments on Friday 20th (a daily cumulative sum), and a
+    four-account ring of transfers just under 500,000 on 10-13 September."""
+    rows = [("lv1", "2024-09-13 10:00:00", "", "RL0001", 60_000, "CNY", "cash"),
+            ("lv2", "2024-09-15 10:00:00", "RL0001", "RM0002", 520_000, "CNY", "transfer"),
+            ("lv3", "2024-09-20 10:00:00", "RM0002", "RN0003", 30_000, "CNY", "cash"),
+            ("lv4", "2024-09-20 11:00:00", "RM0002", "RN0003", 30_000, "CNY", "cash")]
+    ring = ["RA0001", "RB0002", "RC0003", "RD0004"]
+    for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1])):
+        rows.append((f"cy{k}", f"2024-09-{10 + k} 10:00:00", u, v, 450_000 - 9_000 * k, "CNY", "transfer"))
+    tx = pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency",
+                                     "channel"])
+    accounts = sorted({a for r in rows for a in r[2:4] if a})
+    return tx, pd.DataFrame({"account_id": accounts, "customer_id": [f"CU{a}" for a in accounts],
+                             "party_type": "person"})
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reports")
+    tx, accounts = tiny_bank()
+    tx.to_csv(folder / "tx.csv", index=False)
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    run_scan(load_dataset(folder / "tx.csv", accounts=folder / "accounts.csv"), folder / "out", progress=False)
+    return folder
+
+
+@pytest.fixture
+def store_path(scanned, tmp_path, monkeypatch):
+    """A copy of the scanned store per test (dispositions and audit rows stay in the test)."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    path = tmp_path / "store.sqlite"
+    src, dst = sqlite3.connect(scanned / "out" / "store.sqlite"), sqlite3.connect(path)
+    src.backup(dst)
+    src.close(), dst.close()
+    shutil.copytree(scanned / "out" / "store.sqlite.cases", tmp_path / "store.sqlite.cases")
+    return path
+
+
+def alert_of(store: Store, subject: str) -> str:
+    return store.query("SELECT alert_id FROM alerts WHERE subject = ? ORDER BY score DESC", [subject])["alert_id"].iloc[0]
+
+
+def test_large_value_deadlines_follow_the_calendar(store_path):
+    reports = large_value_reports(Store(store_path, create=False), today="2024-09-24")
+    by_txn = reports.set_index("txn_ids")
+    # Friday 13th: Sat 14th (make-up day), 18, 19, 20, 23 -> the fifth business day is the 23rd
+    assert by_txn.loc["lv1", "deadline"] == "2024-09-23" and by_txn.loc["lv1", "status"] == "overdue"
+    assert by_txn.loc["lv1", "business_days_left"] == -1 and by_txn.loc["lv1", "rule"] == "LV-CASH"
+    # Sunday 15th (a holiday): the business days after it are 18, 19, 20, 23, 24
+    assert by_txn.loc["lv2", "deadline"] == "2024-09-24" and by_txn.loc["lv2", "status"] == "due"
+    assert by_txn.loc["lv2", "business_days_left"] == 0 and by_txn.loc["lv2", "business_day"] == "2024-09-18"
+    # the daily cumulative sum: one report per side (payer and payee are both customers);
+    # Friday 20th: 23, 24, 25, 26, 27
+    daily = reports[reports["kind"] == "daily cumulative"]
+    assert len(daily) == 2 and set(daily["deadline"]) == {"2024-09-27"} and set(daily["direction"]) == {"in", "out"}
+    assert set(daily["amount"]) == {60_000.0} and set(daily["business_days_left"]) == {3}
+    assert reports["customer"].str.startswith("CUS-").all() and not reports.astype(str).apply(
+        lambda c: c.str.contains(REAL_ID)).any(axis=None)
+    # the range selects by the hits' business day
+    only = large_value_reports(Store(store_path, create=False), "2024-09-18", "2024-09-18", today="2024-09-24")
+    assert list(only["txn_ids"]) == ["lv2"]
+
+
+def test_case_alert_gives_a_schema_valid_draft_without_real_ids(store_path, tmp_path):
+    store = Store(store_path, create=False)
+    case = alert_of(store, "RB0002")
+    store.dispose(case, "case", "ann", note="RB0002 forwards what it gets within a day")
+    store.dispose(alert_of(store, "RC0003"), "excluded", "ann")
+    out = tmp_path / "drafts"
+    result = write_report_drafts(store, out, today="2024-09-24")
+    assert [p.name for p in result["drafts"]] == [f"str-{case}.json"]
+    assert [s["alert_id"] for s in result["skipped"]] == [alert_of(store, "RC0003")]
+    draft = json.loads((out / f"str-{case}.json").read_text())
+    validate_str_draft(draft)
+    blanks = {e["number"] for e in draft["elements"] if e["status"] == "blank"}
+    assert {1, 2, 5, 6, 23, 24, 46} <= blanks and not blanks & {20, 21, 22, 38, 48}
+    assert {e["number"] for e in draft["elements"] if e["status"] == "pseudonymised"} == {7, 31}
+    assert draft["suspected_offence_type"]["value"] is None and draft["analysis_of_suspicion"]["editable"] is True
+    indicators = {i["indicator"]: i["contribution"] for i in draft["trigger_point"]["indicators"]}
+    assert indicators["pass_through"] > 0
+    behaviour = draft["transactions_and_behaviour"]
+    assert {t["txn_id"] for t in behaviour["transactions"]} >= {"cy0", "cy1"}
+    assert behaviour["totals"]["inflow_home"] == 450_000 and behaviour["totals"]["outflow_home"] == 441_000
+    assert behaviour["evidence_not_kept"] == [] and draft["disposition"]["disposition"] == "case"
+    markdown = (out / f"str-{case}.md").read_text()
+    assert "疑点分析" in markdown and "EDIT BEFORE FILING" in markdown and "报告机构编码" in markdown
+    for path in out.iterdir():
+        assert not REAL_ID.search(path.read_text()), path.name  # not even from the analyst's note
+
+
+def test_schema_rejects_a_broken_draft(store_path):
+    store = Store(store_path, create=False)
+    draft = str_draft(store, alert_of(store, "RB0002"))
+    validate_str_draft(draft)
+    broken = copy.deepcopy(draft)
+    broken["elements"][0]["value"] = "guessed"
+    del broken["elements"][-1]
+    broken["suspected_offence_type"]["value"] = "fraud"
+    with pytest.raises(ValueError, match="elements/0/value") as info:
+        validate_str_draft(broken)
+    assert "suspected_offence_type/value" in str(info.value) and "elements" in str(info.value)
+
+
+def test_reveal_ids_is_logged_and_owner_only(store_path, tmp_path):
+    store = Store(store_path, create=False)
+    store.dispose(alert_of(store, "RB0002"), "case", "ann")
+    out = tmp_path / "real"
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--today", "2024-09-24",
+                 "--reveal-ids"]) == 0
+    assert "RL0001" in (out / "large-value-reports.csv").read_text()
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in out.iterdir())
+    assert store.query("SELECT COUNT(*) AS n FROM audit WHERE detail LIKE '%report-draft%'")["n"].iloc[0] >= 2
+
+
+def test_alert_without_disposition_is_drafted_on_request_and_others_skipped(store_path, tmp_path, capsys):
+    store = Store(store_path, create=False)
+    undecided = alert_of(store, "RD0004")
+    store.dispose(alert_of(store, "RC0003"), "reported", "ann")
+    out = tmp_path / "asked"
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--today", "2024-09-24"]) == 0
+    assert "skipped" in capsys.readouterr().out and not list(out.glob("str-*.json"))
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--alert", undecided[:8],
+                 "--today", "2024-09-24"]) == 0
+    draft = json.loads((out / f"str-{undecided}.json").read_text())
+    validate_str_draft(draft)
+    assert draft["disposition"] is None and draft["deadline"]["date"] is None
+    assert any("No analyst decided" in n for n in draft["notes"])
+
+
+def test_store_without_case_transactions(store_path, tmp_path):
+    shutil.rmtree(tmp_path / "store.sqlite.cases")
+    store = Store(store_path, create=False)
+    reports = large_value_reports(store, today="2024-09-24")
+    # without the transaction dates the hit's business day stands in, and the record says so
+    lv2 = reports.set_index("txn_ids").loc["lv2"]
+    assert lv2["deadline"] == "2024-09-25" and lv2["deadline_basis"].startswith("business day of the hit")
+    draft = str_draft(store, alert_of(store, "RB0002"))
+    validate_str_draft(draft)
+    assert set(draft["transactions_and_behaviour"]["evidence_not_kept"]) >= {"cy0", "cy1"}
+    assert any("not kept" in n for n in draft["notes"])
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--alert", "feedfacefeed"], "feedfacefeed"),
+    (["--from", "2024-13-01"], "--from '2024-13-01'"),
+    (["--to", "yesterday"], "--to 'yesterday'"),
+    (["--today", "2024-02-30"], "--today '2024-02-30'"),
+    (["--from", "2024-09-20", "--to", "2024-09-10"], "--from 2024-09-20 is after --to"),
+])
+def test_bad_options_exit_2_naming_them(store_path, tmp_path, capsys, args, named):
+    assert main(["report-draft", "--store", str(store_path), "--out", str(tmp_path / "d"), *args]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Fix:" in err and "Traceback" not in err
+
+
+def test_out_is_a_file(store_path, tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    assert main(["report-draft", "--store", str(store_path), "--out", str(tmp_path / "taken")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    with pytest.raises(ConfigError):
+        write_report_drafts(Store(store_path, create=False), tmp_path / "taken")
