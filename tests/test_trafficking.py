@@ -129,3 +129,11 @@ def test_planting_trafficking_leaves_the_other_patterns_as_they_were():
          "cash_allowance", "migrant_remittance", "retail_branch_deposits", "night_shift_cash"])]
     pd.testing.assert_frame_equal(others.reset_index(drop=True), plain.patterns)
     assert with_pack.transactions["branch_id"].notna().any()
+
+
+def test_the_shortest_run_plants_every_trafficking_kind_inside_it():
+    """Ten business days, shorter than the night-cash span (20) and the migrant's month."""
+    bank = simulate(seed=3, n_customers=300, n_days=10, patterns_per_typology=0, lookalikes_per_kind=0,
+                    recruit_pool_share=0.5, trafficking_per_typology=3)
+    assert (bank.patterns["n_txns"] > 0).all() and len(bank.patterns) == 8 * 3
+    assert (bank.patterns["last_day"] <= bank.transactions["timestamp"].max()).all()

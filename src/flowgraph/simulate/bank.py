@@ -183,7 +183,7 @@ class _MuleSupply:
     def __call__(self, k: int) -> list[int]:
         if len(self._accounts) < k:
             raise ConfigError("the launderers ran out of recruitable accounts: raise n_customers or "
-                              "recruit_pool_share, or lower patterns_per_typology / typology_mix")
+                              "recruit_pool_share, or lower patterns_per_typology / trafficking_per_typology / typology_mix")
         return [int(self._accounts.pop()) for _ in range(k)]
 
 

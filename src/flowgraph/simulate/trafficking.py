@@ -143,7 +143,7 @@ def migrant_remittance(ctx: InjectionContext, supply: LookalikeSupply) -> Plante
     p = _planted(ctx, "migrant_remittance", LOOKALIKE, account, "cross_border")
     country = str(ctx.rng.choice(np.array(HIGH_RISK_COUNTRIES, dtype=object)))
     payee = EXTERNAL - int(ctx.rng.integers(6_000, 7_000))
-    for d in range(int(ctx.rng.integers(0, 20)), ctx.n_days, 21):
+    for d in range(int(ctx.rng.integers(0, min(20, ctx.n_days))), ctx.n_days, 21):  # at least once in any run
         _add(p, account, payee, d, float(np.round(ctx.rng.uniform(2_000, 5_000), -2)), _time(ctx, 1, 9, 17)[0],
              country=country)
     return p
