@@ -23,7 +23,7 @@ DETECTORS = list(REGISTRY.values())
 def bank_graph():
     # four pass-through patterns: the chain hit checked below comes from the typology meant to make it
     bank = simulate(seed=11, n_customers=700, n_days=24, patterns_per_typology=2, lookalikes_per_kind=1,
-                    recruit_pool_share=0.4, typology_mix={"pass_through": 4})
+                    recruit_pool_share=0.4, typology_mix={"pass_through": 4}, trafficking_per_typology=1)
     v = validate_transactions(bank.transactions, "bank")
     return build_graph(v.table, validate_accounts(bank.accounts).table)
 

@@ -15,6 +15,7 @@ from flowgraph.alerts import DEFAULT_WEIGHTS, ModelConfig
 from flowgraph.detectors import (REGISTRY, ChainParams, CycleParams, FanParams, LargeValueParams, PassThroughParams,
                                  LayeredParams, ScatterParams, StructuringParams)
 from flowgraph.detectors._params import Interval
+from flowgraph.detectors.trafficking import CashDepositParams, NightCashParams, RemittanceParams, SmallCashParams
 from flowgraph.errors import ConfigError
 from flowgraph.hits import params_fingerprint
 from flowgraph.scan_config import ScanConfig
@@ -59,6 +60,17 @@ BAD = {
         "window_days": ("10", 0), "window_unit": (1, "day"), "min_sources": (2.0, 1), "min_middle": ("2", 0),
         "min_sinks": (None, 1_001), "min_forward_share": ("0.9", 1.5), "forward_tolerance": ([0.05], -0.5),
         "min_amount_fraction": ("0", 1.5), "max_links_per_edge": (3.5, 0), "rule_set": (2016, "FATF-1990"),
+    },
+    SmallCashParams: {
+        "rule_set": (2016, "FATF-1990"), "window_days": ("10", 251), "min_count": (3.0, 1), "band_low": ("0.5", 1.0),
+    },
+    RemittanceParams: {
+        "rule_set": (None, "x"), "countries": ("KP", ["Myanmar"]), "window_days": (10.5, 0), "min_count": ("3", 0),
+    },
+    CashDepositParams: {"rule_set": (2016, ""), "window_days": ([10], 251), "min_branches": (5.0, 1)},
+    NightCashParams: {
+        "rule_set": (2016, "pboc"), "window_days": ("20", 0), "min_events": (6.0, 0), "night_share": ("0.5", 0.0),
+        "night_start_hour": ("0", 24), "night_end_hour": (5.0, -1),
     },
     ModelConfig: {
         "weights": ([("fan_in", 1.0)], {"fan_in": -1.0}), "alert_threshold": ("1", -0.5),
@@ -169,6 +181,8 @@ def test_relaxed_parameters_of_any_valid_parameters_are_valid(cls, data, band):
     kwargs = data.draw(_valid_kwargs(cls))
     if cls is FanParams:
         kwargs["max_concentrated"] = min(kwargs["max_concentrated"], kwargs["min_counterparties"] - 1)
+    if cls is NightCashParams:  # an empty night is refused
+        kwargs["night_end_hour"] = (kwargs["night_start_hour"] + 1 + kwargs["night_end_hour"] % 23) % 24
     params = cls(**kwargs)
     relaxed = params.relaxed(band)  # constructing it validates it
     assert type(relaxed) is cls and relaxed.rule_set == params.rule_set

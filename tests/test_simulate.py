@@ -10,8 +10,10 @@ from flowgraph.cli import main
 from flowgraph.config import PBOC_2016
 from flowgraph.errors import ConfigError
 from flowgraph.schema import validate_accounts, validate_transactions
-from flowgraph.simulate import LOOKALIKES, TYPOLOGIES, SimulationParams, simulate, write_simulation
-from flowgraph.simulate.typologies import MULTI_HOP
+from flowgraph.simulate import SimulationParams, simulate, write_simulation
+# the kinds a default bank plants (the trafficking pack's only on request)
+from flowgraph.simulate.lookalikes import LOOKALIKES
+from flowgraph.simulate.typologies import MULTI_HOP, TYPOLOGIES
 from reference.large_value import large_value_reference
 
 SMALL = dict(n_customers=1_000, n_days=30, patterns_per_typology=4, lookalikes_per_kind=2, recruit_pool_share=0.6)

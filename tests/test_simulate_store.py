@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flowgraph.cli import main
+from flowgraph.config import HIGH_RISK_COUNTRIES
 from flowgraph.errors import ConfigError, DataError
 from flowgraph.io import load_dataset
 from flowgraph.scan import run_scan
@@ -69,6 +70,25 @@ def test_streamed_store_is_the_in_memory_bank_ingested(streamed, in_memory):
     pd.testing.assert_frame_equal(pd.read_parquet(truth / "accounts.parquet"),
                                   pd.read_parquet(folder / "accounts.parquet"))
     assert json.loads((truth / "params.json").read_text())["params"]["seed"] == BANK["seed"]
+
+
+def test_with_the_trafficking_pack_the_streamed_store_is_still_the_in_memory_bank(tmp_path):
+    """The pack's context columns are drawn day by day too (a run shorter than the night-cash
+    pattern's 20 days keeps it inside the run)."""
+    bank = dict(seed=7, n_customers=300, n_days=15, patterns_per_typology=0, lookalikes_per_kind=0,
+                recruit_pool_share=0.5, trafficking_per_typology=1)
+    simulate_into(tmp_path / "streamed", **bank)
+    write_simulation(simulate(**bank), tmp_path / "bank")
+    ingested = TransactionStore.create(tmp_path / "ingested")
+    ingested.ingest(load_dataset(tmp_path / "bank"), str(tmp_path / "bank"))
+    streamed = TransactionStore.open(tmp_path / "streamed")
+    _assert_same_store(streamed, ingested)
+    pd.testing.assert_frame_equal(pd.read_parquet(streamed.root / "simulation" / "patterns.parquet"),
+                                  pd.read_parquet(tmp_path / "bank" / "patterns.parquet"))
+    txns = streamed.read_days(streamed.days()[0], streamed.days()[-1]).to_pandas()
+    remittance = txns[txns.typology == "trafficking_remittance"]
+    assert len(remittance) and remittance.counterparty_country.isin(HIGH_RISK_COUNTRIES).all()
+    assert txns.loc[txns.channel == "cash", "branch_id"].notna().all()
 
 
 def test_planted_patterns_spanning_days_are_whole_and_labelled(streamed):

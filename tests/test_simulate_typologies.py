@@ -11,8 +11,9 @@ from flowgraph import prc_calendar
 from flowgraph.cli import main
 from flowgraph.config import PBOC_2016
 from flowgraph.errors import ConfigError
-from flowgraph.simulate import LOOKALIKES, TYPOLOGIES, SimulationParams, simulate, write_simulation
-from flowgraph.simulate.lookalikes import LookalikeSupply
+from flowgraph.simulate import TYPOLOGIES, SimulationParams, simulate, write_simulation
+# the look-alikes a default bank plants (the trafficking pack's only on request)
+from flowgraph.simulate.lookalikes import LOOKALIKES, LookalikeSupply
 from flowgraph.simulate.population import make_population
 from flowgraph.simulate.typologies import ADAPTIVE, NAIVE, InjectionContext
 

@@ -272,6 +272,8 @@ def _print_scan(result: ScanResult, out: Path) -> None:
     if m.get("calendar_note"):
         click.echo(f"calendar: {m['calendar_note']} ({len(m['estimated_business_days']):,} business days "
                    "estimated, listed in manifest.json)", err=True)
+    for note in m.get("disabled_detectors", {}).values():
+        click.echo(f"note: {note}", err=True)
     missing = m["checks"]["u_above_1_without_large_value"]
     if missing:
         click.echo(f"check: {len(missing)} hit(s) above their W(N, D) ceiling without a large-value hit "

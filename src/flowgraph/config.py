@@ -442,3 +442,21 @@ def get_rule_set(name: str | RuleSet) -> RuleSet:
         raise ConfigError(f"unknown rule set {name!r}; known: {sorted(RULE_SETS)}. Fix: use one of those, "
                           "or define your own in the configuration ([rule_set] table or rule_set_file).")
     return RULE_SETS[name]
+
+
+# -- human-trafficking typology pack (000, SPEC §9) --------------------------------------
+
+#: Amount (major units, per currency) at or above which a one-off cash service obliges the
+#: bank to identify the customer: CNY 50,000 or the equivalent of USD 10,000 (PBOC/CBIRC/CSRC
+#: Order 2022 No. 1 on customer due diligence, art. 8; the same levels as the cash
+#: large-value report, SPEC §2 LV-CASH, 003 art. 5(1)). 000 names the red flag
+#: "repeated small cash withdrawals ... so as to avoid being asked for identification or
+#: reported". A currency not listed here uses the scan rule set's LV-CASH threshold.
+CASH_IDENTIFICATION_LEVELS: dict[str, float] = {"CNY": 50_000.0, "USD": 10_000.0}
+
+#: Countries (ISO 3166-1 alpha-2) whose remittances count as going to a "risk" country
+#: (000: "frequent remittances to 'risk' countries"): FATF, "High-Risk Jurisdictions subject
+#: to a Call for Action" (public statements of February and October 2024): the Democratic
+#: People's Republic of Korea, Iran and Myanmar. A bank adds its own list (e.g. the FATF
+#: "increased monitoring" list) through the detector's ``countries`` parameter.
+HIGH_RISK_COUNTRIES: tuple[str, ...] = ("KP", "IR", "MM")

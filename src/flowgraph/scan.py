@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 
 from .alerts import build_alerts
 from .desk.evidence import keep_case_transactions
-from .detectors import REGISTRY
+from .detectors import REGISTRY, disabled_detectors
 from .detectors._common import forget
 from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
@@ -540,6 +540,8 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
                 # business days whose holidays were estimated, not taken from an official notice
                 "calendar_note": graph.calendar.coverage_note(*data_range),
                 "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
+                # detectors an absent optional column turned off (the trafficking pack)
+                "disabled_detectors": disabled_detectors(graph),
                 "hit_changes": changes, "timings_s": clock.seconds}
     with clock("exports"):
         if not from_memory:

@@ -60,6 +60,8 @@ from .money import (RATE_NO_RATE_FOR_DATE, RATE_OK, RATE_UNKNOWN_CURRENCY, RateT
 REQUIRED_TXN_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount")
 OPTIONAL_TXN_COLUMNS = ("currency", "channel")
 TXN_COLUMNS = REQUIRED_TXN_COLUMNS + OPTIONAL_TXN_COLUMNS
+#: Optional columns that only the trafficking detectors read (module docstring).
+CONTEXT_COLUMNS = ("counterparty_country", "branch_id")
 ACCOUNT_COLUMNS = ("account_id", "customer_id", "party_type")
 
 #: China Standard Time: the business day of a timezone-aware timestamp is taken here.
@@ -106,6 +108,8 @@ REASONS: dict[str, tuple[str, str]] = {
 #: Flags: the row is kept, and counted in the report.
 FLAGS: dict[str, str] = {
     "SELF_TRANSFER": "source and destination are the same account (kept, flagged in is_self_transfer)",
+    "BAD_COUNTERPARTY_COUNTRY": "counterparty_country is not a two-letter ISO 3166 code (row kept, country "
+                                "left missing): write codes such as CN, MM",
 }
 
 #: Common spellings of party types.
@@ -688,6 +692,13 @@ def validate_transactions(
         "is_self_transfer": _accepted(is_self, accepted),
         "source_row": _accepted(source_row, accepted),
     }
+    context_flags = {}
+    for col in CONTEXT_COLUMNS:
+        if col in frame.columns:
+            columns[col], bad = _context_column(col, frame[col])
+            if bad[keep].any():
+                context_flags["BAD_COUNTERPARTY_COUNTRY"] = int(bad[keep].sum())
+            columns[col] = columns[col][keep]
     for col in frame.columns:
         if col not in TXN_COLUMNS and col not in columns:
             columns[col] = _passed_through(frame[col], accepted)
@@ -696,9 +707,28 @@ def validate_transactions(
     table = pd.DataFrame(columns, copy=False)
 
     flag_counts = {"SELF_TRANSFER": int(is_self[keep].sum())} if is_self[keep].any() else {}
+    flag_counts |= context_flags
     report = ValidationReport(source, n + n_malformed, int(keep.sum()), int(rejected.sum()) + n_malformed,
                               reason_counts, flag_counts, notes, examples)
     return Validated(table, rejects, report)
+
+
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+
+
+def _context_column(name: str, series: pd.Series) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray]:
+    """An optional context column cleaned (missing where empty), and the rows whose value
+    was malformed and left missing (only a country can be: BAD_COUNTERPARTY_COUNTRY)."""
+    codes, values = _distinct_text(series)
+    if name == "counterparty_country":
+        values = values.str.upper()
+        malformed = np.array([v != "" and _COUNTRY_CODE.fullmatch(v) is None for v in values], bool)
+        values = pd.Index(np.where(malformed, "", values), dtype="string")
+        bad = malformed[codes]
+    else:
+        bad = np.zeros(len(codes), bool)
+    cleaned = pd.array(np.where(values[codes] == "", None, values[codes]), dtype="string")
+    return cleaned, bad
 
 
 # -- accounts -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ the contract of :mod:`flowgraph.detectors._contract` (a validated parameters dat
 from __future__ import annotations
 
 from ..hits import HitTable
-from . import chains, cycles, fan, large_value, layered, pass_through, scatter, structuring
+from . import chains, cycles, fan, large_value, layered, pass_through, scatter, structuring, trafficking
 from ._contract import Detector, Typology
 from .chains import ChainParams
 from .cycles import CycleParams
@@ -18,15 +18,23 @@ from .layered import LayeredParams
 from .pass_through import PassThroughParams
 from .scatter import ScatterParams
 from .structuring import StructuringParams
+from .trafficking import CashDepositParams, NightCashParams, RemittanceParams, SmallCashParams
 
 #: detector name -> its registry entry (the one table every other part reads)
 REGISTRY: dict[str, Detector] = {d.name: d for d in (fan.DETECTOR, pass_through.DETECTOR, structuring.DETECTOR,
                                                      large_value.DETECTOR, cycles.CYCLES, chains.CHAINS,
-                                                     scatter.SCATTER, layered.LAYERED)}
+                                                     scatter.SCATTER, layered.LAYERED, *trafficking.DETECTORS)}
 DETECTORS = REGISTRY
 
 #: hit typology -> its metadata, over every registered detector
 TYPOLOGIES: dict[str, Typology] = {t.name: t for d in REGISTRY.values() for t in d.typologies}
+
+def disabled_detectors(graph) -> dict[str, str]:
+    """Detector name -> why it cannot run on ``graph`` (e.g. an optional column is
+    absent), for the detectors that cannot: the scan's manifest lists them."""
+    notes = {name: d.unavailable(graph) for name, d in REGISTRY.items() if d.unavailable is not None}
+    return {name: note for name, note in notes.items() if note}
+
 
 #: Hits of a scan: a table, with Hit objects on demand (the name of earlier versions).
 HitSet = HitTable
@@ -59,6 +67,7 @@ def run_detectors(graph, detectors: list[str] | None = None, params: dict | None
     return HitTable.concat([REGISTRY[n].detect(graph, params.get(n, REGISTRY[n].default), days) for n in names])
 
 
-__all__ = ["REGISTRY", "DETECTORS", "TYPOLOGIES", "Detector", "Typology", "HitSet", "HitTable", "run_detectors",
+__all__ = ["REGISTRY", "disabled_detectors", "DETECTORS", "TYPOLOGIES", "Detector", "Typology", "HitSet", "HitTable", "run_detectors",
            "FanParams", "PassThroughParams", "StructuringParams", "LargeValueParams",
-           "CycleParams", "ChainParams", "ScatterParams", "LayeredParams"]
+           "CycleParams", "ChainParams", "ScatterParams", "LayeredParams",
+           "SmallCashParams", "RemittanceParams", "CashDepositParams", "NightCashParams"]

@@ -15,7 +15,10 @@ A detector is a :class:`Detector` entry in :data:`flowgraph.detectors.REGISTRY`:
   the first day of the data, so that how a scan is cut into days changes nothing. An empty
   graph or range gives an empty table. Hits are built with :func:`flowgraph.hits.hit_table`
   from arrays, and their evidence comes from the same jitted rule as the detector's counts;
-- ``typologies``: one :class:`Typology` per hit typology it emits.
+- ``typologies``: one :class:`Typology` per hit typology it emits;
+- ``unavailable(graph) -> str | None`` (optional): why it cannot run on this graph (an
+  optional column it needs is absent), as a note the scan's manifest lists; ``detect``
+  then returns no hits.
 
 Alert weights and families (:mod:`flowgraph.alerts`), evaluation matching
 (:mod:`flowgraph.evaluate`), the demo's table (:mod:`flowgraph.cli`) and de-identification
@@ -69,6 +72,7 @@ class Detector:
     params: type
     detect: Callable
     typologies: tuple = field(default_factory=tuple)
+    unavailable: Callable | None = None
 
     @property
     def default(self):

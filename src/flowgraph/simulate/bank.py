@@ -17,6 +17,7 @@ and amount.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterator
@@ -34,7 +35,14 @@ from ..errors import ConfigError
 from .background import EXTERNAL, Background, Events
 from .lookalikes import LOOKALIKES, LookalikeSupply
 from .population import MULE, SEGMENTS, Population, make_population
-from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, TYPOLOGIES, InjectionContext, Planted
+from .trafficking import TRAFFICKING_LOOKALIKES, TRAFFICKING_NAMES, TRAFFICKING_TYPOLOGIES, background_context
+from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, InjectionContext, Planted
+from .typologies import TYPOLOGIES as MONEY_LAUNDERING_TYPOLOGIES
+
+#: Every planted typology and look-alike kind (the trafficking ones last: planted after the
+#: others, so adding them leaves the others as they were).
+TYPOLOGIES = {**MONEY_LAUNDERING_TYPOLOGIES, **TRAFFICKING_TYPOLOGIES}
+LOOKALIKES = {**LOOKALIKES, **TRAFFICKING_LOOKALIKES}
 
 PATTERN_COLUMNS = ("pattern_id", "typology", "behaviour", "accounts", "subject", "n_accounts",
                    "first_day", "last_day", "n_days", "amount", "channel", "phi", "ceiling",
@@ -86,6 +94,10 @@ class SimulationParams:
         day, weekends and holidays included (AMLworld, card networks); ``n_days`` counts
         calendar days, and the planted patterns' windows, "frequent" spacing and
         ``n_days`` column are in calendar days.
+    trafficking_per_typology : int
+        Planted patterns of each human-trafficking typology and look-alike kind
+        (:mod:`.trafficking`); with any, the transactions get the optional context columns
+        ``counterparty_country`` and ``branch_id``. Default 0: none, and no such columns.
     currency : {"CNY", "USD"}
         Currency of the planted laundering and of the Φ-sized look-alikes; their amounts
         sit just under / over this currency's thresholds in ``rule_set``
@@ -106,6 +118,7 @@ class SimulationParams:
     rule_set: str = "PBOC-2016"
     week: str = "business"
     currency: str = "CNY"
+    trafficking_per_typology: int = 0
 
     def __post_init__(self) -> None:
         def bad(name, rng, value):
@@ -114,6 +127,8 @@ class SimulationParams:
             bad("n_customers", "an int in the range [50, inf)", self.n_customers)
         if not (isinstance(self.n_days, int) and self.n_days >= 10):
             bad("n_days", "an int in the range [10, inf)", self.n_days)
+        if not (isinstance(self.trafficking_per_typology, int) and self.trafficking_per_typology >= 0):
+            bad("trafficking_per_typology", "an int in the range [0, inf)", self.trafficking_per_typology)
         if not 0 <= self.adaptive_share <= 1:
             bad("adaptive_share", "a float in the range [0, 1]", self.adaptive_share)
         if not 0 <= self.pass_through_tolerance < 0.05:
@@ -143,7 +158,9 @@ class SimulationParams:
             else max(2, self.n_customers // 600)
         per_kind = self.lookalikes_per_kind if self.lookalikes_per_kind is not None \
             else max(2, self.n_customers // 1500)
-        counts = {name: per_typology for name in TYPOLOGIES} | {name: per_kind for name in LOOKALIKES}
+        counts = {name: per_typology for name in MONEY_LAUNDERING_TYPOLOGIES}
+        counts |= {name: per_kind for name in LOOKALIKES if name not in TRAFFICKING_LOOKALIKES}
+        counts |= {name: self.trafficking_per_typology for name in TRAFFICKING_NAMES}
         return counts | dict(self.typology_mix or {})
 
 
@@ -166,13 +183,13 @@ class _MuleSupply:
     def __call__(self, k: int) -> list[int]:
         if len(self._accounts) < k:
             raise ConfigError("the launderers ran out of recruitable accounts: raise n_customers or "
-                              "recruit_pool_share, or lower patterns_per_typology / typology_mix")
+                              "recruit_pool_share, or lower patterns_per_typology / trafficking_per_typology / typology_mix")
         return [int(self._accounts.pop()) for _ in range(k)]
 
 
-def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Events, np.ndarray]:
+def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Events, np.ndarray, dict]:
     """The planted patterns' transactions in calendar-day order (generation order within a
-    day), and the pattern of each."""
+    day), the pattern of each and their context columns (:func:`_planted_context`)."""
     n = sum(len(p.src) for p in planted)
     which = np.repeat(np.arange(len(planted)), [len(p.src) for p in planted])
     cat = lambda attr: np.array([v for p in planted for v in getattr(p, attr)]) if n else np.array([], np.int64)
@@ -181,7 +198,7 @@ def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Even
         src=cat("src").astype(np.int64), dst=cat("dst").astype(np.int64),
         date=days[cat("day").astype(np.int64)] if n else np.array([], "datetime64[D]"),
         # 09:30 plus ten minutes a slot, so in-before-out and hop order hold within a day
-        second=9 * 3600 + 1800 + slot * 600 + rng.integers(0, 500, n),
+        second=_planted_seconds(planted, 9 * 3600 + 1800 + slot * 600 + rng.integers(0, 500, n)),
         amount=cat("amount").astype(np.float64),
         currency=np.array([p.currency for p in planted for _ in p.src], dtype=object),
         channel=np.array([p.channel for p in planted for _ in p.src], dtype=object),
@@ -189,7 +206,8 @@ def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Even
     # a late slot may run past midnight: the transaction belongs to the day its timestamp says
     events.date, events.second = events.date + events.second // 86400, events.second % 86400
     order = np.argsort(events.date, kind="stable")
-    return Events(*(getattr(events, f)[order] for f in Events.FIELDS)), which[order]
+    context = {column: values[order] for column, values in _planted_context(planted).items()}
+    return Events(*(getattr(events, f)[order] for f in Events.FIELDS)), which[order], context
 
 
 def _txn_ids(first: int, n: int) -> np.ndarray:
@@ -197,6 +215,20 @@ def _txn_ids(first: int, n: int) -> np.ndarray:
     times as fast as ``str.format`` row by row)."""
     digits = pc.utf8_lpad(pa.array(np.arange(first, first + n)).cast(pa.string()), 10, "0")
     return pc.binary_join_element_wise("T", digits, "").to_numpy(zero_copy_only=False)
+
+
+def _planted_seconds(planted: list[Planted], default: np.ndarray) -> np.ndarray:
+    """Times of day of the planted events: as a pattern sets them, else ``default``."""
+    given = [np.asarray(p.context["second"]) if p.context else np.full(len(p.src), -1) for p in planted]
+    given = np.concatenate(given).astype(np.int64) if given else np.zeros(0, np.int64)
+    return np.where(given >= 0, given, default)
+
+
+def _planted_context(planted: list[Planted]) -> dict[str, np.ndarray]:
+    """The planted events' context columns (None where a pattern sets none)."""
+    columns = ("branch_id", "counterparty_country")
+    return {c: np.array([v for p in planted for v in (p.context[c] if p.context else [None] * len(p.src))],
+                        dtype=object) for c in columns}
 
 
 def _account_names(idx: np.ndarray, account_ids: np.ndarray) -> np.ndarray:
@@ -225,6 +257,9 @@ class BankPlan:
     background: Background
     pattern_events: Events        # in calendar-day order
     pattern_of_event: np.ndarray  # int64 per pattern event: index into pattern_ids
+    # per pattern event, "branch_id" and "counterparty_country" (object arrays), when the
+    # transactions get these columns (trafficking pack planted), else None
+    pattern_context: dict | None
     pattern_ids: np.ndarray
     planted: list
     accounts: pd.DataFrame
@@ -234,8 +269,9 @@ class BankPlan:
         """The bank's transactions, one calendar day per table (an empty table for a day
         without any), ``txn_id`` numbering on from day to day.
 
-        Day ``k`` draws from its own generator (the seed's background stream, child ``k``),
-        so the tables do not depend on how many days are held at once.
+        Day ``k`` draws from its own generators (the seed's background stream, child ``k``,
+        and for the context columns the context stream's child ``k``), so the tables do not
+        depend on how many days are held at once.
         """
         first_row = 0
         bounds = np.searchsorted(self.pattern_events.date, np.concatenate([self.calendar_days, self.calendar_days[-1:] + 1]))
@@ -253,7 +289,7 @@ class BankPlan:
             order = np.argsort(timestamp, kind="stable")
             pattern_of = np.concatenate([np.full(len(background), -1), self.pattern_of_event[planted]])[order]
             n = len(order)
-            yield pd.DataFrame({
+            table = pd.DataFrame({
                 "txn_id": _txn_ids(first_row, n),
                 "timestamp": timestamp[order].astype("datetime64[ns]"),
                 "src_account": pd.array(_account_names(events.src[order], self.population.account_ids), dtype="string"),
@@ -265,12 +301,19 @@ class BankPlan:
                 "pattern_id": pd.array(pattern_id[pattern_of], dtype="string"),
                 "typology": pd.array(typology[pattern_of], dtype="string"),
             })
+            if self.pattern_context is not None:
+                rng = np.random.default_rng(np.random.SeedSequence(self.params.seed, spawn_key=(_CONTEXT_STREAM, k)))
+                for column, values in background_context(background, rng).items():
+                    values = np.concatenate([values, self.pattern_context[column][planted]])
+                    table[column] = pd.array(values[order], dtype="string")
+            yield table
             first_row += n
 
 
 #: Streams spawned from the seed: population, background, patterns (changing the typology
-#: mix does not move the background).
-_POPULATION_STREAM, _BACKGROUND_STREAM, _PATTERN_STREAM = 0, 1, 2
+#: mix does not move the background), and the trafficking pack's patterns and context
+#: columns (planting the pack changes nothing drawn from the others).
+_POPULATION_STREAM, _BACKGROUND_STREAM, _PATTERN_STREAM, _TRAFFICKING_STREAM, _CONTEXT_STREAM = 0, 1, 2, 3, 4
 
 
 def _with_overrides(params: SimulationParams | None, overrides: dict) -> SimulationParams:
@@ -306,8 +349,9 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
     else:
         start = calendar.next_business_day(params.start)
         days = calendar.business_days(start, start + 2 * params.n_days + 40)[:params.n_days]
-    rng_pop, rng_bg, rng_pat = (np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(stream,)))
-                                for stream in (_POPULATION_STREAM, _BACKGROUND_STREAM, _PATTERN_STREAM))
+    rng_pop, rng_bg, rng_pat, rng_traf = (
+        np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(stream,)))
+        for stream in (_POPULATION_STREAM, _BACKGROUND_STREAM, _PATTERN_STREAM, _TRAFFICKING_STREAM))
 
     pop = make_population(params.n_customers, rng_pop, mule_pool_share=params.recruit_pool_share)
     background = Background.draw(pop, days, rng_bg, params.activity_scale)
@@ -320,15 +364,18 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
                            window_days=rules.short_term_days,
                            pass_through_tolerance=params.pass_through_tolerance, currency=params.currency)
     supply = LookalikeSupply(pop, rng_pat)
+    trafficking_ctx = dataclasses.replace(ctx, rng=rng_traf)
     planted: list[Planted] = []
     for name, count in params.counts().items():
+        injection = trafficking_ctx if name in TRAFFICKING_NAMES else ctx
         if name in TYPOLOGIES:
             n_adaptive = int(round(count * params.adaptive_share))
             for i in range(count):
-                planted.append(TYPOLOGIES[name](ctx, ADAPTIVE if i < n_adaptive else NAIVE))
+                planted.append(TYPOLOGIES[name](injection, ADAPTIVE if i < n_adaptive else NAIVE))
         else:
-            planted.extend(LOOKALIKES[name](ctx, supply) for _ in range(count))
-    pattern_events, which = _planted_events(planted, days, rng_pat)
+            planted.extend(LOOKALIKES[name](injection, supply) for _ in range(count))
+    pattern_events, which, pattern_context = _planted_events(planted, days, rng_pat)
+    with_context = any(params.counts()[name] for name in TRAFFICKING_NAMES)
     last = max(days[-1], pattern_events.date.max()) if len(pattern_events) else days[-1]
 
     accounts = pop.accounts_table()
@@ -337,7 +384,8 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
     pattern_ids = np.array([f"P{i:05d}" for i in range(len(planted))], dtype=object)
     patterns = _pattern_table(planted, pattern_ids, pop.account_ids, days, rules)
     return BankPlan(params, pop, np.arange(days[0], last + 1, dtype="datetime64[D]"), background,
-                    pattern_events, which, pattern_ids, planted, accounts, patterns)
+                    pattern_events, which, pattern_context if with_context else None, pattern_ids, planted,
+                    accounts, patterns)
 
 
 def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar | None = None,

@@ -65,6 +65,9 @@ class Planted:
     slot: list[int] = field(default_factory=list)     # order within the day
     amount: list[float] = field(default_factory=list)  # CNY
     moved: float = 0.0                                # A of SPEC §4 for this typology
+    # per transaction: "second" (time of day), "branch_id", "counterparty_country" lists,
+    # for the patterns that set them (:mod:`.trafficking`); None: the defaults
+    context: dict | None = None
 
     def add(self, src: int, dst: int, day: int, slot: int, amount: float) -> None:
         self.src.append(src)

@@ -1,0 +1,137 @@
+"""Trailing-window event counts for the human-trafficking detectors (000, SPEC §9).
+
+Each trafficking red flag is a count over one account's events (transactions chosen by the
+detector) in a trailing window of business days: how many events, on how many distinct
+groups (branches or terminals; the event itself where groups do not matter) and what share
+of them is flagged (at night). A business day *d* qualifies when the window ending on it,
+``[d - window_days + 1, d]``, holds at least ``min_events`` events on at least
+``min_groups`` groups with a flagged share of at least ``min_flagged_share`` (all "at or
+above"). Consecutive qualifying days form a run, traced from the first day of the data.
+
+The window's contents change only on a day an event enters it (its day) or leaves it (its
+day + ``window_days``), so the kernel walks those change points instead of every day: the
+window is constant in between.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import NamedTuple
+
+import numpy as np
+
+from ._jit import jit
+
+
+class EventRuns(NamedTuple):
+    """Runs of qualifying days, one entry per run (int64 columns but the share)."""
+
+    account: np.ndarray         #: the account (dense index)
+    first_day: np.ndarray       #: first qualifying business day (index)
+    last_day: np.ndarray        #: last qualifying business day
+    peak_day: np.ndarray        #: the earliest day whose window holds the most events
+    peak_events: np.ndarray     #: events in that window
+    peak_groups: np.ndarray     #: distinct groups in that window
+    peak_flagged: np.ndarray    #: flagged events in that window
+
+
+@jit
+def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
+                 share_numerator, share_denominator, last_day):
+    n_max = len(day)
+    out = np.zeros((7, n_max), np.int64)
+    in_group = np.zeros(max(n_groups, 1), np.int64)
+    n = 0
+    for a in range(len(offsets) - 1):
+        lo, hi = offsets[a], offsets[a + 1]
+        if lo == hi:
+            continue
+        enter, leave = lo, lo
+        events, groups, n_flagged = 0, 0, 0
+        run_open = False
+        run_first, run_last = 0, 0
+        peak_day, peak_events, peak_groups, peak_flagged = 0, 0, 0, 0
+        while enter < hi or leave < hi:
+            change = day[enter] if enter < hi else day[leave] + window_days
+            if leave < hi and day[leave] + window_days < change:
+                change = day[leave] + window_days
+            if change > last_day:
+                break
+            while enter < hi and day[enter] == change:
+                g = group[enter]
+                if in_group[g] == 0:
+                    groups += 1
+                in_group[g] += 1
+                events += 1
+                n_flagged += flagged[enter]
+                enter += 1
+            while leave < hi and day[leave] + window_days == change:
+                g = group[leave]
+                in_group[g] -= 1
+                if in_group[g] == 0:
+                    groups -= 1
+                events -= 1
+                n_flagged -= flagged[leave]
+                leave += 1
+            # the window stays as it is until the next change point
+            following = day[enter] if enter < hi else day[leave] + window_days
+            if leave < hi and day[leave] + window_days < following:
+                following = day[leave] + window_days
+            segment_last = min(following - 1, last_day)
+            qualifies = events >= min_events and groups >= min_groups and n_flagged * share_denominator >= share_numerator * events
+            if qualifies:
+                if run_open and change == run_last + 1:
+                    run_last = segment_last
+                else:
+                    if run_open:
+                        out[0, n], out[1, n], out[2, n], out[3, n] = a, run_first, run_last, peak_day
+                        out[4, n], out[5, n], out[6, n] = peak_events, peak_groups, peak_flagged
+                        n += 1
+                    run_open, run_first, run_last = True, change, segment_last
+                    peak_events = 0
+                if events > peak_events:
+                    peak_day, peak_events, peak_groups, peak_flagged = change, events, groups, n_flagged
+        if run_open:
+            out[0, n], out[1, n], out[2, n], out[3, n] = a, run_first, run_last, peak_day
+            out[4, n], out[5, n], out[6, n] = peak_events, peak_groups, peak_flagged
+            n += 1
+        for i in range(lo, hi):  # the next account starts from an empty window
+            in_group[group[i]] = 0
+    return out[:, :n]
+
+
+def window_runs(offsets: np.ndarray, day: np.ndarray, group: np.ndarray, flagged: np.ndarray, n_groups: int,
+                window_days: int, min_events: int, min_groups: int, min_flagged_share: float,
+                last_day: int) -> EventRuns:
+    """Runs of business days whose trailing window of an account's events qualifies.
+
+    Parameters
+    ----------
+    offsets : ndarray of int64, shape (n_accounts + 1,)
+        Account ``a``'s events are ``offsets[a]:offsets[a + 1]``.
+    day : ndarray of int64
+        Business-day index of each event, ascending inside each account's segment.
+    group : ndarray of int64
+        Group of each event (branch code ...), in ``0 .. n_groups - 1``.
+    flagged : ndarray of int64
+        1 for a flagged event (e.g. at night), else 0.
+    n_groups : int
+    window_days, min_events, min_groups : int
+        The window in business days and the least counts (inclusive).
+    min_flagged_share : float
+        Least share of flagged events in the window (inclusive; 0 for none).
+    last_day : int
+        The last business day of the data: no run goes past it.
+
+    Returns
+    -------
+    EventRuns
+    """
+    if len(group) and not 0 <= group.min() <= group.max() < n_groups:
+        raise ValueError(f"groups must be in [0, {n_groups}); got {group.min()} .. {group.max()}")
+    # the share as written (0.7 is seven tenths), compared in integers: 0.7 * 10 is not 7 in floats
+    share = Fraction(repr(float(min_flagged_share)))
+    found = _window_runs(np.asarray(offsets, np.int64), np.asarray(day, np.int64), np.asarray(group, np.int64),
+                         np.asarray(flagged, np.int64), int(n_groups), int(window_days), int(min_events),
+                         int(min_groups), share.numerator, share.denominator, int(last_day))
+    return EventRuns(*found)

@@ -1,0 +1,49 @@
+"""Reference for the trafficking detectors' trailing-window counts (000, SPEC §9), written
+for clarity, not speed: every account, every business day, the window counted afresh.
+
+A day qualifies when the window of ``window_days`` business days ending on it holds at
+least ``min_events`` events on at least ``min_groups`` distinct groups, with at least
+``min_flagged_share`` of them flagged; runs are maximal stretches of qualifying days. The
+share is compared as an exact fraction (``Fraction``), not in floating point.
+"""
+
+from decimal import Decimal
+from fractions import Fraction
+
+
+def window_runs_reference(events, window_days, min_events, min_groups, min_flagged_share, last_day):
+    """``events``: (account, day, group, flagged) tuples. Returns sorted (account,
+    first_day, last_day, peak_day, peak_events, peak_groups, peak_flagged) tuples."""
+    by_account = {}
+    for account, day, group, flagged in events:
+        by_account.setdefault(account, []).append((day, group, flagged))
+    share = Fraction(repr(float(min_flagged_share)))
+    runs = []
+    for account in sorted(by_account):
+        run = None
+        for d in range(last_day + 1):
+            inside = [e for e in by_account[account] if d - window_days + 1 <= e[0] <= d]
+            n_flagged = sum(e[2] for e in inside)
+            ok = (len(inside) >= min_events and len({e[1] for e in inside}) >= min_groups
+                  and (len(inside) and Fraction(n_flagged, len(inside)) >= share))
+            if ok:
+                window = (d, len(inside), len({e[1] for e in inside}), n_flagged)
+                if run is None:
+                    run = [d, d, window]
+                else:
+                    run[1] = d
+                    if window[1] > run[2][1]:
+                        run[2] = window
+            elif run is not None:
+                runs.append((account, run[0], run[1], *run[2]))
+                run = None
+        if run is not None:
+            runs.append((account, run[0], run[1], *run[2]))
+    return sorted(runs)
+
+
+def in_band(amount, level, band_low):
+    """Whether ``amount`` lies in ``[band_low · level, level)``, exactly (Decimal of the
+    shortest decimal forms: 0.5 is a half, amounts are cents)."""
+    amount, level = Decimal(repr(float(amount))), Decimal(repr(float(level)))
+    return Decimal(repr(float(band_low))) * level <= amount < level
