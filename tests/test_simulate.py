@@ -162,7 +162,7 @@ def test_adaptive_launderers_keep_every_rule_naive_ones_do_not(bank):
 @settings(max_examples=4, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_adaptive_launderers_keep_every_rule_over_seeds(seed):
-    check_behaviours(simulate(seed=seed, n_customers=400, n_days=25, patterns_per_typology=2,
+    check_behaviours(simulate(seed=seed, n_customers=500, n_days=25, patterns_per_typology=2,
                               lookalikes_per_kind=1, recruit_pool_share=0.6))
 
 

@@ -272,7 +272,7 @@ def _print_scan(result: ScanResult, out: Path) -> None:
     if m.get("calendar_note"):
         click.echo(f"calendar: {m['calendar_note']} ({len(m['estimated_business_days']):,} business days "
                    "estimated, listed in manifest.json)", err=True)
-    for note in m.get("disabled_detectors", {}).values():
+    for note in (m.get("disabled_detectors") or {}).values():
         click.echo(f"note: {note}", err=True)
     missing = m["checks"]["u_above_1_without_large_value"]
     if missing:

@@ -66,7 +66,9 @@ from .txstore import TransactionStore, is_store
 #: are listed here).
 LOOKBACK_FIELDS = {"fan": ("window_days",), "pass_through": ("run_days",), "structuring": ("window_days",),
                    "large_value": ("consecutive",), "cycles": ("window_days",), "forwarding_chains": ("hop_days",),
-                   "scatter_gather": ("window_days",), "layered": ("window_days",)}
+                   "scatter_gather": ("window_days",), "layered": ("window_days",),
+                   "trafficking_small_cash": ("window_days",), "trafficking_remittance": ("window_days",),
+                   "trafficking_cash_deposits": ("window_days",), "trafficking_night_cash": ("window_days",)}
 
 
 class Stopwatch:
@@ -541,7 +543,8 @@ def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids,
                 "calendar_note": graph.calendar.coverage_note(*data_range),
                 "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
                 # detectors an absent optional column turned off (the trafficking pack)
-                "disabled_detectors": disabled_detectors(graph),
+                # (a Dask scan's graphs stayed on its workers: not known here)
+                "disabled_detectors": disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None,
                 "hit_changes": changes, "timings_s": clock.seconds}
     with clock("exports"):
         if not from_memory:
