@@ -4,19 +4,17 @@ case transactions a scan keeps, and the case file (`flowgraph show`)."""
 import json
 import re
 import shutil
-import sqlite3
 
 import pandas as pd
 import pytest
 
+from desk_banks import copy_store, scan_bank
 from flowgraph.cli import main
 from flowgraph.deid import Pseudonymizer, load_key
 from flowgraph.desk.casefile import case_file, find_alert
 from flowgraph.desk.evidence import case_accounts, case_folder, case_transactions
 from flowgraph.desk.queue import QueueQuery, alert_queue
 from flowgraph.errors import ConfigError
-from flowgraph.io import load_dataset
-from flowgraph.scan import run_scan
 from flowgraph.store import Store
 
 #: Every account id of the tiny bank starts with R and every customer id with CU: a page or
@@ -24,7 +22,7 @@ from flowgraph.store import Store
 REAL_ID = re.compile(r"\b(?:CU)?R[A-Z]\d{4}\b")
 
 
-def tiny_bank() -> tuple[pd.DataFrame, pd.DataFrame]:
+def tiny_bank_rows() -> list[tuple]:
     """A four-account cycle (RA -> RB -> RC -> RD -> RA, one hop a business day, each just
     under the 500,000 personal transfer threshold), four cash deposits into RS just under
     the 50,000 cash threshold (two fall on the 2024 Mid-Autumn holiday, so they count toward
@@ -37,32 +35,18 @@ def tiny_bank() -> tuple[pd.DataFrame, pd.DataFrame]:
         rows.append((f"st{k}", f"2024-09-{16 + k} 11:00:00", "", "RS0005", 46_000 + 500 * k, "CNY", "cash"))
     for k in range(6):
         rows.append((f"bg{k}", f"2024-09-{10 + k} 15:00:00", "RX0006", "RY0007", 1_000 + k, "CNY", "transfer"))
-    tx = pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency",
-                                     "channel"])
-    accounts = sorted({a for r in rows for a in r[2:4] if a})
-    return tx, pd.DataFrame({"account_id": accounts, "customer_id": [f"CU{a}" for a in accounts],
-                             "party_type": "person"})
+    return rows
 
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("desk")
-    tx, accounts = tiny_bank()
-    tx.to_csv(folder / "tx.csv", index=False)
-    accounts.to_csv(folder / "accounts.csv", index=False)
-    run_scan(load_dataset(folder / "tx.csv", accounts=folder / "accounts.csv"), folder / "out", progress=False)
-    return folder
+    return scan_bank(tmp_path_factory.mktemp("desk"), tiny_bank_rows())
 
 
 @pytest.fixture
 def store_path(scanned, tmp_path):
     """A copy of the scanned store per test: dispositions and audit rows stay in the test."""
-    path = tmp_path / "store.sqlite"
-    src, dst = sqlite3.connect(scanned / "out" / "store.sqlite"), sqlite3.connect(path)
-    src.backup(dst)
-    src.close(), dst.close()
-    shutil.copytree(scanned / "out" / "store.sqlite.cases", tmp_path / "store.sqlite.cases")
-    return path
+    return copy_store(scanned, tmp_path)
 
 
 def alert_of(store: Store, subject: str) -> str:

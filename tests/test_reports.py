@@ -5,24 +5,21 @@ import copy
 import json
 import re
 import shutil
-import sqlite3
 import stat
 
-import pandas as pd
 import pytest
 
+from desk_banks import copy_store, scan_bank
 from flowgraph.cli import main
 from flowgraph.desk.reports import large_value_reports, str_draft, validate_str_draft, write_report_drafts
 from flowgraph.errors import ConfigError
-from flowgraph.io import load_dataset
-from flowgraph.scan import run_scan
 from flowgraph.store import Store
 
 #: Every account id of the tiny bank starts with R, every customer id with CUR.
 REAL_ID = re.compile(r"\b(?:CU)?R[A-Z]\d{4}\b")
 
 
-def tiny_bank() -> tuple[pd.DataFrame, pd.DataFrame]:
+def tiny_bank_rows() -> list[tuple]:
     """Large-value transactions around the 2024 Mid-Autumn holiday (Sat 14 September a
     make-up working day, 15-17 September off) and National Day (Sun 29 September a make-up
     working day): a 60,000 cash deposit on Friday 13th, a 520,000 personal transfer on
@@ -35,33 +32,19 @@ def tiny_bank() -> tuple[pd.DataFrame, pd.DataFrame]:
     ring = ["RA0001", "RB0002", "RC0003", "RD0004"]
     for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1])):
         rows.append((f"cy{k}", f"2024-09-{10 + k} 10:00:00", u, v, 450_000 - 9_000 * k, "CNY", "transfer"))
-    tx = pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency",
-                                     "channel"])
-    accounts = sorted({a for r in rows for a in r[2:4] if a})
-    return tx, pd.DataFrame({"account_id": accounts, "customer_id": [f"CU{a}" for a in accounts],
-                             "party_type": "person"})
+    return rows
 
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("reports")
-    tx, accounts = tiny_bank()
-    tx.to_csv(folder / "tx.csv", index=False)
-    accounts.to_csv(folder / "accounts.csv", index=False)
-    run_scan(load_dataset(folder / "tx.csv", accounts=folder / "accounts.csv"), folder / "out", progress=False)
-    return folder
+    return scan_bank(tmp_path_factory.mktemp("reports"), tiny_bank_rows())
 
 
 @pytest.fixture
 def store_path(scanned, tmp_path, monkeypatch):
     """A copy of the scanned store per test (dispositions and audit rows stay in the test)."""
     monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
-    path = tmp_path / "store.sqlite"
-    src, dst = sqlite3.connect(scanned / "out" / "store.sqlite"), sqlite3.connect(path)
-    src.backup(dst)
-    src.close(), dst.close()
-    shutil.copytree(scanned / "out" / "store.sqlite.cases", tmp_path / "store.sqlite.cases")
-    return path
+    return copy_store(scanned, tmp_path)
 
 
 def alert_of(store: Store, subject: str) -> str:
