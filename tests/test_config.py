@@ -155,7 +155,7 @@ def test_toml_and_python_agree_on_weights_and_numbers(tmp_path):
 
 
 def test_unreadable_config_files_are_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="is a directory"):
+    with pytest.raises(ConfigError, match="is a folder"):
         load_config(tmp_path)
     latin = tmp_path / "latin.toml"
     latin.write_bytes('rule_set = "PBOC-2016" # caf\xe9\n'.encode("latin-1"))

@@ -21,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from ._toml import read_toml
 from .errors import ConfigError
 
 #: Transaction methods (channels) of the canonical table. ``cash`` covers cash deposit,
@@ -391,20 +391,8 @@ def read_rule_set_file(path: str | Path) -> RuleSet:
         Unreadable file or bad content, naming the file and the key.
     """
     path = Path(path)
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"rule_set_file {str(path)!r}: not found. Fix: check the path (relative paths are "
-                          "relative to the configuration file's folder).") from None
-    except IsADirectoryError:
-        raise ConfigError(f"rule_set_file {str(path)!r}: is a folder. Fix: name the TOML file itself.") from None
-    except PermissionError:
-        raise ConfigError(f"rule_set_file {str(path)!r}: permission denied. Fix: make it readable.") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"rule_set_file {str(path)!r}: not UTF-8 text. Fix: save it as UTF-8 TOML.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"rule_set_file {str(path)!r}: not valid TOML ({exc}). Fix: correct the syntax "
-                          "at that line.") from None
+    table = read_toml(path, f"rule_set_file {str(path)!r}",
+                      "check the path (relative paths are relative to the configuration file's folder).")
     if "rule_set" in table:
         raise ConfigError(f"rule_set_file {str(path)!r}: has a [rule_set] table. Fix: write the rule set's keys at "
                           "the top level of this file (no [rule_set] header; rules as [[rules]]).")

@@ -42,16 +42,16 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from ._toml import read_toml
 from .alerts import ModelConfig
 from .calendar import BusinessCalendar
 from .config import RuleSet, check_detector_rules, get_rule_set, read_rule_set_file, rule_set_from_table
 from .detectors import REGISTRY
-from .detectors._params import Constraint, Interval, KnownRuleSet, Options, OptionalPath, validate_params
+from .detectors._params import Constraint, Interval, KnownRuleSet, OptionalPath, Options, validate_params
 from .errors import ConfigError, DataError
 from .money import RateTable, default_rates, read_rates
 
@@ -305,18 +305,7 @@ def load_config(path: str | Path | None = None) -> ScanConfig:
     if path is None:
         return ScanConfig()
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found. Fix: check the path.") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a configuration file. Fix: give the TOML file.") from None
-    except PermissionError:
-        raise ConfigError(f"{path}: permission denied. Fix: make the file readable by this user.") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text. Fix: save the configuration as UTF-8 TOML.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line.") from None
+    raw = read_toml(path, f"{path} (configuration)", "check the path.")
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(TOP_KEYS)}")
