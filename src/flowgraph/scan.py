@@ -175,7 +175,12 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
         frames.append(strict.assign(in_band=False))
         traced.append(member_runs(strict))
     forget(graph)
-    hits = pd.concat(frames, ignore_index=True)
+    # the tables of detectors that found nothing have untyped (object) columns: concatenated,
+    # they would turn the evidence lists of every hit into Python objects
+    found = [f for f in frames if len(f)]
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    hits = pd.concat(found, ignore_index=True).reindex(columns=columns) if found else \
+        pd.concat(frames, ignore_index=True)
     hits["w"] = _w_column(hits)
     return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True))
 

@@ -133,8 +133,9 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
     reportable = run_hits.loc[run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES), "txn_ids"]
     if len(reportable):  # their evidence only: no context around their subjects
         ids = id_list_array(reportable).flatten().unique()
-        reported = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=ids), dtype=bool)[graph.txn_pos]
-        edges = np.union1d(edges, np.flatnonzero(reported))
+        keep = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=ids), dtype=bool)[graph.txn_pos]
+        keep[edges] = True
+        edges = np.flatnonzero(keep)
     pos = graph.txn_pos[edges]
     rows = graph.transactions
     home = graph.amount_home[edges]
