@@ -2,6 +2,7 @@
 partitions, corrections set aside and marked for re-scan, and window-only scans that read
 only the days they need and find the hits of a whole-history scan."""
 
+import dataclasses
 import stat
 
 import numpy as np
@@ -10,9 +11,8 @@ import pytest
 
 from flowgraph.cli import main
 from flowgraph.detectors import REGISTRY
-from flowgraph.detectors._params import MAX_WINDOW_DAYS, Interval
 from flowgraph.io import Dataset, load_dataset
-from flowgraph.scan import LOOKBACK_FIELDS, lookback_days, run_scan, store_window
+from flowgraph.scan import day_fields, lookback_days, run_scan, store_window
 from flowgraph.scan_config import ScanConfig
 from flowgraph.schema import Validated
 from flowgraph.simulate import simulate, write_simulation
@@ -145,9 +145,11 @@ def test_a_killed_ingest_is_completed_by_the_next(bank, tmp_path):
 
 def test_lookback_covers_every_day_parameter_of_the_registry():
     for name, entry in REGISTRY.items():
-        days = {f for f, c in type(entry.default)._parameter_constraints.items()
-                if isinstance(c, Interval) and c.high == MAX_WINDOW_DAYS}
-        assert days == set(LOOKBACK_FIELDS[name]), name
+        fields = day_fields(type(entry.default))
+        assert fields, name  # every detector looks back over some days
+        for field in fields:  # a longer window of any of them lengthens the lookback
+            longer = dataclasses.replace(entry.default, **{field: 60})
+            assert lookback_days(ScanConfig(detector_params={name: longer})) >= 60, (name, field)
     assert lookback_days(ScanConfig()) == 20  # the night-cash window; the others look back 10
 
 

@@ -51,6 +51,7 @@ from .alerts import build_alerts
 from .desk.evidence import keep_case_transactions
 from .detectors import REGISTRY, disabled_detectors
 from .detectors._common import forget
+from .detectors._params import MAX_WINDOW_DAYS, Interval
 from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
@@ -60,15 +61,6 @@ from .money import RateTable
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
 from .txstore import TransactionStore, is_store
-
-#: Day-valued parameters of the registered detectors: how many business days of data a
-#: day's result reads back (a test checks that every registered detector's day parameters
-#: are listed here).
-LOOKBACK_FIELDS = {"fan": ("window_days",), "pass_through": ("run_days",), "structuring": ("window_days",),
-                   "large_value": ("consecutive",), "cycles": ("window_days",), "forwarding_chains": ("hop_days",),
-                   "scatter_gather": ("window_days",), "layered": ("window_days",),
-                   "trafficking_small_cash": ("window_days",), "trafficking_remittance": ("window_days",),
-                   "trafficking_cash_deposits": ("window_days",), "trafficking_night_cash": ("window_days",)}
 
 
 class Stopwatch:
@@ -216,11 +208,18 @@ def lookback_days(config: ScanConfig) -> int:
     of a store reads more only where a run needs it (:func:`store_window`)."""
     band = config.model.tolerance_band
     days = [0]
-    for name, fields in LOOKBACK_FIELDS.items():
-        params = config.detector_params[name]
+    for params in config.detector_params.values():
         for version in (params, params.relaxed(band) if band > 0 else params):
-            days += [int(getattr(version, f)) for f in fields]
+            days += [int(getattr(version, f)) for f in day_fields(type(version))]
     return max(days)
+
+
+def day_fields(params_type: type) -> tuple[str, ...]:
+    """The day-valued parameters of a detector's parameter class: those its validation
+    table bounds by :data:`~flowgraph.detectors._params.MAX_WINDOW_DAYS` (windows, runs,
+    hop gaps), so a new detector's windows count without being listed anywhere."""
+    return tuple(name for name, c in params_type._parameter_constraints.items()
+                 if isinstance(c, Interval) and c.high == MAX_WINDOW_DAYS)
 
 
 @dataclass

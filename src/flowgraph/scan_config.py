@@ -204,13 +204,8 @@ class ScanConfig:
 
     def calendar(self) -> BusinessCalendar:
         """The rule set's calendar (:data:`flowgraph.config.CALENDARS`) with the overrides."""
-        kind = self.rules.calendar
-        if kind == "us_federal":
-            return BusinessCalendar.us_federal(self.extra_holidays, self.extra_workdays)
-        if kind == "weekdays":
-            return BusinessCalendar.weekdays_only(self.extra_holidays, self.extra_workdays)
-        return BusinessCalendar.prc(extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays,
-                                    beyond_coverage=self.beyond_coverage, holidays_file=self.holidays_file)
+        return business_calendar(self.rules.calendar, self.extra_holidays, self.extra_workdays,
+                                 self.beyond_coverage, self.holidays_file)
 
     def rates(self) -> RateTable:
         """The exchange-rate table: ``rates_file``, else the packaged illustrative one.
@@ -264,6 +259,19 @@ def _file_sha256(path: str) -> str:
     except OSError as exc:
         raise ConfigError(f"rates {path!r}: cannot be read ({exc.strerror}). Fix: check the path (relative to the "
                           "configuration file's folder) and its permissions.") from None
+
+
+def business_calendar(kind: str, extra_holidays=(), extra_workdays=(), beyond_coverage: str = "estimate",
+                      holidays_file: str | None = None) -> BusinessCalendar:
+    """A rule set's calendar (:data:`flowgraph.config.CALENDARS`: ``prc``, ``us_federal``,
+    ``weekdays``) with a configuration's overrides (the holidays file and what to do
+    beyond its coverage concern the PRC calendar only)."""
+    if kind == "us_federal":
+        return BusinessCalendar.us_federal(extra_holidays, extra_workdays)
+    if kind == "weekdays":
+        return BusinessCalendar.weekdays_only(extra_holidays, extra_workdays)
+    return BusinessCalendar.prc(extra_holidays=extra_holidays, extra_workdays=extra_workdays,
+                                beyond_coverage=beyond_coverage, holidays_file=holidays_file)
 
 
 def _is_date(value) -> bool:

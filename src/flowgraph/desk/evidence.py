@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from .._files import write_atomically
 from ..config import CHANNELS, PARTY_TYPES
 from ..graph import TransactionGraph, build_graph
+from ..scan_config import business_calendar
 from ..store import LARGE_VALUE_TYPOLOGIES, id_list_array, parse_json_lists
 
 #: Business days of the subject's own transactions kept before and after its hits'
@@ -58,7 +59,7 @@ def case_folder(store) -> Path:
     return Path(f"{store.path}.cases")
 
 
-def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = CONTEXT_DAYS,
+def case_edges(graph: TransactionGraph, hits: pd.DataFrame, reported=None, context_days: int = CONTEXT_DAYS,
                max_context: int = MAX_CONTEXT_TRANSACTIONS) -> np.ndarray:
     """Edge ids a case file of these hits may show (see the module docstring).
 
@@ -68,6 +69,8 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
         The scanned graph.
     hits : DataFrame
         Hits with ``subject``, ``txn_ids``, ``window_start``, ``window_end``.
+    reported : list-like of lists of str, optional
+        Evidence of more hits (the large-value ones), kept without context.
     context_days : int
         Business days kept around each subject's windows.
     max_context : int
@@ -78,10 +81,15 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, context_days: int = 
     ndarray of int64
         Sorted edge ids.
     """
-    if hits.empty or graph.n_edges == 0:
+    lists = [id_list_array(hits["txn_ids"]).flatten()] + ([] if reported is None else
+                                                          [id_list_array(reported).flatten()])
+    evidence = pa.concat_arrays([a.cast(pa.string()) for a in lists]).unique()
+    if not len(evidence) or graph.n_edges == 0:
         return np.zeros(0, np.int64)
-    evidence = id_list_array(hits["txn_ids"]).flatten().unique()
+    # one lookup of the 10^7 ids for every evidence list
     is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=evidence), dtype=bool)[graph.txn_pos]
+    if hits.empty:
+        return np.flatnonzero(is_evidence)
     # one interval of business days per subject account: the span of its hits, widened
     # a T+1 scan's input may no longer hold an older hit's subject: it keeps no context
     # (Arrow's hash lookup: numpy's isin of object arrays compares them pairwise)
@@ -125,17 +133,11 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         earlier = store.query("SELECT hit_id, subject, txn_ids, window_start, window_end FROM hits "
                               "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(stored.to_pylist())])
         earlier["txn_ids"] = parse_json_lists(earlier["txn_ids"].tolist())
-        hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c] if c != "txn_ids" else earlier[c])
-                             for c in columns})
+        hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c]) for c in columns})
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
-    edges = case_edges(graph, hits)
-    reportable = run_hits.loc[run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES), "txn_ids"]
-    if len(reportable):  # their evidence only: no context around their subjects
-        ids = id_list_array(reportable).flatten().unique()
-        keep = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=ids), dtype=bool)[graph.txn_pos]
-        keep[edges] = True
-        edges = np.flatnonzero(keep)
+    edges = case_edges(graph, hits, reported=run_hits.loc[run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES),
+                                                          "txn_ids"])
     pos = graph.txn_pos[edges]
     rows = graph.transactions
     home = graph.amount_home[edges]
@@ -239,16 +241,8 @@ def run_rule_set(config: dict):
 
 def run_calendar(config: dict):
     """The business calendar a scan used, from its recorded configuration."""
-    from ..calendar import BusinessCalendar
-
     calendar = config.get("calendar", {})
-    extra_holidays, extra_workdays = calendar.get("extra_holidays", ()), calendar.get("extra_workdays", ())
-    kind = run_rule_set(config).calendar
-    if kind == "us_federal":
-        return BusinessCalendar.us_federal(extra_holidays, extra_workdays)
-    if kind == "weekdays":
-        return BusinessCalendar.weekdays_only(extra_holidays, extra_workdays)
     holidays_file = calendar.get("holidays_file")
-    return BusinessCalendar.prc(extra_holidays=extra_holidays, extra_workdays=extra_workdays,
-                                beyond_coverage=calendar.get("beyond_coverage", "estimate"),
-                                holidays_file=holidays_file["path"] if holidays_file else None)
+    return business_calendar(run_rule_set(config).calendar, calendar.get("extra_holidays", ()),
+                             calendar.get("extra_workdays", ()), calendar.get("beyond_coverage", "estimate"),
+                             holidays_file["path"] if holidays_file else None)
