@@ -174,7 +174,8 @@ def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids) 
     """The group (alert) label of each hit: within a monitoring unit, hits whose windows
     overlap (sorted by start, chaining while they overlap) or that share a transaction are
     one group, transitively (connected components of those links). ``txn_ids``: each hit's
-    evidence transaction ids (an Arrow list column or lists)."""
+    evidence transaction ids (an Arrow list column or lists), or codes standing for them
+    (an Arrow list array of integers: equal transactions, equal codes)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -205,7 +206,11 @@ def _lengths(lists) -> np.ndarray:
 
 
 def _flat_codes(lists) -> tuple[np.ndarray, np.ndarray]:
-    """Lengths of the lists and a code per element (equal values, equal codes)."""
+    """Lengths of the lists and a code per element (equal values, equal codes); the lists
+    of an Arrow list array of integers are their own codes."""
+    if isinstance(lists, pa.Array) and pa.types.is_integer(lists.type.value_type):
+        lengths = pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
+        return lengths, lists.flatten().to_numpy().astype(np.int64)
     arrow = lists.array.__arrow_array__() if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype) else None
     if arrow is None:
         lists = list(lists)
@@ -245,7 +250,8 @@ class AlertInputs:
         return np.hstack([self.strength, self.features]), [*self.indicators.tolist(), *FEATURES]
 
 
-def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> AlertInputs:
+def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
+                 evidence_edges: pa.Array | None = None) -> AlertInputs:
     """Group hits into alerts and compute each alert's features (module docstring).
 
     Parameters
@@ -258,6 +264,10 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> Al
         Only ``band_weight`` is read (the strength of band-only indicators).
     config_hash : str
         Part of every alert id.
+    evidence_edges : Arrow list array of int, optional
+        Each hit's evidence as edge ids of one graph (a scan's own hits,
+        :data:`flowgraph.hits.EDGE_IDS`): shared transactions are found by comparing them
+        instead of the ids' text.
     """
     hits = hits.reset_index(drop=True)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
@@ -266,7 +276,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> Al
     start = hits["window_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     hit_id = hits["hit_id"].to_numpy(dtype=object)
-    label = _groups(pd.factorize(unit)[0], start, end, hits["txn_ids"])
+    label = _groups(pd.factorize(unit)[0], start, end, hits["txn_ids"] if evidence_edges is None else evidence_edges)
     # members of each alert in order of (start, hit id); the first names the alert
     order = np.lexsort((pd.factorize(hit_id, sort=True)[0], start, label))
     bounds = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0])
@@ -309,7 +319,8 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> Al
     return AlertInputs(frame, names, strength, hit_count, features, u)
 
 
-def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd.DataFrame:
+def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
+                 evidence_edges: pa.Array | None = None) -> pd.DataFrame:
     """Group scored hits into alerts and score them.
 
     Parameters
@@ -319,6 +330,8 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
     model : ModelConfig
     config_hash : str
         Part of every alert id.
+    evidence_edges : Arrow list array of int, optional
+        As for :func:`alert_inputs`.
 
     Returns
     -------
@@ -330,7 +343,7 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str) -> pd
     """
     if hits.empty:
         return pd.DataFrame(columns=list(COLUMNS))
-    inputs = alert_inputs(hits, model, config_hash)
+    inputs = alert_inputs(hits, model, config_hash, evidence_edges)
     return score_alerts(inputs, model)
 
 

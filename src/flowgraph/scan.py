@@ -56,6 +56,7 @@ from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
 from .graph import TransactionGraph, build_graph
+from .hits import EDGE_IDS
 from .io import Dataset, load_dataset
 from .money import RateTable
 from .scan_config import ScanConfig
@@ -129,11 +130,14 @@ def _column_digest(values: pd.Series, name: str) -> bytes:
 @dataclass
 class ScannedHits:
     """The hits of a scan, the band hits it set aside and the pass-through runs it traced
-    (see :func:`scan_hits`)."""
+    (see :func:`scan_hits`); ``evidence_edges``: each hit's evidence as edge ids of the
+    scanned graph (:data:`~flowgraph.hits.EDGE_IDS`, an Arrow list array in the order of
+    ``hits``), None when the hits were found on other graphs (a Dask scan's workers)."""
 
     hits: pd.DataFrame
     covered_ids: list
     member_runs: pd.DataFrame
+    evidence_edges: pa.Array | None = None
 
 
 def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]) -> ScannedHits:
@@ -174,7 +178,11 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     hits = pd.concat(found, ignore_index=True).reindex(columns=columns) if found else \
         pd.concat(frames, ignore_index=True)
     hits["w"] = _w_column(hits)
-    return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True))
+    edges = hits.pop(EDGE_IDS) if EDGE_IDS in hits.columns else None
+    if edges is not None and (edges.isna().any() or not isinstance(edges.dtype, pd.ArrowDtype)):
+        edges = None  # a detector's table without them (built in Python): the ids are compared as text
+    return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True),
+                       None if edges is None else id_list_array(edges))
 
 
 def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
@@ -308,15 +316,39 @@ def _chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
 
 
 def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame, written: pd.DataFrame | None = None,
-                             run_id: str | None = None) -> list[dict]:
+                             run_id: str | None = None, evidence_edges: pa.Array | None = None) -> list[dict]:
     """Hits above their ceiling (u > 1) none of whose evidence transactions is in a
     large-value hit (single or daily cumulative, of either party, from this run or an
     earlier one): SPEC §4 says such a flow must have triggered a report. ``written``: the
-    hits run ``run_id`` stored, held in memory, so only other runs' are read from the store."""
-    over = hits[["hit_id", "typology", "utilisation", "txn_ids", "window_start", "window_end"]][
-        (hits["utilisation"] > 1) & (hits["detector"] != "large_value")]
-    if over.empty:
+    hits run ``run_id`` stored, held in memory, so only other runs' are read from the store.
+    ``evidence_edges``: the evidence of ``hits`` as edge ids of one graph, when ``hits``
+    are every hit there is (nothing else stored): compared as integers, not text."""
+    over = ((hits["utilisation"] > 1) & (hits["detector"] != "large_value")).to_numpy(dtype=bool)
+    if not over.any():
         return []
+    if evidence_edges is not None:
+        any_reported = _in_large_value_hits(hits, evidence_edges)[over]
+    else:
+        any_reported = _in_stored_large_value_hits(store, config_hash, hits[over], written, run_id)
+    late = hits.loc[over].loc[~any_reported]
+    return [{"hit_id": h, "typology": t, "utilisation": round(float(u), 4)}
+            for h, t, u in zip(late["hit_id"], late["typology"], late["utilisation"])]
+
+
+def _in_large_value_hits(hits: pd.DataFrame, evidence_edges: pa.Array) -> np.ndarray:
+    """Which hits have an evidence edge that a large-value hit among ``hits`` has too."""
+    edge = evidence_edges.flatten().to_numpy()
+    owner = np.asarray(pc.list_parent_indices(evidence_edges))
+    large = hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
+    reported = np.zeros(int(edge.max(initial=-1)) + 1, bool)
+    reported[edge[large[owner]]] = True
+    return np.bincount(owner, weights=reported[edge], minlength=len(hits)) > 0
+
+
+def _in_stored_large_value_hits(store: Store | None, config_hash: str, over: pd.DataFrame,
+                                written: pd.DataFrame | None, run_id: str | None) -> np.ndarray:
+    """Which of the hits ``over`` have an evidence transaction in a large-value hit that
+    ``written`` holds or another run stored."""
     first, last = over["window_start"].min().normalize(), over["window_end"].max().normalize()
     reported = pa.array([] if store is None else store.large_value_evidence(
         config_hash, str(first.date()), str(last.date()), written_by_other_than=run_id), pa.string())
@@ -327,11 +359,8 @@ def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame,
         reported = pa.concat_arrays([reported, id_list_array(large["txn_ids"]).flatten()])
     evidence = id_list_array(over["txn_ids"])
     is_reported = np.asarray(pc.is_in(evidence.flatten(), value_set=reported.unique()))
-    any_reported = np.bincount(np.asarray(pc.list_parent_indices(evidence)), weights=is_reported,
-                               minlength=len(over)) > 0
-    return [{"hit_id": h, "typology": t, "utilisation": round(float(u), 4)}
-            for h, t, u in zip(over["hit_id"][~any_reported], over["typology"][~any_reported],
-                               over["utilisation"][~any_reported])]
+    return np.bincount(np.asarray(pc.list_parent_indices(evidence)), weights=is_reported,
+                       minlength=len(over)) > 0
 
 
 def output_folder(out: str | Path) -> Path:
@@ -604,9 +633,10 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
         committed = pool.submit(commit)
         with clock("alerts"):
             run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
-            alerts = build_alerts(run_hits, config.model, config.config_hash)
-            checks = {"u_above_1_without_large_value": _large_value_cross_check(None, config.config_hash,
-                                                                                run_hits, run_hits)}
+            edges = scanned.evidence_edges  # the run's hits are all there is: evidence compared as edge ids
+            alerts = build_alerts(run_hits, config.model, config.config_hash, edges)
+            checks = {"u_above_1_without_large_value": _large_value_cross_check(
+                None, config.config_hash, run_hits, run_hits, evidence_edges=edges)}
         with clock("exports"):  # every alert holds hits of this run
             tables = export_tables(run_hits, alerts, reveal_ids, key_file)
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
@@ -614,7 +644,7 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
                 tables = None
         if keep_cases is not None:
             with clock("case_transactions"):
-                keep_cases(run_hits, alerts)
+                keep_cases(run_hits, alerts, edges)
         changes = committed.result()
     with clock("alerts"):
         store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)
