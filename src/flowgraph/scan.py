@@ -140,6 +140,10 @@ class ScannedHits:
     evidence_edges: pa.Array | None = None
 
 
+#: Detectors run at once by a scan (:func:`scan_hits`); their kernels are parallel too.
+DETECTOR_THREADS = 2
+
+
 def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]) -> ScannedHits:
     """Every registered detector's hits whose runs reach ``days`` (business-day indices),
     plus the tolerance band: hits found only with the relaxed parameters, marked
@@ -152,24 +156,13 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     (:func:`~flowgraph.detectors.pass_through.member_runs`): stored chains made of them are
     recomputed.
     """
-    first, last = days
-    frames, covered_ids, traced = [], [], []
-    band = config.model.tolerance_band
-    for name, entry in REGISTRY.items():
-        params = config.detector_params[name]
-        relaxed_params = params.relaxed(band) if band > 0 else params
-        relaxed = entry.detect(graph, relaxed_params, (first, last)).frame if relaxed_params != params else None
-        strict = entry.detect(graph, params, (first, last)).frame
-        if relaxed is not None and len(relaxed):
-            # a strict hit covers a band hit only if its run reaches the band hit's run
-            reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
-            covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
-            covered = _covered(relaxed, covering)
-            covered_ids += relaxed.loc[covered, "hit_id"].tolist()
-            frames.append(relaxed[~covered].assign(in_band=True))
-            traced.append(member_runs(relaxed))
-        frames.append(strict.assign(in_band=False))
-        traced.append(member_runs(strict))
+    # two detectors at a time: one's Python (hit tables) runs while the other's kernels,
+    # which let go of the GIL, run; the results are put together in registry order
+    with ThreadPoolExecutor(max_workers=DETECTOR_THREADS) as pool:
+        per_detector = list(pool.map(lambda name: _detector_hits(graph, config, name, days), REGISTRY))
+    frames = [f for frames, _, _ in per_detector for f in frames]
+    covered_ids = [i for _, ids, _ in per_detector for i in ids]
+    traced = [t for _, _, runs in per_detector for t in runs]
     forget(graph)
     # the tables of detectors that found nothing have untyped (object) columns: concatenated,
     # they would turn the evidence lists of every hit into Python objects
@@ -183,6 +176,31 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
         edges = None  # a detector's table without them (built in Python): the ids are compared as text
     return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True),
                        None if edges is None else id_list_array(edges))
+
+
+def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days: tuple[int, int]
+                   ) -> tuple[list[pd.DataFrame], list[str], list[pd.DataFrame]]:
+    """One detector's part of :func:`scan_hits`: its hit tables (band hits not covered,
+    then strict hits), the ids of the band hits strict hits cover, the pass-through runs
+    it traced."""
+    first, last = days
+    entry, params = REGISTRY[name], config.detector_params[name]
+    band = config.model.tolerance_band
+    relaxed_params = params.relaxed(band) if band > 0 else params
+    relaxed = entry.detect(graph, relaxed_params, (first, last)).frame if relaxed_params != params else None
+    strict = entry.detect(graph, params, (first, last)).frame
+    frames, covered_ids, traced = [], [], []
+    if relaxed is not None and len(relaxed):
+        # a strict hit covers a band hit only if its run reaches the band hit's run
+        reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
+        covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
+        covered = _covered(relaxed, covering)
+        covered_ids += relaxed.loc[covered, "hit_id"].tolist()
+        frames.append(relaxed[~covered].assign(in_band=True))
+        traced.append(member_runs(relaxed))
+    frames.append(strict.assign(in_band=False))
+    traced.append(member_runs(strict))
+    return frames, covered_ids, traced
 
 
 def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
