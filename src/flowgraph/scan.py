@@ -448,7 +448,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
              on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None,
              first_day: str | None = None, last_day: str | None = None,
-             rates: RateTable | None = None) -> ScanResult:
+             rates: RateTable | None = None, release_input: bool = False) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -490,6 +490,11 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         The exchange rates ``dataset`` was (or, given as a path, is) validated with; they
         also convert amounts into the rule set's home currency. Default: the
         configuration's (``config.rates()``). The manifest records which (``rates``).
+    release_input : bool
+        Once the graph is built, replace the transaction table of ``dataset`` (a Dataset)
+        with the few columns the scan still reads (``TransactionGraph.transactions``), so
+        the rest can be let go while the scan runs (the CLI does: at 10^7 transactions it
+        is about a gigabyte). Default: ``dataset`` is left as it was given.
 
     Raises
     ------
@@ -502,7 +507,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     rates = rates or config.rates()
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
-    window = None
+    window, given = None, isinstance(dataset, Dataset)
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock, first_day, last_day,
                               rates)
@@ -521,21 +526,27 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         first, last, mode = _scan_days(graph, as_of, first_day, last_day)
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
+    scanned, window = None if window is None else window.scanned, None
+    with clock("fingerprint"):
+        fingerprint = data_fingerprint(table)
+    if release_input or not given:
+        # from here on the scan reads the graph, which keeps the few columns it needs (not
+        # copied): the table's other columns (account ids, times, ...) are let go
+        dataset.transactions.table = graph.transactions
+    del table, dataset
     store = Store(store_path or out / "store.sqlite")
     try:
         with store.lock(wait_s):
-            return _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk, clock, rates, None if window is None else window.scanned)
+            return _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file,
+                        progress, on_chunk, clock, rates, scanned, fingerprint)
     finally:
         store.close()
 
 
-def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk, clock, rates, scanned: ScannedHits | None = None, fingerprint: str | None = None) -> ScanResult:
+def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
+         on_chunk, clock, rates, scanned: ScannedHits | None, fingerprint: str) -> ScanResult:
     # of the graph only its days, calendar and size are used: a Dask scan, whose graphs were
     # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
-    with clock("fingerprint"):
-        fingerprint = fingerprint or data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
     data_range = (graph.business_days[0], graph.business_days[-1])
     run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
