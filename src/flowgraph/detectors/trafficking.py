@@ -440,7 +440,7 @@ def _detector(name: str, params: type, detect, weight: float, imitated_by: str) 
 
 
 # Weights are not fitted (the model's training seeds plant no trafficking); they are set
-# against the alert threshold (1.1, flowgraph.alerts.ModelConfig; 1.71 when they were set) from the held-out quality
+# against the alert threshold (1.1, flowgraph.alerts.ModelConfig) from the held-out quality
 # run (benchmarks/results/quality/trafficking.md, seeds 101-102): a red flag whose hits were
 # all on planted patterns raises an alert on its own (weight = threshold); a noisier one
 # needs a second indicator (half the threshold, rounded up: two of them reach it; the
