@@ -75,7 +75,8 @@ scored_hit = st.tuples(st.sampled_from(["c1", "c2", ""]), st.sampled_from(["a1",
        st.dictionaries(st.sampled_from(sorted(FAMILIES)), st.sampled_from([0.0, 0.5, 1.0, 2.5])),
        st.sampled_from([0.0, 0.5, 1.0]), st.sampled_from([0.0, 0.5]), st.sampled_from([0.0, 0.3]),
        st.sampled_from([0.0, 1.0, -0.4]))
-def test_alerts_match_a_plain_python_scorer(hits, weights, band_weight, utilisation_weight, amount_weight, reach_weight):
+def test_alerts_match_a_plain_python_scorer(hits, weights, band_weight, utilisation_weight, amount_weight,
+                                            reach_weight):
     """Scores, explanations, contributions, members and ids of every alert, built with
     arrays, equal the model computed one alert at a time (band-only indicators, features
     of non-reportable hits only)."""

@@ -36,11 +36,12 @@ bands) and the grouping of SPEC §5.
   typology: they join alerts and have an indicator, but feed no other feature.
 - **Score**: a linear (additive) model, the log-odds of a logistic regression without
   its intercept: Σ weight × feature. Indicator weights are ≥ 0, so no indicator lowers a
-  score; of the features only :data:`SIGNED_FEATURES` may; the score does not saturate. The explanation gives every feature's value, weight
-  and contribution; the ``contributions`` column has the contributions alone (JSON). An
-  alert is raised when its score reaches ``alert_threshold`` (``flowgraph learn``: minus
-  the fitted intercept, a probability of 0.5; the default: chosen on the training seeds,
-  see ``benchmarks/bench/fit_model.py``). Ties are broken by the alert id.
+  score; of the features only :data:`SIGNED_FEATURES` may; the score does not saturate.
+  The explanation gives every feature's value, weight and contribution; the
+  ``contributions`` column has the contributions alone (JSON). An alert is raised when
+  its score reaches ``alert_threshold`` (``flowgraph learn``: minus the fitted intercept,
+  a probability of 0.5; the default: chosen on the training seeds, see
+  ``benchmarks/bench/fit_model.py``). Ties are broken by the alert id.
 - **Defaults**: the weights were fitted by ``benchmarks/bench/fit_model.py`` (an L2
   logistic regression, :func:`flowgraph.learn.fit_weights`) on alerts of the simulator's
   training seeds, labelled by its ground truth; the held-out seeds of the quality

@@ -81,7 +81,8 @@ def _fit_once(X: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float,
 
     rate = float(np.sum(sw * y) / total)
     start = np.r_[np.zeros(k), math.log((rate + 1e-9) / (1 - rate + 1e-9))]
-    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(None if free else 0.0, None) for free in signed.tolist()] + [(None, None)])
+    bounds = [(None if free else 0.0, None) for free in signed.tolist()] + [(None, None)]
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
     return result.x[:k], float(result.x[k])
 
 
@@ -269,7 +270,8 @@ def _config_text(config_path, model: ModelConfig, fit: Fit, store_path, summary:
              f"# (configuration {summary['config_hash']}): {summary['decided']} decided alerts "
              f"({summary['positive']} case/reported, {summary['excluded']} excluded);",
              f"# L2 logistic regression, weights >= 0 but {', '.join(SIGNED_FEATURES)}'s, L2 {fit.l2} chosen by "
-             f"{fit.folds}-fold CV: mean log loss {fit.cv_log_loss:.4f} (base rate {fit.base_log_loss:.4f}); threshold = -intercept {-fit.intercept}.",
+             f"{fit.folds}-fold CV: mean log loss {fit.cv_log_loss:.4f} (base rate {fit.base_log_loss:.4f}); "
+             f"threshold = -intercept {-fit.intercept}.",
              f"# Backtest on those decisions: precision {summary['precision_before']} -> {summary['precision_after']}, "
              f"recall {summary['recall_before']} -> {summary['recall_after']}.",
              "[model]"]
