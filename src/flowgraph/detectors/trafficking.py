@@ -440,18 +440,18 @@ def _detector(name: str, params: type, detect, weight: float, imitated_by: str) 
 
 
 # Weights are not fitted (the model's training seeds plant no trafficking); they are set
-# against the alert threshold (1.71, flowgraph.alerts.ModelConfig) from the held-out quality
+# against the alert threshold (1.1, flowgraph.alerts.ModelConfig) from the held-out quality
 # run (benchmarks/results/quality/trafficking.md, seeds 101-102): a red flag whose hits were
 # all on planted patterns raises an alert on its own (weight = threshold); a noisier one
 # needs a second indicator (half the threshold, rounded up: two of them reach it; the
 # model's utilisation feature, a W(N, D) evasion signature, can also lift one over it).
 DETECTORS = (
     # precision 1.00 (8 hits, 8 on planted patterns), 0 of 8 cash-allowance look-alikes hit
-    _detector("trafficking_small_cash", SmallCashParams, detect_small_cash, 1.71, "cash_allowance"),
+    _detector("trafficking_small_cash", SmallCashParams, detect_small_cash, 1.1, "cash_allowance"),
     # precision 1.00 (8 of 8), 0 of 8 migrant-remittance look-alikes hit
-    _detector("trafficking_remittance", RemittanceParams, detect_remittance, 1.71, "migrant_remittance"),
+    _detector("trafficking_remittance", RemittanceParams, detect_remittance, 1.1, "migrant_remittance"),
     # precision 0.67 (8 of 12), 2 of 8 retail-branch look-alikes hit: not alone
-    _detector("trafficking_cash_deposits", CashDepositParams, detect_cash_deposits, 0.86, "retail_branch_deposits"),
+    _detector("trafficking_cash_deposits", CashDepositParams, detect_cash_deposits, 0.55, "retail_branch_deposits"),
     # precision 0.67 (8 of 12), 3 of 8 night-shift look-alikes hit: not alone
-    _detector("trafficking_night_cash", NightCashParams, detect_night_cash, 0.86, "night_shift_cash"),
+    _detector("trafficking_night_cash", NightCashParams, detect_night_cash, 0.55, "night_shift_cash"),
 )
