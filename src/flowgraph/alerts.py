@@ -57,6 +57,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -437,11 +438,13 @@ def transaction_share(hits: pd.DataFrame) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         phi_sum = hits["ceiling"].to_numpy(dtype=float) / hits["w"].to_numpy(dtype=float)
         per_txn = amount / n_txns
-    measures = hits["measures"].fillna("{}").astype(str).to_numpy(dtype=object) if "measures" in hits else None
-    if measures is not None:
-        listed = np.flatnonzero([any(f'"{k}"' in m for k in LISTED_AMOUNTS) for m in measures])
+    if "measures" in hits:  # the few hits that list amounts, found by Arrow, not a Python test per hit
+        measures = pa.array(hits["measures"], pa.string(), from_pandas=True)
+        pattern = "|".join(re.escape(json.dumps(k)) for k in LISTED_AMOUNTS)
+        listed = np.flatnonzero(pc.match_substring_regex(measures, pattern).fill_null(False).to_numpy(
+            zero_copy_only=False))
         for i in listed.tolist():
-            found = json.loads(measures[i])
+            found = json.loads(measures[i].as_py())
             values = list(found.get("hop_amounts") or []) + [x for leg in found.get("leg_amounts") or [] for x in leg]
             if values:
                 per_txn[i] = max(values)

@@ -164,8 +164,9 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         "amount_home": home, "amount_foreign": graph.amount_foreign[edges],
         "channel": np.asarray(CHANNELS, dtype=object)[graph.channel[edges]],
     })
-    accounts = np.unique(np.concatenate([graph.src[edges], graph.dst[edges]]))
-    accounts = accounts[accounts >= 0]
+    touched = np.zeros(graph.n_accounts + 1, bool)  # the extra slot: the missing side of a cash edge
+    touched[graph.src[edges]] = touched[graph.dst[edges]] = True
+    accounts = np.flatnonzero(touched[:-1])
     customer, party = graph.account_customer[accounts], graph.account_party[accounts]
     known_party = (party >= 0) & (party < len(PARTY_TYPES))
     account_table = pa.table({
