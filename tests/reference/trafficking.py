@@ -47,3 +47,32 @@ def in_band(amount, level, band_low):
     shortest decimal forms: 0.5 is a half, amounts are cents)."""
     amount, level = Decimal(repr(float(amount))), Decimal(repr(float(level)))
     return Decimal(repr(float(band_low))) * level <= amount < level
+
+
+def turnover_runs_reference(events, window_days, min_cents, last_day):
+    """``events``: (account, day, cents, veto) tuples. A day qualifies when the window
+    ending on it holds at least ``min_cents`` (summed as Python integers) and no vetoing
+    event. Returns sorted (account, first_day, last_day, peak_day, peak_cents,
+    peak_events) tuples, the peak the earliest day with the most money."""
+    by_account = {}
+    for account, day, cents, veto in events:
+        by_account.setdefault(account, []).append((day, int(cents), veto))
+    runs = []
+    for account in sorted(by_account):
+        run = None
+        for d in range(last_day + 1):
+            inside = [e for e in by_account[account] if d - window_days + 1 <= e[0] <= d]
+            money = sum(e[1] for e in inside)
+            if money >= min_cents and not any(e[2] for e in inside):
+                if run is None:
+                    run = [d, d, (d, money, len(inside))]
+                else:
+                    run[1] = d
+                    if money > run[2][1]:
+                        run[2] = (d, money, len(inside))
+            elif run is not None:
+                runs.append((account, run[0], run[1], *run[2]))
+                run = None
+        if run is not None:
+            runs.append((account, run[0], run[1], *run[2]))
+    return sorted(runs)

@@ -44,11 +44,13 @@ from typing import ClassVar
 import numpy as np
 
 from .._kernels.segments import segment_sum
-from .._kernels.trafficking import window_runs
+from .._kernels.trafficking import turnover_runs, window_runs
 from ..config import CASH_IDENTIFICATION_LEVELS, CHANNELS, HIGH_RISK_COUNTRIES, get_rule_set
 from ..errors import ConfigError
+from ..money import PARTY_ENTITY, PARTY_PERSON
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ._common import in_scan, memo, monitored, phi_table, prepare, share_cents, threshold_cents
+from . import trafficking_accounts
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Constraint, Interval, KnownRuleSet, validate_params
 
@@ -263,13 +265,15 @@ def unavailable(name: str, graph) -> str | None:
 # -- the shared path ---------------------------------------------------------------------
 
 def _window_hits(graph, detector: str, params, days, window_days: int, events, min_events: int,
-                 min_groups: int = 1, min_flagged_share: float = 0.0, measures=None) -> HitTable:
+                 min_groups: int = 1, min_flagged_share: float = 0.0, measures=None, runs_of=None) -> HitTable:
     """Hits of one trafficking detector from its events.
 
     ``events(graph, rules)`` returns ``(account, edge, group, n_groups, flagged)`` arrays:
     each event's account (dense index), edge id, group and flag; the kernel counts exactly
     these events, and a hit's evidence is those of its account inside its run's windows.
     ``measures(runs)`` gives the detector's measures from the kernel's peak columns.
+    ``runs_of(offsets, day, edge, flagged, last)``, when given, finds the runs instead of
+    :func:`window_runs` (events sorted by account and time).
     """
     prepared = prepare(graph, params, days)
     if prepared is None or unavailable(detector, graph) is not None:
@@ -283,7 +287,7 @@ def _window_hits(graph, detector: str, params, days, window_days: int, events, m
     day = graph.day[edge].astype(np.int64)
     offsets = np.searchsorted(account, np.arange(graph.n_accounts + 1)).astype(np.int64)
     runs = window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
-                       min_flagged_share, last)
+                       min_flagged_share, last) if runs_of is None else runs_of(offsets, day, edge, flagged, last)
     chosen = monitored(graph)[runs.account] & in_scan(runs.last_day, first)
     runs = type(runs)(*(column[chosen] for column in runs))
     if not len(runs.account):
@@ -432,11 +436,112 @@ def detect_night_cash(graph, params: NightCashParams = NightCashParams(), days=N
                                                "night_share": runs.peak_flagged / np.maximum(runs.peak_events, 1)})
 
 
-def _detector(name: str, params: type, detect, weight: float, imitated_by: str) -> Detector:
+@dataclass(frozen=True)
+class LivelihoodParams:
+    """Parameters of ``trafficking_no_livelihood``.
+
+    Parameters
+    ----------
+    rule_set : str
+    window_days : int
+        Trailing window, business days (25: a month holds at most 23, so a monthly salary
+        or pension always falls inside one).
+    min_cash_turnover : float
+        Least cash turnover (cash in + cash out, home currency) within the window: 50,000
+        yuan. ILLUSTRATIVE, not a regulatory number: the amount of one large-value cash
+        report (LV-CASH, PBOC-2016) moved in cash within a month by a person with no
+        visible income is far more than a household without earnings spends, and well
+        above what the simulator's ordinary persons move.
+    """
+
+    rule_set: str = "PBOC-2016"
+    window_days: int = 25
+    min_cash_turnover: float = 50_000.0
+
+    _parameter_constraints: ClassVar[dict] = {
+        "rule_set": KnownRuleSet(),
+        "window_days": Interval(int, 1, MAX_WINDOW_DAYS),
+        "min_cash_turnover": Interval(float, 0.0, math.inf, closed="neither"),
+    }
+
+    def __post_init__(self) -> None:
+        validate_params(self)
+
+    def relaxed(self, band: float) -> "LivelihoodParams":
+        """A lower turnover (lowered by ``band``)."""
+        return dataclasses.replace(self, min_cash_turnover=self.min_cash_turnover * (1 - band))
+
+
+def livelihood_unavailable(graph) -> str | None:
+    """Why ``trafficking_no_livelihood`` cannot run: no account is typed an entity, so an
+    income from an employer or a business cannot be told from any other transfer."""
+    if graph.n_accounts and not np.any(graph.account_party == PARTY_ENTITY):
+        return ("trafficking_no_livelihood disabled: no account is typed 'entity' (accounts table column "
+                "'party_type'), so incomes from employers and businesses cannot be told. Give party types to "
+                "run this human-trafficking red flag (000).")
+    return None
+
+
+def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), days=None) -> HitTable:
+    """``trafficking_no_livelihood`` hits whose runs reach the scan range (module docstring).
+
+    A person's account qualifies on a business day when its cash turnover within the
+    trailing ``window_days`` (cash paid in plus cash taken out, integer cents) is at least
+    ``min_cash_turnover``, and no transfer from an account typed ``entity`` (a salary, a
+    pension from a fund, a business's income) reached it in that window.
+
+    What it cannot see: incomes paid from accounts whose party type is unknown (an
+    employer banking elsewhere, whose account is in no accounts table) look like no
+    income, as do a pension or benefit paid by a person or in cash; income held at
+    another bank is invisible; and a person who receives one token transfer from an
+    entity is cleared for the whole window.
+
+    Parameters
+    ----------
+    graph : TransactionGraph
+    params : LivelihoodParams
+    days : (first, last), optional
+
+    Returns
+    -------
+    HitTable
+    """
+    if livelihood_unavailable(graph) is not None:
+        return HitTable.empty()
+    person = np.append(graph.account_party == PARTY_PERSON, False)  # index -1 (no account): not a person
+
+    def events(graph, rules):
+        cash = graph.channel == CASH
+        side = np.where(graph.src >= 0, graph.src, graph.dst).astype(np.int64)
+        income = ~cash & (graph.src >= 0) & (graph.dst >= 0) & (graph.account_party[graph.src] == PARTY_ENTITY)
+        cash_edge = np.flatnonzero(cash & person[side])
+        income_edge = np.flatnonzero(income & person[graph.dst])
+        edge = np.concatenate([cash_edge, income_edge])
+        account = np.concatenate([side[cash_edge], graph.dst[income_edge].astype(np.int64)])
+        veto = np.concatenate([np.zeros(len(cash_edge), np.int64), np.ones(len(income_edge), np.int64)])
+        group, n_groups = _one_group(len(edge))
+        return account, edge, group, n_groups, veto
+
+    def runs_of(offsets, day, edge, veto, last):
+        money = np.where(veto == 1, 0, graph.amount_home_cents[edge])
+        return turnover_runs(offsets, day, money, veto, params.window_days,
+                             threshold_cents(params.min_cash_turnover), last)
+
+    return _window_hits(graph, "trafficking_no_livelihood", params, days, params.window_days, events, 1,
+                        runs_of=runs_of,
+                        measures=lambda runs: {"cash_turnover": runs.peak_cents / 100, "cash_movements": runs.peak_events,
+                                               "min_cash_turnover": np.full(len(runs.account),
+                                                                            params.min_cash_turnover)})
+
+
+def _detector(name: str, params: type, detect, weight: float, imitated_by: str, why_not=None,
+              id_measures: tuple = ()) -> Detector:
     """A registry entry whose one typology, named as the detector, finds the planted
-    typology of the same name."""
-    return Detector(name, params, detect, (Typology(name, FAMILY, weight, finds=(name,), imitated_by=(imitated_by,)),),
-                    unavailable=functools.partial(unavailable, name))
+    typology of the same name; ``why_not(graph)`` says why it cannot run (default
+    :func:`unavailable`)."""
+    return Detector(name, params, detect, (Typology(name, FAMILY, weight, finds=(name,), imitated_by=(imitated_by,),
+                                                    id_measures=id_measures),),
+                    unavailable=why_not or functools.partial(unavailable, name))
 
 
 # Weights are not fitted (the model's training seeds plant no trafficking); they are set
@@ -454,4 +559,14 @@ DETECTORS = (
     _detector("trafficking_cash_deposits", CashDepositParams, detect_cash_deposits, 0.86, "retail_branch_deposits"),
     # precision 0.67 (8 of 12), 3 of 8 night-shift look-alikes hit: not alone
     _detector("trafficking_night_cash", NightCashParams, detect_night_cash, 0.86, "night_shift_cash"),
+    # WEIGHTS_PENDING
+    _detector("trafficking_many_accounts", trafficking_accounts.ManyAccountsParams,
+              trafficking_accounts.detect_many_accounts, 0.86, "family_accounts",
+              functools.partial(trafficking_accounts.unavailable, "trafficking_many_accounts")),
+    _detector("trafficking_shared_contact", trafficking_accounts.SharedContactParams,
+              trafficking_accounts.detect_shared_contact, 0.86, "family_accounts",
+              functools.partial(trafficking_accounts.unavailable, "trafficking_shared_contact"),
+              id_measures=("contact_id",)),
+    _detector("trafficking_no_livelihood", LivelihoodParams, detect_no_livelihood, 0.86, "self_employed_cash",
+              livelihood_unavailable),
 )
