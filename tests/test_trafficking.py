@@ -2,6 +2,8 @@
 on hand-built data with a known answer (thresholds inclusive), absent columns disabling
 their detector with a note, and the default simulated bank unchanged."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,11 @@ from flowgraph.detectors.trafficking import (CashDepositParams, NightCashParams,
                                              detect_no_livelihood, detect_remittance, detect_small_cash)
 from flowgraph.detectors.trafficking_accounts import (ManyAccountsParams, SharedContactParams, detect_many_accounts,
                                                       detect_shared_contact)
+from flowgraph.cli import main
+from flowgraph.desk.reports import validate_str_draft, write_report_drafts
 from flowgraph.io import load_dataset
+from flowgraph.scan import run_scan
+from flowgraph.store import Store
 from flowgraph.errors import ConfigError
 from flowgraph.simulate import simulate
 from flowgraph.simulate.trafficking import TRAFFICKING_NAMES
@@ -266,3 +272,27 @@ def test_the_new_detectors_give_the_same_hits_in_chunks_and_in_t_plus_1_scans(pl
             daily.append(run_detectors(build_graph(transactions[keep].reset_index(drop=True), accounts), NEW,
                                        days=(graph.business_days[d], graph.business_days[d])).frame)
         pd.testing.assert_frame_equal(_latest(daily), whole)
+
+
+def test_a_hit_without_evidence_transactions_gets_a_case_file_and_a_report_draft(tmp_path, monkeypatch):
+    """Accounts opened together but not used yet: the hit cites no transaction and has no
+    W(N, D) ceiling; the desk shows and drafts it all the same."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    (tmp_path / "t.csv").write_text("\n".join(line for line in HAND_TXNS.splitlines() if not line.startswith(
+        ("t1,", "t2,", "t3,"))) + "\n")
+    (tmp_path / "a.csv").write_text(HAND_ACCOUNTS)
+    run_scan(load_dataset(tmp_path / "t.csv", accounts=tmp_path / "a.csv"), tmp_path / "out", progress=False)
+    store = Store(tmp_path / "out" / "store.sqlite", create=False)
+    hits = store.query("SELECT hit_id, txn_ids, ceiling FROM hits WHERE typology = 'trafficking_many_accounts'")
+    assert len(hits) == 1 and json.loads(hits["txn_ids"][0]) == [] and hits["ceiling"].isna().all()
+    alert = store.query("SELECT alert_id FROM alerts WHERE hit_ids LIKE ?", [f"%{hits['hit_id'][0]}%"])["alert_id"][0]
+    assert main(["show", alert, "--store", str(tmp_path / "out" / "store.sqlite"), "--out",
+                 str(tmp_path / "case.html")]) == 0
+    assert alert in (tmp_path / "case.html").read_text()
+    store.dispose(alert, "case", "ann")
+    result = write_report_drafts(store, tmp_path / "drafts", today="2024-12-02")
+    draft = json.loads((tmp_path / "drafts" / f"str-{alert}.json").read_text())
+    validate_str_draft(draft)
+    assert [h["ceiling"] for h in draft["transactions_and_behaviour"]["hits"]] == [None]
+    assert "no W(N, D) ceiling applies" in (tmp_path / "drafts" / f"str-{alert}.md").read_text()
+    assert [p.name for p in result["drafts"]] == [f"str-{alert}.json"]
