@@ -11,12 +11,18 @@ from decimal import Decimal
 from fractions import Fraction
 
 
+def _by_account(events):
+    """Account -> its (day, second field, third field) events."""
+    by_account = {}
+    for account, day, a, b in events:
+        by_account.setdefault(account, []).append((day, int(a), int(b)))
+    return by_account
+
+
 def window_runs_reference(events, window_days, min_events, min_groups, min_flagged_share, last_day):
     """``events``: (account, day, group, flagged) tuples. Returns sorted (account,
     first_day, last_day, peak_day, peak_events, peak_groups, peak_flagged) tuples."""
-    by_account = {}
-    for account, day, group, flagged in events:
-        by_account.setdefault(account, []).append((day, group, flagged))
+    by_account = _by_account(events)
     share = Fraction(repr(float(min_flagged_share)))
     runs = []
     for account in sorted(by_account):
@@ -54,9 +60,7 @@ def turnover_runs_reference(events, window_days, min_cents, last_day):
     ending on it holds at least ``min_cents`` (summed as Python integers) and no vetoing
     event. Returns sorted (account, first_day, last_day, peak_day, peak_cents,
     peak_events) tuples, the peak the earliest day with the most money."""
-    by_account = {}
-    for account, day, cents, veto in events:
-        by_account.setdefault(account, []).append((day, int(cents), veto))
+    by_account = _by_account(events)
     runs = []
     for account in sorted(by_account):
         run = None

@@ -40,6 +40,17 @@ class EventRuns(NamedTuple):
 
 
 @jit
+def _next_change(day, enter, leave, hi, window_days):
+    """The next day the window changes: an event enters (its day) or leaves (its day +
+    ``window_days``); ``enter`` and ``leave`` are the next events to do so, ``hi`` the end
+    of the account's events."""
+    change = day[enter] if enter < hi else day[leave] + window_days
+    if leave < hi and day[leave] + window_days < change:
+        change = day[leave] + window_days
+    return change
+
+
+@jit
 def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
                  share_numerator, share_denominator, last_day):
     n_max = len(day)
@@ -56,9 +67,7 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
         run_first, run_last = 0, 0
         peak_day, peak_events, peak_groups, peak_flagged = 0, 0, 0, 0
         while enter < hi or leave < hi:
-            change = day[enter] if enter < hi else day[leave] + window_days
-            if leave < hi and day[leave] + window_days < change:
-                change = day[leave] + window_days
+            change = _next_change(day, enter, leave, hi, window_days)
             if change > last_day:
                 break
             while enter < hi and day[enter] == change:
@@ -78,9 +87,7 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
                 n_flagged -= flagged[leave]
                 leave += 1
             # the window stays as it is until the next change point
-            following = day[enter] if enter < hi else day[leave] + window_days
-            if leave < hi and day[leave] + window_days < following:
-                following = day[leave] + window_days
+            following = _next_change(day, enter, leave, hi, window_days)
             segment_last = min(following - 1, last_day)
             qualifies = events >= min_events and groups >= min_groups and n_flagged * share_denominator >= share_numerator * events
             if qualifies:
@@ -166,9 +173,7 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day):
         run_first, run_last = 0, 0
         peak_day, peak_cents, peak_events = 0, 0, 0
         while enter < hi or leave < hi:
-            change = day[enter] if enter < hi else day[leave] + window_days
-            if leave < hi and day[leave] + window_days < change:
-                change = day[leave] + window_days
+            change = _next_change(day, enter, leave, hi, window_days)
             if change > last_day:
                 break
             while enter < hi and day[enter] == change:
@@ -181,9 +186,7 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day):
                 events -= 1
                 vetoes -= veto[leave]
                 leave += 1
-            following = day[enter] if enter < hi else day[leave] + window_days
-            if leave < hi and day[leave] + window_days < following:
-                following = day[leave] + window_days
+            following = _next_change(day, enter, leave, hi, window_days)
             segment_last = min(following - 1, last_day)
             if total >= min_cents and vetoes == 0:
                 if run_open and change == run_last + 1:
