@@ -60,7 +60,7 @@ from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ._common import in_scan, memo, monitored, phi_table, prepare, share_cents, threshold_cents
 from . import trafficking_accounts
 from ._contract import Detector, Typology
-from ._params import MAX_WINDOW_DAYS, Constraint, Interval, KnownRuleSet, validate_params
+from ._params import MAX_WINDOW_DAYS, Constraint, Interval, KnownRuleSet, relaxed_count, validate_params
 
 CASH = CHANNELS.index("cash")
 FAMILY = "trafficking"
@@ -78,12 +78,6 @@ class CountryCodes(Constraint):
 
     def normalise(self, value):
         return tuple(sorted({c.strip().upper() for c in value}))
-
-
-def _relaxed_count(count: int, band: float, least: int = 2) -> int:
-    """A count threshold in the tolerance band (004 ch.2 §4): lowered by ``band``, never
-    below ``least`` nor above the count itself."""
-    return min(count, max(least, math.ceil(count * (1 - band))))
 
 
 # -- parameters ----------------------------------------------------------------------------
@@ -123,7 +117,7 @@ class SmallCashParams:
 
     def relaxed(self, band: float) -> "SmallCashParams":
         """Fewer payments (lowered by ``band``, at least 2) and a band starting lower."""
-        return dataclasses.replace(self, min_count=_relaxed_count(self.min_count, band),
+        return dataclasses.replace(self, min_count=relaxed_count(self.min_count, band),
                                    band_low=max(self.band_low * (1 - band), 0.01))
 
 
@@ -161,7 +155,7 @@ class RemittanceParams:
 
     def relaxed(self, band: float) -> "RemittanceParams":
         """Fewer remittances (lowered by ``band``, at least 2)."""
-        return dataclasses.replace(self, min_count=_relaxed_count(self.min_count, band))
+        return dataclasses.replace(self, min_count=relaxed_count(self.min_count, band))
 
 
 @dataclass(frozen=True)
@@ -193,7 +187,7 @@ class CashDepositParams:
 
     def relaxed(self, band: float) -> "CashDepositParams":
         """Fewer branches (lowered by ``band``, at least 2)."""
-        return dataclasses.replace(self, min_branches=_relaxed_count(self.min_branches, band))
+        return dataclasses.replace(self, min_branches=relaxed_count(self.min_branches, band))
 
 
 @dataclass(frozen=True)
@@ -475,7 +469,7 @@ class LivelihoodParams:
     def __post_init__(self) -> None:
         validate_params(self)
 
-    def relaxed(self, band: float) -> "LivelihoodParams":
+    def relaxed(self, band: float) -> LivelihoodParams:
         """A lower turnover (lowered by ``band``, at least a cent)."""
         return dataclasses.replace(self, min_cash_turnover=max(self.min_cash_turnover * (1 - band), 0.01))
 

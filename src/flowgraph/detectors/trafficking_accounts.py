@@ -28,7 +28,13 @@ from .._kernels.segments import segment_span, segment_sum
 from .._kernels.trafficking import window_runs
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ._common import in_scan, monitored, phi_table, prepare
-from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
+from ._params import (
+    MAX_WINDOW_DAYS,
+    Interval,
+    KnownRuleSet,
+    relaxed_count,
+    validate_params,
+)
 
 
 @dataclass(frozen=True)
@@ -59,11 +65,9 @@ class ManyAccountsParams:
     def __post_init__(self) -> None:
         validate_params(self)
 
-    def relaxed(self, band: float) -> "ManyAccountsParams":
+    def relaxed(self, band: float) -> ManyAccountsParams:
         """One account fewer at most (lowered by ``band``, at least 2)."""
-        from .trafficking import _relaxed_count
-
-        return dataclasses.replace(self, min_accounts=_relaxed_count(self.min_accounts, band))
+        return dataclasses.replace(self, min_accounts=relaxed_count(self.min_accounts, band))
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,9 @@ class SharedContactParams:
     def __post_init__(self) -> None:
         validate_params(self)
 
-    def relaxed(self, band: float) -> "SharedContactParams":
+    def relaxed(self, band: float) -> SharedContactParams:
         """Fewer customers (lowered by ``band``, at least 2)."""
-        from .trafficking import _relaxed_count
-
-        return dataclasses.replace(self, min_customers=_relaxed_count(self.min_customers, band))
+        return dataclasses.replace(self, min_customers=relaxed_count(self.min_customers, band))
 
 
 NEEDS = {"trafficking_many_accounts": ("opened_on",), "trafficking_shared_contact": ("opened_on", "contact_id")}
