@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from flowgraph.alerts import ModelConfig, build_alerts
+from flowgraph.errors import ConfigError
 
 
 def test_alert_grouping_and_explanation():
@@ -24,8 +25,7 @@ def test_alert_grouping_and_explanation():
               w=[1.0, 1.0, 1.0, 0.0], ceiling=[1110.0, 5000.0, 999.0, 0.0])
     model = ModelConfig(weights={"pass_through": 1.0, "fan_in": 0.2, "structuring": 1.0, "fan_out": 0.2},
                         utilisation_weight=0.5, closeness_weight=2.0, amount_weight=0.1, families_weight=0.3,
-                        repetition_weight=0.2,
-                        reach_weight=0.1, alert_threshold=1.0)
+                        repetition_weight=0.2, reach_weight=0.1, size_weight=0.5, alert_threshold=1.0)
     alerts = build_alerts(hits, model, "cfg")
     assert len(alerts) == 3  # C1's overlapping hits merge; the October one stands alone; X by account
     merged = alerts[alerts["n_hits"] == 2].iloc[0]
@@ -40,15 +40,20 @@ def test_alert_grouping_and_explanation():
     assert features["closeness"] == (0.0, 0.0)
     assert features["families"] == (1.0, 0.3) and features["repetition"] == (1.0, 0.2)
     assert features["reach"][0] == pytest.approx(math.log2(5), abs=1e-6)
+    # size: the larger share, h1's 999 / 2 / 1110 = 0.45 (h2's 999 / 5000 is smaller): 2 + log10(0.45)
+    size = 2 + math.log10(0.45)
+    assert features["size"][0] == pytest.approx(size, abs=1e-6)
     contributions = json.loads(merged["contributions"])
     assert merged["score"] == pytest.approx(sum(contributions.values()))
-    assert merged["score"] == pytest.approx(1.2 + 0.5 * math.log2(1.4) + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5))
+    assert merged["score"] == pytest.approx(1.2 + 0.5 * math.log2(1.4) + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5)
+                                            + 0.5 * size, abs=1e-5)
     assert merged["raised"] and json.loads(merged["explanation"])["utilisation"] == 0.4
     band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
     assert json.loads(band_only["contributions"])["structuring"] == 0.5  # the tolerance band halves the indicator
     # one transaction of 999 at Φ = 999 is reported, not near the threshold; W = 0 gives none
     assert json.loads(band_only["contributions"])["closeness"] == 0.0
     lone = alerts[alerts["subject"] == "X"].iloc[0]
+    # W = 0: no share of Φ, so no closeness and no size
     assert lone["score"] == pytest.approx(0.2 + 0.3 + 0.1) and not lone["raised"]  # fan-out alone stays below
     assert list(alerts["score"]) == sorted(alerts["score"], reverse=True)
     # ids are stable when a later hit joins the group
@@ -70,8 +75,8 @@ def test_large_value_hits_feed_no_feature():
     features = {f["feature"]: f["value"] for f in json.loads(alert["explanation"])["features"]}
     assert alert["n_hits"] == 2
     # 9 in one transaction under Φ = 10: half way into the band [8, 10)
-    assert features == {"utilisation": round(math.log2(1.2), 6), "closeness": 0.5, "amount": 1.0, "families": 0.0, "repetition": 0.0,
-                        "reach": 1.0}
+    assert features == {"utilisation": round(math.log2(1.2), 6), "closeness": 0.5, "amount": 1.0, "families": 0.0,
+                        "repetition": 0.0, "reach": 1.0, "size": round(2 + math.log10(0.9), 6)}
 
 
 def test_ties_are_rare_and_broken_by_id():
@@ -88,3 +93,60 @@ def test_ties_are_rare_and_broken_by_id():
     for _, tied in alerts.groupby("score"):
         assert list(tied["alert_id"]) == sorted(tied["alert_id"])
     assert alerts["score"].is_monotonic_decreasing
+
+
+def _one_hit(typology="forwarding_chain", **fields):
+    day = pd.Timestamp("2024-09-02")
+    row = {"hit_id": "h1", "customer": "C1", "subject": "A1", "typology": typology, "txn_ids": ["t1", "t2", "t3"],
+           "accounts": ["A0", "A1", "A2", "A3"], "window_start": day, "window_end": day, "in_band": False,
+           "utilisation": 0.1, "amount": 300.0, "w": 2.0, "ceiling": 2000.0, "measures": "{}", **fields}
+    return pd.DataFrame([row])
+
+
+def _features(hits, **model):
+    alert = build_alerts(hits, ModelConfig(**model), "cfg").iloc[0]
+    return {f["feature"]: f for f in json.loads(alert["explanation"])["features"]}, alert
+
+
+def test_closeness_and_size_use_the_largest_listed_transaction():
+    """A chain listing its hops is measured by its largest hop (the first, before the
+    fees), not by the amount that reached its end spread over its transactions."""
+    hops = json.dumps({"hop_amounts": [900.0, 850.0, 300.0]})  # Φ = 2000 / 2 = 1000: the largest hop is 0.9 Φ
+    listed, _ = _features(_one_hit(measures=hops))
+    assert listed["closeness"]["value"] == pytest.approx(0.5) and listed["size"]["value"] == pytest.approx(
+        2 + math.log10(0.9), abs=1e-6)
+    legs = json.dumps({"leg_amounts": [[100.0, 95.0], [990.0, 960.0]]})
+    assert _features(_one_hit(typology="bipartite", measures=legs))[0]["closeness"]["value"] == pytest.approx(0.95)
+    # without a list: 300 over 3 transactions = 0.1 Φ, below the band; size 2 + log10(0.1) = 1
+    mean, _ = _features(_one_hit())
+    assert mean["closeness"]["value"] == 0.0 and mean["size"]["value"] == pytest.approx(1.0)
+    # at 1 % of Φ or less, size is 0
+    assert _features(_one_hit(amount=15.0))[0]["size"]["value"] == 0.0
+
+
+def test_size_tells_a_payroll_from_a_mule():
+    """A pass-through of many small payments (a payroll: 30 salaries, 3 % of Φ each)
+    scores below one of a few payments near Φ, every other feature alike."""
+    payroll = _one_hit("pass_through", txn_ids=[f"t{k}" for k in range(30)], amount=900.0)
+    mule = _one_hit("pass_through", txn_ids=["t1", "t2"], amount=1700.0)  # 0.85 Φ each
+    (p, p_alert), (m, m_alert) = _features(payroll), _features(mule)
+    assert p["size"]["value"] == pytest.approx(2 + math.log10(0.03), abs=1e-6)
+    assert m["size"]["value"] == pytest.approx(2 + math.log10(0.85), abs=1e-6)
+    assert m_alert["score"] - p_alert["score"] == pytest.approx(
+        ModelConfig().size_weight * math.log10(0.85 / 0.03) + ModelConfig().closeness_weight * 0.25, abs=1e-5)
+
+
+def test_signed_features_lower_a_score_and_say_so():
+    """A negative repetition or reach weight lowers the score by its contribution, which
+    the explanation lists; indicator and other feature weights stay >= 0."""
+    day = pd.Timestamp("2024-09-02")
+    busy = pd.concat([_one_hit("pass_through", hit_id=f"h{k}", txn_ids=[f"t{k}"], accounts=[f"A{k}", f"B{k}"],
+                               window_start=day, window_end=day + pd.Timedelta(days=k))
+                      for k in range(4)])  # overlapping windows (one alert) ending on 4 days; 8 accounts
+    features, alert = _features(busy, repetition_weight=-1.0, reach_weight=-0.5)
+    assert features["repetition"]["value"] == 2.0 and features["repetition"]["contribution"] == -2.0
+    assert features["reach"]["value"] == 3.0 and features["reach"]["contribution"] == -1.5
+    assert alert["score"] == pytest.approx(sum(json.loads(alert["contributions"]).values()), abs=1e-6)
+    for name in ("amount_weight", "size_weight", "closeness_weight", "utilisation_weight", "families_weight"):
+        with pytest.raises(ConfigError, match=name):
+            ModelConfig(**{name: -0.1})

@@ -119,3 +119,13 @@ def test_learn_refuses_to_overwrite_the_current_configuration(tmp_path, capsys):
     assert "never changes it" in capsys.readouterr().err
     assert main(["learn", "--store", str(store), "--out", str(tmp_path / "n.toml")]) == 3
     assert "no complete scan run" in capsys.readouterr().err
+
+
+def test_signed_columns_may_weigh_below_zero_and_others_may_not():
+    """A column named in ``signed`` recovers a negative weight; the same column unsigned
+    is held at 0 (no indicator lowers a score)."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 1, (400, 2))
+    y = rng.uniform(size=400) < 1 / (1 + np.exp(-(3 * X[:, 0] - 3 * X[:, 1])))
+    assert fit_weights(X, y, ["up", "down"], signed=("down",)).weights["down"] < -1
+    assert fit_weights(X, y, ["up", "down"]).weights["down"] == 0.0

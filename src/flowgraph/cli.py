@@ -241,7 +241,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     paths = write_rejects(dataset, out)
     check_some_accepted(dataset, paths["rejects.csv"])
     result = run_scan(dataset, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
-                      key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
+                      key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, release_input=True)
     _print_scan(result, out)
 
 

@@ -200,7 +200,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     store = Store(store_path or out / "store.sqlite")
     try:
         with store.lock(wait_s):
-            return _run(store, graph, None, config, out, int(graph.day_index_of([first])[0]),
+            return _run(store, graph, config, out, int(graph.day_index_of([first])[0]),
                         int(graph.day_index_of([last])[0]), mode, as_of, reveal_ids, key_file, progress, None,
                         clock, rates or config.rates(), scanned, fingerprint=f"{n_rows}-{digest.hexdigest()}")
     finally:

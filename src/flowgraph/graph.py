@@ -38,6 +38,7 @@ from ._kernels.csr import csr_fill, csr_indptr
 from .calendar import BusinessCalendar, prc_calendar
 from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
 from .money import PARTY_UNKNOWN, RateTable, default_rates
+from .schema import CONTEXT_COLUMNS
 
 CASH_NODE = "(cash)"  # stands for the missing side of a cash edge in exports
 
@@ -130,7 +131,8 @@ class TransactionGraph:
     in_indptr: np.ndarray
     in_edges: np.ndarray
     day_indptr: np.ndarray
-    # the validated table the edges came from (not copied)
+    # the columns of the validated table the edges came from that are read later
+    # (:data:`KEPT_COLUMNS`; not copied): the rest is let go with the table
     transactions: pd.DataFrame
     # ISO codes of amount_home and amount_foreign (a rule set's home and foreign-threshold currencies)
     home_currency: str = HOME_CURRENCY
@@ -425,6 +427,12 @@ def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(codes), distinct.to_numpy(zero_copy_only=False)
 
 
+#: Columns of the transactions a graph keeps (``TransactionGraph.transactions``): the ids,
+#: what the case file shows of an amount (as booked), and the optional context columns the
+#: trafficking detectors read. Account ids, timestamps and amounts are in the graph's arrays.
+KEPT_COLUMNS = ("txn_id", "amount", "currency", *CONTEXT_COLUMNS)
+
+
 def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None,
                 calendar: BusinessCalendar | None = None, home_currency: str = HOME_CURRENCY,
                 foreign_currency: str = "USD", rates: RateTable | None = None) -> TransactionGraph:
@@ -504,8 +512,9 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
         amount_foreign=by_time(rates.amounts_in(transactions, foreign_currency)),
         channel=channel, is_home_currency=is_home, txn_pos=txn_pos,
         out_indptr=out_indptr, out_edges=out_edges, in_indptr=in_indptr, in_edges=in_edges,
-        day_indptr=day_indptr, transactions=transactions, home_currency=home_currency,
-        foreign_currency=foreign_currency, account_opened=opened, account_contact=contact, contact_ids=contact_ids,
+        day_indptr=day_indptr, transactions=transactions[[c for c in KEPT_COLUMNS if c in transactions.columns]],
+        home_currency=home_currency, foreign_currency=foreign_currency, account_opened=opened,
+        account_contact=contact, contact_ids=contact_ids,
     )
 
 

@@ -11,8 +11,10 @@ utilisation u = A / ceiling. No Python object is made per hit on this path;
 **One schema** (:data:`HIT_COLUMNS`): ``hit_id, detector, typology, params_id, subject,
 customer, accounts, txn_ids, window_start, window_end, run_first, run_last, n_accounts,
 n_days, amount, phi, ceiling, utilisation, measures`` (JSON text), then one ``m_<name>``
-column per measure. :func:`check_hits` is called where alerts, the store and the exports
-take hits in.
+column per measure, and :data:`EDGE_IDS`: the graph's edge ids of ``txn_ids``, so a scan
+compares and looks up evidence as integers, not as text (valid only with the graph that
+made them: neither stored nor exported). :func:`check_hits` is called where alerts, the
+store and the exports take hits in.
 
 **Ids.** A hit's id is a hash of detector, typology, parameter fingerprint, subject (or
 the account a detector anchors it at: ``HitParts.anchor``), the first day of its run of
@@ -42,6 +44,9 @@ from ._kernels.segments import (
 from .ceiling import W
 from .config import CHANNELS
 from .errors import FlowgraphError
+
+#: Each hit's evidence as edge ids of the graph it was found in, in the order of ``txn_ids``.
+EDGE_IDS = "edge_ids"
 
 HIT_COLUMNS = ("hit_id", "detector", "typology", "params_id", "subject", "customer", "accounts", "txn_ids",
                "window_start", "window_end", "run_first", "run_last", "n_accounts", "n_days", "amount", "phi",
@@ -368,6 +373,7 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
         "n_accounts": n_accounts.astype(np.int64), "n_days": n_days.astype(np.int64), "amount": amount,
         "phi": _phi_json(mask, phi), "ceiling": ceiling, "utilisation": utilisation,
         "measures": _measures_json(measures, n),
+        EDGE_IDS: pd.arrays.ArrowExtensionArray(pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(edges))),
     })
     for name, values in measures.items():
         frame[f"m_{name}"] = values

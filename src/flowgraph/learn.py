@@ -4,7 +4,8 @@ optimisation from results).
 The model (:mod:`flowgraph.alerts`) scores an alert with Σ weight × feature, the log-odds
 of a logistic regression without its intercept. :func:`fit_weights` fits that regression:
 an L2-regularised logistic loss, minimised with scipy's L-BFGS-B under the bound weight ≥ 0
-(so no indicator lowers a score, as in the shipped model), the intercept free; the
+(so no indicator lowers a score, as in the shipped model) but for the features that may
+lower one (:data:`flowgraph.alerts.SIGNED_FEATURES`), the intercept free; the
 regularisation strength is chosen by k-fold cross-validation. The alert threshold becomes
 minus the intercept: an alert is raised when the fitted probability reaches 0.5.
 
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .alerts import FEATURES, ModelConfig, alert_inputs, score_alerts
+from .alerts import FEATURES, SIGNED_FEATURES, ModelConfig, alert_inputs, score_alerts
 from .errors import ConfigError, DataError
 from .scan_config import load_config
 from .store import Store
@@ -47,7 +48,7 @@ POSITIVE = ("case", "reported")
 
 @dataclass(frozen=True)
 class Fit:
-    """A fitted model: ``weights`` (column name -> weight ≥ 0), ``intercept``, the chosen
+    """A fitted model: ``weights`` (column name -> weight, ≥ 0 unless signed), ``intercept``, the chosen
     ``l2`` and its mean log loss over ``folds`` cross-validation folds, ``cv_log_loss``
     (and that of a model predicting the base rate, ``base_log_loss``)."""
 
@@ -64,8 +65,10 @@ def _log_loss(X: np.ndarray, y: np.ndarray, sw: np.ndarray, w: np.ndarray, b: fl
     return float(np.sum(sw * (np.logaddexp(0.0, z) - y * z)) / sw.sum())
 
 
-def _fit_once(X: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+def _fit_once(X: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float,
+              signed: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     k = X.shape[1]
+    signed = np.zeros(k, bool) if signed is None else signed
     total = sw.sum()
 
     def loss(theta):
@@ -78,13 +81,15 @@ def _fit_once(X: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float) -> tuple[
 
     rate = float(np.sum(sw * y) / total)
     start = np.r_[np.zeros(k), math.log((rate + 1e-9) / (1 - rate + 1e-9))]
-    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * k + [(None, None)])
+    bounds = [(None if free else 0.0, None) for free in signed.tolist()] + [(None, None)]
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
     return result.x[:k], float(result.x[k])
 
 
 def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], sample_weight: np.ndarray | None = None,
-                folds: int = CV_FOLDS, l2_grid: tuple = L2_GRID, seed: int = 0) -> Fit:
-    """L2-regularised logistic regression with weights ≥ 0, the strength chosen by
+                folds: int = CV_FOLDS, l2_grid: tuple = L2_GRID, seed: int = 0, signed: tuple = ()) -> Fit:
+    """L2-regularised logistic regression with weights ≥ 0 (any sign for the columns
+    named in ``signed``), the strength chosen by
     stratified k-fold cross-validation (mean log loss), refitted on all rows.
 
     Parameters
@@ -102,8 +107,11 @@ def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], sample_weight: n
     l2_grid : tuple of float
     seed : int
         Fold assignment.
+    signed : tuple of str
+        Columns whose weight may be negative (:data:`flowgraph.alerts.SIGNED_FEATURES`).
     """
     X, y = np.asarray(X, float), np.asarray(y, float)
+    free = np.isin(np.asarray(names, dtype=object), list(signed))
     sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     rng = np.random.default_rng(seed)
     fold = np.empty(len(y), np.int64)
@@ -115,11 +123,11 @@ def fit_weights(X: np.ndarray, y: np.ndarray, names: list[str], sample_weight: n
         losses = []
         for k in range(folds):
             train, test = fold != k, fold == k
-            w, b = _fit_once(X[train], y[train], sw[train], l2)
+            w, b = _fit_once(X[train], y[train], sw[train], l2, free)
             losses.append(_log_loss(X[test], y[test], sw[test], w, b))
         scores[l2] = float(np.mean(losses))
     best = min(l2_grid, key=lambda l2: (scores[l2], l2))
-    w, b = _fit_once(X, y, sw, best)
+    w, b = _fit_once(X, y, sw, best, free)
     rate = float(np.sum(sw * y) / sw.sum())
     base = -float(np.sum(sw * (y * math.log(rate) + (1 - y) * math.log(1 - rate))) / sw.sum()) if 0 < rate < 1 else 0.0
     return Fit(folds, {n: round(float(v), 4) for n, v in zip(names, w)}, round(b, 4), best, scores[best], base)
@@ -187,7 +195,7 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
             f"{n_neg} excluded); learning needs at least {min_dispositions}, with at least {MIN_PER_CLASS} of each. "
             "Fix: record more decisions with `flowgraph dispose` (--force for alerts that were not raised).")
     X, names = inputs.design()
-    fit = fit_weights(X[known], y, names, folds=min(CV_FOLDS, n_pos, n_neg))
+    fit = fit_weights(X[known], y, names, folds=min(CV_FOLDS, n_pos, n_neg), signed=SIGNED_FEATURES)
     model = dataclasses.replace(
         config.model, weights={n: fit.weights[n] for n in inputs.indicators.tolist() if n in config.model.weights},
         alert_threshold=max(0.0, round(-fit.intercept, 4)), **{f"{f}_weight": fit.weights[f] for f in FEATURES})
@@ -261,8 +269,9 @@ def _config_text(config_path, model: ModelConfig, fit: Fit, store_path, summary:
              f"# [model] learned by `flowgraph learn` at {when} from {store_path}",
              f"# (configuration {summary['config_hash']}): {summary['decided']} decided alerts "
              f"({summary['positive']} case/reported, {summary['excluded']} excluded);",
-             f"# L2 logistic regression, weights >= 0, L2 {fit.l2} chosen by {fit.folds}-fold CV: mean log loss "
-             f"{fit.cv_log_loss:.4f} (base rate {fit.base_log_loss:.4f}); threshold = -intercept {-fit.intercept}.",
+             f"# L2 logistic regression, weights >= 0 but {', '.join(SIGNED_FEATURES)}'s, L2 {fit.l2} chosen by "
+             f"{fit.folds}-fold CV: mean log loss {fit.cv_log_loss:.4f} (base rate {fit.base_log_loss:.4f}); "
+             f"threshold = -intercept {-fit.intercept}.",
              f"# Backtest on those decisions: precision {summary['precision_before']} -> {summary['precision_after']}, "
              f"recall {summary['recall_before']} -> {summary['recall_after']}.",
              "[model]"]

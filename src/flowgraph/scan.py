@@ -56,6 +56,7 @@ from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
 from .graph import TransactionGraph, build_graph
+from .hits import EDGE_IDS
 from .io import Dataset, load_dataset
 from .money import RateTable
 from .scan_config import ScanConfig
@@ -129,11 +130,18 @@ def _column_digest(values: pd.Series, name: str) -> bytes:
 @dataclass
 class ScannedHits:
     """The hits of a scan, the band hits it set aside and the pass-through runs it traced
-    (see :func:`scan_hits`)."""
+    (see :func:`scan_hits`); ``evidence_edges``: each hit's evidence as edge ids of the
+    scanned graph (:data:`~flowgraph.hits.EDGE_IDS`, an Arrow list array in the order of
+    ``hits``), None when the hits were found on other graphs (a Dask scan's workers)."""
 
     hits: pd.DataFrame
     covered_ids: list
     member_runs: pd.DataFrame
+    evidence_edges: pa.Array | None = None
+
+
+#: Detectors run at once by a scan (:func:`scan_hits`); their kernels are parallel too.
+DETECTOR_THREADS = 2
 
 
 def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]) -> ScannedHits:
@@ -148,24 +156,13 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     (:func:`~flowgraph.detectors.pass_through.member_runs`): stored chains made of them are
     recomputed.
     """
-    first, last = days
-    frames, covered_ids, traced = [], [], []
-    band = config.model.tolerance_band
-    for name, entry in REGISTRY.items():
-        params = config.detector_params[name]
-        relaxed_params = params.relaxed(band) if band > 0 else params
-        relaxed = entry.detect(graph, relaxed_params, (first, last)).frame if relaxed_params != params else None
-        strict = entry.detect(graph, params, (first, last)).frame
-        if relaxed is not None and len(relaxed):
-            # a strict hit covers a band hit only if its run reaches the band hit's run
-            reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
-            covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
-            covered = _covered(relaxed, covering)
-            covered_ids += relaxed.loc[covered, "hit_id"].tolist()
-            frames.append(relaxed[~covered].assign(in_band=True))
-            traced.append(member_runs(relaxed))
-        frames.append(strict.assign(in_band=False))
-        traced.append(member_runs(strict))
+    # two detectors at a time: one's Python (hit tables) runs while the other's kernels,
+    # which let go of the GIL, run; the results are put together in registry order
+    with ThreadPoolExecutor(max_workers=DETECTOR_THREADS) as pool:
+        per_detector = list(pool.map(lambda name: _detector_hits(graph, config, name, days), REGISTRY))
+    frames = [f for frames, _, _ in per_detector for f in frames]
+    covered_ids = [i for _, ids, _ in per_detector for i in ids]
+    traced = [t for _, _, runs in per_detector for t in runs]
     forget(graph)
     # the tables of detectors that found nothing have untyped (object) columns: concatenated,
     # they would turn the evidence lists of every hit into Python objects
@@ -174,7 +171,36 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     hits = pd.concat(found, ignore_index=True).reindex(columns=columns) if found else \
         pd.concat(frames, ignore_index=True)
     hits["w"] = _w_column(hits)
-    return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True))
+    edges = hits.pop(EDGE_IDS) if EDGE_IDS in hits.columns else None
+    if edges is not None and (edges.isna().any() or not isinstance(edges.dtype, pd.ArrowDtype)):
+        edges = None  # a detector's table without them (built in Python): the ids are compared as text
+    return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True),
+                       None if edges is None else id_list_array(edges))
+
+
+def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days: tuple[int, int]
+                   ) -> tuple[list[pd.DataFrame], list[str], list[pd.DataFrame]]:
+    """One detector's part of :func:`scan_hits`: its hit tables (band hits not covered,
+    then strict hits), the ids of the band hits strict hits cover, the pass-through runs
+    it traced."""
+    first, last = days
+    entry, params = REGISTRY[name], config.detector_params[name]
+    band = config.model.tolerance_band
+    relaxed_params = params.relaxed(band) if band > 0 else params
+    relaxed = entry.detect(graph, relaxed_params, (first, last)).frame if relaxed_params != params else None
+    strict = entry.detect(graph, params, (first, last)).frame
+    frames, covered_ids, traced = [], [], []
+    if relaxed is not None and len(relaxed):
+        # a strict hit covers a band hit only if its run reaches the band hit's run
+        reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
+        covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
+        covered = _covered(relaxed, covering)
+        covered_ids += relaxed.loc[covered, "hit_id"].tolist()
+        frames.append(relaxed[~covered].assign(in_band=True))
+        traced.append(member_runs(relaxed))
+    frames.append(strict.assign(in_band=False))
+    traced.append(member_runs(strict))
+    return frames, covered_ids, traced
 
 
 def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
@@ -308,15 +334,39 @@ def _chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
 
 
 def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame, written: pd.DataFrame | None = None,
-                             run_id: str | None = None) -> list[dict]:
+                             run_id: str | None = None, evidence_edges: pa.Array | None = None) -> list[dict]:
     """Hits above their ceiling (u > 1) none of whose evidence transactions is in a
     large-value hit (single or daily cumulative, of either party, from this run or an
     earlier one): SPEC §4 says such a flow must have triggered a report. ``written``: the
-    hits run ``run_id`` stored, held in memory, so only other runs' are read from the store."""
-    over = hits[["hit_id", "typology", "utilisation", "txn_ids", "window_start", "window_end"]][
-        (hits["utilisation"] > 1) & (hits["detector"] != "large_value")]
-    if over.empty:
+    hits run ``run_id`` stored, held in memory, so only other runs' are read from the store.
+    ``evidence_edges``: the evidence of ``hits`` as edge ids of one graph, when ``hits``
+    are every hit there is (nothing else stored): compared as integers, not text."""
+    over = ((hits["utilisation"] > 1) & (hits["detector"] != "large_value")).to_numpy(dtype=bool)
+    if not over.any():
         return []
+    if evidence_edges is not None:
+        any_reported = _in_large_value_hits(hits, evidence_edges)[over]
+    else:
+        any_reported = _in_stored_large_value_hits(store, config_hash, hits[over], written, run_id)
+    late = hits.loc[over].loc[~any_reported]
+    return [{"hit_id": h, "typology": t, "utilisation": round(float(u), 4)}
+            for h, t, u in zip(late["hit_id"], late["typology"], late["utilisation"])]
+
+
+def _in_large_value_hits(hits: pd.DataFrame, evidence_edges: pa.Array) -> np.ndarray:
+    """Which hits have an evidence edge that a large-value hit among ``hits`` has too."""
+    edge = evidence_edges.flatten().to_numpy()
+    owner = np.asarray(pc.list_parent_indices(evidence_edges))
+    large = hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
+    reported = np.zeros(int(edge.max(initial=-1)) + 1, bool)
+    reported[edge[large[owner]]] = True
+    return np.bincount(owner, weights=reported[edge], minlength=len(hits)) > 0
+
+
+def _in_stored_large_value_hits(store: Store | None, config_hash: str, over: pd.DataFrame,
+                                written: pd.DataFrame | None, run_id: str | None) -> np.ndarray:
+    """Which of the hits ``over`` have an evidence transaction in a large-value hit that
+    ``written`` holds or another run stored."""
     first, last = over["window_start"].min().normalize(), over["window_end"].max().normalize()
     reported = pa.array([] if store is None else store.large_value_evidence(
         config_hash, str(first.date()), str(last.date()), written_by_other_than=run_id), pa.string())
@@ -327,11 +377,8 @@ def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame,
         reported = pa.concat_arrays([reported, id_list_array(large["txn_ids"]).flatten()])
     evidence = id_list_array(over["txn_ids"])
     is_reported = np.asarray(pc.is_in(evidence.flatten(), value_set=reported.unique()))
-    any_reported = np.bincount(np.asarray(pc.list_parent_indices(evidence)), weights=is_reported,
-                               minlength=len(over)) > 0
-    return [{"hit_id": h, "typology": t, "utilisation": round(float(u), 4)}
-            for h, t, u in zip(over["hit_id"][~any_reported], over["typology"][~any_reported],
-                               over["utilisation"][~any_reported])]
+    return np.bincount(np.asarray(pc.list_parent_indices(evidence)), weights=is_reported,
+                       minlength=len(over)) > 0
 
 
 def output_folder(out: str | Path) -> Path:
@@ -401,7 +448,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
              on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None,
              first_day: str | None = None, last_day: str | None = None,
-             rates: RateTable | None = None) -> ScanResult:
+             rates: RateTable | None = None, release_input: bool = False) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -443,6 +490,11 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         The exchange rates ``dataset`` was (or, given as a path, is) validated with; they
         also convert amounts into the rule set's home currency. Default: the
         configuration's (``config.rates()``). The manifest records which (``rates``).
+    release_input : bool
+        Once the graph is built, replace the transaction table of ``dataset`` (a Dataset)
+        with the few columns the scan still reads (``TransactionGraph.transactions``), so
+        the rest can be let go while the scan runs (the CLI does: at 10^7 transactions it
+        is about a gigabyte). Default: ``dataset`` is left as it was given.
 
     Raises
     ------
@@ -455,7 +507,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     rates = rates or config.rates()
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
-    window = None
+    window, given = None, isinstance(dataset, Dataset)
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock, first_day, last_day,
                               rates)
@@ -474,21 +526,27 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         first, last, mode = _scan_days(graph, as_of, first_day, last_day)
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
+    scanned, window = None if window is None else window.scanned, None
+    with clock("fingerprint"):
+        fingerprint = data_fingerprint(table)
+    if release_input or not given:
+        # from here on the scan reads the graph, which keeps the few columns it needs (not
+        # copied): the table's other columns (account ids, times, ...) are let go
+        dataset.transactions.table = graph.transactions
+    del table, dataset
     store = Store(store_path or out / "store.sqlite")
     try:
         with store.lock(wait_s):
-            return _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk, clock, rates, None if window is None else window.scanned)
+            return _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file,
+                        progress, on_chunk, clock, rates, scanned, fingerprint)
     finally:
         store.close()
 
 
-def _run(store, graph, table, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk, clock, rates, scanned: ScannedHits | None = None, fingerprint: str | None = None) -> ScanResult:
+def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
+         on_chunk, clock, rates, scanned: ScannedHits | None, fingerprint: str) -> ScanResult:
     # of the graph only its days, calendar and size are used: a Dask scan, whose graphs were
     # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
-    with clock("fingerprint"):
-        fingerprint = fingerprint or data_fingerprint(table)
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
     data_range = (graph.business_days[0], graph.business_days[-1])
     run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
@@ -604,9 +662,10 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
         committed = pool.submit(commit)
         with clock("alerts"):
             run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
-            alerts = build_alerts(run_hits, config.model, config.config_hash)
-            checks = {"u_above_1_without_large_value": _large_value_cross_check(None, config.config_hash,
-                                                                                run_hits, run_hits)}
+            edges = scanned.evidence_edges  # the run's hits are all there is: evidence compared as edge ids
+            alerts = build_alerts(run_hits, config.model, config.config_hash, edges)
+            checks = {"u_above_1_without_large_value": _large_value_cross_check(
+                None, config.config_hash, run_hits, run_hits, evidence_edges=edges)}
         with clock("exports"):  # every alert holds hits of this run
             tables = export_tables(run_hits, alerts, reveal_ids, key_file)
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
@@ -614,7 +673,7 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
                 tables = None
         if keep_cases is not None:
             with clock("case_transactions"):
-                keep_cases(run_hits, alerts)
+                keep_cases(run_hits, alerts, edges)
         changes = committed.result()
     with clock("alerts"):
         store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)

@@ -28,6 +28,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     accounts = [list(a) for a in hits["accounts"]]
     txn_ids = [list(t) for t in hits["txn_ids"]]
     phi_sum = [c / w if w else math.nan for c, w in zip(hits["ceiling"], hits["w"])]
+    measures = list(hits["measures"]) if "measures" in hits else [None] * len(hits)
     rows = []
     label = _groups(pd.factorize(unit)[0], start, end, [list(t) for t in hits["txn_ids"]])
     for g in np.unique(label):
@@ -50,9 +51,12 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
         counted = [i for i in members if FAMILIES.get(typology[i], typology[i]) not in REPORTABLE_FAMILIES]
         finite_u = [utilisation[i] for i in counted if math.isfinite(utilisation[i])]
         finite_a = [amount[i] for i in counted if math.isfinite(amount[i])]
-        shares = [amount[i] / len(txn_ids[i]) / phi_sum[i] for i in counted if txn_ids[i] and phi_sum[i]]
+        shares = [_transaction_size(amount[i], txn_ids[i], measures[i]) / phi_sum[i] for i in counted
+                  if txn_ids[i] and phi_sum[i]]
         below_phi = [c for c in shares if math.isfinite(c) and c < 1.0]
         best = max(max(below_phi), 0.0) if below_phi else 0.0
+        capped = [min(c, 1.0) for c in shares if math.isfinite(c) and c > 0]
+        size = max(0.0, 2.0 + math.log10(max(capped))) if capped else 0.0
         u = max(max(finite_u), 0.0) if finite_u else 0.0
         biggest = max(max(finite_a), 0.0) if finite_a else 0.0
         values = {
@@ -62,6 +66,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
             "families": float(max(len({FAMILIES.get(typology[i], typology[i]) for i in counted}) - 1, 0)),
             "repetition": math.log2(max(len({end[i] for i in counted}), 1)),
             "reach": math.log2(max(len({a for i in counted for a in accounts[i]}), 1)),
+            "size": size,
         }
         features = []
         for name in FEATURES:
@@ -87,3 +92,10 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     out["window_start"] = pd.to_datetime(out["window_start"].astype(np.int64))
     out["window_end"] = pd.to_datetime(out["window_end"].astype(np.int64))
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _transaction_size(amount: float, txn_ids: list, measures) -> float:
+    """The largest hop or leg amount the hit's measures list, else A per evidence transaction."""
+    listed = json.loads(measures) if isinstance(measures, str) else {}
+    values = list(listed.get("hop_amounts") or []) + [x for leg in listed.get("leg_amounts") or [] for x in leg]
+    return max(values) if values else amount / len(txn_ids)

@@ -59,8 +59,19 @@ def case_folder(store) -> Path:
     return Path(f"{store.path}.cases")
 
 
-def case_edges(graph: TransactionGraph, hits: pd.DataFrame, reported=None, context_days: int = CONTEXT_DAYS,
-               max_context: int = MAX_CONTEXT_TRANSACTIONS) -> np.ndarray:
+def evidence_mask(graph: TransactionGraph, *lists) -> np.ndarray:
+    """Which edges of ``graph`` are evidence: a boolean per edge, True for the
+    transactions named in ``lists`` (list-likes of lists of ids, e.g. ``txn_ids`` columns)."""
+    flat = [id_list_array(x).flatten().cast(pa.string()) for x in lists]
+    evidence = pa.concat_arrays(flat).unique() if flat else pa.array([], pa.string())
+    if not len(evidence) or graph.n_edges == 0:
+        return np.zeros(graph.n_edges, bool)
+    # one lookup of the 10^7 ids for every evidence list
+    return np.asarray(pc.is_in(graph.txn_id_arrow, value_set=evidence), dtype=bool)[graph.txn_pos]
+
+
+def case_edges(graph: TransactionGraph, hits: pd.DataFrame, is_evidence: np.ndarray,
+               context_days: int = CONTEXT_DAYS, max_context: int = MAX_CONTEXT_TRANSACTIONS) -> np.ndarray:
     """Edge ids a case file of these hits may show (see the module docstring).
 
     Parameters
@@ -68,9 +79,10 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, reported=None, conte
     graph : TransactionGraph
         The scanned graph.
     hits : DataFrame
-        Hits with ``subject``, ``txn_ids``, ``window_start``, ``window_end``.
-    reported : list-like of lists of str, optional
-        Evidence of more hits (the large-value ones), kept without context.
+        Hits with ``subject``, ``window_start``, ``window_end``.
+    is_evidence : ndarray of bool, shape (graph.n_edges,)
+        The evidence edges to keep (of these hits and of the large-value hits, which are
+        kept without context; :func:`evidence_mask`).
     context_days : int
         Business days kept around each subject's windows.
     max_context : int
@@ -81,13 +93,6 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, reported=None, conte
     ndarray of int64
         Sorted edge ids.
     """
-    lists = [id_list_array(hits["txn_ids"]).flatten()] + ([] if reported is None else
-                                                          [id_list_array(reported).flatten()])
-    evidence = pa.concat_arrays([a.cast(pa.string()) for a in lists]).unique()
-    if not len(evidence) or graph.n_edges == 0:
-        return np.zeros(0, np.int64)
-    # one lookup of the 10^7 ids for every evidence list
-    is_evidence = np.asarray(pc.is_in(graph.txn_id_arrow, value_set=evidence), dtype=bool)[graph.txn_pos]
     if hits.empty:
         return np.flatnonzero(is_evidence)
     # one interval of business days per subject account: the span of its hits, widened
@@ -113,11 +118,11 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, reported=None, conte
 
 
 def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits: pd.DataFrame,
-                           alerts: pd.DataFrame) -> int:
+                           alerts: pd.DataFrame, evidence_edges: pa.Array | None = None) -> int:
     """Keep the case transactions and accounts of the raised ``alerts`` (see the module
     docstring) beside ``store``, for run ``run_id``. The hits come from ``run_hits`` (the
-    run's, in memory) and, for hits of raised alerts that earlier runs stored, from the
-    store.
+    run's, in memory; ``evidence_edges``: their evidence as edge ids of ``graph``, if
+    known) and, for hits of raised alerts that earlier runs stored, from the store.
 
     Returns
     -------
@@ -127,8 +132,10 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
     wanted = pa.array([h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids], pa.string()).unique()
     columns = ["hit_id", "subject", "txn_ids", "window_start", "window_end"]
     run_ids = pa.array(run_hits["hit_id"].astype(str).tolist(), pa.string())
-    hits = run_hits.loc[np.asarray(pc.is_in(run_ids, value_set=wanted), dtype=bool), columns]
+    in_alert = np.asarray(pc.is_in(run_ids, value_set=wanted), dtype=bool)
+    hits = run_hits.loc[in_alert, columns]
     stored = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=run_ids)))
+    earlier = []
     if len(stored):  # hits an earlier run stored, now in a raised alert of this run
         earlier = store.query("SELECT hit_id, subject, txn_ids, window_start, window_end FROM hits "
                               "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(stored.to_pylist())])
@@ -136,8 +143,14 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c]) for c in columns})
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
-    edges = case_edges(graph, hits, reported=run_hits.loc[run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES),
-                                                          "txn_ids"])
+        earlier = [earlier["txn_ids"]]
+    large = run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
+    if evidence_edges is None:
+        is_evidence = evidence_mask(graph, hits["txn_ids"], run_hits.loc[large, "txn_ids"])
+    else:  # the run's own hits' evidence as edge ids; earlier runs' hits by their transaction ids
+        is_evidence = evidence_mask(graph, *earlier)
+        is_evidence[evidence_edges.filter(pa.array(in_alert | large)).flatten().to_numpy()] = True
+    edges = case_edges(graph, hits, is_evidence)
     pos = graph.txn_pos[edges]
     rows = graph.transactions
     home = graph.amount_home[edges]

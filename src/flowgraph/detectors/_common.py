@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from decimal import Decimal
 
@@ -121,14 +122,27 @@ def share_cents(fraction: float, phi_cents: np.ndarray) -> np.ndarray:
 
 def memo(graph, key, compute):
     """``compute()``, kept with the graph under ``key``: arrays every detector (and the
-    tolerance band's second run) derives from one graph and rule set are derived once."""
-    cache = _MEMO.setdefault(graph, {})
-    if key not in cache:
-        cache[key] = compute()
+    tolerance band's second run) derives from one graph and rule set are derived once, also
+    when detectors run in threads (a second asker waits for the first's result)."""
+    cache = _cache(graph)
+    if key in cache:
+        return cache[key]
+    with _GUARD:
+        lock = _LOCKS.setdefault((id(graph), key), threading.Lock())
+    with lock:
+        if key not in cache:
+            cache[key] = compute()
     return cache[key]
 
 
 _MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOCKS: dict = {}
+_GUARD = threading.Lock()
+
+
+def _cache(graph) -> dict:
+    with _GUARD:
+        return _MEMO.setdefault(graph, {})
 
 
 def narrowed(graph, key, bounds: tuple, compute, narrow):
@@ -148,7 +162,7 @@ def narrowed(graph, key, bounds: tuple, compute, narrow):
         ``narrow(rows)``: the rows that also qualify under ``bounds``, by the kernel's own
         test.
     """
-    cache = _MEMO.setdefault(graph, {})
+    cache = _cache(graph)
     held = cache.get(("narrowed",) + key)
     if held is not None:
         held_bounds, rows = held
@@ -164,7 +178,10 @@ def narrowed(graph, key, bounds: tuple, compute, narrow):
 def forget(graph) -> None:
     """Let go of what :func:`memo` kept for ``graph`` (a scan does once every detector ran:
     at 1e7 transactions it is some 600 MB)."""
-    _MEMO.pop(graph, None)
+    with _GUARD:
+        _MEMO.pop(graph, None)
+        for key in [k for k in _LOCKS if k[0] == id(graph)]:
+            del _LOCKS[key]
 
 
 def edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:

@@ -547,32 +547,36 @@ def _detector(name: str, params: type, detect, weight: float, imitated_by: str, 
 
 
 # Weights are not fitted (the model's training seeds plant no trafficking); they are set
-# against the alert threshold (1.71, flowgraph.alerts.ModelConfig) from the held-out quality
+# against the alert threshold (1.1, flowgraph.alerts.ModelConfig) from the held-out quality
 # run (benchmarks/results/quality/trafficking.md, seeds 101-102): a red flag whose hits were
 # all on planted patterns raises an alert on its own (weight = threshold); a noisier one
 # needs a second indicator (half the threshold, rounded up: two of them reach it; the
 # model's utilisation feature, a W(N, D) evasion signature, can also lift one over it).
 DETECTORS = (
     # precision 1.00 (8 hits, 8 on planted patterns), 0 of 8 cash-allowance look-alikes hit
-    _detector("trafficking_small_cash", SmallCashParams, detect_small_cash, 1.71, "cash_allowance"),
+    _detector("trafficking_small_cash", SmallCashParams, detect_small_cash, 1.1, "cash_allowance"),
     # precision 1.00 (8 of 8), 0 of 8 migrant-remittance look-alikes hit
-    _detector("trafficking_remittance", RemittanceParams, detect_remittance, 1.71, "migrant_remittance"),
+    _detector("trafficking_remittance", RemittanceParams, detect_remittance, 1.1, "migrant_remittance"),
     # precision 0.80 (8 of 10), 2 of 8 retail-branch look-alikes hit: not alone
-    _detector("trafficking_cash_deposits", CashDepositParams, detect_cash_deposits, 0.86, "retail_branch_deposits"),
+    _detector("trafficking_cash_deposits", CashDepositParams, detect_cash_deposits, 0.55, "retail_branch_deposits"),
     # precision 0.67 (8 of 12), 3 of 8 night-shift look-alikes hit: not alone
-    _detector("trafficking_night_cash", NightCashParams, detect_night_cash, 0.86, "night_shift_cash"),
-    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit
+    _detector("trafficking_night_cash", NightCashParams, detect_night_cash, 0.55, "night_shift_cash"),
+    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit. Its accounts are the red flag,
+    # but the model's reach feature (-1.55 · log2 of the accounts listed, fitted where no
+    # trafficking was planted) reads them as counterparties: the weight is the threshold
+    # plus that penalty at 8 accounts (1.1 + 1.55 · 3), so a hit listing up to 8 raises alone
     _detector("trafficking_many_accounts", trafficking_accounts.ManyAccountsParams,
-              trafficking_accounts.detect_many_accounts, 1.71, "family_accounts",
+              trafficking_accounts.detect_many_accounts, 5.75, "family_accounts",
               functools.partial(trafficking_accounts.unavailable, "trafficking_many_accounts")),
-    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit
+    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit; the same reach offset
     _detector("trafficking_shared_contact", trafficking_accounts.SharedContactParams,
-              trafficking_accounts.detect_shared_contact, 1.71, "family_accounts",
+              trafficking_accounts.detect_shared_contact, 5.75, "family_accounts",
               functools.partial(trafficking_accounts.unavailable, "trafficking_shared_contact"),
               id_measures=("contact_id",)),
     # precision 0.84 (32 of 38, 8 of them its own planted patterns, the rest other cash
     # laundering; 6 on look-alikes of other kinds that move cash: cash allowances, rent),
-    # 0 of 8 self-employed look-alikes hit: not alone
-    _detector("trafficking_no_livelihood", LivelihoodParams, detect_no_livelihood, 0.86, "self_employed_cash",
+    # 0 of 8 self-employed look-alikes hit: not alone (its hits' size feature, cash of
+    # 6-16 % of Φ, lifts them over the threshold anyway)
+    _detector("trafficking_no_livelihood", LivelihoodParams, detect_no_livelihood, 0.55, "self_employed_cash",
               livelihood_unavailable),
 )
