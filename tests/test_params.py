@@ -15,7 +15,9 @@ from flowgraph.alerts import DEFAULT_WEIGHTS, ModelConfig
 from flowgraph.detectors import (REGISTRY, ChainParams, CycleParams, FanParams, LargeValueParams, PassThroughParams,
                                  LayeredParams, ScatterParams, StructuringParams)
 from flowgraph.detectors._params import Interval
-from flowgraph.detectors.trafficking import CashDepositParams, NightCashParams, RemittanceParams, SmallCashParams
+from flowgraph.detectors.trafficking import (CashDepositParams, LivelihoodParams, NightCashParams, RemittanceParams,
+                                             SmallCashParams)
+from flowgraph.detectors.trafficking_accounts import ManyAccountsParams, SharedContactParams
 from flowgraph.errors import ConfigError
 from flowgraph.hits import params_fingerprint
 from flowgraph.scan_config import ScanConfig
@@ -72,6 +74,9 @@ BAD = {
         "rule_set": (2016, "pboc"), "window_days": ("20", 0), "min_events": (6.0, 0), "night_share": ("0.5", 0.0),
         "night_start_hour": ("0", 24), "night_end_hour": (5.0, -1),
     },
+    ManyAccountsParams: {"rule_set": (2016, "x"), "window_days": ("20", 0), "min_accounts": (4.0, 1)},
+    SharedContactParams: {"rule_set": (None, ""), "window_days": (20.5, 251), "min_customers": ("5", 1_001)},
+    LivelihoodParams: {"rule_set": (2016, "x"), "window_days": ([25], 0), "min_cash_turnover": ("50000", 0.0)},
     ModelConfig: {
         "weights": ([("fan_in", 1.0)], {"fan_in": -1.0}), "alert_threshold": ("1", -0.5),
         "tolerance_band": ("0.2", 0.95), "band_weight": (True, 1.5), "utilisation_weight": ("0.5", math.inf),

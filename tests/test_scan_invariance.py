@@ -39,7 +39,7 @@ def key_file(key_dir, monkeypatch):
 def bank(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bank")
     write_simulation(simulate(seed=2718, n_customers=700, n_days=24, patterns_per_typology=2,
-                              lookalikes_per_kind=1, recruit_pool_share=0.4), folder)
+                              lookalikes_per_kind=1, recruit_pool_share=0.4, trafficking_per_typology=1), folder)
     return load_dataset(folder)
 
 
@@ -104,6 +104,13 @@ def test_a_t_plus_1_sequence_ends_with_the_range_scans_hits(bank, reference, tmp
         run_scan(_until(bank, graph, d), out / day, config, as_of=day, store_path=store, progress=False)
     assert len(reference[0]) > 100
     pd.testing.assert_frame_equal(_stored(store), reference[0])
+
+
+def test_the_invariance_bank_exercises_the_account_opening_and_livelihood_flags(reference):
+    """The trafficking pack is planted (once per kind): the chunking and T+1 tests above
+    cover its detectors that read the accounts table."""
+    assert {"trafficking_many_accounts", "trafficking_shared_contact", "trafficking_no_livelihood"} \
+        <= set(reference[0]["typology"])
 
 
 def test_run_detectors_and_the_scan_agree(bank, reference):

@@ -2,21 +2,31 @@
 on hand-built data with a known answer (thresholds inclusive), absent columns disabling
 their detector with a note, and the default simulated bank unchanged."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference.trafficking import in_band, window_runs_reference
+from reference.trafficking import in_band, turnover_runs_reference, window_runs_reference
 
-from flowgraph import build_graph, validate_transactions
-from flowgraph._kernels.trafficking import window_runs
+from flowgraph import build_graph, validate_accounts, validate_transactions
+from flowgraph._kernels.trafficking import turnover_runs, window_runs
 from flowgraph.detectors import REGISTRY, disabled_detectors, run_detectors
 from flowgraph.detectors.trafficking import (CashDepositParams, NightCashParams, RemittanceParams,
                                              SmallCashParams, detect_cash_deposits, detect_night_cash,
-                                             detect_remittance, detect_small_cash)
+                                             detect_no_livelihood, detect_remittance, detect_small_cash)
+from flowgraph.detectors.trafficking_accounts import (ManyAccountsParams, SharedContactParams, detect_many_accounts,
+                                                      detect_shared_contact)
+from flowgraph.cli import main
+from flowgraph.desk.reports import validate_str_draft, write_report_drafts
+from flowgraph.io import load_dataset
+from flowgraph.scan import run_scan
+from flowgraph.store import Store
 from flowgraph.errors import ConfigError
 from flowgraph.simulate import simulate
+from flowgraph.simulate.trafficking import TRAFFICKING_NAMES
 
 events = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 25), st.integers(0, 3), st.integers(0, 1)), max_size=40)
 
@@ -114,7 +124,9 @@ def test_a_default_simulated_bank_has_no_context_columns_and_the_rest_runs():
     assert not {"counterparty_country", "branch_id"} & set(bank.transactions.columns)
     assert not bank.patterns["typology"].str.startswith("trafficking").any()
     graph = build_graph(validate_transactions(bank.transactions, "bank").table)
-    assert set(disabled_detectors(graph)) == {"trafficking_remittance", "trafficking_cash_deposits"}
+    assert set(disabled_detectors(graph)) == {"trafficking_remittance", "trafficking_cash_deposits",
+                                              "trafficking_many_accounts", "trafficking_shared_contact",
+                                              "trafficking_no_livelihood"}  # no accounts table: no party types
     pack = [name for name in REGISTRY if name.startswith("trafficking")]
     assert len(run_detectors(graph, pack)) == 0  # no night cash nor small cash in the background
     assert len(run_detectors(graph, ["large_value"]))
@@ -125,8 +137,7 @@ def test_planting_trafficking_leaves_the_other_patterns_as_they_were():
     with_pack = simulate(seed=4, n_customers=700, n_days=20, recruit_pool_share=0.4,
                          trafficking_per_typology=1)
     others = with_pack.patterns[~with_pack.patterns["typology"].isin(
-        ["trafficking_small_cash", "trafficking_remittance", "trafficking_cash_deposits", "trafficking_night_cash",
-         "cash_allowance", "migrant_remittance", "retail_branch_deposits", "night_shift_cash"])]
+        list(TRAFFICKING_NAMES))]
     pd.testing.assert_frame_equal(others.reset_index(drop=True), plain.patterns)
     assert with_pack.transactions["branch_id"].notna().any()
 
@@ -135,5 +146,153 @@ def test_the_shortest_run_plants_every_trafficking_kind_inside_it():
     """Ten business days, shorter than the night-cash span (20) and the migrant's month."""
     bank = simulate(seed=3, n_customers=300, n_days=10, patterns_per_typology=0, lookalikes_per_kind=0,
                     recruit_pool_share=0.5, trafficking_per_typology=3)
-    assert (bank.patterns["n_txns"] > 0).all() and len(bank.patterns) == 8 * 3
+    assert (bank.patterns["n_txns"] > 0).all() and len(bank.patterns) == len(TRAFFICKING_NAMES) * 3
     assert (bank.patterns["last_day"] <= bank.transactions["timestamp"].max()).all()
+
+
+# -- accounts opened together, shared contact keys, no visible livelihood ------------------
+
+money_events = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 25), st.integers(0, 5_000), st.integers(0, 1)),
+                        max_size=40)
+
+
+@settings(max_examples=80, deadline=None)
+@given(money_events, st.integers(1, 6), st.integers(1, 12_000), st.integers(0, 30))
+def test_turnover_runs_agree_with_the_reference(ev, window, min_cents, last_day):
+    ev = sorted(ev)
+    account = np.array([e[0] for e in ev], np.int64)
+    offsets = np.searchsorted(account, np.arange(5)).astype(np.int64)
+    column = lambda k: np.array([e[k] for e in ev], np.int64)
+    got = turnover_runs(offsets, column(1), column(2), column(3), window, min_cents, last_day)
+    assert sorted(zip(*[c.tolist() for c in got])) == turnover_runs_reference(ev, window, min_cents, last_day)
+
+
+HAND_TXNS = """txn_id,timestamp,src_account,dst_account,amount,channel
+t1,2024-10-14 10:00,,A1,500.00,cash
+t2,2024-10-16 10:00,,A2,300.00,cash
+t3,2024-10-21 11:00,A3,,200.00,cash
+t4,2024-10-22 09:00,,P1,30000.00,cash
+t5,2024-10-23 09:00,P1,,19999.99,cash
+t6,2024-10-24 09:00,,P2,30000.00,cash
+t7,2024-10-25 09:00,P2,,20000.00,cash
+t8,2024-10-28 09:00,,S1,30000.00,cash
+t9,2024-10-29 09:00,S1,,20000.00,cash
+t10,2024-10-28 08:00,E1,S1,100.00,transfer
+t11,2024-11-29 09:00,,B1,10.00,cash
+"""
+HAND_ACCOUNTS = """account_id,customer_id,party_type,opened_on,contact_id
+A1,C1,person,2024-10-11,k1
+A2,C1,person,2024-10-14,k1
+A3,C1,person,2024-10-15,k1
+A4,C1,person,2024-10-17,k1
+B1,C2,person,2024-10-18,k9
+B2,C3,person,2024-10-18,k9
+B3,C4,person,2024-10-21,k9
+B4,C5,person,not a date,k9
+P1,C6,person,2015-03-02,k6
+P2,C7,person,2015-03-02,k7
+S1,C8,person,2015-03-02,k8
+E1,C9,entity,2010-01-04,k0
+"""
+
+
+def _hand_graph(tmp_path):
+    (tmp_path / "t.csv").write_text(HAND_TXNS)
+    (tmp_path / "a.csv").write_text(HAND_ACCOUNTS)
+    dataset = load_dataset(tmp_path / "t.csv", accounts=tmp_path / "a.csv")
+    return dataset, build_graph(dataset.transactions.table, dataset.accounts.table)
+
+
+def test_a_hand_built_csv_gives_the_known_hits(tmp_path):
+    dataset, graph = _hand_graph(tmp_path)
+    assert dataset.accounts.report.flag_counts == {"BAD_OPENED_ON": 1}  # B4 kept, date left missing
+    assert dataset.accounts.report.n_accepted == 12
+    many = detect_many_accounts(graph).frame  # 4 accounts of C1 opened Oct 11-17: the 4th opens the run
+    assert len(many) == 1 and many["subject"][0] == "A1" and list(many["accounts"][0]) == ["A1", "A2", "A3", "A4"]
+    assert list(many["txn_ids"][0]) == ["t1", "t2", "t3"] and many["run_first"][0] == pd.Timestamp("2024-10-17")
+    assert many["m_accounts_opened"][0] == 4
+    assert len(detect_many_accounts(graph, ManyAccountsParams(min_accounts=5))) == 0
+    # k9: C2, C3, C4 dated (C5's date is bad): three customers, the third opening on Oct 21
+    shared = detect_shared_contact(graph, SharedContactParams(min_customers=3)).frame
+    assert len(shared) == 1 and shared["subject"][0] == "B1" and shared["m_customers"][0] == 3
+    assert list(shared["accounts"][0]) == ["B1", "B2", "B3"] and list(shared["txn_ids"][0]) == ["t11"]
+    assert shared["run_first"][0] == pd.Timestamp("2024-10-21") and shared["m_contact_id"][0] == "k9"
+    assert len(detect_shared_contact(graph, SharedContactParams(min_customers=4))) == 0
+    # P1 turns over 49,999.99 (a cent short), P2 exactly 50,000, S1 50,000 but paid by an entity the same day
+    live = detect_no_livelihood(graph).frame
+    assert list(live["subject"]) == ["P2"] and live["m_cash_turnover"][0] == 50_000.0
+    assert list(live["txn_ids"][0]) == ["t6", "t7"]
+    assert "contact_id" in REGISTRY["trafficking_shared_contact"].typologies[0].id_measures
+
+
+def test_the_account_detectors_need_their_columns():
+    rows = [("A", None, 0, 10, 100.0, "cash")]
+    graph = _graph(rows)
+    notes = disabled_detectors(graph)
+    assert "opened_on" in notes["trafficking_many_accounts"] and "contact_id" in notes["trafficking_shared_contact"]
+    assert "entity" in notes["trafficking_no_livelihood"]
+    assert len(detect_many_accounts(graph)) == len(detect_shared_contact(graph)) == len(detect_no_livelihood(graph)) == 0
+
+
+NEW = ["trafficking_many_accounts", "trafficking_shared_contact", "trafficking_no_livelihood"]
+SAME = ["hit_id", "subject", "accounts", "txn_ids", "window_start", "window_end", "run_first", "run_last", "measures"]
+
+
+def _latest(frames):
+    """The last version of each hit over a sequence of scans."""
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    frame = frame.drop_duplicates("hit_id", keep="last")[SAME].copy()
+    for c in ("accounts", "txn_ids"):
+        frame[c] = frame[c].map(list)
+    return frame.sort_values("hit_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def planted_bank():
+    bank = simulate(seed=11, n_customers=600, n_days=24, patterns_per_typology=0, lookalikes_per_kind=0,
+                    recruit_pool_share=0.5, trafficking_per_typology=2)
+    transactions = validate_transactions(bank.transactions, "bank").table
+    accounts = validate_accounts(bank.accounts).table
+    return transactions, accounts, build_graph(transactions, accounts)
+
+
+@pytest.mark.parametrize("chunk_days", [1, 4, 9])
+def test_the_new_detectors_give_the_same_hits_in_chunks_and_in_t_plus_1_scans(planted_bank, chunk_days):
+    transactions, accounts, graph = planted_bank
+    whole = _latest([run_detectors(graph, NEW).frame])
+    assert set(whole["subject"]) and len(whole) >= 6
+    chunks = [run_detectors(graph, NEW, days=(d, min(d + chunk_days - 1, graph.n_days - 1))).frame
+              for d in range(0, graph.n_days, chunk_days)]
+    pd.testing.assert_frame_equal(_latest(chunks), whole)
+    if chunk_days == 1:  # each day on the data as it stood that day
+        daily = []
+        for d in range(graph.n_days):
+            keep = np.zeros(len(transactions), bool)
+            keep[graph.txn_pos[graph.day <= d]] = True
+            daily.append(run_detectors(build_graph(transactions[keep].reset_index(drop=True), accounts), NEW,
+                                       days=(graph.business_days[d], graph.business_days[d])).frame)
+        pd.testing.assert_frame_equal(_latest(daily), whole)
+
+
+def test_a_hit_without_evidence_transactions_gets_a_case_file_and_a_report_draft(tmp_path, monkeypatch):
+    """Accounts opened together but not used yet: the hit cites no transaction and has no
+    W(N, D) ceiling; the desk shows and drafts it all the same."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    (tmp_path / "t.csv").write_text("\n".join(line for line in HAND_TXNS.splitlines() if not line.startswith(
+        ("t1,", "t2,", "t3,"))) + "\n")
+    (tmp_path / "a.csv").write_text(HAND_ACCOUNTS)
+    run_scan(load_dataset(tmp_path / "t.csv", accounts=tmp_path / "a.csv"), tmp_path / "out", progress=False)
+    store = Store(tmp_path / "out" / "store.sqlite", create=False)
+    hits = store.query("SELECT hit_id, txn_ids, ceiling FROM hits WHERE typology = 'trafficking_many_accounts'")
+    assert len(hits) == 1 and json.loads(hits["txn_ids"][0]) == [] and hits["ceiling"].isna().all()
+    alert = store.query("SELECT alert_id FROM alerts WHERE hit_ids LIKE ?", [f"%{hits['hit_id'][0]}%"])["alert_id"][0]
+    assert main(["show", alert, "--store", str(tmp_path / "out" / "store.sqlite"), "--out",
+                 str(tmp_path / "case.html")]) == 0
+    assert alert in (tmp_path / "case.html").read_text()
+    store.dispose(alert, "case", "ann")
+    result = write_report_drafts(store, tmp_path / "drafts", today="2024-12-02")
+    draft = json.loads((tmp_path / "drafts" / f"str-{alert}.json").read_text())
+    validate_str_draft(draft)
+    assert [h["ceiling"] for h in draft["transactions_and_behaviour"]["hits"]] == [None]
+    assert "no W(N, D) ceiling applies" in (tmp_path / "drafts" / f"str-{alert}.md").read_text()
+    assert [p.name for p in result["drafts"]] == [f"str-{alert}.json"]

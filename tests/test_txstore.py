@@ -150,7 +150,7 @@ def test_lookback_covers_every_day_parameter_of_the_registry():
         for field in fields:  # a longer window of any of them lengthens the lookback
             longer = dataclasses.replace(entry.default, **{field: 60})
             assert lookback_days(ScanConfig(detector_params={name: longer})) >= 60, (name, field)
-    assert lookback_days(ScanConfig()) == 20  # the night-cash window; the others look back 10
+    assert lookback_days(ScanConfig()) == 25  # the no-livelihood window (a month and a margin); night cash 20
 
 
 GOOD = "txn_id,timestamp,src_account,dst_account,amount\nt1,2026-11-02 09:00,A,B,120.50\nt2,2026-11-03 10:00,B,C,80\n"

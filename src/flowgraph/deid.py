@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from .errors import ConfigError
 
-PREFIX = {"account": "ACC-", "customer": "CUS-"}
+PREFIX = {"account": "ACC-", "customer": "CUS-", "contact": "CON-"}
 
 #: Hex digits of the HMAC kept in a pseudonym (80 bits).
 PSEUDONYM_HEX_DIGITS = 20
@@ -173,21 +173,22 @@ class Pseudonymizer:
         return names.take(encoded.indices)
 
 
-#: Columns of flowgraph's own tables that hold account or customer ids; the measures that
-#: hold account ids come from the detector registry (:func:`id_columns`).
+#: Columns of flowgraph's own tables that hold account or customer ids or contact keys; the
+#: measures that hold ids come from the detector registry (:func:`id_columns`).
 BASE_ID_COLUMNS = {"subject": "account", "accounts": "account", "customer": "customer",
                    "src_account": "account", "dst_account": "account", "account_id": "account",
-                   "customer_id": "customer"}
+                   "customer_id": "customer", "contact_id": "contact"}
 
 
 def id_columns() -> dict[str, str]:
     """Every column (and measure) that holds ids, with its kind: the tables' own, and each
     registered typology's id-bearing measures (as ``name`` in the measures JSON and
-    ``m_name`` as a column)."""
+    ``m_name`` as a column): account ids, but a measure named as a column above (a
+    ``contact_id``) is of that column's kind."""
     from .detectors import TYPOLOGIES
 
-    measures = {m for t in TYPOLOGIES.values() for m in t.id_measures}
-    return {**BASE_ID_COLUMNS, **{m: "account" for m in measures}, **{f"m_{m}": "account" for m in measures}}
+    kinds = {m: BASE_ID_COLUMNS.get(m, "account") for t in TYPOLOGIES.values() for m in t.id_measures}
+    return {**BASE_ID_COLUMNS, **kinds, **{f"m_{m}": kind for m, kind in kinds.items()}}
 
 
 def deidentify(frame: pd.DataFrame, pseudonymize: Pseudonymizer) -> pd.DataFrame:

@@ -137,6 +137,12 @@ class TransactionGraph:
     # ISO codes of amount_home and amount_foreign (a rule set's home and foreign-threshold currencies)
     home_currency: str = HOME_CURRENCY
     foreign_currency: str = "USD"
+    # optional account context (flowgraph.schema.ACCOUNT_CONTEXT_COLUMNS), None when the
+    # accounts table has no such column: the day each account was opened (datetime64[D],
+    # NaT unknown) and its contact key (int64 code into contact_ids, -1 none)
+    account_opened: np.ndarray | None = None
+    account_contact: np.ndarray | None = None
+    contact_ids: np.ndarray | None = None
 
     # -- sizes --------------------------------------------------------------------------
     @property
@@ -487,6 +493,7 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
         customer_ids = np.asarray(cust_uniques, dtype=object)
     else:
         customer_ids = np.array([], dtype=object)
+    opened, contact, contact_ids = _account_context(accounts, codes[:n_table], len(account_ids))
 
     business_days, day = calendar.business_day_index(by_time(timestamps))
     channel = by_time(pd.Categorical(transactions["channel"], categories=list(CHANNELS)).codes.astype(np.int8))
@@ -506,6 +513,21 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
         channel=channel, is_home_currency=is_home, txn_pos=txn_pos,
         out_indptr=out_indptr, out_edges=out_edges, in_indptr=in_indptr, in_edges=in_edges,
         day_indptr=day_indptr, transactions=transactions[[c for c in KEPT_COLUMNS if c in transactions.columns]],
-        home_currency=home_currency,
-        foreign_currency=foreign_currency,
+        home_currency=home_currency, foreign_currency=foreign_currency, account_opened=opened,
+        account_contact=contact, contact_ids=contact_ids,
     )
+
+
+def _account_context(accounts: pd.DataFrame | None, table_idx: np.ndarray, n_accounts: int):
+    """Per account, its opening day and contact code (and the contact keys) from the
+    accounts table's optional columns; None for a column the table lacks."""
+    opened = contact = contact_ids = None
+    if accounts is not None and "opened_on" in accounts.columns:
+        opened = np.full(n_accounts, np.datetime64("NaT"), "datetime64[D]")
+        opened[table_idx] = accounts["opened_on"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    if accounts is not None and "contact_id" in accounts.columns:
+        codes, uniques = pd.factorize(accounts["contact_id"].astype("string"), sort=True)
+        contact = np.full(n_accounts, -1, np.int64)
+        contact[table_idx] = codes
+        contact_ids = np.asarray(uniques, dtype=object)
+    return opened, contact, contact_ids

@@ -19,6 +19,7 @@ passes ``reveal_ids=True``.
 from __future__ import annotations
 
 import json
+import math
 
 import matplotlib.pyplot as plt
 import networkx as nx
@@ -419,15 +420,20 @@ def utilisation(hit, reveal_ids: bool = False, key_file=None):
     name = _namer(reveal_ids, key_file)
     phi = _hit_value(hit, "phi")
     phi = json.loads(phi) if isinstance(phi, str) else dict(phi)
-    amount, ceil = float(_hit_value(hit, "amount")), float(_hit_value(hit, "ceiling"))
-    u = float(_hit_value(hit, "utilisation"))
+    # a hit without evidence transactions (accounts opened, none used yet) has no ceiling
+    number = lambda v: math.nan if v is None else float(v)
+    shown = lambda v: f"{v:,.0f}" if math.isfinite(v) else "none"
+    amount, ceil = number(_hit_value(hit, "amount")), number(_hit_value(hit, "ceiling"))
+    u = number(_hit_value(hit, "utilisation"))
     fig, ax = plt.subplots(figsize=(6, 4))
-    bars = ax.bar(["amount moved A", "ceiling Σ W·Φ"], [amount, ceil], color=["tab:blue", "tab:grey"])
-    ax.bar_label(bars, labels=[f"{amount:,.0f}", f"{ceil:,.0f}"], fontsize=8)
+    bars = ax.bar(["amount moved A", "ceiling Σ W·Φ"], [amount, 0.0 if math.isnan(ceil) else ceil],
+                  color=["tab:blue", "tab:grey"])
+    ax.bar_label(bars, labels=[shown(amount), shown(ceil)], fontsize=8)
     n, d = int(_hit_value(hit, "n_accounts")), int(_hit_value(hit, "n_days"))
     methods = ", ".join(f"{m} Φ={v:,.0f}" for m, v in phi.items())
     ax.set_ylabel("CNY")
-    ax.set_title(f"{_hit_value(hit, 'typology')} {name(_hit_value(hit, 'subject'))}: u = {u:.2f}\n"
+    ax.set_title(f"{_hit_value(hit, 'typology')} {name(_hit_value(hit, 'subject'))}: "
+                 f"u = {f'{u:.2f}' if math.isfinite(u) else 'none (no evidence transaction)'}\n"
                  f"N = {n}, D = {d}, W = {float(W(max(n, 1), max(d, 1))):.1f}; {methods}", fontsize=9)
     fig.tight_layout()
     return fig

@@ -37,6 +37,14 @@ Canonical account columns
 -------------------------
 ``account_id`` (str), ``customer_id`` (str, default: the account itself), ``party_type``
 (``person`` or ``entity``; missing means unknown, treated as a person by the rules).
+
+Optional context columns (:data:`ACCOUNT_CONTEXT_COLUMNS`, read only by the trafficking
+detectors of :mod:`flowgraph.detectors.trafficking`; without them those detectors are
+disabled with a note): ``opened_on`` (the date the account was opened, datetime64[D]; a
+value that is not a date between 1900 and a year after today is left missing and counted
+as ``BAD_OPENED_ON``, the row kept) and ``contact_id`` (str: a key of the customer's
+contact details given when the account was opened — a hashed phone number, e-mail or
+address, the same key for the same details; empty means none).
 """
 
 from __future__ import annotations
@@ -63,6 +71,8 @@ TXN_COLUMNS = REQUIRED_TXN_COLUMNS + OPTIONAL_TXN_COLUMNS
 #: Optional columns that only the trafficking detectors read (module docstring).
 CONTEXT_COLUMNS = ("counterparty_country", "branch_id")
 ACCOUNT_COLUMNS = ("account_id", "customer_id", "party_type")
+#: Optional account columns that only the trafficking detectors read (module docstring).
+ACCOUNT_CONTEXT_COLUMNS = ("opened_on", "contact_id")
 
 #: China Standard Time: the business day of a timezone-aware timestamp is taken here.
 BANK_TIMEZONE = "Asia/Shanghai"
@@ -110,6 +120,8 @@ FLAGS: dict[str, str] = {
     "SELF_TRANSFER": "source and destination are the same account (kept, flagged in is_self_transfer)",
     "BAD_COUNTERPARTY_COUNTRY": "counterparty_country is not a two-letter ISO 3166 code (row kept, country "
                                 "left missing): write codes such as CN, MM",
+    "BAD_OPENED_ON": "opened_on is not a date between 1900 and a year after today (row kept, date left "
+                     "missing): write dates as ISO 8601 (2024-10-08)",
 }
 
 #: Common spellings of party types.
@@ -733,8 +745,22 @@ def _context_column(name: str, series: pd.Series) -> tuple[pd.api.extensions.Ext
 
 # -- accounts -----------------------------------------------------------------------------
 
+def _opened_on(series: pd.Series, today=None) -> tuple[np.ndarray, np.ndarray]:
+    """``opened_on`` as datetime64[D] (NaT where missing or not a plausible date) and the
+    rows whose value was given but not a date from 1900 to :data:`MAX_FUTURE_DAYS` after
+    ``today`` (BAD_OPENED_ON)."""
+    given = ~_is_empty(_text(series)) if not pd.api.types.is_datetime64_any_dtype(series.dtype) \
+        else series.notna().to_numpy()
+    parsed = _parse_timestamp(series, None)
+    latest = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize() \
+        + pd.Timedelta(days=MAX_FUTURE_DAYS)
+    parsed = parsed.mask(parsed > latest)
+    day = parsed.to_numpy().astype("datetime64[D]")
+    return day, given & np.isnat(day)
+
+
 def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_row: np.ndarray | None = None,
-                      malformed: pd.DataFrame | None = None) -> Validated:
+                      malformed: pd.DataFrame | None = None, today: str | pd.Timestamp | None = None) -> Validated:
     """Check an accounts table (``account_id`` required; ``customer_id`` and
     ``party_type`` optional) and return it in canonical form.
 
@@ -748,6 +774,8 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
         Row numbers to report; default 1..n.
     malformed : DataFrame, optional
         Lines that were not records, as for :func:`validate_transactions`.
+    today : date-like, optional
+        The day a future ``opened_on`` counts from (:data:`MAX_FUTURE_DAYS`); default today.
 
     A missing ``customer_id`` makes the account its own customer; a missing
     ``party_type`` means unknown (the large-value rules then treat it as a person,
@@ -795,12 +823,20 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
         "customer_id": _string_array(_accepted(customer, accepted)),
         "party_type": pd.Categorical.from_codes(_accepted(party_code, accepted), categories=list(PARTY_TYPES)),
     }
+    flag_counts = {}
+    if "opened_on" in frame.columns:
+        opened, bad = _opened_on(frame["opened_on"], today)
+        columns["opened_on"] = opened[keep]
+        if bad[keep].any():
+            flag_counts["BAD_OPENED_ON"] = int(bad[keep].sum())
+    if "contact_id" in frame.columns:
+        columns["contact_id"] = _context_column("contact_id", frame["contact_id"])[0][keep]
     for col in frame.columns:
-        if col not in ACCOUNT_COLUMNS:
+        if col not in ACCOUNT_COLUMNS and col not in columns:
             columns[col] = _passed_through(frame[col], accepted)
     table = pd.DataFrame(columns, copy=False)
     report = ValidationReport(source, n + n_malformed, int(keep.sum()), int((~keep).sum()) + n_malformed,
-                              reason_counts, {}, notes, examples)
+                              reason_counts, flag_counts, notes, examples)
     return Validated(table, rejects, report)
 
 

@@ -11,12 +11,18 @@ from decimal import Decimal
 from fractions import Fraction
 
 
+def _by_account(events):
+    """Account -> its (day, second field, third field) events."""
+    by_account = {}
+    for account, day, a, b in events:
+        by_account.setdefault(account, []).append((day, int(a), int(b)))
+    return by_account
+
+
 def window_runs_reference(events, window_days, min_events, min_groups, min_flagged_share, last_day):
     """``events``: (account, day, group, flagged) tuples. Returns sorted (account,
     first_day, last_day, peak_day, peak_events, peak_groups, peak_flagged) tuples."""
-    by_account = {}
-    for account, day, group, flagged in events:
-        by_account.setdefault(account, []).append((day, group, flagged))
+    by_account = _by_account(events)
     share = Fraction(repr(float(min_flagged_share)))
     runs = []
     for account in sorted(by_account):
@@ -47,3 +53,30 @@ def in_band(amount, level, band_low):
     shortest decimal forms: 0.5 is a half, amounts are cents)."""
     amount, level = Decimal(repr(float(amount))), Decimal(repr(float(level)))
     return Decimal(repr(float(band_low))) * level <= amount < level
+
+
+def turnover_runs_reference(events, window_days, min_cents, last_day):
+    """``events``: (account, day, cents, veto) tuples. A day qualifies when the window
+    ending on it holds at least ``min_cents`` (summed as Python integers) and no vetoing
+    event. Returns sorted (account, first_day, last_day, peak_day, peak_cents,
+    peak_events) tuples, the peak the earliest day with the most money."""
+    by_account = _by_account(events)
+    runs = []
+    for account in sorted(by_account):
+        run = None
+        for d in range(last_day + 1):
+            inside = [e for e in by_account[account] if d - window_days + 1 <= e[0] <= d]
+            money = sum(e[1] for e in inside)
+            if money >= min_cents and not any(e[2] for e in inside):
+                if run is None:
+                    run = [d, d, (d, money, len(inside))]
+                else:
+                    run[1] = d
+                    if money > run[2][1]:
+                        run[2] = (d, money, len(inside))
+            elif run is not None:
+                runs.append((account, run[0], run[1], *run[2]))
+                run = None
+        if run is not None:
+            runs.append((account, run[0], run[1], *run[2]))
+    return sorted(runs)

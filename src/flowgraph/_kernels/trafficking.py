@@ -1,4 +1,4 @@
-"""Trailing-window event counts for the human-trafficking detectors (000, SPEC §9).
+"""Trailing-window event counts and sums for the human-trafficking detectors (000, SPEC §9).
 
 Each trafficking red flag is a count over one account's events (transactions chosen by the
 detector) in a trailing window of business days: how many events, on how many distinct
@@ -7,6 +7,10 @@ of them is flagged (at night). A business day *d* qualifies when the window endi
 ``[d - window_days + 1, d]``, holds at least ``min_events`` events on at least
 ``min_groups`` groups with a flagged share of at least ``min_flagged_share`` (all "at or
 above"). Consecutive qualifying days form a run, traced from the first day of the data.
+
+:func:`turnover_runs` sums instead: a day qualifies when its window holds at least
+``min_cents`` of the account's money and no vetoing event (an income: SPEC §9, "no visible
+livelihood").
 
 The window's contents change only on a day an event enters it (its day) or leaves it (its
 day + ``window_days``), so the kernel walks those change points instead of every day: the
@@ -36,6 +40,17 @@ class EventRuns(NamedTuple):
 
 
 @jit
+def _next_change(day, enter, leave, hi, window_days):
+    """The next day the window changes: an event enters (its day) or leaves (its day +
+    ``window_days``); ``enter`` and ``leave`` are the next events to do so, ``hi`` the end
+    of the account's events."""
+    change = day[enter] if enter < hi else day[leave] + window_days
+    if leave < hi and day[leave] + window_days < change:
+        change = day[leave] + window_days
+    return change
+
+
+@jit
 def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
                  share_numerator, share_denominator, last_day):
     n_max = len(day)
@@ -52,9 +67,7 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
         run_first, run_last = 0, 0
         peak_day, peak_events, peak_groups, peak_flagged = 0, 0, 0, 0
         while enter < hi or leave < hi:
-            change = day[enter] if enter < hi else day[leave] + window_days
-            if leave < hi and day[leave] + window_days < change:
-                change = day[leave] + window_days
+            change = _next_change(day, enter, leave, hi, window_days)
             if change > last_day:
                 break
             while enter < hi and day[enter] == change:
@@ -74,9 +87,7 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
                 n_flagged -= flagged[leave]
                 leave += 1
             # the window stays as it is until the next change point
-            following = day[enter] if enter < hi else day[leave] + window_days
-            if leave < hi and day[leave] + window_days < following:
-                following = day[leave] + window_days
+            following = _next_change(day, enter, leave, hi, window_days)
             segment_last = min(following - 1, last_day)
             qualifies = events >= min_events and groups >= min_groups and n_flagged * share_denominator >= share_numerator * events
             if qualifies:
@@ -135,3 +146,92 @@ def window_runs(offsets: np.ndarray, day: np.ndarray, group: np.ndarray, flagged
                          np.asarray(flagged, np.int64), int(n_groups), int(window_days), int(min_events),
                          int(min_groups), share.numerator, share.denominator, int(last_day))
     return EventRuns(*found)
+
+
+class TurnoverRuns(NamedTuple):
+    """Runs of qualifying days of :func:`turnover_runs`, one entry per run (int64 columns)."""
+
+    account: np.ndarray         #: the account (dense index)
+    first_day: np.ndarray       #: first qualifying business day (index)
+    last_day: np.ndarray        #: last qualifying business day
+    peak_day: np.ndarray        #: the earliest day whose window holds the most money
+    peak_cents: np.ndarray      #: the money (sum of values, cents) in that window
+    peak_events: np.ndarray     #: events in that window
+
+
+@jit
+def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day):
+    out = np.zeros((6, len(day)), np.int64)
+    n = 0
+    for a in range(len(offsets) - 1):
+        lo, hi = offsets[a], offsets[a + 1]
+        if lo == hi:
+            continue
+        enter, leave = lo, lo
+        total, events, vetoes = 0, 0, 0
+        run_open = False
+        run_first, run_last = 0, 0
+        peak_day, peak_cents, peak_events = 0, 0, 0
+        while enter < hi or leave < hi:
+            change = _next_change(day, enter, leave, hi, window_days)
+            if change > last_day:
+                break
+            while enter < hi and day[enter] == change:
+                total += cents[enter]
+                events += 1
+                vetoes += veto[enter]
+                enter += 1
+            while leave < hi and day[leave] + window_days == change:
+                total -= cents[leave]
+                events -= 1
+                vetoes -= veto[leave]
+                leave += 1
+            following = _next_change(day, enter, leave, hi, window_days)
+            segment_last = min(following - 1, last_day)
+            if total >= min_cents and vetoes == 0:
+                if run_open and change == run_last + 1:
+                    run_last = segment_last
+                else:
+                    if run_open:
+                        out[0, n], out[1, n], out[2, n] = a, run_first, run_last
+                        out[3, n], out[4, n], out[5, n] = peak_day, peak_cents, peak_events
+                        n += 1
+                    run_open, run_first, run_last = True, change, segment_last
+                    peak_cents = -1
+                if total > peak_cents:
+                    peak_day, peak_cents, peak_events = change, total, events
+        if run_open:
+            out[0, n], out[1, n], out[2, n] = a, run_first, run_last
+            out[3, n], out[4, n], out[5, n] = peak_day, peak_cents, peak_events
+            n += 1
+    return out[:, :n]
+
+
+def turnover_runs(offsets: np.ndarray, day: np.ndarray, cents: np.ndarray, veto: np.ndarray, window_days: int,
+                  min_cents: int, last_day: int) -> TurnoverRuns:
+    """Runs of business days whose trailing window of an account's events holds at least
+    ``min_cents`` of money and no vetoing event (at or above; an income in the window
+    vetoes the day).
+
+    Parameters
+    ----------
+    offsets : ndarray of int64, shape (n_accounts + 1,)
+        Account ``a``'s events are ``offsets[a]:offsets[a + 1]``.
+    day : ndarray of int64
+        Business-day index of each event, ascending inside each account's segment.
+    cents : ndarray of int64
+        Money of each event in integer cents (0 for a vetoing event that moves none the
+        detector counts).
+    veto : ndarray of int64
+        1 for an event that disqualifies every window holding it, else 0.
+    window_days, min_cents : int
+    last_day : int
+        The last business day of the data: no run goes past it.
+
+    Returns
+    -------
+    TurnoverRuns
+    """
+    found = _turnover_runs(np.asarray(offsets, np.int64), np.asarray(day, np.int64), np.asarray(cents, np.int64),
+                           np.asarray(veto, np.int64), int(window_days), int(min_cents), int(last_day))
+    return TurnoverRuns(*found)

@@ -133,6 +133,9 @@ FAMILY_MEANING = {
     "cycle": "money returned to where it started through a chain of accounts (round-tripping)",
     "scatter_gather": "money scattered across intermediaries and gathered again",
     "layering": "money moved through successive layers of accounts",
+    "trafficking": "red flags of human trafficking (000): small cash under the identification level, remittances "
+                   "to risk countries, cash paid in at many branches, cash at night, many accounts opened together "
+                   "or under shared contact details, cash turnover without a visible livelihood",
 }
 
 
@@ -437,7 +440,8 @@ def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFra
               "other_home": total(direction == "other")}
     hit_rows = [{"hit_id": h.hit_id, "typology": h.typology, "window_start": str(h.window_start)[:10],
                  "window_end": str(h.window_end)[:10], "n_accounts": int(h.n_accounts), "n_days": int(h.n_days),
-                 "amount": float(h.amount), "ceiling": float(h.ceiling), "utilisation": float(h.utilisation)}
+                 "amount": float(h.amount), "ceiling": _finite_or_none(h.ceiling),
+                 "utilisation": _finite_or_none(h.utilisation)}
                 for h in hits.itertuples()]
     kept = set(evidence["txn_id"])
     text = (f"From {first} to {last} ({n_days if n_days is not None else '?'} business days) the evidence holds "
@@ -463,14 +467,19 @@ def _analysis(alert, hits: pd.DataFrame, trigger: dict, behaviour: dict, custome
     for family, group in hits.groupby(hits["typology"].map(_family_of), sort=True):
         meaning = FAMILY_MEANING.get(family, family.replace("_", " "))
         strongest = group.sort_values(["amount", "hit_id"], ascending=[False, True]).iloc[0]
+        u = _finite_or_none(strongest["utilisation"])
+        moved = (f"{family}: {meaning}. {len(group)} hit(s); the largest, {strongest['typology']} on account "
+                 f"{name(strongest['subject'])}, moved {strongest['amount']:,.2f} {home} across "
+                 f"{int(strongest['n_accounts'])} account(s) over {int(strongest['n_days'])} business day(s)")
+        if u is None:  # no evidence transaction (accounts opened, not used yet): no ceiling
+            lines.append(moved + "; it cites no transaction, so no W(N, D) ceiling applies.")
+            continue
         lines.append(
-            f"{family}: {meaning}. {len(group)} hit(s); the largest, {strongest['typology']} on account "
-            f"{name(strongest['subject'])}, moved {strongest['amount']:,.2f} {home} across {int(strongest['n_accounts'])} "
-            f"account(s) over {int(strongest['n_days'])} business day(s), {strongest['utilisation']:.2f} of the most "
+            moved + f", {u:.2f} of the most "
             f"the W(N, D) ceiling allows without triggering the reporting standards "
             f"({strongest['ceiling']:,.2f} {home}; 001)"
-            + (": the flow uses its evasion capacity almost to the full." if 0.8 <= strongest["utilisation"] <= 1
-               else ": above the ceiling, large-value reports must exist for it." if strongest["utilisation"] > 1
+            + (": the flow uses its evasion capacity almost to the full." if 0.8 <= u <= 1
+               else ": above the ceiling, large-value reports must exist for it." if u > 1
                else "."))
     lines.append(behaviour["text"])
     top = behaviour["counterparties"][:3]
@@ -619,3 +628,8 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
         write(out / "skipped.csv", pd.DataFrame(skipped).to_csv(index=False))
     return {"large_value": reports, "drafts": [out / f"str-{d['alert_id']}.json" for d in drafts],
             "skipped": skipped, "paths": paths}
+
+
+def _finite_or_none(value) -> float | None:
+    """A number, or None for a missing or NaN one (a hit without evidence has no ceiling)."""
+    return None if value is None or pd.isna(value) else float(value)

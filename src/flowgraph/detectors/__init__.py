@@ -18,7 +18,8 @@ from .layered import LayeredParams
 from .pass_through import PassThroughParams
 from .scatter import ScatterParams
 from .structuring import StructuringParams
-from .trafficking import CashDepositParams, NightCashParams, RemittanceParams, SmallCashParams
+from .trafficking import CashDepositParams, LivelihoodParams, NightCashParams, RemittanceParams, SmallCashParams
+from .trafficking_accounts import ManyAccountsParams, SharedContactParams
 
 #: detector name -> its registry entry (the one table every other part reads)
 REGISTRY: dict[str, Detector] = {d.name: d for d in (fan.DETECTOR, pass_through.DETECTOR, structuring.DETECTOR,
@@ -70,4 +71,5 @@ def run_detectors(graph, detectors: list[str] | None = None, params: dict | None
 __all__ = ["REGISTRY", "disabled_detectors", "DETECTORS", "TYPOLOGIES", "Detector", "Typology", "HitSet", "HitTable", "run_detectors",
            "FanParams", "PassThroughParams", "StructuringParams", "LargeValueParams",
            "CycleParams", "ChainParams", "ScatterParams", "LayeredParams",
-           "SmallCashParams", "RemittanceParams", "CashDepositParams", "NightCashParams"]
+           "SmallCashParams", "RemittanceParams", "CashDepositParams", "NightCashParams", "ManyAccountsParams",
+           "SharedContactParams", "LivelihoodParams"]

@@ -53,7 +53,8 @@ class Typology:
         Benign look-alikes (:data:`flowgraph.simulate.LOOKALIKES`) that imitate it; a hit
         on one is a false positive.
     id_measures : tuple of str
-        Measures that hold account ids (de-identified in every export).
+        Measures that hold account ids, or contact keys for one named ``contact_id``
+        (de-identified in every export; a list of ids or one id).
     """
 
     name: str

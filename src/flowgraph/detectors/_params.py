@@ -138,3 +138,8 @@ def validate_params(owner: object) -> None:
             raise TypeError(f"{type(owner).__name__}.{f.name} has no entry in _parameter_constraints")
         object.__setattr__(owner, f.name, constraints[f.name].check(owner, f.name, getattr(owner, f.name)))
 
+
+def relaxed_count(count: int, band: float, least: int = 2) -> int:
+    """A count threshold in the tolerance band (004 ch.2 §4): lowered by ``band``, never
+    below ``least`` nor above the count itself."""
+    return min(count, max(least, math.ceil(count * (1 - band))))

@@ -35,7 +35,8 @@ from ..errors import ConfigError
 from .background import EXTERNAL, Background, Events
 from .lookalikes import LOOKALIKES, LookalikeSupply
 from .population import MULE, SEGMENTS, Population, make_population
-from .trafficking import TRAFFICKING_LOOKALIKES, TRAFFICKING_NAMES, TRAFFICKING_TYPOLOGIES, background_context
+from .trafficking import (TRAFFICKING_LOOKALIKES, TRAFFICKING_NAMES, TRAFFICKING_TYPOLOGIES, account_context,
+                          background_context)
 from .typologies import ADAPTIVE, LOOKALIKE, NAIVE, InjectionContext, Planted
 from .typologies import TYPOLOGIES as MONEY_LAUNDERING_TYPOLOGIES
 
@@ -201,7 +202,9 @@ def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Even
         second=_planted_seconds(planted, 9 * 3600 + 1800 + slot * 600 + rng.integers(0, 500, n)),
         amount=cat("amount").astype(np.float64),
         currency=np.array([p.currency for p in planted for _ in p.src], dtype=object),
-        channel=np.array([p.channel for p in planted for _ in p.src], dtype=object),
+        # a pattern may give each event its channel (context "channel"), else its own
+        channel=np.array([c for p in planted for c in ((p.context or {}).get("channel") or [p.channel] * len(p.src))],
+                         dtype=object),
     )
     # a late slot may run past midnight: the transaction belongs to the day its timestamp says
     events.date, events.second = events.date + events.second // 86400, events.second % 86400
@@ -381,6 +384,11 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
     accounts = pop.accounts_table()
     # the recruiting pool is ground truth, not KYC: it reads as an ordinary person
     accounts["segment"] = accounts["segment"].replace({SEGMENTS[MULE]: "person"})
+    if with_context:
+        context = account_context(pop, days, planted, rng_traf)
+        accounts["customer_id"] = context["customer_id"]
+        accounts.insert(3, "opened_on", context["opened_on"])
+        accounts.insert(4, "contact_id", context["contact_id"])
     pattern_ids = np.array([f"P{i:05d}" for i in range(len(planted))], dtype=object)
     patterns = _pattern_table(planted, pattern_ids, pop.account_ids, days, rules)
     return BankPlan(params, pop, np.arange(days[0], last + 1, dtype="datetime64[D]"), background,

@@ -18,6 +18,16 @@ Injectors (``is_laundering`` = 1), each on a fresh recruiting-pool account:
 - ``trafficking_night_cash``: 7-10 cash withdrawals within 20 business days, most of them
   between midnight and 05:00.
 
+- ``trafficking_many_accounts``: one customer opens 4-6 accounts within 10 business days
+  (adaptive: 15), each used soon after for a small cash deposit;
+- ``trafficking_shared_contact``: 5-7 customers open accounts with one contact key (the
+  controller's phone) within 10 business days (adaptive: 15), each used soon after;
+- ``trafficking_no_livelihood``: a person without income moves 60,000-90,000 yuan in cash
+  (deposits and withdrawals) within 15 business days (adaptive: 20).
+
+When any is planted, the accounts table gets ``opened_on`` (ordinary accounts: years
+before the run) and ``contact_id`` (ordinary customers: a key of their own).
+
 Look-alikes (``is_laundering`` = 0), on ordinary customers:
 
 - ``cash_allowance``: a person takes out cash just under the level, twice a month;
@@ -25,7 +35,11 @@ Look-alikes (``is_laundering`` = 0), on ordinary customers:
   month;
 - ``retail_branch_deposits``: a shop deposits its takings most days at two or three of its
   own nearby branches;
-- ``night_shift_cash``: a night-shift worker takes out cash at night about once a week.
+- ``night_shift_cash``: a night-shift worker takes out cash at night about once a week;
+- ``family_accounts``: a household of 3-4 customers sharing one contact key opens accounts
+  within 10 business days, the parent three of them;
+- ``self_employed_cash``: a self-employed person turns over 60,000-90,000 yuan of cash a
+  month and is paid by a business (an entity) every week.
 """
 
 from __future__ import annotations
@@ -35,7 +49,7 @@ import numpy as np
 from ..config import CASH_IDENTIFICATION_LEVELS, HIGH_RISK_COUNTRIES
 from .background import EXTERNAL
 from .lookalikes import LookalikeSupply
-from .population import MERCHANT, PERSON
+from .population import MERCHANT, PERSON, Population
 from .typologies import ADAPTIVE, LOOKALIKE, InjectionContext, Planted
 
 #: Branches of the simulated bank (ids BR000 ...).
@@ -169,17 +183,113 @@ def night_shift_cash(ctx: InjectionContext, supply: LookalikeSupply) -> Planted:
     return p
 
 
+def _opens(p: Planted, account: int, owner: int, day: int, contact: str | None) -> None:
+    """Record that ``account`` is opened on business day ``day`` for the customer of
+    ``owner``'s account, with the contact key ``contact`` (None: the customer's own)."""
+    p.context.setdefault("opened", []).append((int(account), int(owner), int(day), contact))
+
+
+def _open_and_use(ctx: InjectionContext, p: Planted, accounts: list[int], owners: list[int], span: int,
+                  contact: str | None) -> None:
+    """Open ``accounts`` on distinct business days within ``span`` (the first one first), each
+    used for a small cash deposit 0-2 business days after it opens."""
+    days = np.sort(_spread_days(ctx, len(accounts), span, 1))
+    for a, owner, d in zip(accounts, owners, days):
+        _opens(p, a, owner, d, contact)
+        use = min(int(d + ctx.rng.integers(0, 3)), ctx.n_days - 1)
+        _add(p, -1, a, use, float(np.round(ctx.rng.uniform(200, 2_000), -2)), _time(ctx, 1, 9, 17)[0],
+             _branch(a % N_BRANCHES))
+
+
+def many_accounts(ctx: InjectionContext, behaviour: str) -> Planted:
+    accounts = ctx.take_accounts(int(ctx.rng.integers(4, 7)))
+    p = _planted(ctx, "trafficking_many_accounts", behaviour, accounts[0], "cash")
+    p.accounts = list(accounts)
+    _open_and_use(ctx, p, accounts, [accounts[0]] * len(accounts), 15 if behaviour == ADAPTIVE else 10, None)
+    return p
+
+
+def shared_contact(ctx: InjectionContext, behaviour: str) -> Planted:
+    accounts = ctx.take_accounts(int(ctx.rng.integers(5, 8)))
+    p = _planted(ctx, "trafficking_shared_contact", behaviour, accounts[0], "cash")
+    p.accounts = list(accounts)
+    _open_and_use(ctx, p, accounts, accounts, 15 if behaviour == ADAPTIVE else 10, f"X{accounts[0]:09d}")
+    return p
+
+
+def no_livelihood(ctx: InjectionContext, behaviour: str) -> Planted:
+    account = ctx.take_accounts(1)[0]
+    p = _planted(ctx, "trafficking_no_livelihood", behaviour, account, "cash")
+    target, moved = ctx.rng.uniform(60_000, 90_000), 0.0
+    span = 20 if behaviour == ADAPTIVE else 15
+    days = _spread_days(ctx, 2 * span, span, 2)
+    for i, d in enumerate(days):
+        if moved >= target:
+            break
+        amount = float(np.round(ctx.rng.uniform(3_000, 8_000), -2))
+        deposit = i % 2 == 0
+        _add(p, -1 if deposit else account, account if deposit else -1, d, amount, _time(ctx, 1, 9, 20)[0],
+             _branch(account % N_BRANCHES))
+        moved += amount
+    return p
+
+
+def family_accounts(ctx: InjectionContext, supply: LookalikeSupply) -> Planted:
+    members = supply.primary(PERSON, int(ctx.rng.integers(3, 5)))
+    extra = supply.primary(PERSON, 2)  # two more accounts, held by the parent
+    p = _planted(ctx, "family_accounts", LOOKALIKE, members[0], "cash")
+    p.accounts = list(members) + list(extra)
+    _open_and_use(ctx, p, members[:1] + extra + members[1:], [members[0]] * 3 + members[1:], 10,
+                  f"H{members[0]:09d}")
+    return p
+
+
+def self_employed_cash(ctx: InjectionContext, supply: LookalikeSupply) -> Planted:
+    account = supply.primary(PERSON, 1)[0]
+    payer = supply.primary(MERCHANT, 1)[0]
+    p = _planted(ctx, "self_employed_cash", LOOKALIKE, account, "cash")
+    p.accounts = [account, payer]
+    for d in range(int(ctx.rng.integers(0, 3)), ctx.n_days):
+        deposit = d % 2 == 0
+        _add(p, -1 if deposit else account, account if deposit else -1, d,
+             float(np.round(ctx.rng.uniform(2_500, 5_000), -2)), _time(ctx, 1, 10, 19)[0], _branch(account % N_BRANCHES))
+        if d % 5 == 0:  # paid by the business each week
+            _add(p, payer, account, d, float(np.round(ctx.rng.uniform(3_000, 6_000), -2)), _time(ctx, 1, 9, 11)[0])
+    p.context["channel"] = ["transfer" if s >= 0 and d >= 0 else "cash" for s, d in zip(p.src, p.dst)]
+    return p
+
+
+def account_context(pop: Population, days: np.ndarray, planted: list[Planted], rng: np.random.Generator) -> dict:
+    """``customer_id``, ``opened_on`` and ``contact_id`` of every account: ordinary accounts
+    opened 1-15 years before the run, each customer with a key of its own; the planted
+    openings (:func:`_opens`) on their days, customers and keys."""
+    customer = pop.customer_ids[pop.account_customer].copy()
+    opened = days[0] - rng.integers(365, 15 * 365, len(customer)).astype("timedelta64[D]")
+    contact = np.array([f"K{c:09d}" for c in pop.account_customer], dtype=object)
+    for p in planted:
+        for account, owner, day, key in (p.context or {}).get("opened", []):
+            customer[account] = customer[owner]
+            contact[account] = key if key is not None else contact[owner]
+            opened[account] = days[min(day, len(days) - 1)]
+    return {"customer_id": customer, "opened_on": opened, "contact_id": contact}
+
+
 TRAFFICKING_TYPOLOGIES = {
     "trafficking_small_cash": small_cash,
     "trafficking_remittance": remittance,
     "trafficking_cash_deposits": cash_deposits,
     "trafficking_night_cash": night_cash,
+    "trafficking_many_accounts": many_accounts,
+    "trafficking_shared_contact": shared_contact,
+    "trafficking_no_livelihood": no_livelihood,
 }
 TRAFFICKING_LOOKALIKES = {
     "cash_allowance": cash_allowance,
     "migrant_remittance": migrant_remittance,
     "retail_branch_deposits": retail_branch_deposits,
     "night_shift_cash": night_shift_cash,
+    "family_accounts": family_accounts,
+    "self_employed_cash": self_employed_cash,
 }
 TRAFFICKING_NAMES = tuple(TRAFFICKING_TYPOLOGIES) + tuple(TRAFFICKING_LOOKALIKES)
 
