@@ -150,3 +150,13 @@ def test_signed_features_lower_a_score_and_say_so():
     for name in ("amount_weight", "size_weight", "closeness_weight", "utilisation_weight", "families_weight"):
         with pytest.raises(ConfigError, match=name):
             ModelConfig(**{name: -0.1})
+
+
+def test_reach_counts_counterparties_not_the_customers_own_accounts():
+    """An account-opening hit lists the customer's own accounts: they are not its reach, so
+    a ring of many accounts is not scored down as a business with many counterparts."""
+    accounts = [f"A{k}" for k in range(9)]
+    own, _ = _features(_one_hit("trafficking_many_accounts", accounts=accounts, txn_ids=[]))
+    flows, _ = _features(_one_hit("fan_in", accounts=accounts))
+    assert own["reach"]["value"] == 0.0 and own["reach"]["contribution"] == 0.0
+    assert flows["reach"]["value"] == round(math.log2(9), 6)

@@ -25,7 +25,8 @@ bands) and the grouping of SPEC §5.
     - ``amount``: log10(1 + the largest amount A one hit moved), in the home currency;
     - ``families``: distinct indicator families among its hits, minus one;
     - ``repetition``: log2 of the distinct business days its hits' windows end on;
-    - ``reach``: log2 of the distinct accounts in its hits' evidence (counterparties).
+    - ``reach``: log2 of the distinct accounts in its hits' evidence (counterparties; not
+      the customer's own accounts that account-opening hits list).
 
   ``repetition`` and ``reach`` may weigh below 0 (:data:`SIGNED_FEATURES`): a business's
   flows recur over the whole period and touch many counterparts (employees, buyers,
@@ -325,7 +326,9 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     days = _distinct(label, pd.factorize(end)[0], counted, n_alerts)
     lengths, account_code = _flat_codes(hits["accounts"])
     owner = np.repeat(np.arange(len(hits)), lengths)
-    reach = _distinct(label[owner], account_code, counted[owner], n_alerts)
+    # counterparties only: hits listing the customer's own accounts (account opening) are left out
+    counterparts = np.array([TYPOLOGIES[t].counterparts if t in TYPOLOGIES else True for t in names])[typology]
+    reach = _distinct(label[owner], account_code, (counted & counterparts)[owner], n_alerts)
     features = np.column_stack([np.log2(1.0 + u), closeness, np.log10(1.0 + amount), np.maximum(families - 1, 0),
                                 np.log2(np.maximum(days, 1)), np.log2(np.maximum(reach, 1)), size])
     alert_id = [hashlib.sha1(json.dumps([config_hash, unit[i], hit_id[i]]).encode()).hexdigest()[:16]

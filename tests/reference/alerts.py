@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from flowgraph.alerts import COLUMNS, FAMILIES, FEATURES, REPORTABLE_FAMILIES, _groups
+from flowgraph.detectors import TYPOLOGIES
 
 
 def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
@@ -65,7 +66,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
             "amount": math.log10(1.0 + biggest),
             "families": float(max(len({FAMILIES.get(typology[i], typology[i]) for i in counted}) - 1, 0)),
             "repetition": math.log2(max(len({end[i] for i in counted}), 1)),
-            "reach": math.log2(max(len({a for i in counted for a in accounts[i]}), 1)),
+            "reach": math.log2(max(len({a for i in counted if _counterparts(typology[i]) for a in accounts[i]}), 1)),
             "size": size,
         }
         features = []
@@ -92,6 +93,11 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     out["window_start"] = pd.to_datetime(out["window_start"].astype(np.int64))
     out["window_end"] = pd.to_datetime(out["window_end"].astype(np.int64))
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _counterparts(typology: str) -> bool:
+    """Whether a typology's hits list counterparties (not the customer's own accounts)."""
+    return TYPOLOGIES[typology].counterparts if typology in TYPOLOGIES else True
 
 
 def _transaction_size(amount: float, txn_ids: list, measures) -> float:

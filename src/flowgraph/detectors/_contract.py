@@ -55,6 +55,9 @@ class Typology:
     id_measures : tuple of str
         Measures that hold account ids, or contact keys for one named ``contact_id``
         (de-identified in every export; a list of ids or one id).
+    counterparts : bool
+        Whether its hits' ``accounts`` are the subject's counterparties (the alert model's
+        ``reach`` counts them); False where they are the customer's own accounts.
     """
 
     name: str
@@ -63,6 +66,7 @@ class Typology:
     finds: tuple = ()
     imitated_by: tuple = ()
     id_measures: tuple = ()
+    counterparts: bool = True
 
 
 @dataclass(frozen=True)

@@ -537,12 +537,12 @@ def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), d
 
 
 def _detector(name: str, params: type, detect, weight: float, imitated_by: str, why_not=None,
-              id_measures: tuple = ()) -> Detector:
+              id_measures: tuple = (), counterparts: bool = True) -> Detector:
     """A registry entry whose one typology, named as the detector, finds the planted
     typology of the same name; ``why_not(graph)`` says why it cannot run (default
     :func:`unavailable`)."""
     return Detector(name, params, detect, (Typology(name, FAMILY, weight, finds=(name,), imitated_by=(imitated_by,),
-                                                    id_measures=id_measures),),
+                                                    id_measures=id_measures, counterparts=counterparts),),
                     unavailable=why_not or functools.partial(unavailable, name))
 
 
@@ -561,18 +561,17 @@ DETECTORS = (
     _detector("trafficking_cash_deposits", CashDepositParams, detect_cash_deposits, 0.55, "retail_branch_deposits"),
     # precision 0.67 (8 of 12), 3 of 8 night-shift look-alikes hit: not alone
     _detector("trafficking_night_cash", NightCashParams, detect_night_cash, 0.55, "night_shift_cash"),
-    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit. Its accounts are the red flag,
-    # but the model's reach feature (-1.55 · log2 of the accounts listed, fitted where no
-    # trafficking was planted) reads them as counterparties: the weight is the threshold
-    # plus that penalty at 8 accounts (1.1 + 1.55 · 3), so a hit listing up to 8 raises alone
+    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit: alone. Its accounts are the
+    # customer's own (not counterparties: the model's reach does not count them)
     _detector("trafficking_many_accounts", trafficking_accounts.ManyAccountsParams,
-              trafficking_accounts.detect_many_accounts, 5.75, "family_accounts",
-              functools.partial(trafficking_accounts.unavailable, "trafficking_many_accounts")),
-    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit; the same reach offset
+              trafficking_accounts.detect_many_accounts, 1.1, "family_accounts",
+              functools.partial(trafficking_accounts.unavailable, "trafficking_many_accounts"), counterparts=False),
+    # precision 1.00 (8 of 8), 0 of 8 family look-alikes hit: alone; accounts of the
+    # customers sharing the contact key, not counterparties either
     _detector("trafficking_shared_contact", trafficking_accounts.SharedContactParams,
-              trafficking_accounts.detect_shared_contact, 5.75, "family_accounts",
+              trafficking_accounts.detect_shared_contact, 1.1, "family_accounts",
               functools.partial(trafficking_accounts.unavailable, "trafficking_shared_contact"),
-              id_measures=("contact_id",)),
+              id_measures=("contact_id",), counterparts=False),
     # precision 0.84 (32 of 38, 8 of them its own planted patterns, the rest other cash
     # laundering; 6 on look-alikes of other kinds that move cash: cash allowances, rent),
     # 0 of 8 self-employed look-alikes hit: not alone (its hits' size feature, cash of
