@@ -158,6 +158,51 @@ def test_us_bsa_usd_home_currency(tmp_path):
     assert json.loads(result.manifest["calendar"])["name"] == "US-federal"
 
 
+# a bank export without a currency column: its amounts are in the rule set's home currency
+NO_CURRENCY = [("t1", "2026-03-03 10:00", "", "A", "10000.01", "cash"),    # CTR: more than USD 10,000
+               ("t2", "2026-03-03 10:05", "", "B", "10000.00", "cash"),    # not more than 10,000
+               ("t3", "2026-03-03 10:10", "", "C", "9999.99", "cash"),
+               ("t4", "2026-03-04 10:00", "E", "F", "3000.00", "transfer"),  # funds transfer of 3,000
+               ("t5", "2026-03-04 10:05", "G", "H", "2999.99", "transfer")]
+
+
+def _no_currency_csv(tmp_path):
+    path = tmp_path / "no_currency.csv"
+    pd.DataFrame(NO_CURRENCY, columns=[c for c in COLUMNS if c != "currency"]).to_csv(path, index=False)
+    return path
+
+
+def _single_hit_txns(hits):
+    return sorted(t for ids in hits.loc[hits["typology"] == "large_value_single", "txn_ids"] for t in ids)
+
+
+def test_amounts_without_a_currency_column_are_in_the_home_currency(tmp_path, capsys):
+    """Read as CNY (the old default), USD 10,000.01 would be about USD 1,380 and nothing
+    would be hit; read as USD, the CTR and funds-transfer thresholds fall where US-BSA puts them."""
+    data = _no_currency_csv(tmp_path)
+    config = _toml(tmp_path, 'rule_set = "US-BSA"\n')
+    assert main(["scan", str(data), "--out", str(tmp_path / "cli"), "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "no currency column: amounts read as USD, the rule set's home currency (US-BSA)" in captured.err
+    assert _single_hit_txns(pd.read_parquet(tmp_path / "cli" / "hits.parquet")) == ["t1", "t4"]
+    report = json.loads((tmp_path / "cli" / "validation.json").read_text())["transactions"]
+    assert report["assumed_currency"] == "USD"
+    assert any("amounts read as USD, the rule set's home currency" in n for n in report["notes"])
+
+    result = run_scan(data, tmp_path / "api", ScanConfig(rule_set="US-BSA"), progress=False)
+    assert _single_hit_txns(result.hits) == ["t1", "t4"]
+
+    assert main(["ingest", str(data), "--out", str(tmp_path / "ingested"), "--config", str(config)]) == 0
+    assert "amounts read as USD" in capsys.readouterr().err
+    table = pd.read_parquet(tmp_path / "ingested" / "transactions.parquet")
+    assert set(table["currency"]) == {"USD"}
+    assert table["amount_usd"].tolist() == [10000.01, 10000.00, 9999.99, 3000.00, 2999.99]
+    # no configuration: the PBOC rule sets' CNY, as before
+    assert main(["ingest", str(data), "--out", str(tmp_path / "cny")]) == 0
+    assert "amounts read as CNY" in capsys.readouterr().err
+    assert set(pd.read_parquet(tmp_path / "cny" / "transactions.parquet")["currency"]) == {"CNY"}
+
+
 def test_a_home_currency_outside_the_rate_columns_converts_through_cny():
     rates = default_rates()
     table = pd.DataFrame({"timestamp": pd.to_datetime(["2025-01-02", "2025-01-02", "2025-01-02"]),
