@@ -235,6 +235,33 @@ def test_us_federal_calendar():
     assert weekdays.is_business_day("2026-11-11")
 
 
+def test_simulate_and_ingest_use_the_configuration_calendar(tmp_path):
+    """Independence Day 2024 (Thursday 4 July) is a business day in the PRC calendar and not
+    in US-BSA's: with --config, simulate plants no business-day activity on it (cash only
+    moves on business days; card payments still do, as on weekends) and ingest counts it
+    toward the next business day."""
+    config = _toml(tmp_path, 'rule_set = "US-BSA"\n')
+    cash_days = {}
+    for name, extra in (("prc", []), ("us", ["--config", str(config)])):
+        assert main(["simulate", "--seed", "1", "--customers", "1000", "--days", "10", "--start", "2024-07-01",
+                     "--out", str(tmp_path / name), *extra]) == 0
+        table = pd.read_parquet(tmp_path / name / "transactions.parquet", columns=["timestamp", "channel"])
+        cash_days[name] = set(table.loc[table["channel"] == "cash", "timestamp"].dt.strftime("%Y-%m-%d"))
+    assert "2024-07-04" in cash_days["prc"] and "2024-07-04" not in cash_days["us"]
+    assert max(cash_days["prc"]) == "2024-07-12" and max(cash_days["us"]) == "2024-07-15"  # 10 business days
+
+    rows = [("t1", "2024-07-03 10:00", "A", "B", "100.00", "transfer"),
+            ("t2", "2024-07-04 10:00", "A", "B", "100.00", "transfer"),
+            ("t3", "2024-07-05 10:00", "A", "B", "100.00", "transfer")]
+    data = tmp_path / "july.csv"
+    pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "currency"]).to_csv(data, index=False)
+    for name, extra, days, calendar in (("prc", [], 3, "PRC"), ("us", ["--config", str(config)], 2, "US-federal")):
+        assert main(["ingest", str(data), "--out", str(tmp_path / f"ingest_{name}"), *extra]) == 0
+        summary = json.loads((tmp_path / f"ingest_{name}" / "graph_summary.json").read_text())
+        assert (summary["business_days"], summary["calendar"]) == (days, calendar)
+        assert summary["last_business_day"] == "2024-07-05"
+
+
 @pytest.mark.parametrize("text, message", [
     ('[rule_set]\nbased_on = "PBOC-2016"\nscale = 0\n', r"\[rule_set\]\.scale: must be a number in the range \(0, inf\)"),
     ('[rule_set]\nbased_on = "FATF"\n', r"\[rule_set\]\.based_on: must be a built-in rule set among \["),

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from .calendar import BusinessCalendar
 from .desk.casefile import write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue
 from .errors import ConfigError, FlowgraphError
@@ -475,8 +476,8 @@ def _print_patterns(patterns: pd.DataFrame) -> None:
     click.echo(table.to_string(float_format=lambda x: f"{x:.3f}"))
 
 
-def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
-    bank = simulate(params)
+def _simulate_to(out: Path, params: SimulationParams, calendar: BusinessCalendar | None = None) -> SimulatedBank:
+    bank = simulate(params, calendar)
     paths = write_simulation(bank, out)
     n = len(bank.transactions)
     click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days "
@@ -503,12 +504,15 @@ def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
 @click.option("--adaptive-share", default=0.5, show_default=True, help="Share of patterns played by adaptive launderers.")
 @click.option("--lookalikes", type=int, help="Benign look-alikes of each kind [default: customers/1500, at least 2].")
 @click.option("--week", type=click.Choice(WEEKS), default="business", show_default=True,
-              help="business: PRC business days; seven_day: every calendar day (card networks, AMLworld; "
+              help="business: the business days of the configuration's calendar (PRC without --config); seven_day: every calendar day (card networks, AMLworld; "
                    "--days then counts calendar days).")
 @click.option("--currency", type=click.Choice(CURRENCIES), default="CNY", show_default=True,
               help="Planted amounts sit around this currency's reporting thresholds.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="TOML configuration whose calendar (its rule set's, with [calendar] overrides) gives the "
+                   "business days activity falls on [default: the PRC calendar].")
 def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology, mix, adaptive_share, lookalikes,
-                 week, currency):
+                 week, currency, config_path):
     """Simulate a bank with planted laundering patterns and their ground truth.
 
     Writes OUT/transactions.parquet (with is_laundering, pattern_id, typology),
@@ -520,6 +524,9 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
     holds one day besides the population: the way to make banks too large for memory.
     The ground truth goes to STORE/simulation/ (patterns.parquet, accounts.parquet,
     params.json). A run that was stopped is finished by running it again.
+
+    With --config, business days are those of the configuration's calendar (e.g.
+    US-BSA: Monday-Friday except US federal holidays) instead of the PRC calendar.
     """
     if (out is None) == (into is None):
         raise click.UsageError("give exactly one of --out DIR (the bank as three files) and --into STORE "
@@ -528,10 +535,11 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
                               patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
                               adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
                               currency=currency)
+    calendar = load_config(config_path).calendar() if config_path else None
     if into is None:
-        _print_patterns(_simulate_to(out, params).patterns)
+        _print_patterns(_simulate_to(out, params, calendar).patterns)
         return
-    summary, plan = simulate_into(into, params)
+    summary, plan = simulate_into(into, params, calendar)
     m = summary.manifest
     n_laundering = int(plan.patterns.loc[plan.patterns.behaviour != "lookalike", "n_txns"].sum())
     click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days (seed {params.seed}) "
