@@ -249,6 +249,12 @@ def test_simulate_and_ingest_use_the_configuration_calendar(tmp_path):
         cash_days[name] = set(table.loc[table["channel"] == "cash", "timestamp"].dt.strftime("%Y-%m-%d"))
     assert "2024-07-04" in cash_days["prc"] and "2024-07-04" not in cash_days["us"]
     assert max(cash_days["prc"]) == "2024-07-12" and max(cash_days["us"]) == "2024-07-15"  # 10 business days
+    # streamed into a store, the same bank on the same calendar (recorded with the ground truth)
+    assert main(["simulate", "--seed", "1", "--customers", "1000", "--days", "10", "--start", "2024-07-01",
+                 "--into", str(tmp_path / "store"), "--config", str(config)]) == 0
+    assert json.loads((tmp_path / "store" / "simulation" / "params.json").read_text())["calendar"] == "US-federal"
+    stored = pd.read_parquet(tmp_path / "store" / "transactions")
+    assert "2024-07-04" not in set(stored.loc[stored["channel"] == "cash", "timestamp"].dt.strftime("%Y-%m-%d"))
 
     rows = [("t1", "2024-07-03 10:00", "A", "B", "100.00", "transfer"),
             ("t2", "2024-07-04 10:00", "A", "B", "100.00", "transfer"),
