@@ -158,6 +158,51 @@ def test_us_bsa_usd_home_currency(tmp_path):
     assert json.loads(result.manifest["calendar"])["name"] == "US-federal"
 
 
+# a bank export without a currency column: its amounts are in the rule set's home currency
+NO_CURRENCY = [("t1", "2026-03-03 10:00", "", "A", "10000.01", "cash"),    # CTR: more than USD 10,000
+               ("t2", "2026-03-03 10:05", "", "B", "10000.00", "cash"),    # not more than 10,000
+               ("t3", "2026-03-03 10:10", "", "C", "9999.99", "cash"),
+               ("t4", "2026-03-04 10:00", "E", "F", "3000.00", "transfer"),  # funds transfer of 3,000
+               ("t5", "2026-03-04 10:05", "G", "H", "2999.99", "transfer")]
+
+
+def _no_currency_csv(tmp_path):
+    path = tmp_path / "no_currency.csv"
+    pd.DataFrame(NO_CURRENCY, columns=[c for c in COLUMNS if c != "currency"]).to_csv(path, index=False)
+    return path
+
+
+def _single_hit_txns(hits):
+    return sorted(t for ids in hits.loc[hits["typology"] == "large_value_single", "txn_ids"] for t in ids)
+
+
+def test_amounts_without_a_currency_column_are_in_the_home_currency(tmp_path, capsys):
+    """Read as CNY (the old default), USD 10,000.01 would be about USD 1,380 and nothing
+    would be hit; read as USD, the CTR and funds-transfer thresholds fall where US-BSA puts them."""
+    data = _no_currency_csv(tmp_path)
+    config = _toml(tmp_path, 'rule_set = "US-BSA"\n')
+    assert main(["scan", str(data), "--out", str(tmp_path / "cli"), "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "no currency column: amounts read as USD, the rule set's home currency (US-BSA)" in captured.err
+    assert _single_hit_txns(pd.read_parquet(tmp_path / "cli" / "hits.parquet")) == ["t1", "t4"]
+    report = json.loads((tmp_path / "cli" / "validation.json").read_text())["transactions"]
+    assert report["assumed_currency"] == "USD"
+    assert any("amounts read as USD, the rule set's home currency" in n for n in report["notes"])
+
+    result = run_scan(data, tmp_path / "api", ScanConfig(rule_set="US-BSA"), progress=False)
+    assert _single_hit_txns(result.hits) == ["t1", "t4"]
+
+    assert main(["ingest", str(data), "--out", str(tmp_path / "ingested"), "--config", str(config)]) == 0
+    assert "amounts read as USD" in capsys.readouterr().err
+    table = pd.read_parquet(tmp_path / "ingested" / "transactions.parquet")
+    assert set(table["currency"]) == {"USD"}
+    assert table["amount_usd"].tolist() == [10000.01, 10000.00, 9999.99, 3000.00, 2999.99]
+    # no configuration: the PBOC rule sets' CNY, as before
+    assert main(["ingest", str(data), "--out", str(tmp_path / "cny")]) == 0
+    assert "amounts read as CNY" in capsys.readouterr().err
+    assert set(pd.read_parquet(tmp_path / "cny" / "transactions.parquet")["currency"]) == {"CNY"}
+
+
 def test_a_home_currency_outside_the_rate_columns_converts_through_cny():
     rates = default_rates()
     table = pd.DataFrame({"timestamp": pd.to_datetime(["2025-01-02", "2025-01-02", "2025-01-02"]),
@@ -188,6 +233,39 @@ def test_us_federal_calendar():
     assert calendar.coverage_note("2027-01-01", "2027-12-31") is None  # computed, never estimated
     weekdays = ScanConfig(rule_set=dataclasses.replace(RULE_SETS["US-BSA"], name="W", calendar="weekdays")).calendar()
     assert weekdays.is_business_day("2026-11-11")
+
+
+def test_simulate_and_ingest_use_the_configuration_calendar(tmp_path):
+    """Independence Day 2024 (Thursday 4 July) is a business day in the PRC calendar and not
+    in US-BSA's: with --config, simulate plants no business-day activity on it (cash only
+    moves on business days; card payments still do, as on weekends) and ingest counts it
+    toward the next business day."""
+    config = _toml(tmp_path, 'rule_set = "US-BSA"\n')
+    cash_days = {}
+    for name, extra in (("prc", []), ("us", ["--config", str(config)])):
+        assert main(["simulate", "--seed", "1", "--customers", "1000", "--days", "10", "--start", "2024-07-01",
+                     "--out", str(tmp_path / name), *extra]) == 0
+        table = pd.read_parquet(tmp_path / name / "transactions.parquet", columns=["timestamp", "channel"])
+        cash_days[name] = set(table.loc[table["channel"] == "cash", "timestamp"].dt.strftime("%Y-%m-%d"))
+    assert "2024-07-04" in cash_days["prc"] and "2024-07-04" not in cash_days["us"]
+    assert max(cash_days["prc"]) == "2024-07-12" and max(cash_days["us"]) == "2024-07-15"  # 10 business days
+    # streamed into a store, the same bank on the same calendar (recorded with the ground truth)
+    assert main(["simulate", "--seed", "1", "--customers", "1000", "--days", "10", "--start", "2024-07-01",
+                 "--into", str(tmp_path / "store"), "--config", str(config)]) == 0
+    assert json.loads((tmp_path / "store" / "simulation" / "params.json").read_text())["calendar"] == "US-federal"
+    stored = pd.read_parquet(tmp_path / "store" / "transactions")
+    assert "2024-07-04" not in set(stored.loc[stored["channel"] == "cash", "timestamp"].dt.strftime("%Y-%m-%d"))
+
+    rows = [("t1", "2024-07-03 10:00", "A", "B", "100.00", "transfer"),
+            ("t2", "2024-07-04 10:00", "A", "B", "100.00", "transfer"),
+            ("t3", "2024-07-05 10:00", "A", "B", "100.00", "transfer")]
+    data = tmp_path / "july.csv"
+    pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "currency"]).to_csv(data, index=False)
+    for name, extra, days, calendar in (("prc", [], 3, "PRC"), ("us", ["--config", str(config)], 2, "US-federal")):
+        assert main(["ingest", str(data), "--out", str(tmp_path / f"ingest_{name}"), *extra]) == 0
+        summary = json.loads((tmp_path / f"ingest_{name}" / "graph_summary.json").read_text())
+        assert (summary["business_days"], summary["calendar"]) == (days, calendar)
+        assert summary["last_business_day"] == "2024-07-05"
 
 
 @pytest.mark.parametrize("text, message", [

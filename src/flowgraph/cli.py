@@ -22,10 +22,10 @@ from .graph import build_graph
 from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write_rejects
 from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
-from .money import read_rates
+from .money import RateTable, read_rates
 from .report import alert_list, effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
-from .scan_config import load_config
+from .scan_config import ScanConfig, load_config
 from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
                        write_simulation)
 from .simulate.bank import CURRENCIES, WEEKS
@@ -69,12 +69,29 @@ def _input_options(command):
     return command
 
 
-def _load_input(input_path: Path, accounts, rates, mapping, timestamp_format, delimiter, encoding,
-                amlsim_start, amlsim_step_unit) -> Dataset:
-    return load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts,
-                        rates=read_rates(rates) if rates else None, timestamp_format=timestamp_format,
-                        amlsim_start=amlsim_start, amlsim_step_unit=amlsim_step_unit,
-                        encoding=parse_encoding(encoding), delimiter=parse_delimiter(delimiter))
+def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, accounts, mapping, timestamp_format,
+                delimiter, encoding, amlsim_start, amlsim_step_unit, rates=None) -> Dataset:
+    """Read and validate INPUT under the configuration: amounts that name no currency are
+    in its rule set's home currency, AMLSim steps count its calendar's business days; the
+    validation reports go to stdout, an assumed currency also to stderr. ``rates`` (the
+    --rates path) was read into ``rate_table`` already."""
+    dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts, rates=rate_table,
+                           timestamp_format=timestamp_format, amlsim_start=amlsim_start,
+                           amlsim_step_unit=amlsim_step_unit, encoding=parse_encoding(encoding),
+                           delimiter=parse_delimiter(delimiter), home_currency=config.rules.home_currency,
+                           calendar=config.calendar())
+    click.echo(str(dataset.transactions.report))
+    click.echo(str(dataset.accounts.report))
+    assumed = dataset.transactions.report.assumed_currency
+    if assumed:
+        click.echo(f"note: {dataset.transactions.report.source}: no currency column: amounts read as {assumed}, "
+                   f"the rule set's home currency ({config.rules.name})", err=True)
+    return dataset
+
+
+def _input_rates(config: ScanConfig, rates_path: Path | None) -> RateTable:
+    """--rates FILE, else the configuration's rate table."""
+    return read_rates(rates_path) if rates_path else config.rates()
 
 
 def _print_graph_summary(summary: dict) -> None:
@@ -85,12 +102,12 @@ def _print_graph_summary(summary: dict) -> None:
         click.echo(f"  {key:<{width}}  {shown}")
 
 
-def _ingest(dataset: Dataset, out: Path, calendar: BusinessCalendar):
-    click.echo(str(dataset.transactions.report))
-    click.echo(str(dataset.accounts.report))
+def _ingest(dataset: Dataset, out: Path, config: ScanConfig, rates: RateTable):
     paths = write_dataset(dataset, out)
     check_some_accepted(dataset, paths["rejects.csv"])
-    graph = build_graph(dataset.transactions.table, dataset.accounts.table, calendar)
+    calendar = config.calendar()
+    graph = build_graph(dataset.transactions.table, dataset.accounts.table, calendar, config.rules.home_currency,
+                        config.rules.foreign_currency, rates)
     summary = graph.summary()
     (out / "graph_summary.json").write_text(json.dumps(summary, indent=2))
     _print_graph_summary(summary)
@@ -118,8 +135,12 @@ def cli() -> None:
               help="Folder for transactions.parquet, accounts.parquet, rejects.csv, validation.json.")
 @click.option("--into", "into", type=click.Path(path_type=Path),
               help="Transaction store to add INPUT to (created if absent): day partitions, deduplicated by txn_id.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="TOML configuration: its rule set's home currency is that of amounts without a currency "
+                   "column, its calendar the business days [default: PBOC-2016, CNY, PRC calendar].")
 @_input_options
-def ingest(input_path: Path, out: Path | None, into: Path | None, **input_options) -> None:
+def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: Path | None,
+           **input_options) -> None:
     """Validate INPUT and build its account graph.
 
     INPUT is a canonical CSV (also .csv.gz, .csv.zst) or Parquet file, an AMLworld CSV, an
@@ -132,20 +153,24 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, **input_option
     (see flowgraph.txstore): a row already stored unchanged adds nothing, a changed one
     replaces the stored version and marks its days for re-scan; the rejects and a manifest
     go to STORE/ingests/NNNNNN/.
+
+    With --config, amounts of a file without a currency column are read in the rule
+    set's home currency (said on stderr and in the validation report), and business days
+    (the graph summary, AMLSim steps) follow the rule set's calendar.
     """
     if (out is None) == (into is None):
         raise click.UsageError("give exactly one of --out DIR (a folder of this input) and --into STORE "
                                "(add it to a transaction store)")
+    config = load_config(config_path)
+    rates = _input_rates(config, input_options["rates"])
     if into is not None:
         store = TransactionStore.create(into)  # before reading INPUT: a wrong --into fails at once
-        _ingest_into(store, _load_input(input_path, **input_options), input_path)
+        _ingest_into(store, _load_input(input_path, config, rates, **input_options), input_path)
         return
-    _ingest(_load_input(input_path, **input_options), out, BusinessCalendar.prc())
+    _ingest(_load_input(input_path, config, rates, **input_options), out, config, rates)
 
 
 def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path) -> None:
-    click.echo(str(dataset.transactions.report))
-    click.echo(str(dataset.accounts.report))
     summary = store.ingest(dataset, str(input_path))
     check_some_accepted(dataset, summary.folder / "rejects.csv")
     m = summary.manifest
@@ -206,7 +231,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     config = load_config(config_path)
     out = output_folder(out)
     clock = Stopwatch()
-    rates = read_rates(input_options["rates"]) if input_options["rates"] else config.rates()
+    rates = _input_rates(config, input_options["rates"])
     _print_scan_basis(config, rates)
     days = {"as_of": as_of, "first_day": first_day, "last_day": last_day}
     if dask_address is not None or n_workers is not None or block_days is not None:
@@ -229,15 +254,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
         _print_scan(result, out)
         return
     with clock("load"):
-        dataset = load_dataset(input_path, columns=_parse_map(input_options["mapping"]),
-                               accounts=input_options["accounts"], rates=rates,
-                               timestamp_format=input_options["timestamp_format"],
-                               amlsim_start=input_options["amlsim_start"],
-                               amlsim_step_unit=input_options["amlsim_step_unit"],
-                               encoding=parse_encoding(input_options["encoding"]),
-                               delimiter=parse_delimiter(input_options["delimiter"]))
-    click.echo(str(dataset.transactions.report))
-    click.echo(str(dataset.accounts.report))
+        dataset = _load_input(input_path, config, rates, **input_options)
     paths = write_rejects(dataset, out)
     check_some_accepted(dataset, paths["rejects.csv"])
     result = run_scan(dataset, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
@@ -459,8 +476,8 @@ def _print_patterns(patterns: pd.DataFrame) -> None:
     click.echo(table.to_string(float_format=lambda x: f"{x:.3f}"))
 
 
-def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
-    bank = simulate(params)
+def _simulate_to(out: Path, params: SimulationParams, calendar: BusinessCalendar | None = None) -> SimulatedBank:
+    bank = simulate(params, calendar)
     paths = write_simulation(bank, out)
     n = len(bank.transactions)
     click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days "
@@ -487,12 +504,15 @@ def _simulate_to(out: Path, params: SimulationParams) -> SimulatedBank:
 @click.option("--adaptive-share", default=0.5, show_default=True, help="Share of patterns played by adaptive launderers.")
 @click.option("--lookalikes", type=int, help="Benign look-alikes of each kind [default: customers/1500, at least 2].")
 @click.option("--week", type=click.Choice(WEEKS), default="business", show_default=True,
-              help="business: PRC business days; seven_day: every calendar day (card networks, AMLworld; "
+              help="business: the business days of the configuration's calendar (PRC without --config); seven_day: every calendar day (card networks, AMLworld; "
                    "--days then counts calendar days).")
 @click.option("--currency", type=click.Choice(CURRENCIES), default="CNY", show_default=True,
               help="Planted amounts sit around this currency's reporting thresholds.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="TOML configuration whose calendar (its rule set's, with [calendar] overrides) gives the "
+                   "business days activity falls on [default: the PRC calendar].")
 def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology, mix, adaptive_share, lookalikes,
-                 week, currency):
+                 week, currency, config_path):
     """Simulate a bank with planted laundering patterns and their ground truth.
 
     Writes OUT/transactions.parquet (with is_laundering, pattern_id, typology),
@@ -504,6 +524,9 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
     holds one day besides the population: the way to make banks too large for memory.
     The ground truth goes to STORE/simulation/ (patterns.parquet, accounts.parquet,
     params.json). A run that was stopped is finished by running it again.
+
+    With --config, business days are those of the configuration's calendar (e.g.
+    US-BSA: Monday-Friday except US federal holidays) instead of the PRC calendar.
     """
     if (out is None) == (into is None):
         raise click.UsageError("give exactly one of --out DIR (the bank as three files) and --into STORE "
@@ -512,10 +535,11 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
                               patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
                               adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
                               currency=currency)
+    calendar = load_config(config_path).calendar() if config_path else None
     if into is None:
-        _print_patterns(_simulate_to(out, params).patterns)
+        _print_patterns(_simulate_to(out, params, calendar).patterns)
         return
-    summary, plan = simulate_into(into, params)
+    summary, plan = simulate_into(into, params, calendar)
     m = summary.manifest
     n_laundering = int(plan.patterns.loc[plan.patterns.behaviour != "lookalike", "n_txns"].sum())
     click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days (seed {params.seed}) "
@@ -538,7 +562,10 @@ def demo(out: Path, seed: int) -> None:
     bank = _simulate_to(out / "data", params)
     _print_patterns(bank.patterns)
     dataset = load_dataset(out / "data")
-    graph = _ingest(dataset, out / "ingest", BusinessCalendar.prc())
+    click.echo(str(dataset.transactions.report))
+    click.echo(str(dataset.accounts.report))
+    config = load_config(None)
+    graph = _ingest(dataset, out / "ingest", config, config.rates())
     result = run_scan(dataset, out / "scan")
     _print_scan(result, out / "scan")
     _print_found(bank.patterns, result.hits)

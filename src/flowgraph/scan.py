@@ -514,7 +514,8 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         dataset = window.dataset
     elif not isinstance(dataset, Dataset):
         with clock("load"):
-            dataset = load_dataset(dataset, rates=rates)
+            dataset = load_dataset(dataset, rates=rates, home_currency=config.rules.home_currency,
+                                   calendar=config.calendar())
     table = dataset.transactions.table
     if len(table) == 0:
         raise DataError(f"{dataset.transactions.report.source}: no accepted transaction, nothing to scan. "

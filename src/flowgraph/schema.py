@@ -28,7 +28,8 @@ Canonical transaction columns
 ``txn_id`` (str), ``timestamp`` (datetime64[ns], bank-local time; timezone-aware input is
 converted to China Standard Time and made naive), ``src_account`` and ``dst_account``
 (str, either may be missing for cash), ``amount`` (float64, > 0, in ``currency``),
-``currency`` (ISO 4217, default CNY when the column is absent), ``channel`` (one of
+``currency`` (ISO 4217; when the column is absent, the rule set's home currency: CNY by
+default, USD under US-BSA; said in the report), ``channel`` (one of
 :data:`flowgraph.config.CHANNELS`, default ``transfer`` when absent). Validation adds
 ``amount_cny``, ``amount_usd`` (rounded to the cent), ``is_self_transfer`` and
 ``source_row``. Other input columns (``is_laundering``, ``pattern_id`` …) pass through.
@@ -146,6 +147,9 @@ class ValidationReport:
     flag_counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+    #: The currency every amount was read in because the table has no ``currency`` column
+    #: (the rule set's home currency); None when the table names its currencies.
+    assumed_currency: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -154,7 +158,8 @@ class ValidationReport:
     def to_dict(self) -> dict:
         return {"source": self.source, "n_input": self.n_input, "n_accepted": self.n_accepted,
                 "n_rejected": self.n_rejected, "reason_counts": self.reason_counts,
-                "flag_counts": self.flag_counts, "notes": self.notes, "examples": self.examples}
+                "flag_counts": self.flag_counts, "notes": self.notes, "examples": self.examples,
+                "assumed_currency": self.assumed_currency}
 
     def __str__(self) -> str:
         lines = [f"{self.source}: {self.n_input:,} rows read, {self.n_accepted:,} accepted, "
@@ -565,6 +570,7 @@ def validate_transactions(
     malformed: pd.DataFrame | None = None,
     raw_values: dict[str, pd.Series] | None = None,
     today: str | pd.Timestamp | None = None,
+    home_currency: str = HOME_CURRENCY,
 ) -> Validated:
     """Check a transaction table against the canonical contract.
 
@@ -590,6 +596,10 @@ def validate_transactions(
         become ``timestamp``): shown in messages and the rejects instead.
     today : date-like, optional
         The day FUTURE_TIMESTAMP counts from (:data:`MAX_FUTURE_DAYS`); default today.
+    home_currency : str
+        ISO code of the rule set's home currency (``RuleSet.home_currency``): the currency
+        of every amount when ``frame`` has no ``currency`` column (the report says so and
+        records it as ``assumed_currency``). Default CNY, the PBOC rule sets'.
 
     Returns
     -------
@@ -644,9 +654,10 @@ def validate_transactions(
                 n_alias = int(rows_per_raw[(upper == alias).to_numpy()].sum())
                 notes.append(f"currency {alias!r} read as {iso} ({n_alias:,} rows)")
     else:
-        currency_code, currencies = np.zeros(n, dtype=np.intp), pd.Index([HOME_CURRENCY])
+        currency_code, currencies = np.zeros(n, dtype=np.intp), pd.Index([home_currency])
         if n:
-            notes.append(f"no 'currency' column: every amount taken as {HOME_CURRENCY}")
+            notes.append(f"no currency column: amounts read as {home_currency}, the rule set's home currency "
+                         "(add a 'currency' column, or --map currency=YOURS, if they are not)")
 
     if "channel" in frame.columns:
         raw_code, raw_channels = _distinct_text(frame["channel"])
@@ -721,7 +732,8 @@ def validate_transactions(
     flag_counts = {"SELF_TRANSFER": int(is_self[keep].sum())} if is_self[keep].any() else {}
     flag_counts |= context_flags
     report = ValidationReport(source, n + n_malformed, int(keep.sum()), int(rejected.sum()) + n_malformed,
-                              reason_counts, flag_counts, notes, examples)
+                              reason_counts, flag_counts, notes, examples,
+                              assumed_currency=None if "currency" in frame.columns or not n else home_currency)
     return Validated(table, rejects, report)
 
 

@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 
 from .._files import write_atomically, write_parquet
+from ..calendar import BusinessCalendar
+from ..config import HOME_CURRENCY
 from ..errors import DataError
 from ..money import RateTable
 from ..schema import REASONS
@@ -37,7 +39,8 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
                  accounts: str | Path | None = None, rates: RateTable | None = None,
                  timestamp_format: str | None = None, channel_map: dict[str, str] | None = None,
                  amlsim_start: str = "2018-01-02", amlsim_step_unit: str = "business_days",
-                 encoding: str | None = None, delimiter: str | None = None) -> Dataset:
+                 encoding: str | None = None, delimiter: str | None = None,
+                 home_currency: str = HOME_CURRENCY, calendar: BusinessCalendar | None = None) -> Dataset:
     """Read and validate whatever ``path`` holds (see the module docstring).
 
     Parameters
@@ -61,13 +64,20 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
         What one AMLSim step is (see :mod:`flowgraph.io.amlsim`).
     encoding, delimiter : str, optional
         For every CSV file read: see :func:`~flowgraph.io.csvfile.read_csv_table`.
+    home_currency : str
+        The rule set's home currency (``ScanConfig.rules.home_currency``): the currency of
+        amounts that name none (a canonical file without a ``currency`` column, AMLSim's
+        unit-less amounts). Default CNY.
+    calendar : BusinessCalendar, optional
+        The rule set's calendar (``ScanConfig.calendar()``): the business days AMLSim
+        steps count. Default the PRC calendar.
 
     Returns
     -------
     Dataset
     """
     dataset = _load(Path(path), columns, accounts, rates, timestamp_format, channel_map, amlsim_start,
-                    amlsim_step_unit, encoding, delimiter)
+                    amlsim_step_unit, encoding, delimiter, home_currency, calendar)
     # Reading and validating freed more Arrow memory than the tables keep (decoded pages,
     # temporary columns: 0.5 GB at 10 M rows); the allocator would hold it for reuse, but
     # the scan's later stages allocate with NumPy, so give it back to the system now.
@@ -76,7 +86,7 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
 
 
 def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, amlsim_start, amlsim_step_unit,
-          encoding, delimiter) -> Dataset:
+          encoding, delimiter, home_currency, calendar) -> Dataset:
     """:func:`load_dataset`'s reading: the reader chosen by what ``path`` holds."""
     if path.is_dir():
         if is_store(path):
@@ -86,10 +96,11 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
         if (path / "transactions.parquet").exists():
             acct = accounts or (path / "accounts.parquet" if (path / "accounts.parquet").exists() else None)
             return read_transactions(path / "transactions.parquet", columns, acct, rates,
-                                     timestamp_format, channel_map, encoding=encoding, delimiter=delimiter)
+                                     timestamp_format, channel_map, encoding=encoding, delimiter=delimiter,
+                                     home_currency=home_currency)
         if (path / "transactions.csv").exists():
-            return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit,
-                               timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter)
+            return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit, currency=home_currency,
+                               calendar=calendar, timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter)
         raise DataError(f"{path}: this folder holds neither transactions.parquet (flowgraph) nor "
                         "transactions.csv (AMLSim), and is not a transaction store (no txstore.json). "
                         "Fix: name the transaction file itself.")
@@ -98,7 +109,7 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
         if all(c in header for c in AMLWORLD_HEADER_MARKERS):
             return read_amlworld(path, rates, encoding, delimiter)
     return read_transactions(path, columns, accounts, rates, timestamp_format, channel_map,
-                             encoding=encoding, delimiter=delimiter)
+                             encoding=encoding, delimiter=delimiter, home_currency=home_currency)
 
 
 def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:

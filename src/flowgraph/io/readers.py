@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..config import HOME_CURRENCY
 from ..errors import DataError
 from ..money import RateTable
 from ..schema import Validated, accounts_from_transactions, validate_accounts, validate_transactions
@@ -160,6 +161,7 @@ def read_transactions(
     fmt: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    home_currency: str = HOME_CURRENCY,
 ) -> Dataset:
     """Read and validate a canonical transaction file, and its accounts.
 
@@ -181,13 +183,16 @@ def read_transactions(
     encoding, delimiter : str, optional
         CSV only, for this file and a CSV accounts file: see
         :func:`~flowgraph.io.csvfile.read_csv_table`.
+    home_currency : str
+        The rule set's home currency: the currency of the amounts of a file without a
+        ``currency`` column (default CNY; see :func:`flowgraph.schema.validate_transactions`).
     """
     path = Path(path)
     raw = read_raw(path, fmt, encoding, delimiter,
                    categorical=tuple((columns or {}).get(c, c) for c in ("currency", "channel")))
     txns = validate_transactions(_rename(raw.frame, columns, path), str(path), rates=rates,
                                  timestamp_format=timestamp_format, channel_map=channel_map,
-                                 source_row=raw.source_row, malformed=raw.malformed)
+                                 source_row=raw.source_row, malformed=raw.malformed, home_currency=home_currency)
     if isinstance(accounts, Validated):
         accts = accounts
     elif accounts is not None:

@@ -37,10 +37,12 @@ from .bank import BankPlan, SimulationParams, _with_overrides, plan_bank
 GROUND_TRUTH = "simulation"
 
 
-def simulation_source(params: SimulationParams) -> str:
+def simulation_source(params: SimulationParams, calendar: BusinessCalendar | None = None) -> str:
     """How a store's manifest names a simulation: running the same one again into a store
-    it did not finish finishes it."""
-    return "flowgraph simulate " + json.dumps(asdict(params), sort_keys=True, default=str)
+    it did not finish finishes it. A calendar other than the default PRC one is part of
+    the name (the same parameters on another calendar are another bank)."""
+    named = "" if calendar is None or calendar.name == "PRC" else f" calendar={calendar.name}"
+    return "flowgraph simulate " + json.dumps(asdict(params), sort_keys=True, default=str) + named
 
 
 def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
@@ -80,14 +82,15 @@ def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
                           f"{plan.calendar_days[-1]}, more than {MAX_FUTURE_DAYS} days after today, and a store "
                           "rejects such timestamps (FUTURE_TIMESTAMP). Fix: an earlier --start or fewer --days.")
     store = TransactionStore.create(store_dir)
-    source = simulation_source(params)
+    source = simulation_source(params, calendar)
     store.check_append(source)  # before the ground truth is written over another store's
     truth = store.root / GROUND_TRUTH
     truth.mkdir(mode=0o700, exist_ok=True)
     write_parquet(plan.patterns, truth / "patterns.parquet")
     write_parquet(plan.accounts, truth / "accounts.parquet")
     write_atomically(truth / "params.json", lambda p: p.write_text(json.dumps(
-        {"params": asdict(params), "n_patterns": len(plan.patterns)}, indent=2, default=str)))
+        {"params": asdict(params), "calendar": "PRC" if calendar is None else calendar.name,
+         "n_patterns": len(plan.patterns)}, indent=2, default=str)))
     accounts = validate_accounts(plan.accounts, f"{source} (accounts)")
     summary = store.append_new_days(_validated_days(plan, source), accounts, source, on_day_written)
     if summary.manifest["rows_rejected"]:
