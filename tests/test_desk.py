@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from desk_banks import copy_store, scan_bank
+from desk_banks import bank_tables, copy_store, scan_bank
 from flowgraph.cli import main
 from flowgraph.deid import Pseudonymizer, load_key
 from flowgraph.desk.casefile import case_file, find_alert
@@ -203,3 +203,25 @@ def test_case_file_of_a_store_without_case_transactions(store_path):
     page = case_file(store, alert_of(store, "RA0001"))
     assert "4 of 4 evidence transactions are not kept" in page and "cy0" in page and not REAL_ID.search(page)
     assert page.count("<img ") == 1  # the utilisation needs only the hit
+
+
+def test_case_file_names_the_scans_home_currency(tmp_path):
+    """Under a USD rule set the case file's amounts are USD, not CNY: the hits' A, the
+    evidence table's converted column and the pictures' captions (a currency-less file
+    is read in the rule set's home currency)."""
+    ring = ["RA0001", "RB0002", "RC0003", "RD0004"]
+    rows = [(f"cy{k}", f"2024-09-{10 + k} 10:00:00", u, v, 9_000 - 90 * k, "USD", "transfer")
+            for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1]))]
+    tx, accounts = bank_tables(rows)
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    (tmp_path / "usd.toml").write_text('rule_set = "US-BSA"\n')
+    assert main(["scan", str(tmp_path / "tx.csv"), "--accounts", str(tmp_path / "accounts.csv"), "--config",
+                 str(tmp_path / "usd.toml"), "--out", str(tmp_path / "out")]) == 0
+    store = Store(tmp_path / "out" / "store.sqlite", create=False)
+    cycle = store.query("SELECT alert_id FROM alerts WHERE raised = 1")["alert_id"]
+    assert len(cycle)
+    page = case_file(store, cycle.iloc[0])
+    assert "moved A (USD)" in page and "<th>USD</th>" in page and "amount (USD)" in page
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)  # (base64 may spell anything)
+    assert "CNY" not in text, text[max(text.find("CNY") - 300, 0):text.find("CNY") + 100]

@@ -586,7 +586,7 @@ def draw_top_alert(graph, result: ScanResult, folder: Path) -> list[Path]:
         weights = load_config(None).model.weights
         top = hits.assign(w_=hits["typology"].map(weights)).sort_values(["w_", "amount"], ascending=False).iloc[0]
         figures["alert_subgraph"] = plot.hit_subgraph(graph, top)
-        figures["alert_utilisation"] = plot.utilisation(top)
+        figures["alert_utilisation"] = plot.utilisation(top, currency=graph.home_currency)
         run = (str(top["window_start"].date()), str(top["window_end"].date()))
         around = (max(0, graph.day_index(top["window_start"]) - 5),
                   min(graph.n_days - 1, graph.day_index(top["window_end"]) + 5))

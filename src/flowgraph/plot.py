@@ -53,22 +53,33 @@ def evidence_edges(graph, txn_ids) -> np.ndarray:
 EDGE_LABEL_LINES = 3
 
 
-def _edge_label(rows) -> str:
-    """The label of the arrows between two accounts: order numbers, amounts (CNY) and dates."""
+#: How amounts of a home currency are written on the pictures (others: the ISO code and a space).
+CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$"}
+
+
+def money(amount: float, currency: str) -> str:
+    """An amount as a picture shows it: the currency's sign (or code) and whole units."""
+    sign = CURRENCY_SIGNS.get(currency, f"{currency} ")
+    return f"{sign}{amount:,.0f}"
+
+
+def _edge_label(rows, currency: str) -> str:
+    """The label of the arrows between two accounts: order numbers, amounts (in
+    ``currency``, the graph's home currency) and dates."""
     if len(rows) <= EDGE_LABEL_LINES:
-        return "\n".join(f"#{k} ¥{amount:,.0f} {str(when)[5:10]}" for k, amount, when in rows)
+        return "\n".join(f"#{k} {money(amount, currency)} {str(when)[5:10]}" for k, amount, when in rows)
     first, last = rows[0], rows[-1]
-    return (f"#{first[0]}..#{last[0]}: {len(rows)} txns\n¥{sum(r[1] for r in rows):,.0f} "
+    return (f"#{first[0]}..#{last[0]}: {len(rows)} txns\n{money(sum(r[1] for r in rows), currency)} "
             f"{str(first[2])[5:10]}..{str(last[2])[5:10]}")
 
 
-def _width_legend(ax, max_amount: float, width_of) -> None:
+def _width_legend(ax, max_amount: float, width_of, currency: str) -> None:
     """A legend that reads arrow widths as amounts."""
     from matplotlib.lines import Line2D
 
     shares = (1.0, 0.5, 0.1)
     handles = [Line2D([], [], color="grey", linewidth=width_of(max_amount * s)) for s in shares]
-    ax.legend(handles, [f"¥{max_amount * s:,.0f}" for s in shares], title="arrow width = amount",
+    ax.legend(handles, [money(max_amount * s, currency) for s in shares], title="arrow width = amount",
               fontsize=7, title_fontsize=7, loc="lower left", framealpha=0.8)
 
 
@@ -103,7 +114,7 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
     matplotlib.figure.Figure
         One axes; one node per account (plus "(cash)"), one arrow per transaction, its
         width proportional to the amount (legend) and its colour to its order in time;
-        each pair of accounts labelled with the order numbers, amounts (CNY) and dates of
+        each pair of accounts labelled with the order numbers, amounts (home currency) and dates of
         its transactions (summarised beyond :data:`EDGE_LABEL_LINES`). Every label lies
         inside the figure.
     """
@@ -137,17 +148,18 @@ def hit_subgraph(graph, hit, reveal_ids: bool = False, key_file=None):
         pairs.setdefault((u, v), []).append((k + 1, r.amount_home, r.timestamp))
     for (u, v), rows in pairs.items():
         mid = (np.asarray(pos[u]) + np.asarray(pos[v])) / 2
-        ax.text(*mid, _edge_label(rows), fontsize=6.5, ha="center", va="center",
+        ax.text(*mid, _edge_label(rows, graph.home_currency), fontsize=6.5, ha="center", va="center",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
     if len(frame):
-        _width_legend(ax, max_amount, width_of)
+        _width_legend(ax, max_amount, width_of, graph.home_currency)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(1, max(len(frame), 1)))
     bar = fig.colorbar(sm, ax=ax, label="transaction order in time (#)", shrink=0.8)
     bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(-LABEL_MARGIN, 1 + LABEL_MARGIN)
     ax.set_ylim(-LABEL_MARGIN, 1 + LABEL_MARGIN)
     ax.set_title(f"{_hit_value(hit, 'typology')}\nsubject {name(subject)} (red): "
-                 f"{len(frame)} transactions, {g.number_of_nodes()} accounts; labels: #order ¥amount MM-DD",
+                 f"{len(frame)} transactions, {g.number_of_nodes()} accounts; labels: #order amount MM-DD "
+                 f"({graph.home_currency})",
                  fontsize=10)
     ax.set_axis_off()
     fig.tight_layout()
@@ -249,14 +261,14 @@ def money_path(graph, hit, reveal_ids: bool = False, key_file=None):
         pairs.setdefault((u, v), []).append((k + 1, r.amount_home, r.timestamp))
     for (u, v), rows in pairs.items():
         mid = (np.asarray(xy[u]) + np.asarray(xy[v])) / 2
-        ax.text(*mid, _edge_label(rows), fontsize=6.5, ha="center", va="center",
+        ax.text(*mid, _edge_label(rows, graph.home_currency), fontsize=6.5, ha="center", va="center",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
     for (col, account), (x, y) in xy.items():
         label = account if account == "(cash)" else name(account)
         ax.text(x, y, label, fontsize=7, ha="center", va="center",
                 bbox={"boxstyle": "round,pad=0.3", "ec": "tab:red" if account == subject else "grey",
                       "fc": "mistyrose" if account == subject else "white"})
-    _width_legend(ax, max_amount, width_of)
+    _width_legend(ax, max_amount, width_of, graph.home_currency)
     ax.set_xlim(-LABEL_MARGIN, 1 + LABEL_MARGIN)
     ax.set_ylim(-LABEL_MARGIN / 2, 1 + LABEL_MARGIN / 2)
     ax.set_xticks([c / max(n_cols - 1, 1) for c in range(n_cols)], [f"hop {c}" for c in range(n_cols)])
@@ -265,7 +277,8 @@ def money_path(graph, hit, reveal_ids: bool = False, key_file=None):
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_title(f"path of the money: {_hit_value(hit, 'typology')}, subject {name(subject)} (red)\n"
-                 f"{len(hops)} transactions in {n_cols - 1} hops; labels: #order ¥amount MM-DD", fontsize=10)
+                 f"{len(hops)} transactions in {n_cols - 1} hops; labels: #order amount MM-DD ({graph.home_currency})",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -273,7 +286,7 @@ def money_path(graph, hit, reveal_ids: bool = False, key_file=None):
 def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: tuple[str, str] | None = None,
                 rule_set: str = "PBOC-2016", reveal_ids: bool = False, key_file=None,
                 run_label: str = "pass-through run"):
-    """An account's daily inflow and outflow (CNY) with its threshold lines.
+    """An account's daily inflow and outflow (in the graph's home currency) with its threshold lines.
 
     Parameters
     ----------
@@ -324,7 +337,7 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     step = max(1, len(labels) // 15)
     ax.set_xticks(x[::step], labels[::step], rotation=45, fontsize=8)
     ax.set_xlabel("business day")
-    ax.set_ylabel("CNY per business day")
+    ax.set_ylabel(f"{graph.home_currency} per business day")
     ax.set_title(f"daily flows of {name(account)}")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -404,13 +417,15 @@ def ceiling_surface(max_days: int = 25, max_accounts: int = 12):
     return fig
 
 
-def utilisation(hit, reveal_ids: bool = False, key_file=None):
+def utilisation(hit, reveal_ids: bool = False, key_file=None, currency: str = "CNY"):
     """A hit's amount A against its ceiling Σ W(N, D) · Φ_m, per method.
 
     Parameters
     ----------
     hit : Hit or row of a hits table (``amount``, ``ceiling``, ``utilisation``, ``phi``,
         ``n_accounts``, ``n_days``, ``subject``, ``typology``)
+    currency : str
+        The home currency the amounts are in (the scan's rule set's).
 
     Returns
     -------
@@ -431,7 +446,7 @@ def utilisation(hit, reveal_ids: bool = False, key_file=None):
     ax.bar_label(bars, labels=[shown(amount), shown(ceil)], fontsize=8)
     n, d = int(_hit_value(hit, "n_accounts")), int(_hit_value(hit, "n_days"))
     methods = ", ".join(f"{m} Φ={v:,.0f}" for m, v in phi.items())
-    ax.set_ylabel("CNY")
+    ax.set_ylabel(currency)
     ax.set_title(f"{_hit_value(hit, 'typology')} {name(_hit_value(hit, 'subject'))}: "
                  f"u = {f'{u:.2f}' if math.isfinite(u) else 'none (no evidence transaction)'}\n"
                  f"N = {n}, D = {d}, W = {float(W(max(n, 1), max(d, 1))):.1f}; {methods}", fontsize=9)

@@ -92,6 +92,7 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
     alert = find_alert(store, alert_id)
     run = store.query("SELECT run_id, config FROM runs WHERE run_id = ?", [alert["last_run"]])
     config = json.loads(run["config"].iloc[0]) if len(run) else {}
+    currency = run_rule_set(config).home_currency  # what amounts were converted into
     hits = _alert_hits(store, alert)
     weights = config.get("model", {}).get("weights", {})
     hits = hits.assign(weight_=hits["typology"].map(weights).fillna(0.0)).sort_values(
@@ -109,9 +110,9 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
         _summary(alert, store, name, reveal_ids),
         _section("Explanation", "<p>The score as stored with the alert: every indicator, its weight and its "
                  "contribution.</p>" + _render(_json_or_text(alert["explanation"]), name, real_ids)),
-        _section("Hits and the W(N, D) ceiling", _hits_table(shown)),
+        _section("Hits and the W(N, D) ceiling", _hits_table(shown, currency)),
         _section("Evidence transactions", _evidence_table(transactions, evidence_ids, hits, _unit_accounts(store, alert),
-                                                          name)),
+                                                          name, currency)),
         _section("Pictures", _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids, key_file)),
         _section("Disposition history", _dispositions(store, alert["alert_id"], None if reveal_ids else name,
                                                       real_ids)),
@@ -246,9 +247,10 @@ def _inline(value) -> str:
     return "; ".join(f"<b>{html.escape(str(k))}</b>: {html.escape(text(v))}" for k, v in value.items())
 
 
-def _hits_table(hits: pd.DataFrame) -> str:
-    """The hits (de-identified already unless real ids are asked for), strongest first."""
-    intro = ("<p>N accounts over D business days moved A (CNY); the ceiling is Σ W(N, D) · Φ over the methods used "
+def _hits_table(hits: pd.DataFrame, currency: str) -> str:
+    """The hits (de-identified already unless real ids are asked for), strongest first;
+    amounts in ``currency``, the scan's home currency."""
+    intro = (f"<p>N accounts over D business days moved A ({currency}); the ceiling is Σ W(N, D) · Φ over the methods used "
              "(001). u = A / ceiling: above 1 the flow must have triggered large-value reports; just below 1 the group "
              "uses its evasion capacity to the full.</p>")
     head = "".join(f"<th>{c}</th>" for c in HIT_SHOWN)
@@ -288,7 +290,9 @@ def _unit_accounts(store, alert) -> set[str]:
 
 
 def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFrame, unit: set[str],
-                    name) -> str:
+                    name, currency: str) -> str:
+    """The alert's evidence transactions with their amounts as booked and in ``currency``
+    (the scan's home currency), the hits citing each."""
     kept = transactions[transactions["txn_id"].isin(evidence_ids)]
     missing = [t for t in evidence_ids if t not in set(kept["txn_id"])]
     note = ""
@@ -306,7 +310,7 @@ def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: p
     into, out_of = kept["dst_account"].isin(unit).to_numpy(), kept["src_account"].isin(unit).to_numpy()
     direction = np.select([into & out_of, into, out_of], ["internal", "in", "out"], "—")
     head = ("<tr><th>#</th><th>txn_id</th><th>time</th><th>from</th><th>to</th><th>direction</th>"
-            "<th>amount</th><th>currency</th><th>CNY</th><th>channel</th><th>cited by</th></tr>")
+            f"<th>amount</th><th>currency</th><th>{html.escape(currency)}</th><th>channel</th><th>cited by</th></tr>")
     rows = []
     for k, (r, d) in enumerate(zip(kept.itertuples(), direction), 1):
         party = lambda a: "(cash)" if not a else name(a)  # noqa: E731
@@ -340,7 +344,7 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
         return '<p class="note">The alert lists no stored hit.</p>'
     lead = hits.iloc[0]
     name_of = (lambda x: x) if reveal_ids else Pseudonymizer(load_key(key_file))
-    parts = [_figure_html(plot.utilisation(lead, reveal_ids, key_file),
+    parts = [_figure_html(plot.utilisation(lead, reveal_ids, key_file, run_rule_set(config).home_currency),
                           f"W(N, D) utilisation of the lead hit ({lead['typology']})")]
     kept = set(transactions["txn_id"])
     if transactions.empty:
@@ -351,7 +355,7 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
     if complete.iloc[0]:
         parts.append(_figure_html(plot.hit_subgraph(graph, lead, reveal_ids, key_file),
                                   f"money flows of the lead hit ({lead['typology']}): arrows numbered in time "
-                                  "order, labelled with amount (CNY) and date"))
+                                  f"order, labelled with amount ({graph.home_currency}) and date"))
     paths_drawn: set[frozenset] = set()  # a cycle and its forwarding chain share one path
     multi_hop = np.array([plot.is_multi_hop(hit) for _, hit in hits.iterrows()], dtype=bool)
     for _, hit in hits[complete.to_numpy() & multi_hop].iterrows():

@@ -25,6 +25,7 @@ for the pictures, on the scan's own calendar.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -160,7 +161,7 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         "src_account": _account_names(graph, graph.src[edges]), "dst_account": _account_names(graph, graph.dst[edges]),
         "amount": rows["amount"].to_numpy(dtype=float)[pos] if "amount" in rows else home,
         "currency": pa.array(rows["currency"]).take(pa.array(pos)).cast(pa.string()) if "currency" in rows
-        else np.full(len(edges), "CNY"),
+        else np.full(len(edges), graph.home_currency),
         "amount_home": home, "amount_foreign": graph.amount_foreign[edges],
         "channel": np.asarray(CHANNELS, dtype=object)[graph.channel[edges]],
     })
@@ -238,7 +239,9 @@ def case_graph(store, transactions: pd.DataFrame, run_config: str | dict) -> Tra
     # them as they are (build_graph's CNY/USD defaults read the two columns without converting)
     table = transactions.assign(channel=pd.Categorical(transactions["channel"], categories=list(CHANNELS)),
                                 amount_cny=transactions["amount_home"], amount_usd=transactions["amount_foreign"])
-    return build_graph(table, accounts, run_calendar(config))
+    rules = run_rule_set(config)  # ... and the graph names those currencies
+    return dataclasses.replace(build_graph(table, accounts, run_calendar(config)), home_currency=rules.home_currency,
+                               foreign_currency=rules.foreign_currency)
 
 
 def run_rule_set(config: dict):
