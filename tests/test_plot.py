@@ -118,8 +118,11 @@ def test_hit_subgraph_labels_amounts_dates_and_widths_inside_the_canvas(graph):
 
 def test_edge_label_summarises_many_transactions():
     rows = [(k, 1000.0 * k, pd.Timestamp(f"2024-09-{10 + k}")) for k in range(1, 6)]
-    assert plot._edge_label(rows[:2]) == "#1 ¥1,000 09-11\n#2 ¥2,000 09-12"
-    assert plot._edge_label(rows) == "#1..#5: 5 txns\n¥15,000 09-11..09-15"
+    assert plot._edge_label(rows[:2], "CNY") == "#1 ¥1,000 09-11\n#2 ¥2,000 09-12"
+    assert plot._edge_label(rows, "CNY") == "#1..#5: 5 txns\n¥15,000 09-11..09-15"
+    # in the home currency of the scan: its sign, or its code where it has none here
+    assert plot._edge_label(rows[:1], "USD") == "#1 $1,000 09-11"
+    assert plot._edge_label(rows[:1], "CHF") == "#1 CHF 1,000 09-11"
 
 
 def test_money_path_draws_hops_left_to_right():
