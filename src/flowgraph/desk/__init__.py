@@ -5,7 +5,10 @@
 - :func:`case_file` / :func:`write_case_file` (``flowgraph show``): one alert as one
   self-contained HTML page;
 - :func:`keep_case_transactions` / :func:`case_transactions`: the transactions a scan
-  keeps in its store so that the case file can show and draw them.
+  keeps in its store so that the case file can show and draw them;
+- :mod:`.reports` (``flowgraph report-draft``): the large-value reports due
+  (:mod:`.large_value`) and suspicious-transaction report drafts (:mod:`.str_draft`),
+  their Markdown tables from :mod:`.markdown`.
 """
 
 from .casefile import case_file, write_case_file

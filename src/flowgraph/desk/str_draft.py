@@ -1,0 +1,406 @@
+"""Suspicious-transaction report (STR) drafts (003 二㈥), for ``flowgraph report-draft``
+(:mod:`flowgraph.desk.reports`).
+
+For each alert whose latest decision is ``case`` (or each alert asked for), a JSON draft
+valid against ``schemas/str-draft.schema.json`` plus a Markdown rendering, carrying the
+elements flowgraph can fill: 20 trigger point (触发点: the indicators and their
+contributions), 21 transactions and customer behaviour (资金交易及客户行为情况: the evidence
+transactions, totals, counterparties, channels, window), 22 analysis of suspicion (疑点分析:
+generated text, marked editable); 23 the suspected offence type is left to the analyst,
+and every other element it cannot fill (institution code, identity documents, …) is
+listed as a blank. The deadline is counted from the date of the case decision (003 二㈦:
+the same procedure as the large-value report). The seed document numbers the report
+elements, not the articles of PBOC Order 2016 No.3, so elements are cited by their number
+in 003 二㈥.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from ..config import REPORT_DEADLINE_BUSINESS_DAYS
+from ..errors import ConfigError
+from .casefile import (
+    _alert_hits,
+    _alert_transactions,
+    _real_ids,
+    _unit_accounts,
+    find_alert,
+)
+from .evidence import case_accounts, has_case_transactions, run_calendar, run_rule_set
+from .large_value import business_day_after, id_namer, run_config
+from .markdown import md_table
+
+SCHEMA_ID = "flowgraph/str-draft/1"
+
+#: The elements of a suspicious-transaction report (003 二㈥), as (number, part, Chinese
+#: label, English label, where this draft fills it or None for a blank). Parts: 1 reporting
+#: institution, 2 suspicious subject, 3 report, 4 transactions.
+STR_ELEMENTS = (
+    (1, 1, "报告机构编码", "reporting institution code", None),
+    (2, 1, "网点代码", "branch code", None),
+    (3, 1, "金融机构与客户的关系", "relationship between the institution and the customer", None),
+    (4, 2, "可疑主体姓名/名称", "name of the suspicious subject", None),
+    (5, 2, "可疑主体身份证件/证明文件类型", "subject's identity document type", None),
+    (6, 2, "可疑主体身份证件/证明文件号码", "subject's identity document number", None),
+    (7, 2, "客户号", "customer number", "subject.customer"),
+    (8, 2, "可疑主体职业(对私)或行业(对公)", "subject's occupation (person) or industry (entity)", None),
+    (9, 2, "可疑主体联系方式", "subject's contact details", None),
+    (10, 2, "可疑主体法定代表人姓名", "name of the subject's legal representative", None),
+    (11, 2, "可疑主体法定代表人身份证件类型", "legal representative's identity document type", None),
+    (12, 2, "可疑主体法定代表人身份证件号码", "legal representative's identity document number", None),
+    (13, 2, "可疑主体控股股东或实际控制人名称", "controlling shareholder or actual controller", None),
+    (14, 2, "可疑主体控股股东或实际控制人身份证件/证明文件类型", "controller's identity document type", None),
+    (15, 2, "可疑主体控股股东或实际控制人身份证件/证明文件号码", "controller's identity document number", None),
+    (16, 2, "可疑主体国籍", "subject's nationality", None),
+    (17, 3, "报告紧急程度", "urgency of the report", None),
+    (18, 3, "报送次数标志", "first or repeated report", None),
+    (19, 3, "报送方向", "addressee of the report", None),
+    (20, 3, "可疑交易报告触发点", "trigger point", "trigger_point"),
+    (21, 3, "资金交易及客户行为情况", "transactions and customer behaviour", "transactions_and_behaviour"),
+    (22, 3, "疑点分析", "analysis of suspicion", "analysis_of_suspicion"),
+    (23, 3, "疑似涉罪类型", "suspected offence type", None),
+    (24, 3, "可疑交易特征代码", "suspicious-transaction characteristic code", None),
+    (25, 4, "客户姓名/名称", "customer name", None),
+    (26, 4, "客户身份证件/证明文件类型", "customer's identity document type", None),
+    (27, 4, "客户身份证件/证明文件号码", "customer's identity document number", None),
+    (28, 4, "账户类型", "account type", None),
+    (29, 4, "客户开户时间", "account opening time", None),
+    (30, 4, "客户销户时间", "account closing time", None),
+    (31, 4, "账号", "account number", "transactions_and_behaviour.transactions[].from/to"),
+    (32, 4, "银行卡类型", "bank card type", None),
+    (33, 4, "银行卡号码", "bank card number", None),
+    (34, 4, "代办人姓名", "name of the agent acting for the customer", None),
+    (35, 4, "代办人身份证件/证明文件类型", "agent's identity document type", None),
+    (36, 4, "代办人身份证件/证明文件号码", "agent's identity document number", None),
+    (37, 4, "代办人国籍", "agent's nationality", None),
+    (38, 4, "交易时间", "transaction time", "transactions_and_behaviour.transactions[].time"),
+    (39, 4, "交易发生地", "place of the transaction", None),
+    (40, 4, "业务标识号", "business reference number", "transactions_and_behaviour.transactions[].txn_id"),
+    (41, 4, "收付款方匹配号类型", "payer/payee matching number type", None),
+    (42, 4, "收付款方匹配号", "payer/payee matching number", None),
+    (43, 4, "交易方式", "transaction method", "transactions_and_behaviour.transactions[].channel"),
+    (44, 4, "涉外收支交易分类与代码", "cross-border receipt/payment classification and code", None),
+    (45, 4, "资金收付标志", "direction of funds (in/out)", "transactions_and_behaviour.transactions[].direction"),
+    (46, 4, "资金来源和用途", "source and use of funds", None),
+    (47, 4, "币种", "currency", "transactions_and_behaviour.transactions[].currency"),
+    (48, 4, "交易金额", "transaction amount", "transactions_and_behaviour.transactions[].amount"),
+    (49, 4, "对方金融机构网点名称", "counterparty institution's branch name", None),
+    (50, 4, "对方金融机构网点代码类型", "counterparty branch code type", None),
+    (51, 4, "对方金融机构网点代码", "counterparty branch code", None),
+)
+#: Elements that hold a customer or account id: pseudonyms in a de-identified draft.
+ID_ELEMENTS = (7, 31)
+
+#: What each alert family means, in the words of the analysis of suspicion (SPEC §3);
+#: a family not listed is named as it is.
+FAMILY_MEANING = {
+    "pass_through": "money passed through the account, in and out within a few per cent over consecutive "
+                    "business days (过渡账户)",
+    "fan": "funds dispersed in and concentrated out, or concentrated in and dispersed out, within a short "
+           "term (分散转入集中转出 / 集中转入分散转出)",
+    "structuring": "amounts kept in a narrow band just under the large-value threshold (near-threshold, "
+                   "low variance: evading the reporting standard)",
+    "large_value": "transactions at or above a large-value reporting threshold",
+    "frequent": "frequent large transactions (on one business day, or on consecutive business days)",
+    "cycle": "money returned to where it started through a chain of accounts (round-tripping)",
+    "scatter_gather": "money scattered across intermediaries and gathered again",
+    "layering": "money moved through successive layers of accounts",
+    "trafficking": "red flags of human trafficking (000): small cash under the identification level, remittances "
+                   "to risk countries, cash paid in at many branches, cash at night, many accounts opened together "
+                   "or under shared contact details, cash turnover without a visible livelihood",
+}
+
+
+def draft_alert_ids(store, alert_ids=()) -> tuple[list[str], list[dict]]:
+    """Which alerts get a draft: the given ones (each must exist), else every alert whose
+    latest decision is ``case``; with the alerts decided otherwise as ``skipped`` (alert_id,
+    reason).
+
+    Raises
+    ------
+    ConfigError
+        An unknown alert id (named, with how to list the ids).
+    """
+    if alert_ids:
+        return list(dict.fromkeys(find_alert(store, a)["alert_id"] for a in alert_ids)), []
+    latest = store.latest_dispositions()
+    cases = latest.loc[latest["disposition"] == "case", "alert_id"].tolist()
+    skipped = [{"alert_id": r.alert_id, "reason": f"latest decision {r.disposition!r} by {r.analyst} at "
+                                                  f"{r.decided_at}, not 'case' (give --alert {r.alert_id} to draft it)"}
+               for r in latest.itertuples() if r.disposition != "case"]
+    return cases, skipped
+
+
+def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, created_at: str | None = None) -> dict:
+    """The suspicious-transaction report draft of one alert (module docstring), valid
+    against the STR draft schema.
+
+    Parameters
+    ----------
+    store : Store
+    alert_id : str
+        The alert's id, or a unique prefix of it.
+    reveal_ids : bool
+        Real customer and account ids (recorded in the store's audit table).
+    key_file : path, optional
+        Pseudonym key (:mod:`flowgraph.deid`).
+    created_at : str, optional
+        ISO time stamped on the draft; default now.
+
+    Returns
+    -------
+    dict
+    """
+    alert = find_alert(store, alert_id)
+    config = run_config(store, alert["config_hash"])
+    calendar, home = run_calendar(config), run_rule_set(config).home_currency
+    hits = _alert_hits(store, alert)
+    evidence_ids = list(dict.fromkeys(t for ids in hits["txn_ids"] for t in ids))
+    transactions = _alert_transactions(store, hits, evidence_ids)
+    evidence = transactions[transactions["txn_id"].isin(evidence_ids)]
+    unit = _unit_accounts(store, alert)
+    name = id_namer(store, reveal_ids, key_file, {"alert_id": alert["alert_id"]})
+    real_ids = _real_ids(alert, hits, transactions)
+    decision = store.conn.execute("SELECT disposition, analyst, decided_at, note FROM dispositions WHERE alert_id = ? "
+                                  "ORDER BY decided_at DESC, rowid DESC LIMIT 1", (alert["alert_id"],)).fetchone()
+    disposition = None
+    if decision is not None:
+        note = decision[3] or ""
+        if not reveal_ids and real_ids:  # an id an analyst wrote into the note becomes its pseudonym
+            pattern = re.compile("|".join(re.escape(i) for i in sorted(real_ids, key=len, reverse=True)))
+            note = pattern.sub(lambda m: name(m.group(0), real_ids[m.group(0)]), note)
+        disposition = {"disposition": decision[0], "analyst": decision[1], "decided_at": decision[2], "note": note}
+    explanation = json.loads(alert["explanation"]) if alert["explanation"] else {}
+    customer = name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"])
+    behaviour = _behaviour(evidence, evidence_ids, hits, unit, name, home, alert, calendar)
+    trigger = _trigger(alert, explanation)
+    notes = []
+    if disposition is None or disposition["disposition"] != "case":
+        notes.append("No analyst decided this alert a case " + ("yet" if disposition is None else
+                     f"(latest decision: {disposition['disposition']})") + ": the draft was asked for by id; "
+                     "record the decision with `flowgraph dispose ALERT_ID --as case` before filing.")
+    if behaviour["evidence_not_kept"]:
+        notes.append(f"{len(behaviour['evidence_not_kept'])} of {len(evidence_ids)} evidence transactions are not "
+                     "kept in this store, so they are missing from the list and the totals: re-scan the data into "
+                     "the store to keep them.")
+    if not reveal_ids:
+        notes.append("Customer and account ids are keyed pseudonyms (ACC-…, CUS-…): write the filing copy with "
+                     "--reveal-ids (logged), or replace them by the real ids.")
+    deadline = None
+    if disposition is not None and disposition["disposition"] == "case":
+        decided = np.datetime64(disposition["decided_at"][:10], "D")
+        deadline = str(business_day_after(calendar, decided, REPORT_DEADLINE_BUSINESS_DAYS))
+    party = _party_type(store, alert)
+    elements = [{"number": n, "part": part, "label_zh": zh, "label_en": en,
+                 "status": "blank" if where is None else ("pseudonymised" if n in ID_ELEMENTS and not reveal_ids
+                                                          else "filled"),
+                 "filled_in": where, "value": None} for n, part, zh, en, where in STR_ELEMENTS]
+    return {
+        "schema": SCHEMA_ID, "draft_id": f"STR-{alert['alert_id']}", "alert_id": alert["alert_id"],
+        "created_at": created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "ids": "real" if reveal_ids else "pseudonymised", "disposition": disposition,
+        "deadline": {"date": deadline,
+                     "basis": f"{REPORT_DEADLINE_BUSINESS_DAYS} business days after the case decision, on the scan's "
+                              "calendar (003 二㈦)" if deadline else "no case decision: no deadline runs yet"},
+        "subject": {"customer": customer, "accounts": sorted(name(a) for a in unit), "party_type": party},
+        "trigger_point": trigger,
+        "transactions_and_behaviour": behaviour,
+        "analysis_of_suspicion": {"element": 22, "label_zh": "疑点分析", "generated": True, "editable": True,
+                                  "text": _analysis(alert, hits, trigger, behaviour, customer, name, home)},
+        "suspected_offence_type": {"element": 23, "label_zh": "疑似涉罪类型", "value": None,
+                                   "to_complete_by": "analyst"},
+        "elements": elements, "notes": notes,
+    }
+
+
+def _party_type(store, alert) -> str | None:
+    if not has_case_transactions(store):
+        return None
+    accounts = case_accounts(store)
+    row = accounts.loc[accounts["account_id"] == alert["subject"], "party_type"]
+    return None if row.empty or pd.isna(row.iloc[0]) else str(row.iloc[0])
+
+
+def _trigger(alert, explanation: dict) -> dict:
+    indicators = [{"indicator": i.get("indicator", ""), "family": i.get("family", ""), "hits": int(i.get("hits", 0)),
+                   "weight": float(i.get("weight", 0.0)), "contribution": float(i.get("contribution", 0.0))}
+                  for i in explanation.get("indicators", [])]
+    indicators.sort(key=lambda i: (-i["contribution"], i["indicator"]))
+    threshold = explanation.get("threshold")
+    fired = [i for i in indicators if i["contribution"] > 0] or indicators
+    text = (f"Alert score {alert['score']:.3g}" + ("" if threshold is None else f" against the alert threshold "
+                                                   f"{threshold:g}") + "; indicators: "
+            + "; ".join(f"{i['indicator']} ({i['family']}, {i['hits']} hit(s), contribution {i['contribution']:.3g})"
+                        for i in fired) + ".")
+    return {"element": 20, "label_zh": "可疑交易报告触发点", "score": float(alert["score"]),
+            "threshold": None if threshold is None else float(threshold), "indicators": indicators,
+            "features": explanation.get("features", []), "text": text}
+
+
+def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFrame, unit: set[str], name, home: str,
+               alert, calendar) -> dict:
+    cited: dict[str, list[str]] = {}
+    for typology, ids in zip(hits["typology"], hits["txn_ids"]):
+        for t in ids:
+            cited.setdefault(t, []).append(typology)
+    into = evidence["dst_account"].isin(unit).to_numpy()
+    out_of = evidence["src_account"].isin(unit).to_numpy()
+    direction = np.select([into & out_of, into, out_of], ["internal", "in", "out"], "other")
+    amount = evidence["amount_home"].to_numpy(dtype=float)
+    # money summed in integer cents (the rules compare such totals with thresholds)
+    total = lambda mask: int(np.round(amount[mask] * 100).astype(np.int64).sum()) / 100  # noqa: E731
+    transactions = [{"txn_id": str(r.txn_id), "time": pd.Timestamp(r.timestamp).isoformat(),
+                     "from": name(r.src_account) if r.src_account else None,
+                     "to": name(r.dst_account) if r.dst_account else None, "direction": str(d),
+                     "amount": float(r.amount), "currency": str(r.currency), "amount_home": float(r.amount_home),
+                     "channel": str(r.channel), "cited_by": sorted(set(cited.get(r.txn_id, [])))}
+                    for r, d in zip(evidence.itertuples(), direction)]
+    parties: dict[str, dict] = {}
+    for t, d in zip(transactions, direction):
+        other = {"in": t["from"], "out": t["to"]}.get(d)
+        if d in ("in", "out"):
+            entry = parties.setdefault(other or "(cash)", {"account": other or "(cash)", "n_transactions": 0,
+                                                           "inflow_home": 0, "outflow_home": 0})
+            entry["n_transactions"] += 1
+            entry[f"{'inflow' if d == 'in' else 'outflow'}_home"] += round(t["amount_home"] * 100)
+    counterparties = sorted(({**p, "inflow_home": p["inflow_home"] / 100, "outflow_home": p["outflow_home"] / 100}
+                             for p in parties.values()),
+                            key=lambda p: (-(p["inflow_home"] + p["outflow_home"]), p["account"]))
+    channels = {c: total(evidence["channel"].to_numpy() == c) for c in sorted(set(evidence["channel"]))}
+    first, last = str(alert["window_start"])[:10], str(alert["window_end"])[:10]
+    try:
+        n_days = len(calendar.business_days(first, last))
+    except ConfigError:
+        n_days = None
+    totals = {"n_transactions": len(evidence), "inflow_home": total(direction == "in"),
+              "outflow_home": total(direction == "out"), "internal_home": total(direction == "internal"),
+              "other_home": total(direction == "other")}
+    hit_rows = [{"hit_id": h.hit_id, "typology": h.typology, "window_start": str(h.window_start)[:10],
+                 "window_end": str(h.window_end)[:10], "n_accounts": int(h.n_accounts), "n_days": int(h.n_days),
+                 "amount": float(h.amount), "ceiling": _finite_or_none(h.ceiling),
+                 "utilisation": _finite_or_none(h.utilisation)}
+                for h in hits.itertuples()]
+    kept = set(evidence["txn_id"])
+    text = (f"From {first} to {last} ({n_days if n_days is not None else '?'} business days) the evidence holds "
+            f"{len(evidence)} transaction(s): {totals['inflow_home']:,.2f} {home} in from "
+            f"{sum(p['inflow_home'] > 0 for p in counterparties)} counterparty(ies), {totals['outflow_home']:,.2f} "
+            f"{home} out to {sum(p['outflow_home'] > 0 for p in counterparties)}"
+            + (f", {totals['internal_home']:,.2f} {home} between the customer's own accounts"
+               if totals["internal_home"] else "")
+            + ("; by channel: " + ", ".join(f"{c} {v:,.2f} {home}" for c, v in channels.items()) if channels else "")
+            + ".")
+    return {"element": 21, "label_zh": "资金交易及客户行为情况", "window": {"first_day": first, "last_day": last,
+                                                                       "business_days": n_days},
+            "home_currency": home, "totals": totals, "counterparties": counterparties, "channels": channels,
+            "hits": hit_rows, "transactions": transactions,
+            "evidence_not_kept": [t for t in evidence_ids if t not in kept], "text": text}
+
+
+def _analysis(alert, hits: pd.DataFrame, trigger: dict, behaviour: dict, customer: str, name, home: str) -> str:
+    """The generated analysis of suspicion: what each family of the alert's hits shows, with
+    the hit's own numbers (W(N, D) utilisation included), then the money's movement."""
+    lines = [f"[Generated by flowgraph from the alert's explanation and evidence: check and edit before filing.] "
+             f"Customer {customer} raised alert {alert['alert_id']} ({trigger['text']})"]
+    for family, group in hits.groupby(hits["typology"].map(_family_of), sort=True):
+        meaning = FAMILY_MEANING.get(family, family.replace("_", " "))
+        strongest = group.sort_values(["amount", "hit_id"], ascending=[False, True]).iloc[0]
+        u = _finite_or_none(strongest["utilisation"])
+        moved = (f"{family}: {meaning}. {len(group)} hit(s); the largest, {strongest['typology']} on account "
+                 f"{name(strongest['subject'])}, moved {strongest['amount']:,.2f} {home} across "
+                 f"{int(strongest['n_accounts'])} account(s) over {int(strongest['n_days'])} business day(s)")
+        if u is None:  # no evidence transaction (accounts opened, not used yet): no ceiling
+            lines.append(moved + "; it cites no transaction, so no W(N, D) ceiling applies.")
+            continue
+        lines.append(
+            moved + f", {u:.2f} of the most "
+            f"the W(N, D) ceiling allows without triggering the reporting standards "
+            f"({strongest['ceiling']:,.2f} {home}; 001)"
+            + (": the flow uses its evasion capacity almost to the full." if 0.8 <= u <= 1
+               else ": above the ceiling, large-value reports must exist for it." if u > 1
+               else "."))
+    lines.append(behaviour["text"])
+    top = behaviour["counterparties"][:3]
+    if top:
+        lines.append("Main counterparties: " + "; ".join(
+            f"{p['account']} ({p['n_transactions']} transaction(s), in {p['inflow_home']:,.2f}, out "
+            f"{p['outflow_home']:,.2f} {home})" for p in top) + ".")
+    lines.append("To add: how this differs from the customer's stated identity, business and financial situation, "
+                 "and the source and use of the funds.")
+    return "\n\n".join(lines)
+
+
+def _family_of(typology: str) -> str:
+    from ..detectors import TYPOLOGIES
+
+    entry = TYPOLOGIES.get(typology)
+    return entry.family if entry is not None else typology
+
+
+def str_schema() -> dict:
+    """The JSON Schema of a draft (package data ``schemas/str-draft.schema.json``)."""
+    return json.loads(resources.files("flowgraph.desk").joinpath("schemas/str-draft.schema.json").read_text("utf-8"))
+
+
+def validate_str_draft(draft: dict) -> None:
+    """Check a draft against :func:`str_schema`.
+
+    Raises
+    ------
+    ValueError
+        Every place it breaks the schema, one per line.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(str_schema(), format_checker=jsonschema.FormatChecker())
+    problems = sorted(validator.iter_errors(draft), key=lambda e: list(e.absolute_path))
+    if problems:
+        raise ValueError("STR draft breaks its schema:\n" + "\n".join(
+            f"  {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in problems))
+
+
+def render_str_markdown(draft: dict) -> str:
+    """A draft as Markdown: the filled elements, the generated analysis to edit, and the
+    blanks to complete."""
+    behaviour, trigger = draft["transactions_and_behaviour"], draft["trigger_point"]
+    decided = draft["disposition"]
+    parts = [
+        f"# Suspicious-transaction report draft {draft['draft_id']}\n",
+        f"Alert `{draft['alert_id']}`; customer {draft['subject']['customer']} (accounts "
+        f"{', '.join(draft['subject']['accounts'])}; party type {draft['subject']['party_type'] or 'unknown'}). "
+        f"Decision: {decided['disposition'] + ' by ' + decided['analyst'] + ' at ' + decided['decided_at'] if decided else 'none'}. "
+        f"Deadline: {draft['deadline']['date'] or '—'} ({draft['deadline']['basis']}). "
+        f"Ids: {draft['ids']}. Written {draft['created_at']}.\n",
+        *(f"> {n}\n" for n in draft["notes"]),
+        f"## 20 可疑交易报告触发点 (trigger point)\n\n{trigger['text']}\n",
+        md_table(trigger["indicators"], ["indicator", "family", "hits", "weight", "contribution"]),
+        f"## 21 资金交易及客户行为情况 (transactions and customer behaviour)\n\n{behaviour['text']}\n",
+        "### Hits\n", md_table(behaviour["hits"], ["typology", "window_start", "window_end", "n_accounts", "n_days",
+                                                    "amount", "ceiling", "utilisation"]),
+        "### Counterparties\n", md_table(behaviour["counterparties"], ["account", "n_transactions", "inflow_home",
+                                                                         "outflow_home"]),
+        "### Evidence transactions\n",
+        md_table(behaviour["transactions"], ["txn_id", "time", "from", "to", "direction", "amount", "currency",
+                                              "amount_home", "channel", "cited_by"]),
+        "## 22 疑点分析 (analysis of suspicion) — GENERATED, EDIT BEFORE FILING\n",
+        draft["analysis_of_suspicion"]["text"] + "\n",
+        "## 23 疑似涉罪类型 (suspected offence type)\n\n**To complete by the analyst:** ____\n",
+        "## Elements to complete (003 二㈥)\n",
+        md_table([{**e, "value": "____"} for e in draft["elements"] if e["status"] == "blank"],
+                  ["number", "label_zh", "label_en", "value"]),
+        "## Elements filled\n",
+        md_table([e for e in draft["elements"] if e["status"] != "blank"],
+                  ["number", "label_zh", "label_en", "status", "filled_in"]),
+    ]
+    return "\n".join(parts)
+
+
+def _finite_or_none(value) -> float | None:
+    """A number, or None for a missing or NaN one (a hit without evidence has no ceiling)."""
+    return None if value is None or pd.isna(value) else float(value)
