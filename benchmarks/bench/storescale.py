@@ -26,8 +26,10 @@ business days before them, L = 25 the longest detector window), not by the histo
 
 Each scan writes into a new ``--out`` folder with its own run store. Run from
 ``benchmarks/``: ``python -m bench.storescale --sizes 10000000 100000000``. Stores are kept
-in ``--work`` (default ``.data/storescale``) so a later run reuses a finished store (its
-simulate step is then reported as reused, not re-timed). Results:
+in ``--work`` (default ``.data/storescale``) so a later run reuses a finished store, with the
+measurement of the run that made it (``STORE.simulate.json``). ``--keep-from`` keeps the
+sizes of an earlier results file; ``--rewrite`` writes the markdown again from the JSON
+(after its hand-written ``findings`` were edited). Results:
 ``results/storescale.json`` and ``results/storescale.md``, stamped with the machine.
 """
 
@@ -37,14 +39,27 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from .common import (BENCH_DIR, DATA_DIR, REPO, RESULTS_DIR, child_env, fmt, log, machine_stamp, md_table,
-                     run_child, write_json)
+from .common import (
+    BENCH_DIR,
+    DATA_DIR,
+    REPO,
+    RESULTS_DIR,
+    child_env,
+    fmt,
+    log,
+    machine_stamp,
+    md_table,
+    results_header,
+    run_child,
+    write_json,
+)
 from .data import SCALE_DAYS, TXNS_PER_CUSTOMER_60_DAYS
 
 GIB = 2**30
@@ -78,9 +93,13 @@ def bank_params(n_txns: int, base_txns: int) -> dict:
 
 class TreeSampler:
     """Peak RSS of this process's descendants (the measured child and everything it
-    started), summed per sample, and the largest single process among them."""
+    started), summed per sample, and the largest single process among them. Above
+    ``cap_bytes`` summed, every descendant is killed (SIGKILL) before the machine's
+    out-of-memory killer picks a process of someone else; ``killed_at`` records the sum."""
 
-    def __init__(self):
+    def __init__(self, cap_bytes: float = float("inf")):
+        self.cap_bytes = cap_bytes
+        self.killed_at = None
         self.peak_tree = 0
         self.peak_process = 0
         self.peak_processes = 0
@@ -101,16 +120,23 @@ class TreeSampler:
         while not self._stop.is_set():
             rss = _descendant_rss(me)
             if rss:
-                sizes = [r for r, _ in rss]
+                sizes = [r for r, _, _ in rss]
                 self.peak_tree = max(self.peak_tree, sum(sizes))
                 self.peak_process = max(self.peak_process, max(sizes))
                 self.peak_processes = max(self.peak_processes, len(sizes))
-                self.peak_started = max([self.peak_started, *(r for r, direct in rss if not direct)])
+                self.peak_started = max([self.peak_started, *(r for r, _, direct in rss if not direct)])
+                if sum(sizes) > self.cap_bytes and self.killed_at is None:
+                    self.killed_at = sum(sizes)
+                    for _, pid, _ in rss:
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
             self._stop.wait(SAMPLE_S)
 
 
-def _descendant_rss(root: int) -> list[tuple[int, bool]]:
-    """(RSS, is a direct child of ``root``) of every process below ``root``."""
+def _descendant_rss(root: int) -> list[tuple[int, int, bool]]:
+    """(RSS, pid, is a direct child of ``root``) of every process below ``root``."""
     parent, rss = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -123,13 +149,18 @@ def _descendant_rss(root: int) -> list[tuple[int, bool]]:
         parent[int(entry)] = int(fields[1])
         rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
     out = []
-    for pid in rss:
+    for pid, size in rss.items():
         p = parent.get(pid)
         while p and p != root:
             p = parent.get(p)
         if p == root:
-            out.append((rss[pid], parent[pid] == root))
+            out.append((size, pid, parent[pid] == root))
     return out
+
+
+#: Summed RSS of a step's processes at which the step is killed (the machine has 23.5 GiB,
+#: shared with other work).
+RSS_CAP_BYTES = 20 * GIB
 
 
 def measured(step: str, args: list[str], env: dict, timeout_s: float, out: Path | None = None) -> dict:
@@ -137,13 +168,15 @@ def measured(step: str, args: list[str], env: dict, timeout_s: float, out: Path 
     the scan's stage times and counts from ``out/manifest.json``."""
     cmd = [sys.executable, "-m", "flowgraph.cli", *args]
     log(f"{step}: flowgraph {' '.join(args)}")
-    with TreeSampler() as tree:
+    load = os.getloadavg()
+    with TreeSampler(RSS_CAP_BYTES) as tree:
         run = run_child(cmd, env, timeout_s)
     record = {"step": step, "args": args, "returncode": run["returncode"], "wall_s": run["wall_s"],
               "peak_rss_bytes": run["peak_rss_bytes"], "peak_tree_rss_bytes": tree.peak_tree,
               "peak_largest_process_bytes": tree.peak_process, "processes": tree.peak_processes,
               "peak_started_process_bytes": tree.peak_started,
-              "user_s": run["user_s"], "sys_s": run["sys_s"]}
+              "user_s": run["user_s"], "sys_s": run["sys_s"], "killed_at_tree_rss_bytes": tree.killed_at,
+              "load_average_before": load}
     if run["returncode"] != 0:
         record["stderr_tail"] = run["stderr_tail"]
         log(f"{step} FAILED (exit {run['returncode']}): {run['stderr_tail'][-600:]}")
@@ -178,13 +211,17 @@ def business_days(store_days: list[str]) -> list[str]:
 
 def run_size(n_txns: int, args, env: dict, work: Path, tmp: Path) -> dict:
     """Every step at one size (see the module docstring)."""
-    params = bank_params(n_txns, args.sizes[0])
+    params = bank_params(n_txns, args.base_txns)
     size = {"target_txns": n_txns, "bank": params, "steps": [], "skipped": []}
     store = work / f"store-{params['customers']}c-{params['days']}d-{params['start']}"
     sim = ["simulate", "--seed", str(params["seed"]), "--customers", str(params["customers"]),
            "--days", str(params["days"]), "--start", params["start"]]
+    record = store.with_name(store.name + ".simulate.json")
     if (store / "simulation" / "params.json").exists() and (store / "DONE").exists():
-        size["skipped"].append({"step": "a simulate --into", "reason": f"store reused from {store}"})
+        if record.exists():  # the measurement of the run that made the store
+            size["steps"].append({**json.loads(record.read_text()), "reused_store": True})
+        else:
+            size["skipped"].append({"step": "a simulate --into", "reason": f"store reused from {store}"})
     else:
         shutil.rmtree(store, ignore_errors=True)
         step = measured("a simulate --into", [*sim, "--into", str(store)], env, args.timeout_s)
@@ -192,6 +229,7 @@ def run_size(n_txns: int, args, env: dict, work: Path, tmp: Path) -> dict:
         if step["returncode"] != 0:
             return size
         (store / "DONE").write_text("")
+        write_json(record, {**step, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     rows, days = store_rows(store)
     scan_days = business_days(days)
     size.update(n_txns=rows, calendar_days=len(days), business_days=len(scan_days),
@@ -203,7 +241,8 @@ def run_size(n_txns: int, args, env: dict, work: Path, tmp: Path) -> dict:
     def scan(step: str, extra: list[str], kind: str, n_scanned: int):
         out = tmp / step.split()[0]
         record = measured(step, ["scan", str(store), "--out", str(out), *extra], env, args.timeout_s, out)
-        record.update(kind=kind, scanned_txns=n_scanned, txn_per_s=n_scanned / record["wall_s"])
+        record.update(kind=kind, scanned_txns=n_scanned,
+                      txn_per_s=n_scanned / record["wall_s"] if record["returncode"] == 0 else None)
         size["steps"].append(record)
         shutil.rmtree(out, ignore_errors=True)
 
@@ -235,7 +274,7 @@ def run_size(n_txns: int, args, env: dict, work: Path, tmp: Path) -> dict:
                                 "results/harness.md) on a 24 GB machine; the range is scanned on the cluster (e)"})
     window = _window_rows(store, scan_days, len(scan_days) - 1)
     scan("d T+1", ["--as-of", scan_days[-1]], "T+1", window)
-    smallest_days = bank_params(args.sizes[0], args.sizes[0])["days"]
+    smallest_days = bank_params(args.base_txns, args.base_txns)["days"]
     if len(scan_days) > smallest_days:
         day = scan_days[smallest_days - 1]
         scan("d2 T+1-early", ["--as-of", day], "T+1", _window_rows(store, scan_days, smallest_days - 1))
@@ -277,18 +316,23 @@ def projection(sizes: list[dict]) -> dict | None:
             "model": "time = transactions / (workers x the measured per-worker rate of the largest cluster range "
                      "scan); blocks are independent tasks, so the rate per worker is assumed to hold (it does "
                      "not count the driver's merge, alerts and exports, which grow with the hits, nor a shared "
-                     "file system's read bandwidth); memory per worker is that of one block (same days and "
-                     "customers per day), whatever the range"}
+                     "file system's read bandwidth, nor the block re-reading its trailing window, which the 1e7 "
+                     "rate includes); the peak per worker is the 1e7 one and holds only while a block reads its "
+                     "days and window alone: at 1e8 (600 days) it did not (Findings: blocks read back along long "
+                     "runs)"}
+
+
+def _status(step: dict) -> str:
+    if step["returncode"] == 0:
+        return "ok"
+    if step.get("killed_at_tree_rss_bytes"):
+        return f"killed at {step['killed_at_tree_rss_bytes'] / GIB:.1f} GiB (cap {RSS_CAP_BYTES / GIB:.0f})"
+    return f"exit {step['returncode']}"
 
 
 def write_results(payload: dict, results: Path) -> None:
     write_json(results / "storescale.json", payload)
-    m = payload["machine"]
-    lines = ["# Ingest and scans of a transaction store at 1e7 and 1e8 (issue 14, item 5)", "",
-             f"{payload['started_at']} · `{payload['command']}` · commit `{(m['commit'] or '')[:12]}`", "",
-             f"Machine: {m['cpu_model']}, {m['cores_available']} of {m['cores']} cores, "
-             f"{fmt(m['memory_bytes'], scale=1 / GIB)} GiB, Python {m['python']}; load average at start "
-             f"{m['load_average_at_start'][0]:.2f}.", "",
+    lines = [*results_header("Ingest and scans of a transaction store at 1e7 and 1e8 (issue 14, item 5)", payload),
              "Each step is a fresh `python -m flowgraph.cli` process; peak RSS = `ru_maxrss` of that process "
              "(`wait4`, the largest process of its tree), tree = the peak of the summed RSS of it and every process "
              f"it started (sampled every {SAMPLE_S} s: the driver plus the Dask workers), largest worker = the "
@@ -296,7 +340,10 @@ def write_results(payload: dict, results: Path) -> None:
              f"transactions of its window ({WINDOW_BUSINESS_DAYS} business days before the day, and the day).", ""]
     for size in payload["sizes"]:
         b = size["bank"]
+        kept = size.get("kept_from")
         lines += [f"## {size.get('n_txns', size['target_txns']):,} transactions", "",
+                  *([f"Measured by `{kept['command']}` at {kept['started_at']} (load average at its start "
+                     f"{kept['load_average_at_start'][0]:.2f}).", ""] if kept else []),
                   f"Bank: seed {b['seed']}, {b['customers']:,} customers, {b['days']} business days from "
                   f"{b['start']} (`flowgraph simulate --seed {b['seed']} --customers {b['customers']} --days "
                   f"{b['days']} --start {b['start']} --into STORE`); {size.get('calendar_days', '–')} day "
@@ -308,22 +355,26 @@ def write_results(payload: dict, results: Path) -> None:
             t = st.get("timings_s") or {}
             stages = ", ".join(f"{k} {v:.1f}" for k, v in t.items()) if t else ""
             rows.append([st["step"], "`flowgraph " + " ".join(a if "/" not in a else Path(a).name for a in st["args"])
-                         + "`", "ok" if st["returncode"] == 0 else f"exit {st['returncode']}", fmt(st["wall_s"]),
-                         fmt(st.get("scanned_txns")), fmt(st.get("txn_per_s")),
+                         + "`", _status(st), fmt(st["wall_s"]),
+                         fmt(st.get("scanned_txns")), fmt((st.get("manifest") or {}).get("n_transactions")),
+                         fmt(st.get("txn_per_s") if st["returncode"] == 0 else None),
                          fmt(st["peak_rss_bytes"], scale=1 / GIB), fmt(st["peak_tree_rss_bytes"], scale=1 / GIB),
                          fmt(st["peak_started_process_bytes"] or None, scale=1 / GIB), stages])
-        lines += md_table(["step", "command", "", "wall s", "txns scanned", "txn/s", "peak RSS GiB",
+        lines += md_table(["step", "command", "", "wall s", "txns scanned", "txns read", "txn/s", "peak RSS GiB",
                            "tree GiB", "largest worker GiB", "stages s (manifest timings_s)"], rows)
         if size["skipped"]:
             lines += ["", "Not run: " + "; ".join(f"{s['step']} ({s['reason']})" for s in size["skipped"])]
         lines.append("")
     p = payload.get("projection")
     if p:
-        hours = ", ".join(f"{n} workers ≈ {h:,.1f} h" for n, h in p["hours_by_workers"].items())
+        hours = ", ".join(f"{n} workers ≈ {h:,.1f} h" if h >= 1 else f"{n} workers ≈ {h * 60:,.0f} min"
+                          for n, h in p["hours_by_workers"].items())
         lines += [f"**{p['label']}**: a range scan of {p['n_txns']:,} transactions from the measured "
                   f"{p['per_worker_txn_per_s']:,.0f} txn/s per worker (cluster range scan of "
                   f"{p['from_txns']:,}): {hours}; peak per worker ≈ {p['peak_per_worker_bytes'] / GIB:.1f} GiB. "
                   f"Model: {p['model']}.", ""]
+    if payload.get("findings"):
+        lines += ["## Findings", "", payload["findings"].strip(), ""]
     (results / "storescale.md").write_text("\n".join(lines))
 
 
@@ -331,6 +382,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000_000, 100_000_000],
                         help="Transactions; the first sets the customers of every bank.")
+    parser.add_argument("--base-txns", type=int, default=None,
+                        help="The size whose customers every bank has [default: the first of --sizes].")
     parser.add_argument("--block-days", type=int, default=None,
                         help=f"Cluster block [default: flowgraph's, {LARGE_BLOCK_DAYS} above --single-max].")
     parser.add_argument("--single-max", type=int, default=SINGLE_MAX_TXNS)
@@ -338,10 +391,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=DATA_DIR / "storescale")
     parser.add_argument("--timeout-s", type=float, default=3_600)
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--rewrite", action="store_true",
+                        help="Only write storescale.md again from storescale.json (after editing its findings).")
+    parser.add_argument("--keep-from", type=Path, default=None,
+                        help="A storescale.json whose sizes are kept (listed first, not run again).")
     args = parser.parse_args(argv)
+    args.base_txns = args.base_txns or args.sizes[0]
+    if args.rewrite:
+        payload = json.loads((args.results / "storescale.json").read_text())
+        payload["projection"] = projection(payload["sizes"])
+        write_results(payload, args.results)
+        return
     payload = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                "command": " ".join(["bench.storescale", *(argv if argv is not None else sys.argv[1:])]),
                "machine": machine_stamp(), "sizes": []}
+    if args.keep_from:
+        kept = json.loads(args.keep_from.read_text())
+        payload["sizes"] = [{**size, "kept_from": {"started_at": kept["started_at"], "command": kept["command"],
+                                                   "load_average_at_start": kept["machine"]["load_average_at_start"]}}
+                            for size in kept["sizes"]]
     args.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="storescale-") as folder:
         env = child_env(f"{REPO / 'src'}:{BENCH_DIR}", Path(folder) / "key")
