@@ -128,20 +128,28 @@ def test_the_dask_scan_gives_the_single_process_hits_and_alerts(bank, single, cl
                                         for e in exported), check_dtype=False)
 
 
-def test_a_worker_killed_mid_scan_loses_nothing(bank, single, client, key_file, tmp_path):
-    from flowgraph.dask_scan import dask_scan
-
-    _, store = bank
-    killed = []
+def _busy_worker_killer(client, killed: list):
+    """An ``on_block`` callback that, the first time a block comes back, kills a worker that
+    is running another one — from outside, as an operator or the OOM killer would: the
+    worker process gets SIGKILL; its pid goes to ``killed``."""
 
     def kill_a_busy_worker(block):
-        # from outside, as an operator or the OOM killer would: the worker process gets SIGKILL
         busy = [worker for worker, keys in client.processing().items() if keys]
         if killed or not busy:
             return
         pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
+
+    return kill_a_busy_worker
+
+
+def test_a_worker_killed_mid_scan_loses_nothing(bank, single, client, key_file, tmp_path):
+    from flowgraph.dask_scan import dask_scan
+
+    _, store = bank
+    killed = []
+    kill_a_busy_worker = _busy_worker_killer(client, killed)
 
     # three blocks on two workers: when the first comes back, the others are running
     result = dask_scan(client, store.root, tmp_path / "dask", block_days=BLOCK_DAYS, key_file=key_file,
@@ -151,6 +159,29 @@ def test_a_worker_killed_mid_scan_loses_nothing(bank, single, client, key_file, 
     pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
     client.wait_for_workers(2, timeout=60)  # the nanny started a new worker
     assert killed[0] not in client.run(os.getpid).values()
+
+
+def test_a_block_that_kills_every_worker_ends_in_a_config_error_naming_it(bank, single, key_file, tmp_path):
+    """A block whose workers all die (a worker out of memory is killed by its nanny on every
+    attempt, as at 1e8 in benchmarks/results/storescale.md) is a ConfigError naming the block
+    and the fix, not a KilledWorker traceback."""
+    dask = pytest.importorskip("dask")
+    from distributed import Client, LocalCluster
+
+    from flowgraph.dask_scan import dask_scan
+    from flowgraph.errors import ConfigError
+
+    _, store = bank
+    killed = []
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        kill_a_busy_worker = _busy_worker_killer(client, killed)
+        with pytest.raises(ConfigError, match=r"block \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d killed every Dask "
+                                              r"worker.*Fix: .*--workers.*--block-days"):
+            dask_scan(client, store.root, tmp_path / "dask", block_days=BLOCK_DAYS, key_file=key_file,
+                      progress=False, on_block=kill_a_busy_worker, retries=0)
+    assert killed
 
 
 def test_cli_scan_on_a_running_cluster(bank, client, key_file, tmp_path, capsys):

@@ -141,6 +141,16 @@ def fmt(value, digits: int = 2, scale: float = 1.0) -> str:
     return f"{value:,.0f}" if abs(value) >= 1_000 else f"{value:,.{digits}f}"
 
 
+def results_header(title: str, payload: dict) -> list[str]:
+    """The first lines of a module's results markdown: title, when and by which command and
+    commit, and the machine (``payload`` holds ``started_at``, ``command``, ``machine``)."""
+    m = payload["machine"]
+    return [f"# {title}", "", f"{payload['started_at']} · `{payload['command']}` · commit `{(m['commit'] or '')[:12]}`",
+            "", f"Machine: {m['cpu_model']}, {m['cores_available']} of {m['cores']} cores, "
+                f"{fmt(m['memory_bytes'], scale=1 / 2**30)} GiB, Python {m['python']}; load average at start "
+                f"{m['load_average_at_start'][0]:.2f}.", ""]
+
+
 def md_table(header: list[str], rows: list[list]) -> list[str]:
     """Markdown table lines (cells already formatted as text)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import BENCH_DIR, REPO, RESULTS_DIR, fmt, log, machine_stamp, md_table, run_child, write_json
+from .common import (BENCH_DIR, REPO, RESULTS_DIR, fmt, log, machine_stamp, md_table, results_header, run_child,
+                     write_json)
 from .data import SCALE_DAYS, TXNS_PER_CUSTOMER_60_DAYS
 
 GIB = 2**30
@@ -97,12 +98,7 @@ def projection(runs: list[dict]) -> dict | None:
 
 def write_results(payload: dict, results: Path) -> None:
     write_json(results / "simstore.json", payload)
-    m = payload["machine"]
-    lines = ["# The simulator streamed into a transaction store (issue 14, item 4)", "",
-             f"{payload['started_at']} · `{payload['command']}` · commit `{(m['commit'] or '')[:12]}`", "",
-             f"Machine: {m['cpu_model']}, {m['cores_available']} of {m['cores']} cores, "
-             f"{fmt(m['memory_bytes'], scale=1 / GIB)} GiB, Python {m['python']}; load average at start "
-             f"{m['load_average_at_start'][0]:.2f}.", "",
+    lines = [*results_header("The simulator streamed into a transaction store (issue 14, item 4)", payload),
              "Each run is a fresh process (peak RSS from `wait4`); a bank of 60 business days, the seed and "
              "customer scaling of the harness. `--into`: `flowgraph simulate --into STORE` (validated, "
              "written day by day); `--out`: the in-memory `simulate` + `write_simulation`.", ""]

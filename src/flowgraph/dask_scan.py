@@ -210,7 +210,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
 def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], retries: int,
                 progress: bool, on_block: Callable[[int], None] | None) -> list[BlockResult]:
     """Every block's result, in block order; a task's error is raised here."""
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     futures = [client.submit(scan_block, store_root, config, first, last, retries=retries, pure=False,
                              key=f"flowgraph-block-{first}-{last}-{i}") for i, (first, last) in enumerate(blocks)]
@@ -220,7 +220,10 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
     try:
         for future in as_completed(futures):
             i = number[future.key]
-            results[i] = future.result()
+            try:
+                results[i] = future.result()
+            except KilledWorker:
+                raise ConfigError(_killed_message(*blocks[i])) from None
             bar.update(1)
             if on_block is not None:
                 on_block(i)
@@ -228,6 +231,17 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
         bar.close()
         client.cancel(futures)
     return results
+
+
+def _killed_message(first: str, last: str) -> str:
+    """Why the workers running one block died, and what to change (a worker killed on every
+    attempt is almost always one out of memory)."""
+    return (f"the scan's block {first}..{last} killed every Dask worker that ran it (the scheduler gave up "
+            "after distributed.scheduler.allowed-failures deaths); most often a worker ran out of memory: a block "
+            "holds its days, the business days of the detectors' windows before them and, further back, the "
+            "runs of qualifying days its hits continue. Fix: give each worker more memory (fewer --workers on one "
+            "machine, whose workers share its memory; larger workers on a cluster), or fewer days per task "
+            "(--block-days).")
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):
