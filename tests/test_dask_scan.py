@@ -271,3 +271,25 @@ def test_blocks_cover_the_days_once():
     assert default_block_days(250, 2, 10) == 63  # two blocks per worker
     assert default_block_days(5, 8, 10) == 21  # never shorter than the window each block re-reads
     assert default_block_days(2500, 2, 10) == 120  # a worker's memory stays bounded
+
+
+def test_a_cluster_absorbed_by_a_later_one_is_retracted():
+    """A layered hit found at the end of an earlier block or run whose every evidence
+    transaction a later cluster of the same pass holds is not found by a scan of the whole
+    range (its links are the larger cluster's): it is named for retraction. A partial
+    overlap, a hit found again, or a cluster of the other pass (band vs strict) is not."""
+    import pandas as pd
+
+    from flowgraph.scan import ScannedHits, absorbed_clusters
+
+    later = ScannedHits(
+        hits=pd.DataFrame({"hit_id": ["C", "again"]}), covered_ids=[], member_runs=pd.DataFrame(),
+        cluster_evidence=pd.DataFrame({"detector": "layered", "in_band": [True, True, True, True, False],
+                                       "hit_id": ["C", "C", "C", "again", "S"],
+                                       "txn_id": ["t1", "t2", "t3", "t9", "t5"]}))
+    earlier = pd.DataFrame({
+        "hit_id": ["inside", "partly", "again", "other_pass", "other_detector", "no_evidence"],
+        "detector": ["layered", "layered", "layered", "layered", "fan", "layered"],
+        "in_band": [True, True, True, False, True, True],
+        "txn_ids": [["t1", "t2"], ["t2", "t4"], ["t9"], ["t1"], ["t1"], []]})
+    assert absorbed_clusters(earlier, later) == ["inside"]

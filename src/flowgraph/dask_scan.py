@@ -53,8 +53,8 @@ from .calendar import BusinessCalendar
 from .detectors.pass_through import stale_chains
 from .errors import ConfigError
 from .money import RateTable
-from .scan import (ScannedHits, ScanResult, Stopwatch, _run, lookback_days, output_folder, store_scan_days,
-                   store_window)
+from .scan import (ScannedHits, ScanResult, Stopwatch, _run, absorbed_clusters, lookback_days, output_folder,
+                   store_scan_days, store_window)
 from .scan_config import ScanConfig
 from .store import Store
 from .txstore import TransactionStore
@@ -97,15 +97,19 @@ def _file_digest(path: Path) -> str:
 def merge_blocks(blocks: list[ScannedHits]) -> ScannedHits:
     """One scan's hits from its blocks' hits, the blocks given in day order (see the module
     docstring): a later block's version of a hit replaces an earlier one; a hit a later
-    block covers, or a chain it makes stale, is dropped."""
+    block covers, a chain it makes stale or a cluster a larger one of it absorbs
+    (:func:`~flowgraph.scan.absorbed_clusters`) is dropped."""
     hits = blocks[0].hits
     for block in blocks[1:]:
         found = set(block.hits["hit_id"])
-        replaced = found | set(block.covered_ids) | set(stale_chains(hits, block.member_runs, found))
+        replaced = found | set(block.covered_ids) | set(stale_chains(hits, block.member_runs, found)) \
+            | set(absorbed_clusters(hits, block))
         hits = pd.concat([hits[~hits["hit_id"].isin(replaced)], block.hits], ignore_index=True)
     covered = sorted(set().union(*(b.covered_ids for b in blocks)))
     runs = pd.concat([b.member_runs for b in blocks], ignore_index=True).drop_duplicates(ignore_index=True)
-    return ScannedHits(hits, covered, runs)
+    clusters = [b.cluster_evidence for b in blocks if b.cluster_evidence is not None]
+    return ScannedHits(hits, covered, runs, None,
+                       pd.concat(clusters, ignore_index=True).drop_duplicates(ignore_index=True) if clusters else None)
 
 
 def default_block_days(n_days: int, n_threads: int, lookback: int) -> int:

@@ -28,6 +28,7 @@ and leave every committed chunk in place for the next run to resume from.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import hashlib
@@ -60,7 +61,7 @@ from .hits import EDGE_IDS
 from .io import Dataset, load_dataset
 from .money import RateTable
 from .scan_config import ScanConfig
-from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now
+from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now, parse_json_lists
 from .txstore import TransactionStore, is_store
 
 
@@ -138,6 +139,9 @@ class ScannedHits:
     covered_ids: list
     member_runs: pd.DataFrame
     evidence_edges: pa.Array | None = None
+    #: evidence of every hit of a cluster detector (``Detector.clusters``) the scan traced,
+    #: band hits set aside included: ``detector, in_band`` (the pass), ``hit_id``, ``txn_id``
+    cluster_evidence: pd.DataFrame | None = None
 
 
 #: Detectors run at once by a scan (:func:`scan_hits`); their kernels are parallel too.
@@ -160,9 +164,10 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     # which let go of the GIL, run; the results are put together in registry order
     with ThreadPoolExecutor(max_workers=DETECTOR_THREADS) as pool:
         per_detector = list(pool.map(lambda name: _detector_hits(graph, config, name, days), REGISTRY))
-    frames = [f for frames, _, _ in per_detector for f in frames]
-    covered_ids = [i for _, ids, _ in per_detector for i in ids]
-    traced = [t for _, _, runs in per_detector for t in runs]
+    frames = [f for frames, _, _, _ in per_detector for f in frames]
+    covered_ids = [i for _, ids, _, _ in per_detector for i in ids]
+    traced = [t for _, _, runs, _ in per_detector for t in runs]
+    clusters = [c for _, _, _, cluster in per_detector for c in cluster]
     forget(graph)
     # the tables of detectors that found nothing have untyped (object) columns: concatenated,
     # they would turn the evidence lists of every hit into Python objects
@@ -175,14 +180,15 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     if edges is not None and (edges.isna().any() or not isinstance(edges.dtype, pd.ArrowDtype)):
         edges = None  # a detector's table without them (built in Python): the ids are compared as text
     return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True),
-                       None if edges is None else id_list_array(edges))
+                       None if edges is None else id_list_array(edges),
+                       pd.concat(clusters, ignore_index=True) if clusters else None)
 
 
 def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days: tuple[int, int]
-                   ) -> tuple[list[pd.DataFrame], list[str], list[pd.DataFrame]]:
+                   ) -> tuple[list[pd.DataFrame], list[str], list[pd.DataFrame], list[pd.DataFrame]]:
     """One detector's part of :func:`scan_hits`: its hit tables (band hits not covered,
     then strict hits), the ids of the band hits strict hits cover, the pass-through runs
-    it traced."""
+    it traced, and for a cluster detector the evidence of every hit of both passes."""
     first, last = days
     entry, params = REGISTRY[name], config.detector_params[name]
     band = config.model.tolerance_band
@@ -200,7 +206,40 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         traced.append(member_runs(relaxed))
     frames.append(strict.assign(in_band=False))
     traced.append(member_runs(strict))
-    return frames, covered_ids, traced
+    passes = [(relaxed, True), (strict, False)] if entry.clusters and relaxed is not None else \
+        [(strict, False)] if entry.clusters else []
+    clusters = []
+    for frame, in_band in passes:
+        lists = id_list_array(frame["txn_ids"])
+        owner = np.asarray(pc.list_parent_indices(lists))
+        clusters.append(pd.DataFrame({"detector": name, "in_band": in_band,
+                                      "hit_id": frame["hit_id"].to_numpy(dtype=object)[owner],
+                                      "txn_id": lists.flatten().to_numpy(zero_copy_only=False)}))
+    return frames, covered_ids, traced, clusters
+
+
+def absorbed_clusters(earlier: pd.DataFrame, scanned: ScannedHits) -> list[str]:
+    """Ids of ``earlier`` hits (``hit_id, detector, in_band, txn_ids``) that a later cluster
+    absorbed: hits of a cluster detector that ``scanned`` did not find again, every evidence
+    transaction of which one cluster it traced in the same pass (strict or band) holds. A
+    scan of the whole range never finds them (their links are part of the larger cluster),
+    so a store or a block merge retracts them."""
+    evidence = scanned.cluster_evidence
+    if evidence is None or evidence.empty or earlier.empty:
+        return []
+    earlier = earlier[earlier["detector"].isin(set(evidence["detector"]))
+                      & ~earlier["hit_id"].isin(set(scanned.hits["hit_id"]))]
+    holders: dict[tuple, list] = {}  # (detector, pass, transaction) -> the clusters holding it
+    for key in zip(evidence["detector"], evidence["in_band"].astype(bool), evidence["txn_id"], evidence["hit_id"]):
+        holders.setdefault(key[:3], []).append(key[3])
+    absorbed = []
+    for hit_id, detector, band, ids in zip(earlier["hit_id"], earlier["detector"], earlier["in_band"].astype(bool),
+                                           earlier["txn_ids"]):
+        ids = set(ids)
+        held = collections.Counter(c for t in ids for c in holders.get((detector, band, t), ()))
+        if ids and len(ids) in held.values():
+            absorbed.append(hit_id)
+    return absorbed
 
 
 def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
@@ -623,7 +662,8 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     earlier process committed; the hits added, updated and retracted."""
     # a chain that lost a member may end before the scan's days: it goes in the first chunk
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
-    retract_ids = () if scanned is None else scanned.covered_ids + _stale_chains(store, config.config_hash, scanned)
+    retract_ids = () if scanned is None else (scanned.covered_ids + _stale_chains(store, config.config_hash, scanned)
+                                              + _absorbed(store, config.config_hash, scanned))
     if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column)
         by_end = np.argsort(ends, kind="stable")
         hits, ends = scanned.hits.take(by_end), ends[by_end]
@@ -649,6 +689,17 @@ def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[
     stored = store.query("SELECT hit_id, typology, params_id, subject, run_first, measures FROM hits "
                          "WHERE config_hash = ? AND typology = 'pass_through_chain'", [config_hash])
     return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
+
+
+def _absorbed(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
+    """Stored hits a cluster this scan traced absorbed (:func:`absorbed_clusters`)."""
+    if scanned.cluster_evidence is None or scanned.cluster_evidence.empty:
+        return []
+    detectors = sorted(set(scanned.cluster_evidence["detector"]))
+    stored = store.query(f"SELECT hit_id, detector, in_band, txn_ids FROM hits WHERE config_hash = ? AND detector IN "
+                         f"({', '.join('?' * len(detectors))})", [config_hash, *detectors])
+    stored["txn_ids"] = parse_json_lists(stored["txn_ids"].tolist())
+    return absorbed_clusters(stored, scanned)
 
 
 def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock,

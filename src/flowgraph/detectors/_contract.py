@@ -78,6 +78,10 @@ class Detector:
     detect: Callable
     typologies: tuple = field(default_factory=tuple)
     unavailable: Callable | None = None
+    #: Its hits are clusters (connected components of links): with later days a cluster can
+    #: join a larger one anchored elsewhere, so a stored hit whose evidence a later cluster
+    #: of the same pass holds, and that is not found again, is retracted.
+    clusters: bool = False
 
     @property
     def default(self):

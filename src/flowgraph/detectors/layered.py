@@ -194,4 +194,4 @@ LAYERED = Detector("layered", LayeredParams, detect_layered, (
              id_measures=("sources", "first_layer", "second_layer", "sinks")),
     Typology("stack", "layering", 0.38, finds=("stack",), imitated_by=("settlement_layers", "supplier_chain"),
              id_measures=("sources", "first_layer", "second_layer", "sinks")),
-))
+), clusters=True)
