@@ -206,16 +206,19 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         traced.append(member_runs(relaxed))
     frames.append(strict.assign(in_band=False))
     traced.append(member_runs(strict))
-    passes = [(relaxed, True), (strict, False)] if entry.clusters and relaxed is not None else \
-        [(strict, False)] if entry.clusters else []
-    clusters = []
-    for frame, in_band in passes:
-        lists = id_list_array(frame["txn_ids"])
-        owner = np.asarray(pc.list_parent_indices(lists))
-        clusters.append(pd.DataFrame({"detector": name, "in_band": in_band,
-                                      "hit_id": frame["hit_id"].to_numpy(dtype=object)[owner],
-                                      "txn_id": lists.flatten().to_numpy(zero_copy_only=False)}))
+    # a cluster detector's evidence, both passes, band hits set aside included (absorbed_clusters)
+    passes = [(relaxed, True), (strict, False)] if entry.clusters else []
+    clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if frame is not None and len(frame)]
     return frames, covered_ids, traced, clusters
+
+
+def _evidence_rows(detector: str, hits: pd.DataFrame, in_band: bool) -> pd.DataFrame:
+    """One row per evidence transaction of each hit: ``detector, in_band, hit_id, txn_id``."""
+    lists = id_list_array(hits["txn_ids"])
+    owner = np.asarray(pc.list_parent_indices(lists))
+    return pd.DataFrame({"detector": detector, "in_band": in_band,
+                         "hit_id": hits["hit_id"].to_numpy(dtype=object)[owner],
+                         "txn_id": lists.flatten().to_numpy(zero_copy_only=False)})
 
 
 def absorbed_clusters(earlier: pd.DataFrame, scanned: ScannedHits) -> list[str]:

@@ -136,20 +136,20 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
     in_alert = np.asarray(pc.is_in(run_ids, value_set=wanted), dtype=bool)
     hits = run_hits.loc[in_alert, columns]
     stored = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=run_ids)))
-    earlier = []
-    if len(stored):  # hits an earlier run stored, now in a raised alert of this run
+    earlier_evidence = []  # the txn_ids of hits an earlier run stored, now in a raised alert of this run
+    if len(stored):
         earlier = store.query("SELECT hit_id, subject, txn_ids, window_start, window_end FROM hits "
                               "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(stored.to_pylist())])
         earlier["txn_ids"] = parse_json_lists(earlier["txn_ids"].tolist())
         hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c]) for c in columns})
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
-        earlier = [earlier["txn_ids"]]
+        earlier_evidence = [earlier["txn_ids"]]
     large = run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
     if evidence_edges is None:
         is_evidence = evidence_mask(graph, hits["txn_ids"], run_hits.loc[large, "txn_ids"])
     else:  # the run's own hits' evidence as edge ids; earlier runs' hits by their transaction ids
-        is_evidence = evidence_mask(graph, *earlier)
+        is_evidence = evidence_mask(graph, *earlier_evidence)
         is_evidence[evidence_edges.filter(pa.array(in_alert | large)).flatten().to_numpy()] = True
     edges = case_edges(graph, hits, is_evidence)
     pos = graph.txn_pos[edges]
