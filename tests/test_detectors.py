@@ -240,13 +240,22 @@ def test_frequent_three_large_a_day_or_three_consecutive_business_days():
     per_day = [tx(i, "2024-09-24 09:00:00", "A", f"B{i}", 400_000.0) for i in range(3)]
     assert "frequent_daily" in {h.typology for h in large_value.detect(graph(per_day))}
     assert "frequent_daily" not in {h.typology for h in large_value.detect(graph(per_day[:2]))}
-    # 09-30, (holiday week), 10-08, 10-09: three consecutive business days
+    # 10-08, 10-09, 10-10: three consecutive business days
     run = [tx(i, f"{d} 09:00:00", "A", f"B{i}", 400_000.0) for i, d in
-           enumerate(["2024-09-30", "2024-10-08", "2024-10-09"])]
+           enumerate(["2024-10-08", "2024-10-09", "2024-10-10"])]
     hits = [h for h in large_value.detect(graph(run)) if h.typology == "frequent_consecutive"]
     assert len(hits) == 1 and hits[0].subject == "A" and hits[0].measures["days"] == 3
     two = [h for h in large_value.detect(graph(run[:2])) if h.typology == "frequent_consecutive"]
     assert two == []
+    # 09-30, (holiday week), 10-08, 10-09: consecutive business days too; the run qualifies
+    # by its whole length and is reported once per month it spans (runs end with their month)
+    across = [tx(i, f"{d} 09:00:00", "A", f"B{i}", 400_000.0) for i, d in
+              enumerate(["2024-09-30", "2024-10-08", "2024-10-09"])]
+    hits = sorted((h for h in large_value.detect(graph(across)) if h.typology == "frequent_consecutive"),
+                  key=lambda h: h.run_first)
+    assert [(str(h.run_first), str(h.run_last), h.measures["days"]) for h in hits] == \
+        [("2024-09-30", "2024-09-30", 1), ("2024-10-08", "2024-10-09", 2)]
+    assert [list(h.txn_ids) for h in hits] == [["t0"], ["t1", "t2"]]
 
 
 # -- hits, API, parameters ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference.runs import periods
 from reference.trafficking import in_band, turnover_runs_reference, window_runs_reference
 
 from flowgraph import build_graph, validate_accounts, validate_transactions
@@ -31,17 +32,22 @@ from flowgraph.simulate.trafficking import TRAFFICKING_NAMES
 events = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 25), st.integers(0, 3), st.integers(0, 1)), max_size=40)
 
 
+period_starts = st.sets(st.integers(1, 30), max_size=4)  # where runs are cut (months, in a scan)
+
+
 @settings(max_examples=80, deadline=None)
 @given(events, st.integers(1, 6), st.integers(1, 5), st.integers(1, 3), st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
-       st.integers(0, 30))
-def test_window_runs_agree_with_the_reference(ev, window, min_events, min_groups, share, last_day):
+       st.integers(0, 30), period_starts)
+def test_window_runs_agree_with_the_reference(ev, window, min_events, min_groups, share, last_day, starts):
     ev = sorted(ev)
     account = np.array([e[0] for e in ev], np.int64)
     offsets = np.searchsorted(account, np.arange(5)).astype(np.int64)
     column = lambda k: np.array([e[k] for e in ev], np.int64)
-    got = window_runs(offsets, column(1), column(2), column(3), 4, window, min_events, min_groups, share, last_day)
+    period_last, period_of = periods(starts, last_day + 1)
+    got = window_runs(offsets, column(1), column(2), column(3), 4, window, min_events, min_groups, share, last_day,
+                      period_last)
     assert sorted(zip(*[c.tolist() for c in got])) == \
-        window_runs_reference(ev, window, min_events, min_groups, share, last_day)
+        window_runs_reference(ev, window, min_events, min_groups, share, last_day, period_of)
 
 
 def _graph(rows, **columns):
@@ -157,14 +163,16 @@ money_events = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 25), st.inte
 
 
 @settings(max_examples=80, deadline=None)
-@given(money_events, st.integers(1, 6), st.integers(1, 12_000), st.integers(0, 30))
-def test_turnover_runs_agree_with_the_reference(ev, window, min_cents, last_day):
+@given(money_events, st.integers(1, 6), st.integers(1, 12_000), st.integers(0, 30), period_starts)
+def test_turnover_runs_agree_with_the_reference(ev, window, min_cents, last_day, starts):
     ev = sorted(ev)
     account = np.array([e[0] for e in ev], np.int64)
     offsets = np.searchsorted(account, np.arange(5)).astype(np.int64)
     column = lambda k: np.array([e[k] for e in ev], np.int64)
-    got = turnover_runs(offsets, column(1), column(2), column(3), window, min_cents, last_day)
-    assert sorted(zip(*[c.tolist() for c in got])) == turnover_runs_reference(ev, window, min_cents, last_day)
+    period_last, period_of = periods(starts, last_day + 1)
+    got = turnover_runs(offsets, column(1), column(2), column(3), window, min_cents, last_day, period_last)
+    assert sorted(zip(*[c.tolist() for c in got])) == \
+        turnover_runs_reference(ev, window, min_cents, last_day, period_of)
 
 
 HAND_TXNS = """txn_id,timestamp,src_account,dst_account,amount,channel
@@ -207,21 +215,29 @@ def test_a_hand_built_csv_gives_the_known_hits(tmp_path):
     dataset, graph = _hand_graph(tmp_path)
     assert dataset.accounts.report.flag_counts == {"BAD_OPENED_ON": 1}  # B4 kept, date left missing
     assert dataset.accounts.report.n_accepted == 12
-    many = detect_many_accounts(graph).frame  # 4 accounts of C1 opened Oct 11-17: the 4th opens the run
-    assert len(many) == 1 and many["subject"][0] == "A1" and list(many["accounts"][0]) == ["A1", "A2", "A3", "A4"]
-    assert list(many["txn_ids"][0]) == ["t1", "t2", "t3"] and many["run_first"][0] == pd.Timestamp("2024-10-17")
-    assert many["m_accounts_opened"][0] == 4
+    # 4 accounts of C1 opened Oct 11-17: the 4th opens the run, which goes on while the 20-day
+    # window holds all four (to Nov 6) and is cut where October ends: one hit per month
+    many = detect_many_accounts(graph).frame.sort_values("run_first", ignore_index=True)
+    assert list(many["subject"]) == ["A1", "A1"] and all(list(a) == ["A1", "A2", "A3", "A4"] for a in many["accounts"])
+    assert all(list(t) == ["t1", "t2", "t3"] for t in many["txn_ids"]) and list(many["m_accounts_opened"]) == [4, 4]
+    assert [(str(a.date()), str(b.date())) for a, b in zip(many["run_first"], many["run_last"])] == \
+        [("2024-10-17", "2024-10-31"), ("2024-11-01", "2024-11-06")]
     assert len(detect_many_accounts(graph, ManyAccountsParams(min_accounts=5))) == 0
     # k9: C2, C3, C4 dated (C5's date is bad): three customers, the third opening on Oct 21
+    # (and again from Nov 1, the run cut where October ends)
     shared = detect_shared_contact(graph, SharedContactParams(min_customers=3)).frame
-    assert len(shared) == 1 and shared["subject"][0] == "B1" and shared["m_customers"][0] == 3
+    shared = shared.sort_values("run_first", ignore_index=True)
+    assert list(shared["subject"]) == ["B1", "B1"] and list(shared["m_customers"]) == [3, 3]
     assert list(shared["accounts"][0]) == ["B1", "B2", "B3"] and list(shared["txn_ids"][0]) == ["t11"]
-    assert shared["run_first"][0] == pd.Timestamp("2024-10-21") and shared["m_contact_id"][0] == "k9"
+    assert list(shared["run_first"]) == [pd.Timestamp("2024-10-21"), pd.Timestamp("2024-11-01")]
+    assert shared["m_contact_id"][0] == "k9"
     assert len(detect_shared_contact(graph, SharedContactParams(min_customers=4))) == 0
     # P1 turns over 49,999.99 (a cent short), P2 exactly 50,000, S1 50,000 but paid by an entity the same day
-    live = detect_no_livelihood(graph).frame
-    assert list(live["subject"]) == ["P2"] and live["m_cash_turnover"][0] == 50_000.0
-    assert list(live["txn_ids"][0]) == ["t6", "t7"]
+    # (its 25-day window holds them from Oct 25 to Nov 27: October's piece and November's)
+    live = detect_no_livelihood(graph).frame.sort_values("run_first", ignore_index=True)
+    assert list(live["subject"]) == ["P2", "P2"] and list(live["m_cash_turnover"]) == [50_000.0, 50_000.0]
+    assert all(list(t) == ["t6", "t7"] for t in live["txn_ids"])
+    assert [str(d.date()) for d in live["run_last"]] == ["2024-10-31", "2024-11-27"]
     assert "contact_id" in REGISTRY["trafficking_shared_contact"].typologies[0].id_measures
 
 
@@ -283,8 +299,9 @@ def test_a_hit_without_evidence_transactions_gets_a_case_file_and_a_report_draft
     (tmp_path / "a.csv").write_text(HAND_ACCOUNTS)
     run_scan(load_dataset(tmp_path / "t.csv", accounts=tmp_path / "a.csv"), tmp_path / "out", progress=False)
     store = Store(tmp_path / "out" / "store.sqlite", create=False)
-    hits = store.query("SELECT hit_id, txn_ids, ceiling FROM hits WHERE typology = 'trafficking_many_accounts'")
-    assert len(hits) == 1 and json.loads(hits["txn_ids"][0]) == [] and hits["ceiling"].isna().all()
+    hits = store.query("SELECT hit_id, txn_ids, ceiling FROM hits WHERE typology = 'trafficking_many_accounts' "
+                       "ORDER BY run_first")  # October's run and November's
+    assert len(hits) == 2 and hits["txn_ids"].map(json.loads).map(len).sum() == 0 and hits["ceiling"].isna().all()
     alert = store.query("SELECT alert_id FROM alerts WHERE hit_ids LIKE ?", [f"%{hits['hit_id'][0]}%"])["alert_id"][0]
     assert main(["show", alert, "--store", str(tmp_path / "out" / "store.sqlite"), "--out",
                  str(tmp_path / "case.html")]) == 0
@@ -293,6 +310,6 @@ def test_a_hit_without_evidence_transactions_gets_a_case_file_and_a_report_draft
     result = write_report_drafts(store, tmp_path / "drafts", today="2024-12-02")
     draft = json.loads((tmp_path / "drafts" / f"str-{alert}.json").read_text())
     validate_str_draft(draft)
-    assert [h["ceiling"] for h in draft["transactions_and_behaviour"]["hits"]] == [None]
+    assert [h["ceiling"] for h in draft["transactions_and_behaviour"]["hits"]] == [None, None]  # both months
     assert "no W(N, D) ceiling applies" in (tmp_path / "drafts" / f"str-{alert}.md").read_text()
     assert [p.name for p in result["drafts"]] == [f"str-{alert}.json"]

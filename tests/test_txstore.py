@@ -78,29 +78,55 @@ def test_a_day_of_the_store_gives_the_hits_of_the_whole_file(bank, store, tmp_pa
     pd.testing.assert_frame_equal(_hits(window.hits), _hits(whole.hits))
 
 
-def _steady_bank(n_days: int) -> pd.DataFrame:
-    """Small, unremarkable payments every business day: nothing any detector reports."""
+def _steady_bank(n_days: int, cash_daily: float = 0.0) -> pd.DataFrame:
+    """Small, unremarkable payments every business day: nothing any detector reports; with
+    ``cash_daily``, person P also deposits that much cash every day (no income: a run of
+    "no visible livelihood" that goes on as long as the history)."""
     days = pd.bdate_range("2026-03-02", periods=n_days)
     rng = np.random.default_rng(3)
     rows = [(f"t{d:04d}-{i}", day + pd.Timedelta(hours=9, minutes=i), f"A{rng.integers(20)}",
-             f"B{rng.integers(20)}", 100.0 + i) for d, day in enumerate(days) for i in range(6)]
-    return pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account", "amount"])
+             f"B{rng.integers(20)}", 100.0 + i, "transfer") for d, day in enumerate(days) for i in range(6)]
+    if cash_daily:
+        rows += [(f"c{d:04d}", day + pd.Timedelta(hours=11), "", "P", cash_daily, "cash") for d, day in enumerate(days)]
+    return pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account", "amount", "channel"])
 
 
-def test_bytes_read_for_a_day_stay_flat_as_the_history_grows(tmp_path):
+STEADY_ACCOUNTS = pd.DataFrame({"account_id": ["P", "E"], "customer_id": ["CP", "CE"],
+                                "party_type": ["person", "entity"]})
+
+
+@pytest.mark.parametrize("cash_daily", [0.0, 3_000.0])
+def test_bytes_read_for_a_day_stay_flat_as_the_history_grows(tmp_path, cash_daily):
+    """However long the history (and a run that lasts all of it), a T+1 scan reads its
+    month and 2 L + 1 business days before it, and finds what a scan of the whole file does."""
     config = ScanConfig()
-    read = {}
+    read, found = {}, {}
     for n_days in (70, 160):  # both longer than the window (2 L + 1 business days)
-        path = tmp_path / f"h{n_days}.csv"
-        _steady_bank(n_days).to_csv(path, index=False)
+        path, accounts = tmp_path / f"h{n_days}.csv", tmp_path / "accounts.csv"
+        _steady_bank(n_days, cash_daily).to_csv(path, index=False)
+        STEADY_ACCOUNTS.to_csv(accounts, index=False)
+        dataset = load_dataset(path, accounts=accounts)
         store = TransactionStore.create(tmp_path / f"store{n_days}")
-        store.ingest(load_dataset(path), str(path))
-        window = store_window(store, config, as_of=store.days()[-1])
+        store.ingest(dataset, str(path))
+        as_of = store.days()[-1]
+        window = store_window(store, config, as_of=as_of)
         read[n_days] = (len(window.files), sum(f.stat().st_size for f in window.files))
-        assert len(window.files) <= 2 * lookback_days(config) + 10  # the window, holidays (a Golden Week)
-    # the same window: files differ only by the holidays inside it (the two end on different days)
-    assert abs(read[70][0] - read[160][0]) <= 2
-    assert read[160][1] <= 1.15 * read[70][1]
+        # a month (at most 23 business days), the window, holidays (a Golden Week)
+        assert len(window.files) <= 2 * lookback_days(config) + 1 + 23 + 10
+        found[n_days] = window.scanned.hits
+        whole = run_scan(dataset, tmp_path / f"whole{n_days}", as_of=as_of, progress=False).hits
+        pd.testing.assert_frame_equal(_hits(window.scanned.hits.assign(in_band=False)),
+                                      _hits(whole.assign(in_band=False)), check_dtype=False)
+        assert len(whole) == (1 if cash_daily else 0)
+    # the same window, give or take the days of the month before the scanned day and holidays
+    assert abs(read[70][0] - read[160][0]) <= 25
+    assert read[160][1] <= 2 * read[70][1]
+    if cash_daily:  # P's run of qualifying days, cut where the scanned day's month began
+        for n_days, hits in found.items():
+            live = hits[hits["typology"] == "trafficking_no_livelihood"]
+            assert list(live["subject"]) == ["P"], n_days
+            month_first = config.calendar().next_business_day(np.datetime64(hits["run_last"].max(), "M"))
+            assert live["run_first"].iloc[0] == pd.Timestamp(month_first), n_days
 
 
 def test_a_correction_replaces_the_stored_version_and_marks_both_days(bank, tmp_path):

@@ -24,7 +24,8 @@ bands) and the grouping of SPEC §5.
       the Φ that applies to them) from a mule's few large ones;
     - ``amount``: log10(1 + the largest amount A one hit moved), in the home currency;
     - ``families``: distinct indicator families among its hits, minus one;
-    - ``repetition``: log2 of the distinct business days its hits' windows end on;
+    - ``repetition``: log2 of the distinct business days its hits' windows end on (a run
+      cut where a month ends, :mod:`flowgraph._kernels.runs`, counts once: by its last piece);
     - ``reach``: log2 of the distinct accounts in its hits' evidence (counterparties; not
       the customer's own accounts that account-opening hits list).
 
@@ -323,7 +324,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     size = _highest(np.where(np.isfinite(share), np.minimum(share, 1.0), np.nan), counted, label, n_alerts)
     size = np.maximum(0.0, SIZE_DECADES + np.log10(np.maximum(size, 1e-300)))
     families = _distinct(label, pd.factorize(family_of[typology])[0], counted, n_alerts)
-    days = _distinct(label, pd.factorize(end)[0], counted, n_alerts)
+    days = _distinct(label, pd.factorize(end)[0], counted & ~_continued(hits, label), n_alerts)
     lengths, account_code = _flat_codes(hits["accounts"])
     owner = np.repeat(np.arange(len(hits)), lengths)
     # counterparties only: hits listing the customer's own accounts (account opening) are left out
@@ -453,6 +454,33 @@ def transaction_share(hits: pd.DataFrame) -> np.ndarray:
                 per_txn[i] = max(values)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(n_txns > 0, per_txn / phi_sum, np.nan)
+
+
+#: Calendar days a month's last business day and the next month's first can lie apart
+#: (the Spring Festival and National Day closures with their weekends stay within it).
+MONTH_TURN_DAYS = 12
+
+
+def _continued(hits: pd.DataFrame, label: np.ndarray) -> np.ndarray:
+    """Which hits another hit of the same alert continues: the same detector result
+    (typology, parameters, subject) whose run starts in the next month, at most
+    :data:`MONTH_TURN_DAYS` calendar days after this run's last day — the run went on and
+    was cut where the month ended. All False without run columns."""
+    if not {"run_first", "run_last", "params_id"} <= set(hits.columns) or hits.empty:
+        return np.zeros(len(hits), bool)
+    first = pd.to_datetime(hits["run_first"]).to_numpy(dtype="datetime64[D]")
+    last = pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[D]")
+    same = pd.factorize(pd.Series(label.astype(str)) + "|" + hits["typology"].astype(str).to_numpy() + "|"
+                        + hits["params_id"].astype(str).to_numpy() + "|" + hits["subject"].astype(str).to_numpy())[0]
+    order = np.lexsort((first, same))
+    nxt = order[1:]
+    cur = order[:-1]
+    continues = ((same[cur] == same[nxt]) & (first[nxt] > last[cur])
+                 & (first[nxt].astype("datetime64[M]") == last[cur].astype("datetime64[M]") + 1)
+                 & ((first[nxt] - last[cur]).astype(np.int64) <= MONTH_TURN_DAYS))
+    out = np.zeros(len(hits), bool)
+    out[cur[continues]] = True
+    return out
 
 
 def _highest(values: np.ndarray, counted: np.ndarray, label: np.ndarray, n_alerts: int) -> np.ndarray:

@@ -7,7 +7,8 @@ flowgraph imports this module, and this module imports Dask only inside :func:`c
 (:func:`default_block_days`). Each block is one Dask task, given only the store's path, the
 configuration and the block's first and last day: on a worker it reads from the store the
 block plus its trailing window (:func:`~flowgraph.scan.store_window`: 2 L + 1 business days
-back, further where a run starts earlier), builds the graph, runs the detectors' numba
+before the first business day of its first day's month, as no run goes on from one month
+into the next), builds the graph, runs the detectors' numba
 kernels for the block's days (:func:`~flowgraph.scan.scan_hits`) and returns its hit table
 (pandas, evidence in list columns), the ids of the band hits it set aside, the pass-through
 runs it traced and a digest of each partition file it read. The driver merges the blocks

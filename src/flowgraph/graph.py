@@ -217,6 +217,15 @@ class TransactionGraph:
         dates = self.timestamp_ns.astype("datetime64[ns]").astype("datetime64[D]").view(np.int64)
         return (dates - dates[0]).astype(np.int32) if len(dates) else np.zeros(0, np.int32)
 
+    @functools.cached_property
+    def period_last(self) -> np.ndarray:
+        """Per business day (index), the index of the last business day of its calendar
+        month in the graph (int64): runs of qualifying days are cut where it ends
+        (:mod:`flowgraph._kernels.runs`, "run periods"). Months are calendar facts, so
+        every graph of the same days cuts the same runs, however much history it holds."""
+        month = self.business_days.astype("datetime64[M]")
+        return (np.searchsorted(month, month, side="right") - 1).astype(np.int64)
+
     def window_day(self, unit: str) -> np.ndarray:
         """Per edge, the day index windows of ``unit`` count in: ``day`` (business days)
         for ``"business"``, :attr:`calendar_day` for ``"calendar"``."""

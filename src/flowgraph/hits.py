@@ -20,7 +20,9 @@ store and the exports take hits in.
 the account a detector anchors it at: ``HitParts.anchor``), the first day of its run of
 qualifying days and the detector's ``key`` (e.g. the channel): the same data and
 parameters give the same id, and a run that goes on into later days keeps its id while
-its window, evidence and measures are updated.
+its window, evidence and measures are updated — until its month ends: runs are cut where
+a calendar month ends (:mod:`flowgraph._kernels.runs`), so a pattern that goes on is
+raised again each month under a new id.
 """
 
 from __future__ import annotations

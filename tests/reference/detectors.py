@@ -13,13 +13,15 @@ from flowgraph.config import CHANNELS, PARTY_TYPES
 from reference.large_value import _applies
 
 
-def _runs(flags_by_day, score_by_day):
-    """Group consecutive qualifying days; best day = highest score, earliest on ties."""
+def _runs(flags_by_day, score_by_day, g):
+    """Group consecutive qualifying days of one calendar month (the graph's business days'
+    months: runs are cut where a month ends); best day = highest score, earliest on ties."""
+    month = lambda d: str(g.business_days[d])[:7]
     runs = []
     current = None
     for d in sorted(flags_by_day):
         if flags_by_day[d]:
-            if current is None or d != current["last"] + 1:
+            if current is None or d != current["last"] + 1 or month(d) != month(current["last"]):
                 if current:
                     runs.append(current)
                 current = {"first": d, "last": d, "best": d, "score": score_by_day[d]}
@@ -94,7 +96,7 @@ def fan_reference(g, first, last, window_days, k_many, k_few, floor, small):
                 scores[c][d] = (many, amt, -d)
             values[d] = (ns, nr, amt_in / 100, amt_out / 100)
         for c in range(4):
-            for r in _runs(flags[c], scores[c]):
+            for r in _runs(flags[c], scores[c], g):
                 ns, nr, ai, ao = values[r["best"]]
                 out.append((a, c, r["first"], r["last"], r["best"], ns, nr, ai, ao))
     return sorted(out)
@@ -121,7 +123,7 @@ def pass_through_reference(g, first, last, run_days, floor, tolerance, qualifies
             gap = (hi - min(s_in, s_out)) / hi if hi else 1.0
             scores[d] = (-gap, min(s_in, s_out), -d)
             values[d] = (s_in / 100, s_out / 100)
-        for r in _runs(flags, scores):
+        for r in _runs(flags, scores, g):
             out.append((a, r["first"], r["last"], r["best"], *values[r["best"]]))
     return sorted(out)
 
@@ -152,7 +154,7 @@ def structuring_reference(g, rules, first, last, window_days, band_low, min_band
                 flags[d] = met
                 scores[d] = (len(band), -round(sigma, 12), -d)
                 values[d] = (len(band), len(mine), sigma)
-            for r in _runs(flags, scores):
+            for r in _runs(flags, scores, g):
                 nb, na, sig = values[r["best"]]
                 out.append((a, c, r["first"], r["last"], r["best"], nb, na, sig))
     return sorted(out)
@@ -184,7 +186,7 @@ def daily_structuring_reference(g, rules, first, last, window_days, band_low, mi
                     flags[d] = len(band) >= min_band and len(band) > min_share * len(active) and sigma < sigma_max
                     scores[d] = (len(band), -round(sigma, 12), -d)
                     values[d] = (len(band), len(active), sigma)
-                for r in _runs(flags, scores):
+                for r in _runs(flags, scores, g):
                     nb, na, sig = values[r["best"]]
                     out.append((a, direction * len(all_series) + s, r["first"], r["last"], r["best"], nb, na, sig))
     return sorted(out)
@@ -207,9 +209,10 @@ def daily_cumulative_reference(day, src_cust, dst_cust, applies, amount, is_fore
                   if sums[k] >= threshold_cents(threshold_foreign if k[3] else threshold_home))
 
 
-def frequent_reference(pairs, per_day, consecutive):
+def frequent_reference(pairs, per_day, consecutive, period_of):
     """Kernel twin of :func:`flowgraph._kernels.large_value.frequent_runs` from a list of
-    (account, day) pairs."""
+    (account, day) pairs; ``period_of(day)`` names a day's period: a qualifying run is
+    reported once per period it spans."""
     out = []
     for a in sorted({p[0] for p in pairs}):
         days = sorted(d for acc, d in pairs if acc == a)
@@ -222,6 +225,8 @@ def frequent_reference(pairs, per_day, consecutive):
             if i == len(distinct) or distinct[i] != distinct[i - 1] + 1:
                 run = distinct[start:i]
                 if len(run) >= consecutive:
-                    out.append((a, 1, run[0], run[-1], sum(days.count(d) for d in run)))
+                    for period in sorted({period_of(d) for d in run}):
+                        piece = [d for d in run if period_of(d) == period]
+                        out.append((a, 1, piece[0], piece[-1], sum(days.count(d) for d in piece)))
                 start = i
     return sorted(out)

@@ -19,9 +19,10 @@ def _by_account(events):
     return by_account
 
 
-def window_runs_reference(events, window_days, min_events, min_groups, min_flagged_share, last_day):
-    """``events``: (account, day, group, flagged) tuples. Returns sorted (account,
-    first_day, last_day, peak_day, peak_events, peak_groups, peak_flagged) tuples."""
+def window_runs_reference(events, window_days, min_events, min_groups, min_flagged_share, last_day, period_of):
+    """``events``: (account, day, group, flagged) tuples; ``period_of(day)`` names a day's
+    period (a run ends where its period does). Returns sorted (account, first_day,
+    last_day, peak_day, peak_events, peak_groups, peak_flagged) tuples."""
     by_account = _by_account(events)
     share = Fraction(repr(float(min_flagged_share)))
     runs = []
@@ -32,6 +33,9 @@ def window_runs_reference(events, window_days, min_events, min_groups, min_flagg
             n_flagged = sum(e[2] for e in inside)
             ok = (len(inside) >= min_events and len({e[1] for e in inside}) >= min_groups
                   and (len(inside) and Fraction(n_flagged, len(inside)) >= share))
+            if run is not None and period_of(d) != period_of(run[1]):
+                runs.append((account, run[0], run[1], *run[2]))
+                run = None
             if ok:
                 window = (d, len(inside), len({e[1] for e in inside}), n_flagged)
                 if run is None:
@@ -55,11 +59,12 @@ def in_band(amount, level, band_low):
     return Decimal(repr(float(band_low))) * level <= amount < level
 
 
-def turnover_runs_reference(events, window_days, min_cents, last_day):
+def turnover_runs_reference(events, window_days, min_cents, last_day, period_of):
     """``events``: (account, day, cents, veto) tuples. A day qualifies when the window
     ending on it holds at least ``min_cents`` (summed as Python integers) and no vetoing
     event. Returns sorted (account, first_day, last_day, peak_day, peak_cents,
-    peak_events) tuples, the peak the earliest day with the most money."""
+    peak_events) tuples, the peak the earliest day with the most money; a run ends where
+    its period (``period_of(day)``) does."""
     by_account = _by_account(events)
     runs = []
     for account in sorted(by_account):
@@ -67,6 +72,9 @@ def turnover_runs_reference(events, window_days, min_cents, last_day):
         for d in range(last_day + 1):
             inside = [e for e in by_account[account] if d - window_days + 1 <= e[0] <= d]
             money = sum(e[1] for e in inside)
+            if run is not None and period_of(d) != period_of(run[1]):
+                runs.append((account, run[0], run[1], *run[2]))
+                run = None
             if money >= min_cents and not any(e[2] for e in inside):
                 if run is None:
                     run = [d, d, (d, money, len(inside))]

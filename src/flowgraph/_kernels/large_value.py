@@ -9,7 +9,7 @@ buffers and cleared after.
 
 ``frequent_runs``: per account, over its "large" transactions (sorted by account, then
 day): days with at least ``per_day`` of them, and runs of at least ``consecutive``
-consecutive business days with any.
+consecutive business days with any (one result per period such a run spans).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class FrequentRuns(NamedTuple):
 
 
 @jit
-def frequent_runs(account, day, per_day, consecutive):
+def frequent_runs(account, day, per_day, consecutive, period_last):
     """Frequent activity from (account, day) pairs of large transactions.
 
     Parameters
@@ -166,6 +166,10 @@ def frequent_runs(account, day, per_day, consecutive):
         A day with at least this many is frequent (SPEC §1: 3).
     consecutive : int
         A run of at least this many consecutive business days is frequent (3).
+    period_last : ndarray of int64
+        Per business-day index, the last business day of its period: a frequent run is
+        reported once per period it spans, each piece with its own days and
+        transactions (:mod:`.runs`), though it qualifies by its whole length.
 
     Returns
     -------
@@ -199,9 +203,15 @@ def frequent_runs(account, day, per_day, consecutive):
                 if day[q + 1] != day[q]:
                     n_days += 1
                 q += 1
-            if n_days >= consecutive:
-                _write_frequent(out, k, a, 1, day[p], day[q], q - p + 1)
-                k += 1
+            if n_days >= consecutive:  # the whole run qualifies; one result per period it spans
+                s = p
+                while s <= q:
+                    e = s
+                    while e < q and day[e + 1] <= period_last[day[s]]:
+                        e += 1
+                    _write_frequent(out, k, a, 1, day[s], day[e], e - s + 1)
+                    k += 1
+                    s = e + 1
             p = q + 1
         i = j
     return FrequentRuns(out[0, :k].copy(), out[1, :k].copy(), out[2, :k].copy(), out[3, :k].copy(),

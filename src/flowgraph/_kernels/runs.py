@@ -8,6 +8,16 @@ one row per qualifying (account, key, day): a NamedTuple of columns holding at l
 key, each with its best row — the highest ``score``, then a ``tiebreak`` higher by more
 than ``tie`` (two computations of one σ differ in the last bits), then the earlier day.
 
+**Run periods.** A run never goes on past the last business day of its period (the
+calendar month: :attr:`flowgraph.graph.TransactionGraph.period_last`); the next day starts
+a new run. A pattern that goes on for months is thus raised once per month, each time
+under a new id (hits are named by their run's first day), as monitoring systems raise a
+continuing pattern again each period; and what decides a day's hits never lies further
+back than the start of its month plus the detectors' windows, so a T+1 scan reads a
+bounded stretch of history however long the pattern has gone on (:func:`flowgraph.scan.store_window`).
+Each run kernel takes ``period_last``: per business-day index, the index of the last
+business day of its period.
+
 Rules hand over masks of qualifying days instead of a run-tracking callback because
 numba cannot cache a kernel that takes a jitted function as an argument.
 """
@@ -41,7 +51,7 @@ def chunk_bounds(n_items, n_chunks):
 
 
 @jit
-def _track(offsets, key, day, score, tiebreak, tie, n_keys):
+def _track(offsets, key, day, score, tiebreak, tie, n_keys, period_last):
     n_rows = len(day)
     account = np.zeros(n_rows, np.int64)
     run_key = np.zeros(n_rows, np.int64)
@@ -58,7 +68,7 @@ def _track(offsets, key, day, score, tiebreak, tie, n_keys):
             continue
         for r in range(offsets[a], offsets[a + 1]):
             k = key[r]
-            if is_open[k] and day[r] == open_last[k] + 1:
+            if is_open[k] and day[r] == open_last[k] + 1 and day[r] <= period_last[open_last[k]]:
                 open_last[k] = day[r]
                 b = open_best[k]
                 if score[r] > score[b] or (score[r] == score[b] and tiebreak[r] > tiebreak[b] + tie):
@@ -79,8 +89,8 @@ def _track(offsets, key, day, score, tiebreak, tie, n_keys):
     return account[:n], run_key[:n], first[:n], last[:n], best[:n]
 
 
-def day_runs(offsets: np.ndarray, rows, n_keys: int, tie: float = 0.0) -> Runs:
-    """The runs of consecutive qualifying days in a rule's rows.
+def day_runs(offsets: np.ndarray, rows, n_keys: int, period_last: np.ndarray, tie: float = 0.0) -> Runs:
+    """The runs of consecutive qualifying days of one period in a rule's rows.
 
     Parameters
     ----------
@@ -91,6 +101,8 @@ def day_runs(offsets: np.ndarray, rows, n_keys: int, tie: float = 0.0) -> Runs:
         columns (see the module's docstring).
     n_keys : int
         Every key is below it.
+    period_last : ndarray of int64
+        Per business-day index, the last business day of its period (module docstring).
     tie : float
         ``tiebreak`` differences up to this are ties.
 
@@ -101,11 +113,23 @@ def day_runs(offsets: np.ndarray, rows, n_keys: int, tie: float = 0.0) -> Runs:
     Raises
     ------
     ValueError
-        A key outside ``0 .. n_keys - 1`` (the kernel indexes its state by key, unchecked).
+        A key outside ``0 .. n_keys - 1`` (the kernel indexes its state by key, unchecked),
+        or a day ``period_last`` does not cover.
     """
     if len(rows.key) and not 0 <= rows.key.min() <= rows.key.max() < n_keys:
         raise ValueError(f"keys must be in [0, {n_keys}); got {rows.key.min()} .. {rows.key.max()}")
-    return Runs(*_track(offsets, rows.key, rows.day, rows.score, rows.tiebreak, float(tie), max(int(n_keys), 1)))
+    period_last = checked_periods(period_last, int(rows.day.max()) if len(rows.day) else -1)
+    return Runs(*_track(offsets, rows.key, rows.day, rows.score, rows.tiebreak, float(tie), max(int(n_keys), 1),
+                        period_last))
+
+
+def checked_periods(period_last: np.ndarray, last_day: int) -> np.ndarray:
+    """``period_last`` as int64, checked to cover every day up to ``last_day`` (the
+    kernels index it unchecked)."""
+    period_last = np.asarray(period_last, np.int64)
+    if len(period_last) <= last_day:
+        raise ValueError(f"period_last holds {len(period_last)} days; the runs reach day {last_day}")
+    return period_last
 
 
 def take(rows, index: np.ndarray):

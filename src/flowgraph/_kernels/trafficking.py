@@ -6,7 +6,8 @@ groups (branches or terminals; the event itself where groups do not matter) and 
 of them is flagged (at night). A business day *d* qualifies when the window ending on it,
 ``[d - window_days + 1, d]``, holds at least ``min_events`` events on at least
 ``min_groups`` groups with a flagged share of at least ``min_flagged_share`` (all "at or
-above"). Consecutive qualifying days form a run, traced from the first day of the data.
+above"). Consecutive qualifying days of one period (:mod:`.runs`) form a run, traced from
+the first day of the data.
 
 :func:`turnover_runs` sums instead: a day qualifies when its window holds at least
 ``min_cents`` of the account's money and no vetoing event (an income: SPEC §9, "no visible
@@ -25,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._jit import jit
+from .runs import checked_periods
 
 
 class EventRuns(NamedTuple):
@@ -52,7 +54,7 @@ def _next_change(day, enter, leave, hi, window_days):
 
 @jit
 def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
-                 share_numerator, share_denominator, last_day):
+                 share_numerator, share_denominator, last_day, period_last):
     n_max = len(day)
     out = np.zeros((7, n_max), np.int64)
     in_group = np.zeros(max(n_groups, 1), np.int64)
@@ -90,18 +92,22 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
             following = _next_change(day, enter, leave, hi, window_days)
             segment_last = min(following - 1, last_day)
             qualifies = events >= min_events and groups >= min_groups and n_flagged * share_denominator >= share_numerator * events
-            if qualifies:
-                if run_open and change == run_last + 1:
-                    run_last = segment_last
+            # the unchanged window's days, cut where a period ends (runs.py: run periods)
+            start = change
+            while qualifies and start <= segment_last:
+                stop = min(segment_last, period_last[max(start, 0)])
+                if run_open and start == run_last + 1 and start <= period_last[max(run_last, 0)]:
+                    run_last = stop
                 else:
                     if run_open:
                         out[0, n], out[1, n], out[2, n], out[3, n] = a, run_first, run_last, peak_day
                         out[4, n], out[5, n], out[6, n] = peak_events, peak_groups, peak_flagged
                         n += 1
-                    run_open, run_first, run_last = True, change, segment_last
+                    run_open, run_first, run_last = True, start, stop
                     peak_events = 0
                 if events > peak_events:
-                    peak_day, peak_events, peak_groups, peak_flagged = change, events, groups, n_flagged
+                    peak_day, peak_events, peak_groups, peak_flagged = start, events, groups, n_flagged
+                start = stop + 1
         if run_open:
             out[0, n], out[1, n], out[2, n], out[3, n] = a, run_first, run_last, peak_day
             out[4, n], out[5, n], out[6, n] = peak_events, peak_groups, peak_flagged
@@ -113,8 +119,8 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
 
 def window_runs(offsets: np.ndarray, day: np.ndarray, group: np.ndarray, flagged: np.ndarray, n_groups: int,
                 window_days: int, min_events: int, min_groups: int, min_flagged_share: float,
-                last_day: int) -> EventRuns:
-    """Runs of business days whose trailing window of an account's events qualifies.
+                last_day: int, period_last: np.ndarray) -> EventRuns:
+    """Runs of business days of one period whose trailing window of an account's events qualifies.
 
     Parameters
     ----------
@@ -133,6 +139,10 @@ def window_runs(offsets: np.ndarray, day: np.ndarray, group: np.ndarray, flagged
         Least share of flagged events in the window (inclusive; 0 for none).
     last_day : int
         The last business day of the data: no run goes past it.
+    period_last : ndarray of int64
+        Per business-day index (at least ``last_day + 1`` of them), the last business
+        day of its period: no run goes past it (:mod:`.runs`). Days before 0 (events
+        before the data, e.g. account openings) count in day 0's period.
 
     Returns
     -------
@@ -144,7 +154,8 @@ def window_runs(offsets: np.ndarray, day: np.ndarray, group: np.ndarray, flagged
     share = Fraction(repr(float(min_flagged_share)))
     found = _window_runs(np.asarray(offsets, np.int64), np.asarray(day, np.int64), np.asarray(group, np.int64),
                          np.asarray(flagged, np.int64), int(n_groups), int(window_days), int(min_events),
-                         int(min_groups), share.numerator, share.denominator, int(last_day))
+                         int(min_groups), share.numerator, share.denominator, int(last_day),
+                         checked_periods(period_last, last_day))
     return EventRuns(*found)
 
 
@@ -160,7 +171,7 @@ class TurnoverRuns(NamedTuple):
 
 
 @jit
-def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day):
+def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day, period_last):
     out = np.zeros((6, len(day)), np.int64)
     n = 0
     for a in range(len(offsets) - 1):
@@ -188,18 +199,21 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day):
                 leave += 1
             following = _next_change(day, enter, leave, hi, window_days)
             segment_last = min(following - 1, last_day)
-            if total >= min_cents and vetoes == 0:
-                if run_open and change == run_last + 1:
-                    run_last = segment_last
+            start = change
+            while total >= min_cents and vetoes == 0 and start <= segment_last:
+                stop = min(segment_last, period_last[max(start, 0)])
+                if run_open and start == run_last + 1 and start <= period_last[max(run_last, 0)]:
+                    run_last = stop
                 else:
                     if run_open:
                         out[0, n], out[1, n], out[2, n] = a, run_first, run_last
                         out[3, n], out[4, n], out[5, n] = peak_day, peak_cents, peak_events
                         n += 1
-                    run_open, run_first, run_last = True, change, segment_last
+                    run_open, run_first, run_last = True, start, stop
                     peak_cents = -1
                 if total > peak_cents:
-                    peak_day, peak_cents, peak_events = change, total, events
+                    peak_day, peak_cents, peak_events = start, total, events
+                start = stop + 1
         if run_open:
             out[0, n], out[1, n], out[2, n] = a, run_first, run_last
             out[3, n], out[4, n], out[5, n] = peak_day, peak_cents, peak_events
@@ -208,8 +222,8 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day):
 
 
 def turnover_runs(offsets: np.ndarray, day: np.ndarray, cents: np.ndarray, veto: np.ndarray, window_days: int,
-                  min_cents: int, last_day: int) -> TurnoverRuns:
-    """Runs of business days whose trailing window of an account's events holds at least
+                  min_cents: int, last_day: int, period_last: np.ndarray) -> TurnoverRuns:
+    """Runs of business days of one period whose trailing window of an account's events holds at least
     ``min_cents`` of money and no vetoing event (at or above; an income in the window
     vetoes the day).
 
@@ -227,11 +241,14 @@ def turnover_runs(offsets: np.ndarray, day: np.ndarray, cents: np.ndarray, veto:
     window_days, min_cents : int
     last_day : int
         The last business day of the data: no run goes past it.
+    period_last : ndarray of int64
+        As for :func:`window_runs`.
 
     Returns
     -------
     TurnoverRuns
     """
     found = _turnover_runs(np.asarray(offsets, np.int64), np.asarray(day, np.int64), np.asarray(cents, np.int64),
-                           np.asarray(veto, np.int64), int(window_days), int(min_cents), int(last_day))
+                           np.asarray(veto, np.int64), int(window_days), int(min_cents), int(last_day),
+                           checked_periods(period_last, last_day))
     return TurnoverRuns(*found)

@@ -126,7 +126,7 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
     offsets, days_met = narrowed(
         graph, ("fan", last, params.window_days, k_few, params.min_amount_fraction, rules), (k_many, floor_cents),
         lambda: fan_days(g, last, params.window_days, k_many, k_few, floor_cents, small, n_chunks()), narrow)
-    runs = day_runs(offsets, days_met, len(CONDITIONS))
+    runs = day_runs(offsets, days_met, len(CONDITIONS), graph.period_last)
     keep = monitored(graph)[runs.account] & in_scan(runs.last_day, first)
     runs = take(runs, keep)
     best = take(days_met, runs.best_row)

@@ -184,7 +184,7 @@ def _frequent(graph, rules, params, first, last) -> HitParts:
     by_account_edge = np.sort(account * graph.n_edges + edge)
     account, edge = np.divmod(by_account_edge, graph.n_edges)
     days = graph.day[edge].astype(np.int64)
-    found = frequent_runs(account, days, params.per_day, params.consecutive)
+    found = frequent_runs(account, days, params.per_day, params.consecutive, graph.period_last)
     keep = monitored(graph)[found.account] & in_scan(found.last_day, first)
     a, kind, d0, d1, n = (column[keep] for column in found)
     key = account * graph.n_days + days

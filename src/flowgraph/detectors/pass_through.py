@@ -154,7 +154,7 @@ def _member_runs(graph, day_offsets: np.ndarray, days_met, run_days: int) -> dic
     """The runs of qualifying days of monitored accounts, each with its best run: the
     run's account, first and last day, best day, evidence (segments of edges), in, out,
     A = min(in, out) in cents, and gap."""
-    runs = day_runs(day_offsets, days_met, 1)
+    runs = day_runs(day_offsets, days_met, 1, graph.period_last)
     runs = take(runs, monitored(graph)[runs.account])
     best_run = take(days_met, runs.best_row)
     offsets, edges = pass_through_evidence(runs.account, best_run.day, run_days, graph.arrays)

@@ -168,7 +168,7 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
 def _runs(graph, offsets, days_met, n_keys, first):
     """Runs of the qualifying days whose subject is monitored and that reach the scan's
     first day, with their best days' rows."""
-    runs = day_runs(offsets, days_met, n_keys, tie=SIGMA_TIE)
+    runs = day_runs(offsets, days_met, n_keys, graph.period_last, tie=SIGMA_TIE)
     runs = take(runs, monitored(graph)[runs.account] & in_scan(runs.last_day, first))
     return runs, take(days_met, runs.best_row)
 

@@ -288,8 +288,11 @@ def _window_hits(graph, detector: str, params, days, window_days: int, events, m
     account, edge, group, flagged = account[order], edge[order], group[order], flagged[order]
     day = graph.day[edge].astype(np.int64)
     offsets = np.searchsorted(account, np.arange(graph.n_accounts + 1)).astype(np.int64)
-    runs = window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
-                       min_flagged_share, last) if runs_of is None else runs_of(offsets, day, edge, flagged, last)
+    if runs_of is None:
+        runs = window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
+                           min_flagged_share, last, graph.period_last)
+    else:
+        runs = runs_of(offsets, day, edge, flagged, last)
     chosen = monitored(graph)[runs.account] & in_scan(runs.last_day, first)
     runs = type(runs)(*(column[chosen] for column in runs))
     if not len(runs.account):
@@ -527,7 +530,7 @@ def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), d
     def runs_of(offsets, day, edge, veto, last):
         money = np.where(veto == 1, 0, graph.amount_home_cents[edge])
         return turnover_runs(offsets, day, money, veto, params.window_days,
-                             threshold_cents(params.min_cash_turnover), last)
+                             threshold_cents(params.min_cash_turnover), last, graph.period_last)
 
     return _window_hits(graph, "trafficking_no_livelihood", params, days, params.window_days, events, 1,
                         runs_of=runs_of,

@@ -162,7 +162,7 @@ def _opening_hits(graph, detector: str, params, days, series: np.ndarray, n_seri
     axis, day = series[account].astype(np.int64), opened_day[account]
     offsets = np.searchsorted(axis, np.arange(n_series + 1)).astype(np.int64)
     runs = window_runs(offsets, day, group[account].astype(np.int64), np.zeros(len(account), np.int64), n_groups,
-                       window, min_events, min_groups, 0.0, last)
+                       window, min_events, min_groups, 0.0, last, graph.period_last)
     chosen = in_scan(runs.last_day, max(first, 0))
     runs = type(runs)(*(column[chosen] for column in runs))
     # the accounts opened in the run's windows, first opened first
