@@ -462,16 +462,17 @@ MONTH_TURN_DAYS = 12
 
 
 def _continued(hits: pd.DataFrame, label: np.ndarray) -> np.ndarray:
-    """Which hits another hit of the same alert continues: the same detector result
-    (typology, parameters, subject) whose run starts in the next month, at most
-    :data:`MONTH_TURN_DAYS` calendar days after this run's last day — the run went on and
-    was cut where the month ended. All False without run columns."""
-    if not {"run_first", "run_last", "params_id"} <= set(hits.columns) or hits.empty:
+    """Which hits another hit of the same alert continues: one of the same typology and
+    subject (in the tolerance band or not: a pattern that firms up) whose run starts in
+    the next month, at most :data:`MONTH_TURN_DAYS` calendar days after this run's last
+    day — the run went on and was cut where the month ended. All False without run
+    columns."""
+    if not {"run_first", "run_last"} <= set(hits.columns) or hits.empty:
         return np.zeros(len(hits), bool)
     first = pd.to_datetime(hits["run_first"]).to_numpy(dtype="datetime64[D]")
     last = pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[D]")
     same = pd.factorize(pd.Series(label.astype(str)) + "|" + hits["typology"].astype(str).to_numpy() + "|"
-                        + hits["params_id"].astype(str).to_numpy() + "|" + hits["subject"].astype(str).to_numpy())[0]
+                        + hits["subject"].astype(str).to_numpy())[0]
     order = np.lexsort((first, same))
     nxt = order[1:]
     cur = order[:-1]

@@ -10,8 +10,8 @@ above"). Consecutive qualifying days of one period (:mod:`.runs`) form a run, tr
 the first day of the data.
 
 :func:`turnover_runs` sums instead: a day qualifies when its window holds at least
-``min_cents`` of the account's money and no vetoing event (an income: SPEC §9, "no visible
-livelihood").
+``min_cents`` of the account's money in at least ``min_events`` events and no vetoing event
+(an income: SPEC §9, "no visible livelihood").
 
 The window's contents change only on a day an event enters it (its day) or leaves it (its
 day + ``window_days``), so the kernel walks those change points instead of every day: the
@@ -171,7 +171,7 @@ class TurnoverRuns(NamedTuple):
 
 
 @jit
-def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day, period_last):
+def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, min_events, last_day, period_last):
     out = np.zeros((6, len(day)), np.int64)
     n = 0
     for a in range(len(offsets) - 1):
@@ -200,7 +200,7 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day, 
             following = _next_change(day, enter, leave, hi, window_days)
             segment_last = min(following - 1, last_day)
             start = change
-            while total >= min_cents and vetoes == 0 and start <= segment_last:
+            while total >= min_cents and events - vetoes >= min_events and vetoes == 0 and start <= segment_last:
                 stop = min(segment_last, period_last[max(start, 0)])
                 if run_open and start == run_last + 1 and start <= period_last[max(run_last, 0)]:
                     run_last = stop
@@ -222,7 +222,7 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, last_day, 
 
 
 def turnover_runs(offsets: np.ndarray, day: np.ndarray, cents: np.ndarray, veto: np.ndarray, window_days: int,
-                  min_cents: int, last_day: int, period_last: np.ndarray) -> TurnoverRuns:
+                  min_cents: int, min_events: int, last_day: int, period_last: np.ndarray) -> TurnoverRuns:
     """Runs of business days of one period whose trailing window of an account's events holds at least
     ``min_cents`` of money and no vetoing event (at or above; an income in the window
     vetoes the day).
@@ -239,6 +239,8 @@ def turnover_runs(offsets: np.ndarray, day: np.ndarray, cents: np.ndarray, veto:
     veto : ndarray of int64
         1 for an event that disqualifies every window holding it, else 0.
     window_days, min_cents : int
+    min_events : int
+        Least events (not vetoing) in the window: the money must move often, not once.
     last_day : int
         The last business day of the data: no run goes past it.
     period_last : ndarray of int64
@@ -249,6 +251,6 @@ def turnover_runs(offsets: np.ndarray, day: np.ndarray, cents: np.ndarray, veto:
     TurnoverRuns
     """
     found = _turnover_runs(np.asarray(offsets, np.int64), np.asarray(day, np.int64), np.asarray(cents, np.int64),
-                           np.asarray(veto, np.int64), int(window_days), int(min_cents), int(last_day),
+                           np.asarray(veto, np.int64), int(window_days), int(min_cents), int(min_events), int(last_day),
                            checked_periods(period_last, last_day))
     return TurnoverRuns(*found)
