@@ -183,6 +183,15 @@ class _IndexStreams:
             tmp.unlink(missing_ok=True)
 
 
+def _abandon(folder: Path) -> None:
+    """An ingest folder whose plan was not written: its work files go, and the folder too
+    unless it holds the rejects the user was told about."""
+    if (folder / "rejects.csv").is_file():
+        shutil.rmtree(folder / WORK, ignore_errors=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _parts_by_key(folder: Path, key: str) -> dict[str, list[Path]]:
     """``folder/KEY=VALUE/NNNNNN.parquet`` files by VALUE, each list in batch order."""
     if not folder.is_dir():
@@ -342,7 +351,7 @@ class TransactionStore:
         for pending in self._pending():
             self._apply(pending, on_day_written)
         for stopped in self._stopped():
-            shutil.rmtree(stopped / WORK, ignore_errors=True)
+            _abandon(stopped)
         return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source)
 
     def append_new_days(self, days: Iterable[Validated], accounts: Validated, source: str,
@@ -440,8 +449,9 @@ class TransactionStore:
     def _stopped(self) -> list[Path]:
         """Ingest folders whose ingest stopped before its plan was written."""
         folder = self.root / "ingests"
-        return sorted(p for p in folder.iterdir() if (p / WORK).is_dir() and not (p / "plan.json").is_file()
-                      and not (p / APPEND_MARKER).is_file()) if folder.is_dir() else []
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not (p / "plan.json").is_file()
+                      and not (p / "manifest.json").is_file() and not (p / APPEND_MARKER).is_file()
+                      and ((p / WORK).is_dir() or not any(p.iterdir()))) if folder.is_dir() else []
 
     def _pending(self) -> list[Path]:
         folder = self.root / "ingests"
@@ -599,6 +609,11 @@ class IngestPlan:
         self.remove: dict[str, list[str]] = {}
         self.rescan: set[str] = set()
         self.days: set[str] = set()
+
+    def abandon(self) -> None:
+        """Remove what this ingest wrote before its plan: its work files, and its folder when
+        no rejects were written to it (as when reading the input failed)."""
+        _abandon(self.folder)
 
     def add(self, table: pd.DataFrame) -> None:
         """Plan a batch of validated transactions (a :class:`~flowgraph.schema.Validated`
