@@ -31,12 +31,14 @@ amount, currency, channel) is *unchanged* and adds nothing; with other content i
 *replaces* the stored version, which is moved to ``superseded/``, and both its old and new
 days are marked for re-scan, as are days that held data before and got late new rows.
 
-Restartable: an ingest first writes its plan (the rows to write, the ids to remove from
-other days) under ``ingests/NNNNNN/``, then rewrites each touched day's file whole
+Restartable: an ingest first writes its plan (the rows to write by day and their index
+entries under ``ingests/NNNNNN/work/``, built batch by batch by :class:`IngestPlan`; the ids
+to remove from other days in ``plan.json``, written last), then rewrites each touched day's file whole
 (temporary file, then rename), then the index, the accounts snapshot and ``rescan.json``,
 and its ``manifest.json`` last. A killed ingest leaves every day file whole; the next
 ingest into the store first completes any plan without a manifest (applying a plan twice
-changes nothing), then ingests its own input. Files are owner-only (0600) and folders
+changes nothing) and removes the work files of any ingest stopped before its
+``plan.json``, then ingests its own input. Files are owner-only (0600) and folders
 0700: the store keeps real ids (SPEC §7).
 
 Data made fresh, whose ids are unique by construction (``flowgraph simulate --into``),
