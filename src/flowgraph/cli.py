@@ -22,6 +22,7 @@ from .graph import build_graph
 from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write_rejects
 from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
+from .io.stream import BATCH_ROWS, ingest_file, streams
 from .money import RateTable, read_rates
 from .report import alert_list, effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
@@ -80,13 +81,18 @@ def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, acc
                            amlsim_step_unit=amlsim_step_unit, encoding=parse_encoding(encoding),
                            delimiter=parse_delimiter(delimiter), home_currency=config.rules.home_currency,
                            calendar=config.calendar())
+    _print_reports(dataset, config)
+    return dataset
+
+
+def _print_reports(dataset: Dataset, config: ScanConfig) -> None:
+    """The validation reports to stdout, an assumed currency also to stderr."""
     click.echo(str(dataset.transactions.report))
     click.echo(str(dataset.accounts.report))
     assumed = dataset.transactions.report.assumed_currency
     if assumed:
         click.echo(f"note: {dataset.transactions.report.source}: no currency column: amounts read as {assumed}, "
                    f"the rule set's home currency ({config.rules.name})", err=True)
-    return dataset
 
 
 def _input_rates(config: ScanConfig, rates_path: Path | None) -> RateTable:
@@ -138,8 +144,11 @@ def cli() -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML configuration: its rule set's home currency is that of amounts without a currency "
                    "column, its calendar the business days [default: PBOC-2016, CNY, PRC calendar].")
+@click.option("--batch-rows", type=click.IntRange(min=1), default=BATCH_ROWS, show_default=True,
+              help="With --into: rows of a CSV or Parquet INPUT read and validated at a time (memory grows "
+                   "with it).")
 @_input_options
-def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: Path | None,
+def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: Path | None, batch_rows: int,
            **input_options) -> None:
     """Validate INPUT and build its account graph.
 
@@ -152,7 +161,9 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
     With --into STORE instead, the accepted rows are added to the transaction store
     (see flowgraph.txstore): a row already stored unchanged adds nothing, a changed one
     replaces the stored version and marks its days for re-scan; the rejects and a manifest
-    go to STORE/ingests/NNNNNN/.
+    go to STORE/ingests/NNNNNN/. A canonical CSV or Parquet INPUT is read --batch-rows
+    rows at a time, so it may be larger than memory (flowgraph.io.stream); other inputs
+    are read whole.
 
     With --config, amounts of a file without a currency column are read in the rule
     set's home currency (said on stderr and in the validation report), and business days
@@ -165,13 +176,24 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
     rates = _input_rates(config, input_options["rates"])
     if into is not None:
         store = TransactionStore.create(into)  # before reading INPUT: a wrong --into fails at once
-        _ingest_into(store, _load_input(input_path, config, rates, **input_options), input_path)
+        mapping, encoding, delimiter = (_parse_map(input_options["mapping"]), parse_encoding(input_options["encoding"]),
+                                        parse_delimiter(input_options["delimiter"]))
+        if streams(input_path, mapping, encoding, delimiter):
+            summary, reports = ingest_file(
+                store, input_path, columns=mapping, accounts=input_options["accounts"], rates=rates,
+                timestamp_format=input_options["timestamp_format"], encoding=encoding, delimiter=delimiter,
+                home_currency=config.rules.home_currency, batch_rows=batch_rows)
+            _print_reports(reports, config)
+            _ingest_into(store, reports, input_path, summary)
+        else:
+            _ingest_into(store, _load_input(input_path, config, rates, **input_options), input_path)
         return
     _ingest(_load_input(input_path, config, rates, **input_options), out, config, rates)
 
 
-def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path) -> None:
-    summary = store.ingest(dataset, str(input_path))
+def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, summary=None) -> None:
+    """Ingest ``dataset`` (or report the ingest ``summary`` of it that streamed)."""
+    summary = summary or store.ingest(dataset, str(input_path))
     check_some_accepted(dataset, summary.folder / "rejects.csv")
     m = summary.manifest
     click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "

@@ -150,6 +150,8 @@ class ValidationReport:
     #: The currency every amount was read in because the table has no ``currency`` column
     #: (the rule set's home currency); None when the table names its currencies.
     assumed_currency: str | None = None
+    #: ``examples`` by reason code (not written out): what :func:`merge_reports` combines.
+    examples_by_code: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -383,7 +385,8 @@ def _describe(source: str, row: int, code: str, shown: str) -> str:
 
 def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source_row: np.ndarray,
                    value_of: dict[str, pd.Series | Callable[[np.ndarray], np.ndarray] | None],
-                   raw_values: dict[str, pd.Series] | None = None) -> tuple[pd.DataFrame, list[str]]:
+                   raw_values: dict[str, pd.Series] | None = None,
+                   by_code: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The rejects table (source_row, reason_codes, message, then the raw input columns)
     and up to three example messages per reason.
 
@@ -419,6 +422,8 @@ def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source
         at = np.flatnonzero(mask)[:3]
         for r, v in zip(at, values(code, at)):
             examples.append(_describe(source, int(source_row[r]), code, str(v)))
+            if by_code is not None:
+                by_code.setdefault(code, []).append(examples[-1])
     return rejects, examples
 
 
@@ -436,14 +441,107 @@ def _first_seen(ids: pa.ChunkedArray, source_row: np.ndarray) -> Callable[[np.nd
     return shown
 
 
+def _repeated_in_file(ids: pa.ChunkedArray, source_row: np.ndarray, repeated_ids: pa.Table
+                      ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """The rows of a batch whose id occurred on an earlier row of the file, and what their
+    messages show ("the same id as row N", as :func:`_first_seen`), from the file's
+    repeated ids and their first rows (``validate_transactions(repeated_ids=...)``)."""
+    position = pc.index_in(ids.cast(pa.large_string()),
+                           value_set=repeated_ids.column("txn_id").cast(pa.large_string()))
+    position = position.to_numpy(zero_copy_only=False)
+    listed = ~pd.isna(position)
+    first = np.zeros(len(ids), np.int64)
+    first[listed] = repeated_ids.column("first_row").to_numpy()[position[listed].astype(np.int64)]
+    duplicate = listed & (first != source_row)
+
+    def shown(at: np.ndarray) -> np.ndarray:
+        return np.array([f"the same id as row {first[p]}" for p in at], dtype=object)
+    return duplicate, shown
+
+
+def txn_id_text(frame: pd.DataFrame, source: str = "<table>", source_row: np.ndarray | None = None) -> pa.ChunkedArray:
+    """The ``txn_id`` column as :func:`validate_transactions` reads it (stripped text,
+    whole floating-point ids as digits), null where missing: the ids whose repeats are
+    DUPLICATE_TXN_ID.
+
+    Raises
+    ------
+    DataError
+        As :func:`validate_transactions` for floating-point ids that are not whole.
+    """
+    source_row = np.arange(1, len(frame) + 1, dtype=np.int64) if source_row is None else source_row
+    return _id_text(frame["txn_id"].reset_index(drop=True), "txn_id", source, source_row, [])
+
+
+#: The order in which :func:`validate_transactions` checks its reasons: the order of a
+#: report's ``reason_counts`` and ``examples`` (MALFORMED_LINE, from the reader, first).
+TXN_CHECK_ORDER = ("MALFORMED_LINE", "MISSING_TXN_ID", "DUPLICATE_TXN_ID", "BAD_TIMESTAMP", "FUTURE_TIMESTAMP",
+                   "MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT", "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT",
+                   "NO_PARTIES", "UNKNOWN_CHANNEL", "UNKNOWN_CURRENCY", "NO_RATE_FOR_DATE", "AMOUNT_TOO_LARGE")
+_ALIAS_NOTE = re.compile(r"currency '(.*)' read as (\S+) \(([\d,]+) rows\)")
+
+
+def merge_reports(reports: list[ValidationReport]) -> ValidationReport:
+    """The report of a file validated in batches (:mod:`flowgraph.io.stream`), as the
+    report of the whole file reads: counts summed, the first three examples of each reason,
+    each note once (the rows a currency alias was read for, summed), in the order
+    :func:`validate_transactions` writes them.
+
+    Parameters
+    ----------
+    reports : list of ValidationReport
+        One per batch, in file order, of the same source.
+    """
+    first = reports[0]
+    reasons: dict[str, int] = {}
+    flags: dict[str, int] = {}
+    by_code: dict[str, list[str]] = {}
+    notes: dict[str, None] = {}
+    aliases: dict[tuple[str, str], int] = {}
+    for report in reports:
+        for code, count in report.reason_counts.items():
+            reasons[code] = reasons.get(code, 0) + count
+        for code, count in report.flag_counts.items():
+            flags[code] = flags.get(code, 0) + count
+        for code, shown in report.examples_by_code.items():
+            by_code[code] = (by_code.get(code, []) + shown)[:3]
+        for note in report.notes:
+            alias = _ALIAS_NOTE.fullmatch(note)
+            if alias:
+                key = alias.group(1), alias.group(2)
+                aliases[key] = aliases.get(key, 0) + int(alias.group(3).replace(",", ""))
+            else:
+                notes.setdefault(note)
+
+    def rank(note: str) -> tuple:  # float ids (txn, src, dst), currency, channel
+        for i, column in enumerate(("'txn_id'", "'src_account'", "'dst_account'")):
+            if note.startswith(f"column {column}"):
+                return (i, "")
+        return (4, "") if note.startswith("no 'channel'") else (3, note)
+    merged_notes = [*notes, *(f"currency {a!r} read as {iso} ({n:,} rows)" for (a, iso), n in aliases.items())]
+    order = {code: i for i, code in enumerate(TXN_CHECK_ORDER)}
+    codes = sorted(by_code, key=lambda c: order.get(c, len(order)))
+    return ValidationReport(
+        first.source, sum(r.n_input for r in reports), sum(r.n_accepted for r in reports),
+        sum(r.n_rejected for r in reports),
+        {c: reasons[c] for c in sorted(reasons, key=lambda c: order.get(c, len(order)))},
+        {c: flags[c] for c in ("SELF_TRANSFER", *sorted(set(flags) - {"SELF_TRANSFER"})) if c in flags},
+        sorted(merged_notes, key=rank), [e for c in codes for e in by_code[c]],
+        next((r.assumed_currency for r in reports if r.assumed_currency), None),
+        {c: by_code[c] for c in codes})
+
+
 def _with_malformed(source: str, rejects: pd.DataFrame, examples: list[str], counts: dict[str, int],
-                    malformed: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str], dict[str, int], int]:
+                    malformed: pd.DataFrame | None, by_code: dict[str, list[str]] | None = None
+                    ) -> tuple[pd.DataFrame, list[str], dict[str, int], int]:
     """Add the lines that were not records (from the CSV reader) to the rejects, in row
     order; returns the rejects, examples, reason counts and the number of such lines."""
     if malformed is None or not len(malformed):
         return rejects, examples, counts, 0
     rows = malformed["source_row"].to_numpy(np.int64)
     messages = [_describe(source, int(r), "MALFORMED_LINE", p) for r, p in zip(rows, malformed["problem"])]
+    if by_code is not None:
+        by_code["MALFORMED_LINE"] = messages[:3]
     lines = pd.DataFrame({"source_row": rows, "reason_codes": "MALFORMED_LINE", "message": messages,
                           "input_line": malformed["line"].to_numpy(dtype=object)})
     both = pd.concat([rejects, lines], ignore_index=True).sort_values("source_row", kind="stable")
@@ -571,6 +669,7 @@ def validate_transactions(
     raw_values: dict[str, pd.Series] | None = None,
     today: str | pd.Timestamp | None = None,
     home_currency: str = HOME_CURRENCY,
+    repeated_ids: pa.Table | None = None,
 ) -> Validated:
     """Check a transaction table against the canonical contract.
 
@@ -600,6 +699,13 @@ def validate_transactions(
         ISO code of the rule set's home currency (``RuleSet.home_currency``): the currency
         of every amount when ``frame`` has no ``currency`` column (the report says so and
         records it as ``assumed_currency``). Default CNY, the PBOC rule sets'.
+    repeated_ids : pyarrow.Table, optional
+        For a batch of a larger file (:mod:`flowgraph.io.stream`): every id that occurs
+        more than once in the whole file (``txn_id``, as :func:`txn_id_text` reads it) and
+        the row number of its first occurrence (``first_row``). A row is then a
+        DUPLICATE_TXN_ID when its id is listed with another first row, wherever in the
+        file that row is, as validating the whole file at once would find. Default: the
+        repeats within ``frame``.
 
     Returns
     -------
@@ -623,7 +729,12 @@ def validate_transactions(
     txn_id = _id_text(frame["txn_id"], "txn_id", source, source_row, notes)
     no_id = _is_empty(txn_id)
     problems.add("MISSING_TXN_ID", no_id)
-    problems.add("DUPLICATE_TXN_ID", _repeated(txn_id) & ~no_id)
+    if repeated_ids is None:
+        problems.add("DUPLICATE_TXN_ID", _repeated(txn_id) & ~no_id)
+        first_seen = _first_seen(txn_id, source_row)
+    else:
+        duplicate, first_seen = _repeated_in_file(txn_id, source_row, repeated_ids)
+        problems.add("DUPLICATE_TXN_ID", duplicate & ~no_id)
 
     timestamp = _parse_timestamp(frame["timestamp"], timestamp_format)
     problems.add("BAD_TIMESTAMP", timestamp.isna().to_numpy())
@@ -690,16 +801,17 @@ def validate_transactions(
     currency = pd.Series(pd.Categorical.from_codes(currency_code, categories=currencies))
     raw_timestamp = (raw_values or {}).get("timestamp", frame["timestamp"])
     value_of = {
-        "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": _first_seen(txn_id, source_row),
+        "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": first_seen,
         "BAD_TIMESTAMP": raw_timestamp, "FUTURE_TIMESTAMP": raw_timestamp,
         **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
                                         "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE")},
         "UNKNOWN_CURRENCY": currency, "NO_RATE_FOR_DATE": currency,
         "UNKNOWN_CHANNEL": frame.get("channel"),  # never raised without the column
     }
-    rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of, raw_values)
+    by_code: dict[str, list[str]] = {}
+    rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of, raw_values, by_code)
     rejects, examples, reason_counts, n_malformed = _with_malformed(source, rejects, examples,
-                                                                    problems.counts(), malformed)
+                                                                    problems.counts(), malformed, by_code)
 
     accepted = None if keep.all() else keep  # a whole file accepted shares its columns' memory
     columns = {
@@ -733,7 +845,8 @@ def validate_transactions(
     flag_counts |= context_flags
     report = ValidationReport(source, n + n_malformed, int(keep.sum()), int(rejected.sum()) + n_malformed,
                               reason_counts, flag_counts, notes, examples,
-                              assumed_currency=None if "currency" in frame.columns or not n else home_currency)
+                              assumed_currency=None if "currency" in frame.columns or not n else home_currency,
+                              examples_by_code=by_code)
     return Validated(table, rejects, report)
 
 

@@ -31,12 +31,14 @@ amount, currency, channel) is *unchanged* and adds nothing; with other content i
 *replaces* the stored version, which is moved to ``superseded/``, and both its old and new
 days are marked for re-scan, as are days that held data before and got late new rows.
 
-Restartable: an ingest first writes its plan (the rows to write, the ids to remove from
-other days) under ``ingests/NNNNNN/``, then rewrites each touched day's file whole
+Restartable: an ingest first writes its plan (the rows to write by day and their index
+entries under ``ingests/NNNNNN/work/``, built batch by batch by :class:`IngestPlan`; the ids
+to remove from other days in ``plan.json``, written last), then rewrites each touched day's file whole
 (temporary file, then rename), then the index, the accounts snapshot and ``rescan.json``,
 and its ``manifest.json`` last. A killed ingest leaves every day file whole; the next
 ingest into the store first completes any plan without a manifest (applying a plan twice
-changes nothing), then ingests its own input. Files are owner-only (0600) and folders
+changes nothing) and removes the work files of any ingest stopped before its
+``plan.json``, then ingests its own input. Files are owner-only (0600) and folders
 0700: the store keeps real ids (SPEC §7).
 
 Data made fresh, whose ids are unique by construction (``flowgraph simulate --into``),
@@ -54,6 +56,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -79,6 +82,8 @@ VERSION = 1
 N_BUCKETS = 64
 #: index entries an append holds before writing them (≈ 40 MB): few row groups per bucket
 INDEX_FLUSH_ROWS = 1_000_000
+#: in an ingest folder: the plan's rows by day and index entries by bucket, until applied
+WORK = "work"
 #: what makes two versions of a transaction the same
 CONTENT_COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel")
 
@@ -178,6 +183,23 @@ class _IndexStreams:
         for writer, tmp in self.writers.values():
             writer.close()
             tmp.unlink(missing_ok=True)
+
+
+def _abandon(folder: Path) -> None:
+    """An ingest folder whose plan was not written: its work files go, and the folder too
+    unless it holds the rejects the user was told about."""
+    if (folder / "rejects.csv").is_file():
+        shutil.rmtree(folder / WORK, ignore_errors=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _parts_by_key(folder: Path, key: str) -> dict[str, list[Path]]:
+    """``folder/KEY=VALUE/NNNNNN.parquet`` files by VALUE, each list in batch order."""
+    if not folder.is_dir():
+        return {}
+    return {p.name[len(key) + 1:]: sorted(p.glob("*.parquet")) for p in folder.iterdir()
+            if p.name.startswith(f"{key}=")}
 
 
 @dataclass
@@ -298,9 +320,30 @@ class TransactionStore:
         IngestSummary
             Its ``folder`` holds ``rejects.csv`` and ``validation.json`` (written before
             any day, so a data error can name them) and ``manifest.json``.
+
+        See Also
+        --------
+        flowgraph.io.stream.ingest_file : the same for a file too large to hold, read and
+            planned in batches.
         """
         from .io.load import write_rejects
 
+        plan = self.start_ingest(source, on_day_written)
+        write_rejects(dataset, plan.folder)
+        plan.add(dataset.transactions.table)
+        return plan.finish(dataset.transactions.report, dataset.accounts, on_day_written)
+
+    def start_ingest(self, source: str, on_day_written: Callable[[str], None] | None = None) -> "IngestPlan":
+        """A new ingest's folder and its empty plan, once the store is whole: an unfinished
+        append is refused, plans without a manifest are completed (their ``on_day_written``
+        calls included), and the work files of ingests that stopped before their plan was
+        written are removed (nothing of them reached the store).
+
+        Raises
+        ------
+        DataError
+            An append did not finish.
+        """
         unfinished = self._unfinished_appends()
         if unfinished:
             marker = json.loads((unfinished[0] / APPEND_MARKER).read_text())
@@ -309,27 +352,9 @@ class TransactionStore:
                             "again to its end, or ingest into a new store.")
         for pending in self._pending():
             self._apply(pending, on_day_written)
-        ingest_id = self._next_ingest_id()
-        folder = _mkdir(self.root / "ingests" / ingest_id)
-        write_rejects(dataset, folder)
-        table = dataset.transactions.table
-        new_rows, remove, counts, superseded, rescan = self._plan(table)
-        if len(superseded):
-            _write_table(superseded, self.root / "superseded" / f"{ingest_id}.parquet")
-        _write_table(new_rows, folder / "rows.parquet")
-        report = dataset.transactions.report
-        manifest = {"ingest_id": ingest_id, "source": source,
-                    "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    "rows_read": report.n_input, "rows_accepted": report.n_accepted,
-                    "rows_rejected": report.n_rejected, **counts,
-                    "days_touched": sorted(set(new_rows.column("day").to_pylist()) | set(remove)),
-                    "rescan_days": rescan, "remove": remove,
-                    "accounts_given": not dataset.accounts.report.source.endswith("(accounts derived)")}
-        accounts = dataset.accounts.table
-        if len(accounts):
-            _write_table(pa.Table.from_pandas(accounts, preserve_index=False), folder / "accounts.parquet")
-        _write_json(manifest, folder / "plan.json")
-        return self._apply(folder, on_day_written)
+        for stopped in self._stopped():
+            _abandon(stopped)
+        return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source)
 
     def append_new_days(self, days: Iterable[Validated], accounts: Validated, source: str,
                         on_day_written: Callable[[str], None] | None = None) -> IngestSummary:
@@ -423,6 +448,13 @@ class TransactionStore:
         numbers = [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
         return f"{max(numbers, default=0) + 1:06d}"
 
+    def _stopped(self) -> list[Path]:
+        """Ingest folders whose ingest stopped before its plan was written."""
+        folder = self.root / "ingests"
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not (p / "plan.json").is_file()
+                      and not (p / "manifest.json").is_file() and not (p / APPEND_MARKER).is_file()
+                      and ((p / WORK).is_dir() or not any(p.iterdir()))) if folder.is_dir() else []
+
     def _pending(self) -> list[Path]:
         folder = self.root / "ingests"
         return sorted(p for p in folder.iterdir() if (p / "plan.json").is_file()
@@ -487,14 +519,22 @@ class TransactionStore:
         return rows, remove, counts, superseded, rescan
 
     def _apply(self, folder: Path, on_day_written) -> IngestSummary:
-        """Carry out the plan in ``folder`` (each step idempotent), then write its manifest."""
+        """Carry out the plan in ``folder`` (each step idempotent), then write its manifest.
+        Memory holds one day (its stored rows and the plan's rows for it), then one index
+        bucket."""
         manifest = json.loads((folder / "plan.json").read_text())
-        rows = pq.read_table(folder / "rows.parquet")
+        work = folder / WORK
+        if (folder / "rows.parquet").is_file():  # a plan of a version that wrote its rows in one file
+            IngestPlan(self, folder, manifest["source"])._add_rows(pq.read_table(folder / "rows.parquet"))
+            (folder / "rows.parquet").unlink()
         remove = manifest.pop("remove")
-        day_of_row = np.asarray(rows.column("day").to_pylist(), object) if len(rows) else np.array([], object)
-        for d in sorted(set(day_of_row) | set(remove)):
-            mine = rows.filter(pa.array(day_of_row == d)).drop_columns(["day"])
-            gone = pa.array(remove.get(d, []) + mine.column("txn_id").to_pylist(), pa.string())
+        day_parts = _parts_by_key(work / "rows", "day")
+        for d in sorted(set(day_parts) | set(remove)):
+            parts = day_parts.get(d, [])
+            mine = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive") \
+                if parts else pa.table({})
+            new_ids = mine.column("txn_id").cast(pa.string()).to_pylist() if mine.num_columns else []
+            gone = pa.array(remove.get(d, []) + new_ids, pa.string())
             old = self.read_days(d, d)
             kept = old.filter(pc.invert(pc.is_in(old.column("txn_id").cast(pa.string()), value_set=gone))) \
                 if old.num_columns else old
@@ -507,29 +547,27 @@ class TransactionStore:
                 _write_table(merged, path)
             if on_day_written is not None:
                 on_day_written(d)
-        self._update_index(rows)
+        for b, parts in sorted(_parts_by_key(work / "index", "bucket").items()):
+            self._update_index_bucket(int(b), pa.concat_tables([pq.read_table(p) for p in parts]))
         if (folder / "accounts.parquet").is_file():
             self._update_accounts(pq.read_table(folder / "accounts.parquet"), folder.name, manifest["accounts_given"])
         rescan = sorted(set(self.rescan_days()) | set(manifest["rescan_days"]))
         _write_json({"days": rescan}, self.root / "rescan.json")
         manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         _write_json(manifest, folder / "manifest.json")
-        (folder / "rows.parquet").unlink(missing_ok=True)  # the rows are in their days now
+        shutil.rmtree(work, ignore_errors=True)  # the rows are in their days now
         return IngestSummary(folder.name, manifest, folder)
 
-    def _update_index(self, rows: pa.Table) -> None:
-        """Point the ids of ``rows`` at their (new) days."""
-        ids = rows.column("txn_id").cast(pa.string())
-        bucket = _bucket(ids)
-        for b in np.unique(bucket):
-            path = self.root / "index" / f"bucket={b:02d}.parquet"
-            mine = rows.filter(pa.array(bucket == b))
-            entries = pa.table({"txn_id": mine.column("txn_id").cast(pa.string()), "day": mine.column("day")})
-            if path.is_file():
-                old = pq.read_table(path)
-                old = old.filter(pc.invert(pc.is_in(old.column("txn_id"), value_set=entries.column("txn_id"))))
-                entries = pa.concat_tables([old, entries])
-            _write_table(entries, path)
+    def _update_index_bucket(self, bucket: int, entries: pa.Table) -> None:
+        """Point the ids of ``entries`` (``txn_id``, ``day``; all in ``bucket``) at their (new) days."""
+        path = self.root / "index" / f"bucket={bucket:02d}.parquet"
+        entries = pa.table({"txn_id": entries.column("txn_id").cast(pa.string()),
+                            "day": entries.column("day").cast(pa.string())})
+        if path.is_file():
+            old = pq.read_table(path)
+            old = old.filter(pc.invert(pc.is_in(old.column("txn_id"), value_set=entries.column("txn_id"))))
+            entries = pa.concat_tables([old, entries])
+        _write_table(entries, path)
 
     def _update_accounts(self, accounts: pa.Table, ingest_id: str, given: bool) -> None:
         """A new snapshot: accounts given with the input replace the stored rows of the same
@@ -544,3 +582,107 @@ class TransactionStore:
                 accounts = accounts.filter(pc.invert(pc.is_in(ids, value_set=old_ids)))
             accounts = pa.concat_tables([latest, accounts], promote_options="default")
         _write_table(accounts, self.root / "accounts" / f"{ingest_id}.parquet")
+
+
+class IngestPlan:
+    """The plan of one ingest, built batch by batch (:meth:`TransactionStore.start_ingest`).
+
+    Each :meth:`add` plans a batch of accepted rows against the store as it was when the
+    ingest started (nothing is written to the store before :meth:`finish`): the rows to
+    write go to ``ingests/NNNNNN/work/rows/day=D/BBBBBB.parquet`` and their index entries
+    to ``work/index/bucket=NN/BBBBBB.parquet``, the stored versions they replace to
+    ``work/superseded/``. The batches' ids must be unique across batches (validation of
+    the whole input makes them so), so planning them one by one gives the plan of the
+    whole input. :meth:`finish` writes ``plan.json`` and applies it: a crash before that
+    leaves the store as it was (the next ingest removes the work files), a crash after it
+    is completed by the next ingest.
+    """
+
+    def __init__(self, store: TransactionStore, folder: Path, source: str):
+        self.store, self.folder, self.source = store, folder, source
+        self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every batch planned so far (their work files included)."""
+        shutil.rmtree(self.folder / WORK, ignore_errors=True)
+        self.n_batches = 0
+        self.counts = {"rows_new": 0, "rows_replaced": 0, "rows_unchanged": 0}
+        self.remove: dict[str, list[str]] = {}
+        self.rescan: set[str] = set()
+        self.days: set[str] = set()
+
+    def abandon(self) -> None:
+        """Remove what this ingest wrote before its plan: its work files, and its folder when
+        no rejects were written to it (as when reading the input failed)."""
+        _abandon(self.folder)
+
+    def add(self, table: pd.DataFrame) -> None:
+        """Plan a batch of validated transactions (a :class:`~flowgraph.schema.Validated`
+        table)."""
+        rows, remove, counts, superseded, rescan = self.store._plan(table)
+        batch = self._add_rows(rows)
+        if len(superseded):
+            _write_table(superseded, self.folder / WORK / "superseded" / f"{batch}.parquet")
+        for key, n in counts.items():
+            self.counts[key] += n
+        for day, ids in remove.items():
+            self.remove.setdefault(day, []).extend(ids)
+        self.rescan |= set(rescan)
+
+    def _add_rows(self, rows: pa.Table) -> str:
+        """Write rows to store (with ``day``) as this batch's parts; the batch's number."""
+        batch = f"{self.n_batches:06d}"
+        self.n_batches += 1
+        if not len(rows):
+            return batch
+        work = self.folder / WORK
+        day = pc.dictionary_encode(rows.column("day")).combine_chunks()
+        codes = day.indices.to_numpy(zero_copy_only=False)
+        data = rows.drop_columns(["day"])
+        for code, name in enumerate(day.dictionary.to_pylist()):
+            self.days.add(name)
+            _write_table(data.filter(pa.array(codes == code)), work / "rows" / f"day={name}" / f"{batch}.parquet")
+        ids = rows.column("txn_id").cast(pa.string())
+        bucket = _bucket(ids)
+        entries = pa.table({"txn_id": ids, "day": rows.column("day").cast(pa.string())})
+        for b in np.unique(bucket):
+            _write_table(entries.filter(pa.array(bucket == b)), work / "index" / f"bucket={b:02d}" / f"{batch}.parquet")
+        return batch
+
+    def finish(self, report: ValidationReport, accounts: Validated,
+               on_day_written: Callable[[str], None] | None = None) -> IngestSummary:
+        """Write the plan (``plan.json``, the superseded versions, the accounts) and apply it.
+
+        Parameters
+        ----------
+        report : ValidationReport
+            The transactions' validation report (of the whole input).
+        accounts : Validated
+            The accounts given with the input or derived from its transactions.
+        on_day_written : callable, optional
+            Called with each day after its file is replaced.
+        """
+        ingest_id = self.folder.name
+        parts = sorted((self.folder / WORK / "superseded").glob("*.parquet"))
+        if parts:
+            schema = pa.unify_schemas([pq.read_schema(p) for p in parts], promote_options="permissive")
+            path = _mkdir(self.store.root / "superseded") / f"{ingest_id}.parquet"
+
+            def write(tmp: Path) -> None:
+                with pq.ParquetWriter(tmp, schema) as writer:
+                    for part in parts:  # one batch's old versions at a time
+                        table = pa.concat_tables([schema.empty_table(), pq.read_table(part)],
+                                                 promote_options="permissive")
+                        writer.write_table(table.select(schema.names).cast(schema))
+            write_atomically(path, write)
+        manifest = {"ingest_id": ingest_id, "source": self.source, "started_at": self.started_at,
+                    "rows_read": report.n_input, "rows_accepted": report.n_accepted,
+                    "rows_rejected": report.n_rejected, **self.counts,
+                    "days_touched": sorted(self.days | set(self.remove)),
+                    "rescan_days": sorted(self.rescan), "remove": self.remove,
+                    "accounts_given": not accounts.report.source.endswith("(accounts derived)")}
+        if len(accounts.table):
+            _write_table(pa.Table.from_pandas(accounts.table, preserve_index=False), self.folder / "accounts.parquet")
+        _write_json(manifest, self.folder / "plan.json")
+        return self.store._apply(self.folder, on_day_written)

@@ -154,8 +154,14 @@ def _read_bytes(path: Path, limit: int | None = None) -> pa.Buffer:
 
 def _decode_error(path: Path, data: np.ndarray, encoding: str, offset: int, chosen: bool) -> DataError:
     line = int(np.count_nonzero(data[:offset] == 10)) + 1
+    return _decode_error_at(path, encoding, offset, line, bytes(data[offset:offset + 4]), chosen)
+
+
+def _decode_error_at(path: Path, encoding: str, offset: int, line: int, bad: bytes, chosen: bool) -> DataError:
+    """The error for the byte at ``offset`` (on ``line``) that is not valid ``encoding``
+    text; ``bad`` holds it and the bytes after it."""
     where = "of the decompressed text " if compression_of(path) else ""
-    bad = bytes(data[offset:offset + 4]).hex(" ")
+    bad = bad.hex(" ")
     if encoding in _UTF8_NAMES:
         fix = ("pass the file's encoding, e.g. --encoding gb18030 (Chinese bank exports; it also "
                "reads GBK and GB2312), or save the file as UTF-8")
@@ -317,8 +323,15 @@ def read_csv_table(path: str | Path, encoding: str | None = None, delimiter: str
         delimiter = sniff_delimiter(text[:SNIFF_BYTES].tobytes().decode("utf-8", errors="replace"))
     header = [name.strip() for name in _fields(header_line, delimiter)]
     names = _column_names(header, path, duplicate_columns)
+    return _parse_lines(path, text[body_start:], delimiter, names, 0, data, encoding, chosen)
+
+
+def _parse_lines(path: Path, body: np.ndarray, delimiter: str, names: list[str], rows_before: int,
+                 data: np.ndarray | None = None, encoding: str = DEFAULT_ENCODING, chosen: bool = False) -> RawTable:
+    """The records and malformed lines of ``body`` (UTF-8 text of whole lines after the
+    header), numbered from ``rows_before`` + 1. ``data`` (the file's raw bytes, when read
+    whole) lets an encoding error found by pyarrow name its byte and line."""
     width = len(names)
-    body = text[body_start:]
     n_rows, bad_row, bad_start, bad_end, bad_kind, bad_fields = bad_lines(body, ord(delimiter), ord('"'), width)
     lines = [body[s:e].tobytes().decode("utf-8", errors="replace") for s, e in zip(bad_start, bad_end)]
     open_quote = bad_kind == OPEN_QUOTE
@@ -347,7 +360,7 @@ def read_csv_table(path: str | Path, encoding: str | None = None, delimiter: str
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc):
+        if "UTF8" in str(exc) and data is not None:
             for _ in _decoded(path, data, encoding, chosen):  # raises, naming the byte and line
                 pass
         raise DataError(f"{path}: the CSV structure could not be read ({exc}). Fix: make every line "
@@ -358,10 +371,164 @@ def read_csv_table(path: str | Path, encoding: str | None = None, delimiter: str
                         "holding line breaks or unusual quoting, and report this file's shape to the "
                         "flowgraph maintainers.")
     frame = table.rename_columns(names).to_pandas()
-    source_row = np.delete(np.arange(1, n_rows + 1, dtype=np.int64), bad_row - 1)
+    source_row = np.delete(np.arange(rows_before + 1, rows_before + n_rows + 1, dtype=np.int64), bad_row - 1)
     malformed = pd.DataFrame({
-        "source_row": bad_row.astype(np.int64),
+        "source_row": bad_row.astype(np.int64) + rows_before,
         "problem": pd.Series([_problem(k, f, width) for k, f in zip(bad_kind, bad_fields)], dtype=object),
         "line": pd.Series(lines, dtype=object),
     })
     return RawTable(frame, source_row, malformed)
+
+
+#: Bytes read from the file at a time when it is read in batches.
+BLOCK_BYTES = 1 << 24
+
+
+def _text_blocks(path: Path, encoding: str, chosen: bool, block_bytes: int):
+    """The file's text as UTF-8, in blocks that end just after a line end (LF or CR; the
+    last block may end without one), read ``block_bytes`` at a time: a bounded slice of
+    the file is in memory. Encoding errors are found as :func:`_utf8` finds them, naming
+    the same byte and line.
+
+    Raises
+    ------
+    DataError
+        A byte not valid in ``encoding``, or a file that cannot be read or decompressed.
+    """
+    compression = compression_of(path)
+    decoder = None if encoding in _UTF8_NAMES else codecs.getincrementaldecoder(encoding)()
+    carry = np.zeros(0, np.uint8)  # text after the last line end of the blocks so far
+    offset, lines_before = 0, 0    # raw bytes and line ends (LF) before the current block
+    tail = b""                     # the last raw bytes of the previous block, for messages
+    try:
+        stream = pa.input_stream(str(path), compression=compression)
+    except (OSError, pa.ArrowException) as exc:
+        raise _open_error(path, compression, exc) from exc
+    with stream:
+        while True:
+            try:
+                raw = stream.read(block_bytes)
+            except (OSError, pa.ArrowException) as exc:
+                raise _open_error(path, compression, exc) from exc
+            final = not raw  # a compressed stream may return less than asked before its end
+            raw_array = np.frombuffer(raw, np.uint8)
+            if decoder is None:
+                text = raw_array
+                joined = np.concatenate([carry, text]) if len(carry) else text
+                checked = joined if final else joined[:_last_line_end(joined, len(joined))]
+                try:  # a character may continue in the next block: check up to the last line end
+                    pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(checked)], np.int64)),
+                                                     pa.py_buffer(checked)).validate(full=True)
+                except pa.ArrowInvalid:
+                    try:
+                        codecs.getincrementaldecoder("utf-8")().decode(checked.tobytes(), final=True)
+                    except UnicodeDecodeError as err:
+                        # the carried text holds no LF: its lines are counted in lines_before
+                        line = lines_before + int(np.count_nonzero(checked[len(carry):err.start] == 10)) + 1
+                        raise _decode_error_at(path, encoding, offset - len(carry) + err.start, line,
+                                               checked[err.start:err.start + 4].tobytes(), chosen) from None
+                    raise
+            else:
+                pending = len(decoder.getstate()[0])
+                try:
+                    text = np.frombuffer(decoder.decode(raw, final=final).encode("utf-8"), np.uint8)
+                except UnicodeDecodeError as err:
+                    at = offset - pending + err.start
+                    before = at - offset  # negative: in the bytes carried by the decoder
+                    line = lines_before + int(np.count_nonzero(raw_array[:max(0, before)] == 10)) + 1
+                    joined = tail + raw
+                    here = len(tail) + before
+                    raise _decode_error_at(path, encoding, at, line, joined[here:here + 4], chosen) from None
+            offset += len(raw)
+            lines_before += int(np.count_nonzero(raw_array == 10))
+            tail = raw[-8:]
+            joined = np.concatenate([carry, text]) if len(carry) else text
+            if final:
+                if len(joined):
+                    yield joined
+                return
+            cut = _last_line_end(joined, len(joined))
+            if cut:
+                yield joined[:cut]
+            carry = joined[cut:]
+            if decoder is None:
+                carry = carry.copy()  # not a view of the block just read
+
+
+def _last_line_end(text, n: int) -> int:
+    """The position just after the last LF or CR in the first ``n`` bytes of ``text``; 0 if none."""
+    data = np.frombuffer(text, np.uint8, count=n) if not isinstance(text, np.ndarray) else text[:n]
+    ends = np.flatnonzero((data == 10) | (data == 13))
+    return int(ends[-1]) + 1 if len(ends) else 0
+
+
+def iter_csv_batches(path: str | Path, encoding: str | None = None, delimiter: str | None = None,
+                     duplicate_columns: str = "error", batch_rows: int = 1_000_000,
+                     block_bytes: int = BLOCK_BYTES):
+    """Read a CSV file as :func:`read_csv_table` does, in batches of about ``batch_rows``
+    lines, holding one batch (and one block of ``block_bytes``) in memory.
+
+    Every batch is a :class:`RawTable` whose ``source_row`` and malformed lines carry the
+    file's own data-row numbers, so the batches together hold exactly the rows, numbers
+    and malformed lines of :func:`read_csv_table`; a file without data rows gives one
+    empty batch. Batches are cut at line feeds (a file whose lines end in a lone CR is one
+    batch). The header and the sniffed delimiter come from the file's first
+    :data:`SNIFF_BYTES` of text, as in :func:`read_csv_table`.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_csv_table`; an encoding error is raised when its batch is reached.
+    """
+    path = Path(path)
+    chosen = encoding is not None
+    encoding = parse_encoding(encoding)
+    blocks = _text_blocks(path, encoding, chosen, max(block_bytes, SNIFF_BYTES))
+    first, size = [], 0
+    for block in blocks:  # enough text for the header and the sniffed sample
+        first.append(block)
+        size += len(block)
+        if size > 2 * SNIFF_BYTES:
+            break
+    if not size:
+        raise DataError(f"{path}: the file is empty: no header and no rows. "
+                        "Fix: export the table again with its header row.")
+    text = np.concatenate(first)
+    header_line, body_start = _header_line(text)
+    if not header_line.strip():
+        raise DataError(f"{path}: the file has no header row (only blank lines). "
+                        "Fix: export the table again with its header row.")
+    if delimiter is None:
+        delimiter = sniff_delimiter(text[:SNIFF_BYTES].tobytes().decode("utf-8", errors="replace"))
+    names = _column_names([name.strip() for name in _fields(header_line, delimiter)], path, duplicate_columns)
+
+    def batches():
+        """Whole lines of text, ``batch_rows`` line feeds each (the last: the rest)."""
+        held = [text[body_start:]]
+        n_held = int(np.count_nonzero(held[0] == 10))
+        for block in (None, *blocks):
+            if block is not None:
+                held.append(block)
+                n_held += int(np.count_nonzero(block == 10))
+            if n_held < batch_rows:
+                continue
+            joined = np.concatenate(held) if len(held) > 1 else held[0]
+            ends = np.flatnonzero(joined == 10)
+            start = 0
+            while n_held >= batch_rows:
+                cut = int(ends[batch_rows - 1 + (len(ends) - n_held)]) + 1
+                yield joined[start:cut]
+                start, n_held = cut, n_held - batch_rows
+            held = [joined[start:]]
+        yield np.concatenate(held) if len(held) > 1 else held[0]
+
+    rows_before, n_yielded = 0, 0
+    for body in batches():
+        raw = _parse_lines(path, body, delimiter, names, rows_before)
+        n_rows = len(raw.frame) + len(raw.malformed)
+        if n_rows:  # a batch of blank lines only is not one
+            rows_before += n_rows
+            n_yielded += 1
+            yield raw
+    if not n_yielded:
+        yield RawTable.whole(pd.DataFrame({name: pd.Series([], dtype="str") for name in names}))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,7 +20,7 @@ from ..config import HOME_CURRENCY
 from ..errors import DataError
 from ..money import RateTable
 from ..schema import Validated, accounts_from_transactions, validate_accounts, validate_transactions
-from .csvfile import RawTable, compression_of, read_csv_table
+from .csvfile import RawTable, compression_of, iter_csv_batches, no_malformed_lines, read_csv_table
 
 
 @dataclass
@@ -50,7 +51,10 @@ def table_format(path: str | Path) -> str | None:
     return None
 
 
-def _read_parquet(path: Path, duplicate_columns: str, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
+def _open_parquet(path: Path, duplicate_columns: str, categorical: tuple[str, ...] = ()) -> pq.ParquetFile:
+    """The file opened with ``categorical`` text columns read as dictionaries: Parquet
+    stores such columns as a dictionary and codes, and reading them so decodes each value
+    once, not per row (they become pandas Categorical)."""
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
@@ -64,11 +68,42 @@ def _read_parquet(path: Path, duplicate_columns: str, categorical: tuple[str, ..
     types = dict(zip(names, parquet.schema_arrow.types))
     text = [n for n in categorical if names.count(n) == 1
             and (pa.types.is_string(types[n]) or pa.types.is_large_string(types[n]))]
+    return pq.ParquetFile(path, read_dictionary=text)
+
+
+def _read_parquet(path: Path, duplicate_columns: str, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
+    parquet = _open_parquet(path, duplicate_columns, categorical)
     try:
-        # text columns with a few distinct values come as Categorical: Parquet stores them
-        # as a dictionary and codes, and reading them so decodes each value once, not per row
-        return pq.ParquetFile(path, read_dictionary=text).read().to_pandas()
+        return parquet.read().to_pandas()
     except Exception as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: re-export it.") from exc
+
+
+def iter_raw(path: str | Path, fmt: str | None = None, encoding: str | None = None, delimiter: str | None = None,
+             categorical: tuple[str, ...] = (), batch_rows: int = 1_000_000):
+    """:func:`read_raw` in batches of about ``batch_rows`` rows (CSV: lines; Parquet: rows
+    of its row groups), each a :class:`RawTable` numbered as in the whole file; a file
+    without rows gives one empty batch.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_raw`, when the batch that shows the problem is reached.
+    """
+    path = Path(path)
+    if checked_format(path, fmt) == "csv":
+        yield from iter_csv_batches(path, encoding, delimiter, batch_rows=batch_rows)
+        return
+    parquet = _open_parquet(path, "error", categorical)
+    n = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            frame = pa.Table.from_batches([batch]).to_pandas()
+            yield RawTable(frame, np.arange(n + 1, n + len(frame) + 1, dtype=np.int64), no_malformed_lines())
+            n += len(frame)
+        if not n:
+            yield RawTable.whole(parquet.schema_arrow.empty_table().to_pandas())
+    except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: re-export it.") from exc
 
 
@@ -99,6 +134,20 @@ def read_raw(path: str | Path, fmt: str | None = None, encoding: str | None = No
     RawTable
     """
     path = Path(path)
+    fmt = checked_format(path, fmt)
+    if fmt == "parquet":
+        return RawTable.whole(_read_parquet(path, duplicate_columns, categorical))
+    return read_csv_table(path, encoding, delimiter, duplicate_columns)
+
+
+def checked_format(path: Path, fmt: str | None = None) -> str:
+    """``"csv"`` or ``"parquet"``: what :func:`read_raw` reads ``path`` as.
+
+    Raises
+    ------
+    DataError
+        The file is missing, a folder, empty, or of an unknown format.
+    """
     if not path.exists():
         raise DataError(f"{path}: no such file. Fix: check the path.")
     if path.is_dir():
@@ -108,9 +157,9 @@ def read_raw(path: str | Path, fmt: str | None = None, encoding: str | None = No
                         "Fix: export the table again with its header row.")
     fmt = (fmt or table_format(path) or path.suffix.lstrip(".")).lower()
     if fmt in ("parquet", "pq"):
-        return RawTable.whole(_read_parquet(path, duplicate_columns, categorical))
+        return "parquet"
     if fmt in ("csv", "txt", "tsv"):
-        return read_csv_table(path, encoding, delimiter, duplicate_columns)
+        return "csv"
     raise DataError(f"{path}: unknown table format {fmt!r}. Fix: use a .csv (.csv.gz, .csv.zst) or "
                     ".parquet file, or pass fmt='csv' / fmt='parquet'.")
 
