@@ -23,7 +23,8 @@ qualifying days with the window's events as evidence:
   (bank-local time). Disabled when every timestamp is at midnight (dates without times);
 - ``trafficking_no_livelihood`` — "deposits or withdrawals with no visible livelihood": a
   person's account whose cash turnover (cash in + cash out, integer cents) within
-  ``window_days`` is at least ``min_cash_turnover`` while no transfer from an account typed
+  ``window_days`` is at least ``min_cash_turnover`` in at least ``min_cash_movements`` cash
+  deposits and withdrawals (frequent cash) while no transfer from an account typed
   ``entity`` (a salary, a pension from a fund, a business's income) reached it in that
   window (:func:`flowgraph._kernels.trafficking.turnover_runs`). Disabled when no account
   is typed an entity. It cannot see incomes paid from accounts of unknown party type (an
@@ -458,17 +459,18 @@ class LivelihoodParams:
         visible income is far more than a household without earnings spends, and well
         above what the simulator's ordinary persons move.
     min_cash_movements : int
-        Least cash deposits and withdrawals within the window: 3. The red flag is
-        *frequent* cash (000: "经常存款或取款而没有明显的谋生来源"), and 3 is the count SPEC
-        §1 calls frequent (``LargeValueParams.per_day`` / ``consecutive``); one or two
-        large cash payments a month (a cash rent) are not a pattern of living on cash.
-        The tolerance band does not lower it.
+        Least cash deposits and withdrawals within the window: 5, once a week on average
+        over the 25 business days. The red flag is *frequent* cash (000:
+        "经常存款或取款而没有明显的谋生来源"); ILLUSTRATIVE like the turnover: one large cash
+        payment a month and a few small ones (a landlord's cash rent, the simulator's
+        ``rent_under_round``) are not a pattern of living on cash. The tolerance band
+        does not lower it.
     """
 
     rule_set: str = "PBOC-2016"
     window_days: int = 25
     min_cash_turnover: float = 50_000.0
-    min_cash_movements: int = 3
+    min_cash_movements: int = 5
 
     _parameter_constraints: ClassVar[dict] = {
         "rule_set": KnownRuleSet(),
@@ -500,7 +502,7 @@ def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), d
 
     A person's account qualifies on a business day when its cash turnover within the
     trailing ``window_days`` (cash paid in plus cash taken out, integer cents) is at least
-    ``min_cash_turnover``, and no transfer from an account typed ``entity`` (a salary, a
+    ``min_cash_turnover`` in at least ``min_cash_movements`` movements, and no transfer from an account typed ``entity`` (a salary, a
     pension from a fund, a business's income) reached it in that window.
 
     What it cannot see: incomes paid from accounts whose party type is unknown (an
