@@ -61,8 +61,8 @@ def in_band(amount, level, band_low):
 
 def turnover_runs_reference(events, window_days, min_cents, min_events, last_day, period_of):
     """``events``: (account, day, cents, veto) tuples. A day qualifies when the window
-    ending on it holds at least ``min_cents`` (summed as Python integers) in at least
-    ``min_events`` events and no vetoing event. Returns sorted (account, first_day, last_day, peak_day, peak_cents,
+    ending on it holds at least ``min_cents`` (summed as Python integers) besides its
+    largest event, in at least ``min_events`` events, and no vetoing event. Returns sorted (account, first_day, last_day, peak_day, peak_cents,
     peak_events) tuples, the peak the earliest day with the most money; a run ends where
     its period (``period_of(day)``) does."""
     by_account = _by_account(events)
@@ -75,7 +75,8 @@ def turnover_runs_reference(events, window_days, min_cents, min_events, last_day
             if run is not None and period_of(d) != period_of(run[1]):
                 runs.append((account, run[0], run[1], *run[2]))
                 run = None
-            if money >= min_cents and len(inside) >= min_events and not any(e[2] for e in inside):
+            besides = money - max((e[1] for e in inside), default=0)
+            if besides >= min_cents and len(inside) >= min_events and not any(e[2] for e in inside):
                 if run is None:
                     run = [d, d, (d, money, len(inside))]
                 else:

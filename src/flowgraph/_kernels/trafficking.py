@@ -10,8 +10,8 @@ above"). Consecutive qualifying days of one period (:mod:`.runs`) form a run, tr
 the first day of the data.
 
 :func:`turnover_runs` sums instead: a day qualifies when its window holds at least
-``min_cents`` of the account's money in at least ``min_events`` events and no vetoing event
-(an income: SPEC §9, "no visible livelihood").
+``min_cents`` of the account's money besides its largest event, in at least ``min_events``
+events, and no vetoing event (an income: SPEC §9, "no visible livelihood").
 
 The window's contents change only on a day an event enters it (its day) or leaves it (its
 day + ``window_days``), so the kernel walks those change points instead of every day: the
@@ -173,12 +173,14 @@ class TurnoverRuns(NamedTuple):
 @jit
 def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, min_events, last_day, period_last):
     out = np.zeros((6, len(day)), np.int64)
+    largest = np.zeros(len(day), np.int64)  # the window's events by falling value: a monotonic queue
     n = 0
     for a in range(len(offsets) - 1):
         lo, hi = offsets[a], offsets[a + 1]
         if lo == hi:
             continue
         enter, leave = lo, lo
+        head, tail = lo, lo  # the queue is largest[head:tail]; its head the window's largest event
         total, events, vetoes = 0, 0, 0
         run_open = False
         run_first, run_last = 0, 0
@@ -191,16 +193,23 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, min_events
                 total += cents[enter]
                 events += 1
                 vetoes += veto[enter]
+                while tail > head and cents[largest[tail - 1]] <= cents[enter]:
+                    tail -= 1
+                largest[tail] = enter
+                tail += 1
                 enter += 1
             while leave < hi and day[leave] + window_days == change:
                 total -= cents[leave]
                 events -= 1
                 vetoes -= veto[leave]
+                if tail > head and largest[head] == leave:
+                    head += 1
                 leave += 1
             following = _next_change(day, enter, leave, hi, window_days)
             segment_last = min(following - 1, last_day)
+            besides = total - (cents[largest[head]] if tail > head else 0)  # not counting the largest event
             start = change
-            while total >= min_cents and events - vetoes >= min_events and vetoes == 0 and start <= segment_last:
+            while besides >= min_cents and events - vetoes >= min_events and vetoes == 0 and start <= segment_last:
                 stop = min(segment_last, period_last[max(start, 0)])
                 if run_open and start == run_last + 1 and start <= period_last[max(run_last, 0)]:
                     run_last = stop
@@ -224,8 +233,9 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, min_events
 def turnover_runs(offsets: np.ndarray, day: np.ndarray, cents: np.ndarray, veto: np.ndarray, window_days: int,
                   min_cents: int, min_events: int, last_day: int, period_last: np.ndarray) -> TurnoverRuns:
     """Runs of business days of one period whose trailing window of an account's events holds at least
-    ``min_cents`` of money and no vetoing event (at or above; an income in the window
-    vetoes the day).
+    ``min_cents`` of money not counting its largest event (no one payment makes the
+    turnover), in at least ``min_events`` events, and no vetoing event (at or above; an
+    income in the window vetoes the day).
 
     Parameters
     ----------

@@ -23,8 +23,8 @@ qualifying days with the window's events as evidence:
   (bank-local time). Disabled when every timestamp is at midnight (dates without times);
 - ``trafficking_no_livelihood`` — "deposits or withdrawals with no visible livelihood": a
   person's account whose cash turnover (cash in + cash out, integer cents) within
-  ``window_days`` is at least ``min_cash_turnover`` in at least ``min_cash_movements`` cash
-  deposits and withdrawals (frequent cash) while no transfer from an account typed
+  ``window_days``, not counting its largest movement, is at least ``min_cash_turnover``, in
+  at least ``min_cash_movements`` cash deposits and withdrawals (frequent cash), while no transfer from an account typed
   ``entity`` (a salary, a pension from a fund, a business's income) reached it in that
   window (:func:`flowgraph._kernels.trafficking.turnover_runs`). Disabled when no account
   is typed an entity. It cannot see incomes paid from accounts of unknown party type (an
@@ -453,8 +453,10 @@ class LivelihoodParams:
         Trailing window, business days (25: a month holds at most 23, so a monthly salary
         or pension always falls inside one).
     min_cash_turnover : float
-        Least cash turnover (cash in + cash out, home currency) within the window: 50,000
-        yuan. ILLUSTRATIVE, not a regulatory number: the amount of one large-value cash
+        Least cash turnover (cash in + cash out, home currency) within the window, not
+        counting its largest movement (the red flag is money that keeps moving: one
+        payment, such as a landlord's cash rent just under the reporting level, does not
+        make it): 50,000 yuan. ILLUSTRATIVE, not a regulatory number: the amount of one large-value cash
         report (LV-CASH, PBOC-2016) moved in cash within a month by a person with no
         visible income is far more than a household without earnings spends, and well
         above what the simulator's ordinary persons move.
@@ -501,8 +503,9 @@ def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), d
     """``trafficking_no_livelihood`` hits whose runs reach the scan range (module docstring).
 
     A person's account qualifies on a business day when its cash turnover within the
-    trailing ``window_days`` (cash paid in plus cash taken out, integer cents) is at least
-    ``min_cash_turnover`` in at least ``min_cash_movements`` movements, and no transfer from an account typed ``entity`` (a salary, a
+    trailing ``window_days`` (cash paid in plus cash taken out, integer cents), not counting
+    its largest movement, is at least ``min_cash_turnover``, in at least
+    ``min_cash_movements`` movements, and no transfer from an account typed ``entity`` (a salary, a
     pension from a fund, a business's income) reached it in that window.
 
     What it cannot see: incomes paid from accounts whose party type is unknown (an
