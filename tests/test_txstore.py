@@ -97,11 +97,12 @@ STEADY_ACCOUNTS = pd.DataFrame({"account_id": ["P", "E"], "customer_id": ["CP", 
 
 @pytest.mark.parametrize("cash_daily", [0.0, 3_000.0])
 def test_bytes_read_for_a_day_stay_flat_as_the_history_grows(tmp_path, cash_daily):
-    """However long the history (and a run that lasts all of it), a T+1 scan reads its
-    month and 2 L + 1 business days before it, and finds what a scan of the whole file does."""
+    """However long the history (and a run that lasts all of it), a T+1 scan reads 3 L + 1
+    business days before its day (its month began less than L days before), and finds what
+    a scan of the whole file does."""
     config = ScanConfig()
     read, found = {}, {}
-    for n_days in (70, 160):  # both longer than the window (2 L + 1 business days)
+    for n_days in (100, 200):  # both longer than the window (3 L + 1 business days)
         path, accounts = tmp_path / f"h{n_days}.csv", tmp_path / "accounts.csv"
         _steady_bank(n_days, cash_daily).to_csv(path, index=False)
         STEADY_ACCOUNTS.to_csv(accounts, index=False)
@@ -111,16 +112,16 @@ def test_bytes_read_for_a_day_stay_flat_as_the_history_grows(tmp_path, cash_dail
         as_of = store.days()[-1]
         window = store_window(store, config, as_of=as_of)
         read[n_days] = (len(window.files), sum(f.stat().st_size for f in window.files))
-        # a month (at most 23 business days), the window, holidays (a Golden Week)
-        assert len(window.files) <= 2 * lookback_days(config) + 1 + 23 + 10
+        # 3 L + 1 business days and the day, holidays (a Golden Week)
+        assert len(window.files) <= 3 * lookback_days(config) + 2 + 10
         found[n_days] = window.scanned.hits
         whole = run_scan(dataset, tmp_path / f"whole{n_days}", as_of=as_of, progress=False).hits
         pd.testing.assert_frame_equal(_hits(window.scanned.hits.assign(in_band=False)),
                                       _hits(whole.assign(in_band=False)), check_dtype=False)
         assert len(whole) == (1 if cash_daily else 0)
-    # the same window, give or take the days of the month before the scanned day and holidays
-    assert abs(read[70][0] - read[160][0]) <= 25
-    assert read[160][1] <= 2 * read[70][1]
+    # the same window: files differ only by the holidays inside it (the two end on different days)
+    assert abs(read[100][0] - read[200][0]) <= 2
+    assert read[200][1] <= 1.15 * read[100][1]
     if cash_daily:  # P's run of qualifying days, cut where the scanned day's month began
         for n_days, hits in found.items():
             live = hits[hits["typology"] == "trafficking_no_livelihood"]

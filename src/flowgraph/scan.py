@@ -309,16 +309,19 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     .. ``last_day`` (default: every stored day), needs, and find its hits: the same hits as
     a scan of the whole history (amounts converted with ``rates``, default the configuration's).
 
-    A first read takes ``2 L + 1`` business days before the first business day of the
-    month of the scan's first day (L = :func:`lookback_days`; runs never go on from one
-    month into the next: :mod:`flowgraph._kernels.runs`). Days in the first L of them are
+    A first read takes ``2 L + 1`` business days before the earliest first day a hit
+    reaching the scan can have (L = :func:`lookback_days`): the first business day of the
+    scan's first month (runs never go on from one month into the next:
+    :mod:`flowgraph._kernels.runs`) or L business days before the scan (a cluster's or a
+    chain's days), whichever is earlier. Days in the first L of them are
     computed from a cut window and may be wrong; day ``L`` onward is exact. A hit is
     trusted when its run starts at day ``2 L + 1`` or later: the day before its run is
     then exact (so the run truly starts there), and everything its evidence or a chain
     link reads (one window, L days) is exact too. When some hit's run starts earlier, the
     read goes back twice as far, until no run does or the store's first day is reached
     (a safety net: the month cut keeps every run after the first read's trusted start).
-    Reading is thus bounded by a month plus ``2 L + 1`` business days, not by the history.
+    A T+1 scan thus reads ``3 L + 1`` business days before its day (76 at the default
+    windows, where L = 25 exceeds a month's business days so far), however long the history.
     """
     clock = clock or Stopwatch()
     rates = rates or config.rates()
@@ -331,11 +334,15 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     end_day = str(scan_last)
     if not store.day_files(str(_business_day_before(calendar, scan_last, 1) + 1), end_day):
         end_day = next(d for d in stored if d > end_day)
-    margin = 2 * lookback_days(config) + 1
+    lookback = lookback_days(config)
+    margin = 2 * lookback + 1
+    # the earliest first day a hit reaching the scan can have: its month's (a run) or one
+    # window back (a cluster's or a chain's days)
     month_first = calendar.next_business_day(scan_first.astype("datetime64[M]").astype("datetime64[D]"))
+    anchor = min(month_first, _business_day_before(calendar, scan_first, lookback) if lookback else scan_first)
     back = margin
     while True:
-        start = _business_day_before(calendar, min(month_first, scan_first), back)
+        start = _business_day_before(calendar, anchor, back)
         complete = start <= first_stored
         read_from = stored[0] if complete else str(_business_day_before(calendar, start, 1) + 1)
         with clock("load"):
