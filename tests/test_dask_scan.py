@@ -128,6 +128,50 @@ def test_the_dask_scan_gives_the_single_process_hits_and_alerts(bank, single, cl
                                         for e in exported), check_dtype=False)
 
 
+def test_blocks_one_after_another_give_the_single_process_scan(bank, single, key_file, tmp_path, capsys):
+    """``--block-days`` without a cluster: the blocks run in this process (bounded memory),
+    without Dask, and give the one-process hits, alerts, exports and the case transactions
+    `flowgraph show` reads (read back from the store, as the blocks' graphs are gone)."""
+    from flowgraph.desk.evidence import case_transactions
+    from flowgraph.store import Store
+
+    _, store = bank
+    out = tmp_path / "blocks"
+    # Dask made unimportable: the path must not need it
+    code = subprocess.run([sys.executable, "-c", "import sys; sys.modules['dask'] = sys.modules['distributed'] = None; "
+                           "from flowgraph.cli import main; "
+                           f"sys.exit(main(['scan', {str(store.root)!r}, '--out', {str(out)!r}, '--block-days', "
+                           f"'{BLOCK_DAYS}', '--key-file', {str(key_file)!r}]))"],
+                          env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, text=True)
+    assert code.returncode == 0, code.stderr
+    for name, key in (("hits.parquet", "hit_id"), ("alerts.parquet", "alert_id")):
+        exported = [pd.read_parquet(folder / name) for folder in (out, Path(single.paths["manifest"]).parent)]
+        own = [c for c in exported[0].columns if "run_id" in c]
+        pd.testing.assert_frame_equal(*(e.drop(columns=own).sort_values(key).reset_index(drop=True)
+                                        for e in exported), check_dtype=False)
+    kept = [case_transactions(Store(folder / "store.sqlite", create=False))
+            for folder in (out, Path(single.paths["manifest"]).parent)]
+    assert len(kept[1]) > 100
+    pd.testing.assert_frame_equal(*(k.sort_values("txn_id").reset_index(drop=True) for k in kept), check_dtype=False)
+
+
+def test_a_long_store_range_is_scanned_in_blocks(bank, single, key_file, tmp_path, monkeypatch):
+    """run_scan takes the block path for a store range longer than MAX_BLOCK_DAYS (lowered
+    here: a real one is half a year) and finds the one-process hits."""
+    import flowgraph.dask_scan
+
+    _, store = bank
+    monkeypatch.setattr("flowgraph.scan.MAX_BLOCK_DAYS", 10)
+    taken = []
+    monkeypatch.setattr(flowgraph.dask_scan, "_run_blocks_here",
+                        lambda *a, _here=flowgraph.dask_scan._run_blocks_here: taken.append(a[2]) or _here(*a))
+    result = run_scan(store.root, tmp_path / "long", key_file=key_file, progress=False)
+    assert taken and len(taken[0]) >= 1  # the blocks ran here
+    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
+    assert run_scan(store.root, tmp_path / "day", as_of=store.days()[-1], key_file=key_file, progress=False) \
+        and len(taken) == 1  # a T+1 day is one window, never blocks
+
+
 def _busy_worker_killer(client, killed: list):
     """An ``on_block`` callback that, the first time a block comes back, kills a worker that
     is running another one — from outside, as an operator or the OOM killer would: the
@@ -229,7 +273,6 @@ def test_dask_missing_exits_2_with_the_pip_command(bank, tmp_path):
     (["--dask", "tcp://127.0.0.1:9"], "--dask tcp://127.0.0.1:9"),  # nobody listens on the discard port
     (["--dask", "nonsense://scheduler"], "--dask nonsense://scheduler"),
     (["--dask", "tcp://127.0.0.1:9", "--workers", "2"], "not both"),
-    (["--block-days", "5"], "--dask SCHEDULER_ADDRESS"),
     (["--workers", "0"], "--workers"),
     (["--workers", "2", "--as-of", "2024-09-10", "--from", "2024-09-02"], "--as-of"),
     (["--from", "2024-10-01", "--to", "2024-09-20"], "is after --to"),

@@ -222,8 +222,10 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
 @click.option("--workers", "n_workers", type=click.IntRange(min=1),
               help="Scan a transaction store on a local Dask cluster of N single-threaded worker processes.")
 @click.option("--block-days", type=click.IntRange(min=1),
-              help="With --dask/--workers: business days per task [default: two blocks per worker, "
-                   "21..120 days at the default windows].")
+              help="Scan a store's range in blocks of this many business days: tasks with --dask/--workers "
+                   "[default: two blocks per worker, 51..120 days at the default windows], else one after "
+                   "another in this process, which holds one block at a time [default: ranges over 120 "
+                   "business days, in blocks of 120].")
 @_input_options
 @click.option("--reveal-ids", is_flag=True,
               help="Write real account/customer ids into the exports (logged in the store's audit table).")
@@ -260,14 +262,17 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
         if not is_store(input_path):
             raise ConfigError(f"--dask/--workers/--block-days scan a transaction store, and INPUT {input_path} is "
                               f"not one. Fix: flowgraph ingest {input_path} --into STORE, then scan STORE.")
-        from .dask_scan import connect, dask_scan  # Dask is an optional extra: imported only here
+        from .dask_scan import block_scan, connect, dask_scan  # Dask itself is imported only by connect
 
         # a bad day is refused before a cluster is started
         store_scan_days(TransactionStore.open(input_path, "INPUT"), config.calendar(), **days)
-        with connect(dask_address, n_workers) as client:
-            result = dask_scan(client, input_path, out, config, **days, block_days=block_days,
-                               store_path=store_path, reveal_ids=reveal_ids, key_file=key_file, wait_s=wait_s,
-                               stopwatch=clock, rates=rates)
+        options = dict(**days, block_days=block_days, store_path=store_path, reveal_ids=reveal_ids,
+                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
+        if dask_address is None and n_workers is None:  # blocks one after another in this process
+            result = block_scan(input_path, out, config, **options)
+        else:
+            with connect(dask_address, n_workers) as client:
+                result = dask_scan(client, input_path, out, config, **options)
         _print_scan(result, out)
         return
     if is_store(input_path):  # read a window of days at a time, already validated

@@ -1,14 +1,15 @@
 """Scans of a transaction store on a Dask cluster (issue 14): the distributed variant of
 :func:`flowgraph.scan.run_scan`, beside it as stumpy's ``stumped(client, ...)`` is beside
-``stump``. Dask is an optional extra (``pip install 'flowgraph[dask]'``); nothing else in
-flowgraph imports this module, and this module imports Dask only inside :func:`connect`.
+``stump``. Dask is an optional extra (``pip install 'flowgraph[dask]'``); this module
+imports Dask only inside :func:`connect` and :func:`_run_blocks` with a client, so a scan
+in one process may use it without Dask: :func:`block_scan` runs the same blocks one after
+another (a long range of a store in bounded memory).
 
 **How the work is split.** The scan's business days are cut into blocks of ``block_days``
 (:func:`default_block_days`). Each block is one Dask task, given only the store's path, the
 configuration and the block's first and last day: on a worker it reads from the store the
-block plus its trailing window (:func:`~flowgraph.scan.store_window`: 2 L + 1 business days
-before the first business day of its first day's month, as no run goes on from one month
-into the next), builds the graph, runs the detectors' numba
+block plus the window before it (:func:`~flowgraph.scan.store_window`: 3 L + 1 business
+days at the default windows, as no run goes on from one month into the next), builds the graph, runs the detectors' numba
 kernels for the block's days (:func:`~flowgraph.scan.scan_hits`) and returns its hit table
 (pandas, evidence in list columns), the ids of the band hits it set aside, the pass-through
 runs it traced and a digest of each partition file it read. The driver merges the blocks
@@ -39,6 +40,7 @@ itself); their hits and alerts are the same.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from contextlib import contextmanager
@@ -51,11 +53,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from .calendar import BusinessCalendar
+from .desk.evidence import keep_case_transactions_from_store
 from .detectors.pass_through import stale_chains
 from .errors import ConfigError
 from .money import RateTable
-from .scan import (ScannedHits, ScanResult, Stopwatch, _run, absorbed_clusters, lookback_days, output_folder,
-                   store_scan_days, store_window)
+from .scan import (MAX_BLOCK_DAYS, ScannedHits, ScanResult, Stopwatch, _run, absorbed_clusters, lookback_days,
+                   output_folder, store_scan_days, store_window)
 from .scan_config import ScanConfig
 from .store import Store
 from .txstore import TransactionStore
@@ -63,7 +66,7 @@ from .txstore import TransactionStore
 PIP_COMMAND = "pip install 'flowgraph[dask]'"
 #: Longest default block (about half a year of business days): a worker holds at most this
 #: many days of transactions plus the trailing window, however long the scan.
-MAX_DEFAULT_BLOCK_DAYS = 120
+MAX_DEFAULT_BLOCK_DAYS = MAX_BLOCK_DAYS
 #: How long to wait for a scheduler at ``--dask ADDRESS`` to answer.
 CONNECT_TIMEOUT_S = 10
 
@@ -79,11 +82,13 @@ class BlockResult:
     read_days: tuple[np.datetime64, np.datetime64]
 
 
-def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: str) -> BlockResult:
+def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: str,
+               rates: RateTable | None = None) -> BlockResult:
     """The hits of business days ``first_day .. last_day`` of the store at ``store_root``,
-    read straight from the store on the worker that runs this (one Dask task)."""
+    read straight from the store on the worker that runs this (one Dask task), amounts
+    converted with ``rates`` (default: the configuration's)."""
     window = store_window(TransactionStore.open(store_root, "the store"), config, first_day=first_day,
-                          last_day=last_day)
+                          last_day=last_day, rates=rates)
     files = {f.parent.name.removeprefix("day="): (pq.read_metadata(f).num_rows, _file_digest(f))
              for f in window.files}
     days = window.graph.business_days
@@ -151,9 +156,10 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
 
     Parameters
     ----------
-    client : distributed.Client
+    client : distributed.Client or None
         The cluster (:func:`connect`). Its workers need flowgraph installed and the store's
-        path readable.
+        path readable. None: the blocks run one after another in this process, which then
+        holds one block's days at a time (:func:`block_scan`).
     txstore : path
         A transaction store (``flowgraph ingest INPUT --into STORE``).
     out, config, as_of, first_day, last_day, store_path, reveal_ids, key_file, progress, wait_s
@@ -169,8 +175,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     stopwatch : Stopwatch, optional
         Times the stages (``timings_s`` in the manifest; ``blocks`` is the cluster's part).
     rates : RateTable, optional
-        Exchange rates (default: the configuration's); each block's graph converts with the
-        configuration's, which the workers read themselves.
+        Exchange rates (default: the configuration's), sent to every block.
 
     Raises
     ------
@@ -187,13 +192,15 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     first, last, mode = store_scan_days(tx, calendar, as_of, first_day, last_day)
     days = calendar.business_days(first, last)
     if block_days is None:
-        block_days = default_block_days(len(days), sum(client.nthreads().values()), lookback_days(config))
+        threads = 1 if client is None else sum(client.nthreads().values())
+        block_days = default_block_days(len(days), threads, lookback_days(config))
     elif isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1:
         raise ConfigError(f"The 'block_days' parameter of dask_scan must be an int in the range [1, inf). "
                           f"Got {block_days!r} instead.")
     blocks = day_blocks(days, block_days)
     with clock("blocks"):
-        results = _run_blocks(client, str(Path(txstore).resolve()), config, blocks, retries, progress, on_block)
+        results = _run_blocks(client, str(Path(txstore).resolve()), config, blocks, retries, progress, on_block,
+                              rates)
     scanned = merge_blocks([r.scanned for r in results])
     files = {}
     for r in results:
@@ -207,17 +214,33 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
         with store.lock(wait_s):
             return _run(store, graph, config, out, int(graph.day_index_of([first])[0]),
                         int(graph.day_index_of([last])[0]), mode, as_of, reveal_ids, key_file, progress, None,
-                        clock, rates or config.rates(), scanned, fingerprint=f"{n_rows}-{digest.hexdigest()}")
+                        clock, rates or config.rates(), scanned, fingerprint=f"{n_rows}-{digest.hexdigest()}",
+                        keep_cases=functools.partial(keep_case_transactions_from_store, txstore=tx, config=config,
+                                                     rates=rates or config.rates()))
     finally:
         store.close()
 
 
+def block_scan(txstore: str | Path, out: str | Path, config: ScanConfig | None = None, **options) -> ScanResult:
+    """:func:`dask_scan` without a cluster: a range of a transaction store scanned in blocks
+    of business days one after another in this process, so memory holds one block (its
+    days and the window before them) however long the range; the same hits, alerts and
+    exports as a scan of the whole range at once. :func:`flowgraph.scan.run_scan` takes
+    this path for a store range longer than :data:`MAX_DEFAULT_BLOCK_DAYS` business days;
+    ``flowgraph scan STORE --block-days N`` chooses the block. Imports no Dask."""
+    return dask_scan(None, txstore, out, config, **options)
+
+
 def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], retries: int,
-                progress: bool, on_block: Callable[[int], None] | None) -> list[BlockResult]:
-    """Every block's result, in block order; a task's error is raised here."""
+                progress: bool, on_block: Callable[[int], None] | None, rates: RateTable | None = None
+                ) -> list[BlockResult]:
+    """Every block's result, in block order; a task's error is raised here. Without a
+    client, the blocks run one after another in this process (:func:`block_scan`)."""
+    if client is None:
+        return _run_blocks_here(store_root, config, blocks, progress, on_block, rates)
     from distributed import KilledWorker, as_completed
 
-    futures = [client.submit(scan_block, store_root, config, first, last, retries=retries, pure=False,
+    futures = [client.submit(scan_block, store_root, config, first, last, rates, retries=retries, pure=False,
                              key=f"flowgraph-block-{first}-{last}-{i}") for i, (first, last) in enumerate(blocks)]
     number = {f.key: i for i, f in enumerate(futures)}
     results: list[BlockResult | None] = [None] * len(blocks)
@@ -235,6 +258,23 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
     finally:
         bar.close()
         client.cancel(futures)
+    return results
+
+
+def _run_blocks_here(store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], progress: bool,
+                     on_block: Callable[[int], None] | None, rates: RateTable | None) -> list[BlockResult]:
+    """Every block's result, computed in this process one block at a time: only one
+    block's days (and the window before them) are in memory at once."""
+    results = []
+    bar = _progress_bar(len(blocks), progress, f"scan {blocks[0][0]}..{blocks[-1][1]}")
+    try:
+        for i, (first, last) in enumerate(blocks):
+            results.append(scan_block(store_root, config, first, last, rates))
+            bar.update(1)
+            if on_block is not None:
+                on_block(i)
+    finally:
+        bar.close()
     return results
 
 

@@ -290,6 +290,12 @@ def day_fields(params_type: type) -> tuple[str, ...]:
                  if isinstance(c, Interval) and c.high == MAX_WINDOW_DAYS)
 
 
+#: A range of a transaction store longer than this many business days is scanned in blocks
+#: of at most as many, one after another (:func:`flowgraph.dask_scan.block_scan`), so memory
+#: holds one block and the window before it however long the range (half a year of days).
+MAX_BLOCK_DAYS = 120
+
+
 @dataclass
 class StoreWindow:
     """The days a scan of a store read, its graph, its hits and the scan's day indices."""
@@ -357,6 +363,13 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         if complete or earliest is None or len(calendar.business_days(start, earliest)) > margin:
             return StoreWindow(dataset, graph, scanned, days, store.day_files(read_from, end_day), mode)
         back *= 2
+
+
+def _long_range(store: TransactionStore, config: ScanConfig, first_day: str | None, last_day: str | None) -> bool:
+    """Whether a range scan of ``store`` spans more than :data:`MAX_BLOCK_DAYS` business days."""
+    calendar = config.calendar()
+    first, last, _ = store_scan_days(store, calendar, None, first_day, last_day)
+    return len(calendar.business_days(first, last)) > MAX_BLOCK_DAYS
 
 
 def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None, first_day: str | None = None,
@@ -560,6 +573,13 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
     window, given = None, isinstance(dataset, Dataset)
+    if not isinstance(dataset, Dataset) and is_store(dataset) and as_of is None and \
+            _long_range(TransactionStore.open(dataset, "INPUT"), config, first_day, last_day):
+        from .dask_scan import block_scan  # no Dask: the blocks run one after another here
+
+        return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
+                          reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
+                          stopwatch=clock, rates=rates)
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock, first_day, last_day,
                               rates)
@@ -597,7 +617,8 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
 
 
 def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
-         on_chunk, clock, rates, scanned: ScannedHits | None, fingerprint: str) -> ScanResult:
+         on_chunk, clock, rates, scanned: ScannedHits | None, fingerprint: str,
+         keep_cases: Callable | None = None) -> ScanResult:
     # of the graph only its days, calendar and size are used: a Dask scan, whose graphs were
     # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
@@ -626,10 +647,12 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
     from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)
-    # what `flowgraph show` lists and draws (flowgraph.desk.evidence); a Dask scan's graphs
-    # stayed on its workers, so it keeps none
-    keep_cases = functools.partial(keep_case_transactions, store, graph, run_id) \
-        if isinstance(graph, TransactionGraph) else None
+    # what `flowgraph show` lists and draws (flowgraph.desk.evidence); a scan in blocks, whose
+    # graphs are gone, gives ``keep_cases(store, run_id, run_hits, alerts, edges)`` that reads them back
+    if keep_cases is None and isinstance(graph, TransactionGraph):
+        keep_cases = functools.partial(keep_case_transactions, store, graph, run_id)
+    elif keep_cases is not None:
+        keep_cases = functools.partial(keep_cases, store, run_id)
     if from_memory:
         changes, run_hits, alerts, checks, tables = _alerts_while_committing(
             store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock, keep_cases)

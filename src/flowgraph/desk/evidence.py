@@ -183,6 +183,59 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
     return len(edges)
 
 
+#: Calendar days of a transaction store read at a time while collecting case transactions.
+READ_DAYS_AT_ONCE = 31
+
+
+def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame, alerts: pd.DataFrame,
+                                      evidence_edges: pa.Array | None = None, *, txstore, config, rates) -> int:
+    """:func:`keep_case_transactions` for a scan of a transaction store whose graphs are
+    gone (blocks run on Dask workers, or one after another): the transactions a case file
+    may show — every evidence transaction of the run's hits in raised alerts and of its
+    large-value hits, and the subjects' own transactions around their windows — are read
+    back from ``txstore`` :data:`READ_DAYS_AT_ONCE` days at a time and filtered, and a
+    graph of them alone (``config``'s calendar and rule set, ``rates``) picks the same
+    transactions as the scan's graph would. ``evidence_edges`` is not used (the ids are
+    those of the blocks' graphs)."""
+    from ..store import parse_json_lists as _lists
+
+    raised = set(h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids)
+    hits = run_hits[run_hits["hit_id"].isin(raised) | run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES)]
+    earlier = raised - set(run_hits["hit_id"])
+    frames = [hits[["subject", "txn_ids", "window_start", "window_end"]]]
+    if earlier:
+        old = store.query("SELECT subject, txn_ids, window_start, window_end FROM hits "
+                          "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(earlier))])
+        old["txn_ids"] = _lists(old["txn_ids"].tolist())
+        frames.append(old)
+    wanted = pd.concat(frames, ignore_index=True)
+    if wanted.empty:  # no raised alert, no large-value hit: no case file to show
+        return 0
+    subjects = pa.array(sorted(set(wanted["subject"].astype(str))), pa.string())
+    evidence = id_list_array(wanted["txn_ids"]).flatten().cast(pa.string()).unique()
+    # a business day is at most a few calendar days: CONTEXT_DAYS business days fit in 3x + 10
+    margin = np.timedelta64(3 * CONTEXT_DAYS + 10, "D")
+    first = pd.to_datetime(wanted["window_start"]).min().to_datetime64().astype("datetime64[D]") - margin
+    last = pd.to_datetime(wanted["window_end"]).max().to_datetime64().astype("datetime64[D]") + margin
+    parts = []
+    for lo in np.arange(first, last + 1, READ_DAYS_AT_ONCE):
+        hi = min(lo + READ_DAYS_AT_ONCE - 1, last)
+        table = txstore.read_days(str(lo), str(hi))
+        if table.num_rows == 0:
+            continue
+        keep = pc.or_(pc.or_(pc.is_in(table["src_account"], value_set=subjects),
+                             pc.is_in(table["dst_account"], value_set=subjects)),
+                      pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence))
+        parts.append(table.filter(pc.fill_null(keep, False)))
+    if not parts:
+        return 0
+    rows = pa.concat_tables(parts, promote_options="permissive").to_pandas()
+    accounts = txstore.accounts()
+    graph = build_graph(rows, None if accounts is None or accounts.num_rows == 0 else accounts.to_pandas(),
+                        config.calendar(), config.rules.home_currency, config.rules.foreign_currency, rates)
+    return keep_case_transactions(store, graph, run_id, run_hits, alerts)
+
+
 def _account_names(graph: TransactionGraph, index: np.ndarray) -> pa.Array:
     """User account ids of dense indices (null for the missing side of a cash edge)."""
     index = np.asarray(index, np.int64)
