@@ -76,7 +76,8 @@ BAD = {
     },
     ManyAccountsParams: {"rule_set": (2016, "x"), "window_days": ("20", 0), "min_accounts": (4.0, 1)},
     SharedContactParams: {"rule_set": (None, ""), "window_days": (20.5, 251), "min_customers": ("5", 1_001)},
-    LivelihoodParams: {"rule_set": (2016, "x"), "window_days": ([25], 0), "min_cash_turnover": ("50000", 0.0)},
+    LivelihoodParams: {"rule_set": (2016, "x"), "window_days": ([25], 0), "min_cash_turnover": ("50000", 0.0),
+                       "min_cash_movements": (5.0, 0)},
     ModelConfig: {
         "weights": ([("fan_in", 1.0)], {"fan_in": -1.0}), "alert_threshold": ("1", -0.5),
         "tolerance_band": ("0.2", 0.95), "band_weight": (True, 1.5), "utilisation_weight": ("0.5", math.inf),

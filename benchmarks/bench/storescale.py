@@ -9,8 +9,9 @@ a. ``flowgraph simulate --into STORE``: the store every scan below reads;
 b. ``flowgraph ingest BANK/transactions.parquet --into NEW_STORE``: ingest speed (the file
    from ``flowgraph simulate --out``, made untimed; only where the in-memory simulator fits,
    ``--ingest-max``);
-c. ``flowgraph scan STORE``: range scan of every stored day, one process (only up to
-   ``--single-max``: its graph holds the whole range);
+c. ``flowgraph scan STORE``: range scan of every stored day, one process (a range over
+   120 business days runs in blocks of 120, one after another: ``flowgraph.dask_scan.block_scan``;
+   ``--single-max`` skips it above that many transactions, default never);
 d. ``flowgraph scan STORE --as-of LAST``: T+1 of the store's last business day; at sizes
    above the smallest also of the business day whose history is as long as the smallest
    bank's (same store, same customers: the same window, a shorter history);
@@ -21,8 +22,9 @@ f. ``flowgraph scan STORE --workers 2 --as-of LAST``: T+1 on the cluster.
 = size / 61.8, the harness's scaling) and proportionally more business days (60 at the
 smallest), so every day, and so every T+1 window, is the same size whatever the history:
 1e7 is the harness's 60-day bank, 1e8 the same bank over 600 business days (about 2.4
-years). A scan's memory is bounded by its window (the scanned days plus 2 L + 1 = 51
-business days before them, L = 25 the longest detector window), not by the history.
+years). A scan's memory is bounded by its window (the scanned days plus 3 L + 1 = 76
+business days before them, L = 25 the longest detector window: runs end with their month),
+not by the history.
 
 Each scan writes into a new ``--out`` folder with its own run store. Run from
 ``benchmarks/``: ``python -m bench.storescale --sizes 10000000 100000000``. Stores are kept
@@ -74,9 +76,9 @@ DEFAULT_START_MAX_DAYS = 300
 #: Seconds between two samples of the process tree's memory.
 SAMPLE_S = 0.2
 WORKERS = 2
-#: Single-process range scans above this many transactions are not run: the graph of the
-#: whole range would not fit (3.5 GiB per 1e7 at 60 days in the harness, ~35 GiB at 1e8).
-SINGLE_MAX_TXNS = 30_000_000
+#: Single-process range scans above this many transactions are not run (--single-max): none
+#: by default, since a range longer than 120 business days runs in blocks of 120.
+SINGLE_MAX_TXNS = 10**12
 #: The in-memory simulator (the ingest step's input file) above this size would not fit
 #: (2 GiB per 1e7 in results/simstore.md, ~20 GiB at 1e8 plus the writer).
 INGEST_MAX_TXNS = 30_000_000
@@ -269,16 +271,15 @@ def run_size(n_txns: int, args, env: dict, work: Path, tmp: Path) -> dict:
     if rows <= args.single_max:
         scan("c range", [], "range", rows)
     else:
-        size["skipped"].append({"step": "c range, one process", "reason": f"{rows:,} transactions: the graph of the "
-                                f"whole range would need ~{3.5 * rows / 1e7:.0f} GiB (3.5 GiB per 1e7 at 60 days, "
-                                "results/harness.md) on a 24 GB machine; the range is scanned on the cluster (e)"})
+        size["skipped"].append({"step": "c range, one process", "reason": f"{rows:,} transactions: above "
+                                f"--single-max {args.single_max:,}"})
     window = _window_rows(store, scan_days, len(scan_days) - 1)
     scan("d T+1", ["--as-of", scan_days[-1]], "T+1", window)
     smallest_days = bank_params(args.base_txns, args.base_txns)["days"]
     if len(scan_days) > smallest_days:
         day = scan_days[smallest_days - 1]
         scan("d2 T+1-early", ["--as-of", day], "T+1", _window_rows(store, scan_days, smallest_days - 1))
-    block = args.block_days or (LARGE_BLOCK_DAYS if rows > args.single_max else None)
+    block = args.block_days or (LARGE_BLOCK_DAYS if rows > 30_000_000 else None)
     extra = ["--block-days", str(block)] if block else []
     scan("e range-dask", ["--workers", str(WORKERS), *extra], "range", rows)
     size["block_days"] = block
@@ -286,8 +287,9 @@ def run_size(n_txns: int, args, env: dict, work: Path, tmp: Path) -> dict:
     return size
 
 
-#: Business days a T+1 scan reads before its day (2 L + 1, L = 25 at the defaults).
-WINDOW_BUSINESS_DAYS = 51
+#: Business days a T+1 scan reads before its day (3 L + 1, L = 25 at the defaults: the
+#: earliest first day of a hit reaching the day is L before it, and 2 L + 1 are read before that).
+WINDOW_BUSINESS_DAYS = 76
 
 
 def _window_rows(store: Path, scan_days: list[str], index: int) -> int:

@@ -1,0 +1,112 @@
+"""T+1 and range scans of one existing transaction store, as users run them (issue 14, item 5):
+is a T+1 bounded by its window whatever the history, and does a long range fit in memory?
+
+Each step is a fresh ``python -m flowgraph.cli scan STORE ...`` process, timed with its peak
+RSS and its process tree's (:func:`bench.storescale.measured`):
+
+- ``T+1 day N`` for business days given by index (``--days``, default: the 60th, the middle
+  and the last business day of the store): each reads the same 3 L + 1 = 76 business days
+  before its day once the history is longer than that, so their time and memory should not
+  grow with N;
+- ``range``: every stored business day in one process (a range over 120 business days runs
+  in blocks of 120, one after another, ``flowgraph.dask_scan.block_scan``); ``--no-range``
+  skips it.
+
+The store is any ``flowgraph simulate --into`` or ``ingest --into`` result; its simulation
+parameters are recorded when it has them. Run from ``benchmarks/``:
+``python -m bench.storebound STORE [--days 59 299 -1] [--no-range]``. Results:
+``results/storebound.json`` and ``.md`` (``--results``), stamped with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .common import BENCH_DIR, REPO, RESULTS_DIR, child_env, fmt, machine_stamp, md_table, results_header, write_json
+from .storescale import GIB, _window_rows, business_days, measured, store_rows
+
+
+def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float) -> dict:
+    """Every step on ``store`` (see the module docstring)."""
+    rows, days = store_rows(store)
+    scan_days = business_days(days)
+    params = store / "simulation" / "params.json"
+    payload = {"store": str(store), "n_txns": rows, "business_days": len(scan_days), "first_day": scan_days[0],
+               "last_day": scan_days[-1], "bank": json.loads(params.read_text())["params"] if params.exists() else None,
+               "steps": []}
+    with tempfile.TemporaryDirectory(prefix="storebound-") as folder:
+        env = child_env(f"{REPO / 'src'}:{BENCH_DIR}", Path(folder) / "key")
+
+        def scan(step: str, extra: list[str], n_scanned: int, kind: str):
+            out = Path(folder) / "out"
+            record = measured(step, ["scan", str(store), "--out", str(out), *extra], env, timeout_s, out)
+            record.update(kind=kind, scanned_txns=n_scanned,
+                          txn_per_s=n_scanned / record["wall_s"] if record["returncode"] == 0 else None)
+            payload["steps"].append(record)
+            shutil.rmtree(out, ignore_errors=True)
+
+        for index in day_indices:
+            i = index % len(scan_days)
+            scan(f"T+1 day {i + 1}", ["--as-of", scan_days[i]], _window_rows(store, scan_days, i), "T+1")
+        if with_range:
+            scan("range", [], rows, "range")
+    return payload
+
+
+def write_results(payload: dict, results: Path) -> None:
+    write_json(results / "storebound.json", payload)
+    b = payload["bank"] or {}
+    lines = [*results_header("T+1 and range scans of one transaction store (issue 14, item 5)", payload),
+             f"Store: {payload['n_txns']:,} transactions, {payload['business_days']} business days "
+             f"{payload['first_day']} .. {payload['last_day']}"
+             + (f" (`flowgraph simulate --seed {b['seed']} --customers {b['n_customers']} --days {b['n_days']} "
+                f"--start {b['start']} --into STORE`)" if b else "") + ".", "",
+             "Each step is a fresh `python -m flowgraph.cli scan` process. Read = the transactions of the scanned "
+             "days and the 76 business days before the first (T+1), or of every day (range); txn/s counts the "
+             "transactions read by a T+1 and every transaction by a range.", ""]
+    rows = []
+    for st in payload["steps"]:
+        t = st.get("timings_s") or {}
+        manifest = st.get("manifest") or {}
+        rows.append([st["step"], "`flowgraph " + " ".join(a if "/" not in a else Path(a).name for a in st["args"]) + "`",
+                     "ok" if st["returncode"] == 0 else f"exit {st['returncode']}", fmt(st["wall_s"]),
+                     fmt(manifest.get("n_transactions")), fmt(st.get("txn_per_s")),
+                     fmt(st["peak_rss_bytes"], scale=1 / GIB), fmt(st["peak_tree_rss_bytes"], scale=1 / GIB),
+                     fmt(manifest.get("n_hits")), ", ".join(f"{k} {v:.1f}" for k, v in t.items())])
+    lines += md_table(["step", "command", "", "wall s", "txns read", "txn/s", "peak RSS GiB", "tree GiB", "hits",
+                       "stages s"], rows)
+    if payload.get("findings"):
+        lines += ["", "## Findings", "", payload["findings"].strip()]
+    (results / "storebound.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("store", type=Path)
+    parser.add_argument("--days", type=int, nargs="+", default=None,
+                        help="Business-day indices of the T+1 scans (negative from the end) [default: 59, middle, -1].")
+    parser.add_argument("--no-range", action="store_true")
+    parser.add_argument("--timeout-s", type=float, default=3_600)
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--rewrite", action="store_true", help="Only write the markdown again from the JSON.")
+    args = parser.parse_args(argv)
+    if args.rewrite:
+        write_results(json.loads((args.results / "storebound.json").read_text()), args.results)
+        return
+    _, days = store_rows(args.store)
+    n = len(business_days(days))
+    payload = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "command": " ".join(["bench.storebound", *(argv if argv is not None else sys.argv[1:])]),
+               "machine": machine_stamp()}
+    payload.update(run(args.store, args.days or [59, n // 2, -1], not args.no_range, args.timeout_s))
+    write_results(payload, args.results)
+
+
+if __name__ == "__main__":
+    main()
