@@ -32,7 +32,7 @@ from .common import BENCH_DIR, REPO, RESULTS_DIR, child_env, fmt, machine_stamp,
 from .storescale import GIB, _window_rows, business_days, measured, store_rows
 
 
-def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float) -> dict:
+def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float, block_days: int | None = None) -> dict:
     """Every step on ``store`` (see the module docstring)."""
     rows, days = store_rows(store)
     scan_days = business_days(days)
@@ -55,7 +55,7 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float)
             i = index % len(scan_days)
             scan(f"T+1 day {i + 1}", ["--as-of", scan_days[i]], _window_rows(store, scan_days, i), "T+1")
         if with_range:
-            scan("range", [], rows, "range")
+            scan("range", ["--block-days", str(block_days)] if block_days else [], rows, "range")
     return payload
 
 
@@ -89,9 +89,13 @@ def write_results(payload: dict, results: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store", type=Path)
-    parser.add_argument("--days", type=int, nargs="+", default=None,
+    parser.add_argument("--days", type=int, nargs="*", default=None,
                         help="Business-day indices of the T+1 scans (negative from the end) [default: 59, middle, -1].")
     parser.add_argument("--no-range", action="store_true")
+    parser.add_argument("--block-days", type=int, default=None,
+                        help="The range's block in business days [default: flowgraph's, 120 for a long range].")
+    parser.add_argument("--keep-from", type=Path, default=None,
+                        help="A storebound.json whose steps are kept (listed first, not run again).")
     parser.add_argument("--timeout-s", type=float, default=3_600)
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     parser.add_argument("--rewrite", action="store_true", help="Only write the markdown again from the JSON.")
@@ -104,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     payload = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                "command": " ".join(["bench.storebound", *(argv if argv is not None else sys.argv[1:])]),
                "machine": machine_stamp()}
-    payload.update(run(args.store, args.days or [59, n // 2, -1], not args.no_range, args.timeout_s))
+    kept = json.loads(args.keep_from.read_text())["steps"] if args.keep_from else []
+    payload.update(run(args.store, args.days if args.days is not None else [59, n // 2, -1], not args.no_range,
+                       args.timeout_s, args.block_days))
+    payload["steps"] = [{**k, "kept_from": str(args.keep_from)} for k in kept] + payload["steps"]
     write_results(payload, args.results)
 
 

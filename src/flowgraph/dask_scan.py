@@ -43,6 +43,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,8 +225,8 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
 
 def block_scan(txstore: str | Path, out: str | Path, config: ScanConfig | None = None, **options) -> ScanResult:
     """:func:`dask_scan` without a cluster: a range of a transaction store scanned in blocks
-    of business days one after another in this process, so memory holds one block (its
-    days and the window before them) however long the range; the same hits, alerts and
+    of business days one after another (each in a child process of its own), so memory
+    holds one block (its days and the window before them) however long the range; the same hits, alerts and
     exports as a scan of the whole range at once. :func:`flowgraph.scan.run_scan` takes
     this path for a store range longer than :data:`MAX_DEFAULT_BLOCK_DAYS` business days;
     ``flowgraph scan STORE --block-days N`` chooses the block. Imports no Dask."""
@@ -263,16 +265,21 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
 
 def _run_blocks_here(store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], progress: bool,
                      on_block: Callable[[int], None] | None, rates: RateTable | None) -> list[BlockResult]:
-    """Every block's result, computed in this process one block at a time: only one
-    block's days (and the window before them) are in memory at once."""
+    """Every block's result, one block at a time, each in a fresh child process (spawned,
+    one task each) that ends with its block: only one block's days (and the window before
+    them) are in memory at once, and what the block's graph took goes back to the system
+    with the child (a long-lived process keeps freed pages of many small objects). Only
+    the block's hits come back. An error of a block is raised here."""
     results = []
     bar = _progress_bar(len(blocks), progress, f"scan {blocks[0][0]}..{blocks[-1][1]}")
     try:
-        for i, (first, last) in enumerate(blocks):
-            results.append(scan_block(store_root, config, first, last, rates))
-            bar.update(1)
-            if on_block is not None:
-                on_block(i)
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                 max_tasks_per_child=1) as pool:
+            for i, (first, last) in enumerate(blocks):
+                results.append(pool.submit(scan_block, store_root, config, first, last, rates).result())
+                bar.update(1)
+                if on_block is not None:
+                    on_block(i)
     finally:
         bar.close()
     return results

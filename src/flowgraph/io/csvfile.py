@@ -315,15 +315,22 @@ def read_csv_table(path: str | Path, encoding: str | None = None, delimiter: str
         raise DataError(f"{path}: the file is empty: no header and no rows. "
                         "Fix: export the table again with its header row.")
     text = _utf8(path, data, encoding, chosen)
+    delimiter, names, body_start = _header(path, text, delimiter, duplicate_columns)
+    return _parse_lines(path, text[body_start:], delimiter, names, 0, data, encoding, chosen)
+
+
+def _header(path: Path, text: np.ndarray, delimiter: str | None, duplicate_columns: str
+            ) -> tuple[str, list[str], int]:
+    """The delimiter (sniffed when None), the column names and where the body starts, from
+    the start of a file's UTF-8 text; a DataError when there is no header row."""
     header_line, body_start = _header_line(text)
     if not header_line.strip():
         raise DataError(f"{path}: the file has no header row (only blank lines). "
                         "Fix: export the table again with its header row.")
     if delimiter is None:
         delimiter = sniff_delimiter(text[:SNIFF_BYTES].tobytes().decode("utf-8", errors="replace"))
-    header = [name.strip() for name in _fields(header_line, delimiter)]
-    names = _column_names(header, path, duplicate_columns)
-    return _parse_lines(path, text[body_start:], delimiter, names, 0, data, encoding, chosen)
+    names = _column_names([name.strip() for name in _fields(header_line, delimiter)], path, duplicate_columns)
+    return delimiter, names, body_start
 
 
 def _parse_lines(path: Path, body: np.ndarray, delimiter: str, names: list[str], rows_before: int,
@@ -494,13 +501,7 @@ def iter_csv_batches(path: str | Path, encoding: str | None = None, delimiter: s
         raise DataError(f"{path}: the file is empty: no header and no rows. "
                         "Fix: export the table again with its header row.")
     text = np.concatenate(first)
-    header_line, body_start = _header_line(text)
-    if not header_line.strip():
-        raise DataError(f"{path}: the file has no header row (only blank lines). "
-                        "Fix: export the table again with its header row.")
-    if delimiter is None:
-        delimiter = sniff_delimiter(text[:SNIFF_BYTES].tobytes().decode("utf-8", errors="replace"))
-    names = _column_names([name.strip() for name in _fields(header_line, delimiter)], path, duplicate_columns)
+    delimiter, names, body_start = _header(path, text, delimiter, duplicate_columns)
 
     def batches():
         """Whole lines of text, ``batch_rows`` line feeds each (the last: the rest)."""
