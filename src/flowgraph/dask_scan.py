@@ -40,11 +40,10 @@ itself); their hits and alerts are the same.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import math
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .calendar import BusinessCalendar
@@ -225,7 +225,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
 
 def block_scan(txstore: str | Path, out: str | Path, config: ScanConfig | None = None, **options) -> ScanResult:
     """:func:`dask_scan` without a cluster: a range of a transaction store scanned in blocks
-    of business days one after another (each in a child process of its own), so memory
+    of business days one after another in this process, so memory
     holds one block (its days and the window before them) however long the range; the same hits, alerts and
     exports as a scan of the whole range at once. :func:`flowgraph.scan.run_scan` takes
     this path for a store range longer than :data:`MAX_DEFAULT_BLOCK_DAYS` business days;
@@ -265,24 +265,35 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
 
 def _run_blocks_here(store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], progress: bool,
                      on_block: Callable[[int], None] | None, rates: RateTable | None) -> list[BlockResult]:
-    """Every block's result, one block at a time, each in a fresh child process (spawned,
-    one task each) that ends with its block: only one block's days (and the window before
-    them) are in memory at once, and what the block's graph took goes back to the system
-    with the child (a long-lived process keeps freed pages of many small objects). Only
-    the block's hits come back. An error of a block is raised here."""
+    """Every block's result, computed in this process one block at a time: only one
+    block's graph (its days and the window before them) is in memory at once, and what it
+    held goes back to the system before the next (:func:`_give_back_memory`). (Not in a
+    child process per block: spawning would import the caller's main script again.)"""
     results = []
     bar = _progress_bar(len(blocks), progress, f"scan {blocks[0][0]}..{blocks[-1][1]}")
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                 max_tasks_per_child=1) as pool:
-            for i, (first, last) in enumerate(blocks):
-                results.append(pool.submit(scan_block, store_root, config, first, last, rates).result())
-                bar.update(1)
-                if on_block is not None:
-                    on_block(i)
+        for i, (first, last) in enumerate(blocks):
+            results.append(scan_block(store_root, config, first, last, rates))
+            _give_back_memory()
+            bar.update(1)
+            if on_block is not None:
+                on_block(i)
     finally:
         bar.close()
     return results
+
+
+def _give_back_memory() -> None:
+    """Return free memory to the system: Arrow's pool's unused pages, and the C heap's
+    (glibc's ``malloc_trim``; nothing elsewhere). A block's graph and tables are freed as
+    many allocations whose pages the allocators keep: without this, a process scanning
+    blocks one after another held 2.1 GiB after three blocks of a 2 M-transaction store
+    whose results hold 0.13 GiB; with it, 0.6 GiB."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _killed_message(first: str, last: str) -> str:
