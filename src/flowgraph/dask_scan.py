@@ -211,23 +211,23 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     n_rows = sum(n for n, _ in files.values())
     digest = hashlib.blake2b("".join(f"{d}:{h};" for d, (_, h) in sorted(files.items())).encode(), digest_size=16)
     graph = _ReadDays(read, calendar, n_rows)
+    rates = rates or config.rates()
+    keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
     store = Store(store_path or out / "store.sqlite")
     try:
         with store.lock(wait_s):
             return _run(store, graph, config, out, int(graph.day_index_of([first])[0]),
                         int(graph.day_index_of([last])[0]), mode, as_of, reveal_ids, key_file, progress, None,
-                        clock, rates or config.rates(), scanned, fingerprint=f"{n_rows}-{digest.hexdigest()}",
-                        keep_cases=functools.partial(keep_case_transactions_from_store, txstore=tx, config=config,
-                                                     rates=rates or config.rates()))
+                        clock, rates, scanned, fingerprint=f"{n_rows}-{digest.hexdigest()}", keep_cases=keep_cases)
     finally:
         store.close()
 
 
 def block_scan(txstore: str | Path, out: str | Path, config: ScanConfig | None = None, **options) -> ScanResult:
     """:func:`dask_scan` without a cluster: a range of a transaction store scanned in blocks
-    of business days one after another in this process, so memory
-    holds one block (its days and the window before them) however long the range; the same hits, alerts and
-    exports as a scan of the whole range at once. :func:`flowgraph.scan.run_scan` takes
+    of business days one after another in this process, so memory holds one block (its days
+    and the window before them) however long the range; the same hits, alerts and exports
+    as a scan of the whole range at once. :func:`flowgraph.scan.run_scan` takes
     this path for a store range longer than :data:`MAX_DEFAULT_BLOCK_DAYS` business days;
     ``flowgraph scan STORE --block-days N`` chooses the block. Imports no Dask."""
     return dask_scan(None, txstore, out, config, **options)

@@ -573,16 +573,15 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
     window, given = None, isinstance(dataset, Dataset)
-    if not isinstance(dataset, Dataset) and is_store(dataset) and as_of is None and \
-            _long_range(TransactionStore.open(dataset, "INPUT"), config, first_day, last_day):
-        from .dask_scan import block_scan  # no Dask: the blocks run one after another here
-
-        return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
-                          reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
-                          stopwatch=clock, rates=rates)
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
-        window = store_window(TransactionStore.open(dataset, "INPUT"), config, as_of, clock, first_day, last_day,
-                              rates)
+        txstore = TransactionStore.open(dataset, "INPUT")
+        if as_of is None and _long_range(txstore, config, first_day, last_day):
+            from .dask_scan import block_scan  # no Dask: the blocks run one after another here
+
+            return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
+                              reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
+                              stopwatch=clock, rates=rates)
+        window = store_window(txstore, config, as_of, clock, first_day, last_day, rates)
         dataset = window.dataset
     elif not isinstance(dataset, Dataset):
         with clock("load"):

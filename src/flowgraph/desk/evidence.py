@@ -138,9 +138,7 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
     stored = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=run_ids)))
     earlier_evidence = []  # the txn_ids of hits an earlier run stored, now in a raised alert of this run
     if len(stored):
-        earlier = store.query("SELECT hit_id, subject, txn_ids, window_start, window_end FROM hits "
-                              "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(stored.to_pylist())])
-        earlier["txn_ids"] = parse_json_lists(earlier["txn_ids"].tolist())
+        earlier = _stored_hits(store, stored.to_pylist())
         hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c]) for c in columns})
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
@@ -197,17 +195,11 @@ def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame
     graph of them alone (``config``'s calendar and rule set, ``rates``) picks the same
     transactions as the scan's graph would. ``evidence_edges`` is not used (the ids are
     those of the blocks' graphs)."""
-    from ..store import parse_json_lists as _lists
-
     raised = set(h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids)
     hits = run_hits[run_hits["hit_id"].isin(raised) | run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES)]
     earlier = raised - set(run_hits["hit_id"])
-    frames = [hits[["subject", "txn_ids", "window_start", "window_end"]]]
-    if earlier:
-        old = store.query("SELECT subject, txn_ids, window_start, window_end FROM hits "
-                          "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(earlier))])
-        old["txn_ids"] = _lists(old["txn_ids"].tolist())
-        frames.append(old)
+    columns = ["subject", "txn_ids", "window_start", "window_end"]
+    frames = [hits[columns]] + ([_stored_hits(store, sorted(earlier))[columns]] if earlier else [])
     wanted = pd.concat(frames, ignore_index=True)
     if wanted.empty:  # no raised alert, no large-value hit: no case file to show
         return 0
@@ -234,6 +226,15 @@ def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame
     graph = build_graph(rows, None if accounts is None or accounts.num_rows == 0 else accounts.to_pandas(),
                         config.calendar(), config.rules.home_currency, config.rules.foreign_currency, rates)
     return keep_case_transactions(store, graph, run_id, run_hits, alerts)
+
+
+def _stored_hits(store, hit_ids: list[str]) -> pd.DataFrame:
+    """The stored hits ``hit_ids`` (of earlier runs): ``hit_id, subject, txn_ids`` (lists),
+    ``window_start, window_end``."""
+    earlier = store.query("SELECT hit_id, subject, txn_ids, window_start, window_end FROM hits "
+                          "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(hit_ids)])
+    earlier["txn_ids"] = parse_json_lists(earlier["txn_ids"].tolist())
+    return earlier
 
 
 def _account_names(graph: TransactionGraph, index: np.ndarray) -> pa.Array:

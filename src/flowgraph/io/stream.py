@@ -186,7 +186,6 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
     path = Path(path)
     source = str(path)
     plan = store.start_ingest(source, on_day_written)
-    work = plan.folder / WORK
     try:
         report, rejects, account_ids, repeated = _read(plan, path, columns, rates, timestamp_format,
                                                        channel_map, encoding, delimiter, home_currency,
