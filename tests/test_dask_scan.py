@@ -163,10 +163,10 @@ def test_a_long_store_range_is_scanned_in_blocks(bank, single, key_file, tmp_pat
     _, store = bank
     monkeypatch.setattr("flowgraph.scan.MAX_BLOCK_DAYS", 10)
     taken = []
-    monkeypatch.setattr(flowgraph.dask_scan, "_run_blocks_here",
-                        lambda *a, _here=flowgraph.dask_scan._run_blocks_here: taken.append(a[2]) or _here(*a))
+    monkeypatch.setattr(flowgraph.dask_scan, "scan_block",
+                        lambda *a, _here=flowgraph.dask_scan.scan_block: taken.append(a[2:4]) or _here(*a))
     result = run_scan(store.root, tmp_path / "long", key_file=key_file, progress=False)
-    assert taken and len(taken[0]) >= 1  # the blocks ran here
+    assert len(taken) == 1  # the block path ran here (one block: a block is at least 2 L + 1 days)
     pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
     assert run_scan(store.root, tmp_path / "day", as_of=store.days()[-1], key_file=key_file, progress=False) \
         and len(taken) == 1  # a T+1 day is one window, never blocks

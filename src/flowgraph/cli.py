@@ -303,16 +303,14 @@ def _print_scan_basis(config, rates) -> None:
 
 
 def _print_scan(result: ScanResult, out: Path) -> None:
-    hits, alerts = result.hits, result.alerts
-    m = result.manifest
+    m = result.manifest  # counts only: a scan in blocks does not hold its hits
     click.echo(f"run {result.run_id} ({m['mode']}, {m['scan_first']}..{m['scan_last']}"
-               f"{', resumed' if m['resumed'] else ''}): {len(hits):,} hits, "
-               f"{int(alerts['raised'].sum()) if len(alerts) else 0:,} alerts raised of {len(alerts):,} groups")
-    if len(hits):
-        counts = hits.groupby(["detector", "typology"]).size()
-        width = max(len(d) for d, _ in counts.index)
-        for (detector, typology), n in counts.items():
-            click.echo(f"  {detector:<{width}}  {typology:<32} {n:>7,}")
+               f"{', resumed' if m['resumed'] else ''}): {m['n_hits']:,} hits, "
+               f"{m['n_alerts']:,} alerts raised of {m['n_alert_groups']:,} groups")
+    counts = [(*k.split("/", 1), n) for k, n in m["hits_by_typology"].items()]
+    width = max((len(d) for d, _, _ in counts), default=0)
+    for detector, typology, n in counts:
+        click.echo(f"  {detector:<{width}}  {typology:<32} {n:>7,}")
     if m.get("calendar_note"):
         click.echo(f"calendar: {m['calendar_note']} ({len(m['estimated_business_days']):,} business days "
                    "estimated, listed in manifest.json)", err=True)

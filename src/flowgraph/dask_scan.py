@@ -12,18 +12,20 @@ block plus the window before it (:func:`~flowgraph.scan.store_window`: 3 L + 1 b
 days at the default windows, as no run goes on from one month into the next), builds the graph, runs the detectors' numba
 kernels for the block's days (:func:`~flowgraph.scan.scan_hits`) and returns its hit table
 (pandas, evidence in list columns), the ids of the band hits it set aside, the pass-through
-runs it traced and a digest of each partition file it read. The driver merges the blocks
-(:func:`merge_blocks`), then stores the hits, builds the alerts and writes the exports
-exactly as the single-process scan does.
+runs it traced and a digest of each partition file it read. The driver commits the blocks'
+hits to the run store in block order as they arrive, then builds the alerts and writes the
+exports bucket by bucket of monitoring units (:mod:`flowgraph.block_run`): it holds one
+block's hits and one bucket at a time, however long the range.
 
 **Runs crossing a block boundary.** A hit's id is fixed by the first day of its run, and
 every block traces runs back as far as they go, so a run that crosses from one block into
 the next is found by both under one id: the earlier block sees it cut at its last day, the
-later one whole. The blocks are merged in day order and a later block's word on a hit wins,
-as a T+1 scan of the next day wins over the stored version: its version replaces the
-earlier one, a band hit it finds covered by a strict hit is dropped, and a chain one of
-whose member runs it traced and that it did not find again is dropped
-(:func:`~flowgraph.detectors.pass_through.stale_chains`). The hits are those of the
+later one whole. The blocks are committed in day order and a later block's word on a hit
+wins, as a T+1 scan of the next day wins over the stored version: its version replaces the
+earlier one, a band hit it finds covered by a strict hit is retracted, a chain one of whose
+member runs it traced and that it did not find again is retracted
+(:func:`~flowgraph.detectors.pass_through.stale_chains`), and so is a cluster a larger one
+of it absorbs (:func:`~flowgraph.scan.absorbed_clusters`). The hits are those of the
 single-process scan, whatever the blocks.
 
 **Nothing lost when a worker dies.** The scheduler runs the tasks of a lost worker again on
@@ -32,10 +34,10 @@ retried ``retries`` times (a store on a network file system may fail a read). Ta
 read the store and only the driver writes (run store, exports), so a task run twice
 changes nothing.
 
-**Data fingerprint.** The run records a fingerprint of the partition files its blocks read
-(row count, then a hash of each day's file in day order), not of the rows as a
-single-process scan does: the two are separate runs in the run store (each resumes only
-itself); their hits and alerts are the same.
+**Data fingerprint.** The run records a fingerprint of the store's day files it may read
+(:func:`flowgraph.block_run.store_files_fingerprint`), not of the rows as a single-process
+scan does: the two are separate runs in the run store (each resumes only itself); their
+hits and alerts are the same. A killed run resumes after its last committed block.
 """
 
 from __future__ import annotations
@@ -50,17 +52,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .calendar import BusinessCalendar
+from .block_run import BlockRun
 from .desk.evidence import keep_case_transactions_from_store
-from .detectors.pass_through import stale_chains
 from .errors import ConfigError
 from .money import RateTable
-from .scan import (MAX_BLOCK_DAYS, ScannedHits, ScanResult, Stopwatch, _run, absorbed_clusters, lookback_days,
-                   output_folder, store_scan_days, store_window)
+from .scan import (MAX_BLOCK_DAYS, ScannedHits, ScanResult, Stopwatch, lookback_days, output_folder,
+                   store_scan_days, store_window)
 from .scan_config import ScanConfig
 from .store import Store
 from .txstore import TransactionStore
@@ -102,24 +102,6 @@ def _file_digest(path: Path) -> str:
         return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
-def merge_blocks(blocks: list[ScannedHits]) -> ScannedHits:
-    """One scan's hits from its blocks' hits, the blocks given in day order (see the module
-    docstring): a later block's version of a hit replaces an earlier one; a hit a later
-    block covers, a chain it makes stale or a cluster a larger one of it absorbs
-    (:func:`~flowgraph.scan.absorbed_clusters`) is dropped."""
-    hits = blocks[0].hits
-    for block in blocks[1:]:
-        found = set(block.hits["hit_id"])
-        replaced = found | set(block.covered_ids) | set(stale_chains(hits, block.member_runs, found)) \
-            | set(absorbed_clusters(hits, block))
-        hits = pd.concat([hits[~hits["hit_id"].isin(replaced)], block.hits], ignore_index=True)
-    covered = sorted(set().union(*(b.covered_ids for b in blocks)))
-    runs = pd.concat([b.member_runs for b in blocks], ignore_index=True).drop_duplicates(ignore_index=True)
-    clusters = [b.cluster_evidence for b in blocks if b.cluster_evidence is not None]
-    return ScannedHits(hits, covered, runs, None,
-                       pd.concat(clusters, ignore_index=True).drop_duplicates(ignore_index=True) if clusters else None)
-
-
 def default_block_days(n_days: int, n_threads: int, lookback: int) -> int:
     """Business days per block when the user gives none: two blocks per worker thread, so
     workers that finish early find another block while a slow one runs; at least the
@@ -132,19 +114,6 @@ def default_block_days(n_days: int, n_threads: int, lookback: int) -> int:
 def day_blocks(days: np.ndarray, block_days: int) -> list[tuple[str, str]]:
     """Business days cut into blocks of ``block_days``, as (first, last) ISO days."""
     return [(str(days[i]), str(days[min(i + block_days, len(days)) - 1])) for i in range(0, len(days), block_days)]
-
-
-@dataclass
-class _ReadDays:
-    """What :func:`flowgraph.scan._run` uses of a scan's graph (its business days, their
-    calendar, the transactions read), for a scan whose graphs were built on the workers."""
-
-    business_days: np.ndarray
-    calendar: BusinessCalendar
-    n_edges: int
-
-    def day_index_of(self, business_days) -> np.ndarray:
-        return np.searchsorted(self.business_days, np.asarray(business_days).astype("datetime64[D]"))
 
 
 def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig | None = None,
@@ -200,25 +169,23 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
         raise ConfigError(f"The 'block_days' parameter of dask_scan must be an int in the range [1, inf). "
                           f"Got {block_days!r} instead.")
     blocks = day_blocks(days, block_days)
-    with clock("blocks"):
-        results = _run_blocks(client, str(Path(txstore).resolve()), config, blocks, retries, progress, on_block,
-                              rates)
-    scanned = merge_blocks([r.scanned for r in results])
-    files = {}
-    for r in results:
-        files.update(r.files)
-    read = calendar.business_days(min(r.read_days[0] for r in results), max(r.read_days[1] for r in results))
-    n_rows = sum(n for n, _ in files.values())
-    digest = hashlib.blake2b("".join(f"{d}:{h};" for d, (_, h) in sorted(files.items())).encode(), digest_size=16)
-    graph = _ReadDays(read, calendar, n_rows)
     rates = rates or config.rates()
-    keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
-    store = Store(store_path or out / "store.sqlite")
+    store_path = Path(store_path or out / "store.sqlite")
+    store = Store(store_path)
     try:
         with store.lock(wait_s):
-            return _run(store, graph, config, out, int(graph.day_index_of([first])[0]),
-                        int(graph.day_index_of([last])[0]), mode, as_of, reveal_ids, key_file, progress, None,
-                        clock, rates, scanned, fingerprint=f"{n_rows}-{digest.hexdigest()}", keep_cases=keep_cases)
+            run = BlockRun.open(store, tx, config, blocks, mode, as_of, calendar)
+            todo = run.todo()
+            if todo:
+                for i, result in _run_blocks(client, str(Path(txstore).resolve()), config, blocks, todo, retries,
+                                             progress, on_block, rates, clock):
+                    with clock("store"):
+                        run.commit(i, result.scanned, result.files)
+                    del result
+                    if client is None:
+                        _give_back_memory()
+            keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
+            return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path)
     finally:
         store.close()
 
@@ -233,54 +200,53 @@ def block_scan(txstore: str | Path, out: str | Path, config: ScanConfig | None =
     return dask_scan(None, txstore, out, config, **options)
 
 
-def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], retries: int,
-                progress: bool, on_block: Callable[[int], None] | None, rates: RateTable | None = None
-                ) -> list[BlockResult]:
-    """Every block's result, in block order; a task's error is raised here. Without a
-    client, the blocks run one after another in this process (:func:`block_scan`)."""
-    if client is None:
-        return _run_blocks_here(store_root, config, blocks, progress, on_block, rates)
-    from distributed import KilledWorker, as_completed
-
-    futures = [client.submit(scan_block, store_root, config, first, last, rates, retries=retries, pure=False,
-                             key=f"flowgraph-block-{first}-{last}-{i}") for i, (first, last) in enumerate(blocks)]
-    number = {f.key: i for i, f in enumerate(futures)}
-    results: list[BlockResult | None] = [None] * len(blocks)
-    bar = _progress_bar(len(blocks), progress, f"scan {blocks[0][0]}..{blocks[-1][1]}")
+def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], todo: list[int],
+                retries: int, progress: bool, on_block: Callable[[int], None] | None, rates: RateTable,
+                clock: Stopwatch) -> Iterator[tuple[int, BlockResult]]:
+    """The results of blocks ``todo`` (block numbers, in order), each yielded in block
+    order as soon as it and those before it are in (the driver commits them in that order);
+    a task's error is raised here. Without a client, the blocks run one after another in
+    this process (not in a child process per block: spawning would import the caller's
+    main script again). Time spent waiting for blocks counts as the ``blocks`` stage."""
+    bar = _progress_bar(len(todo), progress, f"scan {blocks[todo[0]][0]}..{blocks[-1][1]}")
     try:
-        for future in as_completed(futures):
-            i = number[future.key]
-            try:
-                results[i] = future.result()
-            except KilledWorker:
-                raise ConfigError(_killed_message(*blocks[i])) from None
-            bar.update(1)
-            if on_block is not None:
-                on_block(i)
+        if client is None:
+            for i in todo:
+                with clock("blocks"):
+                    result = scan_block(store_root, config, *blocks[i], rates)
+                bar.update(1)
+                if on_block is not None:
+                    on_block(i)
+                yield i, result
+            return
+        from distributed import KilledWorker, as_completed
+
+        futures = [client.submit(scan_block, store_root, config, *blocks[i], rates, retries=retries, pure=False,
+                                 key=f"flowgraph-block-{blocks[i][0]}-{blocks[i][1]}-{i}") for i in todo]
+        number = {f.key: i for i, f in zip(todo, futures)}
+        waiting: dict[int, BlockResult] = {}  # arrived before an earlier block
+        pending = list(todo)
+        try:
+            arrivals = as_completed(futures)
+            while pending:
+                with clock("blocks"):
+                    future = next(arrivals)
+                    i = number[future.key]
+                    try:
+                        waiting[i] = future.result()
+                    except KilledWorker:
+                        raise ConfigError(_killed_message(*blocks[i])) from None
+                future.release()
+                bar.update(1)
+                if on_block is not None:
+                    on_block(i)
+                while pending and pending[0] in waiting:
+                    j = pending.pop(0)
+                    yield j, waiting.pop(j)
+        finally:
+            client.cancel(futures)
     finally:
         bar.close()
-        client.cancel(futures)
-    return results
-
-
-def _run_blocks_here(store_root: str, config: ScanConfig, blocks: list[tuple[str, str]], progress: bool,
-                     on_block: Callable[[int], None] | None, rates: RateTable | None) -> list[BlockResult]:
-    """Every block's result, computed in this process one block at a time: only one
-    block's graph (its days and the window before them) is in memory at once, and what it
-    held goes back to the system before the next (:func:`_give_back_memory`). (Not in a
-    child process per block: spawning would import the caller's main script again.)"""
-    results = []
-    bar = _progress_bar(len(blocks), progress, f"scan {blocks[0][0]}..{blocks[-1][1]}")
-    try:
-        for i, (first, last) in enumerate(blocks):
-            results.append(scan_block(store_root, config, first, last, rates))
-            _give_back_memory()
-            bar.update(1)
-            if on_block is not None:
-                on_block(i)
-    finally:
-        bar.close()
-    return results
 
 
 def _give_back_memory() -> None:

@@ -84,13 +84,27 @@ class Stopwatch:
 
 @dataclass
 class ScanResult:
-    """What a scan run produced (real ids; exports on disk are de-identified)."""
+    """What a scan run produced (real ids; exports on disk are de-identified). ``hits`` and
+    ``alerts`` may be given as functions that read them (a scan in blocks does not hold its
+    hits: :mod:`flowgraph.block_run`); they are read when first asked for."""
 
     run_id: str
-    hits: pd.DataFrame
-    alerts: pd.DataFrame
+    _hits: pd.DataFrame | Callable[[], pd.DataFrame]
+    _alerts: pd.DataFrame | Callable[[], pd.DataFrame]
     manifest: dict
     paths: dict
+
+    @property
+    def hits(self) -> pd.DataFrame:
+        if callable(self._hits):
+            self._hits = self._hits()
+        return self._hits
+
+    @property
+    def alerts(self) -> pd.DataFrame:
+        if callable(self._alerts):
+            self._alerts = self._alerts()
+        return self._alerts
 
 
 def data_fingerprint(table: pd.DataFrame) -> str:
@@ -667,28 +681,49 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
         with clock("case_transactions"):
             keep_cases(run_hits, run_alerts)
     # the run is complete once its exports exist: a failure before leaves it to be resumed
-    manifest = {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
-                "status": "complete", "finished_at": now(), "n_hits": len(run_hits), "n_alerts": n_raised,
-                "resumed": resumed, "checks": checks, "deidentified": not reveal_ids,
-                # what the thresholds, amounts and business days came from (issue 13)
-                "rule_set": {"name": config.rules.name, "description": config.rules.description,
-                             "home_currency": config.rules.home_currency,
-                             "foreign_currency": config.rules.foreign_currency,
-                             "calendar": config.rules.calendar},
-                "rates": rates.describe(),
-                # business days whose holidays were estimated, not taken from an official notice
-                "calendar_note": graph.calendar.coverage_note(*data_range),
-                "estimated_business_days": [str(d) for d in graph.calendar.estimated_days(*data_range)],
-                # detectors an absent optional column turned off (the trafficking pack)
-                # (a Dask scan's graphs stayed on its workers: not known here)
-                "disabled_detectors": disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None,
-                "hit_changes": changes, "timings_s": clock.seconds}
+    manifest = run_manifest(store, run_id, config, rates, graph.calendar, data_range, resumed, checks, reveal_ids,
+                            changes, clock, hit_counts(run_hits), len(run_alerts), n_raised,
+                            disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None)
     with clock("exports"):
         if not from_memory:
             tables = export_tables(run_hits, run_alerts, reveal_ids, key_file)
         paths = write_exports(store, out, tables, manifest, reveal_ids)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
+
+
+def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable, calendar, data_range: tuple,
+                 resumed: bool, checks: dict, reveal_ids: bool, changes: dict, clock: Stopwatch,
+                 counts: dict[str, int], n_alert_groups: int, n_raised: int, disabled: dict | None) -> dict:
+    """A complete run's ``manifest.json``: its row of the run store, then what it found
+    (``counts``: hits per ``detector/typology``, :func:`hit_counts`), what its thresholds,
+    amounts and business days came from, and its stage timings."""
+    return {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
+            "status": "complete", "finished_at": now(), "n_hits": sum(counts.values()), "n_alerts": n_raised,
+            "n_alert_groups": n_alert_groups, "hits_by_typology": counts,
+            "resumed": resumed, "checks": checks, "deidentified": not reveal_ids,
+            # what the thresholds, amounts and business days came from (issue 13)
+            "rule_set": {"name": config.rules.name, "description": config.rules.description,
+                         "home_currency": config.rules.home_currency,
+                         "foreign_currency": config.rules.foreign_currency,
+                         "calendar": config.rules.calendar},
+            "rates": rates.describe(),
+            # business days whose holidays were estimated, not taken from an official notice
+            "calendar_note": calendar.coverage_note(*data_range),
+            "estimated_business_days": [str(d) for d in calendar.estimated_days(*data_range)],
+            # detectors an absent optional column turned off (the trafficking pack); None
+            # when the graphs were built elsewhere (blocks on Dask workers) and are not known here
+            "disabled_detectors": disabled,
+            "hit_changes": changes, "timings_s": clock.seconds}
+
+
+def hit_counts(hits: pd.DataFrame, into: dict[str, int] | None = None) -> dict[str, int]:
+    """Hits per ``detector/typology`` (sorted), added to ``into`` if given."""
+    counts = dict(into or {})
+    if len(hits):
+        for (detector, typology), n in hits.groupby(["detector", "typology"]).size().items():
+            counts[f"{detector}/{typology}"] = counts.get(f"{detector}/{typology}", 0) + int(n)
+    return dict(sorted(counts.items()))
 
 
 def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_last, progress, on_chunk,
@@ -704,7 +739,8 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
         hits, ends = scanned.hits.take(by_end), ends[by_end]
     changes: dict[str, int] = {}
     days = graph.business_days
-    with store.bulk_insert(0 if scanned is None else len(hits)):
+    with store.bulk_insert(0 if scanned is None else len(hits)), \
+            store.scan_found(() if scanned is None else hits["hit_id"]):
         for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
                                      f"scan {days[chunks[0][0]]}..{scan_last}"):
             lo, hi = np.searchsorted(ends, [d0, d1 + 1])

@@ -247,7 +247,7 @@ class Store:
 
     @_database_errors
     def commit_chunk(self, run_id: str, chunk: int, first_day: str, last_day: str, hits: pd.DataFrame,
-                     config_hash: str, seen_through: str, retract_ids=()) -> dict:
+                     config_hash: str, seen_through: str, retract_ids=(), in_blocks: bool = False) -> dict:
         """Store a chunk's hits and mark the chunk done, in one transaction.
 
         A new hit is added. A stored hit with the same id is replaced by this version when
@@ -256,6 +256,13 @@ class Store:
         chunk's days, made from no more days than this scan saw, and not found again — or
         named in ``retract_ids`` (e.g. a band hit a strict hit now covers) — is retracted:
         moved to ``hit_versions`` with the reason.
+
+        ``in_blocks``: the run commits its hits block by block as a scan in blocks finds
+        them (:mod:`flowgraph.block_run`), and a later block's word on a hit wins, as in one
+        scan of all the days: a version an earlier block of this run stored is replaced
+        without a version kept, and one it retracts is taken out of the run (``run_hits``);
+        the counts are those the whole run makes (a hit added by an earlier block and now
+        retracted uncounts its addition). Chunks are then blocks.
 
         Returns
         -------
@@ -268,7 +275,7 @@ class Store:
         # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
         # simply scanned again on resume
         with self.transaction() as c:
-            if len(retract_ids) and not self.has_other_runs(config_hash, run_id):
+            if len(retract_ids) and not in_blocks and not self.has_other_runs(config_hash, run_id):
                 retract_ids = ()  # no other run stored hits of this configuration
             stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
                                    "LIMIT 1", (config_hash, first_day, last_day)).fetchone() is not None
@@ -276,16 +283,33 @@ class Store:
             counts = {}
             # an id already stored, a stored hit ending on these days or a band hit to retract:
             # set earlier versions aside (a fresh store, the bulk of a range scan, never needs it)
-            if stale_days or inserted < len(rows) or len(retract_ids):
+            if stale_days or inserted < len(rows) or len(retract_ids) or in_blocks:
                 counts = self._supersede(c, ids, [r[-1] for r in rows], retract_ids, config_hash, seen_through,
-                                         first_day, last_day, run_id)
+                                         first_day, last_day, run_id, in_blocks)
                 inserted += self._insert_hits(c, rows)
             # one JSON array read by SQLite: much faster than binding a row at a time
             c.execute("INSERT OR IGNORE INTO run_hits SELECT ?, value FROM json_each(?)", (run_id, json.dumps(ids)))
             c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
                       (run_id, chunk, first_day, last_day, len(rows), now()))
         updated = counts.get("updated", 0)
-        return {"added": inserted - updated, "updated": updated, "retracted": counts.get("retracted", 0)}
+        delta = counts.get("delta", {})  # a block run's corrections (_drop_own)
+        return {"added": inserted - updated + delta.get("added", 0), "updated": updated + delta.get("updated", 0),
+                "retracted": counts.get("retracted", 0) + delta.get("retracted", 0)}
+
+    @contextmanager
+    def scan_found(self, hit_ids):
+        """Around the chunk commits of one scan: the ids of every hit it found (a temporary
+        table), so a stored hit whose run ended on an earlier chunk's days and that the
+        scan finds again ending later is updated by the later chunk, not retracted by the
+        earlier one — the same changes however the days are cut into chunks."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS scan_found (hit_id TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM scan_found")
+        self.conn.execute("INSERT OR IGNORE INTO scan_found SELECT value FROM json_each(?)",
+                          (json.dumps(list(hit_ids)),))
+        try:
+            yield
+        finally:
+            self.conn.execute("DELETE FROM scan_found")
 
     @contextmanager
     def bulk_insert(self, n_hits: int):
@@ -319,12 +343,14 @@ class Store:
         return self.conn.total_changes - before
 
     def _supersede(self, c, ids, contents, retract_ids, config_hash, seen_through, first_day, last_day,
-                   run_id) -> dict:
+                   run_id, in_blocks: bool = False) -> dict:
         """Move stored hits that this chunk updates or retracts to ``hit_versions`` (see
         :meth:`commit_chunk`); counts per reason. The chunk's new hits may already be
-        inserted: they equal the chunk's rows, so they are neither updated nor retracted."""
+        inserted: they equal the chunk's rows, so they are neither updated nor retracted.
+        ``in_blocks``: versions this run stored are dropped instead (:meth:`_drop_own`)."""
         c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_hits (hit_id TEXT PRIMARY KEY, content TEXT)")
         c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_retract (hit_id TEXT PRIMARY KEY)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS scan_found (hit_id TEXT PRIMARY KEY)")
         c.execute("DELETE FROM chunk_hits")
         c.execute("DELETE FROM chunk_retract")
         c.executemany("INSERT INTO chunk_hits VALUES (?, ?)", zip(ids, contents))
@@ -337,15 +363,87 @@ class Store:
                   "AND h.seen_through <= ?", (config_hash, seen_through))
         retract = ("INSERT OR IGNORE INTO chunk_old SELECT h.hit_id, 'retracted' FROM {} WHERE h.config_hash = ? "
                    "AND h.seen_through <= ? AND h.hit_id NOT IN (SELECT hit_id FROM chunk_hits){}")
-        c.execute(retract.format("hits h", " AND h.run_last >= ? AND h.run_last <= ?"),
+        # a hit the scan finds in a later chunk (its run went on past this chunk's days) is
+        # updated there, not retracted here
+        c.execute(retract.format("hits h", " AND h.run_last >= ? AND h.run_last <= ? "
+                                 "AND h.hit_id NOT IN (SELECT hit_id FROM scan_found)"),
                   (config_hash, seen_through, first_day, last_day))
         c.execute(retract.format("chunk_retract r JOIN hits h ON h.hit_id = r.hit_id", ""),
                   (config_hash, seen_through))
+        delta = self._drop_own(c, config_hash, run_id) if in_blocks else {}
         c.execute(f"INSERT INTO hit_versions SELECT {', '.join('h.' + x for x in HIT_STORE_COLUMNS)}, ?, ?, o.reason "
                   "FROM hits h JOIN chunk_old o ON h.hit_id = o.hit_id WHERE h.config_hash = ?",
                   (run_id, now(), config_hash))
         c.execute("DELETE FROM hits WHERE config_hash = ? AND hit_id IN (SELECT hit_id FROM chunk_old)", (config_hash,))
-        return dict(c.execute("SELECT reason, COUNT(*) FROM chunk_old GROUP BY reason").fetchall())
+        return {**dict(c.execute("SELECT reason, COUNT(*) FROM chunk_old GROUP BY reason").fetchall()),
+                "delta": delta}
+
+    @staticmethod
+    def _drop_own(c, config_hash: str, run_id: str) -> dict:
+        """For a run committed block by block (:meth:`commit_chunk` with ``in_blocks``):
+        make this chunk's changes those of one scan of all the run's days, and say how the
+        chunk's counts differ from what ``chunk_old`` and the inserts show.
+
+        - An earlier run's version an earlier block set aside (``hit_versions``, superseded
+          by this run) that this chunk finds again unchanged is put back, as if never
+          touched (an earlier block saw its run cut at the block's end, or not yet).
+        - One set aside as retracted that this chunk finds again changed was updated.
+        - A version an earlier block of this run wrote is dropped, not kept: replaced by
+          this chunk's, or retracted and taken out of the run's hits (if it had replaced an
+          earlier run's version, that one is now the retracted one).
+
+        Called within :meth:`_supersede` once ``chunk_hits`` and ``chunk_old`` are filled;
+        returns count corrections per kind (``added``, ``updated``, ``retracted``)."""
+        delta = {"added": 0, "updated": 0, "retracted": 0}
+        columns = ", ".join(HIT_STORE_COLUMNS)
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS own_back (vid INTEGER PRIMARY KEY, hit_id TEXT, reason TEXT)")
+        c.execute("DELETE FROM own_back")
+        c.execute("INSERT INTO own_back SELECT v.rowid, v.hit_id, v.reason FROM hit_versions v JOIN chunk_hits n "
+                  "ON v.hit_id = n.hit_id WHERE v.config_hash = ? AND v.superseded_by_run = ? AND "
+                  "v.content IS n.content", (config_hash, run_id))
+        back = dict(c.execute("SELECT reason, COUNT(*) FROM own_back GROUP BY reason").fetchall())
+        delta["updated"] -= back.get("updated", 0)
+        delta["retracted"] -= back.get("retracted", 0)
+        delta["added"] -= back.get("retracted", 0)  # this chunk inserted it as new
+        c.execute("DELETE FROM hits WHERE config_hash = ? AND run_id = ? AND hit_id IN (SELECT hit_id FROM own_back)",
+                  (config_hash, run_id))
+        c.execute(f"INSERT INTO hits ({columns}) SELECT {columns} FROM hit_versions WHERE rowid IN "
+                  "(SELECT vid FROM own_back)")
+        c.execute("DELETE FROM hit_versions WHERE rowid IN (SELECT vid FROM own_back)")
+        c.execute("DELETE FROM chunk_old WHERE hit_id IN (SELECT hit_id FROM own_back)")
+        found_changed = c.execute(
+            "UPDATE hit_versions SET reason = 'updated' WHERE config_hash = ? AND superseded_by_run = ? AND "
+            "reason = 'retracted' AND hit_id IN (SELECT hit_id FROM chunk_hits)", (config_hash, run_id)).rowcount
+        delta["retracted"] -= found_changed
+        delta["updated"] += found_changed
+        delta["added"] -= found_changed
+        own = "SELECT o.hit_id FROM chunk_old o JOIN hits h ON h.hit_id = o.hit_id AND h.config_hash = ? " \
+              "WHERE h.run_id = ? AND o.reason = ?"
+        delta["added"] -= c.execute(f"SELECT COUNT(*) FROM ({own})", (config_hash, run_id, "updated")).fetchone()[0]
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS own_gone (hit_id TEXT PRIMARY KEY)")
+        c.execute("DELETE FROM own_gone")
+        c.execute(f"INSERT INTO own_gone {own}", (config_hash, run_id, "retracted"))
+        c.execute("DELETE FROM run_hits WHERE run_id = ? AND hit_id IN (SELECT hit_id FROM own_gone)", (run_id,))
+        turned = c.execute("UPDATE hit_versions SET reason = 'retracted' WHERE config_hash = ? AND "
+                           "superseded_by_run = ? AND reason = 'updated' AND hit_id IN (SELECT hit_id FROM own_gone)",
+                           (config_hash, run_id)).rowcount
+        n_gone = c.execute("SELECT COUNT(*) FROM own_gone").fetchone()[0]
+        delta["added"] -= n_gone - turned
+        delta["updated"] -= turned
+        delta["retracted"] += turned
+        c.execute("DELETE FROM hits WHERE config_hash = ? AND run_id = ? AND hit_id IN (SELECT hit_id FROM chunk_old)",
+                  (config_hash, run_id))
+        c.execute("DELETE FROM chunk_old WHERE hit_id NOT IN (SELECT hit_id FROM hits WHERE config_hash = ?)",
+                  (config_hash,))
+        return delta
+
+    @_database_errors
+    def run_units(self, run_id: str) -> set[str]:
+        """Monitoring units (customer, else subject account) of the hits a run found."""
+        rows = self.conn.execute("SELECT DISTINCT CASE WHEN COALESCE(h.customer, '') != '' THEN h.customer ELSE h.subject END "
+                                 "FROM run_hits r JOIN hits h ON h.hit_id = r.hit_id AND h.config_hash = "
+                                 "(SELECT config_hash FROM runs WHERE run_id = ?) WHERE r.run_id = ?", (run_id, run_id))
+        return {r[0] for r in rows}
 
     @_database_errors
     def retracted_units(self, run_id: str) -> set[str]:

@@ -212,13 +212,14 @@ def daily_cumulative_reference(day, src_cust, dst_cust, applies, amount, is_fore
 def frequent_reference(pairs, per_day, consecutive, period_of):
     """Kernel twin of :func:`flowgraph._kernels.large_value.frequent_runs` from a list of
     (account, day) pairs; ``period_of(day)`` names a day's period: a qualifying run is
-    reported once per period it spans."""
+    reported once per period it spans, with the day it was found: the later of the piece's
+    last day and the day the run's ``consecutive``-th day falls on."""
     out = []
     for a in sorted({p[0] for p in pairs}):
         days = sorted(d for acc, d in pairs if acc == a)
         for d in sorted(set(days)):
             if days.count(d) >= per_day:
-                out.append((a, 0, d, d, days.count(d)))
+                out.append((a, 0, d, d, days.count(d), d))
         distinct = sorted(set(days))
         start = 0
         for i in range(1, len(distinct) + 1):
@@ -227,6 +228,7 @@ def frequent_reference(pairs, per_day, consecutive, period_of):
                 if len(run) >= consecutive:
                     for period in sorted({period_of(d) for d in run}):
                         piece = [d for d in run if period_of(d) == period]
-                        out.append((a, 1, piece[0], piece[-1], sum(days.count(d) for d in piece)))
+                        out.append((a, 1, piece[0], piece[-1], sum(days.count(d) for d in piece),
+                                    max(piece[-1], run[consecutive - 1])))
                 start = i
     return sorted(out)

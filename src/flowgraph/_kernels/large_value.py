@@ -152,6 +152,10 @@ class FrequentRuns(NamedTuple):
     first_day: np.ndarray
     last_day: np.ndarray
     transactions: np.ndarray  #: large transactions in the run
+    #: the day the activity became frequent: the day itself (kind 0); for a run, the later
+    #: of the piece's last day and the run's ``consecutive``-th day (a piece of a run that
+    #: qualifies only in the next period is found on that day)
+    found_day: np.ndarray
 
 
 @jit
@@ -176,7 +180,7 @@ def frequent_runs(account, day, per_day, consecutive, period_last):
     FrequentRuns
     """
     n = len(account)
-    out = np.zeros((5, 2 * n + 1), np.int64)  # one row per FrequentRuns column
+    out = np.zeros((6, 2 * n + 1), np.int64)  # one row per FrequentRuns column
     k = 0
     i = 0
     while i < n:
@@ -191,7 +195,7 @@ def frequent_runs(account, day, per_day, consecutive, period_last):
             while q < j and day[q] == day[p]:
                 q += 1
             if q - p >= per_day:
-                _write_frequent(out, k, a, 0, day[p], day[p], q - p)
+                _write_frequent(out, k, a, 0, day[p], day[p], q - p, day[p])
                 k += 1
             p = q
         # runs of consecutive active days
@@ -199,9 +203,12 @@ def frequent_runs(account, day, per_day, consecutive, period_last):
         while p < j:
             q = p
             n_days = 1
+            qualified = day[p] if consecutive <= 1 else -1  # the run's consecutive-th day
             while q + 1 < j and day[q + 1] - day[q] <= 1:
                 if day[q + 1] != day[q]:
                     n_days += 1
+                    if n_days == consecutive:
+                        qualified = day[q + 1]
                 q += 1
             if n_days >= consecutive:  # the whole run qualifies; one result per period it spans
                 s = p
@@ -209,18 +216,18 @@ def frequent_runs(account, day, per_day, consecutive, period_last):
                     e = s
                     while e < q and day[e + 1] <= period_last[day[s]]:
                         e += 1
-                    _write_frequent(out, k, a, 1, day[s], day[e], e - s + 1)
+                    _write_frequent(out, k, a, 1, day[s], day[e], e - s + 1, max(day[e], qualified))
                     k += 1
                     s = e + 1
             p = q + 1
         i = j
     return FrequentRuns(out[0, :k].copy(), out[1, :k].copy(), out[2, :k].copy(), out[3, :k].copy(),
-                        out[4, :k].copy())
+                        out[4, :k].copy(), out[5, :k].copy())
 
 
 @jit
-def _write_frequent(out, k, a, kind, first_day, last_day, n):
-    out[0, k], out[1, k], out[2, k], out[3, k], out[4, k] = a, kind, first_day, last_day, n
+def _write_frequent(out, k, a, kind, first_day, last_day, n, found_day):
+    out[0, k], out[1, k], out[2, k], out[3, k], out[4, k], out[5, k] = a, kind, first_day, last_day, n, found_day
 
 
 @jit

@@ -185,8 +185,9 @@ def _frequent(graph, rules, params, first, last) -> HitParts:
     account, edge = np.divmod(by_account_edge, graph.n_edges)
     days = graph.day[edge].astype(np.int64)
     found = frequent_runs(account, days, params.per_day, params.consecutive, graph.period_last)
-    keep = monitored(graph)[found.account] & in_scan(found.last_day, first)
-    a, kind, d0, d1, n = (column[keep] for column in found)
+    # a piece of a run that became frequent only in the next month is found on that day
+    keep = monitored(graph)[found.account] & in_scan(found.found_day, first)
+    a, kind, d0, d1, n = (column[keep] for column in found[:5])
     key = account * graph.n_days + days
     offsets, evidence = ranges(np.searchsorted(key, a * graph.n_days + d0, "left"),
                                np.searchsorted(key, a * graph.n_days + d1, "right"), edge)

@@ -1,0 +1,232 @@
+"""A scan run whose hits arrive in blocks of business days — a scan of a transaction store
+on Dask, or one block after another in this process (:mod:`flowgraph.dask_scan`) — in
+memory bounded by a block and a bucket of monitoring units, however many hits the range has.
+
+**Blocks, committed as they arrive.** Block ``i`` is chunk ``i`` of the run: its hits go
+into the run store as soon as it and every block before it are in, in one transaction
+with the mark that it is done (``Store.commit_chunk(..., in_blocks=True)``). A later
+block's word on a hit wins, as in a scan of all the days at once
+(:func:`flowgraph.dask_scan.merge_blocks` says why): its version replaces the one an
+earlier block stored, and a band hit it covers, a chain it makes stale or a cluster a
+larger one of it absorbs is retracted, from this run as from earlier runs. The driver
+holds one block's hits at a time.
+
+**Alerts and exports by bucket.** Once every block is in, the run's monitoring units
+(customers; subject accounts of hits without one) are cut into buckets of about
+:data:`HITS_PER_BUCKET` hits, in order of unit. Alerts group hits of one unit, so each
+bucket's alerts are built from its units' stored hits alone (earlier runs' included, as
+for a T+1 scan), stored, and its hits and alerts de-identified and appended to the
+exports. The exported hits come bucket by bucket, each bucket's in the store's order;
+the alerts highest score first, ties by id (they are few beside the hits). Case
+transactions are then read back from the transaction store once for all raised alerts.
+
+**Resuming.** The run is known by a fingerprint of the store's day files it may read
+(:func:`store_files_fingerprint`: name, size and modification time, so it costs no read
+of the data), its configuration and days; a killed run resumes after its last committed
+block when the blocks are cut the same way, and rebuilds alerts and exports if it died
+after the last block. Every block's files are hashed where they are read
+(:class:`flowgraph.dask_scan.BlockResult`); the digest of those read in the run's last
+process is kept in the manifest (``read_files_digest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._files import write_atomically
+from .alerts import build_alerts
+from .exports import EXPORT_FILES, HIT_SCHEMA, export_tables
+from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _isin, _large_value_cross_check, _stale_chains,
+                   hit_counts, run_manifest)
+from .scan_config import ScanConfig
+from .store import LARGE_VALUE_TYPOLOGIES, Store, now
+from .txstore import TransactionStore
+
+#: Hits read from the run store at a time while building a block run's alerts and exports:
+#: a bucket of monitoring units holds about this many (about 1 GiB of Python objects).
+HITS_PER_BUCKET = 200_000
+#: The columns of a hit the case transactions need (:mod:`flowgraph.desk.evidence`).
+CASE_COLUMNS = ["hit_id", "subject", "txn_ids", "window_start", "window_end", "typology"]
+
+
+def store_files_fingerprint(txstore: TransactionStore, last_day: str) -> tuple[str, int, str, str]:
+    """The fingerprint of the store's day files up to ``last_day`` and the first one after
+    it (what a scan of days up to ``last_day`` may read): a hash of each file's day, size
+    and modification time, cheap for any history; with the rows those files hold (their
+    Parquet footers) and their first and last calendar day."""
+    stored = txstore.days()
+    later = [d for d in stored if d > last_day][:1]
+    days = [d for d in stored if d <= last_day] + later
+    files = txstore.day_files(days[0], days[-1])
+    digest = hashlib.blake2b(digest_size=16)
+    n_rows = 0
+    for f in files:
+        stat = f.stat()
+        digest.update(f"{f.parent.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        n_rows += pq.read_metadata(f).num_rows
+    return f"files-{n_rows}-{digest.hexdigest()}", n_rows, days[0], days[-1]
+
+
+@dataclass
+class BlockRun:
+    """A run of the run store that takes a scan's hits block by block (see the module
+    docstring): :meth:`open`, :meth:`commit` each block in order, :meth:`finish`."""
+
+    store: Store
+    run_id: str
+    config: ScanConfig
+    blocks: list[tuple[str, str]]
+    scan_last: str
+    resumed: bool
+    #: blocks committed (by an earlier process of a resumed run, or this one)
+    done: set[int]
+    changes: dict[str, int] = field(default_factory=dict)
+    files: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, store: Store, txstore: TransactionStore, config: ScanConfig, blocks: list[tuple[str, str]],
+             mode: str, as_of: str | None, calendar) -> "BlockRun":
+        """The unfinished run over the same store files, configuration, days and blocks,
+        or a new one."""
+        scan_first, scan_last = blocks[0][0], blocks[-1][1]
+        fingerprint, n_rows, data_first, data_last = store_files_fingerprint(txstore, scan_last)
+        run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
+        if run_id is not None:
+            chunks = store.query("SELECT chunk, first_day, last_day FROM run_chunks WHERE run_id = ?", [run_id])
+            same = all(c < len(blocks) and blocks[c] == (f, l)
+                       for c, f, l in zip(chunks["chunk"], chunks["first_day"], chunks["last_day"]))
+            if same:
+                return cls(store, run_id, config, blocks, scan_last, True, set(chunks["chunk"].tolist()))
+        run_id = uuid.uuid4().hex[:16]
+        data_range = (calendar.next_business_day(data_first), calendar.next_business_day(data_last))
+        store.start_run({
+            "run_id": run_id, "started_at": now(), "status": "running", "mode": mode, "as_of": as_of,
+            "scan_first": scan_first, "scan_last": scan_last,
+            "data_first": str(data_range[0]), "data_last": str(data_range[1]),
+            "data_fingerprint": fingerprint, "n_transactions": n_rows,
+            "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
+            "calendar": json.dumps(calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
+            "n_chunks": len(blocks)})
+        return cls(store, run_id, config, blocks, scan_last, False, set())
+
+    def todo(self) -> list[int]:
+        """The blocks still to scan, in order."""
+        return [i for i in range(len(self.blocks)) if i not in self.done]
+
+    def commit(self, i: int, scanned: ScannedHits, files: dict[str, tuple[int, str]]) -> None:
+        """Store block ``i``'s hits (every block before it is committed), ``files`` the
+        digests of the partition files it read."""
+        first, last = self.blocks[i]
+        hits = scanned.hits
+        # a chain that lost a member may end before the block's days: it goes in with them
+        ends = np.maximum(pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[D]"), np.datetime64(first))
+        hits = hits.take(np.argsort(ends, kind="stable"))
+        retract = scanned.covered_ids + _stale_chains(self.store, self.config.config_hash, scanned) \
+            + _absorbed(self.store, self.config.config_hash, scanned)
+        counts = self.store.commit_chunk(self.run_id, i, first, last, hits, self.config.config_hash, self.scan_last,
+                                         retract_ids=retract, in_blocks=True)
+        self.changes = {k: self.changes.get(k, 0) + counts.get(k, 0) for k in ("added", "updated", "retracted")}
+        self.files.update(files)
+        self.done.add(i)
+
+    def finish(self, out: Path, reveal_ids: bool, key_file, clock: Stopwatch, rates, calendar,
+               keep_cases: Callable | None, store_path: Path) -> ScanResult:
+        """Alerts, checks, exports and case transactions of the committed run (see the
+        module docstring); the run marked complete."""
+        store, config_hash = self.store, self.config.config_hash
+        found = store.run_hit_ids(self.run_id)
+        counts: dict[str, int] = {}
+        n_groups = n_raised = 0
+        late, alert_parts, case_hits, case_alerts = [], [], [], []
+        if reveal_ids:
+            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": len(found)}))
+
+        def write_hits(path: Path) -> None:
+            nonlocal counts, n_groups, n_raised
+            with pq.ParquetWriter(path, HIT_SCHEMA) as writer:
+                for units in self._buckets(len(found)):
+                    with clock("alerts"):
+                        unit_hits = store.hits(config_hash, units=units)
+                        run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
+                        alerts = build_alerts(unit_hits, self.config.model, config_hash)
+                        store.replace_alerts(config_hash, units, alerts, self.run_id)
+                        late.extend(_large_value_cross_check(store, config_hash, run_hits))
+                        touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
+                        alerts = alerts.loc[touched].reset_index(drop=True)
+                    with clock("exports"):
+                        tables = export_tables(run_hits, alerts, reveal_ids, key_file)
+                        writer.write_table(tables["hits"].select(HIT_SCHEMA.names).cast(HIT_SCHEMA))
+                        alert_parts.append(tables["alerts"])
+                    raised = alerts.loc[alerts["raised"], ["hit_ids"]].assign(raised=True)
+                    in_case = _isin(run_hits["hit_id"], {h for ids in raised["hit_ids"] for h in ids}) \
+                        | run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
+                    case_hits.append(run_hits.loc[in_case, CASE_COLUMNS])
+                    case_alerts.append(raised)
+                    counts = hit_counts(run_hits, counts)
+                    n_groups += len(alerts)
+                    n_raised += len(raised)
+
+        paths = {name: out / file for name, file in EXPORT_FILES.items()}
+        write_atomically(paths["hits"], write_hits, private=reveal_ids)
+        with clock("exports"):
+            alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"), ("alert_id", "ascending")])
+            write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
+        if keep_cases is not None:
+            with clock("case_transactions"):
+                keep_cases(store, self.run_id, _concat(case_hits, CASE_COLUMNS),
+                           _concat(case_alerts, ["hit_ids", "raised"]))
+        run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
+        checks = {"u_above_1_without_large_value": late}
+        manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
+                                (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
+                                checks, reveal_ids, self.changes, clock, counts, n_groups, n_raised, None)
+        manifest["read_files_digest"] = hashlib.blake2b("".join(
+            f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()
+        write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),
+                         private=False)
+        store.finish_run(self.run_id, manifest["finished_at"], manifest["n_hits"], n_raised, checks)
+        run_id, config_hash = self.run_id, self.config.config_hash
+        return ScanResult(run_id, lambda: _read_back(store_path, config_hash, run_id, "hits"),
+                          lambda: _read_back(store_path, config_hash, run_id, "alerts"), manifest, paths)
+
+    def _buckets(self, n_hits: int) -> list[set[str]]:
+        """The run's monitoring units (of the hits it found and of those it retracted) in
+        buckets of about :data:`HITS_PER_BUCKET` hits, in order of unit."""
+        units = sorted(self.store.run_units(self.run_id) | self.store.retracted_units(self.run_id))
+        n = max(1, min(len(units), math.ceil(n_hits / HITS_PER_BUCKET)))
+        return [set(part) for part in np.array_split(np.array(units, dtype=object), n)] if units else []
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _read_back(store_path: Path, config_hash: str, run_id: str, what: str) -> pd.DataFrame:
+    """A finished block run's hits, or its alerts (those holding a hit it found), read
+    from the run store when a caller asks for them."""
+    store = Store(store_path, create=False)
+    try:
+        hits = store.hits(config_hash, run_id=run_id)
+        if what == "hits":
+            return hits
+        alerts = store.alerts(config_hash)
+        for col in ("window_start", "window_end"):
+            alerts[col] = pd.to_datetime(alerts[col])
+        found = set(hits["hit_id"])
+        touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
+        return alerts.loc[touched].reset_index(drop=True)
+    finally:
+        store.close()

@@ -1,0 +1,136 @@
+"""A scan in blocks commits each block's hits as it arrives and builds alerts and exports
+bucket by bucket of monitoring units (flowgraph.block_run, issue 14: a long range in
+bounded memory): a run killed after a block resumes after it, buckets of any size give the
+same alerts and exports, and into a run store that already holds an earlier run's hits the
+block run adds, updates and retracts what a scan of all the days at once does."""
+
+import secrets
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import flowgraph.block_run
+import flowgraph.dask_scan
+from flowgraph.dask_scan import block_scan
+from flowgraph.scan import run_scan
+from flowgraph.simulate import simulate, write_simulation
+from flowgraph.io import load_dataset
+from flowgraph.txstore import TransactionStore
+
+from test_dask_scan import BLOCK_DAYS, _alerts, _hits
+
+EXPORTS = (("hits.parquet", "hit_id"), ("alerts.parquet", "alert_id"))
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    """About 12,600 transactions over 30 business days in a store (as test_dask_scan's)."""
+    folder = tmp_path_factory.mktemp("bank")
+    write_simulation(simulate(seed=5, n_customers=400, n_days=30, patterns_per_typology=2, lookalikes_per_kind=1,
+                              recruit_pool_share=0.6), folder)
+    store = TransactionStore.create(folder / "store")
+    store.ingest(load_dataset(folder), str(folder))
+    return store
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory):
+    """One pseudonym key for the module (the exports of its scans are compared)."""
+    path = tmp_path_factory.mktemp("key") / "pseudonym.key"
+    path.write_text(secrets.token_hex(32) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def single(bank, key_file, tmp_path_factory):
+    return run_scan(bank.root, tmp_path_factory.mktemp("single"), key_file=key_file, progress=False)
+
+
+def _same_exports(out: Path, single) -> None:
+    for name, key in EXPORTS:
+        exported = [pd.read_parquet(folder / name) for folder in (out, Path(single.paths["manifest"]).parent)]
+        own = [c for c in exported[0].columns if "run_id" in c]  # which run wrote or last changed a row
+        pd.testing.assert_frame_equal(*(e.drop(columns=own).sort_values(key).reset_index(drop=True)
+                                        for e in exported), check_dtype=False)
+
+
+def test_small_buckets_give_the_alerts_and_exports_of_one(bank, single, key_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(flowgraph.block_run, "HITS_PER_BUCKET", 40)
+    result = block_scan(bank.root, tmp_path / "o", block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    assert len(single.hits) > 40 * 10  # ten buckets and more
+    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
+    _same_exports(tmp_path / "o", single)
+    m = result.manifest
+    assert (m["n_hits"], m["n_alerts"], m["hit_changes"]) == (len(single.hits), single.manifest["n_alerts"],
+                                                              {"added": len(single.hits), "updated": 0,
+                                                               "retracted": 0})
+    assert m["hits_by_typology"] == single.manifest["hits_by_typology"]
+
+
+def test_a_run_killed_after_a_block_resumes_after_it(bank, single, key_file, tmp_path, monkeypatch):
+    class Killed(Exception):
+        pass
+
+    def kill_at_block(n):
+        def on_block(i):
+            if i == n:
+                raise Killed
+        return on_block
+
+    out = tmp_path / "o"
+    with pytest.raises(Killed):  # blocks 0 and 1 committed; block 2 arrives and the process dies
+        block_scan(bank.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False, on_block=kill_at_block(2))
+    with sqlite3.connect(out / "store.sqlite") as db:
+        assert [r[0] for r in db.execute("SELECT chunk FROM run_chunks ORDER BY chunk")] == [0, 1]
+    scanned = []
+    monkeypatch.setattr(flowgraph.dask_scan, "scan_block",
+                        lambda *a, _scan=flowgraph.dask_scan.scan_block: scanned.append(a[2]) or _scan(*a))
+    result = block_scan(bank.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    assert result.manifest["resumed"] and len(scanned) == 1  # only the last block scanned again
+    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
+    _same_exports(out, single)
+    # the same blocks cut another way are another run, not a resume
+    other = block_scan(bank.root, out, block_days=BLOCK_DAYS + 1, key_file=key_file, progress=False)
+    assert not other.manifest["resumed"] and other.run_id != result.run_id
+
+
+def _versions(path: Path) -> pd.DataFrame:
+    with sqlite3.connect(path) as db:
+        return pd.read_sql("SELECT hit_id, reason, content FROM hit_versions", db).sort_values(
+            ["hit_id", "reason"]).reset_index(drop=True)
+
+
+def _stored(path: Path) -> pd.DataFrame:
+    with sqlite3.connect(path) as db:
+        return pd.read_sql("SELECT hit_id, content, seen_through FROM hits", db).sort_values("hit_id").reset_index(
+            drop=True)
+
+
+def test_over_an_earlier_run_blocks_change_what_one_scan_changes(bank, tmp_path):
+    """A run store holding a scan of the first 14 business days (runs cut at its end, band
+    hits a later strict hit covers): a block scan of all 30 days updates, retracts and adds
+    the hits, and keeps the versions, that one scan of the 30 days does, block boundaries
+    inside the first scan's days and after them."""
+    days = bank.days()
+    first = tmp_path / "first"
+    run_scan(bank.root, first, last_day=days[13], progress=False)
+    for name in ("one", "blocks"):
+        (tmp_path / name).mkdir()
+        shutil.copy(first / "store.sqlite", tmp_path / name / "store.sqlite")
+    one = run_scan(bank.root, tmp_path / "one", progress=False)
+    blocks = block_scan(bank.root, tmp_path / "blocks", block_days=7, progress=False)
+    changes = one.manifest["hit_changes"]
+    assert changes["updated"] > 0 and changes["added"] > 0  # runs the first scan cut at its end went on
+    assert blocks.manifest["hit_changes"] == changes
+    pd.testing.assert_frame_equal(_stored(tmp_path / "blocks" / "store.sqlite"),
+                                  _stored(tmp_path / "one" / "store.sqlite"))
+    pd.testing.assert_frame_equal(_versions(tmp_path / "blocks" / "store.sqlite"),
+                                  _versions(tmp_path / "one" / "store.sqlite"))
+    pd.testing.assert_frame_equal(_hits(blocks.hits), _hits(one.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(blocks.alerts), _alerts(one.alerts), check_dtype=False)
