@@ -48,8 +48,8 @@ import pyarrow.parquet as pq
 from ._files import write_atomically
 from .alerts import build_alerts
 from .exports import EXPORT_FILES, HIT_SCHEMA, export_tables
-from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _isin, _large_value_cross_check, _stale_chains,
-                   hit_counts, run_manifest)
+from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _covered_stored, _isin, _large_value_cross_check,
+                   _stale_chains, hit_counts, run_manifest)
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, now
 from .txstore import TransactionStore
@@ -133,9 +133,10 @@ class BlockRun:
         # a chain that lost a member may end before the block's days: it goes in with them
         ends = np.maximum(pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[D]"), np.datetime64(first))
         hits = hits.take(np.argsort(ends, kind="stable"))
-        retract = scanned.covered_ids + _stale_chains(self.store, self.config.config_hash, scanned) \
-            + _absorbed(self.store, self.config.config_hash, scanned)
-        counts = self.store.commit_chunk(self.run_id, i, first, last, hits, self.config.config_hash, self.scan_last,
+        config_hash = self.config.config_hash
+        retract = scanned.covered_ids + _stale_chains(self.store, config_hash, scanned) \
+            + _absorbed(self.store, config_hash, scanned) + _covered_stored(self.store, config_hash, scanned)
+        counts = self.store.commit_chunk(self.run_id, i, first, last, hits, config_hash, self.scan_last,
                                          retract_ids=retract, in_blocks=True)
         self.changes = {k: self.changes.get(k, 0) + counts.get(k, 0) for k in ("added", "updated", "retracted")}
         self.files.update(files)

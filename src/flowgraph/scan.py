@@ -733,7 +733,8 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     # a chain that lost a member may end before the scan's days: it goes in the first chunk
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
     retract_ids = () if scanned is None else (scanned.covered_ids + _stale_chains(store, config.config_hash, scanned)
-                                              + _absorbed(store, config.config_hash, scanned))
+                                              + _absorbed(store, config.config_hash, scanned)
+                                              + _covered_stored(store, config.config_hash, scanned))
     if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column)
         by_end = np.argsort(ends, kind="stable")
         hits, ends = scanned.hits.take(by_end), ends[by_end]
@@ -760,6 +761,26 @@ def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[
     stored = store.query("SELECT hit_id, typology, params_id, subject, run_first, measures FROM hits "
                          "WHERE config_hash = ? AND typology = 'pass_through_chain'", [config_hash])
     return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
+
+
+def _covered_stored(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
+    """Stored band hits a strict hit of this scan covers (:func:`_covered`) that the scan
+    did not find: a band run that ended before the scan's days (yesterday's T+1, an
+    earlier block) and that a strict run reaching them now overlaps. A scan of all the
+    days at once leaves such a band hit out (:func:`scan_hits`)."""
+    strict = scanned.hits.loc[~scanned.hits["in_band"].astype(bool), ["typology", "subject", "run_first", "run_last"]]
+    if strict.empty:
+        return []
+    since = str(pd.Timestamp(strict["run_first"].min()).date())
+    stored = store.query("SELECT hit_id, typology, subject, run_first, run_last FROM hits WHERE config_hash = ? "
+                         "AND in_band = 1 AND run_last >= ?", [config_hash, since])
+    stored = stored[~_isin(stored["hit_id"], set(scanned.hits["hit_id"]))].reset_index(drop=True)
+    if stored.empty:
+        return []
+    for frame in (stored, strict):
+        for col in ("run_first", "run_last"):
+            frame[col] = pd.to_datetime(frame[col]).to_numpy(dtype="datetime64[D]")
+    return stored.loc[_covered(stored, strict), "hit_id"].tolist()
 
 
 def _absorbed(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
