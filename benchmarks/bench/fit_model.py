@@ -6,6 +6,17 @@ pattern (not a look-alike). Each planted typology × behaviour weighs the same i
 asked to raise every kind of pattern, not only the common ones. The weights of
 ``flowgraph.alerts.SIGNED_FEATURES`` may be negative.
 
+Two stages. First every weight but those of :data:`ADD_ON_FEATURES` (``recurrence``: how
+many other weeks the customer's hits fall in), whose columns are held at 0; then a
+regression of the label on that first score and the add-on features, whose weights,
+divided by the score's coefficient, are the add-ons' weights in score units. Fitted
+jointly, recurrence takes over from the other features (on the training banks it is the
+strongest separator of a business's routine from a burst) and the rest of the model no
+longer stands on its own: on hits of a customer's first two weeks, where no one has other
+weeks yet, the joint fit raised three times as many alerts at a third of the precision.
+In two stages the model without history is the first stage's, and recurrence only lowers.
+Indicator weights of :data:`NOT_FITTED_FAMILIES` (the trafficking pack) are not copied.
+
 The threshold is then chosen on the same training banks (the fitted intercept is skewed by
 the weighting): for each candidate it prints the share of adaptive patterns whose customer
 has a raised alert (the lowest typology), of look-alikes whose customer has one (the
