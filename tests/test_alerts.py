@@ -25,7 +25,8 @@ def test_alert_grouping_and_explanation():
               w=[1.0, 1.0, 1.0, 0.0], ceiling=[1110.0, 5000.0, 999.0, 0.0])
     model = ModelConfig(weights={"pass_through": 1.0, "fan_in": 0.2, "structuring": 1.0, "fan_out": 0.2},
                         utilisation_weight=0.5, closeness_weight=2.0, amount_weight=0.1, families_weight=0.3,
-                        repetition_weight=0.2, reach_weight=0.1, size_weight=0.5, alert_threshold=1.0)
+                        repetition_weight=0.2, reach_weight=0.1, size_weight=0.5, recurrence_weight=-0.4,
+                        alert_threshold=1.0)
     alerts = build_alerts(hits, model, "cfg")
     assert len(alerts) == 3  # C1's overlapping hits merge; the October one stands alone; X by account
     merged = alerts[alerts["n_hits"] == 2].iloc[0]
@@ -45,13 +46,17 @@ def test_alert_grouping_and_explanation():
     assert features["size"][0] == pytest.approx(size, abs=1e-6)
     contributions = json.loads(merged["contributions"])
     assert merged["score"] == pytest.approx(sum(contributions.values()))
+    # recurrence: C1's other hit (h3) ends on Oct 25, a week outside Sep 2-12: log2(1 + 1), weighing -0.4
+    assert features["recurrence"] == (1.0, -0.4)
     assert merged["score"] == pytest.approx(1.2 + 0.5 * math.log2(1.4) + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5)
-                                            + 0.5 * size, abs=1e-5)
+                                            + 0.5 * size - 0.4, abs=1e-5)
     assert merged["raised"] and json.loads(merged["explanation"])["utilisation"] == 0.4
     band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
     assert json.loads(band_only["contributions"])["structuring"] == 0.5  # the tolerance band halves the indicator
     # one transaction of 999 at Φ = 999 is reported, not near the threshold; W = 0 gives none
     assert json.loads(band_only["contributions"])["closeness"] == 0.0
+    # C1's September hits end in two other weeks (Sep 2-8 and Sep 9-15); X has no other hit
+    assert json.loads(band_only["contributions"])["recurrence"] == round(-0.4 * math.log2(3), 6)
     lone = alerts[alerts["subject"] == "X"].iloc[0]
     # W = 0: no share of Φ, so no closeness and no size
     assert lone["score"] == pytest.approx(0.2 + 0.3 + 0.1) and not lone["raised"]  # fan-out alone stays below
@@ -76,7 +81,7 @@ def test_large_value_hits_feed_no_feature():
     assert alert["n_hits"] == 2
     # 9 in one transaction under Φ = 10: half way into the band [8, 10)
     assert features == {"utilisation": round(math.log2(1.2), 6), "closeness": 0.5, "amount": 1.0, "families": 0.0,
-                        "repetition": 0.0, "reach": 1.0, "size": round(2 + math.log10(0.9), 6)}
+                        "repetition": 0.0, "reach": 1.0, "size": round(2 + math.log10(0.9), 6), "recurrence": 0.0}
 
 
 def test_ties_are_rare_and_broken_by_id():

@@ -83,7 +83,7 @@ BAD = {
         "tolerance_band": ("0.2", 0.95), "band_weight": (True, 1.5), "utilisation_weight": ("0.5", math.inf),
         "closeness_weight": ("4", -4.0),
         "amount_weight": ("1", -0.1), "families_weight": (None, -1), "repetition_weight": ([1], math.nan),
-        "reach_weight": ("0", math.inf), "size_weight": ("1", -0.5),
+        "reach_weight": ("0", math.inf), "size_weight": ("1", -0.5), "recurrence_weight": ("-1", math.inf),
     },
     ScanConfig: {
         "rule_set": (2016, "FATF-1990"), "detector_params": ([("fan", {})], {"fan": {"window_days": 251}}),

@@ -258,6 +258,46 @@ def test_a_hand_built_csv_gives_the_known_hits(tmp_path):
     assert "contact_id" in REGISTRY["trafficking_shared_contact"].typologies[0].id_measures
 
 
+RENT_ACCOUNTS = """account_id,customer_id,party_type
+L1,C1,person
+L2,C2,person
+E1,C9,entity
+"""
+
+
+def _rent_graph(tmp_path, rows):
+    """A graph of cash movements ``(account, business-day offset from 2024-10-08, signed amount)``,
+    + for a deposit, plus an entity's account (the detector needs party types)."""
+    days = pd.bdate_range("2024-10-08", periods=30)  # no PRC holiday in these weeks
+    lines = ["txn_id,timestamp,src_account,dst_account,amount,channel"]
+    lines += [f"t{i},{days[d].date()} 10:00,{'' if a > 0 else acct},{acct if a > 0 else ''},{abs(a):.2f},cash"
+              for i, (acct, d, a) in enumerate(rows)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "a.csv").write_text(RENT_ACCOUNTS)
+    dataset = load_dataset(tmp_path / "t.csv", accounts=tmp_path / "a.csv")
+    return build_graph(dataset.transactions.table, dataset.accounts.table)
+
+
+def test_no_livelihood_counts_each_movement_at_most_an_equal_share(tmp_path):
+    from flowgraph.detectors.trafficking import LivelihoodParams, movement_cap_cents
+    # 50,000 over 5 movements, the largest not counted: each counts at most 50,000 / 4 = 12,500
+    assert movement_cap_cents(LivelihoodParams()) == 1_250_000
+    assert movement_cap_cents(LivelihoodParams(min_cash_turnover=50_000.01, min_cash_movements=4)) == 1_666_667
+    assert movement_cap_cents(LivelihoodParams(min_cash_movements=1)) == np.iinfo(np.int64).max
+    # L1: a landlord's cash rent of 49,800 a month (21 business days apart, both in one 25-day
+    # window) and three small withdrawals: 49,800 + 3,000 not counting the largest before the
+    # cap, 12,500 + 3,000 with it. L2: five movements of exactly 12,500 reach 50,000 (inclusive)
+    rent = [("L1", 0, 49_800.0), ("L1", 5, -1_000.0), ("L1", 12, -1_000.0), ("L1", 18, -1_000.0), ("L1", 21, 49_800.0)]
+    even = [("L2", d, 12_500.0 if d % 2 else -12_500.0) for d in (1, 2, 3, 4, 5)]
+    graph = _rent_graph(tmp_path, rent + even)
+    hits = detect_no_livelihood(graph).frame
+    assert set(hits["subject"]) == {"L2"} and set(hits["m_cash_turnover"]) == {62_500.0}
+    # without the cap (one movement may count in full) the landlord's two rents made the turnover
+    assert "L1" in set(detect_no_livelihood(graph, LivelihoodParams(min_cash_movements=1)).frame["subject"])
+    even[-1] = ("L2", 5, 12_499.99)  # now a cent short
+    assert len(detect_no_livelihood(_rent_graph(tmp_path, rent + even))) == 0
+
+
 def test_the_account_detectors_need_their_columns():
     rows = [("A", None, 0, 10, 100.0, "cash")]
     graph = _graph(rows)

@@ -68,6 +68,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
             "repetition": math.log2(max(len({end[i] for i in counted}), 1)),
             "reach": math.log2(max(len({a for i in counted if _counterparts(typology[i]) for a in accounts[i]}), 1)),
             "size": size,
+            "recurrence": math.log2(1 + len(_other_weeks(members, unit, start, end, typology))),
         }
         features = []
         for name in FEATURES:
@@ -93,6 +94,20 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     out["window_start"] = pd.to_datetime(out["window_start"].astype(np.int64))
     out["window_end"] = pd.to_datetime(out["window_end"].astype(np.int64))
     return out.sort_values(["score", "alert_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _week(ns: int) -> pd.Period:
+    """The Monday-to-Sunday calendar week of a time in nanoseconds since 1970."""
+    return pd.Timestamp(int(ns)).to_period("W-SUN")
+
+
+def _other_weeks(members: list, unit, start, end, typology) -> set:
+    """Weeks, outside the group's first to last week, in which counted hits of the group's
+    unit (of any group) end."""
+    first, last = _week(min(start[i] for i in members)), _week(max(end[i] for i in members))
+    same_unit = [i for i in range(len(unit)) if unit[i] == unit[members[0]]
+                 and FAMILIES.get(typology[i], typology[i]) not in REPORTABLE_FAMILIES]
+    return {_week(end[i]) for i in same_unit if not first <= _week(end[i]) <= last}
 
 
 def _counterparts(typology: str) -> bool:

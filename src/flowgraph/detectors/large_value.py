@@ -200,7 +200,7 @@ def _frequent(graph, rules, params, first, last) -> HitParts:
 DETECTOR = Detector("large_value", LargeValueParams, detect, (
     # reportable facts: they make reports, not alerts, on their own
     Typology("large_value_single", "large_value", 0.0),
-    Typology("large_value_daily", "large_value", 0.89),
-    Typology("frequent_daily", "frequent", 0.5),
+    Typology("large_value_daily", "large_value", 0.68),
+    Typology("frequent_daily", "frequent", 0.52),
     Typology("frequent_consecutive", "frequent", 0.0),
 ))
