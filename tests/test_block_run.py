@@ -4,6 +4,7 @@ bounded memory): a run killed after a block resumes after it, buckets of any siz
 same alerts and exports, and into a run store that already holds an earlier run's hits the
 block run adds, updates and retracts what a scan of all the days at once does."""
 
+import json
 import secrets
 import shutil
 import sqlite3
@@ -134,3 +135,23 @@ def test_over_an_earlier_run_blocks_change_what_one_scan_changes(bank, tmp_path)
                                   _versions(tmp_path / "one" / "store.sqlite"))
     pd.testing.assert_frame_equal(_hits(blocks.hits), _hits(one.hits), check_dtype=False)
     pd.testing.assert_frame_equal(_alerts(blocks.alerts), _alerts(one.alerts), check_dtype=False)
+
+
+def test_a_quiet_store_in_blocks_writes_empty_exports(tmp_path, key_file):
+    """A hand-written file (not the simulator's) of a few small payments over two weeks of
+    January 2027, scanned in blocks of one business day: no hit, exit 0, both exports with
+    every column and no row, the manifest counting nothing."""
+    from flowgraph.cli import main
+
+    rows = ["txn_id,timestamp,src_account,dst_account,amount,currency,channel"]
+    rows += [f"Q{i},2027-01-{4 + i:02d} 10:00:00,A{i % 3},B{i % 2},{120 + i}.50,CNY,transfer" for i in range(10)]
+    (tmp_path / "quiet.csv").write_text("\n".join(rows) + "\n")
+    assert main(["ingest", str(tmp_path / "quiet.csv"), "--into", str(tmp_path / "store")]) == 0
+    out = tmp_path / "out"
+    assert main(["scan", str(tmp_path / "store"), "--out", str(out), "--block-days", "1",
+                 "--key-file", str(key_file)]) == 0
+    hits, alerts = (pd.read_parquet(out / name) for name in ("hits.parquet", "alerts.parquet"))
+    assert hits.empty and alerts.empty and {"hit_id", "txn_ids"} <= set(hits) and {"alert_id", "score"} <= set(alerts)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["n_hits"], manifest["n_alerts"], manifest["hits_by_typology"]) == (0, 0, {})
+    assert manifest["n_chunks"] > 5  # one block per business day

@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from ._files import write_atomically
 from .alerts import build_alerts
-from .exports import EXPORT_FILES, HIT_SCHEMA, export_tables
+from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
 from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _covered_stored, _isin, _large_value_cross_check,
                    _stale_chains, hit_counts, run_manifest)
 from .scan_config import ScanConfig
@@ -59,6 +59,8 @@ from .txstore import TransactionStore
 HITS_PER_BUCKET = 200_000
 #: The columns of a hit the case transactions need (:mod:`flowgraph.desk.evidence`).
 CASE_COLUMNS = ["hit_id", "subject", "txn_ids", "window_start", "window_end", "typology"]
+#: The columns of a hit the large-value cross-check needs (:func:`flowgraph.scan._large_value_cross_check`).
+CHECK_COLUMNS = ["hit_id", "detector", "typology", "utilisation", "txn_ids", "window_start", "window_end"]
 
 
 def store_files_fingerprint(txstore: TransactionStore, last_day: str) -> tuple[str, int, str, str]:
@@ -150,7 +152,7 @@ class BlockRun:
         found = store.run_hit_ids(self.run_id)
         counts: dict[str, int] = {}
         n_groups = n_raised = 0
-        late, alert_parts, case_hits, case_alerts = [], [], [], []
+        above, alert_parts, case_hits, case_alerts = [], [], [], []
         if reveal_ids:
             store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": len(found)}))
 
@@ -163,7 +165,9 @@ class BlockRun:
                         run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
                         alerts = build_alerts(unit_hits, self.config.model, config_hash)
                         store.replace_alerts(config_hash, units, alerts, self.run_id)
-                        late.extend(_large_value_cross_check(store, config_hash, run_hits))
+                        above.append(run_hits.loc[(run_hits["utilisation"] > 1).to_numpy(dtype=bool)
+                                                  & (run_hits["detector"] != "large_value").to_numpy(dtype=bool),
+                                                  CHECK_COLUMNS])
                         touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
                         alerts = alerts.loc[touched].reset_index(drop=True)
                     with clock("exports"):
@@ -182,14 +186,18 @@ class BlockRun:
         paths = {name: out / file for name, file in EXPORT_FILES.items()}
         write_atomically(paths["hits"], write_hits, private=reveal_ids)
         with clock("exports"):
-            alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"), ("alert_id", "ascending")])
+            alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"), ("alert_id", "ascending")]) \
+                if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
             write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
         if keep_cases is not None:
             with clock("case_transactions"):
                 keep_cases(store, self.run_id, _concat(case_hits, CASE_COLUMNS),
                            _concat(case_alerts, ["hit_ids", "raised"]))
         run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
-        checks = {"u_above_1_without_large_value": late}
+        # hits above their ceiling are few: checked at once, reading the stored
+        # large-value evidence of their days once
+        checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash,
+                                                                            _concat(above, CHECK_COLUMNS))}
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
                                 checks, reveal_ids, self.changes, clock, counts, n_groups, n_raised, None)
