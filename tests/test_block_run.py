@@ -155,3 +155,23 @@ def test_a_quiet_store_in_blocks_writes_empty_exports(tmp_path, key_file):
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["n_hits"], manifest["n_alerts"], manifest["hits_by_typology"]) == (0, 0, {})
     assert manifest["n_chunks"] > 5  # one block per business day
+
+
+def test_case_transactions_read_back_leave_busy_subjects_to_their_evidence(bank, single, key_file, tmp_path,
+                                                                          monkeypatch):
+    """The case transactions a block scan reads back from the store (two reads: counts,
+    then rows) are those one graph of the whole range keeps, when some subjects are busy
+    (more transactions around their hits than the limit: only their evidence is kept)."""
+    from flowgraph.desk import evidence
+    from flowgraph.desk.evidence import case_transactions
+    from flowgraph.store import Store
+
+    monkeypatch.setattr(evidence, "MAX_CONTEXT_TRANSACTIONS", 30)
+    outs = {"one": tmp_path / "one", "blocks": tmp_path / "blocks"}
+    run_scan(bank.root, outs["one"], key_file=key_file, progress=False)
+    block_scan(bank.root, outs["blocks"], block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    kept = {k: case_transactions(Store(o / "store.sqlite", create=False)).sort_values("txn_id").reset_index(drop=True)
+            for k, o in outs.items()}
+    default = case_transactions(Store(Path(single.paths["manifest"]).parent / "store.sqlite", create=False))
+    assert 100 < len(kept["one"]) < len(default)  # some subjects were busy
+    pd.testing.assert_frame_equal(kept["blocks"], kept["one"], check_dtype=False)

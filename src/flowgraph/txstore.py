@@ -268,15 +268,16 @@ class TransactionStore:
         days = np.arange(first, last + 1, dtype="datetime64[D]").astype(str) if last >= first else []
         return [f for f in map(self._day_file, days) if f.is_file()]
 
-    def read_days(self, first_day: str, last_day: str) -> pa.Table:
-        """The transactions of calendar days ``first_day .. last_day``, days ascending, each
-        in the order it was ingested; ``day`` is the partition key."""
+    def read_days(self, first_day: str, last_day: str, columns: list[str] | None = None) -> pa.Table:
+        """The transactions of calendar days ``first_day .. last_day`` (only ``columns``, if
+        given), days ascending, each in the order it was ingested; ``day`` is the partition key."""
         files = self.day_files(first_day, last_day)
         if not files:
             return pa.table({})
         schemas = [pq.read_schema(f) for f in files]
         # the partition key is in the path: selecting the days' files is the filter on it
-        return ds.dataset([str(f) for f in files], schema=pa.unify_schemas(schemas), format="parquet").to_table()
+        return ds.dataset([str(f) for f in files], schema=pa.unify_schemas(schemas),
+                          format="parquet").to_table(columns=columns)
 
     def accounts(self) -> pa.Table | None:
         """The latest accounts snapshot (None before the first ingest)."""

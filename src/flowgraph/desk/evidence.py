@@ -72,7 +72,7 @@ def evidence_mask(graph: TransactionGraph, *lists) -> np.ndarray:
 
 
 def case_edges(graph: TransactionGraph, hits: pd.DataFrame, is_evidence: np.ndarray,
-               context_days: int = CONTEXT_DAYS, max_context: int = MAX_CONTEXT_TRANSACTIONS) -> np.ndarray:
+               context_days: int = CONTEXT_DAYS, max_context: int | None = None) -> np.ndarray:
     """Edge ids a case file of these hits may show (see the module docstring).
 
     Parameters
@@ -86,14 +86,16 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, is_evidence: np.ndar
         kept without context; :func:`evidence_mask`).
     context_days : int
         Business days kept around each subject's windows.
-    max_context : int
-        A subject with more transactions than this in its interval keeps only evidence.
+    max_context : int, optional
+        A subject with more transactions than this in its interval keeps only evidence
+        (default :data:`MAX_CONTEXT_TRANSACTIONS`).
 
     Returns
     -------
     ndarray of int64
         Sorted edge ids.
     """
+    max_context = MAX_CONTEXT_TRANSACTIONS if max_context is None else max_context
     if hits.empty:
         return np.flatnonzero(is_evidence)
     # one interval of business days per subject account: the span of its hits, widened
@@ -194,7 +196,13 @@ def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame
     back from ``txstore`` :data:`READ_DAYS_AT_ONCE` days at a time and filtered, and a
     graph of them alone (``config``'s calendar and rule set, ``rates``) picks the same
     transactions as the scan's graph would. ``evidence_edges`` is not used (the ids are
-    those of the blocks' graphs)."""
+    those of the blocks' graphs).
+
+    Two reads, so memory holds what a case file keeps, not every transaction of every
+    subject over a long range: the first counts each subject's transactions in its
+    interval (:func:`case_edges`: the span of its hits, :data:`CONTEXT_DAYS` business days
+    wider); the second keeps the evidence and the interval transactions of the subjects
+    that are not busy (at most :data:`MAX_CONTEXT_TRANSACTIONS` each)."""
     raised = set(h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids)
     hits = run_hits[run_hits["hit_id"].isin(raised) | run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES)]
     earlier = raised - set(run_hits["hit_id"])
@@ -203,29 +211,70 @@ def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame
     wanted = pd.concat(frames, ignore_index=True)
     if wanted.empty:  # no raised alert, no large-value hit: no case file to show
         return 0
-    subjects = pa.array(sorted(set(wanted["subject"].astype(str))), pa.string())
     evidence = id_list_array(wanted["txn_ids"]).flatten().cast(pa.string()).unique()
+    calendar = config.calendar()
     # a business day is at most a few calendar days: CONTEXT_DAYS business days fit in 3x + 10
     margin = np.timedelta64(3 * CONTEXT_DAYS + 10, "D")
-    first = pd.to_datetime(wanted["window_start"]).min().to_datetime64().astype("datetime64[D]") - margin
-    last = pd.to_datetime(wanted["window_end"]).max().to_datetime64().astype("datetime64[D]") + margin
+    starts = pd.to_datetime(wanted["window_start"]).to_numpy(dtype="datetime64[D]")
+    ends = pd.to_datetime(wanted["window_end"]).to_numpy(dtype="datetime64[D]")
+    first, last = starts.min() - margin, ends.max() + margin
+    # the subjects' context comes from the hits of raised alerts (a large-value hit alone
+    # keeps its evidence only), as keep_case_transactions has it
+    in_alert = np.r_[hits["hit_id"].isin(raised).to_numpy(dtype=bool), np.ones(len(wanted) - len(hits), bool)]
+    near = _SubjectIntervals(wanted["subject"][in_alert], starts[in_alert], ends[in_alert],
+                             calendar.business_days(first, last + margin))
+    chunks = [(str(lo), str(min(lo + READ_DAYS_AT_ONCE - 1, last))) for lo in np.arange(first, last + 1,
+                                                                                      READ_DAYS_AT_ONCE)]
+    counts = np.zeros(len(near.subjects), np.int64)
+    for lo, hi in chunks:
+        table = txstore.read_days(lo, hi, ["timestamp", "src_account", "dst_account"])
+        if table.num_rows:
+            (s, near_s), (d, near_d) = near.sides(table, calendar)
+            counts += np.bincount(s[near_s], minlength=len(counts)) + np.bincount(d[near_d], minlength=len(counts))
+    quiet = np.r_[counts <= MAX_CONTEXT_TRANSACTIONS, False]  # the extra slot: not a subject
     parts = []
-    for lo in np.arange(first, last + 1, READ_DAYS_AT_ONCE):
-        hi = min(lo + READ_DAYS_AT_ONCE - 1, last)
-        table = txstore.read_days(str(lo), str(hi))
+    for lo, hi in chunks:
+        table = txstore.read_days(lo, hi)
         if table.num_rows == 0:
             continue
-        keep = pc.or_(pc.or_(pc.is_in(table["src_account"], value_set=subjects),
-                             pc.is_in(table["dst_account"], value_set=subjects)),
-                      pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence))
-        parts.append(table.filter(pc.fill_null(keep, False)))
+        (s, near_s), (d, near_d) = near.sides(table, calendar)
+        keep = np.asarray(pc.fill_null(pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence), False),
+                          dtype=bool) | (near_s & quiet[s]) | (near_d & quiet[d])
+        parts.append(table.filter(pa.array(keep)))
     if not parts:
         return 0
     rows = pa.concat_tables(parts, promote_options="permissive").to_pandas()
     accounts = txstore.accounts()
     graph = build_graph(rows, None if accounts is None or accounts.num_rows == 0 else accounts.to_pandas(),
-                        config.calendar(), config.rules.home_currency, config.rules.foreign_currency, rates)
+                        calendar, config.rules.home_currency, config.rules.foreign_currency, rates)
     return keep_case_transactions(store, graph, run_id, run_hits, alerts)
+
+
+class _SubjectIntervals:
+    """Per subject account, the business days :func:`case_edges` keeps its own
+    transactions from (the span of its hits' windows, :data:`CONTEXT_DAYS` wider), as
+    positions in ``business_days``."""
+
+    def __init__(self, subject: pd.Series, starts: np.ndarray, ends: np.ndarray, business_days: np.ndarray):
+        self.subjects = pa.array(sorted(set(subject.astype(str))), pa.string())
+        self.business_days = business_days
+        which = np.asarray(pc.index_in(pa.array(subject.astype(str).tolist(), pa.string()), value_set=self.subjects))
+        self.lo = np.full(len(self.subjects) + 1, np.iinfo(np.int64).max)  # the extra slot: not a subject
+        self.hi = np.full(len(self.subjects) + 1, np.iinfo(np.int64).min)
+        np.minimum.at(self.lo, which, np.searchsorted(business_days, starts) - CONTEXT_DAYS)
+        np.maximum.at(self.hi, which, np.searchsorted(business_days, ends) + CONTEXT_DAYS)
+
+    def sides(self, table: pa.Table, calendar):
+        """For the payer and then the payee of each transaction: its subject number (the
+        extra slot when it is none) and whether the transaction falls in its interval."""
+        days, index = calendar.business_day_index(table["timestamp"].to_numpy(zero_copy_only=False))
+        day = np.searchsorted(self.business_days, days[index])
+        out = []
+        for side in ("src_account", "dst_account"):
+            found = pc.index_in(table[side].cast(pa.string()), value_set=self.subjects)
+            number = np.asarray(pc.fill_null(found, len(self.subjects)), np.int64)
+            out.append((number, (self.lo[number] <= day) & (day <= self.hi[number])))
+        return out
 
 
 def _stored_hits(store, hit_ids: list[str]) -> pd.DataFrame:
