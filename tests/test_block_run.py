@@ -5,7 +5,6 @@ same alerts and exports, and into a run store that already holds an earlier run'
 block run adds, updates and retracts what a scan of all the days at once does."""
 
 import json
-import secrets
 import shutil
 import sqlite3
 from pathlib import Path
@@ -17,38 +16,16 @@ import flowgraph.block_run
 import flowgraph.dask_scan
 from flowgraph.dask_scan import block_scan
 from flowgraph.scan import run_scan
-from flowgraph.simulate import simulate, write_simulation
-from flowgraph.io import load_dataset
-from flowgraph.txstore import TransactionStore
 
-from test_dask_scan import BLOCK_DAYS, _alerts, _hits
+from test_dask_scan import BLOCK_DAYS, _alerts, _hits, bank, key_file, single  # noqa: F401  (fixtures)
 
 EXPORTS = (("hits.parquet", "hit_id"), ("alerts.parquet", "alert_id"))
 
 
 @pytest.fixture(scope="module")
-def bank(tmp_path_factory):
-    """About 12,600 transactions over 30 business days in a store (as test_dask_scan's)."""
-    folder = tmp_path_factory.mktemp("bank")
-    write_simulation(simulate(seed=5, n_customers=400, n_days=30, patterns_per_typology=2, lookalikes_per_kind=1,
-                              recruit_pool_share=0.6), folder)
-    store = TransactionStore.create(folder / "store")
-    store.ingest(load_dataset(folder), str(folder))
-    return store
-
-
-@pytest.fixture(scope="module")
-def key_file(tmp_path_factory):
-    """One pseudonym key for the module (the exports of its scans are compared)."""
-    path = tmp_path_factory.mktemp("key") / "pseudonym.key"
-    path.write_text(secrets.token_hex(32) + "\n")
-    path.chmod(0o600)
-    return path
-
-
-@pytest.fixture(scope="module")
-def single(bank, key_file, tmp_path_factory):
-    return run_scan(bank.root, tmp_path_factory.mktemp("single"), key_file=key_file, progress=False)
+def store(bank):
+    """test_dask_scan's store: about 12,600 transactions over 30 business days."""
+    return bank[1]
 
 
 def _same_exports(out: Path, single) -> None:
@@ -59,9 +36,9 @@ def _same_exports(out: Path, single) -> None:
                                         for e in exported), check_dtype=False)
 
 
-def test_small_buckets_give_the_alerts_and_exports_of_one(bank, single, key_file, tmp_path, monkeypatch):
+def test_small_buckets_give_the_alerts_and_exports_of_one(store, single, key_file, tmp_path, monkeypatch):
     monkeypatch.setattr(flowgraph.block_run, "HITS_PER_BUCKET", 40)
-    result = block_scan(bank.root, tmp_path / "o", block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    result = block_scan(store.root, tmp_path / "o", block_days=BLOCK_DAYS, key_file=key_file, progress=False)
     assert len(single.hits) > 40 * 10  # ten buckets and more
     pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
     pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
@@ -73,7 +50,7 @@ def test_small_buckets_give_the_alerts_and_exports_of_one(bank, single, key_file
     assert m["hits_by_typology"] == single.manifest["hits_by_typology"]
 
 
-def test_a_run_killed_after_a_block_resumes_after_it(bank, single, key_file, tmp_path, monkeypatch):
+def test_a_run_killed_after_a_block_resumes_after_it(store, single, key_file, tmp_path, monkeypatch):
     class Killed(Exception):
         pass
 
@@ -85,19 +62,19 @@ def test_a_run_killed_after_a_block_resumes_after_it(bank, single, key_file, tmp
 
     out = tmp_path / "o"
     with pytest.raises(Killed):  # blocks 0 and 1 committed; block 2 arrives and the process dies
-        block_scan(bank.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False, on_block=kill_at_block(2))
+        block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False, on_block=kill_at_block(2))
     with sqlite3.connect(out / "store.sqlite") as db:
         assert [r[0] for r in db.execute("SELECT chunk FROM run_chunks ORDER BY chunk")] == [0, 1]
     scanned = []
     monkeypatch.setattr(flowgraph.dask_scan, "scan_block",
                         lambda *a, _scan=flowgraph.dask_scan.scan_block: scanned.append(a[2]) or _scan(*a))
-    result = block_scan(bank.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    result = block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
     assert result.manifest["resumed"] and len(scanned) == 1  # only the last block scanned again
     pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
     pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
     _same_exports(out, single)
     # the same blocks cut another way are another run, not a resume
-    other = block_scan(bank.root, out, block_days=BLOCK_DAYS + 1, key_file=key_file, progress=False)
+    other = block_scan(store.root, out, block_days=BLOCK_DAYS + 1, key_file=key_file, progress=False)
     assert not other.manifest["resumed"] and other.run_id != result.run_id
 
 
@@ -113,19 +90,19 @@ def _stored(path: Path) -> pd.DataFrame:
             drop=True)
 
 
-def test_over_an_earlier_run_blocks_change_what_one_scan_changes(bank, tmp_path):
+def test_over_an_earlier_run_blocks_change_what_one_scan_changes(store, tmp_path):
     """A run store holding a scan of the first 14 business days (runs cut at its end, band
     hits a later strict hit covers): a block scan of all 30 days updates, retracts and adds
     the hits, and keeps the versions, that one scan of the 30 days does, block boundaries
     inside the first scan's days and after them."""
-    days = bank.days()
+    days = store.days()
     first = tmp_path / "first"
-    run_scan(bank.root, first, last_day=days[13], progress=False)
+    run_scan(store.root, first, last_day=days[13], progress=False)
     for name in ("one", "blocks"):
         (tmp_path / name).mkdir()
         shutil.copy(first / "store.sqlite", tmp_path / name / "store.sqlite")
-    one = run_scan(bank.root, tmp_path / "one", progress=False)
-    blocks = block_scan(bank.root, tmp_path / "blocks", block_days=7, progress=False)
+    one = run_scan(store.root, tmp_path / "one", progress=False)
+    blocks = block_scan(store.root, tmp_path / "blocks", block_days=7, progress=False)
     changes = one.manifest["hit_changes"]
     assert changes["updated"] > 0 and changes["added"] > 0  # runs the first scan cut at its end went on
     assert blocks.manifest["hit_changes"] == changes
@@ -157,7 +134,7 @@ def test_a_quiet_store_in_blocks_writes_empty_exports(tmp_path, key_file):
     assert manifest["n_chunks"] > 5  # one block per business day
 
 
-def test_case_transactions_read_back_leave_busy_subjects_to_their_evidence(bank, single, key_file, tmp_path,
+def test_case_transactions_read_back_leave_busy_subjects_to_their_evidence(store, single, key_file, tmp_path,
                                                                           monkeypatch):
     """The case transactions a block scan reads back from the store (two reads: counts,
     then rows) are those one graph of the whole range keeps, when some subjects are busy
@@ -168,8 +145,8 @@ def test_case_transactions_read_back_leave_busy_subjects_to_their_evidence(bank,
 
     monkeypatch.setattr(evidence, "MAX_CONTEXT_TRANSACTIONS", 30)
     outs = {"one": tmp_path / "one", "blocks": tmp_path / "blocks"}
-    run_scan(bank.root, outs["one"], key_file=key_file, progress=False)
-    block_scan(bank.root, outs["blocks"], block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    run_scan(store.root, outs["one"], key_file=key_file, progress=False)
+    block_scan(store.root, outs["blocks"], block_days=BLOCK_DAYS, key_file=key_file, progress=False)
     kept = {k: case_transactions(Store(o / "store.sqlite", create=False)).sort_values("txn_id").reset_index(drop=True)
             for k, o in outs.items()}
     default = case_transactions(Store(Path(single.paths["manifest"]).parent / "store.sqlite", create=False))
