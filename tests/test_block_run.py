@@ -152,3 +152,37 @@ def test_case_transactions_read_back_leave_busy_subjects_to_their_evidence(store
     default = case_transactions(Store(Path(single.paths["manifest"]).parent / "store.sqlite", create=False))
     assert 100 < len(kept["one"]) < len(default)  # some subjects were busy
     pd.testing.assert_frame_equal(kept["blocks"], kept["one"], check_dtype=False)
+
+
+def test_large_value_evidence_stays_in_the_transaction_store(bank, single, key_file, tmp_path):
+    """A scan of a transaction store copies no large-value evidence beside its run store
+    (at bank scale a large share of all transactions: one account's daily large-value hit
+    can name 300,000 transfers): the large-value report reads those transactions from the
+    store's days and equals the report of a scan of the same transactions as files, which
+    keeps them. With the transaction store gone, every report is still listed, dated by
+    its business day, and says so."""
+    from flowgraph.desk.evidence import case_transactions, in_place_stores
+    from flowgraph.desk.large_value import large_value_reports
+    from flowgraph.store import Store, parse_json_lists
+
+    folder, txstore = bank
+    shutil.copytree(txstore.root, tmp_path / "tx")
+    run_scan(folder, tmp_path / "files", key_file=key_file, progress=False)
+    block_scan(tmp_path / "tx", tmp_path / "blocks", block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    stores = {name: Store(path / "store.sqlite", create=False) for name, path in
+              (("files", tmp_path / "files"), ("blocks", tmp_path / "blocks"),
+               ("single", Path(single.paths["manifest"]).parent))}
+    large = stores["files"].query("SELECT txn_ids FROM hits WHERE typology LIKE 'large_value%'")["txn_ids"]
+    evidence = {t for ids in parse_json_lists(large.tolist()) for t in ids}
+    kept = {name: set(case_transactions(s)["txn_id"]) for name, s in stores.items()}
+    assert len(evidence) > 50 and evidence <= kept["files"]
+    assert len(evidence - kept["blocks"]) > 25 and evidence - kept["blocks"] == evidence - kept["single"]
+    assert in_place_stores(stores["blocks"]) == [(tmp_path / "tx").resolve()]
+    reports = {name: large_value_reports(s, today="2026-12-03", key_file=key_file) for name, s in stores.items()}
+    assert len(reports["files"]) > 20 and reports["files"]["transaction_date"].ne("").all()
+    pd.testing.assert_frame_equal(reports["blocks"], reports["files"])
+    pd.testing.assert_frame_equal(reports["single"], reports["files"])
+    shutil.rmtree(tmp_path / "tx")
+    gone = large_value_reports(stores["blocks"], today="2026-12-03", key_file=key_file)
+    assert sorted(gone["hit_id"]) == sorted(reports["files"]["hit_id"])
+    assert gone["deadline_basis"].str.startswith("business day of the hit").any()

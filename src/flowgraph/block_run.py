@@ -18,7 +18,8 @@ bucket's alerts are built from its units' stored hits alone (earlier runs' inclu
 for a T+1 scan), stored, and its hits and alerts de-identified and appended to the
 exports. The exported hits come bucket by bucket, each bucket's in the store's order;
 the alerts highest score first, ties by id (they are few beside the hits). Case
-transactions are then read back from the transaction store once for all raised alerts.
+transactions are then read back from the transaction store once for all raised alerts
+(large-value evidence is left there, :mod:`flowgraph.desk.evidence`).
 
 **Resuming.** The run is known by a fingerprint of the store's day files it may read
 (:func:`store_files_fingerprint`: name, size and modification time, so it costs no read
@@ -51,7 +52,7 @@ from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export
 from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _covered_stored, _isin, _large_value_cross_check,
                    _stale_chains, hit_counts, run_manifest)
 from .scan_config import ScanConfig
-from .store import LARGE_VALUE_TYPOLOGIES, Store, now
+from .store import Store, now
 from .txstore import TransactionStore
 
 #: Hits read from the run store at a time while building a block run's alerts and exports:
@@ -175,8 +176,8 @@ class BlockRun:
                         writer.write_table(tables["hits"].select(HIT_SCHEMA.names).cast(HIT_SCHEMA))
                         alert_parts.append(tables["alerts"])
                     raised = alerts.loc[alerts["raised"], ["hit_ids"]].assign(raised=True)
-                    in_case = _isin(run_hits["hit_id"], {h for ids in raised["hit_ids"] for h in ids}) \
-                        | run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
+                    # a case file shows raised alerts' hits (large-value evidence stays in the store)
+                    in_case = _isin(run_hits["hit_id"], {h for ids in raised["hit_ids"] for h in ids})
                     case_hits.append(run_hits.loc[in_case, CASE_COLUMNS])
                     case_alerts.append(raised)
                     counts = hit_counts(run_hits, counts)

@@ -90,7 +90,7 @@ def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: st
     read straight from the store on the worker that runs this (one Dask task), amounts
     converted with ``rates`` (default: the configuration's)."""
     window = store_window(TransactionStore.open(store_root, "the store"), config, first_day=first_day,
-                          last_day=last_day, rates=rates)
+                          last_day=last_day, rates=rates, fingerprint_columns=False)  # the run hashes files
     files = {f.parent.name.removeprefix("day="): (pq.read_metadata(f).num_rows, _file_digest(f))
              for f in window.files}
     days = window.graph.business_days

@@ -324,10 +324,14 @@ class StoreWindow:
 
 def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None = None,
                  clock: "Stopwatch | None" = None, first_day: str | None = None,
-                 last_day: str | None = None, rates: RateTable | None = None) -> StoreWindow:
+                 last_day: str | None = None, rates: RateTable | None = None,
+                 fingerprint_columns: bool = True) -> StoreWindow:
     """Read from ``store`` only the days a scan of ``as_of``, or of the range ``first_day``
     .. ``last_day`` (default: every stored day), needs, and find its hits: the same hits as
     a scan of the whole history (amounts converted with ``rates``, default the configuration's).
+    Once the graph is built, the window's table keeps only the columns the graph keeps
+    (``TransactionGraph.transactions``) and, if ``fingerprint_columns``, those
+    :func:`data_fingerprint` hashes: the rest is let go before the detectors run.
 
     A first read takes ``2 L + 1`` business days before the earliest first day a hit
     reaching the scan can have (L = :func:`lookback_days`): the first business day of the
@@ -370,6 +374,11 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         with clock("graph"):
             graph = build_graph(dataset.transactions.table, dataset.accounts.table if len(dataset.accounts.table)
                                 else None, calendar, config.rules.home_currency, config.rules.foreign_currency, rates)
+            table = dataset.transactions.table
+            kept = [c for c in table.columns if c in graph.transactions.columns
+                    or (fingerprint_columns and c in FINGERPRINT_COLUMNS)]
+            dataset.transactions.table = table[kept]
+            del table
         days = (graph.day_index(scan_first), graph.day_index(scan_last))
         with clock("detect"):
             scanned = scan_hits(graph, config, days)
@@ -586,7 +595,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     rates = rates or config.rates()
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
-    window, given = None, isinstance(dataset, Dataset)
+    window, given, in_place = None, isinstance(dataset, Dataset), None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         txstore = TransactionStore.open(dataset, "INPUT")
         if as_of is None and _long_range(txstore, config, first_day, last_day):
@@ -596,7 +605,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
                               reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
                               stopwatch=clock, rates=rates)
         window = store_window(txstore, config, as_of, clock, first_day, last_day, rates)
-        dataset = window.dataset
+        dataset, in_place = window.dataset, txstore.root  # large-value evidence stays there
     elif not isinstance(dataset, Dataset):
         with clock("load"):
             dataset = load_dataset(dataset, rates=rates, home_currency=config.rules.home_currency,
@@ -624,14 +633,14 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     try:
         with store.lock(wait_s):
             return _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk, clock, rates, scanned, fingerprint)
+                        progress, on_chunk, clock, rates, scanned, fingerprint, in_place=in_place)
     finally:
         store.close()
 
 
 def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
          on_chunk, clock, rates, scanned: ScannedHits | None, fingerprint: str,
-         keep_cases: Callable | None = None) -> ScanResult:
+         keep_cases: Callable | None = None, in_place: Path | None = None) -> ScanResult:
     # of the graph only its days, calendar and size are used: a Dask scan, whose graphs were
     # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
@@ -663,7 +672,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     # what `flowgraph show` lists and draws (flowgraph.desk.evidence); a scan in blocks, whose
     # graphs are gone, gives ``keep_cases(store, run_id, run_hits, alerts, edges)`` that reads them back
     if keep_cases is None and isinstance(graph, TransactionGraph):
-        keep_cases = functools.partial(keep_case_transactions, store, graph, run_id)
+        keep_cases = functools.partial(keep_case_transactions, store, graph, run_id, in_place=in_place)
     elif keep_cases is not None:
         keep_cases = functools.partial(keep_cases, store, run_id)
     if from_memory:

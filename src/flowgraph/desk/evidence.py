@@ -14,7 +14,15 @@ per run:
   and the evidence of every large-value hit of the run (alerted or not: the large-value
   report needs its time, amount, currency and counterparty, :mod:`flowgraph.desk.reports`);
 - ``accounts-TIME-RUN.parquet``: customer and party type of the accounts those
-  transactions touch (Φ of a transfer depends on the party type, SPEC §2).
+  transactions touch (Φ of a transfer depends on the party type, SPEC §2);
+- ``in-place-TIME-RUN.json``, for a scan of a transaction store (``flowgraph ingest
+  --into``): the store's path. The transactions are already kept there, by day, so the
+  large-value hits' evidence is not copied (at bank scale it is a large share of all
+  transactions: an account with 300,000 transfers a day has one daily large-value hit
+  naming them all); :func:`transactions_in_place` reads it from the store's days when the
+  large-value report asks. A hit of a raised alert still keeps its subject's transactions
+  around its window, so a case file shows a large-value hit's transactions unless its
+  subject is busy.
 
 Parquet, not rows of the SQLite store: a range scan of 10^7 transactions keeps hundreds
 of thousands of them, which Arrow writes at once and SQLite would insert one by one.
@@ -28,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +50,7 @@ from ..config import CHANNELS, PARTY_TYPES
 from ..graph import TransactionGraph, build_graph
 from ..scan_config import business_calendar
 from ..store import LARGE_VALUE_TYPOLOGIES, id_list_array, parse_json_lists
+from ..txstore import TransactionStore, is_store
 
 #: Business days of the subject's own transactions kept before and after its hits'
 #: windows: what the daily-flows picture shows around the window.
@@ -53,6 +63,11 @@ MAX_CONTEXT_TRANSACTIONS = 1_000
 COLUMNS = ("txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "amount_home",
            "amount_foreign", "channel")
 ACCOUNT_COLUMNS = ("account_id", "customer_id", "party_type")
+#: Arrow types of the kept transactions' :data:`COLUMNS` and accounts' :data:`ACCOUNT_COLUMNS`.
+CASE_SCHEMA = pa.schema([("txn_id", pa.string()), ("timestamp", pa.timestamp("ns")), ("src_account", pa.string()),
+                         ("dst_account", pa.string()), ("amount", pa.float64()), ("currency", pa.string()),
+                         ("amount_home", pa.float64()), ("amount_foreign", pa.float64()), ("channel", pa.string())])
+ACCOUNT_SCHEMA = pa.schema([("account_id", pa.string()), ("customer_id", pa.string()), ("party_type", pa.string())])
 
 
 def case_folder(store) -> Path:
@@ -121,11 +136,14 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, is_evidence: np.ndar
 
 
 def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits: pd.DataFrame,
-                           alerts: pd.DataFrame, evidence_edges: pa.Array | None = None) -> int:
+                           alerts: pd.DataFrame, evidence_edges: pa.Array | None = None,
+                           in_place: Path | None = None) -> int:
     """Keep the case transactions and accounts of the raised ``alerts`` (see the module
     docstring) beside ``store``, for run ``run_id``. The hits come from ``run_hits`` (the
     run's, in memory; ``evidence_edges``: their evidence as edge ids of ``graph``, if
     known) and, for hits of raised alerts that earlier runs stored, from the store.
+    ``in_place``: the transaction store ``graph`` was read from, whose large-value
+    evidence is left there (recorded, not copied).
 
     Returns
     -------
@@ -136,22 +154,33 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
     columns = ["hit_id", "subject", "txn_ids", "window_start", "window_end"]
     run_ids = pa.array(run_hits["hit_id"].astype(str).tolist(), pa.string())
     in_alert = np.asarray(pc.is_in(run_ids, value_set=wanted), dtype=bool)
-    hits = run_hits.loc[in_alert, columns]
+    hits = run_hits.loc[in_alert, columns + ["typology"]]
     stored = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=run_ids)))
     earlier_evidence = []  # the txn_ids of hits an earlier run stored, now in a raised alert of this run
     if len(stored):
         earlier = _stored_hits(store, stored.to_pylist())
-        hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c]) for c in columns})
+        hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c]) for c in hits.columns})
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
-        earlier_evidence = [earlier["txn_ids"]]
+        earlier_evidence = [earlier["txn_ids"].where(~earlier["typology"].isin(LARGE_VALUE_TYPOLOGIES), None)
+                            if in_place else earlier["txn_ids"]]
     large = run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
+    copied = ~large if in_place else np.ones(len(run_hits), bool)  # whose evidence is copied here
     if evidence_edges is None:
-        is_evidence = evidence_mask(graph, hits["txn_ids"], run_hits.loc[large, "txn_ids"])
+        own = run_hits["txn_ids"][in_alert & copied]
+        is_evidence = evidence_mask(graph, own, run_hits.loc[large & copied, "txn_ids"], *earlier_evidence)
     else:  # the run's own hits' evidence as edge ids; earlier runs' hits by their transaction ids
         is_evidence = evidence_mask(graph, *earlier_evidence)
-        is_evidence[evidence_edges.filter(pa.array(in_alert | large)).flatten().to_numpy()] = True
+        is_evidence[evidence_edges.filter(pa.array((in_alert | large) & copied)).flatten().to_numpy()] = True
     edges = case_edges(graph, hits, is_evidence)
+    transactions, accounts = _case_tables(graph, edges)
+    _write_case_files(store, run_id, [transactions], [accounts], in_place)
+    return len(edges)
+
+
+def _case_tables(graph: TransactionGraph, edges: np.ndarray) -> tuple[pa.Table, pa.Table]:
+    """The kept transactions (:data:`CASE_SCHEMA`) of ``edges`` of ``graph`` and the
+    accounts they touch (:data:`ACCOUNT_SCHEMA`)."""
     pos = graph.txn_pos[edges]
     rows = graph.transactions
     home = graph.amount_home[edges]
@@ -175,56 +204,76 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         "customer_id": pa.array([graph.customer_ids[c] if c >= 0 else None for c in customer.tolist()], pa.string()),
         "party_type": pa.array(np.asarray(PARTY_TYPES, dtype=object)[np.where(known_party, party, 0)],
                                pa.string(), mask=~known_party)})
+    return table.cast(CASE_SCHEMA), account_table.cast(ACCOUNT_SCHEMA)
+
+
+def _write_case_files(store, run_id: str, transactions: Iterable[pa.Table], accounts: list[pa.Table],
+                      in_place: Path | None) -> None:
+    """Write a run's case files (module docstring): the ``transactions`` tables one after
+    another (an iterable: they may be made while they are written, and may add to
+    ``accounts``), then the accounts, each once, and the transaction store left in place."""
     folder = case_folder(store)
     folder.mkdir(mode=0o700, exist_ok=True)
     stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{run_id}"
-    write_atomically(folder / f"transactions-{stamp}.parquet", lambda p: pq.write_table(table, p))
-    write_atomically(folder / f"accounts-{stamp}.parquet", lambda p: pq.write_table(account_table, p))
-    return len(edges)
+
+    def write_transactions(path: Path) -> None:
+        with pq.ParquetWriter(path, CASE_SCHEMA) as writer:
+            for table in transactions:
+                writer.write_table(table)
+
+    write_atomically(folder / f"transactions-{stamp}.parquet", write_transactions)
+    table = pa.concat_tables(accounts) if accounts else ACCOUNT_SCHEMA.empty_table()
+    first = np.unique(table["account_id"].to_numpy(zero_copy_only=False), return_index=True)[1]
+    write_atomically(folder / f"accounts-{stamp}.parquet",
+                     lambda p: pq.write_table(table.take(pa.array(np.sort(first))), p))
+    if in_place is not None:
+        record = {"run_id": run_id, "transaction_store": str(Path(in_place).resolve())}
+        write_atomically(folder / f"in-place-{stamp}.json", lambda p: p.write_text(json.dumps(record)))
 
 
 #: Calendar days of a transaction store read at a time while collecting case transactions.
 READ_DAYS_AT_ONCE = 31
+#: Calendar days before a hit's first business day that may hold its transactions (those
+#: of a weekend or a week-long holiday belong to the business day after it).
+DAYS_BEFORE_BUSINESS_DAY = 15
 
 
 def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame, alerts: pd.DataFrame,
                                       evidence_edges: pa.Array | None = None, *, txstore, config, rates) -> int:
     """:func:`keep_case_transactions` for a scan of a transaction store whose graphs are
     gone (blocks run on Dask workers, or one after another): the transactions a case file
-    may show — every evidence transaction of the run's hits in raised alerts and of its
-    large-value hits, and the subjects' own transactions around their windows — are read
-    back from ``txstore`` :data:`READ_DAYS_AT_ONCE` days at a time and filtered, and a
-    graph of them alone (``config``'s calendar and rule set, ``rates``) picks the same
-    transactions as the scan's graph would. ``evidence_edges`` is not used (the ids are
-    those of the blocks' graphs).
+    may show — every evidence transaction of the run's hits in raised alerts, and the
+    subjects' own transactions around their windows; large-value evidence stays in
+    ``txstore`` — are read back from ``txstore`` :data:`READ_DAYS_AT_ONCE` days at a time
+    and filtered, and a graph of each part alone (``config``'s calendar and rule set,
+    ``rates``) converts them as the scan's graph did. ``run_hits`` need only be those of
+    raised alerts; ``evidence_edges`` is not used (the ids are those of the blocks' graphs).
 
-    Two reads, so memory holds what a case file keeps, not every transaction of every
-    subject over a long range: the first counts each subject's transactions in its
-    interval (:func:`case_edges`: the span of its hits, :data:`CONTEXT_DAYS` business days
-    wider); the second keeps the evidence and the interval transactions of the subjects
-    that are not busy (at most :data:`MAX_CONTEXT_TRANSACTIONS` each)."""
+    Two reads, so memory holds one part of what a case file keeps, not every transaction
+    of every subject over a long range: the first counts each subject's transactions in
+    its interval (:func:`case_edges`: the span of its hits, :data:`CONTEXT_DAYS` business
+    days wider); the second keeps the evidence and the interval transactions of the
+    subjects that are not busy (at most :data:`MAX_CONTEXT_TRANSACTIONS` each) and writes
+    them as it goes."""
     raised = set(h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids)
-    hits = run_hits[run_hits["hit_id"].isin(raised) | run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES)]
+    hits = run_hits[run_hits["hit_id"].isin(raised)]
     earlier = raised - set(run_hits["hit_id"])
-    columns = ["subject", "txn_ids", "window_start", "window_end"]
+    columns = ["subject", "txn_ids", "window_start", "window_end", "typology"]
     frames = [hits[columns]] + ([_stored_hits(store, sorted(earlier))[columns]] if earlier else [])
     wanted = pd.concat(frames, ignore_index=True)
-    if wanted.empty:  # no raised alert, no large-value hit: no case file to show
+    if wanted.empty:  # no raised alert: no case file to show
+        _write_case_files(store, run_id, [], [], txstore.root)
         return 0
-    evidence = id_list_array(wanted["txn_ids"]).flatten().cast(pa.string()).unique()
+    copied = ~wanted["typology"].isin(LARGE_VALUE_TYPOLOGIES)
+    evidence = id_list_array(wanted["txn_ids"][copied]).flatten().cast(pa.string()).unique()
     calendar = config.calendar()
     # a business day is at most a few calendar days: CONTEXT_DAYS business days fit in 3x + 10
     margin = np.timedelta64(3 * CONTEXT_DAYS + 10, "D")
     starts = pd.to_datetime(wanted["window_start"]).to_numpy(dtype="datetime64[D]")
     ends = pd.to_datetime(wanted["window_end"]).to_numpy(dtype="datetime64[D]")
     first, last = starts.min() - margin, ends.max() + margin
-    # the subjects' context comes from the hits of raised alerts (a large-value hit alone
-    # keeps its evidence only), as keep_case_transactions has it
-    in_alert = np.r_[hits["hit_id"].isin(raised).to_numpy(dtype=bool), np.ones(len(wanted) - len(hits), bool)]
-    near = _SubjectIntervals(wanted["subject"][in_alert], starts[in_alert], ends[in_alert],
-                             calendar.business_days(first, last + margin))
-    chunks = [(str(lo), str(min(lo + READ_DAYS_AT_ONCE - 1, last))) for lo in np.arange(first, last + 1,
-                                                                                      READ_DAYS_AT_ONCE)]
+    near = _SubjectIntervals(wanted["subject"], starts, ends, calendar.business_days(first, last + margin))
+    chunks = _day_chunks(first, last)
     counts = np.zeros(len(near.subjects), np.int64)
     for lo, hi in chunks:
         table = txstore.read_days(lo, hi, ["timestamp", "src_account", "dst_account"])
@@ -232,22 +281,68 @@ def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame
             (s, near_s), (d, near_d) = near.sides(table, calendar)
             counts += np.bincount(s[near_s], minlength=len(counts)) + np.bincount(d[near_d], minlength=len(counts))
     quiet = np.r_[counts <= MAX_CONTEXT_TRANSACTIONS, False]  # the extra slot: not a subject
+    stored_accounts = txstore.accounts()
+    stored_accounts = None if stored_accounts is None or stored_accounts.num_rows == 0 else stored_accounts.to_pandas()
+    accounts: list[pa.Table] = []
+    n_kept = 0
+
+    def parts() -> Iterator[pa.Table]:
+        nonlocal n_kept
+        for lo, hi in chunks:
+            table = txstore.read_days(lo, hi)
+            if table.num_rows == 0:
+                continue
+            (s, near_s), (d, near_d) = near.sides(table, calendar)
+            keep = np.asarray(pc.fill_null(pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence), False),
+                              dtype=bool) | (near_s & quiet[s]) | (near_d & quiet[d])
+            if not keep.any():
+                continue
+            graph = build_graph(table.filter(pa.array(keep)).to_pandas(), stored_accounts, calendar,
+                                config.rules.home_currency, config.rules.foreign_currency, rates)
+            transactions, touched = _case_tables(graph, np.arange(graph.n_edges))
+            accounts.append(touched)
+            n_kept += graph.n_edges
+            yield transactions
+
+    _write_case_files(store, run_id, parts(), accounts, txstore.root)
+    return n_kept
+
+
+def _day_chunks(first: np.datetime64, last: np.datetime64) -> list[tuple[str, str]]:
+    """Calendar days ``first .. last`` in reads of :data:`READ_DAYS_AT_ONCE`, as ISO days."""
+    return [(str(lo), str(min(lo + READ_DAYS_AT_ONCE - 1, last))) for lo in np.arange(first, last + 1,
+                                                                                    READ_DAYS_AT_ONCE)]
+
+
+def in_place_stores(store) -> list[Path]:
+    """The transaction stores whose large-value evidence the store's runs left in place."""
+    records = sorted(case_folder(store).glob("in-place-*.json"))
+    return sorted({Path(json.loads(r.read_text())["transaction_store"]) for r in records})
+
+
+def transactions_in_place(store, txn_ids, first_day: np.datetime64, last_day: np.datetime64) -> pd.DataFrame:
+    """Transactions ``txn_ids`` of business days ``first_day .. last_day`` read from the
+    transaction stores the store's scans left them in (:func:`in_place_stores`; one
+    that is gone is skipped), with the columns of :func:`case_transactions` but the
+    converted amounts (NaN: a report converts again with the run's rates if it needs to)."""
+    wanted = pa.array(sorted({str(t) for t in txn_ids}), pa.string())
+    columns = ["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel"]
     parts = []
-    for lo, hi in chunks:
-        table = txstore.read_days(lo, hi)
-        if table.num_rows == 0:
+    for root in in_place_stores(store):
+        if not len(wanted) or not is_store(root):
             continue
-        (s, near_s), (d, near_d) = near.sides(table, calendar)
-        keep = np.asarray(pc.fill_null(pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence), False),
-                          dtype=bool) | (near_s & quiet[s]) | (near_d & quiet[d])
-        parts.append(table.filter(pa.array(keep)))
-    if not parts:
-        return 0
-    rows = pa.concat_tables(parts, promote_options="permissive").to_pandas()
-    accounts = txstore.accounts()
-    graph = build_graph(rows, None if accounts is None or accounts.num_rows == 0 else accounts.to_pandas(),
-                        calendar, config.rules.home_currency, config.rules.foreign_currency, rates)
-    return keep_case_transactions(store, graph, run_id, run_hits, alerts)
+        txstore = TransactionStore.open(root)
+        for lo, hi in _day_chunks(np.datetime64(first_day, "D") - DAYS_BEFORE_BUSINESS_DAY,
+                                  np.datetime64(last_day, "D")):
+            table = txstore.read_days(lo, hi, columns)
+            if table.num_rows:
+                part = table.filter(pc.is_in(table["txn_id"].cast(pa.string()), value_set=wanted))
+                parts.append(part.cast(pa.schema([CASE_SCHEMA.field(c) for c in columns])))
+    table = pa.concat_tables(parts) if parts else pa.schema([CASE_SCHEMA.field(c) for c in columns]).empty_table()
+    found = table.column("txn_id").to_numpy(zero_copy_only=False)
+    table = table.take(pa.array(np.sort(np.unique(found, return_index=True)[1])))  # a transaction once
+    return _frame(table.append_column("amount_home", pa.nulls(table.num_rows, pa.float64()))
+                  .append_column("amount_foreign", pa.nulls(table.num_rows, pa.float64())).select(list(COLUMNS)))
 
 
 class _SubjectIntervals:
@@ -278,9 +373,9 @@ class _SubjectIntervals:
 
 
 def _stored_hits(store, hit_ids: list[str]) -> pd.DataFrame:
-    """The stored hits ``hit_ids`` (of earlier runs): ``hit_id, subject, txn_ids`` (lists),
+    """The stored hits ``hit_ids`` (of earlier runs): ``hit_id, typology, subject, txn_ids`` (lists),
     ``window_start, window_end``."""
-    earlier = store.query("SELECT hit_id, subject, txn_ids, window_start, window_end FROM hits "
+    earlier = store.query("SELECT hit_id, typology, subject, txn_ids, window_start, window_end FROM hits "
                           "WHERE hit_id IN (SELECT value FROM json_each(?))", [json.dumps(hit_ids)])
     earlier["txn_ids"] = parse_json_lists(earlier["txn_ids"].tolist())
     return earlier
@@ -297,7 +392,7 @@ def _kept(store, kind: str, key: str) -> pa.Table | None:
     files = sorted(case_folder(store).glob(f"{kind}-*.parquet"))
     if not files:
         return None
-    table = pa.concat_tables([pq.read_table(f) for f in files])
+    table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
     keys = table.column(key).to_numpy(zero_copy_only=False)
     last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]  # the last row of each key
     return table.take(pa.array(np.sort(last)))
@@ -320,6 +415,11 @@ def case_transactions(store, txn_ids=None, accounts=None) -> pd.DataFrame:
         value_set = pa.array([str(a) for a in accounts], pa.string())
         table = table.filter(pc.or_kleene(pc.is_in(table["src_account"], value_set=value_set),
                                           pc.is_in(table["dst_account"], value_set=value_set)))
+    return _frame(table)
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """Kept transactions as a frame, in time order."""
     frame = table.to_pandas()
     frame["timestamp"] = pd.to_datetime(frame["timestamp"])
     for col in ("src_account", "dst_account"):  # the missing side of a cash transaction: None

@@ -7,9 +7,10 @@ rules is two reports), with the rule, amount, currency, channel, customer, accou
 counterparties, and its deadline: :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS`
 business days after the transaction's calendar date, on the scan's own calendar. For a
 daily cumulative sum the earliest transaction's date counts (a deadline never later than
-the rule allows). A scan keeps every large-value transaction beside the store
-(:mod:`flowgraph.desk.evidence`); for a store written before it did, the hit's business
-day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue`` against
+the rule allows). A scan of a file keeps every large-value transaction beside the store,
+a scan of a transaction store leaves them in its days, read from there
+(:mod:`flowgraph.desk.evidence`); for a store written before scans kept them (or whose
+transaction store is gone), the hit's business day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue`` against
 ``today``; ``business_days_left`` counts the business days after ``today`` up to the
 deadline (0: due today; negative: business days late).
 
@@ -29,7 +30,7 @@ from ..config import REPORT_DEADLINE_BUSINESS_DAYS
 from ..deid import Pseudonymizer, load_key
 from ..errors import ConfigError
 from ..store import LARGE_VALUE_TYPOLOGIES, parse_json_lists
-from .evidence import case_transactions, run_calendar, run_rule_set
+from .evidence import case_transactions, run_calendar, run_rule_set, transactions_in_place
 from .markdown import md_table
 from .queue import latest_config_hash
 
@@ -123,7 +124,14 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
     config = run_config(store, config_hash)
     calendar, home = run_calendar(config), run_rule_set(config).home_currency
     hits["txn_ids"] = parse_json_lists(hits["txn_ids"].tolist())
-    kept = case_transactions(store, txn_ids={t for ids in hits["txn_ids"] for t in ids}).set_index("txn_id")
+    wanted = {t for ids in hits["txn_ids"] for t in ids}
+    kept = case_transactions(store, txn_ids=wanted)
+    missing = wanted.difference(kept["txn_id"])
+    if missing:  # a scan of a transaction store left them in its days
+        days = hits.loc[[not missing.isdisjoint(ids) for ids in hits["txn_ids"]], "window_start"].str[:10]
+        in_place = transactions_in_place(store, missing, days.min(), days.max())
+        kept = pd.concat([kept, in_place], ignore_index=True) if len(kept) else in_place
+    kept = kept.set_index("txn_id")
     name = id_namer(store, reveal_ids, key_file, {"large_value_reports": len(hits)})
     rows = []
     for hit in hits.itertuples():
