@@ -70,6 +70,9 @@ def test_a_run_killed_after_a_block_resumes_after_it(store, single, key_file, tm
                         lambda *a, _scan=flowgraph.dask_scan.scan_block: scanned.append(a[2]) or _scan(*a))
     result = block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
     assert result.manifest["resumed"] and len(scanned) == 1  # only the last block scanned again
+    # the killed process's blocks count too
+    assert result.manifest["hit_changes"] == single.manifest["hit_changes"] == {"added": len(single.hits),
+                                                                               "updated": 0, "retracted": 0}
     pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
     pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
     _same_exports(out, single)

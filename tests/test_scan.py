@@ -170,6 +170,10 @@ def test_killed_scan_leaves_store_consistent_and_next_run_completes(data_dir, tm
     fresh = run_scan(data_dir, tmp_path / "fresh", load_config(cfg), store_path=tmp_path / "fresh.sqlite",
                      progress=False)
     assert resumed_hits == set(fresh.hits["hit_id"])
+    # ... and counts the killed process's chunks among the hits the run added
+    resumed = json.loads((tmp_path / "killed" / "manifest.json").read_text())
+    assert resumed["hit_changes"] == fresh.manifest["hit_changes"] == {"added": len(fresh.hits), "updated": 0,
+                                                                        "retracted": 0}
 
 
 def test_config_errors_name_the_key(tmp_path):

@@ -95,7 +95,6 @@ class BlockRun:
     resumed: bool
     #: blocks committed (by an earlier process of a resumed run, or this one)
     done: set[int]
-    changes: dict[str, int] = field(default_factory=dict)
     files: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
@@ -139,9 +138,8 @@ class BlockRun:
         config_hash = self.config.config_hash
         retract = scanned.covered_ids + _stale_chains(self.store, config_hash, scanned) \
             + _absorbed(self.store, config_hash, scanned) + _covered_stored(self.store, config_hash, scanned)
-        counts = self.store.commit_chunk(self.run_id, i, first, last, hits, config_hash, self.scan_last,
-                                         retract_ids=retract, in_blocks=True)
-        self.changes = {k: self.changes.get(k, 0) + counts.get(k, 0) for k in ("added", "updated", "retracted")}
+        self.store.commit_chunk(self.run_id, i, first, last, hits, config_hash, self.scan_last,
+                                retract_ids=retract, in_blocks=True)
         self.files.update(files)
         self.done.add(i)
 
@@ -201,7 +199,7 @@ class BlockRun:
                                                                             _concat(above, CHECK_COLUMNS))}
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
-                                checks, reveal_ids, self.changes, clock, counts, n_groups, n_raised, None)
+                                checks, reveal_ids, clock, counts, n_groups, n_raised, None)
         manifest["read_files_digest"] = hashlib.blake2b("".join(
             f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()
         write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),

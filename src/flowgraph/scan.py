@@ -676,11 +676,11 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     elif keep_cases is not None:
         keep_cases = functools.partial(keep_cases, store, run_id)
     if from_memory:
-        changes, run_hits, alerts, checks, tables = _alerts_while_committing(
+        run_hits, alerts, checks, tables = _alerts_while_committing(
             store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock, keep_cases)
         found = set(run_hits["hit_id"])
     else:
-        changes = commit()
+        commit()
         with clock("alerts"):
             run_hits, alerts, checks, found = _alerts_from_store(store, config, run_id, scanned, scan_last)
     touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
@@ -691,7 +691,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
             keep_cases(run_hits, run_alerts)
     # the run is complete once its exports exist: a failure before leaves it to be resumed
     manifest = run_manifest(store, run_id, config, rates, graph.calendar, data_range, resumed, checks, reveal_ids,
-                            changes, clock, hit_counts(run_hits), len(run_alerts), n_raised,
+                            clock, hit_counts(run_hits), len(run_alerts), n_raised,
                             disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None)
     with clock("exports"):
         if not from_memory:
@@ -702,11 +702,12 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
 
 
 def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable, calendar, data_range: tuple,
-                 resumed: bool, checks: dict, reveal_ids: bool, changes: dict, clock: Stopwatch,
+                 resumed: bool, checks: dict, reveal_ids: bool, clock: Stopwatch,
                  counts: dict[str, int], n_alert_groups: int, n_raised: int, disabled: dict | None) -> dict:
     """A complete run's ``manifest.json``: its row of the run store, then what it found
     (``counts``: hits per ``detector/typology``, :func:`hit_counts`), what its thresholds,
-    amounts and business days came from, and its stage timings."""
+    amounts and business days came from, the hits it added, updated and retracted (every
+    chunk's, a resumed run's earlier process's too), and its stage timings."""
     return {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
             "status": "complete", "finished_at": now(), "n_hits": sum(counts.values()), "n_alerts": n_raised,
             "n_alert_groups": n_alert_groups, "hits_by_typology": counts,
@@ -723,7 +724,7 @@ def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable
             # detectors an absent optional column turned off (the trafficking pack); None
             # when the graphs were built elsewhere (blocks on Dask workers) and are not known here
             "disabled_detectors": disabled,
-            "hit_changes": changes, "timings_s": clock.seconds}
+            "hit_changes": store.run_changes(run_id), "timings_s": clock.seconds}
 
 
 def hit_counts(hits: pd.DataFrame, into: dict[str, int] | None = None) -> dict[str, int]:
@@ -736,9 +737,10 @@ def hit_counts(hits: pd.DataFrame, into: dict[str, int] | None = None) -> dict[s
 
 
 def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_last, progress, on_chunk,
-                   clock) -> dict[str, int]:
+                   clock) -> None:
     """Commit the scan's hits chunk by chunk (by the day each run ends), skipping chunks an
-    earlier process committed; the hits added, updated and retracted."""
+    earlier process committed (each chunk's added, updated and retracted hits are stored
+    with it: :meth:`Store.run_changes`)."""
     # a chain that lost a member may end before the scan's days: it goes in the first chunk
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
     retract_ids = () if scanned is None else (scanned.covered_ids + _stale_chains(store, config.config_hash, scanned)
@@ -747,7 +749,6 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column)
         by_end = np.argsort(ends, kind="stable")
         hits, ends = scanned.hits.take(by_end), ends[by_end]
-    changes: dict[str, int] = {}
     days = graph.business_days
     with store.bulk_insert(0 if scanned is None else len(hits)), \
             store.scan_found(() if scanned is None else hits["hit_id"]):
@@ -755,13 +756,11 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
                                      f"scan {days[chunks[0][0]]}..{scan_last}"):
             lo, hi = np.searchsorted(ends, [d0, d1 + 1])
             with clock("store"):
-                counts = store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), hits.iloc[lo:hi],
+                store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), hits.iloc[lo:hi],
                                             config.config_hash, scan_last,
                                             retract_ids=retract_ids if i == len(chunks) - 1 else ())
-            changes = {k: changes.get(k, 0) + v for k, v in counts.items()}
             if on_chunk is not None:
                 on_chunk(i)
-    return changes
 
 
 def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
@@ -827,10 +826,10 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
         if keep_cases is not None:
             with clock("case_transactions"):
                 keep_cases(run_hits, alerts, edges)
-        changes = committed.result()
+        committed.result()
     with clock("alerts"):
         store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)
-    return changes, run_hits, alerts, checks, tables
+    return run_hits, alerts, checks, tables
 
 
 def _alerts_from_store(store, config, run_id, scanned, scan_last):

@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS runs (
     code_version TEXT, n_chunks INTEGER, n_hits INTEGER, n_alerts INTEGER, checks TEXT
 );
 CREATE TABLE IF NOT EXISTS run_chunks (
-    run_id TEXT, chunk INTEGER, first_day TEXT, last_day TEXT, n_hits INTEGER, committed_at TEXT,
+    run_id TEXT, chunk INTEGER, first_day TEXT, last_day TEXT, n_hits INTEGER, committed_at TEXT, changes TEXT,
     PRIMARY KEY (run_id, chunk)
 );
 CREATE TABLE IF NOT EXISTS hits (
@@ -289,12 +289,25 @@ class Store:
                 inserted += self._insert_hits(c, rows)
             # one JSON array read by SQLite: much faster than binding a row at a time
             c.execute("INSERT OR IGNORE INTO run_hits SELECT ?, value FROM json_each(?)", (run_id, json.dumps(ids)))
-            c.execute("INSERT INTO run_chunks VALUES (?, ?, ?, ?, ?, ?)",
-                      (run_id, chunk, first_day, last_day, len(rows), now()))
-        updated = counts.get("updated", 0)
-        delta = counts.get("delta", {})  # a block run's corrections (_drop_own)
-        return {"added": inserted - updated + delta.get("added", 0), "updated": updated + delta.get("updated", 0),
-                "retracted": counts.get("retracted", 0) + delta.get("retracted", 0)}
+            updated = counts.get("updated", 0)
+            delta = counts.get("delta", {})  # a block run's corrections (_drop_own)
+            changes = {"added": inserted - updated + delta.get("added", 0),
+                       "updated": updated + delta.get("updated", 0),
+                       "retracted": counts.get("retracted", 0) + delta.get("retracted", 0)}
+            c.execute("INSERT INTO run_chunks (run_id, chunk, first_day, last_day, n_hits, committed_at, changes) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (run_id, chunk, first_day, last_day, len(rows), now(), json.dumps(changes)))
+        return changes
+
+    @_database_errors
+    def run_changes(self, run_id: str) -> dict:
+        """The hits run ``run_id`` added, updated and retracted, over every chunk it
+        committed (a resumed run's earlier process's too)."""
+        totals = {"added": 0, "updated": 0, "retracted": 0}
+        for (changes,) in self.conn.execute("SELECT changes FROM run_chunks WHERE run_id = ?", (run_id,)):
+            for key, value in json.loads(changes or "{}").items():
+                totals[key] = totals.get(key, 0) + value
+        return totals
 
     @contextmanager
     def scan_found(self, hit_ids):
@@ -672,6 +685,8 @@ def _migrate(conn) -> None:
         if col not in have:
             conn.execute(f"ALTER TABLE hits ADD COLUMN {col} TEXT")
     conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last)")
+    if "changes" not in {r[1] for r in conn.execute("PRAGMA table_info(run_chunks)")}:
+        conn.execute("ALTER TABLE run_chunks ADD COLUMN changes TEXT")
 
 
 def _days(values) -> list[str]:
