@@ -189,3 +189,25 @@ def test_large_value_evidence_stays_in_the_transaction_store(bank, single, key_f
     gone = large_value_reports(stores["blocks"], today="2026-12-03", key_file=key_file)
     assert sorted(gone["hit_id"]) == sorted(reports["files"]["hit_id"])
     assert gone["deadline_basis"].str.startswith("business day of the hit").any()
+
+
+def test_t_plus_1_days_in_place_with_earlier_runs_large_value_hits_in_raised_alerts(bank, key_file, tmp_path):
+    """T+1 scans of a transaction store into one run store: a raised alert holds an earlier
+    run's large-value hits, whose evidence stayed in the transaction store (not copied, and
+    not looked up among the copied evidence); every large-value report still finds its
+    transactions there."""
+    from flowgraph.desk.large_value import large_value_reports
+    from flowgraph.store import LARGE_VALUE_TYPOLOGIES, Store
+
+    _, txstore = bank
+    runs = tmp_path / "runs.sqlite"
+    earlier_in_raised = 0
+    for day in txstore.days()[-3:]:
+        result = run_scan(txstore.root, tmp_path / day, as_of=day, store_path=runs, key_file=key_file, progress=False)
+        earlier = Store(runs, create=False).query("SELECT hit_id, typology FROM hits WHERE run_id != ?",
+                                                  [result.run_id])
+        large = set(earlier.loc[earlier["typology"].isin(LARGE_VALUE_TYPOLOGIES), "hit_id"])
+        earlier_in_raised += sum(len(large & set(ids)) for ids in result.alerts.loc[result.alerts["raised"], "hit_ids"])
+    assert earlier_in_raised > 0
+    reports = large_value_reports(Store(runs, create=False), today="2026-12-03", key_file=key_file)
+    assert len(reports) >= 5 and reports["transaction_date"].ne("").all()

@@ -11,8 +11,9 @@ per run:
   belong to raised alerts, plus every transaction of each such hit's subject account from
   :data:`CONTEXT_DAYS` business days before its window to as many after (one interval per
   subject: the span of its hits) unless that is more than :data:`MAX_CONTEXT_TRANSACTIONS`,
-  and the evidence of every large-value hit of the run (alerted or not: the large-value
-  report needs its time, amount, currency and counterparty, :mod:`flowgraph.desk.reports`);
+  and, for a scan of a file, the evidence of every large-value hit of the run (alerted or
+  not: the large-value report needs its time, amount, currency and counterparty,
+  :mod:`flowgraph.desk.reports`);
 - ``accounts-TIME-RUN.parquet``: customer and party type of the accounts those
   transactions touch (Φ of a transfer depends on the party type, SPEC §2);
 - ``in-place-TIME-RUN.json``, for a scan of a transaction store (``flowgraph ingest
@@ -162,7 +163,7 @@ def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits
         hits = pd.DataFrame({c: list(hits[c]) + list(earlier[c]) for c in hits.columns})
         for col in ("window_start", "window_end"):
             hits[col] = pd.to_datetime(hits[col])
-        earlier_evidence = [earlier["txn_ids"].where(~earlier["typology"].isin(LARGE_VALUE_TYPOLOGIES), None)
+        earlier_evidence = [earlier["txn_ids"][~earlier["typology"].isin(LARGE_VALUE_TYPOLOGIES)]
                             if in_place else earlier["txn_ids"]]
     large = run_hits["typology"].isin(LARGE_VALUE_TYPOLOGIES).to_numpy(dtype=bool)
     copied = ~large if in_place else np.ones(len(run_hits), bool)  # whose evidence is copied here
