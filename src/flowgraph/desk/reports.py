@@ -11,9 +11,9 @@ the rules require (003: 大额交易和可疑交易识别与报告), for an anal
   :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS` business days after the
   transaction's calendar date, on the scan's own calendar. For a daily cumulative sum the
   earliest transaction's date counts (a deadline never later than the rule allows). A
-  scan keeps every large-value transaction beside the store
-  (:mod:`flowgraph.desk.evidence`); for a store written before it did, the hit's business
-  day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue`` against
+  scan of a file keeps every large-value transaction beside the store, a scan of a
+  transaction store reads them from its days (:mod:`flowgraph.desk.evidence`); where
+  neither has them, the hit's business day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue`` against
   ``today``; ``business_days_left`` counts the business days after ``today`` up to the
   deadline (0: due today; negative: business days late).
 - **Suspicious-transaction report (STR) drafts** (003 二㈥): for each alert whose latest
