@@ -640,7 +640,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
 
 def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
          on_chunk, clock, rates, scanned: ScannedHits | None, fingerprint: str,
-         keep_cases: Callable | None = None, in_place: Path | None = None) -> ScanResult:
+         in_place: Path | None = None) -> ScanResult:
     # of the graph only its days, calendar and size are used: a Dask scan, whose graphs were
     # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
@@ -669,12 +669,9 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
     from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)
-    # what `flowgraph show` lists and draws (flowgraph.desk.evidence); a scan in blocks, whose
-    # graphs are gone, gives ``keep_cases(store, run_id, run_hits, alerts, edges)`` that reads them back
-    if keep_cases is None and isinstance(graph, TransactionGraph):
-        keep_cases = functools.partial(keep_case_transactions, store, graph, run_id, in_place=in_place)
-    elif keep_cases is not None:
-        keep_cases = functools.partial(keep_cases, store, run_id)
+    # what `flowgraph show` lists and draws (flowgraph.desk.evidence)
+    keep_cases = functools.partial(keep_case_transactions, store, graph, run_id, in_place=in_place) \
+        if isinstance(graph, TransactionGraph) else None
     if from_memory:
         run_hits, alerts, checks, tables = _alerts_while_committing(
             store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock, keep_cases)

@@ -10,9 +10,10 @@ daily cumulative sum the earliest transaction's date counts (a deadline never la
 the rule allows). A scan of a file keeps every large-value transaction beside the store,
 a scan of a transaction store leaves them in its days, read from there
 (:mod:`flowgraph.desk.evidence`); for a store written before scans kept them (or whose
-transaction store is gone), the hit's business day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue`` against
-``today``; ``business_days_left`` counts the business days after ``today`` up to the
-deadline (0: due today; negative: business days late).
+transaction store is gone), the hit's business day stands in and ``deadline_basis`` says
+so. Status: ``due`` or ``overdue`` against ``today``; ``business_days_left`` counts the
+business days after ``today`` up to the deadline (0: due today; negative: business days
+late).
 
 Also the helpers both kinds of draft use: the run's configuration, business days after a
 date, and the ids shown (real, logged, or pseudonyms).
