@@ -89,6 +89,13 @@ def test_failure_is_one_clear_message(tmp_path, capsys, args, code, words):
         assert word in err, (word, err)
 
 
+def test_a_bad_key_is_refused_before_the_scan_runs(tmp_path, capsys):
+    good = _files(tmp_path)
+    assert main(["scan", str(good), "--out", str(tmp_path / "o"), "--key-file", str(tmp_path / "bad_hex.key")]) == 2
+    assert "bad_hex.key" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "store.sqlite").exists()  # nothing scanned, nothing to redo once the key is fixed
+
+
 def test_a_row_in_2099_is_rejected_and_the_rest_scanned(tmp_path, capsys):
     _files(tmp_path)
     assert main(["scan", str(tmp_path / "in_2099.csv"), "--out", str(tmp_path / "o")]) == 0

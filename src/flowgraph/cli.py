@@ -14,6 +14,7 @@ import click
 import pandas as pd
 
 from .calendar import BusinessCalendar
+from .deid import load_key
 from .desk.casefile import write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue
 from .errors import ConfigError, FlowgraphError
@@ -254,6 +255,8 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     """
     config = load_config(config_path)
     out = output_folder(out)
+    if not reveal_ids:  # a bad key is refused now, not after an hour's scan when the exports are written
+        load_key(key_file)
     clock = Stopwatch()
     rates = _input_rates(config, input_options["rates"])
     _print_scan_basis(config, rates)
