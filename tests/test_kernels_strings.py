@@ -2,10 +2,13 @@
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowgraph._kernels.strings import hash_strings, repeated_strings
+from flowgraph._kernels.strings import FNV_OFFSET, fnv_feed, fnv_finish, hash_strings, repeated_strings
+from flowgraph.store import _content_digests
 from flowgraph.schema import _repeated
 from reference.strings import hash_string, repeated
 
@@ -27,6 +30,31 @@ def buffers(strings):
 def test_hash_matches_reference(strings):
     offsets, data = buffers(strings)
     assert hash_strings(offsets, data).tolist() == [hash_string(s.encode("utf-8")) for s in strings]
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=3, max_size=3), max_size=30))
+def test_columns_fed_one_after_another_hash_as_their_joined_text(rows):
+    # the reference joins each row's values by the unit separator, a null as one NUL byte
+    joined = ["\x1f".join("\x00" if v is None else v for v in row).encode("utf-8") for row in rows]
+    states = np.full(len(rows), FNV_OFFSET, dtype=np.uint64)
+    for k in range(3):
+        offsets, data = buffers(["" if row[k] is None else row[k] for row in rows])
+        valid = np.array([row[k] is not None for row in rows], dtype=bool)
+        fnv_feed(states, offsets, data, valid, -1 if k == 0 else 0x1F)
+    assert fnv_finish(states).tolist() == [hash_string(b) for b in joined]
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=5)), st.one_of(st.none(), st.integers(-99, 99)),
+                          st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False))), max_size=30))
+def test_hit_content_digests_are_those_stores_hold(rows):
+    # a stored hit's digest is of its values as Arrow writes them as text, joined: a new way
+    # of computing it must give the same digests, or every stored hit would look changed
+    columns = [list(c) for c in zip(*rows)] if rows else [[], [], []]
+    texts = [pa.array(c, from_pandas=True) for c in columns]
+    texts = [t if pa.types.is_string(t.type) else t.cast(pa.string()) for t in texts]
+    joined = pc.binary_join_element_wise(*texts, "\x1f", null_handling="replace", null_replacement="\x00")
+    expected = [f"{hash_string(t.encode('utf-8')):016x}" for t in joined.to_pylist()]
+    assert _content_digests(columns) == expected
 
 
 @given(values, st.integers(0, 4), st.sampled_from(["real", "constant", "few"]))

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._json import dumps_each
-from ._kernels.strings import hash_strings
+from ._kernels.strings import FNV_OFFSET, fnv_feed, fnv_finish
 from .errors import ConfigError, DataError
 
 #: SQLite page cache of a store connection, KiB.
@@ -662,15 +662,21 @@ def _hit_rows(hits: pd.DataFrame, constants: dict[str, str]) -> list[tuple]:
 def _content_digests(columns: list[list]) -> list[str]:
     """Per row, 16 hex digits of a 64-bit hash (:func:`flowgraph._kernels.strings.hash_strings`)
     of its values as text, joined by a unit separator (a null as NUL). It is only compared
-    with the same hit's stored digest, to tell whether the hit changed."""
-    text = [pa.array(c, from_pandas=True) for c in columns]
-    text = [t if pa.types.is_string(t.type) else t.cast(pa.string()) for t in text]
-    joined = pc.binary_join_element_wise(*text, "\x1f", null_handling="replace", null_replacement="\x00")
-    joined = joined.cast(pa.large_string())
-    offsets = np.frombuffer(joined.buffers()[1], np.int64)[joined.offset:joined.offset + len(joined) + 1]
-    data = joined.buffers()[2]
-    data = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, np.uint8)
-    return [f"{h:016x}" for h in hash_strings(offsets, data).tolist()]
+    with the same hit's stored digest, to tell whether the hit changed. The columns are
+    fed to the hash one after another (:func:`~flowgraph._kernels.strings.fnv_feed`), as
+    if joined: evidence lists of a gigabyte are not copied into one text."""
+    states = np.full(len(columns[0]) if columns else 0, FNV_OFFSET, dtype=np.uint64)
+    for k, column in enumerate(columns):
+        text = pa.array(column, from_pandas=True)
+        text = text if pa.types.is_string(text.type) or pa.types.is_large_string(text.type) \
+            else text.cast(pa.string())
+        offsets = np.frombuffer(text.buffers()[1], np.int64 if pa.types.is_large_string(text.type) else np.int32)
+        offsets = offsets[text.offset:text.offset + len(text) + 1].astype(np.int64)
+        data = text.buffers()[2]
+        data = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, np.uint8)
+        valid = np.ones(0, np.bool_) if text.null_count == 0 else text.is_valid().to_numpy(zero_copy_only=False)
+        fnv_feed(states, offsets, data, valid, -1 if k == 0 else 0x1F)
+    return [f"{h:016x}" for h in fnv_finish(states).tolist()]
 
 
 def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: str) -> pd.DataFrame:

@@ -19,7 +19,8 @@ import numpy as np
 
 from ._jit import jit
 
-_FNV_OFFSET = np.uint64(14695981039346656037)
+#: FNV-1a's 64-bit offset basis and prime.
+FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 
 
@@ -37,12 +38,46 @@ def hash_strings(offsets, data):
     -------
     ndarray of uint64, shape (n,)
     """
-    n = offsets.shape[0] - 1
-    hashes = np.empty(n, dtype=np.uint64)
+    states = np.full(offsets.shape[0] - 1, FNV_OFFSET, dtype=np.uint64)
+    fnv_feed(states, offsets, data, np.ones(0, dtype=np.bool_), -1)
+    return fnv_finish(states)
+
+
+@jit
+def fnv_feed(states, offsets, data, valid, separator):
+    """Go on hashing: feed string ``i`` to FNV-1a state ``states[i]``, in place, after
+    the byte ``separator`` (none if negative); a string not ``valid[i]`` feeds one NUL
+    byte (``valid`` empty: every string is). Feeding the columns of a row one after
+    another hashes them as if joined by the separator, without building the joined text.
+
+    Parameters
+    ----------
+    states : ndarray of uint64, shape (n,)
+        Start at the FNV offset basis; :func:`fnv_finish` turns them into hashes.
+    offsets : ndarray of int64, shape (n + 1,)
+    data : ndarray of uint8
+    valid : ndarray of bool, shape (n,) or (0,)
+    separator : int
+    """
+    n = states.shape[0]
     for i in range(n):
-        h = _FNV_OFFSET
-        for b in range(offsets[i], offsets[i + 1]):
-            h = (h ^ np.uint64(data[b])) * _FNV_PRIME
+        h = states[i]
+        if separator >= 0:
+            h = (h ^ np.uint64(separator)) * _FNV_PRIME
+        if valid.shape[0] == 0 or valid[i]:
+            for b in range(offsets[i], offsets[i + 1]):
+                h = (h ^ np.uint64(data[b])) * _FNV_PRIME
+        else:
+            h = h * _FNV_PRIME  # a NUL byte: h ^ 0 == h
+        states[i] = h
+
+
+@jit
+def fnv_finish(states):
+    """The splitmix64 finaliser of each FNV-1a state (see :func:`hash_strings`)."""
+    hashes = np.empty(states.shape[0], dtype=np.uint64)
+    for i in range(states.shape[0]):
+        h = states[i]
         h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         hashes[i] = h ^ (h >> np.uint64(31))
