@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference.runs import periods
 from reference.trafficking import in_band, turnover_runs_reference, window_runs_reference
@@ -38,6 +38,9 @@ period_starts = st.sets(st.integers(1, 30), max_size=4)  # where runs are cut (m
 @settings(max_examples=80, deadline=None)
 @given(events, st.integers(1, 6), st.integers(1, 5), st.integers(1, 3), st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
        st.integers(0, 30), period_starts)
+# one event whose window crosses a period's end: two runs from one event (the kernel's
+# output once had room for one run per event, and wrote past it)
+@example(ev=[(0, 0, 0, 0)], window=2, min_events=1, min_groups=1, share=0.0, last_day=1, starts={1})
 def test_window_runs_agree_with_the_reference(ev, window, min_events, min_groups, share, last_day, starts):
     ev = sorted(ev)
     account = np.array([e[0] for e in ev], np.int64)
@@ -164,6 +167,7 @@ money_events = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 25), st.inte
 
 @settings(max_examples=80, deadline=None)
 @given(money_events, st.integers(1, 6), st.integers(1, 12_000), st.integers(0, 4), st.integers(0, 30), period_starts)
+@example(ev=[(0, 0, 100, 0), (0, 0, 100, 0)], window=3, min_cents=1, min_events=0, last_day=2, starts={1, 2})
 def test_turnover_runs_agree_with_the_reference(ev, window, min_cents, min_events, last_day, starts):
     ev = sorted(ev)
     account = np.array([e[0] for e in ev], np.int64)

@@ -53,10 +53,20 @@ def _next_change(day, enter, leave, hi, window_days):
 
 
 @jit
+def _room(out, n):
+    """``out`` with room for run ``n`` (a column): doubled when full. A window cut where
+    periods end makes more runs than events (one event, a window across a month end: two)."""
+    if n < out.shape[1]:
+        return out
+    bigger = np.zeros((out.shape[0], 2 * out.shape[1] + 1), out.dtype)
+    bigger[:, :n] = out[:, :n]
+    return bigger
+
+
+@jit
 def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events, min_groups,
                  share_numerator, share_denominator, last_day, period_last):
-    n_max = len(day)
-    out = np.zeros((7, n_max), np.int64)
+    out = np.zeros((7, len(day)), np.int64)
     in_group = np.zeros(max(n_groups, 1), np.int64)
     n = 0
     for a in range(len(offsets) - 1):
@@ -100,6 +110,7 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
                     run_last = stop
                 else:
                     if run_open:
+                        out = _room(out, n)
                         out[0, n], out[1, n], out[2, n], out[3, n] = a, run_first, run_last, peak_day
                         out[4, n], out[5, n], out[6, n] = peak_events, peak_groups, peak_flagged
                         n += 1
@@ -109,6 +120,7 @@ def _window_runs(offsets, day, group, flagged, n_groups, window_days, min_events
                     peak_day, peak_events, peak_groups, peak_flagged = start, events, groups, n_flagged
                 start = stop + 1
         if run_open:
+            out = _room(out, n)
             out[0, n], out[1, n], out[2, n], out[3, n] = a, run_first, run_last, peak_day
             out[4, n], out[5, n], out[6, n] = peak_events, peak_groups, peak_flagged
             n += 1
@@ -215,6 +227,7 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, min_events
                     run_last = stop
                 else:
                     if run_open:
+                        out = _room(out, n)
                         out[0, n], out[1, n], out[2, n] = a, run_first, run_last
                         out[3, n], out[4, n], out[5, n] = peak_day, peak_cents, peak_events
                         n += 1
@@ -224,6 +237,7 @@ def _turnover_runs(offsets, day, cents, veto, window_days, min_cents, min_events
                     peak_day, peak_cents, peak_events = start, total, events
                 start = stop + 1
         if run_open:
+            out = _room(out, n)
             out[0, n], out[1, n], out[2, n] = a, run_first, run_last
             out[3, n], out[4, n], out[5, n] = peak_day, peak_cents, peak_events
             n += 1
