@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from ._json import dumps_each
 from ._kernels.strings import FNV_OFFSET, fnv_feed, fnv_finish
@@ -503,7 +504,7 @@ class Store:
         else:
             frame = self._frame(f"SELECT * FROM hits h WHERE config_hash = ?{other}", (config_hash, *extra))
         for col in ("accounts", "txn_ids"):
-            frame[col] = parse_json_lists(frame[col].tolist())
+            frame[col] = pd.arrays.ArrowExtensionArray(json_list_array(frame[col].tolist()))
         frame["in_band"] = frame["in_band"].astype(bool)
         for col in ("window_start", "window_end", "run_first", "run_last"):
             frame[col] = pd.to_datetime(frame[col])
@@ -730,6 +731,25 @@ def id_list_array(lists) -> pa.ListArray:
         arrow = lists.array.__arrow_array__()
         return arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
     return pa.array([list(x) for x in lists], type=pa.list_(pa.string()))
+
+
+def json_list_array(texts: list[str]) -> pa.ChunkedArray:
+    """JSON lists of strings (as :func:`json_lists` writes them) as one Arrow list array,
+    parsed by Arrow's JSON reader: no Python object per id (a long range reads back millions
+    of hits naming tens of millions of transactions)."""
+    if not texts:
+        return pa.chunked_array([], type=pa.list_(pa.string()))
+    # one JSON object per line; JSON text holds no raw newline, so lines are rows
+    large = functools.partial(pa.scalar, type=pa.large_string())
+    lines = pc.binary_join_element_wise(large('{"v":'), pa.array(texts, type=pa.large_string()), large("}\n"),
+                                        large(""))
+    offsets = np.frombuffer(lines.buffers()[1], np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    longest = int(np.diff(offsets).max())
+    parsed = pajson.read_json(
+        pa.BufferReader(lines.buffers()[2][int(offsets[0]):int(offsets[-1])]),
+        read_options=pajson.ReadOptions(block_size=max(1 << 24, 2 * longest)),  # a row is never cut
+        parse_options=pajson.ParseOptions(explicit_schema=pa.schema([("v", pa.list_(pa.string()))])))
+    return parsed["v"]  # chunks, as read: one array of every id could pass 2 GiB of text
 
 
 def parse_json_lists(texts: list[str]) -> list:
