@@ -42,6 +42,7 @@ hits and alerts are the same. A killed run resumes after its last committed bloc
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -177,13 +178,18 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
             run = BlockRun.open(store, tx, config, blocks, mode, as_of, calendar)
             todo = run.todo()
             if todo:
-                for i, result in _run_blocks(client, str(Path(txstore).resolve()), config, blocks, todo, retries,
-                                             progress, on_block, rates, clock):
+                with contextlib.ExitStack() as bulk:
+                    with clock("store"):  # a new run into an empty store: the lookup indexes built once
+                        bulk.enter_context(store.bulk_insert(None if not run.done else 0))
+                    for i, result in _run_blocks(client, str(Path(txstore).resolve()), config, blocks, todo,
+                                                 retries, progress, on_block, rates, clock):
+                        with clock("store"):
+                            run.commit(i, result.scanned, result.files)
+                        del result
+                        if client is None:
+                            _give_back_memory()
                     with clock("store"):
-                        run.commit(i, result.scanned, result.files)
-                    del result
-                    if client is None:
-                        _give_back_memory()
+                        bulk.close()
             keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
             return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path)
     finally:

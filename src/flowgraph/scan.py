@@ -763,8 +763,9 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
 def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
     """Stored chain hits a member run of which the scan traced again and that it did not
     find again (:func:`~flowgraph.detectors.pass_through.stale_chains`)."""
-    stored = store.query("SELECT hit_id, typology, params_id, subject, run_first, measures FROM hits "
-                         "WHERE config_hash = ? AND typology = 'pass_through_chain'", [config_hash])
+    stored = store.query("SELECT hit_id, typology, params_id, subject, run_first, measures FROM hits WHERE "
+                         "config_hash = ? AND detector = 'pass_through' AND typology = 'pass_through_chain'",
+                         [config_hash])
     return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
 
 

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS hits (
     PRIMARY KEY (config_hash, hit_id)
 );
 CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last);
+CREATE INDEX IF NOT EXISTS hits_detector ON hits (config_hash, detector, typology);
 CREATE TABLE IF NOT EXISTS hit_versions (
     hit_id TEXT, config_hash TEXT, run_id TEXT, detector TEXT, typology TEXT, params_id TEXT,
     subject TEXT, customer TEXT, accounts TEXT, txn_ids TEXT, window_start TEXT, window_end TEXT,
@@ -331,13 +332,16 @@ class Store:
             self.conn.execute("DELETE FROM scan_found")
 
     @contextmanager
-    def bulk_insert(self, n_hits: int):
+    def bulk_insert(self, n_hits: int | None):
         """Around the commits of a scan with ``n_hits`` hits: when that is many
         (:data:`BULK_MIN_HITS`) and more than are stored, the customer and subject indexes
         (:data:`LOOKUP_INDEXES`) are dropped first and built once after the last commit,
         which is faster than growing them hit by hit. Nothing looks hits up by them
-        meanwhile; should the process die first, the next open of the store builds them."""
-        bulk = n_hits >= BULK_MIN_HITS and n_hits > self._n_hits_estimate()
+        meanwhile; should the process die first, the next open of the store builds them.
+        ``n_hits`` None: not known yet (a scan in blocks); bulk when the store holds fewer
+        than :data:`BULK_MIN_HITS`."""
+        stored = self._n_hits_estimate()
+        bulk = stored < BULK_MIN_HITS if n_hits is None else n_hits >= BULK_MIN_HITS and n_hits > stored
         if bulk:
             self._lookup_indexes(build=False)
         yield
