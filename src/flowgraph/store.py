@@ -672,11 +672,11 @@ def _content_digests(columns: list[list]) -> list[str]:
     if joined: evidence lists of a gigabyte are not copied into one text."""
     states = np.full(len(columns[0]) if columns else 0, FNV_OFFSET, dtype=np.uint64)
     for k, column in enumerate(columns):
-        text = pa.array(column, from_pandas=True)
-        text = text if pa.types.is_string(text.type) or pa.types.is_large_string(text.type) \
-            else text.cast(pa.string())
-        offsets = np.frombuffer(text.buffers()[1], np.int64 if pa.types.is_large_string(text.type) else np.int32)
-        offsets = offsets[text.offset:text.offset + len(text) + 1].astype(np.int64)
+        text = pa.array(column, from_pandas=True)  # chunked when it holds more than 2 GiB of text
+        chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+        text = pa.concat_arrays([c.cast(pa.large_string()) for c in chunks]) if chunks else \
+            pa.array([], pa.large_string())
+        offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset:text.offset + len(text) + 1]
         data = text.buffers()[2]
         data = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, np.uint8)
         valid = np.ones(0, np.bool_) if text.null_count == 0 else text.is_valid().to_numpy(zero_copy_only=False)
