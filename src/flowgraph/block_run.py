@@ -195,8 +195,9 @@ class BlockRun:
         run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
         # hits above their ceiling are few: checked at once, reading the stored
         # large-value evidence of their days once
-        checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash,
-                                                                            _concat(above, CHECK_COLUMNS))}
+        with clock("checks"):
+            checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash,
+                                                                                _concat(above, CHECK_COLUMNS))}
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
                                 checks, reveal_ids, clock, counts, n_groups, n_raised, None)

@@ -456,15 +456,16 @@ def _in_stored_large_value_hits(store: Store | None, config_hash: str, over: pd.
     """Which of the hits ``over`` have an evidence transaction in a large-value hit that
     ``written`` holds or another run stored."""
     first, last = over["window_start"].min().normalize(), over["window_end"].max().normalize()
-    reported = pa.array([] if store is None else store.large_value_evidence(
-        config_hash, str(first.date()), str(last.date()), written_by_other_than=run_id), pa.string())
+    reported = [] if store is None else store.large_value_evidence(
+        config_hash, str(first.date()), str(last.date()), written_by_other_than=run_id).chunks
     if written is not None:
         large = written[["txn_ids"]][(written["detector"] == "large_value")
                                      & written["typology"].isin(LARGE_VALUE_TYPOLOGIES)
                                      & (written["window_end"] >= first) & (written["window_start"] <= last)]
-        reported = pa.concat_arrays([reported, id_list_array(large["txn_ids"]).flatten()])
+        reported.append(id_list_array(large["txn_ids"]).flatten().cast(pa.string()))
     evidence = id_list_array(over["txn_ids"])
-    is_reported = np.asarray(pc.is_in(evidence.flatten(), value_set=reported.unique()))
+    is_reported = np.asarray(pc.is_in(evidence.flatten().cast(pa.string()),
+                                      value_set=pc.unique(pa.chunked_array(reported, pa.string()))))
     return np.bincount(np.asarray(pc.list_parent_indices(evidence)), weights=is_reported,
                        minlength=len(over)) > 0
 

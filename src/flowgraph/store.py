@@ -541,16 +541,17 @@ class Store:
 
     @_database_errors
     def large_value_evidence(self, config_hash: str, first_day: str, last_day: str,
-                             written_by_other_than: str | None = None) -> list[str]:
-        """Transaction ids in the evidence of stored large-value hits whose windows touch
-        business days ``first_day..last_day`` (ISO dates), whoever their subject is (an id
-        may repeat); ``written_by_other_than`` as in :meth:`hits`."""
+                             written_by_other_than: str | None = None) -> pa.ChunkedArray:
+        """Transaction ids (Arrow strings) in the evidence of stored large-value hits whose
+        windows touch business days ``first_day..last_day`` (ISO dates), whoever their
+        subject is (an id may repeat); ``written_by_other_than`` as in :meth:`hits`."""
         other = "" if written_by_other_than is None else " AND run_id != ?"
         rows = self.conn.execute(
             "SELECT txn_ids FROM hits WHERE config_hash = ? AND detector = 'large_value' "
-            f"AND typology IN {LARGE_VALUE_TYPOLOGIES} AND window_end >= ? AND window_start <= ?" + other, (config_hash, first_day, last_day) + (() if written_by_other_than is None else
-                                                            (written_by_other_than,)))
-        return [t for ids in parse_json_lists([r[0] for r in rows]) for t in ids]
+            f"AND typology IN {LARGE_VALUE_TYPOLOGIES} AND window_end >= ? AND window_start <= ?" + other,
+            (config_hash, first_day, last_day) + (() if written_by_other_than is None else (written_by_other_than,)))
+        return pa.chunked_array([chunk.flatten() for chunk in json_list_array([r[0] for r in rows]).chunks],
+                                pa.string())
 
     @_database_errors
     def replace_alerts(self, config_hash: str, units: set[str], alerts: pd.DataFrame, run_id: str) -> None:
