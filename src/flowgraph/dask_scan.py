@@ -179,8 +179,8 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
             todo = run.todo()
             if todo:
                 with contextlib.ExitStack() as bulk:
-                    with clock("store"):  # a new run into an empty store: the lookup indexes built once
-                        bulk.enter_context(store.bulk_insert(None if not run.done else 0))
+                    with clock("store"):  # into a (nearly) empty store: the lookup indexes built once
+                        bulk.enter_context(store.bulk_insert(None))
                     for i, result in _run_blocks(client, str(Path(txstore).resolve()), config, blocks, todo,
                                                  retries, progress, on_block, rates, clock):
                         with clock("store"):
