@@ -326,7 +326,7 @@ def test_a_cluster_absorbed_by_a_later_one_is_retracted():
     from flowgraph.scan import ScannedHits, absorbed_clusters
 
     later = ScannedHits(
-        hits=pd.DataFrame({"hit_id": ["C", "again"]}), covered_ids=[], member_runs=pd.DataFrame(),
+        hits=pd.DataFrame({"hit_id": ["C", "again"]}), retract_ids=[], member_runs=pd.DataFrame(),
         cluster_evidence=pd.DataFrame({"detector": "layered", "in_band": [True, True, True, True, False],
                                        "hit_id": ["C", "C", "C", "again", "S"],
                                        "txn_id": ["t1", "t2", "t3", "t9", "t5"]}))

@@ -1,5 +1,6 @@
 """The scatter-gather / gather-scatter detector on hand-built graphs."""
 
+import pandas as pd
 import pytest
 from test_flow_cycles import graph_of
 
@@ -71,3 +72,27 @@ def test_a_hub_passing_on_little_of_its_takings_is_no_gather_scatter():
 def test_scatter_parameters_are_checked():
     with pytest.raises(ConfigError, match=r"The 'min_intermediaries' parameter of ScatterParams must be an int in the range \[2, 1000\]. Got 1 instead."):
         ScatterParams(min_intermediaries=1)
+
+
+def test_a_cluster_the_hub_test_rejects_once_grown_is_dropped():
+    # five payments through H Monday to Friday pass the hub test (all H received); the
+    # next Monday a sixth joins the cluster, with 2,000,000 of other income: 600,000 of
+    # 2,600,000 passed on is too little, and the cluster is no hit
+    rows = []
+    for i in range(6):
+        day = f"2024-09-0{2 + i}" if i < 5 else "2024-09-09"
+        rows += [(f"P{i}", "H", f"{day} 10:00", 100_000.0), ("H", f"Q{i}", f"{day} 11:00", 99_000.0)]
+    income = [("C", "H", "2024-09-09 12:00", 2_000_000.0)]
+    week = detect_scatter(graph_of(rows[:10]))
+    assert [h.typology for h in week] == ["gather_scatter"] and week.dropped.empty
+    grown = detect_scatter(graph_of(rows + income))
+    assert len(grown) == 0
+    # named by the id the first week's hit has: a stored copy of it is out of date
+    assert grown.dropped["hit_id"].tolist() == [week[0].hit_id]
+    assert grown.dropped["run_first"].tolist() == [pd.Timestamp("2024-09-02")]
+    # without the income the grown cluster passes under the same id, and nothing is dropped
+    kept = detect_scatter(graph_of(rows))
+    assert [h.hit_id for h in kept] == [week[0].hit_id] and kept.dropped.empty
+    # a scan of days after the cluster's last leg neither reports nor drops it
+    assert detect_scatter(graph_of(rows + income + [("X", "Y", "2024-09-30 10:00", 1.0)]),
+                          days=("2024-09-30", "2024-09-30")).dropped.empty

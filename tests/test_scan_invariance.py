@@ -193,9 +193,9 @@ def _chain_bank(rows) -> Dataset:
         {"account_id": accounts, "customer_id": [f"c-{a}" for a in accounts], "party_type": "person"})))
 
 
-def _chain_sequence(rows, tmp_path):
-    """The chain hits of a range scan of the first two days then one T+1 run per later
-    day (each on the data as it stood), of one range scan, and the sequence's store."""
+def _sequence(rows, tmp_path):
+    """The hits of a range scan of the first two days then one T+1 run per later day (each
+    on the data as it stood), of one range scan, and the sequence's store."""
     bank = _chain_bank(rows)
     graph = build_graph(bank.transactions.table, bank.accounts.table)
     store = tmp_path / "t1.sqlite"
@@ -206,6 +206,12 @@ def _chain_sequence(rows, tmp_path):
     run_scan(bank, tmp_path / "once", ScanConfig(), progress=False)
     once, sequence = _stored(tmp_path / "once" / "store.sqlite"), _stored(store)
     pd.testing.assert_frame_equal(sequence, once)
+    return once, store
+
+
+def _chain_sequence(rows, tmp_path):
+    """:func:`_sequence`'s pass-through chain hits and store."""
+    once, store = _sequence(rows, tmp_path)
     return once[once["typology"] == "pass_through_chain"], store
 
 
@@ -250,3 +256,16 @@ def test_a_chain_that_loses_a_member_ends_as_in_the_range_scan(tmp_path):
         gone = conn.execute("SELECT measures FROM hit_versions WHERE typology = 'pass_through_chain' "
                             "AND reason = 'retracted'").fetchall()
     assert [sorted(json.loads(g[0])["members"]) for g in gone] == [["S0", "S1", "S2"]]
+
+
+def test_a_gather_scatter_the_hub_test_rejects_once_grown_is_retracted(tmp_path):
+    """Five payments of 300,000 pass through H on days 0..4: a gather-scatter hit. On day 5
+    a sixth joins the cluster, and H takes 2,000,000 of other income: 1,800,000 of
+    3,800,000 passed on is too little, so the range scan finds no gather-scatter; the T+1
+    run of day 5 retracts the hit day 4's run stored."""
+    rows = [r for i in range(6) for r in ((i, f"P{i}", "H", 300_000.0), (i, "H", f"Q{i}", 297_000.0))]
+    once, store = _sequence(rows + [(5, "C", "H", 2_000_000.0)], tmp_path)
+    assert "gather_scatter" not in set(once["typology"])
+    with sqlite3.connect(store) as conn:
+        gone = conn.execute("SELECT reason, run_last FROM hit_versions WHERE typology = 'gather_scatter'").fetchall()
+    assert [(reason, run_last[:10]) for reason, run_last in gone] == [("retracted", CHAIN_DAYS[4])]

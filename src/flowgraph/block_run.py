@@ -136,7 +136,7 @@ class BlockRun:
         ends = np.maximum(pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[D]"), np.datetime64(first))
         hits = hits.take(np.argsort(ends, kind="stable"))
         config_hash = self.config.config_hash
-        retract = scanned.covered_ids + _stale_chains(self.store, config_hash, scanned) \
+        retract = scanned.retract_ids + _stale_chains(self.store, config_hash, scanned) \
             + _absorbed(self.store, config_hash, scanned) + _covered_stored(self.store, config_hash, scanned)
         self.store.commit_chunk(self.run_id, i, first, last, hits, config_hash, self.scan_last,
                                 retract_ids=retract, in_blocks=True)

@@ -138,10 +138,19 @@ class Hit:
 
 
 class HitTable:
-    """Hits as a table (``frame``); indexing and iteration give :class:`Hit` objects."""
+    """Hits as a table (``frame``); indexing and iteration give :class:`Hit` objects.
 
-    def __init__(self, frame: pd.DataFrame):
+    ``dropped``: hits (``hit_id, run_first``) the detector traced further on this graph
+    and found no longer qualify as a whole (a gather-scatter cluster whose hub, over the
+    cluster's grown days, passed on too little of what it received): a hit stored under
+    such an id from fewer days is out of date, and a scan retracts it, as a scan of all
+    the days at once never finds it. By id, distinct.
+    """
+
+    def __init__(self, frame: pd.DataFrame, dropped: pd.DataFrame | None = None):
         self.frame = check_hits(frame, "HitTable")
+        self.dropped = _no_hits_dropped() if dropped is None else \
+            dropped[list(DROPPED_DTYPES)].drop_duplicates("hit_id").sort_values("hit_id", ignore_index=True)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -165,19 +174,28 @@ class HitTable:
         return list(self)
 
     @classmethod
-    def empty(cls) -> "HitTable":
-        return cls(empty_hits())
+    def empty(cls, dropped: pd.DataFrame | None = None) -> "HitTable":
+        return cls(empty_hits(), dropped)
 
     @classmethod
     def concat(cls, tables: list["HitTable"]) -> "HitTable":
         # tables whose typologies do not interleave (one per rule or kind) come out of the
         # sort in this order, and then nothing is moved
         frames = [t.frame for t in tables if len(t)]
+        dropped = pd.concat([_no_hits_dropped()] + [t.dropped for t in tables if len(t.dropped)], ignore_index=True)
         if not frames:
-            return cls(empty_hits())
+            return cls(empty_hits(), dropped)
         columns = list(dict.fromkeys(c for f in frames for c in f.columns))  # as the tables come
         frames.sort(key=lambda f: tuple(f[["detector", "typology"]].iloc[0]))
-        return cls(_sorted(pd.concat(frames, ignore_index=True)[columns]))
+        return cls(_sorted(pd.concat(frames, ignore_index=True)[columns]), dropped)
+
+
+#: Columns of :attr:`HitTable.dropped`.
+DROPPED_DTYPES = {"hit_id": object, "run_first": "datetime64[ns]"}
+
+
+def _no_hits_dropped() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in DROPPED_DTYPES.items()})
 
 
 def empty_hits() -> pd.DataFrame:
@@ -311,6 +329,20 @@ def ranges(lo: np.ndarray, hi: np.ndarray, values: np.ndarray) -> tuple[np.ndarr
     return offsets, np.asarray(values)[index]
 
 
+def hit_ids(graph, detector: str, params_id: str, typology, anchor, run_first, key=None) -> np.ndarray:
+    """The ids of hits (SPEC §5): a hash of the detector, typology, parameters, anchor
+    account (the subject, unless the detector anchors elsewhere), first business day of
+    the run and key (a transaction id; default 0), per hit. Arrays of one length;
+    ``anchor`` and ``run_first`` are graph indices."""
+    typology = np.asarray(typology, dtype=object)
+    key = np.zeros(len(typology), np.int64) if key is None else np.asarray(key)
+    anchor_ids = graph.account_ids[np.asarray(anchor, np.int64)]
+    run_first_day = graph.business_days[np.asarray(run_first, np.int64)].astype(str)
+    return np.array([hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
+                     for t, s, d, k in zip(typology.tolist(), anchor_ids.tolist(), run_first_day.tolist(),
+                                           key.tolist())], dtype=object)
+
+
 def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: HitParts) -> HitTable:
     """Build the scored hit table of one detector run.
 
@@ -348,12 +380,8 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
     customer_ids = np.where(customer >= 0, graph.customer_ids[np.maximum(customer, 0)] if graph.n_customers
                             else "", "")
     typology = np.asarray(parts.typology, dtype=object)
-    key = np.zeros(n, np.int64) if parts.key is None else np.asarray(parts.key)
-    run_first_day = days[run_first].astype(str)
-    anchor_ids = subject_ids if parts.anchor is None else graph.account_ids[np.asarray(parts.anchor, np.int64)]
-    ids = np.array([hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
-                    for t, s, d, k in zip(typology.tolist(), anchor_ids.tolist(), run_first_day.tolist(),
-                                          key.tolist())], dtype=object)
+    ids = hit_ids(graph, detector, params_id, typology, subject if parts.anchor is None else parts.anchor, run_first,
+                  parts.key)
     # the one hit order (SORT_COLUMNS), applied to the arrays before any list column is built:
     # dense account indices sort as the ids do (graph.account_ids is sorted)
     order = np.lexsort((pd.factorize(ids, sort=True)[0], subject, window[0], pd.factorize(typology, sort=True)[0]))

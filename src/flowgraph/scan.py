@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
 from .graph import TransactionGraph, build_graph
-from .hits import EDGE_IDS
+from .hits import EDGE_IDS, HitTable
 from .io import Dataset, load_dataset
 from .money import RateTable
 from .scan_config import ScanConfig
@@ -150,12 +150,18 @@ class ScannedHits:
     ``hits``), None when the hits were found on other graphs (a Dask scan's workers)."""
 
     hits: pd.DataFrame
-    covered_ids: list
+    #: ids of hits the scan knows to be out of date: band hits strict hits cover, and
+    #: hits a detector traced further and found no longer qualify (``HitTable.dropped_ids``)
+    retract_ids: list
     member_runs: pd.DataFrame
     evidence_edges: pa.Array | None = None
     #: evidence of every hit of a cluster detector (``Detector.clusters``) the scan traced,
     #: band hits set aside included: ``detector, in_band`` (the pass), ``hit_id``, ``txn_id``
     cluster_evidence: pd.DataFrame | None = None
+    #: the first day of the earliest run of any hit the scan traced — band hits set aside,
+    #: strict hits that cover them and dropped hits included (None: no hit): where a read
+    #: of a store must reach (:func:`store_window`)
+    earliest_run_first: pd.Timestamp | None = None
 
 
 #: Detectors run at once by a scan (:func:`scan_hits`); their kernels are parallel too.
@@ -178,10 +184,9 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     # which let go of the GIL, run; the results are put together in registry order
     with ThreadPoolExecutor(max_workers=DETECTOR_THREADS) as pool:
         per_detector = list(pool.map(lambda name: _detector_hits(graph, config, name, days), REGISTRY))
-    frames = [f for frames, _, _, _ in per_detector for f in frames]
-    covered_ids = [i for _, ids, _, _ in per_detector for i in ids]
-    traced = [t for _, _, runs, _ in per_detector for t in runs]
-    clusters = [c for _, _, _, cluster in per_detector for c in cluster]
+    frames = [f for part in per_detector for f in part.frames]
+    clusters = [c for part in per_detector for c in part.clusters]
+    earliest = [part.earliest for part in per_detector if part.earliest is not None]
     forget(graph)
     # the tables of detectors that found nothing have untyped (object) columns: concatenated,
     # they would turn the evidence lists of every hit into Python objects
@@ -193,29 +198,47 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     edges = hits.pop(EDGE_IDS) if EDGE_IDS in hits.columns else None
     if edges is not None and (edges.isna().any() or not isinstance(edges.dtype, pd.ArrowDtype)):
         edges = None  # a detector's table without them (built in Python): the ids are compared as text
-    return ScannedHits(hits, covered_ids, pd.concat(traced, ignore_index=True),
+    return ScannedHits(hits, [i for part in per_detector for i in part.retract_ids],
+                       pd.concat([t for part in per_detector for t in part.traced], ignore_index=True),
                        None if edges is None else id_list_array(edges),
-                       pd.concat(clusters, ignore_index=True) if clusters else None)
+                       pd.concat(clusters, ignore_index=True) if clusters else None,
+                       min(earliest) if earliest else None)
 
 
-def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days: tuple[int, int]
-                   ) -> tuple[list[pd.DataFrame], list[str], list[pd.DataFrame], list[pd.DataFrame]]:
-    """One detector's part of :func:`scan_hits`: its hit tables (band hits not covered,
-    then strict hits), the ids of the band hits strict hits cover, the pass-through runs
-    it traced, and for a cluster detector the evidence of every hit of both passes."""
+class _DetectorPart(NamedTuple):
+    """One detector's part of :func:`scan_hits`."""
+
+    #: its hit tables: band hits not covered, then strict hits
+    frames: list[pd.DataFrame]
+    #: ids of hits to retract: band hits strict hits cover, hits either pass dropped
+    retract_ids: list[str]
+    #: the pass-through runs it traced
+    traced: list[pd.DataFrame]
+    #: for a cluster detector, the evidence of every hit of both passes
+    clusters: list[pd.DataFrame]
+    #: the first day of the earliest run of any hit it traced (``ScannedHits.earliest_run_first``)
+    earliest: pd.Timestamp | None
+
+
+def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days: tuple[int, int]) -> _DetectorPart:
+    """One detector's part of :func:`scan_hits`."""
     first, last = days
     entry, params = REGISTRY[name], config.detector_params[name]
     band = config.model.tolerance_band
     relaxed_params = params.relaxed(band) if band > 0 else params
-    relaxed = entry.detect(graph, relaxed_params, (first, last)).frame if relaxed_params != params else None
-    strict = entry.detect(graph, params, (first, last)).frame
-    frames, covered_ids, traced = [], [], []
+    tables = [entry.detect(graph, relaxed_params, (first, last))] if relaxed_params != params else []
+    tables.append(entry.detect(graph, params, (first, last)))
+    retract_ids = [i for t in tables for i in t.dropped["hit_id"]]
+    relaxed = tables[0].frame if len(tables) == 2 else None
+    strict = tables[-1].frame
+    frames, traced = [], []
     if relaxed is not None and len(relaxed):
         # a strict hit covers a band hit only if its run reaches the band hit's run
         reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
         covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
+        tables.append(HitTable(covering))
         covered = _covered(relaxed, covering)
-        covered_ids += relaxed.loc[covered, "hit_id"].tolist()
+        retract_ids += relaxed.loc[covered, "hit_id"].tolist()
         frames.append(relaxed[~covered].assign(in_band=True))
         traced.append(member_runs(relaxed))
     frames.append(strict.assign(in_band=False))
@@ -223,7 +246,8 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
     # a cluster detector's evidence, both passes, band hits set aside included (absorbed_clusters)
     passes = [(relaxed, True), (strict, False)] if entry.clusters else []
     clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if frame is not None and len(frame)]
-    return frames, covered_ids, traced, clusters
+    starts = [d for t in tables for d in (t.frame["run_first"].min(), t.dropped["run_first"].min()) if pd.notna(d)]
+    return _DetectorPart(frames, retract_ids, traced, clusters, min(starts) if starts else None)
 
 
 def _evidence_rows(detector: str, hits: pd.DataFrame, in_band: bool) -> pd.DataFrame:
@@ -341,7 +365,9 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     computed from a cut window and may be wrong; day ``L`` onward is exact. A hit is
     trusted when its run starts at day ``2 L + 1`` or later: the day before its run is
     then exact (so the run truly starts there), and everything its evidence or a chain
-    link reads (one window, L days) is exact too. When some hit's run starts earlier, the
+    link reads (one window, L days) is exact too. When some hit's run starts earlier (of
+    every hit the scan traced: a band hit set aside as covered or a dropped cluster
+    decides what the scan retracts, ``ScannedHits.earliest_run_first``), the
     read goes back twice as far, until no run does or the store's first day is reached
     (a safety net: the month cut keeps every run after the first read's trusted start).
     A T+1 scan thus reads ``3 L + 1`` business days before its day (76 at the default
@@ -382,7 +408,7 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         days = (graph.day_index(scan_first), graph.day_index(scan_last))
         with clock("detect"):
             scanned = scan_hits(graph, config, days)
-        earliest = scanned.hits["run_first"].min() if len(scanned.hits) else None
+        earliest = scanned.earliest_run_first
         if complete or earliest is None or len(calendar.business_days(start, earliest)) > margin:
             return StoreWindow(dataset, graph, scanned, days, store.day_files(read_from, end_day), mode)
         back *= 2
@@ -741,7 +767,7 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     with it: :meth:`Store.run_changes`)."""
     # a chain that lost a member may end before the scan's days: it goes in the first chunk
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
-    retract_ids = () if scanned is None else (scanned.covered_ids + _stale_chains(store, config.config_hash, scanned)
+    retract_ids = () if scanned is None else (scanned.retract_ids + _stale_chains(store, config.config_hash, scanned)
                                               + _absorbed(store, config.config_hash, scanned)
                                               + _covered_stored(store, config.config_hash, scanned))
     if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column)

@@ -14,7 +14,10 @@ A detector is a :class:`Detector` entry in :data:`flowgraph.detectors.REGISTRY`:
   reaches the business days ``days`` (indices or dates; None = all), with runs traced from
   the first day of the data, so that how a scan is cut into days changes nothing. An empty
   graph or range gives an empty table. Hits are built with :func:`flowgraph.hits.hit_table`
-  from arrays, and their evidence comes from the same jitted rule as the detector's counts;
+  from arrays, and their evidence comes from the same jitted rule as the detector's counts.
+  A detector whose test judges a hit as a whole (so a hit can stop qualifying as later
+  days add to it) lists those it traced and rejected in ``HitTable.dropped``: a stored
+  copy from fewer days is then retracted;
 - ``typologies``: one :class:`Typology` per hit typology it emits;
 - ``unavailable(graph) -> str | None`` (optional): why it cannot run on this graph (an
   optional column it needs is absent), as a note the scan's manifest lists; ``detect``

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
 from .._kernels.flows import (
     PPM,
     group_flows,
     ppm,
 )
-from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
+from ..hits import HitParts, HitTable, hit_ids, hit_table, params_fingerprint, ranges
 from ._common import (
     in_scan,
     monitored,
@@ -99,6 +100,22 @@ def _hub_keeps_little(graph, links, offsets, rows, hub, wday, share):
     return keep
 
 
+def _dropped(graph, links, offsets, rows, hub, first, params_id) -> pd.DataFrame:
+    """The gather-scatter hits (``hit_id, run_first``: :attr:`HitTable.dropped`) that the
+    clusters (``rows[offsets[i]:offsets[i + 1]]``) the hub test rejected would be, for
+    those a scan of ``first`` onward reports: traced over fewer days, such a cluster may
+    have passed, and its hit been stored under this id."""
+    start = offsets[:-1]
+    first_in = np.minimum.reduceat(links.in_edge[rows], start) if len(start) else np.zeros(0, np.int64)
+    last_out = np.maximum.reduceat(links.out_edge[rows], start) if len(start) else np.zeros(0, np.int64)
+    shown = np.flatnonzero(in_scan(graph.day[last_out], first) & monitored(graph)[hub])
+    run_first = graph.day[first_in[shown]]
+    return pd.DataFrame({
+        "hit_id": hit_ids(graph, "scatter_gather", params_id, np.full(len(shown), "gather_scatter", object),
+                          hub[shown], run_first, graph.txn_ids(first_in[shown]).astype(str)),
+        "run_first": graph.business_days[run_first].astype("datetime64[ns]")})
+
+
 def _scatter_parts(graph, links, offsets, rows, typology, subject, first, sides, unit):
     """Hit parts of link clusters (``rows[offsets[i]:offsets[i + 1]]``); ``sides`` names
     the id-list measures: measure name -> per-link account."""
@@ -173,13 +190,18 @@ def detect_scatter(graph, params: ScatterParams = ScatterParams(), days=None) ->
     # gather-scatter: per hub, distinct payers and payees, the hub passing on most of what it got
     offsets, rows = _clusters(graph, links, hub, payer, payee, wday, params, params.min_counterparties,
                               params.min_counterparties)
-    kept = np.flatnonzero(_hub_keeps_little(graph, links, offsets, rows, hub[rows[offsets[:-1]]], wday,
-                                            params.min_forward_share))
+    passes = _hub_keeps_little(graph, links, offsets, rows, hub[rows[offsets[:-1]]], wday, params.min_forward_share)
+    pid, phi = params_fingerprint(params), phi_table(graph, rules)
+    # a cluster the test rejects once grown: the hit of its first days is out of date
+    rejected = np.flatnonzero(~passes)
+    dropped = _dropped(graph, links, *ranges(offsets[rejected], offsets[rejected + 1], rows),
+                       hub[rows[offsets[rejected]]], first, pid)
+    kept = np.flatnonzero(passes)
     offsets, rows = ranges(offsets[kept], offsets[kept + 1], rows)
     parts.append(_scatter_parts(graph, links, offsets, rows, "gather_scatter", hub[rows[offsets[:-1]]], first,
                                 {"payers": payer, "payees": payee}, params.window_unit))
-    pid, phi = params_fingerprint(params), phi_table(graph, rules)
-    return HitTable.concat([hit_table(graph, "scatter_gather", pid, phi, p) for p in parts])
+    return HitTable.concat([hit_table(graph, "scatter_gather", pid, phi, p) for p in parts] +
+                           [HitTable.empty(dropped)])
 
 
 SCATTER = Detector("scatter_gather", ScatterParams, detect_scatter, (
