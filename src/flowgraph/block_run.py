@@ -149,6 +149,7 @@ class BlockRun:
         module docstring); the run marked complete."""
         store, config_hash = self.store, self.config.config_hash
         found = store.run_hit_ids(self.run_id)
+        found_ids = pa.array(list(found), pa.string())  # asked of once per bucket
         counts: dict[str, int] = {}
         n_groups = n_raised = 0
         above, alert_parts, case_hits, case_alerts = [], [], [], []
@@ -161,7 +162,7 @@ class BlockRun:
                 for units in self._buckets(len(found)):
                     with clock("alerts"):
                         unit_hits = store.hits(config_hash, units=units)
-                        run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
+                        run_hits = unit_hits[_isin(unit_hits["hit_id"], found_ids)].reset_index(drop=True)
                         alerts = build_alerts(unit_hits, self.config.model, config_hash)
                         store.replace_alerts(config_hash, units, alerts, self.run_id)
                         above.append(run_hits.loc[(run_hits["utilisation"] > 1).to_numpy(dtype=bool)

@@ -881,11 +881,12 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
     return run_hits, alerts, checks, found
 
 
-def _isin(ids: pd.Series, wanted: set[str]) -> np.ndarray:
+def _isin(ids: pd.Series, wanted: set[str] | pa.Array) -> np.ndarray:
     """Which ids are in ``wanted`` (Arrow's hash set: pandas' isin of a string column
-    against a Python set costs seconds at 10^5 ids)."""
-    return np.asarray(pc.is_in(pa.array(ids, type=pa.string(), from_pandas=True),
-                               value_set=pa.array(list(wanted), pa.string())), dtype=bool)
+    against a Python set costs seconds at 10^5 ids). A caller asking of one large set
+    many times passes it as an Arrow string array, made once (2 s at 2.2 M ids)."""
+    value_set = wanted if isinstance(wanted, pa.Array) else pa.array(list(wanted), pa.string())
+    return np.asarray(pc.is_in(pa.array(ids, type=pa.string(), from_pandas=True), value_set=value_set), dtype=bool)
 
 
 def _monitoring_units(hits: pd.DataFrame | None) -> set[str]:

@@ -496,14 +496,18 @@ class Store:
         other = "" if written_by_other_than is None else " AND h.run_id != ?"
         extra = () if written_by_other_than is None else (written_by_other_than,)
         if run_id is not None:
-            frame = self._frame("SELECT h.* FROM hits h JOIN run_hits r ON h.hit_id = r.hit_id "
-                                f"WHERE h.config_hash = ? AND r.run_id = ?{other}", (config_hash, run_id, *extra))
+            frame = self._frame("SELECT h.* FROM run_hits r CROSS JOIN hits h ON h.config_hash = ? "
+                                f"AND h.hit_id = r.hit_id WHERE r.run_id = ?{other}", (config_hash, run_id, *extra))
         elif units is not None:
             self._wanted_units(units)
+            # CROSS JOIN (as for a run's hits above): a loop over the units looking their
+            # hits up by customer (subject), not a read of every stored hit probing the units
+            # (SQLite's choice: at 2.2 M stored hits, 10 s for a bucket of 200,000 hits
+            # instead of 2 s, and a T+1 run read the whole history)
             frame = self._frame(
-                f"SELECT h.* FROM wanted_units u JOIN hits h ON h.config_hash = ? AND h.customer = u.unit{other} "
-                "UNION ALL SELECT h.* FROM wanted_units u JOIN hits h "
-                f"ON h.config_hash = ? AND h.customer = '' AND h.subject = u.unit{other}",
+                f"SELECT h.* FROM wanted_units u CROSS JOIN hits h ON h.config_hash = ? AND h.customer = u.unit{other} "
+                "UNION ALL SELECT h.* FROM wanted_units u CROSS JOIN hits h "
+                f"ON h.config_hash = ? AND h.subject = u.unit AND h.customer = ''{other}",
                 (config_hash, *extra, config_hash, *extra))
         else:
             frame = self._frame(f"SELECT * FROM hits h WHERE config_hash = ?{other}", (config_hash, *extra))
