@@ -10,11 +10,14 @@ RSS and its process tree's (:func:`bench.storescale.measured`):
   grow with N;
 - ``range``: every stored business day in one process (a range over 120 business days runs
   in blocks of 120, one after another, ``flowgraph.dask_scan.block_scan``); ``--no-range``
-  skips it.
+  skips it;
+- with ``--history RUN_STORE`` (a run store, e.g. a range's ``OUT/store.sqlite``), each T+1
+  writes into a fresh copy of it (``--store``): a daily run after months of runs, whose
+  alerts are built from every stored hit of the customers it touches.
 
 The store is any ``flowgraph simulate --into`` or ``ingest --into`` result; its simulation
 parameters are recorded when it has them. Run from ``benchmarks/``:
-``python -m bench.storebound STORE [--days 59 299 -1] [--no-range]``. Results:
+``python -m bench.storebound STORE [--days 59 299 -1] [--no-range] [--history RUN_STORE]``. Results:
 ``results/storebound.json`` and ``.md`` (``--results``), stamped with the machine.
 """
 
@@ -32,7 +35,8 @@ from .common import BENCH_DIR, REPO, RESULTS_DIR, child_env, fmt, machine_stamp,
 from .storescale import GIB, _window_rows, business_days, measured, store_rows
 
 
-def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float, block_days: int | None = None) -> dict:
+def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float, block_days: int | None = None,
+        history: Path | None = None) -> dict:
     """Every step on ``store`` (see the module docstring)."""
     rows, days = store_rows(store)
     scan_days = business_days(days)
@@ -53,7 +57,14 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float,
 
         for index in day_indices:
             i = index % len(scan_days)
-            scan(f"T+1 day {i + 1}", ["--as-of", scan_days[i]], _window_rows(store, scan_days, i), "T+1")
+            extra, label = ["--as-of", scan_days[i]], f"T+1 day {i + 1}"
+            if history is not None:
+                copy = Path(folder) / "history.sqlite"
+                shutil.copyfile(history, copy)
+                extra, label = extra + ["--store", str(copy)], label + f" into a copy of {history.name}"
+            scan(label, extra, _window_rows(store, scan_days, i), "T+1")
+            if history is not None:
+                copy.unlink()
         if with_range:
             scan("range", ["--block-days", str(block_days)] if block_days else [], rows, "range")
     return payload
@@ -96,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="The range's block in business days [default: flowgraph's, 120 for a long range].")
     parser.add_argument("--keep-from", type=Path, default=None,
                         help="A storebound.json whose steps are kept (listed first, not run again).")
+    parser.add_argument("--history", type=Path, default=None,
+                        help="A run store each T+1 writes into a fresh copy of (e.g. a range's OUT/store.sqlite).")
     parser.add_argument("--timeout-s", type=float, default=3_600)
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     parser.add_argument("--rewrite", action="store_true", help="Only write the markdown again from the JSON.")
@@ -110,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
                "machine": machine_stamp()}
     kept = json.loads(args.keep_from.read_text())["steps"] if args.keep_from else []
     payload.update(run(args.store, args.days if args.days is not None else [59, n // 2, -1], not args.no_range,
-                       args.timeout_s, args.block_days))
+                       args.timeout_s, args.block_days, args.history))
     payload["steps"] = [{**k, "kept_from": str(args.keep_from)} for k in kept] + payload["steps"]
     write_results(payload, args.results)
 

@@ -180,7 +180,10 @@ def frequent_runs(account, day, per_day, consecutive, period_last):
     FrequentRuns
     """
     n = len(account)
-    out = np.zeros((6, 2 * n + 1), np.int64)  # one row per FrequentRuns column
+    # one row per FrequentRuns column; room enough (numba checks no bounds): a frequent day
+    # per distinct (account, day) and a run's piece per at least one transaction of it,
+    # so at most 2 n results
+    out = np.zeros((6, 2 * n + 1), np.int64)
     k = 0
     i = 0
     while i < n:
