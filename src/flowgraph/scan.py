@@ -151,7 +151,7 @@ class ScannedHits:
 
     hits: pd.DataFrame
     #: ids of hits the scan knows to be out of date: band hits strict hits cover, and
-    #: hits a detector traced further and found no longer qualify (``HitTable.dropped_ids``)
+    #: hits a detector traced further and found no longer qualify (``HitTable.dropped``)
     retract_ids: list
     member_runs: pd.DataFrame
     evidence_edges: pa.Array | None = None
