@@ -235,7 +235,7 @@ def amlsim_store(tmp_path_factory):
 @pytest.mark.amlsim
 @pytest.mark.parametrize("first_day, last_day", [
     # a band gather-scatter whose hub passes the test on 04-19 .. 05-02; as the cluster
-    # grows to 05-04, the hub's other income fails it: the later block retracts the hit
+    # grows to 05-03, the hub's other income fails it: the later block retracts the hit
     ("2018-04-26", "2018-05-10"),
     # a band stack cluster that runs from 02-02 and grows on 07-16 and 07-17: the block of
     # 07-16 first reads from 03-27, where the cut cluster is a band hit a strict hit covers;
