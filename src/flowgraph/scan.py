@@ -57,7 +57,7 @@ from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
 from .graph import TransactionGraph, build_graph
-from .hits import EDGE_IDS, HitTable
+from .hits import EDGE_IDS
 from .io import Dataset, load_dataset
 from .money import RateTable
 from .scan_config import ScanConfig
@@ -231,12 +231,14 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
     retract_ids = [i for t in tables for i in t.dropped["hit_id"]]
     relaxed = tables[0].frame if len(tables) == 2 else None
     strict = tables[-1].frame
+    # every hit either pass traced, reported or not (its run's first day: earliest_run_first)
+    seen = [t.frame for t in tables] + [t.dropped for t in tables]
     frames, traced = [], []
     if relaxed is not None and len(relaxed):
         # a strict hit covers a band hit only if its run reaches the band hit's run
         reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
         covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
-        tables.append(HitTable(covering))
+        seen.append(covering)
         covered = _covered(relaxed, covering)
         retract_ids += relaxed.loc[covered, "hit_id"].tolist()
         frames.append(relaxed[~covered].assign(in_band=True))
@@ -246,7 +248,7 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
     # a cluster detector's evidence, both passes, band hits set aside included (absorbed_clusters)
     passes = [(relaxed, True), (strict, False)] if entry.clusters else []
     clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if frame is not None and len(frame)]
-    starts = [d for t in tables for d in (t.frame["run_first"].min(), t.dropped["run_first"].min()) if pd.notna(d)]
+    starts = [f["run_first"].min() for f in seen if len(f)]
     return _DetectorPart(frames, retract_ids, traced, clusters, min(starts) if starts else None)
 
 
