@@ -1,62 +1,34 @@
-"""Alerts against plain Python: grouping (flowgraph.alerts._groups) against a union-find,
-scoring against a scorer that takes one alert at a time. Grouping: within a unit,
-hits chain while their windows overlap (sorted by start) and merge when they share a
-transaction."""
+"""Alerts against plain Python: grouping (flowgraph.alerts._groups) against a loop over
+each unit's hits, scoring against a scorer that takes one alert at a time. Grouping:
+within a unit, in order of (span start, id), a hit joins the open alert while it starts
+by the alert's latest end and ends within ``alert_days`` of its start."""
 
 import json
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flowgraph.alerts import FAMILIES, ModelConfig, _groups, build_alerts
 from reference.alerts import build_alerts as reference_alerts
+from reference.alerts import groups as reference_groups
 
-hit = st.tuples(st.integers(0, 2), st.integers(0, 12), st.integers(0, 4),
-                st.lists(st.sampled_from(["t1", "t2", "t3", "t4", "t5", "t6"]), max_size=3))
-
-
-def reference(hits):
-    parent = list(range(len(hits)))
-
-    def find(i):
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    def union(i, j):
-        parent[find(i)] = find(j)
-
-    for i, (u, s, length, txns) in enumerate(hits):
-        for j, (v, t, other, others) in enumerate(hits[:i]):
-            if u == v and (set(txns) & set(others)):
-                union(i, j)
-    for u in {h[0] for h in hits}:
-        mine = sorted((s, i) for i, (v, s, _, _) in enumerate(hits) if v == u)
-        reach, previous = None, None
-        for s, i in mine:
-            if previous is not None and s <= reach:
-                union(i, previous)
-                reach = max(reach, s + hits[i][2])
-            else:
-                reach = s + hits[i][2]
-            previous = i
-    groups = {}
-    for i in range(len(hits)):
-        groups.setdefault(find(i), []).append(i)
-    return sorted(sorted(g) for g in groups.values())
+hit = st.tuples(st.integers(0, 2), st.integers(0, 12), st.integers(0, 4))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(hit, min_size=1, max_size=12))
-def test_groups_match_a_plain_union_find(hits):
+@settings(max_examples=300, deadline=None)
+@given(st.lists(hit, min_size=1, max_size=14), st.integers(0, 8))
+@example([(0, 0, 2), (0, 2, 2), (0, 4, 2), (0, 3, 0)], 4)  # the chain 0-6 cut: {0-2, 2-4, 3-3}, {4-6}
+def test_groups_match_a_plain_loop(hits, longest):
     unit = np.array([h[0] for h in hits])
     start = np.array([h[1] for h in hits], np.int64)
     end = start + np.array([h[2] for h in hits], np.int64)
-    label = _groups(unit, start, end, [h[3] for h in hits])
-    got = sorted(np.flatnonzero(label == g).tolist() for g in np.unique(label))
-    assert got == reference(hits)
+    rank = np.arange(len(hits))
+    label = _groups(unit, start, end, rank, longest)
+    got = sorted(sorted(np.flatnonzero(label == g).tolist()) for g in np.unique(label))
+    expected = reference_groups(unit.tolist(), start.tolist(), end.tolist(), rank.tolist(), longest)
+    assert got == sorted(sorted(g) for g in expected)
 
 
 scored_hit = st.tuples(st.sampled_from(["c1", "c2", ""]), st.sampled_from(["a1", "a2", "a3"]),
@@ -74,21 +46,51 @@ scored_hit = st.tuples(st.sampled_from(["c1", "c2", ""]), st.sampled_from(["a1",
 @given(st.lists(scored_hit, min_size=1, max_size=14, unique_by=lambda h: h[:5]),
        st.dictionaries(st.sampled_from(sorted(FAMILIES)), st.sampled_from([0.0, 0.5, 1.0, 2.5])),
        st.sampled_from([0.0, 0.5, 1.0]), st.sampled_from([0.0, 0.5]), st.sampled_from([0.0, 0.3]),
-       st.sampled_from([0.0, 1.0, -0.4]))
+       st.sampled_from([0.0, 1.0, -0.4]), st.sampled_from([1, 3, 92]), st.sampled_from([1, 13]),
+       st.lists(st.integers(0, 3), min_size=14, max_size=14))
 def test_alerts_match_a_plain_python_scorer(hits, weights, band_weight, utilisation_weight, amount_weight,
-                                            reach_weight):
+                                            reach_weight, alert_days, recurrence_weeks, run_extra):
     """Scores, explanations, contributions, members and ids of every alert, built with
     arrays, equal the model computed one alert at a time (band-only indicators, features
-    of non-reportable hits only)."""
+    of non-reportable hits only, runs that reach past a window, short alerts)."""
+    day = pd.Timestamp("2026-12-01")
     frame = pd.DataFrame([{
         "hit_id": f"h{i:02d}", "customer": c, "subject": s, "typology": t,
-        "window_start": pd.Timestamp("2026-12-01") + pd.Timedelta(days=d),
-        "window_end": pd.Timestamp("2026-12-01") + pd.Timedelta(days=d + length),
+        "window_start": day + pd.Timedelta(days=7 * d), "window_end": day + pd.Timedelta(days=7 * d + length),
+        "run_first": day + pd.Timedelta(days=7 * d), "run_last": day + pd.Timedelta(days=7 * d + length + run_extra[i]),
         "txn_ids": txns, "in_band": band, "utilisation": u, "amount": a, "accounts": [s, *accts], "w": w,
         "ceiling": w * phi, "measures": json.dumps(m) if m is not None else None}
         for i, (c, s, t, d, length, txns, band, u, a, accts, w, phi, m) in enumerate(hits)])
     model = ModelConfig(weights=weights, band_weight=band_weight, utilisation_weight=utilisation_weight,
                         amount_weight=amount_weight, closeness_weight=2.0, families_weight=0.7, repetition_weight=0.4,
-                        reach_weight=reach_weight, size_weight=0.6, alert_threshold=1.0)
+                        reach_weight=reach_weight, size_weight=0.6, alert_threshold=1.0, recurrence_weight=-0.5,
+                        alert_days=alert_days, recurrence_weeks=recurrence_weeks)
     got, expected = build_alerts(frame, model, "cfg"), reference_alerts(frame, model, "cfg")
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(scored_hit, min_size=2, max_size=14, unique_by=lambda h: h[:5]), st.integers(1, 13),
+       st.integers(0, 8))
+def test_earlier_hits_count_as_the_whole_would(hits, recurrence_weeks, split_week):
+    """Alerts built from a unit's later hits with its earlier ones given as ``earlier``
+    score as the same alerts built from all hits, when the earlier hits' alerts end
+    before the later ones start (what a daily scan keeps in place)."""
+    day = pd.Timestamp("2026-12-07")  # a Monday: 7-day steps stay in their weeks
+    frame = pd.DataFrame([{
+        "hit_id": f"h{i:02d}", "customer": c, "subject": s, "typology": t,
+        "window_start": day + pd.Timedelta(days=7 * d), "window_end": day + pd.Timedelta(days=7 * d + length),
+        "txn_ids": txns, "in_band": band, "utilisation": u, "amount": a, "accounts": [s, *accts], "w": w,
+        "ceiling": w * phi, "measures": None}
+        for i, (c, s, t, d, length, txns, band, u, a, accts, w, phi, _) in enumerate(hits)])
+    model = ModelConfig(recurrence_weeks=recurrence_weeks, recurrence_weight=-0.7)
+    whole = build_alerts(frame, model, "cfg")
+    before = frame["window_start"] < day + pd.Timedelta(days=7 * split_week)
+    settled = whole[whole["hit_ids"].map(lambda ids: all(before[frame["hit_id"].isin(ids)]))]
+    settled_ids = {h for ids in settled["hit_ids"] for h in ids}
+    later = frame[~frame["hit_id"].isin(settled_ids)]
+    if later.empty:
+        return
+    part = build_alerts(later, model, "cfg", earlier=frame[frame["hit_id"].isin(settled_ids)])
+    expected = whole[~whole["alert_id"].isin(settled["alert_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part.reset_index(drop=True), expected, check_dtype=False)

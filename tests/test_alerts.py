@@ -1,5 +1,6 @@
 """The alert model: grouping, features, contributions, ties (flowgraph.alerts)."""
 
+import dataclasses
 import json
 import math
 
@@ -46,17 +47,22 @@ def test_alert_grouping_and_explanation():
     assert features["size"][0] == pytest.approx(size, abs=1e-6)
     contributions = json.loads(merged["contributions"])
     assert merged["score"] == pytest.approx(sum(contributions.values()))
-    # recurrence: C1's other hit (h3) ends on Oct 25, a week outside Sep 2-12: log2(1 + 1), weighing -0.4
-    assert features["recurrence"] == (1.0, -0.4)
+    # recurrence: only weeks before the alert count; C1's other hit (h3) ends later, on Oct 25
+    assert features["recurrence"] == (0.0, 0.0)
     assert merged["score"] == pytest.approx(1.2 + 0.5 * math.log2(1.4) + 0.3 + 0.3 + 0.2 + 0.1 * math.log2(5)
-                                            + 0.5 * size - 0.4, abs=1e-5)
+                                            + 0.5 * size, abs=1e-5)
     assert merged["raised"] and json.loads(merged["explanation"])["utilisation"] == 0.4
     band_only = alerts[alerts["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
     assert json.loads(band_only["contributions"])["structuring"] == 0.5  # the tolerance band halves the indicator
     # one transaction of 999 at Φ = 999 is reported, not near the threshold; W = 0 gives none
     assert json.loads(band_only["contributions"])["closeness"] == 0.0
-    # C1's September hits end in two other weeks (Sep 2-8 and Sep 9-15); X has no other hit
+    # C1's September hits end in two earlier weeks (Sep 2-8 and Sep 9-15), 5 and 6 weeks before h3's
+    # (Oct 14-20); X has no other hit
     assert json.loads(band_only["contributions"])["recurrence"] == round(-0.4 * math.log2(3), 6)
+    for weeks, seen in ((5, 1), (4, 0)):  # a horizon of 5 weeks reaches back to Sep 9-15 only
+        short = build_alerts(hits, dataclasses.replace(model, recurrence_weeks=weeks), "cfg")
+        october = short[short["hit_ids"].map(lambda h: h == ["h3"])].iloc[0]
+        assert json.loads(october["contributions"])["recurrence"] == round(-0.4 * math.log2(1 + seen), 6)
     lone = alerts[alerts["subject"] == "X"].iloc[0]
     # W = 0: no share of Φ, so no closeness and no size
     assert lone["score"] == pytest.approx(0.2 + 0.3 + 0.1) and not lone["raised"]  # fan-out alone stays below
@@ -65,6 +71,28 @@ def test_alert_grouping_and_explanation():
     more = pd.concat([hits, pd.DataFrame([{**hits.iloc[0].to_dict(), "hit_id": "h5", "txn_ids": ["t2", "t3"],
                                           "window_start": day("2024-09-04"), "window_end": day("2024-09-06")}])])
     assert set(build_alerts(more, model, "cfg")["alert_id"]) == set(build_alerts(hits, model, "cfg")["alert_id"])
+
+
+def test_a_routine_that_never_stops_is_an_alert_per_period():
+    """A hub whose weekly 10-day fan hits overlap for a year is not one alert of the whole
+    year: a hit that would end more than ``alert_days`` after the open alert's start opens
+    the next alert; a run reaching past its window joins what its run overlaps."""
+    monday = pd.Timestamp("2025-01-06")
+    hits = pd.DataFrame([{"hit_id": f"h{k:02d}", "customer": "C1", "subject": "A1", "typology": "fan_in",
+                          "txn_ids": [f"t{k}"], "accounts": ["A1", "B1"], "window_start": monday + pd.Timedelta(weeks=k),
+                          "window_end": monday + pd.Timedelta(weeks=k, days=9)} for k in range(52)]).assign(
+        amount=100.0, utilisation=0.1, in_band=False, w=1.0, ceiling=1000.0)
+    alerts = build_alerts(hits, ModelConfig(alert_days=92), "cfg").sort_values("window_start")
+    # each alert: the hits k = 0 .. 11 after its first, whose windows end 7 k + 9 <= 92 days after its start
+    assert alerts["n_hits"].tolist() == [12, 12, 12, 12, 4]
+    assert ((alerts["window_end"] - alerts["window_start"]).dt.days.iloc[:4] == 11 * 7 + 9).all()
+    assert alerts["hit_ids"].iloc[1][0] == "h12"
+    assert len(build_alerts(hits, ModelConfig(alert_days=400), "cfg")) == 1
+    # two hits whose windows are apart but whose run goes on: one alert
+    apart = hits.iloc[[0, 3]].assign(run_first=lambda h: h["window_start"], run_last=lambda h: h["window_end"])
+    assert len(build_alerts(apart, ModelConfig(), "cfg")) == 2
+    apart.loc[apart.index[0], "run_last"] = monday + pd.Timedelta(weeks=3)
+    assert build_alerts(apart, ModelConfig(), "cfg")["n_hits"].tolist() == [2]
 
 
 def test_large_value_hits_feed_no_feature():

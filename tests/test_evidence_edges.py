@@ -1,5 +1,5 @@
 """A scan compares its own hits' evidence as edge ids of its graph (``EDGE_IDS``), not as
-transaction-id text: grouping hits into alerts, the large-value cross-check and the case
+transaction-id text: the large-value cross-check and the case
 transactions kept for the desk must come out exactly as the text comparison gives them —
 on the simulator's bank and on an AMLSim bank (data we did not make)."""
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from flowgraph.alerts import build_alerts
+from flowgraph.alerts import _units, build_alerts, hit_spans
 from flowgraph.desk.evidence import case_edges, evidence_mask
 from flowgraph.graph import build_graph
 from flowgraph.hits import EDGE_IDS
@@ -62,13 +62,21 @@ def test_edge_ids_name_the_evidence_transactions(scan):
         assert list(ids) == [texts[graph.txn_pos[e]] for e in hit_edges]
 
 
-def test_alerts_from_edge_ids_equal_alerts_from_text(scan):
+def test_hits_sharing_a_transaction_have_overlapping_spans(scan):
+    """Alerts group hits by overlapping spans alone (flowgraph.alerts): hits of one unit
+    that share a transaction must overlap — every pair, on the simulator's bank and on
+    AMLSim's — so sharing needs no test of its own."""
     _, scanned, config = scan
     hits = as_stored(scanned.hits, config.config_hash, "run", "2026-12-01")
-    by_text = build_alerts(hits, config.model, config.config_hash)
-    by_edges = build_alerts(hits, config.model, config.config_hash, scanned.evidence_edges)
-    pd.testing.assert_frame_equal(by_text, by_edges)
-    assert (by_text["n_hits"] > 1).any()  # hits were grouped
+    start, end = hit_spans(hits)
+    rows = pd.DataFrame({"unit": _units(hits), "start": start, "end": end, "txn": hits["txn_ids"]}).explode("txn")
+    by_txn = rows.dropna(subset=["txn"]).groupby(["unit", "txn"]).agg(n=("start", "size"), latest_start=("start", "max"),
+                                                                      earliest_end=("end", "min"))
+    shared = by_txn[by_txn["n"] > 1]
+    assert len(shared) > 0
+    assert (shared["latest_start"] <= shared["earliest_end"]).all()
+    alerts = build_alerts(hits, config.model, config.config_hash)
+    assert (alerts["n_hits"] > 1).any()  # hits were grouped
 
 
 def test_large_value_cross_check_from_edge_ids_equals_text(simulated):

@@ -84,6 +84,7 @@ BAD = {
         "closeness_weight": ("4", -4.0),
         "amount_weight": ("1", -0.1), "families_weight": (None, -1), "repetition_weight": ([1], math.nan),
         "reach_weight": ("0", math.inf), "size_weight": ("1", -0.5), "recurrence_weight": ("-1", math.inf),
+        "recurrence_weeks": (13.0, 0), "alert_days": ("92", -1),
     },
     ScanConfig: {
         "rule_set": (2016, "FATF-1990"), "detector_params": ([("fan", {})], {"fan": {"window_days": 251}}),

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowgraph import build_graph, load_dataset, run_detectors, validate_accounts, validate_transactions
+from flowgraph.alerts import ModelConfig
 from flowgraph.io import Dataset
 from flowgraph.scan import run_scan
 from flowgraph.scan_config import ScanConfig
@@ -104,6 +105,42 @@ def test_a_t_plus_1_sequence_ends_with_the_range_scans_hits(bank, reference, tmp
         run_scan(_until(bank, graph, d), out / day, config, as_of=day, store_path=store, progress=False)
     assert len(reference[0]) > 100
     pd.testing.assert_frame_equal(_stored(store), reference[0])
+
+
+#: an alert model whose limits the bank's 24 days cross: alerts of at most 4 calendar days
+#: and recurrence over the week before (the defaults, a quarter each, never cut here)
+SHORT_ALERTS = ModelConfig(alert_days=4, recurrence_weeks=1, recurrence_weight=-0.7)
+
+
+def _stored_alerts(path) -> pd.DataFrame:
+    with sqlite3.connect(path) as conn:
+        frame = pd.read_sql_query("SELECT alert_id, customer, subject, score, raised, window_start, window_end, "
+                                  "n_hits, hit_ids, explanation FROM alerts", conn)
+    return frame.sort_values("alert_id").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("start", [15, 21])
+def test_a_t_plus_1_sequence_ends_with_the_range_scans_alerts(bank, tmp_path, start):
+    """Each T+1 run rebuilds only a unit's alerts from the first one its changed hits
+    reach, with the weeks before as history (flowgraph.scan): the store ends with the
+    alerts of one range scan — ids, members, windows, scores and explanations — with
+    alerts short enough that earlier ones stay as stored and recurrence looks back."""
+    graph = build_graph(bank.transactions.table, bank.accounts.table)
+    config = ScanConfig(model=SHORT_ALERTS)
+    run_scan(bank, tmp_path / "whole", config, progress=False)
+    whole = _stored_alerts(tmp_path / "whole" / "store.sqlite")
+    store = tmp_path / "t1.sqlite"
+    run_scan(_until(bank, graph, start - 1), tmp_path / "range", config, store_path=store, progress=False)
+    for d in range(start, graph.n_days):
+        day = str(graph.business_days[d])
+        run_scan(_until(bank, graph, d), tmp_path / day, config, as_of=day, store_path=store, progress=False)
+    # the model's limits were crossed: several alerts per customer, some with recurrence
+    assert whole["customer"].replace("", np.nan).dropna().duplicated().sum() > 20
+    assert whole["explanation"].str.contains('"recurrence", "value": 1.0').sum() > 5
+    pd.testing.assert_frame_equal(_stored_alerts(store), whole)
+    # the last T+1 run exported only the alerts it rebuilt: none ends before its hits' first day
+    last = pd.read_parquet(tmp_path / str(graph.business_days[-1]) / "alerts.parquet")
+    assert 0 < len(last) < len(whole)
 
 
 def test_the_invariance_bank_exercises_the_account_opening_and_livelihood_flags(reference):

@@ -2,8 +2,16 @@
 bands) and the grouping of SPEC §5.
 
 - **Grouping**: an alert is one customer's (the monitoring unit's) hits whose evidence
-  shares a transaction or whose windows overlap, merged transitively. Hits with no
-  customer are grouped by their subject account.
+  spans overlap, merged while they chain, for at most ``alert_days`` calendar days. A
+  hit's span is the business days its evidence covers: its window, widened to its run
+  (``run_first`` .. ``run_last``, a run continued over days). Two hits sharing a
+  transaction both cover its business day, so their spans overlap. Hits are taken in
+  order of span start (then hit id): a hit joins the open alert when it starts by the
+  latest end of the alert's hits and ends within ``alert_days`` of the alert's start;
+  otherwise it opens the next alert. A business whose hubs trip detectors every week
+  thus gets an alert per period, not one alert for its whole history, and a scan of a
+  new day changes only the alerts from the first one its hits reach (see
+  :mod:`flowgraph.scan`). Hits with no customer are grouped by their subject account.
 - **Features** of an alert (each ≥ 0, see :data:`FEATURES`):
     - one per indicator (hit typology, 位阶): its strength, 1 with a hit inside the
       thresholds, ``band_weight`` with hits only in the tolerance band (容错区间: values
@@ -28,10 +36,13 @@ bands) and the grouping of SPEC §5.
       cut where a month ends, :mod:`flowgraph._kernels.runs`, counts once: by its last piece);
     - ``reach``: log2 of the distinct accounts in its hits' evidence (counterparties; not
       the customer's own accounts that account-opening hits list);
-    - ``recurrence``: log2(1 + the distinct calendar weeks, outside the alert's own first to
-      last week, in which other counted hits of its monitoring unit end): how often the
-      customer's other activity tripped a detector over the hits at hand (a scan's, or the
-      store's for the customer). 0 for a customer seen only in this alert.
+    - ``recurrence``: log2(1 + the distinct calendar weeks, among the ``recurrence_weeks``
+      weeks before the alert's first week, in which counted hits of its monitoring unit
+      end): how often the customer tripped a detector before (the hits at hand: a scan's,
+      or the store's for the customer). 0 for a customer seen first in this alert. Only
+      the past counts, so an alert's score is what it was on its last day: a later day's
+      hits never change it (004 ch.3: a run can be reproduced), and a daily scan reads
+      the customer's last ``recurrence_weeks`` weeks, not its whole history.
 
   ``repetition``, ``reach`` and ``recurrence`` may weigh below 0 (:data:`SIGNED_FEATURES`):
   a business's flows recur over the whole period and touch many counterparts (employees,
@@ -162,8 +173,13 @@ class ModelConfig:
     size_weight : float
         Weight of max(0, 2 + log10(the largest transaction size as a share of Φ)).
     recurrence_weight : float
-        Weight of log2(1 + the distinct calendar weeks outside the alert in which other
-        hits of its customer end); may be < 0.
+        Weight of log2(1 + the distinct calendar weeks before the alert in which hits of
+        its customer end, within ``recurrence_weeks``); may be < 0.
+    recurrence_weeks : int
+        Weeks before an alert's first week that ``recurrence`` looks at.
+    alert_days : int
+        Calendar days an alert's hits span at most (from its first hit's span start to
+        its last span end; a single longer hit is an alert of its own).
     """
 
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS), hash=False)
@@ -183,6 +199,10 @@ class ModelConfig:
     reach_weight: float = -1.5
     size_weight: float = 2.46
     recurrence_weight: float = -1.41
+    # a quarter each: the training banks' 60 business days (about 12 weeks) are what the
+    # weights were fitted on, so neither limit cuts a training alert or its history
+    recurrence_weeks: int = 13
+    alert_days: int = 92
 
     _parameter_constraints: ClassVar[dict] = {
         "weights": _Weights(),
@@ -197,6 +217,8 @@ class ModelConfig:
         "reach_weight": Interval(float, -math.inf),
         "size_weight": Interval(float, 0.0),
         "recurrence_weight": Interval(float, -math.inf),
+        "recurrence_weeks": Interval(int, 1),
+        "alert_days": Interval(int, 1),
     }
 
     def __post_init__(self) -> None:
@@ -207,32 +229,47 @@ class ModelConfig:
         return {name: getattr(self, f"{name}_weight") for name in FEATURES}
 
 
-def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, txn_ids) -> np.ndarray:
-    """The group (alert) label of each hit: within a monitoring unit, hits whose windows
-    overlap (sorted by start, chaining while they overlap) or that share a transaction are
-    one group, transitively (connected components of those links). ``txn_ids``: each hit's
-    evidence transaction ids (an Arrow list column or lists), or codes standing for them
-    (an Arrow list array of integers: equal transactions, equal codes)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+def hit_spans(hits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per hit, the first and last day its evidence covers, in ns since 1970: its window,
+    widened to its run (``run_first`` .. ``run_last``) where it has one. (A business day's
+    evidence may hold transactions of the calendar days before it that are not business
+    days; they are booked on it, as the day's slice is.)"""
+    start = hits["window_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    if "run_first" in hits and "run_last" in hits:
+        first = pd.to_datetime(hits["run_first"]).to_numpy(dtype="datetime64[ns]")
+        last = pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[ns]")
+        start = np.where(np.isnat(first), start, np.minimum(start, first.view(np.int64)))
+        end = np.where(np.isnat(last), end, np.maximum(end, last.view(np.int64)))
+    return start, end
 
-    n = len(unit_code)
-    order = np.lexsort((start, unit_code))
-    unit_sorted = unit_code[order]
-    # a hit joins the hits before it in its unit when it starts before they all ended
-    reach = pd.Series(end[order]).groupby(unit_sorted).cummax().groupby(unit_sorted).shift(1).to_numpy()
-    chained = start[order] <= np.nan_to_num(reach, nan=-np.inf)
-    links = [(order[1:][chained[1:]], order[:-1][chained[1:]])]
-    # hits of one unit that share a transaction
-    lengths, txn_code = _flat_codes(txn_ids)
-    owner = np.repeat(np.arange(n), lengths)
-    key = unit_code[owner].astype(np.int64) * (int(txn_code.max(initial=0)) + 1) + txn_code
-    by_key = np.argsort(key, kind="stable")
-    shared = key[by_key][1:] == key[by_key][:-1]
-    links.append((owner[by_key][1:][shared], owner[by_key][:-1][shared]))
-    a = np.concatenate([x for x, _ in links])
-    b = np.concatenate([y for _, y in links])
-    return connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)[1]
+
+def _groups(unit_code: np.ndarray, start: np.ndarray, end: np.ndarray, rank: np.ndarray,
+            longest: int) -> np.ndarray:
+    """The group (alert) label of each hit (module docstring): within a monitoring unit,
+    hits in order of (``start``, ``rank``) join the open group while they start by its
+    latest ``end`` and end within ``longest`` of its start; otherwise they open the next.
+    Times in any one integer unit (``longest`` in it too)."""
+    order = np.lexsort((rank, start, unit_code))
+    unit, first, last = unit_code[order], start[order], end[order]
+    # chains: a hit continues the hits before it in its unit when it starts before they all ended
+    reach = pd.Series(last).groupby(unit).cummax().groupby(unit).shift(1).to_numpy()
+    opens = ~(first <= np.nan_to_num(reach, nan=-np.inf))
+    # a chain longer than ``longest`` is cut, hit by hit, into groups that are not
+    chain_at = np.flatnonzero(opens)
+    chain_end = np.maximum.reduceat(last, chain_at) if len(last) else last
+    for lo, hi in zip(chain_at[chain_end - first[chain_at] > longest].tolist(),
+                      np.r_[chain_at[1:], len(last)][chain_end - first[chain_at] > longest].tolist()):
+        group_first, group_last = first[lo], last[lo]
+        for i in range(lo + 1, hi):
+            if first[i] <= group_last and last[i] <= group_first + longest:
+                group_last = max(group_last, last[i])
+            else:
+                opens[i] = True
+                group_first, group_last = first[i], last[i]
+    label = np.empty(len(order), np.int64)
+    label[order] = np.cumsum(opens) - 1
+    return label
 
 
 def _lengths(lists) -> np.ndarray:
@@ -243,11 +280,8 @@ def _lengths(lists) -> np.ndarray:
 
 
 def _flat_codes(lists) -> tuple[np.ndarray, np.ndarray]:
-    """Lengths of the lists and a code per element (equal values, equal codes); the lists
-    of an Arrow list array of integers are their own codes."""
-    if isinstance(lists, pa.Array) and pa.types.is_integer(lists.type.value_type):
-        lengths = pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
-        return lengths, lists.flatten().to_numpy().astype(np.int64)
+    """Lengths of the lists (an Arrow list column or lists) and a code per element (equal
+    values, equal codes)."""
     arrow = lists.array.__arrow_array__() if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype) else None
     if arrow is None:
         lists = list(lists)
@@ -288,7 +322,7 @@ class AlertInputs:
 
 
 def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
-                 evidence_edges: pa.Array | None = None) -> AlertInputs:
+                 earlier: pd.DataFrame | None = None) -> AlertInputs:
     """Group hits into alerts and compute each alert's features (module docstring).
 
     Parameters
@@ -298,24 +332,27 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
         txn_ids, accounts, window_start, window_end, amount, w, ceiling, utilisation``) with a boolean
         ``in_band`` column: True for hits found only in the tolerance band.
     model : ModelConfig
-        Only ``band_weight`` is read (the strength of band-only indicators).
+        ``band_weight`` (the strength of band-only indicators), ``alert_days`` and
+        ``recurrence_weeks`` are read.
     config_hash : str
         Part of every alert id.
-    evidence_edges : Arrow list array of int, optional
-        Each hit's evidence as edge ids of one graph (a scan's own hits,
-        :data:`flowgraph.hits.EDGE_IDS`): shared transactions are found by comparing them
-        instead of the ids' text.
+    earlier : DataFrame, optional
+        Hits of the same monitoring units in alerts that stay as they are (a daily scan's
+        settled alerts, :mod:`flowgraph.scan`): they count for ``recurrence`` only.
+        Columns ``customer, subject, typology, window_start, window_end`` (and the run
+        columns, if any).
     """
     hits = hits.reset_index(drop=True)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
     subject = hits["subject"].astype(str).to_numpy(dtype=object)
-    unit = np.where(customer != "", "customer:" + customer, "account:" + subject)
-    start = hits["window_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    unit = _units(hits)
+    start, end = hit_spans(hits)
     hit_id = hits["hit_id"].to_numpy(dtype=object)
-    label = _groups(pd.factorize(unit)[0], start, end, hits["txn_ids"] if evidence_edges is None else evidence_edges)
-    # members of each alert in order of (start, hit id); the first names the alert
-    order = np.lexsort((pd.factorize(hit_id, sort=True)[0], start, label))
+    rank = pd.factorize(hit_id, sort=True)[0]
+    units, unit_code = np.unique(unit, return_inverse=True)
+    label = _groups(unit_code, start, end, rank, model.alert_days * NS_PER_DAY)
+    # members of each alert in order of (span start, hit id); the first names the alert
+    order = np.lexsort((rank, start, label))
     bounds = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0])
     first = order[bounds]
     n_alerts = len(first)
@@ -338,7 +375,8 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     size = _highest(np.where(np.isfinite(share), np.minimum(share, 1.0), np.nan), counted, label, n_alerts)
     size = np.maximum(0.0, SIZE_DECADES + np.log10(np.maximum(size, 1e-300)))
     families = _distinct(label, pd.factorize(family_of[typology])[0], counted, n_alerts)
-    days = _distinct(label, pd.factorize(end)[0], counted & ~_continued(hits, label), n_alerts)
+    window_end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    days = _distinct(label, pd.factorize(window_end)[0], counted & ~_continued(hits, label), n_alerts)
     lengths, account_code = _flat_codes(hits["accounts"])
     owner = np.repeat(np.arange(len(hits)), lengths)
     # counterparties only: hits listing the customer's own accounts (account opening) are left out
@@ -346,8 +384,8 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     reach = _distinct(label[owner], account_code, (counted & counterparts)[owner], n_alerts)
     group_end = np.maximum.reduceat(end[order], bounds)
     group_start = np.minimum.reduceat(start[order], bounds)
-    unit_code = pd.factorize(unit)[0]
-    weeks = _other_weeks(unit_code, _week(end), counted, unit_code[first], _week(group_start), _week(group_end))
+    weeks = _past_weeks(units, unit, _week(end), counted, earlier, unit_code[first], _week(group_start),
+                        model.recurrence_weeks)
     features = np.column_stack([np.log2(1.0 + u), closeness, np.log10(1.0 + amount), np.maximum(families - 1, 0),
                                 np.log2(np.maximum(days, 1)), np.log2(np.maximum(reach, 1)), size,
                                 np.log2(1.0 + weeks)])
@@ -363,7 +401,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
 
 
 def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
-                 evidence_edges: pa.Array | None = None) -> pd.DataFrame:
+                 earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Group scored hits into alerts and score them.
 
     Parameters
@@ -373,7 +411,7 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     model : ModelConfig
     config_hash : str
         Part of every alert id.
-    evidence_edges : Arrow list array of int, optional
+    earlier : DataFrame, optional
         As for :func:`alert_inputs`.
 
     Returns
@@ -386,7 +424,7 @@ def build_alerts(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     """
     if hits.empty:
         return pd.DataFrame(columns=list(COLUMNS))
-    inputs = alert_inputs(hits, model, config_hash, evidence_edges)
+    inputs = alert_inputs(hits, model, config_hash, earlier)
     return score_alerts(inputs, model)
 
 
@@ -503,23 +541,42 @@ def _continued(hits: pd.DataFrame, label: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Nanoseconds in a day (alert spans are compared in ns since 1970).
+NS_PER_DAY = 86_400 * 10**9
+
+
 def _week(ns: np.ndarray) -> np.ndarray:
     """The calendar week (Monday to Sunday; a count from the week of 1970-01-01) of each
     time in nanoseconds since 1970."""
-    return (ns // (86_400 * 10**9) + 3) // 7
+    return (ns // NS_PER_DAY + 3) // 7
 
 
-def _other_weeks(unit_of_hit: np.ndarray, week_of_hit: np.ndarray, counted: np.ndarray, unit_of_alert: np.ndarray,
-                 first_week: np.ndarray, last_week: np.ndarray) -> np.ndarray:
-    """Per alert, the distinct calendar weeks outside the alert's own (``first_week`` to
-    ``last_week``) in which counted hits of its monitoring unit end: how often the unit's
-    other activity tripped a detector over the scanned period."""
-    span = int(max(week_of_hit.max(initial=0), last_week.max(initial=0))) + 2
-    keys = np.unique(unit_of_hit[counted].astype(np.int64) * span + week_of_hit[counted])
+def _units(hits: pd.DataFrame) -> np.ndarray:
+    """Each hit's monitoring unit: ``customer:ID``, or ``account:ID`` (its subject) for a
+    hit without a customer."""
+    customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
+    return np.where(customer != "", "customer:" + customer, "account:" + hits["subject"].astype(str).to_numpy(dtype=object))
+
+
+def _past_weeks(units: np.ndarray, unit: np.ndarray, week: np.ndarray, counted: np.ndarray,
+                earlier: pd.DataFrame | None, unit_of_alert: np.ndarray, first_week: np.ndarray,
+                horizon: int) -> np.ndarray:
+    """Per alert, the distinct calendar weeks among the ``horizon`` weeks before its
+    ``first_week`` in which counted hits of its monitoring unit end: its hits (``unit``,
+    ``week``, ``counted`` per hit; ``units`` the sorted distinct units, which
+    ``unit_of_alert`` indexes) and ``earlier`` ones (:func:`alert_inputs`)."""
+    if earlier is not None and not earlier.empty:
+        family = earlier["typology"].map(lambda t: FAMILIES.get(t, t)).to_numpy(dtype=object)
+        mine = np.isin(_units(earlier), units)
+        unit = np.concatenate([unit, _units(earlier)[mine]])
+        week = np.concatenate([week, _week(hit_spans(earlier)[1])[mine]])
+        counted = np.concatenate([counted, ~np.isin(family, REPORTABLE_FAMILIES)[mine]])
+    code = np.searchsorted(units, unit).astype(np.int64)
+    span = int(max(week.max(initial=0), first_week.max(initial=0))) + 2
+    keys = np.unique(code[counted] * span + week[counted])
     base = unit_of_alert.astype(np.int64) * span
-    total = np.searchsorted(keys, base + span - 1, "right") - np.searchsorted(keys, base, "left")
-    own = np.searchsorted(keys, base + last_week, "right") - np.searchsorted(keys, base + first_week, "left")
-    return (total - own).astype(float)
+    low = base + np.maximum(first_week - horizon, 0)
+    return (np.searchsorted(keys, base + first_week, "left") - np.searchsorted(keys, low, "left")).astype(float)
 
 
 def _highest(values: np.ndarray, counted: np.ndarray, label: np.ndarray, n_alerts: int) -> np.ndarray:

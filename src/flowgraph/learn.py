@@ -277,6 +277,7 @@ def _config_text(config_path, model: ModelConfig, fit: Fit, store_path, summary:
              "[model]"]
     for f in dataclasses.fields(ModelConfig):
         if f.name != "weights":
-            lines.append(f"{f.name} = {json.dumps(float(getattr(model, f.name)))}")
+            value = getattr(model, f.name)  # an int stays one (the alert's limits in weeks and days)
+            lines.append(f"{f.name} = {json.dumps(value if isinstance(value, int) else float(value))}")
     lines += ["", "[model.weights]", *(f"{n} = {json.dumps(float(w))}" for n, w in sorted(model.weights.items()))]
     return "\n".join(x for x in lines if x is not None) + "\n"

@@ -48,7 +48,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .alerts import build_alerts
+from .alerts import build_alerts, hit_spans
 from .desk.evidence import keep_case_transactions
 from .detectors import REGISTRY, disabled_detectors
 from .detectors._common import forget
@@ -842,7 +842,7 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
         with clock("alerts"):
             run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
             edges = scanned.evidence_edges  # the run's hits are all there is: evidence compared as edge ids
-            alerts = build_alerts(run_hits, config.model, config.config_hash, edges)
+            alerts = build_alerts(run_hits, config.model, config.config_hash)
             checks = {"u_above_1_without_large_value": _large_value_cross_check(
                 None, config.config_hash, run_hits, run_hits, evidence_edges=edges)}
         with clock("exports"):  # every alert holds hits of this run
@@ -860,8 +860,18 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
 
 
 def _alerts_from_store(store, config, run_id, scanned, scan_last):
-    """Alerts of every monitoring unit a run touched, from all their stored hits; the run's
-    hits, the alerts, the checks and the ids of the run's hits."""
+    """The alerts a run changes, rebuilt from the stored hits they need; the run's hits,
+    those alerts, the checks and the ids of the run's hits.
+
+    A monitoring unit's alerts are a sequence (:mod:`flowgraph.alerts`: hits in order of
+    span start, each joining the open alert or opening the next) whose scores look only
+    back. A run's new, changed and retracted hits of a unit start no earlier than the
+    day ``first`` (their spans'); a stored alert ending before ``first`` can gain no hit
+    and, while every alert before it in the sequence also does, loses none. So the
+    alerts from the unit's first one ending on or after ``first`` are rebuilt from their
+    hits and the new ones, with the hits of the ``recurrence_weeks`` weeks before them as
+    history; the alerts before them stay as stored. What is read is bounded by the
+    window a run rescans, ``alert_days`` and ``recurrence_weeks``, not by the history."""
     found = store.run_hit_ids(run_id)
     # the hits this process computed and stored are not read back; a run whose chunks were
     # all committed by an earlier process (resumed before its exports) reads them all
@@ -871,16 +881,59 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
         config.config_hash, run_id, scan_last)
     # the run's hits whose stored version it left in place (a later scan saw more days)
     kept = store.hits(config.config_hash, run_id=run_id, written_by_other_than=mine)
-    units = _monitoring_units(own) | _monitoring_units(kept) | store.retracted_units(run_id)
-    others = store.hits(config.config_hash, units=units, written_by_other_than=mine)
-    unit_hits = others if own is None else own if others.empty else \
-        pd.concat([own, others.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
+    changed = [f for f in (own, kept, store.replaced_versions(run_id)) if f is not None and not f.empty]
+    if not changed:  # a quiet day: no hit found, none retracted
+        return kept, build_alerts(kept, config.model, config.config_hash), {"u_above_1_without_large_value": []}, found
+    first = _first_changed(pd.concat([f[["customer", "subject", "window_start", "window_end", "run_first",
+                                         "run_last"]] for f in changed], ignore_index=True))
+    stored = store.unit_alerts(config.config_hash, set(first.index), _iso(first.min()))
+    rebuilt, start = _rebuilt_alerts(stored, first)
+    history = _iso(start.min() - pd.Timedelta(weeks=config.model.recurrence_weeks + 1))
+    stored = store.unit_alerts(config.config_hash, set(first.index), history)
+    read = store.hits(config.config_hash, units=set(first.index), written_by_other_than=mine, since=history)
+    unit_hits = read if own is None else own if read.empty else \
+        pd.concat([own, read.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
+    settled = _isin(unit_hits["hit_id"], pa.array([h for ids, gone in zip(stored["hit_ids"], ~stored["alert_id"].isin(
+        rebuilt)) if gone for h in ids], pa.string()))
+    alerts = build_alerts(unit_hits[~settled], config.model, config.config_hash, earlier=unit_hits[settled])
+    store.replace_alerts(config.config_hash, set(first.index), alerts, run_id, replaced=sorted(rebuilt))
     run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
-    alerts = build_alerts(unit_hits, config.model, config.config_hash)
-    store.replace_alerts(config.config_hash, units, alerts, run_id)
     checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits,
                                                                         own, mine)}
     return run_hits, alerts, checks, found
+
+
+def _first_changed(changed: pd.DataFrame) -> pd.Series:
+    """Monitoring unit -> the first day of the spans of its changed hits."""
+    start, _ = hit_spans(changed)
+    return pd.Series(pd.to_datetime(start)).groupby(_unit_ids(changed)).min()
+
+
+def _rebuilt_alerts(stored: pd.DataFrame, first: pd.Series) -> tuple[set[str], pd.Series]:
+    """Of a unit's stored alerts (``stored``: each ending on or after the earliest of
+    ``first``), those from the first one in sequence (window start, first hit) that ends
+    on or after the unit's ``first`` day, and per unit the day its rebuilt alerts start
+    from (the earlier of that alert's start and ``first``)."""
+    if stored.empty:
+        return set(), first
+    stored = stored.assign(lead=stored["hit_ids"].map(lambda ids: ids[0] if ids else ""),
+                           first=stored["unit"].map(first))
+    stored = stored.sort_values(["unit", "window_start", "lead"], kind="stable")
+    reaches = (stored["window_end"] >= stored["first"]).astype(int)
+    from_here = reaches.groupby(stored["unit"]).cummax().astype(bool)
+    rebuilt = stored[from_here]
+    start = pd.concat([first, rebuilt.groupby("unit")["window_start"].min()], axis=1).min(axis=1)
+    return set(rebuilt["alert_id"]), start
+
+
+def _unit_ids(hits: pd.DataFrame) -> np.ndarray:
+    """Each hit's monitoring unit as the store names it: its customer, else its subject."""
+    customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
+    return np.where(customer != "", customer, hits["subject"].astype(str).to_numpy(dtype=object))
+
+
+def _iso(day) -> str:
+    return pd.Timestamp(day).strftime("%Y-%m-%d")
 
 
 def _isin(ids: pd.Series, wanted: set[str] | pa.Array) -> np.ndarray:
@@ -895,8 +948,7 @@ def _monitoring_units(hits: pd.DataFrame | None) -> set[str]:
     """Customers of hits, subject accounts of hits without a customer."""
     if hits is None or hits.empty:
         return set()
-    customer = hits["customer"].fillna("").astype(str)
-    return set(customer.where(customer != "", hits["subject"]))
+    return set(_unit_ids(hits).tolist())
 
 
 def _w_column(hits: pd.DataFrame) -> pd.Series:

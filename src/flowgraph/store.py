@@ -48,7 +48,11 @@ PAGE_CACHE_KIB = 65536
 PAGE_SIZE_BYTES = 16384
 #: Indexes looked up by customer or subject: their keys arrive in random order, so a
 #: scan storing many hits drops them and builds them once at the end (:meth:`Store.bulk_insert`).
-LOOKUP_INDEXES = {"hits_customer": "hits (config_hash, customer)", "hits_subject": "hits (config_hash, subject)"}
+#: With the run's last day: a daily scan reads a customer's hits of its last weeks, not all.
+LOOKUP_INDEXES = {"hits_customer_last": "hits (config_hash, customer, run_last)",
+                  "hits_subject_last": "hits (config_hash, subject, run_last)"}
+#: Lookup indexes of earlier versions, dropped when a store is opened.
+OLD_LOOKUP_INDEXES = ("hits_customer", "hits_subject")
 #: A scan with at least this many hits, and more than are stored, stores them in bulk.
 BULK_MIN_HITS = 10_000
 
@@ -86,6 +90,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     window_start TEXT, window_end TEXT, n_hits INTEGER, hit_ids TEXT, utilisation REAL, explanation TEXT,
     first_run TEXT, last_run TEXT
 );
+CREATE INDEX IF NOT EXISTS alerts_customer ON alerts (config_hash, customer, window_end);
+CREATE INDEX IF NOT EXISTS alerts_subject ON alerts (config_hash, subject, window_end);
 CREATE TABLE IF NOT EXISTS dispositions (
     alert_id TEXT, disposition TEXT, analyst TEXT, decided_at TEXT, note TEXT
 );
@@ -479,6 +485,35 @@ class Store:
         return {c if c else s for c, s in rows}
 
     @_database_errors
+    def replaced_versions(self, run_id: str) -> pd.DataFrame:
+        """The stored versions a run replaced or retracted (``customer, subject,
+        window_start, window_end, run_first, run_last``; dates decoded): the alerts that
+        held them change."""
+        frame = self._frame("SELECT customer, subject, window_start, window_end, run_first, run_last "
+                            "FROM hit_versions WHERE superseded_by_run = ?", (run_id,))
+        for col in ("window_start", "window_end", "run_first", "run_last"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+    @_database_errors
+    def unit_alerts(self, config_hash: str, units: set[str], since: str) -> pd.DataFrame:
+        """Stored alerts of these monitoring units whose window ends on ``since`` (an ISO
+        date) or later: ``alert_id, unit, window_start, window_end, hit_ids`` (a list)."""
+        self._wanted_units(units)
+        frame = self._frame(
+            "SELECT a.alert_id, u.unit, a.window_start, a.window_end, a.hit_ids FROM wanted_units u CROSS JOIN alerts a "
+            "ON a.config_hash = ? AND a.customer = u.unit AND a.window_end >= ? UNION ALL "
+            "SELECT a.alert_id, u.unit, a.window_start, a.window_end, a.hit_ids FROM wanted_units u CROSS JOIN alerts a "
+            "ON a.config_hash = ? AND a.subject = u.unit AND a.customer = '' AND a.window_end >= ?",
+            (config_hash, since, config_hash, since))
+        if frame.empty:
+            frame = pd.DataFrame(columns=["alert_id", "unit", "window_start", "window_end", "hit_ids"])
+        frame["hit_ids"] = parse_json_lists(frame["hit_ids"].tolist())
+        for col in ("window_start", "window_end"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+    @_database_errors
     def finish_run(self, run_id: str, finished_at: str, n_hits: int, n_alerts: int, checks: dict) -> None:
         with self.transaction() as c:
             c.execute("UPDATE runs SET status = 'complete', finished_at = ?, n_hits = ?, n_alerts = ?, checks = ? "
@@ -487,14 +522,18 @@ class Store:
     # -- hits and alerts -----------------------------------------------------------------
     @_database_errors
     def hits(self, config_hash: str, units: set[str] | None = None, run_id: str | None = None,
-             written_by_other_than: str | None = None) -> pd.DataFrame:
+             written_by_other_than: str | None = None, since: str | None = None) -> pd.DataFrame:
         """Stored hits of a configuration — all, only those a run found, or only those of
         some monitoring units (customers; subject accounts for hits without a customer) —
         with lists and dates decoded. Units are selected in SQL, so a daily run reads only
-        the history of the customers it touched. ``written_by_other_than`` (a run id) leaves
-        out the versions that run wrote (a scan holds those in memory already)."""
+        the history of the customers it touched, and with ``since`` (an ISO date) only
+        their hits whose run lasts to that day or later. ``written_by_other_than`` (a run
+        id) leaves out the versions that run wrote (a scan holds those in memory already)."""
         other = "" if written_by_other_than is None else " AND h.run_id != ?"
         extra = () if written_by_other_than is None else (written_by_other_than,)
+        if since is not None:
+            other += " AND h.run_last >= ?"
+            extra += (since,)
         if run_id is not None:
             frame = self._frame("SELECT h.* FROM run_hits r CROSS JOIN hits h ON h.config_hash = ? "
                                 f"AND h.hit_id = r.hit_id WHERE r.run_id = ?{other}", (config_hash, run_id, *extra))
@@ -558,12 +597,19 @@ class Store:
                                 pa.string())
 
     @_database_errors
-    def replace_alerts(self, config_hash: str, units: set[str], alerts: pd.DataFrame, run_id: str) -> None:
+    def replace_alerts(self, config_hash: str, units: set[str], alerts: pd.DataFrame, run_id: str,
+                       replaced: list[str] | None = None) -> None:
         """Make the stored alerts of these monitoring units (customers, or subject accounts
         for hits without a customer) exactly ``alerts``: new ids are inserted, kept ids
-        updated, ids that no longer exist removed unless an analyst already decided on them."""
+        updated, ids that no longer exist removed unless an analyst already decided on them.
+        With ``replaced`` (alert ids), only those stored alerts are replaced by ``alerts``;
+        the units' other alerts stay."""
         existing = []
-        if self.conn.execute("SELECT 1 FROM alerts WHERE config_hash = ? LIMIT 1", (config_hash,)).fetchone():
+        if replaced is not None:
+            existing = [r for chunk in range(0, len(replaced), 500) for r in self.conn.execute(
+                f"SELECT alert_id, first_run FROM alerts WHERE alert_id IN ({', '.join('?' * len(replaced[chunk:chunk + 500]))})",
+                replaced[chunk:chunk + 500])]
+        elif self.conn.execute("SELECT 1 FROM alerts WHERE config_hash = ? LIMIT 1", (config_hash,)).fetchone():
             self._wanted_units(units)
             existing = self.conn.execute(
                 "SELECT a.alert_id, a.first_run FROM alerts a JOIN wanted_units u "
@@ -709,6 +755,8 @@ def _migrate(conn) -> None:
         if col not in have:
             conn.execute(f"ALTER TABLE hits ADD COLUMN {col} TEXT")
     conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last)")
+    for name in OLD_LOOKUP_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
     if "changes" not in {r[1] for r in conn.execute("PRAGMA table_info(run_chunks)")}:
         conn.execute("ALTER TABLE run_chunks ADD COLUMN changes TEXT")
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from flowgraph.alerts import COLUMNS, FAMILIES, FEATURES, REPORTABLE_FAMILIES, _groups
+from flowgraph.alerts import COLUMNS, FAMILIES, FEATURES, REPORTABLE_FAMILIES
 from flowgraph.detectors import TYPOLOGIES
 
 
@@ -19,8 +19,8 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
     subject = hits["subject"].astype(str).to_numpy(dtype=object)
     unit = np.where(customer != "", "customer:" + customer, "account:" + subject)
-    start = hits["window_start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    start, end = spans(hits)
+    window_end = hits["window_end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     hit_id = hits["hit_id"].to_numpy(dtype=object)
     typology = hits["typology"].to_numpy(dtype=object)
     strict = ~hits["in_band"].to_numpy(dtype=bool)
@@ -31,10 +31,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     phi_sum = [c / w if w else math.nan for c, w in zip(hits["ceiling"], hits["w"])]
     measures = list(hits["measures"]) if "measures" in hits else [None] * len(hits)
     rows = []
-    label = _groups(pd.factorize(unit)[0], start, end, [list(t) for t in hits["txn_ids"]])
-    for g in np.unique(label):
-        members = np.flatnonzero(label == g).tolist()
-        members.sort(key=lambda i: (start[i], hit_id[i]))
+    for members in groups(unit, start, end, hit_id, model.alert_days * 86_400 * 10**9):
         by_typology: dict[str, list] = {}
         for i in members:
             entry = by_typology.setdefault(typology[i], [0, False])
@@ -65,10 +62,11 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
             "closeness": min(max((best - 0.8) / 0.2, 0.0), 1.0),
             "amount": math.log10(1.0 + biggest),
             "families": float(max(len({FAMILIES.get(typology[i], typology[i]) for i in counted}) - 1, 0)),
-            "repetition": math.log2(max(len({end[i] for i in counted}), 1)),
+            "repetition": math.log2(max(len({window_end[i] for i in counted}), 1)),
             "reach": math.log2(max(len({a for i in counted if _counterparts(typology[i]) for a in accounts[i]}), 1)),
             "size": size,
-            "recurrence": math.log2(1 + len(_other_weeks(members, unit, start, end, typology))),
+            "recurrence": math.log2(1 + len(_past_weeks(members, unit, start, end, typology,
+                                                        model.recurrence_weeks))),
         }
         features = []
         for name in FEATURES:
@@ -101,13 +99,40 @@ def _week(ns: int) -> pd.Period:
     return pd.Timestamp(int(ns)).to_period("W-SUN")
 
 
-def _other_weeks(members: list, unit, start, end, typology) -> set:
-    """Weeks, outside the group's first to last week, in which counted hits of the group's
-    unit (of any group) end."""
-    first, last = _week(min(start[i] for i in members)), _week(max(end[i] for i in members))
+def _past_weeks(members: list, unit, start, end, typology, horizon: int) -> set:
+    """Weeks, among the ``horizon`` weeks before the group's first week, in which counted
+    hits of the group's unit (of any group) end."""
+    first = _week(min(start[i] for i in members))
     same_unit = [i for i in range(len(unit)) if unit[i] == unit[members[0]]
                  and FAMILIES.get(typology[i], typology[i]) not in REPORTABLE_FAMILIES]
-    return {_week(end[i]) for i in same_unit if not first <= _week(end[i]) <= last}
+    return {_week(end[i]) for i in same_unit if first - horizon <= _week(end[i]) < first}
+
+
+def spans(hits: pd.DataFrame) -> tuple[list, list]:
+    """Each hit's first and last day in ns: its window, widened to its run where it has one."""
+    starts, ends = [], []
+    for _, row in hits.iterrows():
+        days = [row["window_start"], row["window_end"]]
+        days += [row.get(c) for c in ("run_first", "run_last") if not pd.isna(row.get(c, None))]
+        starts.append(min(pd.Timestamp(d) for d in days).value)
+        ends.append(max(pd.Timestamp(d) for d in days).value)
+    return starts, ends
+
+
+def groups(unit, start, end, hit_id, longest: int) -> list[list]:
+    """The alerts' members, one unit at a time: in order of (start, id), a hit joins the open
+    alert when it starts by the latest end of its members and ends within ``longest`` of
+    the alert's start, else it opens the next alert."""
+    out = []
+    for u in sorted(set(unit)):
+        mine = sorted((i for i in range(len(unit)) if unit[i] == u), key=lambda i: (start[i], hit_id[i]))
+        for i in mine:
+            alert = out[-1] if out and unit[out[-1][0]] == u else None
+            if alert is not None and start[i] <= max(end[j] for j in alert) and end[i] - start[alert[0]] <= longest:
+                alert.append(i)
+            else:
+                out.append([i])
+    return out
 
 
 def _counterparts(typology: str) -> bool:
