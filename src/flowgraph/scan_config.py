@@ -19,9 +19,9 @@ Every key is optional; what is absent keeps its default (the SPEC numbers in
     tolerance = 0.05
 
     [model]                         # flowgraph.alerts; `flowgraph learn` writes one from dispositions
-    alert_threshold = 1.05
+    alert_threshold = 1.1
     tolerance_band = 0.2
-    utilisation_weight = 1.92       # also closeness_, amount_, families_, repetition_, reach_, size_,
+    utilisation_weight = 1.77       # also closeness_, amount_, families_, repetition_, reach_, size_,
                                     # recurrence_weight
 
     [model.weights]

@@ -100,6 +100,6 @@ def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitT
 CHAINS = Detector("forwarding_chains", ChainParams, detect_chains, (
     # layering through accounts that hold nothing, the behaviour pass-through accounts
     # show too: one family, so the two count once in an alert
-    Typology("forwarding_chain", "pass_through", 0.97, finds=("pass_through", "random", "stack"),
+    Typology("forwarding_chain", "pass_through", 0.95, finds=("pass_through", "random", "stack"),
              imitated_by=("supplier_chain",), id_measures=("path_accounts",)),
 ))

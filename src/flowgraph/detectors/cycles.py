@@ -108,6 +108,6 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
 CYCLES = Detector("cycles", CycleParams, detect_cycles, (
     # money that comes back to where it left is round-tripping; families paying each
     # other back look alike, so alone it stays at the weight of one strong indicator
-    Typology("cycle", "cycle", 0.54, finds=("cycle",), imitated_by=("family_round_trip",),
+    Typology("cycle", "cycle", 0.47, finds=("cycle",), imitated_by=("family_round_trip",),
              id_measures=("path_accounts",)),
 ))

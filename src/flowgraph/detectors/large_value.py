@@ -201,6 +201,6 @@ DETECTOR = Detector("large_value", LargeValueParams, detect, (
     # reportable facts: they make reports, not alerts, on their own
     Typology("large_value_single", "large_value", 0.0),
     Typology("large_value_daily", "large_value", 0.68),
-    Typology("frequent_daily", "frequent", 0.52),
+    Typology("frequent_daily", "frequent", 0.51),
     Typology("frequent_consecutive", "frequent", 0.0),
 ))

@@ -190,8 +190,8 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
 LAYERED = Detector("layered", LayeredParams, detect_layered, (
     # the layering stage (001) through accounts that keep nothing, as pass-through chains
     # and forwarding chains are, but spread over several sources and sinks
-    Typology("bipartite", "layering", 0.45, finds=("bipartite",), imitated_by=("settlement_layers",),
+    Typology("bipartite", "layering", 0.34, finds=("bipartite",), imitated_by=("settlement_layers",),
              id_measures=("sources", "first_layer", "second_layer", "sinks")),
-    Typology("stack", "layering", 0.37, finds=("stack",), imitated_by=("settlement_layers", "supplier_chain"),
+    Typology("stack", "layering", 0.34, finds=("stack",), imitated_by=("settlement_layers", "supplier_chain"),
              id_measures=("sources", "first_layer", "second_layer", "sinks")),
 ), clusters=True)

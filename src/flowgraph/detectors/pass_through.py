@@ -315,7 +315,7 @@ def _iso_days(values) -> np.ndarray:
 
 DETECTOR = Detector("pass_through", PassThroughParams, detect, (
     # the paper's evasive feature (001): strong on its own
-    Typology("pass_through", "pass_through", 5.12, finds=("pass_through",), imitated_by=("treasury_sweep",)),
-    Typology("pass_through_chain", "pass_through", 1.09, finds=("pass_through",), imitated_by=("treasury_sweep",),
+    Typology("pass_through", "pass_through", 4.86, finds=("pass_through",), imitated_by=("treasury_sweep",)),
+    Typology("pass_through_chain", "pass_through", 1.08, finds=("pass_through",), imitated_by=("treasury_sweep",),
              id_measures=("members",)),
 ))

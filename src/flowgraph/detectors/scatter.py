@@ -205,10 +205,10 @@ def detect_scatter(graph, params: ScatterParams = ScatterParams(), days=None) ->
 
 
 SCATTER = Detector("scatter_gather", ScatterParams, detect_scatter, (
-    Typology("scatter_gather", "scatter_gather", 0.22, finds=("scatter_gather",),
+    Typology("scatter_gather", "scatter_gather", 0.19, finds=("scatter_gather",),
              imitated_by=("settlement_layers",), id_measures=("intermediaries", "ends")),
     # a hub passing many payers' money on to many payees; a payment processor's
     # settlement looks alike, so it weighs as the fan combinations do
-    Typology("gather_scatter", "scatter_gather", 0.1, finds=("gather_scatter",),
+    Typology("gather_scatter", "scatter_gather", 0.11, finds=("gather_scatter",),
              imitated_by=("settlement_layers",), id_measures=("payers", "payees")),
 ))

@@ -221,5 +221,5 @@ def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 DETECTOR = Detector("structuring", StructuringParams, detect, (
     # the paper's evasive feature (001): strong on its own
     Typology("structuring", "structuring", 0.3, finds=("structuring",), imitated_by=("rent_under_round",)),
-    Typology("structuring_daily", "structuring", 0.53, finds=("structuring_daily",)),
+    Typology("structuring_daily", "structuring", 0.48, finds=("structuring_daily",)),
 ))

@@ -579,8 +579,8 @@ def _detector(name: str, params: type, detect, weight: float, imitated_by: str, 
 
 
 # Weights are not fitted (the model's training seeds plant no trafficking); they are set
-# against the alert threshold (1.1 then; 1.05 since the recurrence refit of issue 13, which
-# keeps both rules below; flowgraph.alerts.ModelConfig) from the held-out quality
+# against the alert threshold (1.1 then; 1.05 after the recurrence refit of issue 13; 1.1 again
+# since issue 14's refit, with recurrence looking back only; flowgraph.alerts.ModelConfig) from the held-out quality
 # run (benchmarks/results/quality/trafficking.md, seeds 101-102): a red flag whose hits were
 # all on planted patterns raises an alert on its own (weight = threshold); a noisier one
 # needs a second indicator (half the threshold, rounded up: two of them reach it; the
