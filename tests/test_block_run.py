@@ -4,6 +4,7 @@ bounded memory): a run killed after a block resumes after it, buckets of any siz
 same alerts and exports, and into a run store that already holds an earlier run's hits the
 block run adds, updates and retracts what a scan of all the days at once does."""
 
+import dataclasses
 import json
 import shutil
 import sqlite3
@@ -21,6 +22,7 @@ from flowgraph.scan_config import load_config
 from flowgraph.txstore import TransactionStore
 
 from test_dask_scan import BLOCK_DAYS, _alerts, _hits, bank, key_file, single  # noqa: F401  (fixtures)
+from test_scan_invariance import SHORT_ALERTS, _stored_alerts
 
 EXPORTS = (("hits.parquet", "hit_id"), ("alerts.parquet", "alert_id"))
 
@@ -251,3 +253,22 @@ def test_amlsim_in_blocks_of_three_days_gives_the_hits_of_one_window(amlsim_stor
     assert len(whole.hits) > 500
     pd.testing.assert_frame_equal(_hits(blocks.hits), _hits(whole.hits), check_dtype=False)
     pd.testing.assert_frame_equal(_alerts(blocks.alerts), _alerts(whole.alerts), check_dtype=False)
+
+
+@pytest.mark.amlsim
+def test_amlsim_t_plus_1_days_end_with_the_alerts_of_one_range(amlsim_store, key_file, tmp_path):
+    """On data we did not make, T+1 runs that rebuild only the alerts their hits reach
+    (flowgraph.scan) leave the alerts of one range scan, with alerts short enough (4 days,
+    recurrence over the week before) that most stay as stored."""
+    store, config = amlsim_store
+    config = dataclasses.replace(config, model=SHORT_ALERTS)
+    days = dict(key_file=key_file, progress=False)
+    run_scan(store.root, tmp_path / "whole", config, last_day="2018-05-11", **days)
+    runs = tmp_path / "runs.sqlite"
+    run_scan(store.root, tmp_path / "range", config, last_day="2018-05-08", store_path=runs, **days)
+    for day in ("2018-05-09", "2018-05-10", "2018-05-11"):
+        run_scan(store.root, tmp_path / day, config, as_of=day, store_path=runs, **days)
+    whole = _stored_alerts(tmp_path / "whole" / "store.sqlite")
+    assert len(whole) > 1000 and whole["explanation"].str.contains('"recurrence", "value": 1.0').sum() > 50
+    pd.testing.assert_frame_equal(_stored_alerts(runs), whole)
+    assert len(pd.read_parquet(tmp_path / "2018-05-11" / "alerts.parquet")) < len(whole) / 5
