@@ -791,10 +791,14 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
 
 def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
     """Stored chain hits a member run of which the scan traced again and that it did not
-    find again (:func:`~flowgraph.detectors.pass_through.stale_chains`)."""
+    find again (:func:`~flowgraph.detectors.pass_through.stale_chains`). Such a chain
+    lasts at least to that member's first day, so only chains lasting to the earliest
+    traced member's first day are read, not every chain of the history."""
+    if scanned.member_runs.empty:
+        return []
     stored = store.query("SELECT hit_id, typology, params_id, subject, run_first, measures FROM hits WHERE "
-                         "config_hash = ? AND detector = 'pass_through' AND typology = 'pass_through_chain'",
-                         [config_hash])
+                         "config_hash = ? AND detector = 'pass_through' AND typology = 'pass_through_chain' "
+                         "AND run_last >= ?", [config_hash, str(scanned.member_runs["run_first"].min())])
     return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
 
 
@@ -819,12 +823,15 @@ def _covered_stored(store: Store, config_hash: str, scanned: ScannedHits) -> lis
 
 
 def _absorbed(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
-    """Stored hits a cluster this scan traced absorbed (:func:`absorbed_clusters`)."""
+    """Stored hits a cluster this scan traced absorbed (:func:`absorbed_clusters`). Their
+    evidence is the traced clusters', which lies on or after the earliest traced run's
+    first day; so only hits lasting to that day are read, not every cluster of the history."""
     if scanned.cluster_evidence is None or scanned.cluster_evidence.empty:
         return []
     detectors = sorted(set(scanned.cluster_evidence["detector"]))
+    since = "" if scanned.earliest_run_first is None else str(pd.Timestamp(scanned.earliest_run_first).date())
     stored = store.query(f"SELECT hit_id, detector, in_band, txn_ids FROM hits WHERE config_hash = ? AND detector IN "
-                         f"({', '.join('?' * len(detectors))})", [config_hash, *detectors])
+                         f"({', '.join('?' * len(detectors))}) AND run_last >= ?", [config_hash, *detectors, since])
     stored["txn_ids"] = parse_json_lists(stored["txn_ids"].tolist())
     return absorbed_clusters(stored, scanned)
 
