@@ -94,3 +94,38 @@ def test_earlier_hits_count_as_the_whole_would(hits, recurrence_weeks, split_wee
     part = build_alerts(later, model, "cfg", earlier=frame[frame["hit_id"].isin(settled_ids)])
     expected = whole[~whole["alert_id"].isin(settled["alert_id"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(part.reset_index(drop=True), expected, check_dtype=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["c1", "c2"]), st.integers(0, 30), st.integers(0, 12)), min_size=1,
+                max_size=16),
+       st.lists(st.tuples(st.sampled_from(["c1", "c2"]), st.integers(0, 12), st.integers(0, 6)), min_size=0,
+                max_size=5),
+       st.integers(0, 30), st.sampled_from([3, 8, 92]), st.sampled_from([1, 2]))
+def test_a_daily_run_rebuilds_from_the_first_alert_its_hits_reach(old, new, first_day, alert_days, weeks):
+    """What a T+1 run does (flowgraph.scan._alerts_from_store): a unit's stored alerts
+    from the first one in sequence ending on or after the day its new hits start are
+    rebuilt, with the hits of the alerts before as history; those before stay. Together
+    they are the alerts of all hits at once — long hits and short alerts make alerts
+    that nest."""
+    from flowgraph.scan import _rebuilt_alerts
+
+    day = pd.Timestamp("2026-01-05")
+    rows = [(c, day + pd.Timedelta(days=d), day + pd.Timedelta(days=d + n)) for c, d, n in old]
+    rows += [(c, day + pd.Timedelta(days=first_day + d), day + pd.Timedelta(days=first_day + d + n)) for c, d, n in new]
+    frame = pd.DataFrame([{"hit_id": f"h{i:02d}", "customer": c, "subject": "a", "typology": "fan_in",
+                           "window_start": s, "window_end": e, "txn_ids": [f"t{i}"], "in_band": False,
+                           "utilisation": 0.5, "amount": 10.0, "accounts": ["a", "b"], "w": 1.0, "ceiling": 100.0}
+                          for i, (c, s, e) in enumerate(rows)])
+    model = ModelConfig(alert_days=alert_days, recurrence_weeks=weeks, recurrence_weight=-0.7)
+    before, whole = build_alerts(frame.iloc[:len(old)], model, "cfg"), build_alerts(frame, model, "cfg")
+    is_new = np.arange(len(frame)) >= len(old)
+    first = frame[is_new].groupby("customer")["window_start"].min()
+    stored = before.assign(unit=before["customer"])[["alert_id", "unit", "window_start", "window_end", "hit_ids"]]
+    rebuilt, _ = _rebuilt_alerts(stored[stored["unit"].isin(first.index)], first)
+    settled = before[~before["alert_id"].isin(rebuilt)]
+    settled_ids = {h for ids in settled["hit_ids"] for h in ids}
+    part = build_alerts(frame[~frame["hit_id"].isin(settled_ids)], model, "cfg",
+                        earlier=frame[frame["hit_id"].isin(settled_ids)])
+    got = pd.concat([settled, part]).sort_values("alert_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, whole.sort_values("alert_id").reset_index(drop=True), check_dtype=False)

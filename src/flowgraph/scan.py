@@ -893,10 +893,12 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
         return kept, build_alerts(kept, config.model, config.config_hash), {"u_above_1_without_large_value": []}, found
     first = _first_changed(pd.concat([f[["customer", "subject", "window_start", "window_end", "run_first",
                                          "run_last"]] for f in changed], ignore_index=True))
-    stored = store.unit_alerts(config.config_hash, set(first.index), _iso(first.min()))
-    rebuilt, start = _rebuilt_alerts(stored, first)
+    _, start = _rebuilt_alerts(store.unit_alerts(config.config_hash, set(first.index), _iso(first.min())), first)
     history = _iso(start.min() - pd.Timedelta(weeks=config.model.recurrence_weeks + 1))
+    # every alert holding a hit read; the rebuilt ones again from them (one that starts
+    # after the first rebuilt one but ended before the earliest ``first`` is rebuilt too)
     stored = store.unit_alerts(config.config_hash, set(first.index), history)
+    rebuilt, _ = _rebuilt_alerts(stored, first)
     read = store.hits(config.config_hash, units=set(first.index), written_by_other_than=mine, since=history)
     unit_hits = read if own is None else own if read.empty else \
         pd.concat([own, read.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
