@@ -12,8 +12,9 @@ re-scanned days no longer show is retracted (both kept in ``hit_versions``), as 
 stored pass-through chain one of whose member runs the scan traced again and that it did
 not find again (its members joined another chain or parted).
 
-After the chunks, the alerts of every monitoring unit touched are rebuilt from all of its
-stored hits (so a T+1 hit joins yesterday's alert), hits with utilisation u > 1 are
+After the chunks, the alerts the run changed are rebuilt: a monitoring unit's alerts from
+the first one its new, changed or retracted hits reach, from their stored hits and the
+weeks before them (so a T+1 hit joins yesterday's alert; :func:`_alerts_from_store`), hits with utilisation u > 1 are
 cross-checked against the large-value hits on their evidence transactions, whichever party
 those hits name (SPEC §4: a flow above its ceiling must have triggered a large-value rule;
 any that did not point at a bug or a missing rule), and de-identified exports are written:
