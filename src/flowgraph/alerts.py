@@ -350,7 +350,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     start, end = hit_spans(hits)
     hit_id = hits["hit_id"].to_numpy(dtype=object)
     rank = pd.factorize(hit_id, sort=True)[0]
-    units, unit_code = np.unique(unit, return_inverse=True)
+    unit_code, units = pd.factorize(unit, sort=True)
     label = _groups(unit_code, start, end, rank, model.alert_days * NS_PER_DAY)
     # members of each alert in order of (span start, hit id); the first names the alert
     order = np.lexsort((rank, start, label))
@@ -566,13 +566,14 @@ def _past_weeks(units: np.ndarray, unit: np.ndarray, week: np.ndarray, counted: 
     ``first_week`` in which counted hits of its monitoring unit end: its hits (``unit``,
     ``week``, ``counted`` per hit; ``units`` the sorted distinct units, which
     ``unit_of_alert`` indexes) and ``earlier`` ones (:func:`alert_inputs`)."""
+    code = pd.Index(units).get_indexer(unit).astype(np.int64)  # a hash lookup: no string sort
     if earlier is not None and not earlier.empty:
         family = earlier["typology"].map(lambda t: FAMILIES.get(t, t)).to_numpy(dtype=object)
-        mine = np.isin(_units(earlier), units)
-        unit = np.concatenate([unit, _units(earlier)[mine]])
+        earlier_code = pd.Index(units).get_indexer(_units(earlier)).astype(np.int64)
+        mine = earlier_code >= 0
+        code = np.concatenate([code, earlier_code[mine]])
         week = np.concatenate([week, _week(hit_spans(earlier)[1])[mine]])
         counted = np.concatenate([counted, ~np.isin(family, REPORTABLE_FAMILIES)[mine]])
-    code = np.searchsorted(units, unit).astype(np.int64)
     span = int(max(week.max(initial=0), first_week.max(initial=0))) + 2
     keys = np.unique(code[counted] * span + week[counted])
     base = unit_of_alert.astype(np.int64) * span

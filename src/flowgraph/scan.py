@@ -894,13 +894,13 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
         return kept, build_alerts(kept, config.model, config.config_hash), {"u_above_1_without_large_value": []}, found
     first = _first_changed(pd.concat([f[["customer", "subject", "window_start", "window_end", "run_first",
                                          "run_last"]] for f in changed], ignore_index=True))
-    _, start = _rebuilt_alerts(store.unit_alerts(config.config_hash, set(first.index), _iso(first.min())), first)
-    history = _iso(start.min() - pd.Timedelta(weeks=config.model.recurrence_weeks + 1))
+    _, start = _rebuilt_alerts(store.unit_alerts(config.config_hash, _iso_days(first)), first)
+    history = _iso_days(start - pd.Timedelta(weeks=config.model.recurrence_weeks + 1))
     # every alert holding a hit read; the rebuilt ones again from them (one that starts
-    # after the first rebuilt one but ended before the earliest ``first`` is rebuilt too)
-    stored = store.unit_alerts(config.config_hash, set(first.index), history)
+    # after the first rebuilt one but ended before ``first`` is rebuilt too)
+    stored = store.unit_alerts(config.config_hash, history)
     rebuilt, _ = _rebuilt_alerts(stored, first)
-    read = store.hits(config.config_hash, units=set(first.index), written_by_other_than=mine, since=history)
+    read = store.hits(config.config_hash, units=history, written_by_other_than=mine)
     unit_hits = read if own is None else own if read.empty else \
         pd.concat([own, read.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
     settled = _isin(unit_hits["hit_id"], pa.array([h for ids, gone in zip(stored["hit_ids"], ~stored["alert_id"].isin(
@@ -920,10 +920,10 @@ def _first_changed(changed: pd.DataFrame) -> pd.Series:
 
 
 def _rebuilt_alerts(stored: pd.DataFrame, first: pd.Series) -> tuple[set[str], pd.Series]:
-    """Of a unit's stored alerts (``stored``: each ending on or after the earliest of
-    ``first``), those from the first one in sequence (window start, first hit) that ends
-    on or after the unit's ``first`` day, and per unit the day its rebuilt alerts start
-    from (the earlier of that alert's start and ``first``)."""
+    """Of a unit's stored alerts (``stored``, at least those ending on or after its
+    ``first`` day), those from the first one in sequence (window start, first hit) that
+    ends on or after that day, and per unit the day its rebuilt alerts start from (the
+    earlier of that alert's start and ``first``)."""
     if stored.empty:
         return set(), first
     stored = stored.assign(lead=stored["hit_ids"].map(lambda ids: ids[0] if ids else ""),
@@ -942,8 +942,9 @@ def _unit_ids(hits: pd.DataFrame) -> np.ndarray:
     return np.where(customer != "", customer, hits["subject"].astype(str).to_numpy(dtype=object))
 
 
-def _iso(day) -> str:
-    return pd.Timestamp(day).strftime("%Y-%m-%d")
+def _iso_days(days: pd.Series) -> dict[str, str]:
+    """Unit -> its day as an ISO date."""
+    return dict(zip(days.index, pd.to_datetime(days).dt.strftime("%Y-%m-%d")))
 
 
 def _isin(ids: pd.Series, wanted: set[str] | pa.Array) -> np.ndarray:

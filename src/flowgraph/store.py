@@ -496,16 +496,17 @@ class Store:
         return frame
 
     @_database_errors
-    def unit_alerts(self, config_hash: str, units: set[str], since: str) -> pd.DataFrame:
-        """Stored alerts of these monitoring units whose window ends on ``since`` (an ISO
-        date) or later: ``alert_id, unit, window_start, window_end, hit_ids`` (a list)."""
-        self._wanted_units(units)
+    def unit_alerts(self, config_hash: str, since: dict[str, str]) -> pd.DataFrame:
+        """Stored alerts of monitoring units (``since``: unit -> an ISO date) whose window
+        ends on the unit's date or later: ``alert_id, unit, window_start, window_end,
+        hit_ids`` (a list)."""
+        self._wanted_units(since)
         frame = self._frame(
             "SELECT a.alert_id, u.unit, a.window_start, a.window_end, a.hit_ids FROM wanted_units u CROSS JOIN alerts a "
-            "ON a.config_hash = ? AND a.customer = u.unit AND a.window_end >= ? UNION ALL "
+            "ON a.config_hash = ? AND a.customer = u.unit AND a.window_end >= u.since UNION ALL "
             "SELECT a.alert_id, u.unit, a.window_start, a.window_end, a.hit_ids FROM wanted_units u CROSS JOIN alerts a "
-            "ON a.config_hash = ? AND a.subject = u.unit AND a.customer = '' AND a.window_end >= ?",
-            (config_hash, since, config_hash, since))
+            "ON a.config_hash = ? AND a.subject = u.unit AND a.customer = '' AND a.window_end >= u.since",
+            (config_hash, config_hash))
         if frame.empty:
             frame = pd.DataFrame(columns=["alert_id", "unit", "window_start", "window_end", "hit_ids"])
         frame["hit_ids"] = parse_json_lists(frame["hit_ids"].tolist())
@@ -521,19 +522,19 @@ class Store:
 
     # -- hits and alerts -----------------------------------------------------------------
     @_database_errors
-    def hits(self, config_hash: str, units: set[str] | None = None, run_id: str | None = None,
-             written_by_other_than: str | None = None, since: str | None = None) -> pd.DataFrame:
+    def hits(self, config_hash: str, units: set[str] | dict[str, str] | None = None, run_id: str | None = None,
+             written_by_other_than: str | None = None) -> pd.DataFrame:
         """Stored hits of a configuration — all, only those a run found, or only those of
         some monitoring units (customers; subject accounts for hits without a customer) —
         with lists and dates decoded. Units are selected in SQL, so a daily run reads only
-        the history of the customers it touched, and with ``since`` (an ISO date) only
-        their hits whose run lasts to that day or later. ``written_by_other_than`` (a run
-        id) leaves out the versions that run wrote (a scan holds those in memory already)."""
+        the history of the customers it touched; given as a dict (unit -> an ISO date),
+        only each unit's hits whose run lasts to its date or later. ``written_by_other_than``
+        (a run id) leaves out the versions that run wrote (a scan holds those in memory
+        already)."""
         other = "" if written_by_other_than is None else " AND h.run_id != ?"
         extra = () if written_by_other_than is None else (written_by_other_than,)
-        if since is not None:
-            other += " AND h.run_last >= ?"
-            extra += (since,)
+        if isinstance(units, dict):
+            other += " AND h.run_last >= u.since"
         if run_id is not None:
             frame = self._frame("SELECT h.* FROM run_hits r CROSS JOIN hits h ON h.config_hash = ? "
                                 f"AND h.hit_id = r.hit_id WHERE r.run_id = ?{other}", (config_hash, run_id, *extra))
@@ -629,10 +630,12 @@ class Store:
             c.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _wanted_units(self, units) -> None:
-        """The temporary table ``wanted_units`` holds ``units`` (for joins)."""
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_units (unit TEXT PRIMARY KEY)")
+        """The temporary table ``wanted_units`` holds ``units`` (for joins): a set, or a
+        dict of unit -> its ``since`` (an ISO date; '' for a set)."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_units (unit TEXT PRIMARY KEY, since TEXT)")
         self.conn.execute("DELETE FROM wanted_units")
-        self.conn.executemany("INSERT OR IGNORE INTO wanted_units VALUES (?)", [(u,) for u in units])
+        rows = units.items() if isinstance(units, dict) else ((u, "") for u in units)
+        self.conn.executemany("INSERT OR IGNORE INTO wanted_units VALUES (?, ?)", rows)
 
     @_database_errors
     def alerts(self, config_hash: str | None = None) -> pd.DataFrame:
