@@ -51,8 +51,9 @@ PAGE_SIZE_BYTES = 16384
 #: With the run's last day: a daily scan reads a customer's hits of its last weeks, not all.
 LOOKUP_INDEXES = {"hits_customer_last": "hits (config_hash, customer, run_last)",
                   "hits_subject_last": "hits (config_hash, subject, run_last)"}
-#: Lookup indexes of earlier versions, dropped when a store is opened.
-OLD_LOOKUP_INDEXES = ("hits_customer", "hits_subject")
+#: Indexes of earlier versions, dropped when a store is opened (their successors end in the
+#: run's last day: what a daily run reads is bounded by days, not by the history).
+OLD_INDEXES = ("hits_customer", "hits_subject", "hits_detector")
 #: A scan with at least this many hits, and more than are stored, stores them in bulk.
 BULK_MIN_HITS = 10_000
 
@@ -75,7 +76,7 @@ CREATE TABLE IF NOT EXISTS hits (
     PRIMARY KEY (config_hash, hit_id)
 );
 CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last);
-CREATE INDEX IF NOT EXISTS hits_detector ON hits (config_hash, detector, typology);
+CREATE INDEX IF NOT EXISTS hits_detector_last ON hits (config_hash, detector, typology, run_last);
 CREATE TABLE IF NOT EXISTS hit_versions (
     hit_id TEXT, config_hash TEXT, run_id TEXT, detector TEXT, typology TEXT, params_id TEXT,
     subject TEXT, customer TEXT, accounts TEXT, txn_ids TEXT, window_start TEXT, window_end TEXT,
@@ -592,8 +593,10 @@ class Store:
         other = "" if written_by_other_than is None else " AND run_id != ?"
         rows = self.conn.execute(
             "SELECT txn_ids FROM hits WHERE config_hash = ? AND detector = 'large_value' "
-            f"AND typology IN {LARGE_VALUE_TYPOLOGIES} AND window_end >= ? AND window_start <= ?" + other,
-            (config_hash, first_day, last_day) + (() if written_by_other_than is None else (written_by_other_than,)))
+            # run_last >= window_end: the index's last column bounds the read by days
+            f"AND typology IN {LARGE_VALUE_TYPOLOGIES} AND run_last >= ? AND window_end >= ? AND window_start <= ?"
+            + other, (config_hash, first_day, first_day, last_day)
+            + (() if written_by_other_than is None else (written_by_other_than,)))
         return pa.chunked_array([chunk.flatten() for chunk in json_list_array([r[0] for r in rows]).chunks],
                                 pa.string())
 
@@ -758,7 +761,7 @@ def _migrate(conn) -> None:
         if col not in have:
             conn.execute(f"ALTER TABLE hits ADD COLUMN {col} TEXT")
     conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last)")
-    for name in OLD_LOOKUP_INDEXES:
+    for name in OLD_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
     if "changes" not in {r[1] for r in conn.execute("PRAGMA table_info(run_chunks)")}:
         conn.execute("ALTER TABLE run_chunks ADD COLUMN changes TEXT")
