@@ -79,7 +79,8 @@ def test_a_routine_that_never_stops_is_an_alert_per_period():
     the next alert; a run reaching past its window joins what its run overlaps."""
     monday = pd.Timestamp("2025-01-06")
     hits = pd.DataFrame([{"hit_id": f"h{k:02d}", "customer": "C1", "subject": "A1", "typology": "fan_in",
-                          "txn_ids": [f"t{k}"], "accounts": ["A1", "B1"], "window_start": monday + pd.Timedelta(weeks=k),
+                          "txn_ids": [f"t{k}"], "accounts": ["A1", "B1"],
+                          "window_start": monday + pd.Timedelta(weeks=k),
                           "window_end": monday + pd.Timedelta(weeks=k, days=9)} for k in range(52)]).assign(
         amount=100.0, utilisation=0.1, in_band=False, w=1.0, ceiling=1000.0)
     alerts = build_alerts(hits, ModelConfig(alert_days=92), "cfg").sort_values("window_start")

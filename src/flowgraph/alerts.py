@@ -556,7 +556,8 @@ def _units(hits: pd.DataFrame) -> np.ndarray:
     """Each hit's monitoring unit: ``customer:ID``, or ``account:ID`` (its subject) for a
     hit without a customer."""
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
-    return np.where(customer != "", "customer:" + customer, "account:" + hits["subject"].astype(str).to_numpy(dtype=object))
+    subject = hits["subject"].astype(str).to_numpy(dtype=object)
+    return np.where(customer != "", "customer:" + customer, "account:" + subject)
 
 
 def _past_weeks(units: np.ndarray, unit: np.ndarray, week: np.ndarray, counted: np.ndarray,

@@ -502,10 +502,11 @@ class Store:
         ends on the unit's date or later: ``alert_id, unit, window_start, window_end,
         hit_ids`` (a list)."""
         self._wanted_units(since)
+        columns = "a.alert_id, u.unit, a.window_start, a.window_end, a.hit_ids"
         frame = self._frame(
-            "SELECT a.alert_id, u.unit, a.window_start, a.window_end, a.hit_ids FROM wanted_units u CROSS JOIN alerts a "
+            f"SELECT {columns} FROM wanted_units u CROSS JOIN alerts a "
             "ON a.config_hash = ? AND a.customer = u.unit AND a.window_end >= u.since UNION ALL "
-            "SELECT a.alert_id, u.unit, a.window_start, a.window_end, a.hit_ids FROM wanted_units u CROSS JOIN alerts a "
+            f"SELECT {columns} FROM wanted_units u CROSS JOIN alerts a "
             "ON a.config_hash = ? AND a.subject = u.unit AND a.customer = '' AND a.window_end >= u.since",
             (config_hash, config_hash))
         if frame.empty:
@@ -610,9 +611,10 @@ class Store:
         the units' other alerts stay."""
         existing = []
         if replaced is not None:
-            existing = [r for chunk in range(0, len(replaced), 500) for r in self.conn.execute(
-                f"SELECT alert_id, first_run FROM alerts WHERE alert_id IN ({', '.join('?' * len(replaced[chunk:chunk + 500]))})",
-                replaced[chunk:chunk + 500])]
+            for lo in range(0, len(replaced), 500):  # SQLite's limit on parameters of one statement
+                part = replaced[lo:lo + 500]
+                existing += self.conn.execute("SELECT alert_id, first_run FROM alerts WHERE alert_id IN "
+                                              f"({', '.join('?' * len(part))})", part).fetchall()
         elif self.conn.execute("SELECT 1 FROM alerts WHERE config_hash = ? LIMIT 1", (config_hash,)).fetchone():
             self._wanted_units(units)
             existing = self.conn.execute(
