@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flowgraph.alerts import FAMILIES, ModelConfig, _groups, build_alerts
+from flowgraph.alerts import FAMILIES, ModelConfig, _groups, build_alerts, hit_spans
 from reference.alerts import build_alerts as reference_alerts
 from reference.alerts import groups as reference_groups
 
@@ -91,7 +91,7 @@ def test_earlier_hits_count_as_the_whole_would(hits, recurrence_weeks, split_wee
     later = frame[~frame["hit_id"].isin(settled_ids)]
     if later.empty:
         return
-    part = build_alerts(later, model, "cfg", earlier=frame[frame["hit_id"].isin(settled_ids)])
+    part = build_alerts(later, model, "cfg", earlier=_last_days(frame[frame["hit_id"].isin(settled_ids)]))
     expected = whole[~whole["alert_id"].isin(settled["alert_id"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(part.reset_index(drop=True), expected, check_dtype=False)
 
@@ -126,6 +126,11 @@ def test_a_daily_run_rebuilds_from_the_first_alert_its_hits_reach(old, new, firs
     settled = before[~before["alert_id"].isin(rebuilt)]
     settled_ids = {h for ids in settled["hit_ids"] for h in ids}
     part = build_alerts(frame[~frame["hit_id"].isin(settled_ids)], model, "cfg",
-                        earlier=frame[frame["hit_id"].isin(settled_ids)])
+                        earlier=_last_days(frame[frame["hit_id"].isin(settled_ids)]))
     got = pd.concat([settled, part]).sort_values("alert_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, whole.sort_values("alert_id").reset_index(drop=True), check_dtype=False)
+
+
+def _last_days(hits: pd.DataFrame) -> pd.DataFrame:
+    """Hits as ``earlier`` takes them: unit, typology and the last day of their span."""
+    return hits[["customer", "subject", "typology"]].assign(last_day=pd.to_datetime(hit_spans(hits)[1]))

@@ -27,17 +27,24 @@ def bank(tmp_path_factory):
 
 
 def test_what_a_t_plus_1_reads_of_the_run_store_stays_flat_as_its_history_grows(bank, tmp_path, monkeypatch):
+    """The same hits by week (from the index) and the same whole rows, with 70 or 135
+    business days of earlier runs; and the same alerts."""
     days = build_graph(bank.transactions.table, bank.accounts.table).business_days
     config = ScanConfig(model=SHORT)
     as_of = str(days[-1])
-    read, alerts = {}, {}
+    read, alerts, stored = {}, {}, {}
     calls = []
-    hits = Store.hits
+    hit_days, hits = Store.hit_days, Store.hits
 
-    def counted(self, *args, **kwargs):
+    def counted_days(self, *args, **kwargs):  # the hits read by week, from the index
+        frame = hit_days(self, *args, **kwargs)
+        calls.append(("days", sorted(frame["hit_id"])))
+        return frame
+
+    def counted_rows(self, *args, **kwargs):  # the hits read whole, by id
         frame = hits(self, *args, **kwargs)
-        if isinstance(kwargs.get("units"), dict):
-            calls.append(frame["hit_id"].tolist())
+        if kwargs.get("ids") is not None:
+            calls.append(("rows", sorted(frame["hit_id"])))
         return frame
 
     for history in (70, 135):  # business days of earlier runs, both beyond what a T+1 reads
@@ -46,15 +53,17 @@ def test_what_a_t_plus_1_reads_of_the_run_store_stays_flat_as_its_history_grows(
                  store_path=store, progress=False)
         calls.clear()
         with monkeypatch.context() as mp:
-            mp.setattr(Store, "hits", counted)
+            mp.setattr(Store, "hit_days", counted_days)
+            mp.setattr(Store, "hits", counted_rows)
             result = run_scan(bank, tmp_path / f"t1-{history}", config, as_of=as_of, store_path=store, progress=False)
-        assert len(calls) == 1
-        read[history] = sorted(calls[0])
+        assert [kind for kind, _ in calls] == ["days", "rows"]
+        read[history] = dict(calls)
         alerts[history] = result.alerts.drop(columns=["contributions"]).sort_values("alert_id").reset_index(drop=True)
         opened = Store(store, create=False)
-        stored = opened.query("SELECT COUNT(*) AS n FROM hits").iloc[0, 0]
+        stored[history] = opened.query("SELECT COUNT(*) AS n FROM hits").iloc[0, 0]
         opened.close()
-        assert stored > 3 * len(read[history])  # most of the history is not read
-    assert len(read[70]) > 100
+        assert len(read[history]["rows"]) < len(read[history]["days"])  # history hits count by week only
+    assert len(read[70]["days"]) > 100 and len(read[70]["rows"]) > 10
+    assert stored[135] > 4 * len(read[135]["days"])  # most of the history is not read
     assert read[70] == read[135]
     pd.testing.assert_frame_equal(alerts[70], alerts[135])

@@ -340,8 +340,8 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     earlier : DataFrame, optional
         Hits of the same monitoring units in alerts that stay as they are (a daily scan's
         settled alerts, :mod:`flowgraph.scan`): they count for ``recurrence`` only.
-        Columns ``customer, subject, typology, window_start, window_end`` (and the run
-        columns, if any).
+        Columns ``customer, subject, typology`` and ``last_day`` (the last day of the
+        hit's span, :func:`hit_spans`).
     """
     hits = hits.reset_index(drop=True)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
@@ -573,7 +573,8 @@ def _past_weeks(units: np.ndarray, unit: np.ndarray, week: np.ndarray, counted: 
         earlier_code = pd.Index(units).get_indexer(_units(earlier)).astype(np.int64)
         mine = earlier_code >= 0
         code = np.concatenate([code, earlier_code[mine]])
-        week = np.concatenate([week, _week(hit_spans(earlier)[1])[mine]])
+        last_day = earlier["last_day"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        week = np.concatenate([week, _week(last_day)[mine]])
         counted = np.concatenate([counted, ~np.isin(family, REPORTABLE_FAMILIES)[mine]])
     span = int(max(week.max(initial=0), first_week.max(initial=0))) + 2
     keys = np.unique(code[counted] * span + week[counted])

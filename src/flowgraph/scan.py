@@ -900,12 +900,17 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
     # after the first rebuilt one but ended before ``first`` is rebuilt too)
     stored = store.unit_alerts(config.config_hash, history)
     rebuilt, _ = _rebuilt_alerts(stored, first)
-    read = store.hits(config.config_hash, units=history, written_by_other_than=mine)
+    # the hits of alerts that stay count only by week: read from the index, not their rows
+    days = store.hit_days(config.config_hash, history)
+    settled = _isin(days["hit_id"], pa.array([h for ids, gone in zip(stored["hit_ids"], ~stored["alert_id"].isin(
+        rebuilt)) if gone for h in ids], pa.string()))
+    regrouped = days["hit_id"][~settled]
+    if own is not None:  # the run's own versions are in memory
+        regrouped = regrouped[~_isin(regrouped, pa.array(own["hit_id"], pa.string()))]
+    read = store.hits(config.config_hash, ids=regrouped.tolist(), written_by_other_than=mine)
     unit_hits = read if own is None else own if read.empty else \
         pd.concat([own, read.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
-    settled = _isin(unit_hits["hit_id"], pa.array([h for ids, gone in zip(stored["hit_ids"], ~stored["alert_id"].isin(
-        rebuilt)) if gone for h in ids], pa.string()))
-    alerts = build_alerts(unit_hits[~settled], config.model, config.config_hash, earlier=unit_hits[settled])
+    alerts = build_alerts(unit_hits, config.model, config.config_hash, earlier=days[settled])
     store.replace_alerts(config.config_hash, set(first.index), alerts, run_id, replaced=sorted(rebuilt))
     run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
     checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits,

@@ -48,12 +48,14 @@ PAGE_CACHE_KIB = 65536
 PAGE_SIZE_BYTES = 16384
 #: Indexes looked up by customer or subject: their keys arrive in random order, so a
 #: scan storing many hits drops them and builds them once at the end (:meth:`Store.bulk_insert`).
-#: With the run's last day: a daily scan reads a customer's hits of its last weeks, not all.
-LOOKUP_INDEXES = {"hits_customer_last": "hits (config_hash, customer, run_last)",
-                  "hits_subject_last": "hits (config_hash, subject, run_last)"}
+#: With the run's last day: a daily scan reads a customer's hits of its last weeks, not all;
+#: and the typology and id, so the hits it needs only by week (:meth:`Store.hit_days`) are
+#: read from the index alone, without their rows' evidence lists.
+LOOKUP_INDEXES = {"hits_customer_days": "hits (config_hash, customer, run_last, typology, hit_id)",
+                  "hits_subject_days": "hits (config_hash, subject, run_last, customer, typology, hit_id)"}
 #: Indexes of earlier versions, dropped when a store is opened (their successors end in the
 #: run's last day: what a daily run reads is bounded by days, not by the history).
-OLD_INDEXES = ("hits_customer", "hits_subject", "hits_detector")
+OLD_INDEXES = ("hits_customer", "hits_subject", "hits_detector", "hits_customer_last", "hits_subject_last")
 #: A scan with at least this many hits, and more than are stored, stores them in bulk.
 BULK_MIN_HITS = 10_000
 
@@ -497,6 +499,24 @@ class Store:
         return frame
 
     @_database_errors
+    def hit_days(self, config_hash: str, since: dict[str, str]) -> pd.DataFrame:
+        """Stored hits of monitoring units (``since``: unit -> an ISO date) whose run lasts
+        to the unit's date or later, as ``hit_id, customer, subject, typology, last_day``
+        (the run's last day, a date): read from the lookup indexes alone."""
+        self._wanted_units(since)
+        frame = self._frame(
+            "SELECT h.hit_id, h.customer, '' AS subject, h.typology, h.run_last AS last_day FROM wanted_units u "
+            "CROSS JOIN hits h ON h.config_hash = ? AND h.customer = u.unit "
+            "AND h.run_last >= u.since UNION ALL "
+            "SELECT h.hit_id, h.customer, h.subject, h.typology, h.run_last AS last_day FROM wanted_units u "
+            "CROSS JOIN hits h ON h.config_hash = ? AND h.subject = u.unit "
+            "AND h.customer = '' AND h.run_last >= u.since", (config_hash, config_hash))
+        if frame.empty:
+            frame = pd.DataFrame(columns=["hit_id", "customer", "subject", "typology", "last_day"])
+        frame["last_day"] = pd.to_datetime(frame["last_day"])
+        return frame
+
+    @_database_errors
     def unit_alerts(self, config_hash: str, since: dict[str, str]) -> pd.DataFrame:
         """Stored alerts of monitoring units (``since``: unit -> an ISO date) whose window
         ends on the unit's date or later: ``alert_id, unit, window_start, window_end,
@@ -524,20 +544,23 @@ class Store:
 
     # -- hits and alerts -----------------------------------------------------------------
     @_database_errors
-    def hits(self, config_hash: str, units: set[str] | dict[str, str] | None = None, run_id: str | None = None,
-             written_by_other_than: str | None = None) -> pd.DataFrame:
-        """Stored hits of a configuration — all, only those a run found, or only those of
-        some monitoring units (customers; subject accounts for hits without a customer) —
-        with lists and dates decoded. Units are selected in SQL, so a daily run reads only
-        the history of the customers it touched; given as a dict (unit -> an ISO date),
-        only each unit's hits whose run lasts to its date or later. ``written_by_other_than``
-        (a run id) leaves out the versions that run wrote (a scan holds those in memory
-        already)."""
+    def hits(self, config_hash: str, units: set[str] | None = None, run_id: str | None = None,
+             written_by_other_than: str | None = None, ids: list[str] | None = None) -> pd.DataFrame:
+        """Stored hits of a configuration — all, only those a run found, only those of
+        some monitoring units (customers; subject accounts for hits without a customer), or
+        those with the given ``ids`` — with lists and dates decoded. Units are selected in
+        SQL, so a block run reads only the history of the customers it touched.
+        ``written_by_other_than`` (a run id) leaves out the versions that run wrote (a scan
+        holds those in memory already)."""
         other = "" if written_by_other_than is None else " AND h.run_id != ?"
         extra = () if written_by_other_than is None else (written_by_other_than,)
-        if isinstance(units, dict):
-            other += " AND h.run_last >= u.since"
-        if run_id is not None:
+        if ids is not None:
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_hits (hit_id TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM wanted_hits")
+            self.conn.executemany("INSERT OR IGNORE INTO wanted_hits VALUES (?)", [(i,) for i in ids])
+            frame = self._frame("SELECT h.* FROM wanted_hits w CROSS JOIN hits h ON h.config_hash = ? "
+                                f"AND h.hit_id = w.hit_id{other}", (config_hash, *extra))
+        elif run_id is not None:
             frame = self._frame("SELECT h.* FROM run_hits r CROSS JOIN hits h ON h.config_hash = ? "
                                 f"AND h.hit_id = r.hit_id WHERE r.run_id = ?{other}", (config_hash, run_id, *extra))
         elif units is not None:
