@@ -385,7 +385,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     reach = _distinct(label[owner], account_code, (counted & counterparts)[owner], n_alerts)
     group_end = np.maximum.reduceat(end[order], bounds)
     group_start = np.minimum.reduceat(start[order], bounds)
-    weeks = _past_weeks(units, unit, _week(end), counted, earlier, unit_code[first], _week(group_start),
+    weeks = _past_weeks(units, unit_code, _week(end), counted, earlier, unit_code[first], _week(group_start),
                         model.recurrence_weeks)
     features = np.column_stack([np.log2(1.0 + u), closeness, np.log10(1.0 + amount), np.maximum(families - 1, 0),
                                 np.log2(np.maximum(days, 1)), np.log2(np.maximum(reach, 1)), size,
@@ -560,17 +560,17 @@ def _units(hits: pd.DataFrame) -> np.ndarray:
     return np.where(customer != "", "customer:" + customer, "account:" + subject)
 
 
-def _past_weeks(units: np.ndarray, unit: np.ndarray, week: np.ndarray, counted: np.ndarray,
+def _past_weeks(units: np.ndarray, code: np.ndarray, week: np.ndarray, counted: np.ndarray,
                 earlier: pd.DataFrame | None, unit_of_alert: np.ndarray, first_week: np.ndarray,
                 horizon: int) -> np.ndarray:
     """Per alert, the distinct calendar weeks among the ``horizon`` weeks before its
-    ``first_week`` in which counted hits of its monitoring unit end: its hits (``unit``,
-    ``week``, ``counted`` per hit; ``units`` the sorted distinct units, which
-    ``unit_of_alert`` indexes) and ``earlier`` ones (:func:`alert_inputs`)."""
-    code = pd.Index(units).get_indexer(unit).astype(np.int64)  # a hash lookup: no string sort
+    ``first_week`` in which counted hits of its monitoring unit end: its hits (``code``,
+    ``week``, ``counted`` per hit; ``units`` the distinct units, which ``code`` and
+    ``unit_of_alert`` index) and ``earlier`` ones (:func:`alert_inputs`)."""
+    code = code.astype(np.int64)
     if earlier is not None and not earlier.empty:
         family = earlier["typology"].map(lambda t: FAMILIES.get(t, t)).to_numpy(dtype=object)
-        earlier_code = pd.Index(units).get_indexer(_units(earlier)).astype(np.int64)
+        earlier_code = pd.Index(units).get_indexer(_units(earlier)).astype(np.int64)  # a hash lookup
         mine = earlier_code >= 0
         code = np.concatenate([code, earlier_code[mine]])
         last_day = earlier["last_day"].to_numpy(dtype="datetime64[ns]").view(np.int64)

@@ -14,10 +14,11 @@ not find again (its members joined another chain or parted).
 
 After the chunks, the alerts the run changed are rebuilt: a monitoring unit's alerts from
 the first one its new, changed or retracted hits reach, from their stored hits and the
-weeks before them (so a T+1 hit joins yesterday's alert; :func:`_alerts_from_store`), hits with utilisation u > 1 are
-cross-checked against the large-value hits on their evidence transactions, whichever party
-those hits name (SPEC §4: a flow above its ceiling must have triggered a large-value rule;
-any that did not point at a bug or a missing rule), and de-identified exports are written:
+weeks before them (so a T+1 hit joins yesterday's alert; :func:`_alerts_from_store`), hits
+with utilisation u > 1 are cross-checked against the large-value hits on their evidence
+transactions, whichever party those hits name (SPEC §4: a flow above its ceiling must have
+triggered a large-value rule; any that did not point at a bug or a missing rule), and
+de-identified exports are written:
 ``hits.parquet``, ``alerts.parquet``, ``manifest.json`` (:mod:`flowgraph.exports`), with every
 column even when nothing was found.
 
@@ -902,8 +903,8 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
     rebuilt, _ = _rebuilt_alerts(stored, first)
     # the hits of alerts that stay count only by week: read from the index, not their rows
     days = store.hit_days(config.config_hash, history)
-    settled = _isin(days["hit_id"], pa.array([h for ids, gone in zip(stored["hit_ids"], ~stored["alert_id"].isin(
-        rebuilt)) if gone for h in ids], pa.string()))
+    staying = stored.loc[~stored["alert_id"].isin(rebuilt), "hit_ids"]
+    settled = _isin(days["hit_id"], pa.array([h for ids in staying for h in ids], pa.string()))
     regrouped = days["hit_id"][~settled]
     if own is not None:  # the run's own versions are in memory
         regrouped = regrouped[~_isin(regrouped, pa.array(own["hit_id"], pa.string()))]
