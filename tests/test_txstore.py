@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import flowgraph.scan
 from flowgraph.cli import main
 from flowgraph.detectors import REGISTRY
+from flowgraph.graph import GRAPH_COLUMNS
 from flowgraph.io import Dataset, load_dataset
 from flowgraph.scan import day_fields, lookback_days, run_scan, store_window
 from flowgraph.scan_config import ScanConfig
@@ -207,3 +209,39 @@ def test_hostile_inputs_exit_2_or_3_naming_what(tmp_path, capsys, monkeypatch):
     assert "2026-11-02 .. 2026-11-03" in capsys.readouterr().err
     assert main(["scan", store, "--as-of", "2026-11-03", "--out", str(tmp_path / "o")]) == 0
     assert main(["ingest", str(tmp_path / "good.csv"), "--out", str(tmp_path / "x"), "--into", store]) == 2
+
+
+def test_a_read_that_must_go_back_goes_to_the_earliest_run_traced_and_no_further(tmp_path, monkeypatch):
+    """When a scan of a store traces a run that starts where its first read is not yet
+    exact, it reads again from 2 L + 1 business days before that run, and one window more
+    (not twice as far back as before, nor the whole history); the graph holds only the
+    columns it reads (a simulator's labels stay on disk)."""
+    config, calendar = ScanConfig(), ScanConfig().calendar()
+    path = tmp_path / "h.csv"
+    table = _steady_bank(250).assign(is_laundering=0, pattern_id="")
+    table.to_csv(path, index=False)
+    store = TransactionStore.create(tmp_path / "store")
+    store.ingest(load_dataset(path), str(path))
+    lookback = lookback_days(config)
+    reads, untrusted = [], []
+
+    def traced(graph, config, days, _scan=flowgraph.scan.scan_hits):
+        scanned = _scan(graph, config, days)
+        if not untrusted:  # a run starting 10 business days into the first read
+            untrusted.append(pd.Timestamp(graph.business_days[10]))
+            scanned = dataclasses.replace(scanned, earliest_run_first=untrusted[0])
+        return scanned
+
+    monkeypatch.setattr(flowgraph.scan, "scan_hits", traced)
+    def read(first, last, columns=None, _read=store.dataset):
+        dataset = _read(first, last, columns)
+        reads.append((first, list(dataset.transactions.table.columns)))
+        return dataset
+
+    monkeypatch.setattr(store, "dataset", read)
+    window = store_window(store, config, as_of=store.days()[-1])
+    assert len(reads) == 2 and reads[1][0] > store.days()[0]
+    back = calendar.business_days(window.graph.business_days[0], untrusted[0].to_datetime64())
+    assert len(back) == 3 * lookback + 2
+    for _, columns in reads:
+        assert "txn_id" in columns and set(columns) <= set(GRAPH_COLUMNS)

@@ -38,7 +38,7 @@ from ._kernels.csr import csr_fill, csr_indptr
 from .calendar import BusinessCalendar, prc_calendar
 from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
 from .money import PARTY_UNKNOWN, RateTable, default_rates
-from .schema import CONTEXT_COLUMNS
+from .schema import CONTEXT_COLUMNS, TXN_COLUMNS
 
 CASH_NODE = "(cash)"  # stands for the missing side of a cash edge in exports
 
@@ -435,6 +435,11 @@ def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]
         codes.append(rank[e.indices.fill_null(len(e.dictionary)).to_numpy()])
     return np.concatenate(codes), distinct.to_numpy(zero_copy_only=False)
 
+
+#: Columns of the transactions :func:`build_graph` reads: the canonical ones, the amounts
+#: converted at validation and the optional context. The rest of a validated table (its
+#: ``source_row``, a simulator's labels) is not needed to scan and is not read from a store.
+GRAPH_COLUMNS = (*TXN_COLUMNS, "amount_cny", "amount_usd", *CONTEXT_COLUMNS)
 
 #: Columns of the transactions a graph keeps (``TransactionGraph.transactions``): the ids,
 #: what the case file shows of an amount (as booked), and the optional context columns the

@@ -58,7 +58,7 @@ from .detectors._params import MAX_WINDOW_DAYS, Interval
 from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
-from .graph import TransactionGraph, build_graph
+from .graph import GRAPH_COLUMNS, TransactionGraph, build_graph
 from .hits import EDGE_IDS
 from .io import Dataset, load_dataset
 from .money import RateTable
@@ -372,8 +372,10 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     link reads (one window, L days) is exact too. When some hit's run starts earlier (of
     every hit the scan traced: a band hit set aside as covered or a dropped cluster
     decides what the scan retracts, ``ScannedHits.earliest_run_first``), the
-    read goes back twice as far, until no run does or the store's first day is reached
-    (a safety net: the month cut keeps every run after the first read's trusted start).
+    read goes back to ``2 L + 1`` business days before that run, and a window further
+    (what the wider read finds may start a little earlier again), until no run starts
+    untrusted or the store's first day is reached (a safety net: the month cut keeps
+    every run of a reported hit after the first read's trusted start).
     A T+1 scan thus reads ``3 L + 1`` business days before its day (76 at the default
     windows, where L = 25 exceeds a month's business days so far), however long the history.
     """
@@ -394,13 +396,12 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     # window back (a cluster's or a chain's days)
     month_first = calendar.next_business_day(scan_first.astype("datetime64[M]").astype("datetime64[D]"))
     anchor = min(month_first, _business_day_before(calendar, scan_first, lookback) if lookback else scan_first)
-    back = margin
+    start = _business_day_before(calendar, anchor, margin)
     while True:
-        start = _business_day_before(calendar, anchor, back)
         complete = start <= first_stored
         read_from = stored[0] if complete else str(_business_day_before(calendar, start, 1) + 1)
         with clock("load"):
-            dataset = store.dataset(read_from, end_day)
+            dataset = store.dataset(read_from, end_day, columns=GRAPH_COLUMNS)
         with clock("graph"):
             graph = build_graph(dataset.transactions.table, dataset.accounts.table if len(dataset.accounts.table)
                                 else None, calendar, config.rules.home_currency, config.rules.foreign_currency, rates)
@@ -415,7 +416,7 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         earliest = scanned.earliest_run_first
         if complete or earliest is None or len(calendar.business_days(start, earliest)) > margin:
             return StoreWindow(dataset, graph, scanned, days, store.day_files(read_from, end_day), mode)
-        back *= 2
+        start = _business_day_before(calendar, np.datetime64(earliest, "D"), margin + lookback)
 
 
 def _long_range(store: TransactionStore, config: ScanConfig, first_day: str | None, last_day: str | None) -> bool:

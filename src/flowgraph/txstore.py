@@ -59,7 +59,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -268,16 +268,18 @@ class TransactionStore:
         days = np.arange(first, last + 1, dtype="datetime64[D]").astype(str) if last >= first else []
         return [f for f in map(self._day_file, days) if f.is_file()]
 
-    def read_days(self, first_day: str, last_day: str, columns: list[str] | None = None) -> pa.Table:
+    def read_days(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> pa.Table:
         """The transactions of calendar days ``first_day .. last_day`` (only ``columns``, if
-        given), days ascending, each in the order it was ingested; ``day`` is the partition key."""
+        given: those the files hold, in that order), days ascending, each in the order it was
+        ingested; ``day`` is the partition key."""
         files = self.day_files(first_day, last_day)
         if not files:
             return pa.table({})
-        schemas = [pq.read_schema(f) for f in files]
+        schema = pa.unify_schemas([pq.read_schema(f) for f in files])
+        if columns is not None:
+            columns = [c for c in columns if c in schema.names]
         # the partition key is in the path: selecting the days' files is the filter on it
-        return ds.dataset([str(f) for f in files], schema=pa.unify_schemas(schemas),
-                          format="parquet").to_table(columns=columns)
+        return ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table(columns=columns)
 
     def accounts(self) -> pa.Table | None:
         """The latest accounts snapshot (None before the first ingest)."""
@@ -290,10 +292,11 @@ class TransactionStore:
         path = self.root / "rescan.json"
         return json.loads(path.read_text())["days"] if path.is_file() else []
 
-    def dataset(self, first_day: str, last_day: str) -> Dataset:
-        """Calendar days ``first_day .. last_day`` and the latest accounts as a
-        :class:`~flowgraph.io.Dataset` (already validated at ingest: no rejects)."""
-        table = self.read_days(first_day, last_day).to_pandas()
+    def dataset(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> Dataset:
+        """Calendar days ``first_day .. last_day`` (only ``columns``, as :meth:`read_days`)
+        and the latest accounts as a :class:`~flowgraph.io.Dataset` (already validated at
+        ingest: no rejects)."""
+        table = self.read_days(first_day, last_day, columns).to_pandas()
         accounts = self.accounts()
         accounts = pd.DataFrame() if accounts is None else accounts.to_pandas()
         source = f"{self.root} (days {first_day} .. {last_day})"

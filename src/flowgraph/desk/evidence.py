@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 
 from .._files import write_atomically
 from ..config import CHANNELS, PARTY_TYPES
-from ..graph import TransactionGraph, build_graph
+from ..graph import GRAPH_COLUMNS, TransactionGraph, build_graph
 from ..scan_config import business_calendar
 from ..store import LARGE_VALUE_TYPOLOGIES, id_list_array, parse_json_lists
 from ..txstore import TransactionStore, is_store
@@ -290,7 +290,7 @@ def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame
     def parts() -> Iterator[pa.Table]:
         nonlocal n_kept
         for lo, hi in chunks:
-            table = txstore.read_days(lo, hi)
+            table = txstore.read_days(lo, hi, GRAPH_COLUMNS)
             if table.num_rows == 0:
                 continue
             (s, near_s), (d, near_d) = near.sides(table, calendar)
