@@ -416,6 +416,7 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         earliest = scanned.earliest_run_first
         if complete or earliest is None or len(calendar.business_days(start, earliest)) > margin:
             return StoreWindow(dataset, graph, scanned, days, store.day_files(read_from, end_day), mode)
+        del dataset, graph, scanned  # let this read go before the wider one is made
         start = _business_day_before(calendar, np.datetime64(earliest, "D"), margin + lookback)
 
 
