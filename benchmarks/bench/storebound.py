@@ -9,8 +9,9 @@ RSS and its process tree's (:func:`bench.storescale.measured`):
   before its day once the history is longer than that, so their time and memory should not
   grow with N;
 - ``range``: every stored business day in one process (a range over 120 business days runs
-  in blocks of 120, one after another, ``flowgraph.dask_scan.block_scan``); ``--no-range``
-  skips it;
+  in blocks of 120, one after another, ``flowgraph.dask_scan.block_scan``), or with
+  ``--workers N`` on a local Dask cluster of N worker processes (``flowgraph scan
+  --workers N``: blocks of ``--block-days`` as tasks); ``--no-range`` skips it;
 - with ``--history RUN_STORE`` (a run store, e.g. a range's ``OUT/store.sqlite``), each T+1
   writes into a fresh copy of it (``--store``): a daily run after months of runs, whose
   alerts are built from every stored hit of the customers it touches.
@@ -36,7 +37,7 @@ from .storescale import GIB, _window_rows, business_days, measured, store_rows
 
 
 def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float, block_days: int | None = None,
-        history: Path | None = None) -> dict:
+        history: Path | None = None, workers: int | None = None) -> dict:
     """Every step on ``store`` (see the module docstring)."""
     rows, days = store_rows(store)
     scan_days = business_days(days)
@@ -66,7 +67,10 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float,
             if history is not None:
                 copy.unlink()
         if with_range:
-            scan("range", ["--block-days", str(block_days)] if block_days else [], rows, "range")
+            cluster = ["--workers", str(workers)] if workers else []
+            scan(f"range on {workers} workers" if workers else "range",
+                 cluster + (["--block-days", str(block_days)] if block_days else []), rows, "range")
+            payload["steps"][-1]["workers"] = workers or 1
     return payload
 
 
@@ -80,7 +84,9 @@ def write_results(payload: dict, results: Path) -> None:
                 f"--start {b['start']} --into STORE`)" if b else "") + ".", "",
              "Each step is a fresh `python -m flowgraph.cli scan` process. Read = the transactions of the scanned "
              "days and the 76 business days before the first (T+1), or of every day (range); txn/s counts the "
-             "transactions read by a T+1 and every transaction by a range.", ""]
+             "transactions read by a T+1 and every transaction by a range; per core divides it by the "
+             "machine's cores (a scan in one process runs its kernels and two detectors at a time on both).", ""]
+    cores = payload["machine"]["cores_available"]
     rows = []
     for st in payload["steps"]:
         t = st.get("timings_s") or {}
@@ -88,10 +94,11 @@ def write_results(payload: dict, results: Path) -> None:
         rows.append([st["step"], "`flowgraph " + " ".join(a if "/" not in a else Path(a).name for a in st["args"]) + "`",
                      "ok" if st["returncode"] == 0 else f"exit {st['returncode']}", fmt(st["wall_s"]),
                      fmt(manifest.get("n_transactions")), fmt(st.get("txn_per_s")),
+                     fmt(st["txn_per_s"] / cores if st.get("txn_per_s") else None),
                      fmt(st["peak_rss_bytes"], scale=1 / GIB), fmt(st["peak_tree_rss_bytes"], scale=1 / GIB),
                      fmt(manifest.get("n_hits")), ", ".join(f"{k} {v:.1f}" for k, v in t.items())])
-    lines += md_table(["step", "command", "", "wall s", "txns read", "txn/s", "peak RSS GiB", "tree GiB", "hits",
-                       "stages s"], rows)
+    lines += md_table(["step", "command", "", "wall s", "txns read", "txn/s", "per core", "peak RSS GiB", "tree GiB",
+                       "hits", "stages s"], rows)
     if payload.get("findings"):
         lines += ["", "## Findings", "", payload["findings"].strip()]
     (results / "storebound.md").write_text("\n".join(lines) + "\n")
@@ -105,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-range", action="store_true")
     parser.add_argument("--block-days", type=int, default=None,
                         help="The range's block in business days [default: flowgraph's, 120 for a long range].")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Run the range on a local Dask cluster of this many worker processes.")
     parser.add_argument("--keep-from", type=Path, default=None,
                         help="A storebound.json whose steps are kept (listed first, not run again).")
     parser.add_argument("--history", type=Path, default=None,
@@ -123,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
                "machine": machine_stamp()}
     kept = json.loads(args.keep_from.read_text())["steps"] if args.keep_from else []
     payload.update(run(args.store, args.days if args.days is not None else [59, n // 2, -1], not args.no_range,
-                       args.timeout_s, args.block_days, args.history))
+                       args.timeout_s, args.block_days, args.history, args.workers))
     payload["steps"] = [{**k, "kept_from": str(args.keep_from)} for k in kept] + payload["steps"]
     write_results(payload, args.results)
 
