@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 
 from .common import BENCH_DIR, REPO, RESULTS_DIR, child_env, fmt, machine_stamp, md_table, results_header, write_json
-from .storescale import GIB, _window_rows, business_days, measured, store_rows
+from .storescale import (GIB, _window_rows, business_days, cluster_projection, measured, projection_lines,
+                         store_rows)
 
 
 def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float, block_days: int | None = None,
@@ -99,9 +100,22 @@ def write_results(payload: dict, results: Path) -> None:
                      fmt(manifest.get("n_hits")), ", ".join(f"{k} {v:.1f}" for k, v in t.items())])
     lines += md_table(["step", "command", "", "wall s", "txns read", "txn/s", "per core", "peak RSS GiB", "tree GiB",
                        "hits", "stages s"], rows)
+    clusters = [st for st in payload["steps"] if st.get("workers", 1) > 1 and st["returncode"] == 0]
+    if clusters:  # the latest cluster range
+        st = clusters[-1]
+        lines += ["", *projection_lines(cluster_projection(
+            st["scanned_txns"], st["txn_per_s"] / st["workers"], st["peak_started_process_bytes"],
+            f"the peak per worker is that of blocks of {_option(st['args'], '--block-days') or 'the default'} "
+            "business days of this bank (each reads its days and the 76 before them, more where a traced run "
+            "starts earlier); a bank with busier days has larger blocks unless they are cut shorter"))]
     if payload.get("findings"):
         lines += ["", "## Findings", "", payload["findings"].strip()]
     (results / "storebound.md").write_text("\n".join(lines) + "\n")
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value given to option ``name`` in a command's ``args`` (None when absent)."""
+    return args[args.index(name) + 1] if name in args else None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -310,18 +310,34 @@ def projection(sizes: list[dict]) -> dict | None:
     if not runs:
         return None
     size, run = max(runs, key=lambda r: r[0]["n_txns"])
-    per_worker = run["txn_per_s"] / WORKERS
-    return {"label": "PROJECTION, not a measurement", "n_txns": PROJECTED_TXNS, "from_txns": size["n_txns"],
-            "per_worker_txn_per_s": per_worker,
-            "hours_by_workers": {n: PROJECTED_TXNS / (per_worker * n) / 3600 for n in (2, 8, 32, 128)},
-            "peak_per_worker_bytes": run["peak_started_process_bytes"],
+    return cluster_projection(size["n_txns"], run["txn_per_s"] / WORKERS, run["peak_started_process_bytes"],
+                              "the peak per worker is the 1e7 one and holds only while a block reads its days and "
+                              "window alone: at 1e8 (600 days) it did not (Findings: blocks read back along long "
+                              "runs)")
+
+
+def cluster_projection(from_txns: int, per_worker_txn_per_s: float, peak_per_worker_bytes: int, caveat: str) -> dict:
+    """A range scan of :data:`PROJECTED_TXNS` on 2-128 workers at a measured rate per worker
+    (labelled as a projection; ``caveat`` says how far the measured peak per worker holds)."""
+    return {"label": "PROJECTION, not a measurement", "n_txns": PROJECTED_TXNS, "from_txns": from_txns,
+            "per_worker_txn_per_s": per_worker_txn_per_s,
+            "hours_by_workers": {n: PROJECTED_TXNS / (per_worker_txn_per_s * n) / 3600 for n in (2, 8, 32, 128)},
+            "peak_per_worker_bytes": peak_per_worker_bytes,
             "model": "time = transactions / (workers x the measured per-worker rate of the largest cluster range "
                      "scan); blocks are independent tasks, so the rate per worker is assumed to hold (it does "
                      "not count the driver's merge, alerts and exports, which grow with the hits, nor a shared "
-                     "file system's read bandwidth, nor the block re-reading its trailing window, which the 1e7 "
-                     "rate includes); the peak per worker is the 1e7 one and holds only while a block reads its "
-                     "days and window alone: at 1e8 (600 days) it did not (Findings: blocks read back along long "
-                     "runs)"}
+                     "file system's read bandwidth, nor the block re-reading its trailing window, which the "
+                     f"measured rate includes); {caveat}"}
+
+
+def projection_lines(p: dict) -> list[str]:
+    """The projection as a paragraph of the results' markdown."""
+    hours = ", ".join(f"{n} workers ≈ {h:,.1f} h" if h >= 1 else f"{n} workers ≈ {h * 60:,.0f} min"
+                      for n, h in p["hours_by_workers"].items())
+    return [f"**{p['label']}**: a range scan of {p['n_txns']:,} transactions from the measured "
+            f"{p['per_worker_txn_per_s']:,.0f} txn/s per worker (cluster range scan of "
+            f"{p['from_txns']:,}): {hours}; peak per worker ≈ {p['peak_per_worker_bytes'] / GIB:.1f} GiB. "
+            f"Model: {p['model']}.", ""]
 
 
 def _status(step: dict) -> str:
@@ -367,14 +383,8 @@ def write_results(payload: dict, results: Path) -> None:
         if size["skipped"]:
             lines += ["", "Not run: " + "; ".join(f"{s['step']} ({s['reason']})" for s in size["skipped"])]
         lines.append("")
-    p = payload.get("projection")
-    if p:
-        hours = ", ".join(f"{n} workers ≈ {h:,.1f} h" if h >= 1 else f"{n} workers ≈ {h * 60:,.0f} min"
-                          for n, h in p["hours_by_workers"].items())
-        lines += [f"**{p['label']}**: a range scan of {p['n_txns']:,} transactions from the measured "
-                  f"{p['per_worker_txn_per_s']:,.0f} txn/s per worker (cluster range scan of "
-                  f"{p['from_txns']:,}): {hours}; peak per worker ≈ {p['peak_per_worker_bytes'] / GIB:.1f} GiB. "
-                  f"Model: {p['model']}.", ""]
+    if payload.get("projection"):
+        lines += projection_lines(payload["projection"])
     if payload.get("findings"):
         lines += ["## Findings", "", payload["findings"].strip(), ""]
     (results / "storescale.md").write_text("\n".join(lines))

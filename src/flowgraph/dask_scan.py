@@ -105,9 +105,9 @@ def _file_digest(path: Path) -> str:
 
 def default_block_days(n_days: int, n_threads: int, lookback: int) -> int:
     """Business days per block when the user gives none: two blocks per worker thread, so
-    workers that finish early find another block while a slow one runs; at least the
-    ``2 L + 1`` days each block re-reads before its first day (shorter blocks would spend
-    more time re-reading the trailing window than scanning their own days); at most
+    workers that finish early find another block while a slow one runs; at least ``2 L + 1``
+    days (each block re-reads ``3 L + 1`` days or more before its first day: shorter blocks
+    would spend more time re-reading the trailing window than scanning their own days); at most
     :data:`MAX_DEFAULT_BLOCK_DAYS`, which bounds a worker's memory however long the scan."""
     return max(2 * lookback + 1, min(MAX_DEFAULT_BLOCK_DAYS, math.ceil(n_days / (2 * max(n_threads, 1)))))
 
