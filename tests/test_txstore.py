@@ -233,6 +233,7 @@ def test_a_read_that_must_go_back_goes_to_the_earliest_run_traced_and_no_further
         return scanned
 
     monkeypatch.setattr(flowgraph.scan, "scan_hits", traced)
+
     def read(first, last, columns=None, _read=store.dataset):
         dataset = _read(first, last, columns)
         reads.append((first, list(dataset.transactions.table.columns)))
