@@ -35,6 +35,7 @@ from flowgraph.detectors._common import (
     _edge_phi_cents,
     cents,
     edge_phi_cents,
+    period_first,
     phi_ratio,
     share_cents,
     threshold_cents,
@@ -70,8 +71,9 @@ def make_graph(edges, customers, parties):
     return build_graph(v.table, acct, CALENDAR)
 
 
-def scan_days(g):
-    return 0, g.n_days - 1
+def scan_days(g, first=0):
+    """A scan of graph ``g`` from day ``first`` (clipped to its days) to its last day."""
+    return min(first, g.n_days - 1), g.n_days - 1
 
 
 def runs_with_best(g, offsets, days_met, n_keys, tie=0.0):
@@ -81,13 +83,14 @@ def runs_with_best(g, offsets, days_met, n_keys, tie=0.0):
 
 
 @settings(max_examples=40, deadline=None)
-@given(graphs, st.integers(1, 6), st.integers(2, 4), st.integers(1, 2))
-def test_fan_kernel_matches_reference(graph_spec, window, k_many, k_few):
+@given(graphs, st.integers(1, 6), st.integers(2, 4), st.integers(1, 2), st.integers(0, 14))
+def test_fan_kernel_matches_reference(graph_spec, window, k_many, k_few, first_day):
+    # both evaluate the days first .. last; the kernel reads only the edges their windows hold
     g = make_graph(*graph_spec)
-    first, last = scan_days(g)
+    first, last = scan_days(g, first_day)
     floor = np.full(g.n_accounts, 400_000.0)
     small = np.full(g.n_accounts, 1_000.0)
-    runs, best = runs_with_best(g, *fan_days(g.arrays, last, window, k_many, min(k_few, k_many - 1), cents(floor),
+    runs, best = runs_with_best(g, *fan_days(g.arrays, first, last, window, k_many, min(k_few, k_many - 1), cents(floor),
                                           small, 3), 4)
     got = sorted(zip(*(x.tolist() for x in (runs.account, runs.key, runs.first_day, runs.last_day, best.day,
                                              best.senders, best.receivers, best.in_cents / 100, best.out_cents / 100))))
@@ -125,9 +128,9 @@ def test_fan_rows_narrowed_from_looser_thresholds_equal_a_strict_run(graph_spec,
     k_few = k_many - 1
     strict_floor = cents(np.full(g.n_accounts, floor_value))
     loose_floor = cents(np.full(g.n_accounts, floor_value * (1 - less_floor)))
-    offsets, rows = fan_days(g.arrays, last, window, k_many, k_few, loose_floor, small, 2)
+    offsets, rows = fan_days(g.arrays, 0, last, window, k_many, k_few, loose_floor, small, 2)
     narrowed = keep_rows(offsets, rows, fan_days_met(rows, strict_floor[row_owner(offsets)], k_many + more, k_few))
-    _same_rows(narrowed, fan_days(g.arrays, last, window, k_many + more, k_few, strict_floor, small, 2))
+    _same_rows(narrowed, fan_days(g.arrays, 0, last, window, k_many + more, k_few, strict_floor, small, 2))
 
 
 @settings(max_examples=40, deadline=None)
@@ -152,12 +155,12 @@ def _close(got, want):
 
 
 @settings(max_examples=40, deadline=None)
-@given(graphs, st.integers(1, 6), st.integers(1, 3), st.sampled_from([0.5, 0.8]))
-def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_share):
+@given(graphs, st.integers(1, 6), st.integers(1, 3), st.sampled_from([0.5, 0.8]), st.integers(0, 14))
+def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_share, first_day):
     g = make_graph(*graph_spec)
-    first, last = scan_days(g)
+    first, last = scan_days(g, first_day)
     amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
-    tests = (last, window, min_band, min_share, 0.05, 2)
+    tests = (first, last, window, min_band, min_share, 0.05, 2)
 
     def got(offsets, days_met, n_keys):
         runs, best = runs_with_best(g, offsets, days_met, n_keys, SIGMA_TIE)
@@ -184,13 +187,82 @@ def test_structuring_rows_narrowed_from_looser_limits_equal_a_strict_run(graph_s
     amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
     series, _, series_phi = _daily_series(g, phi_cents)
     per_txn = lambda *limits: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
-                                               phi_ratio(amount_cents, phi_cents), last, window, min_band, *limits, 2)
+                                               phi_ratio(amount_cents, phi_cents), 0, last, window, min_band, *limits, 2)
     daily = lambda *limits: daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi),
-                                                   series_phi, last, window, min_band, *limits, 2)
+                                                   series_phi, 0, last, window, min_band, *limits, 2)
     for kernel in (per_txn, daily):
         offsets, rows = kernel(min_share * (1 - less_share), 0.05 * (1 + more_sigma))
         narrowed = keep_rows(offsets, rows, structuring_days_met(rows, min_band, min_share, 0.05))
         _same_rows(narrowed, kernel(min_share, 0.05))
+
+
+def _runs_reaching(g, offsets, days_met, n_keys, first, tie=0.0):
+    """The runs that reach day ``first``, as sorted rows: account, key, first and last
+    day, then every column of the best day's row."""
+    runs, best = runs_with_best(g, offsets, days_met, n_keys, tie)
+    keep = runs.last_day >= first
+    return sorted(zip(*(x.tolist() for x in (*take(runs, keep)[:-1], *take(best, keep)))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs, st.integers(1, 6), st.integers(2, 4), st.integers(1, 3), st.sampled_from([0.5, 0.8]),
+       st.integers(0, 14))
+def test_run_kernels_evaluated_from_the_scans_month_find_the_runs_of_the_whole_history(graph_spec, window, k_many,
+                                                                                      min_band, min_share, first_day):
+    # a run reaching a scan's first day starts in that day's month (runs.py): evaluated from
+    # the month's first day, the kernels find the same runs, best days and measures as from
+    # day 0; evaluated from the scan's first day, runs that started before it come out cut
+    g = make_graph(*graph_spec)
+    first, last = scan_days(g, first_day)
+    start = period_first(g, first)
+    assert start <= first and (start == 0 or g.period_last[start - 1] < g.period_last[first])
+    assert np.all(g.period_last[start:first + 1] == g.period_last[first])
+    amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
+    series, _, series_phi = _daily_series(g, phi_cents)
+    small = np.full(g.n_accounts, 1_000.0)
+    floor = cents(np.full(g.n_accounts, 40_000.0))
+    kernels = {
+        "fan": (lambda d: fan_days(g.arrays, d, last, window, k_many, k_many - 1, floor, small, 2), 4, 0.0),
+        "structuring": (lambda d: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
+                                                   phi_ratio(amount_cents, phi_cents), d, last, window, min_band,
+                                                   min_share, 0.05, 2), len(CHANNELS), SIGMA_TIE),
+        "daily": (lambda d: daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi),
+                                                   series_phi, d, last, window, min_band, min_share, 0.05, 2),
+                  2 * len(series_phi), SIGMA_TIE),
+    }
+    for name, (kernel, n_keys, tie) in kernels.items():
+        whole = _runs_reaching(g, *kernel(0), n_keys, first, tie)
+        assert _runs_reaching(g, *kernel(start), n_keys, first, tie) == whole, name
+
+
+def test_a_run_that_started_before_the_scan_in_its_month_is_traced_whole_and_cut_where_evaluation_starts():
+    # September starts on business day 5; window 5 days. A0 is paid by three customers on
+    # days 6, 7, 8 (fan-in of 3: days 8-10); A2 deposits 45,000 cash (the band of the 50,000
+    # cash threshold) on days 6, 7, 8 (3 band transactions: days 8-10); A3 deposits 2 x 22,000
+    # on each of those days (band days of 44,000: 2 of them on days 7-11)
+    edges = [(1, 0, 6, 10_000.0, "transfer", "CNY"), (4, 0, 7, 10_000.0, "transfer", "CNY"),
+             (5, 0, 8, 10_000.0, "transfer", "CNY")]
+    edges += [(-1, 2, d, 45_000.0, "cash", "CNY") for d in (6, 7, 8)]
+    edges += [(-1, 3, d, 22_000.0, "cash", "CNY") for d in (6, 6, 7, 7, 8, 8)]
+    edges += [(1, 4, d, 100.0, "transfer", "CNY") for d in (0, 14)]  # the graph's days: 0 .. 14
+    g = make_graph(edges, list(range(6)), ["person"] * 6)
+    assert g.n_days == 15
+    last = g.n_days - 1
+    assert period_first(g, 9) == 5 and period_first(g, 4) == 0 and period_first(g, 5) == 5
+    amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
+    series, _, series_phi = _daily_series(g, phi_cents)
+    small = np.full(g.n_accounts, 1_000.0)
+    fan = lambda d: fan_days(g.arrays, d, last, 5, 3, 2, cents(np.full(g.n_accounts, 40_000.0)), small, 2)
+    per_txn = lambda d: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
+                                         phi_ratio(amount_cents, phi_cents), d, last, 5, 3, 0.5, 0.05, 2)
+    daily = lambda d: daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi), series_phi,
+                                             d, last, 5, 2, 0.5, 0.05, 2)
+    spans = lambda found, n_keys: [(a, f, l) for a, _, f, l, *_ in _runs_reaching(g, *found, n_keys, 9, SIGMA_TIE)]
+    for kernel, n_keys, account, whole in ((fan, 4, 0, (8, 10)), (per_txn, len(CHANNELS), 2, (8, 10)),
+                                           (daily, 2 * len(series_phi), 3, (7, 11))):
+        assert spans(kernel(0), n_keys) == spans(kernel(5), n_keys) == [(account, *whole)]
+        # evaluated from day 9, the window still reads days 5-8: the run is cut, not lost
+        assert spans(kernel(9), n_keys) == [(account, 9, whole[1])]
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,12 +1,13 @@
 """Fan-in / fan-out kernel (SPEC §3.1): distinct counterparties over a trailing window.
 
-For every account and every business day ``d`` of the scan, the window is the business
-days ``d - window_days + 1 .. d``. Inside it the kernel keeps, with two pointers over the
-account's in-edges and out-edges (CSR, time order), the number of distinct senders and
-receivers and the amounts in and out. Cash edges (no counterparty) and self-transfers
-are left out, and so are transfers between accounts of the same customer (a treasury
-sweep is not a counterparty) and transactions below a de-minimis amount (everyday card payments
-must not make a launderer's hub look "dispersed"). Four conditions are tested each day:
+For every account and every business day ``d`` from ``first_day`` to ``last_day``, the
+window is the business days ``d - window_days + 1 .. d`` (only their edges are read).
+Inside it the kernel keeps, with two pointers over the account's in-edges and out-edges
+(CSR, time order), the number of distinct senders and receivers and the amounts in and
+out. Cash edges (no counterparty) and self-transfers are left out, and so are transfers
+between accounts of the same customer (a treasury sweep is not a counterparty) and
+transactions below a de-minimis amount (everyday card payments must not make a
+launderer's hub look "dispersed"). Four conditions are tested each day:
 
 0. fan-in: senders >= k_many
 1. fan-out: receivers >= k_many
@@ -120,19 +121,22 @@ def fan_days_met(days, floor_of_row, k_many, k_few):
 
 
 @jit
-def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small, cnt_in, cnt_out, out, pos, fill):
-    """Evaluate the four conditions on each day for account ``a``; write its qualifying
-    days from row ``pos`` when ``fill``; return how many there are. Amounts and the floor
-    are compared in integer cents (sums that add and remove stay exact)."""
+def _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_cents, small, cnt_in, cnt_out, out, pos,
+                  fill):
+    """Evaluate the four conditions on each day ``first_day .. last_day`` for account
+    ``a``; write its qualifying days from row ``pos`` when ``fill``; return how many there
+    are. Amounts and the floor are compared in integer cents (sums that add and remove
+    stay exact)."""
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
     amount_home, amount_cents, cust = g.amount_home, g.amount_home_cents, g.customer
-    i0, i1 = g.in_indptr[a], g.in_indptr[a + 1]
-    o0, o1 = g.out_indptr[a], g.out_indptr[a + 1]
+    # only the edges some evaluated day's window holds
+    i0, i1 = window_range(a, first_day - window_days + 1, last_day, g.in_indptr, in_edges, day)
+    o0, o1 = window_range(a, first_day - window_days + 1, last_day, g.out_indptr, out_edges, day)
     if i0 == i1 and o0 == o1:
         return 0
     own = cust[a]
-    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, 0, last_day, window_days)
+    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
     in_hi = in_lo = i0
     out_hi = out_lo = o0
     n_snd = n_rcv = 0
@@ -183,7 +187,7 @@ def _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents, small
 
 
 @jit(parallel=True)
-def _fan_pass(g, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks, offsets, out):
+def _fan_pass(g, first_day, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks, offsets, out):
     fill = len(out.day) > 0
     n_accounts = len(g.in_indptr) - 1
     bounds = chunk_bounds(n_accounts, n_chunks)
@@ -193,21 +197,23 @@ def _fan_pass(g, last_day, window_days, k_many, k_few, floor_cents, small, n_chu
         for a in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[a + 1] == offsets[a]:
                 continue
-            n = _scan_account(g, a, last_day, window_days, k_many, k_few, floor_cents[a], small[a], cnt_in, cnt_out,
-                              out, offsets[a], fill)
+            n = _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_cents[a], small[a], cnt_in,
+                              cnt_out, out, offsets[a], fill)
             if not fill:
                 offsets[a + 1] = n
 
 
-def fan_days(g, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks):
+def fan_days(g, first_day, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks):
     """Every account's qualifying days of the four fan conditions.
 
     Parameters
     ----------
     g : GraphArrays
         The graph (:attr:`flowgraph.graph.TransactionGraph.arrays`).
-    last_day : int
-        Last business day evaluated; windows are traced from the first day of the data.
+    first_day, last_day : int
+        First and last business day evaluated. A run that reaches a scan's first day
+        starts no earlier than the first day of that day's month (:mod:`.runs`), so a
+        scan evaluates from there (0: from the first day of the data).
     window_days, k_many, k_few : int
         Window length, the "many" threshold (>=) and the "few" limit (<=).
     floor_cents : ndarray of int64
@@ -225,8 +231,8 @@ def fan_days(g, last_day, window_days, k_many, k_few, floor_cents, small, n_chun
         Consecutive days of one condition make a run (:func:`.runs.day_runs`); its best
         day has most counterparties on the "many" side, then the larger amount on it.
     """
-    return count_then_fill(_fan_pass, len(g.in_indptr) - 1, g, last_day, window_days, k_many, k_few, floor_cents,
-                           small, n_chunks, make_out=fan_days_out)
+    return count_then_fill(_fan_pass, len(g.in_indptr) - 1, g, first_day, last_day, window_days, k_many, k_few,
+                           floor_cents, small, n_chunks, make_out=fan_days_out)
 
 
 @jit(parallel=True)

@@ -134,12 +134,13 @@ def _write_day(out, k, key, d, n_band, n_all, sigma):
 
 
 @jit
-def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days, min_band,
+def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band,
                      min_share, sigma_max, out, pos, fill):
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, day, channel = g.in_edges, g.out_edges, g.src, g.day, g.channel
-    i0, i1 = g.in_indptr[a], g.in_indptr[a + 1]
-    o0, o1 = g.out_indptr[a], g.out_indptr[a + 1]
+    # only the edges some evaluated day's window holds
+    i0, i1 = window_range(a, first_day - window_days + 1, last_day, g.in_indptr, in_edges, day)
+    o0, o1 = window_range(a, first_day - window_days + 1, last_day, g.out_indptr, out_edges, day)
     if i0 == i1 and o0 == o1:
         return 0
     n_band = np.zeros(N_CHANNELS, np.int64)
@@ -156,7 +157,7 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_
     if n_band.max() < min_band:
         return 0
     n_band[:] = 0
-    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, 0, last_day, window_days)
+    d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
     n_all = np.zeros(N_CHANNELS, np.int64)
     ends = np.array([i0, i0, o0, o0])  # in_hi, in_lo, out_hi, out_lo
     n_rows = 0
@@ -193,8 +194,8 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_
 
 
 @jit(parallel=True)
-def _structuring_pass(g, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days, min_band, min_share,
-                      sigma_max, n_chunks, offsets, out):
+def _structuring_pass(g, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band,
+                      min_share, sigma_max, n_chunks, offsets, out):
     fill = len(out.day) > 0
     n_accounts = len(g.in_indptr) - 1
     bounds = chunk_bounds(n_accounts, n_chunks)
@@ -202,14 +203,14 @@ def _structuring_pass(g, amount_cents, band_low_cents, phi_cents, ratio, last_da
         for a in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[a + 1] == offsets[a]:
                 continue
-            n = _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days,
-                                 min_band, min_share, sigma_max, out, offsets[a], fill)
+            n = _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day,
+                                 window_days, min_band, min_share, sigma_max, out, offsets[a], fill)
             if not fill:
                 offsets[a + 1] = n
 
 
-def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, last_day, window_days, min_band, min_share,
-                     sigma_max, n_chunks):
+def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band,
+                     min_share, sigma_max, n_chunks):
     """Per-transaction structuring: every account's qualifying (channel, day) pairs.
 
     Parameters
@@ -221,9 +222,12 @@ def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, last_day
         (least cents at or above ``band_low`` · Φ) and Φ (0: no rule, never in the band).
     ratio : ndarray of float64
         Each edge's amount / Φ, for σ only.
-    last_day, window_days : int
-        Last business day evaluated (windows are traced from the first day of the data)
-        and the trailing window, business days.
+    first_day, last_day : int
+        First and last business day evaluated (a scan's runs start no earlier than the
+        first day of its first day's month, :mod:`.runs`; 0: from the first day of the
+        data); only edges on days ``first_day - window_days + 1 .. last_day`` are read.
+    window_days : int
+        The trailing window, business days.
     min_band : int
         Least band transactions (3).
     min_share, sigma_max : float
@@ -239,7 +243,7 @@ def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, last_day
         Keyed by channel.
     """
     return count_then_fill(_structuring_pass, len(g.in_indptr) - 1, g, amount_cents, band_low_cents, phi_cents, ratio,
-                           last_day, window_days, min_band, float(min_share), float(sigma_max), n_chunks,
+                           first_day, last_day, window_days, min_band, float(min_share), float(sigma_max), n_chunks,
                            make_out=structuring_days_out)
 
 
@@ -250,20 +254,22 @@ def _is_band_day(cnt, total, low_cents, phi_cents):
 
 
 @jit
-def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, last_day, window_days, min_band,
-                   min_share, sigma_max, day_sum, day_cnt, row_used, out, pos, fill):
+def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, first_day, last_day, window_days,
+                   min_band, min_share, sigma_max, day_sum, day_cnt, row_used, out, pos, fill):
     """Daily-cumulative structuring of one account; ``day_sum`` (cents) / ``day_cnt`` are
     buffers of shape (2 directions * series, last_day + 1), ``row_used`` marks the rows this
     account touched; all three are left cleared."""
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
     n_series = len(series_phi_cents)
+    # only the edges some evaluated day's window holds
+    in0, in1 = window_range(a, first_day - window_days + 1, last_day, g.in_indptr, in_edges, day)
+    out0, out1 = window_range(a, first_day - window_days + 1, last_day, g.out_indptr, out_edges, day)
     # a band day holds at least two transactions of its series: an account with fewer than
     # 2 * min_band in every series and direction has no qualifying window
     n_of_row = np.zeros(2 * n_series, np.int64)
     for direction in range(2):
-        i0 = g.in_indptr[a] if direction == 0 else g.out_indptr[a]
-        i1 = g.in_indptr[a + 1] if direction == 0 else g.out_indptr[a + 1]
+        i0, i1 = (in0, in1) if direction == 0 else (out0, out1)
         for k in range(i0, i1):
             e = in_edges[k] if direction == 0 else out_edges[k]
             n_of_row[direction * n_series + series[e]] += 1
@@ -272,11 +278,10 @@ def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cent
     touched_lo = last_day + 1
     touched_hi = -1
     for direction in range(2):
-        i0 = g.in_indptr[a] if direction == 0 else g.out_indptr[a]
-        i1 = g.in_indptr[a + 1] if direction == 0 else g.out_indptr[a + 1]
+        i0, i1 = (in0, in1) if direction == 0 else (out0, out1)
         for k in range(i0, i1):
             e = in_edges[k] if direction == 0 else out_edges[k]
-            if src[e] == dst[e] or day[e] > last_day:
+            if src[e] == dst[e]:
                 continue
             row = direction * n_series + series[e]
             day_sum[row, day[e]] += amount_cents[e]
@@ -302,7 +307,7 @@ def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cent
                     n_active += step
                     if _is_band_day(day_cnt[row, j], day_sum[row, j], low_cents, phi_cents):
                         n_band += step
-            if not _enough_band(n_band, n_active, min_band, min_share):
+            if d < first_day or not _enough_band(n_band, n_active, min_band, min_share):
                 continue
             window_lo = max(d - window_days + 1, 0)
             total = 0.0
@@ -330,8 +335,8 @@ def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cent
 
 
 @jit(parallel=True)
-def _daily_structuring_pass(g, series, amount_cents, series_low_cents, series_phi_cents, last_day, window_days,
-                            min_band, min_share, sigma_max, n_chunks, offsets, out):
+def _daily_structuring_pass(g, series, amount_cents, series_low_cents, series_phi_cents, first_day, last_day,
+                            window_days, min_band, min_share, sigma_max, n_chunks, offsets, out):
     fill = len(out.day) > 0
     n_accounts = len(g.in_indptr) - 1
     n_rows = 2 * len(series_phi_cents)
@@ -343,15 +348,15 @@ def _daily_structuring_pass(g, series, amount_cents, series_low_cents, series_ph
         for a in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[a + 1] == offsets[a]:
                 continue
-            n = _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, last_day,
+            n = _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, first_day, last_day,
                                window_days, min_band, min_share, sigma_max, day_sum, day_cnt, row_used, out,
                                offsets[a], fill)
             if not fill:
                 offsets[a + 1] = n
 
 
-def daily_structuring_days(g, series, amount_cents, series_low_cents, series_phi_cents, last_day, window_days,
-                           min_band, min_share, sigma_max, n_chunks):
+def daily_structuring_days(g, series, amount_cents, series_low_cents, series_phi_cents, first_day, last_day,
+                           window_days, min_band, min_share, sigma_max, n_chunks):
     """Daily-cumulative structuring: every account's qualifying (direction and series, day) pairs.
 
     Parameters
@@ -366,7 +371,7 @@ def daily_structuring_days(g, series, amount_cents, series_low_cents, series_phi
     series_low_cents, series_phi_cents : ndarray of int64
         Per series, the band floor (least cents at or above ``band_low`` · Φ) and Φ, in
         cents (Φ = 0: no rule, never in the band).
-    last_day, window_days, min_band, min_share, sigma_max, n_chunks
+    first_day, last_day, window_days, min_band, min_share, sigma_max, n_chunks
         As for :func:`structuring_days`.
 
     Returns
@@ -377,8 +382,8 @@ def daily_structuring_days(g, series, amount_cents, series_low_cents, series_phi
         ``n_all`` count band days and days with transactions of the series.
     """
     return count_then_fill(_daily_structuring_pass, len(g.in_indptr) - 1, g, series, amount_cents, series_low_cents,
-                           series_phi_cents, last_day, window_days, min_band, float(min_share), float(sigma_max),
-                           n_chunks, make_out=structuring_days_out)
+                           series_phi_cents, first_day, last_day, window_days, min_band, float(min_share),
+                           float(sigma_max), n_chunks, make_out=structuring_days_out)
 
 
 @jit(parallel=True)

@@ -44,6 +44,16 @@ def scan_range(graph, days) -> tuple[int, int]:
     return (first, last) if first <= last else (0, -1)
 
 
+def period_first(graph, first: int) -> int:
+    """The first business day (index) of the period (calendar month) of day ``first``: a
+    run of qualifying days that reaches ``first`` starts there or later (runs never cross a
+    period: :mod:`flowgraph._kernels.runs`), so a run kernel evaluates days from there on
+    and reads only the edges their windows hold, however much history the graph has."""
+    if first <= 0:
+        return 0
+    return int(np.searchsorted(graph.period_last, graph.period_last[first]))
+
+
 def monitored(graph) -> np.ndarray:
     """Accounts the bank monitors: those of its customers (an account that appears only
     as a counterparty, e.g. at another bank, is evidence but never a hit's subject)."""
@@ -82,7 +92,8 @@ def _phi_table(graph, rules: RuleSet) -> np.ndarray:
 
 def in_scan(runs_last: np.ndarray, first: int) -> np.ndarray:
     """Results whose run of qualifying days reaches the scan's first day: every run is
-    traced from the first day of the data, so where a scan starts cuts none."""
+    traced from the first day of the data or of the scan's first month (:func:`period_first`),
+    where any run that reaches the scan starts, so where a scan starts cuts none."""
     return np.asarray(runs_last) >= first
 
 

@@ -12,7 +12,9 @@ A detector is a :class:`Detector` entry in :data:`flowgraph.detectors.REGISTRY`:
       return ``self`` when thresholds are regulatory and have no band;
 - ``detect(graph, params, days) -> HitTable``: every hit whose run of qualifying days
   reaches the business days ``days`` (indices or dates; None = all), with runs traced from
-  the first day of the data, so that how a scan is cut into days changes nothing. An empty
+  the first day of the data, so that how a scan is cut into days changes nothing (a run
+  never crosses a month, so a kernel may evaluate from the first day of the scan's first
+  month instead, :func:`flowgraph.detectors._common.period_first`: the same runs). An empty
   graph or range gives an empty table. Hits are built with :func:`flowgraph.hits.hit_table`
   from arrays, and their evidence comes from the same jitted rule as the detector's counts.
   A detector whose test judges a hit as a whole (so a hit can stop qualifying as later

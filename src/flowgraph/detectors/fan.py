@@ -33,7 +33,8 @@ from .._kernels.fan import fan_days, fan_days_met, fan_evidence
 from .._kernels.runs import day_runs, keep_rows, row_owner, take
 from .._kernels.segments import join_segments, segment_top_share
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import cents, in_scan, monitored, n_chunks, narrowed, phi_table, prepare, transfer_threshold
+from ._common import (cents, in_scan, monitored, n_chunks, narrowed, period_first, phi_table, prepare,
+                      transfer_threshold)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
@@ -121,11 +122,14 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
         offsets, days_met = held
         return keep_rows(offsets, days_met, fan_days_met(days_met, floor_cents[row_owner(offsets)], k_many, k_few))
 
-    # runs are traced from the first day of the data: a scan's first day cuts none; the
-    # counts do not depend on k_many or the floor (the tolerance band's run is narrowed)
+    # runs are traced from the first day of the scan's first month, where any run that
+    # reaches the scan starts: a scan's first day cuts none; the counts do not depend on
+    # k_many or the floor (the tolerance band's run is narrowed)
+    start = period_first(graph, first)
     offsets, days_met = narrowed(
-        graph, ("fan", last, params.window_days, k_few, params.min_amount_fraction, rules), (k_many, floor_cents),
-        lambda: fan_days(g, last, params.window_days, k_many, k_few, floor_cents, small, n_chunks()), narrow)
+        graph, ("fan", start, last, params.window_days, k_few, params.min_amount_fraction, rules),
+        (k_many, floor_cents),
+        lambda: fan_days(g, start, last, params.window_days, k_many, k_few, floor_cents, small, n_chunks()), narrow)
     runs = day_runs(offsets, days_met, len(CONDITIONS), graph.period_last)
     keep = monitored(graph)[runs.account] & in_scan(runs.last_day, first)
     runs = take(runs, keep)

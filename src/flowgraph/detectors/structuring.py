@@ -36,8 +36,8 @@ from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_str
                                     structuring_days, structuring_days_met, structuring_evidence)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, phi_ratio, phi_table, prepare,
-                      share_cents)
+from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, period_first, phi_ratio, phi_table,
+                      prepare, share_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
@@ -120,11 +120,13 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     low_cents, ratio = memo(graph, ("band", rules, params.band_low),
                             lambda: (share_cents(params.band_low, phi_cents), phi_ratio(amount_cents, phi_cents)))
     g = graph.arrays
-    # runs are traced from the first day of the data: a scan's first day cuts none
-    tests = (last, params.window_days, params.min_band, params.min_share, params.sigma_max, n_chunks())
+    # runs are traced from the first day of the scan's first month, where any run that
+    # reaches the scan starts: a scan's first day cuts none
+    start = period_first(graph, first)
+    tests = (start, last, params.window_days, params.min_band, params.min_share, params.sigma_max, n_chunks())
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
     # what the kernels count does not depend on the share or σ limit (the tolerance band's run is narrowed)
-    key, bounds = (last, params.window_days, params.min_band, params.band_low, rules), (params.min_share,
+    key, bounds = (start, last, params.window_days, params.min_band, params.band_low, rules), (params.min_share,
                                                                                          -params.sigma_max)
 
     def narrow(held):
