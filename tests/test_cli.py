@@ -93,3 +93,31 @@ def test_simulate_seven_day_week_in_usd(tmp_path):
     patterns = pd.read_parquet(out / "patterns.parquet")
     assert set(patterns.loc[patterns["behaviour"] != "lookalike", "currency"]) == {"USD"}
     assert main([*args, "--week", "lunar"]) == 2
+
+
+def test_a_banks_channel_codes_are_read_through_channel_map_in_a_file_and_a_store(tmp_path, capsys):
+    # a GBK export whose channel column holds the bank's own codes (网银 = online banking)
+    src = tmp_path / "gbk.csv"
+    src.write_bytes(("txn_id,timestamp,src_account,dst_account,amount,currency,channel\n"
+                     "t1,2027-01-04 09:00,张三,李四,100.00,CNY,网银\n"
+                     "t2,2027-01-04 10:00,,李四,200.00,CNY, atm \n"
+                     "t3,2027-01-05 09:00,李四,王五,300.00,USD,SWIFT\n").encode("gbk"))
+    read = ["--encoding", "gb18030"]
+    mapped = read + ["--channel-map", "网银=transfer", "--channel-map", "ATM=Cash", "--channel-map", "swift=cross_border"]
+    # unmapped: every row set aside, the message names the option that fixes it
+    assert main(["ingest", str(src), "--into", str(tmp_path / "bad"), *read]) == 3
+    err = capsys.readouterr().err
+    assert "UNKNOWN_CHANNEL" in err and "--channel-map" in err
+    # a map onto no channel of flowgraph's is a usage error naming the option
+    assert main(["ingest", str(src), "--into", str(tmp_path / "bad"), *read, "--channel-map", "网银=wire"]) == 2
+    assert "--channel-map" in capsys.readouterr().err
+    for how in (["--into", str(tmp_path / "store")], ["--out", str(tmp_path / "file")]):
+        assert main(["ingest", str(src), *how, *mapped]) == 0
+        assert "3 accepted, 0 rejected" in capsys.readouterr().out
+    from flowgraph.txstore import TransactionStore
+
+    stored = TransactionStore(tmp_path / "store").read_days("2027-01-04", "2027-01-05").to_pandas()
+    from_file = pd.read_parquet(tmp_path / "file" / "transactions.parquet")
+    for table in (stored, from_file):
+        channels = dict(zip(table["txn_id"].astype(str), table["channel"].astype(str)))
+        assert channels == {"t1": "transfer", "t2": "cash", "t3": "cross_border"}

@@ -14,6 +14,7 @@ import click
 import pandas as pd
 
 from .calendar import BusinessCalendar
+from .config import CHANNELS
 from .deid import load_key
 from .desk.casefile import write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue
@@ -46,6 +47,18 @@ def _parse_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return mapping or None
 
 
+def _parse_channel_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """--channel-map YOURS=CHANNEL pairs: a bank's channel codes read as flowgraph's channels."""
+    mapping = {}
+    for pair in pairs:
+        code, _, channel = pair.rpartition("=")
+        if not code.strip() or channel.strip().lower() not in CHANNELS:
+            raise click.BadParameter(f"{pair!r}: write YOURS=CHANNEL with CHANNEL one of {', '.join(CHANNELS)}, "
+                                     "e.g. --channel-map ATM=cash", param_hint="--channel-map")
+        mapping[code.strip()] = channel.strip().lower()
+    return mapping or None
+
+
 def _input_options(command):
     """The options that say how to read INPUT, shared by ingest and scan."""
     options = [
@@ -55,6 +68,9 @@ def _input_options(command):
                      help="Exchange-rate table (date, currency, cny_per_unit, usd_per_unit)."),
         click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS",
                      help="Rename a column, e.g. --map txn_id=TransactionID (repeatable)."),
+        click.option("--channel-map", "channel_map", multiple=True, metavar="YOURS=CHANNEL",
+                     help=f"Read your channel code as one of {', '.join(CHANNELS)}, e.g. --channel-map "
+                          "ATM=cash (repeatable; codes compare ignoring case and surrounding spaces)."),
         click.option("--timestamp-format", help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M' "
                                                 "(also AMLSim's tran_timestamp) [default: ISO 8601]."),
         click.option("--delimiter", help="CSV delimiter: one character or comma, semicolon, tab, pipe "
@@ -71,14 +87,15 @@ def _input_options(command):
     return command
 
 
-def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, accounts, mapping, timestamp_format,
-                delimiter, encoding, amlsim_start, amlsim_step_unit, rates=None) -> Dataset:
+def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, accounts, mapping, channel_map,
+                timestamp_format, delimiter, encoding, amlsim_start, amlsim_step_unit, rates=None) -> Dataset:
     """Read and validate INPUT under the configuration: amounts that name no currency are
     in its rule set's home currency, AMLSim steps count its calendar's business days; the
     validation reports go to stdout, an assumed currency also to stderr. ``rates`` (the
     --rates path) was read into ``rate_table`` already."""
     dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts, rates=rate_table,
-                           timestamp_format=timestamp_format, amlsim_start=amlsim_start,
+                           timestamp_format=timestamp_format, channel_map=_parse_channel_map(channel_map),
+                           amlsim_start=amlsim_start,
                            amlsim_step_unit=amlsim_step_unit, encoding=parse_encoding(encoding),
                            delimiter=parse_delimiter(delimiter), home_currency=config.rules.home_currency,
                            calendar=config.calendar())
@@ -182,7 +199,8 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
         if streams(input_path, mapping, encoding, delimiter):
             summary, reports = ingest_file(
                 store, input_path, columns=mapping, accounts=input_options["accounts"], rates=rates,
-                timestamp_format=input_options["timestamp_format"], encoding=encoding, delimiter=delimiter,
+                timestamp_format=input_options["timestamp_format"],
+                channel_map=_parse_channel_map(input_options["channel_map"]), encoding=encoding, delimiter=delimiter,
                 home_currency=config.rules.home_currency, batch_rows=batch_rows)
             _print_reports(reports, config)
             _ingest_into(store, reports, input_path, summary)

@@ -108,7 +108,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "AMOUNT_TOO_LARGE": ("amount", "the amount exceeds 10 trillion yuan once converted: check for a typing or unit error"),
     "UNKNOWN_CURRENCY": ("currency", "add this currency to the rate table (--rates FILE) or correct the code"),
     "NO_RATE_FOR_DATE": ("currency", "add a rate dated on or before the transaction to the rate table"),
-    "UNKNOWN_CHANNEL": ("channel", f"use one of {list(CHANNELS)}, or map your codes with channel_map"),
+    "UNKNOWN_CHANNEL": ("channel", f"use one of {list(CHANNELS)}, or map your codes with --channel-map "
+                                    "YOURS=CHANNEL (channel_map in Python)"),
     "NO_PARTIES": ("src_account/dst_account", "at least one side must name an account"),
     # accounts table
     "MISSING_ACCOUNT_ID": ("account_id", "give every account row an account id"),
