@@ -108,9 +108,10 @@ def test_a_banks_channel_codes_are_read_through_channel_map_in_a_file_and_a_stor
     assert main(["ingest", str(src), "--into", str(tmp_path / "bad"), *read]) == 3
     err = capsys.readouterr().err
     assert "UNKNOWN_CHANNEL" in err and "--channel-map" in err
-    # a map onto no channel of flowgraph's is a usage error naming the option
-    assert main(["ingest", str(src), "--into", str(tmp_path / "bad"), *read, "--channel-map", "网银=wire"]) == 2
+    # a map onto no channel of flowgraph's is a usage error naming the option, before a store is made
+    assert main(["ingest", str(src), "--into", str(tmp_path / "bad2"), *read, "--channel-map", "网银=wire"]) == 2
     assert "--channel-map" in capsys.readouterr().err
+    assert not (tmp_path / "bad2").exists()
     for how in (["--into", str(tmp_path / "store")], ["--out", str(tmp_path / "file")]):
         assert main(["ingest", str(src), *how, *mapped]) == 0
         assert "3 accepted, 0 rejected" in capsys.readouterr().out

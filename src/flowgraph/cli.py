@@ -47,14 +47,15 @@ def _parse_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return mapping or None
 
 
-def _parse_channel_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    """--channel-map YOURS=CHANNEL pairs: a bank's channel codes read as flowgraph's channels."""
+def _parse_channel_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """--channel-map YOURS=CHANNEL pairs: a bank's channel codes read as flowgraph's channels
+    (a click callback: a wrong pair is a usage error before anything is read or created)."""
     mapping = {}
     for pair in pairs:
         code, _, channel = pair.rpartition("=")
         if not code.strip() or channel.strip().lower() not in CHANNELS:
             raise click.BadParameter(f"{pair!r}: write YOURS=CHANNEL with CHANNEL one of {', '.join(CHANNELS)}, "
-                                     "e.g. --channel-map ATM=cash", param_hint="--channel-map")
+                                     "e.g. --channel-map ATM=cash", ctx=ctx, param=param)
         mapping[code.strip()] = channel.strip().lower()
     return mapping or None
 
@@ -69,6 +70,7 @@ def _input_options(command):
         click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS",
                      help="Rename a column, e.g. --map txn_id=TransactionID (repeatable)."),
         click.option("--channel-map", "channel_map", multiple=True, metavar="YOURS=CHANNEL",
+                     callback=_parse_channel_map,
                      help=f"Read your channel code as one of {', '.join(CHANNELS)}, e.g. --channel-map "
                           "ATM=cash (repeatable; codes compare ignoring case and surrounding spaces)."),
         click.option("--timestamp-format", help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M' "
@@ -94,8 +96,7 @@ def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, acc
     validation reports go to stdout, an assumed currency also to stderr. ``rates`` (the
     --rates path) was read into ``rate_table`` already."""
     dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts, rates=rate_table,
-                           timestamp_format=timestamp_format, channel_map=_parse_channel_map(channel_map),
-                           amlsim_start=amlsim_start,
+                           timestamp_format=timestamp_format, channel_map=channel_map, amlsim_start=amlsim_start,
                            amlsim_step_unit=amlsim_step_unit, encoding=parse_encoding(encoding),
                            delimiter=parse_delimiter(delimiter), home_currency=config.rules.home_currency,
                            calendar=config.calendar())
@@ -199,8 +200,8 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
         if streams(input_path, mapping, encoding, delimiter):
             summary, reports = ingest_file(
                 store, input_path, columns=mapping, accounts=input_options["accounts"], rates=rates,
-                timestamp_format=input_options["timestamp_format"],
-                channel_map=_parse_channel_map(input_options["channel_map"]), encoding=encoding, delimiter=delimiter,
+                timestamp_format=input_options["timestamp_format"], channel_map=input_options["channel_map"],
+                encoding=encoding, delimiter=delimiter,
                 home_currency=config.rules.home_currency, batch_rows=batch_rows)
             _print_reports(reports, config)
             _ingest_into(store, reports, input_path, summary)

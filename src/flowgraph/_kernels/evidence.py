@@ -6,7 +6,7 @@ array (evidence edges) or a NamedTuple of equally long arrays (named columns, e.
 qualifying days of :mod:`flowgraph._kernels.runs`). :func:`count_then_fill` runs a pass
 twice around the prefix sum — the one place that driver lives — and :func:`window_range`
 finds an account's edges on a run of business days by binary search in its time-ordered
-CSR segment.
+CSR segment (:func:`window_edges`: both sides, for the windows of a range of days).
 """
 
 from __future__ import annotations
@@ -71,3 +71,13 @@ def window_range(a, lo_day, hi_day, indptr, edges, day):
         else:
             j1 = mid
     return start, j0
+
+
+@jit
+def window_edges(g, a, first_day, last_day, window_days):
+    """Positions ``i0, i1, o0, o1`` such that ``g.in_edges[i0:i1]`` and ``g.out_edges[o0:o1]``
+    are account ``a``'s edges that the trailing window of some day ``first_day .. last_day``
+    holds (business days ``first_day - window_days + 1 .. last_day``)."""
+    i0, i1 = window_range(a, first_day - window_days + 1, last_day, g.in_indptr, g.in_edges, g.day)
+    o0, o1 = window_range(a, first_day - window_days + 1, last_day, g.out_indptr, g.out_edges, g.day)
+    return i0, i1, o0, o1

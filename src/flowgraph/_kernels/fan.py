@@ -30,7 +30,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
-from .evidence import count_then_fill, window_range
+from .evidence import count_then_fill, window_edges, window_range
 from .runs import chunk_bounds
 
 N_CONDITIONS = 4
@@ -131,8 +131,7 @@ def _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_c
     in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
     amount_home, amount_cents, cust = g.amount_home, g.amount_home_cents, g.customer
     # only the edges some evaluated day's window holds
-    i0, i1 = window_range(a, first_day - window_days + 1, last_day, g.in_indptr, in_edges, day)
-    o0, o1 = window_range(a, first_day - window_days + 1, last_day, g.out_indptr, out_edges, day)
+    i0, i1, o0, o1 = window_edges(g, a, first_day, last_day, window_days)
     if i0 == i1 and o0 == o1:
         return 0
     own = cust[a]

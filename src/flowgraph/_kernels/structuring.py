@@ -32,7 +32,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
-from .evidence import count_then_fill, window_range
+from .evidence import count_then_fill, window_edges, window_range
 from .fan import window_end_days
 from .runs import chunk_bounds
 
@@ -139,8 +139,7 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, day, channel = g.in_edges, g.out_edges, g.src, g.day, g.channel
     # only the edges some evaluated day's window holds
-    i0, i1 = window_range(a, first_day - window_days + 1, last_day, g.in_indptr, in_edges, day)
-    o0, o1 = window_range(a, first_day - window_days + 1, last_day, g.out_indptr, out_edges, day)
+    i0, i1, o0, o1 = window_edges(g, a, first_day, last_day, window_days)
     if i0 == i1 and o0 == o1:
         return 0
     n_band = np.zeros(N_CHANNELS, np.int64)
@@ -263,8 +262,7 @@ def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cent
     in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
     n_series = len(series_phi_cents)
     # only the edges some evaluated day's window holds
-    in0, in1 = window_range(a, first_day - window_days + 1, last_day, g.in_indptr, in_edges, day)
-    out0, out1 = window_range(a, first_day - window_days + 1, last_day, g.out_indptr, out_edges, day)
+    in0, in1, out0, out1 = window_edges(g, a, first_day, last_day, window_days)
     # a band day holds at least two transactions of its series: an account with fewer than
     # 2 * min_band in every series and direction has no qualifying window
     n_of_row = np.zeros(2 * n_series, np.int64)
