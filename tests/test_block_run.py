@@ -8,6 +8,7 @@ import dataclasses
 import json
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -84,6 +85,40 @@ def test_a_run_killed_after_a_block_resumes_after_it(store, single, key_file, tm
     # the same blocks cut another way are another run, not a resume
     other = block_scan(store.root, out, block_days=BLOCK_DAYS + 1, key_file=key_file, progress=False)
     assert not other.manifest["resumed"] and other.run_id != result.run_id
+
+
+def test_a_block_is_committed_while_the_next_is_scanned_and_a_failed_commit_stops_the_run(store, key_file, tmp_path,
+                                                                                        monkeypatch):
+    """Block i is committed on a thread while block i + 1 is scanned (block 0's commit here
+    waits until block 1's scan has begun: one after the other, it would wait in vain); a
+    commit that fails ends the run with its error (not lost on the thread), the blocks
+    before it stay committed, and the same command resumes from there."""
+    real_commit, real_scan = flowgraph.block_run.BlockRun.commit, flowgraph.dask_scan.scan_block
+    scanned, second_begun, failed = [], threading.Event(), []
+
+    def scan(root, config, first, last, rates=None):
+        scanned.append(first)
+        if len(scanned) == 2:
+            second_begun.set()
+        return real_scan(root, config, first, last, rates)
+
+    def commit(run, i, hits, files):
+        if i == 0 and not failed:
+            assert second_begun.wait(timeout=60), "block 0 was committed before block 1 was scanned"
+        if i == 1 and not failed:
+            failed.append(i)
+            raise OSError(28, "No space left on device")
+        real_commit(run, i, hits, files)
+
+    monkeypatch.setattr(flowgraph.block_run.BlockRun, "commit", commit)
+    monkeypatch.setattr(flowgraph.dask_scan, "scan_block", scan)
+    out = tmp_path / "o"
+    with pytest.raises(OSError, match="No space left"):
+        block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    with sqlite3.connect(out / "store.sqlite") as db:
+        assert [r[0] for r in db.execute("SELECT chunk FROM run_chunks ORDER BY chunk")] == [0]
+    result = block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    assert result.manifest["resumed"] and result.manifest["status"] == "complete"
 
 
 def _versions(path: Path) -> pd.DataFrame:

@@ -154,6 +154,42 @@ def test_a_correction_replaces_the_stored_version_and_marks_both_days(bank, tmp_
     assert store.ingest(_part(dataset, corrected), "again").manifest["rows_unchanged"] == 200
 
 
+def test_a_killed_scan_of_a_store_resumes_over_the_same_files_and_not_once_one_is_corrected(bank, tmp_path):
+    """A run over a store is known by the day files it read (their size and modification
+    time), not by a hash of their rows: killed after a chunk, the same command resumes it
+    and finds the hits of a scan that was never killed; once a day it reads is written
+    again (a corrected amount), the same command starts a new run."""
+    _, dataset = bank
+    store = TransactionStore.create(tmp_path / "store")
+    store.ingest(dataset, "all")
+    days = store.days()
+    config = dataclasses.replace(ScanConfig(), chunk_days=3)
+    span = dict(first_day=days[20], last_day=days[-1], progress=False)
+    fresh = run_scan(store.root, tmp_path / "fresh", config, **span)
+    assert len(fresh.hits) and fresh.manifest["data_fingerprint"].startswith("files-")
+
+    class Killed(Exception):
+        pass
+
+    def kill(chunk):
+        if chunk == 1:
+            raise Killed
+
+    for out in ("o", "o2"):
+        with pytest.raises(Killed):
+            run_scan(store.root, tmp_path / out, config, on_chunk=kill, **span)
+    resumed = run_scan(store.root, tmp_path / "o", config, **span)
+    assert resumed.manifest["resumed"]
+    pd.testing.assert_frame_equal(_hits(resumed.hits), _hits(fresh.hits))
+    table = dataset.transactions.table
+    corrected = table.copy()
+    row = table.index[table["timestamp"].dt.strftime("%Y-%m-%d") == days[-3]][0]
+    corrected.loc[row, "amount"] += 1
+    assert store.ingest(_part(dataset, corrected), "correction").manifest["rows_replaced"] == 1
+    again = run_scan(store.root, tmp_path / "o2", config, **span)
+    assert not again.manifest["resumed"]
+
+
 def test_a_killed_ingest_is_completed_by_the_next(bank, tmp_path):
     _, dataset = bank
     table = dataset.transactions.table.iloc[:3000]

@@ -73,13 +73,8 @@ def store_files_fingerprint(txstore: TransactionStore, last_day: str) -> tuple[s
     later = [d for d in stored if d > last_day][:1]
     days = [d for d in stored if d <= last_day] + later
     files = txstore.day_files(days[0], days[-1])
-    digest = hashlib.blake2b(digest_size=16)
-    n_rows = 0
-    for f in files:
-        stat = f.stat()
-        digest.update(f"{f.parent.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        n_rows += pq.read_metadata(f).num_rows
-    return f"files-{n_rows}-{digest.hexdigest()}", n_rows, days[0], days[-1]
+    n_rows = sum(pq.read_metadata(f).num_rows for f in files)
+    return f"files-{n_rows}-{txstore.files_digest(files)}", n_rows, days[0], days[-1]
 
 
 @dataclass

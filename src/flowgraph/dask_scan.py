@@ -47,6 +47,7 @@ import ctypes
 import functools
 import hashlib
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,7 @@ def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: st
     read straight from the store on the worker that runs this (one Dask task), amounts
     converted with ``rates`` (default: the configuration's)."""
     window = store_window(TransactionStore.open(store_root, "the store"), config, first_day=first_day,
-                          last_day=last_day, rates=rates, fingerprint_columns=False)  # the run hashes files
+                          last_day=last_day, rates=rates)
     files = {f.parent.name.removeprefix("day="): (pq.read_metadata(f).num_rows, _file_digest(f))
              for f in window.files}
     days = window.graph.business_days
@@ -181,19 +182,38 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
                 with contextlib.ExitStack() as bulk:
                     with clock("store"):  # into a (nearly) empty store: the lookup indexes built once
                         bulk.enter_context(store.bulk_insert(None))
+                    # a block is committed on a thread while the next one is scanned (its load
+                    # and graph are mostly on one core); the thread waits for every commit, even
+                    # when a block fails, so nothing half-done is left behind
+                    committer = bulk.enter_context(ThreadPoolExecutor(max_workers=1))
+                    committing = None
                     for i, result in _run_blocks(client, str(Path(txstore).resolve()), config, blocks, todo,
                                                  retries, progress, on_block, rates, clock):
-                        with clock("store"):
-                            run.commit(i, result.scanned, result.files)
+                        _committed(committing, client)
+                        committing = committer.submit(_commit_block, run, i, result, clock)
                         del result
-                        if client is None:
-                            _give_back_memory()
+                    _committed(committing, client)
                     with clock("store"):
                         bulk.close()
             keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
             return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path)
     finally:
         store.close()
+
+
+def _commit_block(run: BlockRun, i: int, result: BlockResult, clock: Stopwatch) -> None:
+    """Commit block ``i`` of ``run`` (on the committing thread)."""
+    with clock("store"):
+        run.commit(i, result.scanned, result.files)
+
+
+def _committed(committing: Future | None, client) -> None:
+    """Wait for the block being committed (raising its error), then give its memory back."""
+    if committing is None:
+        return
+    committing.result()
+    if client is None:
+        _give_back_memory()
 
 
 def block_scan(txstore: str | Path, out: str | Path, config: ScanConfig | None = None, **options) -> ScanResult:

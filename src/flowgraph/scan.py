@@ -349,17 +349,24 @@ class StoreWindow:
     files: list
     mode: str
 
+    def fingerprint(self) -> str:
+        """What a run over this window is known by (a killed run resumes only over the same
+        data): the rows it read and a digest of the partition files (day, size and
+        modification time, :meth:`TransactionStore.files_digest`), as a scan in blocks is
+        known (:func:`flowgraph.block_run.store_files_fingerprint`): no hash of the rows."""
+        return f"files-{self.graph.n_edges}-{TransactionStore.files_digest(self.files)}"
+
 
 def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None = None,
                  clock: "Stopwatch | None" = None, first_day: str | None = None,
-                 last_day: str | None = None, rates: RateTable | None = None,
-                 fingerprint_columns: bool = True) -> StoreWindow:
+                 last_day: str | None = None, rates: RateTable | None = None) -> StoreWindow:
     """Read from ``store`` only the days a scan of ``as_of``, or of the range ``first_day``
     .. ``last_day`` (default: every stored day), needs, and find its hits: the same hits as
     a scan of the whole history (amounts converted with ``rates``, default the configuration's).
     Once the graph is built, the window's table keeps only the columns the graph keeps
-    (``TransactionGraph.transactions``) and, if ``fingerprint_columns``, those
-    :func:`data_fingerprint` hashes: the rest is let go before the detectors run.
+    (``TransactionGraph.transactions``): the rest is let go before the detectors run (a
+    run over a store is known by its files, :meth:`StoreWindow.fingerprint`, not by a hash
+    of their rows).
 
     A first read takes ``2 L + 1`` business days before the earliest first day a hit
     reaching the scan can have (L = :func:`lookback_days`): the first business day of the
@@ -406,8 +413,7 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
             graph = build_graph(dataset.transactions.table, dataset.accounts.table if len(dataset.accounts.table)
                                 else None, calendar, config.rules.home_currency, config.rules.foreign_currency, rates)
             table = dataset.transactions.table
-            kept = [c for c in table.columns if c in graph.transactions.columns
-                    or (fingerprint_columns and c in FINGERPRINT_COLUMNS)]
+            kept = [c for c in table.columns if c in graph.transactions.columns]
             dataset.transactions.table = table[kept]
             del table
         days = (graph.day_index(scan_first), graph.day_index(scan_last))
@@ -654,9 +660,9 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         first, last, mode = _scan_days(graph, as_of, first_day, last_day)
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
-    scanned, window = None if window is None else window.scanned, None
     with clock("fingerprint"):
-        fingerprint = data_fingerprint(table)
+        fingerprint = data_fingerprint(table) if window is None else window.fingerprint()
+    scanned, window = None if window is None else window.scanned, None
     if release_input or not given:
         # from here on the scan reads the graph, which keeps the few columns it needs (not
         # copied): the table's other columns (account ids, times, ...) are let go
