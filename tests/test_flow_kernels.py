@@ -20,6 +20,7 @@ from flowgraph._kernels.flows import (
     longest_chains,
     ppm,
     successors,
+    within_hop,
 )
 from flowgraph.calendar import BusinessCalendar
 
@@ -62,6 +63,23 @@ def test_links_match_reference(edges, unit, hop_days, share, tolerance, floor, m
     got = sorted(zip(links.in_edge.tolist(), links.out_edge.tolist()))
     assert got == links_reference(g, g.window_day(unit), g.n_edges, hop_days, share, tolerance,
                                   [floor] * g.n_accounts, max_links)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=30), st.sampled_from(["business", "calendar"]), st.integers(0, 4),
+       st.integers(0, 5), st.sampled_from([0.0, 0.9]), st.sampled_from([0, 9_000]), st.integers(1, 3))
+def test_links_within_a_shorter_hop_are_a_filter_of_a_longer_hops(edges, unit, hop_days, more, share, floor,
+                                                                  max_links):
+    """What a scan does when chains (hop 3) and cycles (hop 9) ask for the same links: the
+    longer hop's set, filtered, is the shorter hop's set, row for row, and the reference's."""
+    g = make_graph(edges)
+    short = kernel_links(g, unit, hop_days, share, 0.1, floor, max_links)
+    filtered = within_hop(kernel_links(g, unit, hop_days + more, share, 0.1, floor, max_links), g.window_day(unit),
+                          hop_days)
+    assert filtered.in_edge.tolist() == short.in_edge.tolist()
+    assert filtered.out_edge.tolist() == short.out_edge.tolist()
+    assert sorted(zip(filtered.in_edge.tolist(), filtered.out_edge.tolist())) == links_reference(
+        g, g.window_day(unit), g.n_edges, hop_days, share, 0.1, [floor] * g.n_accounts, max_links)
 
 
 @settings(max_examples=100, deadline=None)

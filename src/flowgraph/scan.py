@@ -55,6 +55,7 @@ from .desk.evidence import keep_case_transactions
 from .detectors import REGISTRY, disabled_detectors
 from .detectors._common import forget
 from .detectors._params import MAX_WINDOW_DAYS, Interval
+from .detectors.flows import plan_links
 from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
@@ -182,6 +183,7 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
     (:func:`~flowgraph.detectors.pass_through.member_runs`): stored chains made of them are
     recomputed.
     """
+    plan_links(graph, param_versions(config))  # a shorter hop's forwarding links filter a longer one's
     # two detectors at a time: one's Python (hit tables) runs while the other's kernels,
     # which let go of the GIL, run; the results are put together in registry order
     with ThreadPoolExecutor(max_workers=DETECTOR_THREADS) as pool:
@@ -316,12 +318,18 @@ def lookback_days(config: ScanConfig) -> int:
     A hit's run of qualifying days can reach further back than that (runs are traced from
     the first day of the data, and a hit's id is fixed by its run's first day), so a scan
     of a store reads more only where a run needs it (:func:`store_window`)."""
-    band = config.model.tolerance_band
     days = [0]
-    for params in config.detector_params.values():
-        for version in (params, params.relaxed(band) if band > 0 else params):
-            days += [int(getattr(version, f)) for f in day_fields(type(version))]
+    for version in param_versions(config):
+        days += [int(getattr(version, f)) for f in day_fields(type(version))]
     return max(days)
+
+
+def param_versions(config: ScanConfig) -> list:
+    """Every detector's parameters a scan runs: the strict ones and, with a tolerance band,
+    the relaxed ones (:func:`_detector_hits`)."""
+    band = config.model.tolerance_band
+    return [version for params in config.detector_params.values()
+            for version in ((params, params.relaxed(band)) if band > 0 else (params,))]
 
 
 def day_fields(params_type: type) -> tuple[str, ...]:

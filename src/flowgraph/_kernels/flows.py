@@ -199,6 +199,17 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
                            floor_cents, max_links, n_chunks, make_out=links_out)
 
 
+def within_hop(links: Links, wday: np.ndarray, hop_days: int) -> Links:
+    """The links of a set found with a longer hop that are at most ``hop_days`` window days
+    apart, in the set's order: exactly the set :func:`forwarding_links` finds with
+    ``hop_days`` and the same other parameters. Per in-edge, the out-edges a link may use
+    are scanned in id (time) order, so those within the shorter hop come first: the
+    earliest ``max_links`` of them are the first ``max_links`` of the longer hop's
+    candidates whenever there are that many, and all of them otherwise."""
+    keep = wday[links.out_edge] - wday[links.in_edge] <= hop_days
+    return Links(links.in_edge[keep], links.out_edge[keep])
+
+
 def successors(links: Links, n_edges: int) -> tuple[np.ndarray, np.ndarray]:
     """Links grouped by in-edge: edge ``e``'s successors (ascending) are
     ``next_edge[indptr[e]:indptr[e + 1]]``."""

@@ -54,6 +54,11 @@ class ChainParams(LinkParams):
         **LINK_CONSTRAINTS,
     }
 
+    @property
+    def link_hop_days(self) -> int:
+        """Links are followed hop by hop: each at most ``hop_days`` apart."""
+        return self.hop_days
+
 
 def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitTable:
     """Forwarding-chain hits whose last hop is in the scan range or after its first day
@@ -74,7 +79,7 @@ def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitT
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    n_edges, links, _ = graph_links(graph, rules, last, params, params.hop_days)
+    n_edges, links, _ = graph_links(graph, rules, last, params)
     hops, next_edge = longest_chains(*successors(links, n_edges))
     roots = np.setdiff1d(links.in_edge, links.out_edge)  # nobody forwarded this money to its payer
     roots = roots[(hops[roots] >= params.min_hops) & monitored(graph)[graph.dst[roots]]]

@@ -78,7 +78,7 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    n_edges, links, floor = graph_links(graph, rules, last, params, params.window_days - 1)
+    n_edges, links, floor = graph_links(graph, rules, last, params)
     src, dst = graph.src[:n_edges], graph.dst[:n_edges]
     sender = np.maximum(src, 0)
     # a cycle starts with a material transfer from a monitored account to another account

@@ -61,6 +61,7 @@ import numpy as np
 from .._kernels.flows import (
     forwarding_links,
     ppm,
+    within_hop,
 )
 from ..graph import WINDOW_UNITS
 from ._common import (
@@ -82,29 +83,55 @@ def floor_cents(graph, rules, fraction: float) -> np.ndarray:
     return share_cents(fraction, cents(transfer_threshold(graph, rules)))
 
 
-def graph_links(graph, rules, last: int, params, hop_days: int):
+def graph_links(graph, rules, last: int, params: "LinkParams"):
     """Forwarding links among the edges up to business day ``last`` for ``params``
     (``window_unit``, ``min_forward_share``, ``forward_tolerance``, ``min_amount_fraction``,
-    ``max_links_per_edge``) and each account's materiality floor (int cents). The links
-    are found once per graph and link parameters (:func:`memo`): cycles and scatter-gather
-    with the same window share them.
+    ``max_links_per_edge``, at most ``params.link_hop_days`` apart) and each account's
+    materiality floor (int cents). The links are found once per graph and link parameters
+    (:func:`memo`): cycles and scatter-gather with the same window share them, and a
+    detector whose hops are shorter (forwarding chains) filters the longer set
+    :func:`plan_links` announced (:func:`~flowgraph._kernels.flows.within_hop`: exact, the
+    earliest links within a shorter hop are the first of those within a longer one).
 
     Returns
     -------
     n_edges, links, floor_cents
     """
     floor = floor_cents(graph, rules, params.min_amount_fraction)
-    key = ("forwarding_links", rules, last, hop_days, params.window_unit, params.min_forward_share,
-           params.forward_tolerance, params.min_amount_fraction, params.max_links_per_edge)
+    fields = _link_fields(params)
+    hop_days = params.link_hop_days
+    longest = max(hop_days, memo(graph, ("link_hops",), dict).get(fields, 0))
+    key = ("forwarding_links", rules, last, longest, *fields)
 
     def find():
         n_edges = int(graph.day_indptr[last + 1])
-        _, links = forwarding_links(graph.arrays, graph.window_day(params.window_unit), n_edges, hop_days,
+        _, links = forwarding_links(graph.arrays, graph.window_day(params.window_unit), n_edges, longest,
                                     ppm(params.min_forward_share), ppm(params.forward_tolerance), floor,
                                     params.max_links_per_edge, n_chunks())
         return n_edges, links
 
-    return (*memo(graph, key, find), floor)
+    n_edges, links = memo(graph, key, find)
+    if longest > hop_days:
+        links = memo(graph, (*key, hop_days),
+                     lambda: within_hop(links, graph.window_day(params.window_unit), hop_days))
+    return n_edges, links, floor
+
+
+def plan_links(graph, params_versions) -> None:
+    """Announce to :func:`graph_links` the longest hop any of ``params_versions`` (every
+    detector's parameters a scan will run, strict and tolerance-band) asks of one set of
+    link parameters: the set is then found once, at that hop, whichever detector asks first."""
+    planned = memo(graph, ("link_hops",), dict)
+    for params in params_versions:
+        if isinstance(params, LinkParams):
+            fields = _link_fields(params)
+            planned[fields] = max(planned.get(fields, 0), params.link_hop_days)
+
+
+def _link_fields(params: "LinkParams") -> tuple:
+    """What a set of forwarding links depends on besides the graph, the last day and the hop."""
+    return (params.rule_set, params.window_unit, params.min_forward_share, params.forward_tolerance,
+            params.min_amount_fraction, params.max_links_per_edge)
 
 
 def in_cum_cents(graph) -> np.ndarray:
@@ -177,6 +204,13 @@ class LinkParams:
 
     def __post_init__(self) -> None:
         validate_params(self)
+
+    @property
+    def link_hop_days(self) -> int:
+        """The most window days between the two edges of a link the detector follows: a
+        window of ``window_days`` holds hops up to ``window_days - 1`` apart (forwarding
+        chains: ``hop_days``)."""
+        return self.window_days - 1
 
     def relaxed(self, band: float):
         """The tolerance band's version (004 ch.2 §4): the forwarded share and the

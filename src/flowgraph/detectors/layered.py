@@ -152,7 +152,7 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    n_edges, links, floor = graph_links(graph, rules, last, params, params.window_days - 1)
+    n_edges, links, floor = graph_links(graph, rules, last, params)
     wday = graph.window_day(params.window_unit).astype(np.int64)
     order = np.lexsort((links.in_edge, links.out_edge))  # edge ids are in time order: by window day too
     in_edge, out_edge = links.in_edge[order], links.out_edge[order]

@@ -173,7 +173,7 @@ def detect_scatter(graph, params: ScatterParams = ScatterParams(), days=None) ->
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    _, links, _ = graph_links(graph, rules, last, params, params.window_days - 1)
+    _, links, _ = graph_links(graph, rules, last, params)
     wday = graph.window_day(params.window_unit)
     payer = graph.src[links.in_edge].astype(np.int64)
     hub = graph.dst[links.in_edge].astype(np.int64)
