@@ -35,9 +35,16 @@ read the store and only the driver writes (run store, exports), so a task run tw
 changes nothing.
 
 **Data fingerprint.** The run records a fingerprint of the store's day files it may read
-(:func:`flowgraph.block_run.store_files_fingerprint`), not of the rows as a single-process
-scan does: the two are separate runs in the run store (each resumes only itself); their
-hits and alerts are the same. A killed run resumes after its last committed block.
+(:func:`flowgraph.block_run.store_files_fingerprint`), not of their rows; a scan of a store
+in one window is known by the files of that window (:meth:`flowgraph.scan.StoreWindow.fingerprint`):
+the two are separate runs in the run store (each resumes only itself); their hits and
+alerts are the same. A killed run resumes after its last committed block.
+
+**Committing while the next block runs.** The driver commits block ``i`` on a thread while
+block ``i + 1`` is scanned (in this process, or waited for from the cluster): a block's
+graph and most of its Python run on one core, the commit (SQLite, which lets go of the GIL)
+on the other. Block ``i + 1`` is committed only once block ``i`` is; a failed commit ends
+the run with its error, every block before it committed.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ from .txstore import TransactionStore, is_store
 class Stopwatch:
     """Wall time per stage of a scan, recorded in its manifest (``timings_s``). Stages may
     overlap: into a store with no other run of the configuration, the hits are committed
-    on a thread while the alerts are built."""
+    on a thread while the alerts are built, and a scan in blocks commits a block while the
+    next one is scanned."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
