@@ -197,6 +197,27 @@ def test_case_transactions_read_back_leave_busy_subjects_to_their_evidence(store
     pd.testing.assert_frame_equal(kept["blocks"], kept["one"], check_dtype=False)
 
 
+def test_case_files_read_back_in_many_parts_on_threads_are_those_of_one_read(store, key_file, tmp_path, monkeypatch):
+    """Case transactions are read back from the store in parts of days, two parts at a
+    time on threads: cut into parts of 2 calendar days (about twenty, the run's raised
+    alerts spanning the whole range), the case files hold the same rows in the same
+    order as with one read of every day."""
+    import pyarrow.parquet as pq
+
+    from flowgraph.desk import evidence
+
+    files = {}
+    for days in (400, 2):
+        monkeypatch.setattr(evidence, "READ_DAYS_AT_ONCE", days)
+        out = tmp_path / str(days)
+        block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+        files[days] = {kind: pq.read_table(next((out / "store.sqlite.cases").glob(f"{kind}-*.parquet")))
+                       for kind in ("transactions", "accounts")}
+    assert files[2]["transactions"].num_rows > 500 and files[2]["accounts"].num_rows > 100
+    for kind in ("transactions", "accounts"):
+        assert files[2][kind].equals(files[400][kind]), kind
+
+
 def test_large_value_evidence_stays_in_the_transaction_store(bank, single, key_file, tmp_path):
     """A scan of a transaction store copies no large-value evidence beside its run store
     (at bank scale a large share of all transactions: one account's daily large-value hit

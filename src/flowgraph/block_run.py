@@ -19,7 +19,8 @@ for a T+1 scan), stored, and its hits and alerts de-identified and appended to t
 exports. The exported hits come bucket by bucket, each bucket's in the store's order;
 the alerts highest score first, ties by id (they are few beside the hits). Case
 transactions are then read back from the transaction store once for all raised alerts
-(large-value evidence is left there, :mod:`flowgraph.desk.evidence`).
+(large-value evidence is left there, :mod:`flowgraph.desk.evidence`), on a thread while
+the large-value cross-check reads the run store.
 
 **Resuming.** The run is known by a fingerprint of the store's day files it may read
 (:func:`store_files_fingerprint`: name, size and modification time, so it costs no read
@@ -36,6 +37,7 @@ import hashlib
 import json
 import math
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -48,9 +50,20 @@ import pyarrow.parquet as pq
 
 from ._files import write_atomically
 from .alerts import build_alerts
+from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
-from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _covered_stored, _isin, _large_value_cross_check,
-                   _stale_chains, hit_counts, run_manifest)
+from .scan import (
+    ScannedHits,
+    ScanResult,
+    Stopwatch,
+    _absorbed,
+    _covered_stored,
+    _isin,
+    _large_value_cross_check,
+    _stale_chains,
+    hit_counts,
+    run_manifest,
+)
 from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore
@@ -184,16 +197,21 @@ class BlockRun:
             alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"), ("alert_id", "ascending")]) \
                 if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
             write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
-        if keep_cases is not None:
-            with clock("case_transactions"):
-                keep_cases(store, self.run_id, _concat(case_hits, CASE_COLUMNS),
-                           _concat(case_alerts, ["hit_ids", "raised"]))
         run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
-        # hits above their ceiling are few: checked at once, reading the stored
-        # large-value evidence of their days once
-        with clock("checks"):
-            checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash,
-                                                                                _concat(above, CHECK_COLUMNS))}
+        # the case transactions read the transaction store on a thread while the checks read
+        # the run store (only this thread reads it)
+        with ThreadPoolExecutor(max_workers=1) as side:
+            cases = None
+            if keep_cases is not None:
+                wanted = raised_hits(store, _concat(case_hits, CASE_COLUMNS), _concat(case_alerts, ["hit_ids", "raised"]))
+                cases = side.submit(_timed, clock, "case_transactions", keep_cases, store, self.run_id, wanted)
+            # hits above their ceiling are few: checked at once, reading the stored
+            # large-value evidence of their days once
+            with clock("checks"):
+                checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash,
+                                                                                    _concat(above, CHECK_COLUMNS))}
+            if cases is not None:
+                cases.result()
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
                                 checks, reveal_ids, clock, counts, n_groups, n_raised, None)
@@ -212,6 +230,12 @@ class BlockRun:
         units = sorted(self.store.run_units(self.run_id) | self.store.retracted_units(self.run_id))
         n = max(1, min(len(units), math.ceil(n_hits / HITS_PER_BUCKET)))
         return [set(part) for part in np.array_split(np.array(units, dtype=object), n)] if units else []
+
+
+def _timed(clock: Stopwatch, stage: str, work: Callable, *args):
+    """``work(*args)``, its wall time recorded as ``stage`` (on whichever thread it runs)."""
+    with clock(stage):
+        return work(*args)
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

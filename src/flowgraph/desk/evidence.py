@@ -35,9 +35,11 @@ for the pictures, on the scan's own calendar.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -224,9 +226,9 @@ def _write_case_files(store, run_id: str, transactions: Iterable[pa.Table], acco
 
     write_atomically(folder / f"transactions-{stamp}.parquet", write_transactions)
     table = pa.concat_tables(accounts) if accounts else ACCOUNT_SCHEMA.empty_table()
+    # each account once, by id (as a graph lists them), however the transactions were read
     first = np.unique(table["account_id"].to_numpy(zero_copy_only=False), return_index=True)[1]
-    write_atomically(folder / f"accounts-{stamp}.parquet",
-                     lambda p: pq.write_table(table.take(pa.array(np.sort(first))), p))
+    write_atomically(folder / f"accounts-{stamp}.parquet", lambda p: pq.write_table(table.take(pa.array(first)), p))
     if in_place is not None:
         record = {"run_id": run_id, "transaction_store": str(Path(in_place).resolve())}
         write_atomically(folder / f"in-place-{stamp}.json", lambda p: p.write_text(json.dumps(record)))
@@ -234,34 +236,42 @@ def _write_case_files(store, run_id: str, transactions: Iterable[pa.Table], acco
 
 #: Calendar days of a transaction store read at a time while collecting case transactions.
 READ_DAYS_AT_ONCE = 31
+#: Reads of :data:`READ_DAYS_AT_ONCE` days filtered at once while collecting case
+#: transactions (each holds its days' transactions in memory until filtered).
+READ_THREADS = 2
 #: Calendar days before a hit's first business day that may hold its transactions (those
 #: of a weekend or a week-long holiday belong to the business day after it).
 DAYS_BEFORE_BUSINESS_DAY = 15
 
 
-def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame, alerts: pd.DataFrame,
-                                      evidence_edges: pa.Array | None = None, *, txstore, config, rates) -> int:
+def raised_hits(store, run_hits: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
+    """The hits of raised ``alerts`` (``subject, txn_ids, window_start, window_end,
+    typology``): those among ``run_hits``, then those earlier runs stored (read from
+    ``store``), for :func:`keep_case_transactions_from_store`."""
+    raised = set(h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids)
+    hits = run_hits[run_hits["hit_id"].isin(raised)]
+    earlier = raised - set(run_hits["hit_id"])
+    columns = ["subject", "txn_ids", "window_start", "window_end", "typology"]
+    frames = [hits[columns]] + ([_stored_hits(store, sorted(earlier))[columns]] if earlier else [])
+    return pd.concat(frames, ignore_index=True)
+
+
+def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, *, txstore, config, rates) -> int:
     """:func:`keep_case_transactions` for a scan of a transaction store whose graphs are
     gone (blocks run on Dask workers, or one after another): the transactions a case file
-    may show — every evidence transaction of the run's hits in raised alerts, and the
-    subjects' own transactions around their windows; large-value evidence stays in
-    ``txstore`` — are read back from ``txstore`` :data:`READ_DAYS_AT_ONCE` days at a time
-    and filtered, and a graph of each part alone (``config``'s calendar and rule set,
-    ``rates``) converts them as the scan's graph did. ``run_hits`` need only be those of
-    raised alerts; ``evidence_edges`` is not used (the ids are those of the blocks' graphs).
+    may show — every evidence transaction of the ``wanted`` hits (:func:`raised_hits`),
+    and the subjects' own transactions around their windows; large-value evidence stays
+    in ``txstore`` — are read back from ``txstore`` :data:`READ_DAYS_AT_ONCE` days at a
+    time and filtered, and a graph of each part alone (``config``'s calendar and rule set,
+    ``rates``) converts them as the scan's graph did. Of ``store`` only the path is used
+    (the case folder beside it): this may run on a thread while the store is read.
 
     Two reads, so memory holds one part of what a case file keeps, not every transaction
     of every subject over a long range: the first counts each subject's transactions in
     its interval (:func:`case_edges`: the span of its hits, :data:`CONTEXT_DAYS` business
     days wider); the second keeps the evidence and the interval transactions of the
     subjects that are not busy (at most :data:`MAX_CONTEXT_TRANSACTIONS` each) and writes
-    them as it goes."""
-    raised = set(h for ids in alerts.loc[alerts["raised"], "hit_ids"] for h in ids)
-    hits = run_hits[run_hits["hit_id"].isin(raised)]
-    earlier = raised - set(run_hits["hit_id"])
-    columns = ["subject", "txn_ids", "window_start", "window_end", "typology"]
-    frames = [hits[columns]] + ([_stored_hits(store, sorted(earlier))[columns]] if earlier else [])
-    wanted = pd.concat(frames, ignore_index=True)
+    them as it goes. :data:`READ_THREADS` parts are read and filtered at a time."""
     if wanted.empty:  # no raised alert: no case file to show
         _write_case_files(store, run_id, [], [], txstore.root)
         return 0
@@ -275,37 +285,49 @@ def keep_case_transactions_from_store(store, run_id: str, run_hits: pd.DataFrame
     first, last = starts.min() - margin, ends.max() + margin
     near = _SubjectIntervals(wanted["subject"], starts, ends, calendar.business_days(first, last + margin))
     chunks = _day_chunks(first, last)
-    counts = np.zeros(len(near.subjects), np.int64)
-    for lo, hi in chunks:
-        table = txstore.read_days(lo, hi, ["timestamp", "src_account", "dst_account"])
-        if table.num_rows:
-            (s, near_s), (d, near_d) = near.sides(table, calendar)
-            counts += np.bincount(s[near_s], minlength=len(counts)) + np.bincount(d[near_d], minlength=len(counts))
-    quiet = np.r_[counts <= MAX_CONTEXT_TRANSACTIONS, False]  # the extra slot: not a subject
+
+    def count(days: tuple[str, str]) -> np.ndarray:
+        table = txstore.read_days(*days, ["timestamp", "src_account", "dst_account"])
+        if table.num_rows == 0:
+            return np.zeros(len(near.subjects), np.int64)
+        (s, near_s), (d, near_d) = near.sides(table, calendar)
+        return np.bincount(s[near_s], minlength=len(near.subjects)) + np.bincount(d[near_d], minlength=len(near.subjects))
+
     stored_accounts = txstore.accounts()
     stored_accounts = None if stored_accounts is None or stored_accounts.num_rows == 0 else stored_accounts.to_pandas()
+
+    def keep(days: tuple[str, str]) -> tuple[pa.Table, pa.Table] | None:
+        table = txstore.read_days(*days, GRAPH_COLUMNS)
+        if table.num_rows == 0:
+            return None
+        (s, near_s), (d, near_d) = near.sides(table, calendar)
+        kept = np.asarray(pc.fill_null(pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence), False),
+                          dtype=bool) | (near_s & quiet[s]) | (near_d & quiet[d])
+        if not kept.any():
+            return None
+        graph = build_graph(table.filter(pa.array(kept)).to_pandas(), stored_accounts, calendar,
+                            config.rules.home_currency, config.rules.foreign_currency, rates)
+        return _case_tables(graph, np.arange(graph.n_edges))
+
     accounts: list[pa.Table] = []
     n_kept = 0
 
-    def parts() -> Iterator[pa.Table]:
+    def parts(pool: ThreadPoolExecutor) -> Iterator[pa.Table]:
         nonlocal n_kept
-        for lo, hi in chunks:
-            table = txstore.read_days(lo, hi, GRAPH_COLUMNS)
-            if table.num_rows == 0:
-                continue
-            (s, near_s), (d, near_d) = near.sides(table, calendar)
-            keep = np.asarray(pc.fill_null(pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence), False),
-                              dtype=bool) | (near_s & quiet[s]) | (near_d & quiet[d])
-            if not keep.any():
-                continue
-            graph = build_graph(table.filter(pa.array(keep)).to_pandas(), stored_accounts, calendar,
-                                config.rules.home_currency, config.rules.foreign_currency, rates)
-            transactions, touched = _case_tables(graph, np.arange(graph.n_edges))
-            accounts.append(touched)
-            n_kept += graph.n_edges
-            yield transactions
+        for part in pool.map(keep, chunks):  # in the order of the days, whichever thread made it
+            if part is not None:
+                accounts.append(part[1])
+                n_kept += part[0].num_rows
+                yield part[0]
 
-    _write_case_files(store, run_id, parts(), accounts, txstore.root)
+    # the parts' filters and conversions (mostly Arrow and numpy, without the GIL) overlap
+    pool = ThreadPoolExecutor(max_workers=READ_THREADS)
+    try:
+        counts = functools.reduce(np.add, pool.map(count, chunks), np.zeros(len(near.subjects), np.int64))
+        quiet = np.r_[counts <= MAX_CONTEXT_TRANSACTIONS, False]  # the extra slot: not a subject
+        _write_case_files(store, run_id, parts(pool), accounts, txstore.root)
+    finally:  # a failed write does not wait for the parts still to read
+        pool.shutdown(cancel_futures=True)
     return n_kept
 
 
