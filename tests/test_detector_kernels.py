@@ -5,7 +5,7 @@ or near the thresholds) and channels."""
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference.detectors import (
     daily_cumulative_reference,
@@ -15,11 +15,15 @@ from reference.detectors import (
     pass_through_reference,
     structuring_reference,
 )
-from reference.phi import edge_phi_reference
+from reference.distinct import distinct_codes_reference
+from reference.large_value import edge_customers_reference
+from reference.phi import edge_phi_reference, edge_rule_tests_reference
 
 from flowgraph import build_graph, validate_accounts, validate_transactions
 from flowgraph._kernels.fan import fan_days, fan_days_met
-from flowgraph._kernels.large_value import daily_cumulative, frequent_runs
+from flowgraph._kernels.distinct import few_distinct_codes
+from flowgraph._kernels.large_value import daily_cumulative, edge_customers, frequent_runs
+from flowgraph._kernels.phi import edge_rule_tests
 from flowgraph._kernels.pass_through import pass_through_days, pass_through_days_met, qualifies
 from flowgraph._kernels.runs import day_runs, keep_rows, row_owner, take
 from reference.runs import periods
@@ -32,7 +36,10 @@ from flowgraph._kernels.structuring import (
 from flowgraph.calendar import BusinessCalendar
 from flowgraph.config import CHANNELS, PBOC_2016, RULE_SETS, LargeValueRule, RuleSet
 from flowgraph.detectors._common import (
+    FEW_PHI_VALUES,
     _edge_phi_cents,
+    phi_codes,
+    rule_kernel_args,
     cents,
     edge_phi_cents,
     period_first,
@@ -314,6 +321,49 @@ def test_edge_phi_kernel_matches_reference(graph_spec, rule_set):
     rules = OVERLAPPING if rule_set == "overlapping" else RULE_SETS[rule_set]
     amount_cents, phi_cents = _edge_phi_cents(g, rules)
     assert (amount_cents.tolist(), phi_cents.tolist()) == edge_phi_reference(g, rules)
+
+
+@settings(max_examples=100, deadline=None)
+@given(graphs, st.sampled_from([*sorted(RULE_SETS), "overlapping"]))
+@example(([(0, 1, 0, 50_000.0, "cash", "CNY"), (0, 1, 0, 49_999.99, "cash", "CNY"),
+           (-1, 1, 1, 500_000.0, "transfer", "CNY")],  # at, and a cent under, a threshold
+          [0, 1, 2, 3, 0, 1], ["person", "entity", "", "person", "person", "entity"]), "PBOC-2016")
+def test_edge_rule_tests_kernel_matches_reference(graph_spec, rule_set):
+    """Per rule, the edges it covers and those at or above its threshold on their own
+    (the single-transaction large-value test), as written out by hand; and the payer's
+    and payee's customers of each edge."""
+    g = make_graph(*graph_spec)
+    rules = OVERLAPPING if rule_set == "overlapping" else RULE_SETS[rule_set]
+    covers, at_or_above = edge_rule_tests(*rule_kernel_args(g, rules))
+    got = [(np.flatnonzero(c).tolist(), np.flatnonzero(a).tolist()) for c, a in zip(covers, at_or_above)]
+    assert got == edge_rule_tests_reference(g, rules)
+    src_cust, dst_cust = edge_customers(g.src, g.dst, g.account_customer)
+    assert (src_cust.tolist(), dst_cust.tolist()) == edge_customers_reference(g)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-2 ** 63, 2 ** 63 - 1), max_size=6), st.lists(st.integers(0, 40), max_size=300),
+       st.integers(1, 8))
+def test_few_distinct_codes_match_a_dict_and_give_up_past_their_limit(values, picks, max_distinct):
+    """Codes in order of first appearance (as pd.factorize numbers them), by comparison
+    with the values seen; past ``max_distinct`` distinct values the kernel says so and
+    phi_codes hashes instead, with the same codes."""
+    pool = values + [7, 0, 5_000_000]  # a few Φ-like values, and the extremes hypothesis draws
+    array = np.array([pool[p % len(pool)] for p in picks], np.int64)
+    expected_codes, expected_uniques = distinct_codes_reference(array.tolist())
+    ok, codes, uniques = few_distinct_codes(array, max_distinct)
+    assert ok == (len(expected_uniques) <= max_distinct)
+    if ok:
+        assert (codes.tolist(), uniques.tolist()) == (expected_codes, expected_uniques)
+    codes, uniques = phi_codes(array)
+    assert (np.asarray(codes).tolist(), np.asarray(uniques).tolist()) == (expected_codes, expected_uniques)
+
+
+def test_phi_codes_of_many_distinct_values_are_hashed_with_the_same_codes():
+    array = np.array([(i * 7919) % 100 for i in range(1000)], np.int64)  # 100 distinct, past FEW_PHI_VALUES
+    assert not few_distinct_codes(array, FEW_PHI_VALUES)[0]
+    codes, uniques = phi_codes(array)
+    assert (np.asarray(codes).tolist(), np.asarray(uniques).tolist()) == distinct_codes_reference(array.tolist())
 
 
 def test_a_transfer_without_a_payer_account_falls_under_the_person_threshold():

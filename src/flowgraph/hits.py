@@ -464,10 +464,10 @@ def _json_texts(values) -> list[str]:
         return array.astype(str).tolist()
     if array is not None and array.dtype.kind == "f":
         array = array.astype(np.float64)  # as the Python float each value is
-        text = array.astype(str)
-        text[np.isnan(array)] = "null"
-        text[np.isposinf(array)], text[np.isneginf(array)] = "Infinity", "-Infinity"
-        return text.tolist()
+        text = list(map(float.__repr__, array.tolist()))  # what json.dumps writes (2.5x numpy's astype(str))
+        for i in np.flatnonzero(~np.isfinite(array)).tolist():
+            text[i] = "null" if np.isnan(array[i]) else "Infinity" if array[i] > 0 else "-Infinity"
+        return text
     if array is not None and array.dtype.kind == "b":
         return np.where(array, "true", "false").tolist()
     items = _python_values(values)

@@ -62,3 +62,10 @@ def large_value_reference(rows, rules):
                 if customer is not None:
                     daily[(customer, r["business_day"], direction, "CNY" if home else "FX", rule.code)] += value
     return single, daily
+
+
+def edge_customers_reference(graph) -> tuple[list[int], list[int]]:
+    """Per edge, the customer of its payer and of its payee (-1: none), edge by edge."""
+    customer = lambda account: int(graph.account_customer[account]) if account >= 0 else -1
+    return ([customer(int(graph.src[e])) for e in range(graph.n_edges)],
+            [customer(int(graph.dst[e])) for e in range(graph.n_edges)])

@@ -278,3 +278,16 @@ def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreig
     """
     return count_then_fill(_daily_evidence_pass, len(found.day), day_indptr, src_cust, dst_cust, applies, is_foreign,
                            found.customer, found.day, found.direction * 2 + found.currency_class, n_customers)
+
+
+@jit(parallel=True)
+def edge_customers(src, dst, account_customer):
+    """Per edge, the customer of its payer and of its payee (int32, as
+    ``account_customer``; -1: no account, as for cash, or an account without a customer)."""
+    n = len(src)
+    src_cust = np.empty(n, np.int32)
+    dst_cust = np.empty(n, np.int32)
+    for e in numba.prange(n):
+        src_cust[e] = account_customer[src[e]] if src[e] >= 0 else -1
+        dst_cust[e] = account_customer[dst[e]] if dst[e] >= 0 else -1
+    return src_cust, dst_cust

@@ -10,6 +10,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from .._kernels.distinct import few_distinct_codes
 from .._kernels.phi import ANY_PERSON_CODE, ANYONE_CODE, BOTH_ENTITY_CODE
 from .._kernels.phi import edge_phi_cents as phi_kernel
 from ..config import ANY_PERSON, ANYONE, BOTH_ENTITY, CHANNELS, RuleSet, get_rule_set
@@ -126,9 +127,24 @@ def share_cents(fraction: float, phi_cents: np.ndarray) -> np.ndarray:
     """
     fraction = Decimal(repr(float(fraction)))
     phi_cents = np.asarray(phi_cents, np.int64)
-    codes, uniq = pd.factorize(phi_cents.reshape(-1))  # a few distinct Φ: hashed, not sorted
+    codes, uniq = phi_codes(phi_cents.reshape(-1))
     floors = np.array([math.ceil(fraction * int(p)) for p in uniq.tolist()], np.int64)
     return floors[codes].reshape(phi_cents.shape)
+
+
+#: Distinct Φ values :func:`phi_codes` looks for by comparison before it hashes (a rule
+#: set has a few thresholds; Φ of a whole account table may have more).
+FEW_PHI_VALUES = 32
+
+
+def phi_codes(phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of int64 cents with few distinct values (Φ per edge): codes in
+    order of first appearance and the distinct values, by one comparing pass
+    (:func:`~flowgraph._kernels.distinct.few_distinct_codes`), hashed past
+    :data:`FEW_PHI_VALUES` distinct values."""
+    phi_cents = np.ascontiguousarray(phi_cents, np.int64)
+    ok, codes, uniques = few_distinct_codes(phi_cents, FEW_PHI_VALUES)
+    return (codes, uniques) if ok else pd.factorize(phi_cents)
 
 
 def memo(graph, key, compute):
@@ -213,13 +229,20 @@ def _edge_phi_cents(graph, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
         Φ is the threshold of the rule the edge falls under (the lowest if several
         apply); 0 where no rule covers the edge.
     """
+    return phi_kernel(*rule_kernel_args(graph, rules))
+
+
+def rule_kernel_args(graph, rules: RuleSet) -> tuple:
+    """The arguments of the kernels of :mod:`flowgraph._kernels.phi`: the graph's edge
+    arrays, then the rules as small tables (per rule: a bit mask of its channels, its
+    party condition's code, its home and foreign thresholds in cents)."""
     parties = {ANYONE: ANYONE_CODE, ANY_PERSON: ANY_PERSON_CODE, BOTH_ENTITY: BOTH_ENTITY_CODE}
     table = lambda f: np.array([f(r) for r in rules.rules], np.int64)
-    return phi_kernel(graph.src, graph.dst, graph.account_party, graph.channel, graph.is_home_currency,
-                      graph.amount_home_cents, graph.amount_foreign_cents,
-                      table(lambda r: sum(1 << CHANNELS.index(c) for c in r.channels)),
-                      table(lambda r: parties[r.parties]), table(lambda r: threshold_cents(r.threshold_home)),
-                      table(lambda r: threshold_cents(r.threshold_foreign)))
+    return (graph.src, graph.dst, graph.account_party, graph.channel, graph.is_home_currency,
+            graph.amount_home_cents, graph.amount_foreign_cents,
+            table(lambda r: sum(1 << CHANNELS.index(c) for c in r.channels)),
+            table(lambda r: parties[r.parties]), table(lambda r: threshold_cents(r.threshold_home)),
+            table(lambda r: threshold_cents(r.threshold_foreign)))
 
 
 def phi_ratio(amount_cents: np.ndarray, phi_cents: np.ndarray) -> np.ndarray:

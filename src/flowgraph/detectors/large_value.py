@@ -23,15 +23,30 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, frequent_runs
+from .._kernels.large_value import (
+    daily_cumulative,
+    daily_cumulative_evidence,
+    edge_customers,
+    frequent_runs,
+)
+from .._kernels.phi import edge_rule_tests
 from .._kernels.runs import take
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
-from ..money import rule_applies
-from ._common import edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_table, prepare, share_cents, threshold_cents
+from ._common import (
+    edge_phi_cents,
+    in_scan,
+    memo,
+    monitored,
+    n_chunks,
+    phi_table,
+    prepare,
+    rule_kernel_args,
+    share_cents,
+    threshold_cents,
+)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
-
 
 
 @dataclass(frozen=True)
@@ -126,23 +141,16 @@ def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     foreign currency, and its value in cents of the currency the rules compare (fen, or
     US cents for foreign currencies)."""
     # int32 like account_customer: these live with the graph for its lifetime (memo)
-    cust = lambda idx: np.where(idx >= 0, graph.account_customer[np.maximum(idx, 0)], -1).astype(np.int32)
+    src_cust, dst_cust = edge_customers(graph.src, graph.dst, graph.account_customer)
     foreign = ~graph.is_home_currency
-    return cust(graph.src), cust(graph.dst), foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
+    return src_cust, dst_cust, foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
 
 
 def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per rule: which edges it covers (bool mask) and the ids of those at or above its
     threshold on their own (ascending)."""
-    party = lambda idx: np.where(idx >= 0, graph.account_party[np.maximum(idx, 0)], -1)
-    src_party, dst_party = party(graph.src), party(graph.dst)
-    _, _, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph))
-    out = []
-    for rule in rules.rules:
-        applies = rule_applies(rule.parties, rule.channels, graph.channel, src_party, dst_party)
-        threshold = np.where(foreign, threshold_cents(rule.threshold_foreign), threshold_cents(rule.threshold_home))
-        out.append((applies, np.flatnonzero(applies & (value_cents >= threshold))))
-    return out
+    covers, at_or_above = edge_rule_tests(*rule_kernel_args(graph, rules))
+    return [(covers[r], np.flatnonzero(at_or_above[r])) for r in range(len(rules.rules))]
 
 
 def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, code) -> HitParts:

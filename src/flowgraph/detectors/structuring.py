@@ -28,20 +28,35 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 
-from .._kernels.segments import segment_day_profile, segment_sum
 from .._kernels.runs import day_runs, keep_rows, take
-from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_structuring_evidence,
-                                    structuring_days, structuring_days_met, structuring_evidence)
+from .._kernels.segments import segment_day_profile, segment_sum
+from .._kernels.structuring import (
+    SIGMA_TIE,
+    daily_structuring_days,
+    daily_structuring_evidence,
+    structuring_days,
+    structuring_days_met,
+    structuring_evidence,
+)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, period_first, phi_ratio, phi_table,
-                      prepare, share_cents)
+from ._common import (
+    edge_phi_cents,
+    in_scan,
+    memo,
+    monitored,
+    n_chunks,
+    narrowed,
+    period_first,
+    phi_codes,
+    phi_ratio,
+    phi_table,
+    prepare,
+    share_cents,
+)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
-
-
 
 #: Largest σ limit, × Φ: values in [0, Φ) have σ below Φ / 2.
 MAX_SIGMA = 0.5
@@ -208,7 +223,7 @@ def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     series_channel, series_phi_cents : ndarray of int64
         Per series, its channel and Φ in cents.
     """
-    codes, found = pd.factorize(phi_cents)  # a few distinct Φ: hashed, not sorted
+    codes, found = phi_codes(phi_cents)
     order = np.argsort(found)
     phis, phi_idx = found[order], np.argsort(order)[codes]
     # one int per (channel, currency class, Φ), ordered as those tuples
