@@ -247,6 +247,35 @@ def test_hostile_inputs_exit_2_or_3_naming_what(tmp_path, capsys, monkeypatch):
     assert main(["ingest", str(tmp_path / "good.csv"), "--out", str(tmp_path / "x"), "--into", store]) == 2
 
 
+def test_a_range_reads_one_window_further_back_at_first_than_a_t1_scan_and_finds_the_same(tmp_path, monkeypatch):
+    """A range scan of a store starts its first read L business days (one window) before
+    where a T+1 scan of its first day starts (a cluster that grew from window to window
+    then need not make it read again), and reads once when nothing starts earlier; its
+    hits are those of a scan of the whole history."""
+    config = ScanConfig()
+    path = tmp_path / "h.csv"
+    _steady_bank(200, cash_daily=3_000.0).to_csv(path, index=False)
+    STEADY_ACCOUNTS.to_csv(tmp_path / "accounts.csv", index=False)
+    store = TransactionStore.create(tmp_path / "store")
+    store.ingest(load_dataset(path, accounts=tmp_path / "accounts.csv"), str(path))
+    reads = []
+
+    def read(first, last, columns=None, _read=store.dataset):
+        reads.append(first)
+        return _read(first, last, columns)
+
+    monkeypatch.setattr(store, "dataset", read)
+    day = "2026-10-14"  # mid-month, 160 business days into the history
+    store_window(store, config, as_of=day)
+    window = store_window(store, config, first_day=day, last_day="2026-10-20")
+    assert len(reads) == 2  # one read each
+    calendar = config.calendar()
+    assert len(calendar.business_days(np.datetime64(reads[1]), np.datetime64(reads[0]))) - 1 == lookback_days(config)
+    whole = run_scan(load_dataset(path, accounts=tmp_path / "accounts.csv"), tmp_path / "o", first_day=day,
+                     last_day="2026-10-20", progress=False).hits
+    assert len(whole) > 0 and sorted(window.scanned.hits["hit_id"]) == sorted(whole["hit_id"])
+
+
 def test_a_read_that_must_go_back_goes_to_the_earliest_run_traced_and_no_further(tmp_path, monkeypatch):
     """When a scan of a store traces a run that starts where its first read is not yet
     exact, it reads again from 2 L + 1 business days before that run, and one window more
