@@ -52,18 +52,8 @@ from ._files import write_atomically
 from .alerts import build_alerts
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
-from .scan import (
-    ScannedHits,
-    ScanResult,
-    Stopwatch,
-    _absorbed,
-    _covered_stored,
-    _isin,
-    _large_value_cross_check,
-    _stale_chains,
-    hit_counts,
-    run_manifest,
-)
+from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _covered_stored, _isin, _large_value_cross_check,
+                   _stale_chains, hit_counts, run_manifest)
 from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore

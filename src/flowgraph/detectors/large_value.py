@@ -23,28 +23,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.large_value import (
-    daily_cumulative,
-    daily_cumulative_evidence,
-    edge_customers,
-    frequent_runs,
-)
+from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, edge_customers, frequent_runs
 from .._kernels.phi import edge_rule_tests
 from .._kernels.runs import take
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
-from ._common import (
-    edge_phi_cents,
-    in_scan,
-    memo,
-    monitored,
-    n_chunks,
-    phi_table,
-    prepare,
-    rule_kernel_args,
-    share_cents,
-    threshold_cents,
-)
+from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_table, prepare, rule_kernel_args,
+                      share_cents, threshold_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 

@@ -29,32 +29,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.runs import day_runs, keep_rows, take
 from .._kernels.segments import segment_day_profile, segment_sum
-from .._kernels.structuring import (
-    SIGMA_TIE,
-    daily_structuring_days,
-    daily_structuring_evidence,
-    structuring_days,
-    structuring_days_met,
-    structuring_evidence,
-)
+from .._kernels.runs import day_runs, keep_rows, take
+from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_structuring_evidence,
+                                    structuring_days, structuring_days_met, structuring_evidence)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import (
-    edge_phi_cents,
-    in_scan,
-    memo,
-    monitored,
-    n_chunks,
-    narrowed,
-    period_first,
-    phi_codes,
-    phi_ratio,
-    phi_table,
-    prepare,
-    share_cents,
-)
+from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, period_first, phi_codes, phi_ratio,
+                      phi_table, prepare, share_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
