@@ -8,8 +8,9 @@ another (a long range of a store in bounded memory).
 **How the work is split.** The scan's business days are cut into blocks of ``block_days``
 (:func:`default_block_days`). Each block is one Dask task, given only the store's path, the
 configuration and the block's first and last day: on a worker it reads from the store the
-block plus the window before it (:func:`~flowgraph.scan.store_window`: 3 L + 1 business
-days at the default windows, as no run goes on from one month into the next), builds the graph, runs the detectors' numba
+block plus the window before it (:func:`~flowgraph.scan.store_window`: 4 L + 1 business
+days at the default windows, as no run goes on from one month into the next and a range
+reads one window more at first), builds the graph, runs the detectors' numba
 kernels for the block's days (:func:`~flowgraph.scan.scan_hits`) and returns its hit table
 (pandas, evidence in list columns), the ids of the band hits it set aside, the pass-through
 runs it traced and a digest of each partition file it read. The driver commits the blocks'
@@ -114,7 +115,7 @@ def _file_digest(path: Path) -> str:
 def default_block_days(n_days: int, n_threads: int, lookback: int) -> int:
     """Business days per block when the user gives none: two blocks per worker thread, so
     workers that finish early find another block while a slow one runs; at least ``2 L + 1``
-    days (each block re-reads ``3 L + 1`` days or more before its first day: shorter blocks
+    days (each block re-reads ``4 L + 1`` days or more before its first day: shorter blocks
     would spend more time re-reading the trailing window than scanning their own days); at most
     :data:`MAX_DEFAULT_BLOCK_DAYS`, which bounds a worker's memory however long the scan."""
     return max(2 * lookback + 1, min(MAX_DEFAULT_BLOCK_DAYS, math.ceil(n_days / (2 * max(n_threads, 1)))))
