@@ -296,7 +296,7 @@ def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, 
     stored_accounts = txstore.accounts()
     stored_accounts = None if stored_accounts is None or stored_accounts.num_rows == 0 else stored_accounts.to_pandas()
 
-    def keep(days: tuple[str, str]) -> tuple[pa.Table, pa.Table] | None:
+    def keep(days: tuple[str, str], quiet: np.ndarray) -> tuple[pa.Table, pa.Table] | None:
         table = txstore.read_days(*days, GRAPH_COLUMNS)
         if table.num_rows == 0:
             return None
@@ -312,9 +312,10 @@ def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, 
     accounts: list[pa.Table] = []
     n_kept = 0
 
-    def parts(pool: ThreadPoolExecutor) -> Iterator[pa.Table]:
+    def parts(pool: ThreadPoolExecutor, quiet: np.ndarray) -> Iterator[pa.Table]:
         nonlocal n_kept
-        for part in pool.map(keep, chunks):  # in the order of the days, whichever thread made it
+        # in the order of the days, whichever thread made it
+        for part in pool.map(keep, chunks, [quiet] * len(chunks)):
             if part is not None:
                 accounts.append(part[1])
                 n_kept += part[0].num_rows
@@ -325,7 +326,7 @@ def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, 
     try:
         counts = functools.reduce(np.add, pool.map(count, chunks), np.zeros(len(near.subjects), np.int64))
         quiet = np.r_[counts <= MAX_CONTEXT_TRANSACTIONS, False]  # the extra slot: not a subject
-        _write_case_files(store, run_id, parts(pool), accounts, txstore.root)
+        _write_case_files(store, run_id, parts(pool, quiet), accounts, txstore.root)
     finally:  # a failed write does not wait for the parts still to read
         pool.shutdown(cancel_futures=True)
     return n_kept
