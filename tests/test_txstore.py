@@ -280,34 +280,50 @@ def test_a_read_that_must_go_back_goes_to_the_earliest_run_traced_and_no_further
     """When a scan of a store traces a run that starts where its first read is not yet
     exact, it reads again from 2 L + 1 business days before that run, and one window more
     (not twice as far back as before, nor the whole history); the graph holds only the
-    columns it reads (a simulator's labels stay on disk)."""
+    columns it reads (a simulator's labels stay on disk). Only the detector that traced it
+    runs again: the others keep what they found, their evidence moved to the wider
+    graph's edges, and the hits are exactly those every detector finds on that graph."""
     config, calendar = ScanConfig(), ScanConfig().calendar()
-    path = tmp_path / "h.csv"
-    table = _steady_bank(250).assign(is_laundering=0, pattern_id="")
-    table.to_csv(path, index=False)
+    write_simulation(simulate(seed=5, n_customers=400, n_days=200, patterns_per_typology=2, lookalikes_per_kind=1,
+                              recruit_pool_share=0.6), tmp_path)
     store = TransactionStore.create(tmp_path / "store")
-    store.ingest(load_dataset(path), str(path))
+    store.ingest(load_dataset(tmp_path), str(tmp_path))
     lookback = lookback_days(config)
-    reads, untrusted = [], []
+    reads, untrusted, ran = [], [], []
 
-    def traced(graph, config, days, _scan=flowgraph.scan.scan_hits):
-        scanned = _scan(graph, config, days)
-        if not untrusted:  # a run starting 10 business days into the first read
+    def traced(graph, config, name, days, _detect=flowgraph.scan._detector_hits):
+        part = _detect(graph, config, name, days)
+        ran[-1].append(name)
+        if name == "layered" and not untrusted:  # a run starting 10 business days into the first read
             untrusted.append(pd.Timestamp(graph.business_days[10]))
-            scanned = dataclasses.replace(scanned, earliest_run_first=untrusted[0])
-        return scanned
+            part = part._replace(earliest=untrusted[0])
+        return part
 
-    monkeypatch.setattr(flowgraph.scan, "scan_hits", traced)
+    monkeypatch.setattr(flowgraph.scan, "_detector_hits", traced)
 
     def read(first, last, columns=None, _read=store.dataset):
         dataset = _read(first, last, columns)
         reads.append((first, list(dataset.transactions.table.columns)))
+        ran.append([])
         return dataset
 
     monkeypatch.setattr(store, "dataset", read)
-    window = store_window(store, config, as_of=store.days()[-1])
+    window = store_window(store, config, first_day=store.days()[-14], last_day=store.days()[-1])
     assert len(reads) == 2 and reads[1][0] > store.days()[0]
     back = calendar.business_days(window.graph.business_days[0], untrusted[0].to_datetime64())
     assert len(back) == 3 * lookback + 2
     for _, columns in reads:
         assert "txn_id" in columns and set(columns) <= set(GRAPH_COLUMNS)
+    assert sorted(ran[0]) == sorted(REGISTRY) and ran[1] == ["layered"]
+    everything = flowgraph.scan.scan_hits(window.graph, config, window.days)
+    hits = window.scanned.hits
+    moved = hits["detector"] != "layered"
+    assert moved.sum() > 0 and (~moved).sum() > 0  # kept parts with evidence, and the one run again
+    pd.testing.assert_frame_equal(hits, everything.hits)
+    assert window.scanned.evidence_edges.equals(everything.evidence_edges)
+    assert window.scanned.earliest_run_first == everything.earliest_run_first
+    # a part whose evidence is not where the shift puts it is left out (its detector runs again)
+    parts = flowgraph.scan.detector_parts(window.graph, config, window.days, list(REGISTRY))
+    assert flowgraph.scan._parts_moved(parts, window.graph, 0).keys() == parts.keys()
+    found = {name for name, part in parts.items() if any(len(frame) for frame in part.frames)}
+    assert len(found) >= 3 and set(flowgraph.scan._parts_moved(parts, window.graph, 1)) == set(parts) - found
