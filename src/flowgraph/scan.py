@@ -188,7 +188,7 @@ def scan_hits(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int]
 
 
 def detector_parts(graph: TransactionGraph, config: ScanConfig, days: tuple[int, int],
-                   names: list[str]) -> dict[str, "_DetectorPart"]:
+                   names: list[str]) -> dict[str, _DetectorPart]:
     """The parts of :func:`scan_hits` that the detectors ``names`` find on ``graph``."""
     plan_links(graph, param_versions(config))  # a shorter hop's forwarding links filter a longer one's
     # two detectors at a time: one's Python (hit tables) runs while the other's kernels,
@@ -199,7 +199,7 @@ def detector_parts(graph: TransactionGraph, config: ScanConfig, days: tuple[int,
     return parts
 
 
-def scanned_hits(parts: dict[str, "_DetectorPart"]) -> ScannedHits:
+def scanned_hits(parts: dict[str, _DetectorPart]) -> ScannedHits:
     """Every detector's part of a scan (found on one graph) put together in registry order."""
     per_detector = [parts[name] for name in REGISTRY if name in parts]
     frames = [f for part in per_detector for f in part.frames]
@@ -473,8 +473,8 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         start = _business_day_before(calendar, np.datetime64(earliest, "D"), margin + lookback)
 
 
-def _parts_moved(parts: dict[str, "_DetectorPart"], graph: TransactionGraph,
-                 n_added: int) -> dict[str, "_DetectorPart"]:
+def _parts_moved(parts: dict[str, _DetectorPart], graph: TransactionGraph,
+                 n_added: int) -> dict[str, _DetectorPart]:
     """Detector parts found on the graph of a read that ``graph``'s reaches further back
     (by ``n_added`` earlier transactions), with their evidence as edge ids of ``graph``:
     the same transactions, ``n_added`` edges later (a graph's edges are in time order).
