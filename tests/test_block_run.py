@@ -16,6 +16,7 @@ import pytest
 
 import flowgraph.block_run
 import flowgraph.dask_scan
+import flowgraph.scan
 from flowgraph.dask_scan import block_scan
 from flowgraph.io import load_dataset
 from flowgraph.scan import run_scan
@@ -328,3 +329,30 @@ def test_amlsim_t_plus_1_days_end_with_the_alerts_of_one_range(amlsim_store, key
     assert len(whole) > 1000 and whole["explanation"].str.contains('"recurrence", "value": 1.0').sum() > 50
     pd.testing.assert_frame_equal(_stored_alerts(runs), whole)
     assert len(pd.read_parquet(tmp_path / "2018-05-11" / "alerts.parquet")) < len(whole) / 5
+
+
+@pytest.mark.amlsim
+def test_amlsim_t_plus_1_that_reads_twice_runs_again_only_the_detector_that_needs_it(amlsim_store, key_file,
+                                                                                       tmp_path, monkeypatch):
+    """On data we did not make: a T+1 scan of 2018-06-28 traces a layered cluster that
+    starts where its first read is not exact, so it reads further back; only the layered
+    detector runs again there, and the day's hits and alerts are those of a scan of the
+    whole history (the sample's files, read whole)."""
+    from conftest import AMLSIM_DIR
+    store, config = amlsim_store
+    ran = []
+
+    def recorded(graph, config, name, days, _detect=flowgraph.scan._detector_hits):
+        ran.append((graph.n_edges, name))
+        return _detect(graph, config, name, days)
+
+    monkeypatch.setattr(flowgraph.scan, "_detector_hits", recorded)
+    days = dict(as_of="2018-06-28", key_file=key_file, progress=False)
+    t1 = run_scan(store.root, tmp_path / "t1", config, **days)
+    graphs = sorted({n_edges for n_edges, _ in ran})
+    assert len(graphs) == 2 and [name for n, name in ran if n == graphs[1]] == ["layered"]
+    monkeypatch.undo()
+    whole = run_scan(load_dataset(AMLSIM_DIR / "20K_fanin200"), tmp_path / "whole", config, **days)
+    assert len(whole.hits) > 300 and set(whole.hits["detector"]) > {"fan", "large_value", "structuring", "layered"}
+    pd.testing.assert_frame_equal(_hits(t1.hits), _hits(whole.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(t1.alerts), _alerts(whole.alerts), check_dtype=False)
