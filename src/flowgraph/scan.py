@@ -380,7 +380,8 @@ class StoreWindow:
 
 #: Windows (:func:`lookback_days`) a range scan of a store reads before the trusted start
 #: of its first read (:func:`store_window`). A T+1 scan reads none: it read twice on one of
-#: four days sampled on the 1e8 bank, and one window more would cost every day a third more.
+#: four days sampled on the 1e8 bank (its second read runs only the layered detector again),
+#: and one window more would cost every day a third more.
 RANGE_FIRST_READ_EXTRA_WINDOWS = 1
 
 
