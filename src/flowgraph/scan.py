@@ -422,10 +422,12 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     A range (a block of a long one) reads one window, L business days, further back at
     first (:data:`RANGE_FIRST_READ_EXTRA_WINDOWS`): over months, some layered flow's
     cluster (its links keep joining it from window to window) almost always starts a few
-    days before the trusted start, and a second read would run every detector again on
-    the wider days (on the 1e8 bank, every block but the first, which starts at the store's
-    first day, and the last did: 70 s of detection where one pass is 37 s). Where the first read starts decides only the cost, never the
-    hits: the loop above reads further until they are exact.
+    days before the trusted start, and a second read would load and build the wider days
+    again and run the layered detector on them (on the 1e8 bank, every block but the first,
+    which starts at the store's first day, and the last read twice; when every detector
+    ran again, that was 70 s of detection where one pass is 37 s). Where the first read
+    starts decides only the cost, never the hits: the loop above reads further until they
+    are exact.
     """
     clock = clock or Stopwatch()
     rates = rates or config.rates()
