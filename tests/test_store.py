@@ -1,9 +1,13 @@
 """The run store's bulk paths: a chunk committed to a fresh store, the hits a scan holds
 instead of reading them back, large-value evidence from memory and store together."""
 
+import json
+
 import pandas as pd
 import pyarrow as pa
+import pytest
 
+from flowgraph.errors import DataError
 from flowgraph.scan import _large_value_cross_check
 from flowgraph.store import HIT_STORE_COLUMNS, Store, as_stored
 
@@ -83,3 +87,45 @@ def test_cross_check_takes_large_value_evidence_from_memory_and_from_other_runs(
     in_memory = _large_value_cross_check(store, "c", held, held, "r")
     from_store = _large_value_cross_check(store, "c", store.hits("c", run_id="r"))
     assert in_memory == from_store == [{"hit_id": "f3", "typology": "fan_in", "utilisation": 1.3}]
+
+
+def test_hits_read_back_whatever_type_the_first_rows_hold(tmp_path):
+    """Hits are read by SQLite's ADBC driver, which types a column by the first rows it
+    reads: 1,500 hits with no W, ceiling, u or Φ (NULL) come first in every read order,
+    then hits with them. Every value comes back as ``sqlite3`` reads it."""
+    empty = [{**_row(f"a{i:05d}", [f"t{i}"], utilisation=float("nan"), customer="C0"), "w": float("nan"),
+              "ceiling": float("nan"), "phi": None} for i in range(1500)]
+    full = [_row(f"b{i:05d}", [f"u{i}", f"v{i}"], utilisation=1.5 + i, customer="C1") for i in range(10)]
+    store = _store(tmp_path)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits(empty + full), "c", "2026-11-09")
+    for read in (store.hits("c", run_id="r"), store.hits("c", units={"C0", "C1"}), store.hits("c"),
+                 store.hits("c", ids=[f"a{i:05d}" for i in range(1500)] + ["b00003", "b00003"])):
+        want = store.query("SELECT hit_id, w, ceiling, utilisation, phi, txn_ids FROM hits "
+                           "WHERE hit_id IN (SELECT value FROM json_each(?))",
+                           [read["hit_id"].to_json(orient="values")]).set_index("hit_id").loc[read["hit_id"]]
+        assert len(read) == len(set(read["hit_id"])) == (1510 if len(read) > 1501 else 1501)
+        for col in ("w", "ceiling", "utilisation"):
+            assert read[col].dropna().tolist() == want[col].dropna().astype(float).tolist()
+            assert read[col].isna().sum() == want[col].isna().sum() == 1500
+        assert read["phi"].isna().sum() == 1500 and read["phi"].dropna().tolist() == want["phi"].dropna().tolist()
+        assert [list(x) for x in read["txn_ids"]] == [json.loads(x) for x in want["txn_ids"]]
+
+
+def test_a_store_damaged_after_it_was_opened_is_a_data_error_naming_it(tmp_path):
+    store = _store(tmp_path)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"])]), "c", "2026-11-09")
+    (tmp_path / "s2.sqlite").write_bytes(b"not a database " * 1000)
+    store.path = tmp_path / "s2.sqlite"  # what the reads open
+    with pytest.raises(DataError, match="s2.sqlite: the run store is damaged"):
+        store.hits("c", run_id="r")
+    with pytest.raises(DataError, match="s2.sqlite: the run store is damaged"):
+        store.large_value_evidence("c", "2026-11-02", "2026-11-09")
+
+
+def test_hits_are_read_back_from_a_folder_whose_name_a_uri_must_escape(tmp_path):
+    folder = tmp_path / "案件 2026?#%20"
+    folder.mkdir()
+    store = _store(folder)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"]), _row("h2", ["t2"])]),
+                       "c", "2026-11-09")
+    assert sorted(store.hits("c", run_id="r")["hit_id"]) == ["h1", "h2"]

@@ -588,8 +588,12 @@ def _in_stored_large_value_hits(store: Store | None, config_hash: str, over: pd.
                                      & (written["window_end"] >= first) & (written["window_start"] <= last)]
         reported.append(id_list_array(large["txn_ids"]).flatten().cast(pa.string()))
     evidence = id_list_array(over["txn_ids"])
-    is_reported = np.asarray(pc.is_in(evidence.flatten().cast(pa.string()),
-                                      value_set=pc.unique(pa.chunked_array(reported, pa.string()))))
+    evidence_ids = evidence.flatten().cast(pa.string())
+    # the hits above their ceiling are few and the reported ids many (every large-value
+    # hit of their days): the reported ids are looked up in the evidence, not the other way
+    wanted = pc.unique(evidence_ids)
+    found = [chunk.filter(pc.is_in(chunk, value_set=wanted)) for chunk in reported]
+    is_reported = np.asarray(pc.is_in(evidence_ids, value_set=pa.chunked_array(found, pa.string())))
     return np.bincount(np.asarray(pc.list_parent_indices(evidence)), weights=is_reported,
                        minlength=len(over)) > 0
 
