@@ -2,12 +2,15 @@
 on random graphs: hypothesis draws accounts, customers, days, amounts (many of them at
 or near the thresholds) and channels."""
 
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference.detectors import (
+    daily_series_reference,
     daily_cumulative_reference,
     daily_structuring_reference,
     fan_reference,
@@ -47,7 +50,7 @@ from flowgraph.detectors._common import (
     share_cents,
     threshold_cents,
 )
-from flowgraph.detectors.structuring import _daily_series
+from flowgraph.detectors.structuring import _daily_series, _series_of
 
 CALENDAR = BusinessCalendar.weekdays_only()
 START = pd.Timestamp("2024-08-26")  # a Monday; September starts on business day 5: a run cut there
@@ -373,3 +376,20 @@ def test_a_transfer_without_a_payer_account_falls_under_the_person_threshold():
                    ["person", "person", "entity", "entity", "person", "person"])
     _, phi_cents = _edge_phi_cents(g, PBOC_2016)
     assert phi_cents.tolist() == [50_000_000, 200_000_000]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, len(CHANNELS) - 1), st.booleans(),
+                          st.sampled_from([0, 1, 5_000_000, 20_000_000, 5_000_000_000, 2**40])), max_size=60),
+       st.lists(st.integers(0, 10**9), max_size=40))
+def test_daily_series_match_reference(edges, more_phis):
+    """Channels with an unknown one (-1), both currency classes, a few Φ values and, past
+    the one-pass coding's limit of few distinct values, many (the hashing path)."""
+    channel = np.array([c for c, _, _ in edges] + [0] * len(more_phis), np.int8)
+    is_home = np.array([h for _, h, _ in edges] + [True] * len(more_phis), bool)
+    phi_cents = np.array([p for _, _, p in edges] + more_phis, np.int64)
+    graph = types.SimpleNamespace(channel=channel, is_home_currency=is_home)
+    series, series_channel, series_phi = _series_of(graph, phi_cents)
+    want = daily_series_reference(channel, is_home, phi_cents)
+    assert (series.tolist(), series_channel.tolist(), series_phi.tolist()) == want
+    assert series.dtype == np.int64

@@ -7,12 +7,14 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference.flows import chains as chains_reference
+from reference.flows import cycle_starts as cycle_starts_reference
 from reference.flows import cycles as cycles_reference
 from reference.flows import forwarding_links as links_reference
 from reference.flows import group_flows as group_flows_reference
 
 from flowgraph import build_graph, validate_transactions
 from flowgraph._kernels.flows import (
+    cycle_starts,
     cycles,
     follow_chains,
     forwarding_links,
@@ -95,6 +97,22 @@ def test_cycles_match_reference(edges, unit, window_days, max_hops, share):
            if offsets[k + 1] > offsets[k]}
     ref_links = list(zip(links.in_edge.tolist(), links.out_edge.tolist()))
     assert got == cycles_reference(g, wday, g.n_edges, starts.tolist(), ref_links, max_hops, window_days)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=30), st.data())
+def test_cycle_starts_match_reference(edges, data):
+    """Monitored senders and floors drawn per account, floors on the amounts' cents (a
+    floor equal to the amount starts a cycle: at or above is inclusive); the edges up to
+    any count."""
+    g = make_graph(edges)
+    monitored = np.array(data.draw(st.lists(st.booleans(), min_size=g.n_accounts, max_size=g.n_accounts)), bool)
+    floors = data.draw(st.lists(st.sampled_from([0, 50, 9_000, 9_999, 10_000, 10_001, 100_000]),
+                                min_size=g.n_accounts, max_size=g.n_accounts))
+    n_edges = data.draw(st.integers(0, g.n_edges))
+    got = cycle_starts(g.src, g.dst, g.amount_home_cents, monitored, np.array(floors, np.int64), n_edges)
+    assert got.dtype == np.int64
+    assert got.tolist() == cycle_starts_reference(g, monitored, floors, n_edges)
 
 
 def test_link_amount_boundaries_are_inclusive_and_exact():

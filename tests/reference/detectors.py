@@ -160,6 +160,16 @@ def structuring_reference(g, rules, first, last, window_days, band_low, min_band
     return sorted(out)
 
 
+def daily_series_reference(channel, is_home, phi_cents):
+    """Twin of :func:`flowgraph.detectors.structuring._series_of`: each edge's (channel,
+    foreign currency, Φ) numbered in sorted order of those present; per series its channel
+    and Φ."""
+    keys = [(int(c), 0 if h else 1, int(p)) for c, h, p in zip(channel, is_home, phi_cents)]
+    present = sorted(set(keys))
+    number = {key: i for i, key in enumerate(present)}
+    return [number[key] for key in keys], [key[0] for key in present], [key[2] for key in present]
+
+
 def daily_structuring_reference(g, rules, first, last, window_days, band_low, min_band, min_share, sigma_max):
     """Kernel twin of :func:`flowgraph._kernels.structuring.daily_structuring_runs`: one
     series per (channel, currency class, Φ), numbered in sorted order; day sums in int

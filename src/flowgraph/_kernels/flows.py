@@ -220,6 +220,26 @@ def successors(links: Links, n_edges: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @jit
+def cycle_starts(src, dst, amount_cents, monitored, floor_cents, n_edges):
+    """Edges ``0 .. n_edges - 1`` a cycle may start with, ascending: a transfer (neither
+    side cash) from a monitored account to another account of at least the sender's
+    floor (int cents). One pass to count and one to fill, without a temporary per test."""
+    n = 0
+    for e in range(n_edges):
+        s, d = src[e], dst[e]
+        if s >= 0 and d >= 0 and s != d and monitored[s] and amount_cents[e] >= floor_cents[s]:
+            n += 1
+    out = np.empty(n, np.int64)
+    k = 0
+    for e in range(n_edges):
+        s, d = src[e], dst[e]
+        if s >= 0 and d >= 0 and s != d and monitored[s] and amount_cents[e] >= floor_cents[s]:
+            out[k] = e
+            k += 1
+    return out
+
+
+@jit
 def _cycle_from(e0, src, dst, wday, succ_indptr, succ, max_hops, window_days, budget, path, child, best):
     """Depth-first search for the earliest-closing cycle from start edge ``e0``; its edges
     go to ``best``; returns its hop count (0: none)."""

@@ -464,3 +464,34 @@ def daily_structuring_evidence(account, direction, series_of, best_day, window_d
     """
     return count_then_fill(_daily_structuring_evidence_pass, len(account), account, direction, series_of, best_day,
                            window_days, g, series, amount_cents, series_low_cents, series_phi_cents)
+
+
+@jit
+def edge_series(channel, is_home, phi_rank_of_code, codes, n_phis):
+    """Each edge's daily-cumulative series: the rank of its (channel, foreign currency,
+    Φ) among the combinations present, in that order; and those combinations' keys
+    ``(channel * 2 + foreign) * n_phis + phi_rank`` (a channel may be -1, unknown).
+    ``phi_rank_of_code[codes[e]]`` is edge ``e``'s Φ's rank among the distinct Φ values.
+    Three passes over the edges, no temporary per step."""
+    n = len(codes)
+    series = np.empty(n, np.int64)
+    low, high = 0, 0
+    for e in range(n):
+        key = (np.int64(channel[e]) * 2 + (0 if is_home[e] else 1)) * n_phis + phi_rank_of_code[codes[e]]
+        series[e] = key
+        low, high = min(low, key), max(high, key)
+    present = np.zeros(high - low + 1 if n else 0, np.bool_)
+    for e in range(n):
+        present[series[e] - low] = True
+    number = np.empty(len(present), np.int64)
+    k = 0
+    for slot in range(len(present)):
+        number[slot] = k
+        k += present[slot]
+    keys = np.empty(k, np.int64)
+    for slot in range(len(present)):
+        if present[slot]:
+            keys[number[slot]] = slot + low
+    for e in range(n):
+        series[e] = number[series[e] - low]
+    return series, keys

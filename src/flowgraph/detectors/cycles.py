@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._kernels.flows import (
+    cycle_starts,
     cycles,
     successors,
 )
@@ -79,11 +80,8 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
         return HitTable.empty()
     rules, first, last = prepared
     n_edges, links, floor = graph_links(graph, rules, last, params)
-    src, dst = graph.src[:n_edges], graph.dst[:n_edges]
-    sender = np.maximum(src, 0)
     # a cycle starts with a material transfer from a monitored account to another account
-    starts = np.flatnonzero((src >= 0) & (dst >= 0) & (src != dst) & monitored(graph)[sender]
-                            & (graph.amount_home_cents[:n_edges] >= floor[sender])).astype(np.int64)
+    starts = cycle_starts(graph.src, graph.dst, graph.amount_home_cents, monitored(graph), floor, n_edges)
     offsets, path = cycles(starts, graph.arrays, graph.window_day(params.window_unit), *successors(links, n_edges),
                            params.max_hops, params.window_days, params.search_budget, n_chunks())
     found = np.flatnonzero(np.diff(offsets) > 0)

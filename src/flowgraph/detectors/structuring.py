@@ -31,7 +31,7 @@ import numpy as np
 
 from .._kernels.segments import segment_day_profile, segment_sum
 from .._kernels.runs import day_runs, keep_rows, take
-from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_structuring_evidence,
+from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_structuring_evidence, edge_series,
                                     structuring_days, structuring_days_met, structuring_evidence)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
@@ -207,14 +207,11 @@ def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     """
     codes, found = phi_codes(phi_cents)
     order = np.argsort(found)
-    phis, phi_idx = found[order], np.argsort(order)[codes]
-    # one int per (channel, currency class, Φ), ordered as those tuples
-    key = (graph.channel.astype(np.int64) * 2 + ~graph.is_home_currency) * len(phis) + phi_idx
-    # small keys (a channel may be -1, unknown): the series are the keys present, in order
-    low = min(int(key.min(initial=0)), 0)
-    present = np.bincount(key - low, minlength=1) > 0
-    keys, series = np.flatnonzero(present) + low, (np.cumsum(present) - 1)[key - low]
-    return series.astype(np.int64), keys // (2 * len(phis)), phis[keys % len(phis)]
+    phis = found[order]
+    # one int per (channel, currency class, Φ), ordered as those tuples; the series are the keys present
+    series, keys = edge_series(graph.channel, graph.is_home_currency, np.argsort(order).astype(np.int64),
+                               np.asarray(codes, np.int64), len(phis))
+    return series, keys // (2 * len(phis)), phis[keys % len(phis)]
 
 
 DETECTOR = Detector("structuring", StructuringParams, detect, (
