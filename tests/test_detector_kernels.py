@@ -382,6 +382,7 @@ def test_a_transfer_without_a_payer_account_falls_under_the_person_threshold():
 @given(st.lists(st.tuples(st.integers(-1, len(CHANNELS) - 1), st.booleans(),
                           st.sampled_from([0, 1, 5_000_000, 20_000_000, 5_000_000_000, 2**40])), max_size=60),
        st.lists(st.integers(0, 10**9), max_size=40))
+@example([(-1, False, 5_000_000), (0, True, 1)], list(range(40)))  # 42 distinct Φ: the hashing path
 def test_daily_series_match_reference(edges, more_phis):
     """Channels with an unknown one (-1), both currency classes, a few Φ values and, past
     the one-pass coding's limit of few distinct values, many (the hashing path)."""
