@@ -107,11 +107,9 @@ HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", 
                      "accounts", "txn_ids", "window_start", "window_end", "n_accounts", "n_days", "amount", "phi",
                      "w", "ceiling", "utilisation", "in_band", "measures", "run_first", "run_last", "seen_through",
                      "content")
-#: Each stored hit column's SQLite type (the ``hits`` table of :data:`SCHEMA`).
-HIT_TYPES = {**dict.fromkeys(HIT_STORE_COLUMNS, "TEXT"), **dict.fromkeys(("n_accounts", "n_days", "in_band"), "INTEGER"),
-             **dict.fromkeys(("amount", "w", "ceiling", "utilisation"), "REAL")}
-#: A literal of each SQLite type (:meth:`Store._hits_arrow`'s first row).
-HIT_LITERALS = {"TEXT": "''", "INTEGER": "0", "REAL": "0.0"}
+#: A literal of each declared SQLite column type (:meth:`Store._hits_arrow`'s first row; text
+#: for any other).
+TYPE_LITERALS = {"TEXT": "''", "INTEGER": "0", "REAL": "0.0"}
 #: Large-value hits that count as reported (single and daily cumulative, SPEC §2).
 LARGE_VALUE_TYPOLOGIES = ("large_value_single", "large_value_daily")
 #: What makes two versions of a hit differ (the id is fixed by the run's start).
@@ -614,6 +612,7 @@ class Store:
         cursor = self.conn.execute(sql, params)
         return pd.DataFrame.from_records(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
+    @_database_errors
     def _hits_arrow(self, sources: list[tuple[str, tuple]], columns: list[str] | None = None) -> pa.Table:
         """Columns (default all, :data:`HIT_STORE_COLUMNS` order) of the stored hits ``h``
         each ``(FROM clause, its parameters)`` of ``sources`` selects, one after another, as
@@ -624,12 +623,14 @@ class Store:
 
         The driver takes each column's type from the first rows it reads, and fails on a
         later value of another type (an all-NULL start reads as integers): a first row of
-        typed literals, read and then dropped, sets every column's type."""
+        literals of the types the store's ``hits`` table declares, read and then dropped,
+        sets every column's type."""
         import adbc_driver_manager
         import adbc_driver_sqlite.dbapi as adbc
 
         columns = list(HIT_STORE_COLUMNS) if columns is None else columns
-        literals = ", ".join(f"{HIT_LITERALS[HIT_TYPES[c]]} AS {c}" for c in columns)
+        declared = {r[1]: r[2].upper() for r in self.conn.execute("PRAGMA table_info(hits)")}
+        literals = ", ".join(f"{TYPE_LITERALS.get(declared[c], TYPE_LITERALS['TEXT'])} AS {c}" for c in columns)
         picked = ", ".join(f"h.{c}" for c in columns)
         sql = f"SELECT 0 AS _read, {literals}" + "".join(f" UNION ALL SELECT 1, {picked} FROM {source}"
                                                         for source, _ in sources)
@@ -642,7 +643,9 @@ class Store:
                 table = cursor.fetch_arrow_table()
         except (adbc_driver_manager.Error, OSError) as exc:  # OSError: the Arrow stream of a bad page
             raise _translate(self.path, exc) from None
-        return table.filter(pc.equal(table["_read"], 1)).drop_columns(["_read"])
+        # the one typed row cut out without copying the rest (a filter copies a GiB of evidence)
+        at = pc.index(table["_read"], 0).as_py()
+        return pa.concat_tables([table.slice(0, at), table.slice(at + 1)]).drop_columns(["_read"])
 
     @_database_errors
     def large_value_evidence(self, config_hash: str, first_day: str, last_day: str,
