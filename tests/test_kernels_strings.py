@@ -54,7 +54,7 @@ def test_hit_content_digests_are_those_stores_hold(rows):
     texts = [t if pa.types.is_string(t.type) else t.cast(pa.string()) for t in texts]
     joined = pc.binary_join_element_wise(*texts, "\x1f", null_handling="replace", null_replacement="\x00")
     expected = [f"{hash_string(t.encode('utf-8')):016x}" for t in joined.to_pylist()]
-    assert _content_digests(columns) == expected
+    assert _content_digests([pa.array(c, from_pandas=True) for c in columns]).to_pylist() == expected
 
 
 @given(values, st.integers(0, 4), st.sampled_from(["real", "constant", "few"]))

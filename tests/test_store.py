@@ -9,7 +9,8 @@ import pytest
 
 from flowgraph.errors import DataError
 from flowgraph.scan import _large_value_cross_check
-from flowgraph.store import HIT_STORE_COLUMNS, Store, as_stored
+from flowgraph.store import HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, as_stored
+from reference.strings import hash_string
 
 _DAY = pd.Timestamp("2026-11-02")
 
@@ -129,3 +130,68 @@ def test_hits_are_read_back_from_a_folder_whose_name_a_uri_must_escape(tmp_path)
     store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"]), _row("h2", ["t2"])]),
                        "c", "2026-11-09")
     assert sorted(store.hits("c", run_id="r")["hit_id"]) == ["h1", "h2"]
+
+
+def _stored_cells(path, columns):
+    """Each stored hit's cells with SQLite's own type of each, read by ``sqlite3``."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    picked = ", ".join(f"{c}, typeof({c})" for c in columns)
+    rows = conn.execute(f"SELECT {picked} FROM hits ORDER BY hit_id").fetchall()
+    conn.close()
+    return [[(r[2 * i], r[2 * i + 1]) for i in range(len(columns))] for r in rows]
+
+
+def test_staged_rows_store_the_values_and_types_a_row_binding_stored(tmp_path):
+    # what executemany bound (Python str/int/float/None) into each declared column is what the
+    # staged copy stores: NaN and None as NULL, a column of nulls only, ids JSON must escape,
+    # non-ASCII, lists passed as Python lists, booleans as 0/1
+    rows = [_row("h2", ['t"2', "ü\\x"], utilisation=float("nan"), customer=None, in_band=True),
+            _row("h1", [], customer="客户"), _row("h3", ["t3"], day=2)]
+    hits = pd.DataFrame(rows).assign(w=None)  # no hit has a W: an all-null (object) column
+    store = _store(tmp_path)
+    assert store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", hits, "c", "2026-11-09")["added"] == 3
+    cells = dict(zip(["h1", "h2", "h3"], _stored_cells(tmp_path / "s.sqlite", HIT_STORE_COLUMNS)))
+    by_col = {h: dict(zip(HIT_STORE_COLUMNS, c)) for h, c in cells.items()}
+    assert by_col["h2"]["txn_ids"] == (json.dumps(['t"2', "ü\\x"], ensure_ascii=False), "text")
+    assert by_col["h1"]["txn_ids"] == ("[]", "text")
+    assert by_col["h1"]["customer"] == ("客户", "text") and by_col["h2"]["customer"] == (None, "null")
+    assert by_col["h2"]["utilisation"] == (None, "null") and by_col["h1"]["utilisation"] == (0.5, "real")
+    assert by_col["h2"]["in_band"] == (1, "integer") and by_col["h1"]["in_band"] == (0, "integer")
+    assert by_col["h1"]["w"] == (None, "null") and by_col["h1"]["n_days"] == (4, "integer")
+    assert by_col["h3"]["window_start"] == ("2026-11-04", "text") and by_col["h3"]["run_last"] == ("2026-11-07", "text")
+    assert by_col["h1"]["amount"] == (10.25, "real") and by_col["h1"]["run_id"] == ("r", "text")
+    # the digest is of the content columns' texts joined, as before the rows were staged
+    assert HIT_CONTENT_COLUMNS == ("subject", "customer", "accounts", "txn_ids", "window_start", "window_end",
+                                   "run_last", "amount", "in_band", "measures")
+    texts = {"h1": ["A1", "客户", '["A1", "A2"]', "[]", "2026-11-02", "2026-11-05", "2026-11-05", "10.25", "0",
+                    '{"senders": 5}'],
+             "h2": ["A1", "\x00", '["A1", "A2"]', '["t\\"2", "ü\\\\x"]', "2026-11-02", "2026-11-05", "2026-11-05",
+                    "10.25", "1", '{"senders": 5}']}
+    for h, joined in texts.items():
+        assert by_col[h]["content"] == (f"{hash_string(chr(0x1F).join(joined).encode('utf-8')):016x}", "text")
+    again = Store(tmp_path / "s.sqlite")
+    again.start_run({"run_id": "r2", "status": "running"})
+    # the same hits scanned again: nothing changed, nothing updated
+    assert again.commit_chunk("r2", 0, "2026-11-02", "2026-11-09", hits, "c", "2026-11-09") == \
+        {"added": 0, "updated": 0, "retracted": 0}
+
+
+def test_the_staging_file_is_owner_only_and_gone_when_the_store_closes(tmp_path):
+    store = _store(tmp_path)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"])]), "c", "2026-11-09")
+    staged = list(tmp_path.glob(".s.sqlite.staging-*"))
+    assert len(staged) == 1 and staged[0].stat().st_mode & 0o777 == 0o600
+    store.close()
+    assert not list(tmp_path.glob(".s.sqlite.staging-*"))
+
+
+def test_a_staging_file_that_cannot_be_written_is_an_error_naming_it(tmp_path):
+    store = _store(tmp_path)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"])]), "c", "2026-11-09")
+    staged = next(tmp_path.glob(".s.sqlite.staging-*"))
+    store.conn.execute("DETACH DATABASE staged")
+    staged.write_bytes(b"not a database" * 100)
+    with pytest.raises(DataError, match=str(staged.name)):
+        store._stage(pa.table({"hit_id": ["h9"]}))

@@ -27,9 +27,10 @@ import datetime as dt
 import functools
 import getpass
 import json
-import operator
 import os
 import sqlite3
+import tempfile
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -107,6 +108,12 @@ HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", 
                      "accounts", "txn_ids", "window_start", "window_end", "n_accounts", "n_days", "amount", "phi",
                      "w", "ceiling", "utilisation", "in_band", "measures", "run_first", "run_last", "seen_through",
                      "content")
+#: Where :meth:`Store.commit_chunk` copies a chunk's hit rows from: a table of the
+#: staging file (:meth:`Store._stage`) attached to the store's connection.
+STAGED = "staged.hits"
+#: The Arrow type a hit column is staged as, by its declared SQLite type (a column of
+#: nulls only has none of its own).
+STAGED_TYPES = {"TEXT": pa.string(), "INTEGER": pa.int64(), "REAL": pa.float64()}
 #: A literal of each declared SQLite column type (:meth:`Store._hits_arrow`'s first row; text
 #: for any other).
 TYPE_LITERALS = {"TEXT": "''", "INTEGER": "0", "REAL": "0.0"}
@@ -178,6 +185,7 @@ class Store:
         if new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._staging: Path | None = None  # a chunk's rows before commit (:meth:`_stage`)
         self._open(new)
 
     @_database_errors
@@ -226,6 +234,9 @@ class Store:
     @_database_errors
     def close(self) -> None:
         self.conn.close()
+        if self._staging is not None:
+            self._remove_staging()
+            self._staging = None
 
     @contextmanager
     def transaction(self):
@@ -287,9 +298,9 @@ class Store:
         dict
             Counts: ``added``, ``updated``, ``retracted``.
         """
-        rows = _hit_rows(hits, {"config_hash": config_hash, "run_id": run_id, "seen_through": seen_through})
-        rows.sort(key=operator.itemgetter(0))  # in primary-key order: appended to its B-tree, not scattered
-        ids = [r[0] for r in rows]
+        rows = _hit_table(hits, {"config_hash": config_hash, "run_id": run_id, "seen_through": seen_through})
+        # in primary-key order: appended to its B-tree, not scattered
+        self._stage(rows.sort_by("hit_id"))
         # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
         # simply scanned again on resume
         with self.transaction() as c:
@@ -297,20 +308,16 @@ class Store:
                 retract_ids = ()  # no other run stored hits of this configuration
             stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
                                    "LIMIT 1", (config_hash, first_day, last_day)).fetchone() is not None
-            inserted = self._insert_hits(c, rows)
+            inserted = self._insert_staged(c)
             counts = {}
             # an id already stored, a stored hit ending on these days or a band hit to retract:
             # set earlier versions aside (a fresh store, the bulk of a range scan, never needs it)
-            if stale_days or inserted < len(rows) or len(retract_ids) or in_blocks:
-                counts = self._supersede(c, ids, [r[-1] for r in rows], retract_ids, config_hash, seen_through,
-                                         first_day, last_day, run_id, in_blocks)
+            if stale_days or inserted < rows.num_rows or len(retract_ids) or in_blocks:
+                counts = self._supersede(c, retract_ids, config_hash, seen_through, first_day, last_day, run_id,
+                                         in_blocks)
                 # the chunk's versions of the hits just set aside (the rest are stored)
-                missing = {r[0] for r in c.execute(
-                    "SELECT n.hit_id FROM chunk_hits n WHERE NOT EXISTS (SELECT 1 FROM hits h "
-                    "WHERE h.config_hash = ? AND h.hit_id = n.hit_id)", (config_hash,))}
-                inserted += self._insert_hits(c, [r for r in rows if r[0] in missing])
-            # one JSON array read by SQLite: much faster than binding a row at a time
-            c.execute("INSERT OR IGNORE INTO run_hits SELECT ?, value FROM json_each(?)", (run_id, json.dumps(ids)))
+                inserted += self._insert_staged(c)
+            c.execute(f"INSERT OR IGNORE INTO run_hits SELECT ?, hit_id FROM {STAGED}", (run_id,))
             updated = counts.get("updated", 0)
             delta = counts.get("delta", {})  # a block run's corrections (_drop_own)
             changes = {"added": inserted - updated + delta.get("added", 0),
@@ -318,7 +325,7 @@ class Store:
                        "retracted": counts.get("retracted", 0) + delta.get("retracted", 0)}
             c.execute("INSERT INTO run_chunks (run_id, chunk, first_day, last_day, n_hits, committed_at, changes) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (run_id, chunk, first_day, last_day, len(rows), now(), json.dumps(changes)))
+                      (run_id, chunk, first_day, last_day, rows.num_rows, now(), json.dumps(changes)))
         return changes
 
     @_database_errors
@@ -373,14 +380,49 @@ class Store:
             for name, on in LOOKUP_INDEXES.items():
                 c.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}" if build else f"DROP INDEX IF EXISTS {name}")
 
-    def _insert_hits(self, c, rows) -> int:
-        """Insert hit rows whose id is not stored yet; the number inserted."""
+    def _stage(self, rows: pa.Table) -> None:
+        """Write a chunk's hit rows (:func:`_hit_table`) into the staging file, which
+        :meth:`commit_chunk` then copies from (:data:`STAGED`, attached to the store's
+        connection): SQLite's ADBC driver binds the rows from Arrow in C, where
+        ``executemany`` made a Python tuple per hit and bound it value by value while
+        holding the GIL (a third of a long range scan's CPU, taken from its detectors).
+        The staging file is scratch (no journal, no sync), owner-only like the store,
+        beside it, one per connection, and removed when the store is closed; a crash can
+        lose nothing of the store there."""
+        import adbc_driver_manager
+        import adbc_driver_sqlite.dbapi as adbc
+
+        if self._staging is None:
+            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.staging-", suffix=".sqlite")
+            os.close(fd)  # mkstemp: mode 0600
+            self._staging = Path(name)
+            self._remove_staging = weakref.finalize(self, _unlink, self._staging)
+            self.conn.execute(f"ATTACH DATABASE ? AS {STAGED.split('.')[0]}", (str(self._staging),))
+        try:
+            with adbc.connect(str(self._staging), autocommit=True) as conn, conn.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode=OFF")
+                cursor.execute("PRAGMA synchronous=OFF")
+                cursor.adbc_ingest(STAGED.split(".")[1], _typed(rows, self._declared_types()), mode="replace")
+        except (adbc_driver_manager.Error, OSError) as exc:
+            error = _translate(self.path, exc)  # busy or full: as for the store itself
+            if isinstance(error, DataError):
+                error = DataError(f"{self._staging}: the staging file of the run store {self.path} cannot be "
+                                  f"used ({exc}). Fix: delete it and run the same command again: every chunk "
+                                  "committed before is kept.")
+            raise error from None
+
+    def _declared_types(self) -> dict[str, str]:
+        """Each column of the ``hits`` table and its declared type (upper case)."""
+        return {r[1]: r[2].upper() for r in self.conn.execute("PRAGMA table_info(hits)")}
+
+    def _insert_staged(self, c) -> int:
+        """Insert the staged hit rows whose id is not stored yet; the number inserted."""
         before = self.conn.total_changes
-        c.executemany(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
-                      f"VALUES ({', '.join('?' * len(HIT_STORE_COLUMNS))})", rows)
+        c.execute(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
+                  f"SELECT {', '.join(HIT_STORE_COLUMNS)} FROM {STAGED} ORDER BY rowid")
         return self.conn.total_changes - before
 
-    def _supersede(self, c, ids, contents, retract_ids, config_hash, seen_through, first_day, last_day,
+    def _supersede(self, c, retract_ids, config_hash, seen_through, first_day, last_day,
                    run_id, in_blocks: bool = False) -> dict:
         """Move stored hits that this chunk updates or retracts to ``hit_versions`` (see
         :meth:`commit_chunk`); counts per reason. The chunk's new hits may already be
@@ -391,7 +433,7 @@ class Store:
         c.execute("CREATE TEMP TABLE IF NOT EXISTS scan_found (hit_id TEXT PRIMARY KEY)")
         c.execute("DELETE FROM chunk_hits")
         c.execute("DELETE FROM chunk_retract")
-        c.executemany("INSERT INTO chunk_hits VALUES (?, ?)", zip(ids, contents))
+        c.execute(f"INSERT INTO chunk_hits SELECT hit_id, content FROM {STAGED}")
         c.executemany("INSERT OR IGNORE INTO chunk_retract VALUES (?)", [(i,) for i in retract_ids])
         # stored hits to set aside, with why
         c.execute("CREATE TEMP TABLE IF NOT EXISTS chunk_old (hit_id TEXT PRIMARY KEY, reason TEXT)")
@@ -629,7 +671,7 @@ class Store:
         import adbc_driver_sqlite.dbapi as adbc
 
         columns = list(HIT_STORE_COLUMNS) if columns is None else columns
-        declared = {r[1]: r[2].upper() for r in self.conn.execute("PRAGMA table_info(hits)")}
+        declared = self._declared_types()
         literals = ", ".join(f"{TYPE_LITERALS.get(declared[c], TYPE_LITERALS['TEXT'])} AS {c}" for c in columns)
         picked = ", ".join(f"h.{c}" for c in columns)
         sql = f"SELECT 0 AS _read, {literals}" + "".join(f" UNION ALL SELECT 1, {picked} FROM {source}"
@@ -760,31 +802,53 @@ class Store:
             c.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (now(), getpass.getuser(), action, detail))
 
 
-def _hit_rows(hits: pd.DataFrame, constants: dict[str, str]) -> list[tuple]:
-    """Hit rows as SQLite stores them (:data:`HIT_STORE_COLUMNS` order), column by column:
-    lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL, ``constants`` (the
-    configuration, run and ``seen_through`` of every row) as given; ``content`` a digest
-    of :data:`HIT_CONTENT_COLUMNS`."""
-    frame = {col: [value] * len(hits) for col, value in constants.items()}
+def _hit_table(hits: pd.DataFrame, constants: dict[str, str]) -> pa.Table:
+    """Hit rows as SQLite stores them (:data:`HIT_STORE_COLUMNS` order), column by column
+    in Arrow: lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL, ``constants``
+    (the configuration, run and ``seen_through`` of every row) as given; ``content`` a
+    digest of :data:`HIT_CONTENT_COLUMNS`."""
+    n = len(hits)
+    frame = {col: pa.array([value] * n, pa.string()) for col, value in constants.items()}
     for col in HIT_STORE_COLUMNS[:-1]:
         if col in constants:
             continue
         values = hits[col]
         if col in ("accounts", "txn_ids"):
-            frame[col] = json_lists(values)
+            frame[col] = json_list_texts(values)
         elif col in ("window_start", "window_end", "run_first", "run_last"):
-            frame[col] = _days(values)
+            frame[col] = _day_texts(values)
         elif col == "in_band":
-            frame[col] = values.astype(int).tolist()
+            frame[col] = pa.array(np.asarray(values).astype(np.int64))
         else:
-            column = pd.Series(values)
-            frame[col] = column.astype(object).where(column.notna(), None).tolist() if column.hasnans \
-                else column.tolist()
+            frame[col] = _values(pd.Series(values).reset_index(drop=True))
     frame["content"] = _content_digests([frame[c] for c in HIT_CONTENT_COLUMNS])
-    return list(zip(*(frame[c] for c in HIT_STORE_COLUMNS)))
+    return pa.table({c: frame[c] for c in HIT_STORE_COLUMNS})
 
 
-def _content_digests(columns: list[list]) -> list[str]:
+def _values(column: pd.Series) -> pa.Array:
+    """A column's values as Arrow (NaN as null); text where they mix types, as SQLite
+    would store them in a TEXT column."""
+    try:
+        return pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None or v != v else str(v) for v in column.astype(object)], pa.string())
+
+
+def _typed(rows: pa.Table, declared: dict[str, str]) -> pa.Table:
+    """``rows`` with each column of nulls only given the type of its declared SQLite type
+    (the ADBC driver cannot create a column of Arrow's null type)."""
+    for i, field in enumerate(rows.schema):
+        if pa.types.is_null(field.type):
+            rows = rows.set_column(i, field.name, rows.column(i).cast(
+                STAGED_TYPES.get(declared.get(field.name, "TEXT"), pa.string())))
+    return rows
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _content_digests(columns: list[pa.Array]) -> pa.Array:
     """Per row, 16 hex digits of a 64-bit hash (:func:`flowgraph._kernels.strings.hash_strings`)
     of its values as text, joined by a unit separator (a null as NUL). It is only compared
     with the same hit's stored digest, to tell whether the hit changed. The columns are
@@ -792,8 +856,7 @@ def _content_digests(columns: list[list]) -> list[str]:
     if joined: evidence lists of a gigabyte are not copied into one text."""
     states = np.full(len(columns[0]) if columns else 0, FNV_OFFSET, dtype=np.uint64)
     for k, column in enumerate(columns):
-        text = pa.array(column, from_pandas=True)  # chunked when it holds more than 2 GiB of text
-        chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
         text = pa.concat_arrays([c.cast(pa.large_string()) for c in chunks]) if chunks else \
             pa.array([], pa.large_string())
         offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset:text.offset + len(text) + 1]
@@ -801,7 +864,16 @@ def _content_digests(columns: list[list]) -> list[str]:
         data = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, np.uint8)
         valid = np.ones(0, np.bool_) if text.null_count == 0 else text.is_valid().to_numpy(zero_copy_only=False)
         fnv_feed(states, offsets, data, valid, -1 if k == 0 else 0x1F)
-    return [f"{h:016x}" for h in fnv_finish(states).tolist()]
+    return _hex16(fnv_finish(states))
+
+
+def _hex16(values: np.ndarray) -> pa.Array:
+    """64-bit unsigned integers as 16 lower-case hex digits each (``f"{v:016x}"``)."""
+    nibbles = np.asarray(values, np.uint64).astype(">u8").view(np.uint8).reshape(-1, 8)
+    digits = np.frombuffer(b"0123456789abcdef", np.uint8)
+    text = np.empty((len(nibbles), 16), np.uint8)
+    text[:, 0::2], text[:, 1::2] = digits[nibbles >> 4], digits[nibbles & 15]
+    return pa.array(text.view("S16").ravel()).cast(pa.string())
 
 
 def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: str) -> pd.DataFrame:
@@ -830,12 +902,18 @@ def _migrate(conn) -> None:
         conn.execute("ALTER TABLE run_chunks ADD COLUMN changes TEXT")
 
 
+def _day_texts(values) -> pa.Array:
+    """Timestamps as the ISO dates SQLite stores (NaT as the text "NaT")."""
+    days = pa.array(pd.Series(values).to_numpy(dtype="datetime64[D]"))
+    return pc.fill_null(days.cast(pa.string()), "NaT")
+
+
 def _days(values) -> list[str]:
-    """Timestamps as the ISO dates SQLite stores."""
-    return pd.Series(values).to_numpy(dtype="datetime64[D]").astype(str).tolist()
+    """:func:`_day_texts` as Python strings."""
+    return _day_texts(values).to_pylist()
 
 
-def json_lists(lists) -> list[str]:
+def json_list_texts(lists) -> pa.Array:
     """Each list of strings as JSON text (``json.dumps(x, ensure_ascii=False)``), without
     a Python call per list: an Arrow list column is joined by Arrow (unless an id needs
     escaping), Python lists go through :func:`flowgraph._json.dumps_each`."""
@@ -847,8 +925,13 @@ def json_lists(lists) -> list[str]:
         if not len(flat) or not pc.any(pc.match_substring_regex(flat, r'["\\\x00-\x1f]')).as_py():
             inner = pc.binary_join(arrow, '", "')
             text = pc.binary_join_element_wise('["', inner, '"]', "")
-            return pc.if_else(pc.equal(pc.list_value_length(arrow), 0), "[]", text).to_pylist()
-    return dumps_each([list(x) for x in lists], ensure_ascii=False)
+            return pc.if_else(pc.equal(pc.list_value_length(arrow), 0), "[]", text)
+    return pa.array(dumps_each([list(x) for x in lists], ensure_ascii=False), pa.string())
+
+
+def json_lists(lists) -> list[str]:
+    """:func:`json_list_texts` as Python strings."""
+    return json_list_texts(lists).to_pylist()
 
 
 def id_list_array(lists) -> pa.ListArray:
