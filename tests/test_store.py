@@ -2,6 +2,7 @@
 instead of reading them back, large-value evidence from memory and store together."""
 
 import json
+import re
 
 import pandas as pd
 import pyarrow as pa
@@ -191,7 +192,10 @@ def test_a_staging_file_that_cannot_be_written_is_an_error_naming_it(tmp_path):
     store = _store(tmp_path)
     store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"])]), "c", "2026-11-09")
     staged = next(tmp_path.glob(".s.sqlite.staging-*"))
-    store.conn.execute("DETACH DATABASE staged")
     staged.write_bytes(b"not a database" * 100)
-    with pytest.raises(DataError, match=str(staged.name)):
-        store._stage(pa.table({"hit_id": ["h9"]}))
+    with pytest.raises(DataError, match=f"{re.escape(staged.name)}: the staging file .* Fix: delete it"):
+        store.commit_chunk("r", 1, "2026-11-10", "2026-11-13", _hits([_row("h2", ["t2"], day=8)]), "c", "2026-11-13")
+    staged.unlink()  # as the message says: the same chunk then commits
+    assert store.commit_chunk("r", 1, "2026-11-10", "2026-11-13", _hits([_row("h2", ["t2"], day=8)]), "c",
+                              "2026-11-13")["added"] == 1
+    assert staged.stat().st_mode & 0o777 == 0o600

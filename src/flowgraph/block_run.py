@@ -15,9 +15,10 @@ holds one block's hits at a time.
 (customers; subject accounts of hits without one) are cut into buckets of about
 :data:`HITS_PER_BUCKET` hits, in order of unit. Alerts group hits of one unit, so each
 bucket's alerts are built from its units' stored hits alone (earlier runs' included, as
-for a T+1 scan), stored, and its hits and alerts de-identified and appended to the
-exports. The exported hits come bucket by bucket, each bucket's in the store's order;
-the alerts highest score first, ties by id (they are few beside the hits). Case
+for a T+1 scan), its hits and alerts de-identified and appended to the exports, and its
+alerts stored; the next bucket's hits are read meanwhile (two buckets in memory). The
+exported hits come bucket by bucket, each bucket's in the store's order; the alerts
+highest score first, ties by id (they are few beside the hits). Case
 transactions are then read back from the transaction store once for all raised alerts
 (large-value evidence is left there, :mod:`flowgraph.desk.evidence`), on a thread while
 the large-value cross-check reads the run store.
@@ -37,7 +38,7 @@ import hashlib
 import json
 import math
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -156,22 +157,32 @@ class BlockRun:
 
         def write_hits(path: Path) -> None:
             nonlocal counts, n_groups, n_raised
-            with pq.ParquetWriter(path, HIT_SCHEMA) as writer:
-                for units in self._buckets(len(found)):
+            buckets = self._buckets(len(found))
+            # the next bucket's hits are read (by SQLite and Arrow, mostly without the GIL)
+            # while this bucket's alerts are built and exported; they are stored once that
+            # read is done (it holds the store's shared lock, which a commit waits for)
+            with pq.ParquetWriter(path, HIT_SCHEMA) as writer, ThreadPoolExecutor(max_workers=1) as reader:
+                coming = reader.submit(store.hits, config_hash, units=buckets[0]) if buckets else None
+                for k, units in enumerate(buckets):
                     with clock("alerts"):
-                        unit_hits = store.hits(config_hash, units=units)
+                        unit_hits = coming.result()
+                        coming = reader.submit(store.hits, config_hash, units=buckets[k + 1]) \
+                            if k + 1 < len(buckets) else None
                         run_hits = unit_hits[_isin(unit_hits["hit_id"], found_ids)].reset_index(drop=True)
-                        alerts = build_alerts(unit_hits, self.config.model, config_hash)
-                        store.replace_alerts(config_hash, units, alerts, self.run_id)
+                        unit_alerts = build_alerts(unit_hits, self.config.model, config_hash)
                         above.append(run_hits.loc[(run_hits["utilisation"] > 1).to_numpy(dtype=bool)
                                                   & (run_hits["detector"] != "large_value").to_numpy(dtype=bool),
                                                   CHECK_COLUMNS])
-                        touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
-                        alerts = alerts.loc[touched].reset_index(drop=True)
+                        touched = np.array([not found.isdisjoint(ids) for ids in unit_alerts["hit_ids"]], dtype=bool)
+                        alerts = unit_alerts.loc[touched].reset_index(drop=True)
                     with clock("exports"):
                         tables = export_tables(run_hits, alerts, reveal_ids, key_file)
                         writer.write_table(tables["hits"].select(HIT_SCHEMA.names).cast(HIT_SCHEMA))
                         alert_parts.append(tables["alerts"])
+                    with clock("alerts"):
+                        if coming is not None:
+                            wait([coming])
+                        store.replace_alerts(config_hash, units, unit_alerts, self.run_id)
                     raised = alerts.loc[alerts["raised"], ["hit_ids"]].assign(raised=True)
                     # a case file shows raised alerts' hits (large-value evidence stays in the store)
                     in_case = _isin(run_hits["hit_id"], {h for ids in raised["hit_ids"] for h in ids})

@@ -110,7 +110,8 @@ HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", 
                      "content")
 #: Where :meth:`Store.commit_chunk` copies a chunk's hit rows from: a table of the
 #: staging file (:meth:`Store._stage`) attached to the store's connection.
-STAGED = "staged.hits"
+STAGED_SCHEMA, STAGED_TABLE = "staged", "hits"
+STAGED = f"{STAGED_SCHEMA}.{STAGED_TABLE}"
 #: The Arrow type a hit column is staged as, by its declared SQLite type (a column of
 #: nulls only has none of its own).
 STAGED_TYPES = {"TEXT": pa.string(), "INTEGER": pa.int64(), "REAL": pa.float64()}
@@ -212,6 +213,9 @@ class Store:
         if not new and "hits" in tables:
             _migrate(self.conn)
         self.conn.executescript(SCHEMA)
+        # each column of ``hits`` and its declared type, read once: another thread may read
+        # hits (:meth:`_hits_arrow`) while this connection writes
+        self._hit_types = {r[1]: r[2].upper() for r in self.conn.execute("PRAGMA table_info(hits)")}
 
     @contextmanager
     def lock(self, wait_s: float = 0.0):
@@ -300,10 +304,9 @@ class Store:
         """
         rows = _hit_table(hits, {"config_hash": config_hash, "run_id": run_id, "seen_through": seen_through})
         # in primary-key order: appended to its B-tree, not scattered
-        self._stage(rows.sort_by("hit_id"))
         # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
         # simply scanned again on resume
-        with self.transaction() as c:
+        with self._staged(rows.sort_by("hit_id")), self.transaction() as c:
             if len(retract_ids) and not in_blocks and not self.has_other_runs(config_hash, run_id):
                 retract_ids = ()  # no other run stored hits of this configuration
             stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
@@ -380,12 +383,13 @@ class Store:
             for name, on in LOOKUP_INDEXES.items():
                 c.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}" if build else f"DROP INDEX IF EXISTS {name}")
 
-    def _stage(self, rows: pa.Table) -> None:
-        """Write a chunk's hit rows (:func:`_hit_table`) into the staging file, which
-        :meth:`commit_chunk` then copies from (:data:`STAGED`, attached to the store's
-        connection): SQLite's ADBC driver binds the rows from Arrow in C, where
-        ``executemany`` made a Python tuple per hit and bound it value by value while
-        holding the GIL (a third of a long range scan's CPU, taken from its detectors).
+    @contextmanager
+    def _staged(self, rows: pa.Table):
+        """Around a transaction that copies a chunk's hit rows (:func:`_hit_table`) from
+        :data:`STAGED`: the rows written into the staging file by SQLite's ADBC driver,
+        which binds them from Arrow in C (``executemany`` made a Python tuple per hit and
+        bound it value by value holding the GIL: a third of a long range scan's CPU,
+        taken from its detectors), and that file attached to the store's connection.
         The staging file is scratch (no journal, no sync), owner-only like the store,
         beside it, one per connection, and removed when the store is closed; a crash can
         lose nothing of the store there."""
@@ -394,26 +398,27 @@ class Store:
 
         if self._staging is None:
             fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.staging-", suffix=".sqlite")
-            os.close(fd)  # mkstemp: mode 0600
+            os.close(fd)
             self._staging = Path(name)
             self._remove_staging = weakref.finalize(self, _unlink, self._staging)
-            self.conn.execute(f"ATTACH DATABASE ? AS {STAGED.split('.')[0]}", (str(self._staging),))
+        os.close(os.open(self._staging, os.O_WRONLY | os.O_CREAT, 0o600))  # owner-only, also if deleted since
         try:
             with adbc.connect(str(self._staging), autocommit=True) as conn, conn.cursor() as cursor:
                 cursor.execute("PRAGMA journal_mode=OFF")
                 cursor.execute("PRAGMA synchronous=OFF")
-                cursor.adbc_ingest(STAGED.split(".")[1], _typed(rows, self._declared_types()), mode="replace")
+                cursor.adbc_ingest(STAGED_TABLE, _typed(rows, self._hit_types), mode="replace")
         except (adbc_driver_manager.Error, OSError) as exc:
             error = _translate(self.path, exc)  # busy or full: as for the store itself
             if isinstance(error, DataError):
                 error = DataError(f"{self._staging}: the staging file of the run store {self.path} cannot be "
-                                  f"used ({exc}). Fix: delete it and run the same command again: every chunk "
+                                  f"used ({' '.join(str(exc).split())}). Fix: delete it and run the same command again: every chunk "
                                   "committed before is kept.")
             raise error from None
-
-    def _declared_types(self) -> dict[str, str]:
-        """Each column of the ``hits`` table and its declared type (upper case)."""
-        return {r[1]: r[2].upper() for r in self.conn.execute("PRAGMA table_info(hits)")}
+        self.conn.execute(f"ATTACH DATABASE ? AS {STAGED_SCHEMA}", (str(self._staging),))
+        try:
+            yield
+        finally:
+            self.conn.execute(f"DETACH DATABASE {STAGED_SCHEMA}")
 
     def _insert_staged(self, c) -> int:
         """Insert the staged hit rows whose id is not stored yet; the number inserted."""
@@ -671,7 +676,7 @@ class Store:
         import adbc_driver_sqlite.dbapi as adbc
 
         columns = list(HIT_STORE_COLUMNS) if columns is None else columns
-        declared = self._declared_types()
+        declared = self._hit_types
         literals = ", ".join(f"{TYPE_LITERALS.get(declared[c], TYPE_LITERALS['TEXT'])} AS {c}" for c in columns)
         picked = ", ".join(f"h.{c}" for c in columns)
         sql = f"SELECT 0 AS _read, {literals}" + "".join(f" UNION ALL SELECT 1, {picked} FROM {source}"
