@@ -109,7 +109,7 @@ HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", 
                      "w", "ceiling", "utilisation", "in_band", "measures", "run_first", "run_last", "seen_through",
                      "content")
 #: Where :meth:`Store.commit_chunk` copies a chunk's hit rows from: a table of the
-#: staging file (:meth:`Store._stage`) attached to the store's connection.
+#: staging file (:meth:`Store._staged`) attached to the store's connection.
 STAGED_SCHEMA, STAGED_TABLE = "staged", "hits"
 STAGED = f"{STAGED_SCHEMA}.{STAGED_TABLE}"
 #: The Arrow type a hit column is staged as, by its declared SQLite type (a column of
@@ -186,7 +186,7 @@ class Store:
         if new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._staging: Path | None = None  # a chunk's rows before commit (:meth:`_stage`)
+        self._staging: Path | None = None  # a chunk's rows before commit (:meth:`_staged`)
         self._open(new)
 
     @_database_errors
@@ -303,9 +303,9 @@ class Store:
             Counts: ``added``, ``updated``, ``retracted``.
         """
         rows = _hit_table(hits, {"config_hash": config_hash, "run_id": run_id, "seen_through": seen_through})
-        # in primary-key order: appended to its B-tree, not scattered
-        # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
-        # simply scanned again on resume
+        # staged in primary-key order, so they are appended to its B-tree, not scattered; the
+        # chunk and its done-mark land in one transaction: a chunk lost to a crash is simply
+        # scanned again on resume
         with self._staged(rows.sort_by("hit_id")), self.transaction() as c:
             if len(retract_ids) and not in_blocks and not self.has_other_runs(config_hash, run_id):
                 retract_ids = ()  # no other run stored hits of this configuration
@@ -411,8 +411,8 @@ class Store:
             error = _translate(self.path, exc)  # busy or full: as for the store itself
             if isinstance(error, DataError):
                 error = DataError(f"{self._staging}: the staging file of the run store {self.path} cannot be "
-                                  f"used ({' '.join(str(exc).split())}). Fix: delete it and run the same command again: every chunk "
-                                  "committed before is kept.")
+                                  f"used ({' '.join(str(exc).split())}). Fix: delete it and run the same command "
+                                  "again: every chunk committed before is kept.")
             raise error from None
         self.conn.execute(f"ATTACH DATABASE ? AS {STAGED_SCHEMA}", (str(self._staging),))
         try:
