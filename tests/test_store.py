@@ -199,3 +199,12 @@ def test_a_staging_file_that_cannot_be_written_is_an_error_naming_it(tmp_path):
     assert store.commit_chunk("r", 1, "2026-11-10", "2026-11-13", _hits([_row("h2", ["t2"], day=8)]), "c",
                               "2026-11-13")["added"] == 1
     assert staged.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_column_mixing_types_is_stored_as_the_text_sqlite_makes_of_it(tmp_path):
+    # Arrow cannot hold one column of ints and texts; SQLite stores both as text in a TEXT column
+    hits = _hits([_row("h1", ["t1"]), _row("h2", ["t2"])]).assign(params_id=[7, "p"])
+    store = _store(tmp_path)
+    assert store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", hits, "c", "2026-11-09")["added"] == 2
+    cells = _stored_cells(tmp_path / "s.sqlite", ["params_id"])
+    assert cells == [[("7", "text")], [("p", "text")]]

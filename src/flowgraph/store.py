@@ -421,10 +421,13 @@ class Store:
             self.conn.execute(f"DETACH DATABASE {STAGED_SCHEMA}")
 
     def _insert_staged(self, c) -> int:
-        """Insert the staged hit rows whose id is not stored yet; the number inserted."""
+        """Insert the staged hit rows whose id is not stored yet; the number inserted. A
+        row whose id is stored is passed over by its id alone (its evidence is not read):
+        after :meth:`_supersede`, only the rows it set aside are inserted again."""
         before = self.conn.total_changes
         c.execute(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
-                  f"SELECT {', '.join(HIT_STORE_COLUMNS)} FROM {STAGED} ORDER BY rowid")
+                  f"SELECT {', '.join('s.' + x for x in HIT_STORE_COLUMNS)} FROM {STAGED} s WHERE NOT EXISTS "
+                  "(SELECT 1 FROM hits h WHERE h.config_hash = s.config_hash AND h.hit_id = s.hit_id) ORDER BY s.rowid")
         return self.conn.total_changes - before
 
     def _supersede(self, c, retract_ids, config_hash, seen_through, first_day, last_day,
@@ -812,8 +815,7 @@ def _hit_table(hits: pd.DataFrame, constants: dict[str, str]) -> pa.Table:
     in Arrow: lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL, ``constants``
     (the configuration, run and ``seen_through`` of every row) as given; ``content`` a
     digest of :data:`HIT_CONTENT_COLUMNS`."""
-    n = len(hits)
-    frame = {col: pa.array([value] * n, pa.string()) for col, value in constants.items()}
+    frame = {col: pa.repeat(pa.scalar(value, pa.string()), len(hits)) for col, value in constants.items()}
     for col in HIT_STORE_COLUMNS[:-1]:
         if col in constants:
             continue
@@ -825,7 +827,7 @@ def _hit_table(hits: pd.DataFrame, constants: dict[str, str]) -> pa.Table:
         elif col == "in_band":
             frame[col] = pa.array(np.asarray(values).astype(np.int64))
         else:
-            frame[col] = _values(pd.Series(values).reset_index(drop=True))
+            frame[col] = _values(values)
     frame["content"] = _content_digests([frame[c] for c in HIT_CONTENT_COLUMNS])
     return pa.table({c: frame[c] for c in HIT_STORE_COLUMNS})
 
