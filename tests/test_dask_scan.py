@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -155,21 +154,18 @@ def test_blocks_one_after_another_give_the_single_process_scan(bank, single, key
     pd.testing.assert_frame_equal(*(k.sort_values("txn_id").reset_index(drop=True) for k in kept), check_dtype=False)
 
 
-def test_a_long_store_range_is_scanned_in_blocks(bank, single, key_file, tmp_path, monkeypatch):
-    """run_scan takes the block path for a store range longer than MAX_BLOCK_DAYS (lowered
-    here: a real one is half a year) and finds the one-process hits."""
+def test_a_t1_day_is_one_window_never_blocks(bank, key_file, tmp_path, monkeypatch):
+    """However little memory a scan is given, a T+1 day is one window (its read is bounded
+    by the windows already); only a range is cut into blocks (tests/test_blocks.py)."""
     import flowgraph.dask_scan
 
     _, store = bank
-    monkeypatch.setattr("flowgraph.scan.MAX_BLOCK_DAYS", 10)
     taken = []
     monkeypatch.setattr(flowgraph.dask_scan, "scan_block",
                         lambda *a, _here=flowgraph.dask_scan.scan_block: taken.append(a[2:4]) or _here(*a))
-    result = run_scan(store.root, tmp_path / "long", key_file=key_file, progress=False)
-    assert len(taken) == 1  # the block path ran here (one block: a block is at least 2 L + 1 days)
-    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
-    assert run_scan(store.root, tmp_path / "day", as_of=store.days()[-1], key_file=key_file, progress=False) \
-        and len(taken) == 1  # a T+1 day is one window, never blocks
+    result = run_scan(store.root, tmp_path / "day", as_of=store.days()[-1], key_file=key_file, progress=False,
+                      block_memory=1)
+    assert result.manifest["mode"] == "t+1" and taken == []
 
 
 def _busy_worker_killer(client, killed: list):
@@ -302,18 +298,6 @@ def test_a_bad_block_size_is_refused_before_any_work(bank, tmp_path, block_days)
     _, store = bank
     with pytest.raises(ConfigError, match=r"'block_days' parameter of dask_scan must be an int in the range"):
         dask_scan(None, store.root, tmp_path / "o", block_days=block_days)
-
-
-def test_blocks_cover_the_days_once():
-    from flowgraph.dask_scan import day_blocks, default_block_days
-
-    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-24"))
-    assert day_blocks(days, 10) == [("2024-01-01", "2024-01-10"), ("2024-01-11", "2024-01-20"),
-                                    ("2024-01-21", "2024-01-23")]
-    assert day_blocks(days[:1], 10) == [("2024-01-01", "2024-01-01")]
-    assert default_block_days(250, 2, 10) == 63  # two blocks per worker
-    assert default_block_days(5, 8, 10) == 21  # never shorter than the window each block re-reads
-    assert default_block_days(2500, 2, 10) == 120  # a worker's memory stays bounded
 
 
 def test_a_cluster_absorbed_by_a_later_one_is_retracted():

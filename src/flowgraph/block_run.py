@@ -95,6 +95,8 @@ class BlockRun:
     #: blocks committed (by an earlier process of a resumed run, or this one)
     done: set[int]
     files: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: how the blocks were cut (:meth:`flowgraph.blocks.BlockPlan.describe`), for the manifest
+    plan: dict = field(default_factory=dict)
 
     @classmethod
     def open(cls, store: Store, txstore: TransactionStore, config: ScanConfig, blocks: list[tuple[str, str]],
@@ -216,6 +218,7 @@ class BlockRun:
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
                                 checks, reveal_ids, clock, counts, n_groups, n_raised, None)
+        manifest["block_plan"] = self.plan
         manifest["read_files_digest"] = hashlib.blake2b("".join(
             f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()
         write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),

@@ -243,9 +243,14 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
               help="Scan a transaction store on a local Dask cluster of N single-threaded worker processes.")
 @click.option("--block-days", type=click.IntRange(min=1),
               help="Scan a store's range in blocks of this many business days: tasks with --dask/--workers "
-                   "[default: two blocks per worker, 51..120 days at the default windows], else one after "
-                   "another in this process, which holds one block at a time [default: ranges over 120 "
-                   "business days, in blocks of 120].")
+                   "[default: two blocks per worker thread, at least 51 days at the default windows, fewer "
+                   "where a block's read would not fit in a thread's memory], else one after another in this "
+                   "process, which holds one block at a time [default: the longest blocks that fit in "
+                   "--block-memory].")
+@click.option("--block-memory", "block_memory_gib", type=click.FloatRange(min=0, min_open=True), metavar="GIB",
+              help="Memory a scan of a store may use, in GiB: a range whose read does not fit runs in blocks "
+                   "that do [default: 60% of this machine's memory (its container's limit where lower); with "
+                   "--dask/--workers, a worker's memory limit over its threads].")
 @_input_options
 @click.option("--reveal-ids", is_flag=True,
               help="Write real account/customer ids into the exports (logged in the store's audit table).")
@@ -254,7 +259,7 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
 @click.option("--wait", "wait_s", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for another scan that holds the same store before refusing.")
 def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, dask_address, n_workers, block_days,
-         reveal_ids, key_file, wait_s, **input_options):
+         block_memory_gib, reveal_ids, key_file, wait_s, **input_options):
     """Scan INPUT with every detector, score hits, group them into alerts, and record the
     run in the store.
 
@@ -280,16 +285,18 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     rates = _input_rates(config, input_options["rates"])
     _print_scan_basis(config, rates)
     days = {"as_of": as_of, "first_day": first_day, "last_day": last_day}
-    if dask_address is not None or n_workers is not None or block_days is not None:
-        if not is_store(input_path):
-            raise ConfigError(f"--dask/--workers/--block-days scan a transaction store, and INPUT {input_path} is "
-                              f"not one. Fix: flowgraph ingest {input_path} --into STORE, then scan STORE.")
+    block_memory = None if block_memory_gib is None else int(block_memory_gib * 2 ** 30)
+    in_blocks = dask_address is not None or n_workers is not None or block_days is not None
+    if (in_blocks or block_memory is not None) and not is_store(input_path):
+        raise ConfigError(f"--dask/--workers/--block-days/--block-memory scan a transaction store, and INPUT "
+                          f"{input_path} is not one. Fix: flowgraph ingest {input_path} --into STORE, then scan STORE.")
+    if in_blocks:
         from .dask_scan import block_scan, connect, dask_scan  # Dask itself is imported only by connect
 
         # a bad day is refused before a cluster is started
         store_scan_days(TransactionStore.open(input_path, "INPUT"), config.calendar(), **days)
         options = dict(**days, block_days=block_days, store_path=store_path, reveal_ids=reveal_ids,
-                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
+                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory)
         if dask_address is None and n_workers is None:  # blocks one after another in this process
             result = block_scan(input_path, out, config, **options)
         else:
@@ -299,7 +306,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
         return
     if is_store(input_path):  # read a window of days at a time, already validated
         result = run_scan(input_path, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
-                          key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates)
+                          key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory)
         _print_scan(result, out)
         return
     with clock("load"):

@@ -6,8 +6,10 @@ in one process may use it without Dask: :func:`block_scan` runs the same blocks 
 another (a long range of a store in bounded memory).
 
 **How the work is split.** The scan's business days are cut into blocks of ``block_days``
-(:func:`default_block_days`). Each block is one Dask task, given only the store's path, the
-configuration and the block's first and last day: on a worker it reads from the store the
+(by default :func:`cluster_blocks`: two blocks per worker thread, shorter where a block's
+read would not fit in a worker thread's memory, :mod:`flowgraph.blocks`). Each block is one
+Dask task, given only the store's path, the configuration and the block's first and last
+day: on a worker it reads from the store the
 block plus the window before it (:func:`~flowgraph.scan.store_window`: 4 L + 1 business
 days at the default windows, as no run goes on from one month into the next and a range
 reads one window more at first), builds the graph, runs the detectors' numba
@@ -55,6 +57,7 @@ import ctypes
 import functools
 import hashlib
 import math
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,19 +69,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .block_run import BlockRun
+from .blocks import BlockPlan, default_memory_bytes, plan_blocks
 from .desk.evidence import keep_case_transactions_from_store
 from .errors import ConfigError
 from .money import RateTable
-from .scan import (MAX_BLOCK_DAYS, ScannedHits, ScanResult, Stopwatch, lookback_days, output_folder,
+from .scan import (ScannedHits, ScanResult, Stopwatch, lookback_days, output_folder,
                    store_scan_days, store_window)
 from .scan_config import ScanConfig
 from .store import Store
 from .txstore import TransactionStore
 
 PIP_COMMAND = "pip install 'flowgraph[dask]'"
-#: Longest default block (about half a year of business days): a worker holds at most this
-#: many days of transactions plus the trailing window, however long the scan.
-MAX_DEFAULT_BLOCK_DAYS = MAX_BLOCK_DAYS
 #: How long to wait for a scheduler at ``--dask ADDRESS`` to answer.
 CONNECT_TIMEOUT_S = 10
 
@@ -112,18 +113,27 @@ def _file_digest(path: Path) -> str:
         return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
-def default_block_days(n_days: int, n_threads: int, lookback: int) -> int:
-    """Business days per block when the user gives none: two blocks per worker thread, so
-    workers that finish early find another block while a slow one runs; at least ``2 L + 1``
-    days (each block re-reads ``4 L + 1`` days or more before its first day: shorter blocks
-    would spend more time re-reading the trailing window than scanning their own days); at most
-    :data:`MAX_DEFAULT_BLOCK_DAYS`, which bounds a worker's memory however long the scan."""
-    return max(2 * lookback + 1, min(MAX_DEFAULT_BLOCK_DAYS, math.ceil(n_days / (2 * max(n_threads, 1)))))
-
-
-def day_blocks(days: np.ndarray, block_days: int) -> list[tuple[str, str]]:
-    """Business days cut into blocks of ``block_days``, as (first, last) ISO days."""
-    return [(str(days[i]), str(days[min(i + block_days, len(days)) - 1])) for i in range(0, len(days), block_days)]
+def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: np.ndarray,
+                   memory_bytes: int | None) -> BlockPlan:
+    """The blocks of ``days`` when the user gives no ``block_days``. Without a client
+    (:func:`block_scan`): the longest that fit in ``memory_bytes`` (default: this
+    machine's share, :func:`flowgraph.blocks.default_memory_bytes`). On a cluster: two
+    blocks per worker thread, so workers that finish early find another block while a slow
+    one runs, but at least ``2 L + 1`` days (each block re-reads ``4 L + 1`` days or more
+    before its first day: shorter blocks would spend more time re-reading the trailing
+    window than scanning their own days), and shorter where a block's read would not fit in
+    a worker thread's memory (its worker's memory limit over its threads; ``memory_bytes``
+    when given, or this machine's share when the workers have no limit)."""
+    if client is None:
+        return plan_blocks(txstore, config, days, memory_bytes or default_memory_bytes())
+    workers = client.scheduler_info()["workers"].values()
+    threads = sum(w["nthreads"] for w in workers)
+    if memory_bytes is None:
+        limits = [w.get("memory_limit") or 0 for w in workers]
+        memory_bytes = min(limit // max(w["nthreads"], 1) for limit, w in zip(limits, workers)) \
+            if all(limits) else default_memory_bytes() // max(max(w["nthreads"] for w in workers), 1)
+    most_days = max(2 * lookback_days(config) + 1, math.ceil(len(days) / (2 * max(threads, 1))))
+    return plan_blocks(txstore, config, days, memory_bytes, most_days)
 
 
 def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig | None = None,
@@ -131,7 +141,8 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
               block_days: int | None = None, store_path: str | Path | None = None, reveal_ids: bool = False,
               key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
               on_block: Callable[[int], None] | None = None, retries: int = 2,
-              stopwatch: Stopwatch | None = None, rates: RateTable | None = None) -> ScanResult:
+              stopwatch: Stopwatch | None = None, rates: RateTable | None = None,
+              block_memory: int | None = None) -> ScanResult:
     """Scan a transaction store on a Dask cluster: the hits, alerts, run store rows and
     exports of :func:`flowgraph.scan.run_scan` for the same days.
 
@@ -146,8 +157,12 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     out, config, as_of, first_day, last_day, store_path, reveal_ids, key_file, progress, wait_s
         As for :func:`flowgraph.scan.run_scan`.
     block_days : int, optional
-        Business days per task (default :func:`default_block_days`). Any size gives the
-        same hits.
+        Business days per task (default :func:`cluster_blocks`). Any size gives the same
+        hits.
+    block_memory : int, optional
+        Bytes of memory a block may use (``--block-memory``): in this process, or in one
+        worker thread (default: a worker's memory limit over its threads). The default
+        blocks are the longest whose reads fit (:mod:`flowgraph.blocks`).
     on_block : callable, optional
         Called with the block number as each block's hits reach the driver (progress
         reporting; the tests use it to kill a worker mid-scan).
@@ -173,18 +188,22 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     first, last, mode = store_scan_days(tx, calendar, as_of, first_day, last_day)
     days = calendar.business_days(first, last)
     if block_days is None:
-        threads = 1 if client is None else sum(client.nthreads().values())
-        block_days = default_block_days(len(days), threads, lookback_days(config))
+        plan = cluster_blocks(client, tx, config, days, block_memory)
     elif isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1:
         raise ConfigError(f"The 'block_days' parameter of dask_scan must be an int in the range [1, inf). "
                           f"Got {block_days!r} instead.")
-    blocks = day_blocks(days, block_days)
+    else:
+        plan = plan_blocks(tx, config, days, block_memory or default_memory_bytes(), block_days, fixed=True)
+    blocks = plan.blocks
+    if plan.note:
+        print(f"note: {plan.note}.", file=sys.stderr)
     rates = rates or config.rates()
     store_path = Path(store_path or out / "store.sqlite")
     store = Store(store_path)
     try:
         with store.lock(wait_s):
             run = BlockRun.open(store, tx, config, blocks, mode, as_of, calendar)
+            run.plan = plan.describe()
             todo = run.todo()
             if todo:
                 with contextlib.ExitStack() as bulk:
@@ -229,8 +248,9 @@ def block_scan(txstore: str | Path, out: str | Path, config: ScanConfig | None =
     of business days one after another in this process, so memory holds one block (its days
     and the window before them) however long the range; the same hits, alerts and exports
     as a scan of the whole range at once. :func:`flowgraph.scan.run_scan` takes
-    this path for a store range longer than :data:`MAX_DEFAULT_BLOCK_DAYS` business days;
-    ``flowgraph scan STORE --block-days N`` chooses the block. Imports no Dask."""
+    this path for a store range whose read does not fit in the memory a scan may use
+    (:mod:`flowgraph.blocks`); ``flowgraph scan STORE --block-days N`` chooses the block.
+    Imports no Dask."""
     return dask_scan(None, txstore, out, config, **options)
 
 

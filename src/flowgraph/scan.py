@@ -353,12 +353,6 @@ def day_fields(params_type: type) -> tuple[str, ...]:
                  if isinstance(c, Interval) and c.high == MAX_WINDOW_DAYS)
 
 
-#: A range of a transaction store longer than this many business days is scanned in blocks
-#: of at most as many, one after another (:func:`flowgraph.dask_scan.block_scan`), so memory
-#: holds one block and the window before it however long the range (half a year of days).
-MAX_BLOCK_DAYS = 120
-
-
 @dataclass
 class StoreWindow:
     """The days a scan of a store read, its graph, its hits and the scan's day indices."""
@@ -442,17 +436,12 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         end_day = next(d for d in stored if d > end_day)
     lookback = lookback_days(config)
     margin = 2 * lookback + 1
-    # the earliest first day a hit reaching the scan can have: its month's (a run) or one
-    # window back (a cluster's or a chain's days)
-    month_first = calendar.next_business_day(scan_first.astype("datetime64[M]").astype("datetime64[D]"))
-    anchor = min(month_first, _business_day_before(calendar, scan_first, lookback) if lookback else scan_first)
-    extra = RANGE_FIRST_READ_EXTRA_WINDOWS * lookback if mode == "range" else 0
-    start = _business_day_before(calendar, anchor, margin + extra)
+    start = first_read_start(calendar, scan_first, lookback, mode)
     exact: dict[str, _DetectorPart] = {}  # the parts of detectors whose every run an earlier read traced was trusted
     n_edges_before = 0
     while True:
         complete = start <= first_stored
-        read_from = stored[0] if complete else str(_business_day_before(calendar, start, 1) + 1)
+        read_from = read_from_day(calendar, start, stored[0])
         with clock("load"):
             dataset = store.dataset(read_from, end_day, columns=GRAPH_COLUMNS)
         with clock("graph"):
@@ -475,6 +464,27 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         n_edges_before = graph.n_edges
         del dataset, graph, parts  # let this read go before the wider one is made
         start = _business_day_before(calendar, np.datetime64(earliest, "D"), margin + lookback)
+
+
+def first_read_start(calendar, scan_first: np.datetime64, lookback: int, mode: str) -> np.datetime64:
+    """The first business day :func:`store_window`'s first read of a scan from ``scan_first``
+    takes (``lookback`` = :func:`lookback_days`, ``mode`` "range" or "as_of"): ``2 L + 1``
+    business days before the earliest first day a hit reaching the scan can have, its
+    month's first business day (a run) or L business days back (a cluster's or a chain's
+    days); a range one window more (:data:`RANGE_FIRST_READ_EXTRA_WINDOWS`)."""
+    month_first = calendar.next_business_day(scan_first.astype("datetime64[M]").astype("datetime64[D]"))
+    anchor = min(month_first, _business_day_before(calendar, scan_first, lookback) if lookback else scan_first)
+    extra = RANGE_FIRST_READ_EXTRA_WINDOWS * lookback if mode == "range" else 0
+    return _business_day_before(calendar, anchor, 2 * lookback + 1 + extra)
+
+
+def read_from_day(calendar, start: np.datetime64, first_stored: str) -> str:
+    """The first calendar day (ISO) a read starting at business day ``start`` takes from a
+    store whose first day is ``first_stored``: the day after the business day before
+    ``start`` (calendar days roll into the next business day), or the store's first day."""
+    if start <= calendar.next_business_day(first_stored):
+        return first_stored
+    return str(_business_day_before(calendar, start, 1) + 1)
 
 
 def _parts_moved(parts: dict[str, _DetectorPart], graph: TransactionGraph,
@@ -512,11 +522,16 @@ def _edges_moved(frame: pd.DataFrame, graph: TransactionGraph, n_added: int) -> 
     return frame.assign(**{EDGE_IDS: pd.arrays.ArrowExtensionArray(moved.cast(lists.type))})
 
 
-def _long_range(store: TransactionStore, config: ScanConfig, first_day: str | None, last_day: str | None) -> bool:
-    """Whether a range scan of ``store`` spans more than :data:`MAX_BLOCK_DAYS` business days."""
+def _in_blocks(store: TransactionStore, config: ScanConfig, first_day: str | None, last_day: str | None,
+               memory_bytes: int | None) -> bool:
+    """Whether a range scan of ``store`` reads more than fits in ``memory_bytes`` (default:
+    this machine's share) at once, and so runs in blocks (:mod:`flowgraph.blocks`)."""
+    from .blocks import default_memory_bytes, plan_blocks
+
     calendar = config.calendar()
     first, last, _ = store_scan_days(store, calendar, None, first_day, last_day)
-    return len(calendar.business_days(first, last)) > MAX_BLOCK_DAYS
+    days = calendar.business_days(first, last)
+    return len(plan_blocks(store, config, days, memory_bytes or default_memory_bytes()).blocks) > 1
 
 
 def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None, first_day: str | None = None,
@@ -665,7 +680,8 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
              key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
              on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None,
              first_day: str | None = None, last_day: str | None = None,
-             rates: RateTable | None = None, release_input: bool = False) -> ScanResult:
+             rates: RateTable | None = None, release_input: bool = False,
+             block_memory: int | None = None) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -712,6 +728,11 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         with the few columns the scan still reads (``TransactionGraph.transactions``), so
         the rest can be let go while the scan runs (the CLI does: at 10^7 transactions it
         is about a gigabyte). Default: ``dataset`` is left as it was given.
+    block_memory : int, optional
+        Bytes of memory a range scan of a transaction store may use (``--block-memory``;
+        default: :data:`~flowgraph.blocks.MEMORY_SHARE` of this machine's). A range whose
+        read does not fit runs in blocks that do, one after another
+        (:func:`flowgraph.dask_scan.block_scan`): the same hits.
 
     Raises
     ------
@@ -727,12 +748,12 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     window, given, in_place = None, isinstance(dataset, Dataset), None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         txstore = TransactionStore.open(dataset, "INPUT")
-        if as_of is None and _long_range(txstore, config, first_day, last_day):
+        if as_of is None and _in_blocks(txstore, config, first_day, last_day, block_memory):
             from .dask_scan import block_scan  # no Dask: the blocks run one after another here
 
             return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
                               reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
-                              stopwatch=clock, rates=rates)
+                              stopwatch=clock, rates=rates, block_memory=block_memory)
         window = store_window(txstore, config, as_of, clock, first_day, last_day, rates)
         dataset, in_place = window.dataset, txstore.root  # large-value evidence stays there
     elif not isinstance(dataset, Dataset):
