@@ -8,8 +8,9 @@ RSS and its process tree's (:func:`bench.storescale.measured`):
   and the last business day of the store): each reads the same 3 L + 1 = 76 business days
   before its day once the history is longer than that, so their time and memory should not
   grow with N;
-- ``range``: every stored business day in one process (a range over 120 business days runs
-  in blocks of 120, one after another, ``flowgraph.dask_scan.block_scan``), or with
+- ``range``: every stored business day in one process (a range whose read does not fit in
+  the memory a scan may use runs in blocks that do, one after another,
+  ``flowgraph.dask_scan.block_scan``; ``--block-memory GIB`` gives that memory), or with
   ``--workers N`` on a local Dask cluster of N worker processes (``flowgraph scan
   --workers N``: blocks of ``--block-days`` as tasks); ``--no-range`` skips it;
 - with ``--history RUN_STORE`` (a run store, e.g. a range's ``OUT/store.sqlite``), each T+1
@@ -38,7 +39,7 @@ from .storescale import (GIB, _window_rows, business_days, cluster_projection, m
 
 
 def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float, block_days: int | None = None,
-        history: Path | None = None, workers: int | None = None) -> dict:
+        history: Path | None = None, workers: int | None = None, block_memory_gib: float | None = None) -> dict:
     """Every step on ``store`` (see the module docstring)."""
     rows, days = store_rows(store)
     scan_days = business_days(days)
@@ -70,7 +71,8 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float,
         if with_range:
             cluster = ["--workers", str(workers)] if workers else []
             scan(f"range on {workers} workers" if workers else "range",
-                 cluster + (["--block-days", str(block_days)] if block_days else []), rows, "range")
+                 cluster + (["--block-days", str(block_days)] if block_days else [])
+                 + (["--block-memory", str(block_memory_gib)] if block_memory_gib else []), rows, "range")
             payload["steps"][-1]["workers"] = workers or 1
     return payload
 
@@ -125,7 +127,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="Business-day indices of the T+1 scans (negative from the end) [default: 59, middle, -1].")
     parser.add_argument("--no-range", action="store_true")
     parser.add_argument("--block-days", type=int, default=None,
-                        help="The range's block in business days [default: flowgraph's, 120 for a long range].")
+                        help="The range's block in business days [default: flowgraph's, the longest that fit].")
+    parser.add_argument("--block-memory", type=float, default=None, metavar="GIB",
+                        help="Memory the range's scan may use [default: flowgraph's, 60%% of the machine's].")
     parser.add_argument("--workers", type=int, default=None,
                         help="Run the range on a local Dask cluster of this many worker processes.")
     parser.add_argument("--keep-from", type=Path, default=None,
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
                "machine": machine_stamp()}
     kept = json.loads(args.keep_from.read_text())["steps"] if args.keep_from else []
     payload.update(run(args.store, args.days if args.days is not None else [59, n // 2, -1], not args.no_range,
-                       args.timeout_s, args.block_days, args.history, args.workers))
+                       args.timeout_s, args.block_days, args.history, args.workers, args.block_memory))
     payload["steps"] = [{**k, "kept_from": str(args.keep_from)} for k in kept] + payload["steps"]
     write_results(payload, args.results)
 
