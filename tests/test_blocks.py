@@ -127,12 +127,18 @@ def test_a_clusters_blocks_fit_in_a_worker_threads_memory(thin, monkeypatch):
     days = _days(thin, config)
     total = sum(thin.day_rows().values())
 
-    def client(limit, nthreads=1, n_workers=2):
+    def client(limit, nthreads=1, n_workers=2, last_limit=None):
         workers = {f"tcp://w{i}": {"nthreads": nthreads, "memory_limit": limit} for i in range(n_workers)}
-        return SimpleNamespace(scheduler_info=lambda: {"workers": workers})
+        workers[f"tcp://w{n_workers - 1}"]["memory_limit"] = last_limit or limit
+        return SimpleNamespace(scheduler_info=lambda n_workers=5: {"workers": dict(list(workers.items())[:n_workers]
+                                                                                  if n_workers >= 0 else workers)})
 
     big = flowgraph.dask_scan.cluster_blocks(client(10 ** 12), thin, config, days, None)
     assert len(big.blocks) == 4 and big.block_days == 75  # two per worker thread
+    # every worker counts, however many the scheduler lists by default: the sixth has less memory
+    sixth = flowgraph.dask_scan.cluster_blocks(client(10 ** 12, n_workers=6, last_limit=2 ** 30), thin, config, days,
+                                               None)
+    assert sixth.memory_bytes == 2 ** 30
     # a limit of 2 GiB over 2 threads: each thread may use 1 GiB
     two = flowgraph.dask_scan.cluster_blocks(client(2 * 2 ** 30, nthreads=2), thin, config, days, None)
     # two per worker thread (4 threads) would be 38 days: 51 (2 L + 1) instead
@@ -180,6 +186,23 @@ def test_blocks_that_do_not_fit_are_said_and_recorded(hand_built, tmp_path, caps
     plan = json.loads((out / "manifest.json").read_text())["block_plan"]
     assert plan["n_blocks"] == 2 and plan["block_days"] == 100 and plan["note"].startswith("a block of 100")
     assert plan["memory_bytes"] == int(0.0000001 * 2 ** 30)
+
+
+def test_a_t1_day_that_does_not_fit_is_said(hand_built, tmp_path, capsys):
+    """A T+1 day is one window, never blocks: when even that does not fit, the user is told
+    before it runs, and it runs."""
+    store, rows = hand_built
+    out = tmp_path / "out"
+    assert main(["scan", str(store.root), "--out", str(out), "--as-of", "2027-09-01", "--block-memory",
+                 "0.0000001"]) == 0
+    err = capsys.readouterr().err
+    assert "note: the T+1 scan of 2027-09-01 reads" in err and "Dask" not in err
+    # it reads the 3 L + 1 = 76 business days before its day: fewer than a range's first read
+    read = int(err.split("reads ")[1].split(" transactions")[0].replace(",", ""))
+    assert 76 * 1 < read < len(rows)
+    assert json.loads((out / "manifest.json").read_text())["mode"] == "t+1"
+    assert main(["scan", str(store.root), "--out", str(tmp_path / "o2"), "--as-of", "2027-09-01"]) == 0
+    assert "note: the T+1 scan" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, says", [

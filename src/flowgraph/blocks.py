@@ -82,6 +82,8 @@ class BlockPlan:
     max_read_txns: int
     #: the memory the plan was made for, in bytes
     memory_bytes: int
+    #: "range", or "t+1" for the one window of a T+1 day
+    mode: str = "range"
 
     @property
     def fits(self) -> bool:
@@ -94,11 +96,13 @@ class BlockPlan:
         if self.fits:
             return None
         need = self.max_read_txns * PEAK_BYTES_PER_READ_TXN / GIB
-        return (f"a block of {self.block_days} business day(s) reads up to {self.max_read_txns:,} transactions "
-                f"(its days and the window before them), about {need:.1f} GiB at its peak, more than the "
-                f"{self.memory_bytes / GIB:.1f} GiB the scan plans in: it may run out of memory. Fix: run it where "
-                f"more memory is free and say how much (--block-memory GIB), or on a Dask cluster whose workers "
-                f"have that much")
+        what, where = (f"the T+1 scan of {self.blocks[0][0]} reads", "") if self.mode == "t+1" else \
+            (f"a block of {self.block_days} business day(s) reads up to", ", or on a Dask cluster whose workers have "
+                                                                          "that much")
+        return (f"{what} {self.max_read_txns:,} transactions (its days and the window before them), about "
+                f"{need:.1f} GiB at its peak, more than the {self.memory_bytes / GIB:.1f} GiB the scan plans in: it "
+                f"may run out of memory. Fix: run it where more memory is free and say how much (--block-memory "
+                f"GIB){where}")
 
     def describe(self) -> dict:
         """What a run's manifest records of its blocks."""
@@ -113,11 +117,12 @@ def day_blocks(days: np.ndarray, block_days: int) -> list[tuple[str, str]]:
 
 
 def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, memory_bytes: int,
-                most_days: int | None = None, fixed: bool = False) -> BlockPlan:
+                most_days: int | None = None, fixed: bool = False, mode: str = "range") -> BlockPlan:
     """The longest blocks of equal business days of ``days`` (at most ``most_days``, default
     all of them) whose every read fits in ``memory_bytes``; one-day blocks when none do
     (:attr:`BlockPlan.note` then says so). ``fixed``: blocks of ``most_days`` (the user's
-    ``--block-days``), whether they fit or not."""
+    ``--block-days``), whether they fit or not. ``mode`` "t+1": the read of a T+1 scan
+    of the one day in ``days`` (which reads less before its day than a range)."""
     calendar, lookback = config.calendar(), lookback_days(config)
     rows = store.day_rows()
     stored = np.array(sorted(rows), dtype="datetime64[D]")
@@ -127,7 +132,7 @@ def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, m
     @lru_cache(maxsize=None)
     def read_start(first: str) -> int:
         """The first stored day (its index) a block from ``first`` reads."""
-        start = first_read_start(calendar, np.datetime64(first), lookback, "range")
+        start = first_read_start(calendar, np.datetime64(first), lookback, mode)
         return int(np.searchsorted(stored, np.datetime64(read_from_day(calendar, start, str(stored[0])))))
 
     def read_txns(first: str, last: str) -> int:
@@ -139,10 +144,10 @@ def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, m
     n = len(days)
     sizes = [most_days] if fixed else \
         sorted({min(most_days or n, math.ceil(n / k)) for k in range(1, n + 1)}, reverse=True)
-    plan = BlockPlan([], 0, 0, int(memory_bytes))
+    plan = BlockPlan([], 0, 0, int(memory_bytes), mode)
     for size in sizes:
         blocks = day_blocks(days, size)
-        plan = BlockPlan(blocks, size, max(read_txns(*b) for b in blocks), int(memory_bytes))
+        plan = BlockPlan(blocks, size, max(read_txns(*b) for b in blocks), int(memory_bytes), mode)
         if plan.fits:
             break
     return plan

@@ -249,8 +249,9 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
                    "--block-memory].")
 @click.option("--block-memory", "block_memory_gib", type=click.FloatRange(min=0, min_open=True), metavar="GIB",
               help="Memory a scan of a store may use, in GiB: a range whose read does not fit runs in blocks "
-                   "that do [default: 60% of this machine's memory (its container's limit where lower); with "
-                   "--dask/--workers, a worker's memory limit over its threads].")
+                   "that do (a T+1 day is one window, and says so when it does not fit) [default: 60% of this "
+                   "machine's memory (its container's limit where lower); with --dask/--workers, a worker's "
+                   "memory limit over its threads].")
 @_input_options
 @click.option("--reveal-ids", is_flag=True,
               help="Write real account/customer ids into the exports (logged in the store's audit table).")

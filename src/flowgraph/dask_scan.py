@@ -126,7 +126,10 @@ def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: 
     when given, or this machine's share when the workers have no limit)."""
     if client is None:
         return plan_blocks(txstore, config, days, memory_bytes or default_memory_bytes())
-    workers = client.scheduler_info()["workers"].values()
+    try:  # every worker: some Dask versions list only the first five unless asked
+        workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    except TypeError:  # older ones list all and take no n_workers
+        workers = client.scheduler_info()["workers"].values()
     threads = sum(w["nthreads"] for w in workers)
     if memory_bytes is None:
         limits = [w.get("memory_limit") or 0 for w in workers]

@@ -36,6 +36,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -468,7 +469,7 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
 
 def first_read_start(calendar, scan_first: np.datetime64, lookback: int, mode: str) -> np.datetime64:
     """The first business day :func:`store_window`'s first read of a scan from ``scan_first``
-    takes (``lookback`` = :func:`lookback_days`, ``mode`` "range" or "as_of"): ``2 L + 1``
+    takes (``lookback`` = :func:`lookback_days`, ``mode`` "range" or "t+1"): ``2 L + 1``
     business days before the earliest first day a hit reaching the scan can have, its
     month's first business day (a run) or L business days back (a cluster's or a chain's
     days); a range one window more (:data:`RANGE_FIRST_READ_EXTRA_WINDOWS`)."""
@@ -522,16 +523,20 @@ def _edges_moved(frame: pd.DataFrame, graph: TransactionGraph, n_added: int) -> 
     return frame.assign(**{EDGE_IDS: pd.arrays.ArrowExtensionArray(moved.cast(lists.type))})
 
 
-def _in_blocks(store: TransactionStore, config: ScanConfig, first_day: str | None, last_day: str | None,
-               memory_bytes: int | None) -> bool:
+def _in_blocks(store: TransactionStore, config: ScanConfig, as_of: str | None, first_day: str | None,
+               last_day: str | None, memory_bytes: int | None) -> bool:
     """Whether a range scan of ``store`` reads more than fits in ``memory_bytes`` (default:
-    this machine's share) at once, and so runs in blocks (:mod:`flowgraph.blocks`)."""
+    this machine's share) at once, and so runs in blocks (:mod:`flowgraph.blocks`). A T+1
+    day is one window, never blocks: when even that does not fit, the user is told so now."""
     from .blocks import default_memory_bytes, plan_blocks
 
     calendar = config.calendar()
-    first, last, _ = store_scan_days(store, calendar, None, first_day, last_day)
-    days = calendar.business_days(first, last)
-    return len(plan_blocks(store, config, days, memory_bytes or default_memory_bytes()).blocks) > 1
+    first, last, mode = store_scan_days(store, calendar, as_of, first_day, last_day)
+    plan = plan_blocks(store, config, calendar.business_days(first, last), memory_bytes or default_memory_bytes(),
+                       mode=mode)
+    if mode == "t+1" and plan.note:
+        print(f"note: {plan.note}.", file=sys.stderr)
+    return mode == "range" and len(plan.blocks) > 1
 
 
 def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None, first_day: str | None = None,
@@ -748,7 +753,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     window, given, in_place = None, isinstance(dataset, Dataset), None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         txstore = TransactionStore.open(dataset, "INPUT")
-        if as_of is None and _in_blocks(txstore, config, first_day, last_day, block_memory):
+        if _in_blocks(txstore, config, as_of, first_day, last_day, block_memory):
             from .dask_scan import block_scan  # no Dask: the blocks run one after another here
 
             return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
