@@ -16,7 +16,7 @@ import pytest
 from flowgraph.cli import main
 from flowgraph.io import load_dataset
 from flowgraph.graph import build_graph
-from flowgraph.scan import run_scan, scan_hits, store_window
+from flowgraph.scan import run_scan, scan_hits, store_scan_days, store_window
 from flowgraph.scan_config import ScanConfig
 from flowgraph.simulate import simulate, write_simulation
 from flowgraph.txstore import TransactionStore
@@ -104,6 +104,21 @@ def test_a_range_of_the_store_gives_the_hits_of_the_whole_file(bank, key_file, t
     pd.testing.assert_frame_equal(_hits(window.hits), _hits(whole), check_dtype=False)
     read = store_window(store, config, first_day=first_day, last_day=last_day).files
     assert max(f.parent.name for f in read) == f"day={scan_last}"  # nothing after the range
+
+
+def test_a_real_clusters_blocks_fit_its_workers_memory(bank, client):
+    """The default blocks on a LocalCluster: its workers' memory limit over their threads
+    (tests/test_blocks.py tests the rule on other clusters)."""
+    from flowgraph.dask_scan import cluster_blocks
+
+    _, store = bank
+    config = ScanConfig()
+    days = config.calendar().business_days(*store_scan_days(store, config.calendar())[:2])
+    workers = client.scheduler_info()["workers"].values()
+    limit = min(w["memory_limit"] // w["nthreads"] for w in workers)
+    plan = cluster_blocks(client, store, config, days, None)
+    assert len(workers) == 2 and limit > 2 ** 28 and plan.memory_bytes == limit
+    assert plan.fits and len(plan.blocks) == 1  # 30 days: shorter than 2 L + 1, one block
 
 
 def test_the_dask_scan_gives_the_single_process_hits_and_alerts(bank, single, client, key_file, tmp_path):

@@ -36,10 +36,11 @@ from .txstore import TransactionStore
 
 #: Peak resident memory of a scan of a store per transaction a block reads, in bytes:
 #: measured on the 1e8 bank (benchmarks/results/storebound.json, session 21), where blocks
-#: of 120 business days read at most 36.6 M transactions and peaked at 12.3 GiB, blocks of
-#: 200 at most 49.8 M and 17.4 GiB (375 bytes a transaction): the graph, the detectors'
-#: working arrays, the hits of the block before it being committed and the allocator's slack.
-PEAK_BYTES_PER_READ_TXN = 380
+#: of 120 business days read at most 36.9 M transactions and peaked at 12.0-12.3 GiB (349-357
+#: bytes a transaction), blocks of 200 at most 50.2 M and 17.4-18.4 GiB (372-392): the graph,
+#: the detectors' working arrays, the hits of the block before it being committed and the
+#: allocator's slack. Rounded up.
+PEAK_BYTES_PER_READ_TXN = 400
 #: Share of the machine's memory a scan of a store plans its blocks in when the user gives
 #: none: the rest is for the operating system, the page cache of the files it reads and
 #: whatever else the machine runs.
