@@ -179,13 +179,14 @@ def test_day_blocks_cover_the_days_once():
 def test_blocks_that_do_not_fit_are_said_and_recorded(hand_built, tmp_path, capsys):
     store, _ = hand_built
     out = tmp_path / "out"
-    assert main(["scan", str(store.root), "--out", str(out), "--block-days", "100", "--block-memory", "0.0000001",
+    assert main(["scan", str(store.root), "--out", str(out), "--block-days", "100", "--block-memory", "0.0001",
                  "--to", "2027-06-30"]) == 0
     err = capsys.readouterr().err
     assert "note: a block of 100 business day(s) reads up to" in err and "--block-memory GIB" in err
+    assert "more than the 0.1 MiB the scan plans in" in err
     plan = json.loads((out / "manifest.json").read_text())["block_plan"]
     assert plan["n_blocks"] == 2 and plan["block_days"] == 100 and plan["note"].startswith("a block of 100")
-    assert plan["memory_bytes"] == int(0.0000001 * 2 ** 30)
+    assert plan["memory_bytes"] == int(0.0001 * 2 ** 30)
 
 
 def test_a_t1_day_that_does_not_fit_is_said(hand_built, tmp_path, capsys):
@@ -208,6 +209,9 @@ def test_a_t1_day_that_does_not_fit_is_said(hand_built, tmp_path, capsys):
 @pytest.mark.parametrize("args, says", [
     (["--block-memory", "0"], "Invalid value for '--block-memory'"),
     (["--block-memory", "lots"], "Invalid value for '--block-memory'"),
+    (["--block-memory", "nan"], "Invalid value for '--block-memory': nan is not a number it can use"),
+    (["--block-memory", "inf"], "Invalid value for '--block-memory': inf is not a number it can use"),
+    (["--wait", "nan"], "Invalid value for '--wait': nan is not a number it can use"),
 ])
 def test_a_bad_block_memory_exits_2(hand_built, tmp_path, capsys, args, says):
     store, _ = hand_built

@@ -96,12 +96,12 @@ class BlockPlan:
         """What the user should know when even the plan's blocks do not fit, else None."""
         if self.fits:
             return None
-        need = self.max_read_txns * PEAK_BYTES_PER_READ_TXN / GIB
+        need = self.max_read_txns * PEAK_BYTES_PER_READ_TXN
         what, where = (f"the T+1 scan of {self.blocks[0][0]} reads", "") if self.mode == "t+1" else \
             (f"a block of {self.block_days} business day(s) reads up to", ", or on a Dask cluster whose workers have "
                                                                           "that much")
         return (f"{what} {self.max_read_txns:,} transactions (its days and the window before them), about "
-                f"{need:.1f} GiB at its peak, more than the {self.memory_bytes / GIB:.1f} GiB the scan plans in: it "
+                f"{_size(need)} at its peak, more than the {_size(self.memory_bytes)} the scan plans in: it "
                 f"may run out of memory. Fix: run it where more memory is free and say how much (--block-memory "
                 f"GIB){where}")
 
@@ -110,6 +110,11 @@ class BlockPlan:
         return {"n_blocks": len(self.blocks), "block_days": self.block_days, "max_read_txns": self.max_read_txns,
                 "memory_bytes": self.memory_bytes, "peak_bytes_per_read_txn": PEAK_BYTES_PER_READ_TXN,
                 "note": self.note}
+
+
+def _size(n_bytes: float) -> str:
+    """Bytes as GiB, or MiB below one GiB."""
+    return f"{n_bytes / GIB:.1f} GiB" if n_bytes >= GIB else f"{n_bytes / 2 ** 20:.1f} MiB"
 
 
 def day_blocks(days: np.ndarray, block_days: int) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -58,6 +59,18 @@ def _parse_channel_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | N
                                      "e.g. --channel-map ATM=cash", ctx=ctx, param=param)
         mapping[code.strip()] = channel.strip().lower()
     return mapping or None
+
+
+def _a_number(allow_infinity: bool):
+    """A click callback refusing NaN, and infinity unless allowed, as a usage error: click's
+    float ranges let both through (``float("nan")`` compares false with every bound)."""
+
+    def check(ctx, param, value: float | None) -> float | None:
+        if value is not None and (math.isnan(value) or (math.isinf(value) and not allow_infinity)):
+            raise click.BadParameter(f"{value} is not a number it can use; give one such as 16", ctx=ctx, param=param)
+        return value
+
+    return check
 
 
 def _input_options(command):
@@ -248,6 +261,7 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
                    "process, which holds one block at a time [default: the longest blocks that fit in "
                    "--block-memory].")
 @click.option("--block-memory", "block_memory_gib", type=click.FloatRange(min=0, min_open=True), metavar="GIB",
+              callback=_a_number(allow_infinity=False),
               help="Memory a scan of a store may use, in GiB: a range whose read does not fit runs in blocks "
                    "that do (a T+1 day is one window, and says so when it does not fit) [default: 60% of this "
                    "machine's memory (its container's limit where lower); with --dask/--workers, a worker's "
@@ -258,6 +272,7 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
 @click.option("--key-file", type=click.Path(path_type=Path),
               help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
 @click.option("--wait", "wait_s", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              callback=_a_number(allow_infinity=True),
               help="Seconds to wait for another scan that holds the same store before refusing.")
 def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, dask_address, n_workers, block_days,
          block_memory_gib, reveal_ids, key_file, wait_s, **input_options):
