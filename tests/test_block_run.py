@@ -88,6 +88,36 @@ def test_a_run_killed_after_a_block_resumes_after_it(store, single, key_file, tm
     assert not other.manifest["resumed"] and other.run_id != result.run_id
 
 
+def test_a_killed_run_resumed_with_another_cut_keeps_its_committed_blocks(store, single, key_file, tmp_path,
+                                                                         monkeypatch):
+    """Run out of memory, a user runs the same scan again with less (--block-memory, or
+    --block-days): the blocks the killed process committed are kept and only the days after
+    them are cut the new way, into the same hits."""
+    def on_block(i):
+        if i == 2:
+            raise KeyboardInterrupt  # as a kill would: blocks 0 and 1 are committed
+
+    out = tmp_path / "o"
+    with pytest.raises(KeyboardInterrupt):
+        block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False, on_block=on_block)
+    scanned = []
+    monkeypatch.setattr(flowgraph.dask_scan, "scan_block",
+                        lambda *a, _scan=flowgraph.dask_scan.scan_block: scanned.append(a[2:4]) or _scan(*a))
+    result = block_scan(store.root, out, block_days=4, key_file=key_file, progress=False)
+    with sqlite3.connect(out / "store.sqlite") as db:
+        blocks = db.execute("SELECT first_day, last_day FROM run_chunks WHERE run_id = ? ORDER BY chunk",
+                            (result.run_id,)).fetchall()
+        n_chunks = db.execute("SELECT n_chunks FROM runs WHERE run_id = ?", (result.run_id,)).fetchone()[0]
+    assert result.manifest["resumed"] and scanned == blocks[2:] and len(blocks) == n_chunks == 5
+    days = [d for b in blocks for d in b]
+    assert days == sorted(days) and len(set(days)) == len(days)  # contiguous blocks, in order, none twice
+    assert result.manifest["block_plan"]["kept_blocks"] == 2 and result.manifest["block_plan"]["n_blocks"] == 5
+    assert result.manifest["hit_changes"] == single.manifest["hit_changes"]
+    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(result.alerts), _alerts(single.alerts), check_dtype=False)
+    _same_exports(out, single)
+
+
 def test_a_block_is_committed_while_the_next_is_scanned_and_a_failed_commit_stops_the_run(store, key_file, tmp_path,
                                                                                         monkeypatch):
     """Block i is committed on a thread while block i + 1 is scanned (block 0's commit here

@@ -26,7 +26,8 @@ the large-value cross-check reads the run store.
 **Resuming.** The run is known by a fingerprint of the store's day files it may read
 (:func:`store_files_fingerprint`: name, size and modification time, so it costs no read
 of the data), its configuration and days; a killed run resumes after its last committed
-block when the blocks are cut the same way, and rebuilds alerts and exports if it died
+block (:meth:`BlockRun.committed_blocks`: the days after it may be cut another way, e.g.
+with less memory after running out of it), and rebuilds alerts and exports if it died
 after the last block. Every block's files are hashed where they are read
 (:class:`flowgraph.dask_scan.BlockResult`); the digest of those read in the run's last
 process is kept in the manifest (``read_files_digest``).
@@ -111,6 +112,8 @@ class BlockRun:
             same = all(c < len(blocks) and blocks[c] == (f, l)
                        for c, f, l in zip(chunks["chunk"], chunks["first_day"], chunks["last_day"]))
             if same:
+                with store.transaction() as c:  # the days after the committed blocks may be cut anew
+                    c.execute("UPDATE runs SET n_chunks = ? WHERE run_id = ?", (len(blocks), run_id))
                 return cls(store, run_id, config, blocks, scan_last, True, set(chunks["chunk"].tolist()))
         run_id = uuid.uuid4().hex[:16]
         data_range = (calendar.next_business_day(data_first), calendar.next_business_day(data_last))
@@ -123,6 +126,24 @@ class BlockRun:
             "calendar": json.dumps(calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
             "n_chunks": len(blocks)})
         return cls(store, run_id, config, blocks, scan_last, False, set())
+
+    @staticmethod
+    def committed_blocks(store: Store, txstore: TransactionStore, config: ScanConfig, scan_first: str,
+                         scan_last: str) -> list[tuple[str, str]]:
+        """The blocks (first, last ISO days) an unfinished run over the same store files,
+        configuration and days committed, in order; none when there is no such run. A run
+        resumed with another cut (a smaller ``--block-memory`` after running out of memory)
+        keeps them and cuts only the days after them: blocks of any sizes, in day order,
+        give the same hits."""
+        fingerprint = store_files_fingerprint(txstore, scan_last)[0]
+        run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
+        if run_id is None:
+            return []
+        chunks = store.query("SELECT chunk, first_day, last_day FROM run_chunks WHERE run_id = ? ORDER BY chunk",
+                             [run_id])
+        if chunks["chunk"].tolist() != list(range(len(chunks))):  # blocks are committed in order: never here
+            return []
+        return list(zip(chunks["first_day"], chunks["last_day"]))
 
     def todo(self) -> list[int]:
         """The blocks still to scan, in order."""

@@ -11,8 +11,10 @@ range fits reads it once. The rows come from the partition files' footers
 :func:`plan_blocks` takes the longest blocks of equal business days whose every read fits:
 every further block re-reads a window (4 L + 1 business days or more at the default
 windows), so fewer blocks do less work. The cut depends only on the stored files, the
-configuration and the memory given, so a killed run resumes over the same blocks when run
-again on the same machine (or with the same ``--block-memory``).
+configuration and the memory given. A killed run run again keeps the blocks it committed
+and cuts only the days after them (:meth:`flowgraph.block_run.BlockRun.committed_blocks`),
+so running out of memory costs only the block that did: give less (``--block-memory``) and
+run the same command.
 
 The memory is :data:`MEMORY_SHARE` of the machine's (its container's limit where that is
 lower, :func:`machine_memory_bytes`) unless the user gives it (``--block-memory GIB``).

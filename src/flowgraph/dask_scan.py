@@ -190,23 +190,25 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     calendar = config.calendar()
     first, last, mode = store_scan_days(tx, calendar, as_of, first_day, last_day)
     days = calendar.business_days(first, last)
-    if block_days is None:
-        plan = cluster_blocks(client, tx, config, days, block_memory)
-    elif isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1:
+    if block_days is not None and (isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1):
         raise ConfigError(f"The 'block_days' parameter of dask_scan must be an int in the range [1, inf). "
                           f"Got {block_days!r} instead.")
-    else:
-        plan = plan_blocks(tx, config, days, block_memory or default_memory_bytes(), block_days, fixed=True)
-    blocks = plan.blocks
-    if plan.note:
-        print(f"note: {plan.note}.", file=sys.stderr)
     rates = rates or config.rates()
     store_path = Path(store_path or out / "store.sqlite")
     store = Store(store_path)
     try:
         with store.lock(wait_s):
+            # a killed run keeps the blocks it committed; only the days after them are cut
+            # (with the memory or block days given now: the same hits however they are cut)
+            done = BlockRun.committed_blocks(store, tx, config, str(days[0]), str(days[-1]))
+            rest = days[days > np.datetime64(done[-1][1])] if done else days
+            plan = cluster_blocks(client, tx, config, rest, block_memory) if block_days is None else \
+                plan_blocks(tx, config, rest, block_memory or default_memory_bytes(), block_days, fixed=True)
+            blocks = done + plan.blocks
+            if plan.note:
+                print(f"note: {plan.note}.", file=sys.stderr)
             run = BlockRun.open(store, tx, config, blocks, mode, as_of, calendar)
-            run.plan = plan.describe()
+            run.plan = {**plan.describe(), "n_blocks": len(blocks), "kept_blocks": len(done)}
             todo = run.todo()
             if todo:
                 with contextlib.ExitStack() as bulk:
