@@ -2,6 +2,7 @@
 instead of reading them back, large-value evidence from memory and store together."""
 
 import json
+import os
 import re
 
 import pandas as pd
@@ -186,6 +187,26 @@ def test_the_staging_file_is_owner_only_and_gone_when_the_store_closes(tmp_path)
     assert len(staged) == 1 and staged[0].stat().st_mode & 0o777 == 0o600
     store.close()
     assert not list(tmp_path.glob(".s.sqlite.staging-*"))
+
+
+def test_a_scan_removes_the_staging_files_a_killed_one_left(tmp_path):
+    """Under the scan lock, staging files of other processes (a killed scan's: they hold
+    real ids) are removed; this process's own, which another Store of it may be using, are
+    kept."""
+    store = _store(tmp_path)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"])]), "c", "2026-11-09")
+    own = next(tmp_path.glob(".s.sqlite.staging-*"))
+    assert own.name.startswith(f".s.sqlite.staging-{os.getpid()}-")
+    left = [tmp_path / ".s.sqlite.staging-999999999-ab12.sqlite", tmp_path / ".s.sqlite.staging-k3j4.sqlite"]
+    for f in left:  # a killed process's, and one named as before process ids were
+        f.write_bytes(b"x")
+    other = tmp_path / ".t.sqlite.staging-1-x.sqlite"  # another store's beside it
+    other.write_bytes(b"x")
+    with Store(tmp_path / "s.sqlite").lock():
+        assert sorted(tmp_path.glob(".s.sqlite.staging-*")) == [own] and other.exists()
+    # this store's staging file was not disturbed: the next chunk commits through it
+    assert store.commit_chunk("r", 1, "2026-11-10", "2026-11-13", _hits([_row("h2", ["t2"], day=8)]), "c",
+                              "2026-11-13")["added"] == 1
 
 
 def test_a_staging_file_that_cannot_be_written_is_an_error_naming_it(tmp_path):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import getpass
+import glob
 import json
 import os
 import sqlite3
@@ -231,9 +232,26 @@ class Store:
             raise ConfigError(f"{self.path}: another scan is writing to this run store (lock {lock.lock_file}). "
                               "Fix: wait for it to finish, or pass --wait SECONDS to queue behind it.") from None
         try:
+            self._sweep_staging()
             yield self
         finally:
             lock.release()
+
+    def _staging_prefix(self, pid: int | None = None) -> str:
+        """The name a staging file of this store begins with; of process ``pid``'s if given."""
+        return f".{self.path.name}.staging-" + ("" if pid is None else f"{pid}-")
+
+    def _sweep_staging(self) -> list[Path]:
+        """Remove the staging files (:meth:`_staged`) a killed scan left beside the store
+        (each holds one chunk's hits, real ids included); the paths removed. Called holding
+        the scan lock, so no other process is committing to the store; this process's own
+        files (another ``Store`` of it may be using one) are kept."""
+        own = self._staging_prefix(os.getpid())
+        left = [f for f in self.path.parent.glob(glob.escape(self._staging_prefix()) + "*.sqlite")
+                if not f.name.startswith(own)]
+        for f in left:
+            f.unlink(missing_ok=True)
+        return left
 
     @_database_errors
     def close(self) -> None:
@@ -391,13 +409,15 @@ class Store:
         bound it value by value holding the GIL: a third of a long range scan's CPU,
         taken from its detectors), and that file attached to the store's connection.
         The staging file is scratch (no journal, no sync), owner-only like the store,
-        beside it, one per connection, and removed when the store is closed; a crash can
-        lose nothing of the store there."""
+        beside it, one per connection (named with the process id), and removed when the
+        store is closed; a crash can lose nothing of the store there, and the next scan of
+        the store removes what a killed one left (:meth:`_sweep_staging`)."""
         import adbc_driver_manager
         import adbc_driver_sqlite.dbapi as adbc
 
         if self._staging is None:
-            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.staging-", suffix=".sqlite")
+            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=self._staging_prefix(os.getpid()),
+                                        suffix=".sqlite")
             os.close(fd)
             self._staging = Path(name)
             self._remove_staging = weakref.finalize(self, _unlink, self._staging)
