@@ -118,6 +118,28 @@ def test_a_killed_run_resumed_with_another_cut_keeps_its_committed_blocks(store,
     _same_exports(out, single)
 
 
+def test_a_run_killed_after_its_last_block_finishes_however_it_is_run_again(store, single, key_file, tmp_path,
+                                                                           monkeypatch):
+    """Every block committed, the process dies building alerts: run again with other block
+    days, nothing is scanned again and the run finishes with the one-process hits."""
+    real_finish = flowgraph.block_run.BlockRun.finish
+
+    def dies(*a, **k):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "o"
+    monkeypatch.setattr(flowgraph.block_run.BlockRun, "finish", dies)
+    with pytest.raises(KeyboardInterrupt):
+        block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    monkeypatch.setattr(flowgraph.block_run.BlockRun, "finish", real_finish)
+    scanned = []
+    monkeypatch.setattr(flowgraph.dask_scan, "scan_block",
+                        lambda *a, _scan=flowgraph.dask_scan.scan_block: scanned.append(a[2:4]) or _scan(*a))
+    result = block_scan(store.root, out, block_days=4, key_file=key_file, progress=False)
+    assert result.manifest["resumed"] and scanned == [] and result.manifest["block_plan"]["kept_blocks"] == 3
+    pd.testing.assert_frame_equal(_hits(result.hits), _hits(single.hits), check_dtype=False)
+
+
 def test_a_block_is_committed_while_the_next_is_scanned_and_a_failed_commit_stops_the_run(store, key_file, tmp_path,
                                                                                         monkeypatch):
     """Block i is committed on a thread while block i + 1 is scanned (block 0's commit here

@@ -117,6 +117,9 @@ def test_a_planned_read_is_what_the_block_reads(hand_built):
     # the whole year fits in what it reads; a hundredth of it does not fit even one day
     assert plan_blocks(store, config, days, len(rows) * PEAK_BYTES_PER_READ_TXN).blocks == [(str(days[0]),
                                                                                             str(days[-1]))]
+    # no day left (a resumed run whose blocks are all committed): no block, however cut
+    assert plan_blocks(store, config, days[:0], 1000, 60, fixed=True).blocks == []
+    assert plan_blocks(store, config, days[:0], 1000).blocks == []
     tiny = plan_blocks(store, config, days, 1000)
     assert tiny.block_days == 1 and len(tiny.blocks) == len(days) and not tiny.fits
     assert "Fix: run it where more memory is free" in tiny.note and "--block-memory GIB" in tiny.note

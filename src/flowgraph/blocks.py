@@ -152,8 +152,8 @@ def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, m
     n = len(days)
     sizes = [most_days] if fixed else \
         sorted({min(most_days or n, math.ceil(n / k)) for k in range(1, n + 1)}, reverse=True)
-    plan = BlockPlan([], 0, 0, int(memory_bytes), mode)
-    for size in sizes:
+    plan = BlockPlan([], 0, 0, int(memory_bytes), mode)  # no day: a resumed run whose blocks are all in
+    for size in sizes if n else ():
         blocks = day_blocks(days, size)
         plan = BlockPlan(blocks, size, max(read_txns(*b) for b in blocks), int(memory_bytes), mode)
         if plan.fits:
