@@ -301,7 +301,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     rates = _input_rates(config, input_options["rates"])
     _print_scan_basis(config, rates)
     days = {"as_of": as_of, "first_day": first_day, "last_day": last_day}
-    block_memory = None if block_memory_gib is None else int(block_memory_gib * 2 ** 30)
+    block_memory = None if block_memory_gib is None else max(1, int(block_memory_gib * 2 ** 30))
     in_blocks = dask_address is not None or n_workers is not None or block_days is not None
     if (in_blocks or block_memory is not None) and not is_store(input_path):
         raise ConfigError(f"--dask/--workers/--block-days/--block-memory scan a transaction store, and INPUT "

@@ -125,7 +125,7 @@ def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: 
     a worker thread's memory (its worker's memory limit over its threads; ``memory_bytes``
     when given, or this machine's share when the workers have no limit)."""
     if client is None:
-        return plan_blocks(txstore, config, days, memory_bytes or default_memory_bytes())
+        return plan_blocks(txstore, config, days, default_memory_bytes() if memory_bytes is None else memory_bytes)
     try:  # every worker: some Dask versions list only the first five unless asked
         workers = client.scheduler_info(n_workers=-1)["workers"].values()
     except TypeError:  # older ones list all and take no n_workers
@@ -202,8 +202,9 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
             # (with the memory or block days given now: the same hits however they are cut)
             done = BlockRun.committed_blocks(store, tx, config, str(days[0]), str(days[-1]))
             rest = days[days > np.datetime64(done[-1][1])] if done else days
+            memory = default_memory_bytes() if block_memory is None else block_memory
             plan = cluster_blocks(client, tx, config, rest, block_memory) if block_days is None else \
-                plan_blocks(tx, config, rest, block_memory or default_memory_bytes(), block_days, fixed=True)
+                plan_blocks(tx, config, rest, memory, block_days, fixed=True)
             blocks = done + plan.blocks
             if plan.note:
                 print(f"note: {plan.note}.", file=sys.stderr)

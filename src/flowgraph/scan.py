@@ -532,8 +532,8 @@ def _in_blocks(store: TransactionStore, config: ScanConfig, as_of: str | None, f
 
     calendar = config.calendar()
     first, last, mode = store_scan_days(store, calendar, as_of, first_day, last_day)
-    plan = plan_blocks(store, config, calendar.business_days(first, last), memory_bytes or default_memory_bytes(),
-                       mode=mode)
+    memory_bytes = default_memory_bytes() if memory_bytes is None else memory_bytes
+    plan = plan_blocks(store, config, calendar.business_days(first, last), memory_bytes, mode=mode)
     if mode == "t+1" and plan.note:
         print(f"note: {plan.note}.", file=sys.stderr)
     return mode == "range" and len(plan.blocks) > 1
