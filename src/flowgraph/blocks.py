@@ -132,7 +132,18 @@ def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, m
     ``--block-days``), whether they fit or not. ``mode`` "t+1": the read of a T+1 scan
     of the one day in ``days`` (which reads less before its day than a range)."""
     calendar, lookback = config.calendar(), lookback_days(config)
-    rows = store.day_rows()
+    n = len(days)
+    plan = BlockPlan([], 0, 0, int(memory_bytes), mode)  # no day: a resumed run whose blocks are all in
+    if not n:
+        return plan
+    every = store.days()
+
+    def read_from(first) -> str:
+        return read_from_day(calendar, first_read_start(calendar, np.datetime64(first), lookback, mode), every[0])
+
+    # only the footers of the days a block may read (a T+1 reads the days of its window)
+    after = [d for d in every if d > str(days[-1])][:1]
+    rows = store.day_rows(read_from(days[0]), after[0] if after else str(days[-1]))
     stored = np.array(sorted(rows), dtype="datetime64[D]")
     # the rows of stored days [i, j) are before[j] - before[i]
     before = np.concatenate([[0], np.cumsum([rows[d] for d in sorted(rows)], dtype=np.int64)])
@@ -140,8 +151,7 @@ def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, m
     @lru_cache(maxsize=None)
     def read_start(first: str) -> int:
         """The first stored day (its index) a block from ``first`` reads."""
-        start = first_read_start(calendar, np.datetime64(first), lookback, mode)
-        return int(np.searchsorted(stored, np.datetime64(read_from_day(calendar, start, str(stored[0])))))
+        return int(np.searchsorted(stored, np.datetime64(read_from(first))))
 
     def read_txns(first: str, last: str) -> int:
         # the calendar days up to the block's last business day roll into it, and the next
@@ -149,11 +159,9 @@ def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, m
         upto = min(int(np.searchsorted(stored, np.datetime64(last), side="right")) + 1, len(stored))
         return int(before[upto] - before[read_start(first)])
 
-    n = len(days)
     sizes = [most_days] if fixed else \
         sorted({min(most_days or n, math.ceil(n / k)) for k in range(1, n + 1)}, reverse=True)
-    plan = BlockPlan([], 0, 0, int(memory_bytes), mode)  # no day: a resumed run whose blocks are all in
-    for size in sizes if n else ():
+    for size in sizes:
         blocks = day_blocks(days, size)
         plan = BlockPlan(blocks, size, max(read_txns(*b) for b in blocks), int(memory_bytes), mode)
         if plan.fits:

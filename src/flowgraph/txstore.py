@@ -269,10 +269,12 @@ class TransactionStore:
         days = np.arange(first, last + 1, dtype="datetime64[D]").astype(str) if last >= first else []
         return [f for f in map(self._day_file, days) if f.is_file()]
 
-    def day_rows(self) -> dict[str, int]:
-        """Transactions per stored calendar day (ISO date -> rows), from the partition
-        files' Parquet footers: no row is read."""
-        return {day: pq.read_metadata(self._day_file(day)).num_rows for day in self.days()}
+    def day_rows(self, first_day: str = "", last_day: str = "9999") -> dict[str, int]:
+        """Transactions per stored calendar day ``first_day .. last_day`` (ISO dates; default
+        every day) as ISO date -> rows, from the partition files' Parquet footers: no row
+        is read."""
+        return {day: pq.read_metadata(self._day_file(day)).num_rows for day in self.days()
+                if first_day <= day <= last_day}
 
     @staticmethod
     def files_digest(files: Sequence[Path]) -> str:
