@@ -114,7 +114,7 @@ def _file_digest(path: Path) -> str:
 
 
 def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: np.ndarray,
-                   memory_bytes: int | None) -> BlockPlan:
+                   memory_bytes: int | None, mode: str = "range") -> BlockPlan:
     """The blocks of ``days`` when the user gives no ``block_days``. Without a client
     (:func:`block_scan`): the longest that fit in ``memory_bytes`` (default: this
     machine's share, :func:`flowgraph.blocks.default_memory_bytes`). On a cluster: two
@@ -123,9 +123,11 @@ def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: 
     before its first day: shorter blocks would spend more time re-reading the trailing
     window than scanning their own days), and shorter where a block's read would not fit in
     a worker thread's memory (its worker's memory limit over its threads; ``memory_bytes``
-    when given, or this machine's share when the workers have no limit)."""
+    when given, or this machine's share when the workers have no limit). ``mode``: as for
+    :func:`flowgraph.blocks.plan_blocks`."""
     if client is None:
-        return plan_blocks(txstore, config, days, default_memory_bytes() if memory_bytes is None else memory_bytes)
+        return plan_blocks(txstore, config, days, default_memory_bytes() if memory_bytes is None else memory_bytes,
+                           mode=mode)
     try:  # every worker: some Dask versions list only the first five unless asked
         workers = client.scheduler_info(n_workers=-1)["workers"].values()
     except TypeError:  # older ones list all and take no n_workers
@@ -136,7 +138,7 @@ def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: 
         memory_bytes = min(limit // max(w["nthreads"], 1) for limit, w in zip(limits, workers)) \
             if all(limits) else default_memory_bytes() // max(max(w["nthreads"] for w in workers), 1)
     most_days = max(2 * lookback_days(config) + 1, math.ceil(len(days) / (2 * max(threads, 1))))
-    return plan_blocks(txstore, config, days, memory_bytes, most_days)
+    return plan_blocks(txstore, config, days, memory_bytes, most_days, mode=mode)
 
 
 def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig | None = None,
@@ -203,8 +205,8 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
             done = BlockRun.committed_blocks(store, tx, config, str(days[0]), str(days[-1]))
             rest = days[days > np.datetime64(done[-1][1])] if done else days
             memory = default_memory_bytes() if block_memory is None else block_memory
-            plan = cluster_blocks(client, tx, config, rest, block_memory) if block_days is None else \
-                plan_blocks(tx, config, rest, memory, block_days, fixed=True)
+            plan = cluster_blocks(client, tx, config, rest, block_memory, mode) if block_days is None else \
+                plan_blocks(tx, config, rest, memory, block_days, fixed=True, mode=mode)
             blocks = done + plan.blocks
             if plan.note:
                 print(f"note: {plan.note}.", file=sys.stderr)
