@@ -253,8 +253,7 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
               help="Scan a transaction store on this Dask cluster, e.g. tcp://10.0.0.5:8786 "
                    "(pip install 'flowgraph[dask]').")
 @click.option("--workers", "n_workers", type=click.IntRange(min=1),
-              help="Scan a transaction store on a local Dask cluster of N single-threaded worker processes "
-                   "sharing 60% of this machine's memory (the rest is the driver's and the system's).")
+              help="Scan a transaction store on a local Dask cluster of N single-threaded worker processes.")
 @click.option("--block-days", type=click.IntRange(min=1),
               help="Scan a store's range in blocks of this many business days: tasks with --dask/--workers "
                    "[default: two blocks per worker thread, at least 51 days at the default windows, fewer "

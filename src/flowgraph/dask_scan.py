@@ -344,8 +344,7 @@ def _progress_bar(total: int, enabled: bool, desc: str):
 @contextmanager
 def connect(address: str | None = None, n_workers: int | None = None) -> Iterator:
     """A Dask client: of the scheduler at ``address`` (``--dask``), or of a local cluster of
-    ``n_workers`` single-threaded worker processes (``--workers``) sharing the memory a scan
-    may use (:func:`flowgraph.blocks.default_memory_bytes`), closed on exit.
+    ``n_workers`` single-threaded worker processes (``--workers``), closed on exit.
 
     Raises
     ------
@@ -373,11 +372,8 @@ def connect(address: str | None = None, n_workers: int | None = None) -> Iterato
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ConfigError(f"The 'n_workers' parameter of connect must be an int in the range [1, inf). "
                           f"Got {n_workers!r} instead.")
-    # one thread per process: the numba kernels hold a core each; more threads only contend.
-    # The workers share the memory a scan may use (its blocks are cut to fit, cluster_blocks),
-    # not the whole machine (Dask's default), which leaves nothing for the driver's commits
+    # one thread per process: the numba kernels hold a core each; more threads only contend
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                  memory_limit=default_memory_bytes() // n_workers,
                                   dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
             distributed.Client(cluster) as client:
         yield client
