@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -107,6 +108,11 @@ class BlockPlan:
                 f"may run out of memory. Fix: run it where more memory is free and say how much (--block-memory "
                 f"GIB){where}")
 
+    def say_note(self) -> None:
+        """Tell the user :attr:`note` (on stderr, before the scan runs), if there is one."""
+        if self.note:
+            print(f"note: {self.note}.", file=sys.stderr)
+
     def describe(self) -> dict:
         """What a run's manifest records of its blocks."""
         return {"n_blocks": len(self.blocks), "block_days": self.block_days, "max_read_txns": self.max_read_txns,
@@ -124,14 +130,16 @@ def day_blocks(days: np.ndarray, block_days: int) -> list[tuple[str, str]]:
     return [(str(days[i]), str(days[min(i + block_days, len(days)) - 1])) for i in range(0, len(days), block_days)]
 
 
-def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, memory_bytes: int,
+def plan_blocks(store: TransactionStore, config: ScanConfig, days: np.ndarray, memory_bytes: int | None = None,
                 most_days: int | None = None, fixed: bool = False, mode: str = "range") -> BlockPlan:
     """The longest blocks of equal business days of ``days`` (at most ``most_days``, default
-    all of them) whose every read fits in ``memory_bytes``; one-day blocks when none do
+    all of them) whose every read fits in ``memory_bytes`` (default
+    :func:`default_memory_bytes`); one-day blocks when none do
     (:attr:`BlockPlan.note` then says so). ``fixed``: blocks of ``most_days`` (the user's
     ``--block-days``), whether they fit or not. ``mode`` "t+1": the read of a T+1 scan
     of the one day in ``days`` (which reads less before its day than a range)."""
     calendar, lookback = config.calendar(), lookback_days(config)
+    memory_bytes = default_memory_bytes() if memory_bytes is None else memory_bytes
     n = len(days)
     plan = BlockPlan([], 0, 0, int(memory_bytes), mode)  # no day: a resumed run whose blocks are all in
     if not n:

@@ -57,7 +57,6 @@ import ctypes
 import functools
 import hashlib
 import math
-import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -126,8 +125,7 @@ def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: 
     when given, or this machine's share when the workers have no limit). ``mode``: as for
     :func:`flowgraph.blocks.plan_blocks`."""
     if client is None:
-        return plan_blocks(txstore, config, days, default_memory_bytes() if memory_bytes is None else memory_bytes,
-                           mode=mode)
+        return plan_blocks(txstore, config, days, memory_bytes, mode=mode)
     try:  # every worker: some Dask versions list only the first five unless asked
         workers = client.scheduler_info(n_workers=-1)["workers"].values()
     except TypeError:  # older ones list all and take no n_workers
@@ -204,12 +202,10 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
             # (with the memory or block days given now: the same hits however they are cut)
             done = BlockRun.committed_blocks(store, tx, config, str(days[0]), str(days[-1]))
             rest = days[days > np.datetime64(done[-1][1])] if done else days
-            memory = default_memory_bytes() if block_memory is None else block_memory
             plan = cluster_blocks(client, tx, config, rest, block_memory, mode) if block_days is None else \
-                plan_blocks(tx, config, rest, memory, block_days, fixed=True, mode=mode)
+                plan_blocks(tx, config, rest, block_memory, block_days, fixed=True, mode=mode)
             blocks = done + plan.blocks
-            if plan.note:
-                print(f"note: {plan.note}.", file=sys.stderr)
+            plan.say_note()
             run = BlockRun.open(store, tx, config, blocks, mode, as_of, calendar)
             run.plan = {**plan.describe(), "n_blocks": len(blocks), "kept_blocks": len(done)}
             todo = run.todo()

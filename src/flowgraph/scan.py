@@ -36,7 +36,6 @@ import functools
 import hashlib
 import json
 import os
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -523,20 +522,15 @@ def _edges_moved(frame: pd.DataFrame, graph: TransactionGraph, n_added: int) -> 
     return frame.assign(**{EDGE_IDS: pd.arrays.ArrowExtensionArray(moved.cast(lists.type))})
 
 
-def _in_blocks(store: TransactionStore, config: ScanConfig, as_of: str | None, first_day: str | None,
-               last_day: str | None, memory_bytes: int | None) -> bool:
-    """Whether a range scan of ``store`` reads more than fits in ``memory_bytes`` (default:
-    this machine's share) at once, and so runs in blocks (:mod:`flowgraph.blocks`). A T+1
-    day is one window, never blocks: when even that does not fit, the user is told so now."""
-    from .blocks import default_memory_bytes, plan_blocks
+def _store_plan(store: TransactionStore, config: ScanConfig, as_of: str | None, first_day: str | None,
+                last_day: str | None, memory_bytes: int | None):
+    """How a scan of ``store`` would read its days in ``memory_bytes`` (default: this
+    machine's share): :func:`flowgraph.blocks.plan_blocks` for its range, or for its T+1 day."""
+    from .blocks import plan_blocks
 
     calendar = config.calendar()
     first, last, mode = store_scan_days(store, calendar, as_of, first_day, last_day)
-    memory_bytes = default_memory_bytes() if memory_bytes is None else memory_bytes
-    plan = plan_blocks(store, config, calendar.business_days(first, last), memory_bytes, mode=mode)
-    if mode == "t+1" and plan.note:
-        print(f"note: {plan.note}.", file=sys.stderr)
-    return mode == "range" and len(plan.blocks) > 1
+    return plan_blocks(store, config, calendar.business_days(first, last), memory_bytes, mode=mode)
 
 
 def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None, first_day: str | None = None,
@@ -753,12 +747,14 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     window, given, in_place = None, isinstance(dataset, Dataset), None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         txstore = TransactionStore.open(dataset, "INPUT")
-        if _in_blocks(txstore, config, as_of, first_day, last_day, block_memory):
+        plan = _store_plan(txstore, config, as_of, first_day, last_day, block_memory)
+        if len(plan.blocks) > 1:  # a range that does not fit at once (a T+1 day is one block)
             from .dask_scan import block_scan  # no Dask: the blocks run one after another here
 
             return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
                               reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
                               stopwatch=clock, rates=rates, block_memory=block_memory)
+        plan.say_note()  # a T+1 window (or a one-day range) too large for the memory
         window = store_window(txstore, config, as_of, clock, first_day, last_day, rates)
         dataset, in_place = window.dataset, txstore.root  # large-value evidence stays there
     elif not isinstance(dataset, Dataset):
