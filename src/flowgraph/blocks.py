@@ -121,8 +121,10 @@ class BlockPlan:
 
 
 def _size(n_bytes: float) -> str:
-    """Bytes as GiB, or MiB below one GiB."""
-    return f"{n_bytes / GIB:.1f} GiB" if n_bytes >= GIB else f"{n_bytes / 2 ** 20:.1f} MiB"
+    """Bytes as GiB from one GiB, as MiB from a tenth of one (so "0.0" never shows), else KiB."""
+    if n_bytes >= GIB:
+        return f"{n_bytes / GIB:.1f} GiB"
+    return f"{n_bytes / 2 ** 20:.1f} MiB" if n_bytes >= 2 ** 20 / 10 else f"{n_bytes / 2 ** 10:.1f} KiB"
 
 
 def day_blocks(days: np.ndarray, block_days: int) -> list[tuple[str, str]]:
