@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import flowgraph.scan
 from flowgraph import build_graph, validate_accounts, validate_transactions
 from flowgraph.alerts import DEFAULT_WEIGHTS, FAMILIES
 from flowgraph.deid import Pseudonymizer, deidentify, id_columns
@@ -14,6 +15,7 @@ from flowgraph.detectors import REGISTRY, TYPOLOGIES, run_detectors
 from flowgraph.errors import ConfigError
 from flowgraph.evaluate import MATCHING
 from flowgraph.hits import HIT_COLUMNS, HitTable
+from flowgraph.scan_config import ScanConfig
 from flowgraph.simulate import LOOKALIKES, TYPOLOGIES as PLANTED, simulate
 
 DETECTORS = list(REGISTRY.values())
@@ -88,3 +90,56 @@ def test_run_detectors_refuses_unknown_names(bank_graph):
         run_detectors(bank_graph, ["fan", "nonsense"])
     assert np.array_equal(run_detectors(bank_graph, ["fan"]).frame["hit_id"],
                           REGISTRY["fan"].detect(bank_graph, REGISTRY["fan"].default).frame["hit_id"])
+
+
+@pytest.mark.parametrize("detector", [d for d in DETECTORS if d.first_day_selects_runs], ids=lambda d: d.name)
+def test_a_first_day_that_selects_runs_is_a_filter_on_run_last(detector, bank_graph):
+    """What ``first_day_selects_runs`` promises the scan: the hits of days ``first..last``
+    are those of an earlier first day whose run ends on ``first`` or later, row for row."""
+    last = bank_graph.n_days - 1
+    filtered = compared = 0
+    for params in (detector.default, detector.default.relaxed(0.2)):
+        for first, earlier in ((21, 0), (14, 2), (12, 11), (last, 10)):
+            table = detector.detect(bank_graph, params, (first, last))
+            wide = detector.detect(bank_graph, params, (earlier, last))
+            reaching = (wide.frame["run_last"] >= bank_graph.business_days[first]).to_numpy(dtype=bool)
+            assert table.dropped.empty and wide.dropped.empty
+            filtered += int((~reaching).sum())
+            if not reaching.any():
+                assert table.frame.empty
+                continue
+            kept = wide.frame.loc[reaching].reset_index(drop=True)
+            # the rows and every column the direct table has; a measure column only of
+            # rows filtered out stays, empty (measures of a typology the table lacks)
+            pd.testing.assert_frame_equal(table.frame, kept[list(table.frame.columns)])
+            assert kept.drop(columns=table.frame.columns).isna().all().all()
+            compared += 1
+    assert filtered and compared, "no case where the earlier first day found more, or none with hits"
+
+
+@pytest.mark.parametrize("name", [d.name for d in DETECTORS
+                                  if d.first_day_selects_runs and d.default.relaxed(0.2) != d.default])
+def test_a_scan_finds_the_same_part_in_one_strict_pass(name, bank_graph, monkeypatch):
+    """The scan's one strict pass from the band's earliest day (``first_day_selects_runs``)
+    gives the detector's part of the scan that the two passes give."""
+    config = ScanConfig()
+    assert config.model.tolerance_band > 0
+    last, entry, saved = bank_graph.n_days - 1, REGISTRY[name], 0
+    passes = []
+    counted = lambda *args: passes.append(args) or entry.detect(*args)
+    for first in (12, 16, 21):
+        with monkeypatch.context() as mp:
+            mp.setitem(REGISTRY, name, dataclasses.replace(entry, detect=counted))
+            one = flowgraph.scan._detector_hits(bank_graph, config, name, (first, last))
+            n_one = len(passes)
+            mp.setitem(REGISTRY, name, dataclasses.replace(entry, detect=counted, first_day_selects_runs=False))
+            two = flowgraph.scan._detector_hits(bank_graph, config, name, (first, last))
+            saved += len(passes) - 2 * n_one
+            passes.clear()
+        assert one.retract_ids == two.retract_ids and one.earliest == two.earliest
+        assert len(one.frames) == len(two.frames)
+        for mine, theirs in zip(one.frames, two.frames):
+            pd.testing.assert_frame_equal(mine[list(theirs.columns)], theirs)
+        for mine, theirs in zip(one.traced, two.traced):
+            pd.testing.assert_frame_equal(mine, theirs)
+    assert saved, "the one strict pass never ran (no band hit started before a first day)"

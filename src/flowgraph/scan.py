@@ -60,7 +60,7 @@ from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, write_exports, write_tables
 from .graph import GRAPH_COLUMNS, TransactionGraph, build_graph
-from .hits import EDGE_IDS
+from .hits import EDGE_IDS, HitTable, empty_hits
 from .io import Dataset, load_dataset
 from .money import RateTable
 from .scan_config import ScanConfig
@@ -244,17 +244,27 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
     band = config.model.tolerance_band
     relaxed_params = params.relaxed(band) if band > 0 else params
     tables = [entry.detect(graph, relaxed_params, (first, last))] if relaxed_params != params else []
-    tables.append(entry.detect(graph, params, (first, last)))
+    relaxed = tables[0].frame if tables else None
+    # a strict hit covers a band hit only if its run reaches the band hit's run
+    reach = first if relaxed is None or not len(relaxed) else \
+        min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
+    if reach < first and entry.first_day_selects_runs:  # one strict pass from there covers both
+        wide = entry.detect(graph, params, (reach, last))
+        covering = wide.frame
+        reaching = (covering["run_last"] >= graph.business_days[first]).to_numpy(dtype=bool)
+        tables.append(HitTable(covering.loc[reaching].reset_index(drop=True) if reaching.any() else empty_hits(),
+                               wide.dropped))
+    else:
+        tables.append(entry.detect(graph, params, (first, last)))
+        covering = None
     retract_ids = [i for t in tables for i in t.dropped["hit_id"]]
-    relaxed = tables[0].frame if len(tables) == 2 else None
     strict = tables[-1].frame
     # every hit either pass traced, reported or not (its run's first day: earliest_run_first)
     seen = [t.frame for t in tables] + [t.dropped for t in tables]
     frames, traced = [], []
     if relaxed is not None and len(relaxed):
-        # a strict hit covers a band hit only if its run reaches the band hit's run
-        reach = min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
-        covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
+        if covering is None:
+            covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
         seen.append(covering)
         covered = _covered(relaxed, covering)
         retract_ids += relaxed.loc[covered, "hit_id"].tolist()

@@ -87,6 +87,13 @@ class Detector:
     #: join a larger one anchored elsewhere, so a stored hit whose evidence a later cluster
     #: of the same pass holds, and that is not found again, is retracted.
     clusters: bool = False
+    #: Its hits of the scan days ``first..last`` are exactly its hits of any earlier first
+    #: day whose run ends on ``first`` or later: the first day only selects runs
+    #: (:func:`flowgraph.detectors._common.in_scan`; no chain or cluster is cut there). The
+    #: scan then finds the strict hits that may cover tolerance-band hits starting before
+    #: ``first`` in one pass from that earlier day, and keeps those reaching ``first``,
+    #: instead of a second pass (:func:`flowgraph.scan._detector_hits`).
+    first_day_selects_runs: bool = False
 
     @property
     def default(self):

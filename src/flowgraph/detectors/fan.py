@@ -170,4 +170,4 @@ DETECTOR = Detector("fan", FanParams, detect, (
     # building blocks: a payroll does fan out
     Typology("fan_in", "fan", 0.0, finds=("fan_in",)),
     Typology("fan_out", "fan", 0.0, finds=("fan_out",)),
-))
+), first_day_selects_runs=True)

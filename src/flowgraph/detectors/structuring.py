@@ -218,4 +218,4 @@ DETECTOR = Detector("structuring", StructuringParams, detect, (
     # the paper's evasive feature (001): strong on its own
     Typology("structuring", "structuring", 0.3, finds=("structuring",), imitated_by=("rent_under_round",)),
     Typology("structuring_daily", "structuring", 0.48, finds=("structuring_daily",)),
-))
+), first_day_selects_runs=True)

@@ -250,7 +250,10 @@ def _column(graph, name: str):
 
 def _without_times(graph) -> bool:
     """Whether every timestamp is at midnight (a table of dates: no time of day to read)."""
-    return graph.n_edges > 0 and not np.any(graph.timestamp_ns % (86_400 * 10**9))
+    day_ns = 86_400 * 10**9
+    if np.any(graph.timestamp_ns[:4096] % day_ns):  # times of day show at once in a table that has them
+        return False
+    return graph.n_edges > 0 and not np.any(graph.timestamp_ns % day_ns)
 
 
 def unavailable(name: str, graph) -> str | None:
@@ -310,6 +313,12 @@ def _window_hits(graph, detector: str, params, days, window_days: int, events, m
     return hit_table(graph, detector, params_fingerprint(params), phi_table(graph, rules), parts)
 
 
+def cash_edges(graph) -> np.ndarray:
+    """Ids of the graph's cash edges (in time order), found once per graph: three
+    detectors look only at them, with each pass's own tests."""
+    return memo(graph, ("cash_edges",), lambda: np.flatnonzero(graph.channel == CASH))
+
+
 def _one_group(n: int) -> tuple[np.ndarray, int]:
     return np.zeros(n, np.int64), 1
 
@@ -342,10 +351,12 @@ def detect_small_cash(graph, params: SmallCashParams = SmallCashParams(), days=N
     """
     def events(graph, rules):
         home, foreign = identification_level_cents(graph, rules)
-        level = np.where(graph.is_home_currency, home, foreign)
-        value = np.where(graph.is_home_currency, graph.amount_home_cents, graph.amount_foreign_cents)
-        floor = np.where(graph.is_home_currency, share_cents(params.band_low, home), share_cents(params.band_low, foreign))
-        edge = np.flatnonzero((graph.channel == CASH) & (graph.src >= 0) & (value >= floor) & (value < level))
+        cash = cash_edges(graph)
+        is_home = graph.is_home_currency[cash]
+        level = np.where(is_home, home, foreign)
+        value = np.where(is_home, graph.amount_home_cents[cash], graph.amount_foreign_cents[cash])
+        floor = np.where(is_home, share_cents(params.band_low, home), share_cents(params.band_low, foreign))
+        edge = cash[(graph.src[cash] >= 0) & (value >= floor) & (value < level)]
         group, n_groups = _one_group(len(edge))
         return graph.src[edge].astype(np.int64), edge, group, n_groups, np.zeros(len(edge), np.int64)
 
@@ -395,8 +406,8 @@ def detect_cash_deposits(graph, params: CashDepositParams = CashDepositParams(),
     """
     def events(graph, rules):
         branch = _column(graph, "branch_id")
-        edge = np.flatnonzero((graph.channel == CASH) & (graph.src < 0) & (graph.dst >= 0)
-                              & np.not_equal(branch, None))
+        cash = cash_edges(graph)
+        edge = cash[(graph.src[cash] < 0) & (graph.dst[cash] >= 0) & np.not_equal(branch[cash], None)]
         names, codes = np.unique(branch[edge].astype(str), return_inverse=True)
         return graph.dst[edge].astype(np.int64), edge, codes.astype(np.int64), len(names), \
             np.zeros(len(edge), np.int64)
@@ -429,7 +440,7 @@ def detect_night_cash(graph, params: NightCashParams = NightCashParams(), days=N
     HitTable
     """
     def events(graph, rules):
-        cash = np.flatnonzero(graph.channel == CASH)
+        cash = cash_edges(graph)
         # a cash movement counts for the account on its side (a withdrawal or a deposit)
         account = np.where(graph.src[cash] >= 0, graph.src[cash], graph.dst[cash]).astype(np.int64)
         night = night_mask(graph.timestamp_ns[cash], params.night_start_hour, params.night_end_hour)
@@ -541,19 +552,9 @@ def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), d
     """
     if livelihood_unavailable(graph) is not None:
         return HitTable.empty()
-    person = np.append(graph.account_party == PARTY_PERSON, False)  # index -1 (no account): not a person
 
-    def events(graph, rules):
-        cash = graph.channel == CASH
-        side = np.where(graph.src >= 0, graph.src, graph.dst).astype(np.int64)
-        income = ~cash & (graph.src >= 0) & (graph.dst >= 0) & (graph.account_party[graph.src] == PARTY_ENTITY)
-        cash_edge = np.flatnonzero(cash & person[side])
-        income_edge = np.flatnonzero(income & person[graph.dst])
-        edge = np.concatenate([cash_edge, income_edge])
-        account = np.concatenate([side[cash_edge], graph.dst[income_edge].astype(np.int64)])
-        veto = np.concatenate([np.zeros(len(cash_edge), np.int64), np.ones(len(income_edge), np.int64)])
-        group, n_groups = _one_group(len(edge))
-        return account, edge, group, n_groups, veto
+    def events(graph, rules):  # the same for both passes: found once per graph
+        return memo(graph, ("livelihood_events",), lambda: _livelihood_events(graph))
 
     def runs_of(offsets, day, edge, veto, last):
         money = np.where(veto == 1, 0, np.minimum(graph.amount_home_cents[edge], movement_cap_cents(params)))
@@ -568,6 +569,23 @@ def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), d
                                                                             params.min_cash_turnover)})
 
 
+def _livelihood_events(graph) -> tuple:
+    """``trafficking_no_livelihood``'s events (see :func:`_window_hits`): persons' cash
+    movements (flag 0) and incomes from entities (flag 1, the veto)."""
+    person = np.append(graph.account_party == PARTY_PERSON, False)  # index -1 (no account): not a person
+    cash = cash_edges(graph)
+    side = np.where(graph.src[cash] >= 0, graph.src[cash], graph.dst[cash]).astype(np.int64)
+    cash_edge, cash_account = cash[person[side]], side[person[side]]
+    income = (graph.channel != CASH) & (graph.src >= 0) & (graph.dst >= 0) \
+        & (graph.account_party[graph.src] == PARTY_ENTITY)
+    income_edge = np.flatnonzero(income & person[graph.dst])
+    edge = np.concatenate([cash_edge, income_edge])
+    account = np.concatenate([cash_account, graph.dst[income_edge].astype(np.int64)])
+    veto = np.concatenate([np.zeros(len(cash_edge), np.int64), np.ones(len(income_edge), np.int64)])
+    group, n_groups = _one_group(len(edge))
+    return account, edge, group, n_groups, veto
+
+
 def _detector(name: str, params: type, detect, weight: float, imitated_by: str, why_not=None,
               id_measures: tuple = (), counterparts: bool = True) -> Detector:
     """A registry entry whose one typology, named as the detector, finds the planted
@@ -575,7 +593,7 @@ def _detector(name: str, params: type, detect, weight: float, imitated_by: str, 
     :func:`unavailable`)."""
     return Detector(name, params, detect, (Typology(name, FAMILY, weight, finds=(name,), imitated_by=(imitated_by,),
                                                     id_measures=id_measures, counterparts=counterparts),),
-                    unavailable=why_not or functools.partial(unavailable, name))
+                    unavailable=why_not or functools.partial(unavailable, name), first_day_selects_runs=True)
 
 
 # Weights are not fitted (the model's training seeds plant no trafficking); they are set
