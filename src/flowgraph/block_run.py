@@ -54,8 +54,8 @@ from ._files import write_atomically
 from .alerts import build_alerts
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
-from .scan import (ScannedHits, ScanResult, Stopwatch, _absorbed, _covered_stored, _isin, _large_value_cross_check,
-                   _stale_chains, hit_counts, run_manifest)
+from .scan import (ScannedHits, ScanResult, Stopwatch, _isin, _large_value_cross_check, hit_counts, run_manifest,
+                   stored_retractions)
 from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore
@@ -153,13 +153,9 @@ class BlockRun:
         """Store block ``i``'s hits (every block before it is committed), ``files`` the
         digests of the partition files it read."""
         first, last = self.blocks[i]
-        hits = scanned.hits
-        # a chain that lost a member may end before the block's days: it goes in with them
-        ends = np.maximum(pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[D]"), np.datetime64(first))
-        hits = hits.take(np.argsort(ends, kind="stable"))
+        hits = scanned.hits  # in any order: they are staged in the order of their ids
         config_hash = self.config.config_hash
-        retract = scanned.retract_ids + _stale_chains(self.store, config_hash, scanned) \
-            + _absorbed(self.store, config_hash, scanned) + _covered_stored(self.store, config_hash, scanned)
+        retract = stored_retractions(self.store, config_hash, scanned)
         self.store.commit_chunk(self.run_id, i, first, last, hits, config_hash, self.scan_last,
                                 retract_ids=retract, in_blocks=True)
         self.files.update(files)

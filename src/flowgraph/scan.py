@@ -288,7 +288,7 @@ def _evidence_rows(detector: str, hits: pd.DataFrame, in_band: bool) -> pd.DataF
                          "txn_id": lists.flatten().to_numpy(zero_copy_only=False)})
 
 
-def absorbed_clusters(earlier: pd.DataFrame, scanned: ScannedHits) -> list[str]:
+def absorbed_clusters(earlier: pd.DataFrame, scanned: ScannedHits, found: pa.Array | None = None) -> list[str]:
     """Ids of ``earlier`` hits (``hit_id, detector, in_band, txn_ids``) that a later cluster
     absorbed: hits of a cluster detector that ``scanned`` did not find again, every evidence
     transaction of which one cluster it traced in the same pass (strict or band) holds. A
@@ -297,8 +297,9 @@ def absorbed_clusters(earlier: pd.DataFrame, scanned: ScannedHits) -> list[str]:
     evidence = scanned.cluster_evidence
     if evidence is None or evidence.empty or earlier.empty:
         return []
-    earlier = earlier[earlier["detector"].isin(set(evidence["detector"]))
-                      & ~earlier["hit_id"].isin(set(scanned.hits["hit_id"]))]
+    found = pa.array(scanned.hits["hit_id"], pa.string(), from_pandas=True) if found is None else found
+    earlier = earlier[earlier["detector"].isin(set(evidence["detector"])).to_numpy(dtype=bool)
+                      & ~_isin(earlier["hit_id"], found)]
     holders: dict[tuple, list] = {}  # (detector, pass, transaction) -> the clusters holding it
     for key in zip(evidence["detector"], evidence["in_band"].astype(bool), evidence["txn_id"], evidence["hit_id"]):
         holders.setdefault(key[:3], []).append(key[3])
@@ -901,9 +902,7 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     with it: :meth:`Store.run_changes`)."""
     # a chain that lost a member may end before the scan's days: it goes in the first chunk
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
-    retract_ids = () if scanned is None else (scanned.retract_ids + _stale_chains(store, config.config_hash, scanned)
-                                              + _absorbed(store, config.config_hash, scanned)
-                                              + _covered_stored(store, config.config_hash, scanned))
+    retract_ids = () if scanned is None else stored_retractions(store, config.config_hash, scanned)
     if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column)
         by_end = np.argsort(ends, kind="stable")
         hits, ends = scanned.hits.take(by_end), ends[by_end]
@@ -921,7 +920,16 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
                 on_chunk(i)
 
 
-def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
+def stored_retractions(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
+    """Ids of the hits a scan's hits retract: those it names (``ScannedHits.retract_ids``)
+    and the stored ones it makes out of date (stale chains, absorbed clusters, covered band
+    hits), each asked of the scan's hit ids as one Arrow array."""
+    found = pa.array(scanned.hits["hit_id"], pa.string(), from_pandas=True)
+    return scanned.retract_ids + _stale_chains(store, config_hash, scanned, found) \
+        + _absorbed(store, config_hash, scanned, found) + _covered_stored(store, config_hash, scanned, found)
+
+
+def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits, found: pa.Array) -> list[str]:
     """Stored chain hits a member run of which the scan traced again and that it did not
     find again (:func:`~flowgraph.detectors.pass_through.stale_chains`). Such a chain
     lasts at least to that member's first day, so only chains lasting to the earliest
@@ -931,10 +939,10 @@ def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits) -> list[
     stored = store.query("SELECT hit_id, typology, params_id, subject, run_first, measures FROM hits WHERE "
                          "config_hash = ? AND detector = 'pass_through' AND typology = 'pass_through_chain' "
                          "AND run_last >= ?", [config_hash, str(scanned.member_runs["run_first"].min())])
-    return stale_chains(stored, scanned.member_runs, set(scanned.hits["hit_id"]))
+    return stale_chains(stored, scanned.member_runs, found)
 
 
-def _covered_stored(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
+def _covered_stored(store: Store, config_hash: str, scanned: ScannedHits, found: pa.Array) -> list[str]:
     """Stored band hits a strict hit of this scan covers (:func:`_covered`) that the scan
     did not find: a band run that ended before the scan's days (yesterday's T+1, an
     earlier block) and that a strict run reaching them now overlaps. A scan of all the
@@ -945,7 +953,7 @@ def _covered_stored(store: Store, config_hash: str, scanned: ScannedHits) -> lis
     since = str(pd.Timestamp(strict["run_first"].min()).date())
     stored = store.query("SELECT hit_id, typology, subject, run_first, run_last FROM hits WHERE config_hash = ? "
                          "AND in_band = 1 AND run_last >= ?", [config_hash, since])
-    stored = stored[~_isin(stored["hit_id"], set(scanned.hits["hit_id"]))].reset_index(drop=True)
+    stored = stored[~_isin(stored["hit_id"], found)].reset_index(drop=True)
     if stored.empty:
         return []
     for frame in (stored, strict):
@@ -954,7 +962,7 @@ def _covered_stored(store: Store, config_hash: str, scanned: ScannedHits) -> lis
     return stored.loc[_covered(stored, strict), "hit_id"].tolist()
 
 
-def _absorbed(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:
+def _absorbed(store: Store, config_hash: str, scanned: ScannedHits, found: pa.Array) -> list[str]:
     """Stored hits a cluster this scan traced absorbed (:func:`absorbed_clusters`). Their
     evidence is the traced clusters', which lies on or after the earliest traced run's
     first day; so only hits lasting to that day are read, not every cluster of the history."""
@@ -965,7 +973,7 @@ def _absorbed(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]
     stored = store.query(f"SELECT hit_id, detector, in_band, txn_ids FROM hits WHERE config_hash = ? AND detector IN "
                          f"({', '.join('?' * len(detectors))}) AND run_last >= ?", [config_hash, *detectors, since])
     stored["txn_ids"] = parse_json_lists(stored["txn_ids"].tolist())
-    return absorbed_clusters(stored, scanned)
+    return absorbed_clusters(stored, scanned, found)
 
 
 def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock,

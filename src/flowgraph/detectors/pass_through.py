@@ -33,6 +33,8 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._kernels.pass_through import pass_through_days, pass_through_days_met, pass_through_evidence
 from .._kernels.runs import day_runs, keep_rows, row_owner, take
@@ -285,7 +287,7 @@ def member_runs(hits: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["hit_id", "params_id", "account", "run_first"])
 
 
-def stale_chains(stored: pd.DataFrame, recomputed: pd.DataFrame, found: set) -> list[str]:
+def stale_chains(stored: pd.DataFrame, recomputed: pd.DataFrame, found: pa.Array) -> list[str]:
     """Ids of stored chain hits that a scan recomputed — one of their member runs is a run
     the scan traced again — and did not find again: their members now make another chain,
     or none.
@@ -296,7 +298,7 @@ def stale_chains(stored: pd.DataFrame, recomputed: pd.DataFrame, found: set) -> 
         Stored hits (columns as for :func:`member_runs`); only chain hits are looked at.
     recomputed : DataFrame
         :func:`member_runs` of the scan's hits.
-    found : set of str
+    found : pyarrow string array
         Ids of the scan's hits.
 
     Returns
@@ -305,7 +307,8 @@ def stale_chains(stored: pd.DataFrame, recomputed: pd.DataFrame, found: set) -> 
     """
     chains = member_runs(stored[stored["typology"] == "pass_through_chain"])
     touched = chains.merge(recomputed.drop(columns="hit_id"), on=["params_id", "account", "run_first"])
-    return sorted(set(touched["hit_id"]) - set(found))
+    touched = pa.array(sorted(set(touched["hit_id"])), pa.string())
+    return touched.filter(pc.invert(pc.is_in(touched, value_set=found))).to_pylist()
 
 
 def _iso_days(values) -> np.ndarray:
