@@ -4,7 +4,7 @@ days, and hand-built boundaries."""
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference.flows import chains as chains_reference
 from reference.flows import cycle_starts as cycle_starts_reference
@@ -65,6 +65,25 @@ def test_links_match_reference(edges, unit, hop_days, share, tolerance, floor, m
     got = sorted(zip(links.in_edge.tolist(), links.out_edge.tolist()))
     assert got == links_reference(g, g.window_day(unit), g.n_edges, hop_days, share, tolerance,
                                   [floor] * g.n_accounts, max_links)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(edge, min_size=1, max_size=30), st.integers(0, 30), st.integers(0, 4),
+       st.lists(st.sampled_from([0, 9_600, 10_000, 10_200, 11_000]), min_size=5, max_size=5), st.booleans())
+# the sender's floor, not the forwarder's: A1's 105 passes its floor of 102 and the 100 it
+# received from A0 (floor 0) starts the link, though it is below A1's own floor
+@example([(0, 1, 0, 100.0), (1, 2, 0, 105.0)], 30, 0, [0, 10_200, 0, 0, 0], False)
+def test_links_among_the_first_edges_with_a_floor_per_sender_match_reference(edges, cut, hop_days, floors, gathered):
+    """The in-edges that may start a link are found first (``_link_starts_pass``): only
+    those among the first ``n_edges`` edges, sent by another account, at least the
+    sender's own floor; the sender and amount columns in in-edge order may be given."""
+    g = make_graph(edges)
+    n_edges, floor_cents = min(cut, g.n_edges), np.array(floors[:g.n_accounts], np.int64)
+    columns = (g.src[g.in_edges], g.amount_home_cents[g.in_edges]) if gathered else ()
+    _, links = forwarding_links(g.arrays, g.window_day("business"), n_edges, hop_days, ppm(0.9), ppm(0.1),
+                                floor_cents, 2, 3, *columns)
+    got = sorted(zip(links.in_edge.tolist(), links.out_edge.tolist()))
+    assert got == links_reference(g, g.window_day("business"), n_edges, hop_days, 0.9, 0.1, floor_cents.tolist(), 2)
 
 
 @settings(max_examples=150, deadline=None)

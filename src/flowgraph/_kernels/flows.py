@@ -111,22 +111,20 @@ def _first_after(lo, hi, edges, e):
 
 
 @jit
-def _account_links(g, wday, m, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, out, pos,
-                   fill):
-    """Links through account ``m``; written from row ``pos`` when ``fill``; returns their count."""
-    src, dst, cents = g.src, g.dst, g.amount_home_cents
+def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents,
+                   max_links, out, pos, fill):
+    """Links through account ``m``; written from row ``pos`` when ``fill``; returns their count.
+    ``starts``: the positions in ``g.in_edges`` of ``m``'s in-edges that may start a link
+    (:func:`forwarding_links` found them); ``in_cents``: the amount of each position's edge,
+    read in order rather than gathered edge by edge."""
+    dst, cents = g.dst, g.amount_home_cents
     in_edges, out_edges = g.in_edges, g.out_edges
     out_lo, out_hi = g.out_indptr[m], g.out_indptr[m + 1]
     in_hi = g.in_indptr[m + 1]
     n = 0
-    for j in range(g.in_indptr[m], in_hi):
+    for j in starts:
         i = in_edges[j]
-        if i >= n_edges:
-            break
-        a = src[i]
-        x1 = cents[i]
-        if a < 0 or a == m or x1 < floor_cents[a]:
-            continue
+        x1 = in_cents[j]
         high = x1 + _ppm_floor(x1, tolerance_ppm)
         received = 0  # cents m received from i up to the candidate out-edge
         sent = 0      # ... and paid out after i, before it
@@ -137,7 +135,7 @@ def _account_links(g, wday, m, n_edges, hop_days, share_ppm, tolerance_ppm, floo
             if o >= n_edges or wday[o] - wday[i] > hop_days or kept == max_links:
                 break
             while p < in_hi and in_edges[p] < o:
-                received += cents[in_edges[p]]
+                received += in_cents[p]
                 p += 1
             b, x2 = dst[o], cents[o]
             held = max(x1, received - sent)
@@ -153,8 +151,8 @@ def _account_links(g, wday, m, n_edges, hop_days, share_ppm, tolerance_ppm, floo
 
 
 @jit(parallel=True)
-def _links_pass(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks, offsets,
-                out):
+def _links_pass(g, wday, material_indptr, material, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm,
+                floor_cents, max_links, n_chunks, offsets, out):
     fill = len(out.in_edge) > 0
     n_accounts = len(g.in_indptr) - 1
     bounds = chunk_bounds(n_accounts, n_chunks)
@@ -162,13 +160,39 @@ def _links_pass(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cent
         for m in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[m + 1] == offsets[m]:
                 continue
-            n = _account_links(g, wday, m, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, out,
-                               offsets[m], fill)
+            starts = material[material_indptr[m]:material_indptr[m + 1]]
+            n = _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents,
+                               max_links, out, offsets[m], fill)
             if not fill:
                 offsets[m + 1] = n
 
 
-def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks):
+@jit(parallel=True)
+def _link_starts_pass(in_indptr, in_edges, in_src, in_cents, floor_cents, n_edges, n_chunks, offsets, out):
+    """Count-then-fill (:mod:`.evidence`): per account, the positions in ``in_edges`` of its
+    in-edges that may start a link (sent by another account, at least the sender's floor,
+    among the first ``n_edges`` edges)."""
+    fill = len(out) > 0
+    n_accounts = len(in_indptr) - 1
+    bounds = chunk_bounds(n_accounts, n_chunks)
+    for ch in numba.prange(len(bounds) - 1):
+        for m in range(bounds[ch], bounds[ch + 1]):
+            n = 0
+            for j in range(in_indptr[m], in_indptr[m + 1]):
+                if in_edges[j] >= n_edges:
+                    break
+                a = in_src[j]
+                if a < 0 or a == m or in_cents[j] < floor_cents[a]:
+                    continue
+                if fill:
+                    out[offsets[m] + n] = j
+                n += 1
+            if not fill:
+                offsets[m + 1] = n
+
+
+def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks,
+                     in_src=None, in_cents=None):
     """Every forwarding link (see the module docstring) among the first ``n_edges`` edges.
 
     Parameters
@@ -187,6 +211,9 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
     max_links : int
         Links kept per in-edge (the earliest).
     n_chunks : int
+    in_src, in_cents : ndarray, optional
+        ``g.src`` and ``g.amount_home_cents`` in the order of ``g.in_edges`` (a caller
+        finding links several times on one graph gathers them once; default: here).
 
     Returns
     -------
@@ -195,8 +222,15 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
     links : Links
         In account order, then by in-edge order, then by out-edge id.
     """
-    return count_then_fill(_links_pass, len(g.in_indptr) - 1, g, wday, n_edges, hop_days, share_ppm, tolerance_ppm,
-                           floor_cents, max_links, n_chunks, make_out=links_out)
+    # the in-edges that may start a link (most are below the floor), found first: the links
+    # pass loops over them alone and reads amounts in the in-edges' order
+    n_accounts = len(g.in_indptr) - 1
+    in_src = g.src[g.in_edges] if in_src is None else in_src
+    in_cents = g.amount_home_cents[g.in_edges] if in_cents is None else in_cents
+    material_indptr, material = count_then_fill(_link_starts_pass, n_accounts, g.in_indptr, g.in_edges, in_src,
+                                                in_cents, floor_cents, n_edges, n_chunks)
+    return count_then_fill(_links_pass, n_accounts, g, wday, material_indptr, material, in_cents, n_edges, hop_days,
+                           share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks, make_out=links_out)
 
 
 def within_hop(links: Links, wday: np.ndarray, hop_days: int) -> Links:

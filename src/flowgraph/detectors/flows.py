@@ -107,7 +107,7 @@ def graph_links(graph, rules, last: int, params: "LinkParams"):
         n_edges = int(graph.day_indptr[last + 1])
         _, links = forwarding_links(graph.arrays, graph.window_day(params.window_unit), n_edges, longest,
                                     ppm(params.min_forward_share), ppm(params.forward_tolerance), floor,
-                                    params.max_links_per_edge, n_chunks())
+                                    params.max_links_per_edge, n_chunks(), *in_edge_columns(graph))
         return n_edges, links
 
     n_edges, links = memo(graph, key, find)
@@ -134,11 +134,18 @@ def _link_fields(params: "LinkParams") -> tuple:
             params.min_amount_fraction, params.max_links_per_edge)
 
 
+def in_edge_columns(graph) -> tuple[np.ndarray, np.ndarray]:
+    """The sender and the cents of each edge in the order of ``graph.in_edges``, gathered
+    once per graph (every set of links and the layered flows' running sums read them)."""
+    return memo(graph, ("in_edge_columns",),
+                lambda: (graph.src[graph.in_edges], graph.amount_home_cents[graph.in_edges]))
+
+
 def in_cum_cents(graph) -> np.ndarray:
     """Running sum of the cents of ``graph.in_edges`` (what an account received over a
     range of its in-edges is a difference of two entries)."""
     return memo(graph, ("in_cum_cents",), lambda: np.concatenate(
-        [[0], np.cumsum(graph.amount_home_cents[graph.in_edges])]).astype(np.int64))
+        [[0], np.cumsum(in_edge_columns(graph)[1])]).astype(np.int64))
 
 
 def path_measures(graph, offsets: np.ndarray, path: np.ndarray) -> dict:
