@@ -88,11 +88,13 @@ class Detector:
     #: of the same pass holds, and that is not found again, is retracted.
     clusters: bool = False
     #: Its hits of the scan days ``first..last`` are exactly its hits of any earlier first
-    #: day whose run ends on ``first`` or later: the first day only selects runs
-    #: (:func:`flowgraph.detectors._common.in_scan`; no chain or cluster is cut there). The
-    #: scan then finds the strict hits that may cover tolerance-band hits starting before
-    #: ``first`` in one pass from that earlier day, and keeps those reaching ``first``,
-    #: instead of a second pass (:func:`flowgraph.scan._detector_hits`).
+    #: day whose run ends on ``first`` or later: the first day only selects what was found
+    #: (:func:`flowgraph.detectors._common.in_scan`; nothing found depends on where the scan
+    #: starts, as a pass-through chain's members or a cluster's links do). The scan then
+    #: finds the strict hits that may cover tolerance-band hits starting before ``first``
+    #: in one pass from that earlier day, and keeps those reaching ``first``, instead of a
+    #: second pass (:func:`flowgraph.scan._detector_hits`). ``tests/test_detector_contract.py``
+    #: checks the promise of every detector that makes it.
     first_day_selects_runs: bool = False
 
     @property

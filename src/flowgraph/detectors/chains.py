@@ -107,4 +107,4 @@ CHAINS = Detector("forwarding_chains", ChainParams, detect_chains, (
     # show too: one family, so the two count once in an alert
     Typology("forwarding_chain", "pass_through", 0.95, finds=("pass_through", "random", "stack"),
              imitated_by=("supplier_chain",), id_measures=("path_accounts",)),
-))
+), first_day_selects_runs=True)

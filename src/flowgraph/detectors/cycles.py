@@ -108,4 +108,4 @@ CYCLES = Detector("cycles", CycleParams, detect_cycles, (
     # other back look alike, so alone it stays at the weight of one strong indicator
     Typology("cycle", "cycle", 0.47, finds=("cycle",), imitated_by=("family_round_trip",),
              id_measures=("path_accounts",)),
-))
+), first_day_selects_runs=True)
