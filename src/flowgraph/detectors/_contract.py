@@ -90,11 +90,12 @@ class Detector:
     #: Its hits of the scan days ``first..last`` are exactly its hits of any earlier first
     #: day whose run ends on ``first`` or later: the first day only selects what was found
     #: (:func:`flowgraph.detectors._common.in_scan`; nothing found depends on where the scan
-    #: starts, as a pass-through chain's members or a cluster's links do). The scan then
-    #: finds the strict hits that may cover tolerance-band hits starting before ``first``
-    #: in one pass from that earlier day, and keeps those reaching ``first``, instead of a
-    #: second pass (:func:`flowgraph.scan._detector_hits`). ``tests/test_detector_contract.py``
-    #: checks the promise of every detector that makes it.
+    #: starts, as a pass-through chain's members or a cluster's links do), and it drops no
+    #: hit (``HitTable.dropped`` stays empty). The scan then finds the strict hits that may
+    #: cover tolerance-band hits starting before ``first`` in one pass from that earlier
+    #: day, and keeps those reaching ``first``, instead of a second pass
+    #: (:func:`flowgraph.scan._detector_hits`). ``tests/test_detector_contract.py`` checks
+    #: the promise of every detector that makes it.
     first_day_selects_runs: bool = False
 
     @property
