@@ -108,8 +108,9 @@ def write_results(payload: dict, results: Path) -> None:
         lines += ["", *projection_lines(cluster_projection(
             st["scanned_txns"], st["txn_per_s"] / st["workers"], st["peak_started_process_bytes"],
             f"the peak per worker is that of blocks of {_option(st['args'], '--block-days') or 'the default'} "
-            "business days of this bank (each reads its days and the 76 before them, more where a traced run "
-            "starts earlier); a bank with busier days has larger blocks unless they are cut shorter"))]
+            "business days of this bank (each reads its days and at least the 101 before them, more from the "
+            "first of its first month or where a traced run starts earlier); a bank with busier days has larger "
+            "blocks unless they are cut shorter"))]
     if payload.get("findings"):
         lines += ["", "## Findings", "", payload["findings"].strip()]
     (results / "storebound.md").write_text("\n".join(lines) + "\n")
