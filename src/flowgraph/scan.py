@@ -254,17 +254,15 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         reaching = (covering["run_last"] >= graph.business_days[first]).to_numpy(dtype=bool)
         tables.append(HitTable(covering.loc[reaching].reset_index(drop=True) if reaching.any() else empty_hits(),
                                wide.dropped))
-    else:
+    else:  # strict hits of the scan days; a band hit starting earlier needs a pass from its day
         tables.append(entry.detect(graph, params, (first, last)))
-        covering = None
+        covering = tables[-1].frame if reach == first else entry.detect(graph, params, (reach, last)).frame
     retract_ids = [i for t in tables for i in t.dropped["hit_id"]]
     strict = tables[-1].frame
     # every hit either pass traced, reported or not (its run's first day: earliest_run_first)
     seen = [t.frame for t in tables] + [t.dropped for t in tables]
     frames, traced = [], []
     if relaxed is not None and len(relaxed):
-        if covering is None:
-            covering = strict if reach == first else entry.detect(graph, params, (reach, last)).frame
         seen.append(covering)
         covered = _covered(relaxed, covering)
         retract_ids += relaxed.loc[covered, "hit_id"].tolist()

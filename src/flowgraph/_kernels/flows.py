@@ -151,7 +151,7 @@ def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, t
 
 
 @jit(parallel=True)
-def _links_pass(g, wday, material_indptr, material, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm,
+def _links_pass(g, wday, starts_indptr, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm,
                 floor_cents, max_links, n_chunks, offsets, out):
     fill = len(out.in_edge) > 0
     n_accounts = len(g.in_indptr) - 1
@@ -160,9 +160,8 @@ def _links_pass(g, wday, material_indptr, material, in_cents, n_edges, hop_days,
         for m in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[m + 1] == offsets[m]:
                 continue
-            starts = material[material_indptr[m]:material_indptr[m + 1]]
-            n = _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents,
-                               max_links, out, offsets[m], fill)
+            n = _account_links(g, wday, m, starts[starts_indptr[m]:starts_indptr[m + 1]], in_cents, n_edges,
+                               hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, out, offsets[m], fill)
             if not fill:
                 offsets[m + 1] = n
 
@@ -227,9 +226,9 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
     n_accounts = len(g.in_indptr) - 1
     in_src = g.src[g.in_edges] if in_src is None else in_src
     in_cents = g.amount_home_cents[g.in_edges] if in_cents is None else in_cents
-    material_indptr, material = count_then_fill(_link_starts_pass, n_accounts, g.in_indptr, g.in_edges, in_src,
-                                                in_cents, floor_cents, n_edges, n_chunks)
-    return count_then_fill(_links_pass, n_accounts, g, wday, material_indptr, material, in_cents, n_edges, hop_days,
+    starts_indptr, starts = count_then_fill(_link_starts_pass, n_accounts, g.in_indptr, g.in_edges, in_src, in_cents,
+                                            floor_cents, n_edges, n_chunks)
+    return count_then_fill(_links_pass, n_accounts, g, wday, starts_indptr, starts, in_cents, n_edges, hop_days,
                            share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks, make_out=links_out)
 
 

@@ -250,10 +250,8 @@ def _column(graph, name: str):
 
 def _without_times(graph) -> bool:
     """Whether every timestamp is at midnight (a table of dates: no time of day to read)."""
-    day_ns = 86_400 * 10**9
-    if np.any(graph.timestamp_ns[:4096] % day_ns):  # times of day show at once in a table that has them
-        return False
-    return graph.n_edges > 0 and not np.any(graph.timestamp_ns % day_ns)
+    return memo(graph, ("without_times",),  # asked by each pass and by the manifest's notes
+                lambda: graph.n_edges > 0 and not np.any(graph.timestamp_ns % (86_400 * 10**9)))
 
 
 def unavailable(name: str, graph) -> str | None:
