@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import flowgraph
 from flowgraph.calendar import BusinessCalendar, CalendarCoverageError, prc_calendar
@@ -60,6 +62,22 @@ def test_time_of_day_is_ignored():
     stamps = np.array(["2024-10-07T23:59:59", "2024-10-08T00:00:00"], dtype="datetime64[ns]")
     bdays, index = cal.business_day_index(stamps)
     assert (bdays[index] == np.datetime64("2024-10-08")).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-3 * 86_400 * 10**9, 40 * 86_400 * 10**9), min_size=1, max_size=40),
+       st.sampled_from(["ns", "s", "D"]), st.sampled_from(["2024-09-25", "2026-12-20", "1969-12-30"]))
+@example([0, 86_400 * 10**9 - 1, 86_400 * 10**9, -1], "ns", "2024-09-28")
+def test_each_timestamp_counts_toward_the_first_business_day_on_or_after_its_date(offsets_ns, unit, start):
+    """Timestamps in any order and unit (around National Day, into the estimated 2027,
+    across 1970): each maps to the first business day on or after its date, asked of the
+    calendar date by date; the days run from the earliest date's business day."""
+    cal = prc_calendar()
+    stamps = (np.datetime64(start, "ns") + np.array(offsets_ns, dtype="timedelta64[ns]")).astype(f"datetime64[{unit}]")
+    bdays, index = cal.business_day_index(stamps)
+    dates = [np.datetime64(int(x), unit).astype("datetime64[D]") for x in stamps.view(np.int64)]
+    assert [bdays[i] for i in index] == [cal.next_business_day(d) for d in dates]
+    assert index.dtype == np.int32 and bdays[0] == cal.next_business_day(min(dates))
 
 
 def test_user_overrides():

@@ -2,8 +2,9 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flowgraph.calendar import BusinessCalendar
@@ -181,11 +182,47 @@ def test_csr_matches_reference(edges):
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["a", "B", "é", "账户1", "10", "9", "a "])),
-                         max_size=8), min_size=1, max_size=3))
-def test_account_codes_are_sorted_factorize_codes(columns):
-    """Arrow-hashed account codes equal pandas' sorted factorize (missing ids -1)."""
-    series = [pd.Series(c, dtype="string") for c in columns]
+                         max_size=8), min_size=1, max_size=3),
+       st.sampled_from(["string", "object", "category", "chunked"]), st.integers(0, 3))
+@example([["b", None, "a"], ["a", "c"], []], "chunked", 1)
+@example([["b", "a"], [None, "c", "b", "a"]], "category", 0)
+def test_account_codes_are_sorted_factorize_codes(columns, held, cut):
+    """Arrow-hashed account codes equal pandas' sorted factorize (missing ids -1), however
+    a column is held: pandas text, Python objects, categories, or Arrow large text in
+    several chunks as a store's read gives it (a file a chunk, some of them empty)."""
+    def column(values: list) -> pd.Series:
+        if held == "chunked":  # chunks cut every `cut + 1` values, with an empty one first
+            chunks = [values[i:i + cut + 1] for i in range(0, len(values), cut + 1)]
+            arrow = pa.chunked_array([pa.array([], pa.large_string())] + [pa.array(c, pa.large_string())
+                                                                           for c in chunks], pa.large_string())
+            return pd.Series(pd.arrays.ArrowExtensionArray(arrow))
+        return pd.Series(values, dtype={"string": "string", "object": object, "category": "category"}[held])
+
+    series = [column(c) for c in columns]
     codes, distinct = _factorize_sorted(series)
-    expected_codes, expected = pd.factorize(pd.concat(series, ignore_index=True), sort=True)
+    expected_codes, expected = pd.factorize(pd.concat([pd.Series(c, dtype="string") for c in columns],
+                                                      ignore_index=True), sort=True)
     assert codes.tolist() == expected_codes.tolist()
     assert distinct.tolist() == list(expected)
+
+
+def test_account_codes_when_each_chunk_has_its_own_dictionary(monkeypatch):
+    """Arrow hashes a chunked column into one dictionary shared by its chunks; should it
+    give each chunk its own, the dictionaries are unified first: the same codes."""
+    import pyarrow.compute as pc
+
+    import flowgraph.graph as graph_module
+
+    encode = pc.dictionary_encode
+
+    def per_chunk(values):
+        return pa.chunked_array([encode(c) for c in values.chunks])
+
+    columns = [["b", None, "a", "c"], ["c", "a", "d"]]
+    series = [pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([pa.array(c[:2]), pa.array(c[2:])])))
+              for c in columns]
+    expected = _factorize_sorted(series)
+    monkeypatch.setattr(graph_module.pc, "dictionary_encode", per_chunk)
+    codes, distinct = _factorize_sorted(series)
+    assert codes.tolist() == expected[0].tolist() == [1, -1, 0, 2, 2, 0, 3]
+    assert distinct.tolist() == expected[1].tolist() == ["a", "b", "c", "d"]
