@@ -8,10 +8,12 @@ import re
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from flowgraph.errors import DataError
 from flowgraph.scan import _large_value_cross_check
-from flowgraph.store import HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, as_stored
+from flowgraph.store import HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, _needs_escaping, as_stored, json_list_texts
 from reference.strings import hash_string
 
 _DAY = pd.Timestamp("2026-11-02")
@@ -90,6 +92,28 @@ def test_cross_check_takes_large_value_evidence_from_memory_and_from_other_runs(
     in_memory = _large_value_cross_check(store, "c", held, held, "r")
     from_store = _large_value_cross_check(store, "c", store.hits("c", run_id="r"))
     assert in_memory == from_store == [{"hit_id": "f3", "typology": "fan_in", "utilisation": 1.3}]
+
+
+def test_a_store_of_an_earlier_version_gets_the_index_a_commit_retracts_from(tmp_path):
+    """A store whose run-last index is the earlier (config_hash, run_last) gets the
+    covering one when opened, and a commit's retraction of hits ending on its days reads
+    that index alone (SQLite's plan), not the hit rows behind it."""
+    store = _store(tmp_path)
+    store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"]), _row("h2", ["t2"])]),
+                       "c", "2026-11-09")
+    store.conn.execute("DROP INDEX hits_run_last_seen")
+    store.conn.execute("CREATE INDEX hits_run_last ON hits (config_hash, run_last)")
+    store.close()
+    store = Store(tmp_path / "s.sqlite")
+    indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "hits_run_last_seen" in indexes and "hits_run_last" not in indexes
+    plan = " ".join(r[-1] for r in store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT h.hit_id FROM hits h WHERE h.config_hash = ? AND h.seen_through <= ? "
+        "AND h.run_last >= ? AND h.run_last <= ?", ("c", "2026-11-09", "2026-11-02", "2026-11-09")))
+    assert "COVERING INDEX hits_run_last_seen" in plan
+    store.start_run({"run_id": "r2", "status": "running"})
+    counts = store.commit_chunk("r2", 0, "2026-11-02", "2026-11-09", _hits([_row("h1", ["t1"])]), "c", "2026-11-09")
+    assert counts == {"added": 0, "updated": 0, "retracted": 1}
 
 
 def test_hits_read_back_whatever_type_the_first_rows_hold(tmp_path):
@@ -229,3 +253,26 @@ def test_a_column_mixing_types_is_stored_as_the_text_sqlite_makes_of_it(tmp_path
     assert store.commit_chunk("r", 0, "2026-11-02", "2026-11-09", hits, "c", "2026-11-09")["added"] == 2
     cells = _stored_cells(tmp_path / "s.sqlite", ["params_id"])
     assert cells == [[("7", "text")], [("p", "text")]]
+
+
+ID_TEXT = st.text(st.sampled_from(['a', '7', '-', '"', '\\', '\n', '\x00', '\x1f', ' ', 'é', '账', '\u2028', '\x7f']),
+                  max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(ID_TEXT, max_size=4), max_size=8), st.integers(0, 3), st.booleans())
+@example([["a"], ['"'], ["b"]], 1, True)  # the one id to escape is outside the slice: joined by Arrow
+@example([["a"], ["\\"]], 0, False)
+def test_evidence_lists_as_stored_are_json_dumps(lists, cut, large):
+    """Evidence lists become exactly ``json.dumps(ids, ensure_ascii=False)``, however the
+    column is held (Arrow lists cut into chunks, a slice of a larger array) and whatever
+    the ids hold (quotes, backslashes, control characters, non-ASCII); the check for ids
+    to escape reads only the slice's bytes, of text or large text."""
+    whole = pa.array([["x"]] + lists + [['"\\']], pa.list_(pa.string()))  # a slice: an offset into shared buffers
+    sliced = whole.slice(1, len(lists))
+    chunks = [sliced.slice(0, cut), sliced.slice(cut)] if cut < len(lists) else [sliced]
+    column = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, pa.list_(pa.string()))))
+    assert json_list_texts(column).to_pylist() == [json.dumps(x, ensure_ascii=False) for x in lists]
+    flat = whole.flatten().cast(pa.large_string()) if large else whole.flatten()
+    flat = flat.slice(1, len(flat) - 2)  # without the first and the last list's ids
+    assert _needs_escaping(flat) == any(c in '"\\' or ord(c) < 0x20 for x in lists for t in x for c in t)

@@ -58,7 +58,8 @@ LOOKUP_INDEXES = {"hits_customer_days": "hits (config_hash, customer, run_last, 
                   "hits_subject_days": "hits (config_hash, subject, run_last, customer, typology, hit_id)"}
 #: Indexes of earlier versions, dropped when a store is opened (their successors end in the
 #: run's last day: what a daily run reads is bounded by days, not by the history).
-OLD_INDEXES = ("hits_customer", "hits_subject", "hits_detector", "hits_customer_last", "hits_subject_last")
+OLD_INDEXES = ("hits_customer", "hits_subject", "hits_detector", "hits_customer_last", "hits_subject_last",
+               "hits_run_last")
 #: A scan with at least this many hits, and more than are stored, stores them in bulk.
 BULK_MIN_HITS = 10_000
 
@@ -80,7 +81,10 @@ CREATE TABLE IF NOT EXISTS hits (
     in_band INTEGER, measures TEXT, run_first TEXT, run_last TEXT, seen_through TEXT, content TEXT,
     PRIMARY KEY (config_hash, hit_id)
 );
-CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last);
+-- a commit's retraction of hits ending on its days reads them from this index alone: the
+-- rows, whose seen_through comes after their evidence lists, are not read (1.2 s -> 0.03 s
+-- for a block of 2.2 M stored hits)
+CREATE INDEX IF NOT EXISTS hits_run_last_seen ON hits (config_hash, run_last, seen_through, hit_id);
 CREATE INDEX IF NOT EXISTS hits_detector_last ON hits (config_hash, detector, typology, run_last);
 CREATE TABLE IF NOT EXISTS hit_versions (
     hit_id TEXT, config_hash TEXT, run_id TEXT, detector TEXT, typology TEXT, params_id TEXT,
@@ -922,7 +926,7 @@ def _migrate(conn) -> None:
     for col in ("run_first", "run_last", "seen_through", "content"):
         if col not in have:
             conn.execute(f"ALTER TABLE hits ADD COLUMN {col} TEXT")
-    conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last ON hits (config_hash, run_last)")
+    conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last_seen ON hits (config_hash, run_last, seen_through, hit_id)")
     for name in OLD_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
     if "changes" not in {r[1] for r in conn.execute("PRAGMA table_info(run_chunks)")}:
@@ -949,11 +953,34 @@ def json_list_texts(lists) -> pa.Array:
         if isinstance(arrow, pa.ChunkedArray):
             arrow = arrow.combine_chunks()
         flat = arrow.flatten()
-        if not len(flat) or not pc.any(pc.match_substring_regex(flat, r'["\\\x00-\x1f]')).as_py():
+        if not _needs_escaping(flat):
             inner = pc.binary_join(arrow, '", "')
             text = pc.binary_join_element_wise('["', inner, '"]', "")
             return pc.if_else(pc.equal(pc.list_value_length(arrow), 0), "[]", text)
     return pa.array(dumps_each([list(x) for x in lists], ensure_ascii=False), pa.string())
+
+
+def _needs_escaping(texts: pa.Array) -> bool:
+    """Whether some text holds a byte JSON escapes (a quote, a backslash, a control
+    character; UTF-8 puts no other character's bytes below 0x80), found by comparing the
+    bytes a few megabytes at a time (a regular expression per text took 30 times as long:
+    1.8 s for the 37 M evidence ids of 600 k hits)."""
+    if not len(texts):
+        return False
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        texts = texts.cast(pa.large_string())
+    offsets = np.frombuffer(texts.buffers()[1], np.int64 if pa.types.is_large_string(texts.type) else np.int32)
+    lo, hi = int(offsets[texts.offset]), int(offsets[texts.offset + len(texts)])
+    data = np.frombuffer(texts.buffers()[2], np.uint8)[lo:hi] if hi > lo else np.zeros(0, np.uint8)
+    for at in range(0, len(data), ESCAPE_SCAN_BYTES):
+        part = data[at:at + ESCAPE_SCAN_BYTES]
+        if (part < 0x20).any() or (part == ord('"')).any() or (part == ord("\\")).any():
+            return True
+    return False
+
+
+#: bytes :func:`_needs_escaping` compares at a time
+ESCAPE_SCAN_BYTES = 1 << 22
 
 
 def json_lists(lists) -> list[str]:
