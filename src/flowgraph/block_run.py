@@ -52,6 +52,7 @@ import pyarrow.parquet as pq
 
 from ._files import write_atomically
 from .alerts import build_alerts
+from .deid import Pseudonymizer, load_key
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
 from .scan import (ScannedHits, ScanResult, Stopwatch, _isin, _large_value_cross_check, hit_counts, run_manifest,
@@ -166,36 +167,38 @@ class BlockRun:
         """Alerts, checks, exports and case transactions of the committed run (see the
         module docstring); the run marked complete."""
         store, config_hash = self.store, self.config.config_hash
-        found = store.run_hit_ids(self.run_id)
-        found_ids = pa.array(list(found), pa.string())  # asked of once per bucket
+        found = store.run_hit_units(self.run_id)
         counts: dict[str, int] = {}
         n_groups = n_raised = 0
         above, alert_parts, case_hits, case_alerts = [], [], [], []
+        pseudonymizer = None if reveal_ids else Pseudonymizer(load_key(key_file))  # every bucket's
         if reveal_ids:
             store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": len(found)}))
 
         def write_hits(path: Path) -> None:
             nonlocal counts, n_groups, n_raised
-            buckets = self._buckets(len(found))
+            buckets = self._buckets(found)
             # the next bucket's hits are read (by SQLite and Arrow, mostly without the GIL)
             # while this bucket's alerts are built and exported; they are stored once that
             # read is done (it holds the store's shared lock, which a commit waits for)
             with pq.ParquetWriter(path, HIT_SCHEMA) as writer, ThreadPoolExecutor(max_workers=1) as reader:
-                coming = reader.submit(store.hits, config_hash, units=buckets[0]) if buckets else None
-                for k, units in enumerate(buckets):
+                coming = reader.submit(store.hits, config_hash, units=buckets[0][0]) if buckets else None
+                for k, (units, found_ids) in enumerate(buckets):
                     with clock("alerts"):
                         unit_hits = coming.result()
-                        coming = reader.submit(store.hits, config_hash, units=buckets[k + 1]) \
+                        coming = reader.submit(store.hits, config_hash, units=buckets[k + 1][0]) \
                             if k + 1 < len(buckets) else None
                         run_hits = unit_hits[_isin(unit_hits["hit_id"], found_ids)].reset_index(drop=True)
+                        found_here = set(found_ids.to_pylist())
                         unit_alerts = build_alerts(unit_hits, self.config.model, config_hash)
                         above.append(run_hits.loc[(run_hits["utilisation"] > 1).to_numpy(dtype=bool)
                                                   & (run_hits["detector"] != "large_value").to_numpy(dtype=bool),
                                                   CHECK_COLUMNS])
-                        touched = np.array([not found.isdisjoint(ids) for ids in unit_alerts["hit_ids"]], dtype=bool)
+                        touched = np.array([not found_here.isdisjoint(ids) for ids in unit_alerts["hit_ids"]],
+                                           dtype=bool)
                         alerts = unit_alerts.loc[touched].reset_index(drop=True)
                     with clock("exports"):
-                        tables = export_tables(run_hits, alerts, reveal_ids, key_file)
+                        tables = export_tables(run_hits, alerts, reveal_ids, key_file, pseudonymizer)
                         writer.write_table(tables["hits"].select(HIT_SCHEMA.names).cast(HIT_SCHEMA))
                         alert_parts.append(tables["alerts"])
                     with clock("alerts"):
@@ -245,12 +248,19 @@ class BlockRun:
         return ScanResult(run_id, lambda: _read_back(store_path, config_hash, run_id, "hits"),
                           lambda: _read_back(store_path, config_hash, run_id, "alerts"), manifest, paths)
 
-    def _buckets(self, n_hits: int) -> list[set[str]]:
-        """The run's monitoring units (of the hits it found and of those it retracted) in
-        buckets of about :data:`HITS_PER_BUCKET` hits, in order of unit."""
-        units = sorted(self.store.run_units(self.run_id) | self.store.retracted_units(self.run_id))
-        n = max(1, min(len(units), math.ceil(n_hits / HITS_PER_BUCKET)))
-        return [set(part) for part in np.array_split(np.array(units, dtype=object), n)] if units else []
+    def _buckets(self, found: pd.DataFrame) -> list[tuple[set[str], pa.Array]]:
+        """The run's monitoring units (of the hits it ``found``: ``hit_id, unit``, and of
+        those it retracted) in buckets of about :data:`HITS_PER_BUCKET` hits, in order of
+        unit; with each bucket, the ids of the hits it found there (a bucket's hits are
+        asked of those, not of every hit of the run)."""
+        units = np.array(sorted(set(found["unit"]) | self.store.retracted_units(self.run_id)), dtype=object)
+        if not len(units):
+            return []
+        parts = np.array_split(units, max(1, min(len(units), math.ceil(len(found) / HITS_PER_BUCKET))))
+        starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        bucket = np.searchsorted(starts, pd.Index(units).get_indexer(found["unit"]), side="right") - 1
+        ids = found["hit_id"].to_numpy(dtype=object)
+        return [(set(part), pa.array(ids[bucket == k], pa.string())) for k, part in enumerate(parts)]
 
 
 def _timed(clock: Stopwatch, stage: str, work: Callable, *args):

@@ -56,13 +56,16 @@ def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 EXPORT_FILES = {"hits": "hits.parquet", "alerts": "alerts.parquet", "manifest": "manifest.json"}
 
 
-def export_tables(hits: pd.DataFrame, alerts: pd.DataFrame, reveal_ids: bool, key_file) -> dict[str, pa.Table]:
+def export_tables(hits: pd.DataFrame, alerts: pd.DataFrame, reveal_ids: bool, key_file,
+                  pseudonymizer: Pseudonymizer | None = None) -> dict[str, pa.Table]:
     """The run's hits and alerts as the Arrow tables :func:`write_exports` writes:
-    de-identified with the pseudonym key unless ``reveal_ids``."""
+    de-identified with the pseudonym key unless ``reveal_ids``. A caller exporting a run
+    part by part passes one ``pseudonymizer`` (of the key) for every part: an id is then
+    keyed once, not once per part."""
     hits_out = hits.drop(columns=["config_hash"], errors="ignore")
     alerts_out = alerts
     if not reveal_ids:
-        pseudo = Pseudonymizer(load_key(key_file))
+        pseudo = pseudonymizer or Pseudonymizer(load_key(key_file))
         hits_out = deidentify(hits_out, pseudo)
         alerts_out = deidentify(alerts_out, pseudo)
     return {"hits": arrow_table(hits_out, HIT_SCHEMA), "alerts": arrow_table(alerts_out, ALERT_SCHEMA)}

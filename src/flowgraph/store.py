@@ -553,12 +553,13 @@ class Store:
         return delta
 
     @_database_errors
-    def run_units(self, run_id: str) -> set[str]:
-        """Monitoring units (customer, else subject account) of the hits a run found."""
-        rows = self.conn.execute("SELECT DISTINCT CASE WHEN COALESCE(h.customer, '') != '' THEN h.customer ELSE h.subject END "
-                                 "FROM run_hits r JOIN hits h ON h.hit_id = r.hit_id AND h.config_hash = "
-                                 "(SELECT config_hash FROM runs WHERE run_id = ?) WHERE r.run_id = ?", (run_id, run_id))
-        return {r[0] for r in rows}
+    def run_hit_units(self, run_id: str) -> pd.DataFrame:
+        """The hits a run found and their monitoring units (customer, else subject
+        account): ``hit_id, unit``."""
+        return self._frame("SELECT r.hit_id AS hit_id, CASE WHEN COALESCE(h.customer, '') != '' THEN h.customer "
+                           "ELSE h.subject END AS unit FROM run_hits r JOIN hits h ON h.hit_id = r.hit_id AND "
+                           "h.config_hash = (SELECT config_hash FROM runs WHERE run_id = ?) WHERE r.run_id = ?",
+                           (run_id, run_id))
 
     @_database_errors
     def retracted_units(self, run_id: str) -> set[str]:
