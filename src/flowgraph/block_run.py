@@ -180,9 +180,13 @@ class BlockRun:
             buckets = self._buckets(found)
             # the next bucket's hits are read (by SQLite and Arrow, mostly without the GIL)
             # while this bucket's alerts are built and exported; they are stored once that
-            # read is done (it holds the store's shared lock, which a commit waits for)
-            with pq.ParquetWriter(path, HIT_SCHEMA) as writer, ThreadPoolExecutor(max_workers=1) as reader:
+            # read is done (it holds the store's shared lock, which a commit waits for). A
+            # bucket's exported hits are written (by Arrow, without the GIL) while the next
+            # bucket's alerts are built, one bucket after another, in order
+            with pq.ParquetWriter(path, HIT_SCHEMA) as writer, ThreadPoolExecutor(max_workers=1) as reader, \
+                    ThreadPoolExecutor(max_workers=1) as writing:
                 coming = reader.submit(store.hits, config_hash, units=buckets[0][0]) if buckets else None
+                written = None
                 for k, (units, found_ids) in enumerate(buckets):
                     with clock("alerts"):
                         unit_hits = coming.result()
@@ -199,7 +203,10 @@ class BlockRun:
                         alerts = unit_alerts.loc[touched].reset_index(drop=True)
                     with clock("exports"):
                         tables = export_tables(run_hits, alerts, reveal_ids, key_file, pseudonymizer)
-                        writer.write_table(tables["hits"].select(HIT_SCHEMA.names).cast(HIT_SCHEMA))
+                        if written is not None:
+                            written.result()
+                        written = writing.submit(writer.write_table,
+                                                 tables["hits"].select(HIT_SCHEMA.names).cast(HIT_SCHEMA))
                         alert_parts.append(tables["alerts"])
                     with clock("alerts"):
                         if coming is not None:
@@ -213,6 +220,8 @@ class BlockRun:
                     counts = hit_counts(run_hits, counts)
                     n_groups += len(alerts)
                     n_raised += len(raised)
+                if written is not None:  # the last bucket's hits are in before the file is closed
+                    written.result()
 
         paths = {name: out / file for name, file in EXPORT_FILES.items()}
         write_atomically(paths["hits"], write_hits, private=reveal_ids)
