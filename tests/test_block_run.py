@@ -232,9 +232,11 @@ def test_a_quiet_store_in_blocks_writes_empty_exports(tmp_path, key_file):
 
 def test_case_transactions_read_back_leave_busy_subjects_to_their_evidence(store, single, key_file, tmp_path,
                                                                           monkeypatch):
-    """The case transactions a block scan reads back from the store (two reads: counts,
-    then rows) are those one graph of the whole range keeps, when some subjects are busy
-    (more transactions around their hits than the limit: only their evidence is kept)."""
+    """The case transactions a block scan reads back from the store (one read: the rows
+    that may be kept are held while the subjects' rows are counted, a busy subject's let go
+    once it passes the limit) are those one graph of the whole range keeps, when some
+    subjects are busy (more transactions around their hits than the limit: only their
+    evidence is kept)."""
     from flowgraph.desk import evidence
     from flowgraph.desk.evidence import case_transactions
     from flowgraph.store import Store

@@ -5,8 +5,12 @@ import json
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from desk_banks import bank_tables, copy_store, scan_bank
 from flowgraph.cli import main
@@ -225,3 +229,28 @@ def test_case_file_names_the_scans_home_currency(tmp_path):
     assert "moved A (USD)" in page and "<th>USD</th>" in page and "amount (USD)" in page
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)  # (base64 may spell anything)
     assert "CNY" not in text, text[max(text.find("CNY") - 300, 0):text.find("CNY") + 100]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, 3)), max_size=12),
+       st.lists(st.integers(0, 6), min_size=3, max_size=3), st.lists(st.integers(0, 6), min_size=3, max_size=3))
+def test_case_rows_let_go_while_counting_are_none_of_those_kept(rows, counts_then, counts_more):
+    """A part's rows held while subjects are counted (:func:`keep_case_transactions_from_store`):
+    letting go of those near only subjects already busy (a count over the limit, which only
+    grows) keeps, in order, exactly the rows the final counts keep: evidence, or a side near
+    a subject that is not busy (subject number 3 is the extra slot: near none)."""
+    from flowgraph.desk import evidence
+
+    limit = evidence.MAX_CONTEXT_TRANSACTIONS
+    table = pa.table({"n": list(range(len(rows)))})
+    part = evidence._Candidates(table, np.array([r[0] for r in rows], bool), np.array([r[1] for r in rows], np.int64),
+                                np.array([r[2] for r in rows], np.int64))
+    earlier = np.array(counts_then) + limit - 3  # some at or under the limit, some over
+    final = earlier + np.array(counts_more)
+    expected = [i for i, (ev, s, d) in enumerate(rows)
+                if ev or (s < 3 and final[s] <= limit) or (d < 3 and final[d] <= limit)]
+    assert part.kept(evidence._quiet(final))["n"].to_pylist() == expected
+    assert part.without_busy(evidence._quiet(earlier)).kept(evidence._quiet(final))["n"].to_pylist() == expected
+    let_go = [i for i, (ev, s, d) in enumerate(rows)
+              if not (ev or (s < 3 and earlier[s] <= limit) or (d < 3 and earlier[d] <= limit))]
+    assert len(part.without_busy(evidence._quiet(earlier)).table) == len(rows) - len(let_go)

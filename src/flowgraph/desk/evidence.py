@@ -35,12 +35,12 @@ for the pictures, on the scan's own calendar.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -266,12 +266,16 @@ def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, 
     ``rates``) converts them as the scan's graph did. Of ``store`` only the path is used
     (the case folder beside it): this may run on a thread while the store is read.
 
-    Two reads, so memory holds one part of what a case file keeps, not every transaction
-    of every subject over a long range: the first counts each subject's transactions in
-    its interval (:func:`case_edges`: the span of its hits, :data:`CONTEXT_DAYS` business
-    days wider); the second keeps the evidence and the interval transactions of the
-    subjects that are not busy (at most :data:`MAX_CONTEXT_TRANSACTIONS` each) and writes
-    them as it goes. :data:`READ_THREADS` parts are read and filtered at a time."""
+    One read: each part's rows that may be kept (evidence, and rows in a subject's interval
+    (:func:`case_edges`: the span of its hits, :data:`CONTEXT_DAYS` business days wider),
+    with the subjects they are near) are held while each subject's rows are counted; a
+    subject with more than :data:`MAX_CONTEXT_TRANSACTIONS` is busy, and its rows (unless
+    evidence or near a subject that is not) are let go as soon as its count passes the
+    limit, so memory holds about what the case files keep, not every transaction of every
+    busy subject over a long range. Once every part is counted, the rows kept are each
+    part's evidence and the interval rows of subjects that are not busy, as when a second
+    read filtered them (it read the range again and found the subjects again: half the
+    time). :data:`READ_THREADS` parts are read and filtered at a time."""
     if wanted.empty:  # no raised alert: no case file to show
         _write_case_files(store, run_id, [], [], txstore.root)
         return 0
@@ -284,52 +288,97 @@ def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, 
     ends = pd.to_datetime(wanted["window_end"]).to_numpy(dtype="datetime64[D]")
     first, last = starts.min() - margin, ends.max() + margin
     near = _SubjectIntervals(wanted["subject"], starts, ends, calendar.business_days(first, last + margin))
+    n_subjects = len(near.subjects)
     chunks = _day_chunks(first, last)
 
-    def count(days: tuple[str, str]) -> np.ndarray:
-        table = txstore.read_days(*days, ["timestamp", "src_account", "dst_account"])
+    def candidates(days: tuple[str, str]) -> tuple[_Candidates | None, np.ndarray]:
+        """A part's rows that may be kept, and its rows near each subject (counts)."""
+        table = txstore.read_days(*days, GRAPH_COLUMNS)
         if table.num_rows == 0:
-            return np.zeros(len(near.subjects), np.int64)
+            return None, np.zeros(n_subjects, np.int64)
         (s, near_s), (d, near_d) = near.sides(table, calendar)
-        return np.bincount(s[near_s], minlength=len(near.subjects)) + np.bincount(d[near_d], minlength=len(near.subjects))
+        counts = np.bincount(s[near_s], minlength=n_subjects) + np.bincount(d[near_d], minlength=n_subjects)
+        is_evidence = np.asarray(pc.fill_null(pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence),
+                                              False), dtype=bool)
+        held = np.flatnonzero(is_evidence | near_s | near_d)
+        # a side that is near no subject is the extra slot (never quiet)
+        return _Candidates(table.take(pa.array(held)), is_evidence[held], np.where(near_s, s, n_subjects)[held],
+                           np.where(near_d, d, n_subjects)[held]), counts
 
     stored_accounts = txstore.accounts()
     stored_accounts = None if stored_accounts is None or stored_accounts.num_rows == 0 else stored_accounts.to_pandas()
 
-    def keep(days: tuple[str, str], quiet: np.ndarray) -> tuple[pa.Table, pa.Table] | None:
-        table = txstore.read_days(*days, GRAPH_COLUMNS)
-        if table.num_rows == 0:
+    def tables(part: _Candidates, quiet: np.ndarray) -> tuple[pa.Table, pa.Table] | None:
+        kept = part.kept(quiet)
+        if not kept.num_rows:
             return None
-        (s, near_s), (d, near_d) = near.sides(table, calendar)
-        kept = np.asarray(pc.fill_null(pc.is_in(table["txn_id"].cast(pa.string()), value_set=evidence), False),
-                          dtype=bool) | (near_s & quiet[s]) | (near_d & quiet[d])
-        if not kept.any():
-            return None
-        graph = build_graph(table.filter(pa.array(kept)).to_pandas(), stored_accounts, calendar,
-                            config.rules.home_currency, config.rules.foreign_currency, rates)
+        graph = build_graph(kept.to_pandas(), stored_accounts, calendar, config.rules.home_currency,
+                            config.rules.foreign_currency, rates)
         return _case_tables(graph, np.arange(graph.n_edges))
 
     accounts: list[pa.Table] = []
     n_kept = 0
 
-    def parts(pool: ThreadPoolExecutor, quiet: np.ndarray) -> Iterator[pa.Table]:
+    def written(pool: ThreadPoolExecutor, held: list[_Candidates], quiet: np.ndarray) -> Iterator[pa.Table]:
         nonlocal n_kept
         # in the order of the days, whichever thread made it
-        for part in pool.map(keep, chunks, [quiet] * len(chunks)):
+        for part in pool.map(tables, held, [quiet] * len(held)):
             if part is not None:
                 accounts.append(part[1])
                 n_kept += part[0].num_rows
                 yield part[0]
 
-    # the parts' filters and conversions (mostly Arrow and numpy, without the GIL) overlap
+    # the parts' reads and filters (mostly Arrow and numpy, without the GIL) overlap
     pool = ThreadPoolExecutor(max_workers=READ_THREADS)
     try:
-        counts = functools.reduce(np.add, pool.map(count, chunks), np.zeros(len(near.subjects), np.int64))
-        quiet = np.r_[counts <= MAX_CONTEXT_TRANSACTIONS, False]  # the extra slot: not a subject
-        _write_case_files(store, run_id, parts(pool, quiet), accounts, txstore.root)
+        counts = np.zeros(n_subjects, np.int64)
+        held: list[_Candidates] = []
+        for part, part_counts in pool.map(candidates, chunks):  # in the order of the days
+            n_busy = int((counts > MAX_CONTEXT_TRANSACTIONS).sum())
+            counts += part_counts
+            held += [] if part is None else [part]
+            if (counts > MAX_CONTEXT_TRANSACTIONS).sum() > n_busy:  # a subject turned busy: its rows go
+                held = [p.without_busy(_quiet(counts)) for p in held]
+        _write_case_files(store, run_id, written(pool, held, _quiet(counts)), accounts, txstore.root)
     finally:  # a failed write does not wait for the parts still to read
         pool.shutdown(cancel_futures=True)
     return n_kept
+
+
+def _quiet(counts: np.ndarray) -> np.ndarray:
+    """Per subject number, whether the subject is not busy (at most
+    :data:`MAX_CONTEXT_TRANSACTIONS` rows near it); the extra slot (no subject) is not."""
+    return np.r_[counts <= MAX_CONTEXT_TRANSACTIONS, False]
+
+
+class _Candidates(NamedTuple):
+    """Rows of one part of the transaction store that a case file may keep
+    (:func:`keep_case_transactions_from_store`): ``table`` (their columns as read), whether
+    each is evidence, and the subject number each side is near (the extra slot, number
+    ``len(subjects)``, when none)."""
+
+    table: pa.Table
+    is_evidence: np.ndarray
+    src_subject: np.ndarray
+    dst_subject: np.ndarray
+
+    def kept(self, quiet: np.ndarray) -> pa.Table:
+        """The rows kept when ``quiet`` (per subject number, the extra slot False) says
+        which subjects are not busy: evidence, or near a quiet subject."""
+        return self.table.filter(pa.array(self._keep(quiet)))
+
+    def without_busy(self, quiet: np.ndarray) -> "_Candidates":
+        """The rows that may still be kept once the subjects ``quiet`` says are busy are
+        known to be (a busy subject stays busy)."""
+        keep = self._keep(quiet)
+        if keep.all():
+            return self
+        at = np.flatnonzero(keep)
+        return _Candidates(self.table.take(pa.array(at)), self.is_evidence[at], self.src_subject[at],
+                           self.dst_subject[at])
+
+    def _keep(self, quiet: np.ndarray) -> np.ndarray:
+        return self.is_evidence | quiet[self.src_subject] | quiet[self.dst_subject]
 
 
 def _day_chunks(first: np.datetime64, last: np.datetime64) -> list[tuple[str, str]]:
