@@ -50,6 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._arrow import text_buffers
 from .alerts import build_alerts, hit_spans
 from .desk.evidence import keep_case_transactions
 from .detectors import REGISTRY, disabled_detectors
@@ -137,10 +138,9 @@ def _column_digest(values: pd.Series, name: str) -> bytes:
         array = array.cast(pa.large_string())
         # a null and "" differ; offsets rebased so slices of one buffer hash alike
         digest.update(np.asarray(array.is_null()).view(np.uint8))
-        offsets = np.frombuffer(array.buffers()[1], np.int64)[array.offset:array.offset + len(array) + 1]
+        offsets, data = text_buffers(array)
         digest.update(offsets - offsets[0])
-        data = array.buffers()[2]
-        digest.update(b"" if data is None else memoryview(data)[offsets[0]:offsets[-1]])
+        digest.update(data[offsets[0]:offsets[-1]])
     else:
         digest.update(np.ascontiguousarray(values.to_numpy()).view(np.uint8))
     return digest.digest()

@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from ._arrow import text_buffers
 from ._json import dumps_each
 from ._kernels.strings import FNV_OFFSET, fnv_feed, fnv_finish
 from .errors import ConfigError, DataError
@@ -891,9 +892,7 @@ def _content_digests(columns: list[pa.Array]) -> pa.Array:
         chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
         text = pa.concat_arrays([c.cast(pa.large_string()) for c in chunks]) if chunks else \
             pa.array([], pa.large_string())
-        offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset:text.offset + len(text) + 1]
-        data = text.buffers()[2]
-        data = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, np.uint8)
+        offsets, data = text_buffers(text)
         valid = np.ones(0, np.bool_) if text.null_count == 0 else text.is_valid().to_numpy(zero_copy_only=False)
         fnv_feed(states, offsets, data, valid, -1 if k == 0 else 0x1F)
     return _hex16(fnv_finish(states))
@@ -970,9 +969,8 @@ def _needs_escaping(texts: pa.Array) -> bool:
         return False
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         texts = texts.cast(pa.large_string())
-    offsets = np.frombuffer(texts.buffers()[1], np.int64 if pa.types.is_large_string(texts.type) else np.int32)
-    lo, hi = int(offsets[texts.offset]), int(offsets[texts.offset + len(texts)])
-    data = np.frombuffer(texts.buffers()[2], np.uint8)[lo:hi] if hi > lo else np.zeros(0, np.uint8)
+    offsets, data = text_buffers(texts)
+    data = data[int(offsets[0]):int(offsets[-1])]
     for at in range(0, len(data), ESCAPE_SCAN_BYTES):
         part = data[at:at + ESCAPE_SCAN_BYTES]
         if (part < 0x20).any() or (part == ord('"')).any() or (part == ord("\\")).any():
@@ -1009,10 +1007,10 @@ def json_list_array(texts: list[str] | pa.Array | pa.ChunkedArray) -> pa.Chunked
     # one JSON object per line; JSON text holds no raw newline, so lines are rows
     large = functools.partial(pa.scalar, type=pa.large_string())
     lines = pc.binary_join_element_wise(large('{"v":'), texts, large("}\n"), large(""))
-    offsets = np.frombuffer(lines.buffers()[1], np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    offsets, data = text_buffers(lines)
     longest = int(np.diff(offsets).max())
     parsed = pajson.read_json(
-        pa.BufferReader(lines.buffers()[2][int(offsets[0]):int(offsets[-1])]),
+        pa.BufferReader(pa.py_buffer(data[int(offsets[0]):int(offsets[-1])])),
         read_options=pajson.ReadOptions(block_size=max(1 << 24, 2 * longest)),  # a row is never cut
         parse_options=pajson.ParseOptions(explicit_schema=pa.schema([("v", pa.list_(pa.string()))])))
     return parsed["v"]  # chunks, as read: one array of every id could pass 2 GiB of text
