@@ -13,6 +13,10 @@ RSS and its process tree's (:func:`bench.storescale.measured`):
   ``flowgraph.dask_scan.block_scan``; ``--block-memory GIB`` gives that memory), or with
   ``--workers N`` on a local Dask cluster of N worker processes (``flowgraph scan
   --workers N``: blocks of ``--block-days`` as tasks); ``--no-range`` skips it;
+- ``--to DATE`` ends the range there (a shorter range of the same store), and each
+  ``--env NAME=VALUE`` is set in every scan's environment and recorded with its step (e.g.
+  the memory allocators' settings: ``MIMALLOC_PURGE_DELAY=-1`` keeps the memory Arrow frees
+  for its next tables instead of handing it back to the kernel, which zeroes it again);
 - with ``--history RUN_STORE`` (a run store, e.g. a range's ``OUT/store.sqlite``), each T+1
   writes into a fresh copy of it (``--store``): a daily run after months of runs, whose
   alerts are built from every stored hit of the customers it touches.
@@ -39,7 +43,8 @@ from .storescale import (GIB, _window_rows, business_days, cluster_projection, m
 
 
 def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float, block_days: int | None = None,
-        history: Path | None = None, workers: int | None = None, block_memory_gib: float | None = None) -> dict:
+        history: Path | None = None, workers: int | None = None, block_memory_gib: float | None = None,
+        last_day: str | None = None, extra_env: dict[str, str] | None = None) -> dict:
     """Every step on ``store`` (see the module docstring)."""
     rows, days = store_rows(store)
     scan_days = business_days(days)
@@ -48,12 +53,15 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float,
                "last_day": scan_days[-1], "bank": json.loads(params.read_text())["params"] if params.exists() else None,
                "steps": []}
     with tempfile.TemporaryDirectory(prefix="storebound-") as folder:
-        env = child_env(f"{REPO / 'src'}:{BENCH_DIR}", Path(folder) / "key")
+        env = {**child_env(f"{REPO / 'src'}:{BENCH_DIR}", Path(folder) / "key"), **(extra_env or {})}
+        settings = " with " + " ".join(f"{k}={v}" for k, v in extra_env.items()) if extra_env else ""
 
         def scan(step: str, extra: list[str], n_scanned: int, kind: str):
             out = Path(folder) / "out"
-            record = measured(step, ["scan", str(store), "--out", str(out), *extra], env, timeout_s, out)
-            record.update(kind=kind, scanned_txns=n_scanned,
+            record = measured(step + settings, ["scan", str(store), "--out", str(out), *extra], env, timeout_s, out)
+            if last_day is not None and kind == "range" and record.get("manifest"):
+                n_scanned = record["manifest"]["n_transactions"]  # what the scan read to its last day
+            record.update(kind=kind, scanned_txns=n_scanned, env=extra_env or {},
                           txn_per_s=n_scanned / record["wall_s"] if record["returncode"] == 0 else None)
             payload["steps"].append(record)
             shutil.rmtree(out, ignore_errors=True)
@@ -70,9 +78,11 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float,
                 copy.unlink()
         if with_range:
             cluster = ["--workers", str(workers)] if workers else []
-            scan(f"range on {workers} workers" if workers else "range",
-                 cluster + (["--block-days", str(block_days)] if block_days else [])
-                 + (["--block-memory", str(block_memory_gib)] if block_memory_gib else []), rows, "range")
+            until = ["--to", last_day] if last_day else []
+            scanned = rows if last_day is None else store_rows(store, last_day)[0]  # until the manifest says
+            scan((f"range on {workers} workers" if workers else "range") + (f" to {last_day}" if last_day else ""),
+                 cluster + until + (["--block-days", str(block_days)] if block_days else [])
+                 + (["--block-memory", str(block_memory_gib)] if block_memory_gib else []), scanned, "range")
             payload["steps"][-1]["workers"] = workers or 1
     return payload
 
@@ -137,10 +147,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="A storebound.json whose steps are kept (listed first, not run again).")
     parser.add_argument("--history", type=Path, default=None,
                         help="A run store each T+1 writes into a fresh copy of (e.g. a range's OUT/store.sqlite).")
+    parser.add_argument("--to", default=None, metavar="DATE",
+                        help="End the range on this business day [default: the store's last].")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="Set in every scan's environment and recorded with its step (repeatable).")
     parser.add_argument("--timeout-s", type=float, default=3_600)
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     parser.add_argument("--rewrite", action="store_true", help="Only write the markdown again from the JSON.")
     args = parser.parse_args(argv)
+    if any("=" not in e for e in args.env):
+        parser.error("--env takes NAME=VALUE")
     if args.rewrite:
         write_results(json.loads((args.results / "storebound.json").read_text()), args.results)
         return
@@ -151,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
                "machine": machine_stamp()}
     kept = json.loads(args.keep_from.read_text())["steps"] if args.keep_from else []
     payload.update(run(args.store, args.days if args.days is not None else [59, n // 2, -1], not args.no_range,
-                       args.timeout_s, args.block_days, args.history, args.workers, args.block_memory))
+                       args.timeout_s, args.block_days, args.history, args.workers, args.block_memory, args.to,
+                       dict(e.split("=", 1) for e in args.env)))
     payload["steps"] = [{**k, "kept_from": str(args.keep_from)} for k in kept] + payload["steps"]
     write_results(payload, args.results)
 
