@@ -125,6 +125,16 @@ def test_utf8_with_bom_and_gb18030(tmp_path):
     assert "gb.csv" in message and "line 2" in message and "--encoding gb18030" in message
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such_with_the_fix(tmp_path, codec):
+    data = ("\ufeff" if codec == "utf-16-be" else "") + HEADER + row(1)  # Python's utf-16 writes the mark itself
+    with pytest.raises(DataError) as err:
+        read_transactions(write_bytes(tmp_path, "u16.csv", data.encode(codec)))
+    message = str(err.value)
+    assert "u16.csv" in message and "byte 0 " in message and "UTF-16" in message
+    assert "iconv -f utf-16 -t utf-8 u16.csv > u16-utf8.csv" in message
+
+
 def test_invalid_bytes_in_the_chosen_encoding_name_byte_and_line(tmp_path):
     data = (HEADER + row(1)).encode() + b"t2,\xff\xfe\n"
     with pytest.raises(DataError, match=r"byte [\d,]+ \(line 3\) is not valid gb18030"):
