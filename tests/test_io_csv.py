@@ -133,6 +133,8 @@ def test_a_utf16_file_is_named_as_such_with_the_fix(tmp_path, codec):
     message = str(err.value)
     assert "u16.csv" in message and "byte 0 " in message and "UTF-16" in message
     assert "iconv -f utf-16 -t utf-8 u16.csv > u16-utf8.csv" in message
+    with pytest.raises(DataError, match="UTF-16 .* save it decompressed as UTF-8"):
+        read_transactions(write_bytes(tmp_path, "u16.csv.gz", gzip.compress(data.encode(codec))))
 
 
 def test_invalid_bytes_in_the_chosen_encoding_name_byte_and_line(tmp_path):

@@ -165,7 +165,8 @@ def _decode_error_at(path: Path, encoding: str, offset: int, line: int, bad: byt
     bad = bad.hex(" ")
     if utf16:
         fix = ("the file is UTF-16 (it starts with a UTF-16 byte-order mark), which is not read: save it "
-               f"as UTF-8, e.g. iconv -f utf-16 -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}")
+               + ("decompressed as UTF-8" if where else
+                  f"as UTF-8, e.g. iconv -f utf-16 -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}"))
     elif encoding in _UTF8_NAMES:
         fix = ("pass the file's encoding, e.g. --encoding gb18030 (Chinese bank exports; it also "
                "reads GBK and GB2312), or save the file as UTF-8")
