@@ -56,13 +56,13 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float,
         env = {**child_env(f"{REPO / 'src'}:{BENCH_DIR}", Path(folder) / "key"), **(extra_env or {})}
         settings = " with " + " ".join(f"{k}={v}" for k, v in extra_env.items()) if extra_env else ""
 
-        def scan(step: str, extra: list[str], n_scanned: int, kind: str):
+        def scan(step: str, extra: list[str], n_scanned: int | None, kind: str):
             out = Path(folder) / "out"
             record = measured(step + settings, ["scan", str(store), "--out", str(out), *extra], env, timeout_s, out)
-            if last_day is not None and kind == "range" and record.get("manifest"):
-                n_scanned = record["manifest"]["n_transactions"]  # what the scan read to its last day
+            if n_scanned is None:  # a range to --to: what its manifest says it read
+                n_scanned = (record.get("manifest") or {}).get("n_transactions")
             record.update(kind=kind, scanned_txns=n_scanned, env=extra_env or {},
-                          txn_per_s=n_scanned / record["wall_s"] if record["returncode"] == 0 else None)
+                          txn_per_s=n_scanned / record["wall_s"] if record["returncode"] == 0 and n_scanned else None)
             payload["steps"].append(record)
             shutil.rmtree(out, ignore_errors=True)
 
@@ -79,10 +79,10 @@ def run(store: Path, day_indices: list[int], with_range: bool, timeout_s: float,
         if with_range:
             cluster = ["--workers", str(workers)] if workers else []
             until = ["--to", last_day] if last_day else []
-            scanned = rows if last_day is None else store_rows(store, last_day)[0]  # until the manifest says
             scan((f"range on {workers} workers" if workers else "range") + (f" to {last_day}" if last_day else ""),
                  cluster + until + (["--block-days", str(block_days)] if block_days else [])
-                 + (["--block-memory", str(block_memory_gib)] if block_memory_gib else []), scanned, "range")
+                 + (["--block-memory", str(block_memory_gib)] if block_memory_gib else []),
+                 rows if last_day is None else None, "range")
             payload["steps"][-1]["workers"] = workers or 1
     return payload
 

@@ -193,13 +193,11 @@ def measured(step: str, args: list[str], env: dict, timeout_s: float, out: Path 
     return record
 
 
-def store_rows(store: Path, last_day: str | None = None) -> tuple[int, list[str]]:
-    """Stored transactions and calendar days of a store (from its partition files' footers),
-    up to ``last_day`` (YYYY-MM-DD, inclusive) when given."""
+def store_rows(store: Path) -> tuple[int, list[str]]:
+    """Stored transactions and calendar days of a store (from its partition files' footers)."""
     import pyarrow.parquet as pq
 
-    files = sorted(f for f in (store / "transactions").glob("day=*/*.parquet")
-                   if last_day is None or f.parent.name[4:] <= last_day)
+    files = sorted((store / "transactions").glob("day=*/*.parquet"))
     return sum(pq.read_metadata(f).num_rows for f in files), sorted({f.parent.name[4:] for f in files})
 
 
