@@ -160,12 +160,13 @@ def _decode_error(path: Path, data: np.ndarray, encoding: str, offset: int, chos
 def _decode_error_at(path: Path, encoding: str, offset: int, line: int, bad: bytes, chosen: bool) -> DataError:
     """The error for the byte at ``offset`` (on ``line``) that is not valid ``encoding``
     text; ``bad`` holds it and the bytes after it."""
-    where = "of the decompressed text " if compression_of(path) else ""
+    compressed = compression_of(path)
+    where = "of the decompressed text " if compressed else ""
     utf16 = offset == 0 and bad[:2] in (b"\xff\xfe", b"\xfe\xff")  # a UTF-16 byte-order mark
     bad = bad.hex(" ")
     if utf16:
         fix = ("the file is UTF-16 (it starts with a UTF-16 byte-order mark), which is not read: save it "
-               + ("decompressed as UTF-8" if where else
+               + ("decompressed as UTF-8" if compressed else
                   f"as UTF-8, e.g. iconv -f utf-16 -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}"))
     elif encoding in _UTF8_NAMES:
         fix = ("pass the file's encoding, e.g. --encoding gb18030 (Chinese bank exports; it also "
