@@ -390,7 +390,7 @@ def test_daily_series_match_reference(edges, more_phis):
     is_home = np.array([h for _, h, _ in edges] + [True] * len(more_phis), bool)
     phi_cents = np.array([p for _, _, p in edges] + more_phis, np.int64)
     graph = types.SimpleNamespace(channel=channel, is_home_currency=is_home)
-    series, series_channel, series_phi = _series_of(graph, phi_cents)
+    series, series_kind, series_phi = _series_of(graph, phi_cents)
     want = daily_series_reference(channel, is_home, phi_cents)
-    assert (series.tolist(), series_channel.tolist(), series_phi.tolist()) == want
+    assert (series.tolist(), series_kind.tolist(), series_phi.tolist()) == want
     assert series.dtype == np.int64

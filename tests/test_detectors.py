@@ -212,6 +212,20 @@ def test_daily_cumulative_structuring_of_split_deposits():
     assert structuring.detect(graph(rows), StructuringParams(daily=False)) == []
 
 
+def test_a_daily_structuring_hit_keeps_its_id_when_the_read_holds_another_series():
+    """A daily series is named in the hit's id by its channel, currency class and Φ, not by
+    its number among the series the read holds: one small cash deposit elsewhere (a series
+    that sorts first) gave the transfer run another id, so a scan in blocks kept both."""
+    rows = []
+    for i, d in enumerate(DAYS[:3]):
+        rows += [tx(10 * i, f"{d} 10:00:00", "P1", "ACC", 230_000.0), tx(10 * i + 1, f"{d} 11:00:00", "P2", "ACC",
+                                                                          235_000.0)]
+    alone = structuring.detect(graph(rows))
+    assert typologies(alone) == [("structuring_daily", "ACC")] and alone[0].measures["method"] == "transfer"
+    beside = structuring.detect(graph(rows + [cash(99, DAYS[0], 100.0, acct="ELSE")]))
+    assert [(h.hit_id, h.txn_ids, h.measures) for h in beside] == [(h.hit_id, h.txn_ids, h.measures) for h in alone]
+
+
 # -- large value and frequent ----------------------------------------------------------------
 
 def test_single_and_daily_cumulative_large_value():

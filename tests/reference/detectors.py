@@ -162,12 +162,12 @@ def structuring_reference(g, rules, first, last, window_days, band_low, min_band
 
 def daily_series_reference(channel, is_home, phi_cents):
     """Twin of :func:`flowgraph.detectors.structuring._series_of`: each edge's (channel,
-    foreign currency, Φ) numbered in sorted order of those present; per series its channel
-    and Φ."""
+    foreign currency, Φ) numbered in sorted order of those present; per series its kind
+    (channel * 2 + foreign currency) and Φ."""
     keys = [(int(c), 0 if h else 1, int(p)) for c, h, p in zip(channel, is_home, phi_cents)]
     present = sorted(set(keys))
     number = {key: i for i, key in enumerate(present)}
-    return [number[key] for key in keys], [key[0] for key in present], [key[2] for key in present]
+    return [number[key] for key in keys], [key[0] * 2 + key[1] for key in present], [key[2] for key in present]
 
 
 def daily_structuring_reference(g, rules, first, last, window_days, band_low, min_band, min_share, sigma_max):

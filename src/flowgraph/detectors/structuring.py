@@ -144,7 +144,7 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
                      key=method)
     tables = [hit_table(graph, "structuring", pid, phi, per_txn)]
     if params.daily:
-        series, series_channel, series_phi = _daily_series(graph, phi_cents)
+        series, series_kind, series_phi = _daily_series(graph, phi_cents)
         series_low = share_cents(params.band_low, series_phi)
         offsets, days_met = narrowed(
             graph, ("structuring_daily",) + key, bounds,
@@ -154,12 +154,15 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
         direction, which = np.divmod(runs.key, len(series_phi))
         offsets, edges = daily_structuring_evidence(account, direction, which, best.day, params.window_days, g,
                                                     series, amount_cents, series_low, series_phi)
-        daily = _parts(graph, params, "structuring_daily", runs, best, series_channel[which], offsets, edges,
+        daily = _parts(graph, params, "structuring_daily", runs, best, series_kind[which] // 2, offsets, edges,
                        {"direction": np.where(direction == 0, "in", "out").astype(object), "band_days": best.n_band,
                         "active_days": best.n_all, "band_share": np.round(best.n_band / np.maximum(best.n_all, 1), 6),
                         "sigma_phi": np.round(best.sigma, 9)},
-                       # one run per account, direction and series: channel, currency class and Φ
-                       key=(direction * len(series_phi) + which) * 10**12 + series_phi[which])
+                       # one run per account, direction and series: channel, currency class and Φ,
+                       # not the series' number, which counts the series the read holds (a
+                       # block or day with one more gave the same run another id)
+                       key=np.array([f"{d}:{k}:{p}" for d, k, p in zip(direction.tolist(), series_kind[which].tolist(),
+                                                                       series_phi[which].tolist())], dtype=object))
         tables.append(hit_table(graph, "structuring", pid, phi, daily))
     return HitTable.concat(tables)
 
@@ -202,8 +205,9 @@ def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     -------
     series : ndarray of int64
         Each edge's series.
-    series_channel, series_phi_cents : ndarray of int64
-        Per series, its channel and Φ in cents.
+    series_kind, series_phi_cents : ndarray of int64
+        Per series, ``channel * 2 + foreign currency`` (channel -1: unknown) and Φ in
+        cents: what tells one series from another in any read.
     """
     codes, found = phi_codes(phi_cents)
     order = np.argsort(found)
@@ -211,7 +215,7 @@ def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     # one int per (channel, currency class, Φ), ordered as those tuples; the series are the keys present
     series, keys = edge_series(graph.channel, graph.is_home_currency, np.argsort(order).astype(np.int64),
                                np.asarray(codes, np.int64), len(phis))
-    return series, keys // (2 * len(phis)), phis[keys % len(phis)]
+    return series, keys // len(phis), phis[keys % len(phis)]
 
 
 DETECTOR = Detector("structuring", StructuringParams, detect, (
