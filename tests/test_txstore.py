@@ -3,15 +3,19 @@ partitions, corrections set aside and marked for re-scan, and window-only scans 
 only the days they need and find the hits of a whole-history scan."""
 
 import dataclasses
+import shutil
 import stat
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import flowgraph.scan
 from flowgraph.cli import main
 from flowgraph.detectors import REGISTRY
+from flowgraph.errors import DataError
 from flowgraph.graph import GRAPH_COLUMNS
 from flowgraph.io import Dataset, load_dataset
 from flowgraph.scan import day_fields, lookback_days, run_scan, store_window
@@ -245,6 +249,87 @@ def test_hostile_inputs_exit_2_or_3_naming_what(tmp_path, capsys, monkeypatch):
     assert "2026-11-02 .. 2026-11-03" in capsys.readouterr().err
     assert main(["scan", store, "--as-of", "2026-11-03", "--out", str(tmp_path / "o")]) == 0
     assert main(["ingest", str(tmp_path / "good.csv"), "--out", str(tmp_path / "x"), "--into", store]) == 2
+
+
+def test_a_passed_through_column_keeps_one_type_and_a_conflict_is_refused_before_writing(tmp_path, capsys,
+                                                                                         monkeypatch):
+    """Hand-built files (not the simulator's) with a column the store keeps beside the
+    transactions, typed differently from file to file: a value that converts to the stored
+    type is stored so, one that does not stops the ingest with exit 3 before anything is
+    written, and the store goes on taking files and scanning (it was wedged: every later
+    ingest, and every scan across both days, ended in a traceback)."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    pd.DataFrame({"txn_id": ["A1", "A2"], "timestamp": pd.to_datetime(["2026-11-02 10:00", "2026-11-02 11:00"]),
+                  "src_account": ["X1", "X2"], "dst_account": ["X2", "X3"], "amount": [100.0, 200.0],
+                  "memo": [1, 2]}).to_parquet(tmp_path / "a.parquet", index=False)
+    head = "txn_id,timestamp,src_account,dst_account,amount,memo\n"
+    (tmp_path / "text.csv").write_text(head + "B1,2026-11-02T12:00:00,X1,X3,300,hello\n")
+    (tmp_path / "number.csv").write_text(head + "C1,2026-11-03T12:00:00,X1,X3,300,7\n")
+    (tmp_path / "none.csv").write_text("txn_id,timestamp,src_account,dst_account,amount\nD1,2026-11-04T12:00:00,X1,X3,300\n")
+    store = tmp_path / "store"
+    assert main(["ingest", str(tmp_path / "a.parquet"), "--into", str(store)]) == 0
+    files = sorted((store / "transactions").rglob("*.parquet"))
+    before = [f.read_bytes() for f in files]
+    assert main(["ingest", str(tmp_path / "text.csv"), "--into", str(store)]) == 3
+    err = capsys.readouterr().err
+    assert "text.csv: column 'memo'" in err and "int64" in err and "Traceback" not in err
+    assert [f.read_bytes() for f in files] == before and not (store / "ingests" / "000002").exists()
+    for name in ("number.csv", "none.csv"):
+        assert main(["ingest", str(tmp_path / name), "--into", str(store)]) == 0
+    stored = TransactionStore.open(store).read_days("2026-11-02", "2026-11-04")
+    assert stored.schema.field("memo").type == pa.int64() and stored.column("memo").to_pylist() == [1, 2, 7, None]
+    assert main(["scan", str(store), "--out", str(tmp_path / "o")]) == 0
+
+
+def test_a_store_whose_days_disagree_on_a_column_still_scans_and_says_so_to_an_ingest(tmp_path, capsys,
+                                                                                     monkeypatch):
+    """A store an earlier version let two types of one passed-through column into (one
+    day's file rewritten so here): a scan reads only the columns it needs; an ingest that
+    must read both days whole stops with exit 3 naming the column and both days."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    head = "txn_id,timestamp,src_account,dst_account,amount,memo\n"
+    (tmp_path / "two.csv").write_text(head + "B1,2026-11-02T12:00:00,X1,X3,300,x\nC1,2026-11-03T12:00:00,X1,X3,300,y\n")
+    store = tmp_path / "store"
+    assert main(["ingest", str(tmp_path / "two.csv"), "--into", str(store)]) == 0
+    day = store / "transactions" / "day=2026-11-03" / "part.parquet"
+    table = pq.read_table(day)
+    pq.write_table(table.set_column(table.schema.get_field_index("memo"), "memo", pa.array([5], pa.int64())), day)
+    assert main(["scan", str(store), "--out", str(tmp_path / "o")]) == 0
+    assert main(["scan", str(store), "--as-of", "2026-11-03", "--out", str(tmp_path / "t1")]) == 0
+    with pytest.raises(DataError, match="column 'memo'.*day=2026-11-02.*day=2026-11-03"):
+        TransactionStore.open(store).read_days("2026-11-02", "2026-11-03")
+
+
+@pytest.mark.parametrize("damage", ["cut", "empty", "marker", "accounts", "day_gone"])
+def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys, monkeypatch, damage):
+    """A store file cut short, emptied, overwritten or deleted (a disk fault, a bad copy):
+    scan and ingest end with exit 3 and one message naming the file and the fix, never a
+    traceback."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    (tmp_path / "good.csv").write_text(GOOD)
+    store = tmp_path / "store"
+    assert main(["ingest", str(tmp_path / "good.csv"), "--into", str(store)]) == 0
+    capsys.readouterr()
+    day = store / "transactions" / "day=2026-11-02" / "part.parquet"
+    named = {"cut": day, "empty": day, "marker": store / "txstore.json",
+             "accounts": max((store / "accounts").glob("*.parquet")), "day_gone": day}[damage]
+    if damage == "cut":
+        day.write_bytes(day.read_bytes()[: day.stat().st_size // 2])
+    elif damage == "empty":
+        day.write_bytes(b"")
+    elif damage == "marker":
+        named.write_text("{bad")
+    elif damage == "accounts":
+        named.write_bytes(named.read_bytes()[:100])
+    else:
+        shutil.rmtree(day.parent)
+    commands = [["ingest", str(tmp_path / "good.csv"), "--into", str(store)]]
+    if damage != "day_gone":  # a scan cannot know a day is missing; an ingest of its rows can
+        commands.append(["scan", str(store), "--out", str(tmp_path / "o")])
+    for command in commands:
+        assert main(command) == 3, command
+        err = capsys.readouterr().err
+        assert str(named.name) in err and "Fix:" in err and "Traceback" not in err, err
 
 
 def test_a_range_reads_one_window_further_back_at_first_than_a_t1_scan_and_finds_the_same(tmp_path, monkeypatch):

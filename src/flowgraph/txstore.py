@@ -103,6 +103,55 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
+def _read_store_file(read: Callable, path: Path):
+    """``read(path)`` of one of a store's Parquet files; a damaged one (cut short, emptied,
+    overwritten) is a DataError naming it and the fix."""
+    try:
+        return read(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise DataError(f"{path}: this file of the transaction store is damaged ({' '.join(str(exc).split())}). "
+                        "Fix: restore it from a backup, or ingest the store's input files again into a new store "
+                        "(an ingest is idempotent: the same files give the same store).") from None
+
+
+def _read_schema(path: Path) -> pa.Schema:
+    return _read_store_file(pq.read_schema, path)
+
+
+def _read_footer(path: Path) -> pq.FileMetaData:
+    return _read_store_file(pq.read_metadata, path)
+
+
+def _conformed(table: pa.Table, types: dict[str, pa.DataType], source: str, root: Path) -> pa.Table:
+    """``table`` with each column ``types`` names cast to that type: a column an input
+    passes through (a memo, a label) must keep one type in every day file, or the days
+    could no longer be read together. Values that do not convert are a DataError naming
+    the input, the column and the fix, before anything is written."""
+    for i, field in enumerate(table.schema):
+        want = types.get(field.name)
+        if want is None or field.type == want:
+            continue
+        try:
+            table = table.set_column(i, pa.field(field.name, want), table.column(i).cast(want))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataError(f"{source}: column '{field.name}' holds {field.type} values that the transaction store "
+                            f"{root} holds as {want} (from earlier ingests), and they do not convert "
+                            f"({' '.join(str(exc).split())[:200]}). Fix: give the column {want} values, or another "
+                            "name in the input (it is kept beside the transactions, not scanned).") from None
+    return table
+
+
+def _types_meet(a: pa.DataType, b: pa.DataType) -> bool:
+    """Whether columns of types ``a`` and ``b`` unify (as :func:`pyarrow.unify_schemas` permits)."""
+    try:
+        pa.unify_schemas([pa.schema([("x", a)]), pa.schema([("x", b)])], promote_options="permissive")
+        return True
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+
+
 def _write_table(table: pa.Table, path: Path) -> Path:
     _mkdir(path.parent)
     return write_atomically(path, lambda p: pq.write_table(table, p))
@@ -227,7 +276,14 @@ class TransactionStore:
         if not is_store(path):
             raise DataError(f"{option} {path}: not a flowgraph transaction store (it has no {MARKER}). Fix: "
                             f"name a folder made by 'flowgraph ingest INPUT --into {path.name}'.")
-        marker = json.loads((path / MARKER).read_text())
+        try:
+            marker = json.loads((path / MARKER).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"{option} {path}: its {MARKER} is damaged ({exc}). Fix: restore it from a backup; a "
+                            f"store's {MARKER} reads {{\"format\": \"{FORMAT}\", \"version\": {VERSION}, ...}}.") \
+                from None
+        if not isinstance(marker, dict):
+            marker = {}
         if marker.get("format") != FORMAT or marker.get("version") != VERSION:
             raise DataError(f"{option} {path}: {MARKER} says format {marker.get('format')!r} version "
                             f"{marker.get('version')!r}; this flowgraph reads {FORMAT!r} version {VERSION}. "
@@ -273,7 +329,7 @@ class TransactionStore:
         """Transactions per stored calendar day ``first_day .. last_day`` (ISO dates; default
         every day) as ISO date -> rows, from the partition files' Parquet footers: no row
         is read."""
-        return {day: pq.read_metadata(self._day_file(day)).num_rows for day in self.days()
+        return {day: _read_footer(self._day_file(day)).num_rows for day in self.days()
                 if first_day <= day <= last_day}
 
     @staticmethod
@@ -294,17 +350,48 @@ class TransactionStore:
         files = self.day_files(first_day, last_day)
         if not files:
             return pa.table({})
-        schema = pa.unify_schemas([pq.read_schema(f) for f in files])
+        schema = self._unified_schema(files, columns)
         if columns is not None:
             columns = [c for c in columns if c in schema.names]
         # the partition key is in the path: selecting the days' files is the filter on it
-        return ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table(columns=columns)
+        try:
+            return ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table(columns=columns)
+        except (pa.ArrowInvalid, OSError) as exc:  # a footer that reads, a data page that does not
+            raise DataError(f"{self.root}: a day file of {first_day} .. {last_day} is damaged "
+                            f"({' '.join(str(exc).split())[:300]}). Fix: restore the store's transactions folder "
+                            "from a backup, or ingest its input files again into a new store.") from None
+
+    def _unified_schema(self, files: list[Path], columns: Sequence[str] | None) -> pa.Schema:
+        """One schema of the day ``files`` (of only ``columns``, if given: a scan is not
+        stopped by another column). Days whose files disagree on a column's type (an
+        earlier version let an input column of another type in) are a DataError naming
+        the column, two of the days and the fix."""
+        schemas = [_read_schema(f) for f in files]
+        if columns is not None:
+            wanted = set(columns)
+            schemas = [pa.schema([field for field in schema if field.name in wanted]) for schema in schemas]
+        try:
+            return pa.unify_schemas(schemas, promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            seen: dict[str, tuple[pa.DataType, Path]] = {}
+            for f, schema in zip(files, schemas):
+                for field in schema:
+                    first = seen.setdefault(field.name, (field.type, f))
+                    if not _types_meet(first[0], field.type):
+                        raise DataError(
+                            f"{self.root}: its day files disagree on the type of column '{field.name}' "
+                            f"({first[0]} in {first[1].parent.name}, {field.type} in {f.parent.name}), which an "
+                            "earlier version of flowgraph let in from an input file. Fix: scans read only the "
+                            "columns they need and are not affected; to ingest into this store again, rewrite those "
+                            f"days' files with '{field.name}' of one type (e.g. with pyarrow), or ingest into a new "
+                            "store.") from None
+            raise
 
     def accounts(self) -> pa.Table | None:
         """The latest accounts snapshot (None before the first ingest)."""
         folder = self.root / "accounts"
         snapshots = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-        return pq.read_table(snapshots[-1]) if snapshots else None
+        return _read_store_file(pq.read_table, snapshots[-1]) if snapshots else None
 
     def rescan_days(self) -> list[str]:
         """Calendar days whose stored data changed after they were first stored."""
@@ -352,8 +439,12 @@ class TransactionStore:
         from .io.load import write_rejects
 
         plan = self.start_ingest(source, on_day_written)
-        write_rejects(dataset, plan.folder)
-        plan.add(dataset.transactions.table)
+        try:
+            write_rejects(dataset, plan.folder)
+            plan.add(dataset.transactions.table)
+        except BaseException:
+            plan.abandon()  # nothing of this ingest reached the store
+            raise
         return plan.finish(dataset.transactions.report, dataset.accounts, on_day_written)
 
     def start_ingest(self, source: str, on_day_written: Callable[[str], None] | None = None) -> "IngestPlan":
@@ -492,21 +583,39 @@ class TransactionStore:
             path = self.root / "index" / f"bucket={b:02d}.parquet"
             if not path.is_file():
                 continue
-            index = pq.read_table(path)
+            index = _read_store_file(pq.read_table, path)
             mine = np.flatnonzero(bucket == b)
             position = pc.index_in(flat.take(mine), value_set=index.column("txn_id")).to_numpy(zero_copy_only=False)
             hit = ~pd.isna(position)
             found[mine[hit]] = index.column("day").to_numpy()[position[hit].astype(np.int64)]
         return found
 
-    def _plan(self, table: pd.DataFrame):
+    def _stored_day(self, day: str) -> pa.Table:
+        """Every row of a day the index places transactions on; a DataError when its file is gone."""
+        if not self._day_file(day).is_file():
+            raise DataError(f"{self.root}: its index places transactions on {day}, but that day's file "
+                            f"{self._day_file(day)} is missing. Fix: restore it from a backup, or ingest the store's "
+                            "input files again into a new store.")
+        return self.read_days(day, day)
+
+    def column_types(self) -> dict[str, pa.DataType]:
+        """Each stored column's type as the day files hold it (the earliest day's, should
+        files of a store written by an earlier version disagree)."""
+        types: dict[str, pa.DataType] = {}
+        for day in self.days():
+            for field in _read_schema(self._day_file(day)):
+                types.setdefault(field.name, field.type)
+        return types
+
+    def _plan(self, table: pd.DataFrame, types: dict[str, pa.DataType] | None = None, source: str = "INPUT"):
         """Rows to write (with ``day``), ids to remove per old day, the counts, the old
-        versions replaced and the days to re-scan."""
-        arrow = pa.Table.from_pandas(table, preserve_index=False)
+        versions replaced and the days to re-scan; ``types``: the columns the store holds
+        (:meth:`column_types`), whose type the rows are given (:func:`_conformed`)."""
+        arrow = _conformed(pa.Table.from_pandas(table, preserve_index=False), types or {}, source, self.root)
         day = _calendar_day(table["timestamp"])
         old_day = self._lookup(arrow.column("txn_id"))
         known = np.flatnonzero(pd.notna(old_day))
-        stored = {d: self.read_days(d, d) for d in sorted(set(old_day[known]))}
+        stored = {d: self._stored_day(d) for d in sorted(set(old_day[known]))}
         same = np.zeros(len(table), bool)
         old_versions = []
         for d, old in stored.items():
@@ -587,7 +696,7 @@ class TransactionStore:
         entries = pa.table({"txn_id": entries.column("txn_id").cast(pa.string()),
                             "day": entries.column("day").cast(pa.string())})
         if path.is_file():
-            old = pq.read_table(path)
+            old = _read_store_file(pq.read_table, path)
             old = old.filter(pc.invert(pc.is_in(old.column("txn_id"), value_set=entries.column("txn_id"))))
             entries = pa.concat_tables([old, entries])
         _write_table(entries, path)
@@ -634,6 +743,8 @@ class IngestPlan:
         self.remove: dict[str, list[str]] = {}
         self.rescan: set[str] = set()
         self.days: set[str] = set()
+        #: each column's type in the store and this ingest's batches (read at the first batch)
+        self.types: dict[str, pa.DataType] | None = None
 
     def abandon(self) -> None:
         """Remove what this ingest wrote before its plan: its work files, and its folder when
@@ -642,8 +753,13 @@ class IngestPlan:
 
     def add(self, table: pd.DataFrame) -> None:
         """Plan a batch of validated transactions (a :class:`~flowgraph.schema.Validated`
-        table)."""
-        rows, remove, counts, superseded, rescan = self.store._plan(table)
+        table), each column the store or an earlier batch holds already in its type."""
+        if self.types is None:
+            self.types = self.store.column_types()
+        rows, remove, counts, superseded, rescan = self.store._plan(table, self.types, self.source)
+        for field in rows.schema:
+            if not pa.types.is_null(field.type):
+                self.types.setdefault(field.name, field.type)
         batch = self._add_rows(rows)
         if len(superseded):
             _write_table(superseded, self.folder / WORK / "superseded" / f"{batch}.parquet")
