@@ -3,8 +3,11 @@ partitions, corrections set aside and marked for re-scan, and window-only scans 
 only the days they need and find the hits of a whole-history scan."""
 
 import dataclasses
+import os
 import shutil
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -298,6 +301,26 @@ def test_a_store_whose_days_disagree_on_a_column_still_scans_and_says_so_to_an_i
     assert main(["scan", str(store), "--as-of", "2026-11-03", "--out", str(tmp_path / "t1")]) == 0
     with pytest.raises(DataError, match="column 'memo'.*day=2026-11-02.*day=2026-11-03"):
         TransactionStore.open(store).read_days("2026-11-02", "2026-11-03")
+
+
+def test_two_ingests_into_one_store_at_once_take_turns(tmp_path):
+    """Two ingest commands started together (a scheduler's overlap): the second waits for
+    the first and both land whole, as two numbered ingests (both took ingest 000002 and
+    failed reading each other's half-written files)."""
+    rows = lambda k: "".join(f"{k}{i},2026-11-0{2 + i % 2} 09:{i % 60:02d},A{i % 7},B{i % 5},{100 + i}\n"
+                             for i in range(3000))  # noqa: E731
+    for k in ("p", "q"):
+        (tmp_path / f"{k}.csv").write_text("txn_id,timestamp,src_account,dst_account,amount\n" + rows(k))
+    store = tmp_path / "store"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    runs = [subprocess.Popen([sys.executable, "-m", "flowgraph.cli", "ingest", str(tmp_path / f"{k}.csv"),
+                              "--into", str(store)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for k in ("p", "q")]
+    outcomes = [(run.wait(timeout=300), run.stderr.read().decode()) for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert sorted(p.name for p in (store / "ingests").iterdir()) == ["000001", "000002"]
+    stored = TransactionStore.open(store).read_days("2026-11-02", "2026-11-03")
+    assert stored.num_rows == 6000 and len(set(stored.column("txn_id").to_pylist())) == 6000
 
 
 @pytest.mark.parametrize("damage", ["cut", "empty", "marker", "accounts", "day_gone"])

@@ -58,6 +58,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -75,6 +76,8 @@ from .io.readers import Dataset
 from .schema import ValidationReport, Validated
 
 MARKER = "txstore.json"
+#: the writer lock's file in a store (:meth:`TransactionStore._writing`)
+WRITER_LOCK = ".writer.lock"
 #: in an ingest folder: the folder is an append (:meth:`TransactionStore.append_new_days`)
 APPEND_MARKER = "append.json"
 FORMAT = "flowgraph-txstore"
@@ -458,17 +461,37 @@ class TransactionStore:
         DataError
             An append did not finish.
         """
-        unfinished = self._unfinished_appends()
-        if unfinished:
-            marker = json.loads((unfinished[0] / APPEND_MARKER).read_text())
-            raise DataError(f"{self.root}: append {unfinished[0].name} ({marker['source']}) did not finish: its days "
-                            "are not in the index yet, so an ingest could not find them. Fix: run that command "
-                            "again to its end, or ingest into a new store.")
-        for pending in self._pending():
-            self._apply(pending, on_day_written)
-        for stopped in self._stopped():
-            _abandon(stopped)
-        return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source)
+        lock = self._writing()
+        try:
+            unfinished = self._unfinished_appends()
+            if unfinished:
+                marker = json.loads((unfinished[0] / APPEND_MARKER).read_text())
+                raise DataError(f"{self.root}: append {unfinished[0].name} ({marker['source']}) did not finish: its "
+                                "days are not in the index yet, so an ingest could not find them. Fix: run that "
+                                "command again to its end, or ingest into a new store.")
+            for pending in self._pending():
+                self._apply(pending, on_day_written)
+            for stopped in self._stopped():
+                _abandon(stopped)
+            return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    def _writing(self):
+        """The store's writer lock, held (a file lock beside the data, released when the
+        process ends): ingests and appends into one store take turns; one that finds the
+        store taken says so and waits (two at once took the same ingest number and failed
+        reading each other's half-written files)."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(self.root / WRITER_LOCK, mode=0o600)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            print(f"{self.root}: another ingest is writing to this store; waiting for it to finish", file=sys.stderr)
+            lock.acquire()
+        return lock
 
     def append_new_days(self, days: Iterable[Validated], accounts: Validated, source: str,
                         on_day_written: Callable[[str], None] | None = None) -> IngestSummary:
@@ -492,6 +515,11 @@ class TransactionStore:
         -------
         IngestSummary
         """
+        with self._writing():
+            return self._append_new_days(days, accounts, source, on_day_written)
+
+    def _append_new_days(self, days: Iterable[Validated], accounts: Validated, source: str,
+                         on_day_written: Callable[[str], None] | None) -> IngestSummary:
         folder = self.check_append(source) or _mkdir(self.root / "ingests" / self._next_ingest_id())
         started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         _write_json({"source": source, "started_at": started_at}, folder / APPEND_MARKER)
@@ -730,8 +758,11 @@ class IngestPlan:
     is completed by the next ingest.
     """
 
-    def __init__(self, store: TransactionStore, folder: Path, source: str):
+    def __init__(self, store: TransactionStore, folder: Path, source: str, lock=None):
         self.store, self.folder, self.source = store, folder, source
+        #: the store's writer lock (:meth:`TransactionStore._writing`), released by
+        #: :meth:`finish` and :meth:`abandon`
+        self.lock = lock
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.clear()
 
@@ -749,7 +780,15 @@ class IngestPlan:
     def abandon(self) -> None:
         """Remove what this ingest wrote before its plan: its work files, and its folder when
         no rejects were written to it (as when reading the input failed)."""
-        _abandon(self.folder)
+        try:
+            _abandon(self.folder)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def add(self, table: pd.DataFrame) -> None:
         """Plan a batch of validated transactions (a :class:`~flowgraph.schema.Validated`
@@ -824,4 +863,7 @@ class IngestPlan:
         if len(accounts.table):
             _write_table(pa.Table.from_pandas(accounts.table, preserve_index=False), self.folder / "accounts.parquet")
         _write_json(manifest, self.folder / "plan.json")
-        return self.store._apply(self.folder, on_day_written)
+        try:
+            return self.store._apply(self.folder, on_day_written)
+        finally:
+            self._release()
