@@ -303,6 +303,27 @@ def test_a_store_whose_days_disagree_on_a_column_still_scans_and_says_so_to_an_i
         TransactionStore.open(store).read_days("2026-11-02", "2026-11-03")
 
 
+def test_a_store_scan_refuses_the_options_that_say_how_to_read_a_file(tmp_path, capsys, monkeypatch):
+    """--accounts, --rates, --map and the like act where rows are read: at ingest. A scan of
+    a store took them, changed nothing, and recorded the rates it had not used."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    (tmp_path / "good.csv").write_text(GOOD)
+    (tmp_path / "accounts.csv").write_text("account_id,customer_id,party_type\nA,C1,entity\n")
+    store = str(tmp_path / "store")
+    assert main(["ingest", str(tmp_path / "good.csv"), "--into", store]) == 0
+    rates = str(tmp_path / "rates.csv")
+    pd.DataFrame({"date": ["2026-01-01"], "currency": ["USD"], "cny_per_unit": [7.0],
+                  "usd_per_unit": [1.0]}).to_csv(rates, index=False)
+    capsys.readouterr()
+    for option in (["--rates", rates], ["--accounts", str(tmp_path / "accounts.csv")], ["--map", "txn_id=id"],
+                   ["--timestamp-format", "%d/%m/%Y"]):
+        assert main(["scan", store, "--out", str(tmp_path / "o"), *option]) == 2, option
+        err = capsys.readouterr().err
+        assert option[0] in err and f"flowgraph ingest FILE --into {store}" in err
+    assert not (tmp_path / "o" / "manifest.json").exists()
+    assert main(["scan", store, "--out", str(tmp_path / "o")]) == 0
+
+
 def test_two_ingests_into_one_store_at_once_take_turns(tmp_path):
     """Two ingest commands started together (a scheduler's overlap): the second waits for
     the first and both land whole, as two numbered ingests (both took ingest 000002 and

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from click.core import ParameterSource
 
 from .calendar import BusinessCalendar
 from .config import CHANNELS
@@ -101,6 +102,22 @@ def _input_options(command):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _refuse_reading_options(store: Path, config: ScanConfig, input_options: dict) -> None:
+    """A transaction store's rows were read, validated and converted when they were
+    ingested: the options that say how to read a file would change nothing, and a scan
+    that took them would record what it did not do. A ConfigError naming them."""
+    given = [name for name in input_options
+             if click.get_current_context().get_parameter_source(name) is not ParameterSource.DEFAULT]
+    # amounts into CNY and USD were converted at ingest; into another currency the scan converts
+    stored = {config.rules.home_currency, config.rules.foreign_currency} <= {"CNY", "USD"}
+    refused = [f"--{n.replace('_', '-')}" if n != "mapping" else "--map" for n in given if n != "rates" or stored]
+    if refused:
+        raise ConfigError(f"INPUT {store} is a transaction store: its rows were read, validated and their amounts "
+                          f"converted into CNY and USD when they were ingested, so {', '.join(refused)} would change "
+                          f"nothing here. Fix: give {'them' if len(refused) > 1 else 'it'} to 'flowgraph ingest FILE "
+                          f"--into {store}' (other exchange rates: ingest the input into a new store with --rates).")
 
 
 def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, accounts, mapping, channel_map,
@@ -299,6 +316,8 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     if not reveal_ids:  # a bad key is refused now, not after an hour's scan when the exports are written
         load_key(key_file)
     clock = Stopwatch()
+    if is_store(input_path):
+        _refuse_reading_options(input_path, config, input_options)
     rates = _input_rates(config, input_options["rates"])
     _print_scan_basis(config, rates)
     days = {"as_of": as_of, "first_day": first_day, "last_day": last_day}
