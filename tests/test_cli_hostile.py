@@ -109,3 +109,17 @@ def test_a_malformed_line_in_a_gzip_file_is_a_rejected_row(tmp_path, capsys):
     assert main(["scan", str(tmp_path / "broken.csv.gz"), "--out", str(tmp_path / "o")]) == 0
     rejects = pd.read_csv(tmp_path / "o" / "rejects.csv")
     assert rejects["reason_codes"].tolist() == ["MALFORMED_LINE"] and rejects["source_row"].tolist() == [3]
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--days", "5"], "'--days' option of flowgraph simulate"),
+    (["--customers", "-5"], "'--customers' option of flowgraph simulate"),
+    (["--start", "notadate"], "'--start'"),
+    (["--customers", "60", "--patterns-per-typology", "40"], "raise --customers, or lower --patterns-per-typology"),
+])
+def test_a_bad_simulation_is_said_with_the_option_that_sets_it(tmp_path, capsys, args, named):
+    """The simulation's checks speak of its Python parameters (n_days, recruit_pool_share…);
+    on the command line they name the option to change."""
+    assert main(["simulate", "--out", str(tmp_path / "sim"), *args]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "n_customers" not in err and "n_days" not in err, err

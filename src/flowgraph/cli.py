@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 usage or configuration error, 3 data error.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -579,6 +580,27 @@ def _simulate_to(out: Path, params: SimulationParams, calendar: BusinessCalendar
     return bank
 
 
+#: The simulation's parameter names as ``flowgraph simulate`` calls them.
+SIMULATE_OPTIONS = {"n_customers or recruit_pool_share": "--customers", "n_customers": "--customers",
+                    "n_days": "--days", "'start'": "'--start'", "patterns_per_typology / trafficking_per_typology / "
+                    "typology_mix": "--patterns-per-typology or --mix counts",
+                    "patterns_per_typology": "--patterns-per-typology", "typology_mix": "--mix",
+                    "adaptive_share": "--adaptive-share", "lookalikes_per_kind": "--lookalikes",
+                    "parameter of SimulationParams": "option of flowgraph simulate"}
+
+
+@contextlib.contextmanager
+def _simulate_options_named():
+    """A bad simulation parameter said with the command-line option that sets it."""
+    try:
+        yield
+    except ConfigError as exc:
+        message = str(exc)
+        for name, option in SIMULATE_OPTIONS.items():
+            message = message.replace(name, option)
+        raise ConfigError(message) from None
+
+
 @cli.command("simulate")
 @click.option("--seed", default=0, show_default=True, help="The only source of randomness: same seed, same files.")
 @click.option("--customers", default=3_000, show_default=True, help="Customers of the bank (persons and entities).")
@@ -623,15 +645,16 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
     if (out is None) == (into is None):
         raise click.UsageError("give exactly one of --out DIR (the bank as three files) and --into STORE "
                                "(the bank streamed into a new transaction store)")
-    params = SimulationParams(n_customers=customers, n_days=days, start=start, seed=seed,
-                              patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
-                              adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
-                              currency=currency)
     calendar = load_config(config_path).calendar() if config_path else None
-    if into is None:
-        _print_patterns(_simulate_to(out, params, calendar).patterns)
-        return
-    summary, plan = simulate_into(into, params, calendar)
+    with _simulate_options_named():
+        params = SimulationParams(n_customers=customers, n_days=days, start=start, seed=seed,
+                                  patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
+                                  adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
+                                  currency=currency)
+        if into is None:
+            _print_patterns(_simulate_to(out, params, calendar).patterns)
+            return
+        summary, plan = simulate_into(into, params, calendar)
     m = summary.manifest
     n_laundering = int(plan.patterns.loc[plan.patterns.behaviour != "lookalike", "n_txns"].sum())
     click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days (seed {params.seed}) "
@@ -741,10 +764,10 @@ def _os_error_message(exc: OSError) -> str:
     """One line for a failed file operation: which file, what the system said, the fix."""
     where = f"{exc.filename}: " if exc.filename else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        fix = ("free disk space (or choose another --out / --store), then run the same command again: "
+        fix = ("free disk space (or choose another --out, --store or --into), then run the same command again: "
                "files are written whole or not at all, and a scan resumes after its last committed chunk")
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        fix = "choose a folder you can write to (--out / --store), or fix its permissions"
+        fix = "choose a folder you can write to (--out, --store or --into), or fix its permissions"
     else:
         fix = "check the path and that the device is available"
     return f"{where}{exc.strerror or exc}. Fix: {fix}."
