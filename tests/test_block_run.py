@@ -57,44 +57,6 @@ def test_small_buckets_give_the_alerts_and_exports_of_one(store, single, key_fil
     assert m["hits_by_typology"] == single.manifest["hits_by_typology"]
 
 
-def test_buckets_built_on_two_processes_give_what_one_process_builds(store, single, key_file, tmp_path,
-                                                                     monkeypatch):
-    """The command line builds a block run's buckets on every core (flowgraph.run_buckets):
-    the exports come out in the same order, the store holds the same alerts, the manifest
-    says the same."""
-    monkeypatch.setattr(flowgraph.block_run, "HITS_PER_BUCKET", 100)
-    runs = {n: block_scan(store.root, tmp_path / str(n), block_days=BLOCK_DAYS, key_file=key_file, progress=False,
-                          finish_processes=n) for n in (1, 2)}
-    assert len(single.hits) > 100 * 4  # several buckets per process
-    for name, _ in EXPORTS:  # row for row, in the order written
-        one, two = (pd.read_parquet(tmp_path / str(n) / name) for n in (1, 2))
-        own = [c for c in one.columns if "run_id" in c or c.endswith("_run")]
-        pd.testing.assert_frame_equal(one.drop(columns=own), two.drop(columns=own))
-    _same_exports(tmp_path / "2", single)
-    pd.testing.assert_frame_equal(*(_stored_alerts(tmp_path / str(n) / "store.sqlite") for n in (1, 2)))
-    manifests = [runs[n].manifest for n in (1, 2)]
-    for key in ("n_hits", "n_alerts", "n_alert_groups", "hits_by_typology", "hit_changes", "checks"):
-        assert manifests[0][key] == manifests[1][key], key
-    assert manifests[1]["timings_s"]["alerts"] > 0 and manifests[1]["timings_s"]["exports"] > 0
-
-
-class _DiesWhenUnpickled:
-    """Kills the worker process that receives it, as running out of memory would."""
-
-    def __reduce__(self):
-        import os
-        return os._exit, (9,)
-
-
-def test_a_dead_bucket_process_is_said_with_the_fix(tmp_path):
-    from flowgraph.errors import ConfigError
-    from flowgraph.run_buckets import Bucket, bucket_parts
-
-    buckets = [Bucket(tmp_path / "store.sqlite", "c", _DiesWhenUnpickled(), frozenset({"u"}), None, None)] * 2
-    with pytest.raises(ConfigError, match="died.*Every block of the run is stored.*run the same command again"):
-        list(bucket_parts(buckets, processes=2))
-
-
 def test_a_run_killed_after_a_block_resumes_after_it(store, single, key_file, tmp_path, monkeypatch):
     class Killed(Exception):
         pass

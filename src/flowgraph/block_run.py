@@ -16,8 +16,7 @@ holds one block's hits at a time.
 :data:`HITS_PER_BUCKET` hits, in order of unit. Alerts group hits of one unit, so each
 bucket's alerts are built from its units' stored hits alone (earlier runs' included, as
 for a T+1 scan), its hits and alerts de-identified and appended to the exports, and its
-alerts stored; buckets are built on several processes at once, or here with the next
-bucket's hits read meanwhile (:mod:`flowgraph.run_buckets`). The
+alerts stored; the next bucket's hits are read meanwhile (two buckets in memory). The
 exported hits come bucket by bucket, each bucket's in the store's order; the alerts
 highest score first, ties by id (they are few beside the hits). Case
 transactions are then read back from the transaction store once for all raised alerts
@@ -40,7 +39,7 @@ import hashlib
 import json
 import math
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -52,11 +51,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._files import write_atomically
-from .deid import load_key
+from .alerts import build_alerts
+from .deid import Pseudonymizer, load_key
 from .desk.evidence import raised_hits
-from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table
-from .run_buckets import CASE_COLUMNS, CHECK_COLUMNS, Bucket, bucket_parts
-from .scan import ScannedHits, ScanResult, Stopwatch, _large_value_cross_check, run_manifest, stored_retractions
+from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
+from .scan import (ScannedHits, ScanResult, Stopwatch, _isin, _large_value_cross_check, hit_counts, run_manifest,
+                   stored_retractions)
 from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore
@@ -64,6 +64,10 @@ from .txstore import TransactionStore
 #: Hits read from the run store at a time while building a block run's alerts and exports:
 #: a bucket of monitoring units holds about this many (about 1 GiB of Python objects).
 HITS_PER_BUCKET = 200_000
+#: The columns of a hit the case transactions need (:mod:`flowgraph.desk.evidence`).
+CASE_COLUMNS = ["hit_id", "subject", "txn_ids", "window_start", "window_end", "typology"]
+#: The columns of a hit the large-value cross-check needs (:func:`flowgraph.scan._large_value_cross_check`).
+CHECK_COLUMNS = ["hit_id", "detector", "typology", "utilisation", "txn_ids", "window_start", "window_end"]
 
 
 def store_files_fingerprint(txstore: TransactionStore, last_day: str) -> tuple[str, int, str, str]:
@@ -159,43 +163,63 @@ class BlockRun:
         self.done.add(i)
 
     def finish(self, out: Path, reveal_ids: bool, key_file, clock: Stopwatch, rates, calendar,
-               keep_cases: Callable | None, store_path: Path, processes: int = 1) -> ScanResult:
+               keep_cases: Callable | None, store_path: Path) -> ScanResult:
         """Alerts, checks, exports and case transactions of the committed run (see the
-        module docstring), the buckets built ``processes`` at a time
-        (:func:`flowgraph.run_buckets.bucket_parts`); the run marked complete."""
+        module docstring); the run marked complete."""
         store, config_hash = self.store, self.config.config_hash
         found = store.run_hit_units(self.run_id)
         counts: dict[str, int] = {}
         n_groups = n_raised = 0
         above, alert_parts, case_hits, case_alerts = [], [], [], []
-        key = None if reveal_ids else load_key(key_file)
+        pseudonymizer = None if reveal_ids else Pseudonymizer(load_key(key_file))  # every bucket's
         if reveal_ids:
             store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": len(found)}))
 
         def write_hits(path: Path) -> None:
             nonlocal counts, n_groups, n_raised
-            buckets = [Bucket(Path(store_path), config_hash, self.config.model, frozenset(units), found_ids, key)
-                       for units, found_ids in self._buckets(found, processes)]
-            # a bucket's exported hits are written (by Arrow, without the GIL) while the
-            # next bucket's part is taken in, one bucket after another, in order
-            with pq.ParquetWriter(path, HIT_SCHEMA) as writer, ThreadPoolExecutor(max_workers=1) as writing:
+            buckets = self._buckets(found)
+            # the next bucket's hits are read (by SQLite and Arrow, mostly without the GIL)
+            # while this bucket's alerts are built and exported; they are stored once that
+            # read is done (it holds the store's shared lock, which a commit waits for). A
+            # bucket's exported hits are written (by Arrow, without the GIL) while the next
+            # bucket's alerts are built, one bucket after another, in order
+            with pq.ParquetWriter(path, HIT_SCHEMA) as writer, ThreadPoolExecutor(max_workers=1) as reader, \
+                    ThreadPoolExecutor(max_workers=1) as writing:
+                coming = reader.submit(store.hits, config_hash, units=buckets[0][0]) if buckets else None
                 written = None
-                for bucket, part in zip(buckets, bucket_parts(buckets, processes)):
-                    for stage, seconds in part.seconds.items():
-                        clock.add(stage, seconds)
+                for k, (units, found_ids) in enumerate(buckets):
+                    with clock("alerts"):
+                        unit_hits = coming.result()
+                        coming = reader.submit(store.hits, config_hash, units=buckets[k + 1][0]) \
+                            if k + 1 < len(buckets) else None
+                        run_hits = unit_hits[_isin(unit_hits["hit_id"], found_ids)].reset_index(drop=True)
+                        found_here = set(found_ids.to_pylist())
+                        unit_alerts = build_alerts(unit_hits, self.config.model, config_hash)
+                        above.append(run_hits.loc[(run_hits["utilisation"] > 1).to_numpy(dtype=bool)
+                                                  & (run_hits["detector"] != "large_value").to_numpy(dtype=bool),
+                                                  CHECK_COLUMNS])
+                        touched = np.array([not found_here.isdisjoint(ids) for ids in unit_alerts["hit_ids"]],
+                                           dtype=bool)
+                        alerts = unit_alerts.loc[touched].reset_index(drop=True)
                     with clock("exports"):
+                        tables = export_tables(run_hits, alerts, reveal_ids, key_file, pseudonymizer)
                         if written is not None:
                             written.result()
-                        written = writing.submit(writer.write_table, part.hits)
-                        alert_parts.append(part.alerts)
+                        written = writing.submit(writer.write_table,
+                                                 tables["hits"].select(HIT_SCHEMA.names).cast(HIT_SCHEMA))
+                        alert_parts.append(tables["alerts"])
                     with clock("alerts"):
-                        store.replace_alerts(config_hash, set(bucket.units), part.unit_alerts, self.run_id)
-                    above.append(part.above)
-                    case_hits.append(part.case_hits)
-                    case_alerts.append(part.case_alerts)
-                    counts = {k: counts.get(k, 0) + part.counts.get(k, 0) for k in sorted({*counts, *part.counts})}
-                    n_groups += part.n_groups
-                    n_raised += part.n_raised
+                        if coming is not None:
+                            wait([coming])
+                        store.replace_alerts(config_hash, units, unit_alerts, self.run_id)
+                    raised = alerts.loc[alerts["raised"], ["hit_ids"]].assign(raised=True)
+                    # a case file shows raised alerts' hits (large-value evidence stays in the store)
+                    in_case = _isin(run_hits["hit_id"], {h for ids in raised["hit_ids"] for h in ids})
+                    case_hits.append(run_hits.loc[in_case, CASE_COLUMNS])
+                    case_alerts.append(raised)
+                    counts = hit_counts(run_hits, counts)
+                    n_groups += len(alerts)
+                    n_raised += len(raised)
                 if written is not None:  # the last bucket's hits are in before the file is closed
                     written.result()
 
@@ -233,17 +257,15 @@ class BlockRun:
         return ScanResult(run_id, lambda: _read_back(store_path, config_hash, run_id, "hits"),
                           lambda: _read_back(store_path, config_hash, run_id, "alerts"), manifest, paths)
 
-    def _buckets(self, found: pd.DataFrame, processes: int = 1) -> list[tuple[set[str], pa.Array]]:
+    def _buckets(self, found: pd.DataFrame) -> list[tuple[set[str], pa.Array]]:
         """The run's monitoring units (of the hits it ``found``: ``hit_id, unit``, and of
-        those it retracted) in buckets of about :data:`HITS_PER_BUCKET` hits or fewer, as
-        many as ``processes`` or a multiple of it (no process waits for one last bucket),
-        in order of unit; with each bucket, the ids of the hits it found there (a bucket's
-        hits are asked of those, not of every hit of the run)."""
+        those it retracted) in buckets of about :data:`HITS_PER_BUCKET` hits, in order of
+        unit; with each bucket, the ids of the hits it found there (a bucket's hits are
+        asked of those, not of every hit of the run)."""
         units = np.array(sorted(set(found["unit"]) | self.store.retracted_units(self.run_id)), dtype=object)
         if not len(units):
             return []
-        n_buckets = math.ceil(len(found) / HITS_PER_BUCKET / processes) * processes
-        parts = np.array_split(units, max(1, min(len(units), n_buckets)))
+        parts = np.array_split(units, max(1, min(len(units), math.ceil(len(found) / HITS_PER_BUCKET))))
         starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
         bucket = np.searchsorted(starts, pd.Index(units).get_indexer(found["unit"]), side="right") - 1
         ids = found["hit_id"].to_numpy(dtype=object)

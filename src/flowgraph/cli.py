@@ -30,7 +30,6 @@ from .io.csvfile import parse_delimiter, parse_encoding
 from .io.stream import BATCH_ROWS, ingest_file, streams
 from .money import RateTable, read_rates
 from .report import alert_list, effectiveness
-from .run_buckets import usable_cores
 from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
 from .scan_config import ScanConfig, load_config
 from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
@@ -333,8 +332,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
         # a bad day is refused before a cluster is started
         store_scan_days(TransactionStore.open(input_path, "INPUT"), config.calendar(), **days)
         options = dict(**days, block_days=block_days, store_path=store_path, reveal_ids=reveal_ids,
-                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory,
-                       finish_processes=usable_cores())
+                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory)
         if dask_address is None and n_workers is None:  # blocks one after another in this process
             result = block_scan(input_path, out, config, **options)
         else:
@@ -344,8 +342,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
         return
     if is_store(input_path):  # read a window of days at a time, already validated
         result = run_scan(input_path, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
-                          key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory,
-                          finish_processes=usable_cores())
+                          key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory)
         _print_scan(result, out)
         return
     with clock("load"):

@@ -157,7 +157,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
               key_file: str | Path | None = None, progress: bool = True, wait_s: float = 0.0,
               on_block: Callable[[int], None] | None = None, retries: int = 2,
               stopwatch: Stopwatch | None = None, rates: RateTable | None = None,
-              block_memory: int | None = None, finish_processes: int = 1) -> ScanResult:
+              block_memory: int | None = None) -> ScanResult:
     """Scan a transaction store on a Dask cluster: the hits, alerts, run store rows and
     exports of :func:`flowgraph.scan.run_scan` for the same days.
 
@@ -178,11 +178,6 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
         Bytes of memory a block may use (``--block-memory``): in this process, or in one
         worker thread (default: a worker's memory limit over its threads). The default
         blocks are the longest whose reads fit (:mod:`flowgraph.blocks`).
-    finish_processes : int
-        Processes that build the run's alerts and exports once every block is in
-        (:mod:`flowgraph.run_buckets`; the command line gives this machine's cores). More
-        than one spawns processes that import the caller's main module again: give it
-        only from a script guarded by ``if __name__ == "__main__"`` (or a notebook).
     on_block : callable, optional
         Called with the block number as each block's hits reach the driver (progress
         reporting; the tests use it to kill a worker mid-scan).
@@ -244,8 +239,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
                     with clock("store"):
                         bulk.close()
             keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
-            return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path,
-                              finish_processes)
+            return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path)
     finally:
         store.close()
 

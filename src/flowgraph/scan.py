@@ -72,9 +72,8 @@ from .txstore import TransactionStore, is_store
 class Stopwatch:
     """Wall time per stage of a scan, recorded in its manifest (``timings_s``). Stages may
     overlap: into a store with no other run of the configuration, the hits are committed
-    on a thread while the alerts are built, a scan in blocks commits a block while the
-    next one is scanned, and its alerts and exports are built on several processes at
-    once (their seconds add up)."""
+    on a thread while the alerts are built, and a scan in blocks commits a block while the
+    next one is scanned."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
@@ -85,11 +84,7 @@ class Stopwatch:
         try:
             yield
         finally:
-            self.add(stage, time.perf_counter() - start)
-
-    def add(self, stage: str, seconds: float) -> None:
-        """Count ``seconds`` to ``stage`` (timed elsewhere, e.g. in a worker process)."""
-        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + seconds, 3)
+            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
 
 
 @dataclass
@@ -694,7 +689,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
              on_chunk: Callable[[int], None] | None = None, stopwatch: Stopwatch | None = None,
              first_day: str | None = None, last_day: str | None = None,
              rates: RateTable | None = None, release_input: bool = False,
-             block_memory: int | None = None, finish_processes: int = 1) -> ScanResult:
+             block_memory: int | None = None) -> ScanResult:
     """Run a scan and write its store rows and exports.
 
     Parameters
@@ -746,9 +741,6 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
         default: :data:`~flowgraph.blocks.MEMORY_SHARE` of this machine's). A range whose
         read does not fit runs in blocks that do, one after another
         (:func:`flowgraph.dask_scan.block_scan`): the same hits.
-    finish_processes : int
-        Processes that build the alerts and exports of a range run in blocks
-        (:func:`flowgraph.dask_scan.dask_scan`).
 
     Raises
     ------
@@ -770,8 +762,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
 
             return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
                               reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
-                              stopwatch=clock, rates=rates, block_memory=block_memory,
-                              finish_processes=finish_processes)
+                              stopwatch=clock, rates=rates, block_memory=block_memory)
         plan.say_note()  # a T+1 window (or a one-day range) too large for the memory
         window = store_window(txstore, config, as_of, clock, first_day, last_day, rates)
         dataset, in_place = window.dataset, txstore.root  # large-value evidence stays there
