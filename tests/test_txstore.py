@@ -344,19 +344,20 @@ def test_two_ingests_into_one_store_at_once_take_turns(tmp_path):
     assert stored.num_rows == 6000 and len(set(stored.column("txn_id").to_pylist())) == 6000
 
 
-@pytest.mark.parametrize("damage", ["cut", "empty", "marker", "accounts", "day_gone"])
+@pytest.mark.parametrize("damage", ["cut", "empty", "marker", "accounts", "day_gone", "file_gone", "accounts_gone"])
 def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys, monkeypatch, damage):
     """A store file cut short, emptied, overwritten or deleted (a disk fault, a bad copy):
     scan and ingest end with exit 3 and one message naming the file and the fix, never a
-    traceback."""
+    traceback; a day file or accounts snapshot gone is not read around (the scan exited 0
+    with other hits)."""
     monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
     (tmp_path / "good.csv").write_text(GOOD)
     store = tmp_path / "store"
     assert main(["ingest", str(tmp_path / "good.csv"), "--into", str(store)]) == 0
     capsys.readouterr()
     day = store / "transactions" / "day=2026-11-02" / "part.parquet"
-    named = {"cut": day, "empty": day, "marker": store / "txstore.json",
-             "accounts": max((store / "accounts").glob("*.parquet")), "day_gone": day}[damage]
+    accounts = max((store / "accounts").glob("*.parquet"))
+    named = {"marker": store / "txstore.json", "accounts": accounts, "accounts_gone": accounts}.get(damage, day)
     if damage == "cut":
         day.write_bytes(day.read_bytes()[: day.stat().st_size // 2])
     elif damage == "empty":
@@ -365,12 +366,12 @@ def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys,
         named.write_text("{bad")
     elif damage == "accounts":
         named.write_bytes(named.read_bytes()[:100])
-    else:
+    elif damage == "day_gone":
         shutil.rmtree(day.parent)
-    commands = [["ingest", str(tmp_path / "good.csv"), "--into", str(store)]]
-    if damage != "day_gone":  # a scan cannot know a day is missing; an ingest of its rows can
-        commands.append(["scan", str(store), "--out", str(tmp_path / "o")])
-    for command in commands:
+    else:
+        named.unlink()
+    for command in (["ingest", str(tmp_path / "good.csv"), "--into", str(store)],
+                    ["scan", str(store), "--out", str(tmp_path / "o")]):
         assert main(command) == 3, command
         err = capsys.readouterr().err
         assert str(named.name) in err and "Fix:" in err and "Traceback" not in err, err

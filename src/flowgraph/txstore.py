@@ -78,6 +78,8 @@ from .schema import ValidationReport, Validated
 MARKER = "txstore.json"
 #: the writer lock's file in a store (:meth:`TransactionStore._writing`)
 WRITER_LOCK = ".writer.lock"
+#: what the store's writers recorded it holds (:meth:`TransactionStore._contents`)
+CONTENTS = "contents.json"
 #: in an ingest folder: the folder is an append (:meth:`TransactionStore.append_new_days`)
 APPEND_MARKER = "append.json"
 FORMAT = "flowgraph-txstore"
@@ -316,17 +318,52 @@ class TransactionStore:
     def days(self) -> list[str]:
         """The calendar days holding transactions, ascending (ISO dates)."""
         folder = self.root / "transactions"
-        if not folder.is_dir():
-            return []
-        return sorted(p.name[4:] for p in folder.iterdir() if p.name.startswith("day=")
-                      and (p / "part.parquet").is_file())
+        days = sorted(p.name[4:] for p in folder.iterdir() if p.name.startswith("day=")
+                      and (p / "part.parquet").is_file()) if folder.is_dir() else []
+        self._check_files("0000", "9999")
+        return days
 
     def day_files(self, first_day: str, last_day: str) -> list[Path]:
         """The partition files a read of calendar days ``first_day .. last_day`` opens: one
         path per day is looked at, so the cost does not grow with the history."""
         first, last = np.datetime64(first_day, "D"), np.datetime64(last_day, "D")
         days = np.arange(first, last + 1, dtype="datetime64[D]").astype(str) if last >= first else []
+        self._check_files(str(first), str(last))
         return [f for f in map(self._day_file, days) if f.is_file()]
+
+    def _check_files(self, first_day: str, last_day: str) -> None:
+        """A DataError when a day of ``first_day .. last_day`` the store recorded holding
+        (:meth:`_contents`) has no file: deleted, or lost in a copy."""
+        recorded = self._contents()
+        missing = [d for d in recorded["days"] if first_day <= d <= last_day and not self._day_file(d).is_file()] \
+            if recorded is not None else []
+        if missing:
+            raise DataError(f"{self.root}: the file of {len(missing)} day(s) it holds is missing ("
+                            f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}: "
+                            f"{self._day_file(missing[0])}); a scan without them would find other hits. Fix: "
+                            "restore them from a backup, or ingest the store's input files again into a new store.")
+
+    def _contents(self) -> dict | None:
+        """The days with a file and the latest accounts snapshot, as the store's writers
+        recorded them (:meth:`_record_contents`), so a file deleted or lost in a copy is
+        said, not read around; None for a store written before they were recorded."""
+        path = self.root / CONTENTS
+        if not path.is_file():
+            return None
+        try:
+            recorded = json.loads(path.read_text())
+            return {"days": list(recorded["days"]), "accounts": recorded.get("accounts")}
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise DataError(f"{path}: this file of the transaction store is damaged ({exc}). Fix: delete it (the "
+                            "next ingest writes it again from the files there are).") from None
+
+    def _record_contents(self, added: Iterable[str] = (), removed: Iterable[str] = (),
+                         accounts: str | None = None) -> None:
+        """Record days given a file (``added``) or whose file goes (``removed``, recorded
+        before it goes), and the accounts snapshot now the latest."""
+        recorded = self._contents() or {"days": self.days(), "accounts": None}
+        days = (set(recorded["days"]) | set(added)) - set(removed)
+        _write_json({"days": sorted(days), "accounts": accounts or recorded["accounts"]}, self.root / CONTENTS)
 
     def day_rows(self, first_day: str = "", last_day: str = "9999") -> dict[str, int]:
         """Transactions per stored calendar day ``first_day .. last_day`` (ISO dates; default
@@ -394,6 +431,11 @@ class TransactionStore:
         """The latest accounts snapshot (None before the first ingest)."""
         folder = self.root / "accounts"
         snapshots = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        recorded = (self._contents() or {}).get("accounts")
+        if recorded is not None and not (folder / recorded).is_file():
+            raise DataError(f"{folder / recorded}: the store's latest accounts snapshot is missing; a scan with an "
+                            "older one would find other hits. Fix: restore it from a backup, or ingest the store's "
+                            "input files again into a new store.")
         return _read_store_file(pq.read_table, snapshots[-1]) if snapshots else None
 
     def rescan_days(self) -> list[str]:
@@ -548,7 +590,8 @@ class TransactionStore:
         except BaseException:
             index.abort()
             raise
-        self._update_accounts(pa.Table.from_pandas(accounts.table, preserve_index=False), folder.name, True)
+        snapshot = self._update_accounts(pa.Table.from_pandas(accounts.table, preserve_index=False), folder.name, True)
+        self._record_contents(added=written, accounts=snapshot)
         rejected = pd.concat([r.assign(table="transactions") for r in rejects] or [pd.DataFrame({"table": []})],
                              ignore_index=True)
         rejected.insert(0, "table", rejected.pop("table"))
@@ -689,6 +732,7 @@ class TransactionStore:
             (folder / "rows.parquet").unlink()
         remove = manifest.pop("remove")
         day_parts = _parts_by_key(work / "rows", "day")
+        written: list[str] = []
         for d in sorted(set(day_parts) | set(remove)):
             parts = day_parts.get(d, [])
             mine = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive") \
@@ -702,15 +746,20 @@ class TransactionStore:
                                       promote_options="default") if len(kept) or len(mine) else None
             path = self._day_file(d)
             if merged is None:
+                self._record_contents(removed=[d])
                 path.unlink(missing_ok=True)
             else:
                 _write_table(merged, path)
+                written.append(d)
             if on_day_written is not None:
                 on_day_written(d)
         for b, parts in sorted(_parts_by_key(work / "index", "bucket").items()):
             self._update_index_bucket(int(b), pa.concat_tables([pq.read_table(p) for p in parts]))
+        snapshot = None
         if (folder / "accounts.parquet").is_file():
-            self._update_accounts(pq.read_table(folder / "accounts.parquet"), folder.name, manifest["accounts_given"])
+            snapshot = self._update_accounts(pq.read_table(folder / "accounts.parquet"), folder.name,
+                                             manifest["accounts_given"])
+        self._record_contents(added=written, accounts=snapshot)
         rescan = sorted(set(self.rescan_days()) | set(manifest["rescan_days"]))
         _write_json({"days": rescan}, self.root / "rescan.json")
         manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -729,9 +778,10 @@ class TransactionStore:
             entries = pa.concat_tables([old, entries])
         _write_table(entries, path)
 
-    def _update_accounts(self, accounts: pa.Table, ingest_id: str, given: bool) -> None:
+    def _update_accounts(self, accounts: pa.Table, ingest_id: str, given: bool) -> str:
         """A new snapshot: accounts given with the input replace the stored rows of the same
-        id; accounts derived from the transactions (none given) only add unknown ids."""
+        id; accounts derived from the transactions (none given) only add unknown ids. Its
+        file's name."""
         latest = self.accounts()
         if latest is not None:
             ids = accounts.column("account_id").cast(pa.string())
@@ -741,7 +791,7 @@ class TransactionStore:
             else:
                 accounts = accounts.filter(pc.invert(pc.is_in(ids, value_set=old_ids)))
             accounts = pa.concat_tables([latest, accounts], promote_options="default")
-        _write_table(accounts, self.root / "accounts" / f"{ingest_id}.parquet")
+        return _write_table(accounts, self.root / "accounts" / f"{ingest_id}.parquet").name
 
 
 class IngestPlan:
