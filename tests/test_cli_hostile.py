@@ -116,6 +116,8 @@ def test_a_malformed_line_in_a_gzip_file_is_a_rejected_row(tmp_path, capsys):
     (["--customers", "-5"], "'--customers' option of flowgraph simulate"),
     (["--start", "notadate"], "'--start'"),
     (["--customers", "60", "--patterns-per-typology", "40"], "raise --customers, or lower --patterns-per-typology"),
+    (["--seed", "-1"], "'--seed'"),
+    (["--patterns-per-typology", "-1"], "'--patterns-per-typology'"),
 ])
 def test_a_bad_simulation_is_said_with_the_option_that_sets_it(tmp_path, capsys, args, named):
     """The simulation's checks speak of its Python parameters (n_days, recruit_pool_share…);

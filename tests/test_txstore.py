@@ -324,6 +324,41 @@ def test_a_store_scan_refuses_the_options_that_say_how_to_read_a_file(tmp_path, 
     assert main(["scan", store, "--out", str(tmp_path / "o")]) == 0
 
 
+def test_a_store_with_an_ingest_stopped_partway_is_not_scanned_until_it_is_completed(tmp_path, capsys,
+                                                                                     monkeypatch):
+    """An ingest killed between its days (or whose disk refused a file) leaves some days
+    written: a scan then read part of it and exited 0. It is refused (exit 3) until an
+    ingest completes the stopped one."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    (tmp_path / "good.csv").write_text(GOOD)
+    store = TransactionStore.create(tmp_path / "store")
+
+    def stop(day):
+        raise KeyboardInterrupt  # killed after its first day
+
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest(load_dataset(tmp_path / "good.csv"), str(tmp_path / "good.csv"), on_day_written=stop)
+    assert main(["scan", str(store.root), "--out", str(tmp_path / "o")]) == 3
+    err = capsys.readouterr().err
+    assert "ingest 000001" in err and "not complete" in err and "run that ingest again" in err
+    assert main(["ingest", str(tmp_path / "good.csv"), "--into", str(store.root)]) == 0
+    assert main(["scan", str(store.root), "--out", str(tmp_path / "o")]) == 0
+    assert store.read_days("2026-11-02", "2026-11-03").num_rows == 2
+
+
+def test_empty_cells_of_a_csv_are_no_value_in_a_column_the_store_holds_as_numbers(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    pd.DataFrame({"txn_id": ["A1"], "timestamp": pd.to_datetime(["2026-11-02 10:00"]), "src_account": ["X1"],
+                  "dst_account": ["X2"], "amount": [100.0], "memo": [1]}).to_parquet(tmp_path / "a.parquet")
+    (tmp_path / "b.csv").write_text("txn_id,timestamp,src_account,dst_account,amount,memo\n"
+                                    "B1,2026-11-03T12:00:00,X1,X3,300,\nB2,2026-11-03T13:00:00,X1,X3,300,4\n")
+    store = tmp_path / "store"
+    for name in ("a.parquet", "b.csv"):
+        assert main(["ingest", str(tmp_path / name), "--into", str(store)]) == 0
+    assert TransactionStore.open(store).read_days("2026-11-02", "2026-11-03").column("memo").to_pylist() == \
+        [1, None, 4]
+
+
 def test_two_ingests_into_one_store_at_once_take_turns(tmp_path):
     """Two ingest commands started together (a scheduler's overlap): the second waits for
     the first and both land whole, as two numbered ingests (both took ingest 000002 and

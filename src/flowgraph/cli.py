@@ -599,7 +599,8 @@ def _simulate_options_named():
 
 
 @cli.command("simulate")
-@click.option("--seed", default=0, show_default=True, help="The only source of randomness: same seed, same files.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="The only source of randomness: same seed, same files.")
 @click.option("--customers", default=3_000, show_default=True, help="Customers of the bank (persons and entities).")
 @click.option("--days", default=60, show_default=True, help="Business days to simulate.")
 @click.option("--start", default="2024-09-02", show_default=True, help="First date (YYYY-MM-DD).")
@@ -608,12 +609,12 @@ def _simulate_options_named():
 @click.option("--into", "into", type=click.Path(path_type=Path),
               help="Transaction store (a new or empty folder) to generate the bank into day by day, in "
                    "bounded memory; the ground truth goes to STORE/simulation/.")
-@click.option("--patterns-per-typology", type=int, help="Patterns of each laundering typology [default: customers/600, at least 2].")
+@click.option("--patterns-per-typology", type=click.IntRange(min=1), help="Patterns of each laundering typology [default: customers/600, at least 2].")
 @click.option("--mix", multiple=True, metavar="TYPOLOGY=COUNT",
               help=f"Override one typology's count (repeatable). Typologies: {', '.join(TYPOLOGIES)}; "
                    f"look-alikes: {', '.join(LOOKALIKES)}.")
 @click.option("--adaptive-share", default=0.5, show_default=True, help="Share of patterns played by adaptive launderers.")
-@click.option("--lookalikes", type=int, help="Benign look-alikes of each kind [default: customers/1500, at least 2].")
+@click.option("--lookalikes", type=click.IntRange(min=0), help="Benign look-alikes of each kind [default: customers/1500, at least 2].")
 @click.option("--week", type=click.Choice(WEEKS), default="business", show_default=True,
               help="business: the business days of the configuration's calendar (PRC without --config); seven_day: every calendar day (card networks, AMLworld; "
                    "--days then counts calendar days).")
@@ -664,7 +665,7 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
 @cli.command()
 @click.option("--out", "out", default=Path("runs/demo"), show_default=True, type=click.Path(path_type=Path),
               help="Folder for the demo's data and results.")
-@click.option("--seed", default=7, show_default=True, help="Seed of the simulated bank.")
+@click.option("--seed", default=7, show_default=True, type=click.IntRange(min=0), help="Seed of the simulated bank.")
 def demo(out: Path, seed: int) -> None:
     """The main job on the embedded default data: simulate a small bank (3,000
     customers, 60 business days, planted patterns), validate its transactions, build

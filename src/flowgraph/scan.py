@@ -544,7 +544,9 @@ def _store_plan(store: TransactionStore, config: ScanConfig, as_of: str | None, 
 
 def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None, first_day: str | None = None,
                     last_day: str | None = None) -> tuple[np.datetime64, np.datetime64, str]:
-    """:func:`resolve_scan_days` for the days ``store`` holds; a DataError when it holds none."""
+    """:func:`resolve_scan_days` for the days ``store`` holds; a DataError when it holds none
+    or an ingest into it stopped partway (:meth:`TransactionStore.check_whole`)."""
+    store.check_whole()
     stored = store.days()
     if not stored:
         raise DataError(f"{store.root}: the store holds no transaction yet. Fix: flowgraph ingest INPUT "

@@ -140,8 +140,12 @@ def _conformed(table: pa.Table, types: dict[str, pa.DataType], source: str, root
         want = types.get(field.name)
         if want is None or field.type == want:
             continue
+        column = table.column(i)
+        text = (pa.types.is_string, pa.types.is_large_string)
+        if any(t(field.type) for t in text) and not any(t(want) for t in text):
+            column = pc.if_else(pc.equal(column, ""), None, column)  # an empty CSV cell: no value
         try:
-            table = table.set_column(i, pa.field(field.name, want), table.column(i).cast(want))
+            table = table.set_column(i, pa.field(field.name, want), column.cast(want))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise DataError(f"{source}: column '{field.name}' holds {field.type} values that the transaction store "
                             f"{root} holds as {want} (from earlier ingests), and they do not convert "
@@ -507,6 +511,7 @@ class TransactionStore:
         """
         lock = self._writing()
         try:
+            self.days(), self.accounts()  # a missing or damaged file is said before anything is written
             unfinished = self._unfinished_appends()
             if unfinished:
                 marker = json.loads((unfinished[0] / APPEND_MARKER).read_text())
@@ -521,6 +526,22 @@ class TransactionStore:
         except BaseException:
             lock.release()
             raise
+
+    def check_whole(self) -> None:
+        """A DataError when an ingest or append stopped partway (killed, or its disk
+        refused a file): some of its days are written and others not, so a scan would read
+        part of it. The next ingest completes a stopped ingest; an append is finished by
+        running it again."""
+        for pending in self._pending():
+            source = json.loads((pending / "plan.json").read_text()).get("source", "?")
+            raise DataError(f"{self.root}: ingest {pending.name} ({source}) is not complete (it stopped partway, or "
+                            "is running now): some of its days are written and others not, so a scan would read part "
+                            "of it. Fix: let it finish, or run that ingest again (any ingest into this store first "
+                            "completes a stopped one), then scan.")
+        for stopped in self._unfinished_appends():
+            source = json.loads((stopped / APPEND_MARKER).read_text()).get("source", "?")
+            raise DataError(f"{self.root}: append {stopped.name} ({source}) did not finish, so a scan would read part "
+                            "of it. Fix: run that command again to its end, then scan.")
 
     def _writing(self):
         """The store's writer lock, held (a file lock beside the data, released when the
