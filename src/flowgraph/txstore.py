@@ -358,7 +358,8 @@ class TransactionStore:
             return None
         try:
             recorded = json.loads(path.read_text())
-            return {"days": list(recorded["days"]), "accounts": recorded.get("accounts")}
+            return {"days": list(recorded["days"]), "accounts": recorded.get("accounts"),
+                    "index": recorded.get("index")}
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
             raise DataError(f"{path}: this file of the transaction store is damaged ({exc}). Fix: delete it (the "
                             "next ingest writes it again from the files there are).") from None
@@ -369,7 +370,20 @@ class TransactionStore:
         before it goes), and the accounts snapshot now the latest."""
         recorded = self._contents() or {"days": self.days(), "accounts": None}
         days = (set(recorded["days"]) | set(added)) - set(removed)
-        _write_json({"days": sorted(days), "accounts": accounts or recorded["accounts"]}, self.root / CONTENTS)
+        index = sorted(int(p.stem.split("=")[1]) for p in (self.root / "index").glob("bucket=*.parquet"))
+        _write_json({"days": sorted(days), "accounts": accounts or recorded["accounts"], "index": index},
+                    self.root / CONTENTS)
+
+    def _check_index(self) -> None:
+        """A DataError when an index bucket the store recorded (:meth:`_contents`) has no
+        file: an ingest would take its ids for new ones and store them twice."""
+        recorded = (self._contents() or {}).get("index") or []
+        missing = [b for b in recorded if not (self.root / "index" / f"bucket={b:02d}.parquet").is_file()]
+        if missing:
+            raise DataError(f"{self.root / 'index' / f'bucket={missing[0]:02d}.parquet'}: this index file of the "
+                            f"transaction store is missing ({len(missing)} of its {len(recorded)}); an ingest would "
+                            "take the ids it holds for new ones and store them twice. Fix: restore the index folder "
+                            "from a backup, or ingest the store's input files again into a new store.")
 
     def day_rows(self, first_day: str = "", last_day: str = "9999") -> dict[str, int]:
         """Transactions per stored calendar day ``first_day .. last_day`` (ISO dates; default
@@ -511,7 +525,7 @@ class TransactionStore:
         """
         lock = self._writing()
         try:
-            self.days(), self.accounts()  # a missing or damaged file is said before anything is written
+            self.days(), self.accounts(), self._check_index()  # a missing or damaged file is said first
             unfinished = self._unfinished_appends()
             if unfinished:
                 marker = json.loads((unfinished[0] / APPEND_MARKER).read_text())
