@@ -13,7 +13,8 @@ of D needs (:func:`flowgraph.scan.lookback_days`). Layout::
     STORE/ingests/NNNNNN/                     plan, rejects.csv, validation.json, manifest.json
                                               (an append: append.json instead of the plan)
     STORE/rescan.json                         days whose stored data changed after they were stored
-    STORE/contents.json                       the days holding a file and the latest accounts snapshot
+    STORE/contents.json                       the days holding a file, the index buckets, the latest
+                                              accounts snapshot
     STORE/.writer.lock                        held by the one ingest or append writing
 
 Partitions are **calendar** days (the date of the timestamp), not business days: which
