@@ -379,8 +379,8 @@ def test_two_ingests_into_one_store_at_once_take_turns(tmp_path):
     assert stored.num_rows == 6000 and len(set(stored.column("txn_id").to_pylist())) == 6000
 
 
-@pytest.mark.parametrize("damage", ["cut", "empty", "marker", "accounts", "day_gone", "file_gone", "accounts_gone",
-                                    "index_gone"])
+@pytest.mark.parametrize("damage", ["cut", "empty", "marker", "marker_gone", "accounts", "day_gone", "file_gone",
+                                    "accounts_gone", "index_gone"])
 def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys, monkeypatch, damage):
     """A store file cut short, emptied, overwritten or deleted (a disk fault, a bad copy):
     scan and ingest end with exit 3 and one message naming the file and the fix, never a
@@ -393,8 +393,8 @@ def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys,
     capsys.readouterr()
     day = store / "transactions" / "day=2026-11-02" / "part.parquet"
     accounts, index = max((store / "accounts").glob("*.parquet")), min((store / "index").glob("*.parquet"))
-    named = {"marker": store / "txstore.json", "accounts": accounts, "accounts_gone": accounts,
-             "index_gone": index}.get(damage, day)
+    named = {"marker": store / "txstore.json", "marker_gone": store / "txstore.json", "accounts": accounts,
+             "accounts_gone": accounts, "index_gone": index}.get(damage, day)
     if damage == "cut":
         day.write_bytes(day.read_bytes()[: day.stat().st_size // 2])
     elif damage == "empty":
@@ -407,7 +407,8 @@ def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys,
         shutil.rmtree(day.parent)
     else:
         named.unlink()
-    commands = [["ingest", str(tmp_path / "good.csv"), "--into", str(store)]]
+    # an ingest into a folder without the marker is refused as not a store (exit 2)
+    commands = [["ingest", str(tmp_path / "good.csv"), "--into", str(store)]] if damage != "marker_gone" else []
     if damage != "index_gone":  # a scan does not read the index; an ingest would store its ids twice
         commands.append(["scan", str(store), "--out", str(tmp_path / "o")])
     for command in commands:

@@ -101,6 +101,9 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
         if (path / "transactions.csv").exists():
             return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit, currency=home_currency,
                                calendar=calendar, timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter)
+        if any((path / "transactions").glob("day=*/part.parquet")):
+            raise DataError(f"{path}: a transaction store's day files, but its txstore.json is missing. Fix: restore "
+                            "it from a backup (it reads {\"format\": \"flowgraph-txstore\", \"version\": 1, ...}).")
         raise DataError(f"{path}: this folder holds neither transactions.parquet (flowgraph) nor "
                         "transactions.csv (AMLSim), and is not a transaction store (no txstore.json). "
                         "Fix: name the transaction file itself.")
