@@ -108,11 +108,12 @@ def _refuse_reading_options(store: Path, config: ScanConfig, input_options: dict
     """A transaction store's rows were read, validated and converted when they were
     ingested: the options that say how to read a file would change nothing, and a scan
     that took them would record what it did not do. A ConfigError naming them."""
-    given = [name for name in input_options
-             if click.get_current_context().get_parameter_source(name) is not ParameterSource.DEFAULT]
+    context = click.get_current_context()
+    option = {p.name: p.opts[0] for p in context.command.params}
     # amounts into CNY and USD were converted at ingest; into another currency the scan converts
     stored = {config.rules.home_currency, config.rules.foreign_currency} <= {"CNY", "USD"}
-    refused = [f"--{n.replace('_', '-')}" if n != "mapping" else "--map" for n in given if n != "rates" or stored]
+    refused = [option[name] for name in input_options
+               if context.get_parameter_source(name) is not ParameterSource.DEFAULT and (name != "rates" or stored)]
     if refused:
         raise ConfigError(f"INPUT {store} is a transaction store: its rows were read, validated and their amounts "
                           f"converted into CNY and USD when they were ingested, so {', '.join(refused)} would change "
