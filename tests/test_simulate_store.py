@@ -179,6 +179,8 @@ def test_cli_simulate_into_a_store_and_its_usage_errors(tmp_path, capsys):
     store = str(tmp_path / "store")
     assert main([*args, "--into", store]) == 0
     assert "day partitions" in capsys.readouterr().out
+    # its amounts were converted into CNY and USD with the packaged (illustrative) rates, and it says so
+    assert TransactionStore.open(store).ingest_rates()[0]["illustrative"] is True
     truth = (tmp_path / "store" / "simulation" / "patterns.parquet").read_bytes()
     # a store that holds data is left alone, its ground truth included
     assert main([*args, "--seed", "9", "--into", store]) == 2

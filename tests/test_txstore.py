@@ -3,6 +3,7 @@ partitions, corrections set aside and marked for re-scan, and window-only scans 
 only the days they need and find the hits of a whole-history scan."""
 
 import dataclasses
+import json
 import os
 import shutil
 import stat
@@ -322,6 +323,41 @@ def test_a_store_scan_refuses_the_options_that_say_how_to_read_a_file(tmp_path, 
         assert option[0] in err and f"flowgraph ingest FILE --into {store}" in err
     assert not (tmp_path / "o" / "manifest.json").exists()
     assert main(["scan", store, "--out", str(tmp_path / "o")]) == 0
+
+
+def test_a_store_scan_records_the_rates_its_ingests_converted_with(tmp_path, monkeypatch):
+    """A store's CNY and USD amounts were converted when they were ingested, with that
+    ingest's rates: each ingest's manifest records its table, and a scan's manifest lists
+    them with the ingests that used each (it recorded only its own table, which it did not
+    use for them). Whole and in blocks alike."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    (tmp_path / "good.csv").write_text(GOOD)
+    (tmp_path / "more.csv").write_text("txn_id,timestamp,src_account,dst_account,amount,currency\n"
+                                       "t3,2026-11-04 09:00,C,A,99.90,USD\n")
+    rates = tmp_path / "bank_rates.csv"
+    pd.DataFrame({"date": ["2026-01-01", "2026-01-01"], "currency": ["CNY", "USD"], "cny_per_unit": [1.0, 7.1],
+                  "usd_per_unit": [0.1408, 1.0]}).to_csv(rates, index=False)
+    store = tmp_path / "store"
+    assert main(["ingest", str(tmp_path / "good.csv"), "--into", str(store), "--rates", str(rates)]) == 0
+    assert main(["ingest", str(tmp_path / "more.csv"), "--into", str(store)]) == 0
+    first, second = (json.loads((store / "ingests" / i / "manifest.json").read_text())["rates"]
+                     for i in ("000001", "000002"))
+    assert first["source"] == str(rates) and first["illustrative"] is False
+    assert "default_rates.csv" in second["source"] and second["illustrative"] is True
+    expected = [{**first, "ingests": ["000001"]}, {**second, "ingests": ["000002"]}]
+    for name, options in (("whole", []), ("blocks", ["--block-days", "1"])):
+        assert main(["scan", str(store), "--out", str(tmp_path / name), *options]) == 0
+        manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+        assert manifest["rates_at_ingest"] == expected, name
+        assert manifest["rates"]["illustrative"] is True  # the scan's own table, for other currencies
+    # a file scan converted every amount itself: nothing was ingested
+    assert main(["scan", str(tmp_path / "good.csv"), "--out", str(tmp_path / "file")]) == 0
+    assert "rates_at_ingest" not in json.loads((tmp_path / "file" / "manifest.json").read_text())
+    # an ingest made before ingests recorded their rates is listed as such
+    older = store / "ingests" / "000002" / "manifest.json"
+    older.write_text(json.dumps({k: v for k, v in json.loads(older.read_text()).items() if k != "rates"}))
+    assert [(e["source"], e["ingests"]) for e in TransactionStore.open(store).ingest_rates()] == \
+        [(str(rates), ["000001"]), (None, ["000002"])]
 
 
 def test_a_store_with_an_ingest_stopped_partway_is_not_scanned_until_it_is_completed(tmp_path, capsys,

@@ -163,9 +163,9 @@ class BlockRun:
         self.done.add(i)
 
     def finish(self, out: Path, reveal_ids: bool, key_file, clock: Stopwatch, rates, calendar,
-               keep_cases: Callable | None, store_path: Path) -> ScanResult:
+               keep_cases: Callable | None, store_path: Path, txstore: TransactionStore) -> ScanResult:
         """Alerts, checks, exports and case transactions of the committed run (see the
-        module docstring); the run marked complete."""
+        module docstring) over the transaction store ``txstore``; the run marked complete."""
         store, config_hash = self.store, self.config.config_hash
         found = store.run_hit_units(self.run_id)
         counts: dict[str, int] = {}
@@ -246,7 +246,7 @@ class BlockRun:
                 cases.result()
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
-                                checks, reveal_ids, clock, counts, n_groups, n_raised, None)
+                                checks, reveal_ids, clock, counts, n_groups, n_raised, None, txstore)
         manifest["block_plan"] = self.plan
         manifest["read_files_digest"] = hashlib.blake2b("".join(
             f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()

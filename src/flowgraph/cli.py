@@ -238,14 +238,16 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
             _print_reports(reports, config)
             _ingest_into(store, reports, input_path, summary)
         else:
-            _ingest_into(store, _load_input(input_path, config, rates, **input_options), input_path)
+            _ingest_into(store, _load_input(input_path, config, rates, **input_options), input_path, rates=rates)
         return
     _ingest(_load_input(input_path, config, rates, **input_options), out, config, rates)
 
 
-def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, summary=None) -> None:
-    """Ingest ``dataset`` (or report the ingest ``summary`` of it that streamed)."""
-    summary = summary or store.ingest(dataset, str(input_path))
+def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, summary=None,
+                 rates: RateTable | None = None) -> None:
+    """Ingest ``dataset``, its amounts converted with ``rates`` (or report the ingest
+    ``summary`` of it that streamed)."""
+    summary = summary or store.ingest(dataset, str(input_path), rates=rates.describe() if rates else None)
     check_some_accepted(dataset, summary.folder / "rejects.csv")
     m = summary.manifest
     click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "

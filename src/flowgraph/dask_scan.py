@@ -239,7 +239,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
                     with clock("store"):
                         bulk.close()
             keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
-            return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path)
+            return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path, tx)
     finally:
         store.close()
 

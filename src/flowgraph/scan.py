@@ -851,7 +851,8 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     # the run is complete once its exports exist: a failure before leaves it to be resumed
     manifest = run_manifest(store, run_id, config, rates, graph.calendar, data_range, resumed, checks, reveal_ids,
                             clock, hit_counts(run_hits), len(run_alerts), n_raised,
-                            disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None)
+                            disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None,
+                            None if in_place is None else TransactionStore(in_place))
     with clock("exports"):
         if not from_memory:
             tables = export_tables(run_hits, run_alerts, reveal_ids, key_file)
@@ -862,11 +863,15 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
 
 def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable, calendar, data_range: tuple,
                  resumed: bool, checks: dict, reveal_ids: bool, clock: Stopwatch,
-                 counts: dict[str, int], n_alert_groups: int, n_raised: int, disabled: dict | None) -> dict:
+                 counts: dict[str, int], n_alert_groups: int, n_raised: int, disabled: dict | None,
+                 txstore: TransactionStore | None = None) -> dict:
     """A complete run's ``manifest.json``: its row of the run store, then what it found
     (``counts``: hits per ``detector/typology``, :func:`hit_counts`), what its thresholds,
     amounts and business days came from, the hits it added, updated and retracted (every
-    chunk's, a resumed run's earlier process's too), and its stage timings."""
+    chunk's, a resumed run's earlier process's too), and its stage timings. A scan of the
+    transaction store ``txstore`` read amounts its ingests converted into CNY and USD: the
+    rates of those ingests are recorded too (``rates_at_ingest``), beside the scan's own
+    (``rates``: every other currency)."""
     return {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
             "status": "complete", "finished_at": now(), "n_hits": sum(counts.values()), "n_alerts": n_raised,
             "n_alert_groups": n_alert_groups, "hits_by_typology": counts,
@@ -877,6 +882,7 @@ def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable
                          "foreign_currency": config.rules.foreign_currency,
                          "calendar": config.rules.calendar},
             "rates": rates.describe(),
+            **({"rates_at_ingest": txstore.ingest_rates()} if txstore is not None else {}),
             # business days whose holidays were estimated, not taken from an official notice
             "calendar_note": calendar.coverage_note(*data_range),
             "estimated_business_days": [str(d) for d in calendar.estimated_days(*data_range)],

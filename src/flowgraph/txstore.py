@@ -464,6 +464,23 @@ class TransactionStore:
         path = self.root / "rescan.json"
         return json.loads(path.read_text())["days"] if path.is_file() else []
 
+    def ingest_rates(self) -> list[dict]:
+        """The exchange rates the stored CNY and USD amounts were converted with: one entry
+        per distinct rate table its finished ingests recorded (``RateTable.describe()``),
+        with the ``ingests`` that used it, in ingest order. Ingests made before flowgraph
+        recorded their rates share an entry whose ``source`` is None."""
+        folder = self.root / "ingests"
+        used: dict[str, dict] = {}
+        for manifest in sorted(folder.glob("*/manifest.json")) if folder.is_dir() else []:
+            try:
+                rates = json.loads(manifest.read_text()).get("rates")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                raise DataError(f"{manifest}: damaged (not a JSON object). Fix: restore it from a backup.") from None
+            rates = rates if isinstance(rates, dict) else {"source": None, "note": "not recorded by this ingest"}
+            entry = used.setdefault(json.dumps(rates, sort_keys=True), {**rates, "ingests": []})
+            entry["ingests"].append(manifest.parent.name)
+        return list(used.values())
+
     def dataset(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> Dataset:
         """Calendar days ``first_day .. last_day`` (only ``columns``, as :meth:`read_days`)
         and the latest accounts as a :class:`~flowgraph.io.Dataset` (already validated at
@@ -477,8 +494,8 @@ class TransactionStore:
                                  ValidationReport(f"{self.root} (accounts)", len(accounts), len(accounts), 0)))
 
     # -- ingest --------------------------------------------------------------------------
-    def ingest(self, dataset: Dataset, source: str, on_day_written: Callable[[str], None] | None = None
-               ) -> IngestSummary:
+    def ingest(self, dataset: Dataset, source: str, on_day_written: Callable[[str], None] | None = None,
+               rates: dict | None = None) -> IngestSummary:
         """Merge a validated dataset into the store (see the module docstring).
 
         Parameters
@@ -490,6 +507,9 @@ class TransactionStore:
         on_day_written : callable, optional
             Called with each day after its file is replaced (progress; the tests stop an
             ingest there).
+        rates : dict, optional
+            What converted the input's amounts into CNY and USD (``RateTable.describe()``),
+            for the manifest (``rates``; :meth:`ingest_rates`).
 
         Returns
         -------
@@ -504,7 +524,7 @@ class TransactionStore:
         """
         from .io.load import write_rejects
 
-        plan = self.start_ingest(source, on_day_written)
+        plan = self.start_ingest(source, on_day_written, rates)
         try:
             write_rejects(dataset, plan.folder)
             plan.add(dataset.transactions.table)
@@ -513,11 +533,13 @@ class TransactionStore:
             raise
         return plan.finish(dataset.transactions.report, dataset.accounts, on_day_written)
 
-    def start_ingest(self, source: str, on_day_written: Callable[[str], None] | None = None) -> "IngestPlan":
+    def start_ingest(self, source: str, on_day_written: Callable[[str], None] | None = None,
+                     rates: dict | None = None) -> "IngestPlan":
         """A new ingest's folder and its empty plan, once the store is whole: an unfinished
         append is refused, plans without a manifest are completed (their ``on_day_written``
         calls included), and the work files of ingests that stopped before their plan was
-        written are removed (nothing of them reached the store).
+        written are removed (nothing of them reached the store). ``rates`` as for
+        :meth:`ingest`.
 
         Raises
         ------
@@ -537,7 +559,7 @@ class TransactionStore:
                 self._apply(pending, on_day_written)
             for stopped in self._stopped():
                 _abandon(stopped)
-            return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source, lock)
+            return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source, lock, rates)
         except BaseException:
             lock.release()
             raise
@@ -574,7 +596,8 @@ class TransactionStore:
         return lock
 
     def append_new_days(self, days: Iterable[Validated], accounts: Validated, source: str,
-                        on_day_written: Callable[[str], None] | None = None) -> IngestSummary:
+                        on_day_written: Callable[[str], None] | None = None,
+                        rates: dict | None = None) -> IngestSummary:
         """Write transactions made fresh, one calendar day at a time, without the per-id
         lookup of :meth:`ingest` (see the module docstring); memory holds one day.
 
@@ -590,16 +613,18 @@ class TransactionStore:
             the same ``source`` finishes it.
         on_day_written : callable, optional
             Called with each day after its file is written.
+        rates : dict, optional
+            As for :meth:`ingest`.
 
         Returns
         -------
         IngestSummary
         """
         with self._writing():
-            return self._append_new_days(days, accounts, source, on_day_written)
+            return self._append_new_days(days, accounts, source, on_day_written, rates)
 
     def _append_new_days(self, days: Iterable[Validated], accounts: Validated, source: str,
-                         on_day_written: Callable[[str], None] | None) -> IngestSummary:
+                         on_day_written: Callable[[str], None] | None, rates: dict | None) -> IngestSummary:
         folder = self.check_append(source) or _mkdir(self.root / "ingests" / self._next_ingest_id())
         started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         _write_json({"source": source, "started_at": started_at}, folder / APPEND_MARKER)
@@ -641,7 +666,7 @@ class TransactionStore:
         manifest = {"ingest_id": folder.name, "source": source, "mode": "append", "started_at": started_at,
                     "rows_read": n_read, "rows_accepted": n_accepted, "rows_rejected": n_read - n_accepted,
                     "rows_new": n_accepted, "rows_replaced": 0, "rows_unchanged": 0, "days_touched": written,
-                    "rescan_days": [], "accounts_given": True,
+                    "rescan_days": [], "accounts_given": True, "rates": rates,
                     "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         _write_json(manifest, folder / "manifest.json")
         return IngestSummary(folder.name, manifest, folder)
@@ -846,8 +871,10 @@ class IngestPlan:
     is completed by the next ingest.
     """
 
-    def __init__(self, store: TransactionStore, folder: Path, source: str, lock=None):
+    def __init__(self, store: TransactionStore, folder: Path, source: str, lock=None, rates: dict | None = None):
         self.store, self.folder, self.source = store, folder, source
+        #: what converted the ingest's amounts into CNY and USD, for its manifest
+        self.rates = rates
         #: the store's writer lock (:meth:`TransactionStore._writing`), released by
         #: :meth:`finish` and :meth:`abandon`
         self.lock = lock
@@ -947,7 +974,7 @@ class IngestPlan:
                     "rows_rejected": report.n_rejected, **self.counts,
                     "days_touched": sorted(self.days | set(self.remove)),
                     "rescan_days": sorted(self.rescan), "remove": self.remove,
-                    "accounts_given": not accounts.report.source.endswith("(accounts derived)")}
+                    "accounts_given": not accounts.report.source.endswith("(accounts derived)"), "rates": self.rates}
         if len(accounts.table):
             _write_table(pa.Table.from_pandas(accounts.table, preserve_index=False), self.folder / "accounts.parquet")
         _write_json(manifest, self.folder / "plan.json")

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from .._files import write_atomically
 from .._kernels.strings import hash_strings
 from ..config import HOME_CURRENCY
-from ..money import RateTable
+from ..money import RateTable, default_rates
 from ..schema import (ValidationReport, Validated, _buffers, accounts_from_transactions, merge_reports,
                       txn_id_text, validate_accounts, validate_transactions)
 from ..txstore import WORK, IngestPlan, IngestSummary, TransactionStore
@@ -185,7 +185,7 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
         raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
     path = Path(path)
     source = str(path)
-    plan = store.start_ingest(source, on_day_written)
+    plan = store.start_ingest(source, on_day_written, (rates or default_rates()).describe())
     try:
         report, rejects, account_ids, repeated = _read(plan, path, columns, rates, timestamp_format,
                                                        channel_map, encoding, delimiter, home_currency,

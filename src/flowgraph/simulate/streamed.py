@@ -28,6 +28,7 @@ import pandas as pd
 from .._files import write_atomically, write_parquet
 from ..calendar import BusinessCalendar
 from ..errors import ConfigError, DataError
+from ..money import default_rates
 from ..schema import MAX_FUTURE_DAYS, Validated, validate_accounts, validate_transactions
 from ..txstore import IngestSummary, TransactionStore
 from .bank import BankPlan, SimulationParams, _with_overrides, plan_bank
@@ -92,7 +93,9 @@ def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
         {"params": asdict(params), "calendar": "PRC" if calendar is None else calendar.name,
          "n_patterns": len(plan.patterns)}, indent=2, default=str)))
     accounts = validate_accounts(plan.accounts, f"{source} (accounts)")
-    summary = store.append_new_days(_validated_days(plan, source), accounts, source, on_day_written)
+    # the simulated amounts are converted into CNY and USD with the package's rates (_validated_days)
+    summary = store.append_new_days(_validated_days(plan, source), accounts, source, on_day_written,
+                                    default_rates().describe())
     if summary.manifest["rows_rejected"]:
         raise DataError(f"{store.root}: {summary.manifest['rows_rejected']:,} simulated transactions were "
                         f"rejected (reasons in {summary.folder / 'rejects.csv'}); the simulator should make "
