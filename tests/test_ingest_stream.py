@@ -12,6 +12,7 @@ from flowgraph.cli import main
 from flowgraph.io import load_dataset
 from flowgraph.io.csvfile import iter_csv_batches, read_csv_table
 from flowgraph.io.stream import ingest_file
+from flowgraph.money import default_rates
 from flowgraph.simulate import simulate, write_simulation
 from flowgraph.txstore import TransactionStore
 
@@ -21,7 +22,7 @@ HEADER = "txn_id,timestamp,src_account,dst_account,amount,currency,channel"
 def _whole(store_dir, path, **options):
     store = TransactionStore.create(store_dir)
     dataset = load_dataset(path, **options)
-    return store, store.ingest(dataset, str(path))
+    return store, store.ingest(dataset, str(path), rates=(options.get("rates") or default_rates()).describe())
 
 
 def _streamed(store_dir, path, batch_rows, **options):
@@ -102,7 +103,7 @@ def test_a_hand_built_file_in_batches_is_ingested_as_the_whole_file(tmp_path, ba
     corrected = corrected.replace("t101,2026-03-03 09:41:00,账户9,收款2,201.25", "t101,2026-03-03 09:41:00,账户9,收款2,999")
     assert corrected != path.read_bytes().decode("gb18030")
     path.write_bytes(corrected.encode("gb18030"))
-    whole.ingest(load_dataset(path, encoding="gb18030"), str(path))
+    whole.ingest(load_dataset(path, encoding="gb18030"), str(path), rates=default_rates().describe())
     summary2, _ = ingest_file(streamed, path, encoding="gb18030", batch_rows=batch_rows)
     _assert_same_ingest(whole, streamed, "000002")
     m = summary2.manifest
