@@ -66,6 +66,14 @@ CASES = [
     ("scan {tmp}/future.csv --out {tmp}/o --config {tmp}/strict.toml", 2, ["2027", "holidays_file"]),
     ("scan {tmp}/missing.csv --out {tmp}/o", 3, ["missing.csv"]),
     ("scan {tmp}/gb_malformed.csv --out {tmp}/o", 3, ["not valid utf-8", "line 2", "--encoding gb18030"]),
+    # a format the parser refuses, said before anything is read (was a ValueError traceback)
+    (["--timestamp-format", "%Q"], 2, ["--timestamp-format", "bad directive", "strftime"]),
+    (["--timestamp-format", "%Y-%m-%d %"], 2, ["--timestamp-format", "stray %"]),
+    # mapping options that would silently read the wrong thing (the last one won, a typo passed through)
+    (["--map", "amount=amount", "--map", "amount=txn_id"], 2, ["--map", "amount is given twice"]),
+    (["--map", "src_account=amount", "--map", "dst_account=amount"], 2, ["--map", "src_account and dst_account"]),
+    (["--map", "chanel=kanal"], 2, ["--map", "did you mean channel=kanal"]),
+    (["--channel-map", "transfer=cash", "--channel-map", "TRANSFER=transfer"], 2, ["--channel-map", "two channels"]),
     ("report --store {tmp}/a_dir", 2, ["directory"]),
     ("dispose nope --store {tmp}/nostore.sqlite --as case --analyst a", 2, ["nostore.sqlite"]),
 ]

@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 usage or configuration error, 3 data error.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import json
 import math
@@ -32,6 +33,7 @@ from .money import RateTable, read_rates
 from .report import alert_list, effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
 from .scan_config import ScanConfig, load_config
+from .schema import CONTEXT_COLUMNS, TXN_COLUMNS
 from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
                        write_simulation)
 from .simulate.bank import CURRENCIES, WEEKS
@@ -39,26 +41,64 @@ from .store import Store
 from .txstore import TransactionStore, is_store
 
 
-def _parse_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    mapping = {}
+#: The transaction columns flowgraph reads (``--map`` names one of them, or renames a column
+#: that passes through).
+READ_COLUMNS = TXN_COLUMNS + CONTEXT_COLUMNS
+
+
+def _parse_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """--map CANONICAL=YOURS pairs (a click callback: a usage error before anything is read).
+    A column named twice, one of yours read as two, or a name one letter off a column
+    flowgraph reads (a typo would pass the column through unread) is refused; any other
+    name renames a column that passes through."""
+    mapping: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise click.BadParameter(f"{pair!r}: write CANONICAL=YOURS, e.g. txn_id=TransactionID",
-                                     param_hint="--map")
-        canon, src = pair.split("=", 1)
-        mapping[canon.strip()] = src.strip()
+            raise click.BadParameter(f"{pair!r}: write CANONICAL=YOURS, e.g. txn_id=TransactionID", ctx, param)
+        canon, src = (side.strip() for side in pair.split("=", 1))
+        if mapping.get(canon, src) != src:
+            raise click.BadParameter(f"{canon} is given twice ({canon}={mapping[canon]} and {pair}). Fix: keep one.",
+                                     ctx, param)
+        near = difflib.get_close_matches(canon, READ_COLUMNS, n=1, cutoff=0.8)
+        if canon not in READ_COLUMNS and near:
+            raise click.BadParameter(f"{pair!r}: flowgraph reads no column {canon!r} (it would pass through unread). "
+                                     f"Fix: did you mean {near[0]}={src}? The columns it reads: "
+                                     f"{', '.join(READ_COLUMNS)}.", ctx, param)
+        mapping[canon] = src
+    twice = sorted({src for src in mapping.values() if list(mapping.values()).count(src) > 1})
+    if twice:
+        raise click.BadParameter(f"your column {twice[0]!r} is read as "
+                                 f"{' and '.join(c for c, s in mapping.items() if s == twice[0])}. Fix: map it once.",
+                                 ctx, param)
     return mapping or None
+
+
+def _check_timestamp_format(ctx, param, fmt: str | None) -> str | None:
+    """--timestamp-format: a format the parser takes (a click callback: a usage error
+    before anything is read, not a traceback at the first row)."""
+    if fmt is not None:
+        try:
+            pd.to_datetime(pd.Series(["2026-01-02 03:04:05"]), format=fmt, errors="coerce")
+        except ValueError as exc:
+            raise click.BadParameter(f"{fmt!r} is not a format it can read ({exc}). Fix: use strftime codes, "
+                                     "e.g. '%d/%m/%Y %H:%M' or '%Y%m%d%H%M%S'.", ctx, param) from None
+    return fmt
 
 
 def _parse_channel_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
     """--channel-map YOURS=CHANNEL pairs: a bank's channel codes read as flowgraph's channels
     (a click callback: a wrong pair is a usage error before anything is read or created)."""
-    mapping = {}
+    mapping: dict[str, str] = {}
     for pair in pairs:
         code, _, channel = pair.rpartition("=")
         if not code.strip() or channel.strip().lower() not in CHANNELS:
             raise click.BadParameter(f"{pair!r}: write YOURS=CHANNEL with CHANNEL one of {', '.join(CHANNELS)}, "
                                      "e.g. --channel-map ATM=cash", ctx=ctx, param=param)
+        # codes compare ignoring case and surrounding spaces: one code read as two channels is a mistake
+        same = [c for c in mapping if c.casefold() == code.strip().casefold() and mapping[c] != channel.strip().lower()]
+        if same:
+            raise click.BadParameter(f"{pair!r} and {same[0]}={mapping[same[0]]} read one code (compared ignoring "
+                                     "case) as two channels. Fix: keep one.", ctx=ctx, param=param)
         mapping[code.strip()] = channel.strip().lower()
     return mapping or None
 
@@ -82,13 +122,13 @@ def _input_options(command):
                      help="Accounts table (account_id, customer_id, party_type), CSV or Parquet."),
         click.option("--rates", type=click.Path(path_type=Path),
                      help="Exchange-rate table (date, currency, cny_per_unit, usd_per_unit)."),
-        click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS",
+        click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS", callback=_parse_map,
                      help="Rename a column, e.g. --map txn_id=TransactionID (repeatable)."),
         click.option("--channel-map", "channel_map", multiple=True, metavar="YOURS=CHANNEL",
                      callback=_parse_channel_map,
                      help=f"Read your channel code as one of {', '.join(CHANNELS)}, e.g. --channel-map "
                           "ATM=cash (repeatable; codes compare ignoring case and surrounding spaces)."),
-        click.option("--timestamp-format", help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M' "
+        click.option("--timestamp-format", callback=_check_timestamp_format, help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M' "
                                                 "(also AMLSim's tran_timestamp) [default: ISO 8601]."),
         click.option("--delimiter", help="CSV delimiter: one character or comma, semicolon, tab, pipe "
                                          "[default: sniffed among those four]."),
@@ -127,7 +167,7 @@ def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, acc
     in its rule set's home currency, AMLSim steps count its calendar's business days; the
     validation reports go to stdout, an assumed currency also to stderr. ``rates`` (the
     --rates path) was read into ``rate_table`` already."""
-    dataset = load_dataset(input_path, columns=_parse_map(mapping), accounts=accounts, rates=rate_table,
+    dataset = load_dataset(input_path, columns=mapping, accounts=accounts, rates=rate_table,
                            timestamp_format=timestamp_format, channel_map=channel_map, amlsim_start=amlsim_start,
                            amlsim_step_unit=amlsim_step_unit, encoding=parse_encoding(encoding),
                            delimiter=parse_delimiter(delimiter), home_currency=config.rules.home_currency,
@@ -227,7 +267,7 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
     rates = _input_rates(config, input_options["rates"])
     if into is not None:
         store = TransactionStore.create(into)  # before reading INPUT: a wrong --into fails at once
-        mapping, encoding, delimiter = (_parse_map(input_options["mapping"]), parse_encoding(input_options["encoding"]),
+        mapping, encoding, delimiter = (input_options["mapping"], parse_encoding(input_options["encoding"]),
                                         parse_delimiter(input_options["delimiter"]))
         if streams(input_path, mapping, encoding, delimiter):
             summary, reports = ingest_file(
