@@ -133,3 +133,22 @@ def test_a_bad_simulation_is_said_with_the_option_that_sets_it(tmp_path, capsys,
     assert main(["simulate", "--out", str(tmp_path / "sim"), *args]) == 2
     err = capsys.readouterr().err
     assert named in err and "n_customers" not in err and "n_days" not in err, err
+
+
+def test_a_column_read_as_another_shows_none_of_its_values_outside_rejects(tmp_path, capsys):
+    """Swapped headers put account ids under 'timestamp'; a --map can read them as amounts.
+    The first problems were printed with their values: the raw ids on the console and in
+    validation.json. The values stay in the owner-only rejects.csv."""
+    account = "6222000000001780"
+    (tmp_path / "swapped.csv").write_text("txn_id,src_account,timestamp,dst_account,amount\n"
+                                          f"t1,2026-11-02 09:00,{account},6222000000002001,120.50\n")
+    for args in (["ingest", str(tmp_path / "swapped.csv"), "--out", str(tmp_path / "a")],
+                 ["ingest", str(tmp_path / "swapped.csv"), "--out", str(tmp_path / "b"),
+                  "--map", "timestamp=src_account", "--map", "src_account=timestamp",
+                  "--map", "amount=dst_account", "--map", "dst_account=amount"]):
+        main(args)
+        captured = capsys.readouterr()
+        out = args[args.index("--out") + 1]
+        assert "Traceback" not in captured.err and "(value in rejects.csv)" in captured.out
+        assert account not in captured.out + captured.err + (tmp_path / out / "validation.json").read_text()
+        assert account in (tmp_path / out / "rejects.csv").read_text()

@@ -389,7 +389,8 @@ def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source
                    raw_values: dict[str, pd.Series] | None = None,
                    by_code: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The rejects table (source_row, reason_codes, message, then the raw input columns)
-    and up to three example messages per reason.
+    and up to three example messages per reason (without the file's values: those are in
+    the owner-only rejects table).
 
     ``value_of`` maps a reason code to what its message shows: a Series (raw or cleaned)
     whose value is shown, read only at the rejected rows, so a 10 M-row column is never
@@ -421,7 +422,11 @@ def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source
     examples = []
     for code, mask in problems.masks.items():
         at = np.flatnonzero(mask)[:3]
-        for r, v in zip(at, values(code, at)):
+        # examples are shown beyond rejects.csv (the console, validation.json): they name no
+        # value of the file, since a column read as another (swapped headers, a wrong --map)
+        # would show account ids there
+        raw = isinstance(value_of.get(code), pd.Series)
+        for r, v in zip(at, np.full(len(at), "value in rejects.csv") if raw else values(code, at)):
             examples.append(_describe(source, int(source_row[r]), code, str(v)))
             if by_code is not None:
                 by_code.setdefault(code, []).append(examples[-1])
