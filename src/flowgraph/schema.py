@@ -90,6 +90,9 @@ EARLIEST_PLAUSIBLE_TIME = pd.Timestamp("1900-01-01")
 #: float64 holds every integer below this exactly, and no id at or above it for sure.
 FLOAT_EXACT_INTEGER_LIMIT = 2 ** 53
 
+_EXPONENT_FIX = ("the id is written in exponent form (6.222E+15), as a spreadsheet shows a long number: its "
+                 "last digits are lost, and different ids read alike. Export the column as text")
+
 #: Reason codes for rejected rows: the column at fault and how to fix it.
 REASONS: dict[str, tuple[str, str]] = {
     "MALFORMED_LINE": ("line", "make the line one record with the header's fields: check its delimiters "
@@ -111,10 +114,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "UNKNOWN_CHANNEL": ("channel", f"use one of {list(CHANNELS)}, or map your codes with --channel-map "
                                     "YOURS=CHANNEL (channel_map in Python)"),
     "NO_PARTIES": ("src_account/dst_account", "at least one side must name an account"),
+    "ID_IN_EXPONENT_FORM": ("txn_id/src_account/dst_account", _EXPONENT_FIX),
     # accounts table
     "MISSING_ACCOUNT_ID": ("account_id", "give every account row an account id"),
     "DUPLICATE_ACCOUNT_ID": ("account_id", "list each account once; the first row was kept"),
     "UNKNOWN_PARTY_TYPE": ("party_type", f"use one of {list(PARTY_TYPES)} (or leave empty for unknown)"),
+    "ACCOUNT_ID_IN_EXPONENT_FORM": ("account_id/customer_id", _EXPONENT_FIX),
 }
 
 #: Flags: the row is kept, and counted in the report.
@@ -555,13 +560,45 @@ def _with_malformed(source: str, rejects: pd.DataFrame, examples: list[str], cou
             {"MALFORMED_LINE": len(rows), **counts}, len(rows))
 
 
+#: An id a spreadsheet wrote in exponent form, "6.222E+15" (:func:`_exponent_form`).
+_EXPONENT_ID = r"^[0-9]+(\.[0-9]*)?[eE]\+[0-9]+$"
+#: A whole-number id a float column wrote with a decimal part of zeros, "6222000000001780.0".
+_DECIMAL_ZEROS_ID = r"^[0-9]+\.0+$"
+
+
+def _exponent_form(text: pa.ChunkedArray) -> np.ndarray:
+    """Rows of an id column (:func:`_id_text`) written in exponent form: a spreadsheet's
+    6.222E+15 stands for many ids (ID_IN_EXPONENT_FORM). The regular expression runs only
+    on a column where some id holds "e+"."""
+    if not pc.any(pc.match_substring(text, "e+", ignore_case=True)).as_py():
+        return np.zeros(len(text), dtype=bool)
+    return pc.fill_null(pc.match_substring_regex(text, _EXPONENT_ID), False).to_numpy(zero_copy_only=False)
+
+
+def _without_decimal_zeros(text: pa.ChunkedArray, column: str, notes: list[str]) -> pa.ChunkedArray:
+    """An id column's whole numbers written with a decimal part of zeros ("1780.0", as a
+    float column exports them) read as their digits, as floating-point ids are: the same
+    account in a file without them then is the same id. Said in a note."""
+    if not pc.any(pc.ends_with(text, ".0")).as_py():
+        return text
+    zeros = pc.fill_null(pc.match_substring_regex(text, _DECIMAL_ZEROS_ID), False)
+    n = pc.sum(zeros).as_py() or 0
+    if not n:
+        return text
+    notes.append(f"column '{column}': {n:,} ids are whole numbers written with a decimal part of zeros "
+                 "(1780.0, as a float column exports them): read as their digits (1780); export ids as text "
+                 "to be safe")
+    return pc.if_else(zeros, pc.replace_substring_regex(text, r"\.0+$", ""), text)
+
+
 def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray,
              notes: list[str]) -> pa.ChunkedArray:
-    """An id column as :func:`_text` reads it, floating-point ids included (module docstring)."""
+    """An id column as :func:`_text` reads it, floating-point ids included (module docstring),
+    and whole numbers written with a decimal part of zeros read as their digits."""
     is_float = (isinstance(series.dtype, np.dtype) and series.dtype.kind == "f") or \
         isinstance(series.dtype, pd.Float64Dtype | pd.Float32Dtype)
     if not is_float:
-        return _text(series)
+        return _without_decimal_zeros(_text(series), column, notes)
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     present = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
@@ -755,6 +792,7 @@ def validate_transactions(
     dst = _id_text(frame["dst_account"], "dst_account", source, source_row, notes)
     src_empty = _is_empty(src)
     problems.add("NO_PARTIES", src_empty & _is_empty(dst))
+    problems.add("ID_IN_EXPONENT_FORM", _exponent_form(txn_id) | _exponent_form(src) | _exponent_form(dst))
 
     # currency and channel: codes into a short list of distinct values, each cleaned once
     if "currency" in frame.columns:
@@ -807,7 +845,7 @@ def validate_transactions(
     currency = pd.Series(pd.Categorical.from_codes(currency_code, categories=currencies))
     raw_timestamp = (raw_values or {}).get("timestamp", frame["timestamp"])
     value_of = {
-        "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": first_seen,
+        "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": first_seen, "ID_IN_EXPONENT_FORM": None,
         "BAD_TIMESTAMP": raw_timestamp, "FUTURE_TIMESTAMP": raw_timestamp,
         **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
                                         "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE")},
@@ -922,8 +960,10 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
     no_id = _is_empty(account)
     problems.add("MISSING_ACCOUNT_ID", no_id)
     problems.add("DUPLICATE_ACCOUNT_ID", _repeated(account) & ~no_id)
+    problems.add("ACCOUNT_ID_IN_EXPONENT_FORM", _exponent_form(account))
     if "customer_id" in frame.columns:
         customer = _id_text(frame["customer_id"], "customer_id", source, source_row, notes)
+        problems.add("ACCOUNT_ID_IN_EXPONENT_FORM", _exponent_form(customer))
         customer = pc.if_else(pa.array(_is_empty(customer)), account, customer)
     else:
         customer = account
@@ -943,6 +983,7 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
         if n:
             notes.append("no 'party_type' column: party types unknown, person thresholds apply")
     value_of = {"MISSING_ACCOUNT_ID": None, "DUPLICATE_ACCOUNT_ID": _first_seen(account, source_row),
+                "ACCOUNT_ID_IN_EXPONENT_FORM": None,
                 "UNKNOWN_PARTY_TYPE": frame.get("party_type")}  # never raised without the column
     rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
     rejects, examples, reason_counts, n_malformed = _with_malformed(source, rejects, examples,
