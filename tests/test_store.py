@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flowgraph.errors import DataError
-from flowgraph.scan import _large_value_cross_check
+from flowgraph.scan import large_value_checks
 from flowgraph.store import HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, _needs_escaping, as_stored, json_list_texts
 from reference.strings import hash_string
 
@@ -89,8 +89,8 @@ def test_cross_check_takes_large_value_evidence_from_memory_and_from_other_runs(
                   _row("lv", ["t2"], detector="large_value", typology="large_value_daily")])
     store.commit_chunk("r", 0, "2026-11-03", "2026-11-09", hits, "c", "2026-11-09")
     held = as_stored(hits, "c", "r", "2026-11-09")
-    in_memory = _large_value_cross_check(store, "c", held, held, "r")
-    from_store = _large_value_cross_check(store, "c", store.hits("c", run_id="r"))
+    in_memory = large_value_checks(store, "c", held, "2026-11-02", held, "r")["u_above_1_without_large_value"]
+    from_store = large_value_checks(store, "c", store.hits("c", run_id="r"), "2026-11-02")["u_above_1_without_large_value"]
     assert in_memory == from_store == [{"hit_id": "f3", "typology": "fan_in", "utilisation": 1.3}]
 
 

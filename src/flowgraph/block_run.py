@@ -55,8 +55,8 @@ from .alerts import build_alerts
 from .deid import Pseudonymizer, load_key
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
-from .scan import (ScannedHits, ScanResult, Stopwatch, _isin, _large_value_cross_check, hit_counts, run_manifest,
-                   stored_retractions)
+from .scan import (ScannedHits, ScanResult, Stopwatch, _isin, hit_counts, large_value_checks, large_value_known_from,
+                   run_manifest, stored_retractions)
 from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore
@@ -66,7 +66,7 @@ from .txstore import TransactionStore
 HITS_PER_BUCKET = 200_000
 #: The columns of a hit the case transactions need (:mod:`flowgraph.desk.evidence`).
 CASE_COLUMNS = ["hit_id", "subject", "txn_ids", "window_start", "window_end", "typology"]
-#: The columns of a hit the large-value cross-check needs (:func:`flowgraph.scan._large_value_cross_check`).
+#: The columns of a hit the large-value cross-check needs (:func:`flowgraph.scan.large_value_checks`).
 CHECK_COLUMNS = ["hit_id", "detector", "typology", "utilisation", "txn_ids", "window_start", "window_end"]
 
 
@@ -240,8 +240,8 @@ class BlockRun:
             # hits above their ceiling are few: checked at once, reading the stored
             # large-value evidence of their days once
             with clock("checks"):
-                checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash,
-                                                                                    _concat(above, CHECK_COLUMNS))}
+                checks = large_value_checks(store, config_hash, _concat(above, CHECK_COLUMNS),
+                                            large_value_known_from(store, config_hash, self.run_id))
             if cases is not None:
                 cases.result()
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,

@@ -570,15 +570,38 @@ def _chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
     return [(d, min(d + size - 1, last)) for d in range(first, last + 1, size)]
 
 
-def _large_value_cross_check(store: Store, config_hash: str, hits: pd.DataFrame, written: pd.DataFrame | None = None,
-                             run_id: str | None = None, evidence_edges: pa.Array | None = None) -> list[dict]:
-    """Hits above their ceiling (u > 1) none of whose evidence transactions is in a
-    large-value hit (single or daily cumulative, of either party, from this run or an
-    earlier one): SPEC §4 says such a flow must have triggered a report. ``written``: the
-    hits run ``run_id`` stored, held in memory, so only other runs' are read from the store.
+def large_value_checks(store: Store, config_hash: str, hits: pd.DataFrame, known_from: str,
+                       written: pd.DataFrame | None = None, run_id: str | None = None,
+                       evidence_edges: pa.Array | None = None) -> dict:
+    """A run's ``checks``: hits above their ceiling (u > 1) none of whose evidence
+    transactions is in a large-value hit (single or daily cumulative, of either party, from
+    this run or an earlier one): SPEC §4 says such a flow must have triggered a report.
+    Large-value hits are known from business day ``known_from`` on
+    (:func:`large_value_known_from`): a hit whose window starts earlier (a T+1 or a range
+    into a new run store, its evidence reaching back before the first scanned day) cannot be
+    checked, and is counted, not reported (``u_above_1_not_checked``). ``written``: the hits
+    run ``run_id`` stored, held in memory, so only other runs' are read from the store.
     ``evidence_edges``: the evidence of ``hits`` as edge ids of one graph, when ``hits``
     are every hit there is (nothing else stored): compared as integers, not text."""
     over = ((hits["utilisation"] > 1) & (hits["detector"] != "large_value")).to_numpy(dtype=bool)
+    unchecked = over & (hits["window_start"] < pd.Timestamp(known_from)).to_numpy(dtype=bool)
+    return {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash, hits, over & ~unchecked,
+                                                                      written, run_id, evidence_edges),
+            "u_above_1_not_checked": {"n_hits": int(unchecked.sum()), "large_value_hits_known_from": known_from}}
+
+
+def large_value_known_from(store: Store, config_hash: str, run_id: str) -> str:
+    """The first business day (ISO) whose large-value hits run ``run_id`` or an earlier
+    complete run of the same configuration found (the earliest first scanned day)."""
+    return str(store.query("SELECT MIN(scan_first) AS day FROM runs WHERE config_hash = ? AND (run_id = ? OR "
+                           "status = 'complete')", [config_hash, run_id])["day"].iloc[0])
+
+
+def _large_value_cross_check(store: Store | None, config_hash: str, hits: pd.DataFrame, over: np.ndarray,
+                             written: pd.DataFrame | None, run_id: str | None,
+                             evidence_edges: pa.Array | None) -> list[dict]:
+    """The hits ``over`` (a mask of ``hits``) none of whose evidence transactions is in a
+    large-value hit (:func:`large_value_checks`)."""
     if not over.any():
         return []
     if evidence_edges is not None:
@@ -990,14 +1013,15 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
     (returned as None; the manifest, written last, still marks the run complete), as are
     the case transactions (``keep_cases(run_hits, alerts)``, which needs no stored hit
     here); the alerts are stored once every chunk is."""
+    known_from = large_value_known_from(store, config.config_hash, run_id)
     with ThreadPoolExecutor(max_workers=1) as pool:
         committed = pool.submit(commit)
         with clock("alerts"):
             run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
             edges = scanned.evidence_edges  # the run's hits are all there is: evidence compared as edge ids
             alerts = build_alerts(run_hits, config.model, config.config_hash)
-            checks = {"u_above_1_without_large_value": _large_value_cross_check(
-                None, config.config_hash, run_hits, run_hits, evidence_edges=edges)}
+            checks = large_value_checks(None, config.config_hash, run_hits, known_from, run_hits,
+                                        evidence_edges=edges)
         with clock("exports"):  # every alert holds hits of this run
             tables = export_tables(run_hits, alerts, reveal_ids, key_file)
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
@@ -1058,8 +1082,8 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
     alerts = build_alerts(unit_hits, config.model, config.config_hash, earlier=days[settled])
     store.replace_alerts(config.config_hash, set(first.index), alerts, run_id, replaced=sorted(rebuilt))
     run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
-    checks = {"u_above_1_without_large_value": _large_value_cross_check(store, config.config_hash, run_hits,
-                                                                        own, mine)}
+    checks = large_value_checks(store, config.config_hash, run_hits,
+                                large_value_known_from(store, config.config_hash, mine), own, mine)
     return run_hits, alerts, checks, found
 
 
