@@ -533,3 +533,17 @@ def test_a_read_that_must_go_back_goes_to_the_earliest_run_traced_and_no_further
     assert flowgraph.scan._parts_moved(parts, window.graph, 0).keys() == parts.keys()
     found = {name for name, part in parts.items() if any(len(frame) for frame in part.frames)}
     assert len(found) >= 3 and set(flowgraph.scan._parts_moved(parts, window.graph, 1)) == set(parts) - found
+
+
+def test_an_ingest_into_a_store_says_which_days_rest_on_estimated_holidays(amlsim_dir, tmp_path, capsys,
+                                                                           monkeypatch):
+    """AMLSim counts steps; an ingest places them on business days for good. From
+    2026-12-01 the steps run into 2027, whose holidays are estimated: ``ingest --out`` said
+    so, ``ingest --into`` said nothing."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "k" / "pseudonym.key"))
+    folder = str(amlsim_dir / "20K_cycle200")
+    assert main(["ingest", folder, "--into", str(tmp_path / "store"), "--amlsim-start", "2026-12-01"]) == 0
+    err = capsys.readouterr().err
+    assert "calendar: holidays for 2027" in err and "estimated" in err
+    assert main(["ingest", folder, "--into", str(tmp_path / "old"), "--amlsim-start", "2025-01-02"]) == 0
+    assert "calendar:" not in capsys.readouterr().err  # 2025 is known

@@ -276,17 +276,19 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
                 encoding=encoding, delimiter=delimiter,
                 home_currency=config.rules.home_currency, batch_rows=batch_rows)
             _print_reports(reports, config)
-            _ingest_into(store, reports, input_path, summary)
+            _ingest_into(store, reports, input_path, config, summary)
         else:
-            _ingest_into(store, _load_input(input_path, config, rates, **input_options), input_path, rates=rates)
+            _ingest_into(store, _load_input(input_path, config, rates, **input_options), input_path, config,
+                         rates=rates)
         return
     _ingest(_load_input(input_path, config, rates, **input_options), out, config, rates)
 
 
-def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, summary=None,
+def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, config: ScanConfig, summary=None,
                  rates: RateTable | None = None) -> None:
     """Ingest ``dataset``, its amounts converted with ``rates`` (or report the ingest
-    ``summary`` of it that streamed)."""
+    ``summary`` of it that streamed). Days whose holidays the calendar estimates are said
+    (an AMLSim folder's steps were placed on them for good, and scans will count on them)."""
     summary = summary or store.ingest(dataset, str(input_path), rates=rates.describe() if rates else None)
     check_some_accepted(dataset, summary.folder / "rejects.csv")
     m = summary.manifest
@@ -294,6 +296,10 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, su
                f"{m['rows_unchanged']:,} unchanged rows; {len(m['days_touched']):,} days written")
     if m["rescan_days"]:
         click.echo(f"days to re-scan (their stored data changed): {', '.join(m['rescan_days'])}")
+    note = config.calendar().coverage_note(min(m["days_touched"]), max(m["days_touched"])) \
+        if m["days_touched"] else None
+    if note:
+        click.echo(f"calendar: {note}", err=True)
 
 
 @cli.command()
