@@ -194,3 +194,7 @@ def test_cli_simulate_into_a_store_and_its_usage_errors(tmp_path, capsys):
     assert main([*args, "--start", "2099-01-01", "--into", str(tmp_path / "future")]) == 2
     assert "FUTURE_TIMESTAMP" in capsys.readouterr().err
     assert not (tmp_path / "future").exists()
+    # the same days written as a folder: its scan rejected every row (found by a hostile sweep)
+    assert main([*args, "--start", "2099-01-01", "--out", str(tmp_path / "future_folder")]) == 2
+    assert "FUTURE_TIMESTAMP" in capsys.readouterr().err
+    assert not (tmp_path / "future_folder" / "transactions.parquet").exists()

@@ -37,6 +37,7 @@ from .schema import CONTEXT_COLUMNS, TXN_COLUMNS
 from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
                        write_simulation)
 from .simulate.bank import CURRENCIES, WEEKS
+from .simulate.streamed import check_not_too_far_ahead
 from .store import Store
 from .txstore import TransactionStore, is_store
 
@@ -617,6 +618,8 @@ def _print_patterns(patterns: pd.DataFrame) -> None:
 
 def _simulate_to(out: Path, params: SimulationParams, calendar: BusinessCalendar | None = None) -> SimulatedBank:
     bank = simulate(params, calendar)
+    if len(bank.transactions):
+        check_not_too_far_ahead(params, bank.transactions["timestamp"].max())
     paths = write_simulation(bank, out)
     n = len(bank.transactions)
     click.echo(f"simulated {params.n_customers:,} customers over {params.n_days} business days "

@@ -77,11 +77,7 @@ def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
     """
     params = _with_overrides(params, overrides)
     plan = plan_bank(params, calendar)
-    latest = np.datetime64(pd.Timestamp.today().date()) + MAX_FUTURE_DAYS
-    if plan.calendar_days[-1] > latest:
-        raise ConfigError(f"--start {params.start} --days {params.n_days}: the simulated days run to "
-                          f"{plan.calendar_days[-1]}, more than {MAX_FUTURE_DAYS} days after today, and a store "
-                          "rejects such timestamps (FUTURE_TIMESTAMP). Fix: an earlier --start or fewer --days.")
+    check_not_too_far_ahead(params, plan.calendar_days[-1])
     store = TransactionStore.create(store_dir)
     source = simulation_source(params, calendar)
     store.check_append(source)  # before the ground truth is written over another store's
@@ -101,6 +97,17 @@ def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
                         f"rejected (reasons in {summary.folder / 'rejects.csv'}); the simulator should make "
                         "none. Fix: report this with the command that made it.")
     return summary, plan
+
+
+def check_not_too_far_ahead(params: SimulationParams, last_day) -> None:
+    """A ConfigError when the simulated days run past what validation accepts
+    (FUTURE_TIMESTAMP: more than MAX_FUTURE_DAYS after today): a store rejects such rows,
+    and a scan of a simulated folder would reject them all."""
+    last_day = np.datetime64(pd.Timestamp(last_day).date())
+    if last_day > np.datetime64(pd.Timestamp.today().date()) + MAX_FUTURE_DAYS:
+        raise ConfigError(f"--start {params.start} --days {params.n_days}: the simulated days run to {last_day}, "
+                          f"more than {MAX_FUTURE_DAYS} days after today, and a scan rejects such timestamps "
+                          "(FUTURE_TIMESTAMP). Fix: an earlier --start or fewer --days.")
 
 
 def _validated_days(plan: BankPlan, source: str) -> Iterator[Validated]:
