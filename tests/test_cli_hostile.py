@@ -152,3 +152,25 @@ def test_a_column_read_as_another_shows_none_of_its_values_outside_rejects(tmp_p
         assert "Traceback" not in captured.err and "(value in rejects.csv)" in captured.out
         assert account not in captured.out + captured.err + (tmp_path / out / "validation.json").read_text()
         assert account in (tmp_path / out / "rejects.csv").read_text()
+
+
+def test_empty_cells_header_only_and_other_formats_are_said_as_such(tmp_path, capsys):
+    """An empty currency or channel cell was an "unknown currency" whose fix was to add it to
+    the rate table; a header-only file's scan said to see rejected rows there were none of;
+    a JSON file was told to pass fmt='csv', a parameter the command line does not have."""
+    (tmp_path / "blank.csv").write_text("txn_id,timestamp,src_account,dst_account,amount,currency,channel\n"
+                                        "t1,2026-11-02 09:00,A,B,10,,transfer\nt2,2026-11-02 09:05,A,B,10,CNY,\n"
+                                        "t3,2026-11-02 09:10,A,B,10,XYZ,teleport\nt4,2026-11-02 09:15,A,B,10,CNY,cash\n")
+    assert main(["ingest", str(tmp_path / "blank.csv"), "--out", str(tmp_path / "o")]) == 0
+    rejects = pd.read_csv(tmp_path / "o" / "rejects.csv")
+    assert rejects["reason_codes"].tolist() == ["MISSING_CURRENCY", "MISSING_CHANNEL",
+                                                "UNKNOWN_CURRENCY;UNKNOWN_CHANNEL"]
+    assert "fill in the currency code" in rejects["message"][0] and "rate table" not in rejects["message"][0]
+    (tmp_path / "header.csv").write_text("txn_id,timestamp,src_account,dst_account,amount\n")
+    assert main(["scan", str(tmp_path / "header.csv"), "--out", str(tmp_path / "s")]) == 3
+    err = capsys.readouterr().err
+    assert "no transaction rows (a header only)" in err and "rejected rows" not in err
+    (tmp_path / "lines.jsonl").write_text('{"txn_id": "t1"}\n')
+    assert main(["scan", str(tmp_path / "lines.jsonl"), "--out", str(tmp_path / "j")]) == 3
+    err = capsys.readouterr().err
+    assert "CSV and Parquet" in err and "fmt=" not in err

@@ -68,7 +68,7 @@ def test_parquet_text_columns_read_as_a_csv_of_the_same_values(tmp_path):
     pd.testing.assert_frame_equal(from_csv.transactions.table, from_parquet.transactions.table)
     assert from_parquet.transactions.table.currency.tolist() == ["CNY", "USD", "CNY"]
     rejects = from_parquet.transactions.rejects
-    assert rejects.reason_codes.tolist() == ["UNKNOWN_CURRENCY", "UNKNOWN_CHANNEL",
+    assert rejects.reason_codes.tolist() == ["MISSING_CURRENCY", "MISSING_CHANNEL",
                                              "UNKNOWN_CURRENCY;UNKNOWN_CHANNEL", "DUPLICATE_TXN_ID"]
     assert rejects.input_channel.tolist() == ["cash", "", "wire", "transfer"]
     pd.testing.assert_frame_equal(from_csv.transactions.rejects.drop(columns="message"),

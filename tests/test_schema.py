@@ -54,7 +54,7 @@ def test_good_row_is_accepted_in_canonical_form():
     ((*GOOD[:4], "2e13", *GOOD[5:]), "AMOUNT_TOO_LARGE"),
     ((*GOOD[:4], "1e308", "USD", GOOD[6]), "AMOUNT_TOO_LARGE"),
     ((*GOOD[:5], "XYZ", GOOD[6]), "UNKNOWN_CURRENCY"),
-    ((*GOOD[:5], "", GOOD[6]), "UNKNOWN_CURRENCY"),
+    ((*GOOD[:5], "", GOOD[6]), "MISSING_CURRENCY"),
     ((*GOOD[:6], "carrier pigeon"), "UNKNOWN_CHANNEL"),
     ((GOOD[0], GOOD[1], "", "", *GOOD[4:]), "NO_PARTIES"),
 ])

@@ -797,7 +797,11 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
                                    calendar=config.calendar())
     table = dataset.transactions.table
     if len(table) == 0:
-        raise DataError(f"{dataset.transactions.report.source}: no accepted transaction, nothing to scan. "
+        report = dataset.transactions.report
+        if report.n_input == 0:
+            raise DataError(f"{report.source}: no transaction rows (a header only), nothing to scan. Fix: give a file "
+                            "with its transactions.")
+        raise DataError(f"{report.source}: no accepted transaction, nothing to scan. "
                         "Fix: see the rejected rows and their reasons (flowgraph ingest INPUT --out DIR).")
     if window is None:
         with clock("graph"):

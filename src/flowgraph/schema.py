@@ -109,8 +109,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "INFINITE_AMOUNT": ("amount", "the amount is infinite: fill in the real amount"),
     "NON_POSITIVE_AMOUNT": ("amount", "amounts must be > 0; record a reversal as a transfer in the other direction"),
     "AMOUNT_TOO_LARGE": ("amount", "the amount exceeds 10 trillion yuan once converted: check for a typing or unit error"),
+    "MISSING_CURRENCY": ("currency", "fill in the currency code (a file without the column is read in the rule "
+                                     "set's home currency)"),
     "UNKNOWN_CURRENCY": ("currency", "add this currency to the rate table (--rates FILE) or correct the code"),
     "NO_RATE_FOR_DATE": ("currency", "add a rate dated on or before the transaction to the rate table"),
+    "MISSING_CHANNEL": ("channel", f"fill in the channel, one of {list(CHANNELS)} (a file without the column is "
+                                   "read as domestic transfers)"),
     "UNKNOWN_CHANNEL": ("channel", f"use one of {list(CHANNELS)}, or map your codes with --channel-map "
                                     "YOURS=CHANNEL (channel_map in Python)"),
     "NO_PARTIES": ("src_account/dst_account", "at least one side must name an account"),
@@ -488,7 +492,8 @@ def txn_id_text(frame: pd.DataFrame, source: str = "<table>", source_row: np.nda
 #: report's ``reason_counts`` and ``examples`` (MALFORMED_LINE, from the reader, first).
 TXN_CHECK_ORDER = ("MALFORMED_LINE", "MISSING_TXN_ID", "DUPLICATE_TXN_ID", "BAD_TIMESTAMP", "FUTURE_TIMESTAMP",
                    "MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT", "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT",
-                   "NO_PARTIES", "UNKNOWN_CHANNEL", "UNKNOWN_CURRENCY", "NO_RATE_FOR_DATE", "AMOUNT_TOO_LARGE")
+                   "NO_PARTIES", "ID_IN_EXPONENT_FORM", "MISSING_CHANNEL", "UNKNOWN_CHANNEL", "MISSING_CURRENCY",
+                   "UNKNOWN_CURRENCY", "NO_RATE_FOR_DATE", "AMOUNT_TOO_LARGE")
 _ALIAS_NOTE = re.compile(r"currency '(.*)' read as (\S+) \(([\d,]+) rows\)")
 
 
@@ -821,7 +826,9 @@ def validate_transactions(
         names = [mapping.get(c, c) for c in lowered] if mapping else list(lowered)
         code_of_raw = np.array([CHANNELS.index(c) if c in CHANNELS else -1 for c in names], dtype=np.int8)
         channel_code = code_of_raw[raw_code]
-        problems.add("UNKNOWN_CHANNEL", channel_code < 0)
+        no_channel = np.asarray(lowered == "", dtype=bool)[raw_code]
+        problems.add("MISSING_CHANNEL", no_channel)
+        problems.add("UNKNOWN_CHANNEL", (channel_code < 0) & ~no_channel)
     else:
         channel_code = np.full(n, CHANNELS.index("transfer"), dtype=np.int8)
         if n:
@@ -832,7 +839,9 @@ def validate_transactions(
     day[~valid_time] = np.datetime64("2000-01-01")
     # a NaN or infinite amount converts to NaN or inf, and its row is rejected for it
     amount_cny, amount_usd, rate_status = rates.convert_codes(day, currency_code, currencies, amount)
-    problems.add("UNKNOWN_CURRENCY", rate_status == RATE_UNKNOWN_CURRENCY)
+    no_currency = np.asarray(currencies == "", dtype=bool)[currency_code]  # an empty cell of the column
+    problems.add("MISSING_CURRENCY", no_currency)
+    problems.add("UNKNOWN_CURRENCY", (rate_status == RATE_UNKNOWN_CURRENCY) & ~no_currency)
     problems.add("NO_RATE_FOR_DATE", (rate_status == RATE_NO_RATE_FOR_DATE) & valid_time)
     with np.errstate(invalid="ignore"):
         problems.add("AMOUNT_TOO_LARGE", ~(amount_cny <= MAX_AMOUNT_CNY) & (rate_status == RATE_OK) & np.isfinite(amount))
@@ -849,6 +858,7 @@ def validate_transactions(
         "BAD_TIMESTAMP": raw_timestamp, "FUTURE_TIMESTAMP": raw_timestamp,
         **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
                                         "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE")},
+        "MISSING_CURRENCY": None, "MISSING_CHANNEL": None,
         "UNKNOWN_CURRENCY": currency, "NO_RATE_FOR_DATE": currency,
         "UNKNOWN_CHANNEL": frame.get("channel"),  # never raised without the column
     }

@@ -160,8 +160,8 @@ def checked_format(path: Path, fmt: str | None = None) -> str:
         return "parquet"
     if fmt in ("csv", "txt", "tsv"):
         return "csv"
-    raise DataError(f"{path}: unknown table format {fmt!r}. Fix: use a .csv (.csv.gz, .csv.zst) or "
-                    ".parquet file, or pass fmt='csv' / fmt='parquet'.")
+    raise DataError(f"{path}: unknown table format {fmt!r}: flowgraph reads CSV and Parquet. Fix: convert it to "
+                    "a .csv (.csv.gz, .csv.zst) or .parquet file (a CSV under another name: rename it .csv).")
 
 
 def _rename(frame: pd.DataFrame, columns: dict[str, str] | None, path: Path) -> pd.DataFrame:
