@@ -7,12 +7,16 @@ import re
 import shutil
 import stat
 
+import pandas as pd
 import pytest
 
-from desk_banks import copy_store, scan_bank
+from desk_banks import bank_tables, copy_store, scan_bank
 from flowgraph.cli import main
 from flowgraph.desk.reports import large_value_reports, str_draft, validate_str_draft, write_report_drafts
 from flowgraph.errors import ConfigError
+from flowgraph.io import load_dataset
+from flowgraph.scan import run_scan
+from flowgraph.scan_config import ScanConfig
 from flowgraph.store import Store
 
 #: Every account id of the tiny bank starts with R, every customer id with CUR.
@@ -170,3 +174,125 @@ def test_out_is_a_file(store_path, tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
     with pytest.raises(ConfigError):
         write_report_drafts(Store(store_path, create=False), tmp_path / "taken")
+
+
+def year_end_rows() -> list[tuple]:
+    """Large-value transactions at the end of 2026, the last year with official PRC holidays
+    (no holiday in December 2026; 2027-01-01, a Friday, is New Year's Day only by estimate):
+    a 60,000 cash deposit on Tuesday 1 December (deadline 12-08), a 520,000 personal
+    transfer on Thursday 24 December (deadline 12-31: the count ends on the year's last day)
+    and a 60,000 cash deposit on Friday 25 December (deadline 2027-01-04 over the estimated
+    holiday, or none when 2027 is refused); and the ring of :func:`tiny_bank_rows` on 14-17
+    December, for an alert."""
+    rows = [("lv1", "2026-12-01 10:00:00", "", "RL0001", 60_000, "CNY", "cash"),
+            ("lv2", "2026-12-24 10:00:00", "RL0001", "RM0002", 520_000, "CNY", "transfer"),
+            ("lv3", "2026-12-25 10:00:00", "", "RN0003", 60_000, "CNY", "cash")]
+    ring = ["RA0001", "RB0002", "RC0003", "RD0004"]
+    for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1])):
+        rows.append((f"cy{k}", f"2026-12-{14 + k} 10:00:00", u, v, 450_000 - 9_000 * k, "CNY", "transfer"))
+    return rows
+
+
+def scan_year_end(folder, beyond_coverage: str):
+    """The year-end bank scanned with calendar.beyond_coverage = ``beyond_coverage``."""
+    tx, accounts = bank_tables(year_end_rows())
+    tx.to_csv(folder / "tx.csv", index=False)
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    run_scan(load_dataset(folder / "tx.csv", accounts=folder / "accounts.csv"), folder / "out",
+             ScanConfig(beyond_coverage=beyond_coverage), progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def year_end_refused(tmp_path_factory):
+    return scan_year_end(tmp_path_factory.mktemp("year_end_error"), "error")
+
+
+@pytest.fixture(scope="module")
+def year_end_estimated(tmp_path_factory):
+    return scan_year_end(tmp_path_factory.mktemp("year_end_estimate"), "estimate")
+
+
+def decide_case(store: Store, subject: str, day: str) -> str:
+    """Decide the alert of ``subject`` a case, as if on ``day``."""
+    alert = alert_of(store, subject)
+    store.dispose(alert, "case", "ann")
+    store.conn.execute("UPDATE dispositions SET decided_at = ? WHERE alert_id = ?", (f"{day}T10:00:00+00:00", alert))
+    store.conn.commit()
+    return alert
+
+
+def test_beyond_coverage_error_drafts_every_deadline_it_can_count(year_end_refused, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    store_path = copy_store(year_end_refused, tmp_path)
+    store = Store(store_path, create=False)
+    by_txn = large_value_reports(store, today="2026-12-05").set_index("txn_ids")
+    # Tuesday 1st: 2, 3, 4, 7, 8 December; from Saturday 5th the 7th and the 8th are left
+    assert by_txn.loc["lv1", ["deadline", "status", "business_days_left", "deadline_calendar"]].tolist() == [
+        "2026-12-08", "due", 2, "official"]
+    # Thursday 24th: 25, 28, 29, 30, 31 December, all in 2026; 19 weekdays after the 5th
+    assert by_txn.loc["lv2", ["deadline", "business_days_left", "deadline_calendar"]].tolist() == [
+        "2026-12-31", 19, "official"]
+    # Friday 25th: the count reaches 2027, which the configuration refuses
+    lv3 = by_txn.loc["lv3"]
+    assert lv3["deadline"] == "" and lv3["status"] == "unknown" and pd.isna(lv3["business_days_left"])
+    assert lv3["deadline_calendar"] == "not counted" and "2026-12-25" in lv3["deadline_note"]
+    assert "calendar.beyond_coverage is 'error'" in lv3["deadline_note"] and "2027" in lv3["deadline_note"]
+    # the sweep's command: reports of days whose deadlines stay in 2026 are drafted, exit 0
+    out = tmp_path / "december"
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--from", "2026-12-01",
+                 "--to", "2026-12-24", "--today", "2026-12-05"]) == 0
+    assert "calendar" not in capsys.readouterr().err
+    assert pd.read_csv(out / "large-value-reports.csv")["deadline"].tolist() == ["2026-12-08", "2026-12-31"]
+    # every report and STR draft is written; the ones not counted are named, exit 2
+    case = decide_case(store, "RB0002", "2026-12-28")
+    out = tmp_path / "all"
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--today", "2026-12-05"]) == 2
+    err = capsys.readouterr().err
+    assert f"large-value report {lv3['hit_id']} (2026-12-25)" in err and f"STR draft {case} (case decided 2026-12-28)" in err
+    assert "of 2 report(s)" in err and "calendar.beyond_coverage" in err and "Fix:" in err
+    assert "--today" not in err and "Traceback" not in err
+    assert len(pd.read_csv(out / "large-value-reports.csv")) == 3
+    draft = json.loads((out / f"str-{case}.json").read_text())
+    validate_str_draft(draft)
+    assert draft["deadline"]["date"] is None and draft["deadline"]["calendar"] == "not counted"
+    assert any("not counted" in n and "calendar.holidays_file" in n for n in draft["notes"])
+    # a --today in the refused year is what is blamed when it is what reaches past the coverage
+    assert main(["report-draft", "--store", str(store_path), "--out", str(tmp_path / "late"), "--from", "2026-12-01",
+                 "--to", "2026-12-01", "--today", "2027-01-06", "--alert", case]) == 2
+    err = capsys.readouterr().err
+    assert "business days from --today 2027-01-06 to the deadline 2026-12-08" in err
+    late = pd.read_csv(tmp_path / "late" / "large-value-reports.csv").iloc[0]
+    assert late["deadline"] == "2026-12-08" and late["status"] == "overdue" and pd.isna(late["business_days_left"])
+
+
+def test_deadlines_over_estimated_holidays_are_marked(year_end_estimated, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    store_path = copy_store(year_end_estimated, tmp_path)
+    store = Store(store_path, create=False)
+    by_txn = large_value_reports(store, today="2026-12-28").set_index("txn_ids")
+    columns = ["deadline", "deadline_calendar", "business_days_left", "days_left_calendar"]
+    assert by_txn.loc["lv1", columns].tolist() == ["2026-12-08", "official", -14, "official"]
+    assert by_txn.loc["lv2", columns].tolist() == ["2026-12-31", "official", 3, "official"]
+    # Friday 25th: 28, 29, 30, 31 December, then (over the estimated 1 January) Monday 4th
+    assert by_txn.loc["lv3", columns].tolist() == ["2027-01-04", "estimated", 4, "estimated"]
+    assert "holidays for 2027 are estimated" in by_txn.loc["lv3", "deadline_note"]
+    assert by_txn.loc["lv2", "deadline_note"] == ""
+    # judged in 2027, an official deadline's business days late are counted over estimated days
+    later = large_value_reports(store, today="2027-01-06").set_index("txn_ids")
+    assert later.loc["lv2", columns].tolist() == ["2026-12-31", "official", -3, "estimated"]
+    case = decide_case(store, "RB0002", "2026-12-25")
+    out = tmp_path / "drafts"
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--today", "2026-12-28"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "pseudonym key" not in line]
+    assert len(err) == 1 and err[0].startswith("calendar: 1 large-value report deadline(s), 1 large-value "
+                                               "business_days_left, 1 STR draft deadline(s) counted over estimated")
+    assert "2027" in err[0] and "calendar.holidays_file" in err[0]
+    written = pd.read_csv(out / "large-value-reports.csv").set_index("txn_ids")
+    assert written.loc["lv3", "deadline_calendar"] == "estimated" and written.loc["lv2", "deadline_calendar"] == "official"
+    assert "1 report(s) with deadline_calendar 'estimated'" in (out / "large-value-reports.md").read_text()
+    draft = json.loads((out / f"str-{case}.json").read_text())
+    validate_str_draft(draft)
+    assert draft["deadline"]["date"] == "2027-01-04" and draft["deadline"]["calendar"] == "estimated"
+    assert any("estimated" in n and "2027" in n for n in draft["notes"])
+    assert "2027-01-04, estimated" in (out / f"str-{case}.md").read_text()

@@ -563,6 +563,10 @@ def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key
     for skipped in result["skipped"]:
         click.echo(f"  skipped {skipped['alert_id']}: {skipped['reason']}")
     click.echo(f"wrote {len(result['paths'])} files to {out}{' (REAL ids)' if reveal_ids else ''}")
+    if result["estimated"]:
+        click.echo(result["estimated"], err=True)
+    if result["not_counted"]:  # the configuration refuses what a count needs: exit 2, after writing the rest
+        raise ConfigError(result["not_counted"])
 
 
 @cli.command()

@@ -13,7 +13,11 @@ a scan of a transaction store leaves them in its days, read from there
 transaction store is gone), the hit's business day stands in and ``deadline_basis`` says
 so. Status: ``due`` or ``overdue`` against ``today``; ``business_days_left`` counts the
 business days after ``today`` up to the deadline (0: due today; negative: business days
-late).
+late). ``deadline_calendar`` and ``days_left_calendar`` say what these two counts rest on:
+``official`` holidays, ``estimated`` ones (a year without an official schedule,
+``calendar.beyond_coverage = "estimate"``), or ``not counted`` (the count reaches a year
+the calendar refuses under ``"error"``: it stays empty, and status is ``unknown`` when the
+deadline does); ``deadline_note`` says which years and the fix.
 
 Also the helpers both kinds of draft use: the run's configuration, business days after a
 date, and the ids shown (real, logged, or pseudonyms).
@@ -27,6 +31,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from ..calendar import MAX_NON_BUSINESS_RUN_DAYS, CalendarCoverageError
 from ..config import REPORT_DEADLINE_BUSINESS_DAYS
 from ..deid import Pseudonymizer, load_key
 from ..errors import ConfigError
@@ -39,7 +44,9 @@ from .queue import latest_config_hash
 LARGE_VALUE_COLUMNS = ("hit_id", "rule", "kind", "business_day", "transaction_date", "deadline", "status",
                        "business_days_left", "customer", "account", "direction", "counterparties", "txn_ids",
                        "n_transactions", "amount_home", "home_currency", "amount", "currency", "channel",
-                       "deadline_basis")
+                       "deadline_basis", "deadline_calendar", "days_left_calendar", "deadline_note")
+#: Values of ``deadline_calendar`` and ``days_left_calendar``: what a count rests on.
+OFFICIAL, ESTIMATED, NOT_COUNTED = "official", "estimated", "not counted"
 
 
 def parse_day(value: str | None, option: str) -> np.datetime64 | None:
@@ -66,9 +73,71 @@ def run_config(store, config_hash: str) -> dict:
 
 
 def business_day_after(calendar, day: np.datetime64, n_days: int) -> np.datetime64:
-    """The ``n_days``-th business day strictly after the calendar date ``day``."""
-    days = calendar.business_days(day + 1, day + 7 * n_days + 60)  # weeks of holidays fit in 60 days
-    return days[n_days - 1]
+    """The ``n_days``-th business day strictly after the calendar date ``day``.
+
+    Looks a week at a time and never across a year end before it has to, so it asks the
+    calendar only about the days it counts over (a deadline that falls in December needs
+    no holidays of the next year).
+
+    Raises
+    ------
+    CalendarCoverageError
+        The count reaches a year the calendar cannot or will not tell business days for.
+    """
+    found: list[np.datetime64] = []
+    probe = day + 1
+    while len(found) < n_days:
+        if probe > day + MAX_NON_BUSINESS_RUN_DAYS * n_days:
+            raise CalendarCoverageError(f"calendar {calendar.name!r} has fewer than {n_days} business days in the "
+                                        f"{MAX_NON_BUSINESS_RUN_DAYS * n_days} days after {day}. Fix: check "
+                                        "calendar.extra_holidays and calendar.holidays_file.")
+        year_end = (probe.astype("datetime64[Y]") + 1).astype("datetime64[D]") - 1
+        chunk_end = min(probe + 6, year_end)
+        found.extend(calendar.business_days(probe, chunk_end))
+        probe = chunk_end + 1
+    return found[n_days - 1]
+
+
+def count_deadline(calendar, day: np.datetime64, today: np.datetime64 | None = None,
+                   today_label: str = "--today") -> dict:
+    """The deadline :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS` business days
+    after the calendar date ``day``, the business days after ``today`` up to it, and what
+    each count rests on; a count the calendar refuses is left out, and said why, instead of
+    failing.
+
+    Returns
+    -------
+    dict
+        ``deadline`` (datetime64[D], or None: not counted), ``business_days_left`` (int, or
+        None when not counted or ``today`` is None), ``deadline_calendar`` and
+        ``days_left_calendar`` (:data:`OFFICIAL`, :data:`ESTIMATED` or :data:`NOT_COUNTED`;
+        the latter None without ``today``) and ``deadline_note`` (which years are estimated
+        or refused, and the fix; "" when both counts are official).
+    """
+    n_days = REPORT_DEADLINE_BUSINESS_DAYS
+    out = {"deadline": None, "business_days_left": None, "deadline_calendar": NOT_COUNTED,
+           "days_left_calendar": None if today is None else NOT_COUNTED, "deadline_note": ""}
+    try:
+        out["deadline"] = deadline = business_day_after(calendar, day, n_days)
+    except CalendarCoverageError as exc:
+        out["deadline_note"] = f"the deadline, {n_days} business days after {day}, cannot be counted: {exc}"
+        return out
+    out["deadline_calendar"] = ESTIMATED if len(calendar.estimated_days(day + 1, deadline)) else OFFICIAL
+    first, last = day + 1, deadline  # the days the counts go over
+    if today is not None:
+        try:
+            out["business_days_left"] = _days_left(calendar, today, deadline)
+        except CalendarCoverageError as exc:
+            out["deadline_note"] = (f"the business days from {today_label} {today} to the deadline {deadline} "
+                                    f"cannot be counted: {exc}")
+            return out
+        # business days after today up to the deadline, or after the deadline up to today
+        since, until = min(today, deadline) + 1, max(today, deadline)
+        out["days_left_calendar"] = ESTIMATED if len(calendar.estimated_days(since, until)) else OFFICIAL
+        first, last = min(first, since), max(last, until)
+    if ESTIMATED in (out["deadline_calendar"], out["days_left_calendar"]):
+        out["deadline_note"] = calendar.coverage_note(first, last)
+    return out
 
 
 def _days_left(calendar, today: np.datetime64, deadline: np.datetime64) -> int:
@@ -134,6 +203,8 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
         kept = pd.concat([kept, in_place], ignore_index=True) if len(kept) else in_place
     kept = kept.set_index("txn_id")
     name = id_namer(store, reveal_ids, key_file, {"large_value_reports": len(hits)})
+    today_label = "--today" if today is not None else "today"
+    counted: dict[np.datetime64, dict] = {}
     rows = []
     for hit in hits.itertuples():
         measures = json.loads(hit.measures)
@@ -146,12 +217,9 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
         else:
             date = business_day
             basis = "business day of the hit (its transactions are not kept in this store: re-scan to keep them)"
-        try:
-            deadline = business_day_after(calendar, date, REPORT_DEADLINE_BUSINESS_DAYS)
-            left = _days_left(calendar, today_day, deadline)
-        except ConfigError as exc:
-            raise ConfigError(f"--today {today_day}: the scan's calendar cannot count business days to it from "
-                              f"{date} ({exc}). Fix: give a --today the calendar covers.") from None
+        if date not in counted:  # many reports share a date
+            counted[date] = count_deadline(calendar, date, today_day, today_label)
+        deadline, left = counted[date]["deadline"], counted[date]["business_days_left"]
         if measures.get("direction"):
             direction = measures["direction"]
         elif complete:
@@ -166,7 +234,9 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
             "hit_id": hit.hit_id, "rule": measures.get("rule", ""),
             "kind": "single" if hit.typology == "large_value_single" else "daily cumulative",
             "business_day": str(business_day), "transaction_date": str(date) if complete else "",
-            "deadline": str(deadline), "status": "overdue" if left < 0 else "due", "business_days_left": left,
+            "deadline": "" if deadline is None else str(deadline),
+            "status": "unknown" if deadline is None else "overdue" if today_day > deadline else "due",
+            "business_days_left": left,
             "customer": name(hit.customer, "customer") if hit.customer else "", "account": name(hit.subject),
             "direction": direction,
             "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if complete and mine[
@@ -179,8 +249,9 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
                                                                  if foreign else home),
             "channel": ", ".join(sorted(set(mine["channel"]))) if complete else "",
             "deadline_basis": basis,
+            **{k: counted[date][k] for k in ("deadline_calendar", "days_left_calendar", "deadline_note")},
         })
-    frame = pd.DataFrame(rows, columns=list(LARGE_VALUE_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(LARGE_VALUE_COLUMNS)).astype({"business_days_left": "Int64"})
     return frame.sort_values(["deadline", "business_day", "hit_id"], kind="stable").reset_index(drop=True)
 
 
@@ -190,6 +261,13 @@ def render_large_value_markdown(reports: pd.DataFrame, today: str) -> str:
     head = (f"# Large-value reports (003 二㈢)\n\nAs of {today}: {len(reports)} report(s), {overdue} overdue. "
             f"Each is due {REPORT_DEADLINE_BUSINESS_DAYS} business days after its transaction date, on the "
             "scan's calendar.\n\n")
-    columns = ["deadline", "status", "business_days_left", "rule", "kind", "transaction_date", "customer", "account",
-               "direction", "amount", "currency", "amount_home", "channel", "counterparties", "txn_ids"]
-    return head + md_table(reports.to_dict("records"), columns)
+    for kind in (NOT_COUNTED, ESTIMATED):
+        for column in ("deadline_calendar", "days_left_calendar"):
+            notes = reports.loc[reports[column] == kind, "deadline_note"]
+            if len(notes):
+                head += f"> {len(notes)} report(s) with {column} '{kind}': {notes.iloc[0]}\n\n"
+    columns = ["deadline", "deadline_calendar", "status", "business_days_left", "days_left_calendar", "rule", "kind",
+               "transaction_date", "customer", "account", "direction", "amount", "currency", "amount_home", "channel",
+               "counterparties", "txn_ids"]
+    blank_missing = reports.astype(object).where(reports.notna(), None)  # a count not made: an empty cell
+    return head + md_table(blank_missing.to_dict("records"), columns)

@@ -15,7 +15,10 @@ the rules require (003: 大额交易和可疑交易识别与报告), for an anal
   transaction store reads them from its days (:mod:`flowgraph.desk.evidence`); where
   neither has them, the hit's business day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue`` against
   ``today``; ``business_days_left`` counts the business days after ``today`` up to the
-  deadline (0: due today; negative: business days late).
+  deadline (0: due today; negative: business days late). ``deadline_calendar`` and
+  ``days_left_calendar`` mark counts that rest on estimated holidays, or that the calendar
+  refused (``calendar.beyond_coverage = "error"``: those stay empty, the other reports are
+  written).
 - **Suspicious-transaction report (STR) drafts** (003 二㈥): for each alert whose latest
   decision is ``case`` (or each alert asked for), a JSON draft valid against
   ``schemas/str-draft.schema.json`` plus a Markdown rendering, carrying the elements
@@ -45,7 +48,9 @@ import pandas as pd
 from .._files import write_atomically
 from ..errors import ConfigError
 from .large_value import (
+    ESTIMATED,
     LARGE_VALUE_COLUMNS,
+    NOT_COUNTED,
     large_value_reports,
     parse_day,
     render_large_value_markdown,
@@ -74,13 +79,15 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
     -------
     dict
         ``large_value`` (DataFrame), ``drafts`` (list of paths), ``skipped`` (list of
-        dicts), ``paths`` (every file written).
+        dicts), ``paths`` (every file written), ``estimated`` (one line saying which
+        deadlines rest on estimated holidays, or None) and ``not_counted`` (the message
+        naming the deadlines the calendar refused to count, why and the fix, or None).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: is a file. Fix: name a folder for the report drafts.")
     today_day = parse_day(today, "--today") or np.datetime64(dt.date.today(), "D")
-    reports = large_value_reports(store, first, last, str(today_day), reveal_ids, key_file)
+    reports = large_value_reports(store, first, last, today, reveal_ids, key_file)
     chosen, skipped = draft_alert_ids(store, alert_ids)
     drafts = [str_draft(store, a, reveal_ids, key_file) for a in chosen]
     for draft in drafts:
@@ -99,4 +106,39 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
     if skipped:
         write(out / "skipped.csv", pd.DataFrame(skipped).to_csv(index=False))
     return {"large_value": reports, "drafts": [out / f"str-{d['alert_id']}.json" for d in drafts],
-            "skipped": skipped, "paths": paths}
+            "skipped": skipped, "paths": paths, "estimated": _estimated_line(reports, drafts),
+            "not_counted": _not_counted_message(reports, drafts, out)}
+
+
+def _estimated_line(reports: pd.DataFrame, drafts: list[dict]) -> str | None:
+    """One line for stderr when deadlines (or business days left) rest on estimated holidays,
+    as the scan says of its days."""
+    counts, notes = [], []
+    for column, what in (("deadline_calendar", "large-value report deadline(s)"),
+                         ("days_left_calendar", "large-value business_days_left")):
+        estimated = reports.loc[reports[column] == ESTIMATED, "deadline_note"]
+        counts += [f"{len(estimated):,} {what}"] if len(estimated) else []
+        notes += estimated.tolist()
+    estimated = [d["deadline"]["note"] for d in drafts if d["deadline"]["calendar"] == ESTIMATED]
+    counts += [f"{len(estimated):,} STR draft deadline(s)"] if estimated else []
+    if not counts:
+        return None
+    return (f"calendar: {', '.join(counts)} counted over estimated days (marked 'estimated' in deadline_calendar, "
+            f"days_left_calendar): {'; '.join(dict.fromkeys(notes + estimated))}")
+
+
+def _not_counted_message(reports: pd.DataFrame, drafts: list[dict], out: Path) -> str | None:
+    """The error naming the reports whose deadline (or business days left) the calendar
+    refused to count, with why and the fix; None when every count was made."""
+    lv = reports[(reports["deadline_calendar"] == NOT_COUNTED) | (reports["days_left_calendar"] == NOT_COUNTED)]
+    strs = [d for d in drafts if d["deadline"]["calendar"] == NOT_COUNTED]
+    which = ([f"large-value report {r.hit_id} ({r.transaction_date or r.business_day})" for r in lv.itertuples()]
+             + [f"STR draft {d['alert_id']} (case decided {d['disposition']['decided_at'][:10]})" for d in strs])
+    if not which:
+        return None
+    why = lv["deadline_note"].iloc[0] if len(lv) else strs[0]["deadline"]["note"]
+    return (f"the scan's calendar could not count the deadline, or the business days left to it, of {len(which):,} "
+            f"report(s): {', '.join(which[:3])}"
+            + (f" and {len(which) - 3:,} more" if len(which) > 3 else "")
+            + f". Every report is drafted in {out}, these marked 'not counted' (deadline_calendar, "
+            f"days_left_calendar). Why: {why}")

@@ -9,7 +9,9 @@ transactions, totals, counterparties, channels, window), 22 analysis of suspicio
 generated text, marked editable); 23 the suspected offence type is left to the analyst,
 and every other element it cannot fill (institution code, identity documents, …) is
 listed as a blank. The deadline is counted from the date of the case decision (003 二㈦:
-the same procedure as the large-value report). The seed document numbers the report
+the same procedure as the large-value report); ``deadline.calendar`` and a note say when
+it rests on estimated holidays or could not be counted (as ``deadline_calendar`` of a
+large-value report). The seed document numbers the report
 elements, not the articles of PBOC Order 2016 No.3, so elements are cited by their number
 in 003 二㈥.
 """
@@ -34,7 +36,7 @@ from .casefile import (
     find_alert,
 )
 from .evidence import case_accounts, has_case_transactions, run_calendar, run_rule_set
-from .large_value import business_day_after, id_namer, run_config
+from .large_value import count_deadline, id_namer, run_config
 from .markdown import md_table
 
 SCHEMA_ID = "flowgraph/str-draft/1"
@@ -193,10 +195,16 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     if not reveal_ids:
         notes.append("Customer and account ids are keyed pseudonyms (ACC-…, CUS-…): write the filing copy with "
                      "--reveal-ids (logged), or replace them by the real ids.")
-    deadline = None
+    deadline = {"date": None, "basis": "no case decision: no deadline runs yet", "calendar": None, "note": None}
     if disposition is not None and disposition["disposition"] == "case":
         decided = np.datetime64(disposition["decided_at"][:10], "D")
-        deadline = str(business_day_after(calendar, decided, REPORT_DEADLINE_BUSINESS_DAYS))
+        counted = count_deadline(calendar, decided)
+        deadline = {"date": None if counted["deadline"] is None else str(counted["deadline"]),
+                    "basis": f"{REPORT_DEADLINE_BUSINESS_DAYS} business days after the case decision ({decided}), "
+                             "on the scan's calendar (003 二㈦)",
+                    "calendar": counted["deadline_calendar"], "note": counted["deadline_note"] or None}
+        if deadline["note"]:
+            notes.append(f"Deadline ({deadline['calendar']}): {deadline['note']}")
     party = _party_type(store, alert)
     elements = [{"number": n, "part": part, "label_zh": zh, "label_en": en,
                  "status": "blank" if where is None else ("pseudonymised" if n in ID_ELEMENTS and not reveal_ids
@@ -206,9 +214,7 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
         "schema": SCHEMA_ID, "draft_id": f"STR-{alert['alert_id']}", "alert_id": alert["alert_id"],
         "created_at": created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "ids": "real" if reveal_ids else "pseudonymised", "disposition": disposition,
-        "deadline": {"date": deadline,
-                     "basis": f"{REPORT_DEADLINE_BUSINESS_DAYS} business days after the case decision, on the scan's "
-                              "calendar (003 二㈦)" if deadline else "no case decision: no deadline runs yet"},
+        "deadline": deadline,
         "subject": {"customer": customer, "accounts": sorted(name(a) for a in unit), "party_type": party},
         "trigger_point": trigger,
         "transactions_and_behaviour": behaviour,
@@ -370,12 +376,15 @@ def render_str_markdown(draft: dict) -> str:
     blanks to complete."""
     behaviour, trigger = draft["transactions_and_behaviour"], draft["trigger_point"]
     decided = draft["disposition"]
+    deadline_shown = draft["deadline"]["date"] or "—"
+    if draft["deadline"].get("calendar") not in (None, "official"):  # estimated, or not counted
+        deadline_shown += f", {draft['deadline']['calendar']}"
     parts = [
         f"# Suspicious-transaction report draft {draft['draft_id']}\n",
         f"Alert `{draft['alert_id']}`; customer {draft['subject']['customer']} (accounts "
         f"{', '.join(draft['subject']['accounts'])}; party type {draft['subject']['party_type'] or 'unknown'}). "
         f"Decision: {decided['disposition'] + ' by ' + decided['analyst'] + ' at ' + decided['decided_at'] if decided else 'none'}. "
-        f"Deadline: {draft['deadline']['date'] or '—'} ({draft['deadline']['basis']}). "
+        f"Deadline: {deadline_shown} ({draft['deadline']['basis']}). "
         f"Ids: {draft['ids']}. Written {draft['created_at']}.\n",
         *(f"> {n}\n" for n in draft["notes"]),
         f"## 20 可疑交易报告触发点 (trigger point)\n\n{trigger['text']}\n",
