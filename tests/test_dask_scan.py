@@ -3,12 +3,17 @@ alerts as a scan in one process, runs that cross block boundaries included, when
 dies mid-scan too; the single-machine path never imports Dask; Dask missing or a bad
 scheduler address exit 2 with the fix."""
 
+import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -335,3 +340,152 @@ def test_a_cluster_absorbed_by_a_later_one_is_retracted():
         "in_band": [True, True, True, False, True, True],
         "txn_ids": [["t1", "t2"], ["t2", "t4"], ["t9"], ["t1"], ["t1"], []]})
     assert absorbed_clusters(earlier, later) == ["inside"]
+
+
+DASK = str(Path(sys.executable).with_name("dask"))
+#: how long the processes of :func:`dask_processes` may live, so that a scan that would wait for
+#: them forever fails instead of hanging the tests
+DASK_PROCESSES_S = 90
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """Starts ``dask scheduler`` and ``dask worker`` processes, which a test may kill from
+    outside as an operator or the OOM killer would: ``scheduler()`` gives its address and
+    process, ``worker(address, *options)`` its process. All are killed at the end, or after
+    ``DASK_PROCESSES_S`` whatever happens."""
+    pytest.importorskip("distributed")
+    started: list[subprocess.Popen] = []
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "NUMBA_NUM_THREADS": "1"}
+
+    def start(*args) -> subprocess.Popen:
+        started.append(subprocess.Popen([DASK, *args, "--no-dashboard"], env=env, cwd=tmp_path,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return started[-1]
+
+    def scheduler() -> tuple[str, subprocess.Popen]:
+        file = tmp_path / f"scheduler-{len(started)}.json"
+        process = start("scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(file))
+        for _ in range(300):
+            if file.exists() and file.stat().st_size:
+                return json.loads(file.read_text())["address"], process
+            time.sleep(0.1)
+        pytest.fail("dask scheduler did not start within 30 s")
+
+    def worker(address: str, *options: str) -> subprocess.Popen:
+        return start("worker", address, "--nthreads", "1", *options)
+
+    killer = threading.Timer(DASK_PROCESSES_S, lambda: [p.kill() for p in started])
+    killer.start()
+    yield SimpleNamespace(scheduler=scheduler, worker=worker)
+    killer.cancel()
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def _flowgraph(args: list[str], cwd: Path, timeout_s: float = 60, **constants) -> subprocess.CompletedProcess:
+    """``flowgraph ARGS`` in a new process, with some of :mod:`flowgraph.dask_scan`'s constants
+    changed; one that runs longer than ``timeout_s`` (a hang) fails the test."""
+    code = ("import sys\nimport flowgraph.dask_scan\n"
+            + "".join(f"flowgraph.dask_scan.{name} = {value!r}\n" for name, value in constants.items())
+            + f"from flowgraph.cli import main\nsys.exit(main({args!r}))")
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout_s, check=False)
+
+
+def test_a_scheduler_lost_mid_scan_is_a_config_error_and_the_same_scan_resumes(bank, single, key_file, tmp_path,
+                                                                               dask_processes, capfd):
+    """The scheduler killed when the first block comes back: a ConfigError naming the
+    scheduler and the fix (no Dask traceback, not even logged), the block committed before
+    is kept, and the same scan run again resumes after it with the one-process hits."""
+    from flowgraph.dask_scan import block_scan, connect, dask_scan
+    from flowgraph.errors import ConfigError
+
+    _, store = bank
+    address, scheduler = dask_processes.scheduler()
+    dask_processes.worker(address)
+    out = tmp_path / "dask"
+    killed = []
+
+    def kill_the_scheduler(block):
+        if not killed:
+            scheduler.kill()
+            killed.append(block)
+
+    lost = rf"^--dask {address}: the Dask scheduler at {address} went away mid-scan; the blocks committed so far " \
+           r"are kept.*Fix: start a scheduler there.*run the same command again: the scan resumes"
+    with pytest.raises(ConfigError, match=lost), connect(address) as client:
+        client.wait_for_workers(1, timeout=30)
+        dask_scan(client, store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False,
+                  on_block=kill_the_scheduler)
+    assert killed and "Traceback" not in capfd.readouterr().err
+    resumed = block_scan(store.root, out, block_days=BLOCK_DAYS, key_file=key_file, progress=False)
+    assert resumed.manifest["block_plan"]["kept_blocks"] >= 1
+    pd.testing.assert_frame_equal(_hits(resumed.hits), _hits(single.hits), check_dtype=False)
+
+
+@pytest.mark.parametrize("block_days", [[], ["--block-days", str(BLOCK_DAYS)]])
+def test_a_scheduler_without_workers_exits_2_after_saying_it_waits(bank, key_file, tmp_path, block_days):
+    """Without --block-days the blocks are planned from the workers (there were none: a
+    ValueError); with it, the tasks waited for a worker forever."""
+    distributed = pytest.importorskip("distributed")
+    _, store = bank
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp",
+                                  dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        done = _flowgraph(["scan", str(store.root), "--out", "o", "--dask", address, "--key-file", str(key_file),
+                           *block_days], tmp_path, WORKER_WAIT_S=2)
+    assert done.returncode == 2, done.stderr
+    assert f"the Dask scheduler at {address} has no worker: waiting up to 2 s for one" in done.stderr
+    assert f"error: --dask {address}: the scheduler has no workers (waited 2 s for one). Fix: start one" in done.stderr
+    assert f"dask worker {address}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_scan_whose_only_worker_dies_says_it_waits_then_is_a_config_error(bank, key_file, tmp_path,
+                                                                            dask_processes, capfd, monkeypatch):
+    """The one worker (no nanny to restart it) killed when the first block comes back: the
+    scan says on stderr that it waits for a worker, then gives up (it waited forever)."""
+    from flowgraph.dask_scan import connect, dask_scan
+    from flowgraph.errors import ConfigError
+
+    monkeypatch.setattr("flowgraph.dask_scan.WORKER_WAIT_S", 2)
+    monkeypatch.setattr("flowgraph.dask_scan.CHECK_WORKERS_S", 1)
+    _, store = bank
+    address, _ = dask_processes.scheduler()
+    worker = dask_processes.worker(address, "--no-nanny")
+    with connect(address) as client:
+        client.wait_for_workers(1, timeout=30)
+        with pytest.raises(ConfigError, match=rf"^--dask {address}: the scheduler has no workers \(waited 2 s"):
+            dask_scan(client, store.root, tmp_path / "dask", block_days=BLOCK_DAYS, key_file=key_file,
+                      progress=False, on_block=lambda block: worker.kill())
+    assert f"the Dask scheduler at {address} has no worker: waiting up to 2 s" in capfd.readouterr().err
+
+
+def test_dask_aimed_at_a_service_that_never_answers_exits_2_in_time(bank, tmp_path):
+    """A listening socket nobody reads accepts Dask's handshake and never answers, as an
+    HTTP server does: the client waited for minutes."""
+    pytest.importorskip("distributed")
+    _, store = bank
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        done = _flowgraph(["scan", str(store.root), "--out", "o", "--dask", address], tmp_path, timeout_s=30,
+                          CONNECT_TIMEOUT_S=2)
+    assert done.returncode == 2, done.stderr
+    assert f"error: --dask {address}: no Dask scheduler answered there (none within 2 s: nothing listens there, " \
+           "or it is not a Dask scheduler)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_dask_aimed_at_a_worker_is_a_config_error_naming_it():
+    distributed = pytest.importorskip("distributed")
+    from flowgraph.dask_scan import connect
+    from flowgraph.errors import ConfigError
+
+    with distributed.LocalCluster(n_workers=1, processes=False, protocol="tcp",
+                                  dashboard_address=":0") as cluster:
+        address = next(iter(cluster.workers.values())).address
+        with pytest.raises(ConfigError, match=rf"^--dask {address}: a Dask Worker, not a scheduler, answered"), \
+                connect(address):
+            pass

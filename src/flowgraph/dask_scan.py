@@ -35,7 +35,10 @@ single-process scan, whatever the blocks.
 another (up to ``distributed.scheduler.allowed-failures`` times); a task that raised is
 retried ``retries`` times (a store on a network file system may fail a read). Tasks only
 read the store and only the driver writes (run store, exports), so a task run twice
-changes nothing.
+changes nothing. A cluster left without a worker (none started yet, or the last one died)
+is waited for, up to ``WORKER_WAIT_S`` and saying so on stderr; a scheduler that goes away
+ends the scan with a :class:`~flowgraph.errors.ConfigError`: the blocks committed so far
+are kept, and the same command, once a scheduler runs again, resumes after them.
 
 **Data fingerprint.** The run records a fingerprint of the store's day files it may read
 (:func:`flowgraph.block_run.store_files_fingerprint`), not of their rows; a scan of a store
@@ -52,11 +55,14 @@ the run with its error, every block before it committed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import functools
 import hashlib
+import logging
 import math
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,6 +87,11 @@ from .txstore import TransactionStore
 PIP_COMMAND = "pip install 'flowgraph[dask]'"
 #: How long to wait for a scheduler at ``--dask ADDRESS`` to answer.
 CONNECT_TIMEOUT_S = 10
+#: How long a scan waits for a worker when its cluster has none (none started yet, or the
+#: last one died) before it gives up.
+WORKER_WAIT_S = 60
+#: How often a scan waiting for its blocks checks that its cluster still has a worker.
+CHECK_WORKERS_S = 5
 
 
 @dataclass
@@ -138,10 +149,7 @@ def cluster_blocks(client, txstore: TransactionStore, config: ScanConfig, days: 
     :func:`flowgraph.blocks.plan_blocks`."""
     if client is None:
         return plan_blocks(txstore, config, days, memory_bytes, mode=mode)
-    try:  # every worker: some Dask versions list only the first five unless asked
-        workers = client.scheduler_info(n_workers=-1)["workers"].values()
-    except TypeError:  # older ones list all and take no n_workers
-        workers = client.scheduler_info()["workers"].values()
+    workers = _workers(client)
     threads = sum(w["nthreads"] for w in workers)
     if memory_bytes is None:
         limits = [w.get("memory_limit") or 0 for w in workers]
@@ -289,34 +297,81 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
                     on_block(i)
                 yield i, result
             return
-        from distributed import KilledWorker, as_completed
+        from distributed import CancelledError, KilledWorker, wait
 
+        _workers(client)  # a cluster without a worker is waited for (and said so) before any task
         futures = [client.submit(scan_block, store_root, config, *blocks[i], rates, retries=retries, pure=False,
                                  key=f"flowgraph-block-{blocks[i][0]}-{blocks[i][1]}-{i}") for i in todo]
         number = {f.key: i for i, f in zip(todo, futures)}
         waiting: dict[int, BlockResult] = {}  # arrived before an earlier block
         pending = list(todo)
+        running = set(futures)
         try:
-            arrivals = as_completed(futures)
             while pending:
                 with clock("blocks"):
-                    future = next(arrivals)
+                    try:
+                        arrived = wait(running, timeout=CHECK_WORKERS_S, return_when="FIRST_COMPLETED").done
+                    except TimeoutError:  # still running, or no worker left to run them
+                        _workers(client)
+                        continue
+                for future in sorted(arrived, key=lambda f: number[f.key]):
                     i = number[future.key]
+                    running.discard(future)
                     try:
                         waiting[i] = future.result()
                     except KilledWorker:
                         raise ConfigError(_killed_message(*blocks[i])) from None
-                future.release()
-                bar.update(1)
-                if on_block is not None:
-                    on_block(i)
+                    future.release()
+                    bar.update(1)
+                    if on_block is not None:
+                        on_block(i)
                 while pending and pending[0] in waiting:
                     j = pending.pop(0)
                     yield j, waiting.pop(j)
+        except (CancelledError, OSError) as exc:
+            # the client cancels every future when it loses the scheduler, then reconnects
+            if client.status != "running" or "scheduler-connection-lost" in str(exc):
+                raise ConfigError(_lost_message(client)) from None
+            raise
         finally:
-            client.cancel(futures)
+            if client.status == "running":
+                client.cancel(futures)
     finally:
         bar.close()
+
+
+def _workers(client) -> list[dict]:
+    """The workers of ``client``'s cluster; when it has none, wait for one up to
+    ``WORKER_WAIT_S``, saying so on stderr (a ConfigError naming the fix if none comes)."""
+    try:  # every worker: some Dask versions list only the first five unless asked
+        workers = list(client.scheduler_info(n_workers=-1)["workers"].values())
+    except TypeError:  # older ones list all and take no n_workers
+        workers = list(client.scheduler_info()["workers"].values())
+    if workers:
+        return workers
+    address = client.scheduler.address
+    print(f"the Dask scheduler at {address} has no worker: waiting up to {WORKER_WAIT_S} s for one "
+          f"(dask worker {address})", file=sys.stderr, flush=True)
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+    except TimeoutError:  # Dask's is asyncio's, the built-in one since Python 3.11
+        raise ConfigError(f"{_option(client)}: the scheduler has no workers (waited {WORKER_WAIT_S} s for one). "
+                          f"Fix: start one on each machine that can read the store at its path: dask worker "
+                          f"{address} (with flowgraph installed), then run the same command again (a scan "
+                          "resumes after the blocks it committed).") from None
+    return _workers(client)
+
+
+def _option(client) -> str:
+    """The option that chose ``client``'s cluster, for messages."""
+    return "--workers" if client.cluster is not None else f"--dask {client.scheduler.address}"
+
+
+def _lost_message(client) -> str:
+    """What to do when the scheduler went away mid-scan."""
+    return (f"{_option(client)}: the Dask scheduler at {client.scheduler.address} went away mid-scan; the blocks "
+            "committed so far are kept in the run store. Fix: start a scheduler there again (and its workers), "
+            "then run the same command again: the scan resumes after the last committed block.")
 
 
 def _give_back_memory() -> None:
@@ -341,6 +396,26 @@ def _killed_message(first: str, last: str) -> str:
             "runs of qualifying days its hits continue. Fix: give each worker more memory (fewer --workers on one "
             "machine, whose workers share its memory; larger workers on a cluster), or fewer days per task "
             "(--block-days).")
+
+
+def _close(client) -> None:
+    """Close ``client``; quietly when it lost its scheduler (the scan has said so): Dask
+    would log the reconnection it gives up as an error with a traceback."""
+    log = logging.getLogger("distributed.client")
+    was_disabled, log.disabled = log.disabled, log.disabled or client.status != "running"
+    try:
+        client.close()
+    finally:
+        log.disabled = was_disabled
+
+
+async def _server_type(address: str) -> str:
+    """What the Dask server at ``address`` is ("Scheduler", "Worker", ...), asked within
+    ``CONNECT_TIMEOUT_S`` (a TimeoutError after it)."""
+    from distributed.core import rpc
+
+    async with asyncio.timeout(CONNECT_TIMEOUT_S), rpc(address, timeout=CONNECT_TIMEOUT_S) as server:
+        return (await server.identity()).get("type", "server")
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):
@@ -368,14 +443,24 @@ def connect(address: str | None = None, n_workers: int | None = None) -> Iterato
         raise ConfigError("Give either --dask SCHEDULER_ADDRESS (a running cluster) or --workers N (a local "
                           "cluster of N processes), not both. Fix: drop one of them.")
     if address is not None:
+        fix = ("Fix: give the address 'dask scheduler' printed (e.g. tcp://10.0.0.5:8786), check that the scheduler "
+               "runs and is reachable, or use --workers N for a local cluster.")
         try:
-            client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
+            # asked first within a bounded time: the client waits without end for the handshake
+            # of a service that accepts the connection and never answers (an HTTP server)
+            with ThreadPoolExecutor(max_workers=1) as thread:  # in a thread: the caller may run an event loop
+                kind = thread.submit(asyncio.run, _server_type(address)).result()
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S) if kind == "Scheduler" else None
         except (OSError, ValueError, TypeError) as exc:
-            raise ConfigError(f"--dask {address}: no Dask scheduler answered there ({exc}). Fix: give the address "
-                              "'dask scheduler' printed (e.g. tcp://10.0.0.5:8786), check that the scheduler "
-                              "runs and is reachable, or use --workers N for a local cluster.") from None
-        with client:
+            why = (f"none within {CONNECT_TIMEOUT_S} s: nothing listens there, or it is not a Dask scheduler"
+                   if isinstance(exc, TimeoutError) else exc)
+            raise ConfigError(f"--dask {address}: no Dask scheduler answered there ({why}). {fix}") from None
+        if client is None:
+            raise ConfigError(f"--dask {address}: a Dask {kind}, not a scheduler, answered there. {fix}")
+        try:
             yield client
+        finally:
+            _close(client)
         return
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ConfigError(f"The 'n_workers' parameter of connect must be an int in the range [1, inf). "
