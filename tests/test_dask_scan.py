@@ -463,6 +463,30 @@ def test_a_scan_whose_only_worker_dies_says_it_waits_then_is_a_config_error(bank
     assert f"the Dask scheduler at {address} has no worker: waiting up to 2 s" in capfd.readouterr().err
 
 
+def test_a_scheduler_lost_before_the_blocks_run_is_a_config_error_at_once(bank, key_file, tmp_path, dask_processes):
+    """Lost while the scan plans its blocks (before any task): the client, reconnecting,
+    listed no worker, and the scan said it waited for one, then hung."""
+    from flowgraph.dask_scan import connect, dask_scan
+    from flowgraph.errors import ConfigError
+
+    _, store = bank
+    address, scheduler = dask_processes.scheduler()
+    dask_processes.worker(address)
+    with connect(address) as client:
+        client.wait_for_workers(1, timeout=30)
+        scheduler.kill()
+        scheduler.wait()
+        for _ in range(100):  # the client notices within a moment
+            if client.status != "running":
+                break
+            time.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(ConfigError, match=rf"^--dask {address}: the Dask scheduler at {address} went away"):
+            dask_scan(client, store.root, tmp_path / "dask", block_days=BLOCK_DAYS, key_file=key_file,
+                      progress=False)
+        assert time.monotonic() - started < 10
+
+
 def test_dask_aimed_at_a_service_that_never_answers_exits_2_in_time(bank, tmp_path):
     """A listening socket nobody reads accepts Dask's handshake and never answers, as an
     HTTP server does: the client waited for minutes."""

@@ -342,7 +342,11 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
 
 def _workers(client) -> list[dict]:
     """The workers of ``client``'s cluster; when it has none, wait for one up to
-    ``WORKER_WAIT_S``, saying so on stderr (a ConfigError naming the fix if none comes)."""
+    ``WORKER_WAIT_S``, saying so on stderr (a ConfigError naming the fix if none comes). A
+    client that lost its scheduler (it tries to reconnect, and would wait on) is a
+    ConfigError at once."""
+    if client.status != "running":
+        raise ConfigError(_lost_message(client))
     try:  # every worker: some Dask versions list only the first five unless asked
         workers = list(client.scheduler_info(n_workers=-1)["workers"].values())
     except TypeError:  # older ones list all and take no n_workers
