@@ -33,10 +33,14 @@ def tiny_bank_rows() -> list[tuple]:
             ("lv2", "2024-09-15 10:00:00", "RL0001", "RM0002", 520_000, "CNY", "transfer"),
             ("lv3", "2024-09-20 10:00:00", "RM0002", "RN0003", 30_000, "CNY", "cash"),
             ("lv4", "2024-09-20 11:00:00", "RM0002", "RN0003", 30_000, "CNY", "cash")]
+    return rows + _ring_rows("2024-09", 10)
+
+
+def _ring_rows(month: str, first_day: int) -> list[tuple]:
+    """A four-account ring of transfers just under 500,000 on four days from ``month``-``first_day``."""
     ring = ["RA0001", "RB0002", "RC0003", "RD0004"]
-    for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1])):
-        rows.append((f"cy{k}", f"2024-09-{10 + k} 10:00:00", u, v, 450_000 - 9_000 * k, "CNY", "transfer"))
-    return rows
+    return [(f"cy{k}", f"{month}-{first_day + k} 10:00:00", u, v, 450_000 - 9_000 * k, "CNY", "transfer")
+            for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1]))]
 
 
 @pytest.fixture(scope="module")
@@ -187,10 +191,7 @@ def year_end_rows() -> list[tuple]:
     rows = [("lv1", "2026-12-01 10:00:00", "", "RL0001", 60_000, "CNY", "cash"),
             ("lv2", "2026-12-24 10:00:00", "RL0001", "RM0002", 520_000, "CNY", "transfer"),
             ("lv3", "2026-12-25 10:00:00", "", "RN0003", 60_000, "CNY", "cash")]
-    ring = ["RA0001", "RB0002", "RC0003", "RD0004"]
-    for k, (u, v) in enumerate(zip(ring, ring[1:] + ring[:1])):
-        rows.append((f"cy{k}", f"2026-12-{14 + k} 10:00:00", u, v, 450_000 - 9_000 * k, "CNY", "transfer"))
-    return rows
+    return rows + _ring_rows("2026-12", 14)
 
 
 def scan_year_end(folder, beyond_coverage: str):
