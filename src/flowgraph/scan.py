@@ -570,7 +570,7 @@ def _chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
     return [(d, min(d + size - 1, last)) for d in range(first, last + 1, size)]
 
 
-def large_value_checks(store: Store, config_hash: str, hits: pd.DataFrame, known_from: str,
+def large_value_checks(store: Store, config_hash: str, hits: pd.DataFrame, known_from: str | None,
                        written: pd.DataFrame | None = None, run_id: str | None = None,
                        evidence_edges: pa.Array | None = None) -> dict:
     """A run's ``checks``: hits above their ceiling (u > 1) none of whose evidence
@@ -584,17 +584,20 @@ def large_value_checks(store: Store, config_hash: str, hits: pd.DataFrame, known
     ``evidence_edges``: the evidence of ``hits`` as edge ids of one graph, when ``hits``
     are every hit there is (nothing else stored): compared as integers, not text."""
     over = ((hits["utilisation"] > 1) & (hits["detector"] != "large_value")).to_numpy(dtype=bool)
-    unchecked = over & (hits["window_start"] < pd.Timestamp(known_from)).to_numpy(dtype=bool)
+    unchecked = over & (hits["window_start"] < pd.Timestamp(known_from)).to_numpy(dtype=bool) if known_from else \
+        np.zeros(len(hits), dtype=bool)
     return {"u_above_1_without_large_value": _large_value_cross_check(store, config_hash, hits, over & ~unchecked,
                                                                       written, run_id, evidence_edges),
             "u_above_1_not_checked": {"n_hits": int(unchecked.sum()), "large_value_hits_known_from": known_from}}
 
 
-def large_value_known_from(store: Store, config_hash: str, run_id: str) -> str:
+def large_value_known_from(store: Store, config_hash: str, run_id: str) -> str | None:
     """The first business day (ISO) whose large-value hits run ``run_id`` or an earlier
-    complete run of the same configuration found (the earliest first scanned day)."""
-    return str(store.query("SELECT MIN(scan_first) AS day FROM runs WHERE config_hash = ? AND (run_id = ? OR "
-                           "status = 'complete')", [config_hash, run_id])["day"].iloc[0])
+    complete run of the same configuration found (the earliest first scanned day; None when
+    no run recorded one)."""
+    day = store.query("SELECT MIN(scan_first) AS day FROM runs WHERE config_hash = ? AND (run_id = ? OR "
+                      "status = 'complete')", [config_hash, run_id])["day"].iloc[0]
+    return None if day is None or pd.isna(day) else str(day)
 
 
 def _large_value_cross_check(store: Store | None, config_hash: str, hits: pd.DataFrame, over: np.ndarray,
