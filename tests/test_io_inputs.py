@@ -232,16 +232,17 @@ def test_ids_a_spreadsheet_or_a_float_column_wrote_are_rejected_or_read_as_digit
         "t2,2026-11-02 09:05,6222000000001780.0,6222000000001781.00,20\n"  # a float column's export
         "t3,2026-11-02 09:10,6222000000001781,6e+15,30\n"
         "1.5E+3,2026-11-02 09:15,6222000000001781,6222000000001780,40\n"
-        "t5,2026-11-02 09:20,E+1,ACC.0,50\n")                         # ids that only look alike: kept
+        "t5,2026-11-02 09:20,E+1,ACC.0,50\n"
+        "t6,2026-11-02 09:25,6222000000001781,6222000000001780.00,60\n")                         # ids that only look alike: kept
     (tmp_path / "accounts.csv").write_text("account_id,customer_id\n6222000000001780,C1\n"
                                            "6222000000001781,9.9E+10\n6222000000001782.0,C3\n")
     dataset = load_dataset(tmp_path / "excel.csv", accounts=tmp_path / "accounts.csv")
     txns, rejects, report = (getattr(dataset.transactions, k) for k in ("table", "rejects", "report"))
     assert report.reason_counts == {"ID_IN_EXPONENT_FORM": 3}
     assert rejects["source_row"].tolist() == [1, 3, 4]
-    assert txns["txn_id"].tolist() == ["t2", "t5"]
-    assert txns["src_account"].tolist() == ["6222000000001780", "E+1"]
-    assert txns["dst_account"].tolist() == ["6222000000001781", "ACC.0"]
+    assert txns["txn_id"].tolist() == ["t2", "t5", "t6"]
+    assert txns["src_account"].tolist() == ["6222000000001780", "E+1", "6222000000001781"]
+    assert txns["dst_account"].tolist() == ["6222000000001781", "ACC.0", "6222000000001780"]
     assert any("decimal part of zeros" in note and "'src_account'" in note for note in report.notes)
     accounts, account_rejects, account_report = (getattr(dataset.accounts, k) for k in ("table", "rejects", "report"))
     assert account_report.reason_counts == {"ACCOUNT_ID_IN_EXPONENT_FORM": 1}
