@@ -174,3 +174,19 @@ def test_empty_cells_header_only_and_other_formats_are_said_as_such(tmp_path, ca
     assert main(["scan", str(tmp_path / "lines.jsonl"), "--out", str(tmp_path / "j")]) == 3
     err = capsys.readouterr().err
     assert "CSV and Parquet" in err and "fmt=" not in err
+
+
+def test_dates_are_yyyy_mm_dd_and_analysts_one_line_of_text(tmp_path, capsys):
+    """Python's ISO parser takes 20241201 and 2024-W48-1: report-draft took both silently and
+    the queue failed on one; an analyst's name with a line break forged lines in the drafts."""
+    for args in (["report-draft", "--store", "{s}", "--out", "{t}/d", "--today", "20241201"],
+                 ["report-draft", "--store", "{s}", "--out", "{t}/d", "--from", "2024-W48-1"],
+                 ["scan", "{t}/good.csv", "--out", "{t}/o", "--as-of", "20261102"],
+                 ["simulate", "--start", "2024-W36-1", "--out", "{t}/sim"],
+                 ["dispose", "a1", "--store", "{s}", "--as", "case", "--analyst", "eve\n# heading"],
+                 ["dispose", "a1", "--store", "{s}", "--as", "case", "--analyst", "   "]):
+        (tmp_path / "store.sqlite").write_bytes(b"")
+        (tmp_path / "good.csv").write_text(GOOD)
+        assert main([a.format(s=tmp_path / "store.sqlite", t=tmp_path) for a in args]) == 2, args
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and ("YYYY-MM-DD" in err or "--analyst" in err), err

@@ -126,8 +126,10 @@ def test_alerts_command_formats_and_logged_real_ids(store_path, capsys):
 def test_alerts_command_errors_exit_2(store_path, tmp_path, capsys):
     assert main(["alerts", "--store", str(store_path), "--typology", "smurfing"]) == 2
     assert "'typology'" in capsys.readouterr().err
-    assert main(["alerts", "--store", str(store_path), "--today", "tomorrow"]) == 2
-    assert "ISO date" in capsys.readouterr().err
+    # an ISO week date was a traceback; 20241201 read as a year 20241201
+    for today in ("tomorrow", "2024-W48-1", "20241201"):
+        assert main(["alerts", "--store", str(store_path), "--today", today]) == 2
+        assert "--today" in (err := capsys.readouterr().err) and "YYYY-MM-DD" in err and "Traceback" not in err
     assert main(["alerts", "--store", str(tmp_path / "missing.sqlite")]) == 2
 
 

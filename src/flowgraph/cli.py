@@ -6,11 +6,14 @@ Exit codes: 0 success, 2 usage or configuration error, 3 data error.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import difflib
 import errno
 import json
 import math
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -72,6 +75,30 @@ def _parse_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
                                  f"{' and '.join(c for c, s in mapping.items() if s == twice[0])}. Fix: map it once.",
                                  ctx, param)
     return mapping or None
+
+
+def _iso_day(ctx, param, value: str | None) -> str | None:
+    """A date option written YYYY-MM-DD (a click callback: Python's ISO parser also takes
+    20241201 and week dates such as 2024-W48-1, which commands read otherwise or failed on)."""
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value.strip()) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD. Fix: e.g. 2024-09-30.", ctx, param)
+    return value.strip()
+
+
+def _analyst(ctx, param, name: str) -> str:
+    """--analyst: a name to record, without control characters or line breaks (they would
+    forge lines in the drafts and logs that show it)."""
+    name = name.strip()
+    if not name or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        raise click.BadParameter(f"{name!r}: give the analyst's name as text on one line, without control "
+                                 "characters. Fix: e.g. --analyst 'Wang Li'.", ctx, param)
+    return name
 
 
 def _check_timestamp_format(ctx, param, fmt: str | None) -> str | None:
@@ -309,11 +336,11 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
               help="Folder for hits.parquet, alerts.parquet, manifest.json (and store.sqlite).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML configuration: rule set, detector windows/thresholds, model weights, calendar.")
-@click.option("--as-of", "as_of", metavar="DATE",
+@click.option("--as-of", "as_of", metavar="DATE", callback=_iso_day,
               help="T+1: scan only this business day (YYYY-MM-DD) with its trailing windows.")
-@click.option("--from", "first_day", metavar="DATE",
+@click.option("--from", "first_day", metavar="DATE", callback=_iso_day,
               help="Range scan: the first business day to scan (YYYY-MM-DD) [default: the data's first].")
-@click.option("--to", "last_day", metavar="DATE",
+@click.option("--to", "last_day", metavar="DATE", callback=_iso_day,
               help="Range scan: the last business day to scan (YYYY-MM-DD) [default: the data's last].")
 @click.option("--store", "store_path", type=click.Path(path_type=Path),
               help="Run store (SQLite) [default: OUT/store.sqlite]. Keeps real ids; owner-only.")
@@ -468,7 +495,7 @@ def report(store_path, out, all_alerts):
               help="The run store (store.sqlite).")
 @click.option("--as", "disposition", required=True, type=click.Choice(["excluded", "reported", "case"]),
               help="The decision: excluded (排除), reported (报告) or case (成案).")
-@click.option("--analyst", required=True, help="Who decides.")
+@click.option("--analyst", required=True, callback=_analyst, help="Who decides.")
 @click.option("--note", default="", help="Why.")
 @click.option("--force", is_flag=True, help="Decide on an alert that was not raised (e.g. a case the model missed).")
 def dispose(alert_id, store_path, disposition, analyst, note, force):
@@ -491,7 +518,7 @@ def dispose(alert_id, store_path, disposition, analyst, note, force):
 @click.option("--sort", type=click.Choice(SORTS), default="score", show_default=True,
               help="score: highest first; age: oldest first; window: earliest first.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many alerts.")
-@click.option("--today", metavar="DATE", help="Count ages up to this date (YYYY-MM-DD) [default: today].")
+@click.option("--today", metavar="DATE", callback=_iso_day, help="Count ages up to this date (YYYY-MM-DD) [default: today].")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--reveal-ids", is_flag=True, help="Real customer ids (logged in the store's audit table).")
 @click.option("--key-file", type=click.Path(path_type=Path),
@@ -536,12 +563,12 @@ def show(alert_id, store_path, out, reveal_ids, key_file):
 @click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="The run store (store.sqlite).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the drafts.")
-@click.option("--from", "first", metavar="DATE", help="Large-value hits from this business day (YYYY-MM-DD).")
-@click.option("--to", "last", metavar="DATE", help="Large-value hits up to this business day (YYYY-MM-DD).")
+@click.option("--from", "first", metavar="DATE", callback=_iso_day, help="Large-value hits from this business day (YYYY-MM-DD).")
+@click.option("--to", "last", metavar="DATE", callback=_iso_day, help="Large-value hits up to this business day (YYYY-MM-DD).")
 @click.option("--alert", "alert_ids", multiple=True, metavar="ALERT_ID",
               help="Draft a suspicious-transaction report for this alert (repeatable) [default: every alert "
                    "decided a case].")
-@click.option("--today", metavar="DATE", help="Judge deadlines on this date (YYYY-MM-DD) [default: today].")
+@click.option("--today", metavar="DATE", callback=_iso_day, help="Judge deadlines on this date (YYYY-MM-DD) [default: today].")
 @click.option("--reveal-ids", is_flag=True,
               help="Real account and customer ids (logged in the store's audit table; the files are owner-only).")
 @click.option("--key-file", type=click.Path(path_type=Path),
@@ -659,7 +686,7 @@ def _simulate_options_named():
               help="The only source of randomness: same seed, same files.")
 @click.option("--customers", default=3_000, show_default=True, help="Customers of the bank (persons and entities).")
 @click.option("--days", default=60, show_default=True, help="Business days to simulate.")
-@click.option("--start", default="2024-09-02", show_default=True, help="First date (YYYY-MM-DD).")
+@click.option("--start", default="2024-09-02", show_default=True, callback=_iso_day, help="First date (YYYY-MM-DD).")
 @click.option("--out", "out", type=click.Path(path_type=Path),
               help="Folder for transactions.parquet, accounts.parquet, patterns.parquet.")
 @click.option("--into", "into", type=click.Path(path_type=Path),
