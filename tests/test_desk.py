@@ -256,3 +256,22 @@ def test_case_rows_let_go_while_counting_are_none_of_those_kept(rows, counts_the
     let_go = [i for i, (ev, s, d) in enumerate(rows)
               if not (ev or (s < 3 and earlier[s] <= limit) or (d < 3 and earlier[d] <= limit))]
     assert len(part.without_busy(evidence._quiet(earlier)).table) == len(rows) - len(let_go)
+
+
+def test_decisions_on_alerts_of_another_configuration_are_said(store_path, scanned, tmp_path, capsys):
+    """A scan with another configuration (the weights learn writes, a forgotten --config)
+    made the desk show its alerts only: every decision vanished from alerts, report and
+    learn without a word (found by a hostile sweep). They stay in the store; the scan and
+    the desk now say so."""
+    alert = Store(store_path, create=False).query("SELECT alert_id FROM alerts WHERE raised = 1")["alert_id"][0]
+    assert main(["dispose", alert, "--store", str(store_path), "--as", "case", "--analyst", "alice"]) == 0
+    assert main(["alerts", "--store", str(store_path), "--status", "disposed", "--today", "2024-09-30"]) == 0
+    assert "decision(s)" not in capsys.readouterr().err
+    (tmp_path / "other.toml").write_text("[model]\nalert_threshold = 3.0\n")
+    assert main(["scan", str(scanned / "tx.csv"), "--accounts", str(scanned / "accounts.csv"), "--out",
+                 str(tmp_path / "o"), "--store", str(store_path), "--config", str(tmp_path / "other.toml")]) == 0
+    assert "1 analyst decision(s)" in capsys.readouterr().err
+    for command in (["alerts", "--status", "all", "--today", "2024-09-30"], ["report"]):
+        assert main([command[0], "--store", str(store_path), *command[1:]]) == 0
+        err = capsys.readouterr().err
+        assert "1 analyst decision(s)" in err and "1 other configuration(s)" in err

@@ -24,7 +24,7 @@ from .calendar import BusinessCalendar
 from .config import CHANNELS
 from .deid import load_key
 from .desk.casefile import write_case_file
-from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue
+from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue, latest_config_hash
 from .errors import ConfigError, FlowgraphError
 from .evaluate import MATCHING
 from .graph import build_graph
@@ -415,12 +415,12 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
         else:
             with connect(dask_address, n_workers) as client:
                 result = dask_scan(client, input_path, out, config, **options)
-        _print_scan(result, out)
+        _print_scan(result, out, store_path)
         return
     if is_store(input_path):  # read a window of days at a time, already validated
         result = run_scan(input_path, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                           key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory)
-        _print_scan(result, out)
+        _print_scan(result, out, store_path)
         return
     with clock("load"):
         dataset = _load_input(input_path, config, rates, **input_options)
@@ -428,7 +428,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     check_some_accepted(dataset, paths["rejects.csv"])
     result = run_scan(dataset, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, release_input=True)
-    _print_scan(result, out)
+    _print_scan(result, out, store_path)
 
 
 def _print_scan_basis(config, rates) -> None:
@@ -444,7 +444,7 @@ def _print_scan_basis(config, rates) -> None:
                err=True)
 
 
-def _print_scan(result: ScanResult, out: Path) -> None:
+def _print_scan(result: ScanResult, out: Path, store_path: Path | None) -> None:
     m = result.manifest  # counts only: a scan in blocks does not hold its hits
     click.echo(f"run {result.run_id} ({m['mode']}, {m['scan_first']}..{m['scan_last']}"
                f"{', resumed' if m['resumed'] else ''}): {m['n_hits']:,} hits, "
@@ -464,6 +464,23 @@ def _print_scan(result: ScanResult, out: Path) -> None:
                    f"(a bug or a missing rule): {[x['hit_id'] for x in missing[:5]]}")
     click.echo(f"wrote {result.paths['hits']}, {result.paths['alerts']}, {result.paths['manifest']}"
                f"{'' if m.get('deidentified') else ' (REAL ids)'}")
+    _say_decisions_elsewhere(store_path or out / "store.sqlite")
+
+
+def _say_decisions_elsewhere(store_path: Path) -> None:
+    """One line on stderr when analysts' decisions are on alerts of another configuration
+    than the latest run's, which the desk (alerts, report, learn) shows: a scan with another
+    configuration (the weights ``learn`` wrote, a changed threshold, a forgotten --config)
+    leaves them out of sight, though they stay in the store."""
+    store = Store(store_path, create=False)
+    shown = latest_config_hash(store)
+    n_decisions, n_configs = store.conn.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT a.config_hash) FROM dispositions d JOIN alerts a USING (alert_id) "
+        "WHERE a.config_hash IS NOT ?", (shown,)).fetchone()
+    if n_decisions:
+        click.echo(f"note: {n_decisions:,} analyst decision(s) in {store_path} are on alerts of {n_configs} other "
+                   f"configuration(s) than the latest run's ({shown}), which alerts, report and learn show: they stay "
+                   "in the store; a scan with their configuration (its --config) shows them again", err=True)
 
 
 @cli.command()
@@ -478,6 +495,7 @@ def report(store_path, out, all_alerts):
     the alerts by score with their ids (for `flowgraph dispose`) and latest decision."""
     store = Store(store_path, create=False)
     metrics, overall = effectiveness(store)
+    _say_decisions_elsewhere(store_path)
     click.echo(metrics.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     click.echo("overall: " + ", ".join(f"{k} {v}" for k, v in overall.items()))
     alerts = alert_list(store, raised_only=not all_alerts)
@@ -529,6 +547,7 @@ def alerts_cmd(store_path, status, typology, min_score, sort, limit, today, fmt,
     (on the scan's calendar). Open one with `flowgraph show ALERT_ID`."""
     query = QueueQuery(status=status, typology=typology, min_score=min_score, sort=sort, limit=limit, today=today)
     queue = alert_queue(Store(store_path, create=False), query, reveal_ids, key_file)
+    _say_decisions_elsewhere(store_path)
     if fmt == "csv":
         click.echo(queue.to_csv(index=False), nl=False)
     elif fmt == "json":
@@ -763,7 +782,7 @@ def demo(out: Path, seed: int) -> None:
     config = load_config(None)
     graph = _ingest(dataset, out / "ingest", config, config.rates())
     result = run_scan(dataset, out / "scan")
-    _print_scan(result, out / "scan")
+    _print_scan(result, out / "scan", None)
     _print_found(bank.patterns, result.hits)
     pictures = draw_top_alert(graph, result, out / "pictures")
     click.echo("pictures of the top alert: " + ", ".join(str(p) for p in pictures))

@@ -118,7 +118,7 @@ class QueueQuery:
 def latest_config_hash(store) -> str | None:
     """The configuration hash of the store's latest complete run (None: no complete run)."""
     row = store.conn.execute("SELECT config_hash FROM runs WHERE status = 'complete' "
-                             "ORDER BY finished_at DESC LIMIT 1").fetchone()
+                             "ORDER BY finished_at DESC, rowid DESC LIMIT 1").fetchone()  # runs of one second: the later
     return row[0] if row else None
 
 
