@@ -99,6 +99,21 @@ def test_learn_from_simulated_dispositions_beats_the_current_model_on_a_held_out
     pd.testing.assert_frame_equal(Store(store).alerts(), stored_before)
     learned = load_config(new).model
     assert all(learned.weights[n] >= 0 for n in learned.weights) and learned.feature_weights().keys() == set(FEATURES)
+    # an indicator no decided alert has keeps its weight: the fit's 0 silenced it in later scans
+    kept = next(line for line in out.splitlines() if line.startswith("kept (no decided alert has them): "))
+    kept = kept.split(": ", 1)[1].split(", ")
+    assert "trafficking_remittance" in kept and "fan_in" not in kept
+    assert all(learned.weights[n] == load_config(current).model.weights[n] for n in kept)
+    # a configuration that differs in more than what learn fits: its alerts were never these (found by a sweep)
+    for name, extra in (("scaled", '\n[rule_set]\nbased_on = "PBOC-2016"\nscale = 1e-12\n'),
+                        ("regrouped", "")):
+        other = tmp_path / f"{name}.toml"
+        other.write_text(HAND_SET.replace("[model]\n", "[model]\nalert_days = 10\n") if name == "regrouped"
+                         else HAND_SET + extra)
+        assert main(["learn", "--store", str(store), "--config", str(other), "--out", str(tmp_path / "x.toml")]) == 2
+        err = capsys.readouterr().err
+        assert ("model.alert_days" if name == "regrouped" else "rule_set") in err and "not only in what learn fits" in err
+    assert not (tmp_path / "x.toml").exists()
 
     held_out, truth = _bank(tmp_path, 32)
     hits = run_scan(held_out, tmp_path / "held_out", load_config(current), store_path=tmp_path / "h.sqlite",

@@ -639,6 +639,8 @@ def learn(store_path, config_path, out):
     click.echo("model diff (current -> learned):")
     for line in result.diff or ["(no change)"]:
         click.echo(f"  {line}")
+    if s["kept_weights"]:
+        click.echo(f"kept (no decided alert has them): {', '.join(s['kept_weights'])}")
     click.echo(f"backtest over {s['alerts']:,} alerts: raised {s['raised_before']:,} -> {s['raised_after']:,}; "
                f"against dispositions precision {s['precision_before']} -> {s['precision_after']}, "
                f"recall {s['recall_before']} -> {s['recall_after']}")

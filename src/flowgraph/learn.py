@@ -180,6 +180,7 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
     if runs.empty:
         raise DataError(f"{store_path}: no complete scan run. Fix: scan, dispose of alerts, then learn.")
     config_hash = runs["config_hash"].iloc[-1]
+    _check_same_detection(config, store, config_hash, config_path)
     hits = store.hits(config_hash)
     decided = store.latest_dispositions()
     if hits.empty:
@@ -196,12 +197,15 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
             "Fix: record more decisions with `flowgraph dispose` (--force for alerts that were not raised).")
     X, names = inputs.design()
     fit = fit_weights(X[known], y, names, folds=min(CV_FOLDS, n_pos, n_neg), signed=SIGNED_FEATURES)
+    # an indicator no decided alert has tells the fit nothing: its weight stays (the fit's 0 would silence it)
+    unseen = {n for n, seen in zip(names, X[known].any(axis=0)) if not seen and n in config.model.weights}
     model = dataclasses.replace(
-        config.model, weights={n: fit.weights[n] for n in inputs.indicators.tolist() if n in config.model.weights},
+        config.model, weights={n: config.model.weights[n] if n in unseen else fit.weights[n]
+                               for n in inputs.indicators.tolist() if n in config.model.weights},
         alert_threshold=max(0.0, round(-fit.intercept, 4)), **{f"{f}_weight": fit.weights[f] for f in FEATURES})
     backtest, summary = _backtest(inputs, config.model, model, label)
     summary.update(decided=len(y), positive=n_pos, excluded=n_neg, ignored_dispositions=len(decided) - len(y),
-                   config_hash=config_hash)
+                   config_hash=config_hash, kept_weights=sorted(unseen))
     text = _config_text(config_path, model, fit, store_path, summary)
     diff = model_diff(config.model, model)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -212,6 +216,38 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
                           "as [model] and [model.weights] tables.")
     backtest.to_csv(out.with_name(out.name + ".backtest.csv"), index=False)
     return LearnResult(model, fit, text, diff, backtest, summary)
+
+
+#: What :func:`learn` fits: the rest of a configuration must be the one the store's alerts
+#: were found and grouped under.
+FITTED_MODEL_FIELDS = ("weights", "alert_threshold", *(f"{f}_weight" for f in FEATURES))
+
+
+def _check_same_detection(config, store: Store, config_hash: str, config_path) -> None:
+    """A ConfigError when ``config`` differs from the configuration of the store's latest
+    run in anything but what learn fits (rule set, detectors, calendar, grouping, ...): the
+    decided alerts were found and grouped under that one, and weights fitted on them would be
+    written into another (a stored run without its configuration is not checked)."""
+    row = store.conn.execute("SELECT config FROM runs WHERE config_hash = ? AND config IS NOT NULL "
+                             "ORDER BY started_at DESC LIMIT 1", (config_hash,)).fetchone()
+    if not row or not row[0]:
+        return
+
+    def unfitted(payload: dict) -> dict:
+        model = {k: v for k, v in payload.get("model", {}).items() if k not in FITTED_MODEL_FIELDS}
+        return {**{k: v for k, v in payload.items() if k not in ("model", "chunk_days")}, "model": model}
+
+    mine = unfitted(json.loads(json.dumps(config.to_dict(), default=str)))
+    stored = unfitted(json.loads(row[0]))
+    differ = sorted({*mine, *stored} - {k for k in {*mine, *stored} if mine.get(k) == stored.get(k)})
+    differ += [f"model.{k}" for k in sorted({*mine["model"], *stored["model"]})
+               if "model" in differ and mine["model"].get(k) != stored["model"].get(k)]
+    if differ:
+        shown = [d for d in differ if d != "model"]
+        raise ConfigError(f"--config {config_path or '(defaults)'}: differs from the configuration of the store's "
+                          f"latest run ({config_hash}) in {', '.join(shown)}, not only in what learn fits: its alerts "
+                          "were found and grouped under that one. Fix: give learn the configuration file that run was "
+                          "scanned with, or scan with this one first and decide on its alerts.")
 
 
 def _backtest(inputs, before: ModelConfig, after: ModelConfig, label: pd.Series) -> tuple[pd.DataFrame, dict]:
