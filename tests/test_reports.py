@@ -161,9 +161,9 @@ def test_store_without_case_transactions(store_path, tmp_path):
 
 @pytest.mark.parametrize("args, named", [
     (["--alert", "feedfacefeed"], "feedfacefeed"),
-    (["--from", "2024-13-01"], "--from '2024-13-01'"),
-    (["--to", "yesterday"], "--to 'yesterday'"),
-    (["--today", "2024-02-30"], "--today '2024-02-30'"),
+    (["--from", "2024-13-01"], "'--from': '2024-13-01' is not a date written YYYY-MM-DD"),
+    (["--to", "yesterday"], "'--to': 'yesterday' is not a date written YYYY-MM-DD"),
+    (["--today", "2024-02-30"], "'--today': '2024-02-30' is not a date written YYYY-MM-DD"),
     (["--from", "2024-09-20", "--to", "2024-09-10"], "--from 2024-09-20 is after --to"),
 ])
 def test_bad_options_exit_2_naming_them(store_path, tmp_path, capsys, args, named):

@@ -14,7 +14,7 @@ inline PNG). It holds
 - pictures drawn for this alert: the lead hit's money-flow subgraph and utilisation, the
   path of the money of each multi-hop hit, the subject's daily flows with its thresholds,
   and the near-threshold band of each structuring hit's own account and method;
-- the disposition history.
+- the disposition history, its notes de-identified (:mod:`flowgraph.desk.notes`).
 
 Account and customer ids are keyed pseudonyms (SPEC §7) unless ``reveal_ids``, which the
 store's audit table records; such a page is written owner-only.
@@ -27,7 +27,6 @@ import datetime as dt
 import html
 import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
 from ..store import parse_json_lists
 from .evidence import CONTEXT_DAYS, case_accounts, case_graph, case_transactions, has_case_transactions, run_rule_set
+from .notes import DEIDENTIFIED, deidentify_notes
 
 #: Multi-hop hits whose path of the money is drawn, and structuring hits whose band is
 #: drawn, at most (the strongest first): the page stays readable and quick to open.
@@ -115,7 +115,7 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
                                                           name, currency)),
         _section("Pictures", _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids, key_file)),
         _section("Disposition history", _dispositions(store, alert["alert_id"], None if reveal_ids else name,
-                                                      real_ids)),
+                                                      {**dict.fromkeys(evidence_ids, "transaction"), **real_ids})),
     ]
     title = f"flowgraph case file: alert {alert['alert_id']}"
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
@@ -395,20 +395,19 @@ def _day_span(graph, first, last) -> tuple[int, int]:
     return min(lo, graph.n_days - 1), max(min(hi, graph.n_days - 1), 0)
 
 
-def _dispositions(store, alert_id: str, name, real_ids: dict) -> str:
-    """The decisions on the alert, oldest first; with ``name`` (a de-identified page) any
-    real id an analyst wrote into a note becomes its pseudonym."""
+def _dispositions(store, alert_id: str, name, own_ids: dict[str, str]) -> str:
+    """The decisions on the alert, oldest first; with ``name`` (a de-identified page) the
+    notes are de-identified (:mod:`flowgraph.desk.notes`; ``own_ids``: the alert's ids and
+    their kinds) and the page says so when that changed one."""
     history = store.query("SELECT * FROM dispositions WHERE alert_id = ? ORDER BY decided_at, rowid", [alert_id])
     if history.empty:
         return "<p>No decision yet. Record one with <code>flowgraph dispose ALERT_ID --as excluded|reported|case "\
                "--analyst NAME</code>.</p>"
     records = history.drop(columns="alert_id").to_dict("records")
-    if name is not None and real_ids:
-        # one pass, longest first: an id that contains another is replaced whole, and no
-        # pseudonym is searched again
-        pattern = re.compile("|".join(re.escape(i) for i in sorted(real_ids, key=len, reverse=True)))
-        for record in records:
-            for key, value in record.items():
-                if isinstance(value, str):
-                    record[key] = pattern.sub(lambda m: name(m.group(0), real_ids[m.group(0)]), value)
-    return _render(records, lambda x, kind="account": x, {})
+    written = [r["note"] or "" for r in records]
+    if name is None:
+        return _render(records, None, {})
+    for record, note in zip(records, deidentify_notes(store, written, name, own_ids)):
+        record["note"] = note
+    changed = [r["note"] for r in records] != written
+    return _render(records, None, {}) + (f'<p class="note">{html.escape(DEIDENTIFIED)}</p>' if changed else "")

@@ -37,7 +37,7 @@ from ..deid import Pseudonymizer, load_key
 from ..errors import ConfigError
 from ..store import LARGE_VALUE_TYPOLOGIES, parse_json_lists
 from .evidence import case_transactions, run_calendar, run_rule_set, transactions_in_place
-from .markdown import md_table
+from .markdown import md_table, md_text
 from .queue import latest_config_hash
 
 #: Columns of the large-value report list, in order.
@@ -258,14 +258,14 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
 def render_large_value_markdown(reports: pd.DataFrame, today: str) -> str:
     """The large-value reports as a Markdown work list, earliest deadline first."""
     overdue = int((reports["status"] == "overdue").sum())
-    head = (f"# Large-value reports (003 二㈢)\n\nAs of {today}: {len(reports)} report(s), {overdue} overdue. "
+    head = (f"# Large-value reports (003 二㈢)\n\nAs of {md_text(today)}: {len(reports)} report(s), {overdue} overdue. "
             f"Each is due {REPORT_DEADLINE_BUSINESS_DAYS} business days after its transaction date, on the "
             "scan's calendar.\n\n")
     for kind in (NOT_COUNTED, ESTIMATED):
         for column in ("deadline_calendar", "days_left_calendar"):
             notes = reports.loc[reports[column] == kind, "deadline_note"]
             if len(notes):
-                head += f"> {len(notes)} report(s) with {column} '{kind}': {notes.iloc[0]}\n\n"
+                head += f"> {len(notes)} report(s) with {column} '{kind}': {md_text(notes.iloc[0])}\n\n"
     columns = ["deadline", "deadline_calendar", "status", "business_days_left", "days_left_calendar", "rule", "kind",
                "transaction_date", "customer", "account", "direction", "amount", "currency", "amount_home", "channel",
                "counterparties", "txn_ids"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from importlib import resources
 
 import numpy as np
@@ -37,7 +36,8 @@ from .casefile import (
 )
 from .evidence import case_accounts, has_case_transactions, run_calendar, run_rule_set
 from .large_value import count_deadline, id_namer, run_config
-from .markdown import md_table
+from .markdown import md_paragraphs, md_table, md_text
+from .notes import DEIDENTIFIED, deidentify_notes
 
 SCHEMA_ID = "flowgraph/str-draft/1"
 
@@ -169,15 +169,15 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     evidence = transactions[transactions["txn_id"].isin(evidence_ids)]
     unit = _unit_accounts(store, alert)
     name = id_namer(store, reveal_ids, key_file, {"alert_id": alert["alert_id"]})
-    real_ids = _real_ids(alert, hits, transactions)
     decision = store.conn.execute("SELECT disposition, analyst, decided_at, note FROM dispositions WHERE alert_id = ? "
                                   "ORDER BY decided_at DESC, rowid DESC LIMIT 1", (alert["alert_id"],)).fetchone()
-    disposition = None
+    disposition, note_changed = None, False
     if decision is not None:
         note = decision[3] or ""
-        if not reveal_ids and real_ids:  # an id an analyst wrote into the note becomes its pseudonym
-            pattern = re.compile("|".join(re.escape(i) for i in sorted(real_ids, key=len, reverse=True)))
-            note = pattern.sub(lambda m: name(m.group(0), real_ids[m.group(0)]), note)
+        if not reveal_ids:
+            own_ids = {**dict.fromkeys(evidence_ids, "transaction"), **_real_ids(alert, hits, transactions)}
+            shown = deidentify_notes(store, [note], name, own_ids)[0]
+            note, note_changed = shown, shown != note
         disposition = {"disposition": decision[0], "analyst": decision[1], "decided_at": decision[2], "note": note}
     explanation = json.loads(alert["explanation"]) if alert["explanation"] else {}
     customer = name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"])
@@ -193,6 +193,7 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
                      "kept in this store, so they are missing from the list and the totals: re-scan the data into "
                      "the store to keep them.")
     if not reveal_ids:
+        notes += [DEIDENTIFIED] if note_changed else []
         notes.append("Customer and account ids are keyed pseudonyms (ACC-…, CUS-…): write the filing copy with "
                      "--reveal-ids (logged), or replace them by the real ids.")
     deadline = {"date": None, "basis": "no case decision: no deadline runs yet", "calendar": None, "note": None}
@@ -373,23 +374,27 @@ def validate_str_draft(draft: dict) -> None:
 
 def render_str_markdown(draft: dict) -> str:
     """A draft as Markdown: the filled elements, the generated analysis to edit, and the
-    blanks to complete."""
-    behaviour, trigger = draft["transactions_and_behaviour"], draft["trigger_point"]
+    blanks to complete. Every value is escaped (:func:`~flowgraph.desk.markdown.md_text`)."""
+    behaviour, trigger, subject = draft["transactions_and_behaviour"], draft["trigger_point"], draft["subject"]
     decided = draft["disposition"]
     deadline_shown = draft["deadline"]["date"] or "—"
     if draft["deadline"].get("calendar") not in (None, "official"):  # estimated, or not counted
         deadline_shown += f", {draft['deadline']['calendar']}"
+    decision = "none"
+    if decided:
+        decision = f"{decided['disposition']} by {decided['analyst']} at {decided['decided_at']}" + (
+            f" (note: {decided['note']})" if decided["note"] else "")
     parts = [
-        f"# Suspicious-transaction report draft {draft['draft_id']}\n",
-        f"Alert `{draft['alert_id']}`; customer {draft['subject']['customer']} (accounts "
-        f"{', '.join(draft['subject']['accounts'])}; party type {draft['subject']['party_type'] or 'unknown'}). "
-        f"Decision: {decided['disposition'] + ' by ' + decided['analyst'] + ' at ' + decided['decided_at'] if decided else 'none'}. "
-        f"Deadline: {deadline_shown} ({draft['deadline']['basis']}). "
-        f"Ids: {draft['ids']}. Written {draft['created_at']}.\n",
-        *(f"> {n}\n" for n in draft["notes"]),
-        f"## 20 可疑交易报告触发点 (trigger point)\n\n{trigger['text']}\n",
+        f"# Suspicious-transaction report draft {md_text(draft['draft_id'])}\n",
+        f"Alert {md_text(draft['alert_id'])}; customer {md_text(subject['customer'])} (accounts "
+        f"{md_text(', '.join(subject['accounts']))}; party type {md_text(subject['party_type'] or 'unknown')}). "
+        f"Decision: {md_text(decision)}. "
+        f"Deadline: {md_text(deadline_shown)} ({md_text(draft['deadline']['basis'])}). "
+        f"Ids: {md_text(draft['ids'])}. Written {md_text(draft['created_at'])}.\n",
+        *(f"> {md_text(n)}\n" for n in draft["notes"]),
+        f"## 20 可疑交易报告触发点 (trigger point)\n\n{md_text(trigger['text'])}\n",
         md_table(trigger["indicators"], ["indicator", "family", "hits", "weight", "contribution"]),
-        f"## 21 资金交易及客户行为情况 (transactions and customer behaviour)\n\n{behaviour['text']}\n",
+        f"## 21 资金交易及客户行为情况 (transactions and customer behaviour)\n\n{md_text(behaviour['text'])}\n",
         "### Hits\n", md_table(behaviour["hits"], ["typology", "window_start", "window_end", "n_accounts", "n_days",
                                                     "amount", "ceiling", "utilisation"]),
         "### Counterparties\n", md_table(behaviour["counterparties"], ["account", "n_transactions", "inflow_home",
@@ -398,7 +403,7 @@ def render_str_markdown(draft: dict) -> str:
         md_table(behaviour["transactions"], ["txn_id", "time", "from", "to", "direction", "amount", "currency",
                                               "amount_home", "channel", "cited_by"]),
         "## 22 疑点分析 (analysis of suspicion) — GENERATED, EDIT BEFORE FILING\n",
-        draft["analysis_of_suspicion"]["text"] + "\n",
+        md_paragraphs(draft["analysis_of_suspicion"]["text"]) + "\n",
         "## 23 疑似涉罪类型 (suspected offence type)\n\n**To complete by the analyst:** ____\n",
         "## Elements to complete (003 二㈥)\n",
         md_table([{**e, "value": "____"} for e in draft["elements"] if e["status"] == "blank"],
