@@ -133,8 +133,8 @@ def test_a_clusters_blocks_fit_in_a_worker_threads_memory(thin, monkeypatch):
     def client(limit, nthreads=1, n_workers=2, last_limit=None):
         workers = {f"tcp://w{i}": {"nthreads": nthreads, "memory_limit": limit} for i in range(n_workers)}
         workers[f"tcp://w{n_workers - 1}"]["memory_limit"] = last_limit or limit
-        return SimpleNamespace(scheduler_info=lambda n_workers=5: {"workers": dict(list(workers.items())[:n_workers]
-                                                                                  if n_workers >= 0 else workers)})
+        listed = lambda n_workers=5: {"workers": dict(list(workers.items())[:n_workers] if n_workers >= 0 else workers)}
+        return SimpleNamespace(status="running", scheduler_info=listed)
 
     big = flowgraph.dask_scan.cluster_blocks(client(10 ** 12), thin, config, days, None)
     assert len(big.blocks) == 4 and big.block_days == 75  # two per worker thread
