@@ -32,7 +32,7 @@ import os
 import sqlite3
 import tempfile
 import weakref
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -161,6 +161,11 @@ def _translate(path: Path, exc: Exception) -> Exception:
     if "locked" in text or "busy" in text:
         return ConfigError(f"{path}: the run store is busy ({text}): another process held it for more than "
                            f"{BUSY_TIMEOUT_MS // 1000} s. Fix: wait for that process and run the command again.")
+    if "readonly" in text:  # a read-only file, folder or mount: nothing is damaged
+        return ConfigError(f"{path}: the run store is read-only ({text}), and this command writes to it: dispose "
+                           "records the decision there, --reveal-ids the audit entry of the real ids shown, a scan "
+                           "its results. Fix: work on a writable copy (cp the store, then --store COPY), or get "
+                           "write permission on the file and its folder.")
     if "full" in text:
         return ConfigError(f"{path}: the run store cannot grow ({text}). Fix: free disk space, then run the same "
                            "command again: every chunk committed before is kept and the scan resumes after it.")
@@ -177,7 +182,8 @@ class Store:
         The SQLite file.
     create : bool
         Create the store if absent (a scan); False to open only an existing store (report,
-        dispose), so a mistyped path is an error instead of a new empty store.
+        dispose), so a mistyped path, an empty file or another file is an error instead of
+        a new empty store. Either way an existing store lacking a table or column is refused.
     """
 
     def __init__(self, path: str | Path, create: bool = True):
@@ -193,14 +199,23 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._staging: Path | None = None  # a chunk's rows before commit (:meth:`_staged`)
-        self._open(new)
+        self._open(new, create)
 
     @_database_errors
-    def _open(self, new: bool) -> None:
+    def _open(self, new: bool, create: bool) -> None:
         # explicit transactions below; a scan may commit from a worker thread while its
         # main thread does not use the store (see flowgraph.scan)
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # read before anything writes: only a scan makes an existing file a store
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not new and not tables and not create:
+            what = "an empty file" if self.path.stat().st_size == 0 else "an SQLite file without tables"
+            raise DataError(f"{self.path}: not a flowgraph run store ({what}; left as it is). Fix: give the "
+                            "--store a scan wrote (OUT/store.sqlite unless the scan's --store said otherwise).")
+        if not new and tables and "runs" not in tables:
+            raise DataError(f"{self.path}: an SQLite file, but not a flowgraph run store (it has tables "
+                            f"{sorted(tables)[:5]}). Fix: give the store.sqlite a scan wrote, or a new path.")
         if new:  # hit rows carry evidence lists of KiBs: larger pages mean fewer overflow pages
             self.conn.execute(f"PRAGMA page_size={PAGE_SIZE_BYTES}")
         # A rollback journal, not WAL: a scan mostly appends, and pages appended in a
@@ -212,12 +227,9 @@ class Store:
         # a scan inserts 10^5 hits into four B-trees: SQLite's default 2 MB page cache
         # re-reads index pages; 64 MB holds them (memory taken only as pages are used)
         self.conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
-        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not new and tables and "runs" not in tables:
-            raise DataError(f"{self.path}: an SQLite file, but not a flowgraph run store (it has tables "
-                            f"{sorted(tables)[:5]}). Fix: give the store.sqlite a scan wrote, or a new path.")
-        if not new and "hits" in tables:
+        if tables:
             _migrate(self.conn)
+            _check_schema(self.conn, self.path)
         self.conn.executescript(SCHEMA)
         # each column of ``hits`` and its declared type, read once: another thread may read
         # hits (:meth:`_hits_arrow`) while this connection writes
@@ -929,17 +941,46 @@ def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: s
     return frame
 
 
+#: Columns (all TEXT) that stores of earlier versions lack, added when one is opened.
+ADDED_COLUMNS = {"hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",)}
+#: Tables that stores of earlier versions lack, created (by :data:`SCHEMA`) when one is opened.
+ADDED_TABLES = ("hit_versions", "run_hits")
+
+
 def _migrate(conn) -> None:
-    """Columns added since a store was created (stores written by earlier versions)."""
-    have = {r[1] for r in conn.execute("PRAGMA table_info(hits)")}
-    for col in ("run_first", "run_last", "seen_through", "content"):
-        if col not in have:
-            conn.execute(f"ALTER TABLE hits ADD COLUMN {col} TEXT")
-    conn.execute("CREATE INDEX IF NOT EXISTS hits_run_last_seen ON hits (config_hash, run_last, seen_through, hit_id)")
+    """Columns added since a store was created (stores written by earlier versions); a
+    table that is missing is left to :func:`_check_schema`."""
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for col in columns:
+            if have and col not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
     for name in OLD_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
-    if "changes" not in {r[1] for r in conn.execute("PRAGMA table_info(run_chunks)")}:
-        conn.execute("ALTER TABLE run_chunks ADD COLUMN changes TEXT")
+
+
+@functools.cache
+def _schema_columns() -> dict[str, tuple[str, ...]]:
+    """Each table of :data:`SCHEMA` and its columns, as SQLite reads them from a fresh store."""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.executescript(SCHEMA)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in tables}
+
+
+def _check_schema(conn, path: Path) -> None:
+    """Refuse a store lacking a table or column this version reads or writes (edited by
+    hand, or damaged), naming every one, before a command fails on it half-way."""
+    missing = []
+    for table, columns in _schema_columns().items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if not have and table not in ADDED_TABLES:
+            missing.append(f"table {table}")
+        missing += [f"column {table}.{c}" for c in columns if have and c not in have]
+    if missing:
+        raise DataError(f"{path}: the run store lacks {', '.join(missing)}, which this flowgraph version needs (the "
+                        "store was edited or damaged). Fix: restore it from a backup, or scan into a new --store "
+                        "path.")
 
 
 def _day_texts(values) -> pa.Array:
