@@ -275,3 +275,28 @@ def test_decisions_on_alerts_of_another_configuration_are_said(store_path, scann
         assert main([command[0], "--store", str(store_path), *command[1:]]) == 0
         err = capsys.readouterr().err
         assert "1 analyst decision(s)" in err and "1 other configuration(s)" in err
+
+
+def test_a_decided_alert_a_rescan_no_longer_finds_is_not_raised_and_said(store_path, scanned, tmp_path, capsys):
+    """Corrected data (the ring's four transfers withdrawn) retracts a decided alert's hits:
+    it stayed "raised" in the queue and the report, and report-draft drafted an STR of no
+    transaction (found by a hostile sweep). It is kept for its decision, no longer raised,
+    and said so everywhere."""
+    ring = Store(store_path, create=False).query("SELECT alert_id FROM alerts WHERE subject LIKE 'RA%' "
+                                                 "OR customer LIKE 'CURA%'")["alert_id"][0]
+    assert main(["dispose", ring, "--store", str(store_path), "--as", "case", "--analyst", "alice"]) == 0
+    tx = pd.read_csv(scanned / "tx.csv")
+    tx[~tx["txn_id"].str.startswith("cy")].to_csv(tmp_path / "corrected.csv", index=False)
+    assert main(["scan", str(tmp_path / "corrected.csv"), "--accounts", str(scanned / "accounts.csv"), "--out",
+                 str(tmp_path / "o"), "--store", str(store_path)]) == 0
+    queue = alert_queue(Store(store_path, create=False), QueueQuery(status="all", today="2024-09-30"))
+    row = queue.set_index("alert_id").loc[ring]
+    assert row["status"] == "no longer found" and row["disposition"] == "case"
+    assert ring not in set(alert_queue(Store(store_path, create=False), QueueQuery(status="raised"))["alert_id"])
+    assert main(["report-draft", "--store", str(store_path), "--out", str(tmp_path / "d"), "--today",
+                 "2024-09-30"]) == 0
+    assert not (tmp_path / "d" / f"str-{ring}.json").exists()
+    assert "no longer finds this alert" in pd.read_csv(tmp_path / "d" / "skipped.csv").set_index("alert_id").loc[
+        ring, "reason"]
+    assert main(["show", ring, "--store", str(store_path), "--out", str(tmp_path / "case.html")]) == 0
+    assert "no longer finds this alert" in (tmp_path / "case.html").read_text()

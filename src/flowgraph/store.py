@@ -103,6 +103,9 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_customer ON alerts (config_hash, customer, window_end);
 CREATE INDEX IF NOT EXISTS alerts_subject ON alerts (config_hash, subject, window_end);
+-- decided alerts that a later scan no longer produced (its data corrected, its hits
+-- regrouped): kept for their decisions, no longer raised (Store.replace_alerts)
+CREATE TABLE IF NOT EXISTS gone_alerts (alert_id TEXT PRIMARY KEY, run_id TEXT);
 CREATE TABLE IF NOT EXISTS dispositions (
     alert_id TEXT, disposition TEXT, analyst TEXT, decided_at TEXT, note TEXT
 );
@@ -764,9 +767,10 @@ class Store:
                        replaced: list[str] | None = None) -> None:
         """Make the stored alerts of these monitoring units (customers, or subject accounts
         for hits without a customer) exactly ``alerts``: new ids are inserted, kept ids
-        updated, ids that no longer exist removed unless an analyst already decided on them.
-        With ``replaced`` (alert ids), only those stored alerts are replaced by ``alerts``;
-        the units' other alerts stay."""
+        updated, ids that no longer exist removed unless an analyst already decided on them:
+        those stay, no longer raised, listed in ``gone_alerts`` with this run (until a scan
+        produces them again). With ``replaced`` (alert ids), only those stored alerts are
+        replaced by ``alerts``; the units' other alerts stay."""
         existing = []
         if replaced is not None:
             for lo in range(0, len(replaced), 500):  # SQLite's limit on parameters of one statement
@@ -788,8 +792,12 @@ class Store:
                         alerts["explanation"], [first_run.get(a, run_id) for a in alerts["alert_id"]],
                         [run_id] * len(alerts)))
         with self.transaction() as c:
-            gone = set(first_run) - set(alerts["alert_id"]) - decided
-            c.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in gone])
+            gone = set(first_run) - set(alerts["alert_id"])
+            c.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in gone - decided])
+            c.executemany("UPDATE alerts SET raised = 0, last_run = ? WHERE alert_id = ?",
+                          [(run_id, a) for a in sorted(gone & decided)])
+            c.executemany("INSERT OR REPLACE INTO gone_alerts VALUES (?, ?)", [(a, run_id) for a in sorted(gone & decided)])
+            c.executemany("DELETE FROM gone_alerts WHERE alert_id = ?", [(a,) for a in alerts["alert_id"]])
             c.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _wanted_units(self, units) -> None:
@@ -944,7 +952,7 @@ def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: s
 #: Columns (all TEXT) that stores of earlier versions lack, added when one is opened.
 ADDED_COLUMNS = {"hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",)}
 #: Tables that stores of earlier versions lack, created (by :data:`SCHEMA`) when one is opened.
-ADDED_TABLES = ("hit_versions", "run_hits")
+ADDED_TABLES = ("hit_versions", "run_hits", "gone_alerts")
 
 
 def _migrate(conn) -> None:

@@ -106,7 +106,11 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
         name = Pseudonymizer(load_key(key_file))
     real_ids = _real_ids(alert, hits, transactions)
     shown = hits if reveal_ids else deidentify(hits, name)
+    gone = store.conn.execute("SELECT run_id FROM gone_alerts WHERE alert_id = ?", (alert["alert_id"],)).fetchone()
     sections = [
+        *([f'<p class="note">Run {html.escape(gone[0])} no longer finds this alert: its data was corrected or its '
+           "hits regrouped, and it is no longer raised. The stored hits and decisions below are what was found and "
+           "decided before.</p>"] if gone else []),
         _summary(alert, store, name, reveal_ids),
         _section("Explanation", "<p>The score as stored with the alert: every indicator, its weight and its "
                  "contribution.</p>" + _render(_json_or_text(alert["explanation"]), name, real_ids)),

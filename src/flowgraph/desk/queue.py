@@ -7,7 +7,9 @@ status and latest disposition, and its age. Filters and orders are the parameter
 
 - **Status**: ``raised`` — the score reached the alert threshold; ``open`` — raised and no
   analyst decided on it yet (the work list, the default); ``disposed`` — an analyst
-  decided (excluded, reported or case; the latest decision is shown); ``all``.
+  decided (excluded, reported or case; the latest decision is shown); ``all``. A decided
+  alert that a later scan no longer produced (its data corrected, its hits regrouped) shows
+  the status "no longer found" and is not raised.
 - **Age**: business days from the alert's last evidence day (``window_end``) to ``today``
   on the calendar of the scan that last updated it: for a nightly T+1 scan this is how
   long the alert has waited, and it is what the reporting deadlines count (003).
@@ -149,7 +151,8 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         "a.last_run, (SELECT group_concat(typology, ', ') FROM (SELECT DISTINCT h.typology FROM json_each(a.hit_ids) j "
         "JOIN hits h ON h.config_hash = a.config_hash AND h.hit_id = j.value ORDER BY h.typology)) AS typologies, "
         "(SELECT d.disposition FROM dispositions d WHERE d.alert_id = a.alert_id "
-        "ORDER BY d.decided_at DESC, d.rowid DESC LIMIT 1) AS disposition "
+        "ORDER BY d.decided_at DESC, d.rowid DESC LIMIT 1) AS disposition, "
+        "(SELECT g.run_id FROM gone_alerts g WHERE g.alert_id = a.alert_id) AS gone_in_run "
         "FROM alerts a WHERE a.config_hash = ?", [config_hash])
     alerts["raised"] = alerts["raised"].astype(bool)
     alerts["disposition"] = alerts["disposition"].fillna("")
@@ -162,7 +165,9 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         keep &= alerts["score"] >= query.min_score
     alerts = alerts[keep].copy()
     alerts["age_days"] = _age_days(store, alerts, query.today)
-    alerts["status"] = np.where(alerts["raised"], "raised", "not raised")
+    # a decided alert a later scan no longer produced (corrected data, regrouped hits)
+    alerts["status"] = np.where(alerts["gone_in_run"].notna(), "no longer found",
+                                np.where(alerts["raised"], "raised", "not raised"))
     order = {"score": (["score", "alert_id"], [False, True]), "age": (["age_days", "alert_id"], [False, True]),
              "window": (["window_start", "alert_id"], [True, True])}[query.sort]
     alerts = alerts.sort_values(order[0], ascending=order[1], kind="stable")

@@ -122,8 +122,8 @@ FAMILY_MEANING = {
 
 def draft_alert_ids(store, alert_ids=()) -> tuple[list[str], list[dict]]:
     """Which alerts get a draft: the given ones (each must exist), else every alert whose
-    latest decision is ``case``; with the alerts decided otherwise as ``skipped`` (alert_id,
-    reason).
+    latest decision is ``case`` and that the latest scan still finds (not in
+    ``gone_alerts``); with the others decided as ``skipped`` (alert_id, reason).
 
     Raises
     ------
@@ -133,10 +133,14 @@ def draft_alert_ids(store, alert_ids=()) -> tuple[list[str], list[dict]]:
     if alert_ids:
         return list(dict.fromkeys(find_alert(store, a)["alert_id"] for a in alert_ids)), []
     latest = store.latest_dispositions()
-    cases = latest.loc[latest["disposition"] == "case", "alert_id"].tolist()
+    gone = dict(store.conn.execute("SELECT alert_id, run_id FROM gone_alerts").fetchall())
+    cases = [a for a in latest.loc[latest["disposition"] == "case", "alert_id"] if a not in gone]
     skipped = [{"alert_id": r.alert_id, "reason": f"latest decision {r.disposition!r} by {r.analyst} at "
                                                   f"{r.decided_at}, not 'case' (give --alert {r.alert_id} to draft it)"}
                for r in latest.itertuples() if r.disposition != "case"]
+    skipped += [{"alert_id": a, "reason": f"decided a case, but run {gone[a]} no longer finds this alert (its data "
+                                          f"corrected or its hits regrouped): look at it again (give --alert {a} to "
+                                          "draft it anyway)"} for a in latest["alert_id"] if a in gone]
     return cases, skipped
 
 
