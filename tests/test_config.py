@@ -161,6 +161,10 @@ def test_unreadable_config_files_are_config_errors(tmp_path):
     latin.write_bytes('rule_set = "PBOC-2016" # caf\xe9\n'.encode("latin-1"))
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(latin)
+    # a byte-order mark, as Windows editors write: was "Invalid statement (line 1, column 1)"
+    marked = tmp_path / "notepad.toml"
+    marked.write_bytes("\ufeffchunk_days = 3\n".encode("utf-8"))
+    assert load_config(marked).chunk_days == 3
 
 
 def test_python_construction_is_validated_too():

@@ -22,10 +22,11 @@ def read_toml(path: Path, label: str, missing_fix: str) -> dict:
     Raises
     ------
     ConfigError
-        Not found, a folder, unreadable, not UTF-8, or not valid TOML: named, with the fix.
+        Not found, a folder, unreadable, not UTF-8 (a byte-order mark is taken), or not valid
+        TOML: named, with the fix.
     """
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark, as Windows editors write
     except FileNotFoundError:
         raise ConfigError(f"{label}: not found. Fix: {missing_fix}") from None
     except IsADirectoryError:
