@@ -125,7 +125,10 @@ def test_alerts_command_formats_and_logged_real_ids(store_path, capsys):
 
 def test_alerts_command_errors_exit_2(store_path, tmp_path, capsys):
     assert main(["alerts", "--store", str(store_path), "--typology", "smurfing"]) == 2
-    assert "'typology'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--typology must be one of" in err and "QueueQuery" not in err  # the option, not the class
+    assert main(["alerts", "--store", str(store_path), "--min-score", "nan"]) == 2
+    assert "--min-score must be" in capsys.readouterr().err
     # an ISO week date was a traceback; 20241201 read as a year 20241201
     for today in ("tomorrow", "2024-W48-1", "20241201"):
         assert main(["alerts", "--store", str(store_path), "--today", today]) == 2

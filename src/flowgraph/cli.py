@@ -545,7 +545,11 @@ def alerts_cmd(store_path, status, typology, min_score, sort, limit, today, fmt,
     """The alert queue of a run store: id, customer (pseudonym), score, typologies,
     window, status and latest disposition, age in business days since the window's end
     (on the scan's calendar). Open one with `flowgraph show ALERT_ID`."""
-    query = QueueQuery(status=status, typology=typology, min_score=min_score, sort=sort, limit=limit, today=today)
+    try:
+        query = QueueQuery(status=status, typology=typology, min_score=min_score, sort=sort, limit=limit, today=today)
+    except ConfigError as exc:  # the query's checks name its fields: say the options
+        raise ConfigError(re.sub(r"The '(\w+)' parameter of QueueQuery",
+                                 lambda m: "--" + m.group(1).replace("_", "-"), str(exc))) from None
     queue = alert_queue(Store(store_path, create=False), query, reveal_ids, key_file)
     _say_decisions_elsewhere(store_path)
     if fmt == "csv":
