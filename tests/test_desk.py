@@ -1,9 +1,11 @@
 """The investigator's desk without a browser: the alert queue (`flowgraph alerts`), the
 case transactions a scan keeps, and the case file (`flowgraph show`)."""
 
+import io
 import json
 import re
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -303,3 +305,21 @@ def test_a_decided_alert_a_rescan_no_longer_finds_is_not_raised_and_said(store_p
         ring, "reason"]
     assert main(["show", ring, "--store", str(store_path), "--out", str(tmp_path / "case.html")]) == 0
     assert "no longer finds this alert" in (tmp_path / "case.html").read_text()
+
+
+def test_dispose_takes_a_unique_prefix_and_a_reader_that_goes_away_ends_the_output_quietly(store_path, monkeypatch,
+                                                                                          capsys):
+    """dispose needed the whole id where show and report-draft take a unique prefix; and
+    `flowgraph alerts | head -1` ended in exit 1 (found by a hostile sweep)."""
+    alert = Store(store_path, create=False).query("SELECT alert_id FROM alerts WHERE raised = 1")["alert_id"][0]
+    assert main(["dispose", alert[:8], "--store", str(store_path), "--as", "excluded", "--analyst", "bo"]) == 0
+    assert f"alert {alert}: excluded" in capsys.readouterr().out
+
+    class GoneReader(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", GoneReader())
+    assert main(["alerts", "--store", str(store_path), "--status", "all", "--today", "2024-09-30"]) == 0
+    err = capsys.readouterr().err
+    assert "error" not in err and "Broken pipe" not in err

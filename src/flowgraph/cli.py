@@ -23,7 +23,7 @@ from click.core import ParameterSource
 from .calendar import BusinessCalendar
 from .config import CHANNELS
 from .deid import load_key
-from .desk.casefile import write_case_file
+from .desk.casefile import find_alert, write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue, latest_config_hash
 from .errors import ConfigError, FlowgraphError
 from .evaluate import MATCHING
@@ -520,6 +520,7 @@ def dispose(alert_id, store_path, disposition, analyst, note, force):
     """Record an analyst's decision on ALERT_ID (listed by `flowgraph alerts`), with who
     and when. A later decision on the same alert counts; the earlier ones are kept."""
     store = Store(store_path, create=False)
+    alert_id = find_alert(store, alert_id)["alert_id"]  # a unique prefix, as show and report-draft take
     warning = store.dispose(alert_id, disposition, analyst, note, force=force)
     if warning:
         click.echo(f"warning: {warning}", err=True)
@@ -860,6 +861,13 @@ def main(argv: list[str] | None = None) -> int:
     except FlowgraphError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except SystemExit as exc:
+        # click ends a command whose reader went away (| head) with exit 1, having wrapped
+        # stdout in its (private) flush-quieting wrapper: the output was read as far as it was
+        # wanted, so that is a success
+        if exc.code == 1 and "PacifyFlushWrapper" in type(sys.stdout).__name__:
+            return 0
+        raise
     except OSError as exc:  # the machine refused a file operation: a full disk, a read-only folder
         click.echo(f"error: {_os_error_message(exc)}", err=True)
         return 2
