@@ -323,3 +323,15 @@ def test_dispose_takes_a_unique_prefix_and_a_reader_that_goes_away_ends_the_outp
     assert main(["alerts", "--store", str(store_path), "--status", "all", "--today", "2024-09-30"]) == 0
     err = capsys.readouterr().err
     assert "error" not in err and "Broken pipe" not in err
+
+
+def test_a_store_copied_without_its_case_folder_says_so(store_path, tmp_path):
+    """The case file said the evidence was "not kept … from scans made since flowgraph kept
+    them", when the store had been copied without its case folder (found by a hostile sweep)."""
+    alert = Store(store_path, create=False).query("SELECT alert_id FROM alerts WHERE raised = 1")["alert_id"][0]
+    bare = tmp_path / "bare" / "store.sqlite"
+    bare.parent.mkdir()
+    shutil.copy(store_path, bare)
+    assert main(["show", alert, "--store", str(bare), "--out", str(tmp_path / "case.html")]) == 0
+    page = (tmp_path / "case.html").read_text()
+    assert "its case folder store.sqlite.cases is missing" in page and "since flowgraph kept them" not in page

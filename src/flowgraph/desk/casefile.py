@@ -36,7 +36,8 @@ from .._files import write_atomically
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
 from ..store import parse_json_lists
-from .evidence import CONTEXT_DAYS, case_accounts, case_graph, case_transactions, has_case_transactions, run_rule_set
+from .evidence import (CONTEXT_DAYS, case_accounts, case_folder, case_graph, case_transactions, has_case_transactions,
+                       run_rule_set)
 from .notes import DEIDENTIFIED, deidentify_notes
 
 #: Multi-hop hits whose path of the money is drawn, and structuring hits whose band is
@@ -116,7 +117,7 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
                  "contribution.</p>" + _render(_json_or_text(alert["explanation"]), name, real_ids)),
         _section("Hits and the W(N, D) ceiling", _hits_table(shown, currency)),
         _section("Evidence transactions", _evidence_table(transactions, evidence_ids, hits, _unit_accounts(store, alert),
-                                                          name, currency)),
+                                                          name, currency, case_folder(store))),
         _section("Pictures", _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids, key_file)),
         _section("Disposition history", _dispositions(store, alert["alert_id"], None if reveal_ids else name,
                                                       {**dict.fromkeys(evidence_ids, "transaction"), **real_ids})),
@@ -294,17 +295,20 @@ def _unit_accounts(store, alert) -> set[str]:
 
 
 def _evidence_table(transactions: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFrame, unit: set[str],
-                    name, currency: str) -> str:
+                    name, currency: str, cases: Path) -> str:
     """The alert's evidence transactions with their amounts as booked and in ``currency``
-    (the scan's home currency), the hits citing each."""
+    (the scan's home currency), the hits citing each (``cases``: the store's case folder)."""
     kept = transactions[transactions["txn_id"].isin(evidence_ids)]
     missing = [t for t in evidence_ids if t not in set(kept["txn_id"])]
     note = ""
     if missing:
+        why = (f"its case folder {cases.name} is missing (the store was copied without it, or written before "
+               "flowgraph kept case transactions); copy the folder beside the store, or re-scan the data into it"
+               if not cases.is_dir() else "it keeps those of raised alerts, from scans made since flowgraph kept "
+               "them; re-scan the data into this store to keep them")
         note = (f'<p class="note">{len(missing)} of {len(evidence_ids)} evidence transactions are not kept in this '
-                "store (it keeps those of raised alerts, from scans made since flowgraph kept them); their ids: "
-                f"{html.escape(', '.join(missing[:50]))}{' …' if len(missing) > 50 else ''}. Re-scan the data into "
-                "this store to keep them.</p>")
+                f"store: {html.escape(why)}. Their ids: {html.escape(', '.join(missing[:50]))}"
+                f"{' …' if len(missing) > 50 else ''}.</p>")
     if kept.empty:
         return note
     cited = {}
