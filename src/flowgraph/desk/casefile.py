@@ -57,7 +57,8 @@ def find_alert(store, alert_id: str) -> pd.Series:
     ConfigError
         No such alert, or a prefix that fits several.
     """
-    how_to_list = f"list the ids with `flowgraph alerts --store {store.path} --status all`"
+    how_to_list = (f"list the ids with `flowgraph alerts --store {store.path} --status all` (or the alert list of "
+                   "`flowgraph report`)")
     alerts = store.query("SELECT * FROM alerts WHERE alert_id = ?", [alert_id])
     if alerts.empty and len(alert_id) >= MIN_ID_PREFIX:
         alerts = store.query("SELECT * FROM alerts WHERE substr(alert_id, 1, ?) = ?", [len(alert_id), alert_id])
