@@ -73,6 +73,24 @@ class CalendarCoverageError(ConfigError):
     """Dates for which the calendar cannot (or, in strict mode, will not) tell business days."""
 
 
+def parse_iso_day(value, option: str) -> np.datetime64:
+    """The date an option gives, written YYYY-MM-DD (Python's ISO parser also takes 20241201
+    and week dates such as 2024-W48-1, which users mean otherwise or by mistake).
+
+    Raises
+    ------
+    ConfigError
+        Not such a date; the message names the option and the form.
+    """
+    text = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return np.datetime64(dt.date.fromisoformat(text), "D")
+    except ValueError:
+        pass
+    raise ConfigError(f"{option} {value!r} is not a date written YYYY-MM-DD. Fix: e.g. {option} 2024-09-30.")
+
+
 def _to_day(value: DateLike) -> np.datetime64:
     if isinstance(value, dt.datetime):
         value = value.date()

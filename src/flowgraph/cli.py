@@ -6,12 +6,10 @@ Exit codes: 0 success, 2 usage or configuration error, 3 data error.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import difflib
 import errno
 import json
 import math
-import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -20,7 +18,7 @@ import click
 import pandas as pd
 from click.core import ParameterSource
 
-from .calendar import BusinessCalendar
+from .calendar import BusinessCalendar, parse_iso_day
 from .config import CHANNELS
 from .deid import load_key
 from .desk.casefile import find_alert, write_case_file
@@ -83,11 +81,10 @@ def _iso_day(ctx, param, value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        day = dt.date.fromisoformat(value.strip()) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD. Fix: e.g. 2024-09-30.", ctx, param)
+        parse_iso_day(value, param.opts[0])
+    except ConfigError:
+        raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD. Fix: e.g. 2024-09-30.", ctx, param) \
+            from None
     return value.strip()
 
 
@@ -464,21 +461,20 @@ def _print_scan(result: ScanResult, out: Path, store_path: Path | None) -> None:
                    f"(a bug or a missing rule): {[x['hit_id'] for x in missing[:5]]}")
     click.echo(f"wrote {result.paths['hits']}, {result.paths['alerts']}, {result.paths['manifest']}"
                f"{'' if m.get('deidentified') else ' (REAL ids)'}")
-    _say_decisions_elsewhere(store_path or out / "store.sqlite")
+    _say_decisions_elsewhere(Store(store_path or out / "store.sqlite", create=False))
 
 
-def _say_decisions_elsewhere(store_path: Path) -> None:
+def _say_decisions_elsewhere(store: Store) -> None:
     """One line on stderr when analysts' decisions are on alerts of another configuration
     than the latest run's, which the desk (alerts, report, learn) shows: a scan with another
     configuration (the weights ``learn`` wrote, a changed threshold, a forgotten --config)
     leaves them out of sight, though they stay in the store."""
-    store = Store(store_path, create=False)
     shown = latest_config_hash(store)
     n_decisions, n_configs = store.conn.execute(
         "SELECT COUNT(*), COUNT(DISTINCT a.config_hash) FROM dispositions d JOIN alerts a USING (alert_id) "
         "WHERE a.config_hash IS NOT ?", (shown,)).fetchone()
     if n_decisions:
-        click.echo(f"note: {n_decisions:,} analyst decision(s) in {store_path} are on alerts of {n_configs} other "
+        click.echo(f"note: {n_decisions:,} analyst decision(s) in {store.path} are on alerts of {n_configs} other "
                    f"configuration(s) than the latest run's ({shown}), which alerts, report and learn show: they stay "
                    "in the store; a scan with their configuration (its --config) shows them again", err=True)
 
@@ -495,7 +491,7 @@ def report(store_path, out, all_alerts):
     the alerts by score with their ids (for `flowgraph dispose`) and latest decision."""
     store = Store(store_path, create=False)
     metrics, overall = effectiveness(store)
-    _say_decisions_elsewhere(store_path)
+    _say_decisions_elsewhere(store)
     click.echo(metrics.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     click.echo("overall: " + ", ".join(f"{k} {v}" for k, v in overall.items()))
     alerts = alert_list(store, raised_only=not all_alerts)
@@ -546,13 +542,11 @@ def alerts_cmd(store_path, status, typology, min_score, sort, limit, today, fmt,
     """The alert queue of a run store: id, customer (pseudonym), score, typologies,
     window, status and latest disposition, age in business days since the window's end
     (on the scan's calendar). Open one with `flowgraph show ALERT_ID`."""
-    try:
+    with _options_named(QUEUE_OPTIONS):
         query = QueueQuery(status=status, typology=typology, min_score=min_score, sort=sort, limit=limit, today=today)
-    except ConfigError as exc:  # the query's checks name its fields: say the options
-        raise ConfigError(re.sub(r"The '(\w+)' parameter of QueueQuery",
-                                 lambda m: "--" + m.group(1).replace("_", "-"), str(exc))) from None
-    queue = alert_queue(Store(store_path, create=False), query, reveal_ids, key_file)
-    _say_decisions_elsewhere(store_path)
+    store = Store(store_path, create=False)
+    queue = alert_queue(store, query, reveal_ids, key_file)
+    _say_decisions_elsewhere(store)
     if fmt == "csv":
         click.echo(queue.to_csv(index=False), nl=False)
     elif fmt == "json":
@@ -693,16 +687,20 @@ SIMULATE_OPTIONS = {"n_customers or recruit_pool_share": "--customers", "n_custo
                     "patterns_per_typology": "--patterns-per-typology", "typology_mix": "--mix",
                     "adaptive_share": "--adaptive-share", "lookalikes_per_kind": "--lookalikes",
                     "parameter of SimulationParams": "option of flowgraph simulate"}
+#: How the alert queue's checks name what ``flowgraph alerts`` takes as options.
+QUEUE_OPTIONS = {"The 'typology' parameter of QueueQuery": "--typology",
+                 "The 'min_score' parameter of QueueQuery": "--min-score"}
 
 
 @contextlib.contextmanager
-def _simulate_options_named():
-    """A bad simulation parameter said with the command-line option that sets it."""
+def _options_named(names: dict[str, str]):
+    """A ConfigError of a lower layer said with the command-line options that set what it
+    names (``names``: its words -> the options')."""
     try:
         yield
     except ConfigError as exc:
         message = str(exc)
-        for name, option in SIMULATE_OPTIONS.items():
+        for name, option in names.items():
             message = message.replace(name, option)
         raise ConfigError(message) from None
 
@@ -753,7 +751,7 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
         raise click.UsageError("give exactly one of --out DIR (the bank as three files) and --into STORE "
                                "(the bank streamed into a new transaction store)")
     calendar = load_config(config_path).calendar() if config_path else None
-    with _simulate_options_named():
+    with _options_named(SIMULATE_OPTIONS):
         params = SimulationParams(n_customers=customers, n_days=days, start=start, seed=seed,
                                   patterns_per_typology=patterns_per_typology, typology_mix=_parse_mix(mix),
                                   adaptive_share=adaptive_share, lookalikes_per_kind=lookalikes, week=week,
@@ -848,6 +846,7 @@ def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point with the exit codes of SPEC §10."""
+    stdout = sys.stdout
     try:
         cli.main(args=argv, prog_name="flowgraph", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -862,10 +861,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except SystemExit as exc:
-        # click ends a command whose reader went away (| head) with exit 1, having wrapped
-        # stdout in its (private) flush-quieting wrapper: the output was read as far as it was
-        # wanted, so that is a success
-        if exc.code == 1 and "PacifyFlushWrapper" in type(sys.stdout).__name__:
+        # click ends a command whose reader went away (| head) with exit 1, and stdout
+        # replaced by one that stays quiet: the output was read as far as it was wanted
+        if exc.code == 1 and sys.stdout is not stdout:
             return 0
         raise
     except OSError as exc:  # the machine refused a file operation: a full disk, a read-only folder

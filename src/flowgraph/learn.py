@@ -34,6 +34,7 @@ from scipy.optimize import minimize
 from .alerts import FEATURES, SIGNED_FEATURES, ModelConfig, alert_inputs, score_alerts
 from .errors import ConfigError, DataError
 from .scan_config import load_config
+from .desk.large_value import run_config
 from .store import Store
 
 #: Fewest decided alerts ``learn`` fits from, and fewest of each class: below these a
@@ -228,9 +229,8 @@ def _check_same_detection(config, store: Store, config_hash: str, config_path) -
     run in anything but what learn fits (rule set, detectors, calendar, grouping, ...): the
     decided alerts were found and grouped under that one, and weights fitted on them would be
     written into another (a stored run without its configuration is not checked)."""
-    row = store.conn.execute("SELECT config FROM runs WHERE config_hash = ? AND config IS NOT NULL "
-                             "ORDER BY started_at DESC LIMIT 1", (config_hash,)).fetchone()
-    if not row or not row[0]:
+    stored = run_config(store, config_hash)
+    if not stored:
         return
 
     def unfitted(payload: dict) -> dict:
@@ -238,7 +238,7 @@ def _check_same_detection(config, store: Store, config_hash: str, config_path) -
         return {**{k: v for k, v in payload.items() if k not in ("model", "chunk_days")}, "model": model}
 
     mine = unfitted(json.loads(json.dumps(config.to_dict(), default=str)))
-    stored = unfitted(json.loads(row[0]))
+    stored = unfitted(stored)
     differ = sorted({*mine, *stored} - {k for k in {*mine, *stored} if mine.get(k) == stored.get(k)})
     differ += [f"model.{k}" for k in sorted({*mine["model"], *stored["model"]})
                if "model" in differ and mine["model"].get(k) != stored["model"].get(k)]

@@ -31,7 +31,6 @@ and leave every committed chunk in place for the next run to resume from.
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -52,6 +51,7 @@ import pyarrow.compute as pc
 
 from ._arrow import text_buffers
 from .alerts import build_alerts, hit_spans
+from .calendar import parse_iso_day
 from .desk.evidence import keep_case_transactions
 from .detectors import REGISTRY, disabled_detectors
 from .detectors._common import forget
@@ -665,14 +665,6 @@ def output_folder(out: str | Path) -> Path:
     return out
 
 
-def _parse_day(value: str, option: str) -> np.datetime64:
-    try:
-        return np.datetime64(dt.date.fromisoformat(str(value).strip()), "D")
-    except ValueError:
-        raise ConfigError(f"{option} {value!r} is not a date in the form YYYY-MM-DD. Fix: e.g. {option} 2027-01-04."
-                          ) from None
-
-
 def resolve_scan_days(calendar, data_days: tuple[np.datetime64, np.datetime64], as_of: str | None,
                       first_day: str | None, last_day: str | None, where: str, fix: str
                       ) -> tuple[np.datetime64, np.datetime64, str]:
@@ -689,7 +681,7 @@ def resolve_scan_days(calendar, data_days: tuple[np.datetime64, np.datetime64], 
     for option, value in asked.items():
         if value is None:
             continue
-        day = days[option] = calendar.next_business_day(_parse_day(value, option))
+        day = days[option] = calendar.next_business_day(parse_iso_day(value, option))
         if not data_days[0] <= day <= data_days[1]:
             raise ConfigError(f"{option} {value} (business day {day}): outside {where}, whose transactions fall on "
                               f"business days {data_days[0]} .. {data_days[1]}. Fix: give a day inside that range, "

@@ -797,7 +797,8 @@ class Store:
             c.executemany("UPDATE alerts SET raised = 0, last_run = ? WHERE alert_id = ?",
                           [(run_id, a) for a in sorted(gone & decided)])
             c.executemany("INSERT OR REPLACE INTO gone_alerts VALUES (?, ?)", [(a, run_id) for a in sorted(gone & decided)])
-            c.executemany("DELETE FROM gone_alerts WHERE alert_id = ?", [(a,) for a in alerts["alert_id"]])
+            if c.execute("SELECT 1 FROM gone_alerts LIMIT 1").fetchone():  # most stores have none
+                c.executemany("DELETE FROM gone_alerts WHERE alert_id = ?", [(a,) for a in alerts["alert_id"]])
             c.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _wanted_units(self, units) -> None:

@@ -31,7 +31,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..calendar import MAX_NON_BUSINESS_RUN_DAYS, CalendarCoverageError
+from ..calendar import MAX_NON_BUSINESS_RUN_DAYS, CalendarCoverageError, parse_iso_day
 from ..config import REPORT_DEADLINE_BUSINESS_DAYS
 from ..deid import Pseudonymizer, load_key
 from ..errors import ConfigError
@@ -57,12 +57,7 @@ def parse_day(value: str | None, option: str) -> np.datetime64 | None:
     ConfigError
         Not a date; the message names the option and the format.
     """
-    if value is None:
-        return None
-    try:
-        return np.datetime64(dt.date.fromisoformat(str(value)), "D")
-    except ValueError:
-        raise ConfigError(f"{option} {value!r}: not a date. Fix: write it as YYYY-MM-DD, e.g. 2024-09-30.") from None
+    return None if value is None else parse_iso_day(value, option)
 
 
 def run_config(store, config_hash: str) -> dict:
