@@ -233,7 +233,10 @@ class Store:
         if tables:
             _migrate(self.conn)
             _check_schema(self.conn, self.path)
-        self.conn.executescript(SCHEMA)
+            self.conn.executescript(SCHEMA)
+        else:  # a new store's tables in one transaction: a second process opening it at the
+            # same moment (two scans into one --store) sees all of them or none, never a part
+            self.conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
         # each column of ``hits`` and its declared type, read once: another thread may read
         # hits (:meth:`_hits_arrow`) while this connection writes
         self._hit_types = {r[1]: r[2].upper() for r in self.conn.execute("PRAGMA table_info(hits)")}
