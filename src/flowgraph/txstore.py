@@ -310,12 +310,24 @@ class TransactionStore:
         if is_store(path):
             return cls.open(path, "--into")
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            if is_store(path):  # made meanwhile, whole, by another process
+                return cls.open(path, "--into")
             raise ConfigError(f"--into {path}: exists and is not a flowgraph transaction store (no {MARKER}). "
                               "Fix: name a new or empty folder, or an existing store.")
-        _mkdir(path)
-        os.chmod(path, 0o700)
+        # made whole beside it, then moved into place: a second ingest creating the same store
+        # at the same moment saw a folder with half a marker and refused it as "not a store"
+        made = _mkdir(path.parent) / f".{path.name}.creating-{os.getpid()}"
+        shutil.rmtree(made, ignore_errors=True)
+        _mkdir(made)
         _write_json({"format": FORMAT, "version": VERSION, "partitioning": "calendar day (hive, day=YYYY-MM-DD)",
-                     "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}, path / MARKER)
+                     "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}, made / MARKER)
+        try:
+            os.rename(made, path)  # onto an absent or empty folder only
+        except OSError:
+            shutil.rmtree(made, ignore_errors=True)
+            if not is_store(path):  # not another process's store made meanwhile
+                raise
+            return cls.open(path, "--into")
         return cls(path)
 
     # -- what is stored ------------------------------------------------------------------
