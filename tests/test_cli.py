@@ -23,6 +23,26 @@ def test_demo_runs_the_main_job(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "scan" / "alerts.parquet").exists()
 
 
+def test_demo_says_which_other_typology_names_a_pattern_its_own_does_not(capsys):
+    """A naive daily structurer deposits at or above the threshold: the large-value rule
+    reports it, not the structuring test, and the demo's table says so instead of a bare 0/2."""
+    from flowgraph.cli import _print_found
+
+    patterns = pd.DataFrame({"typology": ["structuring_daily"] * 3 + ["fan_in"],
+                             "behaviour": ["naive", "naive", "adaptive", "naive"],
+                             "subject": ["A", "B", "C", "D"]})
+    hits = pd.DataFrame({"subject": ["A", "A", "C", "D"],
+                         "typology": ["large_value_daily", "frequent_daily", "structuring_daily", "fan_out"]})
+    _print_found(patterns, hits)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["fan_in", "naive", "0/1", "(1", "more", "named", "by", "fan_out)"]
+    assert lines[2].split() == ["structuring_daily", "adaptive", "1/1"]
+    assert lines[3].split() == ["structuring_daily", "naive", "0/2", "(1", "more", "named", "by",
+                                "frequent_daily,", "large_value_daily)"]
+    _print_found(patterns, hits.iloc[:0])  # no hit at all
+    assert "0/2" in capsys.readouterr().out
+
+
 def test_demo_is_deterministic(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
     assert main(["demo", "--out", str(tmp_path / "a")]) == 0

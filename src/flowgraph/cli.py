@@ -832,16 +832,23 @@ def draw_top_alert(graph, result: ScanResult, folder: Path) -> list[Path]:
 
 def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:
     """Which planted patterns a hit names: its subject in a hit of a typology that finds it
-    (the detector registry's ``finds``)."""
+    (the detector registry's ``finds``). Patterns no such hit names but a hit of another
+    typology does are counted after it, with those typologies: a naive structurer whose
+    daily deposits reach the threshold is reported by the large-value rule itself."""
     click.echo("planted patterns named by a hit of their typology (subject account):")
+    typologies_of = hits.groupby("subject")["typology"].agg(lambda t: sorted(set(t))).to_dict() if len(hits) else {}
     for typology in sorted(set(patterns["typology"])):
         hit_types = MATCHING.get(typology, ())
-        subjects = set(hits.loc[hits.typology.isin(hit_types), "subject"]) if len(hits) else set()
         for behaviour in ("adaptive", "naive"):
             sel = patterns[(patterns.typology == typology) & (patterns.behaviour == behaviour)]
-            if len(sel) and hit_types:
-                found = int(sel.subject.isin(subjects).sum())
-                click.echo(f"  {typology:<32} {behaviour:<9} {found}/{len(sel)}")
+            if not len(sel) or not hit_types:
+                continue
+            named = [set(typologies_of.get(s, ())) for s in sel.subject]
+            found = sum(1 for t in named if t & set(hit_types))
+            others = sorted({x for t in named if not t & set(hit_types) for x in t})
+            n_others = sum(1 for t in named if t and not t & set(hit_types))
+            click.echo(f"  {typology:<32} {behaviour:<9} {found}/{len(sel)}"
+                       + (f"  ({n_others} more named by {', '.join(others)})" if n_others else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
