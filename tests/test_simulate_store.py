@@ -43,8 +43,7 @@ def _store_files(store: TransactionStore) -> dict:
     """Every day partition, the index and the accounts, as tables (file metadata aside)."""
     tables = {f"day {d}": pq.read_table(store.root / "transactions" / f"day={d}" / "part.parquet")
               for d in store.days()}
-    index = pd.concat([pd.read_parquet(p) for p in sorted((store.root / "index").glob("bucket=*.parquet"))])
-    tables["index"] = index.sort_values("txn_id").reset_index(drop=True)
+    tables["index"] = store.index_entries().to_pandas()
     tables["accounts"] = store.accounts().to_pandas()
     return tables
 

@@ -428,7 +428,7 @@ def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys,
     assert main(["ingest", str(tmp_path / "good.csv"), "--into", str(store)]) == 0
     capsys.readouterr()
     day = store / "transactions" / "day=2026-11-02" / "part.parquet"
-    accounts, index = max((store / "accounts").glob("*.parquet")), min((store / "index").glob("*.parquet"))
+    accounts, index = max((store / "accounts").glob("*.parquet")), min((store / "index").rglob("*.parquet"))
     named = {"marker": store / "txstore.json", "marker_gone": store / "txstore.json", "accounts": accounts,
              "accounts_gone": accounts, "index_gone": index}.get(damage, day)
     if damage == "cut":

@@ -52,7 +52,7 @@ def test_lookup_agrees_with_a_dictionary_of_every_id(tmp_path, monkeypatch):
     store, expected = _store(tmp_path, [[(i, DAYS[n % 3]) for n, i in enumerate(ids[:600])],
                                         [(i, DAYS[n % 3]) for n, i in enumerate(ids[600:])],
                                         [(i, DAYS[3]) for i in ids[:300]]], monkeypatch)  # corrections move 300
-    assert min(_groups(p) for p in (store.root / "index").glob("bucket=*.parquet")) > 3
+    assert min(sum(_groups(p) for p in store._index_files(b)) for b in range(64)) > 3
     absent = [f"{i}x" for i in ids[::5]] + ["", "T", "zzzz", "账户", "0" * 12, chr(0x10FFFF)]
     asked = ids[::-1] + absent  # out of order, present and absent mixed
     found = store._lookup(pa.chunked_array([pa.array(asked, pa.string())]))
@@ -69,10 +69,10 @@ def test_a_lookup_reads_only_the_row_groups_that_may_hold_its_ids(tmp_path, monk
 
     def read(asked: list[str]) -> int:  # index entries the lookup of ``asked`` reads, bucket by bucket
         bucket = txstore._bucket(pa.array(asked))
-        return sum(_index_rows(store.root / "index" / f"bucket={b:02d}.parquet",
-                               pa.array(asked).filter(pa.array(bucket == b))).num_rows for b in set(bucket))
+        return sum(_index_rows(path, pa.array(asked).filter(pa.array(bucket == b))).num_rows
+                   for b in set(bucket) for path in store._index_files(int(b)))
 
-    assert min(_groups(p) for p in (store.root / "index").glob("bucket=*.parquet")) > 3
+    assert min(sum(_groups(p) for p in store._index_files(b)) for b in range(64)) > 3
     assert read([f"T{n:08d}" for n in range(2000, 2100)]) == 0  # a day of new ids
     for one in (ids[123], ids[1499], "T00000500x"):
         assert read([one]) <= 3
@@ -122,3 +122,57 @@ def test_an_ingest_of_known_accounts_writes_no_new_snapshot(tmp_path, capsys):
     latest = store.accounts().to_pandas().set_index("account_id")["customer_id"]
     assert latest.to_dict() == {"A0": "C1", "A1": "C1", "A2": "A2", "A3": "A3", "A4": "A4", "A5": "A5"}
     assert len(store.days()) == 5
+
+
+def test_parts_merge_as_they_grow_and_the_newest_entry_wins(tmp_path, monkeypatch):
+    """Twelve ingests, each of new ids and of corrections that move earlier ids to another
+    day: after each, every id's day is its last ingest's, and a bucket holds about log2 of
+    the ingests' files, not one per ingest."""
+    rng = np.random.default_rng(5)
+    ids = _ids(rng, 2400)
+    ingests, expected = [], {}
+    for k in range(12):
+        new = ids[k * 200:(k + 1) * 200]
+        moved = list(rng.choice(ids[:k * 200], size=min(60, k * 200), replace=False)) if k else []
+        ingests.append([(i, DAYS[k % 4]) for i in new] + [(i, DAYS[(k + 1) % 4]) for i in moved])
+    store = TransactionStore.create(tmp_path / "store")
+    monkeypatch.setattr(txstore, "INDEX_ROW_GROUP_ROWS", 5)
+    for k, pairs in enumerate(ingests):
+        rows = [(i, f"{day} 11:{n % 60:02d}:00", f"A{n % 9}", f"A{(n + 4) % 9}", 50 + n) for n, (i, day) in enumerate(pairs)]
+        store.ingest(load_dataset(_csv(tmp_path / f"in{k}.csv", rows)), f"in{k}")
+        expected.update(dict(pairs))
+        known = list(expected)
+        assert list(store._lookup(pa.chunked_array([pa.array(known)]))) == [expected[i] for i in known]
+    assert max(len(store._index_files(b)) for b in range(64)) <= 5  # 12 ingests: 1100 in binary, 2-4 files
+    entries = store.index_entries().to_pandas()
+    assert dict(zip(entries.txn_id, entries.day)) == expected
+    assert sum(len(store.read_days(d, d)) for d in store.days()) == len(expected)
+
+
+def test_an_ingest_killed_while_merging_index_parts_is_completed_by_the_next(tmp_path, monkeypatch):
+    """Merged files are written before the store's contents name them, and the files merged
+    away are deleted after: an ingest killed in between leaves a store whose index says the
+    same, and the next ingest completes it."""
+    ids = _ids(np.random.default_rng(8), 900)
+    store, expected = _store(tmp_path, [[(i, DAYS[0]) for i in ids[:300]]], monkeypatch)
+    record = TransactionStore._record_contents
+
+    def killed(self, *args, index_gone=frozenset(), **kw):
+        if index_gone:
+            raise KeyboardInterrupt
+        return record(self, *args, index_gone=index_gone, **kw)
+
+    monkeypatch.setattr(TransactionStore, "_record_contents", killed)
+    pairs = [(i, DAYS[1]) for i in ids[300:600]] + [(i, DAYS[2]) for i in ids[:50]]
+    rows = [(i, f"{day} 12:00:00", "A1", "A2", 7) for i, day in pairs]
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest(load_dataset(_csv(tmp_path / "killed.csv", rows)), "killed")
+    monkeypatch.setattr(TransactionStore, "_record_contents", record)
+    expected.update(dict(pairs))
+    again = TransactionStore.open(store.root)
+    rows = [(i, "2026-11-05 13:00:00", "A3", "A4", 9) for i in ids[600:]]
+    again.ingest(load_dataset(_csv(tmp_path / "next.csv", rows)), "next")
+    expected.update({i: DAYS[3] for i in ids[600:]})
+    assert list(again._lookup(pa.chunked_array([pa.array(ids)]))) == [expected[i] for i in ids]
+    again._check_index()
+    assert dict(zip(*again.index_entries().to_pydict().values())) == expected

@@ -8,6 +8,8 @@ of D needs (:func:`flowgraph.scan.lookback_days`). Layout::
     STORE/txstore.json                        marks the folder as a store (format, version)
     STORE/transactions/day=YYYY-MM-DD/part.parquet   one file per calendar day
     STORE/index/bucket=NN.parquet             txn_id -> day, 64 buckets by a hash of txn_id
+    STORE/index/parts/bucket=NN/NNNNNN.parquet    entries ingests added since (newest wins),
+                                              merged two by two as they grow (a binary counter)
     STORE/accounts/NNNNNN.parquet             the accounts after ingest NNNNNN (latest is used)
     STORE/superseded/NNNNNN.parquet           old versions that ingest NNNNNN replaced
     STORE/ingests/NNNNNN/                     plan, rejects.csv, validation.json, manifest.json
@@ -46,8 +48,8 @@ changes nothing) and removes the work files of any ingest stopped before its
 
 Data made fresh, whose ids are unique by construction (``flowgraph simulate --into``),
 takes :meth:`TransactionStore.append_new_days` instead: an ingest looks every incoming id
-up in the index and rewrites the index buckets, a read and write of every stored id per
-ingest, so a bank streamed day by day through it would cost days × history. The append
+up in the index (only the row groups whose range of ids may hold one) and adds a part to
+each bucket it touches (parts merged as they grow). The append
 writes each day whole, streams the index buckets (one row group per day) and writes them
 at the end; it goes only into a store without transactions, and a killed append is
 finished by running it again (the same source writes the same days), while an ingest
@@ -95,6 +97,8 @@ INDEX_FLUSH_ROWS = 1_000_000
 #: index entries per row group of a rewritten bucket file: a lookup reads only the row
 #: groups whose range of ids holds one it looks for (:func:`_index_rows`)
 INDEX_ROW_GROUP_ROWS = 65_536
+#: in ``index/``: the parts ingests add to each bucket (``parts/bucket=NN/NNNNNN.parquet``)
+INDEX_PARTS = "parts"
 #: in an ingest folder: the plan's rows by day and index entries by bucket, until applied
 WORK = "work"
 #: what makes two versions of a transaction the same
@@ -197,6 +201,15 @@ def _types_meet(a: pa.DataType, b: pa.DataType) -> bool:
 def _write_table(table: pa.Table, path: Path) -> Path:
     _mkdir(path.parent)
     return write_atomically(path, lambda p: pq.write_table(table, p))
+
+
+def _write_index(entries: pa.Table, path: Path) -> Path:
+    """An index file: row groups of :data:`INDEX_ROW_GROUP_ROWS` entries, the day as a
+    dictionary (a few distinct), the ids plain (each distinct), zstd (half snappy's bytes
+    to read back: one bucket of the 1e8 store, 5.7 MB against 12.8 MB)."""
+    _mkdir(path.parent)
+    return write_atomically(path, lambda p: pq.write_table(entries, p, row_group_size=INDEX_ROW_GROUP_ROWS,
+                                                           use_dictionary=["day"], compression="zstd"))
 
 
 def _write_json(obj, path: Path) -> Path:
@@ -402,28 +415,32 @@ class TransactionStore:
         try:
             recorded = json.loads(path.read_text())
             return {"days": list(recorded["days"]), "accounts": recorded.get("accounts"),
-                    "index": recorded.get("index")}
+                    "index": recorded.get("index"), "index_parts": list(recorded.get("index_parts") or [])}
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
             raise DataError(f"{path}: this file of the transaction store is damaged ({exc}). Fix: delete it (the "
                             "next ingest writes it again from the files there are).") from None
 
     def _record_contents(self, added: Iterable[str] = (), removed: Iterable[str] = (),
-                         accounts: str | None = None) -> None:
+                         accounts: str | None = None, index_gone: set[Path] = frozenset()) -> None:
         """Record days given a file (``added``) or whose file goes (``removed``, recorded
-        before it goes), and the accounts snapshot now the latest."""
+        before it goes), the accounts snapshot now the latest, and the index files there
+        are but ``index_gone`` (merged away, deleted once this is written)."""
         recorded = self._contents() or {"days": self.days(), "accounts": None}
         days = (set(recorded["days"]) | set(added)) - set(removed)
         index = sorted(int(p.stem.split("=")[1]) for p in (self.root / "index").glob("bucket=*.parquet"))
-        _write_json({"days": sorted(days), "accounts": accounts or recorded["accounts"], "index": index},
-                    self.root / CONTENTS)
+        parts = sorted(str(p.relative_to(self.root / "index")) for p in
+                       (self.root / "index" / INDEX_PARTS).glob("bucket=*/*.parquet") if p not in index_gone)
+        _write_json({"days": sorted(days), "accounts": accounts or recorded["accounts"], "index": index,
+                     "index_parts": parts}, self.root / CONTENTS)
 
     def _check_index(self) -> None:
         """A DataError when an index bucket the store recorded (:meth:`_contents`) has no
         file: an ingest would take its ids for new ones and store them twice."""
-        recorded = (self._contents() or {}).get("index") or []
-        missing = [b for b in recorded if not (self.root / "index" / f"bucket={b:02d}.parquet").is_file()]
+        contents = self._contents() or {}
+        recorded = [f"bucket={b:02d}.parquet" for b in contents.get("index") or []] + contents.get("index_parts", [])
+        missing = [name for name in recorded if not (self.root / "index" / name).is_file()]
         if missing:
-            raise DataError(f"{self.root / 'index' / f'bucket={missing[0]:02d}.parquet'}: this index file of the "
+            raise DataError(f"{self.root / 'index' / missing[0]}: this index file of the "
                             f"transaction store is missing ({len(missing)} of its {len(recorded)}); an ingest would "
                             "take the ids it holds for new ones and store them twice. Fix: restore the index folder "
                             "from a backup, or ingest the store's input files again into a new store.")
@@ -762,18 +779,19 @@ class TransactionStore:
         bucket = _bucket(ids)
         flat = pa.chunked_array([ids]).combine_chunks()
         for b in np.unique(bucket):
-            path = self.root / "index" / f"bucket={b:02d}.parquet"
-            if not path.is_file():
-                continue
             mine = np.flatnonzero(bucket == b)
-            index = _index_rows(path, flat.take(mine))
-            if not index.num_rows:
-                continue
-            wanted = flat.take(mine).cast(index.schema.field("txn_id").type)
-            held = index.filter(pc.is_in(index.column("txn_id"), value_set=wanted))
-            position = pc.index_in(wanted, value_set=held.column("txn_id")).to_numpy(zero_copy_only=False)
-            hit = ~pd.isna(position)
-            found[mine[hit]] = held.column("day").to_numpy()[position[hit].astype(np.int64)]
+            for path in self._index_files(int(b)):  # newest first: an id's newest entry is its day
+                if not len(mine):
+                    break
+                index = _index_rows(path, flat.take(mine))
+                if not index.num_rows:
+                    continue
+                wanted = flat.take(mine).cast(index.schema.field("txn_id").type)
+                held = index.filter(pc.is_in(index.column("txn_id"), value_set=wanted))
+                position = pc.index_in(wanted, value_set=held.column("txn_id")).to_numpy(zero_copy_only=False)
+                hit = ~pd.isna(position)
+                found[mine[hit]] = held.column("day").to_numpy()[position[hit].astype(np.int64)]
+                mine = mine[~hit]
         return found
 
     def _stored_day(self, day: str) -> pa.Table:
@@ -869,15 +887,18 @@ class TransactionStore:
                 written.append(d)
             if on_day_written is not None:
                 on_day_written(d)
-        # each bucket rewritten on its own thread (Arrow reads, filters and writes without the GIL)
+        # each bucket on its own thread (Arrow reads, filters and writes without the GIL)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            list(pool.map(lambda item: self._update_index_bucket(int(item[0]), pa.concat_tables(
-                [pq.read_table(p) for p in item[1]])), sorted(_parts_by_key(work / "index", "bucket").items())))
+            merged_away = sum(pool.map(lambda item: self._update_index_bucket(int(item[0]), pa.concat_tables(
+                [pq.read_table(p) for p in item[1]]), folder.name),
+                sorted(_parts_by_key(work / "index", "bucket").items())), [])
         snapshot = None
         if (folder / "accounts.parquet").is_file():
             snapshot = self._update_accounts(pq.read_table(folder / "accounts.parquet"), folder.name,
                                              manifest["accounts_given"])
-        self._record_contents(added=written, accounts=snapshot)
+        self._record_contents(added=written, accounts=snapshot, index_gone=set(merged_away))
+        for path in merged_away:  # their entries are in the files they were merged into
+            path.unlink(missing_ok=True)
         rescan = sorted(set(self.rescan_days()) | set(manifest["rescan_days"]))
         _write_json({"days": rescan}, self.root / "rescan.json")
         manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -885,20 +906,50 @@ class TransactionStore:
         shutil.rmtree(work, ignore_errors=True)  # the rows are in their days now
         return IngestSummary(folder.name, manifest, folder)
 
-    def _update_index_bucket(self, bucket: int, entries: pa.Table) -> None:
-        """Point the ids of ``entries`` (``txn_id``, ``day``; all in ``bucket``) at their (new) days."""
-        path = self.root / "index" / f"bucket={bucket:02d}.parquet"
+    def _update_index_bucket(self, bucket: int, entries: pa.Table, ingest_id: str) -> list[Path]:
+        """Point the ids of ``entries`` (``txn_id``, ``day``; all in ``bucket``) at their
+        (new) days: the ingest's entries become a part of the bucket (``index/parts/``),
+        which a lookup reads before the older ones (:meth:`_index_files`); then the two
+        newest files of the bucket are merged while the older holds no more entries than
+        the newer (a binary counter: an entry is rewritten about log2(history / day) times,
+        where rewriting the whole bucket at every ingest made a daily ingest grow with the
+        history). The files merged away, to delete once the store's contents no longer
+        name them."""
         entries = pa.table({"txn_id": entries.column("txn_id").cast(pa.string()),
                             "day": entries.column("day").cast(pa.string())})
-        if path.is_file():
-            old = _read_store_file(pq.read_table, path)
-            old = old.filter(pc.invert(pc.is_in(old.column("txn_id"), value_set=entries.column("txn_id"))))
-            entries = pa.concat_tables([old, entries])
-        _mkdir(path.parent)
-        # the day as a dictionary (a few distinct), the ids plain (each distinct); zstd: half
-        # snappy's bytes to read back (one bucket of the 1e8 store: 5.7 MB against 12.8 MB)
-        write_atomically(path, lambda p: pq.write_table(entries, p, row_group_size=INDEX_ROW_GROUP_ROWS,
-                                                        use_dictionary=["day"], compression="zstd"))
+        _write_index(entries, self.root / "index" / INDEX_PARTS / f"bucket={bucket:02d}" / f"{ingest_id}.parquet")
+        files = self._index_files(bucket)[::-1]  # oldest first: the base, then the parts
+        rows = [_read_footer(f).num_rows for f in files]
+        gone = []
+        while len(files) >= 2 and rows[-2] <= rows[-1]:
+            newer = _read_store_file(pq.read_table, files[-1])
+            older = _read_store_file(pq.read_table, files[-2])
+            older = older.filter(pc.invert(pc.is_in(older.column("txn_id"), value_set=newer.column("txn_id"))))
+            _write_index(pa.concat_tables([older, newer.cast(older.schema)]), files[-2])
+            gone.append(files.pop())
+            rows[-2:] = [len(older) + len(newer)]
+        return gone
+
+    def _index_files(self, bucket: int) -> list[Path]:
+        """Bucket ``bucket``'s index files, newest first: its parts (by ingest), then its
+        base file (a new store's, :class:`_IndexStreams`). An id's newest entry is its day."""
+        parts = sorted((self.root / "index" / INDEX_PARTS / f"bucket={bucket:02d}").glob("*.parquet"), reverse=True)
+        base = self.root / "index" / f"bucket={bucket:02d}.parquet"
+        return parts + ([base] if base.is_file() else [])
+
+    def index_entries(self) -> pa.Table:
+        """Every id's day (``txn_id, day``, by id): the newest entry of each id in its bucket."""
+        tables = []
+        for bucket in range(N_BUCKETS):
+            seen = pa.array([], pa.string())
+            for path in self._index_files(bucket):
+                table = _read_store_file(pq.read_table, path).select(["txn_id", "day"])
+                table = table.cast(pa.schema([("txn_id", pa.string()), ("day", pa.string())]))
+                tables.append(table.filter(pc.invert(pc.is_in(table.column("txn_id"), value_set=seen))))
+                seen = pa.concat_arrays([seen, table.column("txn_id").combine_chunks()])
+        if not tables:
+            return pa.table({"txn_id": pa.array([], pa.string()), "day": pa.array([], pa.string())})
+        return pa.concat_tables(tables).sort_by("txn_id")
 
     def _update_accounts(self, accounts: pa.Table, ingest_id: str, given: bool) -> str | None:
         """A new snapshot: accounts given with the input replace the stored rows of the same
@@ -910,10 +961,9 @@ class TransactionStore:
             ids = accounts.column("account_id").cast(pa.string())
             old_ids = latest.column("account_id").cast(pa.string())
             if given:
-                kept = latest.filter(pc.invert(pc.is_in(old_ids, value_set=ids)))
                 if _stored_as_given(latest.filter(pc.is_in(old_ids, value_set=ids)), accounts):
                     return None
-                latest = kept
+                latest = latest.filter(pc.invert(pc.is_in(old_ids, value_set=ids)))
             else:
                 accounts = accounts.filter(pc.invert(pc.is_in(ids, value_set=old_ids)))
                 if not accounts.num_rows:
