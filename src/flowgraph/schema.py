@@ -1033,7 +1033,12 @@ def accounts_from_transactions(table: pd.DataFrame) -> pd.DataFrame:
     party type unknown."""
     both_sides = pa.chunked_array([*_strings(table["src_account"]).chunks, *_strings(table["dst_account"]).chunks],
                                   pa.large_string())
-    ids = pc.unique(both_sides).drop_null()
+    return accounts_from_ids(pc.unique(both_sides).drop_null())
+
+
+def accounts_from_ids(ids: pa.Array) -> pd.DataFrame:
+    """:func:`accounts_from_transactions` of transactions whose distinct accounts are ``ids``
+    (each once, no null)."""
     ids = _string_array(ids.take(pc.sort_indices(ids)))  # UTF-8 byte order: code point order
     return pd.DataFrame({
         "account_id": ids,

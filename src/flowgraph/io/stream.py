@@ -40,7 +40,7 @@ from .._files import write_atomically
 from .._kernels.strings import hash_strings
 from ..config import HOME_CURRENCY
 from ..money import RateTable, default_rates
-from ..schema import (ValidationReport, Validated, _buffers, accounts_from_transactions, merge_reports,
+from ..schema import (ValidationReport, Validated, _buffers, accounts_from_ids, merge_reports,
                       txn_id_text, validate_accounts, validate_transactions)
 from ..txstore import WORK, IngestPlan, IngestSummary, TransactionStore
 from .csvfile import csv_header
@@ -199,10 +199,7 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
         if accounts is not None:
             accts = read_accounts(accounts, encoding=encoding, delimiter=delimiter)
         else:
-            ids = pd.arrays.ArrowStringArray(account_ids.cast(pa.large_string()))
-            accts = validate_accounts(accounts_from_transactions(pd.DataFrame({"src_account": ids,
-                                                                               "dst_account": ids})),
-                                      f"{path} (accounts derived)")
+            accts = validate_accounts(accounts_from_ids(account_ids), f"{path} (accounts derived)")
         rejects.write(accts, report, plan.folder)
     except BaseException:
         plan.abandon()  # nothing of this ingest reached the store
@@ -260,10 +257,9 @@ class _DistinctIds:
         self.n_pending = 0
 
     def add(self, columns) -> None:
-        for column in columns:
-            batch = pc.unique(column).drop_null()
-            self.pending.append(batch)
-            self.n_pending += len(batch)
+        batch = pc.unique(pa.chunked_array(list(columns), pa.large_string())).drop_null()
+        self.pending.append(batch)
+        self.n_pending += len(batch)
         if self.n_pending >= max(len(self.merged), MERGE_IDS_FROM):
             self.merged = self.distinct()
             self.pending, self.n_pending = [], 0
@@ -272,4 +268,4 @@ class _DistinctIds:
         """Every distinct id added, each once (in first-seen order)."""
         if not self.pending:
             return self.merged
-        return pc.unique(pa.chunked_array([self.merged, *self.pending], pa.large_string()).combine_chunks())
+        return pc.unique(pa.chunked_array([self.merged, *self.pending], pa.large_string()))
