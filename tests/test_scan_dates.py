@@ -42,10 +42,15 @@ def test_range_scan_into_2027_marks_estimated_days(bank_into_2027, tmp_path, cap
 
 def test_t_plus_1_on_2027_01_04(bank_into_2027, tmp_path, capsys):
     assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "t1"), "--as-of", "2027-01-04"]) == 0
-    assert "(t+1, 2027-01-04..2027-01-04)" in capsys.readouterr().out
-    # New Year's weekend rolls onto the same business day
+    out = capsys.readouterr()
+    assert "(t+1, 2027-01-04..2027-01-04)" in out.out and "not a business day" not in out.err
+    # New Year's weekend rolls onto the same business day, and the user is told
     assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "t1"), "--as-of", "2027-01-02"]) == 0
-    assert "(t+1, 2027-01-04..2027-01-04)" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "(t+1, 2027-01-04..2027-01-04)" in out.out
+    assert ("note: --as-of 2027-01-02 is not a business day: its transactions count toward 2027-01-04, the "
+            "business day this run scanned. Scan --as-of 2027-01-04 again once that day's transactions are in.") \
+        in " ".join(out.err.split())
 
 
 def test_strict_calendar_refuses_2027_with_a_fix_that_works(bank_into_2027, tmp_path, capsys):

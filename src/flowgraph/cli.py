@@ -453,6 +453,7 @@ def _print_scan(result: ScanResult, out: Path, store_path: Path | None) -> None:
     if m.get("calendar_note"):
         click.echo(f"calendar: {m['calendar_note']} ({len(m['estimated_business_days']):,} business days "
                    "estimated, listed in manifest.json)", err=True)
+    _say_rolled_days(m)
     for note in (m.get("disabled_detectors") or {}).values():
         click.echo(f"note: {note}", err=True)
     missing = m["checks"]["u_above_1_without_large_value"]
@@ -462,6 +463,18 @@ def _print_scan(result: ScanResult, out: Path, store_path: Path | None) -> None:
     click.echo(f"wrote {result.paths['hits']}, {result.paths['alerts']}, {result.paths['manifest']}"
                f"{'' if m.get('deidentified') else ' (REAL ids)'}")
     _say_decisions_elsewhere(Store(store_path or out / "store.sqlite", create=False))
+
+
+def _say_rolled_days(manifest: dict) -> None:
+    """A note on stderr when --as-of or --to named a day that is not a business day: the
+    run scanned the business day its transactions count toward, which may still lack the
+    days between (a scheduler running a T+1 on a holiday scans the day after the holidays
+    from part of its days)."""
+    asked = manifest.get("as_of") if manifest["mode"] == "t+1" else None
+    if asked is not None and str(asked) != str(manifest["scan_last"]):
+        click.echo(f"note: --as-of {asked} is not a business day: its transactions count toward "
+                   f"{manifest['scan_last']}, the business day this run scanned. Scan --as-of {manifest['scan_last']} "
+                   "again once that day's transactions are in.", err=True)
 
 
 def _say_decisions_elsewhere(store: Store) -> None:
