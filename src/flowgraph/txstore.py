@@ -767,16 +767,16 @@ class TransactionStore:
         return sorted(p for p in folder.iterdir() if (p / "plan.json").is_file()
                       and not (p / "manifest.json").is_file()) if folder.is_dir() else []
 
-    def _lookup(self, ids: pa.ChunkedArray) -> np.ndarray:
+    def _lookup(self, ids: pa.ChunkedArray, bucket: np.ndarray | None = None) -> np.ndarray:
         """The stored day of each id (None where absent), reading only the buckets they fall
         in, and of those only the row groups whose range of ids holds one of them
         (:func:`_index_rows`): a day of new ids that sort after every stored one (ids that
         grow with time) reads none. Each bucket's ids are matched against the few looked
         up (hashed once per batch), not the other way round: a daily ingest into the 1e8
         store hashed the whole index at every batch (174 s for 2 M rows, 18 s into an empty
-        store)."""
+        store). ``bucket``: each id's bucket, when the caller has it (:func:`_bucket`)."""
         found = np.full(len(ids), None, object)
-        bucket = _bucket(ids)
+        bucket = _bucket(ids) if bucket is None else bucket
         flat = pa.chunked_array([ids]).combine_chunks()
         for b in np.unique(bucket):
             mine = np.flatnonzero(bucket == b)
@@ -812,12 +812,13 @@ class TransactionStore:
         return types
 
     def _plan(self, table: pd.DataFrame, types: dict[str, pa.DataType] | None = None, source: str = "INPUT"):
-        """Rows to write (with ``day``), ids to remove per old day, the counts, the old
-        versions replaced and the days to re-scan; ``types``: the columns the store holds
-        (:meth:`column_types`), whose type the rows are given (:func:`_conformed`)."""
+        """Rows to write (with ``day``) and their index buckets, ids to remove per old day,
+        the counts, the old versions replaced and the days to re-scan; ``types``: the columns
+        the store holds (:meth:`column_types`), whose type the rows are given (:func:`_conformed`)."""
         arrow = _conformed(pa.Table.from_pandas(table, preserve_index=False), types or {}, source, self.root)
         day = _calendar_day(table["timestamp"])
-        old_day = self._lookup(arrow.column("txn_id"))
+        bucket = _bucket(arrow.column("txn_id"))  # hashed once: for the lookup and the rows' index entries
+        old_day = self._lookup(arrow.column("txn_id"), bucket)
         known = np.flatnonzero(pd.notna(old_day))
         stored = {d: self._stored_day(d) for d in sorted(set(old_day[known]))}
         same = np.zeros(len(table), bool)
@@ -843,8 +844,9 @@ class TransactionStore:
         write = ~same
         remove: dict[str, list[str]] = {}
         moved = np.flatnonzero(replaced & (old_day != day))
-        for i in moved:
-            remove.setdefault(str(old_day[i]), []).append(str(table["txn_id"].iloc[i]))
+        moved_ids = arrow.column("txn_id").take(moved).cast(pa.string()).to_pylist()
+        for old, txn_id in zip(old_day[moved].tolist(), moved_ids):
+            remove.setdefault(str(old), []).append(txn_id)
         existing = set(self.days())
         late = {d for d in day[write & ~replaced] if d in existing}
         rescan = sorted(set(day[replaced]) | set(old_day[replaced]) | late)
@@ -852,7 +854,7 @@ class TransactionStore:
         counts = {"rows_new": int((write & ~replaced).sum()), "rows_replaced": int(replaced.sum()),
                   "rows_unchanged": int(same.sum())}
         superseded = pa.concat_tables(old_versions, promote_options="default") if old_versions else pa.table({})
-        return rows, remove, counts, superseded, rescan
+        return rows, bucket[write], remove, counts, superseded, rescan
 
     def _apply(self, folder: Path, on_day_written) -> IngestSummary:
         """Carry out the plan in ``folder`` (each step idempotent), then write its manifest.
@@ -1037,11 +1039,11 @@ class IngestPlan:
         table), each column the store or an earlier batch holds already in its type."""
         if self.types is None:
             self.types = self.store.column_types()
-        rows, remove, counts, superseded, rescan = self.store._plan(table, self.types, self.source)
+        rows, bucket, remove, counts, superseded, rescan = self.store._plan(table, self.types, self.source)
         for field in rows.schema:
             if not pa.types.is_null(field.type):
                 self.types.setdefault(field.name, field.type)
-        batch = self._add_rows(rows)
+        batch = self._add_rows(rows, bucket)
         if len(superseded):
             _write_table(superseded, self.folder / WORK / "superseded" / f"{batch}.parquet")
         for key, n in counts.items():
@@ -1050,8 +1052,9 @@ class IngestPlan:
             self.remove.setdefault(day, []).extend(ids)
         self.rescan |= set(rescan)
 
-    def _add_rows(self, rows: pa.Table) -> str:
-        """Write rows to store (with ``day``) as this batch's parts; the batch's number."""
+    def _add_rows(self, rows: pa.Table, bucket: np.ndarray | None = None) -> str:
+        """Write rows to store (with ``day``) as this batch's parts (``bucket``: each row's
+        index bucket, if known); the batch's number."""
         batch = f"{self.n_batches:06d}"
         self.n_batches += 1
         if not len(rows):
@@ -1064,7 +1067,7 @@ class IngestPlan:
             self.days.add(name)
             _write_table(data.filter(pa.array(codes == code)), work / "rows" / f"day={name}" / f"{batch}.parquet")
         ids = rows.column("txn_id").cast(pa.string())
-        bucket = _bucket(ids)
+        bucket = _bucket(ids) if bucket is None else bucket
         entries = pa.table({"txn_id": ids, "day": rows.column("day").cast(pa.string())})
         for b in np.unique(bucket):
             _write_table(entries.filter(pa.array(bucket == b)), work / "index" / f"bucket={b:02d}" / f"{batch}.parquet")
