@@ -165,3 +165,90 @@ def repeated_strings(offsets, data, hashes, partition_bits):
                     break
                 s = (s + np.uint64(1)) & mask
     return repeated
+
+
+#: pandas' key for hashing text (``pandas.core.util.hashing._default_hash_key``,
+#: "0123456789123456"), as SipHash's two little-endian words
+_PANDAS_K0 = np.uint64(int.from_bytes(b"01234567", "little"))
+_PANDAS_K1 = np.uint64(int.from_bytes(b"89123456", "little"))
+
+
+@jit
+def _rotl(x, b):
+    return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
+
+
+@jit
+def _sipround(v0, v1, v2, v3):
+    v0 += v1
+    v1 = _rotl(v1, 13)
+    v1 ^= v0
+    v0 = _rotl(v0, 32)
+    v2 += v3
+    v3 = _rotl(v3, 16)
+    v3 ^= v2
+    v0 += v3
+    v3 = _rotl(v3, 21)
+    v3 ^= v0
+    v2 += v1
+    v1 = _rotl(v1, 17)
+    v1 ^= v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+@jit
+def pandas_text_hashes(offsets, data):
+    """``pandas.util.hash_array`` of the strings (as Python ``str`` objects): SipHash-2-4
+    of each string's UTF-8 bytes under pandas' key, then pandas' 64-bit mix; the same
+    numbers without a Python object per string (the transaction store's index buckets
+    are these hashes modulo 64, fixed by every store written).
+
+    Parameters
+    ----------
+    offsets : ndarray of int64 or int32, shape (n + 1,)
+    data : ndarray of uint8
+
+    Returns
+    -------
+    ndarray of uint64, shape (n,)
+    """
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        start, end = np.int64(offsets[i]), np.int64(offsets[i + 1])
+        length = end - start
+        v0 = np.uint64(0x736F6D6570736575) ^ _PANDAS_K0
+        v1 = np.uint64(0x646F72616E646F6D) ^ _PANDAS_K1
+        v2 = np.uint64(0x6C7967656E657261) ^ _PANDAS_K0
+        v3 = np.uint64(0x7465646279746573) ^ _PANDAS_K1
+        whole = start + (length // 8) * 8
+        p = start
+        while p < whole:
+            m = np.uint64(0)
+            for k in range(8):
+                m |= np.uint64(data[p + k]) << np.uint64(8 * k)
+            v3 ^= m
+            v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+            v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+            v0 ^= m
+            p += 8
+        b = np.uint64(length) << np.uint64(56)
+        for k in range(end - whole):
+            b |= np.uint64(data[whole + k]) << np.uint64(8 * k)
+        v3 ^= b
+        v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+        v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+        v0 ^= b
+        v2 ^= np.uint64(0xFF)
+        for _ in range(4):
+            v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+        h = v0 ^ v1 ^ v2 ^ v3
+        # pandas' mix of the 64-bit values (pandas.core.util.hashing._hash_ndarray)
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+        out[i] = h
+    return out
