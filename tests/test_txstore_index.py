@@ -12,7 +12,7 @@ import pytest
 import flowgraph.io.stream as stream
 import flowgraph.txstore as txstore
 from flowgraph.io import load_dataset
-from flowgraph.txstore import TransactionStore, _index_rows
+from flowgraph.txstore import TransactionStore, _id_span, _index_rows
 
 
 def _csv(path, rows):
@@ -69,7 +69,7 @@ def test_a_lookup_reads_only_the_row_groups_that_may_hold_its_ids(tmp_path, monk
 
     def read(asked: list[str]) -> int:  # index entries the lookup of ``asked`` reads, bucket by bucket
         bucket = txstore._bucket(pa.array(asked))
-        return sum(_index_rows(path, pa.array(asked).filter(pa.array(bucket == b))).num_rows
+        return sum(_index_rows(path, _id_span(pa.array(asked).filter(pa.array(bucket == b)))).num_rows
                    for b in set(bucket) for path in store._index_files(int(b)))
 
     assert min(sum(_groups(p) for p in store._index_files(b)) for b in range(64)) > 3
