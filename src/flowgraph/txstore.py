@@ -957,7 +957,7 @@ class TransactionStore:
                             "day": entries.column("day").cast(pa.string())})
         _write_index(entries, self.root / "index" / INDEX_PARTS / f"bucket={bucket:02d}" / f"{ingest_id}.parquet")
         files = self._index_files(bucket)[::-1]  # oldest first: the base, then the parts
-        rows = [_read_footer(f).num_rows for f in files]
+        rows = [_read_store_file(_index_footer, f)[0].num_rows for f in files]
         gone = []
         while len(files) >= 2 and rows[-2] <= rows[-1]:
             newer = _read_store_file(pq.read_table, files[-1])
