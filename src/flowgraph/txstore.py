@@ -252,9 +252,7 @@ def _bucket(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     where pandas took 2.4 s through a Python object per id)."""
     if not len(ids):
         return np.array([], np.int64)
-    flat = pa.chunked_array([ids]).combine_chunks()
-    if flat.null_count or not (pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type)):
-        return (pd.util.hash_array(np.asarray(flat.to_pandas(), dtype=object)) % N_BUCKETS).astype(np.int64)
+    flat = pa.chunked_array([ids]).combine_chunks().cast(pa.large_string())  # ids are text, never null
     return (pandas_text_hashes(*text_buffers(flat)) % np.uint64(N_BUCKETS)).astype(np.int64)
 
 
