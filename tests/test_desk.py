@@ -335,3 +335,68 @@ def test_a_store_copied_without_its_case_folder_says_so(store_path, tmp_path):
     assert main(["show", alert, "--store", str(bare), "--out", str(tmp_path / "case.html")]) == 0
     page = (tmp_path / "case.html").read_text()
     assert "its case folder store.sqlite.cases is missing" in page and "since flowgraph kept them" not in page
+
+
+def _scan_again(scanned, tmp_path, store_path, extra_rows: list[tuple], name: str) -> None:
+    """Scan the tiny bank's file with ``extra_rows`` added, into the run store ``store_path``
+    (a later scan of the same customers, as a nightly run would be)."""
+    tx = pd.concat([pd.read_csv(scanned / "tx.csv"), bank_tables(extra_rows)[0]], ignore_index=True)
+    tx.to_csv(tmp_path / f"{name}.csv", index=False)
+    assert main(["scan", str(tmp_path / f"{name}.csv"), "--accounts", str(scanned / "accounts.csv"), "--out",
+                 str(tmp_path / name), "--store", str(store_path)]) == 0
+
+
+def test_an_alert_that_grows_after_its_decision_is_reopened(store_path, scanned, tmp_path, capsys):
+    """An excluded alert whose customer goes on (a fifth cash deposit just under the
+    threshold the next business day) stayed excluded and out of the work list under the same
+    id (found by a hostile sweep). It is reopened: back in the open queue, its earlier
+    decision shown, the hit that joined it counted; a new decision closes it again."""
+    store = Store(store_path, create=False)
+    cash = alert_of(store, "RS0005")
+    before = store.query("SELECT hit_ids, window_end FROM alerts WHERE alert_id = ?", [cash]).iloc[0]
+    assert main(["dispose", cash, "--store", str(store_path), "--as", "excluded", "--analyst", "ann"]) == 0
+    _scan_again(scanned, tmp_path, store_path, [], "same")  # the same data again: nothing grew
+    assert cash not in set(alert_queue(Store(store_path, create=False), QueueQuery(today="2024-09-30"))["alert_id"])
+
+    _scan_again(scanned, tmp_path, store_path, [("st4", "2024-09-20 11:00:00", "", "RS0005", 48_000, "CNY", "cash")],
+                "more")
+    store = Store(store_path, create=False)
+    after = store.query("SELECT hit_ids, window_end FROM alerts WHERE alert_id = ?", [cash]).iloc[0]
+    joined = set(json.loads(after["hit_ids"])) - set(json.loads(before["hit_ids"]))
+    assert after["window_end"] == "2024-09-20" > before["window_end"] and joined  # the same alert, grown
+    row = alert_queue(store, QueueQuery(today="2024-09-30")).set_index("alert_id").loc[cash]
+    assert (row["status"], row["disposition"], row["new_hits"]) == ("reopened", "excluded", len(joined))
+    others = alert_queue(store, QueueQuery(status="all", today="2024-09-30")).query("alert_id != @cash")
+    assert others["status"].eq("raised").all() and others["new_hits"].eq(0).all()
+    capsys.readouterr()
+    assert main(["alerts", "--store", str(store_path), "--today", "2024-09-30"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(cash))
+    assert "reopened" in line and f"(+{len(joined)} new)" in line
+    page = case_file(store, cash)
+    assert f"excluded, reopened: {len(joined)} hit(s) joined it since that decision" in page
+
+    assert main(["dispose", cash, "--store", str(store_path), "--as", "excluded", "--analyst", "ann"]) == 0
+    row = alert_queue(Store(store_path, create=False), QueueQuery(status="all", today="2024-09-30")).set_index(
+        "alert_id").loc[cash]
+    assert (row["status"], row["new_hits"]) == ("raised", 0)
+
+
+def test_a_window_that_goes_on_reopens_and_an_old_decision_does_not(store_path, scanned, tmp_path):
+    """A decided alert whose run of days goes on under the same hit (no hit joins it) is
+    reopened too. A decision recorded by a version that did not keep what the alert held
+    (no hit ids with it) reopens nothing: what was decided on is not known."""
+    store = Store(store_path, create=False)
+    ring, cash = alert_of(store, "RA0001"), alert_of(store, "RS0005")
+    store.dispose(cash, "reported", "ann")
+    with store.transaction() as c:  # as an earlier version stored it
+        c.execute("INSERT INTO dispositions (alert_id, disposition, analyst, decided_at, note) VALUES "
+                  "(?, 'excluded', 'bob', '2024-09-21T09:00:00+00:00', '')", (ring,))
+    # a day's end moved by hand: the alert as decided ended a day earlier than it does now
+    with store.transaction() as c:
+        c.execute("UPDATE dispositions SET decided_hit_ids = (SELECT hit_ids FROM alerts WHERE alert_id = ?), "
+                  "decided_window_end = '2024-09-18' WHERE alert_id = ?", (cash, cash))
+    queue = alert_queue(store, QueueQuery(status="all", today="2024-09-30")).set_index("alert_id")
+    assert (queue.loc[cash, "status"], queue.loc[cash, "new_hits"]) == ("reopened", 0)
+    assert (queue.loc[ring, "status"], queue.loc[ring, "disposition"]) == ("raised", "excluded")
+    assert "reopened: its window went on" in case_file(store, cash)
+    assert ring not in set(alert_queue(store, QueueQuery(today="2024-09-30"))["alert_id"])

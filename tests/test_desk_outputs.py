@@ -50,7 +50,8 @@ def decide(store: Store, analyst: str, note: str) -> str:
     unchecked), and return the alert's id."""
     alert_id = store.query("SELECT alert_id FROM alerts WHERE subject = 'RA0001' ORDER BY score DESC")["alert_id"][0]
     with store.transaction() as c:
-        c.execute("INSERT INTO dispositions VALUES (?, 'case', ?, '2024-09-20T10:00:00+00:00', ?)",
+        c.execute("INSERT INTO dispositions (alert_id, disposition, analyst, decided_at, note) "
+                  "VALUES (?, 'case', ?, '2024-09-20T10:00:00+00:00', ?)",
                   (alert_id, analyst, note))
     return alert_id
 

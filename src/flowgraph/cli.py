@@ -540,7 +540,8 @@ def dispose(alert_id, store_path, disposition, analyst, note, force):
 @click.option("--store", "store_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="The run store (store.sqlite).")
 @click.option("--status", type=click.Choice(STATUSES), default="open", show_default=True,
-              help="open: raised, no decision yet; raised; disposed: an analyst decided; all.")
+              help="open: raised, no decision yet or reopened (grown since its decision); raised; disposed: an "
+                   "analyst decided; all.")
 @click.option("--typology", help="Only alerts with a hit of this typology, e.g. structuring.")
 @click.option("--min-score", type=float, help="Only alerts scoring at least this.")
 @click.option("--sort", type=click.Choice(SORTS), default="score", show_default=True,
@@ -568,7 +569,9 @@ def alerts_cmd(store_path, status, typology, min_score, sort, limit, today, fmt,
         click.echo(f"no alert matches (status {status}). Fix: widen the filters, e.g. --status all.")
     else:
         shown = queue.assign(score=queue["score"].map("{:.2f}".format),
-                             window=queue["window_start"].astype(str) + ".." + queue["window_end"].astype(str))
+                             window=queue["window_start"].astype(str) + ".." + queue["window_end"].astype(str),
+                             n_hits=[f"{n} (+{new} new)" if new else str(n) for n, new in
+                                     zip(queue["n_hits"], queue["new_hits"])])
         columns = ["alert_id", "customer", "score", "status", "disposition", "age_days", "window", "n_hits", "typologies"]
         click.echo(shown[columns].to_string(index=False, justify="left"))
         click.echo(f"{len(queue)} alert(s). Open one: flowgraph show ALERT_ID --store {store_path} --out case.html")

@@ -17,7 +17,7 @@ The store keeps real ids (it is the record); it is created owner-only (mode 0600
   ``run_hits``: which run found which hit;
 - ``alerts``: alerts keyed by their deterministic id, with score and explanation;
 - ``dispositions``: an analyst's decision on an alert (excluded / reported / case), who
-  and when;
+  and when, and the alert's hits and window end as they were then (what reopens it);
 - ``audit``: explicit acts such as exporting real ids.
 """
 
@@ -106,8 +106,11 @@ CREATE INDEX IF NOT EXISTS alerts_subject ON alerts (config_hash, subject, windo
 -- decided alerts that a later scan no longer produced (its data corrected, its hits
 -- regrouped): kept for their decisions, no longer raised (Store.replace_alerts)
 CREATE TABLE IF NOT EXISTS gone_alerts (alert_id TEXT PRIMARY KEY, run_id TEXT);
+-- decided_hit_ids / decided_window_end: the alert as the analyst saw it when deciding (a
+-- later scan that adds hits to it, or extends its window, reopens it: desk.queue)
 CREATE TABLE IF NOT EXISTS dispositions (
-    alert_id TEXT, disposition TEXT, analyst TEXT, decided_at TEXT, note TEXT
+    alert_id TEXT, disposition TEXT, analyst TEXT, decided_at TEXT, note TEXT, decided_hit_ids TEXT,
+    decided_window_end TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (at TEXT, who TEXT, action TEXT, detail TEXT);
 """ + "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};\n" for name, on in LOOKUP_INDEXES.items())
@@ -826,7 +829,9 @@ class Store:
         """Record an analyst's decision on an alert (SPEC §6: exclusion, report, case).
 
         Every decision is kept (the history); the latest counts. An alert that was never
-        raised is refused unless ``force`` (a decision on it says the model missed it).
+        raised is refused unless ``force`` (a decision on it says the model missed it). The
+        alert's hit ids and window end are kept with the decision: a later scan that adds a
+        hit to the alert or extends its window reopens it (:mod:`flowgraph.desk.queue`).
 
         Returns
         -------
@@ -837,7 +842,8 @@ class Store:
             raise ConfigError(f"disposition must be one of {list(DISPOSITIONS)}, got {disposition!r}")
         if not analyst:
             raise ConfigError("an analyst name is required for a disposition")
-        row = self.conn.execute("SELECT raised FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
+        row = self.conn.execute("SELECT raised, hit_ids, window_end FROM alerts WHERE alert_id = ?",
+                                (alert_id,)).fetchone()
         if row is None:
             raise ConfigError(f"no alert {alert_id!r} in {self.path}. Fix: copy the id from the queue, "
                               f"`flowgraph alerts --store {self.path}` (or the alert list of `flowgraph report`, "
@@ -848,7 +854,9 @@ class Store:
         earlier = self.conn.execute("SELECT disposition, analyst, decided_at FROM dispositions WHERE alert_id = ? "
                                     "ORDER BY rowid DESC LIMIT 1", (alert_id,)).fetchone()
         with self.transaction() as c:
-            c.execute("INSERT INTO dispositions VALUES (?, ?, ?, ?, ?)", (alert_id, disposition, analyst, now(), note))
+            c.execute("INSERT INTO dispositions (alert_id, disposition, analyst, decided_at, note, decided_hit_ids, "
+                      "decided_window_end) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (alert_id, disposition, analyst, now(), note, row[1], row[2]))
         if earlier is not None and earlier[0] != disposition:
             return (f"alert {alert_id!r} was decided {earlier[0]!r} by {earlier[1]} at {earlier[2]}; now "
                     f"{disposition!r} by {analyst} counts (both are kept in the dispositions history)")
@@ -954,7 +962,8 @@ def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: s
 
 
 #: Columns (all TEXT) that stores of earlier versions lack, added when one is opened.
-ADDED_COLUMNS = {"hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",)}
+ADDED_COLUMNS = {"hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",),
+                 "dispositions": ("decided_hit_ids", "decided_window_end")}
 #: Tables that stores of earlier versions lack, created (by :data:`SCHEMA`) when one is opened.
 ADDED_TABLES = ("hit_versions", "run_hits", "gone_alerts")
 

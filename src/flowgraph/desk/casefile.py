@@ -39,6 +39,7 @@ from ..store import parse_json_lists
 from .evidence import (CONTEXT_DAYS, case_accounts, case_folder, case_graph, case_transactions, has_case_transactions,
                        run_rule_set)
 from .notes import DEIDENTIFIED, deidentify_notes
+from .queue import grown_since
 
 #: Multi-hop hits whose path of the money is drawn, and structuring hits whose band is
 #: drawn, at most (the strongest first): the page stays readable and quick to open.
@@ -222,11 +223,17 @@ def _summary(alert, store, name, reveal_ids: bool) -> str:
     unit = (name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"], "account"))
     explanation = _json_or_text(alert["explanation"])
     threshold = explanation.get("threshold") if isinstance(explanation, dict) else None
-    decided = store.conn.execute("SELECT disposition FROM dispositions WHERE alert_id = ? "
-                                 "ORDER BY decided_at DESC, rowid DESC LIMIT 1", (alert["alert_id"],)).fetchone()
+    decided = store.conn.execute("SELECT disposition, decided_hit_ids, decided_window_end FROM dispositions "
+                                 "WHERE alert_id = ? ORDER BY decided_at DESC, rowid DESC LIMIT 1",
+                                 (alert["alert_id"],)).fetchone()
+    status = ("raised" if alert["raised"] else "not raised") + (f", {decided[0]}" if decided else ", open")
+    new_hits, grown = grown_since(decided[1], decided[2], alert["hit_ids"], alert["window_end"]) if decided else (0, 0)
+    if grown and alert["raised"]:
+        status += (f", reopened: {new_hits} hit(s) joined it" if new_hits else ", reopened: its window went on") + \
+            " since that decision"
     rows = {"alert": alert["alert_id"], "customer (monitoring unit)": unit, "subject account": name(alert["subject"]),
             "score": f"{alert['score']:.4g}" + ("" if threshold is None else f" (threshold {threshold:g})"),
-            "status": ("raised" if alert["raised"] else "not raised") + (f", {decided[0]}" if decided else ", open"),
+            "status": status,
             "window (business days)": f"{alert['window_start']} .. {alert['window_end']}",
             "hits": str(alert["n_hits"]), "highest utilisation u of W(N, D)": f"{alert['utilisation']:.3f}",
             "ids": "REAL account and customer ids (logged in the store's audit table)" if reveal_ids
@@ -408,11 +415,12 @@ def _dispositions(store, alert_id: str, name, own_ids: dict[str, str]) -> str:
     """The decisions on the alert, oldest first; with ``name`` (a de-identified page) the
     notes are de-identified (:mod:`flowgraph.desk.notes`; ``own_ids``: the alert's ids and
     their kinds) and the page says so when that changed one."""
-    history = store.query("SELECT * FROM dispositions WHERE alert_id = ? ORDER BY decided_at, rowid", [alert_id])
+    history = store.query("SELECT disposition, analyst, decided_at, note, decided_window_end AS window_end_then "
+                          "FROM dispositions WHERE alert_id = ? ORDER BY decided_at, rowid", [alert_id])
     if history.empty:
         return "<p>No decision yet. Record one with <code>flowgraph dispose ALERT_ID --as excluded|reported|case "\
                "--analyst NAME</code>.</p>"
-    records = history.drop(columns="alert_id").to_dict("records")
+    records = history.to_dict("records")
     written = [r["note"] or "" for r in records]
     if name is None:
         return _render(records, None, {})

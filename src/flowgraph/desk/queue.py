@@ -6,10 +6,15 @@ status and latest disposition, and its age. Filters and orders are the parameter
 :class:`QueueQuery`.
 
 - **Status**: ``raised`` — the score reached the alert threshold; ``open`` — raised and no
-  analyst decided on it yet (the work list, the default); ``disposed`` — an analyst
-  decided (excluded, reported or case; the latest decision is shown); ``all``. A decided
-  alert that a later scan no longer produced (its data corrected, its hits regrouped) shows
-  the status "no longer found" and is not raised.
+  analyst decided on it yet, or reopened (the work list, the default); ``disposed`` — an
+  analyst decided (excluded, reported or case; the latest decision is shown); ``all``. A
+  decided alert that a later scan no longer produced (its data corrected, its hits
+  regrouped) shows the status "no longer found" and is not raised.
+- **Reopened**: a decided alert that a later scan grew — a hit joined it (``new_hits``
+  counts those not in it when decided) or its window went on (a run of days that
+  continued) — shows the status "reopened" and is back in the open queue with its earlier
+  decision shown: an exclusion covers what the analyst saw, not what the customer did
+  next. A new decision closes it again.
 - **Age**: business days from the alert's last evidence day (``window_end``) to ``today``
   on the calendar of the scan that last updated it: for a nightly T+1 scan this is how
   long the alert has waited, and it is what the reporting deadlines count (003).
@@ -38,7 +43,7 @@ STATUSES = ("open", "raised", "disposed", "all")
 SORTS = ("score", "age", "window")
 #: Columns of the queue, in order.
 COLUMNS = ("alert_id", "customer", "score", "typologies", "window_start", "window_end", "status", "disposition",
-           "age_days", "n_hits")
+           "age_days", "n_hits", "new_hits")
 
 
 class _OrNone(Constraint):
@@ -150,14 +155,14 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         "SELECT a.alert_id, a.customer, a.subject, a.score, a.raised, a.window_start, a.window_end, a.n_hits, "
         "a.last_run, (SELECT group_concat(typology, ', ') FROM (SELECT DISTINCT h.typology FROM json_each(a.hit_ids) j "
         "JOIN hits h ON h.config_hash = a.config_hash AND h.hit_id = j.value ORDER BY h.typology)) AS typologies, "
-        "(SELECT d.disposition FROM dispositions d WHERE d.alert_id = a.alert_id "
-        "ORDER BY d.decided_at DESC, d.rowid DESC LIMIT 1) AS disposition, "
+        "(SELECT json_array(d.disposition, d.decided_hit_ids, d.decided_window_end) FROM dispositions d "
+        "WHERE d.alert_id = a.alert_id ORDER BY d.decided_at DESC, d.rowid DESC LIMIT 1) AS decision, a.hit_ids, "
         "(SELECT g.run_id FROM gone_alerts g WHERE g.alert_id = a.alert_id) AS gone_in_run "
         "FROM alerts a WHERE a.config_hash = ?", [config_hash])
     alerts["raised"] = alerts["raised"].astype(bool)
-    alerts["disposition"] = alerts["disposition"].fillna("")
+    alerts["disposition"], alerts["new_hits"], alerts["reopened"] = _since_decision(alerts)
     alerts["typologies"] = alerts["typologies"].fillna("")
-    keep = {"open": alerts["raised"] & (alerts["disposition"] == ""), "raised": alerts["raised"],
+    keep = {"open": alerts["raised"] & ((alerts["disposition"] == "") | alerts["reopened"]), "raised": alerts["raised"],
             "disposed": alerts["disposition"] != "", "all": pd.Series(True, index=alerts.index)}[query.status]
     if query.typology is not None:
         keep &= alerts["typologies"].str.split(", ").map(lambda names: query.typology in names)
@@ -167,7 +172,8 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
     alerts["age_days"] = _age_days(store, alerts, query.today)
     # a decided alert a later scan no longer produced (corrected data, regrouped hits)
     alerts["status"] = np.where(alerts["gone_in_run"].notna(), "no longer found",
-                                np.where(alerts["raised"], "raised", "not raised"))
+                                np.where(alerts["reopened"], "reopened",
+                                         np.where(alerts["raised"], "raised", "not raised")))
     order = {"score": (["score", "alert_id"], [False, True]), "age": (["age_days", "alert_id"], [False, True]),
              "window": (["window_start", "alert_id"], [True, True])}[query.sort]
     alerts = alerts.sort_values(order[0], ascending=order[1], kind="stable")
@@ -183,6 +189,37 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         name = Pseudonymizer(load_key(key_file))
         alerts["customer"] = [name(u, k) for u, k in zip(unit, unit_kind)]
     return alerts[list(COLUMNS)].reset_index(drop=True)
+
+
+def _since_decision(alerts: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per alert (``decision``: its latest decision as a JSON array of disposition, hit ids
+    and window end then; ``hit_ids``, ``window_end``, ``raised``, ``gone_in_run`` now): the
+    latest disposition ("" when undecided), how many of its hits were not in it when it was
+    decided (:func:`grown_since`), and whether it is reopened: raised, still found, decided,
+    and grown since."""
+    n = len(alerts)
+    disposition, new_hits, grown = [""] * n, np.zeros(n, np.int64), np.zeros(n, bool)
+    for i, (decision, hit_ids, window_end) in enumerate(zip(alerts["decision"], alerts["hit_ids"],
+                                                             alerts["window_end"])):
+        if isinstance(decision, str):  # else undecided (NULL)
+            disposition[i], then_ids, then_end = json.loads(decision)
+            new_hits[i], grown[i] = grown_since(then_ids, then_end, json.loads(hit_ids), window_end)
+    reopened = alerts["raised"].to_numpy(dtype=bool) & alerts["gone_in_run"].isna().to_numpy() & grown
+    index = alerts.index
+    return pd.Series(disposition, index, dtype=object), pd.Series(new_hits, index), pd.Series(reopened, index)
+
+
+def grown_since(decided_hit_ids: str | None, decided_window_end: str | None, hit_ids: list[str],
+                window_end: str) -> tuple[int, bool]:
+    """How an alert (now ``hit_ids``, ending ``window_end``, an ISO day) changed since a
+    decision that saw it as ``decided_hit_ids`` (JSON list) ending ``decided_window_end``:
+    the number of its hits that are new, and whether it grew (a new hit, or a window that
+    went on: a run of days that continued keeps its hit). A decision recorded before
+    flowgraph kept what the alert held (None) sees no change: its hits then are unknown."""
+    if decided_hit_ids is None:
+        return 0, False
+    new = len(set(hit_ids) - set(json.loads(decided_hit_ids)))
+    return new, new > 0 or (decided_window_end is not None and str(window_end)[:10] > decided_window_end)
 
 
 def _age_days(store, alerts: pd.DataFrame, today: str | None) -> np.ndarray:
