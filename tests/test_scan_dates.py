@@ -53,6 +53,23 @@ def test_t_plus_1_on_2027_01_04(bank_into_2027, tmp_path, capsys):
         in " ".join(out.err.split())
 
 
+def test_a_range_from_or_to_a_day_that_is_not_a_business_day_says_where_it_rolled(bank_into_2027, tmp_path, capsys):
+    """A range --to New Year's Saturday ended on Monday 2027-01-04, with that day's own
+    transactions, and --from it started there, both without a word (found by a sweep)."""
+    assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "r"), "--from", "2027-01-02",
+                 "--to", "2027-01-02"]) == 0
+    out = capsys.readouterr()
+    err = " ".join(out.err.split())
+    assert "(range, 2027-01-04..2027-01-04)" in out.out
+    assert ("note: --from 2027-01-02 is not a business day: the range starts at 2027-01-04, the business day its "
+            "transactions count toward.") in err
+    assert ("note: --to 2027-01-02 is not a business day: its transactions count toward 2027-01-04, so the range "
+            "ends there, with that day's own transactions.") in err
+    assert main(["scan", str(bank_into_2027), "--out", str(tmp_path / "b"), "--from", "2026-12-31",
+                 "--to", "2027-01-04"]) == 0
+    assert "not a business day" not in capsys.readouterr().err
+
+
 def test_strict_calendar_refuses_2027_with_a_fix_that_works(bank_into_2027, tmp_path, capsys):
     cfg = tmp_path / "strict.toml"
     cfg.write_text('[calendar]\nbeyond_coverage = "error"\n')

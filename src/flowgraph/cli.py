@@ -412,12 +412,12 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
         else:
             with connect(dask_address, n_workers) as client:
                 result = dask_scan(client, input_path, out, config, **options)
-        _print_scan(result, out, store_path)
+        _print_scan(result, out, store_path, days)
         return
     if is_store(input_path):  # read a window of days at a time, already validated
         result = run_scan(input_path, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                           key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory)
-        _print_scan(result, out, store_path)
+        _print_scan(result, out, store_path, days)
         return
     with clock("load"):
         dataset = _load_input(input_path, config, rates, **input_options)
@@ -425,7 +425,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     check_some_accepted(dataset, paths["rejects.csv"])
     result = run_scan(dataset, out, config, **days, store_path=store_path, reveal_ids=reveal_ids,
                       key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, release_input=True)
-    _print_scan(result, out, store_path)
+    _print_scan(result, out, store_path, days)
 
 
 def _print_scan_basis(config, rates) -> None:
@@ -441,7 +441,8 @@ def _print_scan_basis(config, rates) -> None:
                err=True)
 
 
-def _print_scan(result: ScanResult, out: Path, store_path: Path | None) -> None:
+def _print_scan(result: ScanResult, out: Path, store_path: Path | None, asked: dict | None = None) -> None:
+    """What a scan found and wrote; ``asked``: the days the user gave (``first_day``, ``last_day``)."""
     m = result.manifest  # counts only: a scan in blocks does not hold its hits
     click.echo(f"run {result.run_id} ({m['mode']}, {m['scan_first']}..{m['scan_last']}"
                f"{', resumed' if m['resumed'] else ''}): {m['n_hits']:,} hits, "
@@ -453,7 +454,7 @@ def _print_scan(result: ScanResult, out: Path, store_path: Path | None) -> None:
     if m.get("calendar_note"):
         click.echo(f"calendar: {m['calendar_note']} ({len(m['estimated_business_days']):,} business days "
                    "estimated, listed in manifest.json)", err=True)
-    _say_rolled_days(m)
+    _say_rolled_days(m, (asked or {}).get("first_day"), (asked or {}).get("last_day"))
     for note in (m.get("disabled_detectors") or {}).values():
         click.echo(f"note: {note}", err=True)
     missing = m["checks"]["u_above_1_without_large_value"]
@@ -465,16 +466,25 @@ def _print_scan(result: ScanResult, out: Path, store_path: Path | None) -> None:
     _say_decisions_elsewhere(Store(store_path or out / "store.sqlite", create=False))
 
 
-def _say_rolled_days(manifest: dict) -> None:
-    """A note on stderr when --as-of or --to named a day that is not a business day: the
-    run scanned the business day its transactions count toward, which may still lack the
-    days between (a scheduler running a T+1 on a holiday scans the day after the holidays
-    from part of its days)."""
+def _say_rolled_days(manifest: dict, first_day: str | None, last_day: str | None) -> None:
+    """A note on stderr when --as-of, --from or --to named a day that is not a business
+    day: the run scanned the business day its transactions count toward, which may still
+    lack the days between (a scheduler running a T+1 on a holiday scans the day after the
+    holidays from part of its days), and a range that ends there scans that day's own
+    transactions too."""
     asked = manifest.get("as_of") if manifest["mode"] == "t+1" else None
-    if asked is not None and str(asked) != str(manifest["scan_last"]):
+    first, last = str(manifest["scan_first"]), str(manifest["scan_last"])
+    if asked is not None and str(asked) != last:
         click.echo(f"note: --as-of {asked} is not a business day: its transactions count toward "
-                   f"{manifest['scan_last']}, the business day this run scanned. Scan --as-of {manifest['scan_last']} "
+                   f"{last}, the business day this run scanned. Scan --as-of {last} "
                    "again once that day's transactions are in.", err=True)
+    if manifest["mode"] == "range" and first_day is not None and first_day != first:
+        click.echo(f"note: --from {first_day} is not a business day: the range starts at {first}, the business day "
+                   "its transactions count toward.", err=True)
+    if manifest["mode"] == "range" and last_day is not None and last_day != last:
+        click.echo(f"note: --to {last_day} is not a business day: its transactions count toward {last}, so the "
+                   f"range ends there, with that day's own transactions. Give --to the business day before it to "
+                   "leave them out.", err=True)
 
 
 def _say_decisions_elsewhere(store: Store) -> None:
