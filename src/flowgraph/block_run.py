@@ -55,7 +55,7 @@ from .alerts import build_alerts
 from .deid import Pseudonymizer, load_key
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
-from .scan import (ScannedHits, ScanResult, Stopwatch, _isin, hit_counts, large_value_checks, large_value_known_from,
+from .scan import (ScannedHits, ScanResult, Stopwatch, _business_day_before, _isin, hit_counts, large_value_checks, large_value_known_from,
                    run_manifest, stored_retractions)
 from .scan_config import ScanConfig
 from .store import Store, now
@@ -81,6 +81,19 @@ def store_files_fingerprint(txstore: TransactionStore, last_day: str) -> tuple[s
     files = txstore.day_files(days[0], days[-1])
     n_rows = sum(pq.read_metadata(f).num_rows for f in files)
     return f"files-{n_rows}-{txstore.files_digest(files)}", n_rows, days[0], days[-1]
+
+
+def _day_transactions(txstore: TransactionStore, calendar, scan_first: str, scan_last: str) -> dict[str, int]:
+    """Transactions counted toward each business day ``scan_first .. scan_last`` (ISO) of
+    the store: its day files' rows (their footers), each calendar day rolled onto its
+    business day as a scan's graph rolls it."""
+    after = [d for d in txstore.days() if d > scan_last][:1]  # a day after the holidays before it
+    day_before = _business_day_before(calendar, np.datetime64(scan_first), 1)
+    rows = txstore.day_rows(str(day_before + 1), after[0] if after else scan_last)
+    days, index = calendar.business_day_index(np.array(sorted(rows), dtype="datetime64[D]"))
+    counts = np.bincount(index, weights=[rows[d] for d in sorted(rows)], minlength=len(days)).astype(np.int64)
+    counted = {str(day): int(n) for day, n in zip(days, counts)}
+    return {str(day): counted.get(str(day), 0) for day in calendar.business_days(scan_first, scan_last)}
 
 
 @dataclass
@@ -125,7 +138,7 @@ class BlockRun:
             "data_fingerprint": fingerprint, "n_transactions": n_rows,
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
             "calendar": json.dumps(calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
-            "n_chunks": len(blocks)})
+            "n_chunks": len(blocks)}, _day_transactions(txstore, calendar, scan_first, scan_last))
         return cls(store, run_id, config, blocks, scan_last, False, set())
 
     @staticmethod

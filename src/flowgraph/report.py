@@ -4,7 +4,10 @@ Per indicator (hit typology) and overall, for one configuration (default: the la
 complete run's):
 
 - ``alert_rate`` (预警率) = transactions in raised alerts / transactions scanned, counting
-  the evidence of indicators with a weight (a large-value report alone alerts nothing);
+  the evidence of indicators with a weight (a large-value report alone alerts nothing); the
+  transactions scanned are those counted toward the business days the runs scanned, each
+  day once (:meth:`flowgraph.store.Store.scanned_transactions`): a month of nightly T+1
+  scans counts the month, not each night's trailing window again;
 - ``report_rate`` (报告率) = reported alerts / raised alerts; ``case_rate`` (成案率) =
   cases / reported; ``exclusion_rate`` = excluded / decided (need dispositions);
 - flags: ``never_triggered`` (no hit over the scanned period), ``concentrated`` (the top
@@ -46,7 +49,7 @@ def effectiveness(store: Store, config_hash: str | None = None) -> tuple[pd.Data
         return pd.DataFrame(), {"runs": 0}
     config_hash = config_hash or runs["config_hash"].iloc[-1]
     runs = runs[runs["config_hash"] == config_hash]
-    n_txns = int(runs["n_transactions"].max())
+    n_txns = store.scanned_transactions(config_hash)
     weights = json.loads(runs["config"].iloc[-1])["model"]["weights"]
     hits = store.hits(config_hash)
     alerts = store.alerts(config_hash)

@@ -841,7 +841,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
             "data_fingerprint": fingerprint, "n_transactions": int(graph.n_edges),
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
             "calendar": json.dumps(graph.calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
-            "n_chunks": len(chunks)})
+            "n_chunks": len(chunks)}, _day_transactions(graph, first, last))
     done = store.done_chunks(run_id)
     # every hit of the scan at once, then committed chunk by chunk (by the day its run
     # ends): how the days are cut changes no hit, and fixed costs are paid once
@@ -912,6 +912,12 @@ def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable
             # when the graphs were built elsewhere (blocks on Dask workers) and are not known here
             "disabled_detectors": disabled,
             "hit_changes": store.run_changes(run_id), "timings_s": clock.seconds}
+
+
+def _day_transactions(graph: TransactionGraph, first: int, last: int) -> dict[str, int]:
+    """Transactions counted toward each business day ``first .. last`` (indices) of ``graph``."""
+    counts = np.bincount(graph.day, minlength=len(graph.business_days))[first:last + 1]
+    return {str(day): int(n) for day, n in zip(graph.business_days[first:last + 1], counts)}
 
 
 def hit_counts(hits: pd.DataFrame, into: dict[str, int] | None = None) -> dict[str, int]:

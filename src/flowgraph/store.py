@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS runs (
     data_fingerprint TEXT, n_transactions INTEGER, config_hash TEXT, config TEXT, calendar TEXT,
     code_version TEXT, n_chunks INTEGER, n_hits INTEGER, n_alerts INTEGER, checks TEXT
 );
+-- transactions counted toward each business day a run scanned (its window's earlier days
+-- not counted): what report's alert rate divides by, each day once however many runs
+CREATE TABLE IF NOT EXISTS run_days (run_id TEXT, day TEXT, n_transactions INTEGER, PRIMARY KEY (run_id, day));
 CREATE TABLE IF NOT EXISTS run_chunks (
     run_id TEXT, chunk INTEGER, first_day TEXT, last_day TEXT, n_hits INTEGER, committed_at TEXT, changes TEXT,
     PRIMARY KEY (run_id, chunk)
@@ -313,10 +316,30 @@ class Store:
         return row[0] if row else None
 
     @_database_errors
-    def start_run(self, run: dict) -> None:
+    def start_run(self, run: dict, day_transactions: dict[str, int] | None = None) -> None:
+        """Record a new run (``run``: columns of ``runs``) and the transactions counted toward
+        each business day it scans (ISO day -> count; a scan gives them, report's alert rate
+        divides by them)."""
         with self.transaction() as c:
             cols = ", ".join(run)
             c.execute(f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(run))})", tuple(run.values()))
+            c.executemany("INSERT INTO run_days VALUES (?, ?, ?)",
+                          [(run["run_id"], day, int(n)) for day, n in (day_transactions or {}).items()])
+
+    @_database_errors
+    def scanned_transactions(self, config_hash: str) -> int:
+        """Transactions the complete runs of ``config_hash`` scanned: those counted toward
+        each business day they scanned, each day once, as the latest run that scanned it
+        counted them (a re-scan of corrected data recounts). Runs recorded by a version that
+        kept no count per day add the most transactions one of them read."""
+        rows = self.conn.execute(
+            "SELECT d.day, d.n_transactions FROM run_days d JOIN runs r USING (run_id) "
+            "WHERE r.status = 'complete' AND r.config_hash = ? ORDER BY r.finished_at, r.rowid", (config_hash,))
+        per_day = dict(rows.fetchall())
+        uncounted = self.conn.execute(
+            "SELECT MAX(r.n_transactions) FROM runs r WHERE r.status = 'complete' AND r.config_hash = ? AND NOT EXISTS "
+            "(SELECT 1 FROM run_days d WHERE d.run_id = r.run_id)", (config_hash,)).fetchone()[0]
+        return sum(per_day.values()) + int(uncounted or 0)
 
     @_database_errors
     def done_chunks(self, run_id: str) -> set[int]:
@@ -965,7 +988,7 @@ def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: s
 ADDED_COLUMNS = {"hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",),
                  "dispositions": ("decided_hit_ids", "decided_window_end")}
 #: Tables that stores of earlier versions lack, created (by :data:`SCHEMA`) when one is opened.
-ADDED_TABLES = ("hit_versions", "run_hits", "gone_alerts")
+ADDED_TABLES = ("hit_versions", "run_hits", "gone_alerts", "run_days")
 
 
 def _migrate(conn) -> None:
