@@ -55,8 +55,8 @@ from .alerts import build_alerts
 from .deid import Pseudonymizer, load_key
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
-from .scan import (ScannedHits, ScanResult, Stopwatch, _business_day_before, _isin, hit_counts, large_value_checks, large_value_known_from,
-                   run_manifest, stored_retractions)
+from .scan import (ScannedHits, ScanResult, Stopwatch, _business_day_before, _isin, hit_counts, large_value_checks,
+                   large_value_known_from, run_manifest, stored_retractions)
 from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore
@@ -87,9 +87,8 @@ def _day_transactions(txstore: TransactionStore, calendar, scan_first: str, scan
     """Transactions counted toward each business day ``scan_first .. scan_last`` (ISO) of
     the store: its day files' rows (their footers), each calendar day rolled onto its
     business day as a scan's graph rolls it."""
-    after = [d for d in txstore.days() if d > scan_last][:1]  # a day after the holidays before it
-    day_before = _business_day_before(calendar, np.datetime64(scan_first), 1)
-    rows = txstore.day_rows(str(day_before + 1), after[0] if after else scan_last)
+    # the calendar days after the business day before scan_first roll onto scan_first or later
+    rows = txstore.day_rows(str(_business_day_before(calendar, np.datetime64(scan_first), 1) + 1), scan_last)
     days, index = calendar.business_day_index(np.array(sorted(rows), dtype="datetime64[D]"))
     counts = np.bincount(index, weights=[rows[d] for d in sorted(rows)], minlength=len(days)).astype(np.int64)
     counted = {str(day): int(n) for day, n in zip(days, counts)}

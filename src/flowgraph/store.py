@@ -12,6 +12,8 @@ The store keeps real ids (it is the record); it is created owner-only (mode 0600
 
 - ``runs``: one row per scan run: data range and fingerprint, scanned days, configuration
   (JSON) and its hash, calendar, code version, status (running / complete), counts;
+- ``run_days``: the transactions counted toward each business day a run scanned (the
+  alert rate's denominator, :mod:`flowgraph.report`);
 - ``run_chunks``: the chunks of business days a run has committed (resume point);
 - ``hits``: every hit, keyed by its deterministic id (re-scanning adds nothing), and
   ``run_hits``: which run found which hit;
