@@ -46,6 +46,8 @@ from .txstore import TransactionStore, is_store
 #: The transaction columns flowgraph reads (``--map`` names one of them, or renames a column
 #: that passes through).
 READ_COLUMNS = TXN_COLUMNS + CONTEXT_COLUMNS
+#: Days to re-scan an ingest lists one by one; more are shown as a range (rescan.json lists them).
+RESCAN_DAYS_SHOWN = 10
 
 
 def _parse_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -319,8 +321,14 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
     m = summary.manifest
     click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "
                f"{m['rows_unchanged']:,} unchanged rows; {len(m['days_touched']):,} days written")
-    if m["rescan_days"]:
-        click.echo(f"days to re-scan (their stored data changed): {', '.join(m['rescan_days'])}")
+    if m.get("accounts_changed"):
+        click.echo(f"{m['accounts_changed']:,} stored account(s) changed (a column of their row differs): the days "
+                   "they traded on are listed to re-scan")
+    days = m["rescan_days"]
+    if days:
+        listed = ", ".join(days) if len(days) <= RESCAN_DAYS_SHOWN else \
+            f"{days[0]} .. {days[-1]} ({len(days):,} days, listed in {store.root / 'rescan.json'})"
+        click.echo(f"days to re-scan (their stored data changed): {listed}")
     note = config.calendar().coverage_note(min(m["days_touched"]), max(m["days_touched"])) \
         if m["days_touched"] else None
     if note:
