@@ -114,6 +114,16 @@ def test_learn_from_simulated_dispositions_beats_the_current_model_on_a_held_out
         err = capsys.readouterr().err
         assert ("model.alert_days" if name == "regrouped" else "rule_set") in err and "not only in what learn fits" in err
     assert not (tmp_path / "x.toml").exists()
+    # an alert that grew after its decision (its window as decided ended a day earlier) is
+    # left out until decided again: the decision labels what the analyst saw
+    grown = result.alerts["alert_id"].iloc[0]
+    with analyst.transaction() as c:
+        c.execute("UPDATE dispositions SET decided_window_end = date(decided_window_end, '-1 day') "
+                  "WHERE alert_id = ?", (grown,))
+    assert main(["learn", "--store", str(store), "--config", str(current), "--out", str(tmp_path / "r.toml")]) == 0
+    out = capsys.readouterr().out
+    assert f"learned from {len(result.alerts) - 1} decided alerts" in out
+    assert "; 1 reopened alert(s) left out until decided again" in out
 
     held_out, truth = _bank(tmp_path, 32)
     hits = run_scan(held_out, tmp_path / "held_out", load_config(current), store_path=tmp_path / "h.sqlite",

@@ -665,7 +665,8 @@ def learn(store_path, config_path, out):
     result = fit_from_store(store_path, out, config_path)
     s, fit = result.summary, result.fit
     ignored = (f"; {s['ignored_dispositions']} decision(s) on alerts of other configurations ignored"
-               if s["ignored_dispositions"] else "")
+               if s["ignored_dispositions"] else "") + \
+        (f"; {s['reopened']} reopened alert(s) left out until decided again" if s["reopened"] else "")
     click.echo(f"learned from {s['decided']} decided alerts ({s['positive']} case/reported, {s['excluded']} "
                f"excluded{ignored}); {fit.folds}-fold CV log loss {fit.cv_log_loss:.4f} (base rate "
                f"{fit.base_log_loss:.4f}), L2 {fit.l2}")

@@ -35,6 +35,7 @@ from .alerts import FEATURES, SIGNED_FEATURES, ModelConfig, alert_inputs, score_
 from .errors import ConfigError, DataError
 from .scan_config import load_config
 from .desk.large_value import run_config
+from .desk.queue import reopened_alert_ids
 from .store import Store
 
 #: Fewest decided alerts ``learn`` fits from, and fewest of each class: below these a
@@ -188,6 +189,11 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
         raise DataError(f"{store_path}: the latest run's configuration has no hits to learn from.")
     inputs = alert_inputs(hits, config.model, config_hash)
     label = inputs.frame["alert_id"].map(decided.set_index("alert_id")["disposition"])
+    # a reopened alert's decision was on fewer hits than it holds now: it labels what the
+    # analyst saw, not these features (it counts again once decided anew)
+    reopened = inputs.frame["alert_id"].isin(reopened_alert_ids(store, config_hash)).to_numpy() \
+        & label.notna().to_numpy()
+    label[reopened] = None
     known = label.notna().to_numpy()
     y = label[known].isin(POSITIVE).to_numpy()
     n_pos, n_neg = int(y.sum()), int((~y).sum())
@@ -205,7 +211,8 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
                                for n in inputs.indicators.tolist() if n in config.model.weights},
         alert_threshold=max(0.0, round(-fit.intercept, 4)), **{f"{f}_weight": fit.weights[f] for f in FEATURES})
     backtest, summary = _backtest(inputs, config.model, model, label)
-    summary.update(decided=len(y), positive=n_pos, excluded=n_neg, ignored_dispositions=len(decided) - len(y),
+    summary.update(decided=len(y), positive=n_pos, excluded=n_neg, reopened=int(reopened.sum()),
+                   ignored_dispositions=len(decided) - len(y) - int(reopened.sum()),
                    config_hash=config_hash, kept_weights=sorted(unseen))
     text = _config_text(config_path, model, fit, store_path, summary)
     diff = model_diff(config.model, model)

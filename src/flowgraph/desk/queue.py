@@ -155,10 +155,7 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         "SELECT a.alert_id, a.customer, a.subject, a.score, a.raised, a.window_start, a.window_end, a.n_hits, "
         "a.last_run, (SELECT group_concat(typology, ', ') FROM (SELECT DISTINCT h.typology FROM json_each(a.hit_ids) j "
         "JOIN hits h ON h.config_hash = a.config_hash AND h.hit_id = j.value ORDER BY h.typology)) AS typologies, "
-        "(SELECT json_array(d.disposition, d.decided_hit_ids, d.decided_window_end) FROM dispositions d "
-        "WHERE d.alert_id = a.alert_id ORDER BY d.decided_at DESC, d.rowid DESC LIMIT 1) AS decision, a.hit_ids, "
-        "(SELECT g.run_id FROM gone_alerts g WHERE g.alert_id = a.alert_id) AS gone_in_run "
-        "FROM alerts a WHERE a.config_hash = ?", [config_hash])
+        f"{_DECISION_COLUMNS} FROM alerts a WHERE a.config_hash = ?", [config_hash])
     alerts["raised"] = alerts["raised"].astype(bool)
     alerts["disposition"], alerts["new_hits"], alerts["reopened"] = _since_decision(alerts)
     alerts["typologies"] = alerts["typologies"].fillna("")
@@ -189,6 +186,22 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         name = Pseudonymizer(load_key(key_file))
         alerts["customer"] = [name(u, k) for u, k in zip(unit, unit_kind)]
     return alerts[list(COLUMNS)].reset_index(drop=True)
+
+
+#: Columns of a query of ``alerts a`` that :func:`_since_decision` reads.
+_DECISION_COLUMNS = (
+    "(SELECT json_array(d.disposition, d.decided_hit_ids, d.decided_window_end) FROM dispositions d "
+    "WHERE d.alert_id = a.alert_id ORDER BY d.decided_at DESC, d.rowid DESC LIMIT 1) AS decision, a.hit_ids, "
+    "(SELECT g.run_id FROM gone_alerts g WHERE g.alert_id = a.alert_id) AS gone_in_run")
+
+
+def reopened_alert_ids(store, config_hash: str) -> set[str]:
+    """The alerts of ``config_hash`` that are reopened (:func:`_since_decision`): their
+    latest decision was on fewer hits or days than they hold now."""
+    alerts = store.query(f"SELECT a.alert_id, a.raised, a.window_end, {_DECISION_COLUMNS} FROM alerts a "
+                         "WHERE a.config_hash = ?", [config_hash])
+    alerts["raised"] = alerts["raised"].astype(bool)
+    return set(alerts.loc[_since_decision(alerts)[2].to_numpy(dtype=bool), "alert_id"])
 
 
 def _since_decision(alerts: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
