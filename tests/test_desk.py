@@ -20,6 +20,7 @@ from flowgraph.deid import Pseudonymizer, load_key
 from flowgraph.desk.casefile import case_file, find_alert
 from flowgraph.desk.evidence import case_accounts, case_folder, case_transactions
 from flowgraph.desk.queue import QueueQuery, alert_queue
+from flowgraph.desk.reports import str_draft
 from flowgraph.errors import ConfigError
 from flowgraph.store import Store
 
@@ -374,6 +375,9 @@ def test_an_alert_that_grows_after_its_decision_is_reopened(store_path, scanned,
     assert "reopened" in line and f"(+{len(joined)} new)" in line
     page = case_file(store, cash)
     assert f"excluded, reopened: {len(joined)} hit(s) joined it since that decision" in page
+    draft = str_draft(store, cash)
+    assert any("The alert grew after the decision of " in n and f"({len(joined)} hit(s) joined it)" in n
+               for n in draft["notes"])
 
     assert main(["dispose", cash, "--store", str(store_path), "--as", "excluded", "--analyst", "ann"]) == 0
     row = alert_queue(Store(store_path, create=False), QueueQuery(status="all", today="2024-09-30")).set_index(

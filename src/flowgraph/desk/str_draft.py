@@ -38,6 +38,7 @@ from .evidence import case_accounts, has_case_transactions, run_calendar, run_ru
 from .large_value import count_deadline, id_namer, run_config
 from .markdown import md_paragraphs, md_table, md_text
 from .notes import DEIDENTIFIED, deidentify_notes
+from .queue import grown_since
 
 SCHEMA_ID = "flowgraph/str-draft/1"
 
@@ -173,8 +174,9 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     evidence = transactions[transactions["txn_id"].isin(evidence_ids)]
     unit = _unit_accounts(store, alert)
     name = id_namer(store, reveal_ids, key_file, {"alert_id": alert["alert_id"]})
-    decision = store.conn.execute("SELECT disposition, analyst, decided_at, note FROM dispositions WHERE alert_id = ? "
-                                  "ORDER BY decided_at DESC, rowid DESC LIMIT 1", (alert["alert_id"],)).fetchone()
+    decision = store.conn.execute("SELECT disposition, analyst, decided_at, note, decided_hit_ids, decided_window_end "
+                                  "FROM dispositions WHERE alert_id = ? ORDER BY decided_at DESC, rowid DESC LIMIT 1",
+                                  (alert["alert_id"],)).fetchone()
     disposition, note_changed = None, False
     if decision is not None:
         note = decision[3] or ""
@@ -192,6 +194,12 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
         notes.append("No analyst decided this alert a case " + ("yet" if disposition is None else
                      f"(latest decision: {disposition['disposition']})") + ": the draft was asked for by id; "
                      "record the decision with `flowgraph dispose ALERT_ID --as case` before filing.")
+    new_hits, grown = grown_since(decision[4], decision[5], alert["hit_ids"], alert["window_end"]) \
+        if decision is not None else (0, False)
+    if grown:
+        notes.append(f"The alert grew after the decision of {decision[2]} "
+                     + (f"({new_hits} hit(s) joined it)" if new_hits else f"(its window went on past {decision[5]})")
+                     + ": this draft shows it as it is now; review it and decide again before filing.")
     if behaviour["evidence_not_kept"]:
         notes.append(f"{len(behaviour['evidence_not_kept'])} of {len(evidence_ids)} evidence transactions are not "
                      "kept in this store, so they are missing from the list and the totals: re-scan the data into "
