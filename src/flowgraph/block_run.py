@@ -48,6 +48,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ._files import write_atomically
@@ -173,7 +174,7 @@ class BlockRun:
         above, alert_parts, case_hits, case_alerts = [], [], [], []
         pseudonymizer = None if reveal_ids else Pseudonymizer(load_key(key_file))  # every bucket's
         if reveal_ids:
-            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": len(found)}))
+            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": found.num_rows}))
 
         def write_hits(path: Path) -> None:
             nonlocal counts, n_groups, n_raised
@@ -257,19 +258,25 @@ class BlockRun:
         return ScanResult(run_id, lambda: _read_back(store_path, config_hash, run_id, "hits"),
                           lambda: _read_back(store_path, config_hash, run_id, "alerts"), manifest, paths)
 
-    def _buckets(self, found: pd.DataFrame) -> list[tuple[set[str], pa.Array]]:
+    def _buckets(self, found: pa.Table) -> list[tuple[set[str], pa.Array]]:
         """The run's monitoring units (of the hits it ``found``: ``hit_id, unit``, and of
         those it retracted) in buckets of about :data:`HITS_PER_BUCKET` hits, in order of
         unit; with each bucket, the ids of the hits it found there (a bucket's hits are
-        asked of those, not of every hit of the run)."""
-        units = np.array(sorted(set(found["unit"]) | self.store.retracted_units(self.run_id)), dtype=object)
+        asked of those, not of every hit of the run). Units and ids stay Arrow strings
+        until a bucket's few units are made a set (a Python string per hit cost a second)."""
+        retracted = pa.array(sorted(self.store.retracted_units(self.run_id)), pa.string())
+        units = pc.unique(pa.concat_arrays([found["unit"].combine_chunks().cast(pa.string()), retracted]))
+        units = units.take(pc.sort_indices(units))  # UTF-8 bytes sort as Python sorts str
         if not len(units):
             return []
-        parts = np.array_split(units, max(1, min(len(units), math.ceil(len(found) / HITS_PER_BUCKET))))
-        starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
-        bucket = np.searchsorted(starts, pd.Index(units).get_indexer(found["unit"]), side="right") - 1
-        ids = found["hit_id"].to_numpy(dtype=object)
-        return [(set(part), pa.array(ids[bucket == k], pa.string())) for k, part in enumerate(parts)]
+        n_buckets = max(1, min(len(units), math.ceil(found.num_rows / HITS_PER_BUCKET)))
+        sizes = [len(p) for p in np.array_split(np.arange(len(units)), n_buckets)]
+        starts = np.cumsum([0] + sizes[:-1])
+        at = np.asarray(pc.index_in(found["unit"], value_set=units), np.int64)
+        bucket = np.searchsorted(starts, at, side="right") - 1
+        ids = found["hit_id"].combine_chunks().cast(pa.string())
+        return [(set(units.slice(start, size).to_pylist()), ids.filter(pa.array(bucket == k)))
+                for k, (start, size) in enumerate(zip(starts.tolist(), sizes))]
 
 
 def _timed(clock: Stopwatch, stage: str, work: Callable, *args):

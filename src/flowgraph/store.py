@@ -581,13 +581,16 @@ class Store:
         return delta
 
     @_database_errors
-    def run_hit_units(self, run_id: str) -> pd.DataFrame:
+    def run_hit_units(self, run_id: str) -> pa.Table:
         """The hits a run found and their monitoring units (customer, else subject
-        account): ``hit_id, unit``."""
-        return self._frame("SELECT r.hit_id AS hit_id, CASE WHEN COALESCE(h.customer, '') != '' THEN h.customer "
-                           "ELSE h.subject END AS unit FROM run_hits r JOIN hits h ON h.hit_id = r.hit_id AND "
-                           "h.config_hash = (SELECT config_hash FROM runs WHERE run_id = ?) WHERE r.run_id = ?",
-                           (run_id, run_id))
+        account): ``hit_id, unit`` (Arrow strings), in no particular order. Read as Arrow
+        (:meth:`_hits_arrow`): a Python tuple per hit took 1.8 s of a 10^6-hit run's finish."""
+        table = self._hits_arrow([("run_hits r CROSS JOIN hits h ON h.config_hash = (SELECT config_hash FROM runs "
+                                   "WHERE run_id = ?) AND h.hit_id = r.hit_id WHERE r.run_id = ?", (run_id, run_id))],
+                                 ["hit_id", "customer", "subject"])
+        has_customer = pc.fill_null(pc.not_equal(table["customer"], ""), False)
+        return pa.table({"hit_id": table["hit_id"], "unit": pc.if_else(has_customer, table["customer"],
+                                                                      table["subject"])})
 
     @_database_errors
     def retracted_units(self, run_id: str) -> set[str]:
