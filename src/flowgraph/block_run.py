@@ -225,26 +225,27 @@ class BlockRun:
                     written.result()
 
         paths = {name: out / file for name, file in EXPORT_FILES.items()}
-        write_atomically(paths["hits"], write_hits, private=reveal_ids)
-        with clock("exports"):
-            alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"), ("alert_id", "ascending")]) \
-                if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
-            write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
-        run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
-        # the case transactions read the transaction store on a thread while the checks read
-        # the run store (only this thread reads it)
+        known_from = large_value_known_from(store, config_hash, self.run_id)
+        # the large-value cross-check needs only stored hits, which the alert buckets do not
+        # change: it runs on a thread beside them (its reads mostly in SQLite and Arrow,
+        # without the GIL, while the alerts hold it), of the hits above their ceiling the
+        # store names, and is kept if those are the ones the buckets found
         with ThreadPoolExecutor(max_workers=1) as side:
-            cases = None
+            ahead = side.submit(_timed, clock, "checks", self._checks_ahead, known_from)
+            write_atomically(paths["hits"], write_hits, private=reveal_ids)
+            with clock("exports"):
+                alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"),
+                                                                      ("alert_id", "ascending")]) \
+                    if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
+                write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
+            run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
             if keep_cases is not None:
                 wanted = raised_hits(store, _concat(case_hits, CASE_COLUMNS), _concat(case_alerts, ["hit_ids", "raised"]))
-                cases = side.submit(_timed, clock, "case_transactions", keep_cases, store, self.run_id, wanted)
-            # hits above their ceiling are few: checked at once, reading the stored
-            # large-value evidence of their days once
-            with clock("checks"):
-                checks = large_value_checks(store, config_hash, _concat(above, CHECK_COLUMNS),
-                                            large_value_known_from(store, config_hash, self.run_id))
-            if cases is not None:
-                cases.result()
+                _timed(clock, "case_transactions", keep_cases, store, self.run_id, wanted)
+            checks = _checks_of(ahead.result(), _concat(above, CHECK_COLUMNS))
+            if checks is None:  # the store named other hits than the buckets found: checked again
+                with clock("checks"):
+                    checks = large_value_checks(store, config_hash, _concat(above, CHECK_COLUMNS), known_from)
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
                                 checks, reveal_ids, clock, counts, n_groups, n_raised, None, txstore)
@@ -257,6 +258,16 @@ class BlockRun:
         run_id, config_hash = self.run_id, self.config.config_hash
         return ScanResult(run_id, lambda: _read_back(store_path, config_hash, run_id, "hits"),
                           lambda: _read_back(store_path, config_hash, run_id, "alerts"), manifest, paths)
+
+    def _checks_ahead(self, known_from: str | None) -> tuple[pd.DataFrame, dict]:
+        """The hits of this run above their ceiling (:data:`CHECK_COLUMNS`), as the store
+        names them, and their large-value cross-check (:func:`flowgraph.scan.large_value_checks`);
+        read on a thread, by connections of its own. They are few: checked at once, reading
+        the stored large-value evidence of their days once."""
+        ids = self.store.run_hit_ids_above_ceiling(self.config.config_hash, self.run_id)
+        hits = self.store.hits(self.config.config_hash, ids=ids)[CHECK_COLUMNS] if ids else \
+            pd.DataFrame(columns=CHECK_COLUMNS)
+        return hits, large_value_checks(self.store, self.config.config_hash, hits, known_from)
 
     def _buckets(self, found: pa.Table) -> list[tuple[set[str], pa.Array]]:
         """The run's monitoring units (of the hits it ``found``: ``hit_id, unit``, and of
@@ -277,6 +288,19 @@ class BlockRun:
         ids = found["hit_id"].combine_chunks().cast(pa.string())
         return [(set(units.slice(start, size).to_pylist()), ids.filter(pa.array(bucket == k)))
                 for k, (start, size) in enumerate(zip(starts.tolist(), sizes))]
+
+
+def _checks_of(ahead: tuple[pd.DataFrame, dict], above: pd.DataFrame) -> dict | None:
+    """The checks of the hits ``above`` their ceiling that the buckets found, from those
+    made ahead (:meth:`BlockRun._checks_ahead`) of the same hits (by id: the same stored
+    rows), listed in the order of ``above`` as a check of ``above`` lists them; None when
+    the hits differ."""
+    hits, checks = ahead
+    if len(hits) != len(above) or set(hits["hit_id"]) != set(above["hit_id"]):
+        return None
+    at = {h: i for i, h in enumerate(above["hit_id"])}
+    late = sorted(checks["u_above_1_without_large_value"], key=lambda c: at[c["hit_id"]])
+    return {**checks, "u_above_1_without_large_value": late}
 
 
 def _timed(clock: Stopwatch, stage: str, work: Callable, *args):

@@ -694,6 +694,17 @@ class Store:
         return frame.drop(columns=["content"]).reset_index(drop=True)
 
     @_database_errors
+    def run_hit_ids_above_ceiling(self, config_hash: str, run_id: str) -> list[str]:
+        """Ids of the hits a run found above their ceiling (utilisation > 1), large-value
+        hits left out (what :func:`flowgraph.scan.large_value_checks` checks), in no
+        particular order; read on the caller's thread (its own read-only connection)."""
+        table = self._hits_arrow([("run_hits r CROSS JOIN hits h ON h.config_hash = ? AND h.hit_id = r.hit_id "
+                                   "WHERE r.run_id = ? AND h.utilisation > 1 "
+                                   "AND (h.detector IS NULL OR h.detector != 'large_value')", (config_hash, run_id))],
+                                 ["hit_id"])
+        return table["hit_id"].to_pylist()
+
+    @_database_errors
     def run_hit_ids(self, run_id: str) -> set[str]:
         """Ids of the hits a run found."""
         return {r[0] for r in self.conn.execute("SELECT hit_id FROM run_hits WHERE run_id = ?", (run_id,))}
