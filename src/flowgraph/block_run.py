@@ -18,10 +18,12 @@ bucket's alerts are built from its units' stored hits alone (earlier runs' inclu
 for a T+1 scan), its hits and alerts de-identified and appended to the exports, and its
 alerts stored; the next bucket's hits are read meanwhile (two buckets in memory). The
 exported hits come bucket by bucket, each bucket's in the store's order; the alerts
-highest score first, ties by id (they are few beside the hits). Case
-transactions are then read back from the transaction store once for all raised alerts
-(large-value evidence is left there, :mod:`flowgraph.desk.evidence`), on a thread while
-the large-value cross-check reads the run store.
+highest score first, ties by id (they are few beside the hits). The large-value
+cross-check of the hits above their ceiling reads only stored hits, which the buckets
+leave as they are: it runs on a thread beside the buckets, of the hits the store names,
+and is kept if the buckets found those. Case transactions are then read back from the
+transaction store once for all raised alerts (large-value evidence is left there,
+:mod:`flowgraph.desk.evidence`).
 
 **Resuming.** The run is known by a fingerprint of the store's day files it may read
 (:func:`store_files_fingerprint`: name, size and modification time, so it costs no read
