@@ -18,10 +18,12 @@ bucket's alerts are built from its units' stored hits alone (earlier runs' inclu
 for a T+1 scan), its hits and alerts de-identified and appended to the exports, and its
 alerts stored; the next bucket's hits are read meanwhile (two buckets in memory). The
 exported hits come bucket by bucket, each bucket's in the store's order; the alerts
-highest score first, ties by id (they are few beside the hits). Case
-transactions are then read back from the transaction store once for all raised alerts
-(large-value evidence is left there, :mod:`flowgraph.desk.evidence`), on a thread while
-the large-value cross-check reads the run store.
+highest score first, ties by id (they are few beside the hits). The large-value
+cross-check of the hits above their ceiling reads only stored hits, which the buckets
+leave as they are: it runs on a thread beside the buckets, of the hits the store names,
+and is kept if the buckets found those. Case transactions are then read back from the
+transaction store once for all raised alerts (large-value evidence is left there,
+:mod:`flowgraph.desk.evidence`).
 
 **Resuming.** The run is known by a fingerprint of the store's day files it may read
 (:func:`store_files_fingerprint`: name, size and modification time, so it costs no read
@@ -48,6 +50,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ._files import write_atomically
@@ -185,7 +188,7 @@ class BlockRun:
         above, alert_parts, case_hits, case_alerts = [], [], [], []
         pseudonymizer = None if reveal_ids else Pseudonymizer(load_key(key_file))  # every bucket's
         if reveal_ids:
-            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": len(found)}))
+            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": found.num_rows}))
 
         def write_hits(path: Path) -> None:
             nonlocal counts, n_groups, n_raised
@@ -236,26 +239,27 @@ class BlockRun:
                     written.result()
 
         paths = {name: out / file for name, file in EXPORT_FILES.items()}
-        write_atomically(paths["hits"], write_hits, private=reveal_ids)
-        with clock("exports"):
-            alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"), ("alert_id", "ascending")]) \
-                if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
-            write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
-        run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
-        # the case transactions read the transaction store on a thread while the checks read
-        # the run store (only this thread reads it)
+        known_from = large_value_known_from(store, config_hash, self.run_id)
+        # the large-value cross-check needs only stored hits, which the alert buckets do not
+        # change: it runs on a thread beside them (its reads mostly in SQLite and Arrow,
+        # without the GIL, while the alerts hold it), of the hits above their ceiling the
+        # store names, and is kept if those are the ones the buckets found
         with ThreadPoolExecutor(max_workers=1) as side:
-            cases = None
+            ahead = side.submit(_timed, clock, "checks", self._checks_ahead, known_from)
+            write_atomically(paths["hits"], write_hits, private=reveal_ids)
+            with clock("exports"):
+                alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"),
+                                                                      ("alert_id", "ascending")]) \
+                    if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
+                write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
+            run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
             if keep_cases is not None:
                 wanted = raised_hits(store, _concat(case_hits, CASE_COLUMNS), _concat(case_alerts, ["hit_ids", "raised"]))
-                cases = side.submit(_timed, clock, "case_transactions", keep_cases, store, self.run_id, wanted)
-            # hits above their ceiling are few: checked at once, reading the stored
-            # large-value evidence of their days once
-            with clock("checks"):
-                checks = large_value_checks(store, config_hash, _concat(above, CHECK_COLUMNS),
-                                            large_value_known_from(store, config_hash, self.run_id))
-            if cases is not None:
-                cases.result()
+                _timed(clock, "case_transactions", keep_cases, store, self.run_id, wanted)
+            checks = _checks_of(ahead.result(), _concat(above, CHECK_COLUMNS))
+            if checks is None:  # the store named other hits than the buckets found: checked again
+                with clock("checks"):
+                    checks = large_value_checks(store, config_hash, _concat(above, CHECK_COLUMNS), known_from)
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
                                 checks, reveal_ids, clock, counts, n_groups, n_raised, None, txstore)
@@ -269,19 +273,48 @@ class BlockRun:
         return ScanResult(run_id, lambda: _read_back(store_path, config_hash, run_id, "hits"),
                           lambda: _read_back(store_path, config_hash, run_id, "alerts"), manifest, paths)
 
-    def _buckets(self, found: pd.DataFrame) -> list[tuple[set[str], pa.Array]]:
+    def _checks_ahead(self, known_from: str | None) -> tuple[pd.DataFrame, dict]:
+        """The hits of this run above their ceiling (:data:`CHECK_COLUMNS`), as the store
+        names them, and their large-value cross-check (:func:`flowgraph.scan.large_value_checks`);
+        read on a thread, by connections of its own. They are few: checked at once, reading
+        the stored large-value evidence of their days once."""
+        ids = self.store.run_hit_ids_above_ceiling(self.config.config_hash, self.run_id)
+        hits = self.store.hits(self.config.config_hash, ids=ids)[CHECK_COLUMNS] if ids else \
+            pd.DataFrame(columns=CHECK_COLUMNS)
+        return hits, large_value_checks(self.store, self.config.config_hash, hits, known_from)
+
+    def _buckets(self, found: pa.Table) -> list[tuple[set[str], pa.Array]]:
         """The run's monitoring units (of the hits it ``found``: ``hit_id, unit``, and of
         those it retracted) in buckets of about :data:`HITS_PER_BUCKET` hits, in order of
         unit; with each bucket, the ids of the hits it found there (a bucket's hits are
-        asked of those, not of every hit of the run)."""
-        units = np.array(sorted(set(found["unit"]) | self.store.retracted_units(self.run_id)), dtype=object)
+        asked of those, not of every hit of the run). Units and ids stay Arrow strings
+        until a bucket's few units are made a set (a Python string per hit cost a second)."""
+        retracted = pa.array(sorted(self.store.retracted_units(self.run_id)), pa.string())
+        units = pc.unique(pa.concat_arrays([found["unit"].combine_chunks().cast(pa.string()), retracted]))
+        units = units.take(pc.sort_indices(units))  # UTF-8 bytes sort as Python sorts str
         if not len(units):
             return []
-        parts = np.array_split(units, max(1, min(len(units), math.ceil(len(found) / HITS_PER_BUCKET))))
-        starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
-        bucket = np.searchsorted(starts, pd.Index(units).get_indexer(found["unit"]), side="right") - 1
-        ids = found["hit_id"].to_numpy(dtype=object)
-        return [(set(part), pa.array(ids[bucket == k], pa.string())) for k, part in enumerate(parts)]
+        n_buckets = max(1, min(len(units), math.ceil(found.num_rows / HITS_PER_BUCKET)))
+        sizes = [len(p) for p in np.array_split(np.arange(len(units)), n_buckets)]
+        starts = np.cumsum([0] + sizes[:-1])
+        at = np.asarray(pc.index_in(found["unit"], value_set=units), np.int64)
+        bucket = np.searchsorted(starts, at, side="right") - 1
+        ids = found["hit_id"].combine_chunks().cast(pa.string())
+        return [(set(units.slice(start, size).to_pylist()), ids.filter(pa.array(bucket == k)))
+                for k, (start, size) in enumerate(zip(starts.tolist(), sizes))]
+
+
+def _checks_of(ahead: tuple[pd.DataFrame, dict], above: pd.DataFrame) -> dict | None:
+    """The checks of the hits ``above`` their ceiling that the buckets found, from those
+    made ahead (:meth:`BlockRun._checks_ahead`) of the same hits (by id: the same stored
+    rows), listed in the order of ``above`` as a check of ``above`` lists them; None when
+    the hits differ."""
+    hits, checks = ahead
+    if len(hits) != len(above) or set(hits["hit_id"]) != set(above["hit_id"]):
+        return None
+    at = {h: i for i, h in enumerate(above["hit_id"])}
+    late = sorted(checks["u_above_1_without_large_value"], key=lambda c: at[c["hit_id"]])
+    return {**checks, "u_above_1_without_large_value": late}
 
 
 def _timed(clock: Stopwatch, stage: str, work: Callable, *args):

@@ -609,13 +609,16 @@ class Store:
         return delta
 
     @_database_errors
-    def run_hit_units(self, run_id: str) -> pd.DataFrame:
+    def run_hit_units(self, run_id: str) -> pa.Table:
         """The hits a run found and their monitoring units (customer, else subject
-        account): ``hit_id, unit``."""
-        return self._frame("SELECT r.hit_id AS hit_id, CASE WHEN COALESCE(h.customer, '') != '' THEN h.customer "
-                           "ELSE h.subject END AS unit FROM run_hits r JOIN hits h ON h.hit_id = r.hit_id AND "
-                           "h.config_hash = (SELECT config_hash FROM runs WHERE run_id = ?) WHERE r.run_id = ?",
-                           (run_id, run_id))
+        account): ``hit_id, unit`` (Arrow strings), in no particular order. Read as Arrow
+        (:meth:`_hits_arrow`): a Python tuple per hit took 1.8 s of a 10^6-hit run's finish."""
+        table = self._hits_arrow([("run_hits r CROSS JOIN hits h ON h.config_hash = (SELECT config_hash FROM runs "
+                                   "WHERE run_id = ?) AND h.hit_id = r.hit_id WHERE r.run_id = ?", (run_id, run_id))],
+                                 ["hit_id", "customer", "subject"])
+        has_customer = pc.fill_null(pc.not_equal(table["customer"], ""), False)
+        return pa.table({"hit_id": table["hit_id"], "unit": pc.if_else(has_customer, table["customer"],
+                                                                      table["subject"])})
 
     @_database_errors
     def retracted_units(self, run_id: str) -> set[str]:
@@ -717,6 +720,17 @@ class Store:
         for col in ("window_start", "window_end", "run_first", "run_last"):
             frame[col] = pd.to_datetime(frame[col])
         return frame.drop(columns=["content"]).reset_index(drop=True)
+
+    @_database_errors
+    def run_hit_ids_above_ceiling(self, config_hash: str, run_id: str) -> list[str]:
+        """Ids of the hits a run found above their ceiling (utilisation > 1), large-value
+        hits left out (what :func:`flowgraph.scan.large_value_checks` checks), in no
+        particular order; read on the caller's thread (its own read-only connection)."""
+        table = self._hits_arrow([("run_hits r CROSS JOIN hits h ON h.config_hash = ? AND h.hit_id = r.hit_id "
+                                   "WHERE r.run_id = ? AND h.utilisation > 1 "
+                                   "AND (h.detector IS NULL OR h.detector != 'large_value')", (config_hash, run_id))],
+                                 ["hit_id"])
+        return table["hit_id"].to_pylist()
 
     @_database_errors
     def run_hit_ids(self, run_id: str) -> set[str]:

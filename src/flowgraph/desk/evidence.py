@@ -306,14 +306,14 @@ def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, 
                            np.where(near_d, d, n_subjects)[held]), counts
 
     stored_accounts = txstore.accounts()
-    stored_accounts = None if stored_accounts is None or stored_accounts.num_rows == 0 else stored_accounts.to_pandas()
+    stored_accounts = None if stored_accounts is None or stored_accounts.num_rows == 0 else stored_accounts
 
     def tables(part: _Candidates, quiet: np.ndarray) -> tuple[pa.Table, pa.Table] | None:
         kept = part.kept(quiet)
         if not kept.num_rows:
             return None
-        graph = build_graph(kept.to_pandas(), stored_accounts, calendar, config.rules.home_currency,
-                            config.rules.foreign_currency, rates)
+        graph = build_graph(kept.to_pandas(), _accounts_of(stored_accounts, kept), calendar,
+                            config.rules.home_currency, config.rules.foreign_currency, rates)
         return _case_tables(graph, np.arange(graph.n_edges))
 
     accounts: list[pa.Table] = []
@@ -343,6 +343,18 @@ def keep_case_transactions_from_store(store, run_id: str, wanted: pd.DataFrame, 
     finally:  # a failed write does not wait for the parts still to read
         pool.shutdown(cancel_futures=True)
     return n_kept
+
+
+def _accounts_of(accounts: pa.Table | None, transactions: pa.Table) -> pd.DataFrame | None:
+    """The rows of the store's ``accounts`` table (None: it has none) naming an account of
+    ``transactions``, in the table's order: all a case table of those transactions reads
+    (:func:`_case_tables`: customer and party type of the accounts they touch), so a graph
+    of a part's few kept rows does not number every account of the bank."""
+    if accounts is None:
+        return None
+    ids = pa.concat_arrays([transactions[side].combine_chunks().cast(pa.string())
+                            for side in ("src_account", "dst_account")]).unique()
+    return accounts.filter(pc.is_in(accounts["account_id"].cast(pa.string()), value_set=ids)).to_pandas()
 
 
 def _quiet(counts: np.ndarray) -> np.ndarray:
@@ -436,13 +448,22 @@ class _SubjectIntervals:
         """For the payer and then the payee of each transaction: its subject number (the
         extra slot when it is none) and whether the transaction falls in its interval."""
         days, index = calendar.business_day_index(table["timestamp"].to_numpy(zero_copy_only=False))
-        day = np.searchsorted(self.business_days, days[index])
+        day = np.searchsorted(self.business_days, days)[index]  # each distinct day looked up once
         out = []
         for side in ("src_account", "dst_account"):
             found = pc.index_in(table[side].cast(pa.string()), value_set=self.subjects)
             number = np.asarray(pc.fill_null(found, len(self.subjects)), np.int64)
-            out.append((number, (self.lo[number] <= day) & (day <= self.hi[number])))
+            out.append((number, self._near(number, day)))
         return out
+
+    def _near(self, number: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Per row, whether its ``day`` (a position in ``business_days``) is in the interval
+        of its subject ``number``: only the few rows of a subject are compared (the extra
+        slot's interval is empty)."""
+        near = np.zeros(len(number), bool)
+        at = np.flatnonzero(number < len(self.subjects))
+        near[at] = (self.lo[number[at]] <= day[at]) & (day[at] <= self.hi[number[at]])
+        return near
 
 
 def _stored_hits(store, hit_ids: list[str]) -> pd.DataFrame:
