@@ -24,6 +24,8 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .alerts import DEFAULT_WEIGHTS
 from .store import Store
@@ -51,21 +53,18 @@ def effectiveness(store: Store, config_hash: str | None = None) -> tuple[pd.Data
     runs = runs[runs["config_hash"] == config_hash]
     n_txns = store.scanned_transactions(config_hash)
     weights = json.loads(runs["config"].iloc[-1])["model"]["weights"]
-    hits = store.hits(config_hash)
+    hits = store.hit_units(config_hash)  # every hit, without its evidence
     alerts = store.alerts(config_hash)
     decisions = store.latest_dispositions().set_index("alert_id")["disposition"]
     raised = alerts[alerts["raised"]]
     hit_alert = {h: a for a, hs in zip(raised["alert_id"], raised["hit_ids"]) for h in hs}
-    unit = np.where(hits["customer"] != "", hits["customer"], hits["subject"]) if len(hits) else np.array([])
+    alerted = _alerted_transactions(store, config_hash, hits, hit_alert, weights)
     rows = []
-    for typology in sorted(set(weights) | set(DEFAULT_WEIGHTS) | set(hits["typology"] if len(hits) else [])):
-        sel = hits["typology"] == typology if len(hits) else np.zeros(0, bool)
-        mine = hits[sel]
-        units = pd.Series(unit[np.asarray(sel)]).value_counts()
-        in_alerts = mine[mine["hit_id"].isin(hit_alert)]
-        alert_ids = {hit_alert[h] for h in in_alerts["hit_id"]}
-        # an indicator of weight 0 (a reportable fact) alerts no transaction by itself
-        alerted_txns = {t for ts in in_alerts["txn_ids"] for t in ts} if weights.get(typology, 0.0) > 0 else set()
+    for typology in sorted(set(weights) | set(DEFAULT_WEIGHTS) | set(hits["typology"])):
+        mine = hits[(hits["typology"] == typology).to_numpy(dtype=bool)]
+        units = mine["unit"].value_counts()
+        alert_ids = {hit_alert[h] for h in mine["hit_id"] if h in hit_alert}
+        n_alerted = int(alerted.get(typology, 0))
         d = decisions[decisions.index.isin(alert_ids)]
         decided, excluded = len(d), int((d == "excluded").sum())
         reported, cases = int((d == "reported").sum()) + int((d == "case").sum()), int((d == "case").sum())
@@ -73,8 +72,8 @@ def effectiveness(store: Store, config_hash: str | None = None) -> tuple[pd.Data
         rows.append({
             "indicator": typology, "weight": weights.get(typology, 0.0), "hits": len(mine),
             "customers": len(units), "top5_customer_share": round(top5, 4),
-            "alerts": len(alert_ids), "alerted_transactions": len(alerted_txns),
-            "alert_rate": len(alerted_txns) / n_txns if n_txns else 0.0,
+            "alerts": len(alert_ids), "alerted_transactions": n_alerted,
+            "alert_rate": n_alerted / n_txns if n_txns else 0.0,
             "decided": decided, "exclusion_rate": excluded / decided if decided else None,
             "report_rate": reported / len(alert_ids) if alert_ids else None,
             "case_rate": cases / reported if reported else None,
@@ -82,17 +81,34 @@ def effectiveness(store: Store, config_hash: str | None = None) -> tuple[pd.Data
             "high_exclusion": decided >= 5 and excluded / decided > 0.8,
         })
     metrics = pd.DataFrame(rows)
-    weighted = hits[hits["typology"].map(lambda t: weights.get(t, 0.0) > 0)] if len(hits) else hits
-    all_alerted = {t for h, ts in zip(weighted["hit_id"], weighted["txn_ids"]) if h in hit_alert for t in ts}
+    n_all_alerted = int(alerted.get(None, 0))
     d = decisions[decisions.index.isin(set(raised["alert_id"]))]
     reported = int(d.isin(["reported", "case"]).sum())
     overall = {"config_hash": config_hash, "runs": len(runs), "transactions": n_txns, "hits": len(hits),
-               "alerts_raised": len(raised), "alerted_transactions": len(all_alerted),
-               "alert_rate": round(len(all_alerted) / n_txns, 6) if n_txns else 0.0,
+               "alerts_raised": len(raised), "alerted_transactions": n_all_alerted,
+               "alert_rate": round(n_all_alerted / n_txns, 6) if n_txns else 0.0,
                "decided": len(d), "exclusion_rate": round(float((d == "excluded").mean()), 4) if len(d) else None,
                "report_rate": round(reported / len(raised), 4) if len(raised) else None,
                "case_rate": round(int((d == "case").sum()) / reported, 4) if reported else None}
     return metrics, overall
+
+
+def _alerted_transactions(store: Store, config_hash: str, hits: pd.DataFrame, hit_alert: dict[str, str],
+                          weights: dict[str, float]) -> dict:
+    """Distinct evidence transactions of the hits in raised alerts, per indicator with a
+    weight (typology -> count) and over all of them (key None). Only those hits' evidence
+    is read (a store of a year of scans holds millions of hits listing tens of millions of
+    transactions; raised alerts hold a few thousand)."""
+    weighted = hits[hits["hit_id"].isin(hit_alert).to_numpy(dtype=bool)
+                    & hits["typology"].map(lambda t: weights.get(t, 0.0) > 0).to_numpy(dtype=bool)]
+    if weighted.empty:
+        return {}
+    evidence = store.hits(config_hash, ids=weighted["hit_id"].tolist())
+    lists = pa.chunked_array(evidence["txn_ids"].array.__arrow_array__()).combine_chunks()
+    pairs = pd.DataFrame({"typology": evidence["typology"].to_numpy(dtype=object)[
+        np.asarray(pc.list_parent_indices(lists))], "txn_id": lists.flatten().to_numpy(zero_copy_only=False)})
+    counts = pairs.drop_duplicates().groupby("typology").size().to_dict()
+    return {**counts, None: pairs["txn_id"].nunique()}
 
 
 def alert_list(store: Store, config_hash: str | None = None, raised_only: bool = True) -> pd.DataFrame:

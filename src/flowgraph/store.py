@@ -722,6 +722,16 @@ class Store:
         return frame.drop(columns=["content"]).reset_index(drop=True)
 
     @_database_errors
+    def hit_units(self, config_hash: str) -> pd.DataFrame:
+        """Every stored hit of a configuration without its evidence: ``hit_id, typology,
+        unit`` (its monitoring unit: the customer, else the subject account)."""
+        table = self._hits_arrow([("hits h WHERE h.config_hash = ?", (config_hash,))],
+                                 ["hit_id", "typology", "customer", "subject"])
+        has_customer = pc.fill_null(pc.not_equal(table["customer"], ""), False)
+        return pa.table({"hit_id": table["hit_id"], "typology": table["typology"],
+                         "unit": pc.if_else(has_customer, table["customer"], table["subject"])}).to_pandas()
+
+    @_database_errors
     def run_hit_ids_above_ceiling(self, config_hash: str, run_id: str) -> list[str]:
         """Ids of the hits a run found above their ceiling (utilisation > 1), large-value
         hits left out (what :func:`flowgraph.scan.large_value_checks` checks), in no
