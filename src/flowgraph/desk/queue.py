@@ -155,7 +155,10 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         "SELECT a.alert_id, a.customer, a.subject, a.score, a.raised, a.window_start, a.window_end, a.n_hits, "
         "a.last_run, (SELECT group_concat(typology, ', ') FROM (SELECT DISTINCT h.typology FROM json_each(a.hit_ids) j "
         "JOIN hits h ON h.config_hash = a.config_hash AND h.hit_id = j.value ORDER BY h.typology)) AS typologies, "
-        f"{_DECISION_COLUMNS} FROM alerts a WHERE a.config_hash = ?", [config_hash])
+        f"{_DECISION_COLUMNS} FROM alerts a WHERE a.config_hash = ?"
+        # the work list is of raised alerts: the typologies of the many groups below the
+        # threshold are not looked up (5.4 s of a queue of 104,207 groups, 3,476 raised)
+        + (" AND a.raised = 1" if query.status in ("open", "raised") else ""), [config_hash])
     alerts["raised"] = alerts["raised"].astype(bool)
     alerts["disposition"], alerts["new_hits"], alerts["reopened"] = _since_decision(alerts)
     alerts["typologies"] = alerts["typologies"].fillna("")
