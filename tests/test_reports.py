@@ -59,6 +59,23 @@ def alert_of(store: Store, subject: str) -> str:
     return store.query("SELECT alert_id FROM alerts WHERE subject = ? ORDER BY score DESC", [subject])["alert_id"].iloc[0]
 
 
+def test_large_value_reports_made_a_day_at_a_time_are_the_same(store_path, monkeypatch):
+    """A draft of a long range makes its reports a few weeks of hits at a time (a 240-day
+    range's 234,573 reports took 13.5 GB at once, 4.7 GB so; 171 s, 121 s): cut a day at a
+    time, and bounded by --from/--to, the reports are those made at once."""
+    import flowgraph.desk.large_value as lv
+
+    store = Store(store_path, create=False)
+    whole = large_value_reports(store, today="2024-09-24")
+    monkeypatch.setattr(lv, "REPORT_DAYS_AT_ONCE", 1)
+    assert whole["business_day"].nunique() >= 3
+    pd.testing.assert_frame_equal(large_value_reports(store, today="2024-09-24"), whole)
+    part = large_value_reports(store, "2024-09-14", "2024-09-19", today="2024-09-24")
+    assert len(part) and part["business_day"].between("2024-09-14", "2024-09-19").all()
+    expected = whole[whole["business_day"].between("2024-09-14", "2024-09-19")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, expected)
+
+
 def test_large_value_deadlines_follow_the_calendar(store_path):
     reports = large_value_reports(Store(store_path, create=False), today="2024-09-24")
     by_txn = reports.set_index("txn_ids")

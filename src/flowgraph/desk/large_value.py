@@ -40,6 +40,9 @@ from .evidence import case_transactions, run_calendar, run_rule_set, transaction
 from .markdown import md_table, md_text
 from .queue import latest_config_hash
 
+#: Business days of large-value hits whose reports are made at a time (their evidence read
+#: together): bounds the memory of a draft of a long range.
+REPORT_DAYS_AT_ONCE = 20
 #: Columns of the large-value report list, in order.
 LARGE_VALUE_COLUMNS = ("hit_id", "rule", "kind", "business_day", "transaction_date", "deadline", "status",
                        "business_days_left", "customer", "account", "direction", "counterparties", "txn_ids",
@@ -179,15 +182,40 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
     config_hash = latest_config_hash(store)
     if config_hash is None:
         return pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS))
-    hits = store.query(
-        f"SELECT hit_id, typology, subject, customer, txn_ids, window_start, amount, measures FROM hits "
-        f"WHERE config_hash = ? AND typology IN ({', '.join('?' * len(LARGE_VALUE_TYPOLOGIES))}) "
-        "AND window_start >= ? AND window_start <= ? ORDER BY window_start, hit_id",
-        [config_hash, *LARGE_VALUE_TYPOLOGIES, str(first_day or "0001-01-01"), str(last_day or "9999-12-31")])
-    if hits.empty:
+    typologies = f"typology IN ({', '.join('?' * len(LARGE_VALUE_TYPOLOGIES))})"
+    low, high = str(first_day or "0001-01-01"), str(last_day or "9999-12-31")
+    per_day = store.query(
+        f"SELECT substr(window_start, 1, 10) AS day, COUNT(*) AS n FROM hits WHERE config_hash = ? AND {typologies} "
+        "AND window_start >= ? AND window_start <= ? GROUP BY day ORDER BY day",
+        [config_hash, *LARGE_VALUE_TYPOLOGIES, low, high])
+    if per_day.empty:
         return pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS))
     config = run_config(store, config_hash)
     calendar, home = run_calendar(config), run_rule_set(config).home_currency
+    name = id_namer(store, reveal_ids, key_file, {"large_value_reports": int(per_day["n"].sum())})
+    today_label = "--today" if today is not None else "today"
+    counted: dict[np.datetime64, dict] = {}  # many reports share a date: its deadline counted once
+    frames = []
+    # a few weeks of hits at a time: a range's 10^5 reports and their evidence (a daily
+    # cumulative hit lists the day's transactions) held at once took 13.5 GB
+    starts = per_day["day"].iloc[::REPORT_DAYS_AT_ONCE].tolist()
+    for k, start in enumerate(starts):
+        last = k == len(starts) - 1
+        hits = store.query(
+            f"SELECT hit_id, typology, subject, customer, txn_ids, window_start, amount, measures FROM hits "
+            f"WHERE config_hash = ? AND {typologies} AND window_start >= ? AND window_start {'<=' if last else '<'} ? "
+            "ORDER BY window_start, hit_id",
+            [config_hash, *LARGE_VALUE_TYPOLOGIES, low if k == 0 else start, high if last else starts[k + 1]])
+        frames.append(_reports(store, hits, calendar, home, name, today_day, today_label, counted))
+    frame = pd.concat(frames, ignore_index=True).astype({"business_days_left": "Int64"})
+    return frame.sort_values(["deadline", "business_day", "hit_id"], kind="stable").reset_index(drop=True)
+
+
+def _reports(store, hits: pd.DataFrame, calendar, home: str, name, today_day: np.datetime64, today_label: str,
+             counted: dict) -> pd.DataFrame:
+    """The large-value reports (:data:`LARGE_VALUE_COLUMNS`) of stored large-value ``hits``
+    (their ``txn_ids`` JSON text), their transactions looked up among those kept, else in
+    the transaction stores the scans read in place; ``counted``: deadlines by date, filled."""
     hits["txn_ids"] = parse_json_lists(hits["txn_ids"].tolist())
     wanted = {t for ids in hits["txn_ids"] for t in ids}
     kept = case_transactions(store, txn_ids=wanted)
@@ -196,18 +224,14 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
         days = hits.loc[[not missing.isdisjoint(ids) for ids in hits["txn_ids"]], "window_start"].str[:10]
         in_place = transactions_in_place(store, missing, days.min(), days.max())
         kept = pd.concat([kept, in_place], ignore_index=True) if len(kept) else in_place
-    kept = kept.set_index("txn_id")
-    name = id_namer(store, reveal_ids, key_file, {"large_value_reports": len(hits)})
-    today_label = "--today" if today is not None else "today"
-    counted: dict[np.datetime64, dict] = {}
+    evidence = _hit_evidence(hits["txn_ids"], kept)
     rows = []
-    for hit in hits.itertuples():
+    for hit, mine in zip(hits.itertuples(), evidence):
         measures = json.loads(hit.measures)
         business_day = np.datetime64(hit.window_start[:10], "D")
-        mine = kept.loc[[t for t in hit.txn_ids if t in kept.index]]
-        complete = len(mine) == len(hit.txn_ids)
+        complete = mine["n"] == len(hit.txn_ids)
         if complete:
-            date = mine["timestamp"].min().to_datetime64().astype("datetime64[D]")
+            date = mine["date"]
             basis = "transaction date" if hit.typology == "large_value_single" else "earliest transaction's date"
         else:
             date = business_day
@@ -218,11 +242,11 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
         if measures.get("direction"):
             direction = measures["direction"]
         elif complete:
-            direction = "out" if mine["src_account"].iloc[0] == hit.subject else "in"
+            direction = "out" if mine["first_src"] == hit.subject else "in"
         else:
             direction = ""
-        parties = sorted({a for a in [*mine["src_account"], *mine["dst_account"]] if a and a != hit.subject})
-        currencies = set(mine["currency"]) if complete else set()
+        parties = sorted({a for a in mine["accounts"] if a and a != hit.subject})
+        currencies = set(mine["currencies"]) if complete else set()
         one_currency = len(currencies) == 1
         foreign = measures.get("currency_class") == "foreign"
         rows.append({
@@ -234,20 +258,46 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
             "business_days_left": left,
             "customer": name(hit.customer, "customer") if hit.customer else "", "account": name(hit.subject),
             "direction": direction,
-            "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if complete and mine[
-                ["src_account", "dst_account"]].isna().any(axis=None) else [])),
+            "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if complete and mine["cash"]
+                                                                      else [])),
             "txn_ids": ", ".join(hit.txn_ids), "n_transactions": len(hit.txn_ids), "amount_home": hit.amount,
             "home_currency": home,
-            "amount": float(mine["amount"].sum()) if one_currency else measures.get("daily_sum",
-                                                                                     measures.get("value")),
+            "amount": mine["amount"] if one_currency else measures.get("daily_sum", measures.get("value")),
             "currency": currencies.pop() if one_currency else ("foreign (rule set's foreign currency equivalent)"
                                                                  if foreign else home),
-            "channel": ", ".join(sorted(set(mine["channel"]))) if complete else "",
+            "channel": ", ".join(sorted(set(mine["channels"]))) if complete else "",
             "deadline_basis": basis,
             **{k: counted[date][k] for k in ("deadline_calendar", "days_left_calendar", "deadline_note")},
         })
-    frame = pd.DataFrame(rows, columns=list(LARGE_VALUE_COLUMNS)).astype({"business_days_left": "Int64"})
-    return frame.sort_values(["deadline", "business_day", "hit_id"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows, columns=list(LARGE_VALUE_COLUMNS))
+
+
+def _hit_evidence(txn_ids: pd.Series, kept: pd.DataFrame) -> list[dict]:
+    """Per hit (its ``txn_ids``, lists), what its report reads of its kept transactions
+    (``kept``: one row per kept transaction, any order): how many are kept (``n``), the
+    earliest one's date, the payer of the first in the hit's order, every account on either
+    side, currencies, channels, the amounts' sum and whether a side is cash (no account).
+    One join of every hit's ids with the kept rows, then a slice per hit: a lookup into the
+    kept table per hit took minutes for a range's 10^5 reports."""
+    lengths = np.fromiter((len(ids) for ids in txn_ids), np.int64, len(txn_ids))
+    pairs = pd.DataFrame({"hit": np.repeat(np.arange(len(txn_ids)), lengths),
+                          "txn_id": [t for ids in txn_ids for t in ids]})
+    pairs["order"] = np.arange(len(pairs))
+    joined = pairs.merge(kept, on="txn_id", how="inner").sort_values("order", kind="stable")
+    hit = joined["hit"].to_numpy()
+    bounds = np.searchsorted(hit, np.arange(len(txn_ids) + 1))
+    days = joined["timestamp"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    src, dst = (joined[c].to_numpy(dtype=object) for c in ("src_account", "dst_account"))
+    cash = pd.isna(src) | pd.isna(dst)
+    currency, channel = (joined[c].to_numpy(dtype=object) for c in ("currency", "channel"))
+    amount = joined["amount"].to_numpy(dtype=np.float64)
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        out.append({"n": int(hi - lo), "date": days[lo:hi].min() if hi > lo else None,
+                    "first_src": src[lo] if hi > lo else None,
+                    "accounts": [*src[lo:hi], *dst[lo:hi]], "currencies": currency[lo:hi],
+                    "channels": channel[lo:hi], "amount": float(amount[lo:hi].sum()), "cash": bool(cash[lo:hi].any())})
+    return out
 
 
 def render_large_value_markdown(reports: pd.DataFrame, today: str) -> str:
