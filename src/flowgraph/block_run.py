@@ -188,7 +188,8 @@ class BlockRun:
         above, alert_parts, case_hits, case_alerts = [], [], [], []
         pseudonymizer = None if reveal_ids else Pseudonymizer(load_key(key_file))  # every bucket's
         if reveal_ids:
-            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id, "hits": found.num_rows}))
+            store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id,
+                                                       "hits": found.num_rows}))
 
         def write_hits(path: Path) -> None:
             nonlocal counts, n_groups, n_raised

@@ -339,8 +339,8 @@ class Store:
             "WHERE r.status = 'complete' AND r.config_hash = ? ORDER BY r.finished_at, r.rowid", (config_hash,))
         per_day = dict(rows.fetchall())
         uncounted = self.conn.execute(
-            "SELECT MAX(r.n_transactions) FROM runs r WHERE r.status = 'complete' AND r.config_hash = ? AND NOT EXISTS "
-            "(SELECT 1 FROM run_days d WHERE d.run_id = r.run_id)", (config_hash,)).fetchone()[0]
+            "SELECT MAX(r.n_transactions) FROM runs r WHERE r.status = 'complete' AND r.config_hash = ? "
+            "AND NOT EXISTS (SELECT 1 FROM run_days d WHERE d.run_id = r.run_id)", (config_hash,)).fetchone()[0]
         return sum(per_day.values()) + int(uncounted or 0)
 
     @_database_errors

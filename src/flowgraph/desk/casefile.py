@@ -227,7 +227,8 @@ def _summary(alert, store, name, reveal_ids: bool) -> str:
                                  "WHERE alert_id = ? ORDER BY decided_at DESC, rowid DESC LIMIT 1",
                                  (alert["alert_id"],)).fetchone()
     status = ("raised" if alert["raised"] else "not raised") + (f", {decided[0]}" if decided else ", open")
-    new_hits, grown = grown_since(decided[1], decided[2], alert["hit_ids"], alert["window_end"]) if decided else (0, 0)
+    new_hits, grown = grown_since(decided[1], decided[2], alert["hit_ids"], alert["window_end"]) if decided \
+        else (0, False)
     if grown and alert["raised"]:
         status += (f", reopened: {new_hits} hit(s) joined it" if new_hits else ", reopened: its window went on") + \
             " since that decision"

@@ -162,8 +162,9 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
     alerts["raised"] = alerts["raised"].astype(bool)
     alerts["disposition"], alerts["new_hits"], alerts["reopened"] = _since_decision(alerts)
     alerts["typologies"] = alerts["typologies"].fillna("")
-    keep = {"open": alerts["raised"] & ((alerts["disposition"] == "") | alerts["reopened"]), "raised": alerts["raised"],
-            "disposed": alerts["disposition"] != "", "all": pd.Series(True, index=alerts.index)}[query.status]
+    keep = {"open": alerts["raised"] & ((alerts["disposition"] == "") | alerts["reopened"]),
+            "raised": alerts["raised"], "disposed": alerts["disposition"] != "",
+            "all": pd.Series(True, index=alerts.index)}[query.status]
     if query.typology is not None:
         keep &= alerts["typologies"].str.split(", ").map(lambda names: query.typology in names)
     if query.min_score is not None:
