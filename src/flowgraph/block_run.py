@@ -86,14 +86,16 @@ def store_files_fingerprint(txstore: TransactionStore, last_day: str) -> tuple[s
     return f"files-{n_rows}-{txstore.files_digest(files)}", n_rows, days[0], days[-1]
 
 
-def _day_transactions(txstore: TransactionStore, calendar, scan_first: str, scan_last: str) -> dict[str, int]:
+def _store_day_transactions(txstore: TransactionStore, calendar, scan_first: str, scan_last: str) -> dict[str, int]:
     """Transactions counted toward each business day ``scan_first .. scan_last`` (ISO) of
     the store: its day files' rows (their footers), each calendar day rolled onto its
-    business day as a scan's graph rolls it."""
+    business day as a scan's graph rolls it (:func:`flowgraph.scan._day_transactions`
+    counts a graph's)."""
     # the calendar days after the business day before scan_first roll onto scan_first or later
     rows = txstore.day_rows(str(_business_day_before(calendar, np.datetime64(scan_first), 1) + 1), scan_last)
-    days, index = calendar.business_day_index(np.array(sorted(rows), dtype="datetime64[D]"))
-    counts = np.bincount(index, weights=[rows[d] for d in sorted(rows)], minlength=len(days)).astype(np.int64)
+    stored = sorted(rows)
+    days, index = calendar.business_day_index(np.array(stored, dtype="datetime64[D]"))
+    counts = np.bincount(index, weights=[rows[d] for d in stored], minlength=len(days)).astype(np.int64)
     counted = {str(day): int(n) for day, n in zip(days, counts)}
     return {str(day): counted.get(str(day), 0) for day in calendar.business_days(scan_first, scan_last)}
 
@@ -140,7 +142,7 @@ class BlockRun:
             "data_fingerprint": fingerprint, "n_transactions": n_rows,
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
             "calendar": json.dumps(calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
-            "n_chunks": len(blocks)}, _day_transactions(txstore, calendar, scan_first, scan_last))
+            "n_chunks": len(blocks)}, _store_day_transactions(txstore, calendar, scan_first, scan_last))
         return cls(store, run_id, config, blocks, scan_last, False, set())
 
     @staticmethod

@@ -613,12 +613,23 @@ class Store:
         """The hits a run found and their monitoring units (customer, else subject
         account): ``hit_id, unit`` (Arrow strings), in no particular order. Read as Arrow
         (:meth:`_hits_arrow`): a Python tuple per hit took 1.8 s of a 10^6-hit run's finish."""
-        table = self._hits_arrow([("run_hits r CROSS JOIN hits h ON h.config_hash = (SELECT config_hash FROM runs "
-                                   "WHERE run_id = ?) AND h.hit_id = r.hit_id WHERE r.run_id = ?", (run_id, run_id))],
-                                 ["hit_id", "customer", "subject"])
+        return self._units_of([("run_hits r CROSS JOIN hits h ON h.config_hash = (SELECT config_hash FROM runs "
+                                "WHERE run_id = ?) AND h.hit_id = r.hit_id WHERE r.run_id = ?", (run_id, run_id))],
+                              ["hit_id"])
+
+    @_database_errors
+    def hit_units(self, config_hash: str) -> pd.DataFrame:
+        """Every stored hit of a configuration without its evidence: ``hit_id, typology,
+        unit`` (its monitoring unit: the customer, else the subject account)."""
+        return self._units_of([("hits h WHERE h.config_hash = ?", (config_hash,))], ["hit_id", "typology"]).to_pandas()
+
+    def _units_of(self, sources: list[tuple[str, tuple]], columns: list[str]) -> pa.Table:
+        """``columns`` of the hits ``sources`` select (:meth:`_hits_arrow`) and their
+        monitoring ``unit``: the customer, else the subject account."""
+        table = self._hits_arrow(sources, [*columns, "customer", "subject"])
         has_customer = pc.fill_null(pc.not_equal(table["customer"], ""), False)
-        return pa.table({"hit_id": table["hit_id"], "unit": pc.if_else(has_customer, table["customer"],
-                                                                      table["subject"])})
+        return table.select(columns).append_column("unit", pc.if_else(has_customer, table["customer"],
+                                                                      table["subject"]))
 
     @_database_errors
     def retracted_units(self, run_id: str) -> set[str]:
@@ -720,16 +731,6 @@ class Store:
         for col in ("window_start", "window_end", "run_first", "run_last"):
             frame[col] = pd.to_datetime(frame[col])
         return frame.drop(columns=["content"]).reset_index(drop=True)
-
-    @_database_errors
-    def hit_units(self, config_hash: str) -> pd.DataFrame:
-        """Every stored hit of a configuration without its evidence: ``hit_id, typology,
-        unit`` (its monitoring unit: the customer, else the subject account)."""
-        table = self._hits_arrow([("hits h WHERE h.config_hash = ?", (config_hash,))],
-                                 ["hit_id", "typology", "customer", "subject"])
-        has_customer = pc.fill_null(pc.not_equal(table["customer"], ""), False)
-        return pa.table({"hit_id": table["hit_id"], "typology": table["typology"],
-                         "unit": pc.if_else(has_customer, table["customer"], table["subject"])}).to_pandas()
 
     @_database_errors
     def run_hit_ids_above_ceiling(self, config_hash: str, run_id: str) -> list[str]:
@@ -910,6 +911,14 @@ class Store:
             return (f"alert {alert_id!r} was decided {earlier[0]!r} by {earlier[1]} at {earlier[2]}; now "
                     f"{disposition!r} by {analyst} counts (both are kept in the dispositions history)")
         return None
+
+    @_database_errors
+    def latest_decision(self, alert_id: str) -> dict | None:
+        """The latest decision on an alert (every column of ``dispositions``), or None."""
+        cursor = self.conn.execute("SELECT * FROM dispositions WHERE alert_id = ? "
+                                   "ORDER BY decided_at DESC, rowid DESC LIMIT 1", (alert_id,))
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([c[0] for c in cursor.description], row))
 
     @_database_errors
     def latest_dispositions(self) -> pd.DataFrame:

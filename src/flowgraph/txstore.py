@@ -551,25 +551,10 @@ class TransactionStore:
         return _read_store_file(pq.read_table, snapshots[-1]) if snapshots else None
 
     def changed_accounts(self, given: pa.Table) -> pa.Array:
-        """Ids of the ``given`` accounts whose stored row (the latest snapshot) differs from
-        the given one in any column (a column only one of them has counts as missing values;
-        missing and empty text are the same: a CSV writes a missing value as empty). An
-        account the store does not hold yet has no past to change."""
+        """Ids of the ``given`` accounts whose row in the latest snapshot differs from the
+        given one (:func:`_changed_account_ids`)."""
         latest = self.accounts()
-        if latest is None or not given.num_rows:
-            return pa.array([], pa.string())
-        ids = given.column("account_id").cast(pa.string())
-        stored = latest.filter(pc.is_in(latest.column("account_id").cast(pa.string()), value_set=ids))
-        old = stored.to_pandas().set_index("account_id")
-        new = given.to_pandas().set_index("account_id").reindex(old.index)
-        differs = np.zeros(len(old), bool)
-        for col in set(old.columns) | set(new.columns):
-            a = old[col] if col in old.columns else pd.Series(None, old.index, dtype=object)
-            b = new[col] if col in new.columns else pd.Series(None, old.index, dtype=object)
-            a, b = (v.astype(object).where(v.notna() & (v.astype(object) != ""), None) for v in (a, b))
-            both_missing = (a.isna() & b.isna()).to_numpy(dtype=bool)
-            differs |= ~both_missing & (a.to_numpy() != b.to_numpy())
-        return pa.array(old.index[differs].astype(str), pa.string())
+        return pa.array([], pa.string()) if latest is None else _changed_account_ids(latest, given)
 
     def days_trading(self, accounts: pa.Array) -> list[str]:
         """The stored calendar days holding a transaction from or to one of ``accounts``
@@ -1030,13 +1015,15 @@ class TransactionStore:
         """A new snapshot: accounts given with the input replace the stored rows of the same
         id; accounts derived from the transactions (none given) only add unknown ids. Its
         file's name, or None when it would hold what the latest does (a daily ingest of
-        known accounts: a snapshot per ingest would copy every account each day)."""
+        known accounts: a snapshot per ingest would copy every account each day): given
+        accounts all stored, none changed (:func:`_changed_account_ids`)."""
         latest = self.accounts()
         if latest is not None:
             ids = accounts.column("account_id").cast(pa.string())
             old_ids = latest.column("account_id").cast(pa.string())
             if given:
-                if _stored_as_given(latest.filter(pc.is_in(old_ids, value_set=ids)), accounts):
+                known = pc.all(pc.is_in(ids, value_set=old_ids)).as_py()
+                if known and not len(_changed_account_ids(latest, accounts)):
                     return None
                 latest = latest.filter(pc.invert(pc.is_in(old_ids, value_set=ids)))
             else:
@@ -1047,16 +1034,23 @@ class TransactionStore:
         return _write_table(accounts, self.root / "accounts" / f"{ingest_id}.parquet").name
 
 
-def _stored_as_given(stored: pa.Table, given: pa.Table) -> bool:
-    """Whether the stored rows of the given accounts' ids are the given rows: the same ids,
-    columns and values."""
-    if stored.num_rows != given.num_rows or set(stored.column_names) != set(given.column_names):
-        return False
-    try:
-        stored = stored.select(given.column_names).cast(given.schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return False
-    return stored.sort_by("account_id").equals(given.sort_by("account_id"))
+def _changed_account_ids(stored: pa.Table, given: pa.Table) -> pa.Array:
+    """Ids of the ``given`` accounts whose row in ``stored`` differs from the given one in
+    any column (a column only one of them has counts as missing values; missing and empty
+    text are the same: a CSV writes a missing value as empty). An account ``stored`` does
+    not hold has no past to change."""
+    ids = given.column("account_id").cast(pa.string())
+    old = stored.filter(pc.is_in(stored.column("account_id").cast(pa.string()), value_set=ids)).to_pandas()
+    old = old.set_index("account_id")
+    new = given.to_pandas().set_index("account_id").reindex(old.index)
+    differs = np.zeros(len(old), bool)
+    for col in set(old.columns) | set(new.columns):
+        a = old[col] if col in old.columns else pd.Series(None, old.index, dtype=object)
+        b = new[col] if col in new.columns else pd.Series(None, old.index, dtype=object)
+        a, b = (v.astype(object).where(v.notna() & (v.astype(object) != ""), None) for v in (a, b))
+        both_missing = (a.isna() & b.isna()).to_numpy(dtype=bool)
+        differs |= ~both_missing & (a.to_numpy() != b.to_numpy())
+    return pa.array(old.index[differs].astype(str), pa.string())
 
 
 class IngestPlan:

@@ -223,12 +223,10 @@ def _summary(alert, store, name, reveal_ids: bool) -> str:
     unit = (name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"], "account"))
     explanation = _json_or_text(alert["explanation"])
     threshold = explanation.get("threshold") if isinstance(explanation, dict) else None
-    decided = store.conn.execute("SELECT disposition, decided_hit_ids, decided_window_end FROM dispositions "
-                                 "WHERE alert_id = ? ORDER BY decided_at DESC, rowid DESC LIMIT 1",
-                                 (alert["alert_id"],)).fetchone()
-    status = ("raised" if alert["raised"] else "not raised") + (f", {decided[0]}" if decided else ", open")
-    new_hits, grown = grown_since(decided[1], decided[2], alert["hit_ids"], alert["window_end"]) if decided \
-        else (0, False)
+    decided = store.latest_decision(alert["alert_id"])
+    status = ("raised" if alert["raised"] else "not raised") + (f", {decided['disposition']}" if decided else ", open")
+    new_hits, grown = grown_since(decided["decided_hit_ids"], decided["decided_window_end"], alert["hit_ids"],
+                                  alert["window_end"]) if decided else (0, False)
     if grown and alert["raised"]:
         status += (f", reopened: {new_hits} hit(s) joined it" if new_hits else ", reopened: its window went on") + \
             " since that decision"

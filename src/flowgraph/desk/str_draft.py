@@ -174,17 +174,15 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     evidence = transactions[transactions["txn_id"].isin(evidence_ids)]
     unit = _unit_accounts(store, alert)
     name = id_namer(store, reveal_ids, key_file, {"alert_id": alert["alert_id"]})
-    decision = store.conn.execute("SELECT disposition, analyst, decided_at, note, decided_hit_ids, decided_window_end "
-                                  "FROM dispositions WHERE alert_id = ? ORDER BY decided_at DESC, rowid DESC LIMIT 1",
-                                  (alert["alert_id"],)).fetchone()
+    decision = store.latest_decision(alert["alert_id"])
     disposition, note_changed = None, False
     if decision is not None:
-        note = decision[3] or ""
+        note = decision["note"] or ""
         if not reveal_ids:
             own_ids = {**dict.fromkeys(evidence_ids, "transaction"), **_real_ids(alert, hits, transactions)}
             shown = deidentify_notes(store, [note], name, own_ids)[0]
             note, note_changed = shown, shown != note
-        disposition = {"disposition": decision[0], "analyst": decision[1], "decided_at": decision[2], "note": note}
+        disposition = {**{k: decision[k] for k in ("disposition", "analyst", "decided_at")}, "note": note}
     explanation = json.loads(alert["explanation"]) if alert["explanation"] else {}
     customer = name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"])
     behaviour = _behaviour(evidence, evidence_ids, hits, unit, name, home, alert, calendar)
@@ -194,11 +192,12 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
         notes.append("No analyst decided this alert a case " + ("yet" if disposition is None else
                      f"(latest decision: {disposition['disposition']})") + ": the draft was asked for by id; "
                      "record the decision with `flowgraph dispose ALERT_ID --as case` before filing.")
-    new_hits, grown = grown_since(decision[4], decision[5], alert["hit_ids"], alert["window_end"]) \
-        if decision is not None else (0, False)
+    new_hits, grown = grown_since(decision["decided_hit_ids"], decision["decided_window_end"], alert["hit_ids"],
+                                  alert["window_end"]) if decision is not None else (0, False)
     if grown:
-        notes.append(f"The alert grew after the decision of {decision[2]} "
-                     + (f"({new_hits} hit(s) joined it)" if new_hits else f"(its window went on past {decision[5]})")
+        notes.append(f"The alert grew after the decision of {decision['decided_at']} "
+                     + (f"({new_hits} hit(s) joined it)" if new_hits else
+                        f"(its window went on past {decision['decided_window_end']})")
                      + ": this draft shows it as it is now; review it and decide again before filing.")
     if behaviour["evidence_not_kept"]:
         notes.append(f"{len(behaviour['evidence_not_kept'])} of {len(evidence_ids)} evidence transactions are not "
