@@ -300,9 +300,14 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
         from distributed import CancelledError, KilledWorker, wait
 
         _workers(client)  # a cluster without a worker is waited for (and said so) before any task
-        futures = [client.submit(scan_block, store_root, config, *blocks[i], rates, retries=retries, pure=False,
-                                 key=f"flowgraph-block-{blocks[i][0]}-{blocks[i][1]}-{i}") for i in todo]
+        def submit(i: int, attempt: int = 0):
+            return client.submit(scan_block, store_root, config, *blocks[i], rates, retries=retries, pure=False,
+                                 key=f"flowgraph-block-{blocks[i][0]}-{blocks[i][1]}-{i}"
+                                     + (f"-again{attempt}" if attempt else ""))
+
+        futures = [submit(i) for i in todo]
         number = {f.key: i for i, f in zip(todo, futures)}
+        again = 0  # blocks submitted again (their results lost with a worker)
         waiting: dict[int, BlockResult] = {}  # arrived before an earlier block
         pending = list(todo)
         running = set(futures)
@@ -321,6 +326,18 @@ def _run_blocks(client, store_root: str, config: ScanConfig, blocks: list[tuple[
                         waiting[i] = future.result()
                     except KilledWorker:
                         raise ConfigError(_killed_message(*blocks[i])) from None
+                    except RuntimeError as exc:
+                        # the worker holding a finished block died while its result was
+                        # gathered: distributed reschedules the task, but its future then
+                        # raises this from its own event loop (seen in CI). The block runs
+                        # again under a new key, once a worker is there (or the wait ends).
+                        if "different event loop" not in str(exc):
+                            raise
+                        again += 1
+                        futures.append(submit(i, again))
+                        number[futures[-1].key] = i
+                        running.add(futures[-1])
+                        continue
                     future.release()
                     bar.update(1)
                     if on_block is not None:
