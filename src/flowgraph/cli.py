@@ -328,7 +328,8 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
     if days:
         listed = ", ".join(days) if len(days) <= RESCAN_DAYS_SHOWN else \
             f"{days[0]} .. {days[-1]} ({len(days):,} days, listed in {store.root / 'rescan.json'})"
-        click.echo(f"days to re-scan (their stored data changed): {listed}")
+        click.echo(f"days to re-scan (their stored data changed): {listed}. Re-scan from the first through the "
+                   f"last day your run store has scanned: flowgraph scan {store.root} --from {days[0]} --out RUN")
     note = config.calendar().coverage_note(min(m["days_touched"]), max(m["days_touched"])) \
         if m["days_touched"] else None
     if note:
@@ -486,7 +487,7 @@ def _say_rolled_days(manifest: dict, first_day: str | None, last_day: str | None
         click.echo(f"note: --as-of {asked} is not a business day: its transactions count toward "
                    f"{last}, the business day this run scanned. Scan --as-of {last} "
                    "again once that day's transactions are in.", err=True)
-    if manifest["mode"] == "range" and first_day is not None and first_day != first:
+    if manifest["mode"] == "range" and first_day is not None and first_day < first:  # not moved back (rescans)
         click.echo(f"note: --from {first_day} is not a business day: the range starts at {first}, the business day "
                    "its transactions count toward.", err=True)
     if manifest["mode"] == "range" and last_day is not None and last_day != last:

@@ -64,6 +64,7 @@ from .graph import GRAPH_COLUMNS, TransactionGraph, build_graph
 from .hits import EDGE_IDS, HitTable, empty_hits
 from .io import Dataset, load_dataset
 from .money import RateTable
+from .rescans import settled_first_day
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now, parse_json_lists
 from .txstore import TransactionStore, is_store
@@ -531,6 +532,15 @@ def _edges_moved(frame: pd.DataFrame, graph: TransactionGraph, n_added: int) -> 
     return frame.assign(**{EDGE_IDS: pd.arrays.ArrowExtensionArray(moved.cast(lists.type))})
 
 
+def _settled_store_first_day(store: TransactionStore, config: ScanConfig, store_path, as_of: str | None,
+                             first_day: str | None, last_day: str | None) -> str | None:
+    """``first_day`` of a scan of ``store`` into the run store at ``store_path``, or the
+    day a range re-scanning stored days starts on instead (:mod:`flowgraph.rescans`)."""
+    first, last, mode = store_scan_days(store, config.calendar(), as_of, first_day, last_day)
+    settled = settled_first_day(store_path, config.config_hash, first, last, mode)
+    return first_day if settled == first else str(settled)
+
+
 def _store_plan(store: TransactionStore, config: ScanConfig, as_of: str | None, first_day: str | None,
                 last_day: str | None, memory_bytes: int | None):
     """How a scan of ``store`` would read its days in ``memory_bytes`` (default: this
@@ -776,11 +786,15 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     window, given, in_place = None, isinstance(dataset, Dataset), None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         txstore = TransactionStore.open(dataset, "INPUT")
+        asked_first = first_day
+        first_day = _settled_store_first_day(txstore, config, store_path or out / "store.sqlite", as_of, first_day,
+                                             last_day)
         plan = _store_plan(txstore, config, as_of, first_day, last_day, block_memory)
         if len(plan.blocks) > 1:  # a range that does not fit at once (a T+1 day is one block)
             from .dask_scan import block_scan  # no Dask: the blocks run one after another here
 
-            return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
+            # the days asked for: the block scan settles them itself (rescans)
+            return block_scan(dataset, out, config, first_day=asked_first, last_day=last_day, store_path=store_path,
                               reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
                               stopwatch=clock, rates=rates, block_memory=block_memory)
         plan.say_note()  # a T+1 window (or a one-day range) too large for the memory
@@ -803,6 +817,10 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
             graph = build_graph(table, dataset.accounts.table, config.calendar(), config.rules.home_currency,
                                 config.rules.foreign_currency, rates)
         first, last, mode = _scan_days(graph, as_of, first_day, last_day)
+        days = graph.business_days
+        settled = settled_first_day(store_path or out / "store.sqlite", config.config_hash, days[first], days[last],
+                                    mode)
+        first = int(np.searchsorted(days, settled))
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
     with clock("fingerprint"):

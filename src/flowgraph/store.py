@@ -318,6 +318,25 @@ class Store:
         return row[0] if row else None
 
     @_database_errors
+    def latest_scanned_day(self, config_hash: str) -> str | None:
+        """The last day of the latest-ending run of ``config_hash`` that stored something (a
+        chunk): what its hits were seen through (``flowgraph.rescans``); None when none did."""
+        row = self.conn.execute(
+            "SELECT MAX(r.scan_last) FROM runs r WHERE r.config_hash = ? AND EXISTS "
+            "(SELECT 1 FROM run_chunks c WHERE c.run_id = r.run_id)", (config_hash,)).fetchone()
+        return row[0] if row else None
+
+    @_database_errors
+    def earliest_run_reaching(self, config_hash: str, day: str) -> str | None:
+        """The first day of the earliest stored run of ``config_hash`` that began before
+        ``day`` (ISO) and reaches it, stored by a finished run; None when there is none."""
+        row = self.conn.execute(
+            "SELECT MIN(h.run_first) FROM hits h WHERE h.config_hash = ? AND h.run_last >= ? AND h.run_first < ? "
+            "AND h.run_id NOT IN (SELECT run_id FROM runs WHERE status = 'running')",
+            (config_hash, day, day)).fetchone()
+        return row[0] if row else None
+
+    @_database_errors
     def start_run(self, run: dict, day_transactions: dict[str, int] | None = None) -> None:
         """Record a new run (``run``: columns of ``runs``) and the transactions counted toward
         each business day it scans (ISO day -> count; a scan gives them, report's alert rate
