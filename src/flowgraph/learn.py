@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from ._spreadsheet import spreadsheet_safe
 from .alerts import FEATURES, SIGNED_FEATURES, ModelConfig, alert_inputs, score_alerts
 from .errors import ConfigError, DataError
 from .scan_config import load_config
@@ -159,7 +160,8 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
         from its stored hits, with the same ids as the dispositions).
     out : path
         The new TOML configuration: the current one (``config_path``) with a new
-        ``[model]`` and provenance comments. Written beside it: ``OUT.backtest.csv``.
+        ``[model]`` and provenance comments. Written beside it: ``OUT.backtest.csv``
+        (through :func:`flowgraph._spreadsheet.spreadsheet_safe`).
     config_path : path, optional
         The current configuration (default: every default).
     min_dispositions : int
@@ -222,7 +224,7 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
         out.unlink()
         raise ConfigError(f"{config_path}: its [model] could not be replaced line by line. Fix: write the model "
                           "as [model] and [model.weights] tables.")
-    backtest.to_csv(out.with_name(out.name + ".backtest.csv"), index=False)
+    spreadsheet_safe(backtest).to_csv(out.with_name(out.name + ".backtest.csv"), index=False)
     return LearnResult(model, fit, text, diff, backtest, summary)
 
 
