@@ -154,3 +154,44 @@ def test_signed_columns_may_weigh_below_zero_and_others_may_not():
     y = rng.uniform(size=400) < 1 / (1 + np.exp(-(3 * X[:, 0] - 3 * X[:, 1])))
     assert fit_weights(X, y, ["up", "down"], signed=("down",)).weights["down"] < -1
     assert fit_weights(X, y, ["up", "down"]).weights["down"] == 0.0
+
+
+def _scan_file(tmp_path, name: str, rows: list[str], store, config=None) -> None:
+    """Scan a hand-written file of ``rows`` (after the header) into the run store ``store``."""
+    path = tmp_path / f"{name}.csv"
+    path.write_text("txn_id,timestamp,src_account,dst_account,amount,currency,channel\n" + "\n".join(rows) + "\n")
+    assert main(["scan", str(path), "--out", str(tmp_path / name), "--store", str(store),
+                 *(["--config", str(config)] if config else [])]) == 0
+
+
+#: Two small transfers: no detector finds anything in them.
+QUIET = ["q1,2026-12-01T10:00:00,A,B,100,CNY,transfer", "q2,2026-12-02T10:00:00,B,C,120,CNY,transfer"]
+
+
+def test_learn_on_a_store_without_hits_says_how_to_get_decided_alerts(tmp_path, capsys):
+    store = tmp_path / "store.sqlite"
+    _scan_file(tmp_path, "quiet", QUIET, store)
+    capsys.readouterr()
+    assert main(["learn", "--store", str(store), "--out", str(tmp_path / "new.toml")]) == 3
+    err = capsys.readouterr().err
+    assert f"{store}: the latest run's configuration" in err and "has no hits" in err
+    assert "Fix: scan data in which the detectors find hits" in err
+    assert f"flowgraph dispose ALERT_ID --store {store} --as case|reported|excluded --analyst NAME" in err
+    assert "Traceback" not in err and not (tmp_path / "new.toml").exists()
+
+
+def test_learn_on_a_store_whose_decisions_are_of_another_configuration_names_it(tmp_path, capsys):
+    """Decisions on the alerts of one configuration, then a scan under another that finds
+    nothing: learn points back at the configuration the decisions were made under."""
+    store = tmp_path / "store.sqlite"
+    _scan_file(tmp_path, "cash", ["c1,2026-12-01T10:00:00,A,B,60000,CNY,cash"], store)
+    alert_id = Store(store, create=False).query("SELECT alert_id FROM alerts")["alert_id"][0]
+    assert main(["dispose", alert_id, "--store", str(store), "--as", "excluded", "--analyst", "eve", "--force"]) == 0
+    other = tmp_path / "other.toml"
+    other.write_text("[model]\nalert_threshold = 9.0\n")
+    _scan_file(tmp_path, "quiet", QUIET, store, other)
+    capsys.readouterr()
+    assert main(["learn", "--store", str(store), "--config", str(other), "--out", str(tmp_path / "new.toml")]) == 3
+    err = capsys.readouterr().err
+    assert "has no hits" in err and "The store's 1 decision(s) are on alerts it does not find" in err
+    assert "Fix: scan again with the configuration they were made under (its --config), then learn." in err

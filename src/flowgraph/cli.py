@@ -18,6 +18,7 @@ import click
 import pandas as pd
 from click.core import ParameterSource
 
+from ._spreadsheet import spreadsheet_safe
 from .calendar import BusinessCalendar, parse_iso_day
 from .config import CHANNELS
 from .deid import load_key
@@ -531,7 +532,7 @@ def report(store_path, out, all_alerts):
     if len(alerts):
         click.echo(alerts.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if out:
-        metrics.to_csv(out, index=False)
+        spreadsheet_safe(metrics).to_csv(out, index=False)
         click.echo(f"wrote {out}")
 
 
@@ -581,7 +582,7 @@ def alerts_cmd(store_path, status, typology, min_score, sort, limit, today, fmt,
     queue = alert_queue(store, query, reveal_ids, key_file)
     _say_decisions_elsewhere(store)
     if fmt == "csv":
-        click.echo(queue.to_csv(index=False), nl=False)
+        click.echo(spreadsheet_safe(queue).to_csv(index=False), nl=False)
     elif fmt == "json":
         click.echo(queue.to_json(orient="records", date_format="iso", indent=1))
     elif queue.empty:

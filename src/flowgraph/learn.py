@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from ._spreadsheet import spreadsheet_safe
 from .alerts import FEATURES, SIGNED_FEATURES, ModelConfig, alert_inputs, score_alerts
 from .errors import ConfigError, DataError
 from .scan_config import load_config
@@ -159,7 +160,8 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
         from its stored hits, with the same ids as the dispositions).
     out : path
         The new TOML configuration: the current one (``config_path``) with a new
-        ``[model]`` and provenance comments. Written beside it: ``OUT.backtest.csv``.
+        ``[model]`` and provenance comments. Written beside it: ``OUT.backtest.csv``
+        (through :func:`flowgraph._spreadsheet.spreadsheet_safe`).
     config_path : path, optional
         The current configuration (default: every default).
     min_dispositions : int
@@ -170,7 +172,7 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
     ConfigError
         ``out`` is the current configuration file, or that file writes ``model`` inline.
     DataError
-        No complete run, or too few decided alerts.
+        No complete run, no hits under the latest run's configuration, or too few decided alerts.
     """
     out = Path(out)
     if config_path is not None and out.resolve() == Path(config_path).resolve():
@@ -186,7 +188,7 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
     hits = store.hits(config_hash)
     decided = store.latest_dispositions()
     if hits.empty:
-        raise DataError(f"{store_path}: the latest run's configuration has no hits to learn from.")
+        raise DataError(_no_hits_message(store_path, config_hash, len(decided), min_dispositions))
     inputs = alert_inputs(hits, config.model, config_hash)
     label = inputs.frame["alert_id"].map(decided.set_index("alert_id")["disposition"])
     # a reopened alert's decision was on fewer hits than it holds now: it labels what the
@@ -222,8 +224,24 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
         out.unlink()
         raise ConfigError(f"{config_path}: its [model] could not be replaced line by line. Fix: write the model "
                           "as [model] and [model.weights] tables.")
-    backtest.to_csv(out.with_name(out.name + ".backtest.csv"), index=False)
+    spreadsheet_safe(backtest).to_csv(out.with_name(out.name + ".backtest.csv"), index=False)
     return LearnResult(model, fit, text, diff, backtest, summary)
+
+
+def _no_hits_message(store_path, config_hash: str, n_decided: int, min_dispositions: int) -> str:
+    """Why learn cannot start on a store whose latest configuration found nothing, and what
+    gives it decided alerts: a scan that finds hits and analysts' decisions on its alerts,
+    or a scan under the configuration the store's decisions were made under."""
+    message = (f"{store_path}: the latest run's configuration ({config_hash}) has no hits, so no alerts to learn "
+               "from; learn fits the model from analysts' decisions on that configuration's alerts. ")
+    if n_decided:
+        return message + (f"The store's {n_decided} decision(s) are on alerts it does not find (another "
+                          "configuration's). Fix: scan again with the configuration they were made under (its "
+                          "--config), then learn.")
+    return message + ("Fix: scan data in which the detectors find hits (more days, e.g. --from/--to over the "
+                      f"months to learn from), decide at least {min_dispositions} of its alerts ({MIN_PER_CLASS} "
+                      f"case/reported, {MIN_PER_CLASS} excluded) with `flowgraph dispose ALERT_ID --store "
+                      f"{store_path} --as case|reported|excluded --analyst NAME`, then learn.")
 
 
 #: What :func:`learn` fits: the rest of a configuration must be the one the store's alerts

@@ -78,6 +78,7 @@ import pyarrow.parquet as pq
 
 from ._arrow import text_buffers
 from ._files import write_atomically
+from ._spreadsheet import spreadsheet_safe
 from ._kernels.strings import pandas_text_hashes
 from .errors import ConfigError, DataError
 from .io.readers import Dataset
@@ -773,7 +774,7 @@ class TransactionStore:
         rejected = pd.concat([r.assign(table="transactions") for r in rejects] or [pd.DataFrame({"table": []})],
                              ignore_index=True)
         rejected.insert(0, "table", rejected.pop("table"))
-        write_atomically(folder / "rejects.csv", lambda p: rejected.to_csv(p, index=False))
+        write_atomically(folder / "rejects.csv", lambda p: spreadsheet_safe(rejected).to_csv(p, index=False))
         _write_json({"transactions": {"source": source, "n_input": n_read, "n_accepted": n_accepted,
                                       "n_rejected": n_read - n_accepted},
                      "accounts": accounts.report.to_dict()}, folder / "validation.json")

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_atomically
+from .._spreadsheet import spreadsheet_safe
 from ..errors import ConfigError
 from .large_value import (
     ESTIMATED,
@@ -73,7 +74,9 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
 
     Files: ``large-value-reports.csv`` and ``.md``; per draft ``str-ALERT_ID.json`` (valid
     against the schema) and ``str-ALERT_ID.md``; ``skipped.csv`` when alerts were skipped.
-    Owner-only when they show real ids.
+    Owner-only when they show real ids. The CSV files go through
+    :func:`flowgraph._spreadsheet.spreadsheet_safe` (a ``'`` before a text cell a
+    spreadsheet would run as a formula).
 
     Returns
     -------
@@ -98,13 +101,13 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
     def write(path: Path, text: str) -> None:
         paths.append(write_atomically(path, lambda p: p.write_text(text, encoding="utf-8"), private=reveal_ids))
 
-    write(out / "large-value-reports.csv", reports.to_csv(index=False))
+    write(out / "large-value-reports.csv", spreadsheet_safe(reports).to_csv(index=False))
     write(out / "large-value-reports.md", render_large_value_markdown(reports, str(today_day)))
     for draft in drafts:
         write(out / f"str-{draft['alert_id']}.json", json.dumps(draft, ensure_ascii=False, indent=1) + "\n")
         write(out / f"str-{draft['alert_id']}.md", render_str_markdown(draft))
     if skipped:
-        write(out / "skipped.csv", pd.DataFrame(skipped).to_csv(index=False))
+        write(out / "skipped.csv", spreadsheet_safe(pd.DataFrame(skipped)).to_csv(index=False))
     return {"large_value": reports, "drafts": [out / f"str-{d['alert_id']}.json" for d in drafts],
             "skipped": skipped, "paths": paths, "estimated": _estimated_line(reports, drafts),
             "not_counted": _not_counted_message(reports, drafts, out)}

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .._files import write_atomically, write_parquet
+from .._spreadsheet import spreadsheet_safe
 from ..calendar import BusinessCalendar
 from ..config import HOME_CURRENCY
 from ..errors import DataError
@@ -140,7 +141,9 @@ def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
 
 def write_rejects(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
     """Write every rejected row (``rejects.csv``, with the table it came from) and the
-    validation reports (``validation.json``) into ``out_dir`` (created if needed).
+    validation reports (``validation.json``) into ``out_dir`` (created if needed). A value
+    a spreadsheet would run as a formula gets a ``'`` before it
+    (:func:`flowgraph._spreadsheet.spreadsheet_safe`); the row number finds it as written.
 
     Returns
     -------
@@ -154,7 +157,7 @@ def write_rejects(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
         dataset.accounts.rejects.assign(table="accounts"),
     ], ignore_index=True)
     rejects.insert(0, "table", rejects.pop("table"))
-    write_atomically(paths["rejects.csv"], lambda p: rejects.to_csv(p, index=False))
+    write_atomically(paths["rejects.csv"], lambda p: spreadsheet_safe(rejects).to_csv(p, index=False))
     report = {"transactions": dataset.transactions.report.to_dict(),
               "accounts": dataset.accounts.report.to_dict()}
     write_atomically(paths["validation.json"], lambda p: p.write_text(json.dumps(report, indent=2)))

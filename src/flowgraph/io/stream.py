@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from .._files import write_atomically
 from .._kernels.strings import hash_strings
+from .._spreadsheet import spreadsheet_safe
 from ..config import HOME_CURRENCY
 from ..money import RateTable, default_rates
 from ..schema import (ValidationReport, Validated, _buffers, accounts_from_ids, merge_reports,
@@ -140,11 +141,11 @@ class _Rejects:
 
         def write(tmp: Path) -> None:
             with open(tmp, "w", newline="") as f:
-                pd.DataFrame(columns=columns).to_csv(f, index=False)
+                spreadsheet_safe(pd.DataFrame(columns=columns)).to_csv(f, index=False)
                 for part in self.parts:
                     frame = pd.read_parquet(part).assign(table="transactions")
-                    frame.reindex(columns=columns).to_csv(f, index=False, header=False)
-                accounts_rejects.reindex(columns=columns).to_csv(f, index=False, header=False)
+                    spreadsheet_safe(frame.reindex(columns=columns)).to_csv(f, index=False, header=False)
+                spreadsheet_safe(accounts_rejects.reindex(columns=columns)).to_csv(f, index=False, header=False)
         write_atomically(out / "rejects.csv", write)
         validation = {"transactions": report.to_dict(), "accounts": accounts.report.to_dict()}
         write_atomically(out / "validation.json", lambda p: p.write_text(json.dumps(validation, indent=2)))
