@@ -83,6 +83,13 @@ def test_a_range_from_the_first_corrected_day_gives_the_hits_of_a_fresh_scan(tmp
     assert "days to re-scan (their stored data changed): 2026-10-26, 2026-11-10" in said
     assert f"flowgraph scan {store} --from 2026-10-26 --out RUN" in said
 
+    # the nightly T+1 after the correction leaves those days' hits as they were: it says so
+    nightly = _copy(run, folder / "nightly")
+    assert main(["scan", store, "--out", str(nightly), "--as-of", "2026-12-07"]) == 0
+    err = capsys.readouterr().err
+    assert "the stored data of 2026-10-26, 2026-11-10 changed after this run store's scans saw it" in err
+    assert f"flowgraph scan {store} --from 2026-10-26 --out RUN" in err
+
     # what the ingest says to run, cut three ways
     fresh = folder / "fresh"
     assert main(["scan", store, "--out", str(fresh)]) == 0
@@ -96,6 +103,9 @@ def test_a_range_from_the_first_corrected_day_gives_the_hits_of_a_fresh_scan(tmp
         assert "the range starts at 2026-10-14" in capsys.readouterr().err
         assert _hits(again) == _hits(fresh), cut
         assert _alerts(again) == _alerts(fresh), cut
+    # once re-scanned, the next T+1 has nothing to say of them
+    assert main(["scan", store, "--out", str(again), "--as-of", "2026-12-07"]) == 0
+    assert "changed after this run store" not in capsys.readouterr().err
 
     # the correction changed hits: the cash of 2026-11-10 is under the threshold now
     changed = {h for h in set(before) & set(_hits(fresh)) if before[h] != _hits(fresh)[h]}

@@ -142,7 +142,8 @@ class BlockRun:
             "data_fingerprint": fingerprint, "n_transactions": n_rows,
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
             "calendar": json.dumps(calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
-            "n_chunks": len(blocks)}, _store_day_transactions(txstore, calendar, scan_first, scan_last))
+            "n_chunks": len(blocks), "store_ingest": txstore.latest_ingest()},
+            _store_day_transactions(txstore, calendar, scan_first, scan_last))
         return cls(store, run_id, config, blocks, scan_last, False, set())
 
     @staticmethod

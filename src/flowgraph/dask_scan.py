@@ -78,7 +78,7 @@ from .blocks import BlockPlan, default_memory_bytes, plan_blocks
 from .desk.evidence import keep_case_transactions_from_store
 from .errors import ConfigError
 from .money import RateTable
-from .rescans import settled_first_day
+from .rescans import say, settled_first_day
 from .scan import (ScannedHits, ScanResult, Stopwatch, lookback_days, output_folder,
                    store_scan_days, store_window)
 from .scan_config import ScanConfig
@@ -211,7 +211,8 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     calendar = config.calendar()
     first, last, mode = store_scan_days(tx, calendar, as_of, first_day, last_day)
     store_path = Path(store_path or out / "store.sqlite")
-    first = settled_first_day(store_path, config.config_hash, first, last, mode)
+    first, notes = settled_first_day(store_path, config, first, last, mode, tx)
+    say(notes)
     days = calendar.business_days(first, last)
     if block_days is not None and (isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1):
         raise ConfigError(f"The 'block_days' parameter of dask_scan must be an int in the range [1, inf). "

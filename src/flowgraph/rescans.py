@@ -19,6 +19,12 @@ this month's scans learned. Two consequences, both met here before any day is re
 
 Hits of a run that has not finished (killed, to be resumed by the same command) count for
 the first rule, not the second: a resumed range keeps its days.
+
+And a scan of a transaction store says which of its days changed (an ingest replaced their
+transactions or an account they name) after every finished run of the configuration that
+scanned from them on started, when it does not scan them itself: a nightly T+1 after a
+correction leaves the corrected days' hits as they were, so it names the re-scan that
+updates them.
 """
 from __future__ import annotations
 
@@ -28,43 +34,83 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .scan_config import ScanConfig
 from .store import Store
+from .txstore import TransactionStore
+
+#: Changed days a note lists one by one; more are shown as a range.
+DAYS_SHOWN = 10
 
 
-def settled_first_day(store_path: str | Path, config_hash: str, first: np.datetime64, last: np.datetime64,
-                      mode: str, say: bool = True) -> np.datetime64:
-    """The first business day a scan of ``first .. last`` (``mode`` "range" or "t+1") into
-    the run store at ``store_path`` scans: ``first``, or for a range, the first day of the
-    earliest stored run of ``config_hash`` that began before ``first`` and reaches into it
-    (said on stderr when ``say``).
+def settled_first_day(store_path: str | Path, config: ScanConfig, first: np.datetime64, last: np.datetime64,
+                      mode: str, txstore: TransactionStore | None = None) -> tuple[np.datetime64, list[str]]:
+    """The first business day a scan of ``first .. last`` (``mode`` "range" or "t+1") of
+    ``config`` into the run store at ``store_path`` scans: ``first``, or for a range, the
+    first day of the earliest stored run that began before ``first`` and reaches into it;
+    and notes for the user (:func:`say`): that move, and the days of ``txstore`` (the
+    transaction store scanned, if it is one) whose changes this scan leaves out.
 
     Raises
     ------
     ConfigError
         The run store's hits of this configuration were seen through a day after ``last``.
     """
-    path = Path(store_path)
+    path, notes = Path(store_path), []
     if not path.is_file():
-        return first
+        return first, notes
     store = Store(path, create=False)
     try:
-        seen = store.latest_scanned_day(config_hash)
+        seen = store.latest_scanned_day(config.config_hash)
         if seen is None:
-            return first
+            return first, notes
         if np.datetime64(seen) > last:
             raise ConfigError(_too_early(path, seen, first, last, mode))
-        if mode != "range" or np.datetime64(seen) < first:
-            return first
-        began = store.earliest_run_reaching(config_hash, str(first))
+        began = store.earliest_run_reaching(config.config_hash, str(first)) \
+            if mode == "range" and np.datetime64(seen) >= first else None
+        if began is not None and np.datetime64(began) < first:
+            notes.append(f"the run store holds runs that began before {first} and reach into it; the range starts "
+                         f"at {began}, where the earliest began, so that corrected data shortens them rather than "
+                         "retracting them (the days before give the same hits again)")
+            first = np.datetime64(began)
+        if txstore is not None:
+            notes += _changed_days(txstore, store, config, first)
     finally:
         store.close()
-    if began is None or np.datetime64(began) >= first:
-        return first
-    if say:
-        print(f"note: the run store holds runs that began before {first} and reach into it; the range starts at "
-              f"{began}, where the earliest began, so that corrected data shortens them rather than retracting "
-              "them (the days before give the same hits again).", file=sys.stderr)
-    return np.datetime64(began)
+    return first, notes
+
+
+def say(notes: list[str]) -> None:
+    """Tell the user :func:`settled_first_day`'s notes (on stderr, before the scan runs)."""
+    for note in notes:
+        print(f"note: {note}.", file=sys.stderr)
+
+
+def _changed_days(txstore: TransactionStore, store: Store, config: ScanConfig, first: np.datetime64) -> list[str]:
+    """A note naming the days of ``txstore`` before ``first`` whose data an ingest changed
+    after a finished run of ``config`` saw them, and that no finished run has scanned from
+    since (runs compared by the latest ingest they saw; runs of earlier versions, which
+    did not record it, are left out)."""
+    changed = txstore.day_changes()
+    if not changed:
+        return []
+    calendar = config.calendar()
+    runs = store.query("SELECT scan_first, scan_last, store_ingest FROM runs WHERE config_hash = ? AND "
+                       "status = 'complete' AND store_ingest IS NOT NULL", [config.config_hash])
+    runs = list(zip(runs["scan_first"], runs["scan_last"], runs["store_ingest"]))
+
+    def stale(day: str, ingest: str) -> bool:  # a run saw it before the change, none scanned from it since
+        scanned = str(calendar.next_business_day(day))
+        return any(last >= scanned and saw < ingest for _, last, saw in runs) and \
+            not any(first_day <= scanned and saw >= ingest for first_day, _, saw in runs)
+
+    left = sorted(day for day, ingest in changed.items()
+                  if calendar.next_business_day(day) < first and stale(day, ingest))
+    if not left:
+        return []
+    listed = ", ".join(left) if len(left) <= DAYS_SHOWN else f"{left[0]} .. {left[-1]} ({len(left):,} days)"
+    return [f"the stored data of {listed} changed after this run store's scans saw it, and this scan leaves the "
+            f"hits of {'that day' if len(left) == 1 else 'those days'} as they were. Fix: re-scan from the first: "
+            f"flowgraph scan {txstore.root} --from {left[0]} --out RUN (through the run store's latest day)"]
 
 
 def _too_early(path: Path, seen: str, first: np.datetime64, last: np.datetime64, mode: str) -> str:

@@ -64,7 +64,7 @@ from .graph import GRAPH_COLUMNS, TransactionGraph, build_graph
 from .hits import EDGE_IDS, HitTable, empty_hits
 from .io import Dataset, load_dataset
 from .money import RateTable
-from .rescans import settled_first_day
+from .rescans import say, settled_first_day
 from .scan_config import ScanConfig
 from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now, parse_json_lists
 from .txstore import TransactionStore, is_store
@@ -533,12 +533,13 @@ def _edges_moved(frame: pd.DataFrame, graph: TransactionGraph, n_added: int) -> 
 
 
 def _settled_store_first_day(store: TransactionStore, config: ScanConfig, store_path, as_of: str | None,
-                             first_day: str | None, last_day: str | None) -> str | None:
+                             first_day: str | None, last_day: str | None) -> tuple[str | None, list[str]]:
     """``first_day`` of a scan of ``store`` into the run store at ``store_path``, or the
-    day a range re-scanning stored days starts on instead (:mod:`flowgraph.rescans`)."""
+    day a range re-scanning stored days starts on instead, and the notes to say
+    (:mod:`flowgraph.rescans`)."""
     first, last, mode = store_scan_days(store, config.calendar(), as_of, first_day, last_day)
-    settled = settled_first_day(store_path, config.config_hash, first, last, mode)
-    return first_day if settled == first else str(settled)
+    settled, notes = settled_first_day(store_path, config, first, last, mode, store)
+    return (first_day if settled == first else str(settled)), notes
 
 
 def _store_plan(store: TransactionStore, config: ScanConfig, as_of: str | None, first_day: str | None,
@@ -786,17 +787,18 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     window, given, in_place = None, isinstance(dataset, Dataset), None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         txstore = TransactionStore.open(dataset, "INPUT")
-        asked_first = first_day
-        first_day = _settled_store_first_day(txstore, config, store_path or out / "store.sqlite", as_of, first_day,
-                                             last_day)
-        plan = _store_plan(txstore, config, as_of, first_day, last_day, block_memory)
+        settled, notes = _settled_store_first_day(txstore, config, store_path or out / "store.sqlite", as_of,
+                                                  first_day, last_day)
+        plan = _store_plan(txstore, config, as_of, settled, last_day, block_memory)
         if len(plan.blocks) > 1:  # a range that does not fit at once (a T+1 day is one block)
             from .dask_scan import block_scan  # no Dask: the blocks run one after another here
 
             # the days asked for: the block scan settles them itself (rescans)
-            return block_scan(dataset, out, config, first_day=asked_first, last_day=last_day, store_path=store_path,
+            return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
                               reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
                               stopwatch=clock, rates=rates, block_memory=block_memory)
+        first_day = settled
+        say(notes)
         plan.say_note()  # a T+1 window (or a one-day range) too large for the memory
         window = store_window(txstore, config, as_of, clock, first_day, last_day, rates)
         dataset, in_place = window.dataset, txstore.root  # large-value evidence stays there
@@ -818,8 +820,8 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
                                 config.rules.foreign_currency, rates)
         first, last, mode = _scan_days(graph, as_of, first_day, last_day)
         days = graph.business_days
-        settled = settled_first_day(store_path or out / "store.sqlite", config.config_hash, days[first], days[last],
-                                    mode)
+        settled, notes = settled_first_day(store_path or out / "store.sqlite", config, days[first], days[last], mode)
+        say(notes)
         first = int(np.searchsorted(days, settled))
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
@@ -859,7 +861,8 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
             "data_fingerprint": fingerprint, "n_transactions": int(graph.n_edges),
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
             "calendar": json.dumps(graph.calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
-            "n_chunks": len(chunks)}, _day_transactions(graph, first, last))
+            "n_chunks": len(chunks), "store_ingest": None if in_place is None else TransactionStore(in_place).latest_ingest()},
+            _day_transactions(graph, first, last))
     done = store.done_chunks(run_id)
     # every hit of the scan at once, then committed chunk by chunk (by the day its run
     # ends): how the days are cut changes no hit, and fixed costs are paid once

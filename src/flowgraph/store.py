@@ -71,8 +71,11 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, started_at TEXT, finished_at TEXT, status TEXT,
     mode TEXT, as_of TEXT, scan_first TEXT, scan_last TEXT, data_first TEXT, data_last TEXT,
     data_fingerprint TEXT, n_transactions INTEGER, config_hash TEXT, config TEXT, calendar TEXT,
-    code_version TEXT, n_chunks INTEGER, n_hits INTEGER, n_alerts INTEGER, checks TEXT
+    code_version TEXT, n_chunks INTEGER, n_hits INTEGER, n_alerts INTEGER, checks TEXT,
+    store_ingest TEXT
 );
+-- store_ingest: the latest ingest of the transaction store a run scanned when it started
+-- (its id; NULL for a file): which of the store's changed days the run saw (flowgraph.rescans)
 -- transactions counted toward each business day a run scanned (its window's earlier days
 -- not counted): what report's alert rate divides by, each day once however many runs
 CREATE TABLE IF NOT EXISTS run_days (run_id TEXT, day TEXT, n_transactions INTEGER, PRIMARY KEY (run_id, day));
@@ -1039,7 +1042,8 @@ def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: s
 
 
 #: Columns (all TEXT) that stores of earlier versions lack, added when one is opened.
-ADDED_COLUMNS = {"hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",),
+ADDED_COLUMNS = {"runs": ("store_ingest",),
+                 "hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",),
                  "dispositions": ("decided_hit_ids", "decided_window_end")}
 #: Tables that stores of earlier versions lack, created (by :data:`SCHEMA`) when one is opened.
 ADDED_TABLES = ("hit_versions", "run_hits", "gone_alerts", "run_days")

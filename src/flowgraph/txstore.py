@@ -67,7 +67,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -580,21 +580,43 @@ class TransactionStore:
         path = self.root / "rescan.json"
         return json.loads(path.read_text())["days"] if path.is_file() else []
 
+    def day_changes(self) -> dict[str, str]:
+        """Calendar days whose stored data changed after they were first stored
+        (:meth:`rescan_days`), each with the id of the latest ingest that changed it."""
+        changed: dict[str, str] = {}
+        for ingest_id, manifest in self._manifests():
+            changed.update(dict.fromkeys(manifest.get("rescan_days") or (), ingest_id))
+        return changed
+
+    def latest_ingest(self) -> str | None:
+        """The id of the latest finished ingest (ids grow: ``000001``, ``000002``, ...)."""
+        folder = self.root / "ingests"
+        done = sorted(p.parent.name for p in folder.glob("*/manifest.json")) if folder.is_dir() else []
+        return done[-1] if done else None
+
+    def _manifests(self) -> Iterator[tuple[str, dict]]:
+        """The finished ingests' ids and manifests, in ingest order."""
+        folder = self.root / "ingests"
+        for path in sorted(folder.glob("*/manifest.json")) if folder.is_dir() else []:
+            try:
+                manifest = json.loads(path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                manifest = None
+            if not isinstance(manifest, dict):
+                raise DataError(f"{path}: damaged (not a JSON object). Fix: restore it from a backup.")
+            yield path.parent.name, manifest
+
     def ingest_rates(self) -> list[dict]:
         """The exchange rates the stored CNY and USD amounts were converted with: one entry
         per distinct rate table its finished ingests recorded (``RateTable.describe()``),
         with the ``ingests`` that used it, in ingest order. Ingests made before flowgraph
         recorded their rates share an entry whose ``source`` is None."""
-        folder = self.root / "ingests"
         used: dict[str, dict] = {}
-        for manifest in sorted(folder.glob("*/manifest.json")) if folder.is_dir() else []:
-            try:
-                rates = json.loads(manifest.read_text()).get("rates")
-            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                raise DataError(f"{manifest}: damaged (not a JSON object). Fix: restore it from a backup.") from None
+        for ingest_id, manifest in self._manifests():
+            rates = manifest.get("rates")
             rates = rates if isinstance(rates, dict) else {"source": None, "note": "not recorded by this ingest"}
             entry = used.setdefault(json.dumps(rates, sort_keys=True), {**rates, "ingests": []})
-            entry["ingests"].append(manifest.parent.name)
+            entry["ingests"].append(ingest_id)
         return list(used.values())
 
     def dataset(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> Dataset:
