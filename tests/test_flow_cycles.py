@@ -18,9 +18,11 @@ CALENDAR = BusinessCalendar.weekdays_only()
 
 
 def graph_of(rows, customers=None):
-    """rows: (src, dst, timestamp, amount CNY); txn ids t0, t1, ... in row order."""
-    frame = pd.DataFrame([(f"t{i}", ts, s, d, str(a)) for i, (s, d, ts, a) in enumerate(rows)],
-                         columns=["txn_id", "timestamp", "src_account", "dst_account", "amount"])
+    """rows: (src, dst, timestamp, amount CNY); txn ids t0, t1, ... in row order; a row
+    without a side (None) is cash, the others transfers."""
+    frame = pd.DataFrame([(f"t{i}", ts, s, d, str(a), "transfer" if s and d else "cash")
+                          for i, (s, d, ts, a) in enumerate(rows)],
+                         columns=["txn_id", "timestamp", "src_account", "dst_account", "amount", "channel"])
     accounts = None
     if customers is not None:
         accounts = validate_accounts(pd.DataFrame({"account_id": customers, "customer_id": customers,

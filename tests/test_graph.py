@@ -157,7 +157,8 @@ def test_csr_matches_reference(edges):
     edges = [(s, d, day, h) for s, d, day, h in edges if s >= 0 or d >= 0]
     names = [f"N{i}" for i in range(6)]
     rows = [(f"t{i}", str(pd.Timestamp("2024-09-25") + pd.Timedelta(days=day, hours=h)),
-             names[s] if s >= 0 else "", names[d] if d >= 0 else "", "1", "CNY", "transfer")
+             names[s] if s >= 0 else "", names[d] if d >= 0 else "", "1", "CNY",
+             "transfer" if s >= 0 and d >= 0 else "cash")  # only cash may leave a side empty
             for i, (s, d, day, h) in enumerate(edges)]
     g = make_graph(rows)
     # map graph edges back to input rows to compare with the reference in input terms

@@ -63,6 +63,11 @@ def _hand_built(tmp_path):
     rows[60] = ",2026-03-03 10:00:00,甲,乙,5,CNY,transfer"               # no id
     rows[70] = "t005,2026-03-04 10:00:00,甲,乙,5,CNY,transfer"           # t005 is on row 6
     rows[71] = "t071,never,甲,乙,-3,CNY,transfer"                        # rejected, but its id counts
+    rows[80] = "t079,2026-03-03 10:00:00,,乙,5,CNY,transfer"             # a transfer without a source
+    rows[81] = "t080,2026-03-03 10:00:00,甲,乙,0.001,CNY,transfer"       # below one cent
+    rows[82] = "t081,2026-03-03 10:00:00,\u200b甲,乙\x00,5,CNY,cash"     # invisible; a NUL
+    rows[83] = "t082\ufeff,2026-03-03 10:00:00,\ufeff账户1,收款1,5,CNY,cash"  # invisible: the same ids
+    rows[200] = "t199,2026-03-04 10:00:00,账户1\u200b,,5,CNY,cash"       # in a later batch too
     rows += ["t071,2026-03-05 11:00:00,甲,乙,7,CNY,transfer",            # the same id as that row
              "t200,2026-03-06 11:00:00,甲,乙,7,CNY,transfer",            # repeats of a later id
              "t005,2026-03-06 12:00:00,甲,乙,7,CNY,wire"]                # and bad channel too
@@ -91,6 +96,11 @@ def test_a_hand_built_file_in_batches_is_ingested_as_the_whole_file(tmp_path, ba
     report = json.loads((streamed.root / "ingests" / "000001" / "validation.json").read_text())["transactions"]
     # t005 twice more, t071 three times (first on a rejected row), t200 once more
     assert report["reason_counts"]["DUPLICATE_TXN_ID"] == 5 and report["reason_counts"]["MALFORMED_LINE"] == 2
+    for code in ("MISSING_SRC_ACCOUNT", "AMOUNT_BELOW_ONE_CENT", "ID_HAS_CONTROL_CHARACTER"):
+        assert report["reason_counts"][code] == 1
+    assert any(n.startswith("column 'src_account': 3 ids held invisible format") for n in report["notes"])
+    assert "t082" in set(streamed.read_days("2026-03-03", "2026-03-03").column("txn_id").to_pylist())
+    assert "\u200b账户1" not in set(streamed.accounts().column("account_id").to_pylist())
     rejects = pd.read_csv(streamed.root / "ingests" / "000001" / "rejects.csv")
     duplicates = rejects[rejects["reason_codes"].str.contains("DUPLICATE")].set_index("source_row")["message"]
     # data row r is line r + 1, less the blank line before it

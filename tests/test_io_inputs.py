@@ -26,7 +26,7 @@ def test_integral_float_ids_become_digits_with_a_note(tmp_path):
     frame = pd.DataFrame({"txn_id": [1.0, 2.0, 3.0], "timestamp": pd.to_datetime(["2024-10-08"] * 3),
                           "src_account": [6222000000001833.0, 6222000000001834.0, np.nan],
                           "dst_account": [6222000000001834.0, np.nan, 6222000000001833.0],
-                          "amount": [10.0, 20.0, 30.0]})
+                          "amount": [10.0, 20.0, 30.0], "channel": ["transfer", "cash", "cash"]})
     frame.to_parquet(tmp_path / "t.parquet")
     ds = read_transactions(tmp_path / "t.parquet")
     t = ds.transactions.table
@@ -248,3 +248,89 @@ def test_ids_a_spreadsheet_or_a_float_column_wrote_are_rejected_or_read_as_digit
     assert account_report.reason_counts == {"ACCOUNT_ID_IN_EXPONENT_FORM": 1}
     assert accounts["account_id"].tolist() == ["6222000000001780", "6222000000001782"]
     assert "ACCOUNT_ID_IN_EXPONENT_FORM" in account_rejects["reason_codes"].tolist()
+
+
+# -- invisible characters, one-sided transfers, amounts below a cent: CSV and Parquet alike ----
+
+#: One invisible character per id, as a tester's sweep found them (NBSP, tab, ideographic
+#: space, zero-width space, byte-order mark, NUL, soft hyphen inside the id).
+INVISIBLE_ROWS = [("W0", "\u00a0Pnbsp"), ("W1", "\u200bPzwsp"), ("W2", "\tPtab"), ("W3", "\x00Pnul"),
+                  ("W4", "\ufeffPbom"), ("W5", "\u3000Pideo"), ("W6\u200b", "Psh\u00adyph")]
+ACCOUNT_ROWS = [("Pnbsp\u00a0", "CUSTnbsp"), ("Pzwsp", "\ufeffCUSTzwsp"), ("Ptab", "CUSTtab"),
+                ("Pnul", "CUSTnul"), ("Pbom", "CUSTbom\u200b"), ("\u200bPideo", "CUSTideo"), ("Pshyph", "CUSTshyph"),
+                ("DST", "CDST")]
+
+
+def _write_both(tmp_path, name: str, frame: pd.DataFrame) -> list:
+    """``frame`` as a UTF-8 CSV file and as a Parquet file of text columns."""
+    frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    return [tmp_path / f"{name}.csv", tmp_path / f"{name}.parquet"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_ids_with_invisible_characters_match_their_accounts_in_csv_and_parquet(tmp_path, fmt):
+    rows = [(txn, "2026-12-03 10:00:00", src, "DST", "60000", "CNY", "cash") for txn, src in INVISIBLE_ROWS]
+    _write_both(tmp_path, "ws_tx", txns(*rows))
+    _write_both(tmp_path, "ws_acc", pd.DataFrame(ACCOUNT_ROWS, columns=["account_id", "customer_id"])
+                .assign(party_type="entity"))
+    dataset = read_transactions(tmp_path / f"ws_tx.{fmt}", accounts=tmp_path / f"ws_acc.{fmt}")
+    t, report = dataset.transactions.table, dataset.transactions.report
+    # NUL is not an invisible space: the row is rejected, naming the column and the character
+    assert report.reason_counts == {"ID_HAS_CONTROL_CHARACTER": 1}
+    assert "src_account holds U+0000" in dataset.transactions.rejects.message.iloc[0]
+    assert t.txn_id.tolist() == ["W0", "W1", "W2", "W4", "W5", "W6"]
+    assert t.src_account.tolist() == ["Pnbsp", "Pzwsp", "Ptab", "Pbom", "Pideo", "Pshyph"]
+    accounts = dataset.accounts.table
+    assert accounts.account_id.tolist() == [a.strip("\u00a0\u200b") for a, _ in ACCOUNT_ROWS]
+    assert accounts.customer_id.tolist()[:5] == ["CUSTnbsp", "CUSTzwsp", "CUSTtab", "CUSTnul", "CUSTbom"]
+    assert set(t.src_account) <= set(accounts.account_id)  # every account keeps its customer
+    assert any("'src_account': 3 ids held invisible format characters" in n for n in report.notes)
+    assert any("'txn_id': 1 ids held invisible format characters" in n for n in report.notes)
+
+
+def test_one_sided_transfers_and_amounts_below_a_cent_in_csv_and_parquet(tmp_path):
+    rows = [("E1", "2026-12-03 10:00:00", "6222000001", "", "600000", "CNY", "transfer"),
+            ("E2", "2026-12-03 11:00:00", "", "6222000002", "600000", "CNY", "transfer"),
+            ("E3", "2026-12-03 12:00:00", "6222000003", "6222000004", "0.001", "CNY", "transfer"),
+            ("E4", "2026-12-03 12:00:00", "6222000003", "6222000004", "1e-300", "CNY", "transfer"),
+            ("E5", "2026-12-03 12:00:00", "", "6222000004", "600000", "CNY", "cross_border"),
+            ("E6", "2026-12-03 12:00:00", "", "6222000004", "600000", "CNY", "cash"),
+            ("E7", "2026-12-03 12:00:00", "6222000003", "6222000004", "0.01", "CNY", "transfer")]
+    for path in _write_both(tmp_path, "sides", txns(*rows)):
+        v = read_transactions(path).transactions
+        assert v.table.txn_id.tolist() == ["E6", "E7"], path
+        assert v.rejects.reason_codes.tolist() == ["MISSING_DST_ACCOUNT", "MISSING_SRC_ACCOUNT",
+                                                   "AMOUNT_BELOW_ONE_CENT", "AMOUNT_BELOW_ONE_CENT",
+                                                   "MISSING_SRC_ACCOUNT"]
+    # a Parquet file with a float amount column
+    frame = txns(*rows).assign(amount=[600000.0, 600000.0, 0.001, 1e-300, 600000.0, 600000.0, 0.01])
+    frame.to_parquet(tmp_path / "typed.parquet", index=False)
+    v = read_transactions(tmp_path / "typed.parquet").transactions
+    assert v.table.txn_id.tolist() == ["E6", "E7"] and v.report.reason_counts["AMOUNT_BELOW_ONE_CENT"] == 2
+
+
+def test_ingest_rejects_one_sided_transfers_with_the_column_and_the_fix(tmp_path, capsys):
+    src = tmp_path / "empty_party.csv"
+    src.write_text("txn_id,timestamp,src_account,dst_account,amount,currency,channel\n"
+                   "E1,2026-12-03T10:00:00,6222000001,,600000,CNY,transfer\n"
+                   "E2,2026-12-03T11:00:00,,6222000002,600000,CNY,transfer\n"
+                   "E3,2026-12-03T12:00:00,6222000003,6222000004,0.001,CNY,transfer\n"
+                   "E4,2026-12-03T12:00:00,6222000003,6222000004,5000,CNY,transfer\n")
+    out = tmp_path / "o"
+    assert main(["ingest", str(src), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 rows read, 1 accepted, 3 rejected" in printed
+    assert "MISSING_DST_ACCOUNT  column 'dst_account'" in printed and "MISSING_SRC_ACCOUNT  column 'src_account'" in printed
+    assert "AMOUNT_BELOW_ONE_CENT" in printed and "6222000001" not in printed
+    rejects = pd.read_csv(out / "rejects.csv", dtype=str)
+    assert rejects.reason_codes.tolist()[:3] == ["MISSING_DST_ACCOUNT", "MISSING_SRC_ACCOUNT", "AMOUNT_BELOW_ONE_CENT"]
+
+
+def test_amlsim_alert_accounts_match_through_the_same_normalisation(tmp_path):
+    folder = amlsim_iso_folder(tmp_path)
+    (folder / "alert_accounts.csv").write_text(
+        "alert_id,alert_type,acct_id,acct_name,is_sar,model_id,schedule_id,bank_id\n"
+        "7,fan_in,\u200b11\u00a0,C_11,true,1,1,bank\n8,fan_out,13,C_13,false,1,1,bank\n")
+    labels = read_amlsim(folder).accounts.table.set_index("account_id").is_laundering.to_dict()
+    assert labels == {"10": 0, "11": 1, "12": 1, "13": 0}

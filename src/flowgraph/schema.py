@@ -19,6 +19,40 @@ whole number below 2**53, which float64 holds exactly, and are then written with
 ".0" (with a note in the report); any other floating-point id column is a
 :class:`~flowgraph.errors.DataError`, since the ids may already have been rounded.
 
+Every text cell, ids and codes alike, in every table and from every reader (CSV, Parquet,
+the streaming ingest), is read through one normalisation (:func:`_clean_text`):
+
+1. Format characters (Unicode category Cf: zero-width space U+200B, byte-order mark
+   U+FEFF, soft hyphen U+00AD, direction marks ...) are removed wherever they are. They
+   are invisible, so an id with one looks like the id without it to every analyst and
+   in every report, and no bank system issues ids that hold them: they come from text
+   copied out of web pages and office documents, or from UTF-8 files joined together
+   (the second file's byte-order mark). Their meaning is never in doubt, so rejecting
+   the row would drop a real transaction from monitoring, and keeping them would
+   silently split one account in two. An id column where some were removed gets a note
+   with the count.
+2. White space is stripped at both ends (as ``str.strip``: tab, NBSP U+00A0, ideographic
+   space U+3000 ...); white space inside a value is visible and is kept.
+3. A control character left in an id (Unicode category Cc: NUL, the other C0 controls,
+   DEL, the C1 controls) rejects the row (ID_HAS_CONTROL_CHARACTER,
+   ACCOUNT_ID_HAS_CONTROL_CHARACTER; the message names the column and the character).
+   Typing and copying text do not make them: they are the mark of a binary field, a
+   wrong encoding (UTF-16 read as UTF-8 puts a NUL after every letter) or a broken
+   record, so which id was meant cannot be known, and removing them could make two ids
+   one.
+
+Only cash may leave a side empty (SPEC §8): a ``transfer`` or ``cross_border`` row without
+its source or destination account is rejected (MISSING_SRC_ACCOUNT, MISSING_DST_ACCOUNT);
+without both, it is NO_PARTIES whatever the channel. A cross-border payment's foreign side
+is an account like any other, named by its account number or another stable id (the
+simulator writes ``EXT0000123``, the AMLworld adapter ``bank:account``), so that fan and
+pass-through counts see the counterparty.
+
+Money is counted in whole cents (:mod:`flowgraph.money`): a positive amount that rounds to
+0.00 in its own currency or, converted, in the rule set's home currency (the ``amount_cny``
+or ``amount_usd`` column for a CNY or USD home) is rejected (AMOUNT_BELOW_ONE_CENT), as
+zero is (NON_POSITIVE_AMOUNT); it would count as a transaction that moved nothing.
+
 Messages and report examples never show account or customer ids (they end up in logs):
 they name the row and the column; a duplicate id names the row that had it first. The
 rejects table keeps the raw input.
@@ -53,6 +87,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import re
+import unicodedata
 from typing import Callable
 
 import numpy as np
@@ -92,6 +127,9 @@ FLOAT_EXACT_INTEGER_LIMIT = 2 ** 53
 
 _EXPONENT_FIX = ("the id is written in exponent form (6.222E+15), as a spreadsheet shows a long number: its "
                  "last digits are lost, and different ids read alike. Export the column as text")
+_CONTROL_FIX = ("the id holds a control character (NUL, another C0 or C1 control, DEL; the message names the "
+                "column and the character), the mark of a binary field, a wrong encoding or a broken record: "
+                "export the ids as plain text, and check the file's encoding (--encoding)")
 
 #: Reason codes for rejected rows: the column at fault and how to fix it.
 REASONS: dict[str, tuple[str, str]] = {
@@ -108,6 +146,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "NAN_AMOUNT": ("amount", "the amount is NaN: fill in the real amount"),
     "INFINITE_AMOUNT": ("amount", "the amount is infinite: fill in the real amount"),
     "NON_POSITIVE_AMOUNT": ("amount", "amounts must be > 0; record a reversal as a transfer in the other direction"),
+    "AMOUNT_BELOW_ONE_CENT": ("amount", "the amount is above 0 but below one cent (0.01) in its currency or, "
+                                        "converted, in the rule set's home currency, so it counts as 0.00: fill "
+                                        "in the real amount (0.001 or 1e-300 is a typing or export error)"),
     "AMOUNT_TOO_LARGE": ("amount", "the amount exceeds 10 trillion yuan once converted: check for a typing or unit error"),
     "MISSING_CURRENCY": ("currency", "fill in the currency code (a file without the column is read in the rule "
                                      "set's home currency)"),
@@ -118,12 +159,22 @@ REASONS: dict[str, tuple[str, str]] = {
     "UNKNOWN_CHANNEL": ("channel", f"use one of {list(CHANNELS)}, or map your codes with --channel-map "
                                     "YOURS=CHANNEL (channel_map in Python)"),
     "NO_PARTIES": ("src_account/dst_account", "at least one side must name an account"),
+    "MISSING_SRC_ACCOUNT": ("src_account", "only cash may leave a side empty: name the paying account (one "
+                                           "abroad by its account number or another stable id), or set the "
+                                           "channel to cash if this was a cash deposit (a file without a "
+                                           "'channel' column is read as transfers)"),
+    "MISSING_DST_ACCOUNT": ("dst_account", "only cash may leave a side empty: name the receiving account (one "
+                                           "abroad by its account number or another stable id), or set the "
+                                           "channel to cash if this was a cash withdrawal (a file without a "
+                                           "'channel' column is read as transfers)"),
     "ID_IN_EXPONENT_FORM": ("txn_id/src_account/dst_account", _EXPONENT_FIX),
+    "ID_HAS_CONTROL_CHARACTER": ("txn_id/src_account/dst_account", _CONTROL_FIX),
     # accounts table
     "MISSING_ACCOUNT_ID": ("account_id", "give every account row an account id"),
     "DUPLICATE_ACCOUNT_ID": ("account_id", "list each account once; the first row was kept"),
     "UNKNOWN_PARTY_TYPE": ("party_type", f"use one of {list(PARTY_TYPES)} (or leave empty for unknown)"),
     "ACCOUNT_ID_IN_EXPONENT_FORM": ("account_id/customer_id", _EXPONENT_FIX),
+    "ACCOUNT_ID_HAS_CONTROL_CHARACTER": ("account_id/customer_id", _CONTROL_FIX),
 }
 
 #: Flags: the row is kept, and counted in the report.
@@ -264,14 +315,80 @@ def _may_end_in_white_space(chunk: pa.Array) -> bool:
     return False
 
 
+#: Bytes outside printable ASCII. Every format (Cf) and control (Cc) character has one: the
+#: C0 controls are the bytes below 0x20, DEL is 0x7F, and every byte of a character beyond
+#: ASCII (the C1 controls, U+200B, U+FEFF ...) is at least 0x80.
+_PRINTABLE_ASCII = (0x20, 0x7E)
+_FORMAT_CHARACTER = r"\p{Cf}"
+_CONTROL_CHARACTER = r"\p{Cc}"
+
+
+def _may_hold_unprintable(strings: pa.ChunkedArray) -> bool:
+    """False when no value of ``strings`` holds a byte outside printable ASCII, so none
+    holds a format or control character: the usual id column, judged from its bytes alone
+    (a minimum and maximum per megabyte); True may be wrong (white space at the ends,
+    bytes outside a slice), which costs only a needless regular expression."""
+    low, high = _PRINTABLE_ASCII
+    block = 1 << 20
+    for chunk in strings.chunks:
+        offsets, data = _buffers(chunk)
+        data = data[offsets[0]:offsets[-1]]
+        for start in range(0, len(data), block):
+            part = data[start:start + block]
+            if part.min() < low or part.max() > high:
+                return True
+    return False
+
+
+def _clean_text(strings: pa.ChunkedArray) -> tuple[pa.ChunkedArray, int]:
+    """The one normalisation of text cells (module docstring): ``strings`` without format
+    characters (Unicode category Cf) anywhere and without white space at either end,
+    missing values kept missing; and how many values held format characters. Control
+    characters are kept, for :func:`_control_characters` to find. ``strings`` itself
+    when there was nothing to remove."""
+    n_format = 0
+    if _may_hold_unprintable(strings):
+        has_format = pc.match_substring_regex(strings, _FORMAT_CHARACTER)
+        n_format = pc.sum(has_format).as_py() or 0
+        if n_format:
+            strings = pc.replace_substring_regex(strings, _FORMAT_CHARACTER, "")
+    return _stripped(strings), n_format
+
+
+def _control_characters(text: pa.ChunkedArray) -> np.ndarray:
+    """Rows of a :func:`_text` column whose value holds a control character (Unicode
+    category Cc); the regular expression runs only where some byte is not printable ASCII."""
+    if not _may_hold_unprintable(text):
+        return np.zeros(len(text), dtype=bool)
+    return pc.fill_null(pc.match_substring_regex(text, _CONTROL_CHARACTER), False).to_numpy(zero_copy_only=False)
+
+
+def _control_shown(columns: dict[str, pa.ChunkedArray]) -> Callable[[np.ndarray], np.ndarray]:
+    """For rows rejected for a control character: which of ``columns`` (name -> a
+    :func:`_text` column) hold one, and its code point ("src_account holds U+0000"); never
+    the id itself."""
+    def shown(at: np.ndarray) -> np.ndarray:
+        out = []
+        for p in at:
+            parts = []
+            for name, text in columns.items():
+                value = text[int(p)].as_py() or ""
+                bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+                if bad is not None:
+                    parts.append(f"{name} holds U+{ord(bad):04X}")
+            out.append(", ".join(parts))
+        return np.array(out, dtype=object)
+    return shown
+
+
 def _text(series: pd.Series) -> pa.ChunkedArray:
-    """Column as stripped Arrow strings, null where missing."""
-    return _stripped(_strings(series))
+    """Column as cleaned Arrow strings (:func:`_clean_text`), null where missing."""
+    return _clean_text(_strings(series))[0]
 
 
 def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``codes, values``: the column as codes into its distinct values, each cleaned as by
-    :func:`_text` with '' for missing; only the distinct values are stripped. ``values``
+    :func:`_text` with '' for missing; only the distinct values are cleaned. ``values``
     may hold the same string twice ("usd" and " usd")."""
     if isinstance(series.dtype, pd.CategoricalDtype):  # codes already (Parquet's dictionary)
         categories = series.cat.categories
@@ -281,7 +398,7 @@ def _distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     else:
         encoded = pc.dictionary_encode(_strings(series), null_encoding="encode").combine_chunks()
         codes, distinct = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
-    values = pc.fill_null(pc.utf8_trim_whitespace(distinct), "")
+    values = pc.fill_null(_clean_text(pa.chunked_array([distinct.cast(pa.large_string())]))[0], "")
     return codes, pd.Index(values.to_pylist(), dtype="string")
 
 
@@ -475,26 +592,43 @@ def _repeated_in_file(ids: pa.ChunkedArray, source_row: np.ndarray, repeated_ids
 
 
 def txn_id_text(frame: pd.DataFrame, source: str = "<table>", source_row: np.ndarray | None = None) -> pa.ChunkedArray:
-    """The ``txn_id`` column as :func:`validate_transactions` reads it (stripped text,
-    whole floating-point ids as digits), null where missing: the ids whose repeats are
-    DUPLICATE_TXN_ID.
+    """The ``txn_id`` column as :func:`validate_transactions` reads it (:func:`id_text`):
+    the ids whose repeats are DUPLICATE_TXN_ID.
 
     Raises
     ------
     DataError
         As :func:`validate_transactions` for floating-point ids that are not whole.
     """
-    source_row = np.arange(1, len(frame) + 1, dtype=np.int64) if source_row is None else source_row
-    return _id_text(frame["txn_id"].reset_index(drop=True), "txn_id", source, source_row, [])
+    return id_text(frame["txn_id"], "txn_id", source, source_row)
+
+
+def id_text(series: pd.Series, column: str = "id", source: str = "<table>",
+            source_row: np.ndarray | None = None) -> pa.ChunkedArray:
+    """An id column as validation reads every id (module docstring: format characters
+    removed, white space stripped, whole floating-point ids as digits), null where
+    missing: for an adapter that matches ids of a file validation does not read.
+
+    Raises
+    ------
+    DataError
+        As :func:`validate_transactions` for floating-point ids that are not whole.
+    """
+    source_row = np.arange(1, len(series) + 1, dtype=np.int64) if source_row is None else source_row
+    return _id_text(series.reset_index(drop=True), column, source, source_row, [])
 
 
 #: The order in which :func:`validate_transactions` checks its reasons: the order of a
 #: report's ``reason_counts`` and ``examples`` (MALFORMED_LINE, from the reader, first).
 TXN_CHECK_ORDER = ("MALFORMED_LINE", "MISSING_TXN_ID", "DUPLICATE_TXN_ID", "BAD_TIMESTAMP", "FUTURE_TIMESTAMP",
                    "MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT", "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT",
-                   "NO_PARTIES", "ID_IN_EXPONENT_FORM", "MISSING_CHANNEL", "UNKNOWN_CHANNEL", "MISSING_CURRENCY",
-                   "UNKNOWN_CURRENCY", "NO_RATE_FOR_DATE", "AMOUNT_TOO_LARGE")
+                   "NO_PARTIES", "ID_IN_EXPONENT_FORM", "ID_HAS_CONTROL_CHARACTER", "MISSING_CHANNEL",
+                   "UNKNOWN_CHANNEL", "MISSING_SRC_ACCOUNT", "MISSING_DST_ACCOUNT", "MISSING_CURRENCY",
+                   "UNKNOWN_CURRENCY", "NO_RATE_FOR_DATE", "AMOUNT_TOO_LARGE", "AMOUNT_BELOW_ONE_CENT")
 _ALIAS_NOTE = re.compile(r"currency '(.*)' read as (\S+) \(([\d,]+) rows\)")
+#: A note that counts the ids of a column ("column 'src_account': 3 ids held ..."): a
+#: batched file's notes are summed into the whole file's.
+_COUNTED_NOTE = re.compile(r"(column '[^']+': )([\d,]+)( ids .*)", re.DOTALL)
 
 
 def merge_reports(reports: list[ValidationReport]) -> ValidationReport:
@@ -512,8 +646,9 @@ def merge_reports(reports: list[ValidationReport]) -> ValidationReport:
     reasons: dict[str, int] = {}
     flags: dict[str, int] = {}
     by_code: dict[str, list[str]] = {}
-    notes: dict[str, None] = {}
+    notes: dict[str | tuple[str, str], None] = {}
     aliases: dict[tuple[str, str], int] = {}
+    counted: dict[tuple[str, str], int] = {}
     for report in reports:
         for code, count in report.reason_counts.items():
             reasons[code] = reasons.get(code, 0) + count
@@ -523,18 +658,25 @@ def merge_reports(reports: list[ValidationReport]) -> ValidationReport:
             by_code[code] = (by_code.get(code, []) + shown)[:3]
         for note in report.notes:
             alias = _ALIAS_NOTE.fullmatch(note)
+            counts = _COUNTED_NOTE.fullmatch(note)
             if alias:
                 key = alias.group(1), alias.group(2)
                 aliases[key] = aliases.get(key, 0) + int(alias.group(3).replace(",", ""))
+            elif counts:
+                key = counts.group(1), counts.group(3)
+                notes.setdefault(key)
+                counted[key] = counted.get(key, 0) + int(counts.group(2).replace(",", ""))
             else:
                 notes.setdefault(note)
 
-    def rank(note: str) -> tuple:  # float ids (txn, src, dst), currency, channel
+    def rank(note: str) -> tuple:  # ids (txn, src, dst; format characters first), currency, channel
         for i, column in enumerate(("'txn_id'", "'src_account'", "'dst_account'")):
             if note.startswith(f"column {column}"):
-                return (i, "")
+                return (i, "" if "format characters" in note else "~")
         return (4, "") if note.startswith("no 'channel'") else (3, note)
-    merged_notes = [*notes, *(f"currency {a!r} read as {iso} ({n:,} rows)" for (a, iso), n in aliases.items())]
+    notes_in_full = [f"{note[0]}{counted[note]:,}{note[1]}" if isinstance(note, tuple) else note for note in notes]
+    merged_notes = [*notes_in_full,
+                    *(f"currency {a!r} read as {iso} ({n:,} rows)" for (a, iso), n in aliases.items())]
     order = {code: i for i, code in enumerate(TXN_CHECK_ORDER)}
     codes = sorted(by_code, key=lambda c: order.get(c, len(order)))
     return ValidationReport(
@@ -609,7 +751,12 @@ def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray
     is_float = (isinstance(series.dtype, np.dtype) and series.dtype.kind == "f") or \
         isinstance(series.dtype, pd.Float64Dtype | pd.Float32Dtype)
     if not is_float:
-        return _without_decimal_zeros(_text(series), column, notes)
+        text, n_format = _clean_text(_strings(series))
+        if n_format:
+            notes.append(f"column '{column}': {n_format:,} ids held invisible format characters (Unicode "
+                         "category Cf: zero-width space, byte-order mark ...): removed, so that they match the "
+                         "same ids written without them")
+        return _without_decimal_zeros(text, column, notes)
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     present = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
@@ -801,9 +948,11 @@ def validate_transactions(
 
     src = _id_text(frame["src_account"], "src_account", source, source_row, notes)
     dst = _id_text(frame["dst_account"], "dst_account", source, source_row, notes)
-    src_empty = _is_empty(src)
-    problems.add("NO_PARTIES", src_empty & _is_empty(dst))
+    src_empty, dst_empty = _is_empty(src), _is_empty(dst)
+    problems.add("NO_PARTIES", src_empty & dst_empty)
     problems.add("ID_IN_EXPONENT_FORM", _exponent_form(txn_id) | _exponent_form(src) | _exponent_form(dst))
+    ids = {"txn_id": txn_id, "src_account": src, "dst_account": dst}
+    problems.add("ID_HAS_CONTROL_CHARACTER", np.logical_or.reduce([_control_characters(t) for t in ids.values()]))
 
     # currency and channel: codes into a short list of distinct values, each cleaned once
     if "currency" in frame.columns:
@@ -839,6 +988,10 @@ def validate_transactions(
         channel_code = np.full(n, CHANNELS.index("transfer"), dtype=np.int8)
         if n:
             notes.append("no 'channel' column: every row taken as a domestic 'transfer'")
+    # only cash may leave one side empty (SPEC §8); an unknown channel is rejected for that
+    not_cash = (channel_code >= 0) & (channel_code != CHANNELS.index("cash"))
+    problems.add("MISSING_SRC_ACCOUNT", not_cash & src_empty & ~dst_empty)
+    problems.add("MISSING_DST_ACCOUNT", not_cash & dst_empty & ~src_empty)
 
     valid_time = ~timestamp.isna().to_numpy() & ~future
     day = timestamp.to_numpy().astype("datetime64[D]")
@@ -849,8 +1002,14 @@ def validate_transactions(
     problems.add("MISSING_CURRENCY", no_currency)
     problems.add("UNKNOWN_CURRENCY", (rate_status == RATE_UNKNOWN_CURRENCY) & ~no_currency)
     problems.add("NO_RATE_FOR_DATE", (rate_status == RATE_NO_RATE_FOR_DATE) & valid_time)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # absurd amounts are AMOUNT_TOO_LARGE
         problems.add("AMOUNT_TOO_LARGE", ~(amount_cny <= MAX_AMOUNT_CNY) & (rate_status == RATE_OK) & np.isfinite(amount))
+        # rounded as the converted amounts are (flowgraph.money), so "0.00" means the same
+        rounds_to_zero = np.round(amount, 2) == 0
+        home_amount = {"CNY": amount_cny, "USD": amount_usd}.get(home_currency)
+        if home_amount is not None:
+            rounds_to_zero |= (home_amount == 0) & (rate_status == RATE_OK)
+        problems.add("AMOUNT_BELOW_ONE_CENT", rounds_to_zero & (amount > 0) & np.isfinite(amount))
 
     rejected = problems.rejected
     keep = ~rejected
@@ -861,9 +1020,12 @@ def validate_transactions(
     raw_timestamp = (raw_values or {}).get("timestamp", frame["timestamp"])
     value_of = {
         "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": first_seen, "ID_IN_EXPONENT_FORM": None,
+        "ID_HAS_CONTROL_CHARACTER": _control_shown(ids),
+        "MISSING_SRC_ACCOUNT": _channel_shown(channel_code), "MISSING_DST_ACCOUNT": _channel_shown(channel_code),
         "BAD_TIMESTAMP": raw_timestamp, "FUTURE_TIMESTAMP": raw_timestamp,
         **{c: frame["amount"] for c in ("MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT",
-                                        "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE")},
+                                        "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT", "AMOUNT_TOO_LARGE",
+                                        "AMOUNT_BELOW_ONE_CENT")},
         "MISSING_CURRENCY": None, "MISSING_CHANNEL": None,
         "UNKNOWN_CURRENCY": currency, "NO_RATE_FOR_DATE": currency,
         "UNKNOWN_CHANNEL": frame.get("channel"),  # never raised without the column
@@ -908,6 +1070,11 @@ def validate_transactions(
                               assumed_currency=None if "currency" in frame.columns or not n else home_currency,
                               examples_by_code=by_code)
     return Validated(table, rejects, report)
+
+
+def _channel_shown(channel_code: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """For rows rejected for an empty side: their channel ("channel 'transfer'")."""
+    return lambda at: np.array([f"channel {CHANNELS[channel_code[p]]!r}" for p in at], dtype=object)
 
 
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
@@ -977,14 +1144,18 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
     problems.add("MISSING_ACCOUNT_ID", no_id)
     problems.add("DUPLICATE_ACCOUNT_ID", _repeated(account) & ~no_id)
     problems.add("ACCOUNT_ID_IN_EXPONENT_FORM", _exponent_form(account))
+    ids = {"account_id": account}
     if "customer_id" in frame.columns:
         customer = _id_text(frame["customer_id"], "customer_id", source, source_row, notes)
         problems.add("ACCOUNT_ID_IN_EXPONENT_FORM", _exponent_form(customer))
+        ids["customer_id"] = customer
         customer = pc.if_else(pa.array(_is_empty(customer)), account, customer)
     else:
         customer = account
         if n:
             notes.append("no 'customer_id' column: each account is its own customer")
+    problems.add("ACCOUNT_ID_HAS_CONTROL_CHARACTER",
+                 np.logical_or.reduce([_control_characters(t) for t in ids.values()]))
     if "party_type" in frame.columns:
         # spellings are looked up once per distinct value
         raw_code, raw_parties = _distinct_text(frame["party_type"])
@@ -999,7 +1170,7 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
         if n:
             notes.append("no 'party_type' column: party types unknown, person thresholds apply")
     value_of = {"MISSING_ACCOUNT_ID": None, "DUPLICATE_ACCOUNT_ID": _first_seen(account, source_row),
-                "ACCOUNT_ID_IN_EXPONENT_FORM": None,
+                "ACCOUNT_ID_IN_EXPONENT_FORM": None, "ACCOUNT_ID_HAS_CONTROL_CHARACTER": _control_shown(ids),
                 "UNKNOWN_PARTY_TYPE": frame.get("party_type")}  # never raised without the column
     rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)
     rejects, examples, reason_counts, n_malformed = _with_malformed(source, rejects, examples,

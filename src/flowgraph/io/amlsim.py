@@ -33,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from ..calendar import BusinessCalendar, prc_calendar
 from ..errors import ConfigError, DataError
-from ..schema import validate_accounts, validate_transactions
+from ..schema import id_text, validate_accounts, validate_transactions
 from .csvfile import RawTable
 from .readers import Dataset, read_raw
 
@@ -225,7 +226,9 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
             raise DataError(f"{alert_path}: column 'acct_id' missing; found {list(alerts.columns)}.")
         if "is_sar" in alerts.columns:  # AMLSim also plants alerts that are not laundering
             alerts = alerts[_is_true(alerts["is_sar"])]
-        label |= accts["acct_id"].str.strip().isin(set(alerts["acct_id"].str.strip())).to_numpy()
+        # the ids as validation reads them (flowgraph.schema.id_text), on both sides
+        alerted = id_text(alerts["acct_id"]).combine_chunks().drop_null()
+        label |= pc.fill_null(pc.is_in(id_text(accts["acct_id"]), value_set=alerted), False).to_numpy()
         if len(alerts_raw.malformed):
             notes.append(f"{alert_path}: {len(alerts_raw.malformed):,} malformed line(s) ignored (rows "
                          f"{alerts_raw.malformed.source_row.tolist()[:10]}); their accounts may lack a label")
