@@ -854,6 +854,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     chunks = _chunks(first, last, config.chunk_days)
     if not resumed:
         run_id = uuid.uuid4().hex[:16]
+        store_ingest = None if in_place is None else TransactionStore(in_place).latest_ingest()
         store.start_run({
             "run_id": run_id, "started_at": now(), "status": "running", "mode": mode, "as_of": as_of,
             "scan_first": scan_first, "scan_last": scan_last,
@@ -861,7 +862,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
             "data_fingerprint": fingerprint, "n_transactions": int(graph.n_edges),
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
             "calendar": json.dumps(graph.calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
-            "n_chunks": len(chunks), "store_ingest": None if in_place is None else TransactionStore(in_place).latest_ingest()},
+            "n_chunks": len(chunks), "store_ingest": store_ingest},
             _day_transactions(graph, first, last))
     done = store.done_chunks(run_id)
     # every hit of the scan at once, then committed chunk by chunk (by the day its run
