@@ -213,7 +213,8 @@ class BlockRun:
                             if k + 1 < len(buckets) else None
                         run_hits = unit_hits[_isin(unit_hits["hit_id"], found_ids)].reset_index(drop=True)
                         found_here = set(found_ids.to_pylist())
-                        unit_alerts = build_alerts(unit_hits, self.config.model, config_hash)
+                        unit_alerts = store.keep_decided_ids(config_hash,
+                                                             build_alerts(unit_hits, self.config.model, config_hash))
                         above.append(run_hits.loc[(run_hits["utilisation"] > 1).to_numpy(dtype=bool)
                                                   & (run_hits["detector"] != "large_value").to_numpy(dtype=bool),
                                                   CHECK_COLUMNS])

@@ -190,6 +190,8 @@ def learn(store_path: str | Path, out: str | Path, config_path: str | Path | Non
     if hits.empty:
         raise DataError(_no_hits_message(store_path, config_hash, len(decided), min_dispositions))
     inputs = alert_inputs(hits, config.model, config_hash)
+    # a decided alert whose first hit changed kept its id in the store (Store.keep_decided_ids)
+    inputs.frame["alert_id"] = store.keep_decided_ids(config_hash, inputs.frame)["alert_id"].to_numpy()
     label = inputs.frame["alert_id"].map(decided.set_index("alert_id")["disposition"])
     # a reopened alert's decision was on fewer hits than it holds now: it labels what the
     # analyst saw, not these features (it counts again once decided anew)

@@ -1087,7 +1087,8 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
     kept = store.hits(config.config_hash, run_id=run_id, written_by_other_than=mine)
     changed = [f for f in (own, kept, store.replaced_versions(run_id)) if f is not None and not f.empty]
     if not changed:  # a quiet day: no hit found, none retracted
-        return kept, build_alerts(kept, config.model, config.config_hash), {"u_above_1_without_large_value": []}, found
+        alerts = store.keep_decided_ids(config.config_hash, build_alerts(kept, config.model, config.config_hash))
+        return kept, alerts, {"u_above_1_without_large_value": []}, found
     first = _first_changed(pd.concat([f[["customer", "subject", "window_start", "window_end", "run_first",
                                          "run_last"]] for f in changed], ignore_index=True))
     _, start = _rebuilt_alerts(store.unit_alerts(config.config_hash, _iso_days(first)), first)
@@ -1106,7 +1107,8 @@ def _alerts_from_store(store, config, run_id, scanned, scan_last):
     read = store.hits(config.config_hash, ids=regrouped.tolist(), written_by_other_than=mine)
     unit_hits = read if own is None else own if read.empty else \
         pd.concat([own, read.astype({c: own[c].dtype for c in ("accounts", "txn_ids")})], ignore_index=True)
-    alerts = build_alerts(unit_hits, config.model, config.config_hash, earlier=days[settled])
+    alerts = store.keep_decided_ids(config.config_hash,
+                                    build_alerts(unit_hits, config.model, config.config_hash, earlier=days[settled]))
     store.replace_alerts(config.config_hash, set(first.index), alerts, run_id, replaced=sorted(rebuilt))
     run_hits = unit_hits[_isin(unit_hits["hit_id"], found)].reset_index(drop=True)
     checks = large_value_checks(store, config.config_hash, run_hits,

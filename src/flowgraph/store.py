@@ -879,6 +879,47 @@ class Store:
                 c.executemany("DELETE FROM gone_alerts WHERE alert_id = ?", [(a,) for a in alerts["alert_id"]])
             c.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
+    @_database_errors
+    def keep_decided_ids(self, config_hash: str, alerts: pd.DataFrame) -> pd.DataFrame:
+        """``alerts`` (as :func:`flowgraph.alerts.build_alerts` makes them), each holding a
+        hit of a decided alert whose id none of them has taken that alert's id instead of
+        its own.
+
+        An alert is named by its first hit (:mod:`flowgraph.alerts`). A later scan that adds
+        a hit starting earlier (a fan's window reaching back), or that joins two alerts,
+        names the group by another hit: without this, the analyst's decision would stay on
+        an alert no longer found while the same activity came back as a new, undecided one
+        (and a case's STR draft would be skipped). With it, the alert keeps its id, and the
+        queue shows it reopened with its new hits (:mod:`flowgraph.desk.queue`). Alerts of
+        a configuration nobody decided on keep the ids their hits give them, so a store
+        without decisions holds the alerts of one scan of every day. When one alert holds
+        hits of several decided alerts, it takes the id decided first; the others stay no
+        longer found, with their decisions."""
+        if alerts.empty or not self.conn.execute("SELECT 1 FROM dispositions LIMIT 1").fetchone():
+            return alerts
+        decided = self.query(
+            "SELECT a.alert_id, a.hit_ids FROM alerts a JOIN (SELECT alert_id, MIN(rowid) AS first FROM dispositions "
+            "GROUP BY alert_id) d ON d.alert_id = a.alert_id WHERE a.config_hash = ? ORDER BY d.first",
+            [config_hash])
+        named = set(alerts["alert_id"])
+        owner: dict[str, str] = {}  # hit id -> the first-decided alert not named that held it
+        for alert_id, hit_ids in zip(decided["alert_id"], parse_json_lists(decided["hit_ids"].tolist())):
+            if alert_id not in named:
+                for hit_id in hit_ids:
+                    owner.setdefault(hit_id, alert_id)
+        if not owner:
+            return alerts
+        order = {alert_id: k for k, alert_id in enumerate(decided["alert_id"])}
+        decided_ids, taken, ids = set(order), set(), alerts["alert_id"].tolist()
+        for k, (alert_id, hit_ids) in enumerate(zip(ids, alerts["hit_ids"])):
+            if alert_id in decided_ids:
+                continue
+            held = sorted({owner[h] for h in hit_ids if h in owner} - taken, key=order.get)
+            if held:
+                ids[k] = held[0]
+                taken.add(held[0])
+        return alerts.assign(alert_id=ids)
+
     def _wanted_units(self, units) -> None:
         """The temporary table ``wanted_units`` holds ``units`` (for joins): a set, or a
         dict of unit -> its ``since`` (an ISO date; '' for a set)."""
