@@ -50,7 +50,7 @@ from typing import ClassVar
 from ._toml import read_toml
 from .alerts import ModelConfig
 from .calendar import BusinessCalendar
-from .config import RuleSet, check_detector_rules, get_rule_set, read_rule_set_file, rule_set_from_table
+from .config import RULE_SETS, RuleSet, check_detector_rules, get_rule_set, read_rule_set_file, rule_set_from_table
 from .detectors import REGISTRY
 from .detectors._params import Constraint, Interval, KnownRuleSet, OptionalPath, Options, validate_params
 from .errors import ConfigError, DataError
@@ -87,6 +87,8 @@ class _DetectorParams(Constraint):
                 params[detector] = _build(cls, {"rule_set": owner.rule_set, **given}, where)
             elif isinstance(given, cls):
                 params[detector] = given
+                if get_rule_set(given.rule_set) == owner.rules:  # the same rules, spelled as the scan spells them
+                    params[detector] = dataclasses.replace(given, rule_set=owner.rule_set)
             else:
                 raise ConfigError(f"{where}: must be a {cls.__name__} or a dict of its parameters. "
                                   f"Got {given!r} instead.")
@@ -110,7 +112,8 @@ class _Model(Constraint):
 
 
 class _Dates(Constraint):
-    """Dates as a list; stored as a tuple of ``YYYY-MM-DD`` strings (the calendar parses them)."""
+    """Dates as a list; stored as a sorted tuple of distinct ``YYYY-MM-DD`` strings (the
+    calendar parses them), so the order a file lists them in does not change the hash."""
 
     description = "a list of dates (YYYY-MM-DD)"
 
@@ -118,7 +121,7 @@ class _Dates(Constraint):
         return isinstance(value, (list, tuple)) and all(_is_date(d) for d in value)
 
     def normalise(self, value):
-        return tuple(str(d) for d in value)
+        return tuple(sorted({str(d.date() if isinstance(d, dt.datetime) else d) for d in value}))
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ class ScanConfig:
     }
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rule_set", canonical_rule_set(self.rule_set))  # before the detectors take it
         validate_params(self)
         check_detector_rules(self.rules, "rule_set")
         if self.rules.calendar != "prc" and self.holidays_file is not None:
@@ -239,10 +243,30 @@ class ScanConfig:
 
     @property
     def config_hash(self) -> str:
-        """Hash of everything that changes hits or alerts (chunking excluded)."""
+        """Hash of everything that changes hits or alerts (chunking excluded).
+
+        It hashes the configuration as resolved at construction, not as it was written: a
+        rule set equal to a built-in one enters as that name (``based_on = "PBOC-2016"``
+        with no overrides, or overrides equal to its values, hash as the default does),
+        numbers as their parameter's type, and date lists sorted. Stores key hits and
+        alerts by it, so the default configuration's hash must not change.
+        """
         payload = self.to_dict()
         payload.pop("chunk_days")
         return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def canonical_rule_set(rule_set):
+    """A built-in rule set's name for a :class:`~flowgraph.config.RuleSet` equal to it (its
+    rules and numbers; the description aside); anything else as it is.
+
+    A ``[rule_set]`` table ``based_on`` a built-in, with no overrides or with overrides
+    equal to the built-in's values, so configures exactly the built-in: as its name it gives
+    the same configuration hash and parameter ids, hence the same hit and alert ids.
+    """
+    if isinstance(rule_set, RuleSet) and RULE_SETS.get(rule_set.name) == rule_set:
+        return rule_set.name
+    return rule_set
 
 
 @functools.cache
