@@ -308,6 +308,27 @@ def test_a_decided_alert_a_rescan_no_longer_finds_is_not_raised_and_said(store_p
     assert "no longer finds this alert" in (tmp_path / "case.html").read_text()
 
 
+def test_report_draft_skips_each_alert_once_with_its_true_reason(store_path, scanned, tmp_path):
+    """An alert decided excluded that a re-scan no longer finds was listed in skipped.csv
+    twice, the second time as "decided a case" (found by a hostile sweep)."""
+    store = Store(store_path, create=False)
+    ring, cash = alert_of(store, "RA0001"), alert_of(store, "RS0005")
+    assert main(["dispose", ring, "--store", str(store_path), "--as", "excluded", "--analyst", "ana"]) == 0
+    assert main(["dispose", cash, "--store", str(store_path), "--as", "case", "--analyst", "ana"]) == 0
+    tx = pd.read_csv(scanned / "tx.csv")
+    tx[~tx["txn_id"].str.startswith("cy")].to_csv(tmp_path / "corrected.csv", index=False)
+    assert main(["scan", str(tmp_path / "corrected.csv"), "--accounts", str(scanned / "accounts.csv"), "--out",
+                 str(tmp_path / "o"), "--store", str(store_path)]) == 0
+    assert ring in set(store.query("SELECT alert_id FROM gone_alerts")["alert_id"])
+    assert main(["report-draft", "--store", str(store_path), "--out", str(tmp_path / "d"), "--today",
+                 "2024-09-30"]) == 0
+    skipped = pd.read_csv(tmp_path / "d" / "skipped.csv")
+    assert list(skipped["alert_id"]) == [ring]
+    assert skipped["reason"][0].startswith("latest decision 'excluded' by ana")
+    assert "no longer finds" not in skipped["reason"][0]
+    assert (tmp_path / "d" / f"str-{cash}.json").exists()
+
+
 def test_dispose_takes_a_unique_prefix_and_a_reader_that_goes_away_ends_the_output_quietly(store_path, monkeypatch,
                                                                                           capsys):
     """dispose needed the whole id where show and report-draft take a unique prefix; and
