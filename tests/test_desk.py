@@ -195,6 +195,23 @@ def test_case_file_draws_the_band_of_the_structuring_hit_account(store_path):
     assert f"near-threshold band of {Pseudonymizer(load_key())('RS0005')} (cash" in page
 
 
+def test_case_file_daily_flows_draw_the_threshold_of_the_lead_hits_method(store_path, monkeypatch):
+    """The daily flows of a cash structuring subject drew the transfer Φ (500,000), ten
+    times the cash Φ its hits are about (found by a hostile sweep)."""
+    from flowgraph import plot
+
+    drawn = []
+    daily_flows = plot.daily_flows
+    monkeypatch.setattr(plot, "daily_flows", lambda *a, **k: drawn.append(daily_flows(*a, **k)) or drawn[-1])
+    store = Store(store_path, create=False)
+    page = case_file(store, alert_of(store, "RS0005"))
+    assert "threshold Φ and 0.8 Φ of cash (the lead hit&#x27;s method)" in page
+    assert sorted(line.get_ydata()[0] for line in drawn[0].axes[0].lines) == [40_000.0, 50_000.0]
+    drawn.clear()
+    case_file(store, alert_of(store, "RA0001"))  # the ring's transfers
+    assert sorted(line.get_ydata()[0] for line in drawn[0].axes[0].lines) == [400_000.0, 500_000.0]
+
+
 def test_show_command_reveal_ids_is_logged_and_owner_only(store_path, tmp_path, capsys):
     store = Store(store_path, create=False)
     alert_id = alert_of(store, "RA0001")

@@ -12,8 +12,9 @@ inline PNG). It holds
   channel, which hits cite them), from the case transactions the scan kept
   (:mod:`flowgraph.desk.evidence`);
 - pictures drawn for this alert: the lead hit's money-flow subgraph and utilisation, the
-  path of the money of each multi-hop hit, the subject's daily flows with its thresholds,
-  and the near-threshold band of each structuring hit's own account and method;
+  path of the money of each multi-hop hit, the subject's daily flows with the thresholds
+  of the lead hit's methods, and the near-threshold band of each structuring hit's own
+  account and method;
 - the disposition history, its notes de-identified (:mod:`flowgraph.desk.notes`).
 
 Account and customer ids are keyed pseudonyms (SPEC §7) unless ``reveal_ids``, which the
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_atomically
+from ..config import CHANNELS
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
 from ..store import parse_json_lists
@@ -385,11 +387,13 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
     if subject in set(transactions["src_account"]) | set(transactions["dst_account"]):
         first, last = _day_span(graph, alert["window_start"], alert["window_end"])
         days = (max(0, first - CONTEXT_DAYS), min(graph.n_days - 1, last + CONTEXT_DAYS))
+        channels = _hit_channels(lead)
         parts.append(_figure_html(
             plot.daily_flows(graph, subject, days=days, run=(alert["window_start"], alert["window_end"]),
                              rule_set=run_rule_set(config), reveal_ids=reveal_ids, key_file=key_file,
-                             run_label="alert window"),
-            "daily flows of the subject account with its large-value threshold Φ and 0.8 Φ"))
+                             run_label="alert window", channels=channels),
+            f"daily flows of the subject account with its large-value threshold Φ and 0.8 Φ of "
+            f"{' and '.join(channels)} (the lead hit's {'method' if len(channels) == 1 else 'methods'})"))
     for _, hit in hits[hits["typology"].str.startswith("structuring")].head(MAX_BAND_PICTURES).iterrows():
         measures = _json_or_text(hit["measures"])
         channel = measures.get("method", "cash") if isinstance(measures, dict) else "cash"
@@ -399,6 +403,14 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
                                   days=window, reveal_ids=reveal_ids, key_file=key_file),
             f"near-threshold band of {name_of(hit['subject'])} ({channel}, the structuring hit's window)"))
     return "".join(parts)
+
+
+def _hit_channels(hit) -> tuple[str, ...]:
+    """The methods a hit is about: those its Φ names (a cash structuring hit's is cash), in
+    :data:`~flowgraph.config.CHANNELS` order; transfers for a hit that names none."""
+    phi = _json_or_text(hit["phi"])
+    named = [c for c in CHANNELS if isinstance(phi, dict) and c in phi]
+    return tuple(named) or ("transfer",)
 
 
 def _day_span(graph, first, last) -> tuple[int, int]:
