@@ -212,6 +212,29 @@ def test_case_file_daily_flows_draw_the_threshold_of_the_lead_hits_method(store_
     assert sorted(line.get_ydata()[0] for line in drawn[0].axes[0].lines) == [400_000.0, 500_000.0]
 
 
+def test_case_file_of_large_value_hits_only_says_no_hit_counts_toward_utilisation(tmp_path):
+    """An alert of one large-value hit (u 0.5 in the hits table) showed "highest
+    utilisation u 0.000": the alert's u leaves large-value hits out (reportable facts, not
+    evidence of a typology), and the page now says so (found by a hostile sweep)."""
+    rows = [("lv0", "2024-09-18 10:00:00", "RL0001", "RM0002", 520_000, "CNY", "transfer")]
+    store = Store(scan_bank(tmp_path, rows) / "out" / "store.sqlite", create=False)
+    alert_id = alert_of(store, "RL0001")
+    assert set(store.query("SELECT typology FROM hits")["typology"]) <= {"large_value_single", "large_value_daily"}
+    page = case_file(store, alert_id)
+    assert "no hit counted toward utilisation (large-value reports only;" in page and "<td>0.000</td>" not in page
+
+
+def test_case_file_utilisation_names_the_large_value_hits_it_leaves_out(store_path):
+    from flowgraph.desk.casefile import _utilisation_shown
+
+    store = Store(store_path, create=False)
+    alert = find_alert(store, alert_of(store, "RA0001"))
+    ring = pd.DataFrame({"typology": ["cycle"]})
+    assert _utilisation_shown(alert, ring) == f"{alert['utilisation']:.3f}"
+    both = pd.DataFrame({"typology": ["cycle", "large_value_single"]})
+    assert _utilisation_shown(alert, both) == f"{alert['utilisation']:.3f} (large-value hits not counted)"
+
+
 def test_show_command_reveal_ids_is_logged_and_owner_only(store_path, tmp_path, capsys):
     store = Store(store_path, create=False)
     alert_id = alert_of(store, "RA0001")

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_atomically
+from ..alerts import FAMILIES, REPORTABLE_FAMILIES
 from ..config import CHANNELS
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
@@ -116,7 +117,7 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
         *([f'<p class="note">Run {html.escape(gone[0])} no longer finds this alert: its data was corrected or its '
            "hits regrouped, and it is no longer raised. The stored hits and decisions below are what was found and "
            "decided before.</p>"] if gone else []),
-        _summary(alert, store, name, reveal_ids),
+        _summary(alert, hits, store, name, reveal_ids),
         _section("Explanation", "<p>The score as stored with the alert: every indicator, its weight and its "
                  "contribution.</p>" + _render(_json_or_text(alert["explanation"]), name, real_ids)),
         _section("Hits and the W(N, D) ceiling", _hits_table(shown, currency)),
@@ -221,7 +222,17 @@ def _real_ids(alert, hits: pd.DataFrame, transactions: pd.DataFrame) -> dict[str
     return ids
 
 
-def _summary(alert, store, name, reveal_ids: bool) -> str:
+def _utilisation_shown(alert, hits: pd.DataFrame) -> str:
+    """The alert's highest utilisation u, which leaves large-value hits out (reportable
+    facts, not evidence of a typology: :data:`flowgraph.alerts.REPORTABLE_FAMILIES`), so
+    with none other it is no 0 to read but a sentence."""
+    reportable = hits["typology"].map(lambda t: FAMILIES.get(t, t) in REPORTABLE_FAMILIES).to_numpy(dtype=bool)
+    if len(hits) and reportable.all():
+        return "no hit counted toward utilisation (large-value reports only; each hit's u is in the hits table)"
+    return f"{alert['utilisation']:.3f}" + (" (large-value hits not counted)" if reportable.any() else "")
+
+
+def _summary(alert, hits: pd.DataFrame, store, name, reveal_ids: bool) -> str:
     unit = (name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"], "account"))
     explanation = _json_or_text(alert["explanation"])
     threshold = explanation.get("threshold") if isinstance(explanation, dict) else None
@@ -236,7 +247,7 @@ def _summary(alert, store, name, reveal_ids: bool) -> str:
             "score": f"{alert['score']:.4g}" + ("" if threshold is None else f" (threshold {threshold:g})"),
             "status": status,
             "window (business days)": f"{alert['window_start']} .. {alert['window_end']}",
-            "hits": str(alert["n_hits"]), "highest utilisation u of W(N, D)": f"{alert['utilisation']:.3f}",
+            "hits": str(alert["n_hits"]), "highest utilisation u of W(N, D)": _utilisation_shown(alert, hits),
             "ids": "REAL account and customer ids (logged in the store's audit table)" if reveal_ids
             else "keyed pseudonyms (ACC-…, CUS-…)"}
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
