@@ -195,6 +195,46 @@ def test_case_file_draws_the_band_of_the_structuring_hit_account(store_path):
     assert f"near-threshold band of {Pseudonymizer(load_key())('RS0005')} (cash" in page
 
 
+def test_case_file_daily_flows_draw_the_threshold_of_the_lead_hits_method(store_path, monkeypatch):
+    """The daily flows of a cash structuring subject drew the transfer Φ (500,000), ten
+    times the cash Φ its hits are about (found by a hostile sweep)."""
+    from flowgraph import plot
+
+    drawn = []
+    daily_flows = plot.daily_flows
+    monkeypatch.setattr(plot, "daily_flows", lambda *a, **k: drawn.append(daily_flows(*a, **k)) or drawn[-1])
+    store = Store(store_path, create=False)
+    page = case_file(store, alert_of(store, "RS0005"))
+    assert "threshold Φ and 0.8 Φ of cash (the lead hit&#x27;s method)" in page
+    assert sorted(line.get_ydata()[0] for line in drawn[0].axes[0].lines) == [40_000.0, 50_000.0]
+    drawn.clear()
+    case_file(store, alert_of(store, "RA0001"))  # the ring's transfers
+    assert sorted(line.get_ydata()[0] for line in drawn[0].axes[0].lines) == [400_000.0, 500_000.0]
+
+
+def test_case_file_of_large_value_hits_only_says_no_hit_counts_toward_utilisation(tmp_path):
+    """An alert of one large-value hit (u 0.5 in the hits table) showed "highest
+    utilisation u 0.000": the alert's u leaves large-value hits out (reportable facts, not
+    evidence of a typology), and the page now says so (found by a hostile sweep)."""
+    rows = [("lv0", "2024-09-18 10:00:00", "RL0001", "RM0002", 520_000, "CNY", "transfer")]
+    store = Store(scan_bank(tmp_path, rows) / "out" / "store.sqlite", create=False)
+    alert_id = alert_of(store, "RL0001")
+    assert set(store.query("SELECT typology FROM hits")["typology"]) <= {"large_value_single", "large_value_daily"}
+    page = case_file(store, alert_id)
+    assert "no hit counted toward utilisation (large-value reports only;" in page and "<td>0.000</td>" not in page
+
+
+def test_case_file_utilisation_names_the_large_value_hits_it_leaves_out(store_path):
+    from flowgraph.desk.casefile import _utilisation_shown
+
+    store = Store(store_path, create=False)
+    alert = find_alert(store, alert_of(store, "RA0001"))
+    ring = pd.DataFrame({"typology": ["cycle"]})
+    assert _utilisation_shown(alert, ring) == f"{alert['utilisation']:.3f}"
+    both = pd.DataFrame({"typology": ["cycle", "large_value_single"]})
+    assert _utilisation_shown(alert, both) == f"{alert['utilisation']:.3f} (large-value hits not counted)"
+
+
 def test_show_command_reveal_ids_is_logged_and_owner_only(store_path, tmp_path, capsys):
     store = Store(store_path, create=False)
     alert_id = alert_of(store, "RA0001")
@@ -306,6 +346,27 @@ def test_a_decided_alert_a_rescan_no_longer_finds_is_not_raised_and_said(store_p
         ring, "reason"]
     assert main(["show", ring, "--store", str(store_path), "--out", str(tmp_path / "case.html")]) == 0
     assert "no longer finds this alert" in (tmp_path / "case.html").read_text()
+
+
+def test_report_draft_skips_each_alert_once_with_its_true_reason(store_path, scanned, tmp_path):
+    """An alert decided excluded that a re-scan no longer finds was listed in skipped.csv
+    twice, the second time as "decided a case" (found by a hostile sweep)."""
+    store = Store(store_path, create=False)
+    ring, cash = alert_of(store, "RA0001"), alert_of(store, "RS0005")
+    assert main(["dispose", ring, "--store", str(store_path), "--as", "excluded", "--analyst", "ana"]) == 0
+    assert main(["dispose", cash, "--store", str(store_path), "--as", "case", "--analyst", "ana"]) == 0
+    tx = pd.read_csv(scanned / "tx.csv")
+    tx[~tx["txn_id"].str.startswith("cy")].to_csv(tmp_path / "corrected.csv", index=False)
+    assert main(["scan", str(tmp_path / "corrected.csv"), "--accounts", str(scanned / "accounts.csv"), "--out",
+                 str(tmp_path / "o"), "--store", str(store_path)]) == 0
+    assert ring in set(store.query("SELECT alert_id FROM gone_alerts")["alert_id"])
+    assert main(["report-draft", "--store", str(store_path), "--out", str(tmp_path / "d"), "--today",
+                 "2024-09-30"]) == 0
+    skipped = pd.read_csv(tmp_path / "d" / "skipped.csv")
+    assert list(skipped["alert_id"]) == [ring]
+    assert skipped["reason"][0].startswith("latest decision 'excluded' by ana")
+    assert "no longer finds" not in skipped["reason"][0]
+    assert (tmp_path / "d" / f"str-{cash}.json").exists()
 
 
 def test_dispose_takes_a_unique_prefix_and_a_reader_that_goes_away_ends_the_output_quietly(store_path, monkeypatch,

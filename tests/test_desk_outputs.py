@@ -146,3 +146,22 @@ def test_deidentify_note_replaces_known_ids_longest_first_in_one_pass():
     name = lambda value, kind="account": f"<{kind}:{value}>"  # noqa: E731
     assert deidentify_note("A12 A1 A1x C9, T777777 and 888888 B1-A1", known, name) == \
         "<account:A12> <account:A1> A1x <customer:C9>, T777777 and [id masked] B1-<account:A1>"
+
+
+@pytest.mark.parametrize("note, shown", [
+    ("Paid 472.82 CNY 3 times in 10 days", "Paid 472.82 CNY 3 times in 10 days"),  # an amount's integer part
+    ("1,472 CNY", "1,472 CNY"),  # thousands grouped: one number
+    ("4720 CNY", "4720 CNY"),  # a longer run of digits
+    ("0.472 of the ceiling", "0.472 of the ceiling"),  # a decimal part
+    ("account #472", "account #<customer:472>"),  # the analyst's "number 472"
+    ("paid to 472.", "paid to <customer:472>."),  # the end of a sentence
+    ("472, 82 and 472 again", "<customer:472>, <account:82> and <customer:472> again"),
+    ("客户472账户82", "客户<customer:472>账户<account:82>"),
+    ("1234567.89 CNY, card 1234567", "1234567.89 CNY, card [id masked]"),  # an amount is not masked as id-like
+])
+def test_deidentify_note_replaces_whole_ids_never_digits_of_a_number(note, shown):
+    """A note's amount "472.82 CNY" became "CUS-….82 CNY": 472 is an AMLSim customer id
+    (found by a hostile sweep). An id stands alone; a number's digits stay as written."""
+    known = {"472": "customer", "82": "account"}
+    name = lambda value, kind="account": f"<{kind}:{value}>"  # noqa: E731
+    assert deidentify_note(note, known, name) == shown

@@ -60,6 +60,17 @@ def test_daily_flows_marks_thresholds_and_run(graph):
     assert any("pass-through run" in t.get_text() for t in ax.get_legend().get_texts())
 
 
+def test_daily_flows_draws_the_thresholds_of_the_methods_asked(graph):
+    fig = plot.daily_flows(graph, "ACC", channels=("cash",))
+    ax = fig.axes[0]
+    assert sorted(line.get_ydata()[0] for line in ax.lines) == [40_000.0, 50_000.0]
+    assert any("cash large-value threshold" in t.get_text() for t in ax.get_legend().get_texts())
+    both = plot.daily_flows(graph, "ACC", channels=("cash", "transfer"))
+    assert sorted(line.get_ydata()[0] for line in both.axes[0].lines) == [40_000.0, 50_000.0, 400_000.0, 500_000.0]
+    with pytest.raises(ValueError, match="'channels' parameter of daily_flows .* Got \\('wire',\\) instead"):
+        plot.daily_flows(graph, "ACC", channels=("wire",))
+
+
 def test_structuring_band(graph):
     assert structuring.detect(graph)
     fig = plot.structuring_band(graph, "ACC", bins=20)

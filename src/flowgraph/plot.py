@@ -285,7 +285,7 @@ def money_path(graph, hit, reveal_ids: bool = False, key_file=None):
 
 def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: tuple[str, str] | None = None,
                 rule_set: str = "PBOC-2016", reveal_ids: bool = False, key_file=None,
-                run_label: str = "pass-through run"):
+                run_label: str = "pass-through run", channels: tuple[str, ...] = ("transfer",)):
     """An account's daily inflow and outflow (in the graph's home currency) with its threshold lines.
 
     Parameters
@@ -302,13 +302,25 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     key_file : path, optional
     run_label : str
         Legend text of the marked days.
+    channels : tuple of str
+        Methods (:data:`flowgraph.config.CHANNELS`) whose thresholds are drawn: those a hit
+        is about (a cash structuring hit's Φ is the cash threshold, not the transfer one).
 
     Returns
     -------
     matplotlib.figure.Figure
         One axes with two bar series (in, out), horizontal lines at Φ and 0.8 Φ of the
-        account's transfers, and the run shaded.
+        account's ``channels``, and the run shaded.
+
+    Raises
+    ------
+    ValueError
+        A channel not in :data:`flowgraph.config.CHANNELS`.
     """
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown or not channels:
+        raise ValueError(f"The 'channels' parameter of daily_flows must be a non-empty tuple of {CHANNELS}. "
+                         f"Got {tuple(channels)!r} instead.")
     name = _namer(reveal_ids, key_file)
     a = graph.account_index(account)
     if days is None:
@@ -321,13 +333,15 @@ def daily_flows(graph, account: str, days: tuple[int, int] | None = None, run: t
     span = np.arange(days[0], days[1] + 1)
     day_in = np.bincount(graph.day[ins] - days[0], weights=graph.amount_home[ins], minlength=len(span))[:len(span)]
     day_out = np.bincount(graph.day[outs] - days[0], weights=graph.amount_home[outs], minlength=len(span))[:len(span)]
-    phi = phi_table(graph, get_rule_set(rule_set))[a, CHANNELS.index("transfer")]
+    phis = phi_table(graph, get_rule_set(rule_set))[a]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     x = np.arange(len(span))
     ax.bar(x - 0.2, day_in, width=0.4, label="inflow", color="tab:green")
     ax.bar(x + 0.2, day_out, width=0.4, label="outflow", color="tab:orange")
-    ax.axhline(phi, color="tab:red", linestyle="--", label=f"Φ = {phi:,.0f} (large-value threshold)")
-    ax.axhline(0.8 * phi, color="tab:red", linestyle=":", label=f"0.8 Φ = {0.8 * phi:,.0f}")
+    for channel, color in zip(dict.fromkeys(channels), ("tab:red", "tab:blue", "tab:brown")):
+        phi = phis[CHANNELS.index(channel)]
+        ax.axhline(phi, color=color, linestyle="--", label=f"Φ = {phi:,.0f} ({channel} large-value threshold)")
+        ax.axhline(0.8 * phi, color=color, linestyle=":", label=f"0.8 Φ = {0.8 * phi:,.0f}")
     if run is not None:
         dates = graph.business_days[span]
         inside = np.flatnonzero((dates >= np.datetime64(run[0])) & (dates <= np.datetime64(run[1])))

@@ -12,8 +12,9 @@ inline PNG). It holds
   channel, which hits cite them), from the case transactions the scan kept
   (:mod:`flowgraph.desk.evidence`);
 - pictures drawn for this alert: the lead hit's money-flow subgraph and utilisation, the
-  path of the money of each multi-hop hit, the subject's daily flows with its thresholds,
-  and the near-threshold band of each structuring hit's own account and method;
+  path of the money of each multi-hop hit, the subject's daily flows with the thresholds
+  of the lead hit's methods, and the near-threshold band of each structuring hit's own
+  account and method;
 - the disposition history, its notes de-identified (:mod:`flowgraph.desk.notes`).
 
 Account and customer ids are keyed pseudonyms (SPEC §7) unless ``reveal_ids``, which the
@@ -33,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_atomically
+from ..alerts import FAMILIES, REPORTABLE_FAMILIES
+from ..config import CHANNELS
 from ..deid import Pseudonymizer, deidentify, load_key
 from ..errors import ConfigError
 from ..store import parse_json_lists
@@ -114,7 +117,7 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
         *([f'<p class="note">Run {html.escape(gone[0])} no longer finds this alert: its data was corrected or its '
            "hits regrouped, and it is no longer raised. The stored hits and decisions below are what was found and "
            "decided before.</p>"] if gone else []),
-        _summary(alert, store, name, reveal_ids),
+        _summary(alert, hits, store, name, reveal_ids),
         _section("Explanation", "<p>The score as stored with the alert: every indicator, its weight and its "
                  "contribution.</p>" + _render(_json_or_text(alert["explanation"]), name, real_ids)),
         _section("Hits and the W(N, D) ceiling", _hits_table(shown, currency)),
@@ -219,7 +222,17 @@ def _real_ids(alert, hits: pd.DataFrame, transactions: pd.DataFrame) -> dict[str
     return ids
 
 
-def _summary(alert, store, name, reveal_ids: bool) -> str:
+def _utilisation_shown(alert, hits: pd.DataFrame) -> str:
+    """The alert's highest utilisation u, which leaves large-value hits out (reportable
+    facts, not evidence of a typology: :data:`flowgraph.alerts.REPORTABLE_FAMILIES`), so
+    with none other it is no 0 to read but a sentence."""
+    reportable = hits["typology"].map(lambda t: FAMILIES.get(t, t) in REPORTABLE_FAMILIES).to_numpy(dtype=bool)
+    if len(hits) and reportable.all():
+        return "no hit counted toward utilisation (large-value reports only; each hit's u is in the hits table)"
+    return f"{alert['utilisation']:.3f}" + (" (large-value hits not counted)" if reportable.any() else "")
+
+
+def _summary(alert, hits: pd.DataFrame, store, name, reveal_ids: bool) -> str:
     unit = (name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"], "account"))
     explanation = _json_or_text(alert["explanation"])
     threshold = explanation.get("threshold") if isinstance(explanation, dict) else None
@@ -234,7 +247,7 @@ def _summary(alert, store, name, reveal_ids: bool) -> str:
             "score": f"{alert['score']:.4g}" + ("" if threshold is None else f" (threshold {threshold:g})"),
             "status": status,
             "window (business days)": f"{alert['window_start']} .. {alert['window_end']}",
-            "hits": str(alert["n_hits"]), "highest utilisation u of W(N, D)": f"{alert['utilisation']:.3f}",
+            "hits": str(alert["n_hits"]), "highest utilisation u of W(N, D)": _utilisation_shown(alert, hits),
             "ids": "REAL account and customer ids (logged in the store's audit table)" if reveal_ids
             else "keyed pseudonyms (ACC-…, CUS-…)"}
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
@@ -385,11 +398,13 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
     if subject in set(transactions["src_account"]) | set(transactions["dst_account"]):
         first, last = _day_span(graph, alert["window_start"], alert["window_end"])
         days = (max(0, first - CONTEXT_DAYS), min(graph.n_days - 1, last + CONTEXT_DAYS))
+        channels = _hit_channels(lead)
         parts.append(_figure_html(
             plot.daily_flows(graph, subject, days=days, run=(alert["window_start"], alert["window_end"]),
                              rule_set=run_rule_set(config), reveal_ids=reveal_ids, key_file=key_file,
-                             run_label="alert window"),
-            "daily flows of the subject account with its large-value threshold Φ and 0.8 Φ"))
+                             run_label="alert window", channels=channels),
+            f"daily flows of the subject account with its large-value threshold Φ and 0.8 Φ of "
+            f"{' and '.join(channels)} (the lead hit's {'method' if len(channels) == 1 else 'methods'})"))
     for _, hit in hits[hits["typology"].str.startswith("structuring")].head(MAX_BAND_PICTURES).iterrows():
         measures = _json_or_text(hit["measures"])
         channel = measures.get("method", "cash") if isinstance(measures, dict) else "cash"
@@ -399,6 +414,14 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
                                   days=window, reveal_ids=reveal_ids, key_file=key_file),
             f"near-threshold band of {name_of(hit['subject'])} ({channel}, the structuring hit's window)"))
     return "".join(parts)
+
+
+def _hit_channels(hit) -> tuple[str, ...]:
+    """The methods a hit is about: those its Φ names (a cash structuring hit's is cash), in
+    :data:`~flowgraph.config.CHANNELS` order; transfers for a hit that names none."""
+    phi = _json_or_text(hit["phi"])
+    named = [c for c in CHANNELS if isinstance(phi, dict) and c in phi]
+    return tuple(named) or ("transfer",)
 
 
 def _day_span(graph, first, last) -> tuple[int, int]:

@@ -21,6 +21,11 @@ from .evidence import case_accounts, case_transactions, has_case_transactions
 #: A token of a note: ASCII letters and digits, joined by ``-`` or ``_`` (ids sit in
 #: Chinese text without spaces: 客户C00000114账户6222…).
 TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
+#: Where an id token may begin and end: not inside a longer run of letters and digits, and
+#: not in a number: ``472`` is no id in ``472.82``, ``1,472`` or ``4720`` (AMLSim ids are
+#: such small integers), but it is in ``#472`` and at the end of a sentence (``472.``). So
+#: ``472,473`` reads as a number; ids listed with a space after the comma are each masked.
+ID_START, ID_END = r"(?<![A-Za-z0-9])(?<!\d[.,])", r"(?![A-Za-z0-9])(?![.,]\d)"
 #: A date (or the date and hour of a time) is not an id.
 DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:T\d{2})?)?")
 #: Shortest run of digits, and shortest token with at least :data:`MIN_ID_DIGITS` digits,
@@ -70,9 +75,11 @@ def deidentify_note(note: str, known: dict[str, str], name) -> str:
     """``note`` with each id of ``known`` (id -> kind) named by ``name(id, kind)`` (a
     transaction id stays), also where it is joined to another token by ``-`` or ``_``, and
     every other token that :func:`looks_like_id` masked; one pass, longest id first, so an
-    id inside another is not replaced on its own and no pseudonym is read again."""
+    id inside another is not replaced on its own and no pseudonym is read again. Only whole
+    tokens between :data:`ID_START` and :data:`ID_END` are read: the digits of an amount
+    stay as written."""
     ids = "|".join(re.escape(i) for i in sorted(known, key=len, reverse=True))
-    pattern = re.compile((rf"(?<![A-Za-z0-9])(?:{ids})(?![A-Za-z0-9])|" if ids else "") + TOKEN.pattern)
+    pattern = re.compile(rf"{ID_START}(?:" + (rf"(?:{ids}){ID_END}|" if ids else "") + rf"{TOKEN.pattern}{ID_END})")
 
     def shown(token: str) -> str:
         kind = known.get(token)

@@ -136,12 +136,13 @@ def draft_alert_ids(store, alert_ids=()) -> tuple[list[str], list[dict]]:
     latest = store.latest_dispositions()
     gone = dict(store.conn.execute("SELECT alert_id, run_id FROM gone_alerts").fetchall())
     cases = [a for a in latest.loc[latest["disposition"] == "case", "alert_id"] if a not in gone]
-    skipped = [{"alert_id": r.alert_id, "reason": f"latest decision {r.disposition!r} by {r.analyst} at "
-                                                  f"{r.decided_at}, not 'case' (give --alert {r.alert_id} to draft it)"}
-               for r in latest.itertuples() if r.disposition != "case"]
-    skipped += [{"alert_id": a, "reason": f"decided a case, but run {gone[a]} no longer finds this alert (its data "
-                                          f"corrected or its hits regrouped): look at it again (give --alert {a} to "
-                                          "draft it anyway)"} for a in latest["alert_id"] if a in gone]
+    # one row per alert: a decision other than case is the reason, gone or not
+    skipped = [{"alert_id": r.alert_id, "reason": (
+        f"latest decision {r.disposition!r} by {r.analyst} at {r.decided_at}, not 'case' (give --alert "
+        f"{r.alert_id} to draft it)" if r.disposition != "case" else
+        f"decided a case, but run {gone[r.alert_id]} no longer finds this alert (its data corrected or its hits "
+        f"regrouped): look at it again (give --alert {r.alert_id} to draft it anyway)")}
+        for r in latest.itertuples() if r.disposition != "case" or r.alert_id in gone]
     return cases, skipped
 
 
