@@ -314,3 +314,110 @@ def test_deadlines_over_estimated_holidays_are_marked(year_end_estimated, tmp_pa
     assert draft["deadline"]["date"] == "2027-01-04" and draft["deadline"]["calendar"] == "estimated"
     assert any("estimated" in n and "2027" in n for n in draft["notes"])
     assert "2027-01-04, estimated" in (out / f"str-{case}.md").read_text()
+
+
+# -- the rule set's report deadline and record-only rules ---------------------------------
+
+def us_bank_rows() -> list[tuple]:
+    """A US bank (US-BSA): currency transactions of USD 10,000.01, just more than the CTR's
+    USD 10,000 (31 CFR 1010.311), on Tuesday 10 November 2026 (Veterans Day, a federal
+    holiday, the next day) and on Friday 20 November (Thanksgiving, Thursday 26th, within its
+    15 days; the 15th day a Saturday); one of USD 10,000.00 (no CTR); and a USD 3,000.00 wire
+    between persons, which 31 CFR 1020.410(a) has the bank record, not report."""
+    return [("ctr1", "2026-11-10 10:00:00", "", "RP0001", 10_000.01, "USD", "cash"),
+            ("ctr2", "2026-11-20 10:00:00", "", "RQ0002", 10_000.01, "USD", "cash"),
+            ("noctr", "2026-11-20 11:00:00", "", "RS0003", 10_000.00, "USD", "cash"),
+            ("wire", "2026-11-20 12:00:00", "RT0004", "RU0005", 3_000.00, "USD", "transfer")]
+
+
+@pytest.fixture(scope="module")
+def us_scanned(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("us_bsa")
+    tx, accounts = bank_tables(us_bank_rows())
+    tx.to_csv(folder / "tx.csv", index=False)
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    run_scan(load_dataset(folder / "tx.csv", accounts=folder / "accounts.csv"), folder / "out",
+             ScanConfig(rule_set="US-BSA"), progress=False)
+    return folder
+
+
+def test_us_ctr_is_due_15_calendar_days_later_and_a_wire_record_is_no_report(us_scanned, tmp_path, monkeypatch,
+                                                                              capsys):
+    """31 CFR 1010.306(a)(1): a CTR is due "within 15 days following the day on which the
+    reportable transaction occurred" -- calendar days, over weekends and holidays, not
+    003's 5 business days; the USD 3,000 wire's rule keeps a record (record_only) and is
+    no filing: not listed, no deadline, not overdue."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    store_path = copy_store(us_scanned, tmp_path)
+    store = Store(store_path, create=False)
+    wire_hits = store.query("SELECT hit_id FROM hits WHERE txn_ids LIKE '%\"wire\"%' AND typology LIKE 'large_value%'")
+    assert len(wire_hits) == 1  # the scan still finds the wire (LV-PERSON is Φ of transfers)
+    reports = large_value_reports(store, today="2026-12-01")
+    assert sorted(reports["txn_ids"]) == ["ctr1", "ctr2"] and set(reports["rule"]) == {"LV-CASH"}
+    by_txn = reports.set_index("txn_ids")
+    columns = ["deadline", "status", "business_days_left", "deadline_calendar", "deadline_note"]
+    # Tuesday 10th + 15 days, over Veterans Day and two weekends (5 business days: the 18th);
+    # judged on Tuesday 1 December: 27 (after Thanksgiving), 30 November and 1 December late
+    assert by_txn.loc["ctr1", columns].tolist() == ["2026-11-25", "overdue", -3, "official", ""]
+    # Friday 20th + 15 days: Saturday 5 December, over Thanksgiving and not moved to Monday
+    # (5 business days: 30 November); business days after the 1st up to it: 2, 3, 4
+    assert by_txn.loc["ctr2", columns].tolist() == ["2026-12-05", "due", 3, "official", ""]
+    assert reports.attrs["record_only_hits"] == 1 and set(reports.attrs["record_only_rules"]) == {"LV-PERSON",
+                                                                                                    "LV-ENTITY"}
+    # the day after a Saturday deadline is late
+    late = large_value_reports(store, today="2026-12-06").set_index("txn_ids")
+    assert late.loc["ctr2", ["status", "business_days_left"]].tolist() == ["overdue", 0]
+    # the command: two reports, one overdue; the Markdown gives the rule and says what it left out
+    out = tmp_path / "drafts"
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--today", "2026-12-01"]) == 0
+    assert "large-value reports: 2 (1 overdue)" in capsys.readouterr().out
+    written = pd.read_csv(out / "large-value-reports.csv")
+    assert written["deadline"].tolist() == ["2026-11-25", "2026-12-05"] and "wire" not in set(written["txn_ids"])
+    text = (out / "large-value-reports.md").read_text()
+    assert text.startswith("# Large-value reports (31 CFR 1010.306(a)(1))\n\nAs of 2026-12-01: 2 report(s), 1 overdue. "
+                           "Each is due 15 calendar days after its transaction date, weekends and holidays included")
+    assert "> 1 hit(s) of record-only rule(s) LV-PERSON, LV-ENTITY are not listed" in text
+    assert "1020.410(a)" in text and "business days after" not in text
+
+
+def test_pboc_reports_keep_5_business_days_and_every_rule(store_path, tmp_path):
+    """PBOC-2016 (003 二㈢): 5 business days on the PRC calendar, no rule record-only; the
+    Markdown's head is word for word the one drafted before rule sets carried deadlines."""
+    from flowgraph.config import PBOC_2003, PBOC_2016
+
+    for rule_set in (PBOC_2016, PBOC_2003):
+        assert (rule_set.report_deadline_days, rule_set.report_deadline_unit, rule_set.report_deadline_source) == (
+            5, "business", "003 二㈢")
+        assert not any(r.record_only for r in rule_set.rules)
+    store = Store(store_path, create=False)
+    n_hits = store.query("SELECT COUNT(*) AS n FROM hits WHERE typology LIKE 'large_value%'")["n"].iloc[0]
+    out = tmp_path / "drafts"
+    assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--today", "2024-09-24"]) == 0
+    written = pd.read_csv(out / "large-value-reports.csv", keep_default_na=False)
+    assert len(written) == n_hits  # every large-value hit is a report
+    # Friday 13th: Sat 14th (make-up day), 18, 19, 20, 23; Sunday 15th: 18, 19, 20, 23, 24
+    assert written.set_index("txn_ids").loc[["lv1", "lv2"], "deadline"].tolist() == ["2024-09-23", "2024-09-24"]
+    text = (out / "large-value-reports.md").read_text()
+    assert text.startswith(f"# Large-value reports (003 二㈢)\n\nAs of 2024-09-24: {n_hits} report(s), "
+                           f"{(written['status'] == 'overdue').sum()} overdue. Each is due 5 business days after its "
+                           "transaction date, on the scan's calendar.\n\n| deadline |")
+
+
+def test_count_deadline_in_calendar_days():
+    """A deadline in calendar days asks the calendar nothing (official even in a year the
+    calendar only estimates); the days left are still business days."""
+    import numpy as np
+
+    from flowgraph.calendar import BusinessCalendar
+    from flowgraph.desk.large_value import count_deadline
+
+    us = BusinessCalendar.us_federal()
+    friday = np.datetime64("2026-11-20")
+    counted = count_deadline(us, friday, np.datetime64("2026-12-01"), n_days=15, unit="calendar")
+    assert counted == {"deadline": np.datetime64("2026-12-05"), "business_days_left": 3,
+                       "deadline_calendar": "official", "days_left_calendar": "official", "deadline_note": ""}
+    later = count_deadline(BusinessCalendar.prc(), np.datetime64("2027-06-01"), n_days=15, unit="calendar")
+    assert (later["deadline"], later["deadline_calendar"], later["deadline_note"]) == (
+        np.datetime64("2027-06-16"), "official", "")  # 2027's PRC holidays are estimated, and not asked
+    # the default count is 003's 5 business days: 23, 24, 25, (Thanksgiving) 27, 30 November
+    assert count_deadline(us, friday)["deadline"] == np.datetime64("2026-11-30")

@@ -302,6 +302,14 @@ def test_simulate_and_ingest_use_the_configuration_calendar(tmp_path):
     ('rule_set_file = "missing.toml"\n', r"rule_set_file '.*missing.toml': not found"),
     ('rule_set = "US-BSA"\n[calendar]\nholidays_file = "h.csv"\n', r"holidays_file: is for the PRC calendar"),
     ('rates = "no-rates.csv"\n', r"rates .*no-rates.csv.: cannot be read \(No such file or directory\)"),
+    ('[rule_set]\nbased_on = "PBOC-2016"\nname = "X"\nreport_deadline_days = 10\n',
+     r"\[rule_set\]\.report_deadline_source: a rule set that sets its report deadline must cite"),
+    ('[rule_set]\nbased_on = "PBOC-2016"\nname = "X"\nreport_deadline_unit = "weeks"\nreport_deadline_source = "s"\n',
+     r"\[rule_set\]\.report_deadline_unit: .*among \['business', 'calendar'\]\. Got 'weeks' instead"),
+    ('[rule_set]\nbased_on = "PBOC-2016"\nname = "X"\nreport_deadline_days = 0\nreport_deadline_source = "s"\n',
+     r"\[rule_set\]\.report_deadline_days: .*must be an int in the range \[1, inf\)\. Got 0 instead"),
+    ('[rule_set]\nbased_on = "PBOC-2016"\nname = "X"\n[[rule_set.rules]]\ncode = "LV-CASH"\nrecord_only = "yes"\n',
+     r"rules\[0\]\.record_only: The 'record_only' parameter of LargeValueRule 'LV-CASH' must be a bool"),
 ])
 def test_bad_rule_set_values_name_the_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
@@ -422,3 +430,43 @@ def test_scanning_again_with_based_on_adds_no_hits_to_the_store(tmp_path):
     assert after.query("SELECT alert_id FROM alerts ORDER BY alert_id").equals(alerts_before)
     assert set(after.query("SELECT config_hash FROM runs")["config_hash"]) == {DEFAULT_CONFIG_HASH}
     after.close()
+
+
+def test_report_deadline_and_record_only_rules(tmp_path):
+    """The shipped US-BSA: CTRs due 15 calendar days after the transaction (31 CFR
+    1010.306(a)(1)), the funds-transfer rules record-only (31 CFR 1020.410(a)); a rule set
+    derived from it keeps both unless it says otherwise, with its own source."""
+    us = get_rule_set("US-BSA")
+    assert (us.report_deadline_days, us.report_deadline_unit, us.report_deadline_source) == (
+        15, "calendar", "31 CFR 1010.306(a)(1)")
+    assert {r.code: r.record_only for r in us.rules} == {"LV-CASH": False, "LV-PERSON": True, "LV-ENTITY": True}
+    derived = load_config(_toml(tmp_path, '[rule_set]\nbased_on = "US-BSA"\nname = "US-X"\n')).rules
+    assert (derived.report_deadline_days, derived.report_deadline_unit) == (15, "calendar")
+    assert [r.code for r in derived.rules if r.record_only] == ["LV-PERSON", "LV-ENTITY"]
+    own = load_config(_toml(tmp_path, '[rule_set]\nbased_on = "US-BSA"\nname = "US-Y"\nreport_deadline_days = 10\n'
+                                      'report_deadline_source = "bank policy 4.2"\n[[rule_set.rules]]\n'
+                                      'code = "LV-PERSON"\nrecord_only = false\n')).rules
+    assert (own.report_deadline_days, own.report_deadline_unit, own.report_deadline_source) == (
+        10, "calendar", "bank policy 4.2")
+    assert [r.code for r in own.rules if r.record_only] == ["LV-ENTITY"]
+    # a rule set from scratch without them: 003's 5 business days, every rule reported
+    custom = load_config(_toml(tmp_path, CUSTOM)).rules
+    assert (custom.report_deadline_days, custom.report_deadline_unit) == (5, "business")
+    assert not any(r.record_only for r in custom.rules)
+
+
+def test_a_run_recorded_before_rule_sets_had_deadlines_reads_as_003(tmp_path):
+    """A store written before rule sets carried a deadline recorded a user-defined rule set
+    without those keys: it reads back with the PBOC default, as it was drafted then; a
+    built-in recorded by name reads as the built-in is now."""
+    from flowgraph.desk.evidence import run_rule_set
+
+    recorded = load_config(_toml(tmp_path, CUSTOM)).rules.to_dict()
+    for key in ("report_deadline_days", "report_deadline_unit", "report_deadline_source"):
+        del recorded[key]
+    for rule in recorded["rules"]:
+        del rule["record_only"]
+    old = run_rule_set({"rule_set": recorded})
+    assert (old.name, old.report_deadline_days, old.report_deadline_unit) == ("ACME-CN", 5, "business")
+    assert not any(r.record_only for r in old.rules)
+    assert run_rule_set({"rule_set": "US-BSA"}).report_deadline_unit == "calendar"

@@ -52,9 +52,18 @@ DETECTOR_RULE_CODES: tuple[str, ...] = ("LV-CASH", "LV-PERSON", "LV-ENTITY")
 #: Business days within which a large-value report is due after the transaction, and a
 #: suspicious-transaction report after the institution confirms the suspicion (003 二㈢:
 #: "发生大额交易后的5个工作日内"; 二㈦: the suspicious report follows the same procedure;
-#: 工作日 excludes statutory holidays and weekends). PBOC rules; used by
-#: :mod:`flowgraph.desk.reports` on the scan's calendar.
+#: 工作日 excludes statutory holidays and weekends). PBOC rules: the default of
+#: :attr:`RuleSet.report_deadline_days`, which :mod:`flowgraph.desk.reports` counts on the
+#: scan's calendar; suspicious-transaction report drafts count this number.
 REPORT_DEADLINE_BUSINESS_DAYS = 5
+
+#: Where :data:`REPORT_DEADLINE_BUSINESS_DAYS` comes from: the default of
+#: :attr:`RuleSet.report_deadline_source`.
+REPORT_DEADLINE_SOURCE = "003 二㈢"
+
+#: Units a report deadline is counted in (:attr:`RuleSet.report_deadline_unit`): business
+#: days of the rule set's calendar, or calendar days (weekends and holidays count).
+DEADLINE_UNITS: tuple[str, ...] = ("business", "calendar")
 
 # Who must be a party for a rule to apply.
 ANY_PERSON = "any_person"  # a natural person on at least one side
@@ -88,6 +97,10 @@ class LargeValueRule:
         rule set's ``foreign_currency`` (USD for the PBOC rules).
     source : str
         Document and article the numbers come from.
+    record_only : bool
+        The rule obliges the institution to keep a record of each transaction it meets, not
+        to report it (US-BSA's funds-transfer rules, 31 CFR 1020.410(a)): its hits are found
+        and kept like any other, and ``report-draft`` drafts no report for them.
     """
 
     code: str
@@ -96,6 +109,7 @@ class LargeValueRule:
     threshold_home: float
     threshold_foreign: float
     source: str
+    record_only: bool = False
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.channels) - set(CHANNELS))
@@ -117,6 +131,9 @@ class LargeValueRule:
                     f"The '{name}' parameter of LargeValueRule {self.code!r} must be a float "
                     f"in the range (0, {MAX_THRESHOLD:g}]. Got {value!r} instead."
                 )
+        if not isinstance(self.record_only, bool):
+            raise ValueError(f"The 'record_only' parameter of LargeValueRule {self.code!r} must be a bool "
+                             f"(true or false). Got {self.record_only!r} instead.")
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,14 @@ class RuleSet:
         ISO 4217 code ``threshold_foreign`` is stated in (003 art. 5: USD equivalent).
     calendar : {"prc", "us_federal", "weekdays"}
         Whose business days the rules count in (:data:`CALENDARS`).
+    report_deadline_days : int
+        Days after the transaction's date within which its report is due (003 二㈢: 5
+        business days, :data:`REPORT_DEADLINE_BUSINESS_DAYS`).
+    report_deadline_unit : {"business", "calendar"}
+        What ``report_deadline_days`` counts (:data:`DEADLINE_UNITS`): business days of
+        ``calendar``, or calendar days (weekends and holidays count).
+    report_deadline_source : str
+        Document and article the deadline comes from (:data:`REPORT_DEADLINE_SOURCE`).
     description : str
         What the rule set is and its source.
     """
@@ -158,6 +183,9 @@ class RuleSet:
     home_currency: str = HOME_CURRENCY
     foreign_currency: str = "USD"
     calendar: str = "prc"
+    report_deadline_days: int = REPORT_DEADLINE_BUSINESS_DAYS
+    report_deadline_unit: str = "business"
+    report_deadline_source: str = field(default=REPORT_DEADLINE_SOURCE, compare=False)
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -169,7 +197,8 @@ class RuleSet:
                 "The 'large_fraction' parameter of RuleSet must be a float in the range (0, 1]. "
                 f"Got {self.large_fraction!r} instead."
             )
-        for name in ("short_term_days", "frequent_txns_per_day", "frequent_consecutive_days"):
+        for name in ("short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
+                     "report_deadline_days"):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(
@@ -186,6 +215,12 @@ class RuleSet:
         if self.calendar not in CALENDARS:
             raise ValueError(f"The 'calendar' parameter of RuleSet must be a str among {list(CALENDARS)}. "
                              f"Got {self.calendar!r} instead.")
+        if self.report_deadline_unit not in DEADLINE_UNITS:
+            raise ValueError(f"The 'report_deadline_unit' parameter of RuleSet must be a str among "
+                             f"{list(DEADLINE_UNITS)}. Got {self.report_deadline_unit!r} instead.")
+        if not (isinstance(self.report_deadline_source, str) and self.report_deadline_source.strip()):
+            raise ValueError("The 'report_deadline_source' parameter of RuleSet must be a non-empty str (document "
+                             f"and article). Got {self.report_deadline_source!r} instead.")
         if not self.rules:
             raise ValueError(f"RuleSet {self.name!r} has no rules.")
         codes = [r.code for r in self.rules]
@@ -209,14 +244,29 @@ class RuleSet:
         return dataclasses.replace(self, name=name or f"{self.name}x{factor:g}", rules=rules)
 
     def to_dict(self) -> dict:
-        """Every field, as plain values (what a configuration hash and a manifest record)."""
-        return dataclasses.asdict(self)
+        """Every field, as plain values (what a configuration hash, a detector's parameter
+        id and a manifest record), but the fields added after stores were keyed by it
+        (:data:`FIELDS_ADDED_WITH_DEFAULTS`) while they hold their defaults: a rule set
+        written before them keeps its hash, hit ids and alert ids."""
+        values = dataclasses.asdict(self)
+        for key, default in FIELDS_ADDED_WITH_DEFAULTS.items():
+            if values.get(key) == default:
+                del values[key]
+        for rule in values["rules"]:
+            for key, default in RULE_FIELDS_ADDED_WITH_DEFAULTS.items():
+                if rule.get(key) == default:
+                    del rule[key]
+        return values
 
 
 # PBOC Order 2016 No.3 (金融机构大额交易和可疑交易报告管理办法), art. 5; 003 and 001 Table 1.
 PBOC_2016 = RuleSet(
     name="PBOC-2016",
     description="PBOC Order 2016 No.3, in force 2017-07-01 (003 art. 5)",
+    # 003 二㈢: "发生大额交易后的5个工作日内" (工作日: 二㈦, no statutory holidays or weekends).
+    report_deadline_days=REPORT_DEADLINE_BUSINESS_DAYS,
+    report_deadline_unit="business",
+    report_deadline_source=REPORT_DEADLINE_SOURCE,
     rules=(
         # 003 art. 5(1): cash 人民币5万元以上、外币等值1万美元以上.
         LargeValueRule("LV-CASH", ("cash",), ANYONE, 50_000.0, 10_000.0,
@@ -239,6 +289,11 @@ PBOC_2016 = RuleSet(
 PBOC_2003 = RuleSet(
     name="PBOC-2003",
     description="PBOC 2003 RMB / FX large-value rules as listed in 001 Table 1",
+    # The 2003 texts' own deadline is not among the seeds (001 Table 1 lists thresholds only):
+    # a retrospective re-scan keeps 003 二㈢'s 5 business days, as flowgraph always counted.
+    report_deadline_days=REPORT_DEADLINE_BUSINESS_DAYS,
+    report_deadline_unit="business",
+    report_deadline_source=REPORT_DEADLINE_SOURCE,
     rules=(
         # 001 Table 1: RMB cash 单笔20万元以上; FX cash USD 10,000 (suspicious at 8,000 = 80 %).
         LargeValueRule("LV-CASH", ("cash",), ANYONE, 200_000.0, 10_000.0,
@@ -254,9 +309,19 @@ PBOC_2003 = RuleSet(
     ),
 )
 
+#: Rule-set fields added after run stores were keyed by the rule set's fields, with their
+#: defaults: left out of :meth:`RuleSet.to_dict` while they hold them.
+FIELDS_ADDED_WITH_DEFAULTS = {"report_deadline_days": REPORT_DEADLINE_BUSINESS_DAYS,
+                              "report_deadline_unit": "business", "report_deadline_source": REPORT_DEADLINE_SOURCE}
+#: The same for each large-value rule's fields.
+RULE_FIELDS_ADDED_WITH_DEFAULTS = {"record_only": False}
+
 RULE_SET_KEYS = ("name", "description", "based_on", "scale", "home_currency", "foreign_currency", "calendar",
-                 "large_fraction", "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days", "rules")
-RULE_KEYS = ("code", "channels", "parties", "threshold_home", "threshold_foreign", "source")
+                 "large_fraction", "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
+                 "report_deadline_days", "report_deadline_unit", "report_deadline_source", "rules")
+RULE_KEYS = ("code", "channels", "parties", "threshold_home", "threshold_foreign", "source", "record_only")
+#: Rule keys a rule may leave out (their :class:`LargeValueRule` default applies).
+OPTIONAL_RULE_KEYS = ("record_only",)
 
 
 def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
@@ -313,9 +378,15 @@ def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
                 raise ConfigError(f"{where}.scale: {scale!r} takes a threshold out of range: {exc}") from None
         values.setdefault("name", base.name)
         for key in ("description", "home_currency", "foreign_currency", "calendar", "large_fraction",
-                    "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days"):
+                    "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days", "report_deadline_days",
+                    "report_deadline_unit", "report_deadline_source"):
             values.setdefault(key, getattr(base, key))
         base_rules = {r.code: r for r in base.rules}
+    # a deadline set here cites its own source, never the base's
+    if {"report_deadline_days", "report_deadline_unit"} & set(table) and "report_deadline_source" not in table:
+        raise ConfigError(f"{where}.report_deadline_source: a rule set that sets its report deadline must cite where "
+                          "it comes from (document and article). Fix: add e.g. report_deadline_source = "
+                          '"31 CFR 1010.306(a)(1)".')
     rules = dict(base_rules)
     if given_rules is not None:
         if not (isinstance(given_rules, list) and given_rules):
@@ -352,7 +423,7 @@ def _rule_from_table(entry, base: LargeValueRule | None, where: str) -> LargeVal
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(RULE_KEYS)}.")
     values = dataclasses.asdict(base) if base is not None else {}
     values.update(entry)
-    missing = [k for k in RULE_KEYS if k not in values]
+    missing = [k for k in RULE_KEYS if k not in values and k not in OPTIONAL_RULE_KEYS]
     if missing:
         raise ConfigError(f"{where}: rule {entry.get('code')!r} lacks {missing}. Fix: add them (each threshold "
                           "with its source).")

@@ -76,8 +76,17 @@ def check_hits(frame: pd.DataFrame, where: str) -> pd.DataFrame:
 
 def params_fingerprint(params) -> str:
     """A short, stable hash of a parameters dataclass (its class name and values)."""
-    payload = {"class": type(params).__name__, **dataclasses.asdict(params)}
+    payload = {"class": type(params).__name__, **params_values(params)}
     return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def params_values(params) -> dict:
+    """A parameters dataclass's values as plain values, a rule set among them as it hashes
+    (:meth:`flowgraph.config.RuleSet.to_dict`: fields added since at their defaults left out)."""
+    values = dataclasses.asdict(params)
+    if hasattr(getattr(params, "rule_set", None), "to_dict"):
+        values["rule_set"] = params.rule_set.to_dict()
+    return values
 
 
 @dataclass(frozen=True)

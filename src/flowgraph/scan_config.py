@@ -54,6 +54,7 @@ from .config import RULE_SETS, RuleSet, check_detector_rules, get_rule_set, read
 from .detectors import REGISTRY
 from .detectors._params import Constraint, Interval, KnownRuleSet, OptionalPath, Options, validate_params
 from .errors import ConfigError, DataError
+from .hits import params_values
 from .money import RateTable, default_rates, read_rates
 
 TOP_KEYS = {"rule_set", "rule_set_file", "rates", "chunk_days", "calendar", "detectors", "model"}
@@ -229,7 +230,7 @@ class ScanConfig:
         payload = {"rule_set": rule_set, "chunk_days": self.chunk_days,
                 "calendar": {"extra_holidays": list(self.extra_holidays), "extra_workdays": list(self.extra_workdays),
                              "holidays_file": self._holidays_file_digest(), "beyond_coverage": self.beyond_coverage},
-                "detectors": {n: dataclasses.asdict(p) for n, p in sorted(self.detector_params.items())},
+                "detectors": {n: params_values(p) for n, p in sorted(self.detector_params.items())},
                 "model": dataclasses.asdict(self.model)}
         if self.rates_file is not None:  # a changed table converts amounts differently
             payload["rates"] = {"path": self.rates_file, "sha256": _file_sha256(self.rates_file)}

@@ -1,23 +1,36 @@
-"""Large-value reports due (003 二㈢), for ``flowgraph report-draft``
-(:mod:`flowgraph.desk.reports`).
+"""Large-value reports due (003 二㈢; under another rule set, the reports its rules
+require), for ``flowgraph report-draft`` (:mod:`flowgraph.desk.reports`).
 
 One record per large-value hit of the scanned range (one hit per transaction and rule, or
 per customer, direction and day for a daily cumulative sum: a transaction meeting two
 rules is two reports), with the rule, amount, currency, channel, customer, account and
-counterparties, and its deadline: :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS`
-business days after the transaction's calendar date, on the scan's own calendar. For a
-daily cumulative sum the earliest transaction's date counts (a deadline never later than
-the rule allows). A scan of a file keeps every large-value transaction beside the store,
-a scan of a transaction store leaves them in its days, read from there
-(:mod:`flowgraph.desk.evidence`); for a store written before scans kept them (or whose
-transaction store is gone), the hit's business day stands in and ``deadline_basis`` says
-so. Status: ``due`` or ``overdue`` against ``today``; ``business_days_left`` counts the
-business days after ``today`` up to the deadline (0: due today; negative: business days
-late). ``deadline_calendar`` and ``days_left_calendar`` say what these two counts rest on:
-``official`` holidays, ``estimated`` ones (a year without an official schedule,
-``calendar.beyond_coverage = "estimate"``), or ``not counted`` (the count reaches a year
-the calendar refuses under ``"error"``: it stays empty, and status is ``unknown`` when the
-deadline does); ``deadline_note`` says which years and the fix.
+counterparties, and its deadline: the scan's rule set's
+:attr:`~flowgraph.config.RuleSet.report_deadline_days` after the transaction's calendar
+date, in its :attr:`~flowgraph.config.RuleSet.report_deadline_unit`: business days on the
+scan's own calendar (PBOC: 5, :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS`), or
+calendar days, weekends and holidays included (US-BSA: the CTR's 15, 31 CFR 1010.306(a)(1)).
+For a daily cumulative sum the earliest transaction's date counts (a deadline never later
+than the rule allows). Hits of a rule the rule set marks
+:attr:`~flowgraph.config.LargeValueRule.record_only` (US-BSA's funds-transfer records, 31
+CFR 1020.410(a)) are left out: the rule obliges a record, which the bank keeps as the
+transfer is made, not a report, so they are no filing and have no deadline; listed among
+the reports they would be counted, and shown due and overdue, as filings (and a US bank's
+wires of USD 3,000 or more would bury its CTRs). The hits stay in the store, and the
+Markdown says how many were left out and under which rules.
+
+A scan of a file keeps every large-value transaction beside the store, a scan of a
+transaction store leaves them in its days, read from there (:mod:`flowgraph.desk.evidence`);
+for a store written before scans kept them (or whose transaction store is gone), the hit's
+business day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue``
+against ``today``; ``business_days_left`` counts the business days after ``today`` up to
+the deadline on the scan's calendar, whatever unit the deadline is in (0: due today;
+negative: business days late). ``deadline_calendar`` and
+``days_left_calendar`` say what these two counts rest on: ``official`` holidays,
+``estimated`` ones (a year without an official schedule, ``calendar.beyond_coverage =
+"estimate"``), or ``not counted`` (the count reaches a year the calendar refuses under
+``"error"``: it stays empty, and status is ``unknown`` when the deadline does); a deadline
+in calendar days asks the calendar nothing, so it is ``official``. ``deadline_note`` says
+which years and the fix.
 
 Also the helpers both kinds of draft use: the run's configuration, business days after a
 date, and the ids shown (real, logged, or pseudonyms).
@@ -32,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import MAX_NON_BUSINESS_RUN_DAYS, CalendarCoverageError, parse_iso_day
-from ..config import REPORT_DEADLINE_BUSINESS_DAYS
+from ..config import DEFAULT_RULE_SET, REPORT_DEADLINE_BUSINESS_DAYS
 from ..deid import Pseudonymizer, load_key
 from ..errors import ConfigError
 from ..store import LARGE_VALUE_TYPOLOGIES, parse_json_lists
@@ -97,11 +110,29 @@ def business_day_after(calendar, day: np.datetime64, n_days: int) -> np.datetime
 
 
 def count_deadline(calendar, day: np.datetime64, today: np.datetime64 | None = None,
-                   today_label: str = "--today") -> dict:
-    """The deadline :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS` business days
-    after the calendar date ``day``, the business days after ``today`` up to it, and what
-    each count rests on; a count the calendar refuses is left out, and said why, instead of
-    failing.
+                   today_label: str = "--today", n_days: int = REPORT_DEADLINE_BUSINESS_DAYS,
+                   unit: str = "business") -> dict:
+    """The deadline ``n_days`` business (or calendar) days after the calendar date ``day``,
+    the business days after ``today`` up to it, and what each count rests on; a count the
+    calendar refuses is left out, and said why, instead of failing.
+
+    Parameters
+    ----------
+    calendar : BusinessCalendar
+        The scan's calendar.
+    day : datetime64[D]
+        The date the deadline runs from (not itself counted).
+    today : datetime64[D], optional
+        The date the business days left are counted from; None: not counted.
+    today_label : str
+        How a note names ``today``.
+    n_days : int
+        Days to the deadline (default: 003 二㈢'s 5,
+        :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS`).
+    unit : {"business", "calendar"}
+        ``"business"``: the ``n_days``-th business day of ``calendar`` after ``day``;
+        ``"calendar"``: ``day + n_days``, weekends and holidays included, asking the calendar
+        nothing (so ``deadline_calendar`` is :data:`OFFICIAL`).
 
     Returns
     -------
@@ -112,16 +143,20 @@ def count_deadline(calendar, day: np.datetime64, today: np.datetime64 | None = N
         the latter None without ``today``) and ``deadline_note`` (which years are estimated
         or refused, and the fix; "" when both counts are official).
     """
-    n_days = REPORT_DEADLINE_BUSINESS_DAYS
     out = {"deadline": None, "business_days_left": None, "deadline_calendar": NOT_COUNTED,
            "days_left_calendar": None if today is None else NOT_COUNTED, "deadline_note": ""}
-    try:
-        out["deadline"] = deadline = business_day_after(calendar, day, n_days)
-    except CalendarCoverageError as exc:
-        out["deadline_note"] = f"the deadline, {n_days} business days after {day}, cannot be counted: {exc}"
-        return out
-    out["deadline_calendar"] = ESTIMATED if len(calendar.estimated_days(day + 1, deadline)) else OFFICIAL
-    first, last = day + 1, deadline  # the days the counts go over
+    spans = []  # the days the counts go over on the calendar
+    if unit == "calendar":
+        out["deadline"] = deadline = day + n_days
+        out["deadline_calendar"] = OFFICIAL
+    else:
+        try:
+            out["deadline"] = deadline = business_day_after(calendar, day, n_days)
+        except CalendarCoverageError as exc:
+            out["deadline_note"] = f"the deadline, {n_days} business days after {day}, cannot be counted: {exc}"
+            return out
+        out["deadline_calendar"] = ESTIMATED if len(calendar.estimated_days(day + 1, deadline)) else OFFICIAL
+        spans.append((day + 1, deadline))
     if today is not None:
         try:
             out["business_days_left"] = _days_left(calendar, today, deadline)
@@ -132,9 +167,9 @@ def count_deadline(calendar, day: np.datetime64, today: np.datetime64 | None = N
         # business days after today up to the deadline, or after the deadline up to today
         since, until = min(today, deadline) + 1, max(today, deadline)
         out["days_left_calendar"] = ESTIMATED if len(calendar.estimated_days(since, until)) else OFFICIAL
-        first, last = min(first, since), max(last, until)
+        spans.append((since, until))
     if ESTIMATED in (out["deadline_calendar"], out["days_left_calendar"]):
-        out["deadline_note"] = calendar.coverage_note(first, last)
+        out["deadline_note"] = calendar.coverage_note(min(a for a, _ in spans), max(b for _, b in spans))
     return out
 
 
@@ -173,7 +208,13 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
     Returns
     -------
     DataFrame
-        :data:`LARGE_VALUE_COLUMNS`, one row per report.
+        :data:`LARGE_VALUE_COLUMNS`, one row per report; hits of record-only rules are no
+        report and not listed. Its ``attrs`` (what :func:`render_large_value_markdown`
+        says of the list; none when the store has no run) hold the scan's rule set
+        (``rule_set``), its deadline (``report_deadline_days``, ``report_deadline_unit``,
+        ``report_deadline_source``), its record-only rules (``record_only_rules``: code to
+        source) and how many of their hits in the range were left out
+        (``record_only_hits``).
     """
     first_day, last_day = parse_day(first, "--from"), parse_day(last, "--to")
     today_day = parse_day(today, "--today") or np.datetime64(dt.date.today(), "D")
@@ -182,16 +223,29 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
     config_hash = latest_config_hash(store)
     if config_hash is None:
         return pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS))
+    config = run_config(store, config_hash)
+    rule_set = run_rule_set(config)
+    record_only = {r.code: r.source for r in rule_set.rules if r.record_only}
     typologies = f"typology IN ({', '.join('?' * len(LARGE_VALUE_TYPOLOGIES))})"
     low, high = str(first_day or "0001-01-01"), str(last_day or "9999-12-31")
+    # the hits that are reports: of a large-value typology, and not of a record-only rule
+    # (module docstring), whose hits are only counted
+    reported, reported_args = typologies, list(LARGE_VALUE_TYPOLOGIES)
+    left_out = 0
+    if record_only:
+        rule_in = f"json_extract(measures, '$.rule') IN ({', '.join('?' * len(record_only))})"
+        left_out = int(store.query(
+            f"SELECT COUNT(*) AS n FROM hits WHERE config_hash = ? AND {typologies} AND {rule_in} "
+            "AND window_start >= ? AND window_start <= ?",
+            [config_hash, *LARGE_VALUE_TYPOLOGIES, *record_only, low, high])["n"].iloc[0])
+        reported, reported_args = f"{typologies} AND NOT COALESCE({rule_in}, 0)", [*reported_args, *record_only]
     per_day = store.query(
-        f"SELECT substr(window_start, 1, 10) AS day, COUNT(*) AS n FROM hits WHERE config_hash = ? AND {typologies} "
+        f"SELECT substr(window_start, 1, 10) AS day, COUNT(*) AS n FROM hits WHERE config_hash = ? AND {reported} "
         "AND window_start >= ? AND window_start <= ? GROUP BY day ORDER BY day",
-        [config_hash, *LARGE_VALUE_TYPOLOGIES, low, high])
+        [config_hash, *reported_args, low, high])
     if per_day.empty:
-        return pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS))
-    config = run_config(store, config_hash)
-    calendar, home = run_calendar(config), run_rule_set(config).home_currency
+        return _deadline_attrs(pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS)), rule_set, record_only, left_out)
+    calendar = run_calendar(config)
     name = id_namer(store, reveal_ids, key_file, {"large_value_reports": int(per_day["n"].sum())})
     today_label = "--today" if today is not None else "today"
     counted: dict[np.datetime64, dict] = {}  # many reports share a date: its deadline counted once
@@ -203,19 +257,31 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
         last = k == len(starts) - 1
         hits = store.query(
             f"SELECT hit_id, typology, subject, customer, txn_ids, window_start, amount, measures FROM hits "
-            f"WHERE config_hash = ? AND {typologies} AND window_start >= ? AND window_start {'<=' if last else '<'} ? "
+            f"WHERE config_hash = ? AND {reported} AND window_start >= ? AND window_start {'<=' if last else '<'} ? "
             "ORDER BY window_start, hit_id",
-            [config_hash, *LARGE_VALUE_TYPOLOGIES, low if k == 0 else start, high if last else starts[k + 1]])
-        frames.append(_reports(store, hits, calendar, home, name, today_day, today_label, counted))
+            [config_hash, *reported_args, low if k == 0 else start, high if last else starts[k + 1]])
+        frames.append(_reports(store, hits, calendar, rule_set, name, today_day, today_label, counted))
     frame = pd.concat(frames, ignore_index=True).astype({"business_days_left": "Int64"})
-    return frame.sort_values(["deadline", "business_day", "hit_id"], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["deadline", "business_day", "hit_id"], kind="stable").reset_index(drop=True)
+    return _deadline_attrs(frame, rule_set, record_only, left_out)
 
 
-def _reports(store, hits: pd.DataFrame, calendar, home: str, name, today_day: np.datetime64, today_label: str,
+def _deadline_attrs(frame: pd.DataFrame, rule_set, record_only: dict, left_out: int) -> pd.DataFrame:
+    """``frame`` with the ``attrs`` :func:`large_value_reports` documents."""
+    frame.attrs.update({"rule_set": rule_set.name, "report_deadline_days": rule_set.report_deadline_days,
+                        "report_deadline_unit": rule_set.report_deadline_unit,
+                        "report_deadline_source": rule_set.report_deadline_source,
+                        "record_only_rules": dict(record_only), "record_only_hits": left_out})
+    return frame
+
+
+def _reports(store, hits: pd.DataFrame, calendar, rule_set, name, today_day: np.datetime64, today_label: str,
              counted: dict) -> pd.DataFrame:
     """The large-value reports (:data:`LARGE_VALUE_COLUMNS`) of stored large-value ``hits``
     (their ``txn_ids`` JSON text), their transactions looked up among those kept, else in
-    the transaction stores the scans read in place; ``counted``: deadlines by date, filled."""
+    the transaction stores the scans read in place, with deadlines as ``rule_set`` counts
+    them; ``counted``: deadlines by date, filled."""
+    home = rule_set.home_currency
     hits["txn_ids"] = parse_json_lists(hits["txn_ids"].tolist())
     wanted = {t for ids in hits["txn_ids"] for t in ids}
     kept = case_transactions(store, txn_ids=wanted)
@@ -237,7 +303,8 @@ def _reports(store, hits: pd.DataFrame, calendar, home: str, name, today_day: np
             date = business_day
             basis = "business day of the hit (its transactions are not kept in this store: re-scan to keep them)"
         if date not in counted:  # many reports share a date
-            counted[date] = count_deadline(calendar, date, today_day, today_label)
+            counted[date] = count_deadline(calendar, date, today_day, today_label, rule_set.report_deadline_days,
+                                           rule_set.report_deadline_unit)
         deadline, left = counted[date]["deadline"], counted[date]["business_days_left"]
         if measures.get("direction"):
             direction = measures["direction"]
@@ -301,11 +368,25 @@ def _hit_evidence(txn_ids: pd.Series, kept: pd.DataFrame) -> list[dict]:
 
 
 def render_large_value_markdown(reports: pd.DataFrame, today: str) -> str:
-    """The large-value reports as a Markdown work list, earliest deadline first."""
+    """The large-value reports as a Markdown work list, earliest deadline first, under the
+    deadline rule and the record-only hits left out that :func:`large_value_reports` put in
+    ``reports.attrs`` (without them: the default rule set's deadline)."""
     overdue = int((reports["status"] == "overdue").sum())
-    head = (f"# Large-value reports (003 二㈢)\n\nAs of {md_text(today)}: {len(reports)} report(s), {overdue} overdue. "
-            f"Each is due {REPORT_DEADLINE_BUSINESS_DAYS} business days after its transaction date, on the "
-            "scan's calendar.\n\n")
+    about = reports.attrs
+    n_days = about.get("report_deadline_days", DEFAULT_RULE_SET.report_deadline_days)
+    source = about.get("report_deadline_source", DEFAULT_RULE_SET.report_deadline_source)
+    if about.get("report_deadline_unit", DEFAULT_RULE_SET.report_deadline_unit) == "calendar":
+        rule = (f"{n_days} calendar days after its transaction date, weekends and holidays included (a deadline on "
+                "one is not moved).")
+    else:
+        rule = f"{n_days} business days after its transaction date, on the scan's calendar."
+    head = (f"# Large-value reports ({md_text(source)})\n\nAs of {md_text(today)}: {len(reports)} report(s), "
+            f"{overdue} overdue. Each is due {rule}\n\n")
+    if about.get("record_only_hits"):
+        rules = about["record_only_rules"]
+        sources = "; ".join(dict.fromkeys(rules.values()))
+        head += (f"> {about['record_only_hits']} hit(s) of record-only rule(s) {md_text(', '.join(rules))} are not "
+                 f"listed: those rules oblige a record, not a report ({md_text(sources)}).\n\n")
     for kind in (NOT_COUNTED, ESTIMATED):
         for column in ("deadline_calendar", "days_left_calendar"):
             notes = reports.loc[reports[column] == kind, "deadline_note"]
