@@ -527,6 +527,21 @@ def report(store_path, out, all_alerts):
     _say_decisions_elsewhere(store)
     click.echo(metrics.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     click.echo("overall: " + ", ".join(f"{k} {v}" for k, v in overall.items()))
+    if not metrics.empty:
+        # what the empty (None/NaN) cells mean: not yet known, which 0 or False would hide
+        silent = metrics[metrics["hits"] == 0]
+        off = metrics.loc[metrics["disabled"].eq(True), "indicator"].tolist()
+        if off:
+            click.echo(f"note: disabled in the runs (the scan could not run their detector; manifest.json's "
+                       f"disabled_detectors says why): {', '.join(off)}")
+        if silent["disabled"].isna().any():
+            click.echo("note: disabled None: which detectors the scans could not run is not known (no manifest.json "
+                       "of these runs beside the store, or one that does not record it)")
+        if not overall["year_scanned"] and len(silent):
+            click.echo(f"note: never_triggered None: not yet known; SPEC §6 judges it over a year of business days, "
+                       f"and the runs scanned {overall['first_day']}..{overall['last_day']}")
+        if not overall["decided"]:
+            click.echo("note: exclusion_rate, report_rate, case_rate None: no decisions yet (flowgraph dispose)")
     alerts = alert_list(store, raised_only=not all_alerts)
     click.echo(f"{'alerts' if all_alerts else 'raised alerts'} ({len(alerts):,}), highest score first:")
     if len(alerts):

@@ -997,6 +997,17 @@ class Store:
         with self.transaction() as c:
             c.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (now(), getpass.getuser(), action, detail))
 
+    @_database_errors
+    def hit_evidence(self, config_hash: str, ids: list[str]) -> pa.Table:
+        """``hit_id, typology, txn_ids`` (Arrow; ``txn_ids`` a list of strings, in chunks as
+        :func:`json_list_array` parses them) of the stored hits of a configuration with
+        these ids, in no particular order: only those columns are read (:meth:`hits` reads
+        and decodes every column, the accounts and measures too)."""
+        table = self._hits_arrow([("json_each(?) w CROSS JOIN hits h ON h.config_hash = ? AND h.hit_id = w.value",
+                                   (json.dumps(list(dict.fromkeys(ids))), config_hash))],
+                                 ["hit_id", "typology", "txn_ids"])
+        return table.set_column(2, "txn_ids", json_list_array(table["txn_ids"]))
+
 
 def _hit_table(hits: pd.DataFrame, constants: dict[str, str]) -> pa.Table:
     """Hit rows as SQLite stores them (:data:`HIT_STORE_COLUMNS` order), column by column
