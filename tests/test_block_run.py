@@ -155,13 +155,13 @@ def test_a_block_is_committed_while_the_next_is_scanned_and_a_failed_commit_stop
             second_begun.set()
         return real_scan(root, config, first, last, rates)
 
-    def commit(run, i, hits, files):
+    def commit(run, i, hits, files, disabled=None):
         if i == 0 and not failed:
             assert second_begun.wait(timeout=60), "block 0 was committed before block 1 was scanned"
         if i == 1 and not failed:
             failed.append(i)
             raise OSError(28, "No space left on device")
-        real_commit(run, i, hits, files)
+        real_commit(run, i, hits, files, disabled)
 
     monkeypatch.setattr(flowgraph.block_run.BlockRun, "commit", commit)
     monkeypatch.setattr(flowgraph.dask_scan, "scan_block", scan)

@@ -141,10 +141,28 @@ def test_disabled_detectors_and_a_short_range_are_not_never_triggered(amlsim_dir
     decided = metrics["decided"] > 0
     assert decided.any() and (metrics.loc[decided, "report_rate"] == 0).all()
     assert metrics.loc[~decided, "report_rate"].isna().all()
-    # the manifest beside the store of another run: which detectors it disabled is not known
+    # the store records what each run disabled: another run's manifest beside it changes nothing
     manifest["run_id"] = "someotherrun"
     (out / "manifest.json").write_text(json.dumps(manifest))
+    assert effectiveness(store)[0].set_index("indicator").loc[sorted(off), "disabled"].tolist() == [True] * 6
+    # a run of an earlier version recorded nothing: only its own manifest beside the store tells
+    store.conn.execute("UPDATE runs SET disabled_detectors = NULL")
     assert effectiveness(store)[0]["disabled"].isna().all()
+
+
+def test_a_store_scanned_in_blocks_records_what_no_block_could_run(amlsim_dir, tmp_path):
+    """A range of a transaction store scanned in blocks, its run store elsewhere (no
+    manifest beside it): the run store says which detectors were disabled."""
+    txstore, runs = tmp_path / "txstore", tmp_path / "runs.sqlite"
+    assert main(["ingest", str(amlsim_dir / "20K_fanin200"), "--amlsim-start", "2026-11-02", "--into",
+                 str(txstore)]) == 0
+    assert main(["scan", str(txstore), "--from", "2026-12-01", "--to", "2026-12-31", "--block-days", "7",
+                 "--out", str(tmp_path / "o"), "--store", str(runs)]) == 0
+    off = set(json.loads((tmp_path / "o" / "manifest.json").read_text())["disabled_detectors"])
+    assert len(off) == 6 and "trafficking_small_cash" not in off
+    rows = effectiveness(Store(runs, create=False))[0].set_index("indicator")
+    assert rows.loc[sorted(off), "disabled"].tolist() == [True] * 6
+    assert not rows.loc[["trafficking_small_cash", "fan_in"], "disabled"].any()
 
 
 def _runs(*ranges: tuple[str, str], config: dict | None = None) -> tuple[pd.DataFrame, dict]:

@@ -168,15 +168,18 @@ class BlockRun:
         """The blocks still to scan, in order."""
         return [i for i in range(len(self.blocks)) if i not in self.done]
 
-    def commit(self, i: int, scanned: ScannedHits, files: dict[str, tuple[int, str]]) -> None:
+    def commit(self, i: int, scanned: ScannedHits, files: dict[str, tuple[int, str]],
+               disabled: dict[str, str] | None = None) -> None:
         """Store block ``i``'s hits (every block before it is committed), ``files`` the
-        digests of the partition files it read."""
+        digests of the partition files it read, ``disabled`` the detectors it could not run."""
         first, last = self.blocks[i]
         hits = scanned.hits  # in any order: they are staged in the order of their ids
         config_hash = self.config.config_hash
         retract = stored_retractions(self.store, config_hash, scanned)
         self.store.commit_chunk(self.run_id, i, first, last, hits, config_hash, self.scan_last,
                                 retract_ids=retract, in_blocks=True)
+        if disabled is not None:
+            self.store.note_disabled(self.run_id, disabled)
         self.files.update(files)
         self.done.add(i)
 
@@ -257,7 +260,8 @@ class BlockRun:
                                                                       ("alert_id", "ascending")]) \
                     if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
                 write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
-            run = store.query("SELECT data_first, data_last FROM runs WHERE run_id = ?", [self.run_id]).iloc[0]
+            run = store.query("SELECT data_first, data_last, disabled_detectors FROM runs WHERE run_id = ?",
+                              [self.run_id]).iloc[0]
             if keep_cases is not None:
                 wanted = raised_hits(store, _concat(case_hits, CASE_COLUMNS), _concat(case_alerts, ["hit_ids", "raised"]))
                 _timed(clock, "case_transactions", keep_cases, store, self.run_id, wanted)
@@ -267,7 +271,10 @@ class BlockRun:
                     checks = large_value_checks(store, config_hash, _concat(above, CHECK_COLUMNS), known_from)
         manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
                                 (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
-                                checks, reveal_ids, clock, counts, n_groups, n_raised, None, txstore)
+                                checks, reveal_ids, clock, counts, n_groups, n_raised,
+                                json.loads(run["disabled_detectors"]) if isinstance(run["disabled_detectors"], str)
+                                else None,
+                                txstore)
         manifest["block_plan"] = self.plan
         manifest["read_files_digest"] = hashlib.blake2b("".join(
             f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()

@@ -76,6 +76,7 @@ import pyarrow.parquet as pq
 from .block_run import BlockRun
 from .blocks import BlockPlan, default_memory_bytes, plan_blocks
 from .desk.evidence import keep_case_transactions_from_store
+from .detectors import disabled_detectors
 from .errors import ConfigError
 from .money import RateTable
 from .rescans import say, settled_first_day
@@ -104,6 +105,8 @@ class BlockResult:
     files: dict[str, tuple[int, str]]
     #: first and last business day of the block's graph
     read_days: tuple[np.datetime64, np.datetime64]
+    #: detector -> why it could not run on the block's graph (:func:`flowgraph.detectors.disabled_detectors`)
+    disabled: dict[str, str]
 
 
 def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: str,
@@ -116,7 +119,7 @@ def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: st
     files = {f.parent.name.removeprefix("day="): (pq.read_metadata(f).num_rows, _file_digest(f))
              for f in window.files}
     days = window.graph.business_days
-    return BlockResult(window.scanned, files, (days[0], days[-1]))
+    return BlockResult(window.scanned, files, (days[0], days[-1]), disabled_detectors(window.graph))
 
 
 def _file_digest(path: Path) -> str:
@@ -258,7 +261,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
 def _commit_block(run: BlockRun, i: int, result: BlockResult, clock: Stopwatch) -> None:
     """Commit block ``i`` of ``run`` (on the committing thread)."""
     with clock("store"):
-        run.commit(i, result.scanned, result.files)
+        run.commit(i, result.scanned, result.files, result.disabled)
 
 
 def _committed(committing: Future | None, client) -> None:

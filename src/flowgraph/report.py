@@ -180,13 +180,18 @@ def year_scanned(runs: pd.DataFrame, config: dict) -> bool:
 
 def disabled_typologies(store: Store, runs: pd.DataFrame) -> dict[str, bool] | None:
     """Typology -> whether its detector was disabled (the scan could not run it: an absent
-    optional column) in every run of ``runs`` whose manifest is known; None when none is.
+    optional column) in every run of ``runs`` that recorded it; None when none did.
 
-    The store does not keep what a scan disabled; each run's ``manifest.json`` does
-    (``disabled_detectors``, :func:`flowgraph.scan.run_manifest`), written to the scan's
-    ``--out`` folder, where the store is by default: the manifest beside the store is read
-    when it is one of these runs' (a later scan overwrites it; a scan on Dask records None).
+    Runs record it in the store (``runs.disabled_detectors``; a scan in blocks, what no
+    block could run). Runs of earlier versions did not: for them, the run's
+    ``manifest.json`` is read, when the one beside the store (the scan's ``--out`` folder,
+    where the store is by default) is one of these runs'.
     """
+    recorded = [json.loads(x) for x in runs["disabled_detectors"] if isinstance(x, str)] \
+        if "disabled_detectors" in runs.columns else []
+    if recorded:
+        off = set.intersection(*(set(r) for r in recorded))
+        return {t.name: name in off for name, detector in REGISTRY.items() for t in detector.typologies}
     path = store.path.parent / EXPORT_FILES["manifest"]
     try:
         manifest = json.loads(path.read_text())

@@ -862,7 +862,9 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
             "data_fingerprint": fingerprint, "n_transactions": int(graph.n_edges),
             "config_hash": config.config_hash, "config": json.dumps(config.to_dict(), sort_keys=True),
             "calendar": json.dumps(graph.calendar.describe(*data_range)), "code_version": metadata.version("flowgraph"),
-            "n_chunks": len(chunks), "store_ingest": store_ingest},
+            "n_chunks": len(chunks), "store_ingest": store_ingest,
+            "disabled_detectors": json.dumps(disabled_detectors(graph), sort_keys=True)
+            if isinstance(graph, TransactionGraph) else None},
             _day_transactions(graph, first, last))
     done = store.done_chunks(run_id)
     # every hit of the scan at once, then committed chunk by chunk (by the day its run

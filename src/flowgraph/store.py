@@ -72,10 +72,12 @@ CREATE TABLE IF NOT EXISTS runs (
     mode TEXT, as_of TEXT, scan_first TEXT, scan_last TEXT, data_first TEXT, data_last TEXT,
     data_fingerprint TEXT, n_transactions INTEGER, config_hash TEXT, config TEXT, calendar TEXT,
     code_version TEXT, n_chunks INTEGER, n_hits INTEGER, n_alerts INTEGER, checks TEXT,
-    store_ingest TEXT
+    store_ingest TEXT, disabled_detectors TEXT
 );
 -- store_ingest: the latest ingest of the transaction store a run scanned when it started
--- (its id; NULL for a file): which of the store's changed days the run saw (flowgraph.rescans)
+-- (its id; NULL for a file): which of the store's changed days the run saw (flowgraph.rescans);
+-- disabled_detectors: JSON, detector -> why the run could not run it (an optional column
+-- absent), for report's ``disabled`` (NULL: recorded by an earlier version)
 -- transactions counted toward each business day a run scanned (its window's earlier days
 -- not counted): what report's alert rate divides by, each day once however many runs
 CREATE TABLE IF NOT EXISTS run_days (run_id TEXT, day TEXT, n_transactions INTEGER, PRIMARY KEY (run_id, day));
@@ -319,6 +321,17 @@ class Store:
             "AND scan_first = ? AND scan_last = ? ORDER BY started_at DESC LIMIT 1",
             (fingerprint, config_hash, scan_first, scan_last)).fetchone()
         return row[0] if row else None
+
+    @_database_errors
+    def note_disabled(self, run_id: str, disabled: dict[str, str]) -> None:
+        """Record the detectors a part of run ``run_id`` (a block) could not run: those no
+        part before it could run either, so the run lists the detectors disabled throughout."""
+        row = self.conn.execute("SELECT disabled_detectors FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        before = json.loads(row[0]) if row and row[0] else None
+        kept = disabled if before is None else {k: v for k, v in before.items() if k in disabled}
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET disabled_detectors = ? WHERE run_id = ?", (json.dumps(kept, sort_keys=True),
+                                                                                 run_id))
 
     @_database_errors
     def latest_scanned_day(self, config_hash: str) -> str | None:
@@ -1094,7 +1107,7 @@ def as_stored(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: s
 
 
 #: Columns (all TEXT) that stores of earlier versions lack, added when one is opened.
-ADDED_COLUMNS = {"runs": ("store_ingest",),
+ADDED_COLUMNS = {"runs": ("store_ingest", "disabled_detectors"),
                  "hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",),
                  "dispositions": ("decided_hit_ids", "decided_window_end")}
 #: Tables that stores of earlier versions lack, created (by :data:`SCHEMA`) when one is opened.
