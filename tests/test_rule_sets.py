@@ -470,3 +470,11 @@ def test_a_run_recorded_before_rule_sets_had_deadlines_reads_as_003(tmp_path):
     assert (old.name, old.report_deadline_days, old.report_deadline_unit) == ("ACME-CN", 5, "business")
     assert not any(r.record_only for r in old.rules)
     assert run_rule_set({"rule_set": "US-BSA"}).report_deadline_unit == "calendar"
+
+
+def test_a_user_defined_rule_set_keeps_the_hash_it_had_before_rule_sets_had_deadlines(tmp_path):
+    """Fields added to rule sets later (the report deadline, record_only) enter neither the
+    configuration hash nor the detectors' parameter ids at their defaults: a store scanned
+    with a scaled PBOC rule set keeps its hit and alert ids (the hash as session 28 made it)."""
+    config = load_config(_toml(tmp_path, '[rule_set]\nbased_on = "PBOC-2016"\nscale = 0.01\n'))
+    assert config.config_hash == "dfd6fa5c59ab"
