@@ -82,7 +82,7 @@ def test_rule_set_changes_what_a_scan_finds():
     graph = build_graph(validate_transactions(rows, "t.csv").table, validate_accounts(accounts).table)
     single = lambda config: set(scan_hits(graph, config, (0, graph.n_days - 1)).hits.query(
         "typology == 'large_value_single'")["subject"])
-    assert single(ScanConfig(rule_set="PBOC-2003")) == {"A"}
+    assert single(ScanConfig(rule_set="PBOC-2003")) == {"A", "B"}  # the payer's and the payee's (both customers)
     assert single(ScanConfig()) == set()
 
 

@@ -242,6 +242,92 @@ def test_single_and_daily_cumulative_large_value():
     assert not any("t1" == ids for _, _, ids in got)
 
 
+def payee_rows():
+    """The tester's case: ALICE01 pays BOB01 500,000 in one transfer; CAROL01 and ERIN01 pay
+    DAVE01 250,000 each (a daily cumulative sum on the payee's side)."""
+    return [tx(1, "2026-11-10 10:00:00", "ALICE01", "BOB01", 500_000.0),
+            tx(2, "2026-11-10 10:00:00", "CAROL01", "DAVE01", 250_000.0),
+            tx(3, "2026-11-10 11:00:00", "ERIN01", "DAVE01", 250_000.0)]
+
+
+def large_value_view(hits):
+    return sorted((h.typology, h.subject, h.customer, h.txn_ids, h.measures.get("direction")) for h in hits)
+
+
+def test_a_single_large_transfer_is_the_payees_hit_too_when_the_payee_is_a_customer():
+    """003 二㈠: per customer, receipts and payments one-sided: BOB01 received 500,000 in one
+    transfer, as reportable as DAVE01's two of 250,000 (a daily sum "in") and as ALICE01's
+    payment. The payer's hit keeps its id (the one it had before payees had hits)."""
+    hits = large_value.detect(graph(payee_rows()))
+    assert large_value_view(hits) == [
+        ("large_value_daily", "DAVE01", "c-DAVE01", ("t2", "t3"), "in"),
+        ("large_value_single", "ALICE01", "c-ALICE01", ("t1",), None),
+        ("large_value_single", "BOB01", "c-BOB01", ("t1",), None)]
+    alice, bob = (next(h for h in hits if h.subject == a) for a in ("ALICE01", "BOB01"))
+    assert alice.hit_id == "b965a96dddfecca1"
+    assert bob.hit_id != alice.hit_id and len({h.hit_id for h in hits}) == len(hits)
+    # the same transaction, rule, amount and measures: only the side differs
+    assert (bob.amount, bob.measures, bob.run_first) == (alice.amount, alice.measures, alice.run_first)
+    assert bob.measures["rule"] == "LV-PERSON" and bob.measures["value"] == 500_000.0
+    assert set(bob.accounts) == {"ALICE01", "BOB01"}
+    # stable: the same data in another order gives the same ids
+    again = large_value.detect(graph(payee_rows()[::-1]))
+    assert sorted(h.hit_id for h in again) == sorted(h.hit_id for h in hits)
+
+
+def test_the_payers_single_hits_do_not_depend_on_the_payee_being_a_customer():
+    """With BOB01 outside the bank (no customer) ALICE01's hit is the same hit; BOB01 has none."""
+    outside = [(a, f"c-{a}", "person") for a in ("ALICE01", "CAROL01", "DAVE01", "ERIN01")]
+    external = large_value.detect(graph(payee_rows(), accounts=outside))
+    assert large_value_view(external) == [
+        ("large_value_daily", "DAVE01", "c-DAVE01", ("t2", "t3"), "in"),
+        ("large_value_single", "ALICE01", "c-ALICE01", ("t1",), None)]
+    both = large_value.detect(graph(payee_rows()))
+    alice = [(h.hit_id, h.txn_ids, h.amount, h.measures) for h in both if h.subject == "ALICE01"]
+    assert alice == [(h.hit_id, h.txn_ids, h.amount, h.measures) for h in external if h.subject == "ALICE01"]
+    # paid from outside the bank to a customer: the payee's hit, as before (one hit)
+    rows = [tx(1, "2026-11-10 10:00:00", "X9", "BOB01", 500_000.0)]
+    inbound = large_value.detect(graph(rows, accounts=[("BOB01", "c-BOB01", "person")]))
+    assert [(h.hit_id, h.subject, h.txn_ids) for h in inbound] == [("760a5e5766a3a068", "BOB01", ("t1",))]
+
+
+def test_cash_large_value_hits_are_as_before():
+    """A cash deposit (no payer) is its payee's hit and a withdrawal its payer's, one hit
+    each, with the ids they had before payees had hits of their own."""
+    rows = [tx(4, "2026-11-10 12:00:00", "", "DAVE01", 60_000.0, "cash"),
+            tx(5, "2026-11-10 13:00:00", "ERIN01", "", 60_000.0, "cash")]
+    hits = large_value.detect(graph(rows))
+    assert sorted((h.hit_id, h.typology, h.subject, h.txn_ids, h.measures["rule"]) for h in hits) == [
+        ("0d4944231eaf8ea7", "large_value_single", "DAVE01", ("t4",), "LV-CASH"),
+        ("0f600f90fa9ddc28", "large_value_single", "ERIN01", ("t5",), "LV-CASH")]
+
+
+def test_single_hits_per_side_between_accounts_of_one_customer_and_of_a_self_transfer():
+    """Between two accounts of one customer: a hit on each account (the customer paid and
+    received, as the daily sums count it). A self-transfer: one hit, its account's (a
+    report reads the side from the payer, so a second hit would say "out" again)."""
+    rows = [tx(1, "2026-11-10 10:00:00", "ERIN01", "ERIN02", 600_000.0),
+            tx(2, "2026-11-11 10:00:00", "ERIN01", "ERIN01", 600_000.0)]
+    accounts = [("ERIN01", "c-ERIN", "person"), ("ERIN02", "c-ERIN", "person")]
+    singles = [h for h in large_value.detect(graph(rows, accounts)) if h.typology == "large_value_single"]
+    assert sorted((h.subject, h.customer, h.txn_ids) for h in singles) == [
+        ("ERIN01", "c-ERIN", ("t1",)), ("ERIN01", "c-ERIN", ("t2",)), ("ERIN02", "c-ERIN", ("t1",))]
+    assert len({h.hit_id for h in singles}) == 3
+
+
+def test_a_payees_single_hit_beside_its_daily_sum_mirrors_the_payers():
+    """A single large transfer and a smaller one the same day: the single hit and the daily
+    sum of both, for the payer ("out") as for the payee ("in"); one alone makes no daily hit
+    on either side."""
+    rows = [tx(1, "2026-11-10 10:00:00", "ALICE01", "BOB01", 500_000.0),
+            tx(2, "2026-11-10 11:00:00", "ALICE01", "BOB01", 100_000.0)]
+    got = large_value_view(large_value.detect(graph(rows)))
+    assert got == [("large_value_daily", "ALICE01", "c-ALICE01", ("t1", "t2"), "out"),
+                   ("large_value_daily", "BOB01", "c-BOB01", ("t1", "t2"), "in"),
+                   ("large_value_single", "ALICE01", "c-ALICE01", ("t1",), None),
+                   ("large_value_single", "BOB01", "c-BOB01", ("t1",), None)]
+
+
 def test_foreign_currency_uses_usd_threshold():
     rows = [tx(0, "2024-09-24 09:00:00", "A", "", 10_000.0, "cash", "USD"),
             tx(1, "2024-09-24 09:00:00", "A", "", 9_999.0, "cash", "USD")]

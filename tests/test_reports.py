@@ -82,9 +82,12 @@ def test_large_value_deadlines_follow_the_calendar(store_path):
     # Friday 13th: Sat 14th (make-up day), 18, 19, 20, 23 -> the fifth business day is the 23rd
     assert by_txn.loc["lv1", "deadline"] == "2024-09-23" and by_txn.loc["lv1", "status"] == "overdue"
     assert by_txn.loc["lv1", "business_days_left"] == -1 and by_txn.loc["lv1", "rule"] == "LV-CASH"
-    # Sunday 15th (a holiday): the business days after it are 18, 19, 20, 23, 24
-    assert by_txn.loc["lv2", "deadline"] == "2024-09-24" and by_txn.loc["lv2", "status"] == "due"
-    assert by_txn.loc["lv2", "business_days_left"] == 0 and by_txn.loc["lv2", "business_day"] == "2024-09-18"
+    # Sunday 15th (a holiday): the business days after it are 18, 19, 20, 23, 24; one report
+    # per side, as for the daily sum below (payer and payee are both customers)
+    lv2 = by_txn.loc[["lv2"]]
+    assert list(lv2["kind"]) == ["single"] * 2 and sorted(lv2["direction"]) == ["in", "out"]
+    assert set(lv2["deadline"]) == {"2024-09-24"} and set(lv2["status"]) == {"due"}
+    assert set(lv2["business_days_left"]) == {0} and set(lv2["business_day"]) == {"2024-09-18"}
     # the daily cumulative sum: one report per side (payer and payee are both customers);
     # Friday 20th: 23, 24, 25, 26, 27
     daily = reports[reports["kind"] == "daily cumulative"]
@@ -94,7 +97,28 @@ def test_large_value_deadlines_follow_the_calendar(store_path):
         lambda c: c.str.contains(REAL_ID)).any(axis=None)
     # the range selects by the hits' business day
     only = large_value_reports(Store(store_path, create=False), "2024-09-18", "2024-09-18", today="2024-09-24")
-    assert list(only["txn_ids"]) == ["lv2"]
+    assert list(only["txn_ids"]) == ["lv2", "lv2"]
+
+
+def test_a_single_large_transfer_gives_the_payee_an_in_report(tmp_path, monkeypatch):
+    """The tester's case: ALICE01 pays BOB01 500,000 in one transfer, CAROL01 and ERIN01 pay
+    DAVE01 250,000 each. BOB01 has an "in" report of his own (003 二㈠: per customer,
+    receipts and payments one-sided), as DAVE01 has for his day's sum; ALICE01's "out"
+    report is as it was (its hit id too)."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    rows = [("P1", "2026-11-10 10:00:00", "ALICE01", "BOB01", 500_000, "CNY", "transfer"),
+            ("P2", "2026-11-10 10:00:00", "CAROL01", "DAVE01", 250_000, "CNY", "transfer"),
+            ("P3", "2026-11-10 11:00:00", "ERIN01", "DAVE01", 250_000, "CNY", "transfer")]
+    scan_bank(tmp_path, rows)
+    reports = large_value_reports(Store(tmp_path / "out" / "store.sqlite", create=False), today="2026-11-10",
+                                  reveal_ids=True)
+    got = sorted(zip(reports["kind"], reports["customer"], reports["account"], reports["direction"],
+                     reports["counterparties"], reports["txn_ids"], reports["amount"]))
+    assert got == [("daily cumulative", "CUDAVE01", "DAVE01", "in", "CAROL01, ERIN01", "P2, P3", 500_000.0),
+                   ("single", "CUALICE01", "ALICE01", "out", "BOB01", "P1", 500_000.0),
+                   ("single", "CUBOB01", "BOB01", "in", "ALICE01", "P1", 500_000.0)]
+    assert reports.loc[reports["account"] == "ALICE01", "hit_id"].item() == "afb7c9b5dcb7208e"
+    assert set(reports["deadline"]) == {"2026-11-17"} and reports["hit_id"].is_unique
 
 
 def test_case_alert_gives_a_schema_valid_draft_without_real_ids(store_path, tmp_path):
@@ -168,8 +192,9 @@ def test_store_without_case_transactions(store_path, tmp_path):
     store = Store(store_path, create=False)
     reports = large_value_reports(store, today="2024-09-24")
     # without the transaction dates the hit's business day stands in, and the record says so
-    lv2 = reports.set_index("txn_ids").loc["lv2"]
-    assert lv2["deadline"] == "2024-09-25" and lv2["deadline_basis"].startswith("business day of the hit")
+    lv2 = reports.set_index("txn_ids").loc[["lv2"]]  # the payer's and the payee's
+    assert list(lv2["deadline"]) == ["2024-09-25"] * 2
+    assert lv2["deadline_basis"].str.startswith("business day of the hit").all()
     draft = str_draft(store, alert_of(store, "RB0002"))
     validate_str_draft(draft)
     assert set(draft["transactions_and_behaviour"]["evidence_not_kept"]) >= {"cy0", "cy1"}
@@ -231,6 +256,17 @@ def year_end_estimated(tmp_path_factory):
     return scan_year_end(tmp_path_factory.mktemp("year_end_estimate"), "estimate")
 
 
+def both_sides(by_txn: pd.DataFrame, txn_id: str, columns: list[str]) -> list:
+    """``columns`` of the reports (indexed by ``txn_ids``) of ``txn_id``, a large transfer
+    between two customers: one report per side, the payer's ("out") and the payee's ("in"),
+    alike in these columns."""
+    rows = by_txn.loc[[txn_id]]
+    assert sorted(rows["direction"]) == ["in", "out"]
+    values = rows[columns].astype(object).values.tolist()
+    assert values[0] == values[1]
+    return values[0]
+
+
 def decide_case(store: Store, subject: str, day: str) -> str:
     """Decide the alert of ``subject`` a case, as if on ``day``."""
     alert = alert_of(store, subject)
@@ -249,7 +285,7 @@ def test_beyond_coverage_error_drafts_every_deadline_it_can_count(year_end_refus
     assert by_txn.loc["lv1", ["deadline", "status", "business_days_left", "deadline_calendar"]].tolist() == [
         "2026-12-08", "due", 2, "official"]
     # Thursday 24th: 25, 28, 29, 30, 31 December, all in 2026; 19 weekdays after the 5th
-    assert by_txn.loc["lv2", ["deadline", "business_days_left", "deadline_calendar"]].tolist() == [
+    assert both_sides(by_txn, "lv2", ["deadline", "business_days_left", "deadline_calendar"]) == [
         "2026-12-31", 19, "official"]
     # Friday 25th: the count reaches 2027, which the configuration refuses
     lv3 = by_txn.loc["lv3"]
@@ -261,7 +297,8 @@ def test_beyond_coverage_error_drafts_every_deadline_it_can_count(year_end_refus
     assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--from", "2026-12-01",
                  "--to", "2026-12-24", "--today", "2026-12-05"]) == 0
     assert "calendar" not in capsys.readouterr().err
-    assert pd.read_csv(out / "large-value-reports.csv")["deadline"].tolist() == ["2026-12-08", "2026-12-31"]
+    assert pd.read_csv(out / "large-value-reports.csv")["deadline"].tolist() == ["2026-12-08", "2026-12-31",
+                                                                                 "2026-12-31"]
     # every report and STR draft is written; the ones not counted are named, exit 2
     case = decide_case(store, "RB0002", "2026-12-28")
     out = tmp_path / "all"
@@ -270,7 +307,7 @@ def test_beyond_coverage_error_drafts_every_deadline_it_can_count(year_end_refus
     assert f"large-value report {lv3['hit_id']} (2026-12-25)" in err and f"STR draft {case} (case decided 2026-12-28)" in err
     assert "of 2 report(s)" in err and "calendar.beyond_coverage" in err and "Fix:" in err
     assert "--today" not in err and "Traceback" not in err
-    assert len(pd.read_csv(out / "large-value-reports.csv")) == 3
+    assert len(pd.read_csv(out / "large-value-reports.csv")) == 4
     draft = json.loads((out / f"str-{case}.json").read_text())
     validate_str_draft(draft)
     assert draft["deadline"]["date"] is None and draft["deadline"]["calendar"] == "not counted"
@@ -291,14 +328,14 @@ def test_deadlines_over_estimated_holidays_are_marked(year_end_estimated, tmp_pa
     by_txn = large_value_reports(store, today="2026-12-28").set_index("txn_ids")
     columns = ["deadline", "deadline_calendar", "business_days_left", "days_left_calendar"]
     assert by_txn.loc["lv1", columns].tolist() == ["2026-12-08", "official", -14, "official"]
-    assert by_txn.loc["lv2", columns].tolist() == ["2026-12-31", "official", 3, "official"]
+    assert both_sides(by_txn, "lv2", columns) == ["2026-12-31", "official", 3, "official"]
     # Friday 25th: 28, 29, 30, 31 December, then (over the estimated 1 January) Monday 4th
     assert by_txn.loc["lv3", columns].tolist() == ["2027-01-04", "estimated", 4, "estimated"]
     assert "holidays for 2027 are estimated" in by_txn.loc["lv3", "deadline_note"]
-    assert by_txn.loc["lv2", "deadline_note"] == ""
+    assert both_sides(by_txn, "lv2", ["deadline_note"]) == [""]
     # judged in 2027, an official deadline's business days late are counted over estimated days
     later = large_value_reports(store, today="2027-01-06").set_index("txn_ids")
-    assert later.loc["lv2", columns].tolist() == ["2026-12-31", "official", -3, "estimated"]
+    assert both_sides(later, "lv2", columns) == ["2026-12-31", "official", -3, "estimated"]
     case = decide_case(store, "RB0002", "2026-12-25")
     out = tmp_path / "drafts"
     assert main(["report-draft", "--store", str(store_path), "--out", str(out), "--today", "2026-12-28"]) == 0
@@ -307,7 +344,8 @@ def test_deadlines_over_estimated_holidays_are_marked(year_end_estimated, tmp_pa
                                                "business_days_left, 1 STR draft deadline(s) counted over estimated")
     assert "2027" in err[0] and "calendar.holidays_file" in err[0]
     written = pd.read_csv(out / "large-value-reports.csv").set_index("txn_ids")
-    assert written.loc["lv3", "deadline_calendar"] == "estimated" and written.loc["lv2", "deadline_calendar"] == "official"
+    assert written.loc["lv3", "deadline_calendar"] == "estimated"
+    assert both_sides(written, "lv2", ["deadline_calendar"]) == ["official"]
     assert "1 report(s) with deadline_calendar 'estimated'" in (out / "large-value-reports.md").read_text()
     draft = json.loads((out / f"str-{case}.json").read_text())
     validate_str_draft(draft)

@@ -89,7 +89,10 @@ def test_user_rule_set_from_toml_end_to_end(tmp_path, capsys):
     assert manifest["rule_set"]["name"] == "ACME-CN" and manifest["rates"]["illustrative"] is True
     hits = pd.read_parquet(tmp_path / "new" / "hits.parquet")
     single = hits[hits["typology"] == "large_value_single"]
-    assert len(single) == 3  # t1 (LV-CASH), t3 (LV-PERSON), t4 (USD 4,000 cash, foreign threshold)
+    # t1 (LV-CASH), t3 (LV-PERSON: C's payment and D's receipt, every account its own customer
+    # without an accounts file), t4 (USD 4,000 cash, foreign threshold)
+    assert sorted(t for ids in single["txn_ids"] for t in ids) == ["t1", "t3", "t3", "t4"]
+    assert single["subject"].nunique() == 4
     # the same data under PBOC-2016: nothing is large
     assert main(["scan", str(data), "--out", str(tmp_path / "old")]) == 0
     old = pd.read_parquet(tmp_path / "old" / "hits.parquet")
@@ -156,7 +159,8 @@ def test_us_bsa_usd_home_currency(tmp_path):
             ("t6", "2026-03-04 10:05", "G", "H", "2999.99", "USD", "transfer")]
     result = run_scan(_csv(tmp_path, rows), tmp_path / "out", ScanConfig(rule_set="US-BSA"), progress=False)
     single = result.hits[result.hits["typology"] == "large_value_single"]
-    assert sorted(t for ids in single["txn_ids"] for t in ids) == ["t1", "t4", "t5"]
+    # t5 twice: E's transfer out and F's in (every account its own customer without an accounts file)
+    assert sorted(t for ids in single["txn_ids"] for t in ids) == ["t1", "t4", "t5", "t5"]
     assert result.manifest["rule_set"]["home_currency"] == "USD"
     assert json.loads(result.manifest["calendar"])["name"] == "US-federal"
 
@@ -187,13 +191,14 @@ def test_amounts_without_a_currency_column_are_in_the_home_currency(tmp_path, ca
     assert main(["scan", str(data), "--out", str(tmp_path / "cli"), "--config", str(config)]) == 0
     captured = capsys.readouterr()
     assert "no currency column: amounts read as USD, the rule set's home currency (US-BSA)" in captured.err
-    assert _single_hit_txns(pd.read_parquet(tmp_path / "cli" / "hits.parquet")) == ["t1", "t4"]
+    # t4 twice: E's transfer out and F's in (every account its own customer without an accounts file)
+    assert _single_hit_txns(pd.read_parquet(tmp_path / "cli" / "hits.parquet")) == ["t1", "t4", "t4"]
     report = json.loads((tmp_path / "cli" / "validation.json").read_text())["transactions"]
     assert report["assumed_currency"] == "USD"
     assert any("amounts read as USD, the rule set's home currency" in n for n in report["notes"])
 
     result = run_scan(data, tmp_path / "api", ScanConfig(rule_set="US-BSA"), progress=False)
-    assert _single_hit_txns(result.hits) == ["t1", "t4"]
+    assert _single_hit_txns(result.hits) == ["t1", "t4", "t4"]
 
     assert main(["ingest", str(data), "--out", str(tmp_path / "ingested"), "--config", str(config)]) == 0
     assert "amounts read as USD" in capsys.readouterr().err

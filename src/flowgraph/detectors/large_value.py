@@ -2,7 +2,9 @@
 
 - ``large_value_single``: a transaction at or above the threshold of a rule it falls
   under (one hit per transaction and rule; 003: a transaction meeting two rules is two
-  reports). Subject: the paying account if it is the bank's customer's, else the payee.
+  reports). Subject: the paying account if it is the bank's customer's, else the payee;
+  when both are, the payee (another account) has a hit of its own too, its "in" side
+  (003 二㈠: each customer's receipts and payments are reported one-sided).
 - ``large_value_daily``: per customer, direction, currency class (the rule set's home
   currency; foreign, in its foreign currency) and business day, the cumulative sum of a
   rule's transactions at or above its threshold, made of at least two transactions (one alone is the single hit).
@@ -99,18 +101,21 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         rule_measures = lambda n: {"rule": np.full(n, rule.code, object),
                                    "threshold_home": np.full(n, rule.threshold_home),
                                    "threshold_foreign": np.full(n, rule.threshold_foreign)}
-        single = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
+        scanned = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
         # the subject: the paying account if it is the bank's customer's, else the payee
-        subject = np.where(src_cust[single] >= 0, graph.src[single], graph.dst[single])
-        single, subject = single[subject >= 0], subject[subject >= 0]
-        day = graph.day[single]
-        singles.append(HitParts(
-            np.full(len(single), "large_value_single", object), subject, day, day,
-            np.arange(len(single) + 1, dtype=np.int64), single, graph.amount_home_cents[single],
-            {**rule_measures(len(single)),
-             "currency_class": np.where(foreign[single], "foreign", graph.home_currency).astype(object),
-             "value": value_cents[single] / 100},
-            key=np.char.add(rule.code + ":", graph.txn_ids(single).astype(str))))
+        subject = np.where(src_cust[scanned] >= 0, graph.src[scanned], graph.dst[scanned])
+        single, subject = scanned[subject >= 0], subject[subject >= 0]
+        singles.append(_single_parts(graph, single, subject, f"{rule.code}:", foreign, value_cents,
+                                     rule_measures(len(single))))
+        # the payee's own hit when the one above names the payer and the payee is the bank's
+        # customer too (003 二㈠: per customer, receipts and payments one-sided, as the daily
+        # sums count them). Its key starts "in:", which no built-in rule code does: an id of its
+        # own, even where the payee's account has payer hits of its own. Not for a self-transfer: its one account has its hit, and a report
+        # tells the side from the payer (desk.large_value), so a second would read "out" too.
+        both = (src_cust[scanned] >= 0) & (dst_cust[scanned] >= 0) & (graph.src[scanned] != graph.dst[scanned])
+        payee = scanned[both]
+        singles.append(_single_parts(graph, payee, graph.dst[payee], f"in:{rule.code}:", foreign, value_cents,
+                                     rule_measures(len(payee))))
         found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
                                  home_cents, foreign_cents, graph.n_customers, first, last, n_chunks())
         found = take(found, found.n_transactions >= 2)  # one transaction alone is the single-transaction hit
@@ -119,6 +124,19 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
                                         rule_measures(len(found.day)), rule.code))
     parts = (HitParts.concat(singles), HitParts.concat(dailies), _frequent(graph, rules, params, first, last))
     return HitTable.concat([hit_table(graph, "large_value", pid, phi, p) for p in parts])
+
+
+def _single_parts(graph, edges, subject, key_prefix, foreign, value_cents, measures) -> HitParts:
+    """Single-transaction hits, one per edge of ``edges`` (a rule's, at or above its
+    threshold) on the account ``subject`` of the same position; key: ``key_prefix`` and the
+    transaction id."""
+    day = graph.day[edges]
+    return HitParts(
+        np.full(len(edges), "large_value_single", object), subject, day, day,
+        np.arange(len(edges) + 1, dtype=np.int64), edges, graph.amount_home_cents[edges],
+        {**measures, "currency_class": np.where(foreign[edges], "foreign", graph.home_currency).astype(object),
+         "value": value_cents[edges] / 100},
+        key=np.char.add(key_prefix, graph.txn_ids(edges).astype(str)))
 
 
 def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
