@@ -389,7 +389,7 @@ def test_us_ctr_is_due_15_calendar_days_later_and_a_wire_record_is_no_report(us_
     store_path = copy_store(us_scanned, tmp_path)
     store = Store(store_path, create=False)
     wire_hits = store.query("SELECT hit_id FROM hits WHERE txn_ids LIKE '%\"wire\"%' AND typology LIKE 'large_value%'")
-    assert len(wire_hits) == 1  # the scan still finds the wire (LV-PERSON is Φ of transfers)
+    assert len(wire_hits) == 2  # the scan still finds the wire, its payer's and its payee's (both customers)
     reports = large_value_reports(store, today="2026-12-01")
     assert sorted(reports["txn_ids"]) == ["ctr1", "ctr2"] and set(reports["rule"]) == {"LV-CASH"}
     by_txn = reports.set_index("txn_ids")
@@ -400,7 +400,7 @@ def test_us_ctr_is_due_15_calendar_days_later_and_a_wire_record_is_no_report(us_
     # Friday 20th + 15 days: Saturday 5 December, over Thanksgiving and not moved to Monday
     # (5 business days: 30 November); business days after the 1st up to it: 2, 3, 4
     assert by_txn.loc["ctr2", columns].tolist() == ["2026-12-05", "due", 3, "official", ""]
-    assert reports.attrs["record_only_hits"] == 1 and set(reports.attrs["record_only_rules"]) == {"LV-PERSON",
+    assert reports.attrs["record_only_hits"] == 2 and set(reports.attrs["record_only_rules"]) == {"LV-PERSON",
                                                                                                     "LV-ENTITY"}
     # the day after a Saturday deadline is late
     late = large_value_reports(store, today="2026-12-06").set_index("txn_ids")
@@ -414,7 +414,7 @@ def test_us_ctr_is_due_15_calendar_days_later_and_a_wire_record_is_no_report(us_
     text = (out / "large-value-reports.md").read_text()
     assert text.startswith("# Large-value reports (31 CFR 1010.306(a)(1))\n\nAs of 2026-12-01: 2 report(s), 1 overdue. "
                            "Each is due 15 calendar days after its transaction date, weekends and holidays included")
-    assert "> 1 hit(s) of record-only rule(s) LV-PERSON, LV-ENTITY are not listed" in text
+    assert "> 2 hit(s) of record-only rule(s) LV-PERSON, LV-ENTITY are not listed" in text
     assert "1020.410(a)" in text and "business days after" not in text
 
 
@@ -434,7 +434,9 @@ def test_pboc_reports_keep_5_business_days_and_every_rule(store_path, tmp_path):
     written = pd.read_csv(out / "large-value-reports.csv", keep_default_na=False)
     assert len(written) == n_hits  # every large-value hit is a report
     # Friday 13th: Sat 14th (make-up day), 18, 19, 20, 23; Sunday 15th: 18, 19, 20, 23, 24
-    assert written.set_index("txn_ids").loc[["lv1", "lv2"], "deadline"].tolist() == ["2024-09-23", "2024-09-24"]
+    # lv2 is a transfer between two customers: one report per side, with one deadline
+    deadlines = written.groupby("txn_ids")["deadline"].agg(set)
+    assert deadlines[["lv1", "lv2"]].tolist() == [{"2024-09-23"}, {"2024-09-24"}]
     text = (out / "large-value-reports.md").read_text()
     assert text.startswith(f"# Large-value reports (003 二㈢)\n\nAs of 2024-09-24: {n_hits} report(s), "
                            f"{(written['status'] == 'overdue').sum()} overdue. Each is due 5 business days after its "
