@@ -110,8 +110,9 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         # the payee's own hit when the one above names the payer and the payee is the bank's
         # customer too (003 二㈠: per customer, receipts and payments one-sided, as the daily
         # sums count them). Its key starts "in:", which no built-in rule code does: an id of its
-        # own, even where the payee's account has payer hits of its own. Not for a self-transfer: its one account has its hit, and a report
-        # tells the side from the payer (desk.large_value), so a second would read "out" too.
+        # own, even where the payee's account has payer hits of its own. Not for a
+        # self-transfer: its one account has its hit, and a report tells the side from the
+        # payer (desk.large_value), so a second would read "out" too.
         both = (src_cust[scanned] >= 0) & (dst_cust[scanned] >= 0) & (graph.src[scanned] != graph.dst[scanned])
         payee = scanned[both]
         singles.append(_single_parts(graph, payee, graph.dst[payee], f"in:{rule.code}:", foreign, value_cents,
