@@ -644,7 +644,8 @@ def show(alert_id, store_path, out, reveal_ids, key_file):
               help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
 def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key_file):
     """Draft the reports the rules require (003): the large-value reports of the scanned
-    range with their deadline (5 business days on the scan's calendar) and status, and a
+    range with their deadline (the scan's rule set's: PBOC, 5 business days on the scan's
+    calendar; US-BSA, a CTR's 15 calendar days; record-only rules are no report) and status, and a
     suspicious-transaction report draft (JSON checked against its schema, plus Markdown)
     for each alert decided a case, with the elements flowgraph cannot fill listed as
     blanks."""
