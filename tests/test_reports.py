@@ -461,3 +461,18 @@ def test_count_deadline_in_calendar_days():
         np.datetime64("2027-06-16"), "official", "")  # 2027's PRC holidays are estimated, and not asked
     # the default count is 003's 5 business days: 23, 24, 25, (Thanksgiving) 27, 30 November
     assert count_deadline(us, friday)["deadline"] == np.datetime64("2026-11-30")
+
+
+def test_us_sar_draft_is_due_30_calendar_days_after_the_case_decision(us_scanned, tmp_path, monkeypatch):
+    """31 CFR 1020.320(b)(3): a SAR is due "no later than 30 calendar days after the date of
+    the initial detection", not 003 二㈦'s 5 business days: a case decided on Friday 20
+    November 2026 is due on Sunday 20 December (calendar days, not moved)."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    store = Store(copy_store(us_scanned, tmp_path), create=False)
+    alert_id = store.query("SELECT alert_id FROM alerts ORDER BY score DESC, alert_id LIMIT 1")["alert_id"].iloc[0]
+    store.dispose(alert_id, "case", "ann", force=True)
+    store.conn.execute("UPDATE dispositions SET decided_at = '2026-11-20T10:00:00+00:00'")
+    deadline = str_draft(store, alert_id)["deadline"]
+    assert deadline["date"] == "2026-12-20"
+    assert deadline["basis"] == "30 calendar days after the case decision (2026-11-20) (31 CFR 1020.320(b)(3))"
+    validate_str_draft(str_draft(store, alert_id))  # raises when the draft breaks its schema

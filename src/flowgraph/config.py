@@ -61,9 +61,17 @@ REPORT_DEADLINE_BUSINESS_DAYS = 5
 #: :attr:`RuleSet.report_deadline_source`.
 REPORT_DEADLINE_SOURCE = "003 二㈢"
 
+#: Where a suspicious-transaction report's deadline comes from under PBOC rules (003 二㈦: it
+#: follows the large-value procedure, the same 5 business days, counted from the institution's
+#: confirmation of the suspicion): the default of :attr:`RuleSet.str_deadline_source`.
+STR_DEADLINE_SOURCE = "003 二㈦"
+
 #: Units a report deadline is counted in (:attr:`RuleSet.report_deadline_unit`): business
 #: days of the rule set's calendar, or calendar days (weekends and holidays count).
 DEADLINE_UNITS: tuple[str, ...] = ("business", "calendar")
+#: The deadlines a rule set gives: ``report`` (a large-value report, from the transaction's
+#: date) and ``str`` (a suspicious-transaction report, from the case decision).
+DEADLINE_KINDS: tuple[str, ...] = ("report", "str")
 
 # Who must be a party for a rule to apply.
 ANY_PERSON = "any_person"  # a natural person on at least one side
@@ -170,6 +178,9 @@ class RuleSet:
         ``calendar``, or calendar days (weekends and holidays count).
     report_deadline_source : str
         Document and article the deadline comes from (:data:`REPORT_DEADLINE_SOURCE`).
+    str_deadline_days, str_deadline_unit, str_deadline_source
+        The same for a suspicious-transaction report, counted from the case decision (003
+        二㈦: 5 business days, :data:`STR_DEADLINE_SOURCE`).
     description : str
         What the rule set is and its source.
     """
@@ -186,6 +197,9 @@ class RuleSet:
     report_deadline_days: int = REPORT_DEADLINE_BUSINESS_DAYS
     report_deadline_unit: str = "business"
     report_deadline_source: str = field(default=REPORT_DEADLINE_SOURCE, compare=False)
+    str_deadline_days: int = REPORT_DEADLINE_BUSINESS_DAYS
+    str_deadline_unit: str = "business"
+    str_deadline_source: str = field(default=STR_DEADLINE_SOURCE, compare=False)
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -198,7 +212,7 @@ class RuleSet:
                 f"Got {self.large_fraction!r} instead."
             )
         for name in ("short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
-                     "report_deadline_days"):
+                     "report_deadline_days", "str_deadline_days"):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(
@@ -215,12 +229,14 @@ class RuleSet:
         if self.calendar not in CALENDARS:
             raise ValueError(f"The 'calendar' parameter of RuleSet must be a str among {list(CALENDARS)}. "
                              f"Got {self.calendar!r} instead.")
-        if self.report_deadline_unit not in DEADLINE_UNITS:
-            raise ValueError(f"The 'report_deadline_unit' parameter of RuleSet must be a str among "
-                             f"{list(DEADLINE_UNITS)}. Got {self.report_deadline_unit!r} instead.")
-        if not (isinstance(self.report_deadline_source, str) and self.report_deadline_source.strip()):
-            raise ValueError("The 'report_deadline_source' parameter of RuleSet must be a non-empty str (document "
-                             f"and article). Got {self.report_deadline_source!r} instead.")
+        for kind in DEADLINE_KINDS:
+            unit, source = getattr(self, f"{kind}_deadline_unit"), getattr(self, f"{kind}_deadline_source")
+            if unit not in DEADLINE_UNITS:
+                raise ValueError(f"The '{kind}_deadline_unit' parameter of RuleSet must be a str among "
+                                 f"{list(DEADLINE_UNITS)}. Got {unit!r} instead.")
+            if not (isinstance(source, str) and source.strip()):
+                raise ValueError(f"The '{kind}_deadline_source' parameter of RuleSet must be a non-empty str "
+                                 f"(document and article). Got {source!r} instead.")
         if not self.rules:
             raise ValueError(f"RuleSet {self.name!r} has no rules.")
         codes = [r.code for r in self.rules]
@@ -312,13 +328,16 @@ PBOC_2003 = RuleSet(
 #: Rule-set fields added after run stores were keyed by the rule set's fields, with their
 #: defaults: left out of :meth:`RuleSet.to_dict` while they hold them.
 FIELDS_ADDED_WITH_DEFAULTS = {"report_deadline_days": REPORT_DEADLINE_BUSINESS_DAYS,
-                              "report_deadline_unit": "business", "report_deadline_source": REPORT_DEADLINE_SOURCE}
+                              "report_deadline_unit": "business", "report_deadline_source": REPORT_DEADLINE_SOURCE,
+                              "str_deadline_days": REPORT_DEADLINE_BUSINESS_DAYS, "str_deadline_unit": "business",
+                              "str_deadline_source": STR_DEADLINE_SOURCE}
 #: The same for each large-value rule's fields.
 RULE_FIELDS_ADDED_WITH_DEFAULTS = {"record_only": False}
 
 RULE_SET_KEYS = ("name", "description", "based_on", "scale", "home_currency", "foreign_currency", "calendar",
                  "large_fraction", "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
-                 "report_deadline_days", "report_deadline_unit", "report_deadline_source", "rules")
+                 "report_deadline_days", "report_deadline_unit", "report_deadline_source", "str_deadline_days",
+                 "str_deadline_unit", "str_deadline_source", "rules")
 RULE_KEYS = ("code", "channels", "parties", "threshold_home", "threshold_foreign", "source", "record_only")
 #: Rule keys a rule may leave out (their :class:`LargeValueRule` default applies).
 OPTIONAL_RULE_KEYS = ("record_only",)
@@ -378,15 +397,16 @@ def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
                 raise ConfigError(f"{where}.scale: {scale!r} takes a threshold out of range: {exc}") from None
         values.setdefault("name", base.name)
         for key in ("description", "home_currency", "foreign_currency", "calendar", "large_fraction",
-                    "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days", "report_deadline_days",
-                    "report_deadline_unit", "report_deadline_source"):
+                    "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
+                    *(f"{kind}_deadline_{part}" for kind in DEADLINE_KINDS for part in ("days", "unit", "source"))):
             values.setdefault(key, getattr(base, key))
         base_rules = {r.code: r for r in base.rules}
     # a deadline set here cites its own source, never the base's
-    if {"report_deadline_days", "report_deadline_unit"} & set(table) and "report_deadline_source" not in table:
-        raise ConfigError(f"{where}.report_deadline_source: a rule set that sets its report deadline must cite where "
-                          "it comes from (document and article). Fix: add e.g. report_deadline_source = "
-                          '"31 CFR 1010.306(a)(1)".')
+    for kind, example in (("report", "31 CFR 1010.306(a)(1)"), ("str", "31 CFR 1020.320(b)(3)")):
+        if {f"{kind}_deadline_days", f"{kind}_deadline_unit"} & set(table) and f"{kind}_deadline_source" not in table:
+            raise ConfigError(f"{where}.{kind}_deadline_source: a rule set that sets its {kind} deadline must cite "
+                              f"where it comes from (document and article). Fix: add e.g. {kind}_deadline_source = "
+                              f'"{example}".')
     rules = dict(base_rules)
     if given_rules is not None:
         if not (isinstance(given_rules, list) and given_rules):

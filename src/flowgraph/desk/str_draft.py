@@ -25,7 +25,6 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ..config import REPORT_DEADLINE_BUSINESS_DAYS
 from ..errors import ConfigError
 from .casefile import (
     _alert_hits,
@@ -168,7 +167,8 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     """
     alert = find_alert(store, alert_id)
     config = run_config(store, alert["config_hash"])
-    calendar, home = run_calendar(config), run_rule_set(config).home_currency
+    rule_set = run_rule_set(config)
+    calendar, home = run_calendar(config), rule_set.home_currency
     hits = _alert_hits(store, alert)
     evidence_ids = list(dict.fromkeys(t for ids in hits["txn_ids"] for t in ids))
     transactions = _alert_transactions(store, hits, evidence_ids)
@@ -211,10 +211,12 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     deadline = {"date": None, "basis": "no case decision: no deadline runs yet", "calendar": None, "note": None}
     if disposition is not None and disposition["disposition"] == "case":
         decided = np.datetime64(disposition["decided_at"][:10], "D")
-        counted = count_deadline(calendar, decided)
+        days, unit = rule_set.str_deadline_days, rule_set.str_deadline_unit
+        counted = count_deadline(calendar, decided, n_days=days, unit=unit)
         deadline = {"date": None if counted["deadline"] is None else str(counted["deadline"]),
-                    "basis": f"{REPORT_DEADLINE_BUSINESS_DAYS} business days after the case decision ({decided}), "
-                             "on the scan's calendar (003 二㈦)",
+                    "basis": f"{days} {unit} days after the case decision ({decided})"
+                             + (", on the scan's calendar" if unit == "business" else "")
+                             + f" ({rule_set.str_deadline_source})",
                     "calendar": counted["deadline_calendar"], "note": counted["deadline_note"] or None}
         if deadline["note"]:
             notes.append(f"Deadline ({deadline['calendar']}): {deadline['note']}")
