@@ -15,8 +15,8 @@ complete run's):
   cases / reported; ``exclusion_rate`` = excluded / decided: they need dispositions, and
   are None (not 0) while none of the alerts is decided;
 - ``disabled``: the scan could not run the indicator's detector (an optional column is
-  absent: the run's ``manifest.json``, ``disabled_detectors``), in every run whose manifest
-  is known; None when no run's manifest is beside the store;
+  absent), in every run that recorded it (``runs.disabled_detectors``; for runs of earlier
+  versions, the run's ``manifest.json`` beside the store); None when none did;
 - flags: ``never_triggered`` (SPEC §6: no hit within a year): True only when the runs
   scanned every business day of a year (:func:`year_scanned`), None while they have not, or
   when the detector was disabled; ``concentrated`` (the top 5 customers hold more than half
@@ -190,8 +190,7 @@ def disabled_typologies(store: Store, runs: pd.DataFrame) -> dict[str, bool] | N
     recorded = [json.loads(x) for x in runs["disabled_detectors"] if isinstance(x, str)] \
         if "disabled_detectors" in runs.columns else []
     if recorded:
-        off = set.intersection(*(set(r) for r in recorded))
-        return {t.name: name in off for name, detector in REGISTRY.items() for t in detector.typologies}
+        return _typologies_of(set.intersection(*(set(r) for r in recorded)))
     path = store.path.parent / EXPORT_FILES["manifest"]
     try:
         manifest = json.loads(path.read_text())
@@ -200,8 +199,12 @@ def disabled_typologies(store: Store, runs: pd.DataFrame) -> dict[str, bool] | N
     if not isinstance(manifest, dict) or manifest.get("run_id") not in set(runs["run_id"]) \
             or not isinstance(manifest.get("disabled_detectors"), dict):
         return None
-    off = manifest["disabled_detectors"]
-    return {t.name: name in off for name, detector in REGISTRY.items() for t in detector.typologies}
+    return _typologies_of(set(manifest["disabled_detectors"]))
+
+
+def _typologies_of(disabled: set[str]) -> dict[str, bool]:
+    """Typology -> whether its detector is one of ``disabled`` (detector names)."""
+    return {t.name: name in disabled for name, detector in REGISTRY.items() for t in detector.typologies}
 
 
 def alert_list(store: Store, config_hash: str | None = None, raised_only: bool = True) -> pd.DataFrame:
