@@ -4,6 +4,7 @@ import tomllib
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from flowgraph.alerts import FEATURES, ModelConfig, alert_inputs, score_alerts
 from flowgraph.cli import main
@@ -195,3 +196,64 @@ def test_learn_on_a_store_whose_decisions_are_of_another_configuration_names_it(
     err = capsys.readouterr().err
     assert "has no hits" in err and "The store's 1 decision(s) are on alerts it does not find" in err
     assert "Fix: scan again with the configuration they were made under (its --config), then learn." in err
+
+
+def test_learn_builds_alerts_bucket_by_bucket_as_from_every_hit_at_once(amlsim_dir, tmp_path, capsys, monkeypatch):
+    """On AMLSim data: learn holds one bucket of customers' hits at a time (10 GB for 2.2 M
+    hits held at once), and its alerts, fit and backtest are those of every hit at once."""
+    import flowgraph.learn
+
+    config, run = tmp_path / "amlsim.toml", tmp_path / "run"
+    config.write_text('[rule_set]\nbased_on = "PBOC-2016"\nscale = 0.001\n\n[detectors.fan]\n'
+                      'min_amount_fraction = 4e-06\n')
+    assert main(["scan", str(amlsim_dir / "20K_fanin200"), "--config", str(config), "--out", str(run),
+                 "--to", "2018-02-15"]) == 0
+    store = Store(run / "store.sqlite")
+    config_hash = store.query("SELECT config_hash FROM runs")["config_hash"].iloc[0]
+    raised = store.query("SELECT alert_id FROM alerts WHERE raised = 1 ORDER BY score DESC, alert_id")["alert_id"]
+    assert len(raised) >= 40
+    for k, alert_id in enumerate(raised[:40]):
+        store.dispose(alert_id, ("excluded", "case")[k % 3 == 0], "ana")
+    model = load_config(config).model
+    hits = store.hits(config_hash)
+    whole = alert_inputs(hits, model, config_hash)
+    n_units = hits["customer"].where(hits["customer"] != "", hits["subject"]).nunique()
+    outputs = []
+    for per_bucket in (10**9, 300):
+        monkeypatch.setattr(flowgraph.learn, "HITS_PER_BUCKET", per_bucket)
+        inputs = flowgraph.learn._alerts(store, model, config_hash)
+        pd.testing.assert_frame_equal(inputs.frame, whole.frame)
+        X, names = inputs.design()
+        Y, whole_names = whole.design()
+        assert names == whole_names and np.array_equal(X, Y) and np.array_equal(inputs.hits, whole.hits)
+        out = tmp_path / f"learned-{per_bucket}.toml"
+        assert main(["learn", "--store", str(run / "store.sqlite"), "--config", str(config), "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        assert "learned from 40 decided alerts" in printed
+        outputs.append(([line for line in out.read_text().splitlines() if "learned by `flowgraph learn` at" not in line],
+                        (tmp_path / f"learned-{per_bucket}.toml.backtest.csv").read_text()))
+    assert len(hits) // 300 >= 10 and n_units > 10  # many buckets
+    assert outputs[0] == outputs[1]
+
+
+def test_alert_inputs_of_parts_with_other_typologies_have_every_column():
+    """A part without hits of a typology another part has (e.g. one stored by an older
+    version) still gets its column, so the parts stack (flowgraph.learn builds alerts by parts)."""
+    from flowgraph.alerts import concat_inputs
+
+    hits = pd.DataFrame({"hit_id": ["h1", "h2"], "customer": ["C1", "C2"], "subject": ["A1", "A2"],
+                         "typology": ["fan_in", "old_kind"], "in_band": [False, False],
+                         "window_start": pd.to_datetime(["2018-01-02", "2018-01-03"]),
+                         "window_end": pd.to_datetime(["2018-01-04", "2018-01-05"]),
+                         "utilisation": [0.5, 0.7], "amount": [1000.0, 2000.0], "w": [1.0, 1.0],
+                         "ceiling": [2000.0, 2000.0], "accounts": [["A1", "B1"], ["A2"]], "txn_ids": [["t1"], ["t2"]],
+                         "detector": ["fan", "old"]})
+    model = ModelConfig()
+    whole = alert_inputs(hits, model, "h")
+    parts = [alert_inputs(hits.iloc[[k]].reset_index(drop=True), model, "h", typologies=["old_kind"]) for k in (0, 1)]
+    both = concat_inputs(parts)
+    assert "old_kind" in both.indicators.tolist()
+    assert np.array_equal(both.design()[0], whole.design()[0]) and both.design()[1] == whole.design()[1]
+    pd.testing.assert_frame_equal(both.frame, whole.frame)
+    with pytest.raises(ValueError, match="typologies"):
+        concat_inputs([alert_inputs(hits.iloc[[k]].reset_index(drop=True), model, "h") for k in (0, 1)])

@@ -80,7 +80,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Iterable
 
 import numpy as np
 import pandas as pd
@@ -322,8 +322,18 @@ class AlertInputs:
         return np.hstack([self.strength, self.features]), [*self.indicators.tolist(), *FEATURES]
 
 
+def concat_inputs(parts: list[AlertInputs]) -> AlertInputs:
+    """The alerts of several :func:`alert_inputs` of disjoint monitoring units, made with
+    the same ``typologies``, as one, in the order given."""
+    if any(not np.array_equal(p.indicators, parts[0].indicators) for p in parts):
+        raise ValueError("alert inputs of different indicators: give alert_inputs every part's typologies")
+    return AlertInputs(pd.concat([p.frame for p in parts], ignore_index=True), parts[0].indicators,
+                       *(np.concatenate([getattr(p, f) for p in parts])
+                         for f in ("strength", "hits", "features", "utilisation")))
+
+
 def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
-                 earlier: pd.DataFrame | None = None) -> AlertInputs:
+                 earlier: pd.DataFrame | None = None, typologies: Iterable[str] = ()) -> AlertInputs:
     """Group hits into alerts and compute each alert's features (module docstring).
 
     Parameters
@@ -342,6 +352,9 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
         settled alerts, :mod:`flowgraph.scan`): they count for ``recurrence`` only.
         Columns ``customer, subject, typology`` and ``last_day`` (the last day of the
         hit's span, :func:`hit_spans`).
+    typologies : iterable of str
+        More indicators to give a column (of hits elsewhere, so that alert inputs of
+        several parts have the same columns, :func:`concat_inputs`).
     """
     hits = hits.reset_index(drop=True)
     customer = hits["customer"].fillna("").astype(str).to_numpy(dtype=object)
@@ -357,7 +370,8 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     bounds = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0])
     first = order[bounds]
     n_alerts = len(first)
-    names = np.array(sorted(set(TYPOLOGIES) | set(hits["typology"].unique().tolist())), dtype=object)
+    names = np.array(sorted(set(TYPOLOGIES) | set(hits["typology"].unique().tolist()) | set(typologies)),
+                     dtype=object)
     typology = pd.Categorical(hits["typology"], categories=names).codes.astype(np.int64)
     strict = ~hits["in_band"].to_numpy(dtype=bool)
     cell = label.astype(np.int64) * len(names) + typology

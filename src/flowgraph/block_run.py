@@ -13,8 +13,8 @@ holds one block's hits at a time.
 
 **Alerts and exports by bucket.** Once every block is in, the run's monitoring units
 (customers; subject accounts of hits without one) are cut into buckets of about
-:data:`HITS_PER_BUCKET` hits, in order of unit. Alerts group hits of one unit, so each
-bucket's alerts are built from its units' stored hits alone (earlier runs' included, as
+:data:`HITS_PER_BUCKET` hits, in order of unit (:mod:`flowgraph.buckets`). Alerts group
+hits of one unit, so each bucket's alerts are built from its units' stored hits alone (earlier runs' included, as
 for a T+1 scan), its hits and alerts de-identified and appended to the exports, and its
 alerts stored; the next bucket's hits are read meanwhile (two buckets in memory). The
 exported hits come bucket by bucket, each bucket's in the store's order; the alerts
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -50,11 +49,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ._files import write_atomically
 from .alerts import build_alerts
+from .buckets import HITS_PER_BUCKET, unit_buckets
 from .deid import Pseudonymizer, load_key
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
@@ -64,9 +63,6 @@ from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore
 
-#: Hits read from the run store at a time while building a block run's alerts and exports:
-#: a bucket of monitoring units holds about this many (about 1 GiB of Python objects).
-HITS_PER_BUCKET = 200_000
 #: The columns of a hit the case transactions need (:mod:`flowgraph.desk.evidence`).
 CASE_COLUMNS = ["hit_id", "subject", "txn_ids", "window_start", "window_end", "typology"]
 #: The columns of a hit the large-value cross-check needs (:func:`flowgraph.scan.large_value_checks`).
@@ -199,7 +195,9 @@ class BlockRun:
 
         def write_hits(path: Path) -> None:
             nonlocal counts, n_groups, n_raised
-            buckets = self._buckets(found)
+            # the run's units and those it retracted hits of (their alerts change too)
+            buckets = unit_buckets(found, pa.array(sorted(store.retracted_units(self.run_id)), pa.string()),
+                                   HITS_PER_BUCKET)
             # the next bucket's hits are read (by SQLite and Arrow, mostly without the GIL)
             # while this bucket's alerts are built and exported; they are stored once that
             # read is done (it holds the store's shared lock, which a commit waits for). A
@@ -294,26 +292,6 @@ class BlockRun:
         hits = self.store.hits(self.config.config_hash, ids=ids)[CHECK_COLUMNS] if ids else \
             pd.DataFrame(columns=CHECK_COLUMNS)
         return hits, large_value_checks(self.store, self.config.config_hash, hits, known_from)
-
-    def _buckets(self, found: pa.Table) -> list[tuple[set[str], pa.Array]]:
-        """The run's monitoring units (of the hits it ``found``: ``hit_id, unit``, and of
-        those it retracted) in buckets of about :data:`HITS_PER_BUCKET` hits, in order of
-        unit; with each bucket, the ids of the hits it found there (a bucket's hits are
-        asked of those, not of every hit of the run). Units and ids stay Arrow strings
-        until a bucket's few units are made a set (a Python string per hit cost a second)."""
-        retracted = pa.array(sorted(self.store.retracted_units(self.run_id)), pa.string())
-        units = pc.unique(pa.concat_arrays([found["unit"].combine_chunks().cast(pa.string()), retracted]))
-        units = units.take(pc.sort_indices(units))  # UTF-8 bytes sort as Python sorts str
-        if not len(units):
-            return []
-        n_buckets = max(1, min(len(units), math.ceil(found.num_rows / HITS_PER_BUCKET)))
-        sizes = [len(p) for p in np.array_split(np.arange(len(units)), n_buckets)]
-        starts = np.cumsum([0] + sizes[:-1])
-        at = np.asarray(pc.index_in(found["unit"], value_set=units), np.int64)
-        bucket = np.searchsorted(starts, at, side="right") - 1
-        ids = found["hit_id"].combine_chunks().cast(pa.string())
-        return [(set(units.slice(start, size).to_pylist()), ids.filter(pa.array(bucket == k)))
-                for k, (start, size) in enumerate(zip(starts.tolist(), sizes))]
 
 
 def _checks_of(ahead: tuple[pd.DataFrame, dict], above: pd.DataFrame) -> dict | None:

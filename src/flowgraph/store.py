@@ -653,10 +653,10 @@ class Store:
                               ["hit_id"])
 
     @_database_errors
-    def hit_units(self, config_hash: str) -> pd.DataFrame:
+    def hit_units(self, config_hash: str) -> pa.Table:
         """Every stored hit of a configuration without its evidence: ``hit_id, typology,
-        unit`` (its monitoring unit: the customer, else the subject account)."""
-        return self._units_of([("hits h WHERE h.config_hash = ?", (config_hash,))], ["hit_id", "typology"]).to_pandas()
+        unit`` (its monitoring unit: the customer, else the subject account; Arrow strings)."""
+        return self._units_of([("hits h WHERE h.config_hash = ?", (config_hash,))], ["hit_id", "typology"])
 
     def _units_of(self, sources: list[tuple[str, tuple]], columns: list[str]) -> pa.Table:
         """``columns`` of the hits ``sources`` select (:meth:`_hits_arrow`) and their
