@@ -1,5 +1,6 @@
 """`flowgraph learn`: weights fitted from dispositions (flowgraph.learn)."""
 
+import dataclasses
 import tomllib
 
 import numpy as np
@@ -86,7 +87,8 @@ def test_learn_from_simulated_dispositions_beats_the_current_model_on_a_held_out
     stored_before = Store(store).alerts()
     new = tmp_path / "learned.toml"
     assert main(["learn", "--store", str(store), "--config", str(current), "--out", str(new)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "warning" not in err and f"scan with --config {new} to use it" in out  # decisions the features explain
     assert "model diff (current -> learned):" in out and "utilisation_weight: 0.5 -> " in out
     assert "precision" in out and "recall" in out and "newly raised" in out
     text = new.read_text()
@@ -234,6 +236,17 @@ def test_learn_builds_alerts_bucket_by_bucket_as_from_every_hit_at_once(amlsim_d
                         (tmp_path / f"learned-{per_bucket}.toml.backtest.csv").read_text()))
     assert len(hits) // 300 >= 10 and n_units > 10  # many buckets
     assert outputs[0] == outputs[1]
+
+    # a fit no better than the base rate is written with a warning, and not offered for use
+    fit_weights = flowgraph.learn.fit_weights
+    monkeypatch.setattr(flowgraph.learn, "fit_weights", lambda *a, **k: dataclasses.replace(
+        fit := fit_weights(*a, **k), cv_log_loss=fit.base_log_loss))
+    noise = tmp_path / "noise.toml"
+    assert main(["learn", "--store", str(run / "store.sqlite"), "--config", str(config), "--out", str(noise)]) == 0
+    captured = capsys.readouterr()
+    assert "not to be used" in captured.out and "to use it" not in captured.out
+    assert "warning: the learned model predicts held-out decisions no better than their base rate" in captured.err
+    assert "# WARNING: the learned model predicts" in noise.read_text()
 
 
 def test_alert_inputs_of_parts_with_other_typologies_have_every_column():

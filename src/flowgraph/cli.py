@@ -678,7 +678,7 @@ def learn(store_path, config_path, out):
     positive, excluded: negative) with a regularised logistic regression and k-fold
     cross-validation; write a new configuration with the new [model], print its diff
     against the current one and a backtest. Nothing changes until you scan with OUT."""
-    from .learn import learn as fit_from_store
+    from .learn import NO_BETTER_THAN_BASE, learn as fit_from_store
 
     result = fit_from_store(store_path, out, config_path)
     s, fit = result.summary, result.fit
@@ -699,7 +699,11 @@ def learn(store_path, config_path, out):
     for name in ("newly_raised", "dropped"):
         ids = s[name]
         click.echo(f"  {name.replace('_', ' ')}: {len(ids):,}{' e.g. ' + ', '.join(ids[:5]) if ids else ''}")
-    click.echo(f"wrote {out} and {out.name}.backtest.csv; scan with --config {out} to use it")
+    if fit.no_better_than_base:
+        click.echo(f"wrote {out} and {out.name}.backtest.csv, not to be used")
+        click.echo(f"warning: {NO_BETTER_THAN_BASE}", err=True)
+    else:
+        click.echo(f"wrote {out} and {out.name}.backtest.csv; scan with --config {out} to use it")
 
 
 def _parse_mix(pairs: tuple[str, ...]) -> dict[str, int] | None:

@@ -50,6 +50,11 @@ MIN_PER_CLASS = 5
 L2_GRID = (0.001, 0.01, 0.1)
 CV_FOLDS = 5
 POSITIVE = ("case", "reported")
+#: What learn says of a fit no better than the base rate (:attr:`Fit.no_better_than_base`).
+NO_BETTER_THAN_BASE = ("the learned model predicts held-out decisions no better than their base rate (cross-validated "
+                       "log loss at or above the base rate's): the decided alerts do not separate by the model's "
+                       "features, so these weights are noise. Fix: keep scanning with the current configuration, "
+                       "decide more alerts (of both outcomes), then learn again.")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,13 @@ class Fit:
     l2: float
     cv_log_loss: float
     base_log_loss: float
+
+    @property
+    def no_better_than_base(self) -> bool:
+        """The fit predicts held-out decisions no better than their base rate does: the
+        decisions do not separate by the model's features (too few, or labelled by
+        something the model does not see), and the fitted weights are noise."""
+        return self.cv_log_loss >= self.base_log_loss
 
 
 def _log_loss(X: np.ndarray, y: np.ndarray, sw: np.ndarray, w: np.ndarray, b: float) -> float:
@@ -352,6 +364,7 @@ def _config_text(config_path, model: ModelConfig, fit: Fit, store_path, summary:
              f"threshold = -intercept {-fit.intercept}.",
              f"# Backtest on those decisions: precision {summary['precision_before']} -> {summary['precision_after']}, "
              f"recall {summary['recall_before']} -> {summary['recall_after']}.",
+             f"# WARNING: {NO_BETTER_THAN_BASE}" if fit.no_better_than_base else None,
              "[model]"]
     for f in dataclasses.fields(ModelConfig):
         if f.name != "weights":
