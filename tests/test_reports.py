@@ -476,3 +476,27 @@ def test_us_sar_draft_is_due_30_calendar_days_after_the_case_decision(us_scanned
     assert deadline["date"] == "2026-12-20"
     assert deadline["basis"] == "30 calendar days after the case decision (2026-11-20) (31 CFR 1020.320(b)(3))"
     validate_str_draft(str_draft(store, alert_id))  # raises when the draft breaks its schema
+
+
+def test_a_case_decided_before_8_in_beijing_names_its_accounts_and_runs_from_that_day(tmp_path, monkeypatch):
+    """Found by a sweep on a hand-built file: once an alert was decided a case, its STR
+    draft named the letters of "business" as the subject's accounts (the deadline's unit
+    overwrote them); and a case decided on Monday 07:30 in Beijing (Sunday 23:30 UTC) had
+    its deadline counted from Sunday."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    data = tmp_path / "tx.csv"
+    data.write_text("txn_id,timestamp,src_account,dst_account,amount,currency,channel\n"
+                    "T1,2026-12-30 10:00:00,A1,P1,450000,CNY,transfer\n"
+                    "T2,2027-01-04 11:00:00,P1,B1,440000,CNY,transfer\n")
+    assert main(["scan", str(data), "--out", str(tmp_path / "run")]) == 0
+    store = Store(tmp_path / "run" / "store.sqlite", create=False)
+    alert_id = store.query("SELECT alert_id FROM alerts ORDER BY score DESC, alert_id LIMIT 1")["alert_id"].iloc[0]
+    before = str_draft(store, alert_id, reveal_ids=True)["subject"]["accounts"]
+    assert before == ["P1"]
+    store.dispose(alert_id, "case", "li", force=True)
+    store.conn.execute("UPDATE dispositions SET decided_at = '2027-01-03T23:30:00+00:00'")
+    draft = str_draft(store, alert_id, reveal_ids=True)
+    assert draft["subject"]["accounts"] == ["P1"]
+    # Monday 4 January, then 5 business days: 5, 6, 7, 8, 11 (2027 estimated: no make-up days)
+    assert draft["deadline"]["date"] == "2027-01-11" and "(2027-01-04)" in draft["deadline"]["basis"]
+    assert len(str_draft(store, alert_id)["subject"]["accounts"]) == 1  # one pseudonym, not eight

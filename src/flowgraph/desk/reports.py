@@ -57,6 +57,7 @@ from .large_value import (
     render_large_value_markdown,
 )
 from .str_draft import (
+    decision_day,
     draft_alert_ids,
     render_str_markdown,
     str_draft,
@@ -136,7 +137,7 @@ def _not_counted_message(reports: pd.DataFrame, drafts: list[dict], out: Path) -
     lv = reports[(reports["deadline_calendar"] == NOT_COUNTED) | (reports["days_left_calendar"] == NOT_COUNTED)]
     strs = [d for d in drafts if d["deadline"]["calendar"] == NOT_COUNTED]
     which = ([f"large-value report {r.hit_id} ({r.transaction_date or r.business_day})" for r in lv.itertuples()]
-             + [f"STR draft {d['alert_id']} (case decided {d['disposition']['decided_at'][:10]})" for d in strs])
+             + [f"STR draft {d['alert_id']} (case decided {decision_day(d['disposition']['decided_at'])})" for d in strs])
     if not which:
         return None
     why = lv["deadline_note"].iloc[0] if len(lv) else strs[0]["deadline"]["note"]

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..schema import BANK_TIMEZONE
 from .casefile import (
     _alert_hits,
     _alert_transactions,
@@ -210,12 +211,12 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
                      "--reveal-ids (logged), or replace them by the real ids.")
     deadline = {"date": None, "basis": "no case decision: no deadline runs yet", "calendar": None, "note": None}
     if disposition is not None and disposition["disposition"] == "case":
-        decided = np.datetime64(disposition["decided_at"][:10], "D")
-        days, unit = rule_set.str_deadline_days, rule_set.str_deadline_unit
-        counted = count_deadline(calendar, decided, n_days=days, unit=unit)
+        decided = decision_day(disposition["decided_at"])
+        days, day_unit = rule_set.str_deadline_days, rule_set.str_deadline_unit
+        counted = count_deadline(calendar, decided, n_days=days, unit=day_unit)
         deadline = {"date": None if counted["deadline"] is None else str(counted["deadline"]),
-                    "basis": f"{days} {unit} days after the case decision ({decided})"
-                             + (", on the scan's calendar" if unit == "business" else "")
+                    "basis": f"{days} {day_unit} days after the case decision ({decided})"
+                             + (", on the scan's calendar" if day_unit == "business" else "")
                              + f" ({rule_set.str_deadline_source})",
                     "calendar": counted["deadline_calendar"], "note": counted["deadline_note"] or None}
         if deadline["note"]:
@@ -239,6 +240,16 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
                                    "to_complete_by": "analyst"},
         "elements": elements, "notes": notes,
     }
+
+
+def decision_day(decided_at: str) -> np.datetime64:
+    """The bank's date (:data:`flowgraph.schema.BANK_TIMEZONE`) of a decision stored as a UTC
+    instant: a case decided on Monday 07:30 in Beijing (Sunday 23:30 UTC) was decided on
+    Monday, and its deadline runs from Monday. A time without an offset is the bank's already."""
+    moment = pd.Timestamp(decided_at)
+    if moment.tzinfo is not None:
+        moment = moment.tz_convert(BANK_TIMEZONE)
+    return np.datetime64(moment.date(), "D")
 
 
 def _party_type(store, alert) -> str | None:
