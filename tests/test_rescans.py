@@ -139,3 +139,45 @@ def test_a_scan_ending_before_the_run_store_s_latest_day_is_refused(tmp_path, ca
     # the scan it names runs, and changes nothing: the data is the same
     assert main(["scan", store, "--out", str(run), "--from", first, "--to", "2026-12-07"]) == 0
     assert _hits(run) == before
+
+
+def test_daily_t1_with_a_skipped_day_and_a_day_run_twice_gives_the_hits_of_a_range(tmp_path, capsys):
+    """Found by a sweep: a daily T+1 that skipped a day left that day unscanned, with nothing
+    to say so; and a T+1 run again on a day whose data came in two parts (a weekend run
+    scans Monday from what is in) retracted a run that the rest of the data shortens. Now
+    the T+1 after a skipped day scans it too, and a T+1 of a day already scanned re-scans
+    from where the runs reaching it began: the hits and alerts of a range over those days."""
+    rows = pd.DataFrame(_bank(), columns=COLUMNS)
+    day = pd.to_datetime(rows["timestamp"]).dt.strftime("%Y-%m-%d")
+    store, run = str(tmp_path / "store"), tmp_path / "run"
+    skipped, twice = "2026-10-23", "2026-10-27"
+    part = rows[(day == twice) & (rows["src_account"].str.startswith("6222088"))].index[6:]  # the hub's later payers
+
+    def ingest_through(last: str, leave_out=()) -> None:
+        path = tmp_path / f"through-{last}-{len(leave_out)}.csv"
+        rows[(day <= last) & ~rows.index.isin(leave_out)].to_csv(path, index=False)
+        assert main(["ingest", str(path), "--into", store]) == 0
+
+    for today in ("2026-10-19", "2026-10-20", "2026-10-21", "2026-10-22", skipped, "2026-10-26", twice, twice,
+                  "2026-10-28", "2026-10-29", "2026-10-30"):
+        first_time = today != twice or not (run / "twice").exists()
+        ingest_through(today, part if today == twice and first_time else ())
+        if today == skipped:
+            continue
+        capsys.readouterr()
+        assert main(["scan", store, "--out", str(run), "--as-of", today]) == 0
+        err = capsys.readouterr().err
+        if today == "2026-10-26":
+            assert f"and {skipped} was never scanned into it: this T+1 of 2026-10-26 scans them too" in err, err
+        if today == twice and not first_time:
+            assert f"this T+1 of {twice} re-scans a day already scanned" in err
+        if today == twice:
+            (run / "twice").mkdir(exist_ok=True)
+    ranged = tmp_path / "range"
+    assert main(["scan", store, "--out", str(ranged), "--from", "2026-10-19", "--to", "2026-10-30"]) == 0
+    assert _hits(run) == _hits(ranged)
+    assert _alerts(run) == _alerts(ranged)
+    with sqlite3.connect(run / "store.sqlite") as db:
+        kinds = {r[0] for r in db.execute("SELECT typology FROM hits WHERE subject LIKE '%6222099999%' OR "
+                                          "accounts LIKE '%6222099999%'")}
+    assert "pass_through" in kinds  # the hub's run is there, as in the range

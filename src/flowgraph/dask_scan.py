@@ -214,8 +214,10 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     calendar = config.calendar()
     first, last, mode = store_scan_days(tx, calendar, as_of, first_day, last_day)
     store_path = Path(store_path or out / "store.sqlite")
-    first, notes = settled_first_day(store_path, config, first, last, mode, tx)
+    settled, notes = settled_first_day(store_path, config, first, last, mode, tx)
     say(notes)
+    if settled != first:  # a range now (a T+1 of a day already scanned, or after days never scanned)
+        first, mode, as_of = settled, "range", None
     days = calendar.business_days(first, last)
     if block_days is not None and (isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1):
         raise ConfigError(f"The 'block_days' parameter of dask_scan must be an int in the range [1, inf). "

@@ -10,12 +10,19 @@ this month's scans learned. Two consequences, both met here before any day is re
   amounts), and it would add hits that those later days absorbed (a tolerance-band run
   that a stricter run covers once it goes on). The message names the scan that can: from
   the same first day through that latest day, which is the re-scan after a correction.
-- **A range re-scanning days starts early enough to re-derive the runs reaching into it.**
+- **A scan re-scanning days starts early enough to re-derive the runs reaching into it.**
   A range from day F finds the runs that reach F or later, however early they began. A
   stored run that began before F and reached into it, and that corrected data now ends
   before F, would be retracted, not shortened as a scan of every day shortens it. So the
-  range starts on the first day of the earliest such stored run: its days before F hold
-  the data the stored runs were found in, and give the same hits again.
+  scan starts on the first day of the earliest such stored run: its days before F hold
+  the data the stored runs were found in, and give the same hits again. (Not before the
+  run store's first scanned day: a fresh range from that day has no run ending before
+  it either.) A T+1 of a day already scanned (the day after a weekend's run, once its
+  data is all in) becomes such a range.
+- **A T+1 after days never scanned scans them too.** A daily job that missed a day would
+  otherwise leave that day's hits and large-value reports unfound, with nothing to say
+  so: the T+1 becomes the range from the first missed business day (a range that leaves
+  such a gap is told so).
 
 Hits of a run that has not finished (killed, to be resumed by the same command) count for
 the first rule, not the second: a resumed range keeps its days.
@@ -43,12 +50,17 @@ DAYS_SHOWN = 10
 
 
 def settled_first_day(store_path: str | Path, config: ScanConfig, first: np.datetime64, last: np.datetime64,
-                      mode: str, txstore: TransactionStore | None = None) -> tuple[np.datetime64, list[str]]:
+                      mode: str, txstore: TransactionStore | None = None,
+                      data_first: np.datetime64 | None = None) -> tuple[np.datetime64, list[str]]:
     """The first business day a scan of ``first .. last`` (``mode`` "range" or "t+1") of
-    ``config`` into the run store at ``store_path`` scans: ``first``, or for a range, the
-    first day of the earliest stored run that began before ``first`` and reaches into it;
-    and notes for the user (:func:`say`): that move, and the days of ``txstore`` (the
-    transaction store scanned, if it is one) whose changes this scan leaves out.
+    ``config`` into the run store at ``store_path`` scans: ``first``, or the first day of
+    the earliest stored run that began before ``first`` and reaches into it (not before the
+    run store's first scanned day), or for a T+1,
+    the first business day after the run store's scans that it never scanned (from the
+    data's first business day, ``data_first`` or ``txstore``'s); and notes for the user
+    (:func:`say`): those moves (a T+1 moved is a range now), a range's gap after the run
+    store's scans, and the days of ``txstore`` (the transaction store scanned, if it is
+    one) whose changes this scan leaves out.
 
     Raises
     ------
@@ -65,13 +77,37 @@ def settled_first_day(store_path: str | Path, config: ScanConfig, first: np.date
             return first, notes
         if np.datetime64(seen) > last:
             raise ConfigError(_too_early(path, seen, first, last, mode))
+        calendar = config.calendar()
         began = store.earliest_run_reaching(config.config_hash, str(first)) \
-            if mode == "range" and np.datetime64(seen) >= first else None
+            if np.datetime64(seen) >= first else None
+        if began is not None:  # days before the run store's first scanned day were never scanned: not re-scanned
+            began = max(began, store.earliest_scanned_day(config.config_hash))
         if began is not None and np.datetime64(began) < first:
-            notes.append(f"the run store holds runs that began before {first} and reach into it; the range starts "
-                         f"at {began}, where the earliest began, so that corrected data shortens them rather than "
+            what = "the range starts" if mode == "range" else \
+                f"this T+1 of {first} re-scans a day already scanned: it scans the range {began} .. {last}, starting"
+            notes.append(f"the run store holds runs that began before {first} and reach into it; {what} "
+                         f"at {began}, where the earliest began, so that changed data shortens them rather than "
                          "retracting them (the days before give the same hits again)")
             first = np.datetime64(began)
+        missed = calendar.business_days(calendar.next_business_day(np.datetime64(seen) + 1), first - 1) \
+            if np.datetime64(seen) < first else np.array([], "datetime64[D]")
+        if txstore is not None and len(missed):
+            stored = txstore.days()
+            data_first = calendar.next_business_day(stored[0]) if stored else None
+        if data_first is not None:  # days before the data's are no gap of this scan
+            missed = missed[missed >= data_first]
+        if len(missed):
+            gap = str(missed[0]) if len(missed) == 1 else f"{missed[0]} .. {missed[-1]} ({len(missed):,} business days)"
+            if mode == "t+1":
+                notes.append(f"the run store's scans of this configuration end on {seen}, and {gap} "
+                             f"{'was' if len(missed) == 1 else 'were'} never "
+                             f"scanned into it: this T+1 of {last} scans them too, the range {missed[0]} .. {last}, "
+                             "so that their hits and large-value reports are not missed")
+                first = np.datetime64(missed[0])
+            else:
+                notes.append(f"the run store's scans of this configuration end on {seen}, and this range leaves "
+                             f"{gap} unscanned: their hits and large-value reports are missing from the run store. "
+                             f"Fix: scan from {missed[0]} (--from {missed[0]})")
         if txstore is not None:
             notes += _changed_days(txstore, store, config, first)
     finally:

@@ -532,14 +532,18 @@ def _edges_moved(frame: pd.DataFrame, graph: TransactionGraph, n_added: int) -> 
     return frame.assign(**{EDGE_IDS: pd.arrays.ArrowExtensionArray(moved.cast(lists.type))})
 
 
-def _settled_store_first_day(store: TransactionStore, config: ScanConfig, store_path, as_of: str | None,
-                             first_day: str | None, last_day: str | None) -> tuple[str | None, list[str]]:
-    """``first_day`` of a scan of ``store`` into the run store at ``store_path``, or the
-    day a range re-scanning stored days starts on instead, and the notes to say
-    (:mod:`flowgraph.rescans`)."""
+def _settled_store_days(store: TransactionStore, config: ScanConfig, store_path, as_of: str | None,
+                        first_day: str | None, last_day: str | None) -> tuple[str | None, str | None, str | None,
+                                                                               list[str]]:
+    """``as_of, first_day, last_day`` of a scan of ``store`` into the run store at
+    ``store_path``: as given, or the range it scans instead, starting earlier
+    (:mod:`flowgraph.rescans`: a range re-scanning stored days, a T+1 of a day already
+    scanned or after days never scanned); and the notes to say."""
     first, last, mode = store_scan_days(store, config.calendar(), as_of, first_day, last_day)
     settled, notes = settled_first_day(store_path, config, first, last, mode, store)
-    return (first_day if settled == first else str(settled)), notes
+    if settled == first:
+        return as_of, first_day, last_day, notes
+    return None, str(settled), str(last), notes
 
 
 def _store_plan(store: TransactionStore, config: ScanConfig, as_of: str | None, first_day: str | None,
@@ -787,17 +791,16 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     window, given, in_place = None, isinstance(dataset, Dataset), None
     if not isinstance(dataset, Dataset) and is_store(dataset):  # only the days the scan needs
         txstore = TransactionStore.open(dataset, "INPUT")
-        settled, notes = _settled_store_first_day(txstore, config, store_path or out / "store.sqlite", as_of,
-                                                  first_day, last_day)
-        plan = _store_plan(txstore, config, as_of, settled, last_day, block_memory)
+        as_of, first_day, last_day, notes = _settled_store_days(txstore, config, store_path or out / "store.sqlite",
+                                                                as_of, first_day, last_day)
+        plan = _store_plan(txstore, config, as_of, first_day, last_day, block_memory)
         if len(plan.blocks) > 1:  # a range that does not fit at once (a T+1 day is one block)
             from .dask_scan import block_scan  # no Dask: the blocks run one after another here
 
-            # the days asked for: the block scan settles them itself (rescans)
+            # the block scan settles them again, and says the notes (rescans)
             return block_scan(dataset, out, config, first_day=first_day, last_day=last_day, store_path=store_path,
                               reveal_ids=reveal_ids, key_file=key_file, progress=progress, wait_s=wait_s,
                               stopwatch=clock, rates=rates, block_memory=block_memory)
-        first_day = settled
         say(notes)
         plan.say_note()  # a T+1 window (or a one-day range) too large for the memory
         window = store_window(txstore, config, as_of, clock, first_day, last_day, rates)
@@ -820,9 +823,11 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
                                 config.rules.foreign_currency, rates)
         first, last, mode = _scan_days(graph, as_of, first_day, last_day)
         days = graph.business_days
-        settled, notes = settled_first_day(store_path or out / "store.sqlite", config, days[first], days[last], mode)
+        settled, notes = settled_first_day(store_path or out / "store.sqlite", config, days[first], days[last], mode,
+                                           data_first=days[0])
         say(notes)
-        first = int(np.searchsorted(days, settled))
+        if settled != days[first]:  # a range now (a T+1 of a day already scanned, or after days never scanned)
+            first, mode, as_of = int(np.searchsorted(days, settled)), "range", None
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
     with clock("fingerprint"):

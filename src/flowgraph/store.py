@@ -343,6 +343,15 @@ class Store:
         return row[0] if row else None
 
     @_database_errors
+    def earliest_scanned_day(self, config_hash: str) -> str | None:
+        """The first day of the earliest-starting run of ``config_hash`` that stored something
+        (a chunk); None when none did."""
+        row = self.conn.execute(
+            "SELECT MIN(r.scan_first) FROM runs r WHERE r.config_hash = ? AND EXISTS "
+            "(SELECT 1 FROM run_chunks c WHERE c.run_id = r.run_id)", (config_hash,)).fetchone()
+        return row[0] if row else None
+
+    @_database_errors
     def earliest_run_reaching(self, config_hash: str, day: str) -> str | None:
         """The first day of the earliest stored run of ``config_hash`` that began before
         ``day`` (ISO) and reaches it, stored by a finished run; None when there is none."""
