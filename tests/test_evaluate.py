@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from flowgraph.calendar import BusinessCalendar
-from flowgraph.evaluate import MATCHING, counted_business_days, found, recall_table
+from flowgraph.deid import Pseudonymizer, load_key
+from flowgraph.errors import ConfigError
+from flowgraph.evaluate import MATCHING, counted_business_days, found, precision_table, recall_table
 from flowgraph.graph import build_graph
 from flowgraph.schema import validate_transactions
 
@@ -76,3 +78,87 @@ def test_the_scans_calendar_decides_which_business_day_a_date_counts_toward():
     hits = pd.DataFrame([hit("2024-10-08", "2024-10-08")])
     assert found(patterns, hits, BusinessCalendar.weekdays_only()).tolist() == [False]
     assert found(patterns, hits).tolist() == [True]
+
+
+# --- pseudonymised hits (what a default scan writes) -------------------------------------
+
+def write_key(path, byte):
+    path.write_text(bytes([byte] * 32).hex() + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def scanned_bank(tmp_path_factory):
+    """One small simulated bank scanned twice with one key: by default (pseudonyms in the
+    hits) and with ``reveal_ids`` (real ids)."""
+    from flowgraph.io import load_dataset
+    from flowgraph.scan import run_scan
+    from flowgraph.simulate import SimulationParams, simulate, write_simulation
+
+    folder = tmp_path_factory.mktemp("evaluate-bank")
+    key = write_key(folder / "scan.key", 7)
+    write_simulation(simulate(SimulationParams(seed=3, n_customers=1_200, n_days=30, recruit_pool_share=0.3)),
+                     folder / "data")
+    dataset = load_dataset(folder / "data")
+    hits = {}
+    for name, reveal in (("default", False), ("reveal", True)):
+        run_scan(dataset, folder / name, reveal_ids=reveal, key_file=key, progress=False)
+        frame = pd.read_parquet(folder / name / "hits.parquet")
+        hits[name] = frame[~frame["in_band"]].reset_index(drop=True)
+    return pd.read_parquet(folder / "data" / "patterns.parquet"), hits, key
+
+
+def test_a_default_scan_and_a_reveal_ids_scan_of_one_bank_score_the_same(scanned_bank, monkeypatch):
+    patterns, hits, key = scanned_bank
+    assert hits["default"]["subject"].str.startswith("ACC-").all()
+    assert not hits["reveal"]["subject"].str.startswith("ACC-").any()
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(key))  # the scan's default key, as for a user
+    recall = {name: recall_table(patterns, h) for name, h in hits.items()}
+    precision = {name: precision_table(patterns, h) for name, h in hits.items()}
+    assert recall["reveal"]["found"].sum() > 0 and (precision["reveal"]["precision"] > 0).any()
+    pd.testing.assert_frame_equal(recall["default"], recall["reveal"])
+    pd.testing.assert_frame_equal(precision["default"], precision["reveal"])
+    # the key passed explicitly instead of found in the environment
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(key.parent / "absent.key"))
+    assert found(patterns, hits["default"], key_file=key).equals(found(patterns, hits["reveal"]))
+
+
+@pytest.mark.parametrize("score", [found, recall_table, precision_table])
+def test_pseudonymised_hits_under_another_key_are_an_error_not_a_score_of_0(scanned_bank, tmp_path, monkeypatch,
+                                                                             score):
+    patterns, hits, _ = scanned_bank
+    other = write_key(tmp_path / "other.key", 8)
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(other))
+    with pytest.raises(ConfigError, match=r"none of them is the pseudonym of an account of the ground truth under "
+                                          rf"the key {other}.*Fix: pass key_file= the key the scan used"):
+        score(patterns, hits["default"])
+    # real ids need no key
+    assert len(score(patterns, hits["reveal"]))
+
+
+def test_pseudonymised_hits_without_a_key_file_say_so_and_create_none(scanned_bank, tmp_path, monkeypatch):
+    patterns, hits, _ = scanned_bank
+    absent = tmp_path / "absent.key"
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(absent))
+    with pytest.raises(ConfigError, match=rf"the pseudonym key {absent} does not exist.*Fix: pass key_file="):
+        recall_table(patterns, hits["default"])
+    assert not absent.exists()
+
+
+def test_hits_mixing_pseudonyms_and_real_ids_are_an_error(scanned_bank):
+    patterns, hits, key = scanned_bank
+    mixed = pd.concat([hits["default"].head(3), hits["reveal"].head(3)], ignore_index=True)
+    with pytest.raises(ConfigError, match=r"mix pseudonymised subjects \(3 like ACC-…\) and real account ids \(3\)"):
+        precision_table(patterns, mixed, key_file=key)
+
+
+def test_pseudonymised_hand_built_case_matches_on_the_pseudonyms_of_its_key(tmp_path):
+    key = write_key(tmp_path / "k.key", 9)
+    pseudo = Pseudonymizer(load_key(key))
+    patterns = pd.DataFrame([pattern("2024-10-02", "2024-10-06"), pattern("2024-10-02", "2024-10-06", subject="M2")])
+    hits = pd.DataFrame([hit("2024-10-08", "2024-10-08"), hit("2024-10-08", "2024-10-08", subject="S1")])
+    hidden = hits.assign(subject=[pseudo(s) for s in hits["subject"]])
+    assert found(patterns, hidden, key_file=key).tolist() == found(patterns, hits).tolist() == [True, False]
+    # S1 is an account of M1's pattern: both hits are on laundering accounts
+    assert precision_table(patterns, hidden, key_file=key)["precision"].tolist() == [1.0]

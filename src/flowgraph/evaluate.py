@@ -7,14 +7,25 @@ are business days, while a pattern's days are the calendar dates of its transact
 onto the business days they count toward, with the graph's rule (a weekend or holiday
 counts toward the next business day). Precision of a hit typology is the share of its
 hits whose subject belongs to a laundering pattern.
+
+Hits may carry real ids (a scan with ``--reveal-ids``, or detectors run in Python) or keyed
+pseudonyms (``ACC-…``: what a default scan writes to ``hits.parquet``). Pseudonymised hits
+are compared with the ground truth pseudonymised with the same key (SPEC §7), so both give
+the same answer; a key under which no pseudonym of the ground truth is among the hits' is
+an error, not a score of 0.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .calendar import BusinessCalendar, prc_calendar
+from .deid import PREFIX, PSEUDONYM_HEX_DIGITS, Pseudonymizer, default_key_file, load_key
+from .errors import ConfigError
 
 
 def _matching() -> dict[str, tuple[str, ...]]:
@@ -52,22 +63,89 @@ def counted_business_days(dates, calendar: BusinessCalendar | None = None) -> np
     return business_days[index].astype("datetime64[ns]")
 
 
-def found(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None) -> pd.Series:
+_ACCOUNT_PSEUDONYM = rf"{re.escape(PREFIX['account'])}[0-9a-f]{{{PSEUDONYM_HEX_DIGITS}}}"
+
+_SCORE_REAL_IDS = "or score the hits of a scan run with --reveal-ids"
+
+
+def _ids(column: pd.Series) -> pd.Series:
+    """The distinct non-empty ids of a column of ids or of lists of ids."""
+    values = column.explode().dropna().astype(str)
+    return pd.Series(values[values != ""].unique(), dtype=object)
+
+
+def _in_hit_id_space(patterns: pd.DataFrame, hits: pd.DataFrame, key_file) -> pd.DataFrame:
+    """``patterns`` with the ids evaluation compares (``subject``, ``accounts``) as the hits
+    write them: as they are for hits with real ids, pseudonymised with the key for hits with
+    pseudonyms.
+
+    Raises
+    ------
+    ConfigError
+        The hits mix pseudonyms and real ids; they carry pseudonyms and the key file does
+        not exist or cannot be read; or no pseudonym of the ground truth under the key is
+        among the hits' ids (the scan used another key).
+    """
+    if hits.empty or patterns.empty:
+        return patterns
+    subjects = _ids(hits["subject"])
+    is_pseudonym = subjects.str.fullmatch(_ACCOUNT_PSEUDONYM)
+    if not is_pseudonym.any():
+        return patterns
+    if not is_pseudonym.all():
+        raise ConfigError(f"the hits mix pseudonymised subjects ({int(is_pseudonym.sum())} like "
+                          f"{PREFIX['account']}…) and real account ids ({int((~is_pseudonym).sum())}), so they "
+                          f"cannot all be compared with the ground truth. Fix: evaluate the hits of one scan, "
+                          f"either a default (pseudonymised) one or one run with --reveal-ids.")
+    path = Path(key_file) if key_file is not None else default_key_file()
+    if not path.exists():
+        raise ConfigError(f"the hits carry pseudonyms ({PREFIX['account']}…) but the pseudonym key {path} does "
+                          "not exist, so the ground truth's account ids cannot be pseudonymised to match them. "
+                          "Fix: pass key_file= the key the scan used (its --key-file, or $FLOWGRAPH_KEY_FILE "
+                          f"when it ran), {_SCORE_REAL_IDS}.")
+    pseudo = Pseudonymizer(load_key(path))
+    truth = patterns.assign(subject=pseudo.column(patterns["subject"], "account"),
+                            accounts=pseudo.column(patterns["accounts"], "account"))
+    truth_ids = pd.concat([_ids(truth["subject"]), _ids(truth["accounts"])])
+    named = subjects.isin(truth_ids).any() or (
+        "accounts" in hits.columns and _ids(hits["accounts"]).isin(truth_ids).any())
+    if not named:
+        raise ConfigError(f"the hits carry pseudonyms ({PREFIX['account']}…) but none of them is the pseudonym of "
+                          f"an account of the ground truth under the key {path}: the scan used another key (or "
+                          "the hits are of another bank), and every score would be 0. Fix: pass key_file= the "
+                          f"key the scan used (its --key-file, or $FLOWGRAPH_KEY_FILE when it ran), {_SCORE_REAL_IDS}.")
+    return truth
+
+
+def found(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None,
+          key_file: str | Path | None = None) -> pd.Series:
     """For each pattern, whether a hit of a matching typology names its subject within its days.
 
     Parameters
     ----------
     patterns : DataFrame
-        ``patterns.parquet`` of the simulator (``typology, subject, first_day, last_day``,
-        calendar dates).
+        ``patterns.parquet`` of the simulator (``typology, subject, accounts, first_day,
+        last_day``, calendar dates; real ids).
     hits : DataFrame
-        Hits with real ids (``typology, subject, window_start, window_end``, business days).
+        Hits (``typology, subject, window_start, window_end``, business days; ``accounts``
+        when present) with real ids, or with the pseudonyms of a default scan.
     calendar : BusinessCalendar, optional
         The calendar the scan used, to map the patterns' dates onto business days;
         default the PRC calendar.
+    key_file : path, optional
+        For pseudonymised hits: the pseudonym key the scan used. Default
+        ``$FLOWGRAPH_KEY_FILE``, else ``~/.config/flowgraph/pseudonym.key`` (the scan's
+        default); never created here.
+
+    Raises
+    ------
+    ConfigError
+        Pseudonymised hits without the scan's key (see the module docstring), or hits
+        mixing pseudonyms and real ids.
     """
     if hits.empty or patterns.empty:
         return pd.Series(False, index=patterns.index)
+    patterns = _in_hit_id_space(patterns, hits, key_file)
     planted = pd.DataFrame({
         "pattern": np.arange(len(patterns)), "planted_typology": patterns["typology"].to_numpy(),
         "subject": patterns["subject"].to_numpy(),
@@ -81,16 +159,19 @@ def found(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar
     return pd.Series(np.isin(np.arange(len(patterns)), hit_patterns), index=patterns.index)
 
 
-def recall_table(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None) -> pd.DataFrame:
+def recall_table(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None,
+                 key_file: str | Path | None = None) -> pd.DataFrame:
     """Share of patterns found per typology and behaviour (for look-alikes: the
-    false-positive rate); ``calendar`` as for :func:`found`."""
-    frame = patterns.assign(found=found(patterns, hits, calendar))
+    false-positive rate); the arguments as for :func:`found`."""
+    frame = patterns.assign(found=found(patterns, hits, calendar, key_file))
     return (frame.groupby(["typology", "behaviour"])["found"].agg(["sum", "count", "mean"])
             .rename(columns={"sum": "found", "count": "patterns", "mean": "rate"}).reset_index())
 
 
-def precision_table(patterns: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
-    """Per hit typology: hits, and the share naming an account of a laundering pattern."""
+def precision_table(patterns: pd.DataFrame, hits: pd.DataFrame, key_file: str | Path | None = None) -> pd.DataFrame:
+    """Per hit typology: hits, and the share naming an account of a laundering pattern;
+    ``hits`` and ``key_file`` as for :func:`found` (real ids or a default scan's pseudonyms)."""
+    patterns = _in_hit_id_space(patterns, hits, key_file)
     laundering = {a for accts, b in zip(patterns["accounts"], patterns["behaviour"]) if b != "lookalike" for a in accts}
     if hits.empty:
         return pd.DataFrame(columns=["typology", "hits", "precision"])
