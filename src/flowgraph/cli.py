@@ -648,18 +648,22 @@ def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key
     calendar; US-BSA, a CTR's 15 calendar days; record-only rules are no report) and status, and a
     suspicious-transaction report draft (JSON checked against its schema, plus Markdown)
     for each alert decided a case, with the elements flowgraph cannot fill listed as
-    blanks."""
+    blanks. Each day's large-value reports are those of the configuration whose scan had
+    the latest word on it (a day rescanned under a new configuration: the new one's; a day
+    only an earlier one scanned: that one's), each naming it (config_hash, rule_set)."""
     from .desk.reports import write_report_drafts
 
     result = write_report_drafts(Store(store_path, create=False), out, first, last, alert_ids, today, reveal_ids,
                                  key_file)
     reports = result["large_value"]
     overdue = int((reports["status"] == "overdue").sum()) if len(reports) else 0
-    click.echo(f"large-value reports: {len(reports):,} ({overdue:,} overdue); suspicious-transaction report drafts: "
-               f"{len(result['drafts']):,}")
+    click.echo(f"large-value reports: {len(reports):,} ({overdue:,} overdue{result['configurations']}); "
+               f"suspicious-transaction report drafts: {len(result['drafts']):,}")
     for skipped in result["skipped"]:
         click.echo(f"  skipped {skipped['alert_id']}: {skipped['reason']}")
     click.echo(f"wrote {len(result['paths'])} files to {out}{' (REAL ids)' if reveal_ids else ''}")
+    if result["rule_set_note"]:
+        click.echo(f"note: {result['rule_set_note']}", err=True)
     if result["estimated"]:
         click.echo(result["estimated"], err=True)
     if result["not_counted"]:  # the configuration refuses what a count needs: exit 2, after writing the rest

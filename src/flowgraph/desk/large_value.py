@@ -32,6 +32,21 @@ negative: business days late). ``deadline_calendar`` and
 in calendar days asks the calendar nothing, so it is ``official``. ``deadline_note`` says
 which years and the fix.
 
+Which configuration's reports: the store may hold the hits of several configurations (a
+new holidays file, another rule set, new parameters each give a new configuration hash), and
+for each day the one whose run had the latest word on it speaks (:func:`day_owners`): a
+day scanned by several configurations, the latest run's; a day only an earlier
+configuration scanned, that one's. So no report of a day is lost when the configuration
+changes, and a transaction two configurations found is reported once. A run speaks for the
+calendar dates whose transactions it counted toward its business days (the weekend or
+holiday before its first business day too), a finished run from when it finished, a run
+not finished for the days of the chunks it committed, from when it committed each; a
+report belongs to the day of its transaction (the earliest one's of a daily cumulative sum;
+the hit's business day when they are not kept). Each report names its configuration
+(``config_hash``) and ``rule_set``, and its deadline is counted by that configuration's rule
+set on its calendar. ``reports.attrs["configurations"]`` says which configuration speaks for
+which days of the range, and ``rule_set_note`` when their rule sets' thresholds differ.
+
 Also the helpers both kinds of draft use: the run's configuration, business days after a
 date, and the ids shown (real, logged, or pseudonyms).
 """
@@ -40,18 +55,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..calendar import MAX_NON_BUSINESS_RUN_DAYS, CalendarCoverageError, parse_iso_day
+from ..calendar import MAX_NON_BUSINESS_RUN_DAYS, BusinessCalendar, CalendarCoverageError, parse_iso_day
 from ..config import DEFAULT_RULE_SET, REPORT_DEADLINE_BUSINESS_DAYS
 from ..deid import Pseudonymizer, load_key
 from ..errors import ConfigError
 from ..store import LARGE_VALUE_TYPOLOGIES, parse_json_lists
 from .evidence import case_transactions, run_calendar, run_rule_set, transactions_in_place
 from .markdown import md_table, md_text
-from .queue import latest_config_hash
 
 #: Business days of large-value hits whose reports are made at a time (their evidence read
 #: together): bounds the memory of a draft of a long range.
@@ -60,7 +75,14 @@ REPORT_DAYS_AT_ONCE = 20
 LARGE_VALUE_COLUMNS = ("hit_id", "rule", "kind", "business_day", "transaction_date", "deadline", "status",
                        "business_days_left", "customer", "account", "direction", "counterparties", "txn_ids",
                        "n_transactions", "amount_home", "home_currency", "amount", "currency", "channel",
-                       "deadline_basis", "deadline_calendar", "days_left_calendar", "deadline_note")
+                       "deadline_basis", "deadline_calendar", "days_left_calendar", "deadline_note", "config_hash",
+                       "rule_set")
+#: Days before a hit's business day its transactions may lie (a weekend's or holiday's count
+#: toward the next business day) when its configuration's calendar cannot be rebuilt: wider
+#: than any run of non-business days of a real calendar (the Spring Festival's is 9).
+ROLLED_DAYS_AT_MOST = 31
+#: Stretches of days per configuration the Markdown names before it says "and N more".
+STRETCHES_SHOWN = 3
 #: Values of ``deadline_calendar`` and ``days_left_calendar``: what a count rests on.
 OFFICIAL, ESTIMATED, NOT_COUNTED = "official", "estimated", "not counted"
 
@@ -188,10 +210,158 @@ def id_namer(store, reveal_ids: bool, key_file, detail: dict):
     return Pseudonymizer(load_key(key_file))
 
 
+@dataclass(eq=False)
+class Configuration:
+    """A configuration whose runs stored hits or scanned days: its recorded configuration
+    (the latest run's, :func:`run_config`) and what its reports are judged by, its rule set
+    and calendar (``calendar`` None when it cannot be rebuilt, e.g. its holidays file has
+    moved: ``calendar_error`` says why)."""
+
+    config_hash: str
+    config: dict
+    rule_set: object = field(init=False)
+    calendar: BusinessCalendar | None = field(init=False)
+    calendar_error: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.rule_set = run_rule_set(self.config)
+        try:
+            self.calendar = run_calendar(self.config)
+        except ConfigError as exc:
+            self.calendar, self.calendar_error = None, str(exc)
+
+    @property
+    def record_only(self) -> dict[str, str]:
+        """Its rule set's record-only rules: code -> source (module docstring)."""
+        return {r.code: r.source for r in self.rule_set.rules if r.record_only}
+
+    @property
+    def thresholds(self) -> tuple:
+        """What its large-value rules report: each rule's channels, parties and thresholds,
+        and the currencies they are stated in (names, sources and deadlines aside)."""
+        rules = sorted((r.code, tuple(r.channels), r.parties, r.threshold_home, r.threshold_foreign, r.record_only)
+                       for r in self.rule_set.rules)
+        return self.rule_set.home_currency, self.rule_set.foreign_currency, tuple(rules)
+
+    def rolled_first(self, day: np.datetime64) -> np.datetime64:
+        """The first calendar date whose transactions count toward its business day ``day``:
+        the day after the business day before it (a weekend's or holiday's transactions
+        count toward the next business day). Without its calendar, ``day`` less
+        :data:`ROLLED_DAYS_AT_MOST` (wider, never narrower)."""
+        if self.calendar is None:
+            return day - ROLLED_DAYS_AT_MOST
+        return _day_after_business_day_before(self.calendar, day, day - ROLLED_DAYS_AT_MOST)
+
+
+def _day_after_business_day_before(calendar, day: np.datetime64, fallback: np.datetime64) -> np.datetime64:
+    """The day after the business day before ``day`` on ``calendar``; ``fallback`` when the
+    calendar cannot tell (a year it refuses, or none within a year)."""
+    span = 16
+    try:
+        while span <= MAX_NON_BUSINESS_RUN_DAYS:
+            before = calendar.business_days(day - span, day - 1)
+            if len(before):
+                return before[-1] + 1
+            span *= 2
+    except CalendarCoverageError:
+        pass
+    return fallback
+
+
+@dataclass
+class DayOwners:
+    """Which configuration has the latest word on each calendar date (:func:`day_owners`).
+
+    ``owner[k]`` indexes ``configurations`` for the date ``first + k``; -1: no run spoke
+    for it. ``configurations`` are ordered by their latest word, latest first."""
+
+    first: np.datetime64 | None
+    owner: np.ndarray
+    configurations: list[Configuration]
+
+    def index(self, store, config_hash: str) -> int:
+        """The index of ``config_hash`` in ``configurations``, added (no days) when no run of
+        it recorded days (a store written by hand)."""
+        for k, c in enumerate(self.configurations):
+            if c.config_hash == config_hash:
+                return k
+        self.configurations.append(Configuration(config_hash, run_config(store, config_hash)))
+        return len(self.configurations) - 1
+
+    def of(self, days) -> np.ndarray:
+        """The owner index of each date of ``days`` (-1: none)."""
+        days = np.asarray(days, dtype="datetime64[D]")
+        out = np.full(len(days), -1, dtype=np.int64)
+        if self.first is not None and len(days):
+            at = (days - self.first).astype(np.int64)
+            inside = (at >= 0) & (at < len(self.owner))
+            out[inside] = self.owner[at[inside]]
+        return out
+
+    def stretches(self, low: np.datetime64 | None, high: np.datetime64 | None) -> list[tuple[str, str, int]]:
+        """Runs of consecutive dates of one owner within ``[low, high]`` (None: unbounded):
+        ``(first, last, owner index)``, dates no run spoke for left out."""
+        if self.first is None:
+            return []
+        lo = 0 if low is None else max(0, int((low - self.first).astype(np.int64)))
+        hi = len(self.owner) if high is None else min(len(self.owner), int((high - self.first).astype(np.int64)) + 1)
+        if lo >= hi:
+            return []
+        owner = self.owner[lo:hi]
+        cuts = np.flatnonzero(np.diff(owner)) + 1
+        starts, ends = np.concatenate([[0], cuts]), np.concatenate([cuts, [len(owner)]])
+        return [(str(self.first + lo + a), str(self.first + lo + b - 1), int(owner[a]))
+                for a, b in zip(starts, ends) if owner[a] >= 0]
+
+
+def day_owners(store) -> DayOwners:
+    """For each calendar date, the configuration of the run with the latest word on it.
+
+    A finished run speaks, when it finished, for the dates whose transactions it counted
+    toward its business days ``scan_first .. scan_last``: from the day after the business
+    day before ``scan_first`` on its calendar (a weekend's or holiday's transactions count
+    toward the next business day; on Monday to Friday when its calendar cannot be rebuilt).
+    A run not finished (killed, or running) speaks for the days of each chunk it committed,
+    when it committed it: its hits of those days are stored, and a day they were the last
+    word on must not fall back to an earlier configuration's. Runs of one second are told
+    apart by the order they were recorded in, as :func:`~flowgraph.desk.queue.latest_config_hash`
+    does."""
+    spans = store.query(
+        "SELECT COALESCE(finished_at, started_at, '') AS said_at, rowid AS at, 0 AS chunk, scan_first AS first_day, "
+        "scan_last AS last_day, config_hash FROM runs WHERE status = 'complete' AND scan_first IS NOT NULL "
+        "AND scan_last IS NOT NULL")
+    chunks = store.query(
+        "SELECT COALESCE(c.committed_at, '') AS said_at, r.rowid AS at, c.chunk, c.first_day, c.last_day, "
+        "r.config_hash FROM run_chunks c JOIN runs r USING (run_id) WHERE r.status IS NOT 'complete' "
+        "AND c.first_day IS NOT NULL AND c.last_day IS NOT NULL")
+    spans = pd.concat([s for s in (spans, chunks) if len(s)] or [spans], ignore_index=True)
+    spans = spans.sort_values(["said_at", "at", "chunk"], kind="stable").reset_index(drop=True)
+    # latest word first: a configuration's place is that of its latest span
+    hashes = list(dict.fromkeys(reversed(spans["config_hash"].tolist())))
+    configurations = [Configuration(h, run_config(store, h)) for h in hashes]
+    if spans.empty:
+        return DayOwners(None, np.empty(0, dtype=np.int64), configurations)
+    where = {h: k for k, h in enumerate(hashes)}
+    weekdays = BusinessCalendar.weekdays_only()
+    painted = []
+    for span in spans.itertuples():
+        c, first, last = configurations[where[span.config_hash]], np.datetime64(span.first_day[:10], "D"), \
+            np.datetime64(span.last_day[:10], "D")
+        on_weekdays = _day_after_business_day_before(weekdays, first, first)
+        start = on_weekdays if c.calendar is None else _day_after_business_day_before(c.calendar, first, on_weekdays)
+        painted.append((start, last, where[span.config_hash]))
+    origin = min(a for a, _, _ in painted)
+    owner = np.full(int((max(b for _, b, _ in painted) - origin).astype(np.int64)) + 1, -1, dtype=np.int64)
+    for start, last, k in painted:  # in the order the words were said: a later one overwrites
+        owner[int((start - origin).astype(np.int64)):int((last - origin).astype(np.int64)) + 1] = k
+    return DayOwners(origin, owner, configurations)
+
+
 def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bool = False,
                         key_file=None) -> pd.DataFrame:
     """The large-value reports of the stored large-value hits whose business day lies in
-    ``[first, last]`` (module docstring), earliest deadline first.
+    ``[first, last]`` (module docstring), each day's of the configuration with the latest
+    word on it (:func:`day_owners`), earliest deadline first.
 
     Parameters
     ----------
@@ -210,77 +380,173 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
     DataFrame
         :data:`LARGE_VALUE_COLUMNS`, one row per report; hits of record-only rules are no
         report and not listed. Its ``attrs`` (what :func:`render_large_value_markdown`
-        says of the list; none when the store has no run) hold the scan's rule set
-        (``rule_set``), its deadline (``report_deadline_days``, ``report_deadline_unit``,
-        ``report_deadline_source``), its record-only rules (``record_only_rules``: code to
-        source) and how many of their hits in the range were left out
-        (``record_only_hits``).
+        says of the list; none when the store has no run): ``configurations``, one dict per
+        configuration with the latest word on days of the range or with reports listed,
+        latest first: ``config_hash``, ``rule_set``, its deadline
+        (``report_deadline_days``, ``_unit``, ``_source``), its record-only rules
+        (``record_only_rules``: code to source) and how many of their hits on its days
+        were left out (``record_only_hits``), ``reports`` (listed) and ``days`` (its
+        stretches of dates in the range, ``[first, last]``); ``rule_set_note`` (their rule
+        sets' thresholds differ: which, and the fix; "" when they do not); and, as before
+        there were several, the same keys of the first configuration at the top level
+        (``record_only_hits`` summed, ``record_only_rules`` merged over them).
+
+    Raises
+    ------
+    ConfigError
+        ``--from`` after ``--to``; or a configuration with reports listed whose calendar
+        cannot be rebuilt (its holidays file moved): which, why and the fix.
     """
     first_day, last_day = parse_day(first, "--from"), parse_day(last, "--to")
     today_day = parse_day(today, "--today") or np.datetime64(dt.date.today(), "D")
     if first_day is not None and last_day is not None and first_day > last_day:
         raise ConfigError(f"--from {first_day} is after --to {last_day}. Fix: give the earlier date as --from.")
-    config_hash = latest_config_hash(store)
-    if config_hash is None:
+    owners = day_owners(store)
+    if not owners.configurations:
         return pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS))
-    config = run_config(store, config_hash)
-    rule_set = run_rule_set(config)
-    record_only = {r.code: r.source for r in rule_set.rules if r.record_only}
-    typologies = f"typology IN ({', '.join('?' * len(LARGE_VALUE_TYPOLOGIES))})"
+    # the index (config_hash, detector, typology, ...) finds a configuration's large-value hits
+    typologies = f"detector = 'large_value' AND typology IN ({', '.join('?' * len(LARGE_VALUE_TYPOLOGIES))})"
     low, high = str(first_day or "0001-01-01"), str(last_day or "9999-12-31")
-    # the hits that are reports: of a large-value typology, and not of a record-only rule
-    # (module docstring), whose hits are only counted
-    reported, reported_args = typologies, list(LARGE_VALUE_TYPOLOGIES)
-    left_out = 0
-    if record_only:
-        rule_in = f"json_extract(measures, '$.rule') IN ({', '.join('?' * len(record_only))})"
-        left_out = int(store.query(
-            f"SELECT COUNT(*) AS n FROM hits WHERE config_hash = ? AND {typologies} AND {rule_in} "
-            "AND window_start >= ? AND window_start <= ?",
-            [config_hash, *LARGE_VALUE_TYPOLOGIES, *record_only, low, high])["n"].iloc[0])
-        reported, reported_args = f"{typologies} AND NOT COALESCE({rule_in}, 0)", [*reported_args, *record_only]
-    per_day = store.query(
-        f"SELECT substr(window_start, 1, 10) AS day, COUNT(*) AS n FROM hits WHERE config_hash = ? AND {reported} "
-        "AND window_start >= ? AND window_start <= ? GROUP BY day ORDER BY day",
-        [config_hash, *reported_args, low, high])
-    if per_day.empty:
-        return _deadline_attrs(pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS)), rule_set, record_only, left_out)
-    calendar = run_calendar(config)
-    name = id_namer(store, reveal_ids, key_file, {"large_value_reports": int(per_day["n"].sum())})
+    left_out: dict[int, int] = {}
+    plans = []  # (configuration's index, chunks of its business days whose hits may be its word)
+    n_hits = 0
+    for config_hash in store.query("SELECT DISTINCT config_hash FROM runs ORDER BY config_hash")["config_hash"]:
+        rows = store.query(
+            f"SELECT substr(window_start, 1, 10) AS day, json_extract(measures, '$.rule') AS rule, COUNT(*) AS n "
+            f"FROM hits WHERE config_hash = ? AND {typologies} AND window_start >= ? AND window_start <= ? "
+            "GROUP BY day, rule ORDER BY day", [config_hash, *LARGE_VALUE_TYPOLOGIES, low, high])
+        if rows.empty:
+            continue
+        n_hits += int(rows["n"].sum())
+        k = owners.index(store, config_hash)
+        c = owners.configurations[k]
+        record_only = rows["rule"].isin(list(c.record_only))
+        # a record-only hit is no report, only counted: on the days its configuration speaks for
+        own = np.isin(owners.of(rows["day"].to_numpy(dtype="datetime64[D]")), [k, -1])
+        left_out[k] = int(rows.loc[record_only.to_numpy() & own, "n"].sum())
+        days = rows.loc[~record_only, "day"].drop_duplicates().tolist()
+        # a hit is its configuration's word when a date whose transactions count toward its
+        # business day is (checked exactly on its transaction's date once read)
+        maybe = [bool(np.isin(owners.of(np.arange(c.rolled_first(b), b + 1)), [k, -1]).any())
+                 for b in (np.datetime64(d, "D") for d in days)]
+        plans.append((k, _day_chunks(days, maybe)))
+    name = id_namer(store, reveal_ids, key_file, {"large_value_reports": n_hits}) if n_hits else None
     today_label = "--today" if today is not None else "today"
-    counted: dict[np.datetime64, dict] = {}  # many reports share a date: its deadline counted once
+    counted: dict[tuple[int, np.datetime64], dict] = {}  # many reports share a date: its deadline counted once
     frames = []
-    # a few weeks of hits at a time: a range's 10^5 reports and their evidence (a daily
-    # cumulative hit lists the day's transactions) held at once took 13.5 GB
-    starts = per_day["day"].iloc[::REPORT_DAYS_AT_ONCE].tolist()
-    for k, start in enumerate(starts):
-        last = k == len(starts) - 1
-        hits = store.query(
-            f"SELECT hit_id, typology, subject, customer, txn_ids, window_start, amount, measures FROM hits "
-            f"WHERE config_hash = ? AND {reported} AND window_start >= ? AND window_start {'<=' if last else '<'} ? "
-            "ORDER BY window_start, hit_id",
-            [config_hash, *reported_args, low if k == 0 else start, high if last else starts[k + 1]])
-        frames.append(_reports(store, hits, calendar, rule_set, name, today_day, today_label, counted))
-    frame = pd.concat(frames, ignore_index=True).astype({"business_days_left": "Int64"})
-    frame = frame.sort_values(["deadline", "business_day", "hit_id"], kind="stable").reset_index(drop=True)
-    return _deadline_attrs(frame, rule_set, record_only, left_out)
+    for k, chunks in plans:
+        c = owners.configurations[k]
+        reported, args = typologies, list(LARGE_VALUE_TYPOLOGIES)
+        if c.record_only:
+            rule_in = f"json_extract(measures, '$.rule') IN ({', '.join('?' * len(c.record_only))})"
+            reported, args = f"{typologies} AND NOT COALESCE({rule_in}, 0)", [*args, *c.record_only]
+        # a few weeks of hits at a time: a range's 10^5 reports and their evidence (a daily
+        # cumulative hit lists the day's transactions) held at once took 13.5 GB
+        for start, end in chunks:
+            hits = store.query(
+                f"SELECT hit_id, typology, subject, customer, txn_ids, window_start, amount, measures FROM hits "
+                f"WHERE config_hash = ? AND {reported} AND window_start >= ? AND window_start < ? "
+                "ORDER BY window_start, hit_id",
+                [c.config_hash, *args, start, str(np.datetime64(end, "D") + 1)])
+            frames.append(_reports(store, hits, owners, k, name, today_day, today_label, counted))
+    if frames:
+        frame = pd.concat(frames, ignore_index=True).astype({"business_days_left": "Int64"})
+        frame = frame.sort_values(["deadline", "business_day", "hit_id", "config_hash"],
+                                  kind="stable").reset_index(drop=True)
+    else:
+        frame = pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS))
+    return _configuration_attrs(frame, owners, first_day, last_day, left_out)
 
 
-def _deadline_attrs(frame: pd.DataFrame, rule_set, record_only: dict, left_out: int) -> pd.DataFrame:
+def _day_chunks(days: list[str], maybe: list[bool]) -> list[tuple[str, str]]:
+    """``(first, last)`` of runs of consecutive ``days`` (ISO, sorted) whose ``maybe`` is
+    true, at most :data:`REPORT_DAYS_AT_ONCE` days each (a day whose hits cannot be the word
+    of their configuration cuts a run: its hits are not read)."""
+    chunks: list[tuple[str, str]] = []
+    size = 0
+    for day, wanted, after_gap in zip(days, maybe, [True] + [not m for m in maybe[:-1]]):
+        if not wanted:
+            continue
+        if after_gap or size == REPORT_DAYS_AT_ONCE:
+            chunks.append((day, day))
+            size = 0
+        chunks[-1] = (chunks[-1][0], day)
+        size += 1
+    return chunks
+
+
+def _configuration_attrs(frame: pd.DataFrame, owners: DayOwners, first_day, last_day,
+                         left_out: dict[int, int]) -> pd.DataFrame:
     """``frame`` with the ``attrs`` :func:`large_value_reports` documents."""
-    frame.attrs.update({"rule_set": rule_set.name, "report_deadline_days": rule_set.report_deadline_days,
-                        "report_deadline_unit": rule_set.report_deadline_unit,
-                        "report_deadline_source": rule_set.report_deadline_source,
-                        "record_only_rules": dict(record_only), "record_only_hits": left_out})
+    days: dict[int, list[list[str]]] = {}
+    for a, b, k in owners.stretches(first_day, last_day):
+        days.setdefault(k, []).append([a, b])
+    listed = frame["config_hash"].value_counts().to_dict()
+    shown = [k for k, c in enumerate(owners.configurations) if k in days or c.config_hash in listed]
+    about = []
+    for k in shown or [0]:  # no day in the range: the latest configuration's rule set
+        c = owners.configurations[k]
+        about.append({"config_hash": c.config_hash, "rule_set": c.rule_set.name,
+                      "report_deadline_days": c.rule_set.report_deadline_days,
+                      "report_deadline_unit": c.rule_set.report_deadline_unit,
+                      "report_deadline_source": c.rule_set.report_deadline_source,
+                      "record_only_rules": c.record_only, "record_only_hits": left_out.get(k, 0),
+                      "reports": int(listed.get(c.config_hash, 0)), "days": days.get(k, [])})
+    frame.attrs.update({key: about[0][key] for key in ("rule_set", "report_deadline_days", "report_deadline_unit",
+                                                       "report_deadline_source")})
+    frame.attrs.update({"record_only_rules": {r: s for a in about for r, s in a["record_only_rules"].items()},
+                        "record_only_hits": sum(a["record_only_hits"] for a in about), "configurations": about,
+                        "rule_set_note": _rule_set_note([owners.configurations[k] for k in shown], about)})
     return frame
 
 
-def _reports(store, hits: pd.DataFrame, calendar, rule_set, name, today_day: np.datetime64, today_label: str,
-             counted: dict) -> pd.DataFrame:
+def _rule_set_note(configurations: list[Configuration], about: list[dict]) -> str:
+    """What to say when the configurations with days in the range judge them by rule sets
+    of different thresholds: a transaction reportable under one need not be under the
+    other, so the list is not one rule set's; "" when their thresholds are the same."""
+    thresholds = {c.thresholds for c in configurations}
+    if len(thresholds) < 2:
+        return ""
+    parts = [f"{a['rule_set']} (configuration {a['config_hash']}, {_days_text(a['days'])})" for a in about]
+    latest = about[0]
+    return (f"the days of this range were judged by rule sets with different large-value thresholds: "
+            f"{'; '.join(parts)}. Each day's reports are those of the rule set its latest scan used, so whether a "
+            f"transaction is listed depends on the day it fell on. Fix: to report every day by {latest['rule_set']}, "
+            f"re-scan the other days with configuration {latest['config_hash']}'s file (flowgraph scan INPUT "
+            f"--config FILE --from DAY --to DAY --store STORE) and draft again.")
+
+
+def _days_text(stretches: list[list[str]]) -> str:
+    """A configuration's stretches of days, the first :data:`STRETCHES_SHOWN` named."""
+    if not stretches:
+        return "no day of the range"
+    named = [a if a == b else f"{a}..{b}" for a, b in stretches[:STRETCHES_SHOWN]]
+    more = len(stretches) - STRETCHES_SHOWN
+    one_day = len(stretches) == 1 and stretches[0][0] == stretches[0][1]
+    return f"{'day' if one_day else 'days'} {', '.join(named)}" + (f" and {more} more stretch(es)" if more > 0 else "")
+
+
+def configurations_summary(reports: pd.DataFrame) -> str:
+    """For the command's summary line: "" when one configuration speaks for every day of
+    the list, else which and how many reports each gave, e.g. ``"; of 2 configurations:
+    fdf9cd57bd66 0, f38f484efa35 1"``."""
+    about = reports.attrs.get("configurations", [])
+    if len(about) < 2:
+        return ""
+    return f"; of {len(about)} configurations: " + ", ".join(f"{a['config_hash']} {a['reports']:,}" for a in about)
+
+
+def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_day: np.datetime64,
+             today_label: str, counted: dict) -> pd.DataFrame:
     """The large-value reports (:data:`LARGE_VALUE_COLUMNS`) of stored large-value ``hits``
-    (their ``txn_ids`` JSON text), their transactions looked up among those kept, else in
-    the transaction stores the scans read in place, with deadlines as ``rule_set`` counts
-    them; ``counted``: deadlines by date, filled."""
+    (their ``txn_ids`` JSON text) of configuration ``owners.configurations[k]`` that are
+    its word (the configuration with the latest word on its transaction's date, else on its
+    business day, is it; or no run spoke for either), their transactions looked up among
+    those kept, else in the transaction stores the scans read in place, with deadlines as
+    its rule set counts them on its calendar; ``counted``: deadlines by configuration and
+    date, filled."""
+    c = owners.configurations[k]
+    rule_set, calendar = c.rule_set, c.calendar
     home = rule_set.home_currency
     hits["txn_ids"] = parse_json_lists(hits["txn_ids"].tolist())
     wanted = {t for ids in hits["txn_ids"] for t in ids}
@@ -291,50 +557,62 @@ def _reports(store, hits: pd.DataFrame, calendar, rule_set, name, today_day: np.
         in_place = transactions_in_place(store, missing, days.min(), days.max())
         kept = pd.concat([kept, in_place], ignore_index=True) if len(kept) else in_place
     evidence = _hit_evidence(hits["txn_ids"], kept)
+    business_days = hits["window_start"].str[:10].to_numpy(dtype="datetime64[D]")
+    complete = np.array([0 < mine["n"] == len(ids) for mine, ids in zip(evidence, hits["txn_ids"])], dtype=bool)
+    dates = np.array([mine["date"] if whole else b for mine, whole, b in zip(evidence, complete, business_days)],
+                     dtype="datetime64[D]")
+    on_date, on_day = owners.of(dates), owners.of(business_days)
+    spoken = (on_date == k) | ((on_date == -1) & np.isin(on_day, [k, -1]))
+    if spoken.any() and calendar is None:
+        why = c.calendar_error.split(" Fix: ")[0]
+        raise ConfigError(f"configuration {c.config_hash} has the latest word on {int(spoken.sum()):,} large-value "
+                          f"report(s) of the range (from {business_days[spoken].min()}), whose deadlines are counted "
+                          f"on its calendar, and its calendar cannot be rebuilt: {why} A holidays file is read from "
+                          "the path its scan recorded, a relative one from the folder the scan ran in. Fix: run "
+                          "report-draft from that folder, or put the file back at that path.")
     rows = []
-    for hit, mine in zip(hits.itertuples(), evidence):
+    theirs = [e for e, m in zip(evidence, spoken) if m]
+    for hit, mine, business_day, date, whole in zip(hits[spoken].itertuples(), theirs, business_days[spoken],
+                                                   dates[spoken], complete[spoken]):
         measures = json.loads(hit.measures)
-        business_day = np.datetime64(hit.window_start[:10], "D")
-        complete = mine["n"] == len(hit.txn_ids)
-        if complete:
-            date = mine["date"]
+        if whole:
             basis = "transaction date" if hit.typology == "large_value_single" else "earliest transaction's date"
         else:
-            date = business_day
             basis = "business day of the hit (its transactions are not kept in this store: re-scan to keep them)"
-        if date not in counted:  # many reports share a date
-            counted[date] = count_deadline(calendar, date, today_day, today_label, rule_set.report_deadline_days,
-                                           rule_set.report_deadline_unit)
-        deadline, left = counted[date]["deadline"], counted[date]["business_days_left"]
+        if (k, date) not in counted:  # many reports share a date
+            counted[k, date] = count_deadline(calendar, date, today_day, today_label, rule_set.report_deadline_days,
+                                              rule_set.report_deadline_unit)
+        deadline, left = counted[k, date]["deadline"], counted[k, date]["business_days_left"]
         if measures.get("direction"):
             direction = measures["direction"]
-        elif complete:
+        elif whole:
             direction = "out" if mine["first_src"] == hit.subject else "in"
         else:
             direction = ""
         parties = sorted({a for a in mine["accounts"] if a and a != hit.subject})
-        currencies = set(mine["currencies"]) if complete else set()
+        currencies = set(mine["currencies"]) if whole else set()
         one_currency = len(currencies) == 1
         foreign = measures.get("currency_class") == "foreign"
         rows.append({
             "hit_id": hit.hit_id, "rule": measures.get("rule", ""),
             "kind": "single" if hit.typology == "large_value_single" else "daily cumulative",
-            "business_day": str(business_day), "transaction_date": str(date) if complete else "",
+            "business_day": str(business_day), "transaction_date": str(date) if whole else "",
             "deadline": "" if deadline is None else str(deadline),
             "status": "unknown" if deadline is None else "overdue" if today_day > deadline else "due",
             "business_days_left": left,
             "customer": name(hit.customer, "customer") if hit.customer else "", "account": name(hit.subject),
             "direction": direction,
-            "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if complete and mine["cash"]
+            "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if whole and mine["cash"]
                                                                       else [])),
             "txn_ids": ", ".join(hit.txn_ids), "n_transactions": len(hit.txn_ids), "amount_home": hit.amount,
             "home_currency": home,
             "amount": mine["amount"] if one_currency else measures.get("daily_sum", measures.get("value")),
             "currency": currencies.pop() if one_currency else ("foreign (rule set's foreign currency equivalent)"
                                                                  if foreign else home),
-            "channel": ", ".join(sorted(set(mine["channels"]))) if complete else "",
+            "channel": ", ".join(sorted(set(mine["channels"]))) if whole else "",
             "deadline_basis": basis,
-            **{k: counted[date][k] for k in ("deadline_calendar", "days_left_calendar", "deadline_note")},
+            **{key: counted[k, date][key] for key in ("deadline_calendar", "days_left_calendar", "deadline_note")},
+            "config_hash": c.config_hash, "rule_set": rule_set.name,
         })
     return pd.DataFrame(rows, columns=list(LARGE_VALUE_COLUMNS))
 
@@ -367,26 +645,48 @@ def _hit_evidence(txn_ids: pd.Series, kept: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _deadline_rule(n_days: int, unit: str) -> str:
+    """A rule set's deadline in words, for the Markdown."""
+    if unit == "calendar":
+        return (f"{n_days} calendar days after its transaction date, weekends and holidays included (a deadline on "
+                "one is not moved).")
+    return f"{n_days} business days after its transaction date, on the scan's calendar."
+
+
 def render_large_value_markdown(reports: pd.DataFrame, today: str) -> str:
     """The large-value reports as a Markdown work list, earliest deadline first, under the
-    deadline rule and the record-only hits left out that :func:`large_value_reports` put in
-    ``reports.attrs`` (without them: the default rule set's deadline)."""
+    deadline rule, the configurations whose reports they are, and the record-only hits
+    left out, that :func:`large_value_reports` put in ``reports.attrs`` (without them: the
+    default rule set's deadline)."""
     overdue = int((reports["status"] == "overdue").sum())
     about = reports.attrs
     n_days = about.get("report_deadline_days", DEFAULT_RULE_SET.report_deadline_days)
     source = about.get("report_deadline_source", DEFAULT_RULE_SET.report_deadline_source)
-    if about.get("report_deadline_unit", DEFAULT_RULE_SET.report_deadline_unit) == "calendar":
-        rule = (f"{n_days} calendar days after its transaction date, weekends and holidays included (a deadline on "
-                "one is not moved).")
+    configurations = about.get("configurations", [])
+    rules = {_deadline_rule(a["report_deadline_days"], a["report_deadline_unit"]) for a in configurations}
+    if len(rules) > 1:
+        rule = "as its configuration's rule set says (below)."
     else:
-        rule = f"{n_days} business days after its transaction date, on the scan's calendar."
+        rule = _deadline_rule(n_days, about.get("report_deadline_unit", DEFAULT_RULE_SET.report_deadline_unit))
     head = (f"# Large-value reports ({md_text(source)})\n\nAs of {md_text(today)}: {len(reports)} report(s), "
             f"{overdue} overdue. Each is due {rule}\n\n")
+    if len(configurations) > 1:
+        head += (f"Reports of {len(configurations)} configurations: each day's are those of the configuration whose "
+                 "scan had the latest word on it (column config_hash), their deadlines counted by its rule set on "
+                 "its calendar.\n\n")
+        for a in configurations:
+            own_rule = f"; each due {_deadline_rule(a['report_deadline_days'], a['report_deadline_unit'])}" \
+                if len(rules) > 1 else "."
+            head += (f"- {md_text(a['config_hash'])} (rule set {md_text(a['rule_set'])}): {a['reports']} report(s); "
+                     f"the latest word on {md_text(_days_text(a['days']))}{md_text(own_rule)}\n")
+        head += "\n"
+    if about.get("rule_set_note"):
+        head += f"> Note: {md_text(about['rule_set_note'])}\n\n"
     if about.get("record_only_hits"):
-        rules = about["record_only_rules"]
-        sources = "; ".join(dict.fromkeys(rules.values()))
-        head += (f"> {about['record_only_hits']} hit(s) of record-only rule(s) {md_text(', '.join(rules))} are not "
-                 f"listed: those rules oblige a record, not a report ({md_text(sources)}).\n\n")
+        record_only = about["record_only_rules"]
+        sources = "; ".join(dict.fromkeys(record_only.values()))
+        head += (f"> {about['record_only_hits']} hit(s) of record-only rule(s) {md_text(', '.join(record_only))} are "
+                 f"not listed: those rules oblige a record, not a report ({md_text(sources)}).\n\n")
     for kind in (NOT_COUNTED, ESTIMATED):
         for column in ("deadline_calendar", "days_left_calendar"):
             notes = reports.loc[reports[column] == kind, "deadline_note"]
@@ -394,6 +694,6 @@ def render_large_value_markdown(reports: pd.DataFrame, today: str) -> str:
                 head += f"> {len(notes)} report(s) with {column} '{kind}': {md_text(notes.iloc[0])}\n\n"
     columns = ["deadline", "deadline_calendar", "status", "business_days_left", "days_left_calendar", "rule", "kind",
                "transaction_date", "customer", "account", "direction", "amount", "currency", "amount_home", "channel",
-               "counterparties", "txn_ids"]
+               "counterparties", "txn_ids"] + (["config_hash", "rule_set"] if len(configurations) > 1 else [])
     blank_missing = reports.astype(object).where(reports.notna(), None)  # a count not made: an empty cell
     return head + md_table(blank_missing.to_dict("records"), columns)

@@ -18,7 +18,11 @@ the rules require (003: 大额交易和可疑交易识别与报告), for an anal
   deadline (0: due today; negative: business days late). ``deadline_calendar`` and
   ``days_left_calendar`` mark counts that rest on estimated holidays, or that the calendar
   refused (``calendar.beyond_coverage = "error"``: those stay empty, the other reports are
-  written).
+  written). Each day's reports are those of the configuration whose scan had the latest
+  word on it (a day rescanned under a new configuration, the new one's; a day only an
+  earlier configuration scanned, that one's), each naming its ``config_hash`` and
+  ``rule_set``, its deadline counted by that rule set on that configuration's calendar
+  (:func:`~flowgraph.desk.large_value.day_owners`).
 - **Suspicious-transaction report (STR) drafts** (003 二㈥): for each alert whose latest
   decision is ``case`` (or each alert asked for), a JSON draft valid against
   ``schemas/str-draft.schema.json`` plus a Markdown rendering, carrying the elements
@@ -52,6 +56,7 @@ from .large_value import (
     ESTIMATED,
     LARGE_VALUE_COLUMNS,
     NOT_COUNTED,
+    configurations_summary,
     large_value_reports,
     parse_day,
     render_large_value_markdown,
@@ -85,7 +90,11 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
         ``large_value`` (DataFrame), ``drafts`` (list of paths), ``skipped`` (list of
         dicts), ``paths`` (every file written), ``estimated`` (one line saying which
         deadlines rest on estimated holidays, or None) and ``not_counted`` (the message
-        naming the deadlines the calendar refused to count, why and the fix, or None).
+        naming the deadlines the calendar refused to count, why and the fix, or None),
+        ``configurations`` (for the summary line: "" when one configuration speaks for every
+        day of the list, else which and how many reports each gave) and ``rule_set_note``
+        (the configurations' rule sets have different thresholds: which, and the fix; or
+        "").
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -111,7 +120,8 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
         write(out / "skipped.csv", spreadsheet_safe(pd.DataFrame(skipped)).to_csv(index=False))
     return {"large_value": reports, "drafts": [out / f"str-{d['alert_id']}.json" for d in drafts],
             "skipped": skipped, "paths": paths, "estimated": _estimated_line(reports, drafts),
-            "not_counted": _not_counted_message(reports, drafts, out)}
+            "not_counted": _not_counted_message(reports, drafts, out),
+            "configurations": configurations_summary(reports), "rule_set_note": reports.attrs.get("rule_set_note", "")}
 
 
 def _estimated_line(reports: pd.DataFrame, drafts: list[dict]) -> str | None:
