@@ -500,3 +500,19 @@ def test_a_case_decided_before_8_in_beijing_names_its_accounts_and_runs_from_tha
     # Monday 4 January, then 5 business days: 5, 6, 7, 8, 11 (2027 estimated: no make-up days)
     assert draft["deadline"]["date"] == "2027-01-11" and "(2027-01-04)" in draft["deadline"]["basis"]
     assert len(str_draft(store, alert_id)["subject"]["accounts"]) == 1  # one pseudonym, not eight
+
+
+def test_large_value_report_amounts_are_summed_in_cents(tmp_path, monkeypatch):
+    """Found by a sweep: the daily report of 430,000.10 + 423,313.56 showed amount
+    853313.6599999999 beside amount_home 853313.66."""
+    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+    data = tmp_path / "tx.csv"
+    data.write_text("txn_id,timestamp,src_account,dst_account,amount,currency,channel\n"
+                    "T1,2024-09-18T10:00:00,A,B,430000.10,CNY,transfer\n"
+                    "T2,2024-09-18T11:00:00,A,C,423313.56,CNY,transfer\n")
+    assert main(["scan", str(data), "--out", str(tmp_path / "run")]) == 0
+    assert main(["report-draft", "--store", str(tmp_path / "run" / "store.sqlite"), "--out", str(tmp_path / "d"),
+                 "--today", "2024-09-20"]) == 0
+    written = pd.read_csv(tmp_path / "d" / "large-value-reports.csv", dtype=str)
+    daily = written[written["kind"] == "daily cumulative"]
+    assert daily["amount"].tolist() == ["853313.66"] and daily["amount_home"].tolist() == ["853313.66"]

@@ -223,3 +223,31 @@ def test_u_above_1_cross_check_counts_hits_reaching_before_the_known_large_value
     checks = large_value_checks(store, "c", run_hits, large_value_known_from(store, "c", "r"))
     assert [m["hit_id"] for m in checks["u_above_1_without_large_value"]] == ["fan1", "fan2"]
     assert checks["u_above_1_not_checked"]["n_hits"] == 0
+
+
+def test_a_scan_killed_as_it_made_its_store_runs_again(quiet_csv, tmp_path, capsys):
+    """Found by a sweep: a kill -9 while the new store.sqlite was still an empty file left a
+    store that the same command then refused ("an empty file ... give the --store a scan wrote")."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "store.sqlite").touch(mode=0o600)  # what the killed scan left
+    assert main(["scan", str(quiet_csv), "--out", str(out)]) == 0
+    _assert_empty_exports(out)
+    # report and the queue still refuse an empty file: only a scan makes one a store
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    capsys.readouterr()
+    assert main(["report", "--store", str(empty)]) == 3
+    assert "an empty file" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_what_was_kept_and_exits_130(quiet_csv, tmp_path, capsys, monkeypatch):
+    import flowgraph.cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(flowgraph.cli, "run_scan", interrupted)
+    assert main(["scan", str(quiet_csv), "--out", str(tmp_path / "out")]) == flowgraph.cli.INTERRUPTED == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "run the same command again" in err and "Traceback" not in err

@@ -1,6 +1,6 @@
 """Command line: a thin layer over the API (SPEC §10).
 
-Exit codes: 0 success, 2 usage or configuration error, 3 data error.
+Exit codes: 0 success, 2 usage or configuration error, 3 data error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def _ingest(dataset: Dataset, out: Path, config: ScanConfig, rates: RateTable):
 def cli() -> None:
     """flowgraph: find money-laundering typologies in bank transactions.
 
-    Exit codes: 0 success, 2 usage or configuration error, 3 data error.
+    Exit codes: 0 success, 2 usage or configuration error, 3 data error, 130 interrupted.
     """
 
 
@@ -912,8 +912,12 @@ def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:
                        + (f"  ({n_others} more named by {', '.join(others)})" if n_others else ""))
 
 
+#: The exit code of a command the user interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point with the exit codes of SPEC §10."""
+    """Entry point with the exit codes of SPEC §10 (and :data:`INTERRUPTED`)."""
     stdout = sys.stdout
     try:
         cli.main(args=argv, prog_name="flowgraph", standalone_mode=False)
@@ -922,9 +926,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return 2
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 1
+    except click.exceptions.Abort:  # Ctrl-C (or end of input at a prompt)
+        click.echo("interrupted. Files are written whole or not at all; run the same command again (a scan resumes "
+                   "after its last committed chunk).", err=True)
+        return INTERRUPTED
     except FlowgraphError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code

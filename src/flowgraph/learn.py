@@ -361,7 +361,8 @@ def _config_text(config_path, model: ModelConfig, fit: Fit, store_path, summary:
              f"({summary['positive']} case/reported, {summary['excluded']} excluded);",
              f"# L2 logistic regression, weights >= 0 but {', '.join(SIGNED_FEATURES)}'s, L2 {fit.l2} chosen by "
              f"{fit.folds}-fold CV: mean log loss {fit.cv_log_loss:.4f} (base rate {fit.base_log_loss:.4f}); "
-             f"threshold = -intercept {-fit.intercept}.",
+             f"threshold = -intercept {-fit.intercept}" + ("." if -fit.intercept >= 0 else
+                                                          ", below 0: written as 0 (a threshold is not negative)."),
              f"# Backtest on those decisions: precision {summary['precision_before']} -> {summary['precision_after']}, "
              f"recall {summary['recall_before']} -> {summary['recall_after']}.",
              f"# WARNING: {NO_BETTER_THAN_BASE}" if fit.no_better_than_base else None,

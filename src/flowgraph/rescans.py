@@ -68,7 +68,7 @@ def settled_first_day(store_path: str | Path, config: ScanConfig, first: np.date
         The run store's hits of this configuration were seen through a day after ``last``.
     """
     path, notes = Path(store_path), []
-    if not path.is_file():
+    if not path.is_file() or path.stat().st_size == 0:  # no store yet (empty: a scan killed as it made it)
         return first, notes
     store = Store(path, create=False)
     try:

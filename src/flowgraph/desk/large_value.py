@@ -635,13 +635,13 @@ def _hit_evidence(txn_ids: pd.Series, kept: pd.DataFrame) -> list[dict]:
     src, dst = (joined[c].to_numpy(dtype=object) for c in ("src_account", "dst_account"))
     cash = pd.isna(src) | pd.isna(dst)
     currency, channel = (joined[c].to_numpy(dtype=object) for c in ("currency", "channel"))
-    amount = joined["amount"].to_numpy(dtype=np.float64)
+    cents = np.rint(joined["amount"].to_numpy(dtype=np.float64) * 100).astype(np.int64)  # summed in cents: no float noise
     out = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         out.append({"n": int(hi - lo), "date": days[lo:hi].min() if hi > lo else None,
                     "first_src": src[lo] if hi > lo else None,
                     "accounts": [*src[lo:hi], *dst[lo:hi]], "currencies": currency[lo:hi],
-                    "channels": channel[lo:hi], "amount": float(amount[lo:hi].sum()), "cash": bool(cash[lo:hi].any())})
+                    "channels": channel[lo:hi], "amount": int(cents[lo:hi].sum()) / 100, "cash": bool(cash[lo:hi].any())})
     return out
 
 
