@@ -2,7 +2,7 @@
 rule set changed): each day's large-value reports are those of the configuration whose
 scan had the latest word on it, none lost and none twice (003 二㈢: the reports are
 mandatory), each naming its configuration and rule set, its deadline counted on that
-configuration's calendar (:func:`flowgraph.desk.large_value.day_owners`)."""
+configuration's calendar (:func:`flowgraph.desk.day_owners.day_owners`)."""
 
 import shutil
 import sqlite3
@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from flowgraph.cli import main
-from flowgraph.desk.large_value import day_owners, large_value_reports
+from flowgraph.desk.day_owners import day_owners
+from flowgraph.desk.large_value import large_value_reports
 from flowgraph.store import Store
 
 COLUMNS = "txn_id,timestamp,src_account,dst_account,amount,currency,channel"
@@ -94,7 +95,8 @@ def two_configurations(tmp_path_factory):
                             "T4,2027-01-11 10:00:00,,C4,90000,CNY,cash"])
         scan(folder, "--from", "2027-01-05", "--to", "2027-01-08")
         scan(folder, "--as-of", "2027-01-06", "--config", str(folder / "official.toml"))
-        scan(folder, "--as-of", "2027-01-11", "--config", str(folder / "official.toml"))
+        # a range of the 11th alone (a T+1 would scan the 7th too, never scanned under this configuration)
+        scan(folder, "--from", "2027-01-11", "--to", "2027-01-11", "--config", str(folder / "official.toml"))
     finally:
         mp.undo()
     return folder

@@ -38,7 +38,7 @@ from .alerts import FEATURES, SIGNED_FEATURES, AlertInputs, ModelConfig, alert_i
 from .buckets import HITS_PER_BUCKET, unit_buckets
 from .errors import ConfigError, DataError
 from .scan_config import load_config
-from .desk.large_value import run_config
+from .desk.evidence import run_config
 from .desk.queue import reopened_alert_ids
 from .store import Store
 

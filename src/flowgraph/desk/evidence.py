@@ -541,6 +541,13 @@ def case_graph(store, transactions: pd.DataFrame, run_config: str | dict) -> Tra
                                foreign_currency=rules.foreign_currency)
 
 
+def run_config(store, config_hash: str) -> dict:
+    """The configuration of the latest run made with ``config_hash``."""
+    row = store.conn.execute("SELECT config FROM runs WHERE config_hash = ? ORDER BY started_at DESC LIMIT 1",
+                             (config_hash,)).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
+
+
 def run_rule_set(config: dict):
     """The rule set a scan used, from its recorded configuration (a built-in's name, or the
     whole rule set as :meth:`~flowgraph.config.RuleSet.to_dict` wrote it)."""

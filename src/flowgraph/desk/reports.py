@@ -22,7 +22,7 @@ the rules require (003: 大额交易和可疑交易识别与报告), for an anal
   word on it (a day rescanned under a new configuration, the new one's; a day only an
   earlier configuration scanned, that one's), each naming its ``config_hash`` and
   ``rule_set``, its deadline counted by that rule set on that configuration's calendar
-  (:func:`~flowgraph.desk.large_value.day_owners`).
+  (:func:`~flowgraph.desk.day_owners.day_owners`).
 - **Suspicious-transaction report (STR) drafts** (003 二㈥): for each alert whose latest
   decision is ``case`` (or each alert asked for), a JSON draft valid against
   ``schemas/str-draft.schema.json`` plus a Markdown rendering, carrying the elements

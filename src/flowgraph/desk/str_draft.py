@@ -35,7 +35,8 @@ from .casefile import (
     find_alert,
 )
 from .evidence import case_accounts, has_case_transactions, run_calendar, run_rule_set
-from .large_value import count_deadline, id_namer, run_config
+from .evidence import run_config
+from .large_value import count_deadline, id_namer
 from .markdown import md_paragraphs, md_table, md_text
 from .notes import DEIDENTIFIED, deidentify_notes
 from .queue import grown_since
