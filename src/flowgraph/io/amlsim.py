@@ -14,6 +14,17 @@ Two layouts are recognised in a folder:
   ``is_sar`` column says so, or when it belongs to an alert that is a SAR (an
   ``alert_accounts.csv`` row without ``is_sar`` counts as one).
 
+Transaction ids: the full output's ``tran_id`` is kept. The samples have none, so each
+row's id is made from its content (:mod:`flowgraph.io.rowids`): ``"amlsim-"`` and a
+digest of its two node ids, its value and its step (both as numbers), with ``-2``,
+``-3``, ... after the digest for the second, third, ... identical row of the file (the
+samples repeat some rows: the same transfer twice in one step). So the same row always
+gets the same id, whatever its row number: re-ingesting a folder adds nothing, and pieces
+of ``transactions.csv`` ingested one after another into a store add up to the whole. The
+one limit: identical rows split across two pieces get the same id, so the store keeps
+one of them (ingest counts the second piece's copy "unchanged", not "new"); cut the file
+between steps, or keep such repeats in one piece.
+
 ``tran_timestamp`` is a date and time in AMLSim's own output (``2017-01-01T00:00:00Z``):
 those dates are kept (a ``Z`` or an offset is converted to China Standard Time like any
 aware timestamp; ``timestamp_format`` reads other spellings). Where it holds step numbers
@@ -40,6 +51,7 @@ from ..errors import ConfigError, DataError
 from ..schema import id_text, validate_accounts, validate_transactions
 from .csvfile import RawTable
 from .readers import Dataset, read_raw
+from .rowids import content_ids, number_field, text_field
 
 SAMPLE_TXN_COLUMNS = ("sourceNodeId", "targetNodeId", "value", "time")
 SAMPLE_NODE_COLUMNS = ("nodeid", "isFraud")
@@ -146,7 +158,8 @@ def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Da
     table = raw.frame
     step = _step_numbers(table["time"])
     frame = pd.DataFrame({
-        "txn_id": "amlsim-" + pd.Series(raw.source_row).astype(str),
+        "txn_id": content_ids("amlsim-", [text_field(table["sourceNodeId"]), text_field(table["targetNodeId"]),
+                                          number_field(table["value"]), number_field(table["time"])]),
         "timestamp": _step_timestamps(step, **steps),
         "src_account": table["sourceNodeId"],
         "dst_account": table["targetNodeId"],
