@@ -1,7 +1,7 @@
 """Transaction ids of the adapters whose files have none (AMLworld, the AMLSim samples) are
 made from each row's content (flowgraph.io.rowids): the same row gets the same id whatever
 its row number, so a file ingested in pieces adds up to the whole, re-ingesting adds
-nothing, and shuffled rows keep their ids."""
+nothing, and shuffled rows keep their ids. The labels of AMLSim's variants are read."""
 
 import json
 import shutil
@@ -207,3 +207,70 @@ def test_amlsim_pieces_in_a_store_scan_as_the_whole_file(amlsim_dir, tmp_path):
     # hits whose ids are made from a transaction id (a large value, a chain's first payment) too
     assert {"large_value", "forwarding_chains", "layered"} <= set(file_hits.detector)
     pd.testing.assert_frame_equal(store_hits, file_hits)
+
+
+# -- AMLSim's labels ------------------------------------------------------------------------------
+
+def _full_folder(folder, transactions: str, alert_accounts: str | None = None):
+    folder.mkdir(exist_ok=True)
+    (folder / "transactions.csv").write_text(transactions)
+    (folder / "accounts.csv").write_text("acct_id,prior_sar_count\n10,false\n11,true\n12,false\n20,false\n13,false\n")
+    if alert_accounts:
+        (folder / "alert_accounts.csv").write_text(alert_accounts)
+    return folder
+
+
+IS_FRAUD = ("tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_fraud,alert_id\n"
+            "1,10,20,TRANSFER,100.5,2017-01-02T00:00:00Z,false,-1\n"
+            "2,11,20,TRANSFER,200,2017-01-02T00:00:00Z,true,7\n"
+            "3,12,20,TRANSFER,300,2017-01-03T00:00:00Z,TRUE,7\n"
+            "4,20,13,CASH-OUT,50,2017-01-03T00:00:00Z,false,\n")
+
+
+def test_amlsim_is_fraud_is_the_transaction_label(tmp_path):
+    ds = read_amlsim(_full_folder(tmp_path / "f", IS_FRAUD))
+    t = ds.transactions.table
+    assert t.txn_id.tolist() == ["1", "2", "3", "4"]
+    assert t.is_laundering.tolist() == [0, 1, 1, 0]
+    assert t.alert_id.tolist() == [-1, 7, 7, -1] and t.alert_id.dtype == np.int64
+    assert any("read from is_fraud" in note for note in ds.transactions.report.notes)
+
+
+def test_amlsim_alert_ids_that_are_not_numbers_are_kept_as_given(tmp_path):
+    text = IS_FRAUD.replace(",7\n", ",fan-in:7\n")
+    ds = read_amlsim(_full_folder(tmp_path / "f", text))
+    t = ds.transactions.table
+    assert t.alert_id.tolist() == ["-1", "fan-in:7", "fan-in:7", ""]
+    assert t.is_laundering.tolist() == [0, 1, 1, 0]
+    note = [n for n in ds.transactions.report.notes if "alert_id" in n]
+    assert len(note) == 1 and "2 row(s)" in note[0] and "first: row 2" in note[0]
+
+
+def test_amlsim_labels_neither_true_nor_false_are_counted_in_a_note(tmp_path):
+    text = IS_FRAUD.replace("CASH-OUT,50,2017-01-03T00:00:00Z,false", "CASH-OUT,50,2017-01-03T00:00:00Z,maybe")
+    ds = read_amlsim(_full_folder(tmp_path / "f", text))
+    assert ds.transactions.table.is_laundering.tolist() == [0, 1, 1, 0]
+    note = [n for n in ds.transactions.report.notes if "neither true nor false" in n]
+    assert len(note) == 1 and "'is_fraud'" in note[0] and "1 row(s)" in note[0] and "row 4" in note[0]
+
+
+def test_amlsim_alert_accounts_flagged_with_is_fraud(tmp_path):
+    alerts = ("alert_id,alert_type,acct_id,acct_name,is_fraud\n"
+              "7,fan_in,12,C_12,true\n8,fan_out,13,C_13,false\n")
+    labels = read_amlsim(_full_folder(tmp_path / "f", IS_FRAUD, alerts)).accounts.table
+    assert labels.set_index("account_id").is_laundering.to_dict() == {"10": 0, "11": 1, "12": 1, "20": 0, "13": 0}
+
+
+def test_ingest_prints_where_the_label_came_from(tmp_path, capsys):
+    folder = _full_folder(tmp_path / "f", IS_FRAUD)
+    assert main(["ingest", str(folder), "--out", str(tmp_path / "out")]) == 0
+    assert "transaction label (is_laundering) read from is_fraud" in capsys.readouterr().out
+    assert pd.read_parquet(tmp_path / "out" / "transactions.parquet").is_laundering.tolist() == [0, 1, 1, 0]
+
+
+def test_amlworld_labels_that_are_not_numbers_are_counted_in_a_note(tmp_path):
+    lines = [AMLWORLD_DAY2[0][:-1] + "yes", AMLWORLD_DAY2[1]]
+    ds = read_amlworld(_write(tmp_path / "t.csv", lines))
+    assert ds.transactions.table.is_laundering.tolist() == [0, 0]
+    note = [n for n in ds.transactions.report.notes if "Is Laundering" in n]
+    assert len(note) == 1 and "1 row(s) not a number" in note[0] and "row 1" in note[0]

@@ -11,7 +11,9 @@ Currency, Amount Paid, Payment Currency, Payment Format, Is Laundering``. The se
 - channel: ``Cash`` -> cash; a payment whose paid and received currencies differ ->
   cross_border; every other format (ACH, Cheque, Credit Card, Wire, Reinvestment,
   Bitcoin) -> transfer; the original is kept in ``payment_format``;
-- ``is_laundering`` from the label;
+- ``is_laundering`` from the label (``1`` laundering, ``0`` not; a value that is not a
+  number is read as 0, and the validation report's notes count those rows, naming the
+  first);
 - ``txn_id``: the file has no ids, so each row's id is made from its content
   (:mod:`flowgraph.io.rowids`): ``"AW-"`` and a digest of its timestamp, both accounts,
   both amounts (as numbers) and currencies and its payment format, with ``-2``, ``-3``, ...
@@ -91,6 +93,7 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None, encoding: st
     fmt = raw["Payment Format"].str.strip()
     channel = np.where(fmt.str.lower() == "cash", "cash",
                        np.where(paid_cur != recv_cur, "cross_border", "transfer"))
+    label = pd.to_numeric(raw["Is Laundering"].astype("string").str.strip(), errors="coerce")
     src, dst = account("From Bank", "Account"), account("To Bank", "Account.1")
     # unmapped names stay as they are, so the rejects file shows what was there
     paid_code, recv_code = paid_cur.map(CURRENCY_CODES).fillna(paid_cur), recv_cur.map(CURRENCY_CODES).fillna(recv_cur)
@@ -108,9 +111,14 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None, encoding: st
         "amount_received": pd.to_numeric(raw["Amount Received"], errors="coerce"),
         "receiving_currency": recv_code,
         "payment_format": fmt,
-        "is_laundering": pd.to_numeric(raw["Is Laundering"], errors="coerce").fillna(0).astype(np.int8),
+        "is_laundering": label.fillna(0).astype(np.int8),
     })
     txns = validate_transactions(frame, str(path), rates=rates, timestamp_format=AMLWORLD_TIMESTAMP_FORMAT,
                                  source_row=table.source_row, malformed=table.malformed)
+    odd = label.isna().to_numpy()
+    if odd.any():
+        txns.report.notes.append(f"{path}: column 'Is Laundering': {int(odd.sum()):,} row(s) not a number (first: "
+                                 f"row {table.source_row[odd][0]}), read as not laundering. Fix: write 0 or 1 there "
+                                 "to keep the label")
     accts = validate_accounts(accounts_from_transactions(txns.table), f"{path} (accounts derived)")
     return Dataset(txns, accts)
