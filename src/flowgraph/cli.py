@@ -272,7 +272,11 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
     """Validate INPUT and build its account graph.
 
     INPUT is a canonical CSV (also .csv.gz, .csv.zst) or Parquet file, an AMLworld CSV, an
-    AMLSim output folder or a folder written by flowgraph. Every rejected row (a bad
+    AMLSim output folder or a folder written by flowgraph. AMLworld files and the AMLSim
+    samples have no transaction ids: each row's id is a digest of its fields plus its
+    number among the identical rows of the file, so re-ingesting a file adds nothing and
+    pieces of one file ingested --into one store add up to the whole (identical rows split
+    across two pieces get one id: cut between days). Every rejected row (a bad
     value, or a line that is not a record) goes to OUT/rejects.csv with its row number and
     reason; accepted rows go to OUT/transactions.parquet. A file whose rows are all
     rejected is a data error (exit 3), after OUT/rejects.csv is written.

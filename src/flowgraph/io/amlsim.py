@@ -6,13 +6,31 @@ Two layouts are recognised in a folder:
   time``) and ``nodes.csv`` (``nodeid, isFraud, init_balance, fraudStep``): labels are
   per account;
 - the full simulator output: ``transactions.csv`` (``tran_id, orig_acct, bene_acct,
-  tx_type, base_amt, tran_timestamp, is_sar, alert_id``), ``accounts.csv`` (``acct_id,
+  tx_type, base_amt, tran_timestamp, is_sar, alert_id``; some AMLSim versions, e.g. the
+  schema of ``paramFiles/10K``, name the label ``is_fraud``), ``accounts.csv`` (``acct_id,
   dsply_nm, type, acct_stat, acct_rptng_crncy, prior_sar_count, …``) and optionally
   ``alert_accounts.csv`` (``alert_id, alert_type, acct_id, acct_name, is_sar, …``):
   labels per transaction and per account. An account is labelled laundering when its
   ``prior_sar_count`` (AMLSim writes the account's SAR flag there, true/false) or an
-  ``is_sar`` column says so, or when it belongs to an alert that is a SAR (an
-  ``alert_accounts.csv`` row without ``is_sar`` counts as one).
+  ``is_sar`` (or ``is_fraud``) column says so, or when it belongs to an alert that is a
+  SAR (an ``alert_accounts.csv`` row without ``is_sar`` or ``is_fraud`` counts as one).
+
+Transaction ids: the full output's ``tran_id`` is kept. The samples have none, so each
+row's id is made from its content (:mod:`flowgraph.io.rowids`): ``"amlsim-"`` and a
+digest of its two node ids, its value and its step (both as numbers), with ``-2``,
+``-3``, ... after the digest for the second, third, ... identical row of the file (the
+samples repeat some rows: the same transfer twice in one step). So the same row always
+gets the same id, whatever its row number: re-ingesting a folder adds nothing, and pieces
+of ``transactions.csv`` ingested one after another into a store add up to the whole. The
+one limit: identical rows split across two pieces get the same id, so the store keeps
+one of them (ingest counts the second piece's copy "unchanged", not "new"); cut the file
+between steps, or keep such repeats in one piece.
+
+Labels: a transaction is laundering when its ``is_sar`` or ``is_fraud`` says so (``true``
+or ``1``, any case; ``false``, ``0`` or empty say it is not); another value is read as
+not laundering and the validation report's notes count those rows and name the first.
+``alert_id`` is kept as AMLSim wrote it: whole numbers (-1, AMLSim's "no alert", where
+empty) when every value is one, else the column as text, as given (a note says so).
 
 ``tran_timestamp`` is a date and time in AMLSim's own output (``2017-01-01T00:00:00Z``):
 those dates are kept (a ``Z`` or an offset is converted to China Standard Time like any
@@ -40,6 +58,7 @@ from ..errors import ConfigError, DataError
 from ..schema import id_text, validate_accounts, validate_transactions
 from .csvfile import RawTable
 from .readers import Dataset, read_raw
+from .rowids import content_ids, number_field, text_field
 
 SAMPLE_TXN_COLUMNS = ("sourceNodeId", "targetNodeId", "value", "time")
 SAMPLE_NODE_COLUMNS = ("nodeid", "isFraud")
@@ -49,9 +68,39 @@ FULL_TXN_COLUMNS = ("tran_id", "orig_acct", "bene_acct", "base_amt", "tran_times
 STEP_UNITS = ("business_days", "calendar_days")
 
 
+TRUE_WORDS = ("true", "1", "1.0")
+FALSE_WORDS = ("false", "0", "0.0", "")
+
+#: Transaction label columns AMLSim versions write (either, or both, is read).
+TXN_LABEL_COLUMNS = ("is_sar", "is_fraud")
+
+
 def _is_true(column: pd.Series) -> np.ndarray:
     """AMLSim's booleans ("true"/"false", "True", "1") as a mask."""
-    return column.astype("string").str.strip().str.lower().isin(["true", "1"]).to_numpy(dtype=bool)
+    return column.astype("string").fillna("").str.strip().str.lower().isin(TRUE_WORDS).to_numpy(dtype=bool)
+
+
+def _unread_booleans(column: pd.Series, name: str, src: str, source_row: np.ndarray) -> list[str]:
+    """A note on values of a boolean column that are neither true nor false (read as false)."""
+    word = column.astype("string").fillna("").str.strip().str.lower()
+    odd = ~word.isin(TRUE_WORDS + FALSE_WORDS).to_numpy(dtype=bool)
+    if not odd.any():
+        return []
+    rows = source_row[odd]
+    return [(f"{src}: column '{name}': {int(odd.sum()):,} row(s) neither true nor false (first: row {rows[0]}), "
+             "read as not laundering. Fix: write true or false there to keep the label")]
+
+
+def _alert_ids(column: pd.Series, src: str, source_row: np.ndarray) -> tuple[pd.Series, list[str]]:
+    """``alert_id`` as whole numbers (empty: -1) when every value is one, else as given."""
+    text = column.astype("string").fillna("").str.strip()
+    number = pd.to_numeric(text.mask(text == "", "-1"), errors="coerce")
+    whole = number.notna() & (number == number.round()) & (number.abs() < 2 ** 53)
+    if whole.all():
+        return number.astype(np.int64), []
+    rows = source_row[~whole.to_numpy(dtype=bool)]
+    return text, [(f"{src}: column 'alert_id' kept as text, as given: {len(rows):,} row(s) hold an id that is "
+                   f"not a whole number (first: row {rows[0]})")]
 
 
 def _step_numbers(values: pd.Series) -> pd.Series:
@@ -146,7 +195,8 @@ def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Da
     table = raw.frame
     step = _step_numbers(table["time"])
     frame = pd.DataFrame({
-        "txn_id": "amlsim-" + pd.Series(raw.source_row).astype(str),
+        "txn_id": content_ids("amlsim-", [text_field(table["sourceNodeId"]), text_field(table["targetNodeId"]),
+                                          number_field(table["value"]), number_field(table["time"])]),
         "timestamp": _step_timestamps(step, **steps),
         "src_account": table["sourceNodeId"],
         "dst_account": table["targetNodeId"],
@@ -197,15 +247,25 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     })
     if as_steps:
         frame["step"] = step
-    if "is_sar" in table.columns:
-        frame["is_laundering"] = _is_true(table["is_sar"]).astype(np.int8)
+    notes = []
+    labels = [c for c in TXN_LABEL_COLUMNS if c in table.columns]
+    if labels:
+        label = np.zeros(len(table), bool)
+        for name in labels:
+            label |= _is_true(table[name])
+            notes += _unread_booleans(table[name], name, src, raw.source_row)
+        frame["is_laundering"] = label.astype(np.int8)
+        if labels != ["is_sar"]:
+            notes.append(f"transaction label (is_laundering) read from {' or '.join(labels)}")
     if "alert_id" in table.columns:
-        frame["alert_id"] = pd.to_numeric(table["alert_id"], errors="coerce").fillna(-1).astype(np.int64)
+        frame["alert_id"], alert_notes = _alert_ids(table["alert_id"], src, raw.source_row)
+        notes += alert_notes
     txns = validate_transactions(frame, src, timestamp_format=None if as_steps else timestamp_format,
                                  source_row=raw.source_row, malformed=raw.malformed,
                                  raw_values={"timestamp": stamp} if as_steps else None)
     if as_steps:
         txns.report.notes.append(_steps_note(steps))
+    txns.report.notes.extend(notes)
     acct_path = folder / "accounts.csv"
     if not acct_path.exists():
         raise DataError(f"{folder}: no accounts.csv beside transactions.csv. Fix: copy it from the AMLSim output.")
@@ -214,18 +274,22 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     if "acct_id" not in accts.columns:
         raise DataError(f"{acct_path}: column 'acct_id' missing; found {list(accts.columns)}.")
     label = np.zeros(len(accts), bool)
-    for flag in ("prior_sar_count", "is_sar"):
+    notes = []
+    for flag in ("prior_sar_count", *TXN_LABEL_COLUMNS):
         if flag in accts.columns:
             label |= _is_true(accts[flag])
-    notes = []
+            notes += _unread_booleans(accts[flag], flag, str(acct_path), accts_raw.source_row)
     alert_path = folder / "alert_accounts.csv"
     if alert_path.exists():
         alerts_raw = read_raw(alert_path, "csv", **csv_options)
         alerts = alerts_raw.frame
         if "acct_id" not in alerts.columns:
             raise DataError(f"{alert_path}: column 'acct_id' missing; found {list(alerts.columns)}.")
-        if "is_sar" in alerts.columns:  # AMLSim also plants alerts that are not laundering
-            alerts = alerts[_is_true(alerts["is_sar"])]
+        flags = [c for c in TXN_LABEL_COLUMNS if c in alerts.columns]
+        if flags:  # AMLSim also plants alerts that are not laundering
+            notes += [n for flag in flags for n in _unread_booleans(alerts[flag], flag, str(alert_path),
+                                                                   alerts_raw.source_row)]
+            alerts = alerts[np.logical_or.reduce([_is_true(alerts[flag]) for flag in flags])]
         # the ids as validation reads them (flowgraph.schema.id_text), on both sides
         alerted = id_text(alerts["acct_id"]).combine_chunks().drop_null()
         label |= pc.fill_null(pc.is_in(id_text(accts["acct_id"]), value_set=alerted), False).to_numpy()

@@ -11,9 +11,21 @@ Currency, Amount Paid, Payment Currency, Payment Format, Is Laundering``. The se
 - channel: ``Cash`` -> cash; a payment whose paid and received currencies differ ->
   cross_border; every other format (ACH, Cheque, Credit Card, Wire, Reinvestment,
   Bitcoin) -> transfer; the original is kept in ``payment_format``;
-- ``txn_id`` = ``"AW<row>"`` (the file has no ids; ``<row>`` is the data-row number, so
-  an id stays the same whatever lines around it are malformed), ``is_laundering`` from
-  the label.
+- ``is_laundering`` from the label (``1`` laundering, ``0`` not; a value that is not a
+  number is read as 0, and the validation report's notes count those rows, naming the
+  first);
+- ``txn_id``: the file has no ids, so each row's id is made from its content
+  (:mod:`flowgraph.io.rowids`): ``"AW-"`` and a digest of its timestamp, both accounts,
+  both amounts (as numbers) and currencies and its payment format, with ``-2``, ``-3``, ...
+  after the digest for the second, third, ... identical row of the file. The label is not
+  part of it (a corrected label replaces the transaction rather than adding one); rows
+  that differ only in their label are numbered label 0 first. So the same row always gets
+  the same id, whatever its row number: re-ingesting a file adds nothing, and pieces of a
+  file ingested one after another into a store (``flowgraph ingest part1.csv --into
+  STORE``, then ``part2.csv``) add up to the whole file. The one limit: identical rows
+  split across two pieces get the same id, so the store keeps one of them (ingest counts
+  the second piece's copy "unchanged", or "replaced" where only the label differs, not
+  "new"); cut a file between days, or keep such repeats in one piece.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from ..errors import DataError
 from ..money import RateTable
 from ..schema import accounts_from_transactions, validate_accounts, validate_transactions
 from .readers import Dataset, read_raw
+from .rowids import content_ids, number_field, text_field
 
 AMLWORLD_COLUMNS = ("Timestamp", "From Bank", "Account", "To Bank", "Account.1", "Amount Received",
                     "Receiving Currency", "Amount Paid", "Payment Currency", "Payment Format",
@@ -80,21 +93,32 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None, encoding: st
     fmt = raw["Payment Format"].str.strip()
     channel = np.where(fmt.str.lower() == "cash", "cash",
                        np.where(paid_cur != recv_cur, "cross_border", "transfer"))
+    label = pd.to_numeric(raw["Is Laundering"].astype("string").str.strip(), errors="coerce")
+    src, dst = account("From Bank", "Account"), account("To Bank", "Account.1")
+    # unmapped names stay as they are, so the rejects file shows what was there
+    paid_code, recv_code = paid_cur.map(CURRENCY_CODES).fillna(paid_cur), recv_cur.map(CURRENCY_CODES).fillna(recv_cur)
+    txn_id = content_ids("AW-", [text_field(raw["Timestamp"]), src, dst, number_field(raw["Amount Paid"]), paid_code,
+                                 number_field(raw["Amount Received"]), recv_code, fmt],
+                         order_by=raw["Is Laundering"])
     frame = pd.DataFrame({
-        "txn_id": "AW" + pd.Series(table.source_row).astype(str),
+        "txn_id": txn_id,
         "timestamp": raw["Timestamp"],
-        "src_account": account("From Bank", "Account"),
-        "dst_account": account("To Bank", "Account.1"),
+        "src_account": src,
+        "dst_account": dst,
         "amount": raw["Amount Paid"],
-        # unmapped names stay as they are, so the rejects file shows what was there
-        "currency": paid_cur.map(CURRENCY_CODES).fillna(paid_cur),
+        "currency": paid_code,
         "channel": channel,
         "amount_received": pd.to_numeric(raw["Amount Received"], errors="coerce"),
-        "receiving_currency": recv_cur.map(CURRENCY_CODES).fillna(recv_cur),
+        "receiving_currency": recv_code,
         "payment_format": fmt,
-        "is_laundering": pd.to_numeric(raw["Is Laundering"], errors="coerce").fillna(0).astype(np.int8),
+        "is_laundering": label.fillna(0).astype(np.int8),
     })
     txns = validate_transactions(frame, str(path), rates=rates, timestamp_format=AMLWORLD_TIMESTAMP_FORMAT,
                                  source_row=table.source_row, malformed=table.malformed)
+    odd = label.isna().to_numpy()
+    if odd.any():
+        txns.report.notes.append(f"{path}: column 'Is Laundering': {int(odd.sum()):,} row(s) not a number (first: "
+                                 f"row {table.source_row[odd][0]}), read as not laundering. Fix: write 0 or 1 there "
+                                 "to keep the label")
     accts = validate_accounts(accounts_from_transactions(txns.table), f"{path} (accounts derived)")
     return Dataset(txns, accts)
