@@ -176,6 +176,7 @@ def _year_ranges(years: Iterable[int]) -> list[str]:
 _ESTIMATE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
+@functools.cache  # reading a distribution's metadata allocates ~0.6 MB each time
 def _estimate_source() -> str:
     return f"holidays {metadata.version('holidays')} (China)"
 
