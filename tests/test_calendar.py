@@ -179,7 +179,8 @@ def test_coverage_note_and_describe_name_the_estimated_years(tmp_path):
                            "lunar calendar; no make-up working days)")
     assert "calendar.holidays_file" in note and "beyond_coverage = 'error'" in note
     assert "holidays for 2027-2031 are" in cal.coverage_note("2027-06-01", "2031-01-02")
-    with_2030 = BusinessCalendar.prc(holidays_file=write(tmp_path, "date,kind\n2030-01-01,holiday\n"))
+    with_2030 = BusinessCalendar.prc(holidays_file=write(tmp_path, "date,kind\n2030-01-01,holiday\n"
+                                                                   "2030-02-04,holiday\n"))
     assert "holidays for 2027-2029, 2031 are" in with_2030.coverage_note("2027-06-01", "2031-01-02")
     weekends = BusinessCalendar.prc(beyond_coverage="weekends").coverage_note("2027-01-01", "2027-01-02")
     assert "no public holidays" in weekends
@@ -253,9 +254,10 @@ def test_holidays_file_that_is_missing_a_directory_or_not_utf8(tmp_path):
 
 def test_holidays_file_accepts_a_bom_quoted_notes_and_no_note_column(tmp_path):
     path = tmp_path / "bom.csv"
-    path.write_bytes('\ufeffDate,Kind\n2027-01-01,Holiday\n'.encode("utf-8"))
+    path.write_bytes('\ufeffDate,Kind\n2027-01-01,Holiday\n2027-02-08,Holiday\n'.encode("utf-8"))
     assert not BusinessCalendar.prc(holidays_file=path).is_business_day("2027-01-01")
-    path = write(tmp_path, 'date,kind,note\n2027-01-01,holiday,"New Year, 元旦"\n', "quoted.csv")
+    path = write(tmp_path, 'date,kind,note\n2027-01-01,holiday,"New Year, 元旦"\n2027-02-08,holiday,"春节"\n',
+                 "quoted.csv")
     assert not BusinessCalendar.prc(holidays_file=path).is_business_day("2027-01-01")
 
 

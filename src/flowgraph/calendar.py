@@ -4,7 +4,7 @@ A business day is a weekday that is not a public holiday, or a weekend day that 
 State Council declared a make-up working day (调休). For the PRC, each year's lists come
 from, in order of precedence:
 
-1. a user's **holidays file** (below): official for every year it mentions;
+1. a user's **holidays file** (below): official for every year it gives;
 2. the maintained ``chinesecalendar`` package (each year's State Council notice): official;
 3. for any other year, ``beyond_coverage`` decides:
 
@@ -36,10 +36,23 @@ UTF-8 CSV; ``#`` lines are comments (cite the notice there); then the header
 
 ``date`` is ``YYYY-MM-DD``; ``kind`` is ``holiday`` (a day off; weekend days inside a
 break may be listed too) or ``workday`` (a Saturday or Sunday worked as a make-up day);
-``note`` is free text (optional). **Every year the file mentions is taken as fully
-specified by it**: its dates replace the package's and the estimate for that year, so list
-all of the year's holidays and make-up days. ``src/flowgraph/data/prc_holidays_2026.csv``
-is a real example (the 2026 notice).
+``note`` is free text (optional). ``src/flowgraph/data/prc_holidays_2026.csv`` is a real
+example (the 2026 notice). Several notices may go in one file.
+
+Which years the file gives is read from its dates:
+
+- **A year the file gives** is one whose Spring Festival break it lists a holiday in
+  (:data:`SPRING_FESTIVAL_BREAK_DAYS`: lunar New Year's Eve to 正月初七); every notice has
+  that break. The file is then the whole of that year: its dates replace the package's and
+  the estimate, so list every break of the notice. (Only the package's dates in the year's
+  last :data:`NEW_YEAR_SPILL_DAYS` days stay when the file does not give the next year:
+  they are the next notice's New Year break.)
+- **A New Year break that crosses the year end** -- the 2018 notice's ran from 2017-12-30
+  to 2018-01-01 -- may be listed whole: a date within :data:`NEW_YEAR_SPILL_DAYS` days of a
+  year the file gives is applied as a single date, and its own year stays as it was
+  (package or estimate), named as such by :meth:`BusinessCalendar.coverage_note`.
+- Any other date is refused (its year's schedule is incomplete); single dates belong in
+  ``extra_holidays`` / ``extra_workdays``.
 """
 
 from __future__ import annotations
@@ -65,6 +78,18 @@ BEYOND_COVERAGE = ("estimate", "error", "weekends")
 HOLIDAYS_FILE_HEADER = ("date", "kind", "note")
 #: A calendar with no business day within this many days after a date is broken.
 MAX_NON_BUSINESS_RUN_DAYS = 366
+#: A year's Spring Festival break, in days from 正月初一 (lunar New Year's Day): from 除夕 (-1)
+#: to 初七 (+6). 正月初一 and 初二 are statutory holidays in every year (全国年节及纪念日放假办法,
+#: State Council 1949, revised 1999, 2007, 2013 and 2024, art. 2: 初一-初三, 2008-2013
+#: 除夕-初二, from 2025 除夕-初三), so every year's notice has days off in this span and a
+#: holidays file that gives the year lists one of them; the break never reaches either end.
+SPRING_FESTIVAL_BREAK_DAYS = (-1, 6)
+#: How far a New Year break and its make-up working days reach across 1 January, in days
+#: (at most 3 days off; the 2007 notice: 2006-12-30 and 31 worked, 2007-01-01 to 03 off; the
+#: 2018 notice: 2017-12-30 to 2018-01-01 off; the 2019 notice: 2018-12-29 worked,
+#: 2018-12-30 to 2019-01-01 off). A holidays file's date this close to a year it gives may
+#: fall in the adjacent year; the last days of December are the next year's notice's.
+NEW_YEAR_SPILL_DAYS = 7
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMPTY_DAYS = np.array([], dtype="datetime64[D]")
 
@@ -122,6 +147,16 @@ def _years_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[Y]").astype(np.int64) + 1970
 
 
+def _day_of_year(days: np.ndarray) -> np.ndarray:
+    """0 for 1 January."""
+    return (days - days.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
+
+
+def _days_to_year_end(days: np.ndarray) -> np.ndarray:
+    """0 for 31 December."""
+    return ((days.astype("datetime64[Y]") + 1).astype("datetime64[D]") - 1 - days).astype(np.int64)
+
+
 def _weekday(days: np.ndarray) -> np.ndarray:
     return (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3); Monday is 0
 
@@ -141,6 +176,7 @@ def _year_ranges(years: Iterable[int]) -> list[str]:
 _ESTIMATE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
+@functools.cache  # reading a distribution's metadata allocates ~0.6 MB each time
 def _estimate_source() -> str:
     return f"holidays {metadata.version('holidays')} (China)"
 
@@ -171,6 +207,22 @@ def _lunar_estimate(years: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
             np.concatenate([_ESTIMATE_CACHE[y][1] for y in years]))
 
 
+@functools.cache
+def _lunar_new_year(year: int) -> np.datetime64:
+    """正月初一 of ``year`` (python-holidays' lunisolar calendar)."""
+    import holidays
+
+    china = holidays.China(years=year, language="en_US")
+    return np.datetime64(min(china.get_named("Chinese New Year (Spring Festival)", lookup="exact")), "D")
+
+
+def spring_festival_break(year: int) -> tuple[np.datetime64, np.datetime64]:
+    """The first and last day of the span a year's Spring Festival break lies in
+    (:data:`SPRING_FESTIVAL_BREAK_DAYS`)."""
+    first = _lunar_new_year(year)
+    return first + SPRING_FESTIVAL_BREAK_DAYS[0], first + SPRING_FESTIVAL_BREAK_DAYS[1]
+
+
 # -- US federal holidays -------------------------------------------------------------------
 #: Years :meth:`BusinessCalendar.us_federal` covers (python-holidays computes them by rule).
 US_FIRST_YEAR, US_LAST_YEAR = 1971, 2100  # from 1971 the Monday holidays of the Uniform Monday Holiday Act
@@ -199,9 +251,15 @@ class HolidaysFile:
     sha256 : str
         Hex digest of the file's bytes (recorded in run manifests).
     years : tuple of int
-        The years the file specifies completely.
+        The years the file gives whole: those whose Spring Festival break it lists a
+        holiday in (module docstring).
     holidays, workdays : ndarray of datetime64[D]
-        Days off, and weekend days worked as make-up days.
+        Weekdays off, and weekend days worked as make-up days, in every year.
+    listed : ndarray of datetime64[D]
+        Every date the file lists (weekend days off included): the file decides these.
+    spillover : ndarray of datetime64[D]
+        The listed dates outside ``years``: days of a New Year break that crosses the end
+        of a year the file gives; their years are not given by it.
     """
 
     path: str
@@ -209,6 +267,21 @@ class HolidaysFile:
     years: tuple[int, ...]
     holidays: np.ndarray
     workdays: np.ndarray
+    listed: np.ndarray
+    spillover: np.ndarray
+
+    def package_days_kept(self, days: np.ndarray) -> np.ndarray:
+        """Those of a maintained package's ``days`` that stand beside the file: of years it
+        does not give, and of the last :data:`NEW_YEAR_SPILL_DAYS` days of a year it gives
+        whose next year it does not (the next notice's New Year break); never a date it lists."""
+        years = _years_of(days)
+        given = np.isin(years, self.years)
+        next_break = given & ~np.isin(years + 1, self.years) & (_days_to_year_end(days) < NEW_YEAR_SPILL_DAYS)
+        return days[(~given | next_break) & ~np.isin(days, self.listed)]
+
+    def spillover_in(self, years: Iterable[int]) -> np.ndarray:
+        """The spillover dates in ``years``."""
+        return self.spillover[np.isin(_years_of(self.spillover), list(years))]
 
 
 def read_holidays_file(path: str | PathLike, supported_years: tuple[int, int]) -> HolidaysFile:
@@ -280,10 +353,46 @@ def read_holidays_file(path: str | PathLike, supported_years: tuple[int, int]) -
                           "line per holiday and make-up working day.")
     days = np.array(sorted(kinds), dtype="datetime64[D]")
     is_holiday = np.array([kinds[d][0] == "holiday" for d in days])
+    years = _years_given(days[is_holiday])
+    spillover = _check_spillover(days, years, kinds, where)
     return HolidaysFile(
-        path=str(path), sha256=hashlib.sha256(raw).hexdigest(),
-        years=tuple(sorted(set(_years_of(days).tolist()))),
-        holidays=days[is_holiday & (_weekday(days) < 5)], workdays=days[~is_holiday])
+        path=str(path), sha256=hashlib.sha256(raw).hexdigest(), years=years,
+        holidays=days[is_holiday & (_weekday(days) < 5)], workdays=days[~is_holiday],
+        listed=days, spillover=spillover)
+
+
+def _years_given(holidays: np.ndarray) -> tuple[int, ...]:
+    """The years whose Spring Festival break one of ``holidays`` falls in."""
+    given = []
+    for year in sorted(set(_years_of(holidays).tolist())):
+        first, last = spring_festival_break(year)
+        if ((holidays >= first) & (holidays <= last)).any():
+            given.append(year)
+    return tuple(given)
+
+
+def _check_spillover(days: np.ndarray, years: tuple[int, ...], kinds: dict, where: str) -> np.ndarray:
+    """The dates outside the ``years`` given, each of which must be part of a New Year break
+    crossing the end of a year given; else a ConfigError naming the first such line."""
+    day_years = _years_of(days)
+    outside = ~np.isin(day_years, years)
+    near_next = np.isin(day_years + 1, years) & (_days_to_year_end(days) < NEW_YEAR_SPILL_DAYS)
+    near_previous = np.isin(day_years - 1, years) & (_day_of_year(days) < NEW_YEAR_SPILL_DAYS)
+    stray = days[outside & ~near_next & ~near_previous]
+    if len(stray):
+        day = min(stray, key=lambda d: kinds[d][1])
+        year = _year(day)
+        first, last = spring_festival_break(year)
+        others = (f"nor is {day} within {NEW_YEAR_SPILL_DAYS} days of a year the file gives "
+                  f"({', '.join(_year_ranges(years))}), as a New Year break crossing the year end "
+                  "would be" if years else "nor does the file give any other year")
+        raise ConfigError(
+            f"{where}, line {kinds[day][1]}: {day} is in {year}, but the file lists no holiday in "
+            f"{year}'s Spring Festival break ({first} to {last}), so it does not give {year}'s "
+            f"schedule; {others}. Fix: list {year}'s whole State Council schedule (every break "
+            "of its notice, Spring Festival included), or give single dates in "
+            "calendar.extra_holidays / calendar.extra_workdays instead.")
+    return days[outside]
 
 
 # -- the calendar -----------------------------------------------------------------------------
@@ -296,7 +405,8 @@ class BusinessCalendar:
     name : str
         Recorded in run manifests, e.g. ``"PRC"``.
     holidays : ndarray of datetime64[D]
-        Weekdays that are not business days, in the years of ``official_years``.
+        Weekdays that are not business days, in the years of ``official_years`` (and the
+        single dates a holidays file gives in other years: ``holidays_file.spillover``).
     workdays : ndarray of datetime64[D]
         Weekend days that are business days (make-up working days), same years.
     official_years : mapping of int to str
@@ -309,7 +419,8 @@ class BusinessCalendar:
     extra_holidays, extra_workdays : ndarray of datetime64[D]
         Single-date overrides, applied last, in any year.
     holidays_file : HolidaysFile or None
-        The user's schedule that ``official_years`` includes, for the manifest.
+        The user's schedule that ``official_years`` includes, for the manifest; the
+        estimate never overrides a date it lists.
     """
 
     name: str
@@ -351,7 +462,8 @@ class BusinessCalendar:
             their holidays from the lunar calendar, refuse them, or take Monday–Friday.
         holidays_file : path, optional
             The State Council schedule of years the package lacks (format: module
-            docstring); official for every year it mentions.
+            docstring); official for every year it gives, and single dates of a New Year
+            break crossing into another year.
         """
         import chinese_calendar
 
@@ -367,11 +479,9 @@ class BusinessCalendar:
         schedule = None
         if holidays_file is not None:
             schedule = read_holidays_file(holidays_file, supported)
-            # the file replaces the package for every year it mentions
-            holidays = np.concatenate([holidays[~np.isin(_years_of(holidays), schedule.years)],
-                                       schedule.holidays])
-            workdays = np.concatenate([workdays[~np.isin(_years_of(workdays), schedule.years)],
-                                       schedule.workdays])
+            # the file replaces the package for every year it gives, and for each date it lists
+            holidays = np.concatenate([schedule.package_days_kept(holidays), schedule.holidays])
+            workdays = np.concatenate([schedule.package_days_kept(workdays), schedule.workdays])
             official.update({y: f"holidays file {schedule.path}" for y in schedule.years})
         extra_h = cls._extra(extra_holidays, "extra_holidays")
         extra_w = cls._extra(extra_workdays, "extra_workdays")
@@ -449,7 +559,8 @@ class BusinessCalendar:
             years = ", ".join(_year_ranges(missing))
             raise CalendarCoverageError(
                 f"calendar {self.name!r} has official holidays for "
-                f"{', '.join(_year_ranges(self.official_years))} only, not {years} ({what}), and "
+                f"{', '.join(_year_ranges(self.official_years))} only, not {years} ({what}"
+                f"{'; ' + self._file_clause(missing) if self.holidays_file else ''}), and "
                 "calendar.beyond_coverage is 'error'. Fix: pass the State Council's schedule "
                 f"for {years} as a holidays file (calendar.holidays_file; format 'date,kind,note', "
                 "see flowgraph.calendar), or set calendar.beyond_coverage = 'estimate' to use "
@@ -470,6 +581,9 @@ class BusinessCalendar:
         holidays, workdays = self.holidays, self.workdays
         if self.beyond_coverage == "estimate":
             est_holidays, est_workdays = _lunar_estimate(self._unofficial_years(start, end))
+            if self.holidays_file is not None:  # its dates in an estimated year stand
+                est_holidays = est_holidays[~np.isin(est_holidays, self.holidays_file.listed)]
+                est_workdays = est_workdays[~np.isin(est_workdays, self.holidays_file.listed)]
             holidays = np.concatenate([holidays, est_holidays])
             workdays = np.concatenate([workdays, est_workdays])
         is_business = (_weekday(days) < 5) & ~np.isin(days, holidays)
@@ -552,10 +666,28 @@ class BusinessCalendar:
 
     def estimated_days(self, first: DateLike, last: DateLike) -> np.ndarray:
         """The business days from ``first`` to ``last`` that rest on an estimate (years
-        with no official schedule), as datetime64[D]."""
+        with no official schedule, but for the dates a holidays file lists), as datetime64[D]."""
         days = self.business_days(first, last)
         official = np.fromiter(self.official_years, dtype=np.int64)
-        return days[~np.isin(_years_of(days), official)]
+        estimated = ~np.isin(_years_of(days), official)
+        if self.holidays_file is not None:
+            estimated &= ~np.isin(days, self.holidays_file.listed)
+        return days[estimated]
+
+    def _file_clause(self, years: list[int]) -> str:
+        """What the holidays file gives, said beside ``years`` it does not give: the dates
+        of them it lists (a New Year break crossing the year end) and the years it gives;
+        "" without a file."""
+        if self.holidays_file is None:
+            return ""
+        schedule = self.holidays_file
+        given = f"holidays file {schedule.path} gives {', '.join(_year_ranges(schedule.years))} only"
+        dates = schedule.spillover_in(years)
+        if not len(dates):
+            return given
+        return (f"{given}; of {', '.join(_year_ranges(_years_of(dates).tolist()))} it lists just "
+                f"{', '.join(dates.astype(str))} (a New Year break crossing the year end), no holiday "
+                "in the Spring Festival break")
 
     def coverage_note(self, first: DateLike, last: DateLike) -> str | None:
         """One line for stderr when some of ``first``..``last`` is estimated, else None."""
@@ -569,9 +701,11 @@ class BusinessCalendar:
             how = ("weekends + statutory holidays from the lunar calendar; "
                    + ("make-up working days as python-holidays lists them" if known_workdays
                       else "no make-up working days"))
-        return (f"holidays for {', '.join(_year_ranges(years))} are estimated ({how}): pass a "
-                "holidays file (calendar.holidays_file) with the State Council schedule, or set "
-                "calendar.beyond_coverage = 'error' to refuse")
+        from_file = self._file_clause(years)
+        return (f"holidays for {', '.join(_year_ranges(years))} are estimated ({how})"
+                f"{'; ' + from_file if from_file else ''}: pass a "
+                "holidays file (calendar.holidays_file) with the State Council schedule of those "
+                "years, or set calendar.beyond_coverage = 'error' to refuse")
 
     def describe(self, first: DateLike | None = None, last: DateLike | None = None) -> dict:
         """What a run manifest records about the calendar; with a date range, also the
@@ -584,8 +718,12 @@ class BusinessCalendar:
                "supported_years": list(self.supported_years),
                "beyond_coverage": self.beyond_coverage,
                "estimate": _estimate_source() if self.beyond_coverage == "estimate" else None,
+               # path and content only: a configuration's hash takes this entry
                "holidays_file": (None if self.holidays_file is None else
                                  {"path": self.holidays_file.path, "sha256": self.holidays_file.sha256}),
+               "holidays_file_years": [] if self.holidays_file is None else list(self.holidays_file.years),
+               "holidays_file_spillover": ([] if self.holidays_file is None else
+                                           self.holidays_file.spillover.astype(str).tolist()),
                "extra_holidays": self.extra_holidays.astype(str).tolist(),
                "extra_workdays": self.extra_workdays.astype(str).tolist(),
                "n_holidays": int(len(self.holidays)), "n_workdays": int(len(self.workdays))}

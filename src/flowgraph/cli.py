@@ -742,7 +742,16 @@ def _simulate_to(out: Path, params: SimulationParams, calendar: BusinessCalendar
                f"(seed {params.seed}): {n:,} transactions, {int(bank.transactions.is_laundering.sum()):,} "
                f"laundering, {len(bank.patterns):,} planted patterns")
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    _print_simulation_calendar(bank.calendar_basis, paths["metadata"])
     return bank
+
+
+def _print_simulation_calendar(basis: dict, recorded_in: Path) -> None:
+    """The calendar note of a simulation whose business days rest on estimated holidays,
+    on stderr as a scan says it."""
+    if basis.get("calendar_note"):
+        click.echo(f"calendar: {basis['calendar_note']} ({len(basis['estimated_business_days']):,} business "
+                   f"days estimated, listed in {recorded_in})", err=True)
 
 
 #: The simulation's parameter names as ``flowgraph simulate`` calls them.
@@ -777,7 +786,7 @@ def _options_named(names: dict[str, str]):
 @click.option("--days", default=60, show_default=True, help="Business days to simulate.")
 @click.option("--start", default="2024-09-02", show_default=True, callback=_iso_day, help="First date (YYYY-MM-DD).")
 @click.option("--out", "out", type=click.Path(path_type=Path),
-              help="Folder for transactions.parquet, accounts.parquet, patterns.parquet.")
+              help="Folder for transactions.parquet, accounts.parquet, patterns.parquet, simulation.json.")
 @click.option("--into", "into", type=click.Path(path_type=Path),
               help="Transaction store (a new or empty folder) to generate the bank into day by day, in "
                    "bounded memory; the ground truth goes to STORE/simulation/.")
@@ -801,7 +810,8 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
 
     Writes OUT/transactions.parquet (with is_laundering, pattern_id, typology),
     OUT/accounts.parquet and OUT/patterns.parquet (one row per planted pattern: its
-    accounts, subject, days, amount, and W(N, D) ceiling).
+    accounts, subject, days, amount, and W(N, D) ceiling), and OUT/simulation.json (the
+    parameters, and the calendar: where its holidays are estimated, stderr says so too).
 
     With --into STORE instead, the same bank (same seed, same transactions) is made one
     calendar day at a time and written into the transaction store as it goes, so memory
@@ -831,6 +841,7 @@ def simulate_cmd(seed, customers, days, start, out, into, patterns_per_typology,
                f"into {into}: {m['rows_new']:,} transactions in {len(m['days_touched']):,} day partitions, "
                f"{n_laundering:,} laundering, {len(plan.patterns):,} planted patterns; ground truth in "
                f"{into / 'simulation'}")
+    _print_simulation_calendar(plan.calendar_basis, into / "simulation" / "params.json")
     _print_patterns(plan.patterns)
 
 

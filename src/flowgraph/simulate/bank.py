@@ -1,7 +1,9 @@
 """The synthetic bank: population, ordinary activity, planted patterns, ground truth.
 
 ``simulate(SimulationParams(...))`` returns the three tables of SPEC §10;
-``write_simulation`` writes them. The same parameters (seed included) give identical
+``write_simulation`` writes them, and ``simulation.json``: the parameters and the calendar
+the business days came from (:func:`simulation_metadata`), with a note when its holidays
+were estimated, as a scan's manifest has. The same parameters (seed included) give identical
 tables and files. Randomness is split per stage (population, background, patterns)
 from the one seed, so changing the typology mix does not change the background; the
 background draws each calendar day from a generator of its own, so the bank is made one
@@ -18,7 +20,8 @@ and amount.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+import json
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterator
 
@@ -27,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._files import write_parquet
+from .._files import write_atomically, write_parquet
 from ..calendar import BusinessCalendar, prc_calendar
 from ..ceiling import W
 from ..config import get_rule_set
@@ -167,12 +170,14 @@ class SimulationParams:
 
 @dataclass
 class SimulatedBank:
-    """The simulator's output: SPEC §10's three tables."""
+    """The simulator's output: SPEC §10's three tables, and what its business days rest on
+    (``calendar_basis``: :func:`calendar_basis`)."""
 
     transactions: pd.DataFrame
     accounts: pd.DataFrame
     patterns: pd.DataFrame
     params: SimulationParams
+    calendar_basis: dict = field(default_factory=dict)
 
 
 class _MuleSupply:
@@ -267,6 +272,7 @@ class BankPlan:
     planted: list
     accounts: pd.DataFrame
     patterns: pd.DataFrame
+    calendar_basis: dict = field(default_factory=dict)  # calendar_basis()
 
     def days(self) -> Iterator[pd.DataFrame]:
         """The bank's transactions, one calendar day per table (an empty table for a day
@@ -327,6 +333,36 @@ def _with_overrides(params: SimulationParams | None, overrides: dict) -> Simulat
             raise ConfigError(f"unknown simulation parameter(s) {sorted(unknown)}")
         params = SimulationParams(**{**{f.name: getattr(params, f.name) for f in fields(params)}, **overrides})
     return params
+
+
+def calendar_basis(calendar: BusinessCalendar, params: SimulationParams, business_days: np.ndarray) -> dict:
+    """What a simulated bank's days rest on, recorded beside its ground truth as a scan's
+    manifest records it: ``calendar`` (its name), ``calendar_detail``
+    (:meth:`~flowgraph.calendar.BusinessCalendar.describe`), ``calendar_note`` (the
+    coverage note, or None) and ``estimated_business_days`` (ISO dates). With
+    ``week="seven_day"`` the calendar is not consulted: no note, nothing estimated.
+
+    Parameters
+    ----------
+    calendar : BusinessCalendar
+    params : SimulationParams
+    business_days : ndarray of datetime64[D]
+        The days the bank's activity falls on.
+    """
+    if params.week == "seven_day" or not len(business_days):
+        return {"calendar": calendar.name, "calendar_detail": calendar.describe(), "calendar_note": None,
+                "estimated_business_days": []}
+    first, last = business_days[0], business_days[-1]
+    return {"calendar": calendar.name, "calendar_detail": calendar.describe(first, last),
+            "calendar_note": calendar.coverage_note(first, last),
+            "estimated_business_days": calendar.estimated_days(first, last).astype(str).tolist()}
+
+
+def simulation_metadata(params: SimulationParams, basis: dict, n_patterns: int) -> dict:
+    """What is written beside a simulation's ground truth (``OUT/simulation.json``,
+    ``STORE/simulation/params.json``): the parameters, :func:`calendar_basis` and the number
+    of planted patterns."""
+    return {"params": asdict(params), **basis, "n_patterns": n_patterns}
 
 
 def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar | None = None,
@@ -393,7 +429,7 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
     patterns = _pattern_table(planted, pattern_ids, pop.account_ids, days, rules)
     return BankPlan(params, pop, np.arange(days[0], last + 1, dtype="datetime64[D]"), background,
                     pattern_events, which, pattern_context if with_context else None, pattern_ids, planted,
-                    accounts, patterns)
+                    accounts, patterns, calendar_basis(calendar, params, days))
 
 
 def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar | None = None,
@@ -419,7 +455,7 @@ def simulate(params: SimulationParams | None = None, calendar: BusinessCalendar 
     """
     plan = plan_bank(params, calendar, **overrides)
     txns = pd.concat(list(plan.days()), ignore_index=True)
-    return SimulatedBank(txns, plan.accounts, plan.patterns, plan.params)
+    return SimulatedBank(txns, plan.accounts, plan.patterns, plan.params, plan.calendar_basis)
 
 
 def _phi_by_rule(rules, currency: str) -> dict[str, float]:
@@ -459,7 +495,7 @@ def _pattern_table(planted, pattern_ids, account_ids, days, rules) -> pd.DataFra
 
 def write_simulation(bank: SimulatedBank, out_dir: str | Path) -> dict[str, Path]:
     """Write ``transactions.parquet``, ``accounts.parquet`` and ``patterns.parquet``
-    (SPEC §10), each whole or not at all.
+    (SPEC §10), and ``simulation.json`` (:func:`simulation_metadata`), each whole or not at all.
 
     Parameters
     ----------
@@ -473,4 +509,7 @@ def write_simulation(bank: SimulatedBank, out_dir: str | Path) -> dict[str, Path
     for name, table in (("transactions", bank.transactions), ("accounts", bank.accounts),
                         ("patterns", bank.patterns)):
         paths[name] = write_parquet(table, out / f"{name}.parquet")
+    metadata = simulation_metadata(bank.params, bank.calendar_basis, len(bank.patterns))
+    paths["metadata"] = out / "simulation.json"
+    write_atomically(paths["metadata"], lambda p: p.write_text(json.dumps(metadata, indent=2, default=str)))
     return paths

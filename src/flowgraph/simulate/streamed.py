@@ -31,7 +31,7 @@ from ..errors import ConfigError, DataError
 from ..money import default_rates
 from ..schema import MAX_FUTURE_DAYS, Validated, validate_accounts, validate_transactions
 from ..txstore import IngestSummary, TransactionStore
-from .bank import BankPlan, SimulationParams, _with_overrides, plan_bank
+from .bank import BankPlan, SimulationParams, _with_overrides, plan_bank, simulation_metadata
 
 #: Folder of the store holding the simulation's ground truth (``patterns.parquet``, the
 #: accounts with their segments, ``params.json``).
@@ -85,9 +85,8 @@ def simulate_into(store_dir: str | Path, params: SimulationParams | None = None,
     truth.mkdir(mode=0o700, exist_ok=True)
     write_parquet(plan.patterns, truth / "patterns.parquet")
     write_parquet(plan.accounts, truth / "accounts.parquet")
-    write_atomically(truth / "params.json", lambda p: p.write_text(json.dumps(
-        {"params": asdict(params), "calendar": "PRC" if calendar is None else calendar.name,
-         "n_patterns": len(plan.patterns)}, indent=2, default=str)))
+    metadata = simulation_metadata(params, plan.calendar_basis, len(plan.patterns))
+    write_atomically(truth / "params.json", lambda p: p.write_text(json.dumps(metadata, indent=2, default=str)))
     accounts = validate_accounts(plan.accounts, f"{source} (accounts)")
     # the simulated amounts are converted into CNY and USD with the package's rates (_validated_days)
     summary = store.append_new_days(_validated_days(plan, source), accounts, source, on_day_written,
