@@ -1,0 +1,69 @@
+"""Exports from other systems (sweep B): a repeated id whose first row is broken, read the
+same whole and streamed."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from flowgraph.io import read_transactions
+from flowgraph.schema import validate_accounts
+from test_ingest_stream import _assert_same_ingest, _streamed, _whole
+
+
+# -- 5. a repeated id whose first row is broken -----------------------------------------------------
+
+REPEATS = ("txn_id,timestamp,src_account,dst_account,amount\n"
+           "t1,2024-09-02 10:00,A,B,12O.00\n"     # row 1: a typo
+           "t1,2024-09-02 10:00,A,B,120.00\n"     # row 2: the corrected re-send
+           "t2,2024-09-02 11:00,B,A,50\n"
+           "t3,never,A,B,5\n"                     # row 4: t3 is broken twice, so no row of it is kept
+           "t3,2024-09-02 12:00,A,B,-5\n"
+           "t2,2024-09-02 11:00,B,A,51\n"         # row 6: a repeat of a valid row, as before
+           "t4,2024-09-02 13:00,A,B,7\n"
+           "t4,2024-09-02 13:00,A,B,-7\n")        # row 8: broken and a repeat
+
+
+def test_the_first_valid_row_of_an_id_is_kept_and_named(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(REPEATS)
+    v = read_transactions(path).transactions
+    assert v.table.txn_id.tolist() == ["t1", "t2", "t4"] and v.table.amount.tolist() == [120.0, 50.0, 7.0]
+    rejects = v.rejects.set_index("source_row")
+    assert rejects.reason_codes.to_dict() == {1: "DUPLICATE_TXN_ID;BAD_AMOUNT", 4: "BAD_TIMESTAMP",
+                                              5: "NON_POSITIVE_AMOUNT", 6: "DUPLICATE_TXN_ID",
+                                              8: "DUPLICATE_TXN_ID;NON_POSITIVE_AMOUNT"}
+    assert "(the same id as row 2, which was kept)" in rejects.message[1]
+    assert "(the same id as row 3, which was kept)" in rejects.message[6]
+    assert "(the same id as row 7, which was kept)" in rejects.message[8]
+    assert "the first one without another problem was kept" in str(v.report)
+    assert "the first row with this id was kept" not in str(v.report)
+    # the report lists the reasons in their usual order although repeats are found last
+    assert list(v.report.reason_counts) == ["DUPLICATE_TXN_ID", "BAD_TIMESTAMP", "BAD_AMOUNT", "NON_POSITIVE_AMOUNT"]
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3])
+def test_the_streamed_ingest_keeps_the_same_rows(tmp_path, batch_rows):
+    path = tmp_path / "t.csv"
+    path.write_text(REPEATS)
+    whole, _ = _whole(tmp_path / "whole", path)
+    streamed, _ = _streamed(tmp_path / "streamed", path, batch_rows)
+    _assert_same_ingest(whole, streamed, "000001")
+    day = streamed.read_days("2024-09-02", "2024-09-02").to_pandas()
+    assert sorted(zip(day.txn_id, day.amount)) == [("t1", 120.0), ("t2", 50.0), ("t4", 7.0)]
+    rejects = pd.read_csv(streamed.root / "ingests" / "000001" / "rejects.csv")
+    assert "which was kept" not in "".join(rejects[rejects.source_row.isin([4, 5])].message)
+    report = json.loads((streamed.root / "ingests" / "000001" / "validation.json").read_text())
+    assert report["transactions"]["reason_counts"]["DUPLICATE_TXN_ID"] == 3
+
+
+def test_the_first_valid_row_of_an_account_is_kept():
+    v = validate_accounts(pd.DataFrame({"account_id": ["A", "A", "B", "C", "C"],
+                                        "party_type": ["alien", "entity", "person", "alien", "martian"]}), "a.csv")
+    assert v.table.account_id.tolist() == ["A", "B"]
+    assert v.table.party_type.astype(str).tolist() == ["entity", "person"]
+    rejects = v.rejects.set_index("source_row")
+    assert rejects.reason_codes.to_dict() == {1: "DUPLICATE_ACCOUNT_ID;UNKNOWN_PARTY_TYPE", 4: "UNKNOWN_PARTY_TYPE",
+                                              5: "UNKNOWN_PARTY_TYPE"}
+    assert "(the same id as row 2, which was kept)" in rejects.message[1]
+    assert "list each account once; of its rows, the first one without another problem was kept" in str(v.report)
