@@ -1,14 +1,67 @@
-"""Exports from other systems (sweep B): a repeated id whose first row is broken, read the
-same whole and streamed."""
+"""Exports from other systems (sweep B): float32 amounts, and a repeated id whose first
+row is broken. Each is read the same whole and streamed."""
 
 import json
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from flowgraph.cli import main
+from flowgraph.errors import DataError
 from flowgraph.io import read_transactions
 from flowgraph.schema import validate_accounts
 from test_ingest_stream import _assert_same_ingest, _streamed, _whole
+
+
+def _error_line(capsys) -> str:
+    """The one error message a failed command printed (no traceback)."""
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    return errors[0]
+
+
+# -- 2. float32 amounts -------------------------------------------------------------------------
+
+def _amounts(path, amounts, dtype):
+    n = len(amounts)
+    pq.write_table(pa.table({"txn_id": [f"t{i}" for i in range(n)], "timestamp": ["2024-09-02 10:00"] * n,
+                             "src_account": ["A"] * n, "dst_account": ["B"] * n,
+                             "amount": pa.array(amounts, dtype)}), path)
+    return path
+
+
+def test_float32_amounts_that_lose_cents_exit_3_naming_the_row_and_the_fix(tmp_path, capsys):
+    # 131,072 is the first float32 amount whose neighbours are more than a cent away
+    amounts = [499.99, 131_071.99, 131_072.0, 499_999.99]
+    path = _amounts(tmp_path / "f32.parquet", amounts, pa.float32())
+    with pytest.raises(DataError) as err:
+        read_transactions(path)
+    message = str(err.value)
+    assert str(path) in message and "column 'amount' is float32" in message and "row 3's" in message
+    assert "float64" in message and "integer cents" in message
+    for command in (["scan", str(path), "--out", str(tmp_path / "s")],
+                    ["ingest", str(path), "--into", str(tmp_path / "store"), "--batch-rows", "1"]):
+        assert main(command) == 3
+        assert "row 3's" in _error_line(capsys)
+    # the same amounts as float64 read exactly
+    f64 = read_transactions(_amounts(tmp_path / "f64.parquet", amounts, pa.float64()))
+    assert f64.transactions.table.amount.tolist() == amounts
+
+
+def test_float32_amounts_below_131072_read_as_their_cents_with_a_note(tmp_path):
+    amounts = [0.01, 499.99, 1_940.87, 49_999.99, 50_000.0, 131_071.99, 0.004]
+    f32 = read_transactions(_amounts(tmp_path / "f32.parquet", amounts, pa.float32()))
+    f64 = read_transactions(_amounts(tmp_path / "f64.parquet", amounts, pa.float64()))
+    assert float(np.float32(49_999.99)) != 49_999.99  # not exact in float32: read to the cent
+    pd.testing.assert_frame_equal(f32.transactions.table, f64.transactions.table)
+    assert f32.transactions.table.amount.tolist() == amounts[:-1]
+    assert f32.transactions.rejects.reason_codes.tolist() == ["AMOUNT_BELOW_ONE_CENT"]
+    assert any("column 'amount' is float32" in n and "131,072" in n for n in f32.transactions.report.notes)
+    assert not any("float" in n for n in f64.transactions.report.notes)
 
 
 # -- 5. a repeated id whose first row is broken -----------------------------------------------------

@@ -51,7 +51,13 @@ pass-through counts see the counterparty.
 Money is counted in whole cents (:mod:`flowgraph.money`): a positive amount that rounds to
 0.00 in its own currency or, converted, in the rule set's home currency (the ``amount_cny``
 or ``amount_usd`` column for a CNY or USD home) is rejected (AMOUNT_BELOW_ONE_CENT), as
-zero is (NON_POSITIVE_AMOUNT); it would count as a transaction that moved nothing.
+zero is (NON_POSITIVE_AMOUNT); it would count as a transaction that moved nothing. An
+amount column of a floating-point type narrower than float64 (float32, as some Parquet
+exporters write) is read to the cent while every amount is one it tells apart from the
+next cent (float32: below 131,072), with a note; above, a float32 value stands for two or
+three cents (499,999.99 is stored as 500,000.0, a large-value amount), so such a column is
+a :class:`~flowgraph.errors.DataError` naming its first such row and the fix (export
+float64, decimal or integer cents).
 
 Ids repeat (DUPLICATE_TXN_ID, DUPLICATE_ACCOUNT_ID): of the rows sharing an id, the first
 one that no other check rejects is kept, and every other row of the id is rejected as its
@@ -92,6 +98,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
 import re
 import unicodedata
 from typing import Callable
@@ -868,9 +875,56 @@ def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Seri
     return parsed.astype("datetime64[ns]")
 
 
-def _parse_amount(series: pd.Series, problems: _Problems) -> np.ndarray:
+#: A cent: what an amount is counted in (flowgraph.money).
+CENT = 0.01
+
+NARROW_FLOAT_FIX = "export the amounts as float64 (double), decimal or integer cents"
+
+
+def _narrow_float_amounts(series: pd.Series, amount: np.ndarray, source: str, source_row: np.ndarray,
+                          notes: list[str]) -> np.ndarray:
+    """An amount column of a floating-point type narrower than float64 (a float32 Parquet
+    column), read to the cent, or a DataError.
+
+    float32 steps by 2**-7 (0.0078) below 131,072 and by 0.0156 or more above: there a
+    float32 value stands for two or three amounts in cents (499,999.99 is stored as
+    500,000.0), so which one was meant is lost, and near a threshold that decides a hit.
+    Such a column is a DataError naming its first such row (as floating-point ids that are
+    not whole are). Below, each cent has its own float32 value, within 0.004 of it, so
+    the amounts are read as their cents (rounded, as a float64 export of the same amounts
+    reads), with a note.
+    """
+    dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+    narrow = np.asarray(amount, dtype=dtype)
+    finite = np.isfinite(narrow)
+    with np.errstate(invalid="ignore"):
+        step = np.spacing(np.abs(np.where(finite, narrow, 0)))
+    lost = finite & (step >= CENT)
+    below = 2.0 ** (np.finfo(dtype).nmant + math.ceil(math.log2(CENT)))  # 131,072 for float32
+    if lost.any():
+        first = int(np.flatnonzero(lost)[0])
+        raise DataError(
+            f"{source}: column 'amount' is {dtype} (a floating-point type narrower than float64), which cannot "
+            f"hold cents at its size: row {int(source_row[first])}'s amount {float(narrow[first])!r} is stored in "
+            f"steps of {float(step[first]):g}, so the amounts within a step read alike (499,999.99 becomes "
+            f"500,000.0) and the cents are lost ({dtype} tells the cents apart only below {below:,.0f}). "
+            f"Fix: {NARROW_FLOAT_FIX}.")
+    if finite.any():
+        notes.append(f"column 'amount' is {dtype}: every amount is below {below:,.0f}, where {dtype} tells the cents "
+                     f"apart, and was read to the cent (to be safe, {NARROW_FLOAT_FIX})")
+    cents = np.round(amount, 2)
+    # an amount below half a cent keeps its value, to be rejected as such (AMOUNT_BELOW_ONE_CENT)
+    return np.where(finite & (cents != 0), cents, amount)
+
+
+def _parse_amount(series: pd.Series, problems: _Problems, source: str = "<table>",
+                  source_row: np.ndarray | None = None, notes: list[str] | None = None) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         amount = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        numpy_dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+        if isinstance(numpy_dtype, np.dtype) and numpy_dtype.kind == "f" and numpy_dtype.itemsize < 8:
+            rows = np.arange(1, len(series) + 1) if source_row is None else source_row
+            amount = _narrow_float_amounts(series, amount, source, rows, notes if notes is not None else [])
         if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
             missing = np.zeros(len(series), bool)  # a plain float column: NaN is a NaN amount
         else:
@@ -954,8 +1008,10 @@ def validate_transactions(
     Raises
     ------
     DataError
-        A required column is missing, or an id column holds floating-point numbers that
-        are not exact whole numbers.
+        A required column is missing; an id column holds floating-point numbers that are
+        not exact whole numbers; the amount column is of a floating-point type narrower
+        than float64 and holds amounts whose cents it cannot tell apart
+        (:data:`NARROW_FLOAT_FIX`).
     """
     _check_columns(frame, REQUIRED_TXN_COLUMNS, source, "transaction")
     n = len(frame)
@@ -976,10 +1032,12 @@ def validate_transactions(
     future = (timestamp >= latest_day + pd.Timedelta(days=1)).to_numpy(dtype=bool)
     problems.add("FUTURE_TIMESTAMP", future)
 
-    amount = _parse_amount(frame["amount"], problems)
+    amount_notes: list[str] = []
+    amount = _parse_amount(frame["amount"], problems, source, source_row, amount_notes)
 
     src = _id_text(frame["src_account"], "src_account", source, source_row, notes)
     dst = _id_text(frame["dst_account"], "dst_account", source, source_row, notes)
+    notes += amount_notes  # after the id notes, in the order merge_reports ranks notes
     src_empty, dst_empty = _is_empty(src), _is_empty(dst)
     problems.add("NO_PARTIES", src_empty & dst_empty)
     problems.add("ID_IN_EXPONENT_FORM", _exponent_form(txn_id) | _exponent_form(src) | _exponent_form(dst))
