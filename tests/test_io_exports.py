@@ -1,7 +1,9 @@
-"""Exports from other systems (sweep B): float32 amounts, and a repeated id whose first
-row is broken. Each is read the same whole and streamed."""
+"""Exports from other systems (sweep B): float32 amounts, an accounts file with its own
+column names, and a repeated id whose first row is broken. Each is read the same whole
+and streamed."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,48 @@ def test_float32_amounts_below_131072_read_as_their_cents_with_a_note(tmp_path):
     assert f32.transactions.rejects.reason_codes.tolist() == ["AMOUNT_BELOW_ONE_CENT"]
     assert any("column 'amount' is float32" in n and "131,072" in n for n in f32.transactions.report.notes)
     assert not any("float" in n for n in f64.transactions.report.notes)
+
+
+# -- 4. the accounts file's own column names ------------------------------------------------------
+
+def test_the_accounts_map_the_message_advises_works(tmp_path, capsys):
+    txns = tmp_path / "t.csv"
+    txns.write_text("txn_id,timestamp,src_account,dst_account,amount\nt1,2024-09-02 10:00,A,B,600000\n")
+    accounts = tmp_path / "a.csv"
+    accounts.write_text("AcctNo,CustNo,Kind\nA,C1,entity\nB,C2,entity\n")
+    assert main(["ingest", str(txns), "--accounts", str(accounts), "--out", str(tmp_path / "o")]) == 3
+    err = capsys.readouterr().err
+    advice = re.search(r"\(command line: (--[a-z-]+) account_id=your_column_name\)", err)
+    assert advice and advice.group(1) == "--accounts-map"
+    option = advice.group(1)
+    mapping = [option, "account_id=AcctNo", option, "customer_id=CustNo", option, "party_type=Kind"]
+    assert main(["ingest", str(txns), "--accounts", str(accounts), *mapping, "--out", str(tmp_path / "o")]) == 0
+    table = pd.read_parquet(tmp_path / "o" / "accounts.parquet")
+    assert table.account_id.tolist() == ["A", "B"] and table.customer_id.tolist() == ["C1", "C2"]
+    assert table.party_type.astype(str).tolist() == ["entity", "entity"]
+    assert main(["ingest", str(txns), "--accounts", str(accounts), *mapping, "--into", str(tmp_path / "st")]) == 0
+    assert main(["scan", str(txns), "--accounts", str(accounts), *mapping, "--out", str(tmp_path / "s")]) == 0
+    # --map is the transaction file's: the message says which option maps the accounts file
+    capsys.readouterr()
+    assert main(["ingest", str(txns), "--accounts", str(accounts), "--map", "account_id=AcctNo",
+                 "--out", str(tmp_path / "o2")]) == 3
+    assert "account_id: a column of the accounts file, whose mapping is --accounts-map" in capsys.readouterr().err
+
+
+def test_the_accounts_map_is_checked_before_anything_is_read(tmp_path, capsys):
+    txns = tmp_path / "t.csv"
+    txns.write_text("txn_id,timestamp,src_account,dst_account,amount\nt1,2024-09-02 10:00,A,B,600\n")
+    assert main(["ingest", str(txns), "--accounts-map", "account_id=AcctNo", "--into", str(tmp_path / "st")]) == 2
+    assert "--accounts FILE" in capsys.readouterr().err and not (tmp_path / "st").exists()
+    assert main(["scan", str(txns), "--accounts-map", "acount_id=AcctNo", "--out", str(tmp_path / "s")]) == 2
+    assert "did you mean account_id=AcctNo" in capsys.readouterr().err
+    # a store's accounts were read when they were ingested
+    assert main(["ingest", str(txns), "--into", str(tmp_path / "st")]) == 0
+    accounts = tmp_path / "a.csv"
+    accounts.write_text("AcctNo\nA\n")
+    assert main(["scan", str(tmp_path / "st"), "--accounts", str(accounts), "--accounts-map", "account_id=AcctNo",
+                 "--out", str(tmp_path / "s")]) == 2
+    assert "--accounts-map" in capsys.readouterr().err
 
 
 # -- 5. a repeated id whose first row is broken -----------------------------------------------------

@@ -820,14 +820,19 @@ def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray
     return pa.chunked_array([whole.cast(pa.large_string())])
 
 
+#: The column mapping of each table: in Python (the readers' parameter) and on the command line.
+_MAPPING_OPTION = {"transaction": ("columns", "--map"), "accounts": ("accounts_columns", "--accounts-map")}
+
+
 def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, what: str) -> None:
     missing = [c for c in required if c not in frame.columns]
     if missing:
+        parameter, option = _MAPPING_OPTION[what]
         raise DataError(
             f"{source}: the {what} table lacks required column(s) {missing}. "
             f"Columns present: {list(frame.columns)}. Fix: rename them in the file or pass a "
-            f"column mapping, e.g. columns={{'{missing[0]}': 'your_column_name'}} "
-            f"(command line: --map {missing[0]}=your_column_name)."
+            f"column mapping, e.g. {parameter}={{'{missing[0]}': 'your_column_name'}} "
+            f"(command line: {option} {missing[0]}=your_column_name)."
         )
 
 

@@ -3,7 +3,8 @@
 CSV is read as text (:mod:`flowgraph.io.csvfile`: sniffed delimiter, UTF-8 or a given
 encoding, ``.gz``/``.zst``) and every value is parsed by :mod:`flowgraph.schema`, so a bad
 value or a broken line becomes a rejected row with a reason instead of a failed read. A column mapping renames
-your columns to the canonical ones: ``columns={"txn_id": "TransactionID", ...}``.
+your columns to the canonical ones: ``columns={"txn_id": "TransactionID", ...}`` for the
+transaction file, ``accounts_columns={"account_id": "AcctNo", ...}`` for the accounts file.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import pyarrow.parquet as pq
 from ..config import HOME_CURRENCY
 from ..errors import DataError
 from ..money import RateTable
-from ..schema import Validated, accounts_from_transactions, validate_accounts, validate_transactions
+from ..schema import (ACCOUNT_COLUMNS, ACCOUNT_CONTEXT_COLUMNS, CONTEXT_COLUMNS, TXN_COLUMNS, Validated,
+                      accounts_from_transactions, validate_accounts, validate_transactions)
 from .csvfile import RawTable, compression_of, iter_csv_batches, no_malformed_lines, read_csv_table
 
 
@@ -164,17 +166,30 @@ def checked_format(path: Path, fmt: str | None = None) -> str:
                     "a .csv (.csv.gz, .csv.zst) or .parquet file (a CSV under another name: rename it .csv).")
 
 
-def _rename(frame: pd.DataFrame, columns: dict[str, str] | None, path: Path) -> pd.DataFrame:
+#: The option that maps each table's columns on the command line.
+MAP_OPTION = {"transaction": "--map", "accounts": "--accounts-map"}
+
+
+def _rename(frame: pd.DataFrame, columns: dict[str, str] | None, path: Path, table: str = "transaction"
+            ) -> pd.DataFrame:
+    """``frame`` with the columns of the mapping ``columns`` (canonical -> yours) renamed,
+    or a DataError naming the mapping's option (``table``: "transaction" or "accounts")."""
     if not columns:
         return frame
+    option = MAP_OPTION[table]
     absent = {canon: src for canon, src in columns.items() if src not in frame.columns}
     if absent:
-        raise DataError(f"{path}: the column mapping names column(s) {sorted(absent.values())} "
-                        f"that the file lacks; it has {list(frame.columns)}. Fix: correct the mapping.")
+        other = {"transaction": ("accounts", ACCOUNT_COLUMNS + ACCOUNT_CONTEXT_COLUMNS),
+                 "accounts": ("transaction", TXN_COLUMNS + CONTEXT_COLUMNS)}[table]
+        astray = sorted(canon for canon in absent if canon in other[1])
+        hint = (f" ({', '.join(astray)}: a column of the {other[0]} file, whose mapping is "
+                f"{MAP_OPTION[other[0]]})" if astray else "")
+        raise DataError(f"{path}: the column mapping names column(s) {sorted(absent.values())} that the file "
+                        f"lacks; it has {list(frame.columns)}. Fix: correct the mapping ({option}){hint}.")
     renamed = frame.rename(columns={src: canon for canon, src in columns.items()})
     clashing = sorted({c for c in renamed.columns if list(renamed.columns).count(c) > 1})
     if clashing:
-        raise DataError(f"{path}: after the column mapping, column(s) {clashing} would appear twice (the "
+        raise DataError(f"{path}: after the column mapping ({option}), column(s) {clashing} would appear twice (the "
                         "file already has a column of that name). Fix: map only one column to each name.")
     return renamed
 
@@ -189,7 +204,7 @@ def read_accounts(path: str | Path, columns: dict[str, str] | None = None,
     path : path
         CSV or Parquet file.
     columns : dict, optional
-        Canonical name -> your column name.
+        Canonical name -> your column name (command line: ``--accounts-map``).
     fmt : {"csv", "parquet"}, optional
         Default: from the file name.
     encoding, delimiter : str, optional
@@ -197,7 +212,8 @@ def read_accounts(path: str | Path, columns: dict[str, str] | None = None,
     """
     path = Path(path)
     raw = read_raw(path, fmt, encoding, delimiter)
-    return validate_accounts(_rename(raw.frame, columns, path), str(path), raw.source_row, raw.malformed)
+    return validate_accounts(_rename(raw.frame, columns, path, "accounts"), str(path), raw.source_row,
+                             raw.malformed)
 
 
 def read_transactions(
@@ -211,6 +227,7 @@ def read_transactions(
     encoding: str | None = None,
     delimiter: str | None = None,
     home_currency: str = HOME_CURRENCY,
+    accounts_columns: dict[str, str] | None = None,
 ) -> Dataset:
     """Read and validate a canonical transaction file, and its accounts.
 
@@ -235,6 +252,9 @@ def read_transactions(
     home_currency : str
         The rule set's home currency: the currency of the amounts of a file without a
         ``currency`` column (default CNY; see :func:`flowgraph.schema.validate_transactions`).
+    accounts_columns : dict, optional
+        Canonical name -> your column name, for the columns of the ``accounts`` file
+        (command line: ``--accounts-map``).
     """
     path = Path(path)
     raw = read_raw(path, fmt, encoding, delimiter,
@@ -245,7 +265,7 @@ def read_transactions(
     if isinstance(accounts, Validated):
         accts = accounts
     elif accounts is not None:
-        accts = read_accounts(accounts, encoding=encoding, delimiter=delimiter)
+        accts = read_accounts(accounts, accounts_columns, encoding=encoding, delimiter=delimiter)
     else:
         accts = validate_accounts(accounts_from_transactions(txns.table), f"{path} (accounts derived)")
     return Dataset(txns, accts)

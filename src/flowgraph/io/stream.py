@@ -41,6 +41,7 @@ from .._files import write_atomically
 from .._kernels.strings import hash_strings
 from .._spreadsheet import spreadsheet_safe
 from ..config import HOME_CURRENCY
+from ..errors import ConfigError
 from ..money import RateTable, default_rates
 from ..schema import (ValidationReport, Validated, _buffers, accounts_from_ids, merge_reports,
                       txn_id_text, validate_accounts, validate_transactions)
@@ -161,7 +162,8 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
                 timestamp_format: str | None = None, channel_map: dict[str, str] | None = None,
                 encoding: str | None = None, delimiter: str | None = None, home_currency: str = HOME_CURRENCY,
                 batch_rows: int = BATCH_ROWS, on_batch: Callable[[int], None] | None = None,
-                on_day_written: Callable[[str], None] | None = None) -> tuple[IngestSummary, Dataset]:
+                on_day_written: Callable[[str], None] | None = None,
+                accounts_columns: dict[str, str] | None = None) -> tuple[IngestSummary, Dataset]:
     """Validate a canonical CSV or Parquet file in batches and merge it into ``store``
     (module docstring): the result of ``store.ingest(load_dataset(path, ...))`` without
     holding the file.
@@ -171,7 +173,7 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
     store : TransactionStore
     path : path
         A file for which :func:`streams` is True.
-    columns, accounts, rates, timestamp_format, channel_map, encoding, delimiter, home_currency
+    columns, accounts, rates, timestamp_format, channel_map, encoding, delimiter, home_currency, accounts_columns
         As for :func:`flowgraph.io.load_dataset`.
     batch_rows : int
         Rows read, validated and planned at a time (CSV: lines).
@@ -190,6 +192,9 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
     """
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
+    if accounts_columns and accounts is None:
+        raise ConfigError("--accounts-map renames the columns of the accounts file, and none was given. Fix: "
+                          "give it with --accounts FILE (accounts_columns= with accounts= in Python).")
     path = Path(path)
     source = str(path)
     plan = store.start_ingest(source, on_day_written, (rates or default_rates()).describe())
@@ -202,7 +207,7 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
                                                     encoding, delimiter, home_currency, batch_rows, on_batch,
                                                     repeated)
         if accounts is not None:
-            accts = read_accounts(accounts, encoding=encoding, delimiter=delimiter)
+            accts = read_accounts(accounts, accounts_columns, encoding=encoding, delimiter=delimiter)
         else:
             accts = validate_accounts(accounts_from_ids(account_ids), f"{path} (accounts derived)")
         rejects.write(accts, report, plan.folder)
