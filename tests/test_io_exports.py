@@ -1,6 +1,6 @@
-"""Exports from other systems (sweep B): float32 amounts, an accounts file with its own
-column names, and a repeated id whose first row is broken. Each is read the same whole
-and streamed."""
+"""Exports from other systems (sweep B): float32 amounts, a spreadsheet's unnamed empty
+columns, an accounts file with its own column names, and a repeated id whose first row is
+broken. Each is read the same whole and streamed."""
 
 import json
 import re
@@ -64,6 +64,52 @@ def test_float32_amounts_below_131072_read_as_their_cents_with_a_note(tmp_path):
     assert f32.transactions.rejects.reason_codes.tolist() == ["AMOUNT_BELOW_ONE_CENT"]
     assert any("column 'amount' is float32" in n and "131,072" in n for n in f32.transactions.report.notes)
     assert not any("float" in n for n in f64.transactions.report.notes)
+
+
+# -- 3. unnamed columns -------------------------------------------------------------------------
+
+def _csv(extra_header: str = "", extra: str = "") -> str:
+    """Five transfers, each line ending in ``extra`` (the header in ``extra_header``)."""
+    return f"txn_id,timestamp,src_account,dst_account,amount{extra_header}\n" + "".join(
+        f"t{i},2024-09-02 10:0{i},A,B,{100 * i}{extra}\n" for i in range(1, 6))
+
+
+def test_empty_unnamed_columns_are_ignored_with_a_note(tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text(_csv())
+    export = tmp_path / "export.csv"
+    export.write_text(_csv(",,", ", ,"))  # white space is no value
+    ds, expected = read_transactions(export), read_transactions(plain)
+    pd.testing.assert_frame_equal(ds.transactions.table, expected.transactions.table)
+    assert ds.transactions.report.notes[0] == ("the header has no name for columns 6, 7, which no row holds a value "
+                                               "in (a spreadsheet's empty columns): ignored")
+    assert ds.transactions.report.notes[1:] == expected.transactions.report.notes
+    # streamed in batches of 2 rows, the same store, rejects and report
+    whole, _ = _whole(tmp_path / "whole", export)
+    streamed, _ = _streamed(tmp_path / "streamed", export, 2)
+    _assert_same_ingest(whole, streamed, "000001")
+
+
+def test_an_unnamed_column_holding_a_value_exits_3_naming_it(tmp_path, capsys):
+    export = tmp_path / "export.csv"
+    text = _csv(",,", ",,")
+    export.write_text(text.replace("t4,2024-09-02 10:04,A,B,400,,", "t4,2024-09-02 10:04,A,B,400,,note"))
+    for command in (["ingest", str(export), "--out", str(tmp_path / "o")],
+                    ["ingest", str(export), "--into", str(tmp_path / "store"), "--batch-rows", "1"]):
+        assert main(command) == 3
+        err = _error_line(capsys)
+        assert str(export) in err
+        assert "column 7 has no name in the header, but row 4 (line 5" in err and "Fix: give column 7 a name" in err
+
+
+def test_an_accounts_export_with_empty_unnamed_columns(tmp_path):
+    txns = tmp_path / "t.csv"
+    txns.write_text(_csv())
+    accounts = tmp_path / "a.csv"
+    accounts.write_text("account_id,party_type,,\nA,person,,\nB,entity,,\n")
+    ds = read_transactions(txns, accounts=accounts)
+    assert ds.accounts.table.party_type.astype(str).tolist() == ["person", "entity"]
+    assert ds.accounts.report.notes[0].startswith("the header has no name for columns 3, 4")
 
 
 # -- 4. the accounts file's own column names ------------------------------------------------------

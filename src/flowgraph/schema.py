@@ -667,6 +667,8 @@ TXN_CHECK_ORDER = ("MALFORMED_LINE", "MISSING_TXN_ID", "DUPLICATE_TXN_ID", "BAD_
                    "NO_PARTIES", "ID_IN_EXPONENT_FORM", "ID_HAS_CONTROL_CHARACTER", "MISSING_CHANNEL",
                    "UNKNOWN_CHANNEL", "MISSING_SRC_ACCOUNT", "MISSING_DST_ACCOUNT", "MISSING_CURRENCY",
                    "UNKNOWN_CURRENCY", "NO_RATE_FOR_DATE", "AMOUNT_TOO_LARGE", "AMOUNT_BELOW_ONE_CENT")
+#: How a reader's note about a file (``reader_notes``) begins: the report's first notes.
+READER_NOTE_START = "the header "
 #: The order of an accounts report's ``reason_counts`` and ``examples``.
 ACCOUNT_CHECK_ORDER = ("MALFORMED_LINE", "MISSING_ACCOUNT_ID", "DUPLICATE_ACCOUNT_ID", "ACCOUNT_ID_IN_EXPONENT_FORM",
                        "ACCOUNT_ID_HAS_CONTROL_CHARACTER", "UNKNOWN_PARTY_TYPE")
@@ -714,7 +716,9 @@ def merge_reports(reports: list[ValidationReport]) -> ValidationReport:
             else:
                 notes.setdefault(note)
 
-    def rank(note: str) -> tuple:  # ids (txn, src, dst; format characters first), currency, channel
+    def rank(note: str) -> tuple:  # the reader's, ids (txn, src, dst; format characters first), currency, channel
+        if note.startswith(READER_NOTE_START):
+            return (-1, "")
         for i, column in enumerate(("'txn_id'", "'src_account'", "'dst_account'")):
             if note.startswith(f"column {column}"):
                 return (i, "" if "format characters" in note else "~")
@@ -968,6 +972,7 @@ def validate_transactions(
     today: str | pd.Timestamp | None = None,
     home_currency: str = HOME_CURRENCY,
     repeated_ids: pa.Table | None = None,
+    reader_notes: list[str] | None = None,
 ) -> Validated:
     """Check a transaction table against the canonical contract.
 
@@ -1004,6 +1009,9 @@ def validate_transactions(
         rejects; null when there is none). A row is then a DUPLICATE_TXN_ID when its id is
         listed with another kept row, wherever in the file that row is, as validating the
         whole file at once would find. Default: the repeats within ``frame``.
+    reader_notes : list of str, optional
+        What the reader noted about the file as a whole (columns it ignored): the
+        report's first notes.
 
     Returns
     -------
@@ -1023,7 +1031,7 @@ def validate_transactions(
     rates = rates or default_rates()
     source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.array(source_row, np.int64)
     problems = _Problems(n, TXN_CHECK_ORDER)
-    notes: list[str] = []
+    notes: list[str] = list(reader_notes or [])
     frame = frame.reset_index(drop=True)
 
     txn_id = _id_text(frame["txn_id"], "txn_id", source, source_row, notes)
@@ -1214,7 +1222,8 @@ def _opened_on(series: pd.Series, today=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_row: np.ndarray | None = None,
-                      malformed: pd.DataFrame | None = None, today: str | pd.Timestamp | None = None) -> Validated:
+                      malformed: pd.DataFrame | None = None, today: str | pd.Timestamp | None = None,
+                      reader_notes: list[str] | None = None) -> Validated:
     """Check an accounts table (``account_id`` required; ``customer_id`` and
     ``party_type`` optional) and return it in canonical form.
 
@@ -1230,6 +1239,8 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
         Lines that were not records, as for :func:`validate_transactions`.
     today : date-like, optional
         The day a future ``opened_on`` counts from (:data:`MAX_FUTURE_DAYS`); default today.
+    reader_notes : list of str, optional
+        What the reader noted about the file as a whole: the report's first notes.
 
     Of the rows that share an account id, the first one without another problem is kept
     and the others are rejected as DUPLICATE_ACCOUNT_ID, naming the row kept (as
@@ -1242,7 +1253,7 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
     n = len(frame)
     source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.array(source_row, np.int64)
     problems = _Problems(n, ACCOUNT_CHECK_ORDER)
-    notes: list[str] = []
+    notes: list[str] = list(reader_notes or [])
     account = _id_text(frame["account_id"], "account_id", source, source_row, notes)
     no_id = _is_empty(account)
     problems.add("MISSING_ACCOUNT_ID", no_id)

@@ -213,7 +213,7 @@ def read_accounts(path: str | Path, columns: dict[str, str] | None = None,
     path = Path(path)
     raw = read_raw(path, fmt, encoding, delimiter)
     return validate_accounts(_rename(raw.frame, columns, path, "accounts"), str(path), raw.source_row,
-                             raw.malformed)
+                             raw.malformed, reader_notes=raw.notes)
 
 
 def read_transactions(
@@ -261,7 +261,8 @@ def read_transactions(
                    categorical=tuple((columns or {}).get(c, c) for c in ("currency", "channel")))
     txns = validate_transactions(_rename(raw.frame, columns, path), str(path), rates=rates,
                                  timestamp_format=timestamp_format, channel_map=channel_map,
-                                 source_row=raw.source_row, malformed=raw.malformed, home_currency=home_currency)
+                                 source_row=raw.source_row, malformed=raw.malformed, home_currency=home_currency,
+                                 reader_notes=raw.notes)
     if isinstance(accounts, Validated):
         accts = accounts
     elif accounts is not None:

@@ -236,7 +236,7 @@ def _read(plan: IngestPlan, path: Path, columns, rates, timestamp_format, channe
         validated = validate_transactions(frame, str(path), rates=rates, timestamp_format=timestamp_format,
                                           channel_map=channel_map, source_row=raw.source_row,
                                           malformed=raw.malformed, home_currency=home_currency,
-                                          repeated_ids=repeated)
+                                          repeated_ids=repeated, reader_notes=raw.notes)
         if ids is not None:
             ids.add(txn_id_text(frame, str(path), raw.source_row), raw.source_row,
                     _passed_other_checks(validated.rejects, raw.source_row), batch)
