@@ -1,6 +1,6 @@
-"""Exports from other systems (sweep B): float32 amounts, a spreadsheet's unnamed empty
-columns, an accounts file with its own column names, and a repeated id whose first row is
-broken. Each is read the same whole and streamed."""
+"""Exports from other systems (sweep B): Parquet BINARY ids in GBK, float32 amounts, a
+spreadsheet's unnamed empty columns, an accounts file with its own column names, and a
+repeated id whose first row is broken. Each is read the same whole and streamed."""
 
 import json
 import re
@@ -14,8 +14,10 @@ import pytest
 from flowgraph.cli import main
 from flowgraph.errors import DataError
 from flowgraph.io import read_transactions
-from flowgraph.schema import validate_accounts
+from flowgraph.schema import validate_accounts, validate_transactions
 from test_ingest_stream import _assert_same_ingest, _streamed, _whole
+
+NAMES = ["账户甲", "账户乙", "账户丙"]
 
 
 def _error_line(capsys) -> str:
@@ -24,6 +26,72 @@ def _error_line(capsys) -> str:
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in err, err
     return errors[0]
+
+
+def _ids_table(ids, id_type=pa.binary(), **more) -> pa.Table:
+    """Three transfers A->B, B->C, C->A with ``ids`` (bytes or text) as account ids."""
+    return pa.table({"txn_id": ["t1", "t2", "t3"], "timestamp": ["2024-09-02 10:00"] * 3,
+                     "src_account": pa.array(ids, id_type), "dst_account": pa.array(ids[1:] + ids[:1], id_type),
+                     "amount": [1.0, 2.0, 3.0], **more})
+
+
+# -- 1. Parquet BINARY text in another encoding ------------------------------------------------
+
+def test_binary_ids_in_gbk_are_read_with_the_encoding_as_text_ids_are(tmp_path):
+    pq.write_table(_ids_table([n.encode("gbk") for n in NAMES]), tmp_path / "gbk.parquet")
+    pq.write_table(_ids_table(NAMES, pa.string()), tmp_path / "text.parquet")
+    from_bytes = read_transactions(tmp_path / "gbk.parquet", encoding="gb18030")
+    from_text = read_transactions(tmp_path / "text.parquet")
+    assert from_bytes.transactions.table.src_account.tolist() == NAMES
+    pd.testing.assert_frame_equal(from_bytes.transactions.table, from_text.transactions.table)
+    pd.testing.assert_frame_equal(from_bytes.accounts.table, from_text.accounts.table)
+    # UTF-8 bytes need no option, as before
+    pq.write_table(_ids_table([n.encode("utf-8") for n in NAMES]), tmp_path / "utf8.parquet")
+    pd.testing.assert_frame_equal(read_transactions(tmp_path / "utf8.parquet").transactions.table,
+                                  from_text.transactions.table)
+
+
+def test_binary_ids_not_in_the_encoding_exit_3_naming_column_and_row(tmp_path, capsys):
+    # src_account: ASCII (valid UTF-8), then GBK bytes from row 2; dst_account: GBK bytes on row 1. The first
+    # row in the file is named, whole or in batches of one row
+    ids = [b"A1", NAMES[1].encode("gbk"), NAMES[2].encode("gbk")]
+    path = tmp_path / "hive.parquet"
+    pq.write_table(_ids_table(ids, pa.large_binary()), path)
+    for command in (["ingest", str(path), "--out", str(tmp_path / "o")],
+                    ["scan", str(path), "--out", str(tmp_path / "s")],
+                    ["ingest", str(path), "--into", str(tmp_path / "store"), "--batch-rows", "1"]):
+        assert main(command) == 3
+        err = _error_line(capsys)
+        assert str(path) in err and "column 'dst_account', row 1" in err and "not valid utf-8" in err
+        assert "--encoding gb18030" in err
+    # the advice works
+    assert main(["ingest", str(path), "--out", str(tmp_path / "o"), "--encoding", "gb18030"]) == 0
+    assert pd.read_parquet(tmp_path / "o" / "transactions.parquet").src_account.tolist() == ["A1", *NAMES[1:]]
+    # bytes that are not GB18030 either: the encoding given is named
+    pq.write_table(_ids_table([b"A1", b"B2", b"\xff\xfe\xfd"], pa.binary()), path)
+    assert main(["ingest", str(path), "--out", str(tmp_path / "o"), "--encoding", "gb18030"]) == 3
+    err = _error_line(capsys)
+    assert "column 'dst_account', row 2" in err and "not valid gb18030" in err and "ff fe fd" in err
+
+
+def test_binary_accounts_and_untouched_binary_columns(tmp_path):
+    pq.write_table(_ids_table([n.encode("gbk") for n in NAMES], digest=pa.array([b"\xff\x00", b"\x80", b""])),
+                   tmp_path / "t.parquet")
+    pq.write_table(pa.table({"account_id": pa.array([n.encode("gbk") for n in NAMES], pa.binary()),
+                             "party_type": ["person", "entity", "person"]}), tmp_path / "a.parquet")
+    ds = read_transactions(tmp_path / "t.parquet", accounts=tmp_path / "a.parquet", encoding="gbk")
+    assert ds.accounts.table.account_id.tolist() == NAMES
+    assert set(ds.transactions.table.src_account) <= set(ds.accounts.table.account_id)
+    # a binary column validation does not read passes through as bytes, not decoded
+    assert ds.transactions.table.digest.tolist() == [b"\xff\x00", b"\x80", b""]
+
+
+def test_a_frame_of_undecodable_bytes_is_a_data_error_not_a_traceback():
+    frame = _ids_table([b"A", b"\xd5\xcb", b"C"]).to_pandas()
+    with pytest.raises(DataError, match=r"t\.parquet: column 'src_account', row 2: .*not UTF-8"):
+        validate_transactions(frame, "t.parquet")
+    with pytest.raises(DataError, match=r"column 'account_id', row 1"):
+        validate_accounts(pd.DataFrame({"account_id": [b"\xd5\xcb"]}), "a.parquet")
 
 
 # -- 2. float32 amounts -------------------------------------------------------------------------

@@ -182,8 +182,8 @@ def _input_options(command):
                                                 "(also AMLSim's tran_timestamp) [default: ISO 8601]."),
         click.option("--delimiter", help="CSV delimiter: one character or comma, semicolon, tab, pipe "
                                          "[default: sniffed among those four]."),
-        click.option("--encoding", help="CSV text encoding, e.g. gb18030 (also reads GBK) [default: utf-8; "
-                                        "a byte-order mark is accepted]."),
+        click.option("--encoding", help="CSV text encoding, e.g. gb18030 (also reads GBK), also of Parquet BINARY "
+                                        "text columns [default: utf-8; a byte-order mark is accepted]."),
         click.option("--amlsim-start", metavar="DATE", default="2018-01-02", show_default=True,
                      help="AMLSim folders counting steps: the date of step 0."),
         click.option("--amlsim-step-unit", type=click.Choice(STEP_UNITS), default="business_days",

@@ -840,6 +840,28 @@ def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, 
         )
 
 
+def _check_bytes_decode(frame: pd.DataFrame, read: tuple[str, ...], source: str, source_row: np.ndarray) -> None:
+    """Raise a DataError when a column validation reads as text holds bytes that are not
+    UTF-8 (a frame built from a binary column by hand; the readers decode those with the
+    file's encoding): reading it would fail on the first such value."""
+    for column in read:
+        series = frame.get(column)
+        if series is None or series.dtype != object:
+            continue
+        if pd.api.types.infer_dtype(series, skipna=True) not in ("bytes", "mixed"):
+            continue
+        for position, value in enumerate(series.to_numpy()):
+            if isinstance(value, bytes | bytearray):
+                try:
+                    bytes(value).decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataError(
+                        f"{source}: column '{column}', row {int(source_row[position])}: the value is bytes that are "
+                        f"not UTF-8 text (bytes {bytes(value)[exc.start:exc.start + 4].hex(' ')}). Fix: decode the "
+                        "column with its encoding first, or read the file with flowgraph.io.read_transactions("
+                        "..., encoding='gb18030') (command line: --encoding), which decodes binary columns.") from None
+
+
 #: Larger amounts (after conversion to CNY) are taken as typing or unit errors: no single
 #: payment comes near 10 trillion yuan, and float64 sums stay exact to the cent below it.
 MAX_AMOUNT_CNY = 1e13
@@ -1024,7 +1046,7 @@ def validate_transactions(
         A required column is missing; an id column holds floating-point numbers that are
         not exact whole numbers; the amount column is of a floating-point type narrower
         than float64 and holds amounts whose cents it cannot tell apart
-        (:data:`NARROW_FLOAT_FIX`).
+        (:data:`NARROW_FLOAT_FIX`); a text column holds bytes that are not UTF-8.
     """
     _check_columns(frame, REQUIRED_TXN_COLUMNS, source, "transaction")
     n = len(frame)
@@ -1033,6 +1055,7 @@ def validate_transactions(
     problems = _Problems(n, TXN_CHECK_ORDER)
     notes: list[str] = list(reader_notes or [])
     frame = frame.reset_index(drop=True)
+    _check_bytes_decode(frame, TXN_COLUMNS + CONTEXT_COLUMNS, source, source_row)
 
     txn_id = _id_text(frame["txn_id"], "txn_id", source, source_row, notes)
     no_id = _is_empty(txn_id)
@@ -1254,6 +1277,7 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
     source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.array(source_row, np.int64)
     problems = _Problems(n, ACCOUNT_CHECK_ORDER)
     notes: list[str] = list(reader_notes or [])
+    _check_bytes_decode(frame, ACCOUNT_COLUMNS + ACCOUNT_CONTEXT_COLUMNS, source, source_row)
     account = _id_text(frame["account_id"], "account_id", source, source_row, notes)
     no_id = _is_empty(account)
     problems.add("MISSING_ACCOUNT_ID", no_id)

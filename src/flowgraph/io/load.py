@@ -68,7 +68,8 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
     amlsim_step_unit : {"business_days", "calendar_days"}
         What one AMLSim step is (see :mod:`flowgraph.io.amlsim`).
     encoding, delimiter : str, optional
-        For every CSV file read: see :func:`~flowgraph.io.csvfile.read_csv_table`.
+        For every CSV file read (the encoding also for a Parquet file's BINARY text
+        columns): see :func:`~flowgraph.io.readers.read_raw`.
     home_currency : str
         The rule set's home currency (``ScanConfig.rules.home_currency``): the currency of
         amounts that name none (a canonical file without a ``currency`` column, AMLSim's

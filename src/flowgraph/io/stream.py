@@ -47,7 +47,7 @@ from ..schema import (ValidationReport, Validated, _buffers, accounts_from_ids, 
                       txn_id_text, validate_accounts, validate_transactions)
 from ..txstore import WORK, IngestPlan, IngestSummary, TransactionStore
 from .csvfile import csv_header
-from .readers import Dataset, _rename, iter_raw, read_accounts, table_format
+from .readers import Dataset, _rename, iter_raw, read_accounts, table_format, transaction_text_columns
 
 #: Distinct ids :class:`_DistinctIds` holds unmerged at least (a batch's accounts).
 MERGE_IDS_FROM = 1_000_000
@@ -231,7 +231,8 @@ def _read(plan: IngestPlan, path: Path, columns, rates, timestamp_format, channe
     reports: list[ValidationReport] = []
     account_ids = _DistinctIds()
     categorical = tuple((columns or {}).get(c, c) for c in ("currency", "channel"))
-    for batch, raw in enumerate(iter_raw(path, None, encoding, delimiter, categorical, batch_rows)):
+    batches = iter_raw(path, None, encoding, delimiter, categorical, batch_rows, transaction_text_columns(columns))
+    for batch, raw in enumerate(batches):
         frame = _rename(raw.frame, columns, path)
         validated = validate_transactions(frame, str(path), rates=rates, timestamp_format=timestamp_format,
                                           channel_map=channel_map, source_row=raw.source_row,
