@@ -94,7 +94,8 @@ def test_a_hand_built_file_in_batches_is_ingested_as_the_whole_file(tmp_path, ba
     streamed, streamed_summary = _streamed(tmp_path / "streamed", path, batch_rows, encoding="gb18030")
     _assert_same_ingest(whole, streamed, "000001")
     report = json.loads((streamed.root / "ingests" / "000001" / "validation.json").read_text())["transactions"]
-    # t005 twice more, t071 three times (first on a rejected row), t200 once more
+    # t005 twice more; t071 three times, first on a rejected row (rejected as a duplicate too: row 71, the first
+    # valid one, is kept), t200 once more
     assert report["reason_counts"]["DUPLICATE_TXN_ID"] == 5 and report["reason_counts"]["MALFORMED_LINE"] == 2
     for code in ("MISSING_SRC_ACCOUNT", "AMOUNT_BELOW_ONE_CENT", "ID_HAS_CONTROL_CHARACTER"):
         assert report["reason_counts"][code] == 1
@@ -104,7 +105,8 @@ def test_a_hand_built_file_in_batches_is_ingested_as_the_whole_file(tmp_path, ba
     rejects = pd.read_csv(streamed.root / "ingests" / "000001" / "rejects.csv")
     duplicates = rejects[rejects["reason_codes"].str.contains("DUPLICATE")].set_index("source_row")["message"]
     # data row r is line r + 1, less the blank line before it
-    assert "the same id as row 6" in duplicates[242] and "the same id as row 70" in duplicates[240]
+    assert "the same id as row 6, which was kept" in duplicates[242]
+    assert "the same id as row 71, which was kept" in duplicates[240] and "row 71, which was kept" in duplicates[70]
 
     # a correction that moves a transaction to another day, and a re-delivery of the rest
     corrected = path.read_bytes().decode("gb18030").replace("t100,2026-03-02 09:40:00", "t100,2026-03-08 09:40:00")

@@ -35,7 +35,7 @@ from .money import RateTable, read_rates
 from .report import alert_list, effectiveness
 from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
 from .scan_config import ScanConfig, load_config
-from .schema import CONTEXT_COLUMNS, TXN_COLUMNS
+from .schema import ACCOUNT_COLUMNS, ACCOUNT_CONTEXT_COLUMNS, CONTEXT_COLUMNS, TXN_COLUMNS
 from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
                        write_simulation)
 from .simulate.bank import CURRENCIES, WEEKS
@@ -47,11 +47,15 @@ from .txstore import TransactionStore, is_store
 #: The transaction columns flowgraph reads (``--map`` names one of them, or renames a column
 #: that passes through).
 READ_COLUMNS = TXN_COLUMNS + CONTEXT_COLUMNS
+#: The account columns flowgraph reads (``--accounts-map`` names one of them, or renames a
+#: column that passes through).
+READ_ACCOUNT_COLUMNS = ACCOUNT_COLUMNS + ACCOUNT_CONTEXT_COLUMNS
 #: Days to re-scan an ingest lists one by one; more are shown as a range (rescan.json lists them).
 RESCAN_DAYS_SHOWN = 10
 
 
-def _parse_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
+def _parse_map(ctx, param, pairs: tuple[str, ...], read_columns: tuple[str, ...] = READ_COLUMNS,
+               example: str = "txn_id=TransactionID") -> dict[str, str] | None:
     """--map CANONICAL=YOURS pairs (a click callback: a usage error before anything is read).
     A column named twice, one of yours read as two, or a name one letter off a column
     flowgraph reads (a typo would pass the column through unread) is refused; any other
@@ -59,16 +63,16 @@ def _parse_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
     mapping: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise click.BadParameter(f"{pair!r}: write CANONICAL=YOURS, e.g. txn_id=TransactionID", ctx, param)
+            raise click.BadParameter(f"{pair!r}: write CANONICAL=YOURS, e.g. {example}", ctx, param)
         canon, src = (side.strip() for side in pair.split("=", 1))
         if mapping.get(canon, src) != src:
             raise click.BadParameter(f"{canon} is given twice ({canon}={mapping[canon]} and {pair}). Fix: keep one.",
                                      ctx, param)
-        near = difflib.get_close_matches(canon, READ_COLUMNS, n=1, cutoff=0.8)
-        if canon not in READ_COLUMNS and near:
+        near = difflib.get_close_matches(canon, read_columns, n=1, cutoff=0.8)
+        if canon not in read_columns and near:
             raise click.BadParameter(f"{pair!r}: flowgraph reads no column {canon!r} (it would pass through unread). "
                                      f"Fix: did you mean {near[0]}={src}? The columns it reads: "
-                                     f"{', '.join(READ_COLUMNS)}.", ctx, param)
+                                     f"{', '.join(read_columns)}.", ctx, param)
         mapping[canon] = src
     twice = sorted({src for src in mapping.values() if list(mapping.values()).count(src) > 1})
     if twice:
@@ -76,6 +80,20 @@ def _parse_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
                                  f"{' and '.join(c for c, s in mapping.items() if s == twice[0])}. Fix: map it once.",
                                  ctx, param)
     return mapping or None
+
+
+def _parse_accounts_map(ctx, param, pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """--accounts-map CANONICAL=YOURS pairs: as --map (:func:`_parse_map`), for the
+    accounts file's columns."""
+    return _parse_map(ctx, param, pairs, READ_ACCOUNT_COLUMNS, "account_id=AcctNo")
+
+
+def _check_accounts_map(input_options: dict) -> None:
+    """--accounts-map renames the columns of --accounts FILE: a ConfigError without one
+    (before anything is read or created)."""
+    if input_options.get("accounts_map") and input_options.get("accounts") is None:
+        raise ConfigError("--accounts-map renames the columns of the accounts file, and none was given. Fix: give it "
+                          "with --accounts FILE, or drop --accounts-map.")
 
 
 def _iso_day(ctx, param, value: str | None) -> str | None:
@@ -151,7 +169,11 @@ def _input_options(command):
         click.option("--rates", type=click.Path(path_type=Path),
                      help="Exchange-rate table (date, currency, cny_per_unit, usd_per_unit)."),
         click.option("--map", "mapping", multiple=True, metavar="CANONICAL=YOURS", callback=_parse_map,
-                     help="Rename a column, e.g. --map txn_id=TransactionID (repeatable)."),
+                     help="Rename a column of INPUT, e.g. --map txn_id=TransactionID (repeatable)."),
+        click.option("--accounts-map", "accounts_map", multiple=True, metavar="CANONICAL=YOURS",
+                     callback=_parse_accounts_map,
+                     help="Rename a column of the --accounts file, e.g. --accounts-map account_id=AcctNo "
+                          "(repeatable; account_id, customer_id, party_type, opened_on, contact_id)."),
         click.option("--channel-map", "channel_map", multiple=True, metavar="YOURS=CHANNEL",
                      callback=_parse_channel_map,
                      help=f"Read your channel code as one of {', '.join(CHANNELS)}, e.g. --channel-map "
@@ -160,8 +182,8 @@ def _input_options(command):
                                                 "(also AMLSim's tran_timestamp) [default: ISO 8601]."),
         click.option("--delimiter", help="CSV delimiter: one character or comma, semicolon, tab, pipe "
                                          "[default: sniffed among those four]."),
-        click.option("--encoding", help="CSV text encoding, e.g. gb18030 (also reads GBK) [default: utf-8; "
-                                        "a byte-order mark is accepted]."),
+        click.option("--encoding", help="CSV text encoding, e.g. gb18030 (also reads GBK), also of Parquet BINARY "
+                                        "text columns [default: utf-8; a byte-order mark is accepted]."),
         click.option("--amlsim-start", metavar="DATE", default="2018-01-02", show_default=True,
                      help="AMLSim folders counting steps: the date of step 0."),
         click.option("--amlsim-step-unit", type=click.Choice(STEP_UNITS), default="business_days",
@@ -190,7 +212,8 @@ def _refuse_reading_options(store: Path, config: ScanConfig, input_options: dict
 
 
 def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, accounts, mapping, channel_map,
-                timestamp_format, delimiter, encoding, amlsim_start, amlsim_step_unit, rates=None) -> Dataset:
+                timestamp_format, delimiter, encoding, amlsim_start, amlsim_step_unit, rates=None,
+                accounts_map=None) -> Dataset:
     """Read and validate INPUT under the configuration: amounts that name no currency are
     in its rule set's home currency, AMLSim steps count its calendar's business days; the
     validation reports go to stdout, an assumed currency also to stderr. ``rates`` (the
@@ -199,7 +222,7 @@ def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, acc
                            timestamp_format=timestamp_format, channel_map=channel_map, amlsim_start=amlsim_start,
                            amlsim_step_unit=amlsim_step_unit, encoding=parse_encoding(encoding),
                            delimiter=parse_delimiter(delimiter), home_currency=config.rules.home_currency,
-                           calendar=config.calendar())
+                           calendar=config.calendar(), accounts_columns=accounts_map)
     _print_reports(dataset, config)
     return dataset
 
@@ -295,6 +318,7 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
     if (out is None) == (into is None):
         raise click.UsageError("give exactly one of --out DIR (a folder of this input) and --into STORE "
                                "(add it to a transaction store)")
+    _check_accounts_map(input_options)
     config = load_config(config_path)
     rates = _input_rates(config, input_options["rates"])
     if into is not None:
@@ -306,7 +330,8 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
                 store, input_path, columns=mapping, accounts=input_options["accounts"], rates=rates,
                 timestamp_format=input_options["timestamp_format"], channel_map=input_options["channel_map"],
                 encoding=encoding, delimiter=delimiter,
-                home_currency=config.rules.home_currency, batch_rows=batch_rows)
+                home_currency=config.rules.home_currency, batch_rows=batch_rows,
+                accounts_columns=input_options["accounts_map"])
             _print_reports(reports, config)
             _ingest_into(store, reports, input_path, config, summary)
         else:
@@ -401,6 +426,8 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     """
     config = load_config(config_path)
     out = output_folder(out)
+    if not is_store(input_path):  # a store refuses every reading option below
+        _check_accounts_map(input_options)
     if not reveal_ids:  # a bad key is refused now, not after an hour's scan when the exports are written
         load_key(key_file)
     clock = Stopwatch()

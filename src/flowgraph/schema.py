@@ -51,11 +51,23 @@ pass-through counts see the counterparty.
 Money is counted in whole cents (:mod:`flowgraph.money`): a positive amount that rounds to
 0.00 in its own currency or, converted, in the rule set's home currency (the ``amount_cny``
 or ``amount_usd`` column for a CNY or USD home) is rejected (AMOUNT_BELOW_ONE_CENT), as
-zero is (NON_POSITIVE_AMOUNT); it would count as a transaction that moved nothing.
+zero is (NON_POSITIVE_AMOUNT); it would count as a transaction that moved nothing. An
+amount column of a floating-point type narrower than float64 (float32, as some Parquet
+exporters write) is read to the cent while every amount is one it tells apart from the
+next cent (float32: below 131,072), with a note; above, a float32 value stands for two or
+three cents (499,999.99 is stored as 500,000.0, a large-value amount), so such a column is
+a :class:`~flowgraph.errors.DataError` naming its first such row and the fix (export
+float64, decimal or integer cents).
+
+Ids repeat (DUPLICATE_TXN_ID, DUPLICATE_ACCOUNT_ID): of the rows sharing an id, the first
+one that no other check rejects is kept, and every other row of the id is rejected as its
+duplicate, naming the row kept ("the same id as row 2, which was kept"), besides any
+problem of its own. A corrected re-send after a broken original thus keeps the correction.
+The rows of an id none of whose rows is valid are rejected for their own problems only.
 
 Messages and report examples never show account or customer ids (they end up in logs):
-they name the row and the column; a duplicate id names the row that had it first. The
-rejects table keeps the raw input.
+they name the row and the column; a duplicate id names the row kept. The rejects table
+keeps the raw input.
 
 Canonical transaction columns
 -----------------------------
@@ -86,6 +98,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
 import re
 import unicodedata
 from typing import Callable
@@ -136,7 +149,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "MALFORMED_LINE": ("line", "make the line one record with the header's fields: check its delimiters "
                                "and quotes (the line is in the rejects file, column 'input_line')"),
     "MISSING_TXN_ID": ("txn_id", "give every transaction a unique id"),
-    "DUPLICATE_TXN_ID": ("txn_id", "transaction ids must be unique; the first row with this id was kept"),
+    "DUPLICATE_TXN_ID": ("txn_id", "transaction ids must be unique; of the rows with this id, the first one "
+                                   "without another problem was kept (the message names it)"),
     "BAD_TIMESTAMP": ("timestamp", "write the time as ISO 8601 (2024-10-08 14:30:00) or pass timestamp_format "
                                    "(command line: --timestamp-format)"),
     "FUTURE_TIMESTAMP": ("timestamp", f"the date is more than {MAX_FUTURE_DAYS} days after today: correct the "
@@ -171,7 +185,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "ID_HAS_CONTROL_CHARACTER": ("txn_id/src_account/dst_account", _CONTROL_FIX),
     # accounts table
     "MISSING_ACCOUNT_ID": ("account_id", "give every account row an account id"),
-    "DUPLICATE_ACCOUNT_ID": ("account_id", "list each account once; the first row was kept"),
+    "DUPLICATE_ACCOUNT_ID": ("account_id", "list each account once; of its rows, the first one without another "
+                                           "problem was kept (the message names it)"),
     "UNKNOWN_PARTY_TYPE": ("party_type", f"use one of {list(PARTY_TYPES)} (or leave empty for unknown)"),
     "ACCOUNT_ID_IN_EXPONENT_FORM": ("account_id/customer_id", _EXPONENT_FIX),
     "ACCOUNT_ID_HAS_CONTROL_CHARACTER": ("account_id/customer_id", _CONTROL_FIX),
@@ -474,16 +489,20 @@ def _line_hint(source: str, row: int) -> str:
 
 
 class _Problems:
-    """Reason codes per row, collected column by column."""
+    """Reason codes per row, collected column by column; ``masks`` is kept in ``order``
+    (the codes' order in counts and examples), whatever order they were found in."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, order: tuple[str, ...] = ()):
         self.n = n
+        self.order = {code: i for i, code in enumerate(order)}
         self.masks: dict[str, np.ndarray] = {}
 
     def add(self, code: str, mask: np.ndarray) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             self.masks[code] = self.masks.get(code, np.zeros(self.n, bool)) | mask
+            rank = lambda c: self.order.get(c, len(self.order))
+            self.masks = {c: self.masks[c] for c in sorted(self.masks, key=rank)}  # a stable sort
 
     @property
     def rejected(self) -> np.ndarray:
@@ -559,36 +578,58 @@ def _rejects_frame(source: str, frame: pd.DataFrame, problems: _Problems, source
     return rejects, examples
 
 
-def _first_seen(ids: pa.ChunkedArray, source_row: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """For rows that repeat an id (a :func:`_text` column): "the same id as row N", N being
-    its first row."""
-    def shown(at: np.ndarray) -> np.ndarray:
-        text = pd.Series(_string_array(ids))
-        wanted = text.iloc[at]
-        holders = np.flatnonzero(text.isin(wanted.unique()).to_numpy())
-        first = pd.Series(holders, index=text.iloc[holders].to_numpy(dtype=object))
-        first = first[~first.index.duplicated()]
-        return np.array([f"the same id as row {source_row[p]}"
-                         for p in first.loc[wanted.to_numpy(dtype=object)]], dtype=object)
-    return shown
+def _kept_shown(kept_row: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """For rows rejected as a repeated id: "the same id as row N, which was kept"."""
+    return lambda at: np.array([f"the same id as row {kept_row[p]}, which was kept" for p in at], dtype=object)
+
+
+def _repeated_kept_elsewhere(ids: pa.ChunkedArray, empty: np.ndarray, invalid: np.ndarray,
+                             source_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``duplicate, kept_row``: the rows whose id (a :func:`_text` column; ``empty`` rows
+    have none) is kept on another row, and the row number kept for it (0 where none).
+
+    Of the rows sharing an id, the first one that no other check rejected (``invalid``) is
+    kept: a corrected re-send after a broken original keeps the correction, and the
+    original is rejected for its own problem and as this id's duplicate. An id none of
+    whose rows is valid keeps none, and its rows are rejected for their own problems only:
+    mending any of them would make it the one kept.
+    """
+    n = len(ids)
+    duplicate, kept_row = np.zeros(n, bool), np.zeros(n, np.int64)
+    repeats = _repeated(ids) & ~empty
+    if not repeats.any():  # the usual file: no id repeats
+        return duplicate, kept_row
+    text = ids.cast(pa.large_string())
+    values = pc.unique(pc.filter(text, pa.array(repeats)))
+    involved = np.flatnonzero(pc.fill_null(pc.is_in(text, value_set=values), False).to_numpy(zero_copy_only=False))
+    codes = pc.index_in(pc.take(text, pa.array(involved)), value_set=values).to_numpy(zero_copy_only=False)
+    codes = codes.astype(np.int64)
+    valid = ~invalid[involved]
+    kept_of_code = np.full(len(values), -1, np.int64)
+    # positions ascend, so np.unique's first index is each id's first valid row
+    valid_codes, first = np.unique(codes[valid], return_index=True)
+    kept_of_code[valid_codes] = involved[valid][first]
+    kept = kept_of_code[codes]
+    is_duplicate = (kept >= 0) & (kept != involved)
+    duplicate[involved[is_duplicate]] = True
+    kept_row[involved[is_duplicate]] = source_row[kept[is_duplicate]]
+    return duplicate, kept_row
 
 
 def _repeated_in_file(ids: pa.ChunkedArray, source_row: np.ndarray, repeated_ids: pa.Table
-                      ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """The rows of a batch whose id occurred on an earlier row of the file, and what their
-    messages show ("the same id as row N", as :func:`_first_seen`), from the file's
-    repeated ids and their first rows (``validate_transactions(repeated_ids=...)``)."""
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``duplicate, kept_row`` of a batch (as :func:`_repeated_kept_elsewhere`) from the
+    file's repeated ids and the row kept for each (``validate_transactions(repeated_ids=...)``)."""
     position = pc.index_in(ids.cast(pa.large_string()),
                            value_set=repeated_ids.column("txn_id").cast(pa.large_string()))
     position = position.to_numpy(zero_copy_only=False)
     listed = ~pd.isna(position)
-    first = np.zeros(len(ids), np.int64)
-    first[listed] = repeated_ids.column("first_row").to_numpy()[position[listed].astype(np.int64)]
-    duplicate = listed & (first != source_row)
-
-    def shown(at: np.ndarray) -> np.ndarray:
-        return np.array([f"the same id as row {first[p]}" for p in at], dtype=object)
-    return duplicate, shown
+    kept = np.zeros(len(ids), np.int64)  # 0: no row of the id is kept
+    kept_of_id = repeated_ids.column("kept_row").to_numpy(zero_copy_only=False)
+    kept_of_id = np.where(pd.isna(kept_of_id), 0, kept_of_id).astype(np.int64)
+    kept[listed] = kept_of_id[position[listed].astype(np.int64)]
+    duplicate = listed & (kept > 0) & (kept != source_row)
+    return duplicate, np.where(duplicate, kept, 0)
 
 
 def txn_id_text(frame: pd.DataFrame, source: str = "<table>", source_row: np.ndarray | None = None) -> pa.ChunkedArray:
@@ -618,13 +659,19 @@ def id_text(series: pd.Series, column: str = "id", source: str = "<table>",
     return _id_text(series.reset_index(drop=True), column, source, source_row, [])
 
 
-#: The order in which :func:`validate_transactions` checks its reasons: the order of a
-#: report's ``reason_counts`` and ``examples`` (MALFORMED_LINE, from the reader, first).
+#: The order of a transaction report's ``reason_counts`` and ``examples`` (MALFORMED_LINE,
+#: from the reader, first): :func:`validate_transactions` lists its reasons so, whatever
+#: order it checks them in (DUPLICATE_TXN_ID is found last), and so does :func:`merge_reports`.
 TXN_CHECK_ORDER = ("MALFORMED_LINE", "MISSING_TXN_ID", "DUPLICATE_TXN_ID", "BAD_TIMESTAMP", "FUTURE_TIMESTAMP",
                    "MISSING_AMOUNT", "BAD_AMOUNT", "NAN_AMOUNT", "INFINITE_AMOUNT", "NON_POSITIVE_AMOUNT",
                    "NO_PARTIES", "ID_IN_EXPONENT_FORM", "ID_HAS_CONTROL_CHARACTER", "MISSING_CHANNEL",
                    "UNKNOWN_CHANNEL", "MISSING_SRC_ACCOUNT", "MISSING_DST_ACCOUNT", "MISSING_CURRENCY",
                    "UNKNOWN_CURRENCY", "NO_RATE_FOR_DATE", "AMOUNT_TOO_LARGE", "AMOUNT_BELOW_ONE_CENT")
+#: How a reader's note about a file (``reader_notes``) begins: the report's first notes.
+READER_NOTE_START = "the header "
+#: The order of an accounts report's ``reason_counts`` and ``examples``.
+ACCOUNT_CHECK_ORDER = ("MALFORMED_LINE", "MISSING_ACCOUNT_ID", "DUPLICATE_ACCOUNT_ID", "ACCOUNT_ID_IN_EXPONENT_FORM",
+                       "ACCOUNT_ID_HAS_CONTROL_CHARACTER", "UNKNOWN_PARTY_TYPE")
 _ALIAS_NOTE = re.compile(r"currency '(.*)' read as (\S+) \(([\d,]+) rows\)")
 #: A note that counts the ids of a column ("column 'src_account': 3 ids held ..."): a
 #: batched file's notes are summed into the whole file's.
@@ -669,7 +716,9 @@ def merge_reports(reports: list[ValidationReport]) -> ValidationReport:
             else:
                 notes.setdefault(note)
 
-    def rank(note: str) -> tuple:  # ids (txn, src, dst; format characters first), currency, channel
+    def rank(note: str) -> tuple:  # the reader's, ids (txn, src, dst; format characters first), currency, channel
+        if note.startswith(READER_NOTE_START):
+            return (-1, "")
         for i, column in enumerate(("'txn_id'", "'src_account'", "'dst_account'")):
             if note.startswith(f"column {column}"):
                 return (i, "" if "format characters" in note else "~")
@@ -775,15 +824,42 @@ def _id_text(series: pd.Series, column: str, source: str, source_row: np.ndarray
     return pa.chunked_array([whole.cast(pa.large_string())])
 
 
+#: The column mapping of each table: in Python (the readers' parameter) and on the command line.
+_MAPPING_OPTION = {"transaction": ("columns", "--map"), "accounts": ("accounts_columns", "--accounts-map")}
+
+
 def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str, what: str) -> None:
     missing = [c for c in required if c not in frame.columns]
     if missing:
+        parameter, option = _MAPPING_OPTION[what]
         raise DataError(
             f"{source}: the {what} table lacks required column(s) {missing}. "
             f"Columns present: {list(frame.columns)}. Fix: rename them in the file or pass a "
-            f"column mapping, e.g. columns={{'{missing[0]}': 'your_column_name'}} "
-            f"(command line: --map {missing[0]}=your_column_name)."
+            f"column mapping, e.g. {parameter}={{'{missing[0]}': 'your_column_name'}} "
+            f"(command line: {option} {missing[0]}=your_column_name)."
         )
+
+
+def _check_bytes_decode(frame: pd.DataFrame, read: tuple[str, ...], source: str, source_row: np.ndarray) -> None:
+    """Raise a DataError when a column validation reads as text holds bytes that are not
+    UTF-8 (a frame built from a binary column by hand; the readers decode those with the
+    file's encoding): reading it would fail on the first such value."""
+    for column in read:
+        series = frame.get(column)
+        if series is None or series.dtype != object:
+            continue
+        if pd.api.types.infer_dtype(series, skipna=True) not in ("bytes", "mixed"):
+            continue
+        for position, value in enumerate(series.to_numpy()):
+            if isinstance(value, bytes | bytearray):
+                try:
+                    bytes(value).decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataError(
+                        f"{source}: column '{column}', row {int(source_row[position])}: the value is bytes that are "
+                        f"not UTF-8 text (bytes {bytes(value)[exc.start:exc.start + 4].hex(' ')}). Fix: decode the "
+                        "column with its encoding first, or read the file with flowgraph.io.read_transactions("
+                        "..., encoding='gb18030') (command line: --encoding), which decodes binary columns.") from None
 
 
 #: Larger amounts (after conversion to CNY) are taken as typing or unit errors: no single
@@ -830,9 +906,56 @@ def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Seri
     return parsed.astype("datetime64[ns]")
 
 
-def _parse_amount(series: pd.Series, problems: _Problems) -> np.ndarray:
+#: A cent: what an amount is counted in (flowgraph.money).
+CENT = 0.01
+
+NARROW_FLOAT_FIX = "export the amounts as float64 (double), decimal or integer cents"
+
+
+def _narrow_float_amounts(series: pd.Series, amount: np.ndarray, source: str, source_row: np.ndarray,
+                          notes: list[str]) -> np.ndarray:
+    """An amount column of a floating-point type narrower than float64 (a float32 Parquet
+    column), read to the cent, or a DataError.
+
+    float32 steps by 2**-7 (0.0078) below 131,072 and by 0.0156 or more above: there a
+    float32 value stands for two or three amounts in cents (499,999.99 is stored as
+    500,000.0), so which one was meant is lost, and near a threshold that decides a hit.
+    Such a column is a DataError naming its first such row (as floating-point ids that are
+    not whole are). Below, each cent has its own float32 value, within 0.004 of it, so
+    the amounts are read as their cents (rounded, as a float64 export of the same amounts
+    reads), with a note.
+    """
+    dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+    narrow = np.asarray(amount, dtype=dtype)
+    finite = np.isfinite(narrow)
+    with np.errstate(invalid="ignore"):
+        step = np.spacing(np.abs(np.where(finite, narrow, 0)))
+    lost = finite & (step >= CENT)
+    below = 2.0 ** (np.finfo(dtype).nmant + math.ceil(math.log2(CENT)))  # 131,072 for float32
+    if lost.any():
+        first = int(np.flatnonzero(lost)[0])
+        raise DataError(
+            f"{source}: column 'amount' is {dtype} (a floating-point type narrower than float64), which cannot "
+            f"hold cents at its size: row {int(source_row[first])}'s amount {float(narrow[first])!r} is stored in "
+            f"steps of {float(step[first]):g}, so the amounts within a step read alike (499,999.99 becomes "
+            f"500,000.0) and the cents are lost ({dtype} tells the cents apart only below {below:,.0f}). "
+            f"Fix: {NARROW_FLOAT_FIX}.")
+    if finite.any():
+        notes.append(f"column 'amount' is {dtype}: every amount is below {below:,.0f}, where {dtype} tells the cents "
+                     f"apart, and was read to the cent (to be safe, {NARROW_FLOAT_FIX})")
+    cents = np.round(amount, 2)
+    # an amount below half a cent keeps its value, to be rejected as such (AMOUNT_BELOW_ONE_CENT)
+    return np.where(finite & (cents != 0), cents, amount)
+
+
+def _parse_amount(series: pd.Series, problems: _Problems, source: str = "<table>",
+                  source_row: np.ndarray | None = None, notes: list[str] | None = None) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         amount = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        numpy_dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+        if isinstance(numpy_dtype, np.dtype) and numpy_dtype.kind == "f" and numpy_dtype.itemsize < 8:
+            rows = np.arange(1, len(series) + 1) if source_row is None else source_row
+            amount = _narrow_float_amounts(series, amount, source, rows, notes if notes is not None else [])
         if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
             missing = np.zeros(len(series), bool)  # a plain float column: NaN is a NaN amount
         else:
@@ -871,6 +994,7 @@ def validate_transactions(
     today: str | pd.Timestamp | None = None,
     home_currency: str = HOME_CURRENCY,
     repeated_ids: pa.Table | None = None,
+    reader_notes: list[str] | None = None,
 ) -> Validated:
     """Check a transaction table against the canonical contract.
 
@@ -903,10 +1027,13 @@ def validate_transactions(
     repeated_ids : pyarrow.Table, optional
         For a batch of a larger file (:mod:`flowgraph.io.stream`): every id that occurs
         more than once in the whole file (``txn_id``, as :func:`txn_id_text` reads it) and
-        the row number of its first occurrence (``first_row``). A row is then a
-        DUPLICATE_TXN_ID when its id is listed with another first row, wherever in the
-        file that row is, as validating the whole file at once would find. Default: the
-        repeats within ``frame``.
+        the row number kept for it (``kept_row``: its first row that no check but this one
+        rejects; null when there is none). A row is then a DUPLICATE_TXN_ID when its id is
+        listed with another kept row, wherever in the file that row is, as validating the
+        whole file at once would find. Default: the repeats within ``frame``.
+    reader_notes : list of str, optional
+        What the reader noted about the file as a whole (columns it ignored): the
+        report's first notes.
 
     Returns
     -------
@@ -916,26 +1043,23 @@ def validate_transactions(
     Raises
     ------
     DataError
-        A required column is missing, or an id column holds floating-point numbers that
-        are not exact whole numbers.
+        A required column is missing; an id column holds floating-point numbers that are
+        not exact whole numbers; the amount column is of a floating-point type narrower
+        than float64 and holds amounts whose cents it cannot tell apart
+        (:data:`NARROW_FLOAT_FIX`); a text column holds bytes that are not UTF-8.
     """
     _check_columns(frame, REQUIRED_TXN_COLUMNS, source, "transaction")
     n = len(frame)
     rates = rates or default_rates()
     source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.array(source_row, np.int64)
-    problems = _Problems(n)
-    notes: list[str] = []
+    problems = _Problems(n, TXN_CHECK_ORDER)
+    notes: list[str] = list(reader_notes or [])
     frame = frame.reset_index(drop=True)
+    _check_bytes_decode(frame, TXN_COLUMNS + CONTEXT_COLUMNS, source, source_row)
 
     txn_id = _id_text(frame["txn_id"], "txn_id", source, source_row, notes)
     no_id = _is_empty(txn_id)
     problems.add("MISSING_TXN_ID", no_id)
-    if repeated_ids is None:
-        problems.add("DUPLICATE_TXN_ID", _repeated(txn_id) & ~no_id)
-        first_seen = _first_seen(txn_id, source_row)
-    else:
-        duplicate, first_seen = _repeated_in_file(txn_id, source_row, repeated_ids)
-        problems.add("DUPLICATE_TXN_ID", duplicate & ~no_id)
 
     timestamp = _parse_timestamp(frame["timestamp"], timestamp_format)
     problems.add("BAD_TIMESTAMP", timestamp.isna().to_numpy())
@@ -944,10 +1068,12 @@ def validate_transactions(
     future = (timestamp >= latest_day + pd.Timedelta(days=1)).to_numpy(dtype=bool)
     problems.add("FUTURE_TIMESTAMP", future)
 
-    amount = _parse_amount(frame["amount"], problems)
+    amount_notes: list[str] = []
+    amount = _parse_amount(frame["amount"], problems, source, source_row, amount_notes)
 
     src = _id_text(frame["src_account"], "src_account", source, source_row, notes)
     dst = _id_text(frame["dst_account"], "dst_account", source, source_row, notes)
+    notes += amount_notes  # after the id notes, in the order merge_reports ranks notes
     src_empty, dst_empty = _is_empty(src), _is_empty(dst)
     problems.add("NO_PARTIES", src_empty & dst_empty)
     problems.add("ID_IN_EXPONENT_FORM", _exponent_form(txn_id) | _exponent_form(src) | _exponent_form(dst))
@@ -1011,6 +1137,13 @@ def validate_transactions(
             rounds_to_zero |= (home_amount == 0) & (rate_status == RATE_OK)
         problems.add("AMOUNT_BELOW_ONE_CENT", rounds_to_zero & (amount > 0) & np.isfinite(amount))
 
+    # last: which row of a repeated id is kept depends on every other check
+    if repeated_ids is None:
+        duplicate, kept_row = _repeated_kept_elsewhere(txn_id, no_id, problems.rejected, source_row)
+    else:
+        duplicate, kept_row = _repeated_in_file(txn_id, source_row, repeated_ids)
+    problems.add("DUPLICATE_TXN_ID", duplicate & ~no_id)
+
     rejected = problems.rejected
     keep = ~rejected
     is_self = pc.fill_null(pc.equal(src, dst), False).to_numpy() & ~src_empty
@@ -1019,7 +1152,7 @@ def validate_transactions(
     currency = pd.Series(pd.Categorical.from_codes(currency_code, categories=currencies))
     raw_timestamp = (raw_values or {}).get("timestamp", frame["timestamp"])
     value_of = {
-        "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": first_seen, "ID_IN_EXPONENT_FORM": None,
+        "MISSING_TXN_ID": None, "DUPLICATE_TXN_ID": _kept_shown(kept_row), "ID_IN_EXPONENT_FORM": None,
         "ID_HAS_CONTROL_CHARACTER": _control_shown(ids),
         "MISSING_SRC_ACCOUNT": _channel_shown(channel_code), "MISSING_DST_ACCOUNT": _channel_shown(channel_code),
         "BAD_TIMESTAMP": raw_timestamp, "FUTURE_TIMESTAMP": raw_timestamp,
@@ -1112,7 +1245,8 @@ def _opened_on(series: pd.Series, today=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_row: np.ndarray | None = None,
-                      malformed: pd.DataFrame | None = None, today: str | pd.Timestamp | None = None) -> Validated:
+                      malformed: pd.DataFrame | None = None, today: str | pd.Timestamp | None = None,
+                      reader_notes: list[str] | None = None) -> Validated:
     """Check an accounts table (``account_id`` required; ``customer_id`` and
     ``party_type`` optional) and return it in canonical form.
 
@@ -1128,21 +1262,25 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
         Lines that were not records, as for :func:`validate_transactions`.
     today : date-like, optional
         The day a future ``opened_on`` counts from (:data:`MAX_FUTURE_DAYS`); default today.
+    reader_notes : list of str, optional
+        What the reader noted about the file as a whole: the report's first notes.
 
-    A missing ``customer_id`` makes the account its own customer; a missing
-    ``party_type`` means unknown (the large-value rules then treat it as a person,
-    the stricter case).
+    Of the rows that share an account id, the first one without another problem is kept
+    and the others are rejected as DUPLICATE_ACCOUNT_ID, naming the row kept (as
+    :func:`validate_transactions` does for transaction ids). A missing ``customer_id``
+    makes the account its own customer; a missing ``party_type`` means unknown (the
+    large-value rules then treat it as a person, the stricter case).
     """
     _check_columns(frame, ("account_id",), source, "accounts")
     frame = frame.reset_index(drop=True)
     n = len(frame)
     source_row = np.arange(1, n + 1, dtype=np.int64) if source_row is None else np.array(source_row, np.int64)
-    problems = _Problems(n)
-    notes: list[str] = []
+    problems = _Problems(n, ACCOUNT_CHECK_ORDER)
+    notes: list[str] = list(reader_notes or [])
+    _check_bytes_decode(frame, ACCOUNT_COLUMNS + ACCOUNT_CONTEXT_COLUMNS, source, source_row)
     account = _id_text(frame["account_id"], "account_id", source, source_row, notes)
     no_id = _is_empty(account)
     problems.add("MISSING_ACCOUNT_ID", no_id)
-    problems.add("DUPLICATE_ACCOUNT_ID", _repeated(account) & ~no_id)
     problems.add("ACCOUNT_ID_IN_EXPONENT_FORM", _exponent_form(account))
     ids = {"account_id": account}
     if "customer_id" in frame.columns:
@@ -1169,7 +1307,10 @@ def validate_accounts(frame: pd.DataFrame, source: str = "<accounts>", source_ro
         party_code = np.full(n, -1, dtype=np.int8)  # -1: unknown
         if n:
             notes.append("no 'party_type' column: party types unknown, person thresholds apply")
-    value_of = {"MISSING_ACCOUNT_ID": None, "DUPLICATE_ACCOUNT_ID": _first_seen(account, source_row),
+    # last: which row of a repeated id is kept depends on every other check
+    duplicate, kept_row = _repeated_kept_elsewhere(account, no_id, problems.rejected, source_row)
+    problems.add("DUPLICATE_ACCOUNT_ID", duplicate)
+    value_of = {"MISSING_ACCOUNT_ID": None, "DUPLICATE_ACCOUNT_ID": _kept_shown(kept_row),
                 "ACCOUNT_ID_IN_EXPONENT_FORM": None, "ACCOUNT_ID_HAS_CONTROL_CHARACTER": _control_shown(ids),
                 "UNKNOWN_PARTY_TYPE": frame.get("party_type")}  # never raised without the column
     rejects, examples = _rejects_frame(source, frame, problems, source_row, value_of)

@@ -11,6 +11,12 @@ The contract (documented for users in :func:`read_csv_table`):
 - the delimiter (comma, semicolon, tab or pipe) is sniffed from the first lines unless
   given; the encoding is UTF-8 (a byte-order mark is accepted) unless given; ``.gz`` and
   ``.zst`` files are decompressed.
+- a column without a name in the header (``...,amount,,``: the empty columns a
+  spreadsheet exports after the last one it used) is ignored, with a note, when no row
+  holds a value in it (white space is no value); one that holds a value makes the file a
+  :class:`~flowgraph.errors.DataError` naming the column, the first such row and the fix
+  (name the column in the header, or remove it), since which column it should be cannot
+  be known. Lines keep the header's field count, empty columns included.
 
 The happy path stays in C++ (pyarrow's multi-threaded parser) and one numba pass over the
 bytes (:mod:`flowgraph._kernels.csv_lines`); Python touches only the header and the bad
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +37,7 @@ import pyarrow.csv as pacsv
 
 from .._kernels.csv_lines import OPEN_QUOTE, bad_lines
 from ..errors import ConfigError, DataError
+from ..schema import READER_NOTE_START
 
 #: File-name endings of compressed text, and pyarrow's codec for each.
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
@@ -66,11 +73,15 @@ class RawTable:
     malformed : DataFrame
         Lines that are not records: ``source_row``, ``problem`` (what is wrong, without
         the line's values) and ``line`` (its text, for the rejects file).
+    notes : list of str
+        What the reader did to the file as a whole (columns it ignored), for the
+        validation report; each begins with :data:`flowgraph.schema.READER_NOTE_START`.
     """
 
     frame: pd.DataFrame
     source_row: np.ndarray
     malformed: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def whole(cls, frame: pd.DataFrame) -> RawTable:
@@ -262,10 +273,18 @@ def csv_header(path: str | Path, encoding: str | None = None, delimiter: str | N
     return [name.strip() for name in _fields(lines[0], delimiter or sniff_delimiter(sample))]
 
 
+#: What the reader names a column without a name in the header until it is dropped
+#: (:func:`_without_unnamed`): no header name holds a NUL.
+_UNNAMED = "\x00unnamed column "
+
+
 def _column_names(header: list[str], path: Path, duplicate_columns: str) -> list[str]:
     seen: dict[str, int] = {}
     names = []
-    for name in header:
+    for position, name in enumerate(header, 1):
+        if name == "" and duplicate_columns == "error":
+            names.append(f"{_UNNAMED}{position}")  # dropped, or refused, once its values are read
+            continue
         if name in seen:
             if duplicate_columns == "error":
                 raise DataError(f"{path}: the header names column {name!r} twice (columns "
@@ -276,6 +295,28 @@ def _column_names(header: list[str], path: Path, duplicate_columns: str) -> list
         seen.setdefault(name, 1)
         names.append(name)
     return names
+
+
+def _without_unnamed(path: Path, raw: RawTable) -> RawTable:
+    """``raw`` without its columns that have no name in the header (module docstring),
+    with a note saying so; a DataError naming the first row that holds a value in one."""
+    unnamed = [c for c in raw.frame.columns if c.startswith(_UNNAMED)]
+    if not unnamed:
+        return raw
+    for column in unnamed:
+        values = raw.frame[column]
+        given = np.flatnonzero(values.str.strip().ne("").to_numpy(dtype=bool, na_value=False))
+        if len(given):
+            position = int(column[len(_UNNAMED):])
+            row = int(raw.source_row[given[0]])
+            raise DataError(f"{path}: column {position} has no name in the header, but row {row:,} (line {row + 1:,}, "
+                            "blank lines not counted) holds a value in it, and flowgraph will not guess which column "
+                            f"it is. Fix: give column {position} a name in the header (a column flowgraph does not "
+                            "read passes through), or remove it (pandas writes its index so: to_csv(index=False)).")
+    positions = ", ".join(c[len(_UNNAMED):] for c in unnamed)
+    note = (f"{READER_NOTE_START}has no name for column{'s' if len(unnamed) > 1 else ''} {positions}, which no row "
+            "holds a value in (a spreadsheet's empty columns): ignored")
+    return RawTable(raw.frame.drop(columns=unnamed), raw.source_row, raw.malformed, [*raw.notes, note])
 
 
 def _problem(kind: int, n_fields: int, width: int) -> str:
@@ -322,7 +363,7 @@ def read_csv_table(path: str | Path, encoding: str | None = None, delimiter: str
                         "Fix: export the table again with its header row.")
     text = _utf8(path, data, encoding, chosen)
     delimiter, names, body_start = _header(path, text, delimiter, duplicate_columns)
-    return _parse_lines(path, text[body_start:], delimiter, names, 0, data, encoding, chosen)
+    return _without_unnamed(path, _parse_lines(path, text[body_start:], delimiter, names, 0, data, encoding, chosen))
 
 
 def _header(path: Path, text: np.ndarray, delimiter: str | None, duplicate_columns: str
@@ -536,6 +577,7 @@ def iter_csv_batches(path: str | Path, encoding: str | None = None, delimiter: s
         if n_rows:  # a batch of blank lines only is not one
             rows_before += n_rows
             n_yielded += 1
-            yield raw
+            yield _without_unnamed(path, raw)
     if not n_yielded:
-        yield RawTable.whole(pd.DataFrame({name: pd.Series([], dtype="str") for name in names}))
+        empty = pd.DataFrame({name: pd.Series([], dtype="str") for name in names})
+        yield _without_unnamed(path, RawTable.whole(empty))

@@ -23,7 +23,7 @@ from .._files import write_atomically, write_parquet
 from .._spreadsheet import spreadsheet_safe
 from ..calendar import BusinessCalendar
 from ..config import HOME_CURRENCY
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..money import RateTable
 from ..schema import REASONS
 from ..txstore import TransactionStore, is_store
@@ -41,7 +41,8 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
                  timestamp_format: str | None = None, channel_map: dict[str, str] | None = None,
                  amlsim_start: str = "2018-01-02", amlsim_step_unit: str = "business_days",
                  encoding: str | None = None, delimiter: str | None = None,
-                 home_currency: str = HOME_CURRENCY, calendar: BusinessCalendar | None = None) -> Dataset:
+                 home_currency: str = HOME_CURRENCY, calendar: BusinessCalendar | None = None,
+                 accounts_columns: dict[str, str] | None = None) -> Dataset:
     """Read and validate whatever ``path`` holds (see the module docstring).
 
     Parameters
@@ -52,6 +53,9 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
         Canonical name -> your column name (canonical files only).
     accounts : path, optional
         Accounts table; a flowgraph folder's own ``accounts.parquet`` is used otherwise.
+    accounts_columns : dict, optional
+        Canonical name -> your column name, for the ``accounts`` file (command line:
+        ``--accounts-map``); only with ``accounts``.
     rates : RateTable, optional
         Exchange rates; default the package's small table.
     timestamp_format : str, optional
@@ -64,7 +68,8 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
     amlsim_step_unit : {"business_days", "calendar_days"}
         What one AMLSim step is (see :mod:`flowgraph.io.amlsim`).
     encoding, delimiter : str, optional
-        For every CSV file read: see :func:`~flowgraph.io.csvfile.read_csv_table`.
+        For every CSV file read (the encoding also for a Parquet file's BINARY text
+        columns): see :func:`~flowgraph.io.readers.read_raw`.
     home_currency : str
         The rule set's home currency (``ScanConfig.rules.home_currency``): the currency of
         amounts that name none (a canonical file without a ``currency`` column, AMLSim's
@@ -76,9 +81,19 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
     Returns
     -------
     Dataset
+
+    Raises
+    ------
+    ConfigError
+        ``accounts_columns`` without ``accounts``.
+    DataError
+        A file that cannot be read as a whole (see the readers).
     """
+    if accounts_columns and accounts is None:
+        raise ConfigError("--accounts-map renames the columns of the accounts file, and none was given. Fix: "
+                          "give it with --accounts FILE (accounts_columns= with accounts= in Python).")
     dataset = _load(Path(path), columns, accounts, rates, timestamp_format, channel_map, amlsim_start,
-                    amlsim_step_unit, encoding, delimiter, home_currency, calendar)
+                    amlsim_step_unit, encoding, delimiter, home_currency, calendar, accounts_columns)
     # Reading and validating freed more Arrow memory than the tables keep (decoded pages,
     # temporary columns: 0.5 GB at 10 M rows); the allocator would hold it for reuse, but
     # the scan's later stages allocate with NumPy, so give it back to the system now.
@@ -87,7 +102,7 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
 
 
 def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, amlsim_start, amlsim_step_unit,
-          encoding, delimiter, home_currency, calendar) -> Dataset:
+          encoding, delimiter, home_currency, calendar, accounts_columns) -> Dataset:
     """:func:`load_dataset`'s reading: the reader chosen by what ``path`` holds."""
     if path.is_dir():
         if is_store(path):
@@ -98,7 +113,7 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
             acct = accounts or (path / "accounts.parquet" if (path / "accounts.parquet").exists() else None)
             return read_transactions(path / "transactions.parquet", columns, acct, rates,
                                      timestamp_format, channel_map, encoding=encoding, delimiter=delimiter,
-                                     home_currency=home_currency)
+                                     home_currency=home_currency, accounts_columns=accounts_columns)
         if (path / "transactions.csv").exists():
             return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit, currency=home_currency,
                                calendar=calendar, timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter)
@@ -113,7 +128,8 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
         if all(c in header for c in AMLWORLD_HEADER_MARKERS):
             return read_amlworld(path, rates, encoding, delimiter)
     return read_transactions(path, columns, accounts, rates, timestamp_format, channel_map,
-                             encoding=encoding, delimiter=delimiter, home_currency=home_currency)
+                             encoding=encoding, delimiter=delimiter, home_currency=home_currency,
+                             accounts_columns=accounts_columns)
 
 
 def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:

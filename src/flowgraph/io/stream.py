@@ -9,14 +9,15 @@ table is given), and one day or index bucket while the plan is applied; the stor
 rejects, manifest and counts are those of validating and ingesting the whole file at once
 (:func:`flowgraph.io.load_dataset` and :meth:`~flowgraph.txstore.TransactionStore.ingest`).
 
-Duplicate ids: validation keeps the first row of an id and rejects the later ones
-(DUPLICATE_TXN_ID, "the same id as row N"), wherever they are in the file. Each batch is
-validated with the repeats inside it; the ids of every row and their batch are spilled,
-hashed into buckets, under the ingest's folder. When the read is done, one bucket at a
-time shows the ids that occur more than once; if an id repeats across batches (so that a
-batch saw only part of its rows), the file is read and planned once more, each batch told
-every repeated id and its first row (``validate_transactions(repeated_ids=...)``). A file
-whose repeats stay within a batch, the usual case, is read once.
+Duplicate ids: validation keeps the first row of an id that no other check rejects and
+rejects the other rows of the id (DUPLICATE_TXN_ID, "the same id as row N, which was
+kept"), wherever they are in the file. Each batch is validated with the repeats inside
+it; the ids of every row, their batch and whether the row passed every other check are
+spilled, hashed into buckets, under the ingest's folder. When the read is done, one
+bucket at a time shows the ids that occur more than once; if an id repeats across batches
+(so that a batch saw only part of its rows), the file is read and planned once more, each
+batch told every repeated id and the row kept for it (``validate_transactions(repeated_ids=...)``).
+A file whose repeats stay within a batch, the usual case, is read once.
 
 AMLworld files, AMLSim folders, flowgraph folders and stores are read whole
 (:func:`flowgraph.io.load_dataset`): they are converted from other formats whose rows
@@ -40,12 +41,13 @@ from .._files import write_atomically
 from .._kernels.strings import hash_strings
 from .._spreadsheet import spreadsheet_safe
 from ..config import HOME_CURRENCY
+from ..errors import ConfigError
 from ..money import RateTable, default_rates
 from ..schema import (ValidationReport, Validated, _buffers, accounts_from_ids, merge_reports,
                       txn_id_text, validate_accounts, validate_transactions)
 from ..txstore import WORK, IngestPlan, IngestSummary, TransactionStore
 from .csvfile import csv_header
-from .readers import Dataset, _rename, iter_raw, read_accounts, table_format
+from .readers import Dataset, _rename, iter_raw, read_accounts, table_format, transaction_text_columns
 
 #: Distinct ids :class:`_DistinctIds` holds unmerged at least (a batch's accounts).
 MERGE_IDS_FROM = 1_000_000
@@ -73,21 +75,23 @@ def streams(path: str | Path, columns: dict[str, str] | None = None, encoding: s
 
 
 class _IdSpill:
-    """The non-empty ids of every row read, with row number and batch, in buckets of
-    their hash (one Parquet writer per bucket, a row group per batch)."""
+    """The non-empty ids of every row read, with row number, batch and whether the row
+    passed every check but the one for repeated ids, in buckets of their hash (one Parquet
+    writer per bucket, a row group per batch)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.writers: dict[int, pq.ParquetWriter] = {}
 
-    def add(self, ids: pa.ChunkedArray, source_row: np.ndarray, batch: int) -> None:
+    def add(self, ids: pa.ChunkedArray, source_row: np.ndarray, valid: np.ndarray, batch: int) -> None:
         ids = ids.cast(pa.large_string()).combine_chunks()
         present = np.asarray(pc.fill_null(pc.not_equal(ids, ""), False), bool)
-        ids, rows = ids.filter(pa.array(present)), source_row[present]
+        ids, rows, valid = ids.filter(pa.array(present)), source_row[present], valid[present]
         offsets, data = _buffers(ids)
         bucket = (hash_strings(offsets, data) % np.uint64(N_ID_BUCKETS)).astype(np.int64)
         entries = pa.table({"txn_id": ids, "source_row": pa.array(rows, pa.int64()),
+                            "valid_row": pa.array(rows, pa.int64(), mask=~valid),
                             "batch": pa.array(np.full(len(ids), batch, np.int32))})
         for b in np.unique(bucket):
             if b not in self.writers:
@@ -97,20 +101,21 @@ class _IdSpill:
             self.writers[b].write_table(entries.filter(pa.array(bucket == b)))
 
     def repeated(self) -> tuple[pa.Table, bool]:
-        """Every id that occurs more than once, with its first row (``txn_id``,
-        ``first_row``), and whether any of them occurs in more than one batch."""
+        """Every id that occurs more than once, with the row kept for it (``txn_id``,
+        ``kept_row``: its first row that passed every other check, null when none did),
+        and whether any of them occurs in more than one batch."""
         for writer in self.writers.values():
             writer.close()
         found, across = [], False
         for b in sorted(self.writers):
             entries = pq.read_table(self.folder / f"bucket={b:02d}.parquet")
-            counts = entries.group_by("txn_id").aggregate([("source_row", "min"), ("source_row", "count"),
+            counts = entries.group_by("txn_id").aggregate([("valid_row", "min"), ("source_row", "count"),
                                                          ("batch", "min"), ("batch", "max")])
             counts = counts.filter(pc.greater(counts.column("source_row_count"), 1))
             across |= bool(len(counts)) and pc.any(pc.not_equal(counts.column("batch_min"),
                                                                 counts.column("batch_max"))).as_py()
-            found.append(pa.table({"txn_id": counts.column("txn_id"), "first_row": counts.column("source_row_min")}))
-        empty = pa.table({"txn_id": pa.array([], pa.large_string()), "first_row": pa.array([], pa.int64())})
+            found.append(pa.table({"txn_id": counts.column("txn_id"), "kept_row": counts.column("valid_row_min")}))
+        empty = pa.table({"txn_id": pa.array([], pa.large_string()), "kept_row": pa.array([], pa.int64())})
         return pa.concat_tables([empty, *found]), across
 
 
@@ -157,7 +162,8 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
                 timestamp_format: str | None = None, channel_map: dict[str, str] | None = None,
                 encoding: str | None = None, delimiter: str | None = None, home_currency: str = HOME_CURRENCY,
                 batch_rows: int = BATCH_ROWS, on_batch: Callable[[int], None] | None = None,
-                on_day_written: Callable[[str], None] | None = None) -> tuple[IngestSummary, Dataset]:
+                on_day_written: Callable[[str], None] | None = None,
+                accounts_columns: dict[str, str] | None = None) -> tuple[IngestSummary, Dataset]:
     """Validate a canonical CSV or Parquet file in batches and merge it into ``store``
     (module docstring): the result of ``store.ingest(load_dataset(path, ...))`` without
     holding the file.
@@ -167,7 +173,7 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
     store : TransactionStore
     path : path
         A file for which :func:`streams` is True.
-    columns, accounts, rates, timestamp_format, channel_map, encoding, delimiter, home_currency
+    columns, accounts, rates, timestamp_format, channel_map, encoding, delimiter, home_currency, accounts_columns
         As for :func:`flowgraph.io.load_dataset`.
     batch_rows : int
         Rows read, validated and planned at a time (CSV: lines).
@@ -186,6 +192,9 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
     """
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
+    if accounts_columns and accounts is None:
+        raise ConfigError("--accounts-map renames the columns of the accounts file, and none was given. Fix: "
+                          "give it with --accounts FILE (accounts_columns= with accounts= in Python).")
     path = Path(path)
     source = str(path)
     plan = store.start_ingest(source, on_day_written, (rates or default_rates()).describe())
@@ -198,7 +207,7 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
                                                     encoding, delimiter, home_currency, batch_rows, on_batch,
                                                     repeated)
         if accounts is not None:
-            accts = read_accounts(accounts, encoding=encoding, delimiter=delimiter)
+            accts = read_accounts(accounts, accounts_columns, encoding=encoding, delimiter=delimiter)
         else:
             accts = validate_accounts(accounts_from_ids(account_ids), f"{path} (accounts derived)")
         rejects.write(accts, report, plan.folder)
@@ -222,14 +231,16 @@ def _read(plan: IngestPlan, path: Path, columns, rates, timestamp_format, channe
     reports: list[ValidationReport] = []
     account_ids = _DistinctIds()
     categorical = tuple((columns or {}).get(c, c) for c in ("currency", "channel"))
-    for batch, raw in enumerate(iter_raw(path, None, encoding, delimiter, categorical, batch_rows)):
+    batches = iter_raw(path, None, encoding, delimiter, categorical, batch_rows, transaction_text_columns(columns))
+    for batch, raw in enumerate(batches):
         frame = _rename(raw.frame, columns, path)
         validated = validate_transactions(frame, str(path), rates=rates, timestamp_format=timestamp_format,
                                           channel_map=channel_map, source_row=raw.source_row,
                                           malformed=raw.malformed, home_currency=home_currency,
-                                          repeated_ids=repeated)
+                                          repeated_ids=repeated, reader_notes=raw.notes)
         if ids is not None:
-            ids.add(txn_id_text(frame, str(path), raw.source_row), raw.source_row, batch)
+            ids.add(txn_id_text(frame, str(path), raw.source_row), raw.source_row,
+                    _passed_other_checks(validated.rejects, raw.source_row), batch)
         rejects.add(validated.rejects)
         reports.append(validated.report)
         table = validated.table
@@ -244,6 +255,13 @@ def _read(plan: IngestPlan, path: Path, columns, rates, timestamp_format, channe
         found, across = ids.repeated()
         found = found if across else None
     return merge_reports(reports), rejects, account_ids.distinct(), found
+
+
+def _passed_other_checks(rejects: pd.DataFrame, source_row: np.ndarray) -> np.ndarray:
+    """Which rows (of ``source_row``) no check rejected but the one for repeated ids: those
+    of which the first of an id is kept (:func:`flowgraph.schema.validate_transactions`)."""
+    failed = rejects["source_row"].to_numpy()[rejects["reason_codes"].to_numpy() != "DUPLICATE_TXN_ID"]
+    return ~np.isin(source_row, failed)
 
 
 class _DistinctIds:
