@@ -251,3 +251,17 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(quiet_csv, tmp_path, capsys, mo
     assert main(["scan", str(quiet_csv), "--out", str(tmp_path / "out")]) == flowgraph.cli.INTERRUPTED == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "run the same command again" in err and "Traceback" not in err
+
+
+def test_report_out_under_a_file_or_in_a_new_folder(quiet_csv, tmp_path, capsys):
+    """Found by a sweep: `report --out afile/r.csv` gave pandas' "Cannot save file into a
+    non-existent directory", `show --out afile/x.html` "afile: File exists"."""
+    assert main(["scan", str(quiet_csv), "--out", str(tmp_path / "o")]) == 0
+    store = str(tmp_path / "o" / "store.sqlite")
+    (tmp_path / "afile").touch()
+    capsys.readouterr()
+    assert main(["report", "--store", store, "--out", str(tmp_path / "afile" / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'afile'}: a file, where the path needs a folder. Fix:" in err and "Traceback" not in err
+    assert main(["report", "--store", store, "--out", str(tmp_path / "new" / "r.csv")]) == 0
+    assert (tmp_path / "new" / "r.csv").is_file()

@@ -578,6 +578,7 @@ def report(store_path, out, all_alerts):
     if len(alerts):
         click.echo(alerts.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)  # as every --out: a path under a file is an OSError
         spreadsheet_safe(metrics).to_csv(out, index=False)
         click.echo(f"wrote {out}")
 
@@ -990,6 +991,9 @@ def main(argv: list[str] | None = None) -> int:
 def _os_error_message(exc: OSError) -> str:
     """One line for a failed file operation: which file, what the system said, the fix."""
     where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and exc.filename and not Path(exc.filename).is_dir():
+        return (f"{where}a file, where the path needs a folder. Fix: give a path whose folders are folders (or "
+                "move that file away).")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         fix = ("free disk space (or choose another --out, --store or --into), then run the same command again: "
                "files are written whole or not at all, and a scan resumes after its last committed chunk")
