@@ -18,13 +18,14 @@ from flowgraph.store import Store
 
 COLUMNS = "txn_id,timestamp,src_account,dst_account,amount,currency,channel"
 #: A HYPOTHETICAL 2027 schedule (not the State Council's): New Year 1-3 January, and Friday
-#: 8 January a holiday too, so that its deadlines differ from the estimated calendar's.
+#: 8 January a holiday too, so that its deadlines differ from the estimated calendar's; the
+#: Spring Festival break (5-11 February) makes the file give 2027 (flowgraph.calendar).
 HOLIDAYS_2027 = """date,kind,note
 2027-01-01,holiday,New Year
 2027-01-02,holiday,New Year
 2027-01-03,holiday,New Year
 2027-01-08,holiday,hypothetical
-"""
+""" + "".join(f"2027-02-{d:02d},holiday,Spring Festival\n" for d in range(5, 12))
 
 
 def write_bank(folder, rows: list[str]) -> None:
