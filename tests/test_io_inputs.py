@@ -334,3 +334,29 @@ def test_amlsim_alert_accounts_match_through_the_same_normalisation(tmp_path):
         "7,fan_in,\u200b11\u00a0,C_11,true,1,1,bank\n8,fan_out,13,C_13,false,1,1,bank\n")
     labels = read_amlsim(folder).accounts.table.set_index("account_id").is_laundering.to_dict()
     assert labels == {"10": 0, "11": 1, "12": 1, "13": 0}
+
+
+def _with_an_empty_unnamed_column(path):
+    """``path`` as a spreadsheet saves it with an empty last column: no name, no values."""
+    path.write_text("".join(line + ",\n" for line in path.read_text().splitlines()))
+
+
+def test_amlsim_says_which_empty_unnamed_columns_it_ignored(tmp_path):
+    folder = amlsim_iso_folder(tmp_path)
+    for name in ("transactions.csv", "accounts.csv", "alert_accounts.csv"):
+        _with_an_empty_unnamed_column(folder / name)
+    ds = read_amlsim(folder)
+    assert ds.transactions.report.notes[0] == ("the header has no name for column 9, which no row holds a value "
+                                               "in (a spreadsheet's empty columns): ignored")
+    assert ds.accounts.report.notes[0].startswith("the header has no name for column 13,")
+    assert [n for n in ds.accounts.report.notes if n.startswith(f"{folder / 'alert_accounts.csv'}: the header "
+                                                                 "has no name for column 9,")]
+    assert ds.accounts.table.set_index("account_id").is_laundering.to_dict() == {"10": 0, "11": 1, "12": 1, "13": 0}
+
+
+def test_amlsim_samples_say_which_empty_unnamed_columns_they_ignored(tmp_path):
+    (tmp_path / "transactions.csv").write_text("sourceNodeId,targetNodeId,value,time,\n1,2,5.0,0,\n")
+    (tmp_path / "nodes.csv").write_text("nodeid,isFraud,\n1,0,\n2,0,\n")
+    ds = read_amlsim(tmp_path)
+    assert ds.transactions.report.notes[0].startswith("the header has no name for column 5,")
+    assert ds.accounts.report.notes[0].startswith("the header has no name for column 3,")

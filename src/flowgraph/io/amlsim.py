@@ -206,7 +206,7 @@ def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Da
         "step": step,
     })
     txns = validate_transactions(frame, src, source_row=raw.source_row, malformed=raw.malformed,
-                                 raw_values={"timestamp": table["time"]})
+                                 raw_values={"timestamp": table["time"]}, reader_notes=raw.notes)
     txns.report.notes.append(_steps_note(steps))
     nodes_path = folder / "nodes.csv"
     if not nodes_path.exists():
@@ -224,7 +224,8 @@ def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Da
         accounts["fraud_step"] = pd.to_numeric(nodes["fraudStep"], errors="coerce").fillna(-1).astype(np.int64)
     if "init_balance" in nodes.columns:
         accounts["init_balance"] = pd.to_numeric(nodes["init_balance"], errors="coerce")
-    return Dataset(txns, validate_accounts(accounts, str(nodes_path), nodes_raw.source_row, nodes_raw.malformed))
+    return Dataset(txns, validate_accounts(accounts, str(nodes_path), nodes_raw.source_row, nodes_raw.malformed,
+                                           reader_notes=nodes_raw.notes))
 
 
 def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, csv_options) -> Dataset:
@@ -262,7 +263,7 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
         notes += alert_notes
     txns = validate_transactions(frame, src, timestamp_format=None if as_steps else timestamp_format,
                                  source_row=raw.source_row, malformed=raw.malformed,
-                                 raw_values={"timestamp": stamp} if as_steps else None)
+                                 raw_values={"timestamp": stamp} if as_steps else None, reader_notes=raw.notes)
     if as_steps:
         txns.report.notes.append(_steps_note(steps))
     txns.report.notes.extend(notes)
@@ -283,6 +284,7 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     if alert_path.exists():
         alerts_raw = read_raw(alert_path, "csv", **csv_options)
         alerts = alerts_raw.frame
+        notes += [f"{alert_path}: {note}" for note in alerts_raw.notes]  # its own report has none
         if "acct_id" not in alerts.columns:
             raise DataError(f"{alert_path}: column 'acct_id' missing; found {list(alerts.columns)}.")
         flags = [c for c in TXN_LABEL_COLUMNS if c in alerts.columns]
@@ -299,6 +301,7 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     accounts = pd.DataFrame({"account_id": accts["acct_id"], "is_laundering": label.astype(np.int8)})
     if "customer_id" in accts.columns:
         accounts["customer_id"] = accts["customer_id"]
-    validated = validate_accounts(accounts, str(acct_path), accts_raw.source_row, accts_raw.malformed)
+    validated = validate_accounts(accounts, str(acct_path), accts_raw.source_row, accts_raw.malformed,
+                                  reader_notes=accts_raw.notes)
     validated.report.notes.extend(notes)
     return Dataset(txns, validated)
