@@ -334,3 +334,103 @@ def test_amlsim_alert_accounts_match_through_the_same_normalisation(tmp_path):
         "7,fan_in,\u200b11\u00a0,C_11,true,1,1,bank\n8,fan_out,13,C_13,false,1,1,bank\n")
     labels = read_amlsim(folder).accounts.table.set_index("account_id").is_laundering.to_dict()
     assert labels == {"10": 0, "11": 1, "12": 1, "13": 0}
+
+
+def _with_an_empty_unnamed_column(path):
+    """``path`` as a spreadsheet saves it with an empty last column: no name, no values."""
+    path.write_text("".join(line + ",\n" for line in path.read_text().splitlines()))
+
+
+def test_amlsim_says_which_empty_unnamed_columns_it_ignored(tmp_path):
+    folder = amlsim_iso_folder(tmp_path)
+    for name in ("transactions.csv", "accounts.csv", "alert_accounts.csv"):
+        _with_an_empty_unnamed_column(folder / name)
+    ds = read_amlsim(folder)
+    assert ds.transactions.report.notes[0] == ("the header has no name for column 9, which no row holds a value "
+                                               "in (a spreadsheet's empty columns): ignored")
+    assert ds.accounts.report.notes[0].startswith("the header has no name for column 13,")
+    assert [n for n in ds.accounts.report.notes if n.startswith(f"{folder / 'alert_accounts.csv'}: the header "
+                                                                 "has no name for column 9,")]
+    assert ds.accounts.table.set_index("account_id").is_laundering.to_dict() == {"10": 0, "11": 1, "12": 1, "13": 0}
+
+
+def test_amlsim_samples_say_which_empty_unnamed_columns_they_ignored(tmp_path):
+    (tmp_path / "transactions.csv").write_text("sourceNodeId,targetNodeId,value,time,\n1,2,5.0,0,\n")
+    (tmp_path / "nodes.csv").write_text("nodeid,isFraud,\n1,0,\n2,0,\n")
+    ds = read_amlsim(tmp_path)
+    assert ds.transactions.report.notes[0].startswith("the header has no name for column 5,")
+    assert ds.accounts.report.notes[0].startswith("the header has no name for column 3,")
+
+
+# -- reading options for inputs an adapter reads by its own layout ----------------------------
+
+AMLWORLD_TINY = ("Timestamp,From Bank,Account,To Bank,Account,Amount Received,Receiving Currency,Amount Paid,"
+                 "Payment Currency,Payment Format,Is Laundering\n"
+                 "2022/09/01 00:20,010,8000EBD30,001,8000F5340,12.00,US Dollar,12.00,US Dollar,Wire,0\n")
+
+
+@pytest.mark.parametrize("args, named, why", [
+    (["--map", "txn_id=tran_id"], "--map", "AMLSim names"),
+    (["--accounts", "{accounts}"], "--accounts", "its own accounts.csv or nodes.csv"),
+    (["--accounts", "{accounts}", "--accounts-map", "account_id=acct"], "--accounts-map", "its own accounts.csv"),
+    (["--channel-map", "WIRE=transfer"], "--channel-map", "from tx_type"),
+])
+def test_options_an_amlsim_folder_does_not_read_exit_2_naming_them(tmp_path, capsys, args, named, why):
+    folder = amlsim_iso_folder(tmp_path)
+    (tmp_path / "mine.csv").write_text("account_id\n10\n")
+    args = [a.format(accounts=tmp_path / "mine.csv") for a in args]
+    assert main(["ingest", str(folder), "--out", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"{named} (" in err and why in err and "AMLSim output folder" in err and "Fix:" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_a_timestamp_format_for_amlsim_steps_is_refused(tmp_path):
+    (tmp_path / "transactions.csv").write_text("sourceNodeId,targetNodeId,value,time\n1,2,5.0,0\n")
+    (tmp_path / "nodes.csv").write_text("nodeid,isFraud\n1,0\n2,0\n")
+    with pytest.raises(ConfigError, match=r"column 'time' counts steps.*--timestamp-format '%Y%m%d'.*--amlsim-start"):
+        load_dataset(tmp_path, timestamp_format="%Y%m%d")
+    (tmp_path / "nodes.csv").unlink()
+    (tmp_path / "accounts.csv").write_text("acct_id\n1\n2\n")
+    (tmp_path / "transactions.csv").write_text("tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp\n"
+                                               "1,1,2,TRANSFER,5.0,3\n")
+    with pytest.raises(ConfigError, match="column 'tran_timestamp' counts steps"):
+        load_dataset(tmp_path, timestamp_format="%Y%m%d")
+
+
+def test_amlsim_dates_take_the_timestamp_format_and_the_rates(tmp_path):
+    folder = amlsim_iso_folder(tmp_path)
+    text = (folder / "transactions.csv").read_text()
+    (folder / "transactions.csv").write_text(text.replace("2017-01-02T00:00:00Z", "02/01/2017 09:00")
+                                             .replace("2017-01-03T00:00:00Z", "03/01/2017 09:00")
+                                             .replace("2017-01-04T00:00:00Z", "04/01/2017 09:00"))
+    (tmp_path / "rates.csv").write_text("date,currency,cny_per_unit,usd_per_unit\n"
+                                        "2016-01-01,CNY,1,0.5\n2016-01-01,USD,2,1\n")
+    ds = load_dataset(folder, timestamp_format="%d/%m/%Y %H:%M", rates=read_rates(tmp_path / "rates.csv"))
+    t = ds.transactions.table
+    assert [str(d) for d in t.timestamp] == ["2017-01-02 09:00:00", "2017-01-03 09:00:00", "2017-01-04 09:00:00"]
+    assert t.amount_usd.tolist() == [50.25, 49.5, 25.0]
+
+
+@pytest.mark.parametrize("args, named, why", [
+    (["--accounts", "{accounts}"], "--accounts", "<bank>:<account> pairs"),
+    (["--channel-map", "WIRE=cash"], "--channel-map", "'Payment Format'"),
+    (["--timestamp-format", "%Y-%m-%d %H:%M"], "--timestamp-format", "YYYY/MM/DD HH:MM"),
+])
+def test_options_an_amlworld_file_does_not_read_exit_2_naming_them(tmp_path, capsys, args, named, why):
+    (tmp_path / "HI-Tiny_Trans.csv").write_text(AMLWORLD_TINY)
+    (tmp_path / "mine.csv").write_text("account_id\n010:8000EBD30\n")
+    args = [a.format(accounts=tmp_path / "mine.csv") for a in args]
+    assert main(["ingest", str(tmp_path / "HI-Tiny_Trans.csv"), "--out", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"{named} (" in err and why in err and "AMLworld transactions file" in err and "Fix:" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_options_a_transaction_store_does_not_read_are_refused_in_python_too(tmp_path):
+    (tmp_path / "t.csv").write_text("txn_id,timestamp,src_account,dst_account,amount,currency,channel\n"
+                                    "T1,2024-10-08 10:00:00,A,B,100,CNY,transfer\n")
+    assert main(["ingest", str(tmp_path / "t.csv"), "--into", str(tmp_path / "store")]) == 0
+    assert len(load_dataset(tmp_path / "store").transactions.table) == 1
+    with pytest.raises(ConfigError, match=r"transaction store.*--delimiter \(delimiter=\).*ingest FILE --into"):
+        load_dataset(tmp_path / "store", delimiter=";")

@@ -881,25 +881,57 @@ def _in_ns_range(parsed: pd.Series) -> pd.Series:
     return parsed.mask(outside) if outside.any() else parsed
 
 
+#: A UTC offset (or Z) after a time of day, as ISO 8601 writes it: ``...T10:00:00+08:00``,
+#: ``... 10:00Z``, ``...T100000-0500``. The time must come right before it, so a date-only
+#: text's ``-2027`` (``%d-%m-%Y``) or the ``-2330`` of ``20261230-2330`` is not an offset.
+_ISO_OFFSET_AFTER_TIME = (r"(?:\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?|T\d\d(?:\d\d(?:\d\d(?:[.,]\d+)?)?)?)"
+                          r"\s?(?:Z|[+-]\d\d(?::?\d\d)?)$")
+
+# pandas' own names for "work the format out": the automatic detection applies
+_AUTOMATIC_FORMATS = (None, "ISO8601", "mixed")
+
+
+def _format_has_offset(timestamp_format: str) -> bool:
+    """Whether a strftime format reads a UTC offset or zone name (``%z``, ``%Z``; not a
+    literal ``%%z``)."""
+    return bool(re.search(r"%[zZ]", timestamp_format.replace("%%", "")))
+
+
+def _as_bank_time(parsed: pd.Series) -> pd.Series:
+    """Parsed times as naive bank-local times: aware ones converted, naive ones as given."""
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return _to_bank_time(parsed)
+    return parsed.astype("datetime64[ns]")
+
+
 def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Series:
     """Timestamps as naive datetime64[ns] in bank-local time; NaT where unparseable or
-    before :data:`EARLIEST_PLAUSIBLE_TIME`."""
+    before :data:`EARLIEST_PLAUSIBLE_TIME`.
+
+    Whether a text carries a UTC offset (and so is converted to bank time) is decided by
+    ``timestamp_format`` when one is given (``%z``/``%Z`` in it; otherwise every time is
+    bank-local, whatever its digits look like). Without one, a text is aware when an
+    ISO 8601 offset follows its time of day (:data:`_ISO_OFFSET_AFTER_TIME`); a file may
+    mix both kinds.
+    """
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         parsed = _in_ns_range(series)
     else:
         text = series.astype("string").str.strip()
         fmt = timestamp_format or "ISO8601"
         parse = lambda part, **utc: _in_ns_range(pd.to_datetime(part, errors="coerce", format=fmt, **utc))
-        # an offset (Z, +08:00, -0500) marks an aware timestamp; a file may mix both kinds
-        aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False).to_numpy()
-        if aware.any() and not aware.all():
-            parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-            parsed[~aware] = parse(text[~aware]).astype("datetime64[ns]")
-            parsed[aware] = _to_bank_time(parse(text[aware], utc=True))
+        if timestamp_format not in _AUTOMATIC_FORMATS:
+            # the user's format alone says whether there is an offset
+            parsed = parse(text, utc=True) if _format_has_offset(timestamp_format) else parse(text)
         else:
-            parsed = parse(text, utc=bool(aware.any()) or None)
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = _to_bank_time(parsed)
+            aware = text.str.contains(_ISO_OFFSET_AFTER_TIME, regex=True, na=False).to_numpy()
+            if aware.any() and not aware.all():
+                parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+                parsed[~aware] = _as_bank_time(parse(text[~aware]))
+                parsed[aware] = _to_bank_time(parse(text[aware], utc=True))
+            else:
+                parsed = parse(text, utc=bool(aware.any()) or None)
+    parsed = _as_bank_time(parsed)
     too_early = (parsed < EARLIEST_PLAUSIBLE_TIME).to_numpy()
     if too_early.any():  # else the column as it is, not a copy
         parsed = parsed.mask(too_early)

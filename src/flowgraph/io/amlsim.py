@@ -55,6 +55,7 @@ import pyarrow.compute as pc
 
 from ..calendar import BusinessCalendar, prc_calendar
 from ..errors import ConfigError, DataError
+from ..money import RateTable
 from ..schema import id_text, validate_accounts, validate_transactions
 from .csvfile import RawTable
 from .readers import Dataset, read_raw
@@ -129,7 +130,7 @@ def _step_timestamps(step: pd.Series, start_date: str, steps_as: str, calendar: 
 def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: str = "business_days",
                 currency: str = "CNY", calendar: BusinessCalendar | None = None,
                 timestamp_format: str | None = None, encoding: str | None = None,
-                delimiter: str | None = None) -> Dataset:
+                delimiter: str | None = None, rates: RateTable | None = None) -> Dataset:
     """Read an AMLSim output folder into the canonical tables.
 
     Parameters
@@ -145,9 +146,12 @@ def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: st
     calendar : BusinessCalendar, optional
         Default: the PRC calendar.
     timestamp_format : str, optional
-        ``strftime`` format of a date-and-time ``tran_timestamp``; default ISO 8601.
+        ``strftime`` format of a date-and-time ``tran_timestamp``; default ISO 8601. Only
+        for such files: where the file counts steps it is a ConfigError.
     encoding, delimiter : str, optional
         See :func:`~flowgraph.io.csvfile.read_csv_table`.
+    rates : RateTable, optional
+        Exchange rates for the amounts (in ``currency``); default the package's small table.
 
     Returns
     -------
@@ -159,7 +163,8 @@ def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: st
     Raises
     ------
     ConfigError
-        ``start_date`` is not a date or ``steps_as`` is unknown.
+        ``start_date`` is not a date or ``steps_as`` is unknown; ``timestamp_format`` for
+        a file that counts steps.
     DataError
         The folder lacks a file, or a file lacks a column.
     """
@@ -180,18 +185,27 @@ def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: st
     raw = read_raw(txn_path, "csv", **csv_options)
     columns = raw.frame.columns
     if all(c in columns for c in SAMPLE_TXN_COLUMNS):
-        return _read_sample(folder, raw, str(txn_path), currency, steps, csv_options)
+        _refuse_timestamp_format(timestamp_format, txn_path, "time")
+        return _read_sample(folder, raw, str(txn_path), currency, rates, steps, csv_options)
     if all(c in columns for c in FULL_TXN_COLUMNS):
-        return _read_full(folder, raw, str(txn_path), currency, steps, timestamp_format, csv_options)
+        return _read_full(folder, raw, str(txn_path), currency, rates, steps, timestamp_format, csv_options)
     raise DataError(f"{txn_path}: not an AMLSim transactions file; expected columns "
                     f"{list(SAMPLE_TXN_COLUMNS)} or {list(FULL_TXN_COLUMNS)}, found {list(columns)}.")
+
+
+def _refuse_timestamp_format(timestamp_format: str | None, txn_path: Path, column: str) -> None:
+    """A format for dates, given for a file that counts steps, would change nothing."""
+    if timestamp_format:
+        raise ConfigError(f"{txn_path}: column '{column}' counts steps, not dates, so --timestamp-format "
+                          f"{timestamp_format!r} (timestamp_format=) would change nothing. Fix: leave it out; "
+                          "--amlsim-start and --amlsim-step-unit (start_date=, steps_as=) say which date a step is.")
 
 
 def _steps_note(steps: dict) -> str:
     return f"step numbers read as {steps['steps_as'].replace('_', ' ')} from {steps['start_date']} (step 0)"
 
 
-def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Dataset:
+def _read_sample(folder, raw: RawTable, src, currency, rates, steps, csv_options) -> Dataset:
     table = raw.frame
     step = _step_numbers(table["time"])
     frame = pd.DataFrame({
@@ -205,8 +219,9 @@ def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Da
         "channel": "transfer",
         "step": step,
     })
-    txns = validate_transactions(frame, src, source_row=raw.source_row, malformed=raw.malformed,
-                                 raw_values={"timestamp": table["time"]})
+    txns = validate_transactions(frame, src, rates=rates, source_row=raw.source_row,
+                                 malformed=raw.malformed, raw_values={"timestamp": table["time"]},
+                                 reader_notes=raw.notes)
     txns.report.notes.append(_steps_note(steps))
     nodes_path = folder / "nodes.csv"
     if not nodes_path.exists():
@@ -224,10 +239,11 @@ def _read_sample(folder, raw: RawTable, src, currency, steps, csv_options) -> Da
         accounts["fraud_step"] = pd.to_numeric(nodes["fraudStep"], errors="coerce").fillna(-1).astype(np.int64)
     if "init_balance" in nodes.columns:
         accounts["init_balance"] = pd.to_numeric(nodes["init_balance"], errors="coerce")
-    return Dataset(txns, validate_accounts(accounts, str(nodes_path), nodes_raw.source_row, nodes_raw.malformed))
+    return Dataset(txns, validate_accounts(accounts, str(nodes_path), nodes_raw.source_row, nodes_raw.malformed,
+                                           reader_notes=nodes_raw.notes))
 
 
-def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, csv_options) -> Dataset:
+def _read_full(folder, raw: RawTable, src, currency, rates, steps, timestamp_format, csv_options) -> Dataset:
     table = raw.frame
     tx_type = (table["tx_type"].str.strip().str.upper() if "tx_type" in table.columns
                else pd.Series("", index=table.index))
@@ -235,6 +251,8 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     step = _step_numbers(stamp)
     # AMLSim's own output writes dates; older or converted files write step numbers
     as_steps = 2 * int(step.notna().sum()) > int((stamp.str.strip() != "").sum())
+    if as_steps:
+        _refuse_timestamp_format(timestamp_format, Path(src), "tran_timestamp")
     frame = pd.DataFrame({
         "txn_id": table["tran_id"],
         "timestamp": _step_timestamps(step, **steps) if as_steps else stamp,
@@ -260,9 +278,9 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     if "alert_id" in table.columns:
         frame["alert_id"], alert_notes = _alert_ids(table["alert_id"], src, raw.source_row)
         notes += alert_notes
-    txns = validate_transactions(frame, src, timestamp_format=None if as_steps else timestamp_format,
+    txns = validate_transactions(frame, src, rates=rates, timestamp_format=timestamp_format,
                                  source_row=raw.source_row, malformed=raw.malformed,
-                                 raw_values={"timestamp": stamp} if as_steps else None)
+                                 raw_values={"timestamp": stamp} if as_steps else None, reader_notes=raw.notes)
     if as_steps:
         txns.report.notes.append(_steps_note(steps))
     txns.report.notes.extend(notes)
@@ -283,6 +301,7 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     if alert_path.exists():
         alerts_raw = read_raw(alert_path, "csv", **csv_options)
         alerts = alerts_raw.frame
+        notes += [f"{alert_path}: {note}" for note in alerts_raw.notes]  # its own report has none
         if "acct_id" not in alerts.columns:
             raise DataError(f"{alert_path}: column 'acct_id' missing; found {list(alerts.columns)}.")
         flags = [c for c in TXN_LABEL_COLUMNS if c in alerts.columns]
@@ -299,6 +318,7 @@ def _read_full(folder, raw: RawTable, src, currency, steps, timestamp_format, cs
     accounts = pd.DataFrame({"account_id": accts["acct_id"], "is_laundering": label.astype(np.int8)})
     if "customer_id" in accts.columns:
         accounts["customer_id"] = accts["customer_id"]
-    validated = validate_accounts(accounts, str(acct_path), accts_raw.source_row, accts_raw.malformed)
+    validated = validate_accounts(accounts, str(acct_path), accts_raw.source_row, accts_raw.malformed,
+                                  reader_notes=accts_raw.notes)
     validated.report.notes.extend(notes)
     return Dataset(txns, validated)

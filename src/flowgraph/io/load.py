@@ -35,6 +35,29 @@ from .readers import Dataset, read_transactions, table_format
 # columns that only an AMLworld file has
 AMLWORLD_HEADER_MARKERS = ("Timestamp", "From Bank", "Amount Paid", "Payment Format")
 
+# load_dataset's reading options: command-line option (Python argument)
+_READING_OPTIONS = {"columns": "--map (columns=)", "accounts": "--accounts (accounts=)",
+                    "accounts_columns": "--accounts-map (accounts_columns=)",
+                    "channel_map": "--channel-map (channel_map=)",
+                    "timestamp_format": "--timestamp-format (timestamp_format=)",
+                    "encoding": "--encoding (encoding=)", "delimiter": "--delimiter (delimiter=)"}
+
+# what an adapter reads by its own layout, not by the option: why
+_AMLSIM_OWN = {
+    "columns": "its files' columns are read by their AMLSim names (tran_id, orig_acct, ...)",
+    "accounts": "its accounts and their labels are read from its own accounts.csv or nodes.csv",
+    "accounts_columns": "its accounts are read from its own accounts.csv or nodes.csv",
+    "channel_map": "its channels come from tx_type (CASH... is cash, every other type a transfer)",
+}
+_AMLWORLD_OWN = {
+    "accounts": "its accounts are the <bank>:<account> pairs its transactions name",
+    "accounts_columns": "its accounts are the <bank>:<account> pairs its transactions name",
+    "channel_map": "its channels come from 'Payment Format' (Cash is cash, a change of currency cross_border, "
+                   "every other format a transfer)",
+    "timestamp_format": "its 'Timestamp' is read in AMLworld's own format, YYYY/MM/DD HH:MM",
+}
+_STORE_OWN = dict.fromkeys(_READING_OPTIONS, "its rows were read and validated when they were ingested")
+
 
 def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
                  accounts: str | Path | None = None, rates: RateTable | None = None,
@@ -85,15 +108,22 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
     Raises
     ------
     ConfigError
-        ``accounts_columns`` without ``accounts``.
+        ``accounts_columns`` without ``accounts``; a reading option for an input that is
+        read by its own layout (AMLSim folder: ``columns``, ``accounts``,
+        ``accounts_columns``, ``channel_map``, and ``timestamp_format`` where it counts
+        steps; AMLworld file: ``accounts``, ``accounts_columns``, ``channel_map``,
+        ``timestamp_format``; transaction store: every one but ``rates``).
     DataError
         A file that cannot be read as a whole (see the readers).
     """
     if accounts_columns and accounts is None:
         raise ConfigError("--accounts-map renames the columns of the accounts file, and none was given. Fix: "
                           "give it with --accounts FILE (accounts_columns= with accounts= in Python).")
+    given = {"columns": columns, "accounts": accounts, "accounts_columns": accounts_columns,
+             "channel_map": channel_map, "timestamp_format": timestamp_format, "encoding": encoding,
+             "delimiter": delimiter}
     dataset = _load(Path(path), columns, accounts, rates, timestamp_format, channel_map, amlsim_start,
-                    amlsim_step_unit, encoding, delimiter, home_currency, calendar, accounts_columns)
+                    amlsim_step_unit, encoding, delimiter, home_currency, calendar, accounts_columns, given)
     # Reading and validating freed more Arrow memory than the tables keep (decoded pages,
     # temporary columns: 0.5 GB at 10 M rows); the allocator would hold it for reuse, but
     # the scan's later stages allocate with NumPy, so give it back to the system now.
@@ -102,10 +132,12 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
 
 
 def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, amlsim_start, amlsim_step_unit,
-          encoding, delimiter, home_currency, calendar, accounts_columns) -> Dataset:
+          encoding, delimiter, home_currency, calendar, accounts_columns, given: dict) -> Dataset:
     """:func:`load_dataset`'s reading: the reader chosen by what ``path`` holds."""
     if path.is_dir():
         if is_store(path):
+            _refuse_options(path, "a transaction store", _STORE_OWN, given,
+                            f"give them to 'flowgraph ingest FILE --into {path}' (ingest_file in Python)")
             store = TransactionStore.open(path, "INPUT")
             days = store.days() or ["1970-01-01"]
             return store.dataset(days[0], days[-1])
@@ -115,8 +147,11 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
                                      timestamp_format, channel_map, encoding=encoding, delimiter=delimiter,
                                      home_currency=home_currency, accounts_columns=accounts_columns)
         if (path / "transactions.csv").exists():
+            _refuse_options(path, "an AMLSim output folder", _AMLSIM_OWN, given,
+                            "convert its files to a canonical CSV first to read them your way")
             return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit, currency=home_currency,
-                               calendar=calendar, timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter)
+                               calendar=calendar, timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter,
+                               rates=rates)
         if any((path / "transactions").glob("day=*/part.parquet")):
             raise DataError(f"{path}: a transaction store's day files, but its txstore.json is missing. Fix: restore "
                             "it from a backup (it reads {\"format\": \"flowgraph-txstore\", \"version\": 1, ...}).")
@@ -126,10 +161,23 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
     if columns is None and table_format(path) == "csv" and path.is_file() and path.stat().st_size > 0:
         header = csv_header(path, encoding, delimiter)
         if all(c in header for c in AMLWORLD_HEADER_MARKERS):
+            _refuse_options(path, "an AMLworld transactions file", _AMLWORLD_OWN, given,
+                            "convert it to a canonical CSV first to read it your way")
             return read_amlworld(path, rates, encoding, delimiter)
     return read_transactions(path, columns, accounts, rates, timestamp_format, channel_map,
                              encoding=encoding, delimiter=delimiter, home_currency=home_currency,
                              accounts_columns=accounts_columns)
+
+
+def _refuse_options(path: Path, kind: str, own: dict[str, str], given: dict, instead: str) -> None:
+    """A ConfigError naming every option given for what ``path``'s adapter reads by its own
+    layout, and why it does not read it: an option is never silently ignored."""
+    refused = [name for name in own if given[name]]
+    if refused:
+        why = "; ".join(f"{_READING_OPTIONS[name]}: {own[name]}" for name in refused)
+        raise ConfigError(f"INPUT {path} is {kind}, which flowgraph reads by its own layout, not by "
+                          f"{'these options' if len(refused) > 1 else 'this option'}: {why}. "
+                          f"Fix: leave {'them' if len(refused) > 1 else 'it'} out, or {instead}.")
 
 
 def write_dataset(dataset: Dataset, out_dir: str | Path) -> dict[str, Path]:
