@@ -274,3 +274,13 @@ def test_amlworld_labels_that_are_not_numbers_are_counted_in_a_note(tmp_path):
     assert ds.transactions.table.is_laundering.tolist() == [0, 0]
     note = [n for n in ds.transactions.report.notes if "Is Laundering" in n]
     assert len(note) == 1 and "1 row(s) not a number" in note[0] and "row 1" in note[0]
+
+
+def test_amlworld_says_which_empty_unnamed_columns_it_ignored(tmp_path):
+    """An AMLworld file exported through a spreadsheet (``…,Is Laundering,,``): its empty
+    unnamed columns are ignored, and its report says so, as for any CSV."""
+    path = _write(tmp_path / "HI-Small_Trans.csv", [line + ",," for line in AMLWORLD_DAY1],
+                  header=AMLWORLD_HEADER.rstrip("\n") + ",,\n")
+    ds = read_amlworld(path)
+    assert len(ds.transactions.table) == len(AMLWORLD_DAY1)
+    assert [n for n in ds.transactions.report.notes if n.startswith("the header has no name for columns 12, 13,")]

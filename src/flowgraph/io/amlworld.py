@@ -114,7 +114,7 @@ def read_amlworld(path: str | Path, rates: RateTable | None = None, encoding: st
         "is_laundering": label.fillna(0).astype(np.int8),
     })
     txns = validate_transactions(frame, str(path), rates=rates, timestamp_format=AMLWORLD_TIMESTAMP_FORMAT,
-                                 source_row=table.source_row, malformed=table.malformed)
+                                 source_row=table.source_row, malformed=table.malformed, reader_notes=table.notes)
     odd = label.isna().to_numpy()
     if odd.any():
         txns.report.notes.append(f"{path}: column 'Is Laundering': {int(odd.sum()):,} row(s) not a number (first: "

@@ -282,7 +282,7 @@ def _column_names(header: list[str], path: Path, duplicate_columns: str) -> list
     seen: dict[str, int] = {}
     names = []
     for position, name in enumerate(header, 1):
-        if name == "" and duplicate_columns == "error":
+        if name == "":
             names.append(f"{_UNNAMED}{position}")  # dropped, or refused, once its values are read
             continue
         if name in seen:
