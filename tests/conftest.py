@@ -19,7 +19,11 @@ def amlsim_dir() -> Path:
     return AMLSIM_DIR
 
 
-@pytest.fixture(autouse=True)
-def _pseudonym_key(tmp_path_factory, monkeypatch):
-    """Tests never write a key into the user's home: each session gets its own."""
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path_factory.getbasetemp() / "pseudonym.key"))
+@pytest.fixture(autouse=True, scope="session")
+def _pseudonym_key(tmp_path_factory):
+    """Tests never write a key into the user's home: each session gets its own, set before
+    any fixture runs (a module's scanned store too: its key must be the one later commands
+    of the test read, as run stores record their key's id)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path_factory.getbasetemp() / "pseudonym.key"))
+        yield

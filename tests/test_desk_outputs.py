@@ -40,8 +40,8 @@ def scanned(tmp_path_factory):
 
 
 @pytest.fixture
-def store(scanned, tmp_path, monkeypatch):
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+def store(scanned, tmp_path):
+    """A copy of the scanned store, read with the session's key, which scanned it."""
     return Store(copy_store(scanned, tmp_path), create=False)
 
 

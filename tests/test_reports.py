@@ -49,9 +49,9 @@ def scanned(tmp_path_factory):
 
 
 @pytest.fixture
-def store_path(scanned, tmp_path, monkeypatch):
-    """A copy of the scanned store per test (dispositions and audit rows stay in the test)."""
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+def store_path(scanned, tmp_path):
+    """A copy of the scanned store per test (dispositions and audit rows stay in the test),
+    read with the session's key, which scanned it (the store records its id)."""
     return copy_store(scanned, tmp_path)
 
 
@@ -276,8 +276,7 @@ def decide_case(store: Store, subject: str, day: str) -> str:
     return alert
 
 
-def test_beyond_coverage_error_drafts_every_deadline_it_can_count(year_end_refused, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+def test_beyond_coverage_error_drafts_every_deadline_it_can_count(year_end_refused, tmp_path, capsys):
     store_path = copy_store(year_end_refused, tmp_path)
     store = Store(store_path, create=False)
     by_txn = large_value_reports(store, today="2026-12-05").set_index("txn_ids")
@@ -321,8 +320,7 @@ def test_beyond_coverage_error_drafts_every_deadline_it_can_count(year_end_refus
     assert late["deadline"] == "2026-12-08" and late["status"] == "overdue" and pd.isna(late["business_days_left"])
 
 
-def test_deadlines_over_estimated_holidays_are_marked(year_end_estimated, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
+def test_deadlines_over_estimated_holidays_are_marked(year_end_estimated, tmp_path, capsys):
     store_path = copy_store(year_end_estimated, tmp_path)
     store = Store(store_path, create=False)
     by_txn = large_value_reports(store, today="2026-12-28").set_index("txn_ids")
@@ -379,13 +377,11 @@ def us_scanned(tmp_path_factory):
     return folder
 
 
-def test_us_ctr_is_due_15_calendar_days_later_and_a_wire_record_is_no_report(us_scanned, tmp_path, monkeypatch,
-                                                                              capsys):
+def test_us_ctr_is_due_15_calendar_days_later_and_a_wire_record_is_no_report(us_scanned, tmp_path, capsys):
     """31 CFR 1010.306(a)(1): a CTR is due "within 15 days following the day on which the
     reportable transaction occurred" -- calendar days, over weekends and holidays, not
     003's 5 business days; the USD 3,000 wire's rule keeps a record (record_only) and is
     no filing: not listed, no deadline, not overdue."""
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
     store_path = copy_store(us_scanned, tmp_path)
     store = Store(store_path, create=False)
     wire_hits = store.query("SELECT hit_id FROM hits WHERE txn_ids LIKE '%\"wire\"%' AND typology LIKE 'large_value%'")
@@ -463,11 +459,10 @@ def test_count_deadline_in_calendar_days():
     assert count_deadline(us, friday)["deadline"] == np.datetime64("2026-11-30")
 
 
-def test_us_sar_draft_is_due_30_calendar_days_after_the_case_decision(us_scanned, tmp_path, monkeypatch):
+def test_us_sar_draft_is_due_30_calendar_days_after_the_case_decision(us_scanned, tmp_path):
     """31 CFR 1020.320(b)(3): a SAR is due "no later than 30 calendar days after the date of
     the initial detection", not 003 二㈦'s 5 business days: a case decided on Friday 20
     November 2026 is due on Sunday 20 December (calendar days, not moved)."""
-    monkeypatch.setenv("FLOWGRAPH_KEY_FILE", str(tmp_path / "key"))
     store = Store(copy_store(us_scanned, tmp_path), create=False)
     alert_id = store.query("SELECT alert_id FROM alerts ORDER BY score DESC, alert_id LIMIT 1")["alert_id"].iloc[0]
     store.dispose(alert_id, "case", "ann", force=True)

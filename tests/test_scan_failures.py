@@ -106,15 +106,15 @@ def test_disk_full_while_exporting_loses_nothing_and_resumes(quiet_csv, tmp_path
     def full(table, path, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(flowgraph.exports.pq, "write_table", full)
     out = tmp_path / "o"
-    assert main(["scan", str(quiet_csv), "--out", str(out)]) == 2
+    with monkeypatch.context() as patch:  # undone alone: the key stays the one the scan used
+        patch.setattr(flowgraph.exports.pq, "write_table", full)
+        assert main(["scan", str(quiet_csv), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "hits.parquet" in err and "Fix:" in err
     assert not list(out.glob("*.tmp"))
     chunks = sqlite3.connect(out / "store.sqlite").execute("SELECT COUNT(*) FROM run_chunks").fetchone()[0]
     assert chunks == 1  # the committed work is kept
-    monkeypatch.undo()
     assert main(["scan", str(quiet_csv), "--out", str(out)]) == 0
     assert "resumed" in capsys.readouterr().out
     _assert_empty_exports(out)

@@ -54,7 +54,7 @@ import pyarrow.parquet as pq
 from ._files import write_atomically
 from .alerts import build_alerts
 from .buckets import HITS_PER_BUCKET, unit_buckets
-from .deid import Pseudonymizer, load_key
+from .deid import store_pseudonymizer
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
 from .scan import (ScannedHits, ScanResult, Stopwatch, _business_day_before, _isin, hit_counts, large_value_checks,
@@ -188,7 +188,7 @@ class BlockRun:
         counts: dict[str, int] = {}
         n_groups = n_raised = 0
         above, alert_parts, case_hits, case_alerts = [], [], [], []
-        pseudonymizer = None if reveal_ids else Pseudonymizer(load_key(key_file))  # every bucket's
+        pseudonymizer = None if reveal_ids else store_pseudonymizer(store, key_file)  # every bucket's
         if reveal_ids:
             store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": self.run_id,
                                                        "hits": found.num_rows}))

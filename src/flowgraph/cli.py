@@ -21,7 +21,7 @@ from click.core import ParameterSource
 from ._spreadsheet import spreadsheet_safe
 from .calendar import BusinessCalendar, parse_iso_day
 from .config import CHANNELS
-from .deid import load_key
+from .deid import key_for_store
 from .desk.casefile import find_alert, write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue, latest_config_hash
 from .errors import ConfigError, FlowgraphError
@@ -40,7 +40,7 @@ from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, 
                        write_simulation)
 from .simulate.bank import CURRENCIES, WEEKS
 from .simulate.streamed import check_not_too_far_ahead
-from .store import Store
+from .store import Store, recorded_pseudonym_key
 from .txstore import TransactionStore, is_store
 
 
@@ -428,8 +428,9 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     out = output_folder(out)
     if not is_store(input_path):  # a store refuses every reading option below
         _check_accounts_map(input_options)
-    if not reveal_ids:  # a bad key is refused now, not after an hour's scan when the exports are written
-        load_key(key_file)
+    if not reveal_ids:  # a bad key, or not the store's, is refused now, not after an hour's scan
+        key_for_store(store_path or out / "store.sqlite", recorded_pseudonym_key(store_path or out / "store.sqlite"),
+                      key_file)
     clock = Stopwatch()
     if is_store(input_path):
         _refuse_reading_options(input_path, config, input_options)

@@ -75,6 +75,7 @@ import pyarrow.parquet as pq
 
 from .block_run import BlockRun
 from .blocks import BlockPlan, default_memory_bytes, plan_blocks
+from .deid import store_pseudonymizer
 from .desk.evidence import keep_case_transactions_from_store
 from .detectors import disabled_detectors
 from .errors import ConfigError
@@ -226,6 +227,8 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     store = Store(store_path)
     try:
         with store.lock(wait_s):
+            if not reveal_ids:  # the store's key, checked (recorded, for a new store) before any block runs
+                store_pseudonymizer(store, key_file)
             # a killed run keeps the blocks it committed; only the days after them are cut
             # (with the memory or block days given now: the same hits however they are cut)
             done = BlockRun.committed_blocks(store, tx, config, str(days[0]), str(days[-1]))

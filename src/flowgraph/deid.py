@@ -12,6 +12,15 @@ is ``$FLOWGRAPH_KEY_FILE`` or ``~/.config/flowgraph/pseudonym.key``, created on 
 changes every pseudonym. An explicit path must exist. A key shorter than
 :data:`MIN_KEY_BYTES` or readable by group or others is refused: with a short or leaked
 key anyone can reverse pseudonyms by hashing candidate account numbers.
+
+A run store records the id of the key its pseudonyms were made with (:func:`key_id`: an
+HMAC of a fixed label under the key, which reveals nothing of the key) the first time
+pseudonyms are made for it, and every later command that shows or writes pseudonyms of
+that store uses the key only if its id is the recorded one (:func:`store_pseudonymizer`):
+with another key, or none (a new machine, another analyst's home, a lost key), every
+pseudonym would silently differ from those of the exports, case files and drafts made
+before. No key is created for a store that recorded one. A store of an earlier version,
+which recorded none, adopts the key in use, with a note.
 """
 
 from __future__ import annotations
@@ -116,6 +125,89 @@ def _create_key(path: Path) -> None:
                           "FLOWGRAPH_KEY_FILE to a writable place, or pass --key-file.") from None
     print(f"flowgraph: created a new pseudonym key at {path} (owner-only). Back it up and keep it apart "
           "from the data: losing it changes every pseudonym.", file=sys.stderr)
+
+
+#: What :func:`key_id` authenticates under the key (fixed: the id of a key never changes).
+KEY_ID_LABEL = b"flowgraph pseudonym key id v1"
+
+#: Hex digits of a key id (64 bits: two keys of one bank sharing an id is out of reach).
+KEY_ID_HEX_DIGITS = 16
+
+
+def key_id(key: bytes) -> str:
+    """The id of a pseudonym key: the first :data:`KEY_ID_HEX_DIGITS` hex digits of
+    HMAC-SHA256(key, :data:`KEY_ID_LABEL`). It tells two keys apart and, HMAC being a
+    pseudorandom function, reveals nothing of the key, nor any pseudonym."""
+    return hmac.new(key, KEY_ID_LABEL, hashlib.sha256).hexdigest()[:KEY_ID_HEX_DIGITS]
+
+
+def _recorded(record: dict) -> str:
+    """Where a store's key id came from, for a message."""
+    return (f"{record['key_id']} (recorded {record['recorded_at']} by {record['recorded_by']}, from the key file "
+            f"{record['key_file']})")
+
+
+def key_for_store(store_path: str | Path, record: dict | None, key_file: str | Path | None = None) -> bytes:
+    """The pseudonym key for a run store whose recorded key is ``record``
+    (:meth:`flowgraph.store.Store.pseudonym_key`; None: none recorded), checked, nothing
+    recorded: without a record, :func:`load_key` (the default key is created if absent);
+    with one, the key file (``key_file`` or :func:`default_key_file`, never created) must
+    hold the key of the recorded id.
+
+    Raises
+    ------
+    ConfigError
+        The key file does not exist, or holds another key than the store's (or
+        :func:`load_key`'s errors).
+    """
+    if record is None:
+        return load_key(key_file)
+    path = Path(key_file) if key_file is not None else default_key_file()
+    fix = ("Fix: pass --key-file (or set $FLOWGRAPH_KEY_FILE to) the key file the store was pseudonymised with, or "
+           "--reveal-ids (logged in the store's audit table) if you are authorised to see real ids.")
+    if not path.exists():
+        raise ConfigError(f"{store_path}: its pseudonyms were made with the key {_recorded(record)}, and the key "
+                          f"file {path} does not exist; no new key was made, as every account and customer would "
+                          f"get other pseudonyms than in the store's exports, case files and drafts. {fix}")
+    key = load_key(path)
+    if key_id(key) != record["key_id"]:
+        raise ConfigError(f"{store_path}: its pseudonyms were made with the key {_recorded(record)}, but the key "
+                          f"file {path} holds another key (id {key_id(key)}): every account and customer would get "
+                          f"other pseudonyms than in the store's exports, case files and drafts. {fix}")
+    return key
+
+
+def store_pseudonymizer(store, key_file: str | Path | None = None) -> Pseudonymizer:
+    """The pseudonyms of a run store's ids (see the module docstring).
+
+    Parameters
+    ----------
+    store : flowgraph.store.Store
+        The run store whose ids are shown or written.
+    key_file : path, optional
+        The key file; default :func:`default_key_file`, created only for a store that
+        has recorded no key id.
+
+    Raises
+    ------
+    ConfigError
+        The key is not the one whose id the store recorded, or the key file is missing
+        (see :func:`key_for_store`).
+    """
+    record = store.pseudonym_key()
+    key = key_for_store(store.path, record, key_file)
+    if record is None:
+        path = Path(key_file) if key_file is not None else default_key_file()
+        record = store.record_pseudonym_key(key_id(key), str(path.absolute()))
+        key = key_for_store(store.path, record, key_file)  # another process may have recorded another key
+        if record["made_now"] and record["adopted"]:
+            print(f"note: {store.path}: the run store had recorded no pseudonym key (it was made by an earlier "
+                  f"flowgraph version, or scanned with --reveal-ids only); it now records the key "
+                  f"{_recorded(record)}, which every command showing its pseudonyms needs from now on. If its "
+                  "earlier exports were made with another key, that key is the store's: delete this record "
+                  f"(sqlite3 {store.path} 'DELETE FROM pseudonym_key') and run again with --key-file THAT_KEY.",
+                  file=sys.stderr)
+    return Pseudonymizer(key)
 
 
 class Pseudonymizer:

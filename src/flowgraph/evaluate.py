@@ -12,11 +12,14 @@ Hits may carry real ids (a scan with ``--reveal-ids``, or detectors run in Pytho
 pseudonyms (``ACC-…``: what a default scan writes to ``hits.parquet``). Pseudonymised hits
 are compared with the ground truth pseudonymised with the same key (SPEC §7), so both give
 the same answer; a key under which no pseudonym of the ground truth is among the hits' is
-an error, not a score of 0.
+an error, not a score of 0. Given the run the hits are of (``run``: its run store or
+``manifest.json``), the key must also be the one whose id the run recorded
+(:func:`flowgraph.deid.key_id`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -24,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .calendar import BusinessCalendar, prc_calendar
-from .deid import PREFIX, PSEUDONYM_HEX_DIGITS, Pseudonymizer, default_key_file, load_key
-from .errors import ConfigError
+from .deid import PREFIX, PSEUDONYM_HEX_DIGITS, Pseudonymizer, default_key_file, key_id, load_key
+from .errors import ConfigError, DataError
 
 
 def _matching() -> dict[str, tuple[str, ...]]:
@@ -74,7 +77,40 @@ def _ids(column: pd.Series) -> pd.Series:
     return pd.Series(values[values != ""].unique(), dtype=object)
 
 
-def _in_hit_id_space(patterns: pd.DataFrame, hits: pd.DataFrame, key_file) -> pd.DataFrame:
+def run_key_id(run: str | Path | dict) -> str | None:
+    """The pseudonym key id a run recorded: ``run`` is its manifest (a dict, or the path of
+    ``manifest.json`` or of the scan's output folder holding it) or its run store (read,
+    never changed); None when it recorded none (a run of an earlier version, or with
+    real ids).
+
+    Raises
+    ------
+    ConfigError
+        ``run`` is no manifest or store.
+    DataError
+        The manifest is not JSON.
+    """
+    from .store import recorded_pseudonym_key
+
+    if isinstance(run, dict):
+        return run.get("pseudonym_key_id")
+    path = Path(run)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if path.suffix != ".json":
+        record = recorded_pseudonym_key(path, must_exist=True)
+        return None if record is None else record["key_id"]
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"run={run}: {path} not found. Fix: give the scan's store.sqlite, its manifest.json or "
+                          "its output folder.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a run manifest ({exc}). Fix: give the manifest.json a scan wrote.") from None
+    return manifest.get("pseudonym_key_id") if isinstance(manifest, dict) else None
+
+
+def _in_hit_id_space(patterns: pd.DataFrame, hits: pd.DataFrame, key_file, run=None) -> pd.DataFrame:
     """``patterns`` with the ids evaluation compares (``subject``, ``accounts``) as the hits
     write them: as they are for hits with real ids, pseudonymised with the key for hits with
     pseudonyms.
@@ -84,7 +120,8 @@ def _in_hit_id_space(patterns: pd.DataFrame, hits: pd.DataFrame, key_file) -> pd
     ConfigError
         The hits mix pseudonyms and real ids; they carry pseudonyms and the key file does
         not exist or cannot be read; or no pseudonym of the ground truth under the key is
-        among the hits' ids (the scan used another key).
+        among the hits' ids (the scan used another key), or the key's id is not the one
+        ``run`` recorded.
     """
     if hits.empty or patterns.empty:
         return patterns
@@ -103,7 +140,14 @@ def _in_hit_id_space(patterns: pd.DataFrame, hits: pd.DataFrame, key_file) -> pd
                           "not exist, so the ground truth's account ids cannot be pseudonymised to match them. "
                           "Fix: pass key_file= the key the scan used (its --key-file, or $FLOWGRAPH_KEY_FILE "
                           f"when it ran), {_SCORE_REAL_IDS}.")
-    pseudo = Pseudonymizer(load_key(path))
+    key = load_key(path)
+    recorded = None if run is None else run_key_id(run)
+    if recorded is not None and key_id(key) != recorded:
+        raise ConfigError(f"the hits of the run {run} are pseudonymised with the key whose id is {recorded}, but "
+                          f"the key file {path} holds another key (id {key_id(key)}), so the ground truth's ids "
+                          "cannot be pseudonymised to match them. Fix: pass key_file= the key the scan used (its "
+                          f"--key-file, or $FLOWGRAPH_KEY_FILE when it ran), {_SCORE_REAL_IDS}.")
+    pseudo = Pseudonymizer(key)
     truth = patterns.assign(subject=pseudo.column(patterns["subject"], "account"),
                             accounts=pseudo.column(patterns["accounts"], "account"))
     truth_ids = pd.concat([_ids(truth["subject"]), _ids(truth["accounts"])])
@@ -118,7 +162,7 @@ def _in_hit_id_space(patterns: pd.DataFrame, hits: pd.DataFrame, key_file) -> pd
 
 
 def found(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None,
-          key_file: str | Path | None = None) -> pd.Series:
+          key_file: str | Path | None = None, run: str | Path | dict | None = None) -> pd.Series:
     """For each pattern, whether a hit of a matching typology names its subject within its days.
 
     Parameters
@@ -136,16 +180,21 @@ def found(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar
         For pseudonymised hits: the pseudonym key the scan used. Default
         ``$FLOWGRAPH_KEY_FILE``, else ``~/.config/flowgraph/pseudonym.key`` (the scan's
         default); never created here.
+    run : path or dict, optional
+        The run the hits are of: its run store, its ``manifest.json`` (or the scan's output
+        folder holding it) or the manifest as a dict. Pseudonymised hits are then scored
+        only with the key whose id it recorded (:func:`run_key_id`).
 
     Raises
     ------
     ConfigError
-        Pseudonymised hits without the scan's key (see the module docstring), or hits
-        mixing pseudonyms and real ids.
+        Pseudonymised hits without the scan's key (see the module docstring; with
+        ``run``, a key of another id than it recorded), or hits mixing pseudonyms and
+        real ids.
     """
     if hits.empty or patterns.empty:
         return pd.Series(False, index=patterns.index)
-    patterns = _in_hit_id_space(patterns, hits, key_file)
+    patterns = _in_hit_id_space(patterns, hits, key_file, run)
     planted = pd.DataFrame({
         "pattern": np.arange(len(patterns)), "planted_typology": patterns["typology"].to_numpy(),
         "subject": patterns["subject"].to_numpy(),
@@ -160,18 +209,20 @@ def found(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar
 
 
 def recall_table(patterns: pd.DataFrame, hits: pd.DataFrame, calendar: BusinessCalendar | None = None,
-                 key_file: str | Path | None = None) -> pd.DataFrame:
+                 key_file: str | Path | None = None, run: str | Path | dict | None = None) -> pd.DataFrame:
     """Share of patterns found per typology and behaviour (for look-alikes: the
     false-positive rate); the arguments as for :func:`found`."""
-    frame = patterns.assign(found=found(patterns, hits, calendar, key_file))
+    frame = patterns.assign(found=found(patterns, hits, calendar, key_file, run))
     return (frame.groupby(["typology", "behaviour"])["found"].agg(["sum", "count", "mean"])
             .rename(columns={"sum": "found", "count": "patterns", "mean": "rate"}).reset_index())
 
 
-def precision_table(patterns: pd.DataFrame, hits: pd.DataFrame, key_file: str | Path | None = None) -> pd.DataFrame:
+def precision_table(patterns: pd.DataFrame, hits: pd.DataFrame, key_file: str | Path | None = None,
+                    run: str | Path | dict | None = None) -> pd.DataFrame:
     """Per hit typology: hits, and the share naming an account of a laundering pattern;
-    ``hits`` and ``key_file`` as for :func:`found` (real ids or a default scan's pseudonyms)."""
-    patterns = _in_hit_id_space(patterns, hits, key_file)
+    ``hits``, ``key_file`` and ``run`` as for :func:`found` (real ids or a default scan's
+    pseudonyms)."""
+    patterns = _in_hit_id_space(patterns, hits, key_file, run)
     laundering = {a for accts, b in zip(patterns["accounts"], patterns["behaviour"]) if b != "lookalike" for a in accts}
     if hits.empty:
         return pd.DataFrame(columns=["typology", "hits", "precision"])

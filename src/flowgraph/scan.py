@@ -52,6 +52,7 @@ import pyarrow.compute as pc
 from ._arrow import text_buffers
 from .alerts import build_alerts, hit_spans
 from .calendar import parse_iso_day
+from .deid import store_pseudonymizer
 from .desk.evidence import keep_case_transactions
 from .detectors import REGISTRY, disabled_detectors
 from .detectors._common import forget
@@ -854,6 +855,8 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
     data_range = (graph.business_days[0], graph.business_days[-1])
+    # the store's key, checked (and recorded, for a new store) before anything is stored
+    pseudonymizer = None if reveal_ids else store_pseudonymizer(store, key_file)
     run_id = store.incomplete_run(fingerprint, config.config_hash, scan_first, scan_last)
     resumed = run_id is not None
     chunks = _chunks(first, last, config.chunk_days)
@@ -887,7 +890,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
         if isinstance(graph, TransactionGraph) else None
     if from_memory:
         run_hits, alerts, checks, tables = _alerts_while_committing(
-            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock, keep_cases)
+            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, pseudonymizer, clock, keep_cases)
         found = set(run_hits["hit_id"])
     else:
         commit()
@@ -906,7 +909,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
                             None if in_place is None else TransactionStore(in_place))
     with clock("exports"):
         if not from_memory:
-            tables = export_tables(run_hits, run_alerts, reveal_ids, key_file)
+            tables = export_tables(run_hits, run_alerts, reveal_ids, key_file, pseudonymizer)
         paths = write_exports(store, out, tables, manifest, reveal_ids)
     store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
@@ -927,6 +930,8 @@ def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable
             "status": "complete", "finished_at": now(), "n_hits": sum(counts.values()), "n_alerts": n_raised,
             "n_alert_groups": n_alert_groups, "hits_by_typology": counts,
             "resumed": resumed, "checks": checks, "deidentified": not reveal_ids,
+            # the id of the key the exports are pseudonymised with (flowgraph.deid.key_id)
+            "pseudonym_key_id": None if reveal_ids else (store.pseudonym_key() or {}).get("key_id"),
             # what the thresholds, amounts and business days came from (issue 13)
             "rule_set": {"name": config.rules.name, "description": config.rules.description,
                          "home_currency": config.rules.home_currency,
@@ -1039,8 +1044,8 @@ def _absorbed(store: Store, config_hash: str, scanned: ScannedHits, found: pa.Ar
     return absorbed_clusters(stored, scanned, found)
 
 
-def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, key_file, clock,
-                             keep_cases=None):
+def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, pseudonymizer,
+                             clock, keep_cases=None):
     """Nothing of this configuration is stored but this run's own hits: alerts, checks and
     export tables are built from the hits in memory while a worker thread runs ``commit``
     (SQLite lets go of the GIL while it writes), and pseudonymised tables are written too
@@ -1057,7 +1062,7 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
             checks = large_value_checks(None, config.config_hash, run_hits, known_from, run_hits,
                                         evidence_edges=edges)
         with clock("exports"):  # every alert holds hits of this run
-            tables = export_tables(run_hits, alerts, reveal_ids, key_file)
+            tables = export_tables(run_hits, alerts, reveal_ids, None, pseudonymizer)
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
                 write_tables(out, tables, private=False)
                 tables = None

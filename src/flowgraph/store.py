@@ -20,7 +20,9 @@ The store keeps real ids (it is the record); it is created owner-only (mode 0600
 - ``alerts``: alerts keyed by their deterministic id, with score and explanation;
 - ``dispositions``: an analyst's decision on an alert (excluded / reported / case), who
   and when, and the alert's hits and window end as they were then (what reopens it);
-- ``audit``: explicit acts such as exporting real ids.
+- ``audit``: explicit acts such as exporting real ids;
+- ``pseudonym_key``: the id of the key the store's pseudonyms are made with (never the
+  key), recorded the first time they are made (:func:`flowgraph.deid.store_pseudonymizer`).
 """
 
 from __future__ import annotations
@@ -123,6 +125,13 @@ CREATE TABLE IF NOT EXISTS dispositions (
     decided_window_end TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (at TEXT, who TEXT, action TEXT, detail TEXT);
+-- one row: the id of the pseudonym key (flowgraph.deid.key_id, which reveals nothing of the
+-- key) every display and export of this store is pseudonymised with, where it was read
+-- from and by whom; adopted = 1 when the store held complete runs already (an earlier
+-- version's store, which recorded none)
+CREATE TABLE IF NOT EXISTS pseudonym_key (
+    key_id TEXT NOT NULL, key_file TEXT, recorded_at TEXT, recorded_by TEXT, adopted INTEGER
+);
 """ + "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {on};\n" for name, on in LOOKUP_INDEXES.items())
 
 DISPOSITIONS = ("excluded", "reported", "case")
@@ -1019,6 +1028,27 @@ class Store:
         with self.transaction() as c:
             c.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", (now(), getpass.getuser(), action, detail))
 
+    # -- the pseudonym key ---------------------------------------------------------------
+    @_database_errors
+    def pseudonym_key(self) -> dict | None:
+        """The pseudonym key the store recorded (``key_id, key_file, recorded_at,
+        recorded_by, adopted``), or None."""
+        return _pseudonym_key(self.conn)
+
+    @_database_errors
+    def record_pseudonym_key(self, key_id: str, key_file: str) -> dict:
+        """Record the id of the key the store's pseudonyms are made with, unless one is
+        recorded (by another process since it was read): the record, with ``made_now``
+        saying whether it is this call's. ``adopted``: the store held complete runs."""
+        with self.transaction() as c:
+            record = _pseudonym_key(c)
+            if record is None:
+                adopted = c.execute("SELECT EXISTS (SELECT 1 FROM runs WHERE status = 'complete')").fetchone()[0]
+                c.execute("INSERT INTO pseudonym_key VALUES (?, ?, ?, ?, ?)",
+                          (key_id, key_file, now(), getpass.getuser(), int(adopted)))
+                return {**_pseudonym_key(c), "made_now": True}
+        return {**record, "made_now": False}
+
     @_database_errors
     def hit_evidence(self, config_hash: str, ids: list[str]) -> pa.Table:
         """``hit_id, typology, txn_ids`` (Arrow; ``txn_ids`` a list of strings, in chunks as
@@ -1120,7 +1150,45 @@ ADDED_COLUMNS = {"runs": ("store_ingest", "disabled_detectors"),
                  "hits": ("run_first", "run_last", "seen_through", "content"), "run_chunks": ("changes",),
                  "dispositions": ("decided_hit_ids", "decided_window_end")}
 #: Tables that stores of earlier versions lack, created (by :data:`SCHEMA`) when one is opened.
-ADDED_TABLES = ("hit_versions", "run_hits", "gone_alerts", "run_days")
+ADDED_TABLES = ("hit_versions", "run_hits", "gone_alerts", "run_days", "pseudonym_key")
+
+
+def _pseudonym_key(conn) -> dict | None:
+    """The row of ``pseudonym_key`` (the first, should a hand have added another), or None."""
+    cursor = conn.execute("SELECT key_id, key_file, recorded_at, recorded_by, adopted FROM pseudonym_key "
+                          "ORDER BY rowid LIMIT 1")
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([c[0] for c in cursor.description], row))
+
+
+def recorded_pseudonym_key(path: str | Path, must_exist: bool = False) -> dict | None:
+    """The pseudonym key the run store at ``path`` recorded (:meth:`Store.pseudonym_key`),
+    read without changing or creating anything (a check before a scan, an evaluation);
+    None when it recorded none (a store of an earlier version too) or, unless
+    ``must_exist``, when there is no store at ``path`` (a scan makes one there).
+
+    Raises
+    ------
+    ConfigError, DataError
+        ``must_exist`` and no run store at ``path``.
+    """
+    path = Path(path)
+    fix = "Fix: give the store.sqlite a scan wrote (OUT/store.sqlite unless the scan's --store said otherwise)."
+    if not path.is_file():
+        if must_exist:
+            raise ConfigError(f"{path}: no run store here. {fix}")
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            record = _pseudonym_key(conn) if "pseudonym_key" in tables else None
+    except sqlite3.Error as exc:  # not a store: the scan that opens it says so
+        if must_exist:
+            raise _translate(path, exc) from None
+        return None
+    if must_exist and "runs" not in tables:
+        raise DataError(f"{path}: not a flowgraph run store. {fix}")
+    return record
 
 
 def _migrate(conn) -> None:

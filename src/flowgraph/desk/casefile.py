@@ -36,7 +36,7 @@ import pandas as pd
 from .._files import write_atomically
 from ..alerts import FAMILIES, REPORTABLE_FAMILIES
 from ..config import CHANNELS
-from ..deid import Pseudonymizer, deidentify, load_key
+from ..deid import deidentify, store_pseudonymizer
 from ..errors import ConfigError
 from ..store import parse_json_lists
 from .evidence import (CONTEXT_DAYS, case_accounts, case_folder, case_graph, case_transactions, has_case_transactions,
@@ -109,7 +109,7 @@ def case_file(store, alert_id: str, reveal_ids: bool = False, key_file=None) -> 
         store.audit("show_real_ids", json.dumps({"command": "show", "alert_id": alert["alert_id"]}))
         name = lambda value, kind="account": value  # noqa: E731
     else:
-        name = Pseudonymizer(load_key(key_file))
+        name = store_pseudonymizer(store, key_file)
     real_ids = _real_ids(alert, hits, transactions)
     shown = hits if reveal_ids else deidentify(hits, name)
     gone = store.conn.execute("SELECT run_id FROM gone_alerts WHERE alert_id = ?", (alert["alert_id"],)).fetchone()
@@ -371,7 +371,7 @@ def _pictures(store, alert, hits, transactions, evidence_ids, config, reveal_ids
     if hits.empty:
         return '<p class="note">The alert lists no stored hit.</p>'
     lead = hits.iloc[0]
-    name_of = (lambda x: x) if reveal_ids else Pseudonymizer(load_key(key_file))
+    name_of = (lambda x: x) if reveal_ids else store_pseudonymizer(store, key_file)
     parts = [_figure_html(plot.utilisation(lead, reveal_ids, key_file, run_rule_set(config).home_currency),
                           f"W(N, D) utilisation of the lead hit ({lead['typology']})")]
     kept = set(transactions["txn_id"])

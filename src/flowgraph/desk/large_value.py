@@ -55,7 +55,7 @@ import pandas as pd
 
 from ..calendar import MAX_NON_BUSINESS_RUN_DAYS, CalendarCoverageError, parse_iso_day
 from ..config import DEFAULT_RULE_SET, REPORT_DEADLINE_BUSINESS_DAYS
-from ..deid import Pseudonymizer, load_key
+from ..deid import store_pseudonymizer
 from ..errors import ConfigError
 from ..store import LARGE_VALUE_TYPOLOGIES, parse_json_lists
 from .day_owners import Configuration, DayOwners, day_owners
@@ -190,7 +190,7 @@ def id_namer(store, reveal_ids: bool, key_file, detail: dict):
     if reveal_ids:
         store.audit("show_real_ids", json.dumps({"command": "report-draft", **detail}))
         return lambda value, kind="account": value
-    return Pseudonymizer(load_key(key_file))
+    return store_pseudonymizer(store, key_file)
 
 
 def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bool = False,

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ..deid import Pseudonymizer, load_key
+from ..deid import store_pseudonymizer
 from ..detectors import TYPOLOGIES
 from ..detectors._params import Constraint, Interval, Options, validate_params
 from ..errors import ConfigError
@@ -187,7 +187,7 @@ def alert_queue(store, query: QueueQuery | None = None, reveal_ids: bool = False
         store.audit("show_real_ids", json.dumps({"command": "alerts", "alerts": len(alerts)}))
         alerts["customer"] = unit
     else:
-        name = Pseudonymizer(load_key(key_file))
+        name = store_pseudonymizer(store, key_file)
         alerts["customer"] = [name(u, k) for u, k in zip(unit, unit_kind)]
     return alerts[list(COLUMNS)].reset_index(drop=True)
 
