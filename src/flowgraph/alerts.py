@@ -524,8 +524,10 @@ def transaction_share(hits: pd.DataFrame) -> np.ndarray:
         measures = pa.array(hits["measures"], pa.string(), from_pandas=True)
         stated = pc.struct_field(pc.extract_regex(measures, re.escape(json.dumps(MEAN_AMOUNT)) + r": (?P<mean>[^,}]+)"),
                                  "mean")
-        stated = pd.to_numeric(pd.Series(stated.to_pandas(), dtype=object), errors="coerce").to_numpy(dtype=float)
-        per_txn = np.where(np.isnan(stated), per_txn, stated)
+        has = np.flatnonzero(np.asarray(pc.is_valid(stated), dtype=bool))
+        if len(has):  # the text of the few that state one, as numbers ("null": none stated)
+            values = pd.to_numeric(pd.Series(pc.take(stated, pa.array(has)).to_pylist()), errors="coerce")
+            per_txn[has] = np.where(np.isnan(values), per_txn[has], values)
         pattern = "|".join(re.escape(json.dumps(k)) for k in LISTED_AMOUNTS)
         listed = np.flatnonzero(pc.match_substring_regex(measures, pattern).fill_null(False).to_numpy(
             zero_copy_only=False))
