@@ -198,17 +198,19 @@ def test_evidence_reproduces_the_measures(bank, reference):
         elif h.typology == "pass_through":
             assert (cents(ins), cents(outs)) == (round(m["amount_in"] * 100), round(m["amount_out"] * 100))
             assert round(h.amount * 100) == min(cents(ins), cents(outs))
-        elif h.typology == "structuring":
-            assert len(ev) == m["band_transactions"] and round(h.amount * 100) == cents(ev)
+        elif h.typology in ("structuring", "frequent_daily", "frequent_consecutive"):
+            # A one-sided: the larger of what the subject received and paid (a self-transfer once, as paid)
+            got = cents(ins[ins["src_account"].fillna("") != h.subject])
+            assert (got, cents(outs)) == (round(m["amount_in"] * 100), round(m["amount_out"] * 100))
+            assert round(h.amount * 100) == max(got, cents(outs)) and got + cents(outs) == cents(ev)
+            assert len(ev) == m["band_transactions" if h.typology == "structuring" else "large_transactions"]
         elif h.typology == "large_value_daily":
             col = "amount_cny" if m["currency_class"] == "CNY" else "amount_usd"
             assert (len(ev), cents(ev, col)) == (m["transactions"], round(m["daily_sum"] * 100))
-        elif h.typology in ("frequent_daily", "frequent_consecutive"):
-            assert len(ev) == m["large_transactions"]
         else:
             continue
         checked.add(h.typology)
-    assert {"fan_in", "fan_out", "pass_through", "large_value_daily", "frequent_daily"} <= checked
+    assert {"fan_in", "fan_out", "pass_through", "large_value_daily", "frequent_daily", "structuring"} <= checked
 
 
 # -- pass-through chains whose make-up changes in a T+1 sequence -------------------------------

@@ -501,14 +501,20 @@ def _numbers(values: np.ndarray) -> np.ndarray:
 #: Hit measures that list the amounts of the hit's transactions (chains' hops, layered
 #: flows' legs): the largest of them is the hit's transaction size.
 LISTED_AMOUNTS = ("hop_amounts", "leg_amounts")
+#: Hit measure that states the mean of the hit's evidence transactions, for hits whose A is
+#: not their evidence's total (one side of receipts and payments: structuring, "frequent",
+#: :func:`flowgraph.detectors._common.one_sided`), where A / evidence transactions would
+#: understate the transaction size.
+MEAN_AMOUNT = "mean_amount"
 #: Decades of transaction size below Φ the ``size`` feature counts: 0 at 1 % of Φ or less.
 SIZE_DECADES = 2.0
 
 
 def transaction_share(hits: pd.DataFrame) -> np.ndarray:
     """Per hit, its transactions' size as a share of Σ_m Φ_m (= ceiling / W): the largest
-    listed amount (:data:`LISTED_AMOUNTS`) where the detector lists them, else the mean
-    amount A / evidence transactions. NaN without evidence or with W = 0."""
+    listed amount (:data:`LISTED_AMOUNTS`) where the detector lists them, else the mean the
+    hit states (:data:`MEAN_AMOUNT`), else the mean amount A / evidence transactions. NaN
+    without evidence or with W = 0."""
     n_txns = _lengths(hits["txn_ids"])
     amount = hits["amount"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -516,6 +522,12 @@ def transaction_share(hits: pd.DataFrame) -> np.ndarray:
         per_txn = amount / n_txns
     if "measures" in hits:  # the few hits that list amounts, found by Arrow, not a Python test per hit
         measures = pa.array(hits["measures"], pa.string(), from_pandas=True)
+        stated = pc.struct_field(pc.extract_regex(measures, re.escape(json.dumps(MEAN_AMOUNT)) + r": (?P<mean>[^,}]+)"),
+                                 "mean")
+        has = np.flatnonzero(np.asarray(pc.is_valid(stated), dtype=bool))
+        if len(has):  # the text of the few that state one, as numbers ("null": none stated)
+            values = pd.to_numeric(pd.Series(pc.take(stated, pa.array(has)).to_pylist()), errors="coerce")
+            per_txn[has] = np.where(np.isnan(values), per_txn[has], values)
         pattern = "|".join(re.escape(json.dumps(k)) for k in LISTED_AMOUNTS)
         listed = np.flatnonzero(pc.match_substring_regex(measures, pattern).fill_null(False).to_numpy(
             zero_copy_only=False))

@@ -16,6 +16,12 @@ D          N       W(N, D)
 
 The step between N = 2 and N = 3 is the paper's model (its Figure 2) and is kept.
 Across methods the absolute ceiling is Σ_m W(N, D) · Φ_m.
+
+f bounds a one-sided flow: what the first account can send (001), as the large-value rules
+sum a customer's receipts and payments apart (003 二㈠). The amount A a hit compares with
+it is therefore one way, never receipts plus payments (money passed on would count twice):
+see :func:`flowgraph.detectors._common.one_sided`. W(N, D) ≥ D for every N ≥ 1, so one
+account's receipts (or payments) pass f only if on some day they reach Φ: a large-value hit.
 """
 
 from __future__ import annotations

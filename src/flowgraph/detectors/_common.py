@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._kernels.distinct import few_distinct_codes
+from .._kernels.segments import segment_sum
 from .._kernels.phi import ANY_PERSON_CODE, ANYONE_CODE, BOTH_ENTITY_CODE
 from .._kernels.phi import edge_phi_cents as phi_kernel
 from ..config import ANY_PERSON, ANYONE, BOTH_ENTITY, CHANNELS, RuleSet, get_rule_set
@@ -254,3 +255,54 @@ def phi_ratio(amount_cents: np.ndarray, phi_cents: np.ndarray) -> np.ndarray:
 def edge_phi_ratio(graph, rules: RuleSet) -> np.ndarray:
     """Each edge's amount as a share of its Φ (:func:`edge_phi_cents`, :func:`phi_ratio`)."""
     return phi_ratio(*edge_phi_cents(graph, rules))
+
+
+def side_cents(graph, subject: np.ndarray, offsets: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per hit, what its subject account received and paid in its evidence (integer cents
+    of the home currency): the evidence summed one-sided, receipts and payments apart, as the
+    large-value rules sum them (003 二㈠: per customer and direction; SPEC §1). A
+    self-transfer counts once, as paid (as the structuring kernels count it); an evidence
+    edge the subject is no party to counts on neither side.
+
+    Parameters
+    ----------
+    subject : ndarray of int
+        Dense index of each hit's subject.
+    offsets, edges : ndarray of int64
+        Each hit's evidence edges as segments.
+
+    Returns
+    -------
+    in_cents, out_cents : ndarray of int64
+    """
+    owner = np.repeat(np.asarray(subject, np.int64), np.diff(offsets))
+    paid = graph.src[edges] == owner
+    received = (graph.dst[edges] == owner) & ~paid
+    cents = graph.amount_home_cents[edges].astype(np.int64)
+    sums = []
+    for side in (received, paid):
+        # a running total read at the segment bounds: exact in int64, no Python loop per hit
+        total = np.concatenate([[0], np.cumsum(np.where(side, cents, 0))]).astype(np.int64)
+        sums.append(total[offsets[1:]] - total[offsets[:-1]])
+    return sums[0], sums[1]
+
+
+def one_sided(graph, subject: np.ndarray, offsets: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, dict]:
+    """A of hits whose evidence is their subject's receipts and payments (structuring,
+    "frequent"): the larger side, in cents (:func:`side_cents`), and the measures that go
+    with it: ``amount_in`` and ``amount_out`` (home currency) and ``mean_amount``, the
+    evidence's mean transaction (both sides; what :func:`flowgraph.alerts.transaction_share`
+    reads as the hit's transaction size, where A over the evidence count would halve it).
+
+    W(N, D) · Φ is the most that can move one way without a large-value report (001: what
+    the first account can send; the rules sum receipts and payments apart, 003 二㈠), so A
+    compared with it is one-sided: money received and paid on is counted once, and u > 1
+    means some day's receipts or payments reached a large-value threshold.
+    """
+    in_cents, out_cents = side_cents(graph, subject, offsets, edges)
+    n_txns = np.diff(offsets)
+    total = segment_sum(offsets, edges, graph.amount_home_cents) / 100.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n_txns > 0, total / n_txns, np.nan)
+    return np.maximum(in_cents, out_cents), {"amount_in": in_cents / 100, "amount_out": out_cents / 100,
+                                             "mean_amount": mean}

@@ -11,7 +11,10 @@
   Subject: the customer's account with the largest share.
 - ``frequent_daily`` / ``frequent_consecutive``: an account's "large" transactions
   (>= ``large_fraction`` · Φ, SPEC §1): at least ``per_day`` on one business day, or on at
-  least ``consecutive`` consecutive business days.
+  least ``consecutive`` consecutive business days. Received and paid count alike toward
+  "frequent"; A is one-sided, the larger of the two sums (``amount_in``, ``amount_out``:
+  :func:`._common.one_sided`), as W(N, D) · Φ bounds what moves one way: money received and
+  paid on is counted once.
 
 Every comparison with a threshold is in integer cents (of the home currency, or of the
 rule set's foreign currency for the others): amounts, daily sums, thresholds and
@@ -30,8 +33,8 @@ from .._kernels.phi import edge_rule_tests
 from .._kernels.runs import take
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
-from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, phi_table, prepare, rule_kernel_args,
-                      share_cents, threshold_cents)
+from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, one_sided, phi_table, prepare,
+                      rule_kernel_args, share_cents, threshold_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
@@ -203,10 +206,11 @@ def _frequent(graph, rules, params, first, last) -> HitParts:
     key = account * graph.n_days + days
     offsets, evidence = ranges(np.searchsorted(key, a * graph.n_days + d0, "left"),
                                np.searchsorted(key, a * graph.n_days + d1, "right"), edge)
+    a_cents, sides = one_sided(graph, a, offsets, evidence)
     return HitParts(np.where(kind == 0, "frequent_daily", "frequent_consecutive").astype(object), a, d0, d1,
-                    offsets, evidence, segment_sum(offsets, evidence, graph.amount_home_cents),
+                    offsets, evidence, a_cents,
                     {"large_transactions": n, "days": d1 - d0 + 1,
-                     "large_fraction": np.full(len(a), params.large_fraction)})
+                     "large_fraction": np.full(len(a), params.large_fraction), **sides})
 
 
 DETECTOR = Detector("large_value", LargeValueParams, detect, (

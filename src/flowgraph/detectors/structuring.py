@@ -18,7 +18,17 @@ threshold crossing.
 
 Temporal concentration (001: evasive records bunch in time) is reported: the busiest
 day's share of the band and the share of the window's days that hold band items.
-A = the band's sum.
+
+A is one-sided: the band's sum on the side where it is larger, received or paid
+(``amount_in``, ``amount_out``: both sides are measures; :func:`._common.side_cents`). The
+large-value rules sum receipts and payments apart (003 二㈠), and W(N, D) · Φ is the most
+that can move one way without a report (001: what the first account can send), so a band
+of money passed through the account — each amount received paid on — is the money once,
+not twice: summed over both sides its utilisation would double, and a u > 1 would claim
+large-value reports that need not exist. A daily-cumulative hit is one direction's already.
+``mean_amount`` is the band's mean transaction (both sides): the size the alert model's
+closeness reads (:func:`flowgraph.alerts.transaction_share`), which A over the band's
+count would halve.
 """
 
 from __future__ import annotations
@@ -29,14 +39,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.segments import segment_day_profile, segment_sum
+from .._kernels.segments import segment_day_profile
 from .._kernels.runs import day_runs, keep_rows, take
 from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_structuring_evidence, edge_series,
                                     structuring_days, structuring_days_met, structuring_evidence)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
 from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, period_first, phi_codes, phi_ratio,
-                      phi_table, prepare, share_cents)
+                      one_sided, phi_table, prepare, share_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
 
@@ -177,7 +187,7 @@ def _runs(graph, offsets, days_met, n_keys, first):
 
 def _parts(graph, params, typology, runs, best, method, offsets, edges, measures, key) -> HitParts:
     """Hit parts of structuring results, with the measures both kinds share; A = the
-    band's sum (CNY)."""
+    band's sum on its larger side, received or paid (CNY cents; module docstring)."""
     best_day = best.day
     window_first = np.maximum(best_day - params.window_days + 1, 0)
     busiest, active = segment_day_profile(offsets, edges, graph.day, best_day - params.window_days + 1,
@@ -188,8 +198,9 @@ def _parts(graph, params, typology, runs, best, method, offsets, edges, measures
                 "active_day_share": np.round(active * params.window_days / (best_day - window_first + 1), 6),
                 "best_day": day_text[best_day], "run_first_day": day_text[runs.first_day],
                 "run_last_day": day_text[runs.last_day]}
+    a_cents, sides = one_sided(graph, runs.account, offsets, edges)
     return HitParts(np.full(len(runs.account), typology, object), runs.account, runs.first_day, runs.last_day,
-                    offsets, edges, segment_sum(offsets, edges, graph.amount_home_cents), measures, key=key)
+                    offsets, edges, a_cents, {**measures, **sides}, key=key)
 
 
 def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
