@@ -130,9 +130,18 @@ def test_calendar_is_a_parameter():
 
 def test_summary(graph):
     s = graph.summary()
-    assert s["transactions"] == 6 and s["cash_edges"] == 2 and s["self_transfers"] == 1
+    assert s["transactions"] == 6 and s["cash_transactions"] == 2 and s["self_transfers"] == 1
     assert s["foreign_currency_edges"] == 1 and s["business_days"] == 3
     assert s["bytes_per_transaction"] == pytest.approx(graph.nbytes / 6, abs=0.1)
+
+
+def test_summary_counts_cash_transactions_by_channel_not_by_an_empty_side():
+    # a cash withdrawal booked between two named accounts (AMLSim's CASH-OUT) is cash as
+    # much as one with its other side empty
+    rows = [("t1", "2024-09-30 08:00:00", "A", "T", "50", "CNY", "cash"),
+            ("t2", "2024-09-30 09:00:00", "A", "", "60", "CNY", "cash"),
+            ("t3", "2024-09-30 10:00:00", "A", "B", "70", "CNY", "transfer")]
+    assert make_graph(rows).summary()["cash_transactions"] == 2
 
 
 # -- the CSR index against an obvious reference ---------------------------------------------

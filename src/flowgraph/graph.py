@@ -386,7 +386,9 @@ class TransactionGraph:
 
     # -- description --------------------------------------------------------------------
     def summary(self) -> dict:
-        """Sizes and ranges, for reports and the command line."""
+        """Sizes and ranges, for reports and the command line. ``cash_transactions`` counts
+        the transactions of the cash channel, whether or not both of their sides name an
+        account (a cash withdrawal booked between a customer's account and a teller's)."""
         n = self.n_edges
         return {
             "transactions": n,
@@ -397,7 +399,7 @@ class TransactionGraph:
             "last_business_day": str(self.business_days[-1]) if self.n_days else None,
             "business_days": self.n_days,
             "busiest_day_transactions": int(np.diff(self.day_indptr).max()) if self.n_days else 0,
-            "cash_edges": int(((self.src < 0) | (self.dst < 0)).sum()),
+            "cash_transactions": int((self.channel == CHANNELS.index("cash")).sum()),
             "self_transfers": int(((self.src == self.dst) & (self.src >= 0)).sum()),
             "foreign_currency_edges": int((~self.is_home_currency).sum()),
             "graph_bytes": self.nbytes,
