@@ -130,18 +130,27 @@ def test_calendar_is_a_parameter():
 
 def test_summary(graph):
     s = graph.summary()
-    assert s["transactions"] == 6 and s["cash_edges"] == 2 and s["self_transfers"] == 1
+    assert s["transactions"] == 6 and s["cash_transactions"] == 2 and s["self_transfers"] == 1
     assert s["foreign_currency_edges"] == 1 and s["business_days"] == 3
     assert s["bytes_per_transaction"] == pytest.approx(graph.nbytes / 6, abs=0.1)
 
 
+def test_summary_counts_cash_transactions_by_channel_not_by_an_empty_side():
+    # a cash withdrawal booked between two named accounts (AMLSim's CASH-OUT) is cash as
+    # much as one with its other side empty
+    rows = [("t1", "2024-09-30 08:00:00", "A", "T", "50", "CNY", "cash"),
+            ("t2", "2024-09-30 09:00:00", "A", "", "60", "CNY", "cash"),
+            ("t3", "2024-09-30 10:00:00", "A", "B", "70", "CNY", "transfer")]
+    assert make_graph(rows).summary()["cash_transactions"] == 2
+
+
 # -- the CSR index against an obvious reference ---------------------------------------------
 
-def reference_adjacency(src, dst, timestamp, n_accounts):
-    """Plain Python: each account's edge ids sorted by (time, position)."""
+def reference_adjacency(src, dst, timestamp, txn_id, n_accounts):
+    """Plain Python: each account's edge ids sorted by (time, transaction id)."""
     out = {a: [] for a in range(n_accounts)}
     inn = {a: [] for a in range(n_accounts)}
-    for e in sorted(range(len(src)), key=lambda e: (timestamp[e], e)):
+    for e in sorted(range(len(src)), key=lambda e: (timestamp[e], txn_id[e])):
         if src[e] >= 0:
             out[src[e]].append(e)
         if dst[e] >= 0:
@@ -166,7 +175,7 @@ def test_csr_matches_reference(edges):
     ts = [pd.Timestamp(r[1]).value for r in rows]
     src_in = [g.account_index(r[2]) if r[2] else -1 for r in rows]
     dst_in = [g.account_index(r[3]) if r[3] else -1 for r in rows]
-    out_ref, in_ref = reference_adjacency(src_in, dst_in, ts, g.n_accounts)
+    out_ref, in_ref = reference_adjacency(src_in, dst_in, ts, [r[0] for r in rows], g.n_accounts)
     for a in range(g.n_accounts):
         assert pos[g.out_edges_of(a)].tolist() == out_ref[a]
         assert pos[g.in_edges_of(a)].tolist() == in_ref[a]

@@ -4,9 +4,9 @@
 amount ``x1``) is followed by an out-edge ``o`` (``m -> b``, amount ``x2``) with
 
 - ``o`` later than ``i`` in the graph's time order (edge ids are in time order; equal
-  timestamps are ordered as the file had them), at most ``hop_days`` window days later
-  (``wday[o] - wday[i] <= hop_days``; window days are business or calendar days, see
-  :meth:`flowgraph.graph.TransactionGraph.window_day`);
+  timestamps by transaction id, :func:`flowgraph.graph.edge_order`), at most
+  ``hop_days`` window days later (``wday[o] - wday[i] <= hop_days``; window days are
+  business or calendar days, see :meth:`flowgraph.graph.TransactionGraph.window_day`);
 - ``ceil(share * h) <= x2 <= x1 + floor(tolerance * x1)`` in integer cents, where ``h``
   is what ``m`` held of the money that came in since ``i`` when it paid ``o``: everything
   it received from ``i`` on (``i`` itself and every later in-edge before ``o``, from
