@@ -754,7 +754,8 @@ def group_flows(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a,
     """
     group_indptr = np.asarray(group_indptr, np.int64)
     in_day, out_day = np.asarray(in_day, np.int64), np.asarray(out_day, np.int64)
-    group = np.repeat(np.arange(len(group_indptr) - 1, dtype=np.int64), np.diff(group_indptr))
-    by_in = np.lexsort((in_day, group)).astype(np.int64)  # each group's rows by in-day, in place of the group's
+    # each group's rows by in-day, in the place of the group's rows (rows of no group keep theirs)
+    group = np.searchsorted(group_indptr, np.arange(len(in_day)), "right") - 1
+    by_in = np.lexsort((in_day, group)).astype(np.int64)
     return count_then_fill(_group_pass, len(group_indptr) - 1, group_indptr, key_a, key_b, in_day, out_day, by_in,
                            window_days, min_a, min_b, n_keys, n_chunks, make_out=group_flows_out)
