@@ -134,6 +134,53 @@ def test_cycle_starts_match_reference(edges, data):
     assert got.tolist() == cycle_starts_reference(g, monitored, floors, n_edges)
 
 
+def links_with(g, unit, hop_days, share, tolerance, floor, max_links, scan_first):
+    floor_cents = np.full(g.n_accounts, floor, np.int64)
+    _, links = forwarding_links(g.arrays, g.window_day(unit), g.n_edges, hop_days, ppm(share), ppm(tolerance),
+                                floor_cents, max_links, 3, scan_first=scan_first)
+    return links.in_edge.tolist(), links.out_edge.tolist()
+
+
+# a busy account A0: payments in from A1..A4 or cash, out to A1..A4 or cash, to itself;
+# amounts far apart, so that what it held since a payment often rules a link out
+HUB_AMOUNTS = [100.0, 95.0, 90.0, 105.0, 110.0, 89.99, 300.0, 1_000.0, 20.0, 0.5]
+hub_edge = st.one_of(st.tuples(st.integers(-1, 4), st.just(0), st.integers(0, 4), st.sampled_from(HUB_AMOUNTS)),
+                     st.tuples(st.just(0), st.integers(-1, 4), st.integers(0, 4), st.sampled_from(HUB_AMOUNTS)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(edge, hub_edge), min_size=1, max_size=45), st.sampled_from(["business", "calendar"]),
+       st.integers(0, 4), st.sampled_from([0.0, 0.5, 0.9, 1.0]), st.sampled_from([0.0, 0.05, 1.0]),
+       st.sampled_from([0, 9_000]), st.integers(1, 6), st.integers(0, 3))
+def test_links_found_through_the_out_edge_index_match_reference(edges, unit, hop_days, share, tolerance, floor,
+                                                                max_links, scan_first):
+    """An in-edge tests ``scan_first`` out-edges one by one, then searches the rest of its
+    hop window in the account's out-edge index (``_out_index``): the same links in the
+    same order as testing every out-edge one by one, and the reference's."""
+    g = make_graph(edges)
+    indexed = links_with(g, unit, hop_days, share, tolerance, floor, max_links, scan_first)
+    assert indexed == links_with(g, unit, hop_days, share, tolerance, floor, max_links, 10**9)
+    assert sorted(zip(*indexed)) == links_reference(g, g.window_day(unit), g.n_edges, hop_days, share, tolerance,
+                                                    [floor] * g.n_accounts, max_links)
+
+
+def test_the_index_skips_what_the_account_held_and_the_amounts_out_of_the_band():
+    # A0 gets 100 from A1, then 1,000 from A4: it then holds 1,100 of the money since the
+    # 100 came, so its 100 to A2 forwards nothing of it; after paying 300, 1,000 to A3
+    # and 300 it holds less than 100 of it, and its 100 and 95 to A4 forward the payment;
+    # 300 is out of both payments' bands, the 1,000 to A3 forwards the 1,000
+    g = make_graph([(1, 0, 0, 100.0), (4, 0, 0, 1_000.0), (0, 2, 0, 100.0), (0, 2, 0, 300.0), (0, 3, 0, 1_000.0),
+                    (0, 2, 0, 300.0), (0, 4, 0, 100.0), (0, 4, 0, 95.0)])
+    for scan_first in (0, 1, 2, 10**9):
+        assert links_with(g, "business", 0, 0.9, 0.1, 0, 10, scan_first) == ([0, 0, 1], [6, 7, 4])
+        assert links_with(g, "business", 0, 0.9, 0.1, 0, 1, scan_first) == ([0, 1], [6, 4])
+    # held exactly twice the 100 passed on: half of it is enough (inclusive), a cent more held is not
+    for second, links in ((100.0, ([0, 1], [2, 2])), (100.02, ([1], [2]))):
+        g = make_graph([(1, 0, 0, 100.0), (2, 0, 0, second), (0, 3, 0, 100.0)])
+        for scan_first in (0, 10**9):
+            assert links_with(g, "business", 0, 0.5, 0.1, 0, 10, scan_first) == links
+
+
 def test_link_amount_boundaries_are_inclusive_and_exact():
     # 100 in; 90 out is exactly 90 %, 110 out exactly 110 %: both forward; 89.99 and 110.01 do not
     g = make_graph([(0, 1, 0, 100.0), (1, 2, 0, 90.0), (1, 2, 0, 110.0), (1, 2, 0, 89.99), (1, 2, 0, 110.01)])
@@ -246,14 +293,50 @@ link = st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 6), st.int
        st.integers(1, 3))
 def test_group_flows_match_reference(groups, window_days, min_a, min_b):
     # a link's out-edge is `gap` days after its in-edge; rows of a group in out-day order
+    got, groups = group_flows_rows(groups, window_days, min_a, min_b, 5)
+    assert got == group_flows_reference(groups, window_days, min_a, min_b)
+
+
+def group_flows_rows(groups, window_days, min_a, min_b, n_keys):
+    """The kernel's (group, cluster, link) rows for groups of (key_a, key_b, in_day, gap)."""
     groups = [sorted([(a, b, day, day + gap) for a, b, day, gap in g], key=lambda x: x[3]) for g in groups]
     rows = [x for g in groups for x in g]
     column = lambda c: np.array([x[c] for x in rows], np.int64)
     indptr = np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64)
-    offsets, flows = group_flows(indptr, column(0), column(1), column(2), column(3), window_days, min_a, min_b, 5, 2)
+    offsets, flows = group_flows(indptr, column(0), column(1), column(2), column(3), window_days, min_a, min_b,
+                                 n_keys, 2)
     group = np.repeat(np.arange(len(groups)), np.diff(offsets))
-    got = sorted(zip(group.tolist(), flows.cluster.tolist(), flows.link.tolist()))
+    return sorted(zip(group.tolist(), flows.cluster.tolist(), flows.link.tolist())), groups
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 14), st.integers(0, 5)),
+                         max_size=60), min_size=1, max_size=3), st.integers(1, 6), st.integers(1, 5), st.integers(1, 4))
+def test_group_flows_of_busy_groups_match_reference(groups, window_days, min_a, min_b):
+    """Groups of many links over many days (a hub's): links enter and leave the sliding
+    window, several clusters per group share links, and the reference still agrees."""
+    got, groups = group_flows_rows(groups, window_days, min_a, min_b, 7)
     assert got == group_flows_reference(groups, window_days, min_a, min_b)
+
+
+def test_clusters_of_one_group_may_share_links():
+    # window 2 days, at least 2 distinct keys (in = out day): the window of row 1 (keys 1,
+    # 2) qualifies, row 2's (days 1..2: key 2) does not, row 3's (keys 2, 3) does again:
+    # row 1 is in both clusters; rows 5 and 6 (days 5..6: keys 4, 1, 2) make a third
+    indptr = np.array([0, 7])
+    keys = np.array([1, 2, 2, 3, 4, 1, 2])
+    days = np.array([0, 1, 2, 2, 5, 6, 6])
+    _, flows = group_flows(indptr, keys, keys, days, days, 2, 2, 2, 5, 1)
+    assert list(zip(flows.cluster.tolist(), flows.link.tolist())) == [(1, 0), (1, 1), (3, 1), (3, 2), (3, 3),
+                                                                      (5, 4), (5, 5), (5, 6)]
+    # a window of 4 days qualifies from row 1 to the end: one cluster; row 0 is in it
+    # through the windows of rows 1..3 only
+    _, flows = group_flows(indptr, keys, keys, days, days, 4, 2, 2, 5, 1)
+    assert list(zip(flows.cluster.tolist(), flows.link.tolist())) == [(1, j) for j in range(7)]
+    # every in-edge on day 0, window 6 days: row 4 (day 5) has keys 1..4; on day 6 every
+    # link's in-day has left the window, its own too: the cluster ends, rows 5, 6 in none
+    _, flows = group_flows(indptr, keys, keys, np.zeros(7, np.int64), days, 6, 4, 4, 5, 1)
+    assert list(zip(flows.cluster.tolist(), flows.link.tolist())) == [(4, j) for j in range(5)]
 
 
 def test_a_window_too_short_for_the_intermediaries_gives_no_cluster():

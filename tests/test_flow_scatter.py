@@ -27,6 +27,23 @@ def test_scatter_gather_through_degree_one_intermediaries():
     assert m["leg_dates"][1] == ["2024-09-07", "2024-09-09"]
 
 
+def test_each_hit_shows_its_own_legs():
+    # the same pattern again through other accounts, three months later (the same
+    # weekdays): two hits, each with its own legs, amounts and dates in order
+    later = [(a.replace("S", "T").replace("M", "N").replace("K", "L"), b.replace("M", "N").replace("K", "L"),
+              when.replace("2024-09-", "2024-12-"), amount) for a, b, when, amount in SCATTER]
+    table = detect_scatter(graph_of(SCATTER + later))
+    hits = sorted(table, key=lambda h: h.subject)
+    assert [h.subject for h in hits] == ["K", "L"]
+    assert hits[0].measures["leg_txn_ids"] == [["t0", "t1"], ["t2", "t3"], ["t4", "t5"]]
+    assert hits[1].measures["leg_txn_ids"] == [["t6", "t7"], ["t8", "t9"], ["t10", "t11"]]
+    for hit in hits:
+        assert hit.measures["leg_amounts"] == [[200_000.0, 198_000.0], [200_000.0, 197_000.0], [150_000.0, 150_000.0]]
+    assert hits[1].measures["leg_dates"] == [["2024-12-06", "2024-12-06"], ["2024-12-07", "2024-12-09"],
+                                             ["2024-12-10", "2024-12-10"]]
+    assert [h.measures["amount_out"] for h in hits] == [545_000.0, 545_000.0]
+
+
 def test_scatter_gather_window_and_count_boundaries():
     g = graph_of(SCATTER)
     assert len(detect_scatter(g, ScatterParams(window_days=3))) == 1  # business days Fri, Mon, Tue

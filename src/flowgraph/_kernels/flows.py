@@ -22,11 +22,26 @@ amount ``x1``) is followed by an out-edge ``o`` (``m -> b``, amount ``x2``) with
 - ``a``, ``b`` accounts other than ``m`` (not cash, not self-transfers), each edge at
   least its sender's materiality floor (``floor_cents``).
 
-Each in-edge keeps at most ``max_links`` links, the earliest: a hub forwarding every
-payment to hundreds of payees costs ``O(max_links)`` per in-edge, not its out-degree.
-The pass runs over accounts in parallel chunks; per account its cost is the number of
-(in-edge, out-edge) pairs inside the hop window, bounded by ``in-degree * max_links``
-plus one binary search per in-edge.
+Each in-edge keeps at most ``max_links`` links, the earliest. The pass runs over
+accounts in parallel chunks. Per in-edge, the out-edges after it are first tested one by
+one (at most :data:`SCAN_FIRST` steps, enough for almost every account); a busy account's
+in-edge then searches the rest of its hop window in an index of the account's out-edges
+(:func:`_out_index`, built once per account in ``O(out-degree + in-degree)``): a binary
+tree over them holding, per subtree, bounds of the amounts and of what the account held
+when it paid them, so that the search skips every subtree holding no out-edge that
+passes the amount band and the held test. What the account held since ``i`` is a
+difference of two running sums (received less paid), so an out-edge far from ``i`` is
+tested without walking the edges between. A hub that gets and pays ``N`` payments a day
+thus costs about ``O(N (SCAN_FIRST + max_links log N))``, where testing every pair in
+the hop window cost ``O(N^2)`` (Sweep C, D1: 200,000 payments of one account in one
+day). The index changes no link: each out-edge it does not skip is tested exactly as the
+scan tests it, and a skipped subtree provably holds none (``tests/test_flow_kernels.py``
+compares the index, from any step on, with the plain reference). A subtree's bounds come
+from different out-edges, so it may pass them and still hold no link; in the worst case
+(out-edges inside the amount band but paid while the account held slightly too much,
+alternating with out-edges outside it paid while it held little) the search visits
+every out-edge of the window, as the scan did. No account shaped like a merchant,
+payment processor, settlement or relay account does (``benchmarks/bench/hub.py``).
 
 **Time-respecting cycles** (:func:`cycles`). From every material start edge ``e0``
 (``u -> v``), a depth-first search over forwarding links (successors in time order)
@@ -110,17 +125,156 @@ def _first_after(lo, hi, edges, e):
     return lo
 
 
+#: Steps (out-edges tested, in-edges added up) a received payment takes one by one, in
+#: time order, before the account's out-edge index (:func:`_out_index`) takes over the
+#: rest of its hop window.
+SCAN_FIRST = 64
+
+#: Above any sum of cents (an "infinite" bound in the index).
+_BIG = np.int64(1) << np.int64(62)
+
+
 @jit
-def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents,
-                   max_links, out, pos, fill):
-    """Links through account ``m``; written from row ``pos`` when ``fill``; returns their count.
-    ``starts``: the positions in ``g.in_edges`` of ``m``'s in-edges that may start a link
-    (:func:`forwarding_links` found them); ``in_cents``: the amount of each position's edge,
-    read in order rather than gathered edge by edge."""
+def _most_held(x2, share_ppm):
+    """The most cents an account may have held for ``x2`` to pass on at least the share:
+    the largest ``h >= 0`` with ``_ppm_ceil(h, share_ppm) <= x2``, i.e.
+    ``floor(x2 * 10^6 / share_ppm)`` (``_BIG`` for a share of 0, or beyond it)."""
+    if share_ppm == 0:
+        return _BIG
+    q = x2 // share_ppm
+    if q >= _BIG // PPM:
+        return _BIG
+    return min(q * PPM + ((x2 % share_ppm) * PPM) // share_ppm, _BIG)
+
+
+@jit
+def _out_index(g, m, n_edges, in_cents, share_ppm, floor_cents):
+    """An index of account ``m``'s out-edges (those below ``n_edges``) for the links pass.
+
+    What ``m`` held of the money received since in-edge ``i`` when it paid out-edge ``o``
+    (before taking ``x1`` as the least) is ``net(i, o) = run[o] - base[i]``: ``run`` is what
+    ``m`` received before ``o`` less what it paid before ``o``, ``base`` the same just
+    before ``i``'s money (its received running sum at ``i``, its paid running sum at the
+    first out-edge after ``i``). ``o`` can pass on money from ``i`` only if
+    ``net(i, o) <= most_held(x2)`` (:func:`_most_held`), i.e.
+    ``run[o] - most_held(x2) <= base[i]``, and ``ceil(share x1) <= x2 <= high(x1)``.
+
+    Returns
+    -------
+    run : ndarray of int64
+        Per out-edge position (``0`` = ``g.out_indptr[m]``), ``run[o]``.
+    paid_before : ndarray of int64
+        ``paid_before[k]``: cents of the out-edges at positions before ``k``.
+    received_before : ndarray of int64
+        ``received_before[p]``: cents of ``m``'s in-edges at positions before ``p``
+        (``0`` = ``g.in_indptr[m]``).
+    size : int
+        Leaves of the tree below (a power of two).
+    least_gap, least_run, least_x2, most_x2 : ndarray of int64
+        A complete binary tree over the out-edge positions (node 1 the root, leaf of
+        position ``k`` at ``size + k``), per node the least ``run - most_held(x2)``, the
+        least ``run``, the least and the most ``x2`` of the out-edges under it that may
+        pass money on at all (to another account, at least ``m``'s floor; the others are
+        left out of all four). The least ``run`` bounds what an out-edge within an
+        in-edge's band may have been paid with (``run <= base + most_held(high)``): a
+        subtree whose least gap comes from an out-edge far above the band (a large
+        settlement) is still skipped when all of it was paid while holding too much.
+    """
     dst, cents = g.dst, g.amount_home_cents
     in_edges, out_edges = g.in_edges, g.out_edges
     out_lo, out_hi = g.out_indptr[m], g.out_indptr[m + 1]
-    in_hi = g.in_indptr[m + 1]
+    in_lo, in_hi = g.in_indptr[m], g.in_indptr[m + 1]
+    n_out = _first_after(out_lo, out_hi, out_edges, n_edges - 1) - out_lo
+    received_before = np.zeros(in_hi - in_lo + 1, np.int64)
+    for p in range(in_hi - in_lo):
+        received_before[p + 1] = received_before[p] + in_cents[in_lo + p]
+    paid_before = np.zeros(n_out + 1, np.int64)
+    run = np.zeros(n_out, np.int64)
+    size = 1
+    while size < n_out:
+        size *= 2
+    least_gap = np.full(2 * size, _BIG, np.int64)
+    least_run = np.full(2 * size, _BIG, np.int64)
+    least_x2 = np.full(2 * size, _BIG, np.int64)
+    most_x2 = np.full(2 * size, -1, np.int64)
+    p = 0
+    for k in range(n_out):
+        o = out_edges[out_lo + k]
+        x2 = cents[o]
+        paid_before[k + 1] = paid_before[k] + x2
+        while in_lo + p < in_hi and in_edges[in_lo + p] < o:
+            p += 1
+        run[k] = received_before[p] - paid_before[k]
+        b = dst[o]
+        if b >= 0 and b != m and x2 >= floor_cents[m]:
+            least_gap[size + k] = run[k] - _most_held(x2, share_ppm)
+            least_run[size + k] = run[k]
+            least_x2[size + k] = x2
+            most_x2[size + k] = x2
+    for v in range(size - 1, 0, -1):
+        least_gap[v] = min(least_gap[2 * v], least_gap[2 * v + 1])
+        least_run[v] = min(least_run[2 * v], least_run[2 * v + 1])
+        least_x2[v] = min(least_x2[2 * v], least_x2[2 * v + 1])
+        most_x2[v] = max(most_x2[2 * v], most_x2[2 * v + 1])
+    return run, paid_before, received_before, size, least_gap, least_run, least_x2, most_x2
+
+
+@jit
+def _next_candidate(least_gap, least_run, least_x2, most_x2, size, pos, end, base, most_run, low, high):
+    """The first out-edge position in ``pos..end - 1`` whose leaf passes the index's tests
+    for an in-edge (``least_gap <= base``, ``run <= most_run``, ``low <= x2 <= high``), or
+    ``end``. Subtrees whose bounds fail are skipped whole; a subtree that passes may still
+    hold no such leaf (its bounds come from different leaves), and the walk then goes on
+    to its right."""
+    if pos >= end:
+        return end
+    v = pos + size
+    height = 0
+    while True:
+        if (v << height) - size >= end:
+            return end
+        if least_gap[v] <= base and least_run[v] <= most_run and least_x2[v] <= high and most_x2[v] >= low:
+            if height == 0:
+                return v - size
+            v *= 2
+            height -= 1
+            continue
+        while v & 1:  # the next subtree to the right: up while v is a right child
+            v >>= 1
+            height += 1
+        if v == 0:
+            return end
+        v += 1
+
+
+@jit
+def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents,
+                   max_links, scan_first, out, pos, fill):
+    """Links through account ``m``; written from row ``pos`` when ``fill``; returns their count.
+    ``starts``: the positions in ``g.in_edges`` of ``m``'s in-edges that may start a link
+    (:func:`forwarding_links` found them); ``in_cents``: the amount of each position's edge,
+    read in order rather than gathered edge by edge.
+
+    Per in-edge, the out-edges after it are tested one by one, adding up what came in
+    meanwhile, for at most ``scan_first`` steps (an out-edge tested or an in-edge added:
+    a payment processor receives thousands of payments between two settlements); if its
+    hop window goes on and it has fewer than ``max_links`` links, the rest of the window is
+    searched in the account's out-edge index (:func:`_out_index`, built once per account
+    when first needed), which skips runs of out-edges that cannot match and tests each
+    remaining one as the first part does: the same links, in the same order."""
+    dst, cents = g.dst, g.amount_home_cents
+    in_edges, out_edges = g.in_edges, g.out_edges
+    out_lo, out_hi = g.out_indptr[m], g.out_indptr[m + 1]
+    in_lo, in_hi = g.in_indptr[m], g.in_indptr[m + 1]
+    indexed = False
+    run = np.zeros(0, np.int64)
+    paid_before = np.zeros(0, np.int64)
+    received_before = np.zeros(0, np.int64)
+    size = 0
+    least_gap = np.zeros(0, np.int64)
+    least_run = np.zeros(0, np.int64)
+    least_x2 = np.zeros(0, np.int64)
+    most_x2 = np.zeros(0, np.int64)
     n = 0
     for j in starts:
         i = in_edges[j]
@@ -130,16 +284,60 @@ def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, t
         sent = 0      # ... and paid out after i, before it
         p = j
         kept = 0
-        for k in range(_first_after(out_lo, out_hi, out_edges, i), out_hi):
+        first = _first_after(out_lo, out_hi, out_edges, i)
+        k = first
+        ended = False
+        steps = 0  # out-edges tested and in-edges added up so far
+        while k < out_hi:
             o = out_edges[k]
             if o >= n_edges or wday[o] - wday[i] > hop_days or kept == max_links:
+                ended = True
                 break
-            while p < in_hi and in_edges[p] < o:
+            while p < in_hi and in_edges[p] < o and steps < scan_first:
                 received += in_cents[p]
                 p += 1
+                steps += 1
+            if steps >= scan_first:  # o and the rest go to the index
+                break
+            steps += 1
+            k += 1
             b, x2 = dst[o], cents[o]
             held = max(x1, received - sent)
             sent += x2
+            if b < 0 or b == m or x2 < floor_cents[m] or x2 < _ppm_ceil(held, share_ppm) or x2 > high:
+                continue
+            if fill:
+                out.in_edge[pos + n] = i
+                out.out_edge[pos + n] = o
+            kept += 1
+            n += 1
+        if ended or k == out_hi or kept == max_links:
+            continue
+        if not indexed:
+            run, paid_before, received_before, size, least_gap, least_run, least_x2, most_x2 = _out_index(
+                g, m, n_edges, in_cents, share_ppm, floor_cents)
+            indexed = True
+        lo, hi = k, out_hi  # the window's end: the first out-edge past the hop or the scan
+        while lo < hi:
+            mid = (lo + hi) // 2
+            o = out_edges[mid]
+            if o < n_edges and wday[o] - wday[i] <= hop_days:
+                lo = mid + 1
+            else:
+                hi = mid
+        end = lo - out_lo
+        base = received_before[j - in_lo] - paid_before[first - out_lo]
+        low = _ppm_ceil(x1, share_ppm)
+        most_run = base + min(_most_held(high, share_ppm), _BIG - max(base, 0))  # no overflow
+        at = k - out_lo
+        while kept < max_links:
+            at = _next_candidate(least_gap, least_run, least_x2, most_x2, size, at, end, base, most_run, low, high)
+            if at >= end:
+                break
+            o = out_edges[out_lo + at]
+            at += 1
+            b, x2 = dst[o], cents[o]
+            held = max(x1, run[at - 1] - base)
             if b < 0 or b == m or x2 < floor_cents[m] or x2 < _ppm_ceil(held, share_ppm) or x2 > high:
                 continue
             if fill:
@@ -152,7 +350,7 @@ def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, t
 
 @jit(parallel=True)
 def _links_pass(g, wday, starts_indptr, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm,
-                floor_cents, max_links, n_chunks, offsets, out):
+                floor_cents, max_links, scan_first, n_chunks, offsets, out):
     fill = len(out.in_edge) > 0
     n_accounts = len(g.in_indptr) - 1
     bounds = chunk_bounds(n_accounts, n_chunks)
@@ -161,7 +359,8 @@ def _links_pass(g, wday, starts_indptr, starts, in_cents, n_edges, hop_days, sha
             if fill and offsets[m + 1] == offsets[m]:
                 continue
             n = _account_links(g, wday, m, starts[starts_indptr[m]:starts_indptr[m + 1]], in_cents, n_edges,
-                               hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, out, offsets[m], fill)
+                               hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, scan_first, out,
+                               offsets[m], fill)
             if not fill:
                 offsets[m + 1] = n
 
@@ -191,7 +390,7 @@ def _link_starts_pass(in_indptr, in_edges, in_src, in_cents, floor_cents, n_edge
 
 
 def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks,
-                     in_src=None, in_cents=None):
+                     in_src=None, in_cents=None, scan_first=SCAN_FIRST):
     """Every forwarding link (see the module docstring) among the first ``n_edges`` edges.
 
     Parameters
@@ -213,6 +412,9 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
     in_src, in_cents : ndarray, optional
         ``g.src`` and ``g.amount_home_cents`` in the order of ``g.in_edges`` (a caller
         finding links several times on one graph gathers them once; default: here).
+    scan_first : int
+        Steps each in-edge takes one by one before the account's out-edge index takes over
+        (:data:`SCAN_FIRST`; the links do not depend on it, only the time).
 
     Returns
     -------
@@ -229,7 +431,8 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
     starts_indptr, starts = count_then_fill(_link_starts_pass, n_accounts, g.in_indptr, g.in_edges, in_src, in_cents,
                                             floor_cents, n_edges, n_chunks)
     return count_then_fill(_links_pass, n_accounts, g, wday, starts_indptr, starts, in_cents, n_edges, hop_days,
-                           share_ppm, tolerance_ppm, floor_cents, max_links, n_chunks, make_out=links_out)
+                           share_ppm, tolerance_ppm, floor_cents, max_links, scan_first, n_chunks,
+                           make_out=links_out)
 
 
 def within_hop(links: Links, wday: np.ndarray, hop_days: int) -> Links:
@@ -418,70 +621,97 @@ def group_flows_out(n_rows: int) -> GroupFlows:
 
 
 @jit
-def _emit(lo, hi, cluster, member, out, pos, fill):
-    """Rows of one cluster's member links (clearing them); returns how many."""
+def _emit(first, k1, k2, cluster, in_day, out_day, window_days, out, pos, fill):
+    """Rows of the cluster of qualifying windows ``k1..k2`` (ending at those rows); returns
+    how many. A row ``j`` is in window ``k`` when ``j <= k`` and its in-day is on or after
+    ``k``'s start (``out_day[k] - window_days + 1``, not decreasing in ``k``), so it is in
+    one of the cluster's windows exactly when it is in the first that may hold it, window
+    ``max(j, k1)``. ``first``: the first row whose out-day is on or after ``k1``'s start
+    (an earlier row's in-day, which is not after its out-day, is before it)."""
     n = 0
-    for j in range(lo, hi):
-        if member[j]:
+    start = out_day[k1] - window_days + 1
+    for j in range(first, k2 + 1):
+        if in_day[j] >= (start if j < k1 else out_day[j] - window_days + 1):
             if fill:
                 out.cluster[pos + n] = cluster
                 out.link[pos + n] = j
-            member[j] = False
             n += 1
     return n
 
 
 @jit
-def _group(lo, hi, key_a, key_b, in_day, out_day, window_days, min_a, min_b, seen_a, seen_b, member, out, pos,
+def _count(key, counts, step):
+    """Adds ``step`` (+1 or -1) to a key's count; returns the change in distinct keys."""
+    before = counts[key]
+    after = before + step
+    counts[key] = after
+    if before == 0:
+        return 1
+    if after == 0:
+        return -1
+    return 0
+
+
+@jit
+def _group(lo, hi, key_a, key_b, in_day, out_day, by_in, window_days, min_a, min_b, count_a, count_b, out, pos,
            fill):
     """Qualifying windows of one group of links (rows ``lo:hi``, by out-edge), merged into
-    clusters; rows written from ``pos`` when ``fill``; returns their count."""
+    clusters; rows written from ``pos`` when ``fill``; returns their count.
+
+    One sweep over the windows in row order keeps, per key, how many links of the current
+    window carry it: window ``k`` is window ``k - 1`` with the links whose in-day fell
+    before its start taken out (``by_in``: the group's rows by in-day, so each leaves
+    once, when the start passes it) and link ``k`` put in when its own in-day is inside.
+    ``count_a``, ``count_b`` are zero on entry and left zero."""
     n = 0
+    distinct_a = 0
+    distinct_b = 0
+    gone = lo   # links by_in[lo:gone] have left every window from here on
+    first = lo  # first row whose out-day is on or after the current window's start
     cluster = -1
-    first = lo  # first link whose out-edge can be in the window (out days ascend)
+    cluster_first = lo
     for k in range(lo, hi):
         start = out_day[k] - window_days + 1
+        while gone < hi and in_day[by_in[gone]] < start:
+            j = by_in[gone]
+            if j < k:  # not taken out by window j, so it was put in there
+                distinct_a += _count(key_a[j], count_a, -1)
+                distinct_b += _count(key_b[j], count_b, -1)
+            gone += 1
         while out_day[first] < start:
             first += 1
-        count_a = 0
-        count_b = 0
-        for j in range(first, k + 1):  # stamps k + 1 are unique: no clearing between windows
-            if in_day[j] >= start:
-                if seen_a[key_a[j]] != k + 1:
-                    seen_a[key_a[j]] = k + 1
-                    count_a += 1
-                if seen_b[key_b[j]] != k + 1:
-                    seen_b[key_b[j]] = k + 1
-                    count_b += 1
-        if count_a >= min_a and count_b >= min_b:
+        if in_day[k] >= start:
+            distinct_a += _count(key_a[k], count_a, 1)
+            distinct_b += _count(key_b[k], count_b, 1)
+        if distinct_a >= min_a and distinct_b >= min_b:
             if cluster < 0:
                 cluster = k
-            for j in range(first, k + 1):
-                if in_day[j] >= start:
-                    member[j] = True
+                cluster_first = first
         elif cluster >= 0:
-            n += _emit(lo, k, cluster, member, out, pos + n, fill)
+            n += _emit(cluster_first, cluster, k - 1, cluster, in_day, out_day, window_days, out, pos + n, fill)
             cluster = -1
     if cluster >= 0:
-        n += _emit(lo, hi, cluster, member, out, pos + n, fill)
+        n += _emit(cluster_first, cluster, hi - 1, cluster, in_day, out_day, window_days, out, pos + n, fill)
+    for j in range(lo, hi):
+        count_a[key_a[j]] = 0
+        count_b[key_b[j]] = 0
     return n
 
 
 @jit(parallel=True)
-def _group_pass(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a, min_b, n_keys, n_chunks, offsets,
-                out):
+def _group_pass(group_indptr, key_a, key_b, in_day, out_day, by_in, window_days, min_a, min_b, n_keys, n_chunks,
+                offsets, out):
     fill = len(out.link) > 0
     n_groups = len(group_indptr) - 1
-    member = np.zeros(len(key_a), np.bool_)  # groups are disjoint row ranges: threads never share a row
     bounds = chunk_bounds(n_groups, n_chunks)
     for ch in numba.prange(len(bounds) - 1):
-        seen_a = np.zeros(n_keys, np.int64)
-        seen_b = np.zeros(n_keys, np.int64)
+        count_a = np.zeros(n_keys, np.int64)
+        count_b = np.zeros(n_keys, np.int64)
         for grp in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[grp + 1] == offsets[grp]:
                 continue
-            n = _group(group_indptr[grp], group_indptr[grp + 1], key_a, key_b, in_day, out_day, window_days, min_a,
-                       min_b, seen_a, seen_b, member, out, offsets[grp], fill)
+            n = _group(group_indptr[grp], group_indptr[grp + 1], key_a, key_b, in_day, out_day, by_in, window_days,
+                       min_a, min_b, count_a, count_b, out, offsets[grp], fill)
             if not fill:
                 offsets[grp + 1] = n
 
@@ -492,8 +722,16 @@ def group_flows(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a,
 
     Each link ``k`` of a group (rows in out-edge order) ends a window: the group's links
     whose in-edge is at most ``window_days - 1`` window days before ``k``'s out-edge and
-    whose out-edge is not after it. Consecutive qualifying windows of a group make one
-    cluster: the union of their links. Cost per group: ``O(links x links in a window)``.
+    whose out-edge is not after it (rows up to ``k``). Consecutive qualifying windows of a
+    group make one cluster: the union of their links.
+
+    Cost: one sort of the links by (group, in-day), then per group one sweep that moves
+    each link into and out of the window once, keeping a count per key (``O(links)``),
+    and per cluster one pass over the rows from its first window's start to its last
+    window (a link takes part in at most ``window_days + 1`` clusters' passes: a
+    cluster ends only where the window day changes, since the counts cannot fall
+    between windows of one day). A hub's group of ``n`` links costs
+    ``O(n log n + window_days x n)``, not ``O(n x links in a window)``.
 
     Parameters
     ----------
@@ -502,7 +740,8 @@ def group_flows(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a,
     key_a, key_b : ndarray of int64
         Per link, the keys counted (accounts, below ``n_keys``).
     in_day, out_day : ndarray of int
-        Per link, the window days of its in- and out-edge.
+        Per link, the window days of its in- and out-edge (``in_day <= out_day``; rows of
+        a group by ascending ``out_day``).
     window_days, min_a, min_b, n_keys, n_chunks : int
 
     Returns
@@ -513,5 +752,10 @@ def group_flows(group_indptr, key_a, key_b, in_day, out_day, window_days, min_a,
         Per row, the cluster (its first qualifying link) and a member link, in group
         order, then cluster order, then link order.
     """
-    return count_then_fill(_group_pass, len(group_indptr) - 1, group_indptr, key_a, key_b, in_day, out_day,
+    group_indptr = np.asarray(group_indptr, np.int64)
+    in_day, out_day = np.asarray(in_day, np.int64), np.asarray(out_day, np.int64)
+    # each group's rows by in-day, in the place of the group's rows (rows of no group keep theirs)
+    group = np.searchsorted(group_indptr, np.arange(len(in_day)), "right") - 1
+    by_in = np.lexsort((in_day, group)).astype(np.int64)
+    return count_then_fill(_group_pass, len(group_indptr) - 1, group_indptr, key_a, key_b, in_day, out_day, by_in,
                            window_days, min_a, min_b, n_keys, n_chunks, make_out=group_flows_out)

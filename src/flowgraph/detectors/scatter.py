@@ -116,6 +116,20 @@ def _dropped(graph, links, offsets, rows, hub, first, params_id) -> pd.DataFrame
         "run_first": graph.business_days[run_first].astype("datetime64[ns]")})
 
 
+def _dates(graph, edges) -> np.ndarray:
+    """The calendar date of each edge as ISO text (each distinct date formatted once)."""
+    days, inverse = np.unique(graph.timestamp_ns[edges].astype("datetime64[ns]").astype("datetime64[D]"),
+                              return_inverse=True)
+    return days.astype(str)[inverse.reshape(-1)]
+
+
+def _legs(money_in, passed_on, bounds) -> list:
+    """Per hit (``bounds``: its rows ``lo, hi``), its legs as ``[money in, passed on]``
+    lists, made in one go (a hub's hit may hold millions of legs)."""
+    pairs = np.column_stack([money_in, passed_on]).tolist()
+    return [pairs[lo:hi] for lo, hi in bounds]
+
+
 def _scatter_parts(graph, links, offsets, rows, typology, subject, first, sides, unit):
     """Hit parts of link clusters (``rows[offsets[i]:offsets[i + 1]]``); ``sides`` names
     the id-list measures: measure name -> per-link account."""
@@ -130,20 +144,19 @@ def _scatter_parts(graph, links, offsets, rows, typology, subject, first, sides,
     in_edge, out_edge, subject = links.in_edge[rows], links.out_edge[rows], subject[keep]
     first_in, last_out = first_in[keep], last_out[keep]
     cut = offsets[1:-1]
+    bounds = list(zip(offsets[:-1].tolist(), offsets[1:].tolist()))
     per_hit = lambda values: [list(x) for x in np.split(np.asarray(values, dtype=object), cut)]
     distinct = lambda values: [list(dict.fromkeys(x)) for x in per_hit(values)]
-    ins, outs = per_hit(in_edge), per_hit(out_edge)
-    in_cents = np.array([graph.amount_home_cents[list(dict.fromkeys(x))].sum() for x in ins], np.int64)
-    out_cents = np.array([graph.amount_home_cents[list(dict.fromkeys(x))].sum() for x in outs], np.int64)
-    date = lambda e: graph.timestamp_ns[e].astype("datetime64[ns]").astype("datetime64[D]").astype(str)
+    legs = lambda a, b: _legs(a, b, bounds)
+    distinct_cents = lambda edges: np.array([graph.amount_home_cents[np.unique(x)].sum() for x in np.split(edges, cut)],
+                                            np.int64)
+    in_cents, out_cents = distinct_cents(in_edge), distinct_cents(out_edge)
     measures = {name: distinct(graph.account_ids[account[rows]]) for name, account in sides.items()}
     measures.update({
         # each leg hop by hop: [money in, money passed on]
-        "leg_txn_ids": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(graph.txn_ids(in_edge)),
-                                                                       per_hit(graph.txn_ids(out_edge)))],
-        "leg_amounts": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(graph.amount_home[in_edge].tolist()),
-                                                                       per_hit(graph.amount_home[out_edge].tolist()))],
-        "leg_dates": [[list(p) for p in zip(a, b)] for a, b in zip(per_hit(date(in_edge)), per_hit(date(out_edge)))],
+        "leg_txn_ids": legs(graph.txn_ids(in_edge), graph.txn_ids(out_edge)),
+        "leg_amounts": legs(graph.amount_home[in_edge], graph.amount_home[out_edge]),
+        "leg_dates": legs(_dates(graph, in_edge), _dates(graph, out_edge)),
         "amount_in": in_cents / 100, "amount_out": out_cents / 100,
         "window_unit": np.full(len(keep), unit, object),
     })
