@@ -154,9 +154,10 @@ hub_edge = st.one_of(st.tuples(st.integers(-1, 4), st.just(0), st.integers(0, 4)
        st.sampled_from([0, 9_000]), st.integers(1, 6), st.integers(0, 3))
 def test_links_found_through_the_out_edge_index_match_reference(edges, unit, hop_days, share, tolerance, floor,
                                                                 max_links, scan_first):
-    """An in-edge tests ``scan_first`` out-edges one by one, then searches the rest of its
-    hop window in the account's out-edge index (``_out_index``): the same links in the
-    same order as testing every out-edge one by one, and the reference's."""
+    """An in-edge takes ``scan_first`` steps one by one (out-edges tested, in-edges added
+    up), then searches the rest of its hop window in the account's out-edge index
+    (``_out_index``): the same links in the same order as testing every out-edge one by
+    one, and the reference's."""
     g = make_graph(edges)
     indexed = links_with(g, unit, hop_days, share, tolerance, floor, max_links, scan_first)
     assert indexed == links_with(g, unit, hop_days, share, tolerance, floor, max_links, 10**9)
