@@ -35,16 +35,19 @@ edge = st.tuples(st.integers(-1, 4), st.integers(-1, 4), st.integers(0, 9), st.s
 
 
 def make_graph(edges):
-    """Edges (src, dst, calendar day from START, amount); -1 is cash. Edges are in the
-    given order inside a day."""
+    """Edges (src, dst, calendar day from START, amount); -1 is cash (a deposit or a
+    withdrawal: channel ``cash``, the other edges transfers). Edges are in the given
+    order inside a day; every one of them is in the graph."""
     rows = []
     for i, (s, d, day, amount) in enumerate(sorted(edges, key=lambda e: e[2])):
         if s < 0 and d < 0:
             d = 0
         when = START + pd.Timedelta(days=day, minutes=i)
-        rows.append((f"t{i}", str(when), f"A{s}" if s >= 0 else "", f"A{d}" if d >= 0 else "", str(amount)))
+        rows.append((f"t{i}", str(when), f"A{s}" if s >= 0 else "", f"A{d}" if d >= 0 else "", str(amount),
+                     "cash" if min(s, d) < 0 else "transfer"))
     v = validate_transactions(pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account",
-                                                          "amount"]), "h")
+                                                          "amount", "channel"]), "h")
+    assert len(v.table) == len(rows), "a test edge was rejected"
     return build_graph(v.table, None, CALENDAR)
 
 
