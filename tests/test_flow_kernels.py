@@ -35,16 +35,19 @@ edge = st.tuples(st.integers(-1, 4), st.integers(-1, 4), st.integers(0, 9), st.s
 
 
 def make_graph(edges):
-    """Edges (src, dst, calendar day from START, amount); -1 is cash. Edges are in the
-    given order inside a day."""
+    """Edges (src, dst, calendar day from START, amount); -1 is cash (a deposit or a
+    withdrawal: channel ``cash``, the other edges transfers). Edges are in the given
+    order inside a day; every one of them is in the graph."""
     rows = []
     for i, (s, d, day, amount) in enumerate(sorted(edges, key=lambda e: e[2])):
         if s < 0 and d < 0:
             d = 0
         when = START + pd.Timedelta(days=day, minutes=i)
-        rows.append((f"t{i}", str(when), f"A{s}" if s >= 0 else "", f"A{d}" if d >= 0 else "", str(amount)))
+        rows.append((f"t{i}", str(when), f"A{s}" if s >= 0 else "", f"A{d}" if d >= 0 else "", str(amount),
+                     "cash" if min(s, d) < 0 else "transfer"))
     v = validate_transactions(pd.DataFrame(rows, columns=["txn_id", "timestamp", "src_account", "dst_account",
-                                                          "amount"]), "h")
+                                                          "amount", "channel"]), "h")
+    assert len(v.table) == len(rows), "a test edge was rejected"
     return build_graph(v.table, None, CALENDAR)
 
 
@@ -154,9 +157,10 @@ hub_edge = st.one_of(st.tuples(st.integers(-1, 4), st.just(0), st.integers(0, 4)
        st.sampled_from([0, 9_000]), st.integers(1, 6), st.integers(0, 3))
 def test_links_found_through_the_out_edge_index_match_reference(edges, unit, hop_days, share, tolerance, floor,
                                                                 max_links, scan_first):
-    """An in-edge tests ``scan_first`` out-edges one by one, then searches the rest of its
-    hop window in the account's out-edge index (``_out_index``): the same links in the
-    same order as testing every out-edge one by one, and the reference's."""
+    """An in-edge takes ``scan_first`` steps one by one (out-edges tested, in-edges added
+    up), then searches the rest of its hop window in the account's out-edge index
+    (``_out_index``): the same links in the same order as testing every out-edge one by
+    one, and the reference's."""
     g = make_graph(edges)
     indexed = links_with(g, unit, hop_days, share, tolerance, floor, max_links, scan_first)
     assert indexed == links_with(g, unit, hop_days, share, tolerance, floor, max_links, 10**9)
