@@ -33,7 +33,7 @@ from .io.csvfile import parse_delimiter, parse_encoding
 from .io.stream import BATCH_ROWS, ingest_file, streams
 from .money import RateTable, read_rates
 from .report import alert_list, effectiveness
-from .scan import ScanResult, Stopwatch, output_folder, run_scan, store_scan_days
+from .scan import ScanResult, Stopwatch, check_store_timezone, output_folder, run_scan, store_scan_days
 from .scan_config import ScanConfig, load_config
 from .schema import ACCOUNT_COLUMNS, ACCOUNT_CONTEXT_COLUMNS, CONTEXT_COLUMNS, TXN_COLUMNS
 from .simulate import (LOOKALIKES, TYPOLOGIES, SimulatedBank, SimulationParams, simulate, simulate_into,
@@ -222,7 +222,8 @@ def _load_input(input_path: Path, config: ScanConfig, rate_table: RateTable, acc
                            timestamp_format=timestamp_format, channel_map=channel_map, amlsim_start=amlsim_start,
                            amlsim_step_unit=amlsim_step_unit, encoding=parse_encoding(encoding),
                            delimiter=parse_delimiter(delimiter), home_currency=config.rules.home_currency,
-                           calendar=config.calendar(), accounts_columns=accounts_map)
+                           calendar=config.calendar(), accounts_columns=accounts_map,
+                           bank_timezone=config.timezone())
     _print_reports(dataset, config)
     return dataset
 
@@ -323,6 +324,7 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
     rates = _input_rates(config, input_options["rates"])
     if into is not None:
         store = TransactionStore.create(into)  # before reading INPUT: a wrong --into fails at once
+        store.check_bank_timezone(config.timezone(), "this ingest's configuration")
         mapping, encoding, delimiter = (input_options["mapping"], parse_encoding(input_options["encoding"]),
                                         parse_delimiter(input_options["delimiter"]))
         if streams(input_path, mapping, encoding, delimiter):
@@ -331,7 +333,7 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
                 timestamp_format=input_options["timestamp_format"], channel_map=input_options["channel_map"],
                 encoding=encoding, delimiter=delimiter,
                 home_currency=config.rules.home_currency, batch_rows=batch_rows,
-                accounts_columns=input_options["accounts_map"])
+                accounts_columns=input_options["accounts_map"], bank_timezone=config.timezone())
             _print_reports(reports, config)
             _ingest_into(store, reports, input_path, config, summary)
         else:
@@ -346,7 +348,8 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
     """Ingest ``dataset``, its amounts converted with ``rates`` (or report the ingest
     ``summary`` of it that streamed). Days whose holidays the calendar estimates are said
     (an AMLSim folder's steps were placed on them for good, and scans will count on them)."""
-    summary = summary or store.ingest(dataset, str(input_path), rates=rates.describe() if rates else None)
+    summary = summary or store.ingest(dataset, str(input_path), rates=rates.describe() if rates else None,
+                                      bank_timezone=config.timezone())
     check_some_accepted(dataset, summary.folder / "rejects.csv")
     m = summary.manifest
     click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "
@@ -445,8 +448,10 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     if in_blocks:
         from .dask_scan import block_scan, connect, dask_scan  # Dask itself is imported only by connect
 
-        # a bad day is refused before a cluster is started
-        store_scan_days(TransactionStore.open(input_path, "INPUT"), config.calendar(), **days)
+        # a bad day, or a store of another time zone, is refused before a cluster is started
+        txstore = TransactionStore.open(input_path, "INPUT")
+        check_store_timezone(txstore, config)
+        store_scan_days(txstore, config.calendar(), **days)
         options = dict(**days, block_days=block_days, store_path=store_path, reveal_ids=reveal_ids,
                        key_file=key_file, wait_s=wait_s, stopwatch=clock, rates=rates, block_memory=block_memory)
         if dask_address is None and n_workers is None:  # blocks one after another in this process

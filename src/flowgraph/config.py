@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,13 @@ PARTY_TYPES: tuple[str, ...] = ("person", "entity")
 #: The default rule set's home currency; a transaction table without a ``currency``
 #: column is read in it.
 HOME_CURRENCY = "CNY"
+
+#: The PBOC rule sets' time zone (IANA name), the default of :attr:`RuleSet.bank_timezone`:
+#: China Standard Time (UTC+8), the PRC's one time zone. The seed documents fix no zone:
+#: 003 art. 5 counts a customer's transactions "当日累计" (cumulative on the day) and
+#: 二㈢ the deadline from the day of the transaction, and a PRC institution's day is its
+#: local day, Beijing time.
+BANK_TIMEZONE = "Asia/Shanghai"
 
 #: Calendars a rule set may name (built by :meth:`flowgraph.scan_config.ScanConfig.calendar`):
 #: the PRC's (State Council schedule), Monday-Friday plus the US federal holidays the
@@ -144,6 +152,18 @@ class LargeValueRule:
                              f"(true or false). Got {self.record_only!r} instead.")
 
 
+def is_time_zone(name) -> bool:
+    """Whether ``name`` is a time-zone name the IANA time-zone database knows
+    (``America/New_York``, ``Asia/Shanghai``)."""
+    if not (isinstance(name, str) and name.strip() == name and name):
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """A named set of large-value rules plus the vocabulary numbers of SPEC §1.
@@ -170,6 +190,11 @@ class RuleSet:
         ISO 4217 code ``threshold_foreign`` is stated in (003 art. 5: USD equivalent).
     calendar : {"prc", "us_federal", "weekdays"}
         Whose business days the rules count in (:data:`CALENDARS`).
+    bank_timezone : str
+        IANA name of the bank's time zone (:data:`BANK_TIMEZONE`: ``Asia/Shanghai``):
+        a time stamp with a UTC offset is converted into it, and its date there is the
+        transaction's day (what a daily cumulative sums and a deadline counts from); so is
+        a case decision's. Time stamps without an offset are the bank's local time already.
     report_deadline_days : int
         Days after the transaction's date within which its report is due (003 二㈢: 5
         business days, :data:`REPORT_DEADLINE_BUSINESS_DAYS`).
@@ -194,6 +219,7 @@ class RuleSet:
     home_currency: str = HOME_CURRENCY
     foreign_currency: str = "USD"
     calendar: str = "prc"
+    bank_timezone: str = BANK_TIMEZONE
     report_deadline_days: int = REPORT_DEADLINE_BUSINESS_DAYS
     report_deadline_unit: str = "business"
     report_deadline_source: str = field(default=REPORT_DEADLINE_SOURCE, compare=False)
@@ -226,6 +252,9 @@ class RuleSet:
                                  f"e.g. 'USD'. Got {value!r} instead.")
         if not isinstance(self.description, str):
             raise ValueError(f"The 'description' parameter of RuleSet must be a str. Got {self.description!r} instead.")
+        if not is_time_zone(self.bank_timezone):
+            raise ValueError(f"The 'bank_timezone' parameter of RuleSet must be an IANA time-zone name, e.g. "
+                             f"'America/New_York' or 'Asia/Shanghai'. Got {self.bank_timezone!r} instead.")
         if self.calendar not in CALENDARS:
             raise ValueError(f"The 'calendar' parameter of RuleSet must be a str among {list(CALENDARS)}. "
                              f"Got {self.calendar!r} instead.")
@@ -283,6 +312,8 @@ PBOC_2016 = RuleSet(
     report_deadline_days=REPORT_DEADLINE_BUSINESS_DAYS,
     report_deadline_unit="business",
     report_deadline_source=REPORT_DEADLINE_SOURCE,
+    # a day is a day in Beijing (BANK_TIMEZONE: 003 art. 5's 当日 is the institution's local day)
+    bank_timezone=BANK_TIMEZONE,
     rules=(
         # 003 art. 5(1): cash 人民币5万元以上、外币等值1万美元以上.
         LargeValueRule("LV-CASH", ("cash",), ANYONE, 50_000.0, 10_000.0,
@@ -310,6 +341,7 @@ PBOC_2003 = RuleSet(
     report_deadline_days=REPORT_DEADLINE_BUSINESS_DAYS,
     report_deadline_unit="business",
     report_deadline_source=REPORT_DEADLINE_SOURCE,
+    bank_timezone=BANK_TIMEZONE,  # as PBOC-2016
     rules=(
         # 001 Table 1: RMB cash 单笔20万元以上; FX cash USD 10,000 (suspicious at 8,000 = 80 %).
         LargeValueRule("LV-CASH", ("cash",), ANYONE, 200_000.0, 10_000.0,
@@ -330,14 +362,14 @@ PBOC_2003 = RuleSet(
 FIELDS_ADDED_WITH_DEFAULTS = {"report_deadline_days": REPORT_DEADLINE_BUSINESS_DAYS,
                               "report_deadline_unit": "business", "report_deadline_source": REPORT_DEADLINE_SOURCE,
                               "str_deadline_days": REPORT_DEADLINE_BUSINESS_DAYS, "str_deadline_unit": "business",
-                              "str_deadline_source": STR_DEADLINE_SOURCE}
+                              "str_deadline_source": STR_DEADLINE_SOURCE, "bank_timezone": BANK_TIMEZONE}
 #: The same for each large-value rule's fields.
 RULE_FIELDS_ADDED_WITH_DEFAULTS = {"record_only": False}
 
 RULE_SET_KEYS = ("name", "description", "based_on", "scale", "home_currency", "foreign_currency", "calendar",
-                 "large_fraction", "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
-                 "report_deadline_days", "report_deadline_unit", "report_deadline_source", "str_deadline_days",
-                 "str_deadline_unit", "str_deadline_source", "rules")
+                 "bank_timezone", "large_fraction", "short_term_days", "frequent_txns_per_day",
+                 "frequent_consecutive_days", "report_deadline_days", "report_deadline_unit",
+                 "report_deadline_source", "str_deadline_days", "str_deadline_unit", "str_deadline_source", "rules")
 RULE_KEYS = ("code", "channels", "parties", "threshold_home", "threshold_foreign", "source", "record_only")
 #: Rule keys a rule may leave out (their :class:`LargeValueRule` default applies).
 OPTIONAL_RULE_KEYS = ("record_only",)
@@ -396,8 +428,8 @@ def rule_set_from_table(table: dict, where: str = "[rule_set]") -> RuleSet:
             except ValueError as exc:
                 raise ConfigError(f"{where}.scale: {scale!r} takes a threshold out of range: {exc}") from None
         values.setdefault("name", base.name)
-        for key in ("description", "home_currency", "foreign_currency", "calendar", "large_fraction",
-                    "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
+        for key in ("description", "home_currency", "foreign_currency", "calendar", "bank_timezone",
+                    "large_fraction", "short_term_days", "frequent_txns_per_day", "frequent_consecutive_days",
                     *(f"{kind}_deadline_{part}" for kind in DEADLINE_KINDS for part in ("days", "unit", "source"))):
             values.setdefault(key, getattr(base, key))
         base_rules = {r.code: r for r in base.rules}

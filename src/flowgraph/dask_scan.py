@@ -81,7 +81,7 @@ from .detectors import disabled_detectors
 from .errors import ConfigError
 from .money import RateTable
 from .rescans import say, settled_first_day
-from .scan import (ScannedHits, ScanResult, Stopwatch, lookback_days, output_folder,
+from .scan import (ScannedHits, ScanResult, Stopwatch, check_store_timezone, lookback_days, output_folder,
                    store_scan_days, store_window)
 from .scan_config import ScanConfig
 from .store import Store
@@ -212,6 +212,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
     clock = stopwatch or Stopwatch()
     out = output_folder(out)
     tx = TransactionStore.open(txstore, "INPUT")
+    check_store_timezone(tx, config)
     calendar = config.calendar()
     first, last, mode = store_scan_days(tx, calendar, as_of, first_day, last_day)
     store_path = Path(store_path or out / "store.sqlite")

@@ -437,6 +437,7 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
     clock = clock or Stopwatch()
     rates = rates or config.rates()
     calendar = config.calendar()
+    check_store_timezone(store, config)
     stored = store.days()
     scan_first, scan_last, mode = store_scan_days(store, calendar, as_of, first_day, last_day)
     first_stored = calendar.next_business_day(stored[0])
@@ -540,6 +541,7 @@ def _settled_store_days(store: TransactionStore, config: ScanConfig, store_path,
     ``store_path``: as given, or the range it scans instead, starting earlier
     (:mod:`flowgraph.rescans`: a range re-scanning stored days, a T+1 of a day already
     scanned or after days never scanned); and the notes to say."""
+    check_store_timezone(store, config)
     first, last, mode = store_scan_days(store, config.calendar(), as_of, first_day, last_day)
     settled, notes = settled_first_day(store_path, config, first, last, mode, store)
     if settled == first:
@@ -556,6 +558,15 @@ def _store_plan(store: TransactionStore, config: ScanConfig, as_of: str | None, 
     calendar = config.calendar()
     first, last, mode = store_scan_days(store, calendar, as_of, first_day, last_day)
     return plan_blocks(store, config, calendar.business_days(first, last), memory_bytes, mode=mode)
+
+
+def check_store_timezone(store: TransactionStore, config: ScanConfig) -> None:
+    """A ConfigError when ``store`` was ingested with times converted into another time
+    zone than the one ``config`` dates transactions in
+    (:meth:`~flowgraph.txstore.TransactionStore.check_bank_timezone`)."""
+    whose = ("the configuration's [calendar] bank_timezone" if config.bank_timezone is not None
+             else f"rule set {config.rules.name!r}")
+    store.check_bank_timezone(config.timezone(), whose)
 
 
 def store_scan_days(store: TransactionStore, calendar, as_of: str | None = None, first_day: str | None = None,
@@ -809,7 +820,7 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     elif not isinstance(dataset, Dataset):
         with clock("load"):
             dataset = load_dataset(dataset, rates=rates, home_currency=config.rules.home_currency,
-                                   calendar=config.calendar())
+                                   calendar=config.calendar(), bank_timezone=config.timezone())
     table = dataset.transactions.table
     if len(table) == 0:
         report = dataset.transactions.report
@@ -936,7 +947,9 @@ def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable
             "rule_set": {"name": config.rules.name, "description": config.rules.description,
                          "home_currency": config.rules.home_currency,
                          "foreign_currency": config.rules.foreign_currency,
-                         "calendar": config.rules.calendar},
+                         "calendar": config.rules.calendar, "bank_timezone": config.rules.bank_timezone},
+            # the time zone times with a UTC offset were dated in: the rule set's, or [calendar]'s
+            "bank_timezone": config.timezone(),
             "rates": rates.describe(),
             **({"rates_at_ingest": txstore.ingest_rates()} if txstore is not None else {}),
             # business days whose holidays were estimated, not taken from an official notice

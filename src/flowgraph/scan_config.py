@@ -14,6 +14,7 @@ Every key is optional; what is absent keeps its default (the SPEC numbers in
     extra_workdays = []
     holidays_file = "prc_holidays_2027.csv"   # a year's State Council schedule (see flowgraph.calendar)
     beyond_coverage = "estimate"              # or "error" (refuse years without official data), "weekends"
+    bank_timezone = "America/Chicago"         # the bank's time zone, instead of the rule set's
 
     [detectors.pass_through]
     tolerance = 0.05
@@ -50,7 +51,8 @@ from typing import ClassVar
 from ._toml import read_toml
 from .alerts import ModelConfig
 from .calendar import BusinessCalendar
-from .config import RULE_SETS, RuleSet, check_detector_rules, get_rule_set, read_rule_set_file, rule_set_from_table
+from .config import (RULE_SETS, RuleSet, check_detector_rules, get_rule_set, is_time_zone, read_rule_set_file,
+                     rule_set_from_table)
 from .detectors import REGISTRY
 from .detectors._params import Constraint, Interval, KnownRuleSet, OptionalPath, Options, validate_params
 from .errors import ConfigError, DataError
@@ -58,7 +60,7 @@ from .hits import params_values
 from .money import RateTable, default_rates, read_rates
 
 TOP_KEYS = {"rule_set", "rule_set_file", "rates", "chunk_days", "calendar", "detectors", "model"}
-CALENDAR_KEYS = ("extra_holidays", "extra_workdays", "holidays_file", "beyond_coverage")
+CALENDAR_KEYS = ("extra_holidays", "extra_workdays", "holidays_file", "beyond_coverage", "bank_timezone")
 
 #: Chunks only set how much work a commit to the store holds; any size gives the same hits.
 MAX_CHUNK_DAYS = 10_000
@@ -112,6 +114,15 @@ class _Model(Constraint):
         return value if isinstance(value, ModelConfig) else _build(ModelConfig, value, "[model]")
 
 
+class _TimeZone(Constraint):
+    """An IANA time-zone name (``America/Chicago``), or None for the rule set's."""
+
+    description = "an IANA time-zone name, e.g. 'America/Chicago' or 'Asia/Shanghai', or None (the rule set's)"
+
+    def accepts(self, value) -> bool:
+        return value is None or is_time_zone(value)
+
+
 class _Dates(Constraint):
     """Dates as a list; stored as a sorted tuple of distinct ``YYYY-MM-DD`` strings (the
     calendar parses them), so the order a file lists them in does not change the hash."""
@@ -152,6 +163,12 @@ class ScanConfig:
     beyond_coverage : {"estimate", "error", "weekends"}
         Years without official holiday data: estimated (default, marked in the manifest),
         refused, or Monday-Friday (the PRC calendar only: the others cover every year).
+    bank_timezone : str, optional
+        The bank's time zone (IANA name), instead of the rule set's
+        (:attr:`~flowgraph.config.RuleSet.bank_timezone`): a US bank in Chicago under
+        US-BSA (New York). Times with a UTC offset are dated there; :meth:`timezone` is
+        the zone in force. Given equal to the rule set's, it is stored as None (the same
+        configuration, the same hash).
     rates_file : str, optional
         Exchange-rate table (:func:`flowgraph.money.read_rates`); in TOML ``rates``,
         relative to the configuration file's folder. Default: the packaged illustrative one.
@@ -167,6 +184,7 @@ class ScanConfig:
     extra_workdays: tuple = ()
     holidays_file: str | None = None
     beyond_coverage: str = "estimate"
+    bank_timezone: str | None = None
     rates_file: str | None = None
     chunk_days: int = 5
 
@@ -178,6 +196,7 @@ class ScanConfig:
         "extra_workdays": _Dates(),
         "holidays_file": OptionalPath(),
         "beyond_coverage": Options("estimate", "error", "weekends"),
+        "bank_timezone": _TimeZone(),
         "rates_file": OptionalPath(),
         "chunk_days": Interval(int, 1, MAX_CHUNK_DAYS),
     }
@@ -186,6 +205,8 @@ class ScanConfig:
         object.__setattr__(self, "rule_set", canonical_rule_set(self.rule_set))  # before the detectors take it
         validate_params(self)
         check_detector_rules(self.rules, "rule_set")
+        if self.bank_timezone == self.rules.bank_timezone:  # the rule set's own: the same configuration
+            object.__setattr__(self, "bank_timezone", None)
         if self.rules.calendar != "prc" and self.holidays_file is not None:
             raise ConfigError(f"[calendar] holidays_file: is for the PRC calendar, but rule set {self.rules.name!r} "
                               f"counts business days with the {self.rules.calendar!r} calendar. Fix: remove "
@@ -213,6 +234,10 @@ class ScanConfig:
         return business_calendar(self.rules.calendar, self.extra_holidays, self.extra_workdays,
                                  self.beyond_coverage, self.holidays_file)
 
+    def timezone(self) -> str:
+        """The bank's time zone (IANA name): ``bank_timezone``, else the rule set's."""
+        return self.bank_timezone or self.rules.bank_timezone
+
     def rates(self) -> RateTable:
         """The exchange-rate table: ``rates_file``, else the packaged illustrative one.
 
@@ -232,6 +257,8 @@ class ScanConfig:
                              "holidays_file": self._holidays_file_digest(), "beyond_coverage": self.beyond_coverage},
                 "detectors": {n: params_values(p) for n, p in sorted(self.detector_params.items())},
                 "model": dataclasses.asdict(self.model)}
+        if self.bank_timezone is not None:  # another zone dates transactions differently
+            payload["calendar"]["bank_timezone"] = self.bank_timezone
         if self.rates_file is not None:  # a changed table converts amounts differently
             payload["rates"] = {"path": self.rates_file, "sha256": _file_sha256(self.rates_file)}
         return payload

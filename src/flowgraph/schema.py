@@ -72,7 +72,9 @@ keeps the raw input.
 Canonical transaction columns
 -----------------------------
 ``txn_id`` (str), ``timestamp`` (datetime64[ns], bank-local time; timezone-aware input is
-converted to China Standard Time and made naive), ``src_account`` and ``dst_account``
+converted to the rule set's ``bank_timezone`` (:attr:`flowgraph.config.RuleSet.bank_timezone`:
+China Standard Time under the PBOC rule sets, New York time under US-BSA) and made naive;
+a time without an offset is the bank's local time already and is kept as it is), ``src_account`` and ``dst_account``
 (str, either may be missing for cash), ``amount`` (float64, > 0, in ``currency``),
 ``currency`` (ISO 4217; when the column is absent, the rule set's home currency: CNY by
 default, USD under US-BSA; said in the report), ``channel`` (one of
@@ -109,7 +111,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._kernels.strings import hash_strings, repeated_strings
-from .config import CHANNELS, HOME_CURRENCY, PARTY_TYPES
+from .config import BANK_TIMEZONE, CHANNELS, HOME_CURRENCY, PARTY_TYPES
 from .errors import DataError
 from .money import (RATE_NO_RATE_FOR_DATE, RATE_OK, RATE_UNKNOWN_CURRENCY, RateTable, currency_aliases_used,
                     default_rates)
@@ -122,9 +124,6 @@ CONTEXT_COLUMNS = ("counterparty_country", "branch_id")
 ACCOUNT_COLUMNS = ("account_id", "customer_id", "party_type")
 #: Optional account columns that only the trafficking detectors read (module docstring).
 ACCOUNT_CONTEXT_COLUMNS = ("opened_on", "contact_id")
-
-#: China Standard Time: the business day of a timezone-aware timestamp is taken here.
-BANK_TIMEZONE = "Asia/Shanghai"
 
 #: A transaction dated more than this many days after today is taken as a typing error or
 #: a placeholder (2099-12-31) and rejected (FUTURE_TIMESTAMP): a year and a day leaves room
@@ -866,8 +865,9 @@ def _check_bytes_decode(frame: pd.DataFrame, read: tuple[str, ...], source: str,
 #: payment comes near 10 trillion yuan, and float64 sums stay exact to the cent below it.
 MAX_AMOUNT_CNY = 1e13
 
-def _to_bank_time(parsed: pd.Series) -> pd.Series:
-    return parsed.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
+def _to_bank_time(parsed: pd.Series, bank_timezone: str) -> pd.Series:
+    """Aware times as the naive local times of ``bank_timezone`` (an IANA name)."""
+    return parsed.dt.tz_convert(bank_timezone).dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def _in_ns_range(parsed: pd.Series) -> pd.Series:
@@ -897,16 +897,18 @@ def _format_has_offset(timestamp_format: str) -> bool:
     return bool(re.search(r"%[zZ]", timestamp_format.replace("%%", "")))
 
 
-def _as_bank_time(parsed: pd.Series) -> pd.Series:
-    """Parsed times as naive bank-local times: aware ones converted, naive ones as given."""
+def _as_bank_time(parsed: pd.Series, bank_timezone: str) -> pd.Series:
+    """Parsed times as naive bank-local times: aware ones converted into ``bank_timezone``,
+    naive ones as given."""
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return _to_bank_time(parsed)
+        return _to_bank_time(parsed, bank_timezone)
     return parsed.astype("datetime64[ns]")
 
 
-def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Series:
-    """Timestamps as naive datetime64[ns] in bank-local time; NaT where unparseable or
-    before :data:`EARLIEST_PLAUSIBLE_TIME`.
+def _parse_timestamp(series: pd.Series, timestamp_format: str | None,
+                     bank_timezone: str = BANK_TIMEZONE) -> pd.Series:
+    """Timestamps as naive datetime64[ns] in bank-local time (``bank_timezone``, an IANA
+    name); NaT where unparseable or before :data:`EARLIEST_PLAUSIBLE_TIME`.
 
     Whether a text carries a UTC offset (and so is converted to bank time) is decided by
     ``timestamp_format`` when one is given (``%z``/``%Z`` in it; otherwise every time is
@@ -927,11 +929,11 @@ def _parse_timestamp(series: pd.Series, timestamp_format: str | None) -> pd.Seri
             aware = text.str.contains(_ISO_OFFSET_AFTER_TIME, regex=True, na=False).to_numpy()
             if aware.any() and not aware.all():
                 parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-                parsed[~aware] = _as_bank_time(parse(text[~aware]))
-                parsed[aware] = _to_bank_time(parse(text[aware], utc=True))
+                parsed[~aware] = _as_bank_time(parse(text[~aware]), bank_timezone)
+                parsed[aware] = _to_bank_time(parse(text[aware], utc=True), bank_timezone)
             else:
                 parsed = parse(text, utc=bool(aware.any()) or None)
-    parsed = _as_bank_time(parsed)
+    parsed = _as_bank_time(parsed, bank_timezone)
     too_early = (parsed < EARLIEST_PLAUSIBLE_TIME).to_numpy()
     if too_early.any():  # else the column as it is, not a copy
         parsed = parsed.mask(too_early)
@@ -1027,6 +1029,7 @@ def validate_transactions(
     home_currency: str = HOME_CURRENCY,
     repeated_ids: pa.Table | None = None,
     reader_notes: list[str] | None = None,
+    bank_timezone: str = BANK_TIMEZONE,
 ) -> Validated:
     """Check a transaction table against the canonical contract.
 
@@ -1066,6 +1069,11 @@ def validate_transactions(
     reader_notes : list of str, optional
         What the reader noted about the file as a whole (columns it ignored): the
         report's first notes.
+    bank_timezone : str
+        IANA name of the rule set's time zone (``RuleSet.bank_timezone``): a time stamp
+        with a UTC offset becomes the bank's local time there, and its date there the
+        transaction's day; a time without an offset is kept as it is. Default
+        ``Asia/Shanghai``, the PBOC rule sets'.
 
     Returns
     -------
@@ -1093,7 +1101,7 @@ def validate_transactions(
     no_id = _is_empty(txn_id)
     problems.add("MISSING_TXN_ID", no_id)
 
-    timestamp = _parse_timestamp(frame["timestamp"], timestamp_format)
+    timestamp = _parse_timestamp(frame["timestamp"], timestamp_format, bank_timezone)
     problems.add("BAD_TIMESTAMP", timestamp.isna().to_numpy())
     latest_day = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize() \
         + pd.Timedelta(days=MAX_FUTURE_DAYS)

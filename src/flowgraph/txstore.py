@@ -46,6 +46,16 @@ changes nothing) and removes the work files of any ingest stopped before its
 ``plan.json``, then ingests its own input. Files are owner-only (0600) and folders
 0700: the store keeps real ids (SPEC §7).
 
+Time zone: an ingest converts time stamps with a UTC offset into the bank's time zone
+(``RuleSet.bank_timezone``, or ``bank_timezone`` under ``[calendar]`` in the configuration)
+and stores the naive local times: the offsets are not kept, so the store cannot date its
+rows in another zone. Each ingest records its zone (``bank_timezone`` in its manifest); an
+ingest into a store whose ingests converted into another zone, and a scan of it under a
+rule set dating in another zone, are refused (:meth:`TransactionStore.check_bank_timezone`)
+rather than mixing two zones' days. Ingests made before zones were recorded converted into
+Asia/Shanghai, the only zone flowgraph knew; appends of simulated data convert nothing
+(their times carry no offset) and fit any zone.
+
 Data made fresh, whose ids are unique by construction (``flowgraph simulate --into``),
 takes :meth:`TransactionStore.append_new_days` instead: an ingest looks every incoming id
 up in the index (only the row groups whose range of ids may hold one) and adds a part to
@@ -80,6 +90,7 @@ from ._arrow import text_buffers
 from ._files import write_atomically
 from ._spreadsheet import spreadsheet_safe
 from ._kernels.strings import pandas_text_hashes
+from .config import BANK_TIMEZONE
 from .errors import ConfigError, DataError
 from .io.readers import Dataset
 from .schema import ValidationReport, Validated
@@ -619,6 +630,41 @@ class TransactionStore:
             entry["ingests"].append(ingest_id)
         return list(used.values())
 
+    def ingest_timezones(self) -> dict[str, list[str]]:
+        """The time zones the finished ingests converted times with a UTC offset into
+        (their manifests' ``bank_timezone``), each with its ingests, in ingest order. An
+        ingest made before zones were recorded converted into Asia/Shanghai
+        (:data:`~flowgraph.config.BANK_TIMEZONE`, then the only one); an append of
+        simulated data converts nothing and is left out."""
+        used: dict[str, list[str]] = {}
+        for ingest_id, manifest in self._manifests():
+            legacy = None if manifest.get("mode") == "append" else BANK_TIMEZONE
+            zone = manifest.get("bank_timezone", legacy)
+            if zone is not None:
+                used.setdefault(str(zone), []).append(ingest_id)
+        return used
+
+    def check_bank_timezone(self, bank_timezone: str, whose: str = "the scan's rule set") -> None:
+        """A ConfigError when an ingest converted this store's times into another zone
+        than ``bank_timezone`` (``whose`` zone, for the message): the store keeps the local
+        times, not the offsets, so its rows cannot be dated in another zone, and a day
+        would mix two zones' days (a deposit at 20:00 in New York is the next day in
+        Beijing). The fix: ingest the input again into a new store with the configuration
+        whose zone is wanted, or scan under a rule set (or ``[calendar] bank_timezone``)
+        with the store's zone."""
+        other = {zone: ids for zone, ids in self.ingest_timezones().items() if zone != bank_timezone}
+        if not other:
+            return
+        stored = ", ".join(f"{zone} (ingest{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+                           for zone, ids in other.items())
+        raise ConfigError(
+            f"{self.root}: the store's times were converted into {stored} when they were ingested, but {whose} "
+            f"dates transactions in {bank_timezone}; the store keeps local times, not the UTC offsets, so it "
+            f"cannot re-date them, and a day would mix two time zones' days. Fix: ingest the input again into a "
+            f"new store with this configuration (flowgraph ingest FILE --into NEW_STORE --config ...), or "
+            f"choose a rule set whose bank_timezone is {next(iter(other))} (or set bank_timezone = "
+            f"\"{next(iter(other))}\" under [calendar] in the configuration).")
+
     def dataset(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> Dataset:
         """Calendar days ``first_day .. last_day`` (only ``columns``, as :meth:`read_days`)
         and the latest accounts as a :class:`~flowgraph.io.Dataset` (already validated at
@@ -633,7 +679,7 @@ class TransactionStore:
 
     # -- ingest --------------------------------------------------------------------------
     def ingest(self, dataset: Dataset, source: str, on_day_written: Callable[[str], None] | None = None,
-               rates: dict | None = None) -> IngestSummary:
+               rates: dict | None = None, bank_timezone: str = BANK_TIMEZONE) -> IngestSummary:
         """Merge a validated dataset into the store (see the module docstring).
 
         Parameters
@@ -648,6 +694,10 @@ class TransactionStore:
         rates : dict, optional
             What converted the input's amounts into CNY and USD (``RateTable.describe()``),
             for the manifest (``rates``; :meth:`ingest_rates`).
+        bank_timezone : str
+            The time zone the input's times with a UTC offset were converted into
+            (``ScanConfig.timezone()``), for the manifest; refused when the store's
+            earlier ingests converted into another (:meth:`check_bank_timezone`).
 
         Returns
         -------
@@ -662,7 +712,7 @@ class TransactionStore:
         """
         from .io.load import write_rejects
 
-        plan = self.start_ingest(source, on_day_written, rates)
+        plan = self.start_ingest(source, on_day_written, rates, bank_timezone)
         try:
             write_rejects(dataset, plan.folder)
             plan.add(dataset.transactions.table)
@@ -672,15 +722,17 @@ class TransactionStore:
         return plan.finish(dataset.transactions.report, dataset.accounts, on_day_written)
 
     def start_ingest(self, source: str, on_day_written: Callable[[str], None] | None = None,
-                     rates: dict | None = None) -> "IngestPlan":
+                     rates: dict | None = None, bank_timezone: str = BANK_TIMEZONE) -> "IngestPlan":
         """A new ingest's folder and its empty plan, once the store is whole: an unfinished
         append is refused, plans without a manifest are completed (their ``on_day_written``
         calls included), and the work files of ingests that stopped before their plan was
-        written are removed (nothing of them reached the store). ``rates`` as for
-        :meth:`ingest`.
+        written are removed (nothing of them reached the store). ``rates`` and
+        ``bank_timezone`` as for :meth:`ingest`.
 
         Raises
         ------
+        ConfigError
+            The store's ingests converted times into another zone than ``bank_timezone``.
         DataError
             An append did not finish.
         """
@@ -697,7 +749,9 @@ class TransactionStore:
                 self._apply(pending, on_day_written)
             for stopped in self._stopped():
                 _abandon(stopped)
-            return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source, lock, rates)
+            self.check_bank_timezone(bank_timezone, "this ingest's configuration")
+            return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source, lock, rates,
+                              bank_timezone)
         except BaseException:
             lock.release()
             raise
@@ -805,6 +859,8 @@ class TransactionStore:
                     "rows_read": n_read, "rows_accepted": n_accepted, "rows_rejected": n_read - n_accepted,
                     "rows_new": n_accepted, "rows_replaced": 0, "rows_unchanged": 0, "days_touched": written,
                     "rescan_days": [], "accounts_given": True, "rates": rates,
+                    # simulated times carry no UTC offset: nothing converted, any zone fits
+                    "bank_timezone": None,
                     "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         _write_json(manifest, folder / "manifest.json")
         return IngestSummary(folder.name, manifest, folder)
@@ -1090,10 +1146,13 @@ class IngestPlan:
     is completed by the next ingest.
     """
 
-    def __init__(self, store: TransactionStore, folder: Path, source: str, lock=None, rates: dict | None = None):
+    def __init__(self, store: TransactionStore, folder: Path, source: str, lock=None, rates: dict | None = None,
+                 bank_timezone: str = BANK_TIMEZONE):
         self.store, self.folder, self.source = store, folder, source
         #: what converted the ingest's amounts into CNY and USD, for its manifest
         self.rates = rates
+        #: the time zone times with a UTC offset were converted into, for its manifest
+        self.bank_timezone = bank_timezone
         #: the store's writer lock (:meth:`TransactionStore._writing`), released by
         #: :meth:`finish` and :meth:`abandon`
         self.lock = lock
@@ -1199,7 +1258,8 @@ class IngestPlan:
                     "rows_rejected": report.n_rejected, **self.counts,
                     "days_touched": sorted(self.days | set(self.remove)),
                     "rescan_days": sorted(self.rescan), "remove": self.remove,
-                    "accounts_given": given, "accounts_changed": len(changed), "rates": self.rates}
+                    "accounts_given": given, "accounts_changed": len(changed), "rates": self.rates,
+                    "bank_timezone": self.bank_timezone}
         if len(accounts.table):
             _write_table(pa.Table.from_pandas(accounts.table, preserve_index=False), self.folder / "accounts.parquet")
         _write_json(manifest, self.folder / "plan.json")

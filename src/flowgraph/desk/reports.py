@@ -62,8 +62,8 @@ from .large_value import (
     render_large_value_markdown,
 )
 from .str_draft import (
-    decision_day,
     draft_alert_ids,
+    draft_decision_day,
     render_str_markdown,
     str_draft,
     str_schema,
@@ -120,7 +120,7 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
         write(out / "skipped.csv", spreadsheet_safe(pd.DataFrame(skipped)).to_csv(index=False))
     return {"large_value": reports, "drafts": [out / f"str-{d['alert_id']}.json" for d in drafts],
             "skipped": skipped, "paths": paths, "estimated": _estimated_line(reports, drafts),
-            "not_counted": _not_counted_message(reports, drafts, out),
+            "not_counted": _not_counted_message(store, reports, drafts, out),
             "configurations": configurations_summary(reports), "rule_set_note": reports.attrs.get("rule_set_note", "")}
 
 
@@ -141,13 +141,13 @@ def _estimated_line(reports: pd.DataFrame, drafts: list[dict]) -> str | None:
             f"days_left_calendar): {'; '.join(dict.fromkeys(notes + estimated))}")
 
 
-def _not_counted_message(reports: pd.DataFrame, drafts: list[dict], out: Path) -> str | None:
+def _not_counted_message(store, reports: pd.DataFrame, drafts: list[dict], out: Path) -> str | None:
     """The error naming the reports whose deadline (or business days left) the calendar
     refused to count, with why and the fix; None when every count was made."""
     lv = reports[(reports["deadline_calendar"] == NOT_COUNTED) | (reports["days_left_calendar"] == NOT_COUNTED)]
     strs = [d for d in drafts if d["deadline"]["calendar"] == NOT_COUNTED]
     which = ([f"large-value report {r.hit_id} ({r.transaction_date or r.business_day})" for r in lv.itertuples()]
-             + [f"STR draft {d['alert_id']} (case decided {decision_day(d['disposition']['decided_at'])})" for d in strs])
+             + [f"STR draft {d['alert_id']} (case decided {draft_decision_day(store, d)})" for d in strs])
     if not which:
         return None
     why = lv["deadline_note"].iloc[0] if len(lv) else strs[0]["deadline"]["note"]

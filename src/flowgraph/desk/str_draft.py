@@ -28,7 +28,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ConfigError
-from ..schema import BANK_TIMEZONE
 from .casefile import (
     _alert_hits,
     _alert_transactions,
@@ -173,6 +172,7 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     config = run_config(store, alert["config_hash"])
     rule_set = run_rule_set(config)
     calendar, home = run_calendar(config), rule_set.home_currency
+    bank_timezone = run_bank_timezone(config)
     hits = _alert_hits(store, alert)
     evidence_ids = list(dict.fromkeys(t for ids in hits["txn_ids"] for t in ids))
     transactions = _alert_transactions(store, hits, evidence_ids)
@@ -214,7 +214,7 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
                      "--reveal-ids (logged), or replace them by the real ids.")
     deadline = {"date": None, "basis": "no case decision: no deadline runs yet", "calendar": None, "note": None}
     if disposition is not None and disposition["disposition"] == "case":
-        decided = decision_day(disposition["decided_at"])
+        decided = decision_day(disposition["decided_at"], bank_timezone)
         days, day_unit = rule_set.str_deadline_days, rule_set.str_deadline_unit
         counted = count_deadline(calendar, decided, n_days=days, unit=day_unit)
         deadline = {"date": None if counted["deadline"] is None else str(counted["deadline"]),
@@ -246,14 +246,28 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
     }
 
 
-def decision_day(decided_at: str) -> np.datetime64:
-    """The bank's date (:data:`flowgraph.schema.BANK_TIMEZONE`) of a decision stored as a UTC
-    instant: a case decided on Monday 07:30 in Beijing (Sunday 23:30 UTC) was decided on
-    Monday, and its deadline runs from Monday. A time without an offset is the bank's already."""
+def run_bank_timezone(config: dict) -> str:
+    """The time zone a scan dated transactions in, from its recorded configuration: its
+    ``[calendar] bank_timezone``, else its rule set's (:attr:`~flowgraph.config.RuleSet.bank_timezone`)."""
+    return config.get("calendar", {}).get("bank_timezone") or run_rule_set(config).bank_timezone
+
+
+def decision_day(decided_at: str, bank_timezone: str) -> np.datetime64:
+    """The bank's date, in ``bank_timezone`` (the scan's: :func:`run_bank_timezone`), of a
+    decision stored as a UTC instant: a case decided on Monday 07:30 in Beijing (Sunday 23:30
+    UTC) was decided on Monday under the PBOC rules, and its deadline runs from Monday; one
+    decided at 22:04 UTC on Saturday 5 December (17:04 in New York) was decided on the 5th
+    under US-BSA. A time without an offset is the bank's already."""
     moment = pd.Timestamp(decided_at)
     if moment.tzinfo is not None:
-        moment = moment.tz_convert(BANK_TIMEZONE)
+        moment = moment.tz_convert(bank_timezone)
     return np.datetime64(moment.date(), "D")
+
+
+def draft_decision_day(store, draft: dict) -> np.datetime64:
+    """The bank's date of a draft's decision (:func:`decision_day` in its alert's scan's zone)."""
+    config = run_config(store, find_alert(store, draft["alert_id"])["config_hash"])
+    return decision_day(draft["disposition"]["decided_at"], run_bank_timezone(config))
 
 
 def _party_type(store, alert) -> str | None:

@@ -54,6 +54,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ..calendar import BusinessCalendar, prc_calendar
+from ..config import BANK_TIMEZONE
 from ..errors import ConfigError, DataError
 from ..money import RateTable
 from ..schema import id_text, validate_accounts, validate_transactions
@@ -130,7 +131,8 @@ def _step_timestamps(step: pd.Series, start_date: str, steps_as: str, calendar: 
 def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: str = "business_days",
                 currency: str = "CNY", calendar: BusinessCalendar | None = None,
                 timestamp_format: str | None = None, encoding: str | None = None,
-                delimiter: str | None = None, rates: RateTable | None = None) -> Dataset:
+                delimiter: str | None = None, rates: RateTable | None = None,
+                bank_timezone: str = BANK_TIMEZONE) -> Dataset:
     """Read an AMLSim output folder into the canonical tables.
 
     Parameters
@@ -152,6 +154,9 @@ def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: st
         See :func:`~flowgraph.io.csvfile.read_csv_table`.
     rates : RateTable, optional
         Exchange rates for the amounts (in ``currency``); default the package's small table.
+    bank_timezone : str
+        The rule set's time zone: a date-and-time ``tran_timestamp`` with a UTC offset is
+        converted into it (default Asia/Shanghai). Steps are the bank's days already.
 
     Returns
     -------
@@ -188,7 +193,8 @@ def read_amlsim(folder: str | Path, start_date: str = "2018-01-02", steps_as: st
         _refuse_timestamp_format(timestamp_format, txn_path, "time")
         return _read_sample(folder, raw, str(txn_path), currency, rates, steps, csv_options)
     if all(c in columns for c in FULL_TXN_COLUMNS):
-        return _read_full(folder, raw, str(txn_path), currency, rates, steps, timestamp_format, csv_options)
+        return _read_full(folder, raw, str(txn_path), currency, rates, steps, timestamp_format, csv_options,
+                          bank_timezone)
     raise DataError(f"{txn_path}: not an AMLSim transactions file; expected columns "
                     f"{list(SAMPLE_TXN_COLUMNS)} or {list(FULL_TXN_COLUMNS)}, found {list(columns)}.")
 
@@ -243,7 +249,8 @@ def _read_sample(folder, raw: RawTable, src, currency, rates, steps, csv_options
                                            reader_notes=nodes_raw.notes))
 
 
-def _read_full(folder, raw: RawTable, src, currency, rates, steps, timestamp_format, csv_options) -> Dataset:
+def _read_full(folder, raw: RawTable, src, currency, rates, steps, timestamp_format, csv_options,
+               bank_timezone: str) -> Dataset:
     table = raw.frame
     tx_type = (table["tx_type"].str.strip().str.upper() if "tx_type" in table.columns
                else pd.Series("", index=table.index))
@@ -280,7 +287,8 @@ def _read_full(folder, raw: RawTable, src, currency, rates, steps, timestamp_for
         notes += alert_notes
     txns = validate_transactions(frame, src, rates=rates, timestamp_format=timestamp_format,
                                  source_row=raw.source_row, malformed=raw.malformed,
-                                 raw_values={"timestamp": stamp} if as_steps else None, reader_notes=raw.notes)
+                                 raw_values={"timestamp": stamp} if as_steps else None, reader_notes=raw.notes,
+                                 bank_timezone=bank_timezone)
     if as_steps:
         txns.report.notes.append(_steps_note(steps))
     txns.report.notes.extend(notes)

@@ -22,7 +22,7 @@ import pyarrow as pa
 from .._files import write_atomically, write_parquet
 from .._spreadsheet import spreadsheet_safe
 from ..calendar import BusinessCalendar
-from ..config import HOME_CURRENCY
+from ..config import BANK_TIMEZONE, HOME_CURRENCY
 from ..errors import ConfigError, DataError
 from ..money import RateTable
 from ..schema import REASONS
@@ -65,7 +65,7 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
                  amlsim_start: str = "2018-01-02", amlsim_step_unit: str = "business_days",
                  encoding: str | None = None, delimiter: str | None = None,
                  home_currency: str = HOME_CURRENCY, calendar: BusinessCalendar | None = None,
-                 accounts_columns: dict[str, str] | None = None) -> Dataset:
+                 accounts_columns: dict[str, str] | None = None, bank_timezone: str = BANK_TIMEZONE) -> Dataset:
     """Read and validate whatever ``path`` holds (see the module docstring).
 
     Parameters
@@ -100,6 +100,11 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
     calendar : BusinessCalendar, optional
         The rule set's calendar (``ScanConfig.calendar()``): the business days AMLSim
         steps count. Default the PRC calendar.
+    bank_timezone : str
+        The rule set's time zone (``ScanConfig.timezone()``): times with a UTC offset are
+        converted into it, and dated there. Default Asia/Shanghai, the PBOC rule sets'. A
+        transaction store must have been ingested with the same zone
+        (:meth:`~flowgraph.txstore.TransactionStore.check_bank_timezone`).
 
     Returns
     -------
@@ -112,7 +117,8 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
         read by its own layout (AMLSim folder: ``columns``, ``accounts``,
         ``accounts_columns``, ``channel_map``, and ``timestamp_format`` where it counts
         steps; AMLworld file: ``accounts``, ``accounts_columns``, ``channel_map``,
-        ``timestamp_format``; transaction store: every one but ``rates``).
+        ``timestamp_format``; transaction store: every one but ``rates``); a transaction
+        store ingested with another time zone than ``bank_timezone``.
     DataError
         A file that cannot be read as a whole (see the readers).
     """
@@ -123,7 +129,8 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
              "channel_map": channel_map, "timestamp_format": timestamp_format, "encoding": encoding,
              "delimiter": delimiter}
     dataset = _load(Path(path), columns, accounts, rates, timestamp_format, channel_map, amlsim_start,
-                    amlsim_step_unit, encoding, delimiter, home_currency, calendar, accounts_columns, given)
+                    amlsim_step_unit, encoding, delimiter, home_currency, calendar, accounts_columns, given,
+                    bank_timezone)
     # Reading and validating freed more Arrow memory than the tables keep (decoded pages,
     # temporary columns: 0.5 GB at 10 M rows); the allocator would hold it for reuse, but
     # the scan's later stages allocate with NumPy, so give it back to the system now.
@@ -132,26 +139,29 @@ def load_dataset(path: str | Path, columns: dict[str, str] | None = None,
 
 
 def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, amlsim_start, amlsim_step_unit,
-          encoding, delimiter, home_currency, calendar, accounts_columns, given: dict) -> Dataset:
+          encoding, delimiter, home_currency, calendar, accounts_columns, given: dict,
+          bank_timezone: str = BANK_TIMEZONE) -> Dataset:
     """:func:`load_dataset`'s reading: the reader chosen by what ``path`` holds."""
     if path.is_dir():
         if is_store(path):
             _refuse_options(path, "a transaction store", _STORE_OWN, given,
                             f"give them to 'flowgraph ingest FILE --into {path}' (ingest_file in Python)")
             store = TransactionStore.open(path, "INPUT")
+            store.check_bank_timezone(bank_timezone)
             days = store.days() or ["1970-01-01"]
             return store.dataset(days[0], days[-1])
         if (path / "transactions.parquet").exists():
             acct = accounts or (path / "accounts.parquet" if (path / "accounts.parquet").exists() else None)
             return read_transactions(path / "transactions.parquet", columns, acct, rates,
                                      timestamp_format, channel_map, encoding=encoding, delimiter=delimiter,
-                                     home_currency=home_currency, accounts_columns=accounts_columns)
+                                     home_currency=home_currency, accounts_columns=accounts_columns,
+                                     bank_timezone=bank_timezone)
         if (path / "transactions.csv").exists():
             _refuse_options(path, "an AMLSim output folder", _AMLSIM_OWN, given,
                             "convert its files to a canonical CSV first to read them your way")
             return read_amlsim(path, start_date=amlsim_start, steps_as=amlsim_step_unit, currency=home_currency,
                                calendar=calendar, timestamp_format=timestamp_format, encoding=encoding, delimiter=delimiter,
-                               rates=rates)
+                               rates=rates, bank_timezone=bank_timezone)
         if any((path / "transactions").glob("day=*/part.parquet")):
             raise DataError(f"{path}: a transaction store's day files, but its txstore.json is missing. Fix: restore "
                             "it from a backup (it reads {\"format\": \"flowgraph-txstore\", \"version\": 1, ...}).")
@@ -166,7 +176,7 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
             return read_amlworld(path, rates, encoding, delimiter)
     return read_transactions(path, columns, accounts, rates, timestamp_format, channel_map,
                              encoding=encoding, delimiter=delimiter, home_currency=home_currency,
-                             accounts_columns=accounts_columns)
+                             accounts_columns=accounts_columns, bank_timezone=bank_timezone)
 
 
 def _refuse_options(path: Path, kind: str, own: dict[str, str], given: dict, instead: str) -> None:

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..config import HOME_CURRENCY
+from ..config import BANK_TIMEZONE, HOME_CURRENCY
 from ..errors import DataError
 from ..money import RateTable
 from ..schema import (ACCOUNT_COLUMNS, ACCOUNT_CONTEXT_COLUMNS, CONTEXT_COLUMNS, TXN_COLUMNS, Validated,
@@ -357,6 +357,7 @@ def read_transactions(
     delimiter: str | None = None,
     home_currency: str = HOME_CURRENCY,
     accounts_columns: dict[str, str] | None = None,
+    bank_timezone: str = BANK_TIMEZONE,
 ) -> Dataset:
     """Read and validate a canonical transaction file, and its accounts.
 
@@ -383,6 +384,9 @@ def read_transactions(
     accounts_columns : dict, optional
         Canonical name -> your column name, for the columns of the ``accounts`` file
         (command line: ``--accounts-map``).
+    bank_timezone : str
+        The rule set's time zone, into which times with a UTC offset are converted
+        (default Asia/Shanghai; see :func:`flowgraph.schema.validate_transactions`).
     """
     path = Path(path)
     raw = read_raw(path, fmt, encoding, delimiter,
@@ -391,7 +395,7 @@ def read_transactions(
     txns = validate_transactions(_rename(raw.frame, columns, path), str(path), rates=rates,
                                  timestamp_format=timestamp_format, channel_map=channel_map,
                                  source_row=raw.source_row, malformed=raw.malformed, home_currency=home_currency,
-                                 reader_notes=raw.notes)
+                                 reader_notes=raw.notes, bank_timezone=bank_timezone)
     if isinstance(accounts, Validated):
         accts = accounts
     elif accounts is not None:

@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from .._files import write_atomically
 from .._kernels.strings import hash_strings
 from .._spreadsheet import spreadsheet_safe
-from ..config import HOME_CURRENCY
+from ..config import BANK_TIMEZONE, HOME_CURRENCY
 from ..errors import ConfigError
 from ..money import RateTable, default_rates
 from ..schema import (ValidationReport, Validated, _buffers, accounts_from_ids, merge_reports,
@@ -163,7 +163,8 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
                 encoding: str | None = None, delimiter: str | None = None, home_currency: str = HOME_CURRENCY,
                 batch_rows: int = BATCH_ROWS, on_batch: Callable[[int], None] | None = None,
                 on_day_written: Callable[[str], None] | None = None,
-                accounts_columns: dict[str, str] | None = None) -> tuple[IngestSummary, Dataset]:
+                accounts_columns: dict[str, str] | None = None,
+                bank_timezone: str = BANK_TIMEZONE) -> tuple[IngestSummary, Dataset]:
     """Validate a canonical CSV or Parquet file in batches and merge it into ``store``
     (module docstring): the result of ``store.ingest(load_dataset(path, ...))`` without
     holding the file.
@@ -175,6 +176,10 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
         A file for which :func:`streams` is True.
     columns, accounts, rates, timestamp_format, channel_map, encoding, delimiter, home_currency, accounts_columns
         As for :func:`flowgraph.io.load_dataset`.
+    bank_timezone : str
+        As for :func:`flowgraph.io.load_dataset`; recorded in the ingest's manifest, and
+        refused when the store's earlier ingests converted into another zone
+        (:meth:`~flowgraph.txstore.TransactionStore.start_ingest`).
     batch_rows : int
         Rows read, validated and planned at a time (CSV: lines).
     on_batch : callable, optional
@@ -197,15 +202,15 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
                           "give it with --accounts FILE (accounts_columns= with accounts= in Python).")
     path = Path(path)
     source = str(path)
-    plan = store.start_ingest(source, on_day_written, (rates or default_rates()).describe())
+    plan = store.start_ingest(source, on_day_written, (rates or default_rates()).describe(), bank_timezone)
     try:
         report, rejects, account_ids, repeated = _read(plan, path, columns, rates, timestamp_format,
                                                        channel_map, encoding, delimiter, home_currency,
-                                                       batch_rows, on_batch, None)
+                                                       batch_rows, on_batch, None, bank_timezone)
         if repeated is not None:  # an id repeats across batches: again, each batch knowing the file's repeats
             report, rejects, account_ids, _ = _read(plan, path, columns, rates, timestamp_format, channel_map,
                                                     encoding, delimiter, home_currency, batch_rows, on_batch,
-                                                    repeated)
+                                                    repeated, bank_timezone)
         if accounts is not None:
             accts = read_accounts(accounts, accounts_columns, encoding=encoding, delimiter=delimiter)
         else:
@@ -220,7 +225,7 @@ def ingest_file(store: TransactionStore, path: str | Path, columns: dict[str, st
 
 
 def _read(plan: IngestPlan, path: Path, columns, rates, timestamp_format, channel_map, encoding, delimiter,
-          home_currency, batch_rows, on_batch, repeated: pa.Table | None):
+          home_currency, batch_rows, on_batch, repeated: pa.Table | None, bank_timezone: str):
     """One read of the file into ``plan`` (cleared first): the merged report, the rejects,
     the accounts of the accepted rows, and, on a first read (``repeated`` None) that found
     an id repeated across batches, the file's repeated ids."""
@@ -237,7 +242,8 @@ def _read(plan: IngestPlan, path: Path, columns, rates, timestamp_format, channe
         validated = validate_transactions(frame, str(path), rates=rates, timestamp_format=timestamp_format,
                                           channel_map=channel_map, source_row=raw.source_row,
                                           malformed=raw.malformed, home_currency=home_currency,
-                                          repeated_ids=repeated, reader_notes=raw.notes)
+                                          repeated_ids=repeated, reader_notes=raw.notes,
+                                          bank_timezone=bank_timezone)
         if ids is not None:
             ids.add(txn_id_text(frame, str(path), raw.source_row), raw.source_row,
                     _passed_other_checks(validated.rejects, raw.source_row), batch)
