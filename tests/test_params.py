@@ -90,7 +90,7 @@ BAD = {
         "rule_set": (2016, "FATF-1990"), "detector_params": ([("fan", {})], {"fan": {"window_days": 251}}),
         "model": (5, {"alert_threshold": -1}), "extra_holidays": ("2024-10-09", ["2024-13-01"]),
         "extra_workdays": (20241012, ["2024-02-30"]), "chunk_days": ("5", 10_001), "holidays_file": (5, ""), "beyond_coverage": (True, "guess"),
-        "rates_file": (5, ""),
+        "rates_file": (5, ""), "bank_timezone": (8, "UTC+8"),
     },
 }
 
