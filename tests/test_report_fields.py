@@ -1,11 +1,16 @@
 """What report drafts say of the evidence (`flowgraph report-draft`): the STR draft's
 element 21 spans the evidence transactions' business days, not the alert's window, and
-counts counterparty accounts, not cash."""
+counts counterparty accounts, not cash; a large-value report lists the customer's accounts
+its transactions used as its accounts, and only the other sides as counterparties."""
+
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from desk_banks import scan_bank
+from flowgraph.cli import main
+from flowgraph.desk.large_value import LARGE_VALUE_COLUMNS
 from flowgraph.calendar import prc_calendar
 from flowgraph.desk.reports import str_draft, validate_str_draft
 from flowgraph.desk.str_draft import _behaviour, _evidence_span, render_str_markdown
@@ -92,3 +97,63 @@ def test_counterparties_are_accounts_and_cash_is_said_apart():
     assert behaviour["window"] == {"first_day": "2026-11-02", "last_day": "2026-11-04", "business_days": 3}
     assert ("180.00 CNY in, 30.00 CNY of it cash and the rest from 1 counterparty(ies), 90.00 CNY out, 20.00 CNY of "
             "it cash and the rest to 1 counterparty(ies)") in behaviour["text"]
+
+
+#: Customer CUST1 holds A1 and B1. On Mon 2 November 2026 A1 receives 300,000 from O1 and
+#: B1 200,000 from O2 (LV-PERSON's daily cumulative 500,000), A1 30,000 and B1 20,000 in
+#: cash (LV-CASH's daily 50,000).
+TWO_ACCOUNTS_TX = """txn_id,timestamp,src_account,dst_account,amount,currency,channel
+K1,2026-11-02T10:00:00,O1,A1,300000.00,CNY,transfer
+K2,2026-11-02T11:00:00,O2,B1,200000.00,CNY,transfer
+K3,2026-11-02T10:00:00,,A1,30000.00,CNY,cash
+K5,2026-11-02T13:00:00,,B1,20000.00,CNY,cash
+"""
+TWO_ACCOUNTS = """account_id,customer_id,party_type
+A1,CUST1,person
+B1,CUST1,person
+O1,O1,person
+O2,O2,person
+"""
+
+
+@pytest.fixture(scope="module")
+def two_accounts_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("two_accounts")
+    (folder / "tx.csv").write_text(TWO_ACCOUNTS_TX)
+    (folder / "accounts.csv").write_text(TWO_ACCOUNTS)
+    assert main(["scan", str(folder / "tx.csv"), "--accounts", str(folder / "accounts.csv"),
+                 "--out", str(folder / "run")]) == 0
+    return folder / "run"
+
+
+def _drafted_reports(run: Path, out: Path, *options: str) -> pd.DataFrame:
+    assert main(["report-draft", "--store", str(run / "store.sqlite"), "--out", str(out), "--today", "2026-11-03",
+                 *options]) == 0
+    reports = pd.read_csv(out / "large-value-reports.csv", keep_default_na=False)
+    assert list(reports.columns) == list(LARGE_VALUE_COLUMNS)  # the CSV's columns as they were
+    return reports.set_index("rule")
+
+
+def test_a_large_value_report_lists_the_customers_accounts_not_as_counterparties(two_accounts_run, tmp_path):
+    """003 二㈡: element 9 (账号) is the customer's account of each transaction, element 40
+    (交易对手账号) the other side's; B1, CUST1's own receiving account, is no counterparty."""
+    reports = _drafted_reports(two_accounts_run, tmp_path / "drafts", "--reveal-ids")
+    got = reports.loc[["LV-PERSON", "LV-CASH"], ["customer", "account", "direction", "counterparties", "txn_ids"]]
+    assert got.to_dict("index") == {
+        "LV-PERSON": {"customer": "CUST1", "account": "A1, B1", "direction": "in", "counterparties": "O1, O2",
+                      "txn_ids": "K1, K2"},
+        "LV-CASH": {"customer": "CUST1", "account": "A1, B1", "direction": "in", "counterparties": "(cash)",
+                    "txn_ids": "K3, K5"}}
+    markdown = (tmp_path / "drafts" / "large-value-reports.md").read_text()
+    assert "| A1, B1 |" in markdown and "B1, O1" not in markdown and "B1, (cash)" not in markdown
+
+
+def test_a_de_identified_large_value_report_names_both_accounts_by_pseudonym(two_accounts_run, tmp_path):
+    reports = _drafted_reports(two_accounts_run, tmp_path / "drafts")
+    shown = reports.loc["LV-PERSON"]
+    accounts, parties = shown["account"].split(", "), shown["counterparties"].split(", ")
+    assert len(accounts) == 2 and len(parties) == 2 and not set(accounts) & set(parties)
+    assert all(a.startswith("ACC-") for a in accounts + parties)
+    assert reports.loc["LV-CASH", "account"] == shown["account"] and reports.loc["LV-CASH", "counterparties"] == "(cash)"
+    text = (tmp_path / "drafts" / "large-value-reports.csv").read_text()
+    assert "CUST1" not in text and not any(f",{real}" in text or f" {real}," in text for real in ("A1", "B1", "O1", "O2"))
