@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ._files import write_atomically
@@ -26,12 +28,16 @@ _DAY = pa.timestamp("ns")
 #: hits.parquet: the SPEC §10 columns, the run that found the hit, Φ per method and the
 #: detector's measures (JSON text), ``in_band`` for hits found only in the tolerance band,
 #: the run of qualifying days and the last business day the scan that made this version saw.
+#: A hit is scored as part of its alert (:mod:`flowgraph.alerts`): ``score`` is the score of
+#: the alert group that holds it, ``alert_id`` that group's id (the row of alerts.parquet);
+#: both null for a hit no exported alert holds (:func:`hit_alert_scores`).
 HIT_SCHEMA = pa.schema([
     ("hit_id", _TEXT), ("run_id", _TEXT), ("detector", _TEXT), ("typology", _TEXT), ("params_id", _TEXT),
     ("subject", _TEXT), ("customer", _TEXT), ("accounts", _IDS), ("txn_ids", _IDS),
     ("window_start", _DAY), ("window_end", _DAY), ("n_accounts", pa.int64()), ("n_days", pa.int64()),
     ("amount", pa.float64()), ("phi", _TEXT), ("w", pa.float64()), ("ceiling", pa.float64()),
-    ("utilisation", pa.float64()), ("in_band", pa.bool_()), ("measures", _TEXT),
+    ("utilisation", pa.float64()), ("score", pa.float64()), ("alert_id", _TEXT), ("in_band", pa.bool_()),
+    ("measures", _TEXT),
     ("run_first", _DAY), ("run_last", _DAY), ("seen_through", _TEXT),
 ])
 
@@ -56,13 +62,44 @@ def arrow_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 EXPORT_FILES = {"hits": "hits.parquet", "alerts": "alerts.parquet", "manifest": "manifest.json"}
 
 
+def hit_alert_scores(hit_ids, alerts: pd.DataFrame) -> pd.DataFrame:
+    """Per hit id of ``hit_ids``, in order, the ``alert_id`` and ``score`` of the alert of
+    ``alerts`` (:func:`flowgraph.alerts.build_alerts` rows) whose ``hit_ids`` hold it; both
+    null for a hit no alert holds.
+
+    Raises
+    ------
+    ValueError
+        A hit held by two alerts: alerts partition their monitoring unit's hits, so the
+        alerts given are not one grouping (a hit would have two scores).
+    """
+    held = pa.array(alerts["hit_ids"] if len(alerts) else [], pa.list_(pa.string()), from_pandas=True)
+    member = held.flatten().to_numpy(zero_copy_only=False)
+    owner = pc.list_parent_indices(held).to_numpy(zero_copy_only=False)
+    members = pd.Index(member)
+    if not members.is_unique:
+        twice = sorted(set(members[members.duplicated()]))
+        raise ValueError(f"hit(s) {twice[:5]} are in more than one alert of the export; alerts partition their "
+                         "monitoring unit's hits")
+    at = members.get_indexer(pd.Index(np.asarray(hit_ids, dtype=object)))
+    found = at >= 0
+    group = owner[at[found]]  # the row of ``alerts`` holding each hit found
+    alert_id, score = np.full(len(at), None, dtype=object), np.full(len(at), np.nan)
+    alert_id[found] = alerts["alert_id"].to_numpy(dtype=object)[group]
+    score[found] = alerts["score"].to_numpy(dtype=float)[group]
+    return pd.DataFrame({"alert_id": alert_id, "score": score})
+
+
 def export_tables(hits: pd.DataFrame, alerts: pd.DataFrame, reveal_ids: bool, key_file,
                   pseudonymizer: Pseudonymizer | None = None) -> dict[str, pa.Table]:
     """The run's hits and alerts as the Arrow tables :func:`write_exports` writes:
-    de-identified with the pseudonym key unless ``reveal_ids``. A caller exporting a run
-    part by part passes one ``pseudonymizer`` (of the key) for every part: an id is then
-    keyed once, not once per part."""
-    hits_out = hits.drop(columns=["config_hash"], errors="ignore")
+    de-identified with the pseudonym key unless ``reveal_ids``. Each hit carries the id and
+    score of the alert of ``alerts`` that holds it (:func:`hit_alert_scores`). A caller
+    exporting a run part by part passes one ``pseudonymizer`` (of the key) for every part:
+    an id is then keyed once, not once per part."""
+    scored = hit_alert_scores(hits["hit_id"].to_numpy(dtype=object) if len(hits) else [], alerts)
+    hits_out = hits.drop(columns=["config_hash", "alert_id", "score"], errors="ignore").assign(
+        alert_id=scored["alert_id"].to_numpy(), score=scored["score"].to_numpy())
     alerts_out = alerts
     if not reveal_ids:
         pseudo = pseudonymizer or Pseudonymizer(load_key(key_file))

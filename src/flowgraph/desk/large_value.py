@@ -4,7 +4,10 @@ require), for ``flowgraph report-draft`` (:mod:`flowgraph.desk.reports`).
 One record per large-value hit of the scanned range (one hit per transaction and rule, or
 per customer, direction and day for a daily cumulative sum: a transaction meeting two
 rules is two reports), with the rule, amount, currency, channel, customer, account and
-counterparties, and its deadline: the scan's rule set's
+counterparties (003 二㈡ elements 9 and 40, per transaction: ``account`` lists the
+customer's accounts its transactions used on the customer's side, the hit's subject first;
+``counterparties`` the accounts on the other side, none of the customer's just listed, and
+``(cash)`` for a transaction without one), and its deadline: the scan's rule set's
 :attr:`~flowgraph.config.RuleSet.report_deadline_days` after the transaction's calendar
 date, in its :attr:`~flowgraph.config.RuleSet.report_deadline_unit`: business days on the
 scan's own calendar (PBOC: 5, :data:`~flowgraph.config.REPORT_DEADLINE_BUSINESS_DAYS`), or
@@ -425,7 +428,7 @@ def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_d
             direction = "out" if mine["first_src"] == hit.subject else "in"
         else:
             direction = ""
-        parties = sorted({a for a in mine["accounts"] if a and a != hit.subject})
+        own, parties, cash = _report_accounts(mine, direction, hit.subject)
         currencies = set(mine["currencies"]) if whole else set()
         one_currency = len(currencies) == 1
         foreign = measures.get("currency_class") == "foreign"
@@ -436,10 +439,9 @@ def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_d
             "deadline": "" if deadline is None else str(deadline),
             "status": "unknown" if deadline is None else "overdue" if today_day > deadline else "due",
             "business_days_left": left,
-            "customer": name(hit.customer, "customer") if hit.customer else "", "account": name(hit.subject),
-            "direction": direction,
-            "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if whole and mine["cash"]
-                                                                      else [])),
+            "customer": name(hit.customer, "customer") if hit.customer else "",
+            "account": ", ".join(name(a) for a in own), "direction": direction,
+            "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if whole and cash else [])),
             "txn_ids": ", ".join(hit.txn_ids), "n_transactions": len(hit.txn_ids), "amount_home": hit.amount,
             "home_currency": home,
             "amount": mine["amount"] if one_currency else measures.get("daily_sum", measures.get("value")),
@@ -453,11 +455,37 @@ def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_d
     return pd.DataFrame(rows, columns=list(LARGE_VALUE_COLUMNS))
 
 
+def _report_accounts(mine: dict, direction: str, subject: str) -> tuple[list[str], list[str], bool]:
+    """A report's accounts from its hit's kept transactions (``mine``, :func:`_hit_evidence`):
+    the customer's accounts they used (003 二㈡ element 9, 账号: per transaction the
+    receiving account of an "in" report, the paying one of an "out"), the subject first;
+    the counterparty accounts (element 40, 交易对手账号: the other side of each), leaving out
+    the customer's accounts just listed; and whether a transaction has no account on the
+    other side (cash). A customer holding two accounts is one reporting subject: a daily sum
+    over both names both as its accounts, neither as a counterparty. Without a direction
+    (none stated, the transactions not kept), the subject is the account and every other
+    account a counterparty."""
+    src, dst = mine["src"], mine["dst"]
+    if direction not in ("in", "out"):
+        others = {a for a in [*src, *dst] if _is_account(a) and a != subject}
+        return [subject], sorted(others), bool(mine["cash"])
+    own_side, other_side = (dst, src) if direction == "in" else (src, dst)
+    own = [subject] + sorted({a for a in own_side if _is_account(a)} - {subject})
+    parties = sorted({a for a in other_side if _is_account(a)} - set(own))
+    return own, parties, any(not _is_account(a) for a in other_side)
+
+
+def _is_account(value) -> bool:
+    """Whether a transaction's side names an account (a cash side has none: None or "")."""
+    return isinstance(value, str) and value != ""
+
+
 def _hit_evidence(txn_ids: pd.Series, kept: pd.DataFrame) -> list[dict]:
     """Per hit (its ``txn_ids``, lists), what its report reads of its kept transactions
     (``kept``: one row per kept transaction, any order): how many are kept (``n``), the
-    earliest one's date, the payer of the first in the hit's order, every account on either
-    side, currencies, channels, the amounts' sum and whether a side is cash (no account).
+    earliest one's date, the payer of the first in the hit's order, each one's payer and
+    payee account (``src``, ``dst``), currencies, channels, the amounts' sum and whether a
+    side is cash (no account).
     One join of every hit's ids with the kept rows, then a slice per hit: a lookup into the
     kept table per hit took minutes for a range's 10^5 reports."""
     lengths = np.fromiter((len(ids) for ids in txn_ids), np.int64, len(txn_ids))
@@ -476,7 +504,7 @@ def _hit_evidence(txn_ids: pd.Series, kept: pd.DataFrame) -> list[dict]:
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         out.append({"n": int(hi - lo), "date": days[lo:hi].min() if hi > lo else None,
                     "first_src": src[lo] if hi > lo else None,
-                    "accounts": [*src[lo:hi], *dst[lo:hi]], "currencies": currency[lo:hi],
+                    "src": src[lo:hi], "dst": dst[lo:hi], "currencies": currency[lo:hi],
                     "channels": channel[lo:hi], "amount": int(cents[lo:hi].sum()) / 100, "cash": bool(cash[lo:hi].any())})
     return out
 

@@ -190,7 +190,7 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
         disposition = {**{k: decision[k] for k in ("disposition", "analyst", "decided_at")}, "note": note}
     explanation = json.loads(alert["explanation"]) if alert["explanation"] else {}
     customer = name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"])
-    behaviour = _behaviour(evidence, evidence_ids, hits, unit, name, home, alert, calendar)
+    behaviour = _behaviour(evidence, evidence_ids, hits, unit, name, home, calendar)
     trigger = _trigger(alert, explanation)
     notes = []
     if disposition is None or disposition["disposition"] != "case":
@@ -295,7 +295,7 @@ def _trigger(alert, explanation: dict) -> dict:
 
 
 def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFrame, unit: set[str], name, home: str,
-               alert, calendar) -> dict:
+               calendar) -> dict:
     cited: dict[str, list[str]] = {}
     for typology, ids in zip(hits["typology"], hits["txn_ids"]):
         for t in ids:
@@ -312,36 +312,40 @@ def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFra
                      "amount": float(r.amount), "currency": str(r.currency), "amount_home": float(r.amount_home),
                      "channel": str(r.channel), "cited_by": sorted(set(cited.get(r.txn_id, [])))}
                     for r, d in zip(evidence.itertuples(), direction)]
+    # counterparties are accounts: a transaction with no account on the other side is cash, said apart
     parties: dict[str, dict] = {}
     for t, d in zip(transactions, direction):
         other = {"in": t["from"], "out": t["to"]}.get(d)
-        if d in ("in", "out"):
-            entry = parties.setdefault(other or "(cash)", {"account": other or "(cash)", "n_transactions": 0,
-                                                           "inflow_home": 0, "outflow_home": 0})
+        if other:
+            entry = parties.setdefault(other, {"account": other, "n_transactions": 0, "inflow_home": 0,
+                                               "outflow_home": 0})
             entry["n_transactions"] += 1
             entry[f"{'inflow' if d == 'in' else 'outflow'}_home"] += round(t["amount_home"] * 100)
     counterparties = sorted(({**p, "inflow_home": p["inflow_home"] / 100, "outflow_home": p["outflow_home"] / 100}
                              for p in parties.values()),
                             key=lambda p: (-(p["inflow_home"] + p["outflow_home"]), p["account"]))
     channels = {c: total(evidence["channel"].to_numpy() == c) for c in sorted(set(evidence["channel"]))}
-    first, last = str(alert["window_start"])[:10], str(alert["window_end"])[:10]
-    try:
-        n_days = len(calendar.business_days(first, last))
-    except ConfigError:
-        n_days = None
+    first, last, n_days = _evidence_span(evidence, hits, calendar)
+    no_src = evidence["src_account"].isna().to_numpy() | (evidence["src_account"].to_numpy(dtype=object) == "")
+    no_dst = evidence["dst_account"].isna().to_numpy() | (evidence["dst_account"].to_numpy(dtype=object) == "")
     totals = {"n_transactions": len(evidence), "inflow_home": total(direction == "in"),
               "outflow_home": total(direction == "out"), "internal_home": total(direction == "internal"),
-              "other_home": total(direction == "other")}
+              "other_home": total(direction == "other"), "cash_inflow_home": total((direction == "in") & no_src),
+              "cash_outflow_home": total((direction == "out") & no_dst)}
     hit_rows = [{"hit_id": h.hit_id, "typology": h.typology, "window_start": str(h.window_start)[:10],
                  "window_end": str(h.window_end)[:10], "n_accounts": int(h.n_accounts), "n_days": int(h.n_days),
                  "amount": float(h.amount), "ceiling": _finite_or_none(h.ceiling),
                  "utilisation": _finite_or_none(h.utilisation)}
                 for h in hits.itertuples()]
     kept = set(evidence["txn_id"])
-    text = (f"From {first} to {last} ({n_days if n_days is not None else '?'} business days) the evidence holds "
-            f"{len(evidence)} transaction(s): {totals['inflow_home']:,.2f} {home} in from "
-            f"{sum(p['inflow_home'] > 0 for p in counterparties)} counterparty(ies), {totals['outflow_home']:,.2f} "
-            f"{home} out to {sum(p['outflow_home'] > 0 for p in counterparties)}"
+    span = f"{n_days if n_days is not None else '?'} business days"
+    if evidence.empty:
+        span += ", the hits' windows: no evidence transaction is kept"
+    text = (f"From {first} to {last} ({span}) the evidence holds {len(evidence)} transaction(s): "
+            + _side_text(totals["inflow_home"], totals["cash_inflow_home"],
+                         sum(p["inflow_home"] > 0 for p in counterparties), "in", "from", home) + ", "
+            + _side_text(totals["outflow_home"], totals["cash_outflow_home"],
+                         sum(p["outflow_home"] > 0 for p in counterparties), "out", "to", home)
             + (f", {totals['internal_home']:,.2f} {home} between the customer's own accounts"
                if totals["internal_home"] else "")
             + ("; by channel: " + ", ".join(f"{c} {v:,.2f} {home}" for c, v in channels.items()) if channels else "")
@@ -351,6 +355,44 @@ def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFra
             "home_currency": home, "totals": totals, "counterparties": counterparties, "channels": channels,
             "hits": hit_rows, "transactions": transactions,
             "evidence_not_kept": [t for t in evidence_ids if t not in kept], "text": text}
+
+
+def _evidence_span(evidence: pd.DataFrame, hits: pd.DataFrame, calendar) -> tuple[str, str, int | None]:
+    """The first and last business day of the evidence transactions (a transaction on a
+    weekend or holiday counts toward the next business day, as the scan books it) and the
+    business days from one to the other; without a kept evidence transaction, the span of
+    the hits' windows. The alert's window is not it: it is widened to the hits' runs of
+    qualifying days (:func:`flowgraph.alerts.hit_spans`), which go on past the evidence.
+    A calendar that cannot count the days gives the calendar dates and None."""
+    if evidence.empty:
+        first, last = str(hits["window_start"].min())[:10], str(hits["window_end"].max())[:10]
+        try:
+            return first, last, len(calendar.business_days(first, last))
+        except ConfigError:
+            return first, last, None
+    times = pd.to_datetime(evidence["timestamp"])
+    if times.dt.tz is not None:  # bank-local dates
+        times = times.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None)
+    dates = times.to_numpy(dtype="datetime64[ns]")
+    try:
+        days, index = calendar.business_day_index(dates)
+    except ConfigError:
+        dates = dates.astype("datetime64[D]")
+        return str(dates.min()), str(dates.max()), None
+    # ``days`` holds every business day from the first transaction's to the last one's
+    return str(days[index.min()]), str(days[index.max()]), int(index.max() - index.min() + 1)
+
+
+def _side_text(amount_home: float, cash_home: float, n_counterparties: int, side: str, preposition: str,
+               home: str) -> str:
+    """One side of the money in element 21's sentence: its total and how many counterparty
+    accounts it came from (went to); cash, which has no counterparty account, said apart."""
+    if not cash_home:
+        return f"{amount_home:,.2f} {home} {side} {preposition} {n_counterparties} counterparty(ies)"
+    if cash_home == amount_home and not n_counterparties:
+        return f"{amount_home:,.2f} {home} {side}, all of it cash (no counterparty account)"
+    return (f"{amount_home:,.2f} {home} {side}, {cash_home:,.2f} {home} of it cash and the rest {preposition} "
+            f"{n_counterparties} counterparty(ies)")
 
 
 def _large_value_reported(store, alert, hits: pd.DataFrame):
