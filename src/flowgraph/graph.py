@@ -263,6 +263,8 @@ class TransactionGraph:
         listed = self.account_customer >= 0
         if not listed.any():
             return np.ones(self.n_accounts, bool)
+        if listed.all():  # the usual case (a complete or a derived table): no pass over the edges
+            return listed
         src, dst = self.src, self.dst
         # -1 (no account) indexes the last account: masked by the side's own test
         src_listed = (src >= 0) & listed[src]
@@ -278,7 +280,7 @@ class TransactionGraph:
         the accounts table, and how many of those have a cash transaction with no other
         account: (all, at cash). (0, 0) when no account is listed (no accounts table)."""
         listed = self.account_customer >= 0
-        if not listed.any():
+        if listed.all() or not listed.any():
             return 0, 0
         unlisted = self.account_monitored & ~listed
         cash = self.channel == CHANNELS.index("cash")
