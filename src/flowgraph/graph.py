@@ -16,6 +16,30 @@ graph whatever the order of the rows), with:
   contiguous slice, a view that copies nothing.
 
 Kernels get these plain numpy arrays; nothing below hands pandas objects to numba.
+
+Which accounts are the bank's own (``account_monitored``: the accounts a hit may name,
+:func:`flowgraph.detectors._common.monitored`). The transactions are the bank's ledger,
+so every transaction has at least one side at the bank; an accounts table, when it lists
+some account of a transaction, says which:
+
+- an account the accounts table lists is the bank's (its customer's);
+- an account of a transaction that names no listed account is the bank's too: the table
+  is silent about that transaction, so it is read as if there were no table, where every
+  account is the bank's. This covers a cash deposit or withdrawal at an unlisted account
+  (cash moves only at the bank's own accounts, so deposits and withdrawals alike) and a
+  transfer between two unlisted accounts (one side is the bank's and the data cannot say
+  which: both are taken, so no large-value report is missed, and the report draft says
+  the customer is not in the accounts table);
+- an unlisted account whose every transaction has a listed account on its other side is
+  a counterparty (another bank's account, evidence but never a hit's subject);
+- with no accounts table (or an empty one) every account is the bank's: the rule above.
+
+An unlisted account that is the bank's has no customer (``account_customer`` -1; its
+monitoring unit is the account itself, as with no accounts table) and an unknown party
+type, which the large-value rules take as a natural person's (the lower, stricter
+thresholds: the tool's default for an unknown party, :mod:`flowgraph._kernels.phi`). The
+rule reads the transactions the graph holds: :meth:`TransactionGraph.unlisted_bank_accounts`
+counts these accounts, which a scan warns about (they belong in the accounts table).
 Amounts are float64 in the rule set's home currency (``amount_home``, e.g. yuan under the
 PBOC rules, dollars under US-BSA) and in its foreign-threshold currency (``amount_foreign``,
 US dollars for both), rounded to the cent; ``is_home_currency`` tells which one the
@@ -229,6 +253,41 @@ class TransactionGraph:
         every graph of the same days cuts the same runs, however much history it holds."""
         month = self.business_days.astype("datetime64[M]")
         return (np.searchsorted(month, month, side="right") - 1).astype(np.int64)
+
+    @functools.cached_property
+    def account_monitored(self) -> np.ndarray:
+        """Per account, whether it is the bank's own (bool): listed in the accounts table,
+        or an account of a transaction that names no listed account (a cash deposit or
+        withdrawal, a transfer between unlisted accounts); every account when no account is
+        listed (the module docstring, "Which accounts are the bank's own")."""
+        listed = self.account_customer >= 0
+        if not listed.any():
+            return np.ones(self.n_accounts, bool)
+        if listed.all():  # the usual case (a complete or a derived table): no pass over the edges
+            return listed
+        src, dst = self.src, self.dst
+        # -1 (no account) indexes the last account: masked by the side's own test
+        src_listed = (src >= 0) & listed[src]
+        dst_listed = (dst >= 0) & listed[dst]
+        unplaced = ~(src_listed | dst_listed)
+        shown = listed.copy()
+        shown[src[unplaced & (src >= 0)]] = True
+        shown[dst[unplaced & (dst >= 0)]] = True
+        return shown
+
+    def unlisted_bank_accounts(self) -> tuple[int, int]:
+        """How many accounts are the bank's (:attr:`account_monitored`) but not listed in
+        the accounts table, and how many of those have a cash transaction with no other
+        account: (all, at cash). (0, 0) when no account is listed (no accounts table)."""
+        listed = self.account_customer >= 0
+        if listed.all() or not listed.any():
+            return 0, 0
+        unlisted = self.account_monitored & ~listed
+        cash = self.channel == CHANNELS.index("cash")
+        at_cash = np.zeros(self.n_accounts, bool)
+        at_cash[self.src[cash & (self.src >= 0) & (self.dst < 0)]] = True
+        at_cash[self.dst[cash & (self.dst >= 0) & (self.src < 0)]] = True
+        return int(unlisted.sum()), int((unlisted & at_cash).sum())
 
     def window_day(self, unit: str) -> np.ndarray:
         """Per edge, the day index windows of ``unit`` count in: ``day`` (business days)

@@ -35,6 +35,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -842,6 +843,9 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
             first, mode, as_of = int(np.searchsorted(days, settled)), "range", None
     else:
         graph, (first, last), mode = window.graph, window.days, window.mode
+    warnings = [w for w in [unlisted_accounts_warning(graph)] if w]
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     with clock("fingerprint"):
         fingerprint = data_fingerprint(table) if window is None else window.fingerprint()
     scanned, window = None if window is None else window.scanned, None
@@ -854,14 +858,15 @@ def run_scan(dataset: Dataset | str | Path, out: str | Path, config: ScanConfig 
     try:
         with store.lock(wait_s):
             return _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file,
-                        progress, on_chunk, clock, rates, scanned, fingerprint, in_place=in_place)
+                        progress, on_chunk, clock, rates, scanned, fingerprint, in_place=in_place,
+                        warnings=warnings)
     finally:
         store.close()
 
 
 def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_file, progress,
          on_chunk, clock, rates, scanned: ScannedHits | None, fingerprint: str,
-         in_place: Path | None = None) -> ScanResult:
+         in_place: Path | None = None, warnings: list[str] | None = None) -> ScanResult:
     # of the graph only its days, calendar and size are used: a Dask scan, whose graphs were
     # built on the workers, passes those (flowgraph.dask_scan) with its hits and fingerprint
     scan_first, scan_last = str(graph.business_days[first]), str(graph.business_days[last])
@@ -917,7 +922,7 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     manifest = run_manifest(store, run_id, config, rates, graph.calendar, data_range, resumed, checks, reveal_ids,
                             clock, hit_counts(run_hits), len(run_alerts), n_raised,
                             disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None,
-                            None if in_place is None else TransactionStore(in_place))
+                            None if in_place is None else TransactionStore(in_place), warnings)
     with clock("exports"):
         if not from_memory:
             tables = export_tables(run_hits, run_alerts, reveal_ids, key_file, pseudonymizer)
@@ -929,14 +934,15 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
 def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable, calendar, data_range: tuple,
                  resumed: bool, checks: dict, reveal_ids: bool, clock: Stopwatch,
                  counts: dict[str, int], n_alert_groups: int, n_raised: int, disabled: dict | None,
-                 txstore: TransactionStore | None = None) -> dict:
+                 txstore: TransactionStore | None = None, warnings: list[str] | None = None) -> dict:
     """A complete run's ``manifest.json``: its row of the run store, then what it found
     (``counts``: hits per ``detector/typology``, :func:`hit_counts`), what its thresholds,
     amounts and business days came from, the hits it added, updated and retracted (every
     chunk's, a resumed run's earlier process's too), and its stage timings. A scan of the
     transaction store ``txstore`` read amounts its ingests converted into CNY and USD: the
     rates of those ingests are recorded too (``rates_at_ingest``), beside the scan's own
-    (``rates``: every other currency)."""
+    (``rates``: every other currency). ``warnings``: what the scan warned of on stderr
+    (:func:`unlisted_accounts_warning`); None when not known (a scan in blocks)."""
     return {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
             "status": "complete", "finished_at": now(), "n_hits": sum(counts.values()), "n_alerts": n_raised,
             "n_alert_groups": n_alert_groups, "hits_by_typology": counts,
@@ -958,7 +964,23 @@ def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable
             # detectors an absent optional column turned off (the trafficking pack); None
             # when the graphs were built elsewhere (blocks on Dask workers) and are not known here
             "disabled_detectors": disabled,
+            "warnings": warnings,
             "hit_changes": store.run_changes(run_id), "timings_s": clock.seconds}
+
+
+def unlisted_accounts_warning(graph: TransactionGraph) -> str | None:
+    """The warning a scan prints (and records in its manifest) when accounts that are the
+    bank's are missing from the accounts table (:mod:`flowgraph.graph`, "Which accounts are
+    the bank's own"): a count, never the ids (SPEC §7); None when there are none (every such
+    account listed, or no accounts table given: then every account is its own customer)."""
+    n, at_cash = graph.unlisted_bank_accounts()
+    if not n:
+        return None
+    return (f"{n:,} account(s) that transact are missing from the accounts table ({at_cash:,} with a cash deposit "
+            f"or withdrawal, {n - at_cash:,} in transfers that name no listed account): they are scanned as the "
+            "bank's, each its own customer, with an unknown party type (the natural-person thresholds), and their "
+            "large-value reports cannot name a customer. Fix: add them to the accounts file (--accounts), with "
+            "their customer and party type, and scan again")
 
 
 def _day_transactions(graph: TransactionGraph, first: int, last: int) -> dict[str, int]:

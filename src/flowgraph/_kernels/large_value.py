@@ -121,7 +121,9 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     day_indptr : ndarray of int64
         Edges of business day d are ``day_indptr[d]:day_indptr[d + 1]``.
     src_cust, dst_cust : ndarray of int
-        Customer of each side, -1 for none.
+        Customer (monitoring unit, SPEC §1) of each side, -1 for none: the large-value
+        detector passes its units, in which an unlisted account of the bank is a unit of
+        its own (:func:`flowgraph.detectors._common.monitoring_units`).
     applies : ndarray of bool
         Edges the rule covers.
     value_cents : ndarray of int64
@@ -131,6 +133,7 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     threshold_home_cents, threshold_foreign_cents : int
         The rule's thresholds in fen and in US cents.
     n_customers, first_day, last_day : int
+        ``n_customers``: how many customers (units) ``src_cust``/``dst_cust`` number.
     n_chunks : int
         Days are summed in this many parallel chunks, each with its own buffers.
 
@@ -283,7 +286,8 @@ def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreig
 @jit(parallel=True)
 def edge_customers(src, dst, account_customer):
     """Per edge, the customer of its payer and of its payee (int32, as
-    ``account_customer``; -1: no account, as for cash, or an account without a customer)."""
+    ``account_customer``, any per-account int array: the detector passes monitoring units;
+    -1: no account, as for cash, or an account without one)."""
     n = len(src)
     src_cust = np.empty(n, np.int32)
     dst_cust = np.empty(n, np.int32)

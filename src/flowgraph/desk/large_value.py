@@ -74,6 +74,10 @@ LARGE_VALUE_COLUMNS = ("hit_id", "rule", "kind", "business_day", "transaction_da
                        "n_transactions", "amount_home", "home_currency", "amount", "currency", "channel",
                        "deadline_basis", "deadline_calendar", "days_left_calendar", "deadline_note", "config_hash",
                        "rule_set")
+#: The customer element of a report whose account has no customer: the scan's accounts
+#: table did not list it (with no table every account is its own customer), so the report
+#: cannot name one (003 二㈡ elements 4, 7) until the account is added to it and scanned again.
+NO_CUSTOMER = "(not in the accounts table)"
 #: Stretches of days per configuration the Markdown names before it says "and N more".
 STRETCHES_SHOWN = 3
 #: Values of ``deadline_calendar`` and ``days_left_calendar``: what a count rests on.
@@ -439,7 +443,7 @@ def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_d
             "deadline": "" if deadline is None else str(deadline),
             "status": "unknown" if deadline is None else "overdue" if today_day > deadline else "due",
             "business_days_left": left,
-            "customer": name(hit.customer, "customer") if hit.customer else "",
+            "customer": name(hit.customer, "customer") if hit.customer else NO_CUSTOMER,
             "account": ", ".join(name(a) for a in own), "direction": direction,
             "counterparties": ", ".join([name(a) for a in parties] + (["(cash)"] if whole and cash else [])),
             "txn_ids": ", ".join(hit.txn_ids), "n_transactions": len(hit.txn_ids), "amount_home": hit.amount,

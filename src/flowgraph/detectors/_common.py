@@ -57,11 +57,25 @@ def period_first(graph, first: int) -> int:
 
 
 def monitored(graph) -> np.ndarray:
-    """Accounts the bank monitors: those of its customers (an account that appears only
-    as a counterparty, e.g. at another bank, is evidence but never a hit's subject)."""
-    if graph.n_customers == 0:
-        return np.ones(graph.n_accounts, bool)
-    return graph.account_customer >= 0
+    """Accounts the bank monitors, the bank's own (bool per account): those the accounts
+    table lists, and the unlisted accounts of transactions that name no listed account (a
+    cash deposit or withdrawal, a transfer between unlisted accounts); every account with no
+    accounts table (:attr:`flowgraph.graph.TransactionGraph.account_monitored`). An account
+    that appears only as a listed account's counterparty, e.g. at another bank, is
+    evidence but never a hit's subject."""
+    return graph.account_monitored
+
+
+def monitoring_units(graph) -> tuple[np.ndarray, int]:
+    """Per account, its monitoring unit (int32, SPEC §1: the customer), and how many units:
+    a listed account's customer (0 .. n_customers - 1); a monitored account without a
+    customer (unlisted, or no accounts table) a unit of its own, numbered after the
+    customers in account order; -1 for an account that is not the bank's (a counterparty)."""
+    watched = monitored(graph)
+    unit = graph.account_customer.astype(np.int32)  # a copy
+    own = watched & (unit < 0)
+    unit[own] = graph.n_customers + np.arange(int(own.sum()), dtype=np.int32)
+    return unit, graph.n_customers + int(own.sum())
 
 
 def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:

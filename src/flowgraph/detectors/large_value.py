@@ -2,13 +2,30 @@
 
 - ``large_value_single``: a transaction at or above the threshold of a rule it falls
   under (one hit per transaction and rule; 003: a transaction meeting two rules is two
-  reports). Subject: the paying account if it is the bank's customer's, else the payee;
+  reports). Subject: the paying account if it is the bank's, else the payee if it is;
   when both are, the payee (another account) has a hit of its own too, its "in" side
   (003 二㈠: each customer's receipts and payments are reported one-sided).
-- ``large_value_daily``: per customer, direction, currency class (the rule set's home
-  currency; foreign, in its foreign currency) and business day, the cumulative sum of a
-  rule's transactions at or above its threshold, made of at least two transactions (one alone is the single hit).
-  Subject: the customer's account with the largest share.
+- ``large_value_daily``: per monitoring unit (the customer), direction, currency class (the
+  rule set's home currency; foreign, in its foreign currency) and business day, the
+  cumulative sum of a rule's transactions at or above its threshold, made of at least two
+  transactions (one alone is the single hit). Subject: the unit's account with the largest share.
+
+Which accounts are the bank's, when the accounts table is incomplete
+(:mod:`flowgraph.graph`, "Which accounts are the bank's own"; :func:`._common.monitored`):
+a listed account; an unlisted account of a transaction that names no listed account;
+every account when there is no accounts table. So a cash deposit and a cash withdrawal at
+an unlisted account are reported alike (cash moves only at the bank's own accounts; 003
+二㈠: large cash transactions include deposits and withdrawals, 现金缴存、支取), a transfer between two unlisted accounts is reported on both sides (one
+of them is the bank's and the data cannot say which: a report too many is checked and
+dropped by an analyst, one too few is a missed filing), and an unlisted counterparty of a
+listed account is never a subject (another bank's account). An unlisted account of the
+bank is its own monitoring unit (its customer is unknown: the hit's ``customer`` is empty
+and the report draft says it is not in the accounts table, where 003 二㈡ elements 4 and 7
+want the customer's name and number), and its unknown party type counts as a natural
+person's: the person thresholds (LV-PERSON, 500,000 CNY) are the lower ones, so an unknown
+party never hides a report that the entity threshold (LV-ENTITY, 2,000,000) would let pass
+(SPEC §2, 003 二㈠; the tool's default for an unknown party, :mod:`flowgraph._kernels.phi`).
+A scan warns how many such accounts there are (:func:`flowgraph.scan.unlisted_accounts_warning`).
 - ``frequent_daily`` / ``frequent_consecutive``: an account's "large" transactions
   (>= ``large_fraction`` · Φ, SPEC §1): at least ``per_day`` on one business day, or on at
   least ``consecutive`` consecutive business days. Received and paid count alike toward
@@ -33,8 +50,8 @@ from .._kernels.phi import edge_rule_tests
 from .._kernels.runs import take
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
-from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, one_sided, phi_table, prepare,
-                      rule_kernel_args, share_cents, threshold_cents)
+from ._common import (edge_phi_cents, in_scan, memo, monitored, monitoring_units, n_chunks, one_sided, phi_table,
+                      prepare, rule_kernel_args, share_cents, threshold_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
 
@@ -95,7 +112,7 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         return HitTable.empty()
     rules, first, last = prepared
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
-    src_cust, dst_cust, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph))
+    src_cust, dst_cust, n_units, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph))
     lo, hi = int(graph.day_indptr[first]), int(graph.day_indptr[last + 1])  # the scanned edges
     singles, dailies = [], []
     for rule, (applies, at_or_above) in zip(rules.rules, memo(graph, ("rule_edges", rules),
@@ -105,13 +122,15 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
                                    "threshold_home": np.full(n, rule.threshold_home),
                                    "threshold_foreign": np.full(n, rule.threshold_foreign)}
         scanned = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
-        # the subject: the paying account if it is the bank's customer's, else the payee
-        subject = np.where(src_cust[scanned] >= 0, graph.src[scanned], graph.dst[scanned])
+        # the subject: the paying account if it is the bank's, else the payee if it is (a
+        # unit >= 0: monitored); every transaction has one (the graph's rule, module docstring)
+        subject = np.where(src_cust[scanned] >= 0, graph.src[scanned],
+                           np.where(dst_cust[scanned] >= 0, graph.dst[scanned], -1))
         single, subject = scanned[subject >= 0], subject[subject >= 0]
         singles.append(_single_parts(graph, single, subject, f"{rule.code}:", foreign, value_cents,
                                      rule_measures(len(single))))
         # the payee's own hit when the one above names the payer and the payee is the bank's
-        # customer too (003 二㈠: per customer, receipts and payments one-sided, as the daily
+        # too (003 二㈠: per customer, receipts and payments one-sided, as the daily
         # sums count them). Its key starts "in:", which no built-in rule code does: an id of its
         # own, even where the payee's account has payer hits of its own. Not for a
         # self-transfer: its one account has its hit, and a report tells the side from the
@@ -121,10 +140,10 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         singles.append(_single_parts(graph, payee, graph.dst[payee], f"in:{rule.code}:", foreign, value_cents,
                                      rule_measures(len(payee))))
         found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
-                                 home_cents, foreign_cents, graph.n_customers, first, last, n_chunks())
+                                 home_cents, foreign_cents, n_units, first, last, n_chunks())
         found = take(found, found.n_transactions >= 2)  # one transaction alone is the single-transaction hit
         if len(found.day):
-            dailies.append(_daily_parts(graph, found, applies, src_cust, dst_cust, foreign,
+            dailies.append(_daily_parts(graph, found, applies, src_cust, dst_cust, n_units, foreign,
                                         rule_measures(len(found.day)), rule.code))
     parts = (HitParts.concat(singles), HitParts.concat(dailies), _frequent(graph, rules, params, first, last))
     return HitTable.concat([hit_table(graph, "large_value", pid, phi, p) for p in parts])
@@ -143,14 +162,16 @@ def _single_parts(graph, edges, subject, key_prefix, foreign, value_cents, measu
         key=np.char.add(key_prefix, graph.txn_ids(edges).astype(str)))
 
 
-def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per edge: the payer's and the payee's customer (-1: none), whether it is in a
-    foreign currency, and its value in cents of the currency the rules compare (fen, or
-    US cents for foreign currencies)."""
+def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """Per edge: the payer's and the payee's monitoring unit (:func:`._common.monitoring_units`:
+    the customer, or an unlisted account of the bank on its own; -1: no account, or not the
+    bank's), how many units, whether it is in a foreign currency, and its value in cents of
+    the currency the rules compare (fen, or US cents for foreign currencies)."""
+    unit, n_units = monitoring_units(graph)
     # int32 like account_customer: these live with the graph for its lifetime (memo)
-    src_cust, dst_cust = edge_customers(graph.src, graph.dst, graph.account_customer)
+    src_cust, dst_cust = edge_customers(graph.src, graph.dst, unit)
     foreign = ~graph.is_home_currency
-    return src_cust, dst_cust, foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
+    return src_cust, dst_cust, n_units, foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
 
 
 def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -160,12 +181,12 @@ def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(covers[r], np.flatnonzero(at_or_above[r])) for r in range(len(rules.rules))]
 
 
-def _daily_parts(graph, found, applies, src_cust, dst_cust, foreign, measures, code) -> HitParts:
-    """Daily cumulative hits: per found (customer, day, direction, currency class), the
-    rule's transactions of that customer and day on that side (from the kernel's own
-    rule); subject: the customer's account with the largest share."""
+def _daily_parts(graph, found, applies, src_cust, dst_cust, n_units, foreign, measures, code) -> HitParts:
+    """Daily cumulative hits: per found (unit, day, direction, currency class), the
+    rule's transactions of that unit and day on that side (from the kernel's own
+    rule); subject: the unit's account with the largest share."""
     offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, applies, foreign, found,
-                                               graph.n_customers)
+                                               n_units)
     day, direction, currency_class = found.day, found.direction, found.currency_class
     cents = graph.amount_home_cents
     subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
