@@ -120,6 +120,24 @@ def test_disk_full_while_exporting_loses_nothing_and_resumes(quiet_csv, tmp_path
     _assert_empty_exports(out)
 
 
+def test_disk_full_that_sqlite_rolled_back_itself_says_disk_full(quiet_csv, tmp_path, capsys, monkeypatch):
+    """A large statement that fills the disk while spilling to a temporary file makes SQLite
+    roll the whole transaction back itself: the message is the disk's, not "no transaction
+    is active" read as a damaged store (seen on a 240-day range on a full disk)."""
+    def full(self, c):
+        c.execute("ROLLBACK")  # what SQLite did on its own
+        raise sqlite3.OperationalError("database or disk is full")
+
+    out = tmp_path / "o"
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "_insert_staged", full)
+        assert main(["scan", str(quiet_csv), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot grow (database or disk is full)" in err and "free disk space" in err
+    assert "damaged" not in err and "no transaction" not in err
+    assert main(["scan", str(quiet_csv), "--out", str(out)]) == 0
+
+
 def test_damaged_truncated_or_foreign_store(quiet_csv, tmp_path, capsys):
     garbage = tmp_path / "garbage.sqlite"
     garbage.write_bytes(b"this is not a database" * 100)

@@ -307,12 +307,17 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        """All writes inside land together or not at all."""
+        """All writes inside land together or not at all. When a statement fails so that
+        SQLite has rolled the transaction back itself (a disk full while a large statement
+        spilled to a temporary file), there is nothing left to roll back: the statement's
+        own error is raised, not ROLLBACK's "no transaction is active", which read as a
+        damaged store."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
