@@ -72,10 +72,21 @@ def test_the_evidence_span_books_a_weekend_on_the_next_business_day():
     evidence = _evidence([("t1", "2026-11-07 10:00", "O1", "A", 10.0, "transfer"),
                           ("t2", "2026-11-10 09:00", "O2", "A", 10.0, "transfer")])
     calendar = prc_calendar()
-    assert _evidence_span(evidence, _hits(["t1", "t2"], "2026-11-02", "2026-11-20"), calendar) == (
+    assert _evidence_span(evidence, _hits(["t1", "t2"], "2026-11-02", "2026-11-20"), calendar, "Asia/Shanghai") == (
         "2026-11-09", "2026-11-10", 2)
-    assert _evidence_span(evidence.iloc[:0], _hits(["t1"], "2026-11-02", "2026-11-06"), calendar) == (
-        "2026-11-02", "2026-11-06", 5)
+    assert _evidence_span(evidence.iloc[:0], _hits(["t1"], "2026-11-02", "2026-11-06"), calendar,
+                          "Asia/Shanghai") == ("2026-11-02", "2026-11-06", 5)
+
+
+def test_the_evidence_span_dates_offset_time_stamps_in_the_banks_time_zone():
+    """Wednesday 4 November 2026 23:30 in New York is Thursday the 5th in Beijing: the span
+    ends on the bank's date."""
+    evidence = _evidence([("t1", "2026-11-02 10:00", "O1", "A", 10.0, "transfer"),
+                          ("t2", "2026-11-04 23:30", "O2", "A", 10.0, "transfer")])
+    evidence["timestamp"] = evidence["timestamp"].dt.tz_localize("America/New_York")
+    hits = _hits(["t1", "t2"], "2026-11-02", "2026-11-20")
+    assert _evidence_span(evidence, hits, prc_calendar(), "America/New_York") == ("2026-11-02", "2026-11-04", 3)
+    assert _evidence_span(evidence, hits, prc_calendar(), "Asia/Shanghai") == ("2026-11-02", "2026-11-05", 4)
 
 
 def test_counterparties_are_accounts_and_cash_is_said_apart():
@@ -88,7 +99,7 @@ def test_counterparties_are_accounts_and_cash_is_said_apart():
                           ("t5", "2026-11-04 11:00", "A", None, 20.0, "cash")])
     ids = evidence["txn_id"].tolist()
     behaviour = _behaviour(evidence, ids, _hits(ids, "2026-11-02", "2026-11-13"), {"A"},
-                           lambda a, kind="account": a, "CNY", prc_calendar())
+                           lambda a, kind="account": a, "CNY", prc_calendar(), "Asia/Shanghai")
     assert [(p["account"], p["n_transactions"], p["inflow_home"], p["outflow_home"])
             for p in behaviour["counterparties"]] == [("O1", 2, 150.0, 0.0), ("O2", 1, 0.0, 70.0)]
     totals = behaviour["totals"]

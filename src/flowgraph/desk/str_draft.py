@@ -190,7 +190,7 @@ def str_draft(store, alert_id: str, reveal_ids: bool = False, key_file=None, cre
         disposition = {**{k: decision[k] for k in ("disposition", "analyst", "decided_at")}, "note": note}
     explanation = json.loads(alert["explanation"]) if alert["explanation"] else {}
     customer = name(alert["customer"], "customer") if alert["customer"] else name(alert["subject"])
-    behaviour = _behaviour(evidence, evidence_ids, hits, unit, name, home, calendar)
+    behaviour = _behaviour(evidence, evidence_ids, hits, unit, name, home, calendar, bank_timezone)
     trigger = _trigger(alert, explanation)
     notes = []
     if disposition is None or disposition["disposition"] != "case":
@@ -295,7 +295,7 @@ def _trigger(alert, explanation: dict) -> dict:
 
 
 def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFrame, unit: set[str], name, home: str,
-               calendar) -> dict:
+               calendar, bank_timezone: str) -> dict:
     cited: dict[str, list[str]] = {}
     for typology, ids in zip(hits["typology"], hits["txn_ids"]):
         for t in ids:
@@ -325,7 +325,7 @@ def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFra
                              for p in parties.values()),
                             key=lambda p: (-(p["inflow_home"] + p["outflow_home"]), p["account"]))
     channels = {c: total(evidence["channel"].to_numpy() == c) for c in sorted(set(evidence["channel"]))}
-    first, last, n_days = _evidence_span(evidence, hits, calendar)
+    first, last, n_days = _evidence_span(evidence, hits, calendar, bank_timezone)
     no_src = evidence["src_account"].isna().to_numpy() | (evidence["src_account"].to_numpy(dtype=object) == "")
     no_dst = evidence["dst_account"].isna().to_numpy() | (evidence["dst_account"].to_numpy(dtype=object) == "")
     totals = {"n_transactions": len(evidence), "inflow_home": total(direction == "in"),
@@ -357,13 +357,15 @@ def _behaviour(evidence: pd.DataFrame, evidence_ids: list[str], hits: pd.DataFra
             "evidence_not_kept": [t for t in evidence_ids if t not in kept], "text": text}
 
 
-def _evidence_span(evidence: pd.DataFrame, hits: pd.DataFrame, calendar) -> tuple[str, str, int | None]:
+def _evidence_span(evidence: pd.DataFrame, hits: pd.DataFrame, calendar,
+                   bank_timezone: str) -> tuple[str, str, int | None]:
     """The first and last business day of the evidence transactions (a transaction on a
     weekend or holiday counts toward the next business day, as the scan books it) and the
     business days from one to the other; without a kept evidence transaction, the span of
     the hits' windows. The alert's window is not it: it is widened to the hits' runs of
     qualifying days (:func:`flowgraph.alerts.hit_spans`), which go on past the evidence.
-    A calendar that cannot count the days gives the calendar dates and None."""
+    A calendar that cannot count the days gives the calendar dates and None. Time stamps
+    with a UTC offset are dated in ``bank_timezone`` (the scan's, :func:`run_bank_timezone`)."""
     if evidence.empty:
         first, last = str(hits["window_start"].min())[:10], str(hits["window_end"].max())[:10]
         try:
@@ -372,7 +374,7 @@ def _evidence_span(evidence: pd.DataFrame, hits: pd.DataFrame, calendar) -> tupl
             return first, last, None
     times = pd.to_datetime(evidence["timestamp"])
     if times.dt.tz is not None:  # bank-local dates
-        times = times.dt.tz_convert(BANK_TIMEZONE).dt.tz_localize(None)
+        times = times.dt.tz_convert(bank_timezone).dt.tz_localize(None)
     dates = times.to_numpy(dtype="datetime64[ns]")
     try:
         days, index = calendar.business_day_index(dates)
