@@ -116,3 +116,32 @@ def test_a_complete_accounts_table_gives_no_warning(tmp_path, capsys, accounts):
     extra = set() if accounts else {("large_value_single", "E2", ("C5",))}
     assert large_value_hits(result.hits) == EXPECTED_LARGE_VALUE | extra
     assert (result.hits["customer"] != "").all()
+
+
+def test_which_days_a_read_holds_never_changes_the_subjects(tmp_path):
+    """Unlisted X receives three 450,000 CNY transfers from listed E1 on Monday 2 November
+    (three "large" transactions in a day: a frequent_daily pattern, were X a subject) and a
+    100 CNY cash deposit a week later, which shows X is the bank's. A scan cut into blocks
+    reads the first week without the deposit: the pattern detectors name listed accounts
+    only, and the large-value rules decide each transaction by itself, so a read of the
+    first week and a read of both weeks give the first week the same hits (the large-value
+    detector's: a run of another detector may go on into the second week's days)."""
+    rows = [(f"F{i}", f"2026-11-02 1{i}:00:00", "E1", "X", 450_000, "CNY", "transfer") for i in range(3)] + \
+        [("G1", "2026-11-09 10:00:00", "", "X", 100, "CNY", "cash")]
+    transactions = pd.DataFrame(rows, columns=COLUMNS)
+    transactions.to_csv(tmp_path / "tx.csv", index=False)
+    pd.DataFrame(ONLY_E1, columns=["account_id", "customer_id", "party_type"]).to_csv(tmp_path / "acc.csv",
+                                                                                       index=False)
+    whole = load_dataset(tmp_path / "tx.csv", accounts=tmp_path / "acc.csv")
+    transactions.iloc[:3].to_csv(tmp_path / "week1.csv", index=False)
+    week1 = load_dataset(tmp_path / "week1.csv", accounts=tmp_path / "acc.csv")
+
+    def first_week(dataset) -> set:
+        hits = run_detectors(build_graph(dataset.transactions.table, dataset.accounts.table), ["large_value"]).frame
+        hits = hits[hits["run_last"] <= pd.Timestamp("2026-11-06")]
+        return set(zip(hits["hit_id"], hits["subject"], hits["typology"]))
+
+    found = first_week(whole)
+    assert found == first_week(week1)
+    assert ("E1", "frequent_daily") in {(s, t) for _, s, t in found}
+    assert "X" not in {s for _, s, _ in found}

@@ -17,10 +17,9 @@ graph whatever the order of the rows), with:
 
 Kernels get these plain numpy arrays; nothing below hands pandas objects to numba.
 
-Which accounts are the bank's own (``account_monitored``: the accounts a hit may name,
-:func:`flowgraph.detectors._common.monitored`). The transactions are the bank's ledger,
-so every transaction has at least one side at the bank; an accounts table, when it lists
-some account of a transaction, says which:
+Which accounts are the bank's own. The transactions are the bank's ledger, so every
+transaction has at least one side at the bank; an accounts table, when it lists some
+account of a transaction, says which:
 
 - an account the accounts table lists is the bank's (its customer's);
 - an account of a transaction that names no listed account is the bank's too: the table
@@ -37,9 +36,15 @@ some account of a transaction, says which:
 An unlisted account that is the bank's has no customer (``account_customer`` -1; its
 monitoring unit is the account itself, as with no accounts table) and an unknown party
 type, which the large-value rules take as a natural person's (the lower, stricter
-thresholds: the tool's default for an unknown party, :mod:`flowgraph._kernels.phi`). The
-rule reads the transactions the graph holds: :meth:`TransactionGraph.unlisted_bank_accounts`
-counts these accounts, which a scan warns about (they belong in the accounts table).
+thresholds: the tool's default for an unknown party, :mod:`flowgraph._kernels.phi`).
+The large-value rules apply this transaction by transaction
+(:func:`flowgraph.detectors._common.edge_units`): a report is about one day's
+transactions, which every read of that day holds. The pattern detectors name only listed
+accounts (:func:`flowgraph.detectors._common.monitored`): whether an unlisted account
+ever transacts alone would depend on which days a read holds, and a scan cut into blocks
+must name the subjects one scan of every day names. ``account_monitored`` applies the rule
+to the transactions the graph holds, for the count a scan warns about
+(:meth:`TransactionGraph.unlisted_bank_accounts`: such accounts belong in the accounts table).
 Amounts are float64 in the rule set's home currency (``amount_home``, e.g. yuan under the
 PBOC rules, dollars under US-BSA) and in its foreign-threshold currency (``amount_foreign``,
 US dollars for both), rounded to the cent; ``is_home_currency`` tells which one the
@@ -257,9 +262,10 @@ class TransactionGraph:
     @functools.cached_property
     def account_monitored(self) -> np.ndarray:
         """Per account, whether it is the bank's own (bool): listed in the accounts table,
-        or an account of a transaction that names no listed account (a cash deposit or
-        withdrawal, a transfer between unlisted accounts); every account when no account is
-        listed (the module docstring, "Which accounts are the bank's own")."""
+        or an account of a transaction this graph holds that names no listed account (a cash
+        deposit or withdrawal, a transfer between unlisted accounts); every account when no
+        account is listed (the module docstring, "Which accounts are the bank's own"). For
+        :meth:`unlisted_bank_accounts`' count only: it depends on the days the graph holds."""
         listed = self.account_customer >= 0
         if not listed.any():
             return np.ones(self.n_accounts, bool)

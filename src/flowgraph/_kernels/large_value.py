@@ -123,7 +123,7 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     src_cust, dst_cust : ndarray of int
         Customer (monitoring unit, SPEC §1) of each side, -1 for none: the large-value
         detector passes its units, in which an unlisted account of the bank is a unit of
-        its own (:func:`flowgraph.detectors._common.monitoring_units`).
+        its own (:func:`flowgraph.detectors._common.edge_units`).
     applies : ndarray of bool
         Edges the rule covers.
     value_cents : ndarray of int64

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._kernels.distinct import few_distinct_codes
+from .._kernels.large_value import edge_customers
 from .._kernels.segments import segment_sum
 from .._kernels.phi import ANY_PERSON_CODE, ANYONE_CODE, BOTH_ENTITY_CODE
 from .._kernels.phi import edge_phi_cents as phi_kernel
@@ -57,25 +58,40 @@ def period_first(graph, first: int) -> int:
 
 
 def monitored(graph) -> np.ndarray:
-    """Accounts the bank monitors, the bank's own (bool per account): those the accounts
-    table lists, and the unlisted accounts of transactions that name no listed account (a
-    cash deposit or withdrawal, a transfer between unlisted accounts); every account with no
-    accounts table (:attr:`flowgraph.graph.TransactionGraph.account_monitored`). An account
-    that appears only as a listed account's counterparty, e.g. at another bank, is
-    evidence but never a hit's subject."""
-    return graph.account_monitored
+    """Accounts a hit may name as its subject (bool per account): those the accounts table
+    lists, the bank's customers'; every account when none is listed (no accounts table).
+    An unlisted account, e.g. at another bank, is evidence but never the subject of a
+    pattern. Decided by the accounts table alone, never by which days a read holds, so a
+    scan cut into blocks names the subjects one scan of every day names. (Large-value hits
+    also name an unlisted account on a transaction that names no listed account:
+    :func:`edge_units`.)"""
+    if graph.n_customers == 0:
+        return np.ones(graph.n_accounts, bool)
+    return graph.account_customer >= 0
 
 
-def monitoring_units(graph) -> tuple[np.ndarray, int]:
-    """Per account, its monitoring unit (int32, SPEC §1: the customer), and how many units:
-    a listed account's customer (0 .. n_customers - 1); a monitored account without a
-    customer (unlisted, or no accounts table) a unit of its own, numbered after the
-    customers in account order; -1 for an account that is not the bank's (a counterparty)."""
-    watched = monitored(graph)
+def edge_units(graph) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per edge, the monitoring unit (SPEC §1: the customer) of its payer and of its payee
+    (int32; -1: no account, as for cash, or an account that is not the bank's on this
+    transaction), and how many units there are.
+
+    A listed account's unit is its customer (0 .. n_customers - 1); an unlisted account is
+    a unit of its own (numbered after the customers, in account order), and it is the
+    bank's on a transaction that names no listed account (:mod:`flowgraph.graph`, "Which
+    accounts are the bank's own": cash at it, a transfer between unlisted accounts), a
+    listed account's counterparty (-1) on the others. Decided transaction by transaction,
+    so the days a read holds never change it."""
+    listed = graph.account_customer >= 0
     unit = graph.account_customer.astype(np.int32)  # a copy
-    own = watched & (unit < 0)
-    unit[own] = graph.n_customers + np.arange(int(own.sum()), dtype=np.int32)
-    return unit, graph.n_customers + int(own.sum())
+    unit[~listed] = graph.n_customers + np.arange(int((~listed).sum()), dtype=np.int32)
+    src_unit, dst_unit = edge_customers(graph.src, graph.dst, unit)
+    if listed.any() and not listed.all():  # no accounts table, or a complete one: every side as it is
+        src_listed = (graph.src >= 0) & listed[graph.src]
+        dst_listed = (graph.dst >= 0) & listed[graph.dst]
+        placed = src_listed | dst_listed  # the transaction names a listed account
+        src_unit[placed & ~src_listed] = -1
+        dst_unit[placed & ~dst_listed] = -1
+    return src_unit, dst_unit, graph.n_customers + int((~listed).sum())
 
 
 def transfer_threshold(graph, rules: RuleSet) -> np.ndarray:

@@ -45,12 +45,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, edge_customers, frequent_runs
+from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, frequent_runs
 from .._kernels.phi import edge_rule_tests
 from .._kernels.runs import take
 from .._kernels.segments import segment_sum, segment_top_party
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
-from ._common import (edge_phi_cents, in_scan, memo, monitored, monitoring_units, n_chunks, one_sided, phi_table,
+from ._common import (edge_phi_cents, edge_units, in_scan, memo, monitored, n_chunks, one_sided, phi_table,
                       prepare, rule_kernel_args, share_cents, threshold_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval, KnownRuleSet, validate_params
@@ -163,13 +163,12 @@ def _single_parts(graph, edges, subject, key_prefix, foreign, value_cents, measu
 
 
 def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
-    """Per edge: the payer's and the payee's monitoring unit (:func:`._common.monitoring_units`:
+    """Per edge: the payer's and the payee's monitoring unit (:func:`._common.edge_units`:
     the customer, or an unlisted account of the bank on its own; -1: no account, or not the
-    bank's), how many units, whether it is in a foreign currency, and its value in cents of
+    bank's on that transaction), how many units, whether it is in a foreign currency, and its value in cents of
     the currency the rules compare (fen, or US cents for foreign currencies)."""
-    unit, n_units = monitoring_units(graph)
     # int32 like account_customer: these live with the graph for its lifetime (memo)
-    src_cust, dst_cust = edge_customers(graph.src, graph.dst, unit)
+    src_cust, dst_cust, n_units = edge_units(graph)
     foreign = ~graph.is_home_currency
     return src_cust, dst_cust, n_units, foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
 
