@@ -680,7 +680,10 @@ def show(alert_id, store_path, out, reveal_ids, key_file):
               help="Real account and customer ids (logged in the store's audit table; the files are owner-only).")
 @click.option("--key-file", type=click.Path(path_type=Path),
               help="Pseudonym key [default: $FLOWGRAPH_KEY_FILE or ~/.config/flowgraph/pseudonym.key].")
-def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key_file):
+@click.option("--txstore", "txstores", multiple=True, metavar="STORE_DIR", type=click.Path(path_type=Path),
+              help="Where the transaction store the scans read is now, if it was moved (repeatable) [default: "
+                   "where the scans recorded it, or at the same path relative to the run store].")
+def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key_file, txstores):
     """Draft the reports the rules require (003): the large-value reports of the scanned
     range with their deadline (the scan's rule set's: PBOC, 5 business days on the scan's
     calendar; US-BSA, a CTR's 15 calendar days; record-only rules are no report) and status, and a
@@ -692,7 +695,7 @@ def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key
     from .desk.reports import write_report_drafts
 
     result = write_report_drafts(Store(store_path, create=False), out, first, last, alert_ids, today, reveal_ids,
-                                 key_file)
+                                 key_file, txstores)
     reports = result["large_value"]
     overdue = int((reports["status"] == "overdue").sum()) if len(reports) else 0
     click.echo(f"large-value reports: {len(reports):,} ({overdue:,} overdue{result['configurations']}); "
@@ -702,6 +705,8 @@ def report_draft(store_path, out, first, last, alert_ids, today, reveal_ids, key
     click.echo(f"wrote {len(result['paths'])} files to {out}{' (REAL ids)' if reveal_ids else ''}")
     if result["rule_set_note"]:
         click.echo(f"note: {result['rule_set_note']}", err=True)
+    if result["txstore_note"]:
+        click.echo(f"warning: {result['txstore_note']}", err=True)
     if result["estimated"]:
         click.echo(result["estimated"], err=True)
     if result["not_counted"]:  # the configuration refuses what a count needs: exit 2, after writing the rest

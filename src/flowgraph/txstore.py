@@ -510,20 +510,67 @@ class TransactionStore:
     def read_days(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> pa.Table:
         """The transactions of calendar days ``first_day .. last_day`` (only ``columns``, if
         given: those the files hold, in that order), days ascending, each in the order it was
-        ingested; ``day`` is the partition key."""
+        ingested; ``day`` is the partition key. A DataError when a day's file holds rows of
+        another day (:meth:`_check_days_of_rows`)."""
         files = self.day_files(first_day, last_day)
         if not files:
             return pa.table({})
-        schema = self._unified_schema(files, columns)
+        # the time stamps are read whatever the columns: each row's day is checked against its file's
+        schema = self._unified_schema(files, None if columns is None else [*columns, "timestamp"])
         if columns is not None:
             columns = [c for c in columns if c in schema.names]
         # the partition key is in the path: selecting the days' files is the filter on it
+        dated = "timestamp" in schema.names
+        scanned = columns if columns is None or not dated or "timestamp" in columns else [*columns, "timestamp"]
         try:
-            return ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table(columns=columns)
+            scanner = ds.dataset([str(f) for f in files], schema=schema, format="parquet").scanner(columns=scanned)
+            tagged = [(t.record_batch, t.fragment.path) for t in scanner.scan_batches()]  # in the files' order
         except (pa.ArrowInvalid, OSError) as exc:  # a footer that reads, a data page that does not
             raise DataError(f"{self.root}: a day file of {first_day} .. {last_day} is damaged "
                             f"({' '.join(str(exc).split())[:300]}). Fix: restore the store's transactions folder "
                             "from a backup, or ingest its input files again into a new store.") from None
+        table = pa.Table.from_batches([b for b, _ in tagged], schema=scanner.projected_schema)
+        if dated:
+            self._check_days_of_rows(tagged)
+        return table if scanned is columns else table.drop_columns(["timestamp"])
+
+    def _check_days_of_rows(self, tagged: Sequence[tuple[pa.RecordBatch, str]]) -> None:
+        """A DataError naming the day folders of the ``tagged`` batches (each with its file) holding a
+        row whose calendar day is not the folder's: a day file restored or copied into
+        another day's folder, whose rows a scan would count on the wrong day, or twice
+        (the same transactions in two day files make the same hits twice).
+
+        Rows are stored as naive bank-local times and partitioned by their date at ingest,
+        so the check is each batch's earliest and latest time against its folder's day (a
+        batch is never of two files): on 60 days of the 1e8 bank (6.6 M rows) about 5 ms
+        of a 1.5-4 s read."""
+        wrong: dict[str, tuple[np.datetime64, np.datetime64]] = {}
+        for batch, path in tagged:
+            if not batch.num_rows:
+                continue
+            times = batch.column("timestamp")
+            if times.type.tz is not None:  # naive in every store flowgraph writes; dated where they were stored
+                times = pc.local_timestamp(times)
+            span = pc.min_max(times)
+            if span["min"].as_py() is None:
+                continue
+            lo, hi = (np.datetime64(span[k].value, times.type.unit).astype("datetime64[D]") for k in ("min", "max"))
+            folder = Path(path).parent.name
+            day = np.datetime64(folder[len("day="):], "D")
+            if lo != day or hi != day:
+                seen = wrong.get(folder, (lo, hi))
+                wrong[folder] = (min(seen[0], lo), max(seen[1], hi))
+        if not wrong:
+            return
+        first = next(iter(wrong))
+        listed = "; ".join(f"{folder} holds transactions of {lo}{'' if lo == hi else f' .. {hi}'}"
+                           for folder, (lo, hi) in list(wrong.items())[:3])
+        raise DataError(
+            f"{self.root / 'transactions'}: {len(wrong)} day folder(s) hold rows that are not of their day ({listed}"
+            f"{' …' if len(wrong) > 3 else ''}): a day file restored or copied into the wrong day's folder; a scan "
+            f"would count its transactions on the wrong day, or twice. Fix: put the right day's file back (restore "
+            f"{self.root / 'transactions' / first / 'part.parquet'} from a backup of that day), or ingest the store's "
+            "input files again into a new store (flowgraph ingest INPUT --into NEW_STORE).")
 
     def _unified_schema(self, files: list[Path], columns: Sequence[str] | None) -> pa.Schema:
         """One schema of the day ``files`` (of only ``columns``, if given: a scan is not

@@ -17,7 +17,9 @@ per run:
 - ``accounts-TIME-RUN.parquet``: customer and party type of the accounts those
   transactions touch (Φ of a transfer depends on the party type, SPEC §2);
 - ``in-place-TIME-RUN.json``, for a scan of a transaction store (``flowgraph ingest
-  --into``): the store's path. The transactions are already kept there, by day, so the
+  --into``): the store's path, absolute and relative to the run store's folder (the two
+  moved together are still found; a store moved alone is named with ``report-draft
+  --txstore``, :func:`locate_in_place_stores`). The transactions are already kept there, by day, so the
   large-value hits' evidence is not copied (at bank scale it is a large share of all
   transactions: an account with 300,000 transfers a day has one daily large-value hit
   naming them all); :func:`transactions_in_place` reads it from the store's days when the
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +53,7 @@ import pyarrow.parquet as pq
 
 from .._files import write_atomically
 from ..config import CHANNELS, PARTY_TYPES
+from ..errors import ConfigError, DataError
 from ..graph import GRAPH_COLUMNS, TransactionGraph, build_graph
 from ..scan_config import business_calendar
 from ..store import LARGE_VALUE_TYPOLOGIES, id_list_array, parse_json_lists
@@ -230,7 +234,9 @@ def _write_case_files(store, run_id: str, transactions: Iterable[pa.Table], acco
     first = np.unique(table["account_id"].to_numpy(zero_copy_only=False), return_index=True)[1]
     write_atomically(folder / f"accounts-{stamp}.parquet", lambda p: pq.write_table(table.take(pa.array(first)), p))
     if in_place is not None:
-        record = {"run_id": run_id, "transaction_store": str(Path(in_place).resolve())}
+        where = Path(in_place).resolve()
+        record = {"run_id": run_id, "transaction_store": str(where),
+                  "relative_to_run_store": os.path.relpath(where, Path(store.path).resolve().parent)}
         write_atomically(folder / f"in-place-{stamp}.json", lambda p: p.write_text(json.dumps(record)))
 
 
@@ -399,21 +405,73 @@ def _day_chunks(first: np.datetime64, last: np.datetime64) -> list[tuple[str, st
                                                                                     READ_DAYS_AT_ONCE)]
 
 
+def _in_place_records(store) -> list[dict]:
+    records = []
+    for path in sorted(case_folder(store).glob("in-place-*.json")):
+        try:
+            record = json.loads(path.read_text())
+            records.append({"transaction_store": str(record["transaction_store"]),
+                            "relative_to_run_store": record.get("relative_to_run_store")})
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise DataError(f"{path}: this record of the transaction store a scan read is damaged ({exc}). Fix: "
+                            "restore it from a backup, or scan again into this run store.") from None
+    return records
+
+
 def in_place_stores(store) -> list[Path]:
-    """The transaction stores whose large-value evidence the store's runs left in place."""
-    records = sorted(case_folder(store).glob("in-place-*.json"))
-    return sorted({Path(json.loads(r.read_text())["transaction_store"]) for r in records})
+    """The transaction stores whose large-value evidence the store's runs left in place,
+    as the scans recorded them (absolute paths; where they are now:
+    :func:`locate_in_place_stores`)."""
+    return sorted({Path(r["transaction_store"]) for r in _in_place_records(store)})
 
 
-def transactions_in_place(store, txn_ids, first_day: np.datetime64, last_day: np.datetime64) -> pd.DataFrame:
+class InPlaceStores(NamedTuple):
+    """Where the transaction stores of :func:`in_place_stores` are now."""
+
+    #: the stores to read: those found, then those given (``report-draft --txstore``)
+    found: list[Path]
+    #: the recorded paths of the stores found neither there nor relative to the run store
+    #: (none when stores are given: they stand in for them)
+    missing: list[Path]
+
+
+def locate_in_place_stores(store, given: Iterable[str | Path] = ()) -> InPlaceStores:
+    """The transaction stores the store's scans left large-value evidence in, each found at
+    the absolute path its scan recorded, else at the path relative to the run store's
+    folder it recorded (the two moved together), plus the ``given`` ones
+    (``report-draft --txstore``: a store moved alone); a ConfigError when a given path is
+    not a transaction store."""
+    found, missing = [], []
+    for record in _in_place_records(store):
+        where = [Path(record["transaction_store"])]
+        if record["relative_to_run_store"]:
+            where.append(Path(store.path).resolve().parent / record["relative_to_run_store"])
+        there = next((p.resolve() for p in where if is_store(p)), None)
+        if there is None:
+            missing.append(where[0])
+        elif there not in found:
+            found.append(there)
+    given = [Path(p) for p in given]
+    for path in given:
+        if not is_store(path):
+            raise ConfigError(f"--txstore {path}: is not a flowgraph transaction store (no txstore.json in it). "
+                              "Fix: name the folder 'flowgraph ingest --into' made, where the scans' transaction "
+                              "store is now.")
+        if path.resolve() not in found:
+            found.append(path.resolve())
+    return InPlaceStores(found, [] if given else sorted(set(missing)))
+
+
+def transactions_in_place(store, txn_ids, first_day: np.datetime64, last_day: np.datetime64,
+                          stores: Iterable[Path] | None = None) -> pd.DataFrame:
     """Transactions ``txn_ids`` of business days ``first_day .. last_day`` read from the
-    transaction stores the store's scans left them in (:func:`in_place_stores`; one
-    that is gone is skipped), with the columns of :func:`case_transactions` but the
+    transaction ``stores`` (default: those the store's scans left them in that are found,
+    :func:`locate_in_place_stores`), with the columns of :func:`case_transactions` but the
     converted amounts (NaN: a report converts again with the run's rates if it needs to)."""
     wanted = pa.array(sorted({str(t) for t in txn_ids}), pa.string())
     columns = ["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel"]
     parts = []
-    for root in in_place_stores(store):
+    for root in locate_in_place_stores(store).found if stores is None else stores:
         if not len(wanted) or not is_store(root):
             continue
         txstore = TransactionStore.open(root)

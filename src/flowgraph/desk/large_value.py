@@ -22,12 +22,15 @@ wires of USD 3,000 or more would bury its CTRs). The hits stay in the store, and
 Markdown says how many were left out and under which rules.
 
 A scan of a file keeps every large-value transaction beside the store, a scan of a
-transaction store leaves them in its days, read from there (:mod:`flowgraph.desk.evidence`);
-for a store written before scans kept them (or whose transaction store is gone), the hit's
-business day stands in and ``deadline_basis`` says so. Status: ``due`` or ``overdue``
-against ``today``; ``business_days_left`` counts the business days after ``today`` up to
-the deadline on the scan's calendar, whatever unit the deadline is in (0: due today;
-negative: business days late). ``deadline_calendar`` and
+transaction store leaves them in its days, read from there (:mod:`flowgraph.desk.evidence`:
+the store is looked for where the scan recorded it, then at the same path relative to the
+run store, then given with ``--txstore``); for a store written before scans kept them, or
+whose transaction store is not found, the hit's business day stands in (later than the
+transaction's date when it fell on a weekend or holiday) and ``deadline_basis`` says so and
+why, and ``attrs["txstore_note"]`` names the missing transaction store and the fix.
+Status: ``due`` or ``overdue`` against ``today``; ``business_days_left`` counts the
+business days after ``today`` up to the deadline on the scan's calendar, whatever unit the
+deadline is in (0: due today; negative: business days late). ``deadline_calendar`` and
 ``days_left_calendar`` say what these two counts rest on: ``official`` holidays,
 ``estimated`` ones (a year without an official schedule, ``calendar.beyond_coverage =
 "estimate"``), or ``not counted`` (the count reaches a year the calendar refuses under
@@ -62,7 +65,7 @@ from ..deid import store_pseudonymizer
 from ..errors import ConfigError
 from ..store import LARGE_VALUE_TYPOLOGIES, parse_json_lists
 from .day_owners import Configuration, DayOwners, day_owners
-from .evidence import case_transactions, transactions_in_place
+from .evidence import InPlaceStores, case_transactions, locate_in_place_stores, transactions_in_place
 from .markdown import md_table, md_text
 
 #: Business days of large-value hits whose reports are made at a time (their evidence read
@@ -201,7 +204,7 @@ def id_namer(store, reveal_ids: bool, key_file, detail: dict):
 
 
 def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bool = False,
-                        key_file=None) -> pd.DataFrame:
+                        key_file=None, txstores=()) -> pd.DataFrame:
     """The large-value reports of the stored large-value hits whose business day lies in
     ``[first, last]`` (module docstring), each day's of the configuration with the latest
     word on it (:func:`day_owners`), earliest deadline first.
@@ -217,6 +220,9 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
         Real customer and account ids (recorded in the store's audit table).
     key_file : path, optional
         Pseudonym key (:mod:`flowgraph.deid`).
+    txstores : paths, optional
+        Where the transaction stores the scans read are now (``--txstore``), when they
+        were moved away from the run store (:func:`~flowgraph.desk.evidence.locate_in_place_stores`).
 
     Returns
     -------
@@ -275,6 +281,7 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
         plans.append((k, _day_chunks(days, maybe)))
     name = id_namer(store, reveal_ids, key_file, {"large_value_reports": n_hits}) if n_hits else None
     today_label = "--today" if today is not None else "today"
+    located = locate_in_place_stores(store, txstores)
     counted: dict[tuple[int, np.datetime64], dict] = {}  # many reports share a date: its deadline counted once
     frames = []
     for k, chunks in plans:
@@ -291,14 +298,42 @@ def large_value_reports(store, first=None, last=None, today=None, reveal_ids: bo
                 f"WHERE config_hash = ? AND {reported} AND window_start >= ? AND window_start < ? "
                 "ORDER BY window_start, hit_id",
                 [c.config_hash, *args, start, str(np.datetime64(end, "D") + 1)])
-            frames.append(_reports(store, hits, owners, k, name, today_day, today_label, counted))
+            frames.append(_reports(store, hits, owners, k, name, today_day, today_label, counted, located))
     if frames:
         frame = pd.concat(frames, ignore_index=True).astype({"business_days_left": "Int64"})
         frame = frame.sort_values(["deadline", "business_day", "hit_id", "config_hash"],
                                   kind="stable").reset_index(drop=True)
     else:
         frame = pd.DataFrame(columns=list(LARGE_VALUE_COLUMNS))
-    return _configuration_attrs(frame, owners, first_day, last_day, left_out)
+    frame = _configuration_attrs(frame, owners, first_day, last_day, left_out)
+    unread = int((frame["deadline_basis"] == _unread_basis(located)).sum()) if located.missing else 0
+    frame.attrs["txstore_note"] = _txstore_note(located, unread)
+    return frame
+
+
+def _unread_basis(located: InPlaceStores) -> str:
+    """``deadline_basis`` of a report whose transactions were not found: why."""
+    if located.missing:
+        more = f" (and {len(located.missing) - 1} more)" if len(located.missing) > 1 else ""
+        return (f"business day of the hit (its transactions are in the transaction store {located.missing[0]}{more}, "
+                "which is not there: draft again with --txstore naming where it is now)")
+    if located.found:
+        return ("business day of the hit (its transactions are neither kept in this store nor in the transaction "
+                f"store(s) read: {', '.join(map(str, located.found))})")
+    return "business day of the hit (its transactions are not kept in this store: re-scan to keep them)"
+
+
+def _txstore_note(located: InPlaceStores, n_unread: int) -> str:
+    """For stderr: the reports whose transactions are in a transaction store not found, which
+    store, and the fix; "" when there are none."""
+    if not n_unread:
+        return ""
+    stores = ", ".join(map(str, located.missing))
+    return (f"{n_unread:,} large-value report(s) could not read their transactions: the scans read them from the "
+            f"transaction store {stores}, which is not there (nor at the same path relative to the run store). "
+            "Their transaction_date, direction, channel and counterparties are empty and their deadlines count from "
+            "the hit's business day, later than the transaction's date for one made on a weekend or holiday. Fix: "
+            "draft again with --txstore NEW_PATH naming where the transaction store is now.")
 
 
 def _day_chunks(days: list[str], maybe: list[bool]) -> list[tuple[str, str]]:
@@ -380,14 +415,14 @@ def configurations_summary(reports: pd.DataFrame) -> str:
 
 
 def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_day: np.datetime64,
-             today_label: str, counted: dict) -> pd.DataFrame:
+             today_label: str, counted: dict, located: InPlaceStores) -> pd.DataFrame:
     """The large-value reports (:data:`LARGE_VALUE_COLUMNS`) of stored large-value ``hits``
     (their ``txn_ids`` JSON text) of configuration ``owners.configurations[k]`` that are
     its word (the configuration with the latest word on its transaction's date, else on its
     business day, is it; or no run spoke for either), their transactions looked up among
     those kept, else in the transaction stores the scans read in place, with deadlines as
     its rule set counts them on its calendar; ``counted``: deadlines by configuration and
-    date, filled."""
+    date, filled; ``located``: the transaction stores to read (:func:`locate_in_place_stores`)."""
     c = owners.configurations[k]
     rule_set, calendar = c.rule_set, c.calendar
     home = rule_set.home_currency
@@ -397,7 +432,7 @@ def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_d
     missing = wanted.difference(kept["txn_id"])
     if missing:  # a scan of a transaction store left them in its days
         days = hits.loc[[not missing.isdisjoint(ids) for ids in hits["txn_ids"]], "window_start"].str[:10]
-        in_place = transactions_in_place(store, missing, days.min(), days.max())
+        in_place = transactions_in_place(store, missing, days.min(), days.max(), located.found)
         kept = pd.concat([kept, in_place], ignore_index=True) if len(kept) else in_place
     evidence = _hit_evidence(hits["txn_ids"], kept)
     business_days = hits["window_start"].str[:10].to_numpy(dtype="datetime64[D]")
@@ -421,7 +456,7 @@ def _reports(store, hits: pd.DataFrame, owners: DayOwners, k: int, name, today_d
         if whole:
             basis = "transaction date" if hit.typology == "large_value_single" else "earliest transaction's date"
         else:
-            basis = "business day of the hit (its transactions are not kept in this store: re-scan to keep them)"
+            basis = _unread_basis(located)
         if (k, date) not in counted:  # many reports share a date
             counted[k, date] = count_deadline(calendar, date, today_day, today_label, rule_set.report_deadline_days,
                                               rule_set.report_deadline_unit)

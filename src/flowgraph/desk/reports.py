@@ -75,12 +75,13 @@ __all__ = ["LARGE_VALUE_COLUMNS", "large_value_reports", "str_draft", "str_schem
 
 
 def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=None, reveal_ids: bool = False,
-                        key_file=None) -> dict:
+                        key_file=None, txstores=()) -> dict:
     """Write the large-value reports and the STR drafts into the folder ``out``.
 
     Files: ``large-value-reports.csv`` and ``.md``; per draft ``str-ALERT_ID.json`` (valid
     against the schema) and ``str-ALERT_ID.md``; ``skipped.csv`` when alerts were skipped.
-    Owner-only when they show real ids. The CSV files go through
+    Owner-only when they show real ids. ``txstores``: where the transaction stores the
+    scans read are now (``--txstore``, :func:`large_value_reports`). The CSV files go through
     :func:`flowgraph._spreadsheet.spreadsheet_safe` (a ``'`` before a text cell a
     spreadsheet would run as a formula).
 
@@ -94,13 +95,14 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
         ``configurations`` (for the summary line: "" when one configuration speaks for every
         day of the list, else which and how many reports each gave) and ``rule_set_note``
         (the configurations' rule sets have different thresholds: which, and the fix; or
-        "").
+        ""), ``txstore_note`` (reports whose transaction store is not found: which, and the
+        fix; or "").
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: is a file. Fix: name a folder for the report drafts.")
     today_day = parse_day(today, "--today") or np.datetime64(dt.date.today(), "D")
-    reports = large_value_reports(store, first, last, today, reveal_ids, key_file)
+    reports = large_value_reports(store, first, last, today, reveal_ids, key_file, txstores)
     chosen, skipped = draft_alert_ids(store, alert_ids)
     drafts = [str_draft(store, a, reveal_ids, key_file) for a in chosen]
     for draft in drafts:
@@ -121,7 +123,8 @@ def write_report_drafts(store, out, first=None, last=None, alert_ids=(), today=N
     return {"large_value": reports, "drafts": [out / f"str-{d['alert_id']}.json" for d in drafts],
             "skipped": skipped, "paths": paths, "estimated": _estimated_line(reports, drafts),
             "not_counted": _not_counted_message(store, reports, drafts, out),
-            "configurations": configurations_summary(reports), "rule_set_note": reports.attrs.get("rule_set_note", "")}
+            "configurations": configurations_summary(reports), "rule_set_note": reports.attrs.get("rule_set_note", ""),
+            "txstore_note": reports.attrs.get("txstore_note", "")}
 
 
 def _estimated_line(reports: pd.DataFrame, drafts: list[dict]) -> str | None:
