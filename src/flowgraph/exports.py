@@ -6,11 +6,13 @@ with every column and its type: a downstream job never meets a file without colu
 Exports show keyed pseudonyms instead of account and customer ids (SPEC §7) unless the
 user asked for real ids, which the store's audit table records.
 
-The three files appear together or not at all (:func:`staged_exports`): a scan that fails
-— a full disk, a store that cannot grow, kill -9 — leaves in its output folder none of its
-exports, and an earlier complete run's as they were, so a downstream job never takes a
-failed run's hits for results. Its manifest is what says a set is complete: written last,
-and the only file a set of two runs' files can never have.
+The three files are moved into place together, the manifest last, once the run is
+recorded complete (:func:`staged_exports`): a scan that fails (a full disk, a store that
+cannot grow) leaves none of its exports in the output folder, and an earlier complete
+run's there as they were, so a downstream job never takes a failed run's hits for
+results. ``manifest.json`` says a set is complete: a process killed (kill -9) while the
+files move may leave a set without one (and hidden ``.NAME.RANDOM.tmp`` files), never a
+manifest beside files of another run.
 """
 
 from __future__ import annotations
