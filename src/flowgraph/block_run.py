@@ -51,12 +51,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._files import write_atomically
 from .alerts import build_alerts
 from .buckets import HITS_PER_BUCKET, unit_buckets
 from .deid import store_pseudonymizer
 from .desk.evidence import raised_hits
-from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables
+from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables, staged_exports
 from .scan import (ScannedHits, ScanResult, Stopwatch, _business_day_before, _isin, hit_counts, large_value_checks,
                    large_value_known_from, run_manifest, stored_retractions)
 from .scan_config import ScanConfig
@@ -250,14 +249,16 @@ class BlockRun:
         # change: it runs on a thread beside them (its reads mostly in SQLite and Arrow,
         # without the GIL, while the alerts hold it), of the hits above their ceiling the
         # store names, and is kept if those are the ones the buckets found
-        with ThreadPoolExecutor(max_workers=1) as side:
+        # the exports are staged and moved into place only once the run is recorded complete: a
+        # failure before leaves the run to be resumed and none of its exports in `out`
+        with staged_exports(out) as exports, ThreadPoolExecutor(max_workers=1) as side:
             ahead = side.submit(_timed, clock, "checks", self._checks_ahead, known_from)
-            write_atomically(paths["hits"], write_hits, private=reveal_ids)
+            exports.stage(paths["hits"], write_hits, private=reveal_ids)
             with clock("exports"):
                 alerts_table = pa.concat_tables(alert_parts).sort_by([("score", "descending"),
                                                                       ("alert_id", "ascending")]) \
                     if alert_parts else arrow_table(pd.DataFrame(), ALERT_SCHEMA)  # no hit: every column, no row
-                write_atomically(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
+                exports.stage(paths["alerts"], lambda p: pq.write_table(alerts_table, p), private=reveal_ids)
             run = store.query("SELECT data_first, data_last, disabled_detectors FROM runs WHERE run_id = ?",
                               [self.run_id]).iloc[0]
             if keep_cases is not None:
@@ -267,18 +268,19 @@ class BlockRun:
             if checks is None:  # the store named other hits than the buckets found: checked again
                 with clock("checks"):
                     checks = large_value_checks(store, config_hash, _concat(above, CHECK_COLUMNS), known_from)
-        manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
-                                (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
-                                checks, reveal_ids, clock, counts, n_groups, n_raised,
-                                json.loads(run["disabled_detectors"]) if isinstance(run["disabled_detectors"], str)
-                                else None,
-                                txstore)
-        manifest["block_plan"] = self.plan
-        manifest["read_files_digest"] = hashlib.blake2b("".join(
-            f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()
-        write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),
-                         private=False)
-        store.finish_run(self.run_id, manifest["finished_at"], manifest["n_hits"], n_raised, checks)
+            manifest = run_manifest(store, self.run_id, self.config, rates, calendar,
+                                    (np.datetime64(run["data_first"]), np.datetime64(run["data_last"])), self.resumed,
+                                    checks, reveal_ids, clock, counts, n_groups, n_raised,
+                                    json.loads(run["disabled_detectors"]) if isinstance(run["disabled_detectors"], str)
+                                    else None,
+                                    txstore)
+            manifest["block_plan"] = self.plan
+            manifest["read_files_digest"] = hashlib.blake2b("".join(
+                f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()
+            exports.stage(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),
+                          private=False)
+            store.finish_run(self.run_id, manifest["finished_at"], manifest["n_hits"], n_raised, checks)
+            exports.commit()
         run_id, config_hash = self.run_id, self.config.config_hash
         return ScanResult(run_id, lambda: _read_back(store_path, config_hash, run_id, "hits"),
                           lambda: _read_back(store_path, config_hash, run_id, "alerts"), manifest, paths)

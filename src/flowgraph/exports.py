@@ -5,12 +5,23 @@ Each table has one Arrow schema, so a scan that finds nothing still writes both 
 with every column and its type: a downstream job never meets a file without columns.
 Exports show keyed pseudonyms instead of account and customer ids (SPEC §7) unless the
 user asked for real ids, which the store's audit table records.
+
+The three files are moved into place together, the manifest last, once the run is
+recorded complete (:func:`staged_exports`): a scan that fails (a full disk, a store that
+cannot grow) leaves none of its exports in the output folder, and an earlier complete
+run's there as they were, so a downstream job never takes a failed run's hits for
+results. ``manifest.json`` says a set is complete: a process killed (kill -9) while the
+files move may leave a set without one (and hidden ``.NAME.RANDOM.tmp`` files), never a
+manifest beside files of another run.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -18,8 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._files import write_atomically
+from ._files import StagedFiles
 from .deid import Pseudonymizer, deidentify, load_key
+from .errors import ConfigError
 from .store import Store
 
 _TEXT, _IDS = pa.string(), pa.list_(pa.string())
@@ -108,29 +120,78 @@ def export_tables(hits: pd.DataFrame, alerts: pd.DataFrame, reveal_ids: bool, ke
     return {"hits": arrow_table(hits_out, HIT_SCHEMA), "alerts": arrow_table(alerts_out, ALERT_SCHEMA)}
 
 
-def write_tables(out: Path, tables: dict[str, pa.Table], private: bool) -> None:
-    """``hits.parquet`` and ``alerts.parquet`` (:func:`export_tables`) into ``out``; owner-only
-    when ``private`` (real ids), shareable when pseudonymised."""
+@contextmanager
+def staged_exports(out: Path) -> Iterator[StagedFiles]:
+    """The exports of a run into ``out``, staged beside their paths: the caller writes them
+    (:func:`write_tables`, :func:`write_exports`), records the run complete in its store and
+    only then calls ``commit()``, which moves them into place together, ``manifest.json``
+    last (:class:`flowgraph._files.StagedFiles` says why that is crash-safe). Whatever
+    ends the block before the commit (an error of the detectors, the store or a write)
+    removes what was staged: ``out`` keeps an earlier complete run's exports, with their
+    manifest, as they were, and the run store keeps every chunk committed, so running the
+    same command again resumes.
+
+    Raises
+    ------
+    ConfigError
+        An export could not be written or moved into place (a full disk, a read-only
+        folder): naming it and the fix.
+    """
+    files = StagedFiles(out / EXPORT_FILES["manifest"])
+    exports = {out / name for name in EXPORT_FILES.values()}
+    try:
+        with files:
+            yield files
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) not in exports:
+            raise  # another file's error names that file
+        raise export_error(Path(exc.filename), exc, files.committing) from None
+
+
+def export_error(path: Path, exc: OSError, committing: bool) -> ConfigError:
+    """The error for export ``path`` that could not be written (or, ``committing``, moved
+    into place): what the system said, and the fix for it."""
+    folder = path.parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = f"free space on the file system holding {folder} (or give another --out)"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = f"make {folder} writable (or give another --out)"
+    else:
+        fix = f"check that the device holding {folder} is available"
+    if committing:  # the run store recorded the run complete: a new run of the same days makes them again
+        after = ("the run store holds this run's results, and the scan runs again to write its exports; "
+                 f"{folder} holds none of them now")
+    else:
+        after = (f"the scan resumes after its last committed chunk. This run left no export in {folder}; an "
+                 "earlier run's exports there are as they were")
+    return ConfigError(f"{path}: cannot be written ({exc.strerror or exc}). Fix: {fix}, then run the same command "
+                       f"again: {after}.")
+
+
+def write_tables(files: StagedFiles, out: Path, tables: dict[str, pa.Table], private: bool) -> None:
+    """``hits.parquet`` and ``alerts.parquet`` (:func:`export_tables`) staged for ``out``
+    (:func:`staged_exports`); owner-only when ``private`` (real ids), shareable when
+    pseudonymised."""
     for name in ("hits", "alerts"):
-        write_atomically(out / EXPORT_FILES[name], lambda p, t=tables[name]: pq.write_table(t, p), private=private)
+        files.stage(out / EXPORT_FILES[name], lambda p, t=tables[name]: pq.write_table(t, p), private=private)
 
 
-def write_exports(store: Store, out: Path, tables: dict[str, pa.Table] | None, manifest: dict,
+def write_exports(store: Store, files: StagedFiles, out: Path, tables: dict[str, pa.Table] | None, manifest: dict,
                   reveal_ids: bool) -> dict:
-    """Write the run's exports (:func:`export_tables`; ``None``: written already by
-    :func:`write_tables`) and, last, its manifest into ``out``; writing real ids is logged
-    in the store's audit table first.
+    """Stage the run's exports for ``out`` (:func:`staged_exports`; ``tables`` from
+    :func:`export_tables`, ``None``: staged already by :func:`write_tables`) and, last, its
+    manifest; writing real ids is logged in the store's audit table first. The caller
+    commits them once the run is recorded complete.
 
     Returns
     -------
-    dict of name -> path written
+    dict of name -> path the file will have
     """
     if tables is not None:
         if reveal_ids:
             store.audit("export_real_ids", json.dumps({"out": str(out), "run_id": manifest["run_id"],
                                                        "hits": len(tables["hits"]), "alerts": len(tables["alerts"])}))
-        write_tables(out, tables, private=reveal_ids)
+        write_tables(files, out, tables, private=reveal_ids)
     paths = {name: out / file for name, file in EXPORT_FILES.items()}
-    write_atomically(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)),
-                     private=False)
+    files.stage(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, default=str)), private=False)
     return paths

@@ -61,7 +61,7 @@ from .detectors._params import MAX_WINDOW_DAYS, Interval
 from .detectors.flows import plan_links
 from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
-from .exports import export_tables, write_exports, write_tables
+from .exports import export_tables, staged_exports, write_exports, write_tables
 from .graph import GRAPH_COLUMNS, TransactionGraph, build_graph
 from .hits import EDGE_IDS, HitTable, empty_hits
 from .io import Dataset, load_dataset
@@ -904,30 +904,34 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
     # what `flowgraph show` lists and draws (flowgraph.desk.evidence)
     keep_cases = functools.partial(keep_case_transactions, store, graph, run_id, in_place=in_place) \
         if isinstance(graph, TransactionGraph) else None
-    if from_memory:
-        run_hits, alerts, checks, tables = _alerts_while_committing(
-            store, config, run_id, scanned, scan_last, commit, out, reveal_ids, pseudonymizer, clock, keep_cases)
-        found = set(run_hits["hit_id"])
-    else:
-        commit()
-        with clock("alerts"):
-            run_hits, alerts, checks, found = _alerts_from_store(store, config, run_id, scanned, scan_last)
-    touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
-    run_alerts = alerts.loc[touched].reset_index(drop=True)
-    n_raised = int(run_alerts["raised"].sum())
-    if keep_cases is not None and not from_memory:
-        with clock("case_transactions"):
-            keep_cases(run_hits, run_alerts)
-    # the run is complete once its exports exist: a failure before leaves it to be resumed
-    manifest = run_manifest(store, run_id, config, rates, graph.calendar, data_range, resumed, checks, reveal_ids,
-                            clock, hit_counts(run_hits), len(run_alerts), n_raised,
-                            disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None,
-                            None if in_place is None else TransactionStore(in_place), warnings)
-    with clock("exports"):
-        if not from_memory:
-            tables = export_tables(run_hits, run_alerts, reveal_ids, key_file, pseudonymizer)
-        paths = write_exports(store, out, tables, manifest, reveal_ids)
-    store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
+    # the exports are staged and moved into place only once the run is recorded complete: a
+    # failure before leaves the run to be resumed and none of its exports in `out`
+    with staged_exports(out) as exports:
+        if from_memory:
+            run_hits, alerts, checks, tables = _alerts_while_committing(
+                store, config, run_id, scanned, scan_last, commit, exports, out, reveal_ids, pseudonymizer, clock,
+                keep_cases)
+            found = set(run_hits["hit_id"])
+        else:
+            commit()
+            with clock("alerts"):
+                run_hits, alerts, checks, found = _alerts_from_store(store, config, run_id, scanned, scan_last)
+        touched = np.array([not found.isdisjoint(ids) for ids in alerts["hit_ids"]], dtype=bool)
+        run_alerts = alerts.loc[touched].reset_index(drop=True)
+        n_raised = int(run_alerts["raised"].sum())
+        if keep_cases is not None and not from_memory:
+            with clock("case_transactions"):
+                keep_cases(run_hits, run_alerts)
+        manifest = run_manifest(store, run_id, config, rates, graph.calendar, data_range, resumed, checks,
+                                reveal_ids, clock, hit_counts(run_hits), len(run_alerts), n_raised,
+                                disabled_detectors(graph) if isinstance(graph, TransactionGraph) else None,
+                                None if in_place is None else TransactionStore(in_place), warnings)
+        with clock("exports"):
+            if not from_memory:
+                tables = export_tables(run_hits, run_alerts, reveal_ids, key_file, pseudonymizer)
+            paths = write_exports(store, exports, out, tables, manifest, reveal_ids)
+        store.finish_run(run_id, manifest["finished_at"], len(run_hits), n_raised, checks)
+        exports.commit()
     return ScanResult(run_id, run_hits, run_alerts, manifest, paths)
 
 
@@ -1079,14 +1083,14 @@ def _absorbed(store: Store, config_hash: str, scanned: ScannedHits, found: pa.Ar
     return absorbed_clusters(stored, scanned, found)
 
 
-def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, out, reveal_ids, pseudonymizer,
-                             clock, keep_cases=None):
+def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, exports, out, reveal_ids,
+                             pseudonymizer, clock, keep_cases=None):
     """Nothing of this configuration is stored but this run's own hits: alerts, checks and
     export tables are built from the hits in memory while a worker thread runs ``commit``
-    (SQLite lets go of the GIL while it writes), and pseudonymised tables are written too
-    (returned as None; the manifest, written last, still marks the run complete), as are
-    the case transactions (``keep_cases(run_hits, alerts)``, which needs no stored hit
-    here); the alerts are stored once every chunk is."""
+    (SQLite lets go of the GIL while it writes), and pseudonymised tables are staged for
+    ``out`` too (into ``exports``, :func:`flowgraph.exports.staged_exports`; returned as
+    None), as are the case transactions (``keep_cases(run_hits, alerts)``, which needs no
+    stored hit here); the alerts are stored once every chunk is."""
     known_from = large_value_known_from(store, config.config_hash, run_id)
     with ThreadPoolExecutor(max_workers=1) as pool:
         committed = pool.submit(commit)
@@ -1099,7 +1103,7 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
         with clock("exports"):  # every alert holds hits of this run
             tables = export_tables(run_hits, alerts, reveal_ids, None, pseudonymizer)
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
-                write_tables(out, tables, private=False)
+                write_tables(exports, out, tables, private=False)
                 tables = None
         if keep_cases is not None:
             with clock("case_transactions"):
