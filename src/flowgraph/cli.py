@@ -354,9 +354,7 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
     m = summary.manifest
     click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "
                f"{m['rows_unchanged']:,} unchanged rows; {len(m['days_touched']):,} days written")
-    if m.get("accounts_changed"):
-        click.echo(f"{m['accounts_changed']:,} stored account(s) changed (a column of their row differs): the days "
-                   "they traded on are listed to re-scan")
+    _say_accounts(m)
     days = m["rescan_days"]
     if days:
         listed = ", ".join(days) if len(days) <= RESCAN_DAYS_SHOWN else \
@@ -367,6 +365,26 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
         if m["days_touched"] else None
     if note:
         click.echo(f"calendar: {note}", err=True)
+
+
+def _say_accounts(m: dict) -> None:
+    """Which accounts snapshot the store keeps after an ingest (its manifest ``m``), and the
+    stored accounts it changed."""
+    kept = m.get("accounts_snapshot")
+    if m.get("accounts_kept"):
+        click.echo(f"accounts: kept the snapshot of ingest {kept['ingest']} (from {kept['source']}); derived accounts "
+                   "not stored (an account it does not list is another bank's where a listed one is on its other "
+                   "side)")
+    elif not m.get("accounts_given", True) and kept:
+        click.echo(f"accounts: derived from the transactions (the store has no accounts file: every account is the "
+                   f"bank's); the store keeps the snapshot of ingest {kept['ingest']}")
+    if m.get("accounts_replaced_derived"):
+        click.echo(f"accounts: {m['accounts_source']} replaces the accounts derived from transactions (the snapshot "
+                   f"of ingest {m['accounts_replaced_derived']}); {m['accounts_changed']:,} stored account(s) "
+                   "changed or no longer listed: the days they traded on are listed to re-scan")
+    elif m.get("accounts_changed"):
+        click.echo(f"{m['accounts_changed']:,} stored account(s) changed (a column of their row differs): the days "
+                   "they traded on are listed to re-scan")
 
 
 @cli.command()
