@@ -350,12 +350,17 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
     (an AMLSim folder's steps were placed on them for good, and scans will count on them)."""
     summary = summary or store.ingest(dataset, str(input_path), rates=rates.describe() if rates else None,
                                       bank_timezone=config.timezone())
+    for done in summary.completed:  # before this ingest's own rows: a file all rejected still says so
+        d = done.manifest
+        click.echo(f"{store.root}: completed ingest {done.ingest_id} ({d['source']}), which had stopped partway: "
+                   f"{d['rows_new']:,} new, {d['rows_replaced']:,} replaced, {d['rows_unchanged']:,} unchanged rows; "
+                   f"{len(d['days_touched']):,} days written, {len(d['rescan_days']):,} marked for re-scan")
     check_some_accepted(dataset, summary.folder / "rejects.csv")
     m = summary.manifest
     click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "
                f"{m['rows_unchanged']:,} unchanged rows; {len(m['days_touched']):,} days written")
     _say_accounts(m)
-    days = m["rescan_days"]
+    days = summary.rescan_days()
     if days:
         listed = ", ".join(days) if len(days) <= RESCAN_DAYS_SHOWN else \
             f"{days[0]} .. {days[-1]} ({len(days):,} days, listed in {store.root / 'rescan.json'})"

@@ -51,8 +51,9 @@ to remove from other days in ``plan.json``, written last), then rewrites each to
 (temporary file, then rename), then the index, the accounts snapshot and ``rescan.json``,
 and its ``manifest.json`` last. A killed ingest leaves every day file whole; the next
 ingest into the store first completes any plan without a manifest (applying a plan twice
-changes nothing) and removes the work files of any ingest stopped before its
-``plan.json``, then ingests its own input. Files are owner-only (0600) and folders
+changes nothing; its summary says which it completed, :attr:`IngestSummary.completed`, and
+lists their days to re-scan with its own) and removes the work files of any ingest stopped
+before its ``plan.json``, then ingests its own input. Files are owner-only (0600) and folders
 0700: the store keeps real ids (SPEC §7).
 
 Time zone: an ingest converts time stamps with a UTC offset into the bank's time zone
@@ -84,7 +85,7 @@ import os
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -367,6 +368,14 @@ class IngestSummary:
     ingest_id: str
     manifest: dict
     folder: Path
+    #: earlier ingests, stopped partway (killed), that this one completed first
+    completed: list[IngestSummary] = dataclass_field(default_factory=list)
+
+    def rescan_days(self) -> list[str]:
+        """The days to re-scan after this ingest: its own and those of the ingests it
+        completed (``rescan.json`` holds them all, with those of every earlier ingest)."""
+        return sorted(set(self.manifest["rescan_days"]).union(*(done.manifest["rescan_days"]
+                                                                 for done in self.completed)))
 
 
 class TransactionStore:
@@ -807,7 +816,9 @@ class TransactionStore:
         append is refused, plans without a manifest are completed (their ``on_day_written``
         calls included), and the work files of ingests that stopped before their plan was
         written are removed (nothing of them reached the store). ``rates`` and
-        ``bank_timezone`` as for :meth:`ingest`.
+        ``bank_timezone`` as for :meth:`ingest`. The plan keeps the summaries of the
+        ingests it completed (``completed``), for its own summary: their days to re-scan
+        are the user's to re-scan as well.
 
         Raises
         ------
@@ -825,13 +836,12 @@ class TransactionStore:
                 raise DataError(f"{self.root}: append {unfinished[0].name} ({marker['source']}) did not finish: its "
                                 "days are not in the index yet, so an ingest could not find them. Fix: run that "
                                 "command again to its end, or ingest into a new store.")
-            for pending in self._pending():
-                self._apply(pending, on_day_written)
+            completed = [self._apply(pending, on_day_written) for pending in self._pending()]
             for stopped in self._stopped():
                 _abandon(stopped)
             self.check_bank_timezone(bank_timezone, "this ingest's configuration")
             return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source, lock, rates,
-                              bank_timezone)
+                              bank_timezone, completed)
         except BaseException:
             lock.release()
             raise
@@ -1229,8 +1239,10 @@ class IngestPlan:
     """
 
     def __init__(self, store: TransactionStore, folder: Path, source: str, lock=None, rates: dict | None = None,
-                 bank_timezone: str = BANK_TIMEZONE):
+                 bank_timezone: str = BANK_TIMEZONE, completed: Sequence[IngestSummary] = ()):
         self.store, self.folder, self.source = store, folder, source
+        #: the earlier ingests, stopped partway, that the store completed before this one
+        self.completed = list(completed)
         #: what converted the ingest's amounts into CNY and USD, for its manifest
         self.rates = rates
         #: the time zone times with a UTC offset were converted into, for its manifest
@@ -1349,9 +1361,12 @@ class IngestPlan:
                     "rescan_days": sorted(self.rescan), "remove": self.remove,
                     "accounts_given": given, "accounts_source": accounts.report.source,
                     "accounts_changed": len(changed), "accounts_replaced_derived": replaced, "rates": self.rates,
-                    "bank_timezone": self.bank_timezone}
+                    "bank_timezone": self.bank_timezone,
+                    "completed_ingests": [done.ingest_id for done in self.completed]}
         _write_json(manifest, self.folder / "plan.json")
         try:
-            return self.store._apply(self.folder, on_day_written)
+            summary = self.store._apply(self.folder, on_day_written)
         finally:
             self._release()
+        summary.completed = self.completed
+        return summary
