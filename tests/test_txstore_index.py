@@ -114,14 +114,17 @@ def test_an_ingest_of_known_accounts_writes_no_new_snapshot(tmp_path, capsys):
     assert ingest("2026-11-02", None, 4) == ["000001.parquet"]
     assert ingest("2026-11-03", None, 4) == ["000001.parquet"]  # the same four accounts
     assert ingest("2026-11-04", None, 6) == ["000001.parquet", "000003.parquet"]  # A4, A5 are new
-    known = [(f"A{n}", f"A{n}") for n in range(6)]  # as derived: every account its own customer
-    assert ingest("2026-11-05", known, 6) == ["000001.parquet", "000003.parquet"]
+    # the rows of the derived accounts, now from an accounts file: a snapshot, as it replaces derived ones
+    known = [(f"A{n}", f"A{n}") for n in range(6)]
+    assert ingest("2026-11-05", known, 6) == ["000001.parquet", "000003.parquet", "000004.parquet"]
+    assert ingest("2026-11-06", known, 6) == ["000001.parquet", "000003.parquet", "000004.parquet"]
     moved = [("A0", "C1"), ("A1", "C1")]
-    assert ingest("2026-11-06", moved, 6) == ["000001.parquet", "000003.parquet", "000005.parquet"]
+    assert ingest("2026-11-07", moved, 6) == ["000001.parquet", "000003.parquet", "000004.parquet",
+                                              "000006.parquet"]
     store = TransactionStore(tmp_path / "store")
     latest = store.accounts().to_pandas().set_index("account_id")["customer_id"]
     assert latest.to_dict() == {"A0": "C1", "A1": "C1", "A2": "A2", "A3": "A3", "A4": "A4", "A5": "A5"}
-    assert len(store.days()) == 5
+    assert len(store.days()) == 6
 
 
 def test_parts_merge_as_they_grow_and_the_newest_entry_wins(tmp_path, monkeypatch):

@@ -350,14 +350,17 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
     (an AMLSim folder's steps were placed on them for good, and scans will count on them)."""
     summary = summary or store.ingest(dataset, str(input_path), rates=rates.describe() if rates else None,
                                       bank_timezone=config.timezone())
+    for done in summary.completed:  # before this ingest's own rows: a file all rejected still says so
+        d = done.manifest
+        click.echo(f"{store.root}: completed ingest {done.ingest_id} ({d['source']}), which had stopped partway: "
+                   f"{d['rows_new']:,} new, {d['rows_replaced']:,} replaced, {d['rows_unchanged']:,} unchanged rows; "
+                   f"{len(d['days_touched']):,} days written, {len(d['rescan_days']):,} marked for re-scan")
     check_some_accepted(dataset, summary.folder / "rejects.csv")
     m = summary.manifest
     click.echo(f"{store.root}: ingest {summary.ingest_id}: {m['rows_new']:,} new, {m['rows_replaced']:,} replaced, "
                f"{m['rows_unchanged']:,} unchanged rows; {len(m['days_touched']):,} days written")
-    if m.get("accounts_changed"):
-        click.echo(f"{m['accounts_changed']:,} stored account(s) changed (a column of their row differs): the days "
-                   "they traded on are listed to re-scan")
-    days = m["rescan_days"]
+    _say_accounts(m)
+    days = summary.rescan_days()
     if days:
         listed = ", ".join(days) if len(days) <= RESCAN_DAYS_SHOWN else \
             f"{days[0]} .. {days[-1]} ({len(days):,} days, listed in {store.root / 'rescan.json'})"
@@ -367,6 +370,26 @@ def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, co
         if m["days_touched"] else None
     if note:
         click.echo(f"calendar: {note}", err=True)
+
+
+def _say_accounts(m: dict) -> None:
+    """Which accounts snapshot the store keeps after an ingest (its manifest ``m``), and the
+    stored accounts it changed."""
+    kept = m.get("accounts_snapshot")
+    if m.get("accounts_kept"):
+        click.echo(f"accounts: kept the snapshot of ingest {kept['ingest']} (from {kept['source']}); derived accounts "
+                   "not stored (an account it does not list is another bank's where a listed one is on its other "
+                   "side)")
+    elif not m.get("accounts_given", True) and kept:
+        click.echo(f"accounts: derived from the transactions (the store has no accounts file: every account is the "
+                   f"bank's); the store keeps the snapshot of ingest {kept['ingest']}")
+    if m.get("accounts_replaced_derived"):
+        click.echo(f"accounts: {m['accounts_source']} replaces the accounts derived from transactions (the snapshot "
+                   f"of ingest {m['accounts_replaced_derived']}); {m['accounts_changed']:,} stored account(s) "
+                   "changed or no longer listed: the days they traded on are listed to re-scan")
+    elif m.get("accounts_changed"):
+        click.echo(f"{m['accounts_changed']:,} stored account(s) changed (a column of their row differs): the days "
+                   "they traded on are listed to re-scan")
 
 
 @cli.command()

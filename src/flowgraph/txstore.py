@@ -36,14 +36,24 @@ amount, currency, channel) is *unchanged* and adds nothing; with other content i
 *replaces* the stored version, which is moved to ``superseded/``, and both its old and new
 days are marked for re-scan, as are days that held data before and got late new rows.
 
+Accounts: an ingest's accounts (its accounts file, or, with none given, derived from its
+transactions: every account its own customer) make a new snapshot when they add or change
+one. Derived accounts are stored only in a store that never had an accounts file (every
+account is then the bank's, as with no accounts table): an account a file does not list is
+another bank's where a listed one is on its other side (:mod:`flowgraph.graph`), and a
+derived row would make it a monitored customer. An accounts file over derived accounts
+replaces them whole, and the days the accounts it changes or no longer lists traded on are
+marked for re-scan (:meth:`TransactionStore._accounts_after`).
+
 Restartable: an ingest first writes its plan (the rows to write by day and their index
 entries under ``ingests/NNNNNN/work/``, built batch by batch by :class:`IngestPlan`; the ids
 to remove from other days in ``plan.json``, written last), then rewrites each touched day's file whole
 (temporary file, then rename), then the index, the accounts snapshot and ``rescan.json``,
 and its ``manifest.json`` last. A killed ingest leaves every day file whole; the next
 ingest into the store first completes any plan without a manifest (applying a plan twice
-changes nothing) and removes the work files of any ingest stopped before its
-``plan.json``, then ingests its own input. Files are owner-only (0600) and folders
+changes nothing; its summary says which it completed, :attr:`IngestSummary.completed`, and
+lists their days to re-scan with its own) and removes the work files of any ingest stopped
+before its ``plan.json``, then ingests its own input. Files are owner-only (0600) and folders
 0700: the store keeps real ids (SPEC §7).
 
 Time zone: an ingest converts time stamps with a UTC offset into the bank's time zone
@@ -75,7 +85,7 @@ import os
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -358,6 +368,14 @@ class IngestSummary:
     ingest_id: str
     manifest: dict
     folder: Path
+    #: earlier ingests, stopped partway (killed), that this one completed first
+    completed: list[IngestSummary] = dataclass_field(default_factory=list)
+
+    def rescan_days(self) -> list[str]:
+        """The days to re-scan after this ingest: its own and those of the ingests it
+        completed (``rescan.json`` holds them all, with those of every earlier ingest)."""
+        return sorted(set(self.manifest["rescan_days"]).union(*(done.manifest["rescan_days"]
+                                                                 for done in self.completed)))
 
 
 class TransactionStore:
@@ -600,6 +618,12 @@ class TransactionStore:
 
     def accounts(self) -> pa.Table | None:
         """The latest accounts snapshot (None before the first ingest)."""
+        snapshots = self._snapshot_files()
+        return _read_store_file(pq.read_table, snapshots[-1]) if snapshots else None
+
+    def _snapshot_files(self) -> list[Path]:
+        """The accounts snapshots, oldest first (the last is used); a DataError when the
+        latest the store recorded is missing."""
         folder = self.root / "accounts"
         snapshots = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
         recorded = (self._contents() or {}).get("accounts")
@@ -607,7 +631,72 @@ class TransactionStore:
             raise DataError(f"{folder / recorded}: the store's latest accounts snapshot is missing; a scan with an "
                             "older one would find other hits. Fix: restore it from a backup, or ingest the store's "
                             "input files again into a new store.")
-        return _read_store_file(pq.read_table, snapshots[-1]) if snapshots else None
+        return snapshots
+
+    def _snapshot_origin(self, snapshot: Path) -> dict:
+        """Where accounts snapshot ``snapshot`` (``accounts/NNNNNN.parquet``) came from, as
+        its ingest recorded it (its manifest, or its plan while it is applied): ``ingest``
+        (its id), ``source`` (the accounts file, or the input the accounts were derived from)
+        and ``from_file`` (False: derived from transactions, no accounts file given). An
+        ingest that recorded no answer counts as given a file: its accounts are then never
+        added to by derived ones."""
+        folder = self.root / "ingests" / snapshot.stem
+        record = {}
+        for path in (folder / "manifest.json", folder / "plan.json"):
+            if path.is_file():
+                try:
+                    record = json.loads(path.read_text())
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    record = None
+                if not isinstance(record, dict):
+                    raise DataError(f"{path}: damaged (not a JSON object). Fix: restore it from a backup.")
+                break
+        from_file = bool(record.get("accounts_given", True))
+        source = record.get("accounts_source") or \
+            ("the accounts given with it" if from_file else f"{record.get('source', 'an input')} (accounts derived)")
+        return {"ingest": snapshot.stem, "source": source, "from_file": from_file}
+
+    def _file_snapshot(self) -> Path | None:
+        """The latest accounts snapshot made from an accounts file (None: the store never had
+        one, and every account is the bank's)."""
+        return next((s for s in reversed(self._snapshot_files()) if self._snapshot_origin(s)["from_file"]), None)
+
+    def _accounts_after(self, accounts: pa.Table, given: bool) -> tuple[pa.Table | None, pa.Array]:
+        """The accounts snapshot an ingest's ``accounts`` make (None: the latest stays), and
+        the ids of the stored accounts whose row it changes or drops: the hits of the days
+        they traded on may change (:meth:`days_trading`).
+
+        An account an accounts file lists is the bank's; one it does not list is another
+        bank's where a listed account is on its other side (:mod:`flowgraph.graph`). So
+        accounts derived from transactions (``given`` False: every account its own customer)
+        are stored only in a store that never had an accounts file, as ids it does not hold
+        yet; into one that had, they would make every counterparty a customer. Accounts
+        given replace the stored rows of their ids in a snapshot from a file (None when all
+        are stored unchanged: :func:`_changed_account_ids`); over a derived snapshot they
+        replace the derived rows whole, on the latest snapshot from a file if there is one.
+        """
+        snapshots = self._snapshot_files()
+        empty = pa.array([], pa.string())
+        if not snapshots:
+            return accounts, empty
+        latest = _read_store_file(pq.read_table, snapshots[-1])
+        latest_ids = latest.column("account_id").cast(pa.string())
+        ids = accounts.column("account_id").cast(pa.string())
+        if not given:
+            unknown = accounts.filter(pc.invert(pc.is_in(ids, value_set=latest_ids)))
+            if self._file_snapshot() is not None or not unknown.num_rows:
+                return None, empty
+            return pa.concat_tables([latest, unknown], promote_options="default"), empty
+        base = self._file_snapshot()
+        if base == snapshots[-1]:
+            changed = _changed_account_ids(latest, accounts)
+            if pc.all(pc.is_in(ids, value_set=latest_ids)).as_py() and not len(changed):
+                return None, empty
+        if base is not None:
+            kept = _read_store_file(pq.read_table, base) if base != snapshots[-1] else latest
+            kept = kept.filter(pc.invert(pc.is_in(kept.column("account_id").cast(pa.string()), value_set=ids)))
+            accounts = pa.concat_tables([kept, accounts], promote_options="default")
+        return accounts, _changed_or_dropped_ids(latest, accounts)
 
     def changed_accounts(self, given: pa.Table) -> pa.Array:
         """Ids of the ``given`` accounts whose row in the latest snapshot differs from the
@@ -774,7 +863,9 @@ class TransactionStore:
         append is refused, plans without a manifest are completed (their ``on_day_written``
         calls included), and the work files of ingests that stopped before their plan was
         written are removed (nothing of them reached the store). ``rates`` and
-        ``bank_timezone`` as for :meth:`ingest`.
+        ``bank_timezone`` as for :meth:`ingest`. The plan keeps the summaries of the
+        ingests it completed (``completed``), for its own summary: their days to re-scan
+        are the user's to re-scan as well.
 
         Raises
         ------
@@ -792,13 +883,12 @@ class TransactionStore:
                 raise DataError(f"{self.root}: append {unfinished[0].name} ({marker['source']}) did not finish: its "
                                 "days are not in the index yet, so an ingest could not find them. Fix: run that "
                                 "command again to its end, or ingest into a new store.")
-            for pending in self._pending():
-                self._apply(pending, on_day_written)
+            completed = [self._apply(pending, on_day_written) for pending in self._pending()]
             for stopped in self._stopped():
                 _abandon(stopped)
             self.check_bank_timezone(bank_timezone, "this ingest's configuration")
             return IngestPlan(self, _mkdir(self.root / "ingests" / self._next_ingest_id()), source, lock, rates,
-                              bank_timezone)
+                              bank_timezone, completed)
         except BaseException:
             lock.release()
             raise
@@ -1083,6 +1173,10 @@ class TransactionStore:
             snapshot = self._update_accounts(pq.read_table(folder / "accounts.parquet"), folder.name,
                                              manifest["accounts_given"])
         self._record_contents(added=written, accounts=snapshot, index_gone=set(merged_away))
+        snapshots = self._snapshot_files()
+        # the snapshot scans use now; derived accounts are not stored once a file gave the accounts
+        manifest["accounts_snapshot"] = self._snapshot_origin(snapshots[-1]) if snapshots else None
+        manifest["accounts_kept"] = not manifest["accounts_given"] and self._file_snapshot() is not None
         for path in merged_away:  # their entries are in the files they were merged into
             path.unlink(missing_ok=True)
         rescan = sorted(set(self.rescan_days()) | set(manifest["rescan_days"]))
@@ -1138,26 +1232,24 @@ class TransactionStore:
         return pa.concat_tables(tables).sort_by("txn_id")
 
     def _update_accounts(self, accounts: pa.Table, ingest_id: str, given: bool) -> str | None:
-        """A new snapshot: accounts given with the input replace the stored rows of the same
-        id; accounts derived from the transactions (none given) only add unknown ids. Its
-        file's name, or None when it would hold what the latest does (a daily ingest of
-        known accounts: a snapshot per ingest would copy every account each day): given
-        accounts all stored, none changed (:func:`_changed_account_ids`)."""
-        latest = self.accounts()
-        if latest is not None:
-            ids = accounts.column("account_id").cast(pa.string())
-            old_ids = latest.column("account_id").cast(pa.string())
-            if given:
-                known = pc.all(pc.is_in(ids, value_set=old_ids)).as_py()
-                if known and not len(_changed_account_ids(latest, accounts)):
-                    return None
-                latest = latest.filter(pc.invert(pc.is_in(old_ids, value_set=ids)))
-            else:
-                accounts = accounts.filter(pc.invert(pc.is_in(ids, value_set=old_ids)))
-                if not accounts.num_rows:
-                    return None
-            accounts = pa.concat_tables([latest, accounts], promote_options="default")
-        return _write_table(accounts, self.root / "accounts" / f"{ingest_id}.parquet").name
+        """A new snapshot of the store's accounts with an ingest's (:meth:`_accounts_after`).
+        Its file's name, or None when the latest stays (a daily ingest of known accounts: a
+        snapshot per ingest would copy every account each day; derived accounts into a
+        store whose accounts came from a file)."""
+        snapshot, _ = self._accounts_after(accounts, given)
+        if snapshot is None:
+            return None
+        return _write_table(snapshot, self.root / "accounts" / f"{ingest_id}.parquet").name
+
+
+def _changed_or_dropped_ids(stored: pa.Table, snapshot: pa.Table) -> pa.Array:
+    """Ids of the ``stored`` accounts whose row differs in the new ``snapshot``
+    (:func:`_changed_account_ids`) or that it no longer lists."""
+    stored_ids = stored.column("account_id").cast(pa.string())
+    dropped = stored_ids.filter(pc.invert(pc.is_in(stored_ids, value_set=snapshot.column("account_id").cast(
+        pa.string()))))
+    changed = pa.chunked_array([_changed_account_ids(stored, snapshot)], pa.string())  # an Array or a ChunkedArray
+    return pa.chunked_array([*changed.chunks, *dropped.chunks], pa.string()).combine_chunks()
 
 
 def _changed_account_ids(stored: pa.Table, given: pa.Table) -> pa.Array:
@@ -1194,8 +1286,10 @@ class IngestPlan:
     """
 
     def __init__(self, store: TransactionStore, folder: Path, source: str, lock=None, rates: dict | None = None,
-                 bank_timezone: str = BANK_TIMEZONE):
+                 bank_timezone: str = BANK_TIMEZONE, completed: Sequence[IngestSummary] = ()):
         self.store, self.folder, self.source = store, folder, source
+        #: the earlier ingests, stopped partway, that the store completed before this one
+        self.completed = list(completed)
         #: what converted the ingest's amounts into CNY and USD, for its manifest
         self.rates = rates
         #: the time zone times with a UTC offset were converted into, for its manifest
@@ -1296,21 +1390,30 @@ class IngestPlan:
                         writer.write_table(table.select(schema.names).cast(schema))
             write_atomically(path, write)
         given = not accounts.report.source.endswith("(accounts derived)")
-        changed = self.store.changed_accounts(pa.Table.from_pandas(accounts.table, preserve_index=False)) \
-            if given and len(accounts.table) else pa.array([], pa.string())
-        # a changed account (customer, party type, ...) changes what the days it traded on find
+        snapshots = self.store._snapshot_files()
+        latest = self.store._snapshot_origin(snapshots[-1]) if snapshots else None
+        # a file's accounts over derived ones replace them: say which snapshot they replace
+        replaced = latest["ingest"] if given and latest and not latest["from_file"] else None
+        changed = pa.array([], pa.string())
+        if len(accounts.table):
+            _write_table(pa.Table.from_pandas(accounts.table, preserve_index=False), self.folder / "accounts.parquet")
+        if given and len(accounts.table):  # of the accounts as the plan holds them, as it applies them
+            changed = self.store._accounts_after(pq.read_table(self.folder / "accounts.parquet"), given)[1]
+        # a changed account (customer, party type, listed or not ...) changes what the days it traded on find
         self.rescan |= set(self.store.days_trading(changed))
         manifest = {"ingest_id": ingest_id, "source": self.source, "started_at": self.started_at,
                     "rows_read": report.n_input, "rows_accepted": report.n_accepted,
                     "rows_rejected": report.n_rejected, **self.counts,
                     "days_touched": sorted(self.days | set(self.remove)),
                     "rescan_days": sorted(self.rescan), "remove": self.remove,
-                    "accounts_given": given, "accounts_changed": len(changed), "rates": self.rates,
-                    "bank_timezone": self.bank_timezone}
-        if len(accounts.table):
-            _write_table(pa.Table.from_pandas(accounts.table, preserve_index=False), self.folder / "accounts.parquet")
+                    "accounts_given": given, "accounts_source": accounts.report.source,
+                    "accounts_changed": len(changed), "accounts_replaced_derived": replaced, "rates": self.rates,
+                    "bank_timezone": self.bank_timezone,
+                    "completed_ingests": [done.ingest_id for done in self.completed]}
         _write_json(manifest, self.folder / "plan.json")
         try:
-            return self.store._apply(self.folder, on_day_written)
+            summary = self.store._apply(self.folder, on_day_written)
         finally:
             self._release()
+        summary.completed = self.completed
+        return summary
