@@ -70,10 +70,17 @@ def write_atomically(path: Path, write: Callable[[Path], object], private: bool 
         (:func:`named_error`); the old file, if any, is left as it was.
     """
     path = Path(path)
+    _written(path, lambda tmp: (write(tmp), os.replace(tmp, path)), private)
+    return path
+
+
+def _written(path: Path, write: Callable[[Path], object], private: bool) -> Path:
+    """A new temporary file beside ``path`` (:func:`_temporary`) after ``write(tmp)``; on an
+    error the temporary file is removed, and an OSError is raised naming ``path``
+    (:func:`named_error`)."""
     tmp = _temporary(path, private)
     try:
         write(tmp)
-        os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         named = named_error(exc, path, tmp)
@@ -83,7 +90,7 @@ def write_atomically(path: Path, write: Callable[[Path], object], private: bool 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path
+    return tmp
 
 
 class StagedFiles:
@@ -133,19 +140,7 @@ class StagedFiles:
         path = Path(path)
         if path in self.staged:
             raise ValueError(f"{path} is staged already")
-        tmp = _temporary(path, private)
-        try:
-            write(tmp)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            named = named_error(exc, path, tmp)
-            if named is exc:
-                raise
-            raise named from exc
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        self.staged[path] = tmp
+        self.staged[path] = _written(path, write, private)
         return path
 
     def commit(self) -> None:
