@@ -644,12 +644,7 @@ class TransactionStore:
         record = {}
         for path in (folder / "manifest.json", folder / "plan.json"):
             if path.is_file():
-                try:
-                    record = json.loads(path.read_text())
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    record = None
-                if not isinstance(record, dict):
-                    raise DataError(f"{path}: damaged (not a JSON object). Fix: restore it from a backup.")
+                record = _json_object(path)
                 break
         from_file = bool(record.get("accounts_given", True))
         source = record.get("accounts_source") or \
@@ -745,13 +740,7 @@ class TransactionStore:
         """The finished ingests' ids and manifests, in ingest order."""
         folder = self.root / "ingests"
         for path in sorted(folder.glob("*/manifest.json")) if folder.is_dir() else []:
-            try:
-                manifest = json.loads(path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                manifest = None
-            if not isinstance(manifest, dict):
-                raise DataError(f"{path}: damaged (not a JSON object). Fix: restore it from a backup.")
-            yield path.parent.name, manifest
+            yield path.parent.name, _json_object(path)
 
     def ingest_rates(self) -> list[dict]:
         """The exchange rates the stored CNY and USD amounts were converted with: one entry
@@ -1417,3 +1406,15 @@ class IngestPlan:
             self._release()
         summary.completed = self.completed
         return summary
+
+
+def _json_object(path: Path) -> dict:
+    """The JSON object ``path`` holds (an ingest's manifest or plan); a DataError naming it
+    when it is damaged."""
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}: damaged (not a JSON object). Fix: restore it from a backup.")
+    return record
