@@ -283,3 +283,14 @@ def test_report_out_under_a_file_or_in_a_new_folder(quiet_csv, tmp_path, capsys)
     assert f"{tmp_path / 'afile'}: a file, where the path needs a folder. Fix:" in err and "Traceback" not in err
     assert main(["report", "--store", store, "--out", str(tmp_path / "new" / "r.csv")]) == 0
     assert (tmp_path / "new" / "r.csv").is_file()
+
+
+def test_a_missing_input_leaves_no_folder_behind(tmp_path, capsys):
+    """A mistyped INPUT is refused before a scan's --out or an ingest's transaction store is
+    made for it (sweep A: both were left behind, the store as a folder with an empty store's
+    txstore.json)."""
+    assert main(["scan", str(tmp_path / "nope_store"), "--out", str(tmp_path / "out")]) == 3
+    assert main(["ingest", str(tmp_path / "nope.csv"), "--into", str(tmp_path / "store")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("no such file. Fix: check the path.") == 2
+    assert not (tmp_path / "out").exists() and not (tmp_path / "store").exists()
