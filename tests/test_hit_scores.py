@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from flowgraph.cli import main
+from flowgraph.errors import DataError
 from flowgraph.exports import hit_alert_scores
 
 #: Three customers' accounts (A, B, C, each its own customer) and what they trip: A
@@ -82,6 +83,6 @@ def test_a_hit_outside_every_alert_gets_no_score_and_one_in_two_is_refused():
     assert got["score"].iloc[[0, 2]].tolist() == [0.75, 2.5] and np.isnan(got["score"].iloc[1])
     none = hit_alert_scores(np.array(["h1"], dtype=object), alerts.iloc[:0])
     assert none["alert_id"].isna().all() and none["score"].isna().all()
-    with pytest.raises(ValueError, match="more than one alert"):
+    with pytest.raises(DataError, match="were found twice"):
         hit_alert_scores(["h1"], pd.DataFrame({"alert_id": ["a1", "a2"], "score": [1.0, 2.0],
                                                "hit_ids": [["h1"], ["h1"]]}))

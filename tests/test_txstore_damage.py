@@ -54,3 +54,25 @@ def test_the_read_is_checked_whatever_columns_it_asks_for(store):
         txstore.read_days("2024-10-08", "2024-10-10", ["txn_id", "amount"])
     # a read of the days whose files are their own is not stopped, and keeps only its columns
     assert txstore.read_days("2024-10-10", "2024-10-10", ["txn_id", "amount"]).column_names == ["txn_id", "amount"]
+
+
+def test_a_day_file_holding_its_rows_twice_ends_in_a_message_not_a_traceback(tmp_path, capsys):
+    """A day file written over with its rows twice (each row of its own day, so the day check
+    passes): the 60,000 cash deposit is read twice and makes its large-value hit twice. The
+    scan stops at the export with exit 3, the cause and the fix, and exports nothing (it was
+    a ValueError's traceback)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pd.DataFrame([("d1", "2024-10-08 10:00:00", "", "A1", 60_000), ("d2", "2024-10-09 10:00:00", "A1", "A2", 10)],
+                 columns=TX).assign(channel=["cash", "transfer"]).to_csv(tmp_path / "tx.csv", index=False)
+    store = tmp_path / "store"
+    assert main(["ingest", str(tmp_path / "tx.csv"), "--into", str(store)]) == 0
+    day = store / "transactions" / "day=2024-10-08" / "part.parquet"
+    rows = pq.read_table(day)
+    pq.write_table(pa.concat_tables([rows, rows]), day)
+    capsys.readouterr()
+    assert main(["scan", str(store), "--out", str(tmp_path / "run")]) == 3
+    err = capsys.readouterr().err
+    assert "were found twice" in err and "Fix:" in err and "Traceback" not in err
+    assert not list((tmp_path / "run").glob("*.parquet")) and not (tmp_path / "run" / "manifest.json").exists()

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from ._files import StagedFiles
 from .deid import Pseudonymizer, deidentify, load_key
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .store import Store
 
 _TEXT, _IDS = pa.string(), pa.list_(pa.string())
@@ -81,9 +81,11 @@ def hit_alert_scores(hit_ids, alerts: pd.DataFrame) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
+    DataError
         A hit held by two alerts: alerts partition their monitoring unit's hits, so the
-        alerts given are not one grouping (a hit would have two scores).
+        scan found that hit twice, which only a transaction read twice makes (a transaction
+        store's day file holding its rows twice: its rows were validated once, at ingest,
+        and are not read again as a file's are). Nothing is exported (exit 3).
     """
     held = pa.array(alerts["hit_ids"] if len(alerts) else [], pa.list_(pa.string()), from_pandas=True)
     member = held.flatten().to_numpy(zero_copy_only=False)
@@ -91,8 +93,11 @@ def hit_alert_scores(hit_ids, alerts: pd.DataFrame) -> pd.DataFrame:
     members = pd.Index(member)
     if not members.is_unique:
         twice = sorted(set(members[members.duplicated()]))
-        raise ValueError(f"hit(s) {twice[:5]} are in more than one alert of the export; alerts partition their "
-                         "monitoring unit's hits")
+        raise DataError(f"hit(s) {twice[:5]} were found twice: the transactions this scan read hold some "
+                        "transaction twice (in a transaction store, a day file holding its rows twice, e.g. "
+                        "restored over itself or from an old backup beside its corrected copy); nothing was "
+                        "exported. Fix: restore the store's day files from a backup, or ingest the input files "
+                        "again into a new store (flowgraph ingest INPUT --into NEW_STORE), then scan again.")
     at = members.get_indexer(pd.Index(np.asarray(hit_ids, dtype=object)))
     found = at >= 0
     group = owner[at[found]]  # the row of ``alerts`` holding each hit found
