@@ -179,9 +179,11 @@ class BlockRun:
         self.done.add(i)
 
     def finish(self, out: Path, reveal_ids: bool, key_file, clock: Stopwatch, rates, calendar,
-               keep_cases: Callable | None, store_path: Path, txstore: TransactionStore) -> ScanResult:
+               keep_cases: Callable | None, store_path: Path, txstore: TransactionStore,
+               warnings: list[str] | None = None) -> ScanResult:
         """Alerts, checks, exports and case transactions of the committed run (see the
-        module docstring) over the transaction store ``txstore``; the run marked complete."""
+        module docstring) over the transaction store ``txstore``; the run marked complete.
+        ``warnings``: what the scan warned of on stderr, for the manifest."""
         store, config_hash = self.store, self.config.config_hash
         found = store.run_hit_units(self.run_id)
         counts: dict[str, int] = {}
@@ -273,7 +275,7 @@ class BlockRun:
                                     checks, reveal_ids, clock, counts, n_groups, n_raised,
                                     json.loads(run["disabled_detectors"]) if isinstance(run["disabled_detectors"], str)
                                     else None,
-                                    txstore)
+                                    txstore, warnings)
             manifest["block_plan"] = self.plan
             manifest["read_files_digest"] = hashlib.blake2b("".join(
                 f"{d}:{h};" for d, (_, h) in sorted(self.files.items())).encode(), digest_size=16).hexdigest()

@@ -82,7 +82,7 @@ from .errors import ConfigError
 from .money import RateTable
 from .rescans import say, settled_first_day
 from .scan import (ScannedHits, ScanResult, Stopwatch, check_store_timezone, lookback_days, output_folder,
-                   store_scan_days, store_window)
+                   store_scan_days, store_window, unlisted_warning)
 from .scan_config import ScanConfig
 from .store import Store
 from .txstore import TransactionStore
@@ -108,6 +108,9 @@ class BlockResult:
     read_days: tuple[np.datetime64, np.datetime64]
     #: detector -> why it could not run on the block's graph (:func:`flowgraph.detectors.disabled_detectors`)
     disabled: dict[str, str]
+    #: ids of the bank's accounts missing from the accounts table, all and at cash, in the
+    #: block's graph (:meth:`flowgraph.graph.TransactionGraph.unlisted_bank_account_ids`)
+    unlisted: tuple[np.ndarray, np.ndarray] = (np.zeros(0, object), np.zeros(0, object))
 
 
 def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: str,
@@ -120,7 +123,8 @@ def scan_block(store_root: str, config: ScanConfig, first_day: str, last_day: st
     files = {f.parent.name.removeprefix("day="): (pq.read_metadata(f).num_rows, _file_digest(f))
              for f in window.files}
     days = window.graph.business_days
-    return BlockResult(window.scanned, files, (days[0], days[-1]), disabled_detectors(window.graph))
+    return BlockResult(window.scanned, files, (days[0], days[-1]), disabled_detectors(window.graph),
+                       window.graph.unlisted_bank_account_ids())
 
 
 def _file_digest(path: Path) -> str:
@@ -241,6 +245,7 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
             run = BlockRun.open(store, tx, config, blocks, mode, as_of, calendar)
             run.plan = {**plan.describe(), "n_blocks": len(blocks), "kept_blocks": len(done)}
             todo = run.todo()
+            unlisted, at_cash = set(), set()  # the bank's accounts missing from the accounts table
             if todo:
                 with contextlib.ExitStack() as bulk:
                     with clock("store"):  # into a (nearly) empty store: the lookup indexes built once
@@ -253,13 +258,21 @@ def dask_scan(client, txstore: str | Path, out: str | Path, config: ScanConfig |
                     for i, result in _run_blocks(client, str(Path(txstore).resolve()), config, blocks, todo,
                                                  retries, progress, on_block, rates, clock):
                         _committed(committing, client)
+                        unlisted, at_cash = unlisted.union(result.unlisted[0]), at_cash.union(result.unlisted[1])
                         committing = committer.submit(_commit_block, run, i, result, clock)
                         del result
                     _committed(committing, client)
                     with clock("store"):
                         bulk.close()
+            # of the blocks this process scanned (a resumed run's earlier blocks are not read again)
+            warnings = [w for w in [unlisted_warning(len(unlisted), len(at_cash),
+                                                     " in the blocks this process scanned" if run.resumed else "")]
+                        if w]
+            for warning in warnings:
+                print(f"warning: {warning}", file=sys.stderr)
             keep_cases = functools.partial(keep_case_transactions_from_store, txstore=tx, config=config, rates=rates)
-            return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path, tx)
+            return run.finish(out, reveal_ids, key_file, clock, rates, calendar, keep_cases, store_path, tx,
+                              warnings=warnings)
     finally:
         store.close()
 

@@ -285,15 +285,22 @@ class TransactionGraph:
         """How many accounts are the bank's (:attr:`account_monitored`) but not listed in
         the accounts table, and how many of those have a cash transaction with no other
         account: (all, at cash). (0, 0) when no account is listed (no accounts table)."""
+        unlisted, at_cash = self.unlisted_bank_account_ids()
+        return len(unlisted), len(at_cash)
+
+    def unlisted_bank_account_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """The user's ids of the accounts :meth:`unlisted_bank_accounts` counts: (all, at
+        cash), sorted; a scan in blocks unites those of its blocks' graphs. Real ids: for
+        counting, never shown."""
         listed = self.account_customer >= 0
         if listed.all() or not listed.any():
-            return 0, 0
+            return self.account_ids[:0], self.account_ids[:0]
         unlisted = self.account_monitored & ~listed
         cash = self.channel == CHANNELS.index("cash")
         at_cash = np.zeros(self.n_accounts, bool)
         at_cash[self.src[cash & (self.src >= 0) & (self.dst < 0)]] = True
         at_cash[self.dst[cash & (self.dst >= 0) & (self.src < 0)]] = True
-        return int(unlisted.sum()), int((unlisted & at_cash).sum())
+        return self.account_ids[unlisted], self.account_ids[unlisted & at_cash]
 
     def window_day(self, unit: str) -> np.ndarray:
         """Per edge, the day index windows of ``unit`` count in: ``day`` (business days)

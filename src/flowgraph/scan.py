@@ -977,10 +977,16 @@ def unlisted_accounts_warning(graph: TransactionGraph) -> str | None:
     bank's are missing from the accounts table (:mod:`flowgraph.graph`, "Which accounts are
     the bank's own"): a count, never the ids (SPEC §7); None when there are none (every such
     account listed, or no accounts table given: then every account is its own customer)."""
-    n, at_cash = graph.unlisted_bank_accounts()
+    return unlisted_warning(*graph.unlisted_bank_accounts())
+
+
+def unlisted_warning(n: int, at_cash: int, where: str = "") -> str | None:
+    """:func:`unlisted_accounts_warning`'s text for ``n`` such accounts, ``at_cash`` of them
+    with a cash transaction (``where``: what was counted, when not every day the scan read);
+    None for none."""
     if not n:
         return None
-    return (f"{n:,} account(s) that transact are missing from the accounts table ({at_cash:,} with a cash deposit "
+    return (f"{n:,} account(s) that transact{where} are missing from the accounts table ({at_cash:,} with a cash deposit "
             f"or withdrawal, {n - at_cash:,} in transfers that name no listed account): they are scanned as the "
             "bank's, each its own customer, with an unknown party type (the natural-person thresholds), and their "
             "large-value reports cannot name a customer. Fix: add them to the accounts file (--accounts), with "
