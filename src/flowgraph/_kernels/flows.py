@@ -101,6 +101,15 @@ def _ppm_ceil(x, parts):
     return (x // PPM) * parts + ((x % PPM) * parts + PPM - 1) // PPM
 
 
+@jit
+def _passes_on(b, m, x2, held, floor, share_ppm, high):
+    """Whether out-edge ``m -> b`` of ``x2`` cents passes on money ``m`` held (``held``
+    cents): to another account (not cash, not ``m`` itself), at least the floor and
+    ``share_ppm`` of what was held, at most ``high`` (the in-edge's amount with its
+    tolerance). The one link test of :func:`_account_links`' two searches."""
+    return b >= 0 and b != m and x2 >= floor and x2 >= _ppm_ceil(held, share_ppm) and x2 <= high
+
+
 class Links(NamedTuple):
     """Forwarding links, one row each (int64 columns)."""
 
@@ -304,7 +313,7 @@ def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, t
             b, x2 = dst[o], cents[o]
             held = max(x1, received - sent)
             sent += x2
-            if b < 0 or b == m or x2 < floor_cents[m] or x2 < _ppm_ceil(held, share_ppm) or x2 > high:
+            if not _passes_on(b, m, x2, held, floor_cents[m], share_ppm, high):
                 continue
             if fill:
                 out.in_edge[pos + n] = i
@@ -338,7 +347,7 @@ def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, t
             at += 1
             b, x2 = dst[o], cents[o]
             held = max(x1, run[at - 1] - base)
-            if b < 0 or b == m or x2 < floor_cents[m] or x2 < _ppm_ceil(held, share_ppm) or x2 > high:
+            if not _passes_on(b, m, x2, held, floor_cents[m], share_ppm, high):
                 continue
             if fill:
                 out.in_edge[pos + n] = i
