@@ -24,12 +24,13 @@ from .config import CHANNELS
 from .deid import key_for_store
 from .desk.casefile import find_alert, write_case_file
 from .desk.queue import SORTS, STATUSES, QueueQuery, alert_queue, latest_config_hash
-from .errors import ConfigError, DataError, FlowgraphError
+from .errors import ConfigError, FlowgraphError
 from .evaluate import MATCHING
 from .graph import build_graph
 from .io import Dataset, check_some_accepted, load_dataset, write_dataset, write_rejects
 from .io.amlsim import STEP_UNITS
 from .io.csvfile import parse_delimiter, parse_encoding
+from .io.readers import must_exist
 from .io.stream import BATCH_ROWS, ingest_file, streams
 from .money import RateTable, read_rates
 from .report import alert_list, effectiveness
@@ -323,7 +324,7 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
     config = load_config(config_path)
     rates = _input_rates(config, input_options["rates"])
     if into is not None:
-        _input_exists(input_path)
+        must_exist(input_path)  # before the store is made: a mistyped INPUT leaves no folder behind
         store = TransactionStore.create(into)  # before reading INPUT: a wrong --into fails at once
         store.check_bank_timezone(config.timezone(), "this ingest's configuration")
         mapping, encoding, delimiter = (input_options["mapping"], parse_encoding(input_options["encoding"]),
@@ -342,13 +343,6 @@ def ingest(input_path: Path, out: Path | None, into: Path | None, config_path: P
                          rates=rates)
         return
     _ingest(_load_input(input_path, config, rates, **input_options), out, config, rates)
-
-
-def _input_exists(input_path: Path) -> None:
-    """A missing INPUT is refused before anything is made for it (a transaction store's
-    folder, a scan's --out), so a mistyped path leaves nothing behind."""
-    if not Path(input_path).exists():
-        raise DataError(f"{input_path}: no such file. Fix: check the path.")
 
 
 def _ingest_into(store: TransactionStore, dataset: Dataset, input_path: Path, config: ScanConfig, summary=None,
@@ -459,7 +453,7 @@ def scan(input_path, out, config_path, as_of, first_day, last_day, store_path, d
     the validation reports to OUT/validation.json, as with ingest.
     """
     config = load_config(config_path)
-    _input_exists(input_path)
+    must_exist(input_path)  # before --out is made: a mistyped INPUT leaves no folder behind
     out = output_folder(out)
     if not is_store(input_path):  # a store refuses every reading option below
         _check_accounts_map(input_options)

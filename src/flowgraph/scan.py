@@ -946,7 +946,7 @@ def run_manifest(store: Store, run_id: str, config: ScanConfig, rates: RateTable
     transaction store ``txstore`` read amounts its ingests converted into CNY and USD: the
     rates of those ingests are recorded too (``rates_at_ingest``), beside the scan's own
     (``rates``: every other currency). ``warnings``: what the scan warned of on stderr
-    (:func:`unlisted_accounts_warning`); None when not known (a scan in blocks)."""
+    (:func:`unlisted_warning`; a scan in blocks, of its blocks' graphs together)."""
     return {**store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).iloc[0].to_dict(),
             "status": "complete", "finished_at": now(), "n_hits": sum(counts.values()), "n_alerts": n_raised,
             "n_alert_groups": n_alert_groups, "hits_by_typology": counts,

@@ -271,6 +271,12 @@ def read_raw(path: str | Path, fmt: str | None = None, encoding: str | None = No
     return read_csv_table(path, encoding, delimiter, duplicate_columns)
 
 
+def must_exist(path: str | Path) -> None:
+    """A DataError naming ``path`` when nothing is there (a file, or an input folder)."""
+    if not Path(path).exists():
+        raise DataError(f"{path}: no such file. Fix: check the path.")
+
+
 def checked_format(path: Path, fmt: str | None = None) -> str:
     """``"csv"`` or ``"parquet"``: what :func:`read_raw` reads ``path`` as.
 
@@ -279,8 +285,7 @@ def checked_format(path: Path, fmt: str | None = None) -> str:
     DataError
         The file is missing, a folder, empty, or of an unknown format.
     """
-    if not path.exists():
-        raise DataError(f"{path}: no such file. Fix: check the path.")
+    must_exist(path)
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not a table file. Fix: name a .csv or .parquet file.")
     if path.stat().st_size == 0:
