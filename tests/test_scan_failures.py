@@ -271,6 +271,45 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(quiet_csv, tmp_path, capsys, mo
     assert "interrupted" in err and "run the same command again" in err and "Traceback" not in err
 
 
+_INTERRUPT_WHILE_LOADING = """
+import sys
+
+class Interrupt:  # Ctrl-C while pandas loads, as a user's comes during the command's first second
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            raise KeyboardInterrupt
+
+import flowgraph._entry
+loaded = sorted(m for m in ("numpy", "pandas", "numba", "pyarrow") if m in sys.modules)
+sys.meta_path.insert(0, Interrupt())
+print(loaded, flowgraph._entry.main(["scan", "--help"]))
+"""
+
+
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
+    """Found by a sweep: Ctrl-C in the first ~0.6 s of any command (the package imported
+    numpy, pandas, numba and pyarrow before the command line could catch it) printed a
+    24-line KeyboardInterrupt traceback and exited -2. The entry point loads nothing heavy
+    (the package's names are lazy) and guards the command line's load."""
+    done = subprocess.run([sys.executable, "-c", _INTERRUPT_WHILE_LOADING], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] 130"
+    assert done.stderr == "interrupted while starting: nothing was read or written.\n"
+
+
+def test_the_package_names_load_on_first_use():
+    import flowgraph
+    from flowgraph import W, build_graph
+    from flowgraph.ceiling import W as ceiling_w
+    from flowgraph.graph import build_graph as graph_build
+
+    assert W is ceiling_w and build_graph is graph_build
+    assert set(flowgraph.__all__) <= set(dir(flowgraph))
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        flowgraph.nothing_here
+
+
 def test_report_out_under_a_file_or_in_a_new_folder(quiet_csv, tmp_path, capsys):
     """Found by a sweep: `report --out afile/r.csv` gave pandas' "Cannot save file into a
     non-existent directory", `show --out afile/x.html` "afile: File exists"."""

@@ -2,30 +2,45 @@
 
 The pipeline reads left to right: ``io`` (readers, adapters) -> ``schema`` (validation)
 -> ``graph`` (arrays) -> ``detectors`` (numba kernels) -> ``hits`` (scored with W(N, D)).
+
+The names below are imported when first used (PEP 562), not with the package: the
+command line (:mod:`flowgraph._entry`) starts without numpy, pandas or numba loaded, so a
+Ctrl-C while they load ends it with a message, not a traceback.
 """
 
-from .calendar import BusinessCalendar, prc_calendar
-from .ceiling import W, ceiling
-from .config import DEFAULT_RULE_SET, RULE_SETS, LargeValueRule, RuleSet, get_rule_set
-from .detectors import (DETECTORS, REGISTRY, FanParams, HitSet, LargeValueParams, PassThroughParams, StructuringParams,
-                        run_detectors)
-from .errors import ConfigError, DataError, FlowgraphError
-from .hits import Hit, HitTable, hits_frame
-from .graph import TransactionGraph, build_graph
-from .io import (Dataset, load_dataset, read_accounts, read_amlsim, read_amlworld,
-                 read_transactions, write_dataset)
-from .money import RateTable, default_rates, read_rates
-from .schema import ValidationReport, validate_accounts, validate_transactions
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "W", "ceiling",
-    "BusinessCalendar", "prc_calendar", "RuleSet", "LargeValueRule", "RULE_SETS",
-    "DEFAULT_RULE_SET", "get_rule_set", "FlowgraphError", "ConfigError", "DataError",
-    "TransactionGraph", "build_graph", "Dataset", "load_dataset", "read_transactions",
-    "read_accounts", "read_amlworld", "read_amlsim", "write_dataset", "RateTable",
-    "default_rates", "read_rates", "ValidationReport", "validate_transactions",
-    "validate_accounts", "run_detectors", "DETECTORS", "REGISTRY", "HitSet", "HitTable", "Hit", "hits_frame", "FanParams",
-    "PassThroughParams", "StructuringParams", "LargeValueParams",
-]
+#: public name -> the submodule it lives in
+_EXPORTS = {
+    **dict.fromkeys(["BusinessCalendar", "prc_calendar"], "calendar"),
+    **dict.fromkeys(["W", "ceiling"], "ceiling"),
+    **dict.fromkeys(["DEFAULT_RULE_SET", "RULE_SETS", "LargeValueRule", "RuleSet", "get_rule_set"], "config"),
+    **dict.fromkeys(["DETECTORS", "REGISTRY", "FanParams", "HitSet", "LargeValueParams", "PassThroughParams",
+                     "StructuringParams", "run_detectors"], "detectors"),
+    **dict.fromkeys(["ConfigError", "DataError", "FlowgraphError"], "errors"),
+    **dict.fromkeys(["Hit", "HitTable", "hits_frame"], "hits"),
+    **dict.fromkeys(["TransactionGraph", "build_graph"], "graph"),
+    **dict.fromkeys(["Dataset", "load_dataset", "read_accounts", "read_amlsim", "read_amlworld", "read_transactions",
+                     "write_dataset"], "io"),
+    **dict.fromkeys(["RateTable", "default_rates", "read_rates"], "money"),
+    **dict.fromkeys(["ValidationReport", "validate_accounts", "validate_transactions"], "schema"),
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """A public name, imported from its submodule on first use (then kept here)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'flowgraph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

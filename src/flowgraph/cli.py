@@ -18,6 +18,7 @@ import click
 import pandas as pd
 from click.core import ParameterSource
 
+from ._entry import INTERRUPTED
 from ._spreadsheet import spreadsheet_safe
 from .calendar import BusinessCalendar, parse_iso_day
 from .config import CHANNELS
@@ -990,10 +991,6 @@ def _print_found(patterns: pd.DataFrame, hits: pd.DataFrame) -> None:
             n_others = sum(1 for t in named if t and not t & set(hit_types))
             click.echo(f"  {typology:<32} {behaviour:<9} {found}/{len(sel)}"
                        + (f"  ({n_others} more named by {', '.join(others)})" if n_others else ""))
-
-
-#: The exit code of a command the user interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
-INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from ..config import BANK_TIMEZONE, HOME_CURRENCY
 from ..errors import ConfigError, DataError
 from ..money import RateTable
 from ..schema import REASONS
-from ..txstore import TransactionStore, is_store
+from .. import txstore  # the module, not its names: txstore imports this package's readers
 from .amlsim import read_amlsim
 from .amlworld import read_amlworld
 from .csvfile import csv_header
@@ -143,10 +143,10 @@ def _load(path: Path, columns, accounts, rates, timestamp_format, channel_map, a
           bank_timezone: str = BANK_TIMEZONE) -> Dataset:
     """:func:`load_dataset`'s reading: the reader chosen by what ``path`` holds."""
     if path.is_dir():
-        if is_store(path):
+        if txstore.is_store(path):
             _refuse_options(path, "a transaction store", _STORE_OWN, given,
                             f"give them to 'flowgraph ingest FILE --into {path}' (ingest_file in Python)")
-            store = TransactionStore.open(path, "INPUT")
+            store = txstore.TransactionStore.open(path, "INPUT")
             store.check_bank_timezone(bank_timezone)
             days = store.days() or ["1970-01-01"]
             return store.dataset(days[0], days[-1])
