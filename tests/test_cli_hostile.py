@@ -123,7 +123,7 @@ def test_a_malformed_line_in_a_gzip_file_is_a_rejected_row(tmp_path, capsys):
     (["--days", "5"], "'--days' option of flowgraph simulate"),
     (["--customers", "-5"], "'--customers' option of flowgraph simulate"),
     (["--start", "notadate"], "'--start'"),
-    (["--customers", "60", "--patterns-per-typology", "40"], "raise --customers, or lower --patterns-per-typology"),
+    (["--customers", "60", "--patterns-per-typology", "40"], "or more, or lower --patterns-per-typology"),
     (["--seed", "-1"], "'--seed'"),
     (["--patterns-per-typology", "-1"], "'--patterns-per-typology'"),
 ])
@@ -132,7 +132,7 @@ def test_a_bad_simulation_is_said_with_the_option_that_sets_it(tmp_path, capsys,
     on the command line they name the option to change."""
     assert main(["simulate", "--out", str(tmp_path / "sim"), *args]) == 2
     err = capsys.readouterr().err
-    assert named in err and "n_customers" not in err and "n_days" not in err, err
+    assert named in err and "n_customers" not in err and "n_days" not in err and "recruit_pool_share" not in err, err
 
 
 def test_a_column_read_as_another_shows_none_of_its_values_outside_rejects(tmp_path, capsys):

@@ -1,4 +1,5 @@
 import hashlib
+import re
 
 import pandas as pd
 import pytest
@@ -235,6 +236,19 @@ def test_bad_parameters_name_parameter_and_range(kwargs, name):
 def test_too_many_patterns_for_the_population():
     with pytest.raises(ConfigError, match="ran out of recruitable accounts"):
         simulate(seed=0, n_customers=100, n_days=20, patterns_per_typology=30)
+
+
+def test_too_few_customers_says_about_how_many_are_enough():
+    """Found by a sweep: a small first simulation failed with "raise --customers" and no
+    number; the user guessed. The message gives the pool, what the patterns took and about
+    how many customers all of them need, and that many are enough."""
+    with pytest.raises(ConfigError) as failed:
+        simulate(seed=0, n_customers=500, n_days=20)
+    message = str(failed.value)
+    assert "the recruiting pool holds 121 (a share of 0.25" in message and "of the 40 patterns took" in message
+    enough = int(re.search(r"raise n_customers to about ([\d,]+) or more", message).group(1).replace(",", ""))
+    assert 500 < enough < 2_000
+    assert len(simulate(seed=0, n_customers=enough, n_days=20).patterns) == 40
 
 
 def test_too_many_lookalikes_for_the_population_is_a_usage_error():

@@ -61,8 +61,35 @@ def machine_stamp() -> dict:
             "memory_bytes": int(mem_kib.split()[0]) * 1024 if mem_kib else None,
             "platform": platform.platform(), "python": sys.version.split()[0], "versions": versions,
             "commit": git("rev-parse", "HEAD"), "src_uncommitted_changes": bool(dirty),
-            "load_average_at_start": os.getloadavg(),
-            "env": {k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "NUMBA_DISABLE_JIT", "NUMBA_CACHE_DIR")}}
+            "load_average_at_start": os.getloadavg(), "memory_touch": memory_touch_probe(),
+            "env": {k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "NUMBA_DISABLE_JIT", "NUMBA_CACHE_DIR",
+                                                   "MIMALLOC_PURGE_DELAY")}}
+
+
+#: Bytes :func:`memory_touch_probe` allocates (twice, one after the other).
+PROBE_BYTES = 512 * 2**20
+
+
+def memory_touch_probe(n_bytes: int = PROBE_BYTES) -> dict:
+    """Seconds per GiB to fill memory the process has not touched before (each page
+    faulted in and zeroed by the kernel; in a virtual machine the host may fault it in
+    too), twice (the second time from pages the kernel had just taken back), and to fill
+    it again once faulted in. Scans allocate tens of GiB: on one 2-core VM a fresh GiB
+    cost 0.85 s against 0.14 s to rewrite it (2.5 s the first time the VM touched it),
+    which made the same scan 97 s on one machine and 130 s on another "like it"."""
+    n = n_bytes // 8
+    fresh = []
+    for _ in range(2):
+        start = time.perf_counter()
+        block = np.ones(n, np.int64)  # a fresh mapping: above glibc's mmap threshold
+        fresh.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        block[:] = 2
+        rewrite = time.perf_counter() - start
+        del block
+    per_gib = 2**30 / (n * 8)
+    return {"probe_bytes": n * 8, "fresh_s_per_gib": [round(t * per_gib, 3) for t in fresh],
+            "rewrite_s_per_gib": round(rewrite * per_gib, 3)}
 
 
 def child_env(pythonpath: Path | str, key_file: Path) -> dict:
@@ -148,7 +175,16 @@ def results_header(title: str, payload: dict) -> list[str]:
     return [f"# {title}", "", f"{payload['started_at']} · `{payload['command']}` · commit `{(m['commit'] or '')[:12]}`",
             "", f"Machine: {m['cpu_model']}, {m['cores_available']} of {m['cores']} cores, "
                 f"{fmt(m['memory_bytes'], scale=1 / 2**30)} GiB, Python {m['python']}; load average at start "
-                f"{m['load_average_at_start'][0]:.2f}.", ""]
+                f"{m['load_average_at_start'][0]:.2f}." + _touch_note(m.get("memory_touch")), ""]
+
+
+def _touch_note(touch: dict | None) -> str:
+    """The memory probe's figures for the results' header (none in older results)."""
+    if not touch:
+        return ""
+    first, again = touch["fresh_s_per_gib"]
+    return (f" Filling fresh memory: {first:.2f} s/GiB, again {again:.2f} s/GiB; refilling it "
+            f"{touch['rewrite_s_per_gib']:.2f} s/GiB (`bench.common.memory_touch_probe`).")
 
 
 def md_table(header: list[str], rows: list[list]) -> list[str]:

@@ -821,7 +821,7 @@ def _print_simulation_calendar(basis: dict, recorded_in: Path) -> None:
 
 
 #: The simulation's parameter names as ``flowgraph simulate`` calls them.
-SIMULATE_OPTIONS = {"n_customers or recruit_pool_share": "--customers", "n_customers": "--customers",
+SIMULATE_OPTIONS = {"or raise recruit_pool_share, ": "", "n_customers": "--customers",
                     "n_days": "--days", "'start'": "'--start'", "patterns_per_typology / trafficking_per_typology / "
                     "typology_mix": "--patterns-per-typology or --mix counts",
                     "patterns_per_typology": "--patterns-per-typology", "typology_mix": "--mix",

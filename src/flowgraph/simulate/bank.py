@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterator
@@ -180,17 +181,40 @@ class SimulatedBank:
     calendar_basis: dict = field(default_factory=dict)
 
 
+class _PoolExhausted(Exception):
+    """The recruiting pool holds fewer accounts than a pattern asks for."""
+
+
 class _MuleSupply:
     """Fresh recruiting-pool accounts, each used by one pattern only."""
 
     def __init__(self, accounts: np.ndarray):
         self._accounts = list(accounts)
+        self.size = len(self._accounts)
+
+    @property
+    def taken(self) -> int:
+        return self.size - len(self._accounts)
 
     def __call__(self, k: int) -> list[int]:
         if len(self._accounts) < k:
-            raise ConfigError("the launderers ran out of recruitable accounts: raise n_customers or "
-                              "recruit_pool_share, or lower patterns_per_typology / trafficking_per_typology / typology_mix")
+            raise _PoolExhausted
         return [int(self._accounts.pop()) for _ in range(k)]
+
+
+def _pool_exhausted(params: SimulationParams, mules: _MuleSupply, n_planted: int, n_patterns: int) -> ConfigError:
+    """What to change when the patterns took every recruitable account: the pool's size
+    and, at the accounts the patterns planted so far took each, about how many customers
+    all of them would need (the pool grows with the customers)."""
+    per_pattern = mules.taken / max(n_planted, 1)
+    needed = max(mules.taken + 1, math.ceil(per_pattern * n_patterns))
+    customers = math.ceil(params.n_customers * needed / max(mules.size, 1))
+    return ConfigError(
+        f"the launderers ran out of recruitable accounts: the recruiting pool holds {mules.size:,} (a share of "
+        f"{params.recruit_pool_share:g} of the accounts of n_customers {params.n_customers:,}) and {n_planted:,} "
+        f"of the {n_patterns:,} patterns took {mules.taken:,}; all of them need about {needed:,}. Fix: raise "
+        f"n_customers to about {customers:,} or more, or raise recruit_pool_share, or lower "
+        "patterns_per_typology / trafficking_per_typology / typology_mix")
 
 
 def _planted_events(planted: list[Planted], days: np.ndarray, rng) -> tuple[Events, np.ndarray, dict]:
@@ -399,20 +423,23 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
     phi = _phi_by_rule(rules, params.currency)
     pool = pop.primary_account[pop.customers_of(MULE)]
     ctx = InjectionContext(rng=rng_pat, n_days=params.n_days, phi_transfer=phi["LV-PERSON"],
-                           phi_cash=phi["LV-CASH"], take_accounts=_MuleSupply(rng_pat.permutation(pool)),
+                           phi_cash=phi["LV-CASH"], take_accounts=(mules := _MuleSupply(rng_pat.permutation(pool))),
                            window_days=rules.short_term_days,
                            pass_through_tolerance=params.pass_through_tolerance, currency=params.currency)
     supply = LookalikeSupply(pop, rng_pat)
     trafficking_ctx = dataclasses.replace(ctx, rng=rng_traf)
     planted: list[Planted] = []
-    for name, count in params.counts().items():
-        injection = trafficking_ctx if name in TRAFFICKING_NAMES else ctx
-        if name in TYPOLOGIES:
-            n_adaptive = int(round(count * params.adaptive_share))
-            for i in range(count):
-                planted.append(TYPOLOGIES[name](injection, ADAPTIVE if i < n_adaptive else NAIVE))
-        else:
-            planted.extend(LOOKALIKES[name](injection, supply) for _ in range(count))
+    try:
+        for name, count in params.counts().items():
+            injection = trafficking_ctx if name in TRAFFICKING_NAMES else ctx
+            if name in TYPOLOGIES:
+                n_adaptive = int(round(count * params.adaptive_share))
+                for i in range(count):
+                    planted.append(TYPOLOGIES[name](injection, ADAPTIVE if i < n_adaptive else NAIVE))
+            else:
+                planted.extend(LOOKALIKES[name](injection, supply) for _ in range(count))
+    except _PoolExhausted:
+        raise _pool_exhausted(params, mules, len(planted), sum(params.counts().values())) from None
     pattern_events, which, pattern_context = _planted_events(planted, days, rng_pat)
     with_context = any(params.counts()[name] for name in TRAFFICKING_NAMES)
     last = max(days[-1], pattern_events.date.max()) if len(pattern_events) else days[-1]
