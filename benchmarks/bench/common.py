@@ -66,20 +66,25 @@ def machine_stamp() -> dict:
                                                    "MIMALLOC_PURGE_DELAY")}}
 
 
-#: Bytes :func:`memory_touch_probe` allocates (twice, one after the other).
+#: Bytes :func:`memory_touch_probe` allocates (three times, one after the other).
 PROBE_BYTES = 512 * 2**20
+#: Seconds :func:`memory_touch_probe` waits before its last allocation.
+PROBE_PAUSE_S = 3.0
 
 
 def memory_touch_probe(n_bytes: int = PROBE_BYTES) -> dict:
     """Seconds per GiB to fill memory the process has not touched before (each page
-    faulted in and zeroed by the kernel; in a virtual machine the host may fault it in
-    too), twice (the second time from pages the kernel had just taken back), and to fill
-    it again once faulted in. Scans allocate tens of GiB: on one 2-core VM a fresh GiB
-    cost 0.85 s against 0.14 s to rewrite it (2.5 s the first time the VM touched it),
-    which made the same scan 97 s on one machine and 130 s on another "like it"."""
+    faulted in and zeroed by the kernel; in a virtual machine the host may have to back
+    it too): the first time, at once again (pages the kernel just took back), and again
+    after a pause of :data:`PROBE_PAUSE_S` (a VM that reports free memory to its host has
+    handed them back by then); and to fill it once more when faulted in. Scans allocate
+    tens of GiB: on one 2-core VM a fresh GiB cost 2.4 s the first time, 0.85 s later,
+    against 0.14 s to refill it, and the same scan took 97 s on one such machine and
+    130 s on another (sys time 65 s of 213 CPU-s, a fifth of it zeroing pages)."""
     n = n_bytes // 8
     fresh = []
-    for _ in range(2):
+    for pause in (0.0, 0.0, PROBE_PAUSE_S):
+        time.sleep(pause)
         start = time.perf_counter()
         block = np.ones(n, np.int64)  # a fresh mapping: above glibc's mmap threshold
         fresh.append(time.perf_counter() - start)
@@ -88,7 +93,8 @@ def memory_touch_probe(n_bytes: int = PROBE_BYTES) -> dict:
         rewrite = time.perf_counter() - start
         del block
     per_gib = 2**30 / (n * 8)
-    return {"probe_bytes": n * 8, "fresh_s_per_gib": [round(t * per_gib, 3) for t in fresh],
+    return {"probe_bytes": n * 8, "pause_s": PROBE_PAUSE_S,
+            "fresh_s_per_gib": [round(t * per_gib, 3) for t in fresh],
             "rewrite_s_per_gib": round(rewrite * per_gib, 3)}
 
 
@@ -182,8 +188,9 @@ def _touch_note(touch: dict | None) -> str:
     """The memory probe's figures for the results' header (none in older results)."""
     if not touch:
         return ""
-    first, again = touch["fresh_s_per_gib"]
-    return (f" Filling fresh memory: {first:.2f} s/GiB, again {again:.2f} s/GiB; refilling it "
+    first, again, later = touch["fresh_s_per_gib"]
+    return (f" Filling fresh memory: {first:.2f} s/GiB, at once again {again:.2f}, after "
+            f"{touch['pause_s']:g} s {later:.2f}; refilling it "
             f"{touch['rewrite_s_per_gib']:.2f} s/GiB (`bench.common.memory_touch_probe`).")
 
 
