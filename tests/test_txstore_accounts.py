@@ -53,6 +53,63 @@ def test_a_changed_account_marks_the_days_it_traded_on(tmp_path, capsys):
     assert TransactionStore(store).accounts().to_pandas().set_index("account_id").loc["A2", "customer_id"] == "C3"
 
 
+def test_an_account_listed_after_it_traded_marks_the_days_it_traded_on(tmp_path, capsys):
+    """Found by a sweep: an account the accounts file did not list traded as another bank's
+    (no pattern of its own is monitored); listed later, the days it traded on find other
+    hits, but the ingest marked none for re-scan and a nightly T+1 never said so. A new
+    account that never traded marks nothing."""
+    store = tmp_path / "store"
+    rows = [("t1", "2026-11-02 10:00:00", "A0", "X9", 100), ("t2", "2026-11-03 10:00:00", "A1", "A2", 200),
+            ("t3", "2026-11-04 10:00:00", "X9", "A1", 300)]
+    people = [(f"A{n}", f"C{n}", "person") for n in range(3)]
+    assert main(["ingest", *_files(tmp_path, "d1", rows, people), "--into", str(store)]) == 0
+    capsys.readouterr()
+    listed = [*people, ("X9", "C9", "person"), ("Z1", "C8", "person")]
+    assert main(["ingest", *_files(tmp_path, "d2", [], listed), "--into", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "1 account(s) listed for the first time traded before, as another bank's" in out
+    assert "days to re-scan (their stored data changed): 2026-11-02, 2026-11-04" in out
+    manifest = json.loads((store / "ingests" / "000002" / "manifest.json").read_text())
+    assert manifest["accounts_listed_after_trading"] == 1 and manifest["accounts_changed"] == 0
+    assert json.loads((store / "rescan.json").read_text())["days"] == ["2026-11-02", "2026-11-04"]
+    # listed again: nothing new, nothing more to re-scan
+    assert main(["ingest", *_files(tmp_path, "d3", [], listed), "--into", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "listed for the first time" not in out and "re-scan" not in out
+
+
+def test_the_accounts_seen_follow_each_ingest_from_its_own_days(tmp_path, monkeypatch):
+    """The ids every stored transaction names, kept beside the store and brought up to date
+    from the days later ingests touched (a daily ingest does not read the history); a
+    store without the file (made before it) reads every day once."""
+    store_path = tmp_path / "store"
+    rows = [("t1", "2026-11-02 10:00:00", "A0", "X9", 100), ("t2", "2026-11-03 10:00:00", "A1", "A0", 200)]
+    assert main(["ingest", *_files(tmp_path, "d1", rows, [("A0", "C0", "person"), ("A1", "C1", "person")]),
+                 "--into", str(store_path)]) == 0
+    store = TransactionStore(store_path)
+    assert sorted(store.accounts_seen().to_pylist()) == ["A0", "A1", "X9"]
+    later = [("t3", "2026-11-04 10:00:00", "A1", "Y7", 300)]
+    assert main(["ingest", *_files(tmp_path, "d2", later, [("A0", "C0", "person"), ("A1", "C1", "person")]),
+                 "--into", str(store_path)]) == 0
+    import flowgraph.txstore
+
+    read = []
+    original = flowgraph.txstore._read_store_file
+
+    def reading(read_file, path):
+        if path.parent.name.startswith("day="):
+            read.append(path.parent.name[len("day="):])
+        return original(read_file, path)
+
+    monkeypatch.setattr(flowgraph.txstore, "_read_store_file", reading)
+    assert sorted(store.accounts_seen().to_pylist()) == ["A0", "A1", "X9", "Y7"]
+    assert read == ["2026-11-04"]  # the second ingest's day only
+    (store_path / "accounts_seen.parquet").unlink()
+    read.clear()
+    assert sorted(store.accounts_seen().to_pylist()) == ["A0", "A1", "X9", "Y7"]
+    assert sorted(read) == ["2026-11-02", "2026-11-03", "2026-11-04"]
+
+
 def test_many_days_to_re_scan_are_shown_as_a_range(tmp_path, capsys):
     """A changed account that trades every day lists every day: the ingest says how many and
     where they are listed, not hundreds of dates on one line."""

@@ -393,6 +393,10 @@ def _say_accounts(m: dict) -> None:
     elif m.get("accounts_changed"):
         click.echo(f"{m['accounts_changed']:,} stored account(s) changed (a column of their row differs): the days "
                    "they traded on are listed to re-scan")
+    if m.get("accounts_listed_after_trading"):
+        click.echo(f"{m['accounts_listed_after_trading']:,} account(s) listed for the first time traded before, as "
+                   "another bank's: the days they traded on are listed to re-scan (as the bank's, their patterns "
+                   "are monitored)")
 
 
 @cli.command()

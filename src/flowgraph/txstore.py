@@ -15,6 +15,8 @@ of D needs (:func:`flowgraph.scan.lookback_days`). Layout::
     STORE/ingests/NNNNNN/                     plan, rejects.csv, validation.json, manifest.json
                                               (an append: append.json instead of the plan)
     STORE/rescan.json                         days whose stored data changed after they were stored
+    STORE/accounts_seen.parquet               every account id on a side of a stored transaction,
+                                              through the ingest its metadata names
     STORE/contents.json                       the days holding a file, the index buckets, the latest
                                               accounts snapshot
     STORE/.writer.lock                        held by the one ingest or append writing
@@ -43,7 +45,8 @@ account is then the bank's, as with no accounts table): an account a file does n
 another bank's where a listed one is on its other side (:mod:`flowgraph.graph`), and a
 derived row would make it a monitored customer. An accounts file over derived accounts
 replaces them whole, and the days the accounts it changes or no longer lists traded on are
-marked for re-scan (:meth:`TransactionStore._accounts_after`).
+marked for re-scan (:meth:`TransactionStore._accounts_after`), as are the days an account it
+lists for the first time traded on as another bank's (:meth:`TransactionStore.listed_after_trading`).
 
 Restartable: an ingest first writes its plan (the rows to write by day and their index
 entries under ``ingests/NNNNNN/work/``, built batch by batch by :class:`IngestPlan`; the ids
@@ -112,6 +115,8 @@ WRITER_LOCK = ".writer.lock"
 CONTENTS = "contents.json"
 #: in an ingest folder: the folder is an append (:meth:`TransactionStore.append_new_days`)
 APPEND_MARKER = "append.json"
+#: Every account id on a side of a stored transaction (:meth:`TransactionStore.accounts_seen`).
+SEEN_FILE = "accounts_seen.parquet"
 FORMAT = "flowgraph-txstore"
 VERSION = 1
 #: index buckets: an ingest of a few corrections reads and rewrites a few small files
@@ -698,6 +703,56 @@ class TransactionStore:
         given one (:func:`_changed_account_ids`)."""
         latest = self.accounts()
         return pa.array([], pa.string()) if latest is None else _changed_account_ids(latest, given)
+
+    def listed_after_trading(self, given: pa.Table) -> pa.Array:
+        """Ids of the ``given`` accounts that the latest snapshot from an accounts file does
+        not list and that a stored transaction names (:meth:`accounts_seen`): they traded
+        as another bank's. None without such a snapshot (derived accounts hold every
+        account that traded) or when every given account is listed (nothing read)."""
+        base = self._file_snapshot()
+        if base is None:
+            return pa.array([], pa.string())
+        ids = given.column("account_id").cast(pa.string())
+        stored = _read_store_file(pq.read_table, base).column("account_id").cast(pa.string())
+        new = pc.unique(ids.filter(pc.invert(pc.is_in(ids, value_set=stored))))
+        if not len(new):
+            return new
+        return new.filter(pc.is_in(new, value_set=self.accounts_seen()))
+
+    def accounts_seen(self) -> pa.Array:
+        """Every account id on a side of a stored transaction (distinct; a transaction
+        since replaced may leave its ids in), kept in ``accounts_seen.parquet`` through the
+        ingest its metadata names and brought up to date from the days later ingests
+        touched (their manifests' ``days_touched``): a daily ingest reads its own days, not
+        the history. A store without the file (made before it) reads every day once.
+        Written under the writer's lock (an ingest's plan)."""
+        path = self.root / SEEN_FILE
+        manifests = list(self._manifests())
+        latest = manifests[-1][0] if manifests else ""
+        through, ids = None, pa.array([], pa.string())
+        if path.exists():
+            table = _read_store_file(pq.read_table, path)
+            through = (table.schema.metadata or {}).get(b"through_ingest", b"").decode()
+            ids = table.column("account_id").cast(pa.string()).combine_chunks()
+        if through == latest:
+            return ids
+        stored = self.days()
+        days = stored if through is None else sorted(
+            {d for ingest_id, m in manifests if ingest_id > through for d in m.get("days_touched") or ()}
+            & set(stored))
+
+        def sides(day: str) -> pa.Array:
+            table = _read_store_file(lambda p: pq.read_table(p, columns=["src_account", "dst_account"]),
+                                     self._day_file(day))
+            return pc.unique(pa.concat_arrays([table.column(c).cast(pa.string()).combine_chunks()
+                                               for c in ("src_account", "dst_account")]))
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            ids = pc.unique(pa.concat_arrays([ids, *pool.map(sides, days)]))
+        ids = pc.drop_null(ids)
+        table = pa.table({"account_id": ids}).replace_schema_metadata({"through_ingest": latest})
+        _write_table(table, path)
+        return ids
 
     def days_trading(self, accounts: pa.Array) -> list[str]:
         """The stored calendar days holding a transaction from or to one of ``accounts``
@@ -1383,20 +1438,24 @@ class IngestPlan:
         latest = self.store._snapshot_origin(snapshots[-1]) if snapshots else None
         # a file's accounts over derived ones replace them: say which snapshot they replace
         replaced = latest["ingest"] if given and latest and not latest["from_file"] else None
-        changed = pa.array([], pa.string())
+        changed = listed = pa.array([], pa.string())
         if len(accounts.table):
             _write_table(pa.Table.from_pandas(accounts.table, preserve_index=False), self.folder / "accounts.parquet")
         if given and len(accounts.table):  # of the accounts as the plan holds them, as it applies them
-            changed = self.store._accounts_after(pq.read_table(self.folder / "accounts.parquet"), given)[1]
-        # a changed account (customer, party type, listed or not ...) changes what the days it traded on find
-        self.rescan |= set(self.store.days_trading(changed))
+            planned = pq.read_table(self.folder / "accounts.parquet")
+            changed = self.store._accounts_after(planned, given)[1]
+            listed = self.store.listed_after_trading(planned)
+        # a changed account (customer, party type, no longer listed ...) changes what the days it
+        # traded on find, and so does one listed for the first time that traded as another bank's
+        self.rescan |= set(self.store.days_trading(pa.concat_arrays([changed.cast(pa.string()), listed])))
         manifest = {"ingest_id": ingest_id, "source": self.source, "started_at": self.started_at,
                     "rows_read": report.n_input, "rows_accepted": report.n_accepted,
                     "rows_rejected": report.n_rejected, **self.counts,
                     "days_touched": sorted(self.days | set(self.remove)),
                     "rescan_days": sorted(self.rescan), "remove": self.remove,
                     "accounts_given": given, "accounts_source": accounts.report.source,
-                    "accounts_changed": len(changed), "accounts_replaced_derived": replaced, "rates": self.rates,
+                    "accounts_changed": len(changed), "accounts_listed_after_trading": len(listed),
+                    "accounts_replaced_derived": replaced, "rates": self.rates,
                     "bank_timezone": self.bank_timezone,
                     "completed_ingests": [done.ingest_id for done in self.completed]}
         _write_json(manifest, self.folder / "plan.json")
