@@ -182,7 +182,7 @@ class SimulatedBank:
 
 
 class _PoolExhausted(Exception):
-    """The recruiting pool holds fewer accounts than a pattern asks for."""
+    """The recruiting pool holds fewer accounts than a pattern asks for (``args[0]``)."""
 
 
 class _MuleSupply:
@@ -198,16 +198,18 @@ class _MuleSupply:
 
     def __call__(self, k: int) -> list[int]:
         if len(self._accounts) < k:
-            raise _PoolExhausted
+            raise _PoolExhausted(k)
         return [int(self._accounts.pop()) for _ in range(k)]
 
 
-def _pool_exhausted(params: SimulationParams, mules: _MuleSupply, n_planted: int, n_patterns: int) -> ConfigError:
+def _pool_exhausted(params: SimulationParams, mules: _MuleSupply, n_planted: int, n_patterns: int,
+                    asked: int) -> ConfigError:
     """What to change when the patterns took every recruitable account: the pool's size
-    and, at the accounts the patterns planted so far took each, about how many customers
-    all of them would need (the pool grows with the customers)."""
-    per_pattern = mules.taken / max(n_planted, 1)
-    needed = max(mules.taken + 1, math.ceil(per_pattern * n_patterns))
+    and, at the accounts the patterns planted so far and the one that asked for ``asked``
+    more took each, about how many customers all of them would need (the pool grows with
+    the customers)."""
+    per_pattern = (mules.taken + asked) / (n_planted + 1)
+    needed = max(mules.taken + asked, math.ceil(per_pattern * n_patterns))
     customers = math.ceil(params.n_customers * needed / max(mules.size, 1))
     return ConfigError(
         f"the launderers ran out of recruitable accounts: the recruiting pool holds {mules.size:,} (a share of "
@@ -438,8 +440,8 @@ def plan_bank(params: SimulationParams | None = None, calendar: BusinessCalendar
                     planted.append(TYPOLOGIES[name](injection, ADAPTIVE if i < n_adaptive else NAIVE))
             else:
                 planted.extend(LOOKALIKES[name](injection, supply) for _ in range(count))
-    except _PoolExhausted:
-        raise _pool_exhausted(params, mules, len(planted), sum(params.counts().values())) from None
+    except _PoolExhausted as short:
+        raise _pool_exhausted(params, mules, len(planted), sum(params.counts().values()), short.args[0]) from None
     pattern_events, which, pattern_context = _planted_events(planted, days, rng_pat)
     with_context = any(params.counts()[name] for name in TRAFFICKING_NAMES)
     last = max(days[-1], pattern_events.date.max()) if len(pattern_events) else days[-1]
