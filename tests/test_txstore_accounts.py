@@ -104,10 +104,14 @@ def test_the_accounts_seen_follow_each_ingest_from_its_own_days(tmp_path, monkey
     monkeypatch.setattr(flowgraph.txstore, "_read_store_file", reading)
     assert sorted(store.accounts_seen().to_pylist()) == ["A0", "A1", "X9", "Y7"]
     assert read == ["2026-11-04"]  # the second ingest's day only
-    (store_path / "accounts_seen.parquet").unlink()
-    read.clear()
-    assert sorted(store.accounts_seen().to_pylist()) == ["A0", "A1", "X9", "Y7"]
-    assert sorted(read) == ["2026-11-02", "2026-11-03", "2026-11-04"]
+    for gone in ("unlink", "damaged"):  # made again from every day
+        if gone == "unlink":
+            (store_path / "accounts_seen.parquet").unlink()
+        else:
+            (store_path / "accounts_seen.parquet").write_bytes(b"PAR1 cut short")
+        read.clear()
+        assert sorted(store.accounts_seen().to_pylist()) == ["A0", "A1", "X9", "Y7"]
+        assert sorted(read) == ["2026-11-02", "2026-11-03", "2026-11-04"]
 
 
 def test_many_days_to_re_scan_are_shown_as_a_range(tmp_path, capsys):
