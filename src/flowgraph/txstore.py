@@ -698,12 +698,6 @@ class TransactionStore:
             accounts = pa.concat_tables([kept, accounts], promote_options="default")
         return accounts, _changed_or_dropped_ids(latest, accounts)
 
-    def changed_accounts(self, given: pa.Table) -> pa.Array:
-        """Ids of the ``given`` accounts whose row in the latest snapshot differs from the
-        given one (:func:`_changed_account_ids`)."""
-        latest = self.accounts()
-        return pa.array([], pa.string()) if latest is None else _changed_account_ids(latest, given)
-
     def listed_after_trading(self, given: pa.Table) -> pa.Array:
         """Ids of the ``given`` accounts that the latest snapshot from an accounts file does
         not list and that a stored transaction names (:meth:`accounts_seen`): they traded
