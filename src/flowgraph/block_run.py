@@ -57,7 +57,7 @@ from .deid import store_pseudonymizer
 from .desk.evidence import raised_hits
 from .exports import ALERT_SCHEMA, EXPORT_FILES, HIT_SCHEMA, arrow_table, export_tables, staged_exports
 from .scan import (ScannedHits, ScanResult, Stopwatch, _business_day_before, _isin, hit_counts, large_value_checks,
-                   large_value_known_from, run_manifest, stored_retractions)
+                   large_value_known_from, run_manifest, stored_restorations, stored_retractions)
 from .scan_config import ScanConfig
 from .store import Store, now
 from .txstore import TransactionStore
@@ -168,8 +168,9 @@ class BlockRun:
         """Store block ``i``'s hits (every block before it is committed), ``files`` the
         digests of the partition files it read, ``disabled`` the detectors it could not run."""
         first, last = self.blocks[i]
-        hits = scanned.hits  # in any order: they are staged in the order of their ids
         config_hash = self.config.config_hash
+        scanned = stored_restorations(self.store, config_hash, scanned)
+        hits = scanned.hits  # in any order: they are staged in the order of their ids
         retract = stored_retractions(self.store, config_hash, scanned)
         self.store.commit_chunk(self.run_id, i, first, last, hits, config_hash, self.scan_last,
                                 retract_ids=retract, in_blocks=True)

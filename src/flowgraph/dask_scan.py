@@ -28,8 +28,9 @@ wins, as a T+1 scan of the next day wins over the stored version: its version re
 earlier one, a band hit it finds covered by a strict hit is retracted, a chain one of whose
 member runs it traced and that it did not find again is retracted
 (:func:`~flowgraph.detectors.pass_through.stale_chains`), and so is a cluster a larger one
-of it absorbs (:func:`~flowgraph.scan.absorbed_clusters`). The hits are those of the
-single-process scan, whatever the blocks.
+of it absorbs (:func:`~flowgraph.scan.absorbed_clusters`); a band hit that absorbed cluster
+covered, retracted by an earlier block, is given back (:func:`~flowgraph.scan.stored_restorations`).
+The hits are those of the single-process scan, whatever the blocks.
 
 **Nothing lost when a worker dies.** The scheduler runs the tasks of a lost worker again on
 another (up to ``distributed.scheduler.allowed-failures`` times); a task that raised is

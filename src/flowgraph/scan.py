@@ -10,7 +10,9 @@ How the days are cut changes no hit. Re-running adds nothing twice: a hit's id i
 by its run's start; a new version of a stored hit replaces it, and a stored hit the
 re-scanned days no longer show is retracted (both kept in ``hit_versions``), as is a
 stored pass-through chain one of whose member runs the scan traced again and that it did
-not find again (its members joined another chain or parted).
+not find again (its members joined another chain or parted). A band hit a stored strict
+cluster covered comes back when a later day's cluster absorbs that one
+(:func:`stored_restorations`).
 
 After the chunks, the alerts the run changed are rebuilt: a monitoring unit's alerts from
 the first one its new, changed or retracted hits reach, from their stored hits and the
@@ -31,6 +33,7 @@ and leave every committed chunk in place for the next run to resume from.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import hashlib
 import json
@@ -169,6 +172,11 @@ class ScannedHits:
     #: strict hits that cover them and dropped hits included (None: no hit): where a read
     #: of a store must reach (:func:`store_window`)
     earliest_run_first: pd.Timestamp | None = None
+    #: band hits of a cluster detector whose runs end before the scan's days, on the days of
+    #: a strict cluster it traced, that no strict hit covers (columns of ``hits``, no edge
+    #: ids; None: none): a stored strict cluster that covered one may be absorbed now, and
+    #: the store gives such a band hit back (:func:`stored_restorations`)
+    restorable: pd.DataFrame | None = None
 
 
 #: Detectors run at once by a scan (:func:`scan_hits`); their kernels are parallel too.
@@ -218,11 +226,15 @@ def scanned_hits(parts: dict[str, _DetectorPart]) -> ScannedHits:
     edges = hits.pop(EDGE_IDS) if EDGE_IDS in hits.columns else None
     if edges is not None and (edges.isna().any() or not isinstance(edges.dtype, pd.ArrowDtype)):
         edges = None  # a detector's table without them (built in Python): the ids are compared as text
+    restorable = [part.restorable for part in per_detector if part.restorable is not None]
+    restorable = pd.concat(restorable, ignore_index=True).reindex(columns=hits.columns) if restorable else None
+    if restorable is not None:
+        restorable["w"] = _w_column(restorable)
     return ScannedHits(hits, [i for part in per_detector for i in part.retract_ids],
                        pd.concat([t for part in per_detector for t in part.traced], ignore_index=True),
                        None if edges is None else id_list_array(edges),
                        pd.concat(clusters, ignore_index=True) if clusters else None,
-                       min(earliest) if earliest else None)
+                       min(earliest) if earliest else None, restorable)
 
 
 class _DetectorPart(NamedTuple):
@@ -238,6 +250,8 @@ class _DetectorPart(NamedTuple):
     clusters: list[pd.DataFrame]
     #: the first day of the earliest run of any hit it traced (``ScannedHits.earliest_run_first``)
     earliest: pd.Timestamp | None
+    #: band hits ending before the scan's days that no strict hit covers (``ScannedHits.restorable``)
+    restorable: pd.DataFrame | None = None
 
 
 def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days: tuple[int, int]) -> _DetectorPart:
@@ -246,11 +260,16 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
     entry, params = REGISTRY[name], config.detector_params[name]
     band = config.model.tolerance_band
     relaxed_params = params.relaxed(band) if band > 0 else params
-    tables = [entry.detect(graph, relaxed_params, (first, last))] if relaxed_params != params else []
+    strict_table, earlier = None, None
+    if relaxed_params != params and entry.clusters:  # band hits of the traced clusters' days too
+        strict_table = entry.detect(graph, params, (first, last))
+        tables, earlier = _band_pass_of_clusters(graph, entry, relaxed_params, strict_table.frame, first, last)
+    else:
+        tables = [entry.detect(graph, relaxed_params, (first, last))] if relaxed_params != params else []
     relaxed = tables[0].frame if tables else None
     # a strict hit covers a band hit only if its run reaches the band hit's run
-    reach = first if relaxed is None or not len(relaxed) else \
-        min(first, int(graph.day_index_of([relaxed["run_first"].min()])[0]))
+    starts = [f["run_first"].min() for f in (relaxed, earlier) if f is not None and len(f)]
+    reach = min([first] + [int(graph.day_index_of([day])[0]) for day in starts])
     if reach < first and entry.first_day_selects_runs:  # one strict pass from there covers both
         wide = entry.detect(graph, params, (reach, last))
         covering = wide.frame
@@ -258,7 +277,7 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         tables.append(HitTable(covering.loc[reaching].reset_index(drop=True) if reaching.any() else empty_hits(),
                                wide.dropped))
     else:  # strict hits of the scan days; a band hit starting earlier needs a pass from its day
-        tables.append(entry.detect(graph, params, (first, last)))
+        tables.append(strict_table if strict_table is not None else entry.detect(graph, params, (first, last)))
         covering = tables[-1].frame if reach == first else entry.detect(graph, params, (reach, last)).frame
     retract_ids = [i for t in tables for i in t.dropped["hit_id"]]
     strict = tables[-1].frame
@@ -276,8 +295,34 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
     # a cluster detector's evidence, both passes, band hits set aside included (absorbed_clusters)
     passes = [(relaxed, True), (strict, False)] if entry.clusters else []
     clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if frame is not None and len(frame)]
+    restorable = None
+    if earlier is not None and len(earlier):
+        seen.append(earlier)
+        restorable = earlier[~_covered(earlier, covering)].drop(columns=[EDGE_IDS], errors="ignore")
     starts = [f["run_first"].min() for f in seen if len(f)]
-    return _DetectorPart(frames, retract_ids, traced, clusters, min(starts) if starts else None)
+    return _DetectorPart(frames, retract_ids, traced, clusters, min(starts) if starts else None,
+                         None if restorable is None or restorable.empty else restorable.assign(in_band=True))
+
+
+def _band_pass_of_clusters(graph: TransactionGraph, entry, relaxed_params, strict: pd.DataFrame, first: int,
+                           last: int) -> tuple[list[HitTable], pd.DataFrame | None]:
+    """A cluster detector's band pass (:func:`_detector_hits`): its hit table of the band
+    hits reaching the scan's days, and the band hits that end before them on the days of
+    the strict clusters the scan traced (None: the strict clusters start in the scan).
+
+    A strict cluster a later day absorbs into a larger one of another typology (a
+    ``bipartite`` flow that turns out a ``stack``) is retracted (:func:`absorbed_clusters`);
+    a band hit it covered is then covered by nothing, and a scan of all the days reports it.
+    Its run ended before the scan's days, but it overlaps the absorbed cluster's, which lie
+    within the absorbing one's: so the band hits ending on those days are traced too, and
+    the uncovered ones handed to the store as restorable (``ScannedHits.restorable``)."""
+    since = first if strict.empty else min(first, int(graph.day_index_of([strict["run_first"].min()])[0]))
+    band = entry.detect(graph, relaxed_params, (since, last))
+    if since == first:
+        return [band], None
+    reaching = (band.frame["run_last"] >= graph.business_days[first]).to_numpy(dtype=bool)
+    return [HitTable(band.frame.loc[reaching].reset_index(drop=True), band.dropped)], \
+        band.frame.loc[~reaching].reset_index(drop=True)
 
 
 def _evidence_rows(detector: str, hits: pd.DataFrame, in_band: bool) -> pd.DataFrame:
@@ -317,7 +362,9 @@ def absorbed_clusters(earlier: pd.DataFrame, scanned: ScannedHits, found: pa.Arr
 def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
     """Relaxed hits that a strict hit of the same typology and subject already covers:
     their runs overlap. Runs only grow as days are added, so once covered, always covered
-    (a T+1 sequence and a range scan agree)."""
+    (a T+1 sequence and a range scan agree) — but for a strict cluster a larger one of
+    another typology absorbs: a band hit it covered is given back
+    (:func:`_band_pass_of_clusters`, :func:`stored_restorations`)."""
     if strict.empty:
         return np.zeros(len(relaxed), bool)
     # (typology, subject) as one integer key: a merge on integers, not on two text columns
@@ -898,9 +945,11 @@ def _run(store, graph, config, out, first, last, mode, as_of, reveal_ids, key_fi
             scanned = None
         elif scanned is None:  # a scan of a store found its hits while choosing the days to read
             scanned = scan_hits(graph, config, (first, last))
+    from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)
+    if scanned is not None and not from_memory:
+        scanned = stored_restorations(store, config.config_hash, scanned)
     commit = functools.partial(_commit_chunks, store, run_id, graph, chunks, done, scanned, config, scan_last,
                                progress, on_chunk, clock)
-    from_memory = scanned is not None and not store.has_other_runs(config.config_hash, run_id)
     # what `flowgraph show` lists and draws (flowgraph.desk.evidence)
     keep_cases = functools.partial(keep_case_transactions, store, graph, run_id, in_place=in_place) \
         if isinstance(graph, TransactionGraph) else None
@@ -1040,6 +1089,25 @@ def stored_retractions(store: Store, config_hash: str, scanned: ScannedHits) -> 
     found = pa.array(scanned.hits["hit_id"], pa.string(), from_pandas=True)
     return scanned.retract_ids + _stale_chains(store, config_hash, scanned, found) \
         + _absorbed(store, config_hash, scanned, found) + _covered_stored(store, config_hash, scanned, found)
+
+
+def stored_restorations(store: Store, config_hash: str, scanned: ScannedHits) -> ScannedHits:
+    """``scanned`` with the band hits it may give back (``ScannedHits.restorable``) among
+    its hits: those the store does not hold although a run of this configuration (an
+    earlier block of this one included) committed the day their run ends. A strict cluster
+    covered them then, and the scan found it absorbed since (:func:`_band_pass_of_clusters`);
+    a scan of all the days reports them. One whose last day no run committed (before a
+    range scan's first day) is no hit of the scanned days, and is not added."""
+    restorable = scanned.restorable
+    if restorable is None or restorable.empty:
+        return scanned
+    last_days = np.datetime_as_string(restorable["run_last"].to_numpy(dtype="datetime64[D]")).tolist()
+    back = store.withheld_hits(config_hash, restorable["hit_id"].tolist(), last_days)
+    if not back:
+        return scanned
+    hits = pd.concat([scanned.hits, restorable[restorable["hit_id"].isin(back).to_numpy(dtype=bool)]],
+                     ignore_index=True)
+    return dataclasses.replace(scanned, hits=hits, evidence_edges=None, restorable=None)
 
 
 def _stale_chains(store: Store, config_hash: str, scanned: ScannedHits, found: pa.Array) -> list[str]:

@@ -814,6 +814,19 @@ class Store:
                                  (config_hash, run_id)).fetchone() is not None
 
     @_database_errors
+    def withheld_hits(self, config_hash: str, hit_ids: list[str], last_days: list[str]) -> set[str]:
+        """Of the hits ``hit_ids`` whose runs end on ``last_days`` (ISO dates), the ids of
+        those not stored although a run of this configuration committed a chunk holding
+        that day: a scan of it left them out, or a later one retracted them."""
+        rows = self.conn.execute(
+            "SELECT json_extract(a.value, '$[0]') FROM json_each(?) a WHERE NOT EXISTS (SELECT 1 FROM hits h "
+            "WHERE h.config_hash = ? AND h.hit_id = json_extract(a.value, '$[0]')) AND EXISTS (SELECT 1 FROM "
+            "run_chunks c JOIN runs r ON r.run_id = c.run_id WHERE r.config_hash = ? AND "
+            "c.first_day <= json_extract(a.value, '$[1]') AND json_extract(a.value, '$[1]') <= c.last_day)",
+            (json.dumps([list(pair) for pair in zip(hit_ids, last_days)]), config_hash, config_hash))
+        return {r[0] for r in rows}
+
+    @_database_errors
     def hit_ids_written_by(self, config_hash: str, run_id: str) -> set[str]:
         """Ids of the hits a run found whose stored version is the one that run wrote (not
         an earlier version it left in place, nor one retracted since)."""
