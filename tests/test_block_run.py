@@ -456,3 +456,39 @@ def test_amlsim_band_hit_whose_covering_cluster_is_absorbed_comes_back_in_t_plus
              store_path=later, **days)
     run_scan(store.root, tmp_path / "later-t1", config, as_of="2018-04-05", store_path=later, **days)
     assert UNCOVERED_BAND_HIT not in set(_stored(later)["hit_id"])
+
+
+@pytest.fixture(scope="module")
+def amlsim_fan_cycle_store(amlsim_store, tmp_path_factory):
+    """AMLSim's 20K_fanin200cycle200 sample in a store, at the same scaled thresholds."""
+    from conftest import AMLSIM_DIR
+    store = TransactionStore.create(tmp_path_factory.mktemp("amlsim-fc") / "store")
+    store.ingest(load_dataset(AMLSIM_DIR / "20K_fanin200cycle200"), "20K_fanin200cycle200")
+    return store, amlsim_store[1]
+
+
+#: In AMLSim's 20K_fanin200cycle200 at 0.001 of PBOC-2016: a band gather-scatter hit, run
+#: 2018-05-04 .. 05-15, whose hub's cluster reaches back to 05-03 once 05-16's links join it
+#: (a hit under another id, anchored earlier), and which the hub test rejects from 05-17.
+#: A scan of all the days never reports either.
+REANCHORED_CLUSTER_HIT = "f0ce35827503daf6"
+
+
+@pytest.mark.amlsim
+@pytest.mark.parametrize("block_days, first_day, last_day", [
+    # the block of 05-16 finds the cluster under its earlier anchor, holding the stored hit
+    (1, "2018-05-14", "2018-05-18"),
+    # the block of 05-16 .. 05-22 finds it rejected: the dropped cluster holds the stored hit
+    (5, "2018-05-09", "2018-05-22"),
+])
+def test_amlsim_gather_scatter_hit_a_cluster_anchored_earlier_takes_in_is_retracted(
+        amlsim_fan_cycle_store, key_file, tmp_path, block_days, first_day, last_day):
+    store, config = amlsim_fan_cycle_store
+    days = dict(first_day=first_day, last_day=last_day, key_file=key_file, progress=False)
+    whole = run_scan(store.root, tmp_path / "whole", config, **days)
+    blocks = block_scan(store.root, tmp_path / "blocks", config, block_days=block_days, **days)
+    assert REANCHORED_CLUSTER_HIT not in set(whole.hits["hit_id"])
+    cut = run_scan(store.root, tmp_path / "cut", config, **{**days, "last_day": "2018-05-15"})
+    assert REANCHORED_CLUSTER_HIT in set(cut.hits["hit_id"]) and len(whole.hits) > 1000  # a block's hit
+    pd.testing.assert_frame_equal(_hits(blocks.hits), _hits(whole.hits), check_dtype=False)
+    pd.testing.assert_frame_equal(_alerts(blocks.alerts), _alerts(whole.alerts), check_dtype=False)

@@ -107,6 +107,8 @@ def test_a_cluster_the_hub_test_rejects_once_grown_is_dropped():
     # named by the id the first week's hit has: a stored copy of it is out of date
     assert grown.dropped["hit_id"].tolist() == [week[0].hit_id]
     assert grown.dropped["run_first"].tolist() == [pd.Timestamp("2024-09-02")]
+    # with its evidence, which holds the first week's (a hit of it anchored elsewhere is part of it too)
+    assert set(grown.dropped["txn_ids"][0]) >= set(week[0].txn_ids) and len(grown.dropped["txn_ids"][0]) == 12
     # without the income the grown cluster passes under the same id, and nothing is dropped
     kept = detect_scatter(graph_of(rows))
     assert [h.hit_id for h in kept] == [week[0].hit_id] and kept.dropped.empty

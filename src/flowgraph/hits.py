@@ -149,7 +149,7 @@ class Hit:
 class HitTable:
     """Hits as a table (``frame``); indexing and iteration give :class:`Hit` objects.
 
-    ``dropped``: hits (``hit_id, run_first``) the detector traced further on this graph
+    ``dropped``: hits (``hit_id, run_first, txn_ids``) the detector traced further on this graph
     and found no longer qualify as a whole (a gather-scatter cluster whose hub, over the
     cluster's grown days, passed on too little of what it received): a hit stored under
     such an id from fewer days is out of date, and a scan retracts it, as a scan of all
@@ -199,8 +199,10 @@ class HitTable:
         return cls(_sorted(pd.concat(frames, ignore_index=True)[columns]), dropped)
 
 
-#: Columns of :attr:`HitTable.dropped`.
-DROPPED_DTYPES = {"hit_id": object, "run_first": "datetime64[ns]"}
+#: Columns of :attr:`HitTable.dropped`: ``txn_ids``, the evidence of the rejected cluster
+#: (lists of transaction ids), which a stored hit it holds was part of
+#: (:func:`flowgraph.scan.absorbed_clusters`).
+DROPPED_DTYPES = {"hit_id": object, "run_first": "datetime64[ns]", "txn_ids": object}
 
 
 def _no_hits_dropped() -> pd.DataFrame:

@@ -292,9 +292,11 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         traced.append(member_runs(relaxed))
     frames.append(strict.assign(in_band=False))
     traced.append(member_runs(strict))
-    # a cluster detector's evidence, both passes, band hits set aside included (absorbed_clusters)
-    passes = [(relaxed, True), (strict, False)] if entry.clusters else []
-    clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if frame is not None and len(frame)]
+    # a cluster detector's evidence, both passes, band hits set aside and clusters dropped
+    # included (absorbed_clusters)
+    passes = [(relaxed, True), (tables[0].dropped, True)] if relaxed is not None else []
+    passes = passes + [(strict, False), (tables[-1].dropped, False)] if entry.clusters else []
+    clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if len(frame)]
     restorable = None
     if earlier is not None and len(earlier):
         seen.append(earlier)

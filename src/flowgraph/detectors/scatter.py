@@ -104,16 +104,21 @@ def _dropped(graph, links, offsets, rows, hub, first, params_id) -> pd.DataFrame
     """The gather-scatter hits (``hit_id, run_first``: :attr:`HitTable.dropped`) that the
     clusters (``rows[offsets[i]:offsets[i + 1]]``) the hub test rejected would be, for
     those a scan of ``first`` onward reports: traced over fewer days, such a cluster may
-    have passed, and its hit been stored under this id."""
+    have passed, and its hit been stored under this id. With each, its evidence
+    (``txn_ids``): a hit of its first days anchored at a later link (the cluster's earlier
+    links joined it only with later days) is part of it too, and out of date."""
     start = offsets[:-1]
     first_in = np.minimum.reduceat(links.in_edge[rows], start) if len(start) else np.zeros(0, np.int64)
     last_out = np.maximum.reduceat(links.out_edge[rows], start) if len(start) else np.zeros(0, np.int64)
     shown = np.flatnonzero(in_scan(graph.day[last_out], first) & monitored(graph)[hub])
     run_first = graph.day[first_in[shown]]
+    offsets, rows = ranges(offsets[shown], offsets[shown + 1], rows)
+    evidence = graph.txn_ids(np.column_stack([links.in_edge[rows], links.out_edge[rows]]).reshape(-1))
     return pd.DataFrame({
         "hit_id": hit_ids(graph, "scatter_gather", params_id, np.full(len(shown), "gather_scatter", object),
                           hub[shown], run_first, graph.txn_ids(first_in[shown]).astype(str)),
-        "run_first": graph.business_days[run_first].astype("datetime64[ns]")})
+        "run_first": graph.business_days[run_first].astype("datetime64[ns]"),
+        "txn_ids": [list(dict.fromkeys(evidence[2 * lo:2 * hi])) for lo, hi in zip(offsets[:-1], offsets[1:])]})
 
 
 def _dates(graph, edges) -> np.ndarray:
@@ -224,4 +229,4 @@ SCATTER = Detector("scatter_gather", ScatterParams, detect_scatter, (
     # settlement looks alike, so it weighs as the fan combinations do
     Typology("gather_scatter", "scatter_gather", 0.11, finds=("gather_scatter",),
              imitated_by=("settlement_layers",), id_measures=("payers", "payees")),
-))
+), clusters=True)
