@@ -316,15 +316,37 @@ def _band_pass_of_clusters(graph: TransactionGraph, entry, relaxed_params, stric
     ``bipartite`` flow that turns out a ``stack``) is retracted (:func:`absorbed_clusters`);
     a band hit it covered is then covered by nothing, and a scan of all the days reports it.
     Its run ended before the scan's days, but it overlaps the absorbed cluster's, which lie
-    within the absorbing one's: so the band hits ending on those days are traced too, and
-    the uncovered ones handed to the store as restorable (``ScannedHits.restorable``)."""
-    since = first if strict.empty else min(first, int(graph.day_index_of([strict["run_first"].min()])[0]))
-    band = entry.detect(graph, relaxed_params, (since, last))
-    if since == first:
-        return [band], None
-    reaching = (band.frame["run_last"] >= graph.business_days[first]).to_numpy(dtype=bool)
+    within the absorbing one's, and its subject, the absorbed cluster's, is an account of
+    the absorbing one's evidence. So the band hits ending on the days of a strict cluster
+    starting before the scan whose subject is one of that cluster's accounts are traced
+    too (only those: their runs decide how far back a store is read), and the uncovered
+    ones handed to the store as restorable (``ScannedHits.restorable``)."""
+    scan_first = graph.business_days[first]
+    early = strict.loc[(strict["run_first"] < scan_first).to_numpy(dtype=bool)]
+    if early.empty:
+        return [entry.detect(graph, relaxed_params, (first, last))], None
+    band = entry.detect(graph, relaxed_params, (int(graph.day_index_of([early["run_first"].min()])[0]), last))
+    reaching = (band.frame["run_last"] >= scan_first).to_numpy(dtype=bool)
+    earlier = band.frame.loc[~reaching].reset_index(drop=True)
     return [HitTable(band.frame.loc[reaching].reset_index(drop=True), band.dropped)], \
-        band.frame.loc[~reaching].reset_index(drop=True)
+        earlier.loc[_within_clusters(earlier, early)].reset_index(drop=True)
+
+
+def _within_clusters(hits: pd.DataFrame, clusters: pd.DataFrame) -> np.ndarray:
+    """Which ``hits`` have a subject among the evidence accounts of one of ``clusters``
+    whose run overlaps theirs."""
+    if hits.empty:
+        return np.zeros(0, bool)
+    lists = id_list_array(clusters["accounts"])
+    owner = np.asarray(pc.list_parent_indices(lists))
+    members = pd.DataFrame({"subject": lists.flatten().to_numpy(zero_copy_only=False),
+                            "first_c": clusters["run_first"].to_numpy()[owner],
+                            "last_c": clusters["run_last"].to_numpy()[owner]})
+    pairs = hits[["subject", "run_first", "run_last"]].reset_index().merge(members, on="subject")
+    overlap = (pairs["run_first"] <= pairs["last_c"]) & (pairs["first_c"] <= pairs["run_last"])
+    out = np.zeros(len(hits), bool)
+    out[pairs.loc[overlap, "index"].to_numpy()] = True
+    return out
 
 
 def _evidence_rows(detector: str, hits: pd.DataFrame, in_band: bool) -> pd.DataFrame:
