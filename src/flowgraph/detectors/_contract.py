@@ -18,8 +18,9 @@ A detector is a :class:`Detector` entry in :data:`flowgraph.detectors.REGISTRY`:
   graph or range gives an empty table. Hits are built with :func:`flowgraph.hits.hit_table`
   from arrays, and their evidence comes from the same jitted rule as the detector's counts.
   A detector whose test judges a hit as a whole (so a hit can stop qualifying as later
-  days add to it) lists those it traced and rejected in ``HitTable.dropped``: a stored
-  copy from fewer days is then retracted;
+  days add to it) lists those it traced and rejected in ``HitTable.dropped``, with their
+  evidence: a stored copy from fewer days is then retracted, and so is a stored hit of a
+  cluster detector that the rejected cluster holds;
 - ``typologies``: one :class:`Typology` per hit typology it emits;
 - ``unavailable(graph) -> str | None`` (optional): why it cannot run on this graph (an
   optional column it needs is absent), as a note the scan's manifest lists; ``detect``
