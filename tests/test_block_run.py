@@ -421,12 +421,13 @@ UNCOVERED_BAND_HIT = "00070b3e32f869ab"
 
 @pytest.mark.amlsim
 def test_amlsim_band_hit_whose_covering_cluster_is_absorbed_comes_back_in_blocks(amlsim_store, key_file, tmp_path):
-    """The block of 03-30 retracts the band hit as covered; the block of 04-05, which
-    traces the absorbing stack cluster and the band hits on its days, gives it back."""
+    """The block of 03-26 .. 03-28 finds the band hit, that of 03-29 .. 04-02 retracts it
+    as covered; that of 04-03 .. 04-05, which traces the absorbing stack cluster and the
+    band hits on its days, gives it back."""
     store, config = amlsim_store
     days = dict(first_day="2018-03-26", last_day="2018-04-05", key_file=key_file, progress=False)
     whole = run_scan(store.root, tmp_path / "whole", config, **days)
-    blocks = block_scan(store.root, tmp_path / "blocks", config, block_days=1, **days)
+    blocks = block_scan(store.root, tmp_path / "blocks", config, block_days=3, **days)
     band = whole.hits.set_index("hit_id").loc[UNCOVERED_BAND_HIT]
     assert band["in_band"] and band["typology"] == "bipartite"
     assert UNCOVERED_BAND_HIT in set(blocks.hits["hit_id"])
@@ -436,23 +437,22 @@ def test_amlsim_band_hit_whose_covering_cluster_is_absorbed_comes_back_in_blocks
 
 @pytest.mark.amlsim
 def test_amlsim_band_hit_whose_covering_cluster_is_absorbed_comes_back_in_t_plus_1(amlsim_store, key_file, tmp_path):
-    """A range to 03-30 leaves the band hit out (covered); the T+1 runs to 04-05 end with the
-    hits of one range to 04-05, the band hit among them, added by the run of 04-05 (its
-    export lists it). A range that starts after the band hit's run gives back nothing."""
+    """A range to 04-04 leaves the band hit out (covered); the T+1 run of 04-05 ends with the
+    hits of one range to 04-05, the band hit among them, added by that run (its export lists
+    it). A range that starts after the band hit's run gives back nothing."""
     store, config = amlsim_store
     days = dict(key_file=key_file, progress=False)
     whole = run_scan(store.root, tmp_path / "whole", config, last_day="2018-04-05", **days)
     runs = tmp_path / "runs.sqlite"
-    run_scan(store.root, tmp_path / "range", config, last_day="2018-03-30", store_path=runs, **days)
+    run_scan(store.root, tmp_path / "range", config, last_day="2018-04-04", store_path=runs, **days)
     assert UNCOVERED_BAND_HIT not in set(_stored(runs)["hit_id"])
-    for day in ("2018-04-02", "2018-04-03", "2018-04-04", "2018-04-05"):
-        t1 = run_scan(store.root, tmp_path / day, config, as_of=day, store_path=runs, **days)
+    t1 = run_scan(store.root, tmp_path / "t1", config, as_of="2018-04-05", store_path=runs, **days)
     assert UNCOVERED_BAND_HIT in set(t1.hits["hit_id"]) and t1.manifest["hit_changes"]["added"] >= 1
     assert UNCOVERED_BAND_HIT in set(whole.hits["hit_id"])
     pd.testing.assert_frame_equal(_stored(runs).drop(columns="seen_through"),
                                   _stored(tmp_path / "whole" / "store.sqlite").drop(columns="seen_through"))
     later = tmp_path / "later.sqlite"  # no run here scanned 03-26, where the band hit's run ends
-    run_scan(store.root, tmp_path / "later", config, first_day="2018-04-02", last_day="2018-04-04",
+    run_scan(store.root, tmp_path / "later", config, first_day="2018-04-03", last_day="2018-04-04",
              store_path=later, **days)
     run_scan(store.root, tmp_path / "later-t1", config, as_of="2018-04-05", store_path=later, **days)
     assert UNCOVERED_BAND_HIT not in set(_stored(later)["hit_id"])
