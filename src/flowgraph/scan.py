@@ -339,14 +339,9 @@ def _within_clusters(hits: pd.DataFrame, clusters: pd.DataFrame) -> np.ndarray:
         return np.zeros(0, bool)
     lists = id_list_array(clusters["accounts"])
     owner = np.asarray(pc.list_parent_indices(lists))
-    members = pd.DataFrame({"subject": lists.flatten().to_numpy(zero_copy_only=False),
-                            "first_c": clusters["run_first"].to_numpy()[owner],
-                            "last_c": clusters["run_last"].to_numpy()[owner]})
-    pairs = hits[["subject", "run_first", "run_last"]].reset_index().merge(members, on="subject")
-    overlap = (pairs["run_first"] <= pairs["last_c"]) & (pairs["first_c"] <= pairs["run_last"])
-    out = np.zeros(len(hits), bool)
-    out[pairs.loc[overlap, "index"].to_numpy()] = True
-    return out
+    return _overlapping(hits["subject"], hits["run_first"], hits["run_last"],
+                        lists.flatten().to_numpy(zero_copy_only=False),
+                        clusters["run_first"].to_numpy()[owner], clusters["run_last"].to_numpy()[owner])
 
 
 def _evidence_rows(detector: str, hits: pd.DataFrame, in_band: bool) -> pd.DataFrame:
@@ -395,12 +390,18 @@ def _covered(relaxed: pd.DataFrame, strict: pd.DataFrame) -> np.ndarray:
     both = pd.concat([relaxed[["typology", "subject"]], strict[["typology", "subject"]]], ignore_index=True)
     typology, subject = (pd.factorize(both[c])[0].astype(np.int64) for c in ("typology", "subject"))
     key = typology * (int(subject.max()) + 1) + subject
-    runs = lambda frame, k: pd.DataFrame({"key": k, "first": frame["run_first"].to_numpy(),
-                                          "last": frame["run_last"].to_numpy()})
-    merged = runs(relaxed, key[:len(relaxed)]).reset_index().merge(runs(strict, key[len(relaxed):]), on="key",
-                                                                   suffixes=("", "_s"))
-    overlap = (merged["first"] <= merged["last_s"]) & (merged["first_s"] <= merged["last"])
-    out = np.zeros(len(relaxed), bool)
+    return _overlapping(key[:len(relaxed)], relaxed["run_first"], relaxed["run_last"],
+                        key[len(relaxed):], strict["run_first"], strict["run_last"])
+
+
+def _overlapping(key, first, last, other_key, other_first, other_last) -> np.ndarray:
+    """For each run (``key``, days ``first`` .. ``last``): whether a run of the others with
+    the same key overlaps it (a merge on the key, not a loop)."""
+    runs = lambda k, f, l: pd.DataFrame({"key": np.asarray(k), "first": np.asarray(f), "last": np.asarray(l)})
+    merged = runs(key, first, last).reset_index().merge(runs(other_key, other_first, other_last), on="key",
+                                                        suffixes=("", "_o"))
+    overlap = (merged["first"] <= merged["last_o"]) & (merged["first_o"] <= merged["last"])
+    out = np.zeros(len(np.asarray(key)), bool)
     out[merged.loc[overlap, "index"].to_numpy()] = True
     return out
 

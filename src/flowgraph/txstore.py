@@ -738,18 +738,20 @@ class TransactionStore:
             {d for ingest_id, m in manifests if ingest_id > through for d in m.get("days_touched") or ()}
             & set(stored))
 
-        def sides(day: str) -> pa.Array:
-            table = _read_store_file(lambda p: pq.read_table(p, columns=["src_account", "dst_account"]),
-                                     self._day_file(day))
-            return pc.unique(pa.concat_arrays([table.column(c).cast(pa.string()).combine_chunks()
-                                               for c in ("src_account", "dst_account")]))
-
+        named = lambda day: pc.unique(pa.concat_arrays(self._day_sides(day)))  # noqa: E731
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            ids = pc.unique(pa.concat_arrays([ids, *pool.map(sides, days)]))
+            ids = pc.unique(pa.concat_arrays([ids, *pool.map(named, days)]))
         ids = pc.drop_null(ids)
         table = pa.table({"account_id": ids}).replace_schema_metadata({"through_ingest": latest})
         _write_table(table, path)
         return ids
+
+    def _day_sides(self, day: str) -> list[pa.Array]:
+        """The two account columns (``src_account``, ``dst_account``) of a stored day's file,
+        as string arrays: all a day is read for to find the accounts it names."""
+        table = _read_store_file(lambda p: pq.read_table(p, columns=["src_account", "dst_account"]),
+                                 self._day_file(day))
+        return [table.column(c).cast(pa.string()).combine_chunks() for c in ("src_account", "dst_account")]
 
     def days_trading(self, accounts: pa.Array) -> list[str]:
         """The stored calendar days holding a transaction from or to one of ``accounts``
@@ -760,10 +762,7 @@ class TransactionStore:
         accounts = accounts.cast(pa.string())
 
         def trades(day: str) -> bool:
-            table = _read_store_file(lambda p: pq.read_table(p, columns=["src_account", "dst_account"]),
-                                     self._day_file(day))
-            return any(pc.any(pc.is_in(table.column(c).cast(pa.string()), value_set=accounts)).as_py()
-                       for c in ("src_account", "dst_account"))
+            return any(pc.any(pc.is_in(side, value_set=accounts)).as_py() for side in self._day_sides(day))
 
         days = self.days()
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
