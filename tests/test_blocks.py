@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import flowgraph.dask_scan
-from flowgraph.blocks import (PEAK_BYTES_PER_READ_TXN, day_blocks, default_memory_bytes, machine_memory_bytes,
+from flowgraph.blocks import (PEAK_BYTES_PER_ONE_READ_TXN, PEAK_BYTES_PER_READ_TXN, day_blocks, default_memory_bytes, machine_memory_bytes,
                               plan_blocks)
 from flowgraph.cli import main
 from flowgraph.io import load_dataset
@@ -123,6 +123,24 @@ def test_a_planned_read_is_what_the_block_reads(hand_built):
     tiny = plan_blocks(store, config, days, 1000)
     assert tiny.block_days == 1 and len(tiny.blocks) == len(days) and not tiny.fits
     assert "Fix: run it where more memory is free" in tiny.note and "--block-memory GIB" in tiny.note
+
+
+def test_a_range_read_once_is_planned_at_one_reads_peak(hand_built):
+    """One read has no earlier block committed beside it: a range whose whole read fits at
+    one read's peak per transaction is read once, though a block run's peak would cut it; a
+    cut into blocks is planned at the block run's."""
+    store, _ = hand_built
+    config = ScanConfig()
+    days = _days(store, config)
+    whole = plan_blocks(store, config, days, 10 ** 12).max_read_txns
+    between = whole * (PEAK_BYTES_PER_ONE_READ_TXN + PEAK_BYTES_PER_READ_TXN) // 2
+    once = plan_blocks(store, config, days, between)
+    assert once.blocks == [(str(days[0]), str(days[-1]))] and once.fits and once.note is None
+    assert once.describe()["peak_bytes_per_read_txn"] == PEAK_BYTES_PER_ONE_READ_TXN
+    cut = plan_blocks(store, config, days, whole * PEAK_BYTES_PER_ONE_READ_TXN - 1)
+    assert len(cut.blocks) > 1 and cut.fits
+    assert cut.max_read_txns * PEAK_BYTES_PER_READ_TXN <= cut.memory_bytes
+    assert cut.describe()["peak_bytes_per_read_txn"] == PEAK_BYTES_PER_READ_TXN
 
 
 def test_a_clusters_blocks_fit_in_a_worker_threads_memory(thin, monkeypatch):

@@ -3,7 +3,8 @@ in the memory a scan may use (issue 14).
 
 A block reads its own days and a window before them (:func:`flowgraph.scan.first_read_start`),
 and its peak memory grows with the transactions it reads: about
-:data:`PEAK_BYTES_PER_READ_TXN` each. So blocks are sized by rows, not by days: a bank that
+:data:`PEAK_BYTES_PER_READ_TXN` each (:data:`PEAK_BYTES_PER_ONE_READ_TXN` when the whole
+range is one block: no earlier block is committed beside its read). So blocks are sized by rows, not by days: a bank that
 books ten times as many transactions a day gets blocks a tenth as long, and one whose whole
 range fits reads it once. The rows come from the partition files' footers
 (:meth:`flowgraph.txstore.TransactionStore.day_rows`), no row is read.
@@ -42,8 +43,17 @@ from .txstore import TransactionStore
 #: of 120 business days read at most 36.9 M transactions and peaked at 12.0-12.3 GiB (349-357
 #: bytes a transaction), blocks of 200 at most 50.2 M and 17.4-18.4 GiB (372-392): the graph,
 #: the detectors' working arrays, the hits of the block before it being committed and the
-#: allocator's slack. Rounded up.
+#: allocator's slack. Rounded up. This is what a read costs *in a block run*: the block
+#: before it is committed beside it.
 PEAK_BYTES_PER_READ_TXN = 400
+#: The same for a scan that reads its days once (a range that fits, a T+1 day): no block
+#: before it is being committed. Measured on the 1e8 bank (session 34): the 240-day range
+#: read at once, 39.2 M transactions, peaked at 13.1 GB (335 bytes a transaction); the
+#: 112-day range, 18.6 M, at 6.8 GB (366: the process's own ~0.5 GB weighs more); T+1
+#: days 252-298. Rounded up from the largest. Planning it at the block run's 400 cut the
+#: 240-day range in two blocks, which read 341 business days instead of 240 (the second
+#: re-reads the window before it): 149 s instead of 122.
+PEAK_BYTES_PER_ONE_READ_TXN = 370
 #: Share of the machine's memory a scan of a store plans its blocks in when the user gives
 #: none: the rest is for the operating system, the page cache of the files it reads and
 #: whatever else the machine runs.
@@ -90,16 +100,22 @@ class BlockPlan:
     mode: str = "range"
 
     @property
+    def peak_bytes_per_read_txn(self) -> int:
+        """The peak memory a read of this plan takes per transaction: one read's when the
+        plan is one block, a block run's otherwise."""
+        return PEAK_BYTES_PER_ONE_READ_TXN if len(self.blocks) <= 1 else PEAK_BYTES_PER_READ_TXN
+
+    @property
     def fits(self) -> bool:
         """Whether every block's read is expected to fit in :attr:`memory_bytes`."""
-        return self.max_read_txns * PEAK_BYTES_PER_READ_TXN <= self.memory_bytes
+        return self.max_read_txns * self.peak_bytes_per_read_txn <= self.memory_bytes
 
     @property
     def note(self) -> str | None:
         """What the user should know when even the plan's blocks do not fit, else None."""
         if self.fits:
             return None
-        need = self.max_read_txns * PEAK_BYTES_PER_READ_TXN
+        need = self.max_read_txns * self.peak_bytes_per_read_txn
         what, where = (f"the T+1 scan of {self.blocks[0][0]} reads", "") if self.mode == "t+1" else \
             (f"a block of {self.block_days} business day(s) reads up to", ", or on a Dask cluster whose workers have "
                                                                           "that much")
@@ -116,7 +132,7 @@ class BlockPlan:
     def describe(self) -> dict:
         """What a run's manifest records of its blocks."""
         return {"n_blocks": len(self.blocks), "block_days": self.block_days, "max_read_txns": self.max_read_txns,
-                "memory_bytes": self.memory_bytes, "peak_bytes_per_read_txn": PEAK_BYTES_PER_READ_TXN,
+                "memory_bytes": self.memory_bytes, "peak_bytes_per_read_txn": self.peak_bytes_per_read_txn,
                 "note": self.note}
 
 
