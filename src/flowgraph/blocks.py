@@ -48,7 +48,7 @@ from .txstore import TransactionStore
 PEAK_BYTES_PER_READ_TXN = 400
 #: The same for a scan that reads its days once (a range that fits, a T+1 day): no block
 #: before it is being committed. Measured on the 1e8 bank (session 34): the 240-day range
-#: read at once, 39.2 M transactions, peaked at 13.1 GB (335 bytes a transaction); the
+#: read at once, 39.2 M transactions, peaked at 13.1-13.5 GB (335-344 bytes a transaction); the
 #: 112-day range, 18.6 M, at 6.8 GB (366: the process's own ~0.5 GB weighs more); T+1
 #: days 252-298. Rounded up from the largest. Planning it at the block run's 400 cut the
 #: 240-day range in two blocks, which read 341 business days instead of 240 (the second
