@@ -47,12 +47,13 @@ from .txstore import TransactionStore
 #: before it is committed beside it.
 PEAK_BYTES_PER_READ_TXN = 400
 #: The same for a scan that reads its days once (a range that fits, a T+1 day): no block
-#: before it is being committed. Measured on the 1e8 bank (session 34): the 240-day range
-#: read at once, 39.2 M transactions, peaked at 13.1-13.5 GB (335-344 bytes a transaction); the
-#: 112-day range, 18.6 M, at 6.8 GB (366: the process's own ~0.5 GB weighs more); T+1
-#: days 252-298. Rounded up from the largest. Planning it at the block run's 400 cut the
-#: 240-day range in two blocks, which read 341 business days instead of 240 (the second
-#: re-reads the window before it): 149 s instead of 122.
+#: before it is being committed. Measured on the 1e8 bank (session 34), one read each: the
+#: 240-day range, 39.2 M transactions, peaked at 13.1-13.5 GB (335-344 bytes a transaction);
+#: 18.6 M at 6.8 GB (366) and 9.7 M at 4.0 GB (416): about 1 GB of the process's own and
+#: 310 bytes a transaction. Like the block run's, it is the figure of the large reads, where
+#: memory decides the cut, rounded up. Planning them at the block run's 400 cut the 240-day
+#: range in two blocks, which read 341 business days instead of 240 (the second re-reads
+#: the window before it): 136 s instead of 112-116.
 PEAK_BYTES_PER_ONE_READ_TXN = 370
 #: Share of the machine's memory a scan of a store plans its blocks in when the user gives
 #: none: the rest is for the operating system, the page cache of the files it reads and
