@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from flowgraph import build_graph, load_dataset, validate_transactions
 from flowgraph._arrow import text_buffers
 from flowgraph._kernels.ties import order_ties_by_text
+from flowgraph.graph import edge_order
 from flowgraph.dask_scan import block_scan
 from flowgraph.scan import run_scan
 from flowgraph.scan_config import load_config
@@ -96,6 +97,24 @@ def test_the_edges_are_in_time_then_id_order_whatever_the_row_order(n_rows, seed
     assert _edges(build_graph(shuffled)) == _edges(graph)
     edges = graph.edge_frame()
     assert list(zip(edges.timestamp, edges.txn_id)) == sorted(zip(table.timestamp, table.txn_id))
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), ids), max_size=40), st.lists(st.integers(0, 6), max_size=8))
+def test_rows_in_time_order_read_in_chunks_are_put_in_id_order(rows, cuts):
+    """Rows in time order, their ids in Arrow chunks (a store's read: a chunk per day file):
+    whether the ties are in id order is told chunk by chunk, a tie across two chunks too."""
+    rows = sorted(rows, key=lambda r: r[0])  # time order; ties in any id order
+    keys = np.array([k for k, _ in rows], np.int64)
+    strings = [s for _, s in rows]
+    bounds = sorted({0, len(rows), *(min(c, len(rows)) for c in cuts)})
+    chunks = [pa.array(strings[a:b], pa.large_string()) for a, b in zip(bounds, bounds[1:])] or \
+        [pa.array([], pa.large_string())]
+    txn_id = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks)))
+    order = edge_order(keys, txn_id)
+    expected = reference_order(list(range(len(rows))), keys.tolist(), strings)
+    assert (list(range(len(rows))) if order is None else order.tolist()) == expected
+    # None exactly when nothing moves
+    assert (order is None) == (expected == list(range(len(rows))))
 
 
 def test_a_table_already_in_time_and_id_order_keeps_its_rows():
