@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import flowgraph.dask_scan
-from flowgraph.blocks import (PEAK_BYTES_PER_ONE_READ_TXN, PEAK_BYTES_PER_READ_TXN, day_blocks, default_memory_bytes, machine_memory_bytes,
-                              plan_blocks)
+from flowgraph.blocks import (PEAK_BYTES_PER_ONE_READ_TXN, PEAK_BYTES_PER_READ_TXN, day_blocks, default_memory_bytes,
+                              machine_memory_bytes, plan_blocks)
 from flowgraph.cli import main
 from flowgraph.io import load_dataset
 from flowgraph.scan import run_scan, store_scan_days, store_window

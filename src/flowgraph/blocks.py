@@ -4,10 +4,11 @@ in the memory a scan may use (issue 14).
 A block reads its own days and a window before them (:func:`flowgraph.scan.first_read_start`),
 and its peak memory grows with the transactions it reads: about
 :data:`PEAK_BYTES_PER_READ_TXN` each (:data:`PEAK_BYTES_PER_ONE_READ_TXN` when the whole
-range is one block: no earlier block is committed beside its read). So blocks are sized by rows, not by days: a bank that
-books ten times as many transactions a day gets blocks a tenth as long, and one whose whole
-range fits reads it once. The rows come from the partition files' footers
-(:meth:`flowgraph.txstore.TransactionStore.day_rows`), no row is read.
+range is one block: no earlier block is committed beside its read). So blocks are sized by
+rows, not by days: a bank that books ten times as many transactions a day gets blocks a
+tenth as long, and one whose whole range fits reads it once. The rows come from the
+partition files' footers (:meth:`flowgraph.txstore.TransactionStore.day_rows`), no row is
+read.
 
 :func:`plan_blocks` takes the longest blocks of equal business days whose every read fits:
 every further block re-reads a window (4 L + 1 business days or more at the default
