@@ -554,10 +554,11 @@ def edge_order(timestamp_ns: np.ndarray, txn_id: pd.Series) -> np.ndarray | None
     in_time_order = bool(np.all(timestamp_ns[1:] >= timestamp_ns[:-1]))
     order = np.arange(n, dtype=np.int64) if in_time_order else np.argsort(timestamp_ns, kind="stable")
     sorted_ns = timestamp_ns if in_time_order else timestamp_ns[order]
-    if n < 2 or not np.any(sorted_ns[1:] == sorted_ns[:-1]):  # no tie to order
+    tied = sorted_ns[1:] == sorted_ns[:-1]  # rows i and i + 1 share a time stamp
+    if not tied.any():  # no tie to order
         return None if in_time_order else order
     ids = _arrow_text(txn_id)
-    if in_time_order and _ties_in_text_order(sorted_ns, ids):
+    if in_time_order and _ties_in_text_order(tied, ids):
         return None
     if ids.nbytes >= 2**31 and not pa.types.is_large_string(ids.type):  # one array's int32 offsets would overflow
         ids = ids.cast(pa.large_string())
@@ -573,14 +574,13 @@ def edge_order(timestamp_ns: np.ndarray, txn_id: pd.Series) -> np.ndarray | None
     return order[position]
 
 
-def _ties_in_text_order(keys: np.ndarray, ids: pa.ChunkedArray) -> bool:
-    """Whether every row whose key (``keys``, ascending) equals the row's before it has an id
-    at or after that row's (UTF-8 byte order; Arrow compares text so): rows in edge order
-    already, as a store's day files are. Compared by Arrow chunk by chunk (a file each), and
-    at each chunk's first row against the last of the chunk before: the ids are not joined
-    into one array (a copy of every id: 2.7 s of a 39 M-row read) for the tie kernel to
-    find nothing to do."""
-    tied = keys[1:] == keys[:-1]  # rows i and i + 1 share a key
+def _ties_in_text_order(tied: np.ndarray, ids: pa.ChunkedArray) -> bool:
+    """Whether every row tied with the row before it (``tied[i]``: rows ``i`` and ``i + 1``
+    share a time stamp) has an id at or after that row's (UTF-8 byte order; Arrow compares
+    text so): rows in edge order already, as a store's day files are. Compared by Arrow
+    chunk by chunk (a file each), and at each chunk's first row against the last of the
+    chunk before: the ids are not joined into one array (a copy of every id: 2.7 s of a
+    39 M-row read) for the tie kernel to find nothing to do."""
     start, last = 0, None
     for chunk in ids.chunks:
         n = len(chunk)
