@@ -193,19 +193,30 @@ def test_csr_matches_reference(edges):
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["a", "B", "é", "账户1", "10", "9", "a "])),
                          max_size=8), min_size=1, max_size=3),
-       st.sampled_from(["string", "object", "category", "chunked"]), st.integers(0, 3))
+       st.sampled_from(["string", "object", "category", "chunked", "dictionaries"]), st.integers(0, 3))
 @example([["b", None, "a"], ["a", "c"], []], "chunked", 1)
 @example([["b", "a"], [None, "c", "b", "a"]], "category", 0)
+@example([["b", None, "a"], [None, None], ["c"]], "dictionaries", 0)
 def test_account_codes_are_sorted_factorize_codes(columns, held, cut):
     """Arrow-hashed account codes equal pandas' sorted factorize (missing ids -1), however
-    a column is held: pandas text, Python objects, categories, or Arrow large text in
-    several chunks as a store's read gives it (a file a chunk, some of them empty)."""
+    a column is held: pandas text, Python objects, categories, Arrow large text in several
+    chunks (a file a chunk, some of them empty), or Arrow dictionaries chunk by chunk as a
+    store's read of GRAPH_DICTIONARY_COLUMNS gives them (each chunk's own dictionary, with
+    values no row holds: no account is made of them)."""
     def column(values: list) -> pd.Series:
-        if held == "chunked":  # chunks cut every `cut + 1` values, with an empty one first
-            chunks = [values[i:i + cut + 1] for i in range(0, len(values), cut + 1)]
+        chunks = [values[i:i + cut + 1] for i in range(0, len(values), cut + 1)]  # cut every `cut + 1` values
+        if held == "chunked":  # with an empty chunk first
             arrow = pa.chunked_array([pa.array([], pa.large_string())] + [pa.array(c, pa.large_string())
                                                                            for c in chunks], pa.large_string())
             return pd.Series(pd.arrays.ArrowExtensionArray(arrow))
+        if held == "dictionaries":  # unified into one categorical by to_pandas, as a store's read is
+            kind = pa.dictionary(pa.int32(), pa.string())
+            dictionaries = [pa.array(sorted({v for v in c if v is not None} | {"unheld", f"z{i}"}), pa.string())
+                            for i, c in enumerate(chunks)]
+            arrow = pa.chunked_array([pa.DictionaryArray.from_arrays(
+                pa.array([None if v is None else d.to_pylist().index(v) for v in c], pa.int32()), d)
+                for c, d in zip(chunks, dictionaries)], kind)
+            return pa.table({"ids": arrow}).to_pandas()["ids"]
         return pd.Series(values, dtype={"string": "string", "object": object, "category": "category"}[held])
 
     series = [column(c) for c in columns]

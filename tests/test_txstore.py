@@ -20,7 +20,7 @@ import flowgraph.scan
 from flowgraph.cli import main
 from flowgraph.detectors import REGISTRY
 from flowgraph.errors import DataError
-from flowgraph.graph import GRAPH_COLUMNS
+from flowgraph.graph import GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS
 from flowgraph.io import Dataset, load_dataset
 from flowgraph.scan import day_fields, lookback_days, run_scan, store_window
 from flowgraph.scan_config import ScanConfig
@@ -453,6 +453,37 @@ def test_a_damaged_store_is_exit_3_naming_the_file_and_the_fix(tmp_path, capsys,
         assert str(named.name) in err and "Fix:" in err and "Traceback" not in err, err
 
 
+def test_a_scan_reads_account_ids_as_dictionaries_from_day_files_of_any_writer(bank, tmp_path, monkeypatch):
+    """A scan reads a store's account ids as dictionaries (GRAPH_DICTIONARY_COLUMNS), not as
+    a text per row. Day files as other writers leave them read as the same ids: one
+    without dictionary pages, one with large text ids, one whose receivers are all missing
+    (cash). A scan finds the same hits as one reading the ids as text."""
+    _, dataset = bank
+    store = TransactionStore.create(tmp_path / "store")
+    store.ingest(dataset, "bank")
+    days = store.days()
+    files = [store.root / "transactions" / f"day={d}" / "part.parquet" for d in days[5:8]]
+    plain, large, cash = (pq.read_table(f) for f in files)
+    pq.write_table(plain, files[0], use_dictionary=False)
+    at = large.schema.get_field_index("src_account")
+    pq.write_table(large.set_column(at, "src_account", large.column(at).cast(pa.large_string())), files[1])
+    at = cash.schema.get_field_index("dst_account")
+    pq.write_table(cash.set_column(at, "dst_account", pa.nulls(cash.num_rows, pa.string())), files[2])
+
+    text = store.read_days(days[0], days[-1], GRAPH_COLUMNS)
+    coded = store.read_days(days[0], days[-1], GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS)
+    for column in GRAPH_DICTIONARY_COLUMNS:
+        assert pa.types.is_dictionary(coded.schema.field(column).type)
+        assert coded.column(column).cast(text.schema.field(column).type).to_pylist() == text.column(column).to_pylist()
+    assert coded.drop_columns(list(GRAPH_DICTIONARY_COLUMNS)).equals(text.drop_columns(list(GRAPH_DICTIONARY_COLUMNS)))
+
+    as_dictionaries = run_scan(store.root, tmp_path / "coded", progress=False).hits
+    monkeypatch.setattr(flowgraph.scan, "GRAPH_DICTIONARY_COLUMNS", ())
+    as_text = run_scan(store.root, tmp_path / "text", progress=False).hits
+    assert len(as_text) > 0
+    pd.testing.assert_frame_equal(_hits(as_dictionaries), _hits(as_text))
+
+
 def test_a_range_reads_one_window_further_back_at_first_than_a_t1_scan_and_finds_the_same(tmp_path, monkeypatch):
     """A range scan of a store starts its first read L business days (one window) before
     where a T+1 scan of its first day starts (a cluster that grew from window to window
@@ -466,9 +497,9 @@ def test_a_range_reads_one_window_further_back_at_first_than_a_t1_scan_and_finds
     store.ingest(load_dataset(path, accounts=tmp_path / "accounts.csv"), str(path))
     reads = []
 
-    def read(first, last, columns=None, _read=store.dataset):
+    def read(first, last, columns=None, dictionary_columns=(), _read=store.dataset):
         reads.append(first)
-        return _read(first, last, columns)
+        return _read(first, last, columns, dictionary_columns)
 
     monkeypatch.setattr(store, "dataset", read)
     day = "2026-10-14"  # mid-month, 160 business days into the history
@@ -507,8 +538,8 @@ def test_a_read_that_must_go_back_goes_to_the_earliest_run_traced_and_no_further
 
     monkeypatch.setattr(flowgraph.scan, "_detector_hits", traced)
 
-    def read(first, last, columns=None, _read=store.dataset):
-        dataset = _read(first, last, columns)
+    def read(first, last, columns=None, dictionary_columns=(), _read=store.dataset):
+        dataset = _read(first, last, columns, dictionary_columns)
         reads.append((first, list(dataset.transactions.table.columns)))
         ran.append([])
         return dataset

@@ -65,7 +65,7 @@ from .detectors.flows import plan_links
 from .detectors.pass_through import member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, staged_exports, write_exports, write_tables
-from .graph import GRAPH_COLUMNS, TransactionGraph, build_graph
+from .graph import GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS, TransactionGraph, build_graph
 from .hits import EDGE_IDS, HitTable, empty_hits
 from .io import Dataset, load_dataset
 from .money import RateTable
@@ -528,7 +528,8 @@ def store_window(store: TransactionStore, config: ScanConfig, as_of: str | None 
         complete = start <= first_stored
         read_from = read_from_day(calendar, start, stored[0])
         with clock("load"):
-            dataset = store.dataset(read_from, end_day, columns=GRAPH_COLUMNS)
+            dataset = store.dataset(read_from, end_day, columns=GRAPH_COLUMNS,
+                                    dictionary_columns=GRAPH_DICTIONARY_COLUMNS)
         with clock("graph"):
             graph = build_graph(dataset.transactions.table, dataset.accounts.table if len(dataset.accounts.table)
                                 else None, calendar, config.rules.home_currency, config.rules.foreign_currency, rates)

@@ -166,6 +166,18 @@ def _read_schema(path: Path) -> pa.Schema:
     return _read_store_file(pq.read_schema, path)
 
 
+def _dictionary_read(schema: pa.Schema, columns: Sequence[str]) -> tuple[pa.Schema, ds.FileFormat | str]:
+    """The schema and Parquet format of a read whose text ``columns`` (those of ``schema``
+    that are text; any other is read as it is) come as dictionaries."""
+    text = [f.name for f in schema if f.name in set(columns) and (pa.types.is_string(f.type)
+                                                                   or pa.types.is_large_string(f.type))]
+    if not text:
+        return schema, "parquet"
+    schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type), f.nullable) if f.name in text else f
+                        for f in schema])
+    return schema, ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
+
+
 def _read_footer(path: Path) -> pq.FileMetaData:
     return _read_store_file(pq.read_metadata, path)
 
@@ -530,11 +542,17 @@ class TransactionStore:
             digest.update(f"{f.parent.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
         return digest.hexdigest()
 
-    def read_days(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> pa.Table:
+    def read_days(self, first_day: str, last_day: str, columns: Sequence[str] | None = None,
+                  dictionary_columns: Sequence[str] = ()) -> pa.Table:
         """The transactions of calendar days ``first_day .. last_day`` (only ``columns``, if
         given: those the files hold, in that order), days ascending, each in the order it was
         ingested; ``day`` is the partition key. A DataError when a day's file holds rows of
-        another day (:meth:`_check_days_of_rows`)."""
+        another day (:meth:`_check_days_of_rows`).
+
+        ``dictionary_columns``: text columns read as Arrow dictionaries, from the files'
+        dictionary pages (each file's distinct values and a code per row), not as a text per
+        row (a graph numbers the accounts and needs no text per row:
+        :data:`flowgraph.graph.GRAPH_DICTIONARY_COLUMNS`)."""
         files = self.day_files(first_day, last_day)
         if not files:
             return pa.table({})
@@ -545,8 +563,9 @@ class TransactionStore:
         # the partition key is in the path: selecting the days' files is the filter on it
         dated = "timestamp" in schema.names
         scanned = columns if columns is None or not dated or "timestamp" in columns else [*columns, "timestamp"]
+        schema, file_format = _dictionary_read(schema, dictionary_columns)
         try:
-            scanner = ds.dataset([str(f) for f in files], schema=schema, format="parquet").scanner(columns=scanned)
+            scanner = ds.dataset([str(f) for f in files], schema=schema, format=file_format).scanner(columns=scanned)
             tagged = [(t.record_batch, t.fragment.path) for t in scanner.scan_batches()]  # in the files' order
         except (pa.ArrowInvalid, OSError) as exc:  # a footer that reads, a data page that does not
             raise DataError(f"{self.root}: a day file of {first_day} .. {last_day} is damaged "
@@ -841,11 +860,12 @@ class TransactionStore:
             f"choose a rule set whose bank_timezone is {next(iter(other))} (or set bank_timezone = "
             f"\"{next(iter(other))}\" under [calendar] in the configuration).")
 
-    def dataset(self, first_day: str, last_day: str, columns: Sequence[str] | None = None) -> Dataset:
-        """Calendar days ``first_day .. last_day`` (only ``columns``, as :meth:`read_days`)
-        and the latest accounts as a :class:`~flowgraph.io.Dataset` (already validated at
-        ingest: no rejects)."""
-        table = self.read_days(first_day, last_day, columns).to_pandas()
+    def dataset(self, first_day: str, last_day: str, columns: Sequence[str] | None = None,
+                dictionary_columns: Sequence[str] = ()) -> Dataset:
+        """Calendar days ``first_day .. last_day`` (only ``columns``, as :meth:`read_days`;
+        ``dictionary_columns`` as pandas categoricals) and the latest accounts as a
+        :class:`~flowgraph.io.Dataset` (already validated at ingest: no rejects)."""
+        table = self.read_days(first_day, last_day, columns, dictionary_columns).to_pandas()
         accounts = self.accounts()
         accounts = pd.DataFrame() if accounts is None else accounts.to_pandas()
         source = f"{self.root} (days {first_day} .. {last_day})"
