@@ -71,7 +71,7 @@ from .io import Dataset, load_dataset
 from .money import RateTable
 from .rescans import say, settled_first_day
 from .scan_config import ScanConfig
-from .store import LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now, parse_json_lists
+from .store import HIT_STORE_COLUMNS, LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now, parse_json_lists
 from .txstore import TransactionStore, is_store
 
 
@@ -1091,12 +1091,16 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     # a chain that lost a member may end before the scan's days: it goes in the first chunk
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
     retract_ids = () if scanned is None else stored_retractions(store, config.config_hash, scanned)
-    if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column)
+    if scanned is not None:  # hits by end day, once: a chunk is a slice (a row mask per chunk copies every column);
+        # only the columns the store keeps, not each measure's own (68 on the 1e8 bank's range)
         by_end = np.argsort(ends, kind="stable")
-        hits, ends = scanned.hits.take(by_end), ends[by_end]
+        kept = [c for c in scanned.hits.columns if c in HIT_STORE_COLUMNS]
+        hits, ends = scanned.hits[kept].take(by_end), ends[by_end]
     days = graph.business_days
-    with store.bulk_insert(0 if scanned is None else len(hits)), \
-            store.scan_found(() if scanned is None else hits["hit_id"]):
+    # the ids tell a later chunk's hit from a stored one to retract (Store.scan_found): only
+    # another run of this configuration can have stored one
+    found = () if scanned is None or not store.has_other_runs(config.config_hash, run_id) else hits["hit_id"]
+    with store.bulk_insert(0 if scanned is None else len(hits)), store.scan_found(found):
         for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
                                      f"scan {days[chunks[0][0]]}..{scan_last}"):
             lo, hi = np.searchsorted(ends, [d0, d1 + 1])
