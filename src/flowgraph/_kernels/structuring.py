@@ -253,25 +253,57 @@ def _is_band_day(cnt, total, low_cents, phi_cents):
 
 
 @jit
+def _most_band_days(g, a, series, amount_cents, series_low_cents, series_phi_cents, in0, in1, out0, out1, day_now,
+                    sum_now, count_now, band_days):
+    """The most band days one series and direction of account ``a`` has on all the days
+    of its edges ``g.in_edges[in0:in1]`` and ``g.out_edges[out0:out1]``: no window holds
+    more. One pass over the edges (in time order), each series's current day summed in
+    the buffers ``day_now``, ``sum_now``, ``count_now``, ``band_days`` (one slot a series)."""
+    day = g.day
+    most = 0
+    for direction in range(2):
+        # the other end of an edge: a self-transfer's is ``a`` (one array read, not two)
+        edges, other, k0, k1 = (g.in_edges, g.src, in0, in1) if direction == 0 else (g.out_edges, g.dst, out0, out1)
+        day_now[:] = -1
+        sum_now[:] = 0
+        count_now[:] = 0
+        band_days[:] = 0
+        for k in range(k0, k1):
+            e = edges[k]
+            if other[e] == a:  # a self-transfer, left out as the day's sums leave it
+                continue
+            s = series[e]
+            if day[e] != day_now[s]:  # the series's day before is complete
+                if _is_band_day(count_now[s], sum_now[s], series_low_cents[s], series_phi_cents[s]):
+                    band_days[s] += 1
+                day_now[s], sum_now[s], count_now[s] = day[e], 0, 0
+            sum_now[s] += amount_cents[e]
+            count_now[s] += 1
+        for s in range(len(series_phi_cents)):
+            if _is_band_day(count_now[s], sum_now[s], series_low_cents[s], series_phi_cents[s]):
+                band_days[s] += 1
+            most = max(most, band_days[s])
+    return most
+
+
+@jit
 def _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, first_day, last_day, window_days,
-                   min_band, min_share, sigma_max, day_sum, day_cnt, row_used, out, pos, fill):
+                   min_band, min_share, sigma_max, day_sum, day_cnt, row_used, per_series, out, pos, fill):
     """Daily-cumulative structuring of one account; ``day_sum`` (cents) / ``day_cnt`` are
     buffers of shape (2 directions * series, last_day + 1), ``row_used`` marks the rows this
-    account touched; all three are left cleared."""
+    account touched; all three are left cleared. ``per_series``: four buffers of one slot a
+    series (:func:`_most_band_days`)."""
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, dst, day = g.in_edges, g.out_edges, g.src, g.dst, g.day
     n_series = len(series_phi_cents)
     # only the edges some evaluated day's window holds
     in0, in1, out0, out1 = window_edges(g, a, first_day, last_day, window_days)
-    # a band day holds at least two transactions of its series: an account with fewer than
-    # 2 * min_band in every series and direction has no qualifying window
-    n_of_row = np.zeros(2 * n_series, np.int64)
-    for direction in range(2):
-        i0, i1 = (in0, in1) if direction == 0 else (out0, out1)
-        for k in range(i0, i1):
-            e = in_edges[k] if direction == 0 else out_edges[k]
-            n_of_row[direction * n_series + series[e]] += 1
-    if n_of_row.max() < 2 * min_band:
+    # a window holds no more band days than all the days do: most accounts have fewer than
+    # min_band in every series and direction and skip the day-by-day pass (on the 1e8 bank's
+    # 240-day range 2.8 k of 222 k accounts have as many; the count of transactions a series
+    # this replaces let 167 k through: this kernel 3.8-4.0 s against 5.1-5.2 s)
+    if _most_band_days(g, a, series, amount_cents, series_low_cents, series_phi_cents, in0, in1, out0, out1,
+                       per_series[0], per_series[1], per_series[2], per_series[3]) < min_band:
         return 0
     touched_lo = last_day + 1
     touched_hi = -1
@@ -343,12 +375,13 @@ def _daily_structuring_pass(g, series, amount_cents, series_low_cents, series_ph
         day_sum = np.zeros((n_rows, last_day + 1), np.int64)
         day_cnt = np.zeros((n_rows, last_day + 1), np.int64)
         row_used = np.zeros(n_rows, np.bool_)
+        per_series = np.zeros((4, len(series_phi_cents)), np.int64)
         for a in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[a + 1] == offsets[a]:
                 continue
             n = _daily_account(g, a, series, amount_cents, series_low_cents, series_phi_cents, first_day, last_day,
-                               window_days, min_band, min_share, sigma_max, day_sum, day_cnt, row_used, out,
-                               offsets[a], fill)
+                               window_days, min_band, min_share, sigma_max, day_sum, day_cnt, row_used, per_series,
+                               out, offsets[a], fill)
             if not fill:
                 offsets[a + 1] = n
 
