@@ -169,8 +169,9 @@ def _read_schema(path: Path) -> pa.Schema:
 def _dictionary_read(schema: pa.Schema, columns: Sequence[str]) -> tuple[pa.Schema, ds.FileFormat | str]:
     """The schema and Parquet format of a read whose text ``columns`` (those of ``schema``
     that are text; any other is read as it is) come as dictionaries."""
-    text = [f.name for f in schema if f.name in set(columns) and (pa.types.is_string(f.type)
-                                                                   or pa.types.is_large_string(f.type))]
+    wanted = set(columns)
+    text = [f.name for f in schema
+            if f.name in wanted and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
     if not text:
         return schema, "parquet"
     schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type), f.nullable) if f.name in text else f
