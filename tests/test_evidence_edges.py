@@ -11,7 +11,8 @@ import pytest
 from flowgraph.alerts import _units, build_alerts, hit_spans
 from flowgraph.desk.evidence import case_edges, evidence_mask
 from flowgraph.graph import build_graph
-from flowgraph.hits import EDGE_IDS
+import flowgraph.hits as hits_module
+from flowgraph.hits import EDGE_IDS, HitTable
 from flowgraph.io import load_dataset
 from flowgraph.scan import large_value_checks, scan_hits
 from flowgraph.scan_config import ScanConfig, load_config
@@ -103,3 +104,32 @@ def test_case_evidence_from_edge_ids_equals_text(scan):
     by_edges[scanned.evidence_edges.filter(pa.array(some | large)).flatten().to_numpy()] = True
     assert by_text.any() and np.array_equal(by_text, by_edges)
     np.testing.assert_array_equal(case_edges(graph, hits[some], by_text), case_edges(graph, hits[some], by_edges))
+
+
+def test_the_band_pass_builds_rows_only_for_the_band_hits_it_keeps(scan, monkeypatch):
+    """A band hit a strict hit covers is left out (flowgraph.scan._detector_hits): its row of
+    the band table is never built, and the scan's hits are those of a scan that builds every
+    table whole — on the simulator's bank and on AMLSim's."""
+    graph, scanned, config = scan
+    built = {}
+    build = hits_module._HitRows.build
+
+    def counted(rows_of, rows):
+        key = (rows_of.detector, rows_of.params_id)
+        built[key] = built.get(key, 0) + len(rows)
+        return build(rows_of, rows)
+
+    monkeypatch.setattr(hits_module._HitRows, "build", counted)
+    days = (0, len(graph.business_days) - 1)
+    lazy = scan_hits(graph, config, days).hits
+    band = lazy[lazy["in_band"].astype(bool)].groupby(["detector", "params_id"]).size()
+    # the fan's band table is one hit table, built only for the band hits kept
+    (fan_band, kept), = band[band.index.get_level_values("detector") == "fan"].items()
+    assert kept > 0 and built[fan_band] == kept
+    lazy_built = sum(built.values())
+    built.clear()
+    whole = lambda table, keep: HitTable(table.frame.loc[np.asarray(keep, bool)].reset_index(drop=True), table.dropped)
+    monkeypatch.setattr(HitTable, "select", whole)
+    eager = scan_hits(graph, config, days).hits
+    assert sum(built.values()) > lazy_built  # covered band hits were there to leave out
+    pd.testing.assert_frame_equal(lazy, eager)

@@ -1,5 +1,5 @@
 """The hit table's array-built columns against plain Python: Φ as JSON text, measures as
-JSON text, the one sort order."""
+JSON text, the one sort order; a selection of a table builds the rows the whole table has."""
 
 import json
 
@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 import flowgraph.hits as hits_module
 from flowgraph.config import CHANNELS
+from flowgraph.graph import build_graph
 from flowgraph.hits import _measures_json, _phi_json, _sorted
+from flowgraph.schema import validate_transactions
 
 PHI_VALUES = st.sampled_from([0.0, 50_000.0, 200_000.0, 1e-7, 123456.78, 5e-324])
 
@@ -63,3 +65,58 @@ def test_sorted_is_a_stable_sort_by_the_sort_columns(rows):
     expected = sorted(frame.itertuples(index=False), key=lambda r: (r.detector, r.typology, r.window_start,
                                                                      r.subject, r.hit_id, r.row))
     assert list(_sorted(frame).itertuples(index=False)) == expected
+
+
+def _hand_graph():
+    """Seven transfers, a cash deposit and a withdrawal among five accounts over four business days."""
+    rows = [(f"t{i}", f"2026-03-0{2 + i % 4} 10:0{i}:00", src, dst, amount, "CNY", channel)
+            for i, (src, dst, amount, channel) in enumerate([
+                ("A", "B", "60000", "transfer"), ("B", "C", "59000.5", "transfer"),
+                ("C", "D", "58000", "cross_border"), ("D", "A", "57000", "transfer"), ("", "A", "1200", "cash"),
+                ("A", "E", "900.25", "transfer"), ("B", "D", "30000", "transfer"), ("C", "", "5000", "cash"),
+                ("E", "C", "77000", "transfer")])]
+    columns = ["txn_id", "timestamp", "src_account", "dst_account", "amount", "currency", "channel"]
+    valid = validate_transactions(pd.DataFrame(rows, columns=columns, dtype=str), "hand.csv")
+    assert valid.report.ok, valid.report
+    return build_graph(valid.table)
+
+
+HAND_GRAPH = _hand_graph()
+
+HIT_PARTS = st.lists(st.tuples(st.sampled_from(["fan_in", "cycle", "x"]), st.integers(0, 4), st.integers(0, 1),
+                               st.integers(0, 2), st.lists(st.integers(0, 8), max_size=5), st.integers(0, 10 ** 9),
+                               st.floats(allow_nan=True, allow_infinity=False), st.sampled_from(["a", "é", "b"]),
+                               st.booleans()),
+                     min_size=1, max_size=12)
+
+
+@given(HIT_PARTS, st.data())
+def test_a_selection_of_a_hit_table_is_those_rows_of_the_whole_table(rows, data):
+    """:func:`hit_table` builds only the rows of a selection (``HitTable.select``), and
+    they are exactly those rows of the table built whole; its keys are the whole table's."""
+    graph = HAND_GRAPH
+    phi = np.tile(np.array([5e4, 2e5, 1e6]), (graph.n_accounts, 1))
+
+    def table():
+        lists = [np.array(r[4], np.int64) for r in rows]
+        offsets, evidence = hits_module.segments(lists)
+        parts = hits_module.HitParts(
+            np.array([r[0] for r in rows], object), np.array([r[1] for r in rows]),
+            np.array([r[2] for r in rows]), np.array([r[2] + r[3] for r in rows]), offsets, evidence,
+            np.array([r[5] for r in rows], np.int64),
+            {"share": np.array([r[6] for r in rows]), "label": np.array([r[7] for r in rows], object),
+             "members": [[f"m{k}" for k in r[4]] for r in rows]},
+            key=np.array([int(r[8]) for r in rows]))
+        return hits_module.hit_table(graph, "detector", "p1", phi, parts)
+
+    whole = table().frame
+    assert len(whole) == len(rows)
+    lazy = table()
+    pd.testing.assert_frame_equal(lazy.keys, whole[list(hits_module.KEY_COLUMNS)])
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows))))
+    chosen = lazy.select(keep)
+    pd.testing.assert_frame_equal(chosen.keys, whole.loc[keep, list(hits_module.KEY_COLUMNS)].reset_index(drop=True))
+    again = np.array(data.draw(st.lists(st.booleans(), min_size=len(chosen), max_size=len(chosen))), bool)
+    expected = whole.loc[keep].reset_index(drop=True).loc[again].reset_index(drop=True)
+    pd.testing.assert_frame_equal(chosen.select(again).frame, expected)
+    pd.testing.assert_frame_equal(lazy.frame, whole)  # a selection leaves its table whole

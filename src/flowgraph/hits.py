@@ -54,6 +54,9 @@ HIT_COLUMNS = ("hit_id", "detector", "typology", "params_id", "subject", "custom
                "window_start", "window_end", "run_first", "run_last", "n_accounts", "n_days", "amount", "phi",
                "ceiling", "utilisation", "measures")
 
+#: What tells the hits of a table apart and places their runs (:attr:`HitTable.keys`).
+KEY_COLUMNS = ("hit_id", "typology", "subject", "run_first", "run_last")
+
 #: dtype of every column of an empty hit table (lists are object columns of lists)
 HIT_DTYPES = {"hit_id": object, "detector": object, "typology": object, "params_id": object, "subject": object,
               "customer": object, "accounts": object, "txn_ids": object, "window_start": "datetime64[ns]",
@@ -149,6 +152,10 @@ class Hit:
 class HitTable:
     """Hits as a table (``frame``); indexing and iteration give :class:`Hit` objects.
 
+    A table :func:`hit_table` made builds its rows when ``frame`` is first asked for
+    (:meth:`deferred`); before that, :attr:`keys` tells its hits apart and :meth:`select`
+    keeps some of them, so rows a scan would throw away are never built.
+
     ``dropped``: hits (``hit_id, run_first, txn_ids``) the detector traced further on this graph
     and found no longer qualify as a whole (a gather-scatter cluster whose hub, over the
     cluster's grown days, passed on too little of what it received): a hit stored under
@@ -157,12 +164,43 @@ class HitTable:
     """
 
     def __init__(self, frame: pd.DataFrame, dropped: pd.DataFrame | None = None):
-        self.frame = check_hits(frame, "HitTable")
-        self.dropped = _no_hits_dropped() if dropped is None else \
-            dropped[list(DROPPED_DTYPES)].drop_duplicates("hit_id").sort_values("hit_id", ignore_index=True)
+        self._frame, self._keys, self._build = check_hits(frame, "HitTable"), None, None
+        self.dropped = _distinct_dropped(dropped)
+
+    @classmethod
+    def deferred(cls, keys: pd.DataFrame, build, dropped: pd.DataFrame | None = None) -> "HitTable":
+        """A table of the hits ``keys`` (:data:`KEY_COLUMNS`, one row per hit, in the table's
+        order) whose rows ``build(positions)`` makes, every column of those positions
+        (ascending), when they are needed."""
+        table = cls.__new__(cls)
+        table._frame, table._keys, table._build = None, keys, build
+        table.dropped = _distinct_dropped(dropped)
+        return table
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = check_hits(self._build(np.arange(len(self._keys))), "HitTable")
+            self._build = None
+        return self._frame
+
+    @property
+    def keys(self) -> pd.DataFrame:
+        """:data:`KEY_COLUMNS` of every hit, in the table's order (no row is built for them)."""
+        return self._frame[list(KEY_COLUMNS)] if self._frame is not None else self._keys
+
+    def select(self, keep) -> "HitTable":
+        """The table of the hits where the boolean array ``keep`` (in the table's order) is
+        true; ``dropped`` as it is."""
+        keep = np.asarray(keep, dtype=bool)
+        if self._frame is not None:
+            return HitTable(self._frame.loc[keep].reset_index(drop=True), self.dropped)
+        rows, build = np.flatnonzero(keep), self._build
+        return HitTable.deferred(self._keys.loc[keep].reset_index(drop=True), lambda kept: build(rows[kept]),
+                                 self.dropped)
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self._frame) if self._frame is not None else len(self._keys)
 
     def __getitem__(self, i: int) -> Hit:
         return Hit.from_row(self.frame.iloc[i])
@@ -203,6 +241,13 @@ class HitTable:
 #: (lists of transaction ids), which a stored hit it holds was part of
 #: (:func:`flowgraph.scan.absorbed_clusters`).
 DROPPED_DTYPES = {"hit_id": object, "run_first": "datetime64[ns]", "txn_ids": object}
+
+
+def _distinct_dropped(dropped: pd.DataFrame | None) -> pd.DataFrame:
+    """A table's ``dropped`` hits, distinct by id and in id order (none: an empty table)."""
+    if dropped is None:
+        return _no_hits_dropped()
+    return dropped[list(DROPPED_DTYPES)].drop_duplicates("hit_id").sort_values("hit_id", ignore_index=True)
 
 
 def _no_hits_dropped() -> pd.DataFrame:
@@ -357,6 +402,11 @@ def hit_ids(graph, detector: str, params_id: str, typology, anchor, run_first, k
 def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: HitParts) -> HitTable:
     """Build the scored hit table of one detector run.
 
+    The table's rows are built when its ``frame`` is first asked for, and only those of
+    :meth:`HitTable.select`: a scan's tolerance-band pass keeps only the band hits no strict
+    hit covers (:func:`flowgraph.scan._detector_hits`), which it tells from
+    :attr:`HitTable.keys`, made here: ids, typologies, subjects and runs, in the table's order.
+
     Parameters
     ----------
     graph : TransactionGraph
@@ -365,60 +415,92 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
         Φ (CNY) of each method for each account (:func:`flowgraph.detectors._common.phi_table`).
     parts : HitParts
     """
-    n = len(parts)
-    if n == 0:
+    if len(parts) == 0:
         return HitTable(empty_hits())
     subject = np.asarray(parts.subject, np.int64)
-    offsets, edges = sort_unique_segments(np.asarray(parts.evidence_offsets, np.int64),
-                                          np.asarray(parts.evidence, np.int64))
     run_first, run_last = np.asarray(parts.run_first, np.int64), np.asarray(parts.run_last, np.int64)
-    first, last = segment_span(offsets, edges, graph.day, run_first.copy(), run_last.copy())
-    window = parts.window if parts.window is not None else (first, last)
-    acc_offsets, accounts = parts.accounts if parts.accounts is not None else \
-        segment_accounts(offsets, edges, graph.src, graph.dst, subject)
-    n_accounts = np.diff(acc_offsets)
-    n_days = last - first + 1
-    mask = segment_channels(offsets, edges, graph.channel)
-    used = (mask[:, None] >> np.arange(len(CHANNELS))) & 1
-    phi = phi_cny[subject] * used
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ceiling = np.where(mask > 0, W(np.maximum(n_accounts, 1), np.maximum(n_days, 1)) * phi.sum(axis=1), np.nan)
-        amount = np.asarray(parts.amount_cents, np.int64) / 100.0
-        utilisation = amount / ceiling
-    days = graph.business_days
-    subject_ids = graph.account_ids[subject]
-    customer = graph.account_customer[subject]
-    customer_ids = np.where(customer >= 0, graph.customer_ids[np.maximum(customer, 0)] if graph.n_customers
-                            else "", "")
+    evidence = np.asarray(parts.evidence_offsets, np.int64), np.asarray(parts.evidence, np.int64)
+    # a span is the same whatever order the evidence is in, and repeats in it
+    span = segment_span(*evidence, graph.day, run_first.copy(), run_last.copy())
+    window = parts.window if parts.window is not None else span
     typology = np.asarray(parts.typology, dtype=object)
     ids = hit_ids(graph, detector, params_id, typology, subject if parts.anchor is None else parts.anchor, run_first,
                   parts.key)
-    # the one hit order (SORT_COLUMNS), applied to the arrays before any list column is built:
-    # dense account indices sort as the ids do (graph.account_ids is sorted)
+    # the one hit order (SORT_COLUMNS): dense account indices sort as the ids do
+    # (graph.account_ids is sorted); rows are built in it
     order = np.lexsort((pd.factorize(ids, sort=True)[0], subject, window[0], pd.factorize(typology, sort=True)[0]))
-    ids, typology, subject_ids, customer_ids = ids[order], typology[order], subject_ids[order], customer_ids[order]
-    window = (window[0][order], window[1][order])
-    run_first, run_last, n_accounts, n_days = run_first[order], run_last[order], n_accounts[order], n_days[order]
-    amount, mask, phi, ceiling, utilisation = amount[order], mask[order], phi[order], ceiling[order], utilisation[order]
-    offsets, edges = ranges(offsets[:-1][order], offsets[1:][order], edges)
-    acc_offsets, accounts = ranges(acc_offsets[:-1][order], acc_offsets[1:][order], accounts)
-    measures = {k: [v[i] for i in order] if isinstance(v, list) else np.asarray(v)[order]
-                for k, v in parts.measures.items()}
-    frame = pd.DataFrame({
-        "hit_id": ids, "detector": detector, "typology": typology, "params_id": params_id,
-        "subject": subject_ids.astype(object), "customer": customer_ids.astype(object),
-        "accounts": _id_lists(acc_offsets, graph.account_id_arrow.take(accounts)),
-        "txn_ids": _id_lists(offsets, graph.txn_id_arrow.take(graph.txn_pos[edges])),
-        "window_start": days[window[0]].astype("datetime64[ns]"), "window_end": days[window[1]].astype("datetime64[ns]"),
-        "run_first": days[run_first].astype("datetime64[ns]"), "run_last": days[run_last].astype("datetime64[ns]"),
-        "n_accounts": n_accounts.astype(np.int64), "n_days": n_days.astype(np.int64), "amount": amount,
-        "phi": _phi_json(mask, phi), "ceiling": ceiling, "utilisation": utilisation,
-        "measures": _measures_json(measures, n),
-        EDGE_IDS: pd.arrays.ArrowExtensionArray(pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(edges))),
-    })
-    for name, values in measures.items():
-        frame[f"m_{name}"] = values
-    return HitTable(frame)
+    days = graph.business_days
+    keys = pd.DataFrame({"hit_id": ids[order], "typology": typology[order],
+                         "subject": graph.account_ids[subject[order]].astype(object),
+                         "run_first": days[run_first[order]].astype("datetime64[ns]"),
+                         "run_last": days[run_last[order]].astype("datetime64[ns]")})
+    rows = _HitRows(graph, detector, params_id, phi_cny, parts, evidence, span, window, order, keys)
+    return HitTable.deferred(keys, rows.build)
+
+
+@dataclass
+class _HitRows:
+    """What :func:`hit_table` needs to build any of its rows (:meth:`build`)."""
+
+    graph: object
+    detector: str
+    params_id: str
+    phi_cny: np.ndarray
+    parts: HitParts
+    evidence: tuple         #: (offsets, edge ids) of each part, in the parts' order
+    span: tuple             #: first and last business day of each part's evidence
+    window: tuple           #: business days of each part's window
+    order: np.ndarray       #: the parts in the table's order
+    keys: pd.DataFrame      #: :data:`KEY_COLUMNS` in the table's order
+
+    def build(self, rows: np.ndarray) -> pd.DataFrame:
+        """The table's rows ``rows`` (positions in its order, ascending), every column."""
+        if not len(rows):  # typed as the whole table's columns: one row built, none kept
+            return self.build(np.zeros(1, np.int64)).iloc[:0]
+        graph, parts = self.graph, self.parts
+        pick = self.order[rows]
+        subject = np.asarray(parts.subject, np.int64)[pick]
+        offsets, edges = sort_unique_segments(*ranges(self.evidence[0][:-1][pick], self.evidence[0][1:][pick],
+                                                      self.evidence[1]))
+        if parts.accounts is not None:
+            acc_offsets, accounts = ranges(parts.accounts[0][:-1][pick], parts.accounts[0][1:][pick],
+                                           parts.accounts[1])
+        else:
+            acc_offsets, accounts = segment_accounts(offsets, edges, graph.src, graph.dst, subject)
+        n_accounts = np.diff(acc_offsets)
+        n_days = self.span[1][pick] - self.span[0][pick] + 1
+        mask = segment_channels(offsets, edges, graph.channel)
+        used = (mask[:, None] >> np.arange(len(CHANNELS))) & 1
+        phi = self.phi_cny[subject] * used
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ceiling = np.where(mask > 0, W(np.maximum(n_accounts, 1), np.maximum(n_days, 1)) * phi.sum(axis=1), np.nan)
+            amount = np.asarray(parts.amount_cents, np.int64)[pick] / 100.0
+            utilisation = amount / ceiling
+        days = graph.business_days
+        customer = graph.account_customer[subject]
+        customer_ids = np.where(customer >= 0, graph.customer_ids[np.maximum(customer, 0)] if graph.n_customers
+                                else "", "")
+        measures = {k: [v[i] for i in pick] if isinstance(v, list) else np.asarray(v)[pick]
+                    for k, v in parts.measures.items()}
+        keys = self.keys.iloc[rows]
+        frame = pd.DataFrame({
+            "hit_id": keys["hit_id"].to_numpy(), "detector": self.detector, "typology": keys["typology"].to_numpy(),
+            "params_id": self.params_id, "subject": keys["subject"].to_numpy(),
+            "customer": customer_ids.astype(object),
+            "accounts": _id_lists(acc_offsets, graph.account_id_arrow.take(accounts)),
+            "txn_ids": _id_lists(offsets, graph.txn_id_arrow.take(graph.txn_pos[edges])),
+            "window_start": days[self.window[0][pick]].astype("datetime64[ns]"),
+            "window_end": days[self.window[1][pick]].astype("datetime64[ns]"),
+            "run_first": keys["run_first"].to_numpy(), "run_last": keys["run_last"].to_numpy(),
+            "n_accounts": n_accounts.astype(np.int64), "n_days": n_days.astype(np.int64), "amount": amount,
+            "phi": _phi_json(mask, phi), "ceiling": ceiling, "utilisation": utilisation,
+            "measures": _measures_json(measures, len(pick)),
+            EDGE_IDS: pd.arrays.ArrowExtensionArray(pa.LargeListArray.from_arrays(pa.array(offsets),
+                                                                                   pa.array(edges))),
+        })
+        for name, values in measures.items():
+            frame[f"m_{name}"] = values
+        return frame
 
 
 def _id_lists(offsets: np.ndarray, values: pa.Array) -> pd.Series:

@@ -62,7 +62,7 @@ from .detectors import REGISTRY, disabled_detectors
 from .detectors._common import forget
 from .detectors._params import MAX_WINDOW_DAYS, Interval
 from .detectors.flows import plan_links
-from .detectors.pass_through import member_runs, stale_chains
+from .detectors.pass_through import MEMBER_TYPOLOGIES, member_runs, stale_chains
 from .errors import ConfigError, DataError
 from .exports import export_tables, staged_exports, write_exports, write_tables
 from .graph import GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS, TransactionGraph, build_graph
@@ -266,36 +266,39 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         tables, earlier = _band_pass_of_clusters(graph, entry, relaxed_params, strict_table.frame, first, last)
     else:
         tables = [entry.detect(graph, relaxed_params, (first, last))] if relaxed_params != params else []
-    relaxed = tables[0].frame if tables else None
+    # the band pass's hits as keys: its rows are built only for the hits no strict hit covers
+    relaxed = tables[0].keys if tables else None
     # a strict hit covers a band hit only if its run reaches the band hit's run
     starts = [f["run_first"].min() for f in (relaxed, earlier) if f is not None and len(f)]
     reach = min([first] + [int(graph.day_index_of([day])[0]) for day in starts])
     if reach < first and entry.first_day_selects_runs:  # one strict pass from there covers both
         wide = entry.detect(graph, params, (reach, last))
-        covering = wide.frame
+        covering = wide.keys
         reaching = (covering["run_last"] >= graph.business_days[first]).to_numpy(dtype=bool)
-        tables.append(HitTable(covering.loc[reaching].reset_index(drop=True) if reaching.any() else empty_hits(),
-                               wide.dropped))
+        tables.append(wide.select(reaching) if reaching.any() else HitTable(empty_hits(), wide.dropped))
     else:  # strict hits of the scan days; a band hit starting earlier needs a pass from its day
         tables.append(strict_table if strict_table is not None else entry.detect(graph, params, (first, last)))
-        covering = tables[-1].frame if reach == first else entry.detect(graph, params, (reach, last)).frame
+        covering = tables[-1].keys if reach == first else entry.detect(graph, params, (reach, last)).keys
     retract_ids = [i for t in tables for i in t.dropped["hit_id"]]
     strict = tables[-1].frame
     # every hit either pass traced, reported or not (its run's first day: earliest_run_first)
-    seen = [t.frame for t in tables] + [t.dropped for t in tables]
+    seen = [t.keys for t in tables] + [t.dropped for t in tables]
     frames, traced = [], []
     if relaxed is not None and len(relaxed):
         seen.append(covering)
         covered = _covered(relaxed, covering)
         retract_ids += relaxed.loc[covered, "hit_id"].tolist()
-        frames.append(relaxed[~covered].assign(in_band=True))
-        traced.append(member_runs(relaxed))
+        frames.append(tables[0].select(~covered).frame.assign(in_band=True))
+        members = relaxed["typology"].isin(MEMBER_TYPOLOGIES).to_numpy()
+        traced.append(member_runs(tables[0].select(members).frame if members.any() else empty_hits()))
     frames.append(strict.assign(in_band=False))
     traced.append(member_runs(strict))
     # a cluster detector's evidence, both passes, band hits set aside and clusters dropped
     # included (absorbed_clusters)
-    passes = [(relaxed, True), (tables[0].dropped, True)] if relaxed is not None else []
-    passes = passes + [(strict, False), (tables[-1].dropped, False)] if entry.clusters else []
+    passes = []
+    if entry.clusters:
+        passes = [(tables[0].frame, True), (tables[0].dropped, True)] if relaxed is not None else []
+        passes += [(strict, False), (tables[-1].dropped, False)]
     clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if len(frame)]
     restorable = None
     if earlier is not None and len(earlier):
@@ -323,8 +326,9 @@ def _band_pass_of_clusters(graph: TransactionGraph, entry, relaxed_params, stric
     ones handed to the store as restorable (``ScannedHits.restorable``)."""
     scan_first = graph.business_days[first]
     early = strict.loc[(strict["run_first"] < scan_first).to_numpy(dtype=bool)]
-    if early.empty:
-        return [entry.detect(graph, relaxed_params, (first, last))], None
+    if early.empty:  # its table built whole: the evidence of every band hit is compared (absorbed_clusters)
+        band = entry.detect(graph, relaxed_params, (first, last))
+        return [HitTable(band.frame, band.dropped)], None
     band = entry.detect(graph, relaxed_params, (int(graph.day_index_of([early["run_first"].min()])[0]), last))
     reaching = (band.frame["run_last"] >= scan_first).to_numpy(dtype=bool)
     earlier = band.frame.loc[~reaching].reset_index(drop=True)

@@ -260,6 +260,10 @@ def _chain_parts(graph, m: dict, groups: list[list[int]]) -> HitParts:
         accounts=segments([np.array(a, np.int64) for a in accounts]), anchor=anchor)
 
 
+#: The typologies whose hits are made of pass-through runs (:func:`member_runs`).
+MEMBER_TYPOLOGIES = ("pass_through", "pass_through_chain")
+
+
 def member_runs(hits: pd.DataFrame) -> pd.DataFrame:
     """The pass-through runs hits are made of: a ``pass_through`` hit's own run, every
     member's of a ``pass_through_chain`` hit.
