@@ -127,3 +127,16 @@ def test_structuring_band_starts_at_exactly_band_low_phi():
 
     assert hits(40_000_000) == ["structuring"]
     assert hits(39_999_999) == []
+
+
+def test_structuring_counts_the_band_transactions_of_a_whole_window():
+    # three band transactions on the first and the last day of a 3-day window: the window
+    # ending on the last day holds all three; no 2-day window holds more than two
+    rows = _rows([[40_000_000], [], [40_000_000, 40_000_000]], "transfer", "CNY", "out")
+
+    def hits(window_days):
+        params = StructuringParams(window_days=window_days, daily=False)
+        return [h.typology for h in structuring.detect(_graph(rows), params)]
+
+    assert hits(3) == ["structuring"]
+    assert hits(2) == []

@@ -134,6 +134,29 @@ def _write_day(out, k, key, d, n_band, n_all, sigma):
 
 
 @jit
+def _most_band_in_a_window(edges, k0, k1, day, channel, amount_cents, band_low_cents, phi_cents, window_days, count):
+    """The most band transactions of each channel that one window of ``window_days``
+    business days holds among ``edges[k0:k1]`` (in day order), in one pass with a trailing
+    pointer per channel; ``count`` (one per channel, zeros) is left zeros."""
+    most = np.zeros(N_CHANNELS, np.int64)
+    lo = np.full(N_CHANNELS, k0, np.int64)
+    for k in range(k0, k1):
+        e = edges[k]
+        if not _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
+            continue
+        c = channel[e]
+        count[c] += 1
+        while day[edges[lo[c]]] <= day[e] - window_days:  # out of the window ending on e's day
+            f = edges[lo[c]]
+            if channel[f] == c and _in_band(amount_cents[f], band_low_cents[f], phi_cents[f]):
+                count[c] -= 1
+            lo[c] += 1
+        most[c] = max(most[c], count[c])
+    count[:] = 0
+    return most
+
+
+@jit
 def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band,
                      min_share, sigma_max, out, pos, fill):
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
@@ -142,20 +165,16 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first
     i0, i1, o0, o1 = window_edges(g, a, first_day, last_day, window_days)
     if i0 == i1 and o0 == o1:
         return 0
+    # no window holds more band transactions of a channel than the most one window of its
+    # in-edges holds plus the most one of its out-edges does: most accounts have too few,
+    # and skip the day-by-day pass
     n_band = np.zeros(N_CHANNELS, np.int64)
-    # no window can hold more band transactions of a channel than the account has in all:
-    # most accounts have too few, and skip the day-by-day pass
-    for k in range(i0, i1):
-        e = in_edges[k]
-        if _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
-            n_band[channel[e]] += 1
-    for k in range(o0, o1):
-        e = out_edges[k]
-        if _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
-            n_band[channel[e]] += 1
-    if n_band.max() < min_band:
+    most = _most_band_in_a_window(in_edges, i0, i1, day, channel, amount_cents, band_low_cents, phi_cents,
+                                  window_days, n_band)
+    most += _most_band_in_a_window(out_edges, o0, o1, day, channel, amount_cents, band_low_cents, phi_cents,
+                                   window_days, n_band)
+    if most.max() < min_band:
         return 0
-    n_band[:] = 0
     d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
     n_all = np.zeros(N_CHANNELS, np.int64)
     ends = np.array([i0, i0, o0, o0])  # in_hi, in_lo, out_hi, out_lo
