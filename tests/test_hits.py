@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import flowgraph.hits as hits_module
@@ -120,3 +120,21 @@ def test_a_selection_of_a_hit_table_is_those_rows_of_the_whole_table(rows, data)
     expected = whole.loc[keep].reset_index(drop=True).loc[again].reset_index(drop=True)
     pd.testing.assert_frame_equal(chosen.select(again).frame, expected)
     pd.testing.assert_frame_equal(lazy.frame, whole)  # a selection leaves its table whole
+
+
+HEX_IDS = st.text("0123456789abcdef", min_size=16, max_size=16)
+OTHER_TEXTS = st.one_of(st.text("0123456789abcdefABCDEF g", min_size=15, max_size=17), st.text(max_size=16))
+
+
+@given(st.lists(HEX_IDS, max_size=30), st.lists(OTHER_TEXTS, max_size=3), st.booleans())
+@example(["00000000000000a0"], ["00000000000000B0", "00000000000000A0"], True)  # capitals sort before "a"
+@example(["0000000000000001"], ["0000000000 00 ff"], True)  # hexadecimal with spaces in it is no id
+def test_id_sort_key_orders_as_the_texts_do(ids, others, mixed):
+    """Hit ids are sorted by the numbers they write, other texts by rank: either way the
+    key orders and groups exactly as the texts do."""
+    texts = ids + (others if mixed else [])
+    key = hits_module.id_sort_key(np.array(texts, dtype=object))
+    assert len(key) == len(texts)
+    assert [texts[i] for i in np.argsort(key, kind="stable")] == sorted(texts)
+    same_key = key[:, None] == key[None, :]
+    assert (same_key == (np.array(texts, dtype=object)[:, None] == np.array(texts, dtype=object)[None, :])).all()

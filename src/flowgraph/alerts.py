@@ -91,6 +91,7 @@ from .config import RuleSet
 from .detectors import TYPOLOGIES
 from .detectors._params import Constraint, Interval, validate_params
 from .errors import ConfigError
+from .hits import id_sort_key
 
 #: Indicator (hit typology) -> default weight (位阶), from the detector registry, where each
 #: typology's weight is chosen and explained.
@@ -362,7 +363,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     unit = _units(hits)
     start, end = hit_spans(hits)
     hit_id = hits["hit_id"].to_numpy(dtype=object)
-    rank = pd.factorize(hit_id, sort=True)[0]
+    rank = id_sort_key(hit_id)
     unit_code, units = pd.factorize(unit, sort=True)
     label = _groups(unit_code, start, end, rank, model.alert_days * NS_PER_DAY)
     # members of each alert in order of (span start, hit id); the first names the alert

@@ -283,7 +283,8 @@ SORT_COLUMNS = ("detector", "typology", "window_start", "subject", "hit_id")
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     """Hits in their one order (:data:`SORT_COLUMNS`), sorted on factorized codes:
     text columns are ranked once per distinct value instead of compared row by row."""
-    keys = [pd.factorize(frame[c], sort=True)[0] for c in reversed(SORT_COLUMNS)]
+    keys = [id_sort_key(frame[c]) if c == "hit_id" else pd.factorize(frame[c], sort=True)[0]
+            for c in reversed(SORT_COLUMNS)]
     order = np.lexsort(keys)
     if np.array_equal(order, np.arange(len(frame))):
         return frame.reset_index(drop=True)
@@ -385,6 +386,27 @@ def ranges(lo: np.ndarray, hi: np.ndarray, values: np.ndarray) -> tuple[np.ndarr
     return offsets, np.asarray(values)[index]
 
 
+def id_sort_key(ids) -> np.ndarray:
+    """Integers in the order of the texts ``ids`` (equal texts, equal integers). Hit ids
+    (16 lower-case hexadecimal digits, :func:`hit_ids`) are the numbers they write, read
+    in one call (a sort of 890 k ids as text took 1.9 s); other texts, their ranks."""
+    texts = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+    if all(type(t) is str and len(t) == ID_DIGITS for t in texts):
+        joined = "".join(texts)
+        if joined.islower():
+            try:
+                digits = bytes.fromhex(joined)
+            except ValueError:  # not all hexadecimal
+                digits = b""
+            if len(digits) == len(texts) * ID_DIGITS // 2:
+                return np.frombuffer(digits, ">u8").astype(np.uint64)
+    return pd.factorize(np.asarray(texts, dtype=object), sort=True)[0]
+
+
+#: Hexadecimal digits of a hit id (:func:`hit_ids`).
+ID_DIGITS = 16
+
+
 def hit_ids(graph, detector: str, params_id: str, typology, anchor, run_first, key=None) -> np.ndarray:
     """The ids of hits (SPEC §5): a hash of the detector, typology, parameters, anchor
     account (the subject, unless the detector anchors elsewhere), first business day of
@@ -394,9 +416,9 @@ def hit_ids(graph, detector: str, params_id: str, typology, anchor, run_first, k
     key = np.zeros(len(typology), np.int64) if key is None else np.asarray(key)
     anchor_ids = graph.account_ids[np.asarray(anchor, np.int64)]
     run_first_day = graph.business_days[np.asarray(run_first, np.int64)].astype(str)
-    return np.array([hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()[:16]
-                     for t, s, d, k in zip(typology.tolist(), anchor_ids.tolist(), run_first_day.tolist(),
-                                           key.tolist())], dtype=object)
+    payloads = zip(typology.tolist(), anchor_ids.tolist(), run_first_day.tolist(), key.tolist())
+    return np.array([hashlib.sha1(f'["{detector}","{t}","{params_id}","{s}","{d}",{k}]'.encode()).hexdigest()
+                     [:ID_DIGITS] for t, s, d, k in payloads], dtype=object)
 
 
 def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: HitParts) -> HitTable:
@@ -428,7 +450,7 @@ def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: 
                   parts.key)
     # the one hit order (SORT_COLUMNS): dense account indices sort as the ids do
     # (graph.account_ids is sorted); rows are built in it
-    order = np.lexsort((pd.factorize(ids, sort=True)[0], subject, window[0], pd.factorize(typology, sort=True)[0]))
+    order = np.lexsort((id_sort_key(ids), subject, window[0], pd.factorize(typology, sort=True)[0]))
     days = graph.business_days
     keys = pd.DataFrame({"hit_id": ids[order], "typology": typology[order],
                          "subject": graph.account_ids[subject[order]].astype(object),
