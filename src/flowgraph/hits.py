@@ -281,8 +281,9 @@ SORT_COLUMNS = ("detector", "typology", "window_start", "subject", "hit_id")
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    """Hits in their one order (:data:`SORT_COLUMNS`), sorted on factorized codes:
-    text columns are ranked once per distinct value instead of compared row by row."""
+    """Hits in their one order (:data:`SORT_COLUMNS`), sorted on integer keys: text
+    columns are ranked once per distinct value instead of compared row by row, hit ids
+    read as the numbers they write (:func:`id_sort_key`)."""
     keys = [id_sort_key(frame[c]) if c == "hit_id" else pd.factorize(frame[c], sort=True)[0]
             for c in reversed(SORT_COLUMNS)]
     order = np.lexsort(keys)
@@ -386,6 +387,10 @@ def ranges(lo: np.ndarray, hi: np.ndarray, values: np.ndarray) -> tuple[np.ndarr
     return offsets, np.asarray(values)[index]
 
 
+#: Hexadecimal digits of a hit id (:func:`hit_ids`).
+ID_DIGITS = 16
+
+
 def id_sort_key(ids) -> np.ndarray:
     """Integers in the order of the texts ``ids`` (equal texts, equal integers). Hit ids
     (16 lower-case hexadecimal digits, :func:`hit_ids`) are the numbers they write, read
@@ -401,10 +406,6 @@ def id_sort_key(ids) -> np.ndarray:
             if len(digits) == len(texts) * ID_DIGITS // 2:
                 return np.frombuffer(digits, ">u8").astype(np.uint64)
     return pd.factorize(np.asarray(texts, dtype=object), sort=True)[0]
-
-
-#: Hexadecimal digits of a hit id (:func:`hit_ids`).
-ID_DIGITS = 16
 
 
 def hit_ids(graph, detector: str, params_id: str, typology, anchor, run_first, key=None) -> np.ndarray:
