@@ -507,14 +507,14 @@ class _HitRows:
                     for k, v in parts.measures.items()}
         keys = self.keys.iloc[rows]
         frame = pd.DataFrame({
-            "hit_id": keys["hit_id"].to_numpy(), "detector": self.detector, "typology": keys["typology"].to_numpy(),
-            "params_id": self.params_id, "subject": keys["subject"].to_numpy(),
+            "hit_id": keys["hit_id"].array, "detector": self.detector, "typology": keys["typology"].array,
+            "params_id": self.params_id, "subject": keys["subject"].array,
             "customer": customer_ids.astype(object),
             "accounts": _id_lists(acc_offsets, graph.account_id_arrow.take(accounts)),
             "txn_ids": _id_lists(offsets, graph.txn_id_arrow.take(graph.txn_pos[edges])),
             "window_start": days[self.window[0][pick]].astype("datetime64[ns]"),
             "window_end": days[self.window[1][pick]].astype("datetime64[ns]"),
-            "run_first": keys["run_first"].to_numpy(), "run_last": keys["run_last"].to_numpy(),
+            "run_first": keys["run_first"].array, "run_last": keys["run_last"].array,
             "n_accounts": n_accounts.astype(np.int64), "n_days": n_days.astype(np.int64), "amount": amount,
             "phi": _phi_json(mask, phi), "ceiling": ceiling, "utilisation": utilisation,
             "measures": _measures_json(measures, len(pick)),
