@@ -6,7 +6,6 @@ of the rows, a hand-built forwarding chain and the AMLSim sample shuffled."""
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
