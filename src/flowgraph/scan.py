@@ -283,6 +283,13 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
     strict = tables[-1].frame
     # every hit either pass traced, reported or not (its run's first day: earliest_run_first)
     seen = [t.keys for t in tables] + [t.dropped for t in tables]
+    # a cluster detector's evidence, both passes, band hits set aside and clusters dropped
+    # included (absorbed_clusters): its band table is built whole, here, before any selection
+    passes = []
+    if entry.clusters:
+        passes = [(tables[0].frame, True), (tables[0].dropped, True)] if relaxed is not None else []
+        passes += [(strict, False), (tables[-1].dropped, False)]
+    clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if len(frame)]
     frames, traced = [], []
     if relaxed is not None and len(relaxed):
         seen.append(covering)
@@ -293,13 +300,6 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         traced.append(member_runs(tables[0].select(members).frame if members.any() else empty_hits()))
     frames.append(strict.assign(in_band=False))
     traced.append(member_runs(strict))
-    # a cluster detector's evidence, both passes, band hits set aside and clusters dropped
-    # included (absorbed_clusters)
-    passes = []
-    if entry.clusters:
-        passes = [(tables[0].frame, True), (tables[0].dropped, True)] if relaxed is not None else []
-        passes += [(strict, False), (tables[-1].dropped, False)]
-    clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if len(frame)]
     restorable = None
     if earlier is not None and len(earlier):
         seen.append(earlier)
@@ -326,9 +326,8 @@ def _band_pass_of_clusters(graph: TransactionGraph, entry, relaxed_params, stric
     ones handed to the store as restorable (``ScannedHits.restorable``)."""
     scan_first = graph.business_days[first]
     early = strict.loc[(strict["run_first"] < scan_first).to_numpy(dtype=bool)]
-    if early.empty:  # its table built whole: the evidence of every band hit is compared (absorbed_clusters)
-        band = entry.detect(graph, relaxed_params, (first, last))
-        return [HitTable(band.frame, band.dropped)], None
+    if early.empty:
+        return [entry.detect(graph, relaxed_params, (first, last))], None
     band = entry.detect(graph, relaxed_params, (int(graph.day_index_of([early["run_first"].min()])[0]), last))
     reaching = (band.frame["run_last"] >= scan_first).to_numpy(dtype=bool)
     earlier = band.frame.loc[~reaching].reset_index(drop=True)

@@ -134,11 +134,12 @@ def _write_day(out, k, key, d, n_band, n_all, sigma):
 
 
 @jit
-def _most_band_in_a_window(edges, k0, k1, day, channel, amount_cents, band_low_cents, phi_cents, window_days, count):
+def _most_band_in_a_window(edges, k0, k1, day, channel, amount_cents, band_low_cents, phi_cents, window_days):
     """The most band transactions of each channel that one window of ``window_days``
     business days holds among ``edges[k0:k1]`` (in day order), in one pass with a trailing
-    pointer per channel; ``count`` (one per channel, zeros) is left zeros."""
+    pointer per channel."""
     most = np.zeros(N_CHANNELS, np.int64)
+    count = np.zeros(N_CHANNELS, np.int64)
     lo = np.full(N_CHANNELS, k0, np.int64)
     for k in range(k0, k1):
         e = edges[k]
@@ -152,7 +153,6 @@ def _most_band_in_a_window(edges, k0, k1, day, channel, amount_cents, band_low_c
                 count[c] -= 1
             lo[c] += 1
         most[c] = max(most[c], count[c])
-    count[:] = 0
     return most
 
 
@@ -168,13 +168,13 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first
     # no window holds more band transactions of a channel than the most one window of its
     # in-edges holds plus the most one of its out-edges does: most accounts have too few,
     # and skip the day-by-day pass
-    n_band = np.zeros(N_CHANNELS, np.int64)
     most = _most_band_in_a_window(in_edges, i0, i1, day, channel, amount_cents, band_low_cents, phi_cents,
-                                  window_days, n_band)
+                                  window_days)
     most += _most_band_in_a_window(out_edges, o0, o1, day, channel, amount_cents, band_low_cents, phi_cents,
-                                   window_days, n_band)
+                                   window_days)
     if most.max() < min_band:
         return 0
+    n_band = np.zeros(N_CHANNELS, np.int64)
     d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
     n_all = np.zeros(N_CHANNELS, np.int64)
     ends = np.array([i0, i0, o0, o0])  # in_hi, in_lo, out_hi, out_lo
