@@ -114,6 +114,21 @@ def test_fan_kernel_matches_reference(graph_spec, window, k_many, k_few, first_d
     assert got == fan_reference(g, first, last, window, k_many, min(k_few, k_many - 1), floor, small)
 
 
+def test_fan_counts_the_counterparties_of_a_whole_window():
+    # "many" = 3 in a window of 5 business days: A0 is paid by three customers on days 2, 4
+    # and 6 (the first and last days of one window) and by no one else, a fan-in on day 6
+    # only; no window of 4 days holds them. A0 has exactly 3 in-edges: the kernel's
+    # prefilter (the most edges a window holds) must let an account with k_many through
+    edges = [(1, 0, 2, 10_000.0, "transfer", "CNY"), (2, 0, 4, 10_000.0, "transfer", "CNY"),
+             (3, 0, 6, 10_000.0, "transfer", "CNY")]
+    edges += [(4, 5, d, 100.0, "transfer", "CNY") for d in (0, 12)]  # the graph's days: 0 .. 12
+    g = make_graph(edges, list(range(6)), ["person"] * 6)
+    floor, small = cents(np.full(g.n_accounts, 40_000.0)), np.full(g.n_accounts, 1_000.0)
+    for window, want in ((5, [(0, 0, 6, 6)]), (4, [])):
+        runs = day_runs(*fan_days(g.arrays, 0, g.n_days - 1, window, 3, 2, floor, small, 2), 4, g.period_last)
+        assert list(zip(*(x.tolist() for x in (runs.account, runs.key, runs.first_day, runs.last_day)))) == want
+
+
 @settings(max_examples=40, deadline=None)
 @given(graphs, st.integers(1, 4), st.sampled_from([0.0, 0.05, 0.1]), st.sampled_from([0.0, 40_000.0, 400_000.0]))
 def test_pass_through_kernel_matches_reference(graph_spec, run_days, tolerance, floor_value):

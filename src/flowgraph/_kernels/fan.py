@@ -37,10 +37,44 @@ N_CONDITIONS = 4
 
 
 @jit
+def _could_count(other, a, amount, small):
+    """Whether an edge of account ``a`` with account ``other`` passes the tests of
+    :func:`_is_counterparty` that need no customer: not cash, not a self-transfer, not de
+    minimis."""
+    return other >= 0 and other != a and amount >= small
+
+
+@jit
 def _is_counterparty(other, a, own, amount, small, cust):
     """Whether an edge of account ``a`` with account ``other`` counts: not cash, not a
     self-transfer, not de minimis, not another account of the same customer ``own``."""
-    return other >= 0 and other != a and amount >= small and (own < 0 or cust[other] != own)
+    return _could_count(other, a, amount, small) and (own < 0 or cust[other] != own)
+
+
+@jit
+def _reaches_many(edges, k0, k1, other, amount_home, day, a, small, window_days, k_many):
+    """Whether some window of ``window_days`` business days holds ``k_many`` or more of
+    the edges ``edges[k0:k1]`` (one side of account ``a``, in time order) that could count
+    (:func:`_could_count`). Distinct counterparties are never more, so an account whose
+    two sides both stay under ``k_many`` meets no condition: one light pass (no counters,
+    no customer look-ups), left at the first window that gets there."""
+    if k1 - k0 < k_many:
+        return False
+    lo = k0
+    n = 0
+    for hi in range(k0, k1):
+        e = edges[hi]
+        if not _could_count(other[e], a, amount_home[e], small):
+            continue
+        while day[edges[lo]] <= day[e] - window_days:  # before the window that ends on e's day
+            f = edges[lo]
+            if _could_count(other[f], a, amount_home[f], small):
+                n -= 1
+            lo += 1
+        n += 1
+        if n >= k_many:
+            return True
+    return False
 
 
 @jit
@@ -132,7 +166,8 @@ def _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_c
     amount_home, amount_cents, cust = g.amount_home, g.amount_home_cents, g.customer
     # only the edges some evaluated day's window holds
     i0, i1, o0, o1 = window_edges(g, a, first_day, last_day, window_days)
-    if i0 == i1 and o0 == o1:
+    if not (_reaches_many(in_edges, i0, i1, src, amount_home, day, a, small, window_days, k_many)
+            or _reaches_many(out_edges, o0, o1, dst, amount_home, day, a, small, window_days, k_many)):
         return 0
     own = cust[a]
     d_start, d_stop = window_end_days(i0, i1, o0, o1, in_edges, out_edges, day, first_day, last_day, window_days)
