@@ -5,6 +5,7 @@ import json
 import math
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from flowgraph.alerts import ModelConfig, build_alerts
@@ -111,6 +112,27 @@ def test_large_value_hits_feed_no_feature():
     # 9 in one transaction under Φ = 10: half way into the band [8, 10)
     assert features == {"utilisation": round(math.log2(1.2), 6), "closeness": 0.5, "amount": 1.0, "families": 0.0,
                         "repetition": 0.0, "reach": 1.0, "size": round(2 + math.log10(0.9), 6), "recurrence": 0.0}
+
+
+@pytest.mark.parametrize("arrow", [False, True])
+def test_reach_counts_the_distinct_counterparties_of_counted_hits_only(arrow):
+    """Reach: the distinct accounts the alert's counted hits list, across its hits. A
+    reportable hit's accounts (a day's large-value report) and an account-opening hit's are
+    not looked at, whether the lists are Python lists or an Arrow list column (as a scan's
+    hits hold them)."""
+    day = pd.Timestamp("2024-09-02")
+    accounts = [["A1", "B1"], ["A1", "B2", "B3", "B4", "B5", "B6"], ["A1", "B1", "B7"], ["A1", "A8", "A9"]]
+    hits = pd.DataFrame({
+        "hit_id": ["h1", "h2", "h3", "h4"], "customer": "C1", "subject": "A1",
+        "typology": ["fan_in", "large_value_daily", "pass_through", "trafficking_many_accounts"],
+        "txn_ids": [["t1"], ["t2"], ["t3"], []], "accounts": accounts, "amount": 9.0, "utilisation": 0.2,
+        "ceiling": 10.0}).assign(window_start=day, window_end=day, in_band=False, w=1.0)
+    if arrow:
+        hits["accounts"] = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(accounts, pa.list_(pa.string()))))
+    alert = build_alerts(hits, ModelConfig(), "cfg").iloc[0]
+    features = {f["feature"]: f["value"] for f in json.loads(alert["explanation"])["features"]}
+    assert alert["n_hits"] == 4
+    assert features["reach"] == round(math.log2(3), 6)  # A1, B1, B7
 
 
 def test_ties_are_rare_and_broken_by_id():
