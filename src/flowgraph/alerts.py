@@ -286,9 +286,9 @@ def _flat_codes(lists, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a code per element of those (equal values, equal codes)."""
     arrow = lists.array.__arrow_array__() if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype) else None
     if arrow is None:
-        lists = list(lists)
-        lists = [lists[i] for i in rows.tolist()]
-        lengths = np.fromiter((len(t) for t in lists), np.int64, len(lists))
+        values = list(lists)
+        lists = [values[i] for i in rows.tolist()]
+        lengths = _lengths(lists)
         flat = pa.array(itertools.chain.from_iterable(lists), pa.string(), size=int(lengths.sum()))
     else:
         arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
@@ -401,7 +401,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     counterparts = np.array([TYPOLOGIES[t].counterparts if t in TYPOLOGIES else True for t in names])[typology]
     reached = np.flatnonzero(counted & counterparts)
     lengths, account_code = _flat_codes(hits["accounts"], reached)
-    reach = _distinct(np.repeat(label[reached], lengths), account_code, np.ones(len(account_code), bool), n_alerts)
+    reach = _distinct(np.repeat(label[reached], lengths), account_code, None, n_alerts)
     group_end = np.maximum.reduceat(end[order], bounds)
     group_start = np.minimum.reduceat(start[order], bounds)
     weeks = _past_weeks(units, unit_code, _week(end), counted, earlier, unit_code[first], _week(group_start),
@@ -622,9 +622,11 @@ def _highest(values: np.ndarray, counted: np.ndarray, label: np.ndarray, n_alert
     return np.where(np.isfinite(out), np.maximum(out, 0.0), 0.0)
 
 
-def _distinct(label: np.ndarray, code: np.ndarray, counted: np.ndarray, n_alerts: int) -> np.ndarray:
-    """Per alert, the number of distinct codes among its counted entries."""
-    pairs = pd.unique(label[counted].astype(np.int64) * (int(code.max(initial=0)) + 1) + code[counted])
+def _distinct(label: np.ndarray, code: np.ndarray, counted: np.ndarray | None, n_alerts: int) -> np.ndarray:
+    """Per alert, the number of distinct codes among its counted entries (None: all of them)."""
+    if counted is not None:
+        label, code = label[counted], code[counted]
+    pairs = pd.unique(label.astype(np.int64) * (int(code.max(initial=0)) + 1) + code)
     return np.bincount(pairs // (int(code.max(initial=0)) + 1), minlength=n_alerts).astype(float)
 
 
