@@ -17,7 +17,7 @@ from flowgraph.deid import Pseudonymizer, deidentify
 from flowgraph.errors import ConfigError
 from flowgraph.io import load_dataset
 from flowgraph.report import effectiveness
-from flowgraph.scan import run_scan
+from flowgraph.scan import _made_ahead, run_scan
 from flowgraph.scan_config import ScanConfig, load_config
 from flowgraph.simulate import simulate, write_simulation
 from flowgraph.store import Store
@@ -117,6 +117,35 @@ def test_changed_rule_set_rescans_history_separately(data_dir, tmp_path):
     rules = {json.loads(h)["rule"] for h in old.hits.loc[old.hits.detector == "large_value", "measures"]
              if "rule" in json.loads(h)}
     assert "LV-PERSON-XB" not in rules  # the 2003 set has no such rule
+
+
+def test_chunk_rows_are_made_ahead_in_order_a_bounded_few_at_a_time():
+    """The rows of the chunks a scan commits are made on a worker thread, in order, at
+    most ``ahead`` beyond the one being committed (its memory bounded), and a chunk whose
+    rows fail raises when its turn comes, after the chunks before it were committed."""
+    started = []
+
+    def make(chunk):
+        started.append(chunk)
+        return chunk * 10
+
+    made = []
+    for k, rows in enumerate(_made_ahead(make, list(range(6)), ahead=2)):
+        time.sleep(0.02)  # a commit: time for the worker to run on
+        assert len(started) <= k + 3
+        made.append(rows)
+    assert made == [0, 10, 20, 30, 40, 50] and started == list(range(6))
+    assert list(_made_ahead(make, [], ahead=2)) == []
+
+    def fails_on_2(chunk):
+        if chunk == 2:
+            raise ValueError("chunk 2")
+        return chunk
+
+    rows = _made_ahead(fails_on_2, [0, 1, 2, 3])
+    assert [next(rows), next(rows)] == [0, 1]
+    with pytest.raises(ValueError, match="chunk 2"):
+        next(rows)
 
 
 KILLABLE_SCAN = """

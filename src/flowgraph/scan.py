@@ -42,7 +42,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -71,7 +71,8 @@ from .io import Dataset, load_dataset
 from .money import RateTable
 from .rescans import say, settled_first_day
 from .scan_config import ScanConfig
-from .store import HIT_STORE_COLUMNS, LARGE_VALUE_TYPOLOGIES, Store, as_stored, id_list_array, now, parse_json_lists
+from .store import HIT_STORE_COLUMNS, LARGE_VALUE_TYPOLOGIES, Store, as_stored, hit_rows, id_list_array, now, \
+    parse_json_lists
 from .txstore import TransactionStore, is_store
 
 
@@ -1103,16 +1104,35 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     # the ids tell a later chunk's hit from a stored one to retract (Store.scan_found): only
     # another run of this configuration can have stored one
     found = () if scanned is None or not store.has_other_runs(config.config_hash, run_id) else hits["hit_id"]
-    with store.bulk_insert(0 if scanned is None else len(hits)), store.scan_found(found):
-        for i, (d0, d1) in _progress([(i, c) for i, c in enumerate(chunks) if i not in done], progress,
-                                     f"scan {days[chunks[0][0]]}..{scan_last}"):
-            lo, hi = np.searchsorted(ends, [d0, d1 + 1])
+    todo = [(i, c) for i, c in enumerate(chunks) if i not in done]
+
+    def rows_of(chunk: tuple[int, tuple[int, int]]):
+        lo, hi = np.searchsorted(ends, [chunk[1][0], chunk[1][1] + 1])
+        return hit_rows(hits.iloc[lo:hi], config.config_hash, run_id, scan_last)
+
+    # a chunk's rows are made on another thread while the one before is committed: SQLite
+    # lets go of the GIL, and this thread alone ends a range scan (its last 10 s on the 1e8
+    # bank's range, the other core idle)
+    with store.bulk_insert(0 if scanned is None else len(hits)), store.scan_found(found), \
+            closing(_made_ahead(rows_of, todo)) as made:
+        for i, (d0, d1) in _progress(todo, progress, f"scan {days[chunks[0][0]]}..{scan_last}"):
+            rows = next(made)
             with clock("store"):
-                store.commit_chunk(run_id, i, str(days[d0]), str(days[d1]), hits.iloc[lo:hi],
-                                            config.config_hash, scan_last,
-                                            retract_ids=retract_ids if i == len(chunks) - 1 else ())
+                store.commit_rows(run_id, i, str(days[d0]), str(days[d1]), rows, config.config_hash, scan_last,
+                                  retract_ids=retract_ids if i == len(chunks) - 1 else ())
             if on_chunk is not None:
                 on_chunk(i)
+
+
+def _made_ahead(make: Callable, items: list, ahead: int = 2):
+    """``make(item)`` of each of ``items`` in order, each made on a worker thread while the
+    ``ahead`` items before it are used (memory for ``ahead`` + 1 items at a time)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = collections.deque(pool.submit(make, item) for item in items[:ahead])
+        for k in range(len(items)):
+            if k + ahead < len(items):
+                pending.append(pool.submit(make, items[k + ahead]))
+            yield pending.popleft().result()
 
 
 def stored_retractions(store: Store, config_hash: str, scanned: ScannedHits) -> list[str]:

@@ -405,7 +405,6 @@ class Store:
     def done_chunks(self, run_id: str) -> set[int]:
         return {r[0] for r in self.conn.execute("SELECT chunk FROM run_chunks WHERE run_id = ?", (run_id,))}
 
-    @_database_errors
     def commit_chunk(self, run_id: str, chunk: int, first_day: str, last_day: str, hits: pd.DataFrame,
                      config_hash: str, seen_through: str, retract_ids=(), in_blocks: bool = False) -> dict:
         """Store a chunk's hits and mark the chunk done, in one transaction.
@@ -429,11 +428,18 @@ class Store:
         dict
             Counts: ``added``, ``updated``, ``retracted``.
         """
-        rows = _hit_table(hits, {"config_hash": config_hash, "run_id": run_id, "seen_through": seen_through})
-        # staged in primary-key order, so they are appended to its B-tree, not scattered; the
-        # chunk and its done-mark land in one transaction: a chunk lost to a crash is simply
-        # scanned again on resume
-        with self._staged(rows.sort_by("hit_id")), self.transaction() as c:
+        return self.commit_rows(run_id, chunk, first_day, last_day, hit_rows(hits, config_hash, run_id, seen_through),
+                                config_hash, seen_through, retract_ids, in_blocks)
+
+    @_database_errors
+    def commit_rows(self, run_id: str, chunk: int, first_day: str, last_day: str, rows: pa.Table,
+                    config_hash: str, seen_through: str, retract_ids=(), in_blocks: bool = False) -> dict:
+        """:meth:`commit_chunk` of the rows :func:`hit_rows` made of its hits (a scan makes
+        the next chunk's on another thread while this one is committed:
+        :func:`flowgraph.scan._commit_chunks`)."""
+        # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
+        # simply scanned again on resume
+        with self._staged(rows), self.transaction() as c:
             if len(retract_ids) and not in_blocks and not self.has_other_runs(config_hash, run_id):
                 retract_ids = ()  # no other run stored hits of this configuration
             stale_days = c.execute("SELECT 1 FROM hits WHERE config_hash = ? AND run_last >= ? AND run_last <= ? "
@@ -512,7 +518,7 @@ class Store:
 
     @contextmanager
     def _staged(self, rows: pa.Table):
-        """Around a transaction that copies a chunk's hit rows (:func:`_hit_table`) from
+        """Around a transaction that copies a chunk's hit rows (:func:`hit_rows`) from
         :data:`STAGED`: the rows written into the staging file by SQLite's ADBC driver,
         which binds them from Arrow in C (``executemany`` made a Python tuple per hit and
         bound it value by value holding the GIL: a third of a long range scan's CPU,
@@ -1079,11 +1085,13 @@ class Store:
         return table.set_column(2, "txn_ids", json_list_array(table["txn_ids"]))
 
 
-def _hit_table(hits: pd.DataFrame, constants: dict[str, str]) -> pa.Table:
+def hit_rows(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: str) -> pa.Table:
     """Hit rows as SQLite stores them (:data:`HIT_STORE_COLUMNS` order), column by column
-    in Arrow: lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL, ``constants``
-    (the configuration, run and ``seen_through`` of every row) as given; ``content`` a
-    digest of :data:`HIT_CONTENT_COLUMNS`."""
+    in Arrow: lists as JSON, days as ISO dates, booleans as 0/1, NaN as NULL, the
+    configuration, run and ``seen_through`` (an ISO date) of every row as given;
+    ``content`` a digest of :data:`HIT_CONTENT_COLUMNS`. In hit-id order: staged in
+    primary-key order, the rows are appended to its B-tree, not scattered."""
+    constants = {"config_hash": config_hash, "run_id": run_id, "seen_through": seen_through}
     frame = {col: pa.repeat(pa.scalar(value, pa.string()), len(hits)) for col, value in constants.items()}
     for col in HIT_STORE_COLUMNS[:-1]:
         if col in constants:
@@ -1098,7 +1106,7 @@ def _hit_table(hits: pd.DataFrame, constants: dict[str, str]) -> pa.Table:
         else:
             frame[col] = _values(values)
     frame["content"] = _content_digests([frame[c] for c in HIT_CONTENT_COLUMNS])
-    return pa.table({c: frame[c] for c in HIT_STORE_COLUMNS})
+    return pa.table({c: frame[c] for c in HIT_STORE_COLUMNS}).sort_by("hit_id")
 
 
 def _values(column: pd.Series) -> pa.Array:
