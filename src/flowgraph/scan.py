@@ -1125,8 +1125,9 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
 
 
 def _made_ahead(make: Callable, items: list, ahead: int = 2):
-    """``make(item)`` of each of ``items`` in order, each made on a worker thread while the
-    ``ahead`` items before it are used (memory for ``ahead`` + 1 items at a time)."""
+    """``make(item)`` of each of ``items``, in order, each made on a worker thread up to
+    ``ahead`` items before it is asked for (at most ``ahead`` + 1 made and not yet asked for:
+    the memory of a few chunks, not of all)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = collections.deque(pool.submit(make, item) for item in items[:ahead])
         for k in range(len(items)):
