@@ -1106,15 +1106,15 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     found = () if scanned is None or not store.has_other_runs(config.config_hash, run_id) else hits["hit_id"]
     todo = [(i, c) for i, c in enumerate(chunks) if i not in done]
 
-    def rows_of(chunk: tuple[int, tuple[int, int]]):
-        lo, hi = np.searchsorted(ends, [chunk[1][0], chunk[1][1] + 1])
+    def rows_of(days_of_chunk: tuple[int, int]):
+        lo, hi = np.searchsorted(ends, [days_of_chunk[0], days_of_chunk[1] + 1])
         return hit_rows(hits.iloc[lo:hi], config.config_hash, run_id, scan_last)
 
     # a chunk's rows are made on another thread while the one before is committed: SQLite
     # lets go of the GIL, and this thread alone ends a range scan (its last 10 s on the 1e8
     # bank's range, the other core idle)
     with store.bulk_insert(0 if scanned is None else len(hits)), store.scan_found(found), \
-            closing(_made_ahead(rows_of, todo)) as made:
+            closing(_made_ahead(rows_of, [c for _, c in todo])) as made:
         for i, (d0, d1) in _progress(todo, progress, f"scan {days[chunks[0][0]]}..{scan_last}"):
             rows = next(made)
             with clock("store"):

@@ -434,9 +434,9 @@ class Store:
     @_database_errors
     def commit_rows(self, run_id: str, chunk: int, first_day: str, last_day: str, rows: pa.Table,
                     config_hash: str, seen_through: str, retract_ids=(), in_blocks: bool = False) -> dict:
-        """:meth:`commit_chunk` of the rows :func:`hit_rows` made of its hits (a scan makes
-        the next chunk's on another thread while this one is committed:
-        :func:`flowgraph.scan._commit_chunks`)."""
+        """:meth:`commit_chunk` of the rows :func:`hit_rows` made of its hits, with the same
+        ``run_id``, ``config_hash`` and ``seen_through`` (a scan makes the next chunk's rows
+        on another thread while this one is committed: :func:`flowgraph.scan._commit_chunks`)."""
         # the chunk and its done-mark land in one transaction: a chunk lost to a crash is
         # simply scanned again on resume
         with self._staged(rows), self.transaction() as c:
