@@ -51,7 +51,24 @@ def test_measures_json_is_json_dumps_of_each_hit(rows):
     plain = lambda x: None if x != x else x
     expected = [json.dumps({"label": r[2], "members": r[3], "n": r[0], "share": plain(r[1]), "flag": r[4],
                             "%x": plain(float(np.float32(r[5])))}, sort_keys=True, ensure_ascii=False) for r in rows]
-    assert _measures_json(measures, len(rows)) == expected
+    assert _measures_json(measures, len(rows)).to_pylist() == expected
+
+
+# Arrow writes these differently from Python (an integral value without ".0", a value
+# Python writes out in exponent form, or the other way round): each is written as Python does
+FLOAT_EDGES = [100.0, -0.0, 0.0, 328019044278.74927, 9911344017343630.0, 9999999999999998.0, 1e16, 1e15, 1e-4,
+               9.999999999999999e-05, 6.358878507952851e-06, 5e-324, -1.7976931348623157e308, 0.30000000000000004,
+               float("nan"), float("inf"), float("-inf"), 71948.23, 123456789012.5, -42.0]
+
+
+def test_measures_json_writes_every_float_as_python_does():
+    values = np.array(FLOAT_EDGES)
+    measures = {"x": values, "label": np.array(["a\"b", None, "中"] * 6 + ["a", "b"], dtype=object),
+                "mixed": np.array([1, "x"] * 10, dtype=object)}
+    plain = lambda x: None if x != x else x
+    expected = [json.dumps({"x": plain(x), "label": label, "mixed": mixed}, sort_keys=True, ensure_ascii=False)
+                for x, label, mixed in zip(FLOAT_EDGES, measures["label"], measures["mixed"])]
+    assert _measures_json(measures, len(values)).to_pylist() == expected
 
 
 @settings(max_examples=60, deadline=None)

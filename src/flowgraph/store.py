@@ -52,8 +52,13 @@ from .errors import ConfigError, DataError
 
 #: SQLite page cache of a store connection, KiB.
 PAGE_CACHE_KIB = 65536
-#: SQLite page size of a new store (SQLite's default is 4096).
+#: SQLite page size of a new store (SQLite's default is 4096) and of a staging file.
 PAGE_SIZE_BYTES = 16384
+#: How much of a staging file (:meth:`Store._staged`) a commit reads through a memory map,
+#: not a read call per page (a chunk's rows are some 10-100 MB). The staging file's larger
+#: pages and the map: committing a 240-day range's 890,804 hit rows in 48 chunks into a new
+#: store took 16.5-17.7 s against 17.8-19.0 s (session 39, ``/tmp/s39/mb.py``).
+STAGING_MMAP_BYTES = 1 << 30
 #: Indexes looked up by customer or subject: their keys arrive in random order, so a
 #: scan storing many hits drops them and builds them once at the end (:meth:`Store.bulk_insert`).
 #: With the run's last day: a daily scan reads a customer's hits of its last weeks, not all;
@@ -539,6 +544,7 @@ class Store:
         os.close(os.open(self._staging, os.O_WRONLY | os.O_CREAT, 0o600))  # owner-only, also if deleted since
         try:
             with adbc.connect(str(self._staging), autocommit=True) as conn, conn.cursor() as cursor:
+                cursor.execute(f"PRAGMA page_size={PAGE_SIZE_BYTES}")  # a new file's: as the store's
                 cursor.execute("PRAGMA journal_mode=OFF")
                 cursor.execute("PRAGMA synchronous=OFF")
                 cursor.adbc_ingest(STAGED_TABLE, _typed(rows, self._hit_types), mode="replace")
@@ -550,6 +556,7 @@ class Store:
                                   "again: every chunk committed before is kept.")
             raise error from None
         self.conn.execute(f"ATTACH DATABASE ? AS {STAGED_SCHEMA}", (str(self._staging),))
+        self.conn.execute(f"PRAGMA {STAGED_SCHEMA}.mmap_size={STAGING_MMAP_BYTES}")
         try:
             yield
         finally:
