@@ -66,6 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._arrow import text_buffers
+from ._kernels.cents import cents_of
 from ._kernels.csr import csr_fill, csr_indptr
 from ._kernels.ties import order_ties_by_text
 from .calendar import BusinessCalendar, prc_calendar
@@ -133,7 +134,7 @@ def _csr(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
 def _to_cents(amount: np.ndarray) -> np.ndarray:
     """Major units rounded to the cent (as ingest leaves them) -> int64 cents. Exact up to
     the schema's largest amount (10^13 yuan = 10^15 cents < 2^53)."""
-    return np.round(amount * 100.0).astype(np.int64)
+    return cents_of(np.ascontiguousarray(amount, dtype=np.float64))
 
 
 @dataclass(frozen=True, eq=False)
