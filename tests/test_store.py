@@ -4,6 +4,7 @@ instead of reading them back, large-value evidence from memory and store togethe
 import json
 import os
 import re
+import sqlite3
 
 import pandas as pd
 import pyarrow as pa
@@ -202,6 +203,37 @@ def test_staged_rows_store_the_values_and_types_a_row_binding_stored(tmp_path):
     # the same hits scanned again: nothing changed, nothing updated
     assert again.commit_chunk("r2", 0, "2026-11-02", "2026-11-09", hits, "c", "2026-11-09") == \
         {"added": 0, "updated": 0, "retracted": 0}
+
+
+def test_staged_alert_rows_store_the_values_and_types_a_row_binding_stored(tmp_path):
+    # what executemany bound into each column of ``alerts`` is what the staged copy stores:
+    # NaN as NULL, a missing customer as NULL, booleans as 0/1, days as ISO dates, hit ids
+    # as JSON lists (escaped where they must be), the first run kept for a stored alert
+    alerts = pd.DataFrame({
+        "alert_id": ["a2", "a1"], "customer": ["客户", None], "subject": ["S1", "S2"], "score": [0.75, float("nan")],
+        "raised": [True, False], "window_start": pd.to_datetime(["2026-11-02", "2026-11-03"]),
+        "window_end": pd.to_datetime(["2026-11-05", "2026-11-06"]), "n_hits": [2, 1],
+        "hit_ids": [["h1", 'h"2'], ["h3"]], "utilisation": [float("nan"), 1.5], "explanation": ["x", "ü"]})
+    store = _store(tmp_path)
+    store.replace_alerts("c", {"C1"}, alerts.iloc[1:], "r0")  # a1 stored by an earlier run
+    store.replace_alerts("c", {"客户", "S2"}, alerts, "r")
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(alerts)")]
+    picked = ", ".join(f"{c}, typeof({c})" for c in columns)
+    rows = {r[0]: dict(zip(columns, zip(r[::2], r[1::2])))
+            for r in conn.execute(f"SELECT {picked} FROM alerts ORDER BY rowid")}
+    conn.close()
+    assert sorted(rows) == ["a1", "a2"]
+    a1, a2 = rows["a1"], rows["a2"]
+    assert a2["customer"] == ("客户", "text") and a1["customer"] == (None, "null")
+    assert a2["score"] == (0.75, "real") and a1["score"] == (None, "null")
+    assert a2["utilisation"] == (None, "null") and a1["utilisation"] == (1.5, "real")
+    assert a2["raised"] == (1, "integer") and a1["raised"] == (0, "integer") and a2["n_hits"] == (2, "integer")
+    assert a2["window_start"] == ("2026-11-02", "text") and a1["window_end"] == ("2026-11-06", "text")
+    assert a2["hit_ids"] == (json.dumps(["h1", 'h"2']), "text") and a1["hit_ids"] == ('["h3"]', "text")
+    assert a2["config_hash"] == ("c", "text") and a2["explanation"] == ("x", "text")
+    assert a1["first_run"] == ("r0", "text") and a2["first_run"] == ("r", "text")
+    assert a1["last_run"] == a2["last_run"] == ("r", "text")
 
 
 def test_the_staging_file_is_owner_only_and_gone_when_the_store_closes(tmp_path):

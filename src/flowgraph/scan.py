@@ -1228,6 +1228,7 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
             alerts = build_alerts(run_hits, config.model, config.config_hash)
             checks = large_value_checks(None, config.config_hash, run_hits, known_from, run_hits,
                                         evidence_edges=edges)
+            units = _monitoring_units(run_hits)
         with clock("exports"):  # every alert holds hits of this run
             tables = export_tables(run_hits, alerts, reveal_ids, None, pseudonymizer)
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
@@ -1238,7 +1239,7 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
                 keep_cases(run_hits, alerts, edges)
         committed.result()
     with clock("alerts"):
-        store.replace_alerts(config.config_hash, _monitoring_units(run_hits), alerts, run_id)
+        store.replace_alerts(config.config_hash, units, alerts, run_id)
     return run_hits, alerts, checks, tables
 
 

@@ -144,6 +144,9 @@ HIT_STORE_COLUMNS = ("hit_id", "config_hash", "run_id", "detector", "typology", 
                      "accounts", "txn_ids", "window_start", "window_end", "n_accounts", "n_days", "amount", "phi",
                      "w", "ceiling", "utilisation", "in_band", "measures", "run_first", "run_last", "seen_through",
                      "content")
+#: The columns of ``alerts``, in order (:func:`alert_rows`).
+ALERT_STORE_COLUMNS = ("alert_id", "config_hash", "customer", "subject", "score", "raised", "window_start",
+                       "window_end", "n_hits", "hit_ids", "utilisation", "explanation", "first_run", "last_run")
 #: Where :meth:`Store.commit_chunk` copies a chunk's hit rows from: a table of the
 #: staging file (:meth:`Store._staged`) attached to the store's connection.
 STAGED_SCHEMA, STAGED_TABLE = "staged", "hits"
@@ -264,9 +267,10 @@ class Store:
         else:  # a new store's tables in one transaction: a second process opening it at the
             # same moment (two scans into one --store) sees all of them or none, never a part
             self.conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
-        # each column of ``hits`` and its declared type, read once: another thread may read
-        # hits (:meth:`_hits_arrow`) while this connection writes
-        self._hit_types = {r[1]: r[2].upper() for r in self.conn.execute("PRAGMA table_info(hits)")}
+        # each column of ``hits`` and ``alerts`` and its declared type, read once: another
+        # thread may read hits (:meth:`_hits_arrow`) while this connection writes
+        self._declared = {table: {r[1]: r[2].upper() for r in self.conn.execute(f"PRAGMA table_info({table})")}
+                          for table in (STAGED_TABLE, "alerts")}
 
     @contextmanager
     def lock(self, wait_s: float = 0.0):
@@ -522,9 +526,10 @@ class Store:
                 c.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}" if build else f"DROP INDEX IF EXISTS {name}")
 
     @contextmanager
-    def _staged(self, rows: pa.Table):
+    def _staged(self, rows: pa.Table, table: str = STAGED_TABLE):
         """Around a transaction that copies a chunk's hit rows (:func:`hit_rows`) from
-        :data:`STAGED`: the rows written into the staging file by SQLite's ADBC driver,
+        :data:`STAGED` (or the alert rows of :func:`alert_rows` from ``staged.alerts``,
+        ``table`` "alerts"): the rows written into the staging file by SQLite's ADBC driver,
         which binds them from Arrow in C (``executemany`` made a Python tuple per hit and
         bound it value by value holding the GIL: a third of a long range scan's CPU,
         taken from its detectors), and that file attached to the store's connection.
@@ -547,7 +552,7 @@ class Store:
                 cursor.execute(f"PRAGMA page_size={PAGE_SIZE_BYTES}")  # a new file's: as the store's
                 cursor.execute("PRAGMA journal_mode=OFF")
                 cursor.execute("PRAGMA synchronous=OFF")
-                cursor.adbc_ingest(STAGED_TABLE, _typed(rows, self._hit_types), mode="replace")
+                cursor.adbc_ingest(table, _typed(rows, self._declared[table]), mode="replace")
         except (adbc_driver_manager.Error, OSError) as exc:
             error = _translate(self.path, exc)  # busy or full: as for the store itself
             if isinstance(error, DataError):
@@ -869,7 +874,7 @@ class Store:
         import adbc_driver_sqlite.dbapi as adbc
 
         columns = list(HIT_STORE_COLUMNS) if columns is None else columns
-        declared = self._hit_types
+        declared = self._declared[STAGED_TABLE]
         literals = ", ".join(f"{TYPE_LITERALS.get(declared[c], TYPE_LITERALS['TEXT'])} AS {c}" for c in columns)
         picked = ", ".join(f"h.{c}" for c in columns)
         sql = f"SELECT 0 AS _read, {literals}" + "".join(f" UNION ALL SELECT 1, {picked} FROM {source}"
@@ -925,13 +930,8 @@ class Store:
                 (config_hash,)).fetchall()
         first_run = dict(existing)
         decided = {r[0] for r in self.conn.execute("SELECT DISTINCT alert_id FROM dispositions")}
-        rows = list(zip(alerts["alert_id"], [config_hash] * len(alerts), alerts["customer"], alerts["subject"],
-                        alerts["score"].astype(float), alerts["raised"].astype(int),
-                        _days(alerts["window_start"]), _days(alerts["window_end"]), alerts["n_hits"].astype(int),
-                        json_lists(alerts["hit_ids"].tolist()), alerts["utilisation"].astype(float),
-                        alerts["explanation"], [first_run.get(a, run_id) for a in alerts["alert_id"]],
-                        [run_id] * len(alerts)))
-        with self.transaction() as c:
+        rows = alert_rows(alerts, config_hash, run_id, first_run)
+        with self._staged(rows, "alerts"), self.transaction() as c:
             gone = set(first_run) - set(alerts["alert_id"])
             c.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in gone - decided])
             c.executemany("UPDATE alerts SET raised = 0, last_run = ? WHERE alert_id = ?",
@@ -939,7 +939,8 @@ class Store:
             c.executemany("INSERT OR REPLACE INTO gone_alerts VALUES (?, ?)", [(a, run_id) for a in sorted(gone & decided)])
             if c.execute("SELECT 1 FROM gone_alerts LIMIT 1").fetchone():  # most stores have none
                 c.executemany("DELETE FROM gone_alerts WHERE alert_id = ?", [(a,) for a in alerts["alert_id"]])
-            c.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            c.execute(f"INSERT OR REPLACE INTO alerts ({', '.join(ALERT_STORE_COLUMNS)}) "
+                      f"SELECT {', '.join(ALERT_STORE_COLUMNS)} FROM {STAGED_SCHEMA}.alerts ORDER BY rowid")
 
     @_database_errors
     def keep_decided_ids(self, config_hash: str, alerts: pd.DataFrame) -> pd.DataFrame:
@@ -1116,6 +1117,26 @@ def hit_rows(hits: pd.DataFrame, config_hash: str, run_id: str, seen_through: st
     return pa.table({c: frame[c] for c in HIT_STORE_COLUMNS}).sort_by("hit_id")
 
 
+def alert_rows(alerts: pd.DataFrame, config_hash: str, run_id: str, first_run: dict[str, str]) -> pa.Table:
+    """Alert rows as SQLite stores them (:data:`ALERT_STORE_COLUMNS` order), column by
+    column in Arrow: hit ids as JSON lists, days as ISO dates, ``raised`` as 0/1, NaN as
+    NULL; each alert's first run from ``first_run`` (alert id -> run), else ``run_id``,
+    which is every alert's last run."""
+    n = len(alerts)
+    frame = {"config_hash": pa.repeat(pa.scalar(config_hash, pa.string()), n),
+             "score": pa.array(alerts["score"].to_numpy(dtype=float), from_pandas=True),
+             "raised": pa.array(alerts["raised"].to_numpy().astype(np.int64)),
+             "window_start": _day_texts(alerts["window_start"]), "window_end": _day_texts(alerts["window_end"]),
+             "n_hits": pa.array(alerts["n_hits"].to_numpy().astype(np.int64)),
+             "hit_ids": json_list_texts(alerts["hit_ids"].tolist()),
+             "utilisation": pa.array(alerts["utilisation"].to_numpy(dtype=float), from_pandas=True),
+             "first_run": pa.array([first_run.get(a, run_id) for a in alerts["alert_id"].tolist()], pa.string()),
+             "last_run": pa.repeat(pa.scalar(run_id, pa.string()), n)}
+    for col in ("alert_id", "customer", "subject", "explanation"):
+        frame[col] = _values(alerts[col])
+    return pa.table({c: frame[c] for c in ALERT_STORE_COLUMNS})
+
+
 def _values(column: pd.Series) -> pa.Array:
     """A column's values as Arrow (NaN as null); text where they mix types, as SQLite
     would store them in a TEXT column."""
@@ -1266,11 +1287,6 @@ def _day_texts(values) -> pa.Array:
     return pc.fill_null(days.cast(pa.string()), "NaT")
 
 
-def _days(values) -> list[str]:
-    """:func:`_day_texts` as Python strings."""
-    return _day_texts(values).to_pylist()
-
-
 def json_list_texts(lists) -> pa.Array:
     """Each list of strings as JSON text (``json.dumps(x, ensure_ascii=False)``), without
     a Python call per list: an Arrow list column is joined by Arrow (unless an id needs
@@ -1309,11 +1325,6 @@ def _needs_escaping(texts: pa.Array) -> bool:
 ESCAPE_SCAN_BYTES = 1 << 22
 
 
-def json_lists(lists) -> list[str]:
-    """:func:`json_list_texts` as Python strings."""
-    return json_list_texts(lists).to_pylist()
-
-
 def id_list_array(lists) -> pa.ListArray:
     """A column of lists of ids (Arrow list dtype, or Python lists) as one Arrow list array."""
     if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
@@ -1323,7 +1334,7 @@ def id_list_array(lists) -> pa.ListArray:
 
 
 def json_list_array(texts: list[str] | pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
-    """JSON lists of strings (as :func:`json_lists` writes them) as one Arrow list array,
+    """JSON lists of strings (as :func:`json_list_texts` writes them) as one Arrow list array,
     parsed by Arrow's JSON reader: no Python object per id (a long range reads back millions
     of hits naming tens of millions of transactions)."""
     if not len(texts):
