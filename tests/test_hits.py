@@ -64,10 +64,13 @@ FLOAT_EDGES = [100.0, -0.0, 0.0, 328019044278.74927, 9911344017343630.0, 9999999
 def test_measures_json_writes_every_float_as_python_does():
     values = np.array(FLOAT_EDGES)
     measures = {"x": values, "label": np.array(["a\"b", None, "中"] * 6 + ["a", "b"], dtype=object),
-                "mixed": np.array([1, "x"] * 10, dtype=object)}
+                "mixed": np.array([1, "x"] * 10, dtype=object),
+                "code": np.array(["\x000", "a\x00b", ""] * 6 + ["c", "d"])}  # numpy text holding NULs
     plain = lambda x: None if x != x else x
-    expected = [json.dumps({"x": plain(x), "label": label, "mixed": mixed}, sort_keys=True, ensure_ascii=False)
-                for x, label, mixed in zip(FLOAT_EDGES, measures["label"], measures["mixed"])]
+    expected = [json.dumps({"x": plain(x), "label": label, "mixed": mixed, "code": code}, sort_keys=True,
+                           ensure_ascii=False)
+                for x, label, mixed, code in zip(FLOAT_EDGES, measures["label"], measures["mixed"],
+                                                 measures["code"].tolist())]
     assert _measures_json(measures, len(values)).to_pylist() == expected
 
 

@@ -428,7 +428,7 @@ def hit_ids(graph, detector: str, params_id: str, typology, anchor, run_first, k
     key = np.zeros(len(typology), np.int64) if key is None else np.asarray(key)
     text = _large_text
     texts = pc.binary_join_element_wise(
-        text(f'["{detector}","'), pa.array(typology, pa.large_string()), text(f'","{params_id}","'),
+        text(f'["{detector}","'), _arrow_texts(typology), text(f'","{params_id}","'),
         graph.account_id_arrow.take(pa.array(np.asarray(anchor, np.int64))).cast(pa.large_string()), text('","'),
         pa.array(graph.business_days.astype(str), pa.large_string()).take(pa.array(np.asarray(run_first, np.int64))),
         text('",'), _key_texts(key), text("]"), text(""))
@@ -446,8 +446,16 @@ def _key_texts(key: np.ndarray) -> pa.Array:
     if key.dtype.kind in "iu":
         return pa.array(key).cast(pa.large_string())
     if key.dtype.kind == "U":
-        return pa.array(key, pa.large_string())
+        return _arrow_texts(key)
     return pa.array([str(k) for k in key.tolist()], pa.large_string())
+
+
+def _arrow_texts(values) -> pa.Array:
+    """Texts as an Arrow large_string array; a numpy unicode array by way of Python strings
+    (pyarrow reads each of its values only up to a NUL character: "\\x000" became "")."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        values = values.tolist()
+    return pa.array(values, pa.large_string())
 
 
 def hit_table(graph, detector: str, params_id: str, phi_cny: np.ndarray, parts: HitParts) -> HitTable:
@@ -619,7 +627,7 @@ def _json_texts(values) -> pa.Array:
     if array is not None and array.dtype.kind == "b":
         return pc.if_else(pa.array(array), _large_text("true"), _large_text("false"))
     try:  # all text?
-        text = pa.array(values, pa.large_string())
+        text = _arrow_texts(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         text = None
     if text is not None and text.null_count == 0:  # few distinct texts (days, rule codes): escaped once each
