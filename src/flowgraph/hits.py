@@ -426,12 +426,12 @@ def hit_ids(graph, detector: str, params_id: str, typology, anchor, run_first, k
     (:func:`~flowgraph._kernels.sha1.sha1_leading64`), without a Python string per hit."""
     typology = np.asarray(typology, dtype=object)
     key = np.zeros(len(typology), np.int64) if key is None else np.asarray(key)
-    text = _large_text
+    literal = _large_text
     texts = pc.binary_join_element_wise(
-        text(f'["{detector}","'), _arrow_texts(typology), text(f'","{params_id}","'),
-        graph.account_id_arrow.take(pa.array(np.asarray(anchor, np.int64))).cast(pa.large_string()), text('","'),
+        literal(f'["{detector}","'), _arrow_texts(typology), literal(f'","{params_id}","'),
+        graph.account_id_arrow.take(pa.array(np.asarray(anchor, np.int64))).cast(pa.large_string()), literal('","'),
         pa.array(graph.business_days.astype(str), pa.large_string()).take(pa.array(np.asarray(run_first, np.int64))),
-        text('",'), _key_texts(key), text("]"), text(""))
+        literal('",'), _key_texts(key), literal("]"), literal(""))
     digests = sha1_leading64(*text_buffers(texts))
     return np.frombuffer(digests.astype(">u8").tobytes().hex().encode("ascii"), f"S{ID_DIGITS}") \
         .astype(f"U{ID_DIGITS}").astype(object)
@@ -603,14 +603,14 @@ def _measures_json(measures: dict, n: int) -> pa.Array:
     column's values written as JSON text by Arrow (:func:`_json_texts`), then joined by
     Arrow with the keys between them, not a text or dict made in Python per hit (2.1 s for
     600 k fan hits' twelve measures, holding the GIL)."""
-    text = _large_text
+    literal = _large_text
     if not measures:
         return pa.array(np.full(n, "{}", object), pa.large_string())
     parts = []
     for i, key in enumerate(sorted(measures)):
-        parts += [text(("{" if i == 0 else ", ") + json.dumps(key, ensure_ascii=False) + ": "),
+        parts += [literal(("{" if i == 0 else ", ") + json.dumps(key, ensure_ascii=False) + ": "),
                   _json_texts(measures[key])]
-    return pc.binary_join_element_wise(*parts, text("}"), text(""))
+    return pc.binary_join_element_wise(*parts, literal("}"), literal(""))
 
 
 #: Floats whose shortest text Python writes without an exponent: 1e-4 <= |x| < 1e16, and 0.
