@@ -445,9 +445,7 @@ def _key_texts(key: np.ndarray) -> pa.Array:
     """Each hit's key as ``str`` writes it: integers in decimal, text as it is."""
     if key.dtype.kind in "iu":
         return pa.array(key).cast(pa.large_string())
-    if key.dtype.kind == "U":
-        return _arrow_texts(key)
-    return pa.array([str(k) for k in key.tolist()], pa.large_string())
+    return _arrow_texts(key if key.dtype.kind == "U" else [str(k) for k in key.tolist()])
 
 
 def _arrow_texts(values) -> pa.Array:
