@@ -114,7 +114,7 @@ def test_cycles_match_reference(edges, unit, window_days, max_hops, share):
     wday = g.window_day(unit)
     links = kernel_links(g, unit, window_days - 1, share, 0.1, 0, 50)
     starts = np.flatnonzero((g.src >= 0) & (g.dst >= 0) & (g.src != g.dst)).astype(np.int64)
-    offsets, path = cycles(starts, g.arrays, wday, *successors(links, g.n_edges), max_hops, window_days, 10**6, 3)
+    offsets, path = cycles(starts, g.arrays, wday, successors(links), max_hops, window_days, 10**6, 3)
     got = {int(s): tuple(path[offsets[k]:offsets[k + 1]].tolist()) for k, s in enumerate(starts)
            if offsets[k + 1] > offsets[k]}
     ref_links = list(zip(links.in_edge.tolist(), links.out_edge.tolist()))
@@ -126,15 +126,18 @@ def test_cycles_match_reference(edges, unit, window_days, max_hops, share):
 def test_cycle_starts_match_reference(edges, data):
     """Monitored senders and floors drawn per account, floors on the amounts' cents (a
     floor equal to the amount starts a cycle: at or above is inclusive); the edges up to
-    any count."""
+    any count; the candidates any ascending subset of the edges (a scan's: those with
+    forwarding links)."""
     g = make_graph(edges)
     monitored = np.array(data.draw(st.lists(st.booleans(), min_size=g.n_accounts, max_size=g.n_accounts)), bool)
     floors = data.draw(st.lists(st.sampled_from([0, 50, 9_000, 9_999, 10_000, 10_001, 100_000]),
                                 min_size=g.n_accounts, max_size=g.n_accounts))
     n_edges = data.draw(st.integers(0, g.n_edges))
-    got = cycle_starts(g.src, g.dst, g.amount_home_cents, monitored, np.array(floors, np.int64), n_edges)
+    candidates = sorted(data.draw(st.sets(st.integers(0, g.n_edges - 1))))
+    got = cycle_starts(np.array(candidates, np.int64), g.src, g.dst, g.amount_home_cents, monitored,
+                       np.array(floors, np.int64), n_edges)
     assert got.dtype == np.int64
-    assert got.tolist() == cycle_starts_reference(g, monitored, floors, n_edges)
+    assert got.tolist() == cycle_starts_reference(g, candidates, monitored, floors, n_edges)
 
 
 def links_with(g, unit, hop_days, share, tolerance, floor, max_links, scan_first):
@@ -240,7 +243,7 @@ def test_a_hub_keeps_only_the_earliest_links_per_payment():
 def _cycles(g, unit, window_days, max_hops, budget=10**6):
     links = kernel_links(g, unit, window_days - 1, 0.9, 0.05, 0, 50)
     starts = np.arange(g.n_edges, dtype=np.int64)
-    offsets, path = cycles(starts, g.arrays, g.window_day(unit), *successors(links, g.n_edges), max_hops,
+    offsets, path = cycles(starts, g.arrays, g.window_day(unit), successors(links), max_hops,
                            window_days, budget, 2)
     return {k: path[offsets[k]:offsets[k + 1]].tolist() for k in range(len(starts)) if offsets[k + 1] > offsets[k]}
 
@@ -276,7 +279,8 @@ def test_chains_match_reference(edges, unit, hop_days, share):
     g = make_graph(edges)
     links = kernel_links(g, unit, hop_days, share, 0.1, 0, 3)
     roots = np.setdiff1d(links.in_edge, links.out_edge)
-    offsets, path = follow_chains(roots, *longest_chains(*successors(links, g.n_edges)))
+    succ = successors(links)
+    offsets, path = follow_chains(roots, succ.edge, *longest_chains(*succ))
     got = {int(r): tuple(path[offsets[k]:offsets[k + 1]].tolist()) for k, r in enumerate(roots)}
     assert got == chains_reference(list(zip(links.in_edge.tolist(), links.out_edge.tolist())))
 
@@ -285,8 +289,10 @@ def test_a_chain_takes_the_longest_branch_then_the_earliest():
     # A0 -> A1 -> {A2 (then on to A3), A4}: the branch through A2 is longer though later
     g = make_graph([(0, 1, 0, 100.0), (1, 4, 0, 100.0), (1, 2, 0, 100.0), (2, 3, 0, 100.0), (1, 3, 0, 100.0)])
     links = kernel_links(g, "business", 0, 0.9, 0.0, 0, 10)
-    hops, next_edge = longest_chains(*successors(links, g.n_edges))
-    assert hops[0] == 3 and next_edge[0] == 2 and next_edge[2] == 3 and next_edge[1] == -1
+    succ = successors(links)
+    hops, next_edge = longest_chains(*succ)
+    at = {int(e): i for i, e in enumerate(succ.edge)}  # edge 1 (A1 -> A4) leads nowhere: not there
+    assert hops[at[0]] == 3 and next_edge[at[0]] == 2 and next_edge[at[2]] == 3 and 1 not in at
 
 
 link = st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 6), st.integers(0, 3))

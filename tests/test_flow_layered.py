@@ -15,7 +15,7 @@ from test_flow_kernels import kernel_links, make_graph
 from flowgraph._kernels.flows import ppm
 from flowgraph._kernels.layered import layered_clusters, material_running_cents
 from flowgraph.detectors import REGISTRY
-from flowgraph.detectors.flows import in_cum_cents
+from flowgraph.detectors.flows import in_cum_cents, in_edge_columns
 from flowgraph.detectors.layered import LayeredParams, detect_layered
 from flowgraph.detectors.scatter import detect_scatter
 from flowgraph.errors import ConfigError
@@ -216,5 +216,5 @@ def test_material_running_sum_matches_reference(edges, floors):
     # floors at and around the amounts (98.00 and 95.00 yuan are 9,800 and 9,500 cents)
     g = make_graph(edges)
     floor_cents = np.array(floors[:g.n_accounts] + [0] * max(0, g.n_accounts - len(floors)), np.int64)
-    got = material_running_cents(g.in_edges, g.src, g.dst, g.amount_home_cents, floor_cents)
+    got = material_running_cents(g.in_indptr, *in_edge_columns(g), floor_cents)
     assert got.tolist() == material_reference(g, floor_cents)

@@ -34,11 +34,12 @@ def forwarding_links(g, wday, n_edges, hop_days, share, tolerance, floor_cents, 
     return sorted(links)
 
 
-def cycle_starts(g, monitored, floor_cents, n_edges):
-    """Edges a cycle may start with: a transfer between two different accounts, sent by a
-    monitored one, of at least its floor (amounts in cents, Python ints)."""
-    return [e for e in range(n_edges)
-            if (a := int(g.src[e])) >= 0 and int(g.dst[e]) >= 0 and a != int(g.dst[e]) and bool(monitored[a])
+def cycle_starts(g, candidates, monitored, floor_cents, n_edges):
+    """Edges of ``candidates`` below ``n_edges`` a cycle may start with: a transfer between
+    two different accounts, sent by a monitored one, of at least its floor (amounts in
+    cents, Python ints)."""
+    return [e for e in candidates
+            if e < n_edges and (a := int(g.src[e])) >= 0 and int(g.dst[e]) >= 0 and a != int(g.dst[e]) and bool(monitored[a])
             and cents(g.amount_home[e]) >= floor_cents[a]]
 
 

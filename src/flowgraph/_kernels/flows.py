@@ -76,7 +76,6 @@ import numba
 import numpy as np
 
 from ._jit import jit
-from .csr import csr_fill, csr_indptr
 from .evidence import count_then_fill
 from .runs import chunk_bounds
 
@@ -455,28 +454,56 @@ def within_hop(links: Links, wday: np.ndarray, hop_days: int) -> Links:
     return Links(links.in_edge[keep], links.out_edge[keep])
 
 
-def successors(links: Links, n_edges: int) -> tuple[np.ndarray, np.ndarray]:
-    """Links grouped by in-edge: edge ``e``'s successors (ascending) are
-    ``next_edge[indptr[e]:indptr[e + 1]]``."""
-    indptr = csr_indptr(links.in_edge, n_edges)
-    rows = np.empty(int(indptr[-1]), np.int64)
-    csr_fill(links.in_edge, indptr, rows)
-    return indptr, links.out_edge[rows]
+class Successors(NamedTuple):
+    """Forwarding links grouped by in-edge, over the edges that have any: edge
+    ``edge[i]``'s successors (ascending) are ``next_edge[indptr[i]:indptr[i + 1]]``. Sized by
+    the links, not the graph: an index of every edge (two arrays of the graph's edges, 0.8 GB
+    for the 240-day range of the 1e8 bank, for some 100 k links) was most of what a
+    cycle or chain search cost."""
+
+    edge: np.ndarray       #: int64, ascending: the in-edges of the links
+    indptr: np.ndarray     #: int64, ``len(edge) + 1``
+    next_edge: np.ndarray  #: int64, the out-edges, ascending within each in-edge
+
+
+def successors(links: Links) -> Successors:
+    """Links grouped by in-edge (:class:`Successors`)."""
+    order = np.lexsort((links.out_edge, links.in_edge))
+    in_edge = np.asarray(links.in_edge, np.int64)[order]
+    edge, first = np.unique(in_edge, return_index=True)
+    indptr = np.append(first, len(in_edge)).astype(np.int64)
+    return Successors(edge.astype(np.int64), indptr, np.asarray(links.out_edge, np.int64)[order])
 
 
 @jit
-def cycle_starts(src, dst, amount_cents, monitored, floor_cents, n_edges):
-    """Edges ``0 .. n_edges - 1`` a cycle may start with, ascending: a transfer (neither
-    side cash) from a monitored account to another account of at least the sender's
-    floor (int cents). One pass to count and one to fill, without a temporary per test."""
+def successor_range(succ_edge, succ_indptr, e):
+    """Positions ``lo, hi`` of edge ``e``'s successors in :attr:`Successors.next_edge`
+    (``lo == hi``: none), by a binary search of :attr:`Successors.edge`."""
+    i = np.searchsorted(succ_edge, e)
+    if i < len(succ_edge) and succ_edge[i] == e:
+        return succ_indptr[i], succ_indptr[i + 1]
+    return 0, 0
+
+
+@jit
+def cycle_starts(candidates, src, dst, amount_cents, monitored, floor_cents, n_edges):
+    """The edges of ``candidates`` (ascending) below ``n_edges`` a cycle may start with: a
+    transfer (neither side cash) from a monitored account to another account of at least
+    the sender's floor (int cents). A scan's candidates are the edges that have forwarding
+    links (:attr:`Successors.edge`): a cycle goes on from its first edge by one. One pass
+    to count and one to fill, without a temporary per test."""
     n = 0
-    for e in range(n_edges):
+    for e in candidates:
+        if e >= n_edges:
+            break
         s, d = src[e], dst[e]
         if s >= 0 and d >= 0 and s != d and monitored[s] and amount_cents[e] >= floor_cents[s]:
             n += 1
     out = np.empty(n, np.int64)
     k = 0
-    for e in range(n_edges):
+    for e in candidates:
+        if e >= n_edges:
+            break
         s, d = src[e], dst[e]
         if s >= 0 and d >= 0 and s != d and monitored[s] and amount_cents[e] >= floor_cents[s]:
             out[k] = e
@@ -485,27 +512,29 @@ def cycle_starts(src, dst, amount_cents, monitored, floor_cents, n_edges):
 
 
 @jit
-def _cycle_from(e0, src, dst, wday, succ_indptr, succ, max_hops, window_days, budget, path, child, best):
+def _cycle_from(e0, src, dst, wday, succ_edge, succ_indptr, succ, max_hops, window_days, budget, path, child,
+                child_end, best):
     """Depth-first search for the earliest-closing cycle from start edge ``e0``; its edges
-    go to ``best``; returns its hop count (0: none)."""
+    go to ``best``; returns its hop count (0: none). ``child[h]:child_end[h]``: the
+    successors of ``path[h]`` still to try."""
     u = src[e0]
     last_wday = wday[e0] + window_days - 1
     best_close = np.int64(1) << 62
     best_len = 0
     path[0] = e0
-    child[0] = succ_indptr[e0]
+    child[0], child_end[0] = successor_range(succ_edge, succ_indptr, e0)
     depth = 0
     spent = 0
     while depth >= 0:
         e = path[depth]
         k = child[depth]
-        if k >= succ_indptr[e + 1] or spent >= budget:
+        if k >= child_end[depth] or spent >= budget:
             depth -= 1
             continue
         child[depth] = k + 1
         o = succ[k]
         if o >= best_close or wday[o] > last_wday:
-            child[depth] = succ_indptr[e + 1]  # successors ascend: the rest are later still
+            child[depth] = child_end[depth]  # successors ascend: the rest are later still
             continue
         spent += 1
         b = dst[o]
@@ -527,23 +556,25 @@ def _cycle_from(e0, src, dst, wday, succ_indptr, succ, max_hops, window_days, bu
             continue
         depth += 1
         path[depth] = o
-        child[depth] = succ_indptr[o]
+        child[depth], child_end[depth] = successor_range(succ_edge, succ_indptr, o)
     return best_len
 
 
 @jit(parallel=True)
-def _cycles_pass(starts, src, dst, wday, succ_indptr, succ, max_hops, window_days, budget, n_chunks, offsets, out):
+def _cycles_pass(starts, src, dst, wday, succ_edge, succ_indptr, succ, max_hops, window_days, budget, n_chunks,
+                 offsets, out):
     fill = len(out) > 0
     bounds = chunk_bounds(len(starts), n_chunks)
     for ch in numba.prange(len(bounds) - 1):
         path = np.zeros(max_hops, np.int64)
         child = np.zeros(max_hops, np.int64)
+        child_end = np.zeros(max_hops, np.int64)
         best = np.zeros(max_hops, np.int64)
         for s in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[s + 1] == offsets[s]:
                 continue
-            n = _cycle_from(starts[s], src, dst, wday, succ_indptr, succ, max_hops, window_days, budget, path, child,
-                            best)
+            n = _cycle_from(starts[s], src, dst, wday, succ_edge, succ_indptr, succ, max_hops, window_days, budget,
+                            path, child, child_end, best)
             if fill:
                 for h in range(n):
                     out[offsets[s] + h] = best[h]
@@ -551,7 +582,7 @@ def _cycles_pass(starts, src, dst, wday, succ_indptr, succ, max_hops, window_day
                 offsets[s + 1] = n
 
 
-def cycles(starts, g, wday, succ_indptr, succ, max_hops, window_days, budget, n_chunks):
+def cycles(starts, g, wday, succ: Successors, max_hops, window_days, budget, n_chunks):
     """The earliest-closing time-respecting cycle from each start edge (module docstring).
 
     Parameters
@@ -561,7 +592,7 @@ def cycles(starts, g, wday, succ_indptr, succ, max_hops, window_days, budget, n_
     g : GraphArrays
     wday : ndarray of int
         Per edge, its window day.
-    succ_indptr, succ : ndarray of int64
+    succ : Successors
         Forwarding links grouped by in-edge (:func:`successors`).
     max_hops, window_days, budget : int
         Longest cycle, window length in window days, link expansions per start edge.
@@ -574,46 +605,51 @@ def cycles(starts, g, wday, succ_indptr, succ, max_hops, window_days, budget, n_
     path : ndarray of int64
         The cycle's edges, hop by hop.
     """
-    return count_then_fill(_cycles_pass, len(starts), starts, g.src, g.dst, wday, succ_indptr, succ, max_hops,
-                           window_days, budget, n_chunks)
+    return count_then_fill(_cycles_pass, len(starts), starts, g.src, g.dst, wday, *succ, max_hops, window_days,
+                           budget, n_chunks)
 
 
 @jit
-def longest_chains(succ_indptr, succ):
-    """Per edge, the longest path of forwarding links starting with it (in hops, 1 for an
-    edge that leads nowhere) and the successor that starts the rest of it (-1: none; the
-    earliest on ties). Links point to later edges, so one pass from the last edge back
-    settles every edge after its successors: ``O(n_edges + n_links)``, sequential.
+def longest_chains(succ_edge, succ_indptr, succ):
+    """Per edge of ``succ_edge`` (the edges that have successors, :class:`Successors`), the
+    longest path of forwarding links starting with it (in hops) and the successor that
+    starts the rest of it (the earliest on ties); an edge that leads nowhere has 1 hop and
+    no successor. Links point to later edges, so one pass from the last edge back settles
+    every edge after its successors: ``O(n_links log n_links)``, sequential.
 
     Returns
     -------
     hops, next_edge : ndarray of int64
+        In the order of ``succ_edge``.
     """
-    n_edges = len(succ_indptr) - 1
-    hops = np.ones(n_edges, np.int64)
-    next_edge = np.full(n_edges, -1, np.int64)
-    for e in range(n_edges - 1, -1, -1):
-        for k in range(succ_indptr[e], succ_indptr[e + 1]):
+    n = len(succ_edge)
+    hops = np.ones(n, np.int64)
+    next_edge = np.full(n, -1, np.int64)
+    for i in range(n - 1, -1, -1):
+        for k in range(succ_indptr[i], succ_indptr[i + 1]):
             o = succ[k]
-            if hops[o] + 1 > hops[e]:
-                hops[e] = hops[o] + 1
-                next_edge[e] = o
+            j = np.searchsorted(succ_edge, o)
+            o_hops = hops[j] if j < n and succ_edge[j] == o else 1
+            if o_hops + 1 > hops[i]:
+                hops[i] = o_hops + 1
+                next_edge[i] = o
     return hops, next_edge
 
 
 @jit
-def follow_chains(roots, hops, next_edge):
-    """The chain from each root edge along ``next_edge``: chain ``r`` is
-    ``path[offsets[r]:offsets[r + 1]]``."""
+def follow_chains(roots, succ_edge, hops, next_edge):
+    """The chain from each root edge (one of ``succ_edge``) along ``next_edge``
+    (:func:`longest_chains`): chain ``r`` is ``path[offsets[r]:offsets[r + 1]]``."""
     offsets = np.zeros(len(roots) + 1, np.int64)
     for r in range(len(roots)):
-        offsets[r + 1] = offsets[r] + hops[roots[r]]
+        offsets[r + 1] = offsets[r] + hops[np.searchsorted(succ_edge, roots[r])]
     path = np.zeros(offsets[-1], np.int64)
     for r in range(len(roots)):
         e = roots[r]
         for h in range(offsets[r], offsets[r + 1]):
             path[h] = e
-            e = next_edge[e]
+            if h + 1 < offsets[r + 1]:
+                e = next_edge[np.searchsorted(succ_edge, e)]
     return offsets, path
 
 

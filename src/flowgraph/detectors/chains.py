@@ -79,11 +79,12 @@ def detect_chains(graph, params: ChainParams = ChainParams(), days=None) -> HitT
     if prepared is None:
         return HitTable.empty()
     rules, first, last = prepared
-    n_edges, links, _ = graph_links(graph, rules, last, params)
-    hops, next_edge = longest_chains(*successors(links, n_edges))
+    _, links, _ = graph_links(graph, rules, last, params)
+    succ = successors(links)
+    hops, next_edge = longest_chains(*succ)
     roots = np.setdiff1d(links.in_edge, links.out_edge)  # nobody forwarded this money to its payer
-    roots = roots[(hops[roots] >= params.min_hops) & monitored(graph)[graph.dst[roots]]]
-    offsets, path = follow_chains(roots, hops, next_edge)
+    roots = roots[(hops[np.searchsorted(succ.edge, roots)] >= params.min_hops) & monitored(graph)[graph.dst[roots]]]
+    offsets, path = follow_chains(roots, succ.edge, hops, next_edge)
     keep = np.flatnonzero(in_scan(graph.day[path[offsets[1:] - 1]], first))
     if len(keep) == 0:
         return HitTable.empty()

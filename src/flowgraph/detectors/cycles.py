@@ -81,9 +81,10 @@ def detect_cycles(graph, params: CycleParams = CycleParams(), days=None) -> HitT
     rules, first, last = prepared
     n_edges, links, floor = graph_links(graph, rules, last, params)
     # a cycle starts with a material transfer from a monitored account to another account
-    starts = cycle_starts(graph.src, graph.dst, graph.amount_home_cents, monitored(graph), floor, n_edges)
-    offsets, path = cycles(starts, graph.arrays, graph.window_day(params.window_unit), *successors(links, n_edges),
-                           params.max_hops, params.window_days, params.search_budget, n_chunks())
+    succ = successors(links)
+    starts = cycle_starts(succ.edge, graph.src, graph.dst, graph.amount_home_cents, monitored(graph), floor, n_edges)
+    offsets, path = cycles(starts, graph.arrays, graph.window_day(params.window_unit), succ, params.max_hops,
+                           params.window_days, params.search_budget, n_chunks())
     found = np.flatnonzero(np.diff(offsets) > 0)
     rows = found[in_scan(graph.day[path[offsets[found + 1] - 1]], first)]
     if len(rows) == 0:

@@ -144,8 +144,13 @@ def in_edge_columns(graph) -> tuple[np.ndarray, np.ndarray]:
 def in_cum_cents(graph) -> np.ndarray:
     """Running sum of the cents of ``graph.in_edges`` (what an account received over a
     range of its in-edges is a difference of two entries)."""
-    return memo(graph, ("in_cum_cents",), lambda: np.concatenate(
-        [[0], np.cumsum(in_edge_columns(graph)[1])]).astype(np.int64))
+    def running():
+        cents = in_edge_columns(graph)[1]
+        out = np.zeros(len(cents) + 1, np.int64)
+        np.cumsum(cents, out=out[1:])  # into the result: one array of the edges' size, not three
+        return out
+
+    return memo(graph, ("in_cum_cents",), running)
 
 
 def path_measures(graph, offsets: np.ndarray, path: np.ndarray) -> dict:

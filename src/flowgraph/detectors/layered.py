@@ -51,10 +51,10 @@ import numpy as np
 from .._kernels.layered import layered_clusters, material_running_cents
 from .._kernels.flows import ppm
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import in_scan, monitored, phi_table, prepare
+from ._common import in_scan, memo, monitored, phi_table, prepare
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Interval
-from .flows import LINK_CONSTRAINTS, LinkParams, graph_links
+from .flows import LINK_CONSTRAINTS, LinkParams, graph_links, in_edge_columns
 
 
 @dataclass(frozen=True)
@@ -153,15 +153,18 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
         return HitTable.empty()
     rules, first, last = prepared
     n_edges, links, floor = graph_links(graph, rules, last, params)
-    wday = graph.window_day(params.window_unit).astype(np.int64)
+    wday = graph.window_day(params.window_unit)  # as the graph keeps it (int32): no copy of the edges' size
     order = np.lexsort((links.in_edge, links.out_edge))  # edge ids are in time order: by window day too
     in_edge, out_edge = links.in_edge[order], links.out_edge[order]
     payer, middle, payee = (x.astype(np.int64) for x in (graph.src[in_edge], graph.dst[in_edge], graph.dst[out_edge]))
-    cluster = layered_clusters(payer, middle, payee, in_edge, out_edge, wday[in_edge], wday[out_edge],
-                               graph.amount_home_cents, graph.in_indptr, graph.in_edges,
-                               material_running_cents(graph.in_edges, graph.src, graph.dst, graph.amount_home_cents,
-                                                      floor), wday, n_edges, params.window_days,
-                               params.min_sources, params.min_middle, params.min_sinks, ppm(params.min_forward_share))
+    # the floors depend on the rule set and the fraction only: the tolerance band's pass shares the sums
+    material = memo(graph, ("material_running_cents", rules, params.min_amount_fraction),
+                    lambda: material_running_cents(graph.in_indptr, *in_edge_columns(graph), floor))
+    cluster = layered_clusters(payer, middle, payee, in_edge, out_edge, wday[in_edge].astype(np.int64),
+                               wday[out_edge].astype(np.int64),
+                               graph.amount_home_cents, graph.in_indptr, graph.in_edges, material, wday, n_edges,
+                               params.window_days, params.min_sources, params.min_middle, params.min_sinks,
+                               ppm(params.min_forward_share))
     rows = np.flatnonzero(cluster >= 0)
     rows = rows[np.lexsort((out_edge[rows], in_edge[rows], cluster[rows]))]
     keys, starts = np.unique(cluster[rows], return_index=True)
