@@ -526,7 +526,6 @@ def _cycle_from(e0, src, dst, wday, succ_edge, succ_indptr, succ, max_hops, wind
     depth = 0
     spent = 0
     while depth >= 0:
-        e = path[depth]
         k = child[depth]
         if k >= child_end[depth] or spent >= budget:
             depth -= 1
