@@ -46,7 +46,6 @@ from flowgraph.detectors._common import (
     cents,
     edge_phi_cents,
     period_first,
-    phi_ratio,
     share_cents,
     threshold_cents,
 )
@@ -199,8 +198,7 @@ def test_structuring_kernels_match_reference(graph_spec, window, min_band, min_s
         return sorted(zip(*(x.tolist() for x in (runs.account, runs.key, runs.first_day, runs.last_day, best.day,
                                                  best.n_band, best.n_all, best.sigma))))
 
-    days_met = structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
-                                phi_ratio(amount_cents, phi_cents), *tests)
+    days_met = structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents, *tests)
     _close(got(*days_met, len(CHANNELS)),
            structuring_reference(g, PBOC_2016, first, last, window, 0.8, min_band, min_share, 0.05))
     series, _, series_phi = _daily_series(g, phi_cents)
@@ -218,8 +216,8 @@ def test_structuring_rows_narrowed_from_looser_limits_equal_a_strict_run(graph_s
     last = g.n_days - 1
     amount_cents, phi_cents = edge_phi_cents(g, PBOC_2016)
     series, _, series_phi = _daily_series(g, phi_cents)
-    per_txn = lambda *limits: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
-                                               phi_ratio(amount_cents, phi_cents), 0, last, window, min_band, *limits, 2)
+    per_txn = lambda *limits: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents, 0,
+                                               last, window, min_band, *limits, 2)
     daily = lambda *limits: daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi),
                                                    series_phi, 0, last, window, min_band, *limits, 2)
     for kernel in (per_txn, daily):
@@ -255,9 +253,9 @@ def test_run_kernels_evaluated_from_the_scans_month_find_the_runs_of_the_whole_h
     floor = cents(np.full(g.n_accounts, 40_000.0))
     kernels = {
         "fan": (lambda d: fan_days(g.arrays, d, last, window, k_many, k_many - 1, floor, small, 2), 4, 0.0),
-        "structuring": (lambda d: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
-                                                   phi_ratio(amount_cents, phi_cents), d, last, window, min_band,
-                                                   min_share, 0.05, 2), len(CHANNELS), SIGMA_TIE),
+        "structuring": (lambda d: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents, d,
+                                                   last, window, min_band, min_share, 0.05, 2), len(CHANNELS),
+                        SIGMA_TIE),
         "daily": (lambda d: daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi),
                                                    series_phi, d, last, window, min_band, min_share, 0.05, 2),
                   2 * len(series_phi), SIGMA_TIE),
@@ -285,8 +283,8 @@ def test_a_run_that_started_before_the_scan_in_its_month_is_traced_whole_and_cut
     series, _, series_phi = _daily_series(g, phi_cents)
     small = np.full(g.n_accounts, 1_000.0)
     fan = lambda d: fan_days(g.arrays, d, last, 5, 3, 2, cents(np.full(g.n_accounts, 40_000.0)), small, 2)
-    per_txn = lambda d: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents,
-                                         phi_ratio(amount_cents, phi_cents), d, last, 5, 3, 0.5, 0.05, 2)
+    per_txn = lambda d: structuring_days(g.arrays, amount_cents, share_cents(0.8, phi_cents), phi_cents, d, last, 5,
+                                         3, 0.5, 0.05, 2)
     daily = lambda d: daily_structuring_days(g.arrays, series, amount_cents, share_cents(0.8, series_phi), series_phi,
                                              d, last, 5, 2, 0.5, 0.05, 2)
     spans = lambda found, n_keys: [(a, f, l) for a, _, f, l, *_ in _runs_reaching(g, *found, n_keys, 9, SIGMA_TIE)]

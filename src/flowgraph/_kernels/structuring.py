@@ -4,8 +4,8 @@ Band tests are exact, in integer cents: a transaction is in the band when
 ``band_low_cents <= amount_cents < phi_cents`` (Φ: the threshold of the large-value rule
 it falls under, in the currency that rule compares; ``band_low_cents`` the least cents at
 or above ``band_low`` · Φ). The spread test stays in float: σ is a spread statistic, not a
-threshold crossing, computed on ``ratio`` = amount / Φ (σ in units of Φ; population
-standard deviation, in two passes) and compared with ``sigma_max``.
+threshold crossing, computed on the ratio amount / Φ of each band transaction (σ in units of
+Φ; population standard deviation, in two passes) and compared with ``sigma_max``.
 
 Per transaction: for every account, channel and business day ``d`` of the scan, over the
 trailing window: hit when the band holds at least ``min_band`` transactions, more than
@@ -49,19 +49,21 @@ def _in_band(amount_cents, band_low_cents, phi_cents):
 
 
 @jit
-def _band_value(k, side, a, c, in_edges, out_edges, src, channel, amount_cents, band_low_cents, phi_cents, ratio):
-    """The ratio of the window's k-th edge on ``side`` (0 in, 1 out) if it belongs to
-    channel ``c``'s band (self-transfers counted once, on the out side), else -1."""
+def _band_value(k, side, a, c, in_edges, out_edges, src, channel, amount_cents, band_low_cents, phi_cents):
+    """The ratio amount / Φ of the window's k-th edge on ``side`` (0 in, 1 out) if it
+    belongs to channel ``c``'s band (self-transfers counted once, on the out side), else -1.
+    Divided here, for the few band edges of the windows that qualify, not for every edge
+    ahead (an array of the edges' size; a band edge's Φ is above 0)."""
     e = in_edges[k] if side == 0 else out_edges[k]
     if (side == 0 and src[e] == a) or channel[e] != c or \
             not _in_band(amount_cents[e], band_low_cents[e], phi_cents[e]):
         return -1.0
-    return ratio[e]
+    return amount_cents[e] / phi_cents[e]
 
 
 @jit
 def _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, channel, amount_cents,
-                  band_low_cents, phi_cents, ratio):
+                  band_low_cents, phi_cents):
     """σ of the band of channel ``c`` in the current window, two-pass (mean, then squared
     deviations): exact for equal values and free of the cancellation of running sums."""
     total = 0.0
@@ -73,7 +75,7 @@ def _window_sigma(a, c, in_edges, in_lo, in_hi, out_edges, out_lo, out_hi, src, 
             lo, hi = (in_lo, in_hi) if side == 0 else (out_lo, out_hi)
             for k in range(lo, hi):
                 x = _band_value(k, side, a, c, in_edges, out_edges, src, channel, amount_cents, band_low_cents,
-                                phi_cents, ratio)
+                                phi_cents)
                 if x < 0:
                     continue
                 if second_pass:
@@ -157,7 +159,7 @@ def _most_band_in_a_window(edges, k0, k1, day, channel, amount_cents, band_low_c
 
 
 @jit
-def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band,
+def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, first_day, last_day, window_days, min_band,
                      min_share, sigma_max, out, pos, fill):
     # the graph's arrays as locals, taken from the tuple once per account, not per edge
     in_edges, out_edges, src, day, channel = g.in_edges, g.out_edges, g.src, g.day, g.channel
@@ -203,7 +205,7 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first
         for c in range(N_CHANNELS):
             if _enough_band(n_band[c], n_all[c], min_band, min_share):
                 sigma = _window_sigma(a, c, in_edges, ends[1], ends[0], out_edges, ends[3], ends[2], src,
-                                      channel, amount_cents, band_low_cents, phi_cents, ratio)
+                                      channel, amount_cents, band_low_cents, phi_cents)
                 if sigma < sigma_max:
                     if fill:
                         _write_day(out, pos + n_rows, c, d, n_band[c], n_all[c], sigma)
@@ -212,7 +214,7 @@ def _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first
 
 
 @jit(parallel=True)
-def _structuring_pass(g, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band,
+def _structuring_pass(g, amount_cents, band_low_cents, phi_cents, first_day, last_day, window_days, min_band,
                       min_share, sigma_max, n_chunks, offsets, out):
     fill = len(out.day) > 0
     n_accounts = len(g.in_indptr) - 1
@@ -221,13 +223,13 @@ def _structuring_pass(g, amount_cents, band_low_cents, phi_cents, ratio, first_d
         for a in range(bounds[ch], bounds[ch + 1]):
             if fill and offsets[a + 1] == offsets[a]:
                 continue
-            n = _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day,
+            n = _per_txn_account(g, a, amount_cents, band_low_cents, phi_cents, first_day, last_day,
                                  window_days, min_band, min_share, sigma_max, out, offsets[a], fill)
             if not fill:
                 offsets[a + 1] = n
 
 
-def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, first_day, last_day, window_days, min_band,
+def structuring_days(g, amount_cents, band_low_cents, phi_cents, first_day, last_day, window_days, min_band,
                      min_share, sigma_max, n_chunks):
     """Per-transaction structuring: every account's qualifying (channel, day) pairs.
 
@@ -238,8 +240,6 @@ def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, first_da
     amount_cents, band_low_cents, phi_cents : ndarray of int64
         Per edge, in cents of the currency its rule compares: the amount, the band floor
         (least cents at or above ``band_low`` · Φ) and Φ (0: no rule, never in the band).
-    ratio : ndarray of float64
-        Each edge's amount / Φ, for σ only.
     first_day, last_day : int
         First and last business day evaluated (a scan's runs start no earlier than the
         first day of its first day's month, :mod:`.runs`; 0: from the first day of the
@@ -260,7 +260,7 @@ def structuring_days(g, amount_cents, band_low_cents, phi_cents, ratio, first_da
     days : StructuringDays
         Keyed by channel.
     """
-    return count_then_fill(_structuring_pass, len(g.in_indptr) - 1, g, amount_cents, band_low_cents, phi_cents, ratio,
+    return count_then_fill(_structuring_pass, len(g.in_indptr) - 1, g, amount_cents, band_low_cents, phi_cents,
                            first_day, last_day, window_days, min_band, float(min_share), float(sigma_max), n_chunks,
                            make_out=structuring_days_out)
 

@@ -45,7 +45,7 @@ from .._kernels.structuring import (SIGMA_TIE, daily_structuring_days, daily_str
                                     structuring_days, structuring_days_met, structuring_evidence)
 from ..config import CHANNELS
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint
-from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, period_first, phi_codes, phi_ratio,
+from ._common import (edge_phi_cents, in_scan, memo, monitored, n_chunks, narrowed, period_first, phi_codes,
                       one_sided, phi_table, prepare, share_cents)
 from ._contract import Detector, Typology
 from ._params import MAX_WINDOW_DAYS, Boolean, Interval, KnownRuleSet, validate_params
@@ -124,8 +124,7 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     rules, first, last = prepared
     amount_cents, phi_cents = edge_phi_cents(graph, rules)
     # per edge, once per graph, rule set and band (the tolerance band's run shares them)
-    low_cents, ratio = memo(graph, ("band", rules, params.band_low),
-                            lambda: (share_cents(params.band_low, phi_cents), phi_ratio(amount_cents, phi_cents)))
+    low_cents = memo(graph, ("band", rules, params.band_low), lambda: share_cents(params.band_low, phi_cents))
     g = graph.arrays
     # runs are traced from the first day of the scan's first month, where any run that
     # reaches the scan starts: a scan's first day cuts none
@@ -142,7 +141,7 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
                                                                  params.sigma_max))
 
     offsets, days_met = narrowed(graph, ("structuring",) + key, bounds,
-                                 lambda: structuring_days(g, amount_cents, low_cents, phi_cents, ratio, *tests), narrow)
+                                 lambda: structuring_days(g, amount_cents, low_cents, phi_cents, *tests), narrow)
     runs, best = _runs(graph, offsets, days_met, len(CHANNELS), first)
     account, method = runs.account, runs.key
     offsets, edges = structuring_evidence(account, method, best.day, params.window_days, g, amount_cents, low_cents,
