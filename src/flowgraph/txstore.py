@@ -99,7 +99,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from ._arrow import text_buffers
+from ._arrow import bulk_memory_pool, release_bulk_memory, text_buffers
 from ._files import write_atomically
 from ._spreadsheet import spreadsheet_safe
 from ._kernels.strings import pandas_text_hashes
@@ -566,7 +566,8 @@ class TransactionStore:
         scanned = columns if columns is None or not dated or "timestamp" in columns else [*columns, "timestamp"]
         schema, file_format = _dictionary_read(schema, dictionary_columns)
         try:
-            scanner = ds.dataset([str(f) for f in files], schema=schema, format=file_format).scanner(columns=scanned)
+            scanner = ds.dataset([str(f) for f in files], schema=schema, format=file_format).scanner(
+                columns=scanned, memory_pool=bulk_memory_pool())
             tagged = [(t.record_batch, t.fragment.path) for t in scanner.scan_batches()]  # in the files' order
         except (pa.ArrowInvalid, OSError) as exc:  # a footer that reads, a data page that does not
             raise DataError(f"{self.root}: a day file of {first_day} .. {last_day} is damaged "
@@ -866,7 +867,9 @@ class TransactionStore:
         """Calendar days ``first_day .. last_day`` (only ``columns``, as :meth:`read_days`;
         ``dictionary_columns`` as pandas categoricals) and the latest accounts as a
         :class:`~flowgraph.io.Dataset` (already validated at ingest: no rejects)."""
-        table = self.read_days(first_day, last_day, columns, dictionary_columns).to_pandas()
+        table = self.read_days(first_day, last_day, columns, dictionary_columns)
+        table = table.to_pandas(memory_pool=bulk_memory_pool())
+        release_bulk_memory()  # what the read's buffers held, back to the system
         accounts = self.accounts()
         accounts = pd.DataFrame() if accounts is None else accounts.to_pandas()
         source = f"{self.root} (days {first_day} .. {last_day})"
