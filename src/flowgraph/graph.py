@@ -65,7 +65,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import bulk_memory_pool, text_buffers
+from ._arrow import text_buffers
 from ._kernels.cents import cents_of
 from ._kernels.csr import csr_fill, csr_indptr
 from ._kernels.ties import order_ties_by_text
@@ -217,7 +217,7 @@ class TransactionGraph:
         """The user's transaction ids in table order as one Arrow string array: hits take
         their evidence ids from it without a Python object per id."""
         ids = pa.array(self.transactions["txn_id"])
-        return ids.combine_chunks(memory_pool=bulk_memory_pool()) if isinstance(ids, pa.ChunkedArray) else ids
+        return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
 
     @functools.cached_property
     def account_id_arrow(self) -> pa.Array:
