@@ -41,6 +41,6 @@ def release_bulk_memory() -> None:
     the C library has no ``malloc_trim``."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows loads no library by None
         return
     trim(0)
