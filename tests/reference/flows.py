@@ -39,8 +39,8 @@ def cycle_starts(g, candidates, monitored, floor_cents, n_edges):
     two different accounts, sent by a monitored one, of at least its floor (amounts in
     cents, Python ints)."""
     return [e for e in candidates
-            if e < n_edges and (a := int(g.src[e])) >= 0 and int(g.dst[e]) >= 0 and a != int(g.dst[e]) and bool(monitored[a])
-            and cents(g.amount_home[e]) >= floor_cents[a]]
+            if e < n_edges and (a := int(g.src[e])) >= 0 and int(g.dst[e]) >= 0 and a != int(g.dst[e])
+            and bool(monitored[a]) and cents(g.amount_home[e]) >= floor_cents[a]]
 
 
 def cycles(g, wday, n_edges, starts, links, max_hops, window_days):
