@@ -134,3 +134,29 @@ def test_a_daily_run_rebuilds_from_the_first_alert_its_hits_reach(old, new, firs
 def _last_days(hits: pd.DataFrame) -> pd.DataFrame:
     """Hits as ``earlier`` takes them: unit, typology and the last day of their span."""
     return hits[["customer", "subject", "typology"]].assign(last_day=pd.to_datetime(hit_spans(hits)[1]))
+
+
+def test_a_run_cut_at_the_month_end_counts_once():
+    """A run cut where its month ends (the detectors end runs with their month) and the
+    run that goes on from it are one repetition: a run followed by the next run of its
+    typology and subject starting in the next month, at most 12 calendar days on, is not
+    counted, across the year's end too; one followed 14 days on is. Dates after today."""
+    day = pd.Timestamp
+
+    def hit(hit_id, typology, first, last):
+        return {"hit_id": hit_id, "customer": "C1", "subject": "A1", "typology": typology, "txn_ids": [hit_id],
+                "accounts": ["A1", "B1"], "window_start": day(first), "window_end": day(last),
+                "run_first": day(first), "run_last": day(last)}
+
+    hits = pd.DataFrame([hit("h5", "fan_out", "2026-12-08", "2026-12-19"),
+                         hit("h1", "fan_in", "2026-12-18", "2026-12-31"),
+                         hit("h3", "pass_through", "2026-12-28", "2027-01-06"),
+                         hit("h6", "fan_out", "2027-01-02", "2027-01-09"),  # 14 days after h5: counted
+                         hit("h2", "fan_in", "2027-01-04", "2027-01-12")]  # goes on from h1: h1 not counted
+                        ).assign(amount=100.0, utilisation=0.1, in_band=False, w=1.0, ceiling=1000.0)
+    model = ModelConfig(alert_days=92)
+    got = build_alerts(hits, model, "cfg")
+    assert got["n_hits"].tolist() == [5]
+    features = {f["feature"]: f["value"] for f in json.loads(got["explanation"].iloc[0])["features"]}
+    assert features["repetition"] == 2.0  # the window ends of h5, h3, h6 and h2: four
+    pd.testing.assert_frame_equal(got, reference_alerts(hits, model, "cfg"), check_dtype=False)

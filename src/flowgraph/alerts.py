@@ -560,8 +560,12 @@ def _continued(hits: pd.DataFrame, label: np.ndarray) -> np.ndarray:
         return np.zeros(len(hits), bool)
     first = pd.to_datetime(hits["run_first"]).to_numpy(dtype="datetime64[D]")
     last = pd.to_datetime(hits["run_last"]).to_numpy(dtype="datetime64[D]")
-    same = pd.factorize(pd.Series(label.astype(str)) + "|" + hits["typology"].astype(str).to_numpy() + "|"
-                        + hits["subject"].astype(str).to_numpy())[0]
+    # one integer per (alert, typology, subject): the three codes side by side (texts joined
+    # per hit took 0.75 s of 890,804 hits' alerts)
+    typology = pd.factorize(hits["typology"].astype(str).to_numpy())[0].astype(np.int64)
+    subject = pd.factorize(hits["subject"].astype(str).to_numpy())[0].astype(np.int64)
+    pair = pd.factorize(label.astype(np.int64) * (typology.max() + 1) + typology)[0].astype(np.int64)
+    same = pair * (subject.max() + 1) + subject  # below 2**63 for up to 3e9 hits
     order = np.lexsort((first, same))
     nxt = order[1:]
     cur = order[:-1]

@@ -2,6 +2,7 @@
 written as the prose says it), for the array-built :func:`flowgraph.alerts.build_alerts`."""
 
 import hashlib
+import itertools
 import json
 import math
 
@@ -32,6 +33,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     measures = list(hits["measures"]) if "measures" in hits else [None] * len(hits)
     rows = []
     for members in groups(unit, start, end, hit_id, model.alert_days * 86_400 * 10**9):
+        continued = _continued(members, hits, typology, subject)
         by_typology: dict[str, list] = {}
         for i in members:
             entry = by_typology.setdefault(typology[i], [0, False])
@@ -62,7 +64,7 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
             "closeness": min(max((best - 0.8) / 0.2, 0.0), 1.0),
             "amount": math.log10(1.0 + biggest),
             "families": float(max(len({FAMILIES.get(typology[i], typology[i]) for i in counted}) - 1, 0)),
-            "repetition": math.log2(max(len({window_end[i] for i in counted}), 1)),
+            "repetition": math.log2(max(len({window_end[i] for i in counted if i not in continued}), 1)),
             "reach": math.log2(max(len({a for i in counted if _counterparts(typology[i]) for a in accounts[i]}), 1)),
             "size": size,
             "recurrence": math.log2(1 + len(_past_weeks(members, unit, start, end, typology,
@@ -132,6 +134,25 @@ def groups(unit, start, end, hit_id, longest: int) -> list[list]:
                 alert.append(i)
             else:
                 out.append([i])
+    return out
+
+
+def _continued(members: list, hits: pd.DataFrame, typology, subject) -> set:
+    """The members of one alert whose run the next run of the same typology and subject
+    (in order of first day, then position) goes on from across a month's end: it starts in
+    the next calendar month, after this one's last day and at most 12 calendar days later."""
+    if not {"run_first", "run_last"} <= set(hits.columns):
+        return set()
+    first = [pd.Timestamp(d).date() for d in hits["run_first"]]
+    last = [pd.Timestamp(d).date() for d in hits["run_last"]]
+    out = set()
+    for key in {(typology[i], subject[i]) for i in members}:
+        runs = sorted((i for i in members if (typology[i], subject[i]) == key), key=lambda i: (first[i], i))
+        for i, j in itertools.pairwise(runs):
+            next_month = (last[i].year + last[i].month // 12, last[i].month % 12 + 1)
+            if first[j] > last[i] and (first[j].year, first[j].month) == next_month \
+                    and (first[j] - last[i]).days <= 12:
+                out.add(i)
     return out
 
 
