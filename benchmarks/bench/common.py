@@ -114,10 +114,12 @@ def run_child(cmd: list[str], env: dict, timeout_s: float, cwd: Path | None = No
     -------
     dict
         ``wall_s``, ``peak_rss_bytes`` (``ru_maxrss`` of this child alone, from ``wait4``),
-        ``user_s``, ``sys_s``, ``returncode`` (-9 after ``timeout_s``) and the tail of its
-        stdout and stderr.
+        ``user_s``, ``sys_s``, its ``minor_faults`` and ``major_faults``, ``steal_s`` (CPU time
+        the host gave other guests meanwhile, on every core: :func:`steal_seconds`),
+        ``returncode`` (-9 after ``timeout_s``) and the tail of its stdout and stderr.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        stolen = steal_seconds()
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
         timer = threading.Timer(timeout_s, proc.kill)
@@ -126,13 +128,27 @@ def run_child(cmd: list[str], env: dict, timeout_s: float, cwd: Path | None = No
         # report the largest child of the whole harness
         _, status, usage = os.wait4(proc.pid, 0)
         wall_s = time.perf_counter() - start
+        stolen = None if stolen is None else steal_seconds() - stolen
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return {"cmd": [str(c) for c in cmd], "returncode": proc.returncode, "wall_s": wall_s,
                 "peak_rss_bytes": usage.ru_maxrss * 1024, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
+                "minor_faults": usage.ru_minflt, "major_faults": usage.ru_majflt, "steal_s": stolen,
                 "stdout_tail": out.read()[-OUTPUT_TAIL_CHARS:], "stderr_tail": err.read()[-OUTPUT_TAIL_CHARS:]}
+
+
+def steal_seconds() -> float | None:
+    """CPU seconds this virtual machine's cores have waited for its host so far (``steal``
+    of ``/proc/stat``, summed over cores): a step during which it grows ran on a shared
+    host, and its times are not the machine's own. None where there is no such count."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()  # cpu user nice system idle iowait irq softirq steal ...
+    except OSError:
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 and fields[0] == "cpu" else None
 
 
 def spread(values: list[float]) -> dict:

@@ -98,7 +98,9 @@ def write_results(payload: dict, results: Path) -> None:
              "Each step is a fresh `python -m flowgraph.cli scan` process. Read = the transactions of the scanned "
              "days and the 76 business days before the first (T+1), or of every day (range); txn/s counts the "
              "transactions read by a T+1 and every transaction by a range; per core divides it by the "
-             "machine's cores (a scan in one process runs its kernels and two detectors at a time on both).", ""]
+             "machine's cores (a scan in one process runs its kernels and two detectors at a time on both). "
+             "Steal: CPU seconds the host gave other guests during the step, over all cores (– where not "
+             "recorded).", ""]
     cores = payload["machine"]["cores_available"]
     rows = []
     for st in payload["steps"]:
@@ -109,9 +111,10 @@ def write_results(payload: dict, results: Path) -> None:
                      fmt(manifest.get("n_transactions")), fmt(st.get("txn_per_s")),
                      fmt(st["txn_per_s"] / cores if st.get("txn_per_s") else None),
                      fmt(st["peak_rss_bytes"], scale=1 / GIB), fmt(st["peak_tree_rss_bytes"], scale=1 / GIB),
-                     fmt(manifest.get("n_hits")), ", ".join(f"{k} {v:.1f}" for k, v in t.items())])
+                     fmt(manifest.get("n_hits")), fmt(st.get("steal_s")),
+                     ", ".join(f"{k} {v:.1f}" for k, v in t.items())])
     lines += md_table(["step", "command", "", "wall s", "txns read", "txn/s", "per core", "peak RSS GiB", "tree GiB",
-                       "hits", "stages s"], rows)
+                       "hits", "steal s", "stages s"], rows)
     clusters = [st for st in payload["steps"] if st.get("workers", 1) > 1 and st["returncode"] == 0]
     if clusters:  # the latest cluster range
         st = clusters[-1]
