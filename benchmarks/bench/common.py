@@ -128,7 +128,7 @@ def run_child(cmd: list[str], env: dict, timeout_s: float, cwd: Path | None = No
         # report the largest child of the whole harness
         _, status, usage = os.wait4(proc.pid, 0)
         wall_s = time.perf_counter() - start
-        stolen = None if stolen is None else steal_seconds() - stolen
+        stolen = None if stolen is None else round(steal_seconds() - stolen, 2)
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
