@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from flowgraph.alerts import COLUMNS, FAMILIES, FEATURES, REPORTABLE_FAMILIES
+from flowgraph.alerts import COLUMNS, FAMILIES, FEATURES, MONTH_TURN_DAYS, REPORTABLE_FAMILIES
 from flowgraph.detectors import TYPOLOGIES
 
 
@@ -140,7 +140,8 @@ def groups(unit, start, end, hit_id, longest: int) -> list[list]:
 def _continued(members: list, hits: pd.DataFrame, typology, subject) -> set:
     """The members of one alert whose run the next run of the same typology and subject
     (in order of first day, then position) goes on from across a month's end: it starts in
-    the next calendar month, after this one's last day and at most 12 calendar days later."""
+    the next calendar month, after this one's last day and at most ``MONTH_TURN_DAYS``
+    calendar days later."""
     if not {"run_first", "run_last"} <= set(hits.columns):
         return set()
     first = [pd.Timestamp(d).date() for d in hits["run_first"]]
@@ -151,7 +152,7 @@ def _continued(members: list, hits: pd.DataFrame, typology, subject) -> set:
         for i, j in itertools.pairwise(runs):
             next_month = (last[i].year + last[i].month // 12, last[i].month % 12 + 1)
             if first[j] > last[i] and (first[j].year, first[j].month) == next_month \
-                    and (first[j] - last[i]).days <= 12:
+                    and (first[j] - last[i]).days <= MONTH_TURN_DAYS:
                 out.add(i)
     return out
 
