@@ -47,7 +47,13 @@ scored_hit = st.tuples(st.sampled_from(["c1", "c2", ""]), st.sampled_from(["a1",
        st.dictionaries(st.sampled_from(sorted(FAMILIES)), st.sampled_from([0.0, 0.5, 1.0, 2.5])),
        st.sampled_from([0.0, 0.5, 1.0]), st.sampled_from([0.0, 0.5]), st.sampled_from([0.0, 0.3]),
        st.sampled_from([0.0, 1.0, -0.4]), st.sampled_from([1, 3, 92]), st.sampled_from([1, 13]),
-       st.lists(st.integers(0, 3), min_size=14, max_size=14))
+       st.lists(st.integers(0, 12), min_size=14, max_size=14))
+# a fan-in run cut where December ends (h00) goes on from 2027-01-05 (h01), in the alert a
+# pass-through run reaching 2027-01-07 (h02) holds: h00's window end is not counted (two, not three)
+@example([("c1", "a1", "fan_in", 4, 0, ["t1"], False, 1.0, 5e5, ["b1"], 1.2, 5e5, None),
+          ("c1", "a1", "fan_in", 5, 0, ["t2"], False, 1.0, 5e5, ["b1"], 1.2, 5e5, None),
+          ("c1", "a2", "pass_through", 4, 1, ["t3"], False, 1.0, 5e5, ["b1"], 1.2, 5e5, None)],
+         {}, 1.0, 0.5, 0.3, 1.0, 92, 13, [0, 0, 8] + [0] * 11)
 def test_alerts_match_a_plain_python_scorer(hits, weights, band_weight, utilisation_weight, amount_weight,
                                             reach_weight, alert_days, recurrence_weeks, run_extra):
     """Scores, explanations, contributions, members and ids of every alert, built with
