@@ -21,8 +21,8 @@ def text_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def bulk_memory_pool() -> pa.MemoryPool:
     """The memory big Arrow tables made once and let go whole are made in (a read of a
-    transaction store's days): the C library's allocator, not
-    Arrow's default (mimalloc). mimalloc takes fresh memory as 2 MiB huge pages, which a
+    transaction store's days): the C library's allocator, not Arrow's default (mimalloc).
+    mimalloc takes fresh memory as 2 MiB huge pages, which a
     virtual machine handing freed memory back to its host (as the benchmark machine does)
     zeroes on the first touch at about three times the cost of small pages: reading the
     240-day range of the 1e8 bank (39 M transactions, 2.6 GB of Arrow buffers) into a

@@ -31,9 +31,12 @@ def build_alerts(hits: pd.DataFrame, model, config_hash: str) -> pd.DataFrame:
     txn_ids = [list(t) for t in hits["txn_ids"]]
     phi_sum = [c / w if w else math.nan for c, w in zip(hits["ceiling"], hits["w"])]
     measures = list(hits["measures"]) if "measures" in hits else [None] * len(hits)
+    # each hit's run as (first, last) dates; None without run columns
+    runs = [(pd.Timestamp(f).date(), pd.Timestamp(t).date()) for f, t in zip(hits["run_first"], hits["run_last"])] \
+        if {"run_first", "run_last"} <= set(hits.columns) else None
     rows = []
     for members in groups(unit, start, end, hit_id, model.alert_days * 86_400 * 10**9):
-        continued = _continued(members, hits, typology, subject)
+        continued = _continued(members, runs, typology, subject)
         by_typology: dict[str, list] = {}
         for i in members:
             entry = by_typology.setdefault(typology[i], [0, False])
@@ -137,19 +140,18 @@ def groups(unit, start, end, hit_id, longest: int) -> list[list]:
     return out
 
 
-def _continued(members: list, hits: pd.DataFrame, typology, subject) -> set:
-    """The members of one alert whose run the next run of the same typology and subject
-    (in order of first day, then position) goes on from across a month's end: it starts in
-    the next calendar month, after this one's last day and at most ``MONTH_TURN_DAYS``
-    calendar days later."""
-    if not {"run_first", "run_last"} <= set(hits.columns):
+def _continued(members: list, runs: list | None, typology, subject) -> set:
+    """The members of one alert whose run (``runs``: each hit's first and last day; None:
+    no runs) the next run of the same typology and subject (in order of first day, then
+    position) goes on from across a month's end: it starts in the next calendar month,
+    after this one's last day and at most ``MONTH_TURN_DAYS`` calendar days later."""
+    if runs is None:
         return set()
-    first = [pd.Timestamp(d).date() for d in hits["run_first"]]
-    last = [pd.Timestamp(d).date() for d in hits["run_last"]]
+    first, last = [r[0] for r in runs], [r[1] for r in runs]
     out = set()
     for key in {(typology[i], subject[i]) for i in members}:
-        runs = sorted((i for i in members if (typology[i], subject[i]) == key), key=lambda i: (first[i], i))
-        for i, j in itertools.pairwise(runs):
+        same = sorted((i for i in members if (typology[i], subject[i]) == key), key=lambda i: (first[i], i))
+        for i, j in itertools.pairwise(same):
             next_month = (last[i].year + last[i].month // 12, last[i].month % 12 + 1)
             if first[j] > last[i] and (first[j].year, first[j].month) == next_month \
                     and (first[j] - last[i]).days <= MONTH_TURN_DAYS:
