@@ -120,6 +120,42 @@ def test_disk_full_while_exporting_loses_nothing_and_resumes(quiet_csv, tmp_path
     _assert_empty_exports(out)
 
 
+def test_alerts_that_fail_to_build_leave_the_committing_thread_no_alerts_to_wait_for(quiet_csv, tmp_path,
+                                                                                     monkeypatch):
+    """The run store's worker commits the chunks, then stores the alerts the main thread
+    builds meanwhile: when building them fails, the error reaches the caller (no hang), the
+    committed chunks stay, no alert is stored and the same command completes the run."""
+    import threading
+
+    import flowgraph.scan
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("alerts broke")
+
+    out, outcome = tmp_path / "o", {}
+
+    def scan():
+        try:
+            flowgraph.scan.run_scan(quiet_csv, out, progress=False)
+        except RuntimeError as exc:
+            outcome["error"] = str(exc)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(flowgraph.scan, "build_alerts", broken)
+        worker = threading.Thread(target=scan, daemon=True)
+        worker.start()
+        worker.join(timeout=120)
+    assert not worker.is_alive(), "the scan waits for alerts that were never built"
+    assert outcome == {"error": "alerts broke"}
+    conn = sqlite3.connect(out / "store.sqlite")
+    assert conn.execute("SELECT status FROM runs").fetchall() == [("running",)]
+    assert conn.execute("SELECT COUNT(*) FROM run_chunks").fetchone()[0] == 1
+    assert conn.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 0
+    conn.close()
+    assert main(["scan", str(quiet_csv), "--out", str(out)]) == 0
+    _assert_empty_exports(out)
+
+
 def test_disk_full_that_sqlite_rolled_back_itself_says_disk_full(quiet_csv, tmp_path, capsys, monkeypatch):
     """A large statement that fills the disk while spilling to a temporary file makes SQLite
     roll the whole transaction back itself: the message is the disk's, not "no transaction

@@ -41,7 +41,7 @@ import os
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -1218,28 +1218,47 @@ def _alerts_while_committing(store, config, run_id, scanned, scan_last, commit, 
     (SQLite lets go of the GIL while it writes), and pseudonymised tables are staged for
     ``out`` too (into ``exports``, :func:`flowgraph.exports.staged_exports`; returned as
     None), as are the case transactions (``keep_cases(run_hits, alerts)``, which needs no
-    stored hit here); the alerts are stored once every chunk is."""
+    stored hit here); the alerts are stored once every chunk is, by the same worker (after a
+    range's last chunk this thread still has exports and case transactions to make), and the
+    pseudonymised tables are written on another while the case transactions are kept."""
     known_from = large_value_known_from(store, config.config_hash, run_id)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        committed = pool.submit(commit)
+    built = Future()  # the alerts and their monitoring units, for the worker to store
+
+    def commit_then_store_alerts():
+        commit()
+        alerts, units = built.result()  # raises what building them raised
         with clock("alerts"):
-            run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
-            edges = scanned.evidence_edges  # the run's hits are all there is: evidence compared as edge ids
-            alerts = build_alerts(run_hits, config.model, config.config_hash)
-            checks = large_value_checks(None, config.config_hash, run_hits, known_from, run_hits,
-                                        evidence_edges=edges)
-            units = _monitoring_units(run_hits)
+            store.replace_alerts(config.config_hash, units, alerts, run_id)
+
+    with ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as writer:
+        committed = pool.submit(commit_then_store_alerts)
+        try:
+            with clock("alerts"):
+                run_hits = as_stored(scanned.hits, config.config_hash, run_id, scan_last)
+                edges = scanned.evidence_edges  # the run's hits are all there is: evidence compared as edge ids
+                alerts = build_alerts(run_hits, config.model, config.config_hash)
+                checks = large_value_checks(None, config.config_hash, run_hits, known_from, run_hits,
+                                            evidence_edges=edges)
+                units = _monitoring_units(run_hits)
+        except BaseException as exc:  # the worker, done committing, must not wait for them
+            built.set_exception(exc)
+            raise
+        built.set_result((alerts, units))
+        written = None
         with clock("exports"):  # every alert holds hits of this run
             tables = export_tables(run_hits, alerts, reveal_ids, None, pseudonymizer)
             if not reveal_ids:  # real ids wait for their audit record, which needs the store
-                write_tables(exports, out, tables, private=False)
+                written = writer.submit(write_tables, exports, out, tables, private=False)
                 tables = None
-        if keep_cases is not None:
-            with clock("case_transactions"):
-                keep_cases(run_hits, alerts, edges)
+        try:
+            if keep_cases is not None:
+                with clock("case_transactions"):
+                    keep_cases(run_hits, alerts, edges)
+        finally:  # an error writing the exports is told first, as when they were written before
+            if written is not None:
+                with clock("exports"):
+                    written.result()
         committed.result()
-    with clock("alerts"):
-        store.replace_alerts(config.config_hash, units, alerts, run_id)
     return run_hits, alerts, checks, tables
 
 
