@@ -526,11 +526,12 @@ def _category_codes(column: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return renumbered[codes], pa.array(np.asarray(categories, dtype=object)[kept], pa.string())
 
 
-def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (int32, -1 for missing) of the values of several text columns, one after the
-    other, numbered in sorted order of the distinct values; and those values (object array).
-    Each column is hashed by Arrow on its own thread (Arrow lets go of the GIL), then only
-    the distinct values are merged and sorted."""
+def _factorize_sorted(columns: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Codes (int32, -1 for missing) of the values of several text columns, one array per
+    column (not joined: two of a graph's are an int32 per transaction), numbered in sorted
+    order of the distinct values of all; and those values (object array). Each column is
+    hashed by Arrow on its own thread (Arrow lets go of the GIL), then only the distinct
+    values are merged and sorted."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(len(columns), os.cpu_count() or 1)) as pool:
@@ -543,7 +544,7 @@ def _factorize_sorted(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]
         # each column's dictionary entries -> their rank among all distinct values; -1 missing
         rank = np.append(np.asarray(pc.index_in(dictionary, value_set=distinct)).astype(np.int32), np.int32(-1))
         codes.append(rank[indices])
-    return np.concatenate(codes), distinct.to_numpy(zero_copy_only=False)
+    return codes, distinct.to_numpy(zero_copy_only=False)
 
 
 def edge_order(timestamp_ns: np.ndarray, txn_id: pd.Series) -> np.ndarray | None:
@@ -675,16 +676,13 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
 
     # accounts: the accounts table plus every id seen in transactions, sorted
     acct_ids_table = accounts["account_id"] if accounts is not None else pd.Series([], dtype="string")
-    codes, account_ids = _factorize_sorted([acct_ids_table, transactions["src_account"],
-                                            transactions["dst_account"]])
-    n_table = len(acct_ids_table)
-    src = by_time(codes[n_table:n_table + n], fresh=True)
-    dst = by_time(codes[n_table + n:], fresh=True)
+    (table_idx, src, dst), account_ids = _factorize_sorted([acct_ids_table, transactions["src_account"],
+                                                            transactions["dst_account"]])
+    src, dst = by_time(src, fresh=True), by_time(dst, fresh=True)
 
     account_customer = np.full(len(account_ids), -1, dtype=np.int32)
     account_party = np.full(len(account_ids), PARTY_UNKNOWN, dtype=np.int8)
     if accounts is not None and len(accounts):
-        table_idx = codes[:n_table]
         cust_codes, cust_uniques = pd.factorize(accounts["customer_id"].astype("string"), sort=True)
         account_customer[table_idx] = cust_codes
         party = pd.Categorical(accounts["party_type"], categories=list(PARTY_TYPES)).codes
@@ -692,7 +690,7 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
         customer_ids = np.asarray(cust_uniques, dtype=object)
     else:
         customer_ids = np.array([], dtype=object)
-    opened, contact, contact_ids = _account_context(accounts, codes[:n_table], len(account_ids))
+    opened, contact, contact_ids = _account_context(accounts, table_idx, len(account_ids))
 
     timestamp_ns = by_time(ts_int)
     business_days, day = calendar.business_day_index(timestamp_ns.view("datetime64[ns]"))
