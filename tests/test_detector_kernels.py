@@ -24,8 +24,8 @@ from reference.phi import edge_phi_reference, edge_rule_tests_reference
 
 from flowgraph import build_graph, validate_accounts, validate_transactions
 from flowgraph._kernels.fan import fan_days, fan_days_met
-from flowgraph._kernels.distinct import few_distinct_codes
-from flowgraph._kernels.large_value import daily_cumulative, edge_customers, frequent_runs
+from flowgraph._kernels.distinct import few_distinct, few_distinct_codes, replaced
+from flowgraph._kernels.large_value import daily_cumulative, daily_cumulative_evidence, edge_customers, frequent_runs
 from flowgraph._kernels.phi import edge_rule_tests
 from flowgraph._kernels.pass_through import pass_through_days, pass_through_days_met, qualifies
 from flowgraph._kernels.runs import day_runs, keep_rows, row_owner, take
@@ -296,24 +296,37 @@ def test_a_run_that_started_before_the_scan_in_its_month_is_traced_whole_and_cut
 
 
 @settings(max_examples=40, deadline=None)
-@given(graphs, st.sampled_from(list(PBOC_2016.rules)), st.integers(1, 4))
-def test_daily_cumulative_kernel_matches_reference(graph_spec, rule, n_chunks):
+@given(graphs, st.lists(st.sampled_from(list(PBOC_2016.rules)), min_size=1, max_size=5), st.integers(1, 4))
+def test_daily_cumulative_kernel_matches_reference(graph_spec, rules, n_chunks):
+    """Every rule's sums in one pass (a rule may come twice) equal the reference's, rule by rule."""
     from flowgraph.money import rule_applies
 
     g = make_graph(*graph_spec)
     first, last = scan_days(g)
     party = lambda idx: np.where(idx >= 0, g.account_party[np.maximum(idx, 0)], -1)
     cust = lambda idx: np.where(idx >= 0, g.account_customer[np.maximum(idx, 0)], -1).astype(np.int64)
-    applies = rule_applies(rule.parties, rule.channels, g.channel, party(g.src), party(g.dst))
+    applies = np.array([rule_applies(rule.parties, rule.channels, g.channel, party(g.src), party(g.dst))
+                        for rule in rules]).reshape(len(rules), g.n_edges)
     foreign = ~g.is_home_currency
     value_cents = np.where(foreign, g.amount_foreign_cents, g.amount_home_cents)
     found = daily_cumulative(g.day_indptr, cust(g.src), cust(g.dst), applies, value_cents, foreign,
-                             threshold_cents(rule.threshold_home), threshold_cents(rule.threshold_foreign), g.n_customers,
-                             first, last, n_chunks)
-    want = daily_cumulative_reference(g.day, cust(g.src), cust(g.dst), applies,
-                                      np.where(foreign, g.amount_foreign, g.amount_home), foreign,
-                                      rule.threshold_home, rule.threshold_foreign, first, last)
+                             [threshold_cents(r.threshold_home) for r in rules],
+                             [threshold_cents(r.threshold_foreign) for r in rules], g.n_customers, first, last, n_chunks)
+    want = sorted((r, *row) for r, rule in enumerate(rules) for row in daily_cumulative_reference(
+        g.day, cust(g.src), cust(g.dst), applies[r], np.where(foreign, g.amount_foreign, g.amount_home), foreign,
+        rule.threshold_home, rule.threshold_foreign, first, last))
     assert sorted(zip(*(column.tolist() for column in found))) == want
+    # in day order, then rule order (the evidence pass reads them so)
+    assert list(zip(found.day.tolist(), found.rule.tolist())) == sorted(zip(found.day.tolist(), found.rule.tolist()))
+    # each sum's transactions: the rule's, of that day, currency class and customer on that side, ascending
+    offsets, edges = daily_cumulative_evidence(g.day_indptr, cust(g.src), cust(g.dst), applies, foreign, found,
+                                               g.n_customers)
+    side = {0: cust(g.dst), 1: cust(g.src)}
+    for i, (r, c, d, direction, cclass, n, total) in enumerate(zip(*(column.tolist() for column in found))):
+        want_edges = [e for e in range(g.n_edges) if applies[r, e] and g.day[e] == d and int(foreign[e]) == cclass
+                      and side[direction][e] == c]
+        assert edges[offsets[i]:offsets[i + 1]].tolist() == want_edges
+        assert (len(want_edges), sum(int(value_cents[e]) for e in want_edges)) == (n, total)
 
 
 @settings(max_examples=60, deadline=None)
@@ -380,6 +393,37 @@ def test_few_distinct_codes_match_a_dict_and_give_up_past_their_limit(values, pi
         assert (codes.tolist(), uniques.tolist()) == (expected_codes, expected_uniques)
     codes, uniques = phi_codes(array)
     assert (np.asarray(codes).tolist(), np.asarray(uniques).tolist()) == (expected_codes, expected_uniques)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-2 ** 63, 2 ** 63 - 1), max_size=6), st.lists(st.integers(0, 40), max_size=300),
+       st.integers(1, 8), st.integers(1, 40))
+def test_few_distinct_keeps_the_order_of_first_appearance_however_many_pieces(values, picks, max_distinct, n_chunks):
+    """The pieces list their own values in parallel; merged in the pieces' order, the
+    values are in the order of first appearance of the whole array, and the lookup of
+    each value among them is its code."""
+    pool = values + [7, 0, 5_000_000]
+    array = np.array([pool[p % len(pool)] for p in picks], np.int64)
+    expected_codes, expected_uniques = distinct_codes_reference(array.tolist())
+    ok, uniques = few_distinct(array, max_distinct, n_chunks)
+    assert ok == (len(expected_uniques) <= max_distinct)
+    if ok:
+        assert uniques.tolist() == expected_uniques
+        assert replaced(array, uniques, np.arange(len(uniques), dtype=np.int64), n_chunks).tolist() == expected_codes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 10 ** 12), min_size=1, max_size=40), st.lists(st.integers(0, 1000), max_size=200),
+       st.sampled_from([0.8, 0.9, 0.95, 1.0, 0.1, 0.3, 0.7, 0.333]))
+def test_share_cents_is_the_least_cent_at_or_above_the_written_fraction_of_phi(values, picks, fraction):
+    """Per Φ, the least whole cent at or above the fraction (as written, in Decimal) of
+    Φ: with a few distinct Φ (looked up) and with more than FEW_PHI_VALUES (hashed)."""
+    from decimal import ROUND_CEILING, Decimal
+
+    phi = np.array([values[p % len(values)] for p in picks], np.int64)
+    expected = [int((Decimal(repr(fraction)) * v).to_integral_value(ROUND_CEILING)) for v in phi.tolist()]
+    assert share_cents(fraction, phi).tolist() == expected
+    assert share_cents(fraction, phi.reshape(1, -1)).reshape(-1).tolist() == expected  # any shape
 
 
 def test_phi_codes_of_many_distinct_values_are_hashed_with_the_same_codes():

@@ -42,7 +42,9 @@ def test_segment_kernels_match_reference(lists, columns, subjects):
     assert seg.segment_sum(offsets, values, cents).tolist() == [sum(int(cents[e]) for e in x) for x in lists]
     amount_share, count_share = seg.segment_top_share(offsets, values, dst, cents)
     assert list(zip(amount_share.tolist(), count_share.tolist())) == ref.top_share(lists, dst, cents)
-    assert seg.segment_top_party(offsets, values, src, cents).tolist() == ref.top_party(lists, src, cents)
+    paid = np.array([subjects[i] % 2 == 1 for i in range(len(lists))])
+    by_side = [ref.top_party([x], src if p else dst, cents)[0] for x, p in zip(lists, paid)]
+    assert seg.segment_top_party_of_side(offsets, values, paid, dst, src, cents).tolist() == by_side
     busiest, active = seg.segment_day_profile(offsets, values, day, np.zeros(len(lists), np.int64), 10)
     assert list(zip(busiest.tolist(), active.tolist())) == ref.day_profile(lists, day, [0] * len(lists), 10)
     use_a = np.array([i % 2 == 0 for i in range(len(lists))])

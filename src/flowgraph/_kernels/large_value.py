@@ -1,7 +1,7 @@
 """Large-value daily cumulative sums and the "frequent" rule (SPEC §2, §1, §3.4).
 
-``daily_cumulative``: per customer, direction (0 = in, 1 = out), currency class (0 =
-home currency, 1 = foreign, in the rule set's foreign currency) and business day, the sum of the transactions a rule covers;
+``daily_cumulative``: per rule, customer, direction (0 = in, 1 = out), currency class (0 =
+home currency, 1 = foreign, in the rule set's foreign currency) and business day, the sum of the transactions the rule covers;
 reports every sum at or above the rule's threshold. Amounts, sums and thresholds are
 integer cents: float major units would put some splits of exactly Φ a hair under it. Edges are
 in day order, so each day is one slice (``day_indptr``) accumulated into per-customer
@@ -34,8 +34,9 @@ def _side_slot(e, side, src_cust, dst_cust, is_foreign):
 
 class DailySums(NamedTuple):
     """Daily cumulative sums at or above a rule's threshold, one row each (int64 columns),
-    in day order."""
+    in day order, then rule order."""
 
+    rule: np.ndarray            #: the rule's row in the tables passed
     customer: np.ndarray
     day: np.ndarray
     direction: np.ndarray       #: 0 in, 1 out
@@ -50,21 +51,23 @@ def daily_sums_out(n_rows: int) -> DailySums:
 
 
 @jit
-def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_home_cents,
-              threshold_foreign_cents, n_customers, first_day, offsets, out, fill):
-    """Days ``day_lo..day_hi - 1`` (items, from ``first_day``) with one set of per-customer
-    buffers: count each day's sums into ``offsets[item + 1]``, or write them."""
+def _sum_days(item_lo, item_hi, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, thresholds_home_cents,
+              thresholds_foreign_cents, n_customers, first_day, offsets, out, fill):
+    """Items ``item_lo..item_hi - 1`` (item ``i``: rule ``i % n_rules`` on business day
+    ``first_day + i // n_rules``) with one set of per-customer buffers: count each item's
+    sums into ``offsets[item + 1]``, or write them (an item with none is passed over)."""
+    n_rules = applies.shape[0]
     acc = np.zeros((n_customers, 4), np.int64)
     cnt = np.zeros((n_customers, 4), np.int64)
     touched = np.zeros(n_customers, np.int64)
     is_touched = np.zeros(n_customers, np.bool_)
-    for item in range(day_lo, day_hi):
+    for item in range(item_lo, item_hi):
         if fill and offsets[item + 1] == offsets[item]:
             continue
-        d = first_day + item
+        d, r = first_day + item // n_rules, item % n_rules
         n_touched = 0
         for e in range(day_indptr[d], day_indptr[d + 1]):
-            if not applies[e]:
+            if not applies[r, e]:
                 continue
             for side in range(2):
                 c, slot = _side_slot(e, side, src_cust, dst_cust, is_foreign)
@@ -80,10 +83,11 @@ def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cen
         for t in range(n_touched):
             c = touched[t]
             for slot in range(4):
-                threshold = threshold_foreign_cents if slot % 2 == 1 else threshold_home_cents
+                threshold = thresholds_foreign_cents[r] if slot % 2 == 1 else thresholds_home_cents[r]
                 if cnt[c, slot] > 0 and acc[c, slot] >= threshold:
                     if fill:
                         k = offsets[item] + n_out
+                        out.rule[k] = r
                         out.customer[k] = c
                         out.day[k] = d
                         out.direction[k] = slot // 2
@@ -99,22 +103,24 @@ def _sum_days(day_lo, day_hi, day_indptr, src_cust, dst_cust, applies, value_cen
 
 
 @jit(parallel=True)
-def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_home_cents,
-                threshold_foreign_cents, n_customers, first_day, n_chunks, offsets, out):
-    """Days are independent: parallel chunks of days, each with its own buffers; item
-    ``i`` is business day ``first_day + i``."""
+def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, thresholds_home_cents,
+                thresholds_foreign_cents, n_customers, first_day, n_chunks, offsets, out):
+    """Days and rules are independent: parallel chunks of items (a rule on a day; a day's
+    rules one after another), each chunk with its own buffers."""
     fill = len(out.day) > 0
     bounds = chunk_bounds(len(offsets) - 1, n_chunks)
     # the writes happen in a called function: written straight from a prange body, the
     # NamedTuple's arrays came back all zeros (numba parfors; the reference test caught it)
     for ch in numba.prange(len(bounds) - 1):
         _sum_days(bounds[ch], bounds[ch + 1], day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
-                  threshold_home_cents, threshold_foreign_cents, n_customers, first_day, offsets, out, fill)
+                  thresholds_home_cents, thresholds_foreign_cents, n_customers, first_day, offsets, out, fill)
 
 
-def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, threshold_home_cents,
-                     threshold_foreign_cents, n_customers, first_day, last_day, n_chunks=1) -> DailySums:
-    """Daily cumulative sums at or above a rule's threshold.
+def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, thresholds_home_cents,
+                     thresholds_foreign_cents, n_customers, first_day, last_day, n_chunks=1) -> DailySums:
+    """Daily cumulative sums at or above a rule's threshold, of every rule in one call: the
+    detector then takes every rule's evidence and subjects at once
+    (:func:`daily_cumulative_evidence`), not rule by rule and joined.
 
     Parameters
     ----------
@@ -124,14 +130,14 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
         Customer (monitoring unit, SPEC §1) of each side, -1 for none: the large-value
         detector passes its units, in which an unlisted account of the bank is a unit of
         its own (:func:`flowgraph.detectors._common.edge_units`).
-    applies : ndarray of bool
-        Edges the rule covers.
+    applies : ndarray of bool, shape (n_rules, n_edges)
+        Row ``r``: the edges rule ``r`` covers.
     value_cents : ndarray of int64
         Amount in cents of the home currency for home-currency edges, of the foreign
         currency for the others.
     is_foreign : ndarray of bool
-    threshold_home_cents, threshold_foreign_cents : int
-        The rule's thresholds in fen and in US cents.
+    thresholds_home_cents, thresholds_foreign_cents : ndarray of int64
+        Per rule, its thresholds in fen and in US cents.
     n_customers, first_day, last_day : int
         ``n_customers``: how many customers (units) ``src_cust``/``dst_cust`` number.
     n_chunks : int
@@ -141,10 +147,10 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     -------
     DailySums
     """
-    n_days = max(last_day - first_day + 1, 0)
-    return count_then_fill(_daily_pass, n_days, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
-                           threshold_home_cents, threshold_foreign_cents, n_customers, first_day, n_chunks,
-                           make_out=daily_sums_out)[1]
+    n_items = max(last_day - first_day + 1, 0) * applies.shape[0]
+    return count_then_fill(_daily_pass, n_items, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
+                           np.asarray(thresholds_home_cents, np.int64), np.asarray(thresholds_foreign_cents, np.int64),
+                           n_customers, first_day, n_chunks, make_out=daily_sums_out)[1]
 
 
 class FrequentRuns(NamedTuple):
@@ -237,22 +243,22 @@ def _write_frequent(out, k, a, kind, first_day, last_day, n, found_day):
 
 
 @jit
-def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, customer, day, found_slot, n_customers,
-                         offsets, out):
+def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, rule, customer, day, found_slot,
+                         n_customers, offsets, out):
     """Count (``out`` empty: into ``offsets[i + 1]``) or write the edges of each found daily
-    sum, by the rule that summed them (:func:`_daily_pass`)."""
+    sum, by the rule that summed them (:func:`_daily_pass`: rows in day, then rule order)."""
     slot_hit = np.full((n_customers, 4), -1, np.int64)
     written = offsets[:-1].copy()
     i = 0
     n = len(day)
     while i < n:
-        d = day[i]
+        d, r = day[i], rule[i]
         j = i
-        while j < n and day[j] == d:
+        while j < n and day[j] == d and rule[j] == r:
             slot_hit[customer[j], found_slot[j]] = j
             j += 1
         for e in range(day_indptr[d], day_indptr[d + 1]):
-            if not applies[e]:
+            if not applies[r, e]:
                 continue
             for side in range(2):
                 c, slot = _side_slot(e, side, src_cust, dst_cust, is_foreign)
@@ -273,14 +279,16 @@ def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, cu
 
 def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers):
     """The transactions of each daily sum :func:`daily_cumulative` found (a
-    :class:`DailySums`, rows in day order): the rule's transactions of that customer, day, direction and currency class.
+    :class:`DailySums`, rows in day, then rule order, as it gives them): the rule's
+    transactions of that customer, day, direction and currency class.
 
     Returns
     -------
     offsets, edges : ndarray of int64
     """
     return count_then_fill(_daily_evidence_pass, len(found.day), day_indptr, src_cust, dst_cust, applies, is_foreign,
-                           found.customer, found.day, found.direction * 2 + found.currency_class, n_customers)
+                           found.rule, found.customer, found.day, found.direction * 2 + found.currency_class,
+                           n_customers)
 
 
 @jit(parallel=True)

@@ -206,29 +206,36 @@ def segment_day_profile(offsets, edges, day, window_first, window_days):
 
 
 @jit(parallel=True)
-def segment_top_party(offsets, edges, party, cents):
-    """The party (e.g. an account) with the largest sum of ``cents`` over each segment's
-    edges (``party[e]`` for edge ``e``); ties go to the smaller party; -1 when empty."""
+def segment_top_party_of_side(offsets, edges, paid, payee, payer, cents):
+    """The party with the largest sum of ``cents`` over each segment's edges, a segment's
+    party being its edges' ``payer`` where ``paid[i]``, else their ``payee`` (one pass, where
+    one per side would sort every segment twice); ties go to the smaller party; -1 when empty."""
     n = len(offsets) - 1
     top = np.full(n, -1, np.int64)
     for i in numba.prange(n):
-        lo, hi = offsets[i], offsets[i + 1]
-        if hi == lo:
-            continue
-        parties = np.empty(hi - lo, np.int64)
-        for j in range(lo, hi):
-            parties[j - lo] = party[edges[j]]
-        order = np.argsort(parties, kind="mergesort")
-        best, best_sum = -1, -1
-        j = 0
-        while j < hi - lo:
-            k = j
-            s = 0
-            while k < hi - lo and parties[order[k]] == parties[order[j]]:
-                s += cents[edges[lo + order[k]]]
-                k += 1
-            if s > best_sum:
-                best, best_sum = parties[order[j]], s
-            j = k
-        top[i] = best
+        top[i] = _top_party(offsets[i], offsets[i + 1], edges, payer if paid[i] else payee, cents)
     return top
+
+
+@jit
+def _top_party(lo, hi, edges, party, cents):
+    """The party with the largest sum of ``cents`` over ``edges[lo:hi]`` (ties: the
+    smaller party); -1 when empty."""
+    if hi == lo:
+        return -1
+    parties = np.empty(hi - lo, np.int64)
+    for j in range(lo, hi):
+        parties[j - lo] = party[edges[j]]
+    order = np.argsort(parties, kind="mergesort")
+    best, best_sum = -1, -1
+    j = 0
+    while j < hi - lo:
+        k = j
+        s = 0
+        while k < hi - lo and parties[order[k]] == parties[order[j]]:
+            s += cents[edges[lo + order[k]]]
+            k += 1
+        if s > best_sum:
+            best, best_sum = parties[order[j]], s
+        j = k
+    return best

@@ -10,7 +10,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from .._kernels.distinct import few_distinct_codes
+from .._kernels.distinct import few_distinct, few_distinct_codes, replaced
 from .._kernels.large_value import edge_customers
 from .._kernels.segments import segment_sum
 from .._kernels.phi import ANY_PERSON_CODE, ANYONE_CODE, BOTH_ENTITY_CODE
@@ -157,10 +157,17 @@ def share_cents(fraction: float, phi_cents: np.ndarray) -> np.ndarray:
     an amount of exactly 0.8 Φ is in a band that starts at 0.8 Φ.
     """
     fraction = Decimal(repr(float(fraction)))
-    phi_cents = np.asarray(phi_cents, np.int64)
-    codes, uniq = phi_codes(phi_cents.reshape(-1))
+    phi_cents = np.ascontiguousarray(phi_cents, np.int64)
+    flat = phi_cents.reshape(-1)
+    ok, uniq = few_distinct(flat, FEW_PHI_VALUES)
+    codes = None
+    if not ok:  # many distinct Φ: hashed
+        codes, uniq = pd.factorize(flat)
     floors = np.array([math.ceil(fraction * int(p)) for p in uniq.tolist()], np.int64)
-    return floors[codes].reshape(phi_cents.shape)
+    # a handful of Φ (the rule thresholds): each edge's floor looked up by comparison, in
+    # one pass writing the floors (no code per edge first)
+    shares = replaced(flat, uniq, floors) if codes is None else floors[codes]
+    return shares.reshape(phi_cents.shape)
 
 
 #: Distinct Φ values :func:`phi_codes` looks for by comparison before it hashes (a rule

@@ -48,7 +48,7 @@ import numpy as np
 from .._kernels.large_value import daily_cumulative, daily_cumulative_evidence, frequent_runs
 from .._kernels.phi import edge_rule_tests
 from .._kernels.runs import take
-from .._kernels.segments import segment_sum, segment_top_party
+from .._kernels.segments import segment_sum, segment_top_party_of_side
 from ..hits import HitParts, HitTable, hit_table, params_fingerprint, ranges
 from ._common import (edge_phi_cents, edge_units, in_scan, memo, monitored, n_chunks, one_sided, phi_table,
                       prepare, rule_kernel_args, share_cents, threshold_cents)
@@ -112,15 +112,12 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         return HitTable.empty()
     rules, first, last = prepared
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
-    src_cust, dst_cust, n_units, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph))
+    src_cust, dst_cust, n_units, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph, rules))
     lo, hi = int(graph.day_indptr[first]), int(graph.day_indptr[last + 1])  # the scanned edges
-    singles, dailies = [], []
-    for rule, (applies, at_or_above) in zip(rules.rules, memo(graph, ("rule_edges", rules),
-                                                              lambda: _rule_edges(graph, rules))):
-        home_cents, foreign_cents = threshold_cents(rule.threshold_home), threshold_cents(rule.threshold_foreign)
-        rule_measures = lambda n: {"rule": np.full(n, rule.code, object),
-                                   "threshold_home": np.full(n, rule.threshold_home),
-                                   "threshold_foreign": np.full(n, rule.threshold_foreign)}
+    covers, at_or_above_rule = memo(graph, ("rule_edges", rules), lambda: _rule_edges(graph, rules))
+    singles = []
+    for r, (rule, at_or_above) in enumerate(zip(rules.rules, at_or_above_rule)):
+        rule_measures = lambda n: _rule_measures(np.full(n, r), rules)
         scanned = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
         # the subject: the paying account if it is the bank's, else the payee if it is (a
         # unit >= 0: monitored); every transaction has one (the graph's rule, module docstring)
@@ -139,13 +136,13 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         payee = scanned[both]
         singles.append(_single_parts(graph, payee, graph.dst[payee], f"in:{rule.code}:", foreign, value_cents,
                                      rule_measures(len(payee))))
-        found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, applies, value_cents, foreign,
-                                 home_cents, foreign_cents, n_units, first, last, n_chunks())
-        found = take(found, found.n_transactions >= 2)  # one transaction alone is the single-transaction hit
-        if len(found.day):
-            dailies.append(_daily_parts(graph, found, applies, src_cust, dst_cust, n_units, foreign,
-                                        rule_measures(len(found.day)), rule.code))
-    parts = (HitParts.concat(singles), HitParts.concat(dailies), _frequent(graph, rules, params, first, last))
+    thresholds = [np.array([threshold_cents(getattr(r, f)) for r in rules.rules], np.int64)
+                  for f in ("threshold_home", "threshold_foreign")]
+    found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, covers, value_cents, foreign, *thresholds,
+                             n_units, first, last, n_chunks())
+    found = take(found, found.n_transactions >= 2)  # one transaction alone is the single-transaction hit
+    dailies = _daily_parts(graph, found, covers, src_cust, dst_cust, n_units, foreign, rules)
+    parts = (HitParts.concat(singles), dailies, _frequent(graph, rules, params, first, last))
     return HitTable.concat([hit_table(graph, "large_value", pid, phi, p) for p in parts])
 
 
@@ -162,41 +159,50 @@ def _single_parts(graph, edges, subject, key_prefix, foreign, value_cents, measu
         key=np.char.add(key_prefix, graph.txn_ids(edges).astype(str)))
 
 
-def _edge_sides(graph) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+def _edge_sides(graph, rules) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
     """Per edge: the payer's and the payee's monitoring unit (:func:`._common.edge_units`:
     the customer, or an unlisted account of the bank on its own; -1: no account, or not the
     bank's on that transaction), how many units, whether it is in a foreign currency, and its value in cents of
-    the currency the rules compare (fen, or US cents for foreign currencies)."""
+    the currency the rules compare (fen, or US cents for foreign currencies: the amounts
+    :func:`._common.edge_phi_cents` keeps, the same under any rule set, not made twice)."""
     # int32 like account_customer: these live with the graph for its lifetime (memo)
     src_cust, dst_cust, n_units = edge_units(graph)
-    foreign = ~graph.is_home_currency
-    return src_cust, dst_cust, n_units, foreign, np.where(foreign, graph.amount_foreign_cents, graph.amount_home_cents)
+    return src_cust, dst_cust, n_units, ~graph.is_home_currency, edge_phi_cents(graph, rules)[0]
 
 
-def _rule_edges(graph, rules) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per rule: which edges it covers (bool mask) and the ids of those at or above its
-    threshold on their own (ascending)."""
+def _rule_edges(graph, rules) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Which edges each rule covers (bool, shape (n_rules, n_edges)), and per rule the ids
+    of those at or above its threshold on their own (ascending)."""
     covers, at_or_above = edge_rule_tests(*rule_kernel_args(graph, rules))
-    return [(covers[r], np.flatnonzero(at_or_above[r])) for r in range(len(rules.rules))]
+    return covers, [np.flatnonzero(row) for row in at_or_above]
 
 
-def _daily_parts(graph, found, applies, src_cust, dst_cust, n_units, foreign, measures, code) -> HitParts:
-    """Daily cumulative hits: per found (unit, day, direction, currency class), the
+def _rule_measures(rule: np.ndarray, rules) -> dict[str, np.ndarray]:
+    """The measures naming each hit's rule (``rule``: its row in ``rules.rules``), each of
+    the type the values of the rules named have (a threshold written as an integer stays one)."""
+    named = np.unique(rule)
+    where = np.searchsorted(named, rule)
+    column = lambda f: np.array([f(rules.rules[i]) for i in named.tolist()])[where]
+    return {"rule": column(lambda r: r.code).astype(object), "threshold_home": column(lambda r: r.threshold_home),
+            "threshold_foreign": column(lambda r: r.threshold_foreign)}
+
+
+def _daily_parts(graph, found, covers, src_cust, dst_cust, n_units, foreign, rules) -> HitParts:
+    """Daily cumulative hits: per found (rule, unit, day, direction, currency class), the
     rule's transactions of that unit and day on that side (from the kernel's own
     rule); subject: the unit's account with the largest share."""
-    offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, applies, foreign, found,
-                                               n_units)
+    offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, covers, foreign, found, n_units)
     day, direction, currency_class = found.day, found.direction, found.currency_class
     cents = graph.amount_home_cents
-    subject = np.where(direction == 0, segment_top_party(offsets, edges, graph.dst, cents),
-                       segment_top_party(offsets, edges, graph.src, cents))
+    subject = segment_top_party_of_side(offsets, edges, direction == 1, graph.dst, graph.src, cents)
+    codes = np.array([f"{r.code}:" for r in rules.rules])[found.rule]
     return HitParts(
         np.full(len(day), "large_value_daily", object), subject, day, day, offsets, edges,
         segment_sum(offsets, edges, cents),
-        {**measures, "direction": np.where(direction == 0, "in", "out").astype(object),
+        {**_rule_measures(found.rule, rules), "direction": np.where(direction == 0, "in", "out").astype(object),
          "currency_class": np.where(currency_class == 1, "foreign", graph.home_currency).astype(object),
          "transactions": found.n_transactions, "daily_sum": found.sum_cents / 100},
-        key=np.char.add(f"{code}:", (direction * 2 + currency_class).astype(str)))
+        key=np.char.add(codes, (direction * 2 + currency_class).astype(str)))
 
 
 def _large_edges(graph, rules, params) -> np.ndarray:
