@@ -116,10 +116,12 @@ def run_child(cmd: list[str], env: dict, timeout_s: float, cwd: Path | None = No
         ``wall_s``, ``peak_rss_bytes`` (``ru_maxrss`` of this child alone, from ``wait4``),
         ``user_s``, ``sys_s``, its ``minor_faults`` and ``major_faults``, ``steal_s`` (CPU time
         the host gave other guests meanwhile, on every core: :func:`steal_seconds`),
-        ``returncode`` (-9 after ``timeout_s``) and the tail of its stdout and stderr.
+        ``vm_events`` (the machine's huge-page and compaction events meanwhile:
+        :func:`vm_events`), ``returncode`` (-9 after ``timeout_s``) and the tail of its stdout
+        and stderr.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        stolen = steal_seconds()
+        stolen, events = steal_seconds(), vm_events()
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
         timer = threading.Timer(timeout_s, proc.kill)
@@ -129,6 +131,7 @@ def run_child(cmd: list[str], env: dict, timeout_s: float, cwd: Path | None = No
         _, status, usage = os.wait4(proc.pid, 0)
         wall_s = time.perf_counter() - start
         stolen = None if stolen is None else round(steal_seconds() - stolen, 2)
+        events = {k: v - events[k] for k, v in vm_events().items() if k in events}
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -136,6 +139,7 @@ def run_child(cmd: list[str], env: dict, timeout_s: float, cwd: Path | None = No
         return {"cmd": [str(c) for c in cmd], "returncode": proc.returncode, "wall_s": wall_s,
                 "peak_rss_bytes": usage.ru_maxrss * 1024, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
                 "minor_faults": usage.ru_minflt, "major_faults": usage.ru_majflt, "steal_s": stolen,
+                "vm_events": events,
                 "stdout_tail": out.read()[-OUTPUT_TAIL_CHARS:], "stderr_tail": err.read()[-OUTPUT_TAIL_CHARS:]}
 
 
@@ -149,6 +153,23 @@ def steal_seconds() -> float | None:
     except OSError:
         return None
     return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 and fields[0] == "cpu" else None
+
+
+#: Counters of ``/proc/vmstat`` that tell how a step got its memory: huge pages given on a
+#: first touch (``thp_fault_alloc``) or refused, the step then taking small pages
+#: (``thp_fault_fallback``), and the kernel compacting memory to find one (``compact_stall``)
+VM_EVENTS = ("thp_fault_alloc", "thp_fault_fallback", "compact_stall", "compact_fail")
+
+
+def vm_events() -> dict[str, int]:
+    """The machine's :data:`VM_EVENTS` so far (an empty dict where there is no
+    ``/proc/vmstat``): machine-wide, so a step's difference is its own on an idle machine."""
+    try:
+        with open("/proc/vmstat") as fh:
+            pairs = (line.split() for line in fh)
+            return {name: int(value) for name, value in pairs if name in VM_EVENTS}
+    except OSError:
+        return {}
 
 
 def spread(values: list[float]) -> dict:

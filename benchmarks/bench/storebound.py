@@ -108,7 +108,9 @@ def write_results(payload: dict, results: Path) -> None:
              "transactions read by a T+1 and every transaction by a range; per core divides it by the "
              "machine's cores (a scan in one process runs its kernels and two detectors at a time on both). "
              "Steal: CPU seconds the host gave other guests during the step, over all cores (– where not "
-             "recorded).", ""]
+             "recorded). Huge pages: of the machine's transparent huge pages asked for on a first touch during the "
+             "step, those given / those refused (the step took small pages instead), and the times a fault waited "
+             "for the kernel to compact memory (`/proc/vmstat`; – where not recorded).", ""]
     cores = payload["machine"]["cores_available"]
     rows = []
     for st in payload["steps"]:
@@ -119,10 +121,10 @@ def write_results(payload: dict, results: Path) -> None:
                      fmt(manifest.get("n_transactions")), fmt(st.get("txn_per_s")),
                      fmt(st["txn_per_s"] / cores if st.get("txn_per_s") else None),
                      fmt(st["peak_rss_bytes"], scale=1 / GIB), fmt(st["peak_tree_rss_bytes"], scale=1 / GIB),
-                     fmt(manifest.get("n_hits")), fmt(st.get("steal_s")),
+                     fmt(manifest.get("n_hits")), fmt(st.get("steal_s")), _huge_pages(st.get("vm_events")),
                      ", ".join(f"{k} {v:.1f}" for k, v in t.items())])
     lines += md_table(["step", "command", "", "wall s", "txns read", "txn/s", "per core", "peak RSS GiB", "tree GiB",
-                       "hits", "steal s", "stages s"], rows)
+                       "hits", "steal s", "huge pages", "stages s"], rows)
     clusters = [st for st in payload["steps"] if st.get("workers", 1) > 1 and st["returncode"] == 0]
     if clusters:  # the latest cluster range
         st = clusters[-1]
@@ -135,6 +137,14 @@ def write_results(payload: dict, results: Path) -> None:
     if payload.get("findings"):
         lines += ["", "## Findings", "", payload["findings"].strip()]
     (results / "storebound.md").write_text("\n".join(lines) + "\n")
+
+
+def _huge_pages(events: dict | None) -> str:
+    """A step's huge pages given / refused and compaction stalls (:func:`bench.common.vm_events`)."""
+    if not events:
+        return "–"
+    return (f"{events.get('thp_fault_alloc', 0):,} / {events.get('thp_fault_fallback', 0):,}, "
+            f"{events.get('compact_stall', 0):,} stalls")
 
 
 def _option(args: list[str], name: str) -> str | None:

@@ -178,7 +178,8 @@ def measured(step: str, args: list[str], env: dict, timeout_s: float, out: Path 
               "peak_largest_process_bytes": tree.peak_process, "processes": tree.peak_processes,
               "peak_started_process_bytes": tree.peak_started,
               "user_s": run["user_s"], "sys_s": run["sys_s"], "minor_faults": run["minor_faults"],
-              "major_faults": run["major_faults"], "steal_s": run["steal_s"], "killed_at_tree_rss_bytes": tree.killed_at,
+              "major_faults": run["major_faults"], "steal_s": run["steal_s"], "vm_events": run["vm_events"],
+              "killed_at_tree_rss_bytes": tree.killed_at,
               "load_average_before": load}
     if run["returncode"] != 0:
         record["stderr_tail"] = run["stderr_tail"]
