@@ -117,7 +117,6 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
     covers, at_or_above_rule = memo(graph, ("rule_edges", rules), lambda: _rule_edges(graph, rules))
     singles = []
     for r, (rule, at_or_above) in enumerate(zip(rules.rules, at_or_above_rule)):
-        rule_measures = lambda n: _rule_measures(np.full(n, r), rules)
         scanned = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
         # the subject: the paying account if it is the bank's, else the payee if it is (a
         # unit >= 0: monitored); every transaction has one (the graph's rule, module docstring)
@@ -125,7 +124,7 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
                            np.where(dst_cust[scanned] >= 0, graph.dst[scanned], -1))
         single, subject = scanned[subject >= 0], subject[subject >= 0]
         singles.append(_single_parts(graph, single, subject, f"{rule.code}:", foreign, value_cents,
-                                     rule_measures(len(single))))
+                                     _rule_measures(np.full(len(single), r), rules)))
         # the payee's own hit when the one above names the payer and the payee is the bank's
         # too (003 二㈠: per customer, receipts and payments one-sided, as the daily
         # sums count them). Its key starts "in:", which no built-in rule code does: an id of its
@@ -135,7 +134,7 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         both = (src_cust[scanned] >= 0) & (dst_cust[scanned] >= 0) & (graph.src[scanned] != graph.dst[scanned])
         payee = scanned[both]
         singles.append(_single_parts(graph, payee, graph.dst[payee], f"in:{rule.code}:", foreign, value_cents,
-                                     rule_measures(len(payee))))
+                                     _rule_measures(np.full(len(payee), r), rules)))
     thresholds = [np.array([threshold_cents(getattr(r, f)) for r in rules.rules], np.int64)
                   for f in ("threshold_home", "threshold_foreign")]
     found = daily_cumulative(graph.day_indptr, src_cust, dst_cust, covers, value_cents, foreign, *thresholds,
