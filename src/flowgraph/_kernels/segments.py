@@ -143,20 +143,13 @@ def segment_top_share(offsets, edges, other, cents):
         lo, hi = offsets[i], offsets[i + 1]
         if hi == lo:
             continue
-        parties = np.empty(hi - lo, np.int64)
-        for j in range(lo, hi):
-            parties[j - lo] = other[edges[j]]
-        order = np.argsort(parties, kind="mergesort")
+        parties, order = _sorted_parties(lo, hi, edges, other)
         total = 0
         best_amount = 0
         best_count = 0
         j = 0
         while j < hi - lo:
-            k = j
-            s = 0
-            while k < hi - lo and parties[order[k]] == parties[order[j]]:
-                s += cents[edges[lo + order[k]]]
-                k += 1
+            k, s = _party_run(j, lo, hi, edges, cents, parties, order)
             total += s
             best_amount = max(best_amount, s)
             best_count = max(best_count, k - j)
@@ -223,19 +216,34 @@ def _top_party(lo, hi, edges, party, cents):
     smaller party); -1 when empty."""
     if hi == lo:
         return -1
-    parties = np.empty(hi - lo, np.int64)
-    for j in range(lo, hi):
-        parties[j - lo] = party[edges[j]]
-    order = np.argsort(parties, kind="mergesort")
+    parties, order = _sorted_parties(lo, hi, edges, party)
     best, best_sum = -1, -1
     j = 0
     while j < hi - lo:
-        k = j
-        s = 0
-        while k < hi - lo and parties[order[k]] == parties[order[j]]:
-            s += cents[edges[lo + order[k]]]
-            k += 1
+        k, s = _party_run(j, lo, hi, edges, cents, parties, order)
         if s > best_sum:
             best, best_sum = parties[order[j]], s
         j = k
     return best
+
+
+@jit
+def _sorted_parties(lo, hi, edges, party):
+    """The party of each of ``edges[lo:hi]`` (``party[e]``), and the stable order that sorts
+    them: equal parties are then runs (:func:`segment_top_share`, :func:`_top_party`)."""
+    parties = np.empty(hi - lo, np.int64)
+    for j in range(lo, hi):
+        parties[j - lo] = party[edges[j]]
+    return parties, np.argsort(parties, kind="mergesort")
+
+
+@jit
+def _party_run(j, lo, hi, edges, cents, parties, order):
+    """The run of one party starting at sorted position ``j`` (:func:`_sorted_parties`): the
+    position after it, and the sum of ``cents`` over its edges."""
+    k = j
+    s = 0
+    while k < hi - lo and parties[order[k]] == parties[order[j]]:
+        s += cents[edges[lo + order[k]]]
+        k += 1
+    return k, s
