@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from flowgraph.alerts import _units, build_alerts, hit_spans
-from flowgraph.desk.evidence import case_edges, evidence_mask
+from flowgraph.desk.evidence import CONTEXT_DAYS, case_edges, evidence_mask
 from flowgraph.graph import build_graph
 import flowgraph.hits as hits_module
 from flowgraph.hits import EDGE_IDS, HitTable
@@ -20,6 +20,7 @@ from flowgraph.simulate import simulate, write_simulation
 from flowgraph.store import LARGE_VALUE_TYPOLOGIES, as_stored
 
 from conftest import AMLSIM_DIR
+from reference.context import kept_edges_reference
 
 
 def _scanned(dataset, config: ScanConfig):
@@ -104,6 +105,28 @@ def test_case_evidence_from_edge_ids_equals_text(scan):
     by_edges[scanned.evidence_edges.filter(pa.array(some | large)).flatten().to_numpy()] = True
     assert by_text.any() and np.array_equal(by_text, by_edges)
     np.testing.assert_array_equal(case_edges(graph, hits[some], by_text), case_edges(graph, hits[some], by_edges))
+
+
+
+@pytest.mark.parametrize("max_context", [5, 1_000])
+def test_case_edges_keep_what_the_edge_by_edge_reference_keeps(scan, max_context):
+    """The case file's edges of some hits (:func:`case_edges`, two parallel kernels) are the
+    evidence and every edge within CONTEXT_DAYS business days of a subject's hits, but for
+    subjects near more than ``max_context`` edges: as the plain reference finds them."""
+    graph, scanned, _ = scan
+    hits = scanned.hits[np.arange(len(scanned.hits)) % 2 == 0]
+    is_evidence = np.zeros(graph.n_edges, bool)
+    is_evidence[::97] = True
+    intervals = {}
+    for subject, start, end in zip(hits["subject"], hits["window_start"], hits["window_end"]):
+        account = int(np.searchsorted(graph.account_ids, subject))
+        first, last = (int(graph.day_index_of(np.array([d], "datetime64[D]"))[0]) for d in (start, end))
+        lo, hi = intervals.get(account, (first - CONTEXT_DAYS, last + CONTEXT_DAYS))
+        intervals[account] = (min(lo, first - CONTEXT_DAYS), max(hi, last + CONTEXT_DAYS))
+    expected = kept_edges_reference(graph.src.tolist(), graph.dst.tolist(), graph.day.tolist(), intervals,
+                                    is_evidence.tolist(), max_context)
+    kept = case_edges(graph, hits, is_evidence, max_context=max_context)
+    assert len(kept) > is_evidence.sum() and kept.tolist() == expected
 
 
 def test_the_band_pass_builds_rows_only_for_the_band_hits_it_keeps(scan, monkeypatch):

@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -52,6 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._files import write_atomically
+from .._kernels.context import kept_edges, near_counts
 from ..config import CHANNELS, PARTY_TYPES
 from ..errors import ConfigError, DataError
 from ..graph import GRAPH_COLUMNS, TransactionGraph, build_graph
@@ -132,14 +134,10 @@ def case_edges(graph: TransactionGraph, hits: pd.DataFrame, is_evidence: np.ndar
     hi = np.full(graph.n_accounts + 1, np.iinfo(np.int64).min)
     np.minimum.at(lo, subject, first)
     np.maximum.at(hi, subject, last)
-    day = graph.day.astype(np.int64)
-    src, dst = np.where(graph.src < 0, graph.n_accounts, graph.src), np.where(graph.dst < 0, graph.n_accounts, graph.dst)
-    near_src, near_dst = (lo[src] <= day) & (day <= hi[src]), (lo[dst] <= day) & (day <= hi[dst])
     # a busy account (a merchant, a payroll hub) would keep most of the bank: only its evidence
-    busy = (np.bincount(src[near_src], minlength=graph.n_accounts + 1)
-            + np.bincount(dst[near_dst], minlength=graph.n_accounts + 1)) > max_context
-    near = (near_src & ~busy[src]) | (near_dst & ~busy[dst])
-    return np.flatnonzero(is_evidence | near)
+    n_pieces = numba.get_num_threads()
+    quiet = near_counts(graph.src, graph.dst, graph.day, lo, hi, n_pieces) <= max_context
+    return np.flatnonzero(kept_edges(graph.src, graph.dst, graph.day, lo, hi, quiet, is_evidence, n_pieces))
 
 
 def keep_case_transactions(store, graph: TransactionGraph, run_id: str, run_hits: pd.DataFrame,
