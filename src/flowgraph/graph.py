@@ -570,7 +570,7 @@ def edge_order(timestamp_ns: np.ndarray, txn_id: pd.Series) -> np.ndarray | None
     """
     n = len(timestamp_ns)
     in_time_order = bool(np.all(timestamp_ns[1:] >= timestamp_ns[:-1]))
-    order = np.arange(n, dtype=np.int64) if in_time_order else np.argsort(timestamp_ns, kind="stable")
+    order = None if in_time_order else np.argsort(timestamp_ns, kind="stable")
     sorted_ns = timestamp_ns if in_time_order else timestamp_ns[order]
     tied = sorted_ns[1:] == sorted_ns[:-1]  # rows i and i + 1 share a time stamp
     if not tied.any():  # no tie to order
@@ -582,6 +582,7 @@ def edge_order(timestamp_ns: np.ndarray, txn_id: pd.Series) -> np.ndarray | None
         ids = ids.cast(pa.large_string())
     ids = ids.combine_chunks()
     if in_time_order:
+        order = np.arange(n, dtype=np.int64)
         n_reordered = order_ties_by_text(order, sorted_ns, *text_buffers(ids), numba.get_num_threads() * 8)
         return order if n_reordered else None
     # the ids in time order first: the kernel then reads them one after another, not from
@@ -665,8 +666,8 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
     ts_int = timestamps.view(np.int64)
     order = edge_order(ts_int, transactions["txn_id"])
     in_order = order is None
-    order = np.arange(n) if in_order else order
-    txn_pos = order.astype(np.int32 if n < 2**31 else np.int64)
+    pos_type = np.int32 if n < 2**31 else np.int64
+    txn_pos = np.arange(n, dtype=pos_type) if in_order else order.astype(pos_type)
 
     def by_time(values: np.ndarray, fresh: bool = False) -> np.ndarray:
         """``values[order]``, never the table's memory (the graph does not share it): a plain
