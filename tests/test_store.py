@@ -308,3 +308,25 @@ def test_evidence_lists_as_stored_are_json_dumps(lists, cut, large):
     flat = whole.flatten().cast(pa.large_string()) if large else whole.flatten()
     flat = flat.slice(1, len(flat) - 2)  # without the first and the last list's ids
     assert _needs_escaping(flat) == any(c in '"\\' or ord(c) < 0x20 for x in lists for t in x for c in t)
+
+
+def test_a_bulk_store_ends_with_its_lookup_indexes_and_its_page_cache(tmp_path):
+    """A scan storing many hits drops the lookup indexes and builds them after its last
+    commit with a small sort cache and helper threads (INDEX_SORT_CACHE_KIB); the connection
+    then has its own page cache again, and the indexes answer the desk's lookups."""
+    from flowgraph.store import BULK_MIN_HITS, LOOKUP_INDEXES, PAGE_CACHE_KIB
+
+    store = Store(tmp_path / "store.sqlite")
+
+    def indexes():
+        return {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+    with store.bulk_insert(BULK_MIN_HITS):
+        assert not set(LOOKUP_INDEXES) & indexes()
+    assert set(LOOKUP_INDEXES) <= indexes()
+    assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == -PAGE_CACHE_KIB
+    assert store.conn.execute("PRAGMA threads").fetchone()[0] == 0
+    plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT hit_id FROM hits WHERE config_hash = 'c' AND subject = 's' "
+                              "AND run_last >= '2026-01-01'").fetchall()
+    assert "hits_subject_days" in str(plan)
+    store.close()
