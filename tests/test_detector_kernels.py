@@ -165,6 +165,21 @@ def test_fan_rows_narrowed_from_looser_thresholds_equal_a_strict_run(graph_spec,
 
 
 @settings(max_examples=40, deadline=None)
+@given(graphs, st.integers(1, 6), st.integers(2, 4), st.integers(2, 40), st.integers(0, 14))
+def test_fan_days_are_the_same_however_many_pieces_make_them(graph_spec, window, k_many, n_pieces, first_day):
+    """The pieces of accounts make their rows on their own threads, into buffers that grow
+    (a busy account's every day may qualify); joined, they are one piece's rows, in the
+    accounts' order, whatever the number of pieces (more pieces than accounts too)."""
+    g = make_graph(*graph_spec)
+    first, last = scan_days(g, first_day)
+    floor, small = cents(np.full(g.n_accounts, 40_000.0)), np.full(g.n_accounts, 1_000.0)
+    one_offsets, one = fan_days(g.arrays, first, last, window, k_many, k_many - 1, floor, small, 1)
+    offsets, rows = fan_days(g.arrays, first, last, window, k_many, k_many - 1, floor, small, n_pieces)
+    assert offsets.tolist() == one_offsets.tolist() and len(offsets) == g.n_accounts + 1
+    assert all(np.array_equal(getattr(rows, f), getattr(one, f)) for f in one._fields)
+    assert np.all(np.diff(rows.day)[np.diff(row_owner(offsets)) == 0] >= 0)  # an account's days in order
+
+@settings(max_examples=40, deadline=None)
 @given(graphs, st.integers(1, 4), st.sampled_from([0.0, 0.05, 0.1]), st.sampled_from([0.0, 0.05]),
        st.sampled_from([0.0, 40_000.0, 400_000.0]), st.sampled_from([0.0, 0.2]))
 def test_pass_through_rows_narrowed_from_looser_thresholds_equal_a_strict_run(graph_spec, run_days, tolerance, wider,

@@ -7,13 +7,22 @@ qualifying days of :mod:`flowgraph._kernels.runs`). :func:`count_then_fill` runs
 twice around the prefix sum — the one place that driver lives — and :func:`window_range`
 finds an account's edges on a run of business days by binary search in its time-ordered
 CSR segment (:func:`window_edges`: both sides, for the windows of a range of days).
+
+A kernel whose items cost as much to fill as to count, and whose rows per item have a
+small bound, makes them in one pass instead: :func:`once_in_pieces` runs it over pieces of
+the items on the kernel threads, each piece writing into buffers of its own, and joins
+the pieces' rows in item order (the fan days: :mod:`flowgraph._kernels.fan`).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 
 from ._jit import jit
+from .runs import chunk_bounds
 
 
 def edge_rows(n_rows: int) -> np.ndarray:
@@ -49,6 +58,37 @@ def count_then_fill(pass_, n_results: int, *args, make_out=edge_rows):
         pass_(*args, offsets, out)
     return offsets, out
 
+
+
+def once_in_pieces(piece, n_items, n_pieces, *args):
+    """Run a kernel that makes the rows of a range of items in one pass (no count pass
+    before: a scan whose items cost the same to count as to fill, such as the fan days of
+    a busy account, is not done twice) over ``n_pieces`` pieces of the items on the kernel
+    threads (numba kernels let go of the GIL), and join their rows in item order.
+
+    Parameters
+    ----------
+    piece : numba dispatcher
+        ``piece(*args[:1], lo, hi, *args[1:])`` -> (rows per item of ``lo .. hi - 1``,
+        rows): a NamedTuple of equally long arrays, exactly as many rows.
+    n_items : int
+    n_pieces : int
+    *args
+        The first is passed before the range, the rest after it.
+
+    Returns
+    -------
+    offsets : ndarray of int64, shape (n_items + 1,)
+    out
+        Item ``i``'s rows are ``offsets[i]:offsets[i + 1]``, as :func:`count_then_fill`.
+    """
+    bounds = chunk_bounds(n_items, n_pieces).tolist()
+    with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
+        parts = list(pool.map(lambda k: piece(args[0], bounds[k], bounds[k + 1], *args[1:]), range(len(bounds) - 1)))
+    offsets = np.zeros(n_items + 1, np.int64)
+    np.cumsum(np.concatenate([counts for counts, _ in parts]), out=offsets[1:])
+    rows = type(parts[0][1])(*(np.concatenate([getattr(r, f) for _, r in parts]) for f in parts[0][1]._fields))
+    return offsets, rows
 
 @jit
 def window_range(a, lo_day, hi_day, indptr, edges, day):

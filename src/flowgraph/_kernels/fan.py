@@ -18,8 +18,10 @@ launderer's hub look "dispersed"). Four conditions are tested each day:
 
 Consecutive days meeting a condition form one run, reported once with its best day
 (most counterparties on the "many" side, then the larger amount; ties: the earlier day).
-The kernel writes each account's qualifying days (:class:`FanDays`) in the count-then-fill
-skeleton (:mod:`.evidence`); :func:`.runs.day_runs` makes the runs.
+The kernel writes each account's qualifying days (:class:`FanDays`) in one pass over pieces
+of the accounts (:func:`.evidence.once_in_pieces`: a busy account, whose every day is
+evaluated, is not scanned twice, to count and then to fill); :func:`.runs.day_runs` makes
+the runs. Its evidence (:func:`fan_evidence`) is counted, then filled (:mod:`.evidence`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
-from .evidence import count_then_fill, window_edges, window_range
-from .runs import chunk_bounds
+from .evidence import count_then_fill, once_in_pieces, window_edges, window_range
 
 N_CONDITIONS = 4
 
@@ -223,21 +224,44 @@ def _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_c
     return n_rows
 
 
-@jit(parallel=True)
-def _fan_pass(g, first_day, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks, offsets, out):
-    fill = len(out.day) > 0
+@jit
+def _fan_piece(g, a0, a1, first_day, last_day, window_days, k_many, k_few, floor_cents, small):
+    """The qualifying days of accounts ``a0 .. a1 - 1`` in one pass over them: each
+    account's number of rows, and the rows (:class:`FanDays`, exactly as many). The rows go
+    straight into buffers that grow, with room before each account for the most it can
+    have (every condition on every day), so no account is scanned twice."""
     n_accounts = len(g.in_indptr) - 1
-    bounds = chunk_bounds(n_accounts, n_chunks)
-    for ch in numba.prange(len(bounds) - 1):
-        cnt_in = np.zeros(n_accounts, np.int32)
-        cnt_out = np.zeros(n_accounts, np.int32)
-        for a in range(bounds[ch], bounds[ch + 1]):
-            if fill and offsets[a + 1] == offsets[a]:
-                continue
-            n = _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_cents[a], small[a], cnt_in,
-                              cnt_out, out, offsets[a], fill)
-            if not fill:
-                offsets[a + 1] = n
+    cnt_in = np.zeros(n_accounts, np.int32)
+    cnt_out = np.zeros(n_accounts, np.int32)
+    counts = np.zeros(a1 - a0, np.int64)
+    room = N_CONDITIONS * max(0, last_day - first_day + 1)
+    out = FanDays(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.float64),
+                  np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    n_rows = 0
+    for a in range(a0, a1):
+        if n_rows + room > len(out.day):
+            out = _grown(out, n_rows, max(2 * len(out.day), n_rows + room))
+        n = _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_cents[a], small[a], cnt_in,
+                          cnt_out, out, n_rows, True)
+        counts[a - a0] = n
+        n_rows += n
+    return counts, _grown(out, n_rows, n_rows)
+
+
+@jit
+def _grown(days, n_rows, size):
+    """The first ``n_rows`` rows of ``days`` in arrays of ``size`` rows."""
+    return FanDays(_resized(days.key, n_rows, size), _resized(days.day, n_rows, size),
+                   _resized(days.score, n_rows, size), _resized(days.tiebreak, n_rows, size),
+                   _resized(days.senders, n_rows, size), _resized(days.receivers, n_rows, size),
+                   _resized(days.in_cents, n_rows, size), _resized(days.out_cents, n_rows, size))
+
+
+@jit
+def _resized(values, n_rows, size):
+    out = np.zeros(size, values.dtype)
+    out[:n_rows] = values[:n_rows]
+    return out
 
 
 def fan_days(g, first_day, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks):
@@ -258,7 +282,8 @@ def fan_days(g, first_day, last_day, window_days, k_many, k_few, floor_cents, sm
     small : ndarray of float64
         Per-account de-minimis amount: edges below it are not counted at all.
     n_chunks : int
-        Accounts are scanned in this many parallel chunks, each with its own buffers.
+        Accounts are scanned in this many pieces, on the kernel threads, each with its own
+        buffers (:func:`.evidence.once_in_pieces`).
 
     Returns
     -------
@@ -268,8 +293,8 @@ def fan_days(g, first_day, last_day, window_days, k_many, k_few, floor_cents, sm
         Consecutive days of one condition make a run (:func:`.runs.day_runs`); its best
         day has most counterparties on the "many" side, then the larger amount on it.
     """
-    return count_then_fill(_fan_pass, len(g.in_indptr) - 1, g, first_day, last_day, window_days, k_many, k_few,
-                           floor_cents, small, n_chunks, make_out=fan_days_out)
+    return once_in_pieces(_fan_piece, len(g.in_indptr) - 1, n_chunks, g, first_day, last_day, window_days, k_many,
+                          k_few, floor_cents, small)
 
 
 @jit(parallel=True)
