@@ -66,6 +66,11 @@ def test_evidence_kernels_take_what_the_counting_rules_take(graph_spec, window, 
     counted = lambda a, other: lambda e: _is_counterparty(other[e], a, g.account_customer[a], g.amount_home[e],
                                                           small[a], g.account_customer)
     assert got == [ref.window_edges(g, a, lo(a), best[a], "in", counted(a, g.src)) for a in accounts]
+    use_in, use_out = accounts % 3 != 1, accounts % 2 == 0  # either side, both or none: in-edges first
+    got = ref.segments_of(*fan_evidence(accounts, best, use_in, use_out, window, small, g.arrays))
+    assert got == [(ref.window_edges(g, a, lo(a), best[a], "in", counted(a, g.src)) if use_in[a] else [])
+                   + (ref.window_edges(g, a, lo(a), best[a], "out", counted(a, g.dst)) if use_out[a] else [])
+                   for a in accounts]
 
     got = ref.segments_of(*pass_through_evidence(accounts, best, window, g.arrays))
     flows = lambda a, other: lambda e: _flows(other[e], a, g.account_customer[a], g.account_customer)

@@ -69,12 +69,12 @@ def once_in_pieces(piece, n_items, n_pieces, *args):
     Parameters
     ----------
     piece : numba dispatcher
-        ``piece(*args[:1], lo, hi, *args[1:])`` -> (rows per item of ``lo .. hi - 1``,
-        rows): a NamedTuple of equally long arrays, exactly as many rows.
-    n_items : int
-    n_pieces : int
+        ``piece(lo, hi, *args)`` -> (rows per item of ``lo .. hi - 1``, rows): an array
+        or a NamedTuple of equally long arrays, exactly as many rows (:func:`resized`
+        grows its buffers).
+    n_items, n_pieces : int
     *args
-        The first is passed before the range, the rest after it.
+        The kernel's own arguments.
 
     Returns
     -------
@@ -84,11 +84,23 @@ def once_in_pieces(piece, n_items, n_pieces, *args):
     """
     bounds = chunk_bounds(n_items, n_pieces).tolist()
     with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
-        parts = list(pool.map(lambda k: piece(args[0], bounds[k], bounds[k + 1], *args[1:]), range(len(bounds) - 1)))
+        parts = list(pool.map(lambda k: piece(bounds[k], bounds[k + 1], *args), range(len(bounds) - 1)))
     offsets = np.zeros(n_items + 1, np.int64)
     np.cumsum(np.concatenate([counts for counts, _ in parts]), out=offsets[1:])
-    rows = type(parts[0][1])(*(np.concatenate([getattr(r, f) for _, r in parts]) for f in parts[0][1]._fields))
-    return offsets, rows
+    first = parts[0][1]
+    if isinstance(first, np.ndarray):
+        return offsets, np.concatenate([rows for _, rows in parts])
+    return offsets, type(first)(*(np.concatenate([getattr(r, f) for _, r in parts]) for f in first._fields))
+
+
+@jit
+def resized(values, n_rows, size):
+    """The first ``n_rows`` values of ``values`` in an array of ``size`` (a piece's
+    buffer grown, or cut to its rows)."""
+    out = np.zeros(size, values.dtype)
+    out[:n_rows] = values[:n_rows]
+    return out
+
 
 @jit
 def window_range(a, lo_day, hi_day, indptr, edges, day):

@@ -21,7 +21,7 @@ Consecutive days meeting a condition form one run, reported once with its best d
 The kernel writes each account's qualifying days (:class:`FanDays`) in one pass over pieces
 of the accounts (:func:`.evidence.once_in_pieces`: a busy account, whose every day is
 evaluated, is not scanned twice, to count and then to fill); :func:`.runs.day_runs` makes
-the runs. Its evidence (:func:`fan_evidence`) is counted, then filled (:mod:`.evidence`).
+the runs. Its evidence (:func:`fan_evidence`) is made so too.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
-from .evidence import count_then_fill, once_in_pieces, window_edges, window_range
+from .evidence import once_in_pieces, resized, window_edges, window_range
 
 N_CONDITIONS = 4
 
@@ -225,7 +225,7 @@ def _scan_account(g, a, first_day, last_day, window_days, k_many, k_few, floor_c
 
 
 @jit
-def _fan_piece(g, a0, a1, first_day, last_day, window_days, k_many, k_few, floor_cents, small):
+def _fan_piece(a0, a1, g, first_day, last_day, window_days, k_many, k_few, floor_cents, small):
     """The qualifying days of accounts ``a0 .. a1 - 1`` in one pass over them: each
     account's number of rows, and the rows (:class:`FanDays`, exactly as many). The rows go
     straight into buffers that grow, with room before each account for the most it can
@@ -251,17 +251,10 @@ def _fan_piece(g, a0, a1, first_day, last_day, window_days, k_many, k_few, floor
 @jit
 def _grown(days, n_rows, size):
     """The first ``n_rows`` rows of ``days`` in arrays of ``size`` rows."""
-    return FanDays(_resized(days.key, n_rows, size), _resized(days.day, n_rows, size),
-                   _resized(days.score, n_rows, size), _resized(days.tiebreak, n_rows, size),
-                   _resized(days.senders, n_rows, size), _resized(days.receivers, n_rows, size),
-                   _resized(days.in_cents, n_rows, size), _resized(days.out_cents, n_rows, size))
-
-
-@jit
-def _resized(values, n_rows, size):
-    out = np.zeros(size, values.dtype)
-    out[:n_rows] = values[:n_rows]
-    return out
+    return FanDays(resized(days.key, n_rows, size), resized(days.day, n_rows, size),
+                   resized(days.score, n_rows, size), resized(days.tiebreak, n_rows, size),
+                   resized(days.senders, n_rows, size), resized(days.receivers, n_rows, size),
+                   resized(days.in_cents, n_rows, size), resized(days.out_cents, n_rows, size))
 
 
 def fan_days(g, first_day, last_day, window_days, k_many, k_few, floor_cents, small, n_chunks):
@@ -297,29 +290,41 @@ def fan_days(g, first_day, last_day, window_days, k_many, k_few, floor_cents, sm
                           k_few, floor_cents, small)
 
 
-@jit(parallel=True)
-def _fan_evidence_pass(account, best_day, use_in, use_out, window_days, small, g, offsets, out):
-    fill = len(out) > 0
-    amount_home, customer, day, dst = g.amount_home, g.customer, g.day, g.dst
-    in_edges, in_indptr, out_edges, out_indptr = g.in_edges, g.in_indptr, g.out_edges, g.out_indptr
-    src = g.src
-    for i in numba.prange(len(account)):
+@jit
+def _fan_evidence_piece(i0, i1, account, best_day, use_in, use_out, window_days, small, g):
+    """The evidence of results ``i0 .. i1 - 1`` in one pass (see :func:`fan_evidence`):
+    each result's number of edges, and the edges. Before a result, the buffer makes room
+    for every edge of its windows."""
+    counts = np.zeros(i1 - i0, np.int64)
+    out = np.zeros(0, np.int64)
+    n_rows = 0
+    for i in range(i0, i1):
         a, hi = account[i], best_day[i]
-        k = 0
-        for side in range(2):
-            if not (use_in[i] if side == 0 else use_out[i]):
-                continue
-            indptr, edges, other = (in_indptr, in_edges, src) if side == 0 else (out_indptr, out_edges,
-                                                                                         dst)
-            j0, j1 = window_range(a, hi - window_days + 1, hi, indptr, edges, day)
-            for j in range(j0, j1):
-                e = edges[j]
-                if _is_counterparty(other[e], a, customer[a], amount_home[e], small[a], customer):
-                    if fill:
-                        out[offsets[i] + k] = e
-                    k += 1
-        if not fill:
-            offsets[i + 1] = k
+        i_lo, i_hi = window_range(a, hi - window_days + 1, hi, g.in_indptr, g.in_edges, g.day) if use_in[i] else (0, 0)
+        o_lo, o_hi = window_range(a, hi - window_days + 1, hi, g.out_indptr, g.out_edges, g.day) if use_out[i] \
+            else (0, 0)
+        room = (i_hi - i_lo) + (o_hi - o_lo)
+        if n_rows + room > len(out):
+            out = resized(out, n_rows, max(2 * len(out), n_rows + room))
+        k = _counterparty_edges(g.in_edges, i_lo, i_hi, g.src, a, small[a], g, out, n_rows)
+        k = _counterparty_edges(g.out_edges, o_lo, o_hi, g.dst, a, small[a], g, out, n_rows + k) + k
+        counts[i - i0] = k
+        n_rows += k
+    return counts, resized(out, n_rows, n_rows)
+
+
+@jit
+def _counterparty_edges(edges, j0, j1, other, a, small, g, out, pos):
+    """Write the edges of ``edges[j0:j1]`` (one side of account ``a``) that count
+    (:func:`_is_counterparty`) from ``out[pos]`` on; how many."""
+    customer, amount_home = g.customer, g.amount_home
+    k = 0
+    for j in range(j0, j1):
+        e = edges[j]
+        if _is_counterparty(other[e], a, customer[a], amount_home[e], small, customer):
+            out[pos + k] = e
+            k += 1
+    return k
 
 
 def fan_evidence(account, best_day, use_in, use_out, window_days, small, g):
@@ -343,5 +348,5 @@ def fan_evidence(account, best_day, use_in, use_out, window_days, small, g):
     offsets, edges : ndarray of int64
         Result ``i``'s evidence is ``edges[offsets[i]:offsets[i + 1]]`` (in-edges first).
     """
-    return count_then_fill(_fan_evidence_pass, len(account), account, best_day, use_in, use_out, window_days, small,
-                           g)
+    return once_in_pieces(_fan_evidence_piece, len(account), numba.get_num_threads() * 8, account, best_day, use_in,
+                          use_out, window_days, small, g)
