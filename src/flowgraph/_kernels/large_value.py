@@ -20,8 +20,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
-from .evidence import count_then_fill
-from .runs import chunk_bounds
+from .evidence import count_then_fill, once_in_pieces, resized
 
 
 @jit
@@ -45,25 +44,23 @@ class DailySums(NamedTuple):
     sum_cents: np.ndarray       #: their sum, cents of the currency compared
 
 
-def daily_sums_out(n_rows: int) -> DailySums:
-    """Room for ``n_rows`` sums."""
-    return DailySums(*(np.zeros(n_rows, np.int64) for _ in DailySums._fields))
-
-
 @jit
-def _sum_days(item_lo, item_hi, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, thresholds_home_cents,
-              thresholds_foreign_cents, n_customers, first_day, offsets, out, fill):
+def _daily_piece(item_lo, item_hi, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
+                 thresholds_home_cents, thresholds_foreign_cents, n_customers, first_day):
     """Items ``item_lo..item_hi - 1`` (item ``i``: rule ``i % n_rules`` on business day
-    ``first_day + i // n_rules``) with one set of per-customer buffers: count each item's
-    sums into ``offsets[item + 1]``, or write them (an item with none is passed over)."""
+    ``first_day + i // n_rules``) in one pass with one set of per-customer buffers: each
+    item's number of sums, and the sums (:class:`DailySums`, exactly as many). Days and
+    rules are independent: :func:`.evidence.once_in_pieces` runs pieces on the threads."""
     n_rules = applies.shape[0]
     acc = np.zeros((n_customers, 4), np.int64)
     cnt = np.zeros((n_customers, 4), np.int64)
     touched = np.zeros(n_customers, np.int64)
     is_touched = np.zeros(n_customers, np.bool_)
+    counts = np.zeros(item_hi - item_lo, np.int64)
+    empty = np.zeros(0, np.int64)
+    out = DailySums(empty, empty, empty, empty, empty, empty, empty)  # grown before the first write
+    n_rows = 0
     for item in range(item_lo, item_hi):
-        if fill and offsets[item + 1] == offsets[item]:
-            continue
         d, r = first_day + item // n_rules, item % n_rules
         n_touched = 0
         for e in range(day_indptr[d], day_indptr[d + 1]):
@@ -79,41 +76,38 @@ def _sum_days(item_lo, item_hi, day_indptr, src_cust, dst_cust, applies, value_c
                     is_touched[c] = True
                     touched[n_touched] = c
                     n_touched += 1
+        if n_rows + 4 * n_touched > len(out.day):  # room for every slot of every customer touched
+            out = _grown(out, n_rows, max(2 * len(out.day), n_rows + 4 * n_touched))
         n_out = 0
         for t in range(n_touched):
             c = touched[t]
             for slot in range(4):
                 threshold = thresholds_foreign_cents[r] if slot % 2 == 1 else thresholds_home_cents[r]
                 if cnt[c, slot] > 0 and acc[c, slot] >= threshold:
-                    if fill:
-                        k = offsets[item] + n_out
-                        out.rule[k] = r
-                        out.customer[k] = c
-                        out.day[k] = d
-                        out.direction[k] = slot // 2
-                        out.currency_class[k] = slot % 2
-                        out.n_transactions[k] = cnt[c, slot]
-                        out.sum_cents[k] = acc[c, slot]
+                    k = n_rows + n_out
+                    out.rule[k] = r
+                    out.customer[k] = c
+                    out.day[k] = d
+                    out.direction[k] = slot // 2
+                    out.currency_class[k] = slot % 2
+                    out.n_transactions[k] = cnt[c, slot]
+                    out.sum_cents[k] = acc[c, slot]
                     n_out += 1
                 acc[c, slot] = 0
                 cnt[c, slot] = 0
             is_touched[c] = False
-        if not fill:
-            offsets[item + 1] = n_out
+        counts[item - item_lo] = n_out
+        n_rows += n_out
+    return counts, _grown(out, n_rows, n_rows)
 
 
-@jit(parallel=True)
-def _daily_pass(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, thresholds_home_cents,
-                thresholds_foreign_cents, n_customers, first_day, n_chunks, offsets, out):
-    """Days and rules are independent: parallel chunks of items (a rule on a day; a day's
-    rules one after another), each chunk with its own buffers."""
-    fill = len(out.day) > 0
-    bounds = chunk_bounds(len(offsets) - 1, n_chunks)
-    # the writes happen in a called function: written straight from a prange body, the
-    # NamedTuple's arrays came back all zeros (numba parfors; the reference test caught it)
-    for ch in numba.prange(len(bounds) - 1):
-        _sum_days(bounds[ch], bounds[ch + 1], day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
-                  thresholds_home_cents, thresholds_foreign_cents, n_customers, first_day, offsets, out, fill)
+@jit
+def _grown(sums, n_rows, size):
+    """The first ``n_rows`` rows of ``sums`` in arrays of ``size`` rows."""
+    return DailySums(resized(sums.rule, n_rows, size), resized(sums.customer, n_rows, size),
+                     resized(sums.day, n_rows, size), resized(sums.direction, n_rows, size),
+                     resized(sums.currency_class, n_rows, size), resized(sums.n_transactions, n_rows, size),
+                     resized(sums.sum_cents, n_rows, size))
 
 
 def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign, thresholds_home_cents,
@@ -141,16 +135,17 @@ def daily_cumulative(day_indptr, src_cust, dst_cust, applies, value_cents, is_fo
     n_customers, first_day, last_day : int
         ``n_customers``: how many customers (units) ``src_cust``/``dst_cust`` number.
     n_chunks : int
-        Days are summed in this many parallel chunks, each with its own buffers.
+        Days are summed in this many pieces on the kernel threads, each with its own
+        buffers, in one pass (:func:`.evidence.once_in_pieces`).
 
     Returns
     -------
     DailySums
     """
     n_items = max(last_day - first_day + 1, 0) * applies.shape[0]
-    return count_then_fill(_daily_pass, n_items, day_indptr, src_cust, dst_cust, applies, value_cents, is_foreign,
-                           np.asarray(thresholds_home_cents, np.int64), np.asarray(thresholds_foreign_cents, np.int64),
-                           n_customers, first_day, n_chunks, make_out=daily_sums_out)[1]
+    return once_in_pieces(_daily_piece, n_items, n_chunks, day_indptr, src_cust, dst_cust, applies, value_cents,
+                          is_foreign, np.asarray(thresholds_home_cents, np.int64),
+                          np.asarray(thresholds_foreign_cents, np.int64), n_customers, first_day)[1]
 
 
 class FrequentRuns(NamedTuple):
