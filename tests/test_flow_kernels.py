@@ -61,13 +61,19 @@ def kernel_links(g, unit, hop_days, share, tolerance, floor, max_links):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(edge, min_size=1, max_size=30), st.sampled_from(["business", "calendar"]), st.integers(0, 4),
        st.sampled_from([0.0, 0.9, 0.95, 1.0]), st.sampled_from([0.0, 0.05, 0.1]), st.sampled_from([0, 9_000]),
-       st.integers(1, 3))
-def test_links_match_reference(edges, unit, hop_days, share, tolerance, floor, max_links):
+       st.integers(1, 3), st.integers(1, 40))
+def test_links_match_reference(edges, unit, hop_days, share, tolerance, floor, max_links, n_pieces):
     g = make_graph(edges)
     links = kernel_links(g, unit, hop_days, share, tolerance, floor, max_links)
     got = sorted(zip(links.in_edge.tolist(), links.out_edge.tolist()))
     assert got == links_reference(g, g.window_day(unit), g.n_edges, hop_days, share, tolerance,
                                   [floor] * g.n_accounts, max_links)
+    # the accounts in any number of pieces on the threads: the same links in the same order,
+    # each account's (the forwarding one's: the in-edge's receiver) under its offsets
+    offsets, pieces = forwarding_links(g.arrays, g.window_day(unit), g.n_edges, hop_days, ppm(share), ppm(tolerance),
+                                       np.full(g.n_accounts, floor, np.int64), max_links, n_pieces)
+    assert (pieces.in_edge.tolist(), pieces.out_edge.tolist()) == (links.in_edge.tolist(), links.out_edge.tolist())
+    assert [int(g.dst[i]) for i in pieces.in_edge] == np.repeat(np.arange(g.n_accounts), np.diff(offsets)).tolist()
 
 
 @settings(max_examples=150, deadline=None)

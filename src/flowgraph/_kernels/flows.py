@@ -22,8 +22,9 @@ amount ``x1``) is followed by an out-edge ``o`` (``m -> b``, amount ``x2``) with
 - ``a``, ``b`` accounts other than ``m`` (not cash, not self-transfers), each edge at
   least its sender's materiality floor (``floor_cents``).
 
-Each in-edge keeps at most ``max_links`` links, the earliest. The pass runs over
-accounts in parallel chunks. Per in-edge, the out-edges after it are first tested one by
+Each in-edge keeps at most ``max_links`` links, the earliest. The pass runs once over
+pieces of the accounts on the kernel threads (:func:`.evidence.once_in_pieces`: a busy
+account's links are searched once, not counted and then searched again). Per in-edge, the out-edges after it are first tested one by
 one (at most :data:`SCAN_FIRST` steps, enough for almost every account); a busy account's
 in-edge then searches the rest of its hop window in an index of the account's out-edges
 (:func:`_out_index`, built once per account in ``O(out-degree + in-degree)``): a binary
@@ -76,7 +77,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
-from .evidence import count_then_fill
+from .evidence import count_then_fill, once_in_pieces, resized
 from .runs import chunk_bounds
 
 #: Fractions are taken in millionths (a share of 0.9 is 900,000 ppm).
@@ -114,11 +115,6 @@ class Links(NamedTuple):
 
     in_edge: np.ndarray   #: the edge that brought the money to the forwarding account
     out_edge: np.ndarray  #: the later edge that passed it on
-
-
-def links_out(n_rows: int) -> Links:
-    """Room for ``n_rows`` links."""
-    return Links(np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64))
 
 
 @jit
@@ -356,21 +352,31 @@ def _account_links(g, wday, m, starts, in_cents, n_edges, hop_days, share_ppm, t
     return n
 
 
-@jit(parallel=True)
-def _links_pass(g, wday, starts_indptr, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm,
-                floor_cents, max_links, scan_first, n_chunks, offsets, out):
-    fill = len(out.in_edge) > 0
-    n_accounts = len(g.in_indptr) - 1
-    bounds = chunk_bounds(n_accounts, n_chunks)
-    for ch in numba.prange(len(bounds) - 1):
-        for m in range(bounds[ch], bounds[ch + 1]):
-            if fill and offsets[m + 1] == offsets[m]:
-                continue
-            n = _account_links(g, wday, m, starts[starts_indptr[m]:starts_indptr[m + 1]], in_cents, n_edges,
-                               hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, scan_first, out,
-                               offsets[m], fill)
-            if not fill:
-                offsets[m + 1] = n
+@jit
+def _links_piece(m0, m1, g, wday, starts_indptr, starts, in_cents, n_edges, hop_days, share_ppm, tolerance_ppm,
+                 floor_cents, max_links, scan_first):
+    """The links through accounts ``m0 .. m1 - 1`` in one pass over them: each account's
+    number of links, and the links (:class:`Links`, exactly as many). Before an account,
+    the buffers make room for the most it can have: ``max_links`` per in-edge that may
+    start one."""
+    counts = np.zeros(m1 - m0, np.int64)
+    out = Links(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    n_rows = 0
+    for m in range(m0, m1):
+        room = (starts_indptr[m + 1] - starts_indptr[m]) * max_links
+        if n_rows + room > len(out.in_edge):
+            out = _grown(out, n_rows, max(2 * len(out.in_edge), n_rows + room))
+        n = _account_links(g, wday, m, starts[starts_indptr[m]:starts_indptr[m + 1]], in_cents, n_edges, hop_days,
+                           share_ppm, tolerance_ppm, floor_cents, max_links, scan_first, out, n_rows, True)
+        counts[m - m0] = n
+        n_rows += n
+    return counts, _grown(out, n_rows, n_rows)
+
+
+@jit
+def _grown(links, n_rows, size):
+    """The first ``n_rows`` links of ``links`` in arrays of ``size`` rows."""
+    return Links(resized(links.in_edge, n_rows, size), resized(links.out_edge, n_rows, size))
 
 
 @jit(parallel=True)
@@ -438,9 +444,8 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
     in_cents = g.amount_home_cents[g.in_edges] if in_cents is None else in_cents
     starts_indptr, starts = count_then_fill(_link_starts_pass, n_accounts, g.in_indptr, g.in_edges, in_src, in_cents,
                                             floor_cents, n_edges, n_chunks)
-    return count_then_fill(_links_pass, n_accounts, g, wday, starts_indptr, starts, in_cents, n_edges, hop_days,
-                           share_ppm, tolerance_ppm, floor_cents, max_links, scan_first, n_chunks,
-                           make_out=links_out)
+    return once_in_pieces(_links_piece, n_accounts, n_chunks, g, wday, starts_indptr, starts, in_cents, n_edges,
+                          hop_days, share_ppm, tolerance_ppm, floor_cents, max_links, scan_first)
 
 
 def within_hop(links: Links, wday: np.ndarray, hop_days: int) -> Links:
