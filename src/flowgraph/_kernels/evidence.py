@@ -11,7 +11,9 @@ CSR segment (:func:`window_edges`: both sides, for the windows of a range of day
 A kernel whose items cost as much to fill as to count, and whose rows per item have a
 small bound, makes them in one pass instead: :func:`once_in_pieces` runs it over pieces of
 the items on the kernel threads, each piece writing into buffers of its own, and joins
-the pieces' rows in item order (the fan days: :mod:`flowgraph._kernels.fan`).
+the pieces' rows in item order (the fan days and their evidence, the large-value daily
+sums, the forwarding links). The passes whose count is the costly part and whose fill
+is cheap (the items with rows are few) stay count-then-fill.
 """
 
 from __future__ import annotations
@@ -57,7 +59,6 @@ def count_then_fill(pass_, n_results: int, *args, make_out=edge_rows):
     if offsets[-1]:
         pass_(*args, offsets, out)
     return offsets, out
-
 
 
 def once_in_pieces(piece, n_items, n_pieces, *args):

@@ -107,12 +107,6 @@ class FanDays(NamedTuple):
     out_cents: np.ndarray   #: int64, counted outflow
 
 
-def fan_days_out(n_rows: int) -> FanDays:
-    """Room for ``n_rows`` qualifying days."""
-    return FanDays(*(np.zeros(n_rows, t) for t in (np.int64, np.int64, np.float64, np.float64, np.int64, np.int64,
-                                                    np.int64, np.int64)))
-
-
 @jit
 def _edge(other, amount, cents, a, own, small, cust, cnt, step):
     """Add (``step`` 1) or remove (-1) an edge of account ``a`` with ``other`` (its amount
