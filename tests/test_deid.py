@@ -130,6 +130,7 @@ def test_pseudonyms_are_the_documented_keyed_digest_whatever_the_column():
         arrow = pd.Series(pd.arrays.ArrowExtensionArray(pa.array([ids[:2], ids[2:]], pa.list_(pa.string()))))
         assert name.column(arrow, kind).tolist() == [want[:2], want[2:]]
     assert name(7) == expected("account", "ACC-", 7)
+    assert name._pseudonyms(ids, "account") == [expected("account", "ACC-", v) if v else v for v in ids]
 
 # -- files holding real ids ---------------------------------------------------------------------
 

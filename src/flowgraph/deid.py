@@ -233,7 +233,7 @@ class Pseudonymizer:
         names = []
         for value in ids:
             name = cache.get(value) if value else value
-            if name is None:
+            if name is None and value is not None:
                 name = prefix + hmac.digest(key, (label + value).encode(), "sha256").hex()[:PSEUDONYM_HEX_DIGITS]
                 cache[value] = name
             names.append(name)
