@@ -62,12 +62,12 @@ def test_evidence_kernels_take_what_the_counting_rules_take(graph_spec, window, 
     yes, no = np.ones(g.n_accounts, bool), np.zeros(g.n_accounts, bool)
     lo = lambda a: int(best[a]) - window + 1
 
-    got = ref.segments_of(*fan_evidence(accounts, best, yes, no, window, small, g.arrays))
+    got = ref.segments_of(*fan_evidence(accounts, best, yes, no, window, small, g.arrays, 3))
     counted = lambda a, other: lambda e: _is_counterparty(other[e], a, g.account_customer[a], g.amount_home[e],
                                                           small[a], g.account_customer)
     assert got == [ref.window_edges(g, a, lo(a), best[a], "in", counted(a, g.src)) for a in accounts]
     use_in, use_out = accounts % 3 != 1, accounts % 2 == 0  # either side, both or none: in-edges first
-    got = ref.segments_of(*fan_evidence(accounts, best, use_in, use_out, window, small, g.arrays))
+    got = ref.segments_of(*fan_evidence(accounts, best, use_in, use_out, window, small, g.arrays, 7))
     assert got == [(ref.window_edges(g, a, lo(a), best[a], "in", counted(a, g.src)) if use_in[a] else [])
                    + (ref.window_edges(g, a, lo(a), best[a], "out", counted(a, g.dst)) if use_out[a] else [])
                    for a in accounts]

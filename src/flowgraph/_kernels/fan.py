@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from ._jit import jit
@@ -321,7 +320,7 @@ def _counterparty_edges(edges, j0, j1, other, a, small, g, out, pos):
     return k
 
 
-def fan_evidence(account, best_day, use_in, use_out, window_days, small, g):
+def fan_evidence(account, best_day, use_in, use_out, window_days, small, g, n_chunks):
     """The evidence of fan results: the edges the kernel counted in each result's best
     window — counterparty in-edges (``use_in``) and out-edges (``use_out``), by the same
     rule as the counts (:func:`_is_counterparty`).
@@ -336,11 +335,13 @@ def fan_evidence(account, best_day, use_in, use_out, window_days, small, g):
     small : ndarray of float64
         Per-account de-minimis amount, as for :func:`fan_days`.
     g : GraphArrays
+    n_chunks : int
+        Results are taken in this many pieces on the kernel threads, as for :func:`fan_days`.
 
     Returns
     -------
     offsets, edges : ndarray of int64
         Result ``i``'s evidence is ``edges[offsets[i]:offsets[i + 1]]`` (in-edges first).
     """
-    return once_in_pieces(_fan_evidence_piece, len(account), numba.get_num_threads() * 8, account, best_day, use_in,
-                          use_out, window_days, small, g)
+    return once_in_pieces(_fan_evidence_piece, len(account), n_chunks, account, best_day, use_in, use_out, window_days,
+                          small, g)

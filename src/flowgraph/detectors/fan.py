@@ -136,8 +136,8 @@ def detect(graph, params: FanParams = FanParams(), days=None) -> HitTable:
     best = take(days_met, runs.best_row)
     account, condition, best_day = runs.account, runs.key, best.day
     yes, no = np.ones(len(account), bool), np.zeros(len(account), bool)
-    in_off, in_edges = fan_evidence(account, best_day, yes, no, params.window_days, small, g)
-    out_off, out_edges = fan_evidence(account, best_day, no, yes, params.window_days, small, g)
+    in_off, in_edges = fan_evidence(account, best_day, yes, no, params.window_days, small, g, n_chunks())
+    out_off, out_edges = fan_evidence(account, best_day, no, yes, params.window_days, small, g, n_chunks())
     # fan-in's evidence is its senders, fan-out's its receivers, a combination's both
     offsets, edges = join_segments(in_off, in_edges, condition != 1, out_off, out_edges, condition != 0)
     in_amount, in_count = segment_top_share(in_off, in_edges, graph.src, graph.amount_home_cents)
