@@ -336,7 +336,7 @@ def test_daily_cumulative_kernel_matches_reference(graph_spec, rules, n_chunks):
     assert list(zip(found.day.tolist(), found.rule.tolist())) == sorted(zip(found.day.tolist(), found.rule.tolist()))
     # each sum's transactions: the rule's, of that day, currency class and customer on that side, ascending
     offsets, edges = daily_cumulative_evidence(g.day_indptr, cust(g.src), cust(g.dst), applies, foreign, found,
-                                               g.n_customers)
+                                               g.n_customers, n_chunks)
     side = {0: cust(g.dst), 1: cust(g.src)}
     for i, (r, c, d, direction, cclass, n, total) in enumerate(zip(*(column.tolist() for column in found))):
         want_edges = [e for e in range(g.n_edges) if applies[r, e] and g.day[e] == d and int(foreign[e]) == cclass

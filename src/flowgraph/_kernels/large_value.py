@@ -21,6 +21,7 @@ import numpy as np
 
 from ._jit import jit
 from .evidence import count_then_fill, once_in_pieces, resized
+from .runs import chunk_bounds
 
 
 @jit
@@ -237,19 +238,30 @@ def _write_frequent(out, k, a, kind, first_day, last_day, n, found_day):
     out[0, k], out[1, k], out[2, k], out[3, k], out[4, k], out[5, k] = a, kind, first_day, last_day, n, found_day
 
 
-@jit
+@jit(parallel=True)
 def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, rule, customer, day, found_slot,
-                         n_customers, offsets, out):
+                         n_customers, bounds, offsets, out):
     """Count (``out`` empty: into ``offsets[i + 1]``) or write the edges of each found daily
-    sum, by the rule that summed them (:func:`_daily_pass`: rows in day, then rule order)."""
-    slot_hit = np.full((n_customers, 4), -1, np.int64)
+    sum, by the rule that summed them (:func:`_daily_pass`: rows in day, then rule order),
+    in pieces of the rows on the kernel threads (piece ``p``: rows ``bounds[p]:bounds[p + 1]``,
+    each with slots of its own; a (day, rule) cut in two is read by both pieces, each
+    writing its own rows)."""
     written = offsets[:-1].copy()
-    i = 0
-    n = len(day)
-    while i < n:
+    for p in numba.prange(len(bounds) - 1):
+        _daily_evidence_piece(bounds[p], bounds[p + 1], day_indptr, src_cust, dst_cust, applies, is_foreign, rule,
+                              customer, day, found_slot, n_customers, written, offsets, out)
+
+
+@jit
+def _daily_evidence_piece(lo, hi, day_indptr, src_cust, dst_cust, applies, is_foreign, rule, customer, day,
+                          found_slot, n_customers, written, offsets, out):
+    """:func:`_daily_evidence_pass` of rows ``lo .. hi - 1``."""
+    slot_hit = np.full((n_customers, 4), -1, np.int64)
+    i = lo
+    while i < hi:
         d, r = day[i], rule[i]
         j = i
-        while j < n and day[j] == d and rule[j] == r:
+        while j < hi and day[j] == d and rule[j] == r:
             slot_hit[customer[j], found_slot[j]] = j
             j += 1
         for e in range(day_indptr[d], day_indptr[d + 1]):
@@ -272,10 +284,11 @@ def _daily_evidence_pass(day_indptr, src_cust, dst_cust, applies, is_foreign, ru
         i = j
 
 
-def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers):
+def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreign, found, n_customers, n_pieces=1):
     """The transactions of each daily sum :func:`daily_cumulative` found (a
     :class:`DailySums`, rows in day, then rule order, as it gives them): the rule's
-    transactions of that customer, day, direction and currency class.
+    transactions of that customer, day, direction and currency class, found in
+    ``n_pieces`` pieces of the sums on the kernel threads.
 
     Returns
     -------
@@ -283,7 +296,7 @@ def daily_cumulative_evidence(day_indptr, src_cust, dst_cust, applies, is_foreig
     """
     return count_then_fill(_daily_evidence_pass, len(found.day), day_indptr, src_cust, dst_cust, applies, is_foreign,
                            found.rule, found.customer, found.day, found.direction * 2 + found.currency_class,
-                           n_customers)
+                           n_customers, chunk_bounds(len(found.day), n_pieces))
 
 
 @jit(parallel=True)

@@ -190,7 +190,8 @@ def _daily_parts(graph, found, covers, src_cust, dst_cust, n_units, foreign, rul
     """Daily cumulative hits: per found (rule, unit, day, direction, currency class), the
     rule's transactions of that unit and day on that side (from the kernel's own
     rule); subject: the unit's account with the largest share."""
-    offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, covers, foreign, found, n_units)
+    offsets, edges = daily_cumulative_evidence(graph.day_indptr, src_cust, dst_cust, covers, foreign, found, n_units,
+                                               n_chunks())
     day, direction, currency_class = found.day, found.direction, found.currency_class
     cents = graph.amount_home_cents
     subject = segment_top_party_of_side(offsets, edges, direction == 1, graph.dst, graph.src, cents)
