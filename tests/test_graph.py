@@ -229,6 +229,23 @@ def test_account_codes_are_sorted_factorize_codes(columns, held, cut):
     assert distinct.tolist() == list(expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["CNY", "USD", "EUR", None]), max_size=12),
+       st.lists(st.sampled_from(["JPY", "CNY ", "cny"]), max_size=3))
+def test_a_currency_is_the_home_one_alike_as_text_and_as_categories(values, unheld):
+    """Whether each row's currency is the home one: the same for a text column and for a
+    categorical (a store's read of GRAPH_DICTIONARY_COLUMNS), with categories no row
+    holds, near misses ("CNY ", "cny") and missing values (never home)."""
+    from flowgraph.graph import _is_text
+
+    categories = sorted({v for v in values if v is not None} | set(unheld))
+    as_categories = pd.Series(pd.Categorical(values, categories=categories))
+    expected = [v == "CNY" for v in values]
+    assert _is_text(pd.Series(values, dtype="string"), "CNY").tolist() == expected
+    assert _is_text(as_categories, "CNY").tolist() == expected
+    assert _is_text(as_categories, "cny").tolist() == [v == "cny" for v in values]
+
+
 def test_account_codes_when_each_chunk_has_its_own_dictionary(monkeypatch):
     """Arrow hashes a chunked column into one dictionary shared by its chunks; should it
     give each chunk its own, the dictionaries are unified first: the same codes."""

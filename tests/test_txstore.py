@@ -20,7 +20,8 @@ import flowgraph.scan
 from flowgraph.cli import main
 from flowgraph.detectors import REGISTRY
 from flowgraph.errors import DataError
-from flowgraph.graph import GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS
+from flowgraph._arrow import text_in_one_chunk
+from flowgraph.graph import GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS, build_graph
 from flowgraph.io import Dataset, load_dataset
 from flowgraph.scan import day_fields, lookback_days, run_scan, store_window
 from flowgraph.scan_config import ScanConfig
@@ -482,6 +483,40 @@ def test_a_scan_reads_account_ids_as_dictionaries_from_day_files_of_any_writer(b
     as_text = run_scan(store.root, tmp_path / "text", progress=False).hits
     assert len(as_text) > 0
     pd.testing.assert_frame_equal(_hits(as_dictionaries), _hits(as_text))
+
+
+def test_a_store_read_holds_each_text_column_in_one_array_and_the_graph_takes_its_ids_from_it(store):
+    """A scan's read of a store (a chunk per day file) gives each text column as one Arrow
+    array (text_in_one_chunk): the graph's transaction ids are that array, not a second
+    copy, and they are the ids the day files hold, in their order."""
+    days = store.days()
+    chunked = store.read_days(days[0], days[-1], GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS)
+    assert chunked.column("txn_id").num_chunks > 1  # else there is nothing to join
+    dataset = store.dataset(days[0], days[-1], GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS)
+    ids = pa.array(dataset.transactions.table["txn_id"])
+    assert not isinstance(ids, pa.ChunkedArray)
+    assert ids.to_pylist() == chunked.column("txn_id").to_pylist()
+    graph = build_graph(dataset.transactions.table, dataset.accounts.table)
+    assert graph.txn_id_arrow.buffers()[2].address == ids.buffers()[2].address
+    assert graph.txn_id_arrow.take(pa.array(graph.txn_pos)).to_pylist() == \
+        [chunked.column("txn_id")[int(i)].as_py() for i in graph.txn_pos]
+
+
+def test_text_in_one_chunk_joins_text_columns_only():
+    """Text columns (string, large string) become one chunk with the same values, missing
+    ones included; dictionaries, numbers and columns already in one chunk are left as they are."""
+    text = pa.chunked_array([pa.array(["a", None]), pa.array([], pa.string()), pa.array(["ü", "b"])])
+    large = pa.chunked_array([pa.array(["x"], pa.large_string()), pa.array([None, "y", "z"], pa.large_string())])
+    coded = pa.chunked_array([pa.array(["p", "q"]).dictionary_encode(), pa.array(["q", "r"]).dictionary_encode()])
+    numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3, 4])])
+    single = pa.chunked_array([pa.array(["s", "t", "u", "v"])])
+    table = pa.table({"text": text, "large": large, "coded": coded, "numbers": numbers, "single": single})
+    joined = text_in_one_chunk(table, pa.system_memory_pool())
+    assert joined.schema == table.schema
+    assert [joined.column(c).num_chunks for c in joined.column_names] == [1, 1, 2, 2, 1]
+    assert joined.to_pydict() == table.to_pydict()
+    assert joined.column("single").chunk(0).buffers()[2].address == single.chunk(0).buffers()[2].address
+    assert text_in_one_chunk(pa.table({"text": pa.chunked_array([], pa.string())})).column("text").num_chunks == 0
 
 
 def test_a_range_reads_one_window_further_back_at_first_than_a_t1_scan_and_finds_the_same(tmp_path, monkeypatch):

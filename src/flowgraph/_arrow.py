@@ -33,6 +33,23 @@ def bulk_memory_pool() -> pa.MemoryPool:
     return pa.system_memory_pool()
 
 
+def text_in_one_chunk(table: pa.Table, memory_pool: pa.MemoryPool | None = None) -> pa.Table:
+    """``table`` with the chunks of each text column (string or large string) joined into
+    one array made in ``memory_pool``; the other columns as they are.
+
+    pandas keeps Arrow text as it is, a chunk per batch read (395 for the 240-day range of
+    the 1e8 bank), and a graph takes its hits' transaction ids from one array
+    (``TransactionGraph.txn_id_arrow``): joined here, in the bulk pool, as the read's
+    buffers are let go, the array is made once, where fresh memory is cheapest, and no
+    second copy of it is kept. The range's 743 MB of ids: 0.33-0.48 s joined in the C
+    library's pool, against 1.65-2.12 s in mimalloc (as the graph joined them in detect)."""
+    for i, column in enumerate(table.columns):
+        if column.num_chunks > 1 and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            joined = pa.concat_arrays(column.chunks, memory_pool=memory_pool)
+            table = table.set_column(i, table.schema.field(i), pa.chunked_array([joined], column.type))
+    return table
+
+
 def release_bulk_memory() -> None:
     """Hand back to the system what the C library's allocator kept of big tables let go
     (:func:`bulk_memory_pool`): glibc keeps freed blocks in its heap once it has raised its

@@ -215,7 +215,8 @@ class TransactionGraph:
     @functools.cached_property
     def txn_id_arrow(self) -> pa.Array:
         """The user's transaction ids in table order as one Arrow string array: hits take
-        their evidence ids from it without a Python object per id."""
+        their evidence ids from it without a Python object per id: the column's own array
+        when it is one (a store's read, :func:`flowgraph._arrow.text_in_one_chunk`), no copy."""
         ids = pa.array(self.transactions["txn_id"])
         return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
 
@@ -513,6 +514,15 @@ def _dictionary_codes(column: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return codes, dictionary.cast(pa.string())
 
 
+def _is_text(column: pd.Series, value: str) -> np.ndarray:
+    """Per row, whether a text column (or a categorical of text) holds ``value`` (a missing
+    value does not): a categorical's categories are compared, not a text per row."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, distinct = _category_codes(column)
+        return np.append(np.asarray(pc.equal(distinct, value), dtype=bool), False)[codes]
+    return (column.astype("string") == value).to_numpy(dtype=bool, na_value=False)
+
+
 def _category_codes(column: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """:func:`_dictionary_codes` of a categorical column: its codes, and its categories
     that some row holds (a category no row holds is no account of the data)."""
@@ -623,8 +633,9 @@ GRAPH_COLUMNS = (*TXN_COLUMNS, "amount_cny", "amount_usd", *CONTEXT_COLUMNS)
 #: Text columns of :data:`GRAPH_COLUMNS` a read from a store takes as dictionaries (pandas
 #: categoricals): the graph numbers the accounts and needs no account id per row. On the
 #: 240-day range of the 1e8 bank (39 M rows), read and built: 0.8-0.9 GiB lower peak, the
-#: graph in 5.6-6.5 s against 9.0-9.2 s (78 M ids not hashed), the read 1 s longer.
-GRAPH_DICTIONARY_COLUMNS = ("src_account", "dst_account")
+#: graph in 5.6-6.5 s against 9.0-9.2 s (78 M ids not hashed), the read 1 s longer. The
+#: currency too: a code per row, not a text kept to the end of the scan.
+GRAPH_DICTIONARY_COLUMNS = ("src_account", "dst_account", "currency")
 
 #: Columns of the transactions a graph keeps (``TransactionGraph.transactions``): the ids,
 #: what the case file shows of an amount (as booked), and the optional context columns the
@@ -697,8 +708,7 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
     business_days, day = calendar.business_day_index(timestamp_ns.view("datetime64[ns]"))
     channel = by_time(pd.Categorical(transactions["channel"], categories=list(CHANNELS)).codes.astype(np.int8),
                       fresh=True)
-    is_home = by_time((transactions["currency"].astype("string") == home_currency).to_numpy(dtype=bool, na_value=False),
-                      fresh=True)
+    is_home = by_time(_is_text(transactions["currency"], home_currency), fresh=True)
     rates = rates or default_rates()
 
     out_indptr, out_edges = _csr(src, len(account_ids))

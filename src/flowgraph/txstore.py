@@ -99,7 +99,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from ._arrow import bulk_memory_pool, release_bulk_memory, text_buffers
+from ._arrow import bulk_memory_pool, release_bulk_memory, text_buffers, text_in_one_chunk
 from ._files import write_atomically
 from ._spreadsheet import spreadsheet_safe
 from ._kernels.strings import pandas_text_hashes
@@ -865,10 +865,11 @@ class TransactionStore:
     def dataset(self, first_day: str, last_day: str, columns: Sequence[str] | None = None,
                 dictionary_columns: Sequence[str] = ()) -> Dataset:
         """Calendar days ``first_day .. last_day`` (only ``columns``, as :meth:`read_days`;
-        ``dictionary_columns`` as pandas categoricals) and the latest accounts as a
+        ``dictionary_columns`` as pandas categoricals; each text column in one Arrow array,
+        :func:`~flowgraph._arrow.text_in_one_chunk`) and the latest accounts as a
         :class:`~flowgraph.io.Dataset` (already validated at ingest: no rejects)."""
         table = self.read_days(first_day, last_day, columns, dictionary_columns)
-        table = table.to_pandas(memory_pool=bulk_memory_pool())
+        table = text_in_one_chunk(table, bulk_memory_pool()).to_pandas(memory_pool=bulk_memory_pool())
         release_bulk_memory()  # what the read's buffers held, back to the system
         accounts = self.accounts()
         accounts = pd.DataFrame() if accounts is None else accounts.to_pandas()
