@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from flowgraph._kernels.csr import csr_fill, csr_indptr
+from flowgraph._kernels.csr import csr_fill, csr_indptr, in_edge_order
 from flowgraph.graph import _csr
 from reference.csr import csr as reference_csr
 
@@ -57,3 +57,17 @@ def test_empty_and_all_negative():
 def test_key_out_of_range_is_refused():
     with pytest.raises(ValueError, match="n_keys=2"):
         _csr(np.array([0, 2], dtype=np.int32), 2)
+
+
+@given(keyed_edges(), st.integers(0, 2 ** 62))
+def test_in_edge_order_reads_both_columns_in_the_csr_order(case, scale):
+    """Both columns read in the order of the CSR's edges, each value as it is (int32 senders,
+    int64 cents up to 2**62), against reading them edge by edge from Python lists."""
+    keys, n_keys = case
+    _, edges = _csr(keys, n_keys)
+    senders = np.arange(len(keys), dtype=np.int32)[::-1].copy()
+    cents = (np.arange(len(keys), dtype=np.int64) * 7919 + scale) % (2 ** 62)
+    got_senders, got_cents = in_edge_order(edges, senders, cents)
+    assert got_senders.dtype == np.int32 and got_cents.dtype == np.int64
+    assert got_senders.tolist() == [senders.tolist()[e] for e in edges.tolist()]
+    assert got_cents.tolist() == [int(cents[e]) for e in edges.tolist()]

@@ -58,6 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._kernels.csr import in_edge_order
 from .._kernels.flows import (
     forwarding_links,
     ppm,
@@ -138,7 +139,7 @@ def in_edge_columns(graph) -> tuple[np.ndarray, np.ndarray]:
     """The sender and the cents of each edge in the order of ``graph.in_edges``, gathered
     once per graph (every set of links and the layered flows' running sums read them)."""
     return memo(graph, ("in_edge_columns",),
-                lambda: (graph.src[graph.in_edges], graph.amount_home_cents[graph.in_edges]))
+                lambda: in_edge_order(graph.in_edges, graph.src, graph.amount_home_cents))
 
 
 def in_cum_cents(graph) -> np.ndarray:
