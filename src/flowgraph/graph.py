@@ -517,9 +517,9 @@ def _dictionary_codes(column: pd.Series) -> tuple[np.ndarray, pa.Array]:
 def _is_text(column: pd.Series, value: str) -> np.ndarray:
     """Per row, whether a text column (or a categorical of text) holds ``value`` (a missing
     value does not): a categorical's categories are compared, not a text per row."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes, distinct = _category_codes(column)
-        return np.append(np.asarray(pc.equal(distinct, value), dtype=bool), False)[codes]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # a missing value's code, -1, reads the last slot
+        holds = np.append(np.asarray(column.cat.categories.astype(str) == value, dtype=bool), False)
+        return holds[np.asarray(column.cat.codes)]
     return (column.astype("string") == value).to_numpy(dtype=bool, na_value=False)
 
 
