@@ -77,6 +77,7 @@ import numba
 import numpy as np
 
 from ._jit import jit
+from .csr import in_edge_order
 from .evidence import count_then_fill, once_in_pieces, resized
 from .runs import chunk_bounds
 
@@ -424,8 +425,9 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
         Links kept per in-edge (the earliest).
     n_chunks : int
     in_src, in_cents : ndarray, optional
-        ``g.src`` and ``g.amount_home_cents`` in the order of ``g.in_edges`` (a caller
-        finding links several times on one graph gathers them once; default: here).
+        ``g.src`` and ``g.amount_home_cents`` in the order of ``g.in_edges``, both or
+        neither (a caller finding links several times on one graph reads them once; by
+        default they are read here, :func:`.csr.in_edge_order`).
     scan_first : int
         Steps each in-edge takes one by one before the account's out-edge index takes over
         (:data:`SCAN_FIRST`; the links do not depend on it, only the time).
@@ -440,8 +442,8 @@ def forwarding_links(g, wday, n_edges, hop_days, share_ppm, tolerance_ppm, floor
     # the in-edges that may start a link (most are below the floor), found first: the links
     # pass loops over them alone and reads amounts in the in-edges' order
     n_accounts = len(g.in_indptr) - 1
-    in_src = g.src[g.in_edges] if in_src is None else in_src
-    in_cents = g.amount_home_cents[g.in_edges] if in_cents is None else in_cents
+    if in_src is None or in_cents is None:
+        in_src, in_cents = in_edge_order(g.in_edges, g.src, g.amount_home_cents)
     starts_indptr, starts = count_then_fill(_link_starts_pass, n_accounts, g.in_indptr, g.in_edges, in_src, in_cents,
                                             floor_cents, n_edges, n_chunks)
     return once_in_pieces(_links_piece, n_accounts, n_chunks, g, wday, starts_indptr, starts, in_cents, n_edges,
