@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,7 @@ def machine_stamp() -> dict:
             "platform": platform.platform(), "python": sys.version.split()[0], "versions": versions,
             "commit": git("rev-parse", "HEAD"), "src_uncommitted_changes": bool(dirty),
             "load_average_at_start": os.getloadavg(), "memory_touch": memory_touch_probe(),
+            "memory_settings": memory_settings(),
             "env": {k: os.environ.get(k) for k in ("NUMBA_NUM_THREADS", "NUMBA_DISABLE_JIT", "NUMBA_CACHE_DIR",
                                                    "MIMALLOC_PURGE_DELAY")}}
 
@@ -96,6 +98,32 @@ def memory_touch_probe(n_bytes: int = PROBE_BYTES) -> dict:
     return {"probe_bytes": n * 8, "pause_s": PROBE_PAUSE_S,
             "fresh_s_per_gib": [round(t * per_gib, 3) for t in fresh],
             "rewrite_s_per_gib": round(rewrite * per_gib, 3)}
+
+
+#: Kernel settings that decide what fresh memory costs (:func:`memory_settings`): where each
+#: is read, under /sys.
+MEMORY_SETTINGS = {"transparent_hugepage": "kernel/mm/transparent_hugepage/enabled",
+                   "transparent_hugepage_defrag": "kernel/mm/transparent_hugepage/defrag",
+                   "free_page_reporting_order": "module/page_reporting/parameters/page_reporting_order"}
+
+
+def memory_settings(root: Path = Path("/sys")) -> dict:
+    """The kernel's huge-page policy (the bracketed choice) and, where the kernel can report
+    free memory to a virtual machine's host, the order of the blocks it reports (9: 2 MiB;
+    the host takes them back seconds after they are freed); None for a setting the machine
+    does not have. On the
+    benchmark machine these make its system time: in one range scan (`perf record`, session
+    46) the kernel zeroing fresh pages was 30 of 122 CPU-s, and 4 GiB of fresh huge pages took
+    10.2 s of system time in a new process, again at once 0.2 s, after 3 s 3.2 s."""
+    settings = {}
+    for name, relative in MEMORY_SETTINGS.items():
+        try:
+            text = (root / relative).read_text().strip()
+        except OSError:
+            text = None
+        chosen = re.search(r"\[(\w[\w+]*)\]", text) if text else None
+        settings[name] = chosen.group(1) if chosen else text
+    return settings
 
 
 def child_env(pythonpath: Path | str, key_file: Path) -> dict:
@@ -218,7 +246,8 @@ def results_header(title: str, payload: dict) -> list[str]:
     return [f"# {title}", "", f"{payload['started_at']} · `{payload['command']}` · commit `{(m['commit'] or '')[:12]}`",
             "", f"Machine: {m['cpu_model']}, {m['cores_available']} of {m['cores']} cores, "
                 f"{fmt(m['memory_bytes'], scale=1 / 2**30)} GiB, Python {m['python']}; load average at start "
-                f"{m['load_average_at_start'][0]:.2f}." + _touch_note(m.get("memory_touch")), ""]
+                f"{m['load_average_at_start'][0]:.2f}." + _touch_note(m.get("memory_touch"))
+            + _settings_note(m.get("memory_settings")), ""]
 
 
 def _touch_note(touch: dict | None) -> str:
@@ -229,6 +258,16 @@ def _touch_note(touch: dict | None) -> str:
     return (f" Filling fresh memory: {first:.2f} s/GiB, at once again {again:.2f}, after "
             f"{touch['pause_s']:g} s {later:.2f}; refilling it "
             f"{touch['rewrite_s_per_gib']:.2f} s/GiB (`bench.common.memory_touch_probe`).")
+
+
+def _settings_note(settings: dict | None) -> str:
+    """The kernel's memory settings for the results' header (none in older results)."""
+    if not settings:
+        return ""
+    order = settings.get("free_page_reporting_order")
+    reporting = "no free page reporting" if order is None else f"free page reporting in blocks of order {order}"
+    return (f" Huge pages: {settings.get('transparent_hugepage')} (defrag "
+            f"{settings.get('transparent_hugepage_defrag')}); {reporting} (`bench.common.memory_settings`).")
 
 
 def md_table(header: list[str], rows: list[list]) -> list[str]:
