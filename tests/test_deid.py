@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowgraph._files import write_atomically, write_parquet
 from flowgraph.deid import Pseudonymizer, load_key
@@ -127,6 +129,9 @@ def test_pseudonyms_are_the_documented_keyed_digest_whatever_the_column():
         want = [expected(kind, prefix, v) if v else v for v in ids]
         assert [name(v, kind) for v in ids] == want
         assert name.column(pd.Series(ids, dtype=object), kind).tolist() == want
+        for dtype in ("string", "string[pyarrow]", pd.ArrowDtype(pa.string()), pd.ArrowDtype(pa.large_string())):
+            named = name.column(pd.Series(ids, dtype=dtype), kind).tolist()
+            assert named[:4] == want[:4] and pd.isna(named[4])
         arrow = pd.Series(pd.arrays.ArrowExtensionArray(pa.array([ids[:2], ids[2:]], pa.list_(pa.string()))))
         assert name.column(arrow, kind).tolist() == [want[:2], want[2:]]
     assert name(7) == expected("account", "ACC-", 7)
@@ -189,3 +194,24 @@ def test_arrow_list_columns_are_pseudonymised_like_python_lists():
     arrow = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(lists, pa.list_(pa.string())))).iloc[1:]
     assert name.column(arrow).tolist() == name.column(pd.Series(lists).iloc[1:]).tolist()
     assert name.column(arrow).tolist()[1] == [name("a"), ""]
+
+
+_TEXT_OR_MISSING = st.one_of(st.text(max_size=6), st.sampled_from(["", "6222000000000001", "账户-7"]),
+                             st.sampled_from([None, float("nan"), pd.NA]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_TEXT_OR_MISSING, max_size=30), st.integers(0, 1000))
+def test_a_text_column_is_named_as_each_of_its_ids_is_and_keeps_its_missing_values(values, start):
+    """A column of text ids (the hits' subject and customer) is named in Arrow: each id as
+    ``name(id)`` names it one at a time, "" as "", and None, NaN and pd.NA stay themselves;
+    the index is kept."""
+    name = Pseudonymizer(b"k" * 32)
+    series = pd.Series(values, index=range(start, start + len(values)), dtype=object)
+    named = name.column(series, "customer")
+    assert list(named.index) == list(series.index) and named.dtype == object
+    for value, got in zip(values, named.tolist()):
+        if isinstance(value, str):
+            assert got == (name(value, "customer") if value else "")
+        else:  # the same missing value, not another kind of it
+            assert got is value or (isinstance(value, float) and isinstance(got, float) and got != got)

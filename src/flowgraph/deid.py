@@ -222,7 +222,7 @@ class Pseudonymizer:
 
     def __call__(self, value, kind: str = "account"):
         """The pseudonym of one id (None and "" stay as they are)."""
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) or value == "":
             return value
         return self._pseudonyms([str(value)], kind)[0]
 
@@ -245,6 +245,8 @@ class Pseudonymizer:
         if dtype is not None and pa.types.is_list(dtype) and pa.types.is_string(dtype.value_type):
             return pd.Series(pd.arrays.ArrowExtensionArray(self._list_names(series.array.__arrow_array__(), kind)),
                              index=series.index)
+        if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):  # text and missing values only
+            return self._text_names(series, kind)
         values = series.tolist()
         is_list = [isinstance(v, (list, tuple, np.ndarray)) for v in values]
         if any(is_list) and all(is_list):
@@ -252,12 +254,25 @@ class Pseudonymizer:
             names = self._names(flat.flatten(), kind)
             out = pa.ListArray.from_arrays(flat.offsets, names).to_pylist()
         elif not any(is_list):
-            out = self._names(pa.array([None if v is None or v != v else str(v) for v in values],
+            out = self._names(pa.array([None if pd.isna(v) else str(v) for v in values],
                                        type=pa.string()), kind).to_pylist()
             out = [v if n is None else n for v, n in zip(values, out)]  # None, NaN and "" stay
         else:
             out = [[self(x, kind) for x in v] if lst else self(v, kind) for v, lst in zip(values, is_list)]
         return pd.Series(out, index=series.index, dtype=object)
+
+    def _text_names(self, series: pd.Series, kind: str) -> pd.Series:
+        """Pseudonyms of a column of text ids (object): named in Arrow, not id by id in
+        Python; a missing value (None, NaN, pd.NA) stays as it is, as does "". A column of
+        890,804 ids (the hits of the 1e8 bank's range), 200 k distinct and keyed before:
+        0.32-0.52 s against 0.63-0.98 s id by id (`/tmp/s46/deidb2.py`, alternating)."""
+        text = pa.array(series, type=pa.string(), from_pandas=True)
+        text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text  # Arrow-backed text
+        names = self._names(text, kind).to_numpy(zero_copy_only=False)
+        missing = text.is_null().to_numpy(zero_copy_only=False)
+        if missing.any():
+            names[missing] = series.to_numpy(dtype=object)[missing]
+        return pd.Series(names, index=series.index, dtype=object)
 
     def _list_names(self, lists: pa.ListArray | pa.ChunkedArray, kind: str) -> pa.ListArray:
         """Pseudonyms of an Arrow list array of ids, list by list."""
