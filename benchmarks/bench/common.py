@@ -111,10 +111,10 @@ def memory_settings(root: Path = Path("/sys")) -> dict:
     """The kernel's huge-page policy (the bracketed choice) and, where the kernel can report
     free memory to a virtual machine's host, the order of the blocks it reports (9: 2 MiB;
     the host takes them back seconds after they are freed); None for a setting the machine
-    does not have. On the
-    benchmark machine these make its system time: in one range scan (`perf record`, session
-    46) the kernel zeroing fresh pages was 30 of 122 CPU-s, and 4 GiB of fresh huge pages took
-    10.2 s of system time in a new process, again at once 0.2 s, after 3 s 3.2 s."""
+    does not have. On the benchmark machine these make its system time: in one range scan
+    (`perf record`, session 46) the kernel zeroing fresh pages was 30 of 122 CPU-s, and 4 GiB
+    of fresh huge pages took 10.2 s of system time in a new process, again at once 0.2 s,
+    after 3 s 3.2 s."""
     settings = {}
     for name, relative in MEMORY_SETTINGS.items():
         try:
