@@ -135,6 +135,9 @@ def test_pseudonyms_are_the_documented_keyed_digest_whatever_the_column():
         arrow = pd.Series(pd.arrays.ArrowExtensionArray(pa.array([ids[:2], ids[2:]], pa.list_(pa.string()))))
         assert name.column(arrow, kind).tolist() == [want[:2], want[2:]]
     assert name(7) == expected("account", "ACC-", 7)
+    numbers = name.column(pd.Series([7, None, 8.0, float("nan")], dtype=object)).tolist()  # named as their text
+    assert numbers[:3] == [expected("account", "ACC-", 7), None, expected("account", "ACC-", "8.0")]
+    assert numbers[3] != numbers[3]  # NaN stays NaN
     assert name._pseudonyms(ids, "account") == [expected("account", "ACC-", v) if v else v for v in ids]
 
 # -- files holding real ids ---------------------------------------------------------------------
