@@ -225,6 +225,6 @@ def alert_list(store: Store, config_hash: str | None = None, raised_only: bool =
     if raised_only:
         alerts = alerts[alerts["raised"]]
     decided = store.latest_dispositions().set_index("alert_id")
-    out = alerts.assign(disposition=alerts["alert_id"].map(decided["disposition"].astype(object)).fillna(""),
+    out = alerts.assign(disposition=alerts["alert_id"].map(decided["disposition"]).astype(object).fillna(""),
                         n_decisions=alerts["alert_id"].map(decided["n_decisions"]).fillna(0).astype(int))
     return out.sort_values(["score", "alert_id"], ascending=[False, True])[columns].reset_index(drop=True)
