@@ -1096,7 +1096,7 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     ends = None if scanned is None else np.maximum(graph.day_index_of(scanned.hits["run_last"]), chunks[0][0])
     retract_ids = () if scanned is None else stored_retractions(store, config.config_hash, scanned)
     if scanned is not None:  # hits in order of end day: a chunk's rows are a slice of that order, taken when its
-        # rows are made (taking them all at once held a second copy of every hit's evidence, 1.08 GB of the
+        # rows are made (taking them all at once held a second copy of every hit's evidence, 1.08 GiB of the
         # 1e8 bank's range, while the chunks were committed); only the columns the store keeps, not each
         # measure's own (68 on that range)
         by_end = np.argsort(ends, kind="stable")
