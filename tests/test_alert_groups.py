@@ -31,8 +31,8 @@ def test_groups_match_a_plain_loop(hits, longest):
     assert got == sorted(sorted(g) for g in expected)
 
 
-# customers whose JSON holds what cuts one encoder call's text into alert ids' texts ('"], ["'),
-# a backslash and text outside ASCII (json.dumps writes it escaped)
+# an alert's id hashes its customer's JSON text: customers whose JSON escapes quotes, holds
+# '"], ["' (where a list of such texts written at once would be cut), a backslash, non-ASCII text
 scored_hit = st.tuples(st.sampled_from(["c1", "c2", "", 'c"], ["3', "客户\\4"]), st.sampled_from(["a1", "a2", "a3"]),
                        st.sampled_from(sorted(FAMILIES)), st.integers(0, 8), st.integers(0, 3),
                        st.lists(st.sampled_from(["t1", "t2", "t3", "t4"]), max_size=2, unique=True),
