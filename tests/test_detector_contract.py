@@ -12,6 +12,7 @@ from flowgraph import build_graph, validate_accounts, validate_transactions
 from flowgraph.alerts import DEFAULT_WEIGHTS, FAMILIES
 from flowgraph.deid import Pseudonymizer, deidentify, id_columns
 from flowgraph.detectors import REGISTRY, TYPOLOGIES, run_detectors
+from flowgraph.detectors._common import _cache, detector_scope, forget, memo, narrowed
 from flowgraph.errors import ConfigError
 from flowgraph.evaluate import MATCHING
 from flowgraph.hits import HIT_COLUMNS, HitTable
@@ -143,3 +144,50 @@ def test_a_scan_finds_the_same_part_in_one_strict_pass(name, bank_graph, monkeyp
         for mine, theirs in zip(one.traced, two.traced):
             pd.testing.assert_frame_equal(mine, theirs)
     assert saved, "the one strict pass never ran (no band hit started before a first day)"
+
+
+def _names(keys) -> set:
+    """The names of memo keys (a key's first element, or the key)."""
+    return {k[0] if isinstance(k, tuple) else k for k in keys}
+
+
+def test_a_detector_scope_lets_go_of_what_its_detector_kept_for_itself():
+    class Graph:  # any object a weak reference can name
+        pass
+
+    graph = Graph()
+    with detector_scope(graph):
+        memo(graph, "shared", lambda: 1)
+        assert memo(graph, "own", lambda: 2, own=True) == 2
+        assert narrowed(graph, ("rows",), (1.0,), lambda: [3], lambda rows: rows) == [3]
+        assert set(_cache(graph)) == {"shared", "own", ("narrowed", "rows")}
+    assert set(_cache(graph)) == {"shared"}
+    memo(graph, "own", lambda: 2, own=True)  # asked outside a scope (a detector run on its own): kept
+    assert set(_cache(graph)) == {"shared", "own"}
+    forget(graph)
+    assert not _cache(graph)
+
+
+OWN = {"narrowed", "band", "daily_series", "edge_sides", "rule_edges", "material_running_cents"}
+
+
+def test_a_detectors_own_arrays_go_when_its_part_is_done_and_shared_ones_stay(bank_graph):
+    """In a scan each detector's part is found in a detector scope: the arrays it alone
+    derives (both passes of the tolerance band share them) go when it is done; those other
+    detectors derive from too stay until the scan forgets the graph; the parts are the same."""
+    config, days = ScanConfig(), (0, bank_graph.n_days - 1)
+    names = ["structuring", "large_value", "fan", "pass_through", "layered"]
+    forget(bank_graph)
+    unscoped = {name: flowgraph.scan._detector_hits(bank_graph, config, name, days) for name in names}
+    kept = _names(_cache(bank_graph))
+    assert OWN | {"edge_phi_cents"} <= kept
+    forget(bank_graph)
+    for name in names:
+        with detector_scope(bank_graph):
+            part = flowgraph.scan._detector_hits(bank_graph, config, name, days)
+        assert len(part.frames) == len(unscoped[name].frames)
+        for mine, theirs in zip(part.frames, unscoped[name].frames):
+            pd.testing.assert_frame_equal(mine, theirs)
+    left = _names(_cache(bank_graph))
+    assert not left & OWN and "edge_phi_cents" in left
+    forget(bank_graph)

@@ -59,7 +59,7 @@ from .calendar import parse_iso_day
 from .deid import store_pseudonymizer
 from .desk.evidence import keep_case_transactions
 from .detectors import REGISTRY, disabled_detectors
-from .detectors._common import forget
+from .detectors._common import detector_scope, forget
 from .detectors._params import MAX_WINDOW_DAYS, Interval
 from .detectors.flows import plan_links
 from .detectors.pass_through import MEMBER_TYPOLOGIES, member_runs, stale_chains
@@ -205,8 +205,12 @@ def detector_parts(graph: TransactionGraph, config: ScanConfig, days: tuple[int,
     plan_links(graph, param_versions(config))  # a shorter hop's forwarding links filter a longer one's
     # two detectors at a time: one's Python (hit tables) runs while the other's kernels,
     # which let go of the GIL, run
+    def part(name: str) -> _DetectorPart:
+        with detector_scope(graph):  # the arrays it alone derives go as soon as it is done
+            return _detector_hits(graph, config, name, days)
+
     with ThreadPoolExecutor(max_workers=DETECTOR_THREADS) as pool:
-        parts = dict(zip(names, pool.map(lambda name: _detector_hits(graph, config, name, days), names)))
+        parts = dict(zip(names, pool.map(part, names)))
     forget(graph)
     return parts
 

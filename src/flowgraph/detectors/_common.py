@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from contextlib import contextmanager
 from decimal import Decimal
 
 import numpy as np
@@ -185,10 +186,14 @@ def phi_codes(phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (codes, uniques) if ok else pd.factorize(phi_cents)
 
 
-def memo(graph, key, compute):
+def memo(graph, key, compute, own: bool = False):
     """``compute()``, kept with the graph under ``key``: arrays every detector (and the
     tolerance band's second run) derives from one graph and rule set are derived once, also
-    when detectors run in threads (a second asker waits for the first's result)."""
+    when detectors run in threads (a second asker waits for the first's result).
+
+    ``own``: only the detector asking derives from it (its passes share it, no other
+    detector does), so within a :func:`detector_scope` it is let go of when that detector is
+    done, not held until every detector ran (:func:`forget`)."""
     cache = _cache(graph)
     if key in cache:
         return cache[key]
@@ -197,12 +202,40 @@ def memo(graph, key, compute):
     with lock:
         if key not in cache:
             cache[key] = compute()
+            if own:
+                _owned(key)
     return cache[key]
 
 
 _MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _LOCKS: dict = {}
 _GUARD = threading.Lock()
+_SCOPE = threading.local()  # ``keys``: what the detector running on this thread keeps for itself
+
+
+def _owned(key) -> None:
+    """Note ``key`` as the running detector's own (nothing outside a :func:`detector_scope`)."""
+    keys = getattr(_SCOPE, "keys", None)
+    if keys is not None:
+        keys.append(key)
+
+
+@contextmanager
+def detector_scope(graph):
+    """Around one detector's passes on ``graph`` (on one thread): what it kept for itself
+    (:func:`memo` with ``own``, :func:`narrowed`) is let go of when they end. On the 1e8
+    bank's range, structuring's, large value's, fan's and the others' own arrays, held until
+    the last detector ended, raised detect's peak by 0.8-1.4 GiB."""
+    _SCOPE.keys = keys = []
+    try:
+        yield
+    finally:
+        _SCOPE.keys = None
+        with _GUARD:
+            cache = _MEMO.get(graph, {})
+            for key in keys:
+                cache.pop(key, None)
+                _LOCKS.pop((id(graph), key), None)
 
 
 def _cache(graph) -> dict:
@@ -237,6 +270,7 @@ def narrowed(graph, key, bounds: tuple, compute, narrow):
             return narrow(rows)
     rows = compute()
     cache[("narrowed",) + key] = (bounds, rows)
+    _owned(("narrowed",) + key)  # the passes of the detector whose kernel it is
     return rows
 
 

@@ -112,9 +112,10 @@ def detect(graph, params: LargeValueParams = LargeValueParams(), days=None) -> H
         return HitTable.empty()
     rules, first, last = prepared
     pid, phi = params_fingerprint(params), phi_table(graph, rules)
-    src_cust, dst_cust, n_units, foreign, value_cents = memo(graph, "edge_sides", lambda: _edge_sides(graph, rules))
+    sides = memo(graph, "edge_sides", lambda: _edge_sides(graph, rules), own=True)
+    src_cust, dst_cust, n_units, foreign, value_cents = sides
     lo, hi = int(graph.day_indptr[first]), int(graph.day_indptr[last + 1])  # the scanned edges
-    covers, at_or_above_rule = memo(graph, ("rule_edges", rules), lambda: _rule_edges(graph, rules))
+    covers, at_or_above_rule = memo(graph, ("rule_edges", rules), lambda: _rule_edges(graph, rules), own=True)
     singles = []
     for r, (rule, at_or_above) in enumerate(zip(rules.rules, at_or_above_rule)):
         scanned = at_or_above[(at_or_above >= lo) & (at_or_above < hi)]
@@ -215,7 +216,8 @@ def _large_edges(graph, rules, params) -> np.ndarray:
 def _frequent(graph, rules, params, first, last) -> HitParts:
     """"Frequent" runs of an account's large transactions, traced from the first day of
     the data; those reaching the scan range."""
-    large = memo(graph, ("large_edges", rules, params.large_fraction), lambda: _large_edges(graph, rules, params))
+    large = memo(graph, ("large_edges", rules, params.large_fraction), lambda: _large_edges(graph, rules, params),
+                 own=True)
     large = large[:np.searchsorted(large, graph.day_indptr[last + 1])]
     src, dst = graph.src[large], graph.dst[large]
     # each large transaction counts once for each of its accounts (a self-transfer once)

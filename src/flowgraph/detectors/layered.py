@@ -159,7 +159,7 @@ def detect_layered(graph, params: LayeredParams = LayeredParams(), days=None) ->
     payer, middle, payee = (x.astype(np.int64) for x in (graph.src[in_edge], graph.dst[in_edge], graph.dst[out_edge]))
     # the floors depend on the rule set and the fraction only: the tolerance band's pass shares the sums
     material = memo(graph, ("material_running_cents", rules, params.min_amount_fraction),
-                    lambda: material_running_cents(graph.in_indptr, *in_edge_columns(graph), floor))
+                    lambda: material_running_cents(graph.in_indptr, *in_edge_columns(graph), floor), own=True)
     cluster = layered_clusters(payer, middle, payee, in_edge, out_edge, wday[in_edge].astype(np.int64),
                                wday[out_edge].astype(np.int64),
                                graph.amount_home_cents, graph.in_indptr, graph.in_edges, material, wday, n_edges,

@@ -124,7 +124,8 @@ def detect(graph, params: StructuringParams = StructuringParams(), days=None) ->
     rules, first, last = prepared
     amount_cents, phi_cents = edge_phi_cents(graph, rules)
     # per edge, once per graph, rule set and band (the tolerance band's run shares them)
-    low_cents = memo(graph, ("band", rules, params.band_low), lambda: share_cents(params.band_low, phi_cents))
+    low_cents = memo(graph, ("band", rules, params.band_low), lambda: share_cents(params.band_low, phi_cents),
+                     own=True)
     g = graph.arrays
     # runs are traced from the first day of the scan's first month, where any run that
     # reaches the scan starts: a scan's first day cuts none
@@ -204,7 +205,7 @@ def _parts(graph, params, typology, runs, best, method, offsets, edges, measures
 
 def _daily_series(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_series_of` once per graph and Φ array (the tolerance band runs twice)."""
-    return memo(graph, ("daily_series", id(phi_cents)), lambda: _series_of(graph, phi_cents))
+    return memo(graph, ("daily_series", id(phi_cents)), lambda: _series_of(graph, phi_cents), own=True)
 
 
 def _series_of(graph, phi_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

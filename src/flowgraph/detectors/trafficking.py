@@ -558,7 +558,7 @@ def detect_no_livelihood(graph, params: LivelihoodParams = LivelihoodParams(), d
         return HitTable.empty()
 
     def events(graph, rules):  # the same for both passes: found once per graph
-        return memo(graph, ("livelihood_events",), lambda: _livelihood_events(graph))
+        return memo(graph, ("livelihood_events",), lambda: _livelihood_events(graph), own=True)
 
     def runs_of(offsets, day, edge, veto, last):
         money = np.where(veto == 1, 0, np.minimum(graph.amount_home_cents[edge], movement_cap_cents(params)))
