@@ -1105,7 +1105,7 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
         # measure's own (68 on that range)
         by_end = np.argsort(ends, kind="stable")
         kept = [c for c in scanned.hits.columns if c in HIT_STORE_COLUMNS]
-        hits, ends = scanned.hits[kept], ends[by_end]
+        hits, ends_in_order = scanned.hits[kept], ends[by_end]  # hits as found; their end days sorted
     days = graph.business_days
     # the ids tell a later chunk's hit from a stored one to retract (Store.scan_found): only
     # another run of this configuration can have stored one
@@ -1113,7 +1113,7 @@ def _commit_chunks(store, run_id, graph, chunks, done, scanned, config, scan_las
     todo = [(i, c) for i, c in enumerate(chunks) if i not in done]
 
     def rows_of(days_of_chunk: tuple[int, int]):
-        lo, hi = np.searchsorted(ends, [days_of_chunk[0], days_of_chunk[1] + 1])
+        lo, hi = np.searchsorted(ends_in_order, [days_of_chunk[0], days_of_chunk[1] + 1])
         return hit_rows(hits.take(by_end[lo:hi]), config.config_hash, run_id, scan_last)
 
     # a chunk's rows are made on another thread while the one before is committed: SQLite
