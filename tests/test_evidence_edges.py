@@ -64,6 +64,17 @@ def test_edge_ids_name_the_evidence_transactions(scan):
         assert list(ids) == [texts[graph.txn_pos[e]] for e in hit_edges]
 
 
+def test_the_hits_arrow_columns_are_one_chunk_each(scan):
+    """pandas puts the detectors' Arrow columns (evidence lists, ids as text) together as a
+    chunk per detector table, and would join them again on every take of rows (the store's
+    commits take the hits chunk by chunk): the scan's hits hold each in one chunk."""
+    _, scanned, _ = scan
+    arrow = [c for c in scanned.hits.columns if isinstance(scanned.hits[c].array, pd.arrays.ArrowExtensionArray)]
+    assert {"accounts", "txn_ids", "hit_id"} <= set(arrow)
+    assert scanned.hits["detector"].nunique() > 1  # tables of several detectors were put together
+    assert {c: pa.chunked_array(pa.array(scanned.hits[c].array)).num_chunks for c in arrow} == dict.fromkeys(arrow, 1)
+
+
 def test_hits_sharing_a_transaction_have_overlapping_spans(scan):
     """Alerts group hits by overlapping spans alone (flowgraph.alerts): hits of one unit
     that share a transaction must overlap — every pair, on the simulator's bank and on

@@ -20,7 +20,7 @@ import flowgraph.scan
 from flowgraph.cli import main
 from flowgraph.detectors import REGISTRY
 from flowgraph.errors import DataError
-from flowgraph._arrow import text_in_one_chunk
+from flowgraph._arrow import columns_in_one_chunk, text_in_one_chunk
 from flowgraph.graph import GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS, build_graph
 from flowgraph.io import Dataset, load_dataset
 from flowgraph.scan import day_fields, lookback_days, run_scan, store_window
@@ -517,6 +517,29 @@ def test_text_in_one_chunk_joins_text_columns_only():
     assert joined.to_pydict() == table.to_pydict()
     assert joined.column("single").chunk(0).buffers()[2].address == single.chunk(0).buffers()[2].address
     assert text_in_one_chunk(pa.table({"text": pa.chunked_array([], pa.string())})).column("text").num_chunks == 0
+
+
+def test_columns_in_one_chunk_joins_arrow_columns_and_keeps_their_types(monkeypatch):
+    """Arrow columns of a frame (text, lists of text) put together from several frames
+    become one chunk with the same values and dtypes; numpy columns are left as they are,
+    and a column whose joined offsets would overflow stays in its chunks."""
+    parts = [pd.DataFrame({"hit_id": pd.Series(ids, dtype="str"), "n": np.arange(len(ids)),
+                           "txn_ids": pd.Series(pd.arrays.ArrowExtensionArray(pa.array(lists, pa.list_(pa.string()))))})
+             for ids, lists in [(["h1", None], [["t1", "ü"], []]), (["h3"], [None]),
+                                (["h4", "h5"], [["t\"9"], ["t2"]])]]
+    frame = pd.concat(parts, ignore_index=True)
+    joined = columns_in_one_chunk(frame)
+    assert [pa.chunked_array(pa.array(joined[c].array)).num_chunks for c in ("hit_id", "txn_ids")] == [1, 1]
+    pd.testing.assert_frame_equal(joined, frame)
+    assert np.shares_memory(joined["n"].to_numpy(), frame["n"].to_numpy())
+
+    def overflow(chunks, memory_pool=None):
+        raise pa.ArrowCapacityError("offset overflow")
+
+    monkeypatch.setattr(pa, "concat_arrays", overflow)
+    kept = columns_in_one_chunk(frame)
+    assert pa.chunked_array(pa.array(kept["txn_ids"].array)).num_chunks == 3
+    pd.testing.assert_frame_equal(kept, frame)
 
 
 def test_a_range_reads_one_window_further_back_at_first_than_a_t1_scan_and_finds_the_same(tmp_path, monkeypatch):

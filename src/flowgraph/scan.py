@@ -53,7 +53,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import text_buffers
+from ._arrow import columns_in_one_chunk, text_buffers
 from .alerts import build_alerts, hit_spans
 from .calendar import parse_iso_day
 from .deid import store_pseudonymizer
@@ -229,6 +229,7 @@ def scanned_hits(parts: dict[str, _DetectorPart]) -> ScannedHits:
         pd.concat(frames, ignore_index=True)
     hits["w"] = _w_column(hits)
     edges = hits.pop(EDGE_IDS) if EDGE_IDS in hits.columns else None
+    hits = columns_in_one_chunk(hits)  # taken from many times: by the store's commits, alerts and exports
     if edges is not None and (edges.isna().any() or not isinstance(edges.dtype, pd.ArrowDtype)):
         edges = None  # a detector's table without them (built in Python): the ids are compared as text
     restorable = [part.restorable for part in per_detector if part.restorable is not None]
