@@ -55,6 +55,11 @@ def test_hit_content_digests_are_those_stores_hold(rows):
     joined = pc.binary_join_element_wise(*texts, "\x1f", null_handling="replace", null_replacement="\x00")
     expected = [f"{hash_string(t.encode('utf-8')):016x}" for t in joined.to_pylist()]
     assert _content_digests([pa.array(c, from_pandas=True) for c in columns]).to_pylist() == expected
+    # in chunks (as the scan's columns may come), and sliced: the same digests
+    arrays, cut = [pa.array(c, from_pandas=True) for c in columns], len(rows) // 2
+    assert _content_digests([pa.chunked_array([a[:cut], a[cut:]]) for a in arrays]).to_pylist() == expected
+    sliced = [pa.array([None, *c], type=a.type, from_pandas=True)[1:] for c, a in zip(columns, arrays)]
+    assert _content_digests(sliced).to_pylist() == expected
 
 
 @given(values, st.integers(0, 4), st.sampled_from(["real", "constant", "few"]))
