@@ -1183,10 +1183,8 @@ def _content_digests(columns: list[pa.Array]) -> pa.Array:
     if joined: evidence lists of a gigabyte are not copied into one text."""
     states = np.full(len(columns[0]) if columns else 0, FNV_OFFSET, dtype=np.uint64)
     for k, column in enumerate(columns):
-        pieces = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        chunks = [c.cast(pa.large_string()) for c in pieces]
-        # a cast to large text keeps the text's bytes; joining even one array would copy them
-        text = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks) if chunks else \
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        text = pa.concat_arrays([c.cast(pa.large_string()) for c in chunks]) if chunks else \
             pa.array([], pa.large_string())
         offsets, data = text_buffers(text)
         valid = np.ones(0, np.bool_) if text.null_count == 0 else text.is_valid().to_numpy(zero_copy_only=False)
