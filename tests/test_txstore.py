@@ -20,7 +20,7 @@ import flowgraph.scan
 from flowgraph.cli import main
 from flowgraph.detectors import REGISTRY
 from flowgraph.errors import DataError
-from flowgraph._arrow import columns_in_one_chunk, text_in_one_chunk
+from flowgraph._arrow import columns_in_one_chunk, one_array, text_in_one_chunk
 from flowgraph.graph import GRAPH_COLUMNS, GRAPH_DICTIONARY_COLUMNS, build_graph
 from flowgraph.io import Dataset, load_dataset
 from flowgraph.scan import day_fields, lookback_days, run_scan, store_window
@@ -517,6 +517,20 @@ def test_text_in_one_chunk_joins_text_columns_only():
     assert joined.to_pydict() == table.to_pydict()
     assert joined.column("single").chunk(0).buffers()[2].address == single.chunk(0).buffers()[2].address
     assert text_in_one_chunk(pa.table({"text": pa.chunked_array([], pa.string())})).column("text").num_chunks == 0
+
+
+def test_one_array_takes_a_single_chunk_as_it_is_and_joins_the_rest():
+    """A chunked array of one chunk that starts at its buffers' first value is that chunk,
+    not a copy (Arrow's ``combine_chunks`` copies it); a sliced chunk, several chunks and
+    none are joined, with the same values."""
+    text, lists = pa.array(["a", None, "ü"]), pa.array([["t1", "t2"], [], None])
+    assert one_array(text) is text
+    assert one_array(pa.chunked_array([text])).buffers()[2].address == text.buffers()[2].address
+    assert one_array(pa.chunked_array([lists])).values.buffers()[2].address == lists.values.buffers()[2].address
+    sliced = one_array(pa.chunked_array([text[1:]]))
+    assert sliced.offset == 0 and sliced.to_pylist() == [None, "ü"]
+    assert one_array(pa.chunked_array([text, text[:1]])).to_pylist() == ["a", None, "ü", "a"]
+    assert one_array(pa.chunked_array([], pa.string())).to_pylist() == []
 
 
 def test_columns_in_one_chunk_joins_arrow_columns_and_keeps_their_types(monkeypatch):

@@ -87,6 +87,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._arrow import one_array
 from .config import RuleSet
 from .detectors import TYPOLOGIES
 from .detectors._params import Constraint, Interval, validate_params
@@ -291,7 +292,7 @@ def _flat_codes(lists, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lengths = _lengths(lists)
         flat = pa.array(itertools.chain.from_iterable(lists), pa.string(), size=int(lengths.sum()))
     else:
-        arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        arrow = one_array(arrow)
         arrow = arrow.take(pa.array(rows, pa.int64()))
         lengths = pc.list_value_length(arrow).fill_null(0).to_numpy().astype(np.int64)
         flat = arrow.flatten()

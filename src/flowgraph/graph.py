@@ -65,7 +65,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import text_buffers
+from ._arrow import one_array, text_buffers
 from ._kernels.cents import cents_of
 from ._kernels.csr import csr_fill, csr_indptr
 from ._kernels.ties import order_ties_by_text
@@ -218,7 +218,7 @@ class TransactionGraph:
         their evidence ids from it without a Python object per id: the column's own array
         when it is one (a store's read, :func:`flowgraph._arrow.text_in_one_chunk`), no copy."""
         ids = pa.array(self.transactions["txn_id"])
-        return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        return one_array(ids)
 
     @functools.cached_property
     def account_id_arrow(self) -> pa.Array:
@@ -590,7 +590,7 @@ def edge_order(timestamp_ns: np.ndarray, txn_id: pd.Series) -> np.ndarray | None
         return None
     if ids.nbytes >= 2**31 and not pa.types.is_large_string(ids.type):  # one array's int32 offsets would overflow
         ids = ids.cast(pa.large_string())
-    ids = ids.combine_chunks()
+    ids = one_array(ids)
     if in_time_order:
         order = np.arange(n, dtype=np.int64)
         n_reordered = order_ties_by_text(order, sorted_ns, *text_buffers(ids), numba.get_num_threads() * 8)

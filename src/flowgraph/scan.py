@@ -53,7 +53,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import columns_in_one_chunk, text_buffers
+from ._arrow import columns_in_one_chunk, one_array, text_buffers
 from .alerts import build_alerts, hit_spans
 from .calendar import parse_iso_day
 from .deid import store_pseudonymizer
@@ -139,8 +139,7 @@ def _column_digest(values: pd.Series, name: str) -> bytes:
         digest.update(json.dumps(list(map(str, values.cat.categories))).encode())
         values = pd.Series(values.cat.codes)
     array = pa.array(values, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):  # e.g. read from Parquet in row groups
-        array = array.combine_chunks()
+    array = one_array(array)  # e.g. read from Parquet in row groups
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         array = array.cast(pa.large_string())
         # a null and "" differ; offsets rebased so slices of one buffer hash alike

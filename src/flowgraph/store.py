@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from ._arrow import text_buffers
+from ._arrow import one_array, text_buffers
 from ._json import dumps_each
 from ._kernels.strings import FNV_OFFSET, fnv_feed, fnv_finish
 from .errors import ConfigError, DataError
@@ -1308,8 +1308,7 @@ def json_list_texts(lists) -> pa.Array:
     escaping), Python lists go through :func:`flowgraph._json.dumps_each`."""
     if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
         arrow = lists.array.__arrow_array__()
-        if isinstance(arrow, pa.ChunkedArray):
-            arrow = arrow.combine_chunks()
+        arrow = one_array(arrow)
         flat = arrow.flatten()
         if not _needs_escaping(flat):
             inner = pc.binary_join(arrow, '", "')
@@ -1344,7 +1343,7 @@ def id_list_array(lists) -> pa.ListArray:
     """A column of lists of ids (Arrow list dtype, or Python lists) as one Arrow list array."""
     if isinstance(getattr(lists, "dtype", None), pd.ArrowDtype):
         arrow = lists.array.__arrow_array__()
-        return arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        return one_array(arrow)
     return pa.array([list(x) for x in lists], type=pa.list_(pa.string()))
 
 
