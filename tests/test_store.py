@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from flowgraph.errors import DataError
 from flowgraph.scan import large_value_checks
-from flowgraph.store import HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, _needs_escaping, as_stored, json_list_texts
+from flowgraph.store import HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, _needs_escaping, as_stored, json_list_array, json_list_texts
 from reference.strings import hash_string
 
 _DAY = pd.Timestamp("2026-11-02")
@@ -304,7 +304,17 @@ def test_evidence_lists_as_stored_are_json_dumps(lists, cut, large):
     sliced = whole.slice(1, len(lists))
     chunks = [sliced.slice(0, cut), sliced.slice(cut)] if cut < len(lists) else [sliced]
     column = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, pa.list_(pa.string()))))
-    assert json_list_texts(column).to_pylist() == [json.dumps(x, ensure_ascii=False) for x in lists]
+    expected = [json.dumps(x, ensure_ascii=False) for x in lists]
+    assert json_list_texts(column).to_pylist() == expected
+    # one chunk at offset 0 whose buffers hold more than its lists (taken as it is, not copied)
+    prefix = pa.array(lists + [['"\\']], pa.list_(pa.string())).slice(0, len(lists))
+    assert json_list_texts(pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([prefix])))).to_pylist() == expected
+    # and read back from the text held as a slice, as one chunk at offset 0 with more text in
+    # its buffers, or in two chunks: the same lists
+    texts, at = pa.array(["[]"] + expected + ['["z"]']), min(cut, len(lists))
+    for held in ([texts.slice(1, len(lists))], [pa.array(expected + ["[]"]).slice(0, len(lists))],
+                 [texts.slice(1, at), texts.slice(1 + at, len(lists) - at)]):
+        assert json_list_array(pa.chunked_array(held, pa.string())).to_pylist() == lists
     flat = whole.flatten().cast(pa.large_string()) if large else whole.flatten()
     flat = flat.slice(1, len(flat) - 2)  # without the first and the last list's ids
     assert _needs_escaping(flat) == any(c in '"\\' or ord(c) < 0x20 for x in lists for t in x for c in t)

@@ -1354,7 +1354,7 @@ def json_list_array(texts: list[str] | pa.Array | pa.ChunkedArray) -> pa.Chunked
     if not len(texts):
         return pa.chunked_array([], type=pa.list_(pa.string()))
     if isinstance(texts, pa.ChunkedArray):
-        texts = texts.cast(pa.large_string()).combine_chunks()
+        texts = one_array(texts.cast(pa.large_string()))
     texts = texts.cast(pa.large_string()) if isinstance(texts, pa.Array) else pa.array(texts, type=pa.large_string())
     # one JSON object per line; JSON text holds no raw newline, so lines are rows
     large = functools.partial(pa.scalar, type=pa.large_string())
