@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from flowgraph.errors import DataError
 from flowgraph.scan import large_value_checks
-from flowgraph.store import HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, _needs_escaping, as_stored, json_list_array, json_list_texts
+from flowgraph.store import (HIT_CONTENT_COLUMNS, HIT_STORE_COLUMNS, Store, _needs_escaping, as_stored, json_list_array,
+                              json_list_texts)
 from reference.strings import hash_string
 
 _DAY = pd.Timestamp("2026-11-02")
