@@ -10,6 +10,7 @@ import pytest
 
 from flowgraph.alerts import _units, build_alerts, hit_spans
 from flowgraph.desk.evidence import CONTEXT_DAYS, case_edges, evidence_mask
+from flowgraph.detectors import REGISTRY
 from flowgraph.graph import build_graph
 import flowgraph.hits as hits_module
 from flowgraph.hits import EDGE_IDS, HitTable
@@ -73,6 +74,35 @@ def test_the_hits_arrow_columns_are_one_chunk_each(scan):
     assert {"accounts", "txn_ids", "hit_id"} <= set(arrow)
     assert scanned.hits["detector"].nunique() > 1  # tables of several detectors were put together
     assert {c: pa.chunked_array(pa.array(scanned.hits[c].array)).num_chunks for c in arrow} == dict.fromkeys(arrow, 1)
+
+
+def test_the_scan_keeps_the_measures_in_their_json_without_a_column_each(scan):
+    """A detector's table has a column per measure (``m_*``) beside the measures' JSON; a
+    scan keeps only the JSON, which the store and the exports take: its rows are built
+    without those columns, and are otherwise the rows of the tables built whole — a table
+    not built yet, a selection of it, and a table built whole."""
+    graph, scanned, config = scan
+    prefix = hits_module.MEASURE_PREFIX
+    assert len(scanned.hits) and not [c for c in scanned.hits.columns if c.startswith(prefix)]
+    days = (0, len(graph.business_days) - 1)
+    checked = 0
+    for name in ("fan", "large_value", "pass_through"):
+        entry = REGISTRY[name]
+        table = entry.detect(graph, config.detector_params[name], days)
+        if not len(table):
+            continue
+        keep = np.arange(len(table)) % 3 != 1
+        lean, lean_kept = table.frame_without_measure_columns(), table.select(keep).frame_without_measure_columns()
+        whole = table.frame  # built now, with a column per measure
+        measured = [c for c in whole.columns if c.startswith(prefix)]
+        assert measured and not [c for c in lean.columns if c.startswith(prefix)]
+        pd.testing.assert_frame_equal(lean, whole.drop(columns=measured))
+        kept = whole.loc[keep].reset_index(drop=True).drop(columns=measured)
+        pd.testing.assert_frame_equal(lean_kept, kept)
+        pd.testing.assert_frame_equal(HitTable(whole).frame_without_measure_columns(), whole.drop(columns=measured))
+        assert table.frame is whole  # asking for the rows without them built nothing to keep
+        checked += 1
+    assert checked >= 2
 
 
 def test_hits_sharing_a_transaction_have_overlapping_spans(scan):
@@ -148,10 +178,10 @@ def test_the_band_pass_builds_rows_only_for_the_band_hits_it_keeps(scan, monkeyp
     built = {}
     build = hits_module._HitRows.build
 
-    def counted(rows_of, rows):
+    def counted(rows_of, rows, *how):
         key = (rows_of.detector, rows_of.params_id)
         built[key] = built.get(key, 0) + len(rows)
-        return build(rows_of, rows)
+        return build(rows_of, rows, *how)
 
     monkeypatch.setattr(hits_module._HitRows, "build", counted)
     days = (0, len(graph.business_days) - 1)

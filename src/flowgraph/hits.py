@@ -175,7 +175,8 @@ class HitTable:
     def deferred(cls, keys: pd.DataFrame, build, dropped: pd.DataFrame | None = None) -> "HitTable":
         """A table of the hits ``keys`` (:data:`KEY_COLUMNS`, one row per hit, in the table's
         order) whose rows ``build(positions)`` makes, every column of those positions
-        (ascending), when they are needed."""
+        (ascending), when they are needed; ``build(positions, False)`` makes them without a
+        column per measure (:meth:`frame_without_measure_columns`)."""
         table = cls.__new__(cls)
         table._frame, table._keys, table._build = None, keys, build
         table.dropped = _distinct_dropped(dropped)
@@ -187,6 +188,19 @@ class HitTable:
             self._frame = check_hits(self._build(np.arange(len(self._keys))), "HitTable")
             self._build = None
         return self._frame
+
+    def frame_without_measure_columns(self) -> pd.DataFrame:
+        """``frame`` without its column per measure (``m_*``; the ``measures`` JSON holds
+        every measure): what a scan keeps of each detector's hits
+        (:func:`flowgraph.scan._detector_hits`). Nothing after the detectors reads those
+        columns (the run store and the exports take
+        :data:`flowgraph.store.HIT_STORE_COLUMNS`), and on the 1e8 bank's range they were
+        68 columns of 890,804 rows, 20 of them Python objects. A table whose rows are not
+        built yet builds them without those columns (and keeps nothing); a table built
+        whole drops them."""
+        if self._frame is not None:
+            return self._frame.drop(columns=[c for c in self._frame.columns if c.startswith(MEASURE_PREFIX)])
+        return check_hits(self._build(np.arange(len(self._keys)), False), "HitTable")
 
     @property
     def keys(self) -> pd.DataFrame:
@@ -200,8 +214,8 @@ class HitTable:
         if self._frame is not None:
             return HitTable(self._frame.loc[keep].reset_index(drop=True), self.dropped)
         rows, build = np.flatnonzero(keep), self._build
-        return HitTable.deferred(self._keys.loc[keep].reset_index(drop=True), lambda kept: build(rows[kept]),
-                                 self.dropped)
+        return HitTable.deferred(self._keys.loc[keep].reset_index(drop=True),
+                                 lambda kept, *how: build(rows[kept], *how), self.dropped)
 
     def __len__(self) -> int:
         return len(self._frame) if self._frame is not None else len(self._keys)
@@ -274,7 +288,7 @@ def hits_frame(hits) -> pd.DataFrame:
         return empty_hits()
     rows = [{**dataclasses.asdict(h), "accounts": list(h.accounts), "txn_ids": list(h.txn_ids),
              "phi": json.dumps(h.phi, sort_keys=True), "measures": json.dumps(h.measures, sort_keys=True),
-             **{f"m_{k}": v for k, v in h.measures.items()}} for h in hits]
+             **{MEASURE_PREFIX + k: v for k, v in h.measures.items()}} for h in hits]
     frame = pd.DataFrame(rows)
     for c in ("window_start", "window_end", "run_first", "run_last"):
         frame[c] = pd.to_datetime(frame[c])
@@ -393,6 +407,8 @@ def ranges(lo: np.ndarray, hi: np.ndarray, values: np.ndarray) -> tuple[np.ndarr
 
 #: pandas' dtype of text columns (what an object column of ``str`` becomes in a frame).
 TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+#: Name prefix of a hit table's column per measure (``m_senders``: the measure ``senders``).
+MEASURE_PREFIX = "m_"
 #: Hexadecimal digits of a hit id (:func:`hit_ids`).
 ID_DIGITS = 16
 
@@ -510,10 +526,11 @@ class _HitRows:
     order: np.ndarray       #: the parts in the table's order
     keys: pd.DataFrame      #: :data:`KEY_COLUMNS` in the table's order
 
-    def build(self, rows: np.ndarray) -> pd.DataFrame:
-        """The table's rows ``rows`` (positions in its order, ascending), every column."""
+    def build(self, rows: np.ndarray, measure_columns: bool = True) -> pd.DataFrame:
+        """The table's rows ``rows`` (positions in its order, ascending), every column; a
+        column per measure (``m_*``) only if ``measure_columns``."""
         if not len(rows):  # typed as the whole table's columns: one row built, none kept
-            return self.build(np.zeros(1, np.int64)).iloc[:0]
+            return self.build(np.zeros(1, np.int64), measure_columns).iloc[:0]
         graph, parts = self.graph, self.parts
         pick = self.order[rows]
         subject = np.asarray(parts.subject, np.int64)[pick]
@@ -555,8 +572,8 @@ class _HitRows:
             EDGE_IDS: pd.arrays.ArrowExtensionArray(pa.LargeListArray.from_arrays(pa.array(offsets),
                                                                                    pa.array(edges))),
         })
-        for name, values in measures.items():
-            frame[f"m_{name}"] = values
+        for name, values in measures.items() if measure_columns else ():
+            frame[MEASURE_PREFIX + name] = values
         return frame
 
 

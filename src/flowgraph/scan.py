@@ -285,14 +285,19 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         tables.append(strict_table if strict_table is not None else entry.detect(graph, params, (first, last)))
         covering = tables[-1].keys if reach == first else entry.detect(graph, params, (reach, last)).keys
     retract_ids = [i for t in tables for i in t.dropped["hit_id"]]
-    strict = tables[-1].frame
+    # the hits' rows as the scan keeps them: the measures in their JSON, no column each
+    rows_of = HitTable.frame_without_measure_columns
+    strict = rows_of(tables[-1])
     # every hit either pass traced, reported or not (its run's first day: earliest_run_first)
     seen = [t.keys for t in tables] + [t.dropped for t in tables]
     # a cluster detector's evidence, both passes, band hits set aside and clusters dropped
     # included (absorbed_clusters): its band table is built whole, here, before any selection
     passes = []
     if entry.clusters:
-        passes = [(tables[0].frame, True), (tables[0].dropped, True)] if relaxed is not None else []
+        if relaxed is not None:
+            band = rows_of(tables[0])
+            tables[0] = HitTable(band, tables[0].dropped)
+            passes = [(band, True), (tables[0].dropped, True)]
         passes += [(strict, False), (tables[-1].dropped, False)]
     clusters = [_evidence_rows(name, frame, in_band) for frame, in_band in passes if len(frame)]
     frames, traced = [], []
@@ -300,9 +305,9 @@ def _detector_hits(graph: TransactionGraph, config: ScanConfig, name: str, days:
         seen.append(covering)
         covered = _covered(relaxed, covering)
         retract_ids += relaxed.loc[covered, "hit_id"].tolist()
-        frames.append(tables[0].select(~covered).frame.assign(in_band=True))
+        frames.append(rows_of(tables[0].select(~covered)).assign(in_band=True))
         members = relaxed["typology"].isin(MEMBER_TYPOLOGIES).to_numpy()
-        traced.append(member_runs(tables[0].select(members).frame if members.any() else empty_hits()))
+        traced.append(member_runs(rows_of(tables[0].select(members)) if members.any() else empty_hits()))
     frames.append(strict.assign(in_band=False))
     traced.append(member_runs(strict))
     restorable = None
