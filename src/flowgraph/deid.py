@@ -303,9 +303,10 @@ def id_columns() -> dict[str, str]:
     ``m_name`` as a column): account ids, but a measure named as a column above (a
     ``contact_id``) is of that column's kind."""
     from .detectors import TYPOLOGIES
+    from .hits import MEASURE_PREFIX
 
     kinds = {m: BASE_ID_COLUMNS.get(m, "account") for t in TYPOLOGIES.values() for m in t.id_measures}
-    return {**BASE_ID_COLUMNS, **kinds, **{f"m_{m}": kind for m, kind in kinds.items()}}
+    return {**BASE_ID_COLUMNS, **kinds, **{MEASURE_PREFIX + m: kind for m, kind in kinds.items()}}
 
 
 def deidentify(frame: pd.DataFrame, pseudonymize: Pseudonymizer) -> pd.DataFrame:
