@@ -149,6 +149,7 @@ OTHER_TEXTS = st.one_of(st.text("0123456789abcdefABCDEF g", min_size=15, max_siz
 @given(st.lists(HEX_IDS, max_size=30), st.lists(OTHER_TEXTS, max_size=3), st.booleans())
 @example(["00000000000000a0"], ["00000000000000B0", "00000000000000A0"], True)  # capitals sort before "a"
 @example(["0000000000000001"], ["0000000000 00 ff"], True)  # hexadecimal with spaces in it is no id
+@example(["0000000000000010", "0000000000000000"], [], False)  # digits only: ranked, in Arrow too
 def test_id_sort_key_orders_as_the_texts_do(ids, others, mixed):
     """Hit ids are sorted by the numbers they write, other texts by rank: either way the
     key orders and groups exactly as the texts do."""
@@ -158,3 +159,22 @@ def test_id_sort_key_orders_as_the_texts_do(ids, others, mixed):
     assert [texts[i] for i in np.argsort(key, kind="stable")] == sorted(texts)
     same_key = key[:, None] == key[None, :]
     assert (same_key == (np.array(texts, dtype=object)[:, None] == np.array(texts, dtype=object)[None, :])).all()
+    # a column of Arrow text (a hit table's) is read from its buffers: the same keys
+    column = pd.Series(texts, dtype=hits_module.TEXT_DTYPE)
+    np.testing.assert_array_equal(hits_module.id_sort_key(column), key)
+    half = len(texts) // 2  # a slice of a column (its Arrow array has an offset)
+    np.testing.assert_array_equal(hits_module.id_sort_key(column.iloc[half:]),
+                                  hits_module.id_sort_key(np.array(texts[half:], dtype=object)))
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=30))
+@example([0, 2**64 - 1, 0xDEADBEEF12345678])
+def test_a_hit_tables_ids_are_the_hex_digits_of_their_numbers(numbers):
+    """A hit table's ids are made from their numbers' bytes (no Python string each): each
+    is the number's 16 hexadecimal digits, as Python writes them, and reads back to it."""
+    numbers = np.array(numbers, np.uint64)
+    ids = hits_module._id_text_array(numbers)
+    assert ids.dtype == hits_module.TEXT_DTYPE
+    assert list(ids) == [f"{int(n):016x}" for n in numbers]
+    if any(f"{int(n):016x}".strip("0123456789") for n in numbers):  # a letter in one: read as numbers
+        np.testing.assert_array_equal(hits_module.id_sort_key(pd.Series(ids)), numbers)

@@ -366,7 +366,7 @@ def alert_inputs(hits: pd.DataFrame, model: ModelConfig, config_hash: str,
     unit = _units(hits)
     start, end = hit_spans(hits)
     hit_id = hits["hit_id"].to_numpy(dtype=object)
-    rank = id_sort_key(hit_id)
+    rank = id_sort_key(hits["hit_id"])  # Arrow text: read from its buffers
     unit_code, units = pd.factorize(unit, sort=True)
     label = _groups(unit_code, start, end, rank, model.alert_days * NS_PER_DAY)
     # members of each alert in order of (span start, hit id); the first names the alert
