@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import text_buffers
+from ._arrow import one_array, text_buffers
 from ._json import dumps_each
 from ._kernels.sha1 import sha1_leading64
 from ._kernels.segments import (
@@ -446,8 +446,7 @@ def _hex_id_numbers(ids) -> np.ndarray | None:
     array = getattr(ids, "array", ids)
     if not isinstance(array, pd.arrays.ArrowStringArray):
         return None
-    text = pa.array(array)
-    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    text = one_array(pa.array(array))  # one chunk as it is, not copied
     if text.null_count or not len(text):
         return None
     offsets, data = text_buffers(text)
