@@ -713,20 +713,20 @@ def build_graph(transactions: pd.DataFrame, accounts: pd.DataFrame | None = None
     rates = rates or default_rates()
     home_amounts = rates.amounts_in(transactions, home_currency)
     foreign_amounts = rates.amounts_in(transactions, foreign_currency)
-    # the edge groups and the amounts on the other core while this thread dates the edges:
-    # the kernels and numpy's copies let go of the GIL, and most of this stage is the
-    # system handing out fresh pages for the arrays (GRAPH_THREADS)
+    # the edge groups and the amounts on other threads while this one dates the edges: the
+    # kernels and numpy's copies let go of the GIL, and most of this stage is the system
+    # handing out fresh pages for the arrays (GRAPH_THREADS)
     with ThreadPoolExecutor(max_workers=GRAPH_THREADS) as pool:
-        out_csr, in_csr = pool.submit(_csr, src, len(account_ids)), pool.submit(_csr, dst, len(account_ids))
-        amount_home, amount_foreign = pool.submit(by_time, home_amounts), pool.submit(by_time, foreign_amounts)
+        out_groups, in_groups = pool.submit(_csr, src, len(account_ids)), pool.submit(_csr, dst, len(account_ids))
+        home_copy, foreign_copy = pool.submit(by_time, home_amounts), pool.submit(by_time, foreign_amounts)
         timestamp_ns = by_time(ts_int)
         business_days, day = calendar.business_day_index(timestamp_ns.view("datetime64[ns]"))
         channel = by_time(pd.Categorical(transactions["channel"], categories=list(CHANNELS)).codes.astype(np.int8),
                           fresh=True)
         is_home = by_time(_is_text(transactions["currency"], home_currency), fresh=True)
         day_indptr = np.searchsorted(day, np.arange(len(business_days) + 1), side="left").astype(np.int64)
-        (out_indptr, out_edges), (in_indptr, in_edges) = out_csr.result(), in_csr.result()
-        amount_home, amount_foreign = amount_home.result(), amount_foreign.result()
+        (out_indptr, out_edges), (in_indptr, in_edges) = out_groups.result(), in_groups.result()
+        amount_home, amount_foreign = home_copy.result(), foreign_copy.result()
 
     return TransactionGraph(
         account_ids=account_ids, account_customer=account_customer, account_party=account_party,
