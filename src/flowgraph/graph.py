@@ -638,7 +638,7 @@ GRAPH_DICTIONARY_COLUMNS = ("src_account", "dst_account", "currency")
 
 #: Threads building a graph's edge groups and amounts beside the one that dates its edges
 #: (:func:`build_graph`). The graph of the 1e8 bank's 240-day range (39 M transactions,
-#: session 51): 2.9-3.7 s against 4.1-5.2 s on one thread (alternating); one thread beside
+#: session 51): 2.9-3.3 s against 4.1-5.2 s on one thread (alternating); one thread beside
 #: it 2.9-4.2 s, four 3.3-3.8 s. Most of the stage is the system's fresh pages, which two
 #: threads fault in at once.
 GRAPH_THREADS = 2
